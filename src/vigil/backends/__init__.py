@@ -1,0 +1,11 @@
+"""Backends: the only place third-party clients and OS process control live.
+
+Public surface: the :class:`ProcessBackend` protocol and its value types; implementations are
+imported from their modules (``vigil.backends.local``, ``vigil.backends.fake``).
+"""
+
+from __future__ import annotations
+
+from vigil.backends._protocol import ProcessBackend, ProcessInfo, ProcessSpec
+
+__all__ = ["ProcessBackend", "ProcessInfo", "ProcessSpec"]

@@ -1,0 +1,63 @@
+"""Vigil's pure data model: frozen value types and bus events. Imported by every other layer."""
+
+from __future__ import annotations
+
+from vigil.model._events import (
+    ActionChanged,
+    Event,
+    FindingRaised,
+    HealthChanged,
+    HeartbeatReceived,
+    IncidentChanged,
+    NodeStatusChanged,
+    ProbeResult,
+    ReplicaExited,
+    ReplicaStarted,
+    SubjectRecovered,
+)
+from vigil.model._types import (
+    ActionRecord,
+    Finding,
+    FindingKind,
+    Health,
+    Incident,
+    IncidentId,
+    IncidentState,
+    Node,
+    NodeStatus,
+    ProbeKind,
+    Replica,
+    ReplicaId,
+    ReplicaState,
+    Severity,
+    replica_id,
+)
+
+__all__ = [
+    "ActionChanged",
+    "ActionRecord",
+    "Event",
+    "Finding",
+    "FindingKind",
+    "FindingRaised",
+    "Health",
+    "HealthChanged",
+    "HeartbeatReceived",
+    "Incident",
+    "IncidentChanged",
+    "IncidentId",
+    "IncidentState",
+    "Node",
+    "NodeStatus",
+    "NodeStatusChanged",
+    "ProbeKind",
+    "ProbeResult",
+    "Replica",
+    "ReplicaExited",
+    "ReplicaId",
+    "ReplicaStarted",
+    "ReplicaState",
+    "Severity",
+    "SubjectRecovered",
+    "replica_id",
+]

@@ -1,0 +1,395 @@
+"""One settings root (``Settings``) made of grouped sub-settings, and the YAML loader.
+
+``load_settings(path)`` reads ``vigil.yaml`` and reports every problem as one line that names the
+place and the fix: ``vigil.yaml:14: services[0].replicas: must be >= 1 (got 0)``. Called by the CLI
+(``vigil up``, ``vigil check-config``, ``vigil demo``) and by tests; everything else receives a
+``Settings`` instance.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from vigil.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
+
+
+def _as_seconds(value: Any) -> Any:
+    """Accept ``0.5``, ``"500ms"``, ``"5s"``, ``"2m"``, ``"1h"``; leave other values to pydantic."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"not a duration: use a number of seconds or '500ms', '5s', '2m' (got {value!r})")
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+def _as_bytes(value: Any) -> Any:
+    """Accept ``1048576``, ``"10MB"``, ``"512KiB"``, ``"1G"``."""
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if not match:
+            raise ValueError(f"not a size: use bytes or '10MB', '512KiB' (got {value!r})")
+        unit = (match.group(2) or "B").upper()[0]
+        return int(match.group(1)) * {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_as_seconds), Field(ge=0)]
+Bytes = Annotated[int, BeforeValidator(_as_bytes), Field(ge=0)]
+Role = Literal["viewer", "operator", "admin"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a bearer token: its SHA-256 in hex (tokens are random, so no salt)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class _TokenFields(_Section):
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 (hex) of the bearer token: `vigil token` prints a new token and its hash."""
+    token: str | None = Field(default=None, min_length=16)
+    """The token itself (discouraged: prefer `sha256` or `token_env`)."""
+    token_env: str | None = None
+    """Name of an environment variable that holds the token."""
+
+    def token_hash(self) -> str | None:
+        if self.sha256:
+            return self.sha256
+        if self.token:
+            return hash_token(self.token)
+        if self.token_env and os.environ.get(self.token_env):
+            return hash_token(os.environ[self.token_env])
+        return None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> _TokenFields:
+        given = [n for n in ("sha256", "token", "token_env") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of sha256, token, token_env (got {given or 'none'})")
+        return self
+
+
+class ApiToken(_TokenFields):
+    name: str = Field(min_length=1)
+    """Who holds the token: recorded as the actor in the audit trail."""
+    role: Role = "viewer"
+    """viewer reads; operator also acts on replicas; admin may do everything."""
+
+
+class AgentToken(_TokenFields):
+    node: str = Field(min_length=1)
+    """The node this token lets an agent report for."""
+
+
+class HttpProbe(_Section):
+    path: str = "/"
+    """Path requested with GET on the replica's port."""
+    expect_status: list[int] = Field(default_factory=lambda: list(range(200, 400)))
+    """Statuses that count as success (default: any 2xx or 3xx)."""
+    body_contains: str | None = None
+    """If set, the body must contain this text."""
+    host: str = "127.0.0.1"
+
+
+class TcpProbe(_Section):
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """Port to connect to (default: the replica's port)."""
+
+
+class ExecProbe(_Section):
+    command: list[str] = Field(min_length=1)
+    """Argv to run; exit code 0 is success. ``{port}`` is replaced by the replica's port."""
+
+
+class Probe(_Section):
+    http: HttpProbe | None = None
+    tcp: TcpProbe | None = None
+    exec: ExecProbe | None = None
+    interval: Seconds = 1.0
+    """Seconds between the start of two probes."""
+    timeout: Seconds = 1.0
+    """A probe that has not answered after this many seconds fails (and is a hang for liveness)."""
+    initial_delay: Seconds = 0.0
+    """Seconds after the process starts before the first probe."""
+    failure_threshold: int = Field(default=3, ge=1)
+    """Consecutive failures before the verdict becomes unhealthy."""
+    success_threshold: int = Field(default=1, ge=1)
+    """Consecutive successes before the verdict becomes healthy."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Probe:
+        kinds = [k for k in ("http", "tcp", "exec") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of http, tcp, exec (got {kinds or 'none'})")
+        if self.interval <= 0:
+            raise ValueError(f"interval must be > 0 (got {self.interval})")
+        return self
+
+
+class CrashLoop(_Section):
+    max_restarts: int = Field(default=5, ge=1)
+    """This many restarts within `window` seconds is a crash loop: stop restarting, escalate."""
+    window: Seconds = 60.0
+
+
+class RestartPolicy(_Section):
+    policy: Literal["always", "on-failure", "never"] = "always"
+    """always: restart on any exit; on-failure: only on a non-zero exit or a signal; never."""
+    backoff_initial: Seconds = 0.0
+    """Delay before the first restart (0: at once, as Kubernetes does)."""
+    backoff_base: Seconds = 0.5
+    """Delay before the second restart; it doubles for each restart after that."""
+    backoff_max: Seconds = 30.0
+    backoff_reset: Seconds = 60.0
+    """A replica up this long forgets its earlier restarts."""
+    crash_loop: CrashLoop = CrashLoop()
+
+
+class LogSettings(_Section):
+    max_bytes: Bytes = 10 * 1024 * 1024
+    """Rotate a replica's log file when it grows past this size."""
+    keep: int = Field(default=3, ge=0)
+    """How many rotated files (``.1`` … ``.N``) to keep."""
+
+
+class Service(_Section):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+    """Lowercase letters, digits, '.', '_' and '-'."""
+    command: list[str] | str
+    """Argv (list) or a shell-free string split like a shell; ``{port}``, ``{index}``,
+    ``{replica}`` and ``{service}`` are substituted."""
+    replicas: int = Field(default=1, ge=0, le=1000)
+    base_port: int = Field(default=0, ge=0, le=65535)
+    """Replica i listens on base_port + i; 0 picks free ports."""
+    node: str = "local"
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    stop_grace: Seconds = 5.0
+    """Seconds between SIGTERM and SIGKILL when stopping."""
+    liveness: Probe | None = None
+    readiness: Probe | None = None
+    restart: RestartPolicy = RestartPolicy()
+    logs: LogSettings = LogSettings()
+
+    @model_validator(mode="after")
+    def _ports_fit(self) -> Service:
+        if self.base_port and self.base_port + self.replicas - 1 > 65535:
+            raise ValueError(f"base_port + replicas exceeds 65535 (got {self.base_port}+{self.replicas})")
+        if isinstance(self.command, str) and not self.command.strip():
+            raise ValueError("command is empty")
+        return self
+
+
+class NodeSettings(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    address: str = "127.0.0.1"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class HeartbeatSettings(_Section):
+    interval: Seconds = 1.0
+    """How often agents send a heartbeat (the controller tells agents this value)."""
+    phi_suspect: float = Field(default=5.0, gt=0)
+    """Phi at which a node becomes Suspect (phi = -log10 P(heartbeat still to come))."""
+    phi_down: float = Field(default=10.0, gt=0)
+    """Phi at which a node becomes Down."""
+    window: int = Field(default=100, ge=2)
+    """How many inter-arrival times the detector remembers."""
+    min_std: Seconds = 0.0
+    """Floor on the standard deviation of inter-arrival times (0: a quarter of the interval)."""
+    acceptable_pause: Seconds = 0.0
+    """Extra pause tolerated before suspicion grows (GC pauses, busy networks)."""
+    check_every: Seconds = 0.05
+    """How often the controller re-evaluates every node."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HeartbeatSettings:
+        if self.phi_down < self.phi_suspect:
+            raise ValueError(f"phi_down must be >= phi_suspect (got {self.phi_down} < {self.phi_suspect})")
+        return self
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=0, le=65535)
+    tokens: list[ApiToken] = Field(default_factory=list)
+    """Bearer tokens with roles. With none, the API is open read-only on loopback only."""
+
+
+class StoreSettings(_Section):
+    url: str = "sqlite:///{data_dir}/vigil.db"
+    """SQLAlchemy URL; ``{data_dir}`` is replaced. SQLite by default."""
+
+
+class Settings(_Section):
+    data_dir: str = "./.vigil"
+    """Where the database, replica logs and the pid file live (relative to the config file)."""
+    store: StoreSettings = StoreSettings()
+    api: ApiSettings = ApiSettings()
+    heartbeat: HeartbeatSettings = HeartbeatSettings()
+    agents: list[AgentToken] = Field(default_factory=list)
+    nodes: list[NodeSettings] = Field(default_factory=lambda: [NodeSettings(name="local")])
+    services: list[Service] = Field(default_factory=list)
+    on_exit: Literal["stop", "leave"] = "stop"
+    """On a clean shutdown: stop every replica (no orphans), or leave them for the next start to adopt."""
+
+    @model_validator(mode="after")
+    def _references(self) -> Settings:
+        _unique("nodes", [n.name for n in self.nodes])
+        _unique("services", [s.name for s in self.services])
+        _unique("api.tokens", [t.name for t in self.api.tokens])
+        names = {n.name for n in self.nodes}
+        for svc in self.services:
+            if svc.node not in names:
+                raise ValueError(f"service {svc.name!r}: node {svc.node!r} is not in nodes {sorted(names)}")
+        return self
+
+    def resolved_data_dir(self, base: Path) -> Path:
+        path = Path(os.path.expanduser(self.data_dir))
+        return path if path.is_absolute() else (base / path).resolve()
+
+    def store_url(self, base: Path) -> str:
+        return self.store.url.replace("{data_dir}", str(self.resolved_data_dir(base)))
+
+
+def _unique(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{what}: duplicate name {name!r}")
+        seen.add(name)
+
+
+# --- YAML loading with line numbers -------------------------------------------------------------
+
+
+def _line_map(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, str(key.value))
+            out[child] = key.start_mark.line + 1
+            _line_map(value, child, out)
+            out[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, (*path, i), out)
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _describe(err: Any, lines: dict[tuple[str | int, ...], int], fields: dict[tuple[str | int, ...], list[str]]) -> tuple[tuple[str | int, ...], str]:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in {"str", "list[str]"})))
+    typ = err["type"]
+    if typ == "extra_forbidden":
+        options = fields.get(loc[:-1], [])
+        close = difflib.get_close_matches(str(loc[-1]), options, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(options)}"
+        return loc, f"unknown field; {hint}"
+    ctx = err.get("ctx") or {}
+    friendly = {
+        "missing": "required: add this field",
+        "greater_than_equal": f"must be >= {ctx.get('ge')}",
+        "greater_than": f"must be > {ctx.get('gt')}",
+        "less_than_equal": f"must be <= {ctx.get('le')}",
+        "less_than": f"must be < {ctx.get('lt')}",
+        "string_pattern_mismatch": f"must match {ctx.get('pattern')}",
+        "literal_error": f"must be one of {ctx.get('expected')}",
+        "too_short": "must not be empty",
+    }
+    msg = friendly.get(typ) or str(err["msg"]).removeprefix("Value error, ")
+    msg = msg[0].lower() + msg[1:] if msg else msg
+    if typ not in {"missing", "value_error"} and "input" in err:
+        msg += f" (got {err['input']!r})"
+    return loc, msg
+
+
+def _known_fields(model: type[BaseModel], data: Any, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], list[str]]) -> None:
+    """Map each mapping's path to its model's field names, for 'did you mean' hints."""
+    out[path] = list(model.model_fields)
+    if not isinstance(data, dict):
+        return
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        sub = data.get(name)
+        candidates = [ann] if getattr(ann, "__origin__", None) is list else getattr(ann, "__args__", None) or [ann]
+        for typ in candidates:
+            if isinstance(typ, type) and issubclass(typ, BaseModel):
+                _known_fields(typ, sub, (*path, name), out)
+            elif getattr(typ, "__origin__", None) is list:
+                (item,) = typ.__args__
+                if isinstance(item, type) and issubclass(item, BaseModel) and isinstance(sub, list):
+                    for i, elem in enumerate(sub):
+                        _known_fields(item, elem, (*path, name, i), out)
+
+
+def parse_settings(text: str, source: str = "vigil.yaml") -> Settings:
+    """Parse YAML text into ``Settings``; raise :class:`ConfigError` naming ``source:line``."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}" if mark is not None else "?"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{source}:{line}: not valid YAML: {problem}"]) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}:1: the top level must be a mapping of sections (got {type(data).__name__})"])
+    lines: dict[tuple[str | int, ...], int] = {}
+    if root is not None:
+        _line_map(root, (), lines)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        fields: dict[tuple[str | int, ...], list[str]] = {}
+        _known_fields(Settings, data, (), fields)
+        problems: list[tuple[int, str]] = []
+        for err in exc.errors():
+            loc, msg = _describe(err, lines, fields)
+            probe = loc
+            while probe and probe not in lines:
+                probe = probe[:-1]
+            problems.append((lines.get(probe, 1), f"{source}:{lines.get(probe, 1)}: {_dotted(loc)}: {msg}"))
+        raise ConfigError([text for _, text in sorted(problems, key=lambda p: p[0])]) from exc
+
+
+def load_settings(path: str | Path) -> Settings:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError([f"{path}: no such file: create it or pass -c PATH"]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
+    return parse_settings(text, str(path))

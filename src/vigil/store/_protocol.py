@@ -1,0 +1,123 @@
+"""The Store protocol: every piece of state Vigil keeps, behind one narrow interface.
+
+Callers (the daemon's persister, the engine, the API, the CLI) use only this protocol, so the
+PostgreSQL store can follow the SQLite one without changing them. Methods are synchronous
+(SQLAlchemy Core); async callers run them directly (SQLite WAL writes take well under a
+millisecond) or via ``asyncio.to_thread`` for long reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from vigil.model import (
+    ActionRecord,
+    Finding,
+    Incident,
+    IncidentId,
+    IncidentState,
+    Node,
+    Replica,
+    ReplicaId,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing: ``items`` from ``offset``, out of ``total``."""
+
+    items: Sequence[T]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: int
+    at: float
+    kind: str
+    subject: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the tamper-evident audit trail: ``hash = sha256(prev_hash + canonical(entry))``."""
+
+    id: int
+    at: float
+    actor: str
+    action: str
+    target: str
+    reason: str
+    result: str
+    detail: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class Store(Protocol):
+    """Persistent state. Implementations: :class:`vigil.store.SqlStore` (SQLite, later PostgreSQL)."""
+
+    # lifecycle
+    def close(self) -> None: ...
+
+    # nodes
+    def upsert_node(self, node: Node) -> None: ...
+    def get_node(self, name: str) -> Node: ...  # raises NotFoundError
+    def list_nodes(self) -> Sequence[Node]: ...
+
+    # services: the desired state as last applied (a JSON-able mapping per service)
+    def upsert_service(self, name: str, spec: Mapping[str, Any]) -> None: ...
+    def delete_service(self, name: str) -> None: ...
+    def list_services(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+    # replicas: the observed state, including pid/create_time so a restarted controller can adopt
+    def upsert_replica(self, replica: Replica) -> None: ...
+    def get_replica(self, replica_id: ReplicaId) -> Replica: ...  # raises NotFoundError
+    def list_replicas(self, service: str | None = None) -> Sequence[Replica]: ...
+    def delete_replica(self, replica_id: ReplicaId) -> None: ...
+
+    # events: append-only history of every bus event
+    def append_event(self, at: float, kind: str, subject: str, data: Mapping[str, Any]) -> int: ...
+    def list_events(
+        self, *, offset: int = 0, limit: int = 100, subject: str | None = None, kind: str | None = None
+    ) -> Page[StoredEvent]: ...  # newest first
+
+    # incidents
+    def open_incident(self, finding: Finding, opened_at: float) -> Incident: ...
+    def update_incident(self, incident: Incident) -> None: ...
+    def get_incident(self, incident_id: IncidentId) -> Incident: ...  # raises NotFoundError
+    def find_active_incident(self, subject: str, kind: str | None = None) -> Incident | None: ...
+    def list_incidents(
+        self, *, offset: int = 0, limit: int = 100, states: Sequence[IncidentState] | None = None,
+        subject: str | None = None,
+    ) -> Page[Incident]: ...  # newest first
+
+    # actions
+    def start_action(
+        self, *, kind: str, subject: str, actor: str, reason: str, at: float,
+        incident_id: IncidentId | None = None,
+    ) -> ActionRecord: ...
+    def finish_action(self, action_id: int, *, ok: bool, detail: str, at: float) -> ActionRecord: ...
+    def list_actions(
+        self, *, offset: int = 0, limit: int = 100, subject: str | None = None,
+        incident_id: IncidentId | None = None,
+    ) -> Page[ActionRecord]: ...  # newest first
+
+    # audit: hash-chained, append-only
+    def append_audit(
+        self, *, at: float, actor: str, action: str, target: str, reason: str, result: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEntry: ...
+    def list_audit(self, *, offset: int = 0, limit: int = 100) -> Page[AuditEntry]: ...  # newest first
+    def verify_audit(self) -> int | None: ...  # id of the first broken entry, or None when intact
+
+    # small key/value state (controller instance id, schema notes...)
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
