@@ -20,7 +20,9 @@ a stuck consumer must not grow memory without bound or block detection."""
 class Subscription:
     """One subscriber's queue of events, filtered by ``accept``."""
 
-    def __init__(self, bus: EventBus, name: str, accept: Callable[[Event], bool], limit: int) -> None:
+    def __init__(
+        self, bus: EventBus, name: str, accept: Callable[[Event], bool], limit: int
+    ) -> None:
         self.name = name
         self.dropped = 0
         self._bus = bus

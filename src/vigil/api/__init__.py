@@ -1,1 +1,13 @@
-"""Placeholder package docstring."""
+"""Vigil's REST API: a FastAPI app over the store (history) and the control plane (live state).
+
+:func:`create_app` builds the app; :mod:`vigil.daemon` serves it with uvicorn and implements
+:class:`ControlPlane`, the API's only way to command the controller. The CLI and node agents talk
+to it over HTTP with bearer tokens (see :mod:`vigil.api._auth` for roles and open mode).
+"""
+
+from __future__ import annotations
+
+from vigil.api._app import create_app
+from vigil.api._control import ControlPlane, HeartbeatAck
+
+__all__ = ["ControlPlane", "HeartbeatAck", "create_app"]

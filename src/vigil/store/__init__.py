@@ -1,7 +1,31 @@
-"""State storage: the Store protocol and its SQL implementation (SQLite now, PostgreSQL later)."""
+"""State storage: the Store protocol and its SQL implementation (SQLite now, PostgreSQL later).
+
+Used by the daemon's event persister, the incident manager, the API routers and the CLI:
+``open_store(url)`` gives a migrated :class:`Store`; :func:`migrate` and
+:func:`schema_revision` serve the CLI's database commands. Errors are
+:class:`vigil.errors.StoreError` (and its :class:`vigil.errors.NotFoundError`).
+"""
 
 from __future__ import annotations
 
+from vigil.store._migrate import migrate, schema_revision
 from vigil.store._protocol import AuditEntry, Page, Store, StoredEvent
+from vigil.store._sql import SqlStore
 
-__all__ = ["AuditEntry", "Page", "Store", "StoredEvent"]
+
+def open_store(url: str) -> Store:
+    """Open the store at ``url`` (``sqlite:///path``, ``sqlite://``, ``postgresql://...``),
+    upgrading its schema to the one this Vigil expects."""
+    return SqlStore(url)
+
+
+__all__ = [
+    "AuditEntry",
+    "Page",
+    "SqlStore",
+    "Store",
+    "StoredEvent",
+    "migrate",
+    "open_store",
+    "schema_revision",
+]

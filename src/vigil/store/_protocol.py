@@ -47,7 +47,10 @@ class StoredEvent:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    """One line of the tamper-evident audit trail: ``hash = sha256(prev_hash + canonical(entry))``."""
+    """One line of the tamper-evident audit trail.
+
+    ``hash = sha256(prev_hash + canonical(entry))``; the first entry's ``prev_hash`` is 64 zeros.
+    """
 
     id: int
     at: float
@@ -62,7 +65,10 @@ class AuditEntry:
 
 
 class Store(Protocol):
-    """Persistent state. Implementations: :class:`vigil.store.SqlStore` (SQLite, later PostgreSQL)."""
+    """Persistent state.
+
+    Implementation: :class:`vigil.store.SqlStore` (SQLite now, PostgreSQL later).
+    """
 
     # lifecycle
     def close(self) -> None: ...
@@ -86,7 +92,12 @@ class Store(Protocol):
     # events: append-only history of every bus event
     def append_event(self, at: float, kind: str, subject: str, data: Mapping[str, Any]) -> int: ...
     def list_events(
-        self, *, offset: int = 0, limit: int = 100, subject: str | None = None, kind: str | None = None
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        subject: str | None = None,
+        kind: str | None = None,
     ) -> Page[StoredEvent]: ...  # newest first
 
     # incidents
@@ -94,28 +105,54 @@ class Store(Protocol):
     def update_incident(self, incident: Incident) -> None: ...
     def get_incident(self, incident_id: IncidentId) -> Incident: ...  # raises NotFoundError
     def find_active_incident(self, subject: str, kind: str | None = None) -> Incident | None: ...
+
+    # ^ newest incident of the subject not resolved yet (open, remediating or escalated)
     def list_incidents(
-        self, *, offset: int = 0, limit: int = 100, states: Sequence[IncidentState] | None = None,
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        states: Sequence[IncidentState] | None = None,
         subject: str | None = None,
     ) -> Page[Incident]: ...  # newest first
 
     # actions
     def start_action(
-        self, *, kind: str, subject: str, actor: str, reason: str, at: float,
+        self,
+        *,
+        kind: str,
+        subject: str,
+        actor: str,
+        reason: str,
+        at: float,
         incident_id: IncidentId | None = None,
     ) -> ActionRecord: ...
-    def finish_action(self, action_id: int, *, ok: bool, detail: str, at: float) -> ActionRecord: ...
+    def finish_action(
+        self, action_id: int, *, ok: bool, detail: str, at: float
+    ) -> ActionRecord: ...
     def list_actions(
-        self, *, offset: int = 0, limit: int = 100, subject: str | None = None,
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        subject: str | None = None,
         incident_id: IncidentId | None = None,
     ) -> Page[ActionRecord]: ...  # newest first
 
     # audit: hash-chained, append-only
     def append_audit(
-        self, *, at: float, actor: str, action: str, target: str, reason: str, result: str,
+        self,
+        *,
+        at: float,
+        actor: str,
+        action: str,
+        target: str,
+        reason: str,
+        result: str,
         detail: Mapping[str, Any] | None = None,
     ) -> AuditEntry: ...
-    def list_audit(self, *, offset: int = 0, limit: int = 100) -> Page[AuditEntry]: ...  # newest first
+    # newest first
+    def list_audit(self, *, offset: int = 0, limit: int = 100) -> Page[AuditEntry]: ...
     def verify_audit(self) -> int | None: ...  # id of the first broken entry, or None when intact
 
     # small key/value state (controller instance id, schema notes...)

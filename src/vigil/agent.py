@@ -1,0 +1,98 @@
+"""The node agent: sends heartbeats (with a little host info) to the controller.
+
+Run by ``vigil agent`` on every node, and by the demo, tests and benchmarks as a real process.
+Heartbeats go out at a fixed rate (start-to-start), so a slow controller answer does not stretch
+the interval; the controller's answer sets the interval it expects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import psutil
+
+log = logging.getLogger("vigil.agent")
+
+REQUEST_TIMEOUT_SHARE = 0.8
+"""A heartbeat request may take at most this share of the interval, so requests never pile up."""
+
+
+def host_info() -> dict[str, Any]:
+    vm = psutil.virtual_memory()
+    return {
+        "cpu_pct": psutil.cpu_percent(interval=None),
+        "mem_pct": vm.percent,
+        "load1": psutil.getloadavg()[0],
+    }
+
+
+class Agent:
+    def __init__(
+        self,
+        controller: str,
+        name: str,
+        token: str | None,
+        *,
+        interval: float = 1.0,
+        jitter: float = 0.0,
+        seed: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.url = controller.rstrip("/") + "/api/v1/heartbeats"
+        self.name = name
+        self.interval = interval
+        self.jitter = jitter
+        self.sent = 0
+        self.failed = 0
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._rng = random.Random(seed)
+        self._clock = clock
+        self._sleep = sleep
+
+    async def beat(self, client: httpx.AsyncClient, seq: int) -> None:
+        try:
+            resp = await client.post(
+                self.url,
+                json={"node": self.name, "seq": seq, "info": host_info()},
+                headers=self._headers,
+                timeout=max(0.05, self.interval * REQUEST_TIMEOUT_SHARE),
+            )
+        except httpx.HTTPError as exc:
+            self.failed += 1
+            log.warning("heartbeat %d to %s failed: %s", seq, self.url, exc)
+            return
+        if resp.status_code != 200:
+            self.failed += 1
+            log.error("heartbeat %d refused: HTTP %d %s", seq, resp.status_code, resp.text[:200])
+            return
+        self.sent += 1
+        interval = resp.json().get("interval")
+        if isinstance(interval, int | float) and interval > 0:
+            self.interval = float(interval)
+
+    async def run(self, count: int | None = None) -> None:
+        """Send heartbeats forever (or ``count`` of them). ``jitter`` (a share of the interval)
+        delays each one by a uniform random amount, to test the controller's tolerance."""
+        async with httpx.AsyncClient() as client:
+            start = self._clock()
+            seq = 0
+            interval = self.interval
+            while count is None or seq < count:
+                if self.interval != interval:  # the controller asked for another interval
+                    interval = self.interval
+                    start = self._clock() - seq * interval
+                due = start + seq * self.interval
+                offset = self._rng.uniform(-self.jitter, self.jitter) * self.interval
+                delay = max(0.0, due + offset - self._clock())
+                await self._sleep(delay)
+                await self.beat(client, seq)
+                seq += 1
+                if self._clock() - start > (seq + 10) * self.interval:
+                    start = self._clock() - seq * self.interval  # fell far behind: re-anchor

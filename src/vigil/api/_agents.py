@@ -1,0 +1,27 @@
+"""Agent endpoint: ``POST /api/v1/heartbeats``, called by ``vigil agent`` on every node.
+
+The agent authenticates with its node's token (``agents`` in ``vigil.yaml``), which only lets it
+report for that node; admin API tokens may report for any node. The controller's answer tells the
+agent how often to send heartbeats and how the controller currently judges the node.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from vigil.api._auth import Agent
+from vigil.api._context import Ctx
+from vigil.api._schemas import ERROR_RESPONSES, ErrorOut, HeartbeatIn, HeartbeatOut
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["agents"],
+    responses={**ERROR_RESPONSES, 404: {"model": ErrorOut, "description": "Unknown node"}},
+)
+
+
+@router.post("/heartbeats", summary="Record a node agent's heartbeat")
+async def post_heartbeat(body: HeartbeatIn, ctx: Ctx, agent: Agent) -> HeartbeatOut:
+    agent.check(body.node)
+    ack = ctx.control.heartbeat(body.node, body.seq, body.info)
+    return HeartbeatOut(interval=ack.interval, node_status=str(ack.node_status))

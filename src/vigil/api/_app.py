@@ -1,0 +1,79 @@
+"""The FastAPI app factory: :func:`create_app` wires the routers to one store and control plane.
+
+Called by :mod:`vigil.daemon`, which serves the app with uvicorn on ``api.host:api.port``, and by
+tests with a fake control plane. The CLI talks to the app over HTTP only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+import vigil
+from vigil.api import _agents, _fleet, _history, _metrics, _seed
+from vigil.api._context import ApiContext, TokenTable
+from vigil.api._control import ControlPlane
+from vigil.api._errors import install_error_handlers
+from vigil.settings import Settings
+from vigil.store import Store
+
+_DESCRIPTION = """\
+Vigil watches services and nodes, detects faults and heals them. This API shows the fleet and its
+history and lets operators act on replicas.
+
+**Authentication**: send `Authorization: Bearer <token>` with a token from `api.tokens` in
+`vigil.yaml`. Roles: *viewer* reads, *operator* also starts/stops/restarts replicas and runs
+maintenance, *admin* also reads the audit trail. With no tokens configured the API is open
+read-only. Agents post heartbeats with their node's token from `agents`.
+
+**Errors** are JSON `{"detail": "<one line>"}`; validation errors name the field
+(`query.limit: ...`).
+"""
+
+_TAGS = [
+    {"name": "fleet", "description": "Nodes, services and replicas as the controller sees them."},
+    {"name": "commands", "description": "Actions on replicas (operator role; audited)."},
+    {"name": "history", "description": "Incidents, events and actions from the store."},
+    {"name": "audit", "description": "The hash-chained audit trail (admin role)."},
+    {"name": "agents", "description": "Heartbeats from node agents."},
+    {"name": "seed", "description": "The prototype's endpoints, kept for existing callers."},
+    {"name": "operations", "description": "Health and Prometheus metrics (no auth)."},
+]
+
+
+def create_app(
+    *,
+    settings: Settings,
+    store: Store,
+    control: ControlPlane,
+    registry: CollectorRegistry,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """Build the API for one controller.
+
+    ``registry`` receives the API's request metrics and is what ``/metrics`` serves; pass a fresh
+    registry per app (registering the same metric twice in one registry fails). ``clock`` stamps
+    audit entries.
+    """
+    app = FastAPI(
+        title="Vigil API",
+        version=vigil.__version__,
+        description=_DESCRIPTION,
+        openapi_tags=_TAGS,
+    )
+    app.state.vigil = ApiContext(
+        settings=settings,
+        store=store,
+        control=control,
+        registry=registry,
+        tokens=TokenTable(settings.api.tokens, settings.agents),
+        clock=clock,
+    )
+    install_error_handlers(app)
+    app.add_middleware(_metrics.MetricsMiddleware, metrics=_metrics.ApiMetrics(registry))
+    for module in (_metrics, _fleet, _history, _agents, _seed):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,59 @@
+"""What the API needs from the running controller: a narrow Protocol the daemon implements.
+
+The API routers (:mod:`vigil.api`) read state from the :class:`~vigil.store.Store` and send
+commands through this interface; :class:`vigil.daemon.Controller` implements it, and tests use a
+small fake. Keeping it narrow keeps the API testable without processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from vigil.model import ActionRecord, Node, Replica, ReplicaId
+
+ReplicaCommand = Literal["start", "stop", "restart"]
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatAck:
+    """What the controller answers an agent: the interval it expects heartbeats at."""
+
+    interval: float
+    node_status: str
+
+
+class ControlPlane(Protocol):
+    def services(self) -> Sequence[str]:
+        """Names of configured services."""
+        ...
+
+    def replicas(self, service: str | None = None) -> Sequence[Replica]:
+        """Live view of replicas (raises NotFoundError for an unknown service)."""
+        ...
+
+    def nodes(self) -> Sequence[Node]: ...
+
+    async def replica_command(
+        self, replica: ReplicaId, command: ReplicaCommand, *, actor: str, reason: str
+    ) -> ActionRecord:
+        """Start/stop/restart one replica; audited. Raises NotFoundError for an unknown replica."""
+        ...
+
+    def heartbeat(self, node: str, seq: int, info: Mapping[str, Any]) -> HeartbeatAck:
+        """Record a heartbeat from an agent (raises NotFoundError for an unknown node)."""
+        ...
+
+    def healthy_replicas(self, service: str) -> Sequence[Replica]:
+        """Replicas that are running and ready (raises NotFoundError for an unknown service)."""
+        ...
+
+    def fault_detected(self) -> bool:
+        """True while any incident is open or remediating."""
+        ...
+
+    async def auto_maintain(self, *, actor: str) -> bool:
+        """One maintenance pass: reconcile every service to its desired replicas, rotate logs,
+        verify the audit chain. True when everything is in its desired state afterwards."""
+        ...

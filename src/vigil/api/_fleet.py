@@ -1,0 +1,123 @@
+"""Fleet endpoints: nodes, services, replicas (live, from the control plane) and replica commands.
+
+Reads need the viewer role; ``POST /api/v1/replicas/{service}/{index}/{start|stop|restart}`` needs
+the operator role, goes through :meth:`ControlPlane.replica_command` with the token's name as the
+actor, and is recorded in the audit trail here (result ``accepted`` or ``error: ...``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from vigil.api._auth import Operator, Viewer
+from vigil.api._context import ApiContext, Ctx
+from vigil.api._control import ReplicaCommand
+from vigil.api._schemas import (
+    ERROR_RESPONSES,
+    ActionOut,
+    CommandIn,
+    ErrorOut,
+    NodeOut,
+    ReplicaOut,
+    ServiceOut,
+    models,
+)
+from vigil.errors import NotFoundError
+from vigil.model import Health, Replica, ReplicaState, replica_id
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["fleet"],
+    responses=ERROR_RESPONSES,
+)
+
+Index = Annotated[int, Path(ge=0, description="Replica index within its service")]
+
+
+def _service(ctx: ApiContext, name: str) -> ServiceOut:
+    if name not in ctx.control.services():
+        raise NotFoundError("service", name)
+    replicas = ctx.control.replicas(name)
+    desired = next((s.replicas for s in ctx.settings.services if s.name == name), None)
+    ready = sum(
+        1 for r in replicas if r.state is ReplicaState.RUNNING and r.ready is Health.HEALTHY
+    )
+    return ServiceOut(
+        name=name, desired=desired, ready=ready, replicas=models(ReplicaOut, replicas)
+    )
+
+
+def _replica(ctx: ApiContext, service: str, index: int) -> Replica:
+    for replica in ctx.control.replicas(service):
+        if replica.index == index:
+            return replica
+    raise NotFoundError("replica", replica_id(service, index))
+
+
+@router.get("/nodes", summary="Nodes and their heartbeat status")
+async def list_nodes(ctx: Ctx, _: Viewer) -> list[NodeOut]:
+    return models(NodeOut, ctx.control.nodes())
+
+
+@router.get("/services", summary="Every configured service with its replicas")
+async def list_services(ctx: Ctx, _: Viewer) -> list[ServiceOut]:
+    return [_service(ctx, name) for name in ctx.control.services()]
+
+
+@router.get("/services/{name}", summary="One service", responses={404: {"model": ErrorOut}})
+async def get_service(name: str, ctx: Ctx, _: Viewer) -> ServiceOut:
+    return _service(ctx, name)
+
+
+@router.get("/replicas", summary="Replicas, of every service or of one")
+async def list_replicas(
+    ctx: Ctx,
+    _: Viewer,
+    service: Annotated[str | None, Query(description="Only this service's replicas")] = None,
+) -> list[ReplicaOut]:
+    return models(ReplicaOut, ctx.control.replicas(service))
+
+
+@router.get(
+    "/replicas/{service}/{index}", summary="One replica", responses={404: {"model": ErrorOut}}
+)
+async def get_replica(service: str, index: Index, ctx: Ctx, _: Viewer) -> ReplicaOut:
+    return ReplicaOut.model_validate(_replica(ctx, service, index))
+
+
+@router.post(
+    "/replicas/{service}/{index}/{command}",
+    summary="Start, stop or restart one replica (operator)",
+    status_code=202,
+    tags=["commands"],
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+async def replica_command(
+    service: str,
+    index: Index,
+    command: ReplicaCommand,
+    ctx: Ctx,
+    who: Operator,
+    body: CommandIn | None = None,
+) -> ActionOut:
+    rid = replica_id(service, index)
+    reason = body.reason if body is not None and body.reason else f"{command} requested via API"
+    action, target = f"replica.{command}", f"replica:{rid}"
+    try:
+        record = await ctx.control.replica_command(rid, command, actor=who.name, reason=reason)
+    except Exception as exc:
+        ctx.audit(
+            actor=who.name, action=action, target=target, reason=reason, result=f"error: {exc}"
+        )
+        raise
+    ctx.audit(
+        actor=who.name,
+        action=action,
+        target=target,
+        reason=reason,
+        result="accepted",
+        detail={"action_id": record.id},
+    )
+    return ActionOut.model_validate(record)

@@ -1,0 +1,220 @@
+"""Pydantic request and response models of the REST API (they make the OpenAPI schema).
+
+Used by the routers in :mod:`vigil.api`; response models are built from the frozen dataclasses
+of :mod:`vigil.model` and :mod:`vigil.store` with ``Model.model_validate(obj)``. The CLI reads
+the same JSON shapes over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any, Generic, Literal, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vigil.model import FindingKind, Health, IncidentState, NodeStatus, ReplicaState, Severity
+from vigil.store import Page
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class StateFilter(StrEnum):
+    """``?state=`` of the incident listing: an :class:`IncidentState`, or ``active``."""
+
+    OPEN = IncidentState.OPEN.value
+    REMEDIATING = IncidentState.REMEDIATING.value
+    RESOLVED = IncidentState.RESOLVED.value
+    ESCALATED = IncidentState.ESCALATED.value
+    ACTIVE = "active"  # open, remediating or escalated: not resolved
+
+
+class ErrorOut(BaseModel):
+    """Every error body: one line saying what is wrong and, where possible, how to fix it."""
+
+    detail: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No or unknown bearer token"},
+    403: {"model": ErrorOut, "description": "The token's role is too low"},
+    422: {"model": ErrorOut, "description": "Invalid input: the detail names the field"},
+}
+"""The error responses every authenticated router documents."""
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class NodeOut(_Out):
+    name: str
+    address: str
+    labels: dict[str, str]
+    status: NodeStatus
+    last_heartbeat: float | None
+    phi: float
+    info: dict[str, Any]
+
+
+class ReplicaOut(_Out):
+    id: str
+    service: str
+    index: int
+    node: str
+    port: int
+    state: ReplicaState
+    pid: int | None
+    started_at: float | None
+    restarts: int
+    exit_code: int | None
+    live: Health
+    ready: Health
+    log_path: str | None
+
+
+class ServiceOut(BaseModel):
+    name: str
+    desired: int | None = Field(description="Configured replica count (null if not configured)")
+    ready: int = Field(description="Replicas that are running and ready")
+    replicas: list[ReplicaOut]
+
+
+class ActionOut(_Out):
+    id: int
+    kind: str
+    subject: str
+    actor: str
+    reason: str
+    started_at: float
+    incident_id: int | None
+    finished_at: float | None
+    ok: bool | None
+    detail: str
+
+
+class IncidentOut(_Out):
+    id: int
+    subject: str
+    kind: FindingKind
+    state: IncidentState
+    summary: str
+    severity: Severity
+    opened_at: float
+    detected_at: float
+    updated_at: float
+    first_action_at: float | None
+    resolved_at: float | None
+    findings: int
+    evidence: dict[str, Any]
+    time_to_recover: float | None
+
+
+class EventOut(_Out):
+    id: int
+    at: float
+    kind: str
+    subject: str
+    data: dict[str, Any]
+
+
+class AuditOut(_Out):
+    id: int
+    at: float
+    actor: str
+    action: str
+    target: str
+    reason: str
+    result: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class Paged(BaseModel, Generic[T]):
+    """One page of a newest-first listing: ``items`` from ``offset``, out of ``total``."""
+
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+    @classmethod
+    def of(cls, page: Page[Any]) -> Self:
+        return cls.model_validate(
+            {
+                "items": list(page.items),
+                "total": page.total,
+                "offset": page.offset,
+                "limit": page.limit,
+            },
+            from_attributes=True,
+        )
+
+
+class IncidentPage(Paged[IncidentOut]):
+    pass
+
+
+class EventPage(Paged[EventOut]):
+    pass
+
+
+class ActionPage(Paged[ActionOut]):
+    pass
+
+
+class AuditPage(Paged[AuditOut]):
+    pass
+
+
+class AuditVerifyOut(BaseModel):
+    intact: bool
+    first_broken: int | None = Field(description="Id of the first entry whose hash does not match")
+
+
+class CommandIn(BaseModel):
+    """Optional body of a replica command."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=500, description="Why: kept in the audit trail")
+
+
+class HeartbeatIn(BaseModel):
+    node: str = Field(min_length=1, max_length=63)
+    seq: int = Field(ge=0, description="Increases by one per heartbeat; restarts at 0")
+    info: dict[str, Any] = Field(default_factory=dict, description="Free-form agent facts")
+
+
+class HeartbeatOut(BaseModel):
+    interval: float = Field(description="Seconds between heartbeats the controller expects")
+    node_status: str
+
+
+class PodOut(BaseModel):
+    replica: str
+    port: int
+    node: str
+    share: float = Field(description="Fraction of traffic to send to this replica")
+
+
+class BalanceOut(BaseModel):
+    load_balanced_pods: list[PodOut]
+
+
+class FaultOut(BaseModel):
+    fault_detected: bool
+
+
+class MaintainOut(BaseModel):
+    maintenance_completed: bool
+
+
+def models(cls: type[M], objects: Sequence[Any]) -> list[M]:
+    """Validate each dataclass in ``objects`` into ``cls``."""
+    return [cls.model_validate(obj) for obj in objects]

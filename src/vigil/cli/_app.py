@@ -1,0 +1,187 @@
+"""The ``vigil`` command line (Typer + Rich): up, agent, status, incidents, check-config, token,
+demo. Installed as the ``vigil`` console script (:func:`main`).
+
+Read commands talk to a running controller over the REST API; ``up`` and ``demo`` run the
+controller in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from vigil.cli._client import ApiClient
+from vigil.errors import ConfigError, VigilError
+from vigil.render import incidents_table, nodes_table, replicas_table
+from vigil.settings import Settings, hash_token, load_settings
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Vigil: an operations autopilot for AI infrastructure.",
+)
+console = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to vigil.yaml.")]
+UrlOpt = Annotated[str | None, typer.Option("--url", help="Controller URL (or VIGIL_URL).")]
+TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (or VIGIL_TOKEN).")]
+
+
+def _load(config: Path) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(problem, markup=False, highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+    )
+
+
+@app.command("check-config")
+def check_config(config: ConfigOpt = Path("vigil.yaml")) -> None:
+    """Validate vigil.yaml: exit 0 with a summary, or 2 with every problem as file:line."""
+    settings = _load(config)
+    replicas = sum(s.replicas for s in settings.services)
+    console.print(
+        f"{config}: ok: {len(settings.nodes)} node(s), {len(settings.services)} "
+        f"service(s), {replicas} replica(s), {len(settings.api.tokens)} API token(s), "
+        f"{len(settings.agents)} agent token(s)"
+    )
+
+
+@app.command()
+def up(
+    config: ConfigOpt = Path("vigil.yaml"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the controller: supervise services, judge nodes, serve the API, until Ctrl-C."""
+    from vigil.daemon import Controller
+
+    settings = _load(config)
+    _logging(verbose)
+    controller = Controller(settings, base_dir=config.resolve().parent)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, controller.stop)
+        task = asyncio.create_task(controller.run())
+        await asyncio.wait(
+            [task, asyncio.create_task(controller.started.wait())],
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if controller.started.is_set():
+            err.print(
+                f"vigil: controller up, API on http://{settings.api.host}:"
+                f"{controller.api_port}, data in {controller.data_dir}"
+            )
+        await task
+
+    try:
+        asyncio.run(main())
+    except VigilError as exc:
+        err.print(f"vigil up: {exc}", markup=False)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def agent(
+    controller: Annotated[str, typer.Option(help="Controller URL, e.g. http://ctl:8700.")],
+    name: Annotated[str, typer.Option(help="This node's name, as in the controller's config.")],
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="VIGIL_AGENT_TOKEN", help="Agent token (or VIGIL_AGENT_TOKEN)."),
+    ] = None,
+    interval: Annotated[float, typer.Option(min=0.01, help="Seconds between heartbeats.")] = 1.0,
+    jitter: Annotated[
+        float,
+        typer.Option(min=0.0, max=0.99, help="Random delay, a share of the interval (tests)."),
+    ] = 0.0,
+) -> None:
+    """Run a node agent: send heartbeats to the controller until stopped."""
+    from vigil.agent import Agent
+
+    _logging(False)
+    node_agent = Agent(controller, name, token, interval=interval, jitter=jitter)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(node_agent.run())
+
+
+@app.command()
+def status(url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Nodes, replicas and active incidents at a glance."""
+    client = ApiClient(url, token)
+    try:
+        nodes = client.get("/api/v1/nodes")
+        replicas = client.get("/api/v1/replicas")
+        active = client.get("/api/v1/incidents", state="active", limit=20)
+    except VigilError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from exc
+    console.print(nodes_table(nodes))
+    console.print(replicas_table(replicas))
+    if active["items"]:
+        console.print(incidents_table(active["items"], title="Active incidents"))
+    else:
+        console.print("[green]no active incidents[/green]")
+
+
+@app.command()
+def incidents(
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    state: Annotated[
+        str | None, typer.Option(help="open, remediating, resolved, escalated, active")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 30,
+) -> None:
+    """Incidents, newest first, with detection, first action and recovery times."""
+    client = ApiClient(url, token)
+    params: dict[str, object] = {"limit": limit}
+    if state:
+        params["state"] = state
+    try:
+        page = client.get("/api/v1/incidents", **params)
+    except VigilError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from exc
+    console.print(incidents_table(page["items"], title=f"Incidents ({page['total']} in all)"))
+
+
+@app.command()
+def token() -> None:
+    """Make a new random API/agent token and print it with its sha256 for vigil.yaml."""
+    value = secrets.token_urlsafe(32)
+    console.print(f"token:  {value}\nsha256: {hash_token(value)}", highlight=False)
+
+
+@app.command()
+def demo(
+    duration: Annotated[float, typer.Option(help="Seconds to run at most.")] = 60.0,
+    port: Annotated[int, typer.Option(help="API port (0: any free port).")] = 0,
+) -> None:
+    """A local fleet of model-server replicas with faults injected, detected and healed live."""
+    from vigil.demo import run_demo
+
+    raise typer.Exit(run_demo(console, duration=duration, port=port))
+
+
+def main() -> None:
+    app()

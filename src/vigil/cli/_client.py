@@ -1,0 +1,48 @@
+"""A small HTTP client for the CLI's read commands (``vigil status``, ``vigil incidents``).
+
+The CLI talks to a running controller over its REST API, the same way a person's scripts would.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+from vigil.errors import VigilError
+
+DEFAULT_URL = "http://127.0.0.1:8700"
+
+
+class ApiClient:
+    def __init__(self, url: str | None, token: str | None) -> None:
+        self.url = (url or os.environ.get("VIGIL_URL") or DEFAULT_URL).rstrip("/")
+        token = token or os.environ.get("VIGIL_TOKEN")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._call("GET", path, params=params)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self._call("POST", path, json=body or {})
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            resp = httpx.request(
+                method, self.url + path, headers=self._headers, timeout=10, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise VigilError(
+                f"cannot reach the controller at {self.url}: {exc} "
+                "(is `vigil up` running? set --url or VIGIL_URL)"
+            ) from exc
+        if resp.status_code == 401:
+            raise VigilError(f"{self.url} wants a token: pass --token or set VIGIL_TOKEN")
+        if resp.status_code >= 400:
+            try:
+                detail = resp.json().get("detail", resp.text)
+            except ValueError:
+                detail = resp.text
+            raise VigilError(f"{method} {path}: HTTP {resp.status_code}: {detail}")
+        return resp.json()

@@ -1,0 +1,9 @@
+"""The daemon: wiring of settings into running loops. Called by the CLI (``vigil up``,
+``vigil demo``), benchmarks and integration tests."""
+
+from __future__ import annotations
+
+from vigil.daemon._controller import Controller
+from vigil.daemon._nodes import NodeMonitor
+
+__all__ = ["Controller", "NodeMonitor"]

@@ -1,0 +1,278 @@
+"""The controller: settings in, one task group of loops out (supervisors, node monitor, persister,
+log rotation, the API server).
+
+``vigil up`` and ``vigil demo`` construct a :class:`Controller` and await :meth:`Controller.run`;
+tests and benchmarks do the same in-process. It implements the API's
+:class:`~vigil.api.ControlPlane`. On start it adopts the replicas an earlier run left behind
+(after ``kill -9``) and kills any stray process of its own instance, so replicas never run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from vigil.api import ControlPlane, HeartbeatAck, create_app
+from vigil.backends import ProcessBackend, ProcessInfo
+from vigil.backends.local import LocalBackend
+from vigil.bus import EventBus
+from vigil.collectors import ProbeLoop
+from vigil.daemon._lock import DataDirLock
+from vigil.daemon._metrics import ControllerMetrics
+from vigil.daemon._nodes import NodeMonitor
+from vigil.daemon._persist import persist_events
+from vigil.daemon._server import ApiServer
+from vigil.errors import NotFoundError
+from vigil.model import (
+    ActionRecord,
+    Health,
+    IncidentState,
+    Node,
+    ProbeKind,
+    Replica,
+    ReplicaId,
+    ReplicaState,
+)
+from vigil.remediation import (
+    ActionLog,
+    Command,
+    IncidentBook,
+    ReplicaPlan,
+    ReplicaRunner,
+    plan_replica,
+)
+from vigil.settings import Probe, Settings
+from vigil.store import SqlStore, Store
+
+log = logging.getLogger("vigil.daemon")
+
+LOG_ROTATE_EVERY = 5.0
+"""Seconds between log-size checks: a chatty replica writes at most a few MB in that time."""
+ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
+
+
+class Controller(ControlPlane):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        base_dir: Path,
+        clock: Callable[[], float] = time.time,
+        backend: ProcessBackend | None = None,
+        store: Store | None = None,
+        serve_api: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.data_dir = settings.resolved_data_dir(base_dir)
+        self._base_dir = base_dir
+        self.clock = clock
+        self.bus = EventBus()
+        self.registry = CollectorRegistry()
+        self.metrics = ControllerMetrics(self.registry)
+        self._backend_arg = backend
+        self._store_arg = store
+        self._serve_api = serve_api
+        self._lock = DataDirLock(self.data_dir)
+        self._stop = asyncio.Event()
+        self.started = asyncio.Event()
+        self.runners: dict[ReplicaId, ReplicaRunner] = {}
+        self.api_port: int | None = None
+        self.instance = ""
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        self._lock.acquire()
+        try:
+            await self._run()
+        finally:
+            self._lock.release()
+
+    async def _run(self) -> None:
+        self.store = self._store_arg or SqlStore(self.settings.store_url(self._base_dir))
+        self.instance = self._instance_id()
+        self.backend = self._backend_arg or LocalBackend(self.instance)
+        self.incidents = IncidentBook(self.store, self.bus, self.clock)
+        self.actions = ActionLog(self.store, self.bus, self.incidents, self.clock)
+        self.monitor = NodeMonitor(
+            self.settings,
+            store=self.store,
+            bus=self.bus,
+            incidents=self.incidents,
+            clock=self.clock,
+        )
+        persister = self.bus.subscribe("persister")
+        self._build_runners()
+        server = self._api_server() if self._serve_api else None
+        try:
+            async with asyncio.TaskGroup() as tg:
+                persist = tg.create_task(persist_events(persister, self.store, self.metrics))
+                runners = [
+                    tg.create_task(r.run(), name=f"runner {r.plan.id}")
+                    for r in self.runners.values()
+                ]
+                loops = [tg.create_task(self.monitor.run()), tg.create_task(self._housekeeping())]
+                if server is not None:
+                    loops.append(tg.create_task(server.serve()))
+                self.started.set()
+                await self._stop.wait()
+                # Order matters: stop serving, stop supervising (so nothing restarts what we are
+                # stopping), stop the processes, then let the persister drain the last events.
+                if server is not None:
+                    await server.stop()
+                for task in runners + loops[:2]:
+                    task.cancel()
+                await asyncio.gather(*runners, return_exceptions=True)
+                stop = self.settings.on_exit == "stop"
+                await asyncio.gather(*(r.close(stop=stop) for r in self.runners.values()))
+                persister.close()
+                await persist
+        finally:
+            self.store.close()
+
+    def _instance_id(self) -> str:
+        """A stable id for this controller's data dir; marks every process it starts."""
+        instance = self.store.get_meta("instance")
+        if instance is None:
+            instance = uuid.uuid4().hex[:12]
+            self.store.set_meta("instance", instance)
+        return instance
+
+    def _build_runners(self) -> None:
+        """One runner per configured replica; adopt live processes, sweep everything else."""
+        known = {r.id: r for r in self.store.list_replicas()}
+        log_dir = self.data_dir / "logs"
+        keep: list[ProcessInfo] = []
+        wanted: set[ReplicaId] = set()
+        for svc in self.settings.services:
+            self.store.upsert_service(svc.name, svc.model_dump(mode="json"))
+            for index in range(svc.replicas):
+                old = known.get(ReplicaId(f"{svc.name}/{index}"))
+                plan = plan_replica(
+                    svc,
+                    index,
+                    log_dir=log_dir,
+                    port=old.port if old and not svc.base_port else None,
+                )
+                adopted = self._adopt(plan, old)
+                if adopted is not None:
+                    keep.append(adopted)
+                wanted.add(plan.id)
+                self.runners[plan.id] = ReplicaRunner(
+                    plan,
+                    backend=self.backend,
+                    bus=self.bus,
+                    store=self.store,
+                    incidents=self.incidents,
+                    actions=self.actions,
+                    probes=self._probe_factory,
+                    clock=self.clock,
+                    adopt=adopted,
+                    restarts=old.restarts if old else 0,
+                )
+        for rid in set(known) - wanted:
+            self.store.delete_replica(rid)
+        configured = {s.name for s in self.settings.services}
+        for name in set(self.store.list_services()) - configured:
+            self.store.delete_service(name)
+        swept = self.backend.sweep(keep)
+        if swept:
+            log.warning(
+                "killed %d stray replica process(es) of an earlier run: %s", len(swept), swept
+            )
+
+    def _adopt(self, plan: ReplicaPlan, old: Replica | None) -> ProcessInfo | None:
+        if old is None or old.pid is None or old.create_time is None or old.port != plan.port:
+            return None
+        info = self.backend.adopt(plan.id, old.pid, old.create_time)
+        if info is not None:
+            log.info("adopted %s (pid %d) from an earlier run", plan.id, old.pid)
+        return info
+
+    def _probe_factory(self, plan: ReplicaPlan, kind: ProbeKind, probe: Probe) -> ProbeLoop:
+        return ProbeLoop(plan.id, kind, probe, plan.port, self.bus, clock=self.clock)
+
+    def _api_server(self) -> ApiServer:
+        app = create_app(
+            settings=self.settings,
+            store=self.store,
+            control=self,
+            registry=self.registry,
+            clock=self.clock,
+        )
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.settings.api.host, self.settings.api.port))
+        self.api_port = int(sock.getsockname()[1])
+        return ApiServer(app, sock)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(LOG_ROTATE_EVERY)
+            await asyncio.to_thread(self._rotate_logs)
+            self.metrics.replicas(list(self.replicas()))
+
+    def _rotate_logs(self) -> None:
+        for runner in list(self.runners.values()):
+            with contextlib.suppress(OSError):
+                self.backend.rotate_logs(runner.plan.spec)
+
+    # --- ControlPlane --------------------------------------------------------------------------
+
+    def services(self) -> Sequence[str]:
+        return [s.name for s in self.settings.services]
+
+    def replicas(self, service: str | None = None) -> Sequence[Replica]:
+        if service is not None and service not in self.services():
+            raise NotFoundError("service", service)
+        return [
+            r.replica
+            for r in self.runners.values()
+            if service is None or r.replica.service == service
+        ]
+
+    def nodes(self) -> Sequence[Node]:
+        return self.monitor.nodes()
+
+    async def replica_command(
+        self, replica: ReplicaId, command: Command, *, actor: str, reason: str
+    ) -> ActionRecord:
+        runner = self.runners.get(replica)
+        if runner is None:
+            raise NotFoundError("replica", replica)
+        return runner.command(command, actor=actor, reason=reason)
+
+    def heartbeat(self, node: str, seq: int, info: Mapping[str, Any]) -> HeartbeatAck:
+        status = self.monitor.heartbeat(node, seq, info)
+        return HeartbeatAck(interval=self.monitor.interval, node_status=status.value)
+
+    def healthy_replicas(self, service: str) -> Sequence[Replica]:
+        return [
+            r
+            for r in self.replicas(service)
+            if r.state == ReplicaState.RUNNING and r.ready == Health.HEALTHY
+        ]
+
+    def fault_detected(self) -> bool:
+        return self.store.list_incidents(limit=1, states=ACTIVE).total > 0
+
+    async def auto_maintain(self, *, actor: str) -> bool:
+        """Rotate logs, check the audit chain, give failed replicas a fresh start."""
+        await asyncio.to_thread(self._rotate_logs)
+        intact = self.store.verify_audit() is None
+        for runner in self.runners.values():
+            if runner.replica.state == ReplicaState.FAILED:
+                runner.command("restart", actor=actor, reason="auto_maintain: fresh start")
+        return intact

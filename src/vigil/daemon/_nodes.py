@@ -1,0 +1,136 @@
+"""Heartbeat monitor: feeds agents' heartbeats to the phi-accrual judge and acts on its verdicts.
+
+The API calls :meth:`NodeMonitor.heartbeat` for each ``POST /api/v1/heartbeats``; the daemon runs
+:meth:`NodeMonitor.run`, which re-judges every node every ``heartbeat.check_every`` seconds and
+turns Suspect/Down into findings (incidents) and Up into recoveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from vigil.bus import EventBus
+from vigil.detectors import NodeJudge, Transition
+from vigil.errors import NotFoundError
+from vigil.model import (
+    Finding,
+    FindingKind,
+    HeartbeatReceived,
+    Node,
+    NodeStatus,
+    NodeStatusChanged,
+    Severity,
+)
+from vigil.remediation import IncidentBook
+from vigil.settings import Settings
+from vigil.store import Store
+
+
+class NodeMonitor:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store,
+        bus: EventBus,
+        incidents: IncidentBook,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        hb = settings.heartbeat
+        self.interval = hb.interval
+        self._check_every = hb.check_every
+        self._judge = NodeJudge(
+            interval=hb.interval,
+            phi_suspect=hb.phi_suspect,
+            phi_down=hb.phi_down,
+            window=hb.window,
+            min_std=hb.min_std,
+            acceptable_pause=hb.interval if hb.acceptable_pause is None else hb.acceptable_pause,
+        )
+        self._store = store
+        self._bus = bus
+        self._incidents = incidents
+        self._clock = clock
+        self._sleep = sleep
+        self._nodes: dict[str, Node] = {
+            n.name: Node(name=n.name, address=n.address, labels=dict(n.labels))
+            for n in settings.nodes
+        }
+        for node in self._nodes.values():
+            self._store.upsert_node(node)
+
+    def nodes(self) -> list[Node]:
+        now = self._clock()
+        return [
+            dataclasses.replace(n, phi=self._judge.phi(n.name, now)) for n in self._nodes.values()
+        ]
+
+    def heartbeat(self, name: str, seq: int, info: Mapping[str, Any]) -> NodeStatus:
+        """Record a heartbeat; returns the node's status afterwards (Up)."""
+        node = self._nodes.get(name)
+        if node is None:
+            raise NotFoundError("node", name)
+        now = self._clock()
+        transition = self._judge.observe(name, now)
+        self._nodes[name] = dataclasses.replace(node, last_heartbeat=now, info=dict(info))
+        self._bus.publish(HeartbeatReceived(at=now, node=name, seq=seq, info=dict(info)))
+        if transition is not None:
+            self._apply(transition, now)
+        return self._judge.status(name)
+
+    async def run(self) -> None:
+        while True:
+            now = self._clock()
+            for transition in self._judge.evaluate(now):
+                self._apply(transition, now)
+            await self._sleep(self._check_every)
+
+    def _apply(self, t: Transition, now: float) -> None:
+        node = dataclasses.replace(self._nodes[t.node], status=t.new, phi=t.phi)
+        self._nodes[t.node] = node
+        self._store.upsert_node(node)
+        self._bus.publish(
+            NodeStatusChanged(
+                at=now,
+                node=t.node,
+                old=t.old,
+                new=t.new,
+                phi=t.phi,
+                last_heartbeat=node.last_heartbeat,
+            )
+        )
+        subject = f"node:{t.node}"
+        silent = now - node.last_heartbeat if node.last_heartbeat is not None else None
+        evidence = {"phi": round(t.phi, 2), "silent_for": silent, "node": t.node}
+        quiet = f"no heartbeat for {silent or 0:.1f}s (phi {t.phi:.1f})"
+        if t.new == NodeStatus.UP:
+            self._incidents.recovered(subject, now, "heartbeats resumed")
+        elif t.new == NodeStatus.SUSPECT:
+            self._incidents.raise_finding(
+                Finding(
+                    kind=FindingKind.NODE_SUSPECT,
+                    subject=subject,
+                    at=now,
+                    severity=Severity.WARNING,
+                    summary=f"node {t.node} suspect: {quiet}",
+                    evidence=evidence,
+                )
+            )
+        elif t.new == NodeStatus.DOWN:
+            self._incidents.raise_finding(
+                Finding(
+                    kind=FindingKind.NODE_DOWN,
+                    subject=subject,
+                    at=now,
+                    severity=Severity.CRITICAL,
+                    summary=f"node {t.node} down: {quiet}",
+                    evidence=evidence,
+                )
+            )
+            # No automatic remedy for a lost node yet (rescheduling comes with placement):
+            # escalate so a person looks at it, with the evidence kept on the incident.
+            self._incidents.escalate(subject, f"node {t.node} down; needs a person", now)

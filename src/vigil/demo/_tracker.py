@@ -1,0 +1,125 @@
+"""Follows the bus during the demo: for each injected fault, when it was detected, acted on and
+healed or escalated; and a small load generator that plays a client of the model service.
+
+Used by :mod:`vigil.demo._run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+
+import httpx
+from rich.table import Table
+
+from vigil.bus import Subscription
+from vigil.daemon import Controller
+from vigil.demo._scenario import Fault
+from vigil.model import ActionChanged, FindingRaised, IncidentChanged, IncidentState
+from vigil.render import badge
+
+LOAD_INTERVAL = 0.02
+"""Seconds between requests of the demo's load generator (~50 req/s: visible, not heavy)."""
+
+
+@dataclass
+class _Row:
+    fault: Fault
+    injected_at: float
+    detected_at: float | None = None
+    acted_at: float | None = None
+    outcome_at: float | None = None
+    outcome: str = "waiting"
+
+    @property
+    def subject(self) -> str:
+        kind = "node" if self.fault.kind.startswith("agent") else "replica"
+        return f"{kind}:{self.fault.target}"
+
+
+@dataclass
+class FaultTracker:
+    rows: list[_Row] = field(default_factory=list)
+
+    def injected(self, fault: Fault, at: float) -> None:
+        self.rows.append(_Row(fault, at))
+
+    async def follow(self, sub: Subscription) -> None:
+        async for event in sub:
+            for row in self.rows:
+                if event.subject != row.subject or event.at < row.injected_at:
+                    continue
+                if isinstance(event, FindingRaised) and row.detected_at is None:
+                    row.detected_at = event.at
+                elif isinstance(event, ActionChanged) and row.acted_at is None:
+                    row.acted_at = event.at
+                elif isinstance(event, IncidentChanged) and row.outcome_at is None:
+                    state = event.incident.state
+                    if state in (IncidentState.RESOLVED, IncidentState.ESCALATED):
+                        row.outcome_at, row.outcome = event.at, state.value
+
+    def all_as_expected(self) -> bool:
+        return all(r.outcome == r.fault.expect or r.fault.expect == "none" for r in self.rows)
+
+    def table(self, now: float, title: str = "Faults") -> Table:
+        table = Table(title=title, title_justify="left")
+        for col in ("fault", "target", "detected", "acted", "outcome", "after", "expected"):
+            table.add_column(col)
+        for r in self.rows:
+
+            def rel(at: float | None, row: _Row = r) -> str:
+                return "-" if at is None else f"{at - row.injected_at:.2f}s"
+
+            table.add_row(
+                r.fault.title,
+                r.fault.target,
+                rel(r.detected_at),
+                rel(r.acted_at),
+                badge(r.outcome),
+                rel(r.outcome_at),
+                r.fault.expect,
+            )
+        return table
+
+
+@dataclass
+class LoadStats:
+    ok: int = 0
+    failed: int = 0
+    no_replica: int = 0
+
+    def line(self) -> str:
+        total = self.ok + self.failed
+        rate = 100.0 * self.ok / total if total else 100.0
+        return f"{self.ok} ok, {self.failed} failed ({rate:.1f}% success)"
+
+    async def run(self, controller: Controller, stop: asyncio.Event) -> None:
+        """Send completions round-robin over the replicas the controller says are ready."""
+        counter = itertools.count()
+        in_flight: set[asyncio.Task[None]] = set()
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while not stop.is_set():
+                healthy = controller.healthy_replicas("llm")
+                if not healthy:
+                    self.no_replica += 1
+                else:
+                    replica = healthy[next(counter) % len(healthy)]
+                    task = asyncio.create_task(self._one(client, replica.port))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                await asyncio.sleep(LOAD_INTERVAL)
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _one(self, client: httpx.AsyncClient, port: int) -> None:
+        try:
+            resp = await client.post(
+                f"http://127.0.0.1:{port}/v1/completions", json={"prompt": "hello vigil"}
+            )
+            ok = resp.status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        if ok:
+            self.ok += 1
+        else:
+            self.failed += 1

@@ -1,0 +1,66 @@
+"""Recording of actions: every action is stored, linked to its incident, audited and published.
+
+:class:`ActionLog` is called by the supervisor (autopilot restarts, escalations) and by the
+controller for operator commands from the API or CLI. One place, so nothing acts unaudited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vigil.bus import EventBus
+from vigil.model import ActionChanged, ActionRecord
+from vigil.remediation._incidents import IncidentBook
+from vigil.store import Store
+
+AUTOPILOT = "vigil"
+"""The actor recorded for actions Vigil takes on its own."""
+
+
+class ActionLog:
+    def __init__(
+        self, store: Store, bus: EventBus, incidents: IncidentBook, clock: Callable[[], float]
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._incidents = incidents
+        self._clock = clock
+
+    def begin(
+        self, kind: str, subject: str, *, actor: str = AUTOPILOT, reason: str
+    ) -> ActionRecord:
+        """Record the start of an action on ``subject``; links it to the active incident."""
+        now = self._clock()
+        incident = self._incidents.action_started(subject, now)
+        action = self._store.start_action(
+            kind=kind,
+            subject=subject,
+            actor=actor,
+            reason=reason,
+            at=now,
+            incident_id=incident.id if incident else None,
+        )
+        self._bus.publish(ActionChanged(at=now, action=action))
+        return action
+
+    def end(self, action: ActionRecord, *, ok: bool, detail: str = "") -> ActionRecord:
+        """Record how the action went and write its audit entry (who, what, why, when, result)."""
+        now = self._clock()
+        done = self._store.finish_action(action.id, ok=ok, detail=detail, at=now)
+        self._store.append_audit(
+            at=now,
+            actor=action.actor,
+            action=action.kind,
+            target=action.subject,
+            reason=action.reason,
+            result="ok" if ok else f"failed: {detail}",
+            detail={
+                "action_id": action.id,
+                "started_at": action.started_at,
+                "finished_at": now,
+                "incident_id": action.incident_id,
+                "detail": detail,
+            },
+        )
+        self._bus.publish(ActionChanged(at=now, action=done))
+        return done

@@ -1,0 +1,123 @@
+"""Incidents: findings grouped per subject; lifecycle open → remediating → resolved | escalated.
+
+:class:`IncidentBook` is called synchronously by the supervisor and the heartbeat monitor (so an
+action is always linked to the incident that caused it), persists through the Store and publishes
+``FindingRaised`` / ``IncidentChanged`` on the bus for the persister and the live views.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from vigil.bus import EventBus
+from vigil.model import (
+    Finding,
+    FindingKind,
+    FindingRaised,
+    Incident,
+    IncidentChanged,
+    IncidentState,
+    Severity,
+)
+from vigil.store import Store
+
+ESCALATING_KINDS = frozenset({FindingKind.CRASH_LOOP, FindingKind.START_FAILED})
+EVIDENCE_KEEP = 20
+"""Findings kept in an incident's evidence list: enough to read a crash loop, bounded in size."""
+
+
+class IncidentBook:
+    """One active incident per subject; later findings on the subject join it."""
+
+    def __init__(self, store: Store, bus: EventBus, clock: Callable[[], float]) -> None:
+        self._store = store
+        self._bus = bus
+        self._clock = clock
+
+    def raise_finding(self, finding: Finding) -> Incident:
+        """Open an incident for the finding's subject, or add the finding to the active one."""
+        self._bus.publish(FindingRaised(at=finding.at, finding=finding))
+        now = self._clock()
+        active = self._store.find_active_incident(finding.subject)
+        item = {
+            "at": finding.at,
+            "kind": finding.kind.value,
+            "summary": finding.summary,
+            **dict(finding.evidence),
+        }
+        if active is None:
+            incident = self._store.open_incident(finding, opened_at=now)
+            incident = dataclasses.replace(incident, evidence={"findings": [item]})
+        else:
+            history = list(active.evidence.get("findings", []))[-(EVIDENCE_KEEP - 1) :]
+            incident = dataclasses.replace(
+                active,
+                findings=active.findings + 1,
+                updated_at=now,
+                severity=_worst(active.severity, finding.severity),
+                evidence={**active.evidence, "findings": [*history, item]},
+            )
+        if finding.kind in ESCALATING_KINDS:
+            incident = dataclasses.replace(
+                incident, state=IncidentState.ESCALATED, summary=finding.summary
+            )
+        return self._save(incident)
+
+    def action_started(self, subject: str, at: float) -> Incident | None:
+        """Mark the subject's active incident as being remediated; return it (or None)."""
+        active = self._store.find_active_incident(subject)
+        if active is None:
+            return None
+        changed = dataclasses.replace(
+            active,
+            state=IncidentState.REMEDIATING if active.state == IncidentState.OPEN else active.state,
+            first_action_at=active.first_action_at or at,
+            updated_at=at,
+        )
+        return self._save(changed)
+
+    def escalate(self, subject: str, reason: str, at: float) -> Incident | None:
+        active = self._store.find_active_incident(subject)
+        if active is None:
+            return None
+        return self._save(
+            dataclasses.replace(
+                active,
+                state=IncidentState.ESCALATED,
+                summary=reason,
+                updated_at=at,
+                severity=Severity.CRITICAL,
+            )
+        )
+
+    def recovered(self, subject: str, at: float, detail: str = "") -> Incident | None:
+        """Resolve the subject's active incident (healthy again); no-op when there is none."""
+        active = self._store.find_active_incident(subject)
+        if active is None:
+            return None
+        evidence = {**active.evidence, "resolution": detail} if detail else active.evidence
+        return self._save(
+            dataclasses.replace(
+                active,
+                state=IncidentState.RESOLVED,
+                resolved_at=at,
+                updated_at=at,
+                evidence=evidence,
+            )
+        )
+
+    def active(self, subject: str) -> Incident | None:
+        return self._store.find_active_incident(subject)
+
+    def _save(self, incident: Incident) -> Incident:
+        self._store.update_incident(incident)
+        self._bus.publish(IncidentChanged(at=incident.updated_at, incident=incident))
+        return incident
+
+
+_ORDER = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+def _worst(a: Severity, b: Severity) -> Severity:
+    return a if _ORDER[a] >= _ORDER[b] else b

@@ -1,0 +1,94 @@
+"""Turn a configured service into concrete replica plans: argv, env, port, log file.
+
+Pure apart from :func:`free_port` (asks the OS for an unused port). Called by the daemon when it
+builds supervisors from settings, and by tests.
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vigil.backends import ProcessSpec
+from vigil.errors import ConfigError
+from vigil.model import ReplicaId, replica_id
+from vigil.settings import Service
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaPlan:
+    """Everything the supervisor needs to run replica ``index`` of ``service``."""
+
+    id: ReplicaId
+    service: Service
+    index: int
+    port: int
+    node: str
+    spec: ProcessSpec
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """An unused TCP port on ``host`` (the OS picks it; the replica binds it moments later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def render_argv(command: Sequence[str] | str, values: Mapping[str, str | int]) -> list[str]:
+    """Split ``command`` like a shell (no shell runs); substitute ``{port}`` etc. in each word."""
+    words = shlex.split(command) if isinstance(command, str) else list(command)
+    out = []
+    for word in words:
+        try:
+            out.append(word.format_map({k: str(v) for k, v in values.items()}))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(
+                [
+                    f"command word {word!r}: unknown placeholder {exc}; use {{port}}, {{index}}, "
+                    "{replica}, {service} (write {{ and }} for literal braces)"
+                ]
+            ) from exc
+    return out
+
+
+def plan_replica(
+    service: Service,
+    index: int,
+    *,
+    log_dir: Path,
+    port: int | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> ReplicaPlan:
+    """Plan replica ``index``: ``port`` (if known from an earlier run) wins over base_port."""
+    if port is None:
+        port = service.base_port + index if service.base_port else free_port()
+    rid = replica_id(service.name, index)
+    values: dict[str, str | int] = {
+        "port": port,
+        "index": index,
+        "replica": rid,
+        "service": service.name,
+    }
+    env = {**service.env, **(extra_env or {}), "PORT": str(port)}
+    spec = ProcessSpec(
+        replica=rid,
+        argv=render_argv(service.command, values),
+        env=env,
+        cwd=service.cwd,
+        log_path=str(log_dir / f"{service.name}-{index}.log"),
+        log_max_bytes=service.logs.max_bytes,
+        log_keep=service.logs.keep,
+    )
+    return ReplicaPlan(
+        id=rid,
+        service=service,
+        index=index,
+        port=port,
+        node=service.node,
+        spec=spec,
+        extra_env=dict(extra_env or {}),
+    )

@@ -1,0 +1,155 @@
+"""Engines and connections for the store: URL checks, SQLite pragmas, error translation.
+
+Used by :class:`vigil.store.SqlStore` and :mod:`vigil.store._migrate`. The URL decides the
+dialect; everything SQLite-specific (WAL, ``busy_timeout``, ``BEGIN IMMEDIATE`` for writes, the
+shared connection of an in-memory database) lives in the SQLite branch here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from vigil.errors import StoreError
+from vigil.store import _json
+
+SUPPORTED = ("sqlite", "postgresql")
+WRITE = "vigil_write"
+"""Execution option marking a connection whose transaction writes (``BEGIN IMMEDIATE``)."""
+
+_BUSY_TIMEOUT_MS = 5000
+_PRAGMAS = (
+    f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def parse_url(url: str) -> URL:
+    """Parse and check a database URL; raise :class:`StoreError` when Vigil cannot use it."""
+    hint = "use sqlite:///path or postgresql://user:password@host/db"
+    try:
+        parsed = sa.make_url(url)
+    except exc.ArgumentError as err:
+        raise StoreError(f"unsupported database URL {url!r}, {hint}") from err
+    if parsed.get_backend_name() not in SUPPORTED:
+        raise StoreError(f"unsupported database URL {safe_url(parsed)!r}, {hint}")
+    return parsed
+
+
+def safe_url(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def is_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_engine(url: URL) -> Engine:
+    """Build the engine for ``url`` (already checked by :func:`parse_url`)."""
+    options: dict[str, Any] = {"json_serializer": _json.dumps}
+    sqlite = url.get_backend_name() == "sqlite"
+    if sqlite:
+        options["connect_args"] = {
+            "check_same_thread": False,
+            "timeout": _BUSY_TIMEOUT_MS / 1000,
+        }
+        if is_memory(url):
+            options["poolclass"] = StaticPool
+        else:
+            assert url.database is not None
+            try:
+                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(f"cannot create the directory of {safe_url(url)}: {err}") from err
+    else:
+        options["pool_pre_ping"] = True
+    try:
+        engine = sa.create_engine(url, **options)
+    except (exc.ArgumentError, exc.NoSuchModuleError) as err:
+        raise StoreError(f"cannot open {safe_url(url)}: {err}") from err
+    except ImportError as err:
+        raise StoreError(f"cannot open {safe_url(url)}: driver missing ({err})") from err
+    if sqlite:
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling is deferred-only)
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    mode = "IMMEDIATE" if connection.get_execution_options().get(WRITE) else "DEFERRED"
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def describe(err: BaseException) -> str:
+    """A one-line, useful description of a database error (the driver's message when there)."""
+    if isinstance(err, exc.DBAPIError) and err.orig is not None:
+        text = str(err.orig)
+    elif isinstance(err, exc.StatementError) and err.orig is not None:
+        text = f"{type(err.orig).__name__}: {err.orig}"
+    else:
+        text = str(err)
+    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
+
+
+@contextmanager
+def translate(what: str, url: URL) -> Iterator[None]:
+    """Re-raise SQLAlchemy errors and unreadable values as :class:`StoreError`."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except exc.SQLAlchemyError as err:
+        raise StoreError(f"{what} failed on {safe_url(url)}: {describe(err)}") from err
+    except ValueError as err:  # e.g. a JSON column holding text that is not JSON
+        raise StoreError(f"{what}: unreadable value in {safe_url(url)}: {err}") from err
+
+
+class Connector:
+    """Hands out connections: reads in a deferred transaction, writes in an immediate one.
+
+    An in-memory SQLite database has a single shared connection, so its users are serialized
+    with a lock; file databases and PostgreSQL rely on the pool and the database's own locking.
+    """
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self._lock: AbstractContextManager[Any] = (
+            threading.RLock() if is_memory(url) else nullcontext()
+        )
+
+    @contextmanager
+    def read(self, what: str) -> Iterator[Connection]:
+        with self._lock, translate(what, self.url), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self, what: str) -> Iterator[Connection]:
+        with self._lock, translate(what, self.url), self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,138 @@
+"""The store's tables, as SQLAlchemy Core metadata: the single description of the schema.
+
+Used by :mod:`vigil.store._sql` to build queries; the Alembic migrations in
+``vigil/store/migrations`` create the same tables (a test compares the two). Only portable
+constructs are used so the same metadata serves SQLite and PostgreSQL: enums are stored as
+their string values, mappings as JSON (``jsonb`` on PostgreSQL), times as float epoch seconds.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+"""JSON column type: TEXT holding JSON on SQLite, ``jsonb`` on PostgreSQL."""
+
+metadata = sa.MetaData()
+
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("labels", JSON, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("last_heartbeat", sa.Float, nullable=True),
+    sa.Column("phi", sa.Float, nullable=False),
+    sa.Column("info", JSON, nullable=False),
+)
+
+services = sa.Table(
+    "services",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("spec", JSON, nullable=False),
+)
+
+replicas = sa.Table(
+    "replicas",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("service", sa.String(255), nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("node", sa.String(255), nullable=False),
+    sa.Column("port", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("create_time", sa.Float, nullable=True),
+    sa.Column("restarts", sa.Integer, nullable=False),
+    sa.Column("exit_code", sa.Integer, nullable=True),
+    sa.Column("live", sa.String(32), nullable=False),
+    sa.Column("ready", sa.String(32), nullable=False),
+    sa.Column("log_path", sa.Text, nullable=True),
+    sa.Index("ix_replicas_service_idx", "service", "idx"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("data", JSON, nullable=False),
+    sa.Index("ix_events_subject_id", "subject", "id"),
+    sa.Index("ix_events_kind_id", "kind", "id"),
+    sqlite_autoincrement=True,
+)
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("severity", sa.String(32), nullable=False),
+    sa.Column("opened_at", sa.Float, nullable=False),
+    sa.Column("detected_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("first_action_at", sa.Float, nullable=True),
+    sa.Column("resolved_at", sa.Float, nullable=True),
+    sa.Column("findings", sa.Integer, nullable=False),
+    sa.Column("evidence", JSON, nullable=False),
+    sa.Index("ix_incidents_subject_state", "subject", "state", "id"),
+    sa.Index("ix_incidents_state_id", "state", "id"),
+    sqlite_autoincrement=True,
+)
+
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column(
+        "incident_id",
+        sa.Integer,
+        sa.ForeignKey("incidents.id", name="fk_actions_incident_id"),
+        nullable=True,
+    ),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Column("ok", sa.Boolean, nullable=True),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Index("ix_actions_subject_id", "subject", "id"),
+    sa.Index("ix_actions_incident_id", "incident_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(255), nullable=False),
+    sa.Column("target", sa.String(255), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("detail", JSON, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    # two writers that read the same chain head cannot both append: the chain cannot fork
+    sa.UniqueConstraint("prev_hash", name="uq_audit_prev_hash"),
+    sqlite_autoincrement=True,
+)
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

@@ -1,0 +1,147 @@
+"""Test doubles for the API tests: a fake control plane and settings with a token per role."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from vigil.api import ControlPlane, HeartbeatAck, create_app
+from vigil.api._control import ReplicaCommand
+from vigil.errors import GuardRefused, NotFoundError
+from vigil.model import (
+    ActionRecord,
+    Health,
+    Node,
+    NodeStatus,
+    Replica,
+    ReplicaId,
+    ReplicaState,
+    replica_id,
+)
+from vigil.settings import AgentToken, ApiSettings, ApiToken, NodeSettings, Service, Settings
+from vigil.store import Store
+
+TOKENS = {
+    "viewer": "viewer-token-0123456789",
+    "operator": "operator-token-0123456789",
+    "admin": "admin-token-0123456789",
+}
+AGENT_A = "agent-node-a-token-0123456789"
+NOW = 1_700_000_000.0
+
+
+def bearer(role_or_token: str) -> dict[str, str]:
+    """Authorization header for a role's token (or for a literal token)."""
+    return {"Authorization": f"Bearer {TOKENS.get(role_or_token, role_or_token)}"}
+
+
+def make_settings(*, tokens: bool = True) -> Settings:
+    api_tokens = [
+        ApiToken(name="vic", role="viewer", token=TOKENS["viewer"]),
+        ApiToken(name="olga", role="operator", token=TOKENS["operator"]),
+        ApiToken(name="ada", role="admin", token=TOKENS["admin"]),
+    ]
+    return Settings(
+        api=ApiSettings(tokens=api_tokens if tokens else []),
+        agents=[AgentToken(node="node-a", token=AGENT_A)],
+        nodes=[NodeSettings(name="node-a"), NodeSettings(name="node-b")],
+        services=[Service(name="web", command="serve {port}", replicas=2, node="node-a")],
+    )
+
+
+def _replica(service: str, index: int, *, ready: Health) -> Replica:
+    return Replica(
+        id=replica_id(service, index),
+        service=service,
+        index=index,
+        node="node-a",
+        port=9000 + index,
+        state=ReplicaState.RUNNING,
+        pid=100 + index,
+        live=Health.HEALTHY,
+        ready=ready,
+    )
+
+
+@dataclass
+class FakeControl:
+    """A control plane without processes: fixed replicas, records every command."""
+
+    replica_list: list[Replica] = field(
+        default_factory=lambda: [
+            _replica("web", 0, ready=Health.HEALTHY),
+            _replica("web", 1, ready=Health.UNHEALTHY),
+        ]
+    )
+    node_list: list[Node] = field(
+        default_factory=lambda: [
+            Node(name="node-a", status=NodeStatus.UP, last_heartbeat=NOW, labels={"gpu": "a100"}),
+            Node(name="node-b"),
+        ]
+    )
+    fault: bool = False
+    refuse: bool = False
+    commands: list[tuple[ReplicaId, str, str, str]] = field(default_factory=list)
+    heartbeats: list[tuple[str, int, Mapping[str, Any]]] = field(default_factory=list)
+    maintained_by: list[str] = field(default_factory=list)
+
+    def services(self) -> Sequence[str]:
+        return sorted({r.service for r in self.replica_list})
+
+    def replicas(self, service: str | None = None) -> Sequence[Replica]:
+        if service is not None and service not in self.services():
+            raise NotFoundError("service", service)
+        return [r for r in self.replica_list if service is None or r.service == service]
+
+    def nodes(self) -> Sequence[Node]:
+        return self.node_list
+
+    async def replica_command(
+        self, replica: ReplicaId, command: ReplicaCommand, *, actor: str, reason: str
+    ) -> ActionRecord:
+        if not any(r.id == replica for r in self.replica_list):
+            raise NotFoundError("replica", replica)
+        if self.refuse:
+            raise GuardRefused("cooldown", "restarted 2s ago; wait 28s")
+        self.commands.append((replica, command, actor, reason))
+        return ActionRecord(
+            id=len(self.commands),
+            kind=command,
+            subject=f"replica:{replica}",
+            actor=actor,
+            reason=reason,
+            started_at=NOW,
+        )
+
+    def heartbeat(self, node: str, seq: int, info: Mapping[str, Any]) -> HeartbeatAck:
+        if node not in {n.name for n in self.node_list}:
+            raise NotFoundError("node", node)
+        self.heartbeats.append((node, seq, info))
+        return HeartbeatAck(interval=1.0, node_status="up")
+
+    def healthy_replicas(self, service: str) -> Sequence[Replica]:
+        return [r for r in self.replicas(service) if r.ready is Health.HEALTHY]
+
+    def fault_detected(self) -> bool:
+        return self.fault
+
+    async def auto_maintain(self, *, actor: str) -> bool:
+        self.maintained_by.append(actor)
+        return True
+
+
+def build_app(
+    control: FakeControl, store: Store, registry: CollectorRegistry, *, tokens: bool = True
+) -> FastAPI:
+    plane: ControlPlane = control
+    return create_app(
+        settings=make_settings(tokens=tokens),
+        store=store,
+        control=plane,
+        registry=registry,
+        clock=lambda: NOW,
+    )

@@ -1,0 +1,109 @@
+"""Copytruncate log rotation: the file logic, and a live replica that keeps logging through it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from vigil.backends import ProcessSpec
+from vigil.backends._logrotate import rotate
+from vigil.backends.local import LocalBackend
+from vigil.errors import BackendError
+from vigil.model import ReplicaId
+
+from ._helpers import eventually, python, read
+
+
+def test_a_file_over_the_limit_is_copied_to_dot_one_and_truncated(tmp_path):
+    log = tmp_path / "r.log"
+    log.write_text("x" * 11)
+    assert rotate(str(log), max_bytes=10, keep=3)
+    assert log.read_text() == ""
+    assert (tmp_path / "r.log.1").read_text() == "x" * 11
+
+
+def test_a_file_within_the_limit_is_left_alone(tmp_path):
+    log = tmp_path / "r.log"
+    log.write_text("x" * 10)
+    assert not rotate(str(log), max_bytes=10, keep=3)
+    assert log.read_text() == "x" * 10
+    assert not (tmp_path / "r.log.1").exists()
+
+
+def test_a_missing_file_is_not_rotated(tmp_path):
+    assert not rotate(str(tmp_path / "never-written.log"), max_bytes=10, keep=3)
+
+
+def test_rotation_keeps_the_newest_n_copies_in_order(tmp_path):
+    log = tmp_path / "r.log"
+    for generation in range(1, 6):
+        log.write_text(f"generation {generation}\n")
+        assert rotate(str(log), max_bytes=1, keep=3)
+    rotated = sorted(p.name for p in tmp_path.iterdir())
+    assert rotated == ["r.log", "r.log.1", "r.log.2", "r.log.3"]
+    assert (tmp_path / "r.log.1").read_text() == "generation 5\n"
+    assert (tmp_path / "r.log.3").read_text() == "generation 3\n"
+
+
+def test_keep_zero_only_truncates(tmp_path):
+    log = tmp_path / "r.log"
+    log.write_text("x" * 100)
+    assert rotate(str(log), max_bytes=10, keep=0)
+    assert [p.name for p in tmp_path.iterdir()] == ["r.log"]
+    assert log.stat().st_size == 0
+
+
+def test_lowering_keep_drops_the_extra_copies(tmp_path):
+    log = tmp_path / "r.log"
+    for n in range(1, 5):
+        (tmp_path / f"r.log.{n}").write_text(str(n))
+    log.write_text("x" * 100)
+    assert rotate(str(log), max_bytes=10, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.log", "r.log.1", "r.log.2"]
+    assert (tmp_path / "r.log.2").read_text() == "1"
+
+
+def test_a_zero_limit_disables_rotation(tmp_path):
+    log = tmp_path / "r.log"
+    log.write_text("x" * 100)
+    assert not rotate(str(log), max_bytes=0, keep=3)
+
+
+def test_rotate_logs_without_a_log_file_does_nothing(tmp_path):
+    assert not LocalBackend("test").rotate_logs(ProcessSpec(ReplicaId("svc/0"), ["true"]))
+
+
+def test_rotate_logs_reports_file_errors_as_backend_errors(tmp_path):
+    log = tmp_path / "r.log"
+    log.mkdir()  # a directory where the file should be: stat works, copying does not
+    (log / "filler").write_text("x" * 100)
+    s = ProcessSpec(ReplicaId("svc/0"), ["true"], log_path=str(log), log_max_bytes=1)
+    with pytest.raises(BackendError, match="svc/0"):
+        LocalBackend("test").rotate_logs(s)
+
+
+async def test_a_running_replica_keeps_logging_from_the_start_of_the_truncated_file(
+    backend, tmp_path
+):
+    code = (
+        "import sys, time\n"
+        "for i in range(1000):\n"
+        "    print(f'line {i:04d}', flush=True)\n"
+        "    time.sleep(0.01)\n"
+    )
+    s = ProcessSpec(
+        ReplicaId("svc/0"),
+        python(code),
+        log_path=str(tmp_path / "r.log"),
+        log_max_bytes=50,
+        log_keep=2,
+    )
+    await backend.start(s)
+    await eventually(lambda: len(read(s.log_path)) > 50)
+    assert backend.rotate_logs(s)
+    await asyncio.sleep(0.1)
+    content = (tmp_path / "r.log").read_bytes()
+    assert b"\0" not in content  # O_APPEND: no sparse hole up to the child's old offset
+    assert content.startswith(b"line ")
+    assert (tmp_path / "r.log.1").read_text().startswith("line 0000")
