@@ -274,6 +274,12 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _references(self) -> Settings:
+        loopback = {"127.0.0.1", "::1", "localhost"}
+        if not self.api.tokens and self.api.host not in loopback:
+            raise ValueError(
+                f"api.host {self.api.host!r} without api.tokens would open the API to the network: "
+                "add api.tokens (see `vigil token`) or bind 127.0.0.1"
+            )
         _unique("nodes", [n.name for n in self.nodes])
         _unique("services", [s.name for s in self.services])
         _unique("api.tokens", [t.name for t in self.api.tokens])

@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -81,11 +82,27 @@ def stray(instance: str | None, replica: str = "svc/9") -> subprocess.Popen[byte
     env: Mapping[str, str] = (
         {"VIGIL_INSTANCE": instance, "VIGIL_REPLICA": replica} if instance is not None else {}
     )
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         python("import time; time.sleep(60)"),
         env={**os.environ, **env},
         start_new_session=True,
     )
+    settle(proc.pid)
+    return proc
+
+
+def settle(pid: int) -> None:
+    """Wait until a just-spawned process shows its environment.
+
+    Popen (and so ``LocalBackend.start``) returns once exec is past its point of no return, a few
+    microseconds before the kernel has set up the new environment, and /proc/<pid>/environ reads
+    empty meanwhile. Real adopt/sweep calls come long after the spawn; tests doing them at once
+    wait here first.
+    """
+    deadline = time.monotonic() + PROMPTLY
+    while not psutil.Process(pid).environ():
+        assert time.monotonic() < deadline, f"pid {pid} never showed its environment"
+        time.sleep(0.001)
 
 
 async def kill_everything_of(instance: str) -> None:

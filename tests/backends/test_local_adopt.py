@@ -7,16 +7,34 @@ import signal
 
 import psutil
 
+from vigil.backends import ProcessInfo, ProcessSpec
 from vigil.backends.local import LocalBackend
 from vigil.model import ReplicaId
 
-from ._helpers import PROMPTLY, SLEEPER, eventually, marked, running, spec, stray, until_dead
+from ._helpers import (
+    PROMPTLY,
+    SLEEPER,
+    eventually,
+    marked,
+    running,
+    settle,
+    spec,
+    stray,
+    until_dead,
+)
 
 SVC0 = ReplicaId("svc/0")
 
 
+async def start(backend: LocalBackend, s: ProcessSpec) -> ProcessInfo:
+    """Start, then wait until other backends can recognise the process (see ``settle``)."""
+    info = await backend.start(s)
+    settle(info.pid)
+    return info
+
+
 async def test_a_restarted_controller_adopts_its_replica_and_sees_it_die(backend, tmp_path):
-    info = await backend.start(spec("svc/0", SLEEPER, tmp_path))
+    info = await start(backend, spec("svc/0", SLEEPER, tmp_path))
     restarted = LocalBackend(backend.instance)  # a new Vigil with the same instance name
     adopted = restarted.adopt(SVC0, info.pid, info.create_time)
     assert adopted is not None
@@ -50,21 +68,21 @@ async def test_an_adopted_orphan_can_be_waited_for_and_stopped(instance):
 
 
 async def test_adopting_its_own_child_keeps_the_return_code(backend, tmp_path):
-    info = await backend.start(spec("svc/0", SLEEPER, tmp_path))
+    info = await start(backend, spec("svc/0", SLEEPER, tmp_path))
     assert backend.adopt(SVC0, info.pid, info.create_time) == info
     backend.kill(info, signal.SIGTERM)
     assert await asyncio.wait_for(backend.wait(info), PROMPTLY) == -signal.SIGTERM
 
 
 async def test_adopt_refuses_a_pid_whose_create_time_differs(backend, tmp_path):
-    info = await backend.start(spec("svc/0", SLEEPER, tmp_path))
+    info = await start(backend, spec("svc/0", SLEEPER, tmp_path))
     restarted = LocalBackend(backend.instance)
     assert restarted.adopt(SVC0, info.pid, info.create_time - 60) is None
     assert restarted.adopt(SVC0, info.pid, info.create_time + 60) is None
 
 
 async def test_adopt_refuses_another_replica_another_instance_or_no_markers(backend, tmp_path):
-    info = await backend.start(spec("svc/0", SLEEPER, tmp_path))
+    info = await start(backend, spec("svc/0", SLEEPER, tmp_path))
     assert (
         LocalBackend(backend.instance).adopt(ReplicaId("svc/1"), info.pid, info.create_time) is None
     )
@@ -87,8 +105,8 @@ async def test_adopt_refuses_a_process_that_exited(backend, tmp_path):
 async def test_sweep_kills_our_unknown_processes_but_not_kept_ones_nor_another_instances(
     backend, tmp_path
 ):
-    kept = await backend.start(spec("svc/0", SLEEPER, tmp_path))
-    duplicate = await backend.start(spec("svc/0", SLEEPER, tmp_path))  # spawned, never recorded
+    kept = await start(backend, spec("svc/0", SLEEPER, tmp_path))
+    duplicate = await start(backend, spec("svc/0", SLEEPER, tmp_path))  # spawned, never recorded
     leftover = stray(backend.instance, "svc/1")  # left by a previous run
     foreign = stray("another-instance", "svc/0")
     try:
@@ -125,7 +143,7 @@ async def test_sweep_kills_the_whole_group_of_a_stray(backend, tmp_path):
         "import subprocess, sys, time; "
         "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
     )
-    info = await backend.start(spec("svc/3", code, tmp_path))
+    info = await start(backend, spec("svc/3", code, tmp_path))
     await _until_marked(backend.instance, 2)
     members = marked(backend.instance)
     swept = LocalBackend(backend.instance).sweep(keep=[])

@@ -162,17 +162,22 @@ class LocalBackend:
         for pid in list(kept):
             kept |= procs.descendants(pid)  # workers of a kept replica carry the marker too
         own_group = os.getpgrp()
-        killed: list[int] = []
-        for proc in procs.marked(self.instance):
-            pgid = procs.pgid_of(proc.pid)
-            if proc.pid in kept or pgid is None or pgid in kept_groups:
-                continue
+        # Find them all before killing any: a process dying from its group's SIGKILL no longer
+        # shows its environment, and would be missing from the answer.
+        victims = [
+            (proc.pid, pgid)
+            for proc in procs.marked(self.instance)
+            if proc.pid not in kept
+            and (pgid := procs.pgid_of(proc.pid)) is not None
+            and pgid not in kept_groups
+        ]
+        for pid, pgid in victims:
             # No SIGTERM grace: these are unrecorded duplicates nobody routes traffic to, and
             # sweep() is synchronous, so waiting here would stall the event loop.
             if pgid > 1 and pgid != own_group:
                 procs.signal_group(pgid, signal.SIGKILL)
-            procs.kill_pid(proc.pid, signal.SIGKILL)
-            killed.append(proc.pid)
+            procs.kill_pid(pid, signal.SIGKILL)
+        killed = [pid for pid, _ in victims]
         if killed:
             log.warning("swept stray processes of instance %s: %s", self.instance, killed)
         return sorted(killed)

@@ -111,6 +111,7 @@ class Controller(ControlPlane):
             store=self.store,
             bus=self.bus,
             incidents=self.incidents,
+            actions=self.actions,
             clock=self.clock,
         )
         persister = self.bus.subscribe("persister")

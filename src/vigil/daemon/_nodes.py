@@ -24,7 +24,7 @@ from vigil.model import (
     NodeStatusChanged,
     Severity,
 )
-from vigil.remediation import IncidentBook
+from vigil.remediation import ActionLog, IncidentBook
 from vigil.settings import Settings
 from vigil.store import Store
 
@@ -37,6 +37,7 @@ class NodeMonitor:
         store: Store,
         bus: EventBus,
         incidents: IncidentBook,
+        actions: ActionLog,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -54,6 +55,7 @@ class NodeMonitor:
         self._store = store
         self._bus = bus
         self._incidents = incidents
+        self._actions = actions
         self._clock = clock
         self._sleep = sleep
         self._nodes: dict[str, Node] = {
@@ -133,4 +135,4 @@ class NodeMonitor:
             )
             # No automatic remedy for a lost node yet (rescheduling comes with placement):
             # escalate so a person looks at it, with the evidence kept on the incident.
-            self._incidents.escalate(subject, f"node {t.node} down; needs a person", now)
+            self._actions.escalate(subject, f"node {t.node} down ({quiet}); needs a person")

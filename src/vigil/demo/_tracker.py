@@ -57,7 +57,9 @@ class FaultTracker:
                 elif isinstance(event, IncidentChanged) and row.outcome_at is None:
                     state = event.incident.state
                     if state in (IncidentState.RESOLVED, IncidentState.ESCALATED):
-                        row.outcome_at, row.outcome = event.at, state.value
+                        row.outcome = state.value
+                        if state.value == row.fault.expect:
+                            row.outcome_at = event.at
 
     def all_as_expected(self) -> bool:
         return all(r.outcome == r.fault.expect or r.fault.expect == "none" for r in self.rows)

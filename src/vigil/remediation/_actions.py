@@ -64,3 +64,10 @@ class ActionLog:
         )
         self._bus.publish(ActionChanged(at=now, action=done))
         return done
+
+    def escalate(self, subject: str, reason: str, *, actor: str = AUTOPILOT) -> ActionRecord:
+        """Hand the subject to a person: the incident becomes escalated, and the hand-over is an
+        audited action like any other."""
+        action = self.begin("escalate", subject, actor=actor, reason=reason)
+        self._incidents.escalate(subject, reason, self._clock())
+        return self.end(action, ok=True, detail="escalated: automatic remediation stopped")

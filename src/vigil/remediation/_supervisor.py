@@ -158,15 +158,11 @@ class ReplicaRunner:
             if action is not None:
                 self._actions.end(action, ok=False, detail=str(exc))
             self._set(state=ReplicaState.FAILED, pid=None)
-            self._want_running = False
+            summary = f"{self.plan.id} could not start: {exc}"
             self._incidents.raise_finding(
-                self._finding(
-                    FindingKind.START_FAILED,
-                    f"{self.plan.id} could not start: {exc}",
-                    Severity.CRITICAL,
-                    error=str(exc),
-                )
+                self._finding(FindingKind.START_FAILED, summary, Severity.CRITICAL, error=str(exc))
             )
+            self._give_up(summary)
             return None
         self._info = info
         now = self._clock()
@@ -274,6 +270,11 @@ class ReplicaRunner:
             )
         return None
 
+    def _give_up(self, reason: str) -> None:
+        """Stop restarting until an operator command; escalate to a person (audited)."""
+        self._want_running = False
+        self._actions.escalate(self.subject, reason)
+
     def _start_deadline(self) -> float | None:
         """Seconds left for a starting process to become live; None once it has been live."""
         if self.plan.service.liveness is None or self.replica.live == Health.HEALTHY:
@@ -341,28 +342,27 @@ class ReplicaRunner:
         self._budget.note_exit(started, now)
         policy = self.plan.service.restart
         if not should_restart(policy.policy, returncode):
-            self._want_running = False
-            self._incidents.escalate(
-                self.subject,
-                f"{self.plan.id} {what}; restart policy {policy.policy!r} does not restart it",
-                now,
+            self._give_up(
+                f"{self.plan.id} {what}; restart policy {policy.policy!r} says no restart"
             )
             return
         if self._budget.crash_looping(now):
-            self._want_running = False
             self._set(state=ReplicaState.FAILED)
             count = self._budget.recent_restarts(now)
+            summary = (
+                f"{self.plan.id} crash loop: {count} restarts in {policy.crash_loop.window:g}s, "
+                f"last {what}; stopped restarting, needs a person"
+            )
             self._incidents.raise_finding(
                 self._finding(
                     FindingKind.CRASH_LOOP,
-                    f"{self.plan.id} crash loop: {count} restarts in "
-                    f"{policy.crash_loop.window:g}s, "
-                    f"last {what}; stopped restarting, needs a human",
+                    summary,
                     Severity.CRITICAL,
                     restarts=count,
                     window=policy.crash_loop.window,
                 )
             )
+            self._give_up(summary)
             return
         delay = self._budget.next_delay()
         action = self._actions.begin(
