@@ -31,11 +31,13 @@ from rich.table import Table
 from vigil.daemon import Controller
 from vigil.model import (
     Event,
+    Health,
     HealthChanged,
     IncidentChanged,
     IncidentState,
     NodeStatus,
     NodeStatusChanged,
+    ProbeKind,
     ReplicaExited,
     ReplicaStarted,
 )
@@ -90,7 +92,11 @@ def settings_for(workdir: Path, token: str, agents: int) -> Settings:
                         "timeout": 0.5,
                         "failure_threshold": 1,
                     },
-                    "restart": {"crash_loop": {"max_restarts": 1000, "window": 60}},
+                    # each trial measures a first restart (no backoff streak between trials)
+                    "restart": {
+                        "backoff_reset": 1.0,
+                        "crash_loop": {"max_restarts": 1000, "window": 60},
+                    },
                 }
             ],
         }
@@ -145,9 +151,14 @@ async def replica_trials(
             seen = await rec.wait_for(
                 lambda e, pid=pid: isinstance(e, ReplicaExited) and e.pid == pid
             )
-        else:
+        else:  # the liveness verdict (hung), not the readiness one that usually comes first
             seen = await rec.wait_for(
-                lambda e: isinstance(e, HealthChanged) and e.subject == subject and not e.healthy
+                lambda e: (
+                    isinstance(e, HealthChanged)
+                    and e.subject == subject
+                    and e.probe == ProbeKind.LIVENESS
+                    and not e.healthy
+                )
             )
         started = await rec.wait_for(
             lambda e: isinstance(e, ReplicaStarted) and e.subject == subject
@@ -162,9 +173,13 @@ async def replica_trials(
 
 
 async def settle(ctl: Controller) -> None:
-    while len(ctl.healthy_replicas("bench")) < 2:  # noqa: ASYNC110 (polls controller state)
+    """Wait until every replica is running, live and ready (a fault injected into a replica that
+    has not passed liveness yet is a start-up hang, judged by start_timeout instead)."""
+    while not all(  # noqa: ASYNC110 (polls the controller's state)
+        r.live == Health.HEALTHY and r.ready == Health.HEALTHY for r in ctl.replicas("bench")
+    ):
         await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(1.2)  # > backoff_reset: each trial is a first restart
 
 
 async def spawn_agent(url: str, node: str, token: str, jitter: float) -> asyncio.subprocess.Process:

@@ -69,6 +69,10 @@ class ProcessBackend(Protocol):
         crash between spawn and record); return their pids."""
         ...
 
+    def close(self) -> None:
+        """Stop watching processes (they keep running, for a later Vigil to adopt)."""
+        ...
+
     def rotate_logs(self, spec: ProcessSpec) -> bool:
         """Rotate the spec's log file if it is past its size limit; True when rotated."""
         ...

@@ -66,6 +66,7 @@ class FakeBackend:
         self.sweeps: list[list[int]] = []  # pids killed by each sweep() call
         self.rotations: list[ProcessSpec] = []
         self.rotate_result = False  # what rotate_logs() answers
+        self.closed = False  # set by close()
         self._start_failures: list[BaseException] = []
 
     # -- test controls ---------------------------------------------------------------------------
@@ -176,6 +177,9 @@ class FakeBackend:
     def rotate_logs(self, spec: ProcessSpec) -> bool:
         self.rotations.append(spec)
         return self.rotate_result
+
+    def close(self) -> None:
+        self.closed = True
 
     # -- internals -------------------------------------------------------------------------------
 

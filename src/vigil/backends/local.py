@@ -8,7 +8,9 @@ restarted Vigil :meth:`~LocalBackend.adopt` its replicas and :meth:`~LocalBacken
 
 Exit is watched with a pidfd registered on the event loop (a polling fallback covers kernels
 without ``pidfd_open``); own children are reaped as soon as they exit, so no zombie lingers and
-the return code is kept for every waiter. Works with the default asyncio loop and with uvloop.
+the return code is kept for every waiter. Works with the default asyncio loop and with uvloop,
+as long as nothing else in the process reaps *any* child (``waitpid(-1)``, as asyncio's deprecated
+Fast/SafeChildWatcher do): the default ThreadedChildWatcher and uvloop only reap their own.
 """
 
 from __future__ import annotations
@@ -242,7 +244,11 @@ class LocalBackend:
         watch = self._watches.get(key)
         if exited:
             self._finish(key)
-        elif watch is not None and watch.fd is None:
+        elif watch is not None:
+            if watch.fd is not None:  # readable but not reapable (never seen): stop spinning, poll
+                watch.loop.remove_reader(watch.fd)
+                os.close(watch.fd)
+                watch.fd = None
             watch.poll = watch.loop.call_later(POLL_INTERVAL, self._check, key)
 
     def _own(self, key: _Key) -> _Child | None:
@@ -254,9 +260,8 @@ class LocalBackend:
         code = None
         if child is not None:
             del self._children[key[0]]
-            code = (
-                child.popen.poll()
-            )  # already reaped by _check, or reaps now (0 if reaped elsewhere)
+            # Already reaped by _check, or reaps now; 0 if something else reaped it (ECHILD).
+            code = child.popen.poll()
         self._exits[key] = code
         while len(self._exits) > REMEMBERED_EXITS:
             self._exits.popitem(last=False)

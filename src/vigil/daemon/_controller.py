@@ -10,7 +10,6 @@ tests and benchmarks do the same in-process. It implements the API's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 import time
@@ -31,7 +30,7 @@ from vigil.daemon._metrics import ControllerMetrics
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
 from vigil.daemon._server import ApiServer
-from vigil.errors import NotFoundError
+from vigil.errors import BackendError, NotFoundError
 from vigil.model import (
     ActionRecord,
     Health,
@@ -141,6 +140,8 @@ class Controller(ControlPlane):
                 persister.close()
                 await persist
         finally:
+            if hasattr(self, "backend"):
+                self.backend.close()
             self.store.close()
 
     def _instance_id(self) -> str:
@@ -227,8 +228,10 @@ class Controller(ControlPlane):
 
     def _rotate_logs(self) -> None:
         for runner in list(self.runners.values()):
-            with contextlib.suppress(OSError):
+            try:
                 self.backend.rotate_logs(runner.plan.spec)
+            except BackendError as exc:  # one unreadable log must not stop the others
+                log.warning("log rotation of %s failed: %s", runner.plan.id, exc)
 
     # --- ControlPlane --------------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ class NodeMonitor:
         self._bus = bus
         self._incidents = incidents
         self._actions = actions
+        self._last_seq: dict[str, int] = {}
         self._clock = clock
         self._sleep = sleep
         self._nodes: dict[str, Node] = {
@@ -77,6 +78,9 @@ class NodeMonitor:
         if node is None:
             raise NotFoundError("node", name)
         now = self._clock()
+        if seq < self._last_seq.get(name, -1):  # the agent restarted: a new heartbeat stream
+            self._judge.forget(name)
+        self._last_seq[name] = seq
         transition = self._judge.observe(name, now)
         self._nodes[name] = dataclasses.replace(node, last_heartbeat=now, info=dict(info))
         self._bus.publish(HeartbeatReceived(at=now, node=name, seq=seq, info=dict(info)))

@@ -56,9 +56,13 @@ class NodeJudge:
         self._status: dict[str, NodeStatus] = {}
 
     def observe(self, node: str, now: float) -> Transition | None:
-        """Record a heartbeat from ``node`` at ``now``; the transition to Up if it was not Up."""
+        """Record a heartbeat from ``node`` at ``now``; the transition to Up if it was not Up.
+
+        A node back from Down starts a fresh history: the outage is not an inter-arrival time of
+        the stream, and keeping it would inflate the variance and slow the next detection.
+        """
         detector = self._detectors.get(node)
-        if detector is None:
+        if detector is None or self._status.get(node) is NodeStatus.DOWN:
             detector = PhiAccrual(
                 self.window,
                 min_std=self.min_std,
