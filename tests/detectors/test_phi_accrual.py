@@ -214,3 +214,16 @@ def test_a_detector_rejects_impossible_parameters() -> None:
         PhiAccrual(window=1, min_std=0.1, first_interval=1.0)
     with pytest.raises(ValueError):
         PhiAccrual(min_std=0.0, first_interval=1.0)
+
+
+def test_a_node_back_from_down_is_judged_on_a_fresh_history() -> None:
+    judge = NodeJudge(interval=1.0, phi_suspect=5, phi_down=10)
+    for t in range(10):
+        judge.observe("a", float(t))
+    assert judge.evaluate(60.0)[-1].new is NodeStatus.DOWN
+    judge.observe("a", 60.0)
+    # the 51 s outage is not part of the new history: a short silence is judged as before
+    detector = judge.detector("a")
+    assert detector is not None
+    assert detector.mean == pytest.approx(1.0)
+    assert judge.evaluate(61.5) == []

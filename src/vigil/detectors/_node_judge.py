@@ -61,8 +61,10 @@ class NodeJudge:
         A node back from Down starts a fresh history: the outage is not an inter-arrival time of
         the stream, and keeping it would inflate the variance and slow the next detection.
         """
+        old = self._status.get(node, NodeStatus.UNKNOWN)
         detector = self._detectors.get(node)
-        if detector is None or self._status.get(node) is NodeStatus.DOWN:
+        phi = 0.0 if detector is None else detector.phi(now)
+        if detector is None or old is NodeStatus.DOWN:
             detector = PhiAccrual(
                 self.window,
                 min_std=self.min_std,
@@ -70,8 +72,6 @@ class NodeJudge:
                 first_interval=self.interval,
             )
             self._detectors[node] = detector
-        old = self._status.get(node, NodeStatus.UNKNOWN)
-        phi = detector.phi(now)
         detector.heartbeat(now)
         self._status[node] = NodeStatus.UP
         return None if old is NodeStatus.UP else Transition(node, old, NodeStatus.UP, phi)
