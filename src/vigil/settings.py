@@ -185,7 +185,8 @@ class Service(_Section):
     """Lowercase letters, digits, '.', '_' and '-'."""
     command: list[str] | str
     """Argv (list) or a shell-free string split like a shell; ``{port}``, ``{index}``,
-    ``{replica}`` and ``{service}`` are substituted."""
+    ``{replica}``, ``{service}`` and ``{python}`` (the interpreter running Vigil) are
+    substituted."""
     replicas: int = Field(default=1, ge=0, le=1000)
     base_port: int = Field(default=0, ge=0, le=65535)
     """Replica i listens on base_port + i; 0 picks free ports."""

@@ -52,6 +52,7 @@ def _logging(verbose: bool) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=err, show_path=False)],
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations are not news
 
 
 @app.command("check-config")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import socket
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,7 @@ def render_argv(command: Sequence[str] | str, values: Mapping[str, str | int]) -
             raise ConfigError(
                 [
                     f"command word {word!r}: unknown placeholder {exc}; use {{port}}, {{index}}, "
-                    "{replica}, {service} (write {{ and }} for literal braces)"
+                    "{replica}, {service}, {python} (write {{ and }} for literal braces)"
                 ]
             ) from exc
     return out
@@ -68,6 +69,7 @@ def plan_replica(
         port = service.base_port + index if service.base_port else free_port()
     rid = replica_id(service.name, index)
     values: dict[str, str | int] = {
+        "python": sys.executable,
         "port": port,
         "index": index,
         "replica": rid,
