@@ -12,6 +12,8 @@ import difflib
 import hashlib
 import os
 import re
+import shlex
+import string
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
@@ -58,6 +61,8 @@ def _as_bytes(value: Any) -> Any:
 Seconds = Annotated[float, BeforeValidator(_as_seconds), Field(ge=0)]
 Bytes = Annotated[int, BeforeValidator(_as_bytes), Field(ge=0)]
 Role = Literal["viewer", "operator", "admin"]
+Loc = tuple[str | int, ...]
+"""A place in the config: ``("services", 0, "replicas")``."""
 
 
 class _Section(BaseModel):
@@ -212,6 +217,7 @@ class Service(_Section):
             )
         if isinstance(self.command, str) and not self.command.strip():
             raise ValueError("command is empty")
+        _check_placeholders(self.command)
         return self
 
 
@@ -274,23 +280,44 @@ class Settings(_Section):
     to adopt."""
 
     @model_validator(mode="after")
-    def _references(self) -> Settings:
+    def _references(self, info: ValidationInfo) -> Settings:
+        if info.context and info.context.get("defer_cross_checks"):
+            return self  # parse_settings reports them with their lines
+        problems = self.cross_problems()
+        if problems:
+            raise ValueError("; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in problems))
+        return self
+
+    def cross_problems(self) -> list[tuple[Loc, str]]:
+        """Problems that involve several fields (names, references), each with its place."""
+        problems: list[tuple[Loc, str]] = []
         loopback = {"127.0.0.1", "::1", "localhost"}
         if not self.api.tokens and self.api.host not in loopback:
-            raise ValueError(
-                f"api.host {self.api.host!r} without api.tokens would open the API to the network: "
-                "add api.tokens (see `vigil token`) or bind 127.0.0.1"
-            )
-        _unique("nodes", [n.name for n in self.nodes])
-        _unique("services", [s.name for s in self.services])
-        _unique("api.tokens", [t.name for t in self.api.tokens])
-        names = {n.name for n in self.nodes}
-        for svc in self.services:
-            if svc.node not in names:
-                raise ValueError(
-                    f"service {svc.name!r}: node {svc.node!r} is not in nodes {sorted(names)}"
+            problems.append(
+                (
+                    ("api", "host"),
+                    (
+                        f"binding {self.api.host!r} without api.tokens would open the API to the "
+                        "network: add api.tokens (see `vigil token`) or bind 127.0.0.1"
+                    ),
                 )
-        return self
+            )
+        problems += _duplicates("nodes", [n.name for n in self.nodes])
+        problems += _duplicates("services", [s.name for s in self.services])
+        problems += _duplicates(("api", "tokens"), [t.name for t in self.api.tokens])
+        names = {n.name for n in self.nodes}
+        for i, svc in enumerate(self.services):
+            if svc.node not in names:
+                problems.append(
+                    (
+                        ("services", i, "node"),
+                        (
+                            f"no node named {svc.node!r}: add it to nodes or use one of "
+                            f"{sorted(names)}"
+                        ),
+                    )
+                )
+        return problems
 
     def resolved_data_dir(self, base: Path) -> Path:
         path = Path(os.path.expanduser(self.data_dir))
@@ -300,12 +327,41 @@ class Settings(_Section):
         return self.store.url.replace("{data_dir}", str(self.resolved_data_dir(base)))
 
 
-def _unique(what: str, names: list[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
+PLACEHOLDERS = frozenset({"port", "index", "replica", "service", "python"})
+
+
+def _check_placeholders(command: list[str] | str) -> None:
+    """Refuse at load time what :func:`vigil.remediation.render_argv` could not render."""
+    try:
+        words = shlex.split(command) if isinstance(command, str) else command
+        names = {name for w in words for _, name, _, _ in string.Formatter().parse(w) if name}
+    except ValueError as exc:
+        raise ValueError(f"command cannot be split: {exc} (check quotes and braces)") from exc
+    unknown = sorted(names - PLACEHOLDERS)
+    if unknown:
+        raise ValueError(
+            f"command uses unknown placeholder(s) {unknown}: use {sorted(PLACEHOLDERS)}, "
+            "and write {{ }} for literal braces"
+        )
+
+
+def _duplicates(section: str | Loc, names: list[str]) -> list[tuple[Loc, str]]:
+    base: Loc = (section,) if isinstance(section, str) else section
+    seen: dict[str, int] = {}
+    problems: list[tuple[Loc, str]] = []
+    for i, name in enumerate(names):
         if name in seen:
-            raise ValueError(f"{what}: duplicate name {name!r}")
-        seen.add(name)
+            problems.append(
+                (
+                    (*base, i, "name"),
+                    (
+                        f"duplicate name {name!r} (also {_dotted((*base, seen[name]))}): "
+                        "names must be unique"
+                    ),
+                )
+            )
+        seen.setdefault(name, i)
+    return problems
 
 
 # --- YAML loading with line numbers -------------------------------------------------------------
@@ -415,20 +471,32 @@ def parse_settings(text: str, source: str = "vigil.yaml") -> Settings:
     if root is not None:
         _line_map(root, (), lines)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data, context={"defer_cross_checks": True})
     except ValidationError as exc:
         fields: dict[tuple[str | int, ...], list[str]] = {}
         _known_fields(Settings, data, (), fields)
         problems: list[tuple[int, str]] = []
         for err in exc.errors():
             loc, msg = _describe(err, lines, fields)
-            probe = loc
-            while probe and probe not in lines:
-                probe = probe[:-1]
-            problems.append(
-                (lines.get(probe, 1), f"{source}:{lines.get(probe, 1)}: {_dotted(loc)}: {msg}")
-            )
+            at = _line_of(loc, lines)
+            problems.append((at, f"{source}:{at}: {_dotted(loc)}: {msg}"))
         raise ConfigError([text for _, text in sorted(problems, key=lambda p: p[0])]) from exc
+    cross = [(_line_of(loc, lines), loc, msg) for loc, msg in settings.cross_problems()]
+    if cross:
+        raise ConfigError(
+            [f"{source}:{at}: {_dotted(loc)}: {msg}" for at, loc, msg in sorted(cross, key=_first)]
+        )
+    return settings
+
+
+def _first(item: tuple[int, Loc, str]) -> int:
+    return item[0]
+
+
+def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
+    while loc and loc not in lines:
+        loc = loc[:-1]
+    return lines.get(loc, 1)
 
 
 def load_settings(path: str | Path) -> Settings:

@@ -42,7 +42,7 @@ def _load(config: Path) -> Settings:
         return load_settings(config)
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(problem, markup=False, highlight=False)
+            err.print(problem, markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
 
 
@@ -63,7 +63,8 @@ def check_config(config: ConfigOpt = Path("vigil.yaml")) -> None:
     console.print(
         f"{config}: ok: {len(settings.nodes)} node(s), {len(settings.services)} "
         f"service(s), {replicas} replica(s), {len(settings.api.tokens)} API token(s), "
-        f"{len(settings.agents)} agent token(s)"
+        f"{len(settings.agents)} agent token(s)",
+        soft_wrap=True,
     )
 
 
@@ -91,14 +92,17 @@ def up(
         if controller.started.is_set():
             err.print(
                 f"vigil: controller up, API on http://{settings.api.host}:"
-                f"{controller.api_port}, data in {controller.data_dir}"
+                f"{controller.api_port}, data in {controller.data_dir}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
             )
         await task
 
     try:
         asyncio.run(main())
     except VigilError as exc:
-        err.print(f"vigil up: {exc}", markup=False)
+        err.print(f"vigil up: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from exc
 
 
@@ -134,7 +138,7 @@ def status(url: UrlOpt = None, token: TokenOpt = None) -> None:
         replicas = client.get("/api/v1/replicas")
         active = client.get("/api/v1/incidents", state="active", limit=20)
     except VigilError as exc:
-        err.print(str(exc), markup=False)
+        err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print(nodes_table(nodes))
     console.print(replicas_table(replicas))
@@ -161,7 +165,7 @@ def incidents(
     try:
         page = client.get("/api/v1/incidents", **params)
     except VigilError as exc:
-        err.print(str(exc), markup=False)
+        err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print(incidents_table(page["items"], title=f"Incidents ({page['total']} in all)"))
 

@@ -37,8 +37,12 @@ class ApiClient:
                 f"cannot reach the controller at {self.url}: {exc} "
                 "(is `vigil up` running? set --url or VIGIL_URL)"
             ) from exc
-        if resp.status_code == 401:
+        if resp.status_code == 401 and not self._headers:
             raise VigilError(f"{self.url} wants a token: pass --token or set VIGIL_TOKEN")
+        if resp.status_code == 401:
+            raise VigilError(
+                f"{self.url} refused the token (HTTP 401): pass a valid --token or VIGIL_TOKEN"
+            )
         if resp.status_code >= 400:
             try:
                 detail = resp.json().get("detail", resp.text)

@@ -155,13 +155,20 @@ class Controller(ControlPlane):
     def _build_runners(self) -> None:
         """One runner per configured replica; adopt live processes, sweep everything else."""
         known = {r.id: r for r in self.store.list_replicas()}
+        applied = self.store.list_services()
         log_dir = self.data_dir / "logs"
         keep: list[ProcessInfo] = []
         wanted: set[ReplicaId] = set()
         for svc in self.settings.services:
-            self.store.upsert_service(svc.name, svc.model_dump(mode="json"))
+            spec = svc.model_dump(mode="json")
+            # A changed service (command, env, probes...) is started afresh: adopting a process
+            # that runs the old command would silently ignore the new config.
+            unchanged = applied.get(svc.name) == spec
+            if not unchanged and svc.name in applied:
+                log.info("service %s changed since the last run: replacing its replicas", svc.name)
+            self.store.upsert_service(svc.name, spec)
             for index in range(svc.replicas):
-                old = known.get(ReplicaId(f"{svc.name}/{index}"))
+                old = known.get(ReplicaId(f"{svc.name}/{index}")) if unchanged else None
                 plan = plan_replica(
                     svc,
                     index,

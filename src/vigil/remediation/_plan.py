@@ -41,12 +41,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def render_argv(command: Sequence[str] | str, values: Mapping[str, str | int]) -> list[str]:
     """Split ``command`` like a shell (no shell runs); substitute ``{port}`` etc. in each word."""
-    words = shlex.split(command) if isinstance(command, str) else list(command)
+    try:
+        words = shlex.split(command) if isinstance(command, str) else list(command)
+    except ValueError as exc:
+        raise ConfigError([f"command {command!r}: {exc} (check the quotes)"]) from exc
     out = []
     for word in words:
         try:
             out.append(word.format_map({k: str(v) for k, v in values.items()}))
-        except (KeyError, IndexError, ValueError) as exc:
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
             raise ConfigError(
                 [
                     f"command word {word!r}: unknown placeholder {exc}; use {{port}}, {{index}}, "

@@ -96,6 +96,7 @@ class ReplicaRunner:
         self._want_running = True
         self._commands: asyncio.Queue[tuple[Command, ActionRecord]] = asyncio.Queue()
         self._closing = False
+        self._task: asyncio.Task[Any] | None = None
         self._info: ProcessInfo | None = None
         self.subject = f"replica:{plan.id}"
         self.replica = Replica(
@@ -121,8 +122,14 @@ class ReplicaRunner:
         return action
 
     async def close(self, *, stop: bool) -> None:
-        """End supervision; stop the process when ``stop`` (else leave it for adoption)."""
+        """End supervision; stop the process when ``stop`` (else leave it for adoption).
+
+        Supervision ends first, so the stop is never mistaken for a crash and restarted."""
         self._closing = True
+        task, self._task = self._task, None
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         if stop and self._info is not None:
             info, self._info = self._info, None
             await self._backend.stop(info, self.plan.service.stop_grace)
@@ -131,6 +138,7 @@ class ReplicaRunner:
             )
 
     async def run(self) -> None:
+        self._task = asyncio.current_task()
         sub = self._bus.subscribe(
             f"runner:{self.plan.id}",
             accept=lambda e: isinstance(e, HealthChanged) and e.replica == self.plan.id,
@@ -183,6 +191,8 @@ class ReplicaRunner:
         return info
 
     async def _supervise(self, info: ProcessInfo, sub: Subscription) -> None:
+        while sub.get_nowait() is not None:  # verdicts about the previous process are stale
+            pass
         drivers = self._start_probes()
         if not drivers:
             self._became_ready()
@@ -211,7 +221,7 @@ class ReplicaRunner:
                     )
                 # Priority: a command, then the exit, then a health verdict. A pending get() is
                 # cancelled without losing its item (asyncio.Queue guarantees that).
-                outcome = self._pick(done, exited, next_event, next_cmd)
+                outcome = outcome or self._pick(done, exited, next_event, next_cmd)
                 for fut in (next_event, next_cmd):
                     if not fut.done():
                         fut.cancel()
@@ -303,11 +313,16 @@ class ReplicaRunner:
             ready=Health.UNKNOWN,
         )
         what = describe_exit(returncode)
+        policy = self.plan.service.restart.policy
+        if returncode == 0 and not should_restart(policy, returncode):
+            # A clean exit under on-failure / never is a finished job, not a fault.
+            self._want_running = False
+            return
         self._incidents.raise_finding(
             self._finding(
                 FindingKind.PROCESS_EXITED,
                 f"{self.plan.id} {what}",
-                Severity.CRITICAL,
+                Severity.WARNING if returncode == 0 else Severity.CRITICAL,
                 returncode=returncode,
                 pid=info.pid,
             )
@@ -376,11 +391,15 @@ class ReplicaRunner:
         await self._launch(action)
 
     async def _interrupted_by_command(self, delay: float) -> bool:
-        try:
-            cmd = await asyncio.wait_for(self._commands.get(), timeout=delay)
-        except TimeoutError:
+        """Wait out a backoff (on the injected sleep); an operator command cuts it short."""
+        nap = asyncio.ensure_future(self._sleep(delay))
+        cmd = asyncio.ensure_future(self._commands.get())
+        await asyncio.wait({nap, cmd}, return_when=asyncio.FIRST_COMPLETED)
+        if not cmd.done():
+            cmd.cancel()
             return False
-        await self._handle_command(cmd)
+        nap.cancel()
+        await self._handle_command(cmd.result())
         return True
 
     async def _handle_command(
