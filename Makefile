@@ -32,11 +32,13 @@ check: dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+BENCHES := heal nab
+
 bench: dev
-	$(PY) bench/heal.py
+	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
 
 bench-quick: dev
-	$(PY) bench/heal.py --quick
+	for b in $(BENCHES); do $(PY) bench/$$b.py --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from vigil.cli._client import ApiClient
+from vigil.cli._detect import detect
 from vigil.errors import ConfigError, VigilError
 from vigil.render import incidents_table, nodes_table, replicas_table
 from vigil.settings import Settings, hash_token, load_settings
@@ -186,6 +187,16 @@ def demo(
     from vigil.demo import run_demo
 
     raise typer.Exit(run_demo(console, duration=duration, port=port))
+
+
+app.command("detect", help="Score a timestamp,value CSV with the default streaming detector.")(
+    detect
+)
+
+
+app.command("detect", help="Score a timestamp,value CSV with the default streaming detector.")(
+    detect
+)
 
 
 def main() -> None:

@@ -3,11 +3,44 @@
 The phi-accrual failure detector judges nodes Up, Suspect or Down from their heartbeats. The
 daemon's heartbeat monitor feeds :class:`NodeJudge` and publishes the transitions it returns;
 tests drive the detectors with simulated time.
+
+Series detectors share one shape (:class:`Detector`: ``update(t, x) -> Score``): static
+thresholds, rolling / EWMA / MAD z-scores, seasonal baselines, CUSUM change points, and
+:class:`EnsembleDetector`, the default behind ``vigil detect``. :class:`HealthMarkov` predicts
+a node's chance of reaching ``failed`` from the history of its health states.
 """
 
 from __future__ import annotations
 
+from vigil.detectors._calibrate import TailCalibrator
+from vigil.detectors._changepoint import Cusum
+from vigil.detectors._ensemble import EnsembleDetector
+from vigil.detectors._markov import HealthMarkov
 from vigil.detectors._node_judge import NodeJudge, Transition
 from vigil.detectors._phi_accrual import PhiAccrual, detection_time, phi_of
+from vigil.detectors._score import Detector, Score
+from vigil.detectors._seasonal import Lag, SeasonalZScore
+from vigil.detectors._threshold import StaticThreshold
+from vigil.detectors._window import SortedWindow
+from vigil.detectors._zscore import EwmaZScore, MadZScore, RollingZScore
 
-__all__ = ["NodeJudge", "PhiAccrual", "Transition", "detection_time", "phi_of"]
+__all__ = [
+    "Cusum",
+    "Detector",
+    "EnsembleDetector",
+    "EwmaZScore",
+    "HealthMarkov",
+    "Lag",
+    "MadZScore",
+    "NodeJudge",
+    "PhiAccrual",
+    "RollingZScore",
+    "Score",
+    "SeasonalZScore",
+    "SortedWindow",
+    "StaticThreshold",
+    "TailCalibrator",
+    "Transition",
+    "detection_time",
+    "phi_of",
+]

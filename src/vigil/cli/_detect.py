@@ -1,0 +1,161 @@
+"""``vigil detect FILE.csv``: stream a ``timestamp,value`` CSV through the default detector.
+
+Who calls it: the ``vigil`` CLI (registered as the ``detect`` command) and ``bench/nab.py``,
+which scores it with the NAB protocol. The contract (docs: DESIGN.md) is stable: a header
+``timestamp,value,anomaly_score``, then one row per data row, in order, with the timestamp and
+value echoed as given and the score in [0, 1] at full precision (``repr``). Causal: each row is
+written before the next is read, so the score of row i depends only on rows 1..i.
+
+Bad input never crashes the run and never yields a NaN score. Every data row still gets exactly
+one output row; the problem is reported on stderr as ``FILE:LINE: ...`` (the first
+``MAX_WARNINGS`` of each kind, then a count at the end):
+
+- value missing, not a number, NaN or infinite: score 0, the row is not learned from;
+- timestamp missing or unreadable: score 0, the row is not learned from;
+- timestamp earlier than the previous one: scored, on the detector's clock held at the latest
+  time seen (the detector's clock never goes back);
+- duplicate timestamp: scored as a second sample at that time;
+- gap (a step over ``GAP_FACTOR`` times the usual one): scored, reported;
+- blank lines are skipped (they are not rows), as NAB's reader does.
+
+Fatal (exit status 2, nothing scored): the file cannot be read, or its first line is not a
+header naming ``timestamp`` and ``value`` columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vigil.detectors import EnsembleDetector
+
+MAX_WARNINGS = 5  # per kind of problem: enough to find the rows, not a flood of stderr
+GAP_FACTOR = 10.0  # a step this many times the usual one is reported as a gap
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _seconds(text: str) -> float | None:
+    """Seconds since the epoch for an ISO 8601 timestamp (naive means UTC) or a plain number."""
+    try:
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        return value if math.isfinite(value) else None
+    if stamp.tzinfo is None:
+        return (stamp - _EPOCH).total_seconds()
+    return stamp.timestamp()
+
+
+class _Warnings:
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._counts: dict[str, int] = {}
+
+    def add(self, line: int, kind: str, detail: str) -> None:
+        n = self._counts.get(kind, 0) + 1
+        self._counts[kind] = n
+        if n <= MAX_WARNINGS:
+            sys.stderr.write(f"{self._name}:{line}: {detail}\n")
+
+    def summary(self) -> None:
+        for kind, n in self._counts.items():
+            if n > MAX_WARNINGS:
+                sys.stderr.write(f"{self._name}: {n} rows with {kind} ({MAX_WARNINGS} shown)\n")
+
+
+def _fail(message: str) -> typer.Exit:
+    sys.stderr.write(f"error: {message}\n")
+    return typer.Exit(2)
+
+
+def _columns(name: str, header: str) -> tuple[int, int]:
+    cells = [c.strip().lower() for c in next(csv.reader([header]), [])]
+    if "timestamp" not in cells or "value" not in cells:
+        raise _fail(
+            f"{name}:1: expected a header naming the columns 'timestamp' and 'value' "
+            f"(e.g. 'timestamp,value'), got {header.strip()[:80]!r}"
+        )
+    return cells.index("timestamp"), cells.index("value")
+
+
+def detect(
+    file: Annotated[Path, typer.Argument(help="CSV with a 'timestamp,value' header.")],
+) -> None:
+    """Score each row of FILE with the default anomaly detector; print
+    'timestamp,value,anomaly_score' (one row per input row, score in [0, 1])."""
+    name = str(file)
+    try:
+        handle = file.open(encoding="utf-8", errors="replace", newline="")
+    except OSError as exc:
+        raise _fail(f"{name}: cannot read ({exc.strerror or exc})") from exc
+    with handle:
+        header = handle.readline()
+        while header and not header.strip():
+            header = handle.readline()
+        if not header:
+            raise _fail(f"{name}: empty file; expected a header 'timestamp,value' and rows")
+        t_col, v_col = _columns(name, header)
+        _stream(name, handle, t_col, v_col)
+
+
+def _stream(name: str, lines: Iterable[str], t_col: int, v_col: int) -> None:
+    warn = _Warnings(name)
+    detector = EnsembleDetector()
+    write = sys.stdout.write
+    write("timestamp,value,anomaly_score\n")
+    width = max(t_col, v_col) + 1
+    clock: float | None = None  # the detector's clock: the latest timestamp fed to it
+    step = 0.0  # the usual step between rows (exponentially weighted)
+    for line_no, line in enumerate(lines, start=2):
+        if not line.strip():
+            continue
+        cells = line.rstrip("\r\n").split(",") if '"' not in line else next(csv.reader([line]))
+        if len(cells) < width:
+            cells += [""] * (width - len(cells))
+        stamp, text = cells[t_col].strip(), cells[v_col].strip()
+        score = 0.0
+        t = _seconds(stamp)
+        try:
+            x = float(text)
+        except ValueError:
+            x = math.nan
+        if t is None:
+            warn.add(line_no, "unreadable timestamps", f"timestamp {stamp!r} unreadable: score 0")
+        elif not math.isfinite(x):
+            what = "missing" if not text else f"{text!r} is not a finite number"
+            warn.add(line_no, "unusable values", f"value {what}: score 0, row not learned")
+        else:
+            if clock is not None:
+                if t < clock:
+                    warn.add(
+                        line_no,
+                        "out-of-order timestamps",
+                        f"{stamp} is before the previous row: scored at the latest time seen",
+                    )
+                    t = clock
+                elif t == clock:
+                    warn.add(line_no, "duplicate timestamps", f"duplicate timestamp {stamp}")
+                else:
+                    gap = t - clock
+                    if step > 0.0 and gap > GAP_FACTOR * step:
+                        warn.add(
+                            line_no,
+                            "gaps",
+                            f"gap of {gap:g}s before {stamp} (usual step {step:g}s)",
+                        )
+                    step = gap if step == 0.0 else step + 0.1 * (min(gap, 2 * step) - step)
+            clock = t
+            score = detector.update(t, x).value
+        write(f"{stamp},{text},{score!r}\n")
+    sys.stdout.flush()
+    warn.summary()

@@ -1,0 +1,208 @@
+"""``vigil logs``: mine templates from log lines (``parse``) and summarise them (``templates``).
+
+Mounted on the main ``vigil`` app by :mod:`vigil.cli._app`; all the mining is in
+:mod:`vigil.logs`, this module only reads bytes, writes lines and draws the table.
+
+``parse`` is a stable interface (docs/DESIGN.md): one JSON object per input line, in order,
+``{"template": ..., "cluster": ...}``, streamed: output is flushed whenever the input has
+nothing more ready, so a pipe sees each answer as soon as its line is in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, BinaryIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from vigil.logs import (
+    LineSplitter,
+    LogFormat,
+    LogFormatError,
+    StateError,
+    TemplateMiner,
+    dumps,
+    loads,
+)
+from vigil.logs._parser import LineParser
+
+CHUNK_BYTES = 1 << 16
+"""Bytes per read: large enough to amortise the system call, small enough to stream."""
+
+PROGRESS_MIN_BYTES = 8 << 20
+"""Files smaller than this are done before a progress bar would be worth drawing."""
+
+logs_app = typer.Typer(
+    help="Mine log templates: one configuration for every log type.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+_err = Console(stderr=True)
+
+FileArg = Annotated[
+    Path | None, typer.Argument(help="Log file to read (standard input when omitted).")
+]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        help="Header format: '<Date> <Time> <Level> <Component>: <Content>', a preset "
+        "(syslog, journald-json, k8s-json, cri) or auto (detect).",
+    ),
+]
+StateOpt = Annotated[
+    Path | None,
+    typer.Option("--state", help="JSON state file: loaded if present, saved at the end."),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    _err.print(f"vigil logs: {message}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _open(file: Path | None) -> BinaryIO:
+    if file is None:
+        return sys.stdin.buffer
+    try:
+        return file.open("rb")
+    except OSError as exc:
+        raise _fail(f"{file}: cannot read ({exc.strerror or exc})") from exc
+
+
+def _setup(log_format: str, state: Path | None) -> LineParser:
+    try:
+        fmt = LogFormat(log_format)
+    except LogFormatError as exc:
+        raise _fail(str(exc)) from exc
+    miner = TemplateMiner()
+    if state is not None and state.exists():
+        try:
+            miner = loads(state.read_text(encoding="utf-8"))
+        except (OSError, StateError) as exc:
+            raise _fail(f"{state}: {exc}") from exc
+    return LineParser(fmt, miner)
+
+
+def _chunks(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    """(bytes, more input ready right now) until end of input."""
+    fd = stream.fileno()
+    while True:
+        data = os.read(fd, CHUNK_BYTES)
+        if not data:
+            return
+        ready = bool(select.select([fd], [], [], 0)[0])
+        yield data, ready
+
+
+def _save(parser: LineParser, state: Path | None) -> None:
+    if state is not None:
+        try:
+            state.write_text(dumps(parser.miner), encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"{state}: cannot write ({exc.strerror or exc})") from exc
+
+
+@logs_app.command("parse")
+def parse(file: FileArg = None, log_format: FormatOpt = "auto", state: StateOpt = None) -> None:
+    """Print one JSON object per input line, in order: {"template": ..., "cluster": ...}."""
+    parser = _setup(log_format, state)
+    stream = _open(file)
+    out = sys.stdout.buffer
+    splitter = LineSplitter()
+    plain: dict[int, tuple[str, bytes]] = {}  # cluster id -> (template, its output line)
+
+    def render(lines: Iterator[str]) -> bytes:
+        buf: list[bytes] = []
+        for line in lines:
+            cluster, prefix = parser.parse(line)
+            template = cluster.template
+            if prefix:
+                text = json.dumps({"template": prefix + template, "cluster": cluster.id})
+                buf.append(text.encode() + b"\n")
+                continue
+            cached = plain.get(cluster.id)
+            if cached is None or cached[0] is not template:
+                text = json.dumps({"template": template, "cluster": cluster.id})
+                cached = plain[cluster.id] = (template, text.encode() + b"\n")
+            buf.append(cached[1])
+        return b"".join(buf)
+
+    try:
+        with stream:
+            for data, ready in _chunks(stream):
+                out.write(render(splitter.feed(data)))
+                if not ready:
+                    out.flush()
+            out.write(render(splitter.close()))
+            out.flush()
+    except BrokenPipeError:  # the reader went away (| head): not an error
+        sys.stderr.close()
+        return
+    except OSError as exc:
+        raise _fail(f"{file or 'stdin'}: read failed ({exc.strerror or exc})") from exc
+    _save(parser, state)
+
+
+@logs_app.command("templates")
+def templates(
+    file: FileArg = None,
+    log_format: FormatOpt = "auto",
+    state: StateOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Rows to show.")] = 50,
+) -> None:
+    """Show the templates of a log: count, first and last line seen, an example."""
+    parser = _setup(log_format, state)
+    stream = _open(file)
+    splitter = LineSplitter()
+    size = file.stat().st_size if file is not None else 0
+    console = Console()
+    progress = Progress(
+        TextColumn("mining"),
+        BarColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=size < PROGRESS_MIN_BYTES,
+    )
+    try:
+        with stream, progress:
+            task = progress.add_task("mine", total=size or None)
+            for data, _ in _chunks(stream):
+                for line in splitter.feed(data):
+                    parser.parse(line)
+                progress.advance(task, len(data))
+            for line in splitter.close():
+                parser.parse(line)
+    except OSError as exc:
+        raise _fail(f"{file or 'stdin'}: read failed ({exc.strerror or exc})") from exc
+    _save(parser, state)
+    stats = splitter.stats
+    clusters = parser.miner.templates()
+    table = Table(title=f"{len(clusters)} templates in {stats.lines} lines")
+    for name in ("id", "count", "first", "last", "template", "example"):
+        table.add_column(
+            name, justify="right" if name in ("id", "count", "first", "last") else "left"
+        )
+    for c in clusters[:limit]:
+        table.add_row(
+            str(c.id), str(c.count), str(c.first_line), str(c.last_line), c.template, c.example
+        )
+    console.print(table)
+    repaired = {
+        "empty": stats.empty,
+        "invalid UTF-8": stats.invalid_utf8,
+        "control characters": stats.control_chars,
+        "truncated": stats.truncated,
+    }
+    notes = ", ".join(f"{n} {what}" for what, n in repaired.items() if n)
+    if notes:
+        console.print(f"input repaired: {notes}", markup=False, highlight=False)

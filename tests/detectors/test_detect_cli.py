@@ -1,0 +1,118 @@
+"""``vigil detect FILE.csv`` end to end: the output contract, causality and bad input."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+if not SHARED.is_dir():
+    SHARED = Path("/work/shared")
+NAB_FILE = SHARED / "data" / "nab" / "data" / "realKnownCause" / "nyc_taxi.csv"
+RUN = "import sys, typer; from vigil.cli._detect import detect; typer.run(detect)"
+
+
+def detect(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", RUN, str(path)], capture_output=True, text=True, timeout=120
+    )
+
+
+def rows(out: str) -> list[list[str]]:
+    lines = out.splitlines()
+    assert lines[0] == "timestamp,value,anomaly_score"
+    return [line.split(",") for line in lines[1:]]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "series.csv"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.skipif(not NAB_FILE.is_file(), reason="NAB data not present")
+def test_a_row_scores_the_same_when_the_rows_after_it_are_removed(tmp_path: Path) -> None:
+    lines = NAB_FILE.read_text().splitlines()[:2001]
+    full = write(tmp_path, "\n".join(lines) + "\n")
+    cut = tmp_path / "prefix.csv"
+    cut.write_text("\n".join(lines[:1301]) + "\n")
+    whole, prefix = rows(detect(full).stdout), rows(detect(cut).stdout)
+    assert len(whole) == 2000 and len(prefix) == 1300
+    assert prefix == whole[:1300]  # identical text, so identical floats
+
+
+def test_each_data_row_gets_one_row_echoing_timestamp_and_value(tmp_path: Path) -> None:
+    text = "timestamp,value\n" + "".join(
+        f"2024-01-01 00:{i // 60:02d}:{i % 60:02d},{math.sin(i / 5):.4f}\n" for i in range(300)
+    )
+    out = rows(detect(write(tmp_path, text)).stdout)
+    given = [line.split(",") for line in text.splitlines()[1:]]
+    assert [r[:2] for r in out] == given
+    assert all(0.0 <= float(r[2]) <= 1.0 for r in out)
+
+
+def test_scores_are_printed_at_full_precision(tmp_path: Path) -> None:
+    text = "timestamp,value\n" + "".join(f"{i * 60},{(i * 7) % 13}\n" for i in range(200))
+    out = rows(detect(write(tmp_path, text)).stdout)
+    assert all(repr(float(r[2])) == r[2] for r in out)
+
+
+def test_bad_rows_are_reported_by_line_and_still_get_a_row(tmp_path: Path) -> None:
+    good = [f"2024-01-01 00:{i:02d}:00,{i % 5}" for i in range(40)]
+    bad = [
+        "2024-01-01 01:00:00,NaN",  # line 42
+        "2024-01-01 01:01:00,abc",  # line 43
+        "2024-01-01 01:02:00,",  # line 44
+        "not a time,3",  # line 45
+        "2024-01-01 00:30:00,2",  # line 46: out of order
+        "2024-01-01 00:30:00,2",  # line 47: out of order again
+        "2024-01-05 00:00:00,1e308",  # line 48: a gap, and a huge value
+        "2024-01-05 00:00:00,-inf",  # line 49: duplicate time, infinite value
+    ]
+    result = detect(write(tmp_path, "timestamp,value\n" + "\n".join(good + bad) + "\n"))
+    assert result.returncode == 0
+    out = rows(result.stdout)
+    assert len(out) == len(good) + len(bad)
+    scores = [float(r[2]) for r in out]
+    assert all(0.0 <= s <= 1.0 for s in scores)  # no NaN (NaN fails every comparison)
+    assert scores[40:44] == [0.0, 0.0, 0.0, 0.0]
+    err = result.stderr
+    for line in (42, 43, 44, 45, 46, 48, 49):
+        assert f"series.csv:{line}:" in err
+    assert "out of order" in err or "before the previous row" in err
+    assert "gap" in err
+
+
+def test_a_constant_series_scores_zero(tmp_path: Path) -> None:
+    text = "timestamp,value\n" + "".join(f"{i * 60},42\n" for i in range(500))
+    out = rows(detect(write(tmp_path, text)).stdout)
+    assert {r[2] for r in out} == {"0.0"}
+
+
+def test_a_missing_header_is_fatal_with_the_place_named(tmp_path: Path) -> None:
+    result = detect(write(tmp_path, "2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"))
+    assert result.returncode == 2
+    assert "series.csv:1:" in result.stderr and "timestamp" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_missing_file_is_fatal(tmp_path: Path) -> None:
+    result = detect(tmp_path / "nope.csv")
+    assert result.returncode == 2
+    assert "nope.csv" in result.stderr
+
+
+def test_an_empty_file_is_fatal(tmp_path: Path) -> None:
+    result = detect(write(tmp_path, ""))
+    assert result.returncode == 2
+    assert "empty" in result.stderr
+
+
+def test_columns_are_found_by_name_and_blank_lines_skipped(tmp_path: Path) -> None:
+    text = "value,timestamp\n1,2024-01-01 00:00:00\n\n2,2024-01-01 00:01:00\n"
+    out = rows(detect(write(tmp_path, text)).stdout)
+    assert [r[:2] for r in out] == [["2024-01-01 00:00:00", "1"], ["2024-01-01 00:01:00", "2"]]

@@ -1,0 +1,55 @@
+"""The health-state Markov chain: transition estimates and the N-step failure probability."""
+
+from __future__ import annotations
+
+import pytest
+
+from vigil.detectors import HealthMarkov
+
+STATES = ("up", "degraded", "failed")
+
+
+def fitted() -> HealthMarkov:
+    chain = HealthMarkov(STATES)
+    # up->up 2, up->degraded 2, degraded->up 1, degraded->failed 1, failed->up 1
+    chain.observe(["up", "up", "degraded", "up", "up", "degraded", "failed", "up"])
+    return chain
+
+
+def test_transitions_are_estimated_from_counts() -> None:
+    p = fitted().transition_matrix()
+    assert p[0] == pytest.approx([0.5, 0.5, 0.0])
+    assert p[1] == pytest.approx([0.5, 0.0, 0.5])
+    assert p[2] == pytest.approx([1.0, 0.0, 0.0])
+
+
+def test_failure_within_n_steps_matches_the_absorbing_matrix_power() -> None:
+    # With failed absorbing: Q = [[.5,.5,0],[.5,0,.5],[0,0,1]]; P(failed by n) = (Q^n)[0][2].
+    # Q^2 row 0 = [.5, .25, .25]; Q^3 row 0 = [.375, .25, .375].
+    chain = fitted()
+    assert chain.failure_probability("up", 1) == pytest.approx(0.0)
+    assert chain.failure_probability("up", 2) == pytest.approx(0.25)
+    assert chain.failure_probability("up", 3) == pytest.approx(0.375)
+    assert chain.failure_probability("degraded", 1) == pytest.approx(0.5)
+    assert chain.failure_probability("failed", 0) == 1.0
+
+
+def test_failure_probability_grows_with_the_horizon_towards_one() -> None:
+    chain = fitted()
+    probs = [chain.failure_probability("up", n) for n in range(0, 60, 5)]
+    assert probs == sorted(probs)
+    assert probs[-1] > 0.99
+
+
+def test_a_state_never_left_stays_put() -> None:
+    chain = HealthMarkov(STATES)
+    chain.observe(["up", "up"])
+    assert chain.transition_matrix()[1] == [0.0, 1.0, 0.0]
+    assert chain.failure_probability("degraded", 10) == 0.0
+
+
+def test_unknown_states_and_a_missing_failed_state_are_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown state"):
+        fitted().observe(["up", "exploded"])
+    with pytest.raises(ValueError, match="failed state"):
+        HealthMarkov(("up", "down"))
