@@ -17,7 +17,7 @@ import pytest
 from vigil.backends import ProcessInfo
 from vigil.backends.fake import FakeBackend
 from vigil.bus import EventBus, Subscription
-from vigil.model import ActionRecord, Event, HealthChanged, ProbeKind
+from vigil.model import ActionRecord, Event, HealthChanged, ProbeKind, Replica
 from vigil.remediation import ActionLog, IncidentBook, ReplicaPlan, ReplicaRunner, plan_replica
 from vigil.settings import (
     CrashLoop,
@@ -144,7 +144,12 @@ class Rig:
         await asyncio.sleep(0)
 
     def runner(
-        self, svc: Service | None = None, *, index: int = 0, adopt: ProcessInfo | None = None
+        self,
+        svc: Service | None = None,
+        *,
+        index: int = 0,
+        adopt: ProcessInfo | None = None,
+        previous: Replica | None = None,
     ) -> ReplicaRunner:
         plan = plan_replica(svc or service(), index, log_dir=self.tmp_path)
         return ReplicaRunner(
@@ -158,6 +163,7 @@ class Rig:
             clock=self.clock,
             sleep=self.sleep,
             adopt=adopt,
+            previous=previous,
         )
 
     def start(self, runner: ReplicaRunner) -> asyncio.Task[None]:

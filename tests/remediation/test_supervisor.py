@@ -15,6 +15,7 @@ from vigil.model import (
     Health,
     IncidentState,
     ProbeKind,
+    Replica,
     ReplicaExited,
     ReplicaStarted,
     ReplicaState,
@@ -502,3 +503,38 @@ async def test_close_with_stop_while_the_runner_runs_leaves_nothing_running(rig:
     assert rig.backend.running() == []
     assert len(rig.backend.started) == 1
     assert rig.store.list_incidents().total == 0
+
+
+# --- held replicas: an operator's stop and a give-up survive a controller restart --------------
+
+
+async def test_an_operator_stop_holds_the_replica_down(rig: Rig) -> None:
+    runner = await running(rig)
+    runner.command("stop", actor="alice", reason="maintenance")
+    await rig.until(lambda: runner.replica.held, "held")
+    assert runner.replica.state == ReplicaState.STOPPED
+    assert rig.store.get_replica(RID).held
+
+
+async def test_a_held_replica_from_an_earlier_run_stays_down_until_an_operator_starts_it(
+    rig: Rig,
+) -> None:
+    before = Replica(
+        id=RID,
+        service="llm",
+        index=0,
+        node="local",
+        port=9100,
+        state=ReplicaState.FAILED,
+        restarts=4,
+        held=True,
+    )
+    runner = rig.runner(previous=before)
+    rig.start(runner)
+    await rig.spin(200)
+    assert rig.backend.started == []
+    assert (runner.replica.state, runner.replica.restarts) == (ReplicaState.FAILED, 4)
+    runner.command("start", actor="alice", reason="fixed the bad build")
+    await started(rig, runner)
+    assert not runner.replica.held
+    assert not rig.store.get_replica(RID).held

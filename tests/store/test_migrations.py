@@ -23,7 +23,7 @@ def db_path(file_url: str) -> Path:
 def test_a_new_database_has_no_revision_until_migrated(file_url: str) -> None:
     assert schema_revision(file_url) is None
     migrate(file_url)
-    assert schema_revision(file_url) == head_revision() == "0001"
+    assert schema_revision(file_url) == head_revision() == "0002"
 
 
 def test_migrating_twice_is_a_no_op(file_url: str) -> None:
@@ -33,7 +33,7 @@ def test_migrating_twice_is_a_no_op(file_url: str) -> None:
     store.close()
     migrate(file_url)
     SqlStore(file_url, migrate=True).close()
-    assert schema_revision(file_url) == "0001"
+    assert schema_revision(file_url) == "0002"
     store = SqlStore(file_url)
     try:
         assert store.get_meta("kept") == "yes"
@@ -73,3 +73,33 @@ def test_a_schema_newer_than_this_vigil_is_refused(file_url: str, migrate_on_ope
 def test_migrate_refuses_an_unsupported_url() -> None:
     with pytest.raises(StoreError, match="unsupported database URL"):
         migrate("oracle://db")
+
+
+def test_a_database_at_the_first_revision_upgrades_and_keeps_its_replicas(file_url: str) -> None:
+    from alembic import command
+
+    from vigil.store._migrate import _config
+
+    engine = sa.create_engine(file_url)
+    try:
+        with engine.begin() as conn:
+            config = _config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001")
+            conn.execute(
+                sa.text(
+                    "INSERT INTO replicas (id, service, idx, node, port, state, restarts, live, "
+                    "ready) VALUES ('llm/0', 'llm', 0, 'local', 9100, 'failed', 3, 'unknown', "
+                    "'unknown')"
+                )
+            )
+    finally:
+        engine.dispose()
+    assert schema_revision(file_url) == "0001"
+    store = SqlStore(file_url)
+    try:
+        [replica] = store.list_replicas()
+        assert (replica.id, replica.restarts, replica.held) == ("llm/0", 3, False)
+        assert schema_revision(file_url) == "0002"
+    finally:
+        store.close()

@@ -50,10 +50,10 @@ class ControlPlane(Protocol):
         ...
 
     def fault_detected(self) -> bool:
-        """True while any incident is open or remediating."""
+        """True while any incident is active: open, remediating or escalated."""
         ...
 
     async def auto_maintain(self, *, actor: str) -> bool:
-        """One maintenance pass: reconcile every service to its desired replicas, rotate logs,
-        verify the audit chain. True when everything is in its desired state afterwards."""
+        """One maintenance pass: rotate replica logs, verify the audit chain and give replicas
+        that were given up on a fresh start (audited). True when the audit chain is intact."""
         ...

@@ -49,4 +49,9 @@ class ApiClient:
             except ValueError:
                 detail = resp.text
             raise VigilError(f"{method} {path}: HTTP {resp.status_code}: {detail}")
-        return resp.json()
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise VigilError(
+                f"{self.url}{path} did not answer JSON: is {self.url} a Vigil controller?"
+            ) from exc

@@ -26,7 +26,7 @@ from vigil.backends.local import LocalBackend
 from vigil.bus import EventBus
 from vigil.collectors import ProbeLoop
 from vigil.daemon._lock import DataDirLock
-from vigil.daemon._metrics import ControllerMetrics
+from vigil.daemon._metrics import ControllerMetrics, ReplicaCollector
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
 from vigil.daemon._server import ApiServer
@@ -77,6 +77,7 @@ class Controller(ControlPlane):
         self.bus = EventBus()
         self.registry = CollectorRegistry()
         self.metrics = ControllerMetrics(self.registry)
+        self.registry.register(ReplicaCollector(lambda: self.replicas()))
         self._backend_arg = backend
         self._store_arg = store
         self._serve_api = serve_api
@@ -189,7 +190,7 @@ class Controller(ControlPlane):
                     probes=self._probe_factory,
                     clock=self.clock,
                     adopt=adopted,
-                    restarts=old.restarts if old else 0,
+                    previous=old,
                 )
         for rid in set(known) - wanted:
             self.store.delete_replica(rid)
@@ -231,7 +232,6 @@ class Controller(ControlPlane):
         while True:
             await asyncio.sleep(LOG_ROTATE_EVERY)
             await asyncio.to_thread(self._rotate_logs)
-            self.metrics.replicas(list(self.replicas()))
 
     def _rotate_logs(self) -> None:
         for runner in list(self.runners.values()):

@@ -6,7 +6,10 @@ it) and read by ``GET /metrics`` in :mod:`vigil.api`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from vigil.model import (
     ActionChanged,
@@ -34,24 +37,6 @@ class ControllerMetrics:
         self.incidents_active = Gauge(
             "vigil_incidents_active", "Incidents open, remediating or escalated", registry=registry
         )
-        self.replica_up = Gauge(
-            "vigil_replica_up",
-            "1 when the replica's process runs",
-            ["service", "replica"],
-            registry=registry,
-        )
-        self.replica_ready = Gauge(
-            "vigil_replica_ready",
-            "1 when the replica is ready",
-            ["service", "replica"],
-            registry=registry,
-        )
-        self.replica_restarts = Gauge(
-            "vigil_replica_restarts",
-            "Restarts of the replica",
-            ["service", "replica"],
-            registry=registry,
-        )
         self.node_status = Gauge(
             "vigil_node_status", "-1 unknown, 0 up, 1 suspect, 2 down", ["node"], registry=registry
         )
@@ -71,9 +56,27 @@ class ControllerMetrics:
         elif isinstance(event, NodeStatusChanged):
             self.node_status.labels(event.node).set(_NODE_STATUS[event.new])
 
-    def replicas(self, replicas: list[Replica]) -> None:
-        for r in replicas:
-            labels = (r.service, r.id)
-            self.replica_up.labels(*labels).set(1 if r.pid else 0)
-            self.replica_ready.labels(*labels).set(1 if r.ready == Health.HEALTHY else 0)
-            self.replica_restarts.labels(*labels).set(r.restarts)
+
+class ReplicaCollector:
+    """Replica gauges read at scrape time from the live view, so they are never stale."""
+
+    def __init__(self, replicas: Callable[[], Sequence[Replica]]) -> None:
+        self._replicas = replicas
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["service", "replica"]
+        up = GaugeMetricFamily(
+            "vigil_replica_up", "1 when the replica's process runs", labels=labels
+        )
+        ready = GaugeMetricFamily(
+            "vigil_replica_ready", "1 when the replica is ready", labels=labels
+        )
+        restarts = GaugeMetricFamily(
+            "vigil_replica_restarts", "Restarts of the replica", labels=labels
+        )
+        for r in self._replicas():
+            key = [r.service, r.id]
+            up.add_metric(key, 1 if r.pid else 0)
+            ready.add_metric(key, 1 if r.ready == Health.HEALTHY else 0)
+            restarts.add_metric(key, r.restarts)
+        yield from (up, ready, restarts)

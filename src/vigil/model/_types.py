@@ -98,6 +98,9 @@ class Replica:
     live: Health = Health.UNKNOWN
     ready: Health = Health.UNKNOWN
     log_path: str | None = None
+    held: bool = False
+    """Kept down on purpose (an operator stopped it, or Vigil gave up on a crash loop): it stays
+    down across controller restarts until an operator starts it again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,7 +80,7 @@ class ReplicaRunner:
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         adopt: ProcessInfo | None = None,
-        restarts: int = 0,
+        previous: Replica | None = None,
     ) -> None:
         self.plan = plan
         self._backend = backend
@@ -93,7 +93,8 @@ class ReplicaRunner:
         self._sleep = sleep
         self._adopt = adopt
         self._budget = RestartBudget(plan.service.restart)
-        self._want_running = True
+        held = previous is not None and previous.held
+        self._want_running = not held
         self._commands: asyncio.Queue[tuple[Command, ActionRecord]] = asyncio.Queue()
         self._closing = False
         self._task: asyncio.Task[Any] | None = None
@@ -105,8 +106,10 @@ class ReplicaRunner:
             index=plan.index,
             node=plan.node,
             port=plan.port,
-            restarts=restarts,
+            restarts=previous.restarts if previous else 0,
             log_path=plan.spec.log_path,
+            held=held,
+            state=previous.state if previous and held else ReplicaState.PENDING,
         )
 
     # --- public -----------------------------------------------------------------------------
@@ -283,6 +286,7 @@ class ReplicaRunner:
     def _give_up(self, reason: str) -> None:
         """Stop restarting until an operator command; escalate to a person (audited)."""
         self._want_running = False
+        self._set(held=True)
         self._actions.escalate(self.subject, reason)
 
     def _start_deadline(self) -> float | None:
@@ -431,11 +435,12 @@ class ReplicaRunner:
             )
         if cmd == "stop":
             self._want_running = False
+            self._set(held=True)
             self._actions.end(action, ok=True, detail="stopped")
             return
         self._budget.reset()
         self._want_running = True
-        self._set(state=ReplicaState.PENDING)
+        self._set(state=ReplicaState.PENDING, held=False)
         await self._launch(action)
 
     # --- helpers -----------------------------------------------------------------------------

@@ -155,6 +155,7 @@ def replica_values(replica: Replica) -> dict[str, Any]:
         "live": replica.live.value,
         "ready": replica.ready.value,
         "log_path": replica.log_path,
+        "held": replica.held,
     }
 
 
@@ -175,6 +176,7 @@ def to_replica(row: RowMapping) -> Replica:
         live=r.enum("live", Health),
         ready=r.enum("ready", Health),
         log_path=r.opt_text("log_path"),
+        held=bool(r.opt_bool("held")),
     )
 
 

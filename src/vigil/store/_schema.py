@@ -52,6 +52,7 @@ replicas = sa.Table(
     sa.Column("live", sa.String(32), nullable=False),
     sa.Column("ready", sa.String(32), nullable=False),
     sa.Column("log_path", sa.Text, nullable=True),
+    sa.Column("held", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_replicas_service_idx", "service", "idx"),
 )
 

@@ -1,0 +1,209 @@
+"""End to end: the `vigil` command line as an operator runs it (real subprocesses, no terminal)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+from .conftest import ADMIN, VIEWER, Cli, Running, write_config
+
+BAD_CONFIG = """\
+data_dir: data
+api:
+  port: 70000
+  tokens:
+    - name: admin
+      role: root
+      token: short
+heartbeat:
+  interval: soon
+services:
+  - name: LLM
+    command: python -m vigil.demo.model_server --port {port}
+    replicas: -1
+    restrat: {}
+"""
+
+PROBLEM_LINE = re.compile(r"^bad\.yaml:(\d+): ([\w.\[\]]+): (.+)$")
+
+
+def test_check_config_reports_every_problem_of_a_bad_file_as_file_line_field_problem(
+    cli: Cli,
+) -> None:
+    (cli.cwd / "bad.yaml").write_text(BAD_CONFIG)
+
+    result = cli("check-config", "-c", "bad.yaml")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    parsed = [PROBLEM_LINE.match(line) for line in lines]
+    assert all(parsed), f"every line is one file:line: field: problem, got {lines}"
+    found = {(int(m[1]), m[2]) for m in parsed if m}
+    assert found == {
+        (3, "api.port"),
+        (6, "api.tokens[0].role"),
+        (7, "api.tokens[0].token"),
+        (9, "heartbeat.interval"),
+        (11, "services[0].name"),
+        (13, "services[0].replicas"),
+        (14, "services[0].restrat"),
+    }
+    assert [int(m[1]) for m in parsed if m] == sorted(int(m[1]) for m in parsed if m)
+    text = result.stderr
+    assert "bad.yaml:3: api.port: must be <= 65535 (got 70000)" in text
+    assert "bad.yaml:13: services[0].replicas: must be >= 0 (got -1)" in text
+    assert "bad.yaml:14: services[0].restrat: unknown field; did you mean 'restart'?" in text
+    assert "Traceback" not in text
+
+
+def test_check_config_of_a_good_file_exits_0_with_a_summary(cli: Cli) -> None:
+    write_config(cli.cwd / "vigil.yaml", cli.tag, replicas=3)
+
+    result = cli("check-config", "-c", "vigil.yaml")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "vigil.yaml: ok: 1 node(s), 1 service(s), 3 replica(s), 2 API token(s), 0 agent token(s)"
+    )
+
+
+def test_check_config_of_a_missing_file_exits_2_naming_it(cli: Cli) -> None:
+    result = cli("check-config", "-c", "nowhere/vigil.yaml")
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "nowhere/vigil.yaml: no such file: create it or pass -c PATH"
+
+
+def test_check_config_of_a_file_that_is_not_yaml_names_the_line(cli: Cli) -> None:
+    (cli.cwd / "broken.yaml").write_text("api:\n  port: 1\n tokens: [\n")
+
+    result = cli("check-config", "-c", "broken.yaml")
+
+    assert result.returncode == 2
+    assert re.match(r"^broken\.yaml:\d+: not valid YAML: ", result.stderr)
+
+
+def test_token_prints_a_token_and_its_sha256(cli: Cli) -> None:
+    result = cli("token")
+
+    assert result.returncode == 0
+    match = re.fullmatch(r"token:  (\S+)\nsha256: ([0-9a-f]{64})\n", result.stdout)
+    assert match, result.stdout
+    token, digest = match.groups()
+    assert len(token) >= 32
+    assert hashlib.sha256(token.encode()).hexdigest() == digest
+    assert cli("token").stdout != result.stdout, "every token is new"
+
+
+@pytest.mark.slow
+def test_status_shows_the_replicas_of_a_running_controller(cli: Cli, running: Running) -> None:
+    result = cli("status", "--url", running.url, "--token", VIEWER, columns=200)
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Nodes" in out and "Replicas" in out
+    assert "local" in out
+    row = next(line for line in out.splitlines() if "llm/0" in line)
+    assert str(running.pid) in row
+    assert "running" in row
+    assert "healthy" in row
+    assert "no active incidents" in out
+
+
+@pytest.mark.slow
+def test_incidents_lists_the_healed_incident(cli: Cli, running: Running) -> None:
+    result = cli("incidents", "--url", running.url, "--token", ADMIN, columns=200)
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Incidents (1 in all)" in out
+    assert "replica:llm/0" in out
+    assert "resolved" in out
+    active = cli("incidents", "--url", running.url, "--token", ADMIN, "--state", "active")
+    assert active.returncode == 0
+    assert "Incidents (0 in all)" in active.stdout
+
+
+@pytest.mark.slow
+def test_incidents_with_an_unknown_state_exits_1_naming_the_field(
+    cli: Cli, running: Running
+) -> None:
+    result = cli("incidents", "--url", running.url, "--token", ADMIN, "--state", "sideways")
+
+    assert result.returncode == 1
+    assert "HTTP 422" in result.stderr
+    assert "query.state" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_status_with_a_wrong_token_exits_1_saying_the_token_was_refused(
+    cli: Cli, running: Running
+) -> None:
+    wrong = cli("status", "--url", running.url, "--token", "not-a-valid-token-at-all")
+    missing = cli("status", "--url", running.url)
+
+    assert wrong.returncode == 1
+    assert wrong.stdout == ""
+    assert running.url in wrong.stderr
+    assert "refused the token" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    assert missing.returncode == 1
+    assert "wants a token: pass --token or set VIGIL_TOKEN" in missing.stderr
+
+
+def test_status_against_a_dead_url_exits_1_naming_the_url(cli: Cli) -> None:
+    with socket.socket() as sock:  # a port that nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    result = cli("status", "--url", url, "--token", VIEWER)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"cannot reach the controller at {url}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_up_with_a_bad_config_exits_2_without_starting_anything(cli: Cli) -> None:
+    (cli.cwd / "bad.yaml").write_text(BAD_CONFIG)
+
+    result = cli("up", "-c", "bad.yaml")
+
+    assert result.returncode == 2
+    assert "bad.yaml:3: api.port: must be <= 65535 (got 70000)" in result.stderr
+    assert "controller up" not in result.stderr
+    assert not (cli.cwd / "data").exists(), "nothing was created"
+
+
+def test_agent_with_an_invalid_interval_is_a_usage_error(cli: Cli) -> None:
+    result = cli("agent", "--controller", "http://127.0.0.1:9", "--name", "n1", "--interval", "0")
+
+    assert result.returncode == 2
+    assert "Usage: vigil agent" in result.stderr
+    assert "--interval" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_command_is_a_usage_error(cli: Cli) -> None:
+    result = cli("upp")
+
+    assert result.returncode == 2
+    assert "No such command" in result.stderr
+
+
+def test_a_config_read_from_the_example_is_valid(cli: Cli) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "vigil.yaml"
+
+    result = cli("check-config", "-c", str(example))
+
+    assert result.returncode == 0, result.stderr
+    assert "ok: 2 node(s), 1 service(s), 2 replica(s), 2 API token(s), 1 agent token(s)" in (
+        result.stdout
+    )

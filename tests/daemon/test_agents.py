@@ -1,0 +1,194 @@
+"""End to end: real `vigil agent` processes send heartbeats to an in-process controller.
+
+A killed agent makes its node Suspect then Down (an escalated incident), a restarted agent makes
+it Up again (resolved); the other nodes stay Up throughout. Wrong tokens are refused.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from vigil.daemon import Controller
+from vigil.model import IncidentState, NodeStatus, NodeStatusChanged
+
+from ._support import EventLog, eventually, tagged_env
+from .conftest import API_TOKENS, StartController
+
+NODES = ("n1", "n2", "n3")
+TOKENS = {node: f"agent-{node}-" + secrets.token_urlsafe(16) for node in (*NODES, "n4")}
+
+
+class Agents:
+    """`vigil agent` processes of one test, each logging to its own file."""
+
+    def __init__(self, tmp_path: Path, tag: str) -> None:
+        self.tmp_path = tmp_path
+        self.tag = tag
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, url: str, name: str, token: str, log: str) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "vigil", "agent", "--controller", url, "--name", name]
+        argv += ["--token", token, "--interval", "0.2"]
+        with (self.tmp_path / log).open("ab") as out:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                env=tagged_env(self.tag),
+                start_new_session=True,
+            )
+        self.procs.append(proc)
+        return proc
+
+    def log(self, name: str) -> str:
+        path = self.tmp_path / name
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def agents(tmp_path: Path, tag: str) -> Iterator[Agents]:
+    group = Agents(tmp_path, tag)
+    yield group
+    group.close()
+
+
+async def fleet_of_nodes(start: StartController) -> tuple[Controller, EventLog, str]:
+    controller = await start(
+        {
+            # One lost heartbeat is never suspicious; a pause of a second on this busy test
+            # machine is not either (the default tolerates one interval).
+            "heartbeat": {"interval": 0.2, "acceptable_pause": 0.6},
+            "agents": [{"node": node, "token": token} for node, token in TOKENS.items()],
+            "nodes": [{"name": "local"}] + [{"name": n} for n in (*NODES, "n4")],
+        }
+    )
+    return controller, EventLog(controller), f"http://127.0.0.1:{controller.api_port}"
+
+
+def statuses(controller: Controller) -> dict[str, str]:
+    return {n.name: n.status.value for n in controller.nodes()}
+
+
+def node_incidents(controller: Controller, node: str) -> list:
+    return list(controller.store.list_incidents(subject=f"node:{node}").items)
+
+
+async def test_a_killed_agent_makes_its_node_suspect_then_down_and_a_restart_brings_it_back(
+    start_controller: StartController, agents: Agents
+) -> None:
+    controller, events, url = await fleet_of_nodes(start_controller)
+    procs = {n: agents.start(url, n, TOKENS[n], f"agent-{n}.log") for n in NODES}
+
+    def all_up() -> bool:
+        return all(statuses(controller)[n] == "up" for n in NODES)
+
+    await eventually(all_up, 20, "every node up", lambda: statuses(controller))
+    assert statuses(controller)["local"] == "unknown"
+    up_since = len(events.all())
+
+    procs["n2"].send_signal(signal.SIGKILL)
+    procs["n2"].wait(timeout=10)
+
+    down = await events.wait(
+        NodeStatusChanged,
+        lambda e: e.node == "n2" and e.new == NodeStatus.DOWN,
+        15,
+        "n2 down",
+    )
+    changes = [(e.old, e.new) for e in events.of(NodeStatusChanged, lambda e: e.node == "n2")]
+    assert changes[-2:] == [
+        (NodeStatus.UP, NodeStatus.SUSPECT),
+        (NodeStatus.SUSPECT, NodeStatus.DOWN),
+    ]
+    assert down.phi >= 10
+    (incident,) = node_incidents(controller, "n2")
+    assert incident.state == IncidentState.ESCALATED
+    assert incident.kind == "node_suspect"
+    assert [f["kind"] for f in incident.evidence["findings"]] == ["node_suspect", "node_down"]
+    actions = controller.store.list_actions(subject="node:n2").items
+    assert [(a.kind, a.actor, a.ok, a.incident_id) for a in actions] == [
+        ("escalate", "vigil", True, incident.id)
+    ]
+    assert controller.fault_detected()
+    async with httpx.AsyncClient(base_url=url) as http:
+        nodes = (await http.get("/api/v1/nodes", headers=_bearer("viewer"))).json()
+    assert {n["name"]: n["status"] for n in nodes}["n2"] == "down"
+
+    agents.start(url, "n2", TOKENS["n2"], "agent-n2-again.log")
+    await eventually(
+        lambda: statuses(controller)["n2"] == "up", 15, "n2 up again", lambda: statuses(controller)
+    )
+    healed = await eventually(
+        lambda: [i for i in node_incidents(controller, "n2") if i.resolved_at is not None],
+        10,
+        "the node incident resolved",
+        lambda: node_incidents(controller, "n2"),
+    )
+    assert healed[0].id == incident.id
+    assert healed[0].state == IncidentState.RESOLVED
+    assert not controller.fault_detected()
+
+    others = [
+        (e.node, e.new)
+        for e in events.all()[up_since:]
+        if isinstance(e, NodeStatusChanged) and e.node != "n2"
+    ]
+    assert others == [], "n1 and n3 stayed up the whole time"
+    assert all(statuses(controller)[n] == "up" for n in ("n1", "n3"))
+    assert node_incidents(controller, "n1") == node_incidents(controller, "n3") == []
+
+
+def _bearer(role: str) -> dict[str, str]:
+    token = next(t["token"] for t in API_TOKENS if t["role"] == role)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_agents_with_a_wrong_token_or_another_nodes_token_are_refused(
+    start_controller: StartController, agents: Agents
+) -> None:
+    controller, _, url = await fleet_of_nodes(start_controller)
+
+    agents.start(url, "n4", "wrong-" + secrets.token_urlsafe(16), "wrong.log")
+    agents.start(url, "n4", TOKENS["n1"], "borrowed.log")
+
+    await eventually(lambda: "HTTP 401" in agents.log("wrong.log"), 15, "a 401", agents.log)
+    await eventually(lambda: "HTTP 403" in agents.log("borrowed.log"), 15, "a 403")
+    assert "HTTP 403" not in agents.log("wrong.log")
+    assert "may only send heartbeats for node 'n1', not 'n4'" in agents.log("borrowed.log")
+    assert statuses(controller)["n4"] == "unknown"
+    assert statuses(controller)["n1"] == "unknown", "a refused heartbeat counts for nobody"
+    assert all(p.poll() is None for p in agents.procs), "refused agents keep trying"
+
+    async with httpx.AsyncClient(base_url=url) as http:
+        beat = {"node": "n2", "seq": 0, "info": {}}
+        wrong = await http.post(
+            "/api/v1/heartbeats", json=beat, headers={"Authorization": "Bearer nope-nope"}
+        )
+        assert wrong.status_code == 401
+        assert wrong.headers["www-authenticate"] == "Bearer"
+        borrowed = await http.post(
+            "/api/v1/heartbeats", json=beat, headers={"Authorization": f"Bearer {TOKENS['n1']}"}
+        )
+        assert borrowed.status_code == 403
+        assert "'n1', not 'n2'" in borrowed.json()["detail"]
+        own = await http.post(
+            "/api/v1/heartbeats", json=beat, headers={"Authorization": f"Bearer {TOKENS['n2']}"}
+        )
+        assert own.status_code == 200
+        assert own.json() == {"interval": 0.2, "node_status": "up"}
+    assert statuses(controller)["n2"] == "up"

@@ -1,0 +1,182 @@
+"""End to end: `vigil demo` runs its whole fault timeline, and the fake model server it uses."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+VIGIL = str(Path(sys.executable).with_name("vigil"))
+TAG_ENV = "VIGIL_TEST_TAG"
+MODEL_SERVER = "vigil.demo.model_server"
+
+
+def tagged(tag: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            mine = proc.pid != os.getpid() and proc.environ().get(TAG_ENV) == tag
+            if mine and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+    return found
+
+
+def cmdlines(procs: list[psutil.Process]) -> list[str]:
+    lines = []
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            lines.append(" ".join(proc.cmdline()))
+    return lines
+
+
+@pytest.fixture
+def tag() -> Iterator[str]:
+    value = f"demo-{uuid.uuid4().hex[:12]}"
+    yield value
+    victims = tagged(value)
+    for proc in victims:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(victims, timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)  # above the subprocess' own 120 s, so a hang fails with its output
+def test_the_demo_heals_every_fault_of_its_timeline_and_leaves_nothing_running(
+    tag: str,
+) -> None:
+    env = {**os.environ, TAG_ENV: tag, "COLUMNS": "160"}
+    result = subprocess.run(
+        [VIGIL, "demo"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "every fault ended as expected" in result.stdout
+    assert "Demo summary" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    # The demo's children carry the tag through their environment: none may outlive it.
+    left = tagged(tag)
+    assert left == [], f"left running: {cmdlines(left)}"
+
+
+class ModelServer:
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", MODEL_SERVER, "--port", str(self.port), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def wait_listening(self) -> httpx.Response:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return httpx.get(self.url + "/healthz", timeout=2)
+            except httpx.TransportError:
+                assert self.proc.poll() is None, self.proc.communicate()
+                assert time.monotonic() < deadline, "the model server never listened"
+                time.sleep(0.02)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc.communicate()
+
+
+@pytest.fixture
+def loading_server() -> Iterator[ModelServer]:
+    server = ModelServer("--load-time", "2.0", "--latency-ms", "1")
+    yield server
+    server.close()
+
+
+def test_the_model_server_is_live_at_once_and_ready_after_its_load_time(
+    loading_server: ModelServer,
+) -> None:
+    healthz = loading_server.wait_listening()
+    assert healthz.status_code == 200
+    assert healthz.json() == {"status": "ok"}
+    loading = httpx.get(loading_server.url + "/ready")
+    assert time.monotonic() - loading_server.started < 2.0, "too slow to see it loading"
+    assert loading.status_code == 503
+    assert loading.json() == {"status": "loading"}
+    early = httpx.post(loading_server.url + "/v1/completions", json={"prompt": "hi"})
+    assert early.status_code == 503
+
+    deadline = time.monotonic() + 15
+    while (ready := httpx.get(loading_server.url + "/ready")).status_code != 200:
+        assert time.monotonic() < deadline, f"never ready: {ready.status_code}"
+        time.sleep(0.1)
+    assert ready.json() == {"status": "ready"}
+
+    answer = httpx.post(
+        loading_server.url + "/v1/completions", json={"prompt": "say hello world"}, timeout=5
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["object"] == "text_completion"
+    assert body["choices"][0]["text"] == " ok ok ok"
+    assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 3}
+    assert body["pid"] == loading_server.proc.pid
+
+    bad = httpx.post(
+        loading_server.url + "/v1/completions",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert bad.status_code == 400
+    assert "JSON" in bad.json()["error"]
+    missing = httpx.get(loading_server.url + "/v2/nothing")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "no route for GET /v2/nothing"}
+
+    loading_server.proc.terminate()
+    assert loading_server.proc.wait(timeout=5) == 0, "SIGTERM is a clean stop"
+
+
+def test_the_model_server_exits_1_at_start_while_the_poison_file_exists(tmp_path: Path) -> None:
+    poison = tmp_path / "poison"
+    poison.touch()
+    port = free_port()
+
+    result = subprocess.run(
+        [sys.executable, "-m", MODEL_SERVER, "--port", str(port), "--fail-if-exists", str(poison)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 1
+    assert f"fatal: {poison} exists (injected fault)" in result.stderr
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0, "it never listened"
