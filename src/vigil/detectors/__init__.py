@@ -5,7 +5,8 @@ daemon's heartbeat monitor feeds :class:`NodeJudge` and publishes the transition
 tests drive the detectors with simulated time.
 
 Series detectors share one shape (:class:`Detector`: ``update(t, x) -> Score``): static
-thresholds, rolling / EWMA / MAD z-scores, seasonal baselines, CUSUM change points, and
+thresholds, rolling / EWMA / MAD z-scores, seasonal baselines, CUSUM change points,
+:class:`ContextNovelty` (new patterns without extreme values, after CAD OSE), and
 :class:`EnsembleDetector`, the default behind ``vigil detect``. :class:`HealthMarkov` predicts
 a node's chance of reaching ``failed`` from the history of its health states.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from vigil.detectors._calibrate import TailCalibrator
 from vigil.detectors._changepoint import Cusum
+from vigil.detectors._context import ContextNovelty
 from vigil.detectors._ensemble import EnsembleDetector
 from vigil.detectors._markov import HealthMarkov
 from vigil.detectors._node_judge import NodeJudge, Transition
@@ -25,6 +27,7 @@ from vigil.detectors._window import SortedWindow
 from vigil.detectors._zscore import EwmaZScore, MadZScore, RollingZScore
 
 __all__ = [
+    "ContextNovelty",
     "Cusum",
     "Detector",
     "EnsembleDetector",
