@@ -1,0 +1,276 @@
+"""Balancer overhead benchmark: Vigil's proxy vs HAProxy (``nbthread 1``) vs no proxy at all.
+
+    python bench/balance_overhead.py            # 10 s per wrk run
+    python bench/balance_overhead.py --quick    # 2 s per run (CI keeps the script from rotting)
+
+Two nginx backends (``return 200``, one worker each: fast enough not to be the bottleneck) on
+loopback; wrk ``-t1`` at ``-c50`` and ``-c1`` against (a) one backend directly, (b) HAProxy with
+``nbthread 1`` round robin over both, (c) Vigil round robin in 1 process and (d) in 2 processes
+(``SO_REUSEPORT`` workers, uvloop), plus a ``-c1000`` run per proxy that must see zero errors.
+Prints a table and the ratios to HAProxy, then ONE JSON line with every figure.
+
+Needs the Debian packages ``haproxy``, ``nginx`` and ``wrk``; installs nothing itself (exit 2
+naming what is missing). Raises its own ``RLIMIT_NOFILE`` so that wrk and the proxies inherit
+enough descriptors for 1000 connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from vigil.balancer._upstream import Upstream
+from vigil.balancer.proxy import Proxy, Workers
+
+TOOLS = {"haproxy": "haproxy", "nginx": "nginx", "wrk": "wrk"}  # binary -> Debian package
+
+
+def check_tools(names: list[str]) -> None:
+    missing = [TOOLS[n] for n in names if shutil.which(n) is None]
+    if missing:
+        print(f"missing tools; install them with: apt-get install -y {' '.join(missing)}")
+        sys.exit(2)
+
+
+def raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def start_nginx(tmp: Path, servers: str, workers: int = 1) -> subprocess.Popen[bytes]:
+    """nginx in the foreground with ``servers`` (server blocks) in its http block."""
+    conf = tmp / f"nginx-{len(list(tmp.iterdir()))}.conf"
+    conf.write_text(
+        f"""
+worker_processes {workers};
+daemon off;
+pid {tmp}/{conf.stem}.pid;
+error_log {tmp}/{conf.stem}.error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    {servers}
+}}
+"""
+    )
+    return subprocess.Popen(["nginx", "-c", str(conf), "-p", str(tmp)], stderr=subprocess.PIPE)
+
+
+def start_haproxy(tmp: Path, port: int, backends: list[int]) -> subprocess.Popen[bytes]:
+    servers = "\n".join(f"    server s{i} 127.0.0.1:{p}" for i, p in enumerate(backends))
+    conf = tmp / "haproxy.cfg"
+    conf.write_text(
+        f"""
+global
+    nbthread 1
+    maxconn 8000
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    option http-keep-alive
+    http-reuse always
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend be
+backend be
+    balance roundrobin
+{servers}
+"""
+    )
+    return subprocess.Popen(["haproxy", "-db", "-f", str(conf)])
+
+
+def round_robin_proxy(backends: list[int]) -> Proxy:
+    """The Vigil worker: the project's Pool with its round-robin policy."""
+    from vigil.balancer.pool import Pool, PoolSettings
+
+    upstreams = [Upstream(f"b{i}", "127.0.0.1", p) for i, p in enumerate(backends)]
+    return Proxy(Pool(upstreams, PoolSettings(policy="round_robin")))
+
+
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def wrk(port: int, conns: int, seconds: float, path: str = "/") -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{conns}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    m = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    p50 = float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+    errors = 0
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if sock:
+        errors += sum(int(x) for x in sock.groups())
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {"rps": rps, "p50_us": p50 * 1e6, "errors": errors, "requests": requests}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of processes, from /proc/<pid>/stat (fields 14 and 15)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    name: str, port: int, seconds: float, c1000: bool, results: dict, pids: list[int]
+) -> None:
+    wrk(port, 50, min(1.0, seconds))  # warm up: connections, pools, caches
+    before = cpu_seconds(pids)
+    c50 = wrk(port, 50, seconds)
+    if pids:  # CPU per request: robust to other load on the machine, unlike req/s
+        c50["cpu_us_per_req"] = (cpu_seconds(pids) - before) / max(c50["requests"], 1) * 1e6
+    results[name] = {"c50": c50, "c1": wrk(port, 1, seconds)}
+    if c1000:
+        results[name]["c1000"] = wrk(port, 1000, seconds)
+    r = results[name]
+    extra = f"  c1000 errors {r['c1000']['errors']}" if c1000 else ""
+    print(
+        f"{name:<16} c50 {r['c50']['rps']:>9.0f} req/s p50 {r['c50']['p50_us']:>7.0f} us"
+        f" (errors {r['c50']['errors']})   c1 {r['c1']['rps']:>7.0f} req/s"
+        f" p50 {r['c1']['p50_us']:>6.0f} us{extra}"
+        f"  cpu/req {r['c50'].get('cpu_us_per_req', float('nan')):.1f} us",
+        flush=True,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 s per run instead of 10 s")
+    args = parser.parse_args()
+    check_tools(["haproxy", "nginx", "wrk"])
+    nofile = raise_nofile()
+    seconds = 2.0 if args.quick else 10.0
+    load = os.getloadavg()[0]
+    print(f"cpus {os.cpu_count()}, load {load:.1f}, nofile {nofile}, {seconds:.0f} s per run")
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    children: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        backends = [free_port(), free_port()]
+        blocks = "\n".join(
+            f'server {{ listen 127.0.0.1:{p} backlog=4096; location / {{ return 200 "ok"; }} }}'
+            for p in backends
+        )
+        try:
+            children.append(start_nginx(tmp, blocks))
+            for p in backends:
+                wait_port(p)
+            measure("direct", backends[0], seconds, False, results, [])
+            hport = free_port()
+            children.append(start_haproxy(tmp, hport, backends))
+            wait_port(hport)
+            measure("haproxy", hport, seconds, True, results, [children[-1].pid])
+            children.pop().terminate()
+            for n in (1, 2):
+                factory = functools.partial(round_robin_proxy, backends)
+                group = Workers.launch(factory, "127.0.0.1", free_port(), workers=n)
+                try:
+                    measure(f"vigil_{n}proc", group.port, seconds, True, results, group.pids)
+                finally:
+                    group.stop(1.0)
+        finally:
+            for child in children:
+                child.terminate()
+                child.wait(10)
+    h = results["haproxy"]
+    ratios = {
+        name: {
+            "rps_c50_vs_haproxy": r["c50"]["rps"] / h["c50"]["rps"],
+            "rps_c1_vs_haproxy": r["c1"]["rps"] / h["c1"]["rps"],
+            "p50_c1_added_us_vs_haproxy": r["c1"]["p50_us"] - h["c1"]["p50_us"],
+            "cpu_per_req_vs_haproxy": r["c50"]["cpu_us_per_req"] / h["c50"]["cpu_us_per_req"],
+        }
+        for name, r in results.items()
+        if name.startswith("vigil")
+    }
+    for name, ratio in ratios.items():
+        print(
+            f"{name}: {ratio['rps_c50_vs_haproxy']:.2f}x HAProxy req/s at c50, "
+            f"{ratio['rps_c1_vs_haproxy']:.2f}x at c1, p50 at c1 "
+            f"{ratio['p50_c1_added_us_vs_haproxy']:+.0f} us vs HAProxy, CPU per request "
+            f"{ratio['cpu_per_req_vs_haproxy']:.2f}x HAProxy's"
+        )
+    targets = {
+        "vigil_1proc_rps_ge_0.8x": ratios["vigil_1proc"]["rps_c50_vs_haproxy"] >= 0.8,
+        "vigil_2proc_rps_ge_1.0x": ratios["vigil_2proc"]["rps_c50_vs_haproxy"] >= 1.0,
+        "p50_added_le_30us": ratios["vigil_1proc"]["p50_c1_added_us_vs_haproxy"] <= 30.0,
+        "zero_errors": all(
+            r[k]["errors"] == 0 for n, r in results.items() for k in r if n != "direct"
+        ),
+    }
+    print(
+        json.dumps(
+            {
+                "bench": "balance_overhead",
+                "cpus": os.cpu_count(),
+                "load_before": load,
+                "seconds": seconds,
+                "results": results,
+                "baseline": "haproxy",
+                "ratios": ratios,
+                "targets_met": targets,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Streaming benchmark: Server-Sent Events token streams through Vigil vs directly vs nginx.
+
+    python bench/balance_stream.py            # 5 rounds of 200 concurrent streams x 64 events
+    python bench/balance_stream.py --quick    # 1 round (CI keeps the script from rotting)
+
+A backend process (uvloop) answers every GET with a chunked ``text/event-stream`` of 64 events,
+the first at once and then one every 10 ms, like a model emitting tokens. The client (this
+process, uvloop) opens 200 streams at once against (a) the backend directly, (b) Vigil (one
+worker process, round robin) and (c) nginx with ``proxy_buffering off`` and upstream keep-alive.
+Figures: time to first event (median and p99 over streams; Vigil minus direct, target <= 1 ms),
+every event delivered, and the proxy's CPU per event from ``/proc/<pid>/stat`` utime + stime
+(target <= 1.2x nginx's). Needs Debian's ``nginx``; ends with ONE JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from balance_overhead import (
+    check_tools,
+    cpu_seconds,
+    free_port,
+    raise_nofile,
+    start_nginx,
+    wait_port,
+)
+
+from vigil.balancer._upstream import Upstream
+from vigil.balancer.proxy import Proxy, Workers
+
+STREAMS = 200
+EVENTS = 64
+INTERVAL = 0.010
+
+
+class SseBackend(asyncio.Protocol):
+    """Answers each request head with a stream of events on timers (no coroutine per stream)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\r\n\r\n" in self.buffer:
+            _, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            self._event(0)
+
+    def _event(self, i: int) -> None:
+        if self.transport.is_closing():
+            return
+        event = b'data: {"token": %d, "text": " tok"}\n\n' % i
+        self.transport.write(b"%x\r\n%s\r\n" % (len(event), event))
+        if i + 1 < EVENTS:
+            asyncio.get_running_loop().call_later(INTERVAL, self._event, i + 1)
+        else:
+            self.transport.write(b"0\r\n\r\n")
+
+
+def run_backend(port: int, ready: multiprocessing.synchronize.Event) -> None:
+    import uvloop
+
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(
+            SseBackend, "127.0.0.1", port, backlog=4096
+        )
+        ready.set()
+        await server.serve_forever()
+
+    uvloop.run(serve())
+
+
+def stream_proxy(port: int) -> Proxy:
+    from vigil.balancer.pool import Pool, PoolSettings
+
+    return Proxy(Pool([Upstream("sse", "127.0.0.1", port)], PoolSettings(policy="round_robin")))
+
+
+async def one_stream(port: int) -> tuple[float, int]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    start = time.perf_counter()
+    writer.write(b"GET /v1/stream HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n")
+    await reader.readuntil(b"\r\n\r\n")
+    first = await reader.readuntil(b"\n\n")
+    ttfe = time.perf_counter() - start
+    rest = await reader.readuntil(b"\r\n0\r\n\r\n")
+    writer.close()
+    return ttfe, (first + rest).count(b"data: ")
+
+
+async def round_of_streams(port: int) -> tuple[list[float], int]:
+    results = await asyncio.gather(*(one_stream(port) for _ in range(STREAMS)))
+    return [r[0] for r in results], sum(r[1] for r in results)
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def measure(name: str, port: int, rounds: int, pids: list[int], out: dict) -> None:
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(round_of_streams(port))  # warm up
+        ttfes: list[float] = []
+        events = 0
+        before = cpu_seconds(pids) if pids else 0.0
+        for _ in range(rounds):
+            t, n = runner.run(round_of_streams(port))
+            ttfes += t
+            events += n
+        cpu = cpu_seconds(pids) - before if pids else float("nan")
+    ttfes.sort()
+    out[name] = {
+        "ttfe_median_ms": statistics.median(ttfes) * 1e3,
+        "ttfe_p99_ms": ttfes[int(len(ttfes) * 0.99) - 1] * 1e3,
+        "events": events,
+        "events_expected": rounds * STREAMS * EVENTS,
+        "cpu_us_per_event": cpu / events * 1e6 if pids else None,
+    }
+    r = out[name]
+    cpu_text = f"{r['cpu_us_per_event']:.1f} us" if pids else "-"
+    print(
+        f"{name:<7} first event median {r['ttfe_median_ms']:.2f} ms p99 {r['ttfe_p99_ms']:.2f} ms"
+        f"  events {events}/{r['events_expected']}  proxy CPU per event {cpu_text}",
+        flush=True,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 round instead of 5")
+    args = parser.parse_args()
+    check_tools(["nginx"])
+    raise_nofile()
+    rounds = 1 if args.quick else 5
+    print(f"cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}, {rounds} round(s)", flush=True)
+    ctx = multiprocessing.get_context("spawn")
+    backend_port = free_port()
+    ready = ctx.Event()
+    backend = ctx.Process(target=run_backend, args=(backend_port, ready), daemon=True)
+    backend.start()
+    ready.wait(20)
+    results: dict[str, dict[str, float | int | None]] = {}
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
+        nginx_port = free_port()
+        nginx = start_nginx(
+            Path(tmpdir),
+            f"""upstream sse {{ server 127.0.0.1:{backend_port}; keepalive 256; }}
+    server {{ listen 127.0.0.1:{nginx_port} backlog=4096; location / {{
+        proxy_pass http://sse; proxy_http_version 1.1; proxy_set_header Connection "";
+        proxy_buffering off; }} }}""",
+        )
+        group = None
+        try:
+            wait_port(nginx_port)
+            measure("direct", backend_port, rounds, [], results)
+            group = Workers.launch(functools.partial(stream_proxy, backend_port), workers=1)
+            measure("vigil", group.port, rounds, group.pids, results)
+            measure("nginx", nginx_port, rounds, [nginx.pid, *children(nginx.pid)], results)
+        finally:
+            if group is not None:
+                group.stop(1.0)
+            nginx.terminate()
+            nginx.wait(10)
+            backend.terminate()
+    added = float(results["vigil"]["ttfe_median_ms"] or 0) - float(
+        results["direct"]["ttfe_median_ms"] or 0
+    )
+    cpu_ratio = float(results["vigil"]["cpu_us_per_event"] or 0) / float(
+        results["nginx"]["cpu_us_per_event"] or 1
+    )
+    complete = all(r["events"] == r["events_expected"] for r in results.values())
+    print(
+        f"vigil: first event +{added:.2f} ms vs direct (target <= 1 ms), "
+        f"CPU per event {cpu_ratio:.2f}x nginx's (target <= 1.2x), "
+        f"every event delivered: {complete}"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "balance_stream",
+                "cpus": os.cpu_count(),
+                "streams": STREAMS,
+                "events_per_stream": EVENTS,
+                "rounds": rounds,
+                "results": results,
+                "baseline": "nginx proxy_buffering off",
+                "vigil_ttfe_added_ms": added,
+                "vigil_cpu_per_event_vs_nginx": cpu_ratio,
+                "targets_met": {
+                    "ttfe_added_le_1ms": added <= 1.0,
+                    "cpu_per_event_le_1.2x_nginx": cpu_ratio <= 1.2,
+                    "all_events_delivered": complete,
+                },
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+"""Header rewriting for the data plane: the request head sent upstream, the response head sent back.
+
+Called by :mod:`vigil.balancer._proxy_exchange` once per request and once per response (the hot
+path of ``vigil balance`` / ``vigil up``), so everything works on the raw ``bytes`` that httptools
+hands over and builds each head with one ``b"".join``.
+
+Rules (RFC 9110 §7.6.1): hop-by-hop headers (``Connection`` and every header it names,
+``Keep-Alive``, ``Proxy-*``, ``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``) are not
+forwarded; the message framing is re-decided on each leg (``Content-Length`` passed through, a
+chunked body re-chunked). ``Host`` is passed through; ``X-Forwarded-For`` gets the client's address
+appended; ``X-Forwarded-Proto`` is set; ``X-Request-Id`` keeps a sane client value or gets a fresh
+one. ``Expect: 100-continue`` is answered by the proxy itself and not forwarded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from itertools import count
+
+Headers = list[tuple[bytes, bytes]]
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# Request headers the proxy rewrites itself (on top of the hop-by-hop ones).
+_REQUEST_SPECIAL = HOP_BY_HOP | {
+    b"content-length",
+    b"x-forwarded-for",
+    b"x-forwarded-proto",
+    b"x-request-id",
+    b"expect",
+}
+_RESPONSE_SPECIAL = HOP_BY_HOP | {b"content-length", b"retry-after"}
+# A client's request id is kept when it is short and made of token-like characters: it ends up
+# in logs and in upstream headers, so anything else is replaced rather than trusted.
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+class BadRequest(Exception):
+    """The client's request cannot be forwarded; ``status`` is the answer (400, 431...)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class RequestIds:
+    """Request ids unique across processes: a random per-process prefix and a counter.
+
+    Cheaper than ``uuid4()`` (one ``%`` format per request) and still unguessable enough for
+    correlation, which is all a request id is for.
+    """
+
+    def __init__(self) -> None:
+        self._prefix = os.urandom(6).hex().encode()
+        self._counter = count(1)
+
+    def next(self) -> bytes:
+        return b"%s%010x" % (self._prefix, next(self._counter))
+
+
+class RequestMeta:
+    """What the proxy learned from a request head while rewriting it."""
+
+    __slots__ = ("chunked", "content_length", "expect_continue", "head", "key", "request_id")
+
+    def __init__(
+        self,
+        head: bytes,
+        request_id: bytes,
+        chunked: bool,
+        content_length: int,
+        expect_continue: bool,
+        key: bytes | None,
+    ) -> None:
+        self.head = head
+        self.request_id = request_id
+        self.chunked = chunked
+        self.content_length = content_length  # -1: none given
+        self.expect_continue = expect_continue
+        self.key = key
+
+
+def _connection_tokens(value: bytes) -> set[bytes]:
+    return {token.strip().lower() for token in value.split(b",")}
+
+
+def rewrite_request(
+    method: bytes,
+    url: bytes,
+    headers: Headers,
+    client_ip: bytes,
+    proto: bytes,
+    ids: RequestIds,
+    affinity: bytes | None,
+) -> RequestMeta:
+    """Build the upstream request head (HTTP/1.1, keep-alive) from the client's request."""
+    parts = [method, b" ", url, b" HTTP/1.1\r\n"]
+    xff: bytes | None = None
+    request_id: bytes | None = None
+    chunked = False
+    content_length = -1
+    expect = False
+    key: bytes | None = None
+    named: set[bytes] | None = None
+    for name, value in headers:
+        lname = name.lower()
+        if lname == affinity:
+            key = value
+        if lname not in _REQUEST_SPECIAL:
+            parts += (name, b": ", value, b"\r\n")
+        elif lname == b"content-length":
+            if content_length != -1 or not value.strip().isdigit():
+                raise BadRequest(400, "bad or repeated Content-Length")
+            content_length = int(value)
+        elif lname == b"transfer-encoding":
+            if value.strip().lower() != b"chunked" or chunked:
+                raise BadRequest(400, "unsupported Transfer-Encoding")
+            chunked = True
+        elif lname == b"x-forwarded-for":
+            xff = value if xff is None else xff + b", " + value
+        elif lname == b"x-request-id":
+            if _SANE_REQUEST_ID.fullmatch(value):
+                request_id = value
+        elif lname == b"expect":
+            expect = value.strip().lower() == b"100-continue"
+        elif lname == b"connection":
+            tokens = _connection_tokens(value) - {b"close", b"keep-alive"}
+            if tokens:
+                named = tokens if named is None else named | tokens
+    if chunked and content_length != -1:
+        raise BadRequest(400, "both Content-Length and Transfer-Encoding")
+    if named:
+        parts = _drop_named(parts, named, 4)
+    if request_id is None:
+        request_id = ids.next()
+    if content_length != -1:
+        parts += (b"Content-Length: %d\r\n" % content_length,)
+    elif chunked:
+        parts.append(b"Transfer-Encoding: chunked\r\n")
+    parts += (
+        b"X-Forwarded-For: ",
+        client_ip if xff is None else xff + b", " + client_ip,
+        b"\r\nX-Forwarded-Proto: ",
+        proto,
+        b"\r\nX-Request-Id: ",
+        request_id,
+        b"\r\n\r\n",
+    )
+    return RequestMeta(b"".join(parts), request_id, chunked, content_length, expect, key)
+
+
+def _drop_named(parts: list[bytes], named: set[bytes], start: int) -> list[bytes]:
+    """Remove the headers a ``Connection`` header lists (rare: a second pass only then).
+
+    ``parts[start:]`` holds ``name, b": ", value, b"\\r\\n"`` quadruples.
+    """
+    kept = parts[:start]
+    for i in range(start, len(parts), 4):
+        if parts[i].lower() not in named:
+            kept += parts[i : i + 4]
+    return kept
+
+
+class ResponseMeta:
+    """The client-facing response head and how its body must be framed."""
+
+    __slots__ = ("chunked_out", "close_delimited", "head", "retry_after")
+
+    def __init__(
+        self, head: bytes, chunked_out: bool, close_delimited: bool, retry_after: float | None
+    ) -> None:
+        self.head = head
+        self.chunked_out = chunked_out  # re-chunk the body to the client
+        self.close_delimited = close_delimited  # the upstream body ends when it closes
+        self.retry_after = retry_after
+
+
+def rewrite_response(
+    status: int,
+    reason: bytes,
+    headers: Headers,
+    *,
+    no_body: bool,
+    client_keep_alive: bool,
+    client_http10: bool,
+    request_id: bytes,
+) -> tuple[ResponseMeta, bool]:
+    """Build the client response head; returns it and whether the client connection stays open."""
+    parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
+    upstream_chunked = False
+    content_length: bytes | None = None
+    retry_after: bytes | None = None
+    named: set[bytes] | None = None
+    has_id = False
+    for name, value in headers:
+        lname = name.lower()
+        if lname not in _RESPONSE_SPECIAL:
+            parts += (name, b": ", value, b"\r\n")
+            if lname == b"x-request-id":
+                has_id = True
+        elif lname == b"content-length":
+            content_length = value
+        elif lname == b"transfer-encoding":
+            upstream_chunked = value.strip().lower().endswith(b"chunked")
+        elif lname == b"retry-after":
+            retry_after = value
+            parts += (name, b": ", value, b"\r\n")
+        elif lname == b"connection":
+            tokens = _connection_tokens(value) - {b"close", b"keep-alive"}
+            if tokens:
+                named = tokens if named is None else named | tokens
+    if named:
+        parts = _drop_named(parts, named, 1)
+    keep_alive = client_keep_alive
+    chunked_out = False
+    close_delimited = False
+    if content_length is not None and not upstream_chunked:
+        parts += (b"Content-Length: ", content_length, b"\r\n")
+    elif not no_body:
+        close_delimited = not upstream_chunked
+        if client_http10:
+            keep_alive = False  # the body ends when we close
+        else:
+            chunked_out = True
+            parts.append(b"Transfer-Encoding: chunked\r\n")
+    if not has_id:
+        parts += (b"X-Request-Id: ", request_id, b"\r\n")
+    if not keep_alive:
+        parts.append(b"Connection: close\r\n\r\n")
+    elif client_http10:
+        parts.append(b"Connection: keep-alive\r\n\r\n")
+    else:
+        parts.append(b"\r\n")
+    ra = parse_retry_after(retry_after) if retry_after is not None else None
+    return ResponseMeta(b"".join(parts), chunked_out, close_delimited, ra), keep_alive
+
+
+def parse_retry_after(value: bytes) -> float | None:
+    """``Retry-After`` as seconds: delay-seconds only (an HTTP-date is ignored: clocks differ)."""
+    value = value.strip()
+    return float(value) if value.isdigit() else None
+
+
+_REASONS = {
+    400: b"Bad Request",
+    408: b"Request Timeout",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+    502: b"Bad Gateway",
+    503: b"Service Unavailable",
+    504: b"Gateway Timeout",
+}
+
+
+def error_response(
+    status: int, message: str, *, request_id: bytes | None, close: bool, retry_after: int = -1
+) -> bytes:
+    """A small plain-text response generated by the proxy itself."""
+    body = message.encode() + b"\n"
+    parts = [
+        b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
+        % (status, _REASONS.get(status, b"Error"), len(body))
+    ]
+    if retry_after >= 0:
+        parts.append(b"Retry-After: %d\r\n" % retry_after)
+    if request_id is not None:
+        parts.append(b"X-Request-Id: %s\r\n" % request_id)
+    parts.append(b"Connection: close\r\n\r\n" if close else b"\r\n")
+    parts.append(body)
+    return b"".join(parts)

@@ -1,0 +1,260 @@
+"""The client side of the data plane: one ``asyncio.Protocol`` per accepted connection.
+
+Parses requests with httptools, enforces the head limits (431 / 414) and answers malformed input
+with 400 and a close (never an exception escaping to the loop), creates an
+:class:`~vigil.balancer._proxy_exchange.Exchange` per request and runs them one at a time
+(pipelined requests wait, with reading paused). Keep-alive between requests, an idle timeout,
+and back-pressure both ways (a slow client pauses the upstream's reading, a slow upstream pauses
+the client's). Created by :class:`vigil.balancer.proxy.Proxy`'s server (``vigil balance``,
+``vigil up``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import cast
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
+
+from vigil.balancer._http_headers import BadRequest, Headers, error_response, rewrite_request
+from vigil.balancer._proxy_core import ExchangeCore
+from vigil.balancer._proxy_exchange import Exchange
+from vigil.balancer._proxy_state import ProxyState
+from vigil.balancer._proxy_upstream import set_nodelay
+
+_PIPELINE, _UPSTREAM = 1, 2  # why reading from the client is paused (a bit mask)
+
+
+class ClientConnection(asyncio.Protocol):
+    """One client TCP connection; serves its requests in order."""
+
+    def __init__(self, state: ProxyState) -> None:
+        self.state = state
+        self.transport: asyncio.Transport | None = None
+        self.parser = HttpRequestParser(self)
+        self.ip = b"-"
+        self.active: Exchange | None = None
+        self.queue: deque[Exchange] = deque()
+        self.parsing: Exchange | None = None  # the exchange receiving body pieces
+        self.url = b""
+        self.headers: Headers = []
+        self.head_bytes = 0
+        self.in_head = False
+        self.error: BadRequest | None = None
+        self.closed = False
+        self.paused = 0
+        self.write_paused = False
+        self.last_io = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol --------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but have its methods
+        self.transport = transport = cast(asyncio.Transport, transport)
+        set_nodelay(transport)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and peer:
+            self.ip = str(peer[0]).encode()
+        self.state.clients.add(self)
+        self.last_io = self.state.loop.time()
+        self.timer = self.state.loop.call_later(self.state.settings.client_timeout, self._on_timer)
+
+    def data_received(self, data: bytes) -> None:
+        if self.error is not None:
+            return  # after a parse error nothing more is read
+        self.last_io = self.state.loop.time()
+        try:
+            self.parser.feed_data(data)
+        except HttpParserUpgrade:
+            self._fail(BadRequest(400, "protocol upgrades are not supported"))
+        except HttpParserError as exc:
+            context = exc.__context__
+            self._fail(context if isinstance(context, BadRequest) else BadRequest(400, str(exc)))
+        else:
+            limit = self.state.settings.max_header_bytes
+            if self.in_head and (self.head_bytes + len(self.url) > limit):
+                self._fail(BadRequest(431, "request head too large"))
+        if self.active is None and self.queue:
+            self._next()
+
+    def eof_received(self) -> bool:
+        return False  # a half-closed client is treated as gone
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.state.clients.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        active, self.active = self.active, None
+        self.queue.clear()
+        if active is not None:
+            active.client_lost()
+        parsing = self.parsing
+        if parsing is not None and parsing is not active:
+            parsing.client_lost()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self._upstream_reading(False)
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._upstream_reading(True)
+
+    def _upstream_reading(self, on: bool) -> None:
+        ex = self.active
+        conn = ex.conn if ex is not None else None
+        if conn is not None and conn.transport is not None and not conn.transport.is_closing():
+            if on:
+                conn.transport.resume_reading()
+            else:
+                conn.transport.pause_reading()
+
+    # -- httptools callbacks -----------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+        self.head_bytes = 0
+        self.in_head = True
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        if len(self.url) > self.state.settings.max_header_bytes:
+            raise BadRequest(414, "request URL too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.head_bytes += len(name) + len(value) + 4
+        if self.head_bytes + len(self.url) > self.state.settings.max_header_bytes:
+            raise BadRequest(431, "request head too large")
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        parser = self.parser
+        st = self.state
+        method = parser.get_method()
+        meta = rewrite_request(
+            method, self.url, self.headers, self.ip, st.proto, st.ids, st.affinity
+        )
+        ex = Exchange(
+            self,
+            st,
+            method,
+            self.url,
+            self.headers,
+            meta,
+            parser.should_keep_alive(),
+            parser.get_http_version() == "1.0",
+        )
+        self.parsing = ex
+        self.queue.append(ex)
+
+    def on_body(self, body: bytes) -> None:
+        if self.parsing is not None:
+            self.parsing.request_body(body)
+
+    def on_message_complete(self) -> None:
+        parsing, self.parsing = self.parsing, None
+        if parsing is not None:
+            parsing.request_complete()
+
+    # -- serving -----------------------------------------------------------------------------
+    def _next(self) -> None:
+        """Start the next request; pause reading while more wait behind it."""
+        ex = self.active = self.queue.popleft()
+        if self.queue:
+            self._pause(_PIPELINE)
+        ex.start()
+
+    def exchange_done(self, ex: ExchangeCore) -> None:
+        if self.active is not ex:
+            return
+        self.active = None
+        self.last_io = self.state.loop.time()
+        if self.closed:
+            return
+        if not ex.keep_alive or self.state.stopping:
+            self.close()
+        elif self.queue:
+            self._next()
+        else:
+            self._resume(_PIPELINE)
+            if self.error is not None:
+                self._answer_error(self.error)
+
+    def _fail(self, error: BadRequest) -> None:
+        """Malformed input: answer it once nothing is in progress, then close."""
+        self.error = error
+        self.in_head = False
+        if self.transport is not None:
+            self.transport.pause_reading()
+        parsing = self.parsing
+        if parsing is not None and not parsing.req_done:
+            # the body of a request in progress is broken: that request cannot complete
+            self.queue = deque(e for e in self.queue if e is not parsing)
+            if parsing.started:
+                parsing.client_lost()
+                if self.active is parsing:
+                    self.active = None
+            self.parsing = None
+        if self.active is None and not self.queue:
+            self._answer_error(error)
+
+    def _answer_error(self, error: BadRequest) -> None:
+        stats = self.state.metrics.unrouted()
+        stats.status(error.status)
+        self.write(error_response(error.status, error.reason, request_id=None, close=True))
+        self.close()
+
+    def _on_timer(self) -> None:
+        timeout = self.state.settings.client_timeout
+        now = self.state.loop.time()
+        due = self.last_io + timeout
+        active = self.active
+        if now < due or (active is not None and active.req_done):
+            delay = due - now if now < due else timeout
+            self.timer = self.state.loop.call_later(delay, self._on_timer)
+            return
+        self.timer = None
+        if active is not None:  # the client stopped sending the body of a request
+            self.active = None
+            active.client_lost()
+        if self.in_head:
+            self.write(error_response(408, "request timed out", request_id=None, close=True))
+        self.close()
+
+    # -- transport helpers -------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.write(data)
+
+    def write_many(self, parts: list[bytes]) -> None:
+        if not self.closed and self.transport is not None:
+            if len(parts) == 1:
+                self.transport.write(parts[0])
+            else:
+                self.transport.writelines(parts)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def pause_reading_for_upstream(self, pause: bool) -> None:
+        if pause:
+            self._pause(_UPSTREAM)
+        else:
+            self._resume(_UPSTREAM)
+
+    def _pause(self, reason: int) -> None:
+        if not self.paused and self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+        self.paused |= reason
+
+    def _resume(self, reason: int) -> None:
+        if self.paused & reason:
+            self.paused &= ~reason
+            transport = self.transport
+            if not self.paused and transport is not None and self.error is None and not self.closed:
+                transport.resume_reading()

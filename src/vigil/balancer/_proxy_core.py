@@ -1,0 +1,201 @@
+"""The state of one proxied request and the ways it ends; the base of
+:class:`~vigil.balancer._proxy_exchange.Exchange`.
+
+Holds every field of an exchange (slots: one is created per request), releases attempts to the
+router with the metrics, aborts upstream connections, and writes the endings: the proxy's own
+error answers, the access log line, the hand-back to the client connection
+(:mod:`vigil.balancer._proxy_client`) and the abort when the client went away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from vigil.balancer._http_headers import Headers, RequestMeta, ResponseMeta, error_response
+from vigil.balancer._proxy_access import log_access
+from vigil.balancer._proxy_metrics import UpstreamStats
+from vigil.balancer._proxy_state import ProxyState
+from vigil.balancer._proxy_upstream import UpstreamConnection
+from vigil.balancer._upstream import Outcome, Router, Upstream
+
+if TYPE_CHECKING:
+    from vigil.balancer._proxy_client import ClientConnection
+
+IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
+CLIENT_CLOSED = 499  # nginx's status for "the client went away" (access log and metrics only)
+# Timer phases of an exchange
+UPLOAD, CONNECT, FIRST_BYTE, STREAM = 0, 1, 2, 3
+
+
+class ExchangeCore:
+    """The fields of one client request across its attempts, and its endings."""
+
+    __slots__ = (
+        "attempts",
+        "bytes_out",
+        "client",
+        "client_ip",
+        "conn",
+        "connecting",
+        "done",
+        "headers",
+        "http10",
+        "idempotent",
+        "interim",
+        "keep_alive",
+        "last_io",
+        "meta",
+        "method",
+        "out",
+        "pending",
+        "pending_bytes",
+        "phase",
+        "replay",
+        "replay_bytes",
+        "req_done",
+        "resp",
+        "router",
+        "sent",
+        "sent_at",
+        "started",
+        "state",
+        "stats",
+        "status",
+        "t_attempt",
+        "t_start",
+        "timer",
+        "tried",
+        "ttfb_at",
+        "upstream",
+        "url",
+    )
+
+    def __init__(
+        self,
+        client: ClientConnection,
+        state: ProxyState,
+        method: bytes,
+        url: bytes,
+        headers: Headers,
+        meta: RequestMeta,
+        keep_alive: bool,
+        http10: bool,
+    ) -> None:
+        self.client = client
+        self.state = state
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.client_ip = client.ip
+        self.meta = meta
+        self.keep_alive = keep_alive
+        self.http10 = http10
+        self.idempotent = method in IDEMPOTENT
+        self.started = self.done = self.req_done = self.interim = self.sent = False
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+        self.replay: list[bytes] | None = [] if self.idempotent else None
+        self.replay_bytes = 0
+        self.router: Router | None = None
+        self.upstream: Upstream | None = None
+        self.stats: UpstreamStats | None = None
+        self.conn: UpstreamConnection | None = None
+        self.connecting: asyncio.Task[None] | None = None
+        self.tried: frozenset[str] = frozenset()
+        self.attempts = 0
+        self.status = 0
+        self.resp: ResponseMeta | None = None
+        self.out: list[bytes] = []
+        self.bytes_out = 0
+        self.t_start = self.t_attempt = self.sent_at = self.last_io = 0.0
+        self.ttfb_at = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+        self.phase = UPLOAD
+
+    def _drop_conn(self) -> None:
+        """Abort the current upstream connection, or the connect in progress."""
+        self._disarm()
+        if self.connecting is not None:
+            self.connecting.cancel()
+            self.connecting = None
+        conn = self.conn
+        if conn is not None:
+            self.conn = None
+            conn.exchange = None
+            conn.abort()
+
+    def _release(self, outcome: Outcome, retry_after: float | None = None) -> None:
+        upstream = self.upstream
+        if upstream is None:
+            return
+        self.upstream = None
+        now = self.state.clock()
+        stats = self.stats
+        assert stats is not None and self.router is not None
+        stats.in_flight -= 1
+        stats.duration.observe(now - self.t_attempt)
+        if outcome is not Outcome.OK:
+            stats.error(outcome.value)
+        latency = (self.ttfb_at or now) - self.t_attempt
+        self.router.release(
+            upstream, now, outcome=outcome, latency=latency, retry_after=retry_after
+        )
+
+    def flush(self) -> None:
+        out = self.out
+        if out:
+            self.out = []
+            self.client.write_many(out)
+            self.last_io = self.state.loop.time()
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    # -- endings -----------------------------------------------------------------------------
+    def reply(self, status: int, message: str, *, retry_after: int = -1) -> None:
+        """Answer with the proxy's own response (no upstream response reached the client)."""
+        self.status = status
+        stats = self.stats if self.stats is not None else self.state.metrics.unrouted()
+        stats.status(status)
+        self.out.append(
+            error_response(
+                status,
+                message,
+                request_id=self.meta.request_id,
+                close=not self.keep_alive,
+                retry_after=retry_after,
+            )
+        )
+        self._finish(counted=True)
+
+    def _finish(self, *, counted: bool = False) -> None:
+        self.done = True
+        self._disarm()
+        self.flush()
+        st = self.state
+        st.active -= 1
+        if st.stopping and not st.active:
+            st.idle_event.set()
+        if not counted and self.stats is not None:
+            self.stats.status(self.status)
+        if st.access.isEnabledFor(20):
+            log_access(st.access, self, st.clock() - self.t_start)
+        self.client.exchange_done(self)
+
+    def client_lost(self) -> None:
+        """The client went away: abort the upstream request so the replica stops working."""
+        if self.done or not self.started:
+            return
+        self._drop_conn()
+        self._release(Outcome.CLIENT_ABORT)
+        self.done = True
+        self.status = self.status or CLIENT_CLOSED
+        st = self.state
+        st.active -= 1
+        if st.stopping and not st.active:
+            st.idle_event.set()
+        if st.access.isEnabledFor(20):
+            log_access(st.access, self, st.clock() - self.t_start)

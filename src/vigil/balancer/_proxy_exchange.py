@@ -1,0 +1,281 @@
+"""One proxied request: choose a replica, send, stream the response back, retry when safe.
+
+An :class:`Exchange` is created by the client connection (:mod:`vigil.balancer._proxy_client`)
+for each request head, and driven by callbacks from both sides: request body pieces from the
+client parser, response events from the upstream connection
+(:mod:`vigil.balancer._proxy_upstream`), and one timer. No coroutine runs per request.
+
+Retries (each on a replica not yet tried, within ``max_retries`` and the retry budget):
+
+- the connection could not be opened (refused, unreachable, connect timeout): any method, since
+  nothing was sent;
+- the connection closed before any response byte: only idempotent methods (GET, HEAD, OPTIONS,
+  PUT, DELETE, TRACE) whose body so far fits ``retry_body_limit`` (kept for replay). POST and
+  PATCH are *not* retried then: the replica may have started the work;
+- never after a response head was received, never after a first-byte timeout (the replica may
+  still be generating), never after garbage (the pool ejects that replica).
+
+Each attempt is reported once to the router with ``release``; ``latency`` is the time to the
+response head (the replica's responsiveness, independent of how long a token stream lasts).
+"""
+
+from __future__ import annotations
+
+import math
+
+from vigil.balancer._http_headers import Headers
+from vigil.balancer._http_headers import rewrite_response as _rewrite_response
+from vigil.balancer._proxy_core import CONNECT, FIRST_BYTE, STREAM, UPLOAD, ExchangeCore
+from vigil.balancer._proxy_upstream import UpstreamConnection
+from vigil.balancer._upstream import Outcome
+
+
+class Exchange(ExchangeCore):
+    """One client request across its attempts: the request side, retries, the response side."""
+
+    __slots__ = ()
+
+    # -- request side (the client connection calls these) ------------------------------------
+    def start(self) -> None:
+        self.started = True
+        st = self.state
+        st.active += 1
+        self.t_start = now = st.clock()
+        router = st.router if st.router is not None else st.router_for(self)
+        if router is None:
+            self.reply(404, "no service routes this request")
+            return
+        self.router = router
+        note = getattr(router, "note_request", None)
+        if note is not None:
+            note(now)
+        else:
+            st.budget.deposit()
+        if self.meta.expect_continue and not self.req_done:
+            self.client.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.attempt(now)
+
+    def request_body(self, data: bytes) -> None:
+        if self.done:
+            return  # the answer was given already; the rest of the body is discarded
+        piece = b"%x\r\n%b\r\n" % (len(data), data) if self.meta.chunked else data
+        self._body_piece(piece)
+
+    def request_complete(self) -> None:
+        self.req_done = True
+        if self.done:
+            return
+        if self.meta.chunked:
+            self._body_piece(b"0\r\n\r\n")
+        if self.conn is not None:
+            self._wait_first_byte()
+
+    def _body_piece(self, piece: bytes) -> None:
+        replay = self.replay
+        if replay is not None:
+            self.replay_bytes += len(piece)
+            if self.replay_bytes <= self.state.settings.retry_body_limit:
+                replay.append(piece)
+            else:
+                self.replay = None
+        conn = self.conn
+        if conn is not None:
+            conn.write(piece)
+        else:
+            self.pending.append(piece)
+            self.pending_bytes += len(piece)
+            if self.pending_bytes > self.state.settings.max_pending_bytes:
+                self.client.pause_reading_for_upstream(True)
+
+    # -- attempts ----------------------------------------------------------------------------
+    def attempt(self, now: float) -> None:
+        st = self.state
+        router = self.router
+        assert router is not None
+        key = self.meta.key
+        upstream = router.acquire(now, None if key is None else key.decode("latin-1"), self.tried)
+        if upstream is None:
+            if self.attempts == 0:
+                wait = max(1, math.ceil(router.retry_after(now)))
+                self.reply(503, "no upstream available", retry_after=wait)
+            else:
+                self.reply(502, "no other upstream to retry on")
+            return
+        self.attempts += 1
+        self.upstream = upstream
+        self.stats = stats = st.metrics.for_upstream(upstream)
+        stats.in_flight += 1
+        self.t_attempt = now
+        self.ttfb_at = 0.0
+        self.sent = False
+        key_addr = (upstream.host, upstream.port)
+        conn = st.pool.take(key_addr)
+        if conn is not None:
+            self._attach(conn)
+        else:
+            self.phase = CONNECT
+            self._arm(st.settings.connect_timeout)
+            self.connecting = st.pool.connect(key_addr, self._connected)
+
+    def _connected(self, conn: UpstreamConnection | None, error: OSError | None) -> None:
+        if self.connecting is None:  # timed out or abandoned meanwhile: keep a fresh connection
+            if conn is not None:
+                self.state.pool.put(conn)
+            return
+        self.connecting = None
+        if conn is None:
+            self._attempt_failed(Outcome.CONNECT_ERROR, 502, f"cannot connect to upstream: {error}")
+        else:
+            self._attach(conn)
+
+    def _attach(self, conn: UpstreamConnection) -> None:
+        self.conn = conn
+        self.sent = True
+        conn.exchange = self
+        pending = self.pending
+        transport = conn.transport
+        assert transport is not None
+        if pending:
+            transport.writelines([self.meta.head, *pending])
+            self.pending = []
+            if self.pending_bytes > self.state.settings.max_pending_bytes:
+                self.client.pause_reading_for_upstream(False)
+            self.pending_bytes = 0
+        else:
+            transport.write(self.meta.head)
+        if self.req_done:
+            self._wait_first_byte()
+        else:
+            self.phase = UPLOAD
+            self._disarm()
+
+    def _wait_first_byte(self) -> None:
+        self.phase = FIRST_BYTE
+        self.sent_at = self.state.loop.time()
+        settings = self.state.settings
+        self._arm(min(settings.first_byte_timeout, settings.idle_timeout))
+
+    def _attempt_failed(self, outcome: Outcome, status: int, message: str) -> None:
+        """The attempt ended before any response byte: retry if safe, else answer ``status``."""
+        self._drop_conn()
+        sent = self.sent
+        self._release(outcome)
+        st = self.state
+        safe = not sent or (self.replay is not None and outcome is not Outcome.TIMEOUT)
+        if safe and self.attempts <= st.settings.max_retries and not self.client.closed:
+            now = st.clock()
+            allowed = getattr(self.router, "retry_allowed", None)
+            if allowed(now) if allowed is not None else st.budget.retry_allowed(now):
+                assert self.stats is not None and self.stats.upstream is not None
+                self.tried = self.tried | {self.stats.upstream.id}
+                st.metrics.retries += 1
+                if sent:
+                    self.pending = list(self.replay or ())
+                    self.pending_bytes = self.replay_bytes
+                self.attempt(now)
+                return
+        self.reply(status, message)
+
+    # -- response side (the upstream connection calls these) ---------------------------------
+    def response_head(
+        self, conn: UpstreamConnection, status: int, reason: bytes, headers: Headers
+    ) -> None:
+        if status < 200:
+            self.interim = True  # 100 Continue / 103 Early Hints: not forwarded
+            return
+        self.ttfb_at = now = self.state.clock()
+        assert self.stats is not None
+        self.stats.ttfb.observe(now - self.t_attempt)
+        self.status = status
+        head = self.method == b"HEAD"
+        self.resp, self.keep_alive = _rewrite_response(
+            status,
+            reason,
+            headers,
+            no_body=head or status == 204 or status == 304,
+            client_keep_alive=self.keep_alive and not self.state.stopping,
+            client_http10=self.http10,
+            request_id=self.meta.request_id,
+        )
+        self.out.append(self.resp.head)
+        self.phase = STREAM
+        if head:  # httptools would wait for the body a HEAD answer announces but never sends
+            self.response_complete(conn, False)
+
+    def response_body(self, data: bytes) -> None:
+        resp = self.resp
+        if resp is None:
+            return
+        self.bytes_out += len(data)
+        self.out.append(b"%x\r\n%b\r\n" % (len(data), data) if resp.chunked_out else data)
+
+    def response_complete(self, conn: UpstreamConnection, reusable: bool) -> None:
+        if self.interim:
+            self.interim = False
+            return
+        resp = self.resp
+        assert resp is not None
+        if resp.chunked_out:
+            self.out.append(b"0\r\n\r\n")
+        self.conn = None
+        if reusable and self.req_done:
+            self.state.pool.put(conn)
+        else:
+            conn.exchange = None
+            conn.close()
+        status = self.status
+        outcome = Outcome.OK
+        if status >= 500 or status == 429:
+            outcome = Outcome.OVERLOADED if status == 503 or status == 429 else Outcome.SERVER_ERROR
+        self._release(outcome, resp.retry_after)
+        self._finish()
+
+    def upstream_lost(self, conn: UpstreamConnection, exc: Exception | None) -> None:
+        self.conn = None
+        if self.status == 0:
+            self._attempt_failed(Outcome.CONNECT_ERROR, 502, "upstream closed the connection")
+        elif self.resp is not None and self.resp.close_delimited:
+            self.interim = False
+            self.response_complete(conn, False)  # the body ended with the connection
+        else:
+            self._stream_failed(Outcome.SERVER_ERROR)
+
+    def upstream_garbage(self, conn: UpstreamConnection, exc: Exception) -> None:
+        if self.status == 0:
+            self._drop_conn()
+            self._release(Outcome.PROTOCOL_ERROR)
+            self.reply(502, "upstream sent an invalid response")
+        else:
+            self._stream_failed(Outcome.PROTOCOL_ERROR)
+
+    def _stream_failed(self, outcome: Outcome) -> None:
+        """The response began and cannot be completed: cut the client off (it sees truncation)."""
+        self._drop_conn()
+        self._release(outcome)
+        self.keep_alive = False
+        self._finish()
+
+    # -- timer -------------------------------------------------------------------------------
+    def _arm(self, delay: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.state.loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        settings = self.state.settings
+        now = self.state.loop.time()
+        if self.phase == CONNECT:
+            self._attempt_failed(Outcome.TIMEOUT, 504, "upstream connect timed out")
+        elif self.phase == FIRST_BYTE:
+            due = self.sent_at + settings.first_byte_timeout
+            if now < due:
+                self._arm(min(due - now, settings.idle_timeout))
+            else:
+                self._attempt_failed(Outcome.TIMEOUT, 504, "upstream timed out")
+        elif self.phase == STREAM:
+            due = max(self.last_io, self.sent_at) + settings.idle_timeout
+            if now < due:
+                self._arm(due - now)
+            else:
+                self._stream_failed(Outcome.TIMEOUT)

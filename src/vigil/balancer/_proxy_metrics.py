@@ -1,0 +1,175 @@
+"""Per-replica Prometheus metrics of the data plane, cheap on the hot path.
+
+The proxy (:mod:`vigil.balancer._proxy_exchange`) bumps plain integers on a per-upstream
+:class:`UpstreamStats` object it looks up once per attempt; nothing locks, nothing allocates.
+:class:`ProxyMetrics` is a ``prometheus_client`` collector registered in the registry passed in
+(never the global one) that turns those integers into metric families at scrape time. This is
+cheaper than pre-bound label children (each ``inc()``/``observe()`` there takes a lock) and
+gives the same exposition. Built by ``vigil balance`` / ``vigil up``, one per worker process.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import CollectorRegistry
+
+from vigil.balancer._upstream import Upstream
+
+# Latency buckets (seconds): from sub-millisecond proxy hops to multi-minute generations.
+LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
+STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+NO_UPSTREAM = "none"  # the label of answers the proxy gave itself (503 with no upstream, 400s)
+
+
+class Histogram:
+    """Bucket counts and a sum; ``observe`` is a bisect and two additions."""
+
+    __slots__ = ("bounds", "counts", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def buckets(self) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        running = 0
+        for bound, n in zip(self.bounds, self.counts, strict=False):
+            running += n
+            out.append((repr(bound), running))
+        out.append(("+Inf", running + self.counts[-1]))
+        return out
+
+
+class UpstreamStats:
+    """The counters of one upstream (or of :data:`NO_UPSTREAM`)."""
+
+    __slots__ = ("duration", "errors", "in_flight", "statuses", "ttfb", "upstream")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.statuses = [0, 0, 0, 0, 0]  # index = status // 100 - 1
+        self.errors: dict[str, int] = {}
+        self.in_flight = 0
+        self.duration = Histogram(bounds)
+        self.ttfb = Histogram(bounds)
+        self.upstream: Upstream | None = None
+
+    def status(self, code: int) -> None:
+        self.statuses[min(max(code // 100, 1), 5) - 1] += 1
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+class ProxyMetrics:
+    """The data plane's metrics; registered in ``registry`` when one is given.
+
+    Series (label ``upstream`` is the replica id): ``<ns>_requests_total{code_class}``,
+    ``<ns>_errors_total{kind}`` (an :class:`~vigil.balancer._upstream.Outcome` value),
+    ``<ns>_request_duration_seconds`` and ``<ns>_time_to_first_byte_seconds`` histograms,
+    ``<ns>_in_flight`` gauge, ``<ns>_ejections_total`` (read from the router's
+    :class:`~vigil.balancer._upstream.Upstream`), and ``<ns>_retries_total``.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        namespace: str = "vigil_proxy",
+        buckets: Iterable[float] = LATENCY_BUCKETS,
+    ) -> None:
+        self.namespace = namespace
+        self._bounds = tuple(sorted(buckets))
+        self._stats: dict[str, UpstreamStats] = {}
+        self.retries = 0
+        if registry is not None:
+            registry.register(self)
+
+    def for_upstream(self, upstream: Upstream) -> UpstreamStats:
+        stats = self._stats.get(upstream.id)
+        if stats is None:
+            stats = self._stats[upstream.id] = UpstreamStats(self._bounds)
+        stats.upstream = upstream
+        return stats
+
+    def unrouted(self) -> UpstreamStats:
+        stats = self._stats.get(NO_UPSTREAM)
+        if stats is None:
+            stats = self._stats[NO_UPSTREAM] = UpstreamStats(self._bounds)
+        return stats
+
+    def describe(self) -> Iterator[Metric]:
+        return self._families({})
+
+    def collect(self) -> Iterator[Metric]:
+        return self._families(dict(self._stats))
+
+    def _families(self, stats: dict[str, UpstreamStats]) -> Iterator[Metric]:
+        ns = self.namespace
+        labels = ["upstream"]
+        requests = CounterMetricFamily(
+            f"{ns}_requests",
+            "Responses sent, by replica and status class",
+            labels=[*labels, "code_class"],
+        )
+        errors = CounterMetricFamily(
+            f"{ns}_errors", "Failed attempts, by replica and outcome", labels=[*labels, "kind"]
+        )
+        duration = HistogramMetricFamily(
+            f"{ns}_request_duration_seconds",
+            "Attempt duration until the response ended",
+            labels=labels,
+        )
+        ttfb = HistogramMetricFamily(
+            f"{ns}_time_to_first_byte_seconds", "Attempt start to response head", labels=labels
+        )
+        in_flight = GaugeMetricFamily(f"{ns}_in_flight", "Attempts in flight", labels=labels)
+        ejections = CounterMetricFamily(
+            f"{ns}_ejections", "Outlier ejections reported by the pool", labels=labels
+        )
+        for uid, s in stats.items():
+            for code_class, n in zip(STATUS_CLASSES, s.statuses, strict=True):
+                if n:
+                    requests.add_metric([uid, code_class], n)
+            for kind, n in s.errors.items():
+                errors.add_metric([uid, kind], n)
+            if uid == NO_UPSTREAM:
+                continue
+            duration.add_metric([uid], s.duration.buckets(), s.duration.total)
+            ttfb.add_metric([uid], s.ttfb.buckets(), s.ttfb.total)
+            in_flight.add_metric([uid], s.in_flight)
+            if s.upstream is not None:
+                ejections.add_metric([uid], s.upstream.ejections)
+        retries = CounterMetricFamily(f"{ns}_retries", "Attempts retried on another replica")
+        retries.add_metric([], self.retries)
+        yield from (requests, errors, duration, ttfb, in_flight, ejections, retries)

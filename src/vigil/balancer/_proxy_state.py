@@ -1,0 +1,136 @@
+"""Settings and shared state of one :class:`~vigil.balancer.proxy.Proxy` instance.
+
+Every client connection of a proxy holds the same :class:`ProxyState`: the settings, how to find
+the router of a request, the upstream connection pool, the retry budget, the metrics and the
+access logger. Built by :class:`vigil.balancer.proxy.Proxy`; read by
+:mod:`vigil.balancer._proxy_client` and :mod:`vigil.balancer._proxy_exchange`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from vigil.balancer._http_headers import Headers, RequestIds
+from vigil.balancer._proxy_metrics import ProxyMetrics
+from vigil.balancer._proxy_upstream import UpstreamPool
+from vigil.balancer._upstream import Router
+
+ACCESS_LOGGER = "vigil.balancer.access"
+
+
+@dataclass(frozen=True, slots=True)
+class ProxySettings:
+    """Timeouts, limits and retry rules of the data plane. Every field has a working default."""
+
+    connect_timeout: float = 2.0
+    """Seconds to open a TCP connection to an upstream; then the attempt fails (retried)."""
+    first_byte_timeout: float = 300.0
+    """Seconds from the request being sent to the response head; then 504 (not retried: the
+    replica may be generating, and retrying would double the GPU work). Long prompts are slow."""
+    idle_timeout: float = 60.0
+    """Seconds without a byte from the upstream while a response streams; then both are closed."""
+    client_timeout: float = 60.0
+    """Seconds a client connection may stay idle (keep-alive) or take to send a request head."""
+    max_retries: int = 2
+    """Extra attempts per request, each on a replica not yet tried."""
+    retry_budget_ratio: float = 0.2
+    """Retries allowed as a share of requests when the router has no ``retry_allowed``."""
+    retry_budget_burst: float = 10.0
+    """Retries that may be spent at once before the ratio applies (the bucket's size)."""
+    retry_body_limit: int = 64 * 1024
+    """An idempotent request whose body fits is kept so it can be replayed on another replica."""
+    max_header_bytes: int = 32 * 1024
+    """Request line plus headers beyond this get 431 (414 for the URL alone)."""
+    max_pending_bytes: int = 256 * 1024
+    """Request body bytes buffered while the upstream connection opens before reading pauses."""
+    upstream_max_idle: int = 256
+    """Idle keep-alive connections kept per upstream."""
+    upstream_idle_timeout: float = 4.0
+    """Seconds an idle upstream connection is kept. Below uvicorn's 5 s keep-alive so that the
+    proxy, not the server, closes it (a server-side close races with a new request)."""
+    affinity_header: str | None = None
+    """Request header whose value is the router's consistent-hashing key (session affinity)."""
+    forwarded_proto: str = "http"
+    """The value of ``X-Forwarded-Proto`` (set to ``https`` behind a TLS terminator)."""
+    backlog: int = 4096
+    """``listen()`` backlog; bursts of new connections beyond it are refused by the kernel."""
+
+
+class RequestInfo(Protocol):
+    """What a ``router_for`` callable may read to choose the router (service) of a request."""
+
+    @property
+    def method(self) -> bytes: ...
+    @property
+    def url(self) -> bytes: ...
+    @property
+    def headers(self) -> Headers: ...
+    @property
+    def client_ip(self) -> bytes: ...
+
+
+RouterFor = Callable[[RequestInfo], Router | None]
+
+
+class RetryBudget:
+    """A token bucket: each request earns ``ratio`` of a retry, each retry spends one.
+
+    Used when the router does not expose ``retry_allowed(now)``. Capped at ``burst`` so a quiet
+    period cannot save up a retry storm.
+    """
+
+    __slots__ = ("burst", "ratio", "tokens")
+
+    def __init__(self, ratio: float, burst: float) -> None:
+        self.ratio = ratio
+        self.burst = burst
+        self.tokens = burst
+
+    def deposit(self) -> None:
+        tokens = self.tokens + self.ratio
+        self.tokens = tokens if tokens < self.burst else self.burst
+
+    def retry_allowed(self, now: float) -> bool:
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class ProxyState:
+    """What all connections of one proxy share."""
+
+    def __init__(
+        self,
+        *,
+        settings: ProxySettings,
+        router: Router | None,
+        router_for: RouterFor,
+        clock: Callable[[], float],
+        metrics: ProxyMetrics,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.settings = settings
+        self.router = router  # the one router, or None: ask router_for per request
+        self.router_for = router_for
+        self.clock = clock
+        self.metrics = metrics
+        self.loop = loop
+        self.ids = RequestIds()
+        self.proto = settings.forwarded_proto.encode()
+        self.affinity = (
+            settings.affinity_header.lower().encode() if settings.affinity_header else None
+        )
+        self.budget = RetryBudget(settings.retry_budget_ratio, settings.retry_budget_burst)
+        self.pool = UpstreamPool(
+            loop, max_idle=settings.upstream_max_idle, idle_timeout=settings.upstream_idle_timeout
+        )
+        self.access = logging.getLogger(ACCESS_LOGGER)
+        self.clients: set[object] = set()  # live client connections (for stop())
+        self.active = 0  # exchanges in progress
+        self.stopping = False
+        self.idle_event = asyncio.Event()

@@ -1,0 +1,161 @@
+"""Run the proxy in several processes that share one listening port (``SO_REUSEPORT``).
+
+One Python process saturates one core; a second worker process doubles the data plane's
+capacity. The kernel spreads new connections over the workers' listening sockets. Each worker
+builds its own :class:`~vigil.balancer.proxy.Proxy` (and so its own router state and metrics)
+from a picklable factory, under uvloop when it is installed. The parent first binds a
+placeholder socket (not listening) so that port 0 resolves to one port for every worker.
+Used by ``vigil balance --workers N`` and ``bench/balance_overhead.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vigil.balancer.proxy import Proxy
+
+ProxyFactory = Callable[[], "Proxy"]
+
+
+class Workers:
+    """Worker processes serving one port; :meth:`launch` them, :meth:`stop` them."""
+
+    def __init__(self, processes: list[BaseProcess], port: int) -> None:
+        self.processes = processes
+        self.port = port
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes if p.pid is not None]
+
+    @classmethod
+    def launch(
+        cls,
+        factory: ProxyFactory,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        workers: int = 2,
+        grace: float = 5.0,
+        timeout: float = 20.0,
+    ) -> Workers:
+        """Start ``workers`` processes listening on ``host:port``; return once all listen.
+
+        ``factory`` must be picklable (a module-level function or a ``functools.partial`` of
+        one): the workers are spawned, not forked, so no event loop state leaks into them.
+        """
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        placeholder = socket.socket(family, socket.SOCK_STREAM)
+        placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        group = cls([], 0)
+        try:
+            placeholder.bind((host, port))
+            group.port = port = placeholder.getsockname()[1]
+            ctx = multiprocessing.get_context("spawn")
+            for i in range(workers):
+                parent, child = ctx.Pipe(duplex=False)
+                process = ctx.Process(
+                    target=_worker_main,
+                    args=(factory, host, port, grace, child),
+                    name=f"vigil-proxy-{i}",
+                    daemon=True,
+                )
+                process.start()
+                child.close()
+                group.processes.append(process)
+                if not parent.poll(timeout):
+                    raise RuntimeError(f"proxy worker {i} did not start within {timeout}s")
+                try:
+                    answer = parent.recv()
+                except EOFError:
+                    answer = f"exited with code {process.exitcode}"
+                if not isinstance(answer, int):
+                    raise RuntimeError(f"proxy worker {i} failed: {answer}")
+        except BaseException:
+            group.stop(0.0)
+            raise
+        finally:
+            placeholder.close()
+        return group
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM every worker (each drains for ``grace``), then SIGKILL the stragglers."""
+        for process in self.processes:
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            process.join(grace + 5.0)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def alive(self) -> bool:
+        return all(p.is_alive() for p in self.processes)
+
+
+def serve_workers(
+    factory: ProxyFactory,
+    host: str,
+    port: int,
+    *,
+    workers: int = 2,
+    grace: float = 5.0,
+) -> int:
+    """Run ``workers`` proxy processes on ``host:port`` until SIGTERM / SIGINT (or a worker
+    dies); blocking, for the main thread of ``vigil balance``. Returns an exit status."""
+    group = Workers.launch(factory, host, port, workers=workers, grace=grace)
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        while not stop.wait(0.5):
+            if not group.alive():
+                break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        crashed = not group.alive()
+        group.stop(grace)
+    return 1 if crashed and not stop.is_set() else 0
+
+
+def _worker_main(
+    factory: ProxyFactory, host: str, port: int, grace: float, conn: Connection
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; SIGTERM stops us
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        runner = asyncio.Runner()
+    with runner:
+        runner.run(_serve(factory, host, port, grace, conn))
+
+
+async def _serve(
+    factory: ProxyFactory, host: str, port: int, grace: float, conn: Connection
+) -> None:
+    try:
+        proxy = factory()
+        bound = await proxy.start(host, port, reuse_port=True)
+    except Exception as exc:
+        conn.send(f"{type(exc).__name__}: {exc}")
+        return
+    conn.send(bound)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await proxy.stop(grace)

@@ -1,0 +1,158 @@
+"""The balancer's data plane: an HTTP/1.1 reverse proxy in front of model replicas.
+
+``vigil balance`` runs it alone and ``vigil up`` runs it next to the controller; both build a
+:class:`Proxy` over a router (a :class:`vigil.balancer.pool.Pool`, or a function choosing the
+pool of a request) and call :meth:`Proxy.start` / :meth:`Proxy.stop`. :func:`serve_workers` /
+:class:`Workers` run the same proxy in several processes sharing one port (``SO_REUSEPORT``).
+
+It works at the callback level (``asyncio.Protocol`` and httptools; run it under uvloop for
+speed): keep-alive on both legs with a bounded idle pool per replica, streaming both ways with
+each upstream read written to the client at once (Server-Sent Events are never buffered),
+connect / first-byte / idle timeouts, retries only where safe (see
+:mod:`vigil.balancer._proxy_exchange`), the upstream request aborted when the client leaves,
+``X-Forwarded-For`` / ``X-Forwarded-Proto`` / ``X-Request-Id``, an access log
+(:mod:`vigil.balancer._proxy_access`) and per-replica Prometheus metrics
+(:class:`ProxyMetrics`). Malformed requests get 400 (431 / 414 for oversized heads) and a close;
+a replica that sends garbage gets 502 and is reported as ``Outcome.PROTOCOL_ERROR``; no replica
+available gets 503 with ``Retry-After`` at once; an upstream timeout gets 504.
+
+Example::
+
+    pool = Pool([Upstream("a", "127.0.0.1", 8001), Upstream("b", "127.0.0.1", 8002)])
+    proxy = Proxy(pool, metrics=ProxyMetrics(registry))
+    port = await proxy.start("0.0.0.0", 8080)
+    ...
+    await proxy.stop(grace=10.0)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Callable
+from typing import cast
+
+from vigil.balancer._proxy_client import ClientConnection
+from vigil.balancer._proxy_metrics import ProxyMetrics
+from vigil.balancer._proxy_state import (
+    ACCESS_LOGGER,
+    ProxySettings,
+    ProxyState,
+    RequestInfo,
+    RouterFor,
+)
+from vigil.balancer._proxy_workers import Workers, serve_workers
+from vigil.balancer._upstream import Router
+
+__all__ = [
+    "ACCESS_LOGGER",
+    "Proxy",
+    "ProxyMetrics",
+    "ProxySettings",
+    "RequestInfo",
+    "RouterFor",
+    "Workers",
+    "serve_workers",
+]
+
+
+class Proxy:
+    """A reverse proxy listening on one address.
+
+    ``router`` is either one :class:`~vigil.balancer._upstream.Router` for every request, or a
+    function ``(RequestInfo) -> Router | None`` called per request (``None``: 404), for
+    several services behind one listener. ``clock`` gives the ``now`` passed to the router.
+    Without ``metrics`` the proxy still counts (in a :class:`ProxyMetrics` in no registry).
+    """
+
+    def __init__(
+        self,
+        router: Router | RouterFor,
+        *,
+        settings: ProxySettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        metrics: ProxyMetrics | None = None,
+    ) -> None:
+        self.settings = settings or ProxySettings()
+        self.metrics = metrics if metrics is not None else ProxyMetrics()
+        self._router = router
+        self._clock = clock
+        self._server: asyncio.AbstractServer | None = None
+        self._state: ProxyState | None = None
+
+    @property
+    def state(self) -> ProxyState:
+        """The live state (connections, pool); only after :meth:`start`."""
+        if self._state is None:
+            raise RuntimeError("the proxy is not started")
+        return self._state
+
+    async def start(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        reuse_port: bool = False,
+        sock: socket.socket | None = None,
+    ) -> int:
+        """Listen on ``host:port`` (port 0: any free port) or on ``sock``; return the port."""
+        if self._server is not None:
+            raise RuntimeError("the proxy is already started")
+        loop = asyncio.get_running_loop()
+        fixed: Router | None = None
+        router_for: RouterFor = _no_router
+        if hasattr(self._router, "acquire"):
+            fixed = cast(Router, self._router)
+        else:
+            router_for = self._router
+        self._state = state = ProxyState(
+            settings=self.settings,
+            router=fixed,
+            router_for=router_for,
+            clock=self._clock,
+            metrics=self.metrics,
+            loop=loop,
+        )
+        backlog = self.settings.backlog
+        if sock is not None:
+            server = await loop.create_server(
+                lambda: ClientConnection(state), sock=sock, backlog=backlog
+            )
+        else:
+            server = await loop.create_server(
+                lambda: ClientConnection(state),
+                host,
+                port,
+                backlog=backlog,
+                reuse_address=True,
+                reuse_port=reuse_port or None,
+            )
+        self._server = server
+        return int(server.sockets[0].getsockname()[1])
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop accepting; let requests in flight finish for up to ``grace`` seconds, then cut
+        what is left and close the idle upstream connections."""
+        server, state = self._server, self._state
+        if server is None or state is None:
+            return
+        self._server = None
+        state.stopping = True
+        server.close()
+        for client in list(state.clients):
+            if isinstance(client, ClientConnection) and client.active is None:
+                client.close()
+        if state.active > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.idle_event.wait(), grace)
+        for client in list(state.clients):
+            if isinstance(client, ClientConnection) and client.transport is not None:
+                client.transport.abort()
+        state.pool.close()
+        await server.wait_closed()
+
+
+def _no_router(request: RequestInfo) -> Router | None:
+    return None

@@ -1,0 +1,66 @@
+"""Tiny routers for the proxy tests: round robin over fixed upstreams, recording each release."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vigil.balancer._upstream import Outcome, Upstream
+
+
+@dataclass
+class Released:
+    upstream: str
+    outcome: Outcome
+    latency: float
+    retry_after: float | None
+
+
+class RoundRobinRouter:
+    """Round robin in list order (the first request goes to the first upstream)."""
+
+    def __init__(self, upstreams: list[Upstream], *, retry_after: float = 7.0) -> None:
+        self.upstreams = upstreams
+        self.next = 0
+        self.released: list[Released] = []
+        self.acquired: list[str] = []
+        self._retry_after = retry_after
+
+    def acquire(self, now, key=None, exclude=frozenset()):
+        candidates = [u for u in self.upstreams if u.id not in exclude]
+        if not candidates:
+            return None
+        upstream = candidates[self.next % len(candidates)]
+        self.next += 1
+        upstream.in_flight += 1
+        self.acquired.append(upstream.id)
+        return upstream
+
+    def release(self, upstream, now, *, outcome, latency, retry_after=None):
+        upstream.in_flight -= 1
+        self.released.append(Released(upstream.id, outcome, latency, retry_after))
+
+    def retry_after(self, now):
+        return self._retry_after
+
+    def outcomes(self) -> list[tuple[str, Outcome]]:
+        return [(r.upstream, r.outcome) for r in self.released]
+
+
+def upstream(name: str, port: int) -> Upstream:
+    return Upstream(id=name, host="127.0.0.1", port=port)
+
+
+def dead_port() -> int:
+    """A port nothing listens on (bound then closed)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_worker_proxy(backend_port: int):
+    """A picklable proxy factory for the worker-process test."""
+    from vigil.balancer.proxy import Proxy
+
+    return Proxy(RoundRobinRouter([upstream("a", backend_port)]))
