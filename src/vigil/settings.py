@@ -185,6 +185,48 @@ class LogSettings(_Section):
     """How many rotated files (``.1`` … ``.N``) to keep."""
 
 
+BalancePolicy = Literal["round_robin", "weighted", "least_conn", "least_time", "p2c_ewma", "hash"]
+
+
+class BalancerSettings(_Section):
+    """An HTTP load balancer in front of the service's replicas (health-aware, ejecting
+    outliers, retrying only where safe)."""
+
+    host: str = "127.0.0.1"
+    """Address clients connect to."""
+    port: int = Field(default=0, ge=0, le=65535)
+    """Port clients connect to (0: any free port; `vigil status` shows it)."""
+    policy: BalancePolicy = "p2c_ewma"
+    """round_robin, weighted (share W_i / sum W), least_conn, least_time, p2c_ewma (power of
+    two choices over peak-EWMA latency and in-flight requests), hash (session affinity)."""
+    affinity_header: str | None = None
+    """Request header hashed for session affinity (needed by the hash policy)."""
+    connect_timeout: Seconds = 2.0
+    first_byte_timeout: Seconds = 300.0
+    """From request sent to response head; long prompts on a busy GPU are slow."""
+    idle_timeout: Seconds = 60.0
+    """Longest silence between two chunks of a streaming response."""
+    max_retries: int = Field(default=2, ge=0, le=10)
+    """Extra attempts on other replicas, only before any response byte and only where safe."""
+    retry_ratio: float = Field(default=0.2, ge=0, le=1)
+    """Retries allowed as a share of requests (a retry storm cannot double the load)."""
+    failure_threshold: int = Field(default=5, ge=1)
+    """Consecutive failures (5xx, timeouts, refused connections) that eject a replica."""
+    eject_base: Seconds = 10.0
+    """First ejection time; each further ejection lasts one more of these."""
+    eject_max: Seconds = 300.0
+    max_ejection_percent: float = Field(default=50.0, ge=0, le=100)
+    """Never eject more than this share of the pool (always keep one)."""
+    slow_start: Seconds = 30.0
+    """Seconds over which a replica that comes back ramps up to its full weight."""
+
+    @model_validator(mode="after")
+    def _hash_needs_key(self) -> BalancerSettings:
+        if self.policy == "hash" and not self.affinity_header:
+            raise ValueError("policy 'hash' needs affinity_header (e.g. X-Session-Id)")
+        return self
+
+
 class Service(_Section):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
     """Lowercase letters, digits, '.', '_' and '-'."""
@@ -208,6 +250,8 @@ class Service(_Section):
     readiness: Probe | None = None
     restart: RestartPolicy = RestartPolicy()
     logs: LogSettings = LogSettings()
+    balancer: BalancerSettings | None = None
+    """Put an HTTP load balancer in front of the replicas (``vigil up`` and ``vigil balance``)."""
 
     @model_validator(mode="after")
     def _ports_fit(self) -> Service:
@@ -225,6 +269,12 @@ class NodeSettings(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
     address: str = "127.0.0.1"
     labels: dict[str, str] = Field(default_factory=dict)
+    gpus: int = Field(default=0, ge=0)
+    """GPUs the node offers for placement (an agent's heartbeat may report fewer free)."""
+    gpu_memory_mb: int = Field(default=0, ge=0)
+    """Memory per GPU, in MiB."""
+    memory_mb: int = Field(default=0, ge=0)
+    """Host memory offered for placement, in MiB (an agent reports the live free amount)."""
 
 
 class HeartbeatSettings(_Section):

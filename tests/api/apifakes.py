@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,8 +10,19 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from vigil.api import ControlPlane, HeartbeatAck, create_app
+from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, create_app
 from vigil.api._control import ReplicaCommand
+from vigil.balancer import (
+    AdminState,
+    NodeCapacity,
+    NoFit,
+    Placement,
+    Pool,
+    TaskNeeds,
+    Upstream,
+    UpstreamStatus,
+    place,
+)
 from vigil.errors import GuardRefused, NotFoundError
 from vigil.model import (
     ActionRecord,
@@ -132,6 +144,47 @@ class FakeControl:
     async def auto_maintain(self, *, actor: str) -> bool:
         self.maintained_by.append(actor)
         return True
+
+    # a real pool for the "web" service when ``balanced`` (the API tests its routes over it)
+    balanced: bool = False
+    pool: Pool = field(default_factory=Pool)
+
+    def __post_init__(self) -> None:
+        for r in self.replica_list:
+            self.pool.add(Upstream(id=r.id, host="127.0.0.1", port=r.port), NOW)
+            self.pool.set_health(r.id, r.ready is Health.HEALTHY, NOW)
+
+    def balancer_status(self, service: str) -> BalancerStatus | None:
+        if service not in self.services():
+            raise NotFoundError("service", service)
+        if not self.balanced:
+            return None
+        return BalancerStatus(service, "127.0.0.1:8080", "p2c_ewma", self.pool.snapshot(NOW))
+
+    def balancer_admin(
+        self, replica: ReplicaId, *, state: str | None, weight: float | None
+    ) -> UpstreamStatus:
+        if not self.balanced:
+            raise NotFoundError("balanced replica", replica)
+        self.pool.get(replica)
+        if state is not None:
+            self.pool.set_state(replica, AdminState(state), NOW)
+        if weight is not None:
+            self.pool.set_weight(replica, weight, NOW)
+        return next(row for row in self.pool.snapshot(NOW) if row.id == replica)
+
+    def place(self, needs: TaskNeeds, policy: str) -> Placement | NoFit:
+        nodes = [
+            NodeCapacity(
+                n.name,
+                gpus_free=2 if n.name == "node-a" else 0,
+                memory_free_mb=4096,
+                labels=dict(n.labels),
+                status=n.status,
+            )
+            for n in self.node_list
+        ]
+        return place(needs, nodes, policy, random.Random(0))
 
 
 def build_app(

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus
 from vigil.model import ActionRecord, Node, Replica, ReplicaId
 
 ReplicaCommand = Literal["start", "stop", "restart"]
@@ -22,6 +23,16 @@ class HeartbeatAck:
 
     interval: float
     node_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class BalancerStatus:
+    """A service's load balancer: where clients connect, its policy, and each replica's row."""
+
+    service: str
+    address: str  # host:port
+    policy: str
+    upstreams: Sequence[UpstreamStatus]
 
 
 class ControlPlane(Protocol):
@@ -56,4 +67,19 @@ class ControlPlane(Protocol):
     async def auto_maintain(self, *, actor: str) -> bool:
         """One maintenance pass: rotate replica logs, verify the audit chain and give replicas
         that were given up on a fresh start (audited). True when the audit chain is intact."""
+        ...
+
+    def balancer_status(self, service: str) -> BalancerStatus | None:
+        """The service's balancer (None: it has none; NotFoundError: no such service)."""
+        ...
+
+    def balancer_admin(
+        self, replica: ReplicaId, *, state: str | None, weight: float | None
+    ) -> UpstreamStatus:
+        """Set a replica's admin state (ready / draining / maint) and/or weight in its balancer;
+        applies to the next request. NotFoundError when it is not behind a balancer."""
+        ...
+
+    def place(self, needs: TaskNeeds, policy: str) -> Placement | NoFit:
+        """Choose a node for a task from the nodes' live capacity, or say why none fits."""
         ...

@@ -16,6 +16,7 @@ from vigil.api._auth import Operator, Viewer
 from vigil.api._context import Ctx
 from vigil.api._schemas import ERROR_RESPONSES, BalanceOut, ErrorOut, FaultOut, MaintainOut, PodOut
 from vigil.errors import InputError
+from vigil.model import Replica
 
 router = APIRouter(tags=["seed"], responses=ERROR_RESPONSES)
 
@@ -40,6 +41,17 @@ async def balance_load(
                 f"query.service: required when there is not exactly one service (have: {have})"
             )
         service = services[0]
+    status = ctx.control.balancer_status(service)
+    if status is not None:  # the balancer's live ranking: eligible replicas, highest share first
+        where: dict[str, Replica] = {r.id: r for r in ctx.control.replicas(service)}
+        pods = [
+            PodOut(
+                replica=row.id, port=where[row.id].port, node=where[row.id].node, share=row.share
+            )
+            for row in status.upstreams
+            if row.eligible and row.id in where
+        ]
+        return BalanceOut(load_balanced_pods=pods)
     healthy = ctx.control.healthy_replicas(service)
     share = 1.0 / len(healthy) if healthy else 0.0
     pods = [PodOut(replica=r.id, port=r.port, node=r.node, share=share) for r in healthy]

@@ -21,6 +21,7 @@ from rich.logging import RichHandler
 
 from vigil.cli._client import ApiClient
 from vigil.cli._detect import detect
+from vigil.cli._logs import logs_app
 from vigil.errors import ConfigError, VigilError
 from vigil.render import incidents_table, nodes_table, replicas_table
 from vigil.settings import Settings, hash_token, load_settings
@@ -98,6 +99,8 @@ def up(
                 highlight=False,
                 soft_wrap=True,
             )
+            for name, port in controller.balancers.ports.items():
+                err.print(f"vigil: balancing {name} on port {port}", markup=False, soft_wrap=True)
         await task
 
     try:
@@ -105,6 +108,44 @@ def up(
     except VigilError as exc:
         err.print(f"vigil up: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from exc
+
+
+@app.command()
+def balance(
+    config: ConfigOpt = Path("vigil.yaml"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run only the load balancers of vigil.yaml, in front of replicas run elsewhere."""
+    from vigil.daemon import StandaloneBalancers
+
+    settings = _load(config)
+    _logging(verbose)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        balancers = StandaloneBalancers(settings)
+        ports = await balancers.start()
+        for svc in settings.services:
+            if svc.balancer is not None:
+                err.print(
+                    f"vigil: balancing {svc.name} on http://{svc.balancer.host}:{ports[svc.name]} "
+                    f"over {svc.replicas} replica(s), policy {svc.balancer.policy}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
+        await stop.wait()
+        await balancers.stop()
+
+    try:
+        asyncio.run(main())
+    except VigilError as exc:
+        for line in exc.problems if isinstance(exc, ConfigError) else [str(exc)]:
+            err.print(f"vigil balance: {line}", markup=False, soft_wrap=True)
+        raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from exc
 
 
 @app.command()
@@ -189,6 +230,7 @@ def demo(
     raise typer.Exit(run_demo(console, duration=duration, port=port))
 
 
+app.add_typer(logs_app, name="logs")
 app.command("detect", help="Score a timestamp,value CSV with the default streaming detector.")(
     detect
 )

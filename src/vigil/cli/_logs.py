@@ -131,6 +131,8 @@ def parse(file: FileArg = None, log_format: FormatOpt = "auto", state: StateOpt 
                 continue
             cached = plain.get(cluster.id)
             if cached is None or cached[0] is not template:
+                if len(plain) > parser.miner.max_clusters:  # evicted clusters: start afresh
+                    plain.clear()
                 text = json.dumps({"template": template, "cluster": cluster.id})
                 cached = plain[cluster.id] = (template, text.encode() + b"\n")
             buf.append(cached[1])

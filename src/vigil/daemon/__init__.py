@@ -5,5 +5,6 @@ from __future__ import annotations
 
 from vigil.daemon._controller import Controller
 from vigil.daemon._nodes import NodeMonitor
+from vigil.daemon._standalone import StandaloneBalancers
 
-__all__ = ["Controller", "NodeMonitor"]
+__all__ = ["Controller", "NodeMonitor", "StandaloneBalancers"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import socket
 import time
 import uuid
@@ -20,15 +21,18 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from vigil.api import ControlPlane, HeartbeatAck, create_app
+from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, create_app
 from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
+from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
 from vigil.collectors import ProbeLoop
+from vigil.daemon._balancing import Balancers
 from vigil.daemon._lock import DataDirLock
 from vigil.daemon._metrics import ControllerMetrics, ReplicaCollector
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
+from vigil.daemon._placement import node_capacity
 from vigil.daemon._server import ApiServer
 from vigil.errors import BackendError, NotFoundError
 from vigil.model import (
@@ -86,6 +90,9 @@ class Controller(ControlPlane):
         self.started = asyncio.Event()
         self.runners: dict[ReplicaId, ReplicaRunner] = {}
         self.api_port: int | None = None
+        self._node_settings = {n.name: n for n in settings.nodes}
+        self._rng = random.Random()
+        self._last_placed: str | None = None
         self.instance = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -115,7 +122,10 @@ class Controller(ControlPlane):
             clock=self.clock,
         )
         persister = self.bus.subscribe("persister")
+        self.balancers = Balancers(self.settings.services, self.registry)
         self._build_runners()
+        for runner in self.runners.values():
+            self.balancers.add_replica(runner.replica)
         server = self._api_server() if self._serve_api else None
         try:
             async with asyncio.TaskGroup() as tg:
@@ -125,6 +135,7 @@ class Controller(ControlPlane):
                     for r in self.runners.values()
                 ]
                 loops = [tg.create_task(self.monitor.run()), tg.create_task(self._housekeeping())]
+                await self.balancers.start()
                 if server is not None:
                     loops.append(tg.create_task(server.serve()))
                 self.started.set()
@@ -133,6 +144,7 @@ class Controller(ControlPlane):
                 # stopping), stop the processes, then let the persister drain the last events.
                 if server is not None:
                     await server.stop()
+                await self.balancers.stop()
                 for task in runners + loops[:2]:
                     task.cancel()
                 await asyncio.gather(*runners, return_exceptions=True)
@@ -191,6 +203,7 @@ class Controller(ControlPlane):
                     clock=self.clock,
                     adopt=adopted,
                     previous=old,
+                    on_change=self._replica_changed,
                 )
         for rid in set(known) - wanted:
             self.store.delete_replica(rid)
@@ -210,6 +223,9 @@ class Controller(ControlPlane):
         if info is not None:
             log.info("adopted %s (pid %d) from an earlier run", plan.id, old.pid)
         return info
+
+    def _replica_changed(self, replica: Replica) -> None:
+        self.balancers.replica_changed(replica)
 
     def _probe_factory(self, plan: ReplicaPlan, kind: ProbeKind, probe: Probe) -> ProbeLoop:
         return ProbeLoop(plan.id, kind, probe, plan.port, self.bus, clock=self.clock)
@@ -268,6 +284,25 @@ class Controller(ControlPlane):
     def heartbeat(self, node: str, seq: int, info: Mapping[str, Any]) -> HeartbeatAck:
         status = self.monitor.heartbeat(node, seq, info)
         return HeartbeatAck(interval=self.monitor.interval, node_status=status.value)
+
+    def balancer_status(self, service: str) -> BalancerStatus | None:
+        if service not in self.services():
+            raise NotFoundError("service", service)
+        return self.balancers.status(service)
+
+    def balancer_admin(
+        self, replica: ReplicaId, *, state: str | None, weight: float | None
+    ) -> UpstreamStatus:
+        if replica not in self.runners:
+            raise NotFoundError("replica", replica)
+        return self.balancers.admin(replica, state=state, weight=weight)
+
+    def place(self, needs: TaskNeeds, policy: str) -> Placement | NoFit:
+        nodes = [node_capacity(n, self._node_settings[n.name]) for n in self.monitor.nodes()]
+        result = place(needs, nodes, policy, self._rng, last=self._last_placed)
+        if isinstance(result, Placement):
+            self._last_placed = result.node
+        return result
 
     def healthy_replicas(self, service: str) -> Sequence[Replica]:
         return [

@@ -81,6 +81,7 @@ class ReplicaRunner:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         adopt: ProcessInfo | None = None,
         previous: Replica | None = None,
+        on_change: Callable[[Replica], None] | None = None,
     ) -> None:
         self.plan = plan
         self._backend = backend
@@ -93,6 +94,7 @@ class ReplicaRunner:
         self._sleep = sleep
         self._adopt = adopt
         self._budget = RestartBudget(plan.service.restart)
+        self._on_change = on_change
         held = previous is not None and previous.held
         self._want_running = not held
         self._commands: asyncio.Queue[tuple[Command, ActionRecord]] = asyncio.Queue()
@@ -476,3 +478,5 @@ class ReplicaRunner:
     def _set(self, **changes: object) -> None:
         self.replica = dataclasses.replace(self.replica, **changes)  # type: ignore[arg-type]
         self._store.upsert_replica(self.replica)
+        if self._on_change is not None:
+            self._on_change(self.replica)

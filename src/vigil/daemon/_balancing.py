@@ -1,0 +1,138 @@
+"""The balancers of a running controller: one pool and one HTTP proxy per service that has a
+``balancer`` section.
+
+Built by :class:`vigil.daemon.Controller` (``vigil up``) and by ``vigil balance`` (the balancer
+alone). The supervisor's replica changes reach the pool synchronously through
+:meth:`Balancers.replica_changed` (a replica that exits is out of rotation before the next
+request), and the API's admin changes (weight, drain, maint, ready) apply to the next request.
+Pools run on the monotonic clock, like the proxy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from prometheus_client import CollectorRegistry
+
+from vigil.api import BalancerStatus
+from vigil.balancer import AdminState, Pool, PoolSettings, Upstream, UpstreamStatus
+from vigil.balancer.proxy import Proxy, ProxyMetrics, ProxySettings
+from vigil.errors import InputError, NotFoundError
+from vigil.model import Health, Replica, ReplicaState
+from vigil.settings import BalancerSettings, Service
+
+STOP_GRACE = 5.0
+"""Seconds in-flight requests get to finish when the balancer stops."""
+
+
+def serving(replica: Replica) -> bool:
+    """Whether the balancer may send the replica new requests."""
+    return (
+        replica.state == ReplicaState.RUNNING
+        and replica.pid is not None
+        and replica.ready == Health.HEALTHY
+    )
+
+
+def pool_settings(b: BalancerSettings) -> PoolSettings:
+    return PoolSettings(
+        policy=b.policy,
+        failure_threshold=b.failure_threshold,
+        eject_base=b.eject_base,
+        eject_max=b.eject_max,
+        max_ejection_percent=b.max_ejection_percent,
+        slow_start=b.slow_start,
+        retry_ratio=b.retry_ratio,
+    )
+
+
+def proxy_settings(b: BalancerSettings) -> ProxySettings:
+    return ProxySettings(
+        connect_timeout=b.connect_timeout,
+        first_byte_timeout=b.first_byte_timeout,
+        idle_timeout=b.idle_timeout,
+        max_retries=b.max_retries,
+        retry_budget_ratio=b.retry_ratio,
+        affinity_header=b.affinity_header,
+    )
+
+
+class Balancers:
+    def __init__(
+        self,
+        services: Sequence[Service],
+        registry: CollectorRegistry,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._services = {s.name: s for s in services if s.balancer is not None}
+        self.pools: dict[str, Pool] = {
+            name: Pool(settings=pool_settings(s.balancer))
+            for name, s in self._services.items()
+            if s.balancer is not None
+        }
+        self._metrics = ProxyMetrics(registry) if self.pools else None
+        self._proxies: dict[str, Proxy] = {}
+        self.ports: dict[str, int] = {}
+        self._owner: dict[str, str] = {}  # replica id -> service
+
+    def add_replica(self, replica: Replica, host: str = "127.0.0.1") -> None:
+        pool = self.pools.get(replica.service)
+        if pool is None:
+            return
+        upstream = Upstream(id=replica.id, host=host, port=replica.port)
+        pool.add(upstream, self._clock())
+        self._owner[replica.id] = replica.service
+        pool.set_health(replica.id, serving(replica), self._clock())
+
+    def replica_changed(self, replica: Replica) -> None:
+        """The supervisor's hook: every change of a replica's state or health."""
+        pool = self.pools.get(replica.service)
+        if pool is not None and replica.id in self._owner:
+            pool.set_health(replica.id, serving(replica), self._clock())
+
+    def set_health(self, replica_id: str, healthy: bool) -> None:
+        service = self._owner.get(replica_id)
+        if service is not None:
+            self.pools[service].set_health(replica_id, healthy, self._clock())
+
+    async def start(self) -> None:
+        for name, pool in self.pools.items():
+            b = self._services[name].balancer
+            assert b is not None
+            proxy = Proxy(pool, settings=proxy_settings(b), metrics=self._metrics)
+            self.ports[name] = await proxy.start(b.host, b.port)
+            self._proxies[name] = proxy
+
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        for proxy in self._proxies.values():
+            await proxy.stop(grace)
+        self._proxies.clear()
+
+    def status(self, service: str) -> BalancerStatus | None:
+        pool = self.pools.get(service)
+        if pool is None:
+            return None
+        b = self._services[service].balancer
+        assert b is not None
+        port = self.ports.get(service, b.port)
+        return BalancerStatus(service, f"{b.host}:{port}", b.policy, pool.snapshot(self._clock()))
+
+    def admin(self, replica_id: str, *, state: str | None, weight: float | None) -> UpstreamStatus:
+        """Apply an operator's change to one replica's place in its balancer."""
+        service = self._owner.get(replica_id)
+        if service is None:
+            raise NotFoundError("balanced replica", replica_id)
+        pool = self.pools[service]
+        now = self._clock()
+        if state is not None:
+            try:
+                pool.set_state(replica_id, AdminState(state), now)
+            except ValueError as exc:
+                raise InputError(
+                    f"body.state: must be one of ready, draining, maint (got {state!r})"
+                ) from exc
+        if weight is not None:
+            pool.set_weight(replica_id, weight, now)
+        return next(row for row in pool.snapshot(now) if row.id == replica_id)

@@ -1,0 +1,34 @@
+"""A node's free capacity for placement, from its configured offer and its agent's heartbeats.
+
+Used by :meth:`vigil.daemon.Controller.place` (``POST /api/v1/placements``). What the agent
+reports live wins over what the config declares: ``gpus_free``, ``gpu_memory_free_mb``,
+``memory_free_mb`` and ``cpu_pct`` (as the load) in the heartbeat's ``info``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vigil.balancer import NodeCapacity
+from vigil.model import Node
+from vigil.settings import NodeSettings
+
+
+def _number(info: Any, key: str, default: float) -> float:
+    value = info.get(key) if isinstance(info, dict) else None
+    return (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+    )
+
+
+def node_capacity(node: Node, declared: NodeSettings) -> NodeCapacity:
+    info = dict(node.info)
+    return NodeCapacity(
+        name=node.name,
+        gpus_free=int(_number(info, "gpus_free", declared.gpus)),
+        gpu_memory_free_mb=int(_number(info, "gpu_memory_free_mb", declared.gpu_memory_mb)),
+        memory_free_mb=int(_number(info, "memory_free_mb", declared.memory_mb)),
+        labels=dict(declared.labels),
+        load=min(1.0, max(0.0, _number(info, "cpu_pct", 0.0) / 100.0)),
+        status=node.status,
+    )

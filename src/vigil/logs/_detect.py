@@ -1,0 +1,225 @@
+"""Automatic header detection: where does the header of a raw log line end?
+
+Called by :class:`vigil.logs._headers.LogFormat` (format ``auto``) for each line that is not
+JSON. Stateless and general: it knows the *kinds* of header tokens, not any product's format.
+
+The header is the longest run of leading tokens that are timestamps, dates, numbers (pids,
+sequence numbers), node names (tokens with digits), ``-`` placeholders, bracketed fields and
+upper-case tags, closed by one of:
+
+- a **level** (``INFO``, ``warning``, ``[error]``, or a one-letter ``I``/``W``/``E`` after
+  numbers), then the bracketed fields and ``-`` that follow it, and a logger name ending in
+  ``:`` when it looks like one (``org.foo.Bar:``, ``WindowManager:``);
+- a **program** token ending in ``:`` (``sshd[42]:``, ``kernel:``), possibly after one host name;
+- a ``|``-separated run of fields (``time|component|pid|message``).
+
+With none of these, only the leading timestamp tokens are header. Tokens that are not header
+stay in the content: a misdetection costs a worse template, never a lost line.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_HEADER_TOKENS = 14
+"""Headers seen in the wild have at most about ten tokens (BGL has nine)."""
+
+_LEVELS = frozenset(
+    [
+        "trace",
+        "debug",
+        "info",
+        "information",
+        "notice",
+        "warn",
+        "warning",
+        "error",
+        "err",
+        "critical",
+        "crit",
+        "alert",
+        "emerg",
+        "emergency",
+        "fatal",
+        "severe",
+        "failure",
+        "fine",
+        "finer",
+        "finest",
+        "verbose",
+    ]
+)
+_SHORT_LEVELS = frozenset("VDIWEF")
+_NAMES = frozenset(
+    [
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "may",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "oct",
+        "nov",
+        "dec",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+    ]
+)
+_TIME = re.compile(r"^\d[\d:.,/\-+TZ]*$|^\d+[\d:.,/\-]*[A-Z]{0,3}$")
+_TOKEN = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]:?|\S+")  # one level of nested brackets
+_PROGRAM = re.compile(r"^[\w.\-/@$()\[\]]*\w[\])]?:$")
+_LOGGER = re.compile(r"^[\w.$\-/\[\]]+:$")
+_CAPS = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
+_FIELD = re.compile(r"^[\w.$\-]+$")
+_DIGIT = re.compile(r"\d")
+
+TIME, NAME, NUMBER, LEVEL, DASH, BRACKET, NODE, CAPS, PROGRAM, OTHER = range(10)
+
+
+def _kind(tok: str, numbers_seen: bool) -> int:
+    bare = tok.strip("[]<>(),")
+    low = bare.lower()
+    if low in _LEVELS and (bare.isupper() or bare.istitle() or tok.startswith("[")):
+        return LEVEL
+    if numbers_seen and len(tok) == 1 and tok in _SHORT_LEVELS:
+        return LEVEL
+    if tok == "-":
+        return DASH
+    if bare.isdigit():
+        return NUMBER
+    if _TIME.match(bare):
+        return TIME
+    if low.rstrip(".") in _NAMES:
+        return NAME
+    if tok.endswith(":") and _PROGRAM.match(tok):
+        return PROGRAM
+    if tok.startswith("["):
+        return BRACKET
+    if _DIGIT.search(tok):
+        return NODE
+    if _CAPS.match(tok):
+        return CAPS
+    return OTHER
+
+
+def _is_program(tok: str) -> bool:
+    return tok.endswith(":") and _PROGRAM.match(tok) is not None
+
+
+def _is_logger(tok: str) -> bool:
+    """A logger name after the level: dotted (Java), ``$`` (inner class) or CamelCase."""
+    if not _LOGGER.match(tok):
+        return False
+    name = tok[:-1]
+    return "." in name or "$" in name or any(c.isupper() for c in name[1:])
+
+
+def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
+    """(index where the message starts, the header fields found) for a raw line; 0 if none."""
+    piped = _piped(line)
+    if piped:
+        return piped
+    toks = _Tokens(line)
+    fields: list[tuple[str, str]] = []
+    timed = numbers = False
+    time_end = 0
+    leading_time = True
+    for i in range(MAX_HEADER_TOKENS):
+        if not toks.has(i):
+            break
+        tok, end = toks[i]
+        kind = _kind(tok, numbers)
+        if kind == LEVEL:
+            fields.append(("Level", tok))
+            return _after_level(line, toks, i + 1, end), tuple(fields)
+        if kind == PROGRAM and i > 0:
+            fields.append(("Component", tok.rstrip(":")))
+            return _skip_space(line, end), tuple(fields)
+        if kind in (TIME, NAME, NUMBER):
+            timed = timed or kind != NUMBER
+            numbers = True
+            if leading_time:
+                time_end = end
+            fields.append(("Time" if kind != NUMBER else "Number", tok))
+            continue
+        leading_time = False
+        if kind in (DASH, BRACKET, NODE, CAPS):
+            fields.append(("Field", tok))
+            continue
+        if timed and kind == OTHER and toks.has(i + 1) and _is_program(toks[i + 1][0]):
+            fields.append(("Host", tok))  # syslog: "<time> host program[pid]: message"
+            continue
+        break
+    if time_end and timed:
+        return _skip_space(line, time_end), tuple(f for f in fields if f[0] in ("Time", "Number"))
+    return 0, ()
+
+
+class _Tokens:
+    """The line's leading tokens, split lazily: most lines stop at the first one."""
+
+    def __init__(self, line: str) -> None:
+        self._it = _TOKEN.finditer(line, 0, min(len(line), 400))
+        self._toks: list[tuple[str, int]] = []
+        self._done = False
+
+    def _fill(self, n: int) -> None:
+        while not self._done and len(self._toks) < n:
+            m = next(self._it, None)
+            if m is None:
+                self._done = True
+            else:
+                self._toks.append((m.group(0), m.end()))
+
+    def has(self, i: int) -> bool:
+        self._fill(i + 1)
+        return i < len(self._toks)
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        self._fill(i + 1)
+        return self._toks[i]
+
+
+def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
+    """The header end after a level: bracketed fields, ``-`` separators, a logger name."""
+    while toks.has(i) and (toks[i][0].startswith("[") or toks[i][0] == "-"):
+        end = toks[i][1]
+        i += 1
+    if toks.has(i) and _is_logger(toks[i][0]):
+        end = toks[i][1]
+    return _skip_space(line, end)
+
+
+def _piped(line: str) -> tuple[int, tuple[tuple[str, str], ...]] | None:
+    """``time|component|pid|message``: fields up to the pid after a component."""
+    head = line[:200]
+    bar = head.find("|")
+    if bar <= 0 or " " in head[:bar] or not _TIME.match(head[:bar]):
+        return None
+    parts = line.split("|", 4)
+    fields = [("Time", parts[0])]
+    pos = bar + 1
+    named = False
+    for part in parts[1:-1]:
+        if not _FIELD.match(part):
+            break
+        fields.append(("Number" if part.isdigit() else "Component", part))
+        pos += len(part) + 1
+        if part.isdigit() and named:
+            break
+        named = named or not part.isdigit()
+    return pos, tuple(fields)
+
+
+def _skip_space(line: str, end: int) -> int:
+    while end < len(line) and line[end] in " \t":
+        end += 1
+    return end

@@ -1,0 +1,126 @@
+"""Headers: split a raw log line into its header fields and the message the miner sees.
+
+Called by the ``vigil logs`` CLI (:mod:`vigil.cli._logs`) once per line, before
+:class:`vigil.logs.TemplateMiner`. Three ways to split:
+
+- a Loghub-style format string, ``<Date> <Time> <Level> <Component>: <Content>`` (runs of spaces
+  match any whitespace, the rest is a regular expression, as in LogPAI's logparser);
+- a preset name: ``syslog``, ``journald-json``, ``k8s-json`` (Docker/Kubernetes JSON lines),
+  ``cri`` (containerd/CRI-O lines), ``auto``;
+- automatic detection (``auto``, the default): JSON lines are recognised by their keys, other
+  lines by their leading timestamp, level, pid, host and component tokens
+  (:mod:`vigil.logs._detect`).
+
+The ``prefix`` of a :class:`Split` is the header with its variable parts masked (``<*>``): the
+CLI prints ``prefix + template`` so that a printed template still matches the line's format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from vigil.errors import InputError
+from vigil.logs._detect import detect_header
+from vigil.logs._tokens import mask
+
+CONTENT = "Content"
+
+PRESETS: dict[str, str] = {
+    "syslog": r"<Month> <Day> <Time> <Host> <Component>(\[<Pid>\])?: <Content>",
+    "cri": "<Time> <Stream> <Tag> <Content>",
+    "journald-json": "json",
+    "k8s-json": "json",
+    "auto": "auto",
+}
+"""Named formats accepted wherever a format string is (``--log-format syslog``)."""
+
+_JSON_MESSAGE_KEYS = ("MESSAGE", "message", "msg", "log", "Message")
+
+
+class LogFormatError(InputError, ValueError):
+    """A ``--log-format`` string that cannot be used (no ``<Content>``, bad regex)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """One line cut in two: the message for the miner, and the masked header before it."""
+
+    content: str
+    prefix: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+class LogFormat:
+    """A compiled header format; :meth:`split` never fails (an unmatched line is all content)."""
+
+    def __init__(self, spec: str = "auto") -> None:
+        self.spec = spec
+        resolved = PRESETS.get(spec, spec)
+        self.kind = resolved if resolved in ("auto", "json") else "format"
+        self.headers: list[str] = []
+        self._regex: re.Pattern[str] | None = None
+        if self.kind == "format":
+            self.headers, self._regex = compile_format(resolved)
+
+    def split(self, line: str) -> Split:
+        """Split ``line`` (no trailing newline) into header and content."""
+        if self.kind == "format":
+            return self._split_format(line)
+        if line.startswith("{"):
+            found = split_json(line)
+            if found is not None:
+                return found
+        if self.kind == "json":
+            return Split(line)
+        end, fields = detect_header(line)
+        if end == 0:
+            return Split(line)
+        return Split(line[end:], mask(line[:end]), fields)
+
+    def _split_format(self, line: str) -> Split:
+        assert self._regex is not None
+        m = self._regex.match(line.strip())
+        if m is None:
+            return Split(line)
+        start = m.start(CONTENT) + (len(line) - len(line.lstrip()))
+        fields = tuple((h, m.group(h) or "") for h in self.headers if h != CONTENT)
+        return Split(m.group(CONTENT), mask(line[:start]), fields)
+
+
+def compile_format(spec: str) -> tuple[list[str], re.Pattern[str]]:
+    """``<Date> <Time>: <Content>`` -> (field names, regex), as LogPAI's logparser builds it."""
+    headers: list[str] = []
+    regex = ""
+    for k, part in enumerate(re.split(r"(<[^<>]+>)", spec)):
+        if k % 2 == 0:
+            regex += re.sub(" +", r"\\s+", part)
+        else:
+            name = part.strip("<>")
+            if not name.isidentifier() or name in headers:
+                raise LogFormatError(f"log format {spec!r}: bad or repeated field <{name}>")
+            regex += f"(?P<{name}>.*?)"
+            headers.append(name)
+    if CONTENT not in headers:
+        raise LogFormatError(f"log format {spec!r}: needs a <Content> field")
+    try:
+        return headers, re.compile("^" + regex + "$")
+    except re.error as exc:
+        raise LogFormatError(f"log format {spec!r}: {exc}") from exc
+
+
+def split_json(line: str) -> Split | None:
+    """A journald/Docker/Kubernetes JSON line: its message field is the content."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    for key in _JSON_MESSAGE_KEYS:
+        value = obj.get(key)
+        if isinstance(value, str):
+            fields = tuple((k, str(v)) for k, v in obj.items() if k != key)
+            return Split(value.rstrip("\r\n"), "", fields)
+    return None

@@ -1,0 +1,106 @@
+"""Bad input made safe: bytes in, one clean text line out per input line, never an exception.
+
+Used by the ``vigil logs`` CLI (:mod:`vigil.cli._logs`) and, later, by the log tailer: feed the
+raw bytes as they arrive (:meth:`LineSplitter.feed`), call :meth:`LineSplitter.close` at the end
+of input. Every input line gives exactly one output line, in order:
+
+- invalid UTF-8 is replaced (U+FFFD), NUL and other control characters (except tab) become
+  spaces, a CRLF ending loses its CR;
+- a line longer than ``max_bytes`` keeps its head and ends with ``TRUNCATED_MARKER``; the rest
+  is skipped as it streams by, so memory stays bounded however long the line;
+- each case is counted in :class:`InputStats`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+DEFAULT_MAX_LINE_BYTES = 64 * 1024
+"""Longer lines are dumps (JSON blobs, base64, stack traces on one line); 64 KiB keeps more than
+any template needs and bounds the memory of one line."""
+
+TRUNCATED_MARKER = " [truncated]"
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(slots=True)
+class InputStats:
+    """What the splitter had to repair."""
+
+    lines: int = 0
+    empty: int = 0
+    invalid_utf8: int = 0
+    control_chars: int = 0
+    truncated: int = 0
+    crlf: int = 0
+
+
+class LineSplitter:
+    """Incremental splitter of a byte stream into clean text lines."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.stats = InputStats()
+        self._pending = bytearray()
+        self._skipping = False
+
+    def feed(self, data: bytes) -> Iterator[str]:
+        """Yield every line completed by ``data``."""
+        start = 0
+        while True:
+            nl = data.find(b"\n", start)
+            if nl < 0:
+                break
+            piece = data[start:nl]
+            start = nl + 1
+            if self._pending or self._skipping:
+                self._append(piece)
+                piece, truncated = bytes(self._pending), self._skipping
+                self._pending.clear()
+                self._skipping = False
+            else:
+                truncated = len(piece) > self.max_bytes
+                if truncated:
+                    piece = piece[: self.max_bytes]
+            yield self._clean(piece, truncated)
+        if start < len(data):
+            self._append(data[start:])
+
+    def close(self) -> Iterator[str]:
+        """Yield the last line if the input did not end with a newline."""
+        if self._pending or self._skipping:
+            piece, truncated = bytes(self._pending), self._skipping
+            self._pending.clear()
+            self._skipping = False
+            yield self._clean(piece, truncated)
+
+    def _append(self, piece: bytes) -> None:
+        room = self.max_bytes - len(self._pending)
+        if len(piece) > room:
+            self._skipping = True
+            piece = piece[: max(room, 0)]
+        self._pending += piece
+
+    def _clean(self, raw: bytes, truncated: bool) -> str:
+        stats = self.stats
+        stats.lines += 1
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+            stats.crlf += 1
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            stats.invalid_utf8 += 1
+            text = raw.decode("utf-8", "replace")
+        if not text.isprintable() and _CONTROL.search(text):
+            stats.control_chars += 1
+            text = _CONTROL.sub(" ", text)
+        if truncated:
+            stats.truncated += 1
+            text += TRUNCATED_MARKER
+        if not text.strip():
+            stats.empty += 1
+        return text

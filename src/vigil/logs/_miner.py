@@ -1,0 +1,350 @@
+"""The online template miner: one line in, a stable cluster id and its template out.
+
+Used by the ``vigil logs`` CLI (:mod:`vigil.cli._logs`) and, later, by the log collectors and
+analyses. Pure: no I/O, no clock; line numbers are counted by the miner itself.
+
+How a line finds its cluster:
+
+1. **Fast path.** The content is masked (:func:`vigil.logs._tokens.mask`) and the masked string
+   is looked up in a bounded dict of signatures already seen. Most lines stop here.
+2. **Slow path.** The masked words are compared with the clusters of the same word count whose
+   first word matches (Drain's observation: the first word of a message is almost never a
+   variable). A cluster accepts the line when every differing position is either a weak
+   variable (same shape once digits are masked) or, at most once, a plain word in a message of
+   four words or more whose two values do not look alike (a user name, a host). The chosen
+   cluster's template generalises in place and the signature is remembered.
+
+Early lines get their final answer: strong variables are masked from the first line on, so a
+cluster is created with the right template, and a later line only ever widens it. When a
+widened template makes two clusters identical they are merged; the younger id is remapped to
+the older (``Match.remapped``, :meth:`TemplateMiner.resolve`).
+
+Memory is bounded: at most ``max_clusters`` clusters (least recently seen evicted) and
+``max_signatures`` remembered signatures (the table is dropped and rebuilt when full).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vigil.logs._tokens import (
+    MONTHS,
+    UNITS,
+    WILDCARD,
+    covers,
+    generalise,
+    is_plain_word,
+    look_alike,
+    loose,
+    mask,
+)
+
+FIRST_WORD_VARIABLE_POSITION = 2
+"""The first two words of a message are its verb and subject ("Failed password", "Connection
+closed"): a plain word there tells events apart, it is not a value (Drain's prefix rule)."""
+
+MIN_WORDS_FOR_WORD_VARIABLE = 4
+"""A plain word may be a variable only in a message of four words or more: in shorter ones
+("cupsd startup succeeded", "onReceive action: SCREEN_ON") one word is most of the meaning."""
+
+DEFAULT_MAX_CLUSTERS = 50_000
+"""A real system has hundreds to a few thousand templates; 50k leaves room for noise."""
+
+DEFAULT_MAX_SIGNATURES = 100_000
+"""Each of the three caches (exact lines, masked lines, words) holds at most this many entries,
+about 20 MB each at their fullest; a full cache is dropped and refills from the stream."""
+
+# Position levels: how far a template word has been widened.
+LITERAL, LOOSE, ANY = 0, 1, 2
+
+
+@dataclass(slots=True)
+class Cluster:
+    """One template: its words, how widened each one is, and counts (line numbers are 1-based)."""
+
+    id: int
+    words: list[str]
+    levels: list[int]
+    runs: list[int]
+    count: int = 0
+    first_line: int = 0
+    last_line: int = 0
+    example: str = ""
+    _template: str | None = field(default=None, repr=False)
+
+    @property
+    def template(self) -> str:
+        if self._template is None:
+            self._template = " ".join(
+                " ".join([w] * r) if r > 1 else w
+                for w, r in zip(self.words, self.runs, strict=True)
+            )
+        return self._template
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The answer for one line: its cluster id and that cluster's template right now."""
+
+    cluster_id: int
+    template: str
+    created: bool = False
+    changed: bool = False
+    remapped: tuple[tuple[int, int], ...] = ()
+
+
+class TemplateMiner:
+    """Online template miner with one configuration for every log type.
+
+    >>> m = TemplateMiner()
+    >>> m.add("Invalid user admin from 10.0.0.1").template
+    'Invalid user admin from <*>'
+    >>> m.add("Invalid user oracle from 10.0.0.2").template
+    'Invalid user <*> from <*>'
+    """
+
+    def __init__(
+        self,
+        *,
+        max_clusters: int = DEFAULT_MAX_CLUSTERS,
+        max_signatures: int = DEFAULT_MAX_SIGNATURES,
+    ) -> None:
+        self.max_clusters = max_clusters
+        self.max_signatures = max_signatures
+        self.clusters: dict[int, Cluster] = {}
+        self.lines = 0
+        self.next_id = 1
+        self._signatures: dict[str, Cluster] = {}
+        self._exact: dict[str, Cluster] = {}
+        self._words: dict[str, str] = {}
+        self._buckets: dict[tuple[int, str], list[Cluster]] = {}
+        self._remap: dict[int, int] = {}
+        self._last_change: tuple[tuple[int, int], ...] | None = None
+
+    # ------------------------------------------------------------------ public
+
+    def add(self, content: str) -> Match:
+        """Mine one line's content (header already removed) and return its cluster."""
+        before = self.next_id
+        cluster = self.cluster_of(content)
+        if self._last_change is None:
+            return Match(cluster.id, cluster.template, created=cluster.id >= before)
+        change, self._last_change = self._last_change, None
+        return Match(cluster.id, cluster.template, cluster.id >= before, True, change)
+
+    def cluster_of(self, content: str) -> Cluster:
+        """The fast form of :meth:`add` (no :class:`Match` built): the line's cluster itself."""
+        self.lines += 1
+        cluster = self._exact.get(content)
+        if cluster is None:
+            masked = self._mask(content)
+            cluster = self._signatures.get(masked)
+            if cluster is None:
+                cluster = self._slow(content, masked)
+            if len(self._exact) >= self.max_signatures:
+                self._exact.clear()
+            self._exact[content] = cluster
+        cluster.count += 1
+        cluster.last_line = self.lines
+        return cluster
+
+    def seen(self, cluster: Cluster) -> None:
+        """Count one more line of ``cluster`` (for callers that cached the line's cluster)."""
+        self.lines += 1
+        cluster.count += 1
+        cluster.last_line = self.lines
+
+    def _mask(self, content: str) -> str:
+        """:func:`mask` word by word through a cache: constant words cost one dict lookup."""
+        cache = self._words
+        out = []
+        for word in content.split():
+            masked = cache.get(word)
+            if masked is None:
+                if word.isdigit():  # the commonest miss: a number seen for the first time
+                    out.append(WILDCARD)
+                    continue
+                masked = mask(word)
+                if len(cache) >= self.max_signatures:
+                    cache.clear()
+                cache[word] = masked
+            out.append(masked)
+        return " ".join(out)
+
+    def resolve(self, cluster_id: int) -> int:
+        """The current id of a cluster that may have been merged into another one."""
+        while cluster_id in self._remap:
+            cluster_id = self._remap[cluster_id]
+        return cluster_id
+
+    def remaps(self) -> dict[int, int]:
+        """Every merge so far: old id -> the id it was merged into (maybe merged again)."""
+        return dict(self._remap)
+
+    def restore(
+        self, clusters: list[Cluster], remap: dict[int, int], *, lines: int, next_id: int
+    ) -> None:
+        """Replace this miner's clusters (used by :func:`vigil.logs.loads`)."""
+        self.clusters = {c.id: c for c in clusters}
+        self._remap = dict(remap)
+        self.lines = lines
+        self.next_id = max([next_id, *(c.id + 1 for c in clusters)])
+        self._rebuild_indexes()
+        self._words.clear()
+
+    def templates(self) -> list[Cluster]:
+        """All clusters, most frequent first."""
+        return sorted(self.clusters.values(), key=lambda c: (-c.count, c.id))
+
+    # ------------------------------------------------------------------ slow path
+
+    def _slow(self, content: str, masked: str) -> Cluster:
+        words, runs = _collapse(masked.split())
+        key = (len(words), loose(words[0]) if words else "")
+        bucket = self._buckets.setdefault(key, [])
+        best: Cluster | None = None
+        best_cost = (2, 0)
+        for cand in bucket:
+            cost = _cost(cand, words)
+            if cost is not None and cost < best_cost:
+                best, best_cost = cand, cost
+                if cost == (0, 0):
+                    break
+        if best is None:
+            best = self._create(words, runs, key, bucket)
+            best.example = content
+            best.first_line = self.lines
+        elif best_cost != (0, 0) and _widen(best, words, runs):
+            self._last_change = self._merge_into(best, bucket)
+        if len(self._signatures) >= self.max_signatures:
+            self._signatures.clear()
+        self._signatures[masked] = best
+        return best
+
+    def _create(
+        self, words: list[str], runs: list[int], key: tuple[int, str], bucket: list[Cluster]
+    ) -> Cluster:
+        if len(self.clusters) >= self.max_clusters:
+            self._evict()
+            bucket = self._buckets.setdefault(key, [])
+        cluster = Cluster(self.next_id, list(words), [LITERAL] * len(words), list(runs))
+        self.next_id += 1
+        self.clusters[cluster.id] = cluster
+        bucket.append(cluster)
+        return cluster
+
+    def _evict(self) -> None:
+        """Drop the least recently seen tenth of the clusters (amortised O(1) per line)."""
+        victims = sorted(self.clusters.values(), key=lambda c: c.last_line)
+        gone = {c.id for c in victims[: max(1, len(victims) // 10)]}
+        for cid in gone:
+            del self.clusters[cid]
+        self._rebuild_indexes()
+        self._remap = {k: v for k, v in self._remap.items() if v in self.clusters}
+
+    def _merge_into(self, keep: Cluster, bucket: list[Cluster]) -> tuple[tuple[int, int], ...]:
+        """Merge every cluster of ``bucket`` that ``keep``'s widened template now covers."""
+        merged: list[tuple[int, int]] = []
+        for other in list(bucket):
+            if other is keep or other.id not in self.clusters:
+                continue
+            if _cost(keep, other.words) != (0, 0):
+                continue
+            survivor, gone = (keep, other) if keep.id < other.id else (other, keep)
+            _widen(survivor, gone.words, gone.runs)
+            survivor.count += gone.count
+            survivor.first_line = min(survivor.first_line, gone.first_line)
+            survivor.last_line = max(survivor.last_line, gone.last_line)
+            self._remap[gone.id] = survivor.id
+            merged.append((gone.id, survivor.id))
+            bucket.remove(gone)
+            del self.clusters[gone.id]
+            for cache in (self._signatures, self._exact):
+                for sig, c in list(cache.items()):
+                    if c is gone:
+                        cache[sig] = survivor
+            keep = survivor
+        return tuple(merged)
+
+    def _rebuild_indexes(self) -> None:
+        self._signatures.clear()
+        self._exact.clear()
+        self._buckets.clear()
+        for c in sorted(self.clusters.values(), key=lambda c: c.id):
+            key = (len(c.words), loose(c.words[0]) if c.words else "")
+            self._buckets.setdefault(key, []).append(c)
+
+
+def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
+    """(word-variable positions, weak positions) needed for ``cluster`` to take ``words``, or
+    None when it cannot."""
+    hard = soft = 0
+    n = len(words)
+    for i, (have, level, new) in enumerate(zip(cluster.words, cluster.levels, words, strict=True)):
+        if have == new or level == ANY:
+            continue
+        lhave, lnew = loose(have), loose(new)
+        if lhave == lnew or covers(lhave, lnew) or covers(lnew, lhave):
+            soft += 1
+            continue
+        if (
+            hard
+            or i < FIRST_WORD_VARIABLE_POSITION
+            or n < MIN_WORDS_FOR_WORD_VARIABLE
+            or not is_plain_word(new)
+            or not is_plain_word(have)
+            or look_alike(have, new)
+        ):
+            return None
+        hard = 1
+    return hard, soft
+
+
+def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
+    """Fold each run of wildcard words into one, remembering its length: a list of values
+    ("delete blk_1 blk_2 blk_3") groups with a shorter one, while the template still shows a
+    fixed-arity run ("softheader=<*> <*> <*>") as it is."""
+    if WILDCARD not in words:
+        return words, [1] * len(words)
+    out: list[str] = []
+    runs: list[int] = []
+    for w in words:
+        if out and out[-1] == WILDCARD and w in UNITS:
+            continue  # "5.2 KB": the unit belongs to the value
+        if w == WILDCARD and out and out[-1] in MONTHS:
+            out[-1] = WILDCARD  # "Jul 10": a date
+        if w == WILDCARD and out and out[-1] == WILDCARD:
+            runs[-1] += 1
+        else:
+            out.append(w)
+            runs.append(1)
+    return out, runs
+
+
+def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
+    """Widen ``cluster``'s template so that it covers ``words``; True if it changed."""
+    changed = False
+    for i, run in enumerate(runs):
+        if run != cluster.runs[i] and cluster.runs[i] != 1:
+            cluster.runs[i] = 1  # a list of varying length: show it as one <*>
+            changed = True
+    for i, new in enumerate(words):
+        have, level = cluster.words[i], cluster.levels[i]
+        if have == new or level == ANY:
+            continue
+        lhave, lnew = loose(have), loose(new)
+        if lhave == lnew or covers(lhave, lnew):
+            if level != LOOSE or have != lhave:
+                cluster.words[i], cluster.levels[i] = lhave, LOOSE
+                changed = True
+        elif covers(lnew, lhave):
+            cluster.words[i], cluster.levels[i] = lnew, LOOSE
+            changed = True
+        else:
+            pattern = generalise(lhave, lnew)
+            cluster.words[i] = pattern
+            cluster.levels[i] = ANY if pattern == WILDCARD else LOOSE
+            changed = True
+    if changed:
+        cluster._template = None
+    return changed

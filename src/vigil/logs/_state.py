@@ -1,0 +1,91 @@
+"""Save and load a :class:`~vigil.logs.TemplateMiner` so that cluster ids survive restarts.
+
+Called by whoever owns a miner's lifetime (the ``vigil logs`` CLI with ``--state``, later the
+log collectors). Pure: :func:`miner_to_dict` / :func:`miner_from_dict` work on plain dicts and
+:func:`dumps` / :func:`loads` on JSON text; the caller reads and writes the file.
+
+Only clusters, counters and the id remapping are saved; the caches refill from the stream.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from vigil.errors import InputError
+from vigil.logs._miner import Cluster, TemplateMiner
+
+STATE_VERSION = 1
+
+
+class StateError(InputError, ValueError):
+    """Saved miner state that cannot be loaded (bad JSON, unknown version, missing fields)."""
+
+
+def miner_to_dict(miner: TemplateMiner) -> dict[str, Any]:
+    """A JSON-ready snapshot of ``miner``."""
+    return {
+        "version": STATE_VERSION,
+        "lines": miner.lines,
+        "next_id": miner.next_id,
+        "max_clusters": miner.max_clusters,
+        "max_signatures": miner.max_signatures,
+        "remap": [[old, new] for old, new in sorted(miner.remaps().items())],
+        "clusters": [
+            {
+                "id": c.id,
+                "words": c.words,
+                "levels": c.levels,
+                "runs": c.runs,
+                "count": c.count,
+                "first_line": c.first_line,
+                "last_line": c.last_line,
+                "example": c.example,
+            }
+            for c in sorted(miner.clusters.values(), key=lambda c: c.id)
+        ],
+    }
+
+
+def miner_from_dict(data: dict[str, Any]) -> TemplateMiner:
+    """Rebuild a miner saved by :func:`miner_to_dict`."""
+    if data.get("version") != STATE_VERSION:
+        raise StateError(f"miner state: version {data.get('version')!r} (expected {STATE_VERSION})")
+    try:
+        miner = TemplateMiner(
+            max_clusters=int(data["max_clusters"]), max_signatures=int(data["max_signatures"])
+        )
+        clusters = [
+            Cluster(
+                id=int(c["id"]),
+                words=[str(w) for w in c["words"]],
+                levels=[int(x) for x in c["levels"]],
+                runs=[int(x) for x in c["runs"]],
+                count=int(c["count"]),
+                first_line=int(c["first_line"]),
+                last_line=int(c["last_line"]),
+                example=str(c["example"]),
+            )
+            for c in data["clusters"]
+        ]
+        remap = {int(old): int(new) for old, new in data["remap"]}
+        miner.restore(clusters, remap, lines=int(data["lines"]), next_id=int(data["next_id"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateError(f"miner state: {exc!r}") from exc
+    return miner
+
+
+def dumps(miner: TemplateMiner) -> str:
+    """The miner's state as JSON text."""
+    return json.dumps(miner_to_dict(miner), separators=(",", ":"))
+
+
+def loads(text: str) -> TemplateMiner:
+    """A miner from JSON text written by :func:`dumps`."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise StateError(f"miner state: not JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise StateError("miner state: not a JSON object")
+    return miner_from_dict(data)

@@ -1,0 +1,151 @@
+"""Token classification and masking for the template miner.
+
+Called by :mod:`vigil.logs._miner` for every line (``mask``) and, on the slow path only, for the
+word-level comparisons (``loose``, ``is_plain_word``, ``look_alike``).
+
+Two strengths of "variable":
+
+- **strong**: masked before grouping, always shown as ``<*>``: numbers (signed, decimal, dotted
+  as in IPs and versions), anything that starts with a digit (``0x1f``, ``4096KB``, UUIDs), a
+  word that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``), long hex
+  strings, paths of two or more segments and the part of a URL after ``scheme://``.
+- **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
+  ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
+  ``<*>`` when a second value shows up: the miner decides, not a rule.
+
+Grouping never depends on masking alone: the miner also compares words, so a variable that no
+rule recognises (a user name) still groups (see :mod:`vigil.logs._miner`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+WILDCARD = "<*>"
+
+# Top-level domains that end host names in logs; a dotted name ending in one is a host
+# ("ns1.example.com"), while Java packages start with one ("com.example.Main") and stay.
+_TLDS = (
+    "com|net|org|edu|gov|mil|int|info|biz|io|co|local|lan|internal|arpa|"
+    "uk|de|fr|nl|jp|cn|ru|br|au|ca|it|es|se|no|fi|dk|pl|ch|at|be|cz|kr|in|us|eu|tw|hk|mx|om|"
+    "ar|il|tr|za|ro|hu|gr|pt|ie|sg|my|th|vn|ua"
+)
+_DAYS = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
+MONTHS = frozenset(
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+)
+"""Month names: a variable when a number follows (the miner folds "Jul <*>" into "<*>")."""
+UNITS = frozenset(["B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB"])
+"""Size units: folded into the value before them ("5.2 KB" -> "<*>")."""
+
+# A "piece" is a run of word characters and dashes; '.' ':' '/' '=' and brackets separate
+# pieces, so "uid=0" keeps its key and "core.2275" keeps "core". Order matters: the first
+# alternatives are the specific shapes.
+_STRONG = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
+    r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
+    r"|(?<![\w./])/(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*"  # path with at least two segments
+    rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?![\w.\-])"  # host name
+    rf"|\b(?:{_DAYS})\b"  # day names
+    r"|(?<![\w-])-?\d[\w-]*"  # starts with a digit (optionally signed)
+    r"|(?<![\w-])[\w-]*?\d{3}[\w-]*"  # holds a run of three or more digits
+    r"|(?<![\w-])(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}(?![\w-])"  # long hex
+)
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s\]\)\}'\",;<>]+")
+_DOTTED = WILDCARD + "." + WILDCARD
+_JOINED = WILDCARD + WILDCARD
+_ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
+_DIGIT = re.compile(r"\d")
+
+
+def mask(content: str) -> str:
+    """Replace the strong variables of ``content`` with ``<*>`` (whitespace is kept as is)."""
+    if "://" in content:
+        content = _URL.sub(r"\1<*>", content)
+    masked = _STRONG.sub(WILDCARD, content)
+    if _DOTTED in masked:  # 10.0.0.1 -> <*>.<*>.<*>.<*> -> <*>
+        while _DOTTED in masked:
+            masked = masked.replace(_DOTTED, WILDCARD)
+    if _JOINED in masked:
+        while _JOINED in masked:
+            masked = masked.replace(_JOINED, WILDCARD)
+    return masked
+
+
+def loose(word: str) -> str:
+    """A masked word with its weak variables masked too: ``ssh2`` -> ``<*>``."""
+    if _DIGIT.search(word) is None:
+        return word
+    return _ANY_DIGIT_PIECE.sub(WILDCARD, word)
+
+
+def is_plain_word(word: str) -> bool:
+    """True for a word with no mask: the only kind a word-variable can replace."""
+    return WILDCARD not in word
+
+
+# In ``covers``, a wildcard matches nothing, or text that starts like a value (not punctuation,
+# so that "instruction...<*>" does not cover "instruction......<*>").
+_COVER_ANY = r"(?:[\w<][^\s]*)?"
+
+
+@lru_cache(maxsize=4096)
+def _pattern(word: str) -> re.Pattern[str]:
+    return re.compile(_COVER_ANY.join(re.escape(part) for part in word.split(WILDCARD)))
+
+
+def covers(pattern: str, word: str) -> bool:
+    """True when ``pattern`` (a word with ``<*>``) matches ``word``: ``(<*>)`` covers ``()``,
+    ``rhost=<*>`` covers ``rhost=<*>.example``."""
+    return WILDCARD in pattern and _pattern(pattern).fullmatch(word) is not None
+
+
+_KEY_END = re.compile(r"^.*[=:(\[{/,@]")
+_KEY_START = re.compile(r"[=:)\]},;@].*$")
+
+
+def look_alike(a: str, b: str) -> bool:
+    """True when two different words look like variants of one constant, not two values.
+
+    A shared key (``user=`` in ``user=root``/``user=git``) is removed first. Then the values
+    look alike when one is a single character (``x+``/``y+``) or they share a prefix or suffix
+    of half the shorter one or more. Variable values (user names, hosts) rarely look alike;
+    constants that tell two events apart often do (``failure;``/``failures;``,
+    ``SCREEN_ON``/``SCREEN_OFF``, ``z-``/``z+``).
+    """
+    prefix = _common_prefix(a, b)
+    key = _KEY_END.match(prefix)
+    if key is not None:
+        a, b = a[key.end() :], b[key.end() :]
+    suffix = _common_prefix(a[::-1], b[::-1])[::-1]
+    tail = _KEY_START.search(suffix)
+    if tail is not None:
+        cut = len(suffix) - tail.start()
+        a, b = a[: len(a) - cut], b[: len(b) - cut]
+    shortest = min(len(a), len(b))
+    if shortest <= 1:
+        return True
+    need = max(1, (shortest + 1) // 2)
+    if len(_common_prefix(a, b)) >= need:
+        return True
+    return len(_common_prefix(a[::-1], b[::-1])) >= need
+
+
+def generalise(a: str, b: str) -> str:
+    """The pattern for two different words: their shared key and tail kept around ``<*>``
+    (``user=root``, ``user=git`` -> ``user=<*>``), or ``<*>`` when they share none."""
+    prefix = _common_prefix(a, b)
+    key = _KEY_END.match(prefix)
+    head = key.group(0) if key is not None else ""
+    suffix = _common_prefix(a[len(head) :][::-1], b[len(head) :][::-1])[::-1]
+    tail = _KEY_START.search(suffix)
+    return head + WILDCARD + (tail.group(0) if tail is not None else "")
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    limit = min(len(a), len(b))
+    while n < limit and a[n] == b[n]:
+        n += 1
+    return a[:n]

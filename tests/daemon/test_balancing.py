@@ -1,0 +1,102 @@
+"""End to end: the controller's balancer in front of real model-server replicas.
+
+Requests go through the real proxy to real processes; the supervisor's verdicts take replicas in
+and out of rotation; a replica killed with SIGKILL costs GET clients nothing (connect failures are
+retried on another replica) and is out of rotation at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import httpx
+import pytest
+
+from vigil.daemon import Controller
+
+from ._support import eventually, replica_states, service, settled
+from .conftest import OPERATOR, VIEWER, StartController
+
+
+def balanced_service(tag: str, **over: object) -> dict:
+    return service(tag, replicas=3, balancer={"policy": "round_robin", "slow_start": 0}, **over)
+
+
+async def balanced_fleet(start: StartController, tag: str) -> tuple[Controller, str]:
+    controller = await start({"services": [balanced_service(tag)]})
+    await eventually(
+        lambda: settled(controller), 20, "every replica ready", lambda: replica_states(controller)
+    )
+    return controller, f"http://127.0.0.1:{controller.balancers.ports['llm']}"
+
+
+def api(controller: Controller, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{controller.api_port}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+
+
+@pytest.mark.slow
+async def test_requests_through_the_balancer_reach_every_ready_replica(
+    start_controller: StartController, tag: str
+) -> None:
+    controller, url = await balanced_fleet(start_controller, tag)
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        pids = set()
+        for _ in range(9):
+            response = await http.post("/v1/completions", json={"prompt": "hi"})
+            assert response.status_code == 200
+            pids.add(response.json()["pid"])
+    running = {r.pid for r in controller.replicas("llm")}
+    assert pids == running
+
+
+@pytest.mark.slow
+async def test_a_killed_replica_costs_get_clients_nothing_and_leaves_rotation_at_once(
+    start_controller: StartController, tag: str
+) -> None:
+    controller, url = await balanced_fleet(start_controller, tag)
+    victim = controller.runners["llm/0"].info  # type: ignore[index]
+    assert victim is not None
+    statuses: list[int] = []
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        for i in range(60):
+            if i == 10:
+                os.kill(victim.pid, signal.SIGKILL)
+            statuses.append((await http.get("/healthz")).status_code)
+            await asyncio.sleep(0.01)
+    assert statuses == [200] * 60
+    status = controller.balancer_status("llm")
+    assert status is not None
+    # out of rotation (or back already, once the restarted replica is ready again)
+    row = next(r for r in status.upstreams if r.id == "llm/0")
+    replica = next(r for r in controller.replicas("llm") if r.id == "llm/0")
+    assert row.eligible == (replica.pid not in (None, victim.pid) and replica.ready == "healthy")
+
+
+@pytest.mark.slow
+async def test_a_drained_replica_gets_no_new_requests_and_balance_load_shows_the_ranking(
+    start_controller: StartController, tag: str
+) -> None:
+    controller, url = await balanced_fleet(start_controller, tag)
+    drained = controller.runners["llm/1"].info  # type: ignore[index]
+    assert drained is not None
+    async with api(controller, OPERATOR) as ops:
+        response = await ops.post("/api/v1/replicas/llm/1/balancer", json={"state": "draining"})
+        assert response.status_code == 200, response.text
+    async with api(controller, VIEWER) as viewer:
+        pods = (await viewer.get("/balance_load", params={"service": "llm"})).json()
+        view = (await viewer.get("/api/v1/services/llm/balancer")).json()
+    assert sorted(p["replica"] for p in pods["load_balanced_pods"]) == ["llm/0", "llm/2"]
+    assert sum(p["share"] for p in pods["load_balanced_pods"]) == pytest.approx(1.0)
+    assert view["address"].endswith(url.rsplit(":", 1)[1])
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        pids = {
+            (await http.post("/v1/completions", json={"prompt": "x"})).json()["pid"]
+            for _ in range(12)
+        }
+    assert drained.pid not in pids

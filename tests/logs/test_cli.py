@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from vigil.cli._logs import logs_app
+
+CMD = [sys.executable, "-c", "from vigil.cli._logs import logs_app; logs_app()", "parse"]
+
+
+def test_parse_prints_one_json_object_per_line_in_order() -> None:
+    lines = [
+        b"Invalid user bob from 1.2.3.4",
+        b"",
+        b"\xff\x00 junk",
+        b"x" * (1 << 20),
+        b"Invalid user amy from 1.2.3.5\r",
+    ]
+    out = subprocess.run(CMD, input=b"\n".join(lines) + b"\n", capture_output=True, check=True)
+    rows = [json.loads(r) for r in out.stdout.decode().splitlines()]
+    assert len(rows) == len(lines)
+    assert rows[0]["cluster"] == rows[4]["cluster"]
+    assert rows[4]["template"] == "Invalid user <*> from <*>"
+
+
+def test_parse_streams_each_answer_before_the_input_ends() -> None:
+    proc = subprocess.Popen(CMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"first line 1\n")
+    proc.stdin.flush()
+    first = proc.stdout.readline()  # would hang if parse waited for the end of input
+    proc.stdin.close()
+    proc.wait(timeout=30)
+    assert json.loads(first)["template"] == "first line <*>"
+
+
+def test_parse_with_a_format_and_state_keeps_ids(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_text("2024-01-01 10:00:00 INFO: worker 1 up\n2024-01-01 10:00:01 INFO: disk full\n")
+    state = tmp_path / "state.json"
+    args = [
+        "parse",
+        str(log),
+        "--log-format",
+        "<Date> <Time> <Level>: <Content>",
+        "--state",
+        str(state),
+    ]
+    first = CliRunner().invoke(logs_app, args)
+    second = CliRunner().invoke(logs_app, args)
+    assert first.exit_code == 0 and second.exit_code == 0
+    assert first.stdout == second.stdout
+    assert (
+        json.loads(first.stdout.splitlines()[0])["template"]
+        == "<*> <*>:<*>:<*> INFO: worker <*> up"
+    )
+
+
+def test_bad_file_and_bad_format_exit_2_with_one_line(tmp_path: Path) -> None:
+    missing = CliRunner().invoke(logs_app, ["parse", str(tmp_path / "nope.log")])
+    assert missing.exit_code == 2
+    log = tmp_path / "a.log"
+    log.write_text("x\n")
+    bad = CliRunner().invoke(logs_app, ["parse", str(log), "--log-format", "<Date>"])
+    assert bad.exit_code == 2
+
+
+def test_templates_shows_a_table_most_frequent_first(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_text("rare event\n" + "job 1 done\n" * 3)
+    out = CliRunner().invoke(logs_app, ["templates", str(log)])
+    assert out.exit_code == 0
+    assert out.stdout.index("job <*> done") < out.stdout.index("rare event")

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+
+from vigil.logs import LogFormat, LogFormatError
+
+
+def test_a_format_string_splits_header_and_content() -> None:
+    fmt = LogFormat("<Date> <Time> <Pid> <Level> <Component>: <Content>")
+    s = fmt.split("081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 done")
+    assert s.content == "PacketResponder 1 done"
+    assert s.prefix == "<*> <*> <*> INFO dfs.DataNode$PacketResponder: "
+    assert ("Level", "INFO") in s.fields
+
+
+def test_a_line_that_does_not_match_the_format_is_all_content() -> None:
+    assert LogFormat("<Date> <Level>: <Content>").split("garbage").content == "garbage"
+
+
+def test_a_format_without_content_is_refused() -> None:
+    with pytest.raises(LogFormatError):
+        LogFormat("<Date> <Time>")
+
+
+def test_the_syslog_preset_splits_program_and_pid() -> None:
+    s = LogFormat("syslog").split("Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user x from 1.2.3.4")
+    assert s.content == "Invalid user x from 1.2.3.4"
+    assert ("Pid", "24200") in s.fields
+
+
+@pytest.mark.parametrize("spec", ["journald-json", "k8s-json", "auto"])
+def test_json_presets_take_the_message_field(spec: str) -> None:
+    fmt = LogFormat(spec)
+    assert fmt.split('{"MESSAGE": "Started x", "PRIORITY": "6"}').content == "Started x"
+    assert fmt.split('{"log": "hello 1\\n", "stream": "stderr"}').content == "hello 1"
+
+
+@pytest.mark.parametrize(
+    ("line", "content"),
+    [
+        (
+            "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown",
+            "check pass; user unknown",
+        ),
+        (
+            "17/06/09 20:10:40 INFO spark.SecurityManager: Changing view acls to: yarn",
+            "Changing view acls to: yarn",
+        ),
+        (
+            "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 "
+            "R02-M1-N0-C:J12-U11 RAS KERNEL INFO instruction cache parity error corrected",
+            "instruction cache parity error corrected",
+        ),
+        (
+            "20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579",
+            "onStandStepChanged 3579",
+        ),
+        ("2015-10-18 18:01:47,978 INFO [main] org.apache.Foo: Created thing", "Created thing"),
+        ("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok", "workerEnv.init() ok"),
+        ("03-17 16:13:38.811  1702  2395 D WindowManager: freezing display", "freezing display"),
+        (
+            "PacketResponder 1 for block blk_1 terminating",
+            "PacketResponder 1 for block blk_1 terminating",
+        ),
+        ("ciod: generated 128 core files", "ciod: generated 128 core files"),
+    ],
+)
+def test_headers_are_detected_without_a_format(line: str, content: str) -> None:
+    assert LogFormat().split(line).content == content

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from vigil.logs import LineSplitter
+from vigil.logs._input import TRUNCATED_MARKER
+
+
+def _all(data: bytes, max_bytes: int = 1 << 16, step: int = 7) -> tuple[list[str], LineSplitter]:
+    s = LineSplitter(max_bytes)
+    out: list[str] = []
+    for i in range(0, len(data), step):
+        out.extend(s.feed(data[i : i + step]))
+    out.extend(s.close())
+    return out, s
+
+
+def test_every_input_line_gives_exactly_one_line() -> None:
+    data = b"a\r\n\n\xff\xfe bad\n\x00nul\nlast-without-newline"
+    lines, s = _all(data)
+    assert lines == ["a", "", "\ufffd\ufffd bad", " nul", "last-without-newline"]
+    assert (s.stats.crlf, s.stats.empty, s.stats.invalid_utf8, s.stats.control_chars) == (
+        1,
+        1,
+        1,
+        1,
+    )
+
+
+def test_a_1_mb_line_is_truncated_with_a_marker_and_the_next_line_survives() -> None:
+    data = b"x" * (1 << 20) + b"\nnext\n"
+    lines, s = _all(data, max_bytes=1000, step=4096)
+    assert lines == ["x" * 1000 + TRUNCATED_MARKER, "next"]
+    assert s.stats.truncated == 1

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import itertools
+
+from vigil.logs import TemplateMiner, dumps, loads
+
+
+def test_lines_that_differ_only_in_variables_group_together() -> None:
+    m = TemplateMiner()
+    a = m.add("PacketResponder 1 for block blk_123 terminating")
+    b = m.add("PacketResponder 2 for block blk_-456 terminating")
+    assert a.cluster_id == b.cluster_id
+    assert b.template == "PacketResponder <*> for block <*> terminating"
+
+
+def test_different_events_do_not_group() -> None:
+    m = TemplateMiner()
+    ids = {
+        m.add(line).cluster_id
+        for line in [
+            "Connection closed by 1.2.3.4 [preauth]",
+            "Connection reset by 1.2.3.4 [preauth]",
+            "cupsd startup succeeded",
+            "hcid startup succeeded",
+            "PAM 1 more authentication failure; uid=0",
+            "PAM 2 more authentication failures; uid=0",
+        ]
+    }
+    assert len(ids) == 6
+
+
+def test_an_unmasked_word_variable_still_groups() -> None:
+    m = TemplateMiner()
+    first = m.add("Invalid user webmaster from 173.234.31.186")
+    ids = {
+        m.add(f"Invalid user {u} from 10.0.0.{i}").cluster_id
+        for i, u in enumerate(["test", "oracle", "admin"])
+    }
+    assert ids == {first.cluster_id}
+    assert m.clusters[first.cluster_id].template == "Invalid user <*> from <*>"
+
+
+def test_a_key_value_word_variable_keeps_its_key() -> None:
+    m = TemplateMiner()
+    m.add("authentication failure; logname= uid=0 rhost=1.2.3.4 user=root")
+    r = m.add("authentication failure; logname= uid=0 rhost=1.2.3.5 user=git")
+    assert r.template == "authentication failure; logname= uid=<*> rhost=<*> user=<*>"
+
+
+def test_a_list_of_values_of_any_length_groups() -> None:
+    m = TemplateMiner()
+    a = m.add("ask 10.0.0.1:50010 to delete blk_1111 blk_2222 blk_3333")
+    b = m.add("ask 10.0.0.2:50010 to delete blk_4444")
+    assert a.cluster_id == b.cluster_id
+
+
+def test_ids_are_stable_across_save_and_load() -> None:
+    m = TemplateMiner()
+    lines = ["Started job 1", "Invalid user bob from 1.1.1.1", "disk sda1 is 90% full"]
+    before = [m.add(line).cluster_id for line in lines]
+    restored = loads(dumps(m))
+    assert [restored.add(line).cluster_id for line in lines] == before
+    assert restored.add("brand new event here").cluster_id > max(before)
+
+
+def test_memory_stays_bounded_on_an_endless_stream_of_new_events() -> None:
+    m = TemplateMiner(max_clusters=100, max_signatures=500)
+    words = ("alpha", "beta", "gamma", "delta", "omega", "kappa")
+    for i, combo in zip(range(5000), itertools.cycle(itertools.permutations(words, 4))):
+        m.add(" ".join(combo) + f" event{i % 7}")
+    assert len(m.clusters) <= 100
+    assert len(m._signatures) <= 500 and len(m._exact) <= 500 and len(m._words) <= 500
+
+
+def test_widening_that_makes_two_clusters_equal_merges_them_and_reports_the_remap() -> None:
+    m = TemplateMiner()
+    a = m.add("open port alpha mode fast")
+    b = m.add("open port beta mode slow")  # two words differ: a new cluster
+    assert b.cluster_id != a.cluster_id
+    m.add("open port alpha mode slow")  # widens a: "open port alpha mode <*>"
+    d = m.add("open port gamma mode fast")  # widens a again: now it covers b
+    assert d.cluster_id == a.cluster_id
+    assert d.remapped == ((b.cluster_id, a.cluster_id),)
+    assert m.resolve(b.cluster_id) == a.cluster_id
+    assert m.add("open port beta mode slow").cluster_id == a.cluster_id
+
+
+def test_templates_are_sorted_most_frequent_first() -> None:
+    m = TemplateMiner()
+    for line in ["a b c", "x y z", "x y z"]:
+        m.add(line)
+    assert [c.template for c in m.templates()] == ["x y z", "a b c"]

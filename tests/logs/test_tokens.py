@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from vigil.logs import mask
+from vigil.logs._tokens import covers, look_alike
+
+
+def test_numbers_ips_and_ports_are_masked() -> None:
+    assert mask("Served block to 10.0.0.1:50010 in 35 ms") == "Served block to <*>:<*> in <*> ms"
+
+
+def test_hex_uuid_block_ids_and_paths_are_masked() -> None:
+    line = "blk_-1608999687919862906 0x1f3a 38101a0b-2096-447d-96ea-a692162415ae /var/log/x.log"
+    assert mask(line) == "<*> <*> <*> <*>"
+
+
+def test_urls_keep_their_scheme() -> None:
+    assert (
+        mask("Connecting to driver: spark://Sched@10.1.2.3:4040")
+        == "Connecting to driver: spark://<*>"
+    )
+
+
+def test_key_value_keeps_the_key() -> None:
+    assert mask("uid=0 euid=0 rhost=10.0.0.2") == "uid=<*> euid=<*> rhost=<*>"
+
+
+def test_words_with_one_digit_stay_literal() -> None:
+    assert (
+        mask("Accepted password for root port 22 ssh2")
+        == "Accepted password for root port <*> ssh2"
+    )
+
+
+def test_host_names_and_day_names_are_masked() -> None:
+    assert mask("reverse mapping for ns1.example.com at Sun") == "reverse mapping for <*> at <*>"
+
+
+def test_java_packages_are_not_host_names() -> None:
+    assert (
+        mask("action android.intent.action.SCREEN_ON") == "action android.intent.action.SCREEN_ON"
+    )
+
+
+def test_masking_keeps_whitespace() -> None:
+    assert mask("a  1\tb") == "a  <*>\tb"
+
+
+def test_a_wildcard_covers_a_value_but_not_punctuation() -> None:
+    assert covers("(<*>)", "()")
+    assert covers("rhost=<*>", "rhost=<*>.example")
+    assert not covers("instruction...<*>", "instruction......<*>")
+
+
+def test_variants_of_one_word_look_alike_and_values_do_not() -> None:
+    assert look_alike("failure;", "failures;")
+    assert look_alike("x+", "y+")
+    assert not look_alike("user=root", "user=git")
+    assert not look_alike("webmaster", "oracle")
