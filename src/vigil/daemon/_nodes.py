@@ -28,6 +28,12 @@ from vigil.remediation import ActionLog, IncidentBook
 from vigil.settings import Settings
 from vigil.store import Store
 
+_FINDINGS = {
+    NodeStatus.SUSPECT: (FindingKind.NODE_SUSPECT, Severity.WARNING),
+    NodeStatus.DOWN: (FindingKind.NODE_DOWN, Severity.CRITICAL),
+}
+"""What a node's new status means: the finding it raises, and how bad it is."""
+
 
 class NodeMonitor:
     def __init__(
@@ -115,28 +121,22 @@ class NodeMonitor:
         quiet = f"no heartbeat for {silent or 0:.1f}s (phi {t.phi:.1f})"
         if t.new == NodeStatus.UP:
             self._incidents.recovered(subject, now, "heartbeats resumed")
-        elif t.new == NodeStatus.SUSPECT:
-            self._incidents.raise_finding(
-                Finding(
-                    kind=FindingKind.NODE_SUSPECT,
-                    subject=subject,
-                    at=now,
-                    severity=Severity.WARNING,
-                    summary=f"node {t.node} suspect: {quiet}",
-                    evidence=evidence,
-                )
+            return
+        found = _FINDINGS.get(t.new)
+        if found is None:
+            return
+        kind, severity = found
+        self._incidents.raise_finding(
+            Finding(
+                kind=kind,
+                subject=subject,
+                at=now,
+                severity=severity,
+                summary=f"node {t.node} {t.new.value}: {quiet}",
+                evidence=evidence,
             )
-        elif t.new == NodeStatus.DOWN:
-            self._incidents.raise_finding(
-                Finding(
-                    kind=FindingKind.NODE_DOWN,
-                    subject=subject,
-                    at=now,
-                    severity=Severity.CRITICAL,
-                    summary=f"node {t.node} down: {quiet}",
-                    evidence=evidence,
-                )
-            )
+        )
+        if t.new == NodeStatus.DOWN:
             # No automatic remedy for a lost node yet (rescheduling comes with placement):
             # escalate so a person looks at it, with the evidence kept on the incident.
             self._actions.escalate(subject, f"node {t.node} down ({quiet}); needs a person")
