@@ -62,8 +62,9 @@ class _Demo:
             await asyncio.wait_for(self.controller.started.wait(), READY_TIMEOUT)
             self.url = f"http://127.0.0.1:{self.controller.api_port}"
             self.console.print(
-                f"[bold]vigil demo[/bold]: controller on {self.url}, "
-                f"3 model-server replicas, 2 agents; data in {self.workdir}"
+                f"[bold]vigil demo[/bold]: controller on {self.url}, 3 model-server replicas "
+                f"behind the balancer on port {self.controller.balancers.ports['llm']}, "
+                f"2 agents; data in {self.workdir}"
             )
             for node in ("gpu-a", "gpu-b"):
                 await self._start_agent(node)

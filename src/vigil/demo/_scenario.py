@@ -77,6 +77,7 @@ def demo_settings(workdir: Path, port: int, operator_token: str, agent_token: st
                         "backoff_base": 0.5,
                         "crash_loop": {"max_restarts": 3, "window": 30},
                     },
+                    "balancer": {"policy": "p2c_ewma", "slow_start": 2},
                 }
             ],
         }

@@ -7,7 +7,6 @@ Used by :mod:`vigil.demo._run`.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from dataclasses import dataclass, field
 
 import httpx
@@ -89,7 +88,6 @@ class FaultTracker:
 class LoadStats:
     ok: int = 0
     failed: int = 0
-    no_replica: int = 0
 
     def line(self) -> str:
         total = self.ok + self.failed
@@ -97,19 +95,14 @@ class LoadStats:
         return f"{self.ok} ok, {self.failed} failed ({rate:.1f}% success)"
 
     async def run(self, controller: Controller, stop: asyncio.Event) -> None:
-        """Send completions round-robin over the replicas the controller says are ready."""
-        counter = itertools.count()
+        """Send completions through the service's balancer, as a client of the fleet would."""
+        port = controller.balancers.ports["llm"]
         in_flight: set[asyncio.Task[None]] = set()
         async with httpx.AsyncClient(timeout=2.0) as client:
             while not stop.is_set():
-                healthy = controller.healthy_replicas("llm")
-                if not healthy:
-                    self.no_replica += 1
-                else:
-                    replica = healthy[next(counter) % len(healthy)]
-                    task = asyncio.create_task(self._one(client, replica.port))
-                    in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
+                task = asyncio.create_task(self._one(client, port))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
                 await asyncio.sleep(LOAD_INTERVAL)
             await asyncio.gather(*in_flight, return_exceptions=True)
 
