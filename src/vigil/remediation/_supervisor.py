@@ -203,10 +203,12 @@ class ReplicaRunner:
             self._became_ready()
         exited = asyncio.ensure_future(self._backend.wait(info))
         outcome: tuple[str, object] | None = None
+        waiting: list[asyncio.Future[Any]] = [exited]
         try:
             while outcome is None:
                 next_event = asyncio.ensure_future(sub.get())
                 next_cmd = asyncio.ensure_future(self._commands.get())
+                waiting[1:] = [next_event, next_cmd]
                 done, _ = await asyncio.wait(
                     {exited, next_event, next_cmd},
                     timeout=self._start_deadline(),
@@ -231,6 +233,9 @@ class ReplicaRunner:
                     if not fut.done():
                         fut.cancel()
         finally:
+            if outcome is None:  # cancelled (shutdown): leave no pending waiter behind
+                for waiter in waiting:
+                    waiter.cancel()
             for driver in drivers:
                 await driver.stop()
         kind, value = outcome
