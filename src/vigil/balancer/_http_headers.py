@@ -41,7 +41,21 @@ _REQUEST_SPECIAL = HOP_BY_HOP | {
     b"x-request-id",
     b"expect",
 }
-_RESPONSE_SPECIAL = HOP_BY_HOP | {b"content-length", b"retry-after"}
+# What rewrite_response does with a response header, by lower-case name (one dict lookup each).
+_FORWARD, _CONTENT_LENGTH, _TRANSFER_ENCODING, _RETRY_AFTER, _CONNECTION, _REQUEST_ID, _DROP = (
+    range(7)
+)
+_RESPONSE_KIND = {name: _DROP for name in HOP_BY_HOP} | {
+    b"content-length": _CONTENT_LENGTH,
+    b"transfer-encoding": _TRANSFER_ENCODING,
+    b"retry-after": _RETRY_AFTER,
+    b"connection": _CONNECTION,
+    b"x-request-id": _REQUEST_ID,
+}
+_PLAIN_CONNECTION = frozenset({b"close", b"keep-alive"})  # Connection values naming no header
+# Client status lines by (status, reason): upstreams answer with a handful of them.
+_STATUS_LINES: dict[tuple[int, bytes], bytes] = {}
+_STATUS_LINES_MAX = 256
 # A client's request id is kept when it is short and made of token-like characters: it ends up
 # in logs and in upstream headers, so anything else is replaced rather than trusted.
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
@@ -136,8 +150,8 @@ def rewrite_request(
                 request_id = value
         elif lname == b"expect":
             expect = value.strip().lower() == b"100-continue"
-        elif lname == b"connection":
-            tokens = _connection_tokens(value) - {b"close", b"keep-alive"}
+        elif lname == b"connection" and value.lower() not in _PLAIN_CONNECTION:
+            tokens = _connection_tokens(value) - _PLAIN_CONNECTION
             if tokens:
                 named = tokens if named is None else named | tokens
     if chunked and content_length != -1:
@@ -199,29 +213,37 @@ def rewrite_response(
     request_id: bytes,
 ) -> tuple[ResponseMeta, bool]:
     """Build the client response head; returns it and whether the client connection stays open."""
-    parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
+    line = _STATUS_LINES.get((status, reason))
+    if line is None:
+        line = b"HTTP/1.1 %d %s\r\n" % (status, reason)
+        if len(_STATUS_LINES) < _STATUS_LINES_MAX:
+            _STATUS_LINES[status, reason] = line
+    parts = [line]
     upstream_chunked = False
     content_length: bytes | None = None
     retry_after: bytes | None = None
     named: set[bytes] | None = None
     has_id = False
     for name, value in headers:
-        lname = name.lower()
-        if lname not in _RESPONSE_SPECIAL:
+        kind = _RESPONSE_KIND.get(name.lower(), _FORWARD)
+        if kind == _FORWARD:
             parts += (name, b": ", value, b"\r\n")
-            if lname == b"x-request-id":
-                has_id = True
-        elif lname == b"content-length":
+        elif kind == _CONTENT_LENGTH:
             content_length = value
-        elif lname == b"transfer-encoding":
+        elif kind == _REQUEST_ID:
+            has_id = True
+            parts += (name, b": ", value, b"\r\n")
+        elif kind == _CONNECTION:
+            if value.lower() not in _PLAIN_CONNECTION:
+                tokens = _connection_tokens(value) - _PLAIN_CONNECTION
+                if tokens:
+                    named = tokens if named is None else named | tokens
+        elif kind == _TRANSFER_ENCODING:
             upstream_chunked = value.strip().lower().endswith(b"chunked")
-        elif lname == b"retry-after":
+        elif kind == _RETRY_AFTER:
             retry_after = value
             parts += (name, b": ", value, b"\r\n")
-        elif lname == b"connection":
-            tokens = _connection_tokens(value) - {b"close", b"keep-alive"}
-            if tokens:
-                named = tokens if named is None else named | tokens
+        # else: another hop-by-hop header, dropped
     if named:
         parts = _drop_named(parts, named, 1)
     keep_alive = client_keep_alive

@@ -39,7 +39,8 @@ class ClientConnection(asyncio.Protocol):
         self.parsing: Exchange | None = None  # the exchange receiving body pieces
         self.url = b""
         self.headers: Headers = []
-        self.head_bytes = 0
+        self.head_bytes = 0  # bytes of earlier reads since the current head began
+        self.data_len = 0  # the size of the read being parsed
         self.in_head = False
         self.error: BadRequest | None = None
         self.closed = False
@@ -64,6 +65,7 @@ class ClientConnection(asyncio.Protocol):
         if self.error is not None:
             return  # after a parse error nothing more is read
         self.last_io = self.state.loop.time()
+        self.data_len = size = len(data)
         try:
             self.parser.feed_data(data)
         except HttpParserUpgrade:
@@ -72,9 +74,13 @@ class ClientConnection(asyncio.Protocol):
             context = exc.__context__
             self._fail(context if isinstance(context, BadRequest) else BadRequest(400, str(exc)))
         else:
-            limit = self.state.settings.max_header_bytes
-            if self.in_head and (self.head_bytes + len(self.url) > limit):
-                self._fail(BadRequest(431, "request head too large"))
+            if self.in_head:  # the head goes on in the next read
+                self.head_bytes += size
+                if (
+                    self.head_bytes > self.state.settings.max_header_bytes
+                    and self._head_too_large()
+                ):
+                    self._fail(BadRequest(431, "request head too large"))
         if self.active is None and self.queue:
             self._next()
 
@@ -125,15 +131,24 @@ class ClientConnection(asyncio.Protocol):
             raise BadRequest(414, "request URL too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_bytes += len(name) + len(value) + 4
-        if self.head_bytes + len(self.url) > self.state.settings.max_header_bytes:
-            raise BadRequest(431, "request head too large")
+        # Kept to one append: the head's size is checked once per read, not once per header.
         self.headers.append((name, value))
+
+    def _head_too_large(self) -> bool:
+        """The URL plus the headers parsed so far (``: `` and CRLF counted) exceed the limit.
+        Only called once the raw bytes read since the head began pass the limit."""
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        return size > self.state.settings.max_header_bytes
 
     def on_headers_complete(self) -> None:
         self.in_head = False
-        parser = self.parser
         st = self.state
+        if (
+            self.head_bytes + self.data_len > st.settings.max_header_bytes
+            and self._head_too_large()
+        ):
+            raise BadRequest(431, "request head too large")
+        parser = self.parser
         method = parser.get_method()
         meta = rewrite_request(
             method, self.url, self.headers, self.ip, st.proto, st.ids, st.affinity

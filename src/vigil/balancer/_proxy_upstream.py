@@ -49,7 +49,9 @@ class UpstreamConnection(asyncio.Protocol):
         self.idle_since = 0.0
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.head_bytes = 0
+        self.head_bytes = 0  # bytes of earlier reads since the current head began
+        self.data_len = 0  # the size of the read being parsed
+        self.in_head = False
         self.used = 0  # responses completed on this connection
 
     # -- asyncio.Protocol --------------------------------------------------------------
@@ -63,9 +65,15 @@ class UpstreamConnection(asyncio.Protocol):
         if ex is None:  # a byte while idle: the upstream is confused or closing
             self.abort()
             return
+        self.data_len = size = len(data)
         try:
             self.parser.feed_data(data)
-        except (HttpParserError, HttpParserUpgrade) as exc:  # we never ask for an upgrade
+            if self.in_head:  # the head goes on in the next read
+                self.head_bytes += size
+                if self.head_bytes > MAX_UPSTREAM_HEAD:
+                    self._check_head_size()
+        # garbage, an upgrade (we never ask for one), or a head over MAX_UPSTREAM_HEAD
+        except (HttpParserError, HttpParserUpgrade, ValueError) as exc:
             if self.exchange is ex:
                 ex.upstream_garbage(self, exc)
             return
@@ -97,20 +105,29 @@ class UpstreamConnection(asyncio.Protocol):
         self.headers = []
         self.reason = b""
         self.head_bytes = 0
+        self.in_head = True
 
     def on_status(self, status: bytes) -> None:
         self.reason = status
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_bytes += len(name) + len(value) + 4
-        if self.head_bytes > MAX_UPSTREAM_HEAD:
-            raise ValueError("upstream response head too large")
+        # Kept to one append: the head's size is checked once per head, not once per header.
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self.in_head = False
+        if self.head_bytes + self.data_len > MAX_UPSTREAM_HEAD:
+            self._check_head_size()
         if self.exchange is not None:
             parser = self.parser
             self.exchange.response_head(self, parser.get_status_code(), self.reason, self.headers)
+
+    def _check_head_size(self) -> None:
+        """Raise when the headers parsed so far exceed :data:`MAX_UPSTREAM_HEAD` (names and values,
+        4 bytes each for ``: `` and CRLF). Only called once the raw bytes received since the head
+        began pass the limit, so a normal head costs no per-header arithmetic."""
+        if sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_UPSTREAM_HEAD:
+            raise ValueError("upstream response head too large")
 
     def on_body(self, body: bytes) -> None:
         if self.exchange is not None:
