@@ -20,7 +20,15 @@ PACKAGES = [
     "vigil.api",
     "vigil.daemon",
     "vigil.cli",
+    "vigil.logs",
+    "vigil.logs.analysis",
+    "vigil.balancer",
 ]
+
+
+def ruff_order(name: str) -> tuple[int, str]:
+    """The order ruff (RUF022) keeps ``__all__`` in: CONSTANTS, then Classes, then functions."""
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
 
 
 def public_namespace(module: types.ModuleType) -> set[str]:
@@ -38,7 +46,7 @@ def public_namespace(module: types.ModuleType) -> set[str]:
 def test_all_is_sorted_and_every_name_in_it_exists(name: str) -> None:
     package = importlib.import_module(name)
     exported = list(package.__all__)
-    assert exported == sorted(exported)
+    assert exported == sorted(exported, key=ruff_order)
     assert len(set(exported)) == len(exported), "duplicates in __all__"
     missing = [n for n in exported if not hasattr(package, n)]
     assert missing == []
@@ -53,7 +61,8 @@ def test_all_lists_exactly_the_public_names_of_the_package_namespace(name: str) 
 @pytest.mark.parametrize("name", PACKAGES)
 def test_names_imported_from_private_submodules_keep_their_definition(name: str) -> None:
     """A re-exported class or function is the object its private module defines (no stale
-    copies), and that module lives inside the package."""
+    copies), and that module lives inside the package (a private module, or a public one such
+    as ``vigil.balancer.pool``)."""
     package = importlib.import_module(name)
     private = {
         f"{name}.{info.name}"
@@ -64,7 +73,8 @@ def test_names_imported_from_private_submodules_keep_their_definition(name: str)
         value = getattr(package, export)
         origin = getattr(value, "__module__", None)
         if isinstance(value, type | types.FunctionType) and origin != name:
-            assert origin in private, f"{name}.{export} comes from {origin}"
+            inside = origin in private or str(origin).startswith(f"{name}.")
+            assert inside, f"{name}.{export} comes from {origin}"
             assert getattr(importlib.import_module(origin), export) is value
 
 

@@ -3,14 +3,54 @@
 :func:`run_probe` runs one HTTP, TCP or exec probe against a replica; :class:`ProbeTracker` turns
 outcomes into a verdict with thresholds; :class:`ProbeLoop` drives both on a schedule and publishes
 ``ProbeResult`` and ``HealthChanged`` events. The supervisor in :mod:`vigil.remediation` owns the
-probe loops.
+probe loops. :class:`FileTailer` follows a log file through rotations and restarts
+(:func:`follow` polls it), for the log pipelines.
 """
 
 from __future__ import annotations
 
+from vigil.collectors._gpu import GpuCollector, NvmlLike
+from vigil.collectors._host import HostCollector, PsutilLike
 from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
+from vigil.collectors._prom import parse_exposition, scrape
+from vigil.collectors._sample import Labels, Sample, freeze_labels
+from vigil.collectors._series import Rollup, SeriesKey, SeriesStore, key_of
+from vigil.collectors._tail import FileTailer, TailStatus, follow
+from vigil.collectors._tail_state import TailedLine, TailState
 from vigil.collectors._tracker import ProbeTracker
+from vigil.collectors._xid import XID_CATALOG, XidAction, XidInfo, XidLine, parse_xid_line, xid_info
 
-__all__ = ["MAX_BODY", "ProbeLoop", "ProbeOutcome", "ProbeTracker", "run_probe"]
+# Plain sorted() order, as tests/test_exports.py checks (RUF022 would put constants first).
+__all__ = [
+    "MAX_BODY",
+    "XID_CATALOG",
+    "FileTailer",
+    "GpuCollector",
+    "HostCollector",
+    "Labels",
+    "NvmlLike",
+    "ProbeLoop",
+    "ProbeOutcome",
+    "ProbeTracker",
+    "PsutilLike",
+    "Rollup",
+    "Sample",
+    "SeriesKey",
+    "SeriesStore",
+    "TailState",
+    "TailStatus",
+    "TailedLine",
+    "XidAction",
+    "XidInfo",
+    "XidLine",
+    "follow",
+    "freeze_labels",
+    "key_of",
+    "parse_exposition",
+    "parse_xid_line",
+    "run_probe",
+    "scrape",
+    "xid_info",
+]

@@ -1,0 +1,233 @@
+"""GPU metrics and XID events from NVML (nvidia-ml-py), degrading cleanly without a GPU.
+
+:class:`GpuCollector` is called by the node agent next to :class:`HostCollector`; its samples go
+to the controller's metrics pipeline. NVML is injected (``nvml=``) for tests; by default
+``pynvml`` is imported lazily, so a node without the library or the driver still runs.
+
+Failure policy: if NVML is missing or will not initialise, that is logged once and every collect
+returns just ``gpu.available = 0``. A GPU that fails mid-run (an NVML error other than "not
+supported" on its handle, e.g. GPU_IS_LOST after Xid 79) is logged once, reported as
+``gpu.up{gpu=N} = 0`` and skipped from then on; the other GPUs keep reporting. A reading the GPU
+does not support (ECC on consumer boards) is skipped quietly and not asked again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Protocol, cast
+
+from vigil.collectors._sample import Sample
+from vigil.collectors._xid import xid_info
+
+log = logging.getLogger(__name__)
+
+# NVML C API constants (stable across driver releases; see nvml.h).
+_TEMPERATURE_GPU = 0
+_CLOCK_SM, _CLOCK_MEM = 1, 2
+_ECC_CORRECTED, _ECC_UNCORRECTED = 0, 1
+_ECC_VOLATILE, _ECC_AGGREGATE = 0, 1
+_RETIRED_SBE, _RETIRED_DBE = 0, 1  # retirement causes: multiple single-bit, double-bit
+_EVENT_XID = 0x8  # nvmlEventTypeXidCriticalError
+_ERROR_NOT_SUPPORTED, _ERROR_NO_PERMISSION, _ERROR_TIMEOUT = 3, 4, 10
+
+MAX_EVENTS_PER_COLLECT = 64
+"""XID events drained per collect; an XID storm must not stall the agent's tick."""
+
+
+class NvmlLike(Protocol):
+    """The part of pynvml that :class:`GpuCollector` calls (pynvml ships no type stubs)."""
+
+    @property
+    def NVMLError(self) -> type[Exception]: ...
+
+    def nvmlInit(self) -> None: ...
+    def nvmlShutdown(self) -> None: ...
+    def nvmlDeviceGetCount(self) -> int: ...
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> Any: ...
+    def nvmlDeviceGetIndex(self, handle: Any) -> int: ...
+    def nvmlDeviceGetUtilizationRates(self, handle: Any) -> Any: ...
+    def nvmlDeviceGetMemoryInfo(self, handle: Any) -> Any: ...
+    def nvmlDeviceGetTemperature(self, handle: Any, sensor: int) -> int: ...
+    def nvmlDeviceGetPowerUsage(self, handle: Any) -> int: ...
+    def nvmlDeviceGetClockInfo(self, handle: Any, clock: int) -> int: ...
+    def nvmlDeviceGetTotalEccErrors(self, handle: Any, error: int, counter: int) -> int: ...
+    def nvmlDeviceGetRetiredPages(self, handle: Any, cause: int) -> list[int]: ...
+    def nvmlEventSetCreate(self) -> Any: ...
+    def nvmlDeviceRegisterEvents(self, handle: Any, types: int, event_set: Any) -> None: ...
+    def nvmlEventSetWait(self, event_set: Any, timeout_ms: int) -> Any: ...
+    def nvmlEventSetFree(self, event_set: Any) -> None: ...
+
+
+class _GpuLost(Exception):
+    """An NVML call on a GPU failed for another reason than "not supported"."""
+
+
+def _count_pages(nvml: NvmlLike, handle: Any, cause: int) -> int:
+    return len(nvml.nvmlDeviceGetRetiredPages(handle, cause))
+
+
+def _load_pynvml() -> NvmlLike:
+    return cast(NvmlLike, importlib.import_module("pynvml"))
+
+
+class GpuCollector:
+    """Reads every GPU of the node through NVML; never raises from :meth:`collect`."""
+
+    def __init__(
+        self,
+        *,
+        nvml: NvmlLike | None = None,
+        clock: Callable[[], float] = time.time,
+        loader: Callable[[], NvmlLike] = _load_pynvml,
+    ) -> None:
+        self._nvml = nvml
+        self._loader = loader
+        self._clock = clock
+        self._started = False
+        self.unavailable: str | None = None
+        """Why NVML is unusable (set once, then every collect is just ``gpu.available = 0``)."""
+        self._handles: dict[int, Any] = {}
+        self._lost: set[int] = set()
+        self._unsupported: set[tuple[int, str]] = set()
+        self._events: Any = None
+
+    def collect(self) -> list[Sample]:
+        """One reading of every GPU plus the XID events since the last call."""
+        at = self._clock()
+        if not self._started:
+            self._start()
+        nvml = self._nvml
+        if self.unavailable is not None or nvml is None:
+            return [Sample.of("gpu.available", 0, at)]
+        out = [Sample.of("gpu.available", 1, at), Sample.of("gpu.count", len(self._handles), at)]
+        for index, handle in self._handles.items():
+            if index not in self._lost:
+                try:
+                    out.extend(self._read(nvml, index, handle, at))
+                except _GpuLost as exc:
+                    self._lost.add(index)
+                    log.warning(
+                        "GPU %d stopped answering NVML (%s); skipping it from now on", index, exc
+                    )
+            out.append(
+                Sample.of("gpu.up", 0 if index in self._lost else 1, at, {"gpu": str(index)})
+            )
+        out.extend(self._poll_events(nvml, at))
+        return out
+
+    def close(self) -> None:
+        """Free the event set and shut NVML down (safe to call more than once)."""
+        nvml = self._nvml
+        if not self._started or nvml is None or self.unavailable is not None:
+            return
+        self._started = False
+        try:
+            if self._events is not None:
+                nvml.nvmlEventSetFree(self._events)
+            nvml.nvmlShutdown()
+        except Exception as exc:  # shutting down: log, never raise
+            log.debug("NVML shutdown failed: %s", exc)
+        self._handles, self._events = {}, None
+
+    def _start(self) -> None:
+        self._started = True
+        try:
+            if self._nvml is None:
+                self._nvml = self._loader()
+            nvml = self._nvml
+            nvml.nvmlInit()
+            handles = {
+                i: nvml.nvmlDeviceGetHandleByIndex(i) for i in range(nvml.nvmlDeviceGetCount())
+            }
+        except ImportError as exc:
+            self._give_up(f"nvidia-ml-py is not installed ({exc})")
+            return
+        except Exception as exc:  # NVMLError_* (no driver, no GPU...) or worse
+            self._give_up(f"NVML did not initialise: {exc or type(exc).__name__}")
+            return
+        self._handles = handles
+        self._events = self._register_events(nvml)
+
+    def _give_up(self, reason: str) -> None:
+        self.unavailable = reason
+        log.warning("GPU metrics unavailable: %s; reporting gpu.available=0", reason)
+
+    def _register_events(self, nvml: NvmlLike) -> Any:
+        try:
+            events = nvml.nvmlEventSetCreate()
+        except nvml.NVMLError as exc:
+            log.info("NVML events unsupported (%s); no XID events from NVML", exc)
+            return None
+        for index, handle in self._handles.items():
+            try:
+                nvml.nvmlDeviceRegisterEvents(handle, _EVENT_XID, events)
+            except nvml.NVMLError as exc:
+                log.info("GPU %d: XID events unsupported (%s)", index, exc)
+        return events
+
+    def _call(self, nvml: NvmlLike, index: int, what: str, fn: Callable[[], Any]) -> Any:
+        if (index, what) in self._unsupported:
+            return None
+        try:
+            return fn()
+        except nvml.NVMLError as exc:
+            if getattr(exc, "value", None) in (_ERROR_NOT_SUPPORTED, _ERROR_NO_PERMISSION):
+                self._unsupported.add((index, what))
+                return None
+            raise _GpuLost(f"{what}: {exc}") from exc
+
+    def _read(self, nvml: NvmlLike, index: int, h: Any, at: float) -> list[Sample]:
+        labels = {"gpu": str(index)}
+        values: dict[str, float] = {}
+
+        def get(what: str, fn: Callable[[], Any]) -> Any:
+            return self._call(nvml, index, what, fn)
+
+        if (util := get("util", lambda: nvml.nvmlDeviceGetUtilizationRates(h))) is not None:
+            values["gpu.util_pct"] = util.gpu
+            values["gpu.mem_util_pct"] = util.memory
+        if (mem := get("memory", lambda: nvml.nvmlDeviceGetMemoryInfo(h))) is not None:
+            values["gpu.mem.used_bytes"] = mem.used
+            values["gpu.mem.total_bytes"] = mem.total
+        scalars: dict[str, Callable[[], Any]] = {
+            "gpu.temperature_c": lambda: nvml.nvmlDeviceGetTemperature(h, _TEMPERATURE_GPU),
+            "gpu.power_w": lambda: nvml.nvmlDeviceGetPowerUsage(h) / 1000.0,  # NVML gives mW
+            "gpu.clock.sm_mhz": lambda: nvml.nvmlDeviceGetClockInfo(h, _CLOCK_SM),
+            "gpu.clock.mem_mhz": lambda: nvml.nvmlDeviceGetClockInfo(h, _CLOCK_MEM),
+        }
+        for scope, counter in (("volatile", _ECC_VOLATILE), ("aggregate", _ECC_AGGREGATE)):
+            for kind, error in (("corrected", _ECC_CORRECTED), ("uncorrected", _ECC_UNCORRECTED)):
+                read = partial(nvml.nvmlDeviceGetTotalEccErrors, h, error, counter)
+                scalars[f"gpu.ecc.{scope}_{kind}"] = read
+        for cause, code in (("sbe", _RETIRED_SBE), ("dbe", _RETIRED_DBE)):
+            scalars[f"gpu.retired_pages.{cause}"] = partial(_count_pages, nvml, h, code)
+        for name, fn in scalars.items():
+            if (value := get(name, fn)) is not None:
+                values[name] = value
+        return [Sample.of(name, float(value), at, labels) for name, value in values.items()]
+
+    def _poll_events(self, nvml: NvmlLike, at: float) -> list[Sample]:
+        out: list[Sample] = []
+        while self._events is not None and len(out) < MAX_EVENTS_PER_COLLECT:
+            try:
+                data = nvml.nvmlEventSetWait(self._events, 0)
+            except nvml.NVMLError as exc:
+                if getattr(exc, "value", None) != _ERROR_TIMEOUT:  # timeout: no more events
+                    log.warning("NVML event wait failed (%s); XID events off from now on", exc)
+                    self._events = None
+                break
+            if data.eventType != _EVENT_XID:
+                continue
+            try:
+                index: int | str = nvml.nvmlDeviceGetIndex(data.device)
+            except nvml.NVMLError:  # the GPU behind the event may be gone (Xid 79)
+                index = "unknown"
+            info = xid_info(int(data.eventData))
+            labels = {"gpu": str(index), "action": info.action.value}
+            out.append(Sample.of("gpu.xid", info.code, at, labels))
+            log.warning("GPU %s: Xid %d (%s): %s", index, info.code, info.action, info.description)
+        return out

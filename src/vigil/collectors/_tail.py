@@ -1,0 +1,265 @@
+"""Follow a growing log file through rotations and restarts: each complete line exactly once.
+
+Later the agent's and the controller's log pipelines drive one :class:`FileTailer` per log file
+with :func:`follow` and feed the lines to the miner of :mod:`vigil.logs`; the raw bytes are made
+safe by :class:`vigil.logs.LineSplitter` (invalid UTF-8, NUL, CRLF, overlong lines), whose counts
+are :attr:`FileTailer.stats`.
+
+How each case is handled:
+
+- **Partial last line**: held until its newline arrives; :meth:`FileTailer.state` points at its
+  start, so a restart reads it whole. A file that has been rotated away is finished at its end,
+  and a last line without a newline is returned then.
+- **Rename rotation** (logrotate's default): the old file stays open by fd. Once ``path`` names
+  another file *that has content* (an empty new file means the writer may not have reopened
+  yet), the old one is read to its end, then the new one from offset 0.
+- **copytruncate**: the file shrinks below our position or its first kilobyte changes. Lines
+  between our last read and the copy are read from the copy (``path.1`` or the newest
+  ``path.*`` starting with the same bytes), then the file from 0. Lines written between the
+  copy and the truncate are in neither file: that loss is inherent to copytruncate; it is
+  never a duplicate. A file that was empty at the last check has no first bytes to compare:
+  its modification time tells that it was written since, and a copy newer than that check is
+  read (timestamps move by clock ticks, so this fails within a tick of the check).
+- **Restart** with a saved :class:`TailState`: the same file (device, inode and fingerprint)
+  resumes at the saved offset; a file rotated while Vigil was down is found among the rotated
+  files and finished first; with no match the current file is read from 0 (a duplicate is
+  better than a loss). Only one rotation is recovered, while down or between two reads: with
+  two, the generation in between is skipped.
+- **Missing or unreadable** file: ``read()`` returns ``[]`` and retries on the next call; the
+  problem is logged once and kept in :attr:`FileTailer.problem`, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from vigil.collectors._tail_state import OpenFile, TailedLine, TailState, rotated_candidates
+from vigil.logs import DEFAULT_MAX_LINE_BYTES, InputStats, LineSplitter
+
+_log = logging.getLogger(__name__)
+
+BATCH_BYTES = 1024 * 1024
+"""At most this much is read per :meth:`FileTailer.read`, so catching up on a large file yields
+batches of bounded size (and :func:`follow` gives the event loop a turn between them)."""
+
+MAX_SWITCHES = 4
+"""File switches per read: a file rewritten faster than we read cannot keep us in a loop."""
+
+Opener = Callable[[str], int]
+"""Opens a path for reading and returns a file descriptor (``os.open`` by default)."""
+
+
+def open_readonly(path: str) -> int:
+    """The default opener."""
+    return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+
+
+class TailStatus(enum.StrEnum):
+    """Whether the tailer can read its file right now."""
+
+    OK = "ok"
+    MISSING = "missing"
+    UNREADABLE = "unreadable"
+
+
+class FileTailer:
+    """Reads the complete lines appended to ``path`` since the last call (see the module doc).
+
+    ``state`` resumes where a previous tailer's :meth:`state` stood; without it the file is read
+    from its beginning. ``opener`` replaces ``os.open`` (tests inject permission errors with it).
+    Not thread-safe: one caller at a time.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        state: TailState | None = None,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        batch_bytes: int = BATCH_BYTES,
+        opener: Opener = open_readonly,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.stats = InputStats()
+        """What the line splitter repaired, over every file read so far."""
+        self.status = TailStatus.OK
+        self.problem: str | None = None
+        """One line naming the file and the fix while ``status`` is not OK."""
+        self.backlog = False
+        """True when the last :meth:`read` stopped at ``batch_bytes`` with more to read."""
+        self._max_line_bytes = max_line_bytes
+        self._batch_bytes = batch_bytes
+        self._opener = opener
+        self._resume = state if state is not None and state.inode != 0 else None
+        self._cur: OpenFile | None = None
+        self._old: OpenFile | None = None
+        """A rotated-away file to finish before ``_cur``."""
+
+    def state(self) -> TailState:
+        """Where a restarted tailer should resume (just past the last line returned)."""
+        reader = self._old or self._cur
+        if reader is not None:
+            return reader.state()
+        return self._resume or TailState()
+
+    def read(self) -> list[TailedLine]:
+        """The lines completed since the last call, in file order; never blocks for more."""
+        out: list[TailedLine] = []
+        budget = self._batch_bytes
+        try:
+            budget = self._read(out, budget)
+        except OSError as exc:
+            self._report(TailStatus.UNREADABLE, exc)
+        else:
+            if self._cur is not None:
+                self._report(TailStatus.OK, None)
+        self.backlog = budget <= 0
+        return out
+
+    def close(self) -> None:
+        """Release the open files; :meth:`state` still tells where to resume."""
+        resume = self.state()
+        for reader in (self._old, self._cur):
+            if reader is not None:
+                os.close(reader.fd)
+        self._old = self._cur = None
+        self._resume = resume if resume.inode != 0 else None
+
+    def _read(self, out: list[TailedLine], budget: int) -> int:
+        switches = 0
+        while budget > 0 and switches < MAX_SWITCHES:
+            if self._old is not None:
+                budget = self._old.drain(out, budget)
+                if budget <= 0:
+                    break
+                self._old.finish(out)
+                self._old = None
+            if self._cur is None:
+                if not self._open_current():
+                    break
+                switches += 1
+                continue
+            cur, before = self._cur, self._cur.state()
+            batch: list[TailedLine] = []
+            left = cur.drain(batch, budget)
+            if not cur.unchanged():
+                # Truncated (before or while we read): what we just read may be new content
+                # read from the old position, so it is dropped and read again from the start.
+                self._old = self._find_rotated(before, cur)
+                cur.rewind()
+                switches += 1
+                continue
+            out += batch
+            budget = left
+            if budget <= 0 or not self._renamed(cur):
+                break
+            switches += 1
+        return budget
+
+    def _renamed(self, cur: OpenFile) -> bool:
+        """At the end of the current file: if ``path`` is another file now, switch to it."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False  # renamed away, the new file not created yet: keep the old one open
+        if (st.st_dev, st.st_ino) == (cur.device, cur.inode) or st.st_size == 0:
+            return False  # an empty new file: the writer may not have reopened yet
+        self._old, self._cur = cur, None
+        return True
+
+    def _open_current(self) -> bool:
+        reader = self._try_open(self.path, 0, report=True)
+        state, self._resume = self._resume, None
+        if state is not None:
+            if reader is not None and reader.resumes(state):
+                reader.offset = reader.pos = state.offset
+            else:
+                self._old = self._find_rotated(state, reader)
+        if reader is None and self._old is None:
+            self._resume = state
+            return False
+        self._cur = reader
+        return True
+
+    def _find_rotated(self, state: TailState, current: OpenFile | None) -> OpenFile | None:
+        """The file ``state`` was taken on, renamed (same inode) or copied (same first bytes)."""
+        copy: OpenFile | None = None
+        for candidate in rotated_candidates(self.path):
+            reader = self._try_open(candidate, state.offset, report=False)
+            if reader is None:
+                continue
+            ident = (reader.device, reader.inode)
+            if current is not None and ident == (current.device, current.inode):
+                os.close(reader.fd)
+            elif reader.resumes(state):
+                if copy is not None:
+                    os.close(copy.fd)
+                return reader
+            elif copy is None and state.copied_into(reader.fd):
+                copy = reader
+            else:
+                os.close(reader.fd)
+        return copy
+
+    def _try_open(self, path: str, offset: int, *, report: bool) -> OpenFile | None:
+        try:
+            fd = self._opener(path)
+        except FileNotFoundError as exc:
+            if report:
+                self._report(TailStatus.MISSING, exc)
+            return None
+        except OSError as exc:
+            if report:
+                self._report(TailStatus.UNREADABLE, exc)
+            return None
+        try:
+            reader = OpenFile(fd, path, offset, self._splitter)
+        except OSError:
+            os.close(fd)
+            raise
+        return reader
+
+    def _splitter(self) -> LineSplitter:
+        splitter = LineSplitter(self._max_line_bytes)
+        splitter.stats = self.stats
+        return splitter
+
+    def _report(self, status: TailStatus, exc: OSError | None) -> None:
+        if status is self.status:
+            return
+        self.status = status
+        if status is TailStatus.OK:
+            self.problem = None
+            _log.info("%s: readable again, tailing it", self.path)
+            return
+        reason = exc.strerror if exc is not None and exc.strerror else str(exc)
+        fix = {
+            TailStatus.MISSING: "waiting for it to be created",
+            TailStatus.UNREADABLE: "give Vigil's user read access to it; retrying",
+        }[status]
+        self.problem = f"{self.path}: {reason}; {fix}"
+        level = logging.INFO if status is TailStatus.MISSING else logging.WARNING
+        _log.log(level, "%s", self.problem)
+
+
+async def follow(
+    tailer: FileTailer,
+    *,
+    interval: float,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncIterator[list[TailedLine]]:
+    """Poll ``tailer`` every ``interval`` seconds and yield each non-empty batch of lines.
+
+    While a backlog remains (a large file being caught up) it only yields to the event loop
+    (``sleep(0)``) between batches. Reads are plain blocking reads of a local file, bounded by
+    ``batch_bytes``. Runs until cancelled; the caller owns and closes the tailer.
+    """
+    while True:
+        batch = tailer.read()
+        if batch:
+            yield batch
+        await sleep(0 if tailer.backlog else interval)

@@ -1,0 +1,182 @@
+"""Association rules: templates that precede incidents, with support, confidence and lift.
+
+Pure: no I/O, no clock; every method takes ``now`` (seconds, any origin). Fed two streams in
+time order: template occurrences (:meth:`AssociationMiner.occurrence`) and incident openings
+(:meth:`AssociationMiner.incident`). A rule reads "template T -> an incident within W"::
+
+    support(T)    = incidents with a line of T in the W before them / incidents
+    confidence(T) = lines of T followed by an incident within W / lines of T (resolved ones)
+    lift(T)       = confidence(T) / base rate
+    base rate     = fraction of time points followed by an incident within W
+                  = |union of [t_i - W, t_i)| / observed time
+
+so a template logged at random times has a lift near 1 and one logged just before incidents a
+lift near ``1 / base rate``. A line (and a time point) is *resolved* once W has passed after it
+or an incident came: lines of the last W still waiting are left out of both ratios.
+
+Memory is bounded: per template a few counters and its recent lines as at most
+``resolution + 1`` sub-buckets of ``W / resolution`` seconds (a line's time is known to that
+precision: an edge error of 5% of W by default); at most ``max_templates`` templates (least
+recently seen dropped). Incidents are counters only. Rules are global across subjects; a caller
+wanting rules per subject keeps one miner per subject.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+DEFAULT_WINDOW = 300.0
+"""Five minutes: log precursors of a crash or a hang (OOM, NCCL timeouts, ECC errors) come
+seconds to minutes before the process dies or a probe fails."""
+
+DEFAULT_RESOLUTION = 20
+"""Twenty sub-buckets per window: line times known to 5% of W, 22 counters per template."""
+
+DEFAULT_MAX_TEMPLATES = 10_000
+"""Ten thousand templates, about 2 KB each at most."""
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationRule:
+    """``template_id -> incident within window``, with its measures and raw counts."""
+
+    template_id: int
+    support: float
+    confidence: float
+    lift: float
+    incidents_preceded: int
+    lines: int
+    lines_followed: int
+    last_subject: str
+
+
+@dataclass(slots=True)
+class _Stats:
+    last_seen: float
+    lines: int = 0
+    followed: int = 0
+    preceded: int = 0
+    last_subject: str = ""
+    pending: deque[list[float]] = field(default_factory=deque)  # [sub-bucket, last time, lines]
+
+
+class AssociationMiner:
+    """Mines ``template -> incident within window`` rules from the two streams."""
+
+    def __init__(
+        self,
+        *,
+        window: float = DEFAULT_WINDOW,
+        resolution: int = DEFAULT_RESOLUTION,
+        max_templates: int = DEFAULT_MAX_TEMPLATES,
+    ) -> None:
+        if window <= 0:
+            raise ValueError(f"window must be > 0 (got {window})")
+        if resolution < 1:
+            raise ValueError(f"resolution must be >= 1 (got {resolution})")
+        if max_templates < 1:
+            raise ValueError(f"max_templates must be >= 1 (got {max_templates})")
+        self.window = window
+        self.max_templates = max_templates
+        self._width = window / resolution
+        self._stats: OrderedDict[int, _Stats] = OrderedDict()
+        self.start: float | None = None
+        """Time of the first event, ``None`` before it."""
+        self.incidents = 0
+        self._covered = 0.0
+        self._last_incident: float | None = None
+
+    def __len__(self) -> int:
+        """How many templates are tracked."""
+        return len(self._stats)
+
+    def occurrence(self, template_id: int, now: float, *, count: int = 1) -> None:
+        """Record ``count`` lines of ``template_id`` at ``now``."""
+        if self.start is None:
+            self.start = now
+        stats = self._stats.get(template_id)
+        if stats is None:
+            stats = self._stats[template_id] = _Stats(now)
+            if len(self._stats) > self.max_templates:
+                self._stats.popitem(last=False)
+        else:
+            self._stats.move_to_end(template_id)
+            stats.last_seen = max(stats.last_seen, now)
+        stats.lines += count
+        pending = stats.pending
+        while pending and pending[0][1] < now - self.window:
+            pending.popleft()  # a whole window without an incident: resolved, not followed
+        bucket = float(math.floor(now / self._width))
+        if pending and pending[-1][0] == bucket:
+            pending[-1][1] = max(pending[-1][1], now)
+            pending[-1][2] += count
+        else:
+            pending.append([bucket, now, float(count)])
+
+    def incident(self, subject: str, now: float) -> None:
+        """Record an incident opening on ``subject`` at ``now``."""
+        if self.start is None:
+            self.start = now
+        self.incidents += 1
+        since = self.start if self._last_incident is None else self._last_incident
+        self._covered += max(0.0, now - max(since, now - self.window, self.start))
+        self._last_incident = now if self._last_incident is None else max(self._last_incident, now)
+        horizon = now - self.window
+        for stats in reversed(self._stats.values()):  # most recently seen first
+            if stats.last_seen < horizon:
+                break
+            stats.preceded += 1
+            stats.last_subject = subject
+            stats.followed += int(sum(e[2] for e in stats.pending if e[1] >= horizon))
+            stats.pending.clear()
+
+    def base_rate(self, now: float) -> float | None:
+        """P(an incident within W after a random resolved time point); ``None`` before W."""
+        if self.start is None or now - self.window <= self.start:
+            return None
+        resolved_end = now - self.window
+        covered = self._covered
+        if self._last_incident is not None:
+            covered -= max(0.0, self._last_incident - max(resolved_end, self.start))
+        return min(1.0, max(0.0, covered / (resolved_end - self.start)))
+
+    def rules(
+        self,
+        now: float,
+        *,
+        min_support: float = 0.2,
+        min_confidence: float = 0.05,
+        min_lift: float = 1.0,
+    ) -> list[AssociationRule]:
+        """Rules with at least these measures (lift strictly above ``min_lift``), best first:
+        by lift, then support, then template id."""
+        base = self.base_rate(now)
+        if not self.incidents or not base:
+            return []
+        horizon = now - self.window
+        out = []
+        for template_id, s in self._stats.items():
+            waiting = sum(e[2] for e in s.pending if e[1] >= horizon)
+            resolved = s.lines - int(waiting)
+            if resolved <= 0:
+                continue
+            support = s.preceded / self.incidents
+            confidence = min(1.0, s.followed / resolved)
+            lift = confidence / base
+            if support >= min_support and confidence >= min_confidence and lift > min_lift:
+                out.append(
+                    AssociationRule(
+                        template_id,
+                        support,
+                        confidence,
+                        lift,
+                        s.preceded,
+                        resolved,
+                        s.followed,
+                        s.last_subject,
+                    )
+                )
+        out.sort(key=lambda r: (-r.lift, -r.support, r.template_id))
+        return out

@@ -1,0 +1,225 @@
+"""Bursts: a template whose rate is far above its own baseline.
+
+Pure: no I/O, no clock; :meth:`BurstDetector.observe` takes ``now`` (seconds, any origin).
+
+Time is cut into buckets of ``bucket_seconds``. Each template keeps an EWMA of its count per
+bucket, the baseline ``lam`` (empty buckets count as zeros)::
+
+    lam <- lam + a (count - lam)      a = 2 / (span_buckets + 1)
+
+(for its first ``1/a`` buckets ``a = 1/n``, the plain mean, so a young baseline is not biased
+towards zero). Once a template has ``min_buckets`` closed buckets, a bucket whose count reaches
+the smallest ``k`` with::
+
+    P(X >= k | X ~ Poisson(max(lam, MIN_RATE))) < alpha       and      k >= min_count
+
+is a burst, reported once, at the line that crosses it (no waiting for the bucket's end). The
+p-value is computed in log space (:func:`poisson_log_sf`). ``k`` is looked up once per bucket
+in a cache keyed by ``lam`` rounded up to a 1% geometric grid (``k`` grows with ``lam``, so the
+rounding errs on the side of silence, by less than a 1% change of rate). Score::
+
+    score = min(1, log p / (2 log alpha))     0.5 at the threshold, 1 at p = alpha^2
+
+A burst bucket updates the baseline ``burst_slowdown`` times more slowly (``a / 10`` by
+default) instead of being excluded: a short burst barely moves the baseline, while a new rate
+that lasts becomes normal after about ``1 / (a / 10)`` buckets (about 300 buckets, 50 minutes
+with the defaults; sooner in practice, since every bucket of the new rate that falls under the
+threshold updates at full speed).
+
+Real logs are burstier than Poisson (over-dispersed), hence the small default ``alpha``.
+Memory: at most ``max_templates`` templates are tracked (least recently seen dropped; one that
+comes back starts a new baseline).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from vigil.logs.analysis._finding import (
+    LogFinding,
+    LogFindingKind,
+    level_severity,
+    raise_severity,
+    severe_words,
+    severity_rank,
+)
+from vigil.logs.analysis._poisson import poisson_log_sf, poisson_threshold
+from vigil.model import Severity
+
+DEFAULT_BUCKET_SECONDS = 10.0
+"""Ten seconds: short enough to see a burst while it happens, long enough to hold counts."""
+
+DEFAULT_SPAN_BUCKETS = 60
+"""The baseline remembers about ten minutes (60 buckets of 10 s): the current hour's rhythm."""
+
+DEFAULT_ALPHA = 1e-6
+"""With 1000 busy templates and 8640 buckets a day, at most a few false bursts a day."""
+
+DEFAULT_MIN_COUNT = 5
+"""Fewer than five lines in a bucket is never a burst, however rare the template."""
+
+DEFAULT_MIN_BUCKETS = 6
+"""A baseline needs a minute of history (six buckets) before it judges anything."""
+
+DEFAULT_BURST_SLOWDOWN = 10.0
+"""A burst bucket moves the baseline ten times less than an ordinary one."""
+
+DEFAULT_MAX_TEMPLATES = 10_000
+"""Ten thousand baselines, about 150 bytes each: far more templates than a service is active in."""
+
+_GRID = math.log(1.01)  # the threshold cache's step: 1% of rate, ~2000 entries from 1e-3 to 1e6
+
+MIN_RATE = 1e-3
+"""The baseline's floor per bucket: below one line in a thousand buckets the EWMA holds no
+information, and the floor keeps ``log lam`` finite for a template that went quiet."""
+
+
+@dataclass(slots=True)
+class _Track:
+    bucket: int
+    count: int = 0
+    rate: float = 0.0
+    closed: int = 0
+    threshold: int = 0  # the burst count for the open bucket, 0 while the baseline is young
+    flagged: bool = False
+
+
+class BurstDetector:
+    """Reports a template whose count in a bucket is improbable under its own baseline."""
+
+    def __init__(
+        self,
+        *,
+        bucket_seconds: float = DEFAULT_BUCKET_SECONDS,
+        span_buckets: int = DEFAULT_SPAN_BUCKETS,
+        alpha: float = DEFAULT_ALPHA,
+        min_count: int = DEFAULT_MIN_COUNT,
+        min_buckets: int = DEFAULT_MIN_BUCKETS,
+        burst_slowdown: float = DEFAULT_BURST_SLOWDOWN,
+        max_templates: int = DEFAULT_MAX_TEMPLATES,
+    ) -> None:
+        if bucket_seconds <= 0:
+            raise ValueError(f"bucket_seconds must be > 0 (got {bucket_seconds})")
+        if span_buckets < 1:
+            raise ValueError(f"span_buckets must be >= 1 (got {span_buckets})")
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1) (got {alpha})")
+        if burst_slowdown < 1:
+            raise ValueError(f"burst_slowdown must be >= 1 (got {burst_slowdown})")
+        if max_templates < 1:
+            raise ValueError(f"max_templates must be >= 1 (got {max_templates})")
+        self.bucket_seconds = bucket_seconds
+        self.smoothing = 2.0 / (span_buckets + 1)
+        self.alpha = alpha
+        self.min_count = max(1, min_count)
+        self.min_buckets = max(1, min_buckets)
+        self.burst_slowdown = burst_slowdown
+        self.max_templates = max_templates
+        self._log_alpha = math.log(alpha)
+        self._tracks: OrderedDict[int, _Track] = OrderedDict()
+        self._thresholds: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        """How many templates are tracked."""
+        return len(self._tracks)
+
+    def baseline(self, template_id: int) -> float | None:
+        """The template's baseline count per bucket, ``None`` if it is not tracked."""
+        track = self._tracks.get(template_id)
+        return None if track is None else track.rate
+
+    def observe(
+        self,
+        template_id: int,
+        now: float,
+        *,
+        template: str = "",
+        level: str | None = None,
+        source: str = "",
+        count: int = 1,
+    ) -> LogFinding | None:
+        """Count ``count`` lines of ``template_id`` at ``now``; a finding when they make a burst.
+
+        A line older than the template's open bucket (out of order) is counted in that bucket.
+        """
+        bucket = math.floor(now / self.bucket_seconds)
+        track = self._tracks.get(template_id)
+        if track is None:
+            track = self._tracks[template_id] = _Track(bucket)
+            if len(self._tracks) > self.max_templates:
+                self._tracks.popitem(last=False)
+        else:
+            self._tracks.move_to_end(template_id)
+            if bucket > track.bucket:
+                self._close(track, bucket)
+        track.count += count
+        if track.flagged or not track.threshold or track.count < track.threshold:
+            return None
+        track.flagged = True
+        return self._finding(template_id, track, now, template, level, source)
+
+    def _close(self, track: _Track, bucket: int) -> None:
+        """Fold the open bucket and the empty ones after it into the baseline; open ``bucket``."""
+        a = self.smoothing
+        step = max(a, 1.0 / (track.closed + 1))
+        if track.flagged:
+            step /= self.burst_slowdown
+        track.rate += step * (track.count - track.rate)
+        track.closed += 1
+        gap = bucket - track.bucket - 1
+        while gap > 0 and (track.closed + 1) * a < 1.0:  # young baseline: a plain mean of the zeros
+            track.rate -= track.rate / (track.closed + 1)
+            track.closed += 1
+            gap -= 1
+        if gap > 0:
+            track.rate *= (1.0 - a) ** gap
+            track.closed += gap
+        track.bucket, track.count, track.flagged = bucket, 0, False
+        track.threshold = 0
+        if track.closed >= self.min_buckets:
+            grid = math.ceil(math.log(max(track.rate, MIN_RATE)) / _GRID)
+            threshold = self._thresholds.get(grid)
+            if threshold is None:
+                lam = math.exp(grid * _GRID)
+                threshold = poisson_threshold(lam, self._log_alpha, floor=self.min_count)
+                self._thresholds[grid] = threshold
+            track.threshold = threshold
+
+    def _finding(
+        self,
+        template_id: int,
+        track: _Track,
+        now: float,
+        template: str,
+        level: str | None,
+        source: str,
+    ) -> LogFinding:
+        lam = max(track.rate, MIN_RATE)
+        log_p = poisson_log_sf(track.count, lam)
+        words = severe_words(template)
+        base = max(level_severity(level), Severity.WARNING, key=severity_rank)
+        severity = raise_severity(base) if words else base
+        ratio = track.count / lam
+        return LogFinding(
+            kind=LogFindingKind.TEMPLATE_BURST,
+            template_id=template_id,
+            template=template,
+            at=now,
+            severity=severity,
+            score=min(1.0, log_p / (2.0 * self._log_alpha)),
+            summary=(
+                f"log burst: {track.count} lines in {self.bucket_seconds:g}s "
+                f"({ratio:.0f}x the baseline {lam:.3g}): {template}"
+            ),
+            evidence={
+                "count": track.count,
+                "baseline": lam,
+                "log10_p": log_p / math.log(10.0),
+                "bucket_start": track.bucket * self.bucket_seconds,
+                "bucket_seconds": self.bucket_seconds,
+                "severe_words": words,
+            },
+            source=source,
+        )

@@ -1,0 +1,117 @@
+"""Prometheus text exposition: parsing with prometheus_client's parser, and scraping over HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from vigil.collectors import Sample, parse_exposition, scrape
+from vigil.errors import BackendError, InputError
+
+DCGM = """\
+# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).
+# TYPE DCGM_FI_DEV_GPU_UTIL gauge
+DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-aaaa",device="nvidia0",Hostname="node-1"} 87
+DCGM_FI_DEV_GPU_UTIL{gpu="1",UUID="GPU-bbbb",device="nvidia1",Hostname="node-1"} 3
+# HELP DCGM_FI_DEV_GPU_TEMP GPU temperature (in C).
+# TYPE DCGM_FI_DEV_GPU_TEMP gauge
+DCGM_FI_DEV_GPU_TEMP{gpu="0",UUID="GPU-aaaa",device="nvidia0",Hostname="node-1"} 71
+# HELP DCGM_FI_DEV_XID_ERRORS Value of the last XID error encountered.
+# TYPE DCGM_FI_DEV_XID_ERRORS gauge
+DCGM_FI_DEV_XID_ERRORS{gpu="0",UUID="GPU-aaaa",device="nvidia0",Hostname="node-1"} 79 1700000000000
+"""
+
+
+def registry_text() -> str:
+    registry = CollectorRegistry()
+    Counter("requests", "Requests served", ["route"], registry=registry).labels("/v1").inc(3)
+    Gauge("queue_depth", "Waiting requests", registry=registry).set(4.5)
+    Histogram("latency_seconds", "Latency", buckets=(0.1, 1.0), registry=registry).observe(0.5)
+    return generate_latest(registry).decode()
+
+
+def test_a_prometheus_client_registry_round_trips_into_samples() -> None:
+    samples = parse_exposition(registry_text(), at=100.0)
+    got = {(s.name, s.labels): s.value for s in samples}
+    assert got[("requests_total", (("route", "/v1"),))] == 3.0
+    assert got[("queue_depth", ())] == 4.5
+    assert got[("latency_seconds_bucket", (("le", "0.1"),))] == 0.0
+    assert got[("latency_seconds_bucket", (("le", "1.0"),))] == 1.0
+    assert got[("latency_seconds_bucket", (("le", "+Inf"),))] == 1.0
+    assert got[("latency_seconds_count", ())] == 1.0
+    assert got[("latency_seconds_sum", ())] == 0.5
+    assert {s.at for s in samples} == {100.0}
+
+
+def test_dcgm_exporter_text_keeps_labels_and_an_explicit_timestamp_wins() -> None:
+    samples = parse_exposition(DCGM, at=100.0)
+    util = [s for s in samples if s.name == "DCGM_FI_DEV_GPU_UTIL"]
+    assert [(s.label("gpu"), s.value) for s in util] == [("0", 87.0), ("1", 3.0)]
+    assert util[0].labels_dict == {
+        "gpu": "0",
+        "UUID": "GPU-aaaa",
+        "device": "nvidia0",
+        "Hostname": "node-1",
+    }
+    xid = next(s for s in samples if s.name == "DCGM_FI_DEV_XID_ERRORS")
+    assert (xid.value, xid.at) == (79.0, 1_700_000_000.0)
+
+
+def test_nan_values_are_dropped_unless_asked_for() -> None:
+    text = "idle_ratio NaN\nbusy 1\n"
+    assert [s.name for s in parse_exposition(text, at=1.0)] == ["busy"]
+    kept = parse_exposition(text, at=1.0, keep_nan=True)
+    assert [s.name for s in kept] == ["idle_ratio", "busy"]
+
+
+def test_a_malformed_body_raises_input_error_naming_the_line() -> None:
+    text = '# TYPE a gauge\na 1\nb{x="1"} not-a-number\nc 3\n'
+    with pytest.raises(InputError) as caught:
+        parse_exposition(text, at=1.0, source="http://node-1:9400/metrics")
+    message = str(caught.value)
+    assert message.startswith("http://node-1:9400/metrics:3: not Prometheus text exposition")
+    assert 'b{x="1"} not-a-number' in message
+
+
+async def test_scrape_fetches_parses_and_stamps_with_the_clock() -> None:
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, text=DCGM)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        samples = await scrape(
+            "http://node-1:9400/metrics", timeout=2.0, client=client, clock=lambda: 50.0
+        )
+    assert seen == ["http://node-1:9400/metrics"]
+    assert (
+        Sample.of(
+            "DCGM_FI_DEV_GPU_TEMP",
+            71,
+            50.0,
+            {"gpu": "0", "UUID": "GPU-aaaa", "device": "nvidia0", "Hostname": "node-1"},
+        )
+        in samples
+    )
+
+
+async def test_scrape_reports_http_errors_and_unreachable_exporters_as_backend_errors() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/down":
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(503, text="busy")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(BackendError, match=r"scrape http://x/metrics: HTTP 503"):
+            await scrape("http://x/metrics", timeout=1.0, client=client)
+        with pytest.raises(BackendError, match=r"scrape http://x/down: ConnectError"):
+            await scrape("http://x/down", timeout=1.0, client=client)
+
+
+async def test_scrape_reports_a_malformed_body_with_the_url_and_line() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, text="ok 1\n}{ 2\n"))
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(InputError, match=r"^http://x/metrics:2: "):
+            await scrape("http://x/metrics", timeout=1.0, client=client)
