@@ -24,10 +24,12 @@ REQUEST_TIMEOUT_SHARE = 0.8
 
 
 def host_info() -> dict[str, Any]:
+    """What a heartbeat says about the node; placement reads ``memory_free_mb`` and ``cpu_pct``."""
     vm = psutil.virtual_memory()
     return {
         "cpu_pct": psutil.cpu_percent(interval=None),
         "mem_pct": vm.percent,
+        "memory_free_mb": vm.available // (1024 * 1024),
         "load1": psutil.getloadavg()[0],
     }
 

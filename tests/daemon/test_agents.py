@@ -20,7 +20,7 @@ from vigil.daemon import Controller
 from vigil.model import IncidentState, NodeStatus, NodeStatusChanged
 
 from ._support import EventLog, eventually, tagged_env
-from .conftest import API_TOKENS, StartController
+from .conftest import API_TOKENS, OPERATOR, StartController
 
 NODES = ("n1", "n2", "n3")
 TOKENS = {node: f"agent-{node}-" + secrets.token_urlsafe(16) for node in (*NODES, "n4")}
@@ -192,3 +192,40 @@ async def test_agents_with_a_wrong_token_or_another_nodes_token_are_refused(
         assert own.status_code == 200
         assert own.json() == {"interval": 0.2, "node_status": "up"}
     assert statuses(controller)["n2"] == "up"
+
+
+async def test_a_placement_uses_the_nodes_offer_and_the_memory_their_agents_report(
+    start_controller: StartController, agents: Agents
+) -> None:
+    controller = await start_controller(
+        {
+            "heartbeat": {"interval": 0.2, "acceptable_pause": 0.6},
+            "agents": [{"node": n, "token": TOKENS[n]} for n in ("n1", "n2")],
+            "nodes": [
+                {"name": "n1", "gpus": 2, "gpu_memory_mb": 81920, "labels": {"gpu": "h100"}},
+                {"name": "n2", "gpus": 1, "gpu_memory_mb": 24576, "labels": {"gpu": "l4"}},
+            ],
+        }
+    )
+    url = f"http://127.0.0.1:{controller.api_port}"
+    for node in ("n1", "n2"):
+        agents.start(url, node, TOKENS[node], f"agent-{node}.log")
+    await eventually(
+        lambda: all(n.info.get("memory_free_mb") for n in controller.nodes()),
+        20,
+        "both agents reporting memory",
+        lambda: statuses(controller),
+    )
+    headers = {"Authorization": f"Bearer {OPERATOR}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as api:
+        fits = await api.post("/api/v1/placements", json={"gpus": 1, "gpu_memory_mb": 40000})
+        assert fits.status_code == 200, fits.text
+        assert fits.json()["node"] == "n1"
+        labelled = await api.post("/api/v1/placements", json={"labels": {"gpu": "l4"}})
+        assert labelled.json()["node"] == "n2"
+        too_big = await api.post(
+            "/api/v1/placements", json={"gpus": 1, "memory_mb": 1024 * 1024 * 1024}
+        )
+    assert too_big.status_code == 409
+    reasons = too_big.json()["reasons"]
+    assert len(reasons) == 2 and all("memory" in r for r in reasons), reasons
