@@ -8,6 +8,7 @@ the interval; the controller's answer sets the interval it expects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -17,8 +18,12 @@ from typing import Any
 import httpx
 import psutil
 
+from vigil.collectors import HostCollector
+
 log = logging.getLogger("vigil.agent")
 
+METRICS_EVERY = 1.0
+"""Seconds between two batches of host samples (the issue's 1 s resolution)."""
 REQUEST_TIMEOUT_SHARE = 0.8
 """A heartbeat request may take at most this share of the interval, so requests never pile up."""
 
@@ -46,8 +51,15 @@ class Agent:
         seed: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: HostCollector | None = None,
+        metrics_every: float = METRICS_EVERY,
     ) -> None:
         self.url = controller.rstrip("/") + "/api/v1/heartbeats"
+        self.samples_url = controller.rstrip("/") + "/api/v1/samples"
+        self.metrics = metrics
+        self.metrics_every = metrics_every
+        self.pushed = 0
+        self.dropped = 0
         self.name = name
         self.interval = interval
         self.jitter = jitter
@@ -83,18 +95,54 @@ class Agent:
         """Send heartbeats forever (or ``count`` of them). ``jitter`` (a share of the interval)
         delays each one by a uniform random amount, to test the controller's tolerance."""
         async with httpx.AsyncClient() as client:
-            start = self._clock()
-            seq = 0
-            interval = self.interval
-            while count is None or seq < count:
-                if self.interval != interval:  # the controller asked for another interval
-                    interval = self.interval
-                    start = self._clock() - seq * interval
-                due = start + seq * self.interval
-                offset = self._rng.uniform(-self.jitter, self.jitter) * self.interval
-                delay = max(0.0, due + offset - self._clock())
-                await self._sleep(delay)
-                await self.beat(client, seq)
-                seq += 1
-                if self._clock() - start > (seq + 10) * self.interval:
-                    start = self._clock() - seq * self.interval  # fell far behind: re-anchor
+            pusher = asyncio.create_task(self._push_metrics(client)) if self.metrics else None
+            try:
+                await self._beats(client, count)
+            finally:
+                if pusher is not None:
+                    pusher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pusher
+
+    async def _push_metrics(self, client: httpx.AsyncClient) -> None:
+        """Every ``metrics_every`` seconds, one batch of host samples. One batch in flight at a
+        time: a slow controller makes the agent skip batches (counted), never queue them."""
+        assert self.metrics is not None
+        while True:
+            samples = await asyncio.to_thread(self.metrics.collect)
+            body = {
+                "node": self.name,
+                "samples": [
+                    {"name": s.name, "labels": s.labels_dict, "value": s.value, "at": s.at}
+                    for s in samples
+                ],
+            }
+            try:
+                resp = await client.post(
+                    self.samples_url, json=body, headers=self._headers, timeout=5.0
+                )
+                ok = resp.status_code == 202
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                self.pushed += len(samples)
+            else:
+                self.dropped += len(samples)
+            await self._sleep(self.metrics_every)
+
+    async def _beats(self, client: httpx.AsyncClient, count: int | None) -> None:
+        start = self._clock()
+        seq = 0
+        interval = self.interval
+        while count is None or seq < count:
+            if self.interval != interval:  # the controller asked for another interval
+                interval = self.interval
+                start = self._clock() - seq * interval
+            due = start + seq * self.interval
+            offset = self._rng.uniform(-self.jitter, self.jitter) * self.interval
+            delay = max(0.0, due + offset - self._clock())
+            await self._sleep(delay)
+            await self.beat(client, seq)
+            seq += 1
+            if self._clock() - start > (seq + 10) * self.interval:
+                start = self._clock() - seq * self.interval  # fell far behind: re-anchor

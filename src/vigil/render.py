@@ -101,3 +101,46 @@ def incidents_table(incidents: Iterable[Mapping[str, Any]], title: str = "Incide
             i["summary"],
         )
     return table
+
+
+TOP_SERIES = {
+    "cpu %": "host.cpu.used_pct",
+    "mem %": "host.mem.used_pct",
+    "load 1m": "host.load.1m",
+    "disk %": "host.disk.used_pct",
+    "net in B/s": "host.net.rx_bytes_per_s",
+    "net out B/s": "host.net.tx_bytes_per_s",
+}
+"""The columns of ``vigil top`` and the series behind them."""
+
+
+def top_table(latest: Mapping[str, Any], columns: Mapping[str, str]) -> Table:
+    """One row per node. Per-mount and per-interface series fold into one figure per node: the
+    fullest disk, the sum of the interfaces' rates."""
+    rows: dict[str, dict[str, float]] = {}
+    for title, name in columns.items():
+        for point in latest.get(name, []):
+            node = point["labels"].get("node", "?")
+            cell = rows.setdefault(node, {})
+            value = float(point["value"])
+            if name.startswith("host.net."):
+                cell[title] = cell.get(title, 0.0) + value
+            else:
+                cell[title] = max(cell.get(title, value), value)
+    table = Table(title="Nodes (latest samples)", title_justify="left")
+    table.add_column("node")
+    for title in columns:
+        table.add_column(title, justify="right")
+    for node in sorted(rows):
+        table.add_row(node, *(_fmt(rows[node].get(t)) for t in columns))
+    return table
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if value >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    return f"{value:.1f}"

@@ -23,6 +23,7 @@ from vigil.balancer import (
     UpstreamStatus,
     place,
 )
+from vigil.collectors import Sample, SeriesStore
 from vigil.errors import GuardRefused, NotFoundError
 from vigil.model import (
     ActionRecord,
@@ -144,6 +145,16 @@ class FakeControl:
     async def auto_maintain(self, *, actor: str) -> bool:
         self.maintained_by.append(actor)
         return True
+
+    series: SeriesStore = field(default_factory=lambda: SeriesStore(max_series=5, ring=100))
+
+    def ingest_samples(self, node: str, samples: Sequence[Sample]) -> list[str]:
+        if node not in {n.name for n in self.node_list}:
+            raise NotFoundError("node", node)
+        return [str(exc) for exc in self.series.add_all(samples)]
+
+    def series_store(self) -> SeriesStore:
+        return self.series
 
     # a real pool for the "web" service when ``balanced`` (the API tests its routes over it)
     balanced: bool = False

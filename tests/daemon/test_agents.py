@@ -6,6 +6,7 @@ it Up again (resolved); the other nodes stay Up throughout. Wrong tokens are ref
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import signal
 import subprocess
@@ -20,7 +21,7 @@ from vigil.daemon import Controller
 from vigil.model import IncidentState, NodeStatus, NodeStatusChanged
 
 from ._support import EventLog, eventually, tagged_env
-from .conftest import API_TOKENS, OPERATOR, StartController
+from .conftest import ADMIN, API_TOKENS, OPERATOR, StartController
 
 NODES = ("n1", "n2", "n3")
 TOKENS = {node: f"agent-{node}-" + secrets.token_urlsafe(16) for node in (*NODES, "n4")}
@@ -229,3 +230,32 @@ async def test_a_placement_uses_the_nodes_offer_and_the_memory_their_agents_repo
     assert too_big.status_code == 409
     reasons = too_big.json()["reasons"]
     assert len(reasons) == 2 and all("memory" in r for r in reasons), reasons
+
+
+async def test_agents_push_host_metrics_that_the_series_api_and_vigil_top_show(
+    start_controller: StartController, agents: Agents, tag: str
+) -> None:
+    controller, _, url = await fleet_of_nodes(start_controller)
+    agents.start(url, "n1", TOKENS["n1"], "agent-n1.log")
+
+    def mem_of_n1() -> list:
+        return controller.series.query("host.mem.used_pct", {"node": "n1"})
+
+    points = await eventually(mem_of_n1, 20, "memory samples from n1", agents.log("agent-n1.log"))
+    assert 0 < points[-1][1] <= 100
+    await eventually(
+        lambda: controller.series.query("host.cpu.used_pct", {"node": "n1"}),
+        20,
+        "CPU samples (a rate: from the second batch on)",
+    )
+    top = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "vigil", "top", "--once", "--url", url, "--token", ADMIN],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**tagged_env(tag), "COLUMNS": "160"},
+    )
+    assert top.returncode == 0, top.stderr
+    row = next(line for line in top.stdout.splitlines() if " n1 " in line)
+    assert row.count("-") < 3, top.stdout  # cpu, mem, load, disk, net all have figures

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus
+from vigil.collectors import Sample, SeriesStore
 from vigil.model import ActionRecord, Node, Replica, ReplicaId
 
 ReplicaCommand = Literal["start", "stop", "restart"]
@@ -82,4 +83,13 @@ class ControlPlane(Protocol):
 
     def place(self, needs: TaskNeeds, policy: str) -> Placement | NoFit:
         """Choose a node for a task from the nodes' live capacity, or say why none fits."""
+        ...
+
+    def ingest_samples(self, node: str, samples: Sequence[Sample]) -> list[str]:
+        """Store a node's samples; the problems of those that could not be stored (one line
+        each: cardinality limit, not a finite number, out of order)."""
+        ...
+
+    def series_store(self) -> SeriesStore:
+        """The in-memory series (recent points and rollups) for queries."""
         ...

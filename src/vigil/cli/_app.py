@@ -12,18 +12,21 @@ import contextlib
 import logging
 import secrets
 import signal
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.logging import RichHandler
+from rich.table import Table
 
 from vigil.cli._client import ApiClient
 from vigil.cli._detect import detect
 from vigil.cli._logs import logs_app
 from vigil.errors import ConfigError, VigilError
-from vigil.render import incidents_table, nodes_table, replicas_table
+from vigil.render import TOP_SERIES, incidents_table, nodes_table, replicas_table, top_table
 from vigil.settings import Settings, hash_token, load_settings
 
 app = typer.Typer(
@@ -157,6 +160,9 @@ def agent(
         typer.Option(envvar="VIGIL_AGENT_TOKEN", help="Agent token (or VIGIL_AGENT_TOKEN)."),
     ] = None,
     interval: Annotated[float, typer.Option(min=0.01, help="Seconds between heartbeats.")] = 1.0,
+    metrics: Annotated[
+        bool, typer.Option(help="Push host metrics (CPU, memory, disk, network) every second.")
+    ] = True,
     jitter: Annotated[
         float,
         typer.Option(min=0.0, max=0.99, help="Random delay, a share of the interval (tests)."),
@@ -166,7 +172,10 @@ def agent(
     from vigil.agent import Agent
 
     _logging(False)
-    node_agent = Agent(controller, name, token, interval=interval, jitter=jitter)
+    from vigil.collectors import HostCollector
+
+    collector = HostCollector(node=name) if metrics else None
+    node_agent = Agent(controller, name, token, interval=interval, jitter=jitter, metrics=collector)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(node_agent.run())
 
@@ -210,6 +219,37 @@ def incidents(
         err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print(incidents_table(page["items"], title=f"Incidents ({page['total']} in all)"))
+
+
+@app.command()
+def top(
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Print one table and exit.")] = False,
+    every: Annotated[float, typer.Option(min=0.5, help="Seconds between refreshes.")] = 2.0,
+) -> None:
+    """Live per-node view: CPU, memory, load, fullest disk, network (from agents' metrics)."""
+    client = ApiClient(url, token)
+
+    def table() -> Table:
+        latest = {
+            name: client.get("/api/v1/series/latest", name=name) for name in TOP_SERIES.values()
+        }
+        return top_table(latest, TOP_SERIES)
+
+    try:
+        if once:
+            console.print(table())
+            return
+        with Live(table(), console=console, refresh_per_second=1) as live:
+            while True:
+                time.sleep(every)
+                live.update(table())
+    except VigilError as exc:
+        err.print(str(exc), markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        return
 
 
 @app.command()

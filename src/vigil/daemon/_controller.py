@@ -26,7 +26,7 @@ from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
-from vigil.collectors import ProbeLoop
+from vigil.collectors import ProbeLoop, Sample, SeriesStore
 from vigil.daemon._balancing import Balancers
 from vigil.daemon._lock import DataDirLock
 from vigil.daemon._metrics import ControllerMetrics, ReplicaCollector
@@ -60,6 +60,10 @@ log = logging.getLogger("vigil.daemon")
 
 LOG_ROTATE_EVERY = 5.0
 """Seconds between log-size checks: a chatty replica writes at most a few MB in that time."""
+MAX_SERIES = 100_000
+"""Series kept in memory: 1,000 nodes x 50 series with room to spare (~50 MB of rings)."""
+SERIES_RING = 900
+"""Raw points per series: 15 minutes at 1 Hz; older data lives on in the minute/hour rollups."""
 ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
 
 
@@ -93,6 +97,7 @@ class Controller(ControlPlane):
         self._node_settings = {n.name: n for n in settings.nodes}
         self._rng = random.Random()
         self._last_placed: str | None = None
+        self.series = SeriesStore(MAX_SERIES, SERIES_RING)
         self.instance = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -303,6 +308,14 @@ class Controller(ControlPlane):
         if isinstance(result, Placement):
             self._last_placed = result.node
         return result
+
+    def ingest_samples(self, node: str, samples: Sequence[Sample]) -> list[str]:
+        if node not in self._node_settings:
+            raise NotFoundError("node", node)
+        return [str(exc) for exc in self.series.add_all(samples)]
+
+    def series_store(self) -> SeriesStore:
+        return self.series
 
     def healthy_replicas(self, service: str) -> Sequence[Replica]:
         return [

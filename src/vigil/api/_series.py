@@ -1,0 +1,130 @@
+"""Metrics endpoints: agents push samples, people and dashboards query series.
+
+``POST /api/v1/samples`` (agent token for that node, or admin) stores a batch of samples, each
+labelled with the node it came from; ``GET /api/v1/series`` (viewer) returns the points of the
+matching series (raw, or one mean per ``step``); ``GET /api/v1/series/latest`` the newest value of
+each matching series (``vigil top`` reads it). Served by the app from :func:`vigil.api.create_app`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from vigil.api._auth import Agent, Viewer
+from vigil.api._context import Ctx
+from vigil.api._schemas import ERROR_RESPONSES
+from vigil.collectors import Sample
+from vigil.errors import InputError
+
+router = APIRouter(prefix="/api/v1", tags=["metrics"], responses=ERROR_RESPONSES)
+
+MAX_BATCH = 10_000
+"""Samples per push: a node's full host + GPU set at 1 s is ~100, so this is minutes of backlog."""
+ERRORS_SHOWN = 5
+
+
+class SampleIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_.:]*$")
+    labels: dict[str, str] = Field(default_factory=dict, max_length=20)
+    value: float
+    at: float = Field(gt=0)
+
+
+class SamplesIn(BaseModel):
+    node: str = Field(min_length=1, max_length=63)
+    samples: list[SampleIn] = Field(max_length=MAX_BATCH)
+
+
+class SamplesOut(BaseModel):
+    accepted: int
+    rejected: int
+    errors: list[str] = Field(description=f"The first {ERRORS_SHOWN} problems")
+
+
+class SeriesOut(BaseModel):
+    name: str
+    labels: dict[str, str]
+
+
+class PointsOut(BaseModel):
+    name: str
+    series: list[SeriesOut] = Field(description="The series that matched")
+    points: list[tuple[float, float]] = Field(description="(at, value), oldest first")
+
+
+class LatestOut(BaseModel):
+    name: str
+    labels: dict[str, str]
+    at: float
+    value: float
+
+
+def parse_labels(text: str | None) -> dict[str, str]:
+    """``"node=gpu-01,gpu=0"`` → ``{"node": "gpu-01", "gpu": "0"}``."""
+    labels: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"query.labels: {part!r} is not key=value (e.g. node=gpu-01,gpu=0)")
+        labels[key.strip()] = value.strip()
+    return labels
+
+
+@router.post("/samples", status_code=202, summary="Store a batch of a node's samples (agent)")
+async def post_samples(body: SamplesIn, ctx: Ctx, agent: Agent) -> SamplesOut:
+    agent.check(body.node)
+    samples = [
+        Sample.of(s.name, s.value, s.at, {**s.labels, "node": body.node}) for s in body.samples
+    ]
+    errors = ctx.control.ingest_samples(body.node, samples)
+    return SamplesOut(
+        accepted=len(samples) - len(errors),
+        rejected=len(errors),
+        errors=errors[:ERRORS_SHOWN],
+    )
+
+
+@router.get("/series", summary="Points of the series matching a name and labels")
+async def get_series(
+    ctx: Ctx,
+    _: Viewer,
+    name: Annotated[str, Query(min_length=1)],
+    labels: Annotated[str | None, Query(description="key=value,key=value")] = None,
+    start: Annotated[float | None, Query(alias="from")] = None,
+    end: Annotated[float | None, Query(alias="to")] = None,
+    step: Annotated[float | None, Query(gt=0)] = None,
+) -> PointsOut:
+    wanted = parse_labels(labels)
+    store = ctx.control.series_store()
+    keys = store.match(name, wanted)
+    lo = -math.inf if start is None else start
+    hi = math.inf if end is None else end
+    points = store.query(name, wanted, lo, hi, step)
+    return PointsOut(
+        name=name,
+        series=[SeriesOut(name=k.name, labels=dict(k.labels)) for k in keys],
+        points=points,
+    )
+
+
+@router.get("/series/latest", summary="The newest value of every series matching a name")
+async def get_latest(
+    ctx: Ctx,
+    _: Viewer,
+    name: Annotated[str, Query(min_length=1)],
+    labels: Annotated[str | None, Query(description="key=value,key=value")] = None,
+) -> list[LatestOut]:
+    store = ctx.control.series_store()
+    out = []
+    for key in store.match(name, parse_labels(labels)):
+        points = store.query(key.name, dict(key.labels))
+        if points:
+            at, value = points[-1]
+            out.append(LatestOut(name=key.name, labels=dict(key.labels), at=at, value=value))
+    return out

@@ -1,0 +1,79 @@
+"""Agents push samples; viewers query series and the latest values."""
+
+from __future__ import annotations
+
+import httpx
+from apifakes import AGENT_A, FakeControl, bearer
+
+VIEW = bearer("viewer")
+AGENT = {"Authorization": f"Bearer {AGENT_A}"}
+
+
+def batch(node: str = "node-a", *values: tuple[str, float, float]) -> dict:
+    return {
+        "node": node,
+        "samples": [
+            {"name": n, "labels": {"mount": "/"}, "value": v, "at": at} for n, v, at in values
+        ],
+    }
+
+
+async def test_an_agent_pushes_samples_labelled_with_its_node(
+    client: httpx.AsyncClient, control: FakeControl
+) -> None:
+    body = batch("node-a", ("host.disk.used_pct", 40.0, 100.0), ("host.disk.used_pct", 42.0, 101.0))
+    response = await client.post("/api/v1/samples", headers=AGENT, json=body)
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 2, "rejected": 0, "errors": []}
+    [key] = control.series.series()
+    assert dict(key.labels) == {"mount": "/", "node": "node-a"}
+
+
+async def test_an_agent_may_not_push_for_another_node(client: httpx.AsyncClient) -> None:
+    body = batch("node-b", ("host.cpu.used_pct", 1.0, 100.0))
+    response = await client.post("/api/v1/samples", headers=AGENT, json=body)
+    assert response.status_code == 403
+
+
+async def test_out_of_order_samples_and_new_series_past_the_limit_are_refused_with_reasons(
+    client: httpx.AsyncClient,
+) -> None:
+    body = batch(
+        "node-a",
+        *((f"m{i}", 1.0, 100.0) for i in range(6)),  # the fake keeps at most 5 series
+        ("m0", 2.0, 99.0),  # older than the last m0 sample
+    )
+    out = (await client.post("/api/v1/samples", headers=AGENT, json=body)).json()
+    assert (out["accepted"], out["rejected"]) == (5, 2)
+    assert "series limit of 5" in out["errors"][0]
+    assert "not newer than the last one" in out["errors"][1]
+
+
+async def test_a_bad_metric_name_is_422_naming_the_field(client: httpx.AsyncClient) -> None:
+    body = batch("node-a", ("not a name", 1.0, 100.0))
+    response = await client.post("/api/v1/samples", headers=AGENT, json=body)
+    assert response.status_code == 422
+    assert "samples" in response.json()["detail"]
+
+
+async def test_series_queries_return_points_and_the_latest_value(
+    client: httpx.AsyncClient,
+) -> None:
+    values = [("host.disk.used_pct", float(v), 100.0 + v) for v in range(5)]
+    await client.post("/api/v1/samples", headers=AGENT, json=batch("node-a", *values))
+    params = {"name": "host.disk.used_pct", "labels": "node=node-a", "from": 102}
+    body = (await client.get("/api/v1/series", headers=VIEW, params=params)).json()
+    assert body["points"] == [[102.0, 2.0], [103.0, 3.0], [104.0, 4.0]]
+    latest = (
+        await client.get(
+            "/api/v1/series/latest", headers=VIEW, params={"name": "host.disk.used_pct"}
+        )
+    ).json()
+    assert [(p["labels"]["node"], p["value"]) for p in latest] == [("node-a", 4.0)]
+
+
+async def test_a_malformed_label_filter_is_422(client: httpx.AsyncClient) -> None:
+    params = {"name": "host.cpu.used_pct", "labels": "node"}
+    response = await client.get("/api/v1/series", headers=VIEW, params=params)
+    assert response.status_code == 422
+    assert "query.labels" in response.json()["detail"]
