@@ -8,7 +8,6 @@ the interval; the controller's answer sets the interval it expects.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -55,11 +54,11 @@ class Agent:
         metrics_every: float = METRICS_EVERY,
     ) -> None:
         self.url = controller.rstrip("/") + "/api/v1/heartbeats"
-        self.samples_url = controller.rstrip("/") + "/api/v1/samples"
         self.metrics = metrics
         self.metrics_every = metrics_every
         self.pushed = 0
         self.dropped = 0
+        self._last_metrics = -float("inf")
         self.name = name
         self.interval = interval
         self.jitter = jitter
@@ -70,23 +69,41 @@ class Agent:
         self._clock = clock
         self._sleep = sleep
 
+    def _samples(self) -> list[dict[str, Any]]:
+        """Host samples when a batch is due (every ``metrics_every`` s), else none. They ride
+        on the heartbeat: one request a second instead of two; a heartbeat that fails drops
+        its batch (counted) rather than queueing it, so a slow controller is not flooded."""
+        now = self._clock()
+        if self.metrics is None or now - self._last_metrics < self.metrics_every * 0.9:
+            return []
+        self._last_metrics = now
+        return [
+            {"name": s.name, "labels": s.labels_dict, "value": s.value, "at": s.at}
+            for s in self.metrics.collect()
+        ]
+
     async def beat(self, client: httpx.AsyncClient, seq: int) -> None:
+        samples = self._samples()
+        body = {"node": self.name, "seq": seq, "info": host_info(), "samples": samples}
         try:
             resp = await client.post(
                 self.url,
-                json={"node": self.name, "seq": seq, "info": host_info()},
+                json=body,
                 headers=self._headers,
                 timeout=max(0.05, self.interval * REQUEST_TIMEOUT_SHARE),
             )
         except httpx.HTTPError as exc:
             self.failed += 1
+            self.dropped += len(samples)
             log.warning("heartbeat %d to %s failed: %s", seq, self.url, exc)
             return
         if resp.status_code != 200:
             self.failed += 1
+            self.dropped += len(samples)
             log.error("heartbeat %d refused: HTTP %d %s", seq, resp.status_code, resp.text[:200])
             return
         self.sent += 1
+        self.pushed += len(samples)
         interval = resp.json().get("interval")
         if isinstance(interval, int | float) and interval > 0:
             self.interval = float(interval)
@@ -95,40 +112,7 @@ class Agent:
         """Send heartbeats forever (or ``count`` of them). ``jitter`` (a share of the interval)
         delays each one by a uniform random amount, to test the controller's tolerance."""
         async with httpx.AsyncClient() as client:
-            pusher = asyncio.create_task(self._push_metrics(client)) if self.metrics else None
-            try:
-                await self._beats(client, count)
-            finally:
-                if pusher is not None:
-                    pusher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await pusher
-
-    async def _push_metrics(self, client: httpx.AsyncClient) -> None:
-        """Every ``metrics_every`` seconds, one batch of host samples. One batch in flight at a
-        time: a slow controller makes the agent skip batches (counted), never queue them."""
-        assert self.metrics is not None
-        while True:
-            samples = await asyncio.to_thread(self.metrics.collect)
-            body = {
-                "node": self.name,
-                "samples": [
-                    {"name": s.name, "labels": s.labels_dict, "value": s.value, "at": s.at}
-                    for s in samples
-                ],
-            }
-            try:
-                resp = await client.post(
-                    self.samples_url, json=body, headers=self._headers, timeout=5.0
-                )
-                ok = resp.status_code == 202
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                self.pushed += len(samples)
-            else:
-                self.dropped += len(samples)
-            await self._sleep(self.metrics_every)
+            await self._beats(client, count)
 
     async def _beats(self, client: httpx.AsyncClient, count: int | None) -> None:
         start = self._clock()

@@ -13,7 +13,7 @@ async def test_an_agent_reports_for_its_node_and_learns_the_interval(
 ) -> None:
     response = await client.post("/api/v1/heartbeats", headers=bearer(AGENT_A), json=BEAT)
     assert response.status_code == 200
-    assert response.json() == {"interval": 1.0, "node_status": "up"}
+    assert response.json() == {"interval": 1.0, "node_status": "up", "samples_rejected": 0}
     assert control.heartbeats == [("node-a", 4, {"load1": 0.5})]
 
 
@@ -73,3 +73,17 @@ async def test_a_heartbeat_body_that_is_not_an_object_is_422(client: httpx.Async
     response = await client.post("/api/v1/heartbeats", headers=bearer(AGENT_A), json=[1, 2])
     assert response.status_code == 422
     assert response.json()["detail"].startswith("body: ")
+
+
+async def test_samples_can_ride_on_a_heartbeat(
+    client: httpx.AsyncClient, control: FakeControl
+) -> None:
+    body = {
+        "node": "node-a",
+        "seq": 1,
+        "samples": [{"name": "host.mem.used_pct", "value": 31.5, "at": 1000.0}],
+    }
+    response = await client.post("/api/v1/heartbeats", headers=bearer(AGENT_A), json=body)
+    assert response.status_code == 200
+    assert response.json()["samples_rejected"] == 0
+    assert control.series.query("host.mem.used_pct", {"node": "node-a"}) == [(1000.0, 31.5)]

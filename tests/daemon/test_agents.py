@@ -191,7 +191,7 @@ async def test_agents_with_a_wrong_token_or_another_nodes_token_are_refused(
             "/api/v1/heartbeats", json=beat, headers={"Authorization": f"Bearer {TOKENS['n2']}"}
         )
         assert own.status_code == 200
-        assert own.json() == {"interval": 0.2, "node_status": "up"}
+        assert own.json() == {"interval": 0.2, "node_status": "up", "samples_rejected": 0}
     assert statuses(controller)["n2"] == "up"
 
 

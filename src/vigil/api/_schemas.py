@@ -185,15 +185,32 @@ class CommandIn(BaseModel):
     reason: str = Field(default="", max_length=500, description="Why: kept in the audit trail")
 
 
+MAX_BATCH = 10_000
+"""Samples per push: a node's full host + GPU set at 1 s is ~100, so this is minutes of backlog."""
+
+
+class SampleIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_.:]*$")
+    labels: dict[str, str] = Field(default_factory=dict, max_length=20)
+    value: float
+    at: float = Field(gt=0)
+
+
 class HeartbeatIn(BaseModel):
     node: str = Field(min_length=1, max_length=63)
     seq: int = Field(ge=0, description="Increases by one per heartbeat; restarts at 0")
     info: dict[str, Any] = Field(default_factory=dict, description="Free-form agent facts")
+    samples: list[SampleIn] = Field(
+        default_factory=list,
+        max_length=MAX_BATCH,
+        description="Metrics riding on the heartbeat (one request a second instead of two)",
+    )
 
 
 class HeartbeatOut(BaseModel):
     interval: float = Field(description="Seconds between heartbeats the controller expects")
     node_status: str
+    samples_rejected: int = Field(default=0, description="Samples that could not be stored")
 
 
 class PodOut(BaseModel):

@@ -16,22 +16,13 @@ from pydantic import BaseModel, Field
 
 from vigil.api._auth import Agent, Viewer
 from vigil.api._context import Ctx
-from vigil.api._schemas import ERROR_RESPONSES
+from vigil.api._schemas import ERROR_RESPONSES, MAX_BATCH, SampleIn
 from vigil.collectors import Sample
 from vigil.errors import InputError
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"], responses=ERROR_RESPONSES)
 
-MAX_BATCH = 10_000
-"""Samples per push: a node's full host + GPU set at 1 s is ~100, so this is minutes of backlog."""
 ERRORS_SHOWN = 5
-
-
-class SampleIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_.:]*$")
-    labels: dict[str, str] = Field(default_factory=dict, max_length=20)
-    value: float
-    at: float = Field(gt=0)
 
 
 class SamplesIn(BaseModel):
