@@ -259,3 +259,35 @@ async def test_agents_push_host_metrics_that_the_series_api_and_vigil_top_show(
     assert top.returncode == 0, top.stderr
     row = next(line for line in top.stdout.splitlines() if " n1 " in line)
     assert row.count("-") < 3, top.stdout  # cpu, mem, load, disk, net all have figures
+
+
+async def test_a_metric_rule_opens_an_incident_while_it_holds_and_resolves_it_after(
+    start_controller: StartController,
+) -> None:
+    controller = await start_controller(
+        {
+            "agents": [{"node": "n1", "token": TOKENS["n1"]}],
+            "nodes": [{"name": "n1"}],
+            "rules": [{"name": "hot", "expr": "gpu.temperature_c > 85", "severity": "critical"}],
+        }
+    )
+    url = f"http://127.0.0.1:{controller.api_port}"
+    headers = {"Authorization": f"Bearer {TOKENS['n1']}"}
+
+    async def push(at: float, value: float) -> None:
+        sample = {"name": "gpu.temperature_c", "labels": {"gpu": "0"}, "value": value, "at": at}
+        body = {"node": "n1", "samples": [sample]}
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as api:
+            assert (await api.post("/api/v1/samples", json=body)).status_code == 202
+
+    subject = "rule:hot{gpu=0,node=n1}"
+    await push(1000.0, 70.0)
+    assert controller.store.find_active_incident(subject) is None
+    await push(1001.0, 91.0)
+    incident = controller.store.find_active_incident(subject)
+    assert incident is not None
+    assert (incident.kind, incident.severity) == ("metric_rule", "critical")
+    await push(1002.0, 60.0)
+    assert controller.store.find_active_incident(subject) is None
+    [resolved] = controller.store.list_incidents(subject=subject).items
+    assert resolved.state == IncidentState.RESOLVED

@@ -34,9 +34,12 @@ from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
 from vigil.daemon._placement import node_capacity
 from vigil.daemon._server import ApiServer
-from vigil.errors import BackendError, NotFoundError
+from vigil.detectors import RuleChange, RuleEngine, RuleSpec
+from vigil.errors import BackendError, InputError, NotFoundError
 from vigil.model import (
     ActionRecord,
+    Finding,
+    FindingKind,
     Health,
     IncidentState,
     Node,
@@ -44,6 +47,7 @@ from vigil.model import (
     Replica,
     ReplicaId,
     ReplicaState,
+    Severity,
 )
 from vigil.remediation import (
     ActionLog,
@@ -53,7 +57,7 @@ from vigil.remediation import (
     ReplicaRunner,
     plan_replica,
 )
-from vigil.settings import Probe, Settings
+from vigil.settings import MetricRule, Probe, Settings, parse_rule_expr
 from vigil.store import SqlStore, Store
 
 log = logging.getLogger("vigil.daemon")
@@ -65,6 +69,21 @@ MAX_SERIES = 100_000
 SERIES_RING = 900
 """Raw points per series: 15 minutes at 1 Hz; older data lives on in the minute/hour rollups."""
 ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
+
+
+def rule_spec(rule: MetricRule) -> RuleSpec:
+    expr = parse_rule_expr(rule.expr)
+    return RuleSpec(
+        name=rule.name,
+        metric=expr.metric,
+        labels=expr.labels,
+        op=expr.op,
+        value=expr.value,
+        for_seconds=rule.for_,
+        clear=rule.clear,
+        anomaly=expr.anomaly,
+        severity=rule.severity,
+    )
 
 
 class Controller(ControlPlane):
@@ -98,6 +117,7 @@ class Controller(ControlPlane):
         self._rng = random.Random()
         self._last_placed: str | None = None
         self.series = SeriesStore(MAX_SERIES, SERIES_RING)
+        self.rules = RuleEngine([rule_spec(r) for r in settings.rules])
         self.instance = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -312,7 +332,39 @@ class Controller(ControlPlane):
     def ingest_samples(self, node: str, samples: Sequence[Sample]) -> list[str]:
         if node not in self._node_settings:
             raise NotFoundError("node", node)
-        return [str(exc) for exc in self.series.add_all(samples)]
+        errors: list[str] = []
+        for sample in samples:
+            try:
+                self.series.add(sample)
+            except InputError as exc:
+                errors.append(str(exc))
+                continue
+            for change in self.rules.observe(
+                sample.name, sample.labels_dict, sample.at, sample.value
+            ):
+                self._rule_changed(change)
+        return errors
+
+    def _rule_changed(self, change: RuleChange) -> None:
+        where = ",".join(f"{k}={v}" for k, v in change.labels)
+        subject = f"rule:{change.rule}{{{where}}}"
+        if not change.firing:
+            self.incidents.recovered(subject, change.at, change.explanation)
+            return
+        self.incidents.raise_finding(
+            Finding(
+                kind=FindingKind.METRIC_RULE,
+                subject=subject,
+                at=change.at,
+                severity=Severity(change.severity),
+                summary=f"rule {change.rule} firing on {where}: {change.explanation}",
+                evidence={
+                    "rule": change.rule,
+                    "labels": dict(change.labels),
+                    "value": change.value,
+                },
+            )
+        )
 
     def series_store(self) -> SeriesStore:
         return self.series

@@ -20,6 +20,7 @@ from vigil.detectors._ensemble import EnsembleDetector
 from vigil.detectors._markov import HealthMarkov
 from vigil.detectors._node_judge import NodeJudge, Transition
 from vigil.detectors._phi_accrual import PhiAccrual, detection_time, phi_of
+from vigil.detectors._rules import RuleChange, RuleEngine, RuleSpec
 from vigil.detectors._score import Detector, Score
 from vigil.detectors._seasonal import Lag, SeasonalZScore
 from vigil.detectors._threshold import StaticThreshold
@@ -38,6 +39,9 @@ __all__ = [
     "NodeJudge",
     "PhiAccrual",
     "RollingZScore",
+    "RuleChange",
+    "RuleEngine",
+    "RuleSpec",
     "Score",
     "SeasonalZScore",
     "SortedWindow",

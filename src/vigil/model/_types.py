@@ -66,6 +66,7 @@ class FindingKind(StrEnum):
     CRASH_LOOP = "crash_loop"
     NODE_SUSPECT = "node_suspect"
     NODE_DOWN = "node_down"
+    METRIC_RULE = "metric_rule"
 
 
 class IncidentState(StrEnum):

@@ -421,6 +421,9 @@ class ReplicaRunner:
         if cmd == "start" and info is not None:
             self._actions.end(action, ok=True, detail=f"already running as pid {info.pid}")
             return
+        if cmd == "stop":  # held first: a controller stopped mid-stop must not relaunch it
+            self._want_running = False
+            self._set(held=True)
         if cmd in ("stop", "restart") and info is not None:
             self._info = None
             rc = await self._backend.stop(info, self.plan.service.stop_grace)
@@ -441,8 +444,6 @@ class ReplicaRunner:
                 ready=Health.UNKNOWN,
             )
         if cmd == "stop":
-            self._want_running = False
-            self._set(held=True)
             self._actions.end(action, ok=True, detail="stopped")
             return
         self._budget.reset()
