@@ -11,13 +11,13 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import httpx
 import psutil
 
-from vigil.collectors import HostCollector
+from vigil.collectors import Sample
 
 log = logging.getLogger("vigil.agent")
 
@@ -38,6 +38,12 @@ def host_info() -> dict[str, Any]:
     }
 
 
+class MetricSource(Protocol):
+    """A collector the agent reads every ``metrics_every`` seconds (host, GPU...)."""
+
+    def collect(self) -> list[Sample]: ...
+
+
 class Agent:
     def __init__(
         self,
@@ -50,7 +56,7 @@ class Agent:
         seed: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        metrics: HostCollector | None = None,
+        metrics: Sequence[MetricSource] = (),
         metrics_every: float = METRICS_EVERY,
     ) -> None:
         self.url = controller.rstrip("/") + "/api/v1/heartbeats"
@@ -74,12 +80,13 @@ class Agent:
         on the heartbeat: one request a second instead of two; a heartbeat that fails drops
         its batch (counted) rather than queueing it, so a slow controller is not flooded."""
         now = self._clock()
-        if self.metrics is None or now - self._last_metrics < self.metrics_every * 0.9:
+        if not self.metrics or now - self._last_metrics < self.metrics_every * 0.9:
             return []
         self._last_metrics = now
         return [
             {"name": s.name, "labels": s.labels_dict, "value": s.value, "at": s.at}
-            for s in self.metrics.collect()
+            for source in self.metrics
+            for s in source.collect()
         ]
 
     async def beat(self, client: httpx.AsyncClient, seq: int) -> None:

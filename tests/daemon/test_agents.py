@@ -243,6 +243,9 @@ async def test_agents_push_host_metrics_that_the_series_api_and_vigil_top_show(
 
     points = await eventually(mem_of_n1, 20, "memory samples from n1", agents.log("agent-n1.log"))
     assert 0 < points[-1][1] <= 100
+    # no GPU or NVML driver here: the agent says so (once in its log), as a sample
+    gpu = controller.series.query("gpu.available", {"node": "n1"})
+    assert gpu and gpu[-1][1] == 0.0
     await eventually(
         lambda: controller.series.query("host.cpu.used_pct", {"node": "n1"}),
         20,

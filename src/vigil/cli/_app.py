@@ -161,7 +161,7 @@ def agent(
     ] = None,
     interval: Annotated[float, typer.Option(min=0.01, help="Seconds between heartbeats.")] = 1.0,
     metrics: Annotated[
-        bool, typer.Option(help="Push host metrics (CPU, memory, disk, network) every second.")
+        bool, typer.Option(help="Push host and GPU metrics with the heartbeats, every second.")
     ] = True,
     jitter: Annotated[
         float,
@@ -169,13 +169,14 @@ def agent(
     ] = 0.0,
 ) -> None:
     """Run a node agent: send heartbeats to the controller until stopped."""
-    from vigil.agent import Agent
+    from vigil.agent import Agent, MetricSource
 
     _logging(False)
-    from vigil.collectors import HostCollector
+    from vigil.collectors import GpuCollector, HostCollector
 
-    collector = HostCollector(node=name) if metrics else None
-    node_agent = Agent(controller, name, token, interval=interval, jitter=jitter, metrics=collector)
+    # GPUs are reported absent once (gpu.available = 0) where NVML or the driver is missing.
+    sources: list[MetricSource] = [HostCollector(node=name), GpuCollector()] if metrics else []
+    node_agent = Agent(controller, name, token, interval=interval, jitter=jitter, metrics=sources)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(node_agent.run())
 
