@@ -77,14 +77,19 @@ class Balancers:
         self.ports: dict[str, int] = {}
         self._owner: dict[str, str] = {}  # replica id -> service
 
-    def add_replica(self, replica: Replica, host: str = "127.0.0.1") -> None:
+    def add_replica(
+        self, replica: Replica, host: str = "127.0.0.1", *, healthy: bool | None = None
+    ) -> None:
+        """Put the replica behind its service's balancer; ``healthy`` (default: judged from the
+        supervisor's view of the replica) says whether it takes requests from the start."""
         pool = self.pools.get(replica.service)
         if pool is None:
             return
         upstream = Upstream(id=replica.id, host=host, port=replica.port)
         pool.add(upstream, self._clock())
         self._owner[replica.id] = replica.service
-        pool.set_health(replica.id, serving(replica), self._clock())
+        ready = serving(replica) if healthy is None else healthy
+        pool.set_health(replica.id, ready, self._clock())
 
     def replica_changed(self, replica: Replica) -> None:
         """The supervisor's hook: every change of a replica's state or health."""

@@ -228,7 +228,7 @@ class Controller(ControlPlane):
                     clock=self.clock,
                     adopt=adopted,
                     previous=old,
-                    on_change=self._replica_changed,
+                    on_change=self.balancers.replica_changed,
                 )
         for rid in set(known) - wanted:
             self.store.delete_replica(rid)
@@ -248,9 +248,6 @@ class Controller(ControlPlane):
         if info is not None:
             log.info("adopted %s (pid %d) from an earlier run", plan.id, old.pid)
         return info
-
-    def _replica_changed(self, replica: Replica) -> None:
-        self.balancers.replica_changed(replica)
 
     def _probe_factory(self, plan: ReplicaPlan, kind: ProbeKind, probe: Probe) -> ProbeLoop:
         return ProbeLoop(plan.id, kind, probe, plan.port, self.bus, clock=self.clock)

@@ -16,7 +16,7 @@ from vigil.bus import EventBus, Subscription
 from vigil.collectors import ProbeLoop
 from vigil.daemon._balancing import Balancers
 from vigil.errors import ConfigError
-from vigil.model import Health, HealthChanged, ProbeKind, Replica, ReplicaState, replica_id
+from vigil.model import HealthChanged, ProbeKind, Replica, replica_id
 from vigil.settings import Probe, Settings
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -58,18 +58,9 @@ class StandaloneBalancers:
             for index in range(svc.replicas):
                 rid = replica_id(svc.name, index)
                 port = svc.base_port + index
-                healthy = probe is None  # without a probe, only passive ejection judges
-                replica = Replica(
-                    id=rid,
-                    service=svc.name,
-                    index=index,
-                    node=svc.node,
-                    port=port,
-                    state=ReplicaState.RUNNING,
-                    pid=0,
-                    ready=Health.HEALTHY if healthy else Health.UNKNOWN,
-                )
-                self.balancers.add_replica(replica, host=address[svc.node])
+                replica = Replica(id=rid, service=svc.name, index=index, node=svc.node, port=port)
+                # without a probe, only the proxy's passive ejection judges the replica
+                self.balancers.add_replica(replica, host=address[svc.node], healthy=probe is None)
                 if probe is not None:
                     target = _probe_for(probe, address[svc.node])
                     self._loops.append(ProbeLoop(rid, kind, target, port, self.bus))
