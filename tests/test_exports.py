@@ -23,6 +23,7 @@ PACKAGES = [
     "vigil.logs",
     "vigil.logs.analysis",
     "vigil.balancer",
+    "vigil.settings",
 ]
 
 

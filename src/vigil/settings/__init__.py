@@ -1,0 +1,66 @@
+"""Vigil's settings: the models (one root of grouped sections) and the YAML loader with
+``file:line: field: problem`` errors. Imported by every layer above ``model`` and ``errors``.
+"""
+
+from __future__ import annotations
+
+from vigil.settings._loader import load_settings, parse_settings
+from vigil.settings._models import (
+    PLACEHOLDERS,
+    AgentToken,
+    ApiSettings,
+    ApiToken,
+    BalancePolicy,
+    BalancerSettings,
+    Bytes,
+    CrashLoop,
+    ExecProbe,
+    HeartbeatSettings,
+    HttpProbe,
+    Loc,
+    LogSettings,
+    MetricRule,
+    NodeSettings,
+    Probe,
+    RestartPolicy,
+    Role,
+    RuleExpr,
+    Seconds,
+    Service,
+    Settings,
+    StoreSettings,
+    TcpProbe,
+    hash_token,
+    parse_rule_expr,
+)
+
+__all__ = [
+    "PLACEHOLDERS",
+    "AgentToken",
+    "ApiSettings",
+    "ApiToken",
+    "BalancePolicy",
+    "BalancerSettings",
+    "Bytes",
+    "CrashLoop",
+    "ExecProbe",
+    "HeartbeatSettings",
+    "HttpProbe",
+    "Loc",
+    "LogSettings",
+    "MetricRule",
+    "NodeSettings",
+    "Probe",
+    "RestartPolicy",
+    "Role",
+    "RuleExpr",
+    "Seconds",
+    "Service",
+    "Settings",
+    "StoreSettings",
+    "TcpProbe",
+    "hash_token",
+    "load_settings",
+    "parse_rule_expr",
+    "parse_settings",
+]

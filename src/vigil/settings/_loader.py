@@ -1,0 +1,154 @@
+"""The YAML loader: ``vigil.yaml`` to :class:`Settings`, every problem as one line that names the
+place and the fix: ``vigil.yaml:14: services[0].replicas: must be >= 1 (got 0)``.
+
+Called by the CLI (``vigil up``, ``vigil check-config``, ``vigil balance``) and by tests. Line
+numbers come from the YAML node tree (``yaml.compose``), mapped onto pydantic's error locations.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from vigil.errors import ConfigError
+from vigil.settings._models import Loc, Settings, _dotted
+
+
+def _line_map(
+    node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]
+) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, str(key.value))
+            out[child] = key.start_mark.line + 1
+            _line_map(value, child, out)
+            out[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, (*path, i), out)
+
+
+def _describe(
+    err: Any,
+    lines: dict[tuple[str | int, ...], int],
+    fields: dict[tuple[str | int, ...], list[str]],
+) -> tuple[tuple[str | int, ...], str]:
+    loc = tuple(
+        p
+        for p in err["loc"]
+        if not (isinstance(p, str) and (p.startswith("function-") or p in {"str", "list[str]"}))
+    )
+    typ = err["type"]
+    if typ == "extra_forbidden":
+        options = fields.get(loc[:-1], [])
+        close = difflib.get_close_matches(str(loc[-1]), options, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(options)}"
+        return loc, f"unknown field; {hint}"
+    ctx = err.get("ctx") or {}
+    friendly = {
+        "missing": "required: add this field",
+        "greater_than_equal": f"must be >= {ctx.get('ge')}",
+        "greater_than": f"must be > {ctx.get('gt')}",
+        "less_than_equal": f"must be <= {ctx.get('le')}",
+        "less_than": f"must be < {ctx.get('lt')}",
+        "string_pattern_mismatch": f"must match {ctx.get('pattern')}",
+        "literal_error": f"must be one of {ctx.get('expected')}",
+        "too_short": "must not be empty",
+    }
+    msg = friendly.get(typ) or str(err["msg"]).removeprefix("Value error, ")
+    msg = msg[0].lower() + msg[1:] if msg else msg
+    if typ not in {"missing", "value_error"} and "input" in err:
+        msg += f" (got {err['input']!r})"
+    return loc, msg
+
+
+def _known_fields(
+    model: type[BaseModel],
+    data: Any,
+    path: tuple[str | int, ...],
+    out: dict[tuple[str | int, ...], list[str]],
+) -> None:
+    """Map each mapping's path to its model's field names, for 'did you mean' hints."""
+    out[path] = list(model.model_fields)
+    if not isinstance(data, dict):
+        return
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        sub = data.get(name)
+        candidates = (
+            [ann]
+            if getattr(ann, "__origin__", None) is list
+            else getattr(ann, "__args__", None) or [ann]
+        )
+        for typ in candidates:
+            if isinstance(typ, type) and issubclass(typ, BaseModel):
+                _known_fields(typ, sub, (*path, name), out)
+            elif getattr(typ, "__origin__", None) is list:
+                (item,) = getattr(typ, "__args__", (None,))
+                if isinstance(item, type) and issubclass(item, BaseModel) and isinstance(sub, list):
+                    for i, elem in enumerate(sub):
+                        _known_fields(item, elem, (*path, name, i), out)
+
+
+def parse_settings(text: str, source: str = "vigil.yaml") -> Settings:
+    """Parse YAML text into ``Settings``; raise :class:`ConfigError` naming ``source:line``."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}" if mark is not None else "?"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{source}:{line}: not valid YAML: {problem}"]) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [f"{source}:1: the top level must be a mapping of sections (got {type(data).__name__})"]
+        )
+    lines: dict[tuple[str | int, ...], int] = {}
+    if root is not None:
+        _line_map(root, (), lines)
+    try:
+        settings = Settings.model_validate(data, context={"defer_cross_checks": True})
+    except ValidationError as exc:
+        fields: dict[tuple[str | int, ...], list[str]] = {}
+        _known_fields(Settings, data, (), fields)
+        problems: list[tuple[int, str]] = []
+        for err in exc.errors():
+            loc, msg = _describe(err, lines, fields)
+            at = _line_of(loc, lines)
+            problems.append((at, f"{source}:{at}: {_dotted(loc)}: {msg}"))
+        raise ConfigError([text for _, text in sorted(problems, key=lambda p: p[0])]) from exc
+    cross = [(_line_of(loc, lines), loc, msg) for loc, msg in settings.cross_problems()]
+    if cross:
+        raise ConfigError(
+            [f"{source}:{at}: {_dotted(loc)}: {msg}" for at, loc, msg in sorted(cross, key=_first)]
+        )
+    return settings
+
+
+def _first(item: tuple[int, Loc, str]) -> int:
+    return item[0]
+
+
+def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
+    while loc and loc not in lines:
+        loc = loc[:-1]
+    return lines.get(loc, 1)
+
+
+def load_settings(path: str | Path) -> Settings:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError([f"{path}: no such file: create it or pass -c PATH"]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
+    return parse_settings(text, str(path))
