@@ -222,7 +222,9 @@ def test_against_the_real_psutil_the_readings_are_in_sane_ranges() -> None:
     for _ in range(1000):  # /proc/stat ticks every 10 ms: work until the counters have moved
         sum(i * i for i in range(20_000))
         got = values(collector.collect())
-        if "host.cpu.used_pct" in got:
+        # overall and per-core times are two separate reads of /proc/stat: wait for both
+        moved = any(n.startswith("host.cpu.core_used_pct") for n in got)
+        if "host.cpu.used_pct" in got and moved:
             break
     assert 0.0 <= got["host.cpu.used_pct"] <= 100.0
     cores = [v for n, v in got.items() if n.startswith("host.cpu.core_used_pct")]
