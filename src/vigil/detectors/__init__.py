@@ -20,6 +20,8 @@ from vigil.detectors._ensemble import EnsembleDetector
 from vigil.detectors._markov import HealthMarkov
 from vigil.detectors._node_judge import NodeJudge, Transition
 from vigil.detectors._phi_accrual import PhiAccrual, detection_time, phi_of
+from vigil.detectors._record_ensemble import RecordEnsemble
+from vigil.detectors._records import RangeRecord, Refractory
 from vigil.detectors._rules import RuleChange, RuleEngine, RuleSpec
 from vigil.detectors._score import Detector, Score
 from vigil.detectors._seasonal import Lag, SeasonalZScore
@@ -38,6 +40,9 @@ __all__ = [
     "MadZScore",
     "NodeJudge",
     "PhiAccrual",
+    "RangeRecord",
+    "RecordEnsemble",
+    "Refractory",
     "RollingZScore",
     "RuleChange",
     "RuleEngine",
