@@ -1,11 +1,12 @@
 """NAB benchmark of ``vigil detect`` next to NAB's windowed Gaussian baseline, run in the same go.
 
 Runs ``../shared/bench/nab_eval.py run`` (NAB's scoring, clean-room) on the default detector's
-command and on this file's own implementation of NAB's ``windowedGaussian`` detector, prints the
-standard / reward-low-FP / reward-low-FN scores of both with the published scores of ARTime,
-Numenta HTM and contextOSE on the same 19 series (labelled as published: they are not run here),
-then the speed of both detectors in points per CPU-second (in process, single thread) and the
-default detector's memory, and ends with one JSON line of all the figures.
+command, on the previous default (``vigil detect --detector ensemble``: the "before" figure) and
+on this file's own implementation of NAB's ``windowedGaussian`` detector (the baseline), prints
+the standard / reward-low-FP / reward-low-FN scores of all three with the published scores of
+ARTime, Numenta HTM and contextOSE on the same 19 series (labelled as published: they are not run
+here), then the speed of the detectors in points per CPU-second (in process, single thread) and
+the default detector's memory, and ends with one JSON line of all the figures.
 
     python bench/nab.py                 # all labelled files
     python bench/nab.py --quick         # 3 files and a short speed run, for CI
@@ -162,12 +163,12 @@ def state_bytes(n: int) -> int:
     """Memory the default detector holds after ``n`` points of a noisy series."""
     import random
 
-    from vigil.detectors import EnsembleDetector
+    from vigil.detectors import RecordEnsemble
 
     rng = random.Random(0)
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    det = EnsembleDetector()
+    det = RecordEnsemble()
     for i in range(n):
         det.update(i * 300.0, rng.gauss(0.0, 1.0))
     held = tracemalloc.get_traced_memory()[0] - base
@@ -201,15 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     cmd = resolve_cmd(opts.cmd)
     base_cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE))} windowed-gaussian"
     ours = evaluate(cmd, "vigil", files, opts.jobs, 1 if opts.quick else 3)
+    before = evaluate(f"{cmd} --detector ensemble", "previous", files, opts.jobs, 0)
     base = evaluate(base_cmd, "windowedGaussian", files, opts.jobs, 0)
 
-    from vigil.detectors import EnsembleDetector
+    from vigil.detectors import EnsembleDetector, RecordEnsemble
 
     paths = sorted(DATA.glob("*/*.csv"))
     if opts.quick:
         paths = [p for p in paths if p.name in QUICK_FILES.split(",")]
     limit = 2000 if opts.quick else 10**9
-    ours_pps = speed(lambda: EnsembleDetector().update, paths, limit)
+    ours_pps = speed(lambda: RecordEnsemble().update, paths, limit)
+    before_pps = speed(lambda: EnsembleDetector().update, paths, limit)
     base_pps = speed(lambda: (lambda w: lambda t, x: w.update(x))(WindowedGaussian()), paths, limit)
     small, large = state_bytes(5000), state_bytes(20000)
 
@@ -217,7 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         f"NAB ({'quick: ' + QUICK_FILES if opts.quick else 'all labelled files'}); command: {cmd}"
     )
     print(f"{'detector':<44}{'standard':>10}{'low FP':>10}{'low FN':>10}")
-    for name, res in (("vigil (default detector)", ours), ("windowedGaussian (run here)", base)):
+    runs = (
+        ("vigil (default: RecordEnsemble)", ours),
+        ("vigil previous default (EnsembleDetector)", before),
+        ("windowedGaussian (run here)", base),
+    )
+    for name, res in runs:
         print(f"{name:<44}" + "".join(f"{res['scores'][p]:>10.1f}" for p in PROFILES))
     if not opts.quick:
         for name, figures in PUBLISHED.items():
@@ -228,8 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"causality check: {'ok' if ours['causality_ok'] else 'VIOLATED'}")
     print(
-        f"speed: vigil {ours_pps:,.0f} points/CPU-s, windowedGaussian {base_pps:,.0f} "
-        f"points/CPU-s, ratio {ours_pps / base_pps:.2f}"
+        f"speed: vigil {ours_pps:,.0f} points/CPU-s, previous default {before_pps:,.0f}, "
+        f"windowedGaussian {base_pps:,.0f}; vigil / windowedGaussian {ours_pps / base_pps:.2f}, "
+        f"vigil / previous {ours_pps / before_pps:.2f}"
     )
     print(
         f"memory: detector state {small / 1024:.0f} KiB after 5k points, "
@@ -239,11 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         "quick": opts.quick,
         "command": cmd,
         "vigil": ours["scores"],
+        "previous_default": before["scores"],
         "windowed_gaussian": base["scores"],
         "published_artime_standard_19": PUBLISHED["ARTime"][0],
         "causality_ok": ours["causality_ok"],
         "points_per_cpu_s": round(ours_pps),
         "baseline_points_per_cpu_s": round(base_pps),
+        "previous_points_per_cpu_s": round(before_pps),
         "speed_ratio": round(ours_pps / base_pps, 3),
         "state_bytes_5k": small,
         "state_bytes_20k": large,

@@ -16,9 +16,12 @@ NAB_FILE = SHARED / "data" / "nab" / "data" / "realKnownCause" / "nyc_taxi.csv"
 RUN = "import sys, typer; from vigil.cli._detect import detect; typer.run(detect)"
 
 
-def detect(path: Path) -> subprocess.CompletedProcess[str]:
+def detect(path: Path, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", RUN, str(path)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", RUN, str(path), *options],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -116,3 +119,22 @@ def test_columns_are_found_by_name_and_blank_lines_skipped(tmp_path: Path) -> No
     text = "value,timestamp\n1,2024-01-01 00:00:00\n\n2,2024-01-01 00:01:00\n"
     out = rows(detect(write(tmp_path, text)).stdout)
     assert [r[:2] for r in out] == [["2024-01-01 00:00:00", "1"], ["2024-01-01 00:01:00", "2"]]
+
+
+def test_the_previous_default_detector_can_be_chosen_and_scores_differently(tmp_path: Path) -> None:
+    text = "timestamp,value\n" + "".join(
+        f"{i * 300},{10 + 5 * math.sin(i / 20) + (30 if i == 400 else 0)}\n" for i in range(500)
+    )
+    path = write(tmp_path, text)
+    default = [float(r[2]) for r in rows(detect(path).stdout)]
+    previous = [float(r[2]) for r in rows(detect(path, "--detector", "ensemble").stdout)]
+    assert len(default) == len(previous) == 500
+    assert default != previous
+    assert default[400] > 0.9 and previous[400] > 0.9  # both see the spike
+
+
+def test_an_unknown_detector_is_fatal_with_the_choices_named(tmp_path: Path) -> None:
+    result = detect(write(tmp_path, "timestamp,value\n0,1\n"), "--detector", "magic")
+    assert result.returncode == 2
+    assert "'magic'" in result.stderr and "records" in result.stderr
+    assert result.stdout == ""

@@ -1,5 +1,9 @@
 """``vigil detect FILE.csv``: stream a ``timestamp,value`` CSV through the default detector.
 
+The default is :class:`~vigil.detectors.RecordEnsemble`; ``--detector ensemble`` runs the
+previous default (:class:`~vigil.detectors.EnsembleDetector`), kept for comparison
+(``bench/nab.py`` scores both in the same run).
+
 Who calls it: the ``vigil`` CLI (registered as the ``detect`` command) and ``bench/nab.py``,
 which scores it with the NAB protocol. The contract (docs: DESIGN.md) is stable: a header
 ``timestamp,value,anomaly_score``, then one row per data row, in order, with the timestamp and
@@ -28,17 +32,21 @@ import csv
 import datetime as dt
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from vigil.detectors import EnsembleDetector
+from vigil.detectors import Detector, EnsembleDetector, RecordEnsemble
 
 MAX_WARNINGS = 5  # per kind of problem: enough to find the rows, not a flood of stderr
 GAP_FACTOR = 10.0  # a step this many times the usual one is reported as a gap
 _EPOCH = dt.datetime(1970, 1, 1)
+DETECTORS: dict[str, Callable[[], Detector]] = {
+    "records": RecordEnsemble,  # the default
+    "ensemble": EnsembleDetector,  # the previous default: calibrated z-scores + context novelty
+}
 
 
 def _seconds(text: str) -> float | None:
@@ -90,10 +98,16 @@ def _columns(name: str, header: str) -> tuple[int, int]:
 
 def detect(
     file: Annotated[Path, typer.Argument(help="CSV with a 'timestamp,value' header.")],
+    detector: Annotated[
+        str, typer.Option(help="Detector: 'records' (the default) or 'ensemble' (the previous).")
+    ] = "records",
 ) -> None:
     """Score each row of FILE with the default anomaly detector; print
     'timestamp,value,anomaly_score' (one row per input row, score in [0, 1])."""
     name = str(file)
+    make = DETECTORS.get(detector)
+    if make is None:
+        raise _fail(f"--detector {detector!r} unknown; choose one of: {', '.join(DETECTORS)}")
     try:
         handle = file.open(encoding="utf-8", errors="replace", newline="")
     except OSError as exc:
@@ -105,12 +119,11 @@ def detect(
         if not header:
             raise _fail(f"{name}: empty file; expected a header 'timestamp,value' and rows")
         t_col, v_col = _columns(name, header)
-        _stream(name, handle, t_col, v_col)
+        _stream(name, handle, t_col, v_col, make())
 
 
-def _stream(name: str, lines: Iterable[str], t_col: int, v_col: int) -> None:
+def _stream(name: str, lines: Iterable[str], t_col: int, v_col: int, detector: Detector) -> None:
     warn = _Warnings(name)
-    detector = EnsembleDetector()
     write = sys.stdout.write
     write("timestamp,value,anomaly_score\n")
     width = max(t_col, v_col) + 1
