@@ -25,7 +25,7 @@ def test_values_inside_the_range_seen_are_no_evidence() -> None:
 def test_a_record_scores_its_excess_in_units_of_the_range_times_log_history() -> None:
     values = [0.0, 10.0] * 50 + [15.0]
     out = fed(values)
-    assert out[-1] == pytest.approx(math.log(101) * 5.0 / 10.0)
+    assert out[-1] == pytest.approx(math.log(1 + 101) * 5.0 / 10.0)
 
 
 def test_the_same_record_twice_is_evidence_once() -> None:
@@ -96,3 +96,12 @@ def test_the_rest_ends_after_its_rows() -> None:
 def test_bad_refractory_settings_are_refused_with_the_values() -> None:
     with pytest.raises(ValueError, match="ratio >= 1"):
         Refractory(rest=10, ratio=0.5, echo=0.0)
+
+
+def test_a_smoothed_signal_counts_its_history_in_independent_samples() -> None:
+    raw, smooth = RangeRecord(10), RangeRecord(10, rows_per_sample=63.0)
+    for v in [0.0, 10.0] * 500:
+        raw.push(v)
+        smooth.push(v)
+    assert smooth.push(15.0) == pytest.approx(math.log(1 + 1001 / 63.0) * 0.5)
+    assert raw.push(15.0) == pytest.approx(math.log(1 + 1001) * 0.5)

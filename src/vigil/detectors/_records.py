@@ -8,14 +8,19 @@ O(1) time and a few floats of state per call.
 :class:`RangeRecord` answers "is this value outside everything this signal has ever done?". The
 range it has learned is ``[lo, hi]``; a value beyond it is a record, and its evidence is
 
-    ln(n) * excess / (hi - lo)
+    ln(1 + n / rows_per_sample) * excess / (hi - lo)
 
 where ``n`` is the number of values judged so far. The excess is measured in units of the
 signal's own range, so the evidence means the same on a CPU percentage and on a byte count. The
-``ln(n)`` factor is the surprise of a record itself: among ``n`` exchangeable values the newest
-is the largest with probability ``1/n``, so a record after a long history is rarer (and more
-worth an alarm) than one on the second day. Records are learned at once (the range grows to
-include them), so an anomaly raises one alarm, not one per repetition of the same level.
+logarithm is the surprise of a record itself: among ``m`` exchangeable values the newest is the
+largest with probability ``1/m``, so a record after a long history is rarer (and more worth an
+alarm) than one on the second day. A smoothed signal (a running mean) has far fewer independent
+values than rows: an exponential mean over ``w`` rows is correlated over ``2w - 1`` rows (the
+integrated autocorrelation time of its AR(1) form), so its ``m`` is ``n / (2w - 1)``;
+counting rows instead made records of the smoothed views of pure noise look rare (on NAB's
+artificial noise series, 5 false alarms of the day-over-day view). Records are learned at once
+(the range grows to include them), so an anomaly raises one alarm, not one per repetition of
+the same level.
 
 :class:`Refractory` damps the echoes of an alarm: for ``rest`` rows after a non-zero score,
 anything not ``ratio`` times stronger is multiplied by ``echo`` (so it ranks below every real
@@ -37,13 +42,14 @@ ABSOLUTE_SPAN_FLOOR = 1e-12
 class RangeRecord:
     """Evidence that a value lies outside the range of everything seen so far (module docstring)."""
 
-    __slots__ = ("hi", "lo", "n", "warm_up")
+    __slots__ = ("hi", "lo", "n", "per_sample", "warm_up")
 
-    def __init__(self, warm_up: int = WARM_UP) -> None:
+    def __init__(self, warm_up: int = WARM_UP, rows_per_sample: float = 1.0) -> None:
         self.lo = math.inf
         self.hi = -math.inf
         self.n = 0  # values judged (or counted towards the warm-up)
         self.warm_up = warm_up
+        self.per_sample = rows_per_sample
 
     def learn(self, x: float) -> None:
         """Widen the range to include ``x`` without judging it (and without counting it)."""
@@ -67,7 +73,7 @@ class RangeRecord:
             return 0.0
         span = hi - lo
         floor = RELATIVE_SPAN_FLOOR * max(abs(hi), abs(lo)) + ABSOLUTE_SPAN_FLOOR
-        return math.log(n) * excess / (span if span > floor else floor)
+        return math.log(1.0 + n / self.per_sample) * excess / (span if span > floor else floor)
 
 
 class Refractory:
