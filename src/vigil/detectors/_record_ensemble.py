@@ -70,7 +70,12 @@ class RecordEnsemble:
         means = self._means
         self._rows += 1
         first = self._rows == 1
-        best = records[0].push(x)
+        value_view = records[0]
+        lo, hi = value_view.lo, value_view.hi
+        # Tomorrow compares with today's value clipped to the range known before it: a spike
+        # today is an alarm today, not again tomorrow as a drop of the day-over-day change.
+        usual = x if lo > hi else min(max(x, lo), hi)
+        best = value_view.push(x)
         which = 0
         for i, rows in enumerate(MEAN_ROWS):
             m = x if first else means[i] + (x - means[i]) / rows
@@ -78,7 +83,7 @@ class RecordEnsemble:
             e = records[i + 1].push(m)
             if e > best:
                 best, which = e, i + 1
-        yesterday = self._lag.push(t, x)
+        yesterday = self._lag.push(t, usual)
         if yesterday is not None:
             change = x - yesterday
             day_view = records[4]
