@@ -109,3 +109,23 @@ def test_a_spike_is_not_alarmed_again_a_day_later_by_the_day_over_day_view() -> 
     s = scores(values)
     assert s[6 * DAY_ROWS] > 0.9
     assert max(s[6 * DAY_ROWS + 150 : 8 * DAY_ROWS]) < 0.5
+
+
+def test_a_weekday_that_looks_like_a_weekend_is_an_alarm_of_the_week_over_week_view() -> None:
+    hour = 3600.0
+    holiday = 7 * 24 * 6 + 3 * 24  # the Thursday of the seventh week
+
+    def load(i: int) -> float:
+        rng = random.Random(i)
+        day, h = (i // 24) % 7, i % 24
+        off = day >= 5 or holiday <= i < holiday + 24
+        busy = 0.0 if off else 10.0 * math.sin(math.pi * (h - 6) / 12) if 6 <= h <= 18 else 0.0
+        return 5.0 + busy + rng.gauss(0, 0.3)
+
+    det = RecordEnsemble()
+    out = [det.update(i * hour, load(i)) for i in range(9 * 7 * 24)]
+    s = [o.value for o in out]
+    peak = max(range(holiday, holiday + 24), key=lambda i: s[i])
+    assert s[peak] > 0.8
+    assert s[peak] > max(s[5 * 7 * 24 : holiday])
+    assert out[peak].explanation.startswith("week-over-week change")
