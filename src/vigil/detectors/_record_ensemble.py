@@ -8,7 +8,7 @@ How a score is made, per observation ``(t, x)``:
 
 1. Six views of the series: the value itself; its exponential means over ~4, ~16 and ~64 rows
    (a burst, a sustained shift or a slow drift that no single value shows); and the mean over
-   ~32 rows of the change from one day and from one week earlier (a day that does not look
+   ~16 rows of the change from one day and from one week earlier (a day that does not look
    like the day before, or a Thursday like a Sunday, with every value inside the usual range).
    The earlier value is taken clipped to the range known before it, so yesterday's spike is
    not alarmed again today as a drop.
@@ -27,7 +27,7 @@ series: six ranges, five means, and one week of rows for the lags (bounded by th
 rate: ~2k rows at 5 minutes).
 
 On NAB's 19 given series this lifts the standard score from 60.8 (the calibrated ensemble,
-:class:`~vigil.detectors._ensemble.EnsembleDetector`) to about 76, at ~5x the speed; see
+:class:`~vigil.detectors._ensemble.EnsembleDetector`) to about 79, at ~5x the speed; see
 ``docs/benchmarks.md``.
 """
 
@@ -40,7 +40,7 @@ from vigil.detectors._seasonal import Lag
 DAY = 86400.0
 MEAN_ROWS = (4.0, 16.0, 64.0)  # exponential means: x 4 apart, a few minutes to a few hours at 5 min
 WEEK = 7 * DAY
-CHANGE_MEAN_ROWS = 32.0  # a change from a period earlier is averaged over ~32 rows (~2.7 h)
+CHANGE_MEAN_ROWS = 16.0  # the change from a period earlier is averaged on the middle scale
 # (period, history of its view before its records count, name): a rhythm is learned from a few
 # of its periods (a series shorter than that never uses the view).
 PERIODS = ((DAY, 3 * DAY, "day-over-day change"), (WEEK, 3 * WEEK, "week-over-week change"))
