@@ -82,8 +82,15 @@ def test_a_much_stronger_event_alarms_during_the_rest() -> None:
     rest = Refractory(rest=100, ratio=1.5, echo=1e-6)
     rest(0.2)
     assert rest(0.25) < 1e-5
-    assert rest(0.31) == 0.31  # > 1.5 x 0.2: a new alarm, which starts its own rest
-    assert rest(0.4) < 1e-5
+    assert rest(0.4) == 0.4  # > 1.5 x 0.25: a new alarm, which starts its own rest
+    assert rest(0.5) < 1e-5
+
+
+def test_an_event_that_grows_slowly_is_one_alarm() -> None:
+    rest = Refractory(rest=100, ratio=1.5, echo=1e-6)
+    assert rest(0.2) == 0.2
+    growing = [0.25, 0.29, 0.35, 0.45, 0.6, 0.8]  # each < 1.5 x the largest before it
+    assert all(rest(s) < 1e-5 for s in growing)
 
 
 def test_the_rest_ends_after_its_rows() -> None:

@@ -23,8 +23,9 @@ artificial noise series, 5 false alarms of the day-over-day view). Records are l
 the same level.
 
 :class:`Refractory` damps the echoes of an alarm: for ``rest`` rows after a non-zero score,
-anything not ``ratio`` times stronger is multiplied by ``echo`` (so it ranks below every real
-alarm whatever the threshold), while a clearly stronger event still alarms at once. NAB rewards
+anything not ``ratio`` times stronger than the strongest score of the episode so far is
+multiplied by ``echo`` (so it ranks below every real alarm whatever the threshold), while a
+clearly stronger event still alarms at once; an event that grows slowly stays one alarm. NAB rewards
 only the first alarm in an anomaly window and charges each extra one as a false positive.
 """
 
@@ -90,12 +91,14 @@ class Refractory:
         self.ratio = ratio
         self.echo = echo
         self._left = 0  # rows of rest left
-        self._peak = 0.0  # the score of the alarm being rested from
+        self._peak = 0.0  # the strongest score of the episode being rested from
 
     def __call__(self, score: float) -> float:
         """``score``, or ``score * echo`` if it is an echo; a non-zero score starts a rest."""
         if self._left > 0 and score <= self._peak * self.ratio:
             self._left -= 1
+            if score > self._peak:
+                self._peak = score
             return score * self.echo
         if score > 0.0:
             self._left = self.rest
