@@ -16,6 +16,7 @@ and :class:`Refractory`). :class:`HealthMarkov` predicts a node's chance of reac
 
 from __future__ import annotations
 
+from vigil.detectors._bucket_lag import BucketLag
 from vigil.detectors._calibrate import TailCalibrator
 from vigil.detectors._changepoint import Cusum
 from vigil.detectors._context import ContextNovelty
@@ -33,6 +34,7 @@ from vigil.detectors._window import SortedWindow
 from vigil.detectors._zscore import EwmaZScore, MadZScore, RollingZScore
 
 __all__ = [
+    "BucketLag",
     "ContextNovelty",
     "Cusum",
     "Detector",

@@ -23,8 +23,8 @@ How a score is made, per observation ``(t, x)``:
 Why records: a score must mean the same on every series (one threshold for all), and "never
 seen before in this series, by this much of its range" does, where a z-score does not (a
 heavy-tailed series would alarm daily). Most rows score exactly 0. Memory is constant per
-series: six ranges, five means, and one week of rows for the lags (bounded by the sampling
-rate: ~2k rows at 5 minutes).
+series: six ranges, five means, and the two lags' rings of 5-minute buckets over a day and a
+week (:class:`~vigil.detectors._bucket_lag.BucketLag`, ~37 KiB whatever the sampling rate).
 
 On NAB's 19 given series this lifts the standard score from 60.8 (the calibrated ensemble,
 :class:`~vigil.detectors._ensemble.EnsembleDetector`) to about 79, at ~5x the speed; see
@@ -33,9 +33,9 @@ On NAB's 19 given series this lifts the standard score from 60.8 (the calibrated
 
 from __future__ import annotations
 
+from vigil.detectors._bucket_lag import BucketLag
 from vigil.detectors._records import WARM_UP, RangeRecord, Refractory
 from vigil.detectors._score import Score
-from vigil.detectors._seasonal import Lag
 
 DAY = 86400.0
 MEAN_ROWS = (4.0, 16.0, 64.0)  # exponential means: x 4 apart, a few minutes to a few hours at 5 min
@@ -59,7 +59,7 @@ class _PeriodChange:
     __slots__ = ("_lag", "_mean", "_start", "name", "record", "warm_up")
 
     def __init__(self, period: float, warm_up: float, name: str) -> None:
-        self._lag = Lag(period)
+        self._lag = BucketLag(period)
         self._mean = 0.0
         self._start: float | None = None  # time of the first change
         self.warm_up = warm_up
