@@ -129,3 +129,23 @@ def test_a_weekday_that_looks_like_a_weekend_is_an_alarm_of_the_week_over_week_v
     assert s[peak] > 0.8
     assert s[peak] > max(s[5 * 7 * 24 : holiday])
     assert out[peak].explanation.startswith("week-over-week change")
+
+
+def test_memory_stays_the_same_however_long_and_fast_the_series() -> None:
+    import tracemalloc
+
+    def held(n: int) -> int:
+        rng = random.Random(0)
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        det = RecordEnsemble()
+        for i in range(n):
+            det.update(float(i), rng.gauss(0.0, 1.0))  # one row per second
+        size = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+        del det
+        return size
+
+    small, large = held(2_000), held(20_000)
+    assert large <= small + 4096
+    assert large < 200 * 1024
