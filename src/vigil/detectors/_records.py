@@ -104,7 +104,3 @@ class Refractory:
             self._left = self.rest
             self._peak = score
         return score
-
-    @property
-    def resting(self) -> bool:
-        return self._left > 0
