@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 import psutil
 
-from vigil.collectors import LogEdge, Sample
+from vigil.collectors import EdgeSourceSpec, LogEdge, Sample
+from vigil.errors import InputError
+from vigil.logs import LogFormat, LogFormatError
+from vigil.settings import LogsSettings
 
 log = logging.getLogger("vigil.agent")
 
@@ -44,6 +50,51 @@ def host_info() -> dict[str, Any]:
         "memory_free_mb": vm.available // (1024 * 1024),
         "load1": psutil.getloadavg()[0],
     }
+
+
+def safe_label(name: str) -> str:
+    """A file name as a source label the API accepts: ``[A-Za-z0-9][A-Za-z0-9_.-]{0,62}``."""
+    label = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:63]
+    return label if label[:1].isalnum() else ("log" + label)[:63]
+
+
+def log_edge(
+    node: str,
+    logs: LogsSettings | None,
+    paths: Sequence[str],
+    log_format: str,
+    state_dir: Path,
+) -> LogEdge | None:
+    """The agent's log follower: ``logs.sources`` of ``node`` plus ``paths`` (``--log``); None
+    when there is no file to follow. InputError naming the source for a bad format or label."""
+    specs = [
+        EdgeSourceSpec(s.path, s.label, s.format) for s in (logs.for_node(node) if logs else [])
+    ]
+    specs += [
+        EdgeSourceSpec(os.path.abspath(p), os.path.basename(p) or p, log_format) for p in paths
+    ]
+    if not specs:
+        return None
+    names: set[str] = set()
+    for spec in specs:
+        try:
+            LogFormat(spec.format)
+        except LogFormatError as exc:
+            raise InputError(f"log source {spec.path}: {exc}") from exc
+        if spec.name in names:
+            raise InputError(
+                f"log source {spec.path}: another source is also named {spec.name!r}; "
+                "give one a name in logs.sources"
+            )
+        names.add(spec.name)
+    settings = logs or LogsSettings()
+    return LogEdge(
+        specs,
+        state_dir / f"logs-{node}.json",
+        max_templates=settings.batch_templates,
+        samples=settings.samples,
+        max_line_bytes=settings.max_line_bytes,
+    )
 
 
 class MetricSource(Protocol):
