@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +43,7 @@ from vigil.daemon._logs_state import (
     write_atomic,
 )
 from vigil.errors import InputError
-from vigil.logs import LineSplitter
+from vigil.logs import WILDCARD, LineSplitter
 from vigil.logs.analysis import (
     AssociationMiner,
     BurstDetector,
@@ -227,6 +228,8 @@ class LogPipeline:
             self.families.remove(gone)
         if created:
             self.families.add(entry.id, template)
+            if self._widens_known(entry.id, template):
+                self.novelty.remember([entry.id])
         findings = []
         novel = self.novelty.observe(entry.id, template, now, level=level or None, source=source)
         self.novelty.lines += count - 1
@@ -243,6 +246,18 @@ class LogPipeline:
         for lf in findings:
             self._raise(KIND_OF[lf.kind], lf)
         return len(findings)
+
+    def _widens_known(self, template_id: int, template: str) -> bool:
+        """Whether ``template`` is a known template widened by a miner (``user bob`` ->
+        ``user <*>``): it matches a member of its family, so it is no new event."""
+        if WILDCARD not in template:
+            return False
+        pattern = re.compile(".*?".join(re.escape(part) for part in template.split(WILDCARD)))
+        for other in self.families.members(template_id):
+            entry = self.registry.get(other)
+            if other != template_id and entry is not None and pattern.fullmatch(entry.template):
+                return self.novelty.known(other)
+        return False
 
     def _raise(self, kind: FindingKind, lf: LogFinding) -> None:
         evidence = {**lf.finding_evidence(), "family": self.families.family_of(lf.template_id)}
@@ -283,9 +298,9 @@ class LogPipeline:
     def _incident_opened(self, subject: str, now: float) -> None:
         self.association.incident(subject, now)
         self.bayes.incident(subject, now)
-        self._check_rules(now)
+        self.check_rules(now)
 
-    def _check_rules(self, now: float) -> None:
+    def check_rules(self, now: float) -> None:
         rules = self.association.rules(
             now, min_support=MIN_SUPPORT, min_lift=self.settings.analysis.min_lift
         )
@@ -332,11 +347,11 @@ class LogPipeline:
                 await asyncio.sleep(self.settings.poll_every)
                 await self.poll_local()
                 now = self._clock()
-                self._learn_incidents(now)
-                self._resolve_quiet(now)
+                self.learn_incidents(now)
+                self.resolve_quiet(now)
                 if now - last_rules >= RULES_EVERY:
                     last_rules = now
-                    self._check_rules(now)
+                    self.check_rules(now)
                 if self._dirty and now - last_save >= SAVE_EVERY:
                     last_save = now
                     await self.save()
@@ -354,7 +369,7 @@ class LogPipeline:
                 src.counted = now
                 self._dirty = True
 
-    def _learn_incidents(self, now: float) -> None:
+    def learn_incidents(self, now: float) -> None:
         while (event := self._sub.get_nowait()) is not None:
             assert isinstance(event, IncidentChanged)
             inc = event.incident
@@ -365,7 +380,7 @@ class LogPipeline:
             self._seen_incidents.append(int(inc.id))
             self._incident_opened(inc.subject, min(now, inc.opened_at))
 
-    def _resolve_quiet(self, now: float) -> None:
+    def resolve_quiet(self, now: float) -> None:
         quiet = self.settings.analysis.incident_quiet
         for subject, last in list(self._log_incidents.items()):
             if now - last >= quiet:
