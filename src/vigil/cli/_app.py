@@ -25,6 +25,7 @@ from rich.table import Table
 from vigil.cli._client import ApiClient
 from vigil.cli._detect import detect
 from vigil.cli._logs import logs_app
+from vigil.cli._logs_api import logs_findings, logs_top
 from vigil.errors import ConfigError, VigilError
 from vigil.render import TOP_SERIES, incidents_table, nodes_table, replicas_table, top_table
 from vigil.settings import Settings, hash_token, load_settings
@@ -305,6 +306,8 @@ def demo(
 
 
 app.add_typer(logs_app, name="logs")
+logs_app.command("top")(logs_top)
+logs_app.command("findings")(logs_findings)
 app.command("detect", help="Score a timestamp,value CSV with the default streaming detector.")(
     detect
 )
