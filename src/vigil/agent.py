@@ -205,7 +205,8 @@ class Agent:
         last = self._clock()
         while True:
             await self._sleep(self.log_poll_every)
-            await asyncio.to_thread(self.logs.poll)
+            if self.logs.changed():  # an idle node costs one stat per file per poll
+                await asyncio.to_thread(self.logs.poll)
             if self._clock() - last >= self.log_ship_every:
                 last = self._clock()
                 await self.ship_logs(client)

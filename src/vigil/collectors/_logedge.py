@@ -52,6 +52,9 @@ SAMPLE_CHARS = 1024
 LEVEL_FIELDS = ("Level", "level", "LEVEL", "severity", "Severity", "lvl", "PRIORITY", "priority")
 """Header fields that carry a line's level (format strings, auto-detection, JSON lines)."""
 STAT_FIELDS = ("lines", "empty", "invalid_utf8", "control_chars", "truncated", "crlf")
+FULL_READ_EVERY = 5.0
+"""Seconds between two reads of a file whose path looks unchanged (same inode, size and mtime):
+a file renamed away may still be written to by a process that has not reopened its log."""
 
 
 def line_level(fields: Sequence[tuple[str, str]]) -> str:
@@ -93,6 +96,25 @@ class _Source:
         self.miner = miner_from_dict(miner) if isinstance(miner, dict) else TemplateMiner()
         self.sent = InputStats()  # the tailer's counts already put in a batch
         self.overflow = 0
+        self.seen: tuple[int, int, int, int] | None = None  # (inode, size, mtime) at last read
+        self.read_at = -float("inf")
+
+    def looks_changed(self, now: float) -> bool:
+        """One ``stat``: whether the path changed since the last read (or a read is due)."""
+        try:
+            st = os.stat(self.spec.path)
+            seen: tuple[int, int, int, int] | None = (
+                st.st_dev,
+                st.st_ino,
+                st.st_size,
+                st.st_mtime_ns,
+            )
+        except OSError:
+            seen = None
+        if seen != self.seen or self.tailer.backlog or now - self.read_at >= FULL_READ_EVERY:
+            self.seen = seen
+            return True
+        return False
 
     def snapshot(self) -> dict[str, Any]:
         return {"tail": self.tailer.state().to_dict(), "miner": miner_to_dict(self.miner)}
@@ -140,11 +162,17 @@ class LogEdge:
 
     # --- reading -------------------------------------------------------------------------------
 
+    def changed(self) -> bool:
+        """Cheap (one ``stat`` per file): whether :meth:`poll` has anything to look at."""
+        now = self._clock()
+        return any([src.looks_changed(now) for src in self.sources])
+
     def poll(self) -> int:
         """Read what every file has gained, mine it and count it; the number of lines read."""
         read = 0
         now = self._clock()
         for index, src in enumerate(self.sources):
+            src.read_at = now
             lines = src.tailer.read()
             read += len(lines)
             for line in lines:
