@@ -28,8 +28,8 @@ import pytest
 
 from vigil.daemon import Controller
 
-from ._support import eventually, tagged_env, write_config
-from .conftest import ADMIN, StartController
+from ._support import eventually, free_port, tagged_env, write_config
+from .conftest import ADMIN, API_TOKENS, StartController
 
 AGENT_TOKEN = "agent-n1-token-0123456789"
 SENTINEL = "sentinel reached the end of the test"
@@ -292,3 +292,27 @@ async def test_the_controller_follows_its_own_file_and_resumes_it_after_a_restar
     assert await total(again, REQUEST) == 150
     # the templates came back: known ones are no news after the restart
     assert [f["template"] for f in again.logs.found if f["kind"] == "log_novelty"] == []
+
+
+async def test_while_the_controller_is_down_the_agent_keeps_counting_and_loses_nothing(
+    start_controller: StartController, agent: LogAgent, tmp_path: Path
+) -> None:
+    log = tmp_path / "app.log"
+    port = free_port()
+    cfg = {**config(tmp_path), "api": {"port": port, "tokens": API_TOKENS}}
+    url = f"http://127.0.0.1:{port}"
+    agent.start(url, write_config(tmp_path / "agent.yaml", cfg))  # no controller yet
+    append(log, requests(0, 2000))
+
+    def refused() -> bool:
+        return "kept for the next try" in agent.output()
+
+    await eventually(refused, 30, "a batch refused while the controller is down", agent.output)
+    append(log, requests(2000, 3000))  # counted on top of the batch waiting to be sent
+    await start_controller(cfg)
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10
+    ) as client:
+        append(log, [SENTINEL])
+        await reach(client, SENTINEL, 1, agent)
+        assert (await counts(client))[REQUEST] == 3000

@@ -84,6 +84,9 @@ RULES_EVERY = 30.0
 MIN_SUPPORT = 0.2
 """An association rule must precede at least a fifth of the incidents to be reported."""
 MAX_SEEN_INCIDENTS = 10_000
+MAX_PUSH_SOURCES = 1000
+"""Distinct ``node/source`` pairs pushed to (each keeps a miner): a shipper inventing a new
+source per request must not grow the controller's memory without bound."""
 
 
 class LogPipeline:
@@ -174,6 +177,11 @@ class LogPipeline:
         key = f"{node}/{source}"
         mined = self.mined.get(key)
         if mined is None:
+            if len(self.mined) >= MAX_PUSH_SOURCES:
+                raise InputError(
+                    f"{key}: already {MAX_PUSH_SOURCES} pushed sources; push to one of them "
+                    "(node and source name a log, not a request)"
+                )
             mined = self.mined[key] = MinedSource("auto")
         splitter = LineSplitter(self.settings.max_line_bytes)
         if isinstance(lines, bytes):
