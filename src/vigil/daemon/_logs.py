@@ -84,6 +84,9 @@ RULES_EVERY = 30.0
 MIN_SUPPORT = 0.2
 """An association rule must precede at least a fifth of the incidents to be reported."""
 MAX_SEEN_INCIDENTS = 10_000
+MAX_AGENTS = 10_000
+"""Agents (``node/agent_id``) whose last batch number is remembered; an agent id changes only
+when an agent loses its state dir, so this is years of re-installs on a large fleet."""
 MAX_PUSH_SOURCES = 1000
 """Distinct ``node/source`` pairs pushed to (each keeps a miner): a shipper inventing a new
 source per request must not grow the controller's memory without bound."""
@@ -144,7 +147,10 @@ class LogPipeline:
         seq = int(batch["seq"])
         if seq <= self.batches.get(key, 0):
             return IngestResult(0, 0, 0, duplicate=True)
+        self.batches.pop(key, None)  # most recent last, so the oldest agent goes first
         self.batches[key] = seq
+        if len(self.batches) > MAX_AGENTS:
+            del self.batches[next(iter(self.batches))]
         now = self._clock()
         lag = max(
             0.0,
@@ -353,19 +359,25 @@ class LogPipeline:
         try:
             while True:
                 await asyncio.sleep(self.settings.poll_every)
-                await self.poll_local()
                 now = self._clock()
-                self.learn_incidents(now)
-                self.resolve_quiet(now)
-                if now - last_rules >= RULES_EVERY:
-                    last_rules = now
-                    self.check_rules(now)
-                if self._dirty and now - last_save >= SAVE_EVERY:
-                    last_save = now
-                    await self.save()
+                try:
+                    await self.poll_local()
+                    self.learn_incidents(now)
+                    self.resolve_quiet(now)
+                    if now - last_rules >= RULES_EVERY:
+                        last_rules = now
+                        self.check_rules(now)
+                    if self._dirty and now - last_save >= SAVE_EVERY:
+                        last_save = now
+                        await self.save()
+                except Exception:  # a log problem must never take the controller down
+                    log.exception("log pipeline: this round failed; trying again next round")
         finally:
             self._sub.close()
-            self.save_now()
+            try:
+                self.save_now()
+            except OSError as exc:
+                log.error("log pipeline: cannot save %s: %s", self.state_path, exc)
 
     async def poll_local(self) -> None:
         for src in self.local:
