@@ -20,6 +20,7 @@ machine's noise mostly cancels. Ends with one JSON line.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import tempfile
@@ -107,7 +108,7 @@ def run_set(name: str, lines: int, workdir: Path) -> dict[str, Any]:
             ctl_edge_cpu += time.process_time() - t
             t = time.process_time()
             pushed = json.loads(raw_body)
-            ctl_raw.ingest_lines("n1", name, pushed["lines"])
+            asyncio.run(ctl_raw.ingest_lines("n1", name, pushed["lines"]))
             ctl_raw_cpu += time.process_time() - t
     edge.close()
     counted_edge = sum(e.count for e in ctl_edge.registry.entries())

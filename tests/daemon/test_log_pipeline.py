@@ -52,7 +52,7 @@ def crash(book: IncidentBook, n: int, at: float) -> None:
     )
 
 
-def test_templates_logged_before_incidents_rank_high_and_give_an_association_rule(
+async def test_templates_logged_before_incidents_rank_high_and_give_an_association_rule(
     tmp_path: Path, store: SqlStore
 ) -> None:
     clock = Clock()
@@ -61,9 +61,9 @@ def test_templates_logged_before_incidents_rank_high_and_give_an_association_rul
     for hour in range(12):
         for minute in range(0, 60, 2):  # background noise all the time
             clock.now = 1_000_000.0 + hour * 3600 + minute * 60
-            logs.ingest_lines("n1", "app", [f"request {minute} served"])
+            await logs.ingest_lines("n1", "app", [f"request {minute} served"])
             if hour % 2 == 0 and minute == 30:  # every other hour: a precursor, a crash 30 s later
-                logs.ingest_lines(
+                await logs.ingest_lines(
                     "n1", "app", ["2024-05-01 12:00:00 ERROR CUDA out of memory on device 3"]
                 )
                 clock.now += 30
@@ -85,14 +85,14 @@ def test_templates_logged_before_incidents_rank_high_and_give_an_association_rul
     assert rules[0]["evidence"]["last_subject"].startswith("replica:llm/")
 
 
-def test_log_incidents_teach_nothing_and_resolve_once_quiet(
+async def test_log_incidents_teach_nothing_and_resolve_once_quiet(
     tmp_path: Path, store: SqlStore
 ) -> None:
     clock = Clock()
     logs = make(tmp_path, store, clock, incident_quiet=600)
-    logs.ingest_lines("n1", "app", [f"request {i} served" for i in range(10)])
+    await logs.ingest_lines("n1", "app", [f"request {i} served" for i in range(10)])
     clock.now += 10
-    logs.ingest_lines("n1", "app", ["2024-05-01 12:00:00 FATAL segfault in worker 7"])
+    await logs.ingest_lines("n1", "app", ["2024-05-01 12:00:00 FATAL segfault in worker 7"])
     (incident,) = store.list_incidents(subject="logs:n1/app").items
     assert incident.kind is FindingKind.LOG_NOVELTY
     assert incident.severity.value == "critical"
@@ -107,13 +107,13 @@ def test_log_incidents_teach_nothing_and_resolve_once_quiet(
     assert incident.state is IncidentState.RESOLVED
 
 
-def test_templates_and_findings_survive_a_restart_and_known_ones_are_no_news(
+async def test_templates_and_findings_survive_a_restart_and_known_ones_are_no_news(
     tmp_path: Path, store: SqlStore
 ) -> None:
     clock = Clock()
     logs = make(tmp_path, store, clock)
-    logs.ingest_lines("n1", "app", [f"request {i} served" for i in range(10)])
-    logs.ingest_lines("n1", "app", ["disk quota exceeded for user bob"])
+    await logs.ingest_lines("n1", "app", [f"request {i} served" for i in range(10)])
+    await logs.ingest_lines("n1", "app", ["disk quota exceeded for user bob"])
     batch = {
         "agent_id": "x",
         "seq": 4,
@@ -130,12 +130,12 @@ def test_templates_and_findings_survive_a_restart_and_known_ones_are_no_news(
     }
     assert [f["template"] for f in again.found] == ["disk quota exceeded for user bob"]
     assert again.ingest_batch("n2", batch).duplicate
-    again.ingest_lines("n1", "app", ["disk quota exceeded for user alice"])
+    await again.ingest_lines("n1", "app", ["disk quota exceeded for user alice"])
     # the push miner came back too and widened its template: a wider form of a known template
     # is no news
     assert "disk quota exceeded for user <*>" in {t.template for t in again.registry.entries()}
     assert len(again.found) == 1
-    again.ingest_lines("n1", "app", ["a brand new line"])
+    await again.ingest_lines("n1", "app", ["a brand new line"])
     assert len(again.found) == 2 and again.found[-1]["id"] == 2
 
 

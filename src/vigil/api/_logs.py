@@ -166,7 +166,7 @@ async def push_logs(
         shipper.check(at)
         if body.count(b"\n") > MAX_PUSH_LINES:
             raise HTTPException(413, f"more than {MAX_PUSH_LINES} lines: push smaller batches")
-        result = service.ingest_lines(at, source, body)
+        result = await service.ingest_lines(at, source, body)
     elif kind in ("application/json", ""):
         try:
             push = PushIn.model_validate(json.loads(body))
@@ -178,7 +178,7 @@ async def push_logs(
             )
             raise InputError(detail) from exc
         shipper.check(push.node)
-        result = service.ingest_lines(push.node, push.source, push.lines)
+        result = await service.ingest_lines(push.node, push.source, push.lines)
     else:
         raise HTTPException(415, f"content-type {kind!r}: send application/json or text/plain")
     return IngestOut.model_validate(result, from_attributes=True)

@@ -35,8 +35,11 @@ class LogService(Protocol):
         """An agent's batch of templates + counts (a repeated ``(agent_id, seq)`` is ignored)."""
         ...
 
-    def ingest_lines(self, node: str, source: str, lines: Sequence[str] | bytes) -> IngestResult:
-        """Raw lines from another shipper: repaired, mined on the controller, analysed."""
+    async def ingest_lines(
+        self, node: str, source: str, lines: Sequence[str] | bytes
+    ) -> IngestResult:
+        """Raw lines from another shipper: repaired, mined on the controller (in chunks, giving
+        the event loop a turn between them), analysed."""
         ...
 
     def templates(
