@@ -85,3 +85,27 @@ async def test_logs_top_with_a_bad_sort_exits_1_naming_the_field(
     )
     assert result.returncode == 1
     assert "HTTP 422" in result.stderr and "sort" in result.stderr
+
+
+def test_agent_with_a_log_format_without_content_exits_2_naming_the_file(
+    cli: Cli, tmp_path: Path
+) -> None:
+    log = tmp_path / "app.log"
+    result = cli(
+        "agent",
+        "--controller",
+        "http://127.0.0.1:9",
+        "--name",
+        "n1",
+        "--log",
+        str(log),
+        "--log-format",
+        "<Date> <Time>",
+        "--state-dir",
+        str(tmp_path / "state"),
+    )
+    assert result.returncode == 2
+    assert (
+        f"vigil agent: log source {log}: log format '<Date> <Time>': needs a <Content> field"
+        in (" ".join(result.stderr.split()))
+    )
