@@ -1,23 +1,35 @@
-"""The node agent: sends heartbeats (with a little host info) to the controller.
+"""The node agent: sends heartbeats (with a little host info) to the controller, and ships logs.
 
 Run by ``vigil agent`` on every node, and by the demo, tests and benchmarks as a real process.
 Heartbeats go out at a fixed rate (start-to-start), so a slow controller answer does not stretch
 the interval; the controller's answer sets the interval it expects.
+
+With log files to follow (``logs.sources`` of its node, or ``--log``), a second loop reads them
+every ``poll_every`` through :class:`vigil.collectors.LogEdge` (mining at the edge) and sends one
+batch of templates + counts + samples every ``ship_every`` to ``POST /api/v1/logs/batches``, on
+its own request: a log batch must not delay a heartbeat, and unlike host samples it is never
+dropped: it is sent again until the controller has it (see :mod:`vigil.collectors._logedge`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 import psutil
 
-from vigil.collectors import Sample
+from vigil.collectors import EdgeSourceSpec, LogEdge, Sample
+from vigil.errors import InputError
+from vigil.logs import LogFormat, LogFormatError
+from vigil.settings import LogsSettings
 
 log = logging.getLogger("vigil.agent")
 
@@ -25,6 +37,8 @@ METRICS_EVERY = 1.0
 """Seconds between two batches of host samples (the issue's 1 s resolution)."""
 REQUEST_TIMEOUT_SHARE = 0.8
 """A heartbeat request may take at most this share of the interval, so requests never pile up."""
+LOG_BATCH_TIMEOUT = 30.0
+"""Seconds a log batch request may take: a big batch to a busy controller is slow, not lost."""
 
 
 def host_info() -> dict[str, Any]:
@@ -36,6 +50,51 @@ def host_info() -> dict[str, Any]:
         "memory_free_mb": vm.available // (1024 * 1024),
         "load1": psutil.getloadavg()[0],
     }
+
+
+def safe_label(name: str) -> str:
+    """A file name as a source label the API accepts: ``[A-Za-z0-9][A-Za-z0-9_.-]{0,62}``."""
+    label = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:63]
+    return label if label[:1].isalnum() else ("log" + label)[:63]
+
+
+def log_edge(
+    node: str,
+    logs: LogsSettings | None,
+    paths: Sequence[str],
+    log_format: str,
+    state_dir: Path,
+) -> LogEdge | None:
+    """The agent's log follower: ``logs.sources`` of ``node`` plus ``paths`` (``--log``); None
+    when there is no file to follow. InputError naming the source for a bad format or label."""
+    specs = [
+        EdgeSourceSpec(s.path, s.label, s.format) for s in (logs.for_node(node) if logs else [])
+    ]
+    specs += [
+        EdgeSourceSpec(os.path.abspath(p), os.path.basename(p) or p, log_format) for p in paths
+    ]
+    if not specs:
+        return None
+    names: set[str] = set()
+    for spec in specs:
+        try:
+            LogFormat(spec.format)
+        except LogFormatError as exc:
+            raise InputError(f"log source {spec.path}: {exc}") from exc
+        if spec.name in names:
+            raise InputError(
+                f"log source {spec.path}: another source is also named {spec.name!r}; "
+                "give one a name in logs.sources"
+            )
+        names.add(spec.name)
+    settings = logs or LogsSettings()
+    return LogEdge(
+        specs,
+        state_dir / f"logs-{node}.json",
+        max_templates=settings.batch_templates,
+        samples=settings.samples,
+        max_line_bytes=settings.max_line_bytes,
+    )
 
 
 class MetricSource(Protocol):
@@ -58,8 +117,18 @@ class Agent:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         metrics: Sequence[MetricSource] = (),
         metrics_every: float = METRICS_EVERY,
+        logs: LogEdge | None = None,
+        log_poll_every: float = 0.5,
+        log_ship_every: float = 5.0,
     ) -> None:
         self.url = controller.rstrip("/") + "/api/v1/heartbeats"
+        self.logs_url = controller.rstrip("/") + "/api/v1/logs/batches"
+        self.logs = logs
+        self.log_poll_every = log_poll_every
+        self.log_ship_every = log_ship_every
+        self.log_batches = 0
+        self.log_failures = 0
+        self.log_refused = 0
         self.metrics = metrics
         self.metrics_every = metrics_every
         self.pushed = 0
@@ -116,10 +185,70 @@ class Agent:
             self.interval = float(interval)
 
     async def run(self, count: int | None = None) -> None:
-        """Send heartbeats forever (or ``count`` of them). ``jitter`` (a share of the interval)
-        delays each one by a uniform random amount, to test the controller's tolerance."""
+        """Send heartbeats forever (or ``count`` of them), and ship logs meanwhile. ``jitter`` (a
+        share of the interval) delays each one by a uniform random amount, to test the
+        controller's tolerance."""
         async with httpx.AsyncClient() as client:
-            await self._beats(client, count)
+            shipper = asyncio.create_task(self._ship_logs(client)) if self.logs else None
+            try:
+                await self._beats(client, count)
+            finally:
+                if shipper is not None:
+                    shipper.cancel()
+                    await asyncio.gather(shipper, return_exceptions=True)
+                if self.logs is not None:
+                    self.logs.close()
+
+    async def _ship_logs(self, client: httpx.AsyncClient) -> None:
+        """Read the files every ``log_poll_every``; send a batch every ``log_ship_every``."""
+        assert self.logs is not None
+        last = self._clock()
+        while True:
+            await self._sleep(self.log_poll_every)
+            if self.logs.changed():  # an idle node costs one stat per file per poll
+                await asyncio.to_thread(self.logs.poll)
+            if self._clock() - last >= self.log_ship_every:
+                last = self._clock()
+                await self.ship_logs(client)
+
+    async def ship_logs(self, client: httpx.AsyncClient) -> bool:
+        """Send the pending (or a new) log batch; True once the controller has it."""
+        assert self.logs is not None
+        batch = await asyncio.to_thread(self.logs.batch)
+        if batch is None:
+            return True
+        body = {**batch, "node": self.name, "sent_at": time.time()}
+        try:
+            resp = await client.post(
+                self.logs_url, json=body, headers=self._headers, timeout=LOG_BATCH_TIMEOUT
+            )
+        except httpx.HTTPError as exc:
+            self.log_failures += 1
+            log.warning(
+                "log batch %d to %s failed, kept for the next try: %s",
+                batch["seq"],
+                self.logs_url,
+                exc,
+            )
+            return False
+        if resp.status_code == 422:
+            # The controller will never take this batch: keeping it would stop every later one.
+            self.log_refused += 1
+            log.error("log batch %d refused, dropped: %s", batch["seq"], resp.text[:300])
+            await asyncio.to_thread(self.logs.acked)
+            return False
+        if resp.status_code != 200:
+            self.log_failures += 1
+            log.warning(
+                "log batch %d refused (HTTP %d, kept for the next try): %s",
+                batch["seq"],
+                resp.status_code,
+                resp.text[:200],
+            )
+            return False
+        await asyncio.to_thread(self.logs.acked)
+        self.log_batches += 1
+        return True
 
     async def _beats(self, client: httpx.AsyncClient, count: int | None) -> None:
         start = self._clock()

@@ -156,6 +156,12 @@ class FakeControl:
     def series_store(self) -> SeriesStore:
         return self.series
 
+    # the log endpoints' service: tests put a real LogPipeline here (tests/api/test_api_logs.py)
+    logs: Any = None
+
+    def log_service(self) -> Any:
+        return self.logs
+
     # a real pool for the "web" service when ``balanced`` (the API tests its routes over it)
     balanced: bool = False
     pool: Pool = field(default_factory=Pool)

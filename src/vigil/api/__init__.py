@@ -9,5 +9,14 @@ from __future__ import annotations
 
 from vigil.api._app import create_app
 from vigil.api._control import BalancerStatus, ControlPlane, HeartbeatAck
+from vigil.api._logs_service import IngestResult, LogService, TemplateSort
 
-__all__ = ["BalancerStatus", "ControlPlane", "HeartbeatAck", "create_app"]
+__all__ = [
+    "BalancerStatus",
+    "ControlPlane",
+    "HeartbeatAck",
+    "IngestResult",
+    "LogService",
+    "TemplateSort",
+    "create_app",
+]

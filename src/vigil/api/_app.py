@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 import vigil
-from vigil.api import _agents, _balancer, _fleet, _history, _metrics, _seed, _series
+from vigil.api import _agents, _balancer, _fleet, _history, _logs, _metrics, _seed, _series
 from vigil.api._context import ApiContext, TokenTable
 from vigil.api._control import ControlPlane
 from vigil.api._errors import install_error_handlers
@@ -40,6 +40,7 @@ _TAGS = [
     {"name": "audit", "description": "The hash-chained audit trail (admin role)."},
     {"name": "agents", "description": "Heartbeats from node agents."},
     {"name": "seed", "description": "The prototype's endpoints, kept for existing callers."},
+    {"name": "logs", "description": "Log pushes and agent batches; templates and findings."},
     {"name": "operations", "description": "Health and Prometheus metrics (no auth)."},
 ]
 
@@ -77,4 +78,5 @@ def create_app(
     # _balancer before _fleet: its fixed path .../balancer must win over .../{command}
     for module in (_metrics, _balancer, _fleet, _history, _agents, _series, _seed):
         app.include_router(module.router)
+    app.include_router(_logs.router)
     return app

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from vigil.api._logs_service import LogService
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus
 from vigil.collectors import Sample, SeriesStore
 from vigil.model import ActionRecord, Node, Replica, ReplicaId
@@ -92,4 +93,8 @@ class ControlPlane(Protocol):
 
     def series_store(self) -> SeriesStore:
         """The in-memory series (recent points and rollups) for queries."""
+        ...
+
+    def log_service(self) -> LogService:
+        """The log pipeline: agents' batches, pushed lines, templates and findings."""
         ...

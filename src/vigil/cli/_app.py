@@ -25,6 +25,7 @@ from rich.table import Table
 from vigil.cli._client import ApiClient
 from vigil.cli._detect import detect
 from vigil.cli._logs import logs_app
+from vigil.cli._logs_api import logs_findings, logs_top
 from vigil.errors import ConfigError, VigilError
 from vigil.render import TOP_SERIES, incidents_table, nodes_table, replicas_table, top_table
 from vigil.settings import Settings, hash_token, load_settings
@@ -167,16 +168,49 @@ def agent(
         float,
         typer.Option(min=0.0, max=0.99, help="Random delay, a share of the interval (tests)."),
     ] = 0.0,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="vigil.yaml: follow its logs.sources of this node."),
+    ] = None,
+    log: Annotated[
+        list[str] | None, typer.Option("--log", help="A log file to follow (repeatable).")
+    ] = None,
+    log_format: Annotated[
+        str, typer.Option(help="Header format of the --log files (or a preset, or auto).")
+    ] = "auto",
+    state_dir: Annotated[
+        Path, typer.Option(help="Where the log offsets and miners are kept across restarts.")
+    ] = Path("~/.vigil/agent"),
+    ship_every: Annotated[
+        float | None,
+        typer.Option(min=0.05, help="Seconds between log batches (default: logs.ship_every)."),
+    ] = None,
 ) -> None:
-    """Run a node agent: send heartbeats to the controller until stopped."""
-    from vigil.agent import Agent, MetricSource
+    """Run a node agent: send heartbeats to the controller, and ship its logs, until stopped."""
+    from vigil.agent import Agent, MetricSource, log_edge
 
     _logging(False)
     from vigil.collectors import GpuCollector, HostCollector
 
     # GPUs are reported absent once (gpu.available = 0) where NVML or the driver is missing.
     sources: list[MetricSource] = [HostCollector(node=name), GpuCollector()] if metrics else []
-    node_agent = Agent(controller, name, token, interval=interval, jitter=jitter, metrics=sources)
+    logs = _load(config).logs if config is not None else None
+    try:
+        edge = log_edge(name, logs, log or [], log_format, state_dir.expanduser())
+    except VigilError as exc:
+        err.print(f"vigil agent: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    node_agent = Agent(
+        controller,
+        name,
+        token,
+        interval=interval,
+        jitter=jitter,
+        metrics=sources,
+        logs=edge,
+        log_poll_every=logs.poll_every if logs else 0.5,
+        log_ship_every=ship_every or (logs.ship_every if logs else 5.0),
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(node_agent.run())
 
@@ -272,6 +306,8 @@ def demo(
 
 
 app.add_typer(logs_app, name="logs")
+logs_app.command("top")(logs_top)
+logs_app.command("findings")(logs_findings)
 app.command("detect", help="Score a timestamp,value CSV with the default streaming detector.")(
     detect
 )

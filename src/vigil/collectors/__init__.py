@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from vigil.collectors._gpu import GpuCollector, NvmlLike
 from vigil.collectors._host import HostCollector, PsutilLike
+from vigil.collectors._logedge import EdgeSourceSpec, LogEdge
 from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
@@ -26,10 +27,12 @@ from vigil.collectors._xid import XID_CATALOG, XidAction, XidInfo, XidLine, pars
 __all__ = [
     "MAX_BODY",
     "XID_CATALOG",
+    "EdgeSourceSpec",
     "FileTailer",
     "GpuCollector",
     "HostCollector",
     "Labels",
+    "LogEdge",
     "NvmlLike",
     "ProbeLoop",
     "ProbeOutcome",

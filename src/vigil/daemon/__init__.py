@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from vigil.daemon._controller import Controller
+from vigil.daemon._logs import LogPipeline
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._standalone import StandaloneBalancers
 
-__all__ = ["Controller", "NodeMonitor", "StandaloneBalancers"]
+__all__ = ["Controller", "LogPipeline", "NodeMonitor", "StandaloneBalancers"]

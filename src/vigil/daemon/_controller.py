@@ -21,7 +21,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, create_app
+from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, LogService, create_app
 from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
@@ -29,6 +29,7 @@ from vigil.bus import EventBus
 from vigil.collectors import ProbeLoop, Sample, SeriesStore
 from vigil.daemon._balancing import Balancers
 from vigil.daemon._lock import DataDirLock
+from vigil.daemon._logs import LogPipeline
 from vigil.daemon._metrics import ControllerMetrics, ReplicaCollector
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
@@ -146,6 +147,13 @@ class Controller(ControlPlane):
             actions=self.actions,
             clock=self.clock,
         )
+        self.logs = LogPipeline(
+            self.settings.logs,
+            state_path=self.data_dir / "log-analysis.json",
+            bus=self.bus,
+            incidents=self.incidents,
+            clock=self.clock,
+        )
         persister = self.bus.subscribe("persister")
         self.balancers = Balancers(self.settings.services, self.registry)
         self._build_runners()
@@ -160,6 +168,7 @@ class Controller(ControlPlane):
                     for r in self.runners.values()
                 ]
                 loops = [tg.create_task(self.monitor.run()), tg.create_task(self._housekeeping())]
+                log_pipeline = tg.create_task(self.logs.run(), name="log pipeline")
                 await self.balancers.start()
                 if server is not None:
                     loops.append(tg.create_task(server.serve()))
@@ -172,6 +181,7 @@ class Controller(ControlPlane):
                 await self.balancers.stop()
                 for task in runners + loops[:2]:
                     task.cancel()
+                log_pipeline.cancel()  # saves the log state on its way out
                 await asyncio.gather(*runners, return_exceptions=True)
                 stop = self.settings.on_exit == "stop"
                 await asyncio.gather(*(r.close(stop=stop) for r in self.runners.values()))
@@ -365,6 +375,9 @@ class Controller(ControlPlane):
 
     def series_store(self) -> SeriesStore:
         return self.series
+
+    def log_service(self) -> LogService:
+        return self.logs
 
     def healthy_replicas(self, service: str) -> Sequence[Replica]:
         return [

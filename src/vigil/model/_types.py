@@ -67,6 +67,9 @@ class FindingKind(StrEnum):
     NODE_SUSPECT = "node_suspect"
     NODE_DOWN = "node_down"
     METRIC_RULE = "metric_rule"
+    LOG_NOVELTY = "log_novelty"
+    LOG_BURST = "log_burst"
+    LOG_ASSOCIATION = "log_association"
 
 
 class IncidentState(StrEnum):

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from vigil.settings._loader import load_settings, parse_settings
+from vigil.settings._logs import FORMAT_PRESETS, LogAnalysisSettings, LogSource, LogsSettings
 from vigil.settings._models import (
     PLACEHOLDERS,
     AgentToken,
@@ -35,6 +36,7 @@ from vigil.settings._models import (
 )
 
 __all__ = [
+    "FORMAT_PRESETS",
     "PLACEHOLDERS",
     "AgentToken",
     "ApiSettings",
@@ -47,7 +49,10 @@ __all__ = [
     "HeartbeatSettings",
     "HttpProbe",
     "Loc",
+    "LogAnalysisSettings",
     "LogSettings",
+    "LogSource",
+    "LogsSettings",
     "MetricRule",
     "NodeSettings",
     "Probe",

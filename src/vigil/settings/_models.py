@@ -390,6 +390,8 @@ class Settings(_Section):
     services: list[Service] = Field(default_factory=list)
     rules: list[MetricRule] = Field(default_factory=list)
     """Conditions on metrics that raise findings, e.g. `gpu.temperature_c > 85 for 60s`."""
+    logs: LogsSettings = Field(default_factory=lambda: LogsSettings())
+    """Log files to follow (on nodes by their agents, or on the controller) and analysis knobs."""
     on_exit: Literal["stop", "leave"] = "stop"
     """On a clean shutdown: stop every replica (no orphans), or leave them for the next start
     to adopt."""
@@ -432,6 +434,7 @@ class Settings(_Section):
                         ),
                     )
                 )
+        problems += self.logs.cross_problems(names)
         return problems
 
     def resolved_data_dir(self, base: Path) -> Path:
@@ -484,3 +487,8 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
+
+
+from vigil.settings._logs import LogsSettings  # noqa: E402  (it builds on the types above)
+
+Settings.model_rebuild()

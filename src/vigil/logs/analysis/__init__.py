@@ -13,9 +13,11 @@ openings, each analysis is pure: no I/O and no clock, every method that needs th
 - :class:`AssociationMiner`: rules "template -> incident within W" with support, confidence
   and lift.
 - :class:`FaultBayes`: ``P(fault | template)`` with Laplace smoothing, to rank templates.
+- :class:`TemplateRegistry`: one controller-wide id per template text (agents mine apart),
+  with counts, first/last seen, an example and per-source counts.
 
-Called, later, by the controller's log pipeline (one set of analyses per log source, fed after
-the miner; findings go on the bus as :class:`vigil.model.Finding` as described in
+Called by the controller's log pipeline (:mod:`vigil.daemon._logs`: one set of analyses over
+the registry's ids; findings go on the bus as :class:`vigil.model.Finding` as described in
 :class:`LogFinding`'s module) and read by ``GET /api/v1/logs/findings``. Memory is bounded in
 every analysis (LRU caps), so they run on endless streams.
 
@@ -42,6 +44,7 @@ from vigil.logs.analysis._finding import (
 )
 from vigil.logs.analysis._novelty import NoveltyDetector
 from vigil.logs.analysis._poisson import poisson_log_sf, poisson_sf, poisson_threshold
+from vigil.logs.analysis._registry import TemplateEntry, TemplateRegistry
 
 __all__ = [
     "MIN_RATE",
@@ -54,7 +57,9 @@ __all__ = [
     "LogFinding",
     "LogFindingKind",
     "NoveltyDetector",
+    "TemplateEntry",
     "TemplateFamilies",
+    "TemplateRegistry",
     "constant_tokens",
     "jaccard",
     "level_severity",

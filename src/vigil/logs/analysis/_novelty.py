@@ -117,6 +117,11 @@ class NoveltyDetector:
             return None
         return _finding(template_id, template, now, level, source, self.lines)
 
+    def remember(self, template_ids: Iterable[int]) -> None:
+        """Know these ids without counting a line (templates restored after a restart)."""
+        for template_id in template_ids:
+            self._remember(template_id)
+
     def merged(self, remapped: Iterable[tuple[int, int]]) -> None:
         """Apply the miner's merges (``Match.remapped``: old id -> surviving id): the survivor
         is known when either was, so a merge never looks like a new template."""

@@ -1,0 +1,233 @@
+"""Log endpoints: pushes from shippers, batches from agents, templates and findings to read.
+
+- ``POST /api/v1/logs`` (an agent token for its node, or an operator token): raw lines from any
+  shipper, as JSON ``{"node", "source", "lines": [...]}`` or as ``text/plain`` with ``?node=&
+  source=``; at most ``logs.push_max_bytes`` (413 beyond, and beyond :data:`MAX_PUSH_LINES`
+  lines); bad bytes are repaired and counted, never refused.
+- ``POST /api/v1/logs/batches`` (agent token): templates + counts mined by ``vigil agent``.
+- ``GET /api/v1/logs/templates`` (viewer): controller-wide templates with counts, first/last seen,
+  an example, family and ``P(fault | template)``; sortable, paged.
+- ``GET /api/v1/logs/findings`` (viewer): novelty, burst and association findings, newest first,
+  by kind and since a time.
+
+Served by the app of :func:`vigil.api.create_app`; the work is done by the controller's
+:class:`~vigil.api.LogService` (``ControlPlane.log_service()``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field, ValidationError
+
+from vigil.api._auth import Agent, Credentials, Reporter, Viewer
+from vigil.api._context import Ctx
+from vigil.api._errors import describe_validation
+from vigil.api._logs_service import TemplateSort
+from vigil.api._schemas import ERROR_RESPONSES, Paged
+from vigil.errors import AuthError, ForbiddenError, InputError
+
+router = APIRouter(prefix="/api/v1", tags=["logs"], responses=ERROR_RESPONSES)
+
+LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+MAX_PUSH_LINES = 100_000
+"""Lines per push: a megabyte of short lines; more is a shipper that should batch smaller."""
+MAX_BATCH_TEMPLATES = 10_000
+"""Templates per agent batch (``logs.batch_templates`` is at most this)."""
+PUSH_HOW = (
+    "push with 'Authorization: Bearer <token>': a node's agent token, or an API token with the "
+    "operator role"
+)
+
+
+class PushIn(BaseModel):
+    node: str = Field(default="push", pattern=LABEL, description="Where the lines come from")
+    source: str = Field(pattern=LABEL, description="Which log: a file, a service, a unit")
+    lines: list[str] = Field(max_length=MAX_PUSH_LINES)
+
+
+class IngestOut(BaseModel):
+    lines: int = Field(description="Lines counted (repaired ones included)")
+    templates: int = Field(description="Distinct templates they fell into")
+    findings: int = Field(description="Findings raised by them")
+    duplicate: bool = Field(default=False, description="A batch already counted (ignored)")
+
+
+class TemplateCountIn(BaseModel):
+    source: str = Field(pattern=LABEL)
+    template: str = Field(max_length=100_000)
+    count: int = Field(ge=1)
+    first_at: float
+    last_at: float
+    level: str = Field(default="", max_length=40)
+    samples: list[str] = Field(default_factory=list, max_length=20)
+
+
+class BatchIn(BaseModel):
+    node: str = Field(min_length=1, max_length=63)
+    agent_id: str = Field(
+        min_length=1, max_length=64, description="Random, kept in the agent's state"
+    )
+    seq: int = Field(ge=1, description="Batch number; a repeated one is ignored")
+    sent_at: float = Field(description="The agent's clock when it sent the batch")
+    templates: list[TemplateCountIn] = Field(max_length=MAX_BATCH_TEMPLATES)
+    stats: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="Per source: lines, empty, invalid_utf8, truncated..."
+    )
+
+
+class TemplateOut(BaseModel):
+    id: int
+    template: str
+    count: int
+    first_seen: float
+    last_seen: float
+    example: str
+    level: str = Field(description="The most severe level seen")
+    sources: dict[str, int] = Field(description="Lines per node/source")
+    family: int = Field(description="Id of the family's oldest template")
+    p_fault: float = Field(description="P(fault | template) from the incident history")
+
+
+class FindingOut(BaseModel):
+    id: int
+    kind: Literal["log_novelty", "log_burst", "log_association"]
+    at: float
+    severity: str
+    score: float
+    summary: str
+    subject: str
+    source: str
+    template_id: int
+    template: str
+    incident_id: int | None
+    evidence: dict[str, Any]
+
+
+class TemplatePage(Paged[TemplateOut]):
+    pass
+
+
+class FindingPage(Paged[FindingOut]):
+    pass
+
+
+async def require_shipper(ctx: Ctx, credentials: Credentials) -> Reporter:
+    """A node's agent token (that node only), or an API token with the operator role."""
+    if credentials is None:
+        raise AuthError(f"missing bearer token: {PUSH_HOW}")
+    nodes = ctx.tokens.agent_nodes(credentials.credentials)
+    if nodes:
+        return Reporter(name="agent:" + ",".join(sorted(nodes)), nodes=nodes)
+    identity = ctx.tokens.api_identity(credentials.credentials)
+    if identity is None:
+        raise AuthError(f"invalid bearer token: {PUSH_HOW}")
+    if not identity.allows("operator"):
+        raise ForbiddenError(
+            f"pushing logs needs the operator role; token {identity.name!r} has {identity.role}"
+        )
+    return Reporter(name=identity.name, nodes=None)
+
+
+_PUSH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": PushIn.model_json_schema()},
+            "text/plain": {"schema": {"type": "string", "description": "Lines (?node=&source=)"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/logs",
+    summary="Push raw log lines (JSON or text/plain) from any shipper",
+    openapi_extra=_PUSH_BODY,
+    responses={413: {"description": "Body over logs.push_max_bytes or too many lines"}},
+)
+async def push_logs(
+    request: Request,
+    ctx: Ctx,
+    credentials: Credentials,
+    node: Annotated[str | None, Query(pattern=LABEL, description="text/plain only")] = None,
+    source: Annotated[str | None, Query(pattern=LABEL, description="text/plain only")] = None,
+) -> IngestOut:
+    shipper = await require_shipper(ctx, credentials)
+    service = ctx.control.log_service()
+    body = await _read_limited(request, service.max_push_bytes)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "text/plain":
+        if source is None:
+            raise InputError("query.source: required with a text/plain body (e.g. ?source=app)")
+        at = node or "push"
+        shipper.check(at)
+        if body.count(b"\n") > MAX_PUSH_LINES:
+            raise HTTPException(413, f"more than {MAX_PUSH_LINES} lines: push smaller batches")
+        result = await service.ingest_lines(at, source, body)
+    elif kind in ("application/json", ""):
+        try:
+            push = PushIn.model_validate(json.loads(body))
+        except ValueError as exc:
+            detail = (
+                describe_validation(exc.errors())
+                if isinstance(exc, ValidationError)
+                else f'body: not JSON ({exc}); send {{"source": ..., "lines": [...]}}'
+            )
+            raise InputError(detail) from exc
+        shipper.check(push.node)
+        result = await service.ingest_lines(push.node, push.source, push.lines)
+    else:
+        raise HTTPException(415, f"content-type {kind!r}: send application/json or text/plain")
+    return IngestOut.model_validate(result, from_attributes=True)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    too_big = f"body over logs.push_max_bytes ({limit} bytes): push smaller batches"
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, too_big)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, too_big)
+    return bytes(body)
+
+
+@router.post("/logs/batches", summary="Store a node agent's batch of templates + counts")
+async def post_batch(body: BatchIn, ctx: Ctx, agent: Agent) -> IngestOut:
+    agent.check(body.node)
+    result = ctx.control.log_service().ingest_batch(body.node, body.model_dump())
+    return IngestOut.model_validate(result, from_attributes=True)
+
+
+@router.get("/logs/templates", summary="Log templates across the fleet, with P(fault | template)")
+async def get_templates(
+    ctx: Ctx,
+    _: Viewer,
+    sort: Annotated[TemplateSort, Query(description="Sort key")] = "count",
+    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+    source: Annotated[str | None, Query(description="Only this node/source")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> TemplatePage:
+    page = ctx.control.log_service().templates(
+        sort=sort, descending=order == "desc", offset=offset, limit=limit, source=source
+    )
+    return TemplatePage.of(page)
+
+
+@router.get("/logs/findings", summary="Log findings (novelty, bursts, association), newest first")
+async def get_findings(
+    ctx: Ctx,
+    _: Viewer,
+    kind: Annotated[Literal["log_novelty", "log_burst", "log_association"] | None, Query()] = None,
+    since: Annotated[float | None, Query(description="Only findings at or after (epoch s)")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> FindingPage:
+    page = ctx.control.log_service().findings(kind=kind, since=since, offset=offset, limit=limit)
+    return FindingPage.of(page)

@@ -1,0 +1,123 @@
+"""``vigil logs top`` and ``vigil logs findings``: the controller's log templates and findings.
+
+Mounted on ``vigil logs`` by :mod:`vigil.cli._app`; both read the REST API
+(``GET /api/v1/logs/templates`` and ``/api/v1/logs/findings``) as ``vigil status`` does, and
+draw Rich tables.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vigil.cli._client import ApiClient
+from vigil.errors import VigilError
+
+console = Console()
+err = Console(stderr=True)
+
+UrlOpt = Annotated[str | None, typer.Option("--url", help="Controller URL (or VIGIL_URL).")]
+TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (or VIGIL_TOKEN).")]
+TEMPLATE_WIDTH = 80
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def _ago(at: float, now: float) -> str:
+    seconds = max(0.0, now - at)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def _short(text: str, width: int = TEMPLATE_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def templates_table(items: list[dict[str, Any]], total: int, now: float) -> Table:
+    table = Table(title=f"Log templates ({total} in all)", title_justify="left")
+    for name in ("id", "count", "P(fault)", "family", "level", "last seen", "sources"):
+        table.add_column(name, justify="right" if name in ("id", "count", "P(fault)") else "left")
+    table.add_column("template", overflow="fold")
+    for t in items:
+        table.add_row(
+            str(t["id"]),
+            f"{t['count']:,}",
+            f"{t['p_fault']:.2f}",
+            str(t["family"]),
+            t["level"] or "-",
+            _ago(t["last_seen"], now),
+            ", ".join(sorted(t["sources"]))[:40],
+            _short(t["template"]),
+        )
+    return table
+
+
+def findings_table(items: list[dict[str, Any]], total: int, now: float) -> Table:
+    table = Table(title=f"Log findings ({total} in all)", title_justify="left")
+    for name in ("id", "when", "kind", "severity", "score", "source", "incident"):
+        table.add_column(name, justify="right" if name in ("id", "score") else "left")
+    table.add_column("summary", overflow="fold")
+    for f in items:
+        style = SEVERITY_STYLE.get(f["severity"], "")
+        table.add_row(
+            str(f["id"]),
+            _ago(f["at"], now),
+            f["kind"].removeprefix("log_"),
+            f"[{style}]{f['severity']}[/{style}]" if style else f["severity"],
+            f"{f['score']:.2f}",
+            f["source"],
+            str(f["incident_id"]) if f["incident_id"] is not None else "-",
+            _short(f["summary"], 100),
+        )
+    return table
+
+
+def logs_top(
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    sort: Annotated[
+        str, typer.Option(help="count, last_seen, first_seen, p_fault (P(fault | template)), id")
+    ] = "count",
+    source: Annotated[str | None, typer.Option(help="Only this node/source.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 25,
+) -> None:
+    """The fleet's log templates: most frequent first (or by P(fault | template), recency)."""
+    params: dict[str, object] = {"sort": sort, "limit": limit}
+    if source:
+        params["source"] = source
+    try:
+        page = ApiClient(url, token).get("/api/v1/logs/templates", **params)
+    except VigilError as exc:
+        err.print(str(exc), markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(templates_table(page["items"], page["total"], time.time()))
+
+
+def logs_findings(
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    kind: Annotated[
+        str | None, typer.Option(help="log_novelty, log_burst or log_association")
+    ] = None,
+    since: Annotated[
+        float | None, typer.Option(help="Only the last this many seconds.", min=0)
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 30,
+) -> None:
+    """Log findings, newest first: new templates, bursts, templates that precede incidents."""
+    params: dict[str, object] = {"limit": limit}
+    if kind:
+        params["kind"] = kind
+    if since is not None:
+        params["since"] = time.time() - since
+    try:
+        page = ApiClient(url, token).get("/api/v1/logs/findings", **params)
+    except VigilError as exc:
+        err.print(str(exc), markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(findings_table(page["items"], page["total"], time.time()))

@@ -1,0 +1,482 @@
+"""The controller's log pipeline: templates from agents, pushes and local files -> analyses ->
+findings on the bus, incidents for the severe ones.
+
+Built and run by :class:`vigil.daemon.Controller` (``log_service()`` hands it to the API routers of
+:mod:`vigil.api._logs`). Three inputs:
+
+- **agent batches** (``POST /api/v1/logs/batches``): templates mined at the edge, with counts;
+  a repeated ``(agent_id, seq)`` is acknowledged and ignored, so a batch sent again after an
+  agent restart is counted once;
+- **pushed lines** (``POST /api/v1/logs``) and **files the controller follows itself**
+  (``logs.sources`` without a node): repaired by :class:`vigil.logs.LineSplitter`, mined here by
+  one :class:`vigil.logs.TemplateMiner` per source.
+
+Every template is mapped by its text to a controller-wide id (:class:`TemplateRegistry`), then
+fed, with the controller's clock, to novelty, bursts, families, association rules and Bayes
+(:mod:`vigil.logs.analysis`). A finding becomes a :class:`vigil.model.Finding` on the bus
+(``FindingRaised``); one at ``analysis.incident_severity`` or worse goes through the
+:class:`~vigil.remediation.IncidentBook` (subject ``logs:<node>/<source>``), as metric-rule
+findings do, and that incident resolves after ``analysis.incident_quiet`` without another.
+Incidents of other kinds opening (seen on the bus) teach the association rules and Bayes.
+State (templates, miners, offsets, recent findings) is saved by :mod:`vigil.daemon._logs_state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from vigil.api import IngestResult, TemplateSort
+from vigil.bus import EventBus
+from vigil.daemon._logs_state import (
+    LocalSource,
+    MinedSource,
+    load_state,
+    save_state,
+    stats_of,
+    write_atomic,
+)
+from vigil.errors import InputError
+from vigil.logs import WILDCARD, LineSplitter
+from vigil.logs.analysis import (
+    AssociationMiner,
+    BurstDetector,
+    FaultBayes,
+    LogFinding,
+    LogFindingKind,
+    NoveltyDetector,
+    TemplateFamilies,
+    TemplateRegistry,
+    severity_of,
+)
+from vigil.model import (
+    Finding,
+    FindingKind,
+    FindingRaised,
+    IncidentChanged,
+    IncidentState,
+    Severity,
+)
+from vigil.remediation import IncidentBook
+from vigil.settings import LogsSettings
+from vigil.store import Page
+
+log = logging.getLogger("vigil.daemon.logs")
+
+LOG_KINDS = frozenset({FindingKind.LOG_NOVELTY, FindingKind.LOG_BURST, FindingKind.LOG_ASSOCIATION})
+KIND_OF = {
+    LogFindingKind.NOVEL_TEMPLATE: FindingKind.LOG_NOVELTY,
+    LogFindingKind.TEMPLATE_BURST: FindingKind.LOG_BURST,
+}
+RANK = {"info": 0, "warning": 1, "critical": 2, "never": 3}
+MAX_FINDINGS = 10_000
+"""Recent findings kept for ``GET /api/v1/logs/findings`` (all of them are on the bus too)."""
+SAVE_EVERY = 10.0
+"""Seconds between two saves of the state: what a kill -9 of the controller may lose."""
+RULES_EVERY = 30.0
+"""Seconds between two looks at the association rules (also right after each incident)."""
+MIN_SUPPORT = 0.2
+"""An association rule must precede at least a fifth of the incidents to be reported."""
+MAX_SEEN_INCIDENTS = 10_000
+CHUNK_LINES = 512
+"""Lines mined between two turns of the event loop: about 35 ms of work on a busy machine."""
+LEVEL_KEYS = ("level", "severity", "priority", "lvl")
+MAX_AGENTS = 10_000
+"""Agents (``node/agent_id``) whose last batch number is remembered; an agent id changes only
+when an agent loses its state dir, so this is years of re-installs on a large fleet."""
+MAX_PUSH_SOURCES = 1000
+"""Distinct ``node/source`` pairs pushed to (each keeps a miner): a shipper inventing a new
+source per request must not grow the controller's memory without bound."""
+
+
+class LogPipeline:
+    """Implements :class:`vigil.api.LogService` for the controller (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: LogsSettings,
+        *,
+        state_path: Path,
+        bus: EventBus,
+        incidents: IncidentBook,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        check_source_formats(settings)
+        self.settings = settings
+        self.max_push_bytes = settings.push_max_bytes
+        self.state_path = state_path
+        self._bus = bus
+        self._incidents = incidents
+        self._clock = clock
+        a = settings.analysis
+        self.registry = TemplateRegistry()
+        self.novelty = NoveltyDetector(warmup_lines=a.warmup_lines, warmup_seconds=a.warmup_seconds)
+        self.bursts = BurstDetector(
+            bucket_seconds=a.burst_bucket,
+            alpha=a.burst_alpha,
+            min_count=a.burst_min_count,
+            min_buckets=a.burst_min_buckets,
+        )
+        self.families = TemplateFamilies(threshold=a.family_threshold)
+        self.association = AssociationMiner(window=a.window)
+        self.bayes = FaultBayes(window=a.window, slot=min(60.0, max(1.0, a.window / 5)))
+        self.found: deque[dict[str, Any]] = deque(maxlen=MAX_FINDINGS)
+        self.next_finding = 1
+        self.batches: dict[str, int] = {}
+        """``node/agent_id`` -> the last batch sequence number counted."""
+        self.mined: dict[str, MinedSource] = {}
+        """Pushed sources (``node/source``) -> their miner."""
+        self.local = [LocalSource(src, settings.max_line_bytes) for src in settings.for_node(None)]
+        self.stats: dict[str, dict[str, int]] = {}
+        """Per source: lines, empty, invalid_utf8, control_chars, truncated, crlf, overflow."""
+        self._log_incidents: dict[str, float] = {}
+        self._rules_reported: set[int] = set()
+        self._seen_incidents: deque[int] = deque(maxlen=MAX_SEEN_INCIDENTS)
+        self._dirty = False
+        self._sub = bus.subscribe("logs", accept=lambda e: isinstance(e, IncidentChanged))
+        self._incident_rank = RANK[a.incident_severity]
+        load_state(self)
+
+    # --- inputs ---------------------------------------------------------------------------------
+
+    def ingest_batch(self, node: str, batch: Mapping[str, Any]) -> IngestResult:
+        key = f"{node}/{batch['agent_id']}"
+        seq = int(batch["seq"])
+        if seq <= self.batches.get(key, 0):
+            return IngestResult(0, 0, 0, duplicate=True)
+        self.batches.pop(key, None)  # most recent last, so the oldest agent goes first
+        self.batches[key] = seq
+        if len(self.batches) > MAX_AGENTS:
+            del self.batches[next(iter(self.batches))]
+        now = self._clock()
+        lag = max(
+            0.0,
+            float(batch.get("sent_at", 0.0))
+            - max((float(t["last_at"]) for t in batch["templates"]), default=0.0),
+        )
+        # A batch held back by an outage carries minutes of lines: they are counted and judged
+        # for novelty, but they are no burst of now.
+        timely = lag <= 2 * self.settings.ship_every + self.settings.poll_every + 1.0
+        lines = found = 0
+        for item in batch["templates"]:
+            source = f"{node}/{item['source']}"
+            samples = item.get("samples") or [""]
+            found += self._observe(
+                source,
+                item["template"],
+                now,
+                count=int(item["count"]),
+                example=samples[0],
+                level=item.get("level", ""),
+                bursts=timely,
+            )
+            lines += int(item["count"])
+        for name, counts in batch.get("stats", {}).items():
+            self._count_stats(f"{node}/{name}", counts)
+        self._dirty = True
+        return IngestResult(lines, len(batch["templates"]), found)
+
+    async def ingest_lines(
+        self, node: str, source: str, lines: Sequence[str] | bytes
+    ) -> IngestResult:
+        key = f"{node}/{source}"
+        mined = self.mined.get(key)
+        if mined is None:
+            if len(self.mined) >= MAX_PUSH_SOURCES:
+                raise InputError(
+                    f"{key}: already {MAX_PUSH_SOURCES} pushed sources; push to one of them "
+                    "(node and source name a log, not a request)"
+                )
+            mined = self.mined[key] = MinedSource("auto")
+        splitter = LineSplitter(self.settings.max_line_bytes)
+        if isinstance(lines, bytes):
+            texts = list(splitter.feed(lines)) + list(splitter.close())
+        else:
+            texts = []
+            for line in lines:
+                texts += splitter.feed(line.encode("utf-8", "surrogatepass") + b"\n")
+        self._count_stats(key, stats_of(splitter.stats))
+        result = await self._mine(key, mined, texts)
+        self._dirty = True
+        return result
+
+    async def _mine(self, source: str, mined: MinedSource, texts: Sequence[str]) -> IngestResult:
+        """Mine lines on the controller, :data:`CHUNK_LINES` at a time: the analyses see each
+        template once per chunk with its count, and the event loop (heartbeats, the API) gets
+        a turn between chunks."""
+        found = 0
+        touched: set[str] = set()
+        for start in range(0, len(texts), CHUNK_LINES):
+            if start:
+                await asyncio.sleep(0)
+            now = self._clock()
+            chunk: dict[str, list[Any]] = {}  # template -> [count, example, level]
+            for text in texts[start : start + CHUNK_LINES]:
+                if not text.strip():
+                    continue
+                split = mined.format.split(text)
+                template = mined.miner.cluster_of(split.content).template
+                level = next((v for k, v in split.fields if k.lower() in LEVEL_KEYS), "")
+                have = chunk.get(template)
+                if have is None:
+                    chunk[template] = [1, text, level]
+                else:
+                    have[0] += 1
+                    have[2] = have[2] or level
+            for template, (count, example, level) in chunk.items():
+                touched.add(template)
+                found += self._observe(
+                    source, template, now, count=count, example=example, level=level
+                )
+        return IngestResult(len(texts), len(touched), found)
+
+    def _count_stats(self, source: str, counts: Mapping[str, int]) -> None:
+        have = self.stats.setdefault(source, {})
+        for name, value in counts.items():
+            if value:
+                have[name] = have.get(name, 0) + int(value)
+
+    # --- the analyses ---------------------------------------------------------------------------
+
+    def _observe(
+        self,
+        source: str,
+        template: str,
+        now: float,
+        *,
+        count: int = 1,
+        example: str = "",
+        level: str = "",
+        bursts: bool = True,
+    ) -> int:
+        """Feed ``count`` lines of ``template`` to every analysis; the findings raised."""
+        entry, created, evicted = self.registry.observe(
+            template, now, count=count, example=example, level=level, source=source
+        )
+        for gone in evicted:
+            self.families.remove(gone)
+        if created:
+            self.families.add(entry.id, template)
+            if self._widens_known(entry.id, template):
+                self.novelty.remember([entry.id])
+        findings = []
+        novel = self.novelty.observe(entry.id, template, now, level=level or None, source=source)
+        self.novelty.lines += count - 1
+        if novel is not None:
+            findings.append(novel)
+        if bursts:
+            burst = self.bursts.observe(
+                entry.id, now, template=template, level=level or None, source=source, count=count
+            )
+            if burst is not None:
+                findings.append(burst)
+        self.association.occurrence(entry.id, now, count=count)
+        self.bayes.occurrence(entry.id, now)
+        for lf in findings:
+            self._raise(KIND_OF[lf.kind], lf)
+        return len(findings)
+
+    def _widens_known(self, template_id: int, template: str) -> bool:
+        """Whether ``template`` is a known template widened by a miner (``user bob`` ->
+        ``user <*>``): it matches a member of its family, so it is no new event."""
+        if WILDCARD not in template:
+            return False
+        pattern = re.compile(".*?".join(re.escape(part) for part in template.split(WILDCARD)))
+        for other in self.families.members(template_id):
+            entry = self.registry.get(other)
+            if other != template_id and entry is not None and pattern.fullmatch(entry.template):
+                return self.novelty.known(other)
+        return False
+
+    def _raise(self, kind: FindingKind, lf: LogFinding) -> None:
+        evidence = {**lf.finding_evidence(), "family": self.families.family_of(lf.template_id)}
+        finding = Finding(
+            kind=kind,
+            subject=lf.subject,
+            at=lf.at,
+            summary=lf.summary,
+            severity=lf.severity,
+            evidence=evidence,
+        )
+        incident_id = None
+        if RANK[lf.severity.value] >= self._incident_rank:
+            incident = self._incidents.raise_finding(finding)  # publishes FindingRaised too
+            incident_id = int(incident.id)
+            self._log_incidents[lf.subject] = lf.at
+        else:
+            self._bus.publish(FindingRaised(at=lf.at, finding=finding))
+        self.found.append(
+            {
+                "id": self.next_finding,
+                "kind": kind.value,
+                "at": lf.at,
+                "severity": lf.severity.value,
+                "score": lf.score,
+                "summary": lf.summary,
+                "subject": lf.subject,
+                "source": lf.source,
+                "template_id": lf.template_id,
+                "template": lf.template,
+                "incident_id": incident_id,
+                "evidence": evidence,
+            }
+        )
+        self.next_finding += 1
+        self._dirty = True
+
+    def _incident_opened(self, subject: str, now: float) -> None:
+        self.association.incident(subject, now)
+        self.bayes.incident(subject, now)
+        self.check_rules(now)
+
+    def check_rules(self, now: float) -> None:
+        rules = self.association.rules(
+            now, min_support=MIN_SUPPORT, min_lift=self.settings.analysis.min_lift
+        )
+        for rule in rules:
+            if rule.template_id in self._rules_reported:
+                continue
+            entry = self.registry.get(rule.template_id)
+            if entry is None:
+                continue
+            self._rules_reported.add(rule.template_id)
+            lf = LogFinding(
+                kind=LogFindingKind.NOVEL_TEMPLATE,  # replaced by LOG_ASSOCIATION in _raise
+                template_id=rule.template_id,
+                template=entry.template,
+                at=now,
+                severity=Severity.WARNING
+                if severity_of(entry.template, entry.level) != Severity.INFO
+                else Severity.INFO,
+                score=min(1.0, 1.0 - 1.0 / rule.lift),
+                summary=(
+                    f"log template precedes incidents: {rule.incidents_preceded} of "
+                    f"{self.association.incidents} within {self.association.window:g}s "
+                    f"(confidence {rule.confidence:.2f}, lift {rule.lift:.1f}): {entry.template}"
+                ),
+                evidence={
+                    "support": rule.support,
+                    "confidence": rule.confidence,
+                    "lift": rule.lift,
+                    "incidents_preceded": rule.incidents_preceded,
+                    "last_subject": rule.last_subject,
+                },
+                source="rules",
+            )
+            self._raise(FindingKind.LOG_ASSOCIATION, lf)
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Follow the controller's own files, learn from incidents, resolve quiet log incidents
+        and save the state, until cancelled (the state is saved on the way out)."""
+        last_save = last_rules = self._clock()
+        try:
+            while True:
+                await asyncio.sleep(self.settings.poll_every)
+                now = self._clock()
+                try:
+                    await self.poll_local()
+                    self.learn_incidents(now)
+                    self.resolve_quiet(now)
+                    if now - last_rules >= RULES_EVERY:
+                        last_rules = now
+                        self.check_rules(now)
+                    if self._dirty and now - last_save >= SAVE_EVERY:
+                        last_save = now
+                        await self.save()
+                except Exception:  # a log problem must never take the controller down
+                    log.exception("log pipeline: this round failed; trying again next round")
+        finally:
+            self._sub.close()
+            try:
+                self.save_now()
+            except OSError as exc:
+                log.error("log pipeline: cannot save %s: %s", self.state_path, exc)
+
+    async def poll_local(self) -> None:
+        for src in self.local:
+            lines = await asyncio.to_thread(src.tailer.read)
+            if lines:
+                await self._mine(src.key, src.mined, [line.text for line in lines])
+                now = stats_of(src.tailer.stats)
+                self._count_stats(src.key, {k: v - src.counted.get(k, 0) for k, v in now.items()})
+                src.counted = now
+                self._dirty = True
+
+    def learn_incidents(self, now: float) -> None:
+        while (event := self._sub.get_nowait()) is not None:
+            assert isinstance(event, IncidentChanged)
+            inc = event.incident
+            if inc.kind in LOG_KINDS or inc.state == IncidentState.RESOLVED:
+                continue
+            if int(inc.id) in self._seen_incidents:
+                continue
+            self._seen_incidents.append(int(inc.id))
+            self._incident_opened(inc.subject, min(now, inc.opened_at))
+
+    def resolve_quiet(self, now: float) -> None:
+        quiet = self.settings.analysis.incident_quiet
+        for subject, last in list(self._log_incidents.items()):
+            if now - last >= quiet:
+                del self._log_incidents[subject]
+                self._incidents.recovered(subject, now, f"no severe log finding for {quiet:g}s")
+
+    async def save(self) -> None:
+        text = save_state(self)
+        await asyncio.to_thread(write_atomic, self.state_path, text)
+        self._dirty = False
+
+    def save_now(self) -> None:
+        write_atomic(self.state_path, save_state(self))
+        self._dirty = False
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def templates(
+        self,
+        *,
+        sort: TemplateSort,
+        descending: bool,
+        offset: int,
+        limit: int,
+        source: str | None = None,
+    ) -> Page[dict[str, Any]]:
+        now = self._clock()
+        rows = []
+        for entry in self.registry.entries():
+            if source is not None and source not in entry.sources:
+                continue
+            row = entry.to_dict()
+            row["family"] = self.families.family_of(entry.id)
+            row["p_fault"] = self.bayes.posterior(entry.id, now)
+            rows.append(row)
+        rows.sort(key=lambda r: (r[sort], r["id"]), reverse=descending)
+        return Page(rows[offset : offset + limit], len(rows), offset, limit)
+
+    def findings(
+        self, *, kind: str | None, since: float | None, offset: int, limit: int
+    ) -> Page[dict[str, Any]]:
+        rows = [
+            f
+            for f in reversed(self.found)
+            if (kind is None or f["kind"] == kind) and (since is None or f["at"] >= since)
+        ]
+        return Page(rows[offset : offset + limit], len(rows), offset, limit)
+
+
+def check_source_formats(settings: LogsSettings) -> None:
+    """Raise InputError naming the source whose format vigil.logs cannot compile."""
+    from vigil.logs import LogFormat, LogFormatError
+
+    for i, src in enumerate(settings.sources):
+        try:
+            LogFormat(src.format)
+        except LogFormatError as exc:
+            raise InputError(f"logs.sources[{i}].format: {exc}") from exc

@@ -1,0 +1,155 @@
+"""The log pipeline's sources and saved state: what survives a restart of the controller.
+
+Used by :class:`vigil.daemon._logs.LogPipeline`. :class:`MinedSource` is a header format and a
+miner for lines mined on the controller (pushes); :class:`LocalSource` adds a
+:class:`~vigil.collectors.FileTailer` for a file the controller follows itself.
+
+:func:`save_state` / :func:`load_state` write and read one JSON file in the data dir
+(``log-analysis.json``, replaced atomically): the template registry, the miners, the local files'
+offsets (saved together with the counts they produced, so a restart neither loses nor repeats a
+line of them), the last batch of each agent, recent findings and open log incidents. Burst
+baselines and association/Bayes counts start afresh. A file that cannot be read is moved aside
+(``.bad``) with one log line naming it, and the pipeline starts empty.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vigil.collectors import FileTailer, TailState
+from vigil.errors import InputError
+from vigil.logs import InputStats, LogFormat, TemplateMiner, miner_from_dict, miner_to_dict
+from vigil.logs.analysis import TemplateRegistry
+from vigil.settings import LogSource
+
+if TYPE_CHECKING:
+    from vigil.daemon._logs import LogPipeline
+
+log = logging.getLogger("vigil.daemon.logs")
+
+STATE_VERSION = 1
+STAT_FIELDS = ("lines", "empty", "invalid_utf8", "control_chars", "truncated", "crlf")
+CONTROLLER = "controller"
+"""The node part of the label of a file the controller follows itself."""
+
+
+def stats_of(stats: InputStats) -> dict[str, int]:
+    return {f: getattr(stats, f) for f in STAT_FIELDS}
+
+
+class MinedSource:
+    """A format and a miner: lines mined on the controller."""
+
+    def __init__(self, spec: str, miner: TemplateMiner | None = None) -> None:
+        self.spec = spec
+        self.format = LogFormat(spec)
+        self.miner = miner if miner is not None else TemplateMiner()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": self.spec, "miner": miner_to_dict(self.miner)}
+
+
+class LocalSource:
+    """A file the controller follows (``logs.sources`` without a node)."""
+
+    def __init__(self, spec: LogSource, max_line_bytes: int) -> None:
+        self.spec = spec
+        self.key = f"{CONTROLLER}/{spec.label}"
+        self.mined = MinedSource(spec.format)
+        self.max_line_bytes = max_line_bytes
+        self.tailer = FileTailer(spec.path, max_line_bytes=max_line_bytes)
+        self.counted: dict[str, int] = {}
+
+    def resume(self, saved: dict[str, Any]) -> None:
+        self.tailer = FileTailer(
+            self.spec.path,
+            state=TailState.from_dict(saved["tail"]),
+            max_line_bytes=self.max_line_bytes,
+        )
+        self.mined = MinedSource(self.spec.format, miner_from_dict(saved["miner"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tail": self.tailer.state().to_dict(), **self.mined.to_dict()}
+
+
+def save_state(p: LogPipeline) -> str:
+    """The pipeline's state as JSON text (written by the caller, atomically)."""
+    data = {
+        "version": STATE_VERSION,
+        "saved_at": time.time(),
+        "registry": p.registry.to_dict(),
+        "findings": list(p.found),
+        "next_finding": p.next_finding,
+        "batches": p.batches,
+        "mined": {key: m.to_dict() for key, m in p.mined.items()},
+        "local": {src.spec.path: src.to_dict() for src in p.local},
+        "stats": p.stats,
+        "log_incidents": p._log_incidents,
+        "rules_reported": sorted(p._rules_reported),
+        "novelty": {"started": p.novelty.started, "lines": p.novelty.lines},
+    }
+    return json.dumps(data, separators=(",", ":"))
+
+
+def load_state(p: LogPipeline) -> None:
+    """Restore what :func:`save_state` wrote, if anything; a bad file is moved aside."""
+    try:
+        text = p.state_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    try:
+        _restore(p, json.loads(text))
+    except (ValueError, KeyError, TypeError, InputError) as exc:
+        bad = p.state_path.with_name(p.state_path.name + ".bad")
+        os.replace(p.state_path, bad)
+        log.error(
+            "%s: cannot be read (%s): moved to %s; log templates and offsets start afresh",
+            p.state_path,
+            exc,
+            bad,
+        )
+
+
+def _restore(p: LogPipeline, data: Any) -> None:
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        raise InputError("not a log-analysis state of version 1")
+    registry = TemplateRegistry.from_dict(data["registry"])
+    mined = {
+        key: MinedSource(m["format"], miner_from_dict(m["miner"]))
+        for key, m in data["mined"].items()
+    }
+    local = data["local"]
+    for src in p.local:
+        if src.spec.path in local:
+            src.resume(local[src.spec.path])
+    p.registry = registry
+    p.mined = mined
+    p.found.extend(data["findings"])
+    p.next_finding = int(data["next_finding"])
+    p.batches = {str(k): int(v) for k, v in data["batches"].items()}
+    p.stats = {str(k): dict(v) for k, v in data["stats"].items()}
+    p._log_incidents = {str(k): float(v) for k, v in data["log_incidents"].items()}
+    p._rules_reported = {int(i) for i in data["rules_reported"]}
+    for entry in registry.entries():
+        p.families.add(entry.id, entry.template)
+    p.novelty.remember(e.id for e in registry.entries())
+    novelty = data["novelty"]
+    if novelty["started"] is not None:
+        p.novelty.started = float(novelty["started"])
+        p.novelty.lines = int(novelty["lines"])
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves either the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,111 @@
+"""`vigil logs top` and `vigil logs findings` against a running controller (in this process,
+its API on a real socket), fed by a push of real lines."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from vigil.daemon import Controller
+from vigil.settings import Settings
+
+from .conftest import Cli
+
+OPERATOR = "cli-operator-" + secrets.token_urlsafe(16)
+
+
+@pytest.fixture
+async def controller(tmp_path: Path) -> AsyncIterator[Controller]:
+    settings = Settings.model_validate(
+        {
+            "data_dir": str(tmp_path / "data"),
+            "api": {"port": 0, "tokens": [{"name": "op", "role": "operator", "token": OPERATOR}]},
+            "logs": {"analysis": {"warmup_lines": 10, "warmup_seconds": 0}},
+        }
+    )
+    ctl = Controller(settings, base_dir=tmp_path)
+    task = asyncio.create_task(ctl.run())
+    await asyncio.wait_for(ctl.started.wait(), 30)
+    yield ctl
+    ctl.stop()
+    await asyncio.wait_for(task, 30)
+
+
+async def test_logs_top_and_findings_show_the_pushed_templates(
+    cli: Cli, controller: Controller
+) -> None:
+    url = f"http://127.0.0.1:{controller.api_port}"
+    lines = [f"2024-05-01 12:00:00 INFO request {i} served in {i % 9} ms" for i in range(40)]
+    lines.append("2024-05-01 12:00:01 ERROR Xid 79 on GPU 3: fell off the bus")
+    async with httpx.AsyncClient(base_url=url) as http:
+        resp = await http.post(
+            "/api/v1/logs",
+            json={"node": "gpu-01", "source": "vllm", "lines": lines},
+            headers={"Authorization": f"Bearer {OPERATOR}"},
+        )
+        assert resp.status_code == 200, resp.text
+
+    top = await asyncio.to_thread(
+        cli, "logs", "top", "--url", url, "--token", OPERATOR, columns=250
+    )
+    assert top.returncode == 0, top.stderr
+    assert "Log templates (2 in all)" in top.stdout
+    rows = [line for line in top.stdout.splitlines() if "served in" in line]
+    assert len(rows) == 1 and "40" in rows[0] and "gpu-01/vllm" in rows[0]
+
+    found = await asyncio.to_thread(
+        cli,
+        "logs",
+        "findings",
+        "--url",
+        url,
+        "--token",
+        OPERATOR,
+        "--kind",
+        "log_novelty",
+        columns=250,
+    )
+    assert found.returncode == 0, found.stderr
+    assert "Log findings (1 in all)" in found.stdout
+    (row,) = [line for line in found.stdout.splitlines() if "Xid" in line]
+    assert "novelty" in row and "critical" in row and "gpu-01/vllm" in row
+
+
+async def test_logs_top_with_a_bad_sort_exits_1_naming_the_field(
+    cli: Cli, controller: Controller
+) -> None:
+    url = f"http://127.0.0.1:{controller.api_port}"
+    result = await asyncio.to_thread(
+        cli, "logs", "top", "--url", url, "--token", OPERATOR, "--sort", "size"
+    )
+    assert result.returncode == 1
+    assert "HTTP 422" in result.stderr and "sort" in result.stderr
+
+
+def test_agent_with_a_log_format_without_content_exits_2_naming_the_file(
+    cli: Cli, tmp_path: Path
+) -> None:
+    log = tmp_path / "app.log"
+    result = cli(
+        "agent",
+        "--controller",
+        "http://127.0.0.1:9",
+        "--name",
+        "n1",
+        "--log",
+        str(log),
+        "--log-format",
+        "<Date> <Time>",
+        "--state-dir",
+        str(tmp_path / "state"),
+    )
+    assert result.returncode == 2
+    assert (
+        f"vigil agent: log source {log}: log format '<Date> <Time>': needs a <Content> field"
+        in (" ".join(result.stderr.split()))
+    )

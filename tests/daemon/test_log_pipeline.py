@@ -1,0 +1,150 @@
+"""The controller's log pipeline on a hand-moved clock, with a real SQLite store, bus and
+incident book: it learns from incidents (association rules, P(fault | template)), resolves a
+quiet log incident, keeps its templates across a restart and survives a corrupt state file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vigil.bus import EventBus
+from vigil.daemon import LogPipeline
+from vigil.model import Finding, FindingKind, IncidentState
+from vigil.remediation import IncidentBook
+from vigil.settings import LogsSettings
+from vigil.store import SqlStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    sql = SqlStore(f"sqlite:///{tmp_path}/v.db")
+    yield sql
+    sql.close()
+
+
+def make(tmp_path: Path, store: SqlStore, clock: Clock, **analysis: object) -> LogPipeline:
+    bus = EventBus()
+    settings = LogsSettings.model_validate(
+        {"analysis": {"warmup_lines": 5, "warmup_seconds": 0, "window": 60, **analysis}}
+    )
+    return LogPipeline(
+        settings,
+        state_path=tmp_path / "log-analysis.json",
+        bus=bus,
+        incidents=IncidentBook(store, bus, clock),
+        clock=clock,
+    )
+
+
+def crash(book: IncidentBook, n: int, at: float) -> None:
+    book.raise_finding(
+        Finding(FindingKind.PROCESS_EXITED, f"replica:llm/{n}", at, "exited with 137")
+    )
+
+
+async def test_templates_logged_before_incidents_rank_high_and_give_an_association_rule(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    book = logs._incidents
+    for hour in range(12):
+        for minute in range(0, 60, 2):  # background noise all the time
+            clock.now = 1_000_000.0 + hour * 3600 + minute * 60
+            await logs.ingest_lines("n1", "app", [f"request {minute} served"])
+            if hour % 2 == 0 and minute == 30:  # every other hour: a precursor, a crash 30 s later
+                await logs.ingest_lines(
+                    "n1", "app", ["2024-05-01 12:00:00 ERROR CUDA out of memory on device 3"]
+                )
+                clock.now += 30
+                crash(book, hour, clock.now)
+                logs.learn_incidents(clock.now)
+    clock.now += 3600
+    rows = {
+        t["template"]: t
+        for t in logs.templates(sort="p_fault", descending=True, offset=0, limit=50).items
+    }
+    oom = rows["CUDA out of memory on device <*>"]
+    noise = rows["request <*> served"]
+    assert oom["p_fault"] > 0.6 > 0.1 > noise["p_fault"]
+    first = logs.templates(sort="p_fault", descending=True, offset=0, limit=1).items[0]
+    assert first["template"] == oom["template"]
+    rules = [f for f in logs.found if f["kind"] == "log_association"]
+    assert [r["template"] for r in rules] == [oom["template"]]
+    assert rules[0]["evidence"]["lift"] > 3
+    assert rules[0]["evidence"]["last_subject"].startswith("replica:llm/")
+
+
+async def test_log_incidents_teach_nothing_and_resolve_once_quiet(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock, incident_quiet=600)
+    await logs.ingest_lines("n1", "app", [f"request {i} served" for i in range(10)])
+    clock.now += 10
+    await logs.ingest_lines("n1", "app", ["2024-05-01 12:00:00 FATAL segfault in worker 7"])
+    (incident,) = store.list_incidents(subject="logs:n1/app").items
+    assert incident.kind is FindingKind.LOG_NOVELTY
+    assert incident.severity.value == "critical"
+    logs.learn_incidents(clock.now)
+    assert logs.association.incidents == 0  # its own incidents are no evidence for the rules
+    clock.now += 599
+    logs.resolve_quiet(clock.now)
+    assert store.find_active_incident("logs:n1/app") is not None
+    clock.now += 1
+    logs.resolve_quiet(clock.now)
+    (incident,) = store.list_incidents(subject="logs:n1/app").items
+    assert incident.state is IncidentState.RESOLVED
+
+
+async def test_templates_and_findings_survive_a_restart_and_known_ones_are_no_news(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    await logs.ingest_lines("n1", "app", [f"request {i} served" for i in range(10)])
+    await logs.ingest_lines("n1", "app", ["disk quota exceeded for user bob"])
+    batch = {
+        "agent_id": "x",
+        "seq": 4,
+        "sent_at": clock.now,
+        "templates": [],
+        "stats": {},
+    }
+    logs.ingest_batch("n2", batch)
+    logs.save_now()
+    again = make(tmp_path, store, clock)
+    assert {t.template: t.count for t in again.registry.entries()} == {
+        "request <*> served": 10,
+        "disk quota exceeded for user bob": 1,
+    }
+    assert [f["template"] for f in again.found] == ["disk quota exceeded for user bob"]
+    assert again.ingest_batch("n2", batch).duplicate
+    await again.ingest_lines("n1", "app", ["disk quota exceeded for user alice"])
+    # the push miner came back too and widened its template: a wider form of a known template
+    # is no news
+    assert "disk quota exceeded for user <*>" in {t.template for t in again.registry.entries()}
+    assert len(again.found) == 1
+    await again.ingest_lines("n1", "app", ["a brand new line"])
+    assert len(again.found) == 2 and again.found[-1]["id"] == 2
+
+
+def test_a_corrupt_state_file_is_moved_aside_and_the_pipeline_starts_empty(
+    tmp_path: Path, store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "log-analysis.json").write_text('{"version": 1, "registry": [')
+    logs = make(tmp_path, store, Clock())
+    assert len(logs.registry) == 0
+    assert (tmp_path / "log-analysis.json.bad").exists()
+    assert "log-analysis.json: cannot be read" in caplog.text
+    assert "moved to" in caplog.text
