@@ -17,16 +17,9 @@ from typing import cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
-from vigil.balancer._http_headers import (
-    BadRequest,
-    Headers,
-    RequestMeta,
-    error_response,
-    rewrite_request,
-)
+from vigil.balancer._http_headers import BadRequest, Headers, error_response, rewrite_request
 from vigil.balancer._proxy_core import ExchangeCore
 from vigil.balancer._proxy_exchange import Exchange
-from vigil.balancer._proxy_fast import header_list
 from vigil.balancer._proxy_state import ProxyState
 from vigil.balancer._proxy_upstream import set_nodelay
 
@@ -72,12 +65,6 @@ class ClientConnection(asyncio.Protocol):
         if self.error is not None:
             return  # after a parse error nothing more is read
         self.last_io = self.state.loop.time()
-        if self.active is None and self.parsing is None and not self.in_head and not self.queue:
-            # between requests: the read may be one whole simple request (the fast path)
-            parsed = self.state.fast_requests.parse(data, self.ip)
-            if parsed is not None:
-                self._start_whole(*parsed)
-                return
         self.data_len = size = len(data)
         try:
             self.parser.feed_data(data)
@@ -187,22 +174,6 @@ class ClientConnection(asyncio.Protocol):
         parsing, self.parsing = self.parsing, None
         if parsing is not None:
             parsing.request_complete()
-
-    def _start_whole(
-        self,
-        method: bytes,
-        url: bytes,
-        meta: RequestMeta,
-        keep_alive: bool,
-        http10: bool,
-        lines: bytes,
-    ) -> None:
-        """Serve a request the fast path parsed whole (body, if any, inside ``meta.head``)."""
-        st = self.state
-        headers = header_list(lines) if st.router is None else []
-        ex = self.active = Exchange(self, st, method, url, headers, meta, keep_alive, http10)
-        ex.req_done = True
-        ex.start()
 
     # -- serving -----------------------------------------------------------------------------
     def _next(self) -> None:

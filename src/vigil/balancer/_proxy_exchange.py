@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import math
 
-from vigil.balancer._http_headers import Headers, ResponseMeta
+from vigil.balancer._http_headers import Headers
 from vigil.balancer._http_headers import rewrite_response as _rewrite_response
 from vigil.balancer._proxy_core import CONNECT, FIRST_BYTE, STREAM, UPLOAD, ExchangeCore
 from vigil.balancer._proxy_upstream import UpstreamConnection
 from vigil.balancer._upstream import Outcome
-
-# The framing of every fast-path response (a Content-Length body passed as it is).
-_WHOLE = ResponseMeta(b"", False, False, None)
 
 
 class Exchange(ExchangeCore):
@@ -205,27 +202,6 @@ class Exchange(ExchangeCore):
         self.phase = STREAM
         if head:  # httptools would wait for the body a HEAD answer announces but never sends
             self.response_complete(conn, False)
-
-    def whole_response(
-        self,
-        conn: UpstreamConnection,
-        status: int,
-        out: bytes,
-        length: int,
-        reusable: bool,
-        keep_alive: bool,
-    ) -> None:
-        """The fast path read the whole response (``out``: what the client gets)."""
-        self.ttfb_at = now = self.state.clock()
-        assert self.stats is not None
-        self.stats.ttfb.observe(now - self.t_attempt)
-        self.status = status
-        self.keep_alive = keep_alive
-        self.resp = _WHOLE
-        self.bytes_out = length
-        self.out.append(out)
-        self.phase = STREAM
-        self.response_complete(conn, reusable)
 
     def response_body(self, data: bytes) -> None:
         resp = self.resp

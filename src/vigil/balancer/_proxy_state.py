@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from vigil.balancer._http_headers import Headers, RequestIds
-from vigil.balancer._proxy_fast import RequestParser
 from vigil.balancer._proxy_metrics import ProxyMetrics
 from vigil.balancer._proxy_upstream import UpstreamPool
 from vigil.balancer._upstream import Router
@@ -125,13 +124,6 @@ class ProxyState:
         self.proto = settings.forwarded_proto.encode()
         self.affinity = (
             settings.affinity_header.lower().encode() if settings.affinity_header else None
-        )
-        self.fast_requests = RequestParser(
-            ids=self.ids,
-            proto=self.proto,
-            affinity=self.affinity,
-            head_limit=settings.max_header_bytes,
-            body_limit=settings.retry_body_limit,
         )
         self.budget = RetryBudget(settings.retry_budget_ratio, settings.retry_budget_burst)
         self.pool = UpstreamPool(

@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from vigil.balancer._proxy_fast import parse_response
-
 if TYPE_CHECKING:
     from vigil.balancer._proxy_exchange import Exchange
 
@@ -67,14 +65,6 @@ class UpstreamConnection(asyncio.Protocol):
         if ex is None:  # a byte while idle: the upstream is confused or closing
             self.abort()
             return
-        if not self.in_head and ex.resp is None and not ex.interim:
-            # a response not begun yet: it may be all in this read (the fast path)
-            parsed = parse_response(
-                data, ex.meta.request_id, ex.keep_alive and not ex.state.stopping, ex.http10
-            )
-            if parsed is not None:
-                ex.whole_response(self, *parsed)
-                return
         self.data_len = size = len(data)
         try:
             self.parser.feed_data(data)
