@@ -151,6 +151,7 @@ class Proxy:
             if isinstance(client, ClientConnection) and client.transport is not None:
                 client.transport.abort()
         state.pool.close()
+        state.stop_ticker()
         await server.wait_closed()
 
 
