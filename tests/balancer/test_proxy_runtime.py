@@ -97,3 +97,31 @@ async def test_the_demo_model_server_answers_through_the_proxy() -> None:
         await asyncio.wait_for(server.wait(), 5)
     assert [b["object"] for b in bodies] == ["text_completion"] * 3
     assert len({b["pid"] for b in bodies}) == 1
+
+
+@pytest.mark.parametrize("loop_factory", [asyncio.new_event_loop, uvloop.new_event_loop])
+def test_both_legs_have_nagle_off_under_either_loop(loop_factory) -> None:
+    """The proxy relies on the event loop's TCP_NODELAY (each SSE event leaves at once)."""
+    import socket
+
+    from vigil.balancer._proxy_client import ClientConnection
+
+    async def scenario() -> list[int]:
+        async with serving(fixed(b"ok")) as (up,):
+            proxy = Proxy(RoundRobinRouter([upstream("a", up.port)]))
+            port = await proxy.start()
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"GET / HTTP/1.1\r\nHost: s\r\n\r\n")
+                await asyncio.wait_for(read_response(reader), 5)
+                (client,) = [c for c in proxy.state.clients if isinstance(c, ClientConnection)]
+                (conn,) = proxy.state.pool.idle[("127.0.0.1", up.port)]
+                socks = [t.get_extra_info("socket") for t in (client.transport, conn.transport)]
+                flags = [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in socks]
+                writer.close()
+                return flags
+            finally:
+                await proxy.stop(0.5)
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        assert runner.run(scenario()) == [1, 1]
