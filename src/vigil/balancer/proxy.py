@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from typing import cast
 
+from vigil.balancer._proxy_channel import PoolUpdate
 from vigil.balancer._proxy_client import ClientConnection
 from vigil.balancer._proxy_metrics import ProxyMetrics
 from vigil.balancer._proxy_state import (
@@ -48,6 +49,7 @@ from vigil.balancer._upstream import Router
 
 __all__ = [
     "ACCESS_LOGGER",
+    "PoolUpdate",
     "Proxy",
     "ProxyMetrics",
     "ProxySettings",
@@ -77,8 +79,8 @@ class Proxy:
     ) -> None:
         self.settings = settings or ProxySettings()
         self.metrics = metrics if metrics is not None else ProxyMetrics()
-        self._router = router
-        self._clock = clock
+        self.router = router
+        self.clock = clock
         self._server: asyncio.AbstractServer | None = None
         self._state: ProxyState | None = None
 
@@ -103,15 +105,15 @@ class Proxy:
         loop = asyncio.get_running_loop()
         fixed: Router | None = None
         router_for: RouterFor = _no_router
-        if hasattr(self._router, "acquire"):
-            fixed = cast(Router, self._router)
+        if hasattr(self.router, "acquire"):
+            fixed = cast(Router, self.router)
         else:
-            router_for = self._router
+            router_for = self.router
         self._state = state = ProxyState(
             settings=self.settings,
             router=fixed,
             router_for=router_for,
-            clock=self._clock,
+            clock=self.clock,
             metrics=self.metrics,
             loop=loop,
         )
