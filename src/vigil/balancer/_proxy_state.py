@@ -149,7 +149,7 @@ class ProxyState:
         # shortest timeout, at most 0.1 s. The ticker only runs while something is watched.
         self.timers: set[Timed] = set()
         shortest = min(settings.connect_timeout, settings.first_byte_timeout, settings.idle_timeout)
-        self.tick = min(0.1, shortest / 4)
+        self.tick = min(0.1, max(shortest / 4, 0.001))  # never a busy loop on a 0 timeout
         self._ticker: asyncio.TimerHandle | None = None
 
     def arm(self, item: Timed) -> None:
