@@ -3,7 +3,8 @@
 ``vigil balance`` runs it alone and ``vigil up`` runs it next to the controller; both build a
 :class:`Proxy` over a router (a :class:`vigil.balancer.pool.Pool`, or a function choosing the
 pool of a request) and call :meth:`Proxy.start` / :meth:`Proxy.stop`. :func:`serve_workers` /
-:class:`Workers` run the same proxy in several processes sharing one port (``SO_REUSEPORT``).
+:class:`Workers` run the same proxy in several processes sharing one port (``SO_REUSEPORT``);
+:meth:`Workers.apply` sends each worker's pool a :class:`PoolUpdate` (drain, health, weight).
 
 It works at the callback level (``asyncio.Protocol`` and httptools; run it under uvloop for
 speed): keep-alive on both legs with a bounded idle pool per replica, streaming both ways with
