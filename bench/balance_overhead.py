@@ -12,6 +12,14 @@ Prints a table and the ratios to HAProxy, then ONE JSON line with every figure.
 Needs the Debian packages ``haproxy``, ``nginx`` and ``wrk``; installs nothing itself (exit 2
 naming what is missing). Raises its own ``RLIMIT_NOFILE`` so that wrk and the proxies inherit
 enough descriptors for 1000 connections.
+
+    python bench/balance_overhead.py --python-only 2000
+
+measures only the proxy's Python work per request, without sockets or tools: the client and
+upstream protocols driven with null transports (real ``Pool``, one whole request and one
+nginx-like response per iteration), against the baseline of httptools alone parsing the same
+two messages. Run it under ``valgrind --tool=callgrind`` with two counts (e.g. 500 and 1500) and
+take the difference of the instruction totals for a figure that does not depend on the load.
 """
 
 from __future__ import annotations
@@ -190,10 +198,110 @@ def measure(
     )
 
 
+class _NullTransport:
+    """Swallows writes: the proxy's Python work without the kernel's."""
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def writelines(self, data: list[bytes]) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return ("127.0.0.1", 40000) if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+_REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n"
+_RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 29 Nov 2026 09:00:00 GMT\r\n"
+    b"Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+)
+
+
+def python_only(count: int) -> dict[str, float]:
+    """CPU µs per request of the proxy's protocols (null transports) and of the baseline."""
+    import uvloop
+    from httptools import HttpRequestParser, HttpResponseParser
+
+    from vigil.balancer._proxy_client import ClientConnection
+    from vigil.balancer._proxy_upstream import UpstreamConnection
+
+    async def proxy_loop() -> float:
+        proxy = round_robin_proxy([9])
+        await proxy.start()
+        state = proxy.state
+        conn = UpstreamConnection(state.pool, ("127.0.0.1", 9))
+        conn.connection_made(_NullTransport())  # type: ignore[arg-type]
+        state.pool.put(conn)
+        client = ClientConnection(state)
+        client.connection_made(_NullTransport())  # type: ignore[arg-type]
+        start = time.process_time()
+        for _ in range(count):
+            client.data_received(_REQUEST)
+            conn.data_received(_RESPONSE)
+        spent = time.process_time() - start
+        if state.pool.opened or state.active:
+            raise RuntimeError("the null-transport loop did not complete its requests")
+        await proxy.stop(0.1)
+        return spent
+
+    class Sink:  # httptools calls only the callbacks that exist
+        def on_header(self, name: bytes, value: bytes) -> None:
+            pass
+
+    requests, responses = HttpRequestParser(Sink()), HttpResponseParser(Sink())
+    start = time.process_time()
+    for _ in range(count):
+        requests.feed_data(_REQUEST)
+        responses.feed_data(_RESPONSE)
+    baseline = time.process_time() - start
+    spent = uvloop.run(proxy_loop())
+    return {"vigil_us": spent / count * 1e6, "httptools_us": baseline / count * 1e6}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 s per run instead of 10 s")
+    parser.add_argument(
+        "--python-only",
+        type=int,
+        metavar="N",
+        help="only the proxy's Python work for N requests, without sockets (see above)",
+    )
     args = parser.parse_args()
+    if args.python_only:
+        r = python_only(args.python_only)
+        print(f"{'':<28} {'CPU per request':>16}")
+        print(f"{'vigil protocols (no I/O)':<28} {r['vigil_us']:>13.1f} us")
+        print(f"{'baseline: httptools only':<28} {r['httptools_us']:>13.1f} us")
+        ratio = r["vigil_us"] / r["httptools_us"]
+        print(
+            json.dumps(
+                {
+                    "bench": "balance_overhead_python",
+                    "requests": args.python_only,
+                    "results": r,
+                    "baseline": "httptools_only",
+                    "ratio": ratio,
+                }
+            )
+        )
+        return 0
     check_tools(["haproxy", "nginx", "wrk"])
     nofile = raise_nofile()
     seconds = 2.0 if args.quick else 10.0

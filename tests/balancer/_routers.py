@@ -64,3 +64,12 @@ def make_worker_proxy(backend_port: int):
     from vigil.balancer.proxy import Proxy
 
     return Proxy(RoundRobinRouter([upstream("a", backend_port)]))
+
+
+def make_pool_worker_proxy(ports: dict[str, int]):
+    """A picklable factory: a worker proxy over the project's Pool (round robin) of ``ports``."""
+    from vigil.balancer.pool import Pool, PoolSettings
+    from vigil.balancer.proxy import Proxy
+
+    upstreams = [upstream(name, port) for name, port in ports.items()]
+    return Proxy(Pool(upstreams, PoolSettings(policy="round_robin")))

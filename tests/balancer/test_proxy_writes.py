@@ -107,6 +107,17 @@ async def test_a_whole_small_response_goes_out_in_one_write_before_the_release()
         assert r.state.pool.take(("127.0.0.1", 9)) is r.conn  # back in the pool for reuse
 
 
+async def test_a_request_is_watched_by_the_ticker_until_its_response_ends() -> None:
+    async with rig() as r:
+        r.client.data_received(b"GET /x HTTP/1.1\r\nHost: s\r\n\r\n")
+        (watched,) = r.state.timers  # waiting for the first byte, no loop timer of its own
+        assert watched.deadline > r.state.loop.time()
+        r.conn.data_received(RESPONSE_HEAD + b"hel")
+        assert r.state.timers == {watched}  # streaming: the idle timeout
+        r.conn.data_received(b"lo")
+        assert r.state.timers == set()
+
+
 async def test_each_upstream_read_of_a_stream_is_written_at_once() -> None:
     async with rig() as r:
         r.client.data_received(b"GET /s HTTP/1.1\r\nHost: s\r\n\r\n")

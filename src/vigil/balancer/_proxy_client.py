@@ -21,7 +21,6 @@ from vigil.balancer._http_headers import BadRequest, Headers, error_response, re
 from vigil.balancer._proxy_core import ExchangeCore
 from vigil.balancer._proxy_exchange import Exchange
 from vigil.balancer._proxy_state import ProxyState
-from vigil.balancer._proxy_upstream import set_nodelay
 
 _PIPELINE, _UPSTREAM = 1, 2  # why reading from the client is paused (a bit mask)
 
@@ -52,8 +51,8 @@ class ClientConnection(asyncio.Protocol):
     # -- asyncio.Protocol --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its methods
+        # TCP_NODELAY is already on: uvloop and asyncio set it on every TCP transport
         self.transport = transport = cast(asyncio.Transport, transport)
-        set_nodelay(transport)
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and peer:
             self.ip = str(peer[0]).encode()

@@ -38,6 +38,7 @@ class ExchangeCore:
         "client_ip",
         "conn",
         "connecting",
+        "deadline",
         "done",
         "headers",
         "http10",
@@ -64,7 +65,7 @@ class ExchangeCore:
         "status",
         "t_attempt",
         "t_start",
-        "timer",
+        "timed",
         "tried",
         "ttfb_at",
         "upstream",
@@ -110,7 +111,8 @@ class ExchangeCore:
         self.bytes_out = 0
         self.t_start = self.t_attempt = self.sent_at = self.last_io = 0.0
         self.ttfb_at = 0.0
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0  # when the proxy's ticker calls on_timer (while ``timed``)
+        self.timed = False
         self.phase = UPLOAD
 
     def _drop_conn(self) -> None:
@@ -150,9 +152,9 @@ class ExchangeCore:
             self.last_io = self.state.loop.time()
 
     def _disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        if self.timed:
+            self.timed = False
+            self.state.timers.discard(self)
 
     # -- endings -----------------------------------------------------------------------------
     def reply(self, status: int, message: str, *, retry_after: int = -1) -> None:

@@ -3,7 +3,8 @@
 An :class:`Exchange` is created by the client connection (:mod:`vigil.balancer._proxy_client`)
 for each request head, and driven by callbacks from both sides: request body pieces from the
 client parser, response events from the upstream connection
-(:mod:`vigil.balancer._proxy_upstream`), and one timer. No coroutine runs per request.
+(:mod:`vigil.balancer._proxy_upstream`), and a deadline the proxy's ticker watches. No
+coroutine runs per request.
 
 Retries (each on a replica not yet tried, within ``max_retries`` and the retry budget):
 
@@ -261,12 +262,16 @@ class Exchange(ExchangeCore):
 
     # -- timer -------------------------------------------------------------------------------
     def _arm(self, delay: float) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.state.loop.call_later(delay, self._on_timer)
+        """Fire :meth:`on_timer` ``delay`` seconds from now (the proxy's ticker checks)."""
+        st = self.state
+        self.deadline = st.loop.time() + delay
+        if not self.timed:
+            self.timed = True
+            st.arm(self)
 
-    def _on_timer(self) -> None:
-        self.timer = None
+    def on_timer(self) -> None:
+        """The deadline passed (called by :class:`~vigil.balancer._proxy_state.ProxyState`)."""
+        self.timed = False
         settings = self.state.settings
         now = self.state.loop.time()
         if self.phase == CONNECT:

@@ -76,6 +76,15 @@ class RequestInfo(Protocol):
 RouterFor = Callable[[RequestInfo], Router | None]
 
 
+class Timed(Protocol):
+    """Something with a deadline the proxy's ticker watches (an exchange)."""
+
+    deadline: float  # on the loop's clock
+    timed: bool  # in ProxyState.timers
+
+    def on_timer(self) -> None: ...
+
+
 class RetryBudget:
     """A token bucket: each request earns ``ratio`` of a retry, each retry spends one.
 
@@ -134,3 +143,32 @@ class ProxyState:
         self.active = 0  # exchanges in progress
         self.stopping = False
         self.idle_event = asyncio.Event()
+        # Exchange timeouts: one ticker for the whole proxy instead of a loop timer armed and
+        # cancelled per request (uvloop's call_later + cancel: ~4% of a proxied request's
+        # instructions). A timeout fires at most one tick late; the tick is a quarter of the
+        # shortest timeout, at most 0.1 s. The ticker only runs while something is watched.
+        self.timers: set[Timed] = set()
+        shortest = min(settings.connect_timeout, settings.first_byte_timeout, settings.idle_timeout)
+        self.tick = min(0.1, max(shortest / 4, 0.001))  # never a busy loop on a 0 timeout
+        self._ticker: asyncio.TimerHandle | None = None
+
+    def arm(self, item: Timed) -> None:
+        """Watch ``item`` until its ``deadline`` passes (then ``on_timer``) or it is discarded."""
+        self.timers.add(item)
+        if self._ticker is None:
+            self._ticker = self.loop.call_later(self.tick, self._tick)
+
+    def _tick(self) -> None:
+        now = self.loop.time()
+        timers = self.timers
+        for item in [t for t in timers if t.deadline <= now]:
+            if item.timed and item.deadline <= now:  # an earlier on_timer may have changed it
+                item.timed = False
+                timers.discard(item)
+                item.on_timer()
+        self._ticker = self.loop.call_later(self.tick, self._tick) if timers else None
+
+    def stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
@@ -27,13 +26,6 @@ Key = tuple[str, int]
 ConnectDone = Callable[["UpstreamConnection | None", "OSError | None"], None]
 # An upstream head larger than this is garbage, not a response worth forwarding.
 MAX_UPSTREAM_HEAD = 64 * 1024
-
-
-def set_nodelay(transport: asyncio.BaseTransport) -> None:
-    """Disable Nagle on a TCP transport: every event is sent as it is written."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -57,8 +49,8 @@ class UpstreamConnection(asyncio.Protocol):
     # -- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its methods
-        self.transport = transport = cast(asyncio.Transport, transport)
-        set_nodelay(transport)
+        # TCP_NODELAY is already on: uvloop and asyncio set it on every TCP transport
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         ex = self.exchange

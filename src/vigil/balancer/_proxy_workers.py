@@ -5,6 +5,9 @@ capacity. The kernel spreads new connections over the workers' listening sockets
 builds its own :class:`~vigil.balancer.proxy.Proxy` (and so its own router state and metrics)
 from a picklable factory, under uvloop when it is installed. The parent first binds a
 placeholder socket (not listening) so that port 0 resolves to one port for every worker.
+Each worker also listens for pool changes from the parent (:meth:`Workers.apply`, the health
+channel of :mod:`vigil.balancer._proxy_channel`), so drains, ejections by the operator, health
+verdicts and weights made in the process that owns the configuration reach every worker.
 Used by ``vigil balance --workers N`` and ``bench/balance_overhead.py``.
 """
 
@@ -21,6 +24,9 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING
 
+from vigil.balancer._proxy_channel import PoolUpdate, listen
+from vigil.errors import InputError
+
 if TYPE_CHECKING:
     from vigil.balancer.proxy import Proxy
 
@@ -33,6 +39,30 @@ class Workers:
     def __init__(self, processes: list[BaseProcess], port: int) -> None:
         self.processes = processes
         self.port = port
+        # per worker: (updates to it, its acknowledgements); see vigil.balancer._proxy_channel
+        self.channels: list[tuple[Connection, Connection]] = []
+        self._sequence = 0
+
+    def apply(self, update: PoolUpdate, timeout: float = 10.0) -> None:
+        """Apply ``update`` to every worker's pool; return once all have applied it. Blocking
+        (call it with ``asyncio.to_thread`` from a loop). Raises :class:`~vigil.errors.InputError`
+        when a worker refused it (unknown upstream...), ``RuntimeError`` when one did not answer."""
+        self._sequence += 1
+        sequence = self._sequence
+        for to_worker, _ in self.channels:
+            to_worker.send((sequence, update))
+        errors = []
+        for i, (_, acks) in enumerate(self.channels):
+            while True:
+                if not acks.poll(timeout):
+                    raise RuntimeError(f"proxy worker {i} did not apply {update} within {timeout}s")
+                answer, error = acks.recv()
+                if answer == sequence:
+                    break  # older answers belong to updates that timed out
+            if error is not None:
+                errors.append(f"worker {i}: {error}")
+        if errors:
+            raise InputError(f"pool update {update} refused: {'; '.join(errors)}")
 
     @property
     def pids(self) -> list[int]:
@@ -65,14 +95,17 @@ class Workers:
             ctx = multiprocessing.get_context("spawn")
             for i in range(workers):
                 parent, child = ctx.Pipe(duplex=False)
+                updates_in, updates_out = ctx.Pipe(duplex=False)
+                group.channels.append((updates_out, parent))
                 process = ctx.Process(
                     target=_worker_main,
-                    args=(factory, host, port, grace, child),
+                    args=(factory, host, port, grace, child, updates_in),
                     name=f"vigil-proxy-{i}",
                     daemon=True,
                 )
                 process.start()
                 child.close()
+                updates_in.close()
                 group.processes.append(process)
                 if not parent.poll(timeout):
                     raise RuntimeError(f"proxy worker {i} did not start within {timeout}s")
@@ -132,7 +165,12 @@ def serve_workers(
 
 
 def _worker_main(
-    factory: ProxyFactory, host: str, port: int, grace: float, conn: Connection
+    factory: ProxyFactory,
+    host: str,
+    port: int,
+    grace: float,
+    conn: Connection,
+    updates: Connection,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; SIGTERM stops us
     try:
@@ -142,11 +180,16 @@ def _worker_main(
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         runner = asyncio.Runner()
     with runner:
-        runner.run(_serve(factory, host, port, grace, conn))
+        runner.run(_serve(factory, host, port, grace, conn, updates))
 
 
 async def _serve(
-    factory: ProxyFactory, host: str, port: int, grace: float, conn: Connection
+    factory: ProxyFactory,
+    host: str,
+    port: int,
+    grace: float,
+    conn: Connection,
+    updates: Connection,
 ) -> None:
     try:
         proxy = factory()
@@ -155,7 +198,9 @@ async def _serve(
         conn.send(f"{type(exc).__name__}: {exc}")
         return
     conn.send(bound)
+    loop = asyncio.get_running_loop()
+    listen(loop, updates, conn, proxy.router, proxy.clock)
     stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
     await proxy.stop(grace)

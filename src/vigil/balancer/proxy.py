@@ -3,7 +3,8 @@
 ``vigil balance`` runs it alone and ``vigil up`` runs it next to the controller; both build a
 :class:`Proxy` over a router (a :class:`vigil.balancer.pool.Pool`, or a function choosing the
 pool of a request) and call :meth:`Proxy.start` / :meth:`Proxy.stop`. :func:`serve_workers` /
-:class:`Workers` run the same proxy in several processes sharing one port (``SO_REUSEPORT``).
+:class:`Workers` run the same proxy in several processes sharing one port (``SO_REUSEPORT``);
+:meth:`Workers.apply` sends each worker's pool a :class:`PoolUpdate` (drain, health, weight).
 
 It works at the callback level (``asyncio.Protocol`` and httptools; run it under uvloop for
 speed): keep-alive on both legs with a bounded idle pool per replica, streaming both ways with
@@ -34,6 +35,7 @@ import time
 from collections.abc import Callable
 from typing import cast
 
+from vigil.balancer._proxy_channel import PoolUpdate
 from vigil.balancer._proxy_client import ClientConnection
 from vigil.balancer._proxy_metrics import ProxyMetrics
 from vigil.balancer._proxy_state import (
@@ -48,6 +50,7 @@ from vigil.balancer._upstream import Router
 
 __all__ = [
     "ACCESS_LOGGER",
+    "PoolUpdate",
     "Proxy",
     "ProxyMetrics",
     "ProxySettings",
@@ -77,8 +80,8 @@ class Proxy:
     ) -> None:
         self.settings = settings or ProxySettings()
         self.metrics = metrics if metrics is not None else ProxyMetrics()
-        self._router = router
-        self._clock = clock
+        self.router = router
+        self.clock = clock
         self._server: asyncio.AbstractServer | None = None
         self._state: ProxyState | None = None
 
@@ -103,15 +106,15 @@ class Proxy:
         loop = asyncio.get_running_loop()
         fixed: Router | None = None
         router_for: RouterFor = _no_router
-        if hasattr(self._router, "acquire"):
-            fixed = cast(Router, self._router)
+        if hasattr(self.router, "acquire"):
+            fixed = cast(Router, self.router)
         else:
-            router_for = self._router
+            router_for = self.router
         self._state = state = ProxyState(
             settings=self.settings,
             router=fixed,
             router_for=router_for,
-            clock=self._clock,
+            clock=self.clock,
             metrics=self.metrics,
             loop=loop,
         )
@@ -151,6 +154,7 @@ class Proxy:
             if isinstance(client, ClientConnection) and client.transport is not None:
                 client.transport.abort()
         state.pool.close()
+        state.stop_ticker()
         await server.wait_closed()
 
 
