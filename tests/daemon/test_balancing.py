@@ -100,3 +100,44 @@ async def test_a_drained_replica_gets_no_new_requests_and_balance_load_shows_the
             for _ in range(12)
         }
     assert drained.pid not in pids
+
+
+@pytest.mark.slow
+async def test_worker_processes_serve_the_port_and_follow_drains_and_health(
+    start_controller: StartController, tag: str
+) -> None:
+    svc = service(
+        tag, replicas=3, balancer={"policy": "round_robin", "slow_start": 0, "workers": 2}
+    )
+    controller = await start_controller({"services": [svc]})
+    await eventually(
+        lambda: settled(controller), 20, "every replica ready", lambda: replica_states(controller)
+    )
+    group = controller.balancers.workers["llm"]
+    assert len(group.workers.pids) == 2
+    assert os.getpid() not in group.workers.pids
+    url = f"http://127.0.0.1:{controller.balancers.ports['llm']}"
+
+    async def pids_served(n: int) -> set[int]:
+        # a fresh connection per request, so the kernel spreads them over both workers
+        seen = set()
+        for _ in range(n):
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                seen.add((await http.post("/v1/completions", json={"prompt": "x"})).json()["pid"])
+        return seen
+
+    running = {r.pid for r in controller.replicas("llm")}
+    assert await pids_served(30) == running
+    drained = controller.runners["llm/1"].info  # type: ignore[index]
+    assert drained is not None
+    async with api(controller, OPERATOR) as ops:
+        response = await ops.post("/api/v1/replicas/llm/1/balancer", json={"state": "draining"})
+        assert response.status_code == 200, response.text
+    await group.flush()
+    assert await pids_served(30) == running - {drained.pid}
+    # a health verdict made by the controller reaches the workers too
+    controller.balancers.set_health("llm/2", False)
+    await group.flush()
+    only = controller.runners["llm/0"].info  # type: ignore[index]
+    assert only is not None
+    assert await pids_served(10) == {only.pid}

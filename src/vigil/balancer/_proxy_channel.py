@@ -1,15 +1,15 @@
 """The health channel from the process that owns the pool to the proxy's worker processes.
 
-With ``vigil balance --workers N`` every worker process (:mod:`vigil.balancer._proxy_workers`)
-builds its own :class:`~vigil.balancer.pool.Pool` from the factory, so a drain, a maintenance
-window, a health verdict or a weight change made in the parent must reach every copy. The parent
-sends each change as a :class:`PoolUpdate` down a pipe per worker; the worker applies it to its
-pool on its event loop (the pipe's descriptor is watched with ``add_reader``: no thread, no
-polling) and acknowledges it with ``(sequence, error or None)`` on the pipe it reported its port
-on. :meth:`vigil.balancer.proxy.Workers.apply` sends one update to all workers and returns once
-each has applied it, or raises naming the worker and the reason. Updates are applied in the order
-sent; a worker whose parent is gone stops listening and keeps serving with the state it has.
-"""
+With ``balancer.workers`` above 1 in vigil.yaml every worker process
+(:mod:`vigil.balancer._proxy_workers`) builds its own :class:`~vigil.balancer.pool.Pool` from the
+factory, so a drain, a maintenance window, a health verdict or a weight change made in the parent
+must reach every copy. The parent sends each change as a :class:`PoolUpdate` down a pipe per
+worker; the worker applies it to its pool on its event loop (the pipe's descriptor is watched with
+``add_reader``: no thread, no polling) and acknowledges it with ``(sequence, error or None)`` on
+the pipe it reported its port on. :meth:`vigil.balancer.proxy.Workers.apply` sends one update to
+all workers and returns once each has applied it, or raises naming the worker and the reason.
+Updates are applied in the order sent; a worker whose parent is gone stops listening and keeps
+serving with the state it has."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ placeholder socket (not listening) so that port 0 resolves to one port for every
 Each worker also listens for pool changes from the parent (:meth:`Workers.apply`, the health
 channel of :mod:`vigil.balancer._proxy_channel`), so drains, ejections by the operator, health
 verdicts and weights made in the process that owns the configuration reach every worker.
-Used by ``vigil balance --workers N`` and ``bench/balance_overhead.py``.
+Used by :mod:`vigil.daemon._balancer_workers` (``balancer.workers`` above 1 in vigil.yaml) and
+``bench/balance_overhead.py``.
 """
 
 from __future__ import annotations

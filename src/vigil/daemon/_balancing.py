@@ -5,7 +5,9 @@ Built by :class:`vigil.daemon.Controller` (``vigil up``) and by ``vigil balance`
 alone). The supervisor's replica changes reach the pool synchronously through
 :meth:`Balancers.replica_changed` (a replica that exits is out of rotation before the next
 request), and the API's admin changes (weight, drain, maint, ready) apply to the next request.
-Pools run on the monotonic clock, like the proxy.
+Pools run on the monotonic clock, like the proxy. A service with ``balancer.workers`` above 1 is
+served by worker processes (:mod:`vigil.daemon._balancer_workers`) that take every change made to
+the pool here.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from prometheus_client import CollectorRegistry
 
 from vigil.api import BalancerStatus
 from vigil.balancer import AdminState, Pool, PoolSettings, Upstream, UpstreamStatus
-from vigil.balancer.proxy import Proxy, ProxyMetrics, ProxySettings
+from vigil.balancer.proxy import PoolUpdate, Proxy, ProxyMetrics, ProxySettings
+from vigil.daemon._balancer_workers import WorkerGroup, WorkerSeed
 from vigil.errors import InputError, NotFoundError
 from vigil.model import Health, Replica, ReplicaState
 from vigil.settings import BalancerSettings, Service
@@ -76,6 +79,9 @@ class Balancers:
         self._proxies: dict[str, Proxy] = {}
         self.ports: dict[str, int] = {}
         self._owner: dict[str, str] = {}  # replica id -> service
+        self._address: dict[str, tuple[str, int]] = {}  # replica id -> upstream host, port
+        self._healthy: dict[str, bool] = {}  # replica id -> last health given to the pool
+        self.workers: dict[str, WorkerGroup] = {}  # services served by worker processes
 
     def add_replica(
         self, replica: Replica, host: str = "127.0.0.1", *, healthy: bool | None = None
@@ -88,32 +94,60 @@ class Balancers:
         upstream = Upstream(id=replica.id, host=host, port=replica.port)
         pool.add(upstream, self._clock())
         self._owner[replica.id] = replica.service
+        self._address[replica.id] = (host, replica.port)
         ready = serving(replica) if healthy is None else healthy
-        pool.set_health(replica.id, ready, self._clock())
+        self._set_health(replica.service, replica.id, ready)
 
     def replica_changed(self, replica: Replica) -> None:
         """The supervisor's hook: every change of a replica's state or health."""
-        pool = self.pools.get(replica.service)
-        if pool is not None and replica.id in self._owner:
-            pool.set_health(replica.id, serving(replica), self._clock())
+        if replica.service in self.pools and replica.id in self._owner:
+            self._set_health(replica.service, replica.id, serving(replica))
 
     def set_health(self, replica_id: str, healthy: bool) -> None:
         service = self._owner.get(replica_id)
         if service is not None:
-            self.pools[service].set_health(replica_id, healthy, self._clock())
+            self._set_health(service, replica_id, healthy)
+
+    def _set_health(self, service: str, replica_id: str, healthy: bool) -> None:
+        self.pools[service].set_health(replica_id, healthy, self._clock())
+        changed = self._healthy.get(replica_id) != healthy
+        self._healthy[replica_id] = healthy
+        group = self.workers.get(service)
+        if group is not None and changed:
+            group.send(PoolUpdate(replica_id, healthy=healthy))
 
     async def start(self) -> None:
         for name, pool in self.pools.items():
             b = self._services[name].balancer
             assert b is not None
+            if b.workers > 1:
+                seed = self._seed(name, b)
+                group = await WorkerGroup.launch(name, seed, b.host, b.port, b.workers)
+                self.workers[name] = group
+                for rid, _, _, healthy in seed.upstreams:  # verdicts made while they started
+                    if self._healthy.get(rid, False) != healthy:
+                        group.send(PoolUpdate(rid, healthy=self._healthy[rid]))
+                self.ports[name] = group.port
+                continue
             proxy = Proxy(pool, settings=proxy_settings(b), metrics=self._metrics)
             self.ports[name] = await proxy.start(b.host, b.port)
             self._proxies[name] = proxy
+
+    def _seed(self, service: str, b: BalancerSettings) -> WorkerSeed:
+        upstreams = tuple(
+            (rid, *self._address[rid], self._healthy.get(rid, False))
+            for rid, owner in self._owner.items()
+            if owner == service
+        )
+        return WorkerSeed(upstreams, pool_settings(b), proxy_settings(b))
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
         for proxy in self._proxies.values():
             await proxy.stop(grace)
         self._proxies.clear()
+        for group in self.workers.values():
+            await group.stop(grace)
+        self.workers.clear()
 
     def status(self, service: str) -> BalancerStatus | None:
         pool = self.pools.get(service)
@@ -140,4 +174,9 @@ class Balancers:
                 ) from exc
         if weight is not None:
             pool.set_weight(replica_id, weight, now)
+        group = self.workers.get(service)
+        if group is not None and (state is not None or weight is not None):
+            group.send(
+                PoolUpdate(replica_id, state=AdminState(state) if state else None, weight=weight)
+            )
         return next(row for row in pool.snapshot(now) if row.id == replica_id)

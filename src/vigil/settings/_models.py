@@ -214,6 +214,10 @@ class BalancerSettings(_Section):
     """Never eject more than this share of the pool (always keep one)."""
     slow_start: Seconds = 30.0
     """Seconds over which a replica that comes back ramps up to its full weight."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Processes serving the balancer's port (SO_REUSEPORT). Above 1, each worker judges its own
+    traffic (ejections, latency) and takes health and operators' changes from the controller;
+    the controller's /metrics then lacks the per-replica proxy metrics."""
 
     @model_validator(mode="after")
     def _hash_needs_key(self) -> BalancerSettings:

@@ -1,0 +1,89 @@
+"""A service's balancer in several worker processes, kept in step with the controller's pool.
+
+Used by :class:`vigil.daemon._balancing.Balancers` when a service's ``balancer.workers`` is above
+1 (``vigil up`` and ``vigil balance``). The processes share the balancer's port through
+``SO_REUSEPORT`` (:class:`vigil.balancer.proxy.Workers`); each builds its own pool from a
+:class:`WorkerSeed` (the upstreams and their health when the balancer started). The controller's
+own pool stays the place where health verdicts and operators' changes are made: every change is
+sent to the workers as a :class:`~vigil.balancer.proxy.PoolUpdate` through the health channel, in
+the order it was made, from one background thread (the event loop never waits on a worker).
+
+What stays per worker: passive outlier ejection, latency EWMAs and in-flight counts (each worker
+judges the traffic it carries) and its Prometheus metrics, which the controller's ``/metrics``
+does not include.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+from vigil.balancer import Pool, PoolSettings, Upstream
+from vigil.balancer.proxy import PoolUpdate, Proxy, ProxySettings, Workers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerSeed:
+    """What a worker process needs to build its proxy (picklable: workers are spawned)."""
+
+    upstreams: tuple[tuple[str, str, int, bool], ...]  # id, host, port, healthy
+    pool: PoolSettings
+    proxy: ProxySettings
+
+
+def build_worker_proxy(seed: WorkerSeed) -> Proxy:
+    """The proxy of one worker process, over a pool like the controller's at start."""
+    pool = Pool(settings=seed.pool)
+    now = time.monotonic()
+    for upstream_id, host, port, healthy in seed.upstreams:
+        pool.add(Upstream(id=upstream_id, host=host, port=port), now)
+        pool.set_health(upstream_id, healthy, now)
+    return Proxy(pool, settings=seed.proxy)
+
+
+class WorkerGroup:
+    """The worker processes of one service's balancer and the ordered stream of pool updates
+    sent to them."""
+
+    def __init__(self, workers: Workers, service: str) -> None:
+        self.workers = workers
+        self.service = service
+        self._sender = ThreadPoolExecutor(1, thread_name_prefix=f"vigil-workers-{service}")
+
+    @classmethod
+    async def launch(
+        cls, service: str, seed: WorkerSeed, host: str, port: int, count: int
+    ) -> WorkerGroup:
+        workers = await asyncio.to_thread(
+            Workers.launch, partial(build_worker_proxy, seed), host, port, workers=count
+        )
+        return cls(workers, service)
+
+    @property
+    def port(self) -> int:
+        return self.workers.port
+
+    def send(self, update: PoolUpdate) -> None:
+        """Queue ``update`` for every worker; returns at once (see :meth:`flush`)."""
+        self._sender.submit(self._apply, update)
+
+    def _apply(self, update: PoolUpdate) -> None:
+        try:
+            self.workers.apply(update)
+        except Exception as exc:  # a worker that refused or died: it is logged, others went on
+            log.warning("balancer %s: workers did not all apply %s: %s", self.service, update, exc)
+
+    async def flush(self) -> None:
+        """Return once every update sent so far has been applied (or failed) in every worker."""
+        await asyncio.wrap_future(self._sender.submit(lambda: None))
+
+    async def stop(self, grace: float) -> None:
+        await self.flush()
+        self._sender.shutdown(wait=True)
+        await asyncio.to_thread(self.workers.stop, grace)
