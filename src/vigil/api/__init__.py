@@ -8,6 +8,6 @@ to it over HTTP with bearer tokens (see :mod:`vigil.api._auth` for roles and ope
 from __future__ import annotations
 
 from vigil.api._app import create_app
-from vigil.api._control import BalancerStatus, ControlPlane, HeartbeatAck
+from vigil.api._control import BalancerStatus, ControlPlane, HeartbeatAck, RiskView
 
-__all__ = ["BalancerStatus", "ControlPlane", "HeartbeatAck", "create_app"]
+__all__ = ["BalancerStatus", "ControlPlane", "HeartbeatAck", "RiskView", "create_app"]

@@ -4,10 +4,15 @@
 labelled with the node it came from; ``GET /api/v1/series`` (viewer) returns the points of the
 matching series (raw, or one mean per ``step``); ``GET /api/v1/series/latest`` the newest value of
 each matching series (``vigil top`` reads it). Served by the app from :func:`vigil.api.create_app`.
+
+A ``step`` of a minute or more reads rollups (1-minute under an hour, else 1-hour): the part of
+the range older than what the in-memory series hold is read from the store's persisted rollups
+(in a worker thread), so history survives controller restarts and outlives the rings.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Annotated
 
@@ -17,12 +22,14 @@ from pydantic import BaseModel, Field
 from vigil.api._auth import Agent, Viewer
 from vigil.api._context import Ctx
 from vigil.api._schemas import ERROR_RESPONSES, MAX_BATCH, SampleIn
-from vigil.collectors import Sample
+from vigil.collectors import Sample, SeriesKey, width_for
 from vigil.errors import InputError
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"], responses=ERROR_RESPONSES)
 
 ERRORS_SHOWN = 5
+STORE_END = 1e15
+"""An end time past any real one (year 30,000): SQL bounds must be finite."""
 
 
 class SamplesIn(BaseModel):
@@ -96,10 +103,25 @@ async def get_series(
     keys = store.match(name, wanted)
     lo = -math.inf if start is None else start
     hi = math.inf if end is None else end
-    points = store.query(name, wanted, lo, hi, step)
+    history: list[tuple[SeriesKey, float, float, int]] = []
+    width = width_for(step)
+    if width is not None:
+        oldest = store.oldest(keys, width)
+        if lo < oldest:  # part of the range is older than memory holds: read the store
+            rows = await asyncio.to_thread(
+                ctx.store.load_rollups,
+                name,
+                wanted,
+                int(width),
+                max(lo, 0.0),
+                min(hi, oldest, STORE_END),
+            )
+            history = [(SeriesKey(r.name, r.labels), r.start, r.total, r.count) for r in rows]
+    points = store.query(name, wanted, lo, hi, step, history=history)
+    shown = sorted(set(keys) | {key for key, *_ in history})
     return PointsOut(
         name=name,
-        series=[SeriesOut(name=k.name, labels=dict(k.labels)) for k in keys],
+        series=[SeriesOut(name=k.name, labels=dict(k.labels)) for k in shown],
         points=points,
     )
 
