@@ -141,6 +141,7 @@ class Controller(ControlPlane):
         self.sources = [SourceLoop(source, self._ingest, clock=clock) for source in sources]
         self._refused: set[str] = set()
         self.rules = RuleEngine([rule_spec(r) for r in settings.rules])
+        self._ruled = {rule_spec(r).metric for r in settings.rules}
         self.instance = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -374,6 +375,8 @@ class Controller(ControlPlane):
             except InputError as exc:
                 errors.append(str(exc))
                 self._report_refused(sample, str(exc))
+                continue
+            if sample.name not in self._ruled:  # most metrics have no rule: skip the dict
                 continue
             for change in self.rules.observe(
                 sample.name, sample.labels_dict, sample.at, sample.value
