@@ -10,7 +10,8 @@ node carrying that node's 50 samples, gzipped, spread evenly over the second. Me
 process probes the API as a dashboard would (``GET /api/v1/nodes`` and ``GET /api/v1/series``
 at 1-minute steps, one after the other) and samples the controller's CPU from /proc.
 
-Reported per fleet: samples offered vs stored per second (keeps up: >= 99 % stored), the
+Reported per fleet: samples offered (the schedule) vs stored per second (keeps up: >= 99 %
+stored, no failed push, and heartbeats leave less than a second late at p99), the
 generator's lag behind schedule (p99 of how late each heartbeat left: a controller that cannot
 keep up makes every connection fall behind), the newest stored sample's age, the p50/p99 of the
 probe's API latency (issue 5's target: < 100 ms), and the controller's CPU. The baseline is the
@@ -46,6 +47,10 @@ from rich.table import Table
 console = Console(stderr=True, width=160)
 WARMUP = 5.0
 """Seconds of load before measuring: connections open, every series created, caches warm."""
+GRACE = 10.0
+"""Seconds the generator waits past the end for answers still due; what is left is not stored."""
+PROBE_TIMEOUT = 10.0
+"""A probe request slower than this counts as this slow (and as an error)."""
 
 
 def free_port() -> int:
@@ -80,7 +85,11 @@ async def one_node(
     port: int, token: str, node: str, series: int, start: float, until: float, out: dict[str, Any]
 ) -> None:
     """One simulated agent: a keep-alive connection, a heartbeat a second, start-to-start."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        out["errors"] += 1
+        return
     rng = random.Random(node)
     names = [f"bench.m{j}" for j in range(series)]
     loop = asyncio.get_running_loop()
@@ -101,8 +110,7 @@ async def one_node(
                     "seq": seq,
                     "info": {},
                     "samples": [
-                        {"name": n, "value": round(rng.random() * 100, 2), "at": now}
-                        for n in names
+                        {"name": n, "value": round(rng.random() * 100, 2), "at": now} for n in names
                     ],
                 },
                 separators=(",", ":"),
@@ -116,8 +124,12 @@ async def one_node(
                 ).encode()
                 + data
             )
-            await writer.drain()
-            status, answer = await read_response(reader)
+            try:
+                await writer.drain()
+                status, answer = await read_response(reader)
+            except (OSError, asyncio.IncompleteReadError):
+                out["errors"] += 1
+                return
             done = loop.time()
             if due >= out["measure_from"]:
                 out["lateness"].append(max(0.0, sent_at - due))
@@ -144,20 +156,25 @@ async def generate(port: int, token: str, nodes: int, series: int, seconds: floa
         "offered": 0,
         "stored": 0,
         "failed": 0,
+        "errors": 0,
     }
     until = start + WARMUP + seconds
-    await asyncio.gather(
-        *(
-            one_node(port, token, f"n{i}", series, start + i / nodes, until, out)
-            for i in range(nodes)
-        )
-    )
+    tasks = [
+        asyncio.create_task(one_node(port, token, f"n{i}", series, start + i / nodes, until, out))
+        for i in range(nodes)
+    ]
+    # a controller that cannot keep up leaves requests unanswered: stop waiting after a grace
+    _, pending = await asyncio.wait(tasks, timeout=until + GRACE - loop.time())
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
     print(
         json.dumps(
             {
                 "offered": out["offered"],
                 "stored": out["stored"],
-                "failed": out["failed"],
+                "failed": out["failed"] + out["errors"],
+                "unfinished": len(pending),
                 "late_p99": percentile(out["lateness"], 0.99),
                 "late_max": max(out["lateness"], default=0.0),
                 "push_p99": percentile(out["latency"], 0.99),
@@ -186,24 +203,30 @@ def write_config(workdir: Path, port: int, token: str, nodes: int) -> Path:
 async def probe(url: str, token: str, stop: asyncio.Event, nodes: int) -> dict[str, list[float]]:
     """GET /api/v1/nodes and a 10-minute series at 1-minute steps, back to back."""
     headers = {"Authorization": f"Bearer {token}"}
-    times: dict[str, list[float]] = {"nodes": [], "series": []}
+    times: dict[str, list[float]] = {"nodes": [], "series": [], "errors": []}
     rng = random.Random(0)
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
-        while not stop.is_set():
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=PROBE_TIMEOUT) as client:
+
+        async def timed(kind: str, path: str, params: dict[str, Any] | None = None) -> None:
             t0 = time.perf_counter()
-            answer = await client.get("/api/v1/nodes")
-            times["nodes"].append(time.perf_counter() - t0)
-            answer.raise_for_status()
+            try:
+                answer = await client.get(path, params=params)
+                answer.raise_for_status()
+            except httpx.HTTPError:
+                times["errors"].append(1.0)
+                times[kind].append(PROBE_TIMEOUT)
+                return
+            times[kind].append(time.perf_counter() - t0)
+
+        while not stop.is_set():
+            await timed("nodes", "/api/v1/nodes")
             params = {
                 "name": f"bench.m{rng.randrange(50)}",
                 "labels": f"node=n{rng.randrange(nodes)}",
                 "step": 60,
                 "from": time.time() - 600,
             }
-            t0 = time.perf_counter()
-            answer = await client.get("/api/v1/series", params=params)
-            times["series"].append(time.perf_counter() - t0)
-            answer.raise_for_status()
+            await timed("series", "/api/v1/series", params)
             await asyncio.sleep(0.05)
     return times
 
@@ -269,19 +292,18 @@ async def run_fleet(nodes: int, series: int, seconds: float) -> dict[str, Any]:
         times = await probing
         stdout, _ = await gen.communicate()
         figures = json.loads(stdout.decode().strip().splitlines()[-1])
-        async with httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}
-        ) as client:
-            latest = (await client.get("/api/v1/series/latest", params={"name": "bench.m0"})).json()
-        newest_age = time.time() - max((p["at"] for p in latest), default=0.0)
+        newest_age = await newest_sample_age(url, token)
         used = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
         both = times["nodes"] + times["series"]
         return {
             "nodes": nodes,
             "series": nodes * series,
-            "offered_per_s": figures["offered"] / seconds,
+            "offered_per_s": float(nodes * series),  # the schedule: every node, every second
+            "sent_per_s": figures["offered"] / seconds,
             "stored_per_s": figures["stored"] / seconds,
-            "kept_up": figures["stored"] >= 0.99 * figures["offered"] and figures["failed"] == 0,
+            "kept_up": figures["stored"] >= 0.99 * nodes * series * seconds
+            and figures["failed"] == 0
+            and figures["late_p99"] < 1.0,
             "late_p99_s": figures["late_p99"],
             "late_max_s": figures["late_max"],
             "push_p99_ms": 1000 * figures["push_p99"],
@@ -291,6 +313,8 @@ async def run_fleet(nodes: int, series: int, seconds: float) -> dict[str, Any]:
             "nodes_p99_ms": 1000 * percentile(times["nodes"], 0.99),
             "series_p99_ms": 1000 * percentile(times["series"], 0.99),
             "probes": len(both),
+            "probe_errors": len(times["errors"]),
+            "unfinished_pushes": figures["unfinished"],
             "controller_cpu_pct": 100.0 * used / (t1 - t0),
         }
     finally:
@@ -300,6 +324,21 @@ async def run_fleet(nodes: int, series: int, seconds: float) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             os.killpg(ctl.pid, signal.SIGKILL)
             ctl.wait()
+
+
+async def newest_sample_age(url: str, token: str) -> float:
+    """Seconds since the newest stored ``bench.m0`` sample (NaN: the API did not answer)."""
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            answer = await client.get(
+                "/api/v1/series/latest",
+                params={"name": "bench.m0"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            latest = answer.json()
+    except (httpx.HTTPError, ValueError):
+        return float("nan")
+    return time.time() - max((p["at"] for p in latest), default=0.0)
 
 
 def show(rows: list[dict[str, Any]]) -> None:

@@ -3,12 +3,15 @@ risk model's seeding and live sampling, and a source loop reporting a failure on
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 from pathlib import Path
 
 import httpx
 import pytest
 
+from vigil.agent import Agent
 from vigil.collectors import Sample, SeriesStore
 from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import RollupFlusher
@@ -93,3 +96,26 @@ async def test_a_failing_source_is_reported_once_until_it_recovers(
         "http://exporter:9100/metrics: HTTP 503 (reported once until it recovers)",
     ]
     assert [(s.name, s.labels_dict) for s in got] == [("up", {"job": "exp", "node": "n1"})] * 2
+
+
+def test_the_agent_gzips_big_batches_and_leaves_small_ones_alone() -> None:
+    agent = Agent("http://controller:8700", "n1", "tok")
+    samples = [{"name": f"m{i}", "labels": {}, "value": float(i), "at": 1.0} for i in range(50)]
+    big = {"node": "n1", "seq": 1, "info": {}, "samples": samples}
+    data, headers = agent._encode(big)
+    assert headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(data)) == big
+    assert len(data) * 4 < len(json.dumps(big))
+    small, headers = agent._encode({"node": "n1", "seq": 2, "info": {}, "samples": []})
+    assert "Content-Encoding" not in headers
+    assert json.loads(small)["seq"] == 2
+    plain = Agent("http://controller:8700", "n1", "tok", compress=False)
+    assert "Content-Encoding" not in plain._encode(big)[1]
+
+
+def test_a_requeued_batch_goes_back_in_front_and_the_bound_drops_the_oldest() -> None:
+    agent = Agent("http://controller:8700", "n1", "tok", max_buffered=4)
+    agent.buffer({"v": v} for v in (3, 4, 5))
+    agent._requeue([{"v": 1}, {"v": 2}])  # a failed batch, older than what is buffered
+    assert [s["v"] for s in agent._buffer] == [2, 3, 4, 5]
+    assert agent.dropped == 1

@@ -153,8 +153,8 @@ async def get_latest(
     store = ctx.control.series_store()
     out = []
     for key in store.match(name, parse_labels(labels)):
-        points = store.query(key.name, dict(key.labels))
-        if points:
-            at, value = points[-1]
+        point = store.last(key)
+        if point is not None:
+            at, value = point
             out.append(LatestOut(name=key.name, labels=dict(key.labels), at=at, value=value))
     return out

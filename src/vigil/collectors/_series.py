@@ -207,6 +207,11 @@ class SeriesStore:
         wanted = labels_filter or {}
         return sorted(k for k in self._by_name.get(name, ()) if _matches(k.labels, wanted))
 
+    def last(self, key: SeriesKey) -> tuple[float, float] | None:
+        """The newest point of one series, or None (``vigil top`` reads one per node)."""
+        series = self._series.get(key)
+        return series.points[-1] if series is not None and series.points else None
+
     def drain_closed(self) -> list[Closed]:
         """The buckets closed since the last call, oldest first (empty without ``keep_closed``)."""
         if not self._closed:
