@@ -1,7 +1,7 @@
 """Metrics ingestion at fleet scale: a real `vigil up` takes 1,000 nodes x 50 series at 1 Hz.
 
     python bench/ingest.py            # 1,000 nodes vs a 100-node baseline, 30 s measured each
-    python bench/ingest.py --quick    # 200 nodes vs 20, 6 s each (CI keeps the script alive)
+    python bench/ingest.py --quick    # 100 nodes vs 10, 5 s each (CI keeps the script alive)
 
 For each fleet size a fresh controller runs as its own process (`vigil up` on SQLite, one rule
 over the pushed metric, rollups persisted as in production). A load generator process opens one
@@ -391,7 +391,7 @@ async def bench(nodes: int, baseline: int, series: int, seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 vs 20 nodes, 6 s each")
+    parser.add_argument("--quick", action="store_true", help="100 vs 10 nodes, 5 s each")
     parser.add_argument("--nodes", type=int, default=None)
     parser.add_argument("--baseline", type=int, default=None)
     parser.add_argument("--series", type=int, default=50)
@@ -403,9 +403,9 @@ def main() -> None:
     if args.generate:
         asyncio.run(generate(args.port, args.token, args.nodes, args.series, args.seconds))
         return
-    nodes = args.nodes or (200 if args.quick else 1000)
+    nodes = args.nodes or (100 if args.quick else 1000)
     baseline = args.baseline or max(1, nodes // 10)
-    seconds = args.seconds or (6.0 if args.quick else 30.0)
+    seconds = args.seconds or (5.0 if args.quick else 30.0)
     asyncio.run(bench(nodes, baseline, args.series, seconds))
 
 

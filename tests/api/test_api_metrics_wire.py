@@ -105,3 +105,17 @@ async def test_each_node_has_a_failure_risk_and_the_list_is_riskiest_first(
     assert [(r["node"], r["probability"]) for r in listing] == [("node-b", 0.5), ("node-a", 0.25)]
     missing = await client.get("/api/v1/nodes/nope/risk", headers=VIEW)
     assert missing.status_code == 404
+
+
+async def test_the_store_is_not_read_for_a_range_it_cannot_cover(
+    client: httpx.AsyncClient, control: FakeControl, store: Store
+) -> None:
+    store.save_rollups([stored(0.0, 40.0)])
+    control.series.add(Sample.of("gpu.temp", 50.0, 120.0, {"node": "node-a"}))
+    params = {"name": "gpu.temp", "step": 60, "from": 0}
+    control.series.persisted_from[60.0] = 120.0  # the flusher says: nothing persisted before 120
+    out = (await client.get("/api/v1/series", headers=VIEW, params=params)).json()
+    assert out["points"] == [[120.0, 50.0]]
+    control.series.mark_persisted(60.0, 0.0)  # now it says: from 0 on
+    out = (await client.get("/api/v1/series", headers=VIEW, params=params)).json()
+    assert out["points"] == [[0.0, 40.0], [120.0, 50.0]]

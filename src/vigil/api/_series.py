@@ -124,7 +124,8 @@ async def get_series(
     width = width_for(step)
     if width is not None:
         oldest = store.oldest(keys, width)
-        if lo < oldest:  # part of the range is older than memory holds: read the store
+        # read the store only for a range older than memory that the store may cover
+        if lo < oldest and store.persisted_from[width] < oldest:
             rows = await asyncio.to_thread(
                 ctx.store.load_rollups,
                 name,

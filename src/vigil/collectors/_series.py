@@ -149,6 +149,10 @@ class SeriesStore:
         self._series: dict[SeriesKey, _Series] = {}
         self._by_name: dict[str, set[SeriesKey]] = {}
         self._closed: list[Closed] | None = [] if keep_closed else None
+        self.persisted_from = {MINUTE: -math.inf, HOUR: -math.inf}
+        """Per rollup width, the start of the oldest bucket persisted outside (the controller's
+        flusher keeps it; -inf: unknown). Queries skip the store for ranges that begin at or
+        after it, where the store cannot hold anything memory lacks."""
 
     def __len__(self) -> int:
         return len(self._series)
@@ -227,6 +231,12 @@ class SeriesStore:
             for buckets, width in ((series.minutes, MINUTE), (series.hours, HOUR))
             if buckets
         ]
+
+    def mark_persisted(self, width: float, start: float) -> None:
+        """Note that buckets of ``width`` from ``start`` on are persisted (keeps the minimum)."""
+        current = self.persisted_from[width]
+        if current == -math.inf or start < current:
+            self.persisted_from[width] = start
 
     def oldest(self, keys: Iterable[SeriesKey], width: float) -> float:
         """The start of the oldest ``width`` bucket held in memory for ``keys`` (inf: none)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -78,6 +79,20 @@ class RollupFlusher:
 
     def _write(self, closed: list[tuple[SeriesKey, float, Rollup]]) -> None:
         self.store.save_rollups([to_row(c) for c in closed])
+        for width in (60.0, 3600.0):
+            starts = [rollup.start for _, w, rollup in closed if w == width]
+            if starts:
+                self.series.mark_persisted(width, min(starts))
+
+    async def seed(self) -> None:
+        """Tell the series store how far back the persisted rollups go (once, at start)."""
+        for width in (60, 3600):
+            try:
+                start = await asyncio.to_thread(self.store.earliest_rollup, width)
+            except StoreError as exc:
+                log.error("could not read the oldest %ds rollup: %s", width, exc)
+                continue  # the series store keeps -inf: queries always ask the store
+            self.series.persisted_from[float(width)] = math.inf if start is None else start
 
     async def prune(self) -> int:
         """Delete the buckets older than their resolution's retention; the number deleted."""
@@ -93,6 +108,7 @@ class RollupFlusher:
         return deleted
 
     async def run(self) -> None:
+        await self.seed()
         while True:
             if self._clock() - self._last_prune >= PRUNE_EVERY:
                 await self.prune()

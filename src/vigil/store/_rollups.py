@@ -177,3 +177,10 @@ def prune(conn: Connection, width: int, before: float) -> int:
         sa.delete(rollups).where(rollups.c.width == width, rollups.c.start < before)
     )
     return int(result.rowcount or 0)
+
+
+def earliest(conn: Connection, width: int) -> float | None:
+    """The start of the oldest ``width`` bucket (an index lookup), or None when there is none."""
+    value = conn.execute(sa.select(sa.func.min(rollups.c.start)).where(rollups.c.width == width))
+    found = value.scalar()
+    return None if found is None else float(found)

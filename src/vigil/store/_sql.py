@@ -350,6 +350,10 @@ class SqlStore:
         with self._db.read(f"reading rollups of {name!r}") as conn:
             return _rollups.load(conn, name, labels, width, start, end)
 
+    def earliest_rollup(self, width: int) -> float | None:
+        with self._db.read(f"reading the oldest {width}s rollup") as conn:
+            return _rollups.earliest(conn, width)
+
     def prune_rollups(self, width: int, before: float) -> int:
         with self._db.write(f"pruning {width}s rollups") as conn:
             return _rollups.prune(conn, width, before)
