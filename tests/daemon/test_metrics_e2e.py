@@ -3,11 +3,13 @@ a controller restart, a real exporter is scraped, and each node's risk comes fro
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from vigil.agent import Agent
@@ -143,3 +145,24 @@ async def test_each_node_gets_a_failure_risk_from_its_stored_history(
     assert 0.5 < risk["matrix"]["up"]["up"] < 1.0
     assert risk["matrix"]["up"]["down"] > 0.0
     assert {r["node"] for r in listing} == {"local", "n1", "n2"}
+
+
+async def test_a_series_past_the_cardinality_limit_is_refused_naming_the_setting(
+    start_controller: StartController, caplog: pytest.LogCaptureFixture
+) -> None:
+    controller = await start_controller({**NODES, "metrics": {"max_series_per_metric": 2}})
+    caplog.set_level(logging.ERROR, "vigil.daemon")
+    answers = []
+    async with httpx.AsyncClient() as client:
+        for node in ("local", "n1", "n2", "n2"):
+            body = {"node": node, "samples": [{"name": "req.count", "value": 1.0, "at": 1e9}]}
+            pushed = await client.post(url(controller) + "/api/v1/samples", headers=AUTH, json=body)
+            answers.append(pushed.json())
+    assert [a["accepted"] for a in answers] == [1, 1, 0, 0]
+    assert answers[2]["errors"] == [
+        'req.count{node="n2"}: limit of 2 series named req.count reached; new ones are refused '
+        "(drop a high-cardinality label such as a request id, or raise "
+        "metrics.max_series_per_metric)"
+    ]
+    refused = [r.getMessage() for r in caplog.records if "limit of 2" in r.getMessage()]
+    assert len(refused) == 1  # logged once per metric name, not once per sample
