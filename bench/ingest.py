@@ -14,7 +14,8 @@ Reported per fleet: samples offered (the schedule) vs stored per second (keeps u
 stored, no failed push, and heartbeats leave less than a second late at p99), the
 generator's lag behind schedule (p99 of how late each heartbeat left: a controller that cannot
 keep up makes every connection fall behind), the newest stored sample's age, the p50/p99 of the
-probe's API latency (issue 5's target: < 100 ms), and the controller's CPU. The baseline is the
+probe's API latency (issue 5's target: < 100 ms), and the controller's CPU, also per heartbeat
+answered (1000 / that = the nodes one core could take at 1 Hz). The baseline is the
 same controller with a tenth of the fleet, measured in the same run; ratios compare the two.
 Ends with one JSON line.
 """
@@ -316,6 +317,10 @@ async def run_fleet(nodes: int, series: int, seconds: float) -> dict[str, Any]:
             "probe_errors": len(times["errors"]),
             "unfinished_pushes": figures["unfinished"],
             "controller_cpu_pct": 100.0 * used / (t1 - t0),
+            # CPU per heartbeat answered in the window: what one core can take, on any machine
+            "cpu_ms_per_heartbeat": (
+                1000.0 * used / (figures["stored"] / series) if figures["stored"] else float("nan")
+            ),
         }
     finally:
         ctl.send_signal(signal.SIGTERM)
@@ -356,6 +361,8 @@ def show(rows: list[dict[str, Any]]) -> None:
         ("nodes p99", lambda r: f"{r['nodes_p99_ms']:.1f} ms"),
         ("series p99", lambda r: f"{r['series_p99_ms']:.1f} ms"),
         ("ctl CPU", lambda r: f"{r['controller_cpu_pct']:.0f} %"),
+        ("CPU/beat", lambda r: f"{r['cpu_ms_per_heartbeat']:.1f} ms"),
+        ("nodes/core", lambda r: f"{1000 / r['cpu_ms_per_heartbeat']:.0f}"),
     ]
     for title, _ in columns:
         table.add_column(title, justify="right")
