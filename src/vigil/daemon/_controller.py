@@ -1,5 +1,6 @@
 """The controller: settings in, one task group of loops out (supervisors, node monitor, persister,
-log rotation, the API server).
+log rotation, the API server; for metrics: the rollup flusher, scrape / PromQL sources and the
+risk model's sampling).
 
 ``vigil up`` and ``vigil demo`` construct a :class:`Controller` and await :meth:`Controller.run`;
 tests and benchmarks do the same in-process. It implements the API's
@@ -74,10 +75,6 @@ log = logging.getLogger("vigil.daemon")
 
 LOG_ROTATE_EVERY = 5.0
 """Seconds between log-size checks: a chatty replica writes at most a few MB in that time."""
-MAX_SERIES = 100_000
-"""Series kept in memory: 1,000 nodes x 50 series with room to spare (~50 MB of rings)."""
-SERIES_RING = 900
-"""Raw points per series: 15 minutes at 1 Hz; older data lives on in the minute/hour rollups."""
 RISK_HISTORY = 100_000
 """Node status changes read from the store to seed the risk model (newest first)."""
 ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
