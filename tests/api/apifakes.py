@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, create_app
+from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, RiskView, create_app
 from vigil.api._control import ReplicaCommand
 from vigil.balancer import (
     AdminState,
@@ -202,6 +202,22 @@ class FakeControl:
             for n in self.node_list
         ]
         return place(needs, nodes, policy, random.Random(0))
+
+    risk: dict[str, float] = field(default_factory=lambda: {"node-a": 0.25})
+
+    def node_risk(self, node: str) -> RiskView:
+        match = next((n for n in self.node_list if n.name == node), None)
+        if match is None:
+            raise NotFoundError("node", node)
+        return RiskView(
+            node=node,
+            state=match.status.value,
+            probability=self.risk.get(node, 0.0),
+            steps=60,
+            step=60.0,
+            transitions=10,
+            matrix={"up": {"up": 0.9, "down": 0.1}},
+        )
 
 
 def build_app(

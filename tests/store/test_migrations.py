@@ -23,7 +23,7 @@ def db_path(file_url: str) -> Path:
 def test_a_new_database_has_no_revision_until_migrated(file_url: str) -> None:
     assert schema_revision(file_url) is None
     migrate(file_url)
-    assert schema_revision(file_url) == head_revision() == "0002"
+    assert schema_revision(file_url) == head_revision() == "0003"
 
 
 def test_migrating_twice_is_a_no_op(file_url: str) -> None:
@@ -33,7 +33,7 @@ def test_migrating_twice_is_a_no_op(file_url: str) -> None:
     store.close()
     migrate(file_url)
     SqlStore(file_url, migrate=True).close()
-    assert schema_revision(file_url) == "0002"
+    assert schema_revision(file_url) == "0003"
     store = SqlStore(file_url)
     try:
         assert store.get_meta("kept") == "yes"
@@ -100,6 +100,6 @@ def test_a_database_at_the_first_revision_upgrades_and_keeps_its_replicas(file_u
     try:
         [replica] = store.list_replicas()
         assert (replica.id, replica.restarts, replica.held) == ("llm/0", 3, False)
-        assert schema_revision(file_url) == "0002"
+        assert schema_revision(file_url) == "0003"
     finally:
         store.close()

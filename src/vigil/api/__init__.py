@@ -8,7 +8,7 @@ to it over HTTP with bearer tokens (see :mod:`vigil.api._auth` for roles and ope
 from __future__ import annotations
 
 from vigil.api._app import create_app
-from vigil.api._control import BalancerStatus, ControlPlane, HeartbeatAck
+from vigil.api._control import BalancerStatus, ControlPlane, HeartbeatAck, RiskView
 from vigil.api._logs_service import IngestResult, LogService, TemplateSort
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "HeartbeatAck",
     "IngestResult",
     "LogService",
+    "RiskView",
     "TemplateSort",
     "create_app",
 ]

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from vigil.api._auth import Agent
 from vigil.api._context import Ctx
 from vigil.api._schemas import ERROR_RESPONSES, ErrorOut, HeartbeatIn, HeartbeatOut
-from vigil.collectors import Sample
+from vigil.api._series import node_samples
 
 router = APIRouter(
     prefix="/api/v1",
@@ -27,9 +27,7 @@ async def post_heartbeat(body: HeartbeatIn, ctx: Ctx, agent: Agent) -> Heartbeat
     ack = ctx.control.heartbeat(body.node, body.seq, body.info)
     rejected = 0
     if body.samples:
-        samples = [
-            Sample.of(s.name, s.value, s.at, {**s.labels, "node": body.node}) for s in body.samples
-        ]
+        samples = node_samples(body.node, body.samples)
         rejected = len(ctx.control.ingest_samples(body.node, samples))
     return HeartbeatOut(
         interval=ack.interval, node_status=str(ack.node_status), samples_rejected=rejected

@@ -13,7 +13,18 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 import vigil
-from vigil.api import _agents, _balancer, _fleet, _history, _logs, _metrics, _seed, _series
+from vigil.api import (
+    _agents,
+    _balancer,
+    _fleet,
+    _gzip,
+    _history,
+    _logs,
+    _metrics,
+    _risk,
+    _seed,
+    _series,
+)
 from vigil.api._context import ApiContext, TokenTable
 from vigil.api._control import ControlPlane
 from vigil.api._errors import install_error_handlers
@@ -75,8 +86,10 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(_metrics.MetricsMiddleware, metrics=_metrics.ApiMetrics(registry))
+    app.add_middleware(_gzip.GzipRequestMiddleware)
     # _balancer before _fleet: its fixed path .../balancer must win over .../{command}
     for module in (_metrics, _balancer, _fleet, _history, _agents, _series, _seed):
         app.include_router(module.router)
     app.include_router(_logs.router)
+    app.include_router(_risk.router)
     return app

@@ -37,6 +37,20 @@ class BalancerStatus:
     upstreams: Sequence[UpstreamStatus]
 
 
+@dataclass(frozen=True, slots=True)
+class RiskView:
+    """A node's failure risk from the Markov model of node states: P(it is ``down`` at least
+    once within ``steps`` x ``step`` seconds), with the model it comes from."""
+
+    node: str
+    state: str
+    probability: float
+    steps: int
+    step: float
+    transitions: int  # transitions the model has counted, all nodes together
+    matrix: Mapping[str, Mapping[str, float]]
+
+
 class ControlPlane(Protocol):
     def services(self) -> Sequence[str]:
         """Names of configured services."""
@@ -97,4 +111,8 @@ class ControlPlane(Protocol):
 
     def log_service(self) -> LogService:
         """The log pipeline: agents' batches, pushed lines, templates and findings."""
+        ...
+
+    def node_risk(self, node: str) -> RiskView:
+        """The node's failure risk (raises NotFoundError for an unknown node)."""
         ...

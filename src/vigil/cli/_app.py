@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.logging import RichHandler
 from rich.table import Table
@@ -26,6 +26,7 @@ from vigil.cli._client import ApiClient
 from vigil.cli._detect import detect
 from vigil.cli._logs import logs_app
 from vigil.cli._logs_api import logs_findings, logs_top
+from vigil.cli._risk import fetch_risk, risk_table
 from vigil.errors import ConfigError, VigilError
 from vigil.render import TOP_SERIES, incidents_table, nodes_table, replicas_table, top_table
 from vigil.settings import Settings, hash_token, load_settings
@@ -223,10 +224,13 @@ def status(url: UrlOpt = None, token: TokenOpt = None) -> None:
         nodes = client.get("/api/v1/nodes")
         replicas = client.get("/api/v1/replicas")
         active = client.get("/api/v1/incidents", state="active", limit=20)
+        risk = fetch_risk(client)
     except VigilError as exc:
         err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print(nodes_table(nodes))
+    if risk:
+        console.print(risk_table(risk))
     console.print(replicas_table(replicas))
     if active["items"]:
         console.print(incidents_table(active["items"], title="Active incidents"))
@@ -266,10 +270,13 @@ def top(
     """Live per-node view: CPU, memory, load, fullest disk, network (from agents' metrics)."""
     client = ApiClient(url, token)
 
-    def table() -> Table:
+    def table() -> Table | Group:
         latest = {
             name: client.get("/api/v1/series/latest", name=name) for name in TOP_SERIES.values()
         }
+        risk = fetch_risk(client)
+        if risk:
+            return Group(top_table(latest, TOP_SERIES), risk_table(risk))
         return top_table(latest, TOP_SERIES)
 
     try:

@@ -15,9 +15,9 @@ from vigil.collectors._logedge import EdgeSourceSpec, LogEdge
 from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
-from vigil.collectors._prom import parse_exposition, scrape
+from vigil.collectors._prom import parse_exposition, parse_query_result, query, scrape
 from vigil.collectors._sample import Labels, Sample, freeze_labels
-from vigil.collectors._series import Rollup, SeriesKey, SeriesStore, key_of
+from vigil.collectors._series import Rollup, SeriesKey, SeriesStore, key_of, width_for
 from vigil.collectors._tail import FileTailer, TailStatus, follow
 from vigil.collectors._tail_state import TailedLine, TailState
 from vigil.collectors._tracker import ProbeTracker
@@ -52,8 +52,11 @@ __all__ = [
     "freeze_labels",
     "key_of",
     "parse_exposition",
+    "parse_query_result",
     "parse_xid_line",
+    "query",
     "run_probe",
     "scrape",
+    "width_for",
     "xid_info",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -97,3 +98,78 @@ async def scrape(
             f"scrape {url}: body of {len(response.content)} bytes > {MAX_SCRAPE_BODY}"
         )
     return parse_exposition(response.text, clock(), source=url)
+
+
+def parse_query_result(
+    payload: object, name: str, *, source: str, labels: dict[str, str] | None = None
+) -> list[Sample]:
+    """Samples of a Prometheus ``/api/v1/query`` answer, each stored as ``name``.
+
+    A vector gives one sample per element (its labels, minus ``__name__``, plus ``labels``); a
+    scalar gives one sample. NaN and infinite values are dropped. Anything else (an error answer,
+    a matrix, a string) raises :class:`~vigil.errors.InputError` naming ``source``.
+    """
+    extra = labels or {}
+    if not isinstance(payload, dict):
+        raise InputError(f"{source}: answer is not a JSON object")
+    if payload.get("status") != "success":
+        raise InputError(
+            f"{source}: Prometheus answered {payload.get('errorType', 'an error')}: "
+            f"{payload.get('error', payload)}"
+        )
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: answer has no data object")
+    kind, result = data.get("resultType"), data.get("result")
+    rows: list[tuple[Any, Any]]
+    try:
+        if kind == "scalar" and isinstance(result, list):
+            rows = [({}, result)]
+        elif kind == "vector" and isinstance(result, list):
+            rows = [(item["metric"], item["value"]) for item in result]
+        else:
+            raise InputError(
+                f"{source}: result type {kind!r} is not supported (use a query that gives an "
+                "instant vector or a scalar, e.g. wrap a range in rate() or avg_over_time())"
+            )
+        samples = []
+        for metric, (stamp, text) in rows:
+            value = float(text)
+            if not math.isfinite(value):
+                continue
+            tags = {str(k): str(v) for k, v in metric.items() if k != "__name__"}
+            samples.append(Sample.of(name, value, float(stamp), {**tags, **extra}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{source}: malformed result ({type(exc).__name__}: {exc})") from exc
+    return samples
+
+
+async def query(
+    server: str,
+    promql: str,
+    *,
+    name: str,
+    timeout: float,  # noqa: ASYNC109 - httpx enforces it per phase; part of the contract
+    client: httpx.AsyncClient,
+    labels: dict[str, str] | None = None,
+) -> list[Sample]:
+    """Run the instant query ``promql`` on the Prometheus server at ``server`` (its base URL).
+
+    Transport failures and non-JSON answers raise :class:`~vigil.errors.BackendError`; a query
+    Prometheus rejects (HTTP 400/422 with an error body) raises :class:`~vigil.errors.InputError`.
+    """
+    url = server.rstrip("/") + "/api/v1/query"
+    source = f"query {promql!r} on {server}"
+    try:
+        response = await client.get(url, params={"query": promql}, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise BackendError(f"{source}: {type(exc).__name__}: {exc}") from exc
+    try:
+        payload = response.json()
+    except ValueError as exc:
+        raise BackendError(
+            f"{source}: HTTP {response.status_code}, not JSON (is {server} a Prometheus server?)"
+        ) from exc
+    if response.status_code >= 500:
+        raise BackendError(f"{source}: HTTP {response.status_code}: {payload}")
+    return parse_query_result(payload, name, source=source, labels=labels)

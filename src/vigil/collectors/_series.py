@@ -3,7 +3,8 @@
 Pure: no clock, no I/O; every sample carries its own time. The controller's metrics pipeline
 adds the samples the agents push and the scrapes return; the series API
 (``GET /api/v1/series``), ``vigil top`` and the rule engine query it. Persistence of the rollups
-(with retention) belongs to :mod:`vigil.store`, which reads :meth:`SeriesStore.rollups`.
+(with retention) belongs to :mod:`vigil.store`: the controller's flusher takes the closed
+buckets from :meth:`SeriesStore.drain_closed` and queries pass older buckets back as ``history``.
 
 Rollups are kept incrementally: each series holds its open minute and hour bucket and closes it
 when a sample of a later bucket arrives, so an add costs O(1) whatever the history.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from vigil.collectors._sample import Labels, Sample, freeze_labels
 from vigil.errors import InputError
@@ -44,8 +45,12 @@ class Rollup:
         self.count = 1
 
     def add(self, value: float) -> None:
-        self.min = min(self.min, value)
-        self.max = max(self.max, value)
+        # comparisons rather than min()/max(): this runs for every sample (1,000 nodes x 50
+        # series a second), and a builtin call costs more than the comparison itself
+        if value < self.min:
+            self.min = value
+        elif value > self.max:
+            self.max = value
         self.total += value
         self.last = value
         self.count += 1
@@ -61,24 +66,48 @@ class Rollup:
         )
 
 
-class _Series:
-    __slots__ = ("hours", "last_at", "minutes", "points")
+Closed = tuple[SeriesKey, float, Rollup]
+"""A rollup bucket that will not change any more: its series, its width (60 or 3600), itself."""
 
-    def __init__(self, ring: int, minutes: int, hours: int) -> None:
+
+class _Series:
+    __slots__ = ("hours", "key", "last_at", "minutes", "points")
+
+    def __init__(self, key: SeriesKey, ring: int, minutes: int, hours: int) -> None:
+        self.key = key
         self.points: deque[tuple[float, float]] = deque(maxlen=ring)
         self.minutes: deque[Rollup] = deque(maxlen=minutes)  # the last one is the open bucket
         self.hours: deque[Rollup] = deque(maxlen=hours)
         self.last_at = -math.inf
 
-    def add(self, at: float, value: float) -> None:
+    def add(self, at: float, value: float, closed: list[Closed] | None) -> None:
         self.points.append((at, value))
         self.last_at = at
-        for buckets, width in ((self.minutes, MINUTE), (self.hours, HOUR)):
-            start = at - at % width
-            if buckets and buckets[-1].start == start:
-                buckets[-1].add(value)
-            else:
-                buckets.append(Rollup(start, value))
+        minutes = self.minutes
+        start = at - at % MINUTE
+        if minutes and minutes[-1].start == start:
+            minutes[-1].add(value)  # the common case: the same minute, so the same hour
+            self.hours[-1].add(value)
+            return
+        self._roll(minutes, MINUTE, start, value, closed)
+        hours = self.hours
+        start = at - at % HOUR
+        if hours and hours[-1].start == start:
+            hours[-1].add(value)
+        else:
+            self._roll(hours, HOUR, start, value, closed)
+
+    def _roll(
+        self,
+        buckets: deque[Rollup],
+        width: float,
+        start: float,
+        value: float,
+        closed: list[Closed] | None,
+    ) -> None:
+        if buckets and closed is not None:
+            closed.append((self.key, width, buckets[-1]))
+        buckets.append(Rollup(start, value))
 
 
 def _matches(labels: Labels, wanted: Mapping[str, str]) -> bool:
@@ -89,9 +118,13 @@ def _matches(labels: Labels, wanted: Mapping[str, str]) -> bool:
 class SeriesStore:
     """Recent points (``ring`` per series) and rollups for at most ``max_series`` series.
 
-    A sample of a new series beyond ``max_series`` raises :class:`~vigil.errors.InputError` and is
-    not stored (the existing series keep working); so do non-finite values and samples not newer
-    than the series' last one.
+    A sample of a new series beyond ``max_series`` (or beyond ``max_per_name`` series of one
+    metric name) raises :class:`~vigil.errors.InputError` and is not stored (the existing series
+    keep working); so do non-finite values and samples not newer than the series' last one. The
+    cardinality errors name the setting to raise: ``settings_prefix`` + ``max_series``.
+
+    With ``keep_closed``, every rollup bucket that closes is also queued for
+    :meth:`drain_closed` (the controller persists them); without it nothing is queued.
     """
 
     def __init__(
@@ -101,19 +134,33 @@ class SeriesStore:
         *,
         minutes: int = DEFAULT_MINUTES,
         hours: int = DEFAULT_HOURS,
+        max_per_name: int | None = None,
+        keep_closed: bool = False,
+        settings_prefix: str = "",
     ) -> None:
         if max_series < 1 or ring < 1 or minutes < 1 or hours < 1:
             raise ValueError("max_series, ring, minutes and hours must all be >= 1")
+        if max_per_name is not None and max_per_name < 1:
+            raise ValueError("max_per_name must be >= 1")
         self.max_series = max_series
+        self.max_per_name = max_per_name
+        self._prefix = settings_prefix
         self._ring, self._minutes, self._hours = ring, minutes, hours
         self._series: dict[SeriesKey, _Series] = {}
+        self._by_name: dict[str, set[SeriesKey]] = {}
+        self._closed: list[Closed] | None = [] if keep_closed else None
+        self.persisted_from = {MINUTE: -math.inf, HOUR: -math.inf}
+        """Per rollup width, the start of the oldest bucket persisted outside (the controller's
+        flusher keeps it; -inf: unknown). Queries skip the store for ranges that begin at or
+        after it, where the store cannot hold anything memory lacks."""
 
     def __len__(self) -> int:
         return len(self._series)
 
     def add(self, sample: Sample) -> None:
         """Store one sample; raises InputError (storing nothing) when it cannot be stored."""
-        key = SeriesKey(sample.name, sample.labels)
+        # a plain tuple hashes and compares as a SeriesKey, and is cheaper to build
+        key = cast(SeriesKey, (sample.name, sample.labels))
         if not math.isfinite(sample.value):
             raise InputError(
                 f"{sample.name}{_show(sample.labels)}: value {sample.value} at "
@@ -125,15 +172,25 @@ class SeriesStore:
                 raise InputError(
                     f"{sample.name}{_show(sample.labels)}: series limit of {self.max_series} "
                     "reached; new series are refused (drop a high-cardinality label such as a "
-                    "request id, or raise max_series)"
+                    f"request id, or raise {self._prefix}max_series)"
                 )
-            series = self._series[key] = _Series(self._ring, self._minutes, self._hours)
+            same_name = self._by_name.setdefault(sample.name, set())
+            if self.max_per_name is not None and len(same_name) >= self.max_per_name:
+                raise InputError(
+                    f"{sample.name}{_show(sample.labels)}: limit of {self.max_per_name} series "
+                    f"named {sample.name} reached; new ones are refused (drop a "
+                    "high-cardinality label such as a request id, or raise "
+                    f"{self._prefix}max_series_per_metric)"
+                )
+            new = SeriesKey(*key)
+            series = self._series[new] = _Series(new, self._ring, self._minutes, self._hours)
+            same_name.add(new)
         elif sample.at <= series.last_at:
             raise InputError(
                 f"{sample.name}{_show(sample.labels)}: sample at {sample.at} is not newer than "
                 f"the last one ({series.last_at}); out-of-order and duplicate samples are dropped"
             )
-        series.add(sample.at, sample.value)
+        series.add(sample.at, sample.value, self._closed)
 
     def add_all(self, samples: Iterable[Sample]) -> list[InputError]:
         """Store every sample that can be stored; the errors of the others, in order."""
@@ -152,7 +209,39 @@ class SeriesStore:
     def match(self, name: str, labels_filter: Mapping[str, str] | None = None) -> list[SeriesKey]:
         """The series named ``name`` whose labels include every pair of ``labels_filter``."""
         wanted = labels_filter or {}
-        return sorted(k for k in self._series if k.name == name and _matches(k.labels, wanted))
+        return sorted(k for k in self._by_name.get(name, ()) if _matches(k.labels, wanted))
+
+    def last(self, key: SeriesKey) -> tuple[float, float] | None:
+        """The newest point of one series, or None (``vigil top`` reads one per node)."""
+        series = self._series.get(key)
+        return series.points[-1] if series is not None and series.points else None
+
+    def drain_closed(self) -> list[Closed]:
+        """The buckets closed since the last call, oldest first (empty without ``keep_closed``)."""
+        if not self._closed:
+            return []
+        closed, self._closed = self._closed, []
+        return closed
+
+    def open_buckets(self) -> list[Closed]:
+        """Every series' open minute and hour bucket (persisted on a clean shutdown)."""
+        return [
+            (key, width, buckets[-1])
+            for key, series in self._series.items()
+            for buckets, width in ((series.minutes, MINUTE), (series.hours, HOUR))
+            if buckets
+        ]
+
+    def mark_persisted(self, width: float, start: float) -> None:
+        """Note that buckets of ``width`` from ``start`` on are persisted (keeps the minimum)."""
+        current = self.persisted_from[width]
+        if current == -math.inf or start < current:
+            self.persisted_from[width] = start
+
+    def oldest(self, keys: Iterable[SeriesKey], width: float) -> float:
+        """The start of the oldest ``width`` bucket held in memory for ``keys`` (inf: none)."""
+        starts = [r[0].start for r in (self.rollups(k, width) for k in keys) if r]
+        return min(starts, default=math.inf)
 
     def rollups(self, key: SeriesKey, width: float) -> list[Rollup]:
         """The minute (``width=60``) or hour (``3600``) rollups of one series, oldest first."""
@@ -170,6 +259,7 @@ class SeriesStore:
         start: float = -math.inf,
         end: float = math.inf,
         step: float | None = None,
+        history: Iterable[tuple[SeriesKey, float, float, int]] = (),
     ) -> list[tuple[float, float]]:
         """Points of the matching series in ``[start, end]``, oldest first.
 
@@ -178,6 +268,10 @@ class SeriesStore:
         a minute, the minute rollups under an hour, and the hour rollups otherwise (a bucket
         starts where its first rollup starts). When several series match, each bucket is the
         mean over all of them (raw points of all of them are merged in time order).
+
+        ``history`` adds older rollups of the resolution the step picks (see :func:`width_for`),
+        as ``(series, bucket start, sum, count)``, read from the store: a bucket also held in
+        memory is taken from memory.
         """
         keys = self.match(name, labels_filter)
         if not step:
@@ -186,12 +280,21 @@ class SeriesStore:
         if step < 0:
             raise InputError(f"query {name}: step must be > 0 (got {step})")
         sums: dict[float, list[float]] = {}
+
+        def take(at: float, total: float, count: int) -> None:
+            if start <= at <= end:
+                bucket = sums.setdefault(at - at % step, [0.0, 0])
+                bucket[0] += total
+                bucket[1] += count
+
+        held: set[tuple[SeriesKey, float]] = set()
         for key in keys:
             for at, total, count in self._parts(self._series[key], step):
-                if start <= at <= end:
-                    bucket = sums.setdefault(at - at % step, [0.0, 0])
-                    bucket[0] += total
-                    bucket[1] += count
+                take(at, total, count)
+                held.add((key, at))
+        for key, at, total, count in history if step >= MINUTE else ():
+            if (key, at) not in held:  # memory wins: it holds the bucket's newest figures
+                take(at, total, count)
         return [(at, total / count) for at, (total, count) in sorted(sums.items())]
 
     @staticmethod
@@ -200,6 +303,14 @@ class SeriesStore:
             return ((at, value, 1) for at, value in series.points)
         rollups = series.minutes if step < HOUR else series.hours
         return ((r.start, r.total, r.count) for r in rollups)
+
+
+def width_for(step: float | None) -> float | None:
+    """The rollup width a query ``step`` reads: None (raw points) under a minute, 60 under an
+    hour, else 3600."""
+    if not step or step < MINUTE:
+        return None
+    return MINUTE if step < HOUR else HOUR
 
 
 def _show(labels: Labels) -> str:

@@ -1,5 +1,6 @@
 """The controller: settings in, one task group of loops out (supervisors, node monitor, persister,
-log rotation, the API server).
+log rotation, the API server; for metrics: the rollup flusher, scrape / PromQL sources and the
+risk model's sampling).
 
 ``vigil up`` and ``vigil demo`` construct a :class:`Controller` and await :meth:`Controller.run`;
 tests and benchmarks do the same in-process. It implements the API's
@@ -21,7 +22,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, LogService, create_app
+from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, LogService, RiskView, create_app
 from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
@@ -34,6 +35,9 @@ from vigil.daemon._metrics import ControllerMetrics, ReplicaCollector
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
 from vigil.daemon._placement import node_capacity
+from vigil.daemon._risk import NodeRisk
+from vigil.daemon._rollups import RollupFlusher
+from vigil.daemon._scrape import SourceLoop
 from vigil.daemon._server import ApiServer
 from vigil.detectors import RuleChange, RuleEngine, RuleSpec
 from vigil.errors import BackendError, InputError, NotFoundError
@@ -58,17 +62,22 @@ from vigil.remediation import (
     ReplicaRunner,
     plan_replica,
 )
-from vigil.settings import MetricRule, Probe, Settings, parse_rule_expr
+from vigil.settings import (
+    MetricRule,
+    Probe,
+    PromQuery,
+    ScrapeTarget,
+    Settings,
+    parse_rule_expr,
+)
 from vigil.store import SqlStore, Store
 
 log = logging.getLogger("vigil.daemon")
 
 LOG_ROTATE_EVERY = 5.0
 """Seconds between log-size checks: a chatty replica writes at most a few MB in that time."""
-MAX_SERIES = 100_000
-"""Series kept in memory: 1,000 nodes x 50 series with room to spare (~50 MB of rings)."""
-SERIES_RING = 900
-"""Raw points per series: 15 minutes at 1 Hz; older data lives on in the minute/hour rollups."""
+RISK_HISTORY = 100_000
+"""Node status changes read from the store to seed the risk model (newest first)."""
 ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
 
 
@@ -117,8 +126,20 @@ class Controller(ControlPlane):
         self._node_settings = {n.name: n for n in settings.nodes}
         self._rng = random.Random()
         self._last_placed: str | None = None
-        self.series = SeriesStore(MAX_SERIES, SERIES_RING)
+        metrics = settings.metrics
+        self.series = SeriesStore(
+            metrics.max_series,
+            metrics.ring,
+            max_per_name=metrics.max_series_per_metric,
+            keep_closed=True,
+            settings_prefix="metrics.",
+        )
+        self.risk = NodeRisk(step=metrics.risk_step, steps=metrics.risk_steps)
+        sources: list[ScrapeTarget | PromQuery] = [*metrics.scrape, *metrics.promql]
+        self.sources = [SourceLoop(source, self._ingest, clock=clock) for source in sources]
+        self._refused: set[str] = set()
         self.rules = RuleEngine([rule_spec(r) for r in settings.rules])
+        self._ruled = {rule_spec(r).metric for r in settings.rules}
         self.instance = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -155,6 +176,10 @@ class Controller(ControlPlane):
             clock=self.clock,
         )
         persister = self.bus.subscribe("persister")
+        self.flusher = RollupFlusher(
+            self.series, self.store, self.settings.metrics, clock=self.clock
+        )
+        self._seed_risk()
         self.balancers = Balancers(self.settings.services, self.registry)
         self._build_runners()
         for runner in self.runners.values():
@@ -169,6 +194,11 @@ class Controller(ControlPlane):
                 ]
                 loops = [tg.create_task(self.monitor.run()), tg.create_task(self._housekeeping())]
                 log_pipeline = tg.create_task(self.logs.run(), name="log pipeline")
+                metric_loops = [
+                    tg.create_task(self.flusher.run()),
+                    tg.create_task(self._risk_loop()),
+                ]
+                metric_loops += [tg.create_task(src.run()) for src in self.sources]
                 await self.balancers.start()
                 if server is not None:
                     loops.append(tg.create_task(server.serve()))
@@ -179,9 +209,11 @@ class Controller(ControlPlane):
                 if server is not None:
                     await server.stop()
                 await self.balancers.stop()
-                for task in runners + loops[:2]:
+                for task in runners + loops[:2] + metric_loops:
                     task.cancel()
                 log_pipeline.cancel()  # saves the log state on its way out
+                await asyncio.gather(*metric_loops, return_exceptions=True)
+                await self.flusher.flush(final=True)
                 await asyncio.gather(*runners, return_exceptions=True)
                 stop = self.settings.on_exit == "stop"
                 await asyncio.gather(*(r.close(stop=stop) for r in self.runners.values()))
@@ -339,18 +371,31 @@ class Controller(ControlPlane):
     def ingest_samples(self, node: str, samples: Sequence[Sample]) -> list[str]:
         if node not in self._node_settings:
             raise NotFoundError("node", node)
+        return self._ingest(samples)
+
+    def _ingest(self, samples: Sequence[Sample]) -> list[str]:
+        """Store samples (agents', scrapes', queries') and run the rules over them."""
         errors: list[str] = []
         for sample in samples:
             try:
                 self.series.add(sample)
             except InputError as exc:
                 errors.append(str(exc))
+                self._report_refused(sample, str(exc))
+                continue
+            if sample.name not in self._ruled:  # most metrics have no rule: skip the dict
                 continue
             for change in self.rules.observe(
                 sample.name, sample.labels_dict, sample.at, sample.value
             ):
                 self._rule_changed(change)
         return errors
+
+    def _report_refused(self, sample: Sample, problem: str) -> None:
+        """Log a cardinality refusal once per metric name (the sender hears of each sample)."""
+        if "limit" in problem and sample.name not in self._refused:
+            self._refused.add(sample.name)
+            log.error("%s (logged once per metric name)", problem)
 
     def _rule_changed(self, change: RuleChange) -> None:
         where = ",".join(f"{k}={v}" for k, v in change.labels)
@@ -378,6 +423,30 @@ class Controller(ControlPlane):
 
     def log_service(self) -> LogService:
         return self.logs
+
+    def node_risk(self, node: str) -> RiskView:
+        status = next((n.status for n in self.monitor.nodes() if n.name == node), None)
+        if status is None:
+            raise NotFoundError("node", node)
+        return self.risk.view(node, status.value)
+
+    def _seed_risk(self) -> None:
+        """Teach the risk model the node status history kept in the store."""
+        changes: list[tuple[float, str, str]] = []
+        offset, page = 0, 1000
+        while offset < RISK_HISTORY:
+            events = self.store.list_events(kind="node.status", offset=offset, limit=page)
+            for ev in events.items:
+                node, new = ev.data.get("node"), ev.data.get("new")
+                if isinstance(node, str) and isinstance(new, str):
+                    changes.append((ev.at, node, new))
+            offset += page
+            if offset >= events.total:
+                break
+        self.risk.seed(changes, self.clock())
+
+    async def _risk_loop(self) -> None:
+        await self.risk.run(lambda: {n.name: n.status.value for n in self.monitor.nodes()})
 
     def healthy_replicas(self, service: str) -> Sequence[Replica]:
         return [

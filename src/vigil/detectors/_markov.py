@@ -1,7 +1,9 @@
 """A Markov chain of node health states, learned from history, that predicts failure.
 
-Who calls it: later the maintenance scheduler (pre-emptive maintenance of a node whose chance of
-reaching ``failed`` within N steps is high) and the API (exposed per node); tests today. Pure:
+Who calls it: the controller's :mod:`vigil.daemon._risk` (fitted from the node status history in
+the store and live transitions, exposed per node by ``GET /api/v1/nodes/{name}/risk``); later the
+maintenance scheduler (pre-emptive maintenance of a node whose chance of reaching ``failed``
+within N steps is high). Pure:
 it is fitted from plain sequences of state names, one per time step (say, per hour).
 
 ``P[i][j]`` is the maximum-likelihood estimate ``count(i -> j) / count(i -> *)``, optionally
@@ -77,3 +79,28 @@ class HealthMarkov:
                 break
             dist = [sum(dist[i] * p[i][j] for i in range(len(p))) for j in range(len(p))]
         return min(1.0, max(0.0, dist[f]))
+
+
+def states_per_step(changes: Sequence[tuple[float, str]], step: float, end: float) -> list[str]:
+    """One state per ``step`` seconds, from the first change up to ``end``: the state in force
+    at each step's start.
+
+    ``changes`` are ``(at, new state)`` pairs, as a node's status history records them; this
+    turns them into the per-step sequence :meth:`HealthMarkov.observe` counts. A state that
+    lasted less than a step may not appear (sampling, as a live observer would see it).
+    """
+    if step <= 0:
+        raise ValueError(f"step must be > 0, got {step}")
+    ordered = sorted(changes, key=lambda change: change[0])
+    if not ordered:
+        return []
+    t, state = ordered[0][0], ordered[0][1]
+    out: list[str] = []
+    i = 0
+    while t <= end:
+        while i < len(ordered) and ordered[i][0] <= t:
+            state = ordered[i][1]
+            i += 1
+        out.append(state)
+        t += step
+    return out

@@ -383,6 +383,58 @@ class StoreSettings(_Section):
     """SQLAlchemy URL; ``{data_dir}`` is replaced. SQLite by default."""
 
 
+class ScrapeTarget(_Section):
+    """A Prometheus text exposition endpoint the controller scrapes (node_exporter, DCGM
+    exporter, vLLM's ``/metrics``)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    """Names the target in logs and labels its samples ``job=<name>``."""
+    url: str = Field(pattern=r"^https?://\S+$")
+    interval: Seconds = Field(default=15.0, gt=0)
+    """Seconds between two scrapes."""
+    timeout: Seconds = Field(default=5.0, gt=0)
+    node: str | None = None
+    """Label the samples ``node=<node>`` (one of `nodes`), so rules and `vigil top` see them."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Extra labels for every sample of this target."""
+
+
+class PromQuery(_Section):
+    """A PromQL instant query run on a Prometheus server; its result is stored as ``name``."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:]*$")
+    """The series name the result is stored under (its labels come from the result)."""
+    server: str = Field(pattern=r"^https?://\S+$")
+    """The Prometheus server's base URL, e.g. `http://prometheus:9090`."""
+    query: str = Field(min_length=1)
+    interval: Seconds = Field(default=15.0, gt=0)
+    timeout: Seconds = Field(default=5.0, gt=0)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class MetricsSettings(_Section):
+    """Series storage, rollup retention, cardinality limits and the controller's own sources."""
+
+    max_series: int = Field(default=100_000, ge=1)
+    """Series kept in memory in all; a sample of a new series beyond it is refused."""
+    max_series_per_metric: int = Field(default=20_000, ge=1)
+    """Series of one metric name (a label such as a request id would explode it)."""
+    ring: int = Field(default=900, ge=1)
+    """Raw points per series in memory (900: 15 minutes at 1 Hz)."""
+    keep_minutes: Seconds = Field(default=7 * 86400.0, gt=0)
+    """How long 1-minute rollups are kept in the store (default 7 days; e.g. `168h`)."""
+    keep_hours: Seconds = Field(default=90 * 86400.0, gt=0)
+    """How long 1-hour rollups are kept in the store (default 90 days; e.g. `2160h`)."""
+    flush_every: Seconds = Field(default=10.0, gt=0)
+    """Seconds between two batched writes of the closed rollups to the store."""
+    scrape: list[ScrapeTarget] = Field(default_factory=list)
+    promql: list[PromQuery] = Field(default_factory=list)
+    risk_step: Seconds = Field(default=60.0, gt=0)
+    """The Markov risk model's time step: node states are sampled once per step."""
+    risk_steps: int = Field(default=60, ge=1)
+    """P(node down within this many steps) is what `GET /api/v1/nodes/{name}/risk` reports."""
+
+
 class Settings(_Section):
     data_dir: str = "./.vigil"
     """Where the database, replica logs and the pid file live (relative to the config file)."""
@@ -396,6 +448,7 @@ class Settings(_Section):
     """Conditions on metrics that raise findings, e.g. `gpu.temperature_c > 85 for 60s`."""
     logs: LogsSettings = Field(default_factory=lambda: LogsSettings())
     """Log files to follow (on nodes by their agents, or on the controller) and analysis knobs."""
+    metrics: MetricsSettings = MetricsSettings()
     on_exit: Literal["stop", "leave"] = "stop"
     """On a clean shutdown: stop every replica (no orphans), or leave them for the next start
     to adopt."""
@@ -427,6 +480,16 @@ class Settings(_Section):
         problems += _duplicates("services", [s.name for s in self.services])
         problems += _duplicates(("api", "tokens"), [t.name for t in self.api.tokens])
         names = {n.name for n in self.nodes}
+        problems += _duplicates(("metrics", "scrape"), [t.name for t in self.metrics.scrape])
+        for i, target in enumerate(self.metrics.scrape):
+            if target.node is not None and target.node not in names:
+                problems.append(
+                    (
+                        ("metrics", "scrape", i, "node"),
+                        f"no node named {target.node!r}: add it to nodes or use one of "
+                        f"{sorted(names)}",
+                    )
+                )
         for i, svc in enumerate(self.services):
             if svc.node not in names:
                 problems.append(

@@ -9,7 +9,7 @@ Used by the daemon's event persister, the incident manager, the API routers and 
 from __future__ import annotations
 
 from vigil.store._migrate import migrate, schema_revision
-from vigil.store._protocol import AuditEntry, Page, Store, StoredEvent
+from vigil.store._protocol import AuditEntry, Page, RollupRow, Store, StoredEvent
 from vigil.store._sql import SqlStore
 
 
@@ -22,6 +22,7 @@ def open_store(url: str) -> Store:
 __all__ = [
     "AuditEntry",
     "Page",
+    "RollupRow",
     "SqlStore",
     "Store",
     "StoredEvent",

@@ -64,6 +64,25 @@ class AuditEntry:
     hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    """One persisted rollup bucket of a series: ``[start, start + width)`` seconds.
+
+    ``labels`` are the series' sorted ``(key, value)`` pairs; ``total`` is the sum of the values
+    (the mean is ``total / count``), so buckets of one series merge exactly.
+    """
+
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    width: int
+    start: float
+    min: float
+    max: float
+    total: float
+    count: int
+    last: float
+
+
 class Store(Protocol):
     """Persistent state.
 
@@ -154,6 +173,24 @@ class Store(Protocol):
     # newest first
     def list_audit(self, *, offset: int = 0, limit: int = 100) -> Page[AuditEntry]: ...
     def verify_audit(self) -> int | None: ...  # id of the first broken entry, or None when intact
+
+    # metric rollups (1-minute and 1-hour buckets): written in batches by the controller's
+    # rollup flusher, read by GET /api/v1/series for ranges older than the in-memory rings
+    def save_rollups(self, rows: Sequence[RollupRow]) -> int: ...
+
+    # ^ merges into an existing bucket (min of mins, sum of sums...); returns rows written
+    def load_rollups(
+        self,
+        name: str,
+        labels: Mapping[str, str],
+        width: int,
+        start: float,
+        end: float,
+    ) -> Sequence[RollupRow]: ...
+
+    # ^ buckets of the series named ``name`` whose labels include ``labels``, start in [start, end]
+    def prune_rollups(self, width: int, before: float) -> int: ...  # deletes older buckets
+    def earliest_rollup(self, width: int) -> float | None: ...  # oldest bucket start, or None
 
     # small key/value state (controller instance id, schema notes...)
     def get_meta(self, key: str) -> str | None: ...

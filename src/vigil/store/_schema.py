@@ -137,3 +137,34 @@ meta = sa.Table(
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+series = sa.Table(
+    "series",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),  # canonical JSON list of [key, value] pairs
+    sa.UniqueConstraint("name", "labels", name="uq_series_name_labels"),
+    sqlite_autoincrement=True,
+)
+"""One row per metric series that has persisted rollups (the rollups refer to its id)."""
+
+rollups = sa.Table(
+    "rollups",
+    metadata,
+    sa.Column(
+        "series_id",
+        sa.Integer,
+        sa.ForeignKey("series.id", name="fk_rollups_series_id"),
+        primary_key=True,
+    ),
+    sa.Column("width", sa.Integer, primary_key=True),  # seconds: 60 or 3600
+    sa.Column("start", sa.Float, primary_key=True),
+    sa.Column("min", sa.Float, nullable=False),
+    sa.Column("max", sa.Float, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("last", sa.Float, nullable=False),
+    sa.Index("ix_rollups_width_start", "width", "start"),  # retention deletes by age
+)
+"""1-minute and 1-hour rollups (min/max/sum/count/last) of each series, kept for retention."""

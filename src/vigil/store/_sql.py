@@ -24,9 +24,9 @@ from vigil.model import (
     Replica,
     ReplicaId,
 )
-from vigil.store import _audit, _migrate, _query, _rows
+from vigil.store import _audit, _migrate, _query, _rollups, _rows
 from vigil.store._engine import Connector, parse_url
-from vigil.store._protocol import AuditEntry, Page, StoredEvent
+from vigil.store._protocol import AuditEntry, Page, RollupRow, StoredEvent
 from vigil.store._schema import actions, audit, events, incidents, meta, nodes, replicas, services
 
 _ACTIVE = (
@@ -47,6 +47,7 @@ class SqlStore:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self._db = Connector(parse_url(url))
+        self._series_ids: dict[tuple[str, str], int] = {}
         try:
             if migrate:
                 _migrate.upgrade(self._db)
@@ -327,3 +328,32 @@ class SqlStore:
     def set_meta(self, key: str, value: str) -> None:
         with self._db.write(f"saving meta {key!r}") as conn:
             _query.upsert(conn, meta, {"key": key, "value": value}, "key")
+
+    # metric rollups
+
+    def save_rollups(self, rows: Sequence[RollupRow]) -> int:
+        if not rows:
+            return 0
+        with self._db.write(f"saving {len(rows)} rollups") as conn:
+            ids = _rollups.save(conn, rows, self._series_ids)
+        self._series_ids.update(ids)  # only once committed: a rolled-back id is never cached
+        return len(rows)
+
+    def load_rollups(
+        self,
+        name: str,
+        labels: Mapping[str, str],
+        width: int,
+        start: float,
+        end: float,
+    ) -> Sequence[RollupRow]:
+        with self._db.read(f"reading rollups of {name!r}") as conn:
+            return _rollups.load(conn, name, labels, width, start, end)
+
+    def earliest_rollup(self, width: int) -> float | None:
+        with self._db.read(f"reading the oldest {width}s rollup") as conn:
+            return _rollups.earliest(conn, width)
+
+    def prune_rollups(self, width: int, before: float) -> int:
+        with self._db.write(f"pruning {width}s rollups") as conn:
+            return _rollups.prune(conn, width, before)

@@ -1,0 +1,80 @@
+"""Markov failure risk per node: P(a node is ``down`` within N steps), learned from history.
+
+The controller owns one :class:`NodeRisk`: on start it is seeded from the node status changes
+stored as ``node.status`` events (:meth:`NodeRisk.seed`), then :meth:`NodeRisk.run` samples the
+node monitor's live statuses once per ``metrics.risk_step`` seconds, counting each node's
+transition into the shared model (pooled over nodes: one node rarely fails often enough to
+learn from alone). ``GET /api/v1/nodes/{name}/risk``, ``vigil status`` and ``vigil top`` read
+:meth:`NodeRisk.view`. The model itself is :class:`vigil.detectors.HealthMarkov` (pure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+
+from vigil.api import RiskView
+from vigil.detectors import HealthMarkov, states_per_step
+from vigil.model import NodeStatus
+
+log = logging.getLogger("vigil.daemon")
+
+STATES = tuple(s.value for s in NodeStatus)
+"""The chain's states: every node status (unknown, up, suspect, down)."""
+FAILED = NodeStatus.DOWN.value
+
+
+class NodeRisk:
+    def __init__(self, *, step: float, steps: int) -> None:
+        self.step, self.steps = step, steps
+        self.model = HealthMarkov(STATES, failed=FAILED)
+        self.transitions = 0
+        self._last: dict[str, str] = {}
+
+    def seed(self, changes: Iterable[tuple[float, str, str]], now: float) -> None:
+        """Count the history ``(at, node, new status)`` up to ``now``, one state per step."""
+        per_node: dict[str, list[tuple[float, str]]] = {}
+        for at, node, status in changes:
+            if status in STATES:
+                per_node.setdefault(node, []).append((at, status))
+        for node, node_changes in per_node.items():
+            history = states_per_step(node_changes, self.step, now)
+            self.model.observe(history)
+            self.transitions += max(0, len(history) - 1)
+            if history:
+                self._last[node] = history[-1]
+
+    def sample(self, statuses: Mapping[str, str]) -> None:
+        """One step of live observation: each node's status now."""
+        for node, status in statuses.items():
+            if status not in STATES:
+                continue
+            prev = self._last.get(node)
+            if prev is not None:
+                self.model.observe((prev, status))
+                self.transitions += 1
+            self._last[node] = status
+
+    def view(self, node: str, state: str) -> RiskView:
+        matrix = self.model.transition_matrix()
+        return RiskView(
+            node=node,
+            state=state,
+            probability=self.model.failure_probability(state, self.steps),
+            steps=self.steps,
+            step=self.step,
+            transitions=self.transitions,
+            matrix={
+                a: {b: matrix[i][j] for j, b in enumerate(STATES)} for i, a in enumerate(STATES)
+            },
+        )
+
+    async def run(
+        self,
+        statuses: Callable[[], Mapping[str, str]],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        while True:
+            await sleep(self.step)
+            self.sample(statuses())

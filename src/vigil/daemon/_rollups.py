@@ -1,0 +1,116 @@
+"""Rollup persistence: closed 1-minute / 1-hour buckets written to the store in batches, and
+retention enforced by age.
+
+Run by :class:`vigil.daemon.Controller` as one task. Every ``metrics.flush_every`` seconds it
+takes the buckets the :class:`~vigil.collectors.SeriesStore` closed since the last time (a list
+swap on the event loop) and writes them in one transaction in a worker thread, so ingestion
+never waits for the database. Every :data:`PRUNE_EVERY` seconds it deletes the minute buckets
+older than ``metrics.keep_minutes`` and the hour buckets older than ``metrics.keep_hours``. On a
+clean shutdown :meth:`RollupFlusher.flush` with ``final=True`` also writes the open buckets; the
+store merges them with the rest of their bucket written after the restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+
+from vigil.collectors import Rollup, SeriesKey, SeriesStore
+from vigil.errors import StoreError
+from vigil.settings import MetricsSettings
+from vigil.store import RollupRow, Store
+
+log = logging.getLogger("vigil.daemon")
+
+PRUNE_EVERY = 300.0
+"""Seconds between retention passes: buckets are minutes or hours, so 5 minutes late is nothing."""
+
+
+def to_row(closed: tuple[SeriesKey, float, Rollup]) -> RollupRow:
+    key, width, r = closed
+    return RollupRow(
+        name=key.name,
+        labels=key.labels,
+        width=int(width),
+        start=r.start,
+        min=r.min,
+        max=r.max,
+        total=r.total,
+        count=r.count,
+        last=r.last,
+    )
+
+
+class RollupFlusher:
+    def __init__(
+        self,
+        series: SeriesStore,
+        store: Store,
+        settings: MetricsSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.series, self.store, self.settings = series, store, settings
+        self._clock, self._sleep = clock, sleep
+        self.written = self.lost = self.pruned = 0
+        self._last_prune = -float("inf")
+
+    async def flush(self, *, final: bool = False) -> int:
+        """Write the closed buckets (and the open ones when ``final``); the rows written."""
+        closed = self.series.drain_closed()
+        if final:
+            closed += self.series.open_buckets()
+        if not closed:
+            return 0
+        try:  # the rows are built in the thread too: 50,000 of them would hold the loop ~0.1 s
+            await asyncio.to_thread(self._write, closed)
+        except StoreError as exc:  # the in-memory series keep serving; only history has a gap
+            self.lost += len(closed)
+            log.error(
+                "could not persist %d rollups (%d lost so far): %s", len(closed), self.lost, exc
+            )
+            return 0
+        self.written += len(closed)
+        return len(closed)
+
+    def _write(self, closed: list[tuple[SeriesKey, float, Rollup]]) -> None:
+        self.store.save_rollups([to_row(c) for c in closed])
+        for width in (60.0, 3600.0):
+            starts = [rollup.start for _, w, rollup in closed if w == width]
+            if starts:
+                self.series.mark_persisted(width, min(starts))
+
+    async def seed(self) -> None:
+        """Tell the series store how far back the persisted rollups go (once, at start)."""
+        for width in (60, 3600):
+            try:
+                start = await asyncio.to_thread(self.store.earliest_rollup, width)
+            except StoreError as exc:
+                log.error("could not read the oldest %ds rollup: %s", width, exc)
+                continue  # the series store keeps -inf: queries always ask the store
+            self.series.persisted_from[float(width)] = math.inf if start is None else start
+
+    async def prune(self) -> int:
+        """Delete the buckets older than their resolution's retention; the number deleted."""
+        now = self._clock()
+        deleted = 0
+        for width, keep in ((60, self.settings.keep_minutes), (3600, self.settings.keep_hours)):
+            try:
+                deleted += await asyncio.to_thread(self.store.prune_rollups, width, now - keep)
+            except StoreError as exc:
+                log.error("could not prune %ds rollups: %s", width, exc)
+        self.pruned += deleted
+        self._last_prune = now
+        return deleted
+
+    async def run(self) -> None:
+        await self.seed()
+        while True:
+            if self._clock() - self._last_prune >= PRUNE_EVERY:
+                await self.prune()
+            await self._sleep(self.settings.flush_every)
+            await self.flush()

@@ -1,0 +1,92 @@
+"""The controller's own metric sources: Prometheus exporters scraped, PromQL queries run.
+
+One :class:`SourceLoop` per ``metrics.scrape`` target (text exposition: node_exporter, DCGM
+exporter, vLLM ``/metrics``) and per ``metrics.promql`` query (``/api/v1/query`` on a Prometheus
+server), started by :class:`vigil.daemon.Controller`. Their samples go through the controller's
+ingestion (series store + rule engine) like an agent's. A failing source is reported once when
+it starts failing and once when it recovers, never once per attempt; the others keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import httpx
+
+from vigil.collectors import Sample, query, scrape
+from vigil.errors import VigilError
+from vigil.settings import PromQuery, ScrapeTarget
+
+log = logging.getLogger("vigil.daemon")
+
+Ingest = Callable[[Sequence[Sample]], list[str]]
+
+
+class SourceLoop:
+    """Fetch one source every ``interval`` seconds and hand its samples to ``ingest``."""
+
+    def __init__(
+        self,
+        source: ScrapeTarget | PromQuery,
+        ingest: Ingest,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.source = source
+        self.what = (
+            f"metrics.scrape {source.name} ({source.url})"
+            if isinstance(source, ScrapeTarget)
+            else f"metrics.promql {source.name} ({source.query!r} on {source.server})"
+        )
+        self._ingest = ingest
+        self._clock = clock
+        self._sleep = sleep
+        self.failing: str | None = None
+        """The current problem (None: the last round worked); logged once per change."""
+        self.rounds = self.stored = 0
+
+    async def fetch(self, client: httpx.AsyncClient) -> list[Sample]:
+        src = self.source
+        if isinstance(src, ScrapeTarget):
+            labels = {"job": src.name, **src.labels}
+            if src.node is not None:
+                labels["node"] = src.node
+            samples = await scrape(src.url, timeout=src.timeout, client=client, clock=self._clock)
+            return [Sample.of(s.name, s.value, s.at, {**s.labels_dict, **labels}) for s in samples]
+        return await query(
+            src.server,
+            src.query,
+            name=src.name,
+            timeout=src.timeout,
+            client=client,
+            labels=dict(src.labels),
+        )
+
+    async def once(self, client: httpx.AsyncClient) -> None:
+        """One round: fetch, ingest, and report a change of state (failing / recovered)."""
+        self.rounds += 1
+        problem: str | None = None
+        try:
+            samples = await self.fetch(client)
+        except VigilError as exc:
+            problem = str(exc)
+        else:
+            errors = self._ingest(samples)
+            self.stored += len(samples) - len(errors)
+            if errors:
+                problem = f"{len(errors)} of {len(samples)} samples not stored, first: {errors[0]}"
+        if problem is not None and self.failing is None:
+            log.warning("%s: %s (reported once until it recovers)", self.what, problem)
+        elif problem is None and self.failing is not None:
+            log.info("%s: recovered", self.what)
+        self.failing = problem
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient() as client:
+            while True:
+                await self.once(client)
+                await self._sleep(self.source.interval)

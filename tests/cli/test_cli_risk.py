@@ -1,0 +1,21 @@
+"""`vigil status` and `vigil top` show each node's failure risk from the controller's Markov
+model (real `vigil up`, real subprocesses)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import VIEWER, Cli, Running
+
+
+@pytest.mark.slow
+def test_status_and_top_show_the_failure_risk_of_each_node(cli: Cli, running: Running) -> None:
+    for command in (["status"], ["top", "--once"]):
+        result = cli(*command, "--url", running.url, "--token", VIEWER, columns=200)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout
+        assert "Failure risk" in out, out
+        assert "P(down within 1 h)" in out
+        assert "transitions learned" in out
+        rows = [line for line in out.splitlines() if line.strip("│ ").startswith("local")]
+        assert any(line.rstrip(" │").endswith("%") for line in rows), rows

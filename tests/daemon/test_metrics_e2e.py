@@ -1,0 +1,168 @@
+"""End to end over real HTTP: agents push compressed batches with back-pressure, rollups outlive
+a controller restart, a real exporter is scraped, and each node's risk comes from its history."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
+from vigil.agent import Agent
+from vigil.collectors import Sample
+from vigil.daemon import Controller
+from vigil.store import SqlStore
+
+from ._support import eventually
+from .conftest import ADMIN, StartController
+
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+NODES = {"nodes": [{"name": "local"}, {"name": "n1"}, {"name": "n2"}]}
+
+
+def url(controller: Controller) -> str:
+    return f"http://127.0.0.1:{controller.api_port}"
+
+
+class Counter:
+    """A metric source: one sample per collect, values 0, 1, 2... one second apart."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def collect(self) -> list[Sample]:
+        self.n += 1
+        return [Sample.of("test.counter", float(self.n), 1000.0 + self.n, {})]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_an_agent_keeps_a_bounded_backlog_while_the_controller_is_away(
+    start_controller: StartController,
+) -> None:
+    source, now = Counter(), [0.0]
+    dead = f"http://127.0.0.1:{free_port()}"
+    agent = Agent(dead, "n1", ADMIN, clock=lambda: now[0], metrics=[source], max_buffered=5)
+    async with httpx.AsyncClient() as client:
+        for seq in range(8):  # controller unreachable: 8 samples, room for 5
+            now[0] += 1.0
+            await agent.beat(client, seq)
+        assert (agent.failed, agent.buffered, agent.dropped) == (8, 5, 3)
+        controller = await start_controller(NODES)
+        agent.url = url(controller) + "/api/v1/heartbeats"
+        now[0] += 1.0
+        await agent.beat(client, 8)
+    assert (agent.sent, agent.pushed, agent.buffered, agent.dropped) == (1, 5, 0, 4)
+    stored = controller.series.query("test.counter", {"node": "n1"})
+    assert [value for _, value in stored] == [5.0, 6.0, 7.0, 8.0, 9.0]  # the newest five
+
+
+async def test_rollups_outlive_a_controller_restart(start_controller: StartController) -> None:
+    first = await start_controller(NODES)
+    base = time.time() // 3600 * 3600 - 3600  # within retention: older buckets are pruned
+    samples = [{"name": "gpu.temp", "value": m, "at": base + 60 * m} for m in range(10)]
+    async with httpx.AsyncClient() as client:
+        pushed = await client.post(
+            url(first) + "/api/v1/samples", headers=AUTH, json={"node": "n2", "samples": samples}
+        )
+        assert pushed.json()["accepted"] == 10
+    await start_controller.stop(first)  # a clean stop writes the open buckets too
+    second = await start_controller(NODES)
+    assert len(second.series) == 0  # nothing in memory: the answer comes from the store
+    params = {"name": "gpu.temp", "labels": "node=n2", "step": 60, "from": 0}
+    async with httpx.AsyncClient() as client:
+        out = (await client.get(url(second) + "/api/v1/series", headers=AUTH, params=params)).json()
+    assert out["points"] == [[base + 60 * m, float(m)] for m in range(10)]
+
+
+async def test_a_real_exporter_is_scraped_and_a_dead_one_does_not_stop_it(
+    start_controller: StartController,
+) -> None:
+    registry = CollectorRegistry()
+    Gauge("gpu_temp_celsius", "GPU temperature", ["gpu"], registry=registry).labels("0").set(71)
+    port = free_port()
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    try:
+        controller = await start_controller(
+            {
+                **NODES,
+                "metrics": {
+                    "scrape": [
+                        {"name": "dead", "url": f"http://127.0.0.1:{free_port()}/metrics"},
+                        {
+                            "name": "dcgm",
+                            "url": f"http://127.0.0.1:{port}/metrics",
+                            "interval": 0.2,
+                            "node": "n1",
+                            "labels": {"zone": "a"},
+                        },
+                    ]
+                },
+                "rules": [{"name": "hot", "expr": "gpu_temp_celsius > 70"}],
+            }
+        )
+        await eventually(
+            lambda: controller.series.match("gpu_temp_celsius"), 20, "the exporter scraped"
+        )
+        (key,) = controller.series.match("gpu_temp_celsius")
+        assert dict(key.labels) == {"gpu": "0", "job": "dcgm", "node": "n1", "zone": "a"}
+        dead, _ = controller.sources
+        assert dead.failing is not None
+        assert "ConnectError" in dead.failing
+        await eventually(
+            lambda: controller.store.list_incidents(subject=None).total, 20, "the rule fired"
+        )
+        incident = controller.store.list_incidents().items[0]
+        assert incident.subject.startswith("rule:hot{")
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+async def test_each_node_gets_a_failure_risk_from_its_stored_history(
+    start_controller: StartController, tmp_path: Path
+) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'data' / 'vigil.db'}")
+    try:  # an earlier run's history: n1 flapped up -> down -> up, every 10 minutes
+        for i in range(12):
+            status = "down" if i % 2 else "up"
+            store.append_event(600.0 * i, "node.status", "node:n1", {"node": "n1", "new": status})
+    finally:
+        store.close()
+    controller = await start_controller(NODES)
+    async with httpx.AsyncClient() as client:
+        risk = (await client.get(url(controller) + "/api/v1/nodes/n1/risk", headers=AUTH)).json()
+        listing = (await client.get(url(controller) + "/api/v1/risk", headers=AUTH)).json()
+    assert risk["transitions"] > 100
+    assert 0.5 < risk["matrix"]["up"]["up"] < 1.0
+    assert risk["matrix"]["up"]["down"] > 0.0
+    assert {r["node"] for r in listing} == {"local", "n1", "n2"}
+
+
+async def test_a_series_past_the_cardinality_limit_is_refused_naming_the_setting(
+    start_controller: StartController, caplog: pytest.LogCaptureFixture
+) -> None:
+    controller = await start_controller({**NODES, "metrics": {"max_series_per_metric": 2}})
+    caplog.set_level(logging.ERROR, "vigil.daemon")
+    answers = []
+    async with httpx.AsyncClient() as client:
+        for node in ("local", "n1", "n2", "n2"):
+            body = {"node": node, "samples": [{"name": "req.count", "value": 1.0, "at": 1e9}]}
+            pushed = await client.post(url(controller) + "/api/v1/samples", headers=AUTH, json=body)
+            answers.append(pushed.json())
+    assert [a["accepted"] for a in answers] == [1, 1, 0, 0]
+    assert answers[2]["errors"] == [
+        'req.count{node="n2"}: limit of 2 series named req.count reached; new ones are refused '
+        "(drop a high-cardinality label such as a request id, or raise "
+        "metrics.max_series_per_metric)"
+    ]
+    refused = [r.getMessage() for r in caplog.records if "limit of 2" in r.getMessage()]
+    assert len(refused) == 1  # logged once per metric name, not once per sample

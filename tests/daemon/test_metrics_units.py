@@ -1,0 +1,121 @@
+"""The controller's metric parts on their own: the rollup flusher (batches, retention), the
+risk model's seeding and live sampling, and a source loop reporting a failure once."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+
+from vigil.agent import Agent
+from vigil.collectors import Sample, SeriesStore
+from vigil.daemon._risk import NodeRisk
+from vigil.daemon._rollups import RollupFlusher
+from vigil.daemon._scrape import SourceLoop
+from vigil.detectors import states_per_step
+from vigil.settings import MetricsSettings, ScrapeTarget
+from vigil.store import SqlStore
+
+
+def test_states_per_step_samples_the_state_in_force_at_each_step() -> None:
+    changes = [(0.0, "up"), (125.0, "down"), (130.0, "up"), (200.0, "suspect")]
+    assert states_per_step(changes, 60.0, 250.0) == ["up", "up", "up", "up", "suspect"]
+    assert states_per_step([], 60.0, 250.0) == []
+    with pytest.raises(ValueError, match="step must be > 0"):
+        states_per_step(changes, 0.0, 1.0)
+
+
+def test_the_risk_model_learns_from_history_and_live_steps() -> None:
+    risk = NodeRisk(step=60.0, steps=10)
+    assert risk.view("a", "up").probability == 0.0  # nothing learned: nothing predicted
+    # node a: up for 9 steps then down; node b: always up
+    risk.seed([(0.0, "a", "up"), (540.0, "a", "down"), (0.0, "b", "up")], now=540.0)
+    assert risk.transitions == 18
+    one_step = NodeRisk(step=60.0, steps=1)
+    one_step.seed([(0.0, "a", "up"), (540.0, "a", "down"), (0.0, "b", "up")], now=540.0)
+    assert one_step.view("a", "up").probability == pytest.approx(1 / 18)
+    assert risk.view("b", "up").probability == pytest.approx(1 - (17 / 18) ** 10)
+    assert risk.view("a", "down").probability == 1.0
+    risk.sample({"a": "down", "b": "up"})
+    risk.sample({"a": "up", "b": "up"})
+    view = risk.view("a", "up")
+    assert view.transitions == 22  # two steps of two nodes
+    assert view.matrix["down"]["up"] == pytest.approx(0.5)
+
+
+async def test_the_flusher_writes_closed_buckets_and_prunes_by_retention(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'v.db'}")
+    series = SeriesStore(100, 10, keep_closed=True)
+    now = [10 * 86400.0]
+    settings = MetricsSettings(keep_minutes=3600.0, keep_hours=86400.0)
+    flusher = RollupFlusher(series, store, settings, clock=lambda: now[0])
+    try:
+        for minute in range(0, 3 * 60 * 24):  # three days, one sample a minute, two series
+            for gpu in ("0", "1"):
+                series.add(Sample.of("gpu.temp", 40.0, minute * 60.0, {"gpu": gpu}))
+        assert await flusher.flush() == 2 * (3 * 60 * 24 - 1 + 3 * 24 - 1)
+        assert await flusher.flush() == 0  # handed out once
+        assert await flusher.flush(final=True) == 4  # the open minute and hour of each series
+        now[0] = 3 * 86400.0  # the end of the data
+        await flusher.prune()
+        minutes = store.load_rollups("gpu.temp", {"gpu": "0"}, 60, 0, 1e12)
+        hours = store.load_rollups("gpu.temp", {"gpu": "0"}, 3600, 0, 1e12)
+        assert [r.start for r in minutes] == [3 * 86400.0 - 3600 + 60 * i for i in range(60)]
+        assert [r.start for r in hours] == [2 * 86400.0 + 3600 * i for i in range(24)]
+        assert flusher.written == 2 * (3 * 60 * 24 + 3 * 24)
+    finally:
+        store.close()
+
+
+async def test_a_failing_source_is_reported_once_until_it_recovers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bodies = iter([b"", b"", b"up 1\n", b"up 1\n", b""])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = next(bodies)
+        return httpx.Response(200, content=body) if body else httpx.Response(503)
+
+    got: list[Sample] = []
+    target = ScrapeTarget(name="exp", url="http://exporter:9100/metrics", node="n1")
+    loop = SourceLoop(target, lambda s: got.extend(s) or [], clock=lambda: 5.0)
+    caplog.set_level(logging.INFO, "vigil.daemon")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        for _ in range(5):
+            await loop.once(client)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "metrics.scrape exp (http://exporter:9100/metrics): scrape "
+        "http://exporter:9100/metrics: HTTP 503 (reported once until it recovers)",
+        "metrics.scrape exp (http://exporter:9100/metrics): recovered",
+        "metrics.scrape exp (http://exporter:9100/metrics): scrape "
+        "http://exporter:9100/metrics: HTTP 503 (reported once until it recovers)",
+    ]
+    assert [(s.name, s.labels_dict) for s in got] == [("up", {"job": "exp", "node": "n1"})] * 2
+
+
+def test_the_agent_gzips_big_batches_and_leaves_small_ones_alone() -> None:
+    agent = Agent("http://controller:8700", "n1", "tok")
+    samples = [{"name": f"m{i}", "labels": {}, "value": float(i), "at": 1.0} for i in range(50)]
+    big = {"node": "n1", "seq": 1, "info": {}, "samples": samples}
+    data, headers = agent._encode(big)
+    assert headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(data)) == big
+    assert len(data) * 4 < len(json.dumps(big))
+    small, headers = agent._encode({"node": "n1", "seq": 2, "info": {}, "samples": []})
+    assert "Content-Encoding" not in headers
+    assert json.loads(small)["seq"] == 2
+    plain = Agent("http://controller:8700", "n1", "tok", compress=False)
+    assert "Content-Encoding" not in plain._encode(big)[1]
+
+
+def test_a_requeued_batch_goes_back_in_front_and_the_bound_drops_the_oldest() -> None:
+    agent = Agent("http://controller:8700", "n1", "tok", max_buffered=4)
+    agent.buffer({"v": v} for v in (3, 4, 5))
+    agent._requeue([{"v": 1}, {"v": 2}])  # a failed batch, older than what is buffered
+    assert [s["v"] for s in agent._buffer] == [2, 3, 4, 5]
+    assert agent.dropped == 1
