@@ -81,6 +81,17 @@ RISK_HISTORY = 100_000
 ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
 
 
+async def cancelled(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait until every one has ended, cancelling again what is still
+    running: on Python 3.11 ``asyncio.wait_for`` loses a cancellation that arrives as its inner
+    future completes, and a runner that lost it would wait for a command forever."""
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
+
+
 def rule_spec(rule: MetricRule) -> RuleSpec:
     expr = parse_rule_expr(rule.expr)
     return RuleSpec(
@@ -214,7 +225,7 @@ class Controller(ControlPlane):
                 log_pipeline.cancel()  # saves the log state on its way out
                 await asyncio.gather(*metric_loops, return_exceptions=True)
                 await self.flusher.flush(final=True)
-                await asyncio.gather(*runners, return_exceptions=True)
+                await cancelled(runners)
                 stop = self.settings.on_exit == "stop"
                 await asyncio.gather(*(r.close(stop=stop) for r in self.runners.values()))
                 persister.close()
