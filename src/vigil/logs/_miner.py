@@ -5,8 +5,13 @@ analyses. Pure: no I/O, no clock; line numbers are counted by the miner itself.
 
 How a line finds its cluster:
 
-1. **Fast path.** The content is masked (:func:`vigil.logs._tokens.mask`) and the masked string
-   is looked up in a bounded dict of signatures already seen. Most lines stop here.
+1. **Fast path.** The content's *shape* (every digit replaced by ``0``, :data:`SHAPE`) is looked
+   up in a bounded dict: two lines of one shape mask to the same string, because masking only
+   ever looks at whether a character is a digit, never at which digit it is. So lines that differ
+   only in their numbers (the common case: counters, ids, addresses, times) cost one
+   ``str.translate`` and one dict lookup. A shape is remembered only when its masked form keeps no
+   digit (a weak word such as ``ssh2`` stays literal, so its digits matter); such lines are masked
+   word by word through a cache keyed the same way, then looked up by their masked signature.
 2. **Slow path.** The masked words are compared with the clusters of the same word count whose
    first word matches (Drain's observation: the first word of a message is almost never a
    variable). A cluster accepts the line when every differing position is either a weak
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._tokens import (
     MONTHS,
     UNITS,
@@ -115,8 +121,11 @@ class TemplateMiner:
         self.lines = 0
         self.next_id = 1
         self._signatures: dict[str, Cluster] = {}
-        self._exact: dict[str, Cluster] = {}
-        self._words: dict[str, str] = {}
+        # line shape -> its cluster, or the positions of its weak words (masks that keep digits)
+        self._shapes: dict[bytes, Cluster | tuple[int, ...]] = {}
+        self._exact: dict[tuple[bytes, tuple[str, ...]], Cluster] = {}  # (shape, weak words)
+        self._words: dict[str, str] = {}  # word shape -> mask, "" when the digits matter
+        self._weak: dict[str, str] = {}  # word -> mask, for the word shapes marked ""
         self._buckets: dict[tuple[int, str], list[Cluster]] = {}
         self._remap: dict[int, int] = {}
         self._last_change: tuple[tuple[int, int], ...] | None = None
@@ -134,19 +143,49 @@ class TemplateMiner:
 
     def cluster_of(self, content: str) -> Cluster:
         """The fast form of :meth:`add` (no :class:`Match` built): the line's cluster itself."""
+        return self.shaped(content)[0]
+
+    def shaped(self, content: str) -> tuple[Cluster, bool]:
+        """:meth:`cluster_of`, and whether every line of the same shape (digits aside) goes to
+        that cluster too (its mask keeps no digit), so that a caller may cache by shape."""
         self.lines += 1
-        cluster = self._exact.get(content)
-        if cluster is None:
-            masked = self._mask(content)
-            cluster = self._signatures.get(masked)
-            if cluster is None:
-                cluster = self._slow(content, masked)
-            if len(self._exact) >= self.max_signatures:
-                self._exact.clear()
-            self._exact[content] = cluster
+        key = shape_key(content)
+        found = self._shapes.get(key)
+        if isinstance(found, Cluster):
+            cluster, stable = found, True
+        else:
+            stable = False
+            hit = None
+            if found is not None:  # the shape's weak words decide: look them up with it
+                words = content.split()
+                hit = self._exact.get((key, tuple([words[i] for i in found])))
+            if hit is None:
+                cluster, stable = self._lookup(content, key)
+            else:
+                cluster = hit
         cluster.count += 1
         cluster.last_line = self.lines
-        return cluster
+        return cluster, stable
+
+    def _lookup(self, content: str, key: bytes) -> tuple[Cluster, bool]:
+        """The cluster of a line whose shape (and weak words) were not seen yet; remembers it."""
+        words = content.split()
+        masks, weak = self._mask_list(words)
+        masked = " ".join(masks)
+        cluster = self._signatures.get(masked)
+        if cluster is None:
+            cluster = self._slow(content, masked)
+        shapes = self._shapes
+        if len(shapes) >= self.max_signatures:
+            shapes.clear()
+        if not weak:
+            shapes[key] = cluster
+            return cluster, True
+        shapes[key] = weak
+        if len(self._exact) >= self.max_signatures:
+            self._exact.clear()
+        self._exact[(key, tuple([words[i] for i in weak]))] = cluster
+        return cluster, False
 
     def seen(self, cluster: Cluster) -> None:
         """Count one more line of ``cluster`` (for callers that cached the line's cluster)."""
@@ -154,22 +193,36 @@ class TemplateMiner:
         cluster.count += 1
         cluster.last_line = self.lines
 
-    def _mask(self, content: str) -> str:
-        """:func:`mask` word by word through a cache: constant words cost one dict lookup."""
-        cache = self._words
+    def mask_words(self, content: str) -> str:
+        """:func:`mask` word by word through a cache keyed on each word's shape: a constant
+        word or a number of a shape seen before costs one dict lookup."""
+        return " ".join(self._mask_list(content.split())[0])
+
+    def _mask_list(self, words: list[str]) -> tuple[list[str], tuple[int, ...]]:
+        """Each word masked, and the positions of the weak words (masks that keep a digit)."""
+        cache, weak_cache = self._words, self._weak
         out = []
-        for word in content.split():
-            masked = cache.get(word)
+        weak: list[int] = []
+        for i, word in enumerate(words):
+            key = word.translate(SHAPE)
+            masked = cache.get(key)
             if masked is None:
-                if word.isdigit():  # the commonest miss: a number seen for the first time
-                    out.append(WILDCARD)
-                    continue
-                masked = mask(word)
+                masked = WILDCARD if word.isdigit() else mask(word)
                 if len(cache) >= self.max_signatures:
                     cache.clear()
-                cache[word] = masked
+                if has_digit(masked):
+                    cache[key] = ""
+                    weak.append(i)
+                else:
+                    cache[key] = masked
+            elif not masked:  # a weak word: its digits are kept, so the word itself is the key
+                weak.append(i)
+                masked = weak_cache.get(word) or mask(word)
+                if len(weak_cache) >= self.max_signatures:
+                    weak_cache.clear()
+                weak_cache[word] = masked
             out.append(masked)
-        return " ".join(out)
+        return out, tuple(weak)
 
     def resolve(self, cluster_id: int) -> int:
         """The current id of a cluster that may have been merged into another one."""
@@ -191,6 +244,7 @@ class TemplateMiner:
         self.next_id = max([next_id, *(c.id + 1 for c in clusters)])
         self._rebuild_indexes()
         self._words.clear()
+        self._weak.clear()
 
     def templates(self) -> list[Cluster]:
         """All clusters, most frequent first."""
@@ -259,15 +313,16 @@ class TemplateMiner:
             merged.append((gone.id, survivor.id))
             bucket.remove(gone)
             del self.clusters[gone.id]
-            for cache in (self._signatures, self._exact):
+            for cache in (self._signatures, self._shapes, self._exact):
                 for sig, c in list(cache.items()):
                     if c is gone:
-                        cache[sig] = survivor
+                        cache[sig] = survivor  # type: ignore[index]
             keep = survivor
         return tuple(merged)
 
     def _rebuild_indexes(self) -> None:
         self._signatures.clear()
+        self._shapes.clear()
         self._exact.clear()
         self._buckets.clear()
         for c in sorted(self.clusters.values(), key=lambda c: c.id):
