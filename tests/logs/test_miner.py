@@ -74,15 +74,15 @@ def test_memory_stays_bounded_on_an_endless_stream_of_new_events() -> None:
 
 def test_widening_that_makes_two_clusters_equal_merges_them_and_reports_the_remap() -> None:
     m = TemplateMiner()
-    a = m.add("open port alpha mode fast")
-    b = m.add("open port beta mode slow")  # two words differ: a new cluster
+    a = m.add("open session for alpha from paris")
+    b = m.add("open session for beta from tokyo")  # two words differ: a new cluster
     assert b.cluster_id != a.cluster_id
-    m.add("open port alpha mode slow")  # widens a: "open port alpha mode <*>"
-    d = m.add("open port gamma mode fast")  # widens a again: now it covers b
+    m.add("open session for alpha from tokyo")  # widens a: "open session for alpha from <*>"
+    d = m.add("open session for gamma from paris")  # widens a again: now it covers b
     assert d.cluster_id == a.cluster_id
     assert d.remapped == ((b.cluster_id, a.cluster_id),)
     assert m.resolve(b.cluster_id) == a.cluster_id
-    assert m.add("open port beta mode slow").cluster_id == a.cluster_id
+    assert m.add("open session for beta from tokyo").cluster_id == a.cluster_id
 
 
 def test_templates_are_sorted_most_frequent_first() -> None:

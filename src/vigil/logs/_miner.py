@@ -16,7 +16,9 @@ How a line finds its cluster:
    first word matches (Drain's observation: the first word of a message is almost never a
    variable). A cluster accepts the line when every differing position is either a weak
    variable (same shape once digits are masked) or, at most once, a plain word in a message of
-   four words or more whose two values do not look alike (a user name, a host). The chosen
+   four words or more whose two values do not look alike and that a label introduces (a user
+   name after ``user``/``for``/``from``, a value after ``key=`` or ``name:``; see
+   :func:`vigil.logs._tokens.introduced`). The chosen
    cluster's template generalises in place and the signature is remembered.
 
 Early lines get their final answer: strong variables are masked from the first line on, so a
@@ -39,6 +41,7 @@ from vigil.logs._tokens import (
     WILDCARD,
     covers,
     generalise,
+    introduced,
     is_plain_word,
     look_alike,
     loose,
@@ -348,6 +351,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             or n < MIN_WORDS_FOR_WORD_VARIABLE
             or not is_plain_word(new)
             or not is_plain_word(have)
+            or not introduced(cluster.words[i - 1], have, new)
             or look_alike(have, new)
         ):
             return None
@@ -364,8 +368,9 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
     out: list[str] = []
     runs: list[int] = []
     for w in words:
-        if out and out[-1] == WILDCARD and w in UNITS:
-            continue  # "5.2 KB": the unit belongs to the value
+        if out and out[-1] == WILDCARD and w.rstrip(",;)]}") in UNITS:
+            out[-1] += w[len(w.rstrip(",;)]}")) :]  # "5.2 KB," is "<*>,": the unit is the value's
+            continue
         if w == WILDCARD and out and out[-1] in MONTHS:
             out[-1] = WILDCARD  # "Jul 10": a date
         if w == WILDCARD and out and out[-1] == WILDCARD:

@@ -132,6 +132,26 @@ def look_alike(a: str, b: str) -> bool:
     return len(_common_prefix(a[::-1], b[::-1])) >= need
 
 
+INTRODUCERS = frozenset(
+    ["user", "users", "username", "for", "from", "by", "host", "hostname", "account", "login"]
+)
+"""Words after which a plain word names who or where (``Invalid user bob``, ``password for
+root from``, ``closed by alice``): in every kind of log an unmasked variable (a user, a host
+without digits) is the object of one of these, while other words that alternate in one
+position are constants that tell two events apart (``stored as bytes``/``values``,
+``driver usbfs``/``hub``, ``(usable)``/``(reserved)``)."""
+
+
+def introduced(before: str, a: str, b: str) -> bool:
+    """True when two values at one position may be one variable: the word before them is an
+    :data:`INTRODUCERS` word or a label (``to:``, ``=``), or both are the values of one key
+    (``user=root``/``user=git``)."""
+    if before.lower() in INTRODUCERS or before.endswith((":", "=")):
+        return True
+    key = _KEY_END.match(_common_prefix(a, b))
+    return key is not None and key.group(0).endswith(("=", ":"))
+
+
 def generalise(a: str, b: str) -> str:
     """The pattern for two different words: their shared key and tail kept around ``<*>``
     (``user=root``, ``user=git`` -> ``user=<*>``), or ``<*>`` when they share none."""
