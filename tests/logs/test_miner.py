@@ -90,3 +90,14 @@ def test_templates_are_sorted_most_frequent_first() -> None:
     for line in ["a b c", "x y z", "x y z"]:
         m.add(line)
     assert [c.template for c in m.templates()] == ["x y z", "a b c"]
+
+
+def test_a_plain_word_varies_only_where_a_label_introduces_it() -> None:
+    m = TemplateMiner()
+    a = m.add("Block rdd_1 stored as bytes in memory (estimated size 5.0 KB, free 1.2 GB)")
+    b = m.add("Block rdd_2 stored as values in memory (estimated size 16.0 B, free 1.2 GB)")
+    c = m.add("Block rdd_3 stored as bytes in memory (estimated size 12 B, free 3.3 MB)")
+    assert a.cluster_id != b.cluster_id and c.cluster_id == a.cluster_id
+    assert c.template == "Block <*> stored as bytes in memory (estimated size <*>, free <*>)"
+    u = m.add("session closed for user alice now")
+    assert m.add("session closed for user bob now").cluster_id == u.cluster_id

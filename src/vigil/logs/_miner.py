@@ -40,6 +40,7 @@ from vigil.logs._tokens import (
     UNITS,
     WILDCARD,
     covers,
+    fold_dates,
     generalise,
     introduced,
     is_plain_word,
@@ -174,7 +175,7 @@ class TemplateMiner:
         """The cluster of a line whose shape (and weak words) were not seen yet; remembers it."""
         words = content.split()
         masks, weak = self._mask_list(words)
-        masked = " ".join(masks)
+        masked = " ".join(fold_dates(words, masks))
         cluster = self._signatures.get(masked)
         if cluster is None:
             cluster = self._slow(content, masked)
@@ -199,7 +200,8 @@ class TemplateMiner:
     def mask_words(self, content: str) -> str:
         """:func:`mask` word by word through a cache keyed on each word's shape: a constant
         word or a number of a shape seen before costs one dict lookup."""
-        return " ".join(self._mask_list(content.split())[0])
+        words = content.split()
+        return " ".join(fold_dates(words, self._mask_list(words)[0]))
 
     def _mask_list(self, words: list[str]) -> tuple[list[str], tuple[int, ...]]:
         """Each word masked, and the positions of the weak words (masks that keep a digit)."""
