@@ -50,6 +50,7 @@ _STRONG = re.compile(
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
     r"|(?<![\w.-])[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1
+    r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-])"  # program
     rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?![\w.\-])"  # host name
     rf"|\b(?:{_DAYS})\b"  # day names
     r"|(?<![\w-])-?\d[\w-]*"  # starts with a digit (optionally signed)
