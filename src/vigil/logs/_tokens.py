@@ -185,12 +185,19 @@ position are constants that tell two events apart (``stored as bytes``/``values`
 
 def introduced(before: str, a: str, b: str) -> bool:
     """True when two values at one position may be one variable: the word before them is an
-    :data:`INTRODUCERS` word or a label (``to:``, ``=``), or both are the values of one key
-    (``user=root``/``user=git``)."""
+    :data:`INTRODUCERS` word or a label (``to:``, ``=``), both are the values of one key
+    (``user=root``/``user=git``), or both are qualified names (``org.a.B``/``com.c/.D``)."""
     if before.lower() in INTRODUCERS or before.endswith((":", "=")):
         return True
+    if _qualified(a) and _qualified(b):
+        return True  # two class, package or component names: names are values
     key = _KEY_END.match(_common_prefix(a, b))
     return key is not None and key.group(0).endswith(("=", ":"))
+
+
+def _qualified(word: str) -> bool:
+    """``com.android.launcher3/.Launcher``, ``org.foo.Bar``: a name of three or more parts."""
+    return word.count(".") + word.count("/") >= 2
 
 
 def generalise(a: str, b: str) -> str:
