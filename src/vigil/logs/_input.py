@@ -51,10 +51,21 @@ class LineSplitter:
 
     def feed(self, data: bytes) -> Iterator[str]:
         """Yield every line completed by ``data``."""
+        if self._pending or self._skipping:  # finish the line the last chunk left open
+            nl = data.find(b"\n")
+            if nl < 0:
+                self._append(data)
+                return
+            yield from self._feed_careful(data[: nl + 1])
+            data = data[nl + 1 :]
         fast = self._feed_clean(data)
         if fast is not None:
             yield from fast
             return
+        yield from self._feed_careful(data)
+
+    def _feed_careful(self, data: bytes) -> Iterator[str]:
+        """Line by line, each repaired as needed (see the module docstring)."""
         start = 0
         while True:
             nl = data.find(b"\n", start)
@@ -90,7 +101,7 @@ class LineSplitter:
             return None
         stats = self.stats
         stats.lines += len(lines)
-        stats.empty += sum(1 for line in lines if not line or line.isspace())
+        stats.empty += lines.count("") + sum(map(str.isspace, lines))
         if end < len(data):
             self._append(data[end:])
         return lines

@@ -55,10 +55,15 @@ class LineParser:
         append = out.append
         cache, miner, parse = self._cache, self.miner, self.parse
         alive = miner.clusters
+        lines = lines if isinstance(lines, list) else list(lines)
         if not self._safe:
             return [parse(line) for line in lines]
-        for line in lines:
-            hit = cache.get(line.encode("utf-8", "surrogatepass").translate(BYTE_SHAPE))
+        # every line's shape in three C calls (UTF-8 of joined lines = joined UTF-8 of lines)
+        keys = "\n".join(lines).encode("utf-8", "surrogatepass").translate(BYTE_SHAPE).split(b"\n")
+        if len(keys) != len(lines):  # a line with a newline of its own: one by one
+            keys = [shape_key(line) for line in lines]
+        for line, key in zip(lines, keys, strict=True):
+            hit = cache.get(key)
             if hit is not None:
                 cluster = hit[0]
                 if cluster is not None and hit[1] is not None and cluster.id in alive:
