@@ -95,3 +95,17 @@ def test_the_clean_chunk_fast_path_splits_like_the_careful_path() -> None:
     assert fast == slow
     assert whole.stats == bytewise.stats
     assert whole.stats.empty == 2 and whole.stats.truncated == 1
+
+
+def test_a_cached_line_of_a_merged_cluster_gets_the_survivor() -> None:
+    parser = LineParser()
+    lines = [
+        "open session for alpha from paris",
+        "open session for beta from tokyo",
+        "open session for alpha from tokyo",
+        "open session for gamma from paris",  # merges the beta cluster into the alpha one
+    ]
+    ids = [c.id for c, _ in (parser.parse(line) for line in lines)]
+    assert ids[1] != ids[0] and ids[3] == ids[0]
+    again, _ = parser.parse("open session for beta from tokyo")
+    assert again.id == ids[0] and again.id in parser.miner.clusters

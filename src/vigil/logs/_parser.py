@@ -43,7 +43,9 @@ class LineParser:
             return self._miss(line, key)
         cluster, prefix, start, stop = hit
         miner = self.miner
-        if cluster is not None and cluster.id in miner.clusters:
+        if cluster is not None:
+            if cluster.id not in miner.clusters:  # merged or evicted since: look again
+                return self._miss(line, key)
             miner.seen(cluster)
             return cluster, prefix if prefix is not None else mask(line[:start])
         cluster = miner.cluster_of(line[start:stop])
