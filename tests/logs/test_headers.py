@@ -63,6 +63,24 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
             "PacketResponder 1 for block blk_1 terminating",
         ),
         ("ciod: generated 128 core files", "ciod: generated 128 core files"),
+        ("[10.30 16:49:06] chrome.exe - a.com:443 open", "chrome.exe - a.com:443 open"),
+        (
+            "[Sun Dec 04 06:01:53 2005] [error] [client 1.2.3.4] Directory index forbidden",
+            "[client 1.2.3.4] Directory index forbidden",
+        ),
+        (
+            "2016-09-28 04:30:31, Info                  CBS    Starting TrustedInstaller.",
+            "Starting TrustedInstaller.",
+        ),
+        (
+            "2017-05-16 00:00:04.500 2931 INFO nova.compute.manager [-] [instance: ab-1] VM up",
+            "[instance: ab-1] VM up",
+        ),
+        (
+            "2015-07-29 19:04:12,394 - INFO  [/10.1.1.1:3888:QuorumCnxManager$Listener@493] - "
+            "Received connection request /10.1.1.3:59530",
+            "Received connection request /10.1.1.3:59530",
+        ),
     ],
 )
 def test_headers_are_detected_without_a_format(line: str, content: str) -> None:

@@ -74,15 +74,15 @@ def test_memory_stays_bounded_on_an_endless_stream_of_new_events() -> None:
 
 def test_widening_that_makes_two_clusters_equal_merges_them_and_reports_the_remap() -> None:
     m = TemplateMiner()
-    a = m.add("open port alpha mode fast")
-    b = m.add("open port beta mode slow")  # two words differ: a new cluster
+    a = m.add("open session for alpha from paris")
+    b = m.add("open session for beta from tokyo")  # two words differ: a new cluster
     assert b.cluster_id != a.cluster_id
-    m.add("open port alpha mode slow")  # widens a: "open port alpha mode <*>"
-    d = m.add("open port gamma mode fast")  # widens a again: now it covers b
+    m.add("open session for alpha from tokyo")  # widens a: "open session for alpha from <*>"
+    d = m.add("open session for gamma from paris")  # widens a again: now it covers b
     assert d.cluster_id == a.cluster_id
     assert d.remapped == ((b.cluster_id, a.cluster_id),)
     assert m.resolve(b.cluster_id) == a.cluster_id
-    assert m.add("open port beta mode slow").cluster_id == a.cluster_id
+    assert m.add("open session for beta from tokyo").cluster_id == a.cluster_id
 
 
 def test_templates_are_sorted_most_frequent_first() -> None:
@@ -90,3 +90,14 @@ def test_templates_are_sorted_most_frequent_first() -> None:
     for line in ["a b c", "x y z", "x y z"]:
         m.add(line)
     assert [c.template for c in m.templates()] == ["x y z", "a b c"]
+
+
+def test_a_plain_word_varies_only_where_a_label_introduces_it() -> None:
+    m = TemplateMiner()
+    a = m.add("Block rdd_1 stored as bytes in memory (estimated size 5.0 KB, free 1.2 GB)")
+    b = m.add("Block rdd_2 stored as values in memory (estimated size 16.0 B, free 1.2 GB)")
+    c = m.add("Block rdd_3 stored as bytes in memory (estimated size 12 B, free 3.3 MB)")
+    assert a.cluster_id != b.cluster_id and c.cluster_id == a.cluster_id
+    assert c.template == "Block <*> stored as bytes in memory (estimated size <*>, free <*>)"
+    u = m.add("session closed for user alice now")
+    assert m.add("session closed for user bob now").cluster_id == u.cluster_id

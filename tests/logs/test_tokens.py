@@ -56,3 +56,28 @@ def test_variants_of_one_word_look_alike_and_values_do_not() -> None:
     assert look_alike("x+", "y+")
     assert not look_alike("user=root", "user=git")
     assert not look_alike("webmaster", "oracle")
+
+
+def test_versions_object_ids_relative_and_windows_paths_are_one_value() -> None:
+    assert mask("Security Scaffold v1.0.0 initialized") == "Security Scaffold <*> initialized"
+    assert mask("manager=com.example.g.c@3a5b2b ready") == "manager=<*> ready"
+    assert mask("Error loading ./runtime_malloc: bad") == "Error loading <*>: bad"
+    assert mask(r"Loaded C:\Windows\winsxs\cbscore.dll ok") == "Loaded <*> ok"
+
+
+def test_an_id_of_several_numbered_parts_is_masked_but_one_numbered_word_is_not() -> None:
+    assert mask("node R25-M1-N2 card J03-U11") == "node <*> card <*>"
+    assert mask("port 22 ssh2 tty1") == "port <*> ssh2 tty1"
+
+
+def test_long_hex_words_are_masked_even_without_a_digit() -> None:
+    assert mask("fpr29=0x1 ffffffff DEADBEEF feedback") == "fpr29=<*> <*> <*> feedback"
+
+
+def test_a_written_out_date_time_is_one_clock() -> None:
+    from vigil.logs._tokens import fold_dates
+
+    words = ["connection", "at", "Sat", "Jun", "18", "02:23:10", "2005", "from", "host"]
+    masks = [mask(w) for w in words]
+    assert fold_dates(words, masks) == ["connection", "at", "<*>:<*>:<*>", "from", "host"]
+    assert fold_dates(["at", "Sat", "noon", "x"], ["at", "<*>", "noon", "x"])[1] == "<*>"

@@ -37,6 +37,9 @@ from vigil.logs._parser import LineParser
 CHUNK_BYTES = 1 << 16
 """Bytes per read: large enough to amortise the system call, small enough to stream."""
 
+RENDERED_MAX = 100_000
+"""Output lines kept for reuse, keyed by cluster and masked header; dropped when full."""
+
 PROGRESS_MIN_BYTES = 8 << 20
 """Files smaller than this are done before a progress bar would be worth drawing."""
 
@@ -118,24 +121,21 @@ def parse(file: FileArg = None, log_format: FormatOpt = "auto", state: StateOpt 
     stream = _open(file)
     out = sys.stdout.buffer
     splitter = LineSplitter()
-    plain: dict[int, tuple[str, bytes]] = {}  # cluster id -> (template, its output line)
+    rendered: dict[tuple[int, str], tuple[str, bytes]] = {}  # (id, header) -> template, line
 
     def render(lines: Iterator[str]) -> bytes:
         buf: list[bytes] = []
-        for line in lines:
-            cluster, prefix = parser.parse(line)
+        append = buf.append
+        for cluster, prefix in parser.parse_many(lines):
             template = cluster.template
-            if prefix:
-                text = json.dumps({"template": prefix + template, "cluster": cluster.id})
-                buf.append(text.encode() + b"\n")
-                continue
-            cached = plain.get(cluster.id)
+            key = (cluster.id, prefix)
+            cached = rendered.get(key)
             if cached is None or cached[0] is not template:
-                if len(plain) > parser.miner.max_clusters:  # evicted clusters: start afresh
-                    plain.clear()
-                text = json.dumps({"template": template, "cluster": cluster.id})
-                cached = plain[cluster.id] = (template, text.encode() + b"\n")
-            buf.append(cached[1])
+                if len(rendered) >= RENDERED_MAX:
+                    rendered.clear()
+                text = json.dumps({"template": prefix + template, "cluster": cluster.id})
+                cached = rendered[key] = (template, text.encode() + b"\n")
+            append(cached[1])
         return b"".join(buf)
 
     try:

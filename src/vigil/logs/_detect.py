@@ -79,6 +79,7 @@ _PROGRAM = re.compile(r"^[\w.\-/@$()\[\]]*\w[\])]?:$")
 _LOGGER = re.compile(r"^[\w.$\-/\[\]]+:$")
 _CAPS = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
 _FIELD = re.compile(r"^[\w.$\-]+$")
+_DOTTED_NAME = re.compile(r"^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$")
 _DIGIT = re.compile(r"\d")
 
 TIME, NAME, NUMBER, LEVEL, DASH, BRACKET, NODE, CAPS, PROGRAM, OTHER = range(10)
@@ -102,12 +103,20 @@ def _kind(tok: str, numbers_seen: bool) -> int:
     if tok.endswith(":") and _PROGRAM.match(tok):
         return PROGRAM
     if tok.startswith("["):
-        return BRACKET
+        return TIME if _bracketed_time(bare) else BRACKET
     if _DIGIT.search(tok):
         return NODE
     if _CAPS.match(tok):
         return CAPS
     return OTHER
+
+
+def _bracketed_time(inside: str) -> bool:
+    """``[10.30 16:49:06]``, ``[Sun Dec 04 04:47:44 2005]``: a timestamp in brackets."""
+    parts = inside.split()
+    return bool(parts) and all(
+        _TIME.match(p) is not None or p.lower().rstrip(".,") in _NAMES for p in parts
+    )
 
 
 def _is_program(tok: str) -> bool:
@@ -189,12 +198,32 @@ class _Tokens:
 
 
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
-    """The header end after a level: bracketed fields, ``-`` separators, a logger name."""
-    while toks.has(i) and (toks[i][0].startswith("[") or toks[i][0] == "-"):
-        end = toks[i][1]
-        i += 1
-    if toks.has(i) and _is_logger(toks[i][0]):
-        end = toks[i][1]
+    """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
+    component column."""
+    j, fields_end, spaced = i, end, False
+    while toks.has(j) and (toks[j][0].startswith("[") or toks[j][0] == "-"):
+        spaced = spaced or " " in toks[j][0]
+        fields_end = toks[j][1]
+        j += 1
+    if j > i and (not spaced or toks[j - 1][0] == "-" or (toks.has(j) and _is_logger(toks[j][0]))):
+        # "[main]", "[pool-2-thread-1]", or fields closed by "-" or a logger name: header.
+        # A spaced bracket with neither ("[error] [client 1.2.3.4] File does not exist") is
+        # the message's own first field.
+        i, end = j, fields_end
+    if not toks.has(i):
+        return _skip_space(line, end)
+    tok, tok_end = toks[i]
+    if _is_logger(tok):
+        return _skip_space(line, tok_end)
+    if _DOTTED_NAME.match(tok) and toks.has(i + 1):
+        # "INFO nova.compute.manager [req-1 - -] msg", "INFO com.x.Main - msg": a module or
+        # class name with no colon is a logger when a request field or a dash follows it (the
+        # Python and logback layouts); only that one field, the message may start with another.
+        nxt, nxt_end = toks[i + 1]
+        if nxt == "-" or (nxt.startswith("[") and not nxt.endswith(":")):
+            return _skip_space(line, nxt_end)
+    if line.startswith("  ", tok_end) and " " not in tok:
+        return _skip_space(line, tok_end)  # a padded column: "Info     CBS    Loaded ..."
     return _skip_space(line, end)
 
 

@@ -50,6 +50,8 @@ class Split:
     content: str
     prefix: str = ""
     fields: tuple[tuple[str, str], ...] = ()
+    start: int = -1
+    """Where ``content`` starts in the line when it is a slice of it, else -1 (a JSON field)."""
 
 
 class LogFormat:
@@ -57,6 +59,9 @@ class LogFormat:
 
     def __init__(self, spec: str = "auto") -> None:
         self.spec = spec
+        self.shape_safe = not any(c.isdigit() for c in spec)
+        """True when lines of one shape (digits aside) always split alike: not so for a format
+        whose regular expression names a digit."""
         resolved = PRESETS.get(spec, spec)
         self.kind = resolved if resolved in ("auto", "json") else "format"
         self.headers: list[str] = []
@@ -76,17 +81,17 @@ class LogFormat:
             return Split(line)
         end, fields = detect_header(line)
         if end == 0:
-            return Split(line)
-        return Split(line[end:], mask(line[:end]), fields)
+            return Split(line, start=0)
+        return Split(line[end:], mask(line[:end]), fields, end)
 
     def _split_format(self, line: str) -> Split:
         assert self._regex is not None
         m = self._regex.match(line.strip())
         if m is None:
-            return Split(line)
+            return Split(line, start=0)
         start = m.start(CONTENT) + (len(line) - len(line.lstrip()))
         fields = tuple((h, m.group(h) or "") for h in self.headers if h != CONTENT)
-        return Split(m.group(CONTENT), mask(line[:start]), fields)
+        return Split(m.group(CONTENT), mask(line[:start]), fields, start)
 
 
 def compile_format(spec: str) -> tuple[list[str], re.Pattern[str]]:

@@ -24,6 +24,8 @@ any template needs and bounds the memory of one line."""
 TRUNCATED_MARKER = " [truncated]"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])
+"""Control bytes (not tab or newline): CR too, so that CRLF lines take the careful path."""
 
 
 @dataclass(slots=True)
@@ -49,6 +51,21 @@ class LineSplitter:
 
     def feed(self, data: bytes) -> Iterator[str]:
         """Yield every line completed by ``data``."""
+        if self._pending or self._skipping:  # finish the line the last chunk left open
+            nl = data.find(b"\n")
+            if nl < 0:
+                self._append(data)
+                return
+            yield from self._feed_careful(data[: nl + 1])
+            data = data[nl + 1 :]
+        fast = self._feed_clean(data)
+        if fast is not None:
+            yield from fast
+            return
+        yield from self._feed_careful(data)
+
+    def _feed_careful(self, data: bytes) -> Iterator[str]:
+        """Line by line, each repaired as needed (see the module docstring)."""
         start = 0
         while True:
             nl = data.find(b"\n", start)
@@ -68,6 +85,26 @@ class LineSplitter:
             yield self._clean(piece, truncated)
         if start < len(data):
             self._append(data[start:])
+
+    def _feed_clean(self, data: bytes) -> list[str] | None:
+        """The common case in one pass: nothing pending, and the complete lines of ``data`` are
+        short, printable ASCII (tabs allowed). None when any line needs the careful path."""
+        if self._pending or self._skipping:
+            return None
+        end = data.rfind(b"\n") + 1
+        body = data[:end]
+        if not body.isascii() or len(body.translate(None, _CONTROL_BYTES)) != len(body):
+            return None
+        lines = body.decode("ascii").split("\n")
+        lines.pop()  # after the last newline
+        if len(body) > self.max_bytes and max(map(len, lines)) > self.max_bytes:
+            return None
+        stats = self.stats
+        stats.lines += len(lines)
+        stats.empty += lines.count("") + sum(map(str.isspace, lines))
+        if end < len(data):
+            self._append(data[end:])
+        return lines
 
     def close(self) -> Iterator[str]:
         """Yield the last line if the input did not end with a newline."""

@@ -5,13 +5,20 @@ analyses. Pure: no I/O, no clock; line numbers are counted by the miner itself.
 
 How a line finds its cluster:
 
-1. **Fast path.** The content is masked (:func:`vigil.logs._tokens.mask`) and the masked string
-   is looked up in a bounded dict of signatures already seen. Most lines stop here.
+1. **Fast path.** The content's *shape* (every digit replaced by ``0``, :data:`SHAPE`) is looked
+   up in a bounded dict: two lines of one shape mask to the same string, because masking only
+   ever looks at whether a character is a digit, never at which digit it is. So lines that differ
+   only in their numbers (the common case: counters, ids, addresses, times) cost one
+   ``str.translate`` and one dict lookup. A shape is remembered only when its masked form keeps no
+   digit (a weak word such as ``ssh2`` stays literal, so its digits matter); such lines are masked
+   word by word through a cache keyed the same way, then looked up by their masked signature.
 2. **Slow path.** The masked words are compared with the clusters of the same word count whose
    first word matches (Drain's observation: the first word of a message is almost never a
    variable). A cluster accepts the line when every differing position is either a weak
    variable (same shape once digits are masked) or, at most once, a plain word in a message of
-   four words or more whose two values do not look alike (a user name, a host). The chosen
+   four words or more whose two values do not look alike and that a label introduces (a user
+   name after ``user``/``for``/``from``, a value after ``key=`` or ``name:``; see
+   :func:`vigil.logs._tokens.introduced`). The chosen
    cluster's template generalises in place and the signature is remembered.
 
 Early lines get their final answer: strong variables are masked from the first line on, so a
@@ -27,12 +34,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._tokens import (
     MONTHS,
     UNITS,
     WILDCARD,
     covers,
+    fold_dates,
     generalise,
+    introduced,
     is_plain_word,
     look_alike,
     loose,
@@ -115,8 +125,11 @@ class TemplateMiner:
         self.lines = 0
         self.next_id = 1
         self._signatures: dict[str, Cluster] = {}
-        self._exact: dict[str, Cluster] = {}
-        self._words: dict[str, str] = {}
+        # line shape -> its cluster, or the positions of its weak words (masks that keep digits)
+        self._shapes: dict[bytes, Cluster | tuple[int, ...]] = {}
+        self._exact: dict[tuple[bytes, tuple[str, ...]], Cluster] = {}  # (shape, weak words)
+        self._words: dict[str, str] = {}  # word shape -> mask, "" when the digits matter
+        self._weak: dict[str, str] = {}  # word -> mask, for the word shapes marked ""
         self._buckets: dict[tuple[int, str], list[Cluster]] = {}
         self._remap: dict[int, int] = {}
         self._last_change: tuple[tuple[int, int], ...] | None = None
@@ -134,19 +147,49 @@ class TemplateMiner:
 
     def cluster_of(self, content: str) -> Cluster:
         """The fast form of :meth:`add` (no :class:`Match` built): the line's cluster itself."""
+        return self.shaped(content)[0]
+
+    def shaped(self, content: str) -> tuple[Cluster, bool]:
+        """:meth:`cluster_of`, and whether every line of the same shape (digits aside) goes to
+        that cluster too (its mask keeps no digit), so that a caller may cache by shape."""
         self.lines += 1
-        cluster = self._exact.get(content)
-        if cluster is None:
-            masked = self._mask(content)
-            cluster = self._signatures.get(masked)
-            if cluster is None:
-                cluster = self._slow(content, masked)
-            if len(self._exact) >= self.max_signatures:
-                self._exact.clear()
-            self._exact[content] = cluster
+        key = shape_key(content)
+        found = self._shapes.get(key)
+        if isinstance(found, Cluster):
+            cluster, stable = found, True
+        else:
+            stable = False
+            hit = None
+            if found is not None:  # the shape's weak words decide: look them up with it
+                words = content.split()
+                hit = self._exact.get((key, tuple([words[i] for i in found])))
+            if hit is None:
+                cluster, stable = self._lookup(content, key)
+            else:
+                cluster = hit
         cluster.count += 1
         cluster.last_line = self.lines
-        return cluster
+        return cluster, stable
+
+    def _lookup(self, content: str, key: bytes) -> tuple[Cluster, bool]:
+        """The cluster of a line whose shape (and weak words) were not seen yet; remembers it."""
+        words = content.split()
+        masks, weak = self._mask_list(words)
+        masked = " ".join(fold_dates(words, masks))
+        cluster = self._signatures.get(masked)
+        if cluster is None:
+            cluster = self._slow(content, masked)
+        shapes = self._shapes
+        if len(shapes) >= self.max_signatures:
+            shapes.clear()
+        if not weak:
+            shapes[key] = cluster
+            return cluster, True
+        shapes[key] = weak
+        if len(self._exact) >= self.max_signatures:
+            self._exact.clear()
+        self._exact[(key, tuple([words[i] for i in weak]))] = cluster
+        return cluster, False
 
     def seen(self, cluster: Cluster) -> None:
         """Count one more line of ``cluster`` (for callers that cached the line's cluster)."""
@@ -154,22 +197,37 @@ class TemplateMiner:
         cluster.count += 1
         cluster.last_line = self.lines
 
-    def _mask(self, content: str) -> str:
-        """:func:`mask` word by word through a cache: constant words cost one dict lookup."""
-        cache = self._words
+    def mask_words(self, content: str) -> str:
+        """:func:`mask` word by word through a cache keyed on each word's shape: a constant
+        word or a number of a shape seen before costs one dict lookup."""
+        words = content.split()
+        return " ".join(fold_dates(words, self._mask_list(words)[0]))
+
+    def _mask_list(self, words: list[str]) -> tuple[list[str], tuple[int, ...]]:
+        """Each word masked, and the positions of the weak words (masks that keep a digit)."""
+        cache, weak_cache = self._words, self._weak
         out = []
-        for word in content.split():
-            masked = cache.get(word)
+        weak: list[int] = []
+        for i, word in enumerate(words):
+            key = word.translate(SHAPE)
+            masked = cache.get(key)
             if masked is None:
-                if word.isdigit():  # the commonest miss: a number seen for the first time
-                    out.append(WILDCARD)
-                    continue
-                masked = mask(word)
+                masked = WILDCARD if word.isdigit() else mask(word)
                 if len(cache) >= self.max_signatures:
                     cache.clear()
-                cache[word] = masked
+                if has_digit(masked):
+                    cache[key] = ""
+                    weak.append(i)
+                else:
+                    cache[key] = masked
+            elif not masked:  # a weak word: its digits are kept, so the word itself is the key
+                weak.append(i)
+                masked = weak_cache.get(word) or mask(word)
+                if len(weak_cache) >= self.max_signatures:
+                    weak_cache.clear()
+                weak_cache[word] = masked
             out.append(masked)
-        return " ".join(out)
+        return out, tuple(weak)
 
     def resolve(self, cluster_id: int) -> int:
         """The current id of a cluster that may have been merged into another one."""
@@ -191,6 +249,7 @@ class TemplateMiner:
         self.next_id = max([next_id, *(c.id + 1 for c in clusters)])
         self._rebuild_indexes()
         self._words.clear()
+        self._weak.clear()
 
     def templates(self) -> list[Cluster]:
         """All clusters, most frequent first."""
@@ -259,15 +318,16 @@ class TemplateMiner:
             merged.append((gone.id, survivor.id))
             bucket.remove(gone)
             del self.clusters[gone.id]
-            for cache in (self._signatures, self._exact):
+            for cache in (self._signatures, self._shapes, self._exact):
                 for sig, c in list(cache.items()):
                     if c is gone:
-                        cache[sig] = survivor
+                        cache[sig] = survivor  # type: ignore[index]
             keep = survivor
         return tuple(merged)
 
     def _rebuild_indexes(self) -> None:
         self._signatures.clear()
+        self._shapes.clear()
         self._exact.clear()
         self._buckets.clear()
         for c in sorted(self.clusters.values(), key=lambda c: c.id):
@@ -293,6 +353,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             or n < MIN_WORDS_FOR_WORD_VARIABLE
             or not is_plain_word(new)
             or not is_plain_word(have)
+            or not introduced(cluster.words[i - 1], have, new)
             or look_alike(have, new)
         ):
             return None
@@ -309,8 +370,9 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
     out: list[str] = []
     runs: list[int] = []
     for w in words:
-        if out and out[-1] == WILDCARD and w in UNITS:
-            continue  # "5.2 KB": the unit belongs to the value
+        if out and out[-1] == WILDCARD and w.rstrip(",;)]}") in UNITS:
+            out[-1] += w[len(w.rstrip(",;)]}")) :]  # "5.2 KB," is "<*>,": the unit is the value's
+            continue
         if w == WILDCARD and out and out[-1] in MONTHS:
             out[-1] = WILDCARD  # "Jul 10": a date
         if w == WILDCARD and out and out[-1] == WILDCARD:

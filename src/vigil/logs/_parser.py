@@ -1,14 +1,21 @@
 """Raw line in, (cluster, masked header) out: a :class:`LogFormat` and a miner together.
 
 Used by the ``vigil logs`` CLI (:mod:`vigil.cli._logs`) for every input line. Adds a bounded
-cache of whole raw lines: a line seen before skips header detection and mining (exact repeats
-are common in real logs: "Connection closed", "Registered BlockManager").
+cache keyed on the raw line's *shape* (digits replaced by ``0``, :mod:`vigil.logs._shape`):
+header detection and masking only look at whether a character is a digit, so a line of a shape
+seen before is split where that line was split (no detection) and, when neither its masked
+header nor its masked message keeps a digit, gets that line's cluster and header outright.
+Timestamps, pids and counters change on every line, so this is the common case.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from vigil.logs._headers import LogFormat
 from vigil.logs._miner import DEFAULT_MAX_SIGNATURES, Cluster, TemplateMiner
+from vigil.logs._shape import BYTE_SHAPE, has_digit, shape_key
+from vigil.logs._tokens import mask
 
 
 class LineParser:
@@ -24,20 +31,65 @@ class LineParser:
         self.format = log_format if log_format is not None else LogFormat()
         self.miner = miner if miner is not None else TemplateMiner()
         self.max_cached_lines = max_cached_lines
-        self._cache: dict[str, tuple[Cluster, str]] = {}
+        # shape -> (cluster or None, masked header or None, content start, content stop)
+        self._cache: dict[bytes | str, tuple[Cluster | None, str | None, int, int]] = {}
+        self._safe = self.format.shape_safe
 
     def parse(self, line: str) -> tuple[Cluster, str]:
         """The line's cluster (current id and template) and its masked header prefix."""
-        hit = self._cache.get(line)
-        if hit is not None and hit[0].id in self.miner.clusters:
-            self.miner.seen(hit[0])
-            return hit
+        key: bytes | str = shape_key(line) if self._safe else line
+        hit = self._cache.get(key)
+        if hit is None:
+            return self._miss(line, key)
+        cluster, prefix, start, stop = hit
+        miner = self.miner
+        if cluster is not None:
+            if cluster.id not in miner.clusters:  # merged or evicted since: look again
+                return self._miss(line, key)
+            miner.seen(cluster)
+            return cluster, prefix if prefix is not None else mask(line[:start])
+        cluster = miner.cluster_of(line[start:stop])
+        return cluster, prefix if prefix is not None else mask(line[:start])
+
+    def parse_many(self, lines: Iterable[str]) -> list[tuple[Cluster, str]]:
+        """:meth:`parse` for many lines, with the cached case inlined (the CLI's hot loop)."""
+        out: list[tuple[Cluster, str]] = []
+        append = out.append
+        cache, miner, parse = self._cache, self.miner, self.parse
+        alive = miner.clusters
+        lines = lines if isinstance(lines, list) else list(lines)
+        if not self._safe:
+            return [parse(line) for line in lines]
+        # every line's shape in three C calls (UTF-8 of joined lines = joined UTF-8 of lines)
+        keys = "\n".join(lines).encode("utf-8", "surrogatepass").translate(BYTE_SHAPE).split(b"\n")
+        if len(keys) != len(lines):  # a line with a newline of its own: one by one
+            keys = [shape_key(line) for line in lines]
+        for line, key in zip(lines, keys, strict=True):
+            hit = cache.get(key)
+            if hit is not None:
+                cluster = hit[0]
+                if cluster is not None and hit[1] is not None and cluster.id in alive:
+                    miner.lines += 1
+                    cluster.count += 1
+                    cluster.last_line = miner.lines
+                    append((cluster, hit[1]))
+                    continue
+            append(parse(line))
+        return out
+
+    def _miss(self, line: str, key: bytes | str) -> tuple[Cluster, str]:
         split = self.format.split(line)
-        cluster = self.miner.cluster_of(split.content)
+        cluster, stable = self.miner.shaped(split.content)
+        if split.start < 0 or line.startswith("{"):  # JSON: valid JSON depends on the digits
+            return cluster, split.prefix
+        prefix: str | None = split.prefix
+        if prefix and has_digit(prefix):
+            prefix = None  # a weak word in the header: mask each line's own header
+        whole = cluster if stable and prefix is not None else None
         if len(self._cache) >= self.max_cached_lines:
             self._cache.clear()
-        result = self._cache[line] = (cluster, split.prefix)
-        return result
+        self._cache[key] = (whole, prefix, split.start, split.start + len(split.content))
+        return cluster, split.prefix
 
     def merged(self) -> None:
         """Forget cached lines after clusters were merged or evicted."""

@@ -45,12 +45,19 @@ UNITS = frozenset(["B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB"
 _STRONG = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
+    r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
     r"|(?<![\w./])/(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*"  # path with at least two segments
+    r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
+    r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
+    r"|(?<![\w.-])[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1
+    r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-])"  # program
     rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?![\w.\-])"  # host name
     rf"|\b(?:{_DAYS})\b"  # day names
     r"|(?<![\w-])-?\d[\w-]*"  # starts with a digit (optionally signed)
     r"|(?<![\w-])[\w-]*?\d{3}[\w-]*"  # holds a run of three or more digits
+    r"|(?<![\w-])[\w-]*?\d(?:[^\W\d]|-)+\d[\w-]*"  # two numbered parts: R25-M1-N2, x86_64
     r"|(?<![\w-])(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}(?![\w-])"  # long hex
+    r"|(?<![\w-])(?:[a-f]{8,}|[A-F]{8,})(?![\w-])"  # long hex of letters only: ffffffff
 )
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s\]\)\}'\",;<>]+")
 _DOTTED = WILDCARD + "." + WILDCARD
@@ -71,6 +78,40 @@ def mask(content: str) -> str:
         while _JOINED in masked:
             masked = masked.replace(_JOINED, WILDCARD)
     return masked
+
+
+_DAY_NAMES = frozenset(_DAYS.split("|"))
+_CLOCK = re.compile(r"\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?")
+CLOCK = "<*>:<*>:<*>"
+
+
+def fold_dates(words: list[str], masks: list[str]) -> list[str]:
+    """``masks`` with each written-out date-time (``Sat Jun 18 02:23:10 [2005]``, the C
+    ``ctime`` form that syslog, ftpd, kernels and JVMs print) shown as one clock ``<*>:<*>:<*>``.
+
+    A date-time is one value however it is spelled; keeping the clock's colons follows the
+    Loghub templates, which keep them for every time they contain.
+    """
+    if len(words) < 4 or not _DAY_NAMES.intersection(words):
+        return masks
+    out: list[str] = []
+    i, n = 0, len(words)
+    while i < n:
+        if (
+            words[i] in _DAY_NAMES
+            and i + 3 < n
+            and words[i + 1] in MONTHS
+            and words[i + 2].isdigit()
+            and _CLOCK.fullmatch(words[i + 3])
+        ):
+            out.append(CLOCK)
+            i += 4
+            if i < n and len(words[i]) == 4 and words[i].isdigit():
+                i += 1  # the year
+            continue
+        out.append(masks[i])
+        i += 1
+    return out
 
 
 def loose(word: str) -> str:
@@ -130,6 +171,33 @@ def look_alike(a: str, b: str) -> bool:
     if len(_common_prefix(a, b)) >= need:
         return True
     return len(_common_prefix(a[::-1], b[::-1])) >= need
+
+
+INTRODUCERS = frozenset(
+    ["user", "users", "username", "for", "from", "by", "host", "hostname", "account", "login"]
+)
+"""Words after which a plain word names who or where (``Invalid user bob``, ``password for
+root from``, ``closed by alice``): in every kind of log an unmasked variable (a user, a host
+without digits) is the object of one of these, while other words that alternate in one
+position are constants that tell two events apart (``stored as bytes``/``values``,
+``driver usbfs``/``hub``, ``(usable)``/``(reserved)``)."""
+
+
+def introduced(before: str, a: str, b: str) -> bool:
+    """True when two values at one position may be one variable: the word before them is an
+    :data:`INTRODUCERS` word or a label (``to:``, ``=``), both are the values of one key
+    (``user=root``/``user=git``), or both are qualified names (``org.a.B``/``com.c/.D``)."""
+    if before.lower() in INTRODUCERS or before.endswith((":", "=")):
+        return True
+    if _qualified(a) and _qualified(b):
+        return True  # two class, package or component names: names are values
+    key = _KEY_END.match(_common_prefix(a, b))
+    return key is not None and key.group(0).endswith(("=", ":"))
+
+
+def _qualified(word: str) -> bool:
+    """``com.android.launcher3/.Launcher``, ``org.foo.Bar``: a name of three or more parts."""
+    return word.count(".") + word.count("/") >= 2
 
 
 def generalise(a: str, b: str) -> str:
