@@ -277,6 +277,10 @@ async def test_a_replica_stopped_by_an_operator_stays_stopped_when_the_controlle
     await start_controller.stop(first)
 
     second = await start_controller(config)
+    # llm/0 (adopted) is supervised again; llm/1 must still be stopped well after that
+    await eventually(
+        lambda: second.replicas()[0].state == ReplicaState.RUNNING, 20, "llm/0 running again"
+    )
     await asyncio.sleep(2.0)
 
     assert model_servers(tag, "llm/1") == []
