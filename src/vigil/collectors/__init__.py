@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from vigil.collectors._gpu import GpuCollector, NvmlLike
 from vigil.collectors._host import HostCollector, PsutilLike
-from vigil.collectors._logedge import EdgeSourceSpec, LogEdge
+from vigil.collectors._logedge import EdgeSourceSpec, LogEdge, write_atomic
 from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
@@ -58,5 +58,6 @@ __all__ = [
     "run_probe",
     "scrape",
     "width_for",
+    "write_atomic",
     "xid_info",
 ]

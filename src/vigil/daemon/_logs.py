@@ -34,13 +34,13 @@ from typing import Any
 
 from vigil.api import IngestResult, TemplateSort
 from vigil.bus import EventBus
+from vigil.collectors import write_atomic
 from vigil.daemon._logs_state import (
     LocalSource,
     MinedSource,
     load_state,
     save_state,
     stats_of,
-    write_atomic,
 )
 from vigil.errors import InputError
 from vigil.logs import WILDCARD, LineSplitter

@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vigil.collectors import FileTailer, TailState
@@ -142,14 +141,3 @@ def _restore(p: LogPipeline, data: Any) -> None:
     if novelty["started"] is not None:
         p.novelty.started = float(novelty["started"])
         p.novelty.lines = int(novelty["lines"])
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves either the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
