@@ -20,7 +20,7 @@ hash           consistent hashing with bounded loads on the affinity key
 
 from __future__ import annotations
 
-from vigil.balancer.policies._base import Policy, UnknownPolicyError
+from vigil.balancer.policies._base import Learner, Policy, UnknownPolicyError
 from vigil.balancer.policies._hash import BoundedLoadHash
 from vigil.balancer.policies._least import LeastConnections, LeastTime
 from vigil.balancer.policies._p2c import PeakEwmaP2C
@@ -29,6 +29,7 @@ from vigil.balancer.policies._rotation import RoundRobin, SmoothWeighted
 
 __all__ = [
     "BoundedLoadHash",
+    "Learner",
     "LeastConnections",
     "LeastTime",
     "PeakEwmaP2C",
