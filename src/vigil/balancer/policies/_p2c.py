@@ -149,12 +149,14 @@ class PeakEwmaP2C:
         if len(self._models) > 2 * n + 16:
             self._forget(upstreams)
         candidates: Sequence[int] = range(n)
-        if any(u.retry_after_until is not None and now < u.retry_after_until for u in upstreams):
-            candidates = [i for i, u in enumerate(upstreams) if not _in_retry_after(u, now)]
-            if len(candidates) == 1:
-                return candidates[0]
-            if not candidates:
-                candidates = range(n)
+        for upstream in upstreams:  # the pool filters these out already: only a check
+            if upstream.retry_after_until is not None and now < upstream.retry_after_until:
+                candidates = [i for i, u in enumerate(upstreams) if not _in_retry_after(u, now)]
+                if len(candidates) == 1:
+                    return candidates[0]
+                if not candidates:
+                    candidates = range(n)
+                break
         m = len(candidates)
         d = max(2, min(self.choices, m - 1))
         random_ = rng.random
@@ -208,8 +210,10 @@ class PeakEwmaP2C:
         if idle > 0.0:
             delay *= math.exp(-idle / self.decay)
         oldest = upstream.oldest_pending
-        if oldest is not None:
-            delay += _silence(upstream, model, oldest, now)
+        if oldest is not None:  # silence: usually shorter than the shortest threshold
+            silent = now - (oldest if oldest > model.done_at else model.done_at)
+            if silent > SILENCE_GAPS * model.gap:
+                delay += _silence(upstream, model, oldest, now)
         cost = delay / upstream.weight
         if upstream.last_error_at is not None or upstream.retry_after_until is not None:
             cost *= _penalty(upstream, now)
@@ -246,7 +250,7 @@ def _silence(upstream: UpstreamView, model: DelayModel | None, oldest: float, no
     """Seconds without an answer beyond :data:`SILENCE_GAPS` usual gaps, while requests are out
     (``oldest``: the start of the oldest). The usual gap was measured with ``mean_k + 1``
     requests out on average; with fewer out now, answers come that much further apart."""
-    if model is not None and model.done_at is not None:
+    if model is not None and model.at is not None:
         last = max(oldest, model.done_at)
         usual = model.gap * max(1.0, (model.mean_k + 1.0) / max(upstream.in_flight, 1))
     elif upstream.latency_at is not None:

@@ -103,9 +103,9 @@ class DelayModel:
         self.a = 0.0
         self.b = 0.0
         self.floor = 0.0
-        self.idle: float | None = None  # EWMA of the latency of requests sent while idle
+        self.idle = 0.0  # EWMA of the latency of requests sent while idle (0: none yet)
         self.at: float | None = None  # time of the last latency learned
-        self.done_at: float | None = None  # time of the last answer
+        self.done_at = -math.inf  # time of the last answer
         self.gap = 0.0
         self.sent: deque[tuple[float, int]] = deque()  # (sent at, k) of requests out
 
@@ -125,7 +125,7 @@ class DelayModel:
         if latency is None:
             return
         latency = max(latency, 0.0)
-        gap = latency if self.done_at is None else min(now - self.done_at, latency)
+        gap = min(now - self.done_at, latency)
         self.gap = gap if self.at is None else self.gap + (gap - self.gap) / GAP_MEMORY
         self.done_at = now
         if self.at is not None:
@@ -135,7 +135,7 @@ class DelayModel:
                 latency = max(latency, predicted)
         if k == 0:
             idle = self.idle
-            self.idle = latency if idle is None else idle + (latency - idle) / IDLE_MEMORY
+            self.idle = latency if idle == 0.0 else idle + (latency - idle) / IDLE_MEMORY
         keep = 1.0 - 1.0 / MEMORY
         if self.at is not None and now > self.at:
             keep *= math.exp(-(now - self.at) / HORIZON)
@@ -168,9 +168,9 @@ class DelayModel:
     def predict(self, k: int) -> float:
         """Expected delay (seconds) of a request sent while ``k`` are in flight."""
         delay = self.a + self.b * k
-        floor = self.floor
-        if self.idle is not None:
-            floor = max(floor, self.idle * (1.0 + MIN_SLOPE * k))
+        floor = self.idle * (1.0 + MIN_SLOPE * k)  # 0 until a request was sent while idle
+        if floor < self.floor:
+            floor = self.floor
         return delay if delay > floor else floor
 
     @property
