@@ -27,8 +27,10 @@ slots, 20-40k requests each; worst case / mean), in the order it was tried:
   answers (scaled up when fewer requests are out than usual), is added to its delay, since a
   stall of ``t`` seconds so far is expected to last about ``t`` more. It catches a stall within
   a few gaps, before any request held by it returns;
-- the learned line ``a + b k`` with a long memory (256 requests): about 1.18 / 1.08-1.10. The
-  line's memory: 32 requests 1.50, 64: 1.20, 256 and 1024: 1.12 worst case.
+- the learned line ``a + b k`` with a long memory (256 requests): 1.12-1.25 / 1.06-1.11 from run
+  to run (with 20-40k requests a p99 moves by about 5 %; 200k-request figures are in
+  docs/benchmarks.md). The line's memory: 32 requests 1.50, 64: 1.20, 256 and 1024: 1.12 worst
+  case, in one set of runs.
 
 The deterministic tests (tests/balancer/test_p2c.py) found two traps the simulation did not:
 a replica only ever sent requests while idle never learned its slope and was starved (fixed by
@@ -59,9 +61,9 @@ of two is still compared as a pair."""
 
 SILENCE_GAPS = 1.5
 """An upstream with requests out that has not answered for longer than this many of its usual
-gaps between answers is charged the excess on top of its delay. 1, 1.5, 2 and 3 were measured:
-1.5 was best with one slot per replica (where a gap is a whole service time) and no worse
-elsewhere."""
+gaps between answers is charged the excess on top of its delay. 1, 1.5, 2, 3 and 5 were
+measured (worst p99 / oracle over the 12 cases: 1.23, 1.18, 1.21, 1.20, 1.28): within noise up
+to 3, a stall seen later beyond."""
 
 SLOPE_MEMORY = 256.0
 """Effective number of answers in the pool-wide slope (relative to the intercept) that the
@@ -84,12 +86,16 @@ class PeakEwmaP2C:
     :data:`CHOICES`): the share of any one upstream is at most ``d / n`` (< 1), ties are broken
     at random. Cost of upstream i, with ``k_i`` requests in flight, at time ``now``::
 
-        delay_i = (a_i + b_i k_i) * exp(-(now - learned_at_i) / tau)      (the learned line)
-                + max(0, now - max(last_answer_i, oldest_pending_i) - 1.5 gap_i)   (silence)
+        delay_i = line_i(k_i) * exp(-(now - learned_at_i) / tau)     (learned, decayed if idle)
+                + max(0, now - max(last_answer_i, oldest_pending_i) - 1.5 usual_i)  (silence)
+        usual_i = gap_i * max(1, (mean_k_i + 1) / k_i)
         cost_i  = delay_i / W_i
                   * (1 + ERROR_PENALTY * exp(-(now - last_error_at_i) / ERROR_DECAY))
                   * (RETRY_AFTER_PENALTY if now < retry_after_until_i else 1)
 
+    ``line_i`` is :meth:`DelayModel.predict <vigil.balancer.policies._p2c_model.DelayModel.predict>`
+    (``a + b k`` fitted to the upstream's recent requests, floored by its idle latency), ``gap_i``
+    the EWMA of its time between answers, measured with ``mean_k_i + 1`` requests out on average
     (the silence term only while requests are in flight). Before this policy has learned
     anything about an upstream it reads the pool's peak EWMA instead, as ``peak * (k + 1)``
     (decayed by ``tau`` too); an upstream with neither is assumed average: the mean of the other

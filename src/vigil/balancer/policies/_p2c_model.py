@@ -77,9 +77,11 @@ class DelayModel:
     """A weighted least-squares line ``delay = a + b k`` over one upstream's recent requests.
 
     ``k`` is the upstream's in-flight count when the request was sent (recorded by
-    :meth:`started`, matched in order by :meth:`finished`, as the pool matches its own start
-    times). The slope is shrunk towards ``mean / (mean_k + 1)`` with weight :data:`RIDGE` and kept
-    ``>= 0``; ``gap`` is an EWMA of the time between answers while requests are in flight.
+    :meth:`started` with the time it was sent; :meth:`finished` takes back the one sent closest
+    to ``now - latency``, since answers overtake each other on a replica that serves several at
+    once (for a stream the latency is the time to its first byte, so the match is approximate).
+    The slope is shrunk towards the prior with weight :data:`RIDGE` and kept ``>= 0``; ``gap``
+    is an EWMA of the time between answers while requests are in flight.
     """
 
     __slots__ = (
