@@ -94,7 +94,8 @@ class Sim:
         service = self.rng.expovariate(10.0) * self.speeds[i]
         heapq.heappush(self.events, (self.now + service, self.seq, i, upstream, sent))
 
-    def run(self, seconds: float, rate: float, on_pick: Callable[[int], None] = print) -> None:
+    def run(self, seconds: float, rate: float, on_pick: Callable[[int], None]) -> None:
+        """Poisson arrivals at ``rate`` for ``seconds``; ``on_pick`` gets each chosen index."""
         end = self.now + seconds
         arrival = self.now + self.rng.expovariate(rate)
         while True:
