@@ -26,6 +26,7 @@ import json
 import math
 import random
 import statistics
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -37,33 +38,64 @@ from vigil.balancer import Outcome, Pool, PoolSettings, Upstream
 POLICIES = ("round_robin", "weighted", "least_conn", "least_time", "p2c_ewma", "hash")
 MEAN_SERVICE = 0.1  # seconds, at normal speed: a short generation
 SIGMA = 0.6  # log-normal shape: p99/p50 of service times ~ 4
-SLOWDOWN = (1.0, 1.0, 1.0, 3.0, 1.0)  # replica 3 is 3x slower
-STALL = (4, 10.0, 2.0, 5.0)  # replica 4 stalls 2 s of every 10 s, from t = 5 s
 SESSIONS = 10_000  # affinity keys for the hash policy
+BURST = (1.4, 0.6, 1.0)  # bursty arrivals: rate x1.4 and x0.6 in turn, phases ~ Exp(1 s)
 
 
-def stalled_until(replica: int, t: float) -> float:
+@dataclass(frozen=True)
+class Stall:
+    """``replica`` makes no progress for ``length`` s of every ``period`` s, from ``phase``."""
+
+    replica: int
+    period: float
+    length: float
+    phase: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Replica speeds (service time multipliers), an optional stall, the arrival process."""
+
+    name: str
+    slowdown: tuple[float, ...]
+    stall: Stall | None = None
+    bursty: bool = False
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        # the issue's: r3 3x slower, r4 stalls 2 s of every 10 s
+        Scenario("slow+stall", (1.0, 1.0, 1.0, 3.0, 1.0), Stall(4, 10.0, 2.0, 5.0)),
+        Scenario("equal", (1.0,) * 5),
+        Scenario("mixed speeds", (1.0, 1.0, 1.5, 2.0, 3.0)),
+        Scenario("bursty slow+stall", (1.0, 1.0, 1.0, 3.0, 1.0), Stall(4, 10.0, 2.0, 5.0), True),
+        Scenario("stall only", (1.0,) * 5, Stall(2, 7.0, 1.0, 3.0)),
+    )
+}
+"""Scenarios by name; the first is the issue's and gets the full table."""
+
+
+def stalled_until(stall: Stall | None, replica: int, t: float) -> float:
     """End of the stall that covers ``t`` on ``replica``, or ``t`` if it is not stalled."""
-    who, period, length, phase = STALL
-    if replica != who or t < phase:
+    if stall is None or replica != stall.replica or t < stall.phase:
         return t
-    into = (t - phase) % period
-    return t - into + length if into < length else t
+    into = (t - stall.phase) % stall.period
+    return t - into + stall.length if into < stall.length else t
 
 
-def finish_time(replica: int, start: float, work: float) -> float:
+def finish_time(stall: Stall | None, replica: int, start: float, work: float) -> float:
     """When ``work`` seconds of service started at ``start`` end, skipping stalls."""
-    who, period, length, phase = STALL
-    t = stalled_until(replica, start)
-    if replica != who:
+    t = stalled_until(stall, replica, start)
+    if stall is None or replica != stall.replica:
         return t + work
     while True:
-        k = math.floor((t - phase) / period) + 1 if t >= phase else 0
-        next_stall = phase + k * period
+        k = math.floor((t - stall.phase) / stall.period) + 1 if t >= stall.phase else 0
+        next_stall = stall.phase + k * stall.period
         if t + work <= next_stall:
             return t + work
         work -= next_stall - t
-        t = next_stall + length
+        t = next_stall + stall.length
 
 
 @dataclass
@@ -78,68 +110,80 @@ class Replica:
         return self.busy + len(self.queue)
 
 
-def capacities(slots: int) -> list[float]:
+def capacities(scenario: Scenario, slots: int) -> list[float]:
     """Requests per second each replica can serve, counting the stalls."""
-    rates = [slots / (MEAN_SERVICE * s) for s in SLOWDOWN]
-    rates[STALL[0]] *= 1.0 - STALL[2] / STALL[1]
+    rates = [slots / (MEAN_SERVICE * s) for s in scenario.slowdown]
+    if scenario.stall is not None:
+        rates[scenario.stall.replica] *= 1.0 - scenario.stall.length / scenario.stall.period
     return rates
 
 
-def capacity(slots: int) -> float:
+def capacity(scenario: Scenario, slots: int) -> float:
     """Requests per second all replicas can serve together."""
-    return sum(capacities(slots))
+    return sum(capacities(scenario, slots))
 
 
-def overloaded(shares: list[float], rate: float, slots: int) -> list[str]:
+def overloaded(scenario: Scenario, shares: list[float], rate: float, slots: int) -> list[str]:
     """Replicas sent more than they can serve: their queues grow for as long as the run lasts,
     so the policy's tail latency is a function of the run's length, not a steady state."""
     return [
         f"r{i} gets {share * rate / cap:.1f}x its capacity"
-        for i, (share, cap) in enumerate(zip(shares, capacities(slots), strict=True))
+        for i, (share, cap) in enumerate(zip(shares, capacities(scenario, slots), strict=True))
         if share * rate > cap
     ]
 
 
-def workload(n: int, rate: float, seed: int) -> tuple[list[float], list[float], list[str]]:
+def workload(
+    scenario: Scenario, n: int, rate: float, seed: int
+) -> tuple[list[float], list[float], list[str]]:
+    """Arrival times (Poisson, or modulated by :data:`BURST`), job sizes and affinity keys."""
     rng = random.Random(seed)
     mu = math.log(MEAN_SERVICE) - SIGMA * SIGMA / 2
+    high, low, phase_mean = BURST
+    factor, switch = (high, rng.expovariate(1.0 / phase_mean)) if scenario.bursty else (1.0, 0.0)
     t = 0.0
     arrivals, works, keys = [], [], []
     for _ in range(n):
-        t += rng.expovariate(rate)
+        t += rng.expovariate(rate * factor)
+        while scenario.bursty and t > switch:  # memoryless: restart the gap at the switch
+            factor = low if factor == high else high
+            t = switch + rng.expovariate(rate * factor)
+            switch += rng.expovariate(1.0 / phase_mean)
         arrivals.append(t)
         works.append(rng.lognormvariate(mu, SIGMA))
         keys.append(f"s{rng.randrange(SESSIONS)}")
     return arrivals, works, keys
 
 
-def oracle_choice(replicas: list[Replica], now: float) -> int:
+def oracle_choice(scenario: Scenario, replicas: list[Replica], now: float) -> int:
     """Join the shortest expected delay: the wall time until the new request would finish, from
     the exact queue lengths, speeds and the end of a stall in progress, with mean job sizes.
     It does not foresee a stall that has not begun (no policy can)."""
     best, best_delay = 0, math.inf
     for r in replicas:
-        mean = MEAN_SERVICE * SLOWDOWN[r.index]
+        mean = MEAN_SERVICE * scenario.slowdown[r.index]
         ahead = max(r.in_system - r.slots + 1, 0) * mean / r.slots
-        delay = stalled_until(r.index, now) - now + ahead + mean
+        delay = stalled_until(scenario.stall, r.index, now) - now + ahead + mean
         if delay < best_delay:
             best, best_delay = r.index, delay
     return best
 
 
 def simulate(
+    scenario: Scenario,
     policy: str,
     work: tuple[list[float], list[float], list[str]],
     slots: int,
     seed: int,
-    weights: tuple[float, ...] = (1.0,) * len(SLOWDOWN),
+    weights: tuple[float, ...] | None = None,
 ) -> tuple[list[float], list[int]]:
     """Run one policy (or "oracle") over the workload: each request's latency and replica."""
     arrivals, works, keys = work
-    replicas = [Replica(i, slots) for i in range(len(SLOWDOWN))]
+    count = len(scenario.slowdown)
+    replicas = [Replica(i, slots) for i in range(count)]
     upstreams = [
-        Upstream(f"r{i}", "127.0.0.1", 9000 + i, configured_weight=weights[i])
-        for i in range(len(SLOWDOWN))
+        Upstream(f"r{i}", "127.0.0.1", 9000 + i, configured_weight=weights[i] if weights else 1.0)
+        for i in range(count)
     ]
     settings = PoolSettings(policy="round_robin" if policy == "oracle" else policy)
     pool = Pool(upstreams, settings, rng=random.Random(seed))
@@ -153,14 +197,14 @@ def simulate(
 
     def start(replica: Replica, job: int, work_s: float, now: float) -> None:
         replica.busy += 1
-        end = finish_time(replica.index, now, work_s * SLOWDOWN[replica.index])
-        heapq.heappush(events, (end, 0, job))
+        size = work_s * scenario.slowdown[replica.index]
+        heapq.heappush(events, (finish_time(scenario.stall, replica.index, now, size), 0, job))
 
     while events:
         now, kind, job = heapq.heappop(events)
         if kind == 1:
             if policy == "oracle":
-                index = oracle_choice(replicas, now)
+                index = oracle_choice(scenario, replicas, now)
             else:
                 upstream = pool.acquire(now, key=keys[job])
                 assert upstream is not None, "every replica is always eligible here"
@@ -188,7 +232,7 @@ def simulate(
 def summarise(latency: list[float], chosen: list[int], warmup: int) -> dict[str, object]:
     kept = sorted(latency[warmup:])
     q = statistics.quantiles(kept, n=1000, method="inclusive")
-    counts = [0] * len(SLOWDOWN)
+    counts = [0] * (max(chosen) + 1)
     for index in chosen[warmup:]:
         counts[index] += 1
     return {
@@ -200,6 +244,43 @@ def summarise(latency: list[float], chosen: list[int], warmup: int) -> dict[str,
     }
 
 
+def run(
+    scenario: Scenario, policies: tuple[str, ...], n: int, args: argparse.Namespace
+) -> tuple[dict[str, dict[str, object]], float]:
+    """Every policy in ``policies`` and the oracle on the same workload: figures, arrival rate."""
+    rate = args.utilisation * capacity(scenario, args.slots)
+    work = workload(scenario, n, rate, args.seed)
+    weights = None
+    if args.capacity_weights:
+        weights = tuple(1.0 / s for s in scenario.slowdown)
+    results = {}
+    for name in (*policies, "oracle"):
+        latency, chosen = simulate(scenario, name, work, args.slots, args.seed, weights)
+        results[name] = summarise(latency, chosen, n // 10)
+    return results, rate
+
+
+def overhead(policy: str, rounds: int) -> float:
+    """Microseconds per acquire + release on a pool of five upstreams (real clock)."""
+    pool = Pool(
+        [Upstream(f"r{i}", "127.0.0.1", 9000 + i) for i in range(5)],
+        PoolSettings(policy=policy),
+        rng=random.Random(1),
+    )
+    held: deque[Upstream] = deque()
+    now = 0.0
+    started = time.process_time()  # CPU time: less disturbed by the shared machine
+    for k in range(rounds):
+        now += 0.001
+        upstream = pool.acquire(now)
+        assert upstream is not None
+        held.append(upstream)
+        if len(held) > 8:  # keep some in flight, as a proxy under load does
+            done = held.popleft()
+            pool.release(done, now, outcome=Outcome.OK, latency=0.05 + 0.01 * (k % 7))
+    return (time.process_time() - started) / rounds * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 000 requests per policy")
@@ -208,33 +289,82 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=4, help="concurrent requests per replica")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--scenario", choices=list(SCENARIOS), default=next(iter(SCENARIOS)), help="full table"
+    )
+    parser.add_argument(
         "--capacity-weights",
         action="store_true",
         help="configure weights 1/slowdown (an operator who knows r3 is 3x slower)",
     )
     args = parser.parse_args()
+    if not 0.0 < args.utilisation < 1.0 or args.slots < 1:
+        parser.error("--utilisation must be in (0, 1) and --slots >= 1")
     n = args.requests or (20_000 if args.quick else 200_000)
-    rate = args.utilisation * capacity(args.slots)
-    work = workload(n, rate, args.seed)
-    warmup = n // 10
-    weights = tuple(1.0 / s if args.capacity_weights else 1.0 for s in SLOWDOWN)
-    results: dict[str, dict[str, object]] = {}
-    for name in (*POLICIES, "oracle"):
-        latency, chosen = simulate(name, work, args.slots, args.seed, weights)
-        results[name] = summarise(latency, chosen, warmup)
-    report(results, n, rate, args)
+    scenario = SCENARIOS[args.scenario]
+    results, rate = run(scenario, POLICIES, n, args)
+    console = Console(width=140)
+    unstable = report(console, scenario, results, n, rate, args)
+    others = {}
+    for other in SCENARIOS.values():
+        if other is not scenario:
+            others[other.name] = run(other, SUMMARY, n, args)[0]
+    ratios = summary(console, {scenario.name: results, **others}, args)
+    rounds = 20_000 if args.quick else 200_000
+    cost = {name: overhead(name, rounds) for name in ("round_robin", "p2c_ewma")}
+    console.print(
+        f"acquire + release, 5 upstreams: p2c_ewma {cost['p2c_ewma']:.1f} us, "
+        f"round_robin {cost['round_robin']:.1f} us ({cost['p2c_ewma'] / cost['round_robin']:.2f}x)"
+    )
+    base, oracle, p2c = (float(results[k]["p99"]) for k in ("round_robin", "oracle", "p2c_ewma"))  # type: ignore[arg-type]
+    line = {
+        "bench": "balance_sim",
+        "requests": n,
+        "utilisation": args.utilisation,
+        "slots": args.slots,
+        "seed": args.seed,
+        "scenario": scenario.name,
+        "capacity_weights": args.capacity_weights,
+        "p99_ms": {k: round(float(v["p99"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
+        "p50_ms": {k: round(float(v["p50"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
+        "baseline": {"name": "round_robin", "p99_ms": round(base * 1000, 1)},
+        "unstable": unstable,
+        "p2c_p99_vs_baseline": round(p2c / base, 4),
+        "p2c_p99_vs_oracle": round(p2c / oracle, 4),
+        "p2c_p99_vs_oracle_by_scenario": ratios,
+        "acquire_release_us": {k: round(v, 2) for k, v in cost.items()},
+        "targets": {
+            "p2c_p99_le_half_baseline": p2c <= 0.5 * base,
+            "p2c_p99_within_15pct_of_oracle": p2c <= 1.15 * oracle,
+        },
+    }
+    print(json.dumps(line))
+
+
+SUMMARY = ("round_robin", "least_conn", "least_time", "p2c_ewma")
+"""The policies run in every other scenario (the table of p99 / oracle per scenario)."""
 
 
 def report(
-    results: dict[str, dict[str, object]], n: int, rate: float, args: argparse.Namespace
-) -> None:
+    console: Console,
+    scenario: Scenario,
+    results: dict[str, dict[str, object]],
+    n: int,
+    rate: float,
+    args: argparse.Namespace,
+) -> dict[str, list[str]]:
+    """The full table for one scenario; returns the unstable policies with why."""
+
     def p99(name: str) -> float:
         value = results[name]["p99"]
         assert isinstance(value, float)
         return value
 
     base, oracle = p99("round_robin"), p99("oracle")
-    table = Table(title=f"{n} requests at {args.utilisation:.0%} of capacity ({rate:.0f} req/s)")
+    title = (
+        f"{scenario.name}: {n} requests at {args.utilisation:.0%} of capacity ({rate:.0f} req/s),"
+        f" {args.slots} slots per replica, speeds {'/'.join(f'{s:g}' for s in scenario.slowdown)}"
+    )
+    table = Table(title=title)
     for column in (
         "policy",
         "p50 ms",
@@ -243,9 +373,9 @@ def report(
         "mean ms",
         "p99/RR",
         "p99/oracle",
-        "% to r0/r1/r2/r3 slow/r4 stalls",
+        "% to r0/r1/r2/r3/r4",
     ):
-        table.add_column(column, justify="left" if column.startswith(("policy", "sh")) else "right")
+        table.add_column(column, justify="left" if column.startswith(("policy", "%")) else "right")
     for name, figures in results.items():
         table.add_row(
             name,
@@ -254,36 +384,37 @@ def report(
             f"{p99(name) / oracle:.3f}",
             "/".join(f"{s * 100:.0f}" for s in figures["shares"]),  # type: ignore[attr-defined]
         )
-    console = Console(width=140)
     console.print(table)
     unstable = {}
     for name, figures in results.items():
         shares = figures["shares"]
         assert isinstance(shares, list)
-        notes = overloaded(shares, rate, args.slots)
+        notes = overloaded(scenario, shares, rate, args.slots)
         if notes:
             unstable[name] = notes
             console.print(f"[yellow]{name}: unstable, {'; '.join(notes)}[/yellow]")
-    p2c = p99("p2c_ewma")
-    line = {
-        "bench": "balance_sim",
-        "requests": n,
-        "utilisation": args.utilisation,
-        "slots": args.slots,
-        "seed": args.seed,
-        "capacity_weights": args.capacity_weights,
-        "p99_ms": {k: round(p99(k) * 1000, 1) for k in results},
-        "p50_ms": {k: round(float(v["p50"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
-        "baseline": {"name": "round_robin", "p99_ms": round(base * 1000, 1)},
-        "unstable": unstable,
-        "p2c_p99_vs_baseline": round(p2c / base, 4),
-        "p2c_p99_vs_oracle": round(p2c / oracle, 4),
-        "targets": {
-            "p2c_p99_le_half_baseline": p2c <= 0.5 * base,
-            "p2c_p99_within_15pct_of_oracle": p2c <= 1.15 * oracle,
-        },
-    }
-    print(json.dumps(line))
+    return unstable
+
+
+def summary(
+    console: Console, by_scenario: dict[str, dict[str, dict[str, object]]], args: argparse.Namespace
+) -> dict[str, float]:
+    """p99 / oracle of each policy in each scenario; returns p2c's per scenario."""
+    table = Table(
+        title=f"p99 / oracle's p99 per scenario ({args.utilisation:.0%}, {args.slots} slots)"
+    )
+    table.add_column("scenario", justify="left")
+    table.add_column("oracle p99 ms", justify="right")
+    for name in SUMMARY:
+        table.add_column(name, justify="right")
+    ratios = {}
+    for scenario, results in by_scenario.items():
+        oracle = float(results["oracle"]["p99"])  # type: ignore[arg-type]
+        row = {k: float(results[k]["p99"]) / oracle for k in SUMMARY}  # type: ignore[arg-type]
+        ratios[scenario] = round(row["p2c_ewma"], 4)
+        table.add_row(scenario, f"{oracle * 1000:.0f}", *(f"{row[k]:.2f}" for k in SUMMARY))
+    console.print(table)
+    return ratios
 
 
 if __name__ == "__main__":

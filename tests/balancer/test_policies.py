@@ -225,12 +225,13 @@ def test_p2c_skips_replicas_inside_their_retry_after() -> None:
     assert picks(PeakEwmaP2C(), upstreams, 1)[0] in {0, 1, 2}
 
 
-def test_p2c_sees_a_stalled_replica_through_its_oldest_request_before_any_answer() -> None:
+def test_p2c_sees_a_stalled_replica_through_its_silence_before_any_answer() -> None:
     upstreams = [measured(u, 0.1, at=NOW - 1) for u in ups(2, in_flight=1)]
     upstreams[0].pending.append(NOW - 0.05)
-    upstreams[1].pending.append(NOW - 2.0)  # no answer for 2 s
+    upstreams[1].pending.append(NOW - 2.0)  # no answer for the last second, 1 s past the usual
     costs = PeakEwmaP2C().costs(upstreams, now=NOW)
-    assert costs[1] == pytest.approx(2.0 * 2) and costs[0] < 0.25
+    peak = 0.1 * math.exp(-1 / 10) * 2  # decayed peak x (in_flight + 1)
+    assert costs[1] == pytest.approx(peak + 1.0 - 1.5 * 0.1) and costs[0] == pytest.approx(peak)
 
 
 def test_p2c_peak_ewma_decays_towards_zero_while_idle() -> None:

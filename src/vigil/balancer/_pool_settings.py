@@ -49,7 +49,8 @@ class PoolSettings:
     """Weight of each new latency in the plain EWMA read by ``least_time``."""
 
     peak_decay: float = DECAY
-    """Time constant (seconds) of the peak EWMA read by ``p2c_ewma``."""
+    """Time constant (seconds) of the peak EWMA, and of the decay of ``p2c_ewma``'s learned
+    delays while an upstream answers nothing."""
 
     hash_load_factor: float = LOAD_FACTOR
     """``c`` of consistent hashing with bounded loads."""

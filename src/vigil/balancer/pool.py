@@ -34,7 +34,7 @@ from vigil.balancer._pool_health import (
 )
 from vigil.balancer._pool_settings import PoolSettings, UpstreamStatus
 from vigil.balancer._upstream import AdminState, Outcome, Upstream
-from vigil.balancer.policies import Policy, make_policy
+from vigil.balancer.policies import Learner, Policy, make_policy
 from vigil.errors import InputError, NotFoundError
 
 
@@ -55,6 +55,7 @@ class Pool:
         self.settings = settings or PoolSettings()
         self._rng = rng or random.Random()
         self._policy = self._make_policy(self.settings.policy)
+        self._learner = self._policy if isinstance(self._policy, Learner) else None
         self._budget = RetryBudget(
             self.settings.retry_ratio, self.settings.retry_floor, self.settings.retry_burst
         )
@@ -75,6 +76,7 @@ class Pool:
     def set_policy(self, name: str) -> None:
         """Switch to the policy named ``name`` (UnknownPolicyError if there is none)."""
         self._policy = self._make_policy(name)
+        self._learner = self._policy if isinstance(self._policy, Learner) else None
 
     def __iter__(self) -> Iterator[Upstream]:
         return iter(list(self._upstreams.values()))
@@ -183,6 +185,8 @@ class Pool:
         if index is None:
             return None
         upstream = candidates[index]
+        if self._learner is not None:
+            self._learner.started(upstream, now)
         upstream.in_flight += 1
         upstream.requests += 1
         upstream.pending.append(now)
@@ -201,10 +205,14 @@ class Pool:
         upstream.in_flight = max(upstream.in_flight - 1, 0)
         if upstream.pending:
             upstream.pending.popleft()
+        failed = outcome in FAILURES or outcome is Outcome.OVERLOADED
+        if self._learner is not None:
+            self._learner.finished(
+                upstream, now, None if outcome is Outcome.CLIENT_ABORT else latency, failed
+            )
         if outcome is Outcome.CLIENT_ABORT:
             return
         settings = self.settings
-        failed = outcome in FAILURES or outcome is Outcome.OVERLOADED
         observe_latency(
             upstream,
             now,

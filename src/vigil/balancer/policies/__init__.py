@@ -13,14 +13,14 @@ round_robin    ``k mod n``
 weighted       smooth weighted round robin (nginx): share ``W_i / sum(W)``
 least_conn     ``argmin in_flight_i / W_i``
 least_time     ``argmin ewma_i * (in_flight_i + 1) / W_i``
-p2c_ewma       the cheapest of d = 3 random upstreams by peak EWMA x (in_flight + 1)
+p2c_ewma       the cheapest of d = 3 random upstreams by a learned delay at their in_flight
 hash           consistent hashing with bounded loads on the affinity key
 =============  ==========================================================================
 """
 
 from __future__ import annotations
 
-from vigil.balancer.policies._base import Policy, UnknownPolicyError
+from vigil.balancer.policies._base import Learner, Policy, UnknownPolicyError
 from vigil.balancer.policies._hash import BoundedLoadHash
 from vigil.balancer.policies._least import LeastConnections, LeastTime
 from vigil.balancer.policies._p2c import PeakEwmaP2C
@@ -29,6 +29,7 @@ from vigil.balancer.policies._rotation import RoundRobin, SmoothWeighted
 
 __all__ = [
     "BoundedLoadHash",
+    "Learner",
     "LeastConnections",
     "LeastTime",
     "PeakEwmaP2C",

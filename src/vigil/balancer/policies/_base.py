@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from vigil.balancer._upstream import UpstreamView
 from vigil.errors import ConfigError
@@ -57,6 +57,24 @@ class Policy(Protocol):
 
     def shares(self, upstreams: Sequence[UpstreamView], *, now: float) -> list[float]:
         """Share of new requests each upstream would get now, summing to 1 (empty: ``[]``)."""
+        ...
+
+
+@runtime_checkable
+class Learner(Protocol):
+    """A policy that learns from each request it routed (``p2c_ewma``). The pool calls
+    :meth:`started` when it sends a request to ``upstream`` (before counting it in flight) and
+    :meth:`finished` once when that attempt ends, in the order the pool releases them."""
+
+    def started(self, upstream: UpstreamView, now: float) -> None:
+        """A request was sent to ``upstream``; ``upstream.in_flight`` does not count it yet."""
+        ...
+
+    def finished(
+        self, upstream: UpstreamView, now: float, latency: float | None, failed: bool
+    ) -> None:
+        """An attempt on ``upstream`` ended after ``latency`` seconds (None: the client went
+        away, nothing was measured); ``failed``: an upstream failure or 429/503."""
         ...
 
 

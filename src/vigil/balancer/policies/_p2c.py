@@ -1,17 +1,42 @@
-"""Power of d choices over peak-EWMA latency and in-flight requests (Finagle / Linkerd, d = 3).
+"""Power of d choices over a learned delay per upstream (d = 3), with stall and error penalties.
 
-Called by the pool (:mod:`vigil.balancer.pool`) for each new request. Sampling a few upstreams
-instead of scanning all of them is what keeps a fleet of balancers with stale views from herding
-onto the one replica that looked best: the best replica is only chosen when it is sampled, so its
-share stays bounded by ``d / n`` even when every balancer sees the same numbers.
+Called by the pool (:mod:`vigil.balancer.pool`) for each new request (``select``), and told by
+it when each request starts and ends (``started`` / ``finished``, the
+:class:`~vigil.balancer.policies._base.Learner` hooks), from which it learns each upstream's
+delay as a function of its in-flight count (:mod:`vigil.balancer.policies._p2c_model`).
 
-Why three and not two: with two choices the worse of two bad replicas is still chosen whenever
-the pair drawn is exactly those two, ``1 / C(n, 2)`` of the picks (10% with n = 5) whatever their
-costs; with three, a replica is chosen only when the two others drawn are both worse. In
-bench/balance_sim.py (5 replicas, one 3x slower, one stalling) d = 3 cut p2c's p99 from 1.6x to
-1.3x the oracle's at 80% load (2.2x to 1.5x with one slot per replica, 1.9x to 1.5x at 50%);
-a concurrency-aware cost ``latency * max(1, (in_flight + 1) / slots)`` and a plain EWMA instead
-of the peak EWMA were measured too and did not help across the scenarios.
+Sampling a few upstreams instead of scanning all of them is what keeps a fleet of balancers with
+stale views from herding onto the one replica that looked best: the best replica is only chosen
+when it is sampled, so its share stays bounded by ``d / n`` even when every balancer sees the
+same numbers. Why three and not two: with two choices the worse of two bad replicas is still
+chosen whenever the pair drawn is exactly those two, ``1 / C(n, 2)`` of the picks (10 % with
+n = 5) whatever their costs. With exact knowledge of every queue, sampling three of five is within
+5 % of the oracle's p99 in every bench/balance_sim.py scenario (two: up to 1.37x), so the rest of
+the gap was the estimate of each replica's delay.
+
+What was measured in bench/balance_sim.py (p99 / oracle over 12 cases of scenario, load and
+slots, 20-40k requests each; worst case / mean), in the order it was tried:
+
+- peak EWMA x (in_flight + 1), the oldest in-flight age as a lower bound (the former policy):
+  1.47 / 1.25;
+- the mean latency scaled by ``(k + 1) / (mean_k + 1)``: 1.33 / 1.16;
+- dropping the age bound for a silence penalty: 1.20 / 1.09. The age of the oldest in-flight
+  request *hurts*: a healthy replica serving several requests at once always has an old one
+  out, so the bound taxes the replicas doing the most work. Silence does not: the time since the
+  upstream last answered anything while requests are out, beyond 1.5 of its usual gaps between
+  answers (scaled up when fewer requests are out than usual), is added to its delay, since a
+  stall of ``t`` seconds so far is expected to last about ``t`` more. It catches a stall within
+  a few gaps, before any request held by it returns;
+- the learned line ``a + b k`` with a long memory (256 requests): 1.12-1.25 / 1.06-1.11 from run
+  to run (with 20-40k requests a p99 moves by about 5 %; 200k-request figures are in
+  docs/benchmarks.md). The line's memory: 32 requests 1.50, 64: 1.20, 256 and 1024: 1.12 worst
+  case, in one set of runs.
+
+The deterministic tests (tests/balancer/test_p2c.py) found two traps the simulation did not:
+a replica only ever sent requests while idle never learned its slope and was starved (fixed by
+sharing the slope across the pool, see ``_p2c_model.RIDGE``), and a straight line through a
+multi-slot replica dips below its idle service time (fixed by the idle floor,
+``_p2c_model.IDLE_MEMORY``).
 """
 
 from __future__ import annotations
@@ -21,18 +46,28 @@ import random
 from collections.abc import Sequence
 
 from vigil.balancer._upstream import UpstreamView
-from vigil.balancer.policies._base import inverse_cost_shares, measured_latency
+from vigil.balancer.policies._base import DEFAULT_LATENCY, inverse_cost_shares
+from vigil.balancer.policies._p2c_model import DelayModel
 
 DECAY = 10.0
-"""Time constant (seconds) of the peak EWMA: Finagle's and Linkerd's default. In
-bench/balance_sim.py (one replica 3x slower, one stalling 2 s in 10) 10 s gave the lowest p99
-of 0.5, 1, 2, 5 and 10 s: a long memory of a replica's worst recent answers keeps traffic off
-it, and the age of its oldest in-flight request already catches a stall as it happens."""
+"""Time constant (seconds) by which a learned delay decays towards zero while the upstream
+answers nothing (and the pool's peak EWMA, read before anything is learned): a replica that was
+slow, and so gets no traffic, is tried again once its delay has decayed below the others'."""
 
 CHOICES = 3
 """How many distinct upstreams are sampled per pick (``d``): ``max(2, min(CHOICES, n - 1))`` of
 the ``n`` open ones, so that no upstream is ever certain to be sampled (no herding) while a pool
 of two is still compared as a pair."""
+
+SILENCE_GAPS = 1.5
+"""An upstream with requests out that has not answered for longer than this many of its usual
+gaps between answers is charged the excess on top of its delay. 1, 1.5, 2, 3 and 5 were
+measured (worst p99 / oracle over the 12 cases: 1.23, 1.18, 1.21, 1.20, 1.28): within noise up
+to 3, a stall seen later beyond."""
+
+SLOPE_MEMORY = 256.0
+"""Effective number of answers in the pool-wide slope (relative to the intercept) that the
+upstreams with a measured slope show; it is the prior of those without one."""
 
 ERROR_PENALTY = 4.0
 """A failure multiplies an upstream's cost by ``1 + ERROR_PENALTY`` at once (5x) ..."""
@@ -49,24 +84,25 @@ class PeakEwmaP2C:
 
     ``d = max(2, min(choices, n - 1))`` for ``n`` open upstreams (``choices`` defaults to
     :data:`CHOICES`): the share of any one upstream is at most ``d / n`` (< 1), ties are broken
-    at random.
+    at random. Cost of upstream i, with ``k_i`` requests in flight, at time ``now``::
 
-    Cost of upstream i at time ``now``::
-
-        peak_i  = peak_latency_i * exp(-(now - latency_at_i) / tau)      (decayed peak EWMA)
-        lat_i   = max(peak_i, now - oldest_pending_i)                    (a stall shows at once)
-        cost_i  = lat_i * (in_flight_i + 1) / W_i
+        delay_i = line_i(k_i) * exp(-(now - learned_at_i) / tau)     (learned, decayed if idle)
+                + max(0, now - max(last_answer_i, oldest_pending_i) - 1.5 usual_i)  (silence)
+        usual_i = gap_i * max(1, (mean_k_i + 1) / k_i)
+        cost_i  = delay_i / W_i
                   * (1 + ERROR_PENALTY * exp(-(now - last_error_at_i) / ERROR_DECAY))
                   * (RETRY_AFTER_PENALTY if now < retry_after_until_i else 1)
 
-    The peak EWMA (kept by the pool) jumps to any slower response and decays towards faster
-    ones with time constant ``tau``; decaying it towards zero while idle makes a replica that
-    was slow get probed again. The age of the oldest in-flight request is a lower bound on its
-    latency, so a replica that stops answering becomes expensive before any response returns.
-    An upstream never measured is assumed to have the mean latency of the measured ones among
-    those compared (the ``d`` sampled in ``select``, all of them in ``shares``).
-    Upstreams inside a ``Retry-After`` are not sampled while others exist. Shares (for the API)
-    are the normalised inverse costs.
+    ``line_i`` is :meth:`DelayModel.predict <vigil.balancer.policies._p2c_model.DelayModel.predict>`
+    (``a + b k`` fitted to the upstream's recent requests, floored by its idle latency), ``gap_i``
+    the EWMA of its time between answers, measured with ``mean_k_i + 1`` requests out on average
+    (the silence term only while requests are in flight). Before this policy has learned
+    anything about an upstream it reads the pool's peak EWMA instead, as ``peak * (k + 1)``
+    (decayed by ``tau`` too); an upstream with neither is assumed average: the mean of the other
+    compared upstreams' delays at its own ``k``. Upstreams inside a ``Retry-After`` are not
+    sampled while others exist. Shares (for the API) are the normalised inverse costs.
+
+    The name is kept from the peak-EWMA version: ``p2c_ewma`` is what configurations say.
     """
 
     name = "p2c_ewma"
@@ -78,6 +114,32 @@ class PeakEwmaP2C:
             raise ValueError("choices must be >= 2")
         self.decay = decay
         self.choices = choices
+        self._models: dict[str, DelayModel] = {}
+        self._slope = 1.0  # b / a shown by the upstreams (prior: one request at a time)
+
+    # -- Learner hooks (the pool) -----------------------------------------------------------
+
+    def started(self, upstream: UpstreamView, now: float) -> None:
+        model = self._models.get(upstream.id)
+        if model is None:
+            model = self._models[upstream.id] = DelayModel()
+        model.started(upstream.in_flight, now)
+
+    def finished(
+        self, upstream: UpstreamView, now: float, latency: float | None, failed: bool
+    ) -> None:
+        model = self._models.get(upstream.id)
+        if model is not None:
+            model.finished(now, latency, failed, upstream.in_flight, self._slope)
+            shown = model.relative_slope()
+            if shown is not None:
+                self._slope += (shown - self._slope) / SLOPE_MEMORY
+
+    def model(self, upstream_id: str) -> DelayModel | None:
+        """What has been learned about an upstream (None: nothing yet)."""
+        return self._models.get(upstream_id)
+
+    # -- Policy ----------------------------------------------------------------------------
 
     def select(
         self,
@@ -90,19 +152,30 @@ class PeakEwmaP2C:
         n = len(upstreams)
         if n <= 1:
             return 0 if n else None
-        open_ = [i for i, u in enumerate(upstreams) if not _in_retry_after(u, now)]
-        if len(open_) == 1:
-            return open_[0]
-        candidates = open_ if open_ else list(range(n))
+        if len(self._models) > 2 * n + 16:
+            self._forget(upstreams)
+        candidates: Sequence[int] = range(n)
+        for upstream in upstreams:  # the pool filters these out already: only a check
+            if upstream.retry_after_until is not None and now < upstream.retry_after_until:
+                candidates = [i for i, u in enumerate(upstreams) if not _in_retry_after(u, now)]
+                if len(candidates) == 1:
+                    return candidates[0]
+                if not candidates:
+                    candidates = range(n)
+                break
         m = len(candidates)
         d = max(2, min(self.choices, m - 1))
+        random_ = rng.random
         drawn: list[int] = []
         while len(drawn) < d:  # d distinct of m by rejection: d <= m - 1, so few redraws
-            k = rng.randrange(m)
+            k = int(random_() * m)
             if k not in drawn:
                 drawn.append(k)
         sampled = [candidates[k] for k in drawn]
-        costs = self.costs([upstreams[i] for i in sampled], now=now)
+        fast = [self._known_cost(upstreams[i], now) for i in sampled]
+        costs = [c for c in fast if c is not None]
+        if len(costs) < len(fast):  # not measured yet: compare with the others' typical delay
+            costs = self.costs([upstreams[i] for i in sampled], now=now)
         best = min(costs)
         ties = [i for i, c in zip(sampled, costs, strict=True) if c == best]
         return ties[0] if len(ties) == 1 else ties[rng.randrange(len(ties))]
@@ -112,28 +185,96 @@ class PeakEwmaP2C:
 
     def costs(self, upstreams: Sequence[UpstreamView], *, now: float) -> list[float]:
         """The cost of each upstream by the formula above."""
-        peaks = [self._peak(u, now) for u in upstreams]
-        known = measured_latency(peaks)
+        models = [self._models.get(u.id) for u in upstreams]
+        delays = [
+            self._delay(u, m, u.in_flight, now) for u, m in zip(upstreams, models, strict=True)
+        ]
+        if None in delays:
+            known = [u for u, d in zip(upstreams, delays, strict=True) if d is not None]
+            delays = [
+                self._typical(known, u.in_flight, now) if d is None else d
+                for u, d in zip(upstreams, delays, strict=True)
+            ]
         result = []
-        for peak, upstream in zip(known, upstreams, strict=True):
-            latency = peak
+        for upstream, model, delay in zip(upstreams, models, delays, strict=True):
+            assert delay is not None
             oldest = upstream.oldest_pending
             if oldest is not None:
-                latency = max(latency, now - oldest)
-            cost = latency * (upstream.in_flight + 1) / upstream.weight
-            if upstream.last_error_at is not None:
-                age = max(now - upstream.last_error_at, 0.0)
-                cost *= 1.0 + ERROR_PENALTY * math.exp(-age / ERROR_DECAY)
-            if _in_retry_after(upstream, now):
-                cost *= RETRY_AFTER_PENALTY
-            result.append(cost)
+                delay += _silence(upstream, model, oldest, now)
+            result.append(delay / upstream.weight * _penalty(upstream, now))
         return result
 
-    def _peak(self, upstream: UpstreamView, now: float) -> float:
+    # -- internals --------------------------------------------------------------------------
+
+    def _known_cost(self, upstream: UpstreamView, now: float) -> float | None:
+        """:meth:`costs` of one upstream with a learned model (None otherwise): the fast path."""
+        model = self._models.get(upstream.id)
+        if model is None or model.at is None:
+            return None
+        delay = model.predict(upstream.in_flight)
+        idle = now - model.at
+        if idle > 0.0:
+            delay *= math.exp(-idle / self.decay)
+        oldest = upstream.oldest_pending
+        if oldest is not None:  # silence: usually shorter than the shortest threshold
+            silent = now - (oldest if oldest > model.done_at else model.done_at)
+            if silent > SILENCE_GAPS * model.gap:
+                delay += _silence(upstream, model, oldest, now)
+        cost = delay / upstream.weight
+        if upstream.last_error_at is not None or upstream.retry_after_until is not None:
+            cost *= _penalty(upstream, now)
+        return cost
+
+    def _delay(
+        self, upstream: UpstreamView, model: DelayModel | None, k: int, now: float
+    ) -> float | None:
+        """Expected delay at ``k`` in flight, decayed while idle; None when nothing is known."""
+        if model is not None and model.at is not None:
+            idle = now - model.at
+            delay = model.predict(k)
+            return delay * math.exp(-idle / self.decay) if idle > 0.0 else delay
         if upstream.latency_at is None:
-            return 0.0  # unmeasured: measured_latency() fills in the mean
+            return None
         age = max(now - upstream.latency_at, 0.0)
-        return max(upstream.peak_latency * math.exp(-age / self.decay), 1e-9)
+        return max(upstream.peak_latency, 1e-9) * (k + 1) * math.exp(-age / self.decay)
+
+    def _typical(self, known: Sequence[UpstreamView], k: int, now: float) -> float:
+        """The mean delay of the ``known`` upstreams had they ``k`` requests in flight."""
+        delays = [self._delay(u, self._models.get(u.id), k, now) for u in known]
+        values = [d for d in delays if d is not None]
+        return sum(values) / len(values) if values else DEFAULT_LATENCY * (k + 1)
+
+    def _forget(self, upstreams: Sequence[UpstreamView]) -> None:
+        """Drop the models of upstreams that are gone (ids churn as replicas are replaced)."""
+        keep = {u.id for u in upstreams}
+        for upstream_id in [i for i in self._models if i not in keep]:
+            if not self._models[upstream_id].sent:  # nothing of it still in flight
+                del self._models[upstream_id]
+
+
+def _silence(upstream: UpstreamView, model: DelayModel | None, oldest: float, now: float) -> float:
+    """Seconds without an answer beyond :data:`SILENCE_GAPS` usual gaps, while requests are out
+    (``oldest``: the start of the oldest). The usual gap was measured with ``mean_k + 1``
+    requests out on average; with fewer out now, answers come that much further apart."""
+    if model is not None and model.at is not None:
+        last = max(oldest, model.done_at)
+        usual = model.gap * max(1.0, (model.mean_k + 1.0) / max(upstream.in_flight, 1))
+    elif upstream.latency_at is not None:
+        last, usual = max(oldest, upstream.latency_at), upstream.peak_latency
+    else:
+        return 0.0
+    return max(now - last - SILENCE_GAPS * usual, 0.0)
+
+
+def _penalty(upstream: UpstreamView, now: float) -> float:
+    """The cost factor for a recent failure and for being inside a ``Retry-After``."""
+    factor = 1.0
+    if upstream.last_error_at is not None:
+        age = max(now - upstream.last_error_at, 0.0)
+        factor += ERROR_PENALTY * math.exp(-age / ERROR_DECAY)
+    if _in_retry_after(upstream, now):
+        factor *= RETRY_AFTER_PENALTY
+    return factor
 
 
 def _in_retry_after(upstream: UpstreamView, now: float) -> bool:

@@ -1,0 +1,202 @@
+"""What ``p2c_ewma`` learns about one upstream: its delay as a function of its in-flight count,
+and how long it normally goes between answers.
+
+Pure and O(1) per call. :class:`~vigil.balancer.policies._p2c.PeakEwmaP2C` keeps one
+:class:`DelayModel` per upstream id, feeds it from the pool's ``started`` / ``finished`` hooks
+(:class:`~vigil.balancer.policies._base.Learner`) and reads :meth:`DelayModel.delay` for each
+upstream it samples.
+
+Why a line in the in-flight count ``k`` and not ``latency x (k + 1)``: a replica that serves
+``s`` requests at once answers in about its service time ``S`` until ``k`` reaches ``s``, and
+only then does each extra request add ``S / s``. ``latency x (k + 1)`` is right for ``s = 1`` and
+counts a queue that is not there for ``s > 1``, which makes a slow idle replica look cheaper than
+a fast one with a few requests in flight. Fitting ``delay = a + b k`` (least squares over the
+latencies of recent requests, each with the ``k`` it found when sent) learns the slope the replica
+actually has, without knowing ``s``. In bench/balance_sim.py this took p2c's p99 from 1.42x the
+oracle's to about 1.1x on the issue's scenario (with the stall detection of ``_p2c.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+MEMORY = 256
+"""Effective number of recent requests the fit remembers (each older one weighs ``1 - 1 /
+MEMORY`` less). 256 (about 10 s of a replica's traffic in the simulation) beat 16, 32 and 64 in
+every bench/balance_sim.py scenario: the slope needs many requests to be told from noise (one
+log-normal service time varies by 60 %), and a replica that changes speed is caught sooner by the
+silence penalty (``_p2c.py``) and by :data:`CLIP` than by forgetting."""
+
+HORIZON = 10.0
+"""... and each second without a new latency weighs the older ones ``exp(-1 / HORIZON)`` less,
+so that a replica that gets little traffic (because it was slow) still forgets in seconds: the
+few requests it does get after it recovers are enough to bring it back."""
+
+RIDGE = 2.0
+"""Weight of the prior slope in the fit: with every request sent at the same ``k`` there is no
+slope to measure, and the prior stands in. The prior is the slope the pool's other upstreams
+show (replicas of one service usually serve as many requests at once), relative to the
+intercept; before any shows one, that of a one-slot replica (``delay = a (k + 1)``). Without
+sharing it, a replica that had only ever been sent requests while idle kept the one-slot slope,
+so it was sent requests only while idle: 5 % of the traffic among five equal replicas."""
+
+SPREAD = 0.7
+"""The in-flight counts of an upstream's remembered requests must vary by this much (standard
+deviation) for its slope to count as measured (:meth:`DelayModel.relative_slope`)."""
+
+IDLE_MEMORY = 32.0
+"""Effective number of recent requests sent to the upstream while it was idle (``k = 0``) in
+:attr:`DelayModel.idle`, its service time without queueing. The prediction never goes below
+it: a straight line through a replica that serves several requests at once (flat, then rising
+once its slots are full) dips under the flat part at small ``k``, which made busy replicas look
+cheaper at ``k = 1`` than an idle one at ``k = 0``."""
+
+MIN_SLOPE = 0.125
+"""... and the floor rises by this share per request in flight, ``idle * (1 + MIN_SLOPE k)``:
+between replicas that all have free slots, the one with fewer requests in flight wins, rather
+than the one whose noisy estimate is lowest (a hedge against herding on estimation noise)."""
+
+CLIP = 4.0
+"""A latency counts at most ``CLIP`` times the current prediction: the requests held by a stall
+all answer when it ends, and at full weight they would keep a recovered replica looking slow for
+as long as the fit remembers. A replica that really slows down still moves the fit up by a
+factor of up to ``CLIP`` per request's weight."""
+
+MATCH = 32
+"""How many of the oldest requests out are searched for the one that just ended."""
+
+GAP_MEMORY = 16.0
+"""Effective number of recent gaps between answers in :attr:`DelayModel.gap`."""
+
+FLOOR = 0.05
+"""The predicted delay is at least this share of the mean latency (a fit may slope down)."""
+
+
+class DelayModel:
+    """A weighted least-squares line ``delay = a + b k`` over one upstream's recent requests.
+
+    ``k`` is the upstream's in-flight count when the request was sent (recorded by
+    :meth:`started` with the time it was sent; :meth:`finished` takes back the one sent closest
+    to ``now - latency``, since answers overtake each other on a replica that serves several at
+    once (for a stream the latency is the time to its first byte, so the match is approximate).
+    The slope is shrunk towards the prior with weight :data:`RIDGE` and kept ``>= 0``; ``gap``
+    is an EWMA of the time between answers while requests are in flight.
+    """
+
+    __slots__ = (
+        "_sk",
+        "_skk",
+        "_sky",
+        "_sw",
+        "_sy",
+        "a",
+        "at",
+        "b",
+        "done_at",
+        "floor",
+        "gap",
+        "idle",
+        "sent",
+    )
+
+    def __init__(self) -> None:
+        self._sw = self._sk = self._sy = self._skk = self._sky = 0.0
+        self.a = 0.0
+        self.b = 0.0
+        self.floor = 0.0
+        self.idle = 0.0  # EWMA of the latency of requests sent while idle (0: none yet)
+        self.at: float | None = None  # time of the last latency learned
+        self.done_at = -math.inf  # time of the last answer
+        self.gap = 0.0
+        self.sent: deque[tuple[float, int]] = deque()  # (sent at, k) of requests out
+
+    def started(self, in_flight: int, now: float = 0.0) -> None:
+        """A request was sent at ``now`` while ``in_flight`` others were out."""
+        self.sent.append((now, in_flight))
+
+    def finished(
+        self, now: float, latency: float | None, failed: bool, in_flight: int, prior: float = 1.0
+    ) -> None:
+        """The oldest request still counted ended after ``latency`` seconds (None: not
+        measured, the client went away). ``in_flight`` stands in for a request this model did
+        not see start (sent before the policy was created). ``prior`` is the slope relative to
+        the intercept (``b / a``) assumed where this upstream's own requests do not show one:
+        the policy passes what its other upstreams show."""
+        k = self._match(now - latency if latency is not None else None, in_flight)
+        if latency is None:
+            return
+        latency = max(latency, 0.0)
+        gap = min(now - self.done_at, latency)
+        self.gap = gap if self.at is None else self.gap + (gap - self.gap) / GAP_MEMORY
+        self.done_at = now
+        if self.at is not None:
+            predicted = self.predict(k)
+            latency = min(latency, CLIP * predicted)
+            if failed:  # a replica that fails fast must not look fast
+                latency = max(latency, predicted)
+        if k == 0:
+            idle = self.idle
+            self.idle = latency if idle == 0.0 else idle + (latency - idle) / IDLE_MEMORY
+        keep = 1.0 - 1.0 / MEMORY
+        if self.at is not None and now > self.at:
+            keep *= math.exp(-(now - self.at) / HORIZON)
+        self._sw = self._sw * keep + 1.0
+        self._sk = self._sk * keep + k
+        self._sy = self._sy * keep + latency
+        self._skk = self._skk * keep + k * k
+        self._sky = self._sky * keep + k * latency
+        self.at = now
+        self._fit(prior)
+
+    def _match(self, sent_at: float | None, in_flight: int) -> int:
+        """The ``k`` of the request that ended, removed from :attr:`sent`: the one sent
+        closest to ``sent_at`` among the :data:`MATCH` oldest (answers overtake each other when
+        a replica serves several at once), else the oldest."""
+        sent = self.sent
+        if not sent:
+            return in_flight
+        if sent_at is None or len(sent) == 1:
+            return sent.popleft()[1]
+        best, best_error = 0, abs(sent[0][0] - sent_at)
+        for index in range(1, min(len(sent), MATCH)):
+            error = abs(sent[index][0] - sent_at)
+            if error < best_error:
+                best, best_error = index, error
+        entry = sent[best]
+        del sent[best]
+        return entry[1]
+
+    def predict(self, k: int) -> float:
+        """Expected delay (seconds) of a request sent while ``k`` are in flight."""
+        delay = self.a + self.b * k
+        floor = self.idle * (1.0 + MIN_SLOPE * k)  # 0 until a request was sent while idle
+        if floor < self.floor:
+            floor = self.floor
+        return delay if delay > floor else floor
+
+    @property
+    def mean_k(self) -> float:
+        """The mean in-flight count the remembered requests were sent at."""
+        return self._sk / self._sw if self._sw else 0.0
+
+    def relative_slope(self) -> float | None:
+        """``b / a`` when the requests remembered were sent at spread-out ``k`` (a standard
+        deviation of at least :data:`SPREAD`), else None: a slope this upstream has shown."""
+        w = self._sw
+        if w < 2.0 or self.a <= 0.0:
+            return None
+        mean_k = self._sk / w
+        if self._skk / w - mean_k * mean_k < SPREAD * SPREAD:
+            return None
+        return self.b / self.a
+
+    def _fit(self, relative: float) -> None:
+        w = self._sw
+        mean_k, mean_y = self._sk / w, self._sy / w
+        var = self._skk - self._sk * mean_k
+        cov = self._sky - self._sk * mean_y
+        prior = relative * mean_y / (1.0 + relative * mean_k)  # b0 = relative * a
+        self.b = max((cov + RIDGE * prior) / (var + RIDGE), 0.0)
+        self.a = mean_y - self.b * mean_k
+        self.floor = FLOOR * mean_y

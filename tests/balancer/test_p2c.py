@@ -1,0 +1,198 @@
+"""p2c_ewma's learning: the delay line per upstream, stalls, recovery, herding, errors.
+
+Deterministic: a pool on a fake clock with seeded RNGs, replicas simulated as FIFO servers with
+``slots`` requests served at once (a small discrete-event loop below).
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import Counter, deque
+from collections.abc import Callable
+
+import pytest
+
+from vigil.balancer import Outcome, Pool, PoolSettings, Upstream
+from vigil.balancer.policies import Learner, PeakEwmaP2C
+from vigil.balancer.policies._p2c_model import DelayModel
+
+T0 = 1000.0
+
+
+def feed(model: DelayModel, samples: list[tuple[int, float]], now: float = T0) -> None:
+    for k, latency in samples:
+        model.started(k)
+        model.finished(now, latency, False, 0)
+        now += 0.01
+
+
+def test_the_line_learns_a_one_slot_queue_and_a_four_slot_one() -> None:
+    rng = random.Random(1)
+    one, four = DelayModel(), DelayModel()
+    ks = [rng.randrange(8) for _ in range(4000)]
+    noise = [rng.uniform(0.9, 1.1) for _ in ks]
+    feed(one, [(k, 0.1 * (k + 1) * e) for k, e in zip(ks, noise, strict=True)])
+    feed(four, [(k, (0.1 + 0.025 * max(k - 3, 0)) * e) for k, e in zip(ks, noise, strict=True)])
+    assert one.predict(0) == pytest.approx(0.1, abs=0.02)
+    assert one.predict(5) == pytest.approx(0.6, rel=0.1)
+    # four slots: a much flatter line; with 2 in flight it is far cheaper than a one-slot replica
+    assert four.predict(2) < 0.13 and four.b < one.b / 3
+
+
+def test_the_stragglers_of_a_stall_count_at_most_four_times_the_prediction() -> None:
+    model = DelayModel()
+    feed(model, [(1, 0.1)] * 500)
+    feed(model, [(1, 30.0)])  # held by a stall
+    assert model.predict(1) < 0.1 * (1 + 4 / 200)  # one request among ~250 remembered, at 0.4 s
+    before = model.predict(1)
+    model.started(1)
+    model.finished(T0 + 10, 0.01, True, 0)  # a fast failure may not lower it
+    assert model.predict(1) >= before
+
+
+def test_a_client_abort_is_matched_but_not_learned() -> None:
+    model = DelayModel()
+    model.started(3)
+    model.started(0)
+    model.finished(T0, None, False, 0)  # the request sent at k = 3 was abandoned
+    model.finished(T0, 0.2, False, 0)
+    assert not model.sent and model.predict(0) == pytest.approx(0.2)
+
+
+def test_p2c_is_a_learner_and_the_pool_feeds_it() -> None:
+    pool = Pool([Upstream("a", "10.0.0.1", 1)], PoolSettings(policy="p2c_ewma"))
+    assert isinstance(pool.policy, Learner)
+    upstream = pool.acquire(T0)
+    assert upstream is not None
+    pool.release(upstream, T0 + 0.3, outcome=Outcome.OK, latency=0.3)
+    assert isinstance(pool.policy, PeakEwmaP2C)
+    model = pool.policy.model("a")
+    assert model is not None and model.predict(0) == pytest.approx(0.3)
+
+
+class Sim:
+    """Replicas as FIFO servers with ``slots`` places, behind a real pool on a fake clock."""
+
+    def __init__(self, speeds: list[float], slots: int = 4, seed: int = 3) -> None:
+        self.speeds = speeds
+        self.slots = slots
+        self.rng = random.Random(seed)
+        upstreams = [Upstream(f"r{i}", "10.0.0.1", 9000 + i) for i in range(len(speeds))]
+        self.pool = Pool(upstreams, PoolSettings(policy="p2c_ewma"), rng=random.Random(seed))
+        self.busy = [0] * len(speeds)
+        self.queue: list[deque[tuple[float, Upstream]]] = [deque() for _ in speeds]
+        self.events: list[tuple[float, int, int, Upstream, float]] = []
+        self.stalled: set[int] = set()
+        self.held: list[list[tuple[float, Upstream]]] = [[] for _ in speeds]
+        self.now = T0
+        self.seq = 0
+
+    def _start(self, i: int, upstream: Upstream, sent: float) -> None:
+        self.busy[i] += 1
+        self.seq += 1
+        service = self.rng.expovariate(10.0) * self.speeds[i]
+        heapq.heappush(self.events, (self.now + service, self.seq, i, upstream, sent))
+
+    def run(self, seconds: float, rate: float, on_pick: Callable[[int], None]) -> None:
+        """Poisson arrivals at ``rate`` for ``seconds``; ``on_pick`` gets each chosen index."""
+        end = self.now + seconds
+        arrival = self.now + self.rng.expovariate(rate)
+        while True:
+            done = self.events[0][0] if self.events else end
+            if min(arrival, done) >= end:
+                self.now = end
+                return
+            if arrival <= done:
+                self.now = arrival
+                upstream = self.pool.acquire(self.now)
+                assert upstream is not None
+                i = int(upstream.id[1:])
+                on_pick(i)
+                if self.busy[i] < self.slots:
+                    self._start(i, upstream, self.now)
+                else:
+                    self.queue[i].append((self.now, upstream))
+                arrival = self.now + self.rng.expovariate(rate)
+                continue
+            self.now, _, i, upstream, sent = heapq.heappop(self.events)
+            if i in self.stalled:  # answers only when the stall ends
+                self.held[i].append((sent, upstream))
+                continue
+            self._finish(i, upstream, sent)
+
+    def _finish(self, i: int, upstream: Upstream, sent: float) -> None:
+        self.busy[i] -= 1
+        self.pool.release(upstream, self.now, outcome=Outcome.OK, latency=self.now - sent)
+        if self.queue[i]:
+            self._start(i, *reversed(self.queue[i].popleft()))
+
+    def unstall(self, i: int) -> None:
+        self.stalled.discard(i)
+        for sent, upstream in self.held[i]:
+            self._finish(i, upstream, sent)
+        self.held[i].clear()
+
+
+def test_equal_replicas_under_load_each_get_a_fifth_within_ten_points() -> None:
+    # exponential service times (a noisier estimate than real replicas give) at 60 % load: with
+    # free slots everywhere the delays are equal, and the noise of the estimates decides
+    sim = Sim([1.0] * 5)
+    counts: Counter[int] = Counter()
+    sim.run(60.0, rate=120.0, on_pick=lambda i: counts.update([i]))
+    total = sum(counts.values())
+    assert max(counts.values()) / total < 0.2 + 0.1
+    assert min(counts.values()) / total > 0.2 - 0.1
+
+
+def test_a_stalled_replica_gets_a_bounded_number_of_requests_and_its_traffic_back_after() -> None:
+    sim = Sim([1.0] * 5)
+    sim.run(30.0, rate=120.0, on_pick=lambda i: None)  # learn
+    sim.stalled.add(4)
+    during: list[int] = []
+    sim.run(3.0, rate=120.0, on_pick=during.append)
+    # its fair share of the 3 s would be 72 requests: it gets a handful before the silence shows
+    assert during.count(4) <= 8
+    assert during[-200:].count(4) == 0
+    sim.unstall(4)
+    sim.run(10.0, rate=120.0, on_pick=lambda i: None)  # its held requests weigh on it a while
+    after: list[int] = []
+    sim.run(10.0, rate=120.0, on_pick=after.append)
+    assert after.count(4) / len(after) > 0.12  # back to most of its fifth
+
+
+def test_a_slow_replica_that_recovers_gets_traffic_back() -> None:
+    sim = Sim([1.0, 1.0, 1.0, 1.0, 6.0])
+    early: list[int] = []
+    sim.run(30.0, rate=100.0, on_pick=early.append)
+    assert early[-1000:].count(4) / 1000 < 0.06  # 6x slower: little traffic
+    sim.speeds[4] = 1.0
+    late: list[int] = []
+    sim.run(60.0, rate=100.0, on_pick=late.append)
+    assert late[-1000:].count(4) / 1000 > 0.12
+
+
+def test_a_recent_error_multiplies_the_learned_cost_by_five_and_is_forgiven() -> None:
+    policy = PeakEwmaP2C()
+    upstreams = [Upstream(f"u{i}", "10.0.0.1", 1) for i in range(3)]
+    for upstream in upstreams:
+        policy.started(upstream, T0)
+        policy.finished(upstream, T0, 0.1, False)
+    clean = policy.costs(upstreams, now=T0)[1]
+    upstreams[0].last_error_at = T0
+    assert policy.costs(upstreams, now=T0)[0] == pytest.approx(5 * clean)
+    upstreams[0].last_error_at = T0 - 60
+    costs = policy.costs(upstreams, now=T0)
+    assert costs[0] == pytest.approx(costs[1], rel=1e-4)
+
+
+def test_an_unmeasured_replica_costs_what_the_others_would_at_its_load() -> None:
+    policy = PeakEwmaP2C()
+    a, b, new = (Upstream(f"u{i}", "10.0.0.1", 1) for i in range(3))
+    for upstream, latency in ((a, 0.1), (b, 0.3)):
+        policy.started(upstream, T0)
+        policy.finished(upstream, T0, latency, False)
+    a.in_flight = 5
+    costs = policy.costs([a, b, new], now=T0)
+    assert costs[2] == pytest.approx(0.2)  # k = 0: the mean of 0.1 and 0.3 at k = 0
+    assert costs[0] > costs[2]
