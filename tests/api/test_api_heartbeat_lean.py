@@ -12,7 +12,7 @@ from apifakes import AGENT_A, NOW, TOKENS, FakeControl, make_settings
 from prometheus_client import CollectorRegistry, generate_latest
 from starlette.types import Message, Receive, Scope, Send
 
-from vigil.api import create_app
+from vigil.api import create_app, with_lean_heartbeats
 from vigil.api._beat import HeartbeatFastPath
 from vigil.api._context import ApiContext, TokenTable
 from vigil.api._metrics import ApiMetrics
@@ -76,9 +76,8 @@ async def answer(lean: bool, store: Store, headers: dict[str, str], content: byt
         control=control,
         registry=CollectorRegistry(),
         clock=lambda: NOW,
-        lean_heartbeats=lean,
     )
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=with_lean_heartbeats(app) if lean else app)
     async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as http:
         response = await http.post(PATH, headers=headers, content=content)
     return (

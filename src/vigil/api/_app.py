@@ -16,7 +16,6 @@ import vigil
 from vigil.api import (
     _agents,
     _balancer,
-    _beat,
     _fleet,
     _gzip,
     _history,
@@ -64,14 +63,12 @@ def create_app(
     control: ControlPlane,
     registry: CollectorRegistry,
     clock: Callable[[], float] = time.time,
-    lean_heartbeats: bool = True,
 ) -> FastAPI:
     """Build the API for one controller.
 
     ``registry`` receives the API's request metrics and is what ``/metrics`` serves; pass a fresh
     registry per app (registering the same metric twice in one registry fails). ``clock`` stamps
-    audit entries. ``lean_heartbeats`` (on in production) answers well-formed heartbeats ahead of
-    FastAPI (:mod:`vigil.api._beat`); tests turn it off to compare the two paths.
+    audit entries. The daemon serves it wrapped in :func:`vigil.api.with_lean_heartbeats`.
     """
     app = FastAPI(
         title="Vigil API",
@@ -88,11 +85,9 @@ def create_app(
         clock=clock,
     )
     install_error_handlers(app)
-    metrics = _metrics.ApiMetrics(registry)
-    app.add_middleware(_metrics.MetricsMiddleware, metrics=metrics)
+    app.state.api_metrics = _metrics.ApiMetrics(registry)  # also counts the lean heartbeats
+    app.add_middleware(_metrics.MetricsMiddleware, metrics=app.state.api_metrics)
     app.add_middleware(_gzip.GzipRequestMiddleware)
-    if lean_heartbeats:  # outermost: well-formed heartbeats skip the stack below
-        app.add_middleware(_beat.HeartbeatFastPath, context=app.state.vigil, metrics=metrics)
     # _balancer before _fleet: its fixed path .../balancer must win over .../{command}
     for module in (_metrics, _balancer, _fleet, _history, _agents, _series, _seed):
         app.include_router(module.router)

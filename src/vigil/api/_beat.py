@@ -1,9 +1,10 @@
-"""The lean path for ``POST /api/v1/heartbeats``: a pure ASGI middleware ahead of FastAPI.
+"""The lean path for ``POST /api/v1/heartbeats``: a pure ASGI wrapper in front of the FastAPI app.
 
-Installed by :func:`vigil.api.create_app` as the outermost of its middlewares. At fleet scale the
-controller answers a heartbeat (with ~50 samples) per node per second; through FastAPI's
-routing, dependency injection, request/response models and the other middlewares a heartbeat
-cost ~1.5 ms of HTTP stack before any work, most of one core at 1,000 nodes. This path does the
+The daemon serves ``with_lean_heartbeats(create_app(...))`` (:mod:`vigil.daemon._server`). At
+fleet scale the controller answers a heartbeat (with ~50 samples) per node per second; through
+FastAPI's middlewares, routing, dependency injection and request/response models a heartbeat
+cost ~1.5 ms of HTTP stack before any work, most of one core at 1,000 nodes. Outside the app,
+even its outer middlewares (and their wrappers around every ``send``) are skipped. This does the
 same steps by hand, once each: read the body, inflate gzip (:func:`vigil.api._gzip.inflate`),
 validate it with the same :class:`~vigil.api._schemas.HeartbeatIn` model straight from the
 bytes (one pass, no ``json.loads`` first), check the bearer token with the same function as the
@@ -25,8 +26,9 @@ import json
 import logging
 import time
 import zlib
-from typing import Any
+from typing import Any, cast
 
+from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +44,13 @@ _log = logging.getLogger(__name__)
 
 PATH = "/api/v1/heartbeats"
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def with_lean_heartbeats(app: FastAPI) -> HeartbeatFastPath:
+    """``app`` (from :func:`vigil.api.create_app`) behind the lean heartbeat path."""
+    return HeartbeatFastPath(
+        app, context=cast(ApiContext, app.state.vigil), metrics=app.state.api_metrics
+    )
 
 
 class HeartbeatFastPath:
@@ -118,7 +127,7 @@ class HeartbeatFastPath:
             return None, ""
         try:
             return HeartbeatIn.model_validate_json(body), token
-        except ValidationError:
+        except (ValidationError, ValueError, RecursionError):  # the app says what is wrong
             return None, ""
 
     def _answer(
