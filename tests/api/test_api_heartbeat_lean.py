@@ -13,9 +13,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from starlette.types import Message, Receive, Scope, Send
 
 from vigil.api import create_app, with_lean_heartbeats
-from vigil.api._beat import HeartbeatFastPath
+from vigil.api._beat import BEAT, HeartbeatFastPath
 from vigil.api._context import ApiContext, TokenTable
 from vigil.api._metrics import ApiMetrics
+from vigil.api._schemas import HeartbeatIn
 from vigil.store import Store
 
 PATH = "/api/v1/heartbeats"
@@ -63,6 +64,19 @@ CASES: dict[str, tuple[dict[str, str], bytes]] = {
     "empty body": (AGENT, b""),
     "gzip header on a plain body": (GZIP, body(GOOD)),
     "gzip of malformed json": (GZIP, gzip.compress(b"{nope")),
+    "seq as a numeric string": (AGENT, body({**GOOD, "seq": "7"})),
+    "a float seq": (AGENT, body({**GOOD, "seq": 1.5})),
+    "an unknown field": (AGENT, body({**GOOD, "extra": 1})),
+    "no samples": (AGENT, body({"node": "node-a", "seq": 0})),
+    "labels not strings": (AGENT, body({**GOOD, "samples": [{**SAMPLES[0], "labels": {"a": 1}}]})),
+    "21 labels": (
+        AGENT,
+        body({**GOOD, "samples": [{**SAMPLES[0], "labels": {f"l{i}": "x" for i in range(21)}}]}),
+    ),
+    "a sample at zero": (AGENT, body({**GOOD, "samples": [{**SAMPLES[0], "at": 0}]})),
+    "a sample without a value": (AGENT, body({**GOOD, "samples": [{"name": "a", "at": 1.0}]})),
+    "an empty node name": (AGENT, body({**GOOD, "node": ""})),
+    "info not an object": (AGENT, body({**GOOD, "info": [1]})),
     "brotli": ({**AGENT, "Content-Encoding": "br"}, body(GOOD)),
     "text body": ({**AGENT, "Content-Type": "text/plain"}, body(GOOD)),
 }
@@ -142,3 +156,22 @@ async def test_well_formed_beats_are_answered_without_the_app_and_the_rest_reach
         'vigil_api_requests_total{method="POST",route="/api/v1/heartbeats",status="200"} 1.0'
         in exposition
     )
+
+
+def without_prose(schema: Any) -> Any:
+    """A JSON schema with titles and descriptions dropped and the sample type named alike."""
+    if isinstance(schema, dict):
+        return {
+            k.replace("SampleDict", "SampleIn"): without_prose(v)
+            for k, v in schema.items()
+            if k not in ("title", "description")
+        }
+    if isinstance(schema, str):
+        return schema.replace("SampleDict", "SampleIn")
+    return schema
+
+
+def test_the_lean_validator_has_exactly_the_constraints_of_the_model() -> None:
+    lean = without_prose(BEAT.json_schema())
+    assert lean == without_prose(HeartbeatIn.model_json_schema())
+    assert lean["$defs"]["SampleIn"]["properties"]["name"]["pattern"]  # prose only was dropped

@@ -6,9 +6,11 @@ FastAPI's middlewares, routing, dependency injection and request/response models
 cost ~1.5 ms of HTTP stack before any work, most of one core at 1,000 nodes. Outside the app,
 even its outer middlewares (and their wrappers around every ``send``) are skipped. This does the
 same steps by hand, once each: read the body, inflate gzip (:func:`vigil.api._gzip.inflate`),
-validate it with the same :class:`~vigil.api._schemas.HeartbeatIn` model straight from the
-bytes (one pass, no ``json.loads`` first), check the bearer token with the same function as the
-dependency (:func:`vigil.api._auth.reporter_for`), then call the control plane as
+validate it straight from the bytes (one pass, no ``json.loads`` first) against :data:`BEAT`,
+plain typed dicts with exactly the constraints of :class:`~vigil.api._schemas.HeartbeatIn` (no
+model instance per sample: half the cost; a test holds the two to the same JSON schema), build
+the :class:`~vigil.collectors.Sample` s directly, check the bearer token with the same function
+as the dependency (:func:`vigil.api._auth.reporter_for`), then call the control plane as
 :func:`vigil.api._agents.post_heartbeat` does, and count the request in the API metrics.
 
 Anything out of the ordinary (no or non-Bearer ``Authorization``, an encoding other than gzip, a
@@ -26,23 +28,46 @@ import json
 import logging
 import time
 import zlib
-from typing import Any, cast
+from typing import Annotated, Any, NotRequired, cast
 
 from fastapi import FastAPI
-from pydantic import ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from vigil.api._auth import reporter_for
 from vigil.api._context import ApiContext
 from vigil.api._gzip import MAX_INFLATED, inflate
 from vigil.api._metrics import ApiMetrics
-from vigil.api._schemas import HeartbeatIn
-from vigil.api._series import node_samples
+from vigil.api._schemas import MAX_BATCH
+from vigil.collectors import Sample, freeze_labels
 from vigil.errors import AuthError, ForbiddenError, InputError, NotFoundError, VigilError
 
 _log = logging.getLogger(__name__)
 
 PATH = "/api/v1/heartbeats"
+
+
+class SampleDict(TypedDict):
+    """:class:`~vigil.api._schemas.SampleIn` as a plain dict (same fields, same constraints)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_.:]*$")]
+    labels: NotRequired[Annotated[dict[str, str], Field(max_length=20)]]
+    value: float
+    at: Annotated[float, Field(gt=0)]
+
+
+class BeatDict(TypedDict):
+    """:class:`~vigil.api._schemas.HeartbeatIn` as a plain dict (same fields, same constraints)."""
+
+    node: Annotated[str, Field(min_length=1, max_length=63)]
+    seq: Annotated[int, Field(ge=0)]
+    info: NotRequired[dict[str, Any]]
+    samples: NotRequired[Annotated[list[SampleDict], Field(max_length=MAX_BATCH)]]
+
+
+BEAT: TypeAdapter[BeatDict] = TypeAdapter(BeatDict)
+"""Validates a heartbeat body from JSON bytes into plain dicts."""
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -98,7 +123,7 @@ class HeartbeatFastPath:
         self._count(status).inc()
         self._latency.observe(time.perf_counter() - started)
 
-    def _accept(self, scope: Scope, raw: bytes) -> tuple[HeartbeatIn | None, str]:
+    def _accept(self, scope: Scope, raw: bytes) -> tuple[BeatDict | None, str]:
         """The validated heartbeat and bearer token, or (None, "") to let the app answer."""
         authorization = encoding = content_type = b""
         for name, value in scope["headers"]:
@@ -126,22 +151,23 @@ class HeartbeatFastPath:
         if not body:
             return None, ""
         try:
-            return HeartbeatIn.model_validate_json(body), token
+            return BEAT.validate_json(body), token
         except (ValidationError, ValueError, RecursionError):  # the app says what is wrong
             return None, ""
 
     def _answer(
-        self, beat: HeartbeatIn, token: str
+        self, beat: BeatDict, token: str
     ) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
         """Do what the FastAPI route does; errors as the app's exception handlers render them."""
         control = self.context.control
+        node = beat["node"]
         try:
-            reporter_for(self.context.tokens, token).check(beat.node)
-            ack = control.heartbeat(beat.node, beat.seq, beat.info)
+            reporter_for(self.context.tokens, token).check(node)
+            ack = control.heartbeat(node, beat["seq"], beat.get("info", {}))
             rejected = 0
-            if beat.samples:
-                samples = node_samples(beat.node, beat.samples)
-                rejected = len(control.ingest_samples(beat.node, samples))
+            if beat.get("samples"):
+                samples = node_samples(node, beat["samples"])
+                rejected = len(control.ingest_samples(node, samples))
         except ForbiddenError as exc:  # before AuthError: it is one
             return 403, {"detail": str(exc)}, []
         except AuthError as exc:
@@ -168,6 +194,28 @@ class HeartbeatFastPath:
         if child is None:
             child = self._counts[status] = self.metrics.requests.labels("POST", PATH, str(status))
         return child
+
+
+def node_samples(node: str, samples: list[SampleDict]) -> list[Sample]:
+    """The samples labelled ``node=<node>``, as :func:`vigil.api._series.node_samples` makes
+    them; the label tuple is built once per distinct label set (usually one: none)."""
+    bare = freeze_labels({"node": node})
+    frozen: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+    out = []
+    for s in samples:
+        extra = s.get("labels")
+        if not extra:
+            labels = bare
+        else:
+            raw = tuple(extra.items())
+            found = frozen.get(raw)
+            labels = (
+                found
+                if found is not None
+                else frozen.setdefault(raw, freeze_labels({**extra, "node": node}))
+            )
+        out.append(Sample(s["name"], labels, s["value"], s["at"]))
+    return out
 
 
 async def _read_body(receive: Receive) -> bytes:
