@@ -1,6 +1,7 @@
 """Vigil's REST API: a FastAPI app over the store (history) and the control plane (live state).
 
-:func:`create_app` builds the app; :mod:`vigil.daemon` serves it with uvicorn and implements
+:func:`create_app` builds the app; :mod:`vigil.daemon` serves it with uvicorn behind
+:func:`with_lean_heartbeats` (agents' heartbeats skip FastAPI) and implements
 :class:`ControlPlane`, the API's only way to command the controller. The CLI and node agents talk
 to it over HTTP with bearer tokens (see :mod:`vigil.api._auth` for roles and open mode).
 """
@@ -8,6 +9,7 @@ to it over HTTP with bearer tokens (see :mod:`vigil.api._auth` for roles and ope
 from __future__ import annotations
 
 from vigil.api._app import create_app
+from vigil.api._beat import with_lean_heartbeats
 from vigil.api._control import BalancerStatus, ControlPlane, HeartbeatAck, RiskView
 from vigil.api._logs_service import IngestResult, LogService, TemplateSort
 
@@ -20,4 +22,5 @@ __all__ = [
     "RiskView",
     "TemplateSort",
     "create_app",
+    "with_lean_heartbeats",
 ]

@@ -68,7 +68,7 @@ def create_app(
 
     ``registry`` receives the API's request metrics and is what ``/metrics`` serves; pass a fresh
     registry per app (registering the same metric twice in one registry fails). ``clock`` stamps
-    audit entries.
+    audit entries. The daemon serves it wrapped in :func:`vigil.api.with_lean_heartbeats`.
     """
     app = FastAPI(
         title="Vigil API",
@@ -85,7 +85,8 @@ def create_app(
         clock=clock,
     )
     install_error_handlers(app)
-    app.add_middleware(_metrics.MetricsMiddleware, metrics=_metrics.ApiMetrics(registry))
+    app.state.api_metrics = _metrics.ApiMetrics(registry)  # also counts the lean heartbeats
+    app.add_middleware(_metrics.MetricsMiddleware, metrics=app.state.api_metrics)
     app.add_middleware(_gzip.GzipRequestMiddleware)
     # _balancer before _fleet: its fixed path .../balancer must win over .../{command}
     for module in (_metrics, _balancer, _fleet, _history, _agents, _series, _seed):

@@ -27,7 +27,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from vigil.api._context import ANONYMOUS, Ctx, Identity
+from vigil.api._context import ANONYMOUS, Ctx, Identity, TokenTable
 from vigil.errors import AuthError, ForbiddenError
 from vigil.settings import Role
 
@@ -105,14 +105,19 @@ class Reporter:
             )
 
 
-async def require_reporter(ctx: Ctx, credentials: Credentials) -> Reporter:
-    """Dependency for heartbeats: an agent token, or an admin API token."""
-    if credentials is None:
+def reporter_for(tokens: TokenTable, token: str | None) -> Reporter:
+    """Who may post heartbeats with this bearer token: an agent token, or an admin API token.
+
+    Raises AuthError (401) for a missing or unknown token and ForbiddenError (403) for an API
+    token below admin. Shared by the dependency below and the lean heartbeat path
+    (:mod:`vigil.api._beat`), so both answer alike.
+    """
+    if token is None:
         raise AuthError(f"missing bearer token: {_AGENT_HOW}")
-    nodes = ctx.tokens.agent_nodes(credentials.credentials)
+    nodes = tokens.agent_nodes(token)
     if nodes:
         return Reporter(name="agent:" + ",".join(sorted(nodes)), nodes=nodes)
-    identity = ctx.tokens.api_identity(credentials.credentials)
+    identity = tokens.api_identity(token)
     if identity is None:
         raise AuthError(f"invalid bearer token: {_AGENT_HOW}")
     if not identity.allows("admin"):
@@ -121,6 +126,11 @@ async def require_reporter(ctx: Ctx, credentials: Credentials) -> Reporter:
             f"{identity.name!r} has the {identity.role} role"
         )
     return Reporter(name=identity.name, nodes=None)
+
+
+async def require_reporter(ctx: Ctx, credentials: Credentials) -> Reporter:
+    """Dependency for heartbeats: an agent token, or an admin API token."""
+    return reporter_for(ctx.tokens, None if credentials is None else credentials.credentials)
 
 
 Agent = Annotated[Reporter, Depends(require_reporter)]

@@ -54,7 +54,7 @@ class TokenTable:
     def __init__(self, api: Sequence[ApiToken], agents: Sequence[AgentToken]) -> None:
         self.open = not api
         self._api: list[tuple[str, Identity]] = []
-        self._agents: list[tuple[str, str]] = []
+        agents_by_digest: dict[str, set[str]] = {}
         for token in api:
             digest = token.token_hash()
             if digest is None:
@@ -68,7 +68,11 @@ class TokenTable:
             if digest is None:
                 _log.warning("agent token for node %r has no value: ignored", agent.node)
             else:
-                self._agents.append((digest, agent.node))
+                agents_by_digest.setdefault(digest, set()).add(agent.node)
+        # by digest: every heartbeat looks its token up, and a fleet has an agent token per node
+        # (comparing against each would make a heartbeat O(nodes)); a dict probe on the SHA-256
+        # of the presented token leaks nothing usable about any configured token
+        self._agents = {d: frozenset(nodes) for d, nodes in agents_by_digest.items()}
 
     def api_identity(self, token: str) -> Identity | None:
         """The identity whose token this is, or None. Compares against every entry."""
@@ -81,10 +85,7 @@ class TokenTable:
 
     def agent_nodes(self, token: str) -> frozenset[str]:
         """The nodes this agent token may report for (empty when it is no agent token)."""
-        presented = _digest(token)
-        return frozenset(
-            node for digest, node in self._agents if hmac.compare_digest(presented, digest)
-        )
+        return self._agents.get(_digest(token), frozenset())
 
 
 @dataclass(frozen=True, slots=True)

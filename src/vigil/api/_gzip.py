@@ -1,6 +1,7 @@
 """Compressed request bodies: an ASGI middleware that inflates ``Content-Encoding: gzip``.
 
-Installed by :func:`vigil.api.create_app`. Node agents gzip their heartbeat + samples batches
+Installed by :func:`vigil.api.create_app`; :func:`inflate` is also used by the lean heartbeat
+path (:mod:`vigil.api._beat`). Node agents gzip their heartbeat + samples batches
 (text JSON shrinks ~10x), so the controller reads a tenth of the bytes. The inflated size is
 capped at :data:`MAX_INFLATED` (a small compressed body can expand enormously: a "zip bomb"),
 and a body that is not gzip gets a one-line 400 saying so. Other encodings are refused with 415.
@@ -47,13 +48,12 @@ class GzipRequestMiddleware:
             message = await receive()
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            body = inflater.decompress(b"".join(chunks), self.max_inflated)
+            body = inflate(b"".join(chunks), self.max_inflated)
         except zlib.error as exc:
             await _refuse(send, 400, f"body: Content-Encoding is gzip but the body is not ({exc})")
             return
-        if inflater.unconsumed_tail:
+        except OverflowError:
             await _refuse(send, 413, f"body: inflates to more than {self.max_inflated} bytes")
             return
         scope = dict(scope)
@@ -70,6 +70,16 @@ class GzipRequestMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, inflated, send)
+
+
+def inflate(data: bytes, limit: int = MAX_INFLATED) -> bytes:
+    """The gzip member ``data`` inflated; zlib.error if it is not gzip, OverflowError past
+    ``limit`` bytes (checked while inflating: a bomb never reaches memory whole)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    body = inflater.decompress(data, limit)
+    if inflater.unconsumed_tail:
+        raise OverflowError(f"inflates to more than {limit} bytes")
+    return body
 
 
 async def _refuse(send: Send, status: int, detail: str) -> None:

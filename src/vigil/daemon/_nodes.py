@@ -3,6 +3,12 @@
 The API calls :meth:`NodeMonitor.heartbeat` for each ``POST /api/v1/heartbeats``; the daemon runs
 :meth:`NodeMonitor.run`, which re-judges every node every ``heartbeat.check_every`` seconds and
 turns Suspect/Down into findings (incidents) and Up into recoveries.
+
+A status change takes effect in memory at once (``nodes()`` and the heartbeat's answer show it);
+what it writes (the node row, the incident, an escalation) runs while :meth:`run` runs on an
+ordered writer thread (:mod:`vigil.daemon._writer`), so a storm of changes never stalls the
+heartbeats on the loop. ``NodeStatusChanged`` is published once those writes are committed;
+outside :meth:`run` (tests, shutdown) the writes are done in line, as before.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from vigil.bus import EventBus
+from vigil.daemon._writer import LoopPublisher, OrderedWriter
 from vigil.detectors import NodeJudge, Transition
 from vigil.errors import NotFoundError
 from vigil.model import (
@@ -71,6 +78,8 @@ class NodeMonitor:
         }
         for node in self._nodes.values():
             self._store.upsert_node(node)
+        self._writer: OrderedWriter | None = None
+        self._thread_book: tuple[EventBus, IncidentBook, ActionLog] | None = None
 
     def nodes(self) -> list[Node]:
         now = self._clock()
@@ -95,17 +104,75 @@ class NodeMonitor:
         return self._judge.status(name)
 
     async def run(self) -> None:
-        while True:
-            now = self._clock()
-            for transition in self._judge.evaluate(now):
-                self._apply(transition, now)
-            await self._sleep(self._check_every)
+        loop = asyncio.get_running_loop()
+        publisher = LoopPublisher(self._bus, loop)
+        incidents = IncidentBook(self._store, publisher, self._clock)
+        self._thread_book = (
+            publisher,
+            incidents,
+            ActionLog(self._store, publisher, incidents, self._clock),
+        )
+        self._writer = OrderedWriter("vigil-node-writes")
+        try:
+            while True:
+                now = self._clock()
+                for transition in self._judge.evaluate(now):
+                    self._apply(transition, now)
+                await self._sleep(self._check_every)
+        finally:
+            writer, self._writer = self._writer, None  # from here on, writes are in line
+            writer.close()
+
+    async def drain(self) -> None:
+        """Wait until every status change so far is written (and its event published)."""
+        if self._writer is not None:
+            await self._writer.drain()
+            await asyncio.sleep(0)  # the events the writes handed to the loop
 
     def _apply(self, t: Transition, now: float) -> None:
         node = dataclasses.replace(self._nodes[t.node], status=t.new, phi=t.phi)
         self._nodes[t.node] = node
+        if self._writer is None or self._thread_book is None:
+            self._record(t, node, now, self._bus, self._incidents, self._actions)
+            return
+        bus, incidents, actions = self._thread_book
+        self._writer.submit(lambda: self._record(t, node, now, bus, incidents, actions))
+
+    def _record(
+        self,
+        t: Transition,
+        node: Node,
+        now: float,
+        bus: EventBus,
+        incidents: IncidentBook,
+        actions: ActionLog,
+    ) -> None:
+        """Write what a status change means; NodeStatusChanged goes out last, once it is stored."""
         self._store.upsert_node(node)
-        self._bus.publish(
+        subject = f"node:{t.node}"
+        silent = now - node.last_heartbeat if node.last_heartbeat is not None else None
+        evidence = {"phi": round(t.phi, 2), "silent_for": silent, "node": t.node}
+        quiet = f"no heartbeat for {silent or 0:.1f}s (phi {t.phi:.1f})"
+        found = _FINDINGS.get(t.new)
+        if t.new == NodeStatus.UP:
+            incidents.recovered(subject, now, "heartbeats resumed")
+        elif found is not None:
+            kind, severity = found
+            incidents.raise_finding(
+                Finding(
+                    kind=kind,
+                    subject=subject,
+                    at=now,
+                    severity=severity,
+                    summary=f"node {t.node} {t.new.value}: {quiet}",
+                    evidence=evidence,
+                )
+            )
+            if t.new == NodeStatus.DOWN:
+                # No automatic remedy for a lost node yet (rescheduling comes with placement):
+                # escalate so a person looks at it, with the evidence kept on the incident.
+                actions.escalate(subject, f"node {t.node} down ({quiet}); needs a person")
+        bus.publish(
             NodeStatusChanged(
                 at=now,
                 node=t.node,
@@ -115,28 +182,3 @@ class NodeMonitor:
                 last_heartbeat=node.last_heartbeat,
             )
         )
-        subject = f"node:{t.node}"
-        silent = now - node.last_heartbeat if node.last_heartbeat is not None else None
-        evidence = {"phi": round(t.phi, 2), "silent_for": silent, "node": t.node}
-        quiet = f"no heartbeat for {silent or 0:.1f}s (phi {t.phi:.1f})"
-        if t.new == NodeStatus.UP:
-            self._incidents.recovered(subject, now, "heartbeats resumed")
-            return
-        found = _FINDINGS.get(t.new)
-        if found is None:
-            return
-        kind, severity = found
-        self._incidents.raise_finding(
-            Finding(
-                kind=kind,
-                subject=subject,
-                at=now,
-                severity=severity,
-                summary=f"node {t.node} {t.new.value}: {quiet}",
-                evidence=evidence,
-            )
-        )
-        if t.new == NodeStatus.DOWN:
-            # No automatic remedy for a lost node yet (rescheduling comes with placement):
-            # escalate so a person looks at it, with the evidence kept on the incident.
-            self._actions.escalate(subject, f"node {t.node} down ({quiet}); needs a person")

@@ -1,5 +1,8 @@
 """Serve the FastAPI app with uvicorn inside the controller's event loop, on a socket we bound.
 
+The app is served behind :func:`vigil.api.with_lean_heartbeats`: agents' heartbeats (the one
+request every node sends every second) are answered without going through FastAPI.
+
 Used by :class:`vigil.daemon.Controller`. Signals stay with the controller (uvicorn's own handlers
 are disabled), so one Ctrl-C shuts everything down in order.
 """
@@ -14,6 +17,8 @@ from collections.abc import Iterator
 import uvicorn
 from fastapi import FastAPI
 
+from vigil.api import with_lean_heartbeats
+
 
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
@@ -23,7 +28,9 @@ class _Server(uvicorn.Server):
 
 class ApiServer:
     def __init__(self, app: FastAPI, sock: socket.socket) -> None:
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            with_lean_heartbeats(app), log_level="warning", lifespan="off", access_log=False
+        )
         self._server = _Server(config)
         self._sock = sock
         self._task: asyncio.Task[None] | None = None
