@@ -105,24 +105,33 @@ class Reporter:
             )
 
 
-def reporter_for(tokens: TokenTable, token: str | None) -> Reporter:
-    """Who may post heartbeats with this bearer token: an agent token, or an admin API token.
+def reporter_for(
+    tokens: TokenTable,
+    token: str | None,
+    *,
+    role: Role = "admin",
+    how: str = _AGENT_HOW,
+    what: str = "heartbeats",
+) -> Reporter:
+    """Who may report for nodes with this bearer token: an agent token (its nodes only), or an
+    API token with ``role`` (any node).
 
-    Raises AuthError (401) for a missing or unknown token and ForbiddenError (403) for an API
-    token below admin. Shared by the dependency below and the lean heartbeat path
-    (:mod:`vigil.api._beat`), so both answer alike.
+    Raises AuthError (401) for a missing or unknown token (``how`` says how to get one) and
+    ForbiddenError (403) for an API token below ``role``. Shared by the heartbeat dependency
+    below, the lean heartbeat path (:mod:`vigil.api._beat`), so both answer alike, and the log
+    push endpoints (operator role).
     """
     if token is None:
-        raise AuthError(f"missing bearer token: {_AGENT_HOW}")
+        raise AuthError(f"missing bearer token: {how}")
     nodes = tokens.agent_nodes(token)
     if nodes:
         return Reporter(name="agent:" + ",".join(sorted(nodes)), nodes=nodes)
     identity = tokens.api_identity(token)
     if identity is None:
-        raise AuthError(f"invalid bearer token: {_AGENT_HOW}")
-    if not identity.allows("admin"):
+        raise AuthError(f"invalid bearer token: {how}")
+    if not identity.allows(role):
         raise ForbiddenError(
-            f"heartbeats need the node's agent token or the admin role; token "
+            f"{what} need the node's agent token or the {role} role; token "
             f"{identity.name!r} has the {identity.role} role"
         )
     return Reporter(name=identity.name, nodes=None)

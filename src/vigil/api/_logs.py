@@ -22,12 +22,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 
-from vigil.api._auth import Agent, Credentials, Reporter, Viewer
+from vigil.api._auth import Agent, Credentials, Reporter, Viewer, reporter_for
 from vigil.api._context import Ctx
 from vigil.api._errors import describe_validation
 from vigil.api._logs_service import TemplateSort
 from vigil.api._schemas import ERROR_RESPONSES, Paged
-from vigil.errors import AuthError, ForbiddenError, InputError
+from vigil.errors import InputError
 
 router = APIRouter(prefix="/api/v1", tags=["logs"], responses=ERROR_RESPONSES)
 
@@ -116,19 +116,8 @@ class FindingPage(Paged[FindingOut]):
 
 async def require_shipper(ctx: Ctx, credentials: Credentials) -> Reporter:
     """A node's agent token (that node only), or an API token with the operator role."""
-    if credentials is None:
-        raise AuthError(f"missing bearer token: {PUSH_HOW}")
-    nodes = ctx.tokens.agent_nodes(credentials.credentials)
-    if nodes:
-        return Reporter(name="agent:" + ",".join(sorted(nodes)), nodes=nodes)
-    identity = ctx.tokens.api_identity(credentials.credentials)
-    if identity is None:
-        raise AuthError(f"invalid bearer token: {PUSH_HOW}")
-    if not identity.allows("operator"):
-        raise ForbiddenError(
-            f"pushing logs needs the operator role; token {identity.name!r} has {identity.role}"
-        )
-    return Reporter(name=identity.name, nodes=None)
+    token = None if credentials is None else credentials.credentials
+    return reporter_for(ctx.tokens, token, role="operator", how=PUSH_HOW, what="log pushes")
 
 
 _PUSH_BODY = {
