@@ -96,7 +96,10 @@ async def test_a_killed_agent_makes_its_node_suspect_then_down_and_a_restart_bri
     procs = {n: agents.start(url, n, TOKENS[n], f"agent-{n}.log") for n in NODES}
 
     def all_up() -> bool:
-        return all(statuses(controller)[n] == "up" for n in NODES)
+        # a status change is published once its writes are committed (on the writer thread):
+        # wait for the events too, so none of them lands after ``up_since``
+        published = {e.node for e in events.of(NodeStatusChanged, lambda e: e.new == NodeStatus.UP)}
+        return all(statuses(controller)[n] == "up" for n in NODES) and published >= set(NODES)
 
     await eventually(all_up, 20, "every node up", lambda: statuses(controller))
     assert statuses(controller)["local"] == "unknown"
