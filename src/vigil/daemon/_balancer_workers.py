@@ -6,7 +6,8 @@ Used by :class:`vigil.daemon._balancing.Balancers` when a service's ``balancer.w
 :class:`WorkerSeed` (the upstreams and their health when the balancer started). The controller's
 own pool stays the place where health verdicts and operators' changes are made: every change is
 sent to the workers as a :class:`~vigil.balancer.proxy.PoolUpdate` through the health channel, in
-the order it was made, from one background thread (the event loop never waits on a worker).
+the order it was made, from one :class:`~vigil.daemon._writer.OrderedWriter` thread (the event
+loop never waits on a worker).
 
 What stays per worker: passive outlier ejection, latency EWMAs and in-flight counts (each worker
 judges the traffic it carries) and its Prometheus metrics, which the controller's ``/metrics``
@@ -16,16 +17,13 @@ does not include.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
 from vigil.balancer import Pool, PoolSettings, Upstream
 from vigil.balancer.proxy import PoolUpdate, Proxy, ProxySettings, Workers
-
-log = logging.getLogger(__name__)
+from vigil.daemon._writer import OrderedWriter
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,9 @@ class WorkerGroup:
     def __init__(self, workers: Workers, service: str) -> None:
         self.workers = workers
         self.service = service
-        self._sender = ThreadPoolExecutor(1, thread_name_prefix=f"vigil-workers-{service}")
+        self._sender = OrderedWriter(
+            f"vigil-workers-{service}", what=f"a pool update for balancer {service}'s workers"
+        )
 
     @classmethod
     async def launch(
@@ -70,20 +70,15 @@ class WorkerGroup:
         return self.workers.port
 
     def send(self, update: PoolUpdate) -> None:
-        """Queue ``update`` for every worker; returns at once (see :meth:`flush`)."""
-        self._sender.submit(self._apply, update)
-
-    def _apply(self, update: PoolUpdate) -> None:
-        try:
-            self.workers.apply(update)
-        except Exception as exc:  # a worker that refused or died: it is logged, others went on
-            log.warning("balancer %s: workers did not all apply %s: %s", self.service, update, exc)
+        """Queue ``update`` for every worker; returns at once (see :meth:`flush`). A worker that
+        refuses it or does not answer is logged; the updates behind it still go out."""
+        self._sender.submit(partial(self.workers.apply, update))
 
     async def flush(self) -> None:
         """Return once every update sent so far has been applied (or failed) in every worker."""
-        await asyncio.wrap_future(self._sender.submit(lambda: None))
+        await self._sender.drain()
 
     async def stop(self, grace: float) -> None:
         await self.flush()
-        self._sender.shutdown(wait=True)
+        self._sender.close()
         await asyncio.to_thread(self.workers.stop, grace)

@@ -8,7 +8,8 @@ nodes late: a collapse. Here they run one at a time, in submission order, on one
 
 Events those jobs publish go through :class:`LoopPublisher`, which hands each one to the loop's
 bus in order (``call_soon_threadsafe``), so subscribers still get them on the loop and a job's
-last event is seen only once everything it wrote is committed.
+last event is seen only once everything it wrote is committed. The event persister and the
+balancer's worker processes (:mod:`vigil.daemon._balancer_workers`) use it the same way.
 """
 
 from __future__ import annotations
@@ -46,11 +47,12 @@ class LoopPublisher(EventBus):
 class OrderedWriter:
     """One thread that runs the submitted jobs one after the other, in submission order."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, what: str = "a queued store write") -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._what = what  # names a failed job in the log
 
     def submit(self, job: Callable[[], None]) -> Future[None]:
-        return self._pool.submit(_run, job)
+        return self._pool.submit(_run, job, self._what)
 
     async def drain(self) -> None:
         """Wait (without blocking the loop) until every job submitted so far is done."""
@@ -61,8 +63,8 @@ class OrderedWriter:
         self._pool.shutdown(wait=True)
 
 
-def _run(job: Callable[[], None]) -> None:
+def _run(job: Callable[[], None], what: str) -> None:
     try:
         job()
-    except Exception:  # one failed write must not stop the ones behind it
-        log.exception("a queued store write failed")
+    except Exception:  # one failed job must not stop the ones behind it
+        log.exception("%s failed", what)
