@@ -32,12 +32,12 @@ from typing import Annotated, Any, NotRequired, cast
 
 from fastapi import FastAPI
 from pydantic import Field, TypeAdapter, ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from vigil.api._auth import reporter_for
 from vigil.api._context import ApiContext
-from vigil.api._gzip import MAX_INFLATED, inflate
+from vigil.api._gzip import MAX_INFLATED, inflate, replay
 from vigil.api._metrics import ApiMetrics
 from vigil.api._schemas import MAX_BATCH
 from vigil.collectors import Sample, freeze_labels
@@ -104,7 +104,7 @@ class HeartbeatFastPath:
         raw = await _read_body(receive)
         beat, token = self._accept(scope, raw)
         if beat is None:
-            await self.app(scope, _replay(raw, receive), send)
+            await self.app(scope, replay(raw, receive), send)
             return
         status, payload, headers = self._answer(beat, token)
         body = json.dumps(payload, separators=(",", ":")).encode()
@@ -225,17 +225,3 @@ async def _read_body(receive: Receive) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-def _replay(raw: bytes, receive: Receive) -> Receive:
-    """A receive that gives the app the body already read, then the connection's messages."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    return replayed

@@ -60,16 +60,7 @@ class GzipRequestMiddleware:
         scope["headers"] = [
             (k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")
         ] + [(b"content-length", str(len(body)).encode())]
-        sent = False
-
-        async def inflated() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, inflated, send)
+        await self.app(scope, replay(body, receive), send)
 
 
 def inflate(data: bytes, limit: int = MAX_INFLATED) -> bytes:
@@ -96,3 +87,18 @@ async def _refuse(send: Send, status: int, detail: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def replay(raw: bytes, receive: Receive) -> Receive:
+    """A receive that gives the app ``raw`` as the whole body (already read, or inflated),
+    then the connection's further messages (a disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return replayed
