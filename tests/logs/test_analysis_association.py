@@ -1,42 +1,15 @@
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from vigil.logs.analysis import AssociationMiner
 
-PLANTED, NOISE, RARE = 1, 2, 3
-
-
-def _history(miner: AssociationMiner, *, seed: int = 3, hours: int = 48) -> float:
-    """Noise lines every ~10 s for ``hours``; an incident every ~2 h, each preceded by the
-    planted template 30-120 s before it; a rare template at random times. Returns the end."""
-    rng = random.Random(seed)
-    events: list[tuple[float, str, int]] = []
-    end = hours * 3600.0
-    t = 0.0
-    while t < end:
-        events.append((t, "line", NOISE))
-        t += rng.expovariate(1 / 10.0)
-    for _ in range(30):
-        events.append((rng.uniform(0, end), "line", RARE))
-    incident = 1800.0
-    while incident < end:
-        events.append((incident - rng.uniform(30, 120), "line", PLANTED))
-        events.append((incident, "incident", 0))
-        incident += rng.uniform(1.5, 2.5) * 3600
-    for at, kind, tid in sorted(events):
-        if kind == "line":
-            miner.occurrence(tid, at)
-        else:
-            miner.incident("replica:llm/0", at)
-    return end
+from ._history import NOISE, PLANTED, RARE, replay_history
 
 
 def test_the_template_planted_before_every_incident_is_found_with_lift_above_one() -> None:
     miner = AssociationMiner(window=300.0)
-    end = _history(miner)
+    end = replay_history(miner, seed=3, noise_every=10.0, rare=30)
     rules = miner.rules(end)
     assert rules and rules[0].template_id == PLANTED
     top = rules[0]
@@ -49,7 +22,7 @@ def test_the_template_planted_before_every_incident_is_found_with_lift_above_one
 
 def test_templates_unrelated_to_incidents_make_no_rule() -> None:
     miner = AssociationMiner(window=300.0)
-    end = _history(miner)
+    end = replay_history(miner, seed=3, noise_every=10.0, rare=30)
     ids = {r.template_id for r in miner.rules(end)}
     assert NOISE not in ids and RARE not in ids
     noise = miner.rules(end, min_support=0.0, min_confidence=0.0, min_lift=0.0)

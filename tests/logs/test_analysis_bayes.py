@@ -1,40 +1,15 @@
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from vigil.logs.analysis import FaultBayes
 
-PLANTED, NOISE, RARE = 1, 2, 3
-
-
-def _history(bayes: FaultBayes, *, seed: int = 5, hours: int = 48) -> float:
-    rng = random.Random(seed)
-    events: list[tuple[float, str, int]] = []
-    end = hours * 3600.0
-    t = 0.0
-    while t < end:
-        events.append((t, "line", NOISE))
-        t += rng.expovariate(1 / 20.0)
-    for _ in range(40):
-        events.append((rng.uniform(0, end), "line", RARE))
-    incident = 1800.0
-    while incident < end:
-        events.append((incident - rng.uniform(30, 120), "line", PLANTED))
-        events.append((incident, "incident", 0))
-        incident += rng.uniform(1.5, 2.5) * 3600
-    for at, kind, tid in sorted(events):
-        if kind == "line":
-            bayes.occurrence(tid, at)
-        else:
-            bayes.incident("replica:llm/0", at)
-    return end
+from ._history import NOISE, PLANTED, RARE, replay_history
 
 
 def test_the_posterior_is_high_for_the_planted_template() -> None:
     bayes = FaultBayes(slot=60.0, window=300.0)
-    end = _history(bayes)
+    end = replay_history(bayes, seed=5, noise_every=20.0, rare=40)
     assert bayes.posterior(PLANTED, end) > 0.8
     top = bayes.top(3, end)
     assert top[0].template_id == PLANTED
@@ -44,7 +19,7 @@ def test_the_posterior_is_high_for_the_planted_template() -> None:
 
 def test_the_posterior_is_near_the_base_rate_for_noise() -> None:
     bayes = FaultBayes(slot=60.0, window=300.0)
-    end = _history(bayes)
+    end = replay_history(bayes, seed=5, noise_every=20.0, rare=40)
     prior = bayes.prior(end)
     assert 0.02 < prior < 0.2
     assert bayes.posterior(NOISE, end) == pytest.approx(prior, rel=0.2)
@@ -54,7 +29,7 @@ def test_the_posterior_is_near_the_base_rate_for_noise() -> None:
 
 def test_a_template_seen_once_outside_faults_stays_below_the_prior() -> None:
     bayes = FaultBayes(slot=60.0, window=300.0)
-    end = _history(bayes)
+    end = replay_history(bayes, seed=5, noise_every=20.0, rare=40)
     bayes.occurrence(77, end + 1.0)
     assert bayes.posterior(77, end + 1000.0) < bayes.prior(end + 1000.0)
 
