@@ -17,7 +17,14 @@ from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
 from vigil.collectors._prom import parse_exposition, parse_query_result, query, scrape
 from vigil.collectors._sample import Labels, Sample, freeze_labels
-from vigil.collectors._series import Rollup, SeriesKey, SeriesStore, key_of, width_for
+from vigil.collectors._series import (
+    CardinalityError,
+    Rollup,
+    SeriesKey,
+    SeriesStore,
+    key_of,
+    width_for,
+)
 from vigil.collectors._tail import FileTailer, TailStatus, follow
 from vigil.collectors._tail_state import TailedLine, TailState
 from vigil.collectors._tracker import ProbeTracker
@@ -27,6 +34,7 @@ from vigil.collectors._xid import XID_CATALOG, XidAction, XidInfo, XidLine, pars
 __all__ = [
     "MAX_BODY",
     "XID_CATALOG",
+    "CardinalityError",
     "EdgeSourceSpec",
     "FileTailer",
     "GpuCollector",

@@ -27,6 +27,10 @@ DEFAULT_HOURS = 168
 """Hour rollups kept per series in memory (a week, for daily/weekly baselines)."""
 
 
+class CardinalityError(InputError):
+    """A new series refused because a series limit is reached (the message names the setting)."""
+
+
 class SeriesKey(NamedTuple):
     """A series: metric name and its sorted labels."""
 
@@ -169,14 +173,14 @@ class SeriesStore:
         series = self._series.get(key)
         if series is None:
             if len(self._series) >= self.max_series:
-                raise InputError(
+                raise CardinalityError(
                     f"{sample.name}{_show(sample.labels)}: series limit of {self.max_series} "
                     "reached; new series are refused (drop a high-cardinality label such as a "
                     f"request id, or raise {self._prefix}max_series)"
                 )
             same_name = self._by_name.setdefault(sample.name, set())
             if self.max_per_name is not None and len(same_name) >= self.max_per_name:
-                raise InputError(
+                raise CardinalityError(
                     f"{sample.name}{_show(sample.labels)}: limit of {self.max_per_name} series "
                     f"named {sample.name} reached; new ones are refused (drop a "
                     "high-cardinality label such as a request id, or raise "

@@ -27,7 +27,7 @@ from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
-from vigil.collectors import ProbeLoop, Sample, SeriesStore
+from vigil.collectors import CardinalityError, ProbeLoop, Sample, SeriesStore
 from vigil.daemon._balancing import Balancers
 from vigil.daemon._lock import DataDirLock
 from vigil.daemon._logs import LogPipeline
@@ -149,8 +149,9 @@ class Controller(ControlPlane):
         sources: list[ScrapeTarget | PromQuery] = [*metrics.scrape, *metrics.promql]
         self.sources = [SourceLoop(source, self._ingest, clock=clock) for source in sources]
         self._refused: set[str] = set()
-        self.rules = RuleEngine([rule_spec(r) for r in settings.rules])
-        self._ruled = {rule_spec(r).metric for r in settings.rules}
+        specs = [rule_spec(r) for r in settings.rules]
+        self.rules = RuleEngine(specs)
+        self._ruled = {spec.metric for spec in specs}
         self.instance = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -392,9 +393,12 @@ class Controller(ControlPlane):
         for sample in samples:
             try:
                 self.series.add(sample)
-            except InputError as exc:
+            except CardinalityError as exc:
                 errors.append(str(exc))
                 self._report_refused(sample, str(exc))
+                continue
+            except InputError as exc:
+                errors.append(str(exc))
                 continue
             if sample.name not in self._ruled:  # most metrics have no rule: skip the dict
                 continue
@@ -406,7 +410,7 @@ class Controller(ControlPlane):
 
     def _report_refused(self, sample: Sample, problem: str) -> None:
         """Log a cardinality refusal once per metric name (the sender hears of each sample)."""
-        if "limit" in problem and sample.name not in self._refused:
+        if sample.name not in self._refused:
             self._refused.add(sample.name)
             log.error("%s (logged once per metric name)", problem)
 
