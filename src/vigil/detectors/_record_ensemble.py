@@ -17,17 +17,22 @@ How a score is made, per observation ``(t, x)``:
    evidence ``ln(1 + n / (2w - 1)) * excess / range`` (``n`` rows seen, ``w`` the rows of
    the view's mean: 1 for the value). A change view is judged only after three periods of its
    own history: a rhythm is learned from a few of its periods.
-3. The strongest view's evidence ``e``, with the echoes of an alarm damped
+3. A seventh view sees what a range cannot: a value inside the range reached by a jump the
+   series never made, from the level of the previous value to its level, the range cut into 5
+   levels (:class:`~vigil.detectors._transitions.TransitionNovelty`; its evidence is the
+   Good-Turing surprise of a new transition in units of one level's width of range).
+4. The strongest view's evidence ``e``, with the echoes of an alarm damped
    (:class:`~vigil.detectors._records.Refractory`), becomes the score ``e / (e + HALF)``.
 
 Why records: a score must mean the same on every series (one threshold for all), and "never
 seen before in this series, by this much of its range" does, where a z-score does not (a
 heavy-tailed series would alarm daily). Most rows score exactly 0. Memory is constant per
-series: six ranges, five means, and the two lags' rings of 5-minute buckets over a day and a
-week (:class:`~vigil.detectors._bucket_lag.BucketLag`, ~37 KiB whatever the sampling rate).
+series: six ranges, five means, 25 transition counts, and the two lags' rings of 5-minute
+buckets over a day and a week (:class:`~vigil.detectors._bucket_lag.BucketLag`, ~37 KiB
+whatever the sampling rate).
 
 On NAB's 19 given series this lifts the standard score from 60.8 (the calibrated ensemble,
-:class:`~vigil.detectors._ensemble.EnsembleDetector`) to about 79, at ~5x the speed; see
+:class:`~vigil.detectors._ensemble.EnsembleDetector`) to about 82, at ~4x the speed; see
 ``docs/benchmarks.md``.
 """
 
@@ -36,6 +41,7 @@ from __future__ import annotations
 from vigil.detectors._bucket_lag import BucketLag
 from vigil.detectors._records import WARM_UP, RangeRecord, Refractory
 from vigil.detectors._score import Score
+from vigil.detectors._transitions import TransitionNovelty
 
 DAY = 86400.0
 MEAN_ROWS = (4.0, 16.0, 64.0)  # exponential means: x 4 apart, a few minutes to a few hours at 5 min
@@ -50,6 +56,7 @@ HALF = 0.15  # evidence scored 0.5: about the alarm level NAB picks (a record of
 ECHO = 1e-6  # damping of an echo: below every real alarm, still ordered among echoes
 # Values are clipped to +-1e100: ranges and excesses stay finite (< 1e101), no inf / inf = NaN.
 MAX_MAGNITUDE = 1e100
+NOVEL = "transition between levels of the range"
 _VIEWS = ("value", *(f"~{w:.0f}-row mean" for w in MEAN_ROWS))
 
 
@@ -85,13 +92,14 @@ class _PeriodChange:
 class RecordEnsemble:
     """Anomaly score of one series, in [0, 1); see the module docstring."""
 
-    __slots__ = ("_changes", "_means", "_records", "_rest", "_rows")
+    __slots__ = ("_changes", "_means", "_novelty", "_records", "_rest", "_rows")
 
     def __init__(self) -> None:
         # A mean over w rows has ~(2w - 1) rows per independent sample (module docstring).
         self._records = [RangeRecord(WARM_UP, 2.0 * w - 1.0) for w in (1.0, *MEAN_ROWS)]
         self._means = [0.0 for _ in MEAN_ROWS]
         self._changes = [_PeriodChange(p, w, name) for p, w, name in PERIODS]
+        self._novelty = TransitionNovelty()
         self._rows = 0
         self._rest = Refractory(REST, RATIO, ECHO)
 
@@ -110,6 +118,9 @@ class RecordEnsemble:
         usual = x if lo > hi else min(max(x, lo), hi)
         best = value_view.push(x)
         view = _VIEWS[0]
+        e = self._novelty.push(x, lo, hi)
+        if e > best:
+            best, view = e, NOVEL
         for i, rows in enumerate(MEAN_ROWS):
             m = x if first else means[i] + (x - means[i]) / rows
             means[i] = m
@@ -125,6 +136,8 @@ class RecordEnsemble:
             return Score(0.0, "learning" if self._rows <= value_view.warm_up else "normal")
         kept = self._rest(best)
         value = kept / (kept + HALF)
+        what = f"{view} never made before" if view is NOVEL else f"{view} beyond its range"
         if kept < best:
-            return Score(value, f"{view} beyond its range (echo of a recent alarm)")
-        return Score(value, f"{view} beyond its range ever seen: evidence {best:.3g}")
+            return Score(value, f"{what} (echo of a recent alarm)")
+        ever = "" if view is NOVEL else " ever seen"
+        return Score(value, f"{what}{ever}: evidence {best:.3g}")
