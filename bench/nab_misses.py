@@ -7,7 +7,8 @@ the detector in process over the 19 given NAB series, scores them with the funct
 for the standard profile's threshold: each file's raw score, each window's first alarm (rows
 after the window start and the reward it earned, or MISSED) and the false alarms (row, score,
 explanation). ``--set NAME=VALUE`` overrides a module constant of
-``vigil.detectors._record_ensemble`` for a sensitivity run (e.g. ``--set REST=60``).
+``vigil.detectors._record_ensemble`` (or ``_records``, ``_transitions``) for a sensitivity
+run (e.g. ``--set REST=60``).
 
     python bench/nab_misses.py                # the table
     python bench/nab_misses.py --brief        # the three profile scores only
@@ -68,13 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     ap.add_argument("--brief", action="store_true", help="print the three scores only")
     opts = ap.parse_args(argv)
-    from vigil.detectors import RecordEnsemble, _record_ensemble
+    from vigil.detectors import RecordEnsemble, _record_ensemble, _records, _transitions
 
     for item in opts.set:
         name, _, text = item.partition("=")
-        if not hasattr(_record_ensemble, name):
-            raise SystemExit(f"--set {item}: _record_ensemble has no constant {name!r}")
-        setattr(_record_ensemble, name, ast.literal_eval(text))
+        mod = next(
+            (m for m in (_record_ensemble, _records, _transitions) if hasattr(m, name)), None
+        )
+        if mod is None:
+            raise SystemExit(
+                f"--set {item}: no constant {name!r} in _record_ensemble/_records/_transitions"
+            )
+        setattr(mod, name, ast.literal_eval(text))
     ev = load_eval()
     data = SHARED / "data" / "nab"
     corpus = ev.build_corpus(

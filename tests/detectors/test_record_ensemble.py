@@ -149,3 +149,27 @@ def test_memory_stays_the_same_however_long_and_fast_the_series() -> None:
     small, large = held(2_000), held(20_000)
     assert large <= small + 4096
     assert large < 200 * 1024
+
+
+def test_a_burst_in_a_count_series_at_its_quiet_level_is_an_alarm_inside_the_range() -> None:
+    # Events per 5 minutes: ~2 between batch jobs, ~200 during the job that runs every other
+    # hour (Poisson), switching abruptly.
+    rng = random.Random(11)
+
+    def poisson(lam: float) -> int:
+        if lam > 50:
+            return max(0, round(rng.gauss(lam, lam**0.5)))
+        k, p, limit = 0, 1.0, 2.718281828459045**-lam
+        while True:
+            p *= rng.random()
+            if p < limit:
+                return k
+            k += 1
+
+    values = [float(poisson(200.0 if (i // 12) % 2 else 2.0)) for i in range(3000)]
+    burst = 2406  # between two jobs
+    values[burst] = 40.0  # a fifth of the job's level: inside the range, 20x the quiet level
+    det = RecordEnsemble()
+    s = [det.update(i * STEP, v).value for i, v in enumerate(values)]
+    assert s[burst] > 0.8
+    assert s[burst] == max(s[300:])  # the strongest alarm of the series

@@ -6,6 +6,9 @@ score of an observation depends only on it and on earlier ones (the clock is pas
 
 How a score is made, per observation ``(t, x)``:
 
+0. A series of counts (its first 150 rows all whole numbers >= 0) is seen as ``sqrt(x)``:
+   Poisson noise grows like the square root of the level, and this transform makes it the same
+   size at every level, so a burst at night weighs like the same surprise at noon.
 1. Six views of the series: the value itself; its exponential means over ~4, ~16 and ~64 rows
    (a burst, a sustained shift or a slow drift that no single value shows); and the mean over
    ~16 rows of the change from one day and from one week earlier (a day that does not look
@@ -38,9 +41,11 @@ On NAB's 19 given series this lifts the standard score from 60.8 (the calibrated
 
 from __future__ import annotations
 
+import math
+
 from vigil.detectors._bucket_lag import BucketLag
 from vigil.detectors._records import WARM_UP, RangeRecord, Refractory
-from vigil.detectors._score import Score
+from vigil.detectors._score import NORMAL, Score
 from vigil.detectors._transitions import TransitionNovelty
 
 DAY = 86400.0
@@ -56,6 +61,12 @@ HALF = 0.15  # evidence scored 0.5: about the alarm level NAB picks (a record of
 ECHO = 1e-6  # damping of an echo: below every real alarm, still ordered among echoes
 # Values are clipped to +-1e100: ranges and excesses stay finite (< 1e101), no inf / inf = NaN.
 MAX_MAGNITUDE = 1e100
+# A series whose first rows are all whole numbers >= 0 is taken as counts (events per interval:
+# tweets, requests, errors, passengers): their noise grows like the square root of their level
+# (Poisson), so the views see sqrt(x), the transform that makes that noise the same size at every
+# level. The choice is made once, on the first WARM_UP rows (none is judged before then anyway),
+# which are then replayed through the views.
+COUNTS = True
 NOVEL = "transition between levels of the range"
 _VIEWS = ("value", *(f"~{w:.0f}-row mean" for w in MEAN_ROWS))
 
@@ -92,7 +103,16 @@ class _PeriodChange:
 class RecordEnsemble:
     """Anomaly score of one series, in [0, 1); see the module docstring."""
 
-    __slots__ = ("_changes", "_means", "_novelty", "_records", "_rest", "_rows")
+    __slots__ = (
+        "_changes",
+        "_counts",
+        "_means",
+        "_novelty",
+        "_pending",
+        "_records",
+        "_rest",
+        "_rows",
+    )
 
     def __init__(self) -> None:
         # A mean over w rows has ~(2w - 1) rows per independent sample (module docstring).
@@ -102,11 +122,29 @@ class RecordEnsemble:
         self._novelty = TransitionNovelty()
         self._rows = 0
         self._rest = Refractory(REST, RATIO, ECHO)
+        self._pending: list[tuple[float, float]] | None = []
+        self._counts = False
 
     def update(self, t: float, x: float) -> Score:
         if x != x:  # NaN: nothing to learn, nothing to say
             return Score(0.0, "not a number: ignored")
         x = min(MAX_MAGNITUDE, max(-MAX_MAGNITUDE, x))
+        pending = self._pending
+        if pending is not None:
+            pending.append((t, x))
+            if len(pending) < WARM_UP:
+                return Score(0.0, "learning")
+            self._pending = None
+            self._counts = COUNTS and all(v >= 0.0 and v == int(v) for _, v in pending)
+            last = NORMAL
+            for t0, x0 in pending:
+                last = self._judge(t0, math.sqrt(x0) if self._counts else x0)
+            return last
+        if self._counts:
+            x = math.sqrt(x) if x >= 0.0 else -math.sqrt(-x)
+        return self._judge(t, x)
+
+    def _judge(self, t: float, x: float) -> Score:
         records = self._records
         means = self._means
         self._rows += 1
