@@ -8,7 +8,7 @@ for the standard profile's threshold: each file's raw score, each window's first
 after the window start and the reward it earned, or MISSED) and the false alarms (row, score,
 explanation). ``--set NAME=VALUE`` overrides a module constant of
 ``vigil.detectors._record_ensemble`` (or ``_records``, ``_transitions``) for a sensitivity
-run (e.g. ``--set REST=60``).
+run (e.g. ``--set REST=60``, ``--set _transitions.WARM_UP=300``).
 
     python bench/nab_misses.py                # the table
     python bench/nab_misses.py --brief        # the three profile scores only
@@ -73,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
     for item in opts.set:
         name, _, text = item.partition("=")
-        mod = next(
-            (m for m in (_record_ensemble, _records, _transitions) if hasattr(m, name)), None
-        )
+        where, _, name = name.rpartition(".")  # "_transitions.WARM_UP" picks the module
+        mods = {"_record_ensemble": _record_ensemble, "_records": _records}
+        mods["_transitions"] = _transitions
+        mod = next((m for k, m in mods.items() if hasattr(m, name) and where in ("", k)), None)
         if mod is None:
             raise SystemExit(
                 f"--set {item}: no constant {name!r} in _record_ensemble/_records/_transitions"

@@ -39,7 +39,8 @@ class TransitionNovelty:
 
     __slots__ = ("_counts", "_levels", "_prev", "_singles", "n", "warm_up")
 
-    def __init__(self, levels: int = LEVELS, warm_up: int = WARM_UP) -> None:
+    def __init__(self, levels: int | None = None, warm_up: int | None = None) -> None:
+        levels = LEVELS if levels is None else levels  # read at call time: benches vary them
         if levels < 2:
             raise ValueError(f"need at least 2 levels to make a transition, got levels={levels}")
         self._levels = levels
@@ -47,7 +48,7 @@ class TransitionNovelty:
         self._prev = -1  # level of the previous value (-1: none yet)
         self._singles = 0  # transitions seen exactly once (Good-Turing's N1)
         self.n = 0  # transitions counted
-        self.warm_up = warm_up
+        self.warm_up = WARM_UP if warm_up is None else warm_up
 
     def level(self, x: float, lo: float, hi: float) -> int:
         """The level of ``x`` in ``[lo, hi]`` cut into equal levels (clipped to the ends)."""
