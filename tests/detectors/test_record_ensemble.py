@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
+
 from vigil.detectors import RecordEnsemble, Score
 
 STEP = 300.0  # NAB's five-minute sampling
@@ -173,3 +175,18 @@ def test_a_burst_in_a_count_series_at_its_quiet_level_is_an_alarm_inside_the_ran
     s = [det.update(i * STEP, v).value for i, v in enumerate(values)]
     assert s[burst] > 0.8
     assert s[burst] == max(s[300:])  # the strongest alarm of the series
+
+
+
+def test_a_record_of_a_count_series_weighs_as_much_as_the_same_record_of_a_float_series() -> None:
+    def evidence(values: list[float]) -> float:
+        det = RecordEnsemble()
+        out = [det.update(i * STEP, v) for i, v in enumerate(values)][2500]
+        assert out.explanation.startswith("value beyond its range ever seen: evidence ")
+        return float(out.explanation.rsplit(" ", 1)[1])
+
+    rng = random.Random(4)
+    counts = [float(rng.randint(20, 60)) for _ in range(3000)]
+    counts[2500] = 120.0  # twice the highest count ever
+    floats = [v + 0.5 for v in counts]  # the same shape, not whole numbers: not counts
+    assert evidence(counts) == pytest.approx(evidence(floats), rel=0.01)

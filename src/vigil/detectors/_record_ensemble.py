@@ -6,9 +6,11 @@ score of an observation depends only on it and on earlier ones (the clock is pas
 
 How a score is made, per observation ``(t, x)``:
 
-0. A series of counts (its first 150 rows all whole numbers >= 0) is seen as ``sqrt(x)``:
-   Poisson noise grows like the square root of the level, and this transform makes it the same
-   size at every level, so a burst at night weighs like the same surprise at noon.
+0. A series of counts (its first 150 rows all whole numbers >= 0) is seen as ``sqrt(x)`` by
+   every view but the value's own records: Poisson noise grows like the square root of the
+   level, and this transform makes it the same size at every level, so a burst at night weighs
+   like the same surprise at noon. A record of the value is not noise; it is measured in the
+   series' own units (twice the highest ever is twice, not 1.4 times).
 1. Six views of the series: the value itself; its exponential means over ~4, ~16 and ~64 rows
    (a burst, a sustained shift or a slow drift that no single value shows); and the mean over
    ~16 rows of the change from one day and from one week earlier (a day that does not look
@@ -63,12 +65,17 @@ ECHO = 1e-6  # damping of an echo: below every real alarm, still ordered among e
 MAX_MAGNITUDE = 1e100
 # A series whose first rows are all whole numbers >= 0 is taken as counts (events per interval:
 # tweets, requests, errors, passengers): their noise grows like the square root of their level
-# (Poisson), so the views see sqrt(x), the transform that makes that noise the same size at every
-# level. The choice is made once, on the first WARM_UP rows (none is judged before then anyway),
-# which are then replayed through the views.
+# (Poisson), so the views but the value's records see sqrt(x), the transform that makes that
+# noise the same size at every level. The choice is made once, on the first WARM_UP rows (none
+# is judged before then anyway), which are then replayed through the views.
 COUNTS = True
 NOVEL = "transition between levels of the range"
 _VIEWS = ("value", *(f"~{w:.0f}-row mean" for w in MEAN_ROWS))
+
+
+def _sqrt(x: float) -> float:
+    """The square root of a count, extended to negative values (a count series may have some)."""
+    return math.sqrt(x) if x >= 0.0 else -math.sqrt(-x)
 
 
 class _PeriodChange:
@@ -138,24 +145,32 @@ class RecordEnsemble:
             self._counts = COUNTS and all(v >= 0.0 and v == int(v) for _, v in pending)
             last = NORMAL
             for t0, x0 in pending:
-                last = self._judge(t0, math.sqrt(x0) if self._counts else x0)
+                last = self._judge(t0, x0)
             return last
-        if self._counts:
-            x = math.sqrt(x) if x >= 0.0 else -math.sqrt(-x)
         return self._judge(t, x)
 
-    def _judge(self, t: float, x: float) -> Score:
+    def _judge(self, t: float, raw: float) -> Score:
         records = self._records
         means = self._means
         self._rows += 1
         first = self._rows == 1
         value_view = records[0]
         lo, hi = value_view.lo, value_view.hi
+        # The value's own records are judged on the raw value: how far beyond the highest ever,
+        # in the units the series is read in (a record is never noise, so the square root of
+        # counts, which evens out noise, has nothing to even out there). The other views see
+        # the transformed value; the range in their units is the transformed raw range.
+        best = value_view.push(raw)
+        view = _VIEWS[0]
+        if self._counts:
+            x = _sqrt(raw)
+            if lo <= hi:
+                lo, hi = _sqrt(lo), _sqrt(hi)
+        else:
+            x = raw
         # Later periods compare with this value clipped to the range known before it: a spike
         # today is an alarm today, not again tomorrow as a drop of the day-over-day change.
         usual = x if lo > hi else min(max(x, lo), hi)
-        best = value_view.push(x)
-        view = _VIEWS[0]
         e = self._novelty.push(x, lo, hi)
         if e > best:
             best, view = e, NOVEL
