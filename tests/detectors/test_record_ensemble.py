@@ -177,7 +177,6 @@ def test_a_burst_in_a_count_series_at_its_quiet_level_is_an_alarm_inside_the_ran
     assert s[burst] == max(s[300:])  # the strongest alarm of the series
 
 
-
 def test_a_record_of_a_count_series_weighs_as_much_as_the_same_record_of_a_float_series() -> None:
     def evidence(values: list[float]) -> float:
         det = RecordEnsemble()
