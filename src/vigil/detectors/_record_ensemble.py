@@ -37,7 +37,7 @@ buckets over a day and a week (:class:`~vigil.detectors._bucket_lag.BucketLag`, 
 whatever the sampling rate).
 
 On NAB's 19 given series this lifts the standard score from 60.8 (the calibrated ensemble,
-:class:`~vigil.detectors._ensemble.EnsembleDetector`) to about 82, at ~4x the speed; see
+:class:`~vigil.detectors._ensemble.EnsembleDetector`) to about 84, at ~4x the speed; see
 ``docs/benchmarks.md``.
 """
 
