@@ -4,17 +4,22 @@ quiet log incident, keeps its templates across a restart and survives a corrupt 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from vigil.bus import EventBus
 from vigil.daemon import LogPipeline
-from vigil.model import Finding, FindingKind, IncidentState
+from vigil.daemon._logs_state import save_state
+from vigil.model import Finding, FindingKind, IncidentChanged, IncidentState
 from vigil.remediation import IncidentBook
 from vigil.settings import LogsSettings
 from vigil.store import SqlStore
+
+PAGE: dict[str, Any] = {"sort": "id", "descending": False, "offset": 0, "limit": 50}
 
 
 class Clock:
@@ -148,3 +153,57 @@ def test_a_corrupt_state_file_is_moved_aside_and_the_pipeline_starts_empty(
     assert (tmp_path / "log-analysis.json.bad").exists()
     assert "log-analysis.json: cannot be read" in caplog.text
     assert "moved to" in caplog.text
+
+
+async def test_burst_baselines_and_what_incidents_taught_survive_a_restart(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    book = logs._incidents
+    for hour in range(6):
+        for minute in range(0, 60, 2):
+            clock.now = 1_000_000.0 + hour * 3600 + minute * 60
+            await logs.ingest_lines("n1", "app", [f"request {minute} served"] * 5)
+            if minute == 30:  # every hour: a precursor, a crash 30 s later
+                await logs.ingest_lines("n1", "app", ["ERROR CUDA out of memory on device 3"])
+                clock.now += 30
+                crash(book, hour, clock.now)
+                logs.learn_incidents(clock.now)
+    clock.now += 60
+    before = {t["template"]: t["p_fault"] for t in logs.templates(**PAGE).items}
+    noise_id = next(e.id for e in logs.registry.entries() if e.template.startswith("request"))
+    baseline = logs.bursts.baseline(noise_id)
+    logs.save_now()
+    clock.now += 3600  # down for an hour
+    again = make(tmp_path, store, clock)
+    assert again.association.incidents == logs.association.incidents == 6
+    assert again.bursts.baseline(noise_id) == baseline is not None
+    after = {t["template"]: t["p_fault"] for t in again.templates(**PAGE).items}
+    assert after == pytest.approx(before, rel=0.02)  # the slots open at the save close later
+    assert after["CUDA out of memory on device <*>"] > 0.5
+    # the same incident published again (it changed state) teaches nothing twice
+    (first,) = store.list_incidents(subject="replica:llm/0").items
+    again._bus.publish(IncidentChanged(at=clock.now, incident=first))
+    again.learn_incidents(clock.now)
+    assert again.association.incidents == 6
+
+
+def test_a_version_1_state_keeps_its_templates_and_an_unknown_one_is_moved_aside(
+    tmp_path: Path, store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    logs._observe("n1/app", "worker <*> started", clock.now)
+    data = json.loads(save_state(logs))
+    for key in ("bursts", "association", "bayes", "seen_incidents"):
+        del data[key]
+    (tmp_path / "log-analysis.json").write_text(json.dumps({**data, "version": 1}))
+    assert [e.template for e in make(tmp_path, store, clock).registry.entries()] == [
+        "worker <*> started"
+    ]
+    assert "version 1: burst baselines and association / Bayes counts start afresh" in caplog.text
+    (tmp_path / "log-analysis.json").write_text(json.dumps({**data, "version": 9}))
+    assert len(make(tmp_path, store, clock).registry) == 0
+    assert (tmp_path / "log-analysis.json.bad").exists()
+    assert "not a log-analysis state of version 1 or 2" in caplog.text

@@ -18,7 +18,8 @@ fed, with the controller's clock, to novelty, bursts, families, association rule
 :class:`~vigil.remediation.IncidentBook` (subject ``logs:<node>/<source>``), as metric-rule
 findings do, and that incident resolves after ``analysis.incident_quiet`` without another.
 Incidents of other kinds opening (seen on the bus) teach the association rules and Bayes.
-State (templates, miners, offsets, recent findings) is saved by :mod:`vigil.daemon._logs_state`.
+State (templates, miners, offsets, recent findings, burst baselines, association and Bayes
+counts) is saved by :mod:`vigil.daemon._logs_state`.
 """
 
 from __future__ import annotations
@@ -117,12 +118,13 @@ class LogPipeline:
         a = settings.analysis
         self.registry = TemplateRegistry()
         self.novelty = NoveltyDetector(warmup_lines=a.warmup_lines, warmup_seconds=a.warmup_seconds)
-        self.bursts = BurstDetector(
-            bucket_seconds=a.burst_bucket,
-            alpha=a.burst_alpha,
-            min_count=a.burst_min_count,
-            min_buckets=a.burst_min_buckets,
-        )
+        self.burst_options: dict[str, Any] = {
+            "bucket_seconds": a.burst_bucket,
+            "alpha": a.burst_alpha,
+            "min_count": a.burst_min_count,
+            "min_buckets": a.burst_min_buckets,
+        }
+        self.bursts = BurstDetector(**self.burst_options)
         self.families = TemplateFamilies(threshold=a.family_threshold)
         self.association = AssociationMiner(window=a.window)
         self.bayes = FaultBayes(window=a.window, slot=min(60.0, max(1.0, a.window / 5)))

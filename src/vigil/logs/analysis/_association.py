@@ -19,13 +19,20 @@ Memory is bounded: per template a few counters and its recent lines as at most
 precision: an edge error of 5% of W by default); at most ``max_templates`` templates (least
 recently seen dropped). Incidents are counters only. Rules are global across subjects; a caller
 wanting rules per subject keeps one miner per subject.
+
+Restarts: :meth:`AssociationMiner.to_dict` / :meth:`AssociationMiner.restore` carry the counts
+over a restart of the controller; :meth:`AssociationMiner.unobserved` leaves the time it was
+down out of the observed time (no incident was seen then, which is no evidence of none: counted,
+it would lower the base rate and inflate every lift).
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_WINDOW = 300.0
 """Five minutes: log precursors of a crash or a hang (OOM, NCCL timeouts, ECC errors) come
@@ -87,10 +94,58 @@ class AssociationMiner:
         self.incidents = 0
         self._covered = 0.0
         self._last_incident: float | None = None
+        self._gaps: list[tuple[float, float]] = []  # unobserved spans (one per restart)
 
     def __len__(self) -> int:
         """How many templates are tracked."""
         return len(self._stats)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts as JSON-ready data (templates most recently seen last)."""
+        return {
+            "window": self.window,
+            "width": self._width,
+            "start": self.start,
+            "incidents": self.incidents,
+            "covered": self._covered,
+            "last_incident": self._last_incident,
+            "gaps": [list(g) for g in self._gaps],
+            "stats": [
+                [tid, s.last_seen, s.lines, s.followed, s.preceded, s.last_subject, list(s.pending)]
+                for tid, s in self._stats.items()
+            ],
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> bool:
+        """Take the counts of :meth:`to_dict`; False (nothing taken) when they were made with
+        another window or resolution. Raises ValueError / TypeError / KeyError on bad data."""
+        if float(data["window"]) != self.window or float(data["width"]) != self._width:
+            return False
+        stats: OrderedDict[int, _Stats] = OrderedDict()
+        for tid, last_seen, lines, followed, preceded, subject, pending in data["stats"]:
+            stats[int(tid)] = _Stats(
+                float(last_seen),
+                int(lines),
+                int(followed),
+                int(preceded),
+                str(subject),
+                deque([float(b), float(t), float(n)] for b, t, n in pending),
+            )
+        while len(stats) > self.max_templates:
+            stats.popitem(last=False)
+        start, last = data["start"], data["last_incident"]
+        self.start = None if start is None else float(start)
+        self._last_incident = None if last is None else float(last)
+        self.incidents = int(data["incidents"])
+        self._covered = float(data["covered"])
+        self._gaps = [(float(a), float(b)) for a, b in data["gaps"]]
+        self._stats = stats
+        return True
+
+    def unobserved(self, since: float, until: float) -> None:
+        """Nothing was observed from ``since`` to ``until`` (the controller was down)."""
+        if self.start is not None and until > since:
+            self._gaps.append((max(since, self.start), until))
 
     def occurrence(self, template_id: int, now: float, *, count: int = 1) -> None:
         """Record ``count`` lines of ``template_id`` at ``now``."""
@@ -140,7 +195,11 @@ class AssociationMiner:
         covered = self._covered
         if self._last_incident is not None:
             covered -= max(0.0, self._last_incident - max(resolved_end, self.start))
-        return min(1.0, max(0.0, covered / (resolved_end - self.start)))
+        observed = resolved_end - self.start
+        observed -= sum(max(0.0, min(b, resolved_end) - a) for a, b in self._gaps)
+        if observed <= 0.0:
+            return None
+        return min(1.0, max(0.0, covered / observed))
 
     def rules(
         self,

@@ -27,13 +27,20 @@ slot is one observation of that slot.
 
 Memory is bounded: the open slots (``window / slot + 2`` of them, each a set of template ids)
 and per template two counters; at most ``max_templates`` templates (least recently seen dropped).
+
+Restarts: :meth:`FaultBayes.to_dict` / :meth:`FaultBayes.restore` carry the counts over a
+restart of the controller; :meth:`FaultBayes.unobserved` leaves the slots it was down out of
+``N`` (no incident was seen then, which is no evidence of none: counted as healthy slots they
+would lower ``P(fault)``).
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_SLOT = 60.0
 """A minute: a fifth of the default window, so little of a slot lies after its incident."""
@@ -92,6 +99,46 @@ class FaultBayes:
         self._open: deque[tuple[int, set[int]]] = deque()  # non-empty unresolved slots
         self._incidents: deque[tuple[int, int]] = deque()  # fault slot ranges [lo, hi]
         self._next: int | None = None  # the first slot not yet counted
+        self._skipped: deque[tuple[int, int]] = deque()  # unobserved slot ranges [lo, hi]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts as JSON-ready data (templates most recently seen last)."""
+        return {
+            "slot": self.slot,
+            "window": self.window,
+            "slots": self.slots,
+            "fault_slots": self.fault_slots,
+            "next": self._next,
+            "counts": [[tid, n, f] for tid, (n, f) in self._counts.items()],
+            "open": [[k, sorted(ids)] for k, ids in self._open],
+            "incidents": [list(r) for r in self._incidents],
+            "skipped": [list(r) for r in self._skipped],
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> bool:
+        """Take the counts of :meth:`to_dict`; False (nothing taken) when they were made with
+        another slot or window. Raises ValueError / TypeError / KeyError on bad data."""
+        if float(data["slot"]) != self.slot or float(data["window"]) != self.window:
+            return False
+        counts: OrderedDict[int, list[int]] = OrderedDict(
+            (int(tid), [int(n), int(f)]) for tid, n, f in data["counts"]
+        )
+        while len(counts) > self.max_templates:
+            counts.popitem(last=False)
+        self._open = deque((int(k), {int(i) for i in ids}) for k, ids in data["open"])
+        self._incidents = deque((int(a), int(b)) for a, b in data["incidents"])
+        self._skipped = deque((int(a), int(b)) for a, b in data["skipped"])
+        self._next = None if data["next"] is None else int(data["next"])
+        self.slots, self.fault_slots = int(data["slots"]), int(data["fault_slots"])
+        self._counts = counts
+        return True
+
+    def unobserved(self, since: float, until: float) -> None:
+        """Nothing was observed from ``since`` to ``until`` (the controller was down): the slots
+        wholly inside are left out of every count."""
+        lo, hi = math.floor(since / self.slot) + 1, math.floor(until / self.slot) - 1
+        if hi >= lo:
+            self._skipped.append((lo, hi))
 
     def occurrence(self, template_id: int, now: float) -> None:
         """Record a line of ``template_id`` at ``now``."""
@@ -153,7 +200,7 @@ class FaultBayes:
         end = math.floor((now - self.window) / self.slot)  # slots < end are final
         if end <= self._next:
             return k_now
-        self.slots += end - self._next
+        self.slots += end - self._next - _overlap(self._skipped, self._next, end)
         self.fault_slots += self._covered(self._next, end)
         while self._open and self._open[0][0] < end:
             k, present = self._open.popleft()
@@ -170,11 +217,16 @@ class FaultBayes:
                 counts[1] += fault
         while self._incidents and self._incidents[0][1] < end:
             self._incidents.popleft()
+        while self._skipped and self._skipped[0][1] < end:
+            self._skipped.popleft()
         self._next = end
         return k_now
 
     def _covered(self, lo: int, hi: int) -> int:
         """How many slots in ``[lo, hi)`` are fault slots (the incident ranges are disjoint)."""
-        return sum(
-            max(0, min(hi, b + 1) - max(lo, a)) for a, b in self._incidents if a < hi and b >= lo
-        )
+        return _overlap(self._incidents, lo, hi)
+
+
+def _overlap(ranges: deque[tuple[int, int]], lo: int, hi: int) -> int:
+    """How many slots in ``[lo, hi)`` lie in the disjoint inclusive ``ranges``."""
+    return sum(max(0, min(hi, b + 1) - max(lo, a)) for a, b in ranges if a < hi and b >= lo)
