@@ -36,7 +36,9 @@ from typing import Any
 from vigil.api import IngestResult, TemplateSort
 from vigil.bus import EventBus
 from vigil.collectors import write_atomic
+from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._logs_state import (
+    CONTROLLER,
     LocalSource,
     MinedSource,
     load_state,
@@ -143,6 +145,8 @@ class LogPipeline:
         self._dirty = False
         self._sub = bus.subscribe("logs", accept=lambda e: isinstance(e, IncidentChanged))
         self._incident_rank = RANK[a.incident_severity]
+        self.counts = LogCounts()
+        """What arrived, was ignored and was found: read by the controller's ``/metrics``."""
         load_state(self)
 
     # --- inputs ---------------------------------------------------------------------------------
@@ -151,7 +155,9 @@ class LogPipeline:
         key = f"{node}/{batch['agent_id']}"
         seq = int(batch["seq"])
         if seq <= self.batches.get(key, 0):
+            self.counts.duplicate(node)
             return IngestResult(0, 0, 0, duplicate=True)
+        self.counts.batch(node, "agent")
         self.batches.pop(key, None)  # most recent last, so the oldest agent goes first
         self.batches[key] = seq
         if len(self.batches) > MAX_AGENTS:
@@ -179,6 +185,7 @@ class LogPipeline:
                 bursts=timely,
             )
             lines += int(item["count"])
+            self.counts.received(source, int(item["count"]))
         for name, counts in batch.get("stats", {}).items():
             self._count_stats(f"{node}/{name}", counts)
         self._dirty = True
@@ -204,6 +211,8 @@ class LogPipeline:
             for line in lines:
                 texts += splitter.feed(line.encode("utf-8", "surrogatepass") + b"\n")
         self._count_stats(key, stats_of(splitter.stats))
+        self.counts.batch(node, "push")
+        self.counts.received(key, len(texts))
         result = await self._mine(key, mined, texts)
         self._dirty = True
         return result
@@ -243,6 +252,8 @@ class LogPipeline:
         for name, value in counts.items():
             if value:
                 have[name] = have.get(name, 0) + int(value)
+                if name != "lines":
+                    self.counts.problem(source, name, int(value))
 
     # --- the analyses ---------------------------------------------------------------------------
 
@@ -330,6 +341,7 @@ class LogPipeline:
             }
         )
         self.next_finding += 1
+        self.counts.finding(kind.value, lf.severity.value)
         self._dirty = True
 
     def _incident_opened(self, subject: str, now: float) -> None:
@@ -383,6 +395,7 @@ class LogPipeline:
             while True:
                 await asyncio.sleep(self.settings.poll_every)
                 now = self._clock()
+                started = time.perf_counter()  # the round's cost, not the analyses' clock
                 try:
                     await self.poll_local()
                     self.learn_incidents(now)
@@ -395,6 +408,7 @@ class LogPipeline:
                         await self.save()
                 except Exception:  # a log problem must never take the controller down
                     log.exception("log pipeline: this round failed; trying again next round")
+                self.counts.round(time.perf_counter() - started)
         finally:
             self._sub.close()
             try:
@@ -406,6 +420,8 @@ class LogPipeline:
         for src in self.local:
             lines = await asyncio.to_thread(src.tailer.read)
             if lines:
+                self.counts.batch(CONTROLLER, "file")
+                self.counts.received(src.key, len(lines))
                 await self._mine(src.key, src.mined, [line.text for line in lines])
                 now = stats_of(src.tailer.stats)
                 self._count_stats(src.key, {k: v - src.counted.get(k, 0) for k, v in now.items()})
