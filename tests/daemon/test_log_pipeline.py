@@ -75,6 +75,7 @@ async def test_templates_logged_before_incidents_rank_high_and_give_an_associati
                 crash(book, hour, clock.now)
                 logs.learn_incidents(clock.now)
     clock.now += 3600
+    logs.learn_incidents(clock.now)  # rules are reported once the incidents have settled
     rows = {
         t["template"]: t
         for t in logs.templates(sort="p_fault", descending=True, offset=0, limit=50).items
@@ -207,3 +208,41 @@ def test_a_version_1_state_keeps_its_templates_and_an_unknown_one_is_moved_aside
     assert len(make(tmp_path, store, clock).registry) == 0
     assert (tmp_path / "log-analysis.json.bad").exists()
     assert "not a log-analysis state of version 1 or 2" in caplog.text
+
+
+async def test_a_healed_incident_teaches_and_one_that_ends_as_a_blip_is_taken_back(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    book = logs._incidents
+    start = clock.now
+    for hour in range(12):
+        for minute in range(0, 60, 2):
+            clock.now = start + hour * 3600 + minute * 60
+            await logs.ingest_lines("n1", "app", [f"request {minute} served"])
+            if minute == 10:  # a precursor, a crash 30 s later, healed by a restart
+                await logs.ingest_lines("n1", "app", ["ERROR CUDA out of memory on device 3"])
+                clock.now += 30
+                crash(book, hour, clock.now)
+                logs.learn_incidents(clock.now)
+                book.action_started(f"replica:llm/{hour}", clock.now + 1)
+                book.recovered(f"replica:llm/{hour}", clock.now + 20)
+            if minute == 40:  # a warning, then a node suspected for 10 s: a blip
+                await logs.ingest_lines("n1", "app", ["WARN gc pause 1200 ms"])
+                clock.now += 30
+                book.raise_finding(
+                    Finding(FindingKind.NODE_SUSPECT, "node:n2", clock.now, "phi 9")
+                )
+                logs.learn_incidents(clock.now)
+                clock.now += 10
+                book.recovered("node:n2", clock.now)
+            logs.learn_incidents(clock.now)
+    clock.now += 3600
+    rows = {t["template"]: t["p_fault"] for t in logs.templates(**PAGE).items}
+    assert rows["CUDA out of memory on device <*>"] > 0.6
+    assert rows["gc pause <*> ms"] < 0.2
+    assert logs.counts.outcomes == {"healed": 12, "blip": 12}
+    assert logs.association.incidents == 12
+    rules = {f["template"] for f in logs.found if f["kind"] == "log_association"}
+    assert "CUDA out of memory on device <*>" in rules and "gc pause <*> ms" not in rules

@@ -37,6 +37,7 @@ from vigil.api import IngestResult, TemplateSort
 from vigil.bus import EventBus
 from vigil.collectors import write_atomic
 from vigil.daemon._logs_counts import LogCounts
+from vigil.daemon._logs_learn import SETTLE, IncidentLearner
 from vigil.daemon._logs_state import (
     CONTROLLER,
     LocalSource,
@@ -63,7 +64,6 @@ from vigil.model import (
     FindingKind,
     FindingRaised,
     IncidentChanged,
-    IncidentState,
     Severity,
 )
 from vigil.remediation import IncidentBook
@@ -86,7 +86,6 @@ RULES_EVERY = 30.0
 """Seconds between two looks at the association rules (also right after each incident)."""
 MIN_SUPPORT = 0.2
 """An association rule must precede at least a fifth of the incidents to be reported."""
-MAX_SEEN_INCIDENTS = 10_000
 CHUNK_LINES = 512
 """Lines mined between two turns of the event loop: about 35 ms of work on a busy machine."""
 LEVEL_KEYS = ("level", "severity", "priority", "lvl")
@@ -128,8 +127,10 @@ class LogPipeline:
         }
         self.bursts = BurstDetector(**self.burst_options)
         self.families = TemplateFamilies(threshold=a.family_threshold)
-        self.association = AssociationMiner(window=a.window)
-        self.bayes = FaultBayes(window=a.window, slot=min(60.0, max(1.0, a.window / 5)))
+        self.association = AssociationMiner(window=a.window, settle=SETTLE)
+        self.bayes = FaultBayes(
+            window=a.window, slot=min(60.0, max(1.0, a.window / 5)), settle=SETTLE
+        )
         self.found: deque[dict[str, Any]] = deque(maxlen=MAX_FINDINGS)
         self.next_finding = 1
         self.batches: dict[str, int] = {}
@@ -141,12 +142,13 @@ class LogPipeline:
         """Per source: lines, empty, invalid_utf8, control_chars, truncated, crlf, overflow."""
         self._log_incidents: dict[str, float] = {}
         self._rules_reported: set[int] = set()
-        self._seen_incidents: deque[int] = deque(maxlen=MAX_SEEN_INCIDENTS)
         self._dirty = False
+        self._rules_due = False
         self._sub = bus.subscribe("logs", accept=lambda e: isinstance(e, IncidentChanged))
         self._incident_rank = RANK[a.incident_severity]
         self.counts = LogCounts()
         """What arrived, was ignored and was found: read by the controller's ``/metrics``."""
+        self.learner = IncidentLearner(self.counts.outcomes)
         load_state(self)
 
     # --- inputs ---------------------------------------------------------------------------------
@@ -344,12 +346,13 @@ class LogPipeline:
         self.counts.finding(kind.value, lf.severity.value)
         self._dirty = True
 
-    def _incident_opened(self, subject: str, now: float) -> None:
-        self.association.incident(subject, now)
-        self.bayes.incident(subject, now)
-        self.check_rules(now)
-
     def check_rules(self, now: float) -> None:
+        """Report new association rules, once every incident learned has settled (a rule is
+        never reported on the strength of an incident that may still be taken back)."""
+        if not self.learner.settled(now):
+            self._rules_due = True
+            return
+        self._rules_due = False
         rules = self.association.rules(
             now, min_support=MIN_SUPPORT, min_lift=self.settings.analysis.min_lift
         )
@@ -429,15 +432,26 @@ class LogPipeline:
                 self._dirty = True
 
     def learn_incidents(self, now: float) -> None:
+        """Learn from incidents of other kinds: an opening teaches, a blip is taken back
+        (:mod:`vigil.daemon._logs_learn`)."""
         while (event := self._sub.get_nowait()) is not None:
             assert isinstance(event, IncidentChanged)
             inc = event.incident
-            if inc.kind in LOG_KINDS or inc.state == IncidentState.RESOLVED:
+            if inc.kind in LOG_KINDS:
                 continue
-            if int(inc.id) in self._seen_incidents:
+            verdict = self.learner.see(inc, now)
+            if verdict is None:
                 continue
-            self._seen_incidents.append(int(inc.id))
-            self._incident_opened(inc.subject, min(now, inc.opened_at))
+            what, at = verdict
+            if what == "learn":
+                self.association.incident(inc.subject, at)
+                self.bayes.incident(inc.subject, at)
+            else:
+                self.association.retract(at)
+                self.bayes.retract(at)
+            self._rules_due = self._dirty = True
+        if self._rules_due:
+            self.check_rules(now)
 
     def resolve_quiet(self, now: float) -> None:
         quiet = self.settings.analysis.incident_quiet

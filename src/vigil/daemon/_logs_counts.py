@@ -29,6 +29,8 @@ class LogCounts:
     """Repaired input and agent overflow per (node, source, problem)."""
     findings: dict[tuple[str, str], int] = field(default_factory=dict)
     """Findings raised per (kind, severity)."""
+    outcomes: dict[str, int] = field(default_factory=dict)
+    """Incidents learned from, by how they ended (healed, escalated, resolved, blip)."""
     rounds: int = 0
     round_seconds: float = 0.0
     """Analysis rounds of the pipeline's loop, and the time they took in all."""

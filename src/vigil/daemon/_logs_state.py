@@ -98,7 +98,7 @@ def save_state(p: LogPipeline) -> str:
         "bursts": p.bursts.to_dict(),
         "association": p.association.to_dict(),
         "bayes": p.bayes.to_dict(),
-        "seen_incidents": list(p._seen_incidents),
+        "seen_incidents": list(p.learner.seen),
     }
     return json.dumps(data, separators=(",", ":"))
 
@@ -157,7 +157,7 @@ def _restore(p: LogPipeline, data: Any) -> None:
         p.novelty.lines = int(novelty["lines"])
     if analyses is not None:
         p.bursts, p.association, p.bayes, seen = analyses
-        p._seen_incidents.extend(seen)
+        p.learner.seen.extend(seen)
 
 
 def _read_analyses(
@@ -166,8 +166,8 @@ def _read_analyses(
     """Bursts, association and Bayes restored into fresh copies (the caller swaps them in once
     everything is read); the time since the save is unobserved for each."""
     bursts = BurstDetector(**p.burst_options)
-    association = AssociationMiner(window=p.association.window)
-    bayes = FaultBayes(window=p.bayes.window, slot=p.bayes.slot)
+    association = AssociationMiner(window=p.association.window, settle=p.association.settle)
+    bayes = FaultBayes(window=p.bayes.window, slot=p.bayes.slot, settle=p.bayes.settle)
     kept = [
         name
         for name, analysis in (("bursts", bursts), ("association", association), ("bayes", bayes))

@@ -180,4 +180,11 @@ def _log_metrics(counts: LogCounts, templates: int) -> Iterator[Metric]:
         count_value=counts.rounds,
         sum_value=counts.round_seconds,
     )
-    yield from (lines, batches, duplicates, problems, known, findings, rounds)
+    outcomes = CounterMetricFamily(
+        "vigil_log_incidents_learned",
+        "Incidents the log analyses learned from, by how they ended (a blip is taken back)",
+        labels=["outcome"],
+    )
+    for outcome, n in counts.outcomes.items():
+        outcomes.add_metric([outcome], n)
+    yield from (lines, batches, duplicates, problems, known, findings, rounds, outcomes)

@@ -20,6 +20,10 @@ precision: an edge error of 5% of W by default); at most ``max_templates`` templ
 recently seen dropped). Incidents are counters only. Rules are global across subjects; a caller
 wanting rules per subject keeps one miner per subject.
 
+An incident can be taken back (:meth:`AssociationMiner.retract`: it turned out not to be a
+fault) for ``settle`` seconds after it was recorded: what it added is kept that long (the lines
+it took as followed stay resolved and not followed, as if it had never come).
+
 Restarts: :meth:`AssociationMiner.to_dict` / :meth:`AssociationMiner.restore` carry the counts
 over a restart of the controller; :meth:`AssociationMiner.unobserved` leaves the time it was
 down out of the observed time (no incident was seen then, which is no evidence of none: counted,
@@ -78,6 +82,7 @@ class AssociationMiner:
         window: float = DEFAULT_WINDOW,
         resolution: int = DEFAULT_RESOLUTION,
         max_templates: int = DEFAULT_MAX_TEMPLATES,
+        settle: float = 0.0,
     ) -> None:
         if window <= 0:
             raise ValueError(f"window must be > 0 (got {window})")
@@ -95,6 +100,10 @@ class AssociationMiner:
         self._covered = 0.0
         self._last_incident: float | None = None
         self._gaps: list[tuple[float, float]] = []  # unobserved spans (one per restart)
+        self.settle = settle
+        # What each recent incident added, to take it back: (time, subject, coverage added,
+        # {template: (lines followed, the subject it replaced as last_subject)}).
+        self._recent: deque[tuple[float, str, float, dict[int, tuple[int, str]]]] = deque()
 
     def __len__(self) -> int:
         """How many templates are tracked."""
@@ -176,16 +185,43 @@ class AssociationMiner:
             self.start = now
         self.incidents += 1
         since = self.start if self._last_incident is None else self._last_incident
-        self._covered += max(0.0, now - max(since, now - self.window, self.start))
+        added = max(0.0, now - max(since, now - self.window, self.start))
+        self._covered += added
         self._last_incident = now if self._last_incident is None else max(self._last_incident, now)
         horizon = now - self.window
-        for stats in reversed(self._stats.values()):  # most recently seen first
+        changes: dict[int, tuple[int, str]] = {}
+        for tid, stats in reversed(self._stats.items()):  # most recently seen first
             if stats.last_seen < horizon:
                 break
+            followed = int(sum(e[2] for e in stats.pending if e[1] >= horizon))
+            changes[tid] = (followed, stats.last_subject)
             stats.preceded += 1
             stats.last_subject = subject
-            stats.followed += int(sum(e[2] for e in stats.pending if e[1] >= horizon))
+            stats.followed += followed
             stats.pending.clear()
+        if self.settle > 0:
+            while self._recent and self._recent[0][0] < now - self.settle:
+                self._recent.popleft()
+            self._recent.append((now, subject, added, changes))
+
+    def retract(self, now: float) -> bool:
+        """Take back the incident recorded at ``now``: it was no fault. False if there is none
+        within the last ``settle`` seconds."""
+        found = next((e for e in self._recent if e[0] == now), None)
+        if found is None:
+            return False
+        self._recent.remove(found)
+        _, subject, added, changes = found
+        self.incidents -= 1
+        self._covered -= added
+        for tid, (followed, before) in changes.items():
+            stats = self._stats.get(tid)
+            if stats is not None:
+                stats.preceded -= 1
+                stats.followed -= followed
+                if stats.last_subject == subject:
+                    stats.last_subject = before
+        return True
 
     def base_rate(self, now: float) -> float | None:
         """P(an incident within W after a random resolved time point); ``None`` before W."""

@@ -25,6 +25,10 @@ in every slot has ``P(fault | T)`` near ``P(fault)`` (it says nothing), one pres
 incidents a posterior near 1. Presence, not counts: a template logged a thousand times in a
 slot is one observation of that slot.
 
+An incident can be taken back (:meth:`FaultBayes.retract`: it turned out not to be a fault,
+e.g. it resolved by itself within a minute) for ``settle`` seconds after it opened: slots are
+final ``settle`` seconds later than their horizon, so every slot it labelled is still open.
+
 Memory is bounded: the open slots (``window / slot + 2`` of them, each a set of template ids)
 and per template two counters; at most ``max_templates`` templates (least recently seen dropped).
 
@@ -85,19 +89,23 @@ class FaultBayes:
         slot: float = DEFAULT_SLOT,
         window: float = DEFAULT_WINDOW,
         max_templates: int = DEFAULT_MAX_TEMPLATES,
+        settle: float = 0.0,
     ) -> None:
-        if slot <= 0 or window < 0:
-            raise ValueError(f"slot must be > 0 and window >= 0 (got {slot}, {window})")
+        if slot <= 0 or window < 0 or settle < 0:
+            raise ValueError(
+                f"slot must be > 0, window and settle >= 0 (got {slot}, {window}, {settle})"
+            )
         if max_templates < 1:
             raise ValueError(f"max_templates must be >= 1 (got {max_templates})")
         self.slot = slot
         self.window = window
+        self.settle = settle
         self.max_templates = max_templates
         self.slots = 0
         self.fault_slots = 0
         self._counts: OrderedDict[int, list[int]] = OrderedDict()  # id -> [n_T, f_T]
         self._open: deque[tuple[int, set[int]]] = deque()  # non-empty unresolved slots
-        self._incidents: deque[tuple[int, int]] = deque()  # fault slot ranges [lo, hi]
+        self._incidents: deque[tuple[int, int]] = deque()  # each incident's slots [lo, hi]
         self._next: int | None = None  # the first slot not yet counted
         self._skipped: deque[tuple[int, int]] = deque()  # unobserved slot ranges [lo, hi]
 
@@ -152,13 +160,22 @@ class FaultBayes:
     def incident(self, subject: str, now: float) -> None:
         """Record an incident opening at ``now`` (on any ``subject``: faults are global)."""
         self._advance(now)
+        self._incidents.append(self._labelled(now))
+
+    def retract(self, now: float) -> bool:
+        """Take back the incident recorded at ``now``: it was no fault. False if there is none
+        (or its slots are counted already: more than ``settle`` seconds have passed)."""
+        try:
+            self._incidents.remove(self._labelled(now))
+        except ValueError:
+            return False
+        return True
+
+    def _labelled(self, now: float) -> tuple[int, int]:
+        """The slots an incident at ``now`` labels as fault slots."""
         lo = math.floor((now - self.window) / self.slot)  # slots k with (k+1) slot + W > now
         hi = math.floor(now / self.slot)  # and k slot <= now
-        if self._incidents and lo <= self._incidents[-1][1] + 1:
-            lo = min(lo, self._incidents[-1][0])
-            self._incidents[-1] = (lo, max(hi, self._incidents[-1][1]))
-        else:
-            self._incidents.append((lo, hi))
+        return lo, hi
 
     def prior(self, now: float) -> float:
         """``P(fault)``: the smoothed fraction of fault slots."""
@@ -196,8 +213,9 @@ class FaultBayes:
         k_now = math.floor(now / self.slot)
         if self._next is None:
             self._next = k_now
-        # Slot k is final once (k + 1) slot + window <= now: no later incident can label it.
-        end = math.floor((now - self.window) / self.slot)  # slots < end are final
+        # Slot k is final once (k + 1) slot + window + settle <= now: no later incident can
+        # label it, and no incident labelling it can be taken back.
+        end = math.floor((now - self.window - self.settle) / self.slot)  # slots < end are final
         if end <= self._next:
             return k_now
         self.slots += end - self._next - _overlap(self._skipped, self._next, end)
@@ -223,8 +241,14 @@ class FaultBayes:
         return k_now
 
     def _covered(self, lo: int, hi: int) -> int:
-        """How many slots in ``[lo, hi)`` are fault slots (the incident ranges are disjoint)."""
-        return _overlap(self._incidents, lo, hi)
+        """How many slots in ``[lo, hi)`` are fault slots (in the union of incident ranges)."""
+        count, upto = 0, lo  # slots below ``upto`` are counted already
+        for a, b in sorted(self._incidents):
+            a, b = max(a, upto), min(b + 1, hi)
+            if a < b:
+                count += b - a
+                upto = b
+        return count
 
 
 def _overlap(ranges: deque[tuple[int, int]], lo: int, hi: int) -> int:
