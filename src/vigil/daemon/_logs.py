@@ -493,14 +493,27 @@ class LogPipeline:
         return Page(rows[offset : offset + limit], len(rows), offset, limit)
 
     def findings(
-        self, *, kind: str | None, since: float | None, offset: int, limit: int
+        self,
+        *,
+        kind: str | None,
+        since: float | None,
+        offset: int,
+        limit: int,
+        incident: int | None = None,
     ) -> Page[dict[str, Any]]:
         rows = [
             f
             for f in reversed(self.found)
-            if (kind is None or f["kind"] == kind) and (since is None or f["at"] >= since)
+            if (kind is None or f["kind"] == kind)
+            and (since is None or f["at"] >= since)
+            and (incident is None or f["incident_id"] == incident)
         ]
-        return Page(rows[offset : offset + limit], len(rows), offset, limit)
+        now = self._clock()
+        page = [
+            {**f, "p_fault": self.bayes.posterior(f["template_id"], now)}
+            for f in rows[offset : offset + limit]
+        ]
+        return Page(page, len(rows), offset, limit)
 
 
 def check_source_formats(settings: LogsSettings) -> None:
