@@ -231,9 +231,7 @@ async def test_a_healed_incident_teaches_and_one_that_ends_as_a_blip_is_taken_ba
             if minute == 40:  # a warning, then a node suspected for 10 s: a blip
                 await logs.ingest_lines("n1", "app", ["WARN gc pause 1200 ms"])
                 clock.now += 30
-                book.raise_finding(
-                    Finding(FindingKind.NODE_SUSPECT, "node:n2", clock.now, "phi 9")
-                )
+                book.raise_finding(Finding(FindingKind.NODE_SUSPECT, "node:n2", clock.now, "phi 9"))
                 logs.learn_incidents(clock.now)
                 clock.now += 10
                 book.recovered("node:n2", clock.now)
