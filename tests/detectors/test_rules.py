@@ -49,6 +49,8 @@ def test_an_anomaly_rule_fires_on_a_spike_in_an_otherwise_steady_series() -> Non
     assert "value beyond its range ever seen: evidence" in spike.explanation
     assert spike.explanation.startswith("anomaly(host.cpu.used_pct) score 0.9")
     assert engine.firing() == {"odd": 1} and engine.evaluations == {"odd": 2001}
+    [cleared] = engine.observe("host.cpu.used_pct", {}, 60.0 * 2001, 20.0)
+    assert not cleared.firing and "back within its range" in cleared.explanation
 
 
 def test_an_anomaly_rule_with_a_duration_explains_the_strongest_score_not_the_last() -> None:
