@@ -17,7 +17,9 @@ fed, with the controller's clock, to novelty, bursts, families, association rule
 (``FindingRaised``); one at ``analysis.incident_severity`` or worse goes through the
 :class:`~vigil.remediation.IncidentBook` (subject ``logs:<node>/<source>``), as metric-rule
 findings do, and that incident resolves after ``analysis.incident_quiet`` without another.
-Incidents of other kinds opening (seen on the bus) teach the association rules and Bayes.
+Incidents of other kinds (seen on the bus) teach the association rules and Bayes when they open;
+one that ends as a blip is taken back (:mod:`vigil.daemon._logs_learn`). Counters for the
+controller's ``/metrics`` are kept in :attr:`LogPipeline.counts`.
 State (templates, miners, offsets, recent findings, burst baselines, association and Bayes
 counts) is saved by :mod:`vigil.daemon._logs_state`.
 """
@@ -83,7 +85,8 @@ MAX_FINDINGS = 10_000
 SAVE_EVERY = 10.0
 """Seconds between two saves of the state: what a kill -9 of the controller may lose."""
 RULES_EVERY = 30.0
-"""Seconds between two looks at the association rules (also right after each incident)."""
+"""Seconds between two looks at the association rules (also after each incident, once every
+incident learned has settled)."""
 MIN_SUPPORT = 0.2
 """An association rule must precede at least a fifth of the incidents to be reported."""
 CHUNK_LINES = 512
