@@ -244,3 +244,36 @@ async def test_a_healed_incident_teaches_and_one_that_ends_as_a_blip_is_taken_ba
     assert logs.association.incidents == 12
     rules = {f["template"] for f in logs.found if f["kind"] == "log_association"}
     assert "CUDA out of memory on device <*>" in rules and "gc pause <*> ms" not in rules
+
+
+async def test_a_known_precursor_seen_again_warns_once_per_window(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    book = logs._incidents
+    oom = ["2024-05-01 12:00:00 ERROR CUDA out of memory on device 3"]
+    for hour in range(12):
+        for minute in range(0, 60, 2):
+            clock.now = 1_000_000.0 + hour * 3600 + minute * 60
+            await logs.ingest_lines("n1", "app", [f"request {minute} served"])
+            if hour % 2 == 0 and minute == 30:
+                await logs.ingest_lines("n1", "app", oom)
+                clock.now += 30
+                crash(book, hour, clock.now)
+                logs.learn_incidents(clock.now)
+    clock.now += 3600
+    logs.learn_incidents(clock.now)
+    before = len(logs.found)
+    assert [f["kind"] for f in logs.found].count("log_association") == 1  # the rule itself
+    assert (await logs.ingest_lines("n1", "app", oom)).findings == 1
+    warning = logs.found[-1]
+    assert warning["kind"] == "log_association" and warning["subject"] == "logs:n1/app"
+    assert warning["evidence"]["precursor"] and warning["evidence"]["p_fault"] > 0.6
+    assert warning["summary"].startswith("known precursor seen: P(fault | template) = 0.")
+    clock.now += 30
+    assert (await logs.ingest_lines("n1", "app", oom)).findings == 0  # within the window
+    await logs.ingest_lines("n1", "app", ["request 7 served"])  # noise: never a precursor
+    assert len(logs.found) == before + 1
+    clock.now += 60
+    assert (await logs.ingest_lines("n1", "app", oom)).findings == 1  # a window later

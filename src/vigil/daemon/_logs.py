@@ -18,8 +18,10 @@ fed, with the controller's clock, to novelty, bursts, families, association rule
 :class:`~vigil.remediation.IncidentBook` (subject ``logs:<node>/<source>``), as metric-rule
 findings do, and that incident resolves after ``analysis.incident_quiet`` without another.
 Incidents of other kinds (seen on the bus) teach the association rules and Bayes when they open;
-one that ends as a blip is taken back (:mod:`vigil.daemon._logs_learn`). Counters for the
-controller's ``/metrics`` are kept in :attr:`LogPipeline.counts`.
+one that ends as a blip is taken back (:mod:`vigil.daemon._logs_learn`). A template whose
+association rule was reported warns again when seen (a ``log_association`` finding "known
+precursor seen", at most once per window) while ``P(fault | template) >= PRECURSOR_P``.
+Counters for the controller's ``/metrics`` are kept in :attr:`LogPipeline.counts`.
 State (templates, miners, offsets, recent findings, burst baselines, association and Bayes
 counts) is saved by :mod:`vigil.daemon._logs_state`.
 """
@@ -40,6 +42,7 @@ from vigil.bus import EventBus
 from vigil.collectors import write_atomic
 from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
+from vigil.daemon._logs_precursors import precursor_finding, rule_finding
 from vigil.daemon._logs_state import (
     CONTROLLER,
     LocalSource,
@@ -59,14 +62,12 @@ from vigil.logs.analysis import (
     NoveltyDetector,
     TemplateFamilies,
     TemplateRegistry,
-    severity_of,
 )
 from vigil.model import (
     Finding,
     FindingKind,
     FindingRaised,
     IncidentChanged,
-    Severity,
 )
 from vigil.remediation import IncidentBook
 from vigil.settings import LogsSettings
@@ -145,6 +146,7 @@ class LogPipeline:
         """Per source: lines, empty, invalid_utf8, control_chars, truncated, crlf, overflow."""
         self._log_incidents: dict[str, float] = {}
         self._rules_reported: set[int] = set()
+        self._warned: dict[int, float] = {}  # precursor template -> last warned at
         self._dirty = False
         self._rules_due = False
         self._sub = bus.subscribe("logs", accept=lambda e: isinstance(e, IncidentChanged))
@@ -298,7 +300,28 @@ class LogPipeline:
         self.bayes.occurrence(entry.id, now)
         for lf in findings:
             self._raise(KIND_OF[lf.kind], lf)
-        return len(findings)
+        precursor = self._precursor(entry.id, template, source, now)
+        if precursor is not None:
+            self._raise(FindingKind.LOG_ASSOCIATION, precursor)
+        return len(findings) + (precursor is not None)
+
+    def _precursor(
+        self, template_id: int, template: str, source: str, now: float
+    ) -> LogFinding | None:
+        """A known precursor seen again (:mod:`vigil.daemon._logs_precursors`), once a window."""
+        if template_id not in self._rules_reported:
+            return None
+        last = self._warned.get(template_id)
+        window = self.association.window
+        if last is not None and now - last < window:
+            return None
+        p_fault = self.bayes.posterior(template_id, now)
+        found = precursor_finding(
+            template_id, template, source, p_fault=p_fault, window=window, now=now
+        )
+        if found is not None:
+            self._warned[template_id] = now
+        return found
 
     def _widens_known(self, template_id: int, template: str) -> bool:
         """Whether ``template`` is a known template widened by a miner (``user bob`` ->
@@ -366,29 +389,8 @@ class LogPipeline:
             if entry is None:
                 continue
             self._rules_reported.add(rule.template_id)
-            lf = LogFinding(
-                kind=LogFindingKind.NOVEL_TEMPLATE,  # replaced by LOG_ASSOCIATION in _raise
-                template_id=rule.template_id,
-                template=entry.template,
-                at=now,
-                severity=Severity.WARNING
-                if severity_of(entry.template, entry.level) != Severity.INFO
-                else Severity.INFO,
-                score=min(1.0, 1.0 - 1.0 / rule.lift),
-                summary=(
-                    f"log template precedes incidents: {rule.incidents_preceded} of "
-                    f"{self.association.incidents} within {self.association.window:g}s "
-                    f"(confidence {rule.confidence:.2f}, lift {rule.lift:.1f}): {entry.template}"
-                ),
-                evidence={
-                    "support": rule.support,
-                    "confidence": rule.confidence,
-                    "lift": rule.lift,
-                    "incidents_preceded": rule.incidents_preceded,
-                    "last_subject": rule.last_subject,
-                },
-                source="rules",
-            )
+            incidents, window = self.association.incidents, self.association.window
+            lf = rule_finding(rule, entry, incidents=incidents, window=window, now=now)
             self._raise(FindingKind.LOG_ASSOCIATION, lf)
 
     # --- the loop -------------------------------------------------------------------------------
