@@ -76,6 +76,32 @@ async def test_logs_top_and_findings_show_the_pushed_templates(
     assert "novelty" in row and "critical" in row and "gpu-01/vllm" in row
 
 
+async def test_a_log_incident_shows_its_templates_with_p_fault(
+    cli: Cli, controller: Controller
+) -> None:
+    url = f"http://127.0.0.1:{controller.api_port}"
+    lines = [f"2024-05-01 12:00:00 INFO request {i} served in {i % 9} ms" for i in range(40)]
+    lines.append("2024-05-01 12:00:01 ERROR Xid 79 on GPU 3: fell off the bus")
+    async with httpx.AsyncClient(base_url=url) as http:
+        auth = {"Authorization": f"Bearer {OPERATOR}"}
+        body = {"node": "gpu-01", "source": "vllm", "lines": lines}
+        assert (await http.post("/api/v1/logs", json=body, headers=auth)).status_code == 200
+        (incident,) = (await http.get("/api/v1/incidents", headers=auth)).json()["items"]
+    assert incident["subject"] == "logs:gpu-01/vllm"
+    args = ("--url", url, "--token", OPERATOR)
+    shown = await asyncio.to_thread(cli, "incidents", *args, columns=250)
+    assert shown.returncode == 0, shown.stderr
+    (line,) = [x for x in shown.stdout.splitlines() if x.startswith(f"#{incident['id']} ")]
+    assert "logs:gpu-01/vllm P(fault): 0.50 Xid <*> on GPU <*>" in line  # the prior: no history
+    found = await asyncio.to_thread(
+        cli, "logs", "findings", *args, "--incident", str(incident["id"]), columns=250
+    )
+    assert found.returncode == 0, found.stderr
+    assert "Log findings (1 in all)" in found.stdout
+    (row,) = [x for x in found.stdout.splitlines() if "Xid" in x]
+    assert " 0.50 " in row and str(incident["id"]) in row
+
+
 async def test_logs_top_with_a_bad_sort_exits_1_naming_the_field(
     cli: Cli, controller: Controller
 ) -> None:

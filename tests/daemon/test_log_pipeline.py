@@ -4,17 +4,22 @@ quiet log incident, keeps its templates across a restart and survives a corrupt 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from vigil.bus import EventBus
 from vigil.daemon import LogPipeline
-from vigil.model import Finding, FindingKind, IncidentState
+from vigil.daemon._logs_state import save_state
+from vigil.model import Finding, FindingKind, IncidentChanged, IncidentState
 from vigil.remediation import IncidentBook
 from vigil.settings import LogsSettings
 from vigil.store import SqlStore
+
+PAGE: dict[str, Any] = {"sort": "id", "descending": False, "offset": 0, "limit": 50}
 
 
 class Clock:
@@ -70,6 +75,7 @@ async def test_templates_logged_before_incidents_rank_high_and_give_an_associati
                 crash(book, hour, clock.now)
                 logs.learn_incidents(clock.now)
     clock.now += 3600
+    logs.learn_incidents(clock.now)  # rules are reported once the incidents have settled
     rows = {
         t["template"]: t
         for t in logs.templates(sort="p_fault", descending=True, offset=0, limit=50).items
@@ -148,3 +154,126 @@ def test_a_corrupt_state_file_is_moved_aside_and_the_pipeline_starts_empty(
     assert (tmp_path / "log-analysis.json.bad").exists()
     assert "log-analysis.json: cannot be read" in caplog.text
     assert "moved to" in caplog.text
+
+
+async def test_burst_baselines_and_what_incidents_taught_survive_a_restart(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    book = logs._incidents
+    for hour in range(6):
+        for minute in range(0, 60, 2):
+            clock.now = 1_000_000.0 + hour * 3600 + minute * 60
+            await logs.ingest_lines("n1", "app", [f"request {minute} served"] * 5)
+            if minute == 30:  # every hour: a precursor, a crash 30 s later
+                await logs.ingest_lines("n1", "app", ["ERROR CUDA out of memory on device 3"])
+                clock.now += 30
+                crash(book, hour, clock.now)
+                logs.learn_incidents(clock.now)
+    clock.now += 60
+    before = {t["template"]: t["p_fault"] for t in logs.templates(**PAGE).items}
+    noise_id = next(e.id for e in logs.registry.entries() if e.template.startswith("request"))
+    baseline = logs.bursts.baseline(noise_id)
+    logs.save_now()
+    clock.now += 3600  # down for an hour
+    again = make(tmp_path, store, clock)
+    assert again.association.incidents == logs.association.incidents == 6
+    assert again.bursts.baseline(noise_id) == baseline is not None
+    after = {t["template"]: t["p_fault"] for t in again.templates(**PAGE).items}
+    assert after == pytest.approx(before, rel=0.02)  # the slots open at the save close later
+    assert after["CUDA out of memory on device <*>"] > 0.5
+    # the same incident published again (it changed state) teaches nothing twice
+    (first,) = store.list_incidents(subject="replica:llm/0").items
+    again._bus.publish(IncidentChanged(at=clock.now, incident=first))
+    again.learn_incidents(clock.now)
+    assert again.association.incidents == 6
+
+
+def test_a_version_1_state_keeps_its_templates_and_an_unknown_one_is_moved_aside(
+    tmp_path: Path, store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    logs._observe("n1/app", "worker <*> started", clock.now)
+    data = json.loads(save_state(logs))
+    for key in ("bursts", "association", "bayes", "seen_incidents"):
+        del data[key]
+    (tmp_path / "log-analysis.json").write_text(json.dumps({**data, "version": 1}))
+    assert [e.template for e in make(tmp_path, store, clock).registry.entries()] == [
+        "worker <*> started"
+    ]
+    assert "version 1: burst baselines and association / Bayes counts start afresh" in caplog.text
+    (tmp_path / "log-analysis.json").write_text(json.dumps({**data, "version": 9}))
+    assert len(make(tmp_path, store, clock).registry) == 0
+    assert (tmp_path / "log-analysis.json.bad").exists()
+    assert "not a log-analysis state of version 1 or 2" in caplog.text
+
+
+async def test_a_healed_incident_teaches_and_one_that_ends_as_a_blip_is_taken_back(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    book = logs._incidents
+    start = clock.now
+    for hour in range(12):
+        for minute in range(0, 60, 2):
+            clock.now = start + hour * 3600 + minute * 60
+            await logs.ingest_lines("n1", "app", [f"request {minute} served"])
+            if minute == 10:  # a precursor, a crash 30 s later, healed by a restart
+                await logs.ingest_lines("n1", "app", ["ERROR CUDA out of memory on device 3"])
+                clock.now += 30
+                crash(book, hour, clock.now)
+                logs.learn_incidents(clock.now)
+                book.action_started(f"replica:llm/{hour}", clock.now + 1)
+                book.recovered(f"replica:llm/{hour}", clock.now + 20)
+            if minute == 40:  # a warning, then a node suspected for 10 s: a blip
+                await logs.ingest_lines("n1", "app", ["WARN gc pause 1200 ms"])
+                clock.now += 30
+                book.raise_finding(Finding(FindingKind.NODE_SUSPECT, "node:n2", clock.now, "phi 9"))
+                logs.learn_incidents(clock.now)
+                clock.now += 10
+                book.recovered("node:n2", clock.now)
+            logs.learn_incidents(clock.now)
+    clock.now += 3600
+    rows = {t["template"]: t["p_fault"] for t in logs.templates(**PAGE).items}
+    assert rows["CUDA out of memory on device <*>"] > 0.6
+    assert rows["gc pause <*> ms"] < 0.2
+    assert logs.counts.outcomes == {"healed": 12, "blip": 12}
+    assert logs.association.incidents == 12
+    rules = {f["template"] for f in logs.found if f["kind"] == "log_association"}
+    assert "CUDA out of memory on device <*>" in rules and "gc pause <*> ms" not in rules
+
+
+async def test_a_known_precursor_seen_again_warns_once_per_window(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    book = logs._incidents
+    oom = ["2024-05-01 12:00:00 ERROR CUDA out of memory on device 3"]
+    for hour in range(12):
+        for minute in range(0, 60, 2):
+            clock.now = 1_000_000.0 + hour * 3600 + minute * 60
+            await logs.ingest_lines("n1", "app", [f"request {minute} served"])
+            if hour % 2 == 0 and minute == 30:
+                await logs.ingest_lines("n1", "app", oom)
+                clock.now += 30
+                crash(book, hour, clock.now)
+                logs.learn_incidents(clock.now)
+    clock.now += 3600
+    logs.learn_incidents(clock.now)
+    before = len(logs.found)
+    assert [f["kind"] for f in logs.found].count("log_association") == 1  # the rule itself
+    assert (await logs.ingest_lines("n1", "app", oom)).findings == 1
+    warning = logs.found[-1]
+    assert warning["kind"] == "log_association" and warning["subject"] == "logs:n1/app"
+    assert warning["evidence"]["precursor"] and warning["evidence"]["p_fault"] > 0.6
+    assert warning["summary"].startswith("known precursor seen: P(fault | template) = 0.")
+    clock.now += 30
+    assert (await logs.ingest_lines("n1", "app", oom)).findings == 0  # within the window
+    await logs.ingest_lines("n1", "app", ["request 7 served"])  # noise: never a precursor
+    assert len(logs.found) == before + 1
+    clock.now += 60
+    assert (await logs.ingest_lines("n1", "app", oom)).findings == 1  # a window later

@@ -37,21 +37,57 @@ def test_a_below_rule_fires_when_the_value_drops() -> None:
 
 
 def test_an_anomaly_rule_fires_on_a_spike_in_an_otherwise_steady_series() -> None:
-    engine = RuleEngine([RuleSpec("odd", "host.cpu.used_pct", {}, ">", 0.99, anomaly=True)])
+    engine = RuleEngine([RuleSpec("odd", "host.cpu.used_pct", {}, ">", 0.9, anomaly=True)])
     rng = random.Random(1)
     fired = []
     for t in range(2000):
-        fired += engine.observe("host.cpu.used_pct", {}, float(t), 20 + rng.gauss(0, 1))
-    assert not any(c.firing for c in fired[:1])  # no alarm from noise at the start
-    spike = engine.observe("host.cpu.used_pct", {}, 2000.0, 95.0)
-    assert spike and spike[0].firing
+        fired += engine.observe("host.cpu.used_pct", {}, 60.0 * t, 20 + rng.gauss(0, 1))
+    assert fired == []  # noise, however long, is no anomaly
+    [spike] = engine.observe("host.cpu.used_pct", {}, 60.0 * 2000, 95.0)
+    assert spike.firing and spike.score is not None and spike.score > 0.9
+    # which view broke its range, and by how much
+    assert "value beyond its range ever seen: evidence" in spike.explanation
+    assert spike.explanation.startswith("anomaly(host.cpu.used_pct) score 0.9")
+    assert engine.firing() == {"odd": 1} and engine.evaluations == {"odd": 2001}
+    [cleared] = engine.observe("host.cpu.used_pct", {}, 60.0 * 2001, 20.0)
+    assert not cleared.firing and "back within its range" in cleared.explanation
+
+
+def test_an_anomaly_rule_with_a_duration_explains_the_strongest_score_not_the_last() -> None:
+    spec = RuleSpec("odd", "m", {}, ">", 0.5, for_seconds=120, anomaly=True)
+    engine = RuleEngine([spec])
+    for t in range(300):  # with a lone spike, back in range at once: no breach of 120 s
+        assert engine.observe("m", {}, 60.0 * t, 100.0 if t == 160 else 10.0 + (t % 3)) == []
+    changes = []
+    for t in range(300, 310):  # a level far outside the range, for ten minutes
+        changes += engine.observe("m", {}, 60.0 * t, 500.0 + t)
+    [fired] = changes
+    assert fired.firing and fired.at == 60.0 * 302
+    assert "echo" not in fired.explanation and "evidence" in fired.explanation
 
 
 def test_the_number_of_states_is_bounded() -> None:
     engine = RuleEngine([RuleSpec("r", "m", {}, ">", 1)], max_states=10)
     for i in range(100):
         engine.observe("m", {"id": str(i)}, 0, 0)
-    assert len(engine._states) == 10
+    assert len(engine) == 10 and engine.evicted == 90
+
+
+def test_detectors_are_bounded_apart_and_a_dropped_firing_state_clears() -> None:
+    specs = [RuleSpec("hot", "m", {}, ">", 5), RuleSpec("odd", "m", {}, ">", 0.9, anomaly=True)]
+    engine = RuleEngine(specs, max_states=1000, max_anomaly_states=3)
+    [hot] = engine.observe("m", {"id": "0"}, 0, 9)
+    assert hot.firing and engine.firing() == {"hot": 1, "odd": 0}
+    for i in range(1, 10):
+        engine.observe("m", {"id": str(i)}, 0, 0)
+    assert len(engine) == 10 + 3  # every threshold, the three newest detectors
+    assert len(engine._anomaly) == 3
+    small = RuleEngine(specs[:1], max_states=2)
+    assert small.observe("m", {"id": "0"}, 0, 9)[0].firing
+    small.observe("m", {"id": "1"}, 1, 0)
+    [cleared] = small.observe("m", {"id": "2"}, 2, 0)
+    assert not cleared.firing and dict(cleared.labels) == {"id": "0"}
+    assert "no longer judged" in cleared.explanation and small.firing() == {"hot": 0}
 
 
 @pytest.mark.parametrize(

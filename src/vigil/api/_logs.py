@@ -8,7 +8,7 @@
 - ``GET /api/v1/logs/templates`` (viewer): controller-wide templates with counts, first/last seen,
   an example, family and ``P(fault | template)``; sortable, paged.
 - ``GET /api/v1/logs/findings`` (viewer): novelty, burst and association findings, newest first,
-  by kind and since a time.
+  by kind, since a time or of one incident, each with its template's ``P(fault | template)``.
 
 Served by the app of :func:`vigil.api.create_app`; the work is done by the controller's
 :class:`~vigil.api.LogService` (``ControlPlane.log_service()``).
@@ -103,6 +103,7 @@ class FindingOut(BaseModel):
     template_id: int
     template: str
     incident_id: int | None
+    p_fault: float = Field(description="P(fault | template) of its template, now")
     evidence: dict[str, Any]
 
 
@@ -215,8 +216,11 @@ async def get_findings(
     _: Viewer,
     kind: Annotated[Literal["log_novelty", "log_burst", "log_association"] | None, Query()] = None,
     since: Annotated[float | None, Query(description="Only findings at or after (epoch s)")] = None,
+    incident: Annotated[int | None, Query(description="Only the findings of this incident")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> FindingPage:
-    page = ctx.control.log_service().findings(kind=kind, since=since, offset=offset, limit=limit)
+    page = ctx.control.log_service().findings(
+        kind=kind, since=since, offset=offset, limit=limit, incident=incident
+    )
     return FindingPage.of(page)

@@ -55,7 +55,14 @@ class LogService(Protocol):
         ...
 
     def findings(
-        self, *, kind: str | None, since: float | None, offset: int, limit: int
+        self,
+        *,
+        kind: str | None,
+        since: float | None,
+        offset: int,
+        limit: int,
+        incident: int | None = None,
     ) -> Page[dict[str, Any]]:
-        """Log findings (novelty, burst, association), newest first."""
+        """Log findings (novelty, burst, association), newest first, each with its template's
+        ``P(fault | template)`` now; ``incident``: only the findings of that incident."""
         ...

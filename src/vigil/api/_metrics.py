@@ -2,8 +2,11 @@
 
 :func:`vigil.api.create_app` wraps the app in :class:`MetricsMiddleware`, which counts requests
 and times them per route template (``/api/v1/replicas/{service}/{index}``, never the raw path,
-so label cardinality stays bounded) into the registry the daemon passes in. ``/metrics`` serves
-that whole registry, so the controller's metrics registered there appear alongside.
+so label cardinality stays bounded) into the registry the daemon passes in; a log push or an
+agent batch answered with an error (413 too big, 422 malformed, 401/403 not allowed...) is also
+counted in ``vigil_log_requests_rejected{endpoint, status}`` (the log pipeline never sees those).
+``/metrics`` serves that whole registry, so the controller's metrics registered there appear
+alongside.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from vigil.api._context import Ctx
 from vigil.api._schemas import HealthOut
 
 router = APIRouter(tags=["operations"])
+
+LOG_ENDPOINTS = {"/api/v1/logs": "push", "/api/v1/logs/batches": "batches"}
+"""Routes whose refusals count as rejected log input, and their ``endpoint`` label."""
 
 
 @router.get("/healthz", summary="Liveness of the API process (no auth)")
@@ -58,6 +64,12 @@ class ApiMetrics:
             ["method", "route"],
             registry=registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+        )
+        self.log_rejected = Counter(
+            "vigil_log_requests_rejected",
+            "Log pushes and agent batches refused (413 too big, 422 malformed, 401/403...)",
+            ["endpoint", "status"],
+            registry=registry,
         )
 
 
@@ -94,3 +106,6 @@ class MetricsMiddleware:
             route = _route_label(scope)
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            endpoint = LOG_ENDPOINTS.get(route)
+            if endpoint is not None and status >= 400 and method == "POST":
+                self.metrics.log_rejected.labels(endpoint, str(status)).inc()

@@ -25,7 +25,13 @@ from rich.table import Table
 from vigil.cli._client import ApiClient
 from vigil.cli._detect import detect
 from vigil.cli._logs import logs_app
-from vigil.cli._logs_api import logs_findings, logs_top
+from vigil.cli._logs_api import (
+    LOG_KINDS,
+    MAX_LOG_INCIDENTS_SHOWN,
+    incident_templates,
+    logs_findings,
+    logs_top,
+)
 from vigil.cli._risk import fetch_risk, risk_table
 from vigil.errors import ConfigError, VigilError
 from vigil.render import TOP_SERIES, incidents_table, nodes_table, replicas_table, top_table
@@ -267,6 +273,14 @@ def incidents(
         err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print(incidents_table(page["items"], title=f"Incidents ({page['total']} in all)"))
+    logs = [i for i in page["items"] if i["kind"] in LOG_KINDS][:MAX_LOG_INCIDENTS_SHOWN]
+    try:
+        for i in logs:
+            line = incident_templates(client, int(i["id"]))
+            if line:
+                console.print(f"#{i['id']} {i['subject']} P(fault): {line}", markup=False)
+    except VigilError as exc:  # an older controller without the filter: the table is enough
+        err.print(f"log templates not shown: {exc}", markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -2,7 +2,9 @@
 
 Mounted on ``vigil logs`` by :mod:`vigil.cli._app`; both read the REST API
 (``GET /api/v1/logs/templates`` and ``/api/v1/logs/findings``) as ``vigil status`` does, and
-draw Rich tables.
+draw Rich tables. ``vigil logs findings --incident N`` lists the templates of one log incident,
+most telling first (by ``P(fault | template)``); :func:`incident_templates` gives ``vigil
+incidents`` the same for each log incident it shows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ err = Console(stderr=True)
 UrlOpt = Annotated[str | None, typer.Option("--url", help="Controller URL (or VIGIL_URL).")]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (or VIGIL_TOKEN).")]
 TEMPLATE_WIDTH = 80
+LOG_KINDS = frozenset({"log_novelty", "log_burst", "log_association"})
+MAX_LOG_INCIDENTS_SHOWN = 5
+"""Log incidents of a ``vigil incidents`` page whose templates are listed (one request each)."""
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "dim"}
 
 
@@ -59,8 +64,8 @@ def templates_table(items: list[dict[str, Any]], total: int, now: float) -> Tabl
 
 def findings_table(items: list[dict[str, Any]], total: int, now: float) -> Table:
     table = Table(title=f"Log findings ({total} in all)", title_justify="left")
-    for name in ("id", "when", "kind", "severity", "score", "source", "incident"):
-        table.add_column(name, justify="right" if name in ("id", "score") else "left")
+    for name in ("id", "when", "kind", "severity", "score", "P(fault)", "source", "incident"):
+        table.add_column(name, justify="right" if name in ("id", "score", "P(fault)") else "left")
     table.add_column("summary", overflow="fold")
     for f in items:
         style = SEVERITY_STYLE.get(f["severity"], "")
@@ -70,6 +75,7 @@ def findings_table(items: list[dict[str, Any]], total: int, now: float) -> Table
             f["kind"].removeprefix("log_"),
             f"[{style}]{f['severity']}[/{style}]" if style else f["severity"],
             f"{f['score']:.2f}",
+            f"{f['p_fault']:.2f}",
             f["source"],
             str(f["incident_id"]) if f["incident_id"] is not None else "-",
             _short(f["summary"], 100),
@@ -107,6 +113,10 @@ def logs_findings(
     since: Annotated[
         float | None, typer.Option(help="Only the last this many seconds.", min=0)
     ] = None,
+    incident: Annotated[
+        int | None,
+        typer.Option(help="Only this incident's findings, most telling template first."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 30,
 ) -> None:
     """Log findings, newest first: new templates, bursts, templates that precede incidents."""
@@ -115,9 +125,25 @@ def logs_findings(
         params["kind"] = kind
     if since is not None:
         params["since"] = time.time() - since
+    if incident is not None:
+        params["incident"] = incident
     try:
         page = ApiClient(url, token).get("/api/v1/logs/findings", **params)
     except VigilError as exc:
         err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(1) from exc
-    console.print(findings_table(page["items"], page["total"], time.time()))
+    items = page["items"]
+    if incident is not None:
+        items = sorted(items, key=lambda f: -f["p_fault"])
+    console.print(findings_table(items, page["total"], time.time()))
+
+
+def incident_templates(client: ApiClient, incident: int, top: int = 3) -> str:
+    """``0.82 CUDA out of memory…; 0.10 worker <*> started``: a log incident's templates, the
+    most telling (highest ``P(fault | template)``) first, one of each."""
+    page = client.get("/api/v1/logs/findings", incident=incident, limit=500)
+    best: dict[int, tuple[float, str]] = {}
+    for f in page["items"]:
+        best[f["template_id"]] = (f["p_fault"], f["template"])
+    ranked = sorted(best.values(), key=lambda pair: -pair[0])[:top]
+    return "; ".join(f"{p:.2f} {_short(text, 60)}" for p, text in ranked)

@@ -31,7 +31,8 @@ from vigil.collectors import CardinalityError, ProbeLoop, Sample, SeriesStore
 from vigil.daemon._balancing import Balancers
 from vigil.daemon._lock import DataDirLock
 from vigil.daemon._logs import LogPipeline
-from vigil.daemon._metrics import ControllerMetrics, ReplicaCollector
+from vigil.daemon._logs_counts import LogCounts
+from vigil.daemon._metrics import ControllerMetrics, PipelineCollector, ReplicaCollector
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
 from vigil.daemon._placement import node_capacity
@@ -149,8 +150,12 @@ class Controller(ControlPlane):
         sources: list[ScrapeTarget | PromQuery] = [*metrics.scrape, *metrics.promql]
         self.sources = [SourceLoop(source, self._ingest, clock=clock) for source in sources]
         self._refused: set[str] = set()
+        self.refused_samples = 0
         specs = [rule_spec(r) for r in settings.rules]
         self.rules = RuleEngine(specs)
+        self.registry.register(
+            PipelineCollector(self._log_counts, self.rules, lambda: self.refused_samples)
+        )
         self._ruled = {spec.metric for spec in specs}
         self.instance = ""
 
@@ -410,6 +415,7 @@ class Controller(ControlPlane):
 
     def _report_refused(self, sample: Sample, problem: str) -> None:
         """Log a cardinality refusal once per metric name (the sender hears of each sample)."""
+        self.refused_samples += 1
         if sample.name not in self._refused:
             self._refused.add(sample.name)
             log.error("%s (logged once per metric name)", problem)
@@ -431,9 +437,15 @@ class Controller(ControlPlane):
                     "rule": change.rule,
                     "labels": dict(change.labels),
                     "value": change.value,
+                    **({} if change.score is None else {"score": change.score}),
                 },
             )
         )
+
+    def _log_counts(self) -> tuple[LogCounts, int] | None:
+        """The log pipeline's counts and templates known, for ``/metrics`` (None before it runs)."""
+        logs: LogPipeline | None = getattr(self, "logs", None)
+        return None if logs is None else (logs.counts, len(logs.registry))
 
     def series_store(self) -> SeriesStore:
         return self.series

@@ -17,8 +17,13 @@ fed, with the controller's clock, to novelty, bursts, families, association rule
 (``FindingRaised``); one at ``analysis.incident_severity`` or worse goes through the
 :class:`~vigil.remediation.IncidentBook` (subject ``logs:<node>/<source>``), as metric-rule
 findings do, and that incident resolves after ``analysis.incident_quiet`` without another.
-Incidents of other kinds opening (seen on the bus) teach the association rules and Bayes.
-State (templates, miners, offsets, recent findings) is saved by :mod:`vigil.daemon._logs_state`.
+Incidents of other kinds (seen on the bus) teach the association rules and Bayes when they open;
+one that ends as a blip is taken back (:mod:`vigil.daemon._logs_learn`). A template whose
+association rule was reported warns again when seen (a ``log_association`` finding "known
+precursor seen", at most once per window) while ``P(fault | template) >= PRECURSOR_P``.
+Counters for the controller's ``/metrics`` are kept in :attr:`LogPipeline.counts`.
+State (templates, miners, offsets, recent findings, burst baselines, association and Bayes
+counts) is saved by :mod:`vigil.daemon._logs_state`.
 """
 
 from __future__ import annotations
@@ -35,7 +40,11 @@ from typing import Any
 from vigil.api import IngestResult, TemplateSort
 from vigil.bus import EventBus
 from vigil.collectors import write_atomic
+from vigil.daemon._logs_counts import LogCounts
+from vigil.daemon._logs_learn import SETTLE, IncidentLearner
+from vigil.daemon._logs_precursors import precursor_finding, rule_finding
 from vigil.daemon._logs_state import (
+    CONTROLLER,
     LocalSource,
     MinedSource,
     load_state,
@@ -53,15 +62,12 @@ from vigil.logs.analysis import (
     NoveltyDetector,
     TemplateFamilies,
     TemplateRegistry,
-    severity_of,
 )
 from vigil.model import (
     Finding,
     FindingKind,
     FindingRaised,
     IncidentChanged,
-    IncidentState,
-    Severity,
 )
 from vigil.remediation import IncidentBook
 from vigil.settings import LogsSettings
@@ -80,10 +86,10 @@ MAX_FINDINGS = 10_000
 SAVE_EVERY = 10.0
 """Seconds between two saves of the state: what a kill -9 of the controller may lose."""
 RULES_EVERY = 30.0
-"""Seconds between two looks at the association rules (also right after each incident)."""
+"""Seconds between two looks at the association rules (also after each incident, once every
+incident learned has settled)."""
 MIN_SUPPORT = 0.2
 """An association rule must precede at least a fifth of the incidents to be reported."""
-MAX_SEEN_INCIDENTS = 10_000
 CHUNK_LINES = 512
 """Lines mined between two turns of the event loop: about 35 ms of work on a busy machine."""
 LEVEL_KEYS = ("level", "severity", "priority", "lvl")
@@ -117,15 +123,18 @@ class LogPipeline:
         a = settings.analysis
         self.registry = TemplateRegistry()
         self.novelty = NoveltyDetector(warmup_lines=a.warmup_lines, warmup_seconds=a.warmup_seconds)
-        self.bursts = BurstDetector(
-            bucket_seconds=a.burst_bucket,
-            alpha=a.burst_alpha,
-            min_count=a.burst_min_count,
-            min_buckets=a.burst_min_buckets,
-        )
+        self.burst_options: dict[str, Any] = {
+            "bucket_seconds": a.burst_bucket,
+            "alpha": a.burst_alpha,
+            "min_count": a.burst_min_count,
+            "min_buckets": a.burst_min_buckets,
+        }
+        self.bursts = BurstDetector(**self.burst_options)
         self.families = TemplateFamilies(threshold=a.family_threshold)
-        self.association = AssociationMiner(window=a.window)
-        self.bayes = FaultBayes(window=a.window, slot=min(60.0, max(1.0, a.window / 5)))
+        self.association = AssociationMiner(window=a.window, settle=SETTLE)
+        self.bayes = FaultBayes(
+            window=a.window, slot=min(60.0, max(1.0, a.window / 5)), settle=SETTLE
+        )
         self.found: deque[dict[str, Any]] = deque(maxlen=MAX_FINDINGS)
         self.next_finding = 1
         self.batches: dict[str, int] = {}
@@ -137,10 +146,14 @@ class LogPipeline:
         """Per source: lines, empty, invalid_utf8, control_chars, truncated, crlf, overflow."""
         self._log_incidents: dict[str, float] = {}
         self._rules_reported: set[int] = set()
-        self._seen_incidents: deque[int] = deque(maxlen=MAX_SEEN_INCIDENTS)
+        self._warned: dict[int, float] = {}  # precursor template -> last warned at
         self._dirty = False
+        self._rules_due = False
         self._sub = bus.subscribe("logs", accept=lambda e: isinstance(e, IncidentChanged))
         self._incident_rank = RANK[a.incident_severity]
+        self.counts = LogCounts()
+        """What arrived, was ignored and was found: read by the controller's ``/metrics``."""
+        self.learner = IncidentLearner(self.counts.outcomes)
         load_state(self)
 
     # --- inputs ---------------------------------------------------------------------------------
@@ -149,7 +162,9 @@ class LogPipeline:
         key = f"{node}/{batch['agent_id']}"
         seq = int(batch["seq"])
         if seq <= self.batches.get(key, 0):
+            self.counts.duplicate(node)
             return IngestResult(0, 0, 0, duplicate=True)
+        self.counts.batch(node, "agent")
         self.batches.pop(key, None)  # most recent last, so the oldest agent goes first
         self.batches[key] = seq
         if len(self.batches) > MAX_AGENTS:
@@ -177,6 +192,7 @@ class LogPipeline:
                 bursts=timely,
             )
             lines += int(item["count"])
+            self.counts.received(source, int(item["count"]))
         for name, counts in batch.get("stats", {}).items():
             self._count_stats(f"{node}/{name}", counts)
         self._dirty = True
@@ -202,6 +218,8 @@ class LogPipeline:
             for line in lines:
                 texts += splitter.feed(line.encode("utf-8", "surrogatepass") + b"\n")
         self._count_stats(key, stats_of(splitter.stats))
+        self.counts.batch(node, "push")
+        self.counts.received(key, len(texts))
         result = await self._mine(key, mined, texts)
         self._dirty = True
         return result
@@ -241,6 +259,8 @@ class LogPipeline:
         for name, value in counts.items():
             if value:
                 have[name] = have.get(name, 0) + int(value)
+                if name != "lines":
+                    self.counts.problem(source, name, int(value))
 
     # --- the analyses ---------------------------------------------------------------------------
 
@@ -280,7 +300,28 @@ class LogPipeline:
         self.bayes.occurrence(entry.id, now)
         for lf in findings:
             self._raise(KIND_OF[lf.kind], lf)
-        return len(findings)
+        precursor = self._precursor(entry.id, template, source, now)
+        if precursor is not None:
+            self._raise(FindingKind.LOG_ASSOCIATION, precursor)
+        return len(findings) + (precursor is not None)
+
+    def _precursor(
+        self, template_id: int, template: str, source: str, now: float
+    ) -> LogFinding | None:
+        """A known precursor seen again (:mod:`vigil.daemon._logs_precursors`), once a window."""
+        if template_id not in self._rules_reported:
+            return None
+        last = self._warned.get(template_id)
+        window = self.association.window
+        if last is not None and now - last < window:
+            return None
+        p_fault = self.bayes.posterior(template_id, now)
+        found = precursor_finding(
+            template_id, template, source, p_fault=p_fault, window=window, now=now
+        )
+        if found is not None:
+            self._warned[template_id] = now
+        return found
 
     def _widens_known(self, template_id: int, template: str) -> bool:
         """Whether ``template`` is a known template widened by a miner (``user bob`` ->
@@ -328,14 +369,16 @@ class LogPipeline:
             }
         )
         self.next_finding += 1
+        self.counts.finding(kind.value, lf.severity.value)
         self._dirty = True
 
-    def _incident_opened(self, subject: str, now: float) -> None:
-        self.association.incident(subject, now)
-        self.bayes.incident(subject, now)
-        self.check_rules(now)
-
     def check_rules(self, now: float) -> None:
+        """Report new association rules, once every incident learned has settled (a rule is
+        never reported on the strength of an incident that may still be taken back)."""
+        if not self.learner.settled(now):
+            self._rules_due = True
+            return
+        self._rules_due = False
         rules = self.association.rules(
             now, min_support=MIN_SUPPORT, min_lift=self.settings.analysis.min_lift
         )
@@ -346,29 +389,8 @@ class LogPipeline:
             if entry is None:
                 continue
             self._rules_reported.add(rule.template_id)
-            lf = LogFinding(
-                kind=LogFindingKind.NOVEL_TEMPLATE,  # replaced by LOG_ASSOCIATION in _raise
-                template_id=rule.template_id,
-                template=entry.template,
-                at=now,
-                severity=Severity.WARNING
-                if severity_of(entry.template, entry.level) != Severity.INFO
-                else Severity.INFO,
-                score=min(1.0, 1.0 - 1.0 / rule.lift),
-                summary=(
-                    f"log template precedes incidents: {rule.incidents_preceded} of "
-                    f"{self.association.incidents} within {self.association.window:g}s "
-                    f"(confidence {rule.confidence:.2f}, lift {rule.lift:.1f}): {entry.template}"
-                ),
-                evidence={
-                    "support": rule.support,
-                    "confidence": rule.confidence,
-                    "lift": rule.lift,
-                    "incidents_preceded": rule.incidents_preceded,
-                    "last_subject": rule.last_subject,
-                },
-                source="rules",
-            )
+            incidents, window = self.association.incidents, self.association.window
+            lf = rule_finding(rule, entry, incidents=incidents, window=window, now=now)
             self._raise(FindingKind.LOG_ASSOCIATION, lf)
 
     # --- the loop -------------------------------------------------------------------------------
@@ -381,6 +403,7 @@ class LogPipeline:
             while True:
                 await asyncio.sleep(self.settings.poll_every)
                 now = self._clock()
+                started = time.perf_counter()  # the round's cost, not the analyses' clock
                 try:
                     await self.poll_local()
                     self.learn_incidents(now)
@@ -393,6 +416,7 @@ class LogPipeline:
                         await self.save()
                 except Exception:  # a log problem must never take the controller down
                     log.exception("log pipeline: this round failed; trying again next round")
+                self.counts.round(time.perf_counter() - started)
         finally:
             self._sub.close()
             try:
@@ -404,6 +428,8 @@ class LogPipeline:
         for src in self.local:
             lines = await asyncio.to_thread(src.tailer.read)
             if lines:
+                self.counts.batch(CONTROLLER, "file")
+                self.counts.received(src.key, len(lines))
                 await self._mine(src.key, src.mined, [line.text for line in lines])
                 now = stats_of(src.tailer.stats)
                 self._count_stats(src.key, {k: v - src.counted.get(k, 0) for k, v in now.items()})
@@ -411,15 +437,26 @@ class LogPipeline:
                 self._dirty = True
 
     def learn_incidents(self, now: float) -> None:
+        """Learn from incidents of other kinds: an opening teaches, a blip is taken back
+        (:mod:`vigil.daemon._logs_learn`)."""
         while (event := self._sub.get_nowait()) is not None:
             assert isinstance(event, IncidentChanged)
             inc = event.incident
-            if inc.kind in LOG_KINDS or inc.state == IncidentState.RESOLVED:
+            if inc.kind in LOG_KINDS:
                 continue
-            if int(inc.id) in self._seen_incidents:
+            verdict = self.learner.see(inc, now)
+            if verdict is None:
                 continue
-            self._seen_incidents.append(int(inc.id))
-            self._incident_opened(inc.subject, min(now, inc.opened_at))
+            what, at = verdict
+            if what == "learn":
+                self.association.incident(inc.subject, at)
+                self.bayes.incident(inc.subject, at)
+            else:
+                self.association.retract(at)
+                self.bayes.retract(at)
+            self._rules_due = self._dirty = True
+        if self._rules_due:
+            self.check_rules(now)
 
     def resolve_quiet(self, now: float) -> None:
         quiet = self.settings.analysis.incident_quiet
@@ -461,14 +498,27 @@ class LogPipeline:
         return Page(rows[offset : offset + limit], len(rows), offset, limit)
 
     def findings(
-        self, *, kind: str | None, since: float | None, offset: int, limit: int
+        self,
+        *,
+        kind: str | None,
+        since: float | None,
+        offset: int,
+        limit: int,
+        incident: int | None = None,
     ) -> Page[dict[str, Any]]:
         rows = [
             f
             for f in reversed(self.found)
-            if (kind is None or f["kind"] == kind) and (since is None or f["at"] >= since)
+            if (kind is None or f["kind"] == kind)
+            and (since is None or f["at"] >= since)
+            and (incident is None or f["incident_id"] == incident)
         ]
-        return Page(rows[offset : offset + limit], len(rows), offset, limit)
+        now = self._clock()
+        page = [
+            {**f, "p_fault": self.bayes.posterior(f["template_id"], now)}
+            for f in rows[offset : offset + limit]
+        ]
+        return Page(page, len(rows), offset, limit)
 
 
 def check_source_formats(settings: LogsSettings) -> None:

@@ -7,9 +7,12 @@ miner for lines mined on the controller (pushes); :class:`LocalSource` adds a
 :func:`save_state` / :func:`load_state` write and read one JSON file in the data dir
 (``log-analysis.json``, replaced atomically): the template registry, the miners, the local files'
 offsets (saved together with the counts they produced, so a restart neither loses nor repeats a
-line of them), the last batch of each agent, recent findings and open log incidents. Burst
-baselines and association/Bayes counts start afresh. A file that cannot be read is moved aside
-(``.bad``) with one log line naming it, and the pipeline starts empty.
+line of them), the last batch of each agent, recent findings and open log incidents, the burst
+baselines and the association / Bayes counts (version 2). The time between the save and the
+restart is told to the analyses as unobserved: it decays no baseline and counts as no healthy
+time. A version 1 file (before the analyses were saved) is read, its analyses start afresh; a
+file that cannot be read (or of an unknown version) is moved aside (``.bad``) with one log line
+naming it, and the pipeline starts empty.
 """
 
 from __future__ import annotations
@@ -17,13 +20,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from typing import TYPE_CHECKING, Any
 
 from vigil.collectors import FileTailer, TailState
 from vigil.errors import InputError
 from vigil.logs import InputStats, LogFormat, TemplateMiner, miner_from_dict, miner_to_dict
-from vigil.logs.analysis import TemplateRegistry
+from vigil.logs.analysis import AssociationMiner, BurstDetector, FaultBayes, TemplateRegistry
 from vigil.settings import LogSource
 
 if TYPE_CHECKING:
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vigil.daemon.logs")
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+READABLE = (1, 2)
+"""Versions :func:`load_state` reads (1: the analyses were not saved yet)."""
 STAT_FIELDS = ("lines", "empty", "invalid_utf8", "control_chars", "truncated", "crlf")
 CONTROLLER = "controller"
 """The node part of the label of a file the controller follows itself."""
@@ -80,7 +84,7 @@ def save_state(p: LogPipeline) -> str:
     """The pipeline's state as JSON text (written by the caller, atomically)."""
     data = {
         "version": STATE_VERSION,
-        "saved_at": time.time(),
+        "saved_at": p._clock(),
         "registry": p.registry.to_dict(),
         "findings": list(p.found),
         "next_finding": p.next_finding,
@@ -91,6 +95,10 @@ def save_state(p: LogPipeline) -> str:
         "log_incidents": p._log_incidents,
         "rules_reported": sorted(p._rules_reported),
         "novelty": {"started": p.novelty.started, "lines": p.novelty.lines},
+        "bursts": p.bursts.to_dict(),
+        "association": p.association.to_dict(),
+        "bayes": p.bayes.to_dict(),
+        "seen_incidents": list(p.learner.seen),
     }
     return json.dumps(data, separators=(",", ":"))
 
@@ -115,9 +123,15 @@ def load_state(p: LogPipeline) -> None:
 
 
 def _restore(p: LogPipeline, data: Any) -> None:
-    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-        raise InputError("not a log-analysis state of version 1")
+    if not isinstance(data, dict) or data.get("version") not in READABLE:
+        raise InputError(f"not a log-analysis state of version {' or '.join(map(str, READABLE))}")
     registry = TemplateRegistry.from_dict(data["registry"])
+    analyses = _read_analyses(p, data) if data["version"] >= 2 else None
+    if analyses is None:
+        log.warning(
+            "%s: version 1: burst baselines and association / Bayes counts start afresh",
+            p.state_path,
+        )
     mined = {
         key: MinedSource(m["format"], miner_from_dict(m["miner"]))
         for key, m in data["mined"].items()
@@ -141,3 +155,32 @@ def _restore(p: LogPipeline, data: Any) -> None:
     if novelty["started"] is not None:
         p.novelty.started = float(novelty["started"])
         p.novelty.lines = int(novelty["lines"])
+    if analyses is not None:
+        p.bursts, p.association, p.bayes, seen = analyses
+        p.learner.seen.extend(seen)
+
+
+def _read_analyses(
+    p: LogPipeline, data: dict[str, Any]
+) -> tuple[BurstDetector, AssociationMiner, FaultBayes, list[int]]:
+    """Bursts, association and Bayes restored into fresh copies (the caller swaps them in once
+    everything is read); the time since the save is unobserved for each."""
+    bursts = BurstDetector(**p.burst_options)
+    association = AssociationMiner(window=p.association.window, settle=p.association.settle)
+    bayes = FaultBayes(window=p.bayes.window, slot=p.bayes.slot, settle=p.bayes.settle)
+    kept = [
+        name
+        for name, analysis in (("bursts", bursts), ("association", association), ("bayes", bayes))
+        if analysis.restore(data[name])
+    ]
+    seen = [int(i) for i in data["seen_incidents"]]
+    saved_at, now = float(data["saved_at"]), p._clock()
+    for analysis in (bursts, association, bayes):
+        analysis.unobserved(saved_at, now)
+    if len(kept) < 3:
+        log.warning(
+            "%s: settings of the log analyses changed: only %s restored",
+            p.state_path,
+            ", ".join(kept) or "none",
+        )
+    return bursts, association, bayes, seen

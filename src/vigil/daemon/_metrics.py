@@ -1,7 +1,9 @@
 """Prometheus metrics of the controller, in an explicit registry (never the global one).
 
 :class:`ControllerMetrics` is fed by the daemon's event persister (every bus event passes through
-it) and read by ``GET /metrics`` in :mod:`vigil.api`.
+it); :class:`ReplicaCollector` and :class:`PipelineCollector` (the log pipeline's counts, the
+rules', the series store's refusals) read the controller's live state at scrape time. All are
+registered by :class:`vigil.daemon.Controller` and served by ``GET /metrics`` in :mod:`vigil.api`.
 """
 
 from __future__ import annotations
@@ -9,8 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 
+from vigil.daemon._logs_counts import LogCounts
+from vigil.detectors import RuleEngine
 from vigil.model import (
     ActionChanged,
     Event,
@@ -80,3 +89,102 @@ class ReplicaCollector:
             ready.add_metric(key, 1 if r.ready == Health.HEALTHY else 0)
             restarts.add_metric(key, r.restarts)
         yield from (up, ready, restarts)
+
+
+class PipelineCollector:
+    """The log pipeline's and the rules' counts, read at scrape time (never a template id as a
+    label: node, source, kind, severity and rule names only)."""
+
+    def __init__(
+        self,
+        logs: Callable[[], tuple[LogCounts, int] | None],
+        rules: RuleEngine,
+        refused: Callable[[], int],
+    ) -> None:
+        self._logs = logs
+        self._rules = rules
+        self._refused = refused
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._rule_metrics()
+        refused = CounterMetricFamily(
+            "vigil_series_refused",
+            "Samples refused because a series limit (metrics.max_series, "
+            "metrics.max_series_per_metric) was reached",
+        )
+        refused.add_metric([], self._refused())
+        yield refused
+        got = self._logs()
+        if got is not None:
+            yield from _log_metrics(*got)
+
+    def _rule_metrics(self) -> Iterator[Metric]:
+        rules = self._rules
+        evaluations = CounterMetricFamily(
+            "vigil_rule_evaluations", "Samples judged by each rule", labels=["rule"]
+        )
+        for name, n in rules.evaluations.items():
+            evaluations.add_metric([name], n)
+        firing = GaugeMetricFamily(
+            "vigil_rules_firing", "Series on which each rule fires now", labels=["rule"]
+        )
+        for name, n in rules.firing().items():
+            firing.add_metric([name], n)
+        states = GaugeMetricFamily("vigil_rule_states", "Rule x series states kept")
+        states.add_metric([], len(rules))
+        dropped = CounterMetricFamily(
+            "vigil_rule_states_dropped", "Rule x series states dropped to bound memory"
+        )
+        dropped.add_metric([], rules.evicted)
+        yield from (evaluations, firing, states, dropped)
+
+
+def _log_metrics(counts: LogCounts, templates: int) -> Iterator[Metric]:
+    lines = CounterMetricFamily(
+        "vigil_log_lines_received", "Log lines received", labels=["node", "source"]
+    )
+    for (node, source), n in counts.lines.items():
+        lines.add_metric([node, source], n)
+    batches = CounterMetricFamily(
+        "vigil_log_batches_received",
+        "Log batches received: agent batches, pushes, reads of the controller's own files",
+        labels=["node", "via"],
+    )
+    for (node, via), n in counts.batches.items():
+        batches.add_metric([node, via], n)
+    duplicates = CounterMetricFamily(
+        "vigil_log_batches_duplicate",
+        "Agent batches ignored because they were already counted (sent again)",
+        labels=["node"],
+    )
+    for node, n in counts.duplicates.items():
+        duplicates.add_metric([node], n)
+    problems = CounterMetricFamily(
+        "vigil_log_input_problems",
+        "Lines repaired (invalid_utf8, control_chars, truncated, crlf, empty) and lines an agent "
+        "could not batch (overflow)",
+        labels=["node", "source", "problem"],
+    )
+    for (node, source, problem), n in counts.problems.items():
+        problems.add_metric([node, source, problem], n)
+    known = GaugeMetricFamily("vigil_log_templates", "Log templates known fleet-wide")
+    known.add_metric([], templates)
+    findings = CounterMetricFamily(
+        "vigil_log_findings", "Log findings raised", labels=["kind", "severity"]
+    )
+    for (kind, severity), n in counts.findings.items():
+        findings.add_metric([kind, severity], n)
+    rounds = SummaryMetricFamily(
+        "vigil_log_analysis_round_seconds",
+        "Rounds of the log pipeline's loop (own files, incidents, quiet incidents, rules, save)",
+        count_value=counts.rounds,
+        sum_value=counts.round_seconds,
+    )
+    outcomes = CounterMetricFamily(
+        "vigil_log_incidents_learned",
+        "Incidents the log analyses learned from, by how they ended (a blip is taken back)",
+        labels=["outcome"],
+    )
+    for outcome, n in counts.outcomes.items():
+        outcomes.add_metric([outcome], n)
+    yield from (lines, batches, duplicates, problems, known, findings, rounds, outcomes)

@@ -7,9 +7,9 @@ tests drive the detectors with simulated time.
 Series detectors share one shape (:class:`Detector`: ``update(t, x) -> Score``): static
 thresholds, rolling / EWMA / MAD z-scores, seasonal baselines, CUSUM change points,
 :class:`ContextNovelty` (new patterns without extreme values, after CAD OSE),
-:class:`EnsembleDetector` (calibrated z-scores and context novelty: the previous default, and
-the score behind anomaly rules), and :class:`RecordEnsemble`, the default behind
-``vigil detect`` (records of the series at several time scales, built on :class:`RangeRecord`
+:class:`EnsembleDetector` (calibrated z-scores and context novelty: the previous default),
+and :class:`RecordEnsemble`, the default behind ``vigil detect`` and ``anomaly(...)`` rules
+(records of the series at several time scales, built on :class:`RangeRecord`
 and :class:`Refractory`). :class:`HealthMarkov` predicts a node's chance of reaching
 ``failed`` from the history of its health states.
 """

@@ -2,9 +2,21 @@
 
 Pure: every observation carries its own time. One :class:`StaticThreshold` (pending, firing,
 hysteresis) per rule and matching series; an ``anomaly(...)`` rule first turns the value into the
-default detector's score (:class:`EnsembleDetector`), then thresholds the score. Called by the
-controller for every stored sample; a :class:`RuleChange` (firing or cleared) becomes a finding or
-a recovery there.
+default detector's score (:class:`RecordEnsemble`, the one behind ``vigil detect``), then
+thresholds the score, and its explanation says which view of the series broke its range and by
+how much (the detector's own words at the strongest score of the breach). That detector scores
+an alarm once and its echoes (the series still beyond its range) near 0 but not 0: a breach
+lasts while they do, so ``anomaly(m) > 0.9 for 5m`` fires on a series out of its range for five
+minutes, never on a lone spike, and the rule clears once the series is back within its range.
+
+Called by the controller for every stored sample; a :class:`RuleChange` (firing or cleared)
+becomes a finding or a recovery there. Its counters (:attr:`RuleEngine.evaluations`,
+:meth:`RuleEngine.firing`) are read by the controller's ``/metrics``.
+
+Memory is bounded twice: at most ``max_states`` rule x series states in all (a threshold is a
+few floats), and at most ``max_anomaly_states`` of them with a detector (~37 KiB each: its
+day and week lag rings). The least recently updated state goes first; if it was firing, a
+"cleared" change says so, so its incident does not stay open forever.
 """
 
 from __future__ import annotations
@@ -14,11 +26,16 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from vigil.detectors._ensemble import EnsembleDetector
+from vigil.detectors._record_ensemble import RecordEnsemble
 from vigil.detectors._threshold import StaticThreshold
 
 MAX_STATES = 100_000
 """Rule x series states kept; the least recently updated go first (a vanished series)."""
+MAX_ANOMALY_STATES = 2_000
+"""Rule x series states of ``anomaly(...)`` rules: each holds a detector of ~37 KiB, so this is
+~75 MiB at most (a fleet of 250 eight-GPU nodes under one GPU anomaly rule)."""
+
+Key = tuple[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +60,12 @@ class RuleChange:
     value: float
     explanation: str
     severity: str
+    score: float | None = None
+    """The anomaly score that crossed the threshold (``anomaly(...)`` rules only)."""
 
 
 class _State:
-    __slots__ = ("detector", "threshold")
+    __slots__ = ("best", "detector", "spec", "threshold", "why")
 
     def __init__(self, spec: RuleSpec) -> None:
         above = spec.op in (">", ">=")
@@ -55,19 +74,42 @@ class _State:
             limit = math.nextafter(limit, -math.inf)
         elif spec.op == "<=":
             limit = math.nextafter(limit, math.inf)
+        self.spec = spec
         self.threshold = StaticThreshold(
             limit, clear=spec.clear, for_seconds=spec.for_seconds, above=above
         )
-        self.detector = EnsembleDetector() if spec.anomaly else None
+        self.detector = RecordEnsemble() if spec.anomaly else None
+        self.best = 0.0  # the strongest score of the current breach (anomaly rules)
+        self.why = ""  # the detector's explanation of it
 
 
 class RuleEngine:
-    def __init__(self, specs: Sequence[RuleSpec], max_states: int = MAX_STATES) -> None:
+    def __init__(
+        self,
+        specs: Sequence[RuleSpec],
+        max_states: int = MAX_STATES,
+        max_anomaly_states: int = MAX_ANOMALY_STATES,
+    ) -> None:
         self._by_metric: dict[str, list[RuleSpec]] = {}
         for spec in specs:
             self._by_metric.setdefault(spec.metric, []).append(spec)
-        self._states: OrderedDict[tuple[str, tuple[tuple[str, str], ...]], _State] = OrderedDict()
+        self._states: OrderedDict[Key, _State] = OrderedDict()
+        self._anomaly: OrderedDict[Key, None] = OrderedDict()  # the states with a detector
         self._max = max_states
+        self._max_anomaly = max_anomaly_states
+        self.evaluations: dict[str, int] = {spec.name: 0 for spec in specs}
+        """Samples judged, per rule."""
+        self._firing: dict[str, int] = {spec.name: 0 for spec in specs}
+        self.evicted = 0
+        """States dropped to keep memory bounded (a series seen again starts learning afresh)."""
+
+    def __len__(self) -> int:
+        """How many rule x series states are kept."""
+        return len(self._states)
+
+    def firing(self) -> dict[str, int]:
+        """Series firing now, per rule."""
+        return dict(self._firing)
 
     def observe(
         self, metric: str, labels: Mapping[str, str], at: float, value: float
@@ -81,26 +123,98 @@ class RuleEngine:
             state = self._states.get(key)
             if state is None:
                 state = self._states[key] = _State(spec)
-                if len(self._states) > self._max:
-                    self._states.popitem(last=False)
+                if spec.anomaly:
+                    self._anomaly[key] = None
+                self._make_room(at, changes)
             else:
                 self._states.move_to_end(key)
-            x = value
-            if state.detector is not None:
-                x = state.detector.update(at, value).value
-            was = state.threshold.firing
-            score = state.threshold.update(at, x)
-            if state.threshold.firing != was:
-                what = f"anomaly({metric})" if spec.anomaly else metric
-                changes.append(
-                    RuleChange(
-                        rule=spec.name,
-                        labels=key[1],
-                        firing=state.threshold.firing,
-                        at=at,
-                        value=value,
-                        explanation=f"{what}: {score.explanation}",
-                        severity=spec.severity,
-                    )
-                )
+                if spec.anomaly:
+                    self._anomaly.move_to_end(key)
+            self.evaluations[spec.name] += 1
+            change = self._judge(state, key, at, value)
+            if change is not None:
+                changes.append(change)
         return changes
+
+    def _judge(self, state: _State, key: Key, at: float, value: float) -> RuleChange | None:
+        spec = state.spec
+        x = value
+        if state.detector is not None:
+            score = state.detector.update(at, value)
+            x = score.value
+            above = spec.op in (">", ">=")
+            breached = (x > spec.value) if above else (x < spec.value)
+            if breached:  # remember why, at the strongest score of the breach
+                if not state.why or x >= state.best:
+                    state.best, state.why = x, score.explanation
+            elif above and state.why and x > 0.0:
+                # An echo: the series is still beyond its range, the detector only damps the
+                # repeats of its alarm. The breach goes on, so ``for 5m`` means "out of its
+                # range for five minutes" and a lone spike (back in range at once) never fires.
+                x = state.best
+            elif not state.threshold.firing:
+                state.best, state.why = 0.0, ""
+        was = state.threshold.firing
+        verdict = state.threshold.update(at, x)
+        if state.threshold.firing == was:
+            return None
+        self._firing[spec.name] += 1 if state.threshold.firing else -1
+        if state.detector is None:
+            explanation = f"{spec.metric}: {verdict.explanation}"
+            score_of = None
+        elif state.threshold.firing:
+            explanation = (
+                f"anomaly({spec.metric}) score {state.best:.3f} {spec.op} {spec.value:g} "
+                f"at value {value:.6g}: {state.why}"
+            )
+            score_of = state.best
+        else:
+            explanation = (
+                f"anomaly({spec.metric}): back within its range (score {x:.3g}, "
+                f"value {value:.6g})"
+            )
+            score_of = x
+            state.best, state.why = 0.0, ""
+        return RuleChange(
+            rule=spec.name,
+            labels=key[1],
+            firing=state.threshold.firing,
+            at=at,
+            value=value,
+            explanation=explanation,
+            severity=spec.severity,
+            score=score_of,
+        )
+
+    def _make_room(self, at: float, changes: list[RuleChange]) -> None:
+        """Drop the least recently updated states beyond the bounds (a firing one clears)."""
+        while len(self._anomaly) > self._max_anomaly:
+            key, _ = self._anomaly.popitem(last=False)
+            self._drop(key, self._states.pop(key), at, changes)
+        while len(self._states) > self._max:
+            key, state = self._states.popitem(last=False)
+            if state.detector is not None:
+                del self._anomaly[key]
+            self._drop(key, state, at, changes)
+
+    def _drop(self, key: Key, state: _State, at: float, changes: list[RuleChange]) -> None:
+        self.evicted += 1
+        if not state.threshold.firing:
+            return
+        spec = state.spec
+        self._firing[spec.name] -= 1
+        changes.append(
+            RuleChange(
+                rule=spec.name,
+                labels=key[1],
+                firing=False,
+                at=at,
+                value=math.nan,
+                explanation=(
+                    f"{spec.metric}: the least recently updated of the rule x series states "
+                    f"(limits {self._max} in all, {self._max_anomaly} with a detector): dropped, "
+                    "no longer judged until it reports again"
+                ),
+                severity=spec.severity,
+            )
+        )

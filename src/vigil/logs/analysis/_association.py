@@ -19,13 +19,24 @@ Memory is bounded: per template a few counters and its recent lines as at most
 precision: an edge error of 5% of W by default); at most ``max_templates`` templates (least
 recently seen dropped). Incidents are counters only. Rules are global across subjects; a caller
 wanting rules per subject keeps one miner per subject.
+
+An incident can be taken back (:meth:`AssociationMiner.retract`: it turned out not to be a
+fault) for ``settle`` seconds after it was recorded: what it added is kept that long (the lines
+it took as followed stay resolved and not followed, as if it had never come).
+
+Restarts: :meth:`AssociationMiner.to_dict` / :meth:`AssociationMiner.restore` carry the counts
+over a restart of the controller; :meth:`AssociationMiner.unobserved` leaves the time it was
+down out of the observed time (no incident was seen then, which is no evidence of none: counted,
+it would lower the base rate and inflate every lift).
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_WINDOW = 300.0
 """Five minutes: log precursors of a crash or a hang (OOM, NCCL timeouts, ECC errors) come
@@ -71,6 +82,7 @@ class AssociationMiner:
         window: float = DEFAULT_WINDOW,
         resolution: int = DEFAULT_RESOLUTION,
         max_templates: int = DEFAULT_MAX_TEMPLATES,
+        settle: float = 0.0,
     ) -> None:
         if window <= 0:
             raise ValueError(f"window must be > 0 (got {window})")
@@ -87,10 +99,62 @@ class AssociationMiner:
         self.incidents = 0
         self._covered = 0.0
         self._last_incident: float | None = None
+        self._gaps: list[tuple[float, float]] = []  # unobserved spans (one per restart)
+        self.settle = settle
+        # What each recent incident added, to take it back: (time, subject, coverage added,
+        # {template: (lines followed, the subject it replaced as last_subject)}).
+        self._recent: deque[tuple[float, str, float, dict[int, tuple[int, str]]]] = deque()
 
     def __len__(self) -> int:
         """How many templates are tracked."""
         return len(self._stats)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts as JSON-ready data (templates most recently seen last)."""
+        return {
+            "window": self.window,
+            "width": self._width,
+            "start": self.start,
+            "incidents": self.incidents,
+            "covered": self._covered,
+            "last_incident": self._last_incident,
+            "gaps": [list(g) for g in self._gaps],
+            "stats": [
+                [tid, s.last_seen, s.lines, s.followed, s.preceded, s.last_subject, list(s.pending)]
+                for tid, s in self._stats.items()
+            ],
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> bool:
+        """Take the counts of :meth:`to_dict`; False (nothing taken) when they were made with
+        another window or resolution. Raises ValueError / TypeError / KeyError on bad data."""
+        if float(data["window"]) != self.window or float(data["width"]) != self._width:
+            return False
+        stats: OrderedDict[int, _Stats] = OrderedDict()
+        for tid, last_seen, lines, followed, preceded, subject, pending in data["stats"]:
+            stats[int(tid)] = _Stats(
+                float(last_seen),
+                int(lines),
+                int(followed),
+                int(preceded),
+                str(subject),
+                deque([float(b), float(t), float(n)] for b, t, n in pending),
+            )
+        while len(stats) > self.max_templates:
+            stats.popitem(last=False)
+        start, last = data["start"], data["last_incident"]
+        self.start = None if start is None else float(start)
+        self._last_incident = None if last is None else float(last)
+        self.incidents = int(data["incidents"])
+        self._covered = float(data["covered"])
+        self._gaps = [(float(a), float(b)) for a, b in data["gaps"]]
+        self._stats = stats
+        return True
+
+    def unobserved(self, since: float, until: float) -> None:
+        """Nothing was observed from ``since`` to ``until`` (the controller was down)."""
+        if self.start is not None and until > since:
+            self._gaps.append((max(since, self.start), until))
 
     def occurrence(self, template_id: int, now: float, *, count: int = 1) -> None:
         """Record ``count`` lines of ``template_id`` at ``now``."""
@@ -121,16 +185,43 @@ class AssociationMiner:
             self.start = now
         self.incidents += 1
         since = self.start if self._last_incident is None else self._last_incident
-        self._covered += max(0.0, now - max(since, now - self.window, self.start))
+        added = max(0.0, now - max(since, now - self.window, self.start))
+        self._covered += added
         self._last_incident = now if self._last_incident is None else max(self._last_incident, now)
         horizon = now - self.window
-        for stats in reversed(self._stats.values()):  # most recently seen first
+        changes: dict[int, tuple[int, str]] = {}
+        for tid, stats in reversed(self._stats.items()):  # most recently seen first
             if stats.last_seen < horizon:
                 break
+            followed = int(sum(e[2] for e in stats.pending if e[1] >= horizon))
+            changes[tid] = (followed, stats.last_subject)
             stats.preceded += 1
             stats.last_subject = subject
-            stats.followed += int(sum(e[2] for e in stats.pending if e[1] >= horizon))
+            stats.followed += followed
             stats.pending.clear()
+        if self.settle > 0:
+            while self._recent and self._recent[0][0] < now - self.settle:
+                self._recent.popleft()
+            self._recent.append((now, subject, added, changes))
+
+    def retract(self, now: float) -> bool:
+        """Take back the incident recorded at ``now``: it was no fault. False if there is none
+        within the last ``settle`` seconds."""
+        found = next((e for e in self._recent if e[0] == now), None)
+        if found is None:
+            return False
+        self._recent.remove(found)
+        _, subject, added, changes = found
+        self.incidents -= 1
+        self._covered -= added
+        for tid, (followed, before) in changes.items():
+            stats = self._stats.get(tid)
+            if stats is not None:
+                stats.preceded -= 1
+                stats.followed -= followed
+                if stats.last_subject == subject:
+                    stats.last_subject = before
+        return True
 
     def base_rate(self, now: float) -> float | None:
         """P(an incident within W after a random resolved time point); ``None`` before W."""
@@ -140,7 +231,11 @@ class AssociationMiner:
         covered = self._covered
         if self._last_incident is not None:
             covered -= max(0.0, self._last_incident - max(resolved_end, self.start))
-        return min(1.0, max(0.0, covered / (resolved_end - self.start)))
+        observed = resolved_end - self.start
+        observed -= sum(max(0.0, min(b, resolved_end) - a) for a, b in self._gaps)
+        if observed <= 0.0:
+            return None
+        return min(1.0, max(0.0, covered / observed))
 
     def rules(
         self,

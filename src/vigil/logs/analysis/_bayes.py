@@ -25,15 +25,26 @@ in every slot has ``P(fault | T)`` near ``P(fault)`` (it says nothing), one pres
 incidents a posterior near 1. Presence, not counts: a template logged a thousand times in a
 slot is one observation of that slot.
 
+An incident can be taken back (:meth:`FaultBayes.retract`: it turned out not to be a fault,
+e.g. it resolved by itself within a minute) for ``settle`` seconds after it opened: slots are
+final ``settle`` seconds later than their horizon, so every slot it labelled is still open.
+
 Memory is bounded: the open slots (``window / slot + 2`` of them, each a set of template ids)
 and per template two counters; at most ``max_templates`` templates (least recently seen dropped).
+
+Restarts: :meth:`FaultBayes.to_dict` / :meth:`FaultBayes.restore` carry the counts over a
+restart of the controller; :meth:`FaultBayes.unobserved` leaves the slots it was down out of
+``N`` (no incident was seen then, which is no evidence of none: counted as healthy slots they
+would lower ``P(fault)``).
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_SLOT = 60.0
 """A minute: a fifth of the default window, so little of a slot lies after its incident."""
@@ -78,20 +89,64 @@ class FaultBayes:
         slot: float = DEFAULT_SLOT,
         window: float = DEFAULT_WINDOW,
         max_templates: int = DEFAULT_MAX_TEMPLATES,
+        settle: float = 0.0,
     ) -> None:
-        if slot <= 0 or window < 0:
-            raise ValueError(f"slot must be > 0 and window >= 0 (got {slot}, {window})")
+        if slot <= 0 or window < 0 or settle < 0:
+            raise ValueError(
+                f"slot must be > 0, window and settle >= 0 (got {slot}, {window}, {settle})"
+            )
         if max_templates < 1:
             raise ValueError(f"max_templates must be >= 1 (got {max_templates})")
         self.slot = slot
         self.window = window
+        self.settle = settle
         self.max_templates = max_templates
         self.slots = 0
         self.fault_slots = 0
         self._counts: OrderedDict[int, list[int]] = OrderedDict()  # id -> [n_T, f_T]
         self._open: deque[tuple[int, set[int]]] = deque()  # non-empty unresolved slots
-        self._incidents: deque[tuple[int, int]] = deque()  # fault slot ranges [lo, hi]
+        self._incidents: deque[tuple[int, int]] = deque()  # each incident's slots [lo, hi]
         self._next: int | None = None  # the first slot not yet counted
+        self._skipped: deque[tuple[int, int]] = deque()  # unobserved slot ranges [lo, hi]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts as JSON-ready data (templates most recently seen last)."""
+        return {
+            "slot": self.slot,
+            "window": self.window,
+            "slots": self.slots,
+            "fault_slots": self.fault_slots,
+            "next": self._next,
+            "counts": [[tid, n, f] for tid, (n, f) in self._counts.items()],
+            "open": [[k, sorted(ids)] for k, ids in self._open],
+            "incidents": [list(r) for r in self._incidents],
+            "skipped": [list(r) for r in self._skipped],
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> bool:
+        """Take the counts of :meth:`to_dict`; False (nothing taken) when they were made with
+        another slot or window. Raises ValueError / TypeError / KeyError on bad data."""
+        if float(data["slot"]) != self.slot or float(data["window"]) != self.window:
+            return False
+        counts: OrderedDict[int, list[int]] = OrderedDict(
+            (int(tid), [int(n), int(f)]) for tid, n, f in data["counts"]
+        )
+        while len(counts) > self.max_templates:
+            counts.popitem(last=False)
+        self._open = deque((int(k), {int(i) for i in ids}) for k, ids in data["open"])
+        self._incidents = deque((int(a), int(b)) for a, b in data["incidents"])
+        self._skipped = deque((int(a), int(b)) for a, b in data["skipped"])
+        self._next = None if data["next"] is None else int(data["next"])
+        self.slots, self.fault_slots = int(data["slots"]), int(data["fault_slots"])
+        self._counts = counts
+        return True
+
+    def unobserved(self, since: float, until: float) -> None:
+        """Nothing was observed from ``since`` to ``until`` (the controller was down): the slots
+        wholly inside are left out of every count."""
+        lo, hi = math.floor(since / self.slot) + 1, math.floor(until / self.slot) - 1
+        if hi >= lo:
+            self._skipped.append((lo, hi))
 
     def occurrence(self, template_id: int, now: float) -> None:
         """Record a line of ``template_id`` at ``now``."""
@@ -105,13 +160,22 @@ class FaultBayes:
     def incident(self, subject: str, now: float) -> None:
         """Record an incident opening at ``now`` (on any ``subject``: faults are global)."""
         self._advance(now)
+        self._incidents.append(self._labelled(now))
+
+    def retract(self, now: float) -> bool:
+        """Take back the incident recorded at ``now``: it was no fault. False if there is none
+        (or its slots are counted already: more than ``settle`` seconds have passed)."""
+        try:
+            self._incidents.remove(self._labelled(now))
+        except ValueError:
+            return False
+        return True
+
+    def _labelled(self, now: float) -> tuple[int, int]:
+        """The slots an incident at ``now`` labels as fault slots."""
         lo = math.floor((now - self.window) / self.slot)  # slots k with (k+1) slot + W > now
         hi = math.floor(now / self.slot)  # and k slot <= now
-        if self._incidents and lo <= self._incidents[-1][1] + 1:
-            lo = min(lo, self._incidents[-1][0])
-            self._incidents[-1] = (lo, max(hi, self._incidents[-1][1]))
-        else:
-            self._incidents.append((lo, hi))
+        return lo, hi
 
     def prior(self, now: float) -> float:
         """``P(fault)``: the smoothed fraction of fault slots."""
@@ -149,11 +213,12 @@ class FaultBayes:
         k_now = math.floor(now / self.slot)
         if self._next is None:
             self._next = k_now
-        # Slot k is final once (k + 1) slot + window <= now: no later incident can label it.
-        end = math.floor((now - self.window) / self.slot)  # slots < end are final
+        # Slot k is final once (k + 1) slot + window + settle <= now: no later incident can
+        # label it, and no incident labelling it can be taken back.
+        end = math.floor((now - self.window - self.settle) / self.slot)  # slots < end are final
         if end <= self._next:
             return k_now
-        self.slots += end - self._next
+        self.slots += end - self._next - _overlap(self._skipped, self._next, end)
         self.fault_slots += self._covered(self._next, end)
         while self._open and self._open[0][0] < end:
             k, present = self._open.popleft()
@@ -170,11 +235,22 @@ class FaultBayes:
                 counts[1] += fault
         while self._incidents and self._incidents[0][1] < end:
             self._incidents.popleft()
+        while self._skipped and self._skipped[0][1] < end:
+            self._skipped.popleft()
         self._next = end
         return k_now
 
     def _covered(self, lo: int, hi: int) -> int:
-        """How many slots in ``[lo, hi)`` are fault slots (the incident ranges are disjoint)."""
-        return sum(
-            max(0, min(hi, b + 1) - max(lo, a)) for a, b in self._incidents if a < hi and b >= lo
-        )
+        """How many slots in ``[lo, hi)`` are fault slots (in the union of incident ranges)."""
+        count, upto = 0, lo  # slots below ``upto`` are counted already
+        for a, b in sorted(self._incidents):
+            a, b = max(a, upto), min(b + 1, hi)
+            if a < b:
+                count += b - a
+                upto = b
+        return count
+
+
+def _overlap(ranges: deque[tuple[int, int]], lo: int, hi: int) -> int:
+    """How many slots in ``[lo, hi)`` lie in the disjoint inclusive ``ranges``."""
+    return sum(max(0, min(hi, b + 1) - max(lo, a)) for a, b in ranges if a < hi and b >= lo)

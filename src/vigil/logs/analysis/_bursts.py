@@ -29,13 +29,20 @@ threshold updates at full speed).
 Real logs are burstier than Poisson (over-dispersed), hence the small default ``alpha``.
 Memory: at most ``max_templates`` templates are tracked (least recently seen dropped; one that
 comes back starts a new baseline).
+
+Restarts: :meth:`BurstDetector.to_dict` / :meth:`BurstDetector.restore` carry the baselines over
+a restart of the controller, and :meth:`BurstDetector.unobserved` skips the time it was down
+(nothing was counted then, so it must not decay the baselines as empty buckets would: a baseline
+decayed to nothing makes the first ordinary bucket after a restart look like a burst).
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from vigil.logs.analysis._finding import (
     LogFinding,
@@ -129,6 +136,39 @@ class BurstDetector:
         """The template's baseline count per bucket, ``None`` if it is not tracked."""
         track = self._tracks.get(template_id)
         return None if track is None else track.rate
+
+    def to_dict(self) -> dict[str, Any]:
+        """The baselines as JSON-ready data (most recently seen last)."""
+        return {
+            "bucket_seconds": self.bucket_seconds,
+            "tracks": [
+                [tid, t.bucket, t.count, t.rate, t.closed, t.threshold, t.flagged]
+                for tid, t in self._tracks.items()
+            ],
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> bool:
+        """Take the baselines of :meth:`to_dict`; False (nothing taken) when they were measured
+        in buckets of another width. Raises ValueError / TypeError / KeyError on bad data."""
+        if float(data["bucket_seconds"]) != self.bucket_seconds:
+            return False
+        tracks: OrderedDict[int, _Track] = OrderedDict()
+        for tid, bucket, count, rate, closed, threshold, flagged in data["tracks"]:
+            tracks[int(tid)] = _Track(
+                int(bucket), int(count), float(rate), int(closed), int(threshold), bool(flagged)
+            )
+        while len(tracks) > self.max_templates:
+            tracks.popitem(last=False)
+        self._tracks = tracks
+        return True
+
+    def unobserved(self, since: float, until: float) -> None:
+        """Nothing was observed from ``since`` to ``until`` (the controller was down): the open
+        buckets resume at ``until`` as if no time had passed."""
+        skip = math.floor(until / self.bucket_seconds) - math.floor(since / self.bucket_seconds)
+        if skip > 0:
+            for track in self._tracks.values():
+                track.bucket += skip
 
     def observe(
         self,

@@ -1,0 +1,95 @@
+"""Burst baselines, association and Bayes counts across a restart: saved as JSON, restored, and
+the time the controller was down left out (it is no evidence of quiet or of health)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from vigil.logs.analysis import AssociationMiner, BurstDetector, FaultBayes
+
+HOUR = 3600.0
+
+
+def through_json(data: dict[str, Any]) -> Any:
+    return json.loads(json.dumps(data))
+
+
+def steady(bursts: BurstDetector, start: float, end: float, per_bucket: int = 20) -> None:
+    t = start
+    while t < end:
+        assert bursts.observe(1, t, template="tick", count=per_bucket) is None
+        t += bursts.bucket_seconds
+
+
+def test_a_restored_baseline_judges_at_once_and_the_downtime_does_not_decay_it() -> None:
+    before = BurstDetector()
+    steady(before, 0.0, 600.0)
+    saved = through_json(before.to_dict())
+    after = BurstDetector()
+    assert after.restore(saved)
+    assert after.baseline(1) == before.baseline(1)
+    after.unobserved(600.0, 600.0 + HOUR)
+    steady(after, 600.0 + HOUR, 600.0 + HOUR + 60)  # the usual rate is no burst
+    t = 600.0 + HOUR + 60
+    assert after.observe(1, t, template="tick", count=200) is not None  # judged at once
+    # without leaving the hour out, the baseline decays to nothing: the usual rate "bursts"
+    naive = BurstDetector()
+    naive.restore(saved)
+    assert naive.observe(1, 600.0 + HOUR, template="tick", count=20) is not None
+
+
+def test_burst_baselines_of_another_bucket_width_are_not_taken() -> None:
+    before = BurstDetector(bucket_seconds=10)
+    steady(before, 0.0, 100.0)
+    after = BurstDetector(bucket_seconds=30)
+    assert not after.restore(through_json(before.to_dict()))
+    assert len(after) == 0
+
+
+def history(miner: AssociationMiner, bayes: FaultBayes, start: float, hours: int) -> None:
+    """Noise every minute; every other hour a precursor 30 s before an incident."""
+    for hour in range(hours):
+        for minute in range(60):
+            now = start + hour * HOUR + minute * 60
+            miner.occurrence(1, now)
+            bayes.occurrence(1, now)
+            if hour % 2 == 0 and minute == 30:
+                miner.occurrence(2, now + 1)
+                bayes.occurrence(2, now + 1)
+                miner.incident("replica:a", now + 31)
+                bayes.incident("replica:a", now + 31)
+
+
+def test_association_and_bayes_counts_survive_and_the_downtime_is_no_evidence() -> None:
+    miner, bayes = AssociationMiner(window=300), FaultBayes(window=300, slot=60)
+    history(miner, bayes, 0.0, 12)
+    end = 12 * HOUR
+    rules = miner.rules(end)
+    posterior = bayes.posterior(2, end)
+    assert [r.template_id for r in rules] == [2] and posterior > 0.6
+    miner2, bayes2 = AssociationMiner(window=300), FaultBayes(window=300, slot=60)
+    assert miner2.restore(through_json(miner.to_dict()))
+    assert bayes2.restore(through_json(bayes.to_dict()))
+    assert miner2.rules(end) == rules and bayes2.posterior(2, end) == posterior
+    # down for a day; then the same life goes on
+    back = end + 24 * HOUR
+    miner2.unobserved(end, back)
+    bayes2.unobserved(end, back)
+    history(miner2, bayes2, back, 12)
+    history(miner, bayes, end, 12)  # the same 24 hours without a gap
+    later, later2 = 24 * HOUR, back + 12 * HOUR
+    assert abs(bayes2.prior(later2) - bayes.prior(later)) < 0.01
+    assert abs(miner2.base_rate(later2) - miner.base_rate(later)) < 0.01  # type: ignore[operator]
+    # counted as a quiet day, the gap would make faults look rarer than they are
+    naive = FaultBayes(window=300, slot=60)
+    naive.restore(through_json(bayes.to_dict()))
+    history(AssociationMiner(window=300), naive, later + 24 * HOUR, 1)
+    assert naive.prior(later + 25 * HOUR) < 0.6 * bayes.prior(later)
+
+
+def test_counts_made_with_another_window_are_not_taken() -> None:
+    miner, bayes = AssociationMiner(window=300), FaultBayes(window=300, slot=60)
+    history(miner, bayes, 0.0, 2)
+    assert not AssociationMiner(window=600).restore(through_json(miner.to_dict()))
+    assert not FaultBayes(window=300, slot=30).restore(through_json(bayes.to_dict()))
