@@ -1,0 +1,98 @@
+"""Upstream connections under bursts, over real sockets: the waiter queue of
+:mod:`vigil.balancer._proxy_connpool` (a request waiting for a connection takes the first one
+free)."""
+
+# Nested `async with`: each upstream outlives the proxy in front of it, as the layout shows.
+# ruff: noqa: SIM117
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from ._routers import RoundRobinRouter, upstream
+from ._upstreams import proxying, roundtrip, serving, sse
+
+GET = b"GET / HTTP/1.1\r\nHost: s\r\n\r\n"
+
+
+async def wait_until(condition, what: str) -> None:
+    """Let the loop run until ``condition()`` holds (bounded: the test fails, never hangs)."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def test_a_burst_of_n_streams_opens_at_most_n_connections_and_the_next_one_reuses_them() -> (
+    None
+):
+    streams = 24
+    async with serving(sse(3, 0.01)) as (up,):
+        async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (proxy, port):
+            first = await asyncio.gather(*(roundtrip(port, GET) for _ in range(streams)))
+            opened = proxy.state.pool.opened
+            second = await asyncio.gather(*(roundtrip(port, GET) for _ in range(streams)))
+            pool = proxy.state.pool
+            assert pool.opened == opened  # every stream of the second burst found a warm one
+            assert not pool.waiting.get(("127.0.0.1", up.port))
+    assert opened <= streams
+    assert up.connections == opened
+    expected = b"data: token 0\n\ndata: token 1\n\ndata: token 2\n\n"
+    assert [r.body for r in first + second] == [expected] * (2 * streams)
+
+
+async def test_an_idle_connection_closed_by_the_upstream_is_not_used_for_the_next_request() -> None:
+    async def answer_then_close(req, writer):
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        return False  # closes without saying Connection: close
+
+    async with serving(answer_then_close) as (up,):
+        async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (proxy, port):
+            key = ("127.0.0.1", up.port)
+            assert (await roundtrip(port, GET)).body == b"ok"
+            await wait_until(lambda: not proxy.state.pool.idle.get(key), "the close is seen")
+            assert (await roundtrip(port, GET)).body == b"ok"
+    assert up.connections == 2
+    assert len(up.requests) == 2
+
+
+async def test_a_waiting_request_takes_a_connection_that_frees_up_before_its_own_connect() -> None:
+    """The upstream's accept queue is full (backlog 0, nobody accepting), so a second connect
+    hangs in SYN retries; the first connection's response ends and serves the second request."""
+    loop = asyncio.get_running_loop()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    router = RoundRobinRouter([upstream("a", port)])
+    blocker = None
+    try:
+        async with proxying(router) as (proxy, proxy_port):
+            first = asyncio.ensure_future(roundtrip(proxy_port, GET))
+            served, _ = await loop.sock_accept(listener)
+            head = await loop.sock_recv(served, 4096)
+            assert head.startswith(b"GET / HTTP/1.1\r\n")
+            blocker = socket.create_connection(("127.0.0.1", port))  # fills the accept queue
+            second = asyncio.ensure_future(roundtrip(proxy_port, GET))
+            pool = proxy.state.pool
+            await wait_until(lambda: pool.waiting.get(("127.0.0.1", port)) == 1, "it waits")
+            await loop.sock_sendall(served, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+            assert (await first).body == b"one"
+            head = await loop.sock_recv(served, 4096)  # the second request, on the same connection
+            assert head.startswith(b"GET / HTTP/1.1\r\n")
+            await loop.sock_sendall(served, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo")
+            assert (await second).body == b"two"
+            assert pool.handed == 1
+            assert pool.opened == 1  # the second connect is still stuck in the full queue
+            served.close()
+    finally:
+        listener.close()
+        if blocker is not None:
+            blocker.close()
+    assert [r.outcome.value for r in router.released] == ["ok", "ok"]
+    # the stuck connect is cancelled with the proxy, not leaked
+    await wait_until(lambda: not proxy.state.pool._tasks, "the connect task ends")
