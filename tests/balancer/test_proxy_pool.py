@@ -1,6 +1,9 @@
-"""Upstream connections under bursts, over real sockets: the waiter queue of
-:mod:`vigil.balancer._proxy_connpool` (a request waiting for a connection takes the first one
-free)."""
+"""Upstream connections under bursts, and the accepting of client connections, over real sockets.
+
+The waiter queue of :mod:`vigil.balancer._proxy_connpool` (a request waiting for a connection
+takes the first one free) and the accept-everything listener of
+:mod:`vigil.balancer._proxy_accept`.
+"""
 
 # Nested `async with`: each upstream outlives the proxy in front of it, as the layout shows.
 # ruff: noqa: SIM117
@@ -10,8 +13,12 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import uvloop
+
+from vigil.balancer.proxy import Proxy
+
 from ._routers import RoundRobinRouter, upstream
-from ._upstreams import proxying, roundtrip, serving, sse
+from ._upstreams import fixed, proxying, read_response, roundtrip, serving, sse
 
 GET = b"GET / HTTP/1.1\r\nHost: s\r\n\r\n"
 
@@ -96,3 +103,33 @@ async def test_a_waiting_request_takes_a_connection_that_frees_up_before_its_own
     assert [r.outcome.value for r in router.released] == ["ok", "ok"]
     # the stuck connect is cancelled with the proxy, not leaked
     await wait_until(lambda: not proxy.state.pool._tasks, "the connect task ends")
+
+
+def test_every_connection_pending_at_a_wake_up_is_accepted_under_uvloop() -> None:
+    """uvloop's own servers accept one connection per loop iteration; the proxy's listener
+    takes the whole queue, so connections made while the loop was busy are all served."""
+
+    async def scenario() -> tuple[int, list[bytes]]:
+        async with serving(fixed(b"ok")) as (up,):
+            proxy = Proxy(RoundRobinRouter([upstream("a", up.port)]))
+            port = await proxy.start()
+            try:
+                # blocking connects: the loop is busy (not running) while the queue fills
+                socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                accepted = proxy._listener.accepted if proxy._listener is not None else -1
+                bodies = []
+                for sock in socks:
+                    reader, writer = await asyncio.open_connection(sock=sock)
+                    writer.write(GET)
+                    bodies.append((await asyncio.wait_for(read_response(reader), 5)).body)
+                    writer.close()
+            finally:
+                await proxy.stop(0.5)
+            return accepted, bodies
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        accepted, bodies = runner.run(scenario())
+    assert accepted == 64
+    assert bodies == [b"ok"] * 64

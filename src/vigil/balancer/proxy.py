@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import time
 from collections.abc import Callable
 from typing import cast
 
+from vigil.balancer._proxy_accept import Listener, bind
 from vigil.balancer._proxy_channel import PoolUpdate
 from vigil.balancer._proxy_client import ClientConnection
 from vigil.balancer._proxy_metrics import ProxyMetrics
@@ -82,7 +84,7 @@ class Proxy:
         self.metrics = metrics if metrics is not None else ProxyMetrics()
         self.router = router
         self.clock = clock
-        self._server: asyncio.AbstractServer | None = None
+        self._listener: Listener | None = None
         self._state: ProxyState | None = None
 
     @property
@@ -100,8 +102,10 @@ class Proxy:
         reuse_port: bool = False,
         sock: socket.socket | None = None,
     ) -> int:
-        """Listen on ``host:port`` (port 0: any free port) or on ``sock``; return the port."""
-        if self._server is not None:
+        """Listen on ``host:port`` (port 0: any free port; the first address ``host`` resolves
+        to) or on ``sock`` (bound); return the port. Connections are accepted by a
+        :class:`~vigil.balancer._proxy_accept.Listener` (every pending one at each wake-up)."""
+        if self._listener is not None:
             raise RuntimeError("the proxy is already started")
         loop = asyncio.get_running_loop()
         fixed: Router | None = None
@@ -118,32 +122,23 @@ class Proxy:
             metrics=self.metrics,
             loop=loop,
         )
-        backlog = self.settings.backlog
-        if sock is not None:
-            server = await loop.create_server(
-                lambda: ClientConnection(state), sock=sock, backlog=backlog
-            )
+        factory = functools.partial(ClientConnection, state)
+        if sock is None:
+            sock = await bind(host, port, backlog=self.settings.backlog, reuse_port=reuse_port)
         else:
-            server = await loop.create_server(
-                lambda: ClientConnection(state),
-                host,
-                port,
-                backlog=backlog,
-                reuse_address=True,
-                reuse_port=reuse_port or None,
-            )
-        self._server = server
-        return int(server.sockets[0].getsockname()[1])
+            sock.listen(self.settings.backlog)
+        self._listener = Listener(loop, sock, factory)
+        return int(sock.getsockname()[1])
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting; let requests in flight finish for up to ``grace`` seconds, then cut
         what is left and close the idle upstream connections."""
-        server, state = self._server, self._state
-        if server is None or state is None:
+        listener, state = self._listener, self._state
+        if listener is None or state is None:
             return
-        self._server = None
+        self._listener = None
         state.stopping = True
-        server.close()
+        listener.close()
         for client in list(state.clients):
             if isinstance(client, ClientConnection) and client.active is None:
                 client.close()
@@ -155,7 +150,6 @@ class Proxy:
                 client.transport.abort()
         state.pool.close()
         state.stop_ticker()
-        await server.wait_closed()
 
 
 def _no_router(request: RequestInfo) -> Router | None:
