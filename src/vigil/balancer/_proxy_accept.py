@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
 import socket
 from collections.abc import Callable, Coroutine
@@ -51,13 +52,14 @@ async def bind(host: str, port: int, *, backlog: int, reuse_port: bool) -> socke
 
 
 class Listener:
-    """Accepts connections on ``sock`` (listening) into protocols made by ``factory``."""
+    """Accepts connections on ``sock`` (listening) into protocols made by ``factory(peer)``
+    (``peer``: the address ``accept()`` returned, which spares a ``getpeername`` each)."""
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         sock: socket.socket,
-        factory: Callable[[], asyncio.Protocol],
+        factory: Callable[[Any], asyncio.Protocol],
     ) -> None:
         self.loop = loop
         self.sock = sock
@@ -71,7 +73,7 @@ class Listener:
         sock = self.sock
         for _ in range(ACCEPT_BATCH):
             try:
-                conn, _ = sock.accept()
+                conn, peer = sock.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return
             except OSError as exc:
@@ -88,7 +90,7 @@ class Listener:
                 return
             self.accepted += 1
             conn.setblocking(False)
-            _drive(self.loop.connect_accepted_socket(self.factory, conn))
+            _drive(self.loop.connect_accepted_socket(functools.partial(self.factory, peer), conn))
 
     def _resume(self) -> None:
         if not self._closed:
