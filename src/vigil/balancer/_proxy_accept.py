@@ -121,7 +121,7 @@ def _drive(coro: Coroutine[Any, Any, Any]) -> None:
             coro.send(None)
         except StopIteration:
             pass
-        except Exception as exc:  # the transport is closed by the coroutine itself
+        except (Exception, asyncio.CancelledError) as exc:  # the coroutine closed the transport
             log.debug("accepted connection failed before it was made: %s", exc)
 
     future.add_done_callback(resume)

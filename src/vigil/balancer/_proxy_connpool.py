@@ -79,9 +79,17 @@ class UpstreamPool:
     def take(self, key: Key) -> UpstreamConnection | None:
         """The most recently used live idle connection to ``key``; None when there is none or
         when earlier requests are waiting for one (they come first)."""
-        if self.waiting.get(key):
+        queue = self.idle.get(key)
+        if not queue or self.waiting.get(key):
             return None
-        return self._take_idle(key)
+        # (the body of _take_idle, inlined: once per request, a call is ~1 % of its cost)
+        deadline = self.loop.time() - self.idle_timeout
+        while queue:
+            conn = queue.pop()
+            if not conn.closed and conn.idle_since > deadline:
+                return conn
+            conn.close()
+        return None
 
     def _take_idle(self, key: Key) -> UpstreamConnection | None:
         queue = self.idle.get(key)
@@ -101,9 +109,17 @@ class UpstreamPool:
         if conn.closed or self._closing:
             conn.close()
             return
-        self._keep(conn)
         key = conn.key
-        if self.waiting.get(key) and key not in self._handoff_due:
+        queue = self.idle.get(key)  # (the body of _keep, inlined: once per request)
+        if queue is None:
+            queue = self.idle[key] = deque()
+        elif len(queue) >= self.max_idle:
+            queue.popleft().close()
+        conn.idle_since = self.loop.time()
+        queue.append(conn)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(self.idle_timeout, self._sweep)
+        if self.waiting and self.waiting.get(key) and key not in self._handoff_due:
             self._handoff_due.add(key)
             self.loop.call_soon(self._handoff, key)
 
