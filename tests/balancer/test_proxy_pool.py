@@ -133,3 +133,51 @@ def test_every_connection_pending_at_a_wake_up_is_accepted_under_uvloop() -> Non
         accepted, bodies = runner.run(scenario())
     assert accepted == 64
     assert bodies == [b"ok"] * 64
+
+
+_OUT_OF_DESCRIPTORS = """
+import asyncio, logging, resource, socket, sys
+from vigil.balancer.proxy import Proxy
+
+async def main():
+    proxy = Proxy(lambda request: None)  # every request: 404, no upstream needed
+    port = await proxy.start()
+    clients = [socket.socket() for _ in range(12)]  # descriptors taken before the limit drops
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(c.fileno() for c in clients) + 4, hard))
+    for c in clients:
+        c.connect(("127.0.0.1", port))  # the kernel queues them; accept() runs out of descriptors
+    for _ in range(5):
+        await asyncio.sleep(0)
+    starved = proxy._listener.accepted
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    loop = asyncio.get_running_loop()
+    statuses = []
+    for c in clients:
+        c.setblocking(False)
+        await loop.sock_sendall(c, b"GET / HTTP/1.1\\r\\nHost: s\\r\\n\\r\\n")
+        statuses.append((await asyncio.wait_for(loop.sock_recv(c, 4096), 10))[:12])
+        c.close()
+    await proxy.stop(0.5)
+    print(starved, proxy._listener is None, sorted(set(statuses)))
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stdout)
+asyncio.run(main())
+"""
+
+
+def test_accepting_pauses_with_a_warning_when_out_of_descriptors_then_serves_the_queue() -> None:
+    """A subprocess (the limit is per process): accept() fails with EMFILE, the listener warns,
+    pauses, and once descriptors are back every queued connection is served."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _OUT_OF_DESCRIPTORS], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any("cannot accept connections" in line and "ulimit -n" in line for line in lines)
+    starved, _, statuses = lines[-1].partition(" True ")
+    assert int(starved) < 12  # it did run out
+    assert statuses == "[b'HTTP/1.1 404']"
