@@ -7,7 +7,10 @@ pool of a request) and call :meth:`Proxy.start` / :meth:`Proxy.stop`. :func:`ser
 :meth:`Workers.apply` sends each worker's pool a :class:`PoolUpdate` (drain, health, weight).
 
 It works at the callback level (``asyncio.Protocol`` and httptools; run it under uvloop for
-speed): keep-alive on both legs with a bounded idle pool per replica, streaming both ways with
+speed), accepts every pending connection at each wake-up (:mod:`vigil.balancer._proxy_accept`;
+uvloop's own servers take one per loop iteration), keeps connections alive on both legs with an
+idle pool per replica whose waiters take the first connection free
+(:mod:`vigil.balancer._proxy_connpool`), streams both ways with
 each upstream read written to the client at once (Server-Sent Events are never buffered),
 connect / first-byte / idle timeouts, retries only where safe (see
 :mod:`vigil.balancer._proxy_exchange`), the upstream request aborted when the client leaves,
