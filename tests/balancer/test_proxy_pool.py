@@ -118,7 +118,7 @@ def test_every_connection_pending_at_a_wake_up_is_accepted_under_uvloop() -> Non
                 socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
                 for _ in range(3):
                     await asyncio.sleep(0)
-                accepted = proxy._listener.accepted if proxy._listener is not None else -1
+                accepted = sum(listener.accepted for listener in proxy._listeners)
                 bodies = []
                 for sock in socks:
                     reader, writer = await asyncio.open_connection(sock=sock)
@@ -149,7 +149,7 @@ async def main():
         c.connect(("127.0.0.1", port))  # the kernel queues them; accept() runs out of descriptors
     for _ in range(5):
         await asyncio.sleep(0)
-    starved = proxy._listener.accepted
+    starved = sum(listener.accepted for listener in proxy._listeners)
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     loop = asyncio.get_running_loop()
     statuses = []
@@ -159,7 +159,7 @@ async def main():
         statuses.append((await asyncio.wait_for(loop.sock_recv(c, 4096), 10))[:12])
         c.close()
     await proxy.stop(0.5)
-    print(starved, proxy._listener is None, sorted(set(statuses)))
+    print(starved, not proxy._listeners, sorted(set(statuses)))
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stdout)
 asyncio.run(main())
@@ -181,3 +181,23 @@ def test_accepting_pauses_with_a_warning_when_out_of_descriptors_then_serves_the
     starved, _, statuses = lines[-1].partition(" True ")
     assert int(starved) < 12  # it did run out
     assert statuses == "[b'HTTP/1.1 404']"
+
+
+async def test_a_host_name_is_listened_on_at_every_address_it_resolves_to() -> None:
+    infos = await asyncio.get_running_loop().getaddrinfo("localhost", 0, type=socket.SOCK_STREAM)
+    addresses = sorted({str(info[4][0]) for info in infos})
+    async with serving(fixed(b"ok")) as (up,):
+        proxy = Proxy(RoundRobinRouter([upstream("a", up.port)]))
+        port = await proxy.start("localhost", 0)
+        try:
+            listening = len(proxy._listeners)
+            bodies = []
+            for address in addresses:
+                reader, writer = await asyncio.open_connection(address, port)
+                writer.write(GET)
+                bodies.append((await asyncio.wait_for(read_response(reader), 5)).body)
+                writer.close()
+        finally:
+            await proxy.stop(0.5)
+    assert listening == len(addresses)
+    assert bodies == [b"ok"] * len(addresses)

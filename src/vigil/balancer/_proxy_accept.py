@@ -30,25 +30,37 @@ RESOURCE_PAUSE = 1.0
 log = logging.getLogger(__name__)
 
 
-async def bind(host: str, port: int, *, backlog: int, reuse_port: bool) -> socket.socket:
-    """A listening, non-blocking TCP socket on the first address ``host`` resolves to."""
+async def bind(host: str, port: int, *, backlog: int, reuse_port: bool) -> list[socket.socket]:
+    """Listening, non-blocking TCP sockets on every address ``host`` resolves to (``""``: all
+    interfaces), as a loop server binds; with port 0 they all share the first one's port."""
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(
         host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
+    socks: list[socket.socket] = []
+    seen = set()
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(address)
-        sock.listen(backlog)
-        sock.setblocking(False)
+        for family, kind, proto, _, address in infos:
+            if (family, address) in seen:
+                continue
+            seen.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:  # or it would take the IPv4 port as well
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(socks) > 1:
+                address = (address[0], socks[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+            sock.listen(backlog)
+            sock.setblocking(False)
     except BaseException:
-        sock.close()
+        for sock in socks:
+            sock.close()
         raise
-    return sock
+    return socks
 
 
 class Listener:

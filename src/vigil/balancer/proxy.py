@@ -87,7 +87,7 @@ class Proxy:
         self.metrics = metrics if metrics is not None else ProxyMetrics()
         self.router = router
         self.clock = clock
-        self._listener: Listener | None = None
+        self._listeners: list[Listener] = []
         self._state: ProxyState | None = None
 
     @property
@@ -105,10 +105,10 @@ class Proxy:
         reuse_port: bool = False,
         sock: socket.socket | None = None,
     ) -> int:
-        """Listen on ``host:port`` (port 0: any free port; the first address ``host`` resolves
-        to) or on ``sock`` (bound); return the port. Connections are accepted by a
-        :class:`~vigil.balancer._proxy_accept.Listener` (every pending one at each wake-up)."""
-        if self._listener is not None:
+        """Listen on ``host:port`` (every address ``host`` resolves to; port 0: any free port)
+        or on ``sock`` (bound); return the port. Connections are accepted by
+        :class:`~vigil.balancer._proxy_accept.Listener` objects (all pending at each wake-up)."""
+        if self._listeners:
             raise RuntimeError("the proxy is already started")
         loop = asyncio.get_running_loop()
         fixed: Router | None = None
@@ -127,21 +127,23 @@ class Proxy:
         )
         factory = functools.partial(ClientConnection, state)
         if sock is None:
-            sock = await bind(host, port, backlog=self.settings.backlog, reuse_port=reuse_port)
+            socks = await bind(host, port, backlog=self.settings.backlog, reuse_port=reuse_port)
         else:
             sock.listen(self.settings.backlog)
-        self._listener = Listener(loop, sock, factory)
-        return int(sock.getsockname()[1])
+            socks = [sock]
+        self._listeners = [Listener(loop, s, factory) for s in socks]
+        return int(socks[0].getsockname()[1])
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting; let requests in flight finish for up to ``grace`` seconds, then cut
         what is left and close the idle upstream connections."""
-        listener, state = self._listener, self._state
-        if listener is None or state is None:
+        listeners, state = self._listeners, self._state
+        if not listeners or state is None:
             return
-        self._listener = None
+        self._listeners = []
         state.stopping = True
-        listener.close()
+        for listener in listeners:
+            listener.close()
         for client in list(state.clients):
             if isinstance(client, ClientConnection) and client.active is None:
                 client.close()
