@@ -2,13 +2,14 @@
 
 uvloop's servers accept ONE connection per event-loop iteration (seen with uvloop 0.23: one
 ``accept4`` per ``epoll_pwait`` under strace, no ``EAGAIN``; 2 of 64 queued connections made
-after 3 iterations). On a loop busy with a thousand connections an iteration takes tens to hundreds of
-milliseconds, so the accept queue drained at 5-10 connections a second: ``wrk -c1000`` saw a
-hundred connections wait in the kernel for seconds (its "timeouts"), and a burst of new streams
-waited an iteration per connection. :class:`Listener` watches the socket itself and accepts
-until the queue is empty (at most :data:`ACCEPT_BATCH` per wake-up), handing each socket to the
-loop's ``connect_accepted_socket`` (the transport is built at once and ``connection_made`` runs
-later in the same iteration, as with a loop server). Used by :class:`vigil.balancer.proxy.Proxy`.
+after 3 iterations). On a loop busy with a thousand connections an iteration takes tens to
+hundreds of milliseconds, so the accept queue drained at 5-10 connections a second:
+``wrk -c1000`` saw a hundred connections wait in the kernel for seconds (its "timeouts"), and a
+burst of new streams waited an iteration per connection. :class:`Listener` watches the socket
+itself and accepts until the queue is empty (at most :data:`ACCEPT_BATCH` per wake-up), handing
+each socket to the loop's ``connect_accepted_socket`` (the transport is built at once and
+``connection_made`` runs later in the same iteration, as with a loop server). Used by
+:class:`vigil.balancer.proxy.Proxy`.
 """
 
 from __future__ import annotations
