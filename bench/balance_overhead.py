@@ -156,6 +156,11 @@ def wrk(port: int, conns: int, seconds: float, path: str = "/") -> dict[str, flo
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     m = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     p50 = float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    p99 = float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+    # "Latency  avg  stdev  max  +/- stdev": the slowest answer under wrk's 2 s timeout
+    m = re.search(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out, re.M)
+    worst = float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
     errors = 0
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if sock:
@@ -164,7 +169,14 @@ def wrk(port: int, conns: int, seconds: float, path: str = "/") -> dict[str, flo
     if non2xx:
         errors += int(non2xx.group(1))
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    return {"rps": rps, "p50_us": p50 * 1e6, "errors": errors, "requests": requests}
+    return {
+        "rps": rps,
+        "p50_us": p50 * 1e6,
+        "p99_us": p99 * 1e6,
+        "max_us": worst * 1e6,
+        "errors": errors,
+        "requests": requests,
+    }
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -188,7 +200,12 @@ def measure(
     if c1000:
         results[name]["c1000"] = wrk(port, 1000, seconds)
     r = results[name]
-    extra = f"  c1000 errors {r['c1000']['errors']}" if c1000 else ""
+    extra = (
+        f"  c1000 errors {r['c1000']['errors']} p99 {r['c1000']['p99_us'] / 1e3:.0f} ms"
+        f" max {r['c1000']['max_us'] / 1e3:.0f} ms"
+        if c1000
+        else ""
+    )
     print(
         f"{name:<16} c50 {r['c50']['rps']:>9.0f} req/s p50 {r['c50']['p50_us']:>7.0f} us"
         f" (errors {r['c50']['errors']})   c1 {r['c1']['rps']:>7.0f} req/s"

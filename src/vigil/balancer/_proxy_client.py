@@ -28,11 +28,12 @@ _PIPELINE, _UPSTREAM = 1, 2  # why reading from the client is paused (a bit mask
 class ClientConnection(asyncio.Protocol):
     """One client TCP connection; serves its requests in order."""
 
-    def __init__(self, state: ProxyState) -> None:
+    def __init__(self, state: ProxyState, peer: object = None) -> None:
+        """``peer``: the address ``accept()`` returned (else it is asked of the transport)."""
         self.state = state
         self.transport: asyncio.Transport | None = None
         self.parser = HttpRequestParser(self)
-        self.ip = b"-"
+        self.ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"-"
         self.active: Exchange | None = None
         self.queue: deque[Exchange] = deque()
         self.parsing: Exchange | None = None  # the exchange receiving body pieces
@@ -53,9 +54,10 @@ class ClientConnection(asyncio.Protocol):
         # uvloop's transports are not asyncio.Transport subclasses, but have its methods
         # TCP_NODELAY is already on: uvloop and asyncio set it on every TCP transport
         self.transport = transport = cast(asyncio.Transport, transport)
-        peer = transport.get_extra_info("peername")
-        if isinstance(peer, tuple) and peer:
-            self.ip = str(peer[0]).encode()
+        if self.ip == b"-":
+            peer = transport.get_extra_info("peername")
+            if isinstance(peer, tuple) and peer:
+                self.ip = str(peer[0]).encode()
         self.state.clients.add(self)
         self.last_io = self.state.loop.time()
         self.timer = self.state.loop.call_later(self.state.settings.client_timeout, self._on_timer)

@@ -9,11 +9,11 @@ error answers, the access log line, the hand-back to the client connection
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from vigil.balancer._http_headers import Headers, RequestMeta, ResponseMeta, error_response
 from vigil.balancer._proxy_access import log_access
+from vigil.balancer._proxy_connpool import Waiter
 from vigil.balancer._proxy_metrics import UpstreamStats
 from vigil.balancer._proxy_state import ProxyState
 from vigil.balancer._proxy_upstream import UpstreamConnection
@@ -102,7 +102,7 @@ class ExchangeCore:
         self.upstream: Upstream | None = None
         self.stats: UpstreamStats | None = None
         self.conn: UpstreamConnection | None = None
-        self.connecting: asyncio.Task[None] | None = None
+        self.connecting: Waiter | None = None  # waiting for an upstream connection
         self.tried: frozenset[str] = frozenset()
         self.attempts = 0
         self.status = 0
@@ -116,7 +116,7 @@ class ExchangeCore:
         self.phase = UPLOAD
 
     def _drop_conn(self) -> None:
-        """Abort the current upstream connection, or the connect in progress."""
+        """Abort the current upstream connection, or stop waiting for one."""
         self._disarm()
         if self.connecting is not None:
             self.connecting.cancel()

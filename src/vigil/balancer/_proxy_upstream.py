@@ -1,29 +1,24 @@
-"""Connections to upstreams (replicas) and the per-upstream keep-alive pool.
+"""One connection to an upstream (a replica): the ``asyncio.Protocol`` of the proxy's upstream leg.
 
-:class:`UpstreamConnection` is the ``asyncio.Protocol`` of one TCP connection to a replica: it
-parses responses with httptools and hands each event to the exchange (the proxied request,
-:mod:`vigil.balancer._proxy_exchange`) it currently serves. :class:`UpstreamPool` keeps idle
-connections per ``(host, port)`` (newest first, bounded, expired after ``idle_timeout``) and
-opens new ones. A connection is discarded on any error, when the upstream says
-``Connection: close``, or when it sends a byte while idle. Owned by
-:class:`vigil.balancer.proxy.Proxy` (``vigil balance``, ``vigil up``).
+:class:`UpstreamConnection` parses responses with httptools and hands each event to the exchange
+(the proxied request, :mod:`vigil.balancer._proxy_exchange`) it currently serves. Connections
+are opened and kept idle by :class:`vigil.balancer._proxy_connpool.UpstreamPool`. A connection is
+discarded on any error, when the upstream says ``Connection: close``, or when it sends a byte
+while idle.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 if TYPE_CHECKING:
+    from vigil.balancer._proxy_connpool import UpstreamPool
     from vigil.balancer._proxy_exchange import Exchange
 
 Key = tuple[str, int]
-ConnectDone = Callable[["UpstreamConnection | None", "OSError | None"], None]
 # An upstream head larger than this is garbage, not a response worth forwarding.
 MAX_UPSTREAM_HEAD = 64 * 1024
 
@@ -144,99 +139,3 @@ class UpstreamConnection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
-
-
-class UpstreamPool:
-    """Idle keep-alive connections per upstream address, and the opening of new ones."""
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, *, max_idle: int, idle_timeout: float
-    ) -> None:
-        self.loop = loop
-        self.max_idle = max_idle
-        self.idle_timeout = idle_timeout
-        self.idle: dict[Key, deque[UpstreamConnection]] = {}
-        self.opened = 0  # connections ever opened (tests and metrics read it)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._sweeper: asyncio.TimerHandle | None = None
-        self._closing = False
-
-    def take(self, key: Key) -> UpstreamConnection | None:
-        """The most recently used live idle connection to ``key``, if any."""
-        queue = self.idle.get(key)
-        if not queue:
-            return None
-        deadline = self.loop.time() - self.idle_timeout
-        while queue:
-            conn = queue.pop()
-            if not conn.closed and conn.idle_since > deadline:
-                return conn
-            conn.close()
-        return None
-
-    def put(self, conn: UpstreamConnection) -> None:
-        """Return a connection whose response has ended cleanly."""
-        conn.exchange = None
-        if conn.closed or self._closing:
-            conn.close()
-            return
-        queue = self.idle.get(conn.key)
-        if queue is None:
-            queue = self.idle[conn.key] = deque()
-        elif len(queue) >= self.max_idle:
-            queue.popleft().close()
-        conn.idle_since = self.loop.time()
-        queue.append(conn)
-        if self._sweeper is None:
-            self._sweeper = self.loop.call_later(self.idle_timeout, self._sweep)
-
-    def forget(self, conn: UpstreamConnection) -> None:
-        """An idle connection closed (by the upstream or by us): drop it from its queue."""
-        queue = self.idle.get(conn.key)
-        if queue:
-            with contextlib.suppress(ValueError):
-                queue.remove(conn)
-
-    def connect(self, key: Key, done: ConnectDone) -> asyncio.Task[None]:
-        """Open a connection to ``key``; ``done(conn, None)`` or ``done(None, error)`` follows.
-
-        The caller cancels the returned task on its connect timeout (``done`` is then not called).
-        """
-        task = self.loop.create_task(self._open(key, done))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def _open(self, key: Key, done: ConnectDone) -> None:
-        try:
-            _, conn = await self.loop.create_connection(
-                lambda: UpstreamConnection(self, key), key[0], key[1]
-            )
-        except OSError as exc:
-            done(None, exc)
-            return
-        self.opened += 1
-        done(conn, None)
-
-    def _sweep(self) -> None:
-        self._sweeper = None
-        deadline = self.loop.time() - self.idle_timeout
-        left = False
-        for queue in self.idle.values():
-            while queue and queue[0].idle_since <= deadline:
-                queue.popleft().close()
-            left = left or bool(queue)
-        if left and not self._closing:
-            self._sweeper = self.loop.call_later(self.idle_timeout / 2, self._sweep)
-
-    def close(self) -> None:
-        """Close every idle connection and stop opening new ones."""
-        self._closing = True
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-        for queue in self.idle.values():
-            while queue:
-                queue.pop().close()
-        for task in list(self._tasks):
-            task.cancel()

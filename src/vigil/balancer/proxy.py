@@ -7,7 +7,10 @@ pool of a request) and call :meth:`Proxy.start` / :meth:`Proxy.stop`. :func:`ser
 :meth:`Workers.apply` sends each worker's pool a :class:`PoolUpdate` (drain, health, weight).
 
 It works at the callback level (``asyncio.Protocol`` and httptools; run it under uvloop for
-speed): keep-alive on both legs with a bounded idle pool per replica, streaming both ways with
+speed), accepts every pending connection at each wake-up (:mod:`vigil.balancer._proxy_accept`;
+uvloop's own servers take one per loop iteration), keeps connections alive on both legs with an
+idle pool per replica whose waiters take the first connection free
+(:mod:`vigil.balancer._proxy_connpool`), streams both ways with
 each upstream read written to the client at once (Server-Sent Events are never buffered),
 connect / first-byte / idle timeouts, retries only where safe (see
 :mod:`vigil.balancer._proxy_exchange`), the upstream request aborted when the client leaves,
@@ -30,11 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import time
 from collections.abc import Callable
 from typing import cast
 
+from vigil.balancer._proxy_accept import Listener, bind
 from vigil.balancer._proxy_channel import PoolUpdate
 from vigil.balancer._proxy_client import ClientConnection
 from vigil.balancer._proxy_metrics import ProxyMetrics
@@ -82,7 +87,7 @@ class Proxy:
         self.metrics = metrics if metrics is not None else ProxyMetrics()
         self.router = router
         self.clock = clock
-        self._server: asyncio.AbstractServer | None = None
+        self._listeners: list[Listener] = []
         self._state: ProxyState | None = None
 
     @property
@@ -100,8 +105,10 @@ class Proxy:
         reuse_port: bool = False,
         sock: socket.socket | None = None,
     ) -> int:
-        """Listen on ``host:port`` (port 0: any free port) or on ``sock``; return the port."""
-        if self._server is not None:
+        """Listen on ``host:port`` (every address ``host`` resolves to; port 0: any free port)
+        or on ``sock`` (bound); return the port. Connections are accepted by
+        :class:`~vigil.balancer._proxy_accept.Listener` objects (all pending at each wake-up)."""
+        if self._listeners:
             raise RuntimeError("the proxy is already started")
         loop = asyncio.get_running_loop()
         fixed: Router | None = None
@@ -118,32 +125,25 @@ class Proxy:
             metrics=self.metrics,
             loop=loop,
         )
-        backlog = self.settings.backlog
-        if sock is not None:
-            server = await loop.create_server(
-                lambda: ClientConnection(state), sock=sock, backlog=backlog
-            )
+        factory = functools.partial(ClientConnection, state)
+        if sock is None:
+            socks = await bind(host, port, backlog=self.settings.backlog, reuse_port=reuse_port)
         else:
-            server = await loop.create_server(
-                lambda: ClientConnection(state),
-                host,
-                port,
-                backlog=backlog,
-                reuse_address=True,
-                reuse_port=reuse_port or None,
-            )
-        self._server = server
-        return int(server.sockets[0].getsockname()[1])
+            sock.listen(self.settings.backlog)
+            socks = [sock]
+        self._listeners = [Listener(loop, s, factory) for s in socks]
+        return int(socks[0].getsockname()[1])
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting; let requests in flight finish for up to ``grace`` seconds, then cut
         what is left and close the idle upstream connections."""
-        server, state = self._server, self._state
-        if server is None or state is None:
+        listeners, state = self._listeners, self._state
+        if not listeners or state is None:
             return
-        self._server = None
+        self._listeners = []
         state.stopping = True
-        server.close()
+        for listener in listeners:
+            listener.close()
         for client in list(state.clients):
             if isinstance(client, ClientConnection) and client.active is None:
                 client.close()
@@ -155,7 +155,6 @@ class Proxy:
                 client.transport.abort()
         state.pool.close()
         state.stop_ticker()
-        await server.wait_closed()
 
 
 def _no_router(request: RequestInfo) -> Router | None:

@@ -1,0 +1,141 @@
+"""The proxy's listening socket: every pending connection is accepted at each wake-up.
+
+uvloop's servers accept ONE connection per event-loop iteration (seen with uvloop 0.23: one
+``accept4`` per ``epoll_pwait`` under strace, no ``EAGAIN``; 2 of 64 queued connections made
+after 3 iterations). On a loop busy with a thousand connections an iteration takes tens to
+hundreds of milliseconds, so the accept queue drained at 5-10 connections a second:
+``wrk -c1000`` saw a hundred connections wait in the kernel for seconds (its "timeouts"), and a
+burst of new streams waited an iteration per connection. :class:`Listener` watches the socket
+itself and accepts until the queue is empty (at most :data:`ACCEPT_BATCH` per wake-up), handing
+each socket to the loop's ``connect_accepted_socket`` (the transport is built at once and
+``connection_made`` runs later in the same iteration, as with a loop server). Used by
+:class:`vigil.balancer.proxy.Proxy`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import functools
+import logging
+import socket
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+# Accepts per wake-up at most: enough for any burst's backlog, small enough that the
+# connections already open still get served between two batches.
+ACCEPT_BATCH = 1024
+# accept() failing for want of descriptors or memory: stop accepting this long (as asyncio does)
+RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+RESOURCE_PAUSE = 1.0
+
+log = logging.getLogger(__name__)
+
+
+async def bind(host: str, port: int, *, backlog: int, reuse_port: bool) -> list[socket.socket]:
+    """Listening, non-blocking TCP sockets on every address ``host`` resolves to (``""``: all
+    interfaces), as a loop server binds; with port 0 they all share the first one's port."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    socks: list[socket.socket] = []
+    seen = set()
+    try:
+        for family, kind, proto, _, address in infos:
+            if (family, address) in seen:
+                continue
+            seen.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:  # or it would take the IPv4 port as well
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(socks) > 1:
+                address = (address[0], socks[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+            sock.listen(backlog)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
+class Listener:
+    """Accepts connections on ``sock`` (listening) into protocols made by ``factory(peer)``
+    (``peer``: the address ``accept()`` returned, which spares a ``getpeername`` each)."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        factory: Callable[[Any], asyncio.Protocol],
+    ) -> None:
+        self.loop = loop
+        self.sock = sock
+        self.factory = factory
+        self.accepted = 0  # connections accepted (tests read it)
+        self._closed = False
+        sock.setblocking(False)
+        loop.add_reader(sock.fileno(), self._accept)
+
+    def _accept(self) -> None:
+        sock = self.sock
+        for _ in range(ACCEPT_BATCH):
+            try:
+                conn, peer = sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as exc:
+                if exc.errno not in RESOURCE_ERRORS:
+                    raise
+                log.warning(
+                    "cannot accept connections (%s); pausing %.0f s: raise the limit on open "
+                    "files (ulimit -n) if this persists",
+                    exc,
+                    RESOURCE_PAUSE,
+                )
+                self.loop.remove_reader(sock.fileno())
+                self.loop.call_later(RESOURCE_PAUSE, self._resume)
+                return
+            self.accepted += 1
+            conn.setblocking(False)
+            _drive(self.loop.connect_accepted_socket(functools.partial(self.factory, peer), conn))
+
+    def _resume(self) -> None:
+        if not self._closed:
+            self.loop.add_reader(self.sock.fileno(), self._accept)
+
+    def close(self) -> None:
+        """Stop accepting and close the listening socket (accepted connections stay open)."""
+        if not self._closed:
+            self._closed = True
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+
+
+def _drive(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run ``connect_accepted_socket`` without a task: its first step builds the transport and
+    schedules ``connection_made``; it then only waits for that call, and is resumed once when
+    its future is done (a task would add a loop iteration per connection before any of this)."""
+    try:
+        future = coro.send(None)
+    except StopIteration:
+        return
+    except OSError as exc:  # the peer went away before the transport existed
+        log.debug("accepted connection lost at once: %s", exc)
+        return
+
+    def resume(_: object) -> None:
+        try:
+            coro.send(None)
+        except StopIteration:
+            pass
+        except (Exception, asyncio.CancelledError) as exc:  # the coroutine closed the transport
+            log.debug("accepted connection failed before it was made: %s", exc)
+
+    future.add_done_callback(resume)

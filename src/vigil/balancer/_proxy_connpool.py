@@ -1,0 +1,226 @@
+"""The proxy's keep-alive pool of upstream connections, and the queue of requests waiting for one.
+
+:class:`UpstreamPool` keeps idle :class:`~vigil.balancer._proxy_upstream.UpstreamConnection`\\ s
+per ``(host, port)`` (newest first, bounded, expired after ``idle_timeout``) and opens new ones.
+Built by :class:`vigil.balancer._proxy_state.ProxyState`; the exchanges
+(:mod:`vigil.balancer._proxy_exchange`) :meth:`~UpstreamPool.take` an idle connection, or ask for
+one with :meth:`~UpstreamPool.connect`, and :meth:`~UpstreamPool.put` it back after a clean
+response.
+
+A request that finds no idle connection becomes a :class:`Waiter` and starts a connect, but it
+is served by whichever connection to its upstream becomes free first, oldest waiter first: its
+own connect, another waiter's, or one put back by a finished response (handed over on the next
+loop pass, never from inside the upstream parser's callbacks). Under a burst (a thousand clients
+at once, the first requests after the idle connections expired) short requests so reuse the
+connections that finish instead of queueing behind the replica's ``accept()``; each waiter
+still starts exactly one connect, so a burst of N requests opens at most N connections, and the
+ones that arrive after their waiter was served stay idle for the next burst. New requests do not
+take idle connections while others wait (first come, first served: the tail latency is what a
+client with a timeout sees). A connect error goes only to the waiter that started the connect,
+if it still waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable
+
+from vigil.balancer._proxy_upstream import Key, UpstreamConnection
+
+ConnectDone = Callable[[UpstreamConnection | None, OSError | None], None]
+
+
+class Waiter:
+    """A request waiting for a connection to ``key``; :meth:`cancel` it when it stops waiting."""
+
+    __slots__ = ("done", "key", "pool", "task", "waiting")
+
+    def __init__(self, pool: UpstreamPool, key: Key, done: ConnectDone) -> None:
+        self.pool = pool
+        self.key = key
+        self.done = done
+        self.waiting = True
+        self.task: asyncio.Task[None] | None = None  # the connect this waiter started
+
+    def serve(self, conn: UpstreamConnection | None, error: OSError | None) -> None:
+        self.pool.unwait(self)
+        self.done(conn, error)
+
+    def cancel(self) -> None:
+        """Stop waiting (connect timeout, client gone); the connect it started is abandoned."""
+        if self.waiting:
+            self.pool.unwait(self)
+            task = self.task
+            if task is not None and not task.done():
+                task.cancel()
+
+
+class UpstreamPool:
+    """Idle keep-alive connections per upstream address, the opening of new ones, and waiters."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, *, max_idle: int, idle_timeout: float
+    ) -> None:
+        self.loop = loop
+        self.max_idle = max_idle
+        self.idle_timeout = idle_timeout
+        self.idle: dict[Key, deque[UpstreamConnection]] = {}
+        self.waiters: dict[Key, deque[Waiter]] = {}  # oldest first; served ones are skipped
+        self.waiting: dict[Key, int] = {}  # how many in ``waiters`` still wait
+        self.opened = 0  # connections ever opened (tests and metrics read it)
+        self.handed = 0  # waiters served by a connection they did not open (tests read it)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._handoff_due: set[Key] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._closing = False
+
+    def take(self, key: Key) -> UpstreamConnection | None:
+        """The most recently used live idle connection to ``key``; None when there is none or
+        when earlier requests are waiting for one (they come first)."""
+        queue = self.idle.get(key)
+        if not queue or self.waiting.get(key):
+            return None
+        # (the body of _take_idle, inlined: once per request, a call is ~1 % of its cost)
+        deadline = self.loop.time() - self.idle_timeout
+        while queue:
+            conn = queue.pop()
+            if not conn.closed and conn.idle_since > deadline:
+                return conn
+            conn.close()
+        return None
+
+    def _take_idle(self, key: Key) -> UpstreamConnection | None:
+        queue = self.idle.get(key)
+        if not queue:
+            return None
+        deadline = self.loop.time() - self.idle_timeout
+        while queue:
+            conn = queue.pop()
+            if not conn.closed and conn.idle_since > deadline:
+                return conn
+            conn.close()
+        return None
+
+    def put(self, conn: UpstreamConnection) -> None:
+        """Return a connection whose response has ended cleanly (waiters get it next pass)."""
+        conn.exchange = None
+        if conn.closed or self._closing:
+            conn.close()
+            return
+        key = conn.key
+        queue = self.idle.get(key)  # (the body of _keep, inlined: once per request)
+        if queue is None:
+            queue = self.idle[key] = deque()
+        elif len(queue) >= self.max_idle:
+            queue.popleft().close()
+        conn.idle_since = self.loop.time()
+        queue.append(conn)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(self.idle_timeout, self._sweep)
+        if self.waiting and self.waiting.get(key) and key not in self._handoff_due:
+            self._handoff_due.add(key)
+            self.loop.call_soon(self._handoff, key)
+
+    def _keep(self, conn: UpstreamConnection) -> None:
+        queue = self.idle.get(conn.key)
+        if queue is None:
+            queue = self.idle[conn.key] = deque()
+        elif len(queue) >= self.max_idle:
+            queue.popleft().close()
+        conn.idle_since = self.loop.time()
+        queue.append(conn)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(self.idle_timeout, self._sweep)
+
+    def _handoff(self, key: Key) -> None:
+        self._handoff_due.discard(key)
+        while self.waiting.get(key):
+            conn = self._take_idle(key)  # a byte while idle since put() closed it: skipped
+            if conn is None:
+                return
+            self.handed += 1
+            self._first_waiter(key).serve(conn, None)
+
+    def _first_waiter(self, key: Key) -> Waiter:
+        queue = self.waiters[key]
+        while True:
+            waiter = queue.popleft()
+            if waiter.waiting:
+                return waiter
+
+    def unwait(self, waiter: Waiter) -> None:
+        """``waiter`` is served or gone (called by :class:`Waiter`)."""
+        waiter.waiting = False
+        key = waiter.key
+        left = self.waiting.get(key, 1) - 1
+        self.waiting[key] = left
+        if not left:
+            self.waiters.get(key, deque()).clear()
+
+    def forget(self, conn: UpstreamConnection) -> None:
+        """An idle connection closed (by the upstream or by us): drop it from its queue."""
+        queue = self.idle.get(conn.key)
+        if queue:
+            with contextlib.suppress(ValueError):
+                queue.remove(conn)
+
+    def connect(self, key: Key, done: ConnectDone) -> Waiter:
+        """Wait for a connection to ``key`` and open one; ``done(conn, None)`` follows with the
+        first connection free (see the module docstring), or ``done(None, error)`` when the
+        connect this call started failed while still waiting. The caller cancels the returned
+        :class:`Waiter` on its connect timeout (``done`` is then not called)."""
+        waiter = Waiter(self, key, done)
+        queue = self.waiters.get(key)
+        if queue is None:
+            queue = self.waiters[key] = deque()
+        queue.append(waiter)
+        self.waiting[key] = self.waiting.get(key, 0) + 1
+        task = waiter.task = self.loop.create_task(self._open(key, waiter))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return waiter
+
+    async def _open(self, key: Key, owner: Waiter) -> None:
+        try:
+            _, conn = await self.loop.create_connection(
+                lambda: UpstreamConnection(self, key), key[0], key[1]
+            )
+        except OSError as exc:
+            if owner.waiting:
+                owner.serve(None, exc)
+            return
+        self.opened += 1
+        if self._closing:
+            conn.close()
+        elif self.waiting.get(key):
+            waiter = self._first_waiter(key)
+            if waiter is not owner:
+                self.handed += 1
+            waiter.serve(conn, None)
+        else:  # its waiter was served by another connection: keep it for the next request
+            self._keep(conn)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        deadline = self.loop.time() - self.idle_timeout
+        left = False
+        for queue in self.idle.values():
+            while queue and queue[0].idle_since <= deadline:
+                queue.popleft().close()
+            left = left or bool(queue)
+        if left and not self._closing:
+            self._sweeper = self.loop.call_later(self.idle_timeout / 2, self._sweep)
+
+    def close(self) -> None:
+        """Close every idle connection and stop opening new ones."""
+        self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for queue in self.idle.values():
+            while queue:
+                queue.pop().close()
+        for task in list(self._tasks):
+            task.cancel()

@@ -1,0 +1,203 @@
+"""Upstream connections under bursts, and the accepting of client connections, over real sockets.
+
+The waiter queue of :mod:`vigil.balancer._proxy_connpool` (a request waiting for a connection
+takes the first one free) and the accept-everything listener of
+:mod:`vigil.balancer._proxy_accept`.
+"""
+
+# Nested `async with`: each upstream outlives the proxy in front of it, as the layout shows.
+# ruff: noqa: SIM117
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import uvloop
+
+from vigil.balancer.proxy import Proxy
+
+from ._routers import RoundRobinRouter, upstream
+from ._upstreams import fixed, proxying, read_response, roundtrip, serving, sse
+
+GET = b"GET / HTTP/1.1\r\nHost: s\r\n\r\n"
+
+
+async def wait_until(condition, what: str) -> None:
+    """Let the loop run until ``condition()`` holds (bounded: the test fails, never hangs)."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def test_a_burst_of_n_streams_opens_at_most_n_connections_and_the_next_one_reuses_them() -> (
+    None
+):
+    streams = 24
+    async with serving(sse(3, 0.01)) as (up,):
+        async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (proxy, port):
+            first = await asyncio.gather(*(roundtrip(port, GET) for _ in range(streams)))
+            opened = proxy.state.pool.opened
+            second = await asyncio.gather(*(roundtrip(port, GET) for _ in range(streams)))
+            pool = proxy.state.pool
+            assert pool.opened == opened  # every stream of the second burst found a warm one
+            assert not pool.waiting.get(("127.0.0.1", up.port))
+    assert opened <= streams
+    assert up.connections == opened
+    expected = b"data: token 0\n\ndata: token 1\n\ndata: token 2\n\n"
+    assert [r.body for r in first + second] == [expected] * (2 * streams)
+
+
+async def test_an_idle_connection_closed_by_the_upstream_is_not_used_for_the_next_request() -> None:
+    async def answer_then_close(req, writer):
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        return False  # closes without saying Connection: close
+
+    async with serving(answer_then_close) as (up,):
+        async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (proxy, port):
+            key = ("127.0.0.1", up.port)
+            assert (await roundtrip(port, GET)).body == b"ok"
+            await wait_until(lambda: not proxy.state.pool.idle.get(key), "the close is seen")
+            assert (await roundtrip(port, GET)).body == b"ok"
+    assert up.connections == 2
+    assert len(up.requests) == 2
+
+
+async def test_a_waiting_request_takes_a_connection_that_frees_up_before_its_own_connect() -> None:
+    """The upstream's accept queue is full (backlog 0, nobody accepting), so a second connect
+    hangs in SYN retries; the first connection's response ends and serves the second request."""
+    loop = asyncio.get_running_loop()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    router = RoundRobinRouter([upstream("a", port)])
+    blocker = None
+    try:
+        async with proxying(router) as (proxy, proxy_port):
+            first = asyncio.ensure_future(roundtrip(proxy_port, GET))
+            served, _ = await loop.sock_accept(listener)
+            head = await loop.sock_recv(served, 4096)
+            assert head.startswith(b"GET / HTTP/1.1\r\n")
+            blocker = socket.create_connection(("127.0.0.1", port))  # fills the accept queue
+            second = asyncio.ensure_future(roundtrip(proxy_port, GET))
+            pool = proxy.state.pool
+            await wait_until(lambda: pool.waiting.get(("127.0.0.1", port)) == 1, "it waits")
+            await loop.sock_sendall(served, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+            assert (await first).body == b"one"
+            head = await loop.sock_recv(served, 4096)  # the second request, on the same connection
+            assert head.startswith(b"GET / HTTP/1.1\r\n")
+            await loop.sock_sendall(served, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo")
+            assert (await second).body == b"two"
+            assert pool.handed == 1
+            assert pool.opened == 1  # the second connect is still stuck in the full queue
+            served.close()
+    finally:
+        listener.close()
+        if blocker is not None:
+            blocker.close()
+    assert [r.outcome.value for r in router.released] == ["ok", "ok"]
+    # the stuck connect is cancelled with the proxy, not leaked
+    await wait_until(lambda: not proxy.state.pool._tasks, "the connect task ends")
+
+
+def test_every_connection_pending_at_a_wake_up_is_accepted_under_uvloop() -> None:
+    """uvloop's own servers accept one connection per loop iteration; the proxy's listener
+    takes the whole queue, so connections made while the loop was busy are all served."""
+
+    async def scenario() -> tuple[int, list[bytes]]:
+        async with serving(fixed(b"ok")) as (up,):
+            proxy = Proxy(RoundRobinRouter([upstream("a", up.port)]))
+            port = await proxy.start()
+            try:
+                # blocking connects: the loop is busy (not running) while the queue fills
+                socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                accepted = sum(listener.accepted for listener in proxy._listeners)
+                bodies = []
+                for sock in socks:
+                    reader, writer = await asyncio.open_connection(sock=sock)
+                    writer.write(GET)
+                    bodies.append((await asyncio.wait_for(read_response(reader), 5)).body)
+                    writer.close()
+            finally:
+                await proxy.stop(0.5)
+            return accepted, bodies
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        accepted, bodies = runner.run(scenario())
+    assert accepted == 64
+    assert bodies == [b"ok"] * 64
+
+
+_OUT_OF_DESCRIPTORS = """
+import asyncio, logging, resource, socket, sys
+from vigil.balancer.proxy import Proxy
+
+async def main():
+    proxy = Proxy(lambda request: None)  # every request: 404, no upstream needed
+    port = await proxy.start()
+    clients = [socket.socket() for _ in range(12)]  # descriptors taken before the limit drops
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(c.fileno() for c in clients) + 4, hard))
+    for c in clients:
+        c.connect(("127.0.0.1", port))  # the kernel queues them; accept() runs out of descriptors
+    for _ in range(5):
+        await asyncio.sleep(0)
+    starved = sum(listener.accepted for listener in proxy._listeners)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    loop = asyncio.get_running_loop()
+    statuses = []
+    for c in clients:
+        c.setblocking(False)
+        await loop.sock_sendall(c, b"GET / HTTP/1.1\\r\\nHost: s\\r\\n\\r\\n")
+        statuses.append((await asyncio.wait_for(loop.sock_recv(c, 4096), 10))[:12])
+        c.close()
+    await proxy.stop(0.5)
+    print(starved, not proxy._listeners, sorted(set(statuses)))
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stdout)
+asyncio.run(main())
+"""
+
+
+def test_accepting_pauses_with_a_warning_when_out_of_descriptors_then_serves_the_queue() -> None:
+    """A subprocess (the limit is per process): accept() fails with EMFILE, the listener warns,
+    pauses, and once descriptors are back every queued connection is served."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _OUT_OF_DESCRIPTORS], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any("cannot accept connections" in line and "ulimit -n" in line for line in lines)
+    starved, _, statuses = lines[-1].partition(" True ")
+    assert int(starved) < 12  # it did run out
+    assert statuses == "[b'HTTP/1.1 404']"
+
+
+async def test_a_host_name_is_listened_on_at_every_address_it_resolves_to() -> None:
+    infos = await asyncio.get_running_loop().getaddrinfo("localhost", 0, type=socket.SOCK_STREAM)
+    addresses = sorted({str(info[4][0]) for info in infos})
+    async with serving(fixed(b"ok")) as (up,):
+        proxy = Proxy(RoundRobinRouter([upstream("a", up.port)]))
+        port = await proxy.start("localhost", 0)
+        try:
+            listening = len(proxy._listeners)
+            bodies = []
+            for address in addresses:
+                reader, writer = await asyncio.open_connection(address, port)
+                writer.write(GET)
+                bodies.append((await asyncio.wait_for(read_response(reader), 5)).body)
+                writer.close()
+        finally:
+            await proxy.stop(0.5)
+    assert listening == len(addresses)
+    assert bodies == [b"ok"] * len(addresses)
