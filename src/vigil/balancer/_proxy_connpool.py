@@ -79,17 +79,9 @@ class UpstreamPool:
     def take(self, key: Key) -> UpstreamConnection | None:
         """The most recently used live idle connection to ``key``; None when there is none or
         when earlier requests are waiting for one (they come first)."""
-        queue = self.idle.get(key)
-        if not queue or self.waiting.get(key):
+        if self.waiting.get(key):
             return None
-        # (the body of _take_idle, inlined: once per request, a call is ~1 % of its cost)
-        deadline = self.loop.time() - self.idle_timeout
-        while queue:
-            conn = queue.pop()
-            if not conn.closed and conn.idle_since > deadline:
-                return conn
-            conn.close()
-        return None
+        return self._take_idle(key)
 
     def _take_idle(self, key: Key) -> UpstreamConnection | None:
         queue = self.idle.get(key)

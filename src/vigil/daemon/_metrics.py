@@ -8,7 +8,7 @@ registered by :class:`vigil.daemon.Controller` and served by ``GET /metrics`` in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import (
@@ -120,71 +120,104 @@ class PipelineCollector:
 
     def _rule_metrics(self) -> Iterator[Metric]:
         rules = self._rules
-        evaluations = CounterMetricFamily(
-            "vigil_rule_evaluations", "Samples judged by each rule", labels=["rule"]
+        yield _family(
+            CounterMetricFamily,
+            "vigil_rule_evaluations",
+            "Samples judged by each rule",
+            ["rule"],
+            [((name,), n) for name, n in rules.evaluations.items()],
         )
-        for name, n in rules.evaluations.items():
-            evaluations.add_metric([name], n)
-        firing = GaugeMetricFamily(
-            "vigil_rules_firing", "Series on which each rule fires now", labels=["rule"]
+        yield _family(
+            GaugeMetricFamily,
+            "vigil_rules_firing",
+            "Series on which each rule fires now",
+            ["rule"],
+            [((name,), n) for name, n in rules.firing().items()],
         )
-        for name, n in rules.firing().items():
-            firing.add_metric([name], n)
-        states = GaugeMetricFamily("vigil_rule_states", "Rule x series states kept")
-        states.add_metric([], len(rules))
-        dropped = CounterMetricFamily(
-            "vigil_rule_states_dropped", "Rule x series states dropped to bound memory"
+        yield _family(
+            GaugeMetricFamily,
+            "vigil_rule_states",
+            "Rule x series states kept",
+            [],
+            [((), len(rules))],
         )
-        dropped.add_metric([], rules.evicted)
-        yield from (evaluations, firing, states, dropped)
+        yield _family(
+            CounterMetricFamily,
+            "vigil_rule_states_dropped",
+            "Rule x series states dropped to bound memory",
+            [],
+            [((), rules.evicted)],
+        )
+
+
+def _family(
+    kind: Callable[..., CounterMetricFamily | GaugeMetricFamily],
+    name: str,
+    documentation: str,
+    labels: list[str],
+    values: Iterable[tuple[tuple[str, ...], float]],
+) -> Metric:
+    """One counter or gauge family with a sample per label tuple."""
+    family = kind(name, documentation, labels=labels)
+    for label_values, value in values:
+        family.add_metric(list(label_values), value)
+    return family
 
 
 def _log_metrics(counts: LogCounts, templates: int) -> Iterator[Metric]:
-    lines = CounterMetricFamily(
-        "vigil_log_lines_received", "Log lines received", labels=["node", "source"]
+    yield _family(
+        CounterMetricFamily,
+        "vigil_log_lines_received",
+        "Log lines received",
+        ["node", "source"],
+        counts.lines.items(),
     )
-    for (node, source), n in counts.lines.items():
-        lines.add_metric([node, source], n)
-    batches = CounterMetricFamily(
+    yield _family(
+        CounterMetricFamily,
         "vigil_log_batches_received",
         "Log batches received: agent batches, pushes, reads of the controller's own files",
-        labels=["node", "via"],
+        ["node", "via"],
+        counts.batches.items(),
     )
-    for (node, via), n in counts.batches.items():
-        batches.add_metric([node, via], n)
-    duplicates = CounterMetricFamily(
+    yield _family(
+        CounterMetricFamily,
         "vigil_log_batches_duplicate",
         "Agent batches ignored because they were already counted (sent again)",
-        labels=["node"],
+        ["node"],
+        [((node,), n) for node, n in counts.duplicates.items()],
     )
-    for node, n in counts.duplicates.items():
-        duplicates.add_metric([node], n)
-    problems = CounterMetricFamily(
+    yield _family(
+        CounterMetricFamily,
         "vigil_log_input_problems",
         "Lines repaired (invalid_utf8, control_chars, truncated, crlf, empty) and lines an agent "
         "could not batch (overflow)",
-        labels=["node", "source", "problem"],
+        ["node", "source", "problem"],
+        counts.problems.items(),
     )
-    for (node, source, problem), n in counts.problems.items():
-        problems.add_metric([node, source, problem], n)
-    known = GaugeMetricFamily("vigil_log_templates", "Log templates known fleet-wide")
-    known.add_metric([], templates)
-    findings = CounterMetricFamily(
-        "vigil_log_findings", "Log findings raised", labels=["kind", "severity"]
+    yield _family(
+        GaugeMetricFamily,
+        "vigil_log_templates",
+        "Log templates known fleet-wide",
+        [],
+        [((), templates)],
     )
-    for (kind, severity), n in counts.findings.items():
-        findings.add_metric([kind, severity], n)
-    rounds = SummaryMetricFamily(
+    yield _family(
+        CounterMetricFamily,
+        "vigil_log_findings",
+        "Log findings raised",
+        ["kind", "severity"],
+        counts.findings.items(),
+    )
+    yield SummaryMetricFamily(
         "vigil_log_analysis_round_seconds",
         "Rounds of the log pipeline's loop (own files, incidents, quiet incidents, rules, save)",
         count_value=counts.rounds,
         sum_value=counts.round_seconds,
     )
-    outcomes = CounterMetricFamily(
+    yield _family(
+        CounterMetricFamily,
         "vigil_log_incidents_learned",
         "Incidents the log analyses learned from, by how they ended (a blip is taken back)",
-        labels=["outcome"],
+        ["outcome"],
+        [((outcome,), n) for outcome, n in counts.outcomes.items()],
     )
-    for outcome, n in counts.outcomes.items():
-        outcomes.add_metric([outcome], n)
-    yield from (lines, batches, duplicates, problems, known, findings, rounds, outcomes)
