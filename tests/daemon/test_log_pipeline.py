@@ -5,7 +5,7 @@ quiet log incident, keeps its templates across a restart and survives a corrupt 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,23 +57,33 @@ def crash(book: IncidentBook, n: int, at: float) -> None:
     )
 
 
+async def every_two_minutes(
+    logs: LogPipeline, clock: Clock, hours: int, served: int = 1
+) -> AsyncIterator[tuple[int, int]]:
+    """Hours of ordinary traffic: every 2 minutes the clock moves on and ``served`` request lines
+    are logged; yields (hour, minute) so the test can add its own events at that moment."""
+    start = clock.now
+    for hour in range(hours):
+        for minute in range(0, 60, 2):
+            clock.now = start + hour * 3600 + minute * 60
+            await logs.ingest_lines("n1", "app", [f"request {minute} served"] * served)
+            yield hour, minute
+
+
 async def test_templates_logged_before_incidents_rank_high_and_give_an_association_rule(
     tmp_path: Path, store: SqlStore
 ) -> None:
     clock = Clock()
     logs = make(tmp_path, store, clock)
     book = logs._incidents
-    for hour in range(12):
-        for minute in range(0, 60, 2):  # background noise all the time
-            clock.now = 1_000_000.0 + hour * 3600 + minute * 60
-            await logs.ingest_lines("n1", "app", [f"request {minute} served"])
-            if hour % 2 == 0 and minute == 30:  # every other hour: a precursor, a crash 30 s later
-                await logs.ingest_lines(
-                    "n1", "app", ["2024-05-01 12:00:00 ERROR CUDA out of memory on device 3"]
-                )
-                clock.now += 30
-                crash(book, hour, clock.now)
-                logs.learn_incidents(clock.now)
+    async for hour, minute in every_two_minutes(logs, clock, 12):  # noise all the time
+        if hour % 2 == 0 and minute == 30:  # every other hour: a precursor, a crash 30 s later
+            await logs.ingest_lines(
+                "n1", "app", ["2024-05-01 12:00:00 ERROR CUDA out of memory on device 3"]
+            )
+            clock.now += 30
+            crash(book, hour, clock.now)
+            logs.learn_incidents(clock.now)
     clock.now += 3600
     logs.learn_incidents(clock.now)  # rules are reported once the incidents have settled
     rows = {
@@ -162,15 +172,12 @@ async def test_burst_baselines_and_what_incidents_taught_survive_a_restart(
     clock = Clock()
     logs = make(tmp_path, store, clock)
     book = logs._incidents
-    for hour in range(6):
-        for minute in range(0, 60, 2):
-            clock.now = 1_000_000.0 + hour * 3600 + minute * 60
-            await logs.ingest_lines("n1", "app", [f"request {minute} served"] * 5)
-            if minute == 30:  # every hour: a precursor, a crash 30 s later
-                await logs.ingest_lines("n1", "app", ["ERROR CUDA out of memory on device 3"])
-                clock.now += 30
-                crash(book, hour, clock.now)
-                logs.learn_incidents(clock.now)
+    async for hour, minute in every_two_minutes(logs, clock, 6, served=5):
+        if minute == 30:  # every hour: a precursor, a crash 30 s later
+            await logs.ingest_lines("n1", "app", ["ERROR CUDA out of memory on device 3"])
+            clock.now += 30
+            crash(book, hour, clock.now)
+            logs.learn_incidents(clock.now)
     clock.now += 60
     before = {t["template"]: t["p_fault"] for t in logs.templates(**PAGE).items}
     noise_id = next(e.id for e in logs.registry.entries() if e.template.startswith("request"))
@@ -216,26 +223,22 @@ async def test_a_healed_incident_teaches_and_one_that_ends_as_a_blip_is_taken_ba
     clock = Clock()
     logs = make(tmp_path, store, clock)
     book = logs._incidents
-    start = clock.now
-    for hour in range(12):
-        for minute in range(0, 60, 2):
-            clock.now = start + hour * 3600 + minute * 60
-            await logs.ingest_lines("n1", "app", [f"request {minute} served"])
-            if minute == 10:  # a precursor, a crash 30 s later, healed by a restart
-                await logs.ingest_lines("n1", "app", ["ERROR CUDA out of memory on device 3"])
-                clock.now += 30
-                crash(book, hour, clock.now)
-                logs.learn_incidents(clock.now)
-                book.action_started(f"replica:llm/{hour}", clock.now + 1)
-                book.recovered(f"replica:llm/{hour}", clock.now + 20)
-            if minute == 40:  # a warning, then a node suspected for 10 s: a blip
-                await logs.ingest_lines("n1", "app", ["WARN gc pause 1200 ms"])
-                clock.now += 30
-                book.raise_finding(Finding(FindingKind.NODE_SUSPECT, "node:n2", clock.now, "phi 9"))
-                logs.learn_incidents(clock.now)
-                clock.now += 10
-                book.recovered("node:n2", clock.now)
+    async for hour, minute in every_two_minutes(logs, clock, 12):
+        if minute == 10:  # a precursor, a crash 30 s later, healed by a restart
+            await logs.ingest_lines("n1", "app", ["ERROR CUDA out of memory on device 3"])
+            clock.now += 30
+            crash(book, hour, clock.now)
             logs.learn_incidents(clock.now)
+            book.action_started(f"replica:llm/{hour}", clock.now + 1)
+            book.recovered(f"replica:llm/{hour}", clock.now + 20)
+        if minute == 40:  # a warning, then a node suspected for 10 s: a blip
+            await logs.ingest_lines("n1", "app", ["WARN gc pause 1200 ms"])
+            clock.now += 30
+            book.raise_finding(Finding(FindingKind.NODE_SUSPECT, "node:n2", clock.now, "phi 9"))
+            logs.learn_incidents(clock.now)
+            clock.now += 10
+            book.recovered("node:n2", clock.now)
+        logs.learn_incidents(clock.now)
     clock.now += 3600
     rows = {t["template"]: t["p_fault"] for t in logs.templates(**PAGE).items}
     assert rows["CUDA out of memory on device <*>"] > 0.6
@@ -253,15 +256,12 @@ async def test_a_known_precursor_seen_again_warns_once_per_window(
     logs = make(tmp_path, store, clock)
     book = logs._incidents
     oom = ["2024-05-01 12:00:00 ERROR CUDA out of memory on device 3"]
-    for hour in range(12):
-        for minute in range(0, 60, 2):
-            clock.now = 1_000_000.0 + hour * 3600 + minute * 60
-            await logs.ingest_lines("n1", "app", [f"request {minute} served"])
-            if hour % 2 == 0 and minute == 30:
-                await logs.ingest_lines("n1", "app", oom)
-                clock.now += 30
-                crash(book, hour, clock.now)
-                logs.learn_incidents(clock.now)
+    async for hour, minute in every_two_minutes(logs, clock, 12):
+        if hour % 2 == 0 and minute == 30:
+            await logs.ingest_lines("n1", "app", oom)
+            clock.now += 30
+            crash(book, hour, clock.now)
+            logs.learn_incidents(clock.now)
     clock.now += 3600
     logs.learn_incidents(clock.now)
     before = len(logs.found)
