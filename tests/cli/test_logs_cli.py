@@ -36,19 +36,25 @@ async def controller(tmp_path: Path) -> AsyncIterator[Controller]:
     await asyncio.wait_for(task, 30)
 
 
+LINES = [f"2024-05-01 12:00:00 INFO request {i} served in {i % 9} ms" for i in range(40)] + [
+    "2024-05-01 12:00:01 ERROR Xid 79 on GPU 3: fell off the bus"
+]
+"""40 ordinary lines and one GPU falling off the bus (a critical novelty: a log incident)."""
+AUTH = {"Authorization": f"Bearer {OPERATOR}"}
+
+
+async def push(http: httpx.AsyncClient) -> None:
+    body = {"node": "gpu-01", "source": "vllm", "lines": LINES}
+    resp = await http.post("/api/v1/logs", json=body, headers=AUTH)
+    assert resp.status_code == 200, resp.text
+
+
 async def test_logs_top_and_findings_show_the_pushed_templates(
     cli: Cli, controller: Controller
 ) -> None:
     url = f"http://127.0.0.1:{controller.api_port}"
-    lines = [f"2024-05-01 12:00:00 INFO request {i} served in {i % 9} ms" for i in range(40)]
-    lines.append("2024-05-01 12:00:01 ERROR Xid 79 on GPU 3: fell off the bus")
     async with httpx.AsyncClient(base_url=url) as http:
-        resp = await http.post(
-            "/api/v1/logs",
-            json={"node": "gpu-01", "source": "vllm", "lines": lines},
-            headers={"Authorization": f"Bearer {OPERATOR}"},
-        )
-        assert resp.status_code == 200, resp.text
+        await push(http)
 
     top = await asyncio.to_thread(
         cli, "logs", "top", "--url", url, "--token", OPERATOR, columns=250
@@ -80,13 +86,9 @@ async def test_a_log_incident_shows_its_templates_with_p_fault(
     cli: Cli, controller: Controller
 ) -> None:
     url = f"http://127.0.0.1:{controller.api_port}"
-    lines = [f"2024-05-01 12:00:00 INFO request {i} served in {i % 9} ms" for i in range(40)]
-    lines.append("2024-05-01 12:00:01 ERROR Xid 79 on GPU 3: fell off the bus")
     async with httpx.AsyncClient(base_url=url) as http:
-        auth = {"Authorization": f"Bearer {OPERATOR}"}
-        body = {"node": "gpu-01", "source": "vllm", "lines": lines}
-        assert (await http.post("/api/v1/logs", json=body, headers=auth)).status_code == 200
-        (incident,) = (await http.get("/api/v1/incidents", headers=auth)).json()["items"]
+        await push(http)
+        (incident,) = (await http.get("/api/v1/incidents", headers=AUTH)).json()["items"]
     assert incident["subject"] == "logs:gpu-01/vllm"
     args = ("--url", url, "--token", OPERATOR)
     shown = await asyncio.to_thread(cli, "incidents", *args, columns=250)
