@@ -538,3 +538,49 @@ async def test_a_held_replica_from_an_earlier_run_stays_down_until_an_operator_s
     await started(rig, runner)
     assert not runner.replica.held
     assert not rig.store.get_replica(RID).held
+
+
+async def test_a_held_replica_whose_stop_was_cut_short_shows_stopped_not_running(
+    rig: Rig,
+) -> None:
+    # The last controller went down after holding the replica and killing its process, before
+    # it wrote `stopped`: nothing to adopt, so `running` would be a lie.
+    before = Replica(
+        id=RID,
+        service="llm",
+        index=0,
+        node="local",
+        port=9100,
+        state=ReplicaState.RUNNING,
+        pid=4242,
+        held=True,
+    )
+    runner = rig.runner(previous=before)
+    assert runner.replica.state == ReplicaState.STOPPED
+    rig.start(runner)
+    await rig.spin(200)
+    assert rig.backend.started == []
+    assert rig.store.get_replica(RID).state == ReplicaState.STOPPED
+
+
+async def test_a_held_replica_still_alive_after_a_restart_is_stopped_not_left_unsupervised(
+    rig: Rig,
+) -> None:
+    alive = rig.backend.add_orphan(RID)
+    before = Replica(
+        id=RID,
+        service="llm",
+        index=0,
+        node="local",
+        port=9100,
+        state=ReplicaState.RUNNING,
+        pid=alive.pid,
+        held=True,
+    )
+    runner = rig.runner(previous=before, adopt=alive)
+    rig.start(runner)
+    await rig.until(lambda: runner.replica.state == ReplicaState.STOPPED, "the stop finished")
+    assert [info.pid for info, _ in rig.backend.stops] == [alive.pid]
+    assert not rig.backend.alive(alive)
+    assert runner.replica.held and runner.replica.pid is None
+    assert rig.backend.started == []

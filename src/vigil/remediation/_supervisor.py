@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol
@@ -40,6 +41,8 @@ from vigil.remediation._incidents import IncidentBook
 from vigil.remediation._plan import ReplicaPlan
 from vigil.settings import Probe
 from vigil.store import Store
+
+log = logging.getLogger(__name__)
 
 Command = Literal["start", "stop", "restart"]
 
@@ -111,7 +114,7 @@ class ReplicaRunner:
             restarts=previous.restarts if previous else 0,
             log_path=plan.spec.log_path,
             held=held,
-            state=previous.state if previous and held else ReplicaState.PENDING,
+            state=_held_state(previous, adopt) if previous and held else ReplicaState.PENDING,
         )
 
     # --- public -----------------------------------------------------------------------------
@@ -149,6 +152,11 @@ class ReplicaRunner:
             accept=lambda e: isinstance(e, HealthChanged) and e.replica == self.plan.id,
         )
         try:
+            if not self._want_running:  # held by an operator in an earlier run
+                if self._adopt is not None:
+                    await self._finish_stop(self._adopt)
+                else:
+                    self._set()  # its state as shown (see _held_state) in the store too
             while not self._closing:
                 if self._info is None:
                     if not self._want_running:
@@ -160,6 +168,20 @@ class ReplicaRunner:
                 await self._supervise(self._info, sub)
         finally:
             sub.close()
+
+    async def _finish_stop(self, info: ProcessInfo) -> None:
+        """An operator's stop that the last controller did not finish (it went down while the
+        process was still alive): the process is stopped now instead of left unsupervised."""
+        self._adopt = None
+        log.info("%s: finishing an operator's stop of pid %d", self.plan.id, info.pid)
+        rc = await self._backend.stop(info, self.plan.service.stop_grace)
+        self._set(
+            state=ReplicaState.STOPPED,
+            pid=None,
+            exit_code=rc,
+            live=Health.UNKNOWN,
+            ready=Health.UNKNOWN,
+        )
 
     # --- one run of the process ---------------------------------------------------------------
 
@@ -486,3 +508,15 @@ class ReplicaRunner:
         self._store.upsert_replica(self.replica)
         if self._on_change is not None:
             self._on_change(self.replica)
+
+
+_ALIVE = (ReplicaState.RUNNING, ReplicaState.STOPPING, ReplicaState.PENDING)
+
+
+def _held_state(previous: Replica, adopt: ProcessInfo | None) -> ReplicaState:
+    """What a replica held down by an operator shows after a restart of the controller: its last
+    state (``failed`` says why it is held), except that a state saying a process runs or is about
+    to is not believed without a process to adopt — the last controller went down mid-stop."""
+    if adopt is None and previous.state in _ALIVE:
+        return ReplicaState.STOPPED
+    return previous.state
