@@ -119,6 +119,7 @@ class RecordEnsemble:
         "_records",
         "_rest",
         "_rows",
+        "beyond_range",
     )
 
     def __init__(self) -> None:
@@ -131,6 +132,10 @@ class RecordEnsemble:
         self._rest = Refractory(REST, RATIO, ECHO)
         self._pending: list[tuple[float, float]] | None = []
         self._counts = False
+        self.beyond_range = False
+        """Whether the last row's strongest evidence was a view beyond its range (the value, a
+        mean, a period's change), not a transition never made: after an alarm, the series is
+        still out of its range while this holds (the anomaly rules' ``for`` reads it)."""
 
     def update(self, t: float, x: float) -> Score:
         if x != x:  # NaN: nothing to learn, nothing to say
@@ -184,6 +189,7 @@ class RecordEnsemble:
             e = change.push(t, x, usual)
             if e > best:
                 best, view = e, change.name
+        self.beyond_range = best > 0.0 and view is not NOVEL
         if best == 0.0:
             self._rest(0.0)
             return Score(0.0, "learning" if self._rows <= value_view.warm_up else "normal")

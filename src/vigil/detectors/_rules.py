@@ -147,10 +147,11 @@ class RuleEngine:
             if breached:  # remember why, at the strongest score of the breach
                 if not state.why or x >= state.best:
                     state.best, state.why = x, score.explanation
-            elif above and state.why and x > 0.0:
+            elif above and state.why and x > 0.0 and state.detector.beyond_range:
                 # An echo: the series is still beyond its range, the detector only damps the
                 # repeats of its alarm. The breach goes on, so ``for 5m`` means "out of its
                 # range for five minutes" and a lone spike (back in range at once) never fires.
+                # (The echo of a transition never made is not "beyond its range": it ends it.)
                 x = state.best
             elif not state.threshold.firing:
                 state.best, state.why = 0.0, ""
