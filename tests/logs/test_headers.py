@@ -81,6 +81,32 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
             "Received connection request /10.1.1.3:59530",
             "Received connection request /10.1.1.3:59530",
         ),
+        (  # klog: level letter and date, time, pid, source location
+            'I1129 10:00:01.123456    2314 kubelet.go:2414] "SyncLoop ADD" source="api"',
+            '"SyncLoop ADD" source="api"',
+        ),
+        (
+            "INFO 11-29 10:00:01 metrics.py:455] Avg prompt throughput: 1.5 tokens/s",
+            "Avg prompt throughput: 1.5 tokens/s",
+        ),
+        (
+            'INFO:     10.0.3.21:51788 - "POST /v1/completions HTTP/1.1" 200 OK',
+            '10.0.3.21:51788 - "POST /v1/completions HTTP/1.1" 200 OK',
+        ),
+        (  # logfmt: the header keys before the message
+            'time=2026-11-29T10:00:01Z level=info msg="request completed" status=200',
+            'msg="request completed" status=200',
+        ),
+        (
+            "[rank0]:[2026-11-29 10:01:00] step 1200/50000 | loss 2.34",
+            "step 1200/50000 | loss 2.34",
+        ),
+        (
+            "2026-11-29T10:00:02.5Z 13 [Note] [MY-010926] [Server] Access denied for user 'r'@'h'",
+            "Access denied for user 'r'@'h'",
+        ),
+        ("2026-11-29 10:00:01 System halted by operator", "System halted by operator"),
+        ("ERROR 12 files failed to upload", "12 files failed to upload"),
     ],
 )
 def test_headers_are_detected_without_a_format(line: str, content: str) -> None:

@@ -101,3 +101,26 @@ def test_a_plain_word_varies_only_where_a_label_introduces_it() -> None:
     assert c.template == "Block <*> stored as bytes in memory (estimated size <*>, free <*>)"
     u = m.add("session closed for user alice now")
     assert m.add("session closed for user bob now").cluster_id == u.cluster_id
+
+
+def test_every_value_named_by_a_key_or_quotes_may_vary_in_one_line() -> None:
+    m = TemplateMiner()
+    a = m.add("connection authorized: user=app database=orders application_name=psql")
+    b = m.add("connection authorized: user=bob database=sales application_name=metabase")
+    assert b.cluster_id == a.cluster_id
+    assert b.template == "connection authorized: user=<*> database=<*> application_name=<*>"
+    c = m.add('duplicate key value violates unique constraint "orders_pkey"')
+    d = m.add('duplicate key value violates unique constraint "users_email_key"')
+    assert d.cluster_id == c.cluster_id
+    assert d.template == 'duplicate key value violates unique constraint "<*>"'
+    # a plain word with no key, quotes or introducer still tells two events apart
+    assert m.add("driver usbfs registered").cluster_id != m.add("driver hub registered").cluster_id
+
+
+def test_a_value_keeps_its_full_stop_and_a_host_name_its_port() -> None:
+    m = TemplateMiner()
+    m.add("New session 4123 of user deploy.")
+    assert m.add("New session 4124 of user root.").template == "New session <*> of user <*>."
+    t = m.add("chrome.exe - play.google.com:443 open through proxy proxy.example.com:5070 HTTPS")
+    assert t.template == "<*> - <*> open through proxy <*> HTTPS"
+    assert m.add("connect to 10.0.0.1:8080 failed").template == "connect to <*>:<*> failed"

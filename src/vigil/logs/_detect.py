@@ -50,6 +50,16 @@ _LEVELS = frozenset(
     ]
 )
 _SHORT_LEVELS = frozenset("VDIWEF")
+_BRACKET_LEVELS = frozenset(["note", "system"])
+"""Levels only when bracketed (MySQL's ``[Note]``, ``[System]``): as bare words they are prose."""
+_KLOG = re.compile(r"^[IWEF]\d{4}$")
+"""glog/klog's level letter and month-day, ``I1129``: the first token of Go and C++ services."""
+_SOURCE = re.compile(r"^\[?[\w./\-]+\.\w+:\d+\]:?$")
+"""A source location closing a header: ``kubelet.go:2414]``, ``[metrics.py:455]``."""
+_KV_HEAD = re.compile(
+    r'(?:(?:time|ts|timestamp|date|t|level|lvl|severity|caller|logger|source)=(?:"[^"]*"|\S+)\s+)+'
+)
+"""logfmt header keys (``time=... level=info caller=x.go:12``): the message starts after them."""
 _NAMES = frozenset(
     [
         "jan",
@@ -90,6 +100,12 @@ def _kind(tok: str, numbers_seen: bool) -> int:
     low = bare.lower()
     if low in _LEVELS and (bare.isupper() or bare.istitle() or tok.startswith("[")):
         return LEVEL
+    if bare.endswith(":") and bare.isupper() and bare[:-1].lower() in _LEVELS:
+        return LEVEL  # "INFO:     10.0.0.1:5 - ..." (uvicorn, Python's default format)
+    if low in _BRACKET_LEVELS and tok.startswith("["):
+        return LEVEL
+    if not numbers_seen and _KLOG.match(tok):
+        return LEVEL
     if numbers_seen and len(tok) == 1 and tok in _SHORT_LEVELS:
         return LEVEL
     if tok == "-":
@@ -100,10 +116,11 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return TIME
     if low.rstrip(".") in _NAMES:
         return NAME
+    if tok.startswith("["):  # "[rank0]:" is a field, not a program
+        inner = tok.rstrip(":").strip("[]")
+        return TIME if _bracketed_time(inner) else BRACKET
     if tok.endswith(":") and _PROGRAM.match(tok):
         return PROGRAM
-    if tok.startswith("["):
-        return TIME if _bracketed_time(bare) else BRACKET
     if _DIGIT.search(tok):
         return NODE
     if _CAPS.match(tok):
@@ -136,6 +153,10 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     piped = _piped(line)
     if piped:
         return piped
+    if "=" in line[:12]:
+        kv = _KV_HEAD.match(line)
+        if kv is not None and kv.end() < len(line):
+            return kv.end(), (("Fields", line[: kv.end()].rstrip()),)
     toks = _Tokens(line)
     fields: list[tuple[str, str]] = []
     timed = numbers = False
@@ -155,8 +176,8 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if kind in (TIME, NAME, NUMBER):
             timed = timed or kind != NUMBER
             numbers = True
-            if leading_time:
-                time_end = end
+            if leading_time or kind == TIME:
+                time_end = end  # "[rank0]:[2026-11-29 10:01:00] msg": a time after a field
             fields.append(("Time" if kind != NUMBER else "Number", tok))
             continue
         leading_time = False
@@ -200,6 +221,11 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
+    j = i
+    while toks.has(j) and _TIME.match(toks[j][0].strip("[]")):
+        j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
+    if j > i and toks.has(j) and _SOURCE.match(toks[j][0]):
+        return _skip_space(line, toks[j][1])
     j, fields_end, spaced = i, end, False
     while toks.has(j) and (toks[j][0].startswith("[") or toks[j][0] == "-"):
         spaced = spaced or " " in toks[j][0]

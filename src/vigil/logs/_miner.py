@@ -43,10 +43,11 @@ from vigil.logs._tokens import (
     fold_dates,
     generalise,
     introduced,
-    is_plain_word,
+    keyed,
     look_alike,
     loose,
     mask,
+    plain_difference,
 )
 
 FIRST_WORD_VARIABLE_POSITION = 2
@@ -262,7 +263,7 @@ class TemplateMiner:
         key = (len(words), loose(words[0]) if words else "")
         bucket = self._buckets.setdefault(key, [])
         best: Cluster | None = None
-        best_cost = (2, 0)
+        best_cost = (len(words) + 1, 0)
         for cand in bucket:
             cost = _cost(cand, words)
             if cost is not None and cost < best_cost:
@@ -339,6 +340,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
     """(word-variable positions, weak positions) needed for ``cluster`` to take ``words``, or
     None when it cannot."""
     hard = soft = 0
+    bare = False
     n = len(words)
     for i, (have, level, new) in enumerate(zip(cluster.words, cluster.levels, words, strict=True)):
         if have == new or level == ANY:
@@ -347,17 +349,21 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if lhave == lnew or covers(lhave, lnew) or covers(lnew, lhave):
             soft += 1
             continue
+        plain = plain_difference(have, new)
+        if i > 0 and plain and keyed(have, new):
+            hard += 1  # "user=app"/"user=bob", '"memory"'/'"disk"': any number of them
+            continue
         if (
-            hard
+            bare
             or i < FIRST_WORD_VARIABLE_POSITION
             or n < MIN_WORDS_FOR_WORD_VARIABLE
-            or not is_plain_word(new)
-            or not is_plain_word(have)
+            or not plain
             or not introduced(cluster.words[i - 1], have, new)
             or look_alike(have, new)
         ):
             return None
-        hard = 1
+        bare = True
+        hard += 1
     return hard, soft
 
 

@@ -51,7 +51,7 @@ _STRONG = re.compile(
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
     r"|(?<![\w.-])[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1
     r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-])"  # program
-    rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?![\w.\-])"  # host name
+    rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?::\d+)?(?![\w.\-])"  # host name[:port]
     rf"|\b(?:{_DAYS})\b"  # day names
     r"|(?<![\w-])-?\d[\w-]*"  # starts with a digit (optionally signed)
     r"|(?<![\w-])[\w-]*?\d{3}[\w-]*"  # holds a run of three or more digits
@@ -126,6 +126,17 @@ def is_plain_word(word: str) -> bool:
     return WILDCARD not in word
 
 
+def plain_difference(a: str, b: str) -> bool:
+    """True when the parts in which two words differ hold no mask: ``deploy(uid=<*>)`` and
+    ``alice(uid=<*>)`` differ in a plain name, ``<*>/FAILURE`` and ``<*>/n/a`` do not."""
+    n = len(_common_prefix(a, b))
+    a, b = a[n:], b[n:]
+    m = len(_common_prefix(a[::-1], b[::-1]))
+    if m:
+        a, b = a[:-m], b[:-m]
+    return WILDCARD not in a and WILDCARD not in b and "<" not in a + b and ">" not in a + b
+
+
 # In ``covers``, a wildcard matches nothing, or text that starts like a value (not punctuation,
 # so that "instruction...<*>" does not cover "instruction......<*>").
 _COVER_ANY = r"(?:[\w<][^\s]*)?"
@@ -142,8 +153,8 @@ def covers(pattern: str, word: str) -> bool:
     return WILDCARD in pattern and _pattern(pattern).fullmatch(word) is not None
 
 
-_KEY_END = re.compile(r"^.*[=:(\[{/,@]")
-_KEY_START = re.compile(r"[=:)\]},;@].*$")
+_KEY_END = re.compile(r"^.*[=:(\[{/,@\"']")
+_KEY_START = re.compile(r"[=:)\]},;@\"'].*$")
 
 
 def look_alike(a: str, b: str) -> bool:
@@ -195,6 +206,21 @@ def introduced(before: str, a: str, b: str) -> bool:
     return key is not None and key.group(0).endswith(("=", ":"))
 
 
+def keyed(a: str, b: str) -> bool:
+    """True when two plain words are two values of one key or two quoted values:
+    ``user=app``/``user=bob``, ``resourceName="memory"``/``"ephemeral-storage"``, ``'tenant'``/
+    ``'user_id'``. Such a value is named by the text around it, so a line may hold several."""
+    key = _KEY_END.match(_common_prefix(a, b))
+    if key is None:
+        return False
+    head = key.group(0)
+    if head.endswith("="):
+        return True
+    if head[-1] in "\"'":
+        return a.endswith(head[-1]) and b.endswith(head[-1])  # a whole quoted word: "x"
+    return False
+
+
 def _qualified(word: str) -> bool:
     """``com.android.launcher3/.Launcher``, ``org.foo.Bar``: a name of three or more parts."""
     return word.count(".") + word.count("/") >= 2
@@ -208,7 +234,13 @@ def generalise(a: str, b: str) -> str:
     head = key.group(0) if key is not None else ""
     suffix = _common_prefix(a[len(head) :][::-1], b[len(head) :][::-1])[::-1]
     tail = _KEY_START.search(suffix)
-    return head + WILDCARD + (tail.group(0) if tail is not None else "")
+    if tail is not None:
+        return head + WILDCARD + tail.group(0)
+    stop = _STOP.search(suffix)  # "deploy."/"root." -> "<*>.": the sentence's full stop stays
+    return head + WILDCARD + (stop.group(0) if stop is not None else "")
+
+
+_STOP = re.compile(r"[.!?]+$")
 
 
 def _common_prefix(a: str, b: str) -> str:
