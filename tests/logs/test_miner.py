@@ -124,3 +124,16 @@ def test_a_value_keeps_its_full_stop_and_a_host_name_its_port() -> None:
     t = m.add("chrome.exe - play.google.com:443 open through proxy proxy.example.com:5070 HTTPS")
     assert t.template == "<*> - <*> open through proxy <*> HTTPS"
     assert m.add("connect to 10.0.0.1:8080 failed").template == "connect to <*>:<*> failed"
+
+
+def test_the_unit_that_opens_a_message_is_a_value() -> None:
+    m = TemplateMiner()
+    a = m.add("gunicorn.service: Failed with result 'exit-code'.")
+    b = m.add("celery-worker.service: Failed with result 'exit-code'.")
+    assert b.cluster_id == a.cluster_id
+    assert b.template == "<*>: Failed with result 'exit-code'."
+    # a plain first word stays the event's name (Drain's prefix rule)
+    assert (
+        m.add("ciod: generated core files").cluster_id
+        != m.add("mmcs: generated core files").cluster_id
+    )

@@ -32,6 +32,7 @@ Memory is bounded: at most ``max_clusters`` clusters (least recently seen evicte
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from vigil.logs._shape import SHAPE, has_digit, shape_key
@@ -260,7 +261,7 @@ class TemplateMiner:
 
     def _slow(self, content: str, masked: str) -> Cluster:
         words, runs = _collapse(masked.split())
-        key = (len(words), loose(words[0]) if words else "")
+        key = _bucket_key(words)
         bucket = self._buckets.setdefault(key, [])
         best: Cluster | None = None
         best_cost = (len(words) + 1, 0)
@@ -332,8 +333,23 @@ class TemplateMiner:
         self._exact.clear()
         self._buckets.clear()
         for c in sorted(self.clusters.values(), key=lambda c: c.id):
-            key = (len(c.words), loose(c.words[0]) if c.words else "")
+            key = _bucket_key(c.words)
             self._buckets.setdefault(key, []).append(c)
+
+
+_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$")
+"""A dotted name before a colon opening a message: ``gunicorn.service: Main process exited``,
+``com.apple.cts: ...``. Which unit or component says it is a value; the message is the event."""
+
+
+def _bucket_key(words: list[str]) -> tuple[int, str]:
+    """Clusters compared with a line: same word count and first word (Drain's prefix rule), a
+    subject (:data:`_SUBJECT`) counting as any subject."""
+    if not words:
+        return 0, ""
+    first = words[0]
+    subject = first == "<*>:" or _SUBJECT.match(first) is not None  # "<*>:" once widened
+    return len(words), "<subject>" if subject else loose(first)
 
 
 def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
@@ -350,6 +366,10 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             soft += 1
             continue
         plain = plain_difference(have, new)
+        if i == 0 and n >= 3 and not bare and _SUBJECT.match(have) and _SUBJECT.match(new):
+            bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
+            hard += 1
+            continue
         if i > 0 and plain and keyed(have, new):
             hard += 1  # "user=app"/"user=bob", '"memory"'/'"disk"': any number of them
             continue
