@@ -137,3 +137,10 @@ def test_the_unit_that_opens_a_message_is_a_value() -> None:
         m.add("ciod: generated core files").cluster_id
         != m.add("mmcs: generated core files").cluster_id
     )
+
+
+def test_the_protocol_of_a_request_folds_into_its_path() -> None:
+    m = TemplateMiner()
+    m.add('10.0.0.1 "GET /v2/a1b2c3/servers/detail HTTP/1.1" status: 200 len: 1893')
+    t = m.add('10.0.0.2 "GET /v2/d4e5f6/servers/detail HTTP/1.1" status: 200 len: 1759').template
+    assert t == '<*> "GET <*>" status: <*> len: <*>'

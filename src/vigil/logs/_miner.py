@@ -399,6 +399,9 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
         if out and out[-1] == WILDCARD and w.rstrip(",;)]}") in UNITS:
             out[-1] += w[len(w.rstrip(",;)]}")) :]  # "5.2 KB," is "<*>,": the unit is the value's
             continue
+        if out and out[-1] == WILDCARD and w.startswith("HTTP/<*>"):
+            out[-1] += w[8:]  # '"GET /a/b HTTP/1.1"' is '"GET <*>"': the protocol is the path's
+            continue
         if w == WILDCARD and out and out[-1] in MONTHS:
             out[-1] = WILDCARD  # "Jul 10": a date
         if w == WILDCARD and out and out[-1] == WILDCARD:
