@@ -144,3 +144,14 @@ def test_the_protocol_of_a_request_folds_into_its_path() -> None:
     m.add('10.0.0.1 "GET /v2/a1b2c3/servers/detail HTTP/1.1" status: 200 len: 1893')
     t = m.add('10.0.0.2 "GET /v2/d4e5f6/servers/detail HTTP/1.1" status: 200 len: 1759').template
     assert t == '<*> "GET <*>" status: <*> len: <*>'
+
+
+def test_two_program_identifiers_in_one_place_are_one_variable() -> None:
+    m = TemplateMiner()
+    a = m.add('File "/app/x.py", line 609, in spawn_worker')
+    b = m.add('File "/app/y/z.py", line 134, in init_process')
+    assert b.cluster_id == a.cluster_id
+    assert b.template == 'File "<*>", line <*>, in <*>'
+    # prose words in the same place stay apart: "bytes"/"values" are not identifiers
+    c = m.add("Block rdd_1 stored as bytes in memory")
+    assert m.add("Block rdd_2 stored as values in memory").cluster_id != c.cluster_id

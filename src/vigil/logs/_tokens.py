@@ -202,8 +202,15 @@ def introduced(before: str, a: str, b: str) -> bool:
         return True
     if _qualified(a) and _qualified(b):
         return True  # two class, package or component names: names are values
+    if _IDENTIFIER.match(a) and _IDENTIFIER.match(b):
+        return True  # "in spawn_worker"/"in init_process", "group billing-service"/"search-..."
     key = _KEY_END.match(_common_prefix(a, b))
     return key is not None and key.group(0).endswith(("=", ":"))
+
+
+_IDENTIFIER = re.compile(r"^[(\[{'\"]?[A-Za-z]\w*(?:[_\-][A-Za-z0-9]+)+[)\]}'\".,:;]?$")
+"""A snake_case or kebab-case name (``init_process``, ``billing-service``): written by a program,
+not prose, so two of them in one position are two values of one variable."""
 
 
 def keyed(a: str, b: str) -> bool:
