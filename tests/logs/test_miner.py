@@ -155,3 +155,21 @@ def test_two_program_identifiers_in_one_place_are_one_variable() -> None:
     # prose words in the same place stay apart: "bytes"/"values" are not identifiers
     c = m.add("Block rdd_1 stored as bytes in memory")
     assert m.add("Block rdd_2 stored as values in memory").cluster_id != c.cluster_id
+
+
+def test_a_keyed_or_quoted_value_may_hold_masked_parts() -> None:
+    m = TemplateMiner()
+    a = m.add('msg="cache miss" key=user:982:profile ttl=5m0s')
+    assert m.add('msg="cache miss" key=order:48213 ttl=1m0s').cluster_id == a.cluster_id
+    b = m.add('"SyncLoop ADD" source="api" pods=["default/nginx-7c5b8d6f4-x2k9p"]')
+    c = m.add('"SyncLoop ADD" source="api" pods=["kube-system/coredns-5d78c9869d-qw7lm"]')
+    assert c.cluster_id == b.cluster_id
+    assert c.template == '"SyncLoop ADD" source="api" pods=["<*>"]'
+    d = m.add("pam_unix(sshd:session): session opened for user deploy(uid=1001) by (uid=0)")
+    e = m.add("pam_unix(sshd:session): session opened for user alice(uid=1002) by (uid=0)")
+    assert e.cluster_id == d.cluster_id
+    assert e.template.endswith("for user <*>(uid=<*>) by (uid=<*>)")
+    # a plain constant and a masked value under one key stay apart (tty=NODEVssh, tty=:0)
+    f = m.add("authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=h")
+    g = m.add("authentication failure; logname= uid=0 euid=0 tty=:0 ruser= rhost=h")
+    assert g.cluster_id != f.cluster_id

@@ -370,7 +370,8 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
             hard += 1
             continue
-        if i > 0 and plain and keyed(have, new):
+        key = keyed(have, new) if i > 0 else ""
+        if key and (plain or (key == "=" and WILDCARD in have and WILDCARD in new)):
             hard += 1  # "user=app"/"user=bob", '"memory"'/'"disk"': any number of them
             continue
         if (

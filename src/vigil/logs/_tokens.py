@@ -154,7 +154,7 @@ def covers(pattern: str, word: str) -> bool:
 
 
 _KEY_END = re.compile(r"^.*[=:(\[{/,@\"']")
-_KEY_START = re.compile(r"[=:)\]},;@\"'].*$")
+_KEY_START = re.compile(r"[=:()\[\]{},;@\"'].*$")
 
 
 def look_alike(a: str, b: str) -> bool:
@@ -213,19 +213,22 @@ _IDENTIFIER = re.compile(r"^[(\[{'\"]?[A-Za-z]\w*(?:[_\-][A-Za-z0-9]+)+[)\]}'\".
 not prose, so two of them in one position are two values of one variable."""
 
 
-def keyed(a: str, b: str) -> bool:
-    """True when two plain words are two values of one key or two quoted values:
-    ``user=app``/``user=bob``, ``resourceName="memory"``/``"ephemeral-storage"``, ``'tenant'``/
-    ``'user_id'``. Such a value is named by the text around it, so a line may hold several."""
+def keyed(a: str, b: str) -> str:
+    """How two different words are two values of one key or two quoted values: ``"="`` for
+    ``user=app``/``user=bob`` (any value, masked parts and all: ``key=user:<*>``/``key=<*>``),
+    the quote for ``resourceName="memory"``/``"ephemeral-storage"`` or ``'tenant'``/``'user_id'``,
+    ``""`` when they are not. Such a value is named by the text around it, so a line may hold
+    several."""
     key = _KEY_END.match(_common_prefix(a, b))
     if key is None:
-        return False
+        return ""
     head = key.group(0)
     if head.endswith("="):
-        return True
-    if head[-1] in "\"'":
-        return a.endswith(head[-1]) and b.endswith(head[-1])  # a whole quoted word: "x"
-    return False
+        return "="
+    quote = head[-1]
+    if quote in "\"'" and quote in a[len(head) :] and quote in b[len(head) :]:
+        return quote  # a whole quoted value: "x", ["x"]
+    return ""
 
 
 def _qualified(word: str) -> bool:
