@@ -173,3 +173,15 @@ def test_a_keyed_or_quoted_value_may_hold_masked_parts() -> None:
     f = m.add("authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=h")
     g = m.add("authentication failure; logname= uid=0 euid=0 tty=:0 ruser= rhost=h")
     assert g.cluster_id != f.cluster_id
+
+
+def test_numbered_hosts_with_ports_and_short_durations_are_one_value() -> None:
+    m = TemplateMiner()
+    m.add("Retrying connect to server: msra-sa-41:9000. Already tried 0 time(s)")
+    t = m.add("Retrying connect to server: msra-sa-42:9000. Already tried 1 time(s)").template
+    assert t == "Retrying connect to server: <*>. Already tried <*> time(s)"
+    t = m.add("Address change detected. Old: msra-sa-41/10.190.173.170:9000 New: x").template
+    assert t == "Address change detected. Old: <*> New: x"
+    assert m.add("chrome.exe close, lifetime 01:32").template == "<*> close, lifetime <*>"
+    # a clock with seconds keeps its colons, as the Loghub templates do
+    assert m.add("restarted at 12:01:07 today").template == "restarted at <*>:<*>:<*> today"

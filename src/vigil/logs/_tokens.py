@@ -52,6 +52,8 @@ _STRONG = re.compile(
     r"|(?<![\w.-])[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1
     r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-])"  # program
     rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?::\d+)?(?![\w.\-])"  # host name[:port]
+    r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
+    r"|(?<![\w:.])\d{1,2}:\d\d(?![\w:.])"  # a duration or time of day without seconds: 01:32
     rf"|\b(?:{_DAYS})\b"  # day names
     r"|(?<![\w-])-?\d[\w-]*"  # starts with a digit (optionally signed)
     r"|(?<![\w-])[\w-]*?\d{3}[\w-]*"  # holds a run of three or more digits
