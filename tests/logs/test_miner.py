@@ -185,3 +185,17 @@ def test_numbered_hosts_with_ports_and_short_durations_are_one_value() -> None:
     assert m.add("chrome.exe close, lifetime 01:32").template == "<*> close, lifetime <*>"
     # a clock with seconds keeps its colons, as the Loghub templates do
     assert m.add("restarted at 12:01:07 today").template == "restarted at <*>:<*>:<*> today"
+
+
+def test_a_unit_ending_a_phrase_stays_until_another_one_shows_up() -> None:
+    m = TemplateMiner()
+    assert (
+        m.add("Loading model weights took 14.96 GB").template == "Loading model weights took <*> GB"
+    )
+    assert (
+        m.add("Loading model weights took 15.2 GB").template == "Loading model weights took <*> GB"
+    )
+    assert m.add("Loading model weights took 812 MB").template == "Loading model weights took <*>"
+    # in brackets or a list the unit is the value's from the first line
+    t = m.add("Block rdd_1 stored as bytes in memory (estimated size 5.2 KB, free 1.0 KB)")
+    assert t.template == "Block rdd_1 stored as bytes in memory (estimated size <*>, free <*>)"

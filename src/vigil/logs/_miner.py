@@ -342,6 +342,10 @@ _SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$")
 ``com.apple.cts: ...``. Which unit or component says it is a value; the message is the event."""
 
 
+_SIZED = re.compile(r"^<\*>(?: (?:" + "|".join(sorted(UNITS)) + r"))?[,;)\]}]*$")
+"""A size as :func:`_collapse` writes it: ``<*> KB,``, or ``<*>,`` once its units varied."""
+
+
 def _bucket_key(words: list[str]) -> tuple[int, str]:
     """Clusters compared with a line: same word count and first word (Drain's prefix rule), a
     subject (:data:`_SUBJECT`) counting as any subject."""
@@ -364,6 +368,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         lhave, lnew = loose(have), loose(new)
         if lhave == lnew or covers(lhave, lnew) or covers(lnew, lhave):
             soft += 1
+            continue
+        if _SIZED.match(have) and _SIZED.match(new):
+            soft += 1  # "<*> KB," / "<*> MB," / "<*>,": one size in other units
             continue
         plain = plain_difference(have, new)
         if i == 0 and n >= 3 and not bare and _SUBJECT.match(have) and _SUBJECT.match(new):
@@ -398,7 +405,11 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
     runs: list[int] = []
     for w in words:
         if out and out[-1] == WILDCARD and w.rstrip(",;)]}") in UNITS:
-            out[-1] += w[len(w.rstrip(",;)]}")) :]  # "5.2 KB," is "<*>,": the unit is the value's
+            # "5.2 KB," in a list or brackets is "<*>,": the unit is the value's. Ending a
+            # phrase ("took 14.9 GB", "of 79 GiB of which") the unit stays, one word "<*> GB",
+            # while every line of the cluster has it, and folds once another one shows up.
+            bare = w.rstrip(".") in UNITS
+            out[-1] += " " + w if runs[-1] == 1 and bare else w[len(w.rstrip(",;)]}")) :]
             continue
         if out and out[-1] == WILDCARD and w.startswith("HTTP/<*>"):
             out[-1] += w[8:]  # '"GET /a/b HTTP/1.1"' is '"GET <*>"': the protocol is the path's
