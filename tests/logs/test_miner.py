@@ -199,3 +199,9 @@ def test_a_unit_ending_a_phrase_stays_until_another_one_shows_up() -> None:
     # in brackets or a list the unit is the value's from the first line
     t = m.add("Block rdd_1 stored as bytes in memory (estimated size 5.2 KB, free 1.0 KB)")
     assert t.template == "Block rdd_1 stored as bytes in memory (estimated size <*>, free <*>)"
+
+
+def test_values_joined_by_an_at_sign_are_one_value() -> None:
+    m = TemplateMiner()
+    t = m.add("00000001@2016/9/28:16:03:58.446 Expecting attribute name [HRESULT = 0x800f080d]")
+    assert t.template == "<*> Expecting attribute name [HRESULT = <*>]"

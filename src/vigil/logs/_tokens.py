@@ -79,7 +79,12 @@ def mask(content: str) -> str:
     if _JOINED in masked:
         while _JOINED in masked:
             masked = masked.replace(_JOINED, WILDCARD)
+    if "<*>@<*>" in masked:  # "00000001@2016/9/28:16:03:58.446": a sequence number and time
+        masked = _COMPOUND.sub(WILDCARD, masked)
     return masked
+
+
+_COMPOUND = re.compile(r"<\*>@<\*>(?:[/:.\-]<\*>)*")
 
 
 _DAY_NAMES = frozenset(_DAYS.split("|"))
