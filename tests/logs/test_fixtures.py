@@ -81,12 +81,12 @@ def test_every_fixture_line_has_a_template_and_a_raw_line(name: str) -> None:
     assert all(t.strip() and r.strip() for t, r in zip(truth, raw, strict=True))
 
 
-def test_grouping_on_unseen_log_types_is_as_good_as_on_loghub() -> None:
+def test_grouping_and_templates_on_other_log_types_stay_above_their_floor() -> None:
     scores = {name: score(name) for name in NAMES}
     ga = sum(s[0] for s in scores.values()) / len(scores)
     pan = sum(s[1] for s in scores.values()) / len(scores)
-    assert ga >= 0.79, scores  # measured before the general rules below: 0.793 / 0.456
-    assert pan >= 0.45, scores
+    assert ga >= 0.90, scores  # 0.793 / 0.456 before the general rules of this branch
+    assert pan >= 0.78, scores  # 0.911 / 0.787 after
 
 
 if __name__ == "__main__":
