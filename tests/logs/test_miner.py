@@ -205,3 +205,13 @@ def test_values_joined_by_an_at_sign_are_one_value() -> None:
     m = TemplateMiner()
     t = m.add("00000001@2016/9/28:16:03:58.446 Expecting attribute name [HRESULT = 0x800f080d]")
     assert t.template == "<*> Expecting attribute name [HRESULT = <*>]"
+
+
+def test_a_widened_word_keeps_the_punctuation_both_values_share() -> None:
+    m = TemplateMiner()
+    m.add("Access denied for user 'root'@'10.0.4.17' (using password: YES)")
+    t = m.add("Access denied for user 'app_rw'@'localhost' (using password: YES)").template
+    assert t == "Access denied for user '<*>'@'<*>' (using password: YES)"
+    m.add("gunicorn.service: Main process exited, code=exited, status=1/FAILURE")
+    t = m.add("celery.service: Main process exited, code=exited, status=137/n/a").template
+    assert t == "<*>: Main process exited, code=exited, status=<*>"

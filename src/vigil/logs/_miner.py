@@ -378,7 +378,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             hard += 1
             continue
         key = keyed(have, new) if i > 0 else ""
-        if key and (plain or (key == "=" and WILDCARD in have and WILDCARD in new)):
+        if key and (plain or key != "=" or (WILDCARD in have and WILDCARD in new)):
             hard += 1  # "user=app"/"user=bob", '"memory"'/'"disk"': any number of them
             continue
         if (

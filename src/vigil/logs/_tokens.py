@@ -220,18 +220,22 @@ _IDENTIFIER = re.compile(r"^[(\[{'\"]?[A-Za-z]\w*(?:[_\-][A-Za-z0-9]+)+[)\]}'\".
 not prose, so two of them in one position are two values of one variable."""
 
 
+_KEY_EQ = re.compile(r"^[\w.\-\[(\"']*=")
+
+
 def keyed(a: str, b: str) -> str:
     """How two different words are two values of one key or two quoted values: ``"="`` for
     ``user=app``/``user=bob`` (any value, masked parts and all: ``key=user:<*>``/``key=<*>``),
     the quote for ``resourceName="memory"``/``"ephemeral-storage"`` or ``'tenant'``/``'user_id'``,
     ``""`` when they are not. Such a value is named by the text around it, so a line may hold
     several."""
-    key = _KEY_END.match(_common_prefix(a, b))
+    prefix = _common_prefix(a, b)
+    if "=" in prefix and _KEY_EQ.match(prefix):
+        return "="  # "status=<*>/FAILURE"/"status=<*>/n/a": the key is shared
+    key = _KEY_END.match(prefix)
     if key is None:
         return ""
     head = key.group(0)
-    if head.endswith("="):
-        return "="
     quote = head[-1]
     if quote in "\"'" and quote in a[len(head) :] and quote in b[len(head) :]:
         return quote  # a whole quoted value: "x", ["x"]
@@ -246,6 +250,12 @@ def _qualified(word: str) -> bool:
 def generalise(a: str, b: str) -> str:
     """The pattern for two different words: their shared key and tail kept around ``<*>``
     (``user=root``, ``user=git`` -> ``user=<*>``), or ``<*>`` when they share none."""
+    pa, pb = _PIECES.split(a), _PIECES.split(b)
+    if len(pa) == len(pb) > 1 and pa[1::2] == pb[1::2]:
+        # the same punctuation around different values: "'root'@'<*>'" and "'app'@'localhost'"
+        return "".join(
+            x if x == y or i % 2 else WILDCARD for i, (x, y) in enumerate(zip(pa, pb, strict=True))
+        )
     prefix = _common_prefix(a, b)
     key = _KEY_END.match(prefix)
     head = key.group(0) if key is not None else ""
@@ -258,6 +268,9 @@ def generalise(a: str, b: str) -> str:
 
 
 _STOP = re.compile(r"[.!?]+$")
+
+
+_PIECES = re.compile(r"([\"'@=:,;()\[\]{}]+)")
 
 
 def _common_prefix(a: str, b: str) -> str:
