@@ -215,3 +215,10 @@ def test_a_widened_word_keeps_the_punctuation_both_values_share() -> None:
     m.add("gunicorn.service: Main process exited, code=exited, status=1/FAILURE")
     t = m.add("celery.service: Main process exited, code=exited, status=137/n/a").template
     assert t == "<*>: Main process exited, code=exited, status=<*>"
+
+
+def test_a_path_of_one_segment_is_a_value() -> None:
+    m = TemplateMiner()
+    m.add('127.0.0.1:38114 - "GET /metrics HTTP/1.1" 200 OK')
+    t = m.add('127.0.0.1:38114 - "GET /health HTTP/1.1" 200 OK').template
+    assert t == '<*>:<*> - "GET <*>" <*> OK'
