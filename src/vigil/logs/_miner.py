@@ -14,12 +14,17 @@ How a line finds its cluster:
    word by word through a cache keyed the same way, then looked up by their masked signature.
 2. **Slow path.** The masked words are compared with the clusters of the same word count whose
    first word matches (Drain's observation: the first word of a message is almost never a
-   variable). A cluster accepts the line when every differing position is either a weak
-   variable (same shape once digits are masked) or, at most once, a plain word in a message of
-   four words or more whose two values do not look alike and that a label introduces (a user
-   name after ``user``/``for``/``from``, a value after ``key=`` or ``name:``; see
-   :func:`vigil.logs._tokens.introduced`). The chosen
-   cluster's template generalises in place and the signature is remembered.
+   variable; a dotted unit name before a colon, ``gunicorn.service:``, counts as any such
+   name). A cluster accepts the line when every differing position is
+   - a weak variable (same shape once digits are masked), or a size in other units;
+   - a value named by its key or quotes, any number of them: ``user=app``/``user=bob``,
+     ``"orders_pkey"``/``"users_key"`` (:func:`vigil.logs._tokens.keyed`);
+   - or, at most once, a plain word in a message of four words or more whose two values do not
+     look alike and that a label introduces (a user name after ``user``/``for``/``from``, a value
+     after ``name:``), two qualified names or two snake/kebab-case identifiers (see
+     :func:`vigil.logs._tokens.introduced`), or the opening unit name.
+   The best cluster (fewest such positions) generalises in place, keeping the punctuation both
+   values share (``'<*>'@'<*>'``), and the signature is remembered.
 
 Early lines get their final answer: strong variables are masked from the first line on, so a
 cluster is created with the right template, and a later line only ever widens it. When a

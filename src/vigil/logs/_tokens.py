@@ -1,14 +1,17 @@
 """Token classification and masking for the template miner.
 
 Called by :mod:`vigil.logs._miner` for every line (``mask``) and, on the slow path only, for the
-word-level comparisons (``loose``, ``is_plain_word``, ``look_alike``).
+word-level comparisons (``loose``, ``plain_difference``, ``keyed``, ``introduced``,
+``look_alike``, ``generalise``).
 
 Two strengths of "variable":
 
 - **strong**: masked before grouping, always shown as ``<*>``: numbers (signed, decimal, dotted
   as in IPs and versions), anything that starts with a digit (``0x1f``, ``4096KB``, UUIDs), a
   word that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``), long hex
-  strings, paths of two or more segments and the part of a URL after ``scheme://``.
+  strings, rooted paths (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host
+  names with their port (``db.internal:5432``, ``msra-sa-41:9000``; an IP keeps ``<*>:<*>`` as
+  in the Loghub templates), durations without seconds (``01:32``) and values joined by ``@``.
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
@@ -127,11 +130,6 @@ def loose(word: str) -> str:
     if _DIGIT.search(word) is None:
         return word
     return _ANY_DIGIT_PIECE.sub(WILDCARD, word)
-
-
-def is_plain_word(word: str) -> bool:
-    """True for a word with no mask: the only kind a word-variable can replace."""
-    return WILDCARD not in word
 
 
 def plain_difference(a: str, b: str) -> bool:
