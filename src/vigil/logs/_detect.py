@@ -100,11 +100,11 @@ def _kind(tok: str, numbers_seen: bool) -> int:
     low = bare.lower()
     if low in _LEVELS and (bare.isupper() or bare.istitle() or tok.startswith("[")):
         return LEVEL
-    if bare.endswith(":") and bare.isupper() and bare[:-1].lower() in _LEVELS:
+    if bare[-1:] == ":" and bare.isupper() and bare[:-1].lower() in _LEVELS:
         return LEVEL  # "INFO:     10.0.0.1:5 - ..." (uvicorn, Python's default format)
-    if low in _BRACKET_LEVELS and tok.startswith("["):
+    if tok[0] == "[" and low in _BRACKET_LEVELS:
         return LEVEL
-    if not numbers_seen and _KLOG.match(tok):
+    if len(tok) == 5 and not numbers_seen and _KLOG.match(tok):
         return LEVEL
     if numbers_seen and len(tok) == 1 and tok in _SHORT_LEVELS:
         return LEVEL

@@ -49,15 +49,15 @@ _STRONG = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
-    r"|(?<![\w./])/(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*"  # path with at least two segments
+    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*"  # path with at least two segments
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
-    r"|(?<![\w./<>*])/[A-Za-z_][\w.\-]*(?![\w/<])"  # a path of one segment: /healthz
+    r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?![\w/<])"  # a path of one segment: /healthz
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
     r"|(?<![\w.-])[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1
     r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-])"  # program
     rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?::\d+)?(?![\w.\-])"  # host name[:port]
     r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
-    r"|(?<![\w:.])\d{1,2}:\d\d(?![\w:.])"  # a duration or time of day without seconds: 01:32
+    r"|\d(?<![\w:.]\d)\d?:\d\d(?![\w:.])"  # duration or time without seconds: 01:32
     rf"|\b(?:{_DAYS})\b"  # day names
     r"|(?<![\w-])-?\d[\w-]*"  # starts with a digit (optionally signed)
     r"|(?<![\w-])[\w-]*?\d{3}[\w-]*"  # holds a run of three or more digits
