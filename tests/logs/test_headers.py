@@ -107,6 +107,18 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
         ),
         ("2026-11-29 10:00:01 System halted by operator", "System halted by operator"),
         ("ERROR 12 files failed to upload", "12 files failed to upload"),
+        ("2026-11-29 10:00:01,123 - app.db - INFO - connected in 12 ms", "connected in 12 ms"),
+        (
+            "2026/11/29 10:00:01 [error] 1234#1234: *5678 open() failed (2: No such file)",
+            "*5678 open() failed (2: No such file)",
+        ),
+        ("<34>1 2026-11-29T10:00:01.003Z web-3 app 1234 ID47 - user bob in", "user bob in"),
+        ("2026-11-29T10:00:01.123456789Z stdout F GET /healthz 200", "GET /healthz 200"),
+        (
+            "2026-11-29 10:00:01.123  INFO 4242 --- [nio-8080-exec-1] "
+            "o.s.web.servlet.DispatcherServlet        : Completed initialization in 1 ms",
+            "Completed initialization in 1 ms",
+        ),
     ],
 )
 def test_headers_are_detected_without_a_format(line: str, content: str) -> None:

@@ -56,6 +56,10 @@ _KLOG = re.compile(r"^[IWEF]\d{4}$")
 """glog/klog's level letter and month-day, ``I1129``: the first token of Go and C++ services."""
 _SOURCE = re.compile(r"^\[?[\w./\-]+\.\w+:\d+\]:?$")
 """A source location closing a header: ``kubelet.go:2414]``, ``[metrics.py:455]``."""
+_RFC5424 = re.compile(r"<\d{1,3}>\d? ?(?:\S+ ){5}(?:-|\[[^\]]*\])+ ?")
+"""RFC 5424 syslog: priority and version, time, host, app, process id, message id, structured
+data (``-`` when empty)."""
+_PID_TID = re.compile(r"^\d+#\d+:$")
 _KV_HEAD = re.compile(
     r'(?:(?:time|ts|timestamp|date|t|level|lvl|severity|caller|logger|source)=(?:"[^"]*"|\S+)\s+)+'
 )
@@ -153,6 +157,10 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     piped = _piped(line)
     if piped:
         return piped
+    if line.startswith("<"):
+        rfc = _RFC5424.match(line)  # "<34>1 2026-11-29T10:00:01Z host app 1234 ID47 - msg"
+        if rfc is not None:
+            return rfc.end(), (("Fields", line[: rfc.end()].rstrip()),)
     if "=" in line[:12]:
         kv = _KV_HEAD.match(line)
         if kv is not None and kv.end() < len(line):
@@ -180,6 +188,11 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
                 time_end = end  # "[rank0]:[2026-11-29 10:01:00] msg": a time after a field
             fields.append(("Time" if kind != NUMBER else "Number", tok))
             continue
+        if timed and tok in ("stdout", "stderr") and toks.has(i + 1) and toks[i + 1][0] in "FP":
+            return _skip_space(line, toks[i + 1][1]), tuple(fields)  # CRI: "<time> stdout F msg"
+        if _between_dashes(toks, i, kind):
+            fields.append(("Component", tok))  # Python: "<time> - app.db - INFO - msg"
+            continue
         leading_time = False
         if kind in (DASH, BRACKET, NODE, CAPS):
             fields.append(("Field", tok))
@@ -191,6 +204,18 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     if time_end and timed:
         return _skip_space(line, time_end), tuple(f for f in fields if f[0] in ("Time", "Number"))
     return 0, ()
+
+
+def _between_dashes(toks: _Tokens, i: int, kind: int) -> bool:
+    """A name between two ``-`` fields (Python's ``%(asctime)s - %(name)s - %(levelname)s``)."""
+    return (
+        kind == OTHER
+        and i > 0
+        and toks[i - 1][0] == "-"
+        and toks.has(i + 1)
+        and toks[i + 1][0] == "-"
+        and _FIELD.match(toks[i][0]) is not None
+    )
 
 
 class _Tokens:
@@ -226,6 +251,15 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
     if j > i and toks.has(j) and _SOURCE.match(toks[j][0]):
         return _skip_space(line, toks[j][1])
+    if toks.has(i) and _PID_TID.match(toks[i][0]):
+        return _skip_space(line, toks[i][1])  # nginx: "[error] 1234#1234: *5 open() failed"
+    if toks.has(i + 1) and toks[i][0].isdigit() and toks[i + 1][0] == "---":
+        # Spring Boot: "INFO 4242 --- [main] o.s.w.DispatcherServlet   : msg"
+        j = i + 2
+        while toks.has(j) and j < i + 5:
+            if toks[j][0] == ":":
+                return _skip_space(line, toks[j][1])
+            j += 1
     j, fields_end, spaced = i, end, False
     while toks.has(j) and (toks[j][0].startswith("[") or toks[j][0] == "-"):
         spaced = spaced or " " in toks[j][0]
