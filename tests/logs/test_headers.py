@@ -114,6 +114,8 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
         ),
         ("<34>1 2026-11-29T10:00:01.003Z web-3 app 1234 ID47 - user bob in", "user bob in"),
         ("2026-11-29T10:00:01.123456789Z stdout F GET /healthz 200", "GET /healthz 200"),
+        ("1:M 29 Nov 2026 10:00:01.123 * Background saving started", "Background saving started"),
+        ("[2026-11-29T10:00:01,123][INFO ][o.e.n.Node] started", "started"),
         (
             "2026-11-29 10:00:01.123  INFO 4242 --- [nio-8080-exec-1] "
             "o.s.web.servlet.DispatcherServlet        : Completed initialization in 1 ms",

@@ -100,7 +100,7 @@ TIME, NAME, NUMBER, LEVEL, DASH, BRACKET, NODE, CAPS, PROGRAM, OTHER = range(10)
 
 
 def _kind(tok: str, numbers_seen: bool) -> int:
-    bare = tok.strip("[]<>(),")
+    bare = tok.strip("[]<>(),").strip()  # "[INFO ]": a padded level in brackets
     low = bare.lower()
     if low in _LEVELS and (bare.isupper() or bare.istitle() or tok.startswith("[")):
         return LEVEL
@@ -193,6 +193,9 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if _between_dashes(toks, i, kind):
             fields.append(("Component", tok))  # Python: "<time> - app.db - INFO - msg"
             continue
+        if time_end == toks[i - 1][1] and i > 0 and tok in ("*", "#", "."):
+            time_end = end  # Redis: "1:M 29 Nov 2026 10:00:01.123 * msg", a level as a symbol
+            break
         leading_time = False
         if kind in (DASH, BRACKET, NODE, CAPS):
             fields.append(("Field", tok))
