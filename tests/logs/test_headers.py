@@ -81,6 +81,46 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
             "Received connection request /10.1.1.3:59530",
             "Received connection request /10.1.1.3:59530",
         ),
+        (  # klog: level letter and date, time, pid, source location
+            'I1129 10:00:01.123456    2314 kubelet.go:2414] "SyncLoop ADD" source="api"',
+            '"SyncLoop ADD" source="api"',
+        ),
+        (
+            "INFO 11-29 10:00:01 metrics.py:455] Avg prompt throughput: 1.5 tokens/s",
+            "Avg prompt throughput: 1.5 tokens/s",
+        ),
+        (
+            'INFO:     10.0.3.21:51788 - "POST /v1/completions HTTP/1.1" 200 OK',
+            '10.0.3.21:51788 - "POST /v1/completions HTTP/1.1" 200 OK',
+        ),
+        (  # logfmt: the header keys before the message
+            'time=2026-11-29T10:00:01Z level=info msg="request completed" status=200',
+            'msg="request completed" status=200',
+        ),
+        (
+            "[rank0]:[2026-11-29 10:01:00] step 1200/50000 | loss 2.34",
+            "step 1200/50000 | loss 2.34",
+        ),
+        (
+            "2026-11-29T10:00:02.5Z 13 [Note] [MY-010926] [Server] Access denied for user 'r'@'h'",
+            "Access denied for user 'r'@'h'",
+        ),
+        ("2026-11-29 10:00:01 System halted by operator", "System halted by operator"),
+        ("ERROR 12 files failed to upload", "12 files failed to upload"),
+        ("2026-11-29 10:00:01,123 - app.db - INFO - connected in 12 ms", "connected in 12 ms"),
+        (
+            "2026/11/29 10:00:01 [error] 1234#1234: *5678 open() failed (2: No such file)",
+            "*5678 open() failed (2: No such file)",
+        ),
+        ("<34>1 2026-11-29T10:00:01.003Z web-3 app 1234 ID47 - user bob in", "user bob in"),
+        ("2026-11-29T10:00:01.123456789Z stdout F GET /healthz 200", "GET /healthz 200"),
+        ("1:M 29 Nov 2026 10:00:01.123 * Background saving started", "Background saving started"),
+        ("[2026-11-29T10:00:01,123][INFO ][o.e.n.Node] started", "started"),
+        (
+            "2026-11-29 10:00:01.123  INFO 4242 --- [nio-8080-exec-1] "
+            "o.s.web.servlet.DispatcherServlet        : Completed initialization in 1 ms",
+            "Completed initialization in 1 ms",
+        ),
     ],
 )
 def test_headers_are_detected_without_a_format(line: str, content: str) -> None:

@@ -101,3 +101,124 @@ def test_a_plain_word_varies_only_where_a_label_introduces_it() -> None:
     assert c.template == "Block <*> stored as bytes in memory (estimated size <*>, free <*>)"
     u = m.add("session closed for user alice now")
     assert m.add("session closed for user bob now").cluster_id == u.cluster_id
+
+
+def test_every_value_named_by_a_key_or_quotes_may_vary_in_one_line() -> None:
+    m = TemplateMiner()
+    a = m.add("connection authorized: user=app database=orders application_name=psql")
+    b = m.add("connection authorized: user=bob database=sales application_name=metabase")
+    assert b.cluster_id == a.cluster_id
+    assert b.template == "connection authorized: user=<*> database=<*> application_name=<*>"
+    c = m.add('duplicate key value violates unique constraint "orders_pkey"')
+    d = m.add('duplicate key value violates unique constraint "users_email_key"')
+    assert d.cluster_id == c.cluster_id
+    assert d.template == 'duplicate key value violates unique constraint "<*>"'
+    # a plain word with no key, quotes or introducer still tells two events apart
+    assert m.add("driver usbfs registered").cluster_id != m.add("driver hub registered").cluster_id
+
+
+def test_a_value_keeps_its_full_stop_and_a_host_name_its_port() -> None:
+    m = TemplateMiner()
+    m.add("New session 4123 of user deploy.")
+    assert m.add("New session 4124 of user root.").template == "New session <*> of user <*>."
+    t = m.add("chrome.exe - play.google.com:443 open through proxy proxy.example.com:5070 HTTPS")
+    assert t.template == "<*> - <*> open through proxy <*> HTTPS"
+    assert m.add("connect to 10.0.0.1:8080 failed").template == "connect to <*>:<*> failed"
+
+
+def test_the_unit_that_opens_a_message_is_a_value() -> None:
+    m = TemplateMiner()
+    a = m.add("gunicorn.service: Failed with result 'exit-code'.")
+    b = m.add("celery-worker.service: Failed with result 'exit-code'.")
+    assert b.cluster_id == a.cluster_id
+    assert b.template == "<*>: Failed with result 'exit-code'."
+    # a plain first word stays the event's name (Drain's prefix rule)
+    assert (
+        m.add("ciod: generated core files").cluster_id
+        != m.add("mmcs: generated core files").cluster_id
+    )
+
+
+def test_the_protocol_of_a_request_folds_into_its_path() -> None:
+    m = TemplateMiner()
+    m.add('10.0.0.1 "GET /v2/a1b2c3/servers/detail HTTP/1.1" status: 200 len: 1893')
+    t = m.add('10.0.0.2 "GET /v2/d4e5f6/servers/detail HTTP/1.1" status: 200 len: 1759').template
+    assert t == '<*> "GET <*>" status: <*> len: <*>'
+
+
+def test_two_program_identifiers_in_one_place_are_one_variable() -> None:
+    m = TemplateMiner()
+    a = m.add('File "/app/x.py", line 609, in spawn_worker')
+    b = m.add('File "/app/y/z.py", line 134, in init_process')
+    assert b.cluster_id == a.cluster_id
+    assert b.template == 'File "<*>", line <*>, in <*>'
+    # prose words in the same place stay apart: "bytes"/"values" are not identifiers
+    c = m.add("Block rdd_1 stored as bytes in memory")
+    assert m.add("Block rdd_2 stored as values in memory").cluster_id != c.cluster_id
+
+
+def test_a_keyed_or_quoted_value_may_hold_masked_parts() -> None:
+    m = TemplateMiner()
+    a = m.add('msg="cache miss" key=user:982:profile ttl=5m0s')
+    assert m.add('msg="cache miss" key=order:48213 ttl=1m0s').cluster_id == a.cluster_id
+    b = m.add('"SyncLoop ADD" source="api" pods=["default/nginx-7c5b8d6f4-x2k9p"]')
+    c = m.add('"SyncLoop ADD" source="api" pods=["kube-system/coredns-5d78c9869d-qw7lm"]')
+    assert c.cluster_id == b.cluster_id
+    assert c.template == '"SyncLoop ADD" source="api" pods=["<*>"]'
+    d = m.add("pam_unix(sshd:session): session opened for user deploy(uid=1001) by (uid=0)")
+    e = m.add("pam_unix(sshd:session): session opened for user alice(uid=1002) by (uid=0)")
+    assert e.cluster_id == d.cluster_id
+    assert e.template.endswith("for user <*>(uid=<*>) by (uid=<*>)")
+    # a plain constant and a masked value under one key stay apart (tty=NODEVssh, tty=:0)
+    f = m.add("authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=h")
+    g = m.add("authentication failure; logname= uid=0 euid=0 tty=:0 ruser= rhost=h")
+    assert g.cluster_id != f.cluster_id
+
+
+def test_numbered_hosts_with_ports_and_short_durations_are_one_value() -> None:
+    m = TemplateMiner()
+    m.add("Retrying connect to server: msra-sa-41:9000. Already tried 0 time(s)")
+    t = m.add("Retrying connect to server: msra-sa-42:9000. Already tried 1 time(s)").template
+    assert t == "Retrying connect to server: <*>. Already tried <*> time(s)"
+    t = m.add("Address change detected. Old: msra-sa-41/10.190.173.170:9000 New: x").template
+    assert t == "Address change detected. Old: <*> New: x"
+    assert m.add("chrome.exe close, lifetime 01:32").template == "<*> close, lifetime <*>"
+    # a clock with seconds keeps its colons, as the Loghub templates do
+    assert m.add("restarted at 12:01:07 today").template == "restarted at <*>:<*>:<*> today"
+
+
+def test_a_unit_ending_a_phrase_stays_until_another_one_shows_up() -> None:
+    m = TemplateMiner()
+    assert (
+        m.add("Loading model weights took 14.96 GB").template == "Loading model weights took <*> GB"
+    )
+    assert (
+        m.add("Loading model weights took 15.2 GB").template == "Loading model weights took <*> GB"
+    )
+    assert m.add("Loading model weights took 812 MB").template == "Loading model weights took <*>"
+    # in brackets or a list the unit is the value's from the first line
+    t = m.add("Block rdd_1 stored as bytes in memory (estimated size 5.2 KB, free 1.0 KB)")
+    assert t.template == "Block rdd_1 stored as bytes in memory (estimated size <*>, free <*>)"
+
+
+def test_values_joined_by_an_at_sign_are_one_value() -> None:
+    m = TemplateMiner()
+    t = m.add("00000001@2016/9/28:16:03:58.446 Expecting attribute name [HRESULT = 0x800f080d]")
+    assert t.template == "<*> Expecting attribute name [HRESULT = <*>]"
+
+
+def test_a_widened_word_keeps_the_punctuation_both_values_share() -> None:
+    m = TemplateMiner()
+    m.add("Access denied for user 'root'@'10.0.4.17' (using password: YES)")
+    t = m.add("Access denied for user 'app_rw'@'localhost' (using password: YES)").template
+    assert t == "Access denied for user '<*>'@'<*>' (using password: YES)"
+    m.add("gunicorn.service: Main process exited, code=exited, status=1/FAILURE")
+    t = m.add("celery.service: Main process exited, code=exited, status=137/n/a").template
+    assert t == "<*>: Main process exited, code=exited, status=<*>"
+
+
+def test_a_path_of_one_segment_is_a_value() -> None:
+    m = TemplateMiner()
+    m.add('127.0.0.1:38114 - "GET /metrics HTTP/1.1" 200 OK')
+    t = m.add('127.0.0.1:38114 - "GET /health HTTP/1.1" 200 OK').template
+    assert t == '<*>:<*> - "GET <*>" <*> OK'

@@ -50,6 +50,20 @@ _LEVELS = frozenset(
     ]
 )
 _SHORT_LEVELS = frozenset("VDIWEF")
+_BRACKET_LEVELS = frozenset(["note", "system"])
+"""Levels only when bracketed (MySQL's ``[Note]``, ``[System]``): as bare words they are prose."""
+_KLOG = re.compile(r"^[IWEF]\d{4}$")
+"""glog/klog's level letter and month-day, ``I1129``: the first token of Go and C++ services."""
+_SOURCE = re.compile(r"^\[?[\w./\-]+\.\w+:\d+\]:?$")
+"""A source location closing a header: ``kubelet.go:2414]``, ``[metrics.py:455]``."""
+_RFC5424 = re.compile(r"<\d{1,3}>\d? ?(?:\S+ ){5}(?:-|\[[^\]]*\])+ ?")
+"""RFC 5424 syslog: priority and version, time, host, app, process id, message id, structured
+data (``-`` when empty)."""
+_PID_TID = re.compile(r"^\d+#\d+:$")
+_KV_HEAD = re.compile(
+    r'(?:(?:time|ts|timestamp|date|t|level|lvl|severity|caller|logger|source)=(?:"[^"]*"|\S+)\s+)+'
+)
+"""logfmt header keys (``time=... level=info caller=x.go:12``): the message starts after them."""
 _NAMES = frozenset(
     [
         "jan",
@@ -86,9 +100,15 @@ TIME, NAME, NUMBER, LEVEL, DASH, BRACKET, NODE, CAPS, PROGRAM, OTHER = range(10)
 
 
 def _kind(tok: str, numbers_seen: bool) -> int:
-    bare = tok.strip("[]<>(),")
+    bare = tok.strip("[]<>(),").strip()  # "[INFO ]": a padded level in brackets
     low = bare.lower()
     if low in _LEVELS and (bare.isupper() or bare.istitle() or tok.startswith("[")):
+        return LEVEL
+    if bare[-1:] == ":" and bare.isupper() and bare[:-1].lower() in _LEVELS:
+        return LEVEL  # "INFO:     10.0.0.1:5 - ..." (uvicorn, Python's default format)
+    if tok[0] == "[" and low in _BRACKET_LEVELS:
+        return LEVEL
+    if len(tok) == 5 and not numbers_seen and _KLOG.match(tok):
         return LEVEL
     if numbers_seen and len(tok) == 1 and tok in _SHORT_LEVELS:
         return LEVEL
@@ -100,10 +120,11 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return TIME
     if low.rstrip(".") in _NAMES:
         return NAME
+    if tok.startswith("["):  # "[rank0]:" is a field, not a program
+        inner = tok.rstrip(":").strip("[]")
+        return TIME if _bracketed_time(inner) else BRACKET
     if tok.endswith(":") and _PROGRAM.match(tok):
         return PROGRAM
-    if tok.startswith("["):
-        return TIME if _bracketed_time(bare) else BRACKET
     if _DIGIT.search(tok):
         return NODE
     if _CAPS.match(tok):
@@ -136,6 +157,14 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     piped = _piped(line)
     if piped:
         return piped
+    if line.startswith("<"):
+        rfc = _RFC5424.match(line)  # "<34>1 2026-11-29T10:00:01Z host app 1234 ID47 - msg"
+        if rfc is not None:
+            return rfc.end(), (("Fields", line[: rfc.end()].rstrip()),)
+    if "=" in line[:12]:
+        kv = _KV_HEAD.match(line)
+        if kv is not None and kv.end() < len(line):
+            return kv.end(), (("Fields", line[: kv.end()].rstrip()),)
     toks = _Tokens(line)
     fields: list[tuple[str, str]] = []
     timed = numbers = False
@@ -155,10 +184,18 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if kind in (TIME, NAME, NUMBER):
             timed = timed or kind != NUMBER
             numbers = True
-            if leading_time:
-                time_end = end
+            if leading_time or kind == TIME:
+                time_end = end  # "[rank0]:[2026-11-29 10:01:00] msg": a time after a field
             fields.append(("Time" if kind != NUMBER else "Number", tok))
             continue
+        if timed and tok in ("stdout", "stderr") and toks.has(i + 1) and toks[i + 1][0] in "FP":
+            return _skip_space(line, toks[i + 1][1]), tuple(fields)  # CRI: "<time> stdout F msg"
+        if _between_dashes(toks, i, kind):
+            fields.append(("Component", tok))  # Python: "<time> - app.db - INFO - msg"
+            continue
+        if time_end == toks[i - 1][1] and i > 0 and tok in ("*", "#", "."):
+            time_end = end  # Redis: "1:M 29 Nov 2026 10:00:01.123 * msg", a level as a symbol
+            break
         leading_time = False
         if kind in (DASH, BRACKET, NODE, CAPS):
             fields.append(("Field", tok))
@@ -170,6 +207,18 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     if time_end and timed:
         return _skip_space(line, time_end), tuple(f for f in fields if f[0] in ("Time", "Number"))
     return 0, ()
+
+
+def _between_dashes(toks: _Tokens, i: int, kind: int) -> bool:
+    """A name between two ``-`` fields (Python's ``%(asctime)s - %(name)s - %(levelname)s``)."""
+    return (
+        kind == OTHER
+        and i > 0
+        and toks[i - 1][0] == "-"
+        and toks.has(i + 1)
+        and toks[i + 1][0] == "-"
+        and _FIELD.match(toks[i][0]) is not None
+    )
 
 
 class _Tokens:
@@ -200,6 +249,20 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
+    j = i
+    while toks.has(j) and _TIME.match(toks[j][0].strip("[]")):
+        j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
+    if j > i and toks.has(j) and _SOURCE.match(toks[j][0]):
+        return _skip_space(line, toks[j][1])
+    if toks.has(i) and _PID_TID.match(toks[i][0]):
+        return _skip_space(line, toks[i][1])  # nginx: "[error] 1234#1234: *5 open() failed"
+    if toks.has(i + 1) and toks[i][0].isdigit() and toks[i + 1][0] == "---":
+        # Spring Boot: "INFO 4242 --- [main] o.s.w.DispatcherServlet   : msg"
+        j = i + 2
+        while toks.has(j) and j < i + 5:
+            if toks[j][0] == ":":
+                return _skip_space(line, toks[j][1])
+            j += 1
     j, fields_end, spaced = i, end, False
     while toks.has(j) and (toks[j][0].startswith("[") or toks[j][0] == "-"):
         spaced = spaced or " " in toks[j][0]

@@ -14,12 +14,17 @@ How a line finds its cluster:
    word by word through a cache keyed the same way, then looked up by their masked signature.
 2. **Slow path.** The masked words are compared with the clusters of the same word count whose
    first word matches (Drain's observation: the first word of a message is almost never a
-   variable). A cluster accepts the line when every differing position is either a weak
-   variable (same shape once digits are masked) or, at most once, a plain word in a message of
-   four words or more whose two values do not look alike and that a label introduces (a user
-   name after ``user``/``for``/``from``, a value after ``key=`` or ``name:``; see
-   :func:`vigil.logs._tokens.introduced`). The chosen
-   cluster's template generalises in place and the signature is remembered.
+   variable; a dotted unit name before a colon, ``gunicorn.service:``, counts as any such
+   name). A cluster accepts the line when every differing position is
+   - a weak variable (same shape once digits are masked), or a size in other units;
+   - a value named by its key or quotes, any number of them: ``user=app``/``user=bob``,
+     ``"orders_pkey"``/``"users_key"`` (:func:`vigil.logs._tokens.keyed`);
+   - or, at most once, a plain word in a message of four words or more whose two values do not
+     look alike and that a label introduces (a user name after ``user``/``for``/``from``, a value
+     after ``name:``), two qualified names or two snake/kebab-case identifiers (see
+     :func:`vigil.logs._tokens.introduced`), or the opening unit name.
+   The best cluster (fewest such positions) generalises in place, keeping the punctuation both
+   values share (``'<*>'@'<*>'``), and the signature is remembered.
 
 Early lines get their final answer: strong variables are masked from the first line on, so a
 cluster is created with the right template, and a later line only ever widens it. When a
@@ -32,6 +37,7 @@ Memory is bounded: at most ``max_clusters`` clusters (least recently seen evicte
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from vigil.logs._shape import SHAPE, has_digit, shape_key
@@ -43,10 +49,11 @@ from vigil.logs._tokens import (
     fold_dates,
     generalise,
     introduced,
-    is_plain_word,
+    keyed,
     look_alike,
     loose,
     mask,
+    plain_difference,
 )
 
 FIRST_WORD_VARIABLE_POSITION = 2
@@ -259,10 +266,10 @@ class TemplateMiner:
 
     def _slow(self, content: str, masked: str) -> Cluster:
         words, runs = _collapse(masked.split())
-        key = (len(words), loose(words[0]) if words else "")
+        key = _bucket_key(words)
         bucket = self._buckets.setdefault(key, [])
         best: Cluster | None = None
-        best_cost = (2, 0)
+        best_cost = (len(words) + 1, 0)
         for cand in bucket:
             cost = _cost(cand, words)
             if cost is not None and cost < best_cost:
@@ -331,14 +338,34 @@ class TemplateMiner:
         self._exact.clear()
         self._buckets.clear()
         for c in sorted(self.clusters.values(), key=lambda c: c.id):
-            key = (len(c.words), loose(c.words[0]) if c.words else "")
+            key = _bucket_key(c.words)
             self._buckets.setdefault(key, []).append(c)
+
+
+_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$")
+"""A dotted name before a colon opening a message: ``gunicorn.service: Main process exited``,
+``com.apple.cts: ...``. Which unit or component says it is a value; the message is the event."""
+
+
+_SIZED = re.compile(r"^<\*>(?: (?:" + "|".join(sorted(UNITS)) + r"))?[,;)\]}]*$")
+"""A size as :func:`_collapse` writes it: ``<*> KB,``, or ``<*>,`` once its units varied."""
+
+
+def _bucket_key(words: list[str]) -> tuple[int, str]:
+    """Clusters compared with a line: same word count and first word (Drain's prefix rule), a
+    subject (:data:`_SUBJECT`) counting as any subject."""
+    if not words:
+        return 0, ""
+    first = words[0]
+    subject = first == "<*>:" or _SUBJECT.match(first) is not None  # "<*>:" once widened
+    return len(words), "<subject>" if subject else loose(first)
 
 
 def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
     """(word-variable positions, weak positions) needed for ``cluster`` to take ``words``, or
     None when it cannot."""
     hard = soft = 0
+    bare = False
     n = len(words)
     for i, (have, level, new) in enumerate(zip(cluster.words, cluster.levels, words, strict=True)):
         if have == new or level == ANY:
@@ -347,17 +374,29 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if lhave == lnew or covers(lhave, lnew) or covers(lnew, lhave):
             soft += 1
             continue
+        if _SIZED.match(have) and _SIZED.match(new):
+            soft += 1  # "<*> KB," / "<*> MB," / "<*>,": one size in other units
+            continue
+        plain = plain_difference(have, new)
+        if i == 0 and n >= 3 and not bare and _SUBJECT.match(have) and _SUBJECT.match(new):
+            bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
+            hard += 1
+            continue
+        key = keyed(have, new) if i > 0 else ""
+        if key and (plain or key != "=" or (WILDCARD in have and WILDCARD in new)):
+            hard += 1  # "user=app"/"user=bob", '"memory"'/'"disk"': any number of them
+            continue
         if (
-            hard
+            bare
             or i < FIRST_WORD_VARIABLE_POSITION
             or n < MIN_WORDS_FOR_WORD_VARIABLE
-            or not is_plain_word(new)
-            or not is_plain_word(have)
+            or not plain
             or not introduced(cluster.words[i - 1], have, new)
             or look_alike(have, new)
         ):
             return None
-        hard = 1
+        bare = True
+        hard += 1
     return hard, soft
 
 
@@ -371,7 +410,14 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
     runs: list[int] = []
     for w in words:
         if out and out[-1] == WILDCARD and w.rstrip(",;)]}") in UNITS:
-            out[-1] += w[len(w.rstrip(",;)]}")) :]  # "5.2 KB," is "<*>,": the unit is the value's
+            # "5.2 KB," in a list or brackets is "<*>,": the unit is the value's. Ending a
+            # phrase ("took 14.9 GB", "of 79 GiB of which") the unit stays, one word "<*> GB",
+            # while every line of the cluster has it, and folds once another one shows up.
+            bare = w.rstrip(".") in UNITS
+            out[-1] += " " + w if runs[-1] == 1 and bare else w[len(w.rstrip(",;)]}")) :]
+            continue
+        if out and out[-1] == WILDCARD and w.startswith("HTTP/<*>"):
+            out[-1] += w[8:]  # '"GET /a/b HTTP/1.1"' is '"GET <*>"': the protocol is the path's
             continue
         if w == WILDCARD and out and out[-1] in MONTHS:
             out[-1] = WILDCARD  # "Jul 10": a date

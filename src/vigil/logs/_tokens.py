@@ -1,14 +1,17 @@
 """Token classification and masking for the template miner.
 
 Called by :mod:`vigil.logs._miner` for every line (``mask``) and, on the slow path only, for the
-word-level comparisons (``loose``, ``is_plain_word``, ``look_alike``).
+word-level comparisons (``loose``, ``plain_difference``, ``keyed``, ``introduced``,
+``look_alike``, ``generalise``).
 
 Two strengths of "variable":
 
 - **strong**: masked before grouping, always shown as ``<*>``: numbers (signed, decimal, dotted
   as in IPs and versions), anything that starts with a digit (``0x1f``, ``4096KB``, UUIDs), a
   word that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``), long hex
-  strings, paths of two or more segments and the part of a URL after ``scheme://``.
+  strings, rooted paths (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host
+  names with their port (``db.internal:5432``, ``msra-sa-41:9000``; an IP keeps ``<*>:<*>`` as
+  in the Loghub templates), durations without seconds (``01:32``) and values joined by ``@``.
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
@@ -46,12 +49,15 @@ _STRONG = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
-    r"|(?<![\w./])/(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*"  # path with at least two segments
+    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*"  # path with at least two segments
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
+    r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?![\w/<])"  # a path of one segment: /healthz
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
     r"|(?<![\w.-])[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1
     r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-])"  # program
-    rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?![\w.\-])"  # host name
+    rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?::\d+)?(?![\w.\-])"  # host name[:port]
+    r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
+    r"|\d(?<![\w:.]\d)\d?:\d\d(?![\w:.])"  # duration or time without seconds: 01:32
     rf"|\b(?:{_DAYS})\b"  # day names
     r"|(?<![\w-])-?\d[\w-]*"  # starts with a digit (optionally signed)
     r"|(?<![\w-])[\w-]*?\d{3}[\w-]*"  # holds a run of three or more digits
@@ -77,7 +83,12 @@ def mask(content: str) -> str:
     if _JOINED in masked:
         while _JOINED in masked:
             masked = masked.replace(_JOINED, WILDCARD)
+    if "<*>@<*>" in masked:  # "00000001@2016/9/28:16:03:58.446": a sequence number and time
+        masked = _COMPOUND.sub(WILDCARD, masked)
     return masked
+
+
+_COMPOUND = re.compile(r"<\*>@<\*>(?:[/:.\-]<\*>)*")
 
 
 _DAY_NAMES = frozenset(_DAYS.split("|"))
@@ -121,9 +132,15 @@ def loose(word: str) -> str:
     return _ANY_DIGIT_PIECE.sub(WILDCARD, word)
 
 
-def is_plain_word(word: str) -> bool:
-    """True for a word with no mask: the only kind a word-variable can replace."""
-    return WILDCARD not in word
+def plain_difference(a: str, b: str) -> bool:
+    """True when the parts in which two words differ hold no mask: ``deploy(uid=<*>)`` and
+    ``alice(uid=<*>)`` differ in a plain name, ``<*>/FAILURE`` and ``<*>/n/a`` do not."""
+    n = len(_common_prefix(a, b))
+    a, b = a[n:], b[n:]
+    m = len(_common_prefix(a[::-1], b[::-1]))
+    if m:
+        a, b = a[:-m], b[:-m]
+    return WILDCARD not in a and WILDCARD not in b and "<" not in a + b and ">" not in a + b
 
 
 # In ``covers``, a wildcard matches nothing, or text that starts like a value (not punctuation,
@@ -142,8 +159,8 @@ def covers(pattern: str, word: str) -> bool:
     return WILDCARD in pattern and _pattern(pattern).fullmatch(word) is not None
 
 
-_KEY_END = re.compile(r"^.*[=:(\[{/,@]")
-_KEY_START = re.compile(r"[=:)\]},;@].*$")
+_KEY_END = re.compile(r"^.*[=:(\[{/,@\"']")
+_KEY_START = re.compile(r"[=:()\[\]{},;@\"'].*$")
 
 
 def look_alike(a: str, b: str) -> bool:
@@ -191,8 +208,37 @@ def introduced(before: str, a: str, b: str) -> bool:
         return True
     if _qualified(a) and _qualified(b):
         return True  # two class, package or component names: names are values
+    if _IDENTIFIER.match(a) and _IDENTIFIER.match(b):
+        return True  # "in spawn_worker"/"in init_process", "group billing-service"/"search-..."
     key = _KEY_END.match(_common_prefix(a, b))
     return key is not None and key.group(0).endswith(("=", ":"))
+
+
+_IDENTIFIER = re.compile(r"^[(\[{'\"]?[A-Za-z]\w*(?:[_\-][A-Za-z0-9]+)+[)\]}'\".,:;]?$")
+"""A snake_case or kebab-case name (``init_process``, ``billing-service``): written by a program,
+not prose, so two of them in one position are two values of one variable."""
+
+
+_KEY_EQ = re.compile(r"^[\w.\-\[(\"']*=")
+
+
+def keyed(a: str, b: str) -> str:
+    """How two different words are two values of one key or two quoted values: ``"="`` for
+    ``user=app``/``user=bob`` (any value, masked parts and all: ``key=user:<*>``/``key=<*>``),
+    the quote for ``resourceName="memory"``/``"ephemeral-storage"`` or ``'tenant'``/``'user_id'``,
+    ``""`` when they are not. Such a value is named by the text around it, so a line may hold
+    several."""
+    prefix = _common_prefix(a, b)
+    if "=" in prefix and _KEY_EQ.match(prefix):
+        return "="  # "status=<*>/FAILURE"/"status=<*>/n/a": the key is shared
+    key = _KEY_END.match(prefix)
+    if key is None:
+        return ""
+    head = key.group(0)
+    quote = head[-1]
+    if quote in "\"'" and quote in a[len(head) :] and quote in b[len(head) :]:
+        return quote  # a whole quoted value: "x", ["x"]
+    return ""
 
 
 def _qualified(word: str) -> bool:
@@ -203,12 +249,27 @@ def _qualified(word: str) -> bool:
 def generalise(a: str, b: str) -> str:
     """The pattern for two different words: their shared key and tail kept around ``<*>``
     (``user=root``, ``user=git`` -> ``user=<*>``), or ``<*>`` when they share none."""
+    pa, pb = _PIECES.split(a), _PIECES.split(b)
+    if len(pa) == len(pb) > 1 and pa[1::2] == pb[1::2]:
+        # the same punctuation around different values: "'root'@'<*>'" and "'app'@'localhost'"
+        return "".join(
+            x if x == y or i % 2 else WILDCARD for i, (x, y) in enumerate(zip(pa, pb, strict=True))
+        )
     prefix = _common_prefix(a, b)
     key = _KEY_END.match(prefix)
     head = key.group(0) if key is not None else ""
     suffix = _common_prefix(a[len(head) :][::-1], b[len(head) :][::-1])[::-1]
     tail = _KEY_START.search(suffix)
-    return head + WILDCARD + (tail.group(0) if tail is not None else "")
+    if tail is not None:
+        return head + WILDCARD + tail.group(0)
+    stop = _STOP.search(suffix)  # "deploy."/"root." -> "<*>.": the sentence's full stop stays
+    return head + WILDCARD + (stop.group(0) if stop is not None else "")
+
+
+_STOP = re.compile(r"[.!?]+$")
+
+
+_PIECES = re.compile(r"([\"'@=:,;()\[\]{}]+)")
 
 
 def _common_prefix(a: str, b: str) -> str:
