@@ -20,13 +20,17 @@ there is the in-flight count, and the idle replica is left out of 3 of 5 two tim
 while the view is fresh (every pick this policy made was reported back by the pool through
 ``started``, so the in-flight counts it reads include its own choices) the upstream with the
 fewest requests in flight (ties at random) joins the ``d`` sampled: p99 / oracle at one slot,
-seeds 1-3, 60k requests (bench/balance_sim.py ``--sweep --slots 1``): slow+stall 1.22-1.25 to
-1.17-1.22, stall only 1.17-1.21 to 1.09-1.11, equal and mixed speeds 1.03-1.07 to 0.99-1.06.
-Scanning all five instead did better still on the stall scenarios (1.08-1.14) but herded on the
+seeds 1-3, 200k requests (bench/balance_sim.py ``--sweep --slots 1``): slow+stall 1.24 to
+1.18-1.20, stall only 1.18-1.21 to 1.08-1.10, equal and mixed speeds 1.07-1.10 to 1.01-1.06
+(4 slots: unchanged within noise). Scanning all five instead did better still on the stall
+scenarios (1.08-1.14 at 60k requests) but herded on the
 noise of the estimates (one of five equal replicas got 5 % of the requests) and never gave a
 replica that had been slow its traffic back (tests/balancer/test_p2c.py): the random ``d`` keep
 exploring. A stale view (picks not reported back: the counts are old, or someone else's) gets
 the ``d`` random ones only, which bounds any upstream's share at ``d / n`` however wrong the view.
+A stall test from each upstream's own distribution of gaps between answers (instead of the fixed
+:data:`SILENCE_GAPS`) was measured and not kept: no better alone, and with a learned stall
+length a standing charge that starved recovered replicas (docs/benchmarks.md).
 
 What was measured in bench/balance_sim.py (p99 / oracle over 12 cases of scenario, load and
 slots, 20-40k requests each; worst case / mean), in the order it was tried:
