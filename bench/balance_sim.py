@@ -3,6 +3,7 @@ simulation of model replicas, against round robin (the baseline) and an oracle.
 
     python bench/balance_sim.py            # 200 000 requests per policy
     python bench/balance_sim.py --quick    # 20 000 (CI keeps the script from rotting)
+    python bench/balance_sim.py --sweep --slots 1 --requests 60000   # p2c / oracle, seeds 1-3
 
 Five replicas, each serving up to ``--slots`` requests at once (FIFO queue behind them), with
 log-normal service times: three normal, one 3x slower, one that stalls (makes no progress) for
@@ -292,6 +293,12 @@ def main() -> None:
         "--scenario", choices=list(SCENARIOS), default=next(iter(SCENARIOS)), help="full table"
     )
     parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="only p2c_ewma and the oracle, every scenario, each of --seeds (p99 / oracle)",
+    )
+    parser.add_argument("--seeds", default="1,2,3", help="seeds of --sweep, comma-separated")
+    parser.add_argument(
         "--capacity-weights",
         action="store_true",
         help="configure weights 1/slowdown (an operator who knows r3 is 3x slower)",
@@ -300,6 +307,9 @@ def main() -> None:
     if not 0.0 < args.utilisation < 1.0 or args.slots < 1:
         parser.error("--utilisation must be in (0, 1) and --slots >= 1")
     n = args.requests or (20_000 if args.quick else 200_000)
+    if args.sweep:
+        sweep(n, args)
+        return
     scenario = SCENARIOS[args.scenario]
     results, rate = run(scenario, POLICIES, n, args)
     console = Console(width=140)
@@ -415,6 +425,50 @@ def summary(
         table.add_row(scenario, f"{oracle * 1000:.0f}", *(f"{row[k]:.2f}" for k in SUMMARY))
     console.print(table)
     return ratios
+
+
+def sweep(n: int, args: argparse.Namespace) -> None:
+    """p2c_ewma's p99 / the oracle's in every scenario for each seed of ``--seeds``: a table,
+    then one JSON line (the oracle, measured on the same arrivals, is the baseline)."""
+    try:
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+    except ValueError:
+        raise SystemExit(f"--seeds {args.seeds!r}: comma-separated integers, e.g. 1,2,3") from None
+    load = f"{n} requests, {args.utilisation:.0%}, {args.slots} slots"
+    table = Table(title=f"p2c_ewma p99 / oracle p99 ({load})")
+    table.add_column("scenario", justify="left")
+    for seed in seeds:
+        table.add_column(f"seed {seed}", justify="right")
+    table.add_column("oracle p99 ms", justify="right")
+    ratios: dict[str, list[float]] = {}
+    oracle_ms: dict[str, list[float]] = {}
+    for scenario in SCENARIOS.values():
+        for seed in seeds:
+            args.seed = seed
+            results = run(scenario, ("p2c_ewma",), n, args)[0]
+            oracle = float(results["oracle"]["p99"])  # type: ignore[arg-type]
+            p2c = float(results["p2c_ewma"]["p99"])  # type: ignore[arg-type]
+            ratios.setdefault(scenario.name, []).append(round(p2c / oracle, 4))
+            oracle_ms.setdefault(scenario.name, []).append(round(oracle * 1000, 1))
+        table.add_row(
+            scenario.name,
+            *(f"{r:.3f}" for r in ratios[scenario.name]),
+            "/".join(f"{v:.0f}" for v in oracle_ms[scenario.name]),
+        )
+    Console(width=140).print(table)
+    worst = max(r for values in ratios.values() for r in values)
+    line = {
+        "bench": "balance_sim_sweep",
+        "requests": n,
+        "utilisation": args.utilisation,
+        "slots": args.slots,
+        "seeds": seeds,
+        "p2c_p99_vs_oracle": ratios,
+        "baseline": {"name": "oracle", "p99_ms": oracle_ms},
+        "worst": worst,
+        "targets": {"p2c_p99_within_15pct_of_oracle": worst <= 1.15},
+    }
+    print(json.dumps(line))
 
 
 if __name__ == "__main__":

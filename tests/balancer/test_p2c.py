@@ -196,3 +196,53 @@ def test_an_unmeasured_replica_costs_what_the_others_would_at_its_load() -> None
     costs = policy.costs([a, b, new], now=T0)
     assert costs[2] == pytest.approx(0.2)  # k = 0: the mean of 0.1 and 0.3 at k = 0
     assert costs[0] > costs[2]
+
+
+def test_with_a_fresh_view_the_least_loaded_upstream_is_always_compared() -> None:
+    # the pool reports each pick (``started``): the idle replica is never left out of the sample
+    rng = random.Random(5)
+    first: Counter[int] = Counter()
+    for _ in range(300):
+        policy = PeakEwmaP2C()
+        upstreams = [Upstream(f"u{i}", "10.0.0.1", 1) for i in range(5)]
+        for upstream in upstreams:
+            policy.started(upstream, T0)
+            policy.finished(upstream, T0, 0.1, False)
+            upstream.in_flight = 0 if upstream is upstreams[0] else 2
+        index = policy.select(upstreams, now=T0, rng=rng)
+        assert index is not None
+        first[index] += 1
+    assert first == {0: 300}
+
+
+def test_a_stale_view_is_sampled_three_at_a_time_whatever_the_in_flight_counts() -> None:
+    # picks not reported back: the least loaded is not added, its share stays at d / n
+    policy = PeakEwmaP2C()
+    upstreams = [Upstream(f"u{i}", "10.0.0.1", 1) for i in range(5)]
+    for upstream in upstreams:
+        policy.started(upstream, T0)
+        policy.finished(upstream, T0, 0.1, False)
+        upstream.in_flight = 0 if upstream is upstreams[0] else 2
+    rng = random.Random(5)
+    chosen = Counter(policy.select(upstreams, now=T0, rng=rng) for _ in range(6000))
+    assert chosen[0] / 6000 == pytest.approx(3 / 5, abs=0.03)
+
+
+def test_one_slot_replicas_share_equally_and_a_stall_gets_few_requests() -> None:
+    # one request at a time per replica, 60 % load: no herding, a stall is left alone, and the
+    # replica gets its traffic back once it answers again
+    sim = Sim([1.0] * 5, slots=1)
+    counts: Counter[int] = Counter()
+    sim.run(60.0, rate=30.0, on_pick=lambda i: counts.update([i]))
+    total = sum(counts.values())
+    assert max(counts.values()) / total < 0.3 and min(counts.values()) / total > 0.1
+    sim.stalled.add(4)
+    during: list[int] = []
+    sim.run(3.0, rate=30.0, on_pick=during.append)
+    # its fair share of the 3 s would be 18 requests
+    assert during.count(4) <= 4
+    sim.unstall(4)
+    sim.run(10.0, rate=30.0, on_pick=lambda i: None)
+    after: list[int] = []
+    sim.run(20.0, rate=30.0, on_pick=after.append)
+    assert after.count(4) / len(after) > 0.1

@@ -13,7 +13,8 @@ round_robin    ``k mod n``
 weighted       smooth weighted round robin (nginx): share ``W_i / sum(W)``
 least_conn     ``argmin in_flight_i / W_i``
 least_time     ``argmin ewma_i * (in_flight_i + 1) / W_i``
-p2c_ewma       the cheapest of d = 3 random upstreams by a learned delay at their in_flight
+p2c_ewma       the cheapest of d = 3 random upstreams and the least loaded one, by a learned
+               delay at their in_flight
 hash           consistent hashing with bounded loads on the affinity key
 =============  ==========================================================================
 """

@@ -1,4 +1,5 @@
-"""Power of d choices over a learned delay per upstream (d = 3), with stall and error penalties.
+"""Power of d choices over a learned delay per upstream (d = 3, plus the least loaded), with stall
+and error penalties.
 
 Called by the pool (:mod:`vigil.balancer.pool`) for each new request (``select``), and told by
 it when each request starts and ends (``started`` / ``finished``, the
@@ -13,6 +14,23 @@ chosen whenever the pair drawn is exactly those two, ``1 / C(n, 2)`` of the pick
 n = 5) whatever their costs. With exact knowledge of every queue, sampling three of five is within
 5 % of the oracle's p99 in every bench/balance_sim.py scenario (two: up to 1.37x), so the rest of
 the gap was the estimate of each replica's delay.
+
+With one request at a time per replica (``--slots 1``) the sampling itself costs more: a queue
+there is the in-flight count, and the idle replica is left out of 3 of 5 two times in five. So
+while the view is fresh (every pick this policy made was reported back by the pool through
+``started``, so the in-flight counts it reads include its own choices) the upstream with the
+fewest requests in flight (ties at random) joins the ``d`` sampled: p99 / oracle at one slot,
+seeds 1-3, 200k requests (bench/balance_sim.py ``--sweep --slots 1``): slow+stall 1.24 to
+1.18-1.20, stall only 1.18-1.21 to 1.08-1.10, equal and mixed speeds 1.07-1.10 to 1.01-1.06
+(4 slots: unchanged within noise). Scanning all five instead did better still on the stall
+scenarios (1.08-1.14 at 60k requests) but herded on the
+noise of the estimates (one of five equal replicas got 5 % of the requests) and never gave a
+replica that had been slow its traffic back (tests/balancer/test_p2c.py): the random ``d`` keep
+exploring. A stale view (picks not reported back: the counts are old, or someone else's) gets
+the ``d`` random ones only, which bounds any upstream's share at ``d / n`` however wrong the view.
+A stall test from each upstream's own distribution of gaps between answers (instead of the fixed
+:data:`SILENCE_GAPS`) was measured and not kept: no better alone, and with a learned stall
+length a standing charge that starved recovered replicas (docs/benchmarks.md).
 
 What was measured in bench/balance_sim.py (p99 / oracle over 12 cases of scenario, load and
 slots, 20-40k requests each; worst case / mean), in the order it was tried:
@@ -83,8 +101,10 @@ class PeakEwmaP2C:
     """Power of d choices: sample ``d`` distinct upstreams at random, send to the cheapest.
 
     ``d = max(2, min(choices, n - 1))`` for ``n`` open upstreams (``choices`` defaults to
-    :data:`CHOICES`): the share of any one upstream is at most ``d / n`` (< 1), ties are broken
-    at random. Cost of upstream i, with ``k_i`` requests in flight, at time ``now``::
+    :data:`CHOICES`), plus, while the view is fresh (the pool reported the last pick through
+    :meth:`started`), the upstream with the fewest requests in flight; with a stale view the share
+    of any one upstream is at most ``d / n`` (< 1). Ties are broken at random. Cost of upstream
+    i, with ``k_i`` requests in flight, at time ``now``::
 
         delay_i = line_i(k_i) * exp(-(now - learned_at_i) / tau)     (learned, decayed if idle)
                 + max(0, now - max(last_answer_i, oldest_pending_i) - 1.5 usual_i)  (silence)
@@ -116,10 +136,12 @@ class PeakEwmaP2C:
         self.choices = choices
         self._models: dict[str, DelayModel] = {}
         self._slope = 1.0  # b / a shown by the upstreams (prior: one request at a time)
+        self._unreported: str | None = None  # the last pick, until the pool reports it sent
 
     # -- Learner hooks (the pool) -----------------------------------------------------------
 
     def started(self, upstream: UpstreamView, now: float) -> None:
+        self._unreported = None
         model = self._models.get(upstream.id)
         if model is None:
             model = self._models[upstream.id] = DelayModel()
@@ -171,6 +193,16 @@ class PeakEwmaP2C:
             k = int(random_() * m)
             if k not in drawn:
                 drawn.append(k)
+        if self._unreported is None and m > d:  # a fresh view: add the least loaded
+            start = int(random_() * m)  # ties among the least loaded at random
+            least, fewest = start, upstreams[candidates[start]].in_flight
+            for j in range(1, m):
+                k = (start + j) % m
+                f = upstreams[candidates[k]].in_flight
+                if f < fewest:
+                    least, fewest = k, f
+            if least not in drawn:
+                drawn.append(least)
         sampled = [candidates[k] for k in drawn]
         fast = [self._known_cost(upstreams[i], now) for i in sampled]
         costs = [c for c in fast if c is not None]
@@ -178,7 +210,9 @@ class PeakEwmaP2C:
             costs = self.costs([upstreams[i] for i in sampled], now=now)
         best = min(costs)
         ties = [i for i, c in zip(sampled, costs, strict=True) if c == best]
-        return ties[0] if len(ties) == 1 else ties[rng.randrange(len(ties))]
+        chosen = ties[0] if len(ties) == 1 else ties[rng.randrange(len(ties))]
+        self._unreported = upstreams[chosen].id
+        return chosen
 
     def shares(self, upstreams: Sequence[UpstreamView], *, now: float) -> list[float]:
         return inverse_cost_shares(self.costs(upstreams, now=now))
