@@ -516,19 +516,17 @@ async def test_an_operator_stop_holds_the_replica_down(rig: Rig) -> None:
     assert rig.store.get_replica(RID).held
 
 
+def held(state: ReplicaState, **fields: object) -> Replica:
+    """The replica as an earlier controller left it in the store: held down by an operator."""
+    return Replica(
+        id=RID, service="llm", index=0, node="local", port=9100, state=state, held=True, **fields
+    )  # type: ignore[arg-type]
+
+
 async def test_a_held_replica_from_an_earlier_run_stays_down_until_an_operator_starts_it(
     rig: Rig,
 ) -> None:
-    before = Replica(
-        id=RID,
-        service="llm",
-        index=0,
-        node="local",
-        port=9100,
-        state=ReplicaState.FAILED,
-        restarts=4,
-        held=True,
-    )
+    before = held(ReplicaState.FAILED, restarts=4)
     runner = rig.runner(previous=before)
     rig.start(runner)
     await rig.spin(200)
@@ -545,16 +543,7 @@ async def test_a_held_replica_whose_stop_was_cut_short_shows_stopped_not_running
 ) -> None:
     # The last controller went down after holding the replica and killing its process, before
     # it wrote `stopped`: nothing to adopt, so `running` would be a lie.
-    before = Replica(
-        id=RID,
-        service="llm",
-        index=0,
-        node="local",
-        port=9100,
-        state=ReplicaState.RUNNING,
-        pid=4242,
-        held=True,
-    )
+    before = held(ReplicaState.RUNNING, pid=4242)
     runner = rig.runner(previous=before)
     assert runner.replica.state == ReplicaState.STOPPED
     rig.start(runner)
@@ -567,16 +556,7 @@ async def test_a_held_replica_still_alive_after_a_restart_is_stopped_not_left_un
     rig: Rig,
 ) -> None:
     alive = rig.backend.add_orphan(RID)
-    before = Replica(
-        id=RID,
-        service="llm",
-        index=0,
-        node="local",
-        port=9100,
-        state=ReplicaState.RUNNING,
-        pid=alive.pid,
-        held=True,
-    )
+    before = held(ReplicaState.RUNNING, pid=alive.pid)
     runner = rig.runner(previous=before, adopt=alive)
     rig.start(runner)
     await rig.until(lambda: runner.replica.state == ReplicaState.STOPPED, "the stop finished")

@@ -141,9 +141,7 @@ class ReplicaRunner:
         if stop and self._info is not None:
             info, self._info = self._info, None
             await self._backend.stop(info, self.plan.service.stop_grace)
-            self._set(
-                state=ReplicaState.STOPPED, pid=None, live=Health.UNKNOWN, ready=Health.UNKNOWN
-            )
+            self._set_gone(ReplicaState.STOPPED)
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
@@ -175,13 +173,7 @@ class ReplicaRunner:
         self._adopt = None
         log.info("%s: finishing an operator's stop of pid %d", self.plan.id, info.pid)
         rc = await self._backend.stop(info, self.plan.service.stop_grace)
-        self._set(
-            state=ReplicaState.STOPPED,
-            pid=None,
-            exit_code=rc,
-            live=Health.UNKNOWN,
-            ready=Health.UNKNOWN,
-        )
+        self._set_gone(ReplicaState.STOPPED, exit_code=rc)
 
     # --- one run of the process ---------------------------------------------------------------
 
@@ -338,13 +330,7 @@ class ReplicaRunner:
                 at=now, replica=self.plan.id, pid=info.pid, returncode=returncode, expected=False
             )
         )
-        self._set(
-            state=ReplicaState.EXITED,
-            pid=None,
-            exit_code=returncode,
-            live=Health.UNKNOWN,
-            ready=Health.UNKNOWN,
-        )
+        self._set_gone(ReplicaState.EXITED, exit_code=returncode)
         what = describe_exit(returncode)
         policy = self.plan.service.restart.policy
         if returncode == 0 and not should_restart(policy, returncode):
@@ -458,13 +444,7 @@ class ReplicaRunner:
                     expected=True,
                 )
             )
-            self._set(
-                state=ReplicaState.STOPPED,
-                pid=None,
-                exit_code=rc,
-                live=Health.UNKNOWN,
-                ready=Health.UNKNOWN,
-            )
+            self._set_gone(ReplicaState.STOPPED, exit_code=rc)
         if cmd == "stop":
             self._actions.end(action, ok=True, detail="stopped")
             return
@@ -508,6 +488,10 @@ class ReplicaRunner:
         self._store.upsert_replica(self.replica)
         if self._on_change is not None:
             self._on_change(self.replica)
+
+    def _set_gone(self, state: ReplicaState, **changes: object) -> None:
+        """The process is gone: the state it ended in; its pid and health are forgotten."""
+        self._set(state=state, pid=None, live=Health.UNKNOWN, ready=Health.UNKNOWN, **changes)
 
 
 _ALIVE = (ReplicaState.RUNNING, ReplicaState.STOPPING, ReplicaState.PENDING)
