@@ -102,15 +102,7 @@ class UpstreamPool:
             conn.close()
             return
         key = conn.key
-        queue = self.idle.get(key)  # (the body of _keep, inlined: once per request)
-        if queue is None:
-            queue = self.idle[key] = deque()
-        elif len(queue) >= self.max_idle:
-            queue.popleft().close()
-        conn.idle_since = self.loop.time()
-        queue.append(conn)
-        if self._sweeper is None:
-            self._sweeper = self.loop.call_later(self.idle_timeout, self._sweep)
+        self._keep(conn)
         if self.waiting and self.waiting.get(key) and key not in self._handoff_due:
             self._handoff_due.add(key)
             self.loop.call_soon(self._handoff, key)
