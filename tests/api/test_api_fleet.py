@@ -9,7 +9,7 @@ import httpx
 from apifakes import FakeControl, bearer
 from pydantic import TypeAdapter
 
-from vigil.api._fleet import nodes_json
+from vigil.api._fleet import _listing, nodes_json
 from vigil.api._schemas import NodeOut
 from vigil.model import Node, NodeStatus
 from vigil.store import Store
@@ -152,3 +152,14 @@ async def test_the_nodes_listing_keeps_its_schema_in_openapi(client: httpx.Async
     schema = (await client.get("/openapi.json")).json()
     answer = schema["paths"]["/api/v1/nodes"]["get"]["responses"]["200"]
     assert answer["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/NodeOut")
+
+
+def test_the_same_node_snapshot_is_encoded_once_and_a_list_every_time() -> None:
+    snapshot = (Node(name="a", status=NodeStatus.UP, last_heartbeat=1.0),)
+    body = _listing(snapshot)
+    assert _listing(snapshot) is body
+    assert json.loads(_listing((Node(name="b"),)))[0]["name"] == "b"
+    listed = [Node(name="a")]
+    first = _listing(listed)
+    listed[0] = Node(name="c")
+    assert json.loads(_listing(listed))[0]["name"] == "c" != json.loads(first)[0]["name"]
