@@ -88,9 +88,24 @@ def nodes_json(nodes: Sequence[Node]) -> bytes:
 _NODES: TypeAdapter[list[NodeOut]] = TypeAdapter(list[NodeOut])
 
 
+_last_json: list[tuple[tuple[Node, ...], bytes]] = []
+"""The last node tuple listed and its JSON: a control plane that hands out the same (immutable)
+snapshot again gets the same bytes (the tuple is held here, so its id is not reused)."""
+
+
+def _listing(nodes: Sequence[Node]) -> bytes:
+    if not isinstance(nodes, tuple):  # a list may change in place: always encoded afresh
+        return nodes_json(nodes)
+    if _last_json and _last_json[0][0] is nodes:
+        return _last_json[0][1]
+    body = nodes_json(nodes)
+    _last_json[:] = [(nodes, body)]
+    return body
+
+
 @router.get("/nodes", summary="Nodes and their heartbeat status", response_model=list[NodeOut])
 async def list_nodes(ctx: Ctx, _: Viewer) -> Response:
-    return Response(nodes_json(ctx.control.nodes()), media_type="application/json")
+    return Response(_listing(ctx.control.nodes()), media_type="application/json")
 
 
 @router.get("/services", summary="Every configured service with its replicas")
