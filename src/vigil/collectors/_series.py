@@ -140,8 +140,9 @@ _NO_SERIES: dict[str, _Series] = {}
 
 
 def _matches(labels: Labels, wanted: Mapping[str, str]) -> bool:
-    have = dict(labels)
-    return all(have.get(key) == value for key, value in wanted.items())
+    # a pair lookup in the (short) label tuple: no dict per series, which at 1,000 nodes made
+    # each ``GET /api/v1/series?labels=node=...`` build 1,000 of them
+    return all(pair in labels for pair in wanted.items())
 
 
 class SeriesStore:
