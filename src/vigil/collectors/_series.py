@@ -201,24 +201,7 @@ class SeriesStore:
             )
         series = self._series.get(key)
         if series is None:
-            if len(self._series) >= self.max_series:
-                raise CardinalityError(
-                    f"{sample.name}{_show(sample.labels)}: series limit of {self.max_series} "
-                    "reached; new series are refused (drop a high-cardinality label such as a "
-                    f"request id, or raise {self._prefix}max_series)"
-                )
-            same_name = self._by_name.setdefault(sample.name, set())
-            if self.max_per_name is not None and len(same_name) >= self.max_per_name:
-                raise CardinalityError(
-                    f"{sample.name}{_show(sample.labels)}: limit of {self.max_per_name} series "
-                    f"named {sample.name} reached; new ones are refused (drop a "
-                    "high-cardinality label such as a request id, or raise "
-                    f"{self._prefix}max_series_per_metric)"
-                )
-            new = SeriesKey(*key)
-            series = self._series[new] = _Series(new, self._ring, self._minutes, self._hours)
-            same_name.add(new)
-            self._by_labels.setdefault(new.labels, {})[new.name] = series
+            series = self._create(sample.name, sample.labels)
         elif sample.at <= series.last_at:
             raise InputError(
                 f"{sample.name}{_show(sample.labels)}: sample at {sample.at} is not newer than "
@@ -226,13 +209,35 @@ class SeriesStore:
             )
         series.add(sample.at, sample.value, self._closed)
 
+    def _create(self, name: str, labels: Labels) -> _Series:
+        """A new series ``name{labels}``; CardinalityError when a limit is reached."""
+        if len(self._series) >= self.max_series:
+            raise CardinalityError(
+                f"{name}{_show(labels)}: series limit of {self.max_series} "
+                "reached; new series are refused (drop a high-cardinality label such as a "
+                f"request id, or raise {self._prefix}max_series)"
+            )
+        same_name = self._by_name.setdefault(name, set())
+        if self.max_per_name is not None and len(same_name) >= self.max_per_name:
+            raise CardinalityError(
+                f"{name}{_show(labels)}: limit of {self.max_per_name} series "
+                f"named {name} reached; new ones are refused (drop a "
+                "high-cardinality label such as a request id, or raise "
+                f"{self._prefix}max_series_per_metric)"
+            )
+        key = SeriesKey(name, labels)
+        series = self._series[key] = _Series(key, self._ring, self._minutes, self._hours)
+        same_name.add(key)
+        self._by_labels.setdefault(labels, {})[name] = series
+        return series
+
     def add_batch(self, batch: SampleBatch) -> list[tuple[int, InputError]]:
         """Store every sample of ``batch`` that can be stored, as :meth:`add` would one by one;
         the index and error of each of the others, in order.
 
-        The common case (a known series, a finite value newer than its last one) is done here
-        without a :class:`Sample`; anything else goes through :meth:`add`, which creates the
-        series or says exactly what is wrong.
+        A known series with a finite value newer than its last one, and a new series with a
+        finite value, are done here without a :class:`Sample`; a refused sample goes through
+        :meth:`add`, which says exactly what is wrong.
         """
         failed: list[tuple[int, InputError]] = []
         closed, by_labels = self._closed, self._by_labels
@@ -245,13 +250,19 @@ class SeriesStore:
                 named = by_labels.get(labels, _NO_SERIES)
             series = named.get(name)
             at, value = ats[i], values[i]
-            # value - value is 0.0 for a finite float, nan for nan and +-inf
-            if series is None or at <= series.last_at or value - value != 0.0:
+            if series is None and value - value == 0.0:  # finite: a new series if allowed
                 try:
+                    series = self._create(name, labels)
+                except CardinalityError as exc:
+                    failed.append((i, exc))
+                    continue
+                named = by_labels[series.key.labels]
+            # value - value is 0.0 for a finite float, nan for nan and +-inf
+            elif series is None or at <= series.last_at or value - value != 0.0:
+                try:  # add says exactly what is wrong
                     self.add(Sample(name, labels, value, at))
                 except InputError as exc:
                     failed.append((i, exc))
-                labels = None  # the series may be new: look the labels up again
                 continue
             series.add(at, value, closed)
         return failed
