@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import httpx
 from apifakes import FakeControl, bearer
+from pydantic import TypeAdapter
 
+from vigil.api._fleet import _listing, nodes_json
+from vigil.api._schemas import NodeOut
+from vigil.model import Node, NodeStatus
 from vigil.store import Store
 
 VIEW = bearer("viewer")
@@ -119,3 +126,40 @@ async def test_a_body_without_a_json_content_type_is_422_saying_to_send_json(
     )
     assert response.status_code == 422
     assert "Content-Type: application/json" in response.json()["detail"]
+
+
+def test_the_nodes_json_is_the_document_of_the_node_models() -> None:
+    nodes = [
+        Node(
+            name="a",
+            address="10.0.0.1",
+            labels={"gpu": "a100"},
+            status=NodeStatus.UP,
+            last_heartbeat=1700000000.25,
+            phi=0.3,
+            info={"load1": 0.5, "gpus": [1, 2], "ü": "é"},
+        ),
+        Node(name="b"),
+        Node(name="c", status=NodeStatus.DOWN, last_heartbeat=5.0, phi=math.inf),
+        Node(name="d", status=NodeStatus.SUSPECT, info={"odd": math.nan}),
+    ]
+    expected = TypeAdapter(list[NodeOut]).dump_json([NodeOut.model_validate(n) for n in nodes])
+    assert json.loads(nodes_json(nodes)) == json.loads(expected)
+    assert list(json.loads(nodes_json(nodes[:1]))[0]) == list(NodeOut.model_fields)
+
+
+async def test_the_nodes_listing_keeps_its_schema_in_openapi(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    answer = schema["paths"]["/api/v1/nodes"]["get"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/NodeOut")
+
+
+def test_the_same_node_snapshot_is_encoded_once_and_a_list_every_time() -> None:
+    snapshot = (Node(name="a", status=NodeStatus.UP, last_heartbeat=1.0),)
+    body = _listing(snapshot)
+    assert _listing(snapshot) is body
+    assert json.loads(_listing((Node(name="b"),)))[0]["name"] == "b"
+    listed = [Node(name="a")]
+    first = _listing(listed)
+    listed[0] = Node(name="c")
+    assert json.loads(_listing(listed))[0]["name"] == "c" != json.loads(first)[0]["name"]

@@ -8,10 +8,11 @@ even its outer middlewares (and their wrappers around every ``send``) are skippe
 same steps by hand, once each: read the body, inflate gzip (:func:`vigil.api._gzip.inflate`),
 validate it straight from the bytes (one pass, no ``json.loads`` first) against :data:`BEAT`,
 plain typed dicts with exactly the constraints of :class:`~vigil.api._schemas.HeartbeatIn` (no
-model instance per sample: half the cost; a test holds the two to the same JSON schema), build
-the :class:`~vigil.collectors.Sample` s directly, check the bearer token with the same function
-as the dependency (:func:`vigil.api._auth.reporter_for`), then call the control plane as
-:func:`vigil.api._agents.post_heartbeat` does, and count the request in the API metrics.
+model instance per sample: half the cost; a test holds the two to the same JSON schema), put
+the samples in one :class:`~vigil.collectors.SampleBatch` (columns: no object per sample), check
+the bearer token with the same function as the dependency (:func:`vigil.api._auth.reporter_for`),
+then call the control plane as :func:`vigil.api._agents.post_heartbeat` does, and count the
+request in the API metrics.
 
 Anything out of the ordinary (no or non-Bearer ``Authorization``, an encoding other than gzip, a
 body that does not inflate, is not JSON or fails validation, a non-JSON ``Content-Type``) is
@@ -28,11 +29,12 @@ import json
 import logging
 import time
 import zlib
+from collections.abc import Sequence
 from typing import Annotated, Any, NotRequired, cast
 
 from fastapi import FastAPI
 from pydantic import Field, TypeAdapter, ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from vigil.api._auth import reporter_for
@@ -40,7 +42,7 @@ from vigil.api._context import ApiContext
 from vigil.api._gzip import MAX_INFLATED, inflate, replay
 from vigil.api._metrics import ApiMetrics
 from vigil.api._schemas import MAX_BATCH
-from vigil.collectors import Sample, freeze_labels
+from vigil.collectors import Labels, SampleBatch, freeze_labels
 from vigil.errors import AuthError, ForbiddenError, InputError, NotFoundError, VigilError
 
 _log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class HeartbeatFastPath:
         self.max_inflated = max_inflated
         self._latency = metrics.latency.labels("POST", PATH)
         self._counts: dict[int, Any] = {}
+        self._ok: dict[tuple[float, str], tuple[Message, bytes]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -107,18 +110,13 @@ class HeartbeatFastPath:
             await self.app(scope, replay(raw, receive), send)
             return
         status, payload, headers = self._answer(beat, token)
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    *_JSON_HEADERS,
-                    (b"content-length", str(len(body)).encode()),
-                    *headers,
-                ],
-            }
-        )
+        if status == 200 and not payload["samples_rejected"]:
+            # the usual answer is one of a handful: encoded once, headers included
+            key = (payload["interval"], payload["node_status"])
+            start, body = self._ok.get(key) or self._ok.setdefault(key, _encoded(200, payload))
+        else:
+            start, body = _encoded(status, payload, headers)
+        await send(start)
         await send({"type": "http.response.body", "body": body})
         self._count(status).inc()
         self._latency.observe(time.perf_counter() - started)
@@ -196,26 +194,41 @@ class HeartbeatFastPath:
         return child
 
 
-def node_samples(node: str, samples: list[SampleDict]) -> list[Sample]:
+def node_samples(node: str, samples: list[SampleDict]) -> SampleBatch:
     """The samples labelled ``node=<node>``, as :func:`vigil.api._series.node_samples` makes
-    them; the label tuple is built once per distinct label set (usually one: none)."""
+    them, in columns (no :class:`~vigil.collectors.Sample` each); the label tuple is built
+    once per distinct label set (usually one: none) and shared."""
     bare = freeze_labels({"node": node})
     frozen: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
-    out = []
+    names: list[str] = []
+    labels_of: list[Labels] = []
     for s in samples:
+        names.append(s["name"])
         extra = s.get("labels")
         if not extra:
-            labels = bare
-        else:
-            raw = tuple(extra.items())
-            found = frozen.get(raw)
-            labels = (
-                found
-                if found is not None
-                else frozen.setdefault(raw, freeze_labels({**extra, "node": node}))
-            )
-        out.append(Sample(s["name"], labels, s["value"], s["at"]))
-    return out
+            labels_of.append(bare)
+            continue
+        raw = tuple(extra.items())
+        found = frozen.get(raw)
+        if found is None:
+            found = frozen[raw] = freeze_labels({**extra, "node": node})
+        labels_of.append(found)
+    return SampleBatch(
+        names, labels_of, [s["value"] for s in samples], [s["at"] for s in samples]
+    )
+
+
+def _encoded(
+    status: int, payload: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
+) -> tuple[Message, bytes]:
+    """The ``http.response.start`` message and the body of a JSON answer."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *headers],
+    }
+    return start, body
 
 
 async def _read_body(receive: Receive) -> bytes:

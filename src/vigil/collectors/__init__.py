@@ -16,7 +16,7 @@ from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
 from vigil.collectors._prom import parse_exposition, parse_query_result, query, scrape
-from vigil.collectors._sample import Labels, Sample, freeze_labels
+from vigil.collectors._sample import Labels, Sample, SampleBatch, freeze_labels
 from vigil.collectors._series import (
     CardinalityError,
     Rollup,
@@ -48,6 +48,7 @@ __all__ = [
     "PsutilLike",
     "Rollup",
     "Sample",
+    "SampleBatch",
     "SeriesKey",
     "SeriesStore",
     "TailState",

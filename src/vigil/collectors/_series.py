@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple, cast
 
-from vigil.collectors._sample import Labels, Sample, freeze_labels
+from vigil.collectors._sample import Labels, Sample, SampleBatch, freeze_labels
 from vigil.errors import InputError
 
 MINUTE, HOUR = 60.0, 3600.0
@@ -75,7 +75,7 @@ Closed = tuple[SeriesKey, float, Rollup]
 
 
 class _Series:
-    __slots__ = ("hours", "key", "last_at", "minutes", "points")
+    __slots__ = ("hour", "hours", "key", "last_at", "minute", "minute_end", "minutes", "points")
 
     def __init__(self, key: SeriesKey, ring: int, minutes: int, hours: int) -> None:
         self.key = key
@@ -83,23 +83,43 @@ class _Series:
         self.minutes: deque[Rollup] = deque(maxlen=minutes)  # the last one is the open bucket
         self.hours: deque[Rollup] = deque(maxlen=hours)
         self.last_at = -math.inf
+        self.minute_end = -math.inf  # the end of the open minute: a sample before it falls in it
+        # the open buckets (minutes[-1] and hours[-1]), kept at hand: no deque index per sample
+        self.minute: Rollup | None = None
+        self.hour: Rollup | None = None
 
     def add(self, at: float, value: float, closed: list[Closed] | None) -> None:
         self.points.append((at, value))
         self.last_at = at
-        minutes = self.minutes
-        start = at - at % MINUTE
-        if minutes and minutes[-1].start == start:
-            minutes[-1].add(value)  # the common case: the same minute, so the same hour
-            self.hours[-1].add(value)
+        if at < self.minute_end:  # the common case: the open minute (at > the last sample's
+            # time, which is in it), so the open hour too; Rollup.add, inlined: this runs for
+            # every sample (1,000 nodes x 50 series a second)
+            bucket = cast(Rollup, self.minute)  # set with minute_end
+            if value < bucket.min:
+                bucket.min = value
+            elif value > bucket.max:
+                bucket.max = value
+            bucket.total += value
+            bucket.last = value
+            bucket.count += 1
+            bucket = cast(Rollup, self.hour)
+            if value < bucket.min:
+                bucket.min = value
+            elif value > bucket.max:
+                bucket.max = value
+            bucket.total += value
+            bucket.last = value
+            bucket.count += 1
             return
-        self._roll(minutes, MINUTE, start, value, closed)
+        start = at - at % MINUTE
+        self.minute = self._roll(self.minutes, MINUTE, start, value, closed)
+        self.minute_end = start + MINUTE
         hours = self.hours
         start = at - at % HOUR
         if hours and hours[-1].start == start:
             hours[-1].add(value)
         else:
-            self._roll(hours, HOUR, start, value, closed)
+            self.hour = self._roll(hours, HOUR, start, value, closed)
 
     def _roll(
         self,
@@ -108,15 +128,21 @@ class _Series:
         start: float,
         value: float,
         closed: list[Closed] | None,
-    ) -> None:
+    ) -> Rollup:
         if buckets and closed is not None:
             closed.append((self.key, width, buckets[-1]))
-        buckets.append(Rollup(start, value))
+        bucket = Rollup(start, value)
+        buckets.append(bucket)
+        return bucket
+
+
+_NO_SERIES: dict[str, _Series] = {}
 
 
 def _matches(labels: Labels, wanted: Mapping[str, str]) -> bool:
-    have = dict(labels)
-    return all(have.get(key) == value for key, value in wanted.items())
+    # a pair lookup in the (short) label tuple: no dict per series, which at 1,000 nodes made
+    # each ``GET /api/v1/series?labels=node=...`` build 1,000 of them
+    return all(pair in labels for pair in wanted.items())
 
 
 class SeriesStore:
@@ -152,6 +178,9 @@ class SeriesStore:
         self._ring, self._minutes, self._hours = ring, minutes, hours
         self._series: dict[SeriesKey, _Series] = {}
         self._by_name: dict[str, set[SeriesKey]] = {}
+        # the same series again, by labels then name: a push's samples share one labels tuple,
+        # so add_batch finds each series with one lookup by (interned) name
+        self._by_labels: dict[Labels, dict[str, _Series]] = {}
         self._closed: list[Closed] | None = [] if keep_closed else None
         self.persisted_from = {MINUTE: -math.inf, HOUR: -math.inf}
         """Per rollup width, the start of the oldest bucket persisted outside (the controller's
@@ -172,29 +201,71 @@ class SeriesStore:
             )
         series = self._series.get(key)
         if series is None:
-            if len(self._series) >= self.max_series:
-                raise CardinalityError(
-                    f"{sample.name}{_show(sample.labels)}: series limit of {self.max_series} "
-                    "reached; new series are refused (drop a high-cardinality label such as a "
-                    f"request id, or raise {self._prefix}max_series)"
-                )
-            same_name = self._by_name.setdefault(sample.name, set())
-            if self.max_per_name is not None and len(same_name) >= self.max_per_name:
-                raise CardinalityError(
-                    f"{sample.name}{_show(sample.labels)}: limit of {self.max_per_name} series "
-                    f"named {sample.name} reached; new ones are refused (drop a "
-                    "high-cardinality label such as a request id, or raise "
-                    f"{self._prefix}max_series_per_metric)"
-                )
-            new = SeriesKey(*key)
-            series = self._series[new] = _Series(new, self._ring, self._minutes, self._hours)
-            same_name.add(new)
+            series = self._create(sample.name, sample.labels)
         elif sample.at <= series.last_at:
             raise InputError(
                 f"{sample.name}{_show(sample.labels)}: sample at {sample.at} is not newer than "
                 f"the last one ({series.last_at}); out-of-order and duplicate samples are dropped"
             )
         series.add(sample.at, sample.value, self._closed)
+
+    def _create(self, name: str, labels: Labels) -> _Series:
+        """A new series ``name{labels}``; CardinalityError when a limit is reached."""
+        if len(self._series) >= self.max_series:
+            raise CardinalityError(
+                f"{name}{_show(labels)}: series limit of {self.max_series} "
+                "reached; new series are refused (drop a high-cardinality label such as a "
+                f"request id, or raise {self._prefix}max_series)"
+            )
+        same_name = self._by_name.setdefault(name, set())
+        if self.max_per_name is not None and len(same_name) >= self.max_per_name:
+            raise CardinalityError(
+                f"{name}{_show(labels)}: limit of {self.max_per_name} series "
+                f"named {name} reached; new ones are refused (drop a "
+                "high-cardinality label such as a request id, or raise "
+                f"{self._prefix}max_series_per_metric)"
+            )
+        key = SeriesKey(name, labels)
+        series = self._series[key] = _Series(key, self._ring, self._minutes, self._hours)
+        same_name.add(key)
+        self._by_labels.setdefault(labels, {})[name] = series
+        return series
+
+    def add_batch(self, batch: SampleBatch) -> list[tuple[int, InputError]]:
+        """Store every sample of ``batch`` that can be stored, as :meth:`add` would one by one;
+        the index and error of each of the others, in order.
+
+        A known series with a finite value newer than its last one, and a new series with a
+        finite value, are done here without a :class:`Sample`; a refused sample goes through
+        :meth:`add`, which says exactly what is wrong.
+        """
+        failed: list[tuple[int, InputError]] = []
+        closed, by_labels = self._closed, self._by_labels
+        values, ats, labels_of = batch.values, batch.ats, batch.labels
+        labels: Labels | None = None
+        named: dict[str, _Series] = {}
+        for i, name in enumerate(batch.names):
+            if labels_of[i] is not labels:
+                labels = labels_of[i]
+                named = by_labels.get(labels, _NO_SERIES)
+            series = named.get(name)
+            at, value = ats[i], values[i]
+            if series is None and value - value == 0.0:  # finite: a new series if allowed
+                try:
+                    series = self._create(name, labels)
+                except CardinalityError as exc:
+                    failed.append((i, exc))
+                    continue
+                named = by_labels[series.key.labels]
+            # value - value is 0.0 for a finite float, nan for nan and +-inf
+            elif series is None or at <= series.last_at or value - value != 0.0:
+                try:  # add says exactly what is wrong
+                    self.add(Sample(name, labels, value, at))
+                except InputError as exc:
+                    failed.append((i, exc))
+                continue
+            series.add(at, value, closed)
+        return failed
 
     def add_all(self, samples: Iterable[Sample]) -> list[InputError]:
         """Store every sample that can be stored; the errors of the others, in order."""

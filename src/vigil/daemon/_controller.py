@@ -27,7 +27,7 @@ from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
-from vigil.collectors import CardinalityError, ProbeLoop, Sample, SeriesStore
+from vigil.collectors import CardinalityError, ProbeLoop, Sample, SampleBatch, SeriesStore
 from vigil.daemon._balancing import Balancers
 from vigil.daemon._lock import DataDirLock
 from vigil.daemon._logs import LogPipeline
@@ -394,6 +394,8 @@ class Controller(ControlPlane):
 
     def _ingest(self, samples: Sequence[Sample]) -> list[str]:
         """Store samples (agents', scrapes', queries') and run the rules over them."""
+        if isinstance(samples, SampleBatch):  # a heartbeat's, from the lean path
+            return self._ingest_batch(samples)
         errors: list[str] = []
         for sample in samples:
             try:
@@ -411,6 +413,24 @@ class Controller(ControlPlane):
                 sample.name, sample.labels_dict, sample.at, sample.value
             ):
                 self._rule_changed(change)
+        return errors
+
+    def _ingest_batch(self, batch: SampleBatch) -> list[str]:
+        """:meth:`_ingest` for samples in columns: stored in one pass, then the rules see the
+        stored samples of ruled metrics, in order (rules do not read the series store)."""
+        failed = self.series.add_batch(batch)
+        errors = [str(exc) for _, exc in failed]
+        for i, exc in failed:
+            if isinstance(exc, CardinalityError):
+                self._report_refused(batch[i], str(exc))
+        if self._ruled.isdisjoint(batch.names):  # most pushes carry no ruled metric
+            return errors
+        refused = {i for i, _ in failed}
+        for i, name in enumerate(batch.names):
+            if name in self._ruled and i not in refused:
+                labels = dict(batch.labels[i])
+                for change in self.rules.observe(name, labels, batch.ats[i], batch.values[i]):
+                    self._rule_changed(change)
         return errors
 
     def _report_refused(self, sample: Sample, problem: str) -> None:

@@ -9,6 +9,11 @@ what it writes (the node row, the incident, an escalation) runs while :meth:`run
 ordered writer thread (:mod:`vigil.daemon._writer`), so a storm of changes never stalls the
 heartbeats on the loop. ``NodeStatusChanged`` is published once those writes are committed;
 outside :meth:`run` (tests, shutdown) the writes are done in line, as before.
+
+:meth:`NodeMonitor.nodes` (``GET /api/v1/nodes``, placement, the risk loop) returns a snapshot
+that is rebuilt when a status changes or once it is :data:`SNAPSHOT_AGE` old: with 1,000 nodes,
+a phi and a copy per node cost ~10 ms, and a dashboard polling back to back spent most of the
+loop on it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ from vigil.model import (
 from vigil.remediation import ActionLog, IncidentBook
 from vigil.settings import Settings
 from vigil.store import Store
+
+SNAPSHOT_AGE = 0.25
+"""Seconds a :meth:`NodeMonitor.nodes` snapshot is served (a quarter of the default heartbeat
+interval): its ``last_heartbeat``, ``info`` and ``phi`` may be that much behind; a status
+change shows at once (it drops the snapshot)."""
 
 _FINDINGS = {
     NodeStatus.SUSPECT: (FindingKind.NODE_SUSPECT, Severity.WARNING),
@@ -80,12 +90,20 @@ class NodeMonitor:
             self._store.upsert_node(node)
         self._writer: OrderedWriter | None = None
         self._thread_book: tuple[EventBus, IncidentBook, ActionLog] | None = None
+        self._snapshot: tuple[Node, ...] | None = None
+        self._snapshot_at = 0.0
 
-    def nodes(self) -> list[Node]:
+    def nodes(self) -> tuple[Node, ...]:
+        """Every node with its phi now (or at most :data:`SNAPSHOT_AGE` ago), in config order;
+        the same tuple until it is rebuilt (the API keeps its JSON while it is the same)."""
         now = self._clock()
-        return [
-            dataclasses.replace(n, phi=self._judge.phi(n.name, now)) for n in self._nodes.values()
-        ]
+        if self._snapshot is None or not 0.0 <= now - self._snapshot_at < SNAPSHOT_AGE:
+            phi = self._judge.phi
+            self._snapshot = tuple(
+                dataclasses.replace(n, phi=phi(n.name, now)) for n in self._nodes.values()
+            )
+            self._snapshot_at = now
+        return self._snapshot
 
     def heartbeat(self, name: str, seq: int, info: Mapping[str, Any]) -> NodeStatus:
         """Record a heartbeat; returns the node's status afterwards (Up)."""
@@ -132,6 +150,7 @@ class NodeMonitor:
     def _apply(self, t: Transition, now: float) -> None:
         node = dataclasses.replace(self._nodes[t.node], status=t.new, phi=t.phi)
         self._nodes[t.node] = node
+        self._snapshot = None  # a status change shows at once
         if self._writer is None or self._thread_book is None:
             self._record(t, node, now, self._bus, self._incidents, self._actions)
             return
