@@ -198,17 +198,24 @@ def test_an_unmeasured_replica_costs_what_the_others_would_at_its_load() -> None
     assert costs[0] > costs[2]
 
 
+def one_idle_among_five() -> tuple[PeakEwmaP2C, list[Upstream]]:
+    """A new policy that measured five upstreams alike (0.1 s each); u0 is idle, the others
+    have 2 requests in flight each."""
+    policy = PeakEwmaP2C()
+    upstreams = [Upstream(f"u{i}", "10.0.0.1", 1) for i in range(5)]
+    for upstream in upstreams:
+        policy.started(upstream, T0)
+        policy.finished(upstream, T0, 0.1, False)
+        upstream.in_flight = 0 if upstream is upstreams[0] else 2
+    return policy, upstreams
+
+
 def test_with_a_fresh_view_the_least_loaded_upstream_is_always_compared() -> None:
     # the pool reports each pick (``started``): the idle replica is never left out of the sample
     rng = random.Random(5)
     first: Counter[int] = Counter()
     for _ in range(300):
-        policy = PeakEwmaP2C()
-        upstreams = [Upstream(f"u{i}", "10.0.0.1", 1) for i in range(5)]
-        for upstream in upstreams:
-            policy.started(upstream, T0)
-            policy.finished(upstream, T0, 0.1, False)
-            upstream.in_flight = 0 if upstream is upstreams[0] else 2
+        policy, upstreams = one_idle_among_five()
         index = policy.select(upstreams, now=T0, rng=rng)
         assert index is not None
         first[index] += 1
@@ -217,12 +224,7 @@ def test_with_a_fresh_view_the_least_loaded_upstream_is_always_compared() -> Non
 
 def test_a_stale_view_is_sampled_three_at_a_time_whatever_the_in_flight_counts() -> None:
     # picks not reported back: the least loaded is not added, its share stays at d / n
-    policy = PeakEwmaP2C()
-    upstreams = [Upstream(f"u{i}", "10.0.0.1", 1) for i in range(5)]
-    for upstream in upstreams:
-        policy.started(upstream, T0)
-        policy.finished(upstream, T0, 0.1, False)
-        upstream.in_flight = 0 if upstream is upstreams[0] else 2
+    policy, upstreams = one_idle_among_five()
     rng = random.Random(5)
     chosen = Counter(policy.select(upstreams, now=T0, rng=rng) for _ in range(6000))
     assert chosen[0] / 6000 == pytest.approx(3 / 5, abs=0.03)
