@@ -15,6 +15,8 @@ import socket
 
 import uvloop
 
+from vigil.balancer._proxy_connpool import UpstreamPool
+from vigil.balancer._proxy_upstream import UpstreamConnection
 from vigil.balancer.proxy import Proxy
 
 from ._routers import RoundRobinRouter, upstream
@@ -137,6 +139,8 @@ def test_every_connection_pending_at_a_wake_up_is_accepted_under_uvloop() -> Non
 
 _OUT_OF_DESCRIPTORS = """
 import asyncio, logging, resource, socket, sys
+from vigil.balancer._proxy_connpool import UpstreamPool
+from vigil.balancer._proxy_upstream import UpstreamConnection
 from vigil.balancer.proxy import Proxy
 
 async def main():
@@ -201,3 +205,45 @@ async def test_a_host_name_is_listened_on_at_every_address_it_resolves_to() -> N
             await proxy.stop(0.5)
     assert listening == len(addresses)
     assert bodies == [b"ok"] * len(addresses)
+
+
+async def test_a_failed_connect_whose_waiter_was_served_fails_the_waiter_left_without_one() -> None:
+    # A's connect hangs then fails; B's succeeds first and serves A (the oldest). B then has no
+    # connect of its own: A's failure goes to B, which retries elsewhere at once instead of
+    # waiting out its connect timeout.
+    loop = asyncio.get_running_loop()
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    key = ("127.0.0.1", port)
+    pool = UpstreamPool(loop, max_idle=4, idle_timeout=10.0)
+    gate = asyncio.Event()
+    real = loop.create_connection
+    calls = 0
+
+    async def scripted(factory, host, port_):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # A's
+            await gate.wait()
+            raise ConnectionRefusedError(111, "refused")
+        return await real(factory, host, port_)
+
+    results: dict[str, tuple[object, object]] = {}
+    try:
+        loop.create_connection = scripted  # type: ignore[method-assign]
+        pool.connect(key, lambda c, e: results.setdefault("A", (c, e)))
+        pool.connect(key, lambda c, e: results.setdefault("B", (c, e)))
+        await wait_until(lambda: "A" in results, "B's connect serves A")
+        conn, error = results["A"]
+        assert isinstance(conn, UpstreamConnection) and error is None and pool.handed == 1
+        conn.close()
+        gate.set()
+        await wait_until(lambda: "B" in results, "A's connect error reaches B")
+        conn, error = results["B"]
+        assert conn is None and isinstance(error, ConnectionRefusedError)
+        assert not pool.waiting.get(key)
+    finally:
+        del loop.create_connection  # type: ignore[misc]
+        pool.close()
+        server.close()
+        await server.wait_closed()

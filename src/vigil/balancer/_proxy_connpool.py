@@ -16,8 +16,10 @@ connections that finish instead of queueing behind the replica's ``accept()``; e
 still starts exactly one connect, so a burst of N requests opens at most N connections, and the
 ones that arrive after their waiter was served stay idle for the next burst. New requests do not
 take idle connections while others wait (first come, first served: the tail latency is what a
-client with a timeout sees). A connect error goes only to the waiter that started the connect,
-if it still waits.
+client with a timeout sees). A connect error goes to the waiter that started the connect if it
+still waits; if that one was served by another's connect, to the oldest waiter whose own
+connect served someone else (it has no connect left to wait for: it retries elsewhere at once
+instead of waiting out its connect timeout).
 """
 
 from __future__ import annotations
@@ -134,6 +136,13 @@ class UpstreamPool:
             if waiter.waiting:
                 return waiter
 
+    def _waiter_without_connect(self, key: Key) -> Waiter | None:
+        """The oldest waiter whose own connect already ended (it served an older waiter)."""
+        for waiter in self.waiters.get(key, ()):
+            if waiter.waiting and waiter.task is not None and waiter.task.done():
+                return waiter
+        return None
+
     def unwait(self, waiter: Waiter) -> None:
         """``waiter`` is served or gone (called by :class:`Waiter`)."""
         waiter.waiting = False
@@ -174,6 +183,10 @@ class UpstreamPool:
         except OSError as exc:
             if owner.waiting:
                 owner.serve(None, exc)
+            else:  # its waiter was served by another's connect: one waiter has none left
+                orphan = self._waiter_without_connect(key)
+                if orphan is not None:
+                    orphan.serve(None, exc)
             return
         self.opened += 1
         if self._closing:
