@@ -22,7 +22,7 @@ from rich.live import Live
 from rich.logging import RichHandler
 from rich.table import Table
 
-from vigil.cli._client import ApiClient
+from vigil.cli._client import ApiClient, api_errors
 from vigil.cli._detect import detect
 from vigil.cli._logs import logs_app
 from vigil.cli._logs_api import (
@@ -235,14 +235,11 @@ def agent(
 def status(url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Nodes, replicas and active incidents at a glance."""
     client = ApiClient(url, token)
-    try:
+    with api_errors():
         nodes = client.get("/api/v1/nodes")
         replicas = client.get("/api/v1/replicas")
         active = client.get("/api/v1/incidents", state="active", limit=20)
         risk = fetch_risk(client)
-    except VigilError as exc:
-        err.print(str(exc), markup=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
     console.print(nodes_table(nodes))
     if risk:
         console.print(risk_table(risk))
@@ -267,11 +264,8 @@ def incidents(
     params: dict[str, object] = {"limit": limit}
     if state:
         params["state"] = state
-    try:
+    with api_errors():
         page = client.get("/api/v1/incidents", **params)
-    except VigilError as exc:
-        err.print(str(exc), markup=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
     console.print(incidents_table(page["items"], title=f"Incidents ({page['total']} in all)"))
     logs = [i for i in page["items"] if i["kind"] in LOG_KINDS][:MAX_LOG_INCIDENTS_SHOWN]
     try:
@@ -302,7 +296,7 @@ def top(
             return Group(top_table(latest, TOP_SERIES), risk_table(risk))
         return top_table(latest, TOP_SERIES)
 
-    try:
+    with api_errors(), contextlib.suppress(KeyboardInterrupt):
         if once:
             console.print(table())
             return
@@ -310,11 +304,6 @@ def top(
             while True:
                 time.sleep(every)
                 live.update(table())
-    except VigilError as exc:
-        err.print(str(exc), markup=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
-    except KeyboardInterrupt:
-        return
 
 
 @app.command()

@@ -5,14 +5,31 @@ The CLI talks to a running controller over its REST API, the same way a person's
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import typer
+from rich.console import Console
 
 from vigil.errors import VigilError
 
 DEFAULT_URL = "http://127.0.0.1:8700"
+
+_err = Console(stderr=True)
+
+
+@contextlib.contextmanager
+def api_errors() -> Iterator[None]:
+    """Around a command's API calls: a :class:`VigilError` (controller unreachable, token
+    refused, a 4xx with its detail) is printed on stderr and the command exits with 1."""
+    try:
+        yield
+    except VigilError as exc:
+        _err.print(str(exc), markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
 
 
 class ApiClient:

@@ -16,11 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vigil.cli._client import ApiClient
-from vigil.errors import VigilError
+from vigil.cli._client import ApiClient, api_errors
 
 console = Console()
-err = Console(stderr=True)
 
 UrlOpt = Annotated[str | None, typer.Option("--url", help="Controller URL (or VIGIL_URL).")]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (or VIGIL_TOKEN).")]
@@ -96,11 +94,8 @@ def logs_top(
     params: dict[str, object] = {"sort": sort, "limit": limit}
     if source:
         params["source"] = source
-    try:
+    with api_errors():
         page = ApiClient(url, token).get("/api/v1/logs/templates", **params)
-    except VigilError as exc:
-        err.print(str(exc), markup=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
     console.print(templates_table(page["items"], page["total"], time.time()))
 
 
@@ -127,11 +122,8 @@ def logs_findings(
         params["since"] = time.time() - since
     if incident is not None:
         params["incident"] = incident
-    try:
+    with api_errors():
         page = ApiClient(url, token).get("/api/v1/logs/findings", **params)
-    except VigilError as exc:
-        err.print(str(exc), markup=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
     items = page["items"]
     if incident is not None:
         items = sorted(items, key=lambda f: -f["p_fault"])
