@@ -31,7 +31,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,8 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from vigil.backends import free_port
+
 console = Console(stderr=True, width=160)
 WARMUP = 5.0
 """Seconds of load before measuring: connections open, every series created, caches warm."""
@@ -52,12 +53,6 @@ GRACE = 10.0
 """Seconds the generator waits past the end for answers still due; what is left is not stored."""
 PROBE_TIMEOUT = 10.0
 """A probe request slower than this counts as this slow (and as an error)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -36,12 +35,6 @@ MODEL_SERVER = "vigil.demo.model_server"
 VIGIL = str(Path(sys.executable).with_name("vigil"))
 """The installed console script, as an operator runs it."""
 UP_LINE = re.compile(r"controller up, API on (http://[0-9.]+:\d+)")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def model_server_argv(*extra: str, load_time: float = 0.2) -> list[str]:

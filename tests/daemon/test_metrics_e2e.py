@@ -4,7 +4,6 @@ a controller restart, a real exporter is scraped, and each node's risk comes fro
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from vigil.agent import Agent
+from vigil.backends import free_port
 from vigil.collectors import Sample
 from vigil.daemon import Controller
 from vigil.store import SqlStore
@@ -37,12 +37,6 @@ class Counter:
     def collect(self) -> list[Sample]:
         self.n += 1
         return [Sample.of("test.counter", float(self.n), 1000.0 + self.n, {})]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_an_agent_keeps_a_bounded_backlog_while_the_controller_is_away(

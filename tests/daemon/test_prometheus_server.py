@@ -8,7 +8,6 @@ installs it). Without it the tests are skipped, saying so.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
+from vigil.backends import free_port
 
 from ._support import eventually, tagged_env
 from .conftest import StartController
@@ -25,12 +26,6 @@ pytestmark = pytest.mark.skipif(
     PROMETHEUS is None,
     reason="the prometheus binary is absent: `apt-get install prometheus` (.ci/run does)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ import httpx
 import psutil
 import pytest
 
+from vigil.backends import free_port
+
 VIGIL = str(Path(sys.executable).with_name("vigil"))
 TAG_ENV = "VIGIL_TEST_TAG"
 MODEL_SERVER = "vigil.demo.model_server"
@@ -48,12 +50,6 @@ def tag() -> Iterator[str]:
         with contextlib.suppress(psutil.Error):
             proc.kill()
     psutil.wait_procs(victims, timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.slow

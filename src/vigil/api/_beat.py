@@ -213,9 +213,7 @@ def node_samples(node: str, samples: list[SampleDict]) -> SampleBatch:
         if found is None:
             found = frozen[raw] = freeze_labels({**extra, "node": node})
         labels_of.append(found)
-    return SampleBatch(
-        names, labels_of, [s["value"] for s in samples], [s["at"] for s in samples]
-    )
+    return SampleBatch(names, labels_of, [s["value"] for s in samples], [s["at"] for s in samples])
 
 
 def _encoded(

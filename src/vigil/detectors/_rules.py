@@ -171,8 +171,7 @@ class RuleEngine:
             score_of = state.best
         else:
             explanation = (
-                f"anomaly({spec.metric}): back within its range (score {x:.3g}, "
-                f"value {value:.6g})"
+                f"anomaly({spec.metric}): back within its range (score {x:.3g}, value {value:.6g})"
             )
             score_of = x
             state.best, state.why = 0.0, ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from vigil.remediation._actions import AUTOPILOT, ActionLog
 from vigil.remediation._guards import RestartBudget, should_restart
 from vigil.remediation._incidents import IncidentBook
-from vigil.remediation._plan import ReplicaPlan, free_port, plan_replica, render_argv
+from vigil.remediation._plan import ReplicaPlan, plan_replica, render_argv
 from vigil.remediation._supervisor import (
     Command,
     ProbeDriver,
@@ -29,7 +29,6 @@ __all__ = [
     "ReplicaRunner",
     "RestartBudget",
     "describe_exit",
-    "free_port",
     "plan_replica",
     "render_argv",
     "should_restart",

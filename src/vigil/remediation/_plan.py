@@ -1,19 +1,18 @@
 """Turn a configured service into concrete replica plans: argv, env, port, log file.
 
-Pure apart from :func:`free_port` (asks the OS for an unused port). Called by the daemon when it
-builds supervisors from settings, and by tests.
+Pure apart from :func:`vigil.backends.free_port` (finds an unused port). Called by the daemon
+when it builds supervisors from settings, and by tests.
 """
 
 from __future__ import annotations
 
 import shlex
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigil.backends import ProcessSpec
+from vigil.backends import ProcessSpec, free_port
 from vigil.errors import ConfigError
 from vigil.model import ReplicaId, replica_id
 from vigil.settings import Service
@@ -30,13 +29,6 @@ class ReplicaPlan:
     node: str
     spec: ProcessSpec
     extra_env: Mapping[str, str] = field(default_factory=dict)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """An unused TCP port on ``host`` (the OS picks it; the replica binds it moments later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def render_argv(command: Sequence[str] | str, values: Mapping[str, str | int]) -> list[str]:
