@@ -21,6 +21,7 @@ import httpx
 import psutil
 import pytest
 
+from vigil.backends import free_port
 from vigil.model import ReplicaState
 
 from ._support import (
@@ -29,7 +30,6 @@ from ._support import (
     VigilUp,
     api,
     eventually,
-    free_port,
     model_servers,
     running,
     service,

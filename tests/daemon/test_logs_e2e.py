@@ -26,9 +26,10 @@ from typing import Any
 import httpx
 import pytest
 
+from vigil.backends import free_port
 from vigil.daemon import Controller
 
-from ._support import eventually, free_port, tagged_env, write_config
+from ._support import eventually, tagged_env, write_config
 from .conftest import ADMIN, API_TOKENS, StartController
 
 AGENT_TOKEN = "agent-n1-token-0123456789"
