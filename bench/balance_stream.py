@@ -2,6 +2,7 @@
 
     python bench/balance_stream.py            # 5 rounds of 200 concurrent streams x 64 events
     python bench/balance_stream.py --quick    # 1 round (CI keeps the script from rotting)
+    python bench/balance_stream.py --floor    # also the byte relay of bench/relay_floor.py
 
 A backend process (uvloop) answers every GET with a chunked ``text/event-stream`` of 64 events,
 the first at once and then one every 10 ms, like a model emitting tokens. The client (this
@@ -31,6 +32,7 @@ from balance_overhead import (
     cpu_seconds,
     free_port,
     raise_nofile,
+    start_floor,
     start_nginx,
     wait_port,
 )
@@ -136,7 +138,7 @@ def measure(name: str, port: int, rounds: int, pids: list[int], out: dict) -> No
     r = out[name]
     cpu_text = f"{r['cpu_us_per_event']:.1f} us" if pids else "-"
     print(
-        f"{name:<7} first event median {r['ttfe_median_ms']:.2f} ms p99 {r['ttfe_p99_ms']:.2f} ms"
+        f"{name:<9} first event median {r['ttfe_median_ms']:.2f} ms p99 {r['ttfe_p99_ms']:.2f} ms"
         f"  events {events}/{r['events_expected']}  proxy CPU per event {cpu_text}",
         flush=True,
     )
@@ -145,6 +147,11 @@ def measure(name: str, port: int, rounds: int, pids: list[int], out: dict) -> No
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 round instead of 5")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also a pass-through byte relay on uvloop (no HTTP; a new upstream connection each)",
+    )
     args = parser.parse_args()
     check_tools(["nginx"])
     raise_nofile()
@@ -173,6 +180,14 @@ def main() -> int:
             group = Workers.launch(functools.partial(stream_proxy, backend_port), workers=1)
             measure("vigil", group.port, rounds, group.pids, results)
             measure("nginx", nginx_port, rounds, [nginx.pid, *children(nginx.pid)], results)
+            for style in ("protocol", "buffered") if args.floor else ():
+                relay, relay_port = start_floor(style, [backend_port])
+                try:
+                    assert relay.pid is not None
+                    measure(f"floor_{style[:3]}", relay_port, rounds, [relay.pid], results)
+                finally:
+                    relay.kill()
+                    relay.join(10)
         finally:
             if group is not None:
                 group.stop(1.0)
@@ -191,6 +206,21 @@ def main() -> int:
         results["nginx"]["cpu_us_per_event"] or 1
     )
     complete = all(r["events"] == r["events_expected"] for r in results.values())
+    floors = {
+        name: {
+            "ttfe_added_ms": float(r["ttfe_median_ms"] or 0)
+            - float(results["direct"]["ttfe_median_ms"] or 0),
+            "cpu_per_event_vs_nginx": float(r["cpu_us_per_event"] or 0)
+            / float(results["nginx"]["cpu_us_per_event"] or 1),
+        }
+        for name, r in results.items()
+        if name.startswith("floor")
+    }
+    for name, f in floors.items():
+        print(
+            f"{name}: first event +{f['ttfe_added_ms']:.2f} ms vs direct, "
+            f"CPU per event {f['cpu_per_event_vs_nginx']:.2f}x nginx's"
+        )
     print(
         f"vigil: first event +{added:.2f} ms vs direct (target <= 1 ms; "
         f"{over_nginx:+.2f} ms vs nginx), "
@@ -210,6 +240,7 @@ def main() -> int:
                 "vigil_ttfe_added_ms": added,
                 "vigil_ttfe_vs_nginx_ms": over_nginx,
                 "vigil_cpu_per_event_vs_nginx": cpu_ratio,
+                "floors": floors,
                 "targets_met": {
                     "ttfe_added_le_1ms": added <= 1.0,
                     "cpu_per_event_le_1.2x_nginx": cpu_ratio <= 1.2,
