@@ -3,6 +3,7 @@
     python bench/balance_stream.py            # 5 rounds of 200 concurrent streams x 64 events
     python bench/balance_stream.py --quick    # 1 round (CI keeps the script from rotting)
     python bench/balance_stream.py --floor    # also the byte relay of bench/relay_floor.py
+    python bench/balance_stream.py --pause 5  # each round a burst after 5 s without traffic
 
 A backend process (uvloop) answers every GET with a chunked ``text/event-stream`` of 64 events,
 the first at once and then one every 10 ms, like a model emitting tokens. The client (this
@@ -114,7 +115,9 @@ def children(pid: int) -> list[int]:
     return [int(x) for x in path.read_text().split()] if path.exists() else []
 
 
-def measure(name: str, port: int, rounds: int, pids: list[int], out: dict) -> None:
+def measure(
+    name: str, port: int, rounds: int, pids: list[int], out: dict, pause: float = 0.0
+) -> None:
     import uvloop
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
@@ -123,6 +126,7 @@ def measure(name: str, port: int, rounds: int, pids: list[int], out: dict) -> No
         events = 0
         before = cpu_seconds(pids) if pids else 0.0
         for _ in range(rounds):
+            time.sleep(pause)  # --pause: the proxy's idle upstream connections may expire
             t, n = runner.run(round_of_streams(port))
             ttfes += t
             events += n
@@ -152,6 +156,13 @@ def main() -> int:
         action="store_true",
         help="also a pass-through byte relay on uvloop (no HTTP; a new upstream connection each)",
     )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="wait S seconds before each round (5: a burst after the 4 s upstream idle timeout)",
+    )
     args = parser.parse_args()
     check_tools(["nginx"])
     raise_nofile()
@@ -176,15 +187,17 @@ def main() -> int:
         group = None
         try:
             wait_port(nginx_port)
-            measure("direct", backend_port, rounds, [], results)
+            measure("direct", backend_port, rounds, [], results, args.pause)
             group = Workers.launch(functools.partial(stream_proxy, backend_port), workers=1)
-            measure("vigil", group.port, rounds, group.pids, results)
-            measure("nginx", nginx_port, rounds, [nginx.pid, *children(nginx.pid)], results)
+            measure("vigil", group.port, rounds, group.pids, results, args.pause)
+            nginx_pids = [nginx.pid, *children(nginx.pid)]
+            measure("nginx", nginx_port, rounds, nginx_pids, results, args.pause)
             for style in ("protocol", "buffered") if args.floor else ():
                 relay, relay_port = start_floor(style, [backend_port])
                 try:
                     assert relay.pid is not None
-                    measure(f"floor_{style[:3]}", relay_port, rounds, [relay.pid], results)
+                    name = f"floor_{style[:3]}"
+                    measure(name, relay_port, rounds, [relay.pid], results, args.pause)
                 finally:
                     relay.kill()
                     relay.join(10)
@@ -235,6 +248,7 @@ def main() -> int:
                 "streams": STREAMS,
                 "events_per_stream": EVENTS,
                 "rounds": rounds,
+                "pause_s": args.pause,
                 "results": results,
                 "baseline": "nginx proxy_buffering off",
                 "vigil_ttfe_added_ms": added,
