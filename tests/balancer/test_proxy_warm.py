@@ -87,3 +87,24 @@ async def test_without_warm_for_idle_connections_expire_and_none_is_reopened() -
             assert pool.renewed == 0 and pool.opened == opened
             await burst(port)
             assert pool.opened == opened + STREAMS  # the cold burst opened its own
+
+
+async def test_spares_no_request_takes_are_let_go_while_lighter_traffic_goes_on() -> None:
+    # a burst of 6, then one request at a time: the spares of the burst's peak are renewed for
+    # warm_for seconds only, not for as long as any traffic flows
+    async with serving(sse(2, 0.3)) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        settings = {"upstream_idle_timeout": 0.2, "upstream_warm_for": 0.6}
+        async with proxying(router, **settings) as (proxy, port):
+            pool = proxy.state.pool
+            key = ("127.0.0.1", up.port)
+            await burst(port)
+            assert len(pool.idle[key]) == STREAMS
+            for _ in range(100):  # each request takes ~0.3 s: bounded, never hangs
+                answer = await roundtrip(port, GET)
+                assert answer.body == EVENTS
+                if len(pool.idle[key]) + pool.renewing <= 2:
+                    break
+            else:
+                raise AssertionError(f"spares kept under light traffic: {len(pool.idle[key])}")
+            assert pool.renewed > 0

@@ -22,10 +22,12 @@ connect served someone else (it has no connect left to wait for: it retries else
 instead of waiting out its connect timeout).
 
 Warm spares (``warm_for`` > 0): an idle connection about to expire is closed and replaced by a
-fresh one, as long as its upstream served a request within the last ``warm_for`` seconds. So
-the pool keeps what the last burst needed (its peak, bounded by ``max_idle``) across pauses
-longer than the idle timeout, without ever holding a connection idle for longer than that
-(servers close idle connections themselves, racing with a new request). Without it a burst of
+fresh one, as long as it (or the connection it replaced) carried a response within the last
+``warm_for`` seconds. So the pool keeps what the recent peak needed (bounded by ``max_idle``)
+across pauses longer than the idle timeout, without ever holding a connection idle for longer
+than that (servers close idle connections themselves, racing with a new request); a spare
+that no request takes for ``warm_for`` seconds is let go, so a one-off burst is not renewed
+forever under lighter traffic. Without it a burst of
 200 streams after a 5 s pause opened 200 connections and its median first event came 60-70 ms
 later (``bench/balance_stream.py --pause 5``).
 """
@@ -35,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -91,7 +92,6 @@ class UpstreamPool:
         # would expire; else sweep twice and close what has expired
         self._sweep_every = idle_timeout / 4 if warm_for > 0 else idle_timeout / 2
         self._renew_margin = self._sweep_every if warm_for > 0 else 0.0
-        self.last_used: dict[Key, float] = {}  # when a response last gave a connection back
         self.renewed = 0  # spares opened to replace expiring idle connections (tests read it)
         self.renewing = 0  # spares being opened
         self.idle: dict[Key, deque[UpstreamConnection]] = {}
@@ -131,7 +131,7 @@ class UpstreamPool:
             return
         key = conn.key
         self._keep(conn)
-        self.last_used[key] = conn.idle_since
+        conn.used_at = conn.idle_since
         if self.waiting and self.waiting.get(key) and key not in self._handoff_due:
             self._handoff_due.add(key)
             self.loop.call_soon(self._handoff, key)
@@ -222,6 +222,7 @@ class UpstreamPool:
                 self.handed += 1
             waiter.serve(conn, None)
         else:  # its waiter was served by another connection: keep it for the next request
+            conn.used_at = self.loop.time()  # opened for the current peak: renewed as used
             self._keep(conn)
 
     def _sweep(self) -> None:
@@ -229,16 +230,15 @@ class UpstreamPool:
         now = self.loop.time()
         deadline = now - self.idle_timeout + self._renew_margin
         left = False
+        recent = now - self.warm_for
         for key, queue in self.idle.items():
-            expired = 0
             while queue and queue[0].idle_since <= deadline:
-                queue.popleft().close()
-                expired += 1
-            if expired and now - self.last_used.get(key, -math.inf) < self.warm_for:
-                self.renewing += expired
-                for _ in range(expired):
-                    self._spawn(self._open_spare(key))
-                left = True
+                conn = queue.popleft()
+                conn.close()
+                if conn.used_at > recent:
+                    self.renewing += 1
+                    self._spawn(self._open_spare(key, conn.used_at))
+                    left = True
             left = left or bool(queue)
         if left and not self._closing:
             self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
@@ -249,8 +249,9 @@ class UpstreamPool:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _open_spare(self, key: Key) -> None:
-        """Open a connection to ``key`` in the background, for the next request or waiter."""
+    async def _open_spare(self, key: Key, used_at: float) -> None:
+        """Open a connection to ``key`` in the background, for the next request or waiter
+        (``used_at``: when the connection it replaces last carried a response)."""
         try:
             _, conn = await self.loop.create_connection(
                 lambda: UpstreamConnection(self, key), key[0], key[1]
@@ -262,6 +263,7 @@ class UpstreamPool:
             self.renewing -= 1
         self.opened += 1
         self.renewed += 1
+        conn.used_at = used_at
         if self._closing:
             conn.close()
         elif self.waiting.get(key):

@@ -56,9 +56,9 @@ class ProxySettings:
     """Seconds an idle upstream connection is kept. Below uvicorn's 5 s keep-alive so that the
     proxy, not the server, closes it (a server-side close races with a new request)."""
     upstream_warm_for: float = 60.0
-    """Seconds after an upstream's last request during which its idle connections are renewed
-    (closed and reopened) instead of expiring, so a burst after a pause finds as many warm
-    connections as the last burst used. 0: idle connections simply expire."""
+    """Seconds after an idle upstream connection last carried a response during which it is
+    renewed (closed and reopened) instead of expiring, so a burst after a pause finds as many
+    warm connections as the recent peak used. 0: idle connections simply expire."""
     affinity_header: str | None = None
     """Request header whose value is the router's consistent-hashing key (session affinity)."""
     forwarded_proto: str = "http"
