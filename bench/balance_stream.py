@@ -4,6 +4,13 @@
     python bench/balance_stream.py --quick    # 1 round (CI keeps the script from rotting)
     python bench/balance_stream.py --floor    # also the byte relay of bench/relay_floor.py
     python bench/balance_stream.py --pause 5  # each round a burst after 5 s without traffic
+    python bench/balance_stream.py --python-only 2000   # Python work per relayed event
+
+``--python-only N`` relays N events (one chunk per upstream read) through the proxy's protocols
+with null transports (no sockets, no tools), against the baseline of what any relay that keeps
+the framing checked must do: httptools parsing the chunk and one write. Run it under
+``valgrind --tool=callgrind`` with two counts (e.g. 2000 and 6000) and take the difference of
+the instruction totals for a figure that does not depend on the load.
 
 A backend process (uvloop) answers every GET with a chunked ``text/event-stream`` of 64 events,
 the first at once and then one every 10 ms, like a model emitting tokens. The client (this
@@ -29,6 +36,8 @@ import time
 from pathlib import Path
 
 from balance_overhead import (
+    _REQUEST,
+    _NullTransport,
     check_tools,
     cpu_seconds,
     free_port,
@@ -148,6 +157,57 @@ def measure(
     )
 
 
+_SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+_EVENT = b'data: {"token": 7, "text": " tok"}\n\n'
+_CHUNK = b"%x\r\n%s\r\n" % (len(_EVENT), _EVENT)
+
+
+def python_only(count: int) -> dict[str, float]:
+    """CPU µs per relayed event: the proxy's protocols (null transports) and the baseline."""
+    import uvloop
+    from httptools import HttpResponseParser
+
+    from vigil.balancer._proxy_client import ClientConnection
+    from vigil.balancer._proxy_upstream import UpstreamConnection
+
+    async def proxy_loop() -> float:
+        proxy = stream_proxy(9)
+        await proxy.start()
+        state = proxy.state
+        conn = UpstreamConnection(state.pool, ("127.0.0.1", 9))
+        conn.connection_made(_NullTransport())  # type: ignore[arg-type]
+        state.pool.put(conn)
+        client = ClientConnection(state)
+        client.connection_made(_NullTransport())  # type: ignore[arg-type]
+        client.data_received(_REQUEST)
+        conn.data_received(_SSE_HEAD)
+        start = time.process_time()
+        for _ in range(count):
+            conn.data_received(_CHUNK)
+        spent = time.process_time() - start
+        if state.active != 1 or conn.exchange is None:
+            raise RuntimeError("the null-transport stream did not stay open")
+        await proxy.stop(0.1)
+        return spent
+
+    class Sink:  # httptools calls only the callbacks that exist
+        def on_body(self, body: bytes) -> None:
+            pass
+
+    parser, sink = HttpResponseParser(Sink()), _NullTransport()
+    parser.feed_data(_SSE_HEAD)
+    start = time.process_time()
+    for _ in range(count):
+        parser.feed_data(_CHUNK)
+        sink.write(_CHUNK)
+    baseline = time.process_time() - start
+    spent = uvloop.run(proxy_loop())
+    return {"vigil_us": spent / count * 1e6, "parse_and_write_us": baseline / count * 1e6}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 round instead of 5")
@@ -163,7 +223,30 @@ def main() -> int:
         metavar="S",
         help="wait S seconds before each round (5: a burst after the 4 s upstream idle timeout)",
     )
+    parser.add_argument(
+        "--python-only",
+        type=int,
+        metavar="N",
+        help="only the proxy's Python work for N relayed events, without sockets (see above)",
+    )
     args = parser.parse_args()
+    if args.python_only:
+        r = python_only(args.python_only)
+        print(f"{'':<34} {'CPU per event':>14}")
+        print(f"{'vigil protocols (no I/O)':<34} {r['vigil_us']:>11.2f} us")
+        print(f"{'baseline: httptools + one write':<34} {r['parse_and_write_us']:>11.2f} us")
+        print(
+            json.dumps(
+                {
+                    "bench": "balance_stream_python",
+                    "events": args.python_only,
+                    "results": r,
+                    "baseline": "httptools_parse_and_null_write",
+                    "ratio": r["vigil_us"] / r["parse_and_write_us"],
+                }
+            )
+        )
+        return 0
     check_tools(["nginx"])
     raise_nofile()
     rounds = 1 if args.quick else 5
