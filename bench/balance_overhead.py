@@ -13,6 +13,13 @@ Needs the Debian packages ``haproxy``, ``nginx`` and ``wrk``; installs nothing i
 naming what is missing). Raises its own ``RLIMIT_NOFILE`` so that wrk and the proxies inherit
 enough descriptors for 1000 connections.
 
+    python bench/balance_overhead.py --floor    # also the floor: a byte relay on uvloop
+
+``--floor`` adds, in the same run, :mod:`relay_floor` (no HTTP: each client connection paired
+with one upstream connection, bytes copied in the protocols' callbacks) in its two read styles,
+``asyncio.Protocol`` and ``asyncio.BufferedProtocol``: how close to HAProxy any uvloop/asyncio
+proxy can get on this machine (the ceiling of the architecture, not a product).
+
     python bench/balance_overhead.py --python-only 2000
 
 measures only the proxy's Python work per request, without sockets or tools: the client and
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import multiprocessing
 import os
 import re
 import resource
@@ -37,6 +45,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from relay_floor import run_relay
 
 from vigil.balancer._upstream import Upstream
 from vigil.balancer.proxy import Proxy, Workers
@@ -291,6 +301,31 @@ def python_only(count: int) -> dict[str, float]:
     return {"vigil_us": spent / count * 1e6, "httptools_us": baseline / count * 1e6}
 
 
+def start_floor(style: str, backends: list[int]) -> tuple[multiprocessing.Process, int]:
+    """The byte relay of :mod:`relay_floor` in its own process; returns it and its port."""
+    ctx = multiprocessing.get_context("spawn")
+    port = free_port()
+    ready = ctx.Event()
+    proc = ctx.Process(
+        target=run_relay, args=(port, backends, style == "buffered", ready), daemon=True
+    )
+    proc.start()
+    if not ready.wait(20):
+        proc.kill()
+        raise RuntimeError(f"the {style} relay did not start within 20 s")
+    return proc, port
+
+
+def measure_floor(style: str, backends: list[int], seconds: float, results: dict) -> None:
+    proc, port = start_floor(style, backends)
+    try:
+        assert proc.pid is not None
+        measure(f"floor_{style}", port, seconds, False, results, [proc.pid])
+    finally:
+        proc.kill()
+        proc.join(10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 s per run instead of 10 s")
@@ -299,6 +334,11 @@ def main() -> int:
         type=int,
         metavar="N",
         help="only the proxy's Python work for N requests, without sockets (see above)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure a pass-through byte relay on uvloop (Protocol and BufferedProtocol)",
     )
     args = parser.parse_args()
     if args.python_only:
@@ -343,6 +383,9 @@ def main() -> int:
             wait_port(hport)
             measure("haproxy", hport, seconds, True, results, [children[-1].pid])
             children.pop().terminate()
+            if args.floor:
+                for style in ("protocol", "buffered"):
+                    measure_floor(style, backends, seconds, results)
             for n in (1, 2):
                 factory = functools.partial(round_robin_proxy, backends)
                 group = Workers.launch(factory, "127.0.0.1", free_port(), workers=n)
@@ -363,7 +406,7 @@ def main() -> int:
             "cpu_per_req_vs_haproxy": r["c50"]["cpu_us_per_req"] / h["c50"]["cpu_us_per_req"],
         }
         for name, r in results.items()
-        if name.startswith("vigil")
+        if name.startswith(("vigil", "floor"))
     }
     for name, ratio in ratios.items():
         print(
@@ -377,7 +420,10 @@ def main() -> int:
         "vigil_2proc_rps_ge_1.0x": ratios["vigil_2proc"]["rps_c50_vs_haproxy"] >= 1.0,
         "p50_added_le_30us": ratios["vigil_1proc"]["p50_c1_added_us_vs_haproxy"] <= 30.0,
         "zero_errors": all(
-            r[k]["errors"] == 0 for n, r in results.items() for k in r if n != "direct"
+            r[k]["errors"] == 0
+            for n, r in results.items()
+            for k in r
+            if n.startswith(("haproxy", "vigil"))
         ),
     }
     print(

@@ -2,6 +2,15 @@
 
     python bench/balance_stream.py            # 5 rounds of 200 concurrent streams x 64 events
     python bench/balance_stream.py --quick    # 1 round (CI keeps the script from rotting)
+    python bench/balance_stream.py --floor    # also the byte relay of bench/relay_floor.py
+    python bench/balance_stream.py --pause 5  # each round a burst after 5 s without traffic
+    python bench/balance_stream.py --python-only 2000   # Python work per relayed event
+
+``--python-only N`` relays N events (one chunk per upstream read) through the proxy's protocols
+with null transports (no sockets, no tools), against the baseline of what any relay that keeps
+the framing checked must do: httptools parsing the chunk and one write. Run it under
+``valgrind --tool=callgrind`` with two counts (e.g. 2000 and 6000) and take the difference of
+the instruction totals for a figure that does not depend on the load.
 
 A backend process (uvloop) answers every GET with a chunked ``text/event-stream`` of 64 events,
 the first at once and then one every 10 ms, like a model emitting tokens. The client (this
@@ -27,10 +36,13 @@ import time
 from pathlib import Path
 
 from balance_overhead import (
+    _REQUEST,
+    _NullTransport,
     check_tools,
     cpu_seconds,
     free_port,
     raise_nofile,
+    start_floor,
     start_nginx,
     wait_port,
 )
@@ -112,7 +124,9 @@ def children(pid: int) -> list[int]:
     return [int(x) for x in path.read_text().split()] if path.exists() else []
 
 
-def measure(name: str, port: int, rounds: int, pids: list[int], out: dict) -> None:
+def measure(
+    name: str, port: int, rounds: int, pids: list[int], out: dict, pause: float = 0.0
+) -> None:
     import uvloop
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
@@ -121,6 +135,7 @@ def measure(name: str, port: int, rounds: int, pids: list[int], out: dict) -> No
         events = 0
         before = cpu_seconds(pids) if pids else 0.0
         for _ in range(rounds):
+            time.sleep(pause)  # --pause: the proxy's idle upstream connections may expire
             t, n = runner.run(round_of_streams(port))
             ttfes += t
             events += n
@@ -136,16 +151,102 @@ def measure(name: str, port: int, rounds: int, pids: list[int], out: dict) -> No
     r = out[name]
     cpu_text = f"{r['cpu_us_per_event']:.1f} us" if pids else "-"
     print(
-        f"{name:<7} first event median {r['ttfe_median_ms']:.2f} ms p99 {r['ttfe_p99_ms']:.2f} ms"
+        f"{name:<9} first event median {r['ttfe_median_ms']:.2f} ms p99 {r['ttfe_p99_ms']:.2f} ms"
         f"  events {events}/{r['events_expected']}  proxy CPU per event {cpu_text}",
         flush=True,
     )
 
 
+_SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+_EVENT = b'data: {"token": 7, "text": " tok"}\n\n'
+_CHUNK = b"%x\r\n%s\r\n" % (len(_EVENT), _EVENT)
+
+
+def python_only(count: int) -> dict[str, float]:
+    """CPU µs per relayed event: the proxy's protocols (null transports) and the baseline."""
+    import uvloop
+    from httptools import HttpResponseParser
+
+    from vigil.balancer._proxy_client import ClientConnection
+    from vigil.balancer._proxy_upstream import UpstreamConnection
+
+    async def proxy_loop() -> float:
+        proxy = stream_proxy(9)
+        await proxy.start()
+        state = proxy.state
+        conn = UpstreamConnection(state.pool, ("127.0.0.1", 9))
+        conn.connection_made(_NullTransport())  # type: ignore[arg-type]
+        state.pool.put(conn)
+        client = ClientConnection(state)
+        client.connection_made(_NullTransport())  # type: ignore[arg-type]
+        client.data_received(_REQUEST)
+        conn.data_received(_SSE_HEAD)
+        start = time.process_time()
+        for _ in range(count):
+            conn.data_received(_CHUNK)
+        spent = time.process_time() - start
+        if state.active != 1 or conn.exchange is None:
+            raise RuntimeError("the null-transport stream did not stay open")
+        await proxy.stop(0.1)
+        return spent
+
+    class Sink:  # httptools calls only the callbacks that exist
+        def on_body(self, body: bytes) -> None:
+            pass
+
+    parser, sink = HttpResponseParser(Sink()), _NullTransport()
+    parser.feed_data(_SSE_HEAD)
+    start = time.process_time()
+    for _ in range(count):
+        parser.feed_data(_CHUNK)
+        sink.write(_CHUNK)
+    baseline = time.process_time() - start
+    spent = uvloop.run(proxy_loop())
+    return {"vigil_us": spent / count * 1e6, "parse_and_write_us": baseline / count * 1e6}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 round instead of 5")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also a pass-through byte relay on uvloop (no HTTP; a new upstream connection each)",
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="wait S seconds before each round (5: a burst after the 4 s upstream idle timeout)",
+    )
+    parser.add_argument(
+        "--python-only",
+        type=int,
+        metavar="N",
+        help="only the proxy's Python work for N relayed events, without sockets (see above)",
+    )
     args = parser.parse_args()
+    if args.python_only:
+        r = python_only(args.python_only)
+        print(f"{'':<34} {'CPU per event':>14}")
+        print(f"{'vigil protocols (no I/O)':<34} {r['vigil_us']:>11.2f} us")
+        print(f"{'baseline: httptools + one write':<34} {r['parse_and_write_us']:>11.2f} us")
+        print(
+            json.dumps(
+                {
+                    "bench": "balance_stream_python",
+                    "events": args.python_only,
+                    "results": r,
+                    "baseline": "httptools_parse_and_null_write",
+                    "ratio": r["vigil_us"] / r["parse_and_write_us"],
+                }
+            )
+        )
+        return 0
     check_tools(["nginx"])
     raise_nofile()
     rounds = 1 if args.quick else 5
@@ -169,10 +270,20 @@ def main() -> int:
         group = None
         try:
             wait_port(nginx_port)
-            measure("direct", backend_port, rounds, [], results)
+            measure("direct", backend_port, rounds, [], results, args.pause)
             group = Workers.launch(functools.partial(stream_proxy, backend_port), workers=1)
-            measure("vigil", group.port, rounds, group.pids, results)
-            measure("nginx", nginx_port, rounds, [nginx.pid, *children(nginx.pid)], results)
+            measure("vigil", group.port, rounds, group.pids, results, args.pause)
+            nginx_pids = [nginx.pid, *children(nginx.pid)]
+            measure("nginx", nginx_port, rounds, nginx_pids, results, args.pause)
+            for style in ("protocol", "buffered") if args.floor else ():
+                relay, relay_port = start_floor(style, [backend_port])
+                try:
+                    assert relay.pid is not None
+                    name = f"floor_{style[:3]}"
+                    measure(name, relay_port, rounds, [relay.pid], results, args.pause)
+                finally:
+                    relay.kill()
+                    relay.join(10)
         finally:
             if group is not None:
                 group.stop(1.0)
@@ -191,6 +302,21 @@ def main() -> int:
         results["nginx"]["cpu_us_per_event"] or 1
     )
     complete = all(r["events"] == r["events_expected"] for r in results.values())
+    floors = {
+        name: {
+            "ttfe_added_ms": float(r["ttfe_median_ms"] or 0)
+            - float(results["direct"]["ttfe_median_ms"] or 0),
+            "cpu_per_event_vs_nginx": float(r["cpu_us_per_event"] or 0)
+            / float(results["nginx"]["cpu_us_per_event"] or 1),
+        }
+        for name, r in results.items()
+        if name.startswith("floor")
+    }
+    for name, f in floors.items():
+        print(
+            f"{name}: first event +{f['ttfe_added_ms']:.2f} ms vs direct, "
+            f"CPU per event {f['cpu_per_event_vs_nginx']:.2f}x nginx's"
+        )
     print(
         f"vigil: first event +{added:.2f} ms vs direct (target <= 1 ms; "
         f"{over_nginx:+.2f} ms vs nginx), "
@@ -205,11 +331,13 @@ def main() -> int:
                 "streams": STREAMS,
                 "events_per_stream": EVENTS,
                 "rounds": rounds,
+                "pause_s": args.pause,
                 "results": results,
                 "baseline": "nginx proxy_buffering off",
                 "vigil_ttfe_added_ms": added,
                 "vigil_ttfe_vs_nginx_ms": over_nginx,
                 "vigil_cpu_per_event_vs_nginx": cpu_ratio,
+                "floors": floors,
                 "targets_met": {
                     "ttfe_added_le_1ms": added <= 1.0,
                     "cpu_per_event_le_1.2x_nginx": cpu_ratio <= 1.2,

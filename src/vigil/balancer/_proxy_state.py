@@ -55,6 +55,10 @@ class ProxySettings:
     upstream_idle_timeout: float = 4.0
     """Seconds an idle upstream connection is kept. Below uvicorn's 5 s keep-alive so that the
     proxy, not the server, closes it (a server-side close races with a new request)."""
+    upstream_warm_for: float = 60.0
+    """Seconds after an idle upstream connection last carried a response during which it is
+    renewed (closed and reopened) instead of expiring, so a burst after a pause finds as many
+    warm connections as the recent peak used. 0: idle connections simply expire."""
     affinity_header: str | None = None
     """Request header whose value is the router's consistent-hashing key (session affinity)."""
     forwarded_proto: str = "http"
@@ -139,7 +143,10 @@ class ProxyState:
         )
         self.budget = RetryBudget(settings.retry_budget_ratio, settings.retry_budget_burst)
         self.pool = UpstreamPool(
-            loop, max_idle=settings.upstream_max_idle, idle_timeout=settings.upstream_idle_timeout
+            loop,
+            max_idle=settings.upstream_max_idle,
+            idle_timeout=settings.upstream_idle_timeout,
+            warm_for=settings.upstream_warm_for,
         )
         self.access = logging.getLogger(ACCESS_LOGGER)
         self.clients: set[object] = set()  # live client connections (for stop())

@@ -34,6 +34,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.parser = HttpResponseParser(self)
         self.closed = False
         self.idle_since = 0.0
+        self.used_at = 0.0  # when it last carried a response (the pool renews recent ones)
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_bytes = 0  # bytes of earlier reads since the current head began
