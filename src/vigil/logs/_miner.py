@@ -22,7 +22,8 @@ How a line finds its cluster:
    - or, at most once, a plain word in a message of four words or more whose two values do not
      look alike and that a label introduces (a user name after ``user``/``for``/``from``, a value
      after ``name:``), two qualified names or two snake/kebab-case identifiers (see
-     :func:`vigil.logs._tokens.introduced`), or the opening unit name.
+     :func:`vigil.logs._tokens.introduced`), two name pairs (``web/web1``/``api/api2``,
+     :data:`vigil.logs._tokens.NAME_PAIR`), or the opening unit name.
    The best cluster (fewest such positions) generalises in place, keeping the punctuation both
    values share (``'<*>'@'<*>'``), and the signature is remembered.
 
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._tokens import (
     MONTHS,
+    NAME_PAIR,
     UNITS,
     WILDCARD,
     covers,
@@ -385,6 +387,17 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         key = keyed(have, new) if i > 0 else ""
         if key and (plain or key != "=" or (WILDCARD in have and WILDCARD in new)):
             hard += 1  # "user=app"/"user=bob", '"memory"'/'"disk"': any number of them
+            continue
+        if (
+            not bare
+            and i >= FIRST_WORD_VARIABLE_POSITION
+            and n >= MIN_WORDS_FOR_WORD_VARIABLE
+            and NAME_PAIR.match(lhave)
+            and NAME_PAIR.match(lnew)
+            and lhave.split("/")[0] != lnew.split("/")[0]
+        ):
+            bare = True  # "web/web1"/"api/api2": once, where a word variable may be
+            hard += 1
             continue
         if (
             bare

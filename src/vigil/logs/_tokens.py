@@ -54,9 +54,9 @@ _STRONG = re.compile(
     r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
     r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
-    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*"  # path with at least two segments
+    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*(?:\?[\w.\-@%+~$*=&]*)?"  # path (+ query)
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
-    r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?![\w/<])"  # a path of one segment: /healthz
+    r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
     r"|(?<![\w.-])[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1
     r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-])"  # program
@@ -251,9 +251,17 @@ def _qualified(word: str) -> bool:
     return word.count(".") + word.count("/") >= 2
 
 
+NAME_PAIR = re.compile(r"^[A-Za-z][\w.\-]*/(?:[A-Za-z][\w.\-]*|<\*>)$")
+"""Two names joined by a slash, ``backend/server``, ``namespace/pod`` (a weak digit masked):
+a program's way to name one thing inside another, so two of them in one place are one value."""
+
+
 def generalise(a: str, b: str) -> str:
     """The pattern for two different words: their shared key and tail kept around ``<*>``
-    (``user=root``, ``user=git`` -> ``user=<*>``), or ``<*>`` when they share none."""
+    (``user=root``, ``user=git`` -> ``user=<*>``), ``<*>/<*>`` for two name pairs, or ``<*>``
+    when they share none."""
+    if NAME_PAIR.match(a) and NAME_PAIR.match(b) and a.split("/")[0] != b.split("/")[0]:
+        return WILDCARD + "/" + WILDCARD
     pa, pb = _PIECES.split(a), _PIECES.split(b)
     if len(pa) == len(pb) > 1 and pa[1::2] == pb[1::2]:
         # the same punctuation around different values: "'root'@'<*>'" and "'app'@'localhost'"
