@@ -70,13 +70,13 @@ def content_of(template: str, line: str) -> str:
     """The message of ``line`` with the header removed, derived from its right template.
 
     The header ends at a token start from which the rest of the line matches the template: the
-    leftmost one when the template opens with a word, the rightmost when it opens with a value
-    (which would otherwise swallow the header); any position when no token start fits (a JSON
-    line's ``"msg"`` key follows a comma). Content mode scores the miner on these messages, as
+    leftmost one when the template opens with a word, the rightmost when its first word holds a
+    value (which would otherwise swallow the header); any position when no token start fits (a
+    JSON line's ``"msg"`` key follows a comma). Content mode scores the miner on these messages, as
     an evaluator that is given each line's message does."""
     rx = _template_regex(template)
     starts = [0] + [m.end() for m in re.finditer(r"\s+", line)]
-    if template.startswith("<*>"):
+    if "<*>" in template.split()[0]:  # "<*>:<*> - ...", "[<*>] creating index"
         starts.reverse()
     for start in [*starts, *range(len(line))]:
         if rx.match(line, start):

@@ -241,3 +241,10 @@ def test_a_path_keeps_its_query_string() -> None:
     b = m.add('"GET /healthz HTTP/1.1" 200')
     assert a.cluster_id == b.cluster_id
     assert b.template == '"GET <*>" <*>'
+
+
+def test_a_time_zone_offset_is_part_of_the_time_before_it() -> None:
+    m = TemplateMiner()
+    m.add('10.0.0.1 - - [29/Nov/2026:10:00:01 +0000] "GET /a HTTP/1.1" 200 5')
+    b = m.add('10.0.0.2 - - [29/Nov/2026:10:00:09 -0500] "GET /b HTTP/1.1" 404 9')
+    assert b.template == '<*> - - [<*>] "GET <*>" <*> <*>'

@@ -349,6 +349,7 @@ _SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$")
 ``com.apple.cts: ...``. Which unit or component says it is a value; the message is the event."""
 
 
+_ZONE = re.compile(r"^[+-]?<\*>\]$")
 _SIZED = re.compile(r"^<\*>(?: (?:" + "|".join(sorted(UNITS)) + r"))?[,;)\]}]*$")
 """A size as :func:`_collapse` writes it: ``<*> KB,``, or ``<*>,`` once its units varied."""
 
@@ -431,6 +432,9 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
             continue
         if out and out[-1] == WILDCARD and w.startswith("HTTP/<*>"):
             out[-1] += w[8:]  # '"GET /a/b HTTP/1.1"' is '"GET <*>"': the protocol is the path's
+            continue
+        if out and out[-1][:1] == "[" and out[-1].endswith(WILDCARD) and _ZONE.match(w):
+            out[-1] += "]"  # "[29/Nov/2026:10:00:01 +0000]": a time's zone offset is the time's
             continue
         if w == WILDCARD and out and out[-1] in MONTHS:
             out[-1] = WILDCARD  # "Jul 10": a date
