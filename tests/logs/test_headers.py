@@ -144,6 +144,11 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
         ),
         # logfmt keys after a syslog program
         ('Nov 29 10:00:01 n1 app[9]: time="2026" level=info msg="up" id=3', 'msg="up" id=3'),
+        # an access log record: the client address and time are the record's own values
+        (
+            '10.1.2.3 - bob [29/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5',
+            '10.1.2.3 - bob [29/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5',
+        ),
         # an IP:port after a level is the message, not a source location
         ('INFO:  10.0.0.1:5 - "GET / HTTP/1.1" 200 OK', '10.0.0.1:5 - "GET / HTTP/1.1" 200 OK'),
     ],

@@ -108,6 +108,7 @@ _LOCATION = re.compile(r"^[\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+:?$")
 """A source location with no bracket: ``worker.py:1636``, ``node_manager.cc:42:``."""
 _PARENTHESISED = re.compile(r"^\([\w.\-]+\)$")
 """A component in parentheses before a source location: ``(raylet) node_manager.cc:42:``."""
+_CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
 _SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>"])
 """An arrow or double dash after the header fields ends the header (``0x02 -> msg``)."""
 _CAPS = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
@@ -210,6 +211,10 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
 
 def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     """:func:`detect_header` for a line that is not piped, RFC 5424 or logfmt."""
+    if _CLIENT.match(line):
+        # an access log record opens with the client's address ("203.0.113.7 - - [time]
+        # "GET / HTTP/1.1" 200"): the address and the time are the record's values, no header
+        return 0, ()
     toks = _Tokens(line)
     fields: list[tuple[str, str]] = []
     timed = numbers = False
