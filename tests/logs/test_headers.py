@@ -144,6 +144,9 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
         ),
         # logfmt keys after a syslog program
         ('Nov 29 10:00:01 n1 app[9]: time="2026" level=info msg="up" id=3', 'msg="up" id=3'),
+        # glued brackets after the level and one spaced field are header, later ones message
+        ("[2026-11-29T10:00:01,5][WARN ][o.e.m.Gc] [node-1] [gc][7] spent 1s", "[gc][7] spent 1s"),
+        ("[2026-11-29 10:00:01.5][7][info][main] [src/a.cc:9] all up", "all up"),
         # an access log record: the client address and time are the record's own values
         (
             '10.1.2.3 - bob [29/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5',

@@ -320,6 +320,16 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             if toks.has(i) and line.startswith("\t", toks[i][1]) and _COLUMN.match(toks[i][0]):
                 i, end = i + 1, toks[i][1]
         return _skip_space(line, end)
+    if line.startswith("[", end) and toks.has(i):
+        # glued brackets after a bracketed level, "[time][WARN ][o.e.Service] [node-1] msg"
+        # (log4j2's "[%d][%p][%c] [%node]", Envoy's): the glued run and one spaced field after
+        # it are header; later brackets are the message's ("[gc][young] ...")
+        while toks.has(i) and toks[i][0].startswith("[") and toks[i][1] - len(toks[i][0]) == end:
+            end = toks[i][1]
+            i += 1
+        if toks.has(i + 1) and toks[i][0].startswith("[") and " " not in toks[i][0]:
+            end = toks[i][1]
+        return _skip_space(line, end)
     j = i
     while toks.has(j) and _TIME.match(toks[j][0].strip("[]")):
         j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
