@@ -239,8 +239,9 @@ def test_a_path_keeps_its_query_string() -> None:
     m = TemplateMiner()
     a = m.add('"GET /api/v1/orders?page=3&size=20 HTTP/1.1" 200')
     b = m.add('"GET /healthz HTTP/1.1" 200')
-    assert a.cluster_id == b.cluster_id
-    assert b.template == '"GET <*>" <*>'
+    c = m.add('"GET / HTTP/1.0" 304')  # the root path too
+    assert a.cluster_id == b.cluster_id == c.cluster_id
+    assert c.template == '"GET <*>" <*>'
 
 
 def test_a_time_zone_offset_is_part_of_the_time_before_it() -> None:

@@ -430,8 +430,8 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
             bare = w.rstrip(".") in UNITS
             out[-1] += " " + w if runs[-1] == 1 and bare else w[len(w.rstrip(",;)]}")) :]
             continue
-        if out and out[-1] == WILDCARD and w.startswith("HTTP/<*>"):
-            out[-1] += w[8:]  # '"GET /a/b HTTP/1.1"' is '"GET <*>"': the protocol is the path's
+        if out and out[-1] in (WILDCARD, "/") and w.startswith("HTTP/<*>"):
+            out[-1] = WILDCARD + w[8:]  # '"GET /a/b HTTP/1.1"', '"GET / HTTP/1.1"': '"GET <*>"'
             continue
         if out and out[-1][:1] == "[" and out[-1].endswith(WILDCARD) and _ZONE.match(w):
             out[-1] += "]"  # "[29/Nov/2026:10:00:01 +0000]": a time's zone offset is the time's
