@@ -135,7 +135,7 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
         ("2026-11-29 10:00:01,5 INFO loader.py:3: 12 rows", "12 rows"),
         # tab-separated columns after the level (zap console), logger with its method (Jenkins)
         ("2026-11-29T10:00:01Z\tINFO\tsetup/main.go:12\tstarting manager", "starting manager"),
-        ("2026-11-29T10:00:01Z\tINFO\tstarting manager\t{\"a\": 1}", 'starting manager\t{"a": 1}'),
+        ('2026-11-29T10:00:01Z\tINFO\tstarting manager\t{"a": 1}', 'starting manager\t{"a": 1}'),
         ("2026-11-29 10:00:01.5+0000 [id=4]\tINFO\ta.b.Job#run: Build 5 done", "Build 5 done"),
         # java.util.logging: LEVEL [thread] class.method with no colon
         (
@@ -147,6 +147,15 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
         # glued brackets after the level and one spaced field are header, later ones message
         ("[2026-11-29T10:00:01,5][WARN ][o.e.m.Gc] [node-1] [gc][7] spent 1s", "[gc][7] spent 1s"),
         ("[2026-11-29 10:00:01.5][7][info][main] [src/a.cc:9] all up", "all up"),
+        # identifier fields and a Unix time (cluster event logs)
+        (
+            "2561 node-31 unix.hw state_change.unavailable 1074130012 1 Component alt0 down",
+            "Component alt0 down",
+        ),
+        (
+            "452829 node-148 action start 1074119817 1 clusterAddMember  (command 1902)",
+            "clusterAddMember  (command 1902)",
+        ),
         # an access log record: the client address and time are the record's own values
         (
             '10.1.2.3 - bob [29/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5',

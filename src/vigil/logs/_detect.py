@@ -108,6 +108,9 @@ _LOCATION = re.compile(r"^[\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+:?$")
 """A source location with no bracket: ``worker.py:1636``, ``node_manager.cc:42:``."""
 _PARENTHESISED = re.compile(r"^\([\w.\-]+\)$")
 """A component in parentheses before a source location: ``(raylet) node_manager.cc:42:``."""
+_EPOCH_HEAD = re.compile(r"\d+ (?:[a-z][\w.\-]* ){1,4}1\d{9} \d{1,3} +(?=\S)")
+"""A record number, up to four lower-case identifier fields, a Unix time in seconds (2001-2033)
+and a small flag: the header of cluster event logs; the message starts after it."""
 _CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
 _SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>"])
 """An arrow or double dash after the header fields ends the header (``0x02 -> msg``)."""
@@ -211,6 +214,11 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
 
 def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     """:func:`detect_header` for a line that is not piped, RFC 5424 or logfmt."""
+    epoch = _EPOCH_HEAD.match(line)
+    if epoch is not None:
+        # "<id> <node> <component> <state> <epoch seconds> <flag> msg" (HPC cluster event logs):
+        # a Unix time after a few identifier fields ends the header, with the number after it
+        return epoch.end(), (("Fields", epoch.group(0).rstrip()),)
     if _CLIENT.match(line):
         # an access log record opens with the client's address ("203.0.113.7 - - [time]
         # "GET / HTTP/1.1" 200"): the address and the time are the record's values, no header
