@@ -249,3 +249,11 @@ def test_a_time_zone_offset_is_part_of_the_time_before_it() -> None:
     m.add('10.0.0.1 - - [29/Nov/2026:10:00:01 +0000] "GET /a HTTP/1.1" 200 5')
     b = m.add('10.0.0.2 - - [29/Nov/2026:10:00:09 -0500] "GET /b HTTP/1.1" 404 9')
     assert b.template == '<*> - - [<*>] "GET <*>" <*> <*>'
+
+
+def test_a_name_pair_as_the_subject_is_a_value_too() -> None:
+    m = TemplateMiner()
+    a = m.add("Server web/web1 is DOWN, 0 active servers left")
+    b = m.add("Server api/api2 is DOWN, 1 active servers left")
+    assert a.cluster_id == b.cluster_id
+    assert b.template == "Server <*>/<*> is DOWN, <*> active servers left"

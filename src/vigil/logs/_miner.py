@@ -391,7 +391,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             continue
         if (
             not bare
-            and i >= FIRST_WORD_VARIABLE_POSITION
+            and i >= 1  # "Server web/web1 is DOWN": a pair names a thing, even as the subject
             and n >= MIN_WORDS_FOR_WORD_VARIABLE
             and NAME_PAIR.match(lhave)
             and NAME_PAIR.match(lnew)
