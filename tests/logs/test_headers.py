@@ -156,6 +156,9 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
             "452829 node-148 action start 1074119817 1 clusterAddMember  (command 1902)",
             "clusterAddMember  (command 1902)",
         ),
+        # a named number in brackets after the level; a level with its process in the bracket
+        ("[Nov 29 2026 10:00:01] [INFO] [tid 7981] GPU 4 is registered", "GPU 4 is registered"),
+        ("[2026-11-29 10:00:01,5: WARNING/MainProcess] consumer: lost", "consumer: lost"),
         # an access log record: the client address and time are the record's own values
         (
             '10.1.2.3 - bob [29/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5',

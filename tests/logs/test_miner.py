@@ -257,3 +257,11 @@ def test_a_name_pair_as_the_subject_is_a_value_too() -> None:
     b = m.add("Server api/api2 is DOWN, 1 active servers left")
     assert a.cluster_id == b.cluster_id
     assert b.template == "Server <*>/<*> is DOWN, <*> active servers left"
+
+
+def test_two_dotted_names_with_an_id_are_one_value() -> None:
+    m = TemplateMiner()
+    a = m.add("Task tasks.embed[be3b5afb-f211-4373-88d7-f174270019dd] received")
+    b = m.add("Task tasks.generate[fd019bb7-4304-4716-9ddd-75a8ed1b14d2] received")
+    assert a.cluster_id == b.cluster_id
+    assert b.template == "Task <*>[<*>] received"

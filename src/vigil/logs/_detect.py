@@ -112,6 +112,7 @@ _EPOCH_HEAD = re.compile(r"\d+ (?:[a-z][\w.\-]* ){1,4}1\d{9} \d{1,3} +(?=\S)")
 """A record number, up to four lower-case identifier fields, a Unix time in seconds (2001-2033)
 and a small flag: the header of cluster event logs; the message starts after it."""
 _CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
+_NAMED_NUMBER = re.compile(r"^\[[A-Za-z]+ \d+\]$")
 _SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>"])
 """An arrow or double dash after the header fields ends the header (``0x02 -> msg``)."""
 _CAPS = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
@@ -169,9 +170,14 @@ def _bracketed_time_level(inside: str) -> bool:
     """``[2026-11-29 10:00:01,123 W 8418 4752]``: a time, a level and numbers (pid, thread) in
     one bracket, a header by itself."""
     parts = inside.split()
-    levels = [p for p in parts if p in _SHORT_LEVELS or (p.lower() in _LEVELS and p.isupper())]
+    # the level alone or with its process, "[<time>: INFO/MainProcess]" (Celery, multiprocessing)
+    levels = [
+        p
+        for p in parts
+        if p in _SHORT_LEVELS or (p.split("/")[0].lower() in _LEVELS and p.split("/")[0].isupper())
+    ]
     return (
-        len(parts) >= 3
+        len(parts) >= 2
         and len(levels) == 1
         and any(":" in p for p in parts)
         and all(_TIME.match(p) is not None or p in levels for p in parts)
@@ -357,7 +363,8 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             j += 1
     j, fields_end, spaced = i, end, False
     while toks.has(j) and (toks[j][0].startswith("[") or toks[j][0] == "-"):
-        spaced = spaced or " " in toks[j][0]
+        # "[tid 7981]", "[pid 12]": a named number is a header field, spaced or not
+        spaced = spaced or (" " in toks[j][0] and not _NAMED_NUMBER.match(toks[j][0]))
         fields_end = toks[j][1]
         j += 1
     if j > i:

@@ -45,6 +45,7 @@ from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._tokens import (
     MONTHS,
     NAME_PAIR,
+    NAMED_ID,
     UNITS,
     WILDCARD,
     covers,
@@ -392,9 +393,14 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if (
             not bare
             and i >= 1  # "Server web/web1 is DOWN": a pair names a thing, even as the subject
-            and n >= MIN_WORDS_FOR_WORD_VARIABLE
-            and NAME_PAIR.match(lhave)
-            and NAME_PAIR.match(lnew)
+            and (
+                (
+                    n >= MIN_WORDS_FOR_WORD_VARIABLE
+                    and NAME_PAIR.match(lhave)
+                    and NAME_PAIR.match(lnew)
+                )
+                or (n >= 3 and NAMED_ID.match(lhave) and NAMED_ID.match(lnew))  # "Task a.b[<*>] ok"
+            )
             and lhave.split("/")[0] != lnew.split("/")[0]
         ):
             bare = True  # "web/web1"/"api/api2": once, where a word variable may be

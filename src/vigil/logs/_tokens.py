@@ -50,7 +50,7 @@ UNITS = frozenset(["B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB"
 _STRONG = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
-    r"|(?<![\w.])[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(?:\.[0-7])?(?![\w]|:\w)"  # PCI addr
+    r"|(?<![\w.])[0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(?:\.[0-7])?(?![\w]|:\w)"  # PCI
     r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
     r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
@@ -251,6 +251,9 @@ def _qualified(word: str) -> bool:
     return word.count(".") + word.count("/") >= 2
 
 
+NAMED_ID = re.compile(r"^[A-Za-z_][\w\-]*(?:\.[\w\-]+)+\[<\*>\][:,.;]?$")
+"""A dotted name with an id in brackets, ``tasks.embed[<*>]``: one named thing (a task, a job)
+and its id; two of them in one place are one value, like two name pairs."""
 NAME_PAIR = re.compile(r"^[A-Za-z][\w.\-]*/(?:[A-Za-z][\w.\-]*|<\*>)$")
 """Two names joined by a slash, ``backend/server``, ``namespace/pod`` (a weak digit masked):
 a program's way to name one thing inside another, so two of them in one place are one value."""
