@@ -17,8 +17,13 @@ upper-case tags, closed by one of:
 After a level, a source location closed by a dash or its own colon (``worker.py:12 --``,
 ``[t] <time> Store.java:12 -``, ``(raylet) node.cc:42:``), tab-separated logger and caller
 columns, and a Java class with its method (``org.x.Server.start``, JUL) are header too; logfmt
-keys (``time=... level=...``) after any header are. A line that opens with a bracketed time
-(kernel ring buffer, daemons) has no program field: a ``word:`` after it is the message's own.
+keys (``time=... level=...``) after any header are; so are brackets glued to a bracketed level
+and one spaced field after them (``[time][WARN ][logger] [node]``), a named number in brackets
+(``[tid 12]``), and a time bracket holding the level (``[<time> W 81 92]``,
+``[<time>: INFO/MainProcess]``). A line that opens with a bracketed time (kernel ring buffer,
+daemons) has no program field: a ``word:`` after it is the message's own. A line that opens
+with an IPv4 address (access logs) has no header; one that opens with a record number,
+identifier fields, a Unix time and a flag (cluster event logs) has those as header.
 
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
 stay in the content: a misdetection costs a worse template, never a lost line.
