@@ -121,6 +121,51 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
             "o.s.web.servlet.DispatcherServlet        : Completed initialization in 1 ms",
             "Completed initialization in 1 ms",
         ),
+        # only a bracketed time (kernel ring buffer, daemons): a "word:" after it is the message's
+        ("[ 5123.004512] EDAC MC0: 1 CE memory read error", "EDAC MC0: 1 CE memory read error"),
+        ("[2026-11-29T10:00:01.5] backfill: Started JobId=7", "backfill: Started JobId=7"),
+        ("[  77.1] igb 0000:02:00.1 eno2: NIC Link is Up", "igb 0000:02:00.1 eno2: NIC Link is Up"),
+        # an arrow or double dash after the header fields
+        ("Nov 29 10:00:01 512345 [7F1A2B3C] 0x03 -> Heavy Sweep done", "Heavy Sweep done"),
+        # a source location after the level, closed by a dash or its own colon
+        ("2026-11-29 10:00:01,5\tWARNING api.py:88 -- retrying in 2 s", "retrying in 2 s"),
+        ("ERROR [Thread-9] 2026-11-29 10:00:01,5 Store.java:12 - flush failed", "flush failed"),
+        ("WARN  [pool 2] 2026-11-29 10:00:01,5 Store.java:12 - flush failed", "flush failed"),
+        ("[2026-11-29 10:00:01,5 E 81 92] (agent) agent.cc:7: lost peer", "lost peer"),
+        ("2026-11-29 10:00:01,5 INFO loader.py:3: 12 rows", "12 rows"),
+        # tab-separated columns after the level (zap console), logger with its method (Jenkins)
+        ("2026-11-29T10:00:01Z\tINFO\tsetup/main.go:12\tstarting manager", "starting manager"),
+        ('2026-11-29T10:00:01Z\tINFO\tstarting manager\t{"a": 1}', 'starting manager\t{"a": 1}'),
+        ("2026-11-29 10:00:01.5+0000 [id=4]\tINFO\ta.b.Job#run: Build 5 done", "Build 5 done"),
+        # java.util.logging: LEVEL [thread] class.method with no colon
+        (
+            "29-Nov-2026 10:00:01.5 INFO [main] org.x.core.Server.start Server up in [9] ms",
+            "Server up in [9] ms",
+        ),
+        # logfmt keys after a syslog program
+        ('Nov 29 10:00:01 n1 app[9]: time="2026" level=info msg="up" id=3', 'msg="up" id=3'),
+        # glued brackets after the level and one spaced field are header, later ones message
+        ("[2026-11-29T10:00:01,5][WARN ][o.e.m.Gc] [node-1] [gc][7] spent 1s", "[gc][7] spent 1s"),
+        ("[2026-11-29 10:00:01.5][7][info][main] [src/a.cc:9] all up", "all up"),
+        # identifier fields and a Unix time (cluster event logs)
+        (
+            "2561 node-31 unix.hw state_change.unavailable 1074130012 1 Component alt0 down",
+            "Component alt0 down",
+        ),
+        (
+            "452829 node-148 action start 1074119817 1 clusterAddMember  (command 1902)",
+            "clusterAddMember  (command 1902)",
+        ),
+        # a named number in brackets after the level; a level with its process in the bracket
+        ("[Nov 29 2026 10:00:01] [INFO] [tid 7981] GPU 4 is registered", "GPU 4 is registered"),
+        ("[2026-11-29 10:00:01,5: WARNING/MainProcess] consumer: lost", "consumer: lost"),
+        # an access log record: the client address and time are the record's own values
+        (
+            '10.1.2.3 - bob [29/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5',
+            '10.1.2.3 - bob [29/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5',
+        ),
+        # an IP:port after a level is the message, not a source location
+        ('INFO:  10.0.0.1:5 - "GET / HTTP/1.1" 200 OK', '10.0.0.1:5 - "GET / HTTP/1.1" 200 OK'),
     ],
 )
 def test_headers_are_detected_without_a_format(line: str, content: str) -> None:

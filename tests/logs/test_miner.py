@@ -222,3 +222,46 @@ def test_a_path_of_one_segment_is_a_value() -> None:
     m.add('127.0.0.1:38114 - "GET /metrics HTTP/1.1" 200 OK')
     t = m.add('127.0.0.1:38114 - "GET /health HTTP/1.1" 200 OK').template
     assert t == '<*>:<*> - "GET <*>" <*> OK'
+
+
+def test_two_name_pairs_in_one_place_are_one_value() -> None:
+    m = TemplateMiner()
+    a = m.add("request routed to backend web/web1 in 12 ms status ok")
+    b = m.add("request routed to backend api/api2 in 3 ms status ok")
+    assert a.cluster_id == b.cluster_id
+    assert b.template == "request routed to backend <*>/<*> in <*> ms status ok"
+    # a slash pair of constants that tell events apart keeps them apart when the words look
+    # alike or the message is short
+    assert m.add("link up/down").cluster_id != m.add("link down/up").cluster_id
+
+
+def test_a_path_keeps_its_query_string() -> None:
+    m = TemplateMiner()
+    a = m.add('"GET /api/v1/orders?page=3&size=20 HTTP/1.1" 200')
+    b = m.add('"GET /healthz HTTP/1.1" 200')
+    c = m.add('"GET / HTTP/1.0" 304')  # the root path too
+    assert a.cluster_id == b.cluster_id == c.cluster_id
+    assert c.template == '"GET <*>" <*>'
+
+
+def test_a_time_zone_offset_is_part_of_the_time_before_it() -> None:
+    m = TemplateMiner()
+    m.add('10.0.0.1 - - [29/Nov/2026:10:00:01 +0000] "GET /a HTTP/1.1" 200 5')
+    b = m.add('10.0.0.2 - - [29/Nov/2026:10:00:09 -0500] "GET /b HTTP/1.1" 404 9')
+    assert b.template == '<*> - - [<*>] "GET <*>" <*> <*>'
+
+
+def test_a_name_pair_as_the_subject_is_a_value_too() -> None:
+    m = TemplateMiner()
+    a = m.add("Server web/web1 is DOWN, 0 active servers left")
+    b = m.add("Server api/api2 is DOWN, 1 active servers left")
+    assert a.cluster_id == b.cluster_id
+    assert b.template == "Server <*>/<*> is DOWN, <*> active servers left"
+
+
+def test_two_dotted_names_with_an_id_are_one_value() -> None:
+    m = TemplateMiner()
+    a = m.add("Task tasks.embed[be3b5afb-f211-4373-88d7-f174270019dd] received")
+    b = m.add("Task tasks.generate[fd019bb7-4304-4716-9ddd-75a8ed1b14d2] received")
+    assert a.cluster_id == b.cluster_id
+    assert b.template == "Task <*>[<*>] received"

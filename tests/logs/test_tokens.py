@@ -81,3 +81,14 @@ def test_a_written_out_date_time_is_one_clock() -> None:
     masks = [mask(w) for w in words]
     assert fold_dates(words, masks) == ["connection", "at", "<*>:<*>:<*>", "from", "host"]
     assert fold_dates(["at", "Sat", "noon", "x"], ["at", "<*>", "noon", "x"])[1] == "<*>"
+
+
+def test_pci_addresses_access_log_times_and_grouped_thousands_are_one_value() -> None:
+    assert mask("Xid (PCI:0000:3b:00): 79") == "Xid (PCI:<*>): <*>"
+    assert mask("mlx5_core 0000:d8:00.1 ib1") == "mlx5_core <*> ib1"
+    assert mask("GPU at PCI:0000:5e:00: GPU-1") == "GPU at PCI:<*>: GPU-1"
+    assert mask("pci bus id 00000000:18:00.0 is up") == "pci bus id <*> is up"
+    assert mask("[29/Nov/2026:10:00:01.123] GET") == "[<*>] GET"
+    assert mask("took 27,225 ms for 1,024,000 rows") == "took <*> ms for <*> rows"
+    # a clock is not a PCI address, a list of numbers is not one number
+    assert mask("at 10:00:01 ids 1,2,3") == "at <*>:<*>:<*> ids <*>,<*>,<*>"

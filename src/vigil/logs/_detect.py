@@ -11,7 +11,19 @@ upper-case tags, closed by one of:
   numbers), then the bracketed fields and ``-`` that follow it, and a logger name ending in
   ``:`` when it looks like one (``org.foo.Bar:``, ``WindowManager:``);
 - a **program** token ending in ``:`` (``sshd[42]:``, ``kernel:``), possibly after one host name;
-- a ``|``-separated run of fields (``time|component|pid|message``).
+- a ``|``-separated run of fields (``time|component|pid|message``);
+- an arrow or double dash after the fields (``<time> 512345 [7F1A] 0x02 -> msg``).
+
+After a level, a source location closed by a dash or its own colon (``worker.py:12 --``,
+``[t] <time> Store.java:12 -``, ``(raylet) node.cc:42:``), tab-separated logger and caller
+columns, and a Java class with its method (``org.x.Server.start``, JUL) are header too; logfmt
+keys (``time=... level=...``) after any header are; so are brackets glued to a bracketed level
+and one spaced field after them (``[time][WARN ][logger] [node]``), a named number in brackets
+(``[tid 12]``), and a time bracket holding the level (``[<time> W 81 92]``,
+``[<time>: INFO/MainProcess]``). A line that opens with a bracketed time (kernel ring buffer,
+daemons) has no program field: a ``word:`` after it is the message's own. A line that opens
+with an IPv4 address (access logs) has no header; one that opens with a record number,
+identifier fields, a Unix time and a flag (cluster event logs) has those as header.
 
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
 stay in the content: a misdetection costs a worse template, never a lost line.
@@ -90,7 +102,24 @@ _NAMES = frozenset(
 _TIME = re.compile(r"^\d[\d:.,/\-+TZ]*$|^\d+[\d:.,/\-]*[A-Z]{0,3}$")
 _TOKEN = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]:?|\S+")  # one level of nested brackets
 _PROGRAM = re.compile(r"^[\w.\-/@$()\[\]]*\w[\])]?:$")
-_LOGGER = re.compile(r"^[\w.$\-/\[\]]+:$")
+_LOGGER = re.compile(r"^[\w.$\-/\[\]#]+:$")
+"""A logger name closed by a colon; ``#`` joins a Java class and its method (``Run#execute:``)."""
+_JAVA_LOGGER = re.compile(r"^[a-z]\w*(?:\.[a-z]\w*)+\.[A-Z][\w$]*(?:\.[a-z]\w*)?$")
+"""A fully qualified Java class, with its method or not (``org.apache.x.HostConfig.deployWAR``):
+java.util.logging writes it with no colon after ``LEVEL [thread]``."""
+_COLUMN = re.compile(r"^[\w.$\-/#]*[./][\w.$\-/#]*(?::\d+)?$")
+"""A logger or caller column of a tab-separated header (``controllers.Job``, ``pkg/x.go:42``)."""
+_LOCATION = re.compile(r"^[\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+:?$")
+"""A source location with no bracket: ``worker.py:1636``, ``node_manager.cc:42:``."""
+_PARENTHESISED = re.compile(r"^\([\w.\-]+\)$")
+"""A component in parentheses before a source location: ``(raylet) node_manager.cc:42:``."""
+_EPOCH_HEAD = re.compile(r"\d+ (?:[a-z][\w.\-]* ){1,4}1\d{9} \d{1,3} +(?=\S)")
+"""A record number, up to four lower-case identifier fields, a Unix time in seconds (2001-2033)
+and a small flag: the header of cluster event logs; the message starts after it."""
+_CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
+_NAMED_NUMBER = re.compile(r"^\[[A-Za-z]+ \d+\]$")
+_SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>"])
+"""An arrow or double dash after the header fields ends the header (``0x02 -> msg``)."""
 _CAPS = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
 _FIELD = re.compile(r"^[\w.$\-]+$")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$")
@@ -122,7 +151,9 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return NAME
     if tok.startswith("["):  # "[rank0]:" is a field, not a program
         inner = tok.rstrip(":").strip("[]")
-        return TIME if _bracketed_time(inner) else BRACKET
+        if _bracketed_time(inner):
+            return TIME
+        return LEVEL if _bracketed_time_level(inner) else BRACKET
     if tok.endswith(":") and _PROGRAM.match(tok):
         return PROGRAM
     if _DIGIT.search(tok):
@@ -137,6 +168,24 @@ def _bracketed_time(inside: str) -> bool:
     parts = inside.split()
     return bool(parts) and all(
         _TIME.match(p) is not None or p.lower().rstrip(".,") in _NAMES for p in parts
+    )
+
+
+def _bracketed_time_level(inside: str) -> bool:
+    """``[2026-11-29 10:00:01,123 W 8418 4752]``: a time, a level and numbers (pid, thread) in
+    one bracket, a header by itself."""
+    parts = inside.split()
+    # the level alone or with its process, "[<time>: INFO/MainProcess]" (Celery, multiprocessing)
+    levels = [
+        p
+        for p in parts
+        if p in _SHORT_LEVELS or (p.split("/")[0].lower() in _LEVELS and p.split("/")[0].isupper())
+    ]
+    return (
+        len(parts) >= 2
+        and len(levels) == 1
+        and any(":" in p for p in parts)
+        and all(_TIME.match(p) is not None or p in levels for p in parts)
     )
 
 
@@ -165,11 +214,35 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         kv = _KV_HEAD.match(line)
         if kv is not None and kv.end() < len(line):
             return kv.end(), (("Fields", line[: kv.end()].rstrip()),)
+    end, fields = _detect_tokens(line)
+    if end and "=" in line[end : end + 12]:
+        # logfmt keys after a header: "<syslog> containerd[1]: time=... level=info msg=..."
+        kv = _KV_HEAD.match(line, end)
+        if kv is not None and kv.end() < len(line):
+            return kv.end(), (*fields, ("Fields", line[end : kv.end()].rstrip()))
+    return end, fields
+
+
+def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
+    """:func:`detect_header` for a line that is not piped, RFC 5424 or logfmt."""
+    epoch = _EPOCH_HEAD.match(line)
+    if epoch is not None:
+        # "<id> <node> <component> <state> <epoch seconds> <flag> msg" (HPC cluster event logs):
+        # a Unix time after a few identifier fields ends the header, with the number after it
+        return epoch.end(), (("Fields", epoch.group(0).rstrip()),)
+    if _CLIENT.match(line):
+        # an access log record opens with the client's address ("203.0.113.7 - - [time]
+        # "GET / HTTP/1.1" 200"): the address and the time are the record's values, no header
+        return 0, ()
     toks = _Tokens(line)
     fields: list[tuple[str, str]] = []
     timed = numbers = False
     time_end = 0
     leading_time = True
+    # The kernel ring buffer and many daemons ("[ 5.123] NVRM: ...", "[time] sched: ...")
+    # write only a bracketed time: a "word:" after it is the message's own prefix, not a
+    # syslog program (which follows a date and a host).
+    bracketed = line.startswith("[")
     for i in range(MAX_HEADER_TOKENS):
         if not toks.has(i):
             break
@@ -178,8 +251,10 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if kind == LEVEL:
             fields.append(("Level", tok))
             return _after_level(line, toks, i + 1, end), tuple(fields)
-        if kind == PROGRAM and i > 0:
+        if kind == PROGRAM and i > 0 and not (bracketed and toks[0][0].startswith("[")):
             fields.append(("Component", tok.rstrip(":")))
+            return _skip_space(line, end), tuple(fields)
+        if timed and tok in _SEPARATORS:
             return _skip_space(line, end), tuple(fields)
         if kind in (TIME, NAME, NUMBER):
             timed = timed or kind != NUMBER
@@ -200,7 +275,13 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if kind in (DASH, BRACKET, NODE, CAPS):
             fields.append(("Field", tok))
             continue
-        if timed and kind == OTHER and toks.has(i + 1) and _is_program(toks[i + 1][0]):
+        if (
+            timed
+            and kind == OTHER
+            and not bracketed
+            and toks.has(i + 1)
+            and _is_program(toks[i + 1][0])
+        ):
             fields.append(("Host", tok))  # syslog: "<time> host program[pid]: message"
             continue
         break
@@ -249,11 +330,33 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
+    if line.startswith("\t", end):
+        # a tab-separated header (zap's console encoder): "<time>\tINFO\tctrl.Job\tmsg\t{...}";
+        # up to two name columns (logger, caller) each closed by a tab are header
+        for _ in range(2):
+            if toks.has(i) and _is_logger(toks[i][0]):
+                return _skip_space(line, toks[i][1])  # "...\tINFO\thudson.model.Run#execute: msg"
+            if toks.has(i) and line.startswith("\t", toks[i][1]) and _COLUMN.match(toks[i][0]):
+                i, end = i + 1, toks[i][1]
+        return _skip_space(line, end)
+    if line.startswith("[", end) and toks.has(i):
+        # glued brackets after a bracketed level, "[time][WARN ][o.e.Service] [node-1] msg"
+        # (log4j2's "[%d][%p][%c] [%node]", Envoy's): the glued run and one spaced field after
+        # it are header; later brackets are the message's ("[gc][young] ...")
+        while toks.has(i) and toks[i][0].startswith("[") and toks[i][1] - len(toks[i][0]) == end:
+            end = toks[i][1]
+            i += 1
+        if toks.has(i + 1) and toks[i][0].startswith("[") and " " not in toks[i][0]:
+            end = toks[i][1]
+        return _skip_space(line, end)
     j = i
     while toks.has(j) and _TIME.match(toks[j][0].strip("[]")):
         j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
     if j > i and toks.has(j) and _SOURCE.match(toks[j][0]):
         return _skip_space(line, toks[j][1])
+    located = _source_end(line, toks, i)
+    if located:
+        return located
     if toks.has(i) and _PID_TID.match(toks[i][0]):
         return _skip_space(line, toks[i][1])  # nginx: "[error] 1234#1234: *5 open() failed"
     if toks.has(i + 1) and toks[i][0].isdigit() and toks[i + 1][0] == "---":
@@ -265,10 +368,24 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             j += 1
     j, fields_end, spaced = i, end, False
     while toks.has(j) and (toks[j][0].startswith("[") or toks[j][0] == "-"):
-        spaced = spaced or " " in toks[j][0]
+        # "[tid 7981]", "[pid 12]": a named number is a header field, spaced or not
+        spaced = spaced or (" " in toks[j][0] and not _NAMED_NUMBER.match(toks[j][0]))
         fields_end = toks[j][1]
         j += 1
-    if j > i and (not spaced or toks[j - 1][0] == "-" or (toks.has(j) and _is_logger(toks[j][0]))):
+    if j > i:
+        # "LEVEL [thread] <time> File.java:42 - msg" (log4j's "%-5p [%t] %d %F:%L - %m")
+        k = j
+        while toks.has(k) and _TIME.match(toks[k][0]):
+            k += 1
+        located = _source_end(line, toks, k) if k > j else 0
+        if located:
+            return located
+    threaded = j > i
+    if j > i and (
+        not spaced
+        or toks[j - 1][0] == "-"
+        or (toks.has(j) and (_is_logger(toks[j][0]) or _TIME.match(toks[j][0])))
+    ):
         # "[main]", "[pool-2-thread-1]", or fields closed by "-" or a logger name: header.
         # A spaced bracket with neither ("[error] [client 1.2.3.4] File does not exist") is
         # the message's own first field.
@@ -278,6 +395,8 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     tok, tok_end = toks[i]
     if _is_logger(tok):
         return _skip_space(line, tok_end)
+    if threaded and _JAVA_LOGGER.match(tok) and toks.has(i + 1):
+        return _skip_space(line, tok_end)  # "INFO [main] org.x.HostConfig.deployWAR msg" (JUL)
     if _DOTTED_NAME.match(tok) and toks.has(i + 1):
         # "INFO nova.compute.manager [req-1 - -] msg", "INFO com.x.Main - msg": a module or
         # class name with no colon is a logger when a request field or a dash follows it (the
@@ -288,6 +407,21 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     if line.startswith("  ", tok_end) and " " not in tok:
         return _skip_space(line, tok_end)  # a padded column: "Info     CBS    Loaded ..."
     return _skip_space(line, end)
+
+
+def _source_end(line: str, toks: _Tokens, i: int) -> int:
+    """Where the header ends when a source location follows the level: ``worker.py:1636 --``,
+    ``Gossiper.java:1318 -``, ``(raylet) node_manager.cc:42:``; 0 if it does not."""
+    if toks.has(i) and _PARENTHESISED.match(toks[i][0]) and toks.has(i + 1):
+        i += 1
+    if not toks.has(i) or not _LOCATION.match(toks[i][0]):
+        return 0
+    tok, end = toks[i]
+    if tok.endswith(":") and not tok.endswith("]:"):
+        return _skip_space(line, end)
+    if toks.has(i + 1) and toks[i + 1][0] in ("-", "--", ":"):
+        return _skip_space(line, toks[i + 1][1])
+    return 0
 
 
 def _piped(line: str) -> tuple[int, tuple[tuple[str, str], ...]] | None:

@@ -22,7 +22,8 @@ How a line finds its cluster:
    - or, at most once, a plain word in a message of four words or more whose two values do not
      look alike and that a label introduces (a user name after ``user``/``for``/``from``, a value
      after ``name:``), two qualified names or two snake/kebab-case identifiers (see
-     :func:`vigil.logs._tokens.introduced`), or the opening unit name.
+     :func:`vigil.logs._tokens.introduced`), two name pairs (``web/web1``/``api/api2``,
+     :data:`vigil.logs._tokens.NAME_PAIR`), or the opening unit name.
    The best cluster (fewest such positions) generalises in place, keeping the punctuation both
    values share (``'<*>'@'<*>'``), and the signature is remembered.
 
@@ -43,6 +44,8 @@ from dataclasses import dataclass, field
 from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._tokens import (
     MONTHS,
+    NAME_PAIR,
+    NAMED_ID,
     UNITS,
     WILDCARD,
     covers,
@@ -347,6 +350,7 @@ _SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$")
 ``com.apple.cts: ...``. Which unit or component says it is a value; the message is the event."""
 
 
+_ZONE = re.compile(r"^[+-]?<\*>\]$")
 _SIZED = re.compile(r"^<\*>(?: (?:" + "|".join(sorted(UNITS)) + r"))?[,;)\]}]*$")
 """A size as :func:`_collapse` writes it: ``<*> KB,``, or ``<*>,`` once its units varied."""
 
@@ -387,6 +391,22 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             hard += 1  # "user=app"/"user=bob", '"memory"'/'"disk"': any number of them
             continue
         if (
+            not bare
+            and i >= 1  # "Server web/web1 is DOWN": a pair names a thing, even as the subject
+            and (
+                (
+                    n >= MIN_WORDS_FOR_WORD_VARIABLE
+                    and NAME_PAIR.match(lhave)
+                    and NAME_PAIR.match(lnew)
+                )
+                or (n >= 3 and NAMED_ID.match(lhave) and NAMED_ID.match(lnew))  # "Task a.b[<*>] ok"
+            )
+            and lhave.split("/")[0] != lnew.split("/")[0]
+        ):
+            bare = True  # "web/web1"/"api/api2": once, where a word variable may be
+            hard += 1
+            continue
+        if (
             bare
             or i < FIRST_WORD_VARIABLE_POSITION
             or n < MIN_WORDS_FOR_WORD_VARIABLE
@@ -416,8 +436,11 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
             bare = w.rstrip(".") in UNITS
             out[-1] += " " + w if runs[-1] == 1 and bare else w[len(w.rstrip(",;)]}")) :]
             continue
-        if out and out[-1] == WILDCARD and w.startswith("HTTP/<*>"):
-            out[-1] += w[8:]  # '"GET /a/b HTTP/1.1"' is '"GET <*>"': the protocol is the path's
+        if out and out[-1] in (WILDCARD, "/") and w.startswith("HTTP/<*>"):
+            out[-1] = WILDCARD + w[8:]  # '"GET /a/b HTTP/1.1"', '"GET / HTTP/1.1"': '"GET <*>"'
+            continue
+        if out and out[-1][:1] == "[" and out[-1].endswith(WILDCARD) and _ZONE.match(w):
+            out[-1] += "]"  # "[29/Nov/2026:10:00:01 +0000]": a time's zone offset is the time's
             continue
         if w == WILDCARD and out and out[-1] in MONTHS:
             out[-1] = WILDCARD  # "Jul 10": a date

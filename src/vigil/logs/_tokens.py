@@ -11,7 +11,9 @@ Two strengths of "variable":
   word that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``), long hex
   strings, rooted paths (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host
   names with their port (``db.internal:5432``, ``msra-sa-41:9000``; an IP keeps ``<*>:<*>`` as
-  in the Loghub templates), durations without seconds (``01:32``) and values joined by ``@``.
+  in the Loghub templates), durations without seconds (``01:32``), values joined by ``@``, PCI
+  addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``) and numbers with
+  thousands separators (``27,225``).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
@@ -48,10 +50,13 @@ UNITS = frozenset(["B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB"
 _STRONG = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
+    r"|(?<![\w.])[0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(?:\.[0-7])?(?![\w]|:\w)"  # PCI
+    r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
+    r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
-    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*"  # path with at least two segments
+    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*(?:\?[\w.\-@%+~$*=&]*)?"  # path (+ query)
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
-    r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?![\w/<])"  # a path of one segment: /healthz
+    r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
     r"|(?<![\w.-])[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1
     r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-])"  # program
@@ -246,9 +251,20 @@ def _qualified(word: str) -> bool:
     return word.count(".") + word.count("/") >= 2
 
 
+NAMED_ID = re.compile(r"^[A-Za-z_][\w\-]*(?:\.[\w\-]+)+\[<\*>\][:,.;]?$")
+"""A dotted name with an id in brackets, ``tasks.embed[<*>]``: one named thing (a task, a job)
+and its id; two of them in one place are one value, like two name pairs."""
+NAME_PAIR = re.compile(r"^[A-Za-z][\w.\-]*/(?:[A-Za-z][\w.\-]*|<\*>)$")
+"""Two names joined by a slash, ``backend/server``, ``namespace/pod`` (a weak digit masked):
+a program's way to name one thing inside another, so two of them in one place are one value."""
+
+
 def generalise(a: str, b: str) -> str:
     """The pattern for two different words: their shared key and tail kept around ``<*>``
-    (``user=root``, ``user=git`` -> ``user=<*>``), or ``<*>`` when they share none."""
+    (``user=root``, ``user=git`` -> ``user=<*>``), ``<*>/<*>`` for two name pairs, or ``<*>``
+    when they share none."""
+    if NAME_PAIR.match(a) and NAME_PAIR.match(b) and a.split("/")[0] != b.split("/")[0]:
+        return WILDCARD + "/" + WILDCARD
     pa, pb = _PIECES.split(a), _PIECES.split(b)
     if len(pa) == len(pb) > 1 and pa[1::2] == pb[1::2]:
         # the same punctuation around different values: "'root'@'<*>'" and "'app'@'localhost'"
