@@ -13,13 +13,13 @@ Run by :class:`vigil.daemon.Controller` as one task (:meth:`StallWatch.run`); it
 Why freeze (measured under ``bench/ingest.py``'s 1,000 nodes x 50 series): a full
 (generation 2) collection visits every object that ever survived two collections: the series
 store's 50,000 series (each a few objects even with its points in arrays), the nodes, the
-settings, the modules. Each took 120-200 ms, during which no request was answered: that is API
+settings, the modules. Each took 70-200 ms, during which no request was answered: that is API
 p99. Such objects live as long as the controller, so after a full collection slower than
 :data:`FREEZE_AFTER`, the watch collects the young generations and calls ``gc.freeze()``: later
 full collections skip everything alive then. What it costs: a reference cycle among objects
 frozen then that becomes garbage later is never collected (objects without cycles are still
 freed by reference counting). A freeze happens only after a slow full collection, i.e. after
-the heap grew by as much again, so this stays a bounded fraction of the live heap.
+the heap grew by as much again, and at most once every :data:`FREEZE_EVERY` seconds.
 """
 
 from __future__ import annotations
@@ -42,6 +42,11 @@ TICK = 0.02
 """Seconds between the lag probe's timers (50 a second: ~0.1 % of a core)."""
 FREEZE_AFTER = 0.03
 """A full collection slower than this (seconds) freezes the objects that survived it."""
+FREEZE_EVERY = 300.0
+"""Seconds at least between two freezes. The first slow full collection after start freezes
+the series store and the rest of the long-lived heap; later ones mostly meet the heartbeats'
+short-lived objects (nodes, events, requests in flight), freed by reference counting anyway, and
+each freeze may keep for ever a cycle among what is alive at that instant."""
 BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0)
 """Histogram bounds (seconds): fine around the API's 100 ms target."""
 
@@ -87,6 +92,7 @@ class StallWatch:
         self.lag = Pauses()
         self.gc = [Pauses(), Pauses(), Pauses()]
         self.freezes = 0
+        self._frozen_at = -float("inf")
         self._started = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._freeze_due = False
@@ -114,7 +120,13 @@ class StallWatch:
         generation = int(info["generation"])
         self.gc[generation].add(seconds)
         limit = self._freeze_after
-        if generation == 2 and limit is not None and seconds > limit and not self._freeze_due:
+        if (
+            generation == 2
+            and limit is not None
+            and seconds > limit
+            and not self._freeze_due
+            and self._started - self._frozen_at >= FREEZE_EVERY
+        ):
             loop = self._loop
             if loop is not None:
                 self._freeze_due = True
@@ -127,6 +139,7 @@ class StallWatch:
         gc.collect(1)
         gc.freeze()
         self.freezes += 1
+        self._frozen_at = self._clock()
 
     def collect(self) -> Iterator[Metric]:
         lag = HistogramMetricFamily(
