@@ -72,7 +72,7 @@ async def test_a_full_collection_slower_than_the_limit_freezes_the_survivors(
     kept = [[i] for i in range(10_000)]  # long-lived containers
     gc.collect(2)
     await asyncio.sleep(0)  # the freeze the collection handed to the loop
-    gc.collect(2)  # slow too, but within FREEZE_EVERY of the first freeze
+    gc.collect(2)  # slow too, but within FREEZE_EVERY (10 s) of the first freeze
     await asyncio.sleep(0)
     await stopped(task)
     assert gc.get_freeze_count() >= len(kept)
