@@ -15,7 +15,9 @@ stored, no failed push, and heartbeats leave less than a second late at p99), th
 generator's lag behind schedule (p99 of how late each heartbeat left: a controller that cannot
 keep up makes every connection fall behind), the newest stored sample's age, the p50/p99 of the
 probe's API latency (issue 5's target: < 100 ms), and the controller's CPU, also per heartbeat
-answered (1000 / that = the nodes one core could take at 1 Hz). The baseline is the
+answered (1000 / that = the nodes one core could take at 1 Hz), and from the controller's
+``/metrics`` its event loop's lag and its garbage collector's pauses in the same window (what
+makes the API's tail). The baseline is the
 same controller with a tenth of the fleet, measured in the same run; ratios compare the two.
 Ends with one JSON line.
 """
@@ -41,6 +43,7 @@ from typing import Any
 
 import httpx
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
 
@@ -227,6 +230,48 @@ async def probe(url: str, token: str, stop: asyncio.Event, nodes: int) -> dict[s
     return times
 
 
+Histograms = dict[str, dict[str, float]]
+"""Per histogram (``lag``, ``gc0``, ``gc1``, ``gc2``): cumulative count per bucket bound, with
+``sum`` and ``count``."""
+
+
+async def stall_figures(url: str, token: str) -> Histograms:
+    """The controller's loop-lag and GC-pause histograms, read from its ``/metrics``."""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        text = (await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})).text
+    out: Histograms = {}
+    for family in text_string_to_metric_families(text):
+        if family.name not in ("vigil_loop_lag_seconds", "vigil_gc_pause_seconds"):
+            continue
+        for sample in family.samples:
+            gen = sample.labels.get("generation")
+            figures = out.setdefault("lag" if gen is None else f"gc{gen}", {})
+            if sample.name.endswith("_bucket"):
+                figures[sample.labels["le"]] = sample.value
+            elif sample.name.endswith(("_sum", "_count")):
+                figures[sample.name.rsplit("_", 1)[1]] = sample.value
+    return out
+
+
+def window(before: Histograms, after: Histograms, key: str) -> dict[str, float]:
+    """What a histogram gained between two scrapes: how many, the seconds they add up to, how
+    many were over 50 ms, and the bucket bounds the p99 and the largest fall under."""
+    was, now = before.get(key, {}), after.get(key, {})
+    bounds = sorted((float(le), le) for le in now if le not in ("sum", "count"))
+    gained = [(bound, now[le] - was.get(le, 0.0)) for bound, le in bounds]
+    count = now.get("count", 0.0) - was.get("count", 0.0)
+    p99 = next((b for b, c in gained if c >= 0.99 * count), 0.0) if count else 0.0
+    largest = next((b for b, c in gained if c >= count), 0.0) if count else 0.0
+    under_50ms = max((c for b, c in gained if b <= 0.05), default=0.0)
+    return {
+        "count": count,
+        "seconds": now.get("sum", 0.0) - was.get("sum", 0.0),
+        "over_50ms": count - under_50ms,
+        "p99_le": p99,
+        "max_le": largest,
+    }
+
+
 def start_controller(config: Path, log: Path) -> subprocess.Popen[bytes]:
     """`vigil up -c config` in its own session, its output in ``log``."""
     with log.open("wb") as out:
@@ -281,10 +326,14 @@ async def run_fleet(nodes: int, series: int, seconds: float) -> dict[str, Any]:
         stop = asyncio.Event()
         probing = asyncio.create_task(probe(url, token, stop, nodes))
         proc = psutil.Process(ctl.pid)
+        stalls0 = await stall_figures(url, token)
         cpu0, t0 = proc.cpu_times(), time.monotonic()
         await asyncio.sleep(seconds)
         cpu1, t1 = proc.cpu_times(), time.monotonic()
         stop.set()
+        stalls1 = await stall_figures(url, token)
+        lag, gc2 = window(stalls0, stalls1, "lag"), window(stalls0, stalls1, "gc2")
+        gc_young = [window(stalls0, stalls1, f"gc{g}") for g in (0, 1)]
         times = await probing
         stdout, _ = await gen.communicate()
         figures = json.loads(stdout.decode().strip().splitlines()[-1])
@@ -316,6 +365,16 @@ async def run_fleet(nodes: int, series: int, seconds: float) -> dict[str, Any]:
             "cpu_ms_per_heartbeat": (
                 1000.0 * used / (figures["stored"] / series) if figures["stored"] else float("nan")
             ),
+            # stalls of the controller's loop in the window (from its /metrics; a histogram's
+            # p99 and max are the bucket bounds they fall under)
+            "loop_lag_p99_ms_le": 1000 * lag["p99_le"],
+            "loop_lag_max_ms_le": 1000 * lag["max_le"],
+            "loop_lags_over_50ms": lag["over_50ms"],
+            "gc_full_count": gc2["count"],
+            "gc_full_ms_total": 1000 * gc2["seconds"],
+            "gc_full_max_ms_le": 1000 * gc2["max_le"],
+            "gc_young_ms_total": 1000 * sum(g["seconds"] for g in gc_young),
+            "gc_young_max_ms_le": 1000 * max(g["max_le"] for g in gc_young),
         }
     finally:
         ctl.send_signal(signal.SIGTERM)
@@ -359,11 +418,24 @@ def show(rows: list[dict[str, Any]]) -> None:
         ("CPU/beat", lambda r: f"{r['cpu_ms_per_heartbeat']:.1f} ms"),
         ("nodes/core", lambda r: f"{1000 / r['cpu_ms_per_heartbeat']:.0f}"),
     ]
-    for title, _ in columns:
-        table.add_column(title, justify="right")
-    for row in rows:
-        table.add_row(*(cell(row) for _, cell in columns))
-    console.print(table)
+    stalls = Table(title="The controller's event loop in the same windows (from its /metrics)")
+    stall_columns = [
+        ("fleet", lambda r: f"{r['nodes']} nodes"),
+        ("loop lag p99", lambda r: f"<= {r['loop_lag_p99_ms_le']:.0f} ms"),
+        ("loop lag max", lambda r: f"<= {r['loop_lag_max_ms_le']:.0f} ms"),
+        ("lags > 50 ms", lambda r: f"{r['loop_lags_over_50ms']:.0f}"),
+        ("full GCs", lambda r: f"{r['gc_full_count']:.0f}"),
+        ("full GC time", lambda r: f"{r['gc_full_ms_total']:.0f} ms"),
+        ("full GC max", lambda r: f"<= {r['gc_full_max_ms_le']:.0f} ms"),
+        ("young GC time", lambda r: f"{r['gc_young_ms_total']:.0f} ms"),
+        ("young GC max", lambda r: f"<= {r['gc_young_max_ms_le']:.0f} ms"),
+    ]
+    for shown, cols in ((table, columns), (stalls, stall_columns)):
+        for title, _ in cols:
+            shown.add_column(title, justify="right")
+        for row in rows:
+            shown.add_row(*(cell(row) for _, cell in cols))
+        console.print(shown)
 
 
 async def bench(nodes: int, baseline: int, series: int, seconds: float) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -14,11 +15,12 @@ import pytest
 from vigil.agent import Agent
 from vigil.collectors import Sample, SeriesStore
 from vigil.daemon._risk import NodeRisk
-from vigil.daemon._rollups import RollupFlusher
+from vigil.daemon._rollups import FLUSH_CHUNK, RollupFlusher
 from vigil.daemon._scrape import SourceLoop
 from vigil.detectors import states_per_step
+from vigil.errors import StoreError
 from vigil.settings import MetricsSettings, ScrapeTarget
-from vigil.store import SqlStore
+from vigil.store import RollupRow, SqlStore
 
 
 def test_states_per_step_samples_the_state_in_force_at_each_step() -> None:
@@ -67,6 +69,39 @@ async def test_the_flusher_writes_closed_buckets_and_prunes_by_retention(tmp_pat
         assert [r.start for r in minutes] == [3 * 86400.0 - 3600 + 60 * i for i in range(60)]
         assert [r.start for r in hours] == [2 * 86400.0 + 3600 * i for i in range(24)]
         assert flusher.written == 2 * (3 * 60 * 24 + 3 * 24)
+    finally:
+        store.close()
+
+
+class FailingOnSecondWrite(SqlStore):
+    """A real store whose second rollup write fails (a full disk, a lock held too long)."""
+
+    calls: list[int]
+
+    def save_rollups(self, rows: Sequence[RollupRow]) -> int:
+        self.calls.append(len(rows))
+        if len(self.calls) == 2:
+            raise StoreError("disk full")
+        return super().save_rollups(rows)
+
+
+async def test_a_big_flush_is_written_in_chunks_and_a_failed_chunk_loses_only_the_rest(
+    tmp_path: Path,
+) -> None:
+    # one transaction for a minute of 1,000 nodes x 50 series held the GIL ~0.6 s at a stretch
+    store = FailingOnSecondWrite(f"sqlite:///{tmp_path / 'v.db'}")
+    store.calls = []
+    series = SeriesStore(10_000, 1, keep_closed=True)
+    flusher = RollupFlusher(series, store, MetricsSettings())
+    try:
+        for at in (0.0, 60.0):  # the second minute closes the first one's buckets
+            for i in range(FLUSH_CHUNK * 2 + 10):
+                series.add(Sample.of("m", 1.0, at, {"i": str(i)}))
+        assert await flusher.flush() == FLUSH_CHUNK
+        assert store.calls == [FLUSH_CHUNK, FLUSH_CHUNK]  # stopped at the failure
+        assert flusher.lost == FLUSH_CHUNK + 10 and flusher.written == FLUSH_CHUNK
+        kept = store.load_rollups("m", {}, 60, 0, 1e12)
+        assert len(kept) == FLUSH_CHUNK
     finally:
         store.close()
 

@@ -227,3 +227,42 @@ def test_a_node_back_from_down_is_judged_on_a_fresh_history() -> None:
     assert detector is not None
     assert detector.mean == pytest.approx(1.0)
     assert judge.evaluate(61.5) == []
+
+
+class EveryNode(NodeJudge):
+    """The judge without deadlines: every node's phi computed at every evaluation."""
+
+    def _deadline(self, detector: PhiAccrual, status: NodeStatus) -> float:
+        return -math.inf
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_deadlines_skip_nodes_without_changing_a_single_transition(seed: int) -> None:
+    rng = random.Random(seed)
+    params = {
+        "interval": 1.0,
+        "phi_suspect": rng.choice([3.0, 5.0, 8.0]),
+        "phi_down": rng.choice([8.0, 10.0, 16.0]),
+        "window": rng.choice([5, 100]),
+        "acceptable_pause": rng.choice([0.0, 0.5]),
+    }
+    fast, every = NodeJudge(**params), EveryNode(**params)
+    now = 1.7e9 + rng.random()  # epoch-sized times, as the controller's clock gives
+    # per node, how likely a step brings its heartbeat: steady ones, flaky ones, silent ones
+    beats = {f"n{i}": rng.choice([0.9, 0.3, 0.02]) for i in range(20)}
+    worsened: list[Transition] = []
+    for _ in range(2000):
+        now += rng.choice([0.01, 0.05, 0.05, 0.3])
+        for node, p in beats.items():
+            if rng.random() < p * 0.05:
+                assert fast.observe(node, now) == every.observe(node, now)
+        if rng.random() < 0.003:
+            node = rng.choice(list(beats))
+            fast.forget(node)
+            every.forget(node)
+        changes = fast.evaluate(now)
+        assert changes == every.evaluate(now)
+        worsened += changes
+    for node in beats:
+        assert fast.status(node) == every.status(node)
+    assert {t.new for t in worsened} == {NodeStatus.SUSPECT, NodeStatus.DOWN}  # it did worsen

@@ -7,17 +7,19 @@ actor, and is recorded in the audit trail here (result ``accepted`` or ``error: 
 ``GET /api/v1/nodes`` is written straight to JSON bytes by :func:`nodes_json` (the same document
 as ``list[NodeOut]``, which still documents it): at 1,000 nodes, a model per node, validated
 again as the response model, cost ~40 ms of the event loop per call while heartbeats waited.
+The dicts are written by pydantic's own serializer (``pydantic_core.to_json``): the very bytes
+a ``list[NodeOut]`` dumps to, in ~1 ms at 1,000 nodes where ``json.dumps`` took 3-7 ms.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import TypeAdapter
+from pydantic_core import PydanticSerializationError, to_json
 
 from vigil.api._auth import Operator, Viewer
 from vigil.api._context import ApiContext, Ctx
@@ -66,7 +68,7 @@ def _replica(ctx: ApiContext, service: str, index: int) -> Replica:
 
 def nodes_json(nodes: Sequence[Node]) -> bytes:
     """``nodes`` as the JSON of ``list[NodeOut]`` (same keys in the same order; a non-finite
-    phi is ``null``, as pydantic writes it), with plain dicts rather than a model per node."""
+    number is ``null``, as pydantic writes it), with plain dicts rather than a model per node."""
     out: list[dict[str, Any]] = [
         {
             "name": n.name,
@@ -80,8 +82,8 @@ def nodes_json(nodes: Sequence[Node]) -> bytes:
         for n in nodes
     ]
     try:
-        return json.dumps(out, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-    except ValueError:  # a NaN or infinity in an agent's info: pydantic writes those as null
+        return to_json(out, inf_nan_mode="null")
+    except PydanticSerializationError:  # something in an agent's info JSON cannot hold
         return _NODES.dump_json(models(NodeOut, nodes))
 
 

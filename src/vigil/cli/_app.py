@@ -91,7 +91,8 @@ def up(
 
     settings = _load(config)
     _logging(verbose)
-    controller = Controller(settings, base_dir=config.resolve().parent)
+    # freeze_gc: the process is the controller's own (see vigil.daemon._stalls)
+    controller = Controller(settings, base_dir=config.resolve().parent, freeze_gc=True)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -16,10 +16,10 @@ from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
 from vigil.collectors._prom import parse_exposition, parse_query_result, query, scrape
+from vigil.collectors._rings import Rollup
 from vigil.collectors._sample import Labels, Sample, SampleBatch, freeze_labels
 from vigil.collectors._series import (
     CardinalityError,
-    Rollup,
     SeriesKey,
     SeriesStore,
     key_of,

@@ -13,10 +13,12 @@ when a sample of a later bucket arrives, so an add costs O(1) whatever the histo
 from __future__ import annotations
 
 import math
-from collections import deque
+from array import array
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple, cast
 
+from vigil.collectors import _rings as rings
+from vigil.collectors._rings import Rollup
 from vigil.collectors._sample import Labels, Sample, SampleBatch, freeze_labels
 from vigil.errors import InputError
 
@@ -38,102 +40,160 @@ class SeriesKey(NamedTuple):
     labels: Labels
 
 
-class Rollup:
-    """Aggregate of one series over ``[start, start + width)``: min, max, mean, count, last."""
-
-    __slots__ = ("count", "last", "max", "min", "start", "total")
-
-    def __init__(self, start: float, value: float) -> None:
-        self.start = start
-        self.min = self.max = self.last = self.total = value
-        self.count = 1
-
-    def add(self, value: float) -> None:
-        # comparisons rather than min()/max(): this runs for every sample (1,000 nodes x 50
-        # series a second), and a builtin call costs more than the comparison itself
-        if value < self.min:
-            self.min = value
-        elif value > self.max:
-            self.max = value
-        self.total += value
-        self.last = value
-        self.count += 1
-
-    @property
-    def mean(self) -> float:
-        return self.total / self.count
-
-    def __repr__(self) -> str:
-        return (
-            f"Rollup(start={self.start!r}, min={self.min!r}, max={self.max!r}, "
-            f"mean={self.mean!r}, count={self.count}, last={self.last!r})"
-        )
-
-
 Closed = tuple[SeriesKey, float, Rollup]
 """A rollup bucket that will not change any more: its series, its width (60 or 3600), itself."""
 
 
+class _Open:
+    """Names of an open bucket's fields on :class:`_Series` (``m_*`` the minute, ``h_*`` the
+    hour), for the few readers that are not the hot path."""
+
+    MINUTE = ("m_start", "m_min", "m_max", "m_total", "m_count", "m_last")
+    HOUR = ("h_start", "h_min", "h_max", "h_total", "h_count", "h_last")
+
+
 class _Series:
-    __slots__ = ("hour", "hours", "key", "last_at", "minute", "minute_end", "minutes", "points")
+    # points and closed buckets in flat arrays (see vigil.collectors._rings: the garbage
+    # collector does not look into them); the open minute and hour buckets as plain fields
+    # (m_* and h_*; a count of 0: none), not Rollup objects: 100,000 of them for 50,000
+    # series, made anew at each minute boundary, made every full collection ~25 ms slower
+    __slots__ = (
+        "caps",
+        "h_count",
+        "h_last",
+        "h_max",
+        "h_min",
+        "h_start",
+        "h_total",
+        "hours",
+        "key",
+        "last_at",
+        "limit",
+        "m_count",
+        "m_last",
+        "m_max",
+        "m_min",
+        "m_start",
+        "m_total",
+        "minute_end",
+        "minutes",
+        "points",
+    )
 
     def __init__(self, key: SeriesKey, ring: int, minutes: int, hours: int) -> None:
         self.key = key
-        self.points: deque[tuple[float, float]] = deque(maxlen=ring)
-        self.minutes: deque[Rollup] = deque(maxlen=minutes)  # the last one is the open bucket
-        self.hours: deque[Rollup] = deque(maxlen=hours)
+        self.points = array("d")  # at, value, at, value, ...
+        self.limit = rings.limit(ring, rings.POINT)
+        # the closed buckets: one less than the rollups kept, as the open bucket is the last
+        self.minutes, self.hours = array("d"), array("d")
+        self.caps = (ring, minutes - 1, hours - 1)
         self.last_at = -math.inf
         self.minute_end = -math.inf  # the end of the open minute: a sample before it falls in it
-        # the open buckets (minutes[-1] and hours[-1]), kept at hand: no deque index per sample
-        self.minute: Rollup | None = None
-        self.hour: Rollup | None = None
+        self.m_start = self.m_min = self.m_max = self.m_total = self.m_last = 0.0
+        self.h_start = self.h_min = self.h_max = self.h_total = self.h_last = 0.0
+        self.m_count = self.h_count = 0
 
     def add(self, at: float, value: float, closed: list[Closed] | None) -> None:
-        self.points.append((at, value))
+        points = self.points
+        points.append(at)
+        points.append(value)
+        if len(points) > self.limit:
+            rings.trim(points, self.caps[0], rings.POINT)
         self.last_at = at
         if at < self.minute_end:  # the common case: the open minute (at > the last sample's
             # time, which is in it), so the open hour too; Rollup.add, inlined: this runs for
             # every sample (1,000 nodes x 50 series a second)
-            bucket = cast(Rollup, self.minute)  # set with minute_end
-            if value < bucket.min:
-                bucket.min = value
-            elif value > bucket.max:
-                bucket.max = value
-            bucket.total += value
-            bucket.last = value
-            bucket.count += 1
-            bucket = cast(Rollup, self.hour)
-            if value < bucket.min:
-                bucket.min = value
-            elif value > bucket.max:
-                bucket.max = value
-            bucket.total += value
-            bucket.last = value
-            bucket.count += 1
+            if value < self.m_min:
+                self.m_min = value
+            elif value > self.m_max:
+                self.m_max = value
+            self.m_total += value
+            self.m_last = value
+            self.m_count += 1
+            if value < self.h_min:
+                self.h_min = value
+            elif value > self.h_max:
+                self.h_max = value
+            self.h_total += value
+            self.h_last = value
+            self.h_count += 1
             return
         start = at - at % MINUTE
-        self.minute = self._roll(self.minutes, MINUTE, start, value, closed)
+        if self.m_count:
+            bucket = Rollup.of(
+                self.m_start, self.m_min, self.m_max, self.m_total, self.m_count, self.m_last
+            )
+            self._close(self.minutes, self.caps[1], MINUTE, bucket, closed)
+        self.m_start, self.m_count = start, 1
+        self.m_min = self.m_max = self.m_total = self.m_last = value
         self.minute_end = start + MINUTE
-        hours = self.hours
         start = at - at % HOUR
-        if hours and hours[-1].start == start:
-            hours[-1].add(value)
-        else:
-            self.hour = self._roll(hours, HOUR, start, value, closed)
+        if self.h_count and self.h_start == start:
+            if value < self.h_min:
+                self.h_min = value
+            elif value > self.h_max:
+                self.h_max = value
+            self.h_total += value
+            self.h_last = value
+            self.h_count += 1
+            return
+        if self.h_count:
+            bucket = Rollup.of(
+                self.h_start, self.h_min, self.h_max, self.h_total, self.h_count, self.h_last
+            )
+            self._close(self.hours, self.caps[2], HOUR, bucket, closed)
+        self.h_start, self.h_count = start, 1
+        self.h_min = self.h_max = self.h_total = self.h_last = value
 
-    def _roll(
+    def _open(self, fields: tuple[str, ...]) -> Rollup | None:
+        """The open bucket named by ``fields`` as a :class:`Rollup` (a copy), or None."""
+        start, low, high, total, count, last = (getattr(self, f) for f in fields)
+        return None if not count else Rollup.of(start, low, high, total, int(count), last)
+
+    def _close(
         self,
-        buckets: deque[Rollup],
+        ring: array[float],
+        cap: int,
         width: float,
-        start: float,
-        value: float,
+        bucket: Rollup,
         closed: list[Closed] | None,
-    ) -> Rollup:
-        if buckets and closed is not None:
-            closed.append((self.key, width, buckets[-1]))
-        bucket = Rollup(start, value)
-        buckets.append(bucket)
-        return bucket
+    ) -> None:
+        """Keep ``bucket`` (the open one, now closed) in ``ring``; queue it in ``closed``."""
+        rings.push(ring, cap, bucket)
+        if closed is not None:
+            closed.append((self.key, width, bucket))
+
+    def open_buckets(self) -> list[tuple[float, Rollup]]:
+        """The open minute and hour buckets (copies), with their widths."""
+        out = []
+        for width, fields in ((MINUTE, _Open.MINUTE), (HOUR, _Open.HOUR)):
+            bucket = self._open(fields)
+            if bucket is not None:
+                out.append((width, bucket))
+        return out
+
+    def _width(self, width: float) -> tuple[array[float], int, Rollup | None]:
+        if width == MINUTE:
+            return self.minutes, self.caps[1], self._open(_Open.MINUTE)
+        return self.hours, self.caps[2], self._open(_Open.HOUR)
+
+    def rollups(self, width: float) -> list[Rollup]:
+        ring, cap, bucket = self._width(width)
+        return rings.rollups(ring, cap) + ([] if bucket is None else [bucket])
+
+    def parts(self, width: float) -> list[tuple[float, float, int]]:
+        ring, cap, bucket = self._width(width)
+        tail = [] if bucket is None else [(bucket.start, bucket.total, bucket.count)]
+        return rings.parts(ring, cap) + tail
+
+    def oldest(self, width: float) -> float | None:
+        ring, cap, bucket = self._width(width)
+        first = rings.first_start(ring, cap)
+        return first if first is not None else None if bucket is None else bucket.start
+
+    def recent(self) -> list[tuple[float, float]]:
+        """The points of the ring, oldest first."""
+        return rings.points(self.points, self.caps[0])
 
 
 _NO_SERIES: dict[str, _Series] = {}
@@ -289,7 +349,7 @@ class SeriesStore:
     def last(self, key: SeriesKey) -> tuple[float, float] | None:
         """The newest point of one series, or None (``vigil top`` reads one per node)."""
         series = self._series.get(key)
-        return series.points[-1] if series is not None and series.points else None
+        return rings.last_point(series.points) if series is not None else None
 
     def drain_closed(self) -> list[Closed]:
         """The buckets closed since the last call, oldest first (empty without ``keep_closed``)."""
@@ -301,10 +361,9 @@ class SeriesStore:
     def open_buckets(self) -> list[Closed]:
         """Every series' open minute and hour bucket (persisted on a clean shutdown)."""
         return [
-            (key, width, buckets[-1])
+            (key, width, bucket)
             for key, series in self._series.items()
-            for buckets, width in ((series.minutes, MINUTE), (series.hours, HOUR))
-            if buckets
+            for width, bucket in series.open_buckets()
         ]
 
     def mark_persisted(self, width: float, start: float) -> None:
@@ -315,7 +374,13 @@ class SeriesStore:
 
     def oldest(self, keys: Iterable[SeriesKey], width: float) -> float:
         """The start of the oldest ``width`` bucket held in memory for ``keys`` (inf: none)."""
-        starts = [r[0].start for r in (self.rollups(k, width) for k in keys) if r]
+        if width not in (MINUTE, HOUR):
+            raise ValueError(f"rollup width must be {MINUTE} or {HOUR}, not {width}")
+        starts = [
+            start
+            for start in (self._series[k].oldest(width) for k in keys if k in self._series)
+            if start is not None
+        ]
         return min(starts, default=math.inf)
 
     def rollups(self, key: SeriesKey, width: float) -> list[Rollup]:
@@ -325,7 +390,7 @@ class SeriesStore:
             return []
         if width not in (MINUTE, HOUR):
             raise ValueError(f"rollup width must be {MINUTE} or {HOUR}, not {width}")
-        return list(series.minutes if width == MINUTE else series.hours)
+        return series.rollups(width)
 
     def query(
         self,
@@ -350,7 +415,7 @@ class SeriesStore:
         """
         keys = self.match(name, labels_filter)
         if not step:
-            merged = [p for k in keys for p in self._series[k].points if start <= p[0] <= end]
+            merged = [p for k in keys for p in self._series[k].recent() if start <= p[0] <= end]
             return sorted(merged, key=lambda point: point[0])
         if step < 0:
             raise InputError(f"query {name}: step must be > 0 (got {step})")
@@ -375,9 +440,8 @@ class SeriesStore:
     @staticmethod
     def _parts(series: _Series, step: float) -> Iterable[tuple[float, float, int]]:
         if step < MINUTE:
-            return ((at, value, 1) for at, value in series.points)
-        rollups = series.minutes if step < HOUR else series.hours
-        return ((r.start, r.total, r.count) for r in rollups)
+            return ((at, value, 1) for at, value in series.recent())
+        return series.parts(MINUTE if step < HOUR else HOUR)
 
 
 def width_for(step: float | None) -> float | None:

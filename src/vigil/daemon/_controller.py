@@ -40,6 +40,7 @@ from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import RollupFlusher
 from vigil.daemon._scrape import SourceLoop
 from vigil.daemon._server import ApiServer
+from vigil.daemon._stalls import FREEZE_AFTER, StallWatch
 from vigil.detectors import RuleChange, RuleEngine, RuleSpec
 from vigil.errors import BackendError, InputError, NotFoundError
 from vigil.model import (
@@ -118,6 +119,7 @@ class Controller(ControlPlane):
         backend: ProcessBackend | None = None,
         store: Store | None = None,
         serve_api: bool = True,
+        freeze_gc: bool = False,
     ) -> None:
         self.settings = settings
         self.data_dir = settings.resolved_data_dir(base_dir)
@@ -127,6 +129,10 @@ class Controller(ControlPlane):
         self.registry = CollectorRegistry()
         self.metrics = ControllerMetrics(self.registry)
         self.registry.register(ReplicaCollector(lambda: self.replicas()))
+        # loop lag and GC pauses on /metrics; with freeze_gc (vigil up: a process of its own),
+        # long-lived objects are frozen out of full collections after a slow one
+        self.stalls = StallWatch(freeze_after=FREEZE_AFTER if freeze_gc else None)
+        self.registry.register(self.stalls)
         self._backend_arg = backend
         self._store_arg = store
         self._serve_api = serve_api
@@ -214,6 +220,7 @@ class Controller(ControlPlane):
                 metric_loops = [
                     tg.create_task(self.flusher.run()),
                     tg.create_task(self._risk_loop()),
+                    tg.create_task(self.stalls.run()),
                 ]
                 metric_loops += [tg.create_task(src.run()) for src in self.sources]
                 await self.balancers.start()

@@ -99,8 +99,19 @@ class NodeMonitor:
         now = self._clock()
         if self._snapshot is None or not 0.0 <= now - self._snapshot_at < SNAPSHOT_AGE:
             phi = self._judge.phi
+            # a constructor call: dataclasses.replace (a fields() walk per node) took ~2x as
+            # long at 1,000 nodes
             self._snapshot = tuple(
-                dataclasses.replace(n, phi=phi(n.name, now)) for n in self._nodes.values()
+                Node(
+                    name=n.name,
+                    address=n.address,
+                    labels=n.labels,
+                    status=n.status,
+                    last_heartbeat=n.last_heartbeat,
+                    phi=phi(n.name, now),
+                    info=n.info,
+                )
+                for n in self._nodes.values()
             )
             self._snapshot_at = now
         return self._snapshot

@@ -3,16 +3,26 @@
 Pure: no clock and no I/O. The daemon's heartbeat monitor calls :meth:`NodeJudge.observe` for each
 ``HeartbeatReceived`` and :meth:`NodeJudge.evaluate` every ``heartbeat.check_every`` seconds, and
 publishes a ``NodeStatusChanged`` for every transition either returns.
+
+:meth:`NodeJudge.evaluate` skips a node until the time its phi can reach the next threshold:
+phi grows with the silence and its mean and spread change only with a heartbeat, so that time
+(:meth:`PhiAccrual.silence_until`) holds until the next one. Before, every call (20 a second)
+computed every node's phi: ~2 ms of the controller's loop at 1,000 nodes; now it computes the
+deadline of the nodes heard from since (a twentieth of them) and compares a float for the rest.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from vigil.detectors._phi_accrual import PhiAccrual, detection_time
 from vigil.model import NodeStatus
 
 _RANK = {NodeStatus.UNKNOWN: 0, NodeStatus.UP: 1, NodeStatus.SUSPECT: 2, NodeStatus.DOWN: 3}
+MARGIN = 1e-3
+"""Seconds a node is judged before its computed deadline: far above the rounding of times near
+1.7e9 s (~2e-7 s), so a deadline never skips a crossing that the phi itself would see."""
 
 
 class Transition(NamedTuple):
@@ -54,6 +64,9 @@ class NodeJudge:
         self.acceptable_pause = acceptable_pause
         self._detectors: dict[str, PhiAccrual] = {}
         self._status: dict[str, NodeStatus] = {}
+        self._due: dict[str, float] = {}
+        """Per node, the time before which its phi stays below the threshold that would worsen
+        its status (inf: Down, nothing worse); dropped by each heartbeat."""
 
     def observe(self, node: str, now: float) -> Transition | None:
         """Record a heartbeat from ``node`` at ``now``; the transition to Up if it was not Up.
@@ -73,13 +86,17 @@ class NodeJudge:
             )
             self._detectors[node] = detector
         detector.heartbeat(now)
+        self._due.pop(node, None)
         self._status[node] = NodeStatus.UP
         return None if old is NodeStatus.UP else Transition(node, old, NodeStatus.UP, phi)
 
     def evaluate(self, now: float) -> list[Transition]:
         """Worsen the status of every silent node whose phi crossed a threshold; the transitions."""
         changes: list[Transition] = []
+        due = self._due
         for node, detector in self._detectors.items():
+            if now < due.get(node, -math.inf):
+                continue
             old = self._status[node]
             phi = detector.phi(now)
             if phi >= self.phi_down:
@@ -87,16 +104,26 @@ class NodeJudge:
             elif phi >= self.phi_suspect:
                 new = NodeStatus.SUSPECT
             else:
-                continue
+                new = old
             if _RANK[new] > _RANK[old]:
                 self._status[node] = new
                 changes.append(Transition(node, old, new, phi))
+            due[node] = self._deadline(detector, self._status[node])
         return changes
+
+    def _deadline(self, detector: PhiAccrual, status: NodeStatus) -> float:
+        """When ``detector``'s phi can reach the threshold that worsens ``status`` (less
+        :data:`MARGIN`); inf when nothing can (Down) or before its first heartbeat."""
+        if status is NodeStatus.DOWN or detector.last is None:
+            return math.inf
+        threshold = self.phi_down if status is NodeStatus.SUSPECT else self.phi_suspect
+        return detector.last + detector.silence_until(threshold) - MARGIN
 
     def forget(self, node: str) -> None:
         """Drop a node (removed from the config): its history and status are gone."""
         self._detectors.pop(node, None)
         self._status.pop(node, None)
+        self._due.pop(node, None)
 
     def status(self, node: str) -> NodeStatus:
         return self._status.get(node, NodeStatus.UNKNOWN)
