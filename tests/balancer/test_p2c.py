@@ -16,7 +16,7 @@ import pytest
 
 from vigil.balancer import Outcome, Pool, PoolSettings, Upstream
 from vigil.balancer.policies import Learner, PeakEwmaP2C
-from vigil.balancer.policies._p2c_model import DelayModel
+from vigil.balancer.policies._p2c_model import STALL_HORIZON, DelayModel
 
 T0 = 1000.0
 
@@ -336,3 +336,39 @@ def test_one_slot_a_slow_replica_that_recovers_gets_traffic_back() -> None:
     # as much as an equal replica gets: at one slot the shares of five equal replicas range
     # over 0.1-0.3 per 1000 picks (test_one_slot_replicas_share_equally_...)
     assert late[-1000:].count(4) / 1000 > 0.1
+
+
+def test_a_long_silence_counts_as_time_stalled_and_is_forgotten_in_minutes() -> None:
+    model = DelayModel()
+    now = T0
+    for _ in range(100):  # one slot, 0.1 s per request, one out at a time
+        model.started(0, now)
+        now += 0.1
+        model.finished(now, 0.1, False, 0)
+    assert model.stalled_share(now) == 0.0  # answers a usual gap apart: no stall
+    usual = model.usual_gap(1)
+    assert usual == pytest.approx(0.1, rel=0.05)
+    model.started(0, now)
+    now += 2.1  # stalled for 2 s
+    model.finished(now, 2.1, False, 0)
+    assert model.stalled_share(now) == pytest.approx((2.1 - usual) / STALL_HORIZON, rel=0.05)
+    assert model.stalled_share(now + 3 * STALL_HORIZON) < 0.06 * model.stalled_share(now)
+
+
+def test_one_slot_a_replica_that_stalled_now_and_then_gets_its_share_back_after() -> None:
+    # r4 stalls 1 s in every 5 s for a minute: fewer requests than the others; then it stops
+    # stalling and the stalls it remembered fade (in minutes): traffic back
+    sim = Sim([1.0] * 5, slots=1)
+    during: list[int] = []
+    for _ in range(12):
+        sim.run(4.0, rate=25.0, on_pick=during.append)
+        sim.stalled.add(4)
+        sim.run(1.0, rate=25.0, on_pick=during.append)
+        sim.unstall(4)
+    assert during[-600:].count(4) / 600 < 0.15
+    model = sim.pool.policy.model("r4")  # type: ignore[attr-defined]
+    assert model is not None and model.stalled_share(sim.now) > 0.1
+    sim.run(120.0, rate=25.0, on_pick=lambda i: None)
+    after: list[int] = []
+    sim.run(40.0, rate=25.0, on_pick=after.append)
+    assert after.count(4) / len(after) > 0.12

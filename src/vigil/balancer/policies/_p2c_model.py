@@ -70,6 +70,14 @@ factor of up to ``CLIP`` per request's weight."""
 MATCH = 32
 """How many of the oldest requests out are searched for the one that just ended."""
 
+STALL_GAPS = 3.0
+"""An answer that ends a silence (requests out, none answered) longer than this many usual gaps
+(:meth:`DelayModel.usual_gap`) counts the silence beyond one usual gap as time stalled ..."""
+
+STALL_HORIZON = 60.0
+"""... and the time stalled is remembered over about this many seconds (an exponential decay):
+:meth:`DelayModel.stalled_share` is the share of that time the upstream spent stalled."""
+
 FLOOR = 0.05
 """The predicted delay is at least this share of the mean latency (a fit may slope down)."""
 
@@ -100,6 +108,8 @@ class DelayModel:
         "floor",
         "idle",
         "sent",
+        "stall_at",
+        "stalled",
     )
 
     def __init__(self) -> None:
@@ -111,6 +121,8 @@ class DelayModel:
         self.idle = 0.0  # mean latency of recent requests sent while idle (0: none yet)
         self.at: float | None = None  # time of the last latency learned
         self.done_at = -math.inf  # time of the last answer
+        self.stalled = 0.0  # seconds stalled, decayed to stall_at by STALL_HORIZON
+        self.stall_at = 0.0
         self.sent: deque[tuple[float, int]] = deque()  # (sent at, k) of requests out
 
     def started(self, in_flight: int, now: float = 0.0) -> None:
@@ -125,10 +137,19 @@ class DelayModel:
         not see start (sent before the policy was created). ``prior`` is the slope relative to
         the intercept (``b / a``) assumed where this upstream's own requests do not show one:
         the policy passes what its other upstreams show."""
+        out = len(self.sent)
+        oldest = self.sent[0][0] if out else now
         k = self._match(now - latency if latency is not None else None, in_flight)
         if latency is None:
             return
         latency = max(latency, 0.0)
+        if self.at is not None and out:
+            silent = now - (oldest if oldest > self.done_at else self.done_at)
+            usual = self.usual_gap(out)
+            if silent > STALL_GAPS * usual:
+                kept = math.exp(-(now - self.stall_at) / STALL_HORIZON)
+                self.stalled = self.stalled * kept + silent - usual
+                self.stall_at = now
         self.done_at = now
         if self.at is not None:
             predicted = self.predict(k)
@@ -176,6 +197,20 @@ class DelayModel:
         if floor < self.floor:
             floor = self.floor
         return delay if delay > floor else floor
+
+    def usual_gap(self, k: int) -> float:
+        """The usual time between answers with ``k`` requests out, read off the line:
+        ``max(b, predict(0) / k)``. A replica serving several at once answers every
+        ``predict(0) / k`` while it has free slots and every ``b`` (its time per extra request)
+        once they are full; at one slot both are its service time, whatever the queue."""
+        return max(self.b, self.predict(0) / max(k, 1))
+
+    def stalled_share(self, now: float) -> float:
+        """The share of the last ~:data:`STALL_HORIZON` seconds this upstream spent stalled
+        (silent beyond :data:`STALL_GAPS` usual gaps, counted when it answers again)."""
+        if not self.stalled:
+            return 0.0
+        return self.stalled * math.exp(-(now - self.stall_at) / STALL_HORIZON) / STALL_HORIZON
 
     def relative_slope(self) -> float | None:
         """``b / a`` when the requests remembered were sent at spread-out ``k`` (a standard
