@@ -1,11 +1,11 @@
 """What ``p2c_ewma`` learns about one upstream: its delay as a function of its in-flight count,
-its latency while idle, and when it last answered.
+its latency while idle, when it last answered, and how much of the last minute it spent stalled.
 
 Pure and O(1) per call. :class:`~vigil.balancer.policies._p2c.PeakEwmaP2C` keeps one
 :class:`DelayModel` per upstream id, feeds it from the pool's ``started`` / ``finished`` hooks
 (:class:`~vigil.balancer.policies._base.Learner`) and reads :meth:`DelayModel.predict` for each
-upstream it compares (the usual gap between answers, for its silence test, is read off the same
-line: ``_p2c._silence``).
+upstream it compares, with :meth:`DelayModel.usual_gap` (read off the same line) for its silence
+test and :meth:`DelayModel.stalled_share` for its stall charge.
 
 Why a line in the in-flight count ``k`` and not ``latency x (k + 1)``: a replica that serves
 ``s`` requests at once answers in about its service time ``S`` until ``k`` reaches ``s``, and
