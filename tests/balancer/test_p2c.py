@@ -286,18 +286,38 @@ def test_with_a_fresh_view_every_upstream_is_compared() -> None:
         assert policy.select(upstreams, now=T0, rng=rng) == 3
 
 
+def flat(idle: list[float], in_flight: list[int]) -> tuple[PeakEwmaP2C, list[Upstream]]:
+    """A policy that learned upstreams serving several requests at once (the same latency
+    whatever the in-flight count up to 3), now with ``in_flight`` out each, just sent (at
+    ``T0 + 6``)."""
+    policy = PeakEwmaP2C()
+    upstreams = [Upstream(f"u{i}", "10.0.0.1", 1) for i in range(len(idle))]
+    now = T0
+    for k in [0, 1, 2, 3] * 50:
+        for upstream, latency in zip(upstreams, idle, strict=True):
+            upstream.in_flight = k
+            policy.started(upstream, now)
+            now += 0.01
+            policy.finished(upstream, now, latency, False)
+    assert now <= T0 + 6
+    for upstream, k in zip(upstreams, in_flight, strict=True):
+        upstream.in_flight = k
+        upstream.pending.extend([T0 + 6] * k)
+    return policy, upstreams
+
+
 def test_a_near_tie_goes_to_the_upstream_with_fewer_requests_in_flight() -> None:
-    # u0 looks 10 % cheaper with 2 out, u1 has 1 out: within the noise of an estimate, the
-    # fewer in flight wins; 40 % cheaper is not noise and wins
-    policy, upstreams = measured([0.06, 0.1, 0.3], [2, 1, 1])
-    costs = policy.costs(upstreams, now=T0)
-    assert costs[0] < costs[1] < costs[0] * 1.2
+    # u0 and u1 as fast within noise (0.088 vs 0.1 s); u0 looks 2 % cheaper with 2 out, u1 has
+    # 1 out: the fewer in flight wins. u2 is as cheap within 10 % while idle but 34 % slower:
+    # not a tie (at 50 % load this sent requests to slower replicas, p99 1.09 -> 1.19x)
     rng = random.Random(7)
-    for _ in range(50):
-        policy, upstreams = measured([0.06, 0.1, 0.3], [2, 1, 1])
-        assert policy.select(upstreams, now=T0, rng=rng) == 1
-        policy, upstreams = measured([0.04, 0.1, 0.3], [2, 1, 1])
-        assert policy.select(upstreams, now=T0, rng=rng) == 0
+    now = T0 + 6
+    policy, upstreams = flat([0.088, 0.1, 0.118], [2, 1, 0])
+    costs = policy.costs(upstreams, now=now)
+    assert costs[0] < costs[1] < costs[0] * 1.1 and costs[0] < costs[2] < costs[0] * 1.1
+    assert policy.select(upstreams, now=now, rng=rng) == 1
+    policy, upstreams = flat([0.088, 0.1, 0.118], [2, 2, 0])  # a tie only with a slower one
+    assert policy.select(upstreams, now=now, rng=rng) == 0
 
 
 def test_a_silent_one_slot_upstream_is_charged_after_one_and_a_half_service_times() -> None:
@@ -367,7 +387,7 @@ def test_one_slot_a_replica_that_stalled_now_and_then_gets_its_share_back_after(
         sim.unstall(4)
     assert during[-600:].count(4) / 600 < 0.15
     model = sim.pool.policy.model("r4")  # type: ignore[attr-defined]
-    assert model is not None and model.stalled_share(sim.now) > 0.1
+    assert model is not None and model.stalled_share(sim.now) > 0.03
     sim.run(120.0, rate=25.0, on_pick=lambda i: None)
     after: list[int] = []
     sim.run(40.0, rate=25.0, on_pick=after.append)
