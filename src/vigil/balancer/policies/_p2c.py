@@ -140,8 +140,8 @@ NEAR_SPEED = 0.3
 """... and only between upstreams about as fast: a near-tie's idle latency (``line(0)``) is
 within this share of that of the cheapest. Without this a fast replica with two requests out
 lost to a 1.5x slower idle one whose cost was within ``NEAR``: 4 slots, mixed speeds, 50 %
-load, p99 / oracle 1.19 against 1.09 on main (1.10-1.12 with this rule, 1.04 with it and
-``_p2c_model.STALL_GAPS`` at 6). 0.15 and 0.3 measured alike; 0.3 leaves room for the noise of
+load, p99 / oracle 1.19 against 1.09 on main (1.10-1.13 with this rule; see also
+``_p2c_model.STALL_GAPS``). 0.15 and 0.3 measured alike; 0.3 leaves room for the noise of
 the estimates between equal replicas."""
 
 RETRY_AFTER_PENALTY = 1e6

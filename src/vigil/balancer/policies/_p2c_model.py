@@ -70,12 +70,13 @@ factor of up to ``CLIP`` per request's weight."""
 MATCH = 32
 """How many of the oldest requests out are searched for the one that just ended."""
 
-STALL_GAPS = 6.0
+STALL_GAPS = 3.0
 """An answer that ends a silence (requests out, none answered) longer than this many usual gaps
-(:meth:`DelayModel.usual_gap`) counts the silence beyond one usual gap as time stalled ... At 3,
-the long tail of a steady slow replica's service times (log-normal, one request out) counted as
-stalls, and it got less than its share: 4 slots, mixed speeds, 50 % load, p99 / oracle 1.10-1.13
-against 1.04 at 6 (stall scenarios at one slot: alike)."""
+(:meth:`DelayModel.usual_gap`) counts the silence beyond one usual gap as time stalled ... 6 was
+measured too: it stopped the long tail of a steady slow replica's service times from counting
+as stalls (4 slots, mixed speeds, 50 % load: p99 / oracle 1.04 against 1.10-1.13 at 3, 1.09-1.10
+on main) but lost the 4-slot issue's scenario (slow+stall 1.13-1.14 against 1.05-1.08 at 3,
+80 %, 60k requests); stall scenarios at one slot alike."""
 
 STALL_HORIZON = 60.0
 """... and the time stalled is remembered over about this many seconds (an exponential decay):
