@@ -1,5 +1,6 @@
-"""Power of d choices over a learned delay per upstream (d = 3, plus the least loaded), with stall
-and error penalties.
+"""The cheapest of the upstreams compared (all of them in a pool of up to eight while the view
+is fresh, else 3 sampled plus the least loaded) by a learned delay per upstream, with stall and
+error penalties.
 
 Called by the pool (:mod:`vigil.balancer.pool`) for each new request (``select``), and told by
 it when each request starts and ends (``started`` / ``finished``, the
@@ -9,9 +10,12 @@ delay as a function of its in-flight count (:mod:`vigil.balancer.policies._p2c_m
 Sampling a few upstreams instead of scanning all of them is what keeps a fleet of balancers with
 stale views from herding onto the one replica that looked best: the best replica is only chosen
 when it is sampled, so its share stays bounded by ``d / n`` even when every balancer sees the
-same numbers. Why three and not two: with two choices the worse of two bad replicas is still
-chosen whenever the pair drawn is exactly those two, ``1 / C(n, 2)`` of the picks (10 % with
-n = 5) whatever their costs. With exact knowledge of every queue, sampling three of five is within
+same numbers. That is what a stale view still gets (below); a fresh one compares every upstream
+of a small pool, since this policy's own picks are then in the counts it reads.
+
+Why three and not two: with two choices the worse of two bad replicas is still chosen whenever
+the pair drawn is exactly those two, ``1 / C(n, 2)`` of the picks (10 % with n = 5) whatever
+their costs. With exact knowledge of every queue, sampling three of five is within
 5 % of the oracle's p99 in every bench/balance_sim.py scenario (two: up to 1.37x), so the rest of
 the gap was the estimate of each replica's delay.
 
@@ -22,11 +26,27 @@ while the view is fresh (every pick this policy made was reported back by the po
 fewest requests in flight (ties at random) joins the ``d`` sampled: p99 / oracle at one slot,
 seeds 1-3, 200k requests (bench/balance_sim.py ``--sweep --slots 1``): slow+stall 1.24 to
 1.18-1.20, stall only 1.18-1.21 to 1.08-1.10, equal and mixed speeds 1.07-1.10 to 1.01-1.06
-(4 slots: unchanged within noise). Scanning all five instead did better still on the stall
-scenarios (1.08-1.14 at 60k requests) but herded on the
-noise of the estimates (one of five equal replicas got 5 % of the requests) and never gave a
-replica that had been slow its traffic back (tests/balancer/test_p2c.py): the random ``d`` keep
-exploring. A stale view (picks not reported back: the counts are old, or someone else's) gets
+(4 slots: unchanged within noise).
+
+Comparing every upstream (``d = n`` for ``n <= SCAN``) while the view is fresh did better again,
+once three traps were closed, each with a deterministic test in tests/balancer/test_p2c.py:
+
+- herding on the noise of the estimates (one of five equal replicas got 5 % of the requests at
+  60 % load): costs within :data:`NEAR` (10 %) of the lowest are near-ties, won by the fewest
+  requests in flight, if the upstreams are about as fast (:data:`NEAR_SPEED`). (Near-ties at
+  random instead: worse, 1.23 at one slot, 60k requests.)
+- a replica that had been slow never got traffic back (0.1 % of the picks): not the scan but its
+  idle latency, the floor of its prediction, which forgot only one request in 32 while it got a
+  request every few seconds; it now forgets with time as the fit does (``_p2c_model``). The
+  decay of an unanswering upstream's delay (:data:`DECAY`) then makes it tried again within
+  about 15 s, and its estimate follows the few answers it gives.
+- the silence test scaled the measured gap between answers by ``(mean_k + 1) / k`` (with
+  fewer out, answers come further apart), right for a replica serving many at once; at one slot
+  answers come a service time apart whatever the queue, so a stall with one request out was
+  charged ``mean_k + 1`` times too late. The usual gap is now read off the learned line
+  (:func:`_silence`).
+
+A stale view (picks not reported back: the counts are old, or someone else's) gets
 the ``d`` random ones only, which bounds any upstream's share at ``d / n`` however wrong the view.
 A stall test from each upstream's own distribution of gaps between answers (instead of the fixed
 :data:`SILENCE_GAPS`) was measured and not kept: no better alone, and with a learned stall
@@ -93,30 +113,66 @@ ERROR_PENALTY = 4.0
 ERROR_DECAY = 5.0
 """... and the extra factor decays by ``exp(-age / ERROR_DECAY)`` (seconds)."""
 
+STALL_WEIGHT = 3.0
+"""An upstream that spent a share ``s`` of the last minute stalled (answered after a silence of
+more than ``_p2c_model.STALL_GAPS`` usual gaps) has its delay multiplied by
+``1 + STALL_WEIGHT s``: a request queued there waits out any stall that begins before it is
+served (probability about the stall rate times its wait), so a replica that stalls now and then
+is worth a shorter queue than a steady one as fast. Weights 1, 3 and 6 were measured at one slot
+(worst p99 / oracle of the three stall scenarios, seeds 1-3, 60k requests: 1.22, 1.12, 1.12;
+with ``STALL_GAPS`` at 3 then)."""
+
+SCAN = 8
+"""With a fresh view and at most this many open upstreams, every one is compared (``d = n``):
+at one slot per replica the sample of ``d`` left a replica that would have served the request
+sooner out of the comparison too often (see the module docstring for the figures)."""
+
+NEAR = 0.1
+"""Costs within this share of the lowest are near-ties: among them the upstream with the fewest
+requests in flight wins (then the lowest cost, then at random). Without it a full scan lets the
+noise of the estimates decide every pick between equal replicas (one of five got 5 % of the
+requests at 60 % load in tests/balancer/test_p2c.py); with it the noise has to exceed 10 %
+before a replica is preferred while it has more requests out than another. 0.2 passed the same
+tests; 0.1 did better with mixed speeds at 4 slots (p99 / oracle 1.06-1.07 against 1.08-1.10 at
+80 % load, 1.08-1.12 against 1.13-1.16 at 95 %, 60k requests)."""
+
+NEAR_SPEED = 0.3
+"""... and only between upstreams about as fast: a near-tie's idle latency (``line(0)``) is
+within this share of that of the cheapest. Without this a fast replica with two requests out
+lost to a 1.5x slower idle one whose cost was within ``NEAR``: 4 slots, mixed speeds, 50 %
+load, p99 / oracle 1.19 against 1.09 on main (1.10-1.13 with this rule; see also
+``_p2c_model.STALL_GAPS``). 0.15 and 0.3 measured alike; 0.3 leaves room for the noise of
+the estimates between equal replicas."""
+
 RETRY_AFTER_PENALTY = 1e6
 """Cost factor of an upstream inside its 429/503 ``Retry-After``: chosen only if both are."""
 
 
 class PeakEwmaP2C:
-    """Power of d choices: sample ``d`` distinct upstreams at random, send to the cheapest.
+    """Compare a few upstreams (or all of a small pool) by learned cost, send to the cheapest.
 
-    ``d = max(2, min(choices, n - 1))`` for ``n`` open upstreams (``choices`` defaults to
-    :data:`CHOICES`), plus, while the view is fresh (the pool reported the last pick through
-    :meth:`started`), the upstream with the fewest requests in flight; with a stale view the share
-    of any one upstream is at most ``d / n`` (< 1). Ties are broken at random. Cost of upstream
-    i, with ``k_i`` requests in flight, at time ``now``::
+    While the view is fresh (the pool reported the last pick through :meth:`started`) and at
+    most :data:`SCAN` upstreams are open, all are compared. Otherwise ``d = max(2, min(choices,
+    n - 1))`` distinct ones at random (``choices`` defaults to :data:`CHOICES`), plus, with a
+    fresh view, the one with the fewest requests in flight; with a stale view the share of any
+    one upstream is at most ``d / n`` (< 1). Of those compared, the costs within :data:`NEAR`
+    of the lowest, between upstreams whose idle latencies are within :data:`NEAR_SPEED` of the
+    cheapest's, are near-ties: the fewest in flight wins, then the lowest cost, then chance.
+    Cost of upstream i, with ``k_i`` requests in flight, at time ``now``::
 
         delay_i = line_i(k_i) * exp(-(now - learned_at_i) / tau)     (learned, decayed if idle)
                 + max(0, now - max(last_answer_i, oldest_pending_i) - 1.5 usual_i)  (silence)
-        usual_i = gap_i * max(1, (mean_k_i + 1) / k_i)
+        usual_i = max(b_i, line_i(0) / k_i)                            (usual gap between answers)
+        delay_i *= 1 + STALL_WEIGHT * stalled_share_i                  (it stalls now and then)
         cost_i  = delay_i / W_i
                   * (1 + ERROR_PENALTY * exp(-(now - last_error_at_i) / ERROR_DECAY))
                   * (RETRY_AFTER_PENALTY if now < retry_after_until_i else 1)
 
     ``line_i`` is :meth:`DelayModel.predict <vigil.balancer.policies._p2c_model.DelayModel.predict>`
-    (``a + b k`` fitted to the upstream's recent requests, floored by its idle latency), ``gap_i``
-    the EWMA of its time between answers, measured with ``mean_k_i + 1`` requests out on average
-    (the silence term only while requests are in flight). Before this policy has learned
+    (``a + b k`` fitted to the upstream's recent requests, floored by its idle latency); the
+    silence term applies only while requests are in flight; ``stalled_share_i`` is the share of
+    the last minute it spent stalled (:meth:`DelayModel.stalled_share
+    <vigil.balancer.policies._p2c_model.DelayModel.stalled_share>`). Before this policy has learned
     anything about an upstream it reads the pool's peak EWMA instead, as ``peak * (k + 1)``
     (decayed by ``tau`` too); an upstream with neither is assumed average: the mean of the other
     compared upstreams' delays at its own ``k``. Upstreams inside a ``Retry-After`` are not
@@ -185,32 +241,17 @@ class PeakEwmaP2C:
                 if not candidates:
                     candidates = range(n)
                 break
-        m = len(candidates)
-        d = max(2, min(self.choices, m - 1))
-        random_ = rng.random
-        drawn: list[int] = []
-        while len(drawn) < d:  # d distinct of m by rejection: d <= m - 1, so few redraws
-            k = int(random_() * m)
-            if k not in drawn:
-                drawn.append(k)
-        if self._unreported is None and m > d:  # a fresh view: add the least loaded
-            start = int(random_() * m)  # ties among the least loaded at random
-            least, fewest = start, upstreams[candidates[start]].in_flight
-            for j in range(1, m):
-                k = (start + j) % m
-                f = upstreams[candidates[k]].in_flight
-                if f < fewest:
-                    least, fewest = k, f
-            if least not in drawn:
-                drawn.append(least)
-        sampled = [candidates[k] for k in drawn]
+        fresh = self._unreported is None  # every pick of ours is counted in the in-flights
+        sampled = (
+            list(candidates)
+            if fresh and len(candidates) <= SCAN
+            else self._sample(upstreams, candidates, fresh, rng)
+        )
         fast = [self._known_cost(upstreams[i], now) for i in sampled]
         costs = [c for c in fast if c is not None]
         if len(costs) < len(fast):  # not measured yet: compare with the others' typical delay
             costs = self.costs([upstreams[i] for i in sampled], now=now)
-        best = min(costs)
-        ties = [i for i, c in zip(sampled, costs, strict=True) if c == best]
-        chosen = ties[0] if len(ties) == 1 else ties[rng.randrange(len(ties))]
+        chosen = _near_best(upstreams, sampled, costs, rng, self._models)
         self._unreported = upstreams[chosen].id
         return chosen
 
@@ -235,10 +276,40 @@ class PeakEwmaP2C:
             oldest = upstream.oldest_pending
             if oldest is not None:
                 delay += _silence(upstream, model, oldest, now)
+            if model is not None and model.stalled:
+                delay *= 1.0 + STALL_WEIGHT * model.stalled_share(now)
             result.append(delay / upstream.weight * _penalty(upstream, now))
         return result
 
     # -- internals --------------------------------------------------------------------------
+
+    def _sample(
+        self,
+        upstreams: Sequence[UpstreamView],
+        candidates: Sequence[int],
+        fresh: bool,
+        rng: random.Random,
+    ) -> list[int]:
+        """``d`` distinct candidates at random, plus the least loaded if the view is fresh."""
+        m = len(candidates)
+        d = max(2, min(self.choices, m - 1))
+        random_ = rng.random
+        drawn: list[int] = []
+        while len(drawn) < d:  # d distinct of m by rejection: d <= m - 1, so few redraws
+            k = int(random_() * m)
+            if k not in drawn:
+                drawn.append(k)
+        if fresh and m > d:  # add the least loaded
+            start = int(random_() * m)  # ties among the least loaded at random
+            least, fewest = start, upstreams[candidates[start]].in_flight
+            for j in range(1, m):
+                k = (start + j) % m
+                f = upstreams[candidates[k]].in_flight
+                if f < fewest:
+                    least, fewest = k, f
+            if least not in drawn:
+                drawn.append(least)
+        return [candidates[k] for k in drawn]
 
     def _known_cost(self, upstream: UpstreamView, now: float) -> float | None:
         """:meth:`costs` of one upstream with a learned model (None otherwise): the fast path."""
@@ -250,10 +321,12 @@ class PeakEwmaP2C:
         if idle > 0.0:
             delay *= math.exp(-idle / self.decay)
         oldest = upstream.oldest_pending
-        if oldest is not None:  # silence: usually shorter than the shortest threshold
+        if oldest is not None:  # silence: the usual gap is at least b, a cheap first test
             silent = now - (oldest if oldest > model.done_at else model.done_at)
-            if silent > SILENCE_GAPS * model.gap:
+            if silent > SILENCE_GAPS * model.b:
                 delay += _silence(upstream, model, oldest, now)
+        if model.stalled:
+            delay *= 1.0 + STALL_WEIGHT * model.stalled_share(now)
         cost = delay / upstream.weight
         if upstream.last_error_at is not None or upstream.retry_after_until is not None:
             cost *= _penalty(upstream, now)
@@ -286,13 +359,46 @@ class PeakEwmaP2C:
                 del self._models[upstream_id]
 
 
+def _near_best(
+    upstreams: Sequence[UpstreamView],
+    sampled: Sequence[int],
+    costs: Sequence[float],
+    rng: random.Random,
+    models: dict[str, DelayModel],
+) -> int:
+    """The index to send to: among the ``sampled`` whose cost is within :data:`NEAR` of the
+    lowest and whose idle latency is within :data:`NEAR_SPEED` of the cheapest's, the fewest
+    requests in flight, then the lowest cost, then at random."""
+    best = min(costs)
+    limit = best * (1.0 + NEAR)
+    near = [
+        (upstreams[i].in_flight, c, i) for i, c in zip(sampled, costs, strict=True) if c <= limit
+    ]
+    if len(near) == 1:
+        return near[0][2]
+    cheapest = models.get(upstreams[next(i for _, c, i in near if c == best)].id)
+    if cheapest is not None and cheapest.at is not None:  # keep those about as fast
+        cap = cheapest.predict(0) * (1.0 + NEAR_SPEED)
+        near = [t for t in near if _idle_at_most(models.get(upstreams[t[2]].id), cap)]
+    fewest, lowest, _ = min(near)
+    ties = [i for f, c, i in near if f == fewest and c == lowest]
+    return ties[0] if len(ties) == 1 else ties[rng.randrange(len(ties))]
+
+
+def _idle_at_most(model: DelayModel | None, cap: float) -> bool:
+    """True if the upstream's idle latency is at most ``cap`` (or nothing is known of it)."""
+    return model is None or model.at is None or model.predict(0) <= cap
+
+
 def _silence(upstream: UpstreamView, model: DelayModel | None, oldest: float, now: float) -> float:
     """Seconds without an answer beyond :data:`SILENCE_GAPS` usual gaps, while requests are out
-    (``oldest``: the start of the oldest). The usual gap was measured with ``mean_k + 1``
-    requests out on average; with fewer out now, answers come that much further apart."""
+    (``oldest``: the start of the oldest). The usual gap with ``k`` out is read off the learned
+    line: ``max(b, line(0) / k)``: a replica that serves ``k`` at once answers every
+    ``line(0) / k`` while it has free slots, and every ``b`` (its time per extra request) once
+    they are full; at one slot both are its service time."""
     if model is not None and model.at is not None:
         last = max(oldest, model.done_at)
-        usual = model.gap * max(1.0, (model.mean_k + 1.0) / max(upstream.in_flight, 1))
+        usual = model.usual_gap(upstream.in_flight)
     elif upstream.latency_at is not None:
         last, usual = max(oldest, upstream.latency_at), upstream.peak_latency
     else:
