@@ -48,6 +48,7 @@ from pathlib import Path
 
 from relay_floor import run_relay
 
+from vigil.backends import free_port
 from vigil.balancer._upstream import Upstream
 from vigil.balancer.proxy import Proxy, Workers
 
@@ -67,12 +68,6 @@ def raise_nofile() -> int:
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vigil.backends import free_port
 from vigil.balancer._upstream import Outcome, Upstream
 
 
@@ -51,12 +52,8 @@ def upstream(name: str, port: int) -> Upstream:
 
 
 def dead_port() -> int:
-    """A port nothing listens on (bound then closed)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on (picked as a replica's would be, never bound)."""
+    return free_port()
 
 
 def make_worker_proxy(backend_port: int):

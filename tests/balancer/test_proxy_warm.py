@@ -2,7 +2,6 @@
 reopened) past the idle timeout while their upstream was used recently, so a burst after a
 pause opens no connection (:mod:`vigil.balancer._proxy_connpool`, ``upstream_warm_for``)."""
 
-
 from __future__ import annotations
 
 import asyncio

@@ -22,8 +22,7 @@ def test_the_newest_buckets_survive_many_trims_with_every_figure() -> None:
         store.add(Sample.of("m", float(minute), minute * 60.0, {}))
         store.add(Sample.of("m", float(-minute), minute * 60.0 + 30, {}))
     minutes = [
-        (r.start, r.min, r.max, r.total, r.count, r.last)
-        for r in store.rollups(key_of("m"), 60.0)
+        (r.start, r.min, r.max, r.total, r.count, r.last) for r in store.rollups(key_of("m"), 60.0)
     ]
     assert minutes == [(m * 60.0, -m, m, 0.0, 2, -m) for m in (296.0, 297.0, 298.0, 299.0)]
     hours = [(r.start, r.min, r.max, r.count) for r in store.rollups(key_of("m"), 3600.0)]
