@@ -45,6 +45,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from relay_floor import run_relay
 
@@ -255,23 +256,30 @@ _RESPONSE = (
 )
 
 
+def null_wired(proxy: Proxy) -> tuple[Any, Any, Any]:
+    """A started proxy's state, one pooled upstream connection and one client connection, both
+    on null transports (the Python-only harnesses here and in balance_stream.py)."""
+    from vigil.balancer._proxy_client import ClientConnection
+    from vigil.balancer._proxy_upstream import UpstreamConnection
+
+    state = proxy.state
+    conn = UpstreamConnection(state.pool, ("127.0.0.1", 9))
+    conn.connection_made(_NullTransport())  # type: ignore[arg-type]
+    state.pool.put(conn)
+    client = ClientConnection(state)
+    client.connection_made(_NullTransport())  # type: ignore[arg-type]
+    return state, conn, client
+
+
 def python_only(count: int) -> dict[str, float]:
     """CPU µs per request of the proxy's protocols (null transports) and of the baseline."""
     import uvloop
     from httptools import HttpRequestParser, HttpResponseParser
 
-    from vigil.balancer._proxy_client import ClientConnection
-    from vigil.balancer._proxy_upstream import UpstreamConnection
-
     async def proxy_loop() -> float:
         proxy = round_robin_proxy([9])
         await proxy.start()
-        state = proxy.state
-        conn = UpstreamConnection(state.pool, ("127.0.0.1", 9))
-        conn.connection_made(_NullTransport())  # type: ignore[arg-type]
-        state.pool.put(conn)
-        client = ClientConnection(state)
-        client.connection_made(_NullTransport())  # type: ignore[arg-type]
+        state, conn, client = null_wired(proxy)
         start = time.process_time()
         for _ in range(count):
             client.data_received(_REQUEST)

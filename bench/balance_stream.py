@@ -41,6 +41,7 @@ from balance_overhead import (
     check_tools,
     cpu_seconds,
     free_port,
+    null_wired,
     raise_nofile,
     start_floor,
     start_nginx,
@@ -170,18 +171,10 @@ def python_only(count: int) -> dict[str, float]:
     import uvloop
     from httptools import HttpResponseParser
 
-    from vigil.balancer._proxy_client import ClientConnection
-    from vigil.balancer._proxy_upstream import UpstreamConnection
-
     async def proxy_loop() -> float:
         proxy = stream_proxy(9)
         await proxy.start()
-        state = proxy.state
-        conn = UpstreamConnection(state.pool, ("127.0.0.1", 9))
-        conn.connection_made(_NullTransport())  # type: ignore[arg-type]
-        state.pool.put(conn)
-        client = ClientConnection(state)
-        client.connection_made(_NullTransport())  # type: ignore[arg-type]
+        state, conn, client = null_wired(proxy)
         client.data_received(_REQUEST)
         conn.data_received(_SSE_HEAD)
         start = time.process_time()
