@@ -55,7 +55,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -66,6 +65,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from vigil.backends import free_port
 
 console = Console(stderr=True, width=150)
 HAPROXY = shutil.which("haproxy") or (
@@ -225,12 +226,6 @@ def install_hooks() -> None:
 # --------------------------------------------------------------------------------------------
 # Processes
 # --------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def wait_port(port: int, limit: float = 15.0) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 from pathlib import Path
 
 import pytest
+
+from vigil.backends import free_port
 
 from .conftest import ADMIN, VIEWER, Cli, Running, write_config
 
@@ -158,9 +159,7 @@ def test_status_with_a_wrong_token_exits_1_saying_the_token_was_refused(
 
 
 def test_status_against_a_dead_url_exits_1_naming_the_url(cli: Cli) -> None:
-    with socket.socket() as sock:  # a port that nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    url = f"http://127.0.0.1:{free_port()}"  # a port that nobody listens on
 
     result = cli("status", "--url", url, "--token", VIEWER)
 

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from vigil.backends import free_port
 from vigil.bus import EventBus, Subscription
 from vigil.collectors import ProbeLoop, ProbeOutcome, run_probe
 from vigil.model import HealthChanged, ProbeKind, ProbeResult, ReplicaId
@@ -96,9 +96,7 @@ async def silent_server() -> AsyncIterator[int]:
 @pytest.fixture
 def closed_port() -> int:
     """A port nothing listens on (it was just free)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 _CHILD_SERVER = """
