@@ -10,10 +10,16 @@
 - :func:`place` chooses a node for a task from the nodes' live capacity, or returns
   :class:`NoFit` with a reason per node (``POST /api/v1/placements`` answers 409 with them).
 
-Everything here except the proxy is pure: the clock and the RNG are passed in.
+Everything here except the proxy is pure: the clock and the RNG are passed in. The per-request
+modules are compiled with mypyc when a C compiler is there (``setup.py``); ``VIGIL_PURE_PYTHON=1``
+runs them from source instead (:mod:`vigil.balancer._pure`).
 """
 
 from __future__ import annotations
+
+from vigil.balancer import _pure
+
+_pure.install_if_asked()  # before any other module of the package is imported
 
 from vigil.balancer._pool_budget import RetryBudget
 from vigil.balancer._pool_settings import PoolSettings, UpstreamStatus

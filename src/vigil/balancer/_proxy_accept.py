@@ -20,7 +20,7 @@ import functools
 import logging
 import socket
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 # Accepts per wake-up at most: enough for any burst's backlog, small enough that the
 # connections already open still get served between two batches.
@@ -73,7 +73,7 @@ class Listener:
         self,
         loop: asyncio.AbstractEventLoop,
         sock: socket.socket,
-        factory: Callable[[Any], asyncio.Protocol],
+        factory: Callable[[Any], object],
     ) -> None:
         self.loop = loop
         self.sock = sock
@@ -104,7 +104,9 @@ class Listener:
                 return
             self.accepted += 1
             conn.setblocking(False)
-            _drive(self.loop.connect_accepted_socket(functools.partial(self.factory, peer), conn))
+            # the factory's protocols have asyncio.Protocol's methods without its base class
+            make = cast(Callable[[], asyncio.Protocol], functools.partial(self.factory, peer))
+            _drive(self.loop.connect_accepted_socket(make, conn))
 
     def _resume(self) -> None:
         if not self._closed:

@@ -25,8 +25,12 @@ from vigil.balancer._proxy_state import ProxyState
 _PIPELINE, _UPSTREAM = 1, 2  # why reading from the client is paused (a bit mask)
 
 
-class ClientConnection(asyncio.Protocol):
-    """One client TCP connection; serves its requests in order."""
+class ClientConnection:
+    """One client TCP connection; serves its requests in order.
+
+    An ``asyncio.Protocol`` by shape, not by base class: the loop only calls its methods, and
+    with no Python base mypyc compiles it to a native class (attributes in a C struct, direct
+    calls between the data plane's classes) instead of a dict-backed one."""
 
     def __init__(self, state: ProxyState, peer: object = None) -> None:
         """``peer``: the address ``accept()`` returned (else it is asked of the transport)."""

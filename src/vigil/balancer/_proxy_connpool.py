@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from vigil.balancer._proxy_upstream import Key, UpstreamConnection
+from vigil.balancer._proxy_upstream import Key, UpstreamConnection, dial
 
 ConnectDone = Callable[[UpstreamConnection | None, OSError | None], None]
 
@@ -202,9 +202,7 @@ class UpstreamPool:
 
     async def _open(self, key: Key, owner: Waiter) -> None:
         try:
-            _, conn = await self.loop.create_connection(
-                lambda: UpstreamConnection(self, key), key[0], key[1]
-            )
+            conn = await dial(self.loop, self, key)
         except OSError as exc:
             if owner.waiting:
                 owner.serve(None, exc)
@@ -253,9 +251,7 @@ class UpstreamPool:
         """Open a connection to ``key`` in the background, for the next request or waiter
         (``used_at``: when the connection it replaces last carried a response)."""
         try:
-            _, conn = await self.loop.create_connection(
-                lambda: UpstreamConnection(self, key), key[0], key[1]
-            )
+            conn = await dial(self.loop, self, key)
         except OSError as exc:  # the next request opens its own (and reports the error)
             log.debug("cannot renew a spare connection to %s:%d: %s", key[0], key[1], exc)
             return

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import astuple, dataclass
+from typing import Any, Protocol
 
 from vigil.balancer._http_headers import Headers, RequestIds
 from vigil.balancer._proxy_connpool import UpstreamPool
@@ -65,6 +65,11 @@ class ProxySettings:
     """The value of ``X-Forwarded-Proto`` (set to ``https`` behind a TLS terminator)."""
     backlog: int = 4096
     """``listen()`` backlog; bursts of new connections beyond it are refused by the kernel."""
+
+    def __reduce__(self) -> tuple[type[ProxySettings], tuple[Any, ...]]:
+        """Pickled as a constructor call (worker processes get their settings this way): compiled
+        by mypyc, a frozen dataclass cannot be restored field by field."""
+        return (ProxySettings, astuple(self))
 
 
 class RequestInfo(Protocol):

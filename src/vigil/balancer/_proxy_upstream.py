@@ -23,8 +23,11 @@ Key = tuple[str, int]
 MAX_UPSTREAM_HEAD = 64 * 1024
 
 
-class UpstreamConnection(asyncio.Protocol):
-    """One keep-alive connection to a replica; serves one exchange at a time."""
+class UpstreamConnection:
+    """One keep-alive connection to a replica; serves one exchange at a time.
+
+    An ``asyncio.Protocol`` by shape, not by base class (see
+    :class:`~vigil.balancer._proxy_client.ClientConnection`): :func:`dial` hands it to the loop."""
 
     def __init__(self, pool: UpstreamPool, key: Key) -> None:
         self.pool = pool
@@ -140,3 +143,10 @@ class UpstreamConnection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+
+async def dial(loop: asyncio.AbstractEventLoop, pool: UpstreamPool, key: Key) -> UpstreamConnection:
+    """Open a new connection to the upstream at ``key`` for ``pool`` (OSError if it fails)."""
+    conn = UpstreamConnection(pool, key)
+    await loop.create_connection(lambda: cast(asyncio.Protocol, conn), key[0], key[1])
+    return conn

@@ -143,6 +143,8 @@ def balance(
     _logging(verbose)
 
     async def main() -> None:
+        from vigil.balancer._pure import build
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -153,7 +155,8 @@ def balance(
             if svc.balancer is not None:
                 err.print(
                     f"vigil: balancing {svc.name} on http://{svc.balancer.host}:{ports[svc.name]} "
-                    f"over {svc.replicas} replica(s), policy {svc.balancer.policy}",
+                    f"over {svc.replicas} replica(s), policy {svc.balancer.policy}, "
+                    f"data plane {build()}",
                     markup=False,
                     highlight=False,
                     soft_wrap=True,
