@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 import re
 from itertools import count
+from typing import Final
 
 Headers = list[tuple[bytes, bytes]]
 
-HOP_BY_HOP = frozenset(
+HOP_BY_HOP: Final = frozenset(
     {
         b"connection",
         b"keep-alive",
@@ -34,7 +35,7 @@ HOP_BY_HOP = frozenset(
     }
 )
 # Request headers the proxy rewrites itself (on top of the hop-by-hop ones).
-_REQUEST_SPECIAL = HOP_BY_HOP | {
+_REQUEST_SPECIAL: Final = HOP_BY_HOP | {
     b"content-length",
     b"x-forwarded-for",
     b"x-forwarded-proto",
@@ -42,23 +43,28 @@ _REQUEST_SPECIAL = HOP_BY_HOP | {
     b"expect",
 }
 # What rewrite_response does with a response header, by lower-case name (one dict lookup each).
-_FORWARD, _CONTENT_LENGTH, _TRANSFER_ENCODING, _RETRY_AFTER, _CONNECTION, _REQUEST_ID, _DROP = (
-    range(7)
-)
-_RESPONSE_KIND = {name: _DROP for name in HOP_BY_HOP} | {
+_FORWARD: Final = 0
+_CONTENT_LENGTH: Final = 1
+_TRANSFER_ENCODING: Final = 2
+_RETRY_AFTER: Final = 3
+_CONNECTION: Final = 4
+_REQUEST_ID: Final = 5
+_DROP: Final = 6
+_RESPONSE_KIND: Final = {name: _DROP for name in HOP_BY_HOP} | {
     b"content-length": _CONTENT_LENGTH,
     b"transfer-encoding": _TRANSFER_ENCODING,
     b"retry-after": _RETRY_AFTER,
     b"connection": _CONNECTION,
     b"x-request-id": _REQUEST_ID,
 }
-_PLAIN_CONNECTION = frozenset({b"close", b"keep-alive"})  # Connection values naming no header
+# Connection values naming no header
+_PLAIN_CONNECTION: Final = frozenset({b"close", b"keep-alive"})
 # Client status lines by (status, reason): upstreams answer with a handful of them.
-_STATUS_LINES: dict[tuple[int, bytes], bytes] = {}
-_STATUS_LINES_MAX = 256
+_STATUS_LINES: Final[dict[tuple[int, bytes], bytes]] = {}
+_STATUS_LINES_MAX: Final = 256
 # A client's request id is kept when it is short and made of token-like characters: it ends up
 # in logs and in upstream headers, so anything else is replaced rather than trusted.
-_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
+_SANE_REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
 
 
 class BadRequest(Exception):
@@ -276,7 +282,7 @@ def parse_retry_after(value: bytes) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-_REASONS = {
+_REASONS: Final = {
     400: b"Bad Request",
     408: b"Request Timeout",
     414: b"URI Too Long",

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Final
 
 from vigil.balancer._pool_settings import PoolSettings, UpstreamStatus
 from vigil.balancer._upstream import AdminState, Outcome, Upstream
 
-FAILURES = frozenset(
+FAILURES: Final = frozenset(
     {Outcome.SERVER_ERROR, Outcome.CONNECT_ERROR, Outcome.TIMEOUT, Outcome.PROTOCOL_ERROR}
 )
 """Outcomes that count towards outlier ejection. ``OVERLOADED`` is back-pressure, not a fault

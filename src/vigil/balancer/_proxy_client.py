@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import cast
+from typing import Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
@@ -22,7 +22,9 @@ from vigil.balancer._proxy_core import ExchangeCore
 from vigil.balancer._proxy_exchange import Exchange
 from vigil.balancer._proxy_state import ProxyState
 
-_PIPELINE, _UPSTREAM = 1, 2  # why reading from the client is paused (a bit mask)
+# why reading from the client is paused (a bit mask)
+_PIPELINE: Final = 1
+_UPSTREAM: Final = 2
 
 
 class ClientConnection:

@@ -9,7 +9,7 @@ error answers, the access log line, the hand-back to the client connection
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from vigil.balancer._http_headers import Headers, RequestMeta, ResponseMeta, error_response
 from vigil.balancer._proxy_access import log_access
@@ -22,10 +22,14 @@ from vigil.balancer._upstream import Outcome, Router, Upstream
 if TYPE_CHECKING:
     from vigil.balancer._proxy_client import ClientConnection
 
-IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
-CLIENT_CLOSED = 499  # nginx's status for "the client went away" (access log and metrics only)
+IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
+# nginx's status for "the client went away" (access log and metrics only)
+CLIENT_CLOSED: Final = 499
 # Timer phases of an exchange
-UPLOAD, CONNECT, FIRST_BYTE, STREAM = 0, 1, 2, 3
+UPLOAD: Final = 0
+CONNECT: Final = 1
+FIRST_BYTE: Final = 2
+STREAM: Final = 3
 
 
 class ExchangeCore:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -24,7 +25,7 @@ from prometheus_client.registry import CollectorRegistry
 from vigil.balancer._upstream import Upstream
 
 # Latency buckets (seconds): from sub-millisecond proxy hops to multi-minute generations.
-LATENCY_BUCKETS = (
+LATENCY_BUCKETS: Final = (
     0.001,
     0.0025,
     0.005,
@@ -43,8 +44,9 @@ LATENCY_BUCKETS = (
     120.0,
     300.0,
 )
-STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
-NO_UPSTREAM = "none"  # the label of answers the proxy gave itself (503 with no upstream, 400s)
+STATUS_CLASSES: Final = ("1xx", "2xx", "3xx", "4xx", "5xx")
+# the label of answers the proxy gave itself (503 with no upstream, 400s)
+NO_UPSTREAM: Final = "none"
 
 
 class Histogram:

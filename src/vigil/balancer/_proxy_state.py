@@ -12,14 +12,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import astuple, dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from vigil.balancer._http_headers import Headers, RequestIds
 from vigil.balancer._proxy_connpool import UpstreamPool
 from vigil.balancer._proxy_metrics import ProxyMetrics
 from vigil.balancer._upstream import Router
 
-ACCESS_LOGGER = "vigil.balancer.access"
+ACCESS_LOGGER: Final = "vigil.balancer.access"
 
 
 @dataclass(frozen=True, slots=True)

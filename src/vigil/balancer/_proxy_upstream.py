@@ -10,7 +10,7 @@ while idle.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 Key = tuple[str, int]
 # An upstream head larger than this is garbage, not a response worth forwarding.
-MAX_UPSTREAM_HEAD = 64 * 1024
+MAX_UPSTREAM_HEAD: Final = 64 * 1024
 
 
 class UpstreamConnection:

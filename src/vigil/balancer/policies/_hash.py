@@ -12,20 +12,21 @@ import hashlib
 import math
 import random
 from collections.abc import Sequence
+from typing import Final
 
 from vigil.balancer._upstream import UpstreamView
 
-VNODES = 160
+VNODES: Final = 160
 """Points per upstream on the ring. With v points the share an upstream owns has a relative
 spread of about ``1 / sqrt(v)`` (8% at 160), and adding or removing one upstream moves only
 the keys on its own points, ``~1/n`` of them."""
 
-LOAD_FACTOR = 1.25
+LOAD_FACTOR: Final = 1.25
 """``c`` of the paper: no upstream takes more than ``ceil(c * average load)`` in flight. 1.25
 moves few keys (the paper's experiments) while keeping the maximum load within 25% of average."""
 
 
-RING_CACHE = 16
+RING_CACHE: Final = 16
 """Rings kept for recent sets of upstreams: a retry that excludes the upstream already tried
 sees a different set, and should not rebuild the ring each time."""
 

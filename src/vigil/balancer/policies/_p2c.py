@@ -82,38 +82,39 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from typing import Final
 
 from vigil.balancer._upstream import UpstreamView
 from vigil.balancer.policies._base import DEFAULT_LATENCY, inverse_cost_shares
 from vigil.balancer.policies._p2c_model import DelayModel
 
-DECAY = 10.0
+DECAY: Final = 10.0
 """Time constant (seconds) by which a learned delay decays towards zero while the upstream
 answers nothing (and the pool's peak EWMA, read before anything is learned): a replica that was
 slow, and so gets no traffic, is tried again once its delay has decayed below the others'."""
 
-CHOICES = 3
+CHOICES: Final = 3
 """How many distinct upstreams are sampled per pick (``d``): ``max(2, min(CHOICES, n - 1))`` of
 the ``n`` open ones, so that no upstream is ever certain to be sampled (no herding) while a pool
 of two is still compared as a pair."""
 
-SILENCE_GAPS = 1.5
+SILENCE_GAPS: Final = 1.5
 """An upstream with requests out that has not answered for longer than this many of its usual
 gaps between answers is charged the excess on top of its delay. 1, 1.5, 2, 3 and 5 were
 measured (worst p99 / oracle over the 12 cases: 1.23, 1.18, 1.21, 1.20, 1.28): within noise up
 to 3, a stall seen later beyond."""
 
-SLOPE_MEMORY = 256.0
+SLOPE_MEMORY: Final = 256.0
 """Effective number of answers in the pool-wide slope (relative to the intercept) that the
 upstreams with a measured slope show; it is the prior of those without one."""
 
-ERROR_PENALTY = 4.0
+ERROR_PENALTY: Final = 4.0
 """A failure multiplies an upstream's cost by ``1 + ERROR_PENALTY`` at once (5x) ..."""
 
-ERROR_DECAY = 5.0
+ERROR_DECAY: Final = 5.0
 """... and the extra factor decays by ``exp(-age / ERROR_DECAY)`` (seconds)."""
 
-STALL_WEIGHT = 3.0
+STALL_WEIGHT: Final = 3.0
 """An upstream that spent a share ``s`` of the last minute stalled (answered after a silence of
 more than ``_p2c_model.STALL_GAPS`` usual gaps) has its delay multiplied by
 ``1 + STALL_WEIGHT s``: a request queued there waits out any stall that begins before it is
@@ -122,12 +123,12 @@ is worth a shorter queue than a steady one as fast. Weights 1, 3 and 6 were meas
 (worst p99 / oracle of the three stall scenarios, seeds 1-3, 60k requests: 1.22, 1.12, 1.12;
 with ``STALL_GAPS`` at 3 then)."""
 
-SCAN = 8
+SCAN: Final = 8
 """With a fresh view and at most this many open upstreams, every one is compared (``d = n``):
 at one slot per replica the sample of ``d`` left a replica that would have served the request
 sooner out of the comparison too often (see the module docstring for the figures)."""
 
-NEAR = 0.1
+NEAR: Final = 0.1
 """Costs within this share of the lowest are near-ties: among them the upstream with the fewest
 requests in flight wins (then the lowest cost, then at random). Without it a full scan lets the
 noise of the estimates decide every pick between equal replicas (one of five got 5 % of the
@@ -136,7 +137,7 @@ before a replica is preferred while it has more requests out than another. 0.2 p
 tests; 0.1 did better with mixed speeds at 4 slots (p99 / oracle 1.06-1.07 against 1.08-1.10 at
 80 % load, 1.08-1.12 against 1.13-1.16 at 95 %, 60k requests)."""
 
-NEAR_SPEED = 0.3
+NEAR_SPEED: Final = 0.3
 """... and only between upstreams about as fast: a near-tie's idle latency (``line(0)``) is
 within this share of that of the cheapest. Without this a fast replica with two requests out
 lost to a 1.5x slower idle one whose cost was within ``NEAR``: 4 slots, mixed speeds, 50 %
@@ -144,7 +145,7 @@ load, p99 / oracle 1.19 against 1.09 on main (1.10-1.13 with this rule; see also
 ``_p2c_model.STALL_GAPS``). 0.15 and 0.3 measured alike; 0.3 leaves room for the noise of
 the estimates between equal replicas."""
 
-RETRY_AFTER_PENALTY = 1e6
+RETRY_AFTER_PENALTY: Final = 1e6
 """Cost factor of an upstream inside its 429/503 ``Retry-After``: chosen only if both are."""
 
 

@@ -21,20 +21,21 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Final
 
-MEMORY = 256
+MEMORY: Final = 256
 """Effective number of recent requests the fit remembers (each older one weighs ``1 - 1 /
 MEMORY`` less). 256 (about 10 s of a replica's traffic in the simulation) beat 16, 32 and 64 in
 every bench/balance_sim.py scenario: the slope needs many requests to be told from noise (one
 log-normal service time varies by 60 %), and a replica that changes speed is caught sooner by the
 silence penalty (``_p2c.py``) and by :data:`CLIP` than by forgetting."""
 
-HORIZON = 10.0
+HORIZON: Final = 10.0
 """... and each second without a new latency weighs the older ones ``exp(-1 / HORIZON)`` less,
 so that a replica that gets little traffic (because it was slow) still forgets in seconds: the
 few requests it does get after it recovers are enough to bring it back."""
 
-RIDGE = 2.0
+RIDGE: Final = 2.0
 """Weight of the prior slope in the fit: with every request sent at the same ``k`` there is no
 slope to measure, and the prior stands in. The prior is the slope the pool's other upstreams
 show (replicas of one service usually serve as many requests at once), relative to the
@@ -42,11 +43,11 @@ intercept; before any shows one, that of a one-slot replica (``delay = a (k + 1)
 sharing it, a replica that had only ever been sent requests while idle kept the one-slot slope,
 so it was sent requests only while idle: 5 % of the traffic among five equal replicas."""
 
-SPREAD = 0.7
+SPREAD: Final = 0.7
 """The in-flight counts of an upstream's remembered requests must vary by this much (standard
 deviation) for its slope to count as measured (:meth:`DelayModel.relative_slope`)."""
 
-IDLE_MEMORY = 32.0
+IDLE_MEMORY: Final = 32.0
 """Effective number of recent requests sent to the upstream while it was idle (``k = 0``) in
 :attr:`DelayModel.idle`, its service time without queueing. The prediction never goes below
 it: a straight line through a replica that serves several requests at once (flat, then rising
@@ -56,21 +57,21 @@ cheaper at ``k = 1`` than an idle one at ``k = 0``. It forgets with time as the 
 for minutes, since it was sent one request every few seconds and each moved it 1/32 of the way
 (with every upstream compared, that replica got 0.1 % of the picks after it recovered)."""
 
-MIN_SLOPE = 0.125
+MIN_SLOPE: Final = 0.125
 """... and the floor rises by this share per request in flight, ``idle * (1 + MIN_SLOPE k)``:
 between replicas that all have free slots, the one with fewer requests in flight wins, rather
 than the one whose noisy estimate is lowest (a hedge against herding on estimation noise)."""
 
-CLIP = 4.0
+CLIP: Final = 4.0
 """A latency counts at most ``CLIP`` times the current prediction: the requests held by a stall
 all answer when it ends, and at full weight they would keep a recovered replica looking slow for
 as long as the fit remembers. A replica that really slows down still moves the fit up by a
 factor of up to ``CLIP`` per request's weight."""
 
-MATCH = 32
+MATCH: Final = 32
 """How many of the oldest requests out are searched for the one that just ended."""
 
-STALL_GAPS = 3.0
+STALL_GAPS: Final = 3.0
 """An answer that ends a silence (requests out, none answered) longer than this many usual gaps
 (:meth:`DelayModel.usual_gap`) counts the silence beyond one usual gap as time stalled ... 6 was
 measured too: it stopped the long tail of a steady slow replica's service times from counting
@@ -78,11 +79,11 @@ as stalls (4 slots, mixed speeds, 50 % load: p99 / oracle 1.04 against 1.10-1.13
 on main) but lost the 4-slot issue's scenario (slow+stall 1.13-1.14 against 1.05-1.08 at 3,
 80 %, 60k requests); stall scenarios at one slot alike."""
 
-STALL_HORIZON = 60.0
+STALL_HORIZON: Final = 60.0
 """... and the time stalled is remembered over about this many seconds (an exponential decay):
 :meth:`DelayModel.stalled_share` is the share of that time the upstream spent stalled."""
 
-FLOOR = 0.05
+FLOOR: Final = 0.05
 """The predicted delay is at least this share of the mean latency (a fit may slope down)."""
 
 
