@@ -7,7 +7,10 @@ Two nginx backends (``return 200``, one worker each: fast enough not to be the b
 loopback; wrk ``-t1`` at ``-c50`` and ``-c1`` against (a) one backend directly, (b) HAProxy with
 ``nbthread 1`` round robin over both, (c) Vigil round robin in 1 process and (d) in 2 processes
 (``SO_REUSEPORT`` workers, uvloop), plus a ``-c1000`` run per proxy that must see zero errors.
-Prints a table and the ratios to HAProxy, then ONE JSON line with every figure.
+Vigil runs the build ``make dev`` made (the mypyc-compiled data plane where a C compiler was
+there), and (e) 1 process again from source (``VIGIL_PURE_PYTHON=1``) for the compiled build's
+gain in the same run. Prints a table and the ratios to HAProxy, then ONE JSON line with every
+figure.
 
 Needs the Debian packages ``haproxy``, ``nginx`` and ``wrk``; installs nothing itself (exit 2
 naming what is missing). Raises its own ``RLIMIT_NOFILE`` so that wrk and the proxies inherit
@@ -50,6 +53,8 @@ from typing import Any
 from relay_floor import run_relay
 
 from vigil.backends import free_port
+from vigil.balancer._pure import ENV as PURE_ENV
+from vigil.balancer._pure import build
 from vigil.balancer._upstream import Upstream
 from vigil.balancer.proxy import Proxy, Workers
 
@@ -389,11 +394,20 @@ def main() -> int:
             if args.floor:
                 for style in ("protocol", "buffered"):
                     measure_floor(style, backends, seconds, results)
-            for n in (1, 2):
+            # the same data plane from source (VIGIL_PURE_PYTHON, read by the spawned workers)
+            for name, n, pure in (
+                ("vigil_1proc", 1, False),
+                ("vigil_2proc", 2, False),
+                ("vigil_1proc_pure", 1, True),
+            ):
                 factory = functools.partial(round_robin_proxy, backends)
-                group = Workers.launch(factory, "127.0.0.1", free_port(), workers=n)
+                os.environ[PURE_ENV] = "1" if pure else "0"
                 try:
-                    measure(f"vigil_{n}proc", group.port, seconds, True, results, group.pids)
+                    group = Workers.launch(factory, "127.0.0.1", free_port(), workers=n)
+                finally:
+                    os.environ.pop(PURE_ENV)
+                try:
+                    measure(name, group.port, seconds, True, results, group.pids)
                 finally:
                     group.stop(1.0)
         finally:
@@ -411,6 +425,11 @@ def main() -> int:
         for name, r in results.items()
         if name.startswith(("vigil", "floor"))
     }
+    compiled_vs_pure = (
+        results["vigil_1proc"]["c50"]["cpu_us_per_req"]
+        / results["vigil_1proc_pure"]["c50"]["cpu_us_per_req"]
+    )
+    print(f"data plane {build()}: CPU per request {compiled_vs_pure:.2f}x the pure-Python build's")
     for name, ratio in ratios.items():
         print(
             f"{name}: {ratio['rps_c50_vs_haproxy']:.2f}x HAProxy req/s at c50, "
@@ -438,6 +457,8 @@ def main() -> int:
                 "seconds": seconds,
                 "results": results,
                 "baseline": "haproxy",
+                "build": build(),
+                "compiled_vs_pure_cpu": compiled_vs_pure,
                 "ratios": ratios,
                 "targets_met": targets,
             }
