@@ -24,8 +24,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 DATA_PLANE_SRC := setup.py $(wildcard src/vigil/balancer/*.py src/vigil/balancer/policies/*.py)
 
 $(VENV)/.compiled: $(VENV)/.installed $(DATA_PLANE_SRC)
-	$(PY) -m pip install -q 'mypy>=1.10' 'setuptools>=77'  # PEP 639 licence string
-	VIGIL_MYPYC=1 $(PY) setup.py -q build_ext --inplace >$(VENV)/compile.log 2>&1 \
+	@echo "compiling the balancer's data plane with mypyc (about a minute; log: $(VENV)/compile.log)"
+	@$(PY) -m pip install -q 'mypy>=1.10' 'setuptools>=77'  # PEP 639 licence string
+	@VIGIL_MYPYC=1 $(PY) setup.py -q build_ext --inplace >$(VENV)/compile.log 2>&1 \
 	  && find src -name '*.so' -exec touch {} + && touch $@ \
 	  || echo "vigil: the data plane could not be compiled (see $(VENV)/compile.log); it runs as pure Python" >&2
 
