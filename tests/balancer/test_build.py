@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import vigil.balancer._proxy_client as client_module
-from vigil.balancer._pure import build
+from vigil.balancer._pure import build, stale_sources
 
 _PROBE = (
     "import json, vigil.balancer.pool as p, vigil.balancer.policies._p2c as q;"
@@ -53,3 +53,29 @@ def test_proxy_settings_cross_to_worker_processes_by_pickle() -> None:
 
     settings = ProxySettings(connect_timeout=0.5, affinity_header="x-user", max_retries=0)
     assert pickle.loads(pickle.dumps(settings)) == settings
+
+
+def _layout(tmp_path: Path, *, checkout: bool, source_newer: bool) -> Path:
+    package = tmp_path / "src" / "vigil" / "balancer"
+    package.mkdir(parents=True)
+    if checkout:
+        (tmp_path / ".git").mkdir()
+    source = package / "pool.py"
+    extension = package / "pool.cpython-311-x86_64-linux-gnu.so"
+    source.write_text("")
+    extension.write_bytes(b"")
+    older, newer = (extension, source) if source_newer else (source, extension)
+    os.utime(older, (1_000_000, 1_000_000))
+    os.utime(newer, (2_000_000, 2_000_000))
+    return package
+
+
+def test_a_compiled_module_older_than_its_source_is_stale_in_a_checkout(tmp_path: Path) -> None:
+    package = _layout(tmp_path, checkout=True, source_newer=True)
+    assert stale_sources(package) == ["src/vigil/balancer/pool.py"]
+
+
+def test_a_fresh_build_or_an_installed_package_is_never_stale(tmp_path: Path) -> None:
+    assert stale_sources(_layout(tmp_path / "a", checkout=True, source_newer=False)) == []
+    # installed (no checkout): install times say nothing about which file is newer
+    assert stale_sources(_layout(tmp_path / "b", checkout=False, source_newer=True)) == []
