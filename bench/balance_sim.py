@@ -4,6 +4,7 @@ simulation of model replicas, against round robin (the baseline) and an oracle.
     python bench/balance_sim.py            # 200 000 requests per policy
     python bench/balance_sim.py --quick    # 20 000 (CI keeps the script from rotting)
     python bench/balance_sim.py --sweep --slots 1 --requests 60000   # p2c / oracle, seeds 1-3
+    python bench/balance_sim.py --sweep --balancers 1,2,4 --policies all   # several balancers
 
 Five replicas, each serving up to ``--slots`` requests at once (FIFO queue behind them), with
 log-normal service times: three normal, one 3x slower, one that stalls (makes no progress) for
@@ -17,12 +18,22 @@ Prints a table, then one JSON line with the figures and the baseline's (round ro
 robin (and ``weighted`` with equal weights) sends the slow replica twice what it can serve, so
 its queue, and its p99, grow for as long as the run lasts: the table flags such policies as
 unstable, and ``--capacity-weights`` gives ``weighted`` the weights an informed operator would.
+
+``--balancers K`` runs K independent balancers, as ``vigil balance`` with ``workers: K`` does
+(SO_REUSEPORT): K :class:`Pool` objects with the same policy and their own RNG seeds, each
+arrival handed to one of them uniformly at random (the kernel's hash of the connection), each
+told only of its own requests' starts and ends, while the replicas (the queues) are shared. So
+each sees only its own in-flight counts and latencies, which do reflect the others' load. K = 1
+is the single balancer (bit-identical to before the option existed). The column "repeat" is the
+share of arrivals sent to the same replica as the arrival before (0.2 for a uniform random
+choice among five): balancers that herd onto the replica that looks best raise it.
 """
 
 from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
 import math
 import random
@@ -177,18 +188,28 @@ def simulate(
     slots: int,
     seed: int,
     weights: tuple[float, ...] | None = None,
+    balancers: int = 1,
 ) -> tuple[list[float], list[int]]:
-    """Run one policy (or "oracle") over the workload: each request's latency and replica."""
+    """Run one policy (or "oracle") over the workload: each request's latency and replica.
+
+    ``balancers`` independent pools (own upstream objects, own RNG; the first seeded as a
+    single balancer is) share the replicas; each arrival goes to one of them at random."""
     arrivals, works, keys = work
     count = len(scenario.slowdown)
     replicas = [Replica(i, slots) for i in range(count)]
-    upstreams = [
-        Upstream(f"r{i}", "127.0.0.1", 9000 + i, configured_weight=weights[i] if weights else 1.0)
-        for i in range(count)
-    ]
     settings = PoolSettings(policy="round_robin" if policy == "oracle" else policy)
-    pool = Pool(upstreams, settings, rng=random.Random(seed))
-    handle: dict[int, Upstream] = {}
+    pools = []
+    for b in range(balancers):
+        upstreams = [
+            Upstream(
+                f"r{i}", "127.0.0.1", 9000 + i, configured_weight=weights[i] if weights else 1.0
+            )
+            for i in range(count)
+        ]
+        rng = random.Random(seed if b == 0 else f"balancer {b} seed {seed}")
+        pools.append(Pool(upstreams, settings, rng=rng))
+    spread = random.Random(f"spread {seed}") if balancers > 1 else None
+    handle: dict[int, tuple[Pool, Upstream]] = {}
     latency = [0.0] * len(arrivals)
     chosen = [0] * len(arrivals)
     events: list[tuple[float, int, int]] = []  # (time, kind 0=done 1=arrival, job)
@@ -207,9 +228,10 @@ def simulate(
             if policy == "oracle":
                 index = oracle_choice(scenario, replicas, now)
             else:
+                pool = pools[0] if spread is None else pools[spread.randrange(balancers)]
                 upstream = pool.acquire(now, key=keys[job])
                 assert upstream is not None, "every replica is always eligible here"
-                handle[job] = upstream
+                handle[job] = (pool, upstream)
                 index = int(upstream.id[1:])
             chosen[job] = index
             replica = replicas[index]
@@ -224,9 +246,9 @@ def simulate(
             if replica.queue:
                 nxt, work_s = replica.queue.popleft()
                 start(replica, nxt, work_s, now)
-            upstream_done = handle.pop(job, None)
-            if upstream_done is not None:
-                pool.release(upstream_done, now, outcome=Outcome.OK, latency=latency[job])
+            held = handle.pop(job, None)
+            if held is not None:  # told to the balancer that sent it, only
+                held[0].release(held[1], now, outcome=Outcome.OK, latency=latency[job])
     return latency, chosen
 
 
@@ -236,7 +258,10 @@ def summarise(latency: list[float], chosen: list[int], warmup: int) -> dict[str,
     counts = [0] * (max(chosen) + 1)
     for index in chosen[warmup:]:
         counts[index] += 1
+    kept_chosen = chosen[warmup:]
+    repeats = sum(1 for a, b in itertools.pairwise(kept_chosen) if a == b)
     return {
+        "repeat": round(repeats / max(len(kept_chosen) - 1, 1), 4),
         "p50": q[499],
         "p99": q[989],
         "p999": q[998],
@@ -256,7 +281,8 @@ def run(
         weights = tuple(1.0 / s for s in scenario.slowdown)
     results = {}
     for name in (*policies, "oracle"):
-        latency, chosen = simulate(scenario, name, work, args.slots, args.seed, weights)
+        k = 1 if name == "oracle" else args.balancers[0]
+        latency, chosen = simulate(scenario, name, work, args.slots, args.seed, weights, k)
         results[name] = summarise(latency, chosen, n // 10)
     return results, rate
 
@@ -299,6 +325,16 @@ def main() -> None:
     )
     parser.add_argument("--seeds", default="1,2,3", help="seeds of --sweep, comma-separated")
     parser.add_argument(
+        "--balancers",
+        default="1",
+        help="independent balancers sharing the replicas (K); --sweep takes a list, e.g. 1,2,4",
+    )
+    parser.add_argument(
+        "--policies",
+        default="p2c_ewma",
+        help=f"policies of --sweep, comma-separated, or 'all' ({','.join(SUMMARY)})",
+    )
+    parser.add_argument(
         "--capacity-weights",
         action="store_true",
         help="configure weights 1/slowdown (an operator who knows r3 is 3x slower)",
@@ -307,6 +343,15 @@ def main() -> None:
     if not 0.0 < args.utilisation < 1.0 or args.slots < 1:
         parser.error("--utilisation must be in (0, 1) and --slots >= 1")
     n = args.requests or (20_000 if args.quick else 200_000)
+    args.balancers = int_list(parser, "--balancers", args.balancers)
+    if min(args.balancers) < 1:
+        parser.error(f"--balancers {args.balancers}: each K must be >= 1")
+    if not args.sweep and len(args.balancers) != 1:
+        parser.error("--balancers: one K without --sweep (a list, e.g. 1,2,4, only with --sweep)")
+    args.policies = SUMMARY if args.policies == "all" else tuple(args.policies.split(","))
+    unknown = [name for name in args.policies if name not in POLICIES]
+    if unknown:
+        parser.error(f"--policies: unknown {unknown}; choose from {', '.join(POLICIES)} or all")
     if args.sweep:
         sweep(n, args)
         return
@@ -333,6 +378,7 @@ def main() -> None:
         "slots": args.slots,
         "seed": args.seed,
         "scenario": scenario.name,
+        "balancers": args.balancers[0],
         "capacity_weights": args.capacity_weights,
         "p99_ms": {k: round(float(v["p99"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
         "p50_ms": {k: round(float(v["p50"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
@@ -371,7 +417,8 @@ def report(
 
     base, oracle = p99("round_robin"), p99("oracle")
     title = (
-        f"{scenario.name}: {n} requests at {args.utilisation:.0%} of capacity ({rate:.0f} req/s),"
+        f"{scenario.name}: {n} requests, {args.balancers[0]} balancer(s),"
+        f" at {args.utilisation:.0%} of capacity ({rate:.0f} req/s),"
         f" {args.slots} slots per replica, speeds {'/'.join(f'{s:g}' for s in scenario.slowdown)}"
     )
     table = Table(title=title)
@@ -383,6 +430,7 @@ def report(
         "mean ms",
         "p99/RR",
         "p99/oracle",
+        "repeat",
         "% to r0/r1/r2/r3/r4",
     ):
         table.add_column(column, justify="left" if column.startswith(("policy", "%")) else "right")
@@ -392,6 +440,7 @@ def report(
             *(f"{float(figures[k]) * 1000:.0f}" for k in ("p50", "p99", "p999", "mean")),  # type: ignore[arg-type]
             f"{p99(name) / base:.3f}",
             f"{p99(name) / oracle:.3f}",
+            f"{float(figures['repeat']):.3f}",  # type: ignore[arg-type]
             "/".join(f"{s * 100:.0f}" for s in figures["shares"]),  # type: ignore[attr-defined]
         )
     console.print(table)
@@ -411,7 +460,8 @@ def summary(
 ) -> dict[str, float]:
     """p99 / oracle of each policy in each scenario; returns p2c's per scenario."""
     table = Table(
-        title=f"p99 / oracle's p99 per scenario ({args.utilisation:.0%}, {args.slots} slots)"
+        title=f"p99 / oracle's p99 per scenario ({args.utilisation:.0%}, {args.slots} slots,"
+        f" {args.balancers[0]} balancer(s))"
     )
     table.add_column("scenario", justify="left")
     table.add_column("oracle p99 ms", justify="right")
@@ -427,44 +477,100 @@ def summary(
     return ratios
 
 
+def int_list(parser: argparse.ArgumentParser, flag: str, text: str) -> list[int]:
+    """Comma-separated integers of ``flag``, or a parser error naming the flag and the fix."""
+    try:
+        return [int(item) for item in text.split(",")]
+    except ValueError:
+        parser.error(f"{flag} {text!r}: comma-separated integers, e.g. 1,2,4")
+
+
 def sweep(n: int, args: argparse.Namespace) -> None:
-    """p2c_ewma's p99 / the oracle's in every scenario for each seed of ``--seeds``: a table,
-    then one JSON line (the oracle, measured on the same arrivals, is the baseline)."""
+    """p99 / the oracle's of each of ``--policies`` (default p2c_ewma) in every scenario, for
+    each seed of ``--seeds`` and each K of ``--balancers``: a table per K, then one JSON line
+    (the oracle, measured on the same arrivals, is the baseline; ``p2c_p99_vs_oracle`` is the
+    first K's, as before the option existed)."""
     try:
         seeds = [int(seed) for seed in args.seeds.split(",")]
     except ValueError:
         raise SystemExit(f"--seeds {args.seeds!r}: comma-separated integers, e.g. 1,2,3") from None
-    load = f"{n} requests, {args.utilisation:.0%}, {args.slots} slots"
-    table = Table(title=f"p2c_ewma p99 / oracle p99 ({load})")
-    table.add_column("scenario", justify="left")
-    for seed in seeds:
-        table.add_column(f"seed {seed}", justify="right")
-    table.add_column("oracle p99 ms", justify="right")
-    ratios: dict[str, list[float]] = {}
+    policies: tuple[str, ...] = args.policies
+    # ratios[K][policy][scenario] = p99 / oracle per seed; repeat likewise (share of repeats)
+    ratios: dict[int, dict[str, dict[str, list[float]]]] = {}
+    repeats: dict[int, dict[str, dict[str, list[float]]]] = {}
     oracle_ms: dict[str, list[float]] = {}
+    oracle_repeat: dict[str, list[float]] = {}
     for scenario in SCENARIOS.values():
+        rate = args.utilisation * capacity(scenario, args.slots)
         for seed in seeds:
-            args.seed = seed
-            results = run(scenario, ("p2c_ewma",), n, args)[0]
-            oracle = float(results["oracle"]["p99"])  # type: ignore[arg-type]
-            p2c = float(results["p2c_ewma"]["p99"])  # type: ignore[arg-type]
-            ratios.setdefault(scenario.name, []).append(round(p2c / oracle, 4))
+            work = workload(scenario, n, rate, seed)
+            latency, chosen = simulate(scenario, "oracle", work, args.slots, seed)
+            best = summarise(latency, chosen, n // 10)
+            oracle = float(best["p99"])  # type: ignore[arg-type]
+            oracle_repeat.setdefault(scenario.name, []).append(float(best["repeat"]))  # type: ignore[arg-type]
             oracle_ms.setdefault(scenario.name, []).append(round(oracle * 1000, 1))
-        table.add_row(
-            scenario.name,
-            *(f"{r:.3f}" for r in ratios[scenario.name]),
-            "/".join(f"{v:.0f}" for v in oracle_ms[scenario.name]),
-        )
-    Console(width=140).print(table)
-    worst = max(r for values in ratios.values() for r in values)
+            for k in args.balancers:
+                for name in policies:
+                    latency, chosen = simulate(scenario, name, work, args.slots, seed, None, k)
+                    figures = summarise(latency, chosen, n // 10)
+                    ratio = float(figures["p99"]) / oracle  # type: ignore[arg-type]
+                    by_k = ratios.setdefault(k, {}).setdefault(name, {})
+                    by_k.setdefault(scenario.name, []).append(round(ratio, 4))
+                    seen = repeats.setdefault(k, {}).setdefault(name, {})
+                    seen.setdefault(scenario.name, []).append(float(figures["repeat"]))  # type: ignore[arg-type]
+    load = f"{n} requests, {args.utilisation:.0%}, {args.slots} slots"
+    console = Console(width=160)
+    for k in args.balancers:
+        table = Table(title=f"p99 / oracle p99, seeds {seeds} ({load}, {k} balancer(s))")
+        table.add_column("scenario", justify="left")
+        for name in policies:
+            table.add_column(name, justify="right")
+        if "round_robin" in policies and "p2c_ewma" in policies:
+            table.add_column("p2c / RR", justify="right")
+        if "p2c_ewma" in policies:
+            table.add_column("repeat p2c / oracle", justify="right")
+        table.add_column("oracle p99 ms", justify="right")
+        for scenario in SCENARIOS.values():
+            row = ["/".join(f"{r:.2f}" for r in ratios[k][p][scenario.name]) for p in policies]
+            if "round_robin" in policies and "p2c_ewma" in policies:
+                pairs = zip(
+                    ratios[k]["p2c_ewma"][scenario.name],
+                    ratios[k]["round_robin"][scenario.name],
+                    strict=True,
+                )
+                row.append("/".join(f"{a / b:.2f}" for a, b in pairs))
+            if "p2c_ewma" in policies:
+                mine = statistics.fmean(repeats[k]["p2c_ewma"][scenario.name])
+                row.append(f"{mine:.3f} / {statistics.fmean(oracle_repeat[scenario.name]):.3f}")
+            row.append("/".join(f"{v:.0f}" for v in oracle_ms[scenario.name]))
+            table.add_row(scenario.name, *row)
+        console.print(table)
+    first = ratios[args.balancers[0]].get("p2c_ewma", {})
+    worst_by_k = {
+        k: max(r for values in ratios[k]["p2c_ewma"].values() for r in values)
+        for k in args.balancers
+        if "p2c_ewma" in policies
+    }
+    worst = max(worst_by_k.values(), default=math.nan)
     line = {
         "bench": "balance_sim_sweep",
         "requests": n,
         "utilisation": args.utilisation,
         "slots": args.slots,
         "seeds": seeds,
-        "p2c_p99_vs_oracle": ratios,
+        "balancers": args.balancers,
+        "policies": list(policies),
+        "p2c_p99_vs_oracle": first,
         "baseline": {"name": "oracle", "p99_ms": oracle_ms},
+        "oracle_repeat_share": {s: round(statistics.fmean(v), 4) for s, v in oracle_repeat.items()},
+        "p99_vs_oracle_by_balancers": {str(k): v for k, v in ratios.items()},
+        "repeat_share_by_balancers": {
+            str(k): {
+                p: {s: round(statistics.fmean(v), 4) for s, v in d.items()} for p, d in by.items()
+            }
+            for k, by in repeats.items()
+        },
+        "p2c_worst_by_balancers": {str(k): v for k, v in worst_by_k.items()},
         "worst": worst,
         "targets": {"p2c_p99_within_15pct_of_oracle": worst <= 1.15},
     }
