@@ -167,18 +167,31 @@ def workload(
     return arrivals, works, keys
 
 
-def oracle_choice(scenario: Scenario, replicas: list[Replica], now: float) -> int:
+def oracle_choice(
+    scenario: Scenario,
+    counts: list[int],
+    slots: int,
+    now: float,
+    rng: random.Random | None = None,
+) -> int:
     """Join the shortest expected delay: the wall time until the new request would finish, from
-    the exact queue lengths, speeds and the end of a stall in progress, with mean job sizes.
-    It does not foresee a stall that has not begun (no policy can)."""
+    the queue lengths ``counts`` (requests in each replica), speeds and the end of a stall in
+    progress, with mean job sizes. It does not foresee a stall that has not begun (no policy
+    can). The oracle passes the exact queues (ties to the first); the own-view oracle only its
+    own requests, with ``rng`` for ties (else every balancer that sees none of its own requests
+    anywhere would send to r0: herding by the tie rule alone)."""
     best, best_delay = 0, math.inf
-    for r in replicas:
-        mean = MEAN_SERVICE * scenario.slowdown[r.index]
-        ahead = max(r.in_system - r.slots + 1, 0) * mean / r.slots
-        delay = stalled_until(scenario.stall, r.index, now) - now + ahead + mean
+    ties: list[int] = []
+    for index, count in enumerate(counts):
+        mean = MEAN_SERVICE * scenario.slowdown[index]
+        ahead = max(count - slots + 1, 0) * mean / slots
+        delay = stalled_until(scenario.stall, index, now) - now + ahead + mean
         if delay < best_delay:
-            best, best_delay = r.index, delay
-    return best
+            best, best_delay = index, delay
+            ties = [index]
+        elif delay == best_delay:
+            ties.append(index)
+    return best if rng is None or len(ties) == 1 else ties[rng.randrange(len(ties))]
 
 
 def simulate(
@@ -190,15 +203,24 @@ def simulate(
     weights: tuple[float, ...] | None = None,
     balancers: int = 1,
 ) -> tuple[list[float], list[int]]:
-    """Run one policy (or "oracle") over the workload: each request's latency and replica.
+    """Run one policy (or "oracle", "oracle_own") over the workload: each request's latency
+    and replica.
 
     ``balancers`` independent pools (own upstream objects, own RNG; the first seeded as a
-    single balancer is) share the replicas; each arrival goes to one of them at random."""
+    single balancer is) share the replicas; each arrival goes to one of them at random.
+    "oracle_own" is the oracle of each balancer knowing only its own requests (their number in
+    each replica, every speed and a stall in progress) and K, taking each replica's queue as K
+    times its own requests there: what a balancer that sees only its own picks could do with
+    perfect knowledge of the replicas, short of learning the others' load from latencies (it
+    does not; K = 1: the oracle)."""
     arrivals, works, keys = work
     count = len(scenario.slowdown)
     replicas = [Replica(i, slots) for i in range(count)]
-    settings = PoolSettings(policy="round_robin" if policy == "oracle" else policy)
+    settings = PoolSettings(policy="round_robin" if policy.startswith("oracle") else policy)
     pools = []
+    rngs = [
+        random.Random(seed if b == 0 else f"balancer {b} seed {seed}") for b in range(balancers)
+    ]
     for b in range(balancers):
         upstreams = [
             Upstream(
@@ -206,10 +228,11 @@ def simulate(
             )
             for i in range(count)
         ]
-        rng = random.Random(seed if b == 0 else f"balancer {b} seed {seed}")
-        pools.append(Pool(upstreams, settings, rng=rng))
+        pools.append(Pool(upstreams, settings, rng=rngs[b]))
     spread = random.Random(f"spread {seed}") if balancers > 1 else None
     handle: dict[int, tuple[Pool, Upstream]] = {}
+    own = [[0] * count for _ in range(balancers)]  # oracle_own: each balancer's requests
+    sender: dict[int, int] = {}
     latency = [0.0] * len(arrivals)
     chosen = [0] * len(arrivals)
     events: list[tuple[float, int, int]] = []  # (time, kind 0=done 1=arrival, job)
@@ -226,7 +249,13 @@ def simulate(
         now, kind, job = heapq.heappop(events)
         if kind == 1:
             if policy == "oracle":
-                index = oracle_choice(scenario, replicas, now)
+                index = oracle_choice(scenario, [r.in_system for r in replicas], slots, now)
+            elif policy == "oracle_own":
+                b = 0 if spread is None else spread.randrange(balancers)
+                guess = [count * balancers for count in own[b]]  # the others' alike
+                index = oracle_choice(scenario, guess, slots, now, rngs[b])
+                own[b][index] += 1
+                sender[job] = b
             else:
                 pool = pools[0] if spread is None else pools[spread.randrange(balancers)]
                 upstream = pool.acquire(now, key=keys[job])
@@ -246,6 +275,8 @@ def simulate(
             if replica.queue:
                 nxt, work_s = replica.queue.popleft()
                 start(replica, nxt, work_s, now)
+            if job in sender:
+                own[sender.pop(job)][chosen[job]] -= 1
             held = handle.pop(job, None)
             if held is not None:  # told to the balancer that sent it, only
                 held[0].release(held[1], now, outcome=Outcome.OK, latency=latency[job])
@@ -500,6 +531,7 @@ def sweep(n: int, args: argparse.Namespace) -> None:
     repeats: dict[int, dict[str, dict[str, list[float]]]] = {}
     oracle_ms: dict[str, list[float]] = {}
     oracle_repeat: dict[str, list[float]] = {}
+    own_view: dict[int, dict[str, list[float]]] = {}  # the own-view oracle's p99 / oracle's
     for scenario in SCENARIOS.values():
         rate = args.utilisation * capacity(scenario, args.slots)
         for seed in seeds:
@@ -510,6 +542,15 @@ def sweep(n: int, args: argparse.Namespace) -> None:
             oracle_repeat.setdefault(scenario.name, []).append(float(best["repeat"]))  # type: ignore[arg-type]
             oracle_ms.setdefault(scenario.name, []).append(round(oracle * 1000, 1))
             for k in args.balancers:
+                if k > 1:  # at K = 1 it is the oracle
+                    latency, chosen = simulate(
+                        scenario, "oracle_own", work, args.slots, seed, None, k
+                    )
+                    own = float(summarise(latency, chosen, n // 10)["p99"])  # type: ignore[arg-type]
+                else:
+                    own = oracle
+                by_own = own_view.setdefault(k, {}).setdefault(scenario.name, [])
+                by_own.append(round(own / oracle, 4))
                 for name in policies:
                     latency, chosen = simulate(scenario, name, work, args.slots, seed, None, k)
                     figures = summarise(latency, chosen, n // 10)
@@ -527,6 +568,7 @@ def sweep(n: int, args: argparse.Namespace) -> None:
             table.add_column(name, justify="right")
         if "round_robin" in policies and "p2c_ewma" in policies:
             table.add_column("p2c / RR", justify="right")
+        table.add_column("own-view oracle", justify="right")
         if "p2c_ewma" in policies:
             table.add_column("repeat p2c / oracle", justify="right")
         table.add_column("oracle p99 ms", justify="right")
@@ -539,6 +581,7 @@ def sweep(n: int, args: argparse.Namespace) -> None:
                     strict=True,
                 )
                 row.append("/".join(f"{a / b:.2f}" for a, b in pairs))
+            row.append("/".join(f"{r:.2f}" for r in own_view[k][scenario.name]))
             if "p2c_ewma" in policies:
                 mine = statistics.fmean(repeats[k]["p2c_ewma"][scenario.name])
                 row.append(f"{mine:.3f} / {statistics.fmean(oracle_repeat[scenario.name]):.3f}")
@@ -564,6 +607,7 @@ def sweep(n: int, args: argparse.Namespace) -> None:
         "baseline": {"name": "oracle", "p99_ms": oracle_ms},
         "oracle_repeat_share": {s: round(statistics.fmean(v), 4) for s, v in oracle_repeat.items()},
         "p99_vs_oracle_by_balancers": {str(k): v for k, v in ratios.items()},
+        "own_view_oracle_p99_vs_oracle": {str(k): v for k, v in own_view.items()},
         "repeat_share_by_balancers": {
             str(k): {
                 p: {s: round(statistics.fmean(v), 4) for s, v in d.items()} for p, d in by.items()
