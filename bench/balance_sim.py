@@ -202,6 +202,7 @@ def simulate(
     seed: int,
     weights: tuple[float, ...] | None = None,
     balancers: int = 1,
+    balancer_of: list[int] | None = None,
 ) -> tuple[list[float], list[int]]:
     """Run one policy (or "oracle", "oracle_own") over the workload: each request's latency
     and replica.
@@ -212,7 +213,7 @@ def simulate(
     each replica, every speed and a stall in progress) and K, taking each replica's queue as K
     times its own requests there: what a balancer that sees only its own picks could do with
     perfect knowledge of the replicas, short of learning the others' load from latencies (it
-    does not; K = 1: the oracle)."""
+    does not; K = 1: the oracle). ``balancer_of``, if given, gets the balancer of each request."""
     arrivals, works, keys = work
     count = len(scenario.slowdown)
     replicas = [Replica(i, slots) for i in range(count)]
@@ -256,8 +257,13 @@ def simulate(
                 index = oracle_choice(scenario, guess, slots, now, rngs[b])
                 own[b][index] += 1
                 sender[job] = b
+                if balancer_of is not None:
+                    balancer_of[job] = b
             else:
-                pool = pools[0] if spread is None else pools[spread.randrange(balancers)]
+                b = 0 if spread is None else spread.randrange(balancers)
+                pool = pools[b]
+                if balancer_of is not None:
+                    balancer_of[job] = b
                 upstream = pool.acquire(now, key=keys[job])
                 assert upstream is not None, "every replica is always eligible here"
                 handle[job] = (pool, upstream)
@@ -299,6 +305,23 @@ def summarise(latency: list[float], chosen: list[int], warmup: int) -> dict[str,
         "mean": statistics.fmean(kept),
         "shares": [round(c / len(kept), 4) for c in counts],
     }
+
+
+def herding(chosen: list[int], balancer_of: list[int], warmup: int) -> float:
+    """How much more often two successive requests handled by *different* balancers went to the
+    same replica than two independent choices with the same shares would (the sum of the
+    squared shares): 1 = the balancers choose independently, > 1 = they herd (move together
+    onto the replica that looks best to all), < 1 = they avoid each other."""
+    pairs = same = 0
+    counts: dict[int, int] = {}
+    for j in range(warmup, len(chosen) - 1):
+        counts[chosen[j]] = counts.get(chosen[j], 0) + 1
+        if balancer_of[j] != balancer_of[j + 1]:
+            pairs += 1
+            same += chosen[j] == chosen[j + 1]
+    total = sum(counts.values())
+    expected = sum((c / total) ** 2 for c in counts.values())
+    return same / pairs / expected if pairs and expected else math.nan
 
 
 def run(
@@ -532,6 +555,7 @@ def sweep(n: int, args: argparse.Namespace) -> None:
     oracle_ms: dict[str, list[float]] = {}
     oracle_repeat: dict[str, list[float]] = {}
     own_view: dict[int, dict[str, list[float]]] = {}  # the own-view oracle's p99 / oracle's
+    herds: dict[int, dict[str, dict[str, list[float]]]] = {}  # herding() for K > 1
     for scenario in SCENARIOS.values():
         rate = args.utilisation * capacity(scenario, args.slots)
         for seed in seeds:
@@ -552,8 +576,16 @@ def sweep(n: int, args: argparse.Namespace) -> None:
                 by_own = own_view.setdefault(k, {}).setdefault(scenario.name, [])
                 by_own.append(round(own / oracle, 4))
                 for name in policies:
-                    latency, chosen = simulate(scenario, name, work, args.slots, seed, None, k)
+                    sent_by = [0] * n
+                    latency, chosen = simulate(
+                        scenario, name, work, args.slots, seed, None, k, sent_by
+                    )
                     figures = summarise(latency, chosen, n // 10)
+                    if k > 1:
+                        herd = herds.setdefault(k, {}).setdefault(name, {})
+                        herd.setdefault(scenario.name, []).append(
+                            round(herding(chosen, sent_by, n // 10), 3)
+                        )
                     ratio = float(figures["p99"]) / oracle  # type: ignore[arg-type]
                     by_k = ratios.setdefault(k, {}).setdefault(name, {})
                     by_k.setdefault(scenario.name, []).append(round(ratio, 4))
@@ -571,6 +603,8 @@ def sweep(n: int, args: argparse.Namespace) -> None:
         table.add_column("own-view oracle", justify="right")
         if "p2c_ewma" in policies:
             table.add_column("repeat p2c / oracle", justify="right")
+            if k > 1:
+                table.add_column("herding p2c", justify="right")
         table.add_column("oracle p99 ms", justify="right")
         for scenario in SCENARIOS.values():
             row = ["/".join(f"{r:.2f}" for r in ratios[k][p][scenario.name]) for p in policies]
@@ -585,6 +619,8 @@ def sweep(n: int, args: argparse.Namespace) -> None:
             if "p2c_ewma" in policies:
                 mine = statistics.fmean(repeats[k]["p2c_ewma"][scenario.name])
                 row.append(f"{mine:.3f} / {statistics.fmean(oracle_repeat[scenario.name]):.3f}")
+                if k > 1:
+                    row.append("/".join(f"{h:.2f}" for h in herds[k]["p2c_ewma"][scenario.name]))
             row.append("/".join(f"{v:.0f}" for v in oracle_ms[scenario.name]))
             table.add_row(scenario.name, *row)
         console.print(table)
@@ -608,6 +644,7 @@ def sweep(n: int, args: argparse.Namespace) -> None:
         "oracle_repeat_share": {s: round(statistics.fmean(v), 4) for s, v in oracle_repeat.items()},
         "p99_vs_oracle_by_balancers": {str(k): v for k, v in ratios.items()},
         "own_view_oracle_p99_vs_oracle": {str(k): v for k, v in own_view.items()},
+        "herding_by_balancers": {str(k): v for k, v in herds.items()},
         "repeat_share_by_balancers": {
             str(k): {
                 p: {s: round(statistics.fmean(v), 4) for s, v in d.items()} for p, d in by.items()
