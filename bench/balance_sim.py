@@ -592,7 +592,7 @@ def sweep(n: int, args: argparse.Namespace) -> None:
                     seen = repeats.setdefault(k, {}).setdefault(name, {})
                     seen.setdefault(scenario.name, []).append(float(figures["repeat"]))  # type: ignore[arg-type]
     load = f"{n} requests, {args.utilisation:.0%}, {args.slots} slots"
-    console = Console(width=160)
+    console = Console(width=200)
     for k in args.balancers:
         table = Table(title=f"p99 / oracle p99, seeds {seeds} ({load}, {k} balancer(s))")
         table.add_column("scenario", justify="left")
@@ -607,7 +607,12 @@ def sweep(n: int, args: argparse.Namespace) -> None:
                 table.add_column("herding p2c", justify="right")
         table.add_column("oracle p99 ms", justify="right")
         for scenario in SCENARIOS.values():
-            row = ["/".join(f"{r:.2f}" for r in ratios[k][p][scenario.name]) for p in policies]
+            row = [  # a diverging queue's ratio in whole numbers
+                "/".join(
+                    f"{r:.0f}" if r >= 100 else f"{r:.2f}" for r in ratios[k][p][scenario.name]
+                )
+                for p in policies
+            ]
             if "round_robin" in policies and "p2c_ewma" in policies:
                 pairs = zip(
                     ratios[k]["p2c_ewma"][scenario.name],
