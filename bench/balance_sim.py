@@ -26,7 +26,10 @@ told only of its own requests' starts and ends, while the replicas (the queues) 
 each sees only its own in-flight counts and latencies, which do reflect the others' load. K = 1
 is the single balancer (bit-identical to before the option existed). The column "repeat" is the
 share of arrivals sent to the same replica as the arrival before (0.2 for a uniform random
-choice among five): balancers that herd onto the replica that looks best raise it.
+choice among five). ``--sweep`` with K > 1 adds "herding" (:func:`herding`: successive requests
+of different balancers on the same replica, over what independent choices give; > 1 = herding)
+and the own-view oracle (each balancer runs the oracle's rule on its own requests only, taking
+each queue as K times its share of it): the reference for a balancer that sees only its picks.
 """
 
 from __future__ import annotations
