@@ -4,6 +4,7 @@ simulation of model replicas, against round robin (the baseline) and an oracle.
     python bench/balance_sim.py            # 200 000 requests per policy
     python bench/balance_sim.py --quick    # 20 000 (CI keeps the script from rotting)
     python bench/balance_sim.py --sweep --slots 1 --requests 60000   # p2c / oracle, seeds 1-3
+    python bench/balance_sim.py --sweep --balancers 1,2,4 --policies all   # several balancers
 
 Five replicas, each serving up to ``--slots`` requests at once (FIFO queue behind them), with
 log-normal service times: three normal, one 3x slower, one that stalls (makes no progress) for
@@ -17,12 +18,25 @@ Prints a table, then one JSON line with the figures and the baseline's (round ro
 robin (and ``weighted`` with equal weights) sends the slow replica twice what it can serve, so
 its queue, and its p99, grow for as long as the run lasts: the table flags such policies as
 unstable, and ``--capacity-weights`` gives ``weighted`` the weights an informed operator would.
+
+``--balancers K`` runs K independent balancers, as ``vigil balance`` with ``workers: K`` does
+(SO_REUSEPORT): K :class:`Pool` objects with the same policy and their own RNG seeds, each
+arrival handed to one of them uniformly at random (the kernel's hash of the connection), each
+told only of its own requests' starts and ends, while the replicas (the queues) are shared. So
+each sees only its own in-flight counts and latencies, which do reflect the others' load. K = 1
+is the single balancer (bit-identical to before the option existed). The column "repeat" is the
+share of arrivals sent to the same replica as the arrival before (0.2 for a uniform random
+choice among five). ``--sweep`` with K > 1 adds "herding" (:func:`herding`: successive requests
+of different balancers on the same replica, over what independent choices give; > 1 = herding)
+and the own-view oracle (each balancer runs the oracle's rule on its own requests only, taking
+each queue as K times its share of it): the reference for a balancer that sees only its picks.
 """
 
 from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
 import math
 import random
@@ -156,18 +170,31 @@ def workload(
     return arrivals, works, keys
 
 
-def oracle_choice(scenario: Scenario, replicas: list[Replica], now: float) -> int:
+def oracle_choice(
+    scenario: Scenario,
+    counts: list[int],
+    slots: int,
+    now: float,
+    rng: random.Random | None = None,
+) -> int:
     """Join the shortest expected delay: the wall time until the new request would finish, from
-    the exact queue lengths, speeds and the end of a stall in progress, with mean job sizes.
-    It does not foresee a stall that has not begun (no policy can)."""
+    the queue lengths ``counts`` (requests in each replica), speeds and the end of a stall in
+    progress, with mean job sizes. It does not foresee a stall that has not begun (no policy
+    can). The oracle passes the exact queues (ties to the first); the own-view oracle only its
+    own requests, with ``rng`` for ties (else every balancer that sees none of its own requests
+    anywhere would send to r0: herding by the tie rule alone)."""
     best, best_delay = 0, math.inf
-    for r in replicas:
-        mean = MEAN_SERVICE * scenario.slowdown[r.index]
-        ahead = max(r.in_system - r.slots + 1, 0) * mean / r.slots
-        delay = stalled_until(scenario.stall, r.index, now) - now + ahead + mean
+    ties: list[int] = []
+    for index, count in enumerate(counts):
+        mean = MEAN_SERVICE * scenario.slowdown[index]
+        ahead = max(count - slots + 1, 0) * mean / slots
+        delay = stalled_until(scenario.stall, index, now) - now + ahead + mean
         if delay < best_delay:
-            best, best_delay = r.index, delay
-    return best
+            best, best_delay = index, delay
+            ties = [index]
+        elif delay == best_delay:
+            ties.append(index)
+    return best if rng is None or len(ties) == 1 else ties[rng.randrange(len(ties))]
 
 
 def simulate(
@@ -177,18 +204,39 @@ def simulate(
     slots: int,
     seed: int,
     weights: tuple[float, ...] | None = None,
+    balancers: int = 1,
+    balancer_of: list[int] | None = None,
 ) -> tuple[list[float], list[int]]:
-    """Run one policy (or "oracle") over the workload: each request's latency and replica."""
+    """Run one policy (or "oracle", "oracle_own") over the workload: each request's latency
+    and replica.
+
+    ``balancers`` independent pools (own upstream objects, own RNG; the first seeded as a
+    single balancer is) share the replicas; each arrival goes to one of them at random.
+    "oracle_own" is the oracle of each balancer knowing only its own requests (their number in
+    each replica, every speed and a stall in progress) and K, taking each replica's queue as K
+    times its own requests there: what a balancer that sees only its own picks could do with
+    perfect knowledge of the replicas, short of learning the others' load from latencies (it
+    does not; K = 1: the oracle). ``balancer_of``, if given, gets the balancer of each request."""
     arrivals, works, keys = work
     count = len(scenario.slowdown)
     replicas = [Replica(i, slots) for i in range(count)]
-    upstreams = [
-        Upstream(f"r{i}", "127.0.0.1", 9000 + i, configured_weight=weights[i] if weights else 1.0)
-        for i in range(count)
+    settings = PoolSettings(policy="round_robin" if policy.startswith("oracle") else policy)
+    pools = []
+    rngs = [
+        random.Random(seed if b == 0 else f"balancer {b} seed {seed}") for b in range(balancers)
     ]
-    settings = PoolSettings(policy="round_robin" if policy == "oracle" else policy)
-    pool = Pool(upstreams, settings, rng=random.Random(seed))
-    handle: dict[int, Upstream] = {}
+    for b in range(balancers):
+        upstreams = [
+            Upstream(
+                f"r{i}", "127.0.0.1", 9000 + i, configured_weight=weights[i] if weights else 1.0
+            )
+            for i in range(count)
+        ]
+        pools.append(Pool(upstreams, settings, rng=rngs[b]))
+    spread = random.Random(f"spread {seed}") if balancers > 1 else None
+    handle: dict[int, tuple[Pool, Upstream]] = {}
+    own = [[0] * count for _ in range(balancers)]  # oracle_own: each balancer's requests
+    sender: dict[int, int] = {}
     latency = [0.0] * len(arrivals)
     chosen = [0] * len(arrivals)
     events: list[tuple[float, int, int]] = []  # (time, kind 0=done 1=arrival, job)
@@ -205,11 +253,23 @@ def simulate(
         now, kind, job = heapq.heappop(events)
         if kind == 1:
             if policy == "oracle":
-                index = oracle_choice(scenario, replicas, now)
+                index = oracle_choice(scenario, [r.in_system for r in replicas], slots, now)
+            elif policy == "oracle_own":
+                b = 0 if spread is None else spread.randrange(balancers)
+                guess = [count * balancers for count in own[b]]  # the others' alike
+                index = oracle_choice(scenario, guess, slots, now, rngs[b])
+                own[b][index] += 1
+                sender[job] = b
+                if balancer_of is not None:
+                    balancer_of[job] = b
             else:
+                b = 0 if spread is None else spread.randrange(balancers)
+                pool = pools[b]
+                if balancer_of is not None:
+                    balancer_of[job] = b
                 upstream = pool.acquire(now, key=keys[job])
                 assert upstream is not None, "every replica is always eligible here"
-                handle[job] = upstream
+                handle[job] = (pool, upstream)
                 index = int(upstream.id[1:])
             chosen[job] = index
             replica = replicas[index]
@@ -224,9 +284,11 @@ def simulate(
             if replica.queue:
                 nxt, work_s = replica.queue.popleft()
                 start(replica, nxt, work_s, now)
-            upstream_done = handle.pop(job, None)
-            if upstream_done is not None:
-                pool.release(upstream_done, now, outcome=Outcome.OK, latency=latency[job])
+            if job in sender:
+                own[sender.pop(job)][chosen[job]] -= 1
+            held = handle.pop(job, None)
+            if held is not None:  # told to the balancer that sent it, only
+                held[0].release(held[1], now, outcome=Outcome.OK, latency=latency[job])
     return latency, chosen
 
 
@@ -236,13 +298,33 @@ def summarise(latency: list[float], chosen: list[int], warmup: int) -> dict[str,
     counts = [0] * (max(chosen) + 1)
     for index in chosen[warmup:]:
         counts[index] += 1
+    kept_chosen = chosen[warmup:]
+    repeats = sum(1 for a, b in itertools.pairwise(kept_chosen) if a == b)
     return {
+        "repeat": round(repeats / max(len(kept_chosen) - 1, 1), 4),
         "p50": q[499],
         "p99": q[989],
         "p999": q[998],
         "mean": statistics.fmean(kept),
         "shares": [round(c / len(kept), 4) for c in counts],
     }
+
+
+def herding(chosen: list[int], balancer_of: list[int], warmup: int) -> float:
+    """How much more often two successive requests handled by *different* balancers went to the
+    same replica than two independent choices with the same shares would (the sum of the
+    squared shares): 1 = the balancers choose independently, > 1 = they herd (move together
+    onto the replica that looks best to all), < 1 = they avoid each other."""
+    pairs = same = 0
+    counts: dict[int, int] = {}
+    for j in range(warmup, len(chosen) - 1):
+        counts[chosen[j]] = counts.get(chosen[j], 0) + 1
+        if balancer_of[j] != balancer_of[j + 1]:
+            pairs += 1
+            same += chosen[j] == chosen[j + 1]
+    total = sum(counts.values())
+    expected = sum((c / total) ** 2 for c in counts.values())
+    return same / pairs / expected if pairs and expected else math.nan
 
 
 def run(
@@ -256,7 +338,8 @@ def run(
         weights = tuple(1.0 / s for s in scenario.slowdown)
     results = {}
     for name in (*policies, "oracle"):
-        latency, chosen = simulate(scenario, name, work, args.slots, args.seed, weights)
+        k = 1 if name == "oracle" else args.balancers[0]
+        latency, chosen = simulate(scenario, name, work, args.slots, args.seed, weights, k)
         results[name] = summarise(latency, chosen, n // 10)
     return results, rate
 
@@ -299,6 +382,16 @@ def main() -> None:
     )
     parser.add_argument("--seeds", default="1,2,3", help="seeds of --sweep, comma-separated")
     parser.add_argument(
+        "--balancers",
+        default="1",
+        help="independent balancers sharing the replicas (K); --sweep takes a list, e.g. 1,2,4",
+    )
+    parser.add_argument(
+        "--policies",
+        default="p2c_ewma",
+        help=f"policies of --sweep, comma-separated, or 'all' ({','.join(SUMMARY)})",
+    )
+    parser.add_argument(
         "--capacity-weights",
         action="store_true",
         help="configure weights 1/slowdown (an operator who knows r3 is 3x slower)",
@@ -307,6 +400,15 @@ def main() -> None:
     if not 0.0 < args.utilisation < 1.0 or args.slots < 1:
         parser.error("--utilisation must be in (0, 1) and --slots >= 1")
     n = args.requests or (20_000 if args.quick else 200_000)
+    args.balancers = int_list(parser, "--balancers", args.balancers)
+    if min(args.balancers) < 1:
+        parser.error(f"--balancers {args.balancers}: each K must be >= 1")
+    if not args.sweep and len(args.balancers) != 1:
+        parser.error("--balancers: one K without --sweep (a list, e.g. 1,2,4, only with --sweep)")
+    args.policies = SUMMARY if args.policies == "all" else tuple(args.policies.split(","))
+    unknown = [name for name in args.policies if name not in POLICIES]
+    if unknown:
+        parser.error(f"--policies: unknown {unknown}; choose from {', '.join(POLICIES)} or all")
     if args.sweep:
         sweep(n, args)
         return
@@ -333,6 +435,7 @@ def main() -> None:
         "slots": args.slots,
         "seed": args.seed,
         "scenario": scenario.name,
+        "balancers": args.balancers[0],
         "capacity_weights": args.capacity_weights,
         "p99_ms": {k: round(float(v["p99"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
         "p50_ms": {k: round(float(v["p50"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
@@ -371,7 +474,8 @@ def report(
 
     base, oracle = p99("round_robin"), p99("oracle")
     title = (
-        f"{scenario.name}: {n} requests at {args.utilisation:.0%} of capacity ({rate:.0f} req/s),"
+        f"{scenario.name}: {n} requests, {args.balancers[0]} balancer(s),"
+        f" at {args.utilisation:.0%} of capacity ({rate:.0f} req/s),"
         f" {args.slots} slots per replica, speeds {'/'.join(f'{s:g}' for s in scenario.slowdown)}"
     )
     table = Table(title=title)
@@ -383,6 +487,7 @@ def report(
         "mean ms",
         "p99/RR",
         "p99/oracle",
+        "repeat",
         "% to r0/r1/r2/r3/r4",
     ):
         table.add_column(column, justify="left" if column.startswith(("policy", "%")) else "right")
@@ -392,6 +497,7 @@ def report(
             *(f"{float(figures[k]) * 1000:.0f}" for k in ("p50", "p99", "p999", "mean")),  # type: ignore[arg-type]
             f"{p99(name) / base:.3f}",
             f"{p99(name) / oracle:.3f}",
+            f"{float(figures['repeat']):.3f}",  # type: ignore[arg-type]
             "/".join(f"{s * 100:.0f}" for s in figures["shares"]),  # type: ignore[attr-defined]
         )
     console.print(table)
@@ -411,7 +517,8 @@ def summary(
 ) -> dict[str, float]:
     """p99 / oracle of each policy in each scenario; returns p2c's per scenario."""
     table = Table(
-        title=f"p99 / oracle's p99 per scenario ({args.utilisation:.0%}, {args.slots} slots)"
+        title=f"p99 / oracle's p99 per scenario ({args.utilisation:.0%}, {args.slots} slots,"
+        f" {args.balancers[0]} balancer(s))"
     )
     table.add_column("scenario", justify="left")
     table.add_column("oracle p99 ms", justify="right")
@@ -427,44 +534,132 @@ def summary(
     return ratios
 
 
+def int_list(parser: argparse.ArgumentParser, flag: str, text: str) -> list[int]:
+    """Comma-separated integers of ``flag``, or a parser error naming the flag and the fix."""
+    try:
+        return [int(item) for item in text.split(",")]
+    except ValueError:
+        parser.error(f"{flag} {text!r}: comma-separated integers, e.g. 1,2,4")
+
+
 def sweep(n: int, args: argparse.Namespace) -> None:
-    """p2c_ewma's p99 / the oracle's in every scenario for each seed of ``--seeds``: a table,
-    then one JSON line (the oracle, measured on the same arrivals, is the baseline)."""
+    """p99 / the oracle's of each of ``--policies`` (default p2c_ewma) in every scenario, for
+    each seed of ``--seeds`` and each K of ``--balancers``: a table per K, then one JSON line
+    (the oracle, measured on the same arrivals, is the baseline; ``p2c_p99_vs_oracle`` is the
+    first K's, as before the option existed)."""
     try:
         seeds = [int(seed) for seed in args.seeds.split(",")]
     except ValueError:
         raise SystemExit(f"--seeds {args.seeds!r}: comma-separated integers, e.g. 1,2,3") from None
-    load = f"{n} requests, {args.utilisation:.0%}, {args.slots} slots"
-    table = Table(title=f"p2c_ewma p99 / oracle p99 ({load})")
-    table.add_column("scenario", justify="left")
-    for seed in seeds:
-        table.add_column(f"seed {seed}", justify="right")
-    table.add_column("oracle p99 ms", justify="right")
-    ratios: dict[str, list[float]] = {}
+    policies: tuple[str, ...] = args.policies
+    # ratios[K][policy][scenario] = p99 / oracle per seed; repeat likewise (share of repeats)
+    ratios: dict[int, dict[str, dict[str, list[float]]]] = {}
+    repeats: dict[int, dict[str, dict[str, list[float]]]] = {}
     oracle_ms: dict[str, list[float]] = {}
+    oracle_repeat: dict[str, list[float]] = {}
+    own_view: dict[int, dict[str, list[float]]] = {}  # the own-view oracle's p99 / oracle's
+    herds: dict[int, dict[str, dict[str, list[float]]]] = {}  # herding() for K > 1
     for scenario in SCENARIOS.values():
+        rate = args.utilisation * capacity(scenario, args.slots)
         for seed in seeds:
-            args.seed = seed
-            results = run(scenario, ("p2c_ewma",), n, args)[0]
-            oracle = float(results["oracle"]["p99"])  # type: ignore[arg-type]
-            p2c = float(results["p2c_ewma"]["p99"])  # type: ignore[arg-type]
-            ratios.setdefault(scenario.name, []).append(round(p2c / oracle, 4))
+            work = workload(scenario, n, rate, seed)
+            latency, chosen = simulate(scenario, "oracle", work, args.slots, seed)
+            best = summarise(latency, chosen, n // 10)
+            oracle = float(best["p99"])  # type: ignore[arg-type]
+            oracle_repeat.setdefault(scenario.name, []).append(float(best["repeat"]))  # type: ignore[arg-type]
             oracle_ms.setdefault(scenario.name, []).append(round(oracle * 1000, 1))
-        table.add_row(
-            scenario.name,
-            *(f"{r:.3f}" for r in ratios[scenario.name]),
-            "/".join(f"{v:.0f}" for v in oracle_ms[scenario.name]),
-        )
-    Console(width=140).print(table)
-    worst = max(r for values in ratios.values() for r in values)
+            for k in args.balancers:
+                if k > 1:  # at K = 1 it is the oracle
+                    latency, chosen = simulate(
+                        scenario, "oracle_own", work, args.slots, seed, None, k
+                    )
+                    own = float(summarise(latency, chosen, n // 10)["p99"])  # type: ignore[arg-type]
+                else:
+                    own = oracle
+                by_own = own_view.setdefault(k, {}).setdefault(scenario.name, [])
+                by_own.append(round(own / oracle, 4))
+                for name in policies:
+                    sent_by = [0] * n
+                    latency, chosen = simulate(
+                        scenario, name, work, args.slots, seed, None, k, sent_by
+                    )
+                    figures = summarise(latency, chosen, n // 10)
+                    if k > 1:
+                        herd = herds.setdefault(k, {}).setdefault(name, {})
+                        herd.setdefault(scenario.name, []).append(
+                            round(herding(chosen, sent_by, n // 10), 3)
+                        )
+                    ratio = float(figures["p99"]) / oracle  # type: ignore[arg-type]
+                    by_k = ratios.setdefault(k, {}).setdefault(name, {})
+                    by_k.setdefault(scenario.name, []).append(round(ratio, 4))
+                    seen = repeats.setdefault(k, {}).setdefault(name, {})
+                    seen.setdefault(scenario.name, []).append(float(figures["repeat"]))  # type: ignore[arg-type]
+    load = f"{n} requests, {args.utilisation:.0%}, {args.slots} slots"
+    console = Console(width=200)
+    for k in args.balancers:
+        table = Table(title=f"p99 / oracle p99, seeds {seeds} ({load}, {k} balancer(s))")
+        table.add_column("scenario", justify="left")
+        for name in policies:
+            table.add_column(name, justify="right")
+        if "round_robin" in policies and "p2c_ewma" in policies:
+            table.add_column("p2c / RR", justify="right")
+        table.add_column("own-view oracle", justify="right")
+        if "p2c_ewma" in policies:
+            table.add_column("repeat p2c / oracle", justify="right")
+            if k > 1:
+                table.add_column("herding p2c", justify="right")
+        table.add_column("oracle p99 ms", justify="right")
+        for scenario in SCENARIOS.values():
+            row = [  # a diverging queue's ratio in whole numbers
+                "/".join(
+                    f"{r:.0f}" if r >= 100 else f"{r:.2f}" for r in ratios[k][p][scenario.name]
+                )
+                for p in policies
+            ]
+            if "round_robin" in policies and "p2c_ewma" in policies:
+                pairs = zip(
+                    ratios[k]["p2c_ewma"][scenario.name],
+                    ratios[k]["round_robin"][scenario.name],
+                    strict=True,
+                )
+                row.append("/".join(f"{a / b:.2f}" for a, b in pairs))
+            row.append("/".join(f"{r:.2f}" for r in own_view[k][scenario.name]))
+            if "p2c_ewma" in policies:
+                mine = statistics.fmean(repeats[k]["p2c_ewma"][scenario.name])
+                row.append(f"{mine:.3f} / {statistics.fmean(oracle_repeat[scenario.name]):.3f}")
+                if k > 1:
+                    row.append("/".join(f"{h:.2f}" for h in herds[k]["p2c_ewma"][scenario.name]))
+            row.append("/".join(f"{v:.0f}" for v in oracle_ms[scenario.name]))
+            table.add_row(scenario.name, *row)
+        console.print(table)
+    first = ratios[args.balancers[0]].get("p2c_ewma", {})
+    worst_by_k = {
+        k: max(r for values in ratios[k]["p2c_ewma"].values() for r in values)
+        for k in args.balancers
+        if "p2c_ewma" in policies
+    }
+    worst = max(worst_by_k.values(), default=math.nan)
     line = {
         "bench": "balance_sim_sweep",
         "requests": n,
         "utilisation": args.utilisation,
         "slots": args.slots,
         "seeds": seeds,
-        "p2c_p99_vs_oracle": ratios,
+        "balancers": args.balancers,
+        "policies": list(policies),
+        "p2c_p99_vs_oracle": first,
         "baseline": {"name": "oracle", "p99_ms": oracle_ms},
+        "oracle_repeat_share": {s: round(statistics.fmean(v), 4) for s, v in oracle_repeat.items()},
+        "p99_vs_oracle_by_balancers": {str(k): v for k, v in ratios.items()},
+        "own_view_oracle_p99_vs_oracle": {str(k): v for k, v in own_view.items()},
+        "herding_by_balancers": {str(k): v for k, v in herds.items()},
+        "repeat_share_by_balancers": {
+            str(k): {
+                p: {s: round(statistics.fmean(v), 4) for s, v in d.items()} for p, d in by.items()
+            }
+            for k, by in repeats.items()
+        },
+        "p2c_worst_by_balancers": {str(k): v for k, v in worst_by_k.items()},
         "worst": worst,
         "targets": {"p2c_p99_within_15pct_of_oracle": worst <= 1.15},
     }
