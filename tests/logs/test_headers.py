@@ -35,6 +35,17 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
     assert fmt.split('{"log": "hello 1\\n", "stream": "stderr"}').content == "hello 1"
 
 
+def test_a_structured_json_line_keeps_the_fields_after_its_msg_key() -> None:
+    line = '{"level":"warn","ts":"2026-11-29T10:00:01Z","msg":"took too long","took":"5ms"}'
+    s = LogFormat().split(line)
+    assert s.content == '"msg":"took too long","took":"5ms"}'
+    assert s.prefix.startswith('{"level":"warn","ts":"<*>')
+    assert ("level", "warn") in s.fields
+    # a "msg" inside a string or a nested object is not the top-level key
+    nested = '{"ctx":"a \\" \\"msg\\":","t":{"msg":1},"msg":"up","n":2}'
+    assert LogFormat().split(nested).content == '"msg":"up","n":2}'
+
+
 @pytest.mark.parametrize(
     ("line", "content"),
     [
