@@ -265,3 +265,18 @@ def test_two_dotted_names_with_an_id_are_one_value() -> None:
     b = m.add("Task tasks.generate[fd019bb7-4304-4716-9ddd-75a8ed1b14d2] received")
     assert a.cluster_id == b.cluster_id
     assert b.template == "Task <*>[<*>] received"
+
+
+def test_an_unset_value_of_a_key_is_one_more_value_of_it() -> None:
+    m = TemplateMiner()
+    a = m.add("audit: allowed=true cmd=open src=/a/b dst=null perm=null proto=rpc")
+    b = m.add("audit: allowed=true cmd=rename src=/a/c dst=/a/c.d perm=bob:g:rw-r--r-- proto=rpc")
+    assert b.cluster_id == a.cluster_id
+    assert b.template == "audit: allowed=true cmd=<*> src=<*> dst=<*> perm=<*> proto=rpc"
+    c = m.add('msg="Request Completed" status=200 referer= size=10')
+    d = m.add('msg="Request Completed" status=404 referer=https://x.example.com/d size=0')
+    assert d.cluster_id == c.cluster_id
+    # a plain constant against a masked value is still two kinds of value
+    e = m.add("session opened tty=NODEVssh ruser= rhost=h")
+    f = m.add("session opened tty=:0 ruser= rhost=h")
+    assert f.cluster_id != e.cluster_id

@@ -57,6 +57,7 @@ from vigil.logs._tokens import (
     loose,
     mask,
     plain_difference,
+    unset,
 )
 
 FIRST_WORD_VARIABLE_POSITION = 2
@@ -387,8 +388,11 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             hard += 1
             continue
         key = keyed(have, new) if i > 0 else ""
-        if key and (plain or key != "=" or (WILDCARD in have and WILDCARD in new)):
-            hard += 1  # "user=app"/"user=bob", '"memory"'/'"disk"': any number of them
+        if key and (
+            plain or key != "=" or (WILDCARD in have and WILDCARD in new) or unset(have, new)
+        ):
+            # "user=app"/"user=bob", '"memory"'/'"disk"', "dst=null"/"dst=<*>": any number
+            hard += 1
             continue
         if (
             not bare

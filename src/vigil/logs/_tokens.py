@@ -246,6 +246,20 @@ def keyed(a: str, b: str) -> str:
     return ""
 
 
+UNSET = frozenset(["", "null", "none", "nil", "<nil>", "-", "n/a", "undefined", '""', "''"])
+"""How programs write a key with no value (``dst=null``, ``referer=``, ``err=<nil>``)."""
+
+
+def unset(a: str, b: str) -> bool:
+    """True when two values of one key differ in that one of them is unset (``perm=null`` /
+    ``perm=<*>:supergroup:rw-r--r--``, ``referer=`` / ``referer=https://<*>``): an absent
+    value is one more value of the key, even against a masked one. (A plain constant against a
+    masked value, ``tty=NODEVssh`` / ``tty=:<*>``, stays apart: that is two kinds of value.)"""
+    ka, _, va = a.partition("=")
+    kb, _, vb = b.partition("=")
+    return ka == kb and (va.rstrip(",;").lower() in UNSET or vb.rstrip(",;").lower() in UNSET)
+
+
 def _qualified(word: str) -> bool:
     """``com.android.launcher3/.Launcher``, ``org.foo.Bar``: a name of three or more parts."""
     return word.count(".") + word.count("/") >= 2
