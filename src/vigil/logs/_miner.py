@@ -25,7 +25,10 @@ How a line finds its cluster:
      :func:`vigil.logs._tokens.introduced`), two name pairs (``web/web1``/``api/api2``,
      :data:`vigil.logs._tokens.NAME_PAIR`), or the opening unit name.
    The best cluster (fewest such positions) generalises in place, keeping the punctuation both
-   values share (``'<*>'@'<*>'``), and the signature is remembered.
+   values share (``'<*>'@'<*>'``), and the signature is remembered. When no cluster accepts
+   the line but two or more differ from it in one plain word at one place (a third distinct
+   word there: ``IN A``/``IN MX``/``IN AAAA``), they and the line become one cluster with a
+   value there (:func:`_siblings`).
 
 Early lines get their final answer: strong variables are masked from the first line on, so a
 cluster is created with the right template, and a later line only ever widens it. When a
@@ -280,7 +283,10 @@ class TemplateMiner:
                 best, best_cost = cand, cost
                 if cost == (0, 0):
                     break
-        if best is None:
+        siblings = _siblings(words, bucket) if best is None else []
+        if siblings:
+            best = self._merge_siblings(words, runs, siblings, bucket)
+        elif best is None:
             best = self._create(words, runs, key, bucket)
             best.example = content
             best.first_line = self.lines
@@ -335,6 +341,31 @@ class TemplateMiner:
                         cache[sig] = survivor  # type: ignore[index]
             keep = survivor
         return tuple(merged)
+
+    def _merge_siblings(
+        self, words: list[str], runs: list[int], siblings: list[Cluster], bucket: list[Cluster]
+    ) -> Cluster:
+        """Widen the oldest sibling to take ``words`` (their one differing word becomes
+        ``<*>``) and fold the other siblings into it; returns it."""
+        group = sorted(siblings, key=lambda c: c.id)
+        keep = group[0]
+        _widen(keep, words, runs)
+        merged: list[tuple[int, int]] = []
+        for gone in group[1:]:
+            _widen(keep, gone.words, gone.runs)
+            keep.count += gone.count
+            keep.first_line = min(keep.first_line, gone.first_line)
+            keep.last_line = max(keep.last_line, gone.last_line)
+            self._remap[gone.id] = keep.id
+            merged.append((gone.id, keep.id))
+            bucket.remove(gone)
+            del self.clusters[gone.id]
+            for cache in (self._signatures, self._shapes, self._exact):
+                for sig, c in list(cache.items()):
+                    if c is gone:
+                        cache[sig] = keep  # type: ignore[index]
+        self._last_change = tuple(merged)
+        return keep
 
     def _rebuild_indexes(self) -> None:
         self._signatures.clear()
@@ -422,6 +453,63 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         bare = True
         hard += 1
     return hard, soft
+
+
+MIN_SIBLINGS = 3
+"""Events that differ in one plain word only, at one place, are taken for one event with a
+value there once this many distinct words have shown up in that place."""
+
+
+def _siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
+    """The clusters of ``bucket`` that differ from ``words`` in one plain word at one place,
+    when at least :data:`MIN_SIBLINGS` - 1 of them differ at the same place.
+
+    Two words alternating in one place may be two events (``SCREEN_ON``/``SCREEN_OFF``,
+    ``stored as bytes``/``values``), so a pair never merges on this ground; a third distinct
+    word in the same place, everything else equal, is a set of values (DNS record types
+    ``IN A``/``IN AAAA``/``IN MX``, table names, interface names), not of events: constants
+    that tell events apart seldom come three to a slot with the rest of the message equal.
+    """
+    n = len(words)
+    if n < MIN_WORDS_FOR_WORD_VARIABLE or len(bucket) < MIN_SIBLINGS - 1:
+        return []
+    by_place: dict[int, list[Cluster]] = {}
+    for cand in bucket:
+        place = -1
+        for i in range(1, n):
+            if cand.words[i] != words[i]:
+                if place >= 0 or cand.levels[i] != LITERAL:
+                    place = -2
+                    break
+                place = i
+        if place > 0 and _word_values(cand.words[place], words[place]):
+            by_place.setdefault(place, []).append(cand)
+    for group in by_place.values():
+        if len(group) >= MIN_SIBLINGS - 1:
+            return group
+    return []
+
+
+_WORD_PART = re.compile(r"^\w*$")
+
+
+def _word_values(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ in a run of word characters only (``IN A``/``IN MX``,
+    ``'<*>/A/IN'``/``'<*>/NS/IN'``, ``of users:``/``of local:``), not followed by a sign: a
+    letter with a sign (``x+``/``z-``) names a direction, a constant of the event."""
+    head = _common_length(a, b)
+    tail = _common_length(a[head:][::-1], b[head:][::-1])
+    da, db = a[head : len(a) - tail], b[head : len(b) - tail]
+    if not (_WORD_PART.match(da) and _WORD_PART.match(db)) or not (da or db):
+        return False
+    return not a[len(a) - tail :].startswith(("+", "-")) and "<" not in da + db
+
+
+def _common_length(a: str, b: str) -> int:
+    n, limit = 0, min(len(a), len(b))
+    while n < limit and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
