@@ -190,6 +190,9 @@ def test_a_structured_json_line_keeps_the_fields_after_its_msg_key() -> None:
         ("2026-11-29T10:00:01.5+0000 7f3a2b4c5700  0 log [DBG] : ok", "log [DBG] : ok"),
         # a bracketed source location with its function ends the bracket run after the level
         ("[2026-11-29 10:00:01,5] [INFO] [engine.py:96:save] [Rank 0] step=1", "[Rank 0] step=1"),
+        # a logger name after a bracketed level padded to the longest level's width
+        ("2026-11-29T10:00:01.1Z [INFO]  agent: Synced node info", "Synced node info"),
+        ("[Sun Dec 04 04:47:44 2005] [error] mod_jk: child in error", "mod_jk: child in error"),
         # a category and a severity right after the time
         (
             "29-Nov-2026 10:00:01.5 queries: info: client @0x7f 10.0.0.1#53",

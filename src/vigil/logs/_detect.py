@@ -370,6 +370,10 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
+    if line.startswith("]  ", end - 1) and toks.has(i + 1) and _LOGGER.match(toks[i][0]):
+        # "[INFO]  agent: msg": a bracketed level padded to the width of the longest one, then
+        # a name and a colon (hclog's "[%-5s] name: msg"): the name is the logger
+        return _skip_space(line, toks[i][1])
     if line.startswith("\t", end):
         # a tab-separated header (zap's console encoder): "<time>\tINFO\tctrl.Job\tmsg\t{...}";
         # up to two name columns (logger, caller) each closed by a tab are header
