@@ -300,3 +300,15 @@ def test_a_third_word_in_one_place_makes_the_siblings_one_event() -> None:
     p = m.add("Screen state changed to SCREEN_ON by policy")
     q = m.add("Screen state changed to SCREEN_OFF by policy")
     assert p.cluster_id != q.cluster_id
+
+
+def test_a_record_that_opens_with_a_field_may_vary_in_its_first_value() -> None:
+    m = TemplateMiner()
+    a = m.add("allowed=true ugi=bob ip=/10.0.0.1 cmd=open src=/a proto=rpc")
+    b = m.add("allowed=false ugi=ann ip=/10.0.0.2 cmd=open src=/b proto=rpc")
+    assert b.cluster_id == a.cluster_id
+    assert b.template == "allowed=<*> ugi=<*> ip=/<*> cmd=open src=<*> proto=rpc"
+    # the message key names the event: two messages stay two templates
+    c = m.add('msg="shim disconnected" id=1 namespace=k8s')
+    d = m.add('msg="shim started" id=2 namespace=k8s')
+    assert d.cluster_id != c.cluster_id

@@ -387,13 +387,23 @@ _SIZED = re.compile(r"^<\*>(?: (?:" + "|".join(sorted(UNITS)) + r"))?[,;)\]}]*$"
 """A size as :func:`_collapse` writes it: ``<*> KB,``, or ``<*>,`` once its units varied."""
 
 
+_FIELD_FIRST = re.compile(r"^(?!(?:msg|message|event)=)[A-Za-z_][\w.\-]*=(?![\"'])")
+"""A record that opens with a ``key=value`` field (``allowed=true ugi=bob cmd=open``, audit
+logs): its first word is a field like the others, not the verb of a message, so its value
+may vary; a message key (``msg="..."``) still names the event."""
+
+
 def _bucket_key(words: list[str]) -> tuple[int, str]:
     """Clusters compared with a line: same word count and first word (Drain's prefix rule), a
-    subject (:data:`_SUBJECT`) counting as any subject."""
+    subject (:data:`_SUBJECT`) counting as any subject, a ``key=value`` field as its key."""
     if not words:
         return 0, ""
     first = words[0]
     subject = first == "<*>:" or _SUBJECT.match(first) is not None  # "<*>:" once widened
+    if not subject and "=" in first:
+        field = _FIELD_FIRST.match(first)
+        if field is not None:
+            return len(words), field.group(0)
     return len(words), "<subject>" if subject else loose(first)
 
 
@@ -418,7 +428,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
             hard += 1
             continue
-        key = keyed(have, new) if i > 0 else ""
+        key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
         if key and (
             plain or key != "=" or (WILDCARD in have and WILDCARD in new) or unset(have, new)
         ):
