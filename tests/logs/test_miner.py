@@ -312,3 +312,23 @@ def test_a_record_that_opens_with_a_field_may_vary_in_its_first_value() -> None:
     c = m.add('msg="shim disconnected" id=1 namespace=k8s')
     d = m.add('msg="shim started" id=2 namespace=k8s')
     assert d.cluster_id != c.cluster_id
+
+
+def test_a_keys_quoted_value_of_several_words_is_one_value() -> None:
+    m = TemplateMiner()
+    a = m.add('msg="send failed" error="failed to query data: dial tcp 10.0.0.1:5432: refused"')
+    b = m.add('msg="send failed" error="failed to query data: pq: statement timeout"')
+    assert b.cluster_id == a.cluster_id
+    assert b.template == 'msg="send failed" error="failed to query data: <*>"'
+    # the same number of words: widened word by word
+    c = m.add('msg="pull" image="nginx latest from hub" id=1')
+    d = m.add('msg="pull" image="redis stable from hub" id=2')
+    assert d.cluster_id == c.cluster_id
+    assert d.template == 'msg="pull" image="<*> <*> from hub" id=<*>'
+    # the first word names the event; quoted text with no key (a request line) stays words
+    e = m.add('msg="send ok" error="x y z"')
+    assert e.cluster_id != a.cluster_id
+    f = m.add('10.0.0.1 - "GET /a HTTP/1.1" 200 5')
+    g = m.add('10.0.0.2 - "POST /b HTTP/1.1" 200 5')
+    assert f.cluster_id != g.cluster_id
+    assert m.mask_words('k="a b" n=3') == 'k="a b" n=<*>'

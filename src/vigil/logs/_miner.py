@@ -49,6 +49,7 @@ from vigil.logs._tokens import (
     MONTHS,
     NAME_PAIR,
     NAMED_ID,
+    SPACE,
     UNITS,
     WILDCARD,
     covers,
@@ -60,6 +61,8 @@ from vigil.logs._tokens import (
     loose,
     mask,
     plain_difference,
+    quoted_span,
+    split_words,
     unset,
 )
 
@@ -99,10 +102,11 @@ class Cluster:
     @property
     def template(self) -> str:
         if self._template is None:
-            self._template = " ".join(
+            text = " ".join(
                 " ".join([w] * r) if r > 1 else w
                 for w, r in zip(self.words, self.runs, strict=True)
             )
+            self._template = text.replace(SPACE, " ") if SPACE in text else text
         return self._template
 
 
@@ -175,7 +179,7 @@ class TemplateMiner:
             stable = False
             hit = None
             if found is not None:  # the shape's weak words decide: look them up with it
-                words = content.split()
+                words = split_words(content)
                 hit = self._exact.get((key, tuple([words[i] for i in found])))
             if hit is None:
                 cluster, stable = self._lookup(content, key)
@@ -187,7 +191,7 @@ class TemplateMiner:
 
     def _lookup(self, content: str, key: bytes) -> tuple[Cluster, bool]:
         """The cluster of a line whose shape (and weak words) were not seen yet; remembers it."""
-        words = content.split()
+        words = split_words(content)
         masks, weak = self._mask_list(words)
         masked = " ".join(fold_dates(words, masks))
         cluster = self._signatures.get(masked)
@@ -214,8 +218,9 @@ class TemplateMiner:
     def mask_words(self, content: str) -> str:
         """:func:`mask` word by word through a cache keyed on each word's shape: a constant
         word or a number of a shape seen before costs one dict lookup."""
-        words = content.split()
-        return " ".join(fold_dates(words, self._mask_list(words)[0]))
+        words = split_words(content)
+        text = " ".join(fold_dates(words, self._mask_list(words)[0]))
+        return text.replace(SPACE, " ") if SPACE in text else text
 
     def _mask_list(self, words: list[str]) -> tuple[list[str], tuple[int, ...]]:
         """Each word masked, and the positions of the weak words (masks that keep a digit)."""
@@ -427,6 +432,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if i == 0 and n >= 3 and not bare and _SUBJECT.match(have) and _SUBJECT.match(new):
             bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
             hard += 1
+            continue
+        if i > 0 and quoted_span(lhave) and quoted_span(lnew):
+            hard += 1  # two quoted values of several words: "Mozilla/5.0 (X11; ...)"
             continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
         if key and (
