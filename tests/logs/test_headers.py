@@ -35,6 +35,17 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
     assert fmt.split('{"log": "hello 1\\n", "stream": "stderr"}').content == "hello 1"
 
 
+def test_a_structured_json_line_keeps_the_fields_after_its_msg_key() -> None:
+    line = '{"level":"warn","ts":"2026-11-29T10:00:01Z","msg":"took too long","took":"5ms"}'
+    s = LogFormat().split(line)
+    assert s.content == '"msg":"took too long","took":"5ms"}'
+    assert s.prefix.startswith('{"level":"warn","ts":"<*>')
+    assert ("level", "warn") in s.fields
+    # a "msg" inside a string or a nested object is not the top-level key
+    nested = '{"ctx":"a \\" \\"msg\\":","t":{"msg":1},"msg":"up","n":2}'
+    assert LogFormat().split(nested).content == '"msg":"up","n":2}'
+
+
 @pytest.mark.parametrize(
     ("line", "content"),
     [
@@ -166,6 +177,32 @@ def test_json_presets_take_the_message_field(spec: str) -> None:
         ),
         # an IP:port after a level is the message, not a source location
         ('INFO:  10.0.0.1:5 - "GET / HTTP/1.1" 200 OK', '10.0.0.1:5 - "GET / HTTP/1.1" 200 OK'),
+        # logfmt: every key=value pair before msg= is header, whatever its key
+        (
+            'ts=2026-11-29T10:00:01Z caller=a.go:5 level=warn component="x y" pool=n msg="up" d=1',
+            'msg="up" d=1',
+        ),
+        ('logger=ctx userId=3 t=2026-11-29T10:00:01Z level=info msg="done" s=2', 'msg="done" s=2'),
+        # ... but a key=value message with no msg= key keeps its pairs
+        ("time=2026-11-29T10:00:01Z level=info path=/a status=200", "path=/a status=200"),
+        # a hexadecimal thread id and a signed priority after the time (C++ daemons' dout)
+        ("2026-11-29T10:00:01.5+0000 7f3a2b4c5700 -1 osd.3 12 no reply", "osd.3 12 no reply"),
+        ("2026-11-29T10:00:01.5+0000 7f3a2b4c5700  0 log [DBG] : ok", "log [DBG] : ok"),
+        # a bracketed source location with its function ends the bracket run after the level
+        ("[2026-11-29 10:00:01,5] [INFO] [engine.py:96:save] [Rank 0] step=1", "[Rank 0] step=1"),
+        # a logger name after a bracketed level padded to the longest level's width
+        ("2026-11-29T10:00:01.1Z [INFO]  agent: Synced node info", "Synced node info"),
+        ("[Sun Dec 04 04:47:44 2005] [error] mod_jk: child in error", "mod_jk: child in error"),
+        # a category and a severity right after the time
+        (
+            "29-Nov-2026 10:00:01.5 queries: info: client @0x7f 10.0.0.1#53",
+            "client @0x7f 10.0.0.1#53",
+        ),
+        # ... while after a host, "error:" is the message's own (syslog)
+        (
+            "Dec 10 06:55:46 LabSZ sshd[24200]: error: Received disconnect",
+            "error: Received disconnect",
+        ),
     ],
 )
 def test_headers_are_detected_without_a_format(line: str, content: str) -> None:

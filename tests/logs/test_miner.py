@@ -265,3 +265,70 @@ def test_two_dotted_names_with_an_id_are_one_value() -> None:
     b = m.add("Task tasks.generate[fd019bb7-4304-4716-9ddd-75a8ed1b14d2] received")
     assert a.cluster_id == b.cluster_id
     assert b.template == "Task <*>[<*>] received"
+
+
+def test_an_unset_value_of_a_key_is_one_more_value_of_it() -> None:
+    m = TemplateMiner()
+    a = m.add("audit: allowed=true cmd=open src=/a/b dst=null perm=null proto=rpc")
+    b = m.add("audit: allowed=true cmd=rename src=/a/c dst=/a/c.d perm=bob:g:rw-r--r-- proto=rpc")
+    assert b.cluster_id == a.cluster_id
+    assert b.template == "audit: allowed=true cmd=<*> src=<*> dst=<*> perm=<*> proto=rpc"
+    c = m.add('msg="Request Completed" status=200 referer= size=10')
+    d = m.add('msg="Request Completed" status=404 referer=https://x.example.com/d size=0')
+    assert d.cluster_id == c.cluster_id
+    # a plain constant against a masked value is still two kinds of value
+    e = m.add("session opened tty=NODEVssh ruser= rhost=h")
+    f = m.add("session opened tty=:0 ruser= rhost=h")
+    assert f.cluster_id != e.cluster_id
+
+
+def test_a_third_word_in_one_place_makes_the_siblings_one_event() -> None:
+    m = TemplateMiner()
+    a = m.add("client 10.0.0.1#5353: query: a.example.com IN A +E(0)K")
+    b = m.add("client 10.0.0.2#5354: query: b.example.com IN MX +E(0)K")
+    assert b.cluster_id != a.cluster_id  # two words in one place may be two events
+    c = m.add("client 10.0.0.3#5355: query: c.example.com IN AAAA +E(0)K")
+    assert m.resolve(b.cluster_id) == m.resolve(a.cluster_id) == c.cluster_id == a.cluster_id
+    assert c.template == "client <*>#<*>: query: <*> IN <*> +E(<*>)K"
+    assert dict(c.remapped) == {b.cluster_id: a.cluster_id}
+    d = m.add("client 10.0.0.4#5356: query: d.example.com IN TXT +E(0)K")
+    assert d.cluster_id == a.cluster_id
+    # a letter with a sign names a direction: x+, y+, z+ stay three events
+    ids = {m.add(f"torus receiver {x}+ input pipe error(s) corrected").cluster_id for x in "xyz"}
+    assert len(ids) == 3
+    # two words differing in one place are not enough
+    p = m.add("Screen state changed to SCREEN_ON by policy")
+    q = m.add("Screen state changed to SCREEN_OFF by policy")
+    assert p.cluster_id != q.cluster_id
+
+
+def test_a_record_that_opens_with_a_field_may_vary_in_its_first_value() -> None:
+    m = TemplateMiner()
+    a = m.add("allowed=true ugi=bob ip=/10.0.0.1 cmd=open src=/a proto=rpc")
+    b = m.add("allowed=false ugi=ann ip=/10.0.0.2 cmd=open src=/b proto=rpc")
+    assert b.cluster_id == a.cluster_id
+    assert b.template == "allowed=<*> ugi=<*> ip=/<*> cmd=open src=<*> proto=rpc"
+    # the message key names the event: two messages stay two templates
+    c = m.add('msg="shim disconnected" id=1 namespace=k8s')
+    d = m.add('msg="shim started" id=2 namespace=k8s')
+    assert d.cluster_id != c.cluster_id
+
+
+def test_a_keys_quoted_value_of_several_words_is_one_value() -> None:
+    m = TemplateMiner()
+    a = m.add('msg="send failed" error="failed to query data: dial tcp 10.0.0.1:5432: refused"')
+    b = m.add('msg="send failed" error="failed to query data: pq: statement timeout"')
+    assert b.cluster_id == a.cluster_id
+    assert b.template == 'msg="send failed" error="failed to query data: <*>"'
+    # the same number of words: widened word by word
+    c = m.add('msg="pull" image="nginx latest from hub" id=1')
+    d = m.add('msg="pull" image="redis stable from hub" id=2')
+    assert d.cluster_id == c.cluster_id
+    assert d.template == 'msg="pull" image="<*> <*> from hub" id=<*>'
+    # the first word names the event; quoted text with no key (a request line) stays words
+    e = m.add('msg="send ok" error="x y z"')
+    assert e.cluster_id != a.cluster_id
+    f = m.add('10.0.0.1 - "GET /a HTTP/1.1" 200 5')
+    g = m.add('10.0.0.2 - "POST /b HTTP/1.1" 200 5')
+    assert f.cluster_id != g.cluster_id
+    assert m.mask_words('k="a b" n=3') == 'k="a b" n=<*>'

@@ -18,6 +18,11 @@ def test_urls_keep_their_scheme() -> None:
         mask("Connecting to driver: spark://Sched@10.1.2.3:4040")
         == "Connecting to driver: spark://<*>"
     )
+    # an escaped quote closes a URL inside a quoted value
+    assert (
+        mask(r'err="Post \"http://10.0.0.1:9093/api\": timeout"')
+        == r'err="Post \"http://<*>\": timeout"'
+    )
 
 
 def test_key_value_keeps_the_key() -> None:

@@ -14,16 +14,19 @@ upper-case tags, closed by one of:
 - a ``|``-separated run of fields (``time|component|pid|message``);
 - an arrow or double dash after the fields (``<time> 512345 [7F1A] 0x02 -> msg``).
 
-After a level, a source location closed by a dash or its own colon (``worker.py:12 --``,
-``[t] <time> Store.java:12 -``, ``(raylet) node.cc:42:``), tab-separated logger and caller
-columns, and a Java class with its method (``org.x.Server.start``, JUL) are header too; logfmt
-keys (``time=... level=...``) after any header are; so are brackets glued to a bracketed level
-and one spaced field after them (``[time][WARN ][logger] [node]``), a named number in brackets
-(``[tid 12]``), and a time bracket holding the level (``[<time> W 81 92]``,
+After a level, a source location closed by a dash or its own colon (``worker.py:12 --``, ``[t]
+<time> Store.java:12 -``, ``(raylet) node.cc:42:``), tab-separated logger and caller columns, and a
+Java class with its method (``org.x.Server.start``, JUL) are header too; logfmt keys (``time=...
+level=...``) after any header are, and every other pair up to a ``msg=`` key; so are brackets glued
+to a bracketed level and one spaced field after them (``[time][WARN ][logger] [node]``), a named
+number in brackets (``[tid 12]``), and a time bracket holding the level (``[<time> W 81 92]``,
 ``[<time>: INFO/MainProcess]``). A line that opens with a bracketed time (kernel ring buffer,
-daemons) has no program field: a ``word:`` after it is the message's own. A line that opens
-with an IPv4 address (access logs) has no header; one that opens with a record number,
-identifier fields, a Unix time and a flag (cluster event logs) has those as header.
+daemons) has no program field: a ``word:`` after it is the message's own. A line that opens with an
+IPv4 address (access logs) has no header; one that opens with a record number, identifier fields, a
+Unix time and a flag (cluster event logs) has those as header, one that opens with a time, a
+hexadecimal thread id and a signed priority (C++ daemons) those three. A bracketed source location
+with its function (``[x.py:96:fn]``) is the last header field; a category and a severity right after
+the time (``queries: info:``) are header.
 
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
 stay in the content: a misdetection costs a worse template, never a lost line.
@@ -76,6 +79,17 @@ _KV_HEAD = re.compile(
     r'(?:(?:time|ts|timestamp|date|t|level|lvl|severity|caller|logger|source)=(?:"[^"]*"|\S+)\s+)+'
 )
 """logfmt header keys (``time=... level=info caller=x.go:12``): the message starts after them."""
+_KV_TO_MSG = re.compile(
+    r'(?:[A-Za-z_][\w.\-]*=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)\s+){1,12}(?=(?:msg|message)=)'
+)
+"""More ``key=value`` pairs between the header keys and a ``msg=`` key (``component=tsdb``,
+``logger=context userId=1``): in a logfmt line every pair before the message is header."""
+_THREAD_PRIORITY = re.compile(r"\S+ +(?:0x)?(?=[0-9a-f]*[a-f])[0-9a-f]{8,16} +-?\d{1,2} +(?=\S)")
+"""A time, a hexadecimal thread id and a small signed priority (the ``dout`` layout of C++
+daemons: ``<time> 7f3a2b4c5700 -1 msg``): all three are header."""
+_BRACKET_LOCATION = re.compile(r"^\[[\w./\-]+\.\w+:\d+(?::[\w.<>]+)?\]$")
+"""A bracketed source location with its function (``[engine.py:96:log_dist]``): the last
+header field; brackets after it are the message's own (``[Rank 0] step=...``)."""
 _NAMES = frozenset(
     [
         "jan",
@@ -189,6 +203,11 @@ def _bracketed_time_level(inside: str) -> bool:
     )
 
 
+def _is_level_colon(tok: str) -> bool:
+    """A level word closed by a colon, ``info:``, ``WARNING:``."""
+    return tok.endswith(":") and tok[:-1].lower() in _LEVELS
+
+
 def _is_program(tok: str) -> bool:
     return tok.endswith(":") and _PROGRAM.match(tok) is not None
 
@@ -213,18 +232,34 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     if "=" in line[:12]:
         kv = _KV_HEAD.match(line)
         if kv is not None and kv.end() < len(line):
-            return kv.end(), (("Fields", line[: kv.end()].rstrip()),)
+            cut = _to_message_key(line, kv.end())
+            return cut, (("Fields", line[:cut].rstrip()),)
     end, fields = _detect_tokens(line)
     if end and "=" in line[end : end + 12]:
         # logfmt keys after a header: "<syslog> containerd[1]: time=... level=info msg=..."
         kv = _KV_HEAD.match(line, end)
         if kv is not None and kv.end() < len(line):
-            return kv.end(), (*fields, ("Fields", line[end : kv.end()].rstrip()))
+            cut = _to_message_key(line, kv.end())
+            return cut, (*fields, ("Fields", line[end:cut].rstrip()))
     return end, fields
+
+
+def _to_message_key(line: str, end: int) -> int:
+    """Past the logfmt header keys at ``end``: up to a ``msg=`` key when only other
+    ``key=value`` pairs come before it (``component=tsdb msg=...``), else ``end``."""
+    if "msg=" not in line and "message=" not in line:
+        return end
+    more = _KV_TO_MSG.match(line, end)
+    return more.end() if more is not None else end
 
 
 def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     """:func:`detect_header` for a line that is not piped, RFC 5424 or logfmt."""
+    if line[:1].isdigit():
+        dout = _THREAD_PRIORITY.match(line)
+        if dout is not None and _TIME.match(line[: line.index(" ")]):
+            # "<time> 7f3a2b4c5700 -1 osd.3 ...": the thread and priority fields end the header
+            return dout.end(), (("Fields", dout.group(0).rstrip()),)
     epoch = _EPOCH_HEAD.match(line)
     if epoch is not None:
         # "<id> <node> <component> <state> <epoch seconds> <flag> msg" (HPC cluster event logs):
@@ -253,6 +288,11 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             return _after_level(line, toks, i + 1, end), tuple(fields)
         if kind == PROGRAM and i > 0 and not (bracketed and toks[0][0].startswith("[")):
             fields.append(("Component", tok.rstrip(":")))
+            if fields[-2][0] == "Time" and toks.has(i + 1) and _is_level_colon(toks[i + 1][0]):
+                # "<date> <time> queries: info: msg": a category and its severity right after
+                # the time (no host between, so not syslog's "host sshd[1]: error: ...")
+                fields.append(("Level", toks[i + 1][0].rstrip(":")))
+                return _skip_space(line, toks[i + 1][1]), tuple(fields)
             return _skip_space(line, end), tuple(fields)
         if timed and tok in _SEPARATORS:
             return _skip_space(line, end), tuple(fields)
@@ -330,6 +370,10 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
+    if line.startswith("]  ", end - 1) and toks.has(i + 1) and _LOGGER.match(toks[i][0]):
+        # "[INFO]  agent: msg": a bracketed level padded to the width of the longest one, then
+        # a name and a colon (hclog's "[%-5s] name: msg"): the name is the logger
+        return _skip_space(line, toks[i][1])
     if line.startswith("\t", end):
         # a tab-separated header (zap's console encoder): "<time>\tINFO\tctrl.Job\tmsg\t{...}";
         # up to two name columns (logger, caller) each closed by a tab are header
@@ -372,6 +416,8 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         spaced = spaced or (" " in toks[j][0] and not _NAMED_NUMBER.match(toks[j][0]))
         fields_end = toks[j][1]
         j += 1
+        if _BRACKET_LOCATION.match(toks[j - 1][0]):
+            return _skip_space(line, fields_end)  # "[INFO] [engine.py:96:save] [Rank 0] msg"
     if j > i:
         # "LEVEL [thread] <time> File.java:42 - msg" (log4j's "%-5p [%t] %d %F:%L - %m")
         k = j

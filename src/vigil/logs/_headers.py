@@ -7,8 +7,9 @@ Called by the ``vigil logs`` CLI (:mod:`vigil.cli._logs`) once per line, before
   match any whitespace, the rest is a regular expression, as in LogPAI's logparser);
 - a preset name: ``syslog``, ``journald-json``, ``k8s-json`` (Docker/Kubernetes JSON lines),
   ``cri`` (containerd/CRI-O lines), ``auto``;
-- automatic detection (``auto``, the default): JSON lines are recognised by their keys, other
-  lines by their leading timestamp, level, pid, host and component tokens
+- automatic detection (``auto``, the default): JSON lines are recognised by their keys (a
+  structured logger's line from its ``msg`` key to the end, a container runtime's ``log``
+  field alone), other lines by their leading timestamp, level, pid, host and component tokens
   (:mod:`vigil.logs._detect`).
 
 The ``prefix`` of a :class:`Split` is the header with its variable parts masked (``<*>``): the
@@ -127,5 +128,39 @@ def split_json(line: str) -> Split | None:
         value = obj.get(key)
         if isinstance(value, str):
             fields = tuple((k, str(v)) for k, v in obj.items() if k != key)
+            if key in _STRUCTURED_KEYS:
+                at = _message_key(line, key)
+                if at > 0:
+                    return Split(line[at:].rstrip(), mask(line[:at]), fields, at)
             return Split(value.rstrip("\r\n"), "", fields)
     return None
+
+
+_STRUCTURED_KEYS = frozenset(["msg", "message"])
+"""The message keys of structured loggers (zap, logrus, bunyan, pino, MongoDB, Python's JSON
+formatter): the fields written after the message are the event's own attributes (``"took":
+"5ms","error":"..."``), so the content runs from the message key to the end of the line, as
+logfmt's does from ``msg=``; the keys before it (time, level, caller) are header. A container
+runtime's ``log``/``MESSAGE`` field holds the whole payload: its other keys stay out."""
+
+
+def _message_key(line: str, key: str) -> int:
+    """Where ``"key":`` starts at the top level of a JSON object line; 0 if not found."""
+    depth, i, n = 0, 0, len(line)
+    target = f'"{key}"'
+    while i < n:
+        c = line[i]
+        if c == '"':
+            if depth == 1 and line.startswith(target, i):
+                after = line[i + len(target) :].lstrip()
+                if after.startswith(":"):
+                    return i
+            i += 1
+            while i < n and line[i] != '"':
+                i += 2 if line[i] == "\\" else 1
+        elif c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+        i += 1
+    return 0

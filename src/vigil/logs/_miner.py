@@ -25,7 +25,10 @@ How a line finds its cluster:
      :func:`vigil.logs._tokens.introduced`), two name pairs (``web/web1``/``api/api2``,
      :data:`vigil.logs._tokens.NAME_PAIR`), or the opening unit name.
    The best cluster (fewest such positions) generalises in place, keeping the punctuation both
-   values share (``'<*>'@'<*>'``), and the signature is remembered.
+   values share (``'<*>'@'<*>'``), and the signature is remembered. When no cluster accepts
+   the line but two or more differ from it in one plain word at one place (a third distinct
+   word there: ``IN A``/``IN MX``/``IN AAAA``), they and the line become one cluster with a
+   value there (:func:`_siblings`).
 
 Early lines get their final answer: strong variables are masked from the first line on, so a
 cluster is created with the right template, and a later line only ever widens it. When a
@@ -46,6 +49,7 @@ from vigil.logs._tokens import (
     MONTHS,
     NAME_PAIR,
     NAMED_ID,
+    SPACE,
     UNITS,
     WILDCARD,
     covers,
@@ -57,6 +61,9 @@ from vigil.logs._tokens import (
     loose,
     mask,
     plain_difference,
+    quoted_span,
+    split_words,
+    unset,
 )
 
 FIRST_WORD_VARIABLE_POSITION = 2
@@ -95,10 +102,11 @@ class Cluster:
     @property
     def template(self) -> str:
         if self._template is None:
-            self._template = " ".join(
+            text = " ".join(
                 " ".join([w] * r) if r > 1 else w
                 for w, r in zip(self.words, self.runs, strict=True)
             )
+            self._template = text.replace(SPACE, " ") if SPACE in text else text
         return self._template
 
 
@@ -171,7 +179,7 @@ class TemplateMiner:
             stable = False
             hit = None
             if found is not None:  # the shape's weak words decide: look them up with it
-                words = content.split()
+                words = split_words(content)
                 hit = self._exact.get((key, tuple([words[i] for i in found])))
             if hit is None:
                 cluster, stable = self._lookup(content, key)
@@ -183,7 +191,7 @@ class TemplateMiner:
 
     def _lookup(self, content: str, key: bytes) -> tuple[Cluster, bool]:
         """The cluster of a line whose shape (and weak words) were not seen yet; remembers it."""
-        words = content.split()
+        words = split_words(content)
         masks, weak = self._mask_list(words)
         masked = " ".join(fold_dates(words, masks))
         cluster = self._signatures.get(masked)
@@ -210,8 +218,9 @@ class TemplateMiner:
     def mask_words(self, content: str) -> str:
         """:func:`mask` word by word through a cache keyed on each word's shape: a constant
         word or a number of a shape seen before costs one dict lookup."""
-        words = content.split()
-        return " ".join(fold_dates(words, self._mask_list(words)[0]))
+        words = split_words(content)
+        text = " ".join(fold_dates(words, self._mask_list(words)[0]))
+        return text.replace(SPACE, " ") if SPACE in text else text
 
     def _mask_list(self, words: list[str]) -> tuple[list[str], tuple[int, ...]]:
         """Each word masked, and the positions of the weak words (masks that keep a digit)."""
@@ -279,7 +288,10 @@ class TemplateMiner:
                 best, best_cost = cand, cost
                 if cost == (0, 0):
                     break
-        if best is None:
+        siblings = _siblings(words, bucket) if best is None else []
+        if siblings:
+            best = self._merge_siblings(words, runs, siblings, bucket)
+        elif best is None:
             best = self._create(words, runs, key, bucket)
             best.example = content
             best.first_line = self.lines
@@ -335,6 +347,31 @@ class TemplateMiner:
             keep = survivor
         return tuple(merged)
 
+    def _merge_siblings(
+        self, words: list[str], runs: list[int], siblings: list[Cluster], bucket: list[Cluster]
+    ) -> Cluster:
+        """Widen the oldest sibling to take ``words`` (their one differing word becomes
+        ``<*>``) and fold the other siblings into it; returns it."""
+        group = sorted(siblings, key=lambda c: c.id)
+        keep = group[0]
+        _widen(keep, words, runs)
+        merged: list[tuple[int, int]] = []
+        for gone in group[1:]:
+            _widen(keep, gone.words, gone.runs)
+            keep.count += gone.count
+            keep.first_line = min(keep.first_line, gone.first_line)
+            keep.last_line = max(keep.last_line, gone.last_line)
+            self._remap[gone.id] = keep.id
+            merged.append((gone.id, keep.id))
+            bucket.remove(gone)
+            del self.clusters[gone.id]
+            for cache in (self._signatures, self._shapes, self._exact):
+                for sig, c in list(cache.items()):
+                    if c is gone:
+                        cache[sig] = keep  # type: ignore[index]
+        self._last_change = tuple(merged)
+        return keep
+
     def _rebuild_indexes(self) -> None:
         self._signatures.clear()
         self._shapes.clear()
@@ -355,13 +392,23 @@ _SIZED = re.compile(r"^<\*>(?: (?:" + "|".join(sorted(UNITS)) + r"))?[,;)\]}]*$"
 """A size as :func:`_collapse` writes it: ``<*> KB,``, or ``<*>,`` once its units varied."""
 
 
+_FIELD_FIRST = re.compile(r"^(?!(?:msg|message|event)=)[A-Za-z_][\w.\-]*=(?![\"'])")
+"""A record that opens with a ``key=value`` field (``allowed=true ugi=bob cmd=open``, audit
+logs): its first word is a field like the others, not the verb of a message, so its value
+may vary; a message key (``msg="..."``) still names the event."""
+
+
 def _bucket_key(words: list[str]) -> tuple[int, str]:
     """Clusters compared with a line: same word count and first word (Drain's prefix rule), a
-    subject (:data:`_SUBJECT`) counting as any subject."""
+    subject (:data:`_SUBJECT`) counting as any subject, a ``key=value`` field as its key."""
     if not words:
         return 0, ""
     first = words[0]
     subject = first == "<*>:" or _SUBJECT.match(first) is not None  # "<*>:" once widened
+    if not subject and "=" in first:
+        field = _FIELD_FIRST.match(first)
+        if field is not None:
+            return len(words), field.group(0)
     return len(words), "<subject>" if subject else loose(first)
 
 
@@ -386,9 +433,15 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
             hard += 1
             continue
-        key = keyed(have, new) if i > 0 else ""
-        if key and (plain or key != "=" or (WILDCARD in have and WILDCARD in new)):
-            hard += 1  # "user=app"/"user=bob", '"memory"'/'"disk"': any number of them
+        if i > 0 and quoted_span(lhave) and quoted_span(lnew):
+            hard += 1  # two quoted values of several words: "Mozilla/5.0 (X11; ...)"
+            continue
+        key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
+        if key and (
+            plain or key != "=" or (WILDCARD in have and WILDCARD in new) or unset(have, new)
+        ):
+            # "user=app"/"user=bob", '"memory"'/'"disk"', "dst=null"/"dst=<*>": any number
+            hard += 1
             continue
         if (
             not bare
@@ -418,6 +471,63 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         bare = True
         hard += 1
     return hard, soft
+
+
+MIN_SIBLINGS = 3
+"""Events that differ in one plain word only, at one place, are taken for one event with a
+value there once this many distinct words have shown up in that place."""
+
+
+def _siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
+    """The clusters of ``bucket`` that differ from ``words`` in one plain word at one place,
+    when at least :data:`MIN_SIBLINGS` - 1 of them differ at the same place.
+
+    Two words alternating in one place may be two events (``SCREEN_ON``/``SCREEN_OFF``,
+    ``stored as bytes``/``values``), so a pair never merges on this ground; a third distinct
+    word in the same place, everything else equal, is a set of values (DNS record types
+    ``IN A``/``IN AAAA``/``IN MX``, table names, interface names), not of events: constants
+    that tell events apart seldom come three to a slot with the rest of the message equal.
+    """
+    n = len(words)
+    if n < MIN_WORDS_FOR_WORD_VARIABLE or len(bucket) < MIN_SIBLINGS - 1:
+        return []
+    by_place: dict[int, list[Cluster]] = {}
+    for cand in bucket:
+        place = -1
+        for i in range(1, n):
+            if cand.words[i] != words[i]:
+                if place >= 0 or cand.levels[i] != LITERAL:
+                    place = -2
+                    break
+                place = i
+        if place > 0 and _word_values(cand.words[place], words[place]):
+            by_place.setdefault(place, []).append(cand)
+    for group in by_place.values():
+        if len(group) >= MIN_SIBLINGS - 1:
+            return group
+    return []
+
+
+_WORD_PART = re.compile(r"^\w*$")
+
+
+def _word_values(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ in a run of word characters only (``IN A``/``IN MX``,
+    ``'<*>/A/IN'``/``'<*>/NS/IN'``, ``of users:``/``of local:``), not followed by a sign: a
+    letter with a sign (``x+``/``z-``) names a direction, a constant of the event."""
+    head = _common_length(a, b)
+    tail = _common_length(a[head:][::-1], b[head:][::-1])
+    da, db = a[head : len(a) - tail], b[head : len(b) - tail]
+    if not (_WORD_PART.match(da) and _WORD_PART.match(db)) or not (da or db):
+        return False
+    return not a[len(a) - tail :].startswith(("+", "-")) and "<" not in da + db
+
+
+def _common_length(a: str, b: str) -> int:
+    n, limit = 0, min(len(a), len(b))
+    while n < limit and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _collapse(words: list[str]) -> tuple[list[str], list[int]]:

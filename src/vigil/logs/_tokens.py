@@ -70,7 +70,9 @@ _STRONG = re.compile(
     r"|(?<![\w-])(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}(?![\w-])"  # long hex
     r"|(?<![\w-])(?:[a-f]{8,}|[A-F]{8,})(?![\w-])"  # long hex of letters only: ffffffff
 )
-_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s\]\)\}'\",;<>]+")
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s\]\)\}'\",;<>\\]+")
+"""A URL up to a space, a closing bracket, a quote or a backslash (an escaped quote closing
+it inside a quoted value: ``err="Post \\"http://h:9093/api\\": ..."``)."""
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
@@ -246,6 +248,61 @@ def keyed(a: str, b: str) -> str:
     return ""
 
 
+UNSET = frozenset(["", "null", "none", "nil", "<nil>", "-", "n/a", "undefined", '""', "''"])
+"""How programs write a key with no value (``dst=null``, ``referer=``, ``err=<nil>``)."""
+
+
+def unset(a: str, b: str) -> bool:
+    """True when two values of one key differ in that one of them is unset (``perm=null`` /
+    ``perm=<*>:supergroup:rw-r--r--``, ``referer=`` / ``referer=https://<*>``): an absent
+    value is one more value of the key, even against a masked one. (A plain constant against a
+    masked value, ``tty=NODEVssh`` / ``tty=:<*>``, stays apart: that is two kinds of value.)"""
+    ka, _, va = a.partition("=")
+    kb, _, vb = b.partition("=")
+    return ka == kb and (va.rstrip(",;").lower() in UNSET or vb.rstrip(",;").lower() in UNSET)
+
+
+SPACE = "\ue000"
+"""Stands for a space inside a quoted value joined into one word (:func:`split_words`)."""
+_QUOTED = re.compile(r'(?<=[\s,])[\w.\-]+="(?:[^"\\]|\\.)*"')
+_SPAN_WORD = re.compile(r'^[\w.\-]+="[^"]*\ue000.*"[,;:.)\]}]*$')
+
+
+def split_words(content: str) -> list[str]:
+    """``content.split()``, except that a key's double-quoted value of several words after the
+    first word is one word (its spaces kept as :data:`SPACE`): ``error="failed to query data:
+    EOF"``, ``ua="Mozilla/5.0 (X11; Linux)"``. A key's quoted value is one value however many
+    words it holds; the first word (``msg="shim disconnected"``) names the event and stays as
+    it is, and so do quoted strings with no key (a request line, ``"GET /a HTTP/1.1"``, whose
+    method tells events apart)."""
+    if '="' not in content or SPACE in content:
+        return content.split()
+    first = content.lstrip()
+    start = len(content) - len(first)
+    gap = min((first.find(c) for c in " \t" if c in first), default=-1)
+    if gap < 0:
+        return content.split()
+    start += gap
+    pieces, pos = [], 0
+    for m in _QUOTED.finditer(content):
+        if m.start() < start:
+            continue
+        text = m.group(0)
+        if " " in text or "\t" in text:
+            pieces.append(content[pos : m.start()])
+            pieces.append(text.replace(" ", SPACE).replace("\t", SPACE))
+            pos = m.end()
+    if not pieces:
+        return content.split()
+    pieces.append(content[pos:])
+    return "".join(pieces).split()
+
+
+def quoted_span(word: str) -> bool:
+    """True for a word :func:`split_words` joined from a quoted value of several words."""
+    return SPACE in word and _SPAN_WORD.match(word) is not None
+
+
 def _qualified(word: str) -> bool:
     """``com.android.launcher3/.Launcher``, ``org.foo.Bar``: a name of three or more parts."""
     return word.count(".") + word.count("/") >= 2
@@ -265,6 +322,22 @@ def generalise(a: str, b: str) -> str:
     when they share none."""
     if NAME_PAIR.match(a) and NAME_PAIR.match(b) and a.split("/")[0] != b.split("/")[0]:
         return WILDCARD + "/" + WILDCARD
+    if SPACE in a or SPACE in b:
+        # a quoted value of several words: word by word when both have as many, else the
+        # whole words both share stay around the value ('error="failed to query data: <*>"')
+        wa, wb = a.split(SPACE), b.split(SPACE)
+        if len(wa) == len(wb):
+            return SPACE.join(
+                x if x == y else generalise(x, y) for x, y in zip(wa, wb, strict=True)
+            )
+        lead = _common_prefix(a, b)
+        lead = lead[: max(lead.rfind(SPACE), lead.find('"')) + 1]
+        rest = _common_prefix(a[len(lead) :][::-1], b[len(lead) :][::-1])[::-1]
+        space = rest.find(SPACE)
+        quote = rest.rfind('"')
+        # the shared whole words after the value, or else its closing quote onwards
+        rest = rest[space:] if space >= 0 else rest[quote:] if quote >= 0 else ""
+        return lead + WILDCARD + rest
     pa, pb = _PIECES.split(a), _PIECES.split(b)
     if len(pa) == len(pb) > 1 and pa[1::2] == pb[1::2]:
         # the same punctuation around different values: "'root'@'<*>'" and "'app'@'localhost'"
