@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-from itertools import count
 from typing import Final
 
 Headers = list[tuple[bytes, bytes]]
@@ -59,6 +58,10 @@ _RESPONSE_KIND: Final = {name: _DROP for name in HOP_BY_HOP} | {
 }
 # Connection values naming no header
 _PLAIN_CONNECTION: Final = frozenset({b"close", b"keep-alive"})
+# The kind of each response header name as the upstream spelled it (case and all), so that the
+# handful of names an upstream sends cost one dict lookup each instead of a lower() and a lookup.
+_KIND_BY_NAME: Final[dict[bytes, int]] = {}
+_KIND_BY_NAME_MAX: Final = 256
 # Client status lines by (status, reason): upstreams answer with a handful of them.
 _STATUS_LINES: Final[dict[tuple[int, bytes], bytes]] = {}
 _STATUS_LINES_MAX: Final = 256
@@ -85,10 +88,11 @@ class RequestIds:
 
     def __init__(self) -> None:
         self._prefix = os.urandom(6).hex().encode()
-        self._counter = count(1)
+        self._count = 0  # a plain int: compiled, a C add instead of a call to an iterator
 
     def next(self) -> bytes:
-        return b"%s%010x" % (self._prefix, next(self._counter))
+        self._count = count = self._count + 1
+        return b"%s%010x" % (self._prefix, count)
 
 
 class RequestMeta:
@@ -140,7 +144,10 @@ def rewrite_request(
         if lname == affinity:
             key = value
         if lname not in _REQUEST_SPECIAL:
-            parts += (name, b": ", value, b"\r\n")
+            parts.append(name)
+            parts.append(b": ")
+            parts.append(value)
+            parts.append(b"\r\n")
         elif lname == b"content-length":
             if content_length != -1 or not value.strip().isdigit():
                 raise BadRequest(400, "bad or repeated Content-Length")
@@ -231,9 +238,16 @@ def rewrite_response(
     named: set[bytes] | None = None
     has_id = False
     for name, value in headers:
-        kind = _RESPONSE_KIND.get(name.lower(), _FORWARD)
+        kind = _KIND_BY_NAME.get(name, -1)
+        if kind < 0:
+            kind = _RESPONSE_KIND.get(name.lower(), _FORWARD)
+            if len(_KIND_BY_NAME) < _KIND_BY_NAME_MAX:
+                _KIND_BY_NAME[name] = kind
         if kind == _FORWARD:
-            parts += (name, b": ", value, b"\r\n")
+            parts.append(name)
+            parts.append(b": ")
+            parts.append(value)
+            parts.append(b"\r\n")
         elif kind == _CONTENT_LENGTH:
             content_length = value
         elif kind == _REQUEST_ID:
