@@ -25,8 +25,9 @@ DATA_PLANE_SRC := setup.py $(wildcard src/vigil/balancer/*.py src/vigil/balancer
 
 $(VENV)/.compiled: $(VENV)/.installed $(DATA_PLANE_SRC)
 	@echo "compiling the balancer's data plane with mypyc (about a minute; log: $(VENV)/compile.log)"
-	@$(PY) -m pip install -q 'mypy>=1.10' 'setuptools>=77'  # PEP 639 licence string
-	@VIGIL_MYPYC=1 $(PY) setup.py -q build_ext --inplace >$(VENV)/compile.log 2>&1 \
+	@$(PY) -m pip install -q 'mypy>=1.10' 'setuptools>=77' >$(VENV)/compile.log 2>&1 \
+	  || echo "vigil: cannot install mypyc (see $(VENV)/compile.log)" >&2  # setuptools: PEP 639
+	@VIGIL_MYPYC=1 $(PY) setup.py -q build_ext --inplace >>$(VENV)/compile.log 2>&1 \
 	  && find src -name '*.so' -exec touch {} + && touch $@ \
 	  || echo "vigil: the data plane could not be compiled (see $(VENV)/compile.log); it runs as pure Python" >&2
 
