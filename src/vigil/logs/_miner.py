@@ -332,18 +332,7 @@ class TemplateMiner:
             if _cost(keep, other.words) != (0, 0):
                 continue
             survivor, gone = (keep, other) if keep.id < other.id else (other, keep)
-            _widen(survivor, gone.words, gone.runs)
-            survivor.count += gone.count
-            survivor.first_line = min(survivor.first_line, gone.first_line)
-            survivor.last_line = max(survivor.last_line, gone.last_line)
-            self._remap[gone.id] = survivor.id
-            merged.append((gone.id, survivor.id))
-            bucket.remove(gone)
-            del self.clusters[gone.id]
-            for cache in (self._signatures, self._shapes, self._exact):
-                for sig, c in list(cache.items()):
-                    if c is gone:
-                        cache[sig] = survivor  # type: ignore[index]
+            merged.append(self._fold(gone, survivor, bucket))
             keep = survivor
         return tuple(merged)
 
@@ -355,22 +344,24 @@ class TemplateMiner:
         group = sorted(siblings, key=lambda c: c.id)
         keep = group[0]
         _widen(keep, words, runs)
-        merged: list[tuple[int, int]] = []
-        for gone in group[1:]:
-            _widen(keep, gone.words, gone.runs)
-            keep.count += gone.count
-            keep.first_line = min(keep.first_line, gone.first_line)
-            keep.last_line = max(keep.last_line, gone.last_line)
-            self._remap[gone.id] = keep.id
-            merged.append((gone.id, keep.id))
-            bucket.remove(gone)
-            del self.clusters[gone.id]
-            for cache in (self._signatures, self._shapes, self._exact):
-                for sig, c in list(cache.items()):
-                    if c is gone:
-                        cache[sig] = keep  # type: ignore[index]
-        self._last_change = tuple(merged)
+        self._last_change = tuple(self._fold(gone, keep, bucket) for gone in group[1:])
         return keep
+
+    def _fold(self, gone: Cluster, survivor: Cluster, bucket: list[Cluster]) -> tuple[int, int]:
+        """Fold ``gone`` into ``survivor`` (template widened, counts and lines summed, its id
+        remapped, the caches pointed at the survivor); returns the ``(gone, survivor)`` ids."""
+        _widen(survivor, gone.words, gone.runs)
+        survivor.count += gone.count
+        survivor.first_line = min(survivor.first_line, gone.first_line)
+        survivor.last_line = max(survivor.last_line, gone.last_line)
+        self._remap[gone.id] = survivor.id
+        bucket.remove(gone)
+        del self.clusters[gone.id]
+        for cache in (self._signatures, self._shapes, self._exact):
+            for sig, c in list(cache.items()):
+                if c is gone:
+                    cache[sig] = survivor  # type: ignore[index]
+        return gone.id, survivor.id
 
     def _rebuild_indexes(self) -> None:
         self._signatures.clear()
