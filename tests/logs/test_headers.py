@@ -203,6 +203,39 @@ def test_a_structured_json_line_keeps_the_fields_after_its_msg_key() -> None:
             "Dec 10 06:55:46 LabSZ sshd[24200]: error: Received disconnect",
             "error: Received disconnect",
         ),
+        # a bar after the time ends the header (a bar-separated record)
+        (
+            "[GIN] 2026/11/29 - 10:02:48 | 200 |  1.2s | 10.0.0.1 | GET /a",
+            "200 |  1.2s | 10.0.0.1 | GET /a",
+        ),
+        # an Erlang process id after the level is the thread, header
+        (
+            "2026-11-29 10:00:01.5+00:00 [info] <0.2009.0> accepting AMQP connection",
+            "accepting AMQP connection",
+        ),
+        # ... but one inside the message stays
+        ("2026-11-29 10:00:01.5+00:00 [info] <0.29.0> closing <0.1.0>", "closing <0.1.0>"),
+        # a thread in parentheses after a bracketed logger (JBoss/Quarkus layout)
+        ("2026-11-29 10:00:01,5 INFO  [io.quarkus] (main) Keycloak started", "Keycloak started"),
+        # tornado: level letter, time and logger in one bracket
+        ("[I 2026-11-29 10:00:01.5 ServerApp] Kernel started: 3f2a", "Kernel started: 3f2a"),
+        ("[W 201129 10:00:01 web:2243] 404 GET /x (10.0.0.1) 1.2ms", "404 GET /x (10.0.0.1) 1.2ms"),
+        # a logger name with an underscore, a Rust path, spans and a source location (tracing)
+        (
+            "2026-11-29T10:00:01.5Z  INFO text_generation_launcher: Starting shard rank=0",
+            "Starting shard rank=0",
+        ),
+        ("2026-11-29T10:00:01.5Z  INFO shard-manager: my_launcher: Shard ready", "Shard ready"),
+        (
+            "2026-11-29T10:00:01.5Z  INFO my_router::server: src/server.rs:305: Connected",
+            "Connected",
+        ),
+        (
+            '2026-11-29T10:00:01Z INFO gen{p=P { n: Some(5) } t="1s"}:st{}: my::infer: Done',
+            "Done",
+        ),
+        # ... while a plain word with a colon after the level stays the message's
+        ("2026-11-29T10:00:01.5Z ERROR connection: refused by peer", "connection: refused by peer"),
     ],
 )
 def test_headers_are_detected_without_a_format(line: str, content: str) -> None:

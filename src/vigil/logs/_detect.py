@@ -26,7 +26,11 @@ IPv4 address (access logs) has no header; one that opens with a record number, i
 Unix time and a flag (cluster event logs) has those as header, one that opens with a time, a
 hexadecimal thread id and a signed priority (C++ daemons) those three. A bracketed source location
 with its function (``[x.py:96:fn]``) is the last header field; a category and a severity right after
-the time (``queries: info:``) are header.
+the time (``queries: info:``) are header. After a level, an Erlang process id (``<0.12.0>``), a
+thread in parentheses after a bracketed logger (``[io.quarkus] (main)``), Rust ``tracing``
+spans, target and source location (``span{a=1}: my_crate::server: src/x.rs:9:``) are header;
+so are a level letter, a time and a logger in one bracket (tornado's ``[I <time> App]``) and a
+bar after the time (``[GIN] <date> - <time> | 200 | ...``).
 
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
 stay in the content: a misdetection costs a worse template, never a lost line.
@@ -132,8 +136,21 @@ _EPOCH_HEAD = re.compile(r"\d+ (?:[a-z][\w.\-]* ){1,4}1\d{9} \d{1,3} +(?=\S)")
 and a small flag: the header of cluster event logs; the message starts after it."""
 _CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
 _NAMED_NUMBER = re.compile(r"^\[[A-Za-z]+ \d+\]$")
-_SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>"])
-"""An arrow or double dash after the header fields ends the header (``0x02 -> msg``)."""
+_SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>", "|"])
+"""An arrow, a double dash or a bar after the header fields ends the header (``0x02 -> msg``,
+``[GIN] <date> - <time> | 200 | ...``: a bar-separated record whose first field is the time)."""
+_ANGLE_PID = re.compile(r"^<\d+\.\d+\.\d+>(?:@\S+)?$")
+"""An Erlang/Elixir process id after the level (``[info] <0.2009.0> msg``, lager's
+``<0.5.0>@mod:fun:42``): the thread of the BEAM, a header field like a bracketed thread."""
+_PAREN_THREAD = re.compile(r"^\([^()\s]+\)$")
+"""A thread in parentheses after a bracketed logger (the JBoss/WildFly/Quarkus layout
+``%-5p [%c] (%t) %s``: ``INFO [io.quarkus] (main) msg``)."""
+_BARE_SPAN = re.compile(r"^[A-Za-z][\w\-]*:$")
+_RUST_PATH = re.compile(r"^[A-Za-z_]\w*(?:::\w+)+:$")
+"""A Rust module path closed by a colon (``tracing``'s target, ``my_crate::server:``)."""
+_SPANS = re.compile(r"(?:[A-Za-z_][\w\-]*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}:)+ +")
+"""``tracing`` spans before the target, ``generate{id=3 p=Params { n: 5 }}:stream{}: ``: the
+context of the event, header like a thread; their fields may hold spaces and braces."""
 _CAPS = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
 _FIELD = re.compile(r"^[\w.$\-]+$")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$")
@@ -195,6 +212,10 @@ def _bracketed_time_level(inside: str) -> bool:
         for p in parts
         if p in _SHORT_LEVELS or (p.split("/")[0].lower() in _LEVELS and p.split("/")[0].isupper())
     ]
+    if len(parts) >= 3 and parts[0] in levels and _FIELD.match(parts[-1].split(":")[0]):
+        # tornado's "[I 2026-11-29 10:00:01.5 ServerApp]", "[W 201129 10:00:01 web:2243]": the
+        # level letter first, the time, then the logger or module:line closing the bracket
+        parts = parts[:-1]
     return (
         len(parts) >= 2
         and len(levels) == 1
@@ -212,12 +233,21 @@ def _is_program(tok: str) -> bool:
     return tok.endswith(":") and _PROGRAM.match(tok) is not None
 
 
-def _is_logger(tok: str) -> bool:
-    """A logger name after the level: dotted (Java), ``$`` (inner class) or CamelCase."""
+def _is_logger(tok: str, modules: bool = False) -> bool:
+    """A logger name after the level: dotted (Java), ``$`` (inner class) or CamelCase; with
+    ``modules``, a Rust path or a module name with an underscore too."""
     if not _LOGGER.match(tok):
-        return False
+        return modules and _RUST_PATH.match(tok) is not None
     name = tok[:-1]
-    return "." in name or "$" in name or any(c.isupper() for c in name[1:])
+    # after a bare level word (``INFO text_generation_launcher: msg``, Rust's ``tracing``), a
+    # module name with an underscore is a logger too; after a bracketed one it is the message's
+    # own prefix (Apache's ``[error] mod_jk: child ...``, as its Loghub ground truth has it)
+    return (
+        "." in name
+        or "$" in name
+        or (modules and "_" in name)
+        or any(c.isupper() for c in name[1:])
+    )
 
 
 def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
@@ -370,6 +400,11 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
+    if toks.has(i) and _ANGLE_PID.match(toks[i][0]):
+        return _skip_space(line, toks[i][1])  # "[info] <0.2009.0> accepting AMQP connection"
+    traced = _traced(line, toks, i, end)
+    if traced:
+        return traced
     if line.startswith("]  ", end - 1) and toks.has(i + 1) and _LOGGER.match(toks[i][0]):
         # "[INFO]  agent: msg": a bracketed level padded to the width of the longest one, then
         # a name and a colon (hclog's "[%-5s] name: msg"): the name is the logger
@@ -439,8 +474,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     if not toks.has(i):
         return _skip_space(line, end)
     tok, tok_end = toks[i]
-    if _is_logger(tok):
-        return _skip_space(line, tok_end)
+    if threaded and _PAREN_THREAD.match(tok) and toks.has(i + 1):
+        return _skip_space(line, tok_end)  # "INFO [io.quarkus] (main) msg"
+    if _is_logger(tok, modules=line[end - 1] != "]"):
+        return _after_logger(line, toks, i + 1, tok_end)
     if threaded and _JAVA_LOGGER.match(tok) and toks.has(i + 1):
         return _skip_space(line, tok_end)  # "INFO [main] org.x.HostConfig.deployWAR msg" (JUL)
     if _DOTTED_NAME.match(tok) and toks.has(i + 1):
@@ -452,6 +489,36 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             return _skip_space(line, nxt_end)
     if line.startswith("  ", tok_end) and " " not in tok:
         return _skip_space(line, tok_end)  # a padded column: "Info     CBS    Loaded ..."
+    return _skip_space(line, end)
+
+
+def _traced(line: str, toks: _Tokens, i: int, end: int) -> int:
+    """The header end of a Rust ``tracing`` line after its level: spans (``name{fields}:``, or
+    a bare ``name:`` before the target), the target (``crate::module:``) and a source location
+    (``src/server.rs:305:``); 0 when the level is not followed by them."""
+    if line[end - 1] == "]":
+        return 0  # tracing writes its level bare
+    spans = _SPANS.match(line, _skip_space(line, end))
+    if spans is not None:
+        while toks.has(i) and toks[i][1] <= spans.end():
+            i += 1
+        if toks.has(i + 1) and _is_logger(toks[i][0], modules=True):
+            return _after_logger(line, toks, i + 1, toks[i][1])
+        return spans.end()
+    if toks.has(i + 2) and _BARE_SPAN.match(toks[i][0]) and not _is_logger(toks[i][0], True):
+        # "INFO shard-manager: text_generation_launcher: msg": a span with no fields, then a
+        # target; only when the second name is a module name (with an underscore or a path)
+        nxt = toks[i + 1][0]
+        if "_" in nxt and _is_logger(nxt, modules=True):
+            return _after_logger(line, toks, i + 2, toks[i + 1][1])
+    return 0
+
+
+def _after_logger(line: str, toks: _Tokens, i: int, end: int) -> int:
+    """After a logger name: a source location closed by a colon is header too
+    (``target: src/server.rs:305: msg``)."""
+    if toks.has(i + 1) and _LOCATION.match(toks[i][0]) and toks[i][0].endswith(":"):
+        return _skip_space(line, toks[i][1])
     return _skip_space(line, end)
 
 
