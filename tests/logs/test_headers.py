@@ -240,3 +240,32 @@ def test_a_structured_json_line_keeps_the_fields_after_its_msg_key() -> None:
 )
 def test_headers_are_detected_without_a_format(line: str, content: str) -> None:
     assert LogFormat().split(line).content == content
+
+
+@pytest.mark.parametrize(
+    ("line", "content"),
+    [
+        # a semicolon record: the space-free fields after the time are header
+        ("11/29/2026 10:00:01;0008;Server@pbs01;Job;74.pbs01;Job Run on n1", "Job Run on n1"),
+        (
+            "11/29/2026 10:00:01;0100;Server@pbs01;Req;;Type 71 request received",
+            "Type 71 request received",
+        ),
+        # a CSV record: the columns up to the level and its code, the message keeps the rest
+        (
+            '2026-11-29 10:00:01.5 UTC,"bob","db",42,"10.0.0.1:5",6a.3,1,"idle",2026-11-29 10:00:00 UTC,'
+            '5/1,0,ERROR,23505,"duplicate key ""k""","Key (id)=(1) exists.",,,"app"',
+            '"duplicate key ""k""","Key (id)=(1) exists.",,,"app"',
+        ),
+        (
+            '2026-11-29 10:00:01 UTC,,,42,,6a.3,1,,2026-11-29 UTC,,0,LOG,00000,"checkpoint",,0',
+            '"checkpoint",,0',
+        ),
+        # a comma in the time (milliseconds) is not a CSV record
+        ("2026-11-29 10:00:01,123 INFO [main] a.B: x, y", "x, y"),
+        # nor a time followed by prose with commas and no level column
+        ("2026-11-29 10:00:01,5 started, waiting, ERROR later", "started, waiting, ERROR later"),
+    ],
+)
+def test_delimited_records_are_cut_after_their_header_columns(line: str, content: str) -> None:
+    assert LogFormat().split(line).content == content

@@ -30,7 +30,8 @@ the time (``queries: info:``) are header. After a level, an Erlang process id (`
 thread in parentheses after a bracketed logger (``[io.quarkus] (main)``), Rust ``tracing``
 spans, target and source location (``span{a=1}: my_crate::server: src/x.rs:9:``) are header;
 so are a level letter, a time and a logger in one bracket (tornado's ``[I <time> App]``) and a
-bar after the time (``[GIN] <date> - <time> | 200 | ...``).
+bar after the time (``[GIN] <date> - <time> | 200 | ...``). Semicolon and CSV records are
+cut by :mod:`vigil.logs._records`.
 
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
 stay in the content: a misdetection costs a worse template, never a lost line.
@@ -39,6 +40,8 @@ stay in the content: a misdetection costs a worse template, never a lost line.
 from __future__ import annotations
 
 import re
+
+from vigil.logs._records import delimited_header
 
 MAX_HEADER_TOKENS = 14
 """Headers seen in the wild have at most about ten tokens (BGL has nine)."""
@@ -263,6 +266,10 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         kv = _KV_HEAD.match(line)
         if kv is not None and kv.end() < len(line):
             cut = _to_message_key(line, kv.end())
+            return cut, (("Fields", line[:cut].rstrip()),)
+    if line[:1].isdigit():
+        cut = delimited_header(line)  # "<time>;code;source;...;msg", "<time>,f,...,LEVEL,msg"
+        if cut:
             return cut, (("Fields", line[:cut].rstrip()),)
     end, fields = _detect_tokens(line)
     if end and "=" in line[end : end + 12]:
