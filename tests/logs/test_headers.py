@@ -253,9 +253,9 @@ def test_headers_are_detected_without_a_format(line: str, content: str) -> None:
         ),
         # a CSV record: the columns up to the level and its code, the message keeps the rest
         (
-            '2026-11-29 10:00:01.5 UTC,"bob","db",42,"10.0.0.1:5",6a.3,1,"idle",2026-11-29 10:00:00 UTC,'
-            '5/1,0,ERROR,23505,"duplicate key ""k""","Key (id)=(1) exists.",,,"app"',
-            '"duplicate key ""k""","Key (id)=(1) exists.",,,"app"',
+            '2026-11-29 10:00:01.5 UTC,"bob","db",42,"10.0.0.1:5",6a.3,1,"idle",'
+            '2026-11-29 10:00:00 UTC,5/1,0,ERROR,23505,"dup key ""k""","Key (id)=(1) ex.",,,"a"',
+            '"dup key ""k""","Key (id)=(1) ex.",,,"a"',
         ),
         (
             '2026-11-29 10:00:01 UTC,,,42,,6a.3,1,,2026-11-29 UTC,,0,LOG,00000,"checkpoint",,0',

@@ -28,22 +28,8 @@ empty): ``0008;Server@pbs01;Job;7486.pbs01;`` before ``Job Run at request of ...
 _CSV_FIELD = re.compile(r'(?:"(?:[^"]|"")*"|[^,"]*)(?:,|$)')
 _CSV_LEVELS = frozenset(
     [
-        "LOG",
-        "INFO",
-        "NOTICE",
-        "WARNING",
-        "WARN",
-        "ERROR",
-        "FATAL",
-        "PANIC",
-        "CRITICAL",
-        "DEBUG",
-        "TRACE",
-        "DEBUG1",
-        "DEBUG2",
-        "DEBUG3",
-        "DEBUG4",
-        "DEBUG5",
+        *("LOG", "INFO", "NOTICE", "WARNING", "WARN", "ERROR", "FATAL", "PANIC", "CRITICAL"),
+        *("DEBUG", "TRACE", "DEBUG1", "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5"),
     ]
 )
 """Upper-case severities a CSV log writes in a column of its own."""
