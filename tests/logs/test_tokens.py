@@ -25,6 +25,28 @@ def test_urls_keep_their_scheme() -> None:
     )
 
 
+def test_a_url_leaves_the_sentence_punctuation_after_it() -> None:
+    assert mask("Listening on: http://0.0.0.0:8080. Next") == "Listening on: http://<*>. Next"
+    assert mask("see https://a.example.org/x: done") == "see https://<*>: done"
+
+
+def test_a_mailbox_or_user_at_host_is_one_value() -> None:
+    assert mask("from=<alice@example.com>, size=5") == "from=<<*>>, size=<*>"
+    assert mask("at request of svc-train@login02, node 'rabbit@mq-1'") == (
+        "at request of <*>, node '<*>'"
+    )
+    # a word and a version after '@' stay as they were (npm-style package@1.2 has a digit)
+    assert mask("installed left-pad@1.3.0") == "installed left-pad@<*>"
+
+
+def test_a_bare_product_version_token_is_one_value() -> None:
+    # an access-log field (IIS writes the user agent with '+' for spaces)
+    assert mask("200 curl/8.5.0 -") == "<*> <*> -"
+    assert mask("x Mozilla/5.0+(Windows+NT+10.0;+x64)+Chrome/131.0 -") == "x <*> -"
+    # ... but a protocol version in capitals and a quoted user agent keep their name
+    assert mask('"GET /a HTTP/1.1" "curl/8.4.0"') == '"GET <*> HTTP/<*>" "curl/<*>"'
+
+
 def test_key_value_keeps_the_key() -> None:
     assert mask("uid=0 euid=0 rhost=10.0.0.2") == "uid=<*> euid=<*> rhost=<*>"
 

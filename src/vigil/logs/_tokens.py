@@ -11,7 +11,9 @@ Two strengths of "variable":
   word that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``), long hex
   strings, rooted paths (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host
   names with their port (``db.internal:5432``, ``msra-sa-41:9000``; an IP keeps ``<*>:<*>`` as
-  in the Loghub templates), durations without seconds (``01:32``), values joined by ``@``, PCI
+  in the Loghub templates), durations without seconds (``01:32``), values joined by ``@``
+  (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one value), a bare
+  product token with its version (``curl/8.5.0``, a user agent written with ``+``), PCI
   addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``) and numbers with
   thousands separators (``27,225``).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
@@ -54,6 +56,8 @@ _STRONG = re.compile(
     r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
     r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
+    r"|(?<![\w.+\-@/:])[A-Za-z][\w.+\-]*@[A-Za-z][\w\-]*(?:\.[\w\-]+)*(?![\w@\-])"  # a@b.org
+    r"|(?<![\w./\-\"])[A-Za-z][\w.\-]*[a-z][\w.\-]*/\d+\.\d+[^\s\"']*"  # curl/8.5.0, UA token
     r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*(?:\?[\w.\-@%+~$*=&]*)?"  # path (+ query)
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
@@ -70,9 +74,11 @@ _STRONG = re.compile(
     r"|(?<![\w-])(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}(?![\w-])"  # long hex
     r"|(?<![\w-])(?:[a-f]{8,}|[A-F]{8,})(?![\w-])"  # long hex of letters only: ffffffff
 )
-_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s\]\)\}'\",;<>\\]+")
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s\]\)\}'\",;<>\\]*[^\s\]\)\}'\",;<>\\.:]")
 """A URL up to a space, a closing bracket, a quote or a backslash (an escaped quote closing
-it inside a quoted value: ``err="Post \\"http://h:9093/api\\": ..."``)."""
+it inside a quoted value: ``err="Post \\"http://h:9093/api\\": ..."``), and not its last
+character when that is a full stop or a colon: sentence punctuation (``Listening on:
+http://0.0.0.0:8080.``)."""
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
