@@ -505,7 +505,7 @@ def _traced(line: str, toks: _Tokens, i: int, end: int) -> int:
     (``src/server.rs:305:``); 0 when the level is not followed by them."""
     if line[end - 1] == "]":
         return 0  # tracing writes its level bare
-    spans = _SPANS.match(line, _skip_space(line, end))
+    spans = _SPANS.match(line, _skip_space(line, end)) if "{" in line else None
     if spans is not None:
         while toks.has(i) and toks[i][1] <= spans.end():
             i += 1

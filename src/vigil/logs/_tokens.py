@@ -56,8 +56,6 @@ _STRONG = re.compile(
     r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
     r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
-    r"|(?<![\w.+\-@/:])[A-Za-z][\w.+\-]*@[A-Za-z][\w\-]*(?:\.[\w\-]+)*(?![\w@\-])"  # a@b.org
-    r"|(?<![\w./\-\"])[A-Za-z][\w.\-]*[a-z][\w.\-]*/\d+\.\d+[^\s\"']*"  # curl/8.5.0, UA token
     r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*(?:\?[\w.\-@%+~$*=&]*)?"  # path (+ query)
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
@@ -79,6 +77,14 @@ _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s\]\)\}'\",;<>\\]*[^\s\]\)\}
 it inside a quoted value: ``err="Post \\"http://h:9093/api\\": ..."``), and not its last
 character when that is a full stop or a colon: sentence punctuation (``Listening on:
 http://0.0.0.0:8080.``)."""
+_MAILBOX = re.compile(r"(?<![\w.+\-@/:])[A-Za-z][\w.+\-]*@[A-Za-z][\w\-]*(?:\.[\w\-]+)*(?![\w@\-])")
+"""A mailbox or a user at a host (``bob@example.org``, ``svc@login02``): one value; applied
+only to a line holding ``@``."""
+_PRODUCT = re.compile(r"(?<![\w./\-\"])[A-Za-z][\w.\-]*[a-z][\w.\-]*/\d+\.\d+[^\s\"']*")
+"""A bare product token with its version (``curl/8.5.0``, ``Mozilla/5.0+(X11;+Linux)...``, a
+user agent field written with ``+`` for spaces): one value. Not inside quotes (a quoted user
+agent is a quoted value the miner groups by its words) nor in capitals (``HTTP/1.1``)."""
+_PRODUCT_HINT = re.compile(r"[a-z]/\d")
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
@@ -89,6 +95,10 @@ def mask(content: str) -> str:
     """Replace the strong variables of ``content`` with ``<*>`` (whitespace is kept as is)."""
     if "://" in content:
         content = _URL.sub(r"\1<*>", content)
+    if "@" in content:
+        content = _MAILBOX.sub(WILDCARD, content)
+    if "/" in content and _PRODUCT_HINT.search(content) is not None:
+        content = _PRODUCT.sub(WILDCARD, content)
     masked = _STRONG.sub(WILDCARD, content)
     if _DOTTED in masked:  # 10.0.0.1 -> <*>.<*>.<*>.<*> -> <*>
         while _DOTTED in masked:
