@@ -234,6 +234,28 @@ def test_a_structured_json_line_keeps_the_fields_after_its_msg_key() -> None:
             '2026-11-29T10:00:01Z INFO gen{p=P { n: Some(5) } t="1s"}:st{}: my::infer: Done',
             "Done",
         ),
+        # a peer address with its port after the time opens the message (no host has a port)
+        (
+            "Sun Nov 29 11:47:35 2026 10.0.0.7:5100 TLS: Initial packet",
+            "10.0.0.7:5100 TLS: Initial packet",
+        ),
+        (
+            "Sun Nov 29 11:47:35 2026 bob/10.0.0.7:5100 SENT CONTROL",
+            "bob/10.0.0.7:5100 SENT CONTROL",
+        ),
+        # an upper-case tag right after the time, no host: the message's own prefix
+        ("Sun Nov 29 11:47:21 2026 MULTI: Learn: 10.8.0.6", "MULTI: Learn: 10.8.0.6"),
+        # ... but after a bracketed pid it is the level-like tag of the header, as before
+        ("2026-11-29 10:00:01.1 UTC [18231] LOG:  connection received", "connection received"),
+        # a braced context field, empty or not, and a logger qualified by parenthesised fields
+        (
+            "2026.11.29 10:00:01.5 [ 2978 ] {} <Debug> db.t (3f2a-1) (Merger): Selected 7",
+            "Selected 7",
+        ),
+        (
+            "2026.11.29 10:00:01.5 [ 2978 ] {3f2a-9c} <Information> TCPHandler: Processed",
+            "Processed",
+        ),
         # ... while a plain word with a colon after the level stays the message's
         ("2026-11-29T10:00:01.5Z ERROR connection: refused by peer", "connection: refused by peer"),
     ],

@@ -1,0 +1,251 @@
+"""Header detection after the level: threads, loggers, spans and source locations.
+
+Called by :mod:`vigil.logs._detect` once it has found a line's level (``INFO``, ``[error]``,
+``<Debug>``): what follows it up to the message, bracketed threads, a logger name, a source
+location, a Rust ``tracing`` span run. Also holds the lazy token reader both use.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SOURCE = re.compile(r"^\[?[\w./\-]+\.\w+:\d+\]:?$")
+"""A source location closing a header: ``kubelet.go:2414]``, ``[metrics.py:455]``."""
+_PID_TID = re.compile(r"^\d+#\d+:$")
+_BRACKET_LOCATION = re.compile(r"^\[[\w./\-]+\.\w+:\d+(?::[\w.<>]+)?\]$")
+"""A bracketed source location with its function (``[engine.py:96:log_dist]``): the last
+header field; brackets after it are the message's own (``[Rank 0] step=...``)."""
+_TIME = re.compile(r"^\d[\d:.,/\-+TZ]*$|^\d+[\d:.,/\-]*[A-Z]{0,3}$")
+_TOKEN = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]:?|\S+")  # one level of nested brackets
+_LOGGER = re.compile(r"^[\w.$\-/\[\]#]+:$")
+"""A logger name closed by a colon; ``#`` joins a Java class and its method (``Run#execute:``)."""
+_JAVA_LOGGER = re.compile(r"^[a-z]\w*(?:\.[a-z]\w*)+\.[A-Z][\w$]*(?:\.[a-z]\w*)?$")
+"""A fully qualified Java class, with its method or not (``org.apache.x.HostConfig.deployWAR``):
+java.util.logging writes it with no colon after ``LEVEL [thread]``."""
+_COLUMN = re.compile(r"^[\w.$\-/#]*[./][\w.$\-/#]*(?::\d+)?$")
+"""A logger or caller column of a tab-separated header (``controllers.Job``, ``pkg/x.go:42``)."""
+_LOCATION = re.compile(r"^[\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+:?$")
+"""A source location with no bracket: ``worker.py:1636``, ``node_manager.cc:42:``."""
+_PARENTHESISED = re.compile(r"^\([\w.\-]+\)$")
+"""A component in parentheses before a source location: ``(raylet) node_manager.cc:42:``."""
+_NAMED_NUMBER = re.compile(r"^\[[A-Za-z]+ \d+\]$")
+_ANGLE_PID = re.compile(r"^<\d+\.\d+\.\d+>(?:@\S+)?$")
+"""An Erlang/Elixir process id after the level (``[info] <0.2009.0> msg``, lager's
+``<0.5.0>@mod:fun:42``): the thread of the BEAM, a header field like a bracketed thread."""
+_PAREN_THREAD = re.compile(r"^\([^()\s]+\)$")
+"""A thread in parentheses after a bracketed logger (the JBoss/WildFly/Quarkus layout
+``%-5p [%c] (%t) %s``: ``INFO [io.quarkus] (main) msg``)."""
+_BARE_SPAN = re.compile(r"^[A-Za-z][\w\-]*:$")
+_PAREN_FIELD = re.compile(r"^\([\w.\-]+\):?$")
+_RUST_PATH = re.compile(r"^[A-Za-z_]\w*(?:::\w+)+:$")
+"""A Rust module path closed by a colon (``tracing``'s target, ``my_crate::server:``)."""
+_SPANS = re.compile(r"(?:[A-Za-z_][\w\-]*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}:)+ +")
+"""``tracing`` spans before the target, ``generate{id=3 p=Params { n: 5 }}:stream{}: ``: the
+context of the event, header like a thread; their fields may hold spaces and braces."""
+_FIELD = re.compile(r"^[\w.$\-]+$")
+_DOTTED_NAME = re.compile(r"^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$")
+
+
+def _is_logger(tok: str, modules: bool = False) -> bool:
+    """A logger name after the level: dotted (Java), ``$`` (inner class) or CamelCase; with
+    ``modules``, a Rust path or a module name with an underscore too."""
+    if not _LOGGER.match(tok):
+        return modules and _RUST_PATH.match(tok) is not None
+    name = tok[:-1]
+    # after a bare level word (``INFO text_generation_launcher: msg``, Rust's ``tracing``), a
+    # module name with an underscore is a logger too; after a bracketed one it is the message's
+    # own prefix (Apache's ``[error] mod_jk: child ...``, as its Loghub ground truth has it)
+    return (
+        "." in name
+        or "$" in name
+        or (modules and "_" in name)
+        or any(c.isupper() for c in name[1:])
+    )
+
+
+def _qualified_logger(toks: _Tokens, i: int) -> int:
+    """The end of a logger name qualified by one or two parenthesised fields, the last closed by
+    a colon (``db.events (3f2a-...) (MergerMutator): msg``, a table's logger with its id and
+    role); 0 when token ``i`` does not start one."""
+    if not (_DOTTED_NAME.match(toks[i][0]) or _FIELD.match(toks[i][0])):
+        return 0
+    for j in (i + 1, i + 2):
+        if not toks.has(j + 1) or not _PAREN_FIELD.match(toks[j][0]):
+            return 0
+        if toks[j][0].endswith("):"):
+            return toks[j][1]
+    return 0
+
+
+class _Tokens:
+    """The line's leading tokens, split lazily: most lines stop at the first one."""
+
+    def __init__(self, line: str) -> None:
+        self._it = _TOKEN.finditer(line, 0, min(len(line), 400))
+        self._toks: list[tuple[str, int]] = []
+        self._done = False
+
+    def _fill(self, n: int) -> None:
+        while not self._done and len(self._toks) < n:
+            m = next(self._it, None)
+            if m is None:
+                self._done = True
+            else:
+                self._toks.append((m.group(0), m.end()))
+
+    def has(self, i: int) -> bool:
+        self._fill(i + 1)
+        return i < len(self._toks)
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        self._fill(i + 1)
+        return self._toks[i]
+
+
+def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
+    """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
+    component column."""
+    if toks.has(i) and _ANGLE_PID.match(toks[i][0]):
+        return _skip_space(line, toks[i][1])  # "[info] <0.2009.0> accepting AMQP connection"
+    traced = _traced(line, toks, i, end)
+    if traced:
+        return traced
+    if line.startswith("]  ", end - 1) and toks.has(i + 1) and _LOGGER.match(toks[i][0]):
+        # "[INFO]  agent: msg": a bracketed level padded to the width of the longest one, then
+        # a name and a colon (hclog's "[%-5s] name: msg"): the name is the logger
+        return _skip_space(line, toks[i][1])
+    if line.startswith("\t", end):
+        # a tab-separated header (zap's console encoder): "<time>\tINFO\tctrl.Job\tmsg\t{...}";
+        # up to two name columns (logger, caller) each closed by a tab are header
+        for _ in range(2):
+            if toks.has(i) and _is_logger(toks[i][0]):
+                return _skip_space(line, toks[i][1])  # "...\tINFO\thudson.model.Run#execute: msg"
+            if toks.has(i) and line.startswith("\t", toks[i][1]) and _COLUMN.match(toks[i][0]):
+                i, end = i + 1, toks[i][1]
+        return _skip_space(line, end)
+    if line.startswith("[", end) and toks.has(i):
+        # glued brackets after a bracketed level, "[time][WARN ][o.e.Service] [node-1] msg"
+        # (log4j2's "[%d][%p][%c] [%node]", Envoy's): the glued run and one spaced field after
+        # it are header; later brackets are the message's ("[gc][young] ...")
+        while toks.has(i) and toks[i][0].startswith("[") and toks[i][1] - len(toks[i][0]) == end:
+            end = toks[i][1]
+            i += 1
+        if toks.has(i + 1) and toks[i][0].startswith("[") and " " not in toks[i][0]:
+            end = toks[i][1]
+        return _skip_space(line, end)
+    j = i
+    while toks.has(j) and _TIME.match(toks[j][0].strip("[]")):
+        j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
+    if j > i and toks.has(j) and _SOURCE.match(toks[j][0]):
+        return _skip_space(line, toks[j][1])
+    located = _source_end(line, toks, i)
+    if located:
+        return located
+    if toks.has(i) and _PID_TID.match(toks[i][0]):
+        return _skip_space(line, toks[i][1])  # nginx: "[error] 1234#1234: *5 open() failed"
+    if toks.has(i + 1) and toks[i][0].isdigit() and toks[i + 1][0] == "---":
+        # Spring Boot: "INFO 4242 --- [main] o.s.w.DispatcherServlet   : msg"
+        j = i + 2
+        while toks.has(j) and j < i + 5:
+            if toks[j][0] == ":":
+                return _skip_space(line, toks[j][1])
+            j += 1
+    j, fields_end, spaced = i, end, False
+    while toks.has(j) and (toks[j][0].startswith("[") or toks[j][0] == "-"):
+        # "[tid 7981]", "[pid 12]": a named number is a header field, spaced or not
+        spaced = spaced or (" " in toks[j][0] and not _NAMED_NUMBER.match(toks[j][0]))
+        fields_end = toks[j][1]
+        j += 1
+        if _BRACKET_LOCATION.match(toks[j - 1][0]):
+            return _skip_space(line, fields_end)  # "[INFO] [engine.py:96:save] [Rank 0] msg"
+    if j > i:
+        # "LEVEL [thread] <time> File.java:42 - msg" (log4j's "%-5p [%t] %d %F:%L - %m")
+        k = j
+        while toks.has(k) and _TIME.match(toks[k][0]):
+            k += 1
+        located = _source_end(line, toks, k) if k > j else 0
+        if located:
+            return located
+    threaded = j > i
+    if j > i and (
+        not spaced
+        or toks[j - 1][0] == "-"
+        or (toks.has(j) and (_is_logger(toks[j][0]) or _TIME.match(toks[j][0])))
+    ):
+        # "[main]", "[pool-2-thread-1]", or fields closed by "-" or a logger name: header.
+        # A spaced bracket with neither ("[error] [client 1.2.3.4] File does not exist") is
+        # the message's own first field.
+        i, end = j, fields_end
+    if not toks.has(i):
+        return _skip_space(line, end)
+    tok, tok_end = toks[i]
+    if threaded and _PAREN_THREAD.match(tok) and toks.has(i + 1):
+        return _skip_space(line, tok_end)  # "INFO [io.quarkus] (main) msg"
+    if _is_logger(tok, modules=line[end - 1] != "]"):
+        return _after_logger(line, toks, i + 1, tok_end)
+    if threaded and _JAVA_LOGGER.match(tok) and toks.has(i + 1):
+        return _skip_space(line, tok_end)  # "INFO [main] org.x.HostConfig.deployWAR msg" (JUL)
+    qualified = _qualified_logger(toks, i)
+    if qualified:
+        return _skip_space(line, qualified)
+    if _DOTTED_NAME.match(tok) and toks.has(i + 1):
+        # "INFO nova.compute.manager [req-1 - -] msg", "INFO com.x.Main - msg": a module or
+        # class name with no colon is a logger when a request field or a dash follows it (the
+        # Python and logback layouts); only that one field, the message may start with another.
+        nxt, nxt_end = toks[i + 1]
+        if nxt == "-" or (nxt.startswith("[") and not nxt.endswith(":")):
+            return _skip_space(line, nxt_end)
+    if line.startswith("  ", tok_end) and " " not in tok:
+        return _skip_space(line, tok_end)  # a padded column: "Info     CBS    Loaded ..."
+    return _skip_space(line, end)
+
+
+def _traced(line: str, toks: _Tokens, i: int, end: int) -> int:
+    """The header end of a Rust ``tracing`` line after its level: spans (``name{fields}:``, or
+    a bare ``name:`` before the target), the target (``crate::module:``) and a source location
+    (``src/server.rs:305:``); 0 when the level is not followed by them."""
+    if line[end - 1] == "]":
+        return 0  # tracing writes its level bare
+    spans = _SPANS.match(line, _skip_space(line, end)) if "{" in line else None
+    if spans is not None:
+        while toks.has(i) and toks[i][1] <= spans.end():
+            i += 1
+        if toks.has(i + 1) and _is_logger(toks[i][0], modules=True):
+            return _after_logger(line, toks, i + 1, toks[i][1])
+        return spans.end()
+    if toks.has(i + 2) and _BARE_SPAN.match(toks[i][0]) and not _is_logger(toks[i][0], True):
+        # "INFO shard-manager: text_generation_launcher: msg": a span with no fields, then a
+        # target; only when the second name is a module name (with an underscore or a path)
+        nxt = toks[i + 1][0]
+        if "_" in nxt and _is_logger(nxt, modules=True):
+            return _after_logger(line, toks, i + 2, toks[i + 1][1])
+    return 0
+
+
+def _after_logger(line: str, toks: _Tokens, i: int, end: int) -> int:
+    """After a logger name: a source location closed by a colon is header too
+    (``target: src/server.rs:305: msg``)."""
+    if toks.has(i + 1) and _LOCATION.match(toks[i][0]) and toks[i][0].endswith(":"):
+        return _skip_space(line, toks[i][1])
+    return _skip_space(line, end)
+
+
+def _source_end(line: str, toks: _Tokens, i: int) -> int:
+    """Where the header ends when a source location follows the level: ``worker.py:1636 --``,
+    ``Gossiper.java:1318 -``, ``(raylet) node_manager.cc:42:``; 0 if it does not."""
+    if toks.has(i) and _PARENTHESISED.match(toks[i][0]) and toks.has(i + 1):
+        i += 1
+    if not toks.has(i) or not _LOCATION.match(toks[i][0]):
+        return 0
+    tok, end = toks[i]
+    if tok.endswith(":") and not tok.endswith("]:"):
+        return _skip_space(line, end)
+    if toks.has(i + 1) and toks[i + 1][0] in ("-", "--", ":"):
+        return _skip_space(line, toks[i + 1][1])
+    return 0
+
+
+def _skip_space(line: str, end: int) -> int:
+    while end < len(line) and line[end] in " \t":
+        end += 1
+    return end
