@@ -47,6 +47,13 @@ def test_a_bare_product_version_token_is_one_value() -> None:
     assert mask('"GET /a HTTP/1.1" "curl/8.4.0"') == '"GET <*> HTTP/<*>" "curl/<*>"'
 
 
+def test_a_full_iso_date_time_in_a_message_is_one_value() -> None:
+    assert mask("since back 2026-11-29T10:43:00.858+0000 front") == "since back <*> front"
+    assert mask("run at 2026-11-29 10:07:11+00:00") == "run at <*>"
+    # a date and a bare clock stay two values, the clock with its colons (Loghub's form)
+    assert mask("#Date: 2026-11-29 10:19:18") == "#Date: <*> <*>:<*>:<*>"
+
+
 def test_key_value_keeps_the_key() -> None:
     assert mask("uid=0 euid=0 rhost=10.0.0.2") == "uid=<*> euid=<*> rhost=<*>"
 

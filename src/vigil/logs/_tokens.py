@@ -84,6 +84,14 @@ _PRODUCT = re.compile(r"(?<![\w./\-\"])[A-Za-z][\w.\-]*[a-z][\w.\-]*/\d+\.\d+[^\
 """A bare product token with its version (``curl/8.5.0``, ``Mozilla/5.0+(X11;+Linux)...``, a
 user agent field written with ``+`` for spaces): one value. Not inside quotes (a quoted user
 agent is a quoted value the miner groups by its words) nor in capitals (``HTTP/1.1``)."""
+_ISO_TIME = re.compile(
+    r"(?<![\w.:\-])\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d)?"
+    r"| \d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d))(?![\w:])"
+)
+"""A full ISO 8601 date-time inside a message (``since back 2026-11-29T10:43:00.858+0000``,
+``on 2026-11-29 10:07:11+00:00``): one value, ``<*>``. Only the ``T`` form or a time with its
+zone: a date and a bare clock (``2026-11-29 10:00:01``) are two values as before, and a clock
+alone keeps its colons (``<*>:<*>:<*>``) as the Loghub templates have it."""
 _PRODUCT_HINT = re.compile(r"[a-z]/\d")
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
@@ -97,6 +105,8 @@ def mask(content: str) -> str:
         content = _URL.sub(r"\1<*>", content)
     if "@" in content:
         content = _MAILBOX.sub(WILDCARD, content)
+    if "-" in content and ":" in content:
+        content = _ISO_TIME.sub(WILDCARD, content)
     if "/" in content and _PRODUCT_HINT.search(content) is not None:
         content = _PRODUCT.sub(WILDCARD, content)
     masked = _STRONG.sub(WILDCARD, content)
