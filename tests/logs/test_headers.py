@@ -256,6 +256,14 @@ def test_a_structured_json_line_keeps_the_fields_after_its_msg_key() -> None:
             "2026.11.29 10:00:01.5 [ 2978 ] {3f2a-9c} <Information> TCPHandler: Processed",
             "Processed",
         ),
+        # an address after the time with no program after it: a record's field, not a host
+        (
+            "1764464156.664  35237 10.0.1.157 TCP_MISS/200 402 GET",
+            "35237 10.0.1.157 TCP_MISS/200 402 GET",
+        ),
+        ("2026-11-29 11:37:35 10.0.0.4 GET /healthz - 443", "10.0.0.4 GET /healthz - 443"),
+        # ... while an address followed by a program is a syslog host
+        ("Nov 29 10:00:01 10.0.0.5 sshd[42]: Accepted key", "Accepted key"),
         # ... while a plain word with a colon after the level stays the message's
         ("2026-11-29T10:00:01.5Z ERROR connection: refused by peer", "connection: refused by peer"),
     ],

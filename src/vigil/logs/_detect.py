@@ -30,7 +30,9 @@ the time (``queries: info:``) are header. After a level, an Erlang process id (`
 thread in parentheses after a bracketed logger (``[io.quarkus] (main)``), Rust ``tracing``
 spans, target and source location (``span{a=1}: my_crate::server: src/x.rs:9:``) are header;
 so are a level letter, a time and a logger in one bracket (tornado's ``[I <time> App]``) and a
-bar after the time (``[GIN] <date> - <time> | 200 | ...``). Semicolon and CSV records are
+bar after the time (``[GIN] <date> - <time> | 200 | ...``). An IPv4 address after the time with no
+program after it (``<time> 35237 10.0.1.157 TCP_MISS/200``) is a record's field: the header
+ends with the time, numbers after it included in the message. Semicolon and CSV records are
 cut by :mod:`vigil.logs._records`; what follows a level is read by :mod:`vigil.logs._afterlevel`.
 
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
@@ -127,6 +129,7 @@ _PEER = re.compile(r"^(?:[\w.\-@]+/)?\d{1,3}(?:\.\d{1,3}){3}:\d+$")
 """An IPv4 address with its port (``10.0.0.7:5100``, ``alice/10.0.0.7:5100``): a header names
 its own host without a port, so after the time such a token is the message's first value (the
 peer a server logs about), never a host field."""
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _SHOUTED = re.compile(r"^[A-Z][A-Z0-9_]+:$")
 """An upper-case tag with a colon (``MULTI:``, ``TLS:``) right after the time, with no host
 before it: a subsystem prefix of the message, not a syslog program (which follows a host and
@@ -269,7 +272,7 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     toks = _Tokens(line)
     fields: list[tuple[str, str]] = []
     timed = numbers = False
-    time_end = 0
+    time_end = clock_end = 0
     leading_time = True
     # The kernel ring buffer and many daemons ("[ 5.123] NVRM: ...", "[time] sched: ...")
     # write only a bracketed time: a "word:" after it is the message's own prefix, not a
@@ -297,6 +300,13 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             return _skip_space(line, end), tuple(fields)
         if timed and tok in _SEPARATORS:
             return _skip_space(line, end), tuple(fields)
+        if timed and _IPV4.match(tok) and not (toks.has(i + 1) and _is_program(toks[i + 1][0])):
+            # "<time> 35237 10.0.1.157 TCP_MISS/200 ...", "<date> <time> 10.0.0.4 GET /x ...": an
+            # address after the time with no program after it is a record's field (client,
+            # server), not a syslog host; the record starts after the time itself
+            return _skip_space(line, clock_end), tuple(f for f in fields if f[0] == "Time")
+        if kind in (TIME, NAME):
+            clock_end = end
         if kind in (TIME, NAME, NUMBER):
             timed = timed or kind != NUMBER
             numbers = True
