@@ -54,6 +54,17 @@ def test_a_full_iso_date_time_in_a_message_is_one_value() -> None:
     assert mask("#Date: 2026-11-29 10:19:18") == "#Date: <*> <*>:<*>:<*>"
 
 
+def test_an_upper_case_code_with_digits_is_a_weak_word_not_a_strong_value() -> None:
+    # message codes and algorithm names stay literal while constant (the miner decides)
+    assert mask("ISPN000094: Received view") == "ISPN000094: Received view"
+    assert (
+        mask("KC-SERVICES0013: Failed authentication") == "KC-SERVICES0013: Failed authentication"
+    )
+    assert mask("ssh2: ED25519 SHA256:x") == "ssh2: ED25519 SHA256:x"
+    # ... while ids with lower case or several numbered parts are values as before
+    assert mask("blk_-1608999687 job_1445_0020 R02-M1-N0-C:J12-U11") == "<*> <*> <*>:<*>"
+
+
 def test_key_value_keeps_the_key() -> None:
     assert mask("uid=0 euid=0 rhost=10.0.0.2") == "uid=<*> euid=<*> rhost=<*>"
 

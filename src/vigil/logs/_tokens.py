@@ -8,7 +8,9 @@ Two strengths of "variable":
 
 - **strong**: masked before grouping, always shown as ``<*>``: numbers (signed, decimal, dotted
   as in IPs and versions), anything that starts with a digit (``0x1f``, ``4096KB``, UUIDs), a
-  word that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``), long hex
+  word that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``; not an
+  upper-case code, ``ISPN000094``, ``ED25519``, which is weak: message codes and algorithm
+  names are constants more often than values), long hex
   strings, rooted paths (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host
   names with their port (``db.internal:5432``, ``msra-sa-41:9000``; an IP keeps ``<*>:<*>`` as
   in the Loghub templates), durations without seconds (``01:32``), values joined by ``@``
@@ -67,7 +69,7 @@ _STRONG = re.compile(
     r"|\d(?<![\w:.]\d)\d?:\d\d(?![\w:.])"  # duration or time without seconds: 01:32
     rf"|\b(?:{_DAYS})\b"  # day names
     r"|(?<![\w-])-?\d[\w-]*"  # starts with a digit (optionally signed)
-    r"|(?<![\w-])[\w-]*?\d{3}[\w-]*"  # holds a run of three or more digits
+    r"|(?<![\w-])(?![A-Z][A-Z\-]*\d+(?![\w-]))[\w-]*?\d{3}[\w-]*"  # a run of 3+ digits
     r"|(?<![\w-])[\w-]*?\d(?:[^\W\d]|-)+\d[\w-]*"  # two numbered parts: R25-M1-N2, x86_64
     r"|(?<![\w-])(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}(?![\w-])"  # long hex
     r"|(?<![\w-])(?:[a-f]{8,}|[A-F]{8,})(?![\w-])"  # long hex of letters only: ffffffff
