@@ -125,11 +125,11 @@ _CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
 _SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>", "|"])
 """An arrow, a double dash or a bar after the header fields ends the header (``0x02 -> msg``,
 ``[GIN] <date> - <time> | 200 | ...``: a bar-separated record whose first field is the time)."""
-_PEER = re.compile(r"^(?:[\w.\-@]+/)?\d{1,3}(?:\.\d{1,3}){3}:\d+$")
-"""An IPv4 address with its port (``10.0.0.7:5100``, ``alice/10.0.0.7:5100``): a header names
-its own host without a port, so after the time such a token is the message's first value (the
-peer a server logs about), never a host field."""
-_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_ADDRESS = re.compile(r"^(?:[\w.\-@]+/)?\d{1,3}(?:\.\d{1,3}){3}(:\d+)?$")
+"""An IPv4 address, with its port or not (``10.0.0.7:5100``, ``alice/10.0.0.7:5100``). With a
+port, after the time, it is the message's first value (the peer a server logs about): a header
+names its own host without a port. Without one, it is a syslog host only when a program
+follows it; otherwise it is a record's field (access logs)."""
 _SHOUTED = re.compile(r"^[A-Z][A-Z0-9_]+:$")
 """An upper-case tag with a colon (``MULTI:``, ``TLS:``) right after the time, with no host
 before it: a subsystem prefix of the message, not a syslog program (which follows a host and
@@ -286,7 +286,8 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if kind == LEVEL:
             fields.append(("Level", tok))
             return _after_level(line, toks, i + 1, end), tuple(fields)
-        if timed and _PEER.match(tok):
+        address = _ADDRESS.match(tok) if timed and tok[-1:].isdigit() else None
+        if address is not None and address.group(1):
             break  # "<time> 10.0.0.7:5100 TLS: Initial packet": a peer address opens the message
         if kind == PROGRAM and _SHOUTED.match(tok) and _after_bare_time(toks, i, fields):
             break  # "<time> MULTI: Learn: ...": a capitalised tag with no host is the message's
@@ -300,7 +301,7 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             return _skip_space(line, end), tuple(fields)
         if timed and tok in _SEPARATORS:
             return _skip_space(line, end), tuple(fields)
-        if timed and _IPV4.match(tok) and not (toks.has(i + 1) and _is_program(toks[i + 1][0])):
+        if address is not None and not (toks.has(i + 1) and _is_program(toks[i + 1][0])):
             # "<time> 35237 10.0.1.157 TCP_MISS/200 ...", "<date> <time> 10.0.0.4 GET /x ...": an
             # address after the time with no program after it is a record's field (client,
             # server), not a syslog host; the record starts after the time itself

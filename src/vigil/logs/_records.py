@@ -52,8 +52,7 @@ def _leading_time(line: str, stop: int) -> bool:
 
 def delimited_header(line: str) -> int:
     """Where the message of a semicolon or CSV record starts; 0 when ``line`` is neither."""
-    head = line[:48]
-    semi, comma = head.find(";"), head.find(",")
+    semi, comma = line.find(";", 0, 48), line.find(",", 0, 48)
     if semi > 0 and (comma < 0 or semi < comma) and _leading_time(line, semi):
         fields = _SEMI_FIELDS.match(line, semi + 1)
         return fields.end() if fields is not None else 0
