@@ -17,9 +17,10 @@ No I/O here: the ``vigil logs`` CLI (:mod:`vigil.cli._logs`) and the collectors 
 
 from __future__ import annotations
 
+from vigil.logs._cluster import Cluster
 from vigil.logs._headers import PRESETS, LogFormat, LogFormatError, Split, compile_format
 from vigil.logs._input import DEFAULT_MAX_LINE_BYTES, InputStats, LineSplitter
-from vigil.logs._miner import Cluster, Match, TemplateMiner
+from vigil.logs._miner import Match, TemplateMiner
 from vigil.logs._state import StateError, dumps, loads, miner_from_dict, miner_to_dict
 from vigil.logs._tokens import WILDCARD, mask
 

@@ -28,7 +28,8 @@ How a line finds its cluster:
    values share (``'<*>'@'<*>'``), and the signature is remembered. When no cluster accepts
    the line but two or more differ from it in one plain word at one place (a third distinct
    word there: ``IN A``/``IN MX``/``IN AAAA``), they and the line become one cluster with a
-   value there (:func:`_siblings`).
+   value there (:func:`vigil.logs._cluster._siblings`); the comparisons live in
+:mod:`vigil.logs._cluster`.
 
 Early lines get their final answer: strong variables are masked from the first line on, so a
 cluster is created with the right template, and a later line only ever widens it. When a
@@ -41,38 +42,25 @@ Memory is bounded: at most ``max_clusters`` clusters (least recently seen evicte
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from vigil.logs._cluster import (
+    LITERAL,
+    Cluster,
+    _bucket_key,
+    _collapse,
+    _cost,
+    _siblings,
+    _widen,
+)
 from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._tokens import (
-    MONTHS,
-    NAME_PAIR,
-    NAMED_ID,
     SPACE,
-    UNITS,
     WILDCARD,
-    covers,
     fold_dates,
-    generalise,
-    introduced,
-    keyed,
-    look_alike,
-    loose,
     mask,
-    plain_difference,
-    quoted_span,
     split_words,
-    unset,
 )
-
-FIRST_WORD_VARIABLE_POSITION = 2
-"""The first two words of a message are its verb and subject ("Failed password", "Connection
-closed"): a plain word there tells events apart, it is not a value (Drain's prefix rule)."""
-
-MIN_WORDS_FOR_WORD_VARIABLE = 4
-"""A plain word may be a variable only in a message of four words or more: in shorter ones
-("cupsd startup succeeded", "onReceive action: SCREEN_ON") one word is most of the meaning."""
 
 DEFAULT_MAX_CLUSTERS = 50_000
 """A real system has hundreds to a few thousand templates; 50k leaves room for noise."""
@@ -80,34 +68,6 @@ DEFAULT_MAX_CLUSTERS = 50_000
 DEFAULT_MAX_SIGNATURES = 100_000
 """Each of the three caches (exact lines, masked lines, words) holds at most this many entries,
 about 20 MB each at their fullest; a full cache is dropped and refills from the stream."""
-
-# Position levels: how far a template word has been widened.
-LITERAL, LOOSE, ANY = 0, 1, 2
-
-
-@dataclass(slots=True)
-class Cluster:
-    """One template: its words, how widened each one is, and counts (line numbers are 1-based)."""
-
-    id: int
-    words: list[str]
-    levels: list[int]
-    runs: list[int]
-    count: int = 0
-    first_line: int = 0
-    last_line: int = 0
-    example: str = ""
-    _template: str | None = field(default=None, repr=False)
-
-    @property
-    def template(self) -> str:
-        if self._template is None:
-            text = " ".join(
-                " ".join([w] * r) if r > 1 else w
-                for w, r in zip(self.words, self.runs, strict=True)
-            )
-            self._template = text.replace(SPACE, " ") if SPACE in text else text
-        return self._template
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,212 +331,3 @@ class TemplateMiner:
         for c in sorted(self.clusters.values(), key=lambda c: c.id):
             key = _bucket_key(c.words)
             self._buckets.setdefault(key, []).append(c)
-
-
-_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$")
-"""A dotted name before a colon opening a message: ``gunicorn.service: Main process exited``,
-``com.apple.cts: ...``. Which unit or component says it is a value; the message is the event."""
-
-
-_ZONE = re.compile(r"^[+-]?<\*>\]$")
-_SIZED = re.compile(r"^<\*>(?: (?:" + "|".join(sorted(UNITS)) + r"))?[,;)\]}]*$")
-"""A size as :func:`_collapse` writes it: ``<*> KB,``, or ``<*>,`` once its units varied."""
-
-
-_FIELD_FIRST = re.compile(r"^(?!(?:msg|message|event)=)[A-Za-z_][\w.\-]*=(?![\"'])")
-"""A record that opens with a ``key=value`` field (``allowed=true ugi=bob cmd=open``, audit
-logs): its first word is a field like the others, not the verb of a message, so its value
-may vary; a message key (``msg="..."``) still names the event."""
-
-
-def _bucket_key(words: list[str]) -> tuple[int, str]:
-    """Clusters compared with a line: same word count and first word (Drain's prefix rule), a
-    subject (:data:`_SUBJECT`) counting as any subject, a ``key=value`` field as its key."""
-    if not words:
-        return 0, ""
-    first = words[0]
-    subject = first == "<*>:" or _SUBJECT.match(first) is not None  # "<*>:" once widened
-    if not subject and "=" in first:
-        field = _FIELD_FIRST.match(first)
-        if field is not None:
-            return len(words), field.group(0)
-    return len(words), "<subject>" if subject else loose(first)
-
-
-def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
-    """(word-variable positions, weak positions) needed for ``cluster`` to take ``words``, or
-    None when it cannot."""
-    hard = soft = 0
-    bare = False
-    n = len(words)
-    for i, (have, level, new) in enumerate(zip(cluster.words, cluster.levels, words, strict=True)):
-        if have == new or level == ANY:
-            continue
-        lhave, lnew = loose(have), loose(new)
-        if lhave == lnew or covers(lhave, lnew) or covers(lnew, lhave):
-            soft += 1
-            continue
-        if _SIZED.match(have) and _SIZED.match(new):
-            soft += 1  # "<*> KB," / "<*> MB," / "<*>,": one size in other units
-            continue
-        plain = plain_difference(have, new)
-        if i == 0 and n >= 3 and not bare and _SUBJECT.match(have) and _SUBJECT.match(new):
-            bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
-            hard += 1
-            continue
-        if i > 0 and quoted_span(lhave) and quoted_span(lnew):
-            hard += 1  # two quoted values of several words: "Mozilla/5.0 (X11; ...)"
-            continue
-        key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
-        if key and (
-            plain or key != "=" or (WILDCARD in have and WILDCARD in new) or unset(have, new)
-        ):
-            # "user=app"/"user=bob", '"memory"'/'"disk"', "dst=null"/"dst=<*>": any number
-            hard += 1
-            continue
-        if (
-            not bare
-            and i >= 1  # "Server web/web1 is DOWN": a pair names a thing, even as the subject
-            and (
-                (
-                    n >= MIN_WORDS_FOR_WORD_VARIABLE
-                    and NAME_PAIR.match(lhave)
-                    and NAME_PAIR.match(lnew)
-                )
-                or (n >= 3 and NAMED_ID.match(lhave) and NAMED_ID.match(lnew))  # "Task a.b[<*>] ok"
-            )
-            and lhave.split("/")[0] != lnew.split("/")[0]
-        ):
-            bare = True  # "web/web1"/"api/api2": once, where a word variable may be
-            hard += 1
-            continue
-        if (
-            bare
-            or i < FIRST_WORD_VARIABLE_POSITION
-            or n < MIN_WORDS_FOR_WORD_VARIABLE
-            or not plain
-            or not introduced(cluster.words[i - 1], have, new)
-            or look_alike(have, new)
-        ):
-            return None
-        bare = True
-        hard += 1
-    return hard, soft
-
-
-MIN_SIBLINGS = 3
-"""Events that differ in one plain word only, at one place, are taken for one event with a
-value there once this many distinct words have shown up in that place."""
-
-
-def _siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
-    """The clusters of ``bucket`` that differ from ``words`` in one plain word at one place,
-    when at least :data:`MIN_SIBLINGS` - 1 of them differ at the same place.
-
-    Two words alternating in one place may be two events (``SCREEN_ON``/``SCREEN_OFF``,
-    ``stored as bytes``/``values``), so a pair never merges on this ground; a third distinct
-    word in the same place, everything else equal, is a set of values (DNS record types
-    ``IN A``/``IN AAAA``/``IN MX``, table names, interface names), not of events: constants
-    that tell events apart seldom come three to a slot with the rest of the message equal.
-    """
-    n = len(words)
-    if n < MIN_WORDS_FOR_WORD_VARIABLE or len(bucket) < MIN_SIBLINGS - 1:
-        return []
-    by_place: dict[int, list[Cluster]] = {}
-    for cand in bucket:
-        place = -1
-        for i in range(1, n):
-            if cand.words[i] != words[i]:
-                if place >= 0 or cand.levels[i] != LITERAL:
-                    place = -2
-                    break
-                place = i
-        if place > 0 and _word_values(cand.words[place], words[place]):
-            by_place.setdefault(place, []).append(cand)
-    for group in by_place.values():
-        if len(group) >= MIN_SIBLINGS - 1:
-            return group
-    return []
-
-
-_WORD_PART = re.compile(r"^\w*$")
-
-
-def _word_values(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` differ in a run of word characters only (``IN A``/``IN MX``,
-    ``'<*>/A/IN'``/``'<*>/NS/IN'``, ``of users:``/``of local:``), not followed by a sign: a
-    letter with a sign (``x+``/``z-``) names a direction, a constant of the event."""
-    head = _common_length(a, b)
-    tail = _common_length(a[head:][::-1], b[head:][::-1])
-    da, db = a[head : len(a) - tail], b[head : len(b) - tail]
-    if not (_WORD_PART.match(da) and _WORD_PART.match(db)) or not (da or db):
-        return False
-    return not a[len(a) - tail :].startswith(("+", "-")) and "<" not in da + db
-
-
-def _common_length(a: str, b: str) -> int:
-    n, limit = 0, min(len(a), len(b))
-    while n < limit and a[n] == b[n]:
-        n += 1
-    return n
-
-
-def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
-    """Fold each run of wildcard words into one, remembering its length: a list of values
-    ("delete blk_1 blk_2 blk_3") groups with a shorter one, while the template still shows a
-    fixed-arity run ("softheader=<*> <*> <*>") as it is."""
-    if WILDCARD not in words:
-        return words, [1] * len(words)
-    out: list[str] = []
-    runs: list[int] = []
-    for w in words:
-        if out and out[-1] == WILDCARD and w.rstrip(",;)]}") in UNITS:
-            # "5.2 KB," in a list or brackets is "<*>,": the unit is the value's. Ending a
-            # phrase ("took 14.9 GB", "of 79 GiB of which") the unit stays, one word "<*> GB",
-            # while every line of the cluster has it, and folds once another one shows up.
-            bare = w.rstrip(".") in UNITS
-            out[-1] += " " + w if runs[-1] == 1 and bare else w[len(w.rstrip(",;)]}")) :]
-            continue
-        if out and out[-1] in (WILDCARD, "/") and w.startswith("HTTP/<*>"):
-            out[-1] = WILDCARD + w[8:]  # '"GET /a/b HTTP/1.1"', '"GET / HTTP/1.1"': '"GET <*>"'
-            continue
-        if out and out[-1][:1] == "[" and out[-1].endswith(WILDCARD) and _ZONE.match(w):
-            out[-1] += "]"  # "[29/Nov/2026:10:00:01 +0000]": a time's zone offset is the time's
-            continue
-        if w == WILDCARD and out and out[-1] in MONTHS:
-            out[-1] = WILDCARD  # "Jul 10": a date
-        if w == WILDCARD and out and out[-1] == WILDCARD:
-            runs[-1] += 1
-        else:
-            out.append(w)
-            runs.append(1)
-    return out, runs
-
-
-def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
-    """Widen ``cluster``'s template so that it covers ``words``; True if it changed."""
-    changed = False
-    for i, run in enumerate(runs):
-        if run != cluster.runs[i] and cluster.runs[i] != 1:
-            cluster.runs[i] = 1  # a list of varying length: show it as one <*>
-            changed = True
-    for i, new in enumerate(words):
-        have, level = cluster.words[i], cluster.levels[i]
-        if have == new or level == ANY:
-            continue
-        lhave, lnew = loose(have), loose(new)
-        if lhave == lnew or covers(lhave, lnew):
-            if level != LOOSE or have != lhave:
-                cluster.words[i], cluster.levels[i] = lhave, LOOSE
-                changed = True
-        elif covers(lnew, lhave):
-            cluster.words[i], cluster.levels[i] = lnew, LOOSE
-            changed = True
-        else:
-            pattern = generalise(lhave, lnew)
-            cluster.words[i] = pattern
-            cluster.levels[i] = ANY if pattern == WILDCARD else LOOSE
-            changed = True
-    if changed:
-        cluster._template = None
-    return changed

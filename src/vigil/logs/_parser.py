@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from vigil.logs._cluster import Cluster
 from vigil.logs._headers import LogFormat
-from vigil.logs._miner import DEFAULT_MAX_SIGNATURES, Cluster, TemplateMiner
+from vigil.logs._miner import DEFAULT_MAX_SIGNATURES, TemplateMiner
 from vigil.logs._shape import BYTE_SHAPE, has_digit, shape_key
 from vigil.logs._tokens import mask
 

@@ -13,7 +13,8 @@ import json
 from typing import Any
 
 from vigil.errors import InputError
-from vigil.logs._miner import Cluster, TemplateMiner
+from vigil.logs._cluster import Cluster
+from vigil.logs._miner import TemplateMiner
 
 STATE_VERSION = 1
 
