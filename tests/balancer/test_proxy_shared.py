@@ -84,6 +84,50 @@ def test_probation_and_drained_go_by_the_workers_own_requests() -> None:
     assert "a" in [u.id for u in second.eligible(1.0)]
 
 
+def test_a_pool_reads_the_oldest_request_and_the_last_answer_of_every_worker() -> None:
+    first, second = pools(2)
+    held = first.acquire(1.0, exclude=frozenset({"b", "c"}))
+    assert held is not None and held.id == "a"
+    second.acquire(2.0, exclude=frozenset({"a"}))  # looks at every upstream but a
+    a = second.get("a")
+    assert a.oldest_pending is None and a.peers_answered_at is None  # a was not looked at
+    second.acquire(2.5)
+    assert (a.in_flight, a.oldest_pending, a.peers_answered_at) == (1, 1.0, 0.0)
+    first.release(held, 3.0, outcome=Outcome.OK, latency=2.0)
+    second.acquire(4.0, exclude=frozenset({"b", "c"}))
+    assert a.peers_answered_at == 3.0 and a.oldest_pending == 4.0  # the second's own request
+    assert a.in_flight == 1
+
+
+def test_a_replica_silent_on_another_workers_request_is_charged_by_p2c() -> None:
+    """p2c_ewma's silence test reads the oldest request out over every worker: a replica
+    holding the first worker's request for 20 service times costs more in the second."""
+    first, second = pools(2, policy="p2c_ewma")
+    now = 0.0
+    for _ in range(100):  # both learn every upstream: 0.1 s per request, one at a time
+        for pool in (first, second):
+            for uid in "abc":
+                upstream = pool.acquire(now, exclude=frozenset("abc") - {uid})
+                assert upstream is not None and upstream.id == uid
+                now += 0.1
+                pool.release(upstream, now, outcome=Outcome.OK, latency=0.1)
+    stuck = now
+    out = [first.acquire(stuck, exclude=frozenset({"b", "c"}))]  # a holds it: stalled
+    now += 1.9
+    out += [first.acquire(now, exclude=frozenset({"a", "c"}))]  # b and c: one each, just sent
+    out += [first.acquire(now, exclude=frozenset({"a", "b"}))]
+    assert [u.id for u in out if u is not None] == ["a", "b", "c"]
+    picks = Counter()
+    for _ in range(30):  # one request out on each; a silent for 2 s, the others just sent
+        now += 0.001
+        upstream = second.acquire(now)
+        assert upstream is not None
+        picks[upstream.id] += 1
+        second.release(upstream, now + 0.0005, outcome=Outcome.OK, latency=0.1)
+    assert picks["a"] == 0 and picks["b"] + picks["c"] == 30
+    assert second.get("a").in_flight == 1
+
+
 def test_an_upstream_without_a_slot_is_refused_when_the_pool_shares() -> None:
     block = local_block(2, ["a"])
     pool = Pool([Upstream("a", "h", 1), Upstream("z", "h", 2)])

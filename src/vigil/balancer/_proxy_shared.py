@@ -22,6 +22,7 @@ from multiprocessing.shared_memory import SharedMemory
 
 from vigil.balancer._pool_shared import (
     NAME_BYTES,
+    TABLES,
     SharedInFlight,
     block_size,
     counts_offset,
@@ -31,7 +32,7 @@ from vigil.balancer._pool_shared import (
 from vigil.errors import InputError
 
 DEFAULT_SLOTS = 128
-"""Upstreams one balancer's workers can share counts for (a block of 8 KiB of names plus 1 KiB
+"""Upstreams one balancer's workers can share counts for (a block of 8 KiB of names plus 3 KiB
 per worker); more is refused at launch with an error naming ``balancer.upstreams``."""
 
 
@@ -57,7 +58,9 @@ class SharedBlock:
         buf = _buffer(self.memory)
         format_block(buf, workers, capacity)
         start = counts_offset(capacity)
-        self._counts = buf[start : start + workers * capacity * 8].cast("q")
+        table = workers * capacity * 8
+        self._counts = buf[start : start + table].cast("q")
+        self._times = buf[start + table : start + TABLES * table].cast("d")  # oldest, answered
         self.slots: dict[str, int] = {}
         self._closed = False
         for upstream_id in ids:
@@ -99,6 +102,10 @@ class SharedBlock:
             start = worker * self.capacity
             for slot in range(self.capacity):
                 self._counts[start + slot] = 0
+            for table in range(TABLES - 1):
+                start = (table * self.workers + worker) * self.capacity
+                for slot in range(self.capacity):
+                    self._times[start + slot] = 0.0
 
     def unlink(self) -> None:
         """Close and remove the block (idempotent)."""
@@ -107,6 +114,7 @@ class SharedBlock:
                 return
             self._closed = True
             self._counts.release()
+            self._times.release()
             self.memory.close()
             with contextlib.suppress(FileNotFoundError):  # removed by someone else
                 self.memory.unlink()

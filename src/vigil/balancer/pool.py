@@ -18,8 +18,9 @@ gets one trial request and that result decides (success: slow start; failure: ej
 
 Worker processes of one balancer (``balancer.workers`` above 1) each hold a pool; :meth:`Pool.share`
 attaches the counts they share (:mod:`vigil.balancer._pool_shared`), after which ``in_flight``
-as the policy reads it is the count over every worker (refreshed just before each pick and at
-each release), while probation and :meth:`Pool.drained` go by this process's own requests.
+and ``oldest_pending`` as the policy reads them are over every worker (refreshed just before
+each pick), with ``peers_answered_at`` the latest answer any worker got, while probation and
+:meth:`Pool.drained` go by this process's own requests.
 Without it (one process) nothing changes and nothing is paid.
 """
 
@@ -239,10 +240,10 @@ class Pool:
     ) -> None:
         """The attempt ended: update in-flight, latency, errors, Retry-After and ejection."""
         upstream.in_flight = max(upstream.in_flight - 1, 0)
-        if self._shared is not None:
-            self._shared.finished(upstream)
         if upstream.pending:
             upstream.pending.popleft()
+        if self._shared is not None:
+            self._shared.finished(upstream, now, outcome is not Outcome.CLIENT_ABORT)
         failed = outcome in FAILURES or outcome is Outcome.OVERLOADED
         if self._learner is not None:
             self._learner.finished(

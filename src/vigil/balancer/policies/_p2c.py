@@ -329,7 +329,11 @@ class PeakEwmaP2C:
             delay *= math.exp(-idle / self.decay)
         oldest = upstream.oldest_pending
         if oldest is not None:  # silence: the usual gap is at least b, a cheap first test
-            silent = now - (oldest if oldest > model.done_at else model.done_at)
+            done = model.done_at
+            peers = upstream.peers_answered_at  # workers sharing counts: anyone's last answer
+            if peers is not None and peers > done:
+                done = peers
+            silent = now - (oldest if oldest > done else done)
             if silent > SILENCE_GAPS * model.b:
                 delay += _silence(upstream, model, oldest, now)
         if model.stalled:
@@ -402,7 +406,8 @@ def _silence(upstream: UpstreamView, model: DelayModel | None, oldest: float, no
     (``oldest``: the start of the oldest). The usual gap with ``k`` out is read off the learned
     line: ``max(b, line(0) / k)``: a replica that serves ``k`` at once answers every
     ``line(0) / k`` while it has free slots, and every ``b`` (its time per extra request) once
-    they are full; at one slot both are its service time."""
+    they are full; at one slot both are its service time. With workers sharing their counts,
+    ``oldest`` and the last answer (``peers_answered_at``) are over every worker."""
     if model is not None and model.at is not None:
         last = max(oldest, model.done_at)
         usual = model.usual_gap(upstream.in_flight)
@@ -410,6 +415,9 @@ def _silence(upstream: UpstreamView, model: DelayModel | None, oldest: float, no
         last, usual = max(oldest, upstream.latency_at), upstream.peak_latency
     else:
         return 0.0
+    peers = upstream.peers_answered_at
+    if peers is not None and peers > last:
+        last = peers
     return max(now - last - SILENCE_GAPS * usual, 0.0)
 
 
