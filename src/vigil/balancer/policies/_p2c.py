@@ -51,9 +51,14 @@ the ``d`` random ones only, which bounds any upstream's share at ``d / n`` howev
 Several balancers on one port (``workers: K``), each with a fresh view of its own picks only,
 were measured not to herd (bench/balance_sim.py ``--balancers``: requests of different balancers
 land on the same replica as often as independent choices would); at 4 slots per replica p99 /
-oracle stays within 1.12 at K = 4, at one slot it grows to 1.32 (K = 2) and 1.92 (K = 4), the
+oracle stays within 1.12 at K = 4, at one slot it grew to 1.32 (K = 2) and 1.92 (K = 4), the
 partial view's cost (an oracle that sees only its own requests: 1.11 and 1.38), and random
-sampling instead of the scan made it worse (docs/benchmarks.md, "Several balancers").
+sampling instead of the scan made it worse (docs/benchmarks.md, "Several balancers"). So the
+workers of one balancer share their in-flight counts, oldest requests and last answers
+(:mod:`vigil.balancer._pool_shared`): ``in_flight`` and ``oldest_pending`` are then over every
+worker, and the silence test takes the latest answer any worker got
+(``peers_answered_at``); one slot, worst 1.20 (K = 2) and 1.25 (K = 4), both on the bursty
+scenario, the others within 1.14 (``--shared-inflight``, docs/benchmarks.md, "Workers sharing").
 A stall test from each upstream's own distribution of gaps between answers (instead of the fixed
 :data:`SILENCE_GAPS`) was measured and not kept: no better alone, and with a learned stall
 length a standing charge that starved recovered replicas (docs/benchmarks.md).
