@@ -48,7 +48,9 @@ p2c_ewma, slow start 0) and the open-loop POST client at 80 % of the replicas' c
 setups on the same replicas, same schedule, one after the other: one worker (the reference), two
 workers each seeing only its own requests (``share`` off), two workers sharing their in-flight
 counts (the product's default for ``workers: 2``). The baseline of this part is the two
-unshared workers; ``sharing / unshared`` p99 is the figure.
+unshared workers; ``sharing / unshared`` p99 is the figure. Arrivals here are Poisson (a fixed
+seed, the same schedule for every setup), as in the simulation; parts 1 and 2 keep evenly spaced
+ones.
 
 Prints Rich tables on stderr, then ONE JSON line on stdout with the figures and the baseline's.
 The bench monkeypatches the two methods above for measurement only; the product code is as is.
@@ -63,6 +65,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -139,7 +142,8 @@ class RawClient:
 
 
 async def client_main(port: int, rate: float, seconds: float, mix: str) -> None:
-    """Open loop: request i starts at t0 + i / rate; prints ``START t0`` then one JSON line."""
+    """Open loop: request i starts at t0 + i / rate (``post-poisson``: after exponential gaps of
+    mean 1 / rate, seeded); prints ``START t0`` then one JSON line."""
     client = RawClient(port)
     records: list[list[float]] = []  # [scheduled, is_post, status (0: failed), latency, lag]
     tasks: set[asyncio.Task[None]] = set()
@@ -157,11 +161,16 @@ async def client_main(port: int, rate: float, seconds: float, mix: str) -> None:
     sys.stdout.write(f"START {t0!r}\n")
     sys.stdout.flush()
     i = 0
-    while (at := t0 + i / rate) < t0 + seconds:
+    poisson = mix == "post-poisson"  # exponential gaps from a fixed seed: the same every run
+    gaps = random.Random(7)
+    offset = 0.0
+    while (at := t0 + (offset if poisson else i / rate)) < t0 + seconds:
+        if poisson:
+            offset += gaps.expovariate(rate)
         delay = at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        post = mix == "post" or i % 2 == 1
+        post = mix != "mix" or i % 2 == 1
         task = asyncio.create_task(one(i, at, post))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -729,8 +738,6 @@ WORKER_SETUPS = (("1 worker", 1, False), ("2 workers", 2, False), ("2 workers sh
 
 async def replica_main(port: int, mean_ms: float, seed: int) -> None:
     """One request at a time (FIFO queue), log-normal service time with mean ``mean_ms``."""
-    import random
-
     rng = random.Random(seed)
     slot = asyncio.Lock()  # FIFO: waiters are woken in order
     mu = math.log(mean_ms / 1000.0) - SLOT_SIGMA**2 / 2
@@ -829,7 +836,7 @@ async def live_workers(seconds: float, utilisation: float = 0.8) -> dict[str, di
                 stall.append(asyncio.create_task(staller(replicas.pid(4), t0, t0 + seconds)))  # noqa: B023
 
             try:
-                result = await run_client(group.port, rate, seconds, "post", begin)
+                result = await run_client(group.port, rate, seconds, "post-poisson", begin)
             finally:
                 for task in stall:
                     task.cancel()

@@ -184,10 +184,12 @@ def serve_workers(
     *,
     workers: int = 2,
     grace: float = 5.0,
+    share: Iterable[str] | None = None,
 ) -> int:
     """Run ``workers`` proxy processes on ``host:port`` until SIGTERM / SIGINT (or a worker
-    dies); blocking, for the main thread of ``vigil balance``. Returns an exit status."""
-    group = Workers.launch(factory, host, port, workers=workers, grace=grace)
+    dies); blocking, for the main thread of ``vigil balance``. Returns an exit status.
+    ``share``: as for :meth:`Workers.launch` (the upstream ids, to share in-flight counts)."""
+    group = Workers.launch(factory, host, port, workers=workers, grace=grace, share=share)
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
