@@ -28,6 +28,7 @@ DATA_PLANE = [
         "_http_headers",
         "_pool_budget",
         "_pool_health",
+        "_pool_shared",
         "_proxy_access",
         "_proxy_client",
         "_proxy_connpool",

@@ -40,6 +40,18 @@ policy in turn (fresh state, no probes, so nothing restarts the stalled one), op
 client-side p50/p99 measured from each request's *scheduled* start (no coordinated omission).
 There is no oracle live (only the simulation, ``bench/balance_sim.py``, has one).
 
+Part 3, **workers sharing in-flight counts, live** (``--part workers`` runs it alone): five
+one-request-at-a-time replicas (this script in ``--replica`` mode: a FIFO queue in front of one
+slot, log-normal service times with a 40 ms mean, one at 120 ms, one SIGSTOPped 1 s in every
+5 s), a ``vigil balance``-like group of worker processes (:class:`vigil.balancer.proxy.Workers`,
+p2c_ewma, slow start 0) and the open-loop POST client at 80 % of the replicas' capacity. Three
+setups on the same replicas, same schedule, one after the other: one worker (the reference), two
+workers each seeing only its own requests (``share`` off), two workers sharing their in-flight
+counts (the product's default for ``workers: 2``). The baseline of this part is the two
+unshared workers; ``sharing / unshared`` p99 is the figure. Arrivals here are Poisson (a fixed
+seed, the same schedule for every setup), as in the simulation; parts 1 and 2 keep evenly spaced
+ones.
+
 Prints Rich tables on stderr, then ONE JSON line on stdout with the figures and the baseline's.
 The bench monkeypatches the two methods above for measurement only; the product code is as is.
 Every process it starts is stopped (stalled ones get SIGCONT first).
@@ -51,7 +63,9 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -128,7 +142,8 @@ class RawClient:
 
 
 async def client_main(port: int, rate: float, seconds: float, mix: str) -> None:
-    """Open loop: request i starts at t0 + i / rate; prints ``START t0`` then one JSON line."""
+    """Open loop: request i starts at t0 + i / rate (``post-poisson``: after exponential gaps of
+    mean 1 / rate, seeded); prints ``START t0`` then one JSON line."""
     client = RawClient(port)
     records: list[list[float]] = []  # [scheduled, is_post, status (0: failed), latency, lag]
     tasks: set[asyncio.Task[None]] = set()
@@ -146,11 +161,16 @@ async def client_main(port: int, rate: float, seconds: float, mix: str) -> None:
     sys.stdout.write(f"START {t0!r}\n")
     sys.stdout.flush()
     i = 0
-    while (at := t0 + i / rate) < t0 + seconds:
+    poisson = mix == "post-poisson"  # exponential gaps from a fixed seed: the same every run
+    gaps = random.Random(7)
+    offset = 0.0
+    while (at := t0 + (offset if poisson else i / rate)) < t0 + seconds:
+        if poisson:
+            offset += gaps.expovariate(rate)
         delay = at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        post = mix == "post" or i % 2 == 1
+        post = mix != "mix" or i % 2 == 1
         task = asyncio.create_task(one(i, at, post))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -708,6 +728,179 @@ async def live_policies(seconds: float) -> dict[str, dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------------
+# Part 3: worker processes with and without shared in-flight counts, one-slot replicas
+# --------------------------------------------------------------------------------------------
+
+SLOT_MEAN_MS = (40.0, 40.0, 40.0, 120.0, 40.0)  # r3: 3x slower; r4: stalls (SIGSTOP)
+SLOT_SIGMA = 0.6  # log-normal shape of service times, as in bench/balance_sim.py
+WORKER_SETUPS = (("1 worker", 1, False), ("2 workers", 2, False), ("2 workers shared", 2, True))
+
+
+async def replica_main(port: int, mean_ms: float, seed: int) -> None:
+    """One request at a time (FIFO queue), log-normal service time with mean ``mean_ms``."""
+    rng = random.Random(seed)
+    slot = asyncio.Lock()  # FIFO: waiters are woken in order
+    mu = math.log(mean_ms / 1000.0) - SLOT_SIGMA**2 / 2
+    body = b'{"ok": true}'
+    reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%b" % (
+        len(body),
+        body,
+    )
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                if length:
+                    await reader.readexactly(length)
+                async with slot:
+                    await asyncio.sleep(rng.lognormvariate(mu, SLOT_SIGMA))
+                writer.write(reply)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port, reuse_address=True)
+    async with server:
+        await server.serve_forever()
+
+
+class SlotReplicas(Servers):
+    """One-slot replicas: this script in ``--replica`` mode."""
+
+    async def start(self, index: int | None = None) -> None:
+        for i in range(len(self.ports)) if index is None else [index]:
+            self.procs[i] = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--replica",
+                str(self.ports[i]),
+                str(self.latencies[i]),
+                str(i + 1),
+                stdout=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        for i in range(len(self.ports)) if index is None else [index]:
+            await wait_port(self.ports[i])
+
+
+def slot_worker_proxy(ports: list[int]) -> Any:
+    """A worker's proxy (picklable factory): p2c_ewma over the replicas, slow start 0."""
+    from vigil.balancer import Pool, Upstream
+    from vigil.balancer.proxy import Proxy
+    from vigil.daemon._balancing import pool_settings, proxy_settings
+    from vigil.settings import BalancerSettings
+
+    b = BalancerSettings.model_validate({"policy": "p2c_ewma", "slow_start": 0})
+    ups = [Upstream(f"r{i}", "127.0.0.1", p) for i, p in enumerate(ports)]
+    return Proxy(Pool(ups, pool_settings(b)), settings=proxy_settings(b))
+
+
+async def live_workers(seconds: float, utilisation: float = 0.8) -> dict[str, dict[str, Any]]:
+    """p99 of each of WORKER_SETUPS in front of the same one-slot replicas, same schedule."""
+    import functools
+
+    from vigil.balancer.proxy import Workers
+
+    capacity = sum(1000.0 / ms for ms in SLOT_MEAN_MS) - 1000.0 / SLOT_MEAN_MS[4] * (
+        STALL_LENGTH / STALL_PERIOD
+    )
+    rate = utilisation * capacity
+    replicas = SlotReplicas(list(SLOT_MEAN_MS))
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        await replicas.start()
+        ids = [f"r{i}" for i in range(len(SLOT_MEAN_MS))]
+        for name, count, shared in WORKER_SETUPS:
+            factory = functools.partial(slot_worker_proxy, replicas.ports)
+            group = await asyncio.to_thread(
+                functools.partial(
+                    Workers.launch,
+                    factory,
+                    "127.0.0.1",
+                    free_port(),
+                    workers=count,
+                    share=ids if shared else None,
+                )
+            )
+            stall: list[asyncio.Task[None]] = []
+
+            async def begin(t0: float) -> None:
+                stall.append(asyncio.create_task(staller(replicas.pid(4), t0, t0 + seconds)))  # noqa: B023
+
+            try:
+                result = await run_client(group.port, rate, seconds, "post-poisson", begin)
+            finally:
+                for task in stall:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                await asyncio.to_thread(group.stop, 1.0)
+            recs = result["records"]
+            lat = sorted(r[3] for r in recs if r[2] == 200)
+            out[name] = {
+                "workers": count,
+                "shared": shared,
+                "requests": len(recs),
+                "errors": sum(1 for r in recs if r[2] != 200),
+                "p50_ms": pct(lat, 0.5) * 1000,
+                "p99_ms": pct(lat, 0.99) * 1000,
+                "max_ms": lat[-1] * 1000 if lat else float("nan"),
+                "client_rate": result["achieved_rate"],
+            }
+            await asyncio.sleep(STALL_LENGTH)  # let the replicas' queues empty
+    finally:
+        await replicas.stop()
+    out["rate"] = {"offered": rate, "capacity": capacity}
+    return out
+
+
+def show_workers(live: dict[str, dict[str, Any]], seconds: float) -> None:
+    rate = live["rate"]["offered"]
+    table = Table(
+        title=f"workers sharing in-flight counts: 5 one-slot replicas (r3 3x slower, r4 stalled "
+        f"1 s in 5), p2c_ewma, {rate:.0f} POST/s (80 %), {seconds:.0f} s per setup"
+    )
+    for col in ("setup", "requests", "errors", "p50 ms", "p99 ms", "max ms", "client req/s"):
+        table.add_column(col)
+    for name, _, _ in WORKER_SETUPS:
+        r = live[name]
+        table.add_row(
+            name,
+            str(r["requests"]),
+            str(r["errors"]),
+            f"{r['p50_ms']:.1f}",
+            f"{r['p99_ms']:.1f}",
+            f"{r['max_ms']:.1f}",
+            f"{r['client_rate']:.0f}",
+        )
+    console.print(table)
+
+
+def workers_figures(live: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    shared, own = live["2 workers shared"]["p99_ms"], live["2 workers"]["p99_ms"]
+    one = live["1 worker"]["p99_ms"]
+    ratio = shared / own if own > 0 else float("nan")
+    console.print(
+        f"2 workers: p99 sharing in-flight counts / each its own view = {ratio:.2f}; "
+        f"over 1 worker: shared {shared / one:.2f}, own view {own / one:.2f}"
+    )
+    return {
+        "setups": live,
+        "shared_over_unshared_p99": round(ratio, 3),
+        "shared_over_one_worker_p99": round(shared / one, 3),
+        "unshared_over_one_worker_p99": round(own / one, 3),
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
 
@@ -830,6 +1023,18 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     trials = 2 if args.quick else args.trials
     warmup, after = (1.0, 1.2) if args.quick else (2.0, 2.0)
     seconds = 5.0 if args.quick else args.policy_seconds
+    if args.part == "workers":
+        console.print(f"workers sharing in-flight counts, live: {seconds:.0f} s per setup ...")
+        workers = await live_workers(seconds)
+        show_workers(workers, seconds)
+        figures = workers_figures(workers)
+        return {
+            "bench": "balance_faults",
+            "part": "workers",
+            "quick": args.quick,
+            "vigil": {"live_workers": figures},
+            "baseline": {"name": "2 workers, own view", "live_workers": workers["2 workers"]},
+        }
     setups: dict[str, dict[str, Any]] = {}
     console.print(f"faults: {trials} trials per setup ...")
     setups["vigil controller"] = summarize(await controller_trials(trials, warmup, after))
@@ -850,6 +1055,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         f"p2c_ewma p99 / round_robin p99 = {ratio:.2f} (target <= 0.5); no oracle live "
         "(bench/balance_sim.py has one)"
     )
+    console.print(f"workers sharing in-flight counts, live: {seconds:.0f} s per setup ...")
+    workers = await live_workers(seconds)
+    show_workers(workers, seconds)
+    shared_figures = workers_figures(workers)
     return {
         "bench": "balance_faults",
         "quick": args.quick,
@@ -858,11 +1067,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "faults_passive": setups["vigil passive"],
             "live": live,
             "live_p2c_over_rr_p99": round(ratio, 3),
+            "live_workers": shared_figures,
         },
         "baseline": {
             "name": baseline_name,
             "faults": setups[baseline_name],
             "live_round_robin": live["round_robin"],
+            "live_workers_unshared": workers["2 workers"],
         },
     }
 
@@ -872,10 +1083,18 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="2 trials, 5 s per policy")
     parser.add_argument("--trials", type=int, default=10, help="kill trials per setup")
     parser.add_argument("--policy-seconds", type=float, default=30.0, help="live run per policy")
+    parser.add_argument(
+        "--part", choices=("all", "workers"), default="all", help="workers: part 3 only"
+    )
     parser.add_argument("--client", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--replica", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     import uvloop
 
+    if args.replica:
+        port, mean_ms, seed = args.replica
+        uvloop.run(replica_main(int(port), float(mean_ms), int(seed)))
+        return 0
     if args.client:
         port, rate, seconds, mix = args.client
         uvloop.run(client_main(int(port), float(rate), float(seconds), mix))

@@ -6,7 +6,9 @@
 Two nginx backends (``return 200``, one worker each: fast enough not to be the bottleneck) on
 loopback; wrk ``-t1`` at ``-c50`` and ``-c1`` against (a) one backend directly, (b) HAProxy with
 ``nbthread 1`` round robin over both, (c) Vigil round robin in 1 process and (d) in 2 processes
-(``SO_REUSEPORT`` workers, uvloop), plus a ``-c1000`` run per proxy that must see zero errors.
+(``SO_REUSEPORT`` workers, uvloop; and again with the workers sharing their in-flight counts,
+``vigil_2proc_shared``, as ``vigil balance`` runs them), plus a ``-c1000`` run per proxy that
+must see zero errors.
 Vigil runs the build ``make dev`` made (the mypyc-compiled data plane where a C compiler was
 there), and (e) 1 process again from source (``VIGIL_PURE_PYTHON=1``) for the compiled build's
 gain in the same run. Prints a table and the ratios to HAProxy, then ONE JSON line with every
@@ -395,15 +397,21 @@ def main() -> int:
                 for style in ("protocol", "buffered"):
                     measure_floor(style, backends, seconds, results)
             # the same data plane from source (VIGIL_PURE_PYTHON, read by the spawned workers)
+            # vigil_2proc_shared: the two workers share their in-flight counts, as `vigil
+            # balance` with workers: 2 does (vigil.balancer._proxy_shared)
             for name, n, pure in (
                 ("vigil_1proc", 1, False),
                 ("vigil_2proc", 2, False),
+                ("vigil_2proc_shared", 2, False),
                 ("vigil_1proc_pure", 1, True),
             ):
                 factory = functools.partial(round_robin_proxy, backends)
                 os.environ[PURE_ENV] = "1" if pure else "0"
+                share = [f"b{i}" for i in range(len(backends))] if "shared" in name else None
                 try:
-                    group = Workers.launch(factory, "127.0.0.1", free_port(), workers=n)
+                    group = Workers.launch(
+                        factory, "127.0.0.1", free_port(), workers=n, share=share
+                    )
                 finally:
                     os.environ.pop(PURE_ENV)
                 try:

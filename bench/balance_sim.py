@@ -5,6 +5,7 @@ simulation of model replicas, against round robin (the baseline) and an oracle.
     python bench/balance_sim.py --quick    # 20 000 (CI keeps the script from rotting)
     python bench/balance_sim.py --sweep --slots 1 --requests 60000   # p2c / oracle, seeds 1-3
     python bench/balance_sim.py --sweep --balancers 1,2,4 --policies all   # several balancers
+    python bench/balance_sim.py --sweep --slots 1 --balancers 1,2,4 --shared-inflight
 
 Five replicas, each serving up to ``--slots`` requests at once (FIFO queue behind them), with
 log-normal service times: three normal, one 3x slower, one that stalls (makes no progress) for
@@ -30,6 +31,13 @@ choice among five). ``--sweep`` with K > 1 adds "herding" (:func:`herding`: succ
 of different balancers on the same replica, over what independent choices give; > 1 = herding)
 and the own-view oracle (each balancer runs the oracle's rule on its own requests only, taking
 each queue as K times its share of it): the reference for a balancer that sees only its picks.
+
+``--shared-inflight`` models the workers of one ``vigil balance`` sharing their in-flight counts
+(:mod:`vigil.balancer._pool_shared`, the product's own code over a block in this process's
+memory): each of the K pools reads every replica's requests in flight over all K, and still has
+its own latency estimates, RNG and arrivals. With ``--sweep`` each policy runs both ways on the
+same arrivals (columns "shared"); without it, every run of K > 1 shares. The acquire + release
+cost is printed with and without a block (two workers' rows).
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vigil.balancer import Outcome, Pool, PoolSettings, Upstream
+from vigil.balancer._pool_shared import SharedInFlight, local_block
 
 POLICIES = ("round_robin", "weighted", "least_conn", "least_time", "p2c_ewma", "hash")
 MEAN_SERVICE = 0.1  # seconds, at normal speed: a short generation
@@ -206,6 +215,7 @@ def simulate(
     weights: tuple[float, ...] | None = None,
     balancers: int = 1,
     balancer_of: list[int] | None = None,
+    shared: bool = False,
 ) -> tuple[list[float], list[int]]:
     """Run one policy (or "oracle", "oracle_own") over the workload: each request's latency
     and replica.
@@ -216,7 +226,8 @@ def simulate(
     each replica, every speed and a stall in progress) and K, taking each replica's queue as K
     times its own requests there: what a balancer that sees only its own picks could do with
     perfect knowledge of the replicas, short of learning the others' load from latencies (it
-    does not; K = 1: the oracle). ``balancer_of``, if given, gets the balancer of each request."""
+    does not; K = 1: the oracle). ``balancer_of``, if given, gets the balancer of each request.
+    ``shared``: the pools share their in-flight counts (K > 1), as the product's workers do."""
     arrivals, works, keys = work
     count = len(scenario.slowdown)
     replicas = [Replica(i, slots) for i in range(count)]
@@ -233,6 +244,10 @@ def simulate(
             for i in range(count)
         ]
         pools.append(Pool(upstreams, settings, rng=rngs[b]))
+    if shared and balancers > 1:
+        block = local_block(balancers, [f"r{i}" for i in range(count)])
+        for b, pool in enumerate(pools):
+            pool.share(SharedInFlight(block, b))
     spread = random.Random(f"spread {seed}") if balancers > 1 else None
     handle: dict[int, tuple[Pool, Upstream]] = {}
     own = [[0] * count for _ in range(balancers)]  # oracle_own: each balancer's requests
@@ -339,18 +354,25 @@ def run(
     results = {}
     for name in (*policies, "oracle"):
         k = 1 if name == "oracle" else args.balancers[0]
-        latency, chosen = simulate(scenario, name, work, args.slots, args.seed, weights, k)
+        latency, chosen = simulate(
+            scenario, name, work, args.slots, args.seed, weights, k, None, args.shared_inflight
+        )
         results[name] = summarise(latency, chosen, n // 10)
     return results, rate
 
 
-def overhead(policy: str, rounds: int) -> float:
-    """Microseconds per acquire + release on a pool of five upstreams (real clock)."""
+def overhead(policy: str, rounds: int, workers: int = 1) -> float:
+    """Microseconds per acquire + release on a pool of five upstreams (real clock); with
+    ``workers`` > 1 the pool shares its in-flight counts in a block of that many rows (the
+    others' rows idle, so the policy sees the same counts and makes the same picks: the
+    difference is the cost of reading and writing the block)."""
     pool = Pool(
         [Upstream(f"r{i}", "127.0.0.1", 9000 + i) for i in range(5)],
         PoolSettings(policy=policy),
         rng=random.Random(1),
     )
+    if workers > 1:
+        pool.share(SharedInFlight(local_block(workers, [f"r{i}" for i in range(5)]), 0))
     held: deque[Upstream] = deque()
     now = 0.0
     started = time.process_time()  # CPU time: less disturbed by the shared machine
@@ -392,6 +414,11 @@ def main() -> None:
         help=f"policies of --sweep, comma-separated, or 'all' ({','.join(SUMMARY)})",
     )
     parser.add_argument(
+        "--shared-inflight",
+        action="store_true",
+        help="the K balancers share their in-flight counts (workers of one vigil balance)",
+    )
+    parser.add_argument(
         "--capacity-weights",
         action="store_true",
         help="configure weights 1/slowdown (an operator who knows r3 is 3x slower)",
@@ -423,10 +450,19 @@ def main() -> None:
     ratios = summary(console, {scenario.name: results, **others}, args)
     rounds = 20_000 if args.quick else 200_000
     cost = {name: overhead(name, rounds) for name in ("round_robin", "p2c_ewma")}
+    for name in ("round_robin", "p2c_ewma"):
+        for k in (2, 4):
+            cost[f"{name}_shared_{k}"] = overhead(name, rounds, workers=k)
     console.print(
         f"acquire + release, 5 upstreams: p2c_ewma {cost['p2c_ewma']:.1f} us, "
         f"round_robin {cost['round_robin']:.1f} us ({cost['p2c_ewma'] / cost['round_robin']:.2f}x)"
     )
+    for name in ("round_robin", "p2c_ewma"):
+        two, four = cost[f"{name}_shared_2"], cost[f"{name}_shared_4"]
+        console.print(
+            f"  {name} sharing in-flight counts (idle peers): 2 workers {two:.1f} us "
+            f"(+{two - cost[name]:.1f}), 4 workers {four:.1f} us (+{four - cost[name]:.1f})"
+        )
     base, oracle, p2c = (float(results[k]["p99"]) for k in ("round_robin", "oracle", "p2c_ewma"))  # type: ignore[arg-type]
     line = {
         "bench": "balance_sim",
@@ -436,6 +472,7 @@ def main() -> None:
         "seed": args.seed,
         "scenario": scenario.name,
         "balancers": args.balancers[0],
+        "shared_inflight": args.shared_inflight,
         "capacity_weights": args.capacity_weights,
         "p99_ms": {k: round(float(v["p99"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
         "p50_ms": {k: round(float(v["p50"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
@@ -552,6 +589,10 @@ def sweep(n: int, args: argparse.Namespace) -> None:
     except ValueError:
         raise SystemExit(f"--seeds {args.seeds!r}: comma-separated integers, e.g. 1,2,3") from None
     policies: tuple[str, ...] = args.policies
+    variants = [(name, False) for name in policies]
+    if args.shared_inflight:  # each policy again, its K pools sharing their in-flight counts
+        variants += [(name, True) for name in policies]
+    columns = [f"{name} shared" if shared else name for name, shared in variants]
     # ratios[K][policy][scenario] = p99 / oracle per seed; repeat likewise (share of repeats)
     ratios: dict[int, dict[str, dict[str, list[float]]]] = {}
     repeats: dict[int, dict[str, dict[str, list[float]]]] = {}
@@ -578,28 +619,35 @@ def sweep(n: int, args: argparse.Namespace) -> None:
                     own = oracle
                 by_own = own_view.setdefault(k, {}).setdefault(scenario.name, [])
                 by_own.append(round(own / oracle, 4))
-                for name in policies:
+                for name, shared in variants:
+                    label = f"{name} shared" if shared else name
+                    if shared and k == 1:  # one balancer has no block: its own view is all
+                        for table in (ratios, repeats):
+                            done = table[k][name][scenario.name][-1]
+                            table[k].setdefault(label, {}).setdefault(scenario.name, [])
+                            table[k][label][scenario.name].append(done)
+                        continue
                     sent_by = [0] * n
                     latency, chosen = simulate(
-                        scenario, name, work, args.slots, seed, None, k, sent_by
+                        scenario, name, work, args.slots, seed, None, k, sent_by, shared
                     )
                     figures = summarise(latency, chosen, n // 10)
                     if k > 1:
-                        herd = herds.setdefault(k, {}).setdefault(name, {})
+                        herd = herds.setdefault(k, {}).setdefault(label, {})
                         herd.setdefault(scenario.name, []).append(
                             round(herding(chosen, sent_by, n // 10), 3)
                         )
                     ratio = float(figures["p99"]) / oracle  # type: ignore[arg-type]
-                    by_k = ratios.setdefault(k, {}).setdefault(name, {})
+                    by_k = ratios.setdefault(k, {}).setdefault(label, {})
                     by_k.setdefault(scenario.name, []).append(round(ratio, 4))
-                    seen = repeats.setdefault(k, {}).setdefault(name, {})
+                    seen = repeats.setdefault(k, {}).setdefault(label, {})
                     seen.setdefault(scenario.name, []).append(float(figures["repeat"]))  # type: ignore[arg-type]
     load = f"{n} requests, {args.utilisation:.0%}, {args.slots} slots"
     console = Console(width=200)
     for k in args.balancers:
         table = Table(title=f"p99 / oracle p99, seeds {seeds} ({load}, {k} balancer(s))")
         table.add_column("scenario", justify="left")
-        for name in policies:
+        for name in columns:
             table.add_column(name, justify="right")
         if "round_robin" in policies and "p2c_ewma" in policies:
             table.add_column("p2c / RR", justify="right")
@@ -608,13 +656,15 @@ def sweep(n: int, args: argparse.Namespace) -> None:
             table.add_column("repeat p2c / oracle", justify="right")
             if k > 1:
                 table.add_column("herding p2c", justify="right")
+                if args.shared_inflight:
+                    table.add_column("herding p2c shared", justify="right")
         table.add_column("oracle p99 ms", justify="right")
         for scenario in SCENARIOS.values():
             row = [  # a diverging queue's ratio in whole numbers
                 "/".join(
                     f"{r:.0f}" if r >= 100 else f"{r:.2f}" for r in ratios[k][p][scenario.name]
                 )
-                for p in policies
+                for p in columns
             ]
             if "round_robin" in policies and "p2c_ewma" in policies:
                 pairs = zip(
@@ -629,6 +679,9 @@ def sweep(n: int, args: argparse.Namespace) -> None:
                 row.append(f"{mine:.3f} / {statistics.fmean(oracle_repeat[scenario.name]):.3f}")
                 if k > 1:
                     row.append("/".join(f"{h:.2f}" for h in herds[k]["p2c_ewma"][scenario.name]))
+                    if args.shared_inflight:
+                        shared_herd = herds[k]["p2c_ewma shared"][scenario.name]
+                        row.append("/".join(f"{h:.2f}" for h in shared_herd))
             row.append("/".join(f"{v:.0f}" for v in oracle_ms[scenario.name]))
             table.add_row(scenario.name, *row)
         console.print(table)
@@ -639,6 +692,11 @@ def sweep(n: int, args: argparse.Namespace) -> None:
         if "p2c_ewma" in policies
     }
     worst = max(worst_by_k.values(), default=math.nan)
+    shared_worst = {
+        k: max(r for values in ratios[k]["p2c_ewma shared"].values() for r in values)
+        for k in args.balancers
+        if "p2c_ewma" in policies and args.shared_inflight
+    }
     line = {
         "bench": "balance_sim_sweep",
         "requests": n,
@@ -660,6 +718,8 @@ def sweep(n: int, args: argparse.Namespace) -> None:
             for k, by in repeats.items()
         },
         "p2c_worst_by_balancers": {str(k): v for k, v in worst_by_k.items()},
+        "shared_inflight": args.shared_inflight,
+        "p2c_shared_worst_by_balancers": {str(k): v for k, v in shared_worst.items()},
         "worst": worst,
         "targets": {"p2c_p99_within_15pct_of_oracle": worst <= 1.15},
     }

@@ -70,3 +70,14 @@ def make_pool_worker_proxy(ports: dict[str, int]):
 
     upstreams = [upstream(name, port) for name, port in ports.items()]
     return Proxy(Pool(upstreams, PoolSettings(policy="round_robin")))
+
+
+def make_shared_worker_proxy(ports: dict[str, int], policy: str = "least_conn"):
+    """A picklable factory: a worker proxy over the project's Pool of ``ports`` (least_conn, no
+    slow start: a replica back in service has its full weight at once), for workers that share
+    their in-flight counts."""
+    from vigil.balancer.pool import Pool, PoolSettings
+    from vigil.balancer.proxy import Proxy
+
+    upstreams = [upstream(name, port) for name, port in ports.items()]
+    return Proxy(Pool(upstreams, PoolSettings(policy=policy, slow_start=0.0)))

@@ -9,7 +9,9 @@ worker; the worker applies it to its pool on its event loop (the pipe's descript
 the pipe it reported its port on. :meth:`vigil.balancer.proxy.Workers.apply` sends one update to
 all workers and returns once each has applied it, or raises naming the worker and the reason.
 Updates are applied in the order sent; a worker whose parent is gone stops listening and keeps
-serving with the state it has."""
+serving with the state it has. An update with an ``address`` adds the upstream (or replaces the
+one with that id) before the other fields apply; when the workers share in-flight counts the
+parent gives it a slot first (:mod:`vigil.balancer._proxy_shared`)."""
 
 from __future__ import annotations
 
@@ -21,19 +23,21 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Protocol
 
-from vigil.balancer._upstream import AdminState
+from vigil.balancer._upstream import AdminState, Upstream
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class PoolUpdate:
-    """One change to one upstream of the workers' pools; fields left ``None`` are unchanged."""
+    """One change to one upstream of the workers' pools; fields left ``None`` are unchanged.
+    ``address`` (host, port) adds the upstream to the pools first."""
 
     upstream: str
     state: AdminState | None = None
     healthy: bool | None = None
     weight: float | None = None
+    address: tuple[str, int] | None = None
 
     def __post_init__(self) -> None:
         if self.state is not None:  # also checks a plain string ("draining")
@@ -47,6 +51,7 @@ class PoolUpdate:
 class PoolControl(Protocol):
     """What a worker's router must offer to take updates (:class:`~vigil.balancer.pool.Pool`)."""
 
+    def add(self, upstream: Upstream, now: float) -> None: ...
     def set_state(self, upstream_id: str, state: AdminState, now: float) -> None: ...
     def set_health(self, upstream_id: str, healthy: bool, now: float) -> None: ...
     def set_weight(self, upstream_id: str, weight: float, now: float) -> None: ...
@@ -54,12 +59,15 @@ class PoolControl(Protocol):
 
 def apply_update(router: object, update: PoolUpdate, now: float) -> None:
     """Apply ``update`` to ``router`` (raises what the pool raises, e.g. an unknown upstream)."""
-    if not all(hasattr(router, name) for name in ("set_state", "set_health", "set_weight")):
+    if not all(hasattr(router, name) for name in ("add", "set_state", "set_health", "set_weight")):
         raise TypeError(
             f"the worker's router ({type(router).__name__}) takes no pool updates: "
             "build the worker's Proxy over a vigil.balancer.pool.Pool"
         )
     pool: PoolControl = router  # type: ignore[assignment]
+    if update.address is not None:
+        host, port = update.address
+        pool.add(Upstream(id=update.upstream, host=host, port=port), now)
     if update.state is not None:
         pool.set_state(update.upstream, update.state, now)
     if update.healthy is not None:

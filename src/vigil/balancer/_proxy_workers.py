@@ -8,6 +8,11 @@ placeholder socket (not listening) so that port 0 resolves to one port for every
 Each worker also listens for pool changes from the parent (:meth:`Workers.apply`, the health
 channel of :mod:`vigil.balancer._proxy_channel`), so drains, ejections by the operator, health
 verdicts and weights made in the process that owns the configuration reach every worker.
+Given the upstreams (``share=``), :meth:`Workers.launch` also creates a shared-memory block of
+in-flight counts (:mod:`vigil.balancer._proxy_shared`) that every worker's pool attaches to
+(:meth:`Pool.share <vigil.balancer.pool.Pool.share>`), so each worker's policy reads the count
+over all workers; a watcher thread zeroes the row of a worker that exits, and :meth:`Workers.stop`
+removes the block. With one worker there is no block.
 Used by :mod:`vigil.daemon._balancer_workers` (``balancer.workers`` above 1 in vigil.yaml) and
 ``bench/balance_overhead.py``.
 """
@@ -20,12 +25,15 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable
-from multiprocessing.connection import Connection
+from collections.abc import Callable, Iterable
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from multiprocessing.shared_memory import SharedMemory
 from typing import TYPE_CHECKING
 
+from vigil.balancer._pool_shared import SharedInFlight
 from vigil.balancer._proxy_channel import PoolUpdate, listen
+from vigil.balancer._proxy_shared import DEFAULT_SLOTS, SharedBlock, attach
 from vigil.errors import InputError
 
 if TYPE_CHECKING:
@@ -43,11 +51,15 @@ class Workers:
         # per worker: (updates to it, its acknowledgements); see vigil.balancer._proxy_channel
         self.channels: list[tuple[Connection, Connection]] = []
         self._sequence = 0
+        self.shared: SharedBlock | None = None  # the workers' shared in-flight counts
+        self._watcher: threading.Thread | None = None
 
     def apply(self, update: PoolUpdate, timeout: float = 10.0) -> None:
         """Apply ``update`` to every worker's pool; return once all have applied it. Blocking
         (call it with ``asyncio.to_thread`` from a loop). Raises :class:`~vigil.errors.InputError`
         when a worker refused it (unknown upstream...), ``RuntimeError`` when one did not answer."""
+        if update.address is not None and self.shared is not None:
+            self.shared.assign(update.upstream)  # its slot exists before a worker looks it up
         self._sequence += 1
         sequence = self._sequence
         for to_worker, _ in self.channels:
@@ -79,17 +91,25 @@ class Workers:
         workers: int = 2,
         grace: float = 5.0,
         timeout: float = 20.0,
+        share: Iterable[str] | None = None,
+        slots: int = DEFAULT_SLOTS,
     ) -> Workers:
         """Start ``workers`` processes listening on ``host:port``; return once all listen.
 
         ``factory`` must be picklable (a module-level function or a ``functools.partial`` of
         one): the workers are spawned, not forked, so no event loop state leaks into them.
+        ``share``: the ids of the upstreams the factory's pool holds; with more than one worker
+        the workers then share their in-flight counts (the factory's router must be a
+        :class:`~vigil.balancer.pool.Pool`), for up to ``slots`` upstreams (InputError naming
+        ``balancer.upstreams`` beyond).
         """
+        shared = SharedBlock(workers, share, slots) if share is not None and workers > 1 else None
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         placeholder = socket.socket(family, socket.SOCK_STREAM)
         placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         group = cls([], 0)
+        group.shared = shared
         try:
             placeholder.bind((host, port))
             group.port = port = placeholder.getsockname()[1]
@@ -100,7 +120,7 @@ class Workers:
                 group.channels.append((updates_out, parent))
                 process = ctx.Process(
                     target=_worker_main,
-                    args=(factory, host, port, grace, child, updates_in),
+                    args=(factory, host, port, grace, child, updates_in, _row(shared, i)),
                     name=f"vigil-proxy-{i}",
                     daemon=True,
                 )
@@ -116,6 +136,11 @@ class Workers:
                     answer = f"exited with code {process.exitcode}"
                 if not isinstance(answer, int):
                     raise RuntimeError(f"proxy worker {i} failed: {answer}")
+            if shared is not None:
+                group._watcher = threading.Thread(
+                    target=group._watch, name="vigil-proxy-watch", daemon=True
+                )
+                group._watcher.start()
         except BaseException:
             group.stop(0.0)
             raise
@@ -133,6 +158,20 @@ class Workers:
             if process.is_alive():
                 process.kill()
                 process.join()
+        if self._watcher is not None:
+            self._watcher.join()
+        if self.shared is not None:
+            self.shared.unlink()
+
+    def _watch(self) -> None:
+        """Zero the shared row of each worker as it exits (its requests are gone with it)."""
+        shared = self.shared
+        assert shared is not None
+        rows = {p.sentinel: i for i, p in enumerate(self.processes)}
+        while rows:
+            for sentinel in wait(list(rows)):
+                if isinstance(sentinel, int):
+                    shared.zero(rows.pop(sentinel))
 
     def alive(self) -> bool:
         return all(p.is_alive() for p in self.processes)
@@ -145,10 +184,12 @@ def serve_workers(
     *,
     workers: int = 2,
     grace: float = 5.0,
+    share: Iterable[str] | None = None,
 ) -> int:
     """Run ``workers`` proxy processes on ``host:port`` until SIGTERM / SIGINT (or a worker
-    dies); blocking, for the main thread of ``vigil balance``. Returns an exit status."""
-    group = Workers.launch(factory, host, port, workers=workers, grace=grace)
+    dies); blocking, for the main thread of ``vigil balance``. Returns an exit status.
+    ``share``: as for :meth:`Workers.launch` (the upstream ids, to share in-flight counts)."""
+    group = Workers.launch(factory, host, port, workers=workers, grace=grace, share=share)
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
@@ -165,6 +206,10 @@ def serve_workers(
     return 1 if crashed and not stop.is_set() else 0
 
 
+def _row(shared: SharedBlock | None, worker: int) -> tuple[str, int] | None:
+    return None if shared is None else (shared.name, worker)
+
+
 def _worker_main(
     factory: ProxyFactory,
     host: str,
@@ -172,6 +217,7 @@ def _worker_main(
     grace: float,
     conn: Connection,
     updates: Connection,
+    shared: tuple[str, int] | None = None,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; SIGTERM stops us
     try:
@@ -181,7 +227,7 @@ def _worker_main(
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         runner = asyncio.Runner()
     with runner:
-        runner.run(_serve(factory, host, port, grace, conn, updates))
+        runner.run(_serve(factory, host, port, grace, conn, updates, shared))
 
 
 async def _serve(
@@ -191,17 +237,35 @@ async def _serve(
     grace: float,
     conn: Connection,
     updates: Connection,
+    shared: tuple[str, int] | None,
 ) -> None:
+    memory: SharedMemory | None = None
+    counts: SharedInFlight | None = None
     try:
-        proxy = factory()
-        bound = await proxy.start(host, port, reuse_port=True)
-    except Exception as exc:
-        conn.send(f"{type(exc).__name__}: {exc}")
-        return
-    conn.send(bound)
-    loop = asyncio.get_running_loop()
-    listen(loop, updates, conn, proxy.router, proxy.clock)
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    await stop.wait()
-    await proxy.stop(grace)
+        try:
+            proxy = factory()
+            if shared is not None:
+                memory, counts = attach(*shared)
+                share = getattr(proxy.router, "share", None)
+                if share is None:
+                    raise TypeError(
+                        f"the worker's router ({type(proxy.router).__name__}) cannot share "
+                        "in-flight counts: build the worker's Proxy over a vigil.balancer.pool.Pool"
+                    )
+                share(counts)
+            bound = await proxy.start(host, port, reuse_port=True)
+        except Exception as exc:
+            conn.send(f"{type(exc).__name__}: {exc}")
+            return
+        conn.send(bound)
+        loop = asyncio.get_running_loop()
+        listen(loop, updates, conn, proxy.router, proxy.clock)
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        await proxy.stop(grace)
+    finally:
+        if counts is not None:
+            counts.close()
+        if memory is not None:
+            memory.close()  # the parent unlinks it

@@ -48,6 +48,8 @@ class UpstreamView(Protocol):
     @property
     def oldest_pending(self) -> float | None: ...  # start time of the oldest in-flight request
     @property
+    def peers_answered_at(self) -> float | None: ...  # latest answer to any worker (None: alone)
+    @property
     def last_error_at(self) -> float | None: ...
     @property
     def retry_after_until(self) -> float | None: ...  # from a 429/503 Retry-After
@@ -84,10 +86,18 @@ class Upstream:
     peak_latency: float = 0.0
     latency_at: float | None = None
     pending: deque[float] = field(default_factory=deque, repr=False)
+    # set only by the counts shared between worker processes (vigil.balancer._pool_shared), as
+    # of the pool's last look: the oldest start of a request in flight from any worker (None:
+    # none), and the time of the latest answer any worker got (None: not shared)
+    shared_oldest: float | None = field(default=None, repr=False)
+    peers_answered_at: float | None = field(default=None, repr=False)
 
     @property
     def oldest_pending(self) -> float | None:
-        """Start time of the oldest request still in flight (None: nothing in flight)."""
+        """Start time of the oldest request still in flight (None: nothing in flight); over
+        every worker when the pool shares its counts."""
+        if self.peers_answered_at is not None:
+            return self.shared_oldest
         return self.pending[0] if self.pending else None
 
     def ejected(self, now: float) -> bool:

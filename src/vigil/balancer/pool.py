@@ -15,6 +15,13 @@ still in flight. Passive outlier ejection: consecutive failures (see
 seconds (k-th ejection in a row, capped at ``eject_max``), never more than
 ``max_ejection_percent`` of the ready upstreams and never the last one; when the time is up it
 gets one trial request and that result decides (success: slow start; failure: ejected again).
+
+Worker processes of one balancer (``balancer.workers`` above 1) each hold a pool; :meth:`Pool.share`
+attaches the counts they share (:mod:`vigil.balancer._pool_shared`), after which ``in_flight``
+and ``oldest_pending`` as the policy reads them are over every worker (refreshed just before
+each pick), with ``peers_answered_at`` the latest answer any worker got, while probation and
+:meth:`Pool.drained` go by this process's own requests.
+Without it (one process) nothing changes and nothing is paid.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from vigil.balancer._pool_health import (
     status_of,
 )
 from vigil.balancer._pool_settings import PoolSettings, UpstreamStatus
+from vigil.balancer._pool_shared import SharedInFlight
 from vigil.balancer._upstream import AdminState, Outcome, Upstream
 from vigil.balancer.policies import Learner, Policy, make_policy
 from vigil.errors import InputError, NotFoundError
@@ -61,6 +69,7 @@ class Pool:
         )
         self._upstreams: dict[str, Upstream] = {}
         self._ramping: dict[str, Upstream] = {}
+        self._shared: SharedInFlight | None = None
         for upstream in upstreams:
             upstream.slow_start = self.settings.slow_start
             upstream.weight = upstream.configured_weight
@@ -72,6 +81,25 @@ class Pool:
     def policy(self) -> Policy:
         """The balancing policy in use."""
         return self._policy
+
+    @property
+    def shared(self) -> SharedInFlight | None:
+        """The in-flight counts shared with the other workers (None: this process alone)."""
+        return self._shared
+
+    def share(self, shared: SharedInFlight) -> None:
+        """Read every upstream's in-flight count over all the workers from now on, and publish
+        this pool's own. Call it before the first request; every upstream held must have a slot
+        (InputError naming ``balancer.upstreams`` otherwise)."""
+        if any(u.in_flight for u in self._upstreams.values()):
+            raise RuntimeError("Pool.share: requests are in flight already; share before serving")
+        missing = [uid for uid in self._upstreams if shared.slot(uid) < 0]
+        if missing:
+            raise InputError(
+                f"balancer.upstreams: {', '.join(map(repr, missing))} have no slot in the shared "
+                "in-flight counts (the parent assigns them; pass every upstream to Workers.launch)"
+            )
+        self._shared = shared
 
     def set_policy(self, name: str) -> None:
         """Switch to the policy named ``name`` (UnknownPolicyError if there is none)."""
@@ -113,6 +141,8 @@ class Pool:
         self._ramping.pop(upstream.id, None)
         upstream.slow_start = self.settings.slow_start
         self._upstreams[upstream.id] = upstream
+        if self._shared is not None:
+            self._shared.slot(upstream.id)  # re-reads the names for one added since
         if warm and self._serving(upstream):
             self._admit(upstream, now)
         else:
@@ -150,8 +180,10 @@ class Pool:
             self._ramping.pop(upstream_id, None)
 
     def drained(self, upstream_id: str) -> bool:
-        """True when nothing is in flight on the upstream (a draining one may then be stopped)."""
-        return self.get(upstream_id).in_flight == 0
+        """True when nothing is in flight on the upstream (a draining one may then be stopped);
+        with shared counts, nothing from this process."""
+        upstream = self.get(upstream_id)
+        return (upstream.in_flight if self._shared is None else self._shared.own(upstream)) == 0
 
     # -- the data plane (Router) ------------------------------------------------------------
 
@@ -165,7 +197,7 @@ class Pool:
                 continue
             if upstream.retry_after_until is not None and now < upstream.retry_after_until:
                 continue
-            if upstream.probation and upstream.in_flight > 0:
+            if upstream.probation and self._trial_out(upstream):
                 continue  # its trial request is still out
             if exclude and upstream.id in exclude:
                 continue
@@ -181,6 +213,9 @@ class Pool:
         candidates = self.eligible(now, exclude)
         if not candidates:
             return None
+        shared = self._shared
+        if shared is not None:
+            shared.refresh(candidates)
         index = self._policy.select(candidates, now=now, rng=self._rng, key=key)
         if index is None:
             return None
@@ -190,6 +225,8 @@ class Pool:
         upstream.in_flight += 1
         upstream.requests += 1
         upstream.pending.append(now)
+        if shared is not None:
+            shared.started(upstream)
         return upstream
 
     def release(
@@ -205,6 +242,8 @@ class Pool:
         upstream.in_flight = max(upstream.in_flight - 1, 0)
         if upstream.pending:
             upstream.pending.popleft()
+        if self._shared is not None:
+            self._shared.finished(upstream, now, outcome is not Outcome.CLIENT_ABORT)
         failed = outcome in FAILURES or outcome is Outcome.OVERLOADED
         if self._learner is not None:
             self._learner.finished(
@@ -287,6 +326,12 @@ class Pool:
         return make_policy(
             name, decay=self.settings.peak_decay, load_factor=self.settings.hash_load_factor
         )
+
+    def _trial_out(self, upstream: Upstream) -> bool:
+        """Whether this process has a request out on ``upstream`` (its probation trial)."""
+        if self._shared is None:
+            return upstream.in_flight > 0
+        return self._shared.own(upstream) > 0
 
     @staticmethod
     def _serving(upstream: Upstream) -> bool:

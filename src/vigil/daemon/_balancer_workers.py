@@ -9,9 +9,11 @@ sent to the workers as a :class:`~vigil.balancer.proxy.PoolUpdate` through the h
 the order it was made, from one :class:`~vigil.daemon._writer.OrderedWriter` thread (the event
 loop never waits on a worker).
 
-What stays per worker: passive outlier ejection, latency EWMAs and in-flight counts (each worker
-judges the traffic it carries) and its Prometheus metrics, which the controller's ``/metrics``
-does not include.
+The workers share their in-flight counts (shared memory, :mod:`vigil.balancer._proxy_shared`):
+each worker's policy reads every replica's requests in flight over all workers. What stays per
+worker: passive outlier ejection and latency estimates (each worker judges the traffic it
+carries) and its Prometheus metrics (the ``in_flight`` gauge counts that worker's attempts),
+which the controller's ``/metrics`` does not include.
 """
 
 from __future__ import annotations
@@ -61,7 +63,14 @@ class WorkerGroup:
         cls, service: str, seed: WorkerSeed, host: str, port: int, count: int
     ) -> WorkerGroup:
         workers = await asyncio.to_thread(
-            Workers.launch, partial(build_worker_proxy, seed), host, port, workers=count
+            partial(
+                Workers.launch,
+                partial(build_worker_proxy, seed),
+                host,
+                port,
+                workers=count,
+                share=[upstream[0] for upstream in seed.upstreams],
+            )
         )
         return cls(workers, service)
 

@@ -51,9 +51,14 @@ the ``d`` random ones only, which bounds any upstream's share at ``d / n`` howev
 Several balancers on one port (``workers: K``), each with a fresh view of its own picks only,
 were measured not to herd (bench/balance_sim.py ``--balancers``: requests of different balancers
 land on the same replica as often as independent choices would); at 4 slots per replica p99 /
-oracle stays within 1.12 at K = 4, at one slot it grows to 1.32 (K = 2) and 1.92 (K = 4), the
+oracle stays within 1.12 at K = 4, at one slot it grew to 1.32 (K = 2) and 1.92 (K = 4), the
 partial view's cost (an oracle that sees only its own requests: 1.11 and 1.38), and random
-sampling instead of the scan made it worse (docs/benchmarks.md, "Several balancers").
+sampling instead of the scan made it worse (docs/benchmarks.md, "Several balancers"). So the
+workers of one balancer share their in-flight counts, oldest requests and last answers
+(:mod:`vigil.balancer._pool_shared`): ``in_flight`` and ``oldest_pending`` are then over every
+worker, and the silence test takes the latest answer any worker got
+(``peers_answered_at``); one slot, worst 1.20 (K = 2) and 1.25 (K = 4), both on the bursty
+scenario, the others within 1.14 (``--shared-inflight``, docs/benchmarks.md, "Workers sharing").
 A stall test from each upstream's own distribution of gaps between answers (instead of the fixed
 :data:`SILENCE_GAPS`) was measured and not kept: no better alone, and with a learned stall
 length a standing charge that starved recovered replicas (docs/benchmarks.md).
@@ -329,7 +334,11 @@ class PeakEwmaP2C:
             delay *= math.exp(-idle / self.decay)
         oldest = upstream.oldest_pending
         if oldest is not None:  # silence: the usual gap is at least b, a cheap first test
-            silent = now - (oldest if oldest > model.done_at else model.done_at)
+            done = model.done_at
+            peers = upstream.peers_answered_at  # workers sharing counts: anyone's last answer
+            if peers is not None and peers > done:
+                done = peers
+            silent = now - (oldest if oldest > done else done)
             if silent > SILENCE_GAPS * model.b:
                 delay += _silence(upstream, model, oldest, now)
         if model.stalled:
@@ -402,7 +411,8 @@ def _silence(upstream: UpstreamView, model: DelayModel | None, oldest: float, no
     (``oldest``: the start of the oldest). The usual gap with ``k`` out is read off the learned
     line: ``max(b, line(0) / k)``: a replica that serves ``k`` at once answers every
     ``line(0) / k`` while it has free slots, and every ``b`` (its time per extra request) once
-    they are full; at one slot both are its service time."""
+    they are full; at one slot both are its service time. With workers sharing their counts,
+    ``oldest`` and the last answer (``peers_answered_at``) are over every worker."""
     if model is not None and model.at is not None:
         last = max(oldest, model.done_at)
         usual = model.usual_gap(upstream.in_flight)
@@ -410,6 +420,9 @@ def _silence(upstream: UpstreamView, model: DelayModel | None, oldest: float, no
         last, usual = max(oldest, upstream.latency_at), upstream.peak_latency
     else:
         return 0.0
+    peers = upstream.peers_answered_at
+    if peers is not None and peers > last:
+        last = peers
     return max(now - last - SILENCE_GAPS * usual, 0.0)
 
 
