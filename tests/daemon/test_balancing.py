@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from vigil.daemon import Controller
+from vigil.model import Replica
 
 from ._support import eventually, replica_states, service, settled
 from .conftest import OPERATOR, VIEWER, StartController
@@ -141,3 +142,14 @@ async def test_worker_processes_serve_the_port_and_follow_drains_and_health(
     only = controller.runners["llm/0"].info  # type: ignore[index]
     assert only is not None
     assert await pids_served(10) == {only.pid}
+    # a replica added after the workers started reaches them with its address: with every
+    # configured replica out of rotation, only the new one can answer
+    port = controller.runners["llm/0"].replica.port  # type: ignore[index]
+    added = Replica(id="llm/9", service="llm", index=9, node="local", port=port)
+    controller.balancers.add_replica(added, healthy=True)
+    for rid in ("llm/0", "llm/1", "llm/2"):
+        controller.balancers.admin(rid, state="maint", weight=None)
+    await group.flush()
+    assert await pids_served(6) == {only.pid}
+    status = controller.balancers.status("llm")
+    assert status is not None and "llm/9" in {row.id for row in status.upstreams}

@@ -87,7 +87,9 @@ class Balancers:
         self, replica: Replica, host: str = "127.0.0.1", *, healthy: bool | None = None
     ) -> None:
         """Put the replica behind its service's balancer; ``healthy`` (default: judged from the
-        supervisor's view of the replica) says whether it takes requests from the start."""
+        supervisor's view of the replica) says whether it takes requests from the start. Also
+        after :meth:`start`: worker processes then get it as a :class:`PoolUpdate` with its
+        address (and, when they share in-flight counts, a slot of their block)."""
         pool = self.pools.get(replica.service)
         if pool is None:
             return
@@ -96,6 +98,12 @@ class Balancers:
         self._owner[replica.id] = replica.service
         self._address[replica.id] = (host, replica.port)
         ready = serving(replica) if healthy is None else healthy
+        group = self.workers.get(replica.service)
+        if group is not None:  # workers already run: they learn the address with the verdict
+            self.pools[replica.service].set_health(replica.id, ready, self._clock())
+            self._healthy[replica.id] = ready
+            group.send(PoolUpdate(replica.id, healthy=ready, address=(host, replica.port)))
+            return
         self._set_health(replica.service, replica.id, ready)
 
     def replica_changed(self, replica: Replica) -> None:
