@@ -5,16 +5,18 @@ real worker processes behind one port."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import signal
 from collections import Counter
+from collections.abc import AsyncIterator
 
 import pytest
 
 from vigil.balancer import Outcome, Pool, PoolSettings, Upstream
 from vigil.balancer._pool_shared import SharedInFlight, local_block
-from vigil.balancer._proxy_shared import SharedBlock
+from vigil.balancer._proxy_shared import DEFAULT_SLOTS, SharedBlock
 from vigil.balancer._upstream import AdminState
 from vigil.balancer.proxy import PoolUpdate, Workers
 from vigil.errors import InputError
@@ -177,6 +179,23 @@ async def held_request(port: int) -> bytes:
         writer.close()
 
 
+@contextlib.asynccontextmanager
+async def shared_workers(
+    ports: dict[str, int], slots: int = DEFAULT_SLOTS
+) -> AsyncIterator[tuple[Workers, SharedBlock]]:
+    """Two worker processes over upstreams ``ports`` (id -> port), sharing one block of their
+    in-flight counts with ``slots`` slots; stopped on the way out."""
+    factory = functools.partial(make_shared_worker_proxy, ports)
+    workers = await asyncio.to_thread(
+        Workers.launch, factory, "127.0.0.1", 0, workers=2, share=list(ports), slots=slots
+    )
+    assert workers.shared is not None
+    try:
+        yield workers, workers.shared
+    finally:
+        await asyncio.to_thread(workers.stop, 1.0)
+
+
 async def until(condition, what: str, limit: float = 20.0) -> None:
     """Wait (polling) until ``condition()`` holds; fail naming ``what`` after ``limit`` s."""
     for _ in range(int(limit / 0.02)):
@@ -189,13 +208,10 @@ async def until(condition, what: str, limit: float = 20.0) -> None:
 @pytest.mark.slow
 async def test_a_request_in_flight_in_one_worker_steers_the_other_workers_picks() -> None:
     release = asyncio.Event()
-    async with serving(held(release), fixed(b"from b")) as (a, b):
-        factory = functools.partial(make_shared_worker_proxy, {"a": a.port, "b": b.port})
-        workers = await asyncio.to_thread(
-            Workers.launch, factory, "127.0.0.1", 0, workers=2, share=["a", "b"]
-        )
-        shared = workers.shared
-        assert shared is not None
+    async with (
+        serving(held(release), fixed(b"from b")) as (a, b),
+        shared_workers({"a": a.port, "b": b.port}) as (workers, shared),
+    ):
         name = shared.name
         try:
             assert in_dev_shm(name)
@@ -226,7 +242,6 @@ async def test_a_request_in_flight_in_one_worker_steers_the_other_workers_picks(
             await until(lambda: shared.row(0) == shared.row(1) == [0, 0], "counts back to 0")
         finally:
             release.set()
-            await asyncio.to_thread(workers.stop, 1.0)
     assert bodies == [b"from b"] * 30
     assert not in_dev_shm(name)  # removed at stop
 
@@ -234,13 +249,10 @@ async def test_a_request_in_flight_in_one_worker_steers_the_other_workers_picks(
 @pytest.mark.slow
 async def test_a_crashed_workers_requests_are_not_counted_forever() -> None:
     release = asyncio.Event()
-    async with serving(held(release), fixed(b"from b")) as (a, b):
-        factory = functools.partial(make_shared_worker_proxy, {"a": a.port, "b": b.port})
-        workers = await asyncio.to_thread(
-            Workers.launch, factory, "127.0.0.1", 0, workers=2, share=["a", "b"]
-        )
-        shared = workers.shared
-        assert shared is not None
+    async with (
+        serving(held(release), fixed(b"from b")) as (a, b),
+        shared_workers({"a": a.port, "b": b.port}) as (workers, shared),
+    ):
         try:
             await asyncio.to_thread(workers.apply, PoolUpdate("b", state=AdminState.DRAINING))
             hold = asyncio.ensure_future(held_request(workers.port))
@@ -254,20 +266,16 @@ async def test_a_crashed_workers_requests_are_not_counted_forever() -> None:
             assert workers.processes[1 - victim].is_alive()
         finally:
             release.set()
-            await asyncio.to_thread(workers.stop, 1.0)
-        assert not in_dev_shm(shared.name)
+    assert not in_dev_shm(shared.name)
 
 
 @pytest.mark.slow
 async def test_an_upstream_added_through_the_channel_gets_the_next_slot() -> None:
     release = asyncio.Event()
-    async with serving(fixed(b"from b"), held(release)) as (b, c):
-        factory = functools.partial(make_shared_worker_proxy, {"b": b.port})
-        workers = await asyncio.to_thread(
-            Workers.launch, factory, "127.0.0.1", 0, workers=2, share=["b"], slots=2
-        )
-        shared = workers.shared
-        assert shared is not None
+    async with (
+        serving(fixed(b"from b"), held(release)) as (b, c),
+        shared_workers({"b": b.port}, slots=2) as (workers, shared),
+    ):
         try:
             add = PoolUpdate("c", address=("127.0.0.1", c.port))
             await asyncio.to_thread(workers.apply, add)
@@ -282,7 +290,6 @@ async def test_an_upstream_added_through_the_channel_gets_the_next_slot() -> Non
             assert await hold == b"from a"
         finally:
             release.set()
-            await asyncio.to_thread(workers.stop, 1.0)
 
 
 @pytest.mark.slow
