@@ -137,3 +137,13 @@ def test_pci_addresses_access_log_times_and_grouped_thousands_are_one_value() ->
     assert mask("took 27,225 ms for 1,024,000 rows") == "took <*> ms for <*> rows"
     # a clock is not a PCI address, a list of numbers is not one number
     assert mask("at 10:00:01 ids 1,2,3") == "at <*>:<*>:<*> ids <*>,<*>,<*>"
+
+
+def test_a_hyphen_after_a_value_is_punctuation_not_part_of_it() -> None:
+    # the arrow between two values keeps its hyphen (it was read as the first value's last
+    # character: "<*>><*>")
+    assert mask("Eden regions: 131->0(26)") == "Eden regions: <*>-><*>(<*>)"
+    assert mask("3901M->3539M(4096M) 30.4ms") == "<*>-><*>(<*>) <*>"
+    assert mask("read udp 10.0.2.8:45246->10.3.2.1:53: i/o") == "read udp <*>:<*>-><*>:<*>: i/o"
+    # a hyphen inside a value stays in it
+    assert mask("on 2026-11-29 id blk_-1608999 done") == "on <*> id <*> done"
