@@ -96,6 +96,12 @@ _ISO_TIME = re.compile(
 ``on 2026-11-29 10:07:11+00:00``): one value, ``<*>``. Only the ``T`` form or a time with its
 zone: a date and a bare clock (``2026-11-29 10:00:01``) are two values as before, and a clock
 alone keeps its colons (``<*>:<*>:<*>``) as the Loghub templates have it."""
+_INDEXED = re.compile(r"(?<![\w.\-\[\]<>*])[A-Za-z_][\w.\-]*\[\d[\d,\-]*\](?![\w\[.])")
+"""A name with a numeric index, range or list in square brackets (``aws_instance.gpu[2]``,
+``gpu-node-[01-04]``, ``cn[1,3,5-7]``): one element, or a set, of a collection (a Terraform
+resource address, a Slurm or PBS host list, an array element): one value, as a host name is.
+A program with its pid (``sshd[30290]:``) opens a syslog line's header, which is cut before
+masking; applied only to a line holding ``[``."""
 _PRODUCT_HINT = re.compile(r"[a-z]/\d")
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
@@ -103,14 +109,19 @@ _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
 _DIGIT = re.compile(r"\d")
 
 
-def mask(content: str) -> str:
-    """Replace the strong variables of ``content`` with ``<*>`` (whitespace is kept as is)."""
+def mask(content: str, *, header: bool = False) -> str:
+    """Replace the strong variables of ``content`` with ``<*>`` (whitespace is kept as is).
+
+    ``header``: ``content`` is a line's header (masked for its prefix), whose ``program[pid]``
+    keeps its name: the indexed-name rule is a message's only."""
     if "://" in content:
         content = _URL.sub(r"\1<*>", content)
     if "@" in content:
         content = _MAILBOX.sub(WILDCARD, content)
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
+    if "[" in content and not header:
+        content = _INDEXED.sub(WILDCARD, content)
     if "/" in content and _PRODUCT_HINT.search(content) is not None:
         content = _PRODUCT.sub(WILDCARD, content)
     masked = _STRONG.sub(WILDCARD, content)
