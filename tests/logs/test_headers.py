@@ -326,6 +326,8 @@ def test_delimited_records_are_cut_after_their_header_columns(line: str, content
         # a small bracketed number is not a time; a level word inside prose stays prose
         ("[42] Auto-save done", "[42] Auto-save done"),
         ("Errors: 3 found", "Errors: 3 found"),
+        # a number closed by a colon is a numbered item of the message, not a time
+        ("61: Client using the ascii protocol", "61: Client using the ascii protocol"),
     ],
 )
 def test_bracketed_unix_times_and_opening_level_words_are_header(line: str, content: str) -> None:

@@ -136,6 +136,10 @@ before it: a subsystem prefix of the message, not a syslog program (which follow
 is written in lower case)."""
 _CAPS = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
 _BRACKETED_EPOCH = re.compile(r"^\[[12]\d{9}\]$")
+_COUNTED = re.compile(r"^\d+:$")
+"""A number closed by a colon (``28: Client using the ascii protocol``, ``3: eth0: <UP>``): a
+numbered item of the message (a descriptor, an interface index), not a time, which has digits
+after its colon."""
 _DIGIT = re.compile(r"\d")
 
 TIME, NAME, NUMBER, LEVEL, DASH, BRACKET, NODE, CAPS, PROGRAM, OTHER = range(10)
@@ -160,7 +164,7 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         # a Unix time in seconds in brackets, "[1764416299] msg" (Nagios-style daemons): a
         # bracketed time, whose line has no program field after it
         return TIME if tok[0] == "[" and _BRACKETED_EPOCH.match(tok) else NUMBER
-    if _TIME.match(bare):
+    if _TIME.match(bare) and not _COUNTED.match(bare):
         return TIME
     if low.rstrip(".") in _NAMES:
         return NAME
