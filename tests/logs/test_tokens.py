@@ -164,3 +164,20 @@ def test_a_header_keeps_its_program_and_pid_apart() -> None:
     # the indexed-name rule is a message's: a header's "sshd[24200]:" keeps the program's name
     assert mask("Dec 10 LabSZ sshd[24200]: ", header=True) == "Dec <*> LabSZ sshd[<*>]: "
     assert mask("sshd[24200]: x") == "<*>: x"
+
+
+def test_an_iso_date_and_a_zoned_clock_are_one_value_word_by_word() -> None:
+    from vigil.logs._tokens import fold_dates
+
+    words = ["Executing", "fit", "on", "2026-11-29", "10:07:11+00:00"]
+    assert fold_dates(words, [mask(w) for w in words]) == ["Executing", "fit", "on", "<*>"]
+    # a date and a bare clock stay two values; a zoned clock after something else stays itself
+    words = ["at", "2026-11-29", "10:07:11", "x", "5", "10:07:11+00:00"]
+    assert fold_dates(words, [mask(w) for w in words]) == [
+        "at",
+        "<*>",
+        "<*>:<*>:<*>",
+        "x",
+        "<*>",
+        "<*>:<*>:<*>+<*>",
+    ]

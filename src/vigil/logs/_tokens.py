@@ -151,6 +151,8 @@ def fold_dates(words: list[str], masks: list[str]) -> list[str]:
     A date-time is one value however it is spelled; keeping the clock's colons follows the
     Loghub templates, which keep them for every time they contain.
     """
+    if ZONED_CLOCK in masks:
+        masks = _fold_zoned(words, masks)
     if len(words) < 4 or not _DAY_NAMES.intersection(words):
         return masks
     out: list[str] = []
@@ -170,6 +172,23 @@ def fold_dates(words: list[str], masks: list[str]) -> list[str]:
             continue
         out.append(masks[i])
         i += 1
+    return out
+
+
+ZONED_CLOCK = "<*>:<*>:<*>+<*>"
+"""How a clock with a numeric zone is masked word by word (``10:07:11+00:00``)."""
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def _fold_zoned(words: list[str], masks: list[str]) -> list[str]:
+    """``masks`` with an ISO date followed by a clock with its zone (``2026-11-29
+    10:07:11+00:00``, Python's ``str(datetime)`` of an aware time) as one value: the rule
+    :data:`_ISO_TIME` states for a whole line, kept when the miner masks word by word."""
+    out: list[str] = []
+    for i, m in enumerate(masks):
+        if m == ZONED_CLOCK and out and out[-1] == WILDCARD and _DATE.fullmatch(words[i - 1]):
+            continue
+        out.append(m)
     return out
 
 
