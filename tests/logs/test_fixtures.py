@@ -6,14 +6,14 @@ parse`` does with no ``--log-format``; GA and PAn are computed as in the shared 
 (``logparse_eval.py``; its Loghub-2.0 template normalisation when it is found beside the
 repository, plain whitespace normalisation otherwise).
 
-Files in ``fixtures/holdout/`` .. ``holdout5/`` were labelled like the others but kept out
+Files in ``fixtures/holdout/`` .. ``holdout6/`` were labelled like the others but kept out
 of the tuning of the miner: the test checks only that they are well formed, and their scores
-are printed on demand (``--holdout`` .. ``--holdout5``) as the figure
+are printed on demand (``--holdout`` .. ``--holdout6``) as the figure
 for log types the miner was not tuned on.
 
 Run as a script to print the table: ``python tests/logs/test_fixtures.py [--holdout |
 --holdout2 | --holdout3 |
---holdout4 | --holdout5] [--content] [--diff]``.
+--holdout4 | --holdout5 | --holdout6] [--content] [--diff]``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ HELD_OUT2 = sorted(f"holdout2/{p.stem}" for p in (FIXTURES / "holdout2").glob("*
 HELD_OUT3 = sorted(f"holdout3/{p.stem}" for p in (FIXTURES / "holdout3").glob("*.tsv"))
 HELD_OUT4 = sorted(f"holdout4/{p.stem}" for p in (FIXTURES / "holdout4").glob("*.tsv"))
 HELD_OUT5 = sorted(f"holdout5/{p.stem}" for p in (FIXTURES / "holdout5").glob("*.tsv"))
+HELD_OUT6 = sorted(f"holdout6/{p.stem}" for p in (FIXTURES / "holdout6").glob("*.tsv"))
+ALL = NAMES + HELD_OUT + HELD_OUT2 + HELD_OUT3 + HELD_OUT4 + HELD_OUT5 + HELD_OUT6
 _SHARED = [Path(__file__).resolve().parents[3] / "shared/bench", Path("/work/shared/bench")]
 
 
@@ -121,7 +123,7 @@ def score(name: str, feed: str = "raw") -> tuple[float, float]:
     return ok / len(truth), pa / len(truth)
 
 
-@pytest.mark.parametrize("name", NAMES + HELD_OUT + HELD_OUT2 + HELD_OUT3 + HELD_OUT4 + HELD_OUT5)
+@pytest.mark.parametrize("name", ALL)
 def test_every_fixture_line_has_a_template_and_a_raw_line(name: str) -> None:
     truth, raw = load(name)
     assert len(truth) == len(raw) >= 10
@@ -149,7 +151,7 @@ def test_content_of_cuts_the_header_where_the_template_starts() -> None:
 
 
 def test_every_fixture_template_finds_its_message_in_its_line() -> None:
-    for name in NAMES + HELD_OUT + HELD_OUT2 + HELD_OUT3 + HELD_OUT4 + HELD_OUT5:
+    for name in ALL:
         truth, raw = load(name)
         for template, line in zip(truth, raw, strict=True):
             assert content_of(template, line).strip(), (name, line)
@@ -173,6 +175,7 @@ if __name__ == "__main__":
         "--holdout3": HELD_OUT3,
         "--holdout4": HELD_OUT4,
         "--holdout5": HELD_OUT5,
+        "--holdout6": HELD_OUT6,
     }
     chosen = next((v for k, v in sets.items() if k in args), NAMES)
     chosen = [a for a in args if not a.startswith("-")] or chosen

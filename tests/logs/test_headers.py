@@ -299,3 +299,36 @@ def test_headers_are_detected_without_a_format(line: str, content: str) -> None:
 )
 def test_delimited_records_are_cut_after_their_header_columns(line: str, content: str) -> None:
     assert LogFormat().split(line).content == content
+
+
+@pytest.mark.parametrize(
+    ("line", "content"),
+    [
+        # a Unix time in brackets opening the line is a bracketed time: header
+        (
+            "[1764414235] Auto-save of retention data completed.",
+            "Auto-save of retention data completed.",
+        ),
+        # after it, a level word with a colon that follows a capitalised word ends a phrase of
+        # the message ("SERVICE ALERT:"), it is not the header's level
+        (
+            "[1764416299] SERVICE ALERT: db01;PING;OK;SOFT;2;OK",
+            "SERVICE ALERT: db01;PING;OK;SOFT;2;OK",
+        ),
+        # a level word with its colon opening a line with no time is the header
+        ("Notice: Applied catalog in 18.16 seconds", "Applied catalog in 18.16 seconds"),
+        ("Error: Could not retrieve catalog", "Could not retrieve catalog"),
+        # and a rooted path after it is the message's subject, not a logger name
+        (
+            "Notice: /Stage[main]/Nginx/Service[nginx]/ensure: changed",
+            "/Stage[main]/Nginx/Service[nginx]/ensure: changed",
+        ),
+        # a small bracketed number is not a time; a level word inside prose stays prose
+        ("[42] Auto-save done", "[42] Auto-save done"),
+        ("Errors: 3 found", "Errors: 3 found"),
+        # a number closed by a colon is a numbered item of the message, not a time
+        ("61: Client using the ascii protocol", "61: Client using the ascii protocol"),
+    ],
+)
+def test_bracketed_unix_times_and_opening_level_words_are_header(line: str, content: str) -> None:
+    assert LogFormat().split(line).content == content

@@ -137,3 +137,47 @@ def test_pci_addresses_access_log_times_and_grouped_thousands_are_one_value() ->
     assert mask("took 27,225 ms for 1,024,000 rows") == "took <*> ms for <*> rows"
     # a clock is not a PCI address, a list of numbers is not one number
     assert mask("at 10:00:01 ids 1,2,3") == "at <*>:<*>:<*> ids <*>,<*>,<*>"
+
+
+def test_a_hyphen_after_a_value_is_punctuation_not_part_of_it() -> None:
+    # the arrow between two values keeps its hyphen (it was read as the first value's last
+    # character: "<*>><*>")
+    assert mask("Eden regions: 131->0(26)") == "Eden regions: <*>-><*>(<*>)"
+    assert mask("3901M->3539M(4096M) 30.4ms") == "<*>-><*>(<*>) <*>"
+    assert mask("read udp 10.0.2.8:45246->10.3.2.1:53: i/o") == "read udp <*>:<*>-><*>:<*>: i/o"
+    # a hyphen inside a value stays in it
+    assert mask("on 2026-11-29 id blk_-1608999 done") == "on <*> id <*> done"
+
+
+def test_a_name_with_a_numeric_index_or_range_in_brackets_is_one_value() -> None:
+    # an element (or a set) of a collection: a resource address, a host list
+    assert mask("aws_instance.gpu[2]: Creating...") == "<*>: Creating..."
+    assert mask("NodeList=gpu-node-[01-04] #CPUs=8") == "NodeList=<*> #CPUs=<*>"
+    assert mask("nodes cn[1,3,5-7] down") == "nodes <*> down"
+    # a name indexed by a word, a bracket that opens the token, an index with letters: as before
+    assert mask("resource Service[nginx] changed") == "resource Service[nginx] changed"
+    assert mask("[KERNEL_IB][mad][5] port 1") == "[KERNEL_IB][mad][<*>] port <*>"
+    assert mask("vfs.fs.size[/,pfree] unsupported") == "vfs.fs.size[/,pfree] unsupported"
+
+
+def test_a_header_keeps_its_program_and_pid_apart() -> None:
+    # the indexed-name rule is a message's: a header's "sshd[24200]:" keeps the program's name
+    assert mask("Dec 10 LabSZ sshd[24200]: ", header=True) == "Dec <*> LabSZ sshd[<*>]: "
+    assert mask("sshd[24200]: x") == "<*>: x"
+
+
+def test_an_iso_date_and_a_zoned_clock_are_one_value_word_by_word() -> None:
+    from vigil.logs._tokens import fold_dates
+
+    words = ["Executing", "fit", "on", "2026-11-29", "10:07:11+00:00"]
+    assert fold_dates(words, [mask(w) for w in words]) == ["Executing", "fit", "on", "<*>"]
+    # a date and a bare clock stay two values; a zoned clock after something else stays itself
+    words = ["at", "2026-11-29", "10:07:11", "x", "5", "10:07:11+00:00"]
+    assert fold_dates(words, [mask(w) for w in words]) == [
+        "at",
+        "<*>",
+        "<*>:<*>:<*>",
+        "x",
+        "<*>",
+        "<*>:<*>:<*>+<*>",
+    ]

@@ -51,6 +51,8 @@ def _is_logger(tok: str, modules: bool = False) -> bool:
     ``modules``, a Rust path or a module name with an underscore too."""
     if not _LOGGER.match(tok):
         return modules and _RUST_PATH.match(tok) is not None
+    if tok[0] == "/":
+        return False  # a rooted path ("/Stage[main]/Service[x]/ensure:") is the message's subject
     name = tok[:-1]
     # after a bare level word (``INFO text_generation_launcher: msg``, Rust's ``tracing``), a
     # module name with an underscore is a logger too; after a bracketed one it is the message's

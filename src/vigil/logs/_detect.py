@@ -135,6 +135,11 @@ _SHOUTED = re.compile(r"^[A-Z][A-Z0-9_]+:$")
 before it: a subsystem prefix of the message, not a syslog program (which follows a host and
 is written in lower case)."""
 _CAPS = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
+_BRACKETED_EPOCH = re.compile(r"^\[[12]\d{9}\]$")
+_COUNTED = re.compile(r"^\d+:$")
+"""A number closed by a colon (``28: Client using the ascii protocol``, ``3: eth0: <UP>``): a
+numbered item of the message (a descriptor, an interface index), not a time, which has digits
+after its colon."""
 _DIGIT = re.compile(r"\d")
 
 TIME, NAME, NUMBER, LEVEL, DASH, BRACKET, NODE, CAPS, PROGRAM, OTHER = range(10)
@@ -156,8 +161,10 @@ def _kind(tok: str, numbers_seen: bool) -> int:
     if tok == "-":
         return DASH
     if bare.isdigit():
-        return NUMBER
-    if _TIME.match(bare):
+        # a Unix time in seconds in brackets, "[1764416299] msg" (Nagios-style daemons): a
+        # bracketed time, whose line has no program field after it
+        return TIME if tok[0] == "[" and _BRACKETED_EPOCH.match(tok) else NUMBER
+    if _TIME.match(bare) and not _COUNTED.match(bare):
         return TIME
     if low.rstrip(".") in _NAMES:
         return NAME
@@ -283,6 +290,14 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             break
         tok, end = toks[i]
         kind = _kind(tok, numbers)
+        if i == 0 and tok[:1].isupper() and _is_level_colon(tok):
+            # a level word with its colon opening a line with no time ("Notice: msg", "Error:
+            # msg": configuration tools, Python's "WARNING:root:"): the level is the header
+            kind = LEVEL
+        elif kind == LEVEL and tok[-1] == ":" and i > 0 and _kind(toks[i - 1][0], numbers) == CAPS:
+            # "SERVICE ALERT: ...", "HOST ALERT: ...": a level word with a colon after a
+            # capitalised word ends a phrase of the message, not a header's level
+            break
         if kind == LEVEL:
             fields.append(("Level", tok))
             return _after_level(line, toks, i + 1, end), tuple(fields)

@@ -83,7 +83,7 @@ class LogFormat:
         end, fields = detect_header(line)
         if end == 0:
             return Split(line, start=0)
-        return Split(line[end:], mask(line[:end]), fields, end)
+        return Split(line[end:], mask(line[:end], header=True), fields, end)
 
     def _split_format(self, line: str) -> Split:
         assert self._regex is not None
@@ -92,7 +92,7 @@ class LogFormat:
             return Split(line, start=0)
         start = m.start(CONTENT) + (len(line) - len(line.lstrip()))
         fields = tuple((h, m.group(h) or "") for h in self.headers if h != CONTENT)
-        return Split(m.group(CONTENT), mask(line[:start]), fields, start)
+        return Split(m.group(CONTENT), mask(line[:start], header=True), fields, start)
 
 
 def compile_format(spec: str) -> tuple[list[str], re.Pattern[str]]:
@@ -131,7 +131,7 @@ def split_json(line: str) -> Split | None:
             if key in _STRUCTURED_KEYS:
                 at = _message_key(line, key)
                 if at > 0:
-                    return Split(line[at:].rstrip(), mask(line[:at]), fields, at)
+                    return Split(line[at:].rstrip(), mask(line[:at], header=True), fields, at)
             return Split(value.rstrip("\r\n"), "", fields)
     return None
 

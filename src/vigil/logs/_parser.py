@@ -48,9 +48,9 @@ class LineParser:
             if cluster.id not in miner.clusters:  # merged or evicted since: look again
                 return self._miss(line, key)
             miner.seen(cluster)
-            return cluster, prefix if prefix is not None else mask(line[:start])
+            return cluster, prefix if prefix is not None else mask(line[:start], header=True)
         cluster = miner.cluster_of(line[start:stop])
-        return cluster, prefix if prefix is not None else mask(line[:start])
+        return cluster, prefix if prefix is not None else mask(line[:start], header=True)
 
     def parse_many(self, lines: Iterable[str]) -> list[tuple[Cluster, str]]:
         """:meth:`parse` for many lines, with the cached case inlined (the CLI's hot loop)."""

@@ -68,8 +68,10 @@ _STRONG = re.compile(
     r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
     r"|\d(?<![\w:.]\d)\d?:\d\d(?![\w:.])"  # duration or time without seconds: 01:32
     rf"|\b(?:{_DAYS})\b"  # day names
-    r"|(?<![\w-])-?\d[\w-]*"  # starts with a digit (optionally signed)
-    r"|(?<![\w-])(?![A-Z][A-Z\-]*\d+(?![\w-]))[\w-]*?\d{3}[\w-]*"  # a run of 3+ digits
+    # A value does not end with a hyphen: one after it is punctuation glued to the value (the
+    # arrow of "131->0", "3901M->3539M", "10.0.0.1:53412->10.0.0.9:53"), not part of it.
+    r"|(?<![\w-])-?\d(?:[\w-]*\w)?"  # starts with a digit (optionally signed)
+    r"|(?<![\w-])(?![A-Z][A-Z\-]*\d+(?![\w-]))[\w-]*?\d{3}(?:[\w-]*\w)?"  # a run of 3+ digits
     r"|(?<![\w-])[\w-]*?\d(?:[^\W\d]|-)+\d[\w-]*"  # two numbered parts: R25-M1-N2, x86_64
     r"|(?<![\w-])(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}(?![\w-])"  # long hex
     r"|(?<![\w-])(?:[a-f]{8,}|[A-F]{8,})(?![\w-])"  # long hex of letters only: ffffffff
@@ -94,6 +96,12 @@ _ISO_TIME = re.compile(
 ``on 2026-11-29 10:07:11+00:00``): one value, ``<*>``. Only the ``T`` form or a time with its
 zone: a date and a bare clock (``2026-11-29 10:00:01``) are two values as before, and a clock
 alone keeps its colons (``<*>:<*>:<*>``) as the Loghub templates have it."""
+_INDEXED = re.compile(r"(?<![\w.\-\[\]<>*])[A-Za-z_][\w.\-]*\[\d[\d,\-]*\](?![\w\[.])")
+"""A name with a numeric index, range or list in square brackets (``aws_instance.gpu[2]``,
+``gpu-node-[01-04]``, ``cn[1,3,5-7]``): one element, or a set, of a collection (a Terraform
+resource address, a Slurm or PBS host list, an array element): one value, as a host name is.
+A program with its pid (``sshd[30290]:``) opens a syslog line's header, which is cut before
+masking; applied only to a line holding ``[``."""
 _PRODUCT_HINT = re.compile(r"[a-z]/\d")
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
@@ -101,14 +109,19 @@ _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
 _DIGIT = re.compile(r"\d")
 
 
-def mask(content: str) -> str:
-    """Replace the strong variables of ``content`` with ``<*>`` (whitespace is kept as is)."""
+def mask(content: str, *, header: bool = False) -> str:
+    """Replace the strong variables of ``content`` with ``<*>`` (whitespace is kept as is).
+
+    ``header``: ``content`` is a line's header (masked for its prefix), whose ``program[pid]``
+    keeps its name: the indexed-name rule is a message's only."""
     if "://" in content:
         content = _URL.sub(r"\1<*>", content)
     if "@" in content:
         content = _MAILBOX.sub(WILDCARD, content)
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
+    if "[" in content and not header:
+        content = _INDEXED.sub(WILDCARD, content)
     if "/" in content and _PRODUCT_HINT.search(content) is not None:
         content = _PRODUCT.sub(WILDCARD, content)
     masked = _STRONG.sub(WILDCARD, content)
@@ -138,6 +151,8 @@ def fold_dates(words: list[str], masks: list[str]) -> list[str]:
     A date-time is one value however it is spelled; keeping the clock's colons follows the
     Loghub templates, which keep them for every time they contain.
     """
+    if ZONED_CLOCK in masks:
+        masks = _fold_zoned(words, masks)
     if len(words) < 4 or not _DAY_NAMES.intersection(words):
         return masks
     out: list[str] = []
@@ -157,6 +172,23 @@ def fold_dates(words: list[str], masks: list[str]) -> list[str]:
             continue
         out.append(masks[i])
         i += 1
+    return out
+
+
+ZONED_CLOCK = "<*>:<*>:<*>+<*>"
+"""How a clock with a numeric zone is masked word by word (``10:07:11+00:00``)."""
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def _fold_zoned(words: list[str], masks: list[str]) -> list[str]:
+    """``masks`` with an ISO date followed by a clock with its zone (``2026-11-29
+    10:07:11+00:00``, Python's ``str(datetime)`` of an aware time) as one value: the rule
+    :data:`_ISO_TIME` states for a whole line, kept when the miner masks word by word."""
+    out: list[str] = []
+    for i, m in enumerate(masks):
+        if m == ZONED_CLOCK and out and out[-1] == WILDCARD and _DATE.fullmatch(words[i - 1]):
+            continue
+        out.append(m)
     return out
 
 
