@@ -182,15 +182,6 @@ class SharedInFlight:
         upstream.shared_oldest = first if first > 0.0 else None
         upstream.peers_answered_at = last
 
-    def total(self, slot: int) -> int:
-        """Requests in flight on ``slot`` over every worker."""
-        counts = self._counts
-        total = 0
-        while slot < self._end:
-            total += counts[slot]
-            slot += self.capacity
-        return total
-
     def own(self, upstream: Upstream) -> int:
         """This worker's requests in flight on ``upstream`` (its ``in_flight`` if unslotted)."""
         slot = self._slots.get(upstream.id, -1)
