@@ -862,25 +862,31 @@ async def live_workers(seconds: float, utilisation: float = 0.8) -> dict[str, di
     return out
 
 
+LATENCY_COLUMNS = ("requests", "errors", "p50 ms", "p99 ms", "max ms")
+
+
+def latency_cells(r: dict[str, Any]) -> list[str]:
+    """The cells of :data:`LATENCY_COLUMNS` for one live setup's figures."""
+    return [
+        str(r["requests"]),
+        str(r["errors"]),
+        f"{r['p50_ms']:.1f}",
+        f"{r['p99_ms']:.1f}",
+        f"{r['max_ms']:.1f}",
+    ]
+
+
 def show_workers(live: dict[str, dict[str, Any]], seconds: float) -> None:
     rate = live["rate"]["offered"]
     table = Table(
         title=f"workers sharing in-flight counts: 5 one-slot replicas (r3 3x slower, r4 stalled "
         f"1 s in 5), p2c_ewma, {rate:.0f} POST/s (80 %), {seconds:.0f} s per setup"
     )
-    for col in ("setup", "requests", "errors", "p50 ms", "p99 ms", "max ms", "client req/s"):
+    for col in ("setup", *LATENCY_COLUMNS, "client req/s"):
         table.add_column(col)
     for name, _, _ in WORKER_SETUPS:
         r = live[name]
-        table.add_row(
-            name,
-            str(r["requests"]),
-            str(r["errors"]),
-            f"{r['p50_ms']:.1f}",
-            f"{r['p99_ms']:.1f}",
-            f"{r['max_ms']:.1f}",
-            f"{r['client_rate']:.0f}",
-        )
+        table.add_row(name, *latency_cells(r), f"{r['client_rate']:.0f}")
     console.print(table)
 
 
@@ -991,26 +997,12 @@ def show_live(live: dict[str, dict[str, Any]], seconds: float) -> None:
         title=f"live decision quality: 5 replicas (r3 3x slower, r4 stalled 1 s in 5), "
         f"{LIVE_RATE:.0f} POST/s, {seconds:.0f} s per policy"
     )
-    for col in (
-        "policy",
-        "requests",
-        "errors",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "share r3 (slow)",
-        "share r4 (stall)",
-        "client req/s",
-    ):
+    for col in ("policy", *LATENCY_COLUMNS, "share r3 (slow)", "share r4 (stall)", "client req/s"):
         table.add_column(col)
     for policy, r in live.items():
         table.add_row(
             policy,
-            str(r["requests"]),
-            str(r["errors"]),
-            f"{r['p50_ms']:.1f}",
-            f"{r['p99_ms']:.1f}",
-            f"{r['max_ms']:.1f}",
+            *latency_cells(r),
             f"{r['share_slow']:.1%}",
             f"{r['share_stalling']:.1%}",
             f"{r['client_rate']:.0f}",
