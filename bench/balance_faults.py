@@ -890,6 +890,15 @@ def show_workers(live: dict[str, dict[str, Any]], seconds: float) -> None:
     console.print(table)
 
 
+async def workers_part(seconds: float) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Part 3: run the worker setups live and print their table; return each setup's figures
+    and the comparison of them."""
+    console.print(f"workers sharing in-flight counts, live: {seconds:.0f} s per setup ...")
+    workers = await live_workers(seconds)
+    show_workers(workers, seconds)
+    return workers, workers_figures(workers)
+
+
 def workers_figures(live: dict[str, dict[str, Any]]) -> dict[str, Any]:
     shared, own = live["2 workers shared"]["p99_ms"], live["2 workers"]["p99_ms"]
     one = live["1 worker"]["p99_ms"]
@@ -1016,10 +1025,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     warmup, after = (1.0, 1.2) if args.quick else (2.0, 2.0)
     seconds = 5.0 if args.quick else args.policy_seconds
     if args.part == "workers":
-        console.print(f"workers sharing in-flight counts, live: {seconds:.0f} s per setup ...")
-        workers = await live_workers(seconds)
-        show_workers(workers, seconds)
-        figures = workers_figures(workers)
+        workers, figures = await workers_part(seconds)
         return {
             "bench": "balance_faults",
             "part": "workers",
@@ -1047,10 +1053,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         f"p2c_ewma p99 / round_robin p99 = {ratio:.2f} (target <= 0.5); no oracle live "
         "(bench/balance_sim.py has one)"
     )
-    console.print(f"workers sharing in-flight counts, live: {seconds:.0f} s per setup ...")
-    workers = await live_workers(seconds)
-    show_workers(workers, seconds)
-    shared_figures = workers_figures(workers)
+    workers, shared_figures = await workers_part(seconds)
     return {
         "bench": "balance_faults",
         "quick": args.quick,
