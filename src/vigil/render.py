@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
@@ -73,34 +76,65 @@ def replicas_table(replicas: Iterable[Mapping[str, Any]]) -> Table:
     return table
 
 
-def incidents_table(incidents: Iterable[Mapping[str, Any]], title: str = "Incidents") -> Table:
-    table = Table(title=title, title_justify="left")
-    for col in (
-        "id",
-        "subject",
-        "kind",
-        "state",
-        "detected",
-        "1st action",
-        "recovered in",
-        "summary",
-    ):
-        table.add_column(col, overflow="fold")
-    for i in incidents:
-        detected = i["detected_at"]
-        first = i.get("first_action_at")
-        resolved = i.get("resolved_at")
-        table.add_row(
-            str(i["id"]),
-            i["subject"],
-            i["kind"],
-            badge(i["state"]),
-            ago(detected),
-            secs(first - detected if first else None),
-            secs(resolved - detected if resolved else None),
-            i["summary"],
-        )
-    return table
+WIDE: int = 110
+"""Console width from which the incidents table gets a column per timing and one for the kind."""
+
+
+class IncidentsTable:
+    """The incidents as a table that fits its console: at :data:`WIDE` columns and more, a column
+    per field; narrower (80 is common), the three timings share one cell and the kind is left to
+    the summary, which keeps the room to be read. Rich asks for the width when it renders."""
+
+    def __init__(self, incidents: Iterable[Mapping[str, Any]], title: str) -> None:
+        self.incidents = list(incidents)
+        self.title = title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(wide=options.max_width >= WIDE)
+
+    def table(self, *, wide: bool) -> Table:
+        table = Table(title=self.title, title_justify="left")
+        table.add_column("id", no_wrap=True)
+        table.add_column("subject", overflow="fold", max_width=24)
+        if wide:
+            table.add_column("kind", overflow="fold", max_width=20)
+        table.add_column("state", no_wrap=True)
+        timings = ("detected", "1st action", "recovered") if wide else ("timing",)
+        for col in timings:
+            table.add_column(col, no_wrap=True)
+        table.add_column("summary", ratio=1)
+        for i in self.incidents:
+            detected = i["detected_at"]
+            first = i.get("first_action_at")
+            resolved = i.get("resolved_at")
+            acted = secs(first - detected if first else None)
+            recovered = secs(resolved - detected if resolved else None)
+            head = [str(i["id"]), i["subject"]] + ([i["kind"]] if wide else [])
+            if wide:
+                times = [ago(detected), acted, recovered]
+            else:
+                times = [f"{ago(detected)}\nacted {acted}\nrecovered {recovered}"]
+            table.add_row(*head, badge(i["state"]), *times, i["summary"])
+        return table
+
+
+@contextlib.contextmanager
+def live(
+    renderable: RenderableType, console: Console, *, refresh_per_second: float
+) -> Iterator[Live]:
+    """Rich's ``Live`` that leaves the console on a new line. Writing to a file or a pipe, Rich
+    (15.0) prints the last frame without a line end, and the next output ran on into its last
+    line (``└──┘Demo summary``)."""
+    with Live(renderable, console=console, refresh_per_second=refresh_per_second) as view:
+        yield view
+    if not console.is_terminal:
+        console.line()
+
+
+def incidents_table(
+    incidents: Iterable[Mapping[str, Any]], title: str = "Incidents"
+) -> IncidentsTable:
+    return IncidentsTable(incidents, title)
 
 
 TOP_SERIES = {

@@ -18,7 +18,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console, Group
-from rich.live import Live
 from rich.logging import RichHandler
 from rich.table import Table
 
@@ -34,7 +33,7 @@ from vigil.cli._logs_api import (
 )
 from vigil.cli._risk import fetch_risk, risk_table
 from vigil.errors import ConfigError, VigilError
-from vigil.render import TOP_SERIES, incidents_table, nodes_table, replicas_table, top_table
+from vigil.render import TOP_SERIES, incidents_table, live, nodes_table, replicas_table, top_table
 from vigil.settings import Settings, hash_token, load_settings
 
 app = typer.Typer(
@@ -304,10 +303,10 @@ def top(
         if once:
             console.print(table())
             return
-        with Live(table(), console=console, refresh_per_second=1) as live:
+        with live(table(), console, refresh_per_second=1) as view:
             while True:
                 time.sleep(every)
-                live.update(table())
+                view.update(table())
 
 
 @app.command()

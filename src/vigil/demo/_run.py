@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 from rich.console import Console, Group
-from rich.live import Live
 from rich.table import Table
 
 from vigil.daemon import Controller
@@ -31,6 +30,7 @@ from vigil.demo._scenario import SETTLE, TIMELINE, Fault, demo_settings
 from vigil.demo._tracker import FaultTracker, LoadStats
 from vigil.model import ReplicaId
 from vigil.render import incidents_table, nodes_table, replicas_table
+from vigil.render import live as live_view
 
 READY_TIMEOUT = 30.0
 
@@ -88,9 +88,7 @@ class _Demo:
         t0 = time.time()
         end = t0 + min(self.duration, TIMELINE[-1].at + SETTLE)
         pending = list(TIMELINE)
-        with Live(
-            self._view(t0), console=self.console, refresh_per_second=4, transient=False
-        ) as live:
+        with live_view(self._view(t0), self.console, refresh_per_second=4) as live:
             while not self.stop.is_set() and time.time() < end:
                 while pending and time.time() - t0 >= pending[0].at:
                     await self._inject(pending.pop(0))
