@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 import uvloop
 
@@ -66,6 +67,51 @@ async def test_an_idle_connection_closed_by_the_upstream_is_not_used_for_the_nex
             assert (await roundtrip(port, GET)).body == b"ok"
     assert up.connections == 2
     assert len(up.requests) == 2
+
+
+async def test_a_post_read_in_the_same_pass_as_the_upstreams_close_goes_on_a_new_connection() -> (
+    None
+):
+    """The race of a replica killed (or a server closing an idle keep-alive connection) with the
+    next request: while the loop is busy, a client sends a POST on its kept-alive connection and
+    then the upstream closes the idle connection the proxy holds to it. The loop reads both in
+    one pass, the POST first. Written onto the dead connection, the POST could not be replayed
+    and the client got a 502; the proxy now sees the close with a peek and opens a new one."""
+    loop = asyncio.get_running_loop()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+    post = b"POST /v1/completions HTTP/1.1\r\nHost: s\r\nContent-Length: 2\r\n\r\n{}"
+    try:
+        async with proxying(RoundRobinRouter([upstream("a", port)])) as (proxy, proxy_port):
+            client = socket.create_connection(("127.0.0.1", proxy_port))
+            client.setblocking(False)
+            await loop.sock_sendall(client, GET)
+            served, _ = await loop.sock_accept(listener)
+            assert (await loop.sock_recv(served, 4096)).startswith(b"GET / ")
+            await loop.sock_sendall(served, ok % (3, b"one"))
+            assert (await loop.sock_recv(client, 4096)).endswith(b"\r\n\r\none")
+            await wait_until(lambda: proxy.state.pool.idle.get(("127.0.0.1", port)), "kept")
+            # the loop does not run between these three lines: both events wait for one pass
+            client.send(post)
+            served.close()
+            time.sleep(0.05)  # noqa: ASYNC251 (the loop must not run: that is the race)
+            try:
+                fresh, _ = await asyncio.wait_for(loop.sock_accept(listener), 5)
+            except TimeoutError:
+                answer = await asyncio.wait_for(loop.sock_recv(client, 4096), 5)
+                raise AssertionError(f"no new connection; the client got {answer[:12]!r}") from None
+            assert (await loop.sock_recv(fresh, 4096)).startswith(b"POST /v1/completions ")
+            await loop.sock_sendall(fresh, ok % (3, b"two"))
+            answer = await asyncio.wait_for(loop.sock_recv(client, 4096), 5)
+            assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"two")
+            fresh.close()
+            client.close()
+    finally:
+        listener.close()
 
 
 async def test_a_waiting_request_takes_a_connection_that_frees_up_before_its_own_connect() -> None:

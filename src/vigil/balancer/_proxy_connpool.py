@@ -104,21 +104,24 @@ class UpstreamPool:
         self._sweeper: asyncio.TimerHandle | None = None
         self._closing = False
 
-    def take(self, key: Key) -> UpstreamConnection | None:
+    def take(self, key: Key, checked: bool = False) -> UpstreamConnection | None:
         """The most recently used live idle connection to ``key``; None when there is none or
-        when earlier requests are waiting for one (they come first)."""
+        when earlier requests are waiting for one (they come first). ``checked``: for a request
+        that cannot be replayed, each candidate is first asked whether the upstream has closed
+        it already (:meth:`UpstreamConnection.peer_gone`, one syscall)."""
         if self.waiting.get(key):
             return None
-        return self._take_idle(key)
+        return self._take_idle(key, checked)
 
-    def _take_idle(self, key: Key) -> UpstreamConnection | None:
+    def _take_idle(self, key: Key, checked: bool = False) -> UpstreamConnection | None:
         queue = self.idle.get(key)
         if not queue:
             return None
         deadline = self.loop.time() - self.idle_timeout
         while queue:
             conn = queue.pop()
-            if not conn.closed and conn.idle_since > deadline:
+            alive = not conn.closed and conn.idle_since > deadline
+            if alive and not (checked and conn.peer_gone()):
                 return conn
             conn.close()
         return None

@@ -12,7 +12,9 @@ Retries (each on a replica not yet tried, within ``max_retries`` and the retry b
   nothing was sent;
 - the connection closed before any response byte: only idempotent methods (GET, HEAD, OPTIONS,
   PUT, DELETE, TRACE) whose body so far fits ``retry_body_limit`` (kept for replay). POST and
-  PATCH are *not* retried then: the replica may have started the work;
+  PATCH are *not* retried then: the replica may have started the work. So such a request goes
+  on a reused connection only after a peek at its socket says the upstream has not closed it
+  (:meth:`~vigil.balancer._proxy_upstream.UpstreamConnection.peer_gone`);
 - never after a response head was received, never after a first-byte timeout (the replica may
   still be generating), never after garbage (the pool ejects that replica).
 
@@ -111,7 +113,7 @@ class Exchange(ExchangeCore):
         self.ttfb_at = 0.0
         self.sent = False
         key_addr = (upstream.host, upstream.port)
-        conn = st.pool.take(key_addr)
+        conn = st.pool.take(key_addr, self.replay is None)  # not replayable: checked
         if conn is not None:
             self._attach(conn)
         else:

@@ -4,12 +4,14 @@
 (the proxied request, :mod:`vigil.balancer._proxy_exchange`) it currently serves. Connections
 are opened and kept idle by :class:`vigil.balancer._proxy_connpool.UpstreamPool`. A connection is
 discarded on any error, when the upstream says ``Connection: close``, or when it sends a byte
-while idle.
+while idle. :meth:`UpstreamConnection.peer_gone` looks at the socket itself for a close the loop
+has not read yet, before a request that cannot be replayed goes out on a reused connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import TYPE_CHECKING, Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
@@ -44,12 +46,16 @@ class UpstreamConnection:
         self.data_len = 0  # the size of the read being parsed
         self.in_head = False
         self.used = 0  # responses completed on this connection
+        self.fd = -1  # the socket's descriptor, for peer_gone()
 
     # -- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its methods
         # TCP_NODELAY is already on: uvloop and asyncio set it on every TCP transport
         self.transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            self.fd = sock.fileno()
 
     def data_received(self, data: bytes) -> None:
         ex = self.exchange
@@ -129,6 +135,26 @@ class UpstreamConnection:
             self.exchange.response_complete(self, self.parser.should_keep_alive())
 
     # -- helpers -----------------------------------------------------------------------
+    def peer_gone(self) -> bool:
+        """Whether the upstream has closed or reset this idle connection, or sent it a byte,
+        though the loop has not read that yet. A replica killed, or a server closing an idle
+        keep-alive connection, races with the next request: when the request and the close are
+        read in the same loop pass, the request can be written onto the dead connection first
+        and, if it cannot be replayed (a POST), fail. One peek (``MSG_PEEK``: the data stays for
+        the loop to read) tells: nothing to read means alive."""
+        if self.closed or self.fd < 0:
+            return True
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, self.fd)
+        try:
+            sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        finally:
+            sock.detach()  # the transport owns the descriptor
+        return True  # b"": closed; a byte: the upstream is confused or closing
+
     def write(self, data: bytes) -> None:
         if self.transport is not None:
             self.transport.write(data)
