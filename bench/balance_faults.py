@@ -54,6 +54,8 @@ ones.
 
 Prints Rich tables on stderr, then ONE JSON line on stdout with the figures and the baseline's.
 The bench monkeypatches the two methods above for measurement only; the product code is as is.
+Patches do not reach compiled (mypyc) methods, so parts 1 and 2 run the balancer in this process
+from its sources (see ``install_hooks``); part 3's workers run the compiled build.
 Every process it starts is stopped (stalled ones get SIGCONT first).
 """
 
@@ -189,6 +191,8 @@ async def client_main(port: int, rate: float, seconds: float, mix: str) -> None:
 # Measurement hooks (monkeypatched: measurement only)
 # --------------------------------------------------------------------------------------------
 
+PURE_ENV = "VIGIL_PURE_PYTHON"
+
 
 @dataclass
 class Probe:
@@ -208,8 +212,25 @@ PROBE = Probe()
 
 
 def install_hooks() -> None:
-    from vigil.balancer._proxy_core import ExchangeCore
-    from vigil.balancer.pool import Pool
+    """Patch the measurement hooks in. The compiled data plane (mypyc) calls its own methods
+    directly, past a patched class attribute, so the hooks would never run (every attempt and
+    pick went unrecorded, silently): this process imports the balancer from its sources
+    (``VIGIL_PURE_PYTHON`` set for the import only, so part 3's worker processes, spawned later,
+    still run the compiled build as deployed). The behaviour measured here is the same in both
+    builds (``make test`` runs the balancer's tests on each)."""
+    saved = os.environ.get(PURE_ENV)
+    os.environ[PURE_ENV] = "1"
+    try:
+        from vigil.balancer._proxy_core import ExchangeCore
+        from vigil.balancer._pure import build
+        from vigil.balancer.pool import Pool
+    finally:
+        if saved is None:
+            del os.environ[PURE_ENV]
+        else:
+            os.environ[PURE_ENV] = saved
+    if build() != "pure Python":
+        raise SystemExit("balance_faults: the balancer was imported compiled before the hooks")
 
     acquire, release = Pool.acquire, ExchangeCore._release
     set_health, eject = Pool.set_health, Pool._eject
