@@ -141,7 +141,8 @@ class UpstreamConnection:
         keep-alive connection, races with the next request: when the request and the close are
         read in the same loop pass, the request can be written onto the dead connection first
         and, if it cannot be replayed (a POST), fail. One peek (``MSG_PEEK``: the data stays for
-        the loop to read) tells: nothing to read means alive."""
+        the loop to read) tells: nothing to read means alive. (Upstreams are plain TCP; over
+        TLS a pending byte could be a record the TLS layer eats, such as a session ticket.)"""
         if self.closed or self.fd < 0:
             return True
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, self.fd)
