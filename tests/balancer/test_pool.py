@@ -100,11 +100,14 @@ def test_five_consecutive_server_errors_eject_an_upstream_and_a_success_resets_t
     assert "u0" not in chosen(pool, T0 + 1, 10)
 
 
-def test_two_connect_errors_or_one_protocol_error_eject_at_once() -> None:
-    pool = make_pool(4)
-    fail(pool, "u0", T0, Outcome.CONNECT_ERROR, 2)
+def test_two_connect_errors_or_one_refusal_or_one_protocol_error_eject_at_once() -> None:
+    pool = make_pool(6)
+    fail(pool, "u0", T0, Outcome.CONNECT_ERROR)
+    assert not pool.get("u0").ejected(T0)
+    fail(pool, "u0", T0, Outcome.CONNECT_ERROR)
     fail(pool, "u1", T0, Outcome.PROTOCOL_ERROR)
-    assert pool.get("u0").ejected(T0) and pool.get("u1").ejected(T0)
+    fail(pool, "u2", T0, Outcome.REFUSED)
+    assert all(pool.get(u).ejected(T0) for u in ("u0", "u1", "u2"))
 
 
 def test_overload_and_client_aborts_do_not_count_towards_ejection() -> None:

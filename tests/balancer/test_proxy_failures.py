@@ -33,7 +33,7 @@ async def test_a_connect_failure_is_retried_on_another_upstream_for_a_get() -> N
         async with proxying(router) as (_, port):
             response = await roundtrip(port, GET)
     assert response.body == b"from b"
-    assert router.outcomes() == [("dead", Outcome.CONNECT_ERROR), ("b", Outcome.OK)]
+    assert router.outcomes() == [("dead", Outcome.REFUSED), ("b", Outcome.OK)]
 
 
 async def test_a_post_is_retried_when_its_connection_could_not_be_opened() -> None:
@@ -190,3 +190,21 @@ async def test_the_pool_ejects_an_upstream_that_sends_garbage() -> None:
     assert 502 in statuses
     assert statuses[-10:] == [200] * 10  # ejected: no more requests reach it
     assert pool.get("bad").ejections >= 1
+
+
+async def test_the_pool_ejects_a_replica_whose_port_refuses_at_the_first_refusal() -> None:
+    """A refused connection means nothing listens: the process is gone. One is enough to eject
+    (the request itself moves on to the live replica), so the dead replica is never tried again
+    while its ejection lasts, whenever the policy would have come back to it."""
+    pool_module = pytest.importorskip("vigil.balancer.pool")
+    async with serving(fixed(b"live")) as (live,):
+        pool = pool_module.Pool(
+            [Upstream("dead", "127.0.0.1", dead_port()), Upstream("live", "127.0.0.1", live.port)],
+            pool_module.PoolSettings(policy="round_robin", slow_start=0),
+        )
+        async with proxying(pool) as (proxy, port):
+            bodies = [(await roundtrip(port, GET)).body for _ in range(2)]
+            now = proxy.state.clock()
+            assert pool.get("dead").ejected(now)
+            assert pool.get("dead").errors == 1  # refused once, never picked again
+    assert bodies == [b"live", b"live"]

@@ -14,15 +14,24 @@ from vigil.balancer._pool_settings import PoolSettings, UpstreamStatus
 from vigil.balancer._upstream import AdminState, Outcome, Upstream
 
 FAILURES: Final = frozenset(
-    {Outcome.SERVER_ERROR, Outcome.CONNECT_ERROR, Outcome.TIMEOUT, Outcome.PROTOCOL_ERROR}
+    {
+        Outcome.SERVER_ERROR,
+        Outcome.CONNECT_ERROR,
+        Outcome.REFUSED,
+        Outcome.TIMEOUT,
+        Outcome.PROTOCOL_ERROR,
+    }
 )
 """Outcomes that count towards outlier ejection. ``OVERLOADED`` is back-pressure, not a fault
 (it sets ``retry_after_until`` instead), and ``CLIENT_ABORT`` is not the upstream's doing."""
 
 
 def failure_points(outcome: Outcome, threshold: int) -> int:
-    """How much one failure counts towards ``threshold`` consecutive failure points."""
-    if outcome is Outcome.PROTOCOL_ERROR:
+    """How much one failure counts towards ``threshold`` consecutive failure points: a refused
+    connection or garbage the whole threshold (nothing listens on the port: the process is gone;
+    or the upstream cannot be trusted), another connect error half of it (a reset or an
+    unreachable host may pass), anything else 1."""
+    if outcome is Outcome.PROTOCOL_ERROR or outcome is Outcome.REFUSED:
         return threshold
     if outcome is Outcome.CONNECT_ERROR:
         return max(1, math.ceil(threshold / 2))

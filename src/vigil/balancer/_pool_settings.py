@@ -22,9 +22,12 @@ class PoolSettings:
 
     failure_threshold: int = 5
     """Consecutive failure points that eject an upstream (Envoy's ``consecutive_5xx`` is 5). A
-    5xx or a timeout is 1 point, a connect error half the threshold (a dead process refuses every
-    connection: two in a row are proof enough), a protocol error the whole threshold (an
-    upstream that sends garbage is not trusted again until its ejection ends)."""
+    5xx or a timeout is 1 point, a reset or unreachable connect half the threshold (two in a row
+    are proof enough), a refused connection the whole threshold (nothing listens on the port:
+    the process is gone, and waiting for a second refusal left a dead replica in the rotation
+    for as long as the policy took to pick it again, 249 ms once in ``bench/balance_faults.py``),
+    and so does a protocol error (an upstream that sends garbage is not trusted again until its
+    ejection ends)."""
 
     eject_base: float = 10.0
     """First ejection time in seconds; the k-th consecutive ejection lasts ``k * eject_base``.

@@ -128,7 +128,9 @@ class Exchange(ExchangeCore):
             return
         self.connecting = None
         if conn is None:
-            self._attempt_failed(Outcome.CONNECT_ERROR, 502, f"cannot connect to upstream: {error}")
+            refused = isinstance(error, ConnectionRefusedError)
+            outcome = Outcome.REFUSED if refused else Outcome.CONNECT_ERROR
+            self._attempt_failed(outcome, 502, f"cannot connect to upstream: {error}")
         else:
             self._attach(conn)
 

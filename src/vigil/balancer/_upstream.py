@@ -111,7 +111,8 @@ class Outcome(StrEnum):
     OK = "ok"  # any response that is not an upstream failure (2xx-4xx except 429)
     SERVER_ERROR = "server_error"  # 5xx other than 503
     OVERLOADED = "overloaded"  # 429 or 503 (honour Retry-After)
-    CONNECT_ERROR = "connect_error"  # refused / reset before a response
+    CONNECT_ERROR = "connect_error"  # unreachable, reset or closed before a response
+    REFUSED = "refused"  # connection refused: nothing listens on the port (the process is gone)
     TIMEOUT = "timeout"  # connect, first-byte or idle timeout
     PROTOCOL_ERROR = "protocol_error"  # the upstream sent garbage: eject, do not trust
     CLIENT_ABORT = "client_abort"  # the client went away; not the upstream's fault
