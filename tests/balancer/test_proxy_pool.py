@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 
 import uvloop
 
+from vigil.balancer._pool_settings import PoolSettings
 from vigil.balancer._proxy_connpool import UpstreamPool
 from vigil.balancer._proxy_upstream import UpstreamConnection
+from vigil.balancer._upstream import Upstream
+from vigil.balancer.pool import Pool
 from vigil.balancer.proxy import Proxy
 
 from ._routers import RoundRobinRouter, upstream
@@ -64,8 +68,10 @@ async def test_an_idle_connection_closed_by_the_upstream_is_not_used_for_the_nex
             key = ("127.0.0.1", up.port)
             assert (await roundtrip(port, GET)).body == b"ok"
             await wait_until(lambda: not proxy.state.pool.idle.get(key), "the close is seen")
+            await wait_until(lambda: up.connections == 2, "the liveness check connects")
             assert (await roundtrip(port, GET)).body == b"ok"
-    assert up.connections == 2
+            assert proxy.state.pool.checks == 1
+    assert up.connections == 3  # two for the requests, one to check the upstream still listens
     assert len(up.requests) == 2
 
 
@@ -112,6 +118,57 @@ async def test_a_post_read_in_the_same_pass_as_the_upstreams_close_goes_on_a_new
             client.close()
     finally:
         listener.close()
+
+
+KEEP_ALIVE_SERVER = """
+import asyncio
+
+async def serve(reader, writer):
+    try:
+        while True:
+            await reader.readuntil(b"\\r\\n\\r\\n")
+            writer.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok")
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+async def main():
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_replica_killed_while_idle_is_ejected_before_any_request_goes_to_it() -> None:
+    """kill -9 of a replica process whose keep-alive connection sits idle in the proxy: its
+    close makes the proxy check the port, the connect is refused and the pool ejects the
+    replica, with no request sent to it (no error counted against it)."""
+    replica = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KEEP_ALIVE_SERVER, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert replica.stdout is not None
+        dead_port = int(await asyncio.wait_for(replica.stdout.readline(), 10))
+        async with serving(fixed(b"b")) as (b,):
+            pool = Pool(
+                [Upstream("a", "127.0.0.1", dead_port), Upstream("b", "127.0.0.1", b.port)],
+                PoolSettings(policy="round_robin", slow_start=0),
+            )
+            async with proxying(pool) as (proxy, port):
+                bodies = [(await roundtrip(port, GET)).body for _ in range(2)]
+                assert sorted(bodies) == [b"b", b"ok"]  # one each: both connections idle now
+                replica.kill()
+                await replica.wait()
+                await wait_until(lambda: pool.get("a").ejected(proxy.state.clock()), "ejected")
+                assert pool.get("a").errors == 0
+                assert proxy.state.pool.checks == 1
+                assert [(await roundtrip(port, GET)).body for _ in range(3)] == [b"b"] * 3
+    finally:
+        if replica.returncode is None:
+            replica.kill()
+            await replica.wait()
 
 
 async def test_a_waiting_request_takes_a_connection_that_frees_up_before_its_own_connect() -> None:
@@ -185,8 +242,11 @@ def test_every_connection_pending_at_a_wake_up_is_accepted_under_uvloop() -> Non
 
 _OUT_OF_DESCRIPTORS = """
 import asyncio, logging, resource, socket, sys
+from vigil.balancer._pool_settings import PoolSettings
 from vigil.balancer._proxy_connpool import UpstreamPool
 from vigil.balancer._proxy_upstream import UpstreamConnection
+from vigil.balancer._upstream import Upstream
+from vigil.balancer.pool import Pool
 from vigil.balancer.proxy import Proxy
 
 async def main():

@@ -21,6 +21,15 @@ still waits; if that one was served by another's connect, to the oldest waiter w
 connect served someone else (it has no connect left to wait for: it retries elsewhere at once
 instead of waiting out its connect timeout).
 
+A dead replica is noticed without a request paying for it: when an upstream closes a
+connection the proxy did not ask to close (idle, or before answering), :meth:`UpstreamPool.check`
+opens one connection to it; if it is refused, or reset within :data:`CHECK_GRACE` (a process
+killed with ``kill -9`` closes its connections before its listening socket, so a connect made
+at once is often accepted into the backlog and then reset), nothing serves there any more:
+``on_refused`` tells the router, which ejects it before the policy sends it another request.
+At most one check per upstream at a time and one a second, so a server that closes idle
+connections on its own schedule costs one connect now and then.
+
 Warm spares (``warm_for`` > 0): an idle connection about to expire is closed and replaced by a
 fresh one, as long as it (or the connection it replaced) carried a response within the last
 ``warm_for`` seconds. So the pool keeps what the recent peak needed (bounded by ``max_idle``)
@@ -39,11 +48,13 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Final, cast
 
 from vigil.balancer._proxy_upstream import Key, UpstreamConnection, dial
 
 ConnectDone = Callable[[UpstreamConnection | None, OSError | None], None]
+CHECK_EVERY: Final = 1.0  # seconds between two liveness checks of one upstream, at the least
+CHECK_GRACE: Final = 0.5  # seconds a check's connection is watched for a reset (0.2-5 ms seen)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +82,26 @@ class Waiter:
             task = self.task
             if task is not None and not task.done():
                 task.cancel()
+
+
+class _Probe:
+    """The protocol of a liveness check's connection: notes when it ends."""
+
+    def __init__(self, lost: asyncio.Future[None]) -> None:
+        self.lost = lost
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        pass
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
 
 
 class UpstreamPool:
@@ -103,6 +134,9 @@ class UpstreamPool:
         self._handoff_due: set[Key] = set()
         self._sweeper: asyncio.TimerHandle | None = None
         self._closing = False
+        self.on_refused: Callable[[Key], None] | None = None  # set by ProxyState: the router
+        self._checked_at: dict[Key, float] = {}  # when each upstream's last check started
+        self.checks = 0  # liveness checks started (tests read it)
 
     def take(self, key: Key, checked: bool = False) -> UpstreamConnection | None:
         """The most recently used live idle connection to ``key``; None when there is none or
@@ -188,6 +222,40 @@ class UpstreamPool:
         if queue:
             with contextlib.suppress(ValueError):
                 queue.remove(conn)
+
+    def check(self, key: Key) -> None:
+        """The upstream at ``key`` closed a connection unasked: see whether anything still
+        listens there (one connect, closed at once; a refusal goes to ``on_refused``)."""
+        if self.on_refused is None or self._closing:
+            return
+        now = self.loop.time()
+        if now - self._checked_at.get(key, -CHECK_EVERY) < CHECK_EVERY:
+            return  # checked (or checking) within the last second
+        self._checked_at[key] = now
+        self.checks += 1
+        self._spawn(self._check(key))
+
+    async def _check(self, key: Key) -> None:
+        probe = _Probe(self.loop.create_future())
+        try:
+            transport, _ = await asyncio.wait_for(
+                self.loop.create_connection(lambda: cast(asyncio.Protocol, probe), *key),
+                self.idle_timeout,
+            )
+        except ConnectionRefusedError:
+            gone = True
+        except (OSError, TimeoutError):
+            return  # unreachable or slow: the requests' own errors and timeouts will tell
+        else:
+            try:
+                await asyncio.wait_for(asyncio.shield(probe.lost), CHECK_GRACE)
+                gone = True  # reset or closed at once: a listener on its way out
+            except TimeoutError:
+                gone = False  # held open, as a server waiting for a request does
+            finally:
+                transport.close()
+        if gone and self.on_refused is not None and not self._closing:
+            self.on_refused(key)
 
     def connect(self, key: Key, done: ConnectDone) -> Waiter:
         """Wait for a connection to ``key`` and open one; ``done(conn, None)`` follows with the

@@ -242,6 +242,7 @@ class Exchange(ExchangeCore):
     def upstream_lost(self, conn: UpstreamConnection, exc: Exception | None) -> None:
         self.conn = None
         if self.status == 0:
+            self.state.pool.check(conn.key)  # closed before answering: is anything left there?
             self._attempt_failed(Outcome.CONNECT_ERROR, 502, "upstream closed the connection")
         elif self.resp is not None and self.resp.close_delimited:
             self.interim = False

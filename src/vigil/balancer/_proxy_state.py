@@ -153,6 +153,7 @@ class ProxyState:
             idle_timeout=settings.upstream_idle_timeout,
             warm_for=settings.upstream_warm_for,
         )
+        self.pool.on_refused = self._refused
         self.access = logging.getLogger(ACCESS_LOGGER)
         self.clients: set[object] = set()  # live client connections (for stop())
         self.active = 0  # exchanges in progress
@@ -166,6 +167,14 @@ class ProxyState:
         shortest = min(settings.connect_timeout, settings.first_byte_timeout, settings.idle_timeout)
         self.tick = min(0.1, max(shortest / 4, 0.001))  # never a busy loop on a 0 timeout
         self._ticker: asyncio.TimerHandle | None = None
+
+    def _refused(self, key: tuple[str, int]) -> None:
+        """A liveness check found nothing listening at ``key``: tell the router, if it can
+        eject by address (:meth:`vigil.balancer.pool.Pool.unreachable`). With a router per
+        request (``router_for``), the requests' own refusals do it."""
+        report = getattr(self.router, "unreachable", None)
+        if report is not None:
+            report(key[0], key[1], self.clock())
 
     def arm(self, item: Timed) -> None:
         """Watch ``item`` until its ``deadline`` passes (then ``on_timer``) or it is discarded."""

@@ -81,6 +81,7 @@ class UpstreamConnection:
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        asked = self.closed  # closed by the proxy, not by the upstream
         self.closed = True
         ex = self.exchange
         if ex is not None:
@@ -88,6 +89,8 @@ class UpstreamConnection:
             ex.upstream_lost(self, exc)
         else:
             self.pool.forget(self)
+            if not asked:
+                self.pool.check(self.key)
 
     def pause_writing(self) -> None:
         if self.exchange is not None:

@@ -280,6 +280,17 @@ class Pool:
         if upstream.probation or upstream.consecutive_failures >= settings.failure_threshold:
             self._eject(upstream, now)
 
+    def unreachable(self, host: str, port: int, now: float) -> None:
+        """Nothing listens at ``host:port``, found outside a request (the proxy checks when an
+        upstream closes a connection unasked): eject the upstreams there as a refused attempt
+        would, within the ejection cap."""
+        for upstream in self._upstreams.values():
+            if upstream.host != host or upstream.port != port:
+                continue
+            if self._serving(upstream) and not upstream.ejected(now):
+                upstream.consecutive_failures += self.settings.failure_threshold
+                self._eject(upstream, now)
+
     def retry_after(self, now: float) -> float:
         """Whole seconds (>= 1) until the first ready upstream held back by an ejection or a
         ``Retry-After`` may take requests again; 1 if none is held back that way."""
