@@ -376,3 +376,35 @@ def test_the_example_config_loads() -> None:
 def test_a_cross_section_problem_is_reported_at_the_offending_field(text: str, where: str) -> None:
     [problem] = problems_of(text)
     assert problem.startswith(where)
+
+
+def test_a_key_given_twice_is_refused_naming_both_lines() -> None:
+    # YAML itself keeps the last silently: the first api section (its tokens) was dropped
+    problems = problems_of(
+        """\
+        api:
+          tokens:
+            - {name: admin, role: admin, sha256: HASH}
+        services:
+          - name: llm
+            command: a
+            replicas: 2
+            replicas: 3
+        api:
+          port: 8701
+        """.replace("HASH", HASH)
+    )
+    assert problems == [
+        "vigil.yaml:8: services[0].replicas: given twice (first at line 7); YAML would keep "
+        "only this one: merge the two into one",
+        "vigil.yaml:9: api: given twice (first at line 1); YAML would keep only this one: "
+        "merge the two into one",
+    ]
+    assert all(PROBLEM.match(p) for p in problems)
+
+
+def test_the_same_key_in_two_mappings_is_not_a_duplicate() -> None:
+    settings = parse_settings(
+        "nodes:\n  - {name: a, labels: {zone: x}}\n  - {name: b, labels: {zone: y}}\n"
+    )
+    assert [n.labels["zone"] for n in settings.nodes] == ["x", "y"]
