@@ -408,3 +408,22 @@ def test_the_same_key_in_two_mappings_is_not_a_duplicate() -> None:
         "nodes:\n  - {name: a, labels: {zone: x}}\n  - {name: b, labels: {zone: y}}\n"
     )
     assert [n.labels["zone"] for n in settings.nodes] == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("data_dir: x\nrules: &x [*x]\n", 2), ("nodes: &n\n  - name: a\n    labels: *n\n", 1)],
+)
+def test_an_anchor_used_inside_itself_is_refused_naming_its_line(text: str, line: int) -> None:
+    # it made every walk of the tree recurse until RecursionError (a traceback, not a problem)
+    assert problems_of(text) == [
+        f"vigil.yaml:{line}: this anchor is used inside itself (an alias refers to a node that "
+        "contains it): copy the values instead"
+    ]
+
+
+def test_an_anchor_used_twice_side_by_side_is_fine() -> None:
+    settings = parse_settings(
+        "nodes:\n  - {name: a, labels: &l {zone: x}}\n  - {name: b, labels: *l}\n"
+    )
+    assert [n.labels for n in settings.nodes] == [{"zone": "x"}, {"zone": "x"}]

@@ -33,6 +33,25 @@ def _line_map(
             _line_map(item, (*path, i), out)
 
 
+def _alias_loop(node: yaml.Node, inside: set[int]) -> yaml.Node | None:
+    """A node that contains itself through an alias (``a: &x [*x]``), or None: walking one
+    (here, in pydantic, anywhere) never ends."""
+    if id(node) in inside:
+        return node
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    inside.add(id(node))
+    for child in children:
+        found = _alias_loop(child, inside)
+        if found is not None:
+            return found
+    inside.discard(id(node))
+    return None
+
+
 def _duplicate_keys(
     node: yaml.Node, path: tuple[str | int, ...], out: list[tuple[int, tuple[str | int, ...], int]]
 ) -> None:
@@ -133,6 +152,14 @@ def parse_settings(text: str, source: str = "vigil.yaml") -> Settings:
         )
     lines: dict[tuple[str | int, ...], int] = {}
     if root is not None:
+        loop = _alias_loop(root, set())
+        if loop is not None:
+            raise ConfigError(
+                [
+                    f"{source}:{loop.start_mark.line + 1}: this anchor is used inside itself "
+                    "(an alias refers to a node that contains it): copy the values instead"
+                ]
+            )
         twice: list[tuple[int, tuple[str | int, ...], int]] = []
         _duplicate_keys(root, (), twice)
         if twice:
