@@ -528,6 +528,17 @@ def _check_placeholders(command: list[str] | str) -> None:
             f"command uses unknown placeholder(s) {unknown}: use {sorted(PLACEHOLDERS)}, "
             "and write {{ }} for literal braces"
         )
+    # render_argv fills every word with str values: a positional field ('{}'), a conversion
+    # ('{port!z}') or a format spec a str does not take ('{port:05d}') fails there, at spawn
+    sample = {name: "0" for name in PLACEHOLDERS}
+    for word in words:
+        try:
+            word.format_map(sample)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+            raise ValueError(
+                f"command word {word!r} cannot be filled in: {exc}; write placeholders as "
+                f"{{port}} etc. (one of {sorted(PLACEHOLDERS)}) and {{{{ }}}} for literal braces"
+            ) from exc
 
 
 def _duplicates(section: str | Loc, names: list[str]) -> list[tuple[Loc, str]]:
