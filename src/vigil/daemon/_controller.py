@@ -29,6 +29,7 @@ from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
 from vigil.collectors import CardinalityError, ProbeLoop, Sample, SampleBatch, SeriesStore
 from vigil.daemon._balancing import Balancers
+from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DataDirLock
 from vigil.daemon._logs import LogPipeline
 from vigil.daemon._logs_counts import LogCounts
@@ -207,8 +208,17 @@ class Controller(ControlPlane):
         self._build_runners()
         for runner in self.runners.values():
             self.balancers.add_replica(runner.replica)
-        server = self._api_server() if self._serve_api else None
+        server = None
         try:
+            server = self._api_server() if self._serve_api else None
+            # before the task group: a port that cannot be had is a ConfigError of its own,
+            # not one wrapped in the group's ExceptionGroup (which the CLI showed as a traceback)
+            try:
+                await start_balancers(self.balancers, self.settings.services)
+            except BaseException:
+                if server is not None:
+                    server.close()
+                raise
             async with asyncio.TaskGroup() as tg:
                 persist = tg.create_task(persist_events(persister, self.store, self.metrics))
                 runners = [
@@ -223,7 +233,6 @@ class Controller(ControlPlane):
                     tg.create_task(self.stalls.run()),
                 ]
                 metric_loops += [tg.create_task(src.run()) for src in self.sources]
-                await self.balancers.start()
                 if server is not None:
                     loops.append(tg.create_task(server.serve()))
                 self.started.set()
@@ -330,7 +339,7 @@ class Controller(ControlPlane):
         # TCP; without it Nagle + delayed ACKs add ~40 ms to every answer sent in two writes
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.settings.api.host, self.settings.api.port))
+        bind_api(sock, self.settings.api.host, self.settings.api.port)
         self.api_port = int(sock.getsockname()[1])
         return ApiServer(app, sock)
 
