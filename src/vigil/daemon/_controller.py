@@ -81,6 +81,9 @@ LOG_ROTATE_EVERY = 5.0
 """Seconds between log-size checks: a chatty replica writes at most a few MB in that time."""
 RISK_HISTORY = 100_000
 """Node status changes read from the store to seed the risk model (newest first)."""
+SAMPLE_MAX_AHEAD = 300.0
+"""Seconds a sample's time may be ahead of the controller's clock (skewed node clocks): one
+from further ahead is refused, or its series would refuse every sample until then."""
 ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
 
 
@@ -413,9 +416,10 @@ class Controller(ControlPlane):
         if isinstance(samples, SampleBatch):  # a heartbeat's, from the lean path
             return self._ingest_batch(samples)
         errors: list[str] = []
+        not_after = self.clock() + SAMPLE_MAX_AHEAD
         for sample in samples:
             try:
-                self.series.add(sample)
+                self.series.add(sample, not_after=not_after)
             except CardinalityError as exc:
                 errors.append(str(exc))
                 self._report_refused(sample, str(exc))
@@ -434,7 +438,7 @@ class Controller(ControlPlane):
     def _ingest_batch(self, batch: SampleBatch) -> list[str]:
         """:meth:`_ingest` for samples in columns: stored in one pass, then the rules see the
         stored samples of ruled metrics, in order (rules do not read the series store)."""
-        failed = self.series.add_batch(batch)
+        failed = self.series.add_batch(batch, not_after=self.clock() + SAMPLE_MAX_AHEAD)
         errors = [str(exc) for _, exc in failed]
         for i, exc in failed:
             if isinstance(exc, CardinalityError):
