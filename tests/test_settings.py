@@ -370,8 +370,12 @@ def test_the_example_config_loads() -> None:
             "vigil.yaml:4: services[0].node: ",
         ),
         ("api:\n  port: 8700\n  host: 0.0.0.0\n", "vigil.yaml:3: api.host: "),
+        (
+            "rules:\n  - {name: temp, expr: 'gpu.t > 85'}\n  - {name: temp, expr: 'gpu.t < 10'}\n",
+            "vigil.yaml:3: rules[1].name: duplicate name 'temp' (also rules[0])",
+        ),
     ],
-    ids=["duplicate-service", "unknown-node", "open-api-host"],
+    ids=["duplicate-service", "unknown-node", "open-api-host", "duplicate-rule"],
 )
 def test_a_cross_section_problem_is_reported_at_the_offending_field(text: str, where: str) -> None:
     [problem] = problems_of(text)

@@ -479,6 +479,7 @@ class Settings(_Section):
         problems += _duplicates("nodes", [n.name for n in self.nodes])
         problems += _duplicates("services", [s.name for s in self.services])
         problems += _duplicates(("api", "tokens"), [t.name for t in self.api.tokens])
+        problems += _duplicates("rules", [r.name for r in self.rules])
         names = {n.name for n in self.nodes}
         problems += _duplicates(("metrics", "scrape"), [t.name for t in self.metrics.scrape])
         for i, target in enumerate(self.metrics.scrape):
