@@ -374,8 +374,12 @@ def test_the_example_config_loads() -> None:
             "rules:\n  - {name: temp, expr: 'gpu.t > 85'}\n  - {name: temp, expr: 'gpu.t < 10'}\n",
             "vigil.yaml:3: rules[1].name: duplicate name 'temp' (also rules[0])",
         ),
+        (
+            "agents:\n  - node: gpu-09\n    token_env: T\n",
+            "vigil.yaml:2: agents[0].node: no node named 'gpu-09': add it to nodes",
+        ),
     ],
-    ids=["duplicate-service", "unknown-node", "open-api-host", "duplicate-rule"],
+    ids=["duplicate-service", "unknown-node", "open-api-host", "duplicate-rule", "agent-node"],
 )
 def test_a_cross_section_problem_is_reported_at_the_offending_field(text: str, where: str) -> None:
     [problem] = problems_of(text)

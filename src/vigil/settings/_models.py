@@ -491,6 +491,15 @@ class Settings(_Section):
                         f"{sorted(names)}",
                     )
                 )
+        for i, agent in enumerate(self.agents):
+            if agent.node not in names:  # its heartbeats would all be refused (404)
+                problems.append(
+                    (
+                        ("agents", i, "node"),
+                        f"no node named {agent.node!r}: add it to nodes or use one of "
+                        f"{sorted(names)}",
+                    )
+                )
         for i, svc in enumerate(self.services):
             if svc.node not in names:
                 problems.append(
