@@ -13,6 +13,7 @@ the number written would be a duplicate.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -339,4 +340,22 @@ async def test_a_file_whose_name_is_no_label_is_shipped_under_a_label_the_api_ta
         await reach(client, SENTINEL, 1, agent)
         assert (await counts(client))[REQUEST] == 50
         assert (await counts(client, source="n1/log_my_app.log"))[REQUEST] == 30
+    assert "refused" not in agent.output()
+
+
+async def test_a_json_line_with_a_long_level_does_not_lose_the_batch(
+    start_controller: StartController, agent: LogAgent, tmp_path: Path
+) -> None:
+    # a 'level' of 60 characters went into the batch as is: the API refused it (the level is at
+    # most 40), and the agent dropped the batch with every line of every file in it
+    log = tmp_path / "app.log"
+    long_level = json.dumps({"level": "L" * 60, "msg": "cache warmed in 3 ms"})
+    append(log, [long_level, *requests(0, 40), SENTINEL])
+    _, client = await start_both(start_controller, agent, tmp_path)
+    async with client:
+        await reach(client, SENTINEL, 1, agent)
+        assert (await counts(client))[REQUEST] == 40
+        templates = await client.get("/api/v1/logs/templates", params={"limit": 500})
+        levels = {t["level"] for t in templates.json()["items"]}
+    assert "L" * 40 in levels
     assert "refused" not in agent.output()
