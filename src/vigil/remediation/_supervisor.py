@@ -165,6 +165,12 @@ class ReplicaRunner:
                     # replica goes on being supervised; its row and records catch up later
                     log.error("%s: %s; supervision goes on", self.plan.id, exc)
                     await self._sleep(STORE_RETRY)
+                except BackendError as exc:
+                    # a process that cannot be stopped (alive after SIGKILL: stuck in the kernel,
+                    # a GPU driver call): no restart beside it; a person has to look
+                    log.error("%s: %s", self.plan.id, exc)
+                    self._set_gone(ReplicaState.FAILED)
+                    self._give_up(f"{self.plan.id}: {exc}; stopped supervising, needs a person")
         finally:
             sub.close()
 
@@ -445,7 +451,11 @@ class ReplicaRunner:
             self._set(held=True)
         if cmd in ("stop", "restart") and info is not None:
             self._info = None
-            rc = await self._backend.stop(info, self.plan.service.stop_grace)
+            try:
+                rc = await self._backend.stop(info, self.plan.service.stop_grace)
+            except BackendError as exc:
+                self._actions.end(action, ok=False, detail=str(exc))
+                raise
             self._bus.publish(
                 ReplicaExited(
                     at=self._clock(),
