@@ -251,3 +251,17 @@ def test_up_with_two_balancers_on_one_port_exits_1_naming_the_second(cli: Cli) -
     ), result.stderr
     assert "Traceback" not in result.stderr
     assert tagged(cli.tag) == [], "no replica was left running"
+
+
+@pytest.mark.parametrize("url", ["ctl:8700", "127.0.0.1:8700", "ftp://ctl", "http://"])
+def test_agent_with_a_controller_that_is_no_http_url_is_a_usage_error(
+    cli: Cli, url: str
+) -> None:
+    # it started and retried for ever, one "Request URL is missing a protocol" warning a beat
+    result = cli("agent", "--controller", url, "--name", "n1", "--no-metrics")
+
+    assert result.returncode == 2
+    said = " ".join(result.stderr.replace("│", " ").split())  # Rich boxes and wraps it
+    assert "Invalid value for '--controller': must be an http:// or https:// URL" in said
+    assert f"(got '{url}')" in said
+    assert "Traceback" not in result.stderr
