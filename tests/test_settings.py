@@ -370,9 +370,68 @@ def test_the_example_config_loads() -> None:
             "vigil.yaml:4: services[0].node: ",
         ),
         ("api:\n  port: 8700\n  host: 0.0.0.0\n", "vigil.yaml:3: api.host: "),
+        (
+            "rules:\n  - {name: temp, expr: 'gpu.t > 85'}\n  - {name: temp, expr: 'gpu.t < 10'}\n",
+            "vigil.yaml:3: rules[1].name: duplicate name 'temp' (also rules[0])",
+        ),
+        (
+            "agents:\n  - node: gpu-09\n    token_env: T\n",
+            "vigil.yaml:2: agents[0].node: no node named 'gpu-09': add it to nodes",
+        ),
     ],
-    ids=["duplicate-service", "unknown-node", "open-api-host"],
+    ids=["duplicate-service", "unknown-node", "open-api-host", "duplicate-rule", "agent-node"],
 )
 def test_a_cross_section_problem_is_reported_at_the_offending_field(text: str, where: str) -> None:
     [problem] = problems_of(text)
     assert problem.startswith(where)
+
+
+def test_a_key_given_twice_is_refused_naming_both_lines() -> None:
+    # YAML itself keeps the last silently: the first api section (its tokens) was dropped
+    problems = problems_of(
+        """\
+        api:
+          tokens:
+            - {name: admin, role: admin, sha256: HASH}
+        services:
+          - name: llm
+            command: a
+            replicas: 2
+            replicas: 3
+        api:
+          port: 8701
+        """.replace("HASH", HASH)
+    )
+    assert problems == [
+        "vigil.yaml:8: services[0].replicas: given twice (first at line 7); YAML would keep "
+        "only this one: merge the two into one",
+        "vigil.yaml:9: api: given twice (first at line 1); YAML would keep only this one: "
+        "merge the two into one",
+    ]
+    assert all(PROBLEM.match(p) for p in problems)
+
+
+def test_the_same_key_in_two_mappings_is_not_a_duplicate() -> None:
+    settings = parse_settings(
+        "nodes:\n  - {name: a, labels: {zone: x}}\n  - {name: b, labels: {zone: y}}\n"
+    )
+    assert [n.labels["zone"] for n in settings.nodes] == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("data_dir: x\nrules: &x [*x]\n", 2), ("nodes: &n\n  - name: a\n    labels: *n\n", 1)],
+)
+def test_an_anchor_used_inside_itself_is_refused_naming_its_line(text: str, line: int) -> None:
+    # it made every walk of the tree recurse until RecursionError (a traceback, not a problem)
+    assert problems_of(text) == [
+        f"vigil.yaml:{line}: this anchor is used inside itself (an alias refers to a node that "
+        "contains it): copy the values instead"
+    ]
+
+
+def test_an_anchor_used_twice_side_by_side_is_fine() -> None:
+    settings = parse_settings(
+        "nodes:\n  - {name: a, labels: &l {zone: x}}\n  - {name: b, labels: *l}\n"
+    )
+    assert [n.labels for n in settings.nodes] == [{"zone": "x"}, {"zone": "x"}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from textwrap import dedent
 
 import pytest
@@ -86,3 +87,18 @@ def test_sources_on_unknown_nodes_and_twice_on_a_node_are_refused() -> None:
 
 def test_the_settings_know_every_preset_of_the_log_headers() -> None:
     assert set(PRESETS) == FORMAT_PRESETS
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        ("/var/log/vllm.log", "vllm.log"),
+        ("/var/log/_my app.log", "log_my_app.log"),
+        ("/var/log/état.log", "log_tat.log"),
+        ("/var/log/" + "x" * 80 + ".log", "x" * 63),
+    ],
+)
+def test_a_source_without_a_name_is_labelled_as_the_api_takes_it(path: str, label: str) -> None:
+    [source] = parse_settings(f"logs:\n  sources:\n    - path: '{path}'\n").logs.sources
+    assert source.label == label
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", source.label)

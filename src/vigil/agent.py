@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import random
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -37,7 +36,7 @@ import psutil
 from vigil.collectors import EdgeSourceSpec, LogEdge, Sample
 from vigil.errors import InputError
 from vigil.logs import LogFormat, LogFormatError
-from vigil.settings import LogsSettings
+from vigil.settings import LogsSettings, source_label
 
 log = logging.getLogger("vigil.agent")
 
@@ -67,12 +66,6 @@ def host_info() -> dict[str, Any]:
     }
 
 
-def safe_label(name: str) -> str:
-    """A file name as a source label the API accepts: ``[A-Za-z0-9][A-Za-z0-9_.-]{0,62}``."""
-    label = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:63]
-    return label if label[:1].isalnum() else ("log" + label)[:63]
-
-
 def log_edge(
     node: str,
     logs: LogsSettings | None,
@@ -86,7 +79,8 @@ def log_edge(
         EdgeSourceSpec(s.path, s.label, s.format) for s in (logs.for_node(node) if logs else [])
     ]
     specs += [
-        EdgeSourceSpec(os.path.abspath(p), os.path.basename(p) or p, log_format) for p in paths
+        EdgeSourceSpec(os.path.abspath(p), source_label(os.path.basename(p) or p), log_format)
+        for p in paths
     ]
     if not specs:
         return None

@@ -131,3 +131,25 @@ async def test_admins_read_the_audit_trail_and_verify_it(
 async def test_verifying_the_audit_trail_needs_the_admin_role(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/audit/verify", headers=VIEW)
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["incidents", "events", "actions", "audit"])
+async def test_an_offset_beyond_the_databases_integers_is_422_not_500(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    # SQLite binds at most a signed 64-bit integer: 2**63 used to crash with OverflowError (500)
+    response = await client.get(f"/api/v1/{path}?offset={2**63}", headers=ADMIN)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("query.offset: ")
+    largest = await client.get(f"/api/v1/{path}?offset={2**63 - 1}", headers=ADMIN)
+    assert largest.status_code == 200
+    assert largest.json()["items"] == []
+
+
+@pytest.mark.parametrize("incident_id", [2**63, 10**30, -(2**63) - 1])
+async def test_an_incident_id_beyond_the_databases_integers_is_404_not_500(
+    client: httpx.AsyncClient, incident_id: int
+) -> None:
+    response = await client.get(f"/api/v1/incidents/{incident_id}", headers=VIEW)
+    assert response.status_code == 404
+    assert response.json()["detail"] == f"no incident named '{incident_id}'"

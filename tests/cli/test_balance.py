@@ -129,3 +129,23 @@ def test_vigil_balance_needs_fixed_ports(cli: Cli, tmp_path: Path) -> None:
     result = cli("balance", "-c", "vigil.yaml")
     assert result.returncode == 2
     assert "services[0].base_port: `vigil balance` needs fixed replica ports" in result.stderr
+
+
+def test_vigil_balance_on_a_port_in_use_exits_2_naming_the_service(
+    cli: Cli, tmp_path: Path
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        svc = {"name": "llm", "command": "x", "base_port": 9000, "balancer": {"port": port}}
+        (tmp_path / "vigil.yaml").write_text(yaml.safe_dump({"services": [svc]}))
+
+        result = cli("balance", "-c", "vigil.yaml")
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "vigil balance: services[0].balancer.port: cannot listen on "
+        f"127.0.0.1:{port} for llm's balancer: Address already in use;"
+    ), result.stderr
+    assert "Traceback" not in result.stderr

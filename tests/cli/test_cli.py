@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 from pathlib import Path
 
 import pytest
+import yaml
 
 from vigil.backends import free_port
 
-from .conftest import ADMIN, VIEWER, Cli, Running, write_config
+from .conftest import ADMIN, TAG_ENV, VIEWER, Cli, Running, tagged, write_config
 
 BAD_CONFIG = """\
 data_dir: data
@@ -206,3 +208,60 @@ def test_a_config_read_from_the_example_is_valid(cli: Cli) -> None:
     assert "ok: 2 node(s), 1 service(s), 2 replica(s), 2 API token(s), 1 agent token(s)" in (
         result.stdout
     )
+
+
+def test_up_on_an_api_port_in_use_exits_1_naming_api_port(cli: Cli) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        (cli.cwd / "vigil.yaml").write_text(f"data_dir: data\napi: {{port: {port}}}\n")
+
+        result = cli("up", "-c", "vigil.yaml")
+
+    assert result.returncode == 1
+    # it was a 60-line OSError traceback
+    assert result.stderr.startswith(
+        f"vigil up: api.port: cannot listen on 127.0.0.1:{port} for the API: Address already "
+        "in use; free it or choose another port (0 picks a free one)"
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+    assert "controller up" not in result.stderr
+
+
+def test_up_with_two_balancers_on_one_port_exits_1_naming_the_second(cli: Cli) -> None:
+    port = free_port()
+    sleeper = {"command": "sleep 600", "env": {TAG_ENV: cli.tag}, "balancer": {"port": port}}
+    (cli.cwd / "vigil.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": "data",
+                "api": {"port": 0},
+                "services": [{"name": "a", **sleeper}, {"name": "b", **sleeper}],
+            }
+        )
+    )
+
+    result = cli("up", "-c", "vigil.yaml")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"vigil up: services[1].balancer.port: cannot listen on 127.0.0.1:{port} for b's "
+        "balancer: Address already in use;"
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+    assert tagged(cli.tag) == [], "no replica was left running"
+
+
+@pytest.mark.parametrize("url", ["ctl:8700", "127.0.0.1:8700", "ftp://ctl", "http://"])
+def test_agent_with_a_controller_that_is_no_http_url_is_a_usage_error(
+    cli: Cli, url: str
+) -> None:
+    # it started and retried for ever, one "Request URL is missing a protocol" warning a beat
+    result = cli("agent", "--controller", url, "--name", "n1", "--no-metrics")
+
+    assert result.returncode == 2
+    said = " ".join(result.stderr.replace("│", " ").split())  # Rich boxes and wraps it
+    assert "Invalid value for '--controller': must be an http:// or https:// URL" in said
+    assert f"(got '{url}')" in said
+    assert "Traceback" not in result.stderr

@@ -143,3 +143,15 @@ def test_a_negative_step_is_an_input_error_and_bad_sizes_a_value_error() -> None
         store.query("m", step=-1)
     with pytest.raises(ValueError, match=">= 1"):
         SeriesStore(max_series=0, ring=1)
+
+
+def test_a_sample_later_than_not_after_is_refused_and_does_not_block_its_series() -> None:
+    store = SeriesStore(max_series=10, ring=10)
+    store.add(s("m", 1, 100.0), not_after=400.0)
+    with pytest.raises(InputError, match=r"m\{\}: sample at 100000.0 is in the future"):
+        store.add(s("m", 2, 100_000.0), not_after=400.0)  # milliseconds, say
+    with pytest.raises(InputError, match="Unix seconds, not milliseconds"):
+        store.add(s("new", 2, 100_000.0), not_after=400.0)
+    store.add(s("m", 3, 101.0), not_after=401.0)  # the series goes on
+    assert store.query("m") == [(100.0, 1.0), (101.0, 3.0)]
+    assert store.series() == [SeriesKey("m", ())]

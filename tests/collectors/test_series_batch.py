@@ -3,6 +3,7 @@ and errors (the lean heartbeat path stores pushes this way)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 
@@ -100,3 +101,21 @@ def test_a_batch_is_a_sequence_of_its_samples() -> None:
 def test_columns_of_different_lengths_are_refused_naming_each() -> None:
     with pytest.raises(ValueError, match="2 names, 1 labels"):
         SampleBatch(["a", "b"], [NODE], [1.0, 2.0], [1.0, 2.0])
+
+
+def test_a_batch_refuses_samples_later_than_not_after_as_add_does() -> None:
+    by_batch, by_sample = stores()
+    samples = [
+        Sample("gpu.temp", GPU, 50.0, 100.0),
+        Sample("gpu.temp", GPU, 51.0, 9e12),  # a time in milliseconds
+        Sample("host.cpu", NODE, 5.0, 9e12),  # a new series from the future
+        Sample("gpu.temp", GPU, 52.0, 101.0),
+    ]
+    failed = by_batch.add_batch(batch_of(samples), not_after=500.0)
+    assert [i for i, _ in failed] == [1, 2]
+    assert all("in the future" in str(exc) for _, exc in failed)
+    for sample in samples:
+        with contextlib.suppress(InputError):
+            by_sample.add(sample, not_after=500.0)
+    assert state(by_batch) == state(by_sample)
+    assert by_batch.query("gpu.temp") == [(100.0, 50.0), (101.0, 52.0)]

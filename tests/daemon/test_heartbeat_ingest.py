@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -92,3 +93,29 @@ async def test_heartbeat_samples_past_the_series_limit_are_refused_and_logged_on
         "(drop a high-cardinality label such as a request id, or raise "
         "metrics.max_series_per_metric) (logged once per metric name)"
     ]
+
+
+async def test_a_sample_from_the_future_is_refused_and_its_series_goes_on(
+    start_controller: StartController,
+) -> None:
+    # a sample stamped in milliseconds used to be stored, and then every later sample of its
+    # series was refused as "not newer than the last one" for as long as the controller ran
+    controller = await start_controller({"nodes": [{"name": "n1"}]})
+    now = time.time()
+
+    def temp(at: float) -> dict[str, Any]:
+        return {"name": "gpu.temperature_c", "labels": {"gpu": "0"}, "value": 40.0, "at": at}
+
+    assert (await beat(controller, "n1", 0, [temp(now * 1000)]))["samples_rejected"] == 1
+    assert (await beat(controller, "n1", 1, [temp(now)]))["samples_rejected"] == 0
+    async with httpx.AsyncClient(timeout=10) as client:
+        pushed = await client.post(
+            f"http://127.0.0.1:{controller.api_port}/api/v1/samples",
+            headers={"Authorization": f"Bearer {ADMIN}"},
+            json={"node": "n1", "samples": [temp(now + 3600), temp(now + 1)]},
+        )
+    assert pushed.status_code == 202, pushed.text
+    assert (pushed.json()["accepted"], pushed.json()["rejected"]) == (1, 1)
+    assert "is in the future" in pushed.json()["errors"][0]
+    points = controller.series.query("gpu.temperature_c", {"node": "n1"})
+    assert points == [(now, 40.0), (now + 1, 40.0)]

@@ -13,6 +13,7 @@ the number written would be a duplicate.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -317,3 +318,44 @@ async def test_while_the_controller_is_down_the_agent_keeps_counting_and_loses_n
         append(log, [SENTINEL])
         await reach(client, SENTINEL, 1, agent)
         assert (await counts(client))[REQUEST] == 3000
+
+
+async def test_a_file_whose_name_is_no_label_is_shipped_under_a_label_the_api_takes(
+    start_controller: StartController, agent: LogAgent, tmp_path: Path
+) -> None:
+    # '_my app.log' was sent as the source label itself: the API refused every batch (422), and
+    # the agent dropped each one, with the lines of app.log that shared it
+    odd = tmp_path / "_my app.log"
+    sources = [
+        {"path": str(tmp_path / "app.log"), "node": "n1"},
+        {"path": str(odd), "node": "n1"},
+    ]
+    append(tmp_path / "app.log", requests(0, 50))
+    append(odd, requests(50, 80))
+    _, client = await start_both(start_controller, agent, tmp_path, sources=sources)
+    async with client:
+        await reach(client, REQUEST, 50, agent)
+        await reach(client, REQUEST, 30, agent, source="n1/log_my_app.log")
+        append(tmp_path / "app.log", [SENTINEL])
+        await reach(client, SENTINEL, 1, agent)
+        assert (await counts(client))[REQUEST] == 50
+        assert (await counts(client, source="n1/log_my_app.log"))[REQUEST] == 30
+    assert "refused" not in agent.output()
+
+
+async def test_a_json_line_with_a_long_level_does_not_lose_the_batch(
+    start_controller: StartController, agent: LogAgent, tmp_path: Path
+) -> None:
+    # a 'level' of 60 characters went into the batch as is: the API refused it (the level is at
+    # most 40), and the agent dropped the batch with every line of every file in it
+    log = tmp_path / "app.log"
+    long_level = json.dumps({"level": "L" * 60, "msg": "cache warmed in 3 ms"})
+    append(log, [long_level, *requests(0, 40), SENTINEL])
+    _, client = await start_both(start_controller, agent, tmp_path)
+    async with client:
+        await reach(client, SENTINEL, 1, agent)
+        assert (await counts(client))[REQUEST] == 40
+        templates = await client.get("/api/v1/logs/templates", params={"limit": 500})
+        levels = {t["level"] for t in templates.json()["items"]}
+    assert "L" * 40 in levels
+    assert "refused" not in agent.output()

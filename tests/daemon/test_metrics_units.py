@@ -49,6 +49,34 @@ def test_the_risk_model_learns_from_history_and_live_steps() -> None:
     assert view.matrix["down"]["up"] == pytest.approx(0.5)
 
 
+def test_the_risk_of_a_fleet_is_computed_once_per_state_and_again_after_learning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GET /api/v1/risk asks for every node: at 1,000 nodes, a chain walk per node held the
+    # event loop ~0.5 s per call; the answer depends on the node's state alone
+    risk = NodeRisk(step=60.0, steps=60)
+    nodes = {f"n{i}": "suspect" if i % 7 == 0 else "up" for i in range(1000)}
+    risk.sample({n: "up" for n in nodes})
+    risk.sample(nodes)
+    walks: list[str] = []
+    walk = risk.model.failure_probability
+
+    def counted(state: str, steps: int) -> float:
+        walks.append(state)
+        return walk(state, steps)
+
+    monkeypatch.setattr(risk.model, "failure_probability", counted)
+    views = [risk.view(n, state) for n, state in nodes.items()]
+    assert sorted(walks) == ["suspect", "up"]
+    assert views[1].probability == walk("up", 60)
+    assert views[0].probability == walk("suspect", 60)
+    risk.sample({"n1": "down"})  # the model learns: the next answers are computed afresh
+    after = risk.view("n2", "up")
+    assert walks[-1] == "up" and len(walks) == 3
+    assert after.probability == walk("up", 60) > views[1].probability
+    assert after.transitions == views[1].transitions + 1
+
+
 async def test_the_flusher_writes_closed_buckets_and_prunes_by_retention(tmp_path: Path) -> None:
     store = SqlStore(f"sqlite:///{tmp_path / 'v.db'}")
     series = SeriesStore(100, 10, keep_closed=True)

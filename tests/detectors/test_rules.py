@@ -97,3 +97,11 @@ def test_detectors_are_bounded_apart_and_a_dropped_firing_state_clears() -> None
 def test_a_malformed_rule_is_refused_with_the_fix(expr: str) -> None:
     with pytest.raises(ValueError, match=r"rule"):
         parse_rule_expr(expr)
+
+
+def test_two_rules_with_one_name_are_refused() -> None:
+    # they shared one state per series: the second was judged by the first's condition
+    hot = RuleSpec("temp", "gpu.temperature_c", {}, ">", 85)
+    cold = RuleSpec("temp", "gpu.temperature_c", {}, "<", 10)
+    with pytest.raises(ValueError, match=r"rule names must be unique: \['temp'\]"):
+        RuleEngine([hot, cold])

@@ -121,3 +121,21 @@ def test_should_restart_follows_the_policy_and_an_unknown_exit_code_counts_as_a_
     policy: str, returncode: int | None, expected: bool
 ) -> None:
     assert should_restart(policy, returncode) is expected
+
+
+def test_the_backoff_stays_at_its_maximum_however_long_the_streak() -> None:
+    # with the default policy, a replica that runs 20 s and crashes is never a crash loop (one
+    # restart per 50 s); at its 1,025th restart (~14 h) the delay was an OverflowError that
+    # ended the runner and, with it, the controller
+    b = RestartBudget(RestartPolicy())
+    now = 0.0
+    for _ in range(1_200):
+        b.note_exit(now, now + 20.0)
+        now += 20.0
+        assert not b.crash_looping(now)
+        delay = b.next_delay()
+        assert 0.0 <= delay <= 30.0
+        b.note_restart(now)
+        now += delay
+    assert b.streak == 1_200
+    assert b.next_delay() == 30.0

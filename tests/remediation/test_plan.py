@@ -142,3 +142,19 @@ def test_a_service_with_a_bad_placeholder_is_refused_when_the_config_is_loaded()
 def test_an_unclosed_quote_in_a_string_command_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="quot"):
         render_argv('serve --banner "hello', VALUES)
+
+
+@pytest.mark.parametrize("word", ["{}", "x{}y", "{port!z}", "{port:05d}"])
+def test_a_word_that_render_argv_cannot_fill_is_refused_when_the_config_is_loaded(
+    word: str,
+) -> None:
+    # check-config said these were fine, then `vigil up` failed at the first spawn
+    with pytest.raises(ConfigError):
+        render_argv(["serve", word], VALUES)
+    with pytest.raises(ValueError, match=re.escape(f"command word {word!r} cannot be filled in")):
+        llm(command=["serve", word])
+
+
+def test_placeholders_with_a_format_a_string_takes_are_accepted(tmp_path: Path) -> None:
+    plan = plan_replica(llm(command=["serve", "--name={service:>5}"]), 0, log_dir=tmp_path)
+    assert list(plan.spec.argv) == ["serve", "--name=  llm"]

@@ -10,6 +10,7 @@ import pytest
 
 from vigil.errors import BackendError
 from vigil.model import (
+    ActionRecord,
     FindingKind,
     FindingRaised,
     Health,
@@ -189,6 +190,48 @@ async def test_losing_liveness_after_being_live_stops_and_restarts_the_process(
     assert restart.incident_id == incident.id
     await ready(rig, runner)
     await rig.until(lambda: rig.incidents.active(SUBJECT) is None, "incident resolved")
+    rig.assert_every_action_audited()
+
+
+def action(rig: Rig, action_id: int) -> ActionRecord:
+    [found] = [a for a in rig.store.list_actions(limit=1000).items if a.id == action_id]
+    return found
+
+
+async def test_a_process_that_cannot_be_stopped_is_escalated_and_the_runner_goes_on(
+    rig: Rig,
+) -> None:
+    # LocalBackend raises when a process is still alive after SIGKILL (stuck in the kernel, a
+    # GPU driver call): the runner's task ended with it, and the controller's task group too
+    runner = await running(rig)
+    await ready(rig, runner)
+    rig.backend.hang(RID)
+    rig.backend.fail_next_stop()
+    rig.probes.latest(LIVE).report(False, timed_out=True, detail="no answer in 1s")
+    await rig.until(lambda: runner.replica.held, "replica held")
+    assert runner.replica.state == ReplicaState.FAILED
+    assert len(rig.backend.started) == 1  # no second process beside the one that lives on
+    incident = rig.incidents.active(SUBJECT)
+    assert incident is not None
+    assert incident.state == IncidentState.ESCALATED
+    assert "fake process survives SIGKILL" in incident.summary
+    assert [a.kind for a in rig.actions_of(SUBJECT)] == ["escalate"]
+    # the runner still takes commands: a restart once a person has dealt with the process
+    restart = runner.command("restart", actor="ops", reason="cleared the stuck process")
+    await started(rig, runner, count=2)
+    assert action(rig, restart.id).ok is True
+    rig.assert_every_action_audited()
+
+
+async def test_an_operator_stop_that_cannot_stop_the_process_ends_its_action_failed(
+    rig: Rig,
+) -> None:
+    runner = await running(rig)
+    rig.backend.fail_next_stop()
+    stop = runner.command("stop", actor="ops", reason="maintenance")
+    await rig.until(lambda: action(rig, stop.id).ok is False, "stop action failed")
+    assert "survives SIGKILL" in action(rig, stop.id).detail
+    await rig.until(lambda: runner.replica.state == ReplicaState.FAILED, "replica failed")
     rig.assert_every_action_audited()
 
 

@@ -208,6 +208,13 @@ def test_a_negative_offset_or_limit_is_refused(store: SqlStore) -> None:
         store.list_audit(limit=-5)
 
 
+def test_an_offset_beyond_a_64_bit_integer_is_refused_as_input(store: SqlStore) -> None:
+    # the driver cannot bind it: an OverflowError (a 500 in the API) before the check
+    with pytest.raises(InputError, match="64-bit"):
+        store.list_incidents(offset=2**63)
+    assert store.list_actions(offset=2**63 - 1).items == []
+
+
 # incidents
 
 
@@ -248,6 +255,8 @@ def test_updating_or_getting_an_unknown_incident_raises_not_found(store: SqlStor
     incident = store.open_incident(make_finding(), opened_at=101.0)
     with pytest.raises(NotFoundError, match="incident"):
         store.get_incident(IncidentId(incident.id + 100))
+    with pytest.raises(NotFoundError, match="incident"):
+        store.get_incident(IncidentId(2**63))  # no row can have it (it cannot even be bound)
     with pytest.raises(NotFoundError):
         store.update_incident(replace(incident, id=IncidentId(incident.id + 100)))
 

@@ -102,7 +102,7 @@ class ControlPlane(Protocol):
 
     def ingest_samples(self, node: str, samples: Sequence[Sample]) -> list[str]:
         """Store a node's samples; the problems of those that could not be stored (one line
-        each: cardinality limit, not a finite number, out of order)."""
+        each: cardinality limit, not a finite number, out of order, from the future)."""
         ...
 
     def series_store(self) -> SeriesStore:

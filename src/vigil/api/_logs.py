@@ -27,6 +27,7 @@ from vigil.api._context import Ctx
 from vigil.api._errors import describe_validation
 from vigil.api._logs_service import TemplateSort
 from vigil.api._schemas import ERROR_RESPONSES, Paged
+from vigil.collectors import MAX_LEVEL_CHARS
 from vigil.errors import InputError
 
 router = APIRouter(prefix="/api/v1", tags=["logs"], responses=ERROR_RESPONSES)
@@ -61,7 +62,7 @@ class TemplateCountIn(BaseModel):
     count: int = Field(ge=1)
     first_at: float
     last_at: float
-    level: str = Field(default="", max_length=40)
+    level: str = Field(default="", max_length=MAX_LEVEL_CHARS)
     samples: list[str] = Field(default_factory=list, max_length=20)
 
 

@@ -68,12 +68,18 @@ class FakeBackend:
         self.rotate_result = False  # what rotate_logs() answers
         self.closed = False  # set by close()
         self._start_failures: list[BaseException] = []
+        self._stop_failures: list[BaseException] = []
 
     # -- test controls ---------------------------------------------------------------------------
 
     def fail_next_start(self, exc: BaseException | None = None) -> None:
         """Make the next ``start()`` raise ``exc`` (default: a BackendError). Calls queue up."""
         self._start_failures.append(exc or BackendError("fake start failure"))
+
+    def fail_next_stop(self, exc: BaseException | None = None) -> None:
+        """Make the next ``stop()`` raise ``exc`` (default: a BackendError, as LocalBackend's
+        for a process still alive after SIGKILL); the process keeps running. Calls queue up."""
+        self._stop_failures.append(exc or BackendError("fake process survives SIGKILL"))
 
     def crash(self, target: ReplicaId | str | int, returncode: int | None = 1) -> ProcessInfo:
         """Make the process exit with ``returncode`` (negative: killed by that signal)."""
@@ -129,6 +135,8 @@ class FakeBackend:
 
     async def stop(self, info: ProcessInfo, grace: float) -> int | None:
         self.stops.append((info, grace))
+        if self._stop_failures:
+            raise self._stop_failures.pop(0)
         self.kill(info, signal.SIGTERM)
         self.kill(info, signal.SIGCONT)
         proc = self._find(info)

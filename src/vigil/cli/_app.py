@@ -49,6 +49,17 @@ UrlOpt = Annotated[str | None, typer.Option("--url", help="Controller URL (or VI
 TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (or VIGIL_TOKEN).")]
 
 
+def _controller_url(value: str) -> str:
+    """``--controller`` checked before the agent starts: without a scheme or a host it could
+    never send a heartbeat, and it used to retry that for ever, one warning a second."""
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest.strip("/"):
+        raise typer.BadParameter(
+            f"must be an http:// or https:// URL with a host, e.g. http://ctl:8700 (got {value!r})"
+        )
+    return value
+
+
 def _load(config: Path) -> Settings:
     try:
         return load_settings(config)
@@ -173,7 +184,10 @@ def balance(
 
 @app.command()
 def agent(
-    controller: Annotated[str, typer.Option(help="Controller URL, e.g. http://ctl:8700.")],
+    controller: Annotated[
+        str,
+        typer.Option(help="Controller URL, e.g. http://ctl:8700.", callback=_controller_url),
+    ],
     name: Annotated[str, typer.Option(help="This node's name, as in the controller's config.")],
     token: Annotated[
         str | None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from vigil.collectors._gpu import GpuCollector, NvmlLike
 from vigil.collectors._host import HostCollector, PsutilLike
-from vigil.collectors._logedge import EdgeSourceSpec, LogEdge, write_atomic
+from vigil.collectors._logedge import MAX_LEVEL_CHARS, EdgeSourceSpec, LogEdge, write_atomic
 from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
@@ -33,6 +33,7 @@ from vigil.collectors._xid import XID_CATALOG, XidAction, XidInfo, XidLine, pars
 # Plain sorted() order, as tests/test_exports.py checks (RUF022 would put constants first).
 __all__ = [
     "MAX_BODY",
+    "MAX_LEVEL_CHARS",
     "XID_CATALOG",
     "CardinalityError",
     "EdgeSourceSpec",

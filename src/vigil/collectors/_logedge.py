@@ -49,6 +49,9 @@ log = logging.getLogger("vigil.agent.logs")
 STATE_VERSION = 1
 SAMPLE_CHARS = 1024
 """A sample line is for a person to read; its head is enough and keeps a batch small."""
+MAX_LEVEL_CHARS = 40
+"""A level is a word (ERROR, warning, 3): the API refuses a longer one, and with it the whole
+batch, so a JSON line whose ``level`` holds a sentence is cut to this."""
 LEVEL_FIELDS = ("Level", "level", "LEVEL", "severity", "Severity", "lvl", "PRIORITY", "priority")
 """Header fields that carry a line's level (format strings, auto-detection, JSON lines)."""
 STAT_FIELDS = ("lines", "empty", "invalid_utf8", "control_chars", "truncated", "crlf")
@@ -61,7 +64,7 @@ def line_level(fields: Sequence[tuple[str, str]]) -> str:
     """The level among a split line's header fields, or ``""``."""
     for name, value in fields:
         if name in LEVEL_FIELDS:
-            return value
+            return value[:MAX_LEVEL_CHARS]
     return ""
 
 

@@ -250,14 +250,25 @@ class SeriesStore:
     def __len__(self) -> int:
         return len(self._series)
 
-    def add(self, sample: Sample) -> None:
-        """Store one sample; raises InputError (storing nothing) when it cannot be stored."""
+    def add(self, sample: Sample, *, not_after: float = math.inf) -> None:
+        """Store one sample; raises InputError (storing nothing) when it cannot be stored.
+
+        ``not_after``: the latest time accepted (the caller's clock plus a margin). A sample
+        from further ahead would be stored, and then every later sample of its series refused
+        as not newer than it, until the clock caught up with it: for a time in milliseconds,
+        for ever."""
         # a plain tuple hashes and compares as a SeriesKey, and is cheaper to build
         key = cast(SeriesKey, (sample.name, sample.labels))
         if not math.isfinite(sample.value):
             raise InputError(
                 f"{sample.name}{_show(sample.labels)}: value {sample.value} at "
                 f"{sample.at} is not a finite number; not stored"
+            )
+        if sample.at > not_after:
+            raise InputError(
+                f"{sample.name}{_show(sample.labels)}: sample at {sample.at} is in the future "
+                f"(accepted up to {not_after:.3f}); check the sender's clock and that times are "
+                "Unix seconds, not milliseconds; not stored"
             )
         series = self._series.get(key)
         if series is None:
@@ -291,9 +302,11 @@ class SeriesStore:
         self._by_labels.setdefault(labels, {})[name] = series
         return series
 
-    def add_batch(self, batch: SampleBatch) -> list[tuple[int, InputError]]:
-        """Store every sample of ``batch`` that can be stored, as :meth:`add` would one by one;
-        the index and error of each of the others, in order.
+    def add_batch(
+        self, batch: SampleBatch, *, not_after: float = math.inf
+    ) -> list[tuple[int, InputError]]:
+        """Store every sample of ``batch`` that can be stored, as :meth:`add` would one by one
+        (``not_after`` as there); the index and error of each of the others, in order.
 
         A known series with a finite value newer than its last one, and a new series with a
         finite value, are done here without a :class:`Sample`; a refused sample goes through
@@ -310,7 +323,7 @@ class SeriesStore:
                 named = by_labels.get(labels, _NO_SERIES)
             series = named.get(name)
             at, value = ats[i], values[i]
-            if series is None and value - value == 0.0:  # finite: a new series if allowed
+            if series is None and value - value == 0.0 and at <= not_after:  # a new series
                 try:
                     series = self._create(name, labels)
                 except CardinalityError as exc:
@@ -318,9 +331,9 @@ class SeriesStore:
                     continue
                 named = by_labels[series.key.labels]
             # value - value is 0.0 for a finite float, nan for nan and +-inf
-            elif series is None or at <= series.last_at or value - value != 0.0:
+            elif series is None or at <= series.last_at or value - value != 0.0 or at > not_after:
                 try:  # add says exactly what is wrong
-                    self.add(Sample(name, labels, value, at))
+                    self.add(Sample(name, labels, value, at), not_after=not_after)
                 except InputError as exc:
                     failed.append((i, exc))
                 continue

@@ -29,6 +29,7 @@ from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
 from vigil.collectors import CardinalityError, ProbeLoop, Sample, SampleBatch, SeriesStore
 from vigil.daemon._balancing import Balancers
+from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DataDirLock
 from vigil.daemon._logs import LogPipeline
 from vigil.daemon._logs_counts import LogCounts
@@ -80,6 +81,9 @@ LOG_ROTATE_EVERY = 5.0
 """Seconds between log-size checks: a chatty replica writes at most a few MB in that time."""
 RISK_HISTORY = 100_000
 """Node status changes read from the store to seed the risk model (newest first)."""
+SAMPLE_MAX_AHEAD = 300.0
+"""Seconds a sample's time may be ahead of the controller's clock (skewed node clocks): one
+from further ahead is refused, or its series would refuse every sample until then."""
 ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
 
 
@@ -207,8 +211,17 @@ class Controller(ControlPlane):
         self._build_runners()
         for runner in self.runners.values():
             self.balancers.add_replica(runner.replica)
-        server = self._api_server() if self._serve_api else None
+        server = None
         try:
+            server = self._api_server() if self._serve_api else None
+            # before the task group: a port that cannot be had is a ConfigError of its own,
+            # not one wrapped in the group's ExceptionGroup (which the CLI showed as a traceback)
+            try:
+                await start_balancers(self.balancers, self.settings.services)
+            except BaseException:
+                if server is not None:
+                    server.close()
+                raise
             async with asyncio.TaskGroup() as tg:
                 persist = tg.create_task(persist_events(persister, self.store, self.metrics))
                 runners = [
@@ -223,7 +236,6 @@ class Controller(ControlPlane):
                     tg.create_task(self.stalls.run()),
                 ]
                 metric_loops += [tg.create_task(src.run()) for src in self.sources]
-                await self.balancers.start()
                 if server is not None:
                     loops.append(tg.create_task(server.serve()))
                 self.started.set()
@@ -330,7 +342,7 @@ class Controller(ControlPlane):
         # TCP; without it Nagle + delayed ACKs add ~40 ms to every answer sent in two writes
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.settings.api.host, self.settings.api.port))
+        bind_api(sock, self.settings.api.host, self.settings.api.port)
         self.api_port = int(sock.getsockname()[1])
         return ApiServer(app, sock)
 
@@ -404,9 +416,10 @@ class Controller(ControlPlane):
         if isinstance(samples, SampleBatch):  # a heartbeat's, from the lean path
             return self._ingest_batch(samples)
         errors: list[str] = []
+        not_after = self.clock() + SAMPLE_MAX_AHEAD
         for sample in samples:
             try:
-                self.series.add(sample)
+                self.series.add(sample, not_after=not_after)
             except CardinalityError as exc:
                 errors.append(str(exc))
                 self._report_refused(sample, str(exc))
@@ -425,7 +438,7 @@ class Controller(ControlPlane):
     def _ingest_batch(self, batch: SampleBatch) -> list[str]:
         """:meth:`_ingest` for samples in columns: stored in one pass, then the rules see the
         stored samples of ruled metrics, in order (rules do not read the series store)."""
-        failed = self.series.add_batch(batch)
+        failed = self.series.add_batch(batch, not_after=self.clock() + SAMPLE_MAX_AHEAD)
         errors = [str(exc) for _, exc in failed]
         for i, exc in failed:
             if isinstance(exc, CardinalityError):

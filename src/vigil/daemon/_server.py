@@ -43,3 +43,7 @@ class ApiServer:
 
     async def stop(self) -> None:
         self._server.should_exit = True
+
+    def close(self) -> None:
+        """Close the socket of a server that never served (startup failed after the bind)."""
+        self._sock.close()

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from vigil.bus import EventBus, Subscription
 from vigil.collectors import ProbeLoop
 from vigil.daemon._balancing import Balancers
+from vigil.daemon._listen import start_balancers
 from vigil.errors import ConfigError
 from vigil.model import HealthChanged, ProbeKind, Replica, replica_id
 from vigil.settings import Probe, Settings
@@ -70,7 +71,7 @@ class StandaloneBalancers:
         self._watch = asyncio.create_task(self._follow(sub))
         for loop in self._loops:
             loop.start()
-        await self.balancers.start()
+        await start_balancers(self.balancers, self.settings.services)
         return dict(self.balancers.ports)
 
     async def _follow(self, sub: Subscription) -> None:

@@ -90,6 +90,10 @@ class RuleEngine:
         max_states: int = MAX_STATES,
         max_anomaly_states: int = MAX_ANOMALY_STATES,
     ) -> None:
+        names = [spec.name for spec in specs]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:  # their states and incidents are keyed by name: they would share them
+            raise ValueError(f"rule names must be unique: {twice} given more than once")
         self._by_metric: dict[str, list[RuleSpec]] = {}
         for spec in specs:
             self._by_metric.setdefault(spec.metric, []).append(spec)

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from vigil.settings import RestartPolicy
 
+MAX_DOUBLINGS = 1000
+"""The backoff doubles at most this many times (2.0 ** 1000 is finite; 2.0 ** 1024 raises)."""
+
 
 def should_restart(policy: str, returncode: int | None) -> bool:
     """Whether a replica that exited with ``returncode`` is restarted under ``policy``.
@@ -59,8 +62,11 @@ class RestartBudget:
         """Seconds to wait before the next restart."""
         if self.streak == 0:
             return self.policy.backoff_initial
-        delay = self.policy.backoff_base * (2 ** (self.streak - 1))
-        return float(min(delay, self.policy.backoff_max))
+        # 2.0 ** 1024 is an OverflowError, not inf: a replica that crashes too slowly to be a
+        # crash loop (20 s up, then the 30 s backoff) reached that streak in ~14 h, and the
+        # error ended the controller; any exponent past ~1,000 is backoff_max anyway
+        doubling = 2.0 ** min(self.streak - 1, MAX_DOUBLINGS)
+        return float(min(self.policy.backoff_base * doubling, self.policy.backoff_max))
 
     def note_restart(self, now: float) -> None:
         self.streak += 1

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.bus import EventBus, Subscription
-from vigil.errors import BackendError
+from vigil.errors import BackendError, StoreError
 from vigil.model import (
     ActionRecord,
     Event,
@@ -45,6 +45,8 @@ from vigil.store import Store
 log = logging.getLogger(__name__)
 
 Command = Literal["start", "stop", "restart"]
+STORE_RETRY = 1.0
+"""Seconds before supervision goes on after the store refused a write (it may still be busy)."""
 
 
 class ProbeDriver(Protocol):
@@ -156,16 +158,31 @@ class ReplicaRunner:
                 else:
                     self._set()  # its state as shown (see _held_state) in the store too
             while not self._closing:
-                if self._info is None:
-                    if not self._want_running:
-                        await self._handle_command(await self._commands.get())
-                        continue
-                    if await self._launch() is None:
-                        continue
-                assert self._info is not None
-                await self._supervise(self._info, sub)
+                try:
+                    await self._step(sub)
+                except StoreError as exc:
+                    # the store refused a write (SQLite busy past its timeout, disk full): this
+                    # replica goes on being supervised; its row and records catch up later
+                    log.error("%s: %s; supervision goes on", self.plan.id, exc)
+                    await self._sleep(STORE_RETRY)
+                except BackendError as exc:
+                    # a process that cannot be stopped (alive after SIGKILL: stuck in the kernel,
+                    # a GPU driver call): no restart beside it; a person has to look
+                    log.error("%s: %s", self.plan.id, exc)
+                    self._set_gone(ReplicaState.FAILED)
+                    self._give_up(f"{self.plan.id}: {exc}; stopped supervising, needs a person")
         finally:
             sub.close()
+
+    async def _step(self, sub: Subscription) -> None:
+        if self._info is None:
+            if not self._want_running:
+                await self._handle_command(await self._commands.get())
+                return
+            if await self._launch() is None:
+                return
+        assert self._info is not None
+        await self._supervise(self._info, sub)
 
     async def _finish_stop(self, info: ProcessInfo) -> None:
         """An operator's stop that the last controller did not finish (it went down while the
@@ -434,7 +451,11 @@ class ReplicaRunner:
             self._set(held=True)
         if cmd in ("stop", "restart") and info is not None:
             self._info = None
-            rc = await self._backend.stop(info, self.plan.service.stop_grace)
+            try:
+                rc = await self._backend.stop(info, self.plan.service.stop_grace)
+            except BackendError as exc:
+                self._actions.end(action, ok=False, detail=str(exc))
+                raise
             self._bus.publish(
                 ReplicaExited(
                     at=self._clock(),
@@ -485,9 +506,12 @@ class ReplicaRunner:
 
     def _set(self, **changes: object) -> None:
         self.replica = dataclasses.replace(self.replica, **changes)  # type: ignore[arg-type]
-        self._store.upsert_replica(self.replica)
         if self._on_change is not None:
             self._on_change(self.replica)
+        try:
+            self._store.upsert_replica(self.replica)
+        except StoreError as exc:  # the whole row is written again at the next change
+            log.error("%s: state %s not stored: %s", self.plan.id, self.replica.state.value, exc)
 
     def _set_gone(self, state: ReplicaState, **changes: object) -> None:
         """The process is gone: the state it ended in; its pid and health are forgotten."""

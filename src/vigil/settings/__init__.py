@@ -5,7 +5,13 @@
 from __future__ import annotations
 
 from vigil.settings._loader import load_settings, parse_settings
-from vigil.settings._logs import FORMAT_PRESETS, LogAnalysisSettings, LogSource, LogsSettings
+from vigil.settings._logs import (
+    FORMAT_PRESETS,
+    LogAnalysisSettings,
+    LogSource,
+    LogsSettings,
+    source_label,
+)
 from vigil.settings._models import (
     PLACEHOLDERS,
     AgentToken,
@@ -74,4 +80,5 @@ __all__ = [
     "load_settings",
     "parse_rule_expr",
     "parse_settings",
+    "source_label",
 ]

@@ -33,6 +33,45 @@ def _line_map(
             _line_map(item, (*path, i), out)
 
 
+def _alias_loop(node: yaml.Node, inside: set[int]) -> yaml.Node | None:
+    """A node that contains itself through an alias (``a: &x [*x]``), or None: walking one
+    (here, in pydantic, anywhere) never ends."""
+    if id(node) in inside:
+        return node
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    inside.add(id(node))
+    for child in children:
+        found = _alias_loop(child, inside)
+        if found is not None:
+            return found
+    inside.discard(id(node))
+    return None
+
+
+def _duplicate_keys(
+    node: yaml.Node, path: tuple[str | int, ...], out: list[tuple[int, tuple[str | int, ...], int]]
+) -> None:
+    """Each key given twice in one mapping, as (line, path, line of the first): YAML keeps the
+    last silently, so a second ``api:`` section would throw the first one away."""
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
+            if name is not None and name != "<<":  # '<<' merges an anchor, handled by YAML
+                line = key.start_mark.line + 1
+                if name in first:
+                    out.append((line, (*path, name), first[name]))
+                first.setdefault(name, line)
+            _duplicate_keys(value, (*path, name if name is not None else "?"), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _duplicate_keys(item, (*path, i), out)
+
+
 def _describe(
     err: Any,
     lines: dict[tuple[str | int, ...], int],
@@ -113,6 +152,24 @@ def parse_settings(text: str, source: str = "vigil.yaml") -> Settings:
         )
     lines: dict[tuple[str | int, ...], int] = {}
     if root is not None:
+        loop = _alias_loop(root, set())
+        if loop is not None:
+            raise ConfigError(
+                [
+                    f"{source}:{loop.start_mark.line + 1}: this anchor is used inside itself "
+                    "(an alias refers to a node that contains it): copy the values instead"
+                ]
+            )
+        twice: list[tuple[int, tuple[str | int, ...], int]] = []
+        _duplicate_keys(root, (), twice)
+        if twice:
+            raise ConfigError(
+                [
+                    f"{source}:{line}: {_dotted(loc)}: given twice (first at line {first}); "
+                    "YAML would keep only this one: merge the two into one"
+                    for line, loc, first in sorted(twice)
+                ]
+            )
         _line_map(root, (), lines)
     try:
         settings = Settings.model_validate(data, context={"defer_cross_checks": True})

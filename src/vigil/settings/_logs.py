@@ -19,6 +19,7 @@ and by the API's push endpoint. Errors carry ``file:line`` like the rest of the 
 from __future__ import annotations
 
 import os
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -29,13 +30,22 @@ FORMAT_PRESETS = frozenset({"auto", "syslog", "cri", "journald-json", "k8s-json"
 """The presets of :data:`vigil.logs.PRESETS` (a test keeps the two lists equal)."""
 
 
+def source_label(name: str) -> str:
+    """A file name as a source label the API takes (``[A-Za-z0-9][A-Za-z0-9_.-]{0,62}``): other
+    characters become ``_``, and one that does not start with a letter or digit gets ``log``
+    in front. Batches naming a source the API refuses were refused whole, lines and all."""
+    label = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:63]
+    return label if label[:1].isalnum() else ("log" + label)[:63]
+
+
 class LogSource(_Section):
     path: str = Field(min_length=1)
     """The file to follow (rotation and truncation handled; offsets survive restarts)."""
     node: str | None = None
     """The node whose agent follows the file; none: the controller follows it itself."""
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-    """The source label in templates and findings (default: the file's name)."""
+    """The source label in templates and findings (default: the file's name, with characters
+    other than letters, digits, '.', '_' and '-' made '_')."""
     format: str = "auto"
     """Header format: ``<Date> <Time> <Level>: <Content>``, a preset (syslog, cri, k8s-json,
     journald-json) or auto (detected line by line)."""
@@ -54,7 +64,7 @@ class LogSource(_Section):
 
     @property
     def label(self) -> str:
-        return self.name or os.path.basename(self.path) or self.path
+        return self.name or source_label(os.path.basename(self.path) or self.path)
 
 
 class LogAnalysisSettings(_Section):

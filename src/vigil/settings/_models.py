@@ -479,6 +479,7 @@ class Settings(_Section):
         problems += _duplicates("nodes", [n.name for n in self.nodes])
         problems += _duplicates("services", [s.name for s in self.services])
         problems += _duplicates(("api", "tokens"), [t.name for t in self.api.tokens])
+        problems += _duplicates("rules", [r.name for r in self.rules])
         names = {n.name for n in self.nodes}
         problems += _duplicates(("metrics", "scrape"), [t.name for t in self.metrics.scrape])
         for i, target in enumerate(self.metrics.scrape):
@@ -487,6 +488,15 @@ class Settings(_Section):
                     (
                         ("metrics", "scrape", i, "node"),
                         f"no node named {target.node!r}: add it to nodes or use one of "
+                        f"{sorted(names)}",
+                    )
+                )
+        for i, agent in enumerate(self.agents):
+            if agent.node not in names:  # its heartbeats would all be refused (404)
+                problems.append(
+                    (
+                        ("agents", i, "node"),
+                        f"no node named {agent.node!r}: add it to nodes or use one of "
                         f"{sorted(names)}",
                     )
                 )
@@ -528,6 +538,17 @@ def _check_placeholders(command: list[str] | str) -> None:
             f"command uses unknown placeholder(s) {unknown}: use {sorted(PLACEHOLDERS)}, "
             "and write {{ }} for literal braces"
         )
+    # render_argv fills every word with str values: a positional field ('{}'), a conversion
+    # ('{port!z}') or a format spec a str does not take ('{port:05d}') fails there, at spawn
+    sample = {name: "0" for name in PLACEHOLDERS}
+    for word in words:
+        try:
+            word.format_map(sample)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+            raise ValueError(
+                f"command word {word!r} cannot be filled in: {exc}; write placeholders as "
+                f"{{port}} etc. (one of {sorted(PLACEHOLDERS)}) and {{{{ }}}} for literal braces"
+            ) from exc
 
 
 def _duplicates(section: str | Loc, names: list[str]) -> list[tuple[Loc, str]]:

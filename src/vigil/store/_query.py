@@ -19,6 +19,10 @@ from vigil.store._protocol import Page
 
 T = TypeVar("T")
 
+SQL_INT_MAX = 2**63 - 1
+"""The largest integer SQLite (and PostgreSQL's BIGINT) can bind: a larger Python int is an
+OverflowError in the driver, so offsets and ids are checked against it first."""
+
 
 def upsert(conn: Connection, table: sa.Table, values: dict[str, Any], key: str) -> None:
     """Insert ``values`` into ``table``, or update the row whose ``key`` column matches."""
@@ -54,6 +58,11 @@ def page(
     """One page of ``table``, newest (highest id) first, with the total count of matches."""
     if offset < 0 or limit < 0:
         raise InputError(f"offset and limit must be >= 0, got {offset} and {limit}")
+    if offset > SQL_INT_MAX or limit > SQL_INT_MAX:
+        raise InputError(
+            f"offset and limit must be <= {SQL_INT_MAX} (a 64-bit integer), got {offset} and "
+            f"{limit}"
+        )
     items_stmt = (
         sa.select(table).where(*where).order_by(table.c.id.desc()).offset(offset).limit(limit)
     )

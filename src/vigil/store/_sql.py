@@ -191,6 +191,8 @@ class SqlStore:
                 raise NotFoundError("incident", str(incident.id))
 
     def get_incident(self, incident_id: IncidentId) -> Incident:
+        if not -_query.SQL_INT_MAX - 1 <= incident_id <= _query.SQL_INT_MAX:
+            raise NotFoundError("incident", str(incident_id))  # no row can have that id
         with self._db.read(f"reading incident {incident_id}") as conn:
             stmt = sa.select(incidents).where(incidents.c.id == incident_id)
             row = conn.execute(stmt).mappings().first()
