@@ -77,3 +77,15 @@ async def test_a_malformed_label_filter_is_422(client: httpx.AsyncClient) -> Non
     response = await client.get("/api/v1/series", headers=VIEW, params=params)
     assert response.status_code == 422
     assert "query.labels" in response.json()["detail"]
+
+
+async def test_a_reversed_or_non_numeric_time_range_is_422_naming_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    cases = [({"from": 200, "to": 100}, "query.from"), ({"from": "nan"}, "query.from")]
+    cases.append(({"to": "inf"}, "query.to"))
+    for extra, field in cases:
+        params = {"name": "host.cpu.used_pct", **extra}
+        response = await client.get("/api/v1/series", headers=VIEW, params=params)
+        assert response.status_code == 422, extra
+        assert field in response.json()["detail"]

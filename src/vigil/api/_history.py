@@ -36,9 +36,7 @@ router = APIRouter(
 MAX_OFFSET = 2**63 - 1
 """The largest offset the store can bind (SQLite's 64-bit integer); beyond it, a 422 naming
 ``query.offset`` rather than the driver's OverflowError as a 500."""
-Offset = Annotated[
-    int, Query(ge=0, le=MAX_OFFSET, description="How many newest entries to skip")
-]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many newest entries to skip")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1..500)")]
 ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
 """What ``?state=active`` stands for: every incident that is not resolved."""

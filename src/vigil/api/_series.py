@@ -93,6 +93,18 @@ def parse_labels(text: str | None) -> dict[str, str]:
     return labels
 
 
+def time_range(start: float | None, end: float | None) -> tuple[float, float]:
+    """``from``/``to`` as a closed range (open ends when absent); a reversed range or a time
+    that is not a finite number is refused, naming the field, rather than answered with no
+    points as if the series were empty."""
+    for field, value in (("from", start), ("to", end)):
+        if value is not None and not math.isfinite(value):
+            raise InputError(f"query.{field}: {value} is not a time (Unix seconds)")
+    if start is not None and end is not None and start > end:
+        raise InputError(f"query.from ({start:g}) is after query.to ({end:g}): swap them")
+    return (-math.inf if start is None else start), (math.inf if end is None else end)
+
+
 @router.post("/samples", status_code=202, summary="Store a batch of a node's samples (agent)")
 async def post_samples(body: SamplesIn, ctx: Ctx, agent: Agent) -> SamplesOut:
     agent.check(body.node)
@@ -116,10 +128,9 @@ async def get_series(
     step: Annotated[float | None, Query(gt=0)] = None,
 ) -> PointsOut:
     wanted = parse_labels(labels)
+    lo, hi = time_range(start, end)
     store = ctx.control.series_store()
     keys = store.match(name, wanted)
-    lo = -math.inf if start is None else start
-    hi = math.inf if end is None else end
     history: list[tuple[SeriesKey, float, float, int]] = []
     width = width_for(step)
     if width is not None:
