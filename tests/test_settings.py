@@ -435,3 +435,26 @@ def test_an_anchor_used_twice_side_by_side_is_fine() -> None:
         "nodes:\n  - {name: a, labels: &l {zone: x}}\n  - {name: b, labels: *l}\n"
     )
     assert [n.labels for n in settings.nodes] == [{"zone": "x"}, {"zone": "x"}]
+
+
+def test_one_secret_given_to_two_token_holders_is_refused_at_the_second() -> None:
+    secret = "s" * 32
+    problems = problems_of(
+        f"""\
+        api:
+          tokens:
+            - name: ops
+              role: viewer
+              token: {secret}
+            - name: root
+              role: admin
+              sha256: {hash_token(secret)}
+        nodes:
+          - name: gpu-01
+        agents:
+          - node: gpu-01
+            sha256: {hash_token(secret)}
+        """
+    )
+    assert [p.split(": ", 2)[1] for p in problems] == ["api.tokens[1].sha256", "agents[0].sha256"]
+    assert all("the same token as api.tokens[0]" in p for p in problems)

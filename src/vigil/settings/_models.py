@@ -479,6 +479,7 @@ class Settings(_Section):
         problems += _duplicates("nodes", [n.name for n in self.nodes])
         problems += _duplicates("services", [s.name for s in self.services])
         problems += _duplicates(("api", "tokens"), [t.name for t in self.api.tokens])
+        problems += self._shared_secrets()
         problems += _duplicates("rules", [r.name for r in self.rules])
         names = {n.name for n in self.nodes}
         problems += _duplicates(("metrics", "scrape"), [t.name for t in self.metrics.scrape])
@@ -512,6 +513,32 @@ class Settings(_Section):
                     )
                 )
         problems += self.logs.cross_problems(names)
+        return problems
+
+    def _shared_secrets(self) -> list[tuple[Loc, str]]:
+        """The same secret given to two tokens (API or agent): which name, role or node it then
+        stands for depends on the order of the tables, so it is refused."""
+        holders: list[tuple[Loc, _TokenFields]] = [
+            (("api", "tokens", i), t) for i, t in enumerate(self.api.tokens)
+        ]
+        holders += [(("agents", i), a) for i, a in enumerate(self.agents)]
+        first: dict[str, Loc] = {}
+        problems: list[tuple[Loc, str]] = []
+        for loc, holder in holders:
+            digest = holder.token_hash()
+            if digest is None:
+                continue
+            field = next(n for n in ("sha256", "token", "token_env") if getattr(holder, n))
+            if digest in first:
+                problems.append(
+                    (
+                        (*loc, field),
+                        f"the same token as {_dotted(first[digest])}: give each holder its own "
+                        "(`vigil token` makes one)",
+                    )
+                )
+            else:
+                first[digest] = loc
         return problems
 
     def resolved_data_dir(self, base: Path) -> Path:
