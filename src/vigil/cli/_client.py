@@ -32,6 +32,25 @@ def api_errors() -> Iterator[None]:
         raise typer.Exit(1) from exc
 
 
+DETAIL_SHOWN = 300
+"""Characters of an error body shown when it is not Vigil's ``{"detail": ...}`` (an HTML page
+from a proxy in between, a list from something else listening on the port)."""
+
+
+def error_detail(resp: httpx.Response) -> str:
+    """What an error answer says: Vigil's ``detail``, else the start of the body on one line."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])
+    text = " ".join(resp.text.split())
+    if len(text) > DETAIL_SHOWN:
+        text = text[:DETAIL_SHOWN] + f"... ({len(resp.text)} characters: not a Vigil answer?)"
+    return text or "(empty body)"
+
+
 class ApiClient:
     def __init__(self, url: str | None, token: str | None) -> None:
         self.url = (url or os.environ.get("VIGIL_URL") or DEFAULT_URL).rstrip("/")
@@ -61,11 +80,7 @@ class ApiClient:
                 f"{self.url} refused the token (HTTP 401): pass a valid --token or VIGIL_TOKEN"
             )
         if resp.status_code >= 400:
-            try:
-                detail = resp.json().get("detail", resp.text)
-            except ValueError:
-                detail = resp.text
-            raise VigilError(f"{method} {path}: HTTP {resp.status_code}: {detail}")
+            raise VigilError(f"{method} {path}: HTTP {resp.status_code}: {error_detail(resp)}")
         try:
             return resp.json()
         except ValueError as exc:
