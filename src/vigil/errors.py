@@ -43,6 +43,12 @@ class StoreError(VigilError):
     """The store failed or holds data it cannot read."""
 
 
+class StoreBusy(StoreError):
+    """The database refused a write for now: locked by another writer past the busy timeout
+    (SQLite) or a serialization failure or lock timeout (PostgreSQL). The same call may succeed
+    in a moment; the API answers 503 with ``Retry-After``."""
+
+
 class NotFoundError(StoreError, LookupError):
     """No object with that name or id exists."""
 

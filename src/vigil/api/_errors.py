@@ -2,10 +2,10 @@
 
 Installed by :func:`vigil.api.create_app`. Vigil's own errors map to statuses here, so routers just
 raise them: NotFoundError 404, AuthError 401 (with ``WWW-Authenticate: Bearer``), ForbiddenError
-403, GuardRefused 409, InputError 422, TransientActionError 503 (with ``Retry-After``), any other
-VigilError 500. Request validation errors (bad query values, bodies, malformed JSON) are 422 with
-one line per problem, each naming the field: ``query.limit: input should be less than or equal to
-500 (got '1000')``; several problems are joined with ``"; "``.
+403, GuardRefused 409, InputError 422, TransientActionError and StoreBusy 503 (with
+``Retry-After``), any other VigilError 500. Request validation errors (bad query values, bodies,
+malformed JSON) are 422 with one line per problem, each naming the field: ``query.limit: input
+should be less than or equal to 500 (got '1000')``; several problems are joined with ``"; "``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from vigil.errors import (
     GuardRefused,
     InputError,
     NotFoundError,
+    StoreBusy,
     TransientActionError,
     VigilError,
 )
@@ -98,6 +99,13 @@ async def _transient(_: Request, exc: Exception) -> JSONResponse:
     return error(503, f"{exc}; retry in {retry}s", {"Retry-After": retry})
 
 
+async def _store_busy(request: Request, exc: Exception) -> JSONResponse:
+    _log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return error(
+        503, f"the database is busy, nothing was changed: retry ({exc})", {"Retry-After": "1"}
+    )
+
+
 async def _vigil(request: Request, exc: Exception) -> JSONResponse:
     _log.error("%s %s failed: %s", request.method, request.url.path, exc)
     return error(500, f"{type(exc).__name__}: {exc}")
@@ -117,5 +125,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GuardRefused, _conflict)
     app.add_exception_handler(InputError, _bad_input)
     app.add_exception_handler(TransientActionError, _transient)
+    app.add_exception_handler(StoreBusy, _store_busy)
     app.add_exception_handler(VigilError, _vigil)
     app.add_exception_handler(Exception, _unexpected)

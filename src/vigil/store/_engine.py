@@ -11,14 +11,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from vigil.errors import StoreError
+from vigil.errors import StoreBusy, StoreError
 from vigil.store import _json
 
 SUPPORTED = ("sqlite", "postgresql")
@@ -112,6 +112,19 @@ def describe(err: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(err).__name__
 
 
+SQLITE_BUSY: Final = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (the primary result codes)
+PG_BUSY: Final = ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock timeout
+
+
+def busy(err: exc.SQLAlchemyError) -> bool:
+    """Whether the database refused for now (locked, a conflict) rather than for good."""
+    orig = getattr(err, "orig", None)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in SQLITE_BUSY
+    return getattr(orig, "pgcode", None) in PG_BUSY or getattr(orig, "sqlstate", None) in PG_BUSY
+
+
 @contextmanager
 def translate(what: str, url: URL) -> Iterator[None]:
     """Re-raise SQLAlchemy errors and unreadable values as :class:`StoreError`."""
@@ -120,7 +133,8 @@ def translate(what: str, url: URL) -> Iterator[None]:
     except StoreError:
         raise
     except exc.SQLAlchemyError as err:
-        raise StoreError(f"{what} failed on {safe_url(url)}: {describe(err)}") from err
+        kind = StoreBusy if busy(err) else StoreError
+        raise kind(f"{what} failed on {safe_url(url)}: {describe(err)}") from err
     except ValueError as err:  # e.g. a JSON column holding text that is not JSON
         raise StoreError(f"{what}: unreadable value in {safe_url(url)}: {err}") from err
 
