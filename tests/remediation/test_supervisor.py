@@ -607,3 +607,16 @@ async def test_a_held_replica_still_alive_after_a_restart_is_stopped_not_left_un
     assert not rig.backend.alive(alive)
     assert runner.replica.held and runner.replica.pid is None
     assert rig.backend.started == []
+
+
+async def test_commands_still_queued_when_supervision_ends_are_ended_and_audited(rig: Rig) -> None:
+    runner = await running(rig)
+    queued = [runner.command(kind, actor="ops", reason="r") for kind in ("restart", "stop")]
+    await runner.close(stop=False)  # before the run loop took either
+    done = {a.id: a for a in rig.actions_of(SUBJECT)}
+    for action in queued:
+        ended = done[action.id]
+        assert ended.finished_at is not None and ended.ok is False
+        assert ended.detail == "not carried out: supervision ended"
+    assert len(rig.backend.started) == 1  # neither was carried out
+    rig.assert_every_action_audited()

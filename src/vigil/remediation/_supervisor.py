@@ -140,6 +140,12 @@ class ReplicaRunner:
         if task is not None and task is not asyncio.current_task() and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        while not self._commands.empty():  # queued, never carried out: ended and audited as such
+            _, action = self._commands.get_nowait()
+            try:
+                self._actions.end(action, ok=False, detail="not carried out: supervision ended")
+            except StoreError as exc:
+                log.error("%s: action %d not stored as ended: %s", self.subject, action.id, exc)
         if stop and self._info is not None:
             info, self._info = self._info, None
             await self._backend.stop(info, self.plan.service.stop_grace)
@@ -267,6 +273,10 @@ class ReplicaRunner:
             if outcome is None:  # cancelled (shutdown): leave no pending waiter behind
                 for waiter in waiting:
                     waiter.cancel()
+                # a command the getter took but the loop never carried out: close() ends it
+                taken = waiting[2] if len(waiting) > 2 else None
+                if taken is not None and taken.done() and not taken.cancelled():
+                    self._commands.put_nowait(taken.result())
             for driver in drivers:
                 await driver.stop()
         kind, value = outcome
