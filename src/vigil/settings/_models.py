@@ -516,8 +516,9 @@ class Settings(_Section):
         return problems
 
     def _shared_secrets(self) -> list[tuple[Loc, str]]:
-        """The same secret given to two tokens (API or agent): which name, role or node it then
-        stands for depends on the order of the tables, so it is refused."""
+        """The same secret given to two API tokens, or to an API token and an agent token:
+        which name and role it then stands for depends on the order of the tables, so it is
+        refused. (One agent token for several nodes is allowed: it may report for each.)"""
         holders: list[tuple[Loc, _TokenFields]] = [
             (("api", "tokens", i), t) for i, t in enumerate(self.api.tokens)
         ]
@@ -529,7 +530,7 @@ class Settings(_Section):
             if digest is None:
                 continue
             field = next(n for n in ("sha256", "token", "token_env") if getattr(holder, n))
-            if digest in first:
+            if digest in first and first[digest][0] == "api":
                 problems.append(
                     (
                         (*loc, field),
