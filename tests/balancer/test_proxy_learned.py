@@ -71,3 +71,20 @@ async def test_workers_publish_their_models_a_stall_once_and_a_dead_workers_row_
             release.set()
             await asyncio.to_thread(workers.stop, 1.0)
     assert not in_dev_shm(name)  # removed at stop
+
+
+@pytest.mark.slow
+async def test_workers_launched_without_learned_share_counts_only() -> None:
+    async with serving(fixed(b"from a")) as (a,):
+        factory = functools.partial(make_shared_worker_proxy, {"a": a.port}, "p2c_ewma")
+        workers = await asyncio.to_thread(
+            Workers.launch, factory, "127.0.0.1", 0, workers=2, share=["a"], learned=False
+        )
+        shared = workers.shared
+        assert shared is not None
+        try:
+            for _ in range(20):
+                assert (await roundtrip(workers.port, GET)).body == b"from a"
+            assert shared.learned(0, "a") == shared.learned(1, "a") == [0.0] * LEARNED_CELLS
+        finally:
+            await asyncio.to_thread(workers.stop, 1.0)
