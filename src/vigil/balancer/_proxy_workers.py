@@ -12,8 +12,8 @@ Given the upstreams (``share=``), :meth:`Workers.launch` also creates a shared-m
 in-flight counts (:mod:`vigil.balancer._proxy_shared`) that every worker's pool attaches to
 (:meth:`Pool.share <vigil.balancer.pool.Pool.share>`), so each worker's policy reads the count
 over all workers, and p2c_ewma decides on what every worker's answers taught
-(:mod:`vigil.balancer._pool_learned`); a watcher thread zeroes the row of a worker that exits, and :meth:`Workers.stop`
-removes the block. With one worker there is no block.
+(:mod:`vigil.balancer._pool_learned`); a watcher thread zeroes the row of a worker that exits,
+and :meth:`Workers.stop` removes the block. With one worker there is no block.
 Used by :mod:`vigil.daemon._balancer_workers` (``balancer.workers`` above 1 in vigil.yaml) and
 ``bench/balance_overhead.py``.
 """
