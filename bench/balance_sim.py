@@ -6,6 +6,8 @@ simulation of model replicas, against round robin (the baseline) and an oracle.
     python bench/balance_sim.py --sweep --slots 1 --requests 60000   # p2c / oracle, seeds 1-3
     python bench/balance_sim.py --sweep --balancers 1,2,4 --policies all   # several balancers
     python bench/balance_sim.py --sweep --slots 1 --balancers 1,2,4 --shared-inflight
+    python bench/balance_sim.py --sweep --slots 1 --balancers 1,2,4 --shared-inflight \
+        --shared-learned all     # and sharing what p2c has learned (branch fit)
 
 Five replicas, each serving up to ``--slots`` requests at once (FIFO queue behind them), with
 log-normal service times: three normal, one 3x slower, one that stalls (makes no progress) for
@@ -38,6 +40,12 @@ memory): each of the K pools reads every replica's requests in flight over all K
 its own latency estimates, RNG and arrivals. With ``--sweep`` each policy runs both ways on the
 same arrivals (columns "shared"); without it, every run of K > 1 shares. The acquire + release
 cost is printed with and without a block (two workers' rows).
+
+``--shared-learned PARTS`` models this branch's product: the K pools also pool p2c_ewma's
+models (:mod:`vigil.balancer._pool_learned`, the product's code over the same block): ``all``,
+or a subset of ``line`` (the latency line's decayed sums), ``idle`` (the idle latency's) and
+``stall`` (the stall memory), to find which part matters. With ``--sweep`` each policy runs a
+third time that way (columns "learned"); the JSON line adds ``p2c_learned_worst_by_balancers``.
 """
 
 from __future__ import annotations

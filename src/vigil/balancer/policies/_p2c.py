@@ -59,6 +59,10 @@ workers of one balancer share their in-flight counts, oldest requests and last a
 worker, and the silence test takes the latest answer any worker got
 (``peers_answered_at``); one slot, worst 1.20 (K = 2) and 1.25 (K = 4), both on the bursty
 scenario, the others within 1.14 (``--shared-inflight``, docs/benchmarks.md, "Workers sharing").
+And they pool what this policy learns (:meth:`PeakEwmaP2C.share_models`,
+:mod:`vigil.balancer._pool_learned`): each upstream compared is costed on the model the decayed
+sums of every worker make together (:mod:`._p2c_pooled`), of which the stall memory is what
+mattered (docs/benchmarks.md, "Workers sharing what p2c has learned").
 A stall test from each upstream's own distribution of gaps between answers (instead of the fixed
 :data:`SILENCE_GAPS`) was measured and not kept: no better alone, and with a learned stall
 length a standing charge that starved recovered replicas (docs/benchmarks.md).
