@@ -96,7 +96,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from vigil.balancer._upstream import UpstreamView
@@ -289,7 +289,8 @@ class PeakEwmaP2C:
         costs = [c for c in fast if c is not None]
         if len(costs) < len(fast):  # not measured yet: compare with the others' typical delay
             costs = self.costs([upstreams[i] for i in sampled], now=now)
-        chosen = _near_best(upstreams, sampled, costs, rng, self)
+        look = self._models.get if self._board is None else self.view
+        chosen = _near_best(upstreams, sampled, costs, rng, look)
         self._unreported = upstreams[chosen].id
         return chosen
 
@@ -409,11 +410,12 @@ def _near_best(
     sampled: Sequence[int],
     costs: Sequence[float],
     rng: random.Random,
-    policy: PeakEwmaP2C,
+    look: Callable[[str], DelayModel | None],
 ) -> int:
     """The index to send to: among the ``sampled`` whose cost is within :data:`NEAR` of the
     lowest and whose idle latency is within :data:`NEAR_SPEED` of the cheapest's, the fewest
-    requests in flight, then the lowest cost, then at random."""
+    requests in flight, then the lowest cost, then at random. ``look`` gives the model of an
+    upstream id (the policy's own, or with workers sharing, the pooled one)."""
     best = min(costs)
     limit = best * (1.0 + NEAR)
     near = [
@@ -421,10 +423,10 @@ def _near_best(
     ]
     if len(near) == 1:
         return near[0][2]
-    cheapest = policy.view(upstreams[next(i for _, c, i in near if c == best)].id)
+    cheapest = look(upstreams[next(i for _, c, i in near if c == best)].id)
     if cheapest is not None and cheapest.at is not None:  # keep those about as fast
         cap = cheapest.predict(0) * (1.0 + NEAR_SPEED)
-        near = [t for t in near if _idle_at_most(policy.view(upstreams[t[2]].id), cap)]
+        near = [t for t in near if _idle_at_most(look(upstreams[t[2]].id), cap)]
     fewest, lowest, _ = min(near)
     ties = [i for f, c, i in near if f == fewest and c == lowest]
     return ties[0] if len(ties) == 1 else ties[rng.randrange(len(ties))]
