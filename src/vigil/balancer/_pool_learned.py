@@ -13,7 +13,8 @@ time, fitted as one). The pooled model of a slot is cached with the sequence num
 it was made from, so a pick reads one number per worker for each upstream compared, and
 recombines only the upstreams some worker has learned about since.
 
-Torn reads (a row read while its worker writes it) are never used: each row is a seqlock. The
+Torn reads (a row read while its worker writes it) are not used (on x86-64; see below for weakly
+ordered CPUs): each row is a seqlock. The
 writer (the row's only one) stores an odd sequence number, then the row, then the next even
 number; a reader reads the number, the row, the number again, and keeps the row only if both
 numbers are equal and even. Otherwise it tries once more, then keeps the last good copy of that
@@ -21,9 +22,12 @@ row (or nothing, if it never had one) and looks again at the next pick (its cach
 left unchanged). Every cell is one aligned 8-byte store or load (single-copy atomic, see
 ``_pool_shared``), so the numbers themselves are never torn; on x86-64 stores are seen in the
 order they were made and loads are not reordered with each other (TSO), which is all a seqlock
-needs. A worker that dies mid-write leaves an odd number: its row is not read again until the
-parent zeroes it at exit (:meth:`SharedBlock.zero <vigil.balancer._proxy_shared.SharedBlock.zero>`),
-after which its weights are 0 and :func:`combine` skips it: a dead worker's model no longer counts.
+needs. On a weakly ordered CPU (AArch64) there is no fence here: a reader could take a row whose
+cells are a mix of two successive versions of that row (each cell whole), sums from two nearby
+states, replaced when the row next changes. A worker that dies mid-write leaves an odd number:
+its row is not read again until the parent zeroes it at exit (:meth:`SharedBlock.zero
+<vigil.balancer._proxy_shared.SharedBlock.zero>`), after which its weights are 0 and
+:func:`combine` skips it: a dead worker's model no longer counts.
 
 A pool of one process has no block and no :class:`SharedLearned`: the policy reads its own models
 and pays one ``is None`` test. Compiled with mypyc (setup.py's ``DATA_PLANE``).
