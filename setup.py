@@ -28,6 +28,7 @@ DATA_PLANE = [
         "_http_headers",
         "_pool_budget",
         "_pool_health",
+        "_pool_learned",
         "_pool_shared",
         "_proxy_access",
         "_proxy_client",
@@ -43,6 +44,7 @@ DATA_PLANE = [
         "policies/_least",
         "policies/_p2c",
         "policies/_p2c_model",
+        "policies/_p2c_pooled",
         "policies/_rotation",
     )
 ]

@@ -44,10 +44,11 @@ Part 3, **workers sharing in-flight counts, live** (``--part workers`` runs it a
 one-request-at-a-time replicas (this script in ``--replica`` mode: a FIFO queue in front of one
 slot, log-normal service times with a 40 ms mean, one at 120 ms, one SIGSTOPped 1 s in every
 5 s), a ``vigil balance``-like group of worker processes (:class:`vigil.balancer.proxy.Workers`,
-p2c_ewma, slow start 0) and the open-loop POST client at 80 % of the replicas' capacity. Three
+p2c_ewma, slow start 0) and the open-loop POST client at 80 % of the replicas' capacity. Four
 setups on the same replicas, same schedule, one after the other: one worker (the reference), two
 workers each seeing only its own requests (``share`` off), two workers sharing their in-flight
-counts (the product's default for ``workers: 2``). The baseline of this part is the two
+counts only (``learned=False``: the product before branch fit), and two sharing what p2c_ewma
+has learned too (the product's default for ``workers: 2``). The baseline of this part is the two
 unshared workers; ``sharing / unshared`` p99 is the figure. Arrivals here are Poisson (a fixed
 seed, the same schedule for every setup), as in the simulation; parts 1 and 2 keep evenly spaced
 ones.
@@ -754,7 +755,13 @@ async def live_policies(seconds: float) -> dict[str, dict[str, Any]]:
 
 SLOT_MEAN_MS = (40.0, 40.0, 40.0, 120.0, 40.0)  # r3: 3x slower; r4: stalls (SIGSTOP)
 SLOT_SIGMA = 0.6  # log-normal shape of service times, as in bench/balance_sim.py
-WORKER_SETUPS = (("1 worker", 1, False), ("2 workers", 2, False), ("2 workers shared", 2, True))
+WORKER_SETUPS = (
+    ("1 worker", 1, False, False),
+    ("2 workers", 2, False, False),
+    ("2 workers shared", 2, True, False),
+    ("2 workers shared learned", 2, True, True),
+)
+"""(name, workers, share in-flight counts, share p2c's learned models too)."""
 
 
 async def replica_main(port: int, mean_ms: float, seed: int) -> None:
@@ -839,7 +846,7 @@ async def live_workers(seconds: float, utilisation: float = 0.8) -> dict[str, di
     try:
         await replicas.start()
         ids = [f"r{i}" for i in range(len(SLOT_MEAN_MS))]
-        for name, count, shared in WORKER_SETUPS:
+        for name, count, shared, learned in WORKER_SETUPS:
             factory = functools.partial(slot_worker_proxy, replicas.ports)
             group = await asyncio.to_thread(
                 functools.partial(
@@ -849,6 +856,7 @@ async def live_workers(seconds: float, utilisation: float = 0.8) -> dict[str, di
                     free_port(),
                     workers=count,
                     share=ids if shared else None,
+                    learned=learned,
                 )
             )
             stall: list[asyncio.Task[None]] = []
@@ -869,6 +877,7 @@ async def live_workers(seconds: float, utilisation: float = 0.8) -> dict[str, di
             out[name] = {
                 "workers": count,
                 "shared": shared,
+                "learned": learned,
                 "requests": len(recs),
                 "errors": sum(1 for r in recs if r[2] != 200),
                 "p50_ms": pct(lat, 0.5) * 1000,
@@ -905,7 +914,7 @@ def show_workers(live: dict[str, dict[str, Any]], seconds: float) -> None:
     )
     for col in ("setup", *LATENCY_COLUMNS, "client req/s"):
         table.add_column(col)
-    for name, _, _ in WORKER_SETUPS:
+    for name, _, _, _ in WORKER_SETUPS:
         r = live[name]
         table.add_row(name, *latency_cells(r), f"{r['client_rate']:.0f}")
     console.print(table)
@@ -922,15 +931,20 @@ async def workers_part(seconds: float) -> tuple[dict[str, dict[str, Any]], dict[
 
 def workers_figures(live: dict[str, dict[str, Any]]) -> dict[str, Any]:
     shared, own = live["2 workers shared"]["p99_ms"], live["2 workers"]["p99_ms"]
+    learned = live["2 workers shared learned"]["p99_ms"]
     one = live["1 worker"]["p99_ms"]
     ratio = shared / own if own > 0 else float("nan")
     console.print(
         f"2 workers: p99 sharing in-flight counts / each its own view = {ratio:.2f}; "
-        f"over 1 worker: shared {shared / one:.2f}, own view {own / one:.2f}"
+        f"sharing learned models too / counts only = {learned / shared:.2f}; "
+        f"over 1 worker: learned {learned / one:.2f}, shared {shared / one:.2f}, "
+        f"own view {own / one:.2f}"
     )
     return {
         "setups": live,
         "shared_over_unshared_p99": round(ratio, 3),
+        "learned_over_shared_p99": round(learned / shared, 3),
+        "learned_over_one_worker_p99": round(learned / one, 3),
         "shared_over_one_worker_p99": round(shared / one, 3),
         "unshared_over_one_worker_p99": round(own / one, 3),
     }

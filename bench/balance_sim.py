@@ -6,6 +6,8 @@ simulation of model replicas, against round robin (the baseline) and an oracle.
     python bench/balance_sim.py --sweep --slots 1 --requests 60000   # p2c / oracle, seeds 1-3
     python bench/balance_sim.py --sweep --balancers 1,2,4 --policies all   # several balancers
     python bench/balance_sim.py --sweep --slots 1 --balancers 1,2,4 --shared-inflight
+    python bench/balance_sim.py --sweep --slots 1 --balancers 1,2,4 --shared-inflight \
+        --shared-learned all     # and sharing what p2c has learned (branch fit)
 
 Five replicas, each serving up to ``--slots`` requests at once (FIFO queue behind them), with
 log-normal service times: three normal, one 3x slower, one that stalls (makes no progress) for
@@ -38,6 +40,12 @@ memory): each of the K pools reads every replica's requests in flight over all K
 its own latency estimates, RNG and arrivals. With ``--sweep`` each policy runs both ways on the
 same arrivals (columns "shared"); without it, every run of K > 1 shares. The acquire + release
 cost is printed with and without a block (two workers' rows).
+
+``--shared-learned PARTS`` models this branch's product: the K pools also pool p2c_ewma's
+models (:mod:`vigil.balancer._pool_learned`, the product's code over the same block): ``all``,
+or a subset of ``line`` (the latency line's decayed sums), ``idle`` (the idle latency's) and
+``stall`` (the stall memory), to find which part matters. With ``--sweep`` each policy runs a
+third time that way (columns "learned"); the JSON line adds ``p2c_learned_worst_by_balancers``.
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ from rich.table import Table
 
 from vigil.balancer import Outcome, Pool, PoolSettings, Upstream
 from vigil.balancer._pool_shared import SharedInFlight, local_block
+from vigil.balancer.policies._p2c_pooled import PARTS
 
 POLICIES = ("round_robin", "weighted", "least_conn", "least_time", "p2c_ewma", "hash")
 MEAN_SERVICE = 0.1  # seconds, at normal speed: a short generation
@@ -216,6 +225,7 @@ def simulate(
     balancers: int = 1,
     balancer_of: list[int] | None = None,
     shared: bool = False,
+    learned: frozenset[str] = frozenset(),
 ) -> tuple[list[float], list[int]]:
     """Run one policy (or "oracle", "oracle_own") over the workload: each request's latency
     and replica.
@@ -227,7 +237,9 @@ def simulate(
     times its own requests there: what a balancer that sees only its own picks could do with
     perfect knowledge of the replicas, short of learning the others' load from latencies (it
     does not; K = 1: the oracle). ``balancer_of``, if given, gets the balancer of each request.
-    ``shared``: the pools share their in-flight counts (K > 1), as the product's workers do."""
+    ``shared``: the pools share their in-flight counts (K > 1), as main's workers do;
+    ``learned``: and these parts of p2c_ewma's models (``_p2c_pooled.PARTS``: all of them is
+    what this branch's workers share)."""
     arrivals, works, keys = work
     count = len(scenario.slowdown)
     replicas = [Replica(i, slots) for i in range(count)]
@@ -247,7 +259,7 @@ def simulate(
     if shared and balancers > 1:
         block = local_block(balancers, [f"r{i}" for i in range(count)])
         for b, pool in enumerate(pools):
-            pool.share(SharedInFlight(block, b))
+            pool.share(SharedInFlight(block, b), learned)
     spread = random.Random(f"spread {seed}") if balancers > 1 else None
     handle: dict[int, tuple[Pool, Upstream]] = {}
     own = [[0] * count for _ in range(balancers)]  # oracle_own: each balancer's requests
@@ -355,24 +367,37 @@ def run(
     for name in (*policies, "oracle"):
         k = 1 if name == "oracle" else args.balancers[0]
         latency, chosen = simulate(
-            scenario, name, work, args.slots, args.seed, weights, k, None, args.shared_inflight
+            scenario,
+            name,
+            work,
+            args.slots,
+            args.seed,
+            weights,
+            k,
+            None,
+            args.shared_inflight or bool(args.shared_learned),
+            args.shared_learned,
         )
         results[name] = summarise(latency, chosen, n // 10)
     return results, rate
 
 
-def overhead(policy: str, rounds: int, workers: int = 1) -> float:
+def overhead(
+    policy: str, rounds: int, workers: int = 1, learned: frozenset[str] = frozenset()
+) -> float:
     """Microseconds per acquire + release on a pool of five upstreams (real clock); with
     ``workers`` > 1 the pool shares its in-flight counts in a block of that many rows (the
     others' rows idle, so the policy sees the same counts and makes the same picks: the
-    difference is the cost of reading and writing the block)."""
+    difference is the cost of reading and writing the block), and with ``learned`` p2c_ewma's
+    models too (publishing on each release, reading and combining each compared upstream's
+    rows when one changed)."""
     pool = Pool(
         [Upstream(f"r{i}", "127.0.0.1", 9000 + i) for i in range(5)],
         PoolSettings(policy=policy),
         rng=random.Random(1),
     )
     if workers > 1:
-        pool.share(SharedInFlight(local_block(workers, [f"r{i}" for i in range(5)]), 0))
+        pool.share(SharedInFlight(local_block(workers, [f"r{i}" for i in range(5)]), 0), learned)
     held: deque[Upstream] = deque()
     now = 0.0
     started = time.process_time()  # CPU time: less disturbed by the shared machine
@@ -419,6 +444,14 @@ def main() -> None:
         help="the K balancers share their in-flight counts (workers of one vigil balance)",
     )
     parser.add_argument(
+        "--shared-learned",
+        default=None,
+        metavar="PARTS",
+        help="the K balancers share in-flight counts and these parts of p2c_ewma's models "
+        f"(comma-separated of {','.join(sorted(PARTS))}, or all: this branch's product); "
+        "with --sweep a third column 'learned'",
+    )
+    parser.add_argument(
         "--capacity-weights",
         action="store_true",
         help="configure weights 1/slowdown (an operator who knows r3 is 3x slower)",
@@ -432,6 +465,16 @@ def main() -> None:
         parser.error(f"--balancers {args.balancers}: each K must be >= 1")
     if not args.sweep and len(args.balancers) != 1:
         parser.error("--balancers: one K without --sweep (a list, e.g. 1,2,4, only with --sweep)")
+    if args.shared_learned is not None:
+        parts = PARTS if args.shared_learned == "all" else frozenset(args.shared_learned.split(","))
+        if not parts or parts - PARTS:
+            parser.error(
+                f"--shared-learned {args.shared_learned!r}: comma-separated parts of "
+                f"{','.join(sorted(PARTS))}, or all"
+            )
+        args.shared_learned = parts
+    else:
+        args.shared_learned = frozenset()
     args.policies = SUMMARY if args.policies == "all" else tuple(args.policies.split(","))
     unknown = [name for name in args.policies if name not in POLICIES]
     if unknown:
@@ -453,6 +496,8 @@ def main() -> None:
     for name in ("round_robin", "p2c_ewma"):
         for k in (2, 4):
             cost[f"{name}_shared_{k}"] = overhead(name, rounds, workers=k)
+    for k in (2, 4):
+        cost[f"p2c_ewma_learned_{k}"] = overhead("p2c_ewma", rounds, workers=k, learned=PARTS)
     console.print(
         f"acquire + release, 5 upstreams: p2c_ewma {cost['p2c_ewma']:.1f} us, "
         f"round_robin {cost['round_robin']:.1f} us ({cost['p2c_ewma'] / cost['round_robin']:.2f}x)"
@@ -463,6 +508,11 @@ def main() -> None:
             f"  {name} sharing in-flight counts (idle peers): 2 workers {two:.1f} us "
             f"(+{two - cost[name]:.1f}), 4 workers {four:.1f} us (+{four - cost[name]:.1f})"
         )
+    two, four = cost["p2c_ewma_learned_2"], cost["p2c_ewma_learned_4"]
+    console.print(
+        f"  p2c_ewma sharing counts and learned models (idle peers): 2 workers {two:.1f} us "
+        f"(+{two - cost['p2c_ewma']:.1f}), 4 workers {four:.1f} us (+{four - cost['p2c_ewma']:.1f})"
+    )
     base, oracle, p2c = (float(results[k]["p99"]) for k in ("round_robin", "oracle", "p2c_ewma"))  # type: ignore[arg-type]
     line = {
         "bench": "balance_sim",
@@ -473,6 +523,7 @@ def main() -> None:
         "scenario": scenario.name,
         "balancers": args.balancers[0],
         "shared_inflight": args.shared_inflight,
+        "shared_learned": sorted(args.shared_learned),
         "capacity_weights": args.capacity_weights,
         "p99_ms": {k: round(float(v["p99"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
         "p50_ms": {k: round(float(v["p50"]) * 1000, 1) for k, v in results.items()},  # type: ignore[arg-type]
@@ -589,10 +640,12 @@ def sweep(n: int, args: argparse.Namespace) -> None:
     except ValueError:
         raise SystemExit(f"--seeds {args.seeds!r}: comma-separated integers, e.g. 1,2,3") from None
     policies: tuple[str, ...] = args.policies
-    variants = [(name, False) for name in policies]
+    variants = [(name, "") for name in policies]
     if args.shared_inflight:  # each policy again, its K pools sharing their in-flight counts
-        variants += [(name, True) for name in policies]
-    columns = [f"{name} shared" if shared else name for name, shared in variants]
+        variants += [(name, "shared") for name in policies]
+    if args.shared_learned:  # and again, sharing p2c_ewma's models too
+        variants += [(name, "learned") for name in policies]
+    columns = [f"{name} {mode}" if mode else name for name, mode in variants]
     # ratios[K][policy][scenario] = p99 / oracle per seed; repeat likewise (share of repeats)
     ratios: dict[int, dict[str, dict[str, list[float]]]] = {}
     repeats: dict[int, dict[str, dict[str, list[float]]]] = {}
@@ -619,9 +672,9 @@ def sweep(n: int, args: argparse.Namespace) -> None:
                     own = oracle
                 by_own = own_view.setdefault(k, {}).setdefault(scenario.name, [])
                 by_own.append(round(own / oracle, 4))
-                for name, shared in variants:
-                    label = f"{name} shared" if shared else name
-                    if shared and k == 1:  # one balancer has no block: its own view is all
+                for name, mode in variants:
+                    label = f"{name} {mode}" if mode else name
+                    if mode and k == 1:  # one balancer has no block: its own view is all
                         for table in (ratios, repeats):
                             done = table[k][name][scenario.name][-1]
                             table[k].setdefault(label, {}).setdefault(scenario.name, [])
@@ -629,7 +682,16 @@ def sweep(n: int, args: argparse.Namespace) -> None:
                         continue
                     sent_by = [0] * n
                     latency, chosen = simulate(
-                        scenario, name, work, args.slots, seed, None, k, sent_by, shared
+                        scenario,
+                        name,
+                        work,
+                        args.slots,
+                        seed,
+                        None,
+                        k,
+                        sent_by,
+                        bool(mode),
+                        args.shared_learned if mode == "learned" else frozenset(),
                     )
                     figures = summarise(latency, chosen, n // 10)
                     if k > 1:
@@ -658,6 +720,8 @@ def sweep(n: int, args: argparse.Namespace) -> None:
                 table.add_column("herding p2c", justify="right")
                 if args.shared_inflight:
                     table.add_column("herding p2c shared", justify="right")
+                if args.shared_learned:
+                    table.add_column("herding p2c learned", justify="right")
         table.add_column("oracle p99 ms", justify="right")
         for scenario in SCENARIOS.values():
             row = [  # a diverging queue's ratio in whole numbers
@@ -682,6 +746,9 @@ def sweep(n: int, args: argparse.Namespace) -> None:
                     if args.shared_inflight:
                         shared_herd = herds[k]["p2c_ewma shared"][scenario.name]
                         row.append("/".join(f"{h:.2f}" for h in shared_herd))
+                    if args.shared_learned:
+                        learned_herd = herds[k]["p2c_ewma learned"][scenario.name]
+                        row.append("/".join(f"{h:.2f}" for h in learned_herd))
             row.append("/".join(f"{v:.0f}" for v in oracle_ms[scenario.name]))
             table.add_row(scenario.name, *row)
         console.print(table)
@@ -696,6 +763,11 @@ def sweep(n: int, args: argparse.Namespace) -> None:
         k: max(r for values in ratios[k]["p2c_ewma shared"].values() for r in values)
         for k in args.balancers
         if "p2c_ewma" in policies and args.shared_inflight
+    }
+    learned_worst = {
+        k: max(r for values in ratios[k]["p2c_ewma learned"].values() for r in values)
+        for k in args.balancers
+        if "p2c_ewma" in policies and args.shared_learned
     }
     line = {
         "bench": "balance_sim_sweep",
@@ -720,6 +792,8 @@ def sweep(n: int, args: argparse.Namespace) -> None:
         "p2c_worst_by_balancers": {str(k): v for k, v in worst_by_k.items()},
         "shared_inflight": args.shared_inflight,
         "p2c_shared_worst_by_balancers": {str(k): v for k, v in shared_worst.items()},
+        "shared_learned": sorted(args.shared_learned),
+        "p2c_learned_worst_by_balancers": {str(k): v for k, v in learned_worst.items()},
         "worst": worst,
         "targets": {"p2c_p99_within_15pct_of_oracle": worst <= 1.15},
     }

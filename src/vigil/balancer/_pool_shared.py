@@ -12,12 +12,16 @@ one request slot per replica, p2c p99 / oracle 1.12 at K = 1, 1.32 at K = 2, 1.9
     counts    workers x capacity int64: requests in flight of worker w on slot s (row w)
     oldest    workers x capacity float64: start of worker w's oldest request out there (0: none)
     answered  workers x capacity float64: when worker w last got an answer from it (0: never)
+    learned   workers x capacity x LEARNED_CELLS float64: worker w's p2c model of slot s, a
+              sequence number then the row of :mod:`vigil.balancer.policies._p2c_pooled`
+              (read and written by :mod:`vigil.balancer._pool_learned`)
 
 and assigns every upstream a slot (the same in every worker, found by id in the names). A
 worker's pool (:meth:`Pool.share <vigil.balancer.pool.Pool.share>`) calls :class:`SharedInFlight`
 on each ``acquire`` / ``release``: :meth:`~SharedInFlight.refresh` sets each candidate's
 ``in_flight`` to the sum of its column, ``shared_oldest`` (what ``oldest_pending`` then returns)
-to the column's earliest start and ``peers_answered_at`` to its latest answer, just before the
+to the column's earliest start and ``peers_answered_at`` to the latest answer of the *other*
+workers (this one's is the policy's own ``done_at``), just before the
 policy picks; :meth:`~SharedInFlight.started` / :meth:`~SharedInFlight.finished` store this
 worker's own figures in its row. So p2c_ewma's silence test (no answer for a while with requests
 out, :mod:`vigil.balancer.policies._p2c`) sees the requests and the answers of every worker, not
@@ -64,9 +68,19 @@ TABLES: Final = 3
 """counts, oldest, answered: each ``workers x capacity`` 8-byte cells."""
 
 
+LEARNED_CELLS: Final = 12
+"""8-byte cells per worker and slot in the learned table: a sequence number (odd while the
+worker writes) and the 11 numbers of a ``_p2c_pooled`` row."""
+
+
+def learned_offset(workers: int, capacity: int) -> int:
+    """Byte offset of the learned table: after the three tables of counts and times."""
+    return counts_offset(capacity) + TABLES * workers * capacity * 8
+
+
 def block_size(workers: int, capacity: int) -> int:
     """Bytes of a block for ``workers`` rows of ``capacity`` slots."""
-    return counts_offset(capacity) + TABLES * workers * capacity * 8
+    return learned_offset(workers, capacity) + workers * capacity * LEARNED_CELLS * 8
 
 
 def format_block(buffer: memoryview, workers: int, capacity: int) -> None:
@@ -141,6 +155,14 @@ class SharedInFlight:
         self._end = workers * capacity
         self._own: list[int] = [0] * capacity
         self._slots: dict[str, int] = read_names(buffer, capacity)
+        self._views: list[memoryview[float]] = []
+
+    def floats(self, start: int, end: int) -> memoryview[float]:
+        """Bytes ``start:end`` of the block as float64 cells (released by :meth:`close`): the
+        learned table's (:mod:`vigil.balancer._pool_learned`)."""
+        view = self._buffer[start:end].cast("d")
+        self._views.append(view)
+        return view
 
     def slot(self, upstream_id: str) -> int:
         """The slot of ``upstream_id`` (-1: none assigned; it is counted locally only)."""
@@ -165,6 +187,7 @@ class SharedInFlight:
         answered = self._answered
         step = self.capacity
         end = self._end
+        mine = self._row + slot
         total = 0
         first = 0.0
         last = 0.0
@@ -175,7 +198,7 @@ class SharedInFlight:
             if t > 0.0 and (first == 0.0 or t < first):
                 first = t
             t = answered[i]
-            if t > last:
+            if t > last and i != mine:
                 last = t
             i += step
         upstream.in_flight = total
@@ -225,3 +248,6 @@ class SharedInFlight:
         self._counts.release()
         self._oldest.release()
         self._answered.release()
+        for view in self._views:
+            view.release()
+        self._views.clear()

@@ -1,5 +1,6 @@
 """The shared-memory block behind the workers' shared in-flight counts: created, given slots and
-removed by the parent, attached by each worker.
+removed by the parent, attached by each worker; it also holds what each worker's p2c_ewma has
+learned (:mod:`vigil.balancer._pool_learned`).
 
 :class:`~vigil.balancer._proxy_workers.Workers` creates a :class:`SharedBlock` in ``launch`` when
 it runs more than one worker and is given the upstreams (``share=``), passes its name to every
@@ -21,18 +22,20 @@ from collections.abc import Iterable
 from multiprocessing.shared_memory import SharedMemory
 
 from vigil.balancer._pool_shared import (
+    LEARNED_CELLS,
     NAME_BYTES,
     TABLES,
     SharedInFlight,
     block_size,
     counts_offset,
     format_block,
+    learned_offset,
     write_name,
 )
 from vigil.errors import InputError
 
 DEFAULT_SLOTS = 128
-"""Upstreams one balancer's workers can share counts for (a block of 8 KiB of names plus 3 KiB
+"""Upstreams one balancer's workers can share counts for (a block of 8 KiB of names plus 15 KiB
 per worker); more is refused at launch with an error naming ``balancer.upstreams``."""
 
 
@@ -61,6 +64,8 @@ class SharedBlock:
         table = workers * capacity * 8
         self._counts = buf[start : start + table].cast("q")
         self._times = buf[start + table : start + TABLES * table].cast("d")  # oldest, answered
+        learned = learned_offset(workers, capacity)
+        self._learned = buf[learned : learned + workers * capacity * LEARNED_CELLS * 8].cast("d")
         self.slots: dict[str, int] = {}
         self._closed = False
         for upstream_id in ids:
@@ -106,6 +111,15 @@ class SharedBlock:
                 start = (table * self.workers + worker) * self.capacity
                 for slot in range(self.capacity):
                     self._times[start + slot] = 0.0
+            start = worker * self.capacity * LEARNED_CELLS  # its p2c models: weights 0, ignored
+            for cell in range(self.capacity * LEARNED_CELLS):
+                self._learned[start + cell] = 0.0
+
+    def learned(self, worker: int, upstream_id: str) -> list[float]:
+        """The p2c model row worker ``worker`` has published for ``upstream_id``, its sequence
+        number first (tests, diagnostics)."""
+        start = (worker * self.capacity + self.slots[upstream_id]) * LEARNED_CELLS
+        return [float(self._learned[start + c]) for c in range(LEARNED_CELLS)]
 
     def unlink(self) -> None:
         """Close and remove the block (idempotent)."""
@@ -115,6 +129,7 @@ class SharedBlock:
             self._closed = True
             self._counts.release()
             self._times.release()
+            self._learned.release()
             self.memory.close()
             with contextlib.suppress(FileNotFoundError):  # removed by someone else
                 self.memory.unlink()

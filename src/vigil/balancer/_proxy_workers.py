@@ -11,8 +11,9 @@ verdicts and weights made in the process that owns the configuration reach every
 Given the upstreams (``share=``), :meth:`Workers.launch` also creates a shared-memory block of
 in-flight counts (:mod:`vigil.balancer._proxy_shared`) that every worker's pool attaches to
 (:meth:`Pool.share <vigil.balancer.pool.Pool.share>`), so each worker's policy reads the count
-over all workers; a watcher thread zeroes the row of a worker that exits, and :meth:`Workers.stop`
-removes the block. With one worker there is no block.
+over all workers, and p2c_ewma decides on what every worker's answers taught
+(:mod:`vigil.balancer._pool_learned`); a watcher thread zeroes the row of a worker that exits,
+and :meth:`Workers.stop` removes the block. With one worker there is no block.
 Used by :mod:`vigil.daemon._balancer_workers` (``balancer.workers`` above 1 in vigil.yaml) and
 ``bench/balance_overhead.py``.
 """
@@ -93,6 +94,7 @@ class Workers:
         timeout: float = 20.0,
         share: Iterable[str] | None = None,
         slots: int = DEFAULT_SLOTS,
+        learned: bool = True,
     ) -> Workers:
         """Start ``workers`` processes listening on ``host:port``; return once all listen.
 
@@ -101,7 +103,9 @@ class Workers:
         ``share``: the ids of the upstreams the factory's pool holds; with more than one worker
         the workers then share their in-flight counts (the factory's router must be a
         :class:`~vigil.balancer.pool.Pool`), for up to ``slots`` upstreams (InputError naming
-        ``balancer.upstreams`` beyond).
+        ``balancer.upstreams`` beyond), and with ``learned`` (the default) what their p2c_ewma
+        has learned too (:mod:`vigil.balancer._pool_learned`; off: counts only, as before, for
+        bench/balance_faults.py's comparison).
         """
         shared = SharedBlock(workers, share, slots) if share is not None and workers > 1 else None
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -120,7 +124,7 @@ class Workers:
                 group.channels.append((updates_out, parent))
                 process = ctx.Process(
                     target=_worker_main,
-                    args=(factory, host, port, grace, child, updates_in, _row(shared, i)),
+                    args=(factory, host, port, grace, child, updates_in, _row(shared, i, learned)),
                     name=f"vigil-proxy-{i}",
                     daemon=True,
                 )
@@ -206,8 +210,8 @@ def serve_workers(
     return 1 if crashed and not stop.is_set() else 0
 
 
-def _row(shared: SharedBlock | None, worker: int) -> tuple[str, int] | None:
-    return None if shared is None else (shared.name, worker)
+def _row(shared: SharedBlock | None, worker: int, learned: bool) -> tuple[str, int, bool] | None:
+    return None if shared is None else (shared.name, worker, learned)
 
 
 def _worker_main(
@@ -217,7 +221,7 @@ def _worker_main(
     grace: float,
     conn: Connection,
     updates: Connection,
-    shared: tuple[str, int] | None = None,
+    shared: tuple[str, int, bool] | None = None,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; SIGTERM stops us
     try:
@@ -237,7 +241,7 @@ async def _serve(
     grace: float,
     conn: Connection,
     updates: Connection,
-    shared: tuple[str, int] | None,
+    shared: tuple[str, int, bool] | None,
 ) -> None:
     memory: SharedMemory | None = None
     counts: SharedInFlight | None = None
@@ -245,14 +249,18 @@ async def _serve(
         try:
             proxy = factory()
             if shared is not None:
-                memory, counts = attach(*shared)
+                name, row, learned = shared
+                memory, counts = attach(name, row)
                 share = getattr(proxy.router, "share", None)
                 if share is None:
                     raise TypeError(
                         f"the worker's router ({type(proxy.router).__name__}) cannot share "
                         "in-flight counts: build the worker's Proxy over a vigil.balancer.pool.Pool"
                     )
-                share(counts)
+                if learned:
+                    share(counts)
+                else:
+                    share(counts, frozenset())
             bound = await proxy.start(host, port, reuse_port=True)
         except Exception as exc:
             conn.send(f"{type(exc).__name__}: {exc}")

@@ -48,7 +48,9 @@ class UpstreamView(Protocol):
     @property
     def oldest_pending(self) -> float | None: ...  # start time of the oldest in-flight request
     @property
-    def peers_answered_at(self) -> float | None: ...  # latest answer to any worker (None: alone)
+    def peers_answered_at(
+        self,
+    ) -> float | None: ...  # latest answer to another worker (None: alone)
     @property
     def last_error_at(self) -> float | None: ...
     @property
@@ -88,7 +90,7 @@ class Upstream:
     pending: deque[float] = field(default_factory=deque, repr=False)
     # set only by the counts shared between worker processes (vigil.balancer._pool_shared), as
     # of the pool's last look: the oldest start of a request in flight from any worker (None:
-    # none), and the time of the latest answer any worker got (None: not shared)
+    # none), and the time of the latest answer another worker got (None: not shared)
     shared_oldest: float | None = field(default=None, repr=False)
     peers_answered_at: float | None = field(default=None, repr=False)
 

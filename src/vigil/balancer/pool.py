@@ -19,8 +19,10 @@ gets one trial request and that result decides (success: slow start; failure: ej
 Worker processes of one balancer (``balancer.workers`` above 1) each hold a pool; :meth:`Pool.share`
 attaches the counts they share (:mod:`vigil.balancer._pool_shared`), after which ``in_flight``
 and ``oldest_pending`` as the policy reads them are over every worker (refreshed just before
-each pick), with ``peers_answered_at`` the latest answer any worker got, while probation and
-:meth:`Pool.drained` go by this process's own requests.
+each pick), with ``peers_answered_at`` the latest answer another worker got, while probation
+and :meth:`Pool.drained` go by this process's own requests; and a policy that learns
+(p2c_ewma's ``share_models``) is given what every worker's policy has learned
+(:mod:`vigil.balancer._pool_learned`).
 Without it (one process) nothing changes and nothing is paid.
 """
 
@@ -39,10 +41,12 @@ from vigil.balancer._pool_health import (
     ramp_weight,
     status_of,
 )
+from vigil.balancer._pool_learned import SharedLearned
 from vigil.balancer._pool_settings import PoolSettings, UpstreamStatus
 from vigil.balancer._pool_shared import SharedInFlight
 from vigil.balancer._upstream import AdminState, Outcome, Upstream
 from vigil.balancer.policies import Learner, Policy, make_policy
+from vigil.balancer.policies._p2c_pooled import PARTS
 from vigil.errors import InputError, NotFoundError
 
 
@@ -70,6 +74,7 @@ class Pool:
         self._upstreams: dict[str, Upstream] = {}
         self._ramping: dict[str, Upstream] = {}
         self._shared: SharedInFlight | None = None
+        self._learned: SharedLearned | None = None
         for upstream in upstreams:
             upstream.slow_start = self.settings.slow_start
             upstream.weight = upstream.configured_weight
@@ -87,10 +92,13 @@ class Pool:
         """The in-flight counts shared with the other workers (None: this process alone)."""
         return self._shared
 
-    def share(self, shared: SharedInFlight) -> None:
+    def share(self, shared: SharedInFlight, learned: frozenset[str] = PARTS) -> None:
         """Read every upstream's in-flight count over all the workers from now on, and publish
-        this pool's own. Call it before the first request; every upstream held must have a slot
-        (InputError naming ``balancer.upstreams`` otherwise)."""
+        this pool's own; with ``learned`` (the parts of p2c_ewma's models to pool,
+        :data:`~vigil.balancer.policies._p2c_pooled.PARTS`; empty: none) its policy also
+        reads and publishes what the workers have learned. Call it before the first request;
+        every upstream held must have a slot (InputError naming ``balancer.upstreams``
+        otherwise)."""
         if any(u.in_flight for u in self._upstreams.values()):
             raise RuntimeError("Pool.share: requests are in flight already; share before serving")
         missing = [uid for uid in self._upstreams if shared.slot(uid) < 0]
@@ -100,11 +108,14 @@ class Pool:
                 "in-flight counts (the parent assigns them; pass every upstream to Workers.launch)"
             )
         self._shared = shared
+        self._learned = SharedLearned(shared, learned) if learned else None
+        self._attach()
 
     def set_policy(self, name: str) -> None:
         """Switch to the policy named ``name`` (UnknownPolicyError if there is none)."""
         self._policy = self._make_policy(name)
         self._learner = self._policy if isinstance(self._policy, Learner) else None
+        self._attach()
 
     def __iter__(self) -> Iterator[Upstream]:
         return iter(list(self._upstreams.values()))
@@ -337,6 +348,13 @@ class Pool:
         return make_policy(
             name, decay=self.settings.peak_decay, load_factor=self.settings.hash_load_factor
         )
+
+    def _attach(self) -> None:
+        """Give the policy what the workers have learned, if it can use it (p2c_ewma)."""
+        if self._learned is not None:
+            hook = getattr(self._policy, "share_models", None)
+            if hook is not None:
+                hook(self._learned)
 
     def _trial_out(self, upstream: Upstream) -> bool:
         """Whether this process has a request out on ``upstream`` (its probation trial)."""

@@ -59,6 +59,10 @@ workers of one balancer share their in-flight counts, oldest requests and last a
 worker, and the silence test takes the latest answer any worker got
 (``peers_answered_at``); one slot, worst 1.20 (K = 2) and 1.25 (K = 4), both on the bursty
 scenario, the others within 1.14 (``--shared-inflight``, docs/benchmarks.md, "Workers sharing").
+And they pool what this policy learns (:meth:`PeakEwmaP2C.share_models`,
+:mod:`vigil.balancer._pool_learned`): each upstream compared is costed on the model the decayed
+sums of every worker make together (:mod:`._p2c_pooled`), of which the stall memory is what
+mattered (docs/benchmarks.md, "Workers sharing what p2c has learned").
 A stall test from each upstream's own distribution of gaps between answers (instead of the fixed
 :data:`SILENCE_GAPS`) was measured and not kept: no better alone, and with a learned stall
 length a standing charge that starved recovered replicas (docs/benchmarks.md).
@@ -92,12 +96,13 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from vigil.balancer._upstream import UpstreamView
 from vigil.balancer.policies._base import DEFAULT_LATENCY, inverse_cost_shares
 from vigil.balancer.policies._p2c_model import DelayModel
+from vigil.balancer.policies._p2c_pooled import ModelBoard
 
 DECAY: Final = 10.0
 """Time constant (seconds) by which a learned delay decays towards zero while the upstream
@@ -205,6 +210,13 @@ class PeakEwmaP2C:
         self._models: dict[str, DelayModel] = {}
         self._slope = 1.0  # b / a shown by the upstreams (prior: one request at a time)
         self._unreported: str | None = None  # the last pick, until the pool reports it sent
+        self._board: ModelBoard | None = None  # the models of every worker, pooled
+
+    def share_models(self, board: ModelBoard) -> None:
+        """Publish each model as it learns to ``board`` and decide on the models every worker's
+        rows make together (:mod:`vigil.balancer._pool_learned`; the pool calls this when its
+        workers share)."""
+        self._board = board
 
     # -- Learner hooks (the pool) -----------------------------------------------------------
 
@@ -220,14 +232,28 @@ class PeakEwmaP2C:
     ) -> None:
         model = self._models.get(upstream.id)
         if model is not None:
-            model.finished(now, latency, failed, upstream.in_flight, self._slope)
+            board = self._board
+            if board is None:
+                model.finished(now, latency, failed, upstream.in_flight, self._slope)
+            else:
+                peers = upstream.peers_answered_at if board.stall else None
+                model.finished(now, latency, failed, upstream.in_flight, self._slope, peers)
+                if latency is not None:
+                    board.publish(upstream.id, model)
             shown = model.relative_slope()
             if shown is not None:
                 self._slope += (shown - self._slope) / SLOPE_MEMORY
 
     def model(self, upstream_id: str) -> DelayModel | None:
-        """What has been learned about an upstream (None: nothing yet)."""
+        """What this process has learned about an upstream (None: nothing yet)."""
         return self._models.get(upstream_id)
+
+    def view(self, upstream_id: str) -> DelayModel | None:
+        """The model decisions use: :meth:`model`, or with workers sharing, the model every
+        worker's answers make together."""
+        own = self._models.get(upstream_id)
+        board = self._board
+        return own if board is None else board.view(upstream_id, own, self._slope)
 
     # -- Policy ----------------------------------------------------------------------------
 
@@ -263,7 +289,8 @@ class PeakEwmaP2C:
         costs = [c for c in fast if c is not None]
         if len(costs) < len(fast):  # not measured yet: compare with the others' typical delay
             costs = self.costs([upstreams[i] for i in sampled], now=now)
-        chosen = _near_best(upstreams, sampled, costs, rng, self._models)
+        look = self._models.get if self._board is None else self.view
+        chosen = _near_best(upstreams, sampled, costs, rng, look)
         self._unreported = upstreams[chosen].id
         return chosen
 
@@ -272,7 +299,7 @@ class PeakEwmaP2C:
 
     def costs(self, upstreams: Sequence[UpstreamView], *, now: float) -> list[float]:
         """The cost of each upstream by the formula above."""
-        models = [self._models.get(u.id) for u in upstreams]
+        models = [self.view(u.id) for u in upstreams]
         delays = [
             self._delay(u, m, u.in_flight, now) for u, m in zip(upstreams, models, strict=True)
         ]
@@ -326,6 +353,9 @@ class PeakEwmaP2C:
     def _known_cost(self, upstream: UpstreamView, now: float) -> float | None:
         """:meth:`costs` of one upstream with a learned model (None otherwise): the fast path."""
         model = self._models.get(upstream.id)
+        board = self._board
+        if board is not None:
+            model = board.view(upstream.id, model, self._slope)
         if model is None or model.at is None:
             return None
         delay = model.predict(upstream.in_flight)
@@ -363,7 +393,7 @@ class PeakEwmaP2C:
 
     def _typical(self, known: Sequence[UpstreamView], k: int, now: float) -> float:
         """The mean delay of the ``known`` upstreams had they ``k`` requests in flight."""
-        delays = [self._delay(u, self._models.get(u.id), k, now) for u in known]
+        delays = [self._delay(u, self.view(u.id), k, now) for u in known]
         values = [d for d in delays if d is not None]
         return sum(values) / len(values) if values else DEFAULT_LATENCY * (k + 1)
 
@@ -380,11 +410,12 @@ def _near_best(
     sampled: Sequence[int],
     costs: Sequence[float],
     rng: random.Random,
-    models: dict[str, DelayModel],
+    look: Callable[[str], DelayModel | None],
 ) -> int:
     """The index to send to: among the ``sampled`` whose cost is within :data:`NEAR` of the
     lowest and whose idle latency is within :data:`NEAR_SPEED` of the cheapest's, the fewest
-    requests in flight, then the lowest cost, then at random."""
+    requests in flight, then the lowest cost, then at random. ``look`` gives the model of an
+    upstream id (the policy's own, or with workers sharing, the pooled one)."""
     best = min(costs)
     limit = best * (1.0 + NEAR)
     near = [
@@ -392,10 +423,10 @@ def _near_best(
     ]
     if len(near) == 1:
         return near[0][2]
-    cheapest = models.get(upstreams[next(i for _, c, i in near if c == best)].id)
+    cheapest = look(upstreams[next(i for _, c, i in near if c == best)].id)
     if cheapest is not None and cheapest.at is not None:  # keep those about as fast
         cap = cheapest.predict(0) * (1.0 + NEAR_SPEED)
-        near = [t for t in near if _idle_at_most(models.get(upstreams[t[2]].id), cap)]
+        near = [t for t in near if _idle_at_most(look(upstreams[t[2]].id), cap)]
     fewest, lowest, _ = min(near)
     ties = [i for f, c, i in near if f == fewest and c == lowest]
     return ties[0] if len(ties) == 1 else ties[rng.randrange(len(ties))]

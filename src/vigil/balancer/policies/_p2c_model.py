@@ -135,13 +135,22 @@ class DelayModel:
         self.sent.append((now, in_flight))
 
     def finished(
-        self, now: float, latency: float | None, failed: bool, in_flight: int, prior: float = 1.0
+        self,
+        now: float,
+        latency: float | None,
+        failed: bool,
+        in_flight: int,
+        prior: float = 1.0,
+        peers_done: float | None = None,
     ) -> None:
         """The oldest request still counted ended after ``latency`` seconds (None: not
         measured, the client went away). ``in_flight`` stands in for a request this model did
         not see start (sent before the policy was created). ``prior`` is the slope relative to
         the intercept (``b / a``) assumed where this upstream's own requests do not show one:
-        the policy passes what its other upstreams show."""
+        the policy passes what its other upstreams show. ``peers_done``: the latest answer
+        other workers got from this upstream, when they pool their stall memories
+        (:mod:`._p2c_pooled`): a silence then ends at anyone's answer, so each stall is
+        recorded once, by the worker whose answer ends it, and the rows can be summed."""
         out = len(self.sent)
         oldest = self.sent[0][0] if out else now
         k = self._match(now - latency if latency is not None else None, in_flight)
@@ -149,7 +158,10 @@ class DelayModel:
             return
         latency = max(latency, 0.0)
         if self.at is not None and out:
-            silent = now - (oldest if oldest > self.done_at else self.done_at)
+            done = self.done_at
+            if peers_done is not None and peers_done > done:
+                done = peers_done
+            silent = now - (oldest if oldest > done else done)
             usual = self.usual_gap(out)
             if silent > STALL_GAPS * usual:
                 kept = math.exp(-(now - self.stall_at) / STALL_HORIZON)
@@ -227,6 +239,28 @@ class DelayModel:
         if self._skk / w - mean_k * mean_k < SPREAD * SPREAD:
             return None
         return self.b / self.a
+
+    def sums(self) -> tuple[float, float, float, float, float, float, float]:
+        """The decayed sums behind the fit, as of :attr:`at`: weights, ``k``, latency, ``k^2``,
+        ``k x latency``, then the idle weights and latencies (:mod:`._p2c_pooled` publishes
+        them)."""
+        return (self._sw, self._sk, self._sy, self._skk, self._sky, self._iw, self._iy)
+
+    def load(
+        self,
+        at: float,
+        sums: tuple[float, float, float, float, float],
+        idle: tuple[float, float],
+        prior: float,
+    ) -> None:
+        """Take ``sums`` (weights, ``k``, latency, ``k^2``, ``k x latency``) and the ``idle``
+        sums (weights, latencies) as of ``at`` and fit the line to them (:mod:`._p2c_pooled`,
+        combining several workers' sums); a model loaded so learns nothing itself."""
+        self._sw, self._sk, self._sy, self._skk, self._sky = sums
+        self._iw, self._iy = idle
+        self.idle = self._iy / self._iw if self._iw > 0.0 else 0.0
+        self.at = at
+        self._fit(prior)
 
     def _fit(self, relative: float) -> None:
         w = self._sw
