@@ -43,6 +43,10 @@ _SPANS = re.compile(r"(?:[A-Za-z_][\w\-]*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\
 """``tracing`` spans before the target, ``generate{id=3 p=Params { n: 5 }}:stream{}: ``: the
 context of the event, header like a thread; their fields may hold spaces and braces."""
 _FIELD = re.compile(r"^[\w.$\-]+$")
+_PACKAGE = re.compile(r"^[a-z][\w.\-/]*:$")
+"""A package or logger name with its colon after a level and a bar (``etcdserver:``)."""
+_FUNCTION_LOCATION = re.compile(r"^[\w.]+:[\w<>]+:\d+$")
+"""``module:function:line`` (``app.main:run:42``, ``__main__:<module>:7``)."""
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$")
 
 
@@ -107,6 +111,8 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
+    if toks.has(i + 1) and toks[i][0] == "|":
+        return _after_bar(line, toks, i + 1, toks[i][1])
     if toks.has(i) and _ANGLE_PID.match(toks[i][0]):
         return _skip_space(line, toks[i][1])  # "[info] <0.2009.0> accepting AMQP connection"
     traced = _traced(line, toks, i, end)
@@ -195,10 +201,25 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         # class name with no colon is a logger when a request field or a dash follows it (the
         # Python and logback layouts); only that one field, the message may start with another.
         nxt, nxt_end = toks[i + 1]
+        if nxt.startswith("[") and toks.has(i + 3) and toks[i + 2][0] == "-":
+            # log4j2's "%c [%X] - %m": the logger, its context bracket (empty or not), a dash
+            return _skip_space(line, toks[i + 2][1])
         if nxt == "-" or (nxt.startswith("[") and not nxt.endswith(":")):
             return _skip_space(line, nxt_end)
     if line.startswith("  ", tok_end) and " " not in tok:
         return _skip_space(line, tok_end)  # a padded column: "Info     CBS    Loaded ..."
+    return _skip_space(line, end)
+
+
+def _after_bar(line: str, toks: _Tokens, i: int, end: int) -> int:
+    """After a level and a ``|`` separator: a package name with its colon (capnslog's ``<time>
+    W | etcdserver: msg``) or a ``module:function:line`` location and a dash (loguru's ``| INFO
+    | app.main:run:42 - msg``) are header too; otherwise the bar is the last header field."""
+    tok, tok_end = toks[i]
+    if toks.has(i + 1) and _PACKAGE.match(tok):
+        return _skip_space(line, tok_end)
+    if toks.has(i + 2) and _FUNCTION_LOCATION.match(tok) and toks[i + 1][0] == "-":
+        return _skip_space(line, toks[i + 1][1])
     return _skip_space(line, end)
 
 

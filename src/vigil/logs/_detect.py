@@ -43,8 +43,15 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._afterlevel import _FIELD, _TIME, _after_level, _skip_space, _Tokens
-from vigil.logs._records import delimited_header
+from vigil.logs._afterlevel import (
+    _FIELD,
+    _TIME,
+    _after_level,
+    _is_logger,
+    _skip_space,
+    _Tokens,
+)
+from vigil.logs._records import delimited_header, level_csv_header
 
 MAX_HEADER_TOKENS = 14
 """Headers seen in the wild have at most about ten tokens (BGL has nine)."""
@@ -91,6 +98,13 @@ _KV_TO_MSG = re.compile(
 )
 """More ``key=value`` pairs between the header keys and a ``msg=`` key (``component=tsdb``,
 ``logger=context userId=1``): in a logfmt line every pair before the message is header."""
+_PY_BASIC = re.compile(r"(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):([A-Za-z_][\w.\-]*):(?=\S) *")
+"""Python logging's default format (``basicConfig()``'s ``%(levelname)s:%(name)s:%(message)s``):
+an upper-case level, a colon, the logger's name and a colon glued to the message."""
+_STAMPED_KV = re.compile(r"(?:[a-z_]+=\S+ ){1,4}msg=[a-z_]*\(\d+(?:\.\d+)?:\d+\): *")
+"""``key=value`` pairs, then a ``msg=`` key whose value is a record stamp, a name with a Unix
+time and a serial number in parentheses closed by a colon (the Linux audit layout ``type=SYSCALL
+msg=audit(1764416299.123:4567): arch=...``): all of it is header, the record's fields follow."""
 _THREAD_PRIORITY = re.compile(r"\S+ +(?:0x)?(?=[0-9a-f]*[a-f])[0-9a-f]{8,16} +-?\d{1,2} +(?=\S)")
 """A time, a hexadecimal thread id and a small signed priority (the ``dout`` layout of C++
 daemons: ``<time> 7f3a2b4c5700 -1 msg``): all three are header."""
@@ -141,6 +155,8 @@ _COUNTED = re.compile(r"^\d+:$")
 numbered item of the message (a descriptor, an interface index), not a time, which has digits
 after its colon."""
 _DIGIT = re.compile(r"\d")
+_CLOSING_LOCATION = re.compile(r"\w\.\w+:\d+\]:?$")
+"""A source location closing a bracket, ``socket.cpp:663]``."""
 
 TIME, NAME, NUMBER, LEVEL, DASH, BRACKET, NODE, CAPS, PROGRAM, OTHER = range(10)
 
@@ -200,7 +216,9 @@ def _bracketed_time_level(inside: str) -> bool:
     levels = [
         p
         for p in parts
-        if p in _SHORT_LEVELS or (p.split("/")[0].lower() in _LEVELS and p.split("/")[0].isupper())
+        if p in _SHORT_LEVELS
+        or (p.split("/")[0].lower() in _LEVELS and p.split("/")[0].isupper())
+        or _KLOG.match(p)  # glog's "[W1129 10:00:01.5 socket.cpp:663]" (C++ libraries)
     ]
     if len(parts) >= 3 and parts[0] in levels and _FIELD.match(parts[-1].split(":")[0]):
         # tornado's "[I 2026-11-29 10:00:01.5 ServerApp]", "[W 201129 10:00:01 web:2243]": the
@@ -232,7 +250,20 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         rfc = _RFC5424.match(line)  # "<34>1 2026-11-29T10:00:01Z host app 1234 ID47 - msg"
         if rfc is not None:
             return rfc.end(), (("Fields", line[: rfc.end()].rstrip()),)
+    if line[:1].isupper():
+        py = _PY_BASIC.match(line)
+        if py is not None and py.end() < len(line):
+            # Python logging's default format, "WARNING:root:msg", "INFO:pkg.mod:msg"
+            return py.end(), (("Level", line[: line.index(":")]), ("Component", py.group(1)))
+        cut = level_csv_header(line)  # "Information,11/29/2026 5:28:32 AM,Source,7036,None,msg"
+        if cut:
+            return cut, (("Fields", line[:cut].rstrip(",")),)
     if "=" in line[:12]:
+        stamp = _STAMPED_KV.match(line)
+        if stamp is not None:
+            # "type=USER_LOGIN msg=audit(1764416299.123:4567): pid=1 ...": key pairs, then a
+            # record stamp (a time and a serial number in parentheses) closed by a colon
+            return stamp.end(), (("Fields", line[: stamp.end()].rstrip(": ")),)
         kv = _KV_HEAD.match(line)
         if kv is not None and kv.end() < len(line):
             cut = _to_message_key(line, kv.end())
@@ -300,7 +331,18 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             break
         if kind == LEVEL:
             fields.append(("Level", tok))
+            if tok[0] == "[" and _CLOSING_LOCATION.search(tok):
+                # "[W1129 10:00:01.5 socket.cpp:663] [c10d] msg": a bracket holding the level,
+                # the time and the source location is the whole header; brackets after it are
+                # the message's own tags
+                return _skip_space(line, end), tuple(fields)
             return _after_level(line, toks, i + 1, end), tuple(fields)
+        if kind == PROGRAM and bracketed and _logged_level(toks, i):
+            # "[<time>] pkg.module: [INFO] msg" (Python's "[%(asctime)s] %(name)s:
+            # [%(levelname)s] %(message)s"): the logger and the bracketed level after the
+            # bracketed time are header; nothing else is (the message may open with brackets)
+            fields += [("Component", tok.rstrip(":")), ("Level", toks[i + 1][0])]
+            return _skip_space(line, toks[i + 1][1]), tuple(fields)
         address = _ADDRESS.match(tok) if timed and tok[-1:].isdigit() else None
         if address is not None and address.group(1):
             break  # "<time> 10.0.0.7:5100 TLS: Initial packet": a peer address opens the message
@@ -313,7 +355,11 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
                 # the time (no host between, so not syslog's "host sshd[1]: error: ...")
                 fields.append(("Level", toks[i + 1][0].rstrip(":")))
                 return _skip_space(line, toks[i + 1][1]), tuple(fields)
-            return _skip_space(line, end), tuple(fields)
+            return _program_level(line, toks, i + 1, end), tuple(fields)
+        if timed and tok == "|" and toks.has(i + 2) and _kind(toks[i + 1][0], True) == LEVEL:
+            # loguru's "<time> | INFO     | app.main:run:42 - msg": the level between bars
+            fields.append(("Level", toks[i + 1][0]))
+            return _after_level(line, toks, i + 2, toks[i + 1][1]), tuple(fields)
         if timed and tok in _SEPARATORS:
             return _skip_space(line, end), tuple(fields)
         if address is not None and not (toks.has(i + 1) and _is_program(toks[i + 1][0])):
@@ -355,6 +401,31 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     if time_end and timed:
         return _skip_space(line, time_end), tuple(f for f in fields if f[0] in ("Time", "Number"))
     return 0, ()
+
+
+def _logged_level(toks: _Tokens, i: int) -> bool:
+    """True when token ``i`` is a logger name with its colon and a bracketed level follows."""
+    return (
+        toks.has(i + 2)
+        and _is_logger(toks[i][0])
+        and toks[i + 1][0][0] == "["
+        and _kind(toks[i + 1][0], True) == LEVEL
+    )
+
+
+def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
+    """After a syslog program field ending at ``end``: a level in angle or square brackets and a
+    bracketed time after it are header too (a daemon writing its own level and time through
+    syslog, ``NetworkManager[1123]: <info>  [1764410401.1234] msg``)."""
+    if not toks.has(i + 1):
+        return _skip_space(line, end)
+    tok, tok_end = toks[i]
+    if tok[0] not in "<[" or tok[-1] not in ">]" or tok[1:-1].strip().lower() not in _LEVELS:
+        return _skip_space(line, end)
+    nxt, nxt_end = toks[i + 1]
+    if nxt[0] == "[" and toks.has(i + 2) and _kind(nxt, True) == TIME:
+        return _skip_space(line, nxt_end)
+    return _skip_space(line, tok_end)
 
 
 def _after_bare_time(toks: _Tokens, i: int, fields: list[tuple[str, str]]) -> bool:
