@@ -105,3 +105,10 @@ def test_an_exported_event_record_is_header_up_to_its_first_long_column() -> Non
     assert content(quoted) == '"Name resolution, timed out"'
     # a level and no time in the second column: not an export
     assert content("Error,disk full,retrying in 5 s") == "Error,disk full,retrying in 5 s"
+
+
+def test_a_two_character_code_in_parentheses_after_the_time_is_the_level() -> None:
+    assert content('[    22.989] (II) LoadModule: "glx"') == 'LoadModule: "glx"'
+    assert content("[    23.001] (--) PCI:*(0@0:2:0) Intel rev 4") == "PCI:*(0@0:2:0) Intel rev 4"
+    # a word in parentheses is the message's
+    assert content("[    23.001] (pam_unix) session opened") == "(pam_unix) session opened"

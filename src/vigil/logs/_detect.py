@@ -155,6 +155,9 @@ _COUNTED = re.compile(r"^\d+:$")
 numbered item of the message (a descriptor, an interface index), not a time, which has digits
 after its colon."""
 _DIGIT = re.compile(r"\d")
+_PAREN_CODE = re.compile(r"^\([A-Z?!*=+\-]{2}\)$")
+"""A two-character message-type code in parentheses (``(II)`` information, ``(WW)`` warning,
+``(EE)`` error, ``(--)`` probed, ``(**)`` from the configuration): a level written as a code."""
 _CLOSING_LOCATION = re.compile(r"\w\.\w+:\d+\]:?$")
 """A source location closing a bracket, ``socket.cpp:663]``."""
 
@@ -381,6 +384,11 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if _between_dashes(toks, i, kind):
             fields.append(("Component", tok))  # Python: "<time> - app.db - INFO - msg"
             continue
+        if i > 0 and time_end == toks[i - 1][1] and _PAREN_CODE.match(tok):
+            # "[    22.989] (II) msg", "(WW)", "(EE)", "(--)": a two-character message-type code
+            # in parentheses right after the time is the line's level
+            fields.append(("Level", tok))
+            return _skip_space(line, end), tuple(fields)
         if time_end == toks[i - 1][1] and i > 0 and tok in ("*", "#", "."):
             time_end = end  # Redis: "1:M 29 Nov 2026 10:00:01.123 * msg", a level as a symbol
             break
