@@ -26,6 +26,7 @@ from vigil.logs._tokens import (
     loose,
     plain_difference,
     quoted_span,
+    reason_span,
     unset,
 )
 
@@ -116,6 +117,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if i == 0 and n >= 3 and not bare and _SUBJECT.match(have) and _SUBJECT.match(new):
             bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
             hard += 1
+            continue
+        if i > 0 and reason_span(lhave) and reason_span(lnew):
+            hard += 1  # two reasons: "Wake reason: RTC (Alarm)"/"Wake reason: EC.LidOpen (User)"
             continue
         if i > 0 and quoted_span(lhave) and quoted_span(lnew):
             hard += 1  # two quoted values of several words: "Mozilla/5.0 (X11; ...)"

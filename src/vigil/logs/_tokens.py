@@ -62,7 +62,7 @@ _STRONG = re.compile(
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
-    r"|(?<![\w.-])[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1
+    r"|(?<![\w.-])[A-Za-z]*[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1, TLSv1.3
     r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-])"  # program
     rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?::\d+)?(?![\w.\-])"  # host name[:port]
     r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
@@ -105,7 +105,9 @@ masking; applied only to a line holding ``[``."""
 _PRODUCT_HINT = re.compile(r"[a-z]/\d")
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
-_ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
+_ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*(?![\w=-])")
+"""A piece holding a digit, except a key's name (``a0=``, ``ipv4=``): the name of a key stays
+as written whatever its value, as a key without digits does (``user=``)."""
 _DIGIT = re.compile(r"\d")
 
 
@@ -335,8 +337,11 @@ def split_words(content: str) -> list[str]:
     words it holds; the first word (``msg="shim disconnected"``) names the event and stays as
     it is, and so do quoted strings with no key (a request line, ``"GET /a HTTP/1.1"``, whose
     method tells events apart)."""
-    if '="' not in content or SPACE in content:
+    if SPACE in content:
         return content.split()
+    if '="' not in content:
+        words = content.split()
+        return _join_reason(words) if "eason:" in content else words
     first = content.lstrip()
     start = len(content) - len(first)
     gap = min((first.find(c) for c in " \t" if c in first), default=-1)
@@ -353,9 +358,44 @@ def split_words(content: str) -> list[str]:
             pieces.append(text.replace(" ", SPACE).replace("\t", SPACE))
             pos = m.end()
     if not pieces:
-        return content.split()
-    pieces.append(content[pos:])
-    return "".join(pieces).split()
+        words = content.split()
+    else:
+        pieces.append(content[pos:])
+        words = "".join(pieces).split()
+    return _join_reason(words) if "eason:" in content else words
+
+
+_REASON = re.compile(r"^[(\[{]?[Rr]eason:$")
+_REASON_WORD = re.compile(r"^[(\[{]?[Rr]eason:\ue000")
+MAX_REASON_WORDS = 12
+
+
+def _join_reason(words: list[str]) -> list[str]:
+    """``words`` with a reason clause joined into one word (its spaces kept as :data:`SPACE`):
+    ``Wake reason: RTC (Alarm)``, ``(reason: Adding new member x with id None)``. A reason is
+    free text a program fills in (an error, a trigger, a cause), one value however many words it
+    has; it runs to the end of the line, to the bracket closing the one it opened in, or to a
+    comma (``reason: Layer4 check passed, check duration: 5ms``). An empty reason (``reason:
+    message:``) and one longer than :data:`MAX_REASON_WORDS` words are left as they are."""
+    for i, word in enumerate(words[:-1]):
+        if not _REASON.match(word) or words[i + 1].endswith(":"):
+            continue
+        depth, end = 0, len(words)
+        for j in range(i + 1, len(words)):
+            w = words[j]
+            depth += sum(map(w.count, "([{")) - sum(map(w.count, ")]}"))
+            if depth < 0 or (depth == 0 and w.endswith(",")):
+                end = j + 1
+                break
+        if end - i - 1 > MAX_REASON_WORDS:
+            return words
+        return [*words[:i], SPACE.join(words[i:end]), *words[end:]]
+    return words
+
+
+def reason_span(word: str) -> bool:
+    """True for a word :func:`split_words` joined from a reason clause."""
+    return _REASON_WORD.match(word) is not None
 
 
 def quoted_span(word: str) -> bool:
@@ -382,6 +422,20 @@ def generalise(a: str, b: str) -> str:
     when they share none."""
     if NAME_PAIR.match(a) and NAME_PAIR.match(b) and a.split("/")[0] != b.split("/")[0]:
         return WILDCARD + "/" + WILDCARD
+    if reason_span(a) and reason_span(b):
+        # two reasons: the label, the brackets both open and close around the text, "<*>"
+        label, _, va = a.partition(SPACE)
+        vb = b.partition(SPACE)[2]
+        opening = _common_prefix(va, vb)
+        opening = opening[: len(opening) - len(opening.lstrip("([{\"'"))]
+        closing = _common_prefix(va[::-1], vb[::-1])[::-1]
+        closing = closing[len(closing.rstrip(")]}\"'.,;")) :]
+        # only the closers of the brackets opened before the text: "(Alarm)"/"(User)" share a
+        # ")" that is the text's own
+        opened = sum(map((label + opening).count, "([{"))
+        while sum(map(closing.count, ")]}")) > opened:
+            closing = closing[1:]
+        return label + SPACE + opening + WILDCARD + closing
     if SPACE in a or SPACE in b:
         # a quoted value of several words: word by word when both have as many, else the
         # whole words both share stay around the value ('error="failed to query data: <*>"')
