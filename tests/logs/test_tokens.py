@@ -224,3 +224,31 @@ def test_a_reason_clause_is_one_value_however_many_words_it_has() -> None:
     # two other words at one place still do not merge: only a reason is free text
     miner.add("Wake cause: RTC (Alarm)")
     assert miner.add("Wake cause: EC.LidOpen (User)").template == "Wake cause: EC.LidOpen (User)"
+
+
+def test_a_command_in_parentheses_after_cmd_is_one_value() -> None:
+    from vigil.logs import TemplateMiner
+    from vigil.logs._tokens import SPACE, split_words
+
+    words = split_words("(root) CMD (run-parts /etc/cron.hourly) done")
+    assert words == ["(root)", f"CMD{SPACE}(run-parts{SPACE}/etc/cron.hourly)", "done"]
+    assert split_words("CMD x y") == ["CMD", "x", "y"]  # no parenthesis: not a command clause
+    miner = TemplateMiner()
+    miner.add("(root) CMD (run-parts /etc/cron.hourly)")
+    assert miner.add("(root) CMD (/usr/lib/sa/sa1 1 1)").template == "(root) CMD (<*>)"
+
+
+def test_a_process_name_in_parentheses_after_its_pid_is_a_value() -> None:
+    from vigil.logs import TemplateMiner
+    from vigil.logs._tokens import process_name
+
+    assert process_name("process", "<*>", "(mpirun).", "(lmp_linux).")
+    assert not process_name("status", "<*>", "(Recv)", "(Send)")  # a constant after a number
+    miner = TemplateMiner()
+    miner.add("Out of Memory: Killed process 12033 (mpirun).")
+    got = miner.add("Out of Memory: Killed process 9921 (lmp_linux).")
+    assert got.template == "Out of Memory: Killed process <*> (<*>)."
+    miner.add("Got completion with error 12 (Recv) from peer")
+    assert miner.add("Got completion with error 12 (Send) from peer").template.endswith(
+        "(Send) from peer"
+    )

@@ -25,6 +25,7 @@ from vigil.logs._tokens import (
     look_alike,
     loose,
     plain_difference,
+    process_name,
     quoted_span,
     reason_span,
     unset,
@@ -152,7 +153,10 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             or i < FIRST_WORD_VARIABLE_POSITION
             or n < MIN_WORDS_FOR_WORD_VARIABLE
             or not plain
-            or not introduced(cluster.words[i - 1], have, new)
+            or not (
+                introduced(cluster.words[i - 1], have, new)
+                or process_name(cluster.words[i - 2], cluster.words[i - 1], have, new)
+            )
             or look_alike(have, new)
         ):
             return None

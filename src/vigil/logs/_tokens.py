@@ -283,6 +283,21 @@ def introduced(before: str, a: str, b: str) -> bool:
     return key is not None and key.group(0).endswith(("=", ":"))
 
 
+_PROCESS_NAME = re.compile(r"^\([^\s()]+\)[.,;:]?$")
+
+
+def process_name(before: str, at: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are the names of a process after its id: ``Killed process
+    <*> (mpirun).`` / ``(lmp_linux).``, ``pid <*> (python3)``. A program names the process it
+    killed, reaped or traced by its pid and then its command name: a value, as the pid is."""
+    return (
+        at == WILDCARD
+        and before.lower() in ("process", "pid", "task")
+        and _PROCESS_NAME.match(a) is not None
+        and _PROCESS_NAME.match(b) is not None
+    )
+
+
 _IDENTIFIER = re.compile(r"^[(\[{'\"]?[A-Za-z]\w*(?:[_\-][A-Za-z0-9]+)+[)\]}'\".,:;]?$")
 """A snake_case or kebab-case name (``init_process``, ``billing-service``): written by a program,
 not prose, so two of them in one position are two values of one variable."""
@@ -341,7 +356,7 @@ def split_words(content: str) -> list[str]:
         return content.split()
     if '="' not in content:
         words = content.split()
-        return _join_reason(words) if "eason:" in content else words
+        return _join_reason(words) if "eason:" in content or "CMD (" in content else words
     first = content.lstrip()
     start = len(content) - len(first)
     gap = min((first.find(c) for c in " \t" if c in first), default=-1)
@@ -362,29 +377,37 @@ def split_words(content: str) -> list[str]:
     else:
         pieces.append(content[pos:])
         words = "".join(pieces).split()
-    return _join_reason(words) if "eason:" in content else words
+    return _join_reason(words) if "eason:" in content or "CMD (" in content else words
 
 
 _REASON = re.compile(r"^[(\[{]?[Rr]eason:$")
-_REASON_WORD = re.compile(r"^[(\[{]?[Rr]eason:\ue000")
+_REASON_WORD = re.compile(r"^(?:[(\[{]?[Rr]eason:|CMD)\ue000")
 MAX_REASON_WORDS = 12
 
 
 def _join_reason(words: list[str]) -> list[str]:
-    """``words`` with a reason clause joined into one word (its spaces kept as :data:`SPACE`):
-    ``Wake reason: RTC (Alarm)``, ``(reason: Adding new member x with id None)``. A reason is
-    free text a program fills in (an error, a trigger, a cause), one value however many words it
-    has; it runs to the end of the line, to the bracket closing the one it opened in, or to a
-    comma (``reason: Layer4 check passed, check duration: 5ms``). An empty reason (``reason:
-    message:``) and one longer than :data:`MAX_REASON_WORDS` words are left as they are."""
+    """``words`` with a free-text clause joined into one word (its spaces kept as
+    :data:`SPACE`): a reason (``Wake reason: RTC (Alarm)``, ``(reason: Adding new member x with
+    id None)``) or a command line in parentheses after ``CMD`` (cron's ``(root) CMD (run-parts
+    /etc/cron.hourly)``). A program fills these with free text (an error, a trigger, a command
+    and its arguments): one value however many words it has. A reason runs to the end of the
+    line, to the bracket closing the one it opened in, or to a comma (``reason: Layer4 check
+    passed, check duration: 5ms``); a command to its closing parenthesis. An empty reason
+    (``reason: message:``) and a clause longer than :data:`MAX_REASON_WORDS` words are left as
+    they are."""
     for i, word in enumerate(words[:-1]):
-        if not _REASON.match(word) or words[i + 1].endswith(":"):
+        if word == "CMD" and words[i + 1][:1] == "(":
+            depth, first = 0, i + 1  # the command's own parenthesis opens in the next word
+        elif _REASON.match(word) and not words[i + 1].endswith(":"):
+            depth, first = 0, i + 1
+        else:
             continue
-        depth, end = 0, len(words)
-        for j in range(i + 1, len(words)):
+        end = len(words)
+        for j in range(first, len(words)):
             w = words[j]
             depth += sum(map(w.count, "([{")) - sum(map(w.count, ")]}"))
-            if depth < 0 or (depth == 0 and w.endswith(",")):
+            closed = depth <= 0 if word == "CMD" else depth < 0
+            if closed or (depth == 0 and w.endswith(",")):
                 end = j + 1
                 break
         if end - i - 1 > MAX_REASON_WORDS:
@@ -394,7 +417,7 @@ def _join_reason(words: list[str]) -> list[str]:
 
 
 def reason_span(word: str) -> bool:
-    """True for a word :func:`split_words` joined from a reason clause."""
+    """True for a word :func:`split_words` joined from a reason or command clause."""
     return _REASON_WORD.match(word) is not None
 
 
