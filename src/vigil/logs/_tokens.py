@@ -62,7 +62,7 @@ _STRONG = re.compile(
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
-    r"|(?<![\w.-])[A-Za-z]*[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1, TLSv1.3
+    r"|(?<![\w.-])[vV]\d+(?:\.\d+)+[\w-]*"  # version: v1.0.0, v2.6-rc1
     r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-])"  # program
     rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?::\d+)?(?![\w.\-])"  # host name[:port]
     r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
@@ -103,6 +103,11 @@ resource address, a Slurm or PBS host list, an array element): one value, as a h
 A program with its pid (``sshd[30290]:``) opens a syslog line's header, which is cut before
 masking; applied only to a line holding ``[``."""
 _PRODUCT_HINT = re.compile(r"[a-z]/\d")
+_VERSION_HINT = re.compile(r"v\d+\.\d")
+_GLUED_VERSION = re.compile(r"(?<![\w.-])[A-Za-z]+v\d+(?:\.\d+)+[\w-]*")
+"""A protocol or product name glued to its dotted version (``TLSv1.3``, ``SSLv3.0``): one value,
+as ``v1.2.3`` is. Applied only to a line holding ``v`` and a digit, a dot and a digit after it
+(a pattern that opens with a letter class would be tried at every letter of every line)."""
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*(?![\w=-])")
@@ -124,6 +129,8 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _ISO_TIME.sub(WILDCARD, content)
     if "[" in content and not header:
         content = _INDEXED.sub(WILDCARD, content)
+    if "v" in content and _VERSION_HINT.search(content) is not None:
+        content = _GLUED_VERSION.sub(WILDCARD, content)
     if "/" in content and _PRODUCT_HINT.search(content) is not None:
         content = _PRODUCT.sub(WILDCARD, content)
     masked = _STRONG.sub(WILDCARD, content)
