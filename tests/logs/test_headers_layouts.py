@@ -112,3 +112,53 @@ def test_a_two_character_code_in_parentheses_after_the_time_is_the_level() -> No
     assert content("[    23.001] (--) PCI:*(0@0:2:0) Intel rev 4") == "PCI:*(0@0:2:0) Intel rev 4"
     # a word in parentheses is the message's
     assert content("[    23.001] (pam_unix) session opened") == "(pam_unix) session opened"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # Ruby's Logger: severity letter, time and pid, level, "--", program name and colon
+        ('I, [2026-11-29T10:00:01.123456 #1234]  INFO -- : Started GET "/"', 'Started GET "/"'),
+        ("E, [2026-11-29T10:00:01.123456 #1234] ERROR -- app: boom", "boom"),
+        # MongoDB's legacy layout: level letter, padded component, context bracket
+        (
+            "2026-11-29T10:00:01.123+0000 I NETWORK  [listener] connection accepted from x",
+            "connection accepted from x",
+        ),
+        # Apache 2.4: a module's level and the process bracket; the client stays the message's
+        (
+            "[Sun Nov 29 10:00:01.123456 2026] [core:error] [pid 1234:tid 5678] "
+            "[client 10.0.0.1:5000] AH00126: Invalid URI in request",
+            "[client 10.0.0.1:5000] AH00126: Invalid URI in request",
+        ),
+        # the half of a twelve-hour clock and a zone offset after the clock are the time's
+        (
+            "Nov 29, 2026 10:00:01 AM org.apache.catalina.startup.Catalina start",
+            "org.apache.catalina.startup.Catalina start",
+        ),
+        (
+            "2026-11-29 10:00:01.123 +00:00 [INF] Request finished in 12.3ms",
+            "Request finished in 12.3ms",
+        ),
+        # three-letter upper-case levels (zerolog's console writer)
+        ("2026-11-29T10:00:01Z INF server started port=8080", "server started port=8080"),
+        # a lower-case level in a tab-separated column
+        ("2026-11-29T10:00:01.123Z\tinfo\tserver/main.go:42\tstarted", "started"),
+        # a bracketed level, the time and a dash
+        ("[INFO] 2026-11-29 10:00:01 - Starting job 12", "Starting job 12"),
+        # Monolog: a channel and an upper-case level after the bracketed time
+        ("[2026-11-29 10:00:01] production.ERROR: Undefined variable", "Undefined variable"),
+    ],
+)
+def test_default_layouts_of_common_logging_libraries(line: str, message: str) -> None:
+    assert content(line) == message
+
+
+def test_near_misses_of_those_layouts_stay_message() -> None:
+    # a dash after an address (uvicorn) is the message's; a lower-case "info" word without a tab
+    assert content('INFO:     10.0.3.21:51788 - "GET / HTTP/1.1" 200') == (
+        '10.0.3.21:51788 - "GET / HTTP/1.1" 200'
+    )
+    assert content("2026-11-29 10:00:01 info about the disk") == "info about the disk"
+    # a dotted name with a lower-case last part after a bracketed time is the message's
+    assert content("[2026-11-29 10:00:01] app.cache: warmed") == "app.cache: warmed"

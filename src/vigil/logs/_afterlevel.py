@@ -28,6 +28,7 @@ _LOCATION = re.compile(r"^[\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+:?$")
 """A source location with no bracket: ``worker.py:1636``, ``node_manager.cc:42:``."""
 _PARENTHESISED = re.compile(r"^\([\w.\-]+\)$")
 """A component in parentheses before a source location: ``(raylet) node_manager.cc:42:``."""
+_CONTEXT = re.compile(r"^\[[\w.\-:]+\]$")
 _NAMED_NUMBER = re.compile(r"^\[[A-Za-z]+ \d+\]$")
 _ANGLE_PID = re.compile(r"^<\d+\.\d+\.\d+>(?:@\S+)?$")
 """An Erlang/Elixir process id after the level (``[info] <0.2009.0> msg``, lager's
@@ -146,6 +147,8 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
     if j > i and toks.has(j) and _SOURCE.match(toks[j][0]):
         return _skip_space(line, toks[j][1])
+    if j > i and line[end - 1] == "]" and toks.has(j + 1) and toks[j][0] == "-":
+        return _skip_space(line, toks[j][1])  # "[INFO] 2026-11-29 10:00:01 - msg": time, dash
     located = _source_end(line, toks, i)
     if located:
         return located
@@ -207,6 +210,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         if nxt == "-" or (nxt.startswith("[") and not nxt.endswith(":")):
             return _skip_space(line, nxt_end)
     if line.startswith("  ", tok_end) and " " not in tok:
+        if tok.isupper() and toks.has(i + 2) and _CONTEXT.match(toks[i + 1][0]):
+            # "<time> I NETWORK  [listener] msg" (MongoDB's legacy layout): an upper-case
+            # component padded to its column, then the context (thread) in brackets
+            return _skip_space(line, toks[i + 1][1])
         return _skip_space(line, tok_end)  # a padded column: "Info     CBS    Loaded ..."
     return _skip_space(line, end)
 

@@ -51,6 +51,7 @@ from vigil.logs._afterlevel import (
     _skip_space,
     _Tokens,
 )
+from vigil.logs._layouts import prefix_layout, stamped_record
 from vigil.logs._records import delimited_header, level_csv_header
 
 MAX_HEADER_TOKENS = 14
@@ -79,6 +80,13 @@ _LEVELS = frozenset(
         "finer",
         "finest",
         "verbose",
+        # three-letter forms (zerolog's console "INF", Serilog's "[WRN]"), upper-case only
+        "inf",
+        "dbg",
+        "wrn",
+        "trc",
+        "ftl",
+        "vrb",
     ]
 )
 _SHORT_LEVELS = frozenset("VDIWEF")
@@ -98,13 +106,6 @@ _KV_TO_MSG = re.compile(
 )
 """More ``key=value`` pairs between the header keys and a ``msg=`` key (``component=tsdb``,
 ``logger=context userId=1``): in a logfmt line every pair before the message is header."""
-_PY_BASIC = re.compile(r"(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):([A-Za-z_][\w.\-]*):(?=\S) *")
-"""Python logging's default format (``basicConfig()``'s ``%(levelname)s:%(name)s:%(message)s``):
-an upper-case level, a colon, the logger's name and a colon glued to the message."""
-_STAMPED_KV = re.compile(r"(?:[a-z_]+=\S+ ){1,4}msg=[a-z_]*\(\d+(?:\.\d+)?:\d+\): *")
-"""``key=value`` pairs, then a ``msg=`` key whose value is a record stamp, a name with a Unix
-time and a serial number in parentheses closed by a colon (the Linux audit layout ``type=SYSCALL
-msg=audit(1764416299.123:4567): arch=...``): all of it is header, the record's fields follow."""
 _THREAD_PRIORITY = re.compile(r"\S+ +(?:0x)?(?=[0-9a-f]*[a-f])[0-9a-f]{8,16} +-?\d{1,2} +(?=\S)")
 """A time, a hexadecimal thread id and a small signed priority (the ``dout`` layout of C++
 daemons: ``<time> 7f3a2b4c5700 -1 msg``): all three are header."""
@@ -155,6 +156,11 @@ _COUNTED = re.compile(r"^\d+:$")
 numbered item of the message (a descriptor, an interface index), not a time, which has digits
 after its colon."""
 _DIGIT = re.compile(r"\d")
+_ZONE_OFFSET = re.compile(r"^[+\-]\d\d:?\d\d$")
+_MODULE_LEVEL = re.compile(r"^\[[\w.\-]+:[a-z]+\]$")
+"""A module and its level in one bracket (Apache 2.4's ``[core:error]``, ``[ssl:warn]``)."""
+_PROCESS_BRACKET = re.compile(r"^\[pid \d+(?::tid \d+)?\]$")
+"""Apache 2.4's process field, ``[pid 1234:tid 140234]``, ``[pid 1234]``."""
 _PAREN_CODE = re.compile(r"^\([A-Z?!*=+\-]{2}\)$")
 """A two-character message-type code in parentheses (``(II)`` information, ``(WW)`` warning,
 ``(EE)`` error, ``(--)`` probed, ``(**)`` from the configuration): a level written as a code."""
@@ -191,6 +197,8 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return BRACKET  # "{<query id>}", "{}": a braced context field, as a bracketed one
     if tok.startswith("["):  # "[rank0]:" is a field, not a program
         inner = tok.rstrip(":").strip("[]")
+        if ":" in inner and inner.rpartition(":")[2] in _LEVELS and " " not in inner:
+            return LEVEL  # "[core:error]", "[proxy_fcgi:warn]": a module and its level
         if _bracketed_time(inner):
             return TIME
         return LEVEL if _bracketed_time_level(inner) else BRACKET
@@ -254,19 +262,16 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if rfc is not None:
             return rfc.end(), (("Fields", line[: rfc.end()].rstrip()),)
     if line[:1].isupper():
-        py = _PY_BASIC.match(line)
-        if py is not None and py.end() < len(line):
-            # Python logging's default format, "WARNING:root:msg", "INFO:pkg.mod:msg"
-            return py.end(), (("Level", line[: line.index(":")]), ("Component", py.group(1)))
+        known = prefix_layout(line)  # "WARNING:root:msg", "I, [<time> #1]  INFO -- : msg"
+        if known is not None:
+            return known
         cut = level_csv_header(line)  # "Information,11/29/2026 5:28:32 AM,Source,7036,None,msg"
         if cut:
             return cut, (("Fields", line[:cut].rstrip(",")),)
     if "=" in line[:12]:
-        stamp = _STAMPED_KV.match(line)
+        stamp = stamped_record(line)  # "type=USER_LOGIN msg=audit(<time>:<serial>): pid=1"
         if stamp is not None:
-            # "type=USER_LOGIN msg=audit(1764416299.123:4567): pid=1 ...": key pairs, then a
-            # record stamp (a time and a serial number in parentheses) closed by a colon
-            return stamp.end(), (("Fields", line[: stamp.end()].rstrip(": ")),)
+            return stamp
         kv = _KV_HEAD.match(line)
         if kv is not None and kv.end() < len(line):
             cut = _to_message_key(line, kv.end())
@@ -324,6 +329,10 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             break
         tok, end = toks[i]
         kind = _kind(tok, numbers)
+        if kind != TIME and i > 0 and fields and fields[-1][0] == "Time" and _after_clock(tok):
+            kind = TIME  # "10:00:01 AM", "10:00:01.123 +00:00": the clock's half or zone
+        elif timed and kind != LEVEL and line.startswith("\t", end) and tok.lower() in _LEVELS:
+            kind = LEVEL  # "<time>\tinfo\tserver/main.go:42\tmsg": a tab-separated level column
         if i == 0 and tok[:1].isupper() and _is_level_colon(tok):
             # a level word with its colon opening a line with no time ("Notice: msg", "Error:
             # msg": configuration tools, Python's "WARNING:root:"): the level is the header
@@ -334,12 +343,22 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             break
         if kind == LEVEL:
             fields.append(("Level", tok))
+            if tok[0] == "[" and _MODULE_LEVEL.match(tok):
+                # Apache 2.4's "[core:error] [pid 12:tid 34] [client ...] msg": the module's
+                # level and the process brackets are header, the client is the message's
+                while toks.has(i + 2) and _PROCESS_BRACKET.match(toks[i + 1][0]):
+                    i, end = i + 1, toks[i + 1][1]
+                return _skip_space(line, end), tuple(fields)
             if tok[0] == "[" and _CLOSING_LOCATION.search(tok):
                 # "[W1129 10:00:01.5 socket.cpp:663] [c10d] msg": a bracket holding the level,
                 # the time and the source location is the whole header; brackets after it are
                 # the message's own tags
                 return _skip_space(line, end), tuple(fields)
             return _after_level(line, toks, i + 1, end), tuple(fields)
+        if kind == PROGRAM and bracketed and _channel_level(tok) and toks.has(i + 1):
+            # Monolog's "[<time>] production.ERROR: msg": a channel and a level joined by a dot
+            fields.append(("Level", tok.rstrip(":")))
+            return _skip_space(line, end), tuple(fields)
         if kind == PROGRAM and bracketed and _logged_level(toks, i):
             # "[<time>] pkg.module: [INFO] msg" (Python's "[%(asctime)s] %(name)s:
             # [%(levelname)s] %(message)s"): the logger and the bracketed level after the
@@ -409,6 +428,17 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     if time_end and timed:
         return _skip_space(line, time_end), tuple(f for f in fields if f[0] in ("Time", "Number"))
     return 0, ()
+
+
+def _after_clock(tok: str) -> bool:
+    """``AM``/``PM`` or a zone offset (``+00:00``, ``-0500``) right after a clock."""
+    return tok in ("AM", "PM") or _ZONE_OFFSET.match(tok) is not None
+
+
+def _channel_level(tok: str) -> bool:
+    """``production.ERROR:``, ``app.INFO:``: a channel name, a dot, an upper-case level."""
+    channel, dot, level = tok[:-1].rpartition(".")
+    return bool(dot and channel) and level.isupper() and level.lower() in _LEVELS
 
 
 def _logged_level(toks: _Tokens, i: int) -> bool:
