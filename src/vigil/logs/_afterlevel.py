@@ -112,7 +112,7 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
-    if toks.has(i + 1) and toks[i][0] == "|":
+    if "|" in line and toks.has(i + 1) and toks[i][0] == "|":
         return _after_bar(line, toks, i + 1, toks[i][1])
     if toks.has(i) and _ANGLE_PID.match(toks[i][0]):
         return _skip_space(line, toks[i][1])  # "[info] <0.2009.0> accepting AMQP connection"

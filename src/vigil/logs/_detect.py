@@ -324,14 +324,22 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     # write only a bracketed time: a "word:" after it is the message's own prefix, not a
     # syslog program (which follows a date and a host).
     bracketed = line.startswith("[")
+    tabbed = "\t" in line
     for i in range(MAX_HEADER_TOKENS):
         if not toks.has(i):
             break
         tok, end = toks[i]
         kind = _kind(tok, numbers)
-        if kind != TIME and i > 0 and fields and fields[-1][0] == "Time" and _after_clock(tok):
-            kind = TIME  # "10:00:01 AM", "10:00:01.123 +00:00": the clock's half or zone
-        elif timed and kind != LEVEL and line.startswith("\t", end) and tok.lower() in _LEVELS:
+        if tok[0] in "+-AP" and kind != TIME and fields and fields[-1][0] == "Time":
+            if _after_clock(tok):
+                kind = TIME  # "10:00:01 AM", "10:00:01.123 +00:00": the clock's half or zone
+        elif (
+            tabbed
+            and timed
+            and kind != LEVEL
+            and line.startswith("\t", end)
+            and tok.lower() in _LEVELS
+        ):
             kind = LEVEL  # "<time>\tinfo\tserver/main.go:42\tmsg": a tab-separated level column
         if i == 0 and tok[:1].isupper() and _is_level_colon(tok):
             # a level word with its colon opening a line with no time ("Notice: msg", "Error:
@@ -403,7 +411,7 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if _between_dashes(toks, i, kind):
             fields.append(("Component", tok))  # Python: "<time> - app.db - INFO - msg"
             continue
-        if i > 0 and time_end == toks[i - 1][1] and _PAREN_CODE.match(tok):
+        if tok[0] == "(" and i > 0 and time_end == toks[i - 1][1] and _PAREN_CODE.match(tok):
             # "[    22.989] (II) msg", "(WW)", "(EE)", "(--)": a two-character message-type code
             # in parentheses right after the time is the line's level
             fields.append(("Level", tok))
@@ -455,8 +463,9 @@ def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """After a syslog program field ending at ``end``: a level in angle or square brackets and a
     bracketed time after it are header too (a daemon writing its own level and time through
     syslog, ``NetworkManager[1123]: <info>  [1764410401.1234] msg``)."""
-    if not toks.has(i + 1):
-        return _skip_space(line, end)
+    start = _skip_space(line, end)
+    if line[start : start + 1] not in ("<", "[") or not toks.has(i + 1):
+        return start
     tok, tok_end = toks[i]
     if tok[0] not in "<[" or tok[-1] not in ">]" or tok[1:-1].strip().lower() not in _LEVELS:
         return _skip_space(line, end)

@@ -29,7 +29,7 @@ _STAMPED_KV = re.compile(r"(?:[a-z_]+=\S+ ){1,4}msg=[a-z_]*\(\d+(?:\.\d+)?:\d+\)
 
 def prefix_layout(line: str) -> Header | None:
     """(message start, header fields) when ``line`` opens with a known layout, else None."""
-    m = _PY_BASIC.match(line) if ":" in line[:10] else None
+    m = _PY_BASIC.match(line) if line[0] in "DIWEC" and ":" in line[:10] else None
     if m is not None and m.end() < len(line):
         return m.end(), (("Level", m.group(1)), ("Component", m.group(2)))
     m = _RUBY.match(line) if line[1:3] == ", " else None
