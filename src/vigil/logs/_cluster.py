@@ -254,6 +254,22 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
     return out, runs
 
 
+def _rekey(pattern: str, have: str, new: str) -> str:
+    """``pattern`` with the key name both words share put back where loosening masked it: a
+    key with a digit in its name (``a0="cat"``/``a0="ls"`` -> ``a0="<*>"``, not ``<*>="<*>"``)
+    is named, not a value. Only the template changes: grouping still compares loosened words."""
+    if not pattern.startswith(LOOSE_KEY):
+        return pattern
+    key, eq, _ = have.partition("=")
+    if not eq or not new.startswith(key + "=") or _KEY_NAME.match(key) is None:
+        return pattern
+    return key + pattern[len(LOOSE_KEY) - 1 :]
+
+
+LOOSE_KEY = WILDCARD + "="
+_KEY_NAME = re.compile(r"^[A-Za-z_][\w\-]*$")
+
+
 def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
     """Widen ``cluster``'s template so that it covers ``words``; True if it changed."""
     changed = False
@@ -268,13 +284,13 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
         lhave, lnew = loose(have), loose(new)
         if lhave == lnew or covers(lhave, lnew):
             if level != LOOSE or have != lhave:
-                cluster.words[i], cluster.levels[i] = lhave, LOOSE
+                cluster.words[i], cluster.levels[i] = _rekey(lhave, have, new), LOOSE
                 changed = True
         elif covers(lnew, lhave):
-            cluster.words[i], cluster.levels[i] = lnew, LOOSE
+            cluster.words[i], cluster.levels[i] = _rekey(lnew, have, new), LOOSE
             changed = True
         else:
-            pattern = generalise(lhave, lnew)
+            pattern = _rekey(generalise(lhave, lnew), have, new)
             cluster.words[i] = pattern
             cluster.levels[i] = ANY if pattern == WILDCARD else LOOSE
             changed = True

@@ -110,9 +110,7 @@ as ``v1.2.3`` is. Applied only to a line holding ``v`` and a digit, a dot and a 
 (a pattern that opens with a letter class would be tried at every letter of every line)."""
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
-_ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*(?![\w=-])")
-"""A piece holding a digit, except a key's name (``a0=``, ``ipv4=``): the name of a key stays
-as written whatever its value, as a key without digits does (``user=``)."""
+_ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
 _DIGIT = re.compile(r"\d")
 
 
