@@ -181,3 +181,73 @@ def test_an_iso_date_and_a_zoned_clock_are_one_value_word_by_word() -> None:
         "<*>",
         "<*>:<*>:<*>+<*>",
     ]
+
+
+def test_a_protocol_name_glued_to_its_version_is_one_value() -> None:
+    # "TLSv1.3", "TLSv1.2": a name with "v" and a dotted version is a version, as "v1.2.3" is
+    assert mask("version=TLSv1.3, verify=OK") == "version=<*>, verify=OK"
+    assert mask("using v2.6-rc1 and SSLv3") == "using <*> and SSLv3"  # no dotted number: a name
+
+
+def test_a_key_name_with_a_digit_stays_in_the_template_when_its_value_varies() -> None:
+    from vigil.logs import TemplateMiner
+
+    miner = TemplateMiner()
+    miner.add('argc=2 a0="modprobe" a1="nvidia_uvm"')
+    got = miner.add('argc=2 a0="cat" a1="/etc/shadow"')
+    assert got.template == 'argc=<*> a0="<*>" a1="<*>"'
+    # two different key names in one place are still loosened (a weak variable)
+    miner.add("regs r13=<*> saved ok now")
+    assert miner.add("regs r27=<*> saved ok now").template == "regs <*>=<*> saved ok now"
+
+
+def test_a_reason_clause_is_one_value_however_many_words_it_has() -> None:
+    from vigil.logs import TemplateMiner
+    from vigil.logs._tokens import SPACE, split_words
+
+    # to the end of the line, to the bracket that opened it, or to a comma
+    assert split_words("Wake reason: RTC (Alarm)") == ["Wake", f"reason:{SPACE}RTC{SPACE}(Alarm)"]
+    assert split_words("x (reason: a b) (k.X)") == ["x", f"(reason:{SPACE}a{SPACE}b)", "(k.X)"]
+    assert split_words("UP, reason: L4 ok, check 5ms")[1:3] == [
+        f"reason:{SPACE}L4{SPACE}ok,",
+        "check",
+    ]
+    # an empty reason (a label follows) is left alone
+    assert split_words("a reason: message: b") == ["a", "reason:", "message:", "b"]
+    miner = TemplateMiner()
+    miner.add("Wake reason: RTC (Alarm)")
+    assert miner.add("Wake reason: EC.LidOpen (User)").template == "Wake reason: <*>"
+    miner.add("Rebalance group g (reason: Adding new member c-1 with id None) (k.G)")
+    got = miner.add("Rebalance group g (reason: removing member c-2 on expiration) (k.G)")
+    assert got.template == "Rebalance group g (reason: <*>) (k.G)"
+    # two other words at one place still do not merge: only a reason is free text
+    miner.add("Wake cause: RTC (Alarm)")
+    assert miner.add("Wake cause: EC.LidOpen (User)").template == "Wake cause: EC.LidOpen (User)"
+
+
+def test_a_command_in_parentheses_after_cmd_is_one_value() -> None:
+    from vigil.logs import TemplateMiner
+    from vigil.logs._tokens import SPACE, split_words
+
+    words = split_words("(root) CMD (run-parts /etc/cron.hourly) done")
+    assert words == ["(root)", f"CMD{SPACE}(run-parts{SPACE}/etc/cron.hourly)", "done"]
+    assert split_words("CMD x y") == ["CMD", "x", "y"]  # no parenthesis: not a command clause
+    miner = TemplateMiner()
+    miner.add("(root) CMD (run-parts /etc/cron.hourly)")
+    assert miner.add("(root) CMD (/usr/lib/sa/sa1 1 1)").template == "(root) CMD (<*>)"
+
+
+def test_a_process_name_in_parentheses_after_its_pid_is_a_value() -> None:
+    from vigil.logs import TemplateMiner
+    from vigil.logs._tokens import process_name
+
+    assert process_name("process", "<*>", "(mpirun).", "(lmp_linux).")
+    assert not process_name("status", "<*>", "(Recv)", "(Send)")  # a constant after a number
+    miner = TemplateMiner()
+    miner.add("Out of Memory: Killed process 12033 (mpirun).")
+    got = miner.add("Out of Memory: Killed process 9921 (lmp_linux).")
+    assert got.template == "Out of Memory: Killed process <*> (<*>)."
+    miner.add("Got completion with error 12 (Recv) from peer")
+    assert miner.add("Got completion with error 12 (Send) from peer").template.endswith(
+        "(Send) from peer"
+    )

@@ -28,6 +28,7 @@ _LOCATION = re.compile(r"^[\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+:?$")
 """A source location with no bracket: ``worker.py:1636``, ``node_manager.cc:42:``."""
 _PARENTHESISED = re.compile(r"^\([\w.\-]+\)$")
 """A component in parentheses before a source location: ``(raylet) node_manager.cc:42:``."""
+_CONTEXT = re.compile(r"^\[[\w.\-:]+\]$")
 _NAMED_NUMBER = re.compile(r"^\[[A-Za-z]+ \d+\]$")
 _ANGLE_PID = re.compile(r"^<\d+\.\d+\.\d+>(?:@\S+)?$")
 """An Erlang/Elixir process id after the level (``[info] <0.2009.0> msg``, lager's
@@ -43,6 +44,10 @@ _SPANS = re.compile(r"(?:[A-Za-z_][\w\-]*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\
 """``tracing`` spans before the target, ``generate{id=3 p=Params { n: 5 }}:stream{}: ``: the
 context of the event, header like a thread; their fields may hold spaces and braces."""
 _FIELD = re.compile(r"^[\w.$\-]+$")
+_PACKAGE = re.compile(r"^[a-z][\w.\-/]*:$")
+"""A package or logger name with its colon after a level and a bar (``etcdserver:``)."""
+_FUNCTION_LOCATION = re.compile(r"^[\w.]+:[\w<>]+:\d+$")
+"""``module:function:line`` (``app.main:run:42``, ``__main__:<module>:7``)."""
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$")
 
 
@@ -107,6 +112,8 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
+    if "|" in line and toks.has(i + 1) and toks[i][0] == "|":
+        return _after_bar(line, toks, i + 1, toks[i][1])
     if toks.has(i) and _ANGLE_PID.match(toks[i][0]):
         return _skip_space(line, toks[i][1])  # "[info] <0.2009.0> accepting AMQP connection"
     traced = _traced(line, toks, i, end)
@@ -140,6 +147,8 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
     if j > i and toks.has(j) and _SOURCE.match(toks[j][0]):
         return _skip_space(line, toks[j][1])
+    if j > i and line[end - 1] == "]" and toks.has(j + 1) and toks[j][0] == "-":
+        return _skip_space(line, toks[j][1])  # "[INFO] 2026-11-29 10:00:01 - msg": time, dash
     located = _source_end(line, toks, i)
     if located:
         return located
@@ -195,10 +204,29 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         # class name with no colon is a logger when a request field or a dash follows it (the
         # Python and logback layouts); only that one field, the message may start with another.
         nxt, nxt_end = toks[i + 1]
+        if nxt.startswith("[") and toks.has(i + 3) and toks[i + 2][0] == "-":
+            # log4j2's "%c [%X] - %m": the logger, its context bracket (empty or not), a dash
+            return _skip_space(line, toks[i + 2][1])
         if nxt == "-" or (nxt.startswith("[") and not nxt.endswith(":")):
             return _skip_space(line, nxt_end)
     if line.startswith("  ", tok_end) and " " not in tok:
+        if tok.isupper() and toks.has(i + 2) and _CONTEXT.match(toks[i + 1][0]):
+            # "<time> I NETWORK  [listener] msg" (MongoDB's legacy layout): an upper-case
+            # component padded to its column, then the context (thread) in brackets
+            return _skip_space(line, toks[i + 1][1])
         return _skip_space(line, tok_end)  # a padded column: "Info     CBS    Loaded ..."
+    return _skip_space(line, end)
+
+
+def _after_bar(line: str, toks: _Tokens, i: int, end: int) -> int:
+    """After a level and a ``|`` separator: a package name with its colon (capnslog's ``<time>
+    W | etcdserver: msg``) or a ``module:function:line`` location and a dash (loguru's ``| INFO
+    | app.main:run:42 - msg``) are header too; otherwise the bar is the last header field."""
+    tok, tok_end = toks[i]
+    if toks.has(i + 1) and _PACKAGE.match(tok):
+        return _skip_space(line, tok_end)
+    if toks.has(i + 2) and _FUNCTION_LOCATION.match(tok) and toks[i + 1][0] == "-":
+        return _skip_space(line, toks[i + 1][1])
     return _skip_space(line, end)
 
 

@@ -25,7 +25,9 @@ from vigil.logs._tokens import (
     look_alike,
     loose,
     plain_difference,
+    process_name,
     quoted_span,
+    reason_span,
     unset,
 )
 
@@ -117,6 +119,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
             hard += 1
             continue
+        if i > 0 and reason_span(lhave) and reason_span(lnew):
+            hard += 1  # two reasons: "Wake reason: RTC (Alarm)"/"Wake reason: EC.LidOpen (User)"
+            continue
         if i > 0 and quoted_span(lhave) and quoted_span(lnew):
             hard += 1  # two quoted values of several words: "Mozilla/5.0 (X11; ...)"
             continue
@@ -148,7 +153,10 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             or i < FIRST_WORD_VARIABLE_POSITION
             or n < MIN_WORDS_FOR_WORD_VARIABLE
             or not plain
-            or not introduced(cluster.words[i - 1], have, new)
+            or not (
+                introduced(cluster.words[i - 1], have, new)
+                or process_name(cluster.words[i - 2], cluster.words[i - 1], have, new)
+            )
             or look_alike(have, new)
         ):
             return None
@@ -246,6 +254,22 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
     return out, runs
 
 
+def _rekey(pattern: str, have: str, new: str) -> str:
+    """``pattern`` with the key name both words share put back where loosening masked it: a
+    key with a digit in its name (``a0="cat"``/``a0="ls"`` -> ``a0="<*>"``, not ``<*>="<*>"``)
+    is named, not a value. Only the template changes: grouping still compares loosened words."""
+    if not pattern.startswith(LOOSE_KEY):
+        return pattern
+    key, eq, _ = have.partition("=")
+    if not eq or not new.startswith(key + "=") or _KEY_NAME.match(key) is None:
+        return pattern
+    return key + pattern[len(LOOSE_KEY) - 1 :]
+
+
+LOOSE_KEY = WILDCARD + "="
+_KEY_NAME = re.compile(r"^[A-Za-z_][\w\-]*$")
+
+
 def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
     """Widen ``cluster``'s template so that it covers ``words``; True if it changed."""
     changed = False
@@ -260,13 +284,13 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
         lhave, lnew = loose(have), loose(new)
         if lhave == lnew or covers(lhave, lnew):
             if level != LOOSE or have != lhave:
-                cluster.words[i], cluster.levels[i] = lhave, LOOSE
+                cluster.words[i], cluster.levels[i] = _rekey(lhave, have, new), LOOSE
                 changed = True
         elif covers(lnew, lhave):
-            cluster.words[i], cluster.levels[i] = lnew, LOOSE
+            cluster.words[i], cluster.levels[i] = _rekey(lnew, have, new), LOOSE
             changed = True
         else:
-            pattern = generalise(lhave, lnew)
+            pattern = _rekey(generalise(lhave, lnew), have, new)
             cluster.words[i] = pattern
             cluster.levels[i] = ANY if pattern == WILDCARD else LOOSE
             changed = True

@@ -43,8 +43,16 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._afterlevel import _FIELD, _TIME, _after_level, _skip_space, _Tokens
-from vigil.logs._records import delimited_header
+from vigil.logs._afterlevel import (
+    _FIELD,
+    _TIME,
+    _after_level,
+    _is_logger,
+    _skip_space,
+    _Tokens,
+)
+from vigil.logs._layouts import prefix_layout, stamped_record
+from vigil.logs._records import delimited_header, level_csv_header
 
 MAX_HEADER_TOKENS = 14
 """Headers seen in the wild have at most about ten tokens (BGL has nine)."""
@@ -72,6 +80,13 @@ _LEVELS = frozenset(
         "finer",
         "finest",
         "verbose",
+        # three-letter forms (zerolog's console "INF", Serilog's "[WRN]"), upper-case only
+        "inf",
+        "dbg",
+        "wrn",
+        "trc",
+        "ftl",
+        "vrb",
     ]
 )
 _SHORT_LEVELS = frozenset("VDIWEF")
@@ -141,6 +156,16 @@ _COUNTED = re.compile(r"^\d+:$")
 numbered item of the message (a descriptor, an interface index), not a time, which has digits
 after its colon."""
 _DIGIT = re.compile(r"\d")
+_ZONE_OFFSET = re.compile(r"^[+\-]\d\d:?\d\d$")
+_MODULE_LEVEL = re.compile(r"^\[[\w.\-]+:[a-z]+\]$")
+"""A module and its level in one bracket (Apache 2.4's ``[core:error]``, ``[ssl:warn]``)."""
+_PROCESS_BRACKET = re.compile(r"^\[pid \d+(?::tid \d+)?\]$")
+"""Apache 2.4's process field, ``[pid 1234:tid 140234]``, ``[pid 1234]``."""
+_PAREN_CODE = re.compile(r"^\([A-Z?!*=+\-]{2}\)$")
+"""A two-character message-type code in parentheses (``(II)`` information, ``(WW)`` warning,
+``(EE)`` error, ``(--)`` probed, ``(**)`` from the configuration): a level written as a code."""
+_CLOSING_LOCATION = re.compile(r"\w\.\w+:\d+\]:?$")
+"""A source location closing a bracket, ``socket.cpp:663]``."""
 
 TIME, NAME, NUMBER, LEVEL, DASH, BRACKET, NODE, CAPS, PROGRAM, OTHER = range(10)
 
@@ -172,6 +197,8 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return BRACKET  # "{<query id>}", "{}": a braced context field, as a bracketed one
     if tok.startswith("["):  # "[rank0]:" is a field, not a program
         inner = tok.rstrip(":").strip("[]")
+        if ":" in inner and inner.rpartition(":")[2] in _LEVELS and " " not in inner:
+            return LEVEL  # "[core:error]", "[proxy_fcgi:warn]": a module and its level
         if _bracketed_time(inner):
             return TIME
         return LEVEL if _bracketed_time_level(inner) else BRACKET
@@ -200,7 +227,9 @@ def _bracketed_time_level(inside: str) -> bool:
     levels = [
         p
         for p in parts
-        if p in _SHORT_LEVELS or (p.split("/")[0].lower() in _LEVELS and p.split("/")[0].isupper())
+        if p in _SHORT_LEVELS
+        or (p.split("/")[0].lower() in _LEVELS and p.split("/")[0].isupper())
+        or _KLOG.match(p)  # glog's "[W1129 10:00:01.5 socket.cpp:663]" (C++ libraries)
     ]
     if len(parts) >= 3 and parts[0] in levels and _FIELD.match(parts[-1].split(":")[0]):
         # tornado's "[I 2026-11-29 10:00:01.5 ServerApp]", "[W 201129 10:00:01 web:2243]": the
@@ -232,7 +261,17 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         rfc = _RFC5424.match(line)  # "<34>1 2026-11-29T10:00:01Z host app 1234 ID47 - msg"
         if rfc is not None:
             return rfc.end(), (("Fields", line[: rfc.end()].rstrip()),)
+    if line[:1].isupper():
+        known = prefix_layout(line)  # "WARNING:root:msg", "I, [<time> #1]  INFO -- : msg"
+        if known is not None:
+            return known
+        cut = level_csv_header(line)  # "Information,11/29/2026 5:28:32 AM,Source,7036,None,msg"
+        if cut:
+            return cut, (("Fields", line[:cut].rstrip(",")),)
     if "=" in line[:12]:
+        stamp = stamped_record(line)  # "type=USER_LOGIN msg=audit(<time>:<serial>): pid=1"
+        if stamp is not None:
+            return stamp
         kv = _KV_HEAD.match(line)
         if kv is not None and kv.end() < len(line):
             cut = _to_message_key(line, kv.end())
@@ -285,11 +324,23 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     # write only a bracketed time: a "word:" after it is the message's own prefix, not a
     # syslog program (which follows a date and a host).
     bracketed = line.startswith("[")
+    tabbed = "\t" in line
     for i in range(MAX_HEADER_TOKENS):
         if not toks.has(i):
             break
         tok, end = toks[i]
         kind = _kind(tok, numbers)
+        if tok[0] in "+-AP" and kind != TIME and fields and fields[-1][0] == "Time":
+            if _after_clock(tok):
+                kind = TIME  # "10:00:01 AM", "10:00:01.123 +00:00": the clock's half or zone
+        elif (
+            tabbed
+            and timed
+            and kind != LEVEL
+            and line.startswith("\t", end)
+            and tok.lower() in _LEVELS
+        ):
+            kind = LEVEL  # "<time>\tinfo\tserver/main.go:42\tmsg": a tab-separated level column
         if i == 0 and tok[:1].isupper() and _is_level_colon(tok):
             # a level word with its colon opening a line with no time ("Notice: msg", "Error:
             # msg": configuration tools, Python's "WARNING:root:"): the level is the header
@@ -300,7 +351,28 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             break
         if kind == LEVEL:
             fields.append(("Level", tok))
+            if tok[0] == "[" and _MODULE_LEVEL.match(tok):
+                # Apache 2.4's "[core:error] [pid 12:tid 34] [client ...] msg": the module's
+                # level and the process brackets are header, the client is the message's
+                while toks.has(i + 2) and _PROCESS_BRACKET.match(toks[i + 1][0]):
+                    i, end = i + 1, toks[i + 1][1]
+                return _skip_space(line, end), tuple(fields)
+            if tok[0] == "[" and _CLOSING_LOCATION.search(tok):
+                # "[W1129 10:00:01.5 socket.cpp:663] [c10d] msg": a bracket holding the level,
+                # the time and the source location is the whole header; brackets after it are
+                # the message's own tags
+                return _skip_space(line, end), tuple(fields)
             return _after_level(line, toks, i + 1, end), tuple(fields)
+        if kind == PROGRAM and bracketed and _channel_level(tok) and toks.has(i + 1):
+            # Monolog's "[<time>] production.ERROR: msg": a channel and a level joined by a dot
+            fields.append(("Level", tok.rstrip(":")))
+            return _skip_space(line, end), tuple(fields)
+        if kind == PROGRAM and bracketed and _logged_level(toks, i):
+            # "[<time>] pkg.module: [INFO] msg" (Python's "[%(asctime)s] %(name)s:
+            # [%(levelname)s] %(message)s"): the logger and the bracketed level after the
+            # bracketed time are header; nothing else is (the message may open with brackets)
+            fields += [("Component", tok.rstrip(":")), ("Level", toks[i + 1][0])]
+            return _skip_space(line, toks[i + 1][1]), tuple(fields)
         address = _ADDRESS.match(tok) if timed and tok[-1:].isdigit() else None
         if address is not None and address.group(1):
             break  # "<time> 10.0.0.7:5100 TLS: Initial packet": a peer address opens the message
@@ -313,7 +385,11 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
                 # the time (no host between, so not syslog's "host sshd[1]: error: ...")
                 fields.append(("Level", toks[i + 1][0].rstrip(":")))
                 return _skip_space(line, toks[i + 1][1]), tuple(fields)
-            return _skip_space(line, end), tuple(fields)
+            return _program_level(line, toks, i + 1, end), tuple(fields)
+        if timed and tok == "|" and toks.has(i + 2) and _kind(toks[i + 1][0], True) == LEVEL:
+            # loguru's "<time> | INFO     | app.main:run:42 - msg": the level between bars
+            fields.append(("Level", toks[i + 1][0]))
+            return _after_level(line, toks, i + 2, toks[i + 1][1]), tuple(fields)
         if timed and tok in _SEPARATORS:
             return _skip_space(line, end), tuple(fields)
         if address is not None and not (toks.has(i + 1) and _is_program(toks[i + 1][0])):
@@ -335,6 +411,11 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if _between_dashes(toks, i, kind):
             fields.append(("Component", tok))  # Python: "<time> - app.db - INFO - msg"
             continue
+        if tok[0] == "(" and i > 0 and time_end == toks[i - 1][1] and _PAREN_CODE.match(tok):
+            # "[    22.989] (II) msg", "(WW)", "(EE)", "(--)": a two-character message-type code
+            # in parentheses right after the time is the line's level
+            fields.append(("Level", tok))
+            return _skip_space(line, end), tuple(fields)
         if time_end == toks[i - 1][1] and i > 0 and tok in ("*", "#", "."):
             time_end = end  # Redis: "1:M 29 Nov 2026 10:00:01.123 * msg", a level as a symbol
             break
@@ -355,6 +436,43 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     if time_end and timed:
         return _skip_space(line, time_end), tuple(f for f in fields if f[0] in ("Time", "Number"))
     return 0, ()
+
+
+def _after_clock(tok: str) -> bool:
+    """``AM``/``PM`` or a zone offset (``+00:00``, ``-0500``) right after a clock."""
+    return tok in ("AM", "PM") or _ZONE_OFFSET.match(tok) is not None
+
+
+def _channel_level(tok: str) -> bool:
+    """``production.ERROR:``, ``app.INFO:``: a channel name, a dot, an upper-case level."""
+    channel, dot, level = tok[:-1].rpartition(".")
+    return bool(dot and channel) and level.isupper() and level.lower() in _LEVELS
+
+
+def _logged_level(toks: _Tokens, i: int) -> bool:
+    """True when token ``i`` is a logger name with its colon and a bracketed level follows."""
+    return (
+        toks.has(i + 2)
+        and _is_logger(toks[i][0])
+        and toks[i + 1][0][0] == "["
+        and _kind(toks[i + 1][0], True) == LEVEL
+    )
+
+
+def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
+    """After a syslog program field ending at ``end``: a level in angle or square brackets and a
+    bracketed time after it are header too (a daemon writing its own level and time through
+    syslog, ``NetworkManager[1123]: <info>  [1764410401.1234] msg``)."""
+    start = _skip_space(line, end)
+    if line[start : start + 1] not in ("<", "[") or not toks.has(i + 1):
+        return start
+    tok, tok_end = toks[i]
+    if tok[0] not in "<[" or tok[-1] not in ">]" or tok[1:-1].strip().lower() not in _LEVELS:
+        return _skip_space(line, end)
+    nxt, nxt_end = toks[i + 1]
+    if nxt[0] == "[" and toks.has(i + 2) and _kind(nxt, True) == TIME:
+        return _skip_space(line, nxt_end)
+    return _skip_space(line, tok_end)
 
 
 def _after_bare_time(toks: _Tokens, i: int, fields: list[tuple[str, str]]) -> bool:

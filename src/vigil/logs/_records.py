@@ -11,7 +11,12 @@ with a digit. Two general layouts, neither named after a product:
   it, are header; the message starts at the next column and keeps the columns after it (as a
   JSON line's message keeps the keys after ``"msg"``).
 
-Both look only at whether a character is a digit, never which one, as the raw-line cache of
+- **exported event records** (``Level,<date> <time>,Source,Event ID,Category,message``, event
+  viewers' and consoles' CSV exports): a level column first and a time column second; the short
+  columns after them (a source, an id, a category: at most three words each) are header, the first
+  longer column starts the message.
+
+All look only at whether a character is a digit, never which one, as the raw-line cache of
 :mod:`vigil.logs._parser` requires.
 """
 
@@ -74,4 +79,34 @@ def _csv_message(line: str, pos: int) -> int:
             if code is not None and _CODE.fullmatch(line[pos : code.end()].rstrip(",")):
                 pos = code.end()
             return pos if pos < len(line) else 0
+    return 0
+
+
+_EXPORT_LEVELS = frozenset(
+    ["information", "info", "warning", "warn", "error", "critical", "verbose", "debug", "notice"]
+)
+"""Severities an event export writes in its first column (``Information``, ``Warning``)."""
+MAX_EXPORT_FIELDS = 6
+
+
+def level_csv_header(line: str) -> int:
+    """Where the message of an exported event record (``Level,<time>,Source,Id,Category,msg``)
+    starts; 0 when ``line`` is not one."""
+    comma = line.find(",", 0, 16)
+    if comma <= 0 or line[:comma].lower() not in _EXPORT_LEVELS:
+        return 0
+    second = line.find(",", comma + 1, comma + 40)
+    if second < 0 or not _leading_time(line[comma + 1 :], second - comma - 1):
+        return 0
+    pos = second + 1
+    for _ in range(MAX_EXPORT_FIELDS):
+        m = _CSV_FIELD.match(line, pos)
+        if m is None or m.end() == pos:
+            return 0
+        value = line[pos : m.end()].removesuffix(",")
+        if value.count(" ") >= 3 or value.startswith('"'):
+            return pos  # a column of four words or a quoted one: the message
+        if m.end() >= len(line):
+            return 0
+        pos = m.end()
     return 0

@@ -103,6 +103,11 @@ resource address, a Slurm or PBS host list, an array element): one value, as a h
 A program with its pid (``sshd[30290]:``) opens a syslog line's header, which is cut before
 masking; applied only to a line holding ``[``."""
 _PRODUCT_HINT = re.compile(r"[a-z]/\d")
+_VERSION_HINT = re.compile(r"v\d+\.\d")
+_GLUED_VERSION = re.compile(r"(?<![\w.-])[A-Za-z]+v\d+(?:\.\d+)+[\w-]*")
+"""A protocol or product name glued to its dotted version (``TLSv1.3``, ``SSLv3.0``): one value,
+as ``v1.2.3`` is. Applied only to a line holding ``v`` and a digit, a dot and a digit after it
+(a pattern that opens with a letter class would be tried at every letter of every line)."""
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
@@ -122,6 +127,8 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _ISO_TIME.sub(WILDCARD, content)
     if "[" in content and not header:
         content = _INDEXED.sub(WILDCARD, content)
+    if "v" in content and _VERSION_HINT.search(content) is not None:
+        content = _GLUED_VERSION.sub(WILDCARD, content)
     if "/" in content and _PRODUCT_HINT.search(content) is not None:
         content = _PRODUCT.sub(WILDCARD, content)
     masked = _STRONG.sub(WILDCARD, content)
@@ -281,6 +288,21 @@ def introduced(before: str, a: str, b: str) -> bool:
     return key is not None and key.group(0).endswith(("=", ":"))
 
 
+_PROCESS_NAME = re.compile(r"^\([^\s()]+\)[.,;:]?$")
+
+
+def process_name(before: str, at: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are the names of a process after its id: ``Killed process
+    <*> (mpirun).`` / ``(lmp_linux).``, ``pid <*> (python3)``. A program names the process it
+    killed, reaped or traced by its pid and then its command name: a value, as the pid is."""
+    return (
+        at == WILDCARD
+        and before.lower() in ("process", "pid", "task")
+        and _PROCESS_NAME.match(a) is not None
+        and _PROCESS_NAME.match(b) is not None
+    )
+
+
 _IDENTIFIER = re.compile(r"^[(\[{'\"]?[A-Za-z]\w*(?:[_\-][A-Za-z0-9]+)+[)\]}'\".,:;]?$")
 """A snake_case or kebab-case name (``init_process``, ``billing-service``): written by a program,
 not prose, so two of them in one position are two values of one variable."""
@@ -335,8 +357,11 @@ def split_words(content: str) -> list[str]:
     words it holds; the first word (``msg="shim disconnected"``) names the event and stays as
     it is, and so do quoted strings with no key (a request line, ``"GET /a HTTP/1.1"``, whose
     method tells events apart)."""
-    if '="' not in content or SPACE in content:
+    if SPACE in content:
         return content.split()
+    if '="' not in content:
+        words = content.split()
+        return _join_reason(words) if "eason:" in content or "CMD (" in content else words
     first = content.lstrip()
     start = len(content) - len(first)
     gap = min((first.find(c) for c in " \t" if c in first), default=-1)
@@ -353,9 +378,52 @@ def split_words(content: str) -> list[str]:
             pieces.append(text.replace(" ", SPACE).replace("\t", SPACE))
             pos = m.end()
     if not pieces:
-        return content.split()
-    pieces.append(content[pos:])
-    return "".join(pieces).split()
+        words = content.split()
+    else:
+        pieces.append(content[pos:])
+        words = "".join(pieces).split()
+    return _join_reason(words) if "eason:" in content or "CMD (" in content else words
+
+
+_REASON = re.compile(r"^[(\[{]?[Rr]eason:$")
+_REASON_WORD = re.compile(r"^(?:[(\[{]?[Rr]eason:|CMD)\ue000")
+MAX_REASON_WORDS = 12
+
+
+def _join_reason(words: list[str]) -> list[str]:
+    """``words`` with a free-text clause joined into one word (its spaces kept as
+    :data:`SPACE`): a reason (``Wake reason: RTC (Alarm)``, ``(reason: Adding new member x with
+    id None)``) or a command line in parentheses after ``CMD`` (cron's ``(root) CMD (run-parts
+    /etc/cron.hourly)``). A program fills these with free text (an error, a trigger, a command
+    and its arguments): one value however many words it has. A reason runs to the end of the
+    line, to the bracket closing the one it opened in, or to a comma (``reason: Layer4 check
+    passed, check duration: 5ms``); a command to its closing parenthesis. An empty reason
+    (``reason: message:``) and a clause longer than :data:`MAX_REASON_WORDS` words are left as
+    they are."""
+    for i, word in enumerate(words[:-1]):
+        if word == "CMD" and words[i + 1][:1] == "(":
+            depth, first = 0, i + 1  # the command's own parenthesis opens in the next word
+        elif _REASON.match(word) and not words[i + 1].endswith(":"):
+            depth, first = 0, i + 1
+        else:
+            continue
+        end = len(words)
+        for j in range(first, len(words)):
+            w = words[j]
+            depth += sum(map(w.count, "([{")) - sum(map(w.count, ")]}"))
+            closed = depth <= 0 if word == "CMD" else depth < 0
+            if closed or (depth == 0 and w.endswith(",")):
+                end = j + 1
+                break
+        if end - i - 1 > MAX_REASON_WORDS:
+            return words
+        return [*words[:i], SPACE.join(words[i:end]), *words[end:]]
+    return words
+
+
+def reason_span(word: str) -> bool:
+    """True for a word :func:`split_words` joined from a reason or command clause."""
+    return _REASON_WORD.match(word) is not None
 
 
 def quoted_span(word: str) -> bool:
@@ -382,6 +450,20 @@ def generalise(a: str, b: str) -> str:
     when they share none."""
     if NAME_PAIR.match(a) and NAME_PAIR.match(b) and a.split("/")[0] != b.split("/")[0]:
         return WILDCARD + "/" + WILDCARD
+    if reason_span(a) and reason_span(b):
+        # two reasons: the label, the brackets both open and close around the text, "<*>"
+        label, _, va = a.partition(SPACE)
+        vb = b.partition(SPACE)[2]
+        opening = _common_prefix(va, vb)
+        opening = opening[: len(opening) - len(opening.lstrip("([{\"'"))]
+        closing = _common_prefix(va[::-1], vb[::-1])[::-1]
+        closing = closing[len(closing.rstrip(")]}\"'.,;")) :]
+        # only the closers of the brackets opened before the text: "(Alarm)"/"(User)" share a
+        # ")" that is the text's own
+        opened = sum(map((label + opening).count, "([{"))
+        while sum(map(closing.count, ")]}")) > opened:
+            closing = closing[1:]
+        return label + SPACE + opening + WILDCARD + closing
     if SPACE in a or SPACE in b:
         # a quoted value of several words: word by word when both have as many, else the
         # whole words both share stay around the value ('error="failed to query data: <*>"')

@@ -1,0 +1,46 @@
+"""Headers recognised by their first characters: layouts a whole-line pattern names at once.
+
+Called by :func:`vigil.logs._detect.detect_header` before its token rules, for lines that open
+with an upper-case letter (:func:`prefix_layout`) or hold ``=`` near their start
+(:func:`stamped_record`). Each pattern is a logging library's default layout, not a product's:
+
+- Python logging's ``basicConfig()`` format, ``%(levelname)s:%(name)s:%(message)s``
+  (``WARNING:root:disk almost full``): the level, the logger and the colons that glue them;
+- Ruby's ``Logger`` default format, ``I, [<time> #<pid>]  INFO -- <progname>: <message>``
+  (Rails, Fluentd, Chef): everything up to the ``--`` and the program name's colon;
+- an audit record stamp, ``key=value`` pairs and a ``msg=`` key whose value is a name with a
+  Unix time and a serial number in parentheses closed by a colon (``type=SYSCALL
+  msg=audit(1764416299.123:4567): arch=...``): the record's own fields follow.
+
+Like the other header rules they look only at whether a character is a digit, never which one
+(the raw-line cache of :mod:`vigil.logs._parser` relies on it).
+"""
+
+from __future__ import annotations
+
+import re
+
+Header = tuple[int, tuple[tuple[str, str], ...]]
+
+_PY_BASIC = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL):([A-Za-z_][\w.\-]*):(?=\S)")
+_RUBY = re.compile(r"([DIWEFAU]), \[([^\]]*)\] +([A-Z]+) -- ([^:\s]*): ?")
+_STAMPED_KV = re.compile(r"(?:[a-z_]+=\S+ ){1,4}msg=[a-z_]*\(\d+(?:\.\d+)?:\d+\): *")
+
+
+def prefix_layout(line: str) -> Header | None:
+    """(message start, header fields) when ``line`` opens with a known layout, else None."""
+    m = _PY_BASIC.match(line) if line[0] in "DIWEC" and ":" in line[:10] else None
+    if m is not None and m.end() < len(line):
+        return m.end(), (("Level", m.group(1)), ("Component", m.group(2)))
+    m = _RUBY.match(line) if line[1:3] == ", " else None
+    if m is not None and m.end() < len(line):
+        return m.end(), (("Time", m.group(2)), ("Level", m.group(3)), ("Component", m.group(4)))
+    return None
+
+
+def stamped_record(line: str) -> Header | None:
+    """(message start, header fields) of an audit-style record, else None."""
+    m = _STAMPED_KV.match(line)
+    if m is None:
+        return None
+    return m.end(), (("Fields", line[: m.end()].rstrip(": ")),)
