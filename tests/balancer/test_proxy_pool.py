@@ -30,6 +30,16 @@ from ._upstreams import fixed, proxying, read_response, roundtrip, serving, sse
 GET = b"GET / HTTP/1.1\r\nHost: s\r\n\r\n"
 
 
+def raw_listener(backlog: int) -> tuple[socket.socket, int]:
+    """A non-blocking listening socket on a free loopback port: an upstream the test drives by
+    hand (``loop.sock_accept``), byte by byte."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(backlog)
+    listener.setblocking(False)
+    return listener, listener.getsockname()[1]
+
+
 async def wait_until(condition, what: str) -> None:
     """Let the loop run until ``condition()`` holds (bounded: the test fails, never hangs)."""
     for _ in range(500):
@@ -84,11 +94,7 @@ async def test_a_post_read_in_the_same_pass_as_the_upstreams_close_goes_on_a_new
     one pass, the POST first. Written onto the dead connection, the POST could not be replayed
     and the client got a 502; the proxy now sees the close with a peek and opens a new one."""
     loop = asyncio.get_running_loop()
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.setblocking(False)
-    port = listener.getsockname()[1]
+    listener, port = raw_listener(8)
     ok = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
     post = b"POST /v1/completions HTTP/1.1\r\nHost: s\r\nContent-Length: 2\r\n\r\n{}"
     try:
@@ -175,11 +181,7 @@ async def test_a_waiting_request_takes_a_connection_that_frees_up_before_its_own
     """The upstream's accept queue is full (backlog 0, nobody accepting), so a second connect
     hangs in SYN retries; the first connection's response ends and serves the second request."""
     loop = asyncio.get_running_loop()
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    listener.setblocking(False)
-    port = listener.getsockname()[1]
+    listener, port = raw_listener(0)
     router = RoundRobinRouter([upstream("a", port)])
     blocker = None
     try:
