@@ -256,3 +256,20 @@ async def test_the_log_endpoints_are_in_the_openapi_schema(client: httpx.AsyncCl
     }
     for path in ("/api/v1/logs/batches", "/api/v1/logs/templates", "/api/v1/logs/findings"):
         assert path in paths
+
+
+async def test_a_batch_count_too_large_for_the_analyses_is_a_422_and_breaks_nothing(
+    client: httpx.AsyncClient, pipeline: LogPipeline, clock: Clock
+) -> None:
+    # A count past a float's range was accepted, and the next batch of that template then
+    # failed with a 500 (OverflowError in the burst baseline) for good.
+    huge = batch(1, ("worker <*> started", 10**400))
+    resp = await client.post("/api/v1/logs/batches", json=huge, headers=bearer(AGENT_A))
+    assert resp.status_code == 422, resp.text
+    assert "body.templates.0.count" in resp.json()["detail"]
+    for seq in (1, 2):
+        clock.now += 20.0  # the next bucket: the baseline takes the last one's count
+        ok = batch(seq, ("worker <*> started", 3))
+        resp = await client.post("/api/v1/logs/batches", json=ok, headers=bearer(AGENT_A))
+        assert resp.status_code == 200, resp.text
+    assert {t.template: t.count for t in pipeline.registry.entries()} == {"worker <*> started": 6}

@@ -37,6 +37,9 @@ MAX_PUSH_LINES = 100_000
 """Lines per push: a megabyte of short lines; more is a shipper that should batch smaller."""
 MAX_BATCH_TEMPLATES = 10_000
 """Templates per agent batch (``logs.batch_templates`` is at most this)."""
+MAX_TEMPLATE_COUNT = 10**12
+"""Lines of one template in one batch: a trillion is years of the busiest log, and keeps every
+count the analyses sum as floats exact (below 2**53); a larger one is a broken shipper."""
 PUSH_HOW = (
     "push with 'Authorization: Bearer <token>': a node's agent token, or an API token with the "
     "operator role"
@@ -59,7 +62,7 @@ class IngestOut(BaseModel):
 class TemplateCountIn(BaseModel):
     source: str = Field(pattern=LABEL)
     template: str = Field(max_length=100_000)
-    count: int = Field(ge=1)
+    count: int = Field(ge=1, le=MAX_TEMPLATE_COUNT)
     first_at: float
     last_at: float
     level: str = Field(default="", max_length=MAX_LEVEL_CHARS)
