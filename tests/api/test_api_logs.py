@@ -273,3 +273,28 @@ async def test_a_batch_count_too_large_for_the_analyses_is_a_422_and_breaks_noth
         resp = await client.post("/api/v1/logs/batches", json=ok, headers=bearer(AGENT_A))
         assert resp.status_code == 200, resp.text
     assert {t.template: t.count for t in pipeline.registry.entries()} == {"worker <*> started": 6}
+
+
+async def test_a_batch_with_negative_or_unnamed_stats_is_a_422_and_counts_never_go_back(
+    client: httpx.AsyncClient, pipeline: LogPipeline
+) -> None:
+    # Negative stats were added as they came: the controller's repaired-line counters (and
+    # /metrics) went down; any text was taken as a source or stat name and kept for good.
+    first = batch(1, ("worker <*> started", 4))
+    first["stats"] = {"app.log": {"lines": 4, "invalid_utf8": 2}}
+    assert (
+        await client.post("/api/v1/logs/batches", json=first, headers=bearer(AGENT_A))
+    ).status_code == 200
+    bad_stats = [
+        {"app.log": {"lines": 1, "invalid_utf8": -2}},
+        {"app.log": {"lines": 10**400}},
+        {"no/such source": {"lines": 1}},
+        {"app.log": {"x" * 100: 1}},
+    ]
+    for seq, stats in enumerate(bad_stats, start=2):
+        bad = {**batch(seq, ("worker <*> started", 1)), "stats": stats}
+        resp = await client.post("/api/v1/logs/batches", json=bad, headers=bearer(AGENT_A))
+        assert resp.status_code == 422, (stats, resp.text)
+        assert "body.stats" in resp.json()["detail"]
+    assert pipeline.stats == {"node-a/app.log": {"lines": 4, "invalid_utf8": 2}}
+    assert pipeline.counts.problems == {("node-a", "app.log", "invalid_utf8"): 2}

@@ -69,6 +69,15 @@ class TemplateCountIn(BaseModel):
     samples: list[str] = Field(default_factory=list, max_length=20)
 
 
+SourceName = Annotated[str, Field(pattern=LABEL)]
+StatName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+StatCount = Annotated[int, Field(ge=0, le=MAX_TEMPLATE_COUNT)]
+SourceStats = Annotated[dict[StatName, StatCount], Field(max_length=32)]
+"""An agent sends seven (lines, empty, invalid_utf8, control_chars, truncated, crlf, overflow)."""
+MAX_BATCH_SOURCES = 1000
+"""Sources with stats in one batch: an agent follows a handful of files."""
+
+
 class BatchIn(BaseModel):
     node: str = Field(min_length=1, max_length=63)
     agent_id: str = Field(
@@ -77,8 +86,10 @@ class BatchIn(BaseModel):
     seq: int = Field(ge=1, description="Batch number; a repeated one is ignored")
     sent_at: float = Field(description="The agent's clock when it sent the batch")
     templates: list[TemplateCountIn] = Field(max_length=MAX_BATCH_TEMPLATES)
-    stats: dict[str, dict[str, int]] = Field(
-        default_factory=dict, description="Per source: lines, empty, invalid_utf8, truncated..."
+    stats: dict[SourceName, SourceStats] = Field(
+        default_factory=dict,
+        max_length=MAX_BATCH_SOURCES,
+        description="Per source, since the last batch: lines, empty, invalid_utf8...",
     )
 
 
