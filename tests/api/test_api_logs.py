@@ -298,3 +298,17 @@ async def test_a_batch_with_negative_or_unnamed_stats_is_a_422_and_counts_never_
         assert "body.stats" in resp.json()["detail"]
     assert pipeline.stats == {"node-a/app.log": {"lines": 4, "invalid_utf8": 2}}
     assert pipeline.counts.problems == {("node-a", "app.log", "invalid_utf8"): 2}
+
+
+async def test_a_push_of_deeply_nested_json_is_a_422_not_a_500(
+    client: httpx.AsyncClient, pipeline: LogPipeline
+) -> None:
+    # 2 KB of '[' is valid-looking JSON too deep for Python's parser: RecursionError, a 500.
+    resp = await client.post(
+        "/api/v1/logs",
+        content=b"[" * 2000,
+        headers={**bearer("operator"), "Content-Type": "application/json"},
+    )
+    assert resp.status_code == 422, resp.text
+    assert "body: not JSON" in resp.json()["detail"]
+    assert pipeline.registry.entries() == []

@@ -174,7 +174,7 @@ async def push_logs(
         result = await service.ingest_lines(at, source, body)
     elif kind in ("application/json", ""):
         try:
-            push = PushIn.model_validate(json.loads(body))
+            push = PushIn.model_validate(_json(body))
         except ValueError as exc:
             detail = (
                 describe_validation(exc.errors())
@@ -187,6 +187,14 @@ async def push_logs(
     else:
         raise HTTPException(415, f"content-type {kind!r}: send application/json or text/plain")
     return IngestOut.model_validate(result, from_attributes=True)
+
+
+def _json(body: bytes) -> Any:
+    """The parsed body; ValueError also for nesting too deep for the parser (RecursionError)."""
+    try:
+        return json.loads(body)
+    except RecursionError as exc:
+        raise ValueError("nested too deep") from exc
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
