@@ -312,3 +312,24 @@ async def test_a_push_of_deeply_nested_json_is_a_422_not_a_500(
     assert resp.status_code == 422, resp.text
     assert "body: not JSON" in resp.json()["detail"]
     assert pipeline.registry.entries() == []
+
+
+async def test_an_agent_batch_with_a_long_line_of_numbers_is_taken_whole(
+    client: httpx.AsyncClient, pipeline: LogPipeline, tmp_path: Path
+) -> None:
+    # A 64 KB line of numbers (under logs.max_line_bytes) mines into a template twice as long
+    # ("<*> " per "1 "): past the API's template limit, so the whole batch got a 422 and the
+    # agent dropped it, losing every other line of those seconds too.
+    from vigil.collectors import EdgeSourceSpec, LogEdge
+
+    log = tmp_path / "app.log"
+    log.write_bytes(b"worker 3 started\n" + b" ".join([b"7"] * 32_000) + b"\nworker 4 started\n")
+    edge = LogEdge([EdgeSourceSpec(str(log), "app.log")], tmp_path / "edge.json")
+    assert edge.poll() == 3
+    body = {**(edge.batch() or {}), "node": "node-a", "sent_at": 1_700_000_000.0}
+    resp = await client.post("/api/v1/logs/batches", json=body, headers=bearer(AGENT_A))
+    assert resp.status_code == 200, resp.text[:300]
+    assert resp.json()["lines"] == 3
+    counts = sorted(t.count for t in pipeline.registry.entries())
+    assert counts == [1, 2]
+    edge.close()

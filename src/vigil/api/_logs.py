@@ -27,7 +27,7 @@ from vigil.api._context import Ctx
 from vigil.api._errors import describe_validation
 from vigil.api._logs_service import TemplateSort
 from vigil.api._schemas import ERROR_RESPONSES, Paged
-from vigil.collectors import MAX_LEVEL_CHARS
+from vigil.collectors import MAX_LEVEL_CHARS, MAX_TEMPLATE_CHARS
 from vigil.errors import InputError
 
 router = APIRouter(prefix="/api/v1", tags=["logs"], responses=ERROR_RESPONSES)
@@ -61,7 +61,7 @@ class IngestOut(BaseModel):
 
 class TemplateCountIn(BaseModel):
     source: str = Field(pattern=LABEL)
-    template: str = Field(max_length=100_000)
+    template: str = Field(max_length=MAX_TEMPLATE_CHARS)
     count: int = Field(ge=1, le=MAX_TEMPLATE_COUNT)
     first_at: float
     last_at: float
