@@ -227,12 +227,19 @@ class LogPipeline:
     async def _mine(self, source: str, mined: MinedSource, texts: Sequence[str]) -> IngestResult:
         """Mine lines on the controller, :data:`CHUNK_LINES` at a time: the analyses see each
         template once per chunk with its count, and the event loop (heartbeats, the API) gets
-        a turn between chunks."""
+        a turn between chunks. Cancelled between two chunks, it mines the rest at once and
+        then raises: the lines have been read, and a stop must not lose them."""
         found = 0
         touched: set[str] = set()
+        cancelled = False
         for start in range(0, len(texts), CHUNK_LINES):
-            if start:
-                await asyncio.sleep(0)
+            if start and not cancelled:
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    # Stopping: the lines were read (a file's offset is past them), so they
+                    # are mined now, before the state is saved, or they would never be.
+                    cancelled = True
             now = self._clock()
             chunk: dict[str, list[Any]] = {}  # template -> [count, example, level]
             for text in texts[start : start + CHUNK_LINES]:
@@ -252,6 +259,8 @@ class LogPipeline:
                 found += self._observe(
                     source, template, now, count=count, example=example, level=level
                 )
+        if cancelled:
+            raise asyncio.CancelledError
         return IngestResult(len(texts), len(touched), found)
 
     def _count_stats(self, source: str, counts: Mapping[str, int]) -> None:
