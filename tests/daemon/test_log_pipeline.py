@@ -321,3 +321,32 @@ async def test_a_stop_while_a_local_file_is_being_mined_loses_none_of_its_lines(
     again = pipeline()
     await again.poll_local()
     assert counted(again) == 3000
+
+
+def agent_batch(seq: int, template: str, count: int = 1) -> dict[str, Any]:
+    item = {"source": "app", "template": template, "count": count, "first_at": 0.0}
+    return {
+        "agent_id": "a1",
+        "seq": seq,
+        "sent_at": 0.0,
+        "templates": [{**item, "last_at": 0.0, "level": "", "samples": []}],
+        "stats": {},
+    }
+
+
+async def test_a_template_with_many_wildcards_is_judged_at_once_against_its_family(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    # Whether a new template only widens a known one was asked of a regex made of one '.*?'
+    # per wildcard: against a family member it does not match, backtracking took 54 s for 18
+    # wildcards and hours for 24, with the controller's event loop (heartbeats, API) blocked.
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    logs.ingest_batch("n1", agent_batch(1, "warm up", count=10))
+    logs.ingest_batch("n1", agent_batch(2, "job " + " ".join(["a"] * 40) + " done!"))
+    wide = "job " + " ".join(["<*>"] * 24) + " done"
+    assert logs.ingest_batch("n1", agent_batch(3, wide)).findings == 1  # news: no widening
+    # a template that does widen a known one is still no news
+    logs.ingest_batch("n1", agent_batch(4, "copy file a to b finished"))
+    widened = logs.ingest_batch("n1", agent_batch(5, "copy file <*> to <*> finished"))
+    assert widened.findings == 0
