@@ -109,12 +109,14 @@ class IncidentsTable:
             resolved = i.get("resolved_at")
             acted = secs(first - detected if first else None)
             recovered = secs(resolved - detected if resolved else None)
-            head = [str(i["id"]), i["subject"]] + ([i["kind"]] if wide else [])
+            head: list[str | Text] = [str(i["id"]), Text(i["subject"])]
+            head += [i["kind"]] if wide else []
             if wide:
                 times = [ago(detected), acted, recovered]
             else:
                 times = [f"{ago(detected)}\nacted {acted}\nrecovered {recovered}"]
-            table.add_row(*head, badge(i["state"]), *times, i["summary"])
+            # a log incident's summary quotes the log: its brackets are no Rich markup
+            table.add_row(*head, badge(i["state"]), *times, Text(i["summary"]))
         return table
 
 

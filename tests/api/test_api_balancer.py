@@ -108,3 +108,22 @@ async def test_a_placement_with_bad_needs_is_422_naming_the_field(
     response = await client.post("/api/v1/placements", headers=OPS, json={"gpus": -1})
     assert response.status_code == 422
     assert "gpus" in response.json()["detail"]
+
+
+async def test_a_misspelt_field_in_a_balancer_change_or_a_placement_is_a_422_naming_it(
+    client: httpx.AsyncClient, control: FakeControl
+) -> None:
+    # Unknown fields were ignored: {"gpu": 4} placed a task needing four GPUs as one needing
+    # none, and {"weight": 2, "sate": "draining"} re-weighted the replica and left it serving.
+    control.balanced = True
+    placed = await client.post("/api/v1/placements", headers=OPS, json={"gpu": 4})
+    assert placed.status_code == 422, placed.text
+    assert "body.gpu: extra inputs are not permitted" in placed.json()["detail"]
+    changed = await client.post(
+        "/api/v1/replicas/web/0/balancer", headers=OPS, json={"weight": 2, "sate": "draining"}
+    )
+    assert changed.status_code == 422, changed.text
+    assert "body.sate: extra inputs are not permitted" in changed.json()["detail"]
+    view = (await client.get("/api/v1/services/web/balancer", headers=VIEW)).json()
+    rows = {u["id"]: (u["weight"], u["state"]) for u in view["upstreams"]}
+    assert rows["web/0"] == (1.0, "ready")

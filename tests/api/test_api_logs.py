@@ -256,3 +256,80 @@ async def test_the_log_endpoints_are_in_the_openapi_schema(client: httpx.AsyncCl
     }
     for path in ("/api/v1/logs/batches", "/api/v1/logs/templates", "/api/v1/logs/findings"):
         assert path in paths
+
+
+async def test_a_batch_count_too_large_for_the_analyses_is_a_422_and_breaks_nothing(
+    client: httpx.AsyncClient, pipeline: LogPipeline, clock: Clock
+) -> None:
+    # A count past a float's range was accepted, and the next batch of that template then
+    # failed with a 500 (OverflowError in the burst baseline) for good.
+    huge = batch(1, ("worker <*> started", 10**400))
+    resp = await client.post("/api/v1/logs/batches", json=huge, headers=bearer(AGENT_A))
+    assert resp.status_code == 422, resp.text
+    assert "body.templates.0.count" in resp.json()["detail"]
+    for seq in (1, 2):
+        clock.now += 20.0  # the next bucket: the baseline takes the last one's count
+        ok = batch(seq, ("worker <*> started", 3))
+        resp = await client.post("/api/v1/logs/batches", json=ok, headers=bearer(AGENT_A))
+        assert resp.status_code == 200, resp.text
+    assert {t.template: t.count for t in pipeline.registry.entries()} == {"worker <*> started": 6}
+
+
+async def test_a_batch_with_negative_or_unnamed_stats_is_a_422_and_counts_never_go_back(
+    client: httpx.AsyncClient, pipeline: LogPipeline
+) -> None:
+    # Negative stats were added as they came: the controller's repaired-line counters (and
+    # /metrics) went down; any text was taken as a source or stat name and kept for good.
+    first = batch(1, ("worker <*> started", 4))
+    first["stats"] = {"app.log": {"lines": 4, "invalid_utf8": 2}}
+    assert (
+        await client.post("/api/v1/logs/batches", json=first, headers=bearer(AGENT_A))
+    ).status_code == 200
+    bad_stats = [
+        {"app.log": {"lines": 1, "invalid_utf8": -2}},
+        {"app.log": {"lines": 10**400}},
+        {"no/such source": {"lines": 1}},
+        {"app.log": {"x" * 100: 1}},
+    ]
+    for seq, stats in enumerate(bad_stats, start=2):
+        bad = {**batch(seq, ("worker <*> started", 1)), "stats": stats}
+        resp = await client.post("/api/v1/logs/batches", json=bad, headers=bearer(AGENT_A))
+        assert resp.status_code == 422, (stats, resp.text)
+        assert "body.stats" in resp.json()["detail"]
+    assert pipeline.stats == {"node-a/app.log": {"lines": 4, "invalid_utf8": 2}}
+    assert pipeline.counts.problems == {("node-a", "app.log", "invalid_utf8"): 2}
+
+
+async def test_a_push_of_deeply_nested_json_is_a_422_not_a_500(
+    client: httpx.AsyncClient, pipeline: LogPipeline
+) -> None:
+    # 2 KB of '[' is valid-looking JSON too deep for Python's parser: RecursionError, a 500.
+    resp = await client.post(
+        "/api/v1/logs",
+        content=b"[" * 2000,
+        headers={**bearer("operator"), "Content-Type": "application/json"},
+    )
+    assert resp.status_code == 422, resp.text
+    assert "body: not JSON" in resp.json()["detail"]
+    assert pipeline.registry.entries() == []
+
+
+async def test_an_agent_batch_with_a_long_line_of_numbers_is_taken_whole(
+    client: httpx.AsyncClient, pipeline: LogPipeline, tmp_path: Path
+) -> None:
+    # A 64 KB line of numbers (under logs.max_line_bytes) mines into a template twice as long
+    # ("<*> " per "1 "): past the API's template limit, so the whole batch got a 422 and the
+    # agent dropped it, losing every other line of those seconds too.
+    from vigil.collectors import EdgeSourceSpec, LogEdge
+
+    log = tmp_path / "app.log"
+    log.write_bytes(b"worker 3 started\n" + b" ".join([b"7"] * 32_000) + b"\nworker 4 started\n")
+    edge = LogEdge([EdgeSourceSpec(str(log), "app.log")], tmp_path / "edge.json")
+    assert edge.poll() == 3
+    body = {**(edge.batch() or {}), "node": "node-a", "sent_at": 1_700_000_000.0}
+    resp = await client.post("/api/v1/logs/batches", json=body, headers=bearer(AGENT_A))
+    assert resp.status_code == 200, resp.text[:300]
+    assert resp.json()["lines"] == 3
+    counts = sorted(t.count for t in pipeline.registry.entries())
+    assert counts == [1, 2]
+    edge.close()

@@ -306,6 +306,27 @@ def test_a_permission_error_is_reported_once_and_retried(
     assert texts(tailer.read()) == log.written
 
 
+def test_a_directory_in_place_of_the_log_file_is_reported_as_one_and_left_once_a_file(
+    tmp_path: Path,
+) -> None:
+    # It was reported as "Is a directory; give Vigil's user read access to it": a fix that
+    # does not fix it.
+    path = tmp_path / "app.log"
+    path.mkdir()
+    tailer = FileTailer(path)
+    assert tailer.read() == []
+    assert tailer.status is TailStatus.UNREADABLE
+    assert tailer.problem == (
+        f"{path}: Is a directory; name a log file, not a directory, in logs.sources or --log; "
+        "retrying"
+    )
+    path.rmdir()
+    log = Log(path)
+    log.lines(2)
+    assert texts(tailer.read()) == log.written
+    assert tailer.status is TailStatus.OK
+
+
 def test_the_state_survives_json_and_a_malformed_one_is_refused() -> None:
     state = TailState(1, 2, 3, "ab" * 32, 4)
     assert TailState.from_dict(json.loads(json.dumps(state.to_dict()))) == state

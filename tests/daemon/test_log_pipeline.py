@@ -4,6 +4,8 @@ quiet log incident, keeps its templates across a restart and survives a corrupt 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -277,3 +279,74 @@ async def test_a_known_precursor_seen_again_warns_once_per_window(
     assert len(logs.found) == before + 1
     clock.now += 60
     assert (await logs.ingest_lines("n1", "app", oom)).findings == 1  # a window later
+
+
+async def test_a_stop_while_a_local_file_is_being_mined_loses_none_of_its_lines(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    # poll_local reads up to 1 MB, then mines it 512 lines at a time, yielding in between. A
+    # stop (the task cancelled) between two chunks saved the file's offset past every line
+    # read, while only the first chunks had been counted: the rest were never mined.
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"request {i} served in {i % 7} ms\n" for i in range(3000)))
+    clock = Clock()
+    settings = {"sources": [{"path": str(log)}], "analysis": {"window": 60}}
+
+    def pipeline() -> LogPipeline:
+        bus = EventBus()
+        return LogPipeline(
+            LogsSettings.model_validate(settings),
+            state_path=tmp_path / "log-analysis.json",
+            bus=bus,
+            incidents=IncidentBook(store, bus, clock),
+            clock=clock,
+        )
+
+    def counted(logs: LogPipeline) -> int:
+        return sum(t.count for t in logs.registry.entries())
+
+    first = pipeline()
+    observe = first._observe
+
+    def observe_then_stop(*args: Any, **kwargs: Any) -> int:
+        polling.cancel()  # the stop arrives while the first chunk is being mined
+        return observe(*args, **kwargs)
+
+    first._observe = observe_then_stop  # type: ignore[method-assign]
+    polling = asyncio.create_task(first.poll_local())
+    with contextlib.suppress(asyncio.CancelledError):
+        await polling
+    assert polling.cancelled()
+    first.save_now()  # what run() does on its way out
+    again = pipeline()
+    await again.poll_local()
+    assert counted(again) == 3000
+
+
+def agent_batch(seq: int, template: str, count: int = 1) -> dict[str, Any]:
+    item = {"source": "app", "template": template, "count": count, "first_at": 0.0}
+    return {
+        "agent_id": "a1",
+        "seq": seq,
+        "sent_at": 0.0,
+        "templates": [{**item, "last_at": 0.0, "level": "", "samples": []}],
+        "stats": {},
+    }
+
+
+async def test_a_template_with_many_wildcards_is_judged_at_once_against_its_family(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    # Whether a new template only widens a known one was asked of a regex made of one '.*?'
+    # per wildcard: against a family member it does not match, backtracking took 54 s for 18
+    # wildcards and hours for 24, with the controller's event loop (heartbeats, API) blocked.
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    logs.ingest_batch("n1", agent_batch(1, "warm up", count=10))
+    logs.ingest_batch("n1", agent_batch(2, "job " + " ".join(["a"] * 40) + " done!"))
+    wide = "job " + " ".join(["<*>"] * 24) + " done"
+    assert logs.ingest_batch("n1", agent_batch(3, wide)).findings == 1  # news: no widening
+    # a template that does widen a known one is still no news
+    logs.ingest_batch("n1", agent_batch(4, "copy file a to b finished"))
+    widened = logs.ingest_batch("n1", agent_batch(5, "copy file <*> to <*> finished"))
+    assert widened.findings == 0

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,13 @@ def test_templates_shows_a_table_most_frequent_first(tmp_path: Path) -> None:
     out = CliRunner().invoke(logs_app, ["templates", str(log)])
     assert out.exit_code == 0
     assert out.stdout.index("job <*> done") < out.stdout.index("rare event")
+
+
+def test_templates_shows_lines_with_square_brackets_as_written(tmp_path: Path) -> None:
+    # '[/]' in a line was read as a Rich closing tag: a MarkupError traceback, no table.
+    log = tmp_path / "a.log"
+    log.write_text("shard [/] failed: [bold] no\n")
+    argv = [sys.executable, "-m", "vigil", "logs", "templates", str(log)]
+    out = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("shard [/] failed: [bold] no") == 2  # template and example

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from vigil.api._auth import Operator, Viewer
 from vigil.api._context import Ctx
@@ -52,12 +52,14 @@ class BalancerOut(BaseModel):
 
 
 class BalancerChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt "state" must not pass as no change
     state: Literal["ready", "draining", "maint"] | None = None
     weight: float | None = Field(default=None, gt=0, le=1_000_000)
     reason: str = Field(default="", max_length=500)
 
 
 class PlacementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt need must not place as no need
     gpus: int = Field(default=0, ge=0, le=1024)
     gpu_memory_mb: int = Field(default=0, ge=0, description="Per GPU")
     memory_mb: int = Field(default=0, ge=0)

@@ -27,7 +27,7 @@ from vigil.api._context import Ctx
 from vigil.api._errors import describe_validation
 from vigil.api._logs_service import TemplateSort
 from vigil.api._schemas import ERROR_RESPONSES, Paged
-from vigil.collectors import MAX_LEVEL_CHARS
+from vigil.collectors import MAX_LEVEL_CHARS, MAX_TEMPLATE_CHARS
 from vigil.errors import InputError
 
 router = APIRouter(prefix="/api/v1", tags=["logs"], responses=ERROR_RESPONSES)
@@ -37,6 +37,9 @@ MAX_PUSH_LINES = 100_000
 """Lines per push: a megabyte of short lines; more is a shipper that should batch smaller."""
 MAX_BATCH_TEMPLATES = 10_000
 """Templates per agent batch (``logs.batch_templates`` is at most this)."""
+MAX_TEMPLATE_COUNT = 10**12
+"""Lines of one template in one batch: a trillion is years of the busiest log, and keeps every
+count the analyses sum as floats exact (below 2**53); a larger one is a broken shipper."""
 PUSH_HOW = (
     "push with 'Authorization: Bearer <token>': a node's agent token, or an API token with the "
     "operator role"
@@ -58,12 +61,21 @@ class IngestOut(BaseModel):
 
 class TemplateCountIn(BaseModel):
     source: str = Field(pattern=LABEL)
-    template: str = Field(max_length=100_000)
-    count: int = Field(ge=1)
+    template: str = Field(max_length=MAX_TEMPLATE_CHARS)
+    count: int = Field(ge=1, le=MAX_TEMPLATE_COUNT)
     first_at: float
     last_at: float
     level: str = Field(default="", max_length=MAX_LEVEL_CHARS)
     samples: list[str] = Field(default_factory=list, max_length=20)
+
+
+SourceName = Annotated[str, Field(pattern=LABEL)]
+StatName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+StatCount = Annotated[int, Field(ge=0, le=MAX_TEMPLATE_COUNT)]
+SourceStats = Annotated[dict[StatName, StatCount], Field(max_length=32)]
+"""An agent sends seven (lines, empty, invalid_utf8, control_chars, truncated, crlf, overflow)."""
+MAX_BATCH_SOURCES = 1000
+"""Sources with stats in one batch: an agent follows a handful of files."""
 
 
 class BatchIn(BaseModel):
@@ -74,8 +86,10 @@ class BatchIn(BaseModel):
     seq: int = Field(ge=1, description="Batch number; a repeated one is ignored")
     sent_at: float = Field(description="The agent's clock when it sent the batch")
     templates: list[TemplateCountIn] = Field(max_length=MAX_BATCH_TEMPLATES)
-    stats: dict[str, dict[str, int]] = Field(
-        default_factory=dict, description="Per source: lines, empty, invalid_utf8, truncated..."
+    stats: dict[SourceName, SourceStats] = Field(
+        default_factory=dict,
+        max_length=MAX_BATCH_SOURCES,
+        description="Per source, since the last batch: lines, empty, invalid_utf8...",
     )
 
 
@@ -160,7 +174,7 @@ async def push_logs(
         result = await service.ingest_lines(at, source, body)
     elif kind in ("application/json", ""):
         try:
-            push = PushIn.model_validate(json.loads(body))
+            push = PushIn.model_validate(_json(body))
         except ValueError as exc:
             detail = (
                 describe_validation(exc.errors())
@@ -173,6 +187,14 @@ async def push_logs(
     else:
         raise HTTPException(415, f"content-type {kind!r}: send application/json or text/plain")
     return IngestOut.model_validate(result, from_attributes=True)
+
+
+def _json(body: bytes) -> Any:
+    """The parsed body; ValueError also for nesting too deep for the parser (RecursionError)."""
+    try:
+        return json.loads(body)
+    except RecursionError as exc:
+        raise ValueError("nested too deep") from exc
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
+from rich.text import Text
 
 from vigil.logs import (
     LineSplitter,
@@ -195,8 +196,13 @@ def templates(
             name, justify="right" if name in ("id", "count", "first", "last") else "left"
         )
     for c in clusters[:limit]:
-        table.add_row(
-            str(c.id), str(c.count), str(c.first_line), str(c.last_line), c.template, c.example
+        table.add_row(  # log text as written: its brackets are no Rich markup
+            str(c.id),
+            str(c.count),
+            str(c.first_line),
+            str(c.last_line),
+            Text(c.template),
+            Text(c.example),
         )
     console.print(table)
     repaired = {

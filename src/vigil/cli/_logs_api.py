@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from vigil.cli._client import ApiClient, api_errors
 
@@ -52,10 +53,10 @@ def templates_table(items: list[dict[str, Any]], total: int, now: float) -> Tabl
             f"{t['count']:,}",
             f"{t['p_fault']:.2f}",
             str(t["family"]),
-            t["level"] or "-",
+            Text(t["level"] or "-"),
             _ago(t["last_seen"], now),
-            ", ".join(sorted(t["sources"]))[:40],
-            _short(t["template"]),
+            Text(", ".join(sorted(t["sources"]))[:40]),
+            Text(_short(t["template"])),  # log text as written: its brackets are no markup
         )
     return table
 
@@ -74,9 +75,9 @@ def findings_table(items: list[dict[str, Any]], total: int, now: float) -> Table
             f"[{style}]{f['severity']}[/{style}]" if style else f["severity"],
             f"{f['score']:.2f}",
             f"{f['p_fault']:.2f}",
-            f["source"],
+            Text(f["source"]),
             str(f["incident_id"]) if f["incident_id"] is not None else "-",
-            _short(f["summary"], 100),
+            Text(_short(f["summary"], 100)),  # log text as written: its brackets are no markup
         )
     return table
 

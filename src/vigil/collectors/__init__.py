@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from vigil.collectors._gpu import GpuCollector, NvmlLike
 from vigil.collectors._host import HostCollector, PsutilLike
-from vigil.collectors._logedge import MAX_LEVEL_CHARS, EdgeSourceSpec, LogEdge, write_atomic
+from vigil.collectors._logedge import (
+    MAX_LEVEL_CHARS,
+    MAX_TEMPLATE_CHARS,
+    EdgeSourceSpec,
+    LogEdge,
+    write_atomic,
+)
 from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
@@ -34,6 +40,7 @@ from vigil.collectors._xid import XID_CATALOG, XidAction, XidInfo, XidLine, pars
 __all__ = [
     "MAX_BODY",
     "MAX_LEVEL_CHARS",
+    "MAX_TEMPLATE_CHARS",
     "XID_CATALOG",
     "CardinalityError",
     "EdgeSourceSpec",

@@ -37,6 +37,7 @@ from vigil.collectors._tail_state import TailState
 from vigil.errors import InputError
 from vigil.logs import (
     DEFAULT_MAX_LINE_BYTES,
+    TRUNCATED_MARKER,
     InputStats,
     LogFormat,
     TemplateMiner,
@@ -52,6 +53,10 @@ SAMPLE_CHARS = 1024
 MAX_LEVEL_CHARS = 40
 """A level is a word (ERROR, warning, 3): the API refuses a longer one, and with it the whole
 batch, so a JSON line whose ``level`` holds a sentence is cut to this."""
+MAX_TEMPLATE_CHARS = 100_000
+"""The API refuses a longer template, and with it the whole batch. A line under
+``logs.max_line_bytes`` can mine into a longer one (each ``1 `` of a line of numbers becomes
+``<*> ``), so a template is cut to this, ending with :data:`vigil.logs.TRUNCATED_MARKER`."""
 LEVEL_FIELDS = ("Level", "level", "LEVEL", "severity", "Severity", "lvl", "PRIORITY", "priority")
 """Header fields that carry a line's level (format strings, auto-detection, JSON lines)."""
 STAT_FIELDS = ("lines", "empty", "invalid_utf8", "control_chars", "truncated", "crlf")
@@ -240,6 +245,8 @@ class LogEdge:
             miner = self.sources[index].miner
             cluster = miner.clusters.get(miner.resolve(cid))
             text = cluster.template if cluster is not None else entry.template
+            if len(text) > MAX_TEMPLATE_CHARS:
+                text = text[: MAX_TEMPLATE_CHARS - len(TRUNCATED_MARKER)] + TRUNCATED_MARKER
             key = (entry.source, text)
             have = merged.get(key)
             if have is None:

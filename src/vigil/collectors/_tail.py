@@ -241,6 +241,8 @@ class FileTailer:
             TailStatus.MISSING: "waiting for it to be created",
             TailStatus.UNREADABLE: "give Vigil's user read access to it; retrying",
         }[status]
+        if isinstance(exc, IsADirectoryError):
+            fix = "name a log file, not a directory, in logs.sources or --log; retrying"
         self.problem = f"{self.path}: {reason}; {fix}"
         level = logging.INFO if status is TailStatus.MISSING else logging.WARNING
         _log.log(level, "%s", self.problem)

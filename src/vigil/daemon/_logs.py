@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -227,12 +226,19 @@ class LogPipeline:
     async def _mine(self, source: str, mined: MinedSource, texts: Sequence[str]) -> IngestResult:
         """Mine lines on the controller, :data:`CHUNK_LINES` at a time: the analyses see each
         template once per chunk with its count, and the event loop (heartbeats, the API) gets
-        a turn between chunks."""
+        a turn between chunks. Cancelled between two chunks, it mines the rest at once and
+        then raises: the lines have been read, and a stop must not lose them."""
         found = 0
         touched: set[str] = set()
+        cancelled = False
         for start in range(0, len(texts), CHUNK_LINES):
-            if start:
-                await asyncio.sleep(0)
+            if start and not cancelled:
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    # Stopping: the lines were read (a file's offset is past them), so they
+                    # are mined now, before the state is saved, or they would never be.
+                    cancelled = True
             now = self._clock()
             chunk: dict[str, list[Any]] = {}  # template -> [count, example, level]
             for text in texts[start : start + CHUNK_LINES]:
@@ -252,6 +258,8 @@ class LogPipeline:
                 found += self._observe(
                     source, template, now, count=count, example=example, level=level
                 )
+        if cancelled:
+            raise asyncio.CancelledError
         return IngestResult(len(texts), len(touched), found)
 
     def _count_stats(self, source: str, counts: Mapping[str, int]) -> None:
@@ -328,10 +336,10 @@ class LogPipeline:
         ``user <*>``): it matches a member of its family, so it is no new event."""
         if WILDCARD not in template:
             return False
-        pattern = re.compile(".*?".join(re.escape(part) for part in template.split(WILDCARD)))
+        parts = template.split(WILDCARD)
         for other in self.families.members(template_id):
             entry = self.registry.get(other)
-            if other != template_id and entry is not None and pattern.fullmatch(entry.template):
+            if other != template_id and entry is not None and wildcard_match(parts, entry.template):
                 return self.novelty.known(other)
         return False
 
@@ -519,6 +527,25 @@ class LogPipeline:
             for f in rows[offset : offset + limit]
         ]
         return Page(page, len(rows), offset, limit)
+
+
+def wildcard_match(parts: Sequence[str], text: str) -> bool:
+    """Whether ``text`` is ``parts`` joined by stretches of any text (a template split at its
+    wildcards). Linear: each part is found leftmost after the previous one, which is enough
+    with wildcards only (a regex of ``.*?`` backtracks exponentially in their number)."""
+    if len(parts) == 1:
+        return text == parts[0]
+    first, last = parts[0], parts[-1]
+    end = len(text) - len(last)
+    if end < len(first) or not text.startswith(first) or not text.endswith(last):
+        return False
+    pos = len(first)
+    for part in parts[1:-1]:
+        found = text.find(part, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(part)
+    return True
 
 
 def check_source_formats(settings: LogsSettings) -> None:

@@ -7,18 +7,26 @@ reports live wins over what the config declares: ``gpus_free``, ``gpu_memory_fre
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from vigil.balancer import NodeCapacity
 from vigil.model import Node
 from vigil.settings import NodeSettings
 
+MAX_REPORTED = 1e15
+"""Past this (a petabyte in MB, a quadrillion GPUs) a reported number is garbage, not capacity;
+it also keeps a huge integer from overflowing a float."""
+
 
 def _number(info: Any, key: str, default: float) -> float:
+    """The reported number, or ``default`` when it is missing, not a number or not finite
+    (JSON from an agent may carry NaN or Infinity, which no capacity can be)."""
     value = info.get(key) if isinstance(info, dict) else None
-    return (
-        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
-    )
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return default
+    number = float(value) if abs(value) < MAX_REPORTED else math.inf
+    return number if math.isfinite(number) else default
 
 
 def node_capacity(node: Node, declared: NodeSettings) -> NodeCapacity:

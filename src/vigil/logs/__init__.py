@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from vigil.logs._cluster import Cluster
 from vigil.logs._headers import PRESETS, LogFormat, LogFormatError, Split, compile_format
-from vigil.logs._input import DEFAULT_MAX_LINE_BYTES, InputStats, LineSplitter
+from vigil.logs._input import DEFAULT_MAX_LINE_BYTES, TRUNCATED_MARKER, InputStats, LineSplitter
 from vigil.logs._miner import Match, TemplateMiner
 from vigil.logs._state import StateError, dumps, loads, miner_from_dict, miner_to_dict
 from vigil.logs._tokens import WILDCARD, mask
@@ -27,6 +27,7 @@ from vigil.logs._tokens import WILDCARD, mask
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
     "PRESETS",
+    "TRUNCATED_MARKER",
     "WILDCARD",
     "Cluster",
     "InputStats",

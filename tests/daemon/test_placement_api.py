@@ -1,0 +1,46 @@
+"""``POST /api/v1/placements`` on a real controller fed by real heartbeats over HTTP: what an
+agent reports about its node never turns a placement into an error."""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+
+from .conftest import OPERATOR, StartController
+
+TOKEN = "agent-n1-" + secrets.token_urlsafe(16)
+
+
+async def test_a_heartbeat_reporting_nan_or_infinite_capacity_leaves_placement_working(
+    start_controller: StartController,
+) -> None:
+    # JSON from a shipper may carry NaN / Infinity (Python's json writes them): a node whose
+    # agent reported gpus_free: NaN made every placement an HTTP 500 until its next heartbeat.
+    controller = await start_controller(
+        {
+            "agents": [{"node": "n1", "token": TOKEN}],
+            "nodes": [
+                {"name": "n1", "gpus": 2, "gpu_memory_mb": 81920, "memory_mb": 65536},
+                {"name": "n2", "gpus": 1, "gpu_memory_mb": 24576, "memory_mb": 32768},
+            ],
+        }
+    )
+    url = f"http://127.0.0.1:{controller.api_port}"
+    beat = (
+        b'{"node": "n1", "seq": 0, "info": {"gpus_free": NaN, "gpu_memory_free_mb": Infinity, '
+        b'"memory_free_mb": 1' + b"0" * 400 + b', "cpu_pct": NaN}}'
+    )
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        resp = await http.post(
+            "/api/v1/heartbeats",
+            content=beat,
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        assert resp.status_code == 200, resp.text
+        operator = {"Authorization": f"Bearer {OPERATOR}"}
+        placed = await http.post("/api/v1/placements", json={"gpus": 2}, headers=operator)
+        assert placed.status_code == 200, placed.text
+        # the unusable numbers fall back to the node's declared offer: 2 GPUs fit on n1 only
+        assert placed.json()["node"] == "n1"
+        assert placed.json()["candidates"] == ["n1"]
