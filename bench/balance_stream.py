@@ -5,12 +5,14 @@
     python bench/balance_stream.py --floor    # also the byte relay of bench/relay_floor.py
     python bench/balance_stream.py --pause 5  # each round a burst after 5 s without traffic
     python bench/balance_stream.py --python-only 2000   # Python work per relayed event
+    python bench/balance_stream.py --python-only 2000 --vigil-only  # without the baseline loop
 
 ``--python-only N`` relays N events (one chunk per upstream read) through the proxy's protocols
 with null transports (no sockets, no tools), against the baseline of what any relay that keeps
 the framing checked must do: httptools parsing the chunk and one write. Run it under
 ``valgrind --tool=callgrind`` with two counts (e.g. 2000 and 6000) and take the difference of
-the instruction totals for a figure that does not depend on the load.
+the instruction totals for a figure that does not depend on the load; ``--vigil-only`` leaves
+the baseline's loop out, so the difference is the proxy's alone (plus the null transports).
 
 A backend process (uvloop) answers every GET with a chunked ``text/event-stream`` of 64 events,
 the first at once and then one every 10 ms, like a model emitting tokens. The client (this
@@ -166,7 +168,7 @@ _EVENT = b'data: {"token": 7, "text": " tok"}\n\n'
 _CHUNK = b"%x\r\n%s\r\n" % (len(_EVENT), _EVENT)
 
 
-def python_only(count: int) -> dict[str, float]:
+def python_only(count: int, vigil_only: bool = False) -> dict[str, float]:
     """CPU µs per relayed event: the proxy's protocols (null transports) and the baseline."""
     import uvloop
     from httptools import HttpResponseParser
@@ -190,6 +192,8 @@ def python_only(count: int) -> dict[str, float]:
         def on_body(self, body: bytes) -> None:
             pass
 
+    if vigil_only:
+        return {"vigil_us": uvloop.run(proxy_loop()) / count * 1e6, "parse_and_write_us": 0.0}
     parser, sink = HttpResponseParser(Sink()), _NullTransport()
     parser.feed_data(_SSE_HEAD)
     start = time.process_time()
@@ -222,9 +226,14 @@ def main() -> int:
         metavar="N",
         help="only the proxy's Python work for N relayed events, without sockets (see above)",
     )
+    parser.add_argument(
+        "--vigil-only",
+        action="store_true",
+        help="with --python-only: the proxy's loop alone (callgrind figures without the baseline)",
+    )
     args = parser.parse_args()
     if args.python_only:
-        r = python_only(args.python_only)
+        r = python_only(args.python_only, args.vigil_only)
         print(f"{'':<34} {'CPU per event':>14}")
         print(f"{'vigil protocols (no I/O)':<34} {r['vigil_us']:>11.2f} us")
         print(f"{'baseline: httptools + one write':<34} {r['parse_and_write_us']:>11.2f} us")
@@ -234,8 +243,10 @@ def main() -> int:
                     "bench": "balance_stream_python",
                     "events": args.python_only,
                     "results": r,
-                    "baseline": "httptools_parse_and_null_write",
-                    "ratio": r["vigil_us"] / r["parse_and_write_us"],
+                    "baseline": None if args.vigil_only else "httptools_parse_and_null_write",
+                    "ratio": r["vigil_us"] / r["parse_and_write_us"]
+                    if r["parse_and_write_us"]
+                    else None,
                 }
             )
         )

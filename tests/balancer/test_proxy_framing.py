@@ -9,13 +9,23 @@ smuggling attempts, and what a router function sees. Real sockets on both legs.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 
 import pytest
 
 from vigil.balancer._upstream import Outcome
 
 from ._routers import RoundRobinRouter, dead_port, upstream
-from ._upstreams import Received, fixed, proxying, read_response, roundtrip, serving
+from ._upstreams import (
+    Received,
+    fixed,
+    proxying,
+    read_head,
+    read_response,
+    roundtrip,
+    serving,
+)
 
 GET = b"GET /x?y=1 HTTP/1.1\r\nHost: svc\r\nAccept: */*\r\n\r\n"
 
@@ -147,3 +157,76 @@ async def test_garbage_in_a_whole_upstream_response_still_gets_502() -> None:
             response = await roundtrip(port, GET)
     assert response.status == 502
     assert router.outcomes()[0] == ("a", Outcome.PROTOCOL_ERROR)
+
+
+# Chunk sizes around the proxy's table of size lines (4096 entries) and the hex digit changes.
+_SIZES = (1, 15, 16, 255, 256, 4095, 4096, 4097, 70_000)
+
+
+def _pieces() -> list[bytes]:
+    return [bytes([65 + i]) * size for i, size in enumerate(_SIZES)]
+
+
+async def _read_chunks_strictly(reader: asyncio.StreamReader) -> list[bytes]:
+    """The chunks of a body as the proxy framed them: each size line lower-case hex with no
+    extension and no leading zero, each chunk's data followed by CRLF, no trailer."""
+    chunks = []
+    while True:
+        line = await reader.readuntil(b"\r\n")
+        assert re.fullmatch(rb"(0|[1-9a-f][0-9a-f]*)\r\n", line), line
+        size = int(line, 16)
+        if size == 0:
+            assert await reader.readexactly(2) == b"\r\n"
+            return chunks
+        chunks.append(await reader.readexactly(size))
+        assert await reader.readexactly(2) == b"\r\n"
+
+
+async def test_a_chunked_body_is_reframed_whatever_its_sizes_and_reads() -> None:
+    """Chunks of every size class, several whole in one read, one split inside its size line and
+    one inside its data, upper-case hex and an extension: the client gets the same data, framed
+    by the proxy."""
+    pieces = _pieces()
+
+    async def chunked(req: Received, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        wire = b"".join(
+            b"%X;ext=%d\r\n%s\r\n" % (len(p), i, p) if i % 2 else b"%x\r\n%s\r\n" % (len(p), p)
+            for i, p in enumerate(pieces)
+        )
+        # cut inside the second size line ("F;ext=1"), the third chunk's data, the 4096 one's...
+        cuts = [0, 8, 40, 4500, len(wire) - 30_000, len(wire)]
+        for start, end in itertools.pairwise(cuts):
+            writer.write(wire[start:end])
+            await writer.drain()
+            await asyncio.sleep(0.02)
+        writer.write(b"0\r\n\r\n")
+
+    async with serving(chunked) as (up,):
+        async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(GET)
+            _, headers = await asyncio.wait_for(read_head(reader), 5)
+            chunks = await asyncio.wait_for(_read_chunks_strictly(reader), 5)
+            writer.close()
+    assert ("Transfer-Encoding", "chunked") in headers
+    assert b"".join(chunks) == b"".join(pieces)
+    assert all(chunks)
+
+
+async def test_a_chunked_request_body_of_every_size_class_reaches_the_upstream_whole() -> None:
+    pieces = _pieces()
+    async with serving(fixed(b"ok")) as (up,):
+        async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST /up HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for piece in pieces:
+                writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                await writer.drain()
+                await asyncio.sleep(0.02)
+            writer.write(b"0\r\n\r\n")
+            response = await asyncio.wait_for(read_response(reader), 5)
+            writer.close()
+    assert response.body == b"ok"
+    assert up.requests[0].headers["transfer-encoding"] == "chunked"
+    assert up.requests[0].body == b"".join(pieces)

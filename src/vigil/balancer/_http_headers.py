@@ -323,3 +323,17 @@ def error_response(
     parts.append(b"Connection: close\r\n\r\n" if close else b"\r\n")
     parts.append(body)
     return b"".join(parts)
+
+
+# The size line of a chunk for every size below this, made once: the streaming path frames each
+# piece of a chunked body (one per event of a token stream) without formatting a number.
+_CHUNK_TABLE_SIZE: Final = 4096
+_CHUNK_HEADS: Final = tuple(b"%x\r\n" % n for n in range(_CHUNK_TABLE_SIZE))
+
+
+def chunk(data: bytes) -> bytes:
+    """``data`` as one chunk of a chunked body (size line, data, CRLF); ``data`` is not empty."""
+    size = len(data)
+    if size < _CHUNK_TABLE_SIZE:
+        return _CHUNK_HEADS[size] + data + b"\r\n"
+    return b"%x\r\n%b\r\n" % (size, data)

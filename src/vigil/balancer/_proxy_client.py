@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
@@ -25,6 +26,10 @@ from vigil.balancer._proxy_state import ProxyState
 # why reading from the client is paused (a bit mask)
 _PIPELINE: Final = 1
 _UPSTREAM: Final = 2
+
+
+def _discard(data: object) -> None:
+    """What a write does before the connection is made."""
 
 
 class ClientConnection:
@@ -54,12 +59,17 @@ class ClientConnection:
         self.write_paused = False
         self.last_io = 0.0
         self.timer: asyncio.TimerHandle | None = None
+        # the transport's bound write methods, looked up once: a call per response piece
+        self.send: Callable[[bytes], object] = _discard
+        self.send_many: Callable[[list[bytes]], object] = _discard
 
     # -- asyncio.Protocol --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its methods
         # TCP_NODELAY is already on: uvloop and asyncio set it on every TCP transport
         self.transport = transport = cast(asyncio.Transport, transport)
+        self.send = transport.write
+        self.send_many = transport.writelines
         if self.ip == b"-":
             peer = transport.get_extra_info("peername")
             if isinstance(peer, tuple) and peer:
@@ -71,7 +81,7 @@ class ClientConnection:
     def data_received(self, data: bytes) -> None:
         if self.error is not None:
             return  # after a parse error nothing more is read
-        self.last_io = self.state.loop.time()
+        self.last_io = self.state.loop_time()
         self.data_len = size = len(data)
         try:
             self.parser.feed_data(data)
@@ -253,11 +263,12 @@ class ClientConnection:
             self.transport.write(data)
 
     def write_many(self, parts: list[bytes]) -> None:
-        if not self.closed and self.transport is not None:
+        """Write ``parts`` in one call (the transport copies the list; the caller may reuse it)."""
+        if not self.closed:  # before connection_made the send methods discard
             if len(parts) == 1:
-                self.transport.write(parts[0])
+                self.send(parts[0])
             else:
-                self.transport.writelines(parts)
+                self.send_many(parts)
 
     def close(self) -> None:
         if self.transport is not None:

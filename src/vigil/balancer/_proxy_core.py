@@ -149,11 +149,12 @@ class ExchangeCore:
         )
 
     def flush(self) -> None:
+        """Write what the last read produced (once per upstream read: an event is never held)."""
         out = self.out
         if out:
-            self.out = []
             self.client.write_many(out)
-            self.last_io = self.state.loop.time()
+            out.clear()  # the transport took the pieces; the list serves the next read
+            self.last_io = self.state.loop_time()
 
     def _disarm(self) -> None:
         if self.timed:

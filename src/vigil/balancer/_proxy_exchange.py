@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from vigil.balancer._http_headers import Headers
+from vigil.balancer._http_headers import Headers, chunk
 from vigil.balancer._http_headers import rewrite_response as _rewrite_response
 from vigil.balancer._proxy_core import CONNECT, FIRST_BYTE, STREAM, UPLOAD, ExchangeCore
 from vigil.balancer._proxy_upstream import UpstreamConnection
@@ -62,7 +62,7 @@ class Exchange(ExchangeCore):
     def request_body(self, data: bytes) -> None:
         if self.done:
             return  # the answer was given already; the rest of the body is discarded
-        piece = b"%x\r\n%b\r\n" % (len(data), data) if self.meta.chunked else data
+        piece = chunk(data) if self.meta.chunked else data
         self._body_piece(piece)
 
     def request_complete(self) -> None:
@@ -213,7 +213,7 @@ class Exchange(ExchangeCore):
         if resp is None:
             return
         self.bytes_out += len(data)
-        self.out.append(b"%x\r\n%b\r\n" % (len(data), data) if resp.chunked_out else data)
+        self.out.append(chunk(data) if resp.chunked_out else data)
 
     def response_complete(self, conn: UpstreamConnection, reusable: bool) -> None:
         if self.interim:

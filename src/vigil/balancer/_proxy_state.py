@@ -141,6 +141,7 @@ class ProxyState:
         self.clock = clock
         self.metrics = metrics
         self.loop = loop
+        self.loop_time: Callable[[], float] = loop.time  # bound once: read once per event
         self.ids = RequestIds()
         self.proto = settings.forwarded_proto.encode()
         self.affinity = (

@@ -37,6 +37,7 @@ class UpstreamConnection:
         self.transport: asyncio.Transport | None = None
         self.exchange: Exchange | None = None
         self.parser = HttpResponseParser(self)
+        self.feed = self.parser.feed_data  # bound once: called once per upstream read
         self.closed = False
         self.idle_since = 0.0
         self.used_at = 0.0  # when it last carried a response (the pool renews recent ones)
@@ -64,7 +65,7 @@ class UpstreamConnection:
             return
         self.data_len = size = len(data)
         try:
-            self.parser.feed_data(data)
+            self.feed(data)
             if self.in_head:  # the head goes on in the next read
                 self.head_bytes += size
                 if self.head_bytes > MAX_UPSTREAM_HEAD:
