@@ -65,17 +65,23 @@ class LineParser:
         keys = "\n".join(lines).encode("utf-8", "surrogatepass").translate(BYTE_SHAPE).split(b"\n")
         if len(keys) != len(lines):  # a line with a newline of its own: one by one
             keys = [shape_key(line) for line in lines]
+        shaped = miner.shaped
         for line, key in zip(lines, keys, strict=True):
             hit = cache.get(key)
-            if hit is not None:
-                cluster = hit[0]
-                if cluster is not None and hit[1] is not None and cluster.id in alive:
-                    miner.lines += 1
-                    cluster.count += 1
-                    cluster.last_line = miner.lines
-                    append((cluster, hit[1]))
-                    continue
-            append(parse(line))
+            if hit is None:
+                append(self._miss(line, key))
+                continue
+            cluster, prefix, start, stop = hit
+            if cluster is None:  # the message keeps a digit (a weak word): mine the message
+                cluster = shaped(line[start:stop])[0]
+            elif cluster.id in alive:
+                miner.lines += 1
+                cluster.count += 1
+                cluster.last_line = miner.lines
+            else:  # merged or evicted since: look again
+                append(self._miss(line, key))
+                continue
+            append((cluster, prefix if prefix is not None else mask(line[:start], header=True)))
         return out
 
     def _miss(self, line: str, key: bytes | str) -> tuple[Cluster, str]:
