@@ -187,8 +187,12 @@ class TemplateMiner:
         cache, weak_cache = self._words, self._weak
         out = []
         weak: list[int] = []
-        for i, word in enumerate(words):
-            key = word.translate(SHAPE)
+        # every word's shape in one pass: the shape of the joined words, split again (digits
+        # map to digits, so the words come back as they were cut, in shape)
+        shapes = " ".join(words).translate(SHAPE).split(" ")
+        if len(shapes) != len(words):  # a word holding a space of its own: one by one
+            shapes = [word.translate(SHAPE) for word in words]
+        for i, (word, key) in enumerate(zip(words, shapes, strict=True)):
             masked = cache.get(key)
             if masked is None:
                 masked = WILDCARD if word.isdigit() else mask(word)

@@ -65,17 +65,32 @@ class LineParser:
         keys = "\n".join(lines).encode("utf-8", "surrogatepass").translate(BYTE_SHAPE).split(b"\n")
         if len(keys) != len(lines):  # a line with a newline of its own: one by one
             keys = [shape_key(line) for line in lines]
-        for line, key in zip(lines, keys, strict=True):
-            hit = cache.get(key)
-            if hit is not None:
-                cluster = hit[0]
-                if cluster is not None and hit[1] is not None and cluster.id in alive:
-                    miner.lines += 1
-                    cluster.count += 1
-                    cluster.last_line = miner.lines
-                    append((cluster, hit[1]))
-                    continue
-            append(parse(line))
+        shaped = miner.shaped
+        seen = miner.lines  # the miner's line count, kept in a local while lines hit the cache
+        try:
+            for line, key in zip(lines, keys, strict=True):
+                hit = cache.get(key)
+                if hit is not None:
+                    cluster, prefix, start, stop = hit
+                    if cluster is not None and cluster.id in alive:
+                        seen += 1
+                        cluster.count += 1
+                        cluster.last_line = seen
+                        if prefix is None:
+                            prefix = mask(line[:start], header=True)
+                        append((cluster, prefix))
+                        continue
+                miner.lines = seen
+                if hit is None or cluster is not None:  # new shape, or merged/evicted since
+                    append(self._miss(line, key))
+                else:  # the message keeps a digit (a weak word): mine the message
+                    cluster = shaped(line[start:stop])[0]
+                    append(
+                        (cluster, prefix if prefix is not None else mask(line[:start], header=True))
+                    )
+                seen = miner.lines
+        finally:
+            miner.lines = seen
         return out
 
     def _miss(self, line: str, key: bytes | str) -> tuple[Cluster, str]:
