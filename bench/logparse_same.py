@@ -11,7 +11,9 @@ output differs from ``DIR``'s, exiting 1 if any does. Inputs:
   repeats), as :mod:`bench.logparse` builds it, 200k lines (``--lines``).
 
 The reference for a branch is recorded with the branch point's code (``PYTHONPATH`` set to a
-``git archive`` export of it), the comparison with the branch's.
+``git archive`` export of it), the comparison with the branch's. ``--quick``: a 20k-line
+redrawn stream. Both actions end with ONE JSON line (inputs, and for ``compare`` how many are
+identical to the reference, the baseline).
 """
 
 from __future__ import annotations
@@ -73,15 +75,18 @@ def main() -> None:
     ap.add_argument("action", choices=["record", "compare"])
     ap.add_argument("dir", type=Path, help="reference directory")
     ap.add_argument("--lines", type=int, default=200_000, help="redrawn stream length")
+    ap.add_argument("--quick", action="store_true", help="a 20k-line redrawn stream")
     a = ap.parse_args()
+    lines = 20_000 if a.quick else a.lines
     if a.action == "record":
-        names = record(a.dir, a.lines)
+        names = record(a.dir, lines)
         print(f"recorded {len(names)} outputs into {a.dir}")
+        print(json.dumps({"bench": "logparse_same", "action": "record", "inputs": len(names)}))
         return
     if not a.dir.is_dir():
         sys.exit(f"{a.dir}: no reference directory; record one first: {sys.argv[0]} record DIR")
     with tempfile.TemporaryDirectory() as tmp:
-        names = record(Path(tmp), a.lines)
+        names = record(Path(tmp), lines)
         differ = [
             n
             for n in names
@@ -91,6 +96,8 @@ def main() -> None:
     print(f"{len(names) - len(differ)}/{len(names)} outputs byte-identical to {a.dir}")
     for n in differ:
         print(f"DIFFERS: {n}")
+    summary = {"inputs": len(names), "identical": len(names) - len(differ), "differ": differ}
+    print(json.dumps({"bench": "logparse_same", **summary, "baseline": str(a.dir)}))
     sys.exit(1 if differ else 0)
 
 
