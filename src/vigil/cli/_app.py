@@ -14,7 +14,7 @@ import secrets
 import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, Group
@@ -34,7 +34,9 @@ from vigil.cli._logs_api import (
 from vigil.cli._risk import fetch_risk, risk_table
 from vigil.errors import ConfigError, VigilError
 from vigil.render import TOP_SERIES, incidents_table, live, nodes_table, replicas_table, top_table
-from vigil.settings import Settings, hash_token, load_settings
+
+if TYPE_CHECKING:
+    from vigil.settings import Settings
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -61,6 +63,10 @@ def _controller_url(value: str) -> str:
 
 
 def _load(config: Path) -> Settings:
+    # imported here, not at the top: the settings' models take ~0.3 s to build, which every
+    # command paid, `vigil logs parse` on each file included
+    from vigil.settings import load_settings
+
     try:
         return load_settings(config)
     except ConfigError as exc:
@@ -326,6 +332,8 @@ def top(
 @app.command()
 def token() -> None:
     """Make a new random API/agent token and print it with its sha256 for vigil.yaml."""
+    from vigil.settings import hash_token
+
     value = secrets.token_urlsafe(32)
     console.print(f"token:  {value}\nsha256: {hash_token(value)}", highlight=False)
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 from rich.console import Console
 
 from vigil.errors import VigilError
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8700"
 
@@ -64,6 +66,8 @@ class ApiClient:
         return self._call("POST", path, json=body or {})
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx  # here, not at the top: ~0.1 s that commands without the API need not pay
+
         try:
             resp = httpx.request(
                 method, self.url + path, headers=self._headers, timeout=10, **kwargs
