@@ -139,16 +139,23 @@ def test_agent_with_a_log_format_without_content_exits_2_naming_the_file(
     )
 
 
-async def test_logs_top_and_findings_show_templates_with_square_brackets_as_written(
-    cli: Cli, controller: Controller
-) -> None:
-    # Rich read the lines' brackets as markup: '[/]' is a closing tag, so `vigil logs top`
-    # died with a MarkupError traceback, and '[bold]' vanished into a style.
+async def push_bracketed(controller: Controller) -> str:
+    """Push 40 ordinary lines and one whose text reads as Rich markup (``[/]``, ``[bold]``) to
+    the controller; returns its URL."""
     lines = [*LINES[:40], "2024-05-01 12:00:01 ERROR shard [/] failed: [bold] no"]
     url = f"http://127.0.0.1:{controller.api_port}"
     async with httpx.AsyncClient(base_url=url) as http:
         body = {"node": "gpu-01", "source": "vllm", "lines": lines}
         assert (await http.post("/api/v1/logs", json=body, headers=AUTH)).status_code == 200
+    return url
+
+
+async def test_logs_top_and_findings_show_templates_with_square_brackets_as_written(
+    cli: Cli, controller: Controller
+) -> None:
+    # Rich read the lines' brackets as markup: '[/]' is a closing tag, so `vigil logs top`
+    # died with a MarkupError traceback, and '[bold]' vanished into a style.
+    url = await push_bracketed(controller)
     args = ("--url", url, "--token", OPERATOR)
     for command in (("logs", "top"), ("logs", "findings")):
         shown = await asyncio.to_thread(cli, *command, *args, columns=250)
@@ -162,11 +169,8 @@ async def test_vigil_incidents_and_status_show_a_log_incident_with_brackets_as_w
 ) -> None:
     # A log incident's summary carries the log's text: '[/]' in it made `vigil incidents` and
     # `vigil status` die with a MarkupError traceback.
-    lines = [*LINES[:40], "2024-05-01 12:00:01 ERROR shard [/] failed: [bold] no"]
-    url = f"http://127.0.0.1:{controller.api_port}"
+    url = await push_bracketed(controller)
     async with httpx.AsyncClient(base_url=url) as http:
-        body = {"node": "gpu-01", "source": "vllm", "lines": lines}
-        assert (await http.post("/api/v1/logs", json=body, headers=AUTH)).status_code == 200
         (incident,) = (await http.get("/api/v1/incidents", headers=AUTH)).json()["items"]
     assert "shard [/] failed: [bold] no" in incident["summary"]
     args = ("--url", url, "--token", OPERATOR)
