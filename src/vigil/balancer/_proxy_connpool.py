@@ -225,7 +225,8 @@ class UpstreamPool:
 
     def check(self, key: Key) -> None:
         """The upstream at ``key`` closed a connection unasked: see whether anything still
-        listens there (one connect, closed at once; a refusal goes to ``on_refused``)."""
+        listens there (one connect, watched :data:`CHECK_GRACE` for a reset, then closed; a
+        refusal or a reset goes to ``on_refused``)."""
         if self.on_refused is None or self._closing:
             return
         now = self.loop.time()

@@ -287,9 +287,7 @@ class Pool:
             return
         if not held or upstream.ejected(now):
             return  # a late answer from before the ejection, or from a removed upstream
-        upstream.consecutive_failures += failure_points(outcome, settings.failure_threshold)
-        if upstream.probation or upstream.consecutive_failures >= settings.failure_threshold:
-            self._eject(upstream, now)
+        self._count_failure(upstream, outcome, now)
 
     def unreachable(self, host: str, port: int, now: float) -> None:
         """Nothing listens at ``host:port``, found outside a request (the proxy checks when an
@@ -299,8 +297,15 @@ class Pool:
             if upstream.host != host or upstream.port != port:
                 continue
             if self._serving(upstream) and not upstream.ejected(now):
-                upstream.consecutive_failures += self.settings.failure_threshold
-                self._eject(upstream, now)
+                self._count_failure(upstream, Outcome.REFUSED, now)
+
+    def _count_failure(self, upstream: Upstream, outcome: Outcome, now: float) -> None:
+        """Add the failure's points (:func:`failure_points`); eject at the threshold, or at
+        once on probation."""
+        threshold = self.settings.failure_threshold
+        upstream.consecutive_failures += failure_points(outcome, threshold)
+        if upstream.probation or upstream.consecutive_failures >= threshold:
+            self._eject(upstream, now)
 
     def retry_after(self, now: float) -> float:
         """Whole seconds (>= 1) until the first ready upstream held back by an ejection or a
