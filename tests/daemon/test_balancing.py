@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from pathlib import Path
 
 import httpx
 import pytest
 
+from vigil.backends import free_port
 from vigil.daemon import Controller
 from vigil.model import Replica
 
@@ -153,3 +155,90 @@ async def test_worker_processes_serve_the_port_and_follow_drains_and_health(
     assert await pids_served(6) == {only.pid}
     status = controller.balancers.status("llm")
     assert status is not None and "llm/9" in {row.id for row in status.upstreams}
+
+
+@pytest.mark.slow
+async def test_drain_and_weight_survive_a_controller_restart_until_an_operator_readies(
+    start_controller: StartController, tag: str
+) -> None:
+    # an operator drains a replica for maintenance: a restart of Vigil must not put it back
+    svc = service(
+        tag, replicas=3, balancer={"policy": "round_robin", "slow_start": 0, "workers": 2}
+    )
+    controller = await start_controller({"services": [svc]})
+    await eventually(
+        lambda: settled(controller), 20, "every replica ready", lambda: replica_states(controller)
+    )
+    async with api(controller, OPERATOR) as ops:
+        drained = await ops.post("/api/v1/replicas/llm/1/balancer", json={"state": "draining"})
+        weighed = await ops.post("/api/v1/replicas/llm/2/balancer", json={"weight": 3})
+        assert drained.status_code == weighed.status_code == 200, drained.text + weighed.text
+    await start_controller.stop(controller)
+
+    async def restarted() -> tuple[Controller, str]:
+        again = await start_controller({"services": [svc]})
+        await eventually(
+            lambda: settled(again), 20, "every replica ready", lambda: replica_states(again)
+        )
+        await again.balancers.workers["llm"].flush()
+        return again, f"http://127.0.0.1:{again.balancers.ports['llm']}"
+
+    async def pids_served(url: str, n: int) -> set[int]:
+        seen = set()
+        for _ in range(n):  # a fresh connection per request: both workers answer
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                seen.add((await http.post("/v1/completions", json={"prompt": "x"})).json()["pid"])
+        return seen
+
+    controller, url = await restarted()
+    pool = controller.balancers.pools["llm"]
+    assert pool.get("llm/1").state == "draining"
+    assert pool.get("llm/2").configured_weight == 3
+    assert pool.get("llm/0").state == "ready" and pool.get("llm/0").configured_weight == 1
+    pid = {rid: controller.runners[rid].replica.pid for rid in ("llm/0", "llm/1", "llm/2")}
+    assert await pids_served(url, 24) == {pid["llm/0"], pid["llm/2"]}
+    async with api(controller, OPERATOR) as ops:
+        response = await ops.post("/api/v1/replicas/llm/1/balancer", json={"state": "ready"})
+        assert response.status_code == 200, response.text
+    await start_controller.stop(controller)
+
+    controller, url = await restarted()
+    assert controller.balancers.pools["llm"].get("llm/1").state == "ready"
+    assert controller.balancers.pools["llm"].get("llm/2").configured_weight == 3
+    running = {r.pid for r in controller.replicas("llm")}
+    assert await pids_served(url, 30) == running
+    changes = [e for e in controller.store.list_audit(limit=100).items if e.action == "balancer"]
+    assert [(e.target, e.result) for e in changes] == [
+        ("replica:llm/1", "ok"),
+        ("replica:llm/2", "ok"),
+        ("replica:llm/1", "ok"),
+    ]
+
+
+def test_an_unreadable_kept_balancer_state_is_logged_by_key_and_the_replica_starts_ready(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from vigil.daemon._balancing import ADMIN_KEY, Balancers, restore_admin
+    from vigil.settings import Settings
+    from vigil.store import SqlStore
+
+    settings = Settings.model_validate(
+        {"services": [balanced_service("t-unit", base_port=free_port())]}
+    )
+    balancers = Balancers(settings.services, CollectorRegistry())
+    for index in (0, 1):
+        balancers.add_replica(
+            Replica(id=f"llm/{index}", service="llm", index=index, node="local", port=9)
+        )
+    store = SqlStore(f"sqlite:///{tmp_path / 'vigil.db'}")
+    try:
+        store.set_meta(ADMIN_KEY + "llm/0", "{not json")
+        store.set_meta(ADMIN_KEY + "llm/1", '{"state": "maint", "weight": 2}')
+        restore_admin(store, balancers, ["llm/0", "llm/1", "llm/7"])
+    finally:
+        store.close()
+    assert balancers.admin_state("llm/0") == ("ready", 1.0)
+    assert balancers.admin_state("llm/1") == ("maint", 2.0)
+    assert f"meta '{ADMIN_KEY}llm/0'" in caplog.text

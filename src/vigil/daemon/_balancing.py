@@ -5,15 +5,20 @@ Built by :class:`vigil.daemon.Controller` (``vigil up``) and by ``vigil balance`
 alone). The supervisor's replica changes reach the pool synchronously through
 :meth:`Balancers.replica_changed` (a replica that exits is out of rotation before the next
 request), and the API's admin changes (weight, drain, maint, ready) apply to the next request.
-Pools run on the monotonic clock, like the proxy. A service with ``balancer.workers`` above 1 is
+The controller keeps those changes in the store (:func:`save_admin`, a ``meta`` row per replica)
+and gives them back to the new pools after a restart (:func:`restore_admin`): a replica drained
+for maintenance stays drained until an operator readies it. Pools run on the monotonic clock,
+like the proxy. A service with ``balancer.workers`` above 1 is
 served by worker processes (:mod:`vigil.daemon._balancer_workers`) that take every change made to
 the pool here.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from prometheus_client import CollectorRegistry
 
@@ -24,9 +29,14 @@ from vigil.daemon._balancer_workers import WorkerGroup, WorkerSeed
 from vigil.errors import InputError, NotFoundError
 from vigil.model import Health, Replica, ReplicaState
 from vigil.settings import BalancerSettings, Service
+from vigil.store import Store
+
+log = logging.getLogger("vigil.daemon")
 
 STOP_GRACE = 5.0
 """Seconds in-flight requests get to finish when the balancer stops."""
+ADMIN_KEY = "balancer.admin:"
+"""Prefix of the ``meta`` key that keeps an operator's state and weight of a replica (+ its id)."""
 
 
 def serving(replica: Replica) -> bool:
@@ -135,6 +145,9 @@ class Balancers:
                 for rid, _, _, healthy in seed.upstreams:  # verdicts made while they started
                     if self._healthy.get(rid, False) != healthy:
                         group.send(PoolUpdate(rid, healthy=self._healthy[rid]))
+                    up = pool.get(rid)  # an operator's change (restored from the store)
+                    if up.state != AdminState.READY or up.configured_weight != 1.0:
+                        group.send(PoolUpdate(rid, state=up.state, weight=up.configured_weight))
                 self.ports[name] = group.port
                 continue
             proxy = Proxy(pool, settings=proxy_settings(b), metrics=self._metrics)
@@ -166,6 +179,14 @@ class Balancers:
         port = self.ports.get(service, b.port)
         return BalancerStatus(service, f"{b.host}:{port}", b.policy, pool.snapshot(self._clock()))
 
+    def admin_state(self, replica_id: str) -> tuple[str, float]:
+        """The replica's admin state and configured weight (NotFoundError if not balanced)."""
+        service = self._owner.get(replica_id)
+        if service is None:
+            raise NotFoundError("balanced replica", replica_id)
+        upstream = self.pools[service].get(replica_id)
+        return AdminState(upstream.state).value, upstream.configured_weight
+
     def admin(self, replica_id: str, *, state: str | None, weight: float | None) -> UpstreamStatus:
         """Apply an operator's change to one replica's place in its balancer."""
         service = self._owner.get(replica_id)
@@ -188,3 +209,40 @@ class Balancers:
                 PoolUpdate(replica_id, state=AdminState(state) if state else None, weight=weight)
             )
         return next(row for row in pool.snapshot(now) if row.id == replica_id)
+
+
+def save_admin(
+    store: Store, balancers: Balancers, replica_id: str, *, state: str | None, weight: float | None
+) -> None:
+    """Keep the replica's admin state and weight as they will be after this change, before it is
+    applied (a change the store refused is not applied either). ``ready`` at weight 1 is kept
+    too: it says that nothing is left to restore."""
+    now_state, now_weight = balancers.admin_state(replica_id)
+    record = {"state": state or now_state, "weight": now_weight if weight is None else weight}
+    store.set_meta(ADMIN_KEY + replica_id, json.dumps(record, sort_keys=True))
+
+
+def restore_admin(store: Store, balancers: Balancers, replica_ids: Iterable[str]) -> None:
+    """Give the pools the admin states and weights an earlier run kept (:func:`save_admin`).
+    A record that cannot be read is logged, naming its key, and skipped."""
+    for rid in replica_ids:
+        key = ADMIN_KEY + rid
+        text = store.get_meta(key)
+        if text is None:
+            continue
+        try:
+            record = json.loads(text)
+            state, weight = str(record["state"]), float(record["weight"])
+            if state == AdminState.READY.value and weight == 1.0:
+                continue
+            balancers.admin(rid, state=state, weight=weight)
+        except NotFoundError:  # no balancer for its service any more
+            continue
+        except (ValueError, TypeError, KeyError, InputError) as exc:
+            log.warning(
+                "meta %r: cannot restore the balancer state of %s (%r: %s); it starts ready",
+                key,
+                rid,
+                text,
+                exc,
+            )

@@ -28,7 +28,7 @@ from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
 from vigil.collectors import CardinalityError, ProbeLoop, Sample, SampleBatch, SeriesStore
-from vigil.daemon._balancing import Balancers
+from vigil.daemon._balancing import Balancers, restore_admin, save_admin
 from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DataDirLock
 from vigil.daemon._logs import LogPipeline
@@ -211,6 +211,7 @@ class Controller(ControlPlane):
         self._build_runners()
         for runner in self.runners.values():
             self.balancers.add_replica(runner.replica)
+        restore_admin(self.store, self.balancers, self.runners)  # drains outlive a restart
         server = None
         try:
             server = self._api_server() if self._serve_api else None
@@ -397,6 +398,7 @@ class Controller(ControlPlane):
     ) -> UpstreamStatus:
         if replica not in self.runners:
             raise NotFoundError("replica", replica)
+        save_admin(self.store, self.balancers, replica, state=state, weight=weight)
         return self.balancers.admin(replica, state=state, weight=weight)
 
     def place(self, needs: TaskNeeds, policy: str) -> Placement | NoFit:
