@@ -40,7 +40,7 @@ from vigil.daemon._placement import node_capacity
 from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import RollupFlusher
 from vigil.daemon._scrape import SourceLoop
-from vigil.daemon._server import ApiServer
+from vigil.daemon._server import MAX_BODY, ApiServer
 from vigil.daemon._stalls import FREEZE_AFTER, StallWatch
 from vigil.detectors import RuleChange, RuleEngine, RuleSpec
 from vigil.errors import BackendError, InputError, NotFoundError
@@ -345,7 +345,7 @@ class Controller(ControlPlane):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         bind_api(sock, self.settings.api.host, self.settings.api.port)
         self.api_port = int(sock.getsockname()[1])
-        return ApiServer(app, sock)
+        return ApiServer(app, sock, max_body=max(MAX_BODY, self.settings.logs.push_max_bytes))
 
     async def _housekeeping(self) -> None:
         while True:

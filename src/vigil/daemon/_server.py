@@ -1,7 +1,10 @@
 """Serve the FastAPI app with uvicorn inside the controller's event loop, on a socket we bound.
 
 The app is served behind :func:`vigil.api.with_lean_heartbeats`: agents' heartbeats (the one
-request every node sends every second) are answered without going through FastAPI.
+request every node sends every second) are answered without going through FastAPI. In front of
+both, :class:`BodyLimit` caps what one request body may hold in memory (:data:`MAX_BODY`): FastAPI
+reads a body whole before it checks the token, so without it anyone who can reach the port could
+make the controller hold any amount.
 
 Used by :class:`vigil.daemon.Controller`. Signals stay with the controller (uvicorn's own handlers
 are disabled), so one Ctrl-C shuts everything down in order.
@@ -11,13 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vigil.api import with_lean_heartbeats
+
+MAX_BODY = 64 * 1024 * 1024
+"""Bytes one request body may hold: what a gzip body may already inflate to (the API's
+``MAX_INFLATED``), so one cap holds whatever the encoding. An agent's log batch of 1,000
+templates with 3 samples of 1 KiB each is ~4 MB; a log push has its own, lower limit
+(``logs.push_max_bytes``; the larger of the two applies)."""
 
 
 class _Server(uvicorn.Server):
@@ -26,10 +37,72 @@ class _Server(uvicorn.Server):
         yield
 
 
+class BodyLimit:
+    """ASGI middleware: a request whose body is over ``limit`` bytes gets a 413 naming the
+    limit, as soon as its declared length or the bytes read so far say so; the body is read here
+    (at most ``limit`` bytes) and handed on whole."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._refuse(send)
+                return
+        first = await receive()
+        if not first.get("more_body", False):  # the usual case: the body in one message
+            await self.app(scope, _replay(first, receive), send)
+            return
+        chunks = [first.get("body", b"")]
+        size = len(chunks[0])
+        message = first
+        while message.get("more_body", False):
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(send)  # the server discards the rest of the body
+                return
+            chunks.append(chunk)
+        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay(whole, receive), send)
+
+    async def _refuse(self, send: Send) -> None:
+        detail = f"body: over {self.limit} bytes, the most one request may carry: send less at once"
+        body = json.dumps({"detail": detail}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(message: Message, receive: Receive) -> Receive:
+    """A receive that gives ``message`` first, then the connection's further messages."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return message
+
+    return replayed
+
+
 class ApiServer:
-    def __init__(self, app: FastAPI, sock: socket.socket) -> None:
+    def __init__(self, app: FastAPI, sock: socket.socket, *, max_body: int = MAX_BODY) -> None:
         config = uvicorn.Config(
-            with_lean_heartbeats(app), log_level="warning", lifespan="off", access_log=False
+            BodyLimit(with_lean_heartbeats(app), max_body),
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
         )
         self._server = _Server(config)
         self._sock = sock
