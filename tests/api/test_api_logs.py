@@ -333,3 +333,22 @@ async def test_an_agent_batch_with_a_long_line_of_numbers_is_taken_whole(
     counts = sorted(t.count for t in pipeline.registry.entries())
     assert counts == [1, 2]
     edge.close()
+
+
+async def test_each_pushed_json_line_counts_once_whatever_newlines_it_holds(
+    client: httpx.AsyncClient, pipeline: LogPipeline
+) -> None:
+    # Docker's json-file keeps each line's "\n"; a stack trace shipped as one event holds several
+    lines = ["worker 1 started\n", "worker 2 started\r\n", "boom\n  at f()\n  at g()", "done"]
+    resp = await client.post(
+        "/api/v1/logs",
+        json={"node": "web-7", "source": "app", "lines": lines},
+        headers=bearer("operator"),
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["lines"] == 4
+    stats = pipeline.stats["web-7/app"]
+    assert stats == {"lines": 4, "crlf": 1, "control_chars": 1}  # no empty line was made up
+    examples = {t.example for t in pipeline.registry.entries()}
+    assert "boom   at f()   at g()" in examples
+    assert "worker 1 started" in examples or "worker 2 started" in examples

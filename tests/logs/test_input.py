@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from vigil.logs import LineSplitter
-from vigil.logs._input import TRUNCATED_MARKER
+from vigil.logs._input import TRUNCATED_MARKER, InputStats
 
 
 def _all(data: bytes, max_bytes: int = 1 << 16, step: int = 7) -> tuple[list[str], LineSplitter]:
@@ -30,3 +30,17 @@ def test_a_1_mb_line_is_truncated_with_a_marker_and_the_next_line_survives() -> 
     lines, s = _all(data, max_bytes=1000, step=4096)
     assert lines == ["x" * 1000 + TRUNCATED_MARKER, "next"]
     assert s.stats.truncated == 1
+
+
+def test_a_line_given_whole_stays_one_line_its_ending_dropped_and_inner_newlines_repaired() -> (
+    None
+):
+    splitter = LineSplitter(max_bytes=16)
+    out = [
+        splitter.line(text)
+        for text in ("plain", "ends\n", "crlf\r\n", "a\nb\nc", "\n", "x" * 20 + "\ny", "")
+    ]
+    assert out == ["plain", "ends", "crlf", "a b c", "", "x" * 16 + TRUNCATED_MARKER, ""]
+    assert splitter.stats == InputStats(
+        lines=7, empty=2, invalid_utf8=0, control_chars=2, truncated=1, crlf=1
+    )

@@ -213,9 +213,7 @@ class LogPipeline:
         if isinstance(lines, bytes):
             texts = list(splitter.feed(lines)) + list(splitter.close())
         else:
-            texts = []
-            for line in lines:
-                texts += splitter.feed(line.encode("utf-8", "surrogatepass") + b"\n")
+            texts = [splitter.line(line) for line in lines]  # one line each, whatever it holds
         self._count_stats(key, stats_of(splitter.stats))
         self.counts.batch(node, "push")
         self.counts.received(key, len(texts))

@@ -2,7 +2,8 @@
 
 Used by the ``vigil logs`` CLI (:mod:`vigil.cli._logs`) and, later, by the log tailer: feed the
 raw bytes as they arrive (:meth:`LineSplitter.feed`), call :meth:`LineSplitter.close` at the end
-of input. Every input line gives exactly one output line, in order:
+of input. The controller's log pipeline repairs each line of a JSON push, given whole, with
+:meth:`LineSplitter.line`. Every input line gives exactly one output line, in order:
 
 - invalid UTF-8 is replaced (U+FFFD), NUL and other control characters (except tab) become
   spaces, a CRLF ending loses its CR;
@@ -105,6 +106,24 @@ class LineSplitter:
         if end < len(data):
             self._append(data[end:])
         return lines
+
+    def line(self, text: str) -> str:
+        """One line given whole (an element of a JSON push's ``lines``): one line out, whatever
+        it holds. A trailing LF (or CRLF) ends it, as in a file; an LF inside it (an event of
+        several lines, a stack trace) is repaired like the other control characters: a space,
+        counted once in ``control_chars``. Call it with nothing pending from :meth:`feed`."""
+        raw = text.encode("utf-8", "surrogatepass")  # a lone surrogate is repaired as bad UTF-8
+        if raw.endswith(b"\n"):
+            raw = raw[:-1]
+        inner = b"\n" in raw
+        if inner:
+            raw = raw.replace(b"\n", b" ")
+        truncated = len(raw) > self.max_bytes
+        before = self.stats.control_chars
+        text = self._clean(raw[: self.max_bytes] if truncated else raw, truncated)
+        if inner and self.stats.control_chars == before:
+            self.stats.control_chars += 1
+        return text
 
     def close(self) -> Iterator[str]:
         """Yield the last line if the input did not end with a newline."""
