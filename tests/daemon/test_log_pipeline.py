@@ -350,3 +350,26 @@ async def test_a_template_with_many_wildcards_is_judged_at_once_against_its_fami
     logs.ingest_batch("n1", agent_batch(4, "copy file a to b finished"))
     widened = logs.ingest_batch("n1", agent_batch(5, "copy file <*> to <*> finished"))
     assert widened.findings == 0
+
+
+async def test_a_restart_of_the_controller_does_not_repeat_a_precursor_warning_within_its_window(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    oom = ["2024-05-01 12:00:00 ERROR CUDA out of memory on device 3"]
+    async for hour, minute in every_two_minutes(logs, clock, 12):
+        if hour % 2 == 0 and minute == 30:
+            await logs.ingest_lines("n1", "app", oom)
+            clock.now += 30
+            crash(logs._incidents, hour, clock.now)
+            logs.learn_incidents(clock.now)
+    clock.now += 3600
+    logs.learn_incidents(clock.now)
+    assert (await logs.ingest_lines("n1", "app", oom)).findings == 1  # the warning
+    logs.save_now()  # the controller stops (or its periodic save ran before a kill -9)
+    clock.now += 30
+    again = make(tmp_path, store, clock)
+    assert (await again.ingest_lines("n1", "app", oom)).findings == 0  # within the window
+    clock.now += 60
+    assert (await again.ingest_lines("n1", "app", oom)).findings == 1  # a window later

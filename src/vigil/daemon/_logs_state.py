@@ -8,7 +8,8 @@ miner for lines mined on the controller (pushes); :class:`LocalSource` adds a
 (``log-analysis.json``, replaced atomically): the template registry, the miners, the local files'
 offsets (saved together with the counts they produced, so a restart neither loses nor repeats a
 line of them), the last batch of each agent, recent findings and open log incidents, the burst
-baselines and the association / Bayes counts (version 2). The time between the save and the
+baselines and the association / Bayes counts (version 2), and when each known precursor last
+warned (so a restart does not repeat a warning within its window). The time between the save and the
 restart is told to the analyses as unobserved: it decays no baseline and counts as no healthy
 time. A version 1 file (before the analyses were saved) is read, its analyses start afresh; a
 file that cannot be read (or of an unknown version) is moved aside (``.bad``) with one log line
@@ -94,6 +95,7 @@ def save_state(p: LogPipeline) -> str:
         "stats": p.stats,
         "log_incidents": p._log_incidents,
         "rules_reported": sorted(p._rules_reported),
+        "warned": {str(k): at for k, at in p._warned.items()},
         "novelty": {"started": p.novelty.started, "lines": p.novelty.lines},
         "bursts": p.bursts.to_dict(),
         "association": p.association.to_dict(),
@@ -148,6 +150,8 @@ def _restore(p: LogPipeline, data: Any) -> None:
     p.stats = {str(k): dict(v) for k, v in data["stats"].items()}
     p._log_incidents = {str(k): float(v) for k, v in data["log_incidents"].items()}
     p._rules_reported = {int(i) for i in data["rules_reported"]}
+    # when each known precursor last warned (absent from files saved before it was kept)
+    p._warned = {int(k): float(at) for k, at in data.get("warned", {}).items()}
     for entry in registry.entries():
         p.families.add(entry.id, entry.template)
     p.novelty.remember(e.id for e in registry.entries())
