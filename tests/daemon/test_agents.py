@@ -297,3 +297,4 @@ async def test_a_metric_rule_opens_an_incident_while_it_holds_and_resolves_it_af
     assert controller.store.find_active_incident(subject) is None
     [resolved] = controller.store.list_incidents(subject=subject).items
     assert resolved.state == IncidentState.RESOLVED
+

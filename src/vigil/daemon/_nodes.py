@@ -86,12 +86,38 @@ class NodeMonitor:
             n.name: Node(name=n.name, address=n.address, labels=dict(n.labels))
             for n in settings.nodes
         }
+        self._heard_again: set[str] = set()
+        """Nodes Suspect or Down before a restart: their next heartbeat is a recovery."""
+        self._expected: set[str] = set()
+        """Nodes Up or Suspect before a restart, not heard yet: the first check expects a
+        heartbeat from them within an interval."""
+        self._resume()
         for node in self._nodes.values():
             self._store.upsert_node(node)
         self._writer: OrderedWriter | None = None
         self._thread_book: tuple[EventBus, IncidentBook, ActionLog] | None = None
         self._snapshot: tuple[Node, ...] | None = None
         self._snapshot_at = 0.0
+
+    def _resume(self) -> None:
+        """Take up the nodes an earlier run had heard from (their rows in the store). One that
+        was Up or Suspect is expected to beat within an interval of the first :meth:`check`
+        (when the API serves again), as if it had just beaten: silent, it turns Suspect then
+        Down as it would have without the restart (a node lost while the controller was down
+        was otherwise never judged at all). One that was Suspect or Down shows so until it is
+        heard again, which resolves its incident."""
+        stored = {n.name: n for n in self._store.list_nodes()}
+        for name, node in self._nodes.items():
+            old = stored.get(name)
+            if old is None or old.status is NodeStatus.UNKNOWN:
+                continue  # never heard from: its agent may not be installed yet
+            self._nodes[name] = dataclasses.replace(
+                node, status=old.status, last_heartbeat=old.last_heartbeat, info=old.info
+            )
+            if old.status is not NodeStatus.DOWN:
+                self._expected.add(name)
+            if old.status is not NodeStatus.UP:
+                self._heard_again.add(name)
 
     def nodes(self) -> tuple[Node, ...]:
         """Every node with its phi now (or at most :data:`SNAPSHOT_AGE` ago), in config order;
@@ -125,7 +151,12 @@ class NodeMonitor:
         if seq < self._last_seq.get(name, -1):  # the agent restarted: a new heartbeat stream
             self._judge.forget(name)
         self._last_seq[name] = seq
+        self._expected.discard(name)
         transition = self._judge.observe(name, now)
+        if name in self._heard_again:  # Suspect or Down before a restart: this heartbeat heals
+            self._heard_again.discard(name)
+            if transition is None:
+                transition = Transition(name, node.status, NodeStatus.UP, 0.0)
         self._nodes[name] = dataclasses.replace(node, last_heartbeat=now, info=dict(info))
         self._bus.publish(HeartbeatReceived(at=now, node=name, seq=seq, info=dict(info)))
         if transition is not None:
@@ -144,13 +175,18 @@ class NodeMonitor:
         self._writer = OrderedWriter("vigil-node-writes")
         try:
             while True:
-                now = self._clock()
-                for transition in self._judge.evaluate(now):
-                    self._apply(transition, now)
+                self.check(self._clock())
                 await self._sleep(self._check_every)
         finally:
             writer, self._writer = self._writer, None  # from here on, writes are in line
             writer.close()
+
+    def check(self, now: float) -> None:
+        """Judge every node at ``now``: a silent one turns Suspect, then Down (run's round)."""
+        while self._expected:  # the first round after a restart (see _resume)
+            self._judge.observe(self._expected.pop(), now)
+        for transition in self._judge.evaluate(now):
+            self._apply(transition, now)
 
     async def drain(self) -> None:
         """Wait until every status change so far is written (and its event published)."""
