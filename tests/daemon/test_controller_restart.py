@@ -242,6 +242,47 @@ def test_a_second_controller_on_the_same_data_dir_refuses_to_start(
 
 
 @pytest.mark.slow
+def test_a_second_controller_on_the_same_store_with_another_data_dir_refuses_to_start(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    # two configs, two data dirs, one store.url: the second must not take over the first's
+    # replicas (it swept them as strays and started its own: two controllers acting at once)
+    store = {"url": f"sqlite:///{tmp_path / 'shared' / 'vigil.db'}"}
+    configs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        configs.append(
+            write_config(
+                tmp_path / name / "vigil.yaml",
+                {
+                    "data_dir": "data",
+                    "store": store,
+                    "api": {"host": "127.0.0.1", "port": 0, "tokens": API_TOKENS},
+                    "services": [service(tag, replicas=1)],
+                },
+            )
+        )
+    first = vigil_up(configs[0])
+    url = first.wait_up()
+    pids = wait_until(lambda: all_ready(url, 1), 20, "the replica ready", lambda: replicas(url))
+
+    second = subprocess.run(
+        [VIGIL, "up", "-c", str(configs[1])],
+        env=tagged_env(tag),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert second.returncode == 1, second.stderr
+    assert f"another controller (pid {first.pid}) uses the store" in second.stderr
+    assert str(tmp_path / "shared" / "vigil.db") in second.stderr
+    assert "Traceback" not in second.stderr
+    assert first.proc.poll() is None, "the running controller is untouched"
+    assert model_servers(tag) == sorted(pids.values())
+
+
+@pytest.mark.slow
 async def test_a_replica_given_up_on_stays_given_up_when_the_controller_restarts(
     start_controller: StartController, tag: str, tmp_path: Path
 ) -> None:

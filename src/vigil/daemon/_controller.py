@@ -30,7 +30,7 @@ from vigil.bus import EventBus
 from vigil.collectors import CardinalityError, ProbeLoop, Sample, SampleBatch, SeriesStore
 from vigil.daemon._balancing import Balancers, restore_admin, save_admin
 from vigil.daemon._listen import bind_api, start_balancers
-from vigil.daemon._lock import DataDirLock
+from vigil.daemon._lock import DataDirLock, StoreLock
 from vigil.daemon._logs import LogPipeline
 from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._metrics import ControllerMetrics, PipelineCollector, ReplicaCollector
@@ -73,7 +73,7 @@ from vigil.settings import (
     Settings,
     parse_rule_expr,
 )
-from vigil.store import SqlStore, Store
+from vigil.store import SqlStore, Store, claim_path
 
 log = logging.getLogger("vigil.daemon")
 
@@ -176,9 +176,18 @@ class Controller(ControlPlane):
 
     async def run(self) -> None:
         self._lock.acquire()
+        store_lock = None
         try:
+            if self._store_arg is None:  # one controller per store, whatever its data dir
+                url = self.settings.store_url(self._base_dir)
+                path = claim_path(url)
+                if path is not None:
+                    store_lock = StoreLock(path, url)
+                    store_lock.acquire()
             await self._run()
         finally:
+            if store_lock is not None:
+                store_lock.release()
             self._lock.release()
 
     async def _run(self) -> None:

@@ -2,12 +2,14 @@
 
 Used by the daemon's event persister, the incident manager, the API routers and the CLI:
 ``open_store(url)`` gives a migrated :class:`Store`; :func:`migrate` and
-:func:`schema_revision` serve the CLI's database commands. Errors are
+:func:`schema_revision` serve the CLI's database commands; :func:`claim_path` names the file a
+controller locks to have a SQLite store to itself. Errors are
 :class:`vigil.errors.StoreError` (and its :class:`vigil.errors.NotFoundError`).
 """
 
 from __future__ import annotations
 
+from vigil.store._engine import claim_path
 from vigil.store._migrate import migrate, schema_revision
 from vigil.store._protocol import AuditEntry, Page, RollupRow, Store, StoredEvent
 from vigil.store._sql import SqlStore
@@ -26,6 +28,7 @@ __all__ = [
     "SqlStore",
     "Store",
     "StoredEvent",
+    "claim_path",
     "migrate",
     "open_store",
     "schema_revision",

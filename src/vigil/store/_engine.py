@@ -54,6 +54,19 @@ def is_memory(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
+def claim_path(url: str) -> Path | None:
+    """The file a controller locks to have the database at ``url`` to itself: beside a SQLite
+    file (under its real path, so two spellings of one file give one lock). None for an
+    in-memory database, which nothing else can open, and for PostgreSQL: several controllers on
+    one server are not supported yet, and no claim is made there."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite" or is_memory(parsed):
+        return None
+    assert parsed.database is not None
+    database = Path(parsed.database).expanduser().resolve()
+    return database.with_name(database.name + "-controller.lock")
+
+
 def create_engine(url: URL) -> Engine:
     """Build the engine for ``url`` (already checked by :func:`parse_url`)."""
     options: dict[str, Any] = {"json_serializer": _json.dumps}
