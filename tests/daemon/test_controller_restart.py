@@ -326,3 +326,27 @@ async def test_a_replica_stopped_by_an_operator_stays_stopped_when_the_controlle
 
     assert model_servers(tag, "llm/1") == []
     assert [r.state for r in second.replicas()] == [ReplicaState.RUNNING, ReplicaState.STOPPED]
+
+
+@pytest.mark.slow
+async def test_a_replica_stopped_by_an_operator_stays_stopped_when_its_service_changed(
+    start_controller: StartController, tag: str
+) -> None:
+    # the service's config changes (its replicas are replaced), but the operator's stop holds
+    first = await start_controller({"services": [service(tag, replicas=2)]})
+    await eventually(lambda: settled(first), 20, "both replicas ready")
+    await first.replica_command("llm/1", "stop", actor="alice", reason="bad GPU")  # type: ignore[arg-type]
+    await eventually(lambda: model_servers(tag, "llm/1") == [], 10, "llm/1 stopped")
+    await start_controller.stop(first)
+
+    changed = service(tag, replicas=2)
+    changed["env"] = {**changed["env"], "MODEL": "v2"}
+    second = await start_controller({"services": [changed]})
+    await eventually(
+        lambda: second.replicas()[0].state == ReplicaState.RUNNING, 20, "llm/0 running again"
+    )
+    await asyncio.sleep(2.0)
+
+    assert model_servers(tag, "llm/1") == []
+    assert [r.state for r in second.replicas()] == [ReplicaState.RUNNING, ReplicaState.STOPPED]
+    assert second.replicas()[1].held

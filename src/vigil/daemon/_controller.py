@@ -11,6 +11,7 @@ tests and benchmarks do the same in-process. It implements the API's
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import socket
@@ -111,6 +112,15 @@ def rule_spec(rule: MetricRule) -> RuleSpec:
         anomaly=expr.anomaly,
         severity=rule.severity,
     )
+
+
+def _operator_stop(stored: Replica | None) -> Replica | None:
+    """What a replica of a changed service keeps from the last run: an operator's stop (held,
+    stopped), and nothing else; a replica the crash-loop guard gave up on (held, failed) gets
+    the fresh start a changed config deserves, like every other."""
+    if stored is None or not stored.held or stored.state == ReplicaState.FAILED:
+        return None
+    return dataclasses.replace(stored, state=ReplicaState.STOPPED, pid=None, restarts=0)
 
 
 class Controller(ControlPlane):
@@ -294,7 +304,8 @@ class Controller(ControlPlane):
                 log.info("service %s changed since the last run: replacing its replicas", svc.name)
             self.store.upsert_service(svc.name, spec)
             for index in range(svc.replicas):
-                old = known.get(ReplicaId(f"{svc.name}/{index}")) if unchanged else None
+                stored = known.get(ReplicaId(f"{svc.name}/{index}"))
+                old = stored if unchanged else None
                 plan = plan_replica(
                     svc,
                     index,
@@ -315,7 +326,7 @@ class Controller(ControlPlane):
                     probes=self._probe_factory,
                     clock=self.clock,
                     adopt=adopted,
-                    previous=old,
+                    previous=old or _operator_stop(stored),
                     on_change=self.balancers.replica_changed,
                 )
         for rid in set(known) - wanted:
