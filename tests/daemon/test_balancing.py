@@ -23,8 +23,9 @@ from ._support import eventually, replica_states, service, settled
 from .conftest import OPERATOR, VIEWER, StartController
 
 
-def balanced_service(tag: str, **over: object) -> dict:
-    return service(tag, replicas=3, balancer={"policy": "round_robin", "slow_start": 0}, **over)
+def balanced_service(tag: str, replicas: int = 3, **over: object) -> dict:
+    balancer = {"policy": "round_robin", "slow_start": 0}
+    return service(tag, replicas=replicas, balancer=balancer, **over)
 
 
 async def balanced_fleet(start: StartController, tag: str) -> tuple[Controller, str]:
@@ -242,3 +243,18 @@ def test_an_unreadable_kept_balancer_state_is_logged_by_key_and_the_replica_star
     assert balancers.admin_state("llm/0") == ("ready", 1.0)
     assert balancers.admin_state("llm/1") == ("maint", 2.0)
     assert f"meta '{ADMIN_KEY}llm/0'" in caplog.text
+
+
+async def test_a_drain_ends_with_its_replica_when_the_service_is_scaled_down(
+    start_controller: StartController, tag: str
+) -> None:
+    # llm/2 drained, then scaled away: the llm/2 of a later scale-up is a new replica, ready
+    async def fleet(replicas: int) -> Controller:
+        return await start_controller({"services": [balanced_service(tag, replicas=replicas)]})
+
+    controller = await fleet(3)
+    controller.balancer_admin("llm/2", state="draining", weight=None)  # type: ignore[arg-type]
+    await start_controller.stop(controller)
+    await start_controller.stop(await fleet(2))
+    controller = await fleet(3)
+    assert controller.balancers.admin_state("llm/2") == ("ready", 1.0)

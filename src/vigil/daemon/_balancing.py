@@ -222,6 +222,13 @@ def save_admin(
     store.set_meta(ADMIN_KEY + replica_id, json.dumps(record, sort_keys=True))
 
 
+def forget_admin(store: Store, replica_id: str) -> None:
+    """A replica gone from the config takes its admin state with it: a later replica of the
+    same id (a scale-up) is a new one and starts ready."""
+    if store.get_meta(ADMIN_KEY + replica_id) is not None:
+        store.set_meta(ADMIN_KEY + replica_id, json.dumps({"state": "ready", "weight": 1.0}))
+
+
 def restore_admin(store: Store, balancers: Balancers, replica_ids: Iterable[str]) -> None:
     """Give the pools the admin states and weights an earlier run kept (:func:`save_admin`).
     A record that cannot be read is logged, naming its key, and skipped."""

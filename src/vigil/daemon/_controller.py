@@ -29,7 +29,7 @@ from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
 from vigil.collectors import CardinalityError, ProbeLoop, Sample, SampleBatch, SeriesStore
-from vigil.daemon._balancing import Balancers, restore_admin, save_admin
+from vigil.daemon._balancing import Balancers, forget_admin, restore_admin, save_admin
 from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DataDirLock, StoreLock
 from vigil.daemon._logs import LogPipeline
@@ -331,6 +331,7 @@ class Controller(ControlPlane):
                 )
         for rid in set(known) - wanted:
             self.store.delete_replica(rid)
+            forget_admin(self.store, rid)
         configured = {s.name for s in self.settings.services}
         for name in set(self.store.list_services()) - configured:
             self.store.delete_service(name)
