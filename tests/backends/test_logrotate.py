@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import subprocess
+import sys
 
 import pytest
 
@@ -107,3 +110,33 @@ async def test_a_running_replica_keeps_logging_from_the_start_of_the_truncated_f
     assert b"\0" not in content  # O_APPEND: no sparse hole up to the child's old offset
     assert content.startswith(b"line ")
     assert (tmp_path / "r.log.1").read_text().startswith("line 0000")
+
+
+FAILING_COPY = """
+import resource, signal, sys
+from vigil.backends._logrotate import rotate
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # as a full disk would, mid-copy
+for _ in range(3):  # the backend tries again every few seconds
+    try:
+        rotate(sys.argv[1], max_bytes=10, keep=3)
+    except OSError as exc:
+        print(exc.errno)
+"""
+
+
+def test_a_rotation_that_cannot_copy_loses_no_rotated_copy_and_leaves_no_partial_one(tmp_path):
+    # on a full disk each attempt shifted .1 -> .2 -> .3 before its copy failed: three tries
+    # and the older logs (what an operator reads after the incident) were gone
+    log = tmp_path / "r.log"
+    for n in (1, 2, 3):
+        (tmp_path / f"r.log.{n}").write_text(f"copy {n}\n")
+    log.write_text("x" * 10_000)
+    done = subprocess.run(
+        [sys.executable, "-c", FAILING_COPY, str(log)], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == [str(errno.EFBIG)] * 3, done.stderr
+    for n in (1, 2, 3):
+        assert (tmp_path / f"r.log.{n}").read_text() == f"copy {n}\n"
+    assert log.read_text() == "x" * 10_000  # not truncated: nothing was kept of it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.log", "r.log.1", "r.log.2", "r.log.3"]

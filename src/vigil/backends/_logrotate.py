@@ -14,6 +14,7 @@ backend to rotate each replica's log periodically).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
@@ -39,14 +40,20 @@ def rotate(path: str, max_bytes: int, keep: int) -> bool:
     if size <= max_bytes:
         return False
     if keep > 0:
+        # Copy first, through a temporary name: a copy that fails (a full disk) shifts nothing
+        # and leaves nothing half-written; shifting first lost the oldest copy at every retry.
+        tmp = rotated_name(path, 1) + ".tmp"
+        try:
+            shutil.copyfile(path, tmp)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)  # the space a partial copy took, given back
+            raise
         # Oldest first, so nothing is overwritten before it moved: .keep-1 -> .keep ... .1 -> .2
         for n in range(keep - 1, 0, -1):
             src = rotated_name(path, n)
             if os.path.exists(src):
                 os.replace(src, rotated_name(path, n + 1))
-        # Copy through a temporary name so a crash mid-copy never leaves a half-written ".1".
-        tmp = rotated_name(path, 1) + ".tmp"
-        shutil.copyfile(path, tmp)
         os.replace(tmp, rotated_name(path, 1))
     os.truncate(path, 0)
     _drop_extra(path, keep)
