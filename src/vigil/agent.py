@@ -273,8 +273,9 @@ class Agent:
                 exc,
             )
             return False
-        if resp.status_code == 422:
-            # The controller will never take this batch: keeping it would stop every later one.
+        if resp.status_code in (413, 422):
+            # The controller will never take this batch (malformed, or over its body cap):
+            # keeping it would stop every later one.
             self.log_refused += 1
             log.error("log batch %d refused, dropped: %s", batch["seq"], resp.text[:300])
             await asyncio.to_thread(self.logs.acked)

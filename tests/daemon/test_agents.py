@@ -7,10 +7,13 @@ it Up again (resolved); the other nodes stay Up throughout. Wrong tokens are ref
 from __future__ import annotations
 
 import asyncio
+import http.server
+import json
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -298,3 +301,59 @@ async def test_a_metric_rule_opens_an_incident_while_it_holds_and_resolves_it_af
     [resolved] = controller.store.list_incidents(subject=subject).items
     assert resolved.state == IncidentState.RESOLVED
 
+
+
+class CappedController(http.server.BaseHTTPRequestHandler):
+    """A controller's batch endpoint with a small body cap: 413 over it, as the API answers
+    a batch over its cap (vigil.daemon._server.MAX_BODY); the seq of each batch taken."""
+
+    cap = 10_000
+    taken: list[int] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if len(body) > self.cap:
+            status, answer = 413, {"detail": f"body: over {self.cap} bytes"}
+        else:
+            self.taken.append(json.loads(body)["seq"])
+            status, answer = 200, {"lines": 1, "templates": 1, "findings": 0}
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+async def test_an_agent_drops_a_batch_over_the_controllers_cap_and_ships_the_next(
+    tmp_path: Path,
+) -> None:
+    # kept for the next try, a batch the controller will never take (413) stopped every later one
+    from vigil.agent import Agent
+    from vigil.collectors import EdgeSourceSpec, LogEdge
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CappedController)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    log = tmp_path / "app.log"
+    edge = LogEdge([EdgeSourceSpec(str(log), "app.log")], tmp_path / "edge.json")
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    agent = Agent(url, "n1", TOKENS["n1"], logs=edge)
+    try:
+        # five long lines: a template of 20 KB, a batch over the cap
+        log.write_text("".join(" ".join(f"w{i}x{j}" for j in range(5000)) + "\n" for i in range(5)))
+        edge.poll()
+        async with httpx.AsyncClient() as client:
+            assert not await agent.ship_logs(client)
+            with log.open("a") as out:
+                out.write("worker 7 started\n")
+            edge.poll()
+            assert await agent.ship_logs(client)
+        assert (agent.log_refused, CappedController.taken) == (1, [2])
+    finally:
+        edge.close()
+        server.shutdown()
+        server.server_close()
