@@ -140,3 +140,28 @@ def test_a_rotation_that_cannot_copy_loses_no_rotated_copy_and_leaves_no_partial
         assert (tmp_path / f"r.log.{n}").read_text() == f"copy {n}\n"
     assert log.read_text() == "x" * 10_000  # not truncated: nothing was kept of it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.log", "r.log.1", "r.log.2", "r.log.3"]
+
+
+def test_lines_written_while_the_log_is_copied_are_kept_in_the_rotated_copy(
+    tmp_path, monkeypatch
+):
+    # the replica keeps writing while its log is copied (a 10 MB copy takes tens of ms): what
+    # it wrote meanwhile was truncated away with the rest, in neither file
+    import shutil
+
+    from vigil.backends import _logrotate
+
+    log = tmp_path / "r.log"
+    log.write_text("".join(f"line {i}\n" for i in range(100)))
+    copy = shutil.copyfile
+
+    def copy_while_the_replica_writes(src: str, dst: str) -> str:
+        copied = copy(src, dst)
+        with open(src, "a") as replica:  # O_APPEND, as the replica's stdout
+            replica.write("".join(f"line {i}\n" for i in range(100, 120)))
+        return copied
+
+    monkeypatch.setattr(_logrotate.shutil, "copyfile", copy_while_the_replica_writes)
+    assert rotate(str(log), max_bytes=10, keep=3)
+    kept = (tmp_path / "r.log.1").read_text() + log.read_text()
+    assert kept == "".join(f"line {i}\n" for i in range(120))

@@ -6,7 +6,8 @@ it as a plain rotation would: the child would keep writing into the renamed file
 logrotate's ``copytruncate``, the current file is copied to ``<log>.1`` and then truncated in
 place; thanks to ``O_APPEND`` the child's next write lands at the new end (offset 0), not at its old
 offset, so no sparse hole appears. The price, as with logrotate, is that lines written between the
-copy and the truncation are lost; that window is one file copy long.
+copy and the truncation are lost; to keep that window short, what was written during the copy is
+appended to the copy just before the truncation, so only a write landing in between is lost.
 
 Called by :mod:`vigil.backends.local` only (the supervisor in :mod:`vigil.remediation` asks the
 backend to rotate each replica's log periodically).
@@ -55,9 +56,21 @@ def rotate(path: str, max_bytes: int, keep: int) -> bool:
             if os.path.exists(src):
                 os.replace(src, rotated_name(path, n + 1))
         os.replace(tmp, rotated_name(path, 1))
+        _catch_up(path, rotated_name(path, 1))
     os.truncate(path, 0)
     _drop_extra(path, keep)
     return True
+
+
+def _catch_up(path: str, copy: str) -> None:
+    """Append to ``copy`` what the replica wrote to ``path`` since it was copied, just before
+    the truncation: only a write landing between this last read and the truncation is lost
+    (microseconds), not everything written during the copy (tens of ms for 10 MB)."""
+    copied = os.stat(copy).st_size
+    with open(path, "rb") as src, open(copy, "ab") as dst:
+        if os.fstat(src.fileno()).st_size > copied:
+            src.seek(copied)
+            shutil.copyfileobj(src, dst)
 
 
 def _drop_extra(path: str, keep: int) -> None:
