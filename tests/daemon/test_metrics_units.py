@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,9 +18,9 @@ from vigil.collectors import Sample, SeriesStore
 from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import FLUSH_CHUNK, RollupFlusher
 from vigil.daemon._scrape import SourceLoop
-from vigil.detectors import states_per_step
-from vigil.errors import StoreError
-from vigil.settings import MetricsSettings, ScrapeTarget
+from vigil.detectors import runs_per_step, states_per_step
+from vigil.errors import ConfigError, StoreError
+from vigil.settings import MetricsSettings, ScrapeTarget, load_settings
 from vigil.store import RollupRow, SqlStore
 
 
@@ -29,6 +30,40 @@ def test_states_per_step_samples_the_state_in_force_at_each_step() -> None:
     assert states_per_step([], 60.0, 250.0) == []
     with pytest.raises(ValueError, match="step must be > 0"):
         states_per_step(changes, 0.0, 1.0)
+
+
+def test_runs_per_step_are_the_runs_of_the_states_per_step() -> None:
+    rng = random.Random(11)
+    for _ in range(300):
+        changes = [
+            (float(rng.randint(0, 900)), rng.choice(("up", "suspect", "down")))
+            for _ in range(rng.randint(0, 6))
+        ]
+        step, end = float(rng.choice((1, 7, 60))), float(rng.randint(0, 1000))
+        expanded = [s for s, n in runs_per_step(changes, step, end) for _ in range(n)]
+        assert expanded == states_per_step(changes, step, end)
+
+
+def test_seeding_the_risk_model_from_a_long_history_costs_the_changes_not_the_span() -> None:
+    # a node up since the epoch, at a one-second step: 1.7e9 steps, which the seed walked one
+    # by one before the controller could start (a year of history at one second: 31 million)
+    risk = NodeRisk(step=1.0, steps=60)
+    now = 1.7e9
+    risk.seed([(0.0, "a", "up"), (now - 10.0, "a", "suspect"), (now - 5.0, "a", "up")], now)
+    assert risk.transitions == int(now)  # one per step after the first
+    view = risk.view("a", "up")
+    assert view.matrix["up"]["suspect"] == pytest.approx(1 / (now - 5.0))
+    assert view.matrix["suspect"]["up"] == pytest.approx(1 / 5)
+
+
+def test_risk_settings_out_of_bounds_are_refused_naming_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "vigil.yaml"
+    config.write_text("metrics:\n  risk_step: 0.001\n  risk_steps: 100000000\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    problem = str(caught.value)
+    assert "vigil.yaml:2: metrics.risk_step" in problem
+    assert "vigil.yaml:3: metrics.risk_steps" in problem
 
 
 def test_the_risk_model_learns_from_history_and_live_steps() -> None:
