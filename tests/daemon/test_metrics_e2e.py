@@ -77,6 +77,51 @@ async def test_rollups_outlive_a_controller_restart(start_controller: StartContr
     assert out["points"] == [[base + 60 * m, float(m)] for m in range(10)]
 
 
+async def test_a_bucket_split_by_a_restart_adds_up_to_the_same_figures_as_an_unbroken_one(
+    start_controller: StartController,
+) -> None:
+    # The clean stop saves the open minute and hour; the next controller opens them afresh
+    # with the samples that come after. The answers took memory's part alone: the minute's
+    # mean was the later sample's, and the hour's for as long as memory held it (a week).
+    minute = time.time() // 3600 * 3600 - 3600 + 600  # within retention, in the last hour
+    before = [(minute + 1, 10.0), (minute + 2, 20.0)]
+    after = [(minute + 30, 60.0)]
+    later = [(minute + 61, 100.0)]  # closes the minute (the hour stays open)
+
+    async def push(controller: Controller, points: list[tuple[float, float]]) -> None:
+        samples = [{"name": "gpu.temp", "value": v, "at": at} for at, v in points]
+        async with httpx.AsyncClient() as client:
+            pushed = await client.post(
+                url(controller) + "/api/v1/samples",
+                headers=AUTH,
+                json={"node": "n2", "samples": samples},
+            )
+        assert pushed.json()["accepted"] == len(points)
+
+    async def means(controller: Controller, step: int) -> dict[float, float]:
+        params = {"name": "gpu.temp", "labels": "node=n2", "step": step, "from": 0}
+        async with httpx.AsyncClient() as client:
+            got = await client.get(url(controller) + "/api/v1/series", headers=AUTH, params=params)
+        return {at: value for at, value in got.json()["points"]}
+
+    first = await start_controller(NODES)
+    await push(first, before)
+    await start_controller.stop(first)
+    second = await start_controller(NODES)
+    await push(second, after)
+    hour = minute // 3600 * 3600
+    assert (await means(second, 60))[minute] == pytest.approx(30.0)  # (10 + 20 + 60) / 3
+    await push(second, later)
+    assert (await means(second, 60))[minute] == pytest.approx(30.0)
+    await second.flusher.flush()  # the split minute is whole in the store now: read from there
+    assert await means(second, 60) == pytest.approx({minute: 30.0, minute + 60: 100.0})
+    assert await means(second, 3600) == pytest.approx({hour: 47.5})  # (10 + 20 + 60 + 100) / 4
+    await start_controller.stop(second)
+    third = await start_controller(NODES)  # nothing in memory: the store alone, same answers
+    assert await means(third, 60) == pytest.approx({minute: 30.0, minute + 60: 100.0})
+    assert await means(third, 3600) == pytest.approx({hour: 47.5})
+
+
 async def test_a_real_exporter_is_scraped_and_a_dead_one_does_not_stop_it(
     start_controller: StartController,
 ) -> None:

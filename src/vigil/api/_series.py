@@ -134,16 +134,17 @@ async def get_series(
     history: list[tuple[SeriesKey, float, float, int]] = []
     width = width_for(step)
     if width is not None:
-        oldest = store.oldest(keys, width)
-        # read the store only for a range older than memory that the store may cover
-        if lo < oldest and store.persisted_from[width] < oldest:
+        # read the store only for a range older than memory that the store may cover, and for
+        # the buckets a restart split (their part from before it is in the store only)
+        upto = max(store.oldest(keys, width), store.split_end(keys, width))
+        if lo <= upto and store.persisted_from[width] <= upto:
             rows = await asyncio.to_thread(
                 ctx.store.load_rollups,
                 name,
                 wanted,
                 int(width),
-                max(lo, 0.0),
-                min(hi, oldest, STORE_END),
+                max(lo, store.persisted_from[width], 0.0),
+                min(hi, upto, STORE_END),
             )
             history = [(SeriesKey(r.name, r.labels), r.start, r.total, r.count) for r in rows]
     points = store.query(name, wanted, lo, hi, step, history=history)

@@ -59,6 +59,8 @@ class _Series:
     # series, made anew at each minute boundary, made every full collection ~25 ms slower
     __slots__ = (
         "caps",
+        "first_h",
+        "first_m",
         "h_count",
         "h_last",
         "h_max",
@@ -78,6 +80,8 @@ class _Series:
         "minute_end",
         "minutes",
         "points",
+        "saved_h",
+        "saved_m",
     )
 
     def __init__(self, key: SeriesKey, ring: int, minutes: int, hours: int) -> None:
@@ -92,6 +96,11 @@ class _Series:
         self.m_start = self.m_min = self.m_max = self.m_total = self.m_last = 0.0
         self.h_start = self.h_min = self.h_max = self.h_total = self.h_last = 0.0
         self.m_count = self.h_count = 0
+        # the start of the first minute and hour bucket this series opened in this process
+        # (nan: none yet), and whether the store has it: a restart splits that bucket between
+        # the store and memory (SeriesStore.query). Plain fields: no object for the GC to walk
+        self.first_m = self.first_h = math.nan
+        self.saved_m = self.saved_h = False
 
     def add(self, at: float, value: float, closed: list[Closed] | None) -> None:
         points = self.points
@@ -124,6 +133,8 @@ class _Series:
                 self.m_start, self.m_min, self.m_max, self.m_total, self.m_count, self.m_last
             )
             self._close(self.minutes, self.caps[1], MINUTE, bucket, closed)
+        else:
+            self.first_m = start
         self.m_start, self.m_count = start, 1
         self.m_min = self.m_max = self.m_total = self.m_last = value
         self.minute_end = start + MINUTE
@@ -142,6 +153,8 @@ class _Series:
                 self.h_start, self.h_min, self.h_max, self.h_total, self.h_count, self.h_last
             )
             self._close(self.hours, self.caps[2], HOUR, bucket, closed)
+        else:
+            self.first_h = start
         self.h_start, self.h_count = start, 1
         self.h_min = self.h_max = self.h_total = self.h_last = value
 
@@ -171,6 +184,11 @@ class _Series:
             if bucket is not None:
                 out.append((width, bucket))
         return out
+
+    def first(self, width: float) -> tuple[float, bool]:
+        """The start of the first ``width`` bucket opened in this process (nan: none), and
+        whether the store has it."""
+        return (self.first_m, self.saved_m) if width == MINUTE else (self.first_h, self.saved_h)
 
     def _width(self, width: float) -> tuple[array[float], int, Rollup | None]:
         if width == MINUTE:
@@ -246,6 +264,11 @@ class SeriesStore:
         """Per rollup width, the start of the oldest bucket persisted outside (the controller's
         flusher keeps it; -inf: unknown). Queries skip the store for ranges that begin at or
         after it, where the store cannot hold anything memory lacks."""
+        self.saved_before = {MINUTE: math.inf, HOUR: math.inf}
+        """Per rollup width, the start of the newest bucket the store held when this process
+        began (the controller's flusher reads it; -inf: none; inf: unknown). A series' first
+        bucket in memory that starts at or before it may have its earlier part in the store:
+        a clean stop saves the open buckets, and the next start opens them afresh."""
 
     def __len__(self) -> int:
         return len(self._series)
@@ -379,6 +402,26 @@ class SeriesStore:
             for width, bucket in series.open_buckets()
         ]
 
+    def mark_saved(self, closed: Iterable[Closed]) -> None:
+        """Note that these buckets are in the store now (the flusher, after writing them): a
+        series' first bucket is then read from the store whole (:meth:`query`)."""
+        for key, width, bucket in closed:
+            series = self._series.get(key)
+            if series is None:
+                continue
+            if width == MINUTE and bucket.start == series.first_m:
+                series.saved_m = True
+            elif width == HOUR and bucket.start == series.first_h:
+                series.saved_h = True
+
+    def split_end(self, keys: Iterable[SeriesKey], width: float) -> float:
+        """The latest start of a bucket of ``keys`` that a restart may have split (-inf: none):
+        each series' first bucket in this process, when the store held buckets as new before
+        this process began (``saved_before``). A query reads the store up to it."""
+        before = self.saved_before[width]
+        firsts = (self._series[k].first(width)[0] for k in keys if k in self._series)
+        return max((f for f in firsts if f <= before), default=-math.inf)
+
     def mark_persisted(self, width: float, start: float) -> None:
         """Note that buckets of ``width`` from ``start`` on are persisted (keeps the minimum)."""
         current = self.persisted_from[width]
@@ -424,7 +467,10 @@ class SeriesStore:
 
         ``history`` adds older rollups of the resolution the step picks (see :func:`width_for`),
         as ``(series, bucket start, sum, count)``, read from the store: a bucket also held in
-        memory is taken from memory.
+        memory is taken from memory, except a series' first bucket in this process, which a
+        restart split (a clean stop saved its earlier part, open): the store's part is added
+        to memory's until the store has the bucket whole (:meth:`mark_saved`), then the store's
+        is taken.
         """
         keys = self.match(name, labels_filter)
         if not step:
@@ -440,14 +486,26 @@ class SeriesStore:
                 bucket[0] += total
                 bucket[1] += count
 
-        held: set[tuple[SeriesKey, float]] = set()
+        width = MINUTE if step < HOUR else HOUR
+        stored = {
+            (key, at): (total, count)
+            for key, at, total, count in (history if step >= MINUTE else ())
+        }
         for key in keys:
-            for at, total, count in self._parts(self._series[key], step):
+            series = self._series[key]
+            first, saved = series.first(width) if stored else (math.nan, False)
+            for at, total, count in self._parts(series, step):
+                if at == first and (key, at) in stored:
+                    # the first bucket of this process: the store has its part from before a
+                    # restart, then (saved) the whole of it; memory has its part since
+                    before_total, before_count = stored[key, at]
+                    if saved:
+                        continue  # taken from the store below
+                    total, count = total + before_total, count + before_count
+                stored.pop((key, at), None)  # memory wins: it holds the bucket's newest figures
                 take(at, total, count)
-                held.add((key, at))
-        for key, at, total, count in history if step >= MINUTE else ():
-            if (key, at) not in held:  # memory wins: it holds the bucket's newest figures
-                take(at, total, count)
+        for (_, at), (total, count) in stored.items():
+            take(at, total, count)
         return [(at, total / count) for at, (total, count) in sorted(sums.items())]
 
     @staticmethod

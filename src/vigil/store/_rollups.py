@@ -181,6 +181,15 @@ def prune(conn: Connection, width: int, before: float) -> int:
 
 def earliest(conn: Connection, width: int) -> float | None:
     """The start of the oldest ``width`` bucket (an index lookup), or None when there is none."""
-    value = conn.execute(sa.select(sa.func.min(rollups.c.start)).where(rollups.c.width == width))
+    return _bound(conn, width, sa.func.min)
+
+
+def latest(conn: Connection, width: int) -> float | None:
+    """The start of the newest ``width`` bucket (an index lookup), or None when there is none."""
+    return _bound(conn, width, sa.func.max)
+
+
+def _bound(conn: Connection, width: int, func: Any) -> float | None:
+    value = conn.execute(sa.select(func(rollups.c.start)).where(rollups.c.width == width))
     found = value.scalar()
     return None if found is None else float(found)

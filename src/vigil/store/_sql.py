@@ -356,6 +356,10 @@ class SqlStore:
         with self._db.read(f"reading the oldest {width}s rollup") as conn:
             return _rollups.earliest(conn, width)
 
+    def latest_rollup(self, width: int) -> float | None:
+        with self._db.read(f"reading the newest {width}s rollup") as conn:
+            return _rollups.latest(conn, width)
+
     def prune_rollups(self, width: int, before: float) -> int:
         with self._db.write(f"pruning {width}s rollups") as conn:
             return _rollups.prune(conn, width, before)
