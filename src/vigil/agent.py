@@ -51,6 +51,11 @@ MAX_BATCH = 5_000
 COMPRESS_OVER = 1024
 """Bodies at least this big are gzipped: a 50-sample batch shrinks ~8x; tiny ones are not."""
 """A heartbeat request may take at most this share of the interval, so requests never pile up."""
+NOT_TAKEN = frozenset({429, 502, 503, 504})
+"""Answers that mean the batch was not looked at: too many requests, a proxy in front of a
+controller that is restarting (502, 504), the controller's database busy (503). Its samples are
+kept, as when the controller cannot be reached; any other refusal drops them (sent again, the
+same batch would be refused again)."""
 LOG_BATCH_TIMEOUT = 30.0
 """Seconds a log batch request may take: a big batch to a busy controller is slow, not lost."""
 
@@ -214,6 +219,16 @@ class Agent:
             self.failed += 1
             self._requeue(samples)  # the controller may be down: keep them, bounded
             log.warning("heartbeat %d to %s failed: %s", seq, self.url, exc)
+            return
+        if resp.status_code in NOT_TAKEN:
+            self.failed += 1
+            self._requeue(samples)  # nothing was stored: keep them for the next beat, bounded
+            log.warning(
+                "heartbeat %d not taken (HTTP %d), samples kept: %s",
+                seq,
+                resp.status_code,
+                resp.text[:200],
+            )
             return
         if resp.status_code != 200:
             self.failed += 1

@@ -3,6 +3,7 @@ risk model's seeding and live sampling, and a source loop reporting a failure on
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
@@ -217,3 +218,49 @@ def test_a_requeued_batch_goes_back_in_front_and_the_bound_drops_the_oldest() ->
     agent._requeue([{"v": 1}, {"v": 2}])  # a failed batch, older than what is buffered
     assert [s["v"] for s in agent._buffer] == [2, 3, 4, 5]
     assert agent.dropped == 1
+
+
+async def test_samples_a_busy_or_unreachable_controller_did_not_take_are_sent_again() -> None:
+    # A proxy in front of a restarting controller answers 502, a busy database 503: the
+    # samples were not stored, but the agent dropped them as if they had been refused.
+    answers = [502, 503, 200, 422, 200]
+    bodies: list[dict] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        length = int(head.split("content-length:")[1].split("\r\n")[0])
+        body = await reader.readexactly(length)
+        if "content-encoding: gzip" in head:
+            body = gzip.decompress(body)
+        bodies.append(json.loads(body))
+        status = answers[len(bodies) - 1]
+        reply = b'{"interval": 1.0, "node_status": "up", "samples_rejected": 0}'
+        writer.write(
+            f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(reply)}\r\n\r\n".encode()
+            + reply
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    source = Counter()
+    agent = Agent(f"http://127.0.0.1:{port}", "n1", "tok", metrics=[source], metrics_every=0)
+    async with server, httpx.AsyncClient() as client:
+        for seq in range(len(answers)):
+            await agent.beat(client, seq)
+    sent = [[s["value"] for s in body["samples"]] for body in bodies]
+    assert sent == [[1.0], [1.0, 2.0], [1.0, 2.0, 3.0], [4.0], [5.0]]
+    assert (agent.pushed, agent.dropped, agent.buffered) == (4, 1, 0)  # 4 taken, 1 refused
+
+
+class Counter:
+    """A metric source: one sample per collect, values 1, 2, 3..."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def collect(self) -> list[Sample]:
+        self.n += 1
+        return [Sample.of("test.counter", float(self.n), 1000.0 + self.n, {})]
