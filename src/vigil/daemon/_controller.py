@@ -49,6 +49,7 @@ from vigil.model import (
     Finding,
     FindingKind,
     Health,
+    Incident,
     IncidentState,
     Node,
     ProbeKind,
@@ -207,6 +208,7 @@ class Controller(ControlPlane):
             self.series, self.store, self.settings.metrics, clock=self.clock
         )
         self._seed_risk()
+        self._restore_rules()
         self.balancers = Balancers(self.settings.services, self.registry)
         self._build_runners()
         for runner in self.runners.values():
@@ -513,6 +515,33 @@ class Controller(ControlPlane):
             if offset >= events.total:
                 break
         self.risk.seed(changes, self.clock())
+
+    def _restore_rules(self) -> None:
+        """Take up the rule breaches whose incidents are still open from before a restart, so
+        their series' next value within bounds resolves them; resolve those of rules that are
+        no longer configured (or no longer match the series), which nothing would resolve."""
+        offset = 0
+        found: list[Incident] = []
+        while True:
+            page = self.store.list_incidents(offset=offset, limit=500, states=ACTIVE)
+            found += [i for i in page.items if i.kind is FindingKind.METRIC_RULE]
+            offset += len(page.items)
+            if not page.items or offset >= page.total:
+                break
+        for incident in found:
+            items = incident.evidence.get("findings") or [{}]
+            rule, labels = items[-1].get("rule"), items[-1].get("labels")
+            if (
+                isinstance(rule, str)
+                and isinstance(labels, dict)
+                and self.rules.restore(rule, {str(k): str(v) for k, v in labels.items()})
+            ):
+                continue
+            self.incidents.recovered(
+                incident.subject,
+                self.clock(),
+                f"rule {rule} is no longer configured for these labels: not judged any more",
+            )
 
     async def _risk_loop(self) -> None:
         await self.risk.run(lambda: {n.name: n.status.value for n in self.monitor.nodes()})
