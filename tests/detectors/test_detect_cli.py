@@ -138,3 +138,13 @@ def test_an_unknown_detector_is_fatal_with_the_choices_named(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "'magic'" in result.stderr and "records" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_spreadsheet_csv_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # Excel's "CSV UTF-8" starts with a BOM: the header read '\ufefftimestamp' and was refused
+    path = tmp_path / "excel.csv"
+    path.write_bytes("timestamp,value\r\n1,5\r\n2,6\r\n".encode("utf-8-sig"))
+    done = detect(path)
+    assert done.returncode == 0, done.stderr
+    assert [row[:2] for row in rows(done.stdout)] == [["1", "5"], ["2", "6"]]
+

@@ -109,7 +109,9 @@ def detect(
     if make is None:
         raise _fail(f"--detector {detector!r} unknown; choose one of: {', '.join(DETECTORS)}")
     try:
-        handle = file.open(encoding="utf-8", errors="replace", newline="")
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte order mark, which made the
+        # header read '\ufefftimestamp' and the file refused as having none
+        handle = file.open(encoding="utf-8-sig", errors="replace", newline="")
     except OSError as exc:
         raise _fail(f"{name}: cannot read ({exc.strerror or exc})") from exc
     with handle:
