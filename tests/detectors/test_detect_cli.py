@@ -148,3 +148,13 @@ def test_a_spreadsheet_csv_with_a_byte_order_mark_is_read(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert [row[:2] for row in rows(done.stdout)] == [["1", "5"], ["2", "6"]]
 
+
+def test_lines_are_numbered_in_the_file_when_blank_lines_come_before_the_header(
+    tmp_path: Path,
+) -> None:
+    done = detect(write(tmp_path, "\n\ntimestamp,value\n1,5\n2,oops\n"))
+    assert done.returncode == 0
+    assert "series.csv:5: value 'oops' is not a finite number" in done.stderr  # not :3
+    fatal = detect(write(tmp_path, "\n\ntime,val\n1,5\n"))
+    assert fatal.returncode == 2
+    assert "series.csv:3: expected a header" in fatal.stderr  # not :1

@@ -86,11 +86,11 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _columns(name: str, header: str) -> tuple[int, int]:
+def _columns(name: str, header: str, line_no: int) -> tuple[int, int]:
     cells = [c.strip().lower() for c in next(csv.reader([header]), [])]
     if "timestamp" not in cells or "value" not in cells:
         raise _fail(
-            f"{name}:1: expected a header naming the columns 'timestamp' and 'value' "
+            f"{name}:{line_no}: expected a header naming the columns 'timestamp' and 'value' "
             f"(e.g. 'timestamp,value'), got {header.strip()[:80]!r}"
         )
     return cells.index("timestamp"), cells.index("value")
@@ -115,23 +115,31 @@ def detect(
     except OSError as exc:
         raise _fail(f"{name}: cannot read ({exc.strerror or exc})") from exc
     with handle:
-        header = handle.readline()
+        header, line_no = handle.readline(), 1
         while header and not header.strip():
-            header = handle.readline()
+            header, line_no = handle.readline(), line_no + 1
         if not header:
             raise _fail(f"{name}: empty file; expected a header 'timestamp,value' and rows")
-        t_col, v_col = _columns(name, header)
-        _stream(name, handle, t_col, v_col, make())
+        t_col, v_col = _columns(name, header, line_no)
+        _stream(name, handle, t_col, v_col, make(), first_line=line_no + 1)
 
 
-def _stream(name: str, lines: Iterable[str], t_col: int, v_col: int, detector: Detector) -> None:
+def _stream(
+    name: str,
+    lines: Iterable[str],
+    t_col: int,
+    v_col: int,
+    detector: Detector,
+    *,
+    first_line: int = 2,
+) -> None:
     warn = _Warnings(name)
     write = sys.stdout.write
     write("timestamp,value,anomaly_score\n")
     width = max(t_col, v_col) + 1
     clock: float | None = None  # the detector's clock: the latest timestamp fed to it
     step = 0.0  # the usual step between rows (exponentially weighted)
-    for line_no, line in enumerate(lines, start=2):
+    for line_no, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
         cells = line.rstrip("\r\n").split(",") if '"' not in line else next(csv.reader([line]))
