@@ -148,7 +148,11 @@ class Agent:
         self.metrics = metrics
         self.metrics_every = metrics_every
         self.pushed = 0
+        """Samples the controller stored."""
         self.dropped = 0
+        self.rejected = 0
+        """Samples the controller answered it could not store (each heartbeat's answer)."""
+        self._rejecting = False
         self._last_metrics = -float("inf")
         self._buffer: deque[dict[str, Any]] = deque(maxlen=max_buffered)
         self.compress = compress
@@ -236,10 +240,34 @@ class Agent:
             log.error("heartbeat %d refused: HTTP %d %s", seq, resp.status_code, resp.text[:200])
             return
         self.sent += 1
-        self.pushed += len(samples)
-        interval = resp.json().get("interval")
+        answer = resp.json()
+        rejected = answer.get("samples_rejected", 0)
+        rejected = rejected if isinstance(rejected, int) and 0 < rejected <= len(samples) else 0
+        self.pushed += len(samples) - rejected
+        self._report_rejected(seq, rejected, len(samples), answer.get("sample_errors"))
+        interval = answer.get("interval")
         if isinstance(interval, int | float) and interval > 0:
             self.interval = float(interval)
+
+    def _report_rejected(self, seq: int, rejected: int, sent: int, errors: Any) -> None:
+        """Log the controller's refusal of samples when it starts and when it ends, not at
+        every heartbeat: a clock more than 5 minutes ahead has every sample refused, which
+        went unsaid (the node's metrics simply stopped)."""
+        self.rejected += rejected
+        if rejected and not self._rejecting:
+            first = errors[0] if isinstance(errors, list) and errors else "no reason given"
+            log.warning(
+                "heartbeat %d: the controller refused %d of %d samples, first: %s "
+                "(logged again when they are taken again)",
+                seq,
+                rejected,
+                sent,
+                first,
+            )
+        elif self._rejecting and sent and not rejected:
+            log.info("heartbeat %d: the controller takes the samples again", seq)
+        if sent:
+            self._rejecting = rejected > 0
 
     async def run(self, count: int | None = None) -> None:
         """Send heartbeats forever (or ``count`` of them), and ship logs meanwhile. ``jitter`` (a

@@ -59,6 +59,39 @@ async def test_an_agent_keeps_a_bounded_backlog_while_the_controller_is_away(
     assert [value for _, value in stored] == [5.0, 6.0, 7.0, 8.0, 9.0]  # the newest five
 
 
+class Skewed:
+    """A metric source on a node whose clock runs ``ahead`` seconds fast (a broken NTP)."""
+
+    def __init__(self, ahead: float) -> None:
+        self.ahead = ahead
+
+    def collect(self) -> list[Sample]:
+        return [Sample.of("test.skewed", 1.0, time.time() + self.ahead, {})]
+
+
+async def test_an_agent_says_when_the_controller_refuses_its_samples_and_why(
+    start_controller: StartController, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A node clock ten minutes fast: every sample refused as from the future, and the agent
+    # counted them as pushed and said nothing; the node's metrics simply stopped.
+    controller = await start_controller(NODES)
+    source = Skewed(600.0)
+    agent = Agent(url(controller), "n1", ADMIN, metrics=[source], metrics_every=0)
+    caplog.set_level(logging.INFO, logger="vigil.agent")
+    async with httpx.AsyncClient() as client:
+        for seq in range(3):
+            await agent.beat(client, seq)
+        source.ahead = 0.0  # the clock fixed
+        await agent.beat(client, 3)
+    assert (agent.sent, agent.rejected, agent.pushed) == (4, 3, 1)
+    said = [r.getMessage() for r in caplog.records if r.name == "vigil.agent"]
+    assert len(said) == 2, said  # once when it starts, once when it ends
+    assert "the controller refused 1 of 1 samples" in said[0]
+    assert "is in the future" in said[0] and "check the sender's clock" in said[0]
+    assert "takes the samples again" in said[1]
+    assert len(controller.series.query("test.skewed", {"node": "n1"})) == 1
+
+
 async def test_rollups_outlive_a_controller_restart(start_controller: StartController) -> None:
     first = await start_controller(NODES)
     base = time.time() // 3600 * 3600 - 3600  # within retention: older buckets are pruned

@@ -42,6 +42,7 @@ from vigil.api._context import ApiContext
 from vigil.api._gzip import MAX_INFLATED, inflate, replay
 from vigil.api._metrics import ApiMetrics
 from vigil.api._schemas import MAX_BATCH
+from vigil.api._series import ERRORS_SHOWN
 from vigil.collectors import Labels, SampleBatch, freeze_labels
 from vigil.errors import AuthError, ForbiddenError, InputError, NotFoundError, VigilError
 
@@ -162,10 +163,10 @@ class HeartbeatFastPath:
         try:
             reporter_for(self.context.tokens, token).check(node)
             ack = control.heartbeat(node, beat["seq"], beat.get("info", {}))
-            rejected = 0
+            errors: list[str] = []
             if beat.get("samples"):
                 samples = node_samples(node, beat["samples"])
-                rejected = len(control.ingest_samples(node, samples))
+                errors = control.ingest_samples(node, samples)
         except ForbiddenError as exc:  # before AuthError: it is one
             return 403, {"detail": str(exc)}, []
         except AuthError as exc:
@@ -180,11 +181,13 @@ class HeartbeatFastPath:
         except Exception:
             _log.exception("POST %s crashed", PATH)
             return 500, {"detail": "internal error: the vigil daemon's log has the traceback"}, []
-        answer = {
+        answer: dict[str, Any] = {
             "interval": ack.interval,
             "node_status": str(ack.node_status),
-            "samples_rejected": rejected,
+            "samples_rejected": len(errors),
         }
+        if errors:
+            answer["sample_errors"] = errors[:ERRORS_SHOWN]
         return 200, answer, []
 
     def _count(self, status: int) -> Any:
