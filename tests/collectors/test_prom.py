@@ -7,6 +7,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from vigil.collectors import Sample, parse_exposition, scrape
+from vigil.collectors._prom import parse_query_result
 from vigil.errors import BackendError, InputError
 
 DCGM = """\
@@ -115,3 +116,13 @@ async def test_scrape_reports_a_malformed_body_with_the_url_and_line() -> None:
     async with httpx.AsyncClient(transport=transport) as client:
         with pytest.raises(InputError, match=r"^http://x/metrics:2: "):
             await scrape("http://x/metrics", timeout=1.0, client=client)
+
+
+@pytest.mark.parametrize("metric", [["x"], "up", 3, None])
+def test_a_query_result_whose_metric_is_not_an_object_is_an_input_error(metric: object) -> None:
+    answer = {
+        "status": "success",
+        "data": {"resultType": "vector", "result": [{"metric": metric, "value": [1, "2"]}]},
+    }
+    with pytest.raises(InputError, match=r"q on prom: malformed result .*not an object"):
+        parse_query_result(answer, "q", source="q on prom")

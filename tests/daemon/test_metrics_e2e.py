@@ -3,6 +3,8 @@ a controller restart, a real exporter is scraped, and each node's risk comes fro
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from pathlib import Path
@@ -153,6 +155,43 @@ async def test_a_bucket_split_by_a_restart_adds_up_to_the_same_figures_as_an_unb
     third = await start_controller(NODES)  # nothing in memory: the store alone, same answers
     assert await means(third, 60) == pytest.approx({minute: 30.0, minute + 60: 100.0})
     assert await means(third, 3600) == pytest.approx({hour: 47.5})
+
+
+async def test_a_prometheus_answer_of_the_wrong_shape_does_not_stop_the_controller(
+    start_controller: StartController,
+) -> None:
+    # a result whose "metric" was not an object raised AttributeError in the query loop, which
+    # ended the controller's task group: the whole controller exited
+    bad = {
+        "status": "success",
+        "data": {"resultType": "vector", "result": [{"metric": ["x"], "value": [1, "2"]}]},
+    }
+    answered = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        await reader.readuntil(b"\r\n\r\n")
+        body = json.dumps(bad).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            + f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+        answered += 1
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    query = {"name": "q", "server": f"http://127.0.0.1:{port}", "query": "up", "interval": 0.05}
+    async with server:
+        controller = await start_controller({**NODES, "metrics": {"promql": [query]}})
+        [loop] = controller.sources
+        await eventually(lambda: loop.rounds >= 3, 20, "three rounds of the query")
+    _, task = start_controller.running[id(controller)]
+    assert not task.done(), task
+    assert loop.failing is not None and "metric is list, not an object" in loop.failing
+    assert answered >= 3
 
 
 async def test_a_real_exporter_is_scraped_and_a_dead_one_does_not_stop_it(

@@ -134,6 +134,8 @@ def parse_query_result(
             )
         samples = []
         for metric, (stamp, text) in rows:
+            if not isinstance(metric, dict):  # .items() below: an AttributeError killed the loop
+                raise TypeError(f"a result's metric is {type(metric).__name__}, not an object")
             value = float(text)
             if not math.isfinite(value):
                 continue
