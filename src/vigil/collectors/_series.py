@@ -507,24 +507,29 @@ class SeriesStore:
                 bucket[1] += count
 
         width = MINUTE if step < HOUR else HOUR
-        stored = {
-            (key, at): (total, count)
-            for key, at, total, count in (history if step >= MINUTE else ())
-        }
+        held: set[tuple[SeriesKey, float]] = set()
+        # each series' first bucket in this process, and whether the store has it whole
+        firsts: dict[tuple[SeriesKey, float], tuple[float, int, bool]] = {}
         for key in keys:
             series = self._series[key]
-            first, saved = series.first(width) if stored else (math.nan, False)
+            first, saved = series.first(width) if step >= MINUTE else (math.nan, False)
             for at, total, count in self._parts(series, step):
-                if at == first and (key, at) in stored:
-                    # the first bucket of this process: the store has its part from before a
-                    # restart, then (saved) the whole of it; memory has its part since
-                    before_total, before_count = stored[key, at]
-                    if saved:
-                        continue  # taken from the store below
-                    total, count = total + before_total, count + before_count
-                stored.pop((key, at), None)  # memory wins: it holds the bucket's newest figures
+                if at == first:  # judged with the store's rows below
+                    firsts[key, at] = (total, count, saved)
+                    continue
                 take(at, total, count)
-        for (_, at), (total, count) in stored.items():
+                held.add((key, at))
+        for key, at, total, count in history if step >= MINUTE else ():
+            mine = firsts.pop((key, at), None)
+            if mine is not None:
+                # a restart split this bucket: the store has its part from before, then (once
+                # saved) the whole of it; memory has its part since
+                if not mine[2]:
+                    total, count = total + mine[0], count + mine[1]
+                take(at, total, count)
+            elif (key, at) not in held:  # memory wins: it holds the bucket's newest figures
+                take(at, total, count)
+        for (_, at), (total, count, _) in firsts.items():  # the store has nothing before them
             take(at, total, count)
         return [(at, total / count) for at, (total, count) in sorted(sums.items())]
 
