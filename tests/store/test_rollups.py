@@ -99,3 +99,9 @@ def test_the_earliest_and_latest_bucket_of_each_width_are_known(store: SqlStore)
     assert store.latest_rollup(60) == 600.0
     assert store.earliest_rollup(3600) == 0.0
     assert store.latest_rollup(3600) == 0.0
+
+
+def test_a_read_of_rollups_stops_at_its_limit(store: SqlStore) -> None:
+    store.save_rollups([row(GPU0, 60.0 * m, 1.0) for m in range(10)])
+    assert len(store.load_rollups("gpu.temp", {}, 60, 0, 1e12, limit=4)) == 4
+    assert len(store.load_rollups("gpu.temp", {}, 60, 0, 1e12, limit=11)) == 10

@@ -348,9 +348,10 @@ class SqlStore:
         width: int,
         start: float,
         end: float,
+        limit: int | None = None,
     ) -> Sequence[RollupRow]:
         with self._db.read(f"reading rollups of {name!r}") as conn:
-            return _rollups.load(conn, name, labels, width, start, end)
+            return _rollups.load(conn, name, labels, width, start, end, limit)
 
     def earliest_rollup(self, width: int) -> float | None:
         with self._db.read(f"reading the oldest {width}s rollup") as conn:
