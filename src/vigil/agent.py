@@ -13,7 +13,9 @@ dropped: it is sent again until the controller has it (see :mod:`vigil.collector
 Samples ride on the heartbeats in batches of at most :data:`MAX_BATCH`, gzip-compressed when the
 body is worth it. Back-pressure: samples wait in a bounded buffer (``max_buffered``); while the
 controller is down or slow they pile up there, and past the bound the *oldest* are dropped and
-counted in ``dropped``, so memory never grows without bound and the newest data goes first.
+counted in ``dropped``, so memory never grows without bound and the newest data goes first. A
+source that raises gives no samples that round (logged when it starts and stops failing); the
+heartbeat goes out regardless.
 """
 
 from __future__ import annotations
@@ -153,6 +155,7 @@ class Agent:
         self.rejected = 0
         """Samples the controller answered it could not store (each heartbeat's answer)."""
         self._rejecting = False
+        self._failing_sources: set[int] = set()
         self._last_metrics = -float("inf")
         self._buffer: deque[dict[str, Any]] = deque(maxlen=max_buffered)
         self.compress = compress
@@ -176,10 +179,27 @@ class Agent:
             self.buffer(
                 {"name": s.name, "labels": s.labels_dict, "value": s.value, "at": s.at}
                 for source in self.metrics
-                for s in source.collect()
+                for s in self._collect(source)
             )
         count = min(len(self._buffer), MAX_BATCH)
         return [self._buffer.popleft() for _ in range(count)]
+
+    def _collect(self, source: MetricSource) -> list[Sample]:
+        """One source's samples; a source that raises gives none this round (logged when it
+        starts failing and when it recovers): a collector's bug must not stop the heartbeats,
+        or the node is declared down for it."""
+        key = id(source)
+        try:
+            samples = source.collect()
+        except Exception as exc:
+            if key not in self._failing_sources:
+                self._failing_sources.add(key)
+                log.exception("metric source %s failed, skipped until it works: %s", source, exc)
+            return []
+        if key in self._failing_sources:
+            self._failing_sources.discard(key)
+            log.info("metric source %s works again", source)
+        return samples
 
     def buffer(self, samples: Iterable[dict[str, Any]]) -> None:
         """Queue samples to send; past ``max_buffered`` the oldest are dropped (counted)."""

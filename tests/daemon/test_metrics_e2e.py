@@ -277,3 +277,37 @@ async def test_a_series_past_the_cardinality_limit_is_refused_naming_the_setting
     ]
     refused = [r.getMessage() for r in caplog.records if "limit of 2" in r.getMessage()]
     assert len(refused) == 1  # logged once per metric name, not once per sample
+
+
+class Broken:
+    """A metric source with a bug: it raises on its first two reads."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def collect(self) -> list[Sample]:
+        self.reads += 1
+        if self.reads <= 2:
+            raise ZeroDivisionError("division by zero")
+        return [Sample.of("test.broken", 1.0, time.time(), {})]
+
+
+async def test_a_metric_source_that_raises_does_not_stop_the_heartbeats(
+    start_controller: StartController, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the exception left Agent.beat before the heartbeat was sent, and ended `vigil agent`:
+    # the node was declared down for a bug in one collector
+    controller = await start_controller(NODES)
+    broken = Broken()
+    agent = Agent(url(controller), "n1", ADMIN, metrics=[broken, Counter()], metrics_every=0)
+    caplog.set_level(logging.INFO, logger="vigil.agent")
+    async with httpx.AsyncClient() as client:
+        for seq in range(4):
+            await agent.beat(client, seq)
+    assert agent.sent == 4
+    assert len(controller.series.query("test.counter", {"node": "n1"})) == 4
+    assert len(controller.series.query("test.broken", {"node": "n1"})) == 2
+    said = [r.getMessage() for r in caplog.records if r.name == "vigil.agent"]
+    assert len(said) == 2, said  # when it fails, when it works again
+    assert "failed, skipped until it works: division by zero" in said[0]
+    assert "works again" in said[1]
