@@ -17,6 +17,7 @@ from vigil.agent import Agent
 from vigil.backends import free_port
 from vigil.collectors import Sample
 from vigil.daemon import Controller
+from vigil.daemon._controller import REFUSED_NAMES_LOGGED
 from vigil.store import SqlStore
 
 from ._support import eventually
@@ -277,6 +278,27 @@ async def test_a_series_past_the_cardinality_limit_is_refused_naming_the_setting
     ]
     refused = [r.getMessage() for r in caplog.records if "limit of 2" in r.getMessage()]
     assert len(refused) == 1  # logged once per metric name, not once per sample
+
+
+async def test_a_name_per_sample_past_the_series_limit_is_not_remembered_without_bound(
+    start_controller: StartController, caplog: pytest.LogCaptureFixture
+) -> None:
+    # each refused metric name was kept to log it once: a sender making up a name per sample
+    # (a request id in the name, past metrics.max_series) grew that set for ever
+    controller = await start_controller({**NODES, "metrics": {"max_series": 1}})
+    caplog.set_level(logging.ERROR, "vigil.daemon")
+    names = REFUSED_NAMES_LOGGED + 500
+    samples = [{"name": f"req_{i}.ms", "value": 1.0, "at": 1e9} for i in range(names)]
+    async with httpx.AsyncClient() as client:
+        for start in range(0, names, 5000):
+            body = {"node": "n1", "samples": samples[start : start + 5000]}
+            pushed = await client.post(url(controller) + "/api/v1/samples", headers=AUTH, json=body)
+            assert pushed.status_code == 202
+    assert controller.refused_samples == names - 1  # the first one made the only series
+    assert len(controller._refused) == REFUSED_NAMES_LOGGED + 1
+    logged = [r.getMessage() for r in caplog.records if "series limit of 1" in r.getMessage()]
+    assert len(logged) == REFUSED_NAMES_LOGGED + 1
+    assert "not logged name by name any more" in logged[-1]
 
 
 class Broken:

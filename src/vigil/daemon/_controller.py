@@ -82,6 +82,8 @@ LOG_ROTATE_EVERY = 5.0
 """Seconds between log-size checks: a chatty replica writes at most a few MB in that time."""
 RISK_HISTORY = 100_000
 """Node status changes read from the store to seed the risk model (newest first)."""
+REFUSED_NAMES_LOGGED = 1000
+"""Metric names whose cardinality refusals are logged one by one; the rest are only counted."""
 SAMPLE_MAX_AHEAD = 300.0
 """Seconds a sample's time may be ahead of the controller's clock (skewed node clocks): one
 from further ahead is refused, or its series would refuse every sample until then."""
@@ -456,11 +458,22 @@ class Controller(ControlPlane):
         return errors
 
     def _report_refused(self, sample: Sample, problem: str) -> None:
-        """Log a cardinality refusal once per metric name (the sender hears of each sample)."""
+        """Log a cardinality refusal once per metric name (the sender hears of each sample),
+        for the first :data:`REFUSED_NAMES_LOGGED` names: a sender making up a name per
+        sample (a request id in the name) grew the set of names logged without bound."""
         self.refused_samples += 1
-        if sample.name not in self._refused:
-            self._refused.add(sample.name)
-            log.error("%s (logged once per metric name)", problem)
+        if sample.name in self._refused or len(self._refused) > REFUSED_NAMES_LOGGED:
+            return
+        self._refused.add(sample.name)
+        if len(self._refused) > REFUSED_NAMES_LOGGED:
+            log.error(
+                "%s; samples of more than %d metric names refused: not logged name by name any "
+                "more (vigil_series_refused_total counts them)",
+                problem,
+                REFUSED_NAMES_LOGGED,
+            )
+            return
+        log.error("%s (logged once per metric name)", problem)
 
     def _rule_changed(self, change: RuleChange) -> None:
         where = ",".join(f"{k}={v}" for k, v in change.labels)
