@@ -36,6 +36,8 @@ MAX_ANOMALY_STATES = 2_000
 ~75 MiB at most (a fleet of 250 eight-GPU nodes under one GPU anomaly rule)."""
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
+RESTORED = "firing before the controller restarted"
+"""The explanation a state taken up by :meth:`RuleEngine.restore` starts with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +159,7 @@ class RuleEngine:
                 self._anomaly[key] = None
         if not state.threshold.firing:
             state.threshold.firing = True
-            state.why = "firing before the controller restarted"
+            state.why = RESTORED
             self._firing[spec.name] += 1
         return True  # the bounds are kept by the next observe() that adds a state
 
@@ -194,6 +196,13 @@ class RuleEngine:
                 f"at value {value:.6g}: {state.why}"
             )
             score_of = state.best
+        elif state.why == RESTORED:
+            explanation = (
+                f"anomaly({spec.metric}): judged afresh since the controller restarted (its "
+                f"range is learned anew; score {x:.3g}, value {value:.6g})"
+            )
+            score_of = x
+            state.best, state.why = 0.0, ""
         else:
             explanation = (
                 f"anomaly({spec.metric}): back within its range (score {x:.3g}, value {value:.6g})"
