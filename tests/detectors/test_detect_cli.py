@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import subprocess
 import sys
@@ -158,3 +160,13 @@ def test_lines_are_numbered_in_the_file_when_blank_lines_come_before_the_header(
     fatal = detect(write(tmp_path, "\n\ntime,val\n1,5\n"))
     assert fatal.returncode == 2
     assert "series.csv:3: expected a header" in fatal.stderr  # not :1
+
+
+def test_a_field_holding_a_comma_or_a_quote_is_echoed_as_one_csv_field(tmp_path: Path) -> None:
+    # echoed bare, '"Jan 1, 2020"' made its row five fields long: the output was not CSV
+    done = detect(write(tmp_path, 'timestamp,value\n1,5\n"Jan 1, 2020","1,5"\n3,"say ""hi"""\n'))
+    assert done.returncode == 0
+    parsed = list(csv.reader(io.StringIO(done.stdout)))
+    assert [len(row) for row in parsed] == [3, 3, 3, 3]
+    echoed = [row[:2] for row in parsed[1:]]
+    assert echoed == [["1", "5"], ["Jan 1, 2020", "1,5"], ["3", 'say "hi"']]

@@ -7,7 +7,8 @@ previous default (:class:`~vigil.detectors.EnsembleDetector`), kept for comparis
 Who calls it: the ``vigil`` CLI (registered as the ``detect`` command) and ``bench/nab.py``,
 which scores it with the NAB protocol. The contract (docs: DESIGN.md) is stable: a header
 ``timestamp,value,anomaly_score``, then one row per data row, in order, with the timestamp and
-value echoed as given and the score in [0, 1] at full precision (``repr``). Causal: each row is
+value echoed as given (quoted only when one holds a comma, a quote or a line break) and the
+score in [0, 1] at full precision (``repr``). Causal: each row is
 written before the next is read, so the score of row i depends only on rows 1..i.
 
 Bad input never crashes the run and never yields a NaN score. Every data row still gets exactly
@@ -79,6 +80,15 @@ class _Warnings:
         for kind, n in self._counts.items():
             if n > MAX_WARNINGS:
                 sys.stderr.write(f"{self._name}: {n} rows with {kind} ({MAX_WARNINGS} shown)\n")
+
+
+def _cell(text: str) -> str:
+    """``text`` as one CSV field: as given, quoted (RFC 4180) only when it holds a comma, a
+    quote or a line break. Echoed bare, a quoted ``"Jan 1, 2020"`` made its output row four
+    fields long, and a CSV reader (pandas) refused the whole output."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _fail(message: str) -> typer.Exit:
@@ -179,6 +189,6 @@ def _stream(
                     step = gap if step == 0.0 else step + 0.1 * (min(gap, 2 * step) - step)
             clock = t
             score = detector.update(t, x).value
-        write(f"{stamp},{text},{score!r}\n")
+        write(f"{_cell(stamp)},{_cell(text)},{score!r}\n")
     sys.stdout.flush()
     warn.summary()
