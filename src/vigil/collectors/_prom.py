@@ -83,21 +83,32 @@ async def scrape(
     own = client is None
     http = httpx.AsyncClient() if client is None else client
     try:
-        response = await http.get(
-            url, timeout=timeout, headers={"Accept": "text/plain;version=0.0.4"}
-        )
+        headers = {"Accept": "text/plain;version=0.0.4"}
+        async with http.stream("GET", url, timeout=timeout, headers=headers) as response:
+            if not response.is_success:
+                raise BackendError(f"scrape {url}: HTTP {response.status_code}")
+            # read at most MAX_SCRAPE_BODY: the whole body was read before it was measured, so
+            # an exporter answering without end (each chunk within the timeout) grew the
+            # controller's memory until it was killed
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_SCRAPE_BODY:
+                    raise BackendError(
+                        f"scrape {url}: body over {MAX_SCRAPE_BODY} bytes; not read further"
+                    )
+                chunks.append(chunk)
+            charset = response.charset_encoding or "utf-8"
     except httpx.HTTPError as exc:
         raise BackendError(f"scrape {url}: {type(exc).__name__}: {exc}") from exc
     finally:
         if own:
             await http.aclose()
-    if not response.is_success:
-        raise BackendError(f"scrape {url}: HTTP {response.status_code}")
-    if len(response.content) > MAX_SCRAPE_BODY:
-        raise BackendError(
-            f"scrape {url}: body of {len(response.content)} bytes > {MAX_SCRAPE_BODY}"
-        )
-    return parse_exposition(response.text, clock(), source=url)
+    try:
+        text = b"".join(chunks).decode(charset, errors="replace")
+    except LookupError:  # a charset Python does not know: as httpx, fall back to UTF-8
+        text = b"".join(chunks).decode("utf-8", errors="replace")
+    return parse_exposition(text, clock(), source=url)
 
 
 def parse_query_result(
