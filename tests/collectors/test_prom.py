@@ -131,11 +131,13 @@ def test_a_query_result_whose_metric_is_not_an_object_is_an_input_error(metric: 
         parse_query_result(answer, "q", source="q on prom")
 
 
-async def test_an_exporter_answering_without_end_is_cut_at_the_body_limit(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("source", ["scrape", "query"])
+async def test_a_server_answering_without_end_is_cut_at_the_body_limit(
+    monkeypatch: pytest.MonkeyPatch, source: str
 ) -> None:
-    # the whole body was read before it was measured: an exporter streaming for ever (each
-    # chunk well within the timeout) grew the scraper's memory until it was killed
+    # the whole body was read before it was measured: an exporter (or a Prometheus server)
+    # streaming for ever, each chunk well within the timeout, grew the reader's memory until
+    # it was killed
     monkeypatch.setattr(prom, "MAX_SCRAPE_BODY", 1 << 20)
     sent = 0
 
@@ -156,8 +158,11 @@ async def test_an_exporter_answering_without_end_is_cut_at_the_body_limit(
             writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     async with server, httpx.AsyncClient() as client:
         with pytest.raises(BackendError, match=r"body over 1048576 bytes; not read further"):
-            await scrape(f"http://127.0.0.1:{port}/metrics", timeout=5.0, client=client)
+            if source == "scrape":
+                await scrape(base + "/metrics", timeout=5.0, client=client)
+            else:
+                await prom.query(base, "up", name="up", timeout=5.0, client=client)
     assert sent < 64 << 20  # stopped near the limit, not at the end of a body that has none
