@@ -39,7 +39,7 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 from vigil.api._auth import reporter_for
 from vigil.api._context import ApiContext
-from vigil.api._gzip import MAX_INFLATED, inflate, replay
+from vigil.api._gzip import MAX_INFLATED, inflate, read_capped, replay, too_long
 from vigil.api._metrics import ApiMetrics
 from vigil.api._schemas import MAX_BATCH
 from vigil.api._series import ERRORS_SHOWN
@@ -105,7 +105,16 @@ class HeartbeatFastPath:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        raw = await _read_body(receive)
+        if too_long(dict(scope["headers"]), self.max_inflated):
+            await self.app(scope, receive, send)  # the app refuses it (413) without reading it
+            return
+        raw = await read_capped(receive, self.max_inflated)
+        if raw is None:  # a body without a length, past the bound: read no further
+            start, body = _encoded(413, {"detail": f"body: more than {self.max_inflated} bytes"})
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            self._count(413).inc()
+            return
         beat, token = self._accept(scope, raw)
         if beat is None:
             await self.app(scope, replay(raw, receive), send)
@@ -232,10 +241,3 @@ def _encoded(
     return start, body
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
