@@ -13,7 +13,9 @@ dropped: it is sent again until the controller has it (see :mod:`vigil.collector
 Samples ride on the heartbeats in batches of at most :data:`MAX_BATCH`, gzip-compressed when the
 body is worth it. Back-pressure: samples wait in a bounded buffer (``max_buffered``); while the
 controller is down or slow they pile up there, and past the bound the *oldest* are dropped and
-counted in ``dropped``, so memory never grows without bound and the newest data goes first.
+counted in ``dropped``, so memory never grows without bound and the newest data goes first. A
+source that raises gives no samples that round (logged when it starts and stops failing); the
+heartbeat goes out regardless.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ MAX_BATCH = 5_000
 COMPRESS_OVER = 1024
 """Bodies at least this big are gzipped: a 50-sample batch shrinks ~8x; tiny ones are not."""
 """A heartbeat request may take at most this share of the interval, so requests never pile up."""
+NOT_TAKEN = frozenset({429, 502, 503, 504})
+"""Answers that mean the batch was not looked at: too many requests, a proxy in front of a
+controller that is restarting (502, 504), the controller's database busy (503). Its samples are
+kept, as when the controller cannot be reached; any other refusal drops them (sent again, the
+same batch would be refused again)."""
 LOG_BATCH_TIMEOUT = 30.0
 """Seconds a log batch request may take: a big batch to a busy controller is slow, not lost."""
 
@@ -143,7 +150,12 @@ class Agent:
         self.metrics = metrics
         self.metrics_every = metrics_every
         self.pushed = 0
+        """Samples the controller stored."""
         self.dropped = 0
+        self.rejected = 0
+        """Samples the controller answered it could not store (each heartbeat's answer)."""
+        self._rejecting = False
+        self._failing_sources: set[int] = set()
         self._last_metrics = -float("inf")
         self._buffer: deque[dict[str, Any]] = deque(maxlen=max_buffered)
         self.compress = compress
@@ -167,10 +179,27 @@ class Agent:
             self.buffer(
                 {"name": s.name, "labels": s.labels_dict, "value": s.value, "at": s.at}
                 for source in self.metrics
-                for s in source.collect()
+                for s in self._collect(source)
             )
         count = min(len(self._buffer), MAX_BATCH)
         return [self._buffer.popleft() for _ in range(count)]
+
+    def _collect(self, source: MetricSource) -> list[Sample]:
+        """One source's samples; a source that raises gives none this round (logged when it
+        starts failing and when it recovers): a collector's bug must not stop the heartbeats,
+        or the node is declared down for it."""
+        key = id(source)
+        try:
+            samples = source.collect()
+        except Exception as exc:
+            if key not in self._failing_sources:
+                self._failing_sources.add(key)
+                log.exception("metric source %s failed, skipped until it works: %s", source, exc)
+            return []
+        if key in self._failing_sources:
+            self._failing_sources.discard(key)
+            log.info("metric source %s works again", source)
+        return samples
 
     def buffer(self, samples: Iterable[dict[str, Any]]) -> None:
         """Queue samples to send; past ``max_buffered`` the oldest are dropped (counted)."""
@@ -215,16 +244,50 @@ class Agent:
             self._requeue(samples)  # the controller may be down: keep them, bounded
             log.warning("heartbeat %d to %s failed: %s", seq, self.url, exc)
             return
+        if resp.status_code in NOT_TAKEN:
+            self.failed += 1
+            self._requeue(samples)  # nothing was stored: keep them for the next beat, bounded
+            log.warning(
+                "heartbeat %d not taken (HTTP %d), samples kept: %s",
+                seq,
+                resp.status_code,
+                resp.text[:200],
+            )
+            return
         if resp.status_code != 200:
             self.failed += 1
             self.dropped += len(samples)  # refused, not lost in transit: resending cannot help
             log.error("heartbeat %d refused: HTTP %d %s", seq, resp.status_code, resp.text[:200])
             return
         self.sent += 1
-        self.pushed += len(samples)
-        interval = resp.json().get("interval")
+        answer = resp.json()
+        rejected = answer.get("samples_rejected", 0)
+        rejected = rejected if isinstance(rejected, int) and 0 < rejected <= len(samples) else 0
+        self.pushed += len(samples) - rejected
+        self._report_rejected(seq, rejected, len(samples), answer.get("sample_errors"))
+        interval = answer.get("interval")
         if isinstance(interval, int | float) and interval > 0:
             self.interval = float(interval)
+
+    def _report_rejected(self, seq: int, rejected: int, sent: int, errors: Any) -> None:
+        """Log the controller's refusal of samples when it starts and when it ends, not at
+        every heartbeat: a clock more than 5 minutes ahead has every sample refused, which
+        went unsaid (the node's metrics simply stopped)."""
+        self.rejected += rejected
+        if rejected and not self._rejecting:
+            first = errors[0] if isinstance(errors, list) and errors else "no reason given"
+            log.warning(
+                "heartbeat %d: the controller refused %d of %d samples, first: %s "
+                "(logged again when they are taken again)",
+                seq,
+                rejected,
+                sent,
+                first,
+            )
+        elif self._rejecting and sent and not rejected:
+            log.info("heartbeat %d: the controller takes the samples again", seq)
+        if sent:
+            self._rejecting = rejected > 0
 
     async def run(self, count: int | None = None) -> None:
         """Send heartbeats forever (or ``count`` of them), and ship logs meanwhile. ``jitter`` (a

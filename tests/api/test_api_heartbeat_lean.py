@@ -77,6 +77,7 @@ CASES: dict[str, tuple[dict[str, str], bytes]] = {
     "a sample without a value": (AGENT, body({**GOOD, "samples": [{"name": "a", "at": 1.0}]})),
     "an empty node name": (AGENT, body({**GOOD, "node": ""})),
     "info not an object": (AGENT, body({**GOOD, "info": [1]})),
+    "a sample refused, and why": (AGENT, body({**GOOD, "samples": SAMPLES + SAMPLES})),
     "brotli": ({**AGENT, "Content-Encoding": "br"}, body(GOOD)),
     "text body": ({**AGENT, "Content-Type": "text/plain"}, body(GOOD)),
 }
@@ -109,6 +110,9 @@ async def test_the_lean_path_answers_as_the_fastapi_route_does(store: Store, cas
     lean = await answer(True, store, headers, content)
     assert lean == await answer(False, store, headers, content)
     status = lean[0]
+    if case == "a sample refused, and why":
+        assert lean[1]["samples_rejected"] == 1
+        assert "not newer than the last one" in lean[1]["sample_errors"][0]
     assert status in (200, 400, 401, 403, 404, 415, 422)  # never a crash
 
 

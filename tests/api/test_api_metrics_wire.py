@@ -6,8 +6,10 @@ import gzip
 import json
 
 import httpx
+import pytest
 from apifakes import AGENT_A, FakeControl, bearer
 
+from vigil.api import _series as series_api
 from vigil.collectors import Sample
 from vigil.store import RollupRow, Store
 
@@ -23,20 +25,48 @@ def stored(start: float, value: float, width: int = 60) -> RollupRow:
 async def test_a_range_older_than_memory_is_read_from_the_stored_rollups(
     client: httpx.AsyncClient, control: FakeControl, store: Store
 ) -> None:
+    # the minute 120 was open when the controller last stopped (its part from before is in the
+    # store); the minute 180 is in the store too, stale: memory holds its newest figures
     store.save_rollups([stored(0.0, 40.0), stored(60.0, 41.0), stored(120.0, 99.0)])
-    store.save_rollups([stored(0.0, 45.0, width=3600)])
+    store.save_rollups([stored(180.0, 77.0), stored(0.0, 45.0, width=3600)])
     for at in (120.0, 150.0, 180.0):  # memory holds the minutes 120 and 180
         control.series.add(Sample.of("gpu.temp", 50.0, at, {"node": "node-a"}))
     params = {"name": "gpu.temp", "labels": "node=node-a", "step": 60, "from": 0}
     out = (await client.get("/api/v1/series", headers=VIEW, params=params)).json()
-    assert out["points"] == [[0.0, 40.0], [60.0, 41.0], [120.0, 50.0], [180.0, 50.0]]
+    # minute 120: (2 x 99 from the store + 2 x 50 from memory) / 4
+    assert out["points"] == [[0.0, 40.0], [60.0, 41.0], [120.0, 74.5], [180.0, 50.0]]
     assert out["series"] == [{"name": "gpu.temp", "labels": {"node": "node-a"}}]
     hourly = {**params, "step": 3600}
     out = (await client.get("/api/v1/series", headers=VIEW, params=hourly)).json()
-    assert out["points"] == [[0.0, 50.0]]  # memory holds hour 0: it wins over the store
+    assert out["points"] == [[0.0, 48.0]]  # hour 0 is split too: (2 x 45 + 3 x 50) / 5
     raw = {"name": "gpu.temp", "from": 0}
     out = (await client.get("/api/v1/series", headers=VIEW, params=raw)).json()
     assert [p[0] for p in out["points"]] == [120.0, 150.0, 180.0]  # raw: the ring only
+
+
+async def test_a_query_of_too_many_stored_buckets_is_refused_saying_how_to_ask_for_less(
+    client: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every stored bucket of every matching series was loaded, then merged on the event loop:
+    # one metric of 100 nodes over the default week of minutes is ~1M rows, seconds of stall
+    monkeypatch.setattr(series_api, "MAX_STORED_BUCKETS", 50)
+    rows = [
+        RollupRow("gpu.temp", (("node", f"node-{n}"),), 60, 60.0 * m, 1.0, 1.0, 2.0, 2, 1.0)
+        for n in range(3)
+        for m in range(30)
+    ]
+    store.save_rollups(rows)
+    params = {"name": "gpu.temp", "step": 60, "from": 0}
+    refused = await client.get("/api/v1/series", headers=VIEW, params=params)
+    assert refused.status_code == 422
+    detail = refused.json()["detail"]
+    assert "more than 50 stored minute buckets match" in detail
+    assert "query.labels" in detail and "query.step of 3600" in detail
+    one = {**params, "labels": "node=node-1"}
+    out = (await client.get("/api/v1/series", headers=VIEW, params=one)).json()
+    assert out["points"] == [[60.0 * m, 1.0] for m in range(30)]
+    shorter = {**params, "to": 60.0 * 14}  # 3 x 15 buckets
+    assert (await client.get("/api/v1/series", headers=VIEW, params=shorter)).status_code == 200
 
 
 async def test_series_only_in_the_store_are_found_after_a_restart(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import httpx
 from apifakes import AGENT_A, FakeControl, bearer
 
+from vigil.collectors import Sample, SeriesStore
+from vigil.collectors._series import MAX_RAW_POINTS
+
 VIEW = bearer("viewer")
 AGENT = {"Authorization": f"Bearer {AGENT_A}"}
 
@@ -89,3 +92,33 @@ async def test_a_reversed_or_non_numeric_time_range_is_422_naming_the_field(
         response = await client.get("/api/v1/series", headers=VIEW, params=params)
         assert response.status_code == 422, extra
         assert field in response.json()["detail"]
+
+
+async def test_a_raw_query_of_too_many_points_is_refused_saying_how_to_ask_for_less(
+    client: httpx.AsyncClient, control: FakeControl
+) -> None:
+    # one metric of a fleet, unlabelled and without a step: every node's ring, merged, on the
+    # event loop (1,000 nodes x 900 points: ~2 s without a heartbeat read, 13 MB of answer)
+    control.series = SeriesStore(max_series=1000, ring=1000)
+    nodes = MAX_RAW_POINTS // 1000 + 1
+    for n in range(nodes):
+        for i in range(1000):
+            control.series.add(Sample.of("host.cpu.used_pct", 1.0, 1.0 + i, {"node": f"n{n}"}))
+    for extra in ({}, {"step": 30}):
+        params = {"name": "host.cpu.used_pct", **extra}
+        response = await client.get("/api/v1/series", headers=VIEW, params=params)
+        assert response.status_code == 422, extra
+        detail = response.json()["detail"]
+        assert f"{nodes * 1000:,} raw points of {nodes} series" in detail
+        assert "query.labels" in detail and "query.step of 60 or more" in detail
+    fewer = [
+        {"name": "host.cpu.used_pct", "labels": "node=n1"},  # one series
+        {"name": "host.cpu.used_pct", "from": 501},  # half the range
+        {"name": "host.cpu.used_pct", "step": 60},  # rollups
+    ]
+    for params in fewer:
+        response = await client.get("/api/v1/series", headers=VIEW, params=params)
+        assert response.status_code == 200, params
+    half = {"name": "host.cpu.used_pct", "from": 501, "to": 1000}
+    points = (await client.get("/api/v1/series", headers=VIEW, params=half)).json()["points"]
+    assert len(points) == nodes * 500

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from vigil.collectors import GpuCollector, Sample
+from vigil.collectors import GpuCollector, Sample, SeriesStore
 
 NOT_SUPPORTED, TIMEOUT, GPU_IS_LOST, LIBRARY_NOT_FOUND = 3, 10, 15, 12
 
@@ -255,3 +255,26 @@ def test_an_xid_from_a_gpu_nvml_can_no_longer_name_is_still_reported() -> None:
     nvml.events = [SimpleNamespace(device=0, eventType=0x8, eventData=79)]
     xids = [s for s in collector.collect() if s.name == "gpu.xid"]
     assert xids == [Sample.of("gpu.xid", 79, 3.0, {"gpu": "unknown", "action": "reboot_node"})]
+
+
+def test_two_xids_of_one_gpu_and_action_in_one_collect_are_both_stored() -> None:
+    # both were stamped the collect's time: the series store refused the second as not newer
+    # than the first, so a burst (13 then 43, 48 then 63) kept only its first event
+    nvml = FakeNvml()
+    collector = GpuCollector(nvml=nvml, clock=lambda: 1_800_000_000.0)
+    nvml.events = [
+        SimpleNamespace(device=0, eventType=0x8, eventData=13),
+        SimpleNamespace(device=0, eventType=0x8, eventData=43),
+        SimpleNamespace(device=0, eventType=0x8, eventData=48),
+        SimpleNamespace(device=0, eventType=0x8, eventData=63),
+    ]
+    store = SeriesStore(max_series=100, ring=10)
+    assert store.add_all(s for s in collector.collect() if s.name == "gpu.xid") == []
+    stored = {
+        key.labels: [value for _, value in store.query("gpu.xid", dict(key.labels))]
+        for key in store.match("gpu.xid")
+    }
+    assert stored == {
+        (("action", "reset_gpu"), ("gpu", "0")): [48.0, 63.0],
+        (("action", "restart_app"), ("gpu", "0")): [13.0, 43.0],
+    }

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from vigil.collectors import Sample, parse_exposition, scrape
+from vigil.collectors import _prom as prom
+from vigil.collectors._prom import parse_query_result
 from vigil.errors import BackendError, InputError
 
 DCGM = """\
@@ -115,3 +119,50 @@ async def test_scrape_reports_a_malformed_body_with_the_url_and_line() -> None:
     async with httpx.AsyncClient(transport=transport) as client:
         with pytest.raises(InputError, match=r"^http://x/metrics:2: "):
             await scrape("http://x/metrics", timeout=1.0, client=client)
+
+
+@pytest.mark.parametrize("metric", [["x"], "up", 3, None])
+def test_a_query_result_whose_metric_is_not_an_object_is_an_input_error(metric: object) -> None:
+    answer = {
+        "status": "success",
+        "data": {"resultType": "vector", "result": [{"metric": metric, "value": [1, "2"]}]},
+    }
+    with pytest.raises(InputError, match=r"q on prom: malformed result .*not an object"):
+        parse_query_result(answer, "q", source="q on prom")
+
+
+@pytest.mark.parametrize("source", ["scrape", "query"])
+async def test_a_server_answering_without_end_is_cut_at_the_body_limit(
+    monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    # the whole body was read before it was measured: an exporter (or a Prometheus server)
+    # streaming for ever, each chunk well within the timeout, grew the reader's memory until
+    # it was killed
+    monkeypatch.setattr(prom, "MAX_SCRAPE_BODY", 1 << 20)
+    sent = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal sent
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n")
+        writer.write(b"transfer-encoding: chunked\r\n\r\n")
+        line = b"up 1\n" * 13000  # ~64 KiB per chunk
+        try:
+            while True:
+                writer.write(b"%x\r\n%s\r\n" % (len(line), line))
+                await writer.drain()
+                sent += len(line)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server, httpx.AsyncClient() as client:
+        with pytest.raises(BackendError, match=r"body over 1048576 bytes; not read further"):
+            if source == "scrape":
+                await scrape(base + "/metrics", timeout=5.0, client=client)
+            else:
+                await prom.query(base, "up", name="up", timeout=5.0, client=client)
+    assert sent < 64 << 20  # stopped near the limit, not at the end of a body that has none

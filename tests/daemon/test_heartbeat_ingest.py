@@ -3,6 +3,7 @@ series limits exactly as samples pushed one by one do, on a real controller over
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
@@ -119,3 +120,22 @@ async def test_a_sample_from_the_future_is_refused_and_its_series_goes_on(
     assert "is in the future" in pushed.json()["errors"][0]
     points = controller.series.query("gpu.temperature_c", {"node": "n1"})
     assert points == [(now, 40.0), (now + 1, 40.0)]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/heartbeats", "/api/v1/samples"])
+async def test_a_body_announced_past_the_bound_is_refused_before_it_is_read(
+    start_controller: StartController, path: str
+) -> None:
+    # the body was read whole into memory before any token was checked: one client sending
+    # gigabytes (no token needed) took the controller down. Here the 200 MB never come: the
+    # answer must not wait for them.
+    controller = await start_controller({"nodes": [{"name": "n1"}]})
+    reader, writer = await asyncio.open_connection("127.0.0.1", controller.api_port)
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        "content-length: 200000000\r\n\r\n{".encode()
+    )
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 413"), head

@@ -3,9 +3,11 @@ risk model's seeding and live sampling, and a source loop reporting a failure on
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,9 +19,9 @@ from vigil.collectors import Sample, SeriesStore
 from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import FLUSH_CHUNK, RollupFlusher
 from vigil.daemon._scrape import SourceLoop
-from vigil.detectors import states_per_step
-from vigil.errors import StoreError
-from vigil.settings import MetricsSettings, ScrapeTarget
+from vigil.detectors import runs_per_step, states_per_step
+from vigil.errors import ConfigError, StoreError
+from vigil.settings import MetricsSettings, ScrapeTarget, load_settings
 from vigil.store import RollupRow, SqlStore
 
 
@@ -29,6 +31,40 @@ def test_states_per_step_samples_the_state_in_force_at_each_step() -> None:
     assert states_per_step([], 60.0, 250.0) == []
     with pytest.raises(ValueError, match="step must be > 0"):
         states_per_step(changes, 0.0, 1.0)
+
+
+def test_runs_per_step_are_the_runs_of_the_states_per_step() -> None:
+    rng = random.Random(11)
+    for _ in range(300):
+        changes = [
+            (float(rng.randint(0, 900)), rng.choice(("up", "suspect", "down")))
+            for _ in range(rng.randint(0, 6))
+        ]
+        step, end = float(rng.choice((1, 7, 60))), float(rng.randint(0, 1000))
+        expanded = [s for s, n in runs_per_step(changes, step, end) for _ in range(n)]
+        assert expanded == states_per_step(changes, step, end)
+
+
+def test_seeding_the_risk_model_from_a_long_history_costs_the_changes_not_the_span() -> None:
+    # a node up since the epoch, at a one-second step: 1.7e9 steps, which the seed walked one
+    # by one before the controller could start (a year of history at one second: 31 million)
+    risk = NodeRisk(step=1.0, steps=60)
+    now = 1.7e9
+    risk.seed([(0.0, "a", "up"), (now - 10.0, "a", "suspect"), (now - 5.0, "a", "up")], now)
+    assert risk.transitions == int(now)  # one per step after the first
+    view = risk.view("a", "up")
+    assert view.matrix["up"]["suspect"] == pytest.approx(1 / (now - 5.0))
+    assert view.matrix["suspect"]["up"] == pytest.approx(1 / 5)
+
+
+def test_risk_settings_out_of_bounds_are_refused_naming_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "vigil.yaml"
+    config.write_text("metrics:\n  risk_step: 0.001\n  risk_steps: 100000000\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    problem = str(caught.value)
+    assert "vigil.yaml:2: metrics.risk_step" in problem
+    assert "vigil.yaml:3: metrics.risk_steps" in problem
 
 
 def test_the_risk_model_learns_from_history_and_live_steps() -> None:
@@ -182,3 +218,49 @@ def test_a_requeued_batch_goes_back_in_front_and_the_bound_drops_the_oldest() ->
     agent._requeue([{"v": 1}, {"v": 2}])  # a failed batch, older than what is buffered
     assert [s["v"] for s in agent._buffer] == [2, 3, 4, 5]
     assert agent.dropped == 1
+
+
+async def test_samples_a_busy_or_unreachable_controller_did_not_take_are_sent_again() -> None:
+    # A proxy in front of a restarting controller answers 502, a busy database 503: the
+    # samples were not stored, but the agent dropped them as if they had been refused.
+    answers = [502, 503, 200, 422, 200]
+    bodies: list[dict] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        length = int(head.split("content-length:")[1].split("\r\n")[0])
+        body = await reader.readexactly(length)
+        if "content-encoding: gzip" in head:
+            body = gzip.decompress(body)
+        bodies.append(json.loads(body))
+        status = answers[len(bodies) - 1]
+        reply = b'{"interval": 1.0, "node_status": "up", "samples_rejected": 0}'
+        writer.write(
+            f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(reply)}\r\n\r\n".encode()
+            + reply
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    source = Counter()
+    agent = Agent(f"http://127.0.0.1:{port}", "n1", "tok", metrics=[source], metrics_every=0)
+    async with server, httpx.AsyncClient() as client:
+        for seq in range(len(answers)):
+            await agent.beat(client, seq)
+    sent = [[s["value"] for s in body["samples"]] for body in bodies]
+    assert sent == [[1.0], [1.0, 2.0], [1.0, 2.0, 3.0], [4.0], [5.0]]
+    assert (agent.pushed, agent.dropped, agent.buffered) == (4, 1, 0)  # 4 taken, 1 refused
+
+
+class Counter:
+    """A metric source: one sample per collect, values 1, 2, 3..."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def collect(self) -> list[Sample]:
+        self.n += 1
+        return [Sample.of("test.counter", float(self.n), 1000.0 + self.n, {})]

@@ -1,5 +1,6 @@
-"""Anomaly rules in a real controller: a real series pushed over HTTP, an incident on its
-labelled anomaly and none on its normal part, with the view that fired in the summary."""
+"""Rules in a real controller: a real series pushed over HTTP, an incident on its labelled
+anomaly and none on its normal part, with the view that fired in the summary; a breach firing
+across a restart is still resolved."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from vigil.daemon import Controller
 
 from .conftest import ADMIN, StartController
 
@@ -57,3 +60,43 @@ async def test_an_anomaly_rule_fires_on_the_labelled_anomaly_of_a_real_series_on
     assert any(a <= incident["detected_at"] <= b for a, b in windows)
     assert "anomaly(rds.cpu) score 0.9" in incident["summary"]
     assert "beyond its range ever seen: evidence" in incident["summary"]
+
+
+async def test_a_rule_firing_before_a_restart_is_resolved_by_the_next_value_within_bounds(
+    start_controller: StartController,
+) -> None:
+    # The rule engine starts empty: a breach firing before the restart was never cleared, its
+    # incident stayed open for ever however low the value went.
+    hot = {"name": "hot", "expr": "host.cpu.used_pct > 90"}
+    config = {"nodes": [{"name": "n1"}, {"name": "n2"}], "rules": [hot]}
+
+    async def push(controller: Controller, node: str, value: float, at: float) -> list[dict]:
+        base = f"http://127.0.0.1:{controller.api_port}"
+        async with httpx.AsyncClient(base_url=base) as client:
+            sample = {"name": "host.cpu.used_pct", "value": value, "at": at}
+            pushed = await client.post(
+                "/api/v1/samples", headers=AUTH, json={"node": node, "samples": [sample]}
+            )
+            assert pushed.json()["accepted"] == 1, pushed.text
+            return (await client.get("/api/v1/incidents", headers=AUTH)).json()["items"]
+
+    first = await start_controller(config)
+    await push(first, "n1", 95.0, 1000.0)
+    opened = await push(first, "n2", 97.0, 1000.0)
+    assert {i["subject"]: i["state"] for i in opened} == {
+        "rule:hot{node=n1}": "open",
+        "rule:hot{node=n2}": "open",
+    }
+    await start_controller.stop(first)
+    second = await start_controller(config)
+    incidents = await push(second, "n1", 40.0, 1010.0)
+    states = {i["subject"]: i["state"] for i in incidents}
+    assert states == {"rule:hot{node=n1}": "resolved", "rule:hot{node=n2}": "open"}
+    assert second.rules.firing() == {"hot": 1}  # n2 still beyond: its next low value clears it
+    await start_controller.stop(second)
+    other = {"name": "cool", "expr": "host.cpu.used_pct < 5"}
+    third = await start_controller({**config, "rules": [other]})  # the rule hot is gone
+    incidents = await push(third, "n1", 50.0, 1020.0)
+    gone = {i["subject"]: i for i in incidents}["rule:hot{node=n2}"]
+    assert gone["state"] == "resolved"
+    assert "rule hot is no longer configured" in gone["evidence"]["resolution"]

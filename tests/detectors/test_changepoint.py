@@ -29,3 +29,14 @@ def test_a_downward_shift_is_named_as_such() -> None:
 def test_a_constant_series_scores_zero() -> None:
     det = Cusum()
     assert all(det.update(float(i), 3.0).value == 0.0 for i in range(300))
+
+
+def test_a_huge_value_while_learning_does_not_blind_the_detector_for_ever() -> None:
+    # Welford's spread went inf: z was 0 for every later value, so no alarm and no reset
+    rng = random.Random(5)
+    det = Cusum()
+    det.update(0.0, 1e200)
+    for i in range(1, 100):
+        det.update(float(i), rng.gauss(10.0, 1.0))
+    scores = [det.update(float(i), 20.0).value for i in range(100, 110)]
+    assert max(scores) >= 0.5  # a ten-sigma shift alarms within a few rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import subprocess
 import sys
@@ -138,3 +140,33 @@ def test_an_unknown_detector_is_fatal_with_the_choices_named(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "'magic'" in result.stderr and "records" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_spreadsheet_csv_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # Excel's "CSV UTF-8" starts with a BOM: the header read '\ufefftimestamp' and was refused
+    path = tmp_path / "excel.csv"
+    path.write_bytes("timestamp,value\r\n1,5\r\n2,6\r\n".encode("utf-8-sig"))
+    done = detect(path)
+    assert done.returncode == 0, done.stderr
+    assert [row[:2] for row in rows(done.stdout)] == [["1", "5"], ["2", "6"]]
+
+
+def test_lines_are_numbered_in_the_file_when_blank_lines_come_before_the_header(
+    tmp_path: Path,
+) -> None:
+    done = detect(write(tmp_path, "\n\ntimestamp,value\n1,5\n2,oops\n"))
+    assert done.returncode == 0
+    assert "series.csv:5: value 'oops' is not a finite number" in done.stderr  # not :3
+    fatal = detect(write(tmp_path, "\n\ntime,val\n1,5\n"))
+    assert fatal.returncode == 2
+    assert "series.csv:3: expected a header" in fatal.stderr  # not :1
+
+
+def test_a_field_holding_a_comma_or_a_quote_is_echoed_as_one_csv_field(tmp_path: Path) -> None:
+    # echoed bare, '"Jan 1, 2020"' made its row five fields long: the output was not CSV
+    done = detect(write(tmp_path, 'timestamp,value\n1,5\n"Jan 1, 2020","1,5"\n3,"say ""hi"""\n'))
+    assert done.returncode == 0
+    parsed = list(csv.reader(io.StringIO(done.stdout)))
+    assert [len(row) for row in parsed] == [3, 3, 3, 3]
+    echoed = [row[:2] for row in parsed[1:]]
+    assert echoed == [["1", "5"], ["Jan 1, 2020", "1,5"], ["3", 'say "hi"']]

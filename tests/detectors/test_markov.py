@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from vigil.detectors import HealthMarkov
@@ -53,3 +55,29 @@ def test_unknown_states_and_a_missing_failed_state_are_rejected() -> None:
         fitted().observe(["up", "exploded"])
     with pytest.raises(ValueError, match="failed state"):
         HealthMarkov(("up", "down"))
+
+
+def test_failure_within_a_huge_horizon_is_computed_without_walking_every_step() -> None:
+    # half of the paths from up end in down, half in a state never left: P(down by n) tends to
+    # 0.5 and never reaches 1, so walking 10**12 steps one by one never finished (a
+    # metrics.risk_steps of a million held the controller's event loop ~9 s per state asked)
+    chain = HealthMarkov(("up", "parked", "down"), failed="down")
+    chain.observe(["up", "down"])
+    chain.observe(["up", "parked", "parked"])
+    assert chain.failure_probability("up", 10**12) == pytest.approx(0.5)
+    assert chain.failure_probability("up", 10**12) == chain.failure_probability("up", 2**40)
+
+
+def test_runs_count_exactly_what_the_expanded_history_counts() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        runs = [(rng.choice(STATES), rng.randint(0, 5)) for _ in range(rng.randint(0, 8))]
+        expanded = [state for state, steps in runs for _ in range(steps)]
+        by_runs, by_steps = HealthMarkov(STATES), HealthMarkov(STATES)
+        by_runs.observe_runs(runs)
+        by_steps.observe(expanded)
+        assert by_runs.transition_matrix() == by_steps.transition_matrix()
+        for state in STATES:
+            assert by_runs.failure_probability(state, 7) == pytest.approx(
+                by_steps.failure_probability(state, 7)
+            )

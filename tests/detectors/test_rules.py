@@ -105,3 +105,21 @@ def test_two_rules_with_one_name_are_refused() -> None:
     cold = RuleSpec("temp", "gpu.temperature_c", {}, "<", 10)
     with pytest.raises(ValueError, match=r"rule names must be unique: \['temp'\]"):
         RuleEngine([hot, cold])
+
+
+def test_a_breach_taken_up_after_a_restart_clears_at_the_next_value_within_bounds() -> None:
+    static = RuleSpec("hot", "cpu", {}, ">", 90.0)
+    anomaly = RuleSpec("odd", "cpu", {"node": "a"}, ">", 0.9, anomaly=True)
+    engine = RuleEngine([static, anomaly])
+    assert engine.restore("hot", {"node": "a"}) and engine.restore("odd", {"node": "a"})
+    assert not engine.restore("gone", {"node": "a"})  # no such rule any more
+    assert not engine.restore("odd", {"node": "b"})  # the rule no longer matches this series
+    assert engine.firing() == {"hot": 1, "odd": 1}
+    # hot: still beyond; odd: its detector starts afresh, it cannot call the series out of a
+    # range it has not learned yet, so it clears and says why
+    [odd] = engine.observe("cpu", {"node": "a"}, 10.0, 95.0)
+    assert (odd.rule, odd.firing) == ("odd", False)
+    assert "judged afresh since the controller restarted" in odd.explanation
+    changes = engine.observe("cpu", {"node": "a"}, 20.0, 50.0)
+    assert [(c.rule, c.firing) for c in changes] == [("hot", False)]
+    assert engine.firing() == {"hot": 0, "odd": 0}

@@ -50,3 +50,30 @@ def test_one_spike_does_not_hide_the_next_from_the_mad_detector() -> None:
 def test_a_score_outside_zero_one_is_rejected() -> None:
     with pytest.raises(ValueError):
         Score(float("nan"))
+
+
+@pytest.mark.parametrize("make", [RollingZScore, EwmaZScore, MadZScore])
+@pytest.mark.parametrize("huge", [1e200, -1.7e308])
+def test_one_huge_value_does_not_blind_the_detector_for_ever(
+    make: type[Detector], huge: float
+) -> None:
+    # a finite value whose square overflows made the running sums or the EWMA variance inf
+    # (and inf - inf = nan): every later score was 0, however far off
+    rng = random.Random(3)
+    det = make()
+    for i in range(300):
+        det.update(float(i), rng.gauss(10.0, 1.0))
+    assert det.update(300.0, huge).value > 0.99  # judged far beyond
+    for i in range(301, 600):  # long enough for the huge value to leave the rolling window
+        assert det.update(float(i), rng.gauss(10.0, 1.0)).value < 0.9
+    assert det.update(600.0, 1000.0).value > 0.9
+
+
+@pytest.mark.parametrize("make", [RollingZScore, EwmaZScore, MadZScore])
+def test_a_huge_first_value_does_not_blind_the_detector_for_ever(make: type[Detector]) -> None:
+    rng = random.Random(4)
+    det = make()
+    det.update(0.0, 1e200)
+    for i in range(1, 300):
+        det.update(float(i), rng.gauss(10.0, 1.0))
+    assert det.update(300.0, 1000.0).value > 0.9

@@ -91,8 +91,17 @@ def test_rollups_outlive_the_store_object(file_url: str) -> None:
     assert rows[-1].last == 100.0
 
 
-def test_the_earliest_bucket_of_each_width_is_known(store: SqlStore) -> None:
+def test_the_earliest_and_latest_bucket_of_each_width_are_known(store: SqlStore) -> None:
     assert store.earliest_rollup(60) is None
+    assert store.latest_rollup(60) is None
     store.save_rollups([row(GPU0, 600, 1.0), row(GPU1, 120, 1.0), row(GPU0, 0, 1.0, width=3600)])
     assert store.earliest_rollup(60) == 120.0
+    assert store.latest_rollup(60) == 600.0
     assert store.earliest_rollup(3600) == 0.0
+    assert store.latest_rollup(3600) == 0.0
+
+
+def test_a_read_of_rollups_stops_at_its_limit(store: SqlStore) -> None:
+    store.save_rollups([row(GPU0, 60.0 * m, 1.0) for m in range(10)])
+    assert len(store.load_rollups("gpu.temp", {}, 60, 0, 1e12, limit=4)) == 4
+    assert len(store.load_rollups("gpu.temp", {}, 60, 0, 1e12, limit=11)) == 10

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from vigil.api._auth import Agent
 from vigil.api._context import Ctx
 from vigil.api._schemas import ERROR_RESPONSES, ErrorOut, HeartbeatIn, HeartbeatOut
-from vigil.api._series import node_samples
+from vigil.api._series import ERRORS_SHOWN, node_samples
 
 router = APIRouter(
     prefix="/api/v1",
@@ -21,14 +21,21 @@ router = APIRouter(
 )
 
 
-@router.post("/heartbeats", summary="Record a node agent's heartbeat")
+@router.post(
+    "/heartbeats",
+    summary="Record a node agent's heartbeat",
+    response_model_exclude_none=True,  # sample_errors only when some were rejected
+)
 async def post_heartbeat(body: HeartbeatIn, ctx: Ctx, agent: Agent) -> HeartbeatOut:
     agent.check(body.node)
     ack = ctx.control.heartbeat(body.node, body.seq, body.info)
-    rejected = 0
+    errors: list[str] = []
     if body.samples:
         samples = node_samples(body.node, body.samples)
-        rejected = len(ctx.control.ingest_samples(body.node, samples))
+        errors = ctx.control.ingest_samples(body.node, samples)
     return HeartbeatOut(
-        interval=ack.interval, node_status=str(ack.node_status), samples_rejected=rejected
+        interval=ack.interval,
+        node_status=str(ack.node_status),
+        samples_rejected=len(errors),
+        sample_errors=errors[:ERRORS_SHOWN] if errors else None,
     )

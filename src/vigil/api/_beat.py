@@ -39,9 +39,10 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 from vigil.api._auth import reporter_for
 from vigil.api._context import ApiContext
-from vigil.api._gzip import MAX_INFLATED, inflate, replay
+from vigil.api._gzip import MAX_INFLATED, inflate, read_capped, replay, too_long
 from vigil.api._metrics import ApiMetrics
 from vigil.api._schemas import MAX_BATCH
+from vigil.api._series import ERRORS_SHOWN
 from vigil.collectors import Labels, SampleBatch, freeze_labels
 from vigil.errors import AuthError, ForbiddenError, InputError, NotFoundError, VigilError
 
@@ -104,7 +105,16 @@ class HeartbeatFastPath:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        raw = await _read_body(receive)
+        if too_long(dict(scope["headers"]), self.max_inflated):
+            await self.app(scope, receive, send)  # the app refuses it (413) without reading it
+            return
+        raw = await read_capped(receive, self.max_inflated)
+        if raw is None:  # a body without a length, past the bound: read no further
+            start, body = _encoded(413, {"detail": f"body: more than {self.max_inflated} bytes"})
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            self._count(413).inc()
+            return
         beat, token = self._accept(scope, raw)
         if beat is None:
             await self.app(scope, replay(raw, receive), send)
@@ -162,10 +172,10 @@ class HeartbeatFastPath:
         try:
             reporter_for(self.context.tokens, token).check(node)
             ack = control.heartbeat(node, beat["seq"], beat.get("info", {}))
-            rejected = 0
+            errors: list[str] = []
             if beat.get("samples"):
                 samples = node_samples(node, beat["samples"])
-                rejected = len(control.ingest_samples(node, samples))
+                errors = control.ingest_samples(node, samples)
         except ForbiddenError as exc:  # before AuthError: it is one
             return 403, {"detail": str(exc)}, []
         except AuthError as exc:
@@ -180,11 +190,13 @@ class HeartbeatFastPath:
         except Exception:
             _log.exception("POST %s crashed", PATH)
             return 500, {"detail": "internal error: the vigil daemon's log has the traceback"}, []
-        answer = {
+        answer: dict[str, Any] = {
             "interval": ack.interval,
             "node_status": str(ack.node_status),
-            "samples_rejected": rejected,
+            "samples_rejected": len(errors),
         }
+        if errors:
+            answer["sample_errors"] = errors[:ERRORS_SHOWN]
         return 200, answer, []
 
     def _count(self, status: int) -> Any:
@@ -229,10 +241,3 @@ def _encoded(
     return start, body
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)

@@ -5,6 +5,8 @@ path (:mod:`vigil.api._beat`). Node agents gzip their heartbeat + samples batche
 (text JSON shrinks ~10x), so the controller reads a tenth of the bytes. The inflated size is
 capped at :data:`MAX_INFLATED` (a small compressed body can expand enormously: a "zip bomb"),
 and a body that is not gzip gets a one-line 400 saying so. Other encodings are refused with 415.
+A body (compressed or not, log pushes aside: their route has its own bound) of more than
+:data:`MAX_INFLATED` bytes is refused with 413 without being read.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ class GzipRequestMiddleware:
             return
         headers = dict(scope["headers"])
         encoding = headers.get(b"content-encoding", b"identity").decode("latin-1").strip().lower()
+        if too_long(headers, self.max_inflated) and not scope["path"].startswith(LOGS_PATH):
+            # refused before a byte of it is read: the app would have read it all into memory
+            # (a 10 GB body, before any token is checked, took the controller down)
+            await _refuse(send, 413, f"body: more than {self.max_inflated} bytes")
+            return
         if encoding in ("", "identity"):
             await self.app(scope, receive, send)
             return
@@ -42,14 +49,12 @@ class GzipRequestMiddleware:
                 "send gzip or an uncompressed body",
             )
             return
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
+        raw = await read_capped(receive, self.max_inflated)
+        if raw is None:
+            await _refuse(send, 413, f"body: more than {self.max_inflated} bytes")
+            return
         try:
-            body = inflate(b"".join(chunks), self.max_inflated)
+            body = inflate(raw, self.max_inflated)
         except zlib.error as exc:
             await _refuse(send, 400, f"body: Content-Encoding is gzip but the body is not ({exc})")
             return
@@ -61,6 +66,32 @@ class GzipRequestMiddleware:
             (k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")
         ] + [(b"content-length", str(len(body)).encode())]
         await self.app(scope, replay(body, receive), send)
+
+
+LOGS_PATH = "/api/v1/logs"
+"""Log pushes have their own bound (``logs.push_max_bytes``), enforced by their route."""
+
+
+def too_long(headers: dict[bytes, bytes], limit: int) -> bool:
+    """Whether the request's Content-Length announces more than ``limit`` bytes."""
+    try:
+        return int(headers.get(b"content-length", b"0")) > limit
+    except ValueError:  # not a number: the server has refused it already
+        return False
+
+
+async def read_capped(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None once it passes ``limit`` bytes (the rest is not read)."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
 
 
 def inflate(data: bytes, limit: int = MAX_INFLATED) -> bytes:

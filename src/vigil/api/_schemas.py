@@ -211,6 +211,11 @@ class HeartbeatOut(BaseModel):
     interval: float = Field(description="Seconds between heartbeats the controller expects")
     node_status: str
     samples_rejected: int = Field(default=0, description="Samples that could not be stored")
+    sample_errors: list[str] | None = Field(
+        default=None,
+        description="Why, for the first few (only when some were rejected): a skewed clock, a "
+        "value that is not a number...",
+    )
 
 
 class PodOut(BaseModel):

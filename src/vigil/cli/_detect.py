@@ -7,7 +7,8 @@ previous default (:class:`~vigil.detectors.EnsembleDetector`), kept for comparis
 Who calls it: the ``vigil`` CLI (registered as the ``detect`` command) and ``bench/nab.py``,
 which scores it with the NAB protocol. The contract (docs: DESIGN.md) is stable: a header
 ``timestamp,value,anomaly_score``, then one row per data row, in order, with the timestamp and
-value echoed as given and the score in [0, 1] at full precision (``repr``). Causal: each row is
+value echoed as given (quoted only when one holds a comma, a quote or a line break) and the
+score in [0, 1] at full precision (``repr``). Causal: each row is
 written before the next is read, so the score of row i depends only on rows 1..i.
 
 Bad input never crashes the run and never yields a NaN score. Every data row still gets exactly
@@ -81,16 +82,25 @@ class _Warnings:
                 sys.stderr.write(f"{self._name}: {n} rows with {kind} ({MAX_WARNINGS} shown)\n")
 
 
+def _cell(text: str) -> str:
+    """``text`` as one CSV field: as given, quoted (RFC 4180) only when it holds a comma, a
+    quote or a line break. Echoed bare, a quoted ``"Jan 1, 2020"`` made its output row four
+    fields long, and a CSV reader (pandas) refused the whole output."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def _fail(message: str) -> typer.Exit:
     sys.stderr.write(f"error: {message}\n")
     return typer.Exit(2)
 
 
-def _columns(name: str, header: str) -> tuple[int, int]:
+def _columns(name: str, header: str, line_no: int) -> tuple[int, int]:
     cells = [c.strip().lower() for c in next(csv.reader([header]), [])]
     if "timestamp" not in cells or "value" not in cells:
         raise _fail(
-            f"{name}:1: expected a header naming the columns 'timestamp' and 'value' "
+            f"{name}:{line_no}: expected a header naming the columns 'timestamp' and 'value' "
             f"(e.g. 'timestamp,value'), got {header.strip()[:80]!r}"
         )
     return cells.index("timestamp"), cells.index("value")
@@ -109,27 +119,37 @@ def detect(
     if make is None:
         raise _fail(f"--detector {detector!r} unknown; choose one of: {', '.join(DETECTORS)}")
     try:
-        handle = file.open(encoding="utf-8", errors="replace", newline="")
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte order mark, which made the
+        # header read '\ufefftimestamp' and the file refused as having none
+        handle = file.open(encoding="utf-8-sig", errors="replace", newline="")
     except OSError as exc:
         raise _fail(f"{name}: cannot read ({exc.strerror or exc})") from exc
     with handle:
-        header = handle.readline()
+        header, line_no = handle.readline(), 1
         while header and not header.strip():
-            header = handle.readline()
+            header, line_no = handle.readline(), line_no + 1
         if not header:
             raise _fail(f"{name}: empty file; expected a header 'timestamp,value' and rows")
-        t_col, v_col = _columns(name, header)
-        _stream(name, handle, t_col, v_col, make())
+        t_col, v_col = _columns(name, header, line_no)
+        _stream(name, handle, t_col, v_col, make(), first_line=line_no + 1)
 
 
-def _stream(name: str, lines: Iterable[str], t_col: int, v_col: int, detector: Detector) -> None:
+def _stream(
+    name: str,
+    lines: Iterable[str],
+    t_col: int,
+    v_col: int,
+    detector: Detector,
+    *,
+    first_line: int = 2,
+) -> None:
     warn = _Warnings(name)
     write = sys.stdout.write
     write("timestamp,value,anomaly_score\n")
     width = max(t_col, v_col) + 1
     clock: float | None = None  # the detector's clock: the latest timestamp fed to it
     step = 0.0  # the usual step between rows (exponentially weighted)
-    for line_no, line in enumerate(lines, start=2):
+    for line_no, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
         cells = line.rstrip("\r\n").split(",") if '"' not in line else next(csv.reader([line]))
@@ -169,6 +189,6 @@ def _stream(name: str, lines: Iterable[str], t_col: int, v_col: int, detector: D
                     step = gap if step == 0.0 else step + 0.1 * (min(gap, 2 * step) - step)
             clock = t
             score = detector.update(t, x).value
-        write(f"{stamp},{text},{score!r}\n")
+        write(f"{_cell(stamp)},{_cell(text)},{score!r}\n")
     sys.stdout.flush()
     warn.summary()

@@ -8,6 +8,7 @@ output to :class:`Sample` and its errors to :class:`vigil.errors.InputError` nam
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -67,6 +68,19 @@ def parse_exposition(
     ]
 
 
+async def _body(response: httpx.Response, what: str) -> bytes:
+    """The body of a streamed ``response``, read up to :data:`MAX_SCRAPE_BODY` bytes: it was
+    read whole before it was measured, so a server answering without end (each chunk within
+    the timeout) grew the controller's memory until it was killed."""
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_SCRAPE_BODY:
+            raise BackendError(f"{what}: body over {MAX_SCRAPE_BODY} bytes; not read further")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def scrape(
     url: str,
     *,
@@ -83,21 +97,22 @@ async def scrape(
     own = client is None
     http = httpx.AsyncClient() if client is None else client
     try:
-        response = await http.get(
-            url, timeout=timeout, headers={"Accept": "text/plain;version=0.0.4"}
-        )
+        headers = {"Accept": "text/plain;version=0.0.4"}
+        async with http.stream("GET", url, timeout=timeout, headers=headers) as response:
+            if not response.is_success:
+                raise BackendError(f"scrape {url}: HTTP {response.status_code}")
+            body = await _body(response, f"scrape {url}")
+            charset = response.charset_encoding or "utf-8"
     except httpx.HTTPError as exc:
         raise BackendError(f"scrape {url}: {type(exc).__name__}: {exc}") from exc
     finally:
         if own:
             await http.aclose()
-    if not response.is_success:
-        raise BackendError(f"scrape {url}: HTTP {response.status_code}")
-    if len(response.content) > MAX_SCRAPE_BODY:
-        raise BackendError(
-            f"scrape {url}: body of {len(response.content)} bytes > {MAX_SCRAPE_BODY}"
-        )
-    return parse_exposition(response.text, clock(), source=url)
+    try:
+        text = body.decode(charset, errors="replace")
+    except LookupError:  # a charset Python does not know: as httpx, fall back to UTF-8
+        text = body.decode("utf-8", errors="replace")
+    return parse_exposition(text, clock(), source=url)
 
 
 def parse_query_result(
@@ -134,6 +149,8 @@ def parse_query_result(
             )
         samples = []
         for metric, (stamp, text) in rows:
+            if not isinstance(metric, dict):  # .items() below: an AttributeError killed the loop
+                raise TypeError(f"a result's metric is {type(metric).__name__}, not an object")
             value = float(text)
             if not math.isfinite(value):
                 continue
@@ -161,11 +178,13 @@ async def query(
     url = server.rstrip("/") + "/api/v1/query"
     source = f"query {promql!r} on {server}"
     try:
-        response = await client.get(url, params={"query": promql}, timeout=timeout)
+        params = {"query": promql}
+        async with client.stream("GET", url, params=params, timeout=timeout) as response:
+            body = await _body(response, source)
     except httpx.HTTPError as exc:
         raise BackendError(f"{source}: {type(exc).__name__}: {exc}") from exc
     try:
-        payload = response.json()
+        payload = json.loads(body)
     except ValueError as exc:
         raise BackendError(
             f"{source}: HTTP {response.status_code}, not JSON (is {server} a Prometheus server?)"

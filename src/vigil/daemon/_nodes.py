@@ -119,6 +119,11 @@ class NodeMonitor:
             if old.status is not NodeStatus.UP:
                 self._heard_again.add(name)
 
+    def status_of(self, name: str) -> NodeStatus | None:
+        """One node's status now (None: no such node), without building a snapshot."""
+        node = self._nodes.get(name)
+        return None if node is None else node.status
+
     def nodes(self) -> tuple[Node, ...]:
         """Every node with its phi now (or at most :data:`SNAPSHOT_AGE` ago), in config order;
         the same tuple until it is rebuilt (the API keeps its JSON while it is the same)."""

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from vigil.api import RiskView
-from vigil.detectors import HealthMarkov, states_per_step
+from vigil.detectors import HealthMarkov, runs_per_step
 from vigil.model import NodeStatus
 
 log = logging.getLogger("vigil.daemon")
@@ -38,17 +38,18 @@ class NodeRisk:
         self._views_at = -1
 
     def seed(self, changes: Iterable[tuple[float, str, str]], now: float) -> None:
-        """Count the history ``(at, node, new status)`` up to ``now``, one state per step."""
+        """Count the history ``(at, node, new status)`` up to ``now``, one state per step
+        (counted by runs: months of history at a one-second step cost as much as one day)."""
         per_node: dict[str, list[tuple[float, str]]] = {}
         for at, node, status in changes:
             if status in STATES:
                 per_node.setdefault(node, []).append((at, status))
         for node, node_changes in per_node.items():
-            history = states_per_step(node_changes, self.step, now)
-            self.model.observe(history)
-            self.transitions += max(0, len(history) - 1)
-            if history:
-                self._last[node] = history[-1]
+            runs = runs_per_step(node_changes, self.step, now)
+            self.model.observe_runs(runs)
+            self.transitions += max(0, sum(steps for _, steps in runs) - 1)
+            if runs:
+                self._last[node] = runs[-1][0]
 
     def sample(self, statuses: Mapping[str, str]) -> None:
         """One step of live observation: each node's status now."""

@@ -93,20 +93,24 @@ class RollupFlusher:
 
     def _write(self, closed: list[tuple[SeriesKey, float, Rollup]]) -> None:
         self.store.save_rollups([to_row(c) for c in closed])
+        self.series.mark_saved(closed)
         for width in (60.0, 3600.0):
             starts = [rollup.start for _, w, rollup in closed if w == width]
             if starts:
                 self.series.mark_persisted(width, min(starts))
 
     async def seed(self) -> None:
-        """Tell the series store how far back the persisted rollups go (once, at start)."""
+        """Tell the series store how far back the persisted rollups go, and how far forward
+        (the buckets a clean stop saved open, which this process opens afresh), once, at start."""
         for width in (60, 3600):
             try:
                 start = await asyncio.to_thread(self.store.earliest_rollup, width)
+                end = await asyncio.to_thread(self.store.latest_rollup, width)
             except StoreError as exc:
                 log.error("could not read the oldest %ds rollup: %s", width, exc)
-                continue  # the series store keeps -inf: queries always ask the store
+                continue  # the series store keeps -inf and inf: queries always ask the store
             self.series.persisted_from[float(width)] = math.inf if start is None else start
+            self.series.saved_before[float(width)] = -math.inf if end is None else end
 
     async def prune(self) -> int:
         """Delete the buckets older than their resolution's retention; the number deleted."""

@@ -4,7 +4,8 @@ One :class:`SourceLoop` per ``metrics.scrape`` target (text exposition: node_exp
 exporter, vLLM ``/metrics``) and per ``metrics.promql`` query (``/api/v1/query`` on a Prometheus
 server), started by :class:`vigil.daemon.Controller`. Their samples go through the controller's
 ingestion (series store + rule engine) like an agent's. A failing source is reported once when
-it starts failing and once when it recovers, never once per attempt; the others keep running.
+it starts failing and once when it recovers, never once per attempt; the others keep running
+(an unexpected error in a round is such a failure, with its traceback, never the loop's end).
 """
 
 from __future__ import annotations
@@ -70,17 +71,25 @@ class SourceLoop:
         """One round: fetch, ingest, and report a change of state (failing / recovered)."""
         self.rounds += 1
         problem: str | None = None
+        unexpected = False
         try:
             samples = await self.fetch(client)
+            errors = self._ingest(samples)
         except VigilError as exc:
             problem = str(exc)
+        except Exception as exc:  # a source's answer must never stop the controller
+            problem, unexpected = f"{type(exc).__name__}: {exc}", True
         else:
-            errors = self._ingest(samples)
             self.stored += len(samples) - len(errors)
             if errors:
                 problem = f"{len(errors)} of {len(samples)} samples not stored, first: {errors[0]}"
         if problem is not None and self.failing is None:
-            log.warning("%s: %s (reported once until it recovers)", self.what, problem)
+            log.warning(
+                "%s: %s (reported once until it recovers)",
+                self.what,
+                problem,
+                exc_info=unexpected,
+            )
         elif problem is None and self.failing is not None:
             log.info("%s: recovered", self.what)
         self.failing = problem

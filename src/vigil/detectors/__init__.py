@@ -21,7 +21,7 @@ from vigil.detectors._calibrate import TailCalibrator
 from vigil.detectors._changepoint import Cusum
 from vigil.detectors._context import ContextNovelty
 from vigil.detectors._ensemble import EnsembleDetector
-from vigil.detectors._markov import HealthMarkov, states_per_step
+from vigil.detectors._markov import HealthMarkov, runs_per_step, states_per_step
 from vigil.detectors._node_judge import NodeJudge, Transition
 from vigil.detectors._phi_accrual import PhiAccrual, detection_time, phi_of
 from vigil.detectors._record_ensemble import RecordEnsemble
@@ -60,5 +60,6 @@ __all__ = [
     "Transition",
     "detection_time",
     "phi_of",
+    "runs_per_step",
     "states_per_step",
 ]

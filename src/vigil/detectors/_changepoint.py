@@ -43,10 +43,18 @@ class Cusum:
 
     def update(self, t: float, x: float) -> Score:
         if self._n < self._warmup:  # Welford's running mean and variance
-            self._n += 1
             delta = x - self._mean
-            self._mean += delta / self._n
-            self._m2 += delta * (x - self._mean)
+            mean = self._mean + delta / (self._n + 1)
+            m2 = self._m2 + delta * (x - mean)
+            if not (math.isfinite(mean) and math.isfinite(m2)):
+                # an infinite reference spread gave every later value z = 0: no alarm, no
+                # reset, for ever. The spread of this value and those before overflows: one
+                # of them is absurdly far off, so learning starts again from this one (the
+                # next ordinary value drops an absurd one the same way).
+                mean, m2 = x, 0.0
+                self._n = 0
+            self._n += 1
+            self._mean, self._m2 = mean, m2
             return Score(0.0, "learning the reference level")
         sigma = math.sqrt(self._m2 / (self._n - 1))
         sigma = max(sigma, REL_FLOOR * abs(self._mean) + 1e-12)

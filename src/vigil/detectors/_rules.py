@@ -36,6 +36,8 @@ MAX_ANOMALY_STATES = 2_000
 ~75 MiB at most (a fleet of 250 eight-GPU nodes under one GPU anomaly rule)."""
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
+RESTORED = "firing before the controller restarted"
+"""The explanation a state taken up by :meth:`RuleEngine.restore` starts with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,27 @@ class RuleEngine:
                 changes.append(change)
         return changes
 
+    def restore(self, rule: str, labels: Mapping[str, str]) -> bool:
+        """Take up a breach that was firing before a restart (its incident is still open): the
+        rule x series state starts firing, so the series' next value back within bounds clears
+        it (a fresh state would stay quiet and the incident open for ever). False when no rule
+        of that name matches these labels any more (the caller resolves the incident)."""
+        specs = (spec for specs in self._by_metric.values() for spec in specs)
+        spec = next((s for s in specs if s.name == rule), None)
+        if spec is None or any(labels.get(k) != v for k, v in spec.labels.items()):
+            return False
+        key = (spec.name, tuple(sorted(labels.items())))
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = _State(spec)
+            if spec.anomaly:
+                self._anomaly[key] = None
+        if not state.threshold.firing:
+            state.threshold.firing = True
+            state.why = RESTORED
+            self._firing[spec.name] += 1
+        return True  # the bounds are kept by the next observe() that adds a state
+
     def _judge(self, state: _State, key: Key, at: float, value: float) -> RuleChange | None:
         spec = state.spec
         x = value
@@ -173,6 +196,13 @@ class RuleEngine:
                 f"at value {value:.6g}: {state.why}"
             )
             score_of = state.best
+        elif state.why == RESTORED:
+            explanation = (
+                f"anomaly({spec.metric}): judged afresh since the controller restarted (its "
+                f"range is learned anew; score {x:.3g}, value {value:.6g})"
+            )
+            score_of = x
+            state.best, state.why = 0.0, ""
         else:
             explanation = (
                 f"anomaly({spec.metric}): back within its range (score {x:.3g}, value {value:.6g})"

@@ -54,6 +54,12 @@ class RollingZScore:
         self._values.append(x)
         self._sum += x
         self._sumsq += x * x
+        if not (math.isfinite(self._sum) and math.isfinite(self._sumsq)):
+            # a value whose square overflows (|x| > ~1e154) made the running sums inf, and its
+            # removal inf - inf = nan for good: every later score was 0. Summed afresh while
+            # such a value is in the window (blind then: its spread is infinite), exact after.
+            self._sum = math.fsum(self._values)
+            self._sumsq = math.fsum(v * v for v in self._values)
         return score
 
 
@@ -75,8 +81,17 @@ class EwmaZScore:
             self._mean = x
         else:
             delta = x - self._mean
-            self._mean += self._alpha * delta
-            self._var = (1 - self._alpha) * (self._var + self._alpha * delta * delta)
+            mean = self._mean + self._alpha * delta
+            var = (1 - self._alpha) * (self._var + self._alpha * delta * delta)
+            if not (math.isfinite(mean) and math.isfinite(var)):
+                # an infinite variance never decays: one value of ~1e154 or more made every
+                # later score 0. Once the level is learned such a value is judged (far beyond)
+                # but not learned; while learning, learning starts again from it (the next
+                # ordinary value drops an absurd first one the same way).
+                if self._n >= MIN_HISTORY:
+                    return score
+                mean, var, self._n = x, 0.0, 0
+            self._mean, self._var = mean, var
         self._n += 1
         return score
 

@@ -429,9 +429,10 @@ class MetricsSettings(_Section):
     """Seconds between two batched writes of the closed rollups to the store."""
     scrape: list[ScrapeTarget] = Field(default_factory=list)
     promql: list[PromQuery] = Field(default_factory=list)
-    risk_step: Seconds = Field(default=60.0, gt=0)
-    """The Markov risk model's time step: node states are sampled once per step."""
-    risk_steps: int = Field(default=60, ge=1)
+    risk_step: Seconds = Field(default=60.0, ge=1.0)
+    """The Markov risk model's time step: node states are sampled once per step (at least a
+    second: heartbeats come about once a second, a shorter step only repeats the same state)."""
+    risk_steps: int = Field(default=60, ge=1, le=1_000_000)
     """P(node down within this many steps) is what `GET /api/v1/nodes/{name}/risk` reports."""
 
 

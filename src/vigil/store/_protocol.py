@@ -186,11 +186,14 @@ class Store(Protocol):
         width: int,
         start: float,
         end: float,
+        limit: int | None = None,
     ) -> Sequence[RollupRow]: ...
 
     # ^ buckets of the series named ``name`` whose labels include ``labels``, start in [start, end]
+    #   (at most ``limit`` of them: a caller that gets ``limit`` asked for too many)
     def prune_rollups(self, width: int, before: float) -> int: ...  # deletes older buckets
     def earliest_rollup(self, width: int) -> float | None: ...  # oldest bucket start, or None
+    def latest_rollup(self, width: int) -> float | None: ...  # newest bucket start, or None
 
     # small key/value state (controller instance id, schema notes...)
     def get_meta(self, key: str) -> str | None: ...

@@ -128,8 +128,11 @@ def load(
     width: int,
     start: float,
     end: float,
+    limit: int | None = None,
 ) -> list[RollupRow]:
-    """Buckets of the matching series with ``start <= bucket start <= end``, oldest first."""
+    """Buckets of the matching series with ``start <= bucket start <= end``, oldest first;
+    with ``limit``, at most that many (which ones is then unspecified: the caller that gets
+    ``limit`` rows refuses the query rather than answer from part of them)."""
     if width not in WIDTHS:
         raise InputError(f"rollup width must be one of {WIDTHS}, not {width}")
     chosen: dict[int, Labels] = {}
@@ -143,6 +146,8 @@ def load(
     out: list[RollupRow] = []
     ids = sorted(chosen)
     for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        if limit is not None and len(out) >= limit:
+            break
         stmt = (
             sa.select(rollups)
             .where(
@@ -153,6 +158,8 @@ def load(
             )
             .order_by(rollups.c.start)
         )
+        if limit is not None:
+            stmt = stmt.limit(limit - len(out))
         for r in conn.execute(stmt).mappings():
             out.append(
                 RollupRow(
@@ -181,6 +188,15 @@ def prune(conn: Connection, width: int, before: float) -> int:
 
 def earliest(conn: Connection, width: int) -> float | None:
     """The start of the oldest ``width`` bucket (an index lookup), or None when there is none."""
-    value = conn.execute(sa.select(sa.func.min(rollups.c.start)).where(rollups.c.width == width))
+    return _bound(conn, width, sa.func.min)
+
+
+def latest(conn: Connection, width: int) -> float | None:
+    """The start of the newest ``width`` bucket (an index lookup), or None when there is none."""
+    return _bound(conn, width, sa.func.max)
+
+
+def _bound(conn: Connection, width: int, func: Any) -> float | None:
+    value = conn.execute(sa.select(func(rollups.c.start)).where(rollups.c.width == width))
     found = value.scalar()
     return None if found is None else float(found)

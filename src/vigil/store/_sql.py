@@ -348,13 +348,18 @@ class SqlStore:
         width: int,
         start: float,
         end: float,
+        limit: int | None = None,
     ) -> Sequence[RollupRow]:
         with self._db.read(f"reading rollups of {name!r}") as conn:
-            return _rollups.load(conn, name, labels, width, start, end)
+            return _rollups.load(conn, name, labels, width, start, end, limit)
 
     def earliest_rollup(self, width: int) -> float | None:
         with self._db.read(f"reading the oldest {width}s rollup") as conn:
             return _rollups.earliest(conn, width)
+
+    def latest_rollup(self, width: int) -> float | None:
+        with self._db.read(f"reading the newest {width}s rollup") as conn:
+            return _rollups.latest(conn, width)
 
     def prune_rollups(self, width: int, before: float) -> int:
         with self._db.write(f"pruning {width}s rollups") as conn:
