@@ -36,13 +36,13 @@ class GzipRequestMiddleware:
         if too_long(headers, self.max_inflated) and not scope["path"].startswith(LOGS_PATH):
             # refused before a byte of it is read: the app would have read it all into memory
             # (a 10 GB body, before any token is checked, took the controller down)
-            await _refuse(send, 413, f"body: more than {self.max_inflated} bytes")
+            await refuse(send, 413, f"body: more than {self.max_inflated} bytes")
             return
         if encoding in ("", "identity"):
             await self.app(scope, receive, send)
             return
         if encoding != "gzip":
-            await _refuse(
+            await refuse(
                 send,
                 415,
                 f"header.Content-Encoding: {encoding!r} is not supported; "
@@ -51,15 +51,15 @@ class GzipRequestMiddleware:
             return
         raw = await read_capped(receive, self.max_inflated)
         if raw is None:
-            await _refuse(send, 413, f"body: more than {self.max_inflated} bytes")
+            await refuse(send, 413, f"body: more than {self.max_inflated} bytes")
             return
         try:
             body = inflate(raw, self.max_inflated)
         except zlib.error as exc:
-            await _refuse(send, 400, f"body: Content-Encoding is gzip but the body is not ({exc})")
+            await refuse(send, 400, f"body: Content-Encoding is gzip but the body is not ({exc})")
             return
         except OverflowError:
-            await _refuse(send, 413, f"body: inflates to more than {self.max_inflated} bytes")
+            await refuse(send, 413, f"body: inflates to more than {self.max_inflated} bytes")
             return
         scope = dict(scope)
         scope["headers"] = [
@@ -104,7 +104,8 @@ def inflate(data: bytes, limit: int = MAX_INFLATED) -> bytes:
     return body
 
 
-async def _refuse(send: Send, status: int, detail: str) -> None:
+async def refuse(send: Send, status: int, detail: str) -> None:
+    """Answer ``status`` with a JSON ``detail`` (the request is not passed on)."""
     payload: dict[str, Any] = {"detail": detail}
     body = json.dumps(payload).encode()
     await send(
@@ -123,6 +124,11 @@ async def _refuse(send: Send, status: int, detail: str) -> None:
 def replay(raw: bytes, receive: Receive) -> Receive:
     """A receive that gives the app ``raw`` as the whole body (already read, or inflated),
     then the connection's further messages (a disconnect)."""
+    return replay_message({"type": "http.request", "body": raw, "more_body": False}, receive)
+
+
+def replay_message(message: Message, receive: Receive) -> Receive:
+    """A receive that gives ``message`` first, then the connection's further messages."""
     sent = False
 
     async def replayed() -> Message:
@@ -130,6 +136,6 @@ def replay(raw: bytes, receive: Receive) -> Receive:
         if sent:
             return await receive()
         sent = True
-        return {"type": "http.request", "body": raw, "more_body": False}
+        return message
 
     return replayed

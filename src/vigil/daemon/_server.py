@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vigil.api import with_lean_heartbeats
+from vigil.api._gzip import refuse, replay, replay_message
 
 MAX_BODY = 64 * 1024 * 1024
 """Bytes one request body may hold: what a gzip body may already inflate to (the API's
@@ -56,7 +56,7 @@ class BodyLimit:
                 return
         first = await receive()
         if not first.get("more_body", False):  # the usual case: the body in one message
-            await self.app(scope, _replay(first, receive), send)
+            await self.app(scope, replay_message(first, receive), send)
             return
         chunks = [first.get("body", b"")]
         size = len(chunks[0])
@@ -71,29 +71,11 @@ class BodyLimit:
                 await self._refuse(send)  # the server discards the rest of the body
                 return
             chunks.append(chunk)
-        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        await self.app(scope, _replay(whole, receive), send)
+        await self.app(scope, replay(b"".join(chunks), receive), send)
 
     async def _refuse(self, send: Send) -> None:
         detail = f"body: over {self.limit} bytes, the most one request may carry: send less at once"
-        body = json.dumps({"detail": detail}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-def _replay(message: Message, receive: Receive) -> Receive:
-    """A receive that gives ``message`` first, then the connection's further messages."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return message
-
-    return replayed
+        await refuse(send, 413, detail)
 
 
 class ApiServer:
