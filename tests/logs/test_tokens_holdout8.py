@@ -1,0 +1,27 @@
+"""Masking rules added in the holdout8 round: interfaces by slot and port, fabric node ids."""
+
+from __future__ import annotations
+
+from vigil.logs._tokens import mask
+
+
+def test_an_interface_named_by_slot_and_port_is_one_value() -> None:
+    assert mask("Interface GigabitEthernet1/0/14, changed state to down") == (
+        "Interface <*>, changed state to down"
+    )
+    assert mask("on TenGigabitEthernet1/1/2 from FULL") == "on <*> from FULL"
+    assert mask("link ge-0/0/1 up, unit xe-1/2/0.100 down") == "link <*> up, unit <*> down"
+    # a product or protocol version and a fraction are not interfaces
+    assert mask("HTTP/1.1 200") == "HTTP/<*> <*>"
+    assert mask("Channel 00/32 via P2P") == "Channel <*>/<*> via P2P"
+
+
+def test_an_address_at_a_named_network_is_one_value() -> None:
+    assert mask("operation ost_connect to node 10.10.0.23@o2ib failed") == (
+        "operation ost_connect to node <*> failed"
+    )
+    assert mask("Connection restored to 10.1.0.4@tcp1 (at 10.1.0.4@tcp1)") == (
+        "Connection restored to <*> (at <*>)"
+    )
+    # a mailbox stays one value as before; a bare address stays dotted
+    assert mask("from=<bob@example.org> to 10.0.0.1") == "from=<<*>> to <*>"
