@@ -25,3 +25,13 @@ def test_an_address_at_a_named_network_is_one_value() -> None:
     )
     # a mailbox stays one value as before; a bare address stays dotted
     assert mask("from=<bob@example.org> to 10.0.0.1") == "from=<<*>> to <*>"
+
+
+def test_a_function_with_its_offset_in_a_backtrace_frame_is_a_value() -> None:
+    assert mask("[ 1] /opt/app/lib/libsolver.so(assemble_matrix+0x1a4)[0x7f3a4f2b11d4]") == (
+        "[ <*>] <*>(<*>)[<*>]"
+    )
+    assert mask("RIP: 0010:__schedule+0x2a4/0x7d0") == "RIP: <*>:<*>"
+    assert mask("[ 0] /lib64/libpthread.so.0(+0x12cf0)[0x7f3a51e6acf0]") == "[ <*>] <*>(+<*>)[<*>]"
+    # a name plus a decimal number is not a frame: the name stays
+    assert mask("total=a+5 items") == "total=a+<*> items"

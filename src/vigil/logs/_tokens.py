@@ -111,6 +111,11 @@ _SLOT_PORT = re.compile(r"(?<![\w./\-])[A-Za-z][A-Za-z\-]*\d+(?:/\d+)+(?:[.:]\d+
 ``ge-0/0/1``, ``xe-1/2/0.100``): a network interface by its slot and port, one value as an
 interface name with one number (``eth0``) is. Applied only to a line holding a letter or a
 hyphen, a number, a slash and a digit."""
+_SYMBOL_OFFSET = re.compile(r"(?<![\w.$~])[A-Za-z_][\w.$~:]*\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?")
+"""A function with its offset in a backtrace frame (``(assemble_matrix+0x1a4)``, the kernel's
+``__schedule+0x2a4/0x7d0``): which function a frame is in is a value, as its address is; the
+function and its offset are one (a frame with no function, ``(+0x12cf0)``, keeps its ``+``, so
+the two kinds of frame stay apart). Applied only to a line holding ``+0x``."""
 _NETWORK_ID = re.compile(r"(?<![\w.@])\d{1,3}(?:\.\d{1,3}){3}@[A-Za-z][\w\-]*(?![\w@.\-])")
 """An IPv4 address at a named network (``10.10.0.23@o2ib``, ``192.168.1.5@tcp1``: an HPC fabric's
 node id): one value, as ``user@host`` is; applied only to a line holding ``@``."""
@@ -142,6 +147,8 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _GLUED_VERSION.sub(WILDCARD, content)
     if "/" in content and _PRODUCT_HINT.search(content) is not None:
         content = _PRODUCT.sub(WILDCARD, content)
+    if "+0x" in content:
+        content = _SYMBOL_OFFSET.sub(WILDCARD, content)
     if "/" in content and _SLOT_HINT.search(content) is not None:
         content = _SLOT_PORT.sub(WILDCARD, content)
     masked = _STRONG.sub(WILDCARD, content)
