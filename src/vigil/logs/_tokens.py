@@ -16,7 +16,8 @@ Two strengths of "variable":
   in the Loghub templates), durations without seconds (``01:32``), values joined by ``@``
   (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one value, and so is
   an address at a named network, ``10.0.0.5@o2ib``), a network interface by slot and port
-  (``GigabitEthernet1/0/14``), a bare
+  (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
+  (``assemble_matrix+0x1a4``), a bare
   product token with its version (``curl/8.5.0``, a user agent written with ``+``), PCI
   addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``) and numbers with
   thousands separators (``27,225``).
