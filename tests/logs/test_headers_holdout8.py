@@ -65,3 +65,21 @@ def test_a_class_in_angle_brackets_after_the_time_is_the_level_and_names_stay() 
     assert content("3: eth0: <BROADCAST,MULTICAST,UP> mtu 1500") == (
         "3: eth0: <BROADCAST,MULTICAST,UP> mtu 1500"
     )
+
+
+def test_default_layouts_no_fixture_has() -> None:
+    # PHP's error log: a day-month-year date and a zone name in the time bracket
+    assert content("[29-Nov-2026 10:00:01 UTC] PHP Warning:  Undefined variable $x") == (
+        "PHP Warning:  Undefined variable $x"
+    )
+    assert content("[29-Nov-2026 10:00:01] NOTICE: fpm is running, pid 1") == (
+        "fpm is running, pid 1"
+    )
+    # a zone name alone in brackets is no time
+    assert content("[UTC] something happened here") == "[UTC] something happened here"
+    # Apache Sling / AEM: a level between stars, the thread and the logger
+    assert content("29.11.2026 10:00:01.123 *INFO* [main] org.apache.x.Y Started bundle") == (
+        "Started bundle"
+    )
+    # a starred number is not a level
+    assert content("*5 open() failed here") == "*5 open() failed here"

@@ -39,7 +39,9 @@ The kernel's bracketed uptime after a syslog ``kernel:`` is header; so are a seq
 before a date and a zone name after the clock (``001203: Nov 29 10:14:02.331 UTC:``), a
 facility-severity-mnemonic tag (``%LINK-3-UPDOWN:``), which is the level, and a message class in
 angle brackets after the time (``<RMT>``); a line opening with a launcher's ``[host:pid]`` or glued
-brackets closed by ``[file.c:line:function]`` has those as header (:mod:`vigil.logs._layouts`).
+brackets closed by ``[file.c:line:function]`` has those as header (:mod:`vigil.logs._layouts`);
+a day-month-year date and a zone name may fill a time bracket (``[29-Nov-2026 10:00:01 UTC]``),
+and a level may stand between stars (``*INFO*``).
 
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
 stay in the content: a misdetection costs a worse template, never a lost line.
@@ -176,6 +178,10 @@ _FACILITY = re.compile(r"^%[A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*-\d-[A-Z0-9_]+:$")
 severity, so it is the level and ends the header, after the time or after a syslog host."""
 _ZONE_NAME = re.compile(r"^(?:UTC|GMT|Z|[A-Z][A-Z]?[SD]T):?$")
 """A time zone's name after the clock (``UTC``, ``CEST``), closed by the header's colon or not."""
+_DAY_MONTH_YEAR = re.compile(r"^\d{1,2}-[A-Z][a-z]{2}-\d{4}$")
+"""``29-Nov-2026``: the date of PHP's error log and of BIND."""
+_STARRED_LEVEL = re.compile(r"^\*[A-Z]+\*$")
+"""``*INFO*``, ``*WARN*``: a level between stars (Apache Sling's and AEM's error log)."""
 _CLOSING_LOCATION = re.compile(r"\w\.\w+:\d+\]:?$")
 """A source location closing a bracket, ``socket.cpp:663]``."""
 
@@ -189,6 +195,8 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return LEVEL
     if tok[0] == "%" and _FACILITY.match(tok):
         return LEVEL  # "%LINK-3-UPDOWN:": the severity is its digit
+    if tok[0] == "*" and _STARRED_LEVEL.match(tok) and tok[1:-1].lower() in _LEVELS:
+        return LEVEL  # "29.11.2026 10:00:01.123 *INFO* [main] ...": a level between stars
     if tok[0] == "<" and tok[-1] == ">" and numbers_seen and _CAPS.match(tok[1:-1]):
         # "<time> <RMT> msg", "<AUTH>", "<BUG>": a message class in angle brackets after the
         # time is the line's level, as "<INFO>" is (routing daemons name theirs so)
@@ -230,10 +238,14 @@ def _kind(tok: str, numbers_seen: bool) -> int:
 
 
 def _bracketed_time(inside: str) -> bool:
-    """``[10.30 16:49:06]``, ``[Sun Dec 04 04:47:44 2005]``: a timestamp in brackets."""
+    """``[10.30 16:49:06]``, ``[Sun Dec 04 04:47:44 2005]``: a timestamp in brackets; also a
+    day-month-year date and a zone name with a clock (PHP's ``[29-Nov-2026 10:00:01 UTC]``)."""
     parts = inside.split()
     return bool(parts) and all(
-        _TIME.match(p) is not None or p.lower().rstrip(".,") in _NAMES for p in parts
+        _TIME.match(p) is not None
+        or p.lower().rstrip(".,") in _NAMES
+        or (":" in inside and (_DAY_MONTH_YEAR.match(p) or _ZONE_NAME.match(p)) is not None)
+        for p in parts
     )
 
 
