@@ -83,3 +83,10 @@ def test_default_layouts_no_fixture_has() -> None:
     )
     # a starred number is not a level
     assert content("*5 open() failed here") == "*5 open() failed here"
+    # Fluentd: a bracketed level closed by a colon after the time and its zone
+    assert content("2026-11-29 10:00:01 +0000 [info]: #0 fluentd worker is now running") == (
+        "#0 fluentd worker is now running"
+    )
+    assert content("[rank0]: Traceback (most recent call last):") == (
+        "[rank0]: Traceback (most recent call last):"
+    )

@@ -41,7 +41,7 @@ facility-severity-mnemonic tag (``%LINK-3-UPDOWN:``), which is the level, and a 
 angle brackets after the time (``<RMT>``); a line opening with a launcher's ``[host:pid]`` or glued
 brackets closed by ``[file.c:line:function]`` has those as header (:mod:`vigil.logs._layouts`);
 a day-month-year date and a zone name may fill a time bracket (``[29-Nov-2026 10:00:01 UTC]``),
-and a level may stand between stars (``*INFO*``).
+a level may stand between stars (``*INFO*``) or in brackets closed by a colon (``[info]:``).
 
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
 stay in the content: a misdetection costs a worse template, never a lost line.
@@ -205,6 +205,8 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return LEVEL  # "INFO:     10.0.0.1:5 - ..." (uvicorn, Python's default format)
     if tok[0] == "[" and low in _BRACKET_LEVELS:
         return LEVEL
+    if tok[-2:] == "]:" and tok[0] == "[" and tok[1:-2].strip().lower() in _LEVELS:
+        return LEVEL  # "<time> +0000 [info]: #0 msg" (Fluentd): a bracketed level with a colon
     if len(tok) == 5 and not numbers_seen and _KLOG.match(tok):
         return LEVEL
     if numbers_seen and len(tok) == 1 and tok in _SHORT_LEVELS:
