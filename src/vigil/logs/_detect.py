@@ -205,7 +205,7 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return LEVEL  # "INFO:     10.0.0.1:5 - ..." (uvicorn, Python's default format)
     if tok[0] == "[" and low in _BRACKET_LEVELS:
         return LEVEL
-    if tok[-2:] == "]:" and tok[0] == "[" and tok[1:-2].strip().lower() in _LEVELS:
+    if tok[0] == "[" and tok[-2:] == "]:" and tok[1:-2].strip().lower() in _LEVELS:
         return LEVEL  # "<time> +0000 [info]: #0 msg" (Fluentd): a bracketed level with a colon
     if len(tok) == 5 and not numbers_seen and _KLOG.match(tok):
         return LEVEL
