@@ -61,7 +61,8 @@ def _is_logger(tok: str, modules: bool = False) -> bool:
     name = tok[:-1]
     # after a bare level word (``INFO text_generation_launcher: msg``, Rust's ``tracing``), a
     # module name with an underscore is a logger too; after a bracketed one it is the message's
-    # own prefix (Apache's ``[error] mod_jk: child ...``, as its Loghub ground truth has it)
+    # own prefix (Apache's ``[error] mod_jk: child ...``, as its Loghub ground truth has it; an
+    # angle-bracketed level, ``<INFO> bgp_peer1: State changed to up``, is a bracketed one)
     return (
         "." in name
         or "$" in name
@@ -192,7 +193,7 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     tok, tok_end = toks[i]
     if threaded and _PAREN_THREAD.match(tok) and toks.has(i + 1):
         return _skip_space(line, tok_end)  # "INFO [io.quarkus] (main) msg"
-    if _is_logger(tok, modules=line[end - 1] != "]"):
+    if _is_logger(tok, modules=line[end - 1] not in "]>"):
         return _after_logger(line, toks, i + 1, tok_end)
     if threaded and _JAVA_LOGGER.match(tok) and toks.has(i + 1):
         return _skip_space(line, tok_end)  # "INFO [main] org.x.HostConfig.deployWAR msg" (JUL)
@@ -234,7 +235,7 @@ def _traced(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end of a Rust ``tracing`` line after its level: spans (``name{fields}:``, or
     a bare ``name:`` before the target), the target (``crate::module:``) and a source location
     (``src/server.rs:305:``); 0 when the level is not followed by them."""
-    if line[end - 1] == "]":
+    if line[end - 1] in "]>":
         return 0  # tracing writes its level bare
     spans = _SPANS.match(line, _skip_space(line, end)) if "{" in line else None
     if spans is not None:

@@ -35,6 +35,14 @@ program after it (``<time> 35237 10.0.1.157 TCP_MISS/200``) is a record's field:
 ends with the time, numbers after it included in the message. Semicolon and CSV records are
 cut by :mod:`vigil.logs._records`; what follows a level is read by :mod:`vigil.logs._afterlevel`.
 
+The kernel's bracketed uptime after a syslog ``kernel:`` is header; so are a sequence number
+before a date and a zone name after the clock (``001203: Nov 29 10:14:02.331 UTC:``), a
+facility-severity-mnemonic tag (``%LINK-3-UPDOWN:``), which is the level, and a message class in
+angle brackets after the time (``<RMT>``); a line opening with a launcher's ``[host:pid]`` or glued
+brackets closed by ``[file.c:line:function]`` has those as header (:mod:`vigil.logs._layouts`);
+a day-month-year date and a zone name may fill a time bracket (``[29-Nov-2026 10:00:01 UTC]``),
+a level may stand between stars (``*INFO*``) or in brackets closed by a colon (``[info]:``).
+
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
 stay in the content: a misdetection costs a worse template, never a lost line.
 """
@@ -51,7 +59,7 @@ from vigil.logs._afterlevel import (
     _skip_space,
     _Tokens,
 )
-from vigil.logs._layouts import prefix_layout, stamped_record
+from vigil.logs._layouts import prefix_layout, process_prefix, stamped_record
 from vigil.logs._records import delimited_header, level_csv_header
 
 MAX_HEADER_TOKENS = 14
@@ -164,6 +172,16 @@ _PROCESS_BRACKET = re.compile(r"^\[pid \d+(?::tid \d+)?\]$")
 _PAREN_CODE = re.compile(r"^\([A-Z?!*=+\-]{2}\)$")
 """A two-character message-type code in parentheses (``(II)`` information, ``(WW)`` warning,
 ``(EE)`` error, ``(--)`` probed, ``(**)`` from the configuration): a level written as a code."""
+_FACILITY = re.compile(r"^%[A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*-\d-[A-Z0-9_]+:$")
+"""A facility, severity and mnemonic tag (``%LINK-3-UPDOWN:``, ``%ASA-6-302013:``,
+``%ETHPORT-5-IF_UP:``: the message tag of network operating systems): it carries the line's
+severity, so it is the level and ends the header, after the time or after a syslog host."""
+_ZONE_NAME = re.compile(r"^(?:UTC|GMT|Z|[A-Z][A-Z]?[SD]T):?$")
+"""A time zone's name after the clock (``UTC``, ``CEST``), closed by the header's colon or not."""
+_DAY_MONTH_YEAR = re.compile(r"^\d{1,2}-[A-Z][a-z]{2}-\d{4}$")
+"""``29-Nov-2026``: the date of PHP's error log and of BIND."""
+_STARRED_LEVEL = re.compile(r"^\*[A-Z]+\*$")
+"""``*INFO*``, ``*WARN*``: a level between stars (Apache Sling's and AEM's error log)."""
 _CLOSING_LOCATION = re.compile(r"\w\.\w+:\d+\]:?$")
 """A source location closing a bracket, ``socket.cpp:663]``."""
 
@@ -175,10 +193,20 @@ def _kind(tok: str, numbers_seen: bool) -> int:
     low = bare.lower()
     if low in _LEVELS and (bare.isupper() or bare.istitle() or tok.startswith("[")):
         return LEVEL
+    if tok[0] == "%" and _FACILITY.match(tok):
+        return LEVEL  # "%LINK-3-UPDOWN:": the severity is its digit
+    if tok[0] == "*" and _STARRED_LEVEL.match(tok) and tok[1:-1].lower() in _LEVELS:
+        return LEVEL  # "29.11.2026 10:00:01.123 *INFO* [main] ...": a level between stars
+    if tok[0] == "<" and tok[-1] == ">" and numbers_seen and _CAPS.match(tok[1:-1]):
+        # "<time> <RMT> msg", "<AUTH>", "<BUG>": a message class in angle brackets after the
+        # time is the line's level, as "<INFO>" is (routing daemons name theirs so)
+        return LEVEL
     if bare[-1:] == ":" and bare.isupper() and bare[:-1].lower() in _LEVELS:
         return LEVEL  # "INFO:     10.0.0.1:5 - ..." (uvicorn, Python's default format)
     if tok[0] == "[" and low in _BRACKET_LEVELS:
         return LEVEL
+    if tok[0] == "[" and tok[-2:] == "]:" and tok[1:-2].strip().lower() in _LEVELS:
+        return LEVEL  # "<time> +0000 [info]: #0 msg" (Fluentd): a bracketed level with a colon
     if len(tok) == 5 and not numbers_seen and _KLOG.match(tok):
         return LEVEL
     if numbers_seen and len(tok) == 1 and tok in _SHORT_LEVELS:
@@ -191,8 +219,8 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return TIME if tok[0] == "[" and _BRACKETED_EPOCH.match(tok) else NUMBER
     if _TIME.match(bare) and not _COUNTED.match(bare):
         return TIME
-    if low.rstrip(".") in _NAMES:
-        return NAME
+    if low.rstrip(".").lstrip("*.") in _NAMES:
+        return NAME  # "*Nov 29 ...", ".Nov": a clock marked not synchronised (network devices)
     if tok[0] == "{" and tok[-1] == "}":
         return BRACKET  # "{<query id>}", "{}": a braced context field, as a bracketed one
     if tok.startswith("["):  # "[rank0]:" is a field, not a program
@@ -212,10 +240,14 @@ def _kind(tok: str, numbers_seen: bool) -> int:
 
 
 def _bracketed_time(inside: str) -> bool:
-    """``[10.30 16:49:06]``, ``[Sun Dec 04 04:47:44 2005]``: a timestamp in brackets."""
+    """``[10.30 16:49:06]``, ``[Sun Dec 04 04:47:44 2005]``: a timestamp in brackets; also a
+    day-month-year date and a zone name with a clock (PHP's ``[29-Nov-2026 10:00:01 UTC]``)."""
     parts = inside.split()
     return bool(parts) and all(
-        _TIME.match(p) is not None or p.lower().rstrip(".,") in _NAMES for p in parts
+        _TIME.match(p) is not None
+        or p.lower().rstrip(".,") in _NAMES
+        or (":" in inside and (_DAY_MONTH_YEAR.match(p) or _ZONE_NAME.match(p)) is not None)
+        for p in parts
     )
 
 
@@ -330,9 +362,14 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             break
         tok, end = toks[i]
         kind = _kind(tok, numbers)
-        if tok[0] in "+-AP" and kind != TIME and fields and fields[-1][0] == "Time":
+        if tok[0] in "+-APUGZECM" and kind != TIME and fields and fields[-1][0] == "Time":
             if _after_clock(tok):
-                kind = TIME  # "10:00:01 AM", "10:00:01.123 +00:00": the clock's half or zone
+                kind = TIME  # "10:00:01 AM", "10:00:01.1 +00:00", "UTC:": half or zone
+        elif i == 0 and kind == PROGRAM and _COUNTED.match(tok) and toks.has(1):
+            if _kind(toks[1][0], True) in (TIME, NAME):
+                # "001203: Nov 29 10:14:02.331 UTC: ...": a sequence number before the date (a
+                # numbered item of the message when no date follows, "28: Client ...")
+                kind = NUMBER
         elif (
             tabbed
             and timed
@@ -435,12 +472,17 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         break
     if time_end and timed:
         return _skip_space(line, time_end), tuple(f for f in fields if f[0] in ("Time", "Number"))
+    if bracketed:
+        known = process_prefix(line)  # "[node07:48213] msg", "[n3][[3152,1],6][tcp.c:626:f] msg"
+        if known is not None:
+            return known
     return 0, ()
 
 
 def _after_clock(tok: str) -> bool:
-    """``AM``/``PM`` or a zone offset (``+00:00``, ``-0500``) right after a clock."""
-    return tok in ("AM", "PM") or _ZONE_OFFSET.match(tok) is not None
+    """``AM``/``PM``, a zone offset (``+00:00``, ``-0500``) or a zone name (``UTC``, ``UTC:``)
+    right after a clock."""
+    return tok in ("AM", "PM") or bool(_ZONE_OFFSET.match(tok) or _ZONE_NAME.match(tok))
 
 
 def _channel_level(tok: str) -> bool:
@@ -462,11 +504,18 @@ def _logged_level(toks: _Tokens, i: int) -> bool:
 def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """After a syslog program field ending at ``end``: a level in angle or square brackets and a
     bracketed time after it are header too (a daemon writing its own level and time through
-    syslog, ``NetworkManager[1123]: <info>  [1764410401.1234] msg``)."""
+    syslog, ``NetworkManager[1123]: <info>  [1764410401.1234] msg``); so is a bracketed time
+    alone (the kernel's ``kernel: [845120.334512] msg``) and a facility tag (``%SYS-5-X:``)."""
     start = _skip_space(line, end)
-    if line[start : start + 1] not in ("<", "[") or not toks.has(i + 1):
+    if line[start : start + 1] not in ("<", "[", "%") or not toks.has(i + 1):
         return start
     tok, tok_end = toks[i]
+    if tok[0] == "%" and _FACILITY.match(tok):
+        return _skip_space(line, tok_end)  # "<time> UTC: %LINK-3-UPDOWN: msg" (see _FACILITY)
+    if tok[0] == "[" and _kind(tok, True) == TIME:
+        # "<syslog> kernel: [845120.334512] msg": the kernel's own uptime stamp after the
+        # program is header, as it is opening a dmesg line
+        return _skip_space(line, tok_end)
     if tok[0] not in "<[" or tok[-1] not in ">]" or tok[1:-1].strip().lower() not in _LEVELS:
         return _skip_space(line, end)
     nxt, nxt_end = toks[i + 1]

@@ -8,6 +8,10 @@ with an upper-case letter (:func:`prefix_layout`) or hold ``=`` near their start
   (``WARNING:root:disk almost full``): the level, the logger and the colons that glue them;
 - Ruby's ``Logger`` default format, ``I, [<time> #<pid>]  INFO -- <progname>: <message>``
   (Rails, Fluentd, Chef): everything up to the ``--`` and the program name's colon;
+- a job launcher's process prefix (MPI runtimes, ``mpirun``'s children): a line that opens with
+  ``[host:pid]`` and no time (``[node07:48213] *** Process received signal ***``), or with glued
+  brackets closed by a source location with its function (``[node03][[31522,1],6][btl_tcp.c:626:
+  recv_ack] msg``): the brackets are the writer's identity, the message follows;
 - an audit record stamp, ``key=value`` pairs and a ``msg=`` key whose value is a name with a
   Unix time and a serial number in parentheses closed by a colon (``type=SYSCALL
   msg=audit(1764416299.123:4567): arch=...``): the record's own fields follow.
@@ -24,6 +28,11 @@ Header = tuple[int, tuple[tuple[str, str], ...]]
 
 _PY_BASIC = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL):([A-Za-z_][\w.\-]*):(?=\S)")
 _RUBY = re.compile(r"([DIWEFAU]), \[([^\]]*)\] +([A-Z]+) -- ([^:\s]*): ?")
+_HOST_PID = re.compile(r"\[[A-Za-z][\w.\-]*:\d+\] +(?=\S)")
+_LOCATED_RUN = re.compile(
+    r"(?:\[[^\[\]\s]*(?:\[[^\[\]\s]*\][^\[\]\s]*)*\])+"  # glued brackets, one level nested
+    r"\[[\w./\-]+\.\w+:\d+:\w+\] +(?=\S)"  # closed by "[file.c:626:function]"
+)
 _STAMPED_KV = re.compile(r"(?:[a-z_]+=\S+ ){1,4}msg=[a-z_]*\(\d+(?:\.\d+)?:\d+\): *")
 
 
@@ -36,6 +45,16 @@ def prefix_layout(line: str) -> Header | None:
     if m is not None and m.end() < len(line):
         return m.end(), (("Time", m.group(2)), ("Level", m.group(3)), ("Component", m.group(4)))
     return None
+
+
+def process_prefix(line: str) -> Header | None:
+    """(message start, header fields) of a line opening with a launcher's ``[host:pid]`` or a
+    bracket run closed by ``[file.c:line:function]``, else None (called for lines opening with
+    ``[`` whose first token no other rule took)."""
+    m = _HOST_PID.match(line) or _LOCATED_RUN.match(line)
+    if m is None:
+        return None
+    return m.end(), (("Fields", m.group(0).rstrip()),)
 
 
 def stamped_record(line: str) -> Header | None:

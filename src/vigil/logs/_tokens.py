@@ -14,7 +14,10 @@ Two strengths of "variable":
   strings, rooted paths (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host
   names with their port (``db.internal:5432``, ``msra-sa-41:9000``; an IP keeps ``<*>:<*>`` as
   in the Loghub templates), durations without seconds (``01:32``), values joined by ``@``
-  (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one value), a bare
+  (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one value, and so is
+  an address at a named network, ``10.0.0.5@o2ib``), a network interface by slot and port
+  (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
+  (``assemble_matrix+0x1a4``), a bare
   product token with its version (``curl/8.5.0``, a user agent written with ``+``), PCI
   addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``) and numbers with
   thousands separators (``27,225``).
@@ -103,6 +106,20 @@ resource address, a Slurm or PBS host list, an array element): one value, as a h
 A program with its pid (``sshd[30290]:``) opens a syslog line's header, which is cut before
 masking; applied only to a line holding ``[``."""
 _PRODUCT_HINT = re.compile(r"[a-z]/\d")
+_SLOT_HINT = re.compile(r"[A-Za-z\-]\d+/\d")
+_SLOT_PORT = re.compile(r"(?<![\w./\-])[A-Za-z][A-Za-z\-]*\d+(?:/\d+)+(?:[.:]\d+)?(?![\w/.\-])")
+"""A name glued to a number and slash-separated numbers (``GigabitEthernet1/0/14``, ``Eth1/49``,
+``ge-0/0/1``, ``xe-1/2/0.100``): a network interface by its slot and port, one value as an
+interface name with one number (``eth0``) is. Applied only to a line holding a letter or a
+hyphen, a number, a slash and a digit."""
+_SYMBOL_OFFSET = re.compile(r"(?<![\w.$~])[A-Za-z_][\w.$~:]*\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?")
+"""A function with its offset in a backtrace frame (``(assemble_matrix+0x1a4)``, the kernel's
+``__schedule+0x2a4/0x7d0``): which function a frame is in is a value, as its address is; the
+function and its offset are one (a frame with no function, ``(+0x12cf0)``, keeps its ``+``, so
+the two kinds of frame stay apart). Applied only to a line holding ``+0x``."""
+_NETWORK_ID = re.compile(r"(?<![\w.@])\d{1,3}(?:\.\d{1,3}){3}@[A-Za-z][\w\-]*(?![\w@.\-])")
+"""An IPv4 address at a named network (``10.10.0.23@o2ib``, ``192.168.1.5@tcp1``: an HPC fabric's
+node id): one value, as ``user@host`` is; applied only to a line holding ``@``."""
 _VERSION_HINT = re.compile(r"v\d+\.\d")
 _GLUED_VERSION = re.compile(r"(?<![\w.-])[A-Za-z]+v\d+(?:\.\d+)+[\w-]*")
 """A protocol or product name glued to its dotted version (``TLSv1.3``, ``SSLv3.0``): one value,
@@ -122,7 +139,7 @@ def mask(content: str, *, header: bool = False) -> str:
     if "://" in content:
         content = _URL.sub(r"\1<*>", content)
     if "@" in content:
-        content = _MAILBOX.sub(WILDCARD, content)
+        content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
     if "[" in content and not header:
@@ -131,6 +148,10 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _GLUED_VERSION.sub(WILDCARD, content)
     if "/" in content and _PRODUCT_HINT.search(content) is not None:
         content = _PRODUCT.sub(WILDCARD, content)
+    if "+0x" in content:
+        content = _SYMBOL_OFFSET.sub(WILDCARD, content)
+    if "/" in content and _SLOT_HINT.search(content) is not None:
+        content = _SLOT_PORT.sub(WILDCARD, content)
     masked = _STRONG.sub(WILDCARD, content)
     if _DOTTED in masked:  # 10.0.0.1 -> <*>.<*>.<*>.<*> -> <*>
         while _DOTTED in masked:
