@@ -62,6 +62,10 @@ _PLAIN_CONNECTION: Final = frozenset({b"close", b"keep-alive"})
 # handful of names an upstream sends cost one dict lookup each instead of a lower() and a lookup.
 _KIND_BY_NAME: Final[dict[bytes, int]] = {}
 _KIND_BY_NAME_MAX: Final = 256
+# Request header names in lower case by their spelling in the request (clients send the same
+# handful of names): one dict look-up instead of a lower() call and a new bytes per header.
+_LOWER: Final[dict[bytes, bytes]] = {}
+_LOWER_MAX: Final = 256
 # Client status lines by (status, reason): upstreams answer with a handful of them.
 _STATUS_LINES: Final[dict[tuple[int, bytes], bytes]] = {}
 _STATUS_LINES_MAX: Final = 256
@@ -98,7 +102,15 @@ class RequestIds:
 class RequestMeta:
     """What the proxy learned from a request head while rewriting it."""
 
-    __slots__ = ("chunked", "content_length", "expect_continue", "head", "key", "request_id")
+    __slots__ = (
+        "chunked",
+        "connection",
+        "content_length",
+        "expect_continue",
+        "head",
+        "key",
+        "request_id",
+    )
 
     def __init__(
         self,
@@ -108,6 +120,7 @@ class RequestMeta:
         content_length: int,
         expect_continue: bool,
         key: bytes | None,
+        connection: bool = False,
     ) -> None:
         self.head = head
         self.request_id = request_id
@@ -115,6 +128,7 @@ class RequestMeta:
         self.content_length = content_length  # -1: none given
         self.expect_continue = expect_continue
         self.key = key
+        self.connection = connection  # the request had a Connection header
 
 
 def _connection_tokens(value: bytes) -> set[bytes]:
@@ -139,8 +153,13 @@ def rewrite_request(
     expect = False
     key: bytes | None = None
     named: set[bytes] | None = None
+    connection = False
     for name, value in headers:
-        lname = name.lower()
+        lname = _LOWER.get(name)
+        if lname is None:
+            lname = name.lower()
+            if len(_LOWER) < _LOWER_MAX:
+                _LOWER[name] = lname
         if lname == affinity:
             key = value
         if lname not in _REQUEST_SPECIAL:
@@ -163,10 +182,14 @@ def rewrite_request(
                 request_id = value
         elif lname == b"expect":
             expect = value.strip().lower() == b"100-continue"
-        elif lname == b"connection" and value.lower() not in _PLAIN_CONNECTION:
-            tokens = _connection_tokens(value) - _PLAIN_CONNECTION
-            if tokens:
-                named = tokens if named is None else named | tokens
+        elif lname == b"connection":
+            connection = True
+            if value.lower() not in _PLAIN_CONNECTION:
+                tokens = _connection_tokens(value) - _PLAIN_CONNECTION
+                if tokens:
+                    named = tokens if named is None else named | tokens
+        elif lname == b"proxy-connection":
+            connection = True  # llhttp reads it as Connection
     if chunked and content_length != -1:
         raise BadRequest(400, "both Content-Length and Transfer-Encoding")
     if named:
@@ -186,7 +209,9 @@ def rewrite_request(
         request_id,
         b"\r\n\r\n",
     )
-    return RequestMeta(b"".join(parts), request_id, chunked, content_length, expect, key)
+    return RequestMeta(
+        b"".join(parts), request_id, chunked, content_length, expect, key, connection
+    )
 
 
 def _drop_named(parts: list[bytes], named: set[bytes], start: int) -> list[bytes]:

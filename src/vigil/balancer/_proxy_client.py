@@ -43,7 +43,12 @@ class ClientConnection:
         """``peer``: the address ``accept()`` returned (else it is asked of the transport)."""
         self.state = state
         self.transport: asyncio.Transport | None = None
-        self.parser = HttpRequestParser(self)
+        self.parser = parser = HttpRequestParser(self)
+        # the parser's methods bound once: mypyc calls a method of a non-compiled object by
+        # name, a look-up per call, and these run once or more per request
+        self.feed = parser.feed_data
+        self.get_method = parser.get_method
+        self.should_keep_alive = parser.should_keep_alive
         self.ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"-"
         self.active: Exchange | None = None
         self.queue: deque[Exchange] = deque()
@@ -84,7 +89,7 @@ class ClientConnection:
         self.last_io = self.state.loop_time()
         self.data_len = size = len(data)
         try:
-            self.parser.feed_data(data)
+            self.feed(data)
         except HttpParserUpgrade:
             self._fail(BadRequest(400, "protocol upgrades are not supported"))
         except HttpParserError as exc:
@@ -165,21 +170,17 @@ class ClientConnection:
             and self._head_too_large()
         ):
             raise BadRequest(431, "request head too large")
-        parser = self.parser
-        method = parser.get_method()
+        method = self.get_method()
         meta = rewrite_request(
             method, self.url, self.headers, self.ip, st.proto, st.ids, st.affinity
         )
-        ex = Exchange(
-            self,
-            st,
-            method,
-            self.url,
-            self.headers,
-            meta,
-            parser.should_keep_alive(),
-            parser.get_http_version() == "1.0",
+        keep_alive = self.should_keep_alive()
+        # HTTP/1.0 keeps a connection alive only when its Connection header asks: kept alive
+        # with no Connection header, the request is HTTP/1.1 (get_http_version formats a str)
+        http10 = (
+            self.parser.get_http_version() == "1.0" if meta.connection or not keep_alive else False
         )
+        ex = Exchange(self, st, method, self.url, self.headers, meta, keep_alive, http10)
         self.parsing = ex
         self.queue.append(ex)
 
@@ -204,7 +205,7 @@ class ClientConnection:
         if self.active is not ex:
             return
         self.active = None
-        self.last_io = self.state.loop.time()
+        self.last_io = self.state.loop_time()
         if self.closed:
             return
         if not ex.keep_alive or self.state.stopping:

@@ -116,6 +116,7 @@ class UpstreamPool:
         warm_for: float = 0.0,
     ) -> None:
         self.loop = loop
+        self.loop_time: Callable[[], float] = loop.time  # bound once: read per take and put
         self.max_idle = max_idle
         self.idle_timeout = idle_timeout
         self.warm_for = warm_for  # seconds after an upstream's last use its spares are renewed
@@ -151,7 +152,7 @@ class UpstreamPool:
         queue = self.idle.get(key)
         if not queue:
             return None
-        deadline = self.loop.time() - self.idle_timeout
+        deadline = self.loop_time() - self.idle_timeout
         while queue:
             conn = queue.pop()
             alive = not conn.closed and conn.idle_since > deadline
@@ -179,7 +180,7 @@ class UpstreamPool:
             queue = self.idle[conn.key] = deque()
         elif len(queue) >= self.max_idle:
             queue.popleft().close()
-        conn.idle_since = self.loop.time()
+        conn.idle_since = self.loop_time()
         queue.append(conn)
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(self.idle_timeout, self._sweep)
