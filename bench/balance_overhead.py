@@ -141,12 +141,12 @@ backend be
     return subprocess.Popen(["haproxy", "-db", "-f", str(conf)])
 
 
-def round_robin_proxy(backends: list[int]) -> Proxy:
-    """The Vigil worker: the project's Pool with its round-robin policy."""
+def round_robin_proxy(backends: list[int], policy: str = "round_robin") -> Proxy:
+    """The Vigil worker: the project's Pool with its round-robin policy (or ``policy``)."""
     from vigil.balancer.pool import Pool, PoolSettings
 
     upstreams = [Upstream(f"b{i}", "127.0.0.1", p) for i, p in enumerate(backends)]
-    return Proxy(Pool(upstreams, PoolSettings(policy="round_robin")))
+    return Proxy(Pool(upstreams, PoolSettings(policy=policy)))
 
 
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
@@ -263,34 +263,51 @@ _RESPONSE = (
 )
 
 
-def null_wired(proxy: Proxy) -> tuple[Any, Any, Any]:
-    """A started proxy's state, one pooled upstream connection and one client connection, both
-    on null transports (the Python-only harnesses here and in balance_stream.py)."""
+def null_wired(proxy: Proxy, ports: tuple[int, ...] = (9,)) -> tuple[Any, Any, Any]:
+    """A started proxy's state, one pooled upstream connection per port (the first returned)
+    and one client connection, all on null transports (the Python-only harnesses here and in
+    balance_stream.py)."""
     from vigil.balancer._proxy_client import ClientConnection
     from vigil.balancer._proxy_upstream import UpstreamConnection
 
     state = proxy.state
-    conn = UpstreamConnection(state.pool, ("127.0.0.1", 9))
-    conn.connection_made(_NullTransport())  # type: ignore[arg-type]
-    state.pool.put(conn)
+    conns = []
+    for port in ports:
+        conn = UpstreamConnection(state.pool, ("127.0.0.1", port))
+        conn.connection_made(_NullTransport())  # type: ignore[arg-type]
+        state.pool.put(conn)
+        conns.append(conn)
+    conn = conns[0]
     client = ClientConnection(state)
     client.connection_made(_NullTransport())  # type: ignore[arg-type]
     return state, conn, client
 
 
-def python_only(count: int) -> dict[str, float]:
-    """CPU µs per request of the proxy's protocols (null transports) and of the baseline."""
+def python_only(count: int, policy: str = "round_robin", upstreams: int = 1) -> dict[str, float]:
+    """CPU µs per request of the proxy's protocols (null transports) and of the baseline.
+    With several ``upstreams`` the response goes to the connection the request was sent on
+    (one attribute read per upstream and iteration in the loop)."""
     import uvloop
     from httptools import HttpRequestParser, HttpResponseParser
 
     async def proxy_loop() -> float:
-        proxy = round_robin_proxy([9])
+        ports = tuple(range(9, 9 + upstreams))
+        proxy = round_robin_proxy(list(ports), policy)
         await proxy.start()
-        state, conn, client = null_wired(proxy)
+        state, conn, client = null_wired(proxy, ports)
+        conns = [c for queue in state.pool.idle.values() for c in queue]
         start = time.process_time()
-        for _ in range(count):
-            client.data_received(_REQUEST)
-            conn.data_received(_RESPONSE)
+        if upstreams == 1:
+            for _ in range(count):
+                client.data_received(_REQUEST)
+                conn.data_received(_RESPONSE)
+        else:
+            for _ in range(count):
+                client.data_received(_REQUEST)
+                for conn in conns:
+                    if conn.exchange is not None:
+                        conn.data_received(_RESPONSE)
+                        break
         spent = time.process_time() - start
         if state.pool.opened or state.active:
             raise RuntimeError("the null-transport loop did not complete its requests")
@@ -350,9 +367,22 @@ def main() -> int:
         action="store_true",
         help="also measure a pass-through byte relay on uvloop (Protocol and BufferedProtocol)",
     )
+    parser.add_argument(
+        "--upstreams",
+        type=int,
+        default=1,
+        metavar="N",
+        help="--python-only: N upstreams, each with one pooled connection (default 1)",
+    )
+    parser.add_argument(
+        "--policy",
+        default="round_robin",
+        help="the pool's balancing policy (round_robin as HAProxy's; p2c_ewma: the default of "
+        "vigil balance)",
+    )
     args = parser.parse_args()
     if args.python_only:
-        r = python_only(args.python_only)
+        r = python_only(args.python_only, args.policy, args.upstreams)
         print(f"{'':<28} {'CPU per request':>16}")
         print(f"{'vigil protocols (no I/O)':<28} {r['vigil_us']:>13.1f} us")
         print(f"{'baseline: httptools only':<28} {r['httptools_us']:>13.1f} us")
@@ -362,6 +392,8 @@ def main() -> int:
                 {
                     "bench": "balance_overhead_python",
                     "requests": args.python_only,
+                    "policy": args.policy,
+                    "upstreams": args.upstreams,
                     "results": r,
                     "baseline": "httptools_only",
                     "ratio": ratio,
@@ -405,7 +437,7 @@ def main() -> int:
                 ("vigil_2proc_shared", 2, False),
                 ("vigil_1proc_pure", 1, True),
             ):
-                factory = functools.partial(round_robin_proxy, backends)
+                factory = functools.partial(round_robin_proxy, backends, args.policy)
                 os.environ[PURE_ENV] = "1" if pure else "0"
                 share = [f"b{i}" for i in range(len(backends))] if "shared" in name else None
                 try:

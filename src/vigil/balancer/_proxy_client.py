@@ -12,7 +12,6 @@ the client's). Created by :class:`vigil.balancer.proxy.Proxy`'s server (``vigil 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from typing import Final, cast
 
@@ -51,7 +50,9 @@ class ClientConnection:
         self.should_keep_alive = parser.should_keep_alive
         self.ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"-"
         self.active: Exchange | None = None
-        self.queue: deque[Exchange] = deque()
+        # requests parsed and not yet served, oldest first (a list: compiled, its append and
+        # pop are direct C calls where a deque's are look-ups by name; it holds one or two)
+        self.queue: list[Exchange] = []
         self.parsing: Exchange | None = None  # the exchange receiving body pieces
         self.url = b""
         self.headers: Headers = []
@@ -196,7 +197,7 @@ class ClientConnection:
     # -- serving -----------------------------------------------------------------------------
     def _next(self) -> None:
         """Start the next request; pause reading while more wait behind it."""
-        ex = self.active = self.queue.popleft()
+        ex = self.active = self.queue.pop(0)
         if self.queue:
             self._pause(_PIPELINE)
         ex.start()
@@ -226,7 +227,7 @@ class ClientConnection:
         parsing = self.parsing
         if parsing is not None and not parsing.req_done:
             # the body of a request in progress is broken: that request cannot complete
-            self.queue = deque(e for e in self.queue if e is not parsing)
+            self.queue = [e for e in self.queue if e is not parsing]
             if parsing.started:
                 parsing.client_lost()
                 if self.active is parsing:

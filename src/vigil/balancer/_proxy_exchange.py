@@ -156,7 +156,7 @@ class Exchange(ExchangeCore):
                 self.client.pause_reading_for_upstream(False)
             self.pending_bytes = 0
         else:
-            transport.write(self.meta.head)
+            conn.send(self.meta.head)
         if self.req_done:
             self._wait_first_byte()
         else:
@@ -165,9 +165,9 @@ class Exchange(ExchangeCore):
 
     def _wait_first_byte(self) -> None:
         self.phase = FIRST_BYTE
-        self.sent_at = self.state.loop_time()
+        self.sent_at = now = self.state.loop_time()
         settings = self.state.settings
-        self._arm(min(settings.first_byte_timeout, settings.idle_timeout))
+        self._arm(min(settings.first_byte_timeout, settings.idle_timeout), now)
 
     def _attempt_failed(self, outcome: Outcome, status: int, message: str) -> None:
         """The attempt ended before any response byte: retry if safe, else answer ``status``."""
@@ -274,10 +274,11 @@ class Exchange(ExchangeCore):
         self._finish()
 
     # -- timer -------------------------------------------------------------------------------
-    def _arm(self, delay: float) -> None:
-        """Fire :meth:`on_timer` ``delay`` seconds from now (the proxy's ticker checks)."""
+    def _arm(self, delay: float, now: float = -1.0) -> None:
+        """Fire :meth:`on_timer` ``delay`` seconds from now (the proxy's ticker checks);
+        ``now``: the loop's time when the caller has just read it."""
         st = self.state
-        self.deadline = st.loop_time() + delay
+        self.deadline = (now if now >= 0.0 else st.loop_time()) + delay
         if not self.timed:
             self.timed = True
             st.arm(self)
