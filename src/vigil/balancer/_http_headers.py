@@ -59,9 +59,13 @@ _RESPONSE_KIND: Final = {name: _DROP for name in HOP_BY_HOP} | {
 # A name whose (first letter, length) is not one of the special names' is forwarded without a
 # dict look-up (hashing each fresh name httptools hands over costs more than the rest of its
 # handling): ``Date``, ``Server``, ``Content-Type``... Names that share a code with a special
-# one (``Set-Cookie`` and ``Connection``) take the exact path by name.
-_SPECIAL_CODES: Final = frozenset(((name[0] | 0x20) << 6) | len(name) for name in _RESPONSE_KIND)
+# one (``Connection`` and ``Content-Length``'s c/10 and c/14) take the exact path by name.
+# The code is ``(first byte & 31) << 6 | length``, ``A`` and ``a`` alike; a byte of this table
+# is 1 where a special name has that code (a bytes index: no int object, no hashing).
 _CODE_MAX_LEN: Final = 63
+_SPECIAL_CODES: Final = bytes(
+    int(any(((n[0] & 31) << 6 | len(n)) == code for n in _RESPONSE_KIND)) for code in range(2048)
+)
 # Connection values naming no header
 _PLAIN_CONNECTION: Final = frozenset({b"close", b"keep-alive"})
 # The kind of each response header name as the upstream spelled it (case and all), so that the
@@ -282,7 +286,7 @@ def rewrite_response(
     has_id = False
     for name, value in headers:
         size = len(name)
-        if 0 < size <= _CODE_MAX_LEN and ((name[0] | 0x20) << 6 | size) not in _SPECIAL_CODES:
+        if 0 < size <= _CODE_MAX_LEN and not _SPECIAL_CODES[(name[0] & 31) << 6 | size]:
             kind = _FORWARD  # cannot be one of the special names
         else:
             kind = _KIND_BY_NAME.get(name, -1)

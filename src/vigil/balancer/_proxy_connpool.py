@@ -144,7 +144,8 @@ class UpstreamPool:
         when earlier requests are waiting for one (they come first). ``checked``: for a request
         that cannot be replayed, each candidate is first asked whether the upstream has closed
         it already (:meth:`UpstreamConnection.peer_gone`, one syscall)."""
-        if self.waiting.get(key):
+        waiting = self.waiting  # empty unless a request waits: no hashing of the key then
+        if waiting and waiting.get(key):
             return None
         return self._take_idle(key, checked)
 
@@ -213,8 +214,10 @@ class UpstreamPool:
         waiter.waiting = False
         key = waiter.key
         left = self.waiting.get(key, 1) - 1
-        self.waiting[key] = left
-        if not left:
+        if left:
+            self.waiting[key] = left
+        else:
+            self.waiting.pop(key, None)  # kept empty when nobody waits (take() reads that)
             self.waiters.get(key, deque()).clear()
 
     def forget(self, conn: UpstreamConnection) -> None:
