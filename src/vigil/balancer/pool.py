@@ -70,6 +70,9 @@ class Pool:
         self._rng = rng or random.Random()
         self._policy = self._make_policy(self.settings.policy)
         self._learner = self._policy if isinstance(self._policy, Learner) else None
+        self._p2c: PeakEwmaP2C | None = (
+            self._policy if isinstance(self._policy, PeakEwmaP2C) else None
+        )
         # read per release: PoolSettings is a frozen dataclass, not compiled (a look-up by name)
         self._alpha = self.settings.ewma_alpha
         self._decay = self.settings.peak_decay
@@ -120,6 +123,7 @@ class Pool:
         """Switch to the policy named ``name`` (UnknownPolicyError if there is none)."""
         self._policy = self._make_policy(name)
         self._learner = self._policy if isinstance(self._policy, Learner) else None
+        self._p2c = self._policy if isinstance(self._policy, PeakEwmaP2C) else None
         self._attach()
 
     def __iter__(self) -> Iterator[Upstream]:
@@ -246,8 +250,9 @@ class Pool:
         upstream = candidates[index]
         learner = self._learner
         if learner is not None:
-            if isinstance(learner, PeakEwmaP2C):
-                learner.started(upstream, now)
+            p2c = self._p2c  # typed as the class: a native call (the Learner protocol is not)
+            if p2c is not None:
+                p2c.started(upstream, now)
             else:
                 learner.started(upstream, now)
         upstream.in_flight += 1
@@ -276,8 +281,9 @@ class Pool:
         learner = self._learner
         if learner is not None:
             seen = None if outcome is Outcome.CLIENT_ABORT else latency
-            if isinstance(learner, PeakEwmaP2C):  # natively, as in acquire
-                learner.finished(upstream, now, seen, failed)
+            p2c = self._p2c
+            if p2c is not None:  # natively, as in acquire
+                p2c.finished(upstream, now, seen, failed)
             else:
                 learner.finished(upstream, now, seen, failed)
         if outcome is Outcome.CLIENT_ABORT:
