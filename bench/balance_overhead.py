@@ -32,6 +32,11 @@ upstream protocols driven with null transports (real ``Pool``, one whole request
 nginx-like response per iteration), against the baseline of httptools alone parsing the same
 two messages. Run it under ``valgrind --tool=callgrind`` with two counts (e.g. 500 and 1500) and
 take the difference of the instruction totals for a figure that does not depend on the load.
+
+    python bench/balance_overhead.py --python-only 2000 --upstreams 2 --policy p2c_ewma
+
+the same over two upstreams with p2c_ewma (seeded, on a stepping clock: deterministic); ``--policy``
+also sets the policy of the live runs (round robin, HAProxy's, by default).
 """
 
 from __future__ import annotations
