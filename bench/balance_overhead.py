@@ -32,15 +32,22 @@ upstream protocols driven with null transports (real ``Pool``, one whole request
 nginx-like response per iteration), against the baseline of httptools alone parsing the same
 two messages. Run it under ``valgrind --tool=callgrind`` with two counts (e.g. 500 and 1500) and
 take the difference of the instruction totals for a figure that does not depend on the load.
+
+    python bench/balance_overhead.py --python-only 2000 --upstreams 2 --policy p2c_ewma
+
+the same over two upstreams with p2c_ewma (seeded, on a stepping clock: deterministic); ``--policy``
+also sets the policy of the live runs (round robin, HAProxy's, by default).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import json
 import multiprocessing
 import os
+import random
 import re
 import resource
 import shutil
@@ -141,12 +148,12 @@ backend be
     return subprocess.Popen(["haproxy", "-db", "-f", str(conf)])
 
 
-def round_robin_proxy(backends: list[int]) -> Proxy:
-    """The Vigil worker: the project's Pool with its round-robin policy."""
+def round_robin_proxy(backends: list[int], policy: str = "round_robin") -> Proxy:
+    """The Vigil worker: the project's Pool with its round-robin policy (or ``policy``)."""
     from vigil.balancer.pool import Pool, PoolSettings
 
     upstreams = [Upstream(f"b{i}", "127.0.0.1", p) for i, p in enumerate(backends)]
-    return Proxy(Pool(upstreams, PoolSettings(policy="round_robin")))
+    return Proxy(Pool(upstreams, PoolSettings(policy=policy)))
 
 
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
@@ -263,34 +270,64 @@ _RESPONSE = (
 )
 
 
-def null_wired(proxy: Proxy) -> tuple[Any, Any, Any]:
-    """A started proxy's state, one pooled upstream connection and one client connection, both
-    on null transports (the Python-only harnesses here and in balance_stream.py)."""
+def null_wired(proxy: Proxy, ports: tuple[int, ...] = (9,)) -> tuple[Any, Any, Any]:
+    """A started proxy's state, one pooled upstream connection per port (the first returned)
+    and one client connection, all on null transports (the Python-only harnesses here and in
+    balance_stream.py)."""
     from vigil.balancer._proxy_client import ClientConnection
     from vigil.balancer._proxy_upstream import UpstreamConnection
 
     state = proxy.state
-    conn = UpstreamConnection(state.pool, ("127.0.0.1", 9))
-    conn.connection_made(_NullTransport())  # type: ignore[arg-type]
-    state.pool.put(conn)
+    conns = []
+    for port in ports:
+        conn = UpstreamConnection(state.pool, ("127.0.0.1", port))
+        conn.connection_made(_NullTransport())  # type: ignore[arg-type]
+        state.pool.put(conn)
+        conns.append(conn)
+    conn = conns[0]
     client = ClientConnection(state)
     client.connection_made(_NullTransport())  # type: ignore[arg-type]
     return state, conn, client
 
 
-def python_only(count: int) -> dict[str, float]:
-    """CPU µs per request of the proxy's protocols (null transports) and of the baseline."""
+def python_only(count: int, policy: str = "round_robin", upstreams: int = 1) -> dict[str, float]:
+    """CPU µs per request of the proxy's protocols (null transports) and of the baseline.
+    With several ``upstreams`` the response goes to the connection the request was sent on
+    (one attribute read per upstream and iteration in the loop). A policy other than round
+    robin gets a seeded ``rng`` and a clock that steps 20 µs per read (a C callable, no Python
+    frame): p2c_ewma decides on measured latencies, and with the real clock under valgrind its
+    choices, so its instruction count, changed from run to run."""
     import uvloop
     from httptools import HttpRequestParser, HttpResponseParser
 
     async def proxy_loop() -> float:
-        proxy = round_robin_proxy([9])
+        ports = tuple(range(9, 9 + upstreams))
+        if policy == "round_robin":
+            proxy = round_robin_proxy(list(ports), policy)
+        else:
+            from vigil.balancer.pool import Pool, PoolSettings
+
+            pool = Pool(
+                [Upstream(f"b{i}", "127.0.0.1", p) for i, p in enumerate(ports)],
+                PoolSettings(policy=policy),
+                rng=random.Random(7),
+            )
+            proxy = Proxy(pool, clock=itertools.count(1000.0, 20e-6).__next__)
         await proxy.start()
-        state, conn, client = null_wired(proxy)
+        state, conn, client = null_wired(proxy, ports)
+        conns = [c for queue in state.pool.idle.values() for c in queue]
         start = time.process_time()
-        for _ in range(count):
-            client.data_received(_REQUEST)
-            conn.data_received(_RESPONSE)
+        if upstreams == 1:
+            for _ in range(count):
+                client.data_received(_REQUEST)
+                conn.data_received(_RESPONSE)
+        else:
+            for _ in range(count):
+                client.data_received(_REQUEST)
+                for conn in conns:
+                    if conn.exchange is not None:
+                        conn.data_received(_RESPONSE)
+                        break
         spent = time.process_time() - start
         if state.pool.opened or state.active:
             raise RuntimeError("the null-transport loop did not complete its requests")
@@ -350,9 +387,22 @@ def main() -> int:
         action="store_true",
         help="also measure a pass-through byte relay on uvloop (Protocol and BufferedProtocol)",
     )
+    parser.add_argument(
+        "--upstreams",
+        type=int,
+        default=1,
+        metavar="N",
+        help="--python-only: N upstreams, each with one pooled connection (default 1)",
+    )
+    parser.add_argument(
+        "--policy",
+        default="round_robin",
+        help="the pool's balancing policy (round_robin as HAProxy's; p2c_ewma: the default of "
+        "vigil balance)",
+    )
     args = parser.parse_args()
     if args.python_only:
-        r = python_only(args.python_only)
+        r = python_only(args.python_only, args.policy, args.upstreams)
         print(f"{'':<28} {'CPU per request':>16}")
         print(f"{'vigil protocols (no I/O)':<28} {r['vigil_us']:>13.1f} us")
         print(f"{'baseline: httptools only':<28} {r['httptools_us']:>13.1f} us")
@@ -362,6 +412,8 @@ def main() -> int:
                 {
                     "bench": "balance_overhead_python",
                     "requests": args.python_only,
+                    "policy": args.policy,
+                    "upstreams": args.upstreams,
                     "results": r,
                     "baseline": "httptools_only",
                     "ratio": ratio,
@@ -405,7 +457,7 @@ def main() -> int:
                 ("vigil_2proc_shared", 2, False),
                 ("vigil_1proc_pure", 1, True),
             ):
-                factory = functools.partial(round_robin_proxy, backends)
+                factory = functools.partial(round_robin_proxy, backends, args.policy)
                 os.environ[PURE_ENV] = "1" if pure else "0"
                 share = [f"b{i}" for i in range(len(backends))] if "shared" in name else None
                 try:

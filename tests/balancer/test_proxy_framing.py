@@ -112,6 +112,35 @@ async def test_an_http10_client_gets_a_whole_response_and_a_close() -> None:
     assert response.headers["connection"] == "close"
 
 
+@pytest.mark.parametrize("header", [b"Connection: keep-alive", b"Proxy-Connection: keep-alive"])
+async def test_an_http10_client_asking_for_keep_alive_keeps_it_and_gets_no_chunks(
+    header: bytes,
+) -> None:
+    # llhttp keeps an HTTP/1.0 connection alive for either header; the proxy must still know
+    # the client speaks 1.0 (its answer says keep-alive; a body without a length is not chunked)
+    async def unframed(req: Received, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nServer: t\r\n\r\nuntil the end")
+        return False
+
+    request = b"GET / HTTP/1.0\r\nHost: s\r\n" + header + b"\r\n\r\n"
+    async with serving(fixed(b"old"), unframed) as (a, b):
+        router = RoundRobinRouter([upstream("a", a.port), upstream("b", b.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(request)
+            first = await asyncio.wait_for(read_response(reader), 5)
+            writer.write(request)  # the same connection: it was kept alive
+            _, pairs = await asyncio.wait_for(read_head(reader), 5)
+            rest = await asyncio.wait_for(reader.read(), 5)  # ends with the close
+            writer.close()
+    assert first.body == b"old"
+    assert first.headers["connection"] == "keep-alive"
+    headers = {name.lower(): value.lower() for name, value in pairs}
+    assert "transfer-encoding" not in headers
+    assert headers["connection"] == "close"
+    assert rest == b"until the end"
+
+
 @pytest.mark.parametrize(
     "raw",
     [

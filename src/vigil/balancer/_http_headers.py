@@ -56,14 +56,29 @@ _RESPONSE_KIND: Final = {name: _DROP for name in HOP_BY_HOP} | {
     b"connection": _CONNECTION,
     b"x-request-id": _REQUEST_ID,
 }
+# A name whose (first letter, length) is not one of the special names' is forwarded without a
+# dict look-up (hashing each fresh name httptools hands over costs more than the rest of its
+# handling): ``Date``, ``Server``, ``Content-Type``... Names that share a code with a special
+# one (``Connection`` and ``Content-Length``'s c/10 and c/14) take the exact path by name.
+# The code is ``(first byte & 31) << 6 | length``, ``A`` and ``a`` alike; a byte of this table
+# is 1 where a special name has that code (a bytes index: no int object, no hashing).
+_CODE_MAX_LEN: Final = 63
+_SPECIAL_CODES: Final = bytes(
+    int(any(((n[0] & 31) << 6 | len(n)) == code for n in _RESPONSE_KIND)) for code in range(2048)
+)
 # Connection values naming no header
 _PLAIN_CONNECTION: Final = frozenset({b"close", b"keep-alive"})
 # The kind of each response header name as the upstream spelled it (case and all), so that the
 # handful of names an upstream sends cost one dict lookup each instead of a lower() and a lookup.
 _KIND_BY_NAME: Final[dict[bytes, int]] = {}
 _KIND_BY_NAME_MAX: Final = 256
-# Client status lines by (status, reason): upstreams answer with a handful of them.
-_STATUS_LINES: Final[dict[tuple[int, bytes], bytes]] = {}
+# Request header names in lower case by their spelling in the request (clients send the same
+# handful of names): one dict look-up instead of a lower() call and a new bytes per header.
+_LOWER: Final[dict[bytes, bytes]] = {}
+_LOWER_MAX: Final = 256
+# Client status lines by status, with the reason they were made for: upstreams answer with a
+# handful of them.
+_STATUS_LINES: Final[dict[int, tuple[bytes, bytes]]] = {}
 _STATUS_LINES_MAX: Final = 256
 # A client's request id is kept when it is short and made of token-like characters: it ends up
 # in logs and in upstream headers, so anything else is replaced rather than trusted.
@@ -82,23 +97,40 @@ class BadRequest(Exception):
 class RequestIds:
     """Request ids unique across processes: a random per-process prefix and a counter.
 
-    Cheaper than ``uuid4()`` (one ``%`` format per request) and still unguessable enough for
-    correlation, which is all a request id is for.
+    Cheaper than ``uuid4()`` and still unguessable enough for correlation, which is all a
+    request id is for. The counter's last two hex digits come from a table and the rest is
+    formatted once per 256 ids, so an id costs one concatenation, not a ``%`` format.
     """
 
     def __init__(self) -> None:
         self._prefix = os.urandom(6).hex().encode()
         self._count = 0  # a plain int: compiled, a C add instead of a call to an iterator
+        self._high = b""  # the prefix and the counter's hex digits but the last two
 
     def next(self) -> bytes:
         self._count = count = self._count + 1
-        return b"%s%010x" % (self._prefix, count)
+        low = count & 0xFF
+        if low == 0 or not self._high:
+            self._high = b"%s%08x" % (self._prefix, count >> 8)
+        return self._high + _HEX2[low]
+
+
+# Two lower-case hex digits for every byte value: the tail of a request id.
+_HEX2: Final = tuple(b"%02x" % n for n in range(256))
 
 
 class RequestMeta:
     """What the proxy learned from a request head while rewriting it."""
 
-    __slots__ = ("chunked", "content_length", "expect_continue", "head", "key", "request_id")
+    __slots__ = (
+        "chunked",
+        "connection",
+        "content_length",
+        "expect_continue",
+        "head",
+        "key",
+        "request_id",
+    )
 
     def __init__(
         self,
@@ -108,6 +140,7 @@ class RequestMeta:
         content_length: int,
         expect_continue: bool,
         key: bytes | None,
+        connection: bool = False,
     ) -> None:
         self.head = head
         self.request_id = request_id
@@ -115,6 +148,7 @@ class RequestMeta:
         self.content_length = content_length  # -1: none given
         self.expect_continue = expect_continue
         self.key = key
+        self.connection = connection  # the request had a Connection header
 
 
 def _connection_tokens(value: bytes) -> set[bytes]:
@@ -139,8 +173,13 @@ def rewrite_request(
     expect = False
     key: bytes | None = None
     named: set[bytes] | None = None
+    connection = False
     for name, value in headers:
-        lname = name.lower()
+        lname = _LOWER.get(name)
+        if lname is None:
+            lname = name.lower()
+            if len(_LOWER) < _LOWER_MAX:
+                _LOWER[name] = lname
         if lname == affinity:
             key = value
         if lname not in _REQUEST_SPECIAL:
@@ -163,10 +202,14 @@ def rewrite_request(
                 request_id = value
         elif lname == b"expect":
             expect = value.strip().lower() == b"100-continue"
-        elif lname == b"connection" and value.lower() not in _PLAIN_CONNECTION:
-            tokens = _connection_tokens(value) - _PLAIN_CONNECTION
-            if tokens:
-                named = tokens if named is None else named | tokens
+        elif lname == b"connection":
+            connection = True
+            if value.lower() not in _PLAIN_CONNECTION:
+                tokens = _connection_tokens(value) - _PLAIN_CONNECTION
+                if tokens:
+                    named = tokens if named is None else named | tokens
+        elif lname == b"proxy-connection":
+            connection = True  # llhttp reads it as Connection
     if chunked and content_length != -1:
         raise BadRequest(400, "both Content-Length and Transfer-Encoding")
     if named:
@@ -186,7 +229,9 @@ def rewrite_request(
         request_id,
         b"\r\n\r\n",
     )
-    return RequestMeta(b"".join(parts), request_id, chunked, content_length, expect, key)
+    return RequestMeta(
+        b"".join(parts), request_id, chunked, content_length, expect, key, connection
+    )
 
 
 def _drop_named(parts: list[bytes], named: set[bytes], start: int) -> list[bytes]:
@@ -226,11 +271,13 @@ def rewrite_response(
     request_id: bytes,
 ) -> tuple[ResponseMeta, bool]:
     """Build the client response head; returns it and whether the client connection stays open."""
-    line = _STATUS_LINES.get((status, reason))
-    if line is None:
+    known = _STATUS_LINES.get(status)  # an int key: no hashing of the fresh reason bytes
+    if known is not None and known[0] == reason:
+        line = known[1]
+    else:
         line = b"HTTP/1.1 %d %s\r\n" % (status, reason)
         if len(_STATUS_LINES) < _STATUS_LINES_MAX:
-            _STATUS_LINES[status, reason] = line
+            _STATUS_LINES[status] = (reason, line)  # the last reason seen for each status
     parts = [line]
     upstream_chunked = False
     content_length: bytes | None = None
@@ -238,7 +285,11 @@ def rewrite_response(
     named: set[bytes] | None = None
     has_id = False
     for name, value in headers:
-        kind = _KIND_BY_NAME.get(name, -1)
+        size = len(name)
+        if 0 < size <= _CODE_MAX_LEN and not _SPECIAL_CODES[(name[0] & 31) << 6 | size]:
+            kind = _FORWARD  # cannot be one of the special names
+        else:
+            kind = _KIND_BY_NAME.get(name, -1)
         if kind < 0:
             kind = _RESPONSE_KIND.get(name.lower(), _FORWARD)
             if len(_KIND_BY_NAME) < _KIND_BY_NAME_MAX:

@@ -12,7 +12,6 @@ the client's). Created by :class:`vigil.balancer.proxy.Proxy`'s server (``vigil 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from typing import Final, cast
 
@@ -43,10 +42,17 @@ class ClientConnection:
         """``peer``: the address ``accept()`` returned (else it is asked of the transport)."""
         self.state = state
         self.transport: asyncio.Transport | None = None
-        self.parser = HttpRequestParser(self)
+        self.parser = parser = HttpRequestParser(self)
+        # the parser's methods bound once: mypyc calls a method of a non-compiled object by
+        # name, a look-up per call, and these run once or more per request
+        self.feed = parser.feed_data
+        self.get_method = parser.get_method
+        self.should_keep_alive = parser.should_keep_alive
         self.ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"-"
         self.active: Exchange | None = None
-        self.queue: deque[Exchange] = deque()
+        # requests parsed and not yet served, oldest first (a list: compiled, its append and
+        # pop are direct C calls where a deque's are look-ups by name; it holds one or two)
+        self.queue: list[Exchange] = []
         self.parsing: Exchange | None = None  # the exchange receiving body pieces
         self.url = b""
         self.headers: Headers = []
@@ -84,7 +90,7 @@ class ClientConnection:
         self.last_io = self.state.loop_time()
         self.data_len = size = len(data)
         try:
-            self.parser.feed_data(data)
+            self.feed(data)
         except HttpParserUpgrade:
             self._fail(BadRequest(400, "protocol upgrades are not supported"))
         except HttpParserError as exc:
@@ -165,21 +171,17 @@ class ClientConnection:
             and self._head_too_large()
         ):
             raise BadRequest(431, "request head too large")
-        parser = self.parser
-        method = parser.get_method()
+        method = self.get_method()
         meta = rewrite_request(
             method, self.url, self.headers, self.ip, st.proto, st.ids, st.affinity
         )
-        ex = Exchange(
-            self,
-            st,
-            method,
-            self.url,
-            self.headers,
-            meta,
-            parser.should_keep_alive(),
-            parser.get_http_version() == "1.0",
+        keep_alive = self.should_keep_alive()
+        # HTTP/1.0 keeps a connection alive only when its Connection header asks: kept alive
+        # with no Connection header, the request is HTTP/1.1 (get_http_version formats a str)
+        http10 = (
+            self.parser.get_http_version() == "1.0" if meta.connection or not keep_alive else False
         )
+        ex = Exchange(self, st, method, self.url, self.headers, meta, keep_alive, http10)
         self.parsing = ex
         self.queue.append(ex)
 
@@ -195,7 +197,7 @@ class ClientConnection:
     # -- serving -----------------------------------------------------------------------------
     def _next(self) -> None:
         """Start the next request; pause reading while more wait behind it."""
-        ex = self.active = self.queue.popleft()
+        ex = self.active = self.queue.pop(0)
         if self.queue:
             self._pause(_PIPELINE)
         ex.start()
@@ -204,7 +206,7 @@ class ClientConnection:
         if self.active is not ex:
             return
         self.active = None
-        self.last_io = self.state.loop.time()
+        self.last_io = self.state.loop_time()
         if self.closed:
             return
         if not ex.keep_alive or self.state.stopping:
@@ -225,7 +227,7 @@ class ClientConnection:
         parsing = self.parsing
         if parsing is not None and not parsing.req_done:
             # the body of a request in progress is broken: that request cannot complete
-            self.queue = deque(e for e in self.queue if e is not parsing)
+            self.queue = [e for e in self.queue if e is not parsing]
             if parsing.started:
                 parsing.client_lost()
                 if self.active is parsing:

@@ -116,6 +116,7 @@ class UpstreamPool:
         warm_for: float = 0.0,
     ) -> None:
         self.loop = loop
+        self.loop_time: Callable[[], float] = loop.time  # bound once: read per take and put
         self.max_idle = max_idle
         self.idle_timeout = idle_timeout
         self.warm_for = warm_for  # seconds after an upstream's last use its spares are renewed
@@ -143,7 +144,8 @@ class UpstreamPool:
         when earlier requests are waiting for one (they come first). ``checked``: for a request
         that cannot be replayed, each candidate is first asked whether the upstream has closed
         it already (:meth:`UpstreamConnection.peer_gone`, one syscall)."""
-        if self.waiting.get(key):
+        waiting = self.waiting  # empty unless a request waits: no hashing of the key then
+        if waiting and waiting.get(key):
             return None
         return self._take_idle(key, checked)
 
@@ -151,7 +153,7 @@ class UpstreamPool:
         queue = self.idle.get(key)
         if not queue:
             return None
-        deadline = self.loop.time() - self.idle_timeout
+        deadline = self.loop_time() - self.idle_timeout
         while queue:
             conn = queue.pop()
             alive = not conn.closed and conn.idle_since > deadline
@@ -179,7 +181,7 @@ class UpstreamPool:
             queue = self.idle[conn.key] = deque()
         elif len(queue) >= self.max_idle:
             queue.popleft().close()
-        conn.idle_since = self.loop.time()
+        conn.idle_since = self.loop_time()
         queue.append(conn)
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(self.idle_timeout, self._sweep)
@@ -212,8 +214,10 @@ class UpstreamPool:
         waiter.waiting = False
         key = waiter.key
         left = self.waiting.get(key, 1) - 1
-        self.waiting[key] = left
-        if not left:
+        if left:
+            self.waiting[key] = left
+        else:
+            self.waiting.pop(key, None)  # kept empty when nobody waits (take() reads that)
             self.waiters.get(key, deque()).clear()
 
     def forget(self, conn: UpstreamConnection) -> None:

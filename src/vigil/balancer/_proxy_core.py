@@ -18,6 +18,7 @@ from vigil.balancer._proxy_metrics import UpstreamStats
 from vigil.balancer._proxy_state import ProxyState
 from vigil.balancer._proxy_upstream import UpstreamConnection
 from vigil.balancer._upstream import Outcome, Router, Upstream
+from vigil.balancer.pool import Pool
 
 if TYPE_CHECKING:
     from vigil.balancer._proxy_client import ClientConnection
@@ -144,9 +145,11 @@ class ExchangeCore:
         if outcome is not Outcome.OK:
             stats.error(outcome.value)
         latency = (self.ttfb_at or now) - self.t_attempt
-        self.router.release(
-            upstream, now, outcome=outcome, latency=latency, retry_after=retry_after
-        )
+        router = self.router
+        if isinstance(router, Pool):  # compiled: a direct call, not a look-up by name
+            router.release(upstream, now, outcome=outcome, latency=latency, retry_after=retry_after)
+        else:
+            router.release(upstream, now, outcome=outcome, latency=latency, retry_after=retry_after)
 
     def flush(self) -> None:
         """Write what the last read produced (once per upstream read: an event is never held)."""

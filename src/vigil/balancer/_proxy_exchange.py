@@ -31,6 +31,7 @@ from vigil.balancer._http_headers import rewrite_response as _rewrite_response
 from vigil.balancer._proxy_core import CONNECT, FIRST_BYTE, STREAM, UPLOAD, ExchangeCore
 from vigil.balancer._proxy_upstream import UpstreamConnection
 from vigil.balancer._upstream import Outcome
+from vigil.balancer.pool import Pool
 
 
 class Exchange(ExchangeCore):
@@ -53,6 +54,9 @@ class Exchange(ExchangeCore):
             self.client.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.attempt(now)
         # counted after the request went out (off its latency); nothing in between reads it
+        if isinstance(router, Pool):  # compiled: a direct call, not a look-up by name
+            router.note_request(now)
+            return
         note = getattr(router, "note_request", None)
         if note is not None:
             note(now)
@@ -96,8 +100,12 @@ class Exchange(ExchangeCore):
         st = self.state
         router = self.router
         assert router is not None
-        key = self.meta.key
-        upstream = router.acquire(now, None if key is None else key.decode("latin-1"), self.tried)
+        raw_key = self.meta.key
+        key = None if raw_key is None else raw_key.decode("latin-1")
+        if isinstance(router, Pool):  # compiled: a direct call, not a look-up by name
+            upstream = router.acquire(now, key, self.tried)
+        else:
+            upstream = router.acquire(now, key, self.tried)
         if upstream is None:
             if self.attempts == 0:
                 wait = max(1, math.ceil(router.retry_after(now)))
@@ -148,7 +156,7 @@ class Exchange(ExchangeCore):
                 self.client.pause_reading_for_upstream(False)
             self.pending_bytes = 0
         else:
-            transport.write(self.meta.head)
+            conn.send(self.meta.head)
         if self.req_done:
             self._wait_first_byte()
         else:
@@ -157,9 +165,9 @@ class Exchange(ExchangeCore):
 
     def _wait_first_byte(self) -> None:
         self.phase = FIRST_BYTE
-        self.sent_at = self.state.loop.time()
+        self.sent_at = now = self.state.loop_time()
         settings = self.state.settings
-        self._arm(min(settings.first_byte_timeout, settings.idle_timeout))
+        self._arm(min(settings.first_byte_timeout, settings.idle_timeout), now)
 
     def _attempt_failed(self, outcome: Outcome, status: int, message: str) -> None:
         """The attempt ended before any response byte: retry if safe, else answer ``status``."""
@@ -266,10 +274,11 @@ class Exchange(ExchangeCore):
         self._finish()
 
     # -- timer -------------------------------------------------------------------------------
-    def _arm(self, delay: float) -> None:
-        """Fire :meth:`on_timer` ``delay`` seconds from now (the proxy's ticker checks)."""
+    def _arm(self, delay: float, now: float = -1.0) -> None:
+        """Fire :meth:`on_timer` ``delay`` seconds from now (the proxy's ticker checks);
+        ``now``: the loop's time when the caller has just read it."""
         st = self.state
-        self.deadline = st.loop.time() + delay
+        self.deadline = (now if now >= 0.0 else st.loop_time()) + delay
         if not self.timed:
             self.timed = True
             st.arm(self)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
 Key = tuple[str, int]
 # An upstream head larger than this is garbage, not a response worth forwarding.
 MAX_UPSTREAM_HEAD: Final = 64 * 1024
+
+
+def _discard(data: bytes) -> object:
+    """What a write does before the connection is made."""
+    return None
 
 
 class UpstreamConnection:
@@ -48,12 +54,17 @@ class UpstreamConnection:
         self.in_head = False
         self.used = 0  # responses completed on this connection
         self.fd = -1  # the socket's descriptor, for peer_gone()
+        # bound once (compiled code calls a non-compiled object's method by name otherwise)
+        self.get_status_code = self.parser.get_status_code
+        self.should_keep_alive = self.parser.should_keep_alive
+        self.send: Callable[[bytes], object] = _discard  # the transport's write
 
     # -- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its methods
         # TCP_NODELAY is already on: uvloop and asyncio set it on every TCP transport
         self.transport = cast(asyncio.Transport, transport)
+        self.send = self.transport.write
         sock = transport.get_extra_info("socket")
         if sock is not None:
             self.fd = sock.fileno()
@@ -120,8 +131,7 @@ class UpstreamConnection:
         if self.head_bytes + self.data_len > MAX_UPSTREAM_HEAD:
             self._check_head_size()
         if self.exchange is not None:
-            parser = self.parser
-            self.exchange.response_head(self, parser.get_status_code(), self.reason, self.headers)
+            self.exchange.response_head(self, self.get_status_code(), self.reason, self.headers)
 
     def _check_head_size(self) -> None:
         """Raise when the headers parsed so far exceed :data:`MAX_UPSTREAM_HEAD` (names and values,
@@ -136,7 +146,7 @@ class UpstreamConnection:
 
     def on_message_complete(self) -> None:
         if self.exchange is not None:
-            self.exchange.response_complete(self, self.parser.should_keep_alive())
+            self.exchange.response_complete(self, self.should_keep_alive())
 
     # -- helpers -----------------------------------------------------------------------
     def peer_gone(self) -> bool:
@@ -161,8 +171,7 @@ class UpstreamConnection:
         return True  # b"": closed; a byte: the upstream is confused or closing
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None:
-            self.transport.write(data)
+        self.send(data)  # discards before connection_made, as the check of the transport did
 
     def abort(self) -> None:
         """Close at once (RST when data is pending): the replica sees the request cancelled."""

@@ -46,7 +46,9 @@ from vigil.balancer._pool_settings import PoolSettings, UpstreamStatus
 from vigil.balancer._pool_shared import SharedInFlight
 from vigil.balancer._upstream import AdminState, Outcome, Upstream
 from vigil.balancer.policies import Learner, Policy, make_policy
+from vigil.balancer.policies._p2c import PeakEwmaP2C
 from vigil.balancer.policies._p2c_pooled import PARTS
+from vigil.balancer.policies._rotation import RoundRobin
 from vigil.errors import InputError, NotFoundError
 
 
@@ -68,6 +70,12 @@ class Pool:
         self._rng = rng or random.Random()
         self._policy = self._make_policy(self.settings.policy)
         self._learner = self._policy if isinstance(self._policy, Learner) else None
+        self._p2c: PeakEwmaP2C | None = (
+            self._policy if isinstance(self._policy, PeakEwmaP2C) else None
+        )
+        # read per release: PoolSettings is a frozen dataclass, not compiled (a look-up by name)
+        self._alpha = self.settings.ewma_alpha
+        self._decay = self.settings.peak_decay
         self._budget = RetryBudget(
             self.settings.retry_ratio, self.settings.retry_floor, self.settings.retry_burst
         )
@@ -115,6 +123,7 @@ class Pool:
         """Switch to the policy named ``name`` (UnknownPolicyError if there is none)."""
         self._policy = self._make_policy(name)
         self._learner = self._policy if isinstance(self._policy, Learner) else None
+        self._p2c = self._policy if isinstance(self._policy, PeakEwmaP2C) else None
         self._attach()
 
     def __iter__(self) -> Iterator[Upstream]:
@@ -227,12 +236,25 @@ class Pool:
         shared = self._shared
         if shared is not None:
             shared.refresh(candidates)
-        index = self._policy.select(candidates, now=now, rng=self._rng, key=key)
+        # The two policies of the plain path are called natively (compiled, a direct C call;
+        # through the Policy protocol, a look-up by name and keyword parsing per request).
+        policy = self._policy
+        if isinstance(policy, RoundRobin):  # noqa: SIM114 (one branch per narrowed type)
+            index = policy.select(candidates, now=now, rng=self._rng, key=key)
+        elif isinstance(policy, PeakEwmaP2C):
+            index = policy.select(candidates, now=now, rng=self._rng, key=key)
+        else:
+            index = policy.select(candidates, now=now, rng=self._rng, key=key)
         if index is None:
             return None
         upstream = candidates[index]
-        if self._learner is not None:
-            self._learner.started(upstream, now)
+        learner = self._learner
+        if learner is not None:
+            p2c = self._p2c  # typed as the class: a native call (the Learner protocol is not)
+            if p2c is not None:
+                p2c.started(upstream, now)
+            else:
+                learner.started(upstream, now)
         upstream.in_flight += 1
         upstream.requests += 1
         upstream.pending.append(now)
@@ -256,10 +278,14 @@ class Pool:
         if self._shared is not None:
             self._shared.finished(upstream, now, outcome is not Outcome.CLIENT_ABORT)
         failed = outcome in FAILURES or outcome is Outcome.OVERLOADED
-        if self._learner is not None:
-            self._learner.finished(
-                upstream, now, None if outcome is Outcome.CLIENT_ABORT else latency, failed
-            )
+        learner = self._learner
+        if learner is not None:
+            seen = None if outcome is Outcome.CLIENT_ABORT else latency
+            p2c = self._p2c
+            if p2c is not None:  # natively, as in acquire
+                p2c.finished(upstream, now, seen, failed)
+            else:
+                learner.finished(upstream, now, seen, failed)
         if outcome is Outcome.CLIENT_ABORT:
             return
         settings = self.settings
@@ -267,8 +293,8 @@ class Pool:
             upstream,
             now,
             latency,
-            alpha=settings.ewma_alpha,
-            decay=settings.peak_decay,
+            alpha=self._alpha,
+            decay=self._decay,
             failed=failed,
         )
         held = self._upstreams.get(upstream.id) is upstream
