@@ -46,10 +46,16 @@ def test_a_port_someone_listens_on_is_never_picked(monkeypatch: pytest.MonkeyPat
         held.bind(("127.0.0.1", 0))
         held.listen()
         taken = held.getsockname()[1]
-        # Only the held port and one other are candidates: the other must come back.
-        monkeypatch.setattr(_ports, "outside", lambda low, high: [range(taken, taken + 2)])
-        monkeypatch.setattr(_ports, "_handed", _ports.deque(maxlen=8))
-        assert free_port(rng=random.Random(1)) == taken + 1
+        # The other candidate is one free_port picks outside the kernel's ephemeral range:
+        # taken + 1 was in that range, where other processes' connections took it now and then.
+        other = free_port()
+        # Only the held port and the other are candidates: the other must come back, however
+        # the draw falls.
+        candidates = [range(taken, taken + 1), range(other, other + 1)]
+        monkeypatch.setattr(_ports, "outside", lambda low, high: candidates)
+        for seed in range(4):
+            monkeypatch.setattr(_ports, "_handed", _ports.deque(maxlen=8))
+            assert free_port(rng=random.Random(seed)) == other
 
 
 def test_with_no_room_outside_the_range_the_kernel_picks(monkeypatch: pytest.MonkeyPatch) -> None:

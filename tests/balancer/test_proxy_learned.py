@@ -45,6 +45,8 @@ async def test_workers_publish_their_models_a_stall_once_and_a_dead_workers_row_
                     break
             else:
                 raise AssertionError("the two workers never both learned a")
+            for _ in range(60):  # firm both models up: one answer slowed by a loaded machine
+                await roundtrip(workers.port, GET)  # must not set the usual gap near the stall
             assert all(shared.learned(w, "a")[0] % 2 == 0 for w in (0, 1))  # not mid-write
             stalled_before = [shared.learned(w, "a")[STALLED] for w in (0, 1)]
             release.clear()  # a stalls for 2.5 s on one worker's request
