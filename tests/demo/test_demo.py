@@ -176,3 +176,32 @@ def test_the_model_server_exits_1_at_start_while_the_poison_file_exists(tmp_path
     assert f"fatal: {poison} exists (injected fault)" in result.stderr
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0, "it never listened"
+
+
+@pytest.mark.timeout(120)
+def test_the_demo_on_an_api_port_in_use_exits_1_in_one_line_and_leaves_no_temp_dir(
+    tag: str, tmp_path: Path
+) -> None:
+    # It raised the controller's ConfigError as a traceback (after waiting 30 s for a start
+    # that had already failed) and left its /tmp/vigil-demo-* directory behind.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, TAG_ENV: tag, "TMPDIR": str(tmp_path), "COLUMNS": "200"}
+        result = subprocess.run(
+            [VIGIL, "demo", "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=100,
+        )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    assert f"vigil demo: api.port: cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert list(tmp_path.glob("vigil-demo-*")) == []
+    left = tagged(tag)
+    assert left == [], f"left running: {cmdlines(left)}"
