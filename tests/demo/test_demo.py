@@ -205,3 +205,42 @@ def test_the_demo_on_an_api_port_in_use_exits_1_in_one_line_and_leaves_no_temp_d
     assert list(tmp_path.glob("vigil-demo-*")) == []
     left = tagged(tag)
     assert left == [], f"left running: {cmdlines(left)}"
+
+
+@pytest.mark.timeout(150)
+def test_the_demo_stopped_by_sigterm_leaves_no_process_nor_temp_dir(
+    tag: str, tmp_path: Path
+) -> None:
+    # Only SIGINT was handled: `kill`, `timeout` or a service manager ended the demo at once,
+    # and its three replicas, its two agents and its /tmp/vigil-demo-* directory stayed.
+    env = {**os.environ, TAG_ENV: tag, "TMPDIR": str(tmp_path), "COLUMNS": "160"}
+    out = tmp_path / "demo.out"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [VIGIL, "demo"], env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
+        )
+    try:
+
+        def fleet_up() -> bool:
+            assert proc.poll() is None, out.read_text()
+            lines = cmdlines(tagged(tag))
+            servers = [c for c in lines if MODEL_SERVER in c]
+            agents = [c for c in lines if " agent " in c]
+            return len(servers) == 3 and len(agents) == 2
+
+        deadline = time.monotonic() + 60
+        while not fleet_up():
+            assert time.monotonic() < deadline, f"the demo fleet never ran: {out.read_text()}"
+            time.sleep(0.1)
+        proc.terminate()
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    assert proc.returncode >= 0, f"killed by signal {-proc.returncode}: {out.read_text()}"
+    assert "Traceback" not in out.read_text()
+    left = tagged(tag)
+    assert left == [], f"left running: {cmdlines(left)}"
+    assert list(tmp_path.glob("vigil-demo-*")) == []

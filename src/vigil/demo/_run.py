@@ -62,7 +62,10 @@ class _Demo:
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, self.stop.set)
+        # SIGTERM too (kill, timeout, a service manager): by default it ended the process at
+        # once, and the replicas, the agents and the data directory outlived it
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop.set)
         ctl = asyncio.create_task(self.controller.run())
         try:
             # the controller's task too: one that fails to start (its API port in use) ends
