@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -208,11 +209,13 @@ def test_the_demo_on_an_api_port_in_use_exits_1_in_one_line_and_leaves_no_temp_d
 
 
 @pytest.mark.timeout(150)
-def test_the_demo_stopped_by_sigterm_leaves_no_process_nor_temp_dir(
-    tag: str, tmp_path: Path
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_the_demo_stopped_by_a_signal_leaves_no_process_nor_temp_dir(
+    tag: str, tmp_path: Path, sig: signal.Signals
 ) -> None:
-    # Only SIGINT was handled: `kill`, `timeout` or a service manager ended the demo at once,
-    # and its three replicas, its two agents and its /tmp/vigil-demo-* directory stayed.
+    # Only SIGINT was handled: `kill`, `timeout`, a service manager (SIGTERM) or a closed
+    # terminal (SIGHUP) ended the demo at once, and its three replicas, its two agents and
+    # its /tmp/vigil-demo-* directory stayed.
     env = {**os.environ, TAG_ENV: tag, "TMPDIR": str(tmp_path), "COLUMNS": "160"}
     out = tmp_path / "demo.out"
     with out.open("wb") as sink:
@@ -232,7 +235,7 @@ def test_the_demo_stopped_by_sigterm_leaves_no_process_nor_temp_dir(
         while not fleet_up():
             assert time.monotonic() < deadline, f"the demo fleet never ran: {out.read_text()}"
             time.sleep(0.1)
-        proc.terminate()
+        proc.send_signal(sig)
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:

@@ -62,9 +62,10 @@ class _Demo:
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        # SIGTERM too (kill, timeout, a service manager): by default it ended the process at
-        # once, and the replicas, the agents and the data directory outlived it
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        # SIGTERM (kill, timeout, a service manager) and SIGHUP (the terminal closed) too: by
+        # default they ended the process at once, and the replicas, the agents and the data
+        # directory outlived it
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, self.stop.set)
         ctl = asyncio.create_task(self.controller.run())
         try:
