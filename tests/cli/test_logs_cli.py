@@ -229,3 +229,18 @@ def test_logs_parse_that_cannot_write_its_state_keeps_the_previous_state_whole(
         capture_output=True,
     )
     assert again.returncode == 0, again.stderr
+
+
+def test_logs_templates_with_a_negative_limit_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    # `-n -1` was taken as a Python slice: every template but the last shown, under a title
+    # that counted them all, and exit 0.
+    log = tmp_path / "app.log"
+    log.write_text("worker 1 started\ndisk sda full\n", encoding="utf-8")
+
+    done = cli("logs", "templates", str(log), "-n", "-1")
+
+    assert done.returncode == 2, done.stdout
+    assert "Invalid value for '--limit'" in done.stderr
+    shown = cli("logs", "templates", str(log), "-n", "2")
+    assert shown.returncode == 0, shown.stderr
+    assert "worker <*> started" in shown.stdout and "disk sda full" in shown.stdout

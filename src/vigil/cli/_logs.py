@@ -169,7 +169,7 @@ def templates(
     file: FileArg = None,
     log_format: FormatOpt = "auto",
     state: StateOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Rows to show.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows to show.")] = 50,
 ) -> None:
     """Show the templates of a log: count, first and last line seen, an example."""
     parser = _setup(log_format, state)
