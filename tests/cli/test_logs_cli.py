@@ -244,3 +244,18 @@ def test_logs_templates_with_a_negative_limit_is_a_usage_error(cli: Cli, tmp_pat
     shown = cli("logs", "templates", str(log), "-n", "2")
     assert shown.returncode == 0, shown.stderr
     assert "worker <*> started" in shown.stdout and "disk sda full" in shown.stdout
+
+
+async def test_logs_findings_of_an_unknown_incident_exits_1_saying_so(
+    cli: Cli, controller: Controller
+) -> None:
+    # An id that names no incident gave an empty "Log findings (0 in all)" table and exit 0,
+    # as if the incident were real and had no log findings.
+    url = f"http://127.0.0.1:{controller.api_port}"
+    args = ("--url", url, "--token", OPERATOR)
+
+    found = await asyncio.to_thread(cli, "logs", "findings", *args, "--incident", "424242")
+
+    assert found.returncode == 1, found.stdout
+    assert "HTTP 404" in found.stderr and "424242" in found.stderr, found.stderr
+    assert "Log findings" not in found.stdout
