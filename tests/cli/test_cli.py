@@ -268,6 +268,29 @@ def test_up_with_two_balancers_on_one_port_exits_1_naming_the_second(cli: Cli) -
     assert tagged(cli.tag) == [], "no replica was left running"
 
 
+def test_up_with_a_balancer_on_the_api_port_exits_1_naming_the_balancer(cli: Cli) -> None:
+    # The API's socket was bound but listened only when uvicorn started, after the balancer had
+    # bound the same port: "controller up, API on ...:P" while P answered for the balancer
+    # (HTTP 503 to every API call).
+    port = free_port()
+    sleeper = {"command": "sleep 600", "env": {TAG_ENV: cli.tag}, "balancer": {"port": port}}
+    (cli.cwd / "vigil.yaml").write_text(
+        yaml.safe_dump(
+            {"data_dir": "data", "api": {"port": port}, "services": [{"name": "a", **sleeper}]}
+        )
+    )
+
+    result = cli("up", "-c", "vigil.yaml")
+
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(
+        f"vigil up: services[0].balancer.port: cannot listen on 127.0.0.1:{port} for a's "
+        "balancer: Address already in use;"
+    ), result.stderr
+    assert "controller up" not in result.stderr
+    assert tagged(cli.tag) == [], "no replica was left running"
+
+
 @pytest.mark.parametrize("url", ["ctl:8700", "127.0.0.1:8700", "ftp://ctl", "http://"])
 def test_agent_with_a_controller_that_is_no_http_url_is_a_usage_error(cli: Cli, url: str) -> None:
     # it started and retried for ever, one "Request URL is missing a protocol" warning a beat
