@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import secrets
 import socket
+import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
 from vigil.backends import free_port
 
-from .conftest import ADMIN, TAG_ENV, VIEWER, Cli, Running, tagged, write_config
+from .conftest import (
+    ADMIN,
+    TAG_ENV,
+    UP_LINE,
+    VIEWER,
+    VIGIL,
+    Cli,
+    Running,
+    tagged,
+    wait_until,
+    write_config,
+)
 
 BAD_CONFIG = """\
 data_dir: data
@@ -253,10 +268,31 @@ def test_up_with_two_balancers_on_one_port_exits_1_naming_the_second(cli: Cli) -
     assert tagged(cli.tag) == [], "no replica was left running"
 
 
+def test_up_with_a_balancer_on_the_api_port_exits_1_naming_the_balancer(cli: Cli) -> None:
+    # The API's socket was bound but listened only when uvicorn started, after the balancer had
+    # bound the same port: "controller up, API on ...:P" while P answered for the balancer
+    # (HTTP 503 to every API call).
+    port = free_port()
+    sleeper = {"command": "sleep 600", "env": {TAG_ENV: cli.tag}, "balancer": {"port": port}}
+    (cli.cwd / "vigil.yaml").write_text(
+        yaml.safe_dump(
+            {"data_dir": "data", "api": {"port": port}, "services": [{"name": "a", **sleeper}]}
+        )
+    )
+
+    result = cli("up", "-c", "vigil.yaml")
+
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(
+        f"vigil up: services[0].balancer.port: cannot listen on 127.0.0.1:{port} for a's "
+        "balancer: Address already in use;"
+    ), result.stderr
+    assert "controller up" not in result.stderr
+    assert tagged(cli.tag) == [], "no replica was left running"
+
+
 @pytest.mark.parametrize("url", ["ctl:8700", "127.0.0.1:8700", "ftp://ctl", "http://"])
-def test_agent_with_a_controller_that_is_no_http_url_is_a_usage_error(
-    cli: Cli, url: str
-) -> None:
+def test_agent_with_a_controller_that_is_no_http_url_is_a_usage_error(cli: Cli, url: str) -> None:
     # it started and retried for ever, one "Request URL is missing a protocol" warning a beat
     result = cli("agent", "--controller", url, "--name", "n1", "--no-metrics")
 
@@ -265,3 +301,60 @@ def test_agent_with_a_controller_that_is_no_http_url_is_a_usage_error(
     assert "Invalid value for '--controller': must be an http:// or https:// URL" in said
     assert f"(got '{url}')" in said
     assert "Traceback" not in result.stderr
+
+
+def test_a_working_agent_does_not_log_a_line_per_heartbeat(cli: Cli, tmp_path: Path) -> None:
+    # httpx's INFO line per request ("HTTP Request: POST .../heartbeats 200 OK") went to the
+    # agent's log every second for ever (and to `vigil up`'s at every scrape).
+    agent_token = "agent-" + secrets.token_urlsafe(16)
+    cfg = write_config(tmp_path / "vigil.yaml", cli.tag)
+    config = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    config["nodes"] = [{"name": "local"}, {"name": "gpu-a"}]
+    config["agents"] = [{"node": "gpu-a", "token": agent_token}]
+    cfg.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    env = {**os.environ, TAG_ENV: cli.tag}
+    up_log = tmp_path / "up.log"
+    with up_log.open("wb") as out:
+        up = subprocess.Popen(
+            [VIGIL, "up", "-c", str(cfg)], stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env
+        )
+    agent_log = tmp_path / "agent.log"
+    agent: subprocess.Popen[bytes] | None = None
+    try:
+        match = wait_until(lambda: UP_LINE.search(up_log.read_text()), 30, "vigil up", up_log)
+        url = match.group(1)
+        with agent_log.open("wb") as out:
+            agent = subprocess.Popen(
+                [
+                    VIGIL,
+                    "agent",
+                    "--controller",
+                    url,
+                    "--name",
+                    "gpu-a",
+                    "--token",
+                    agent_token,
+                    "--interval",
+                    "0.1",
+                    "--no-metrics",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                env=env,
+            )
+        headers = {"Authorization": f"Bearer {ADMIN}"}
+
+        def beats() -> int:
+            nodes = httpx.get(f"{url}/api/v1/nodes", headers=headers).json()
+            (node,) = [n for n in nodes if n["name"] == "gpu-a"]
+            return 1 if node["status"] == "up" else 0
+
+        wait_until(beats, 30, "gpu-a up from its agent's heartbeats", agent_log.read_text)
+    finally:
+        for proc in (agent, up):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=20)
+    text = agent_log.read_text()
+    assert "HTTP Request" not in text, text[-2000:]

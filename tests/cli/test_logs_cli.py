@@ -4,7 +4,10 @@ its API on a real socket), fed by a push of real lines."""
 from __future__ import annotations
 
 import asyncio
+import resource
 import secrets
+import string
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import pytest
 from vigil.daemon import Controller
 from vigil.settings import Settings
 
-from .conftest import Cli
+from .conftest import VIGIL, Cli
 
 OPERATOR = "cli-operator-" + secrets.token_urlsafe(16)
 
@@ -178,3 +181,81 @@ async def test_vigil_incidents_and_status_show_a_log_incident_with_brackets_as_w
         shown = await asyncio.to_thread(cli, command, *args, columns=250)
         assert shown.returncode == 0, shown.stderr
         assert "shard [/] failed: [bold] no" in shown.stdout
+
+
+def _word(i: int) -> str:
+    """A distinct lower-case word per ``i`` (no digits: the miner would mask them)."""
+    i += 26 * 26
+    out = ""
+    while i:
+        out += string.ascii_lowercase[i % 26]
+        i //= 26
+    return out
+
+
+def test_logs_parse_that_cannot_write_its_state_keeps_the_previous_state_whole(
+    tmp_path: Path,
+) -> None:
+    # The state was written in place: a write that failed part way (here a file size limit,
+    # as a full disk or Ctrl-C would) left a truncated file, refused by every later run.
+    state = tmp_path / "miner.json"
+    first = "".join(f"service {_word(i)} started on port {i}\n" for i in range(5))
+    done = subprocess.run(
+        [VIGIL, "logs", "parse", "--state", str(state)],
+        input=first.encode(),
+        capture_output=True,
+        check=True,
+    )
+    before = state.read_bytes()
+    more = "".join(f"{_word(i)} {_word(i + 7)} handler failed code {i}\n" for i in range(2000))
+
+    def small_files() -> None:  # CPython ignores SIGXFSZ: the write fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) + 10, len(before) + 10))
+
+    done = subprocess.run(
+        [VIGIL, "logs", "parse", "--state", str(state)],
+        input=more.encode(),
+        capture_output=True,
+        preexec_fn=small_files,
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert f"{state}: cannot write (File too large)" in done.stderr.decode()
+    assert state.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["miner.json"]
+    again = subprocess.run(
+        [VIGIL, "logs", "parse", "--state", str(state)],
+        input=b"service abc started on port 7\n",
+        capture_output=True,
+    )
+    assert again.returncode == 0, again.stderr
+
+
+def test_logs_templates_with_a_negative_limit_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    # `-n -1` was taken as a Python slice: every template but the last shown, under a title
+    # that counted them all, and exit 0.
+    log = tmp_path / "app.log"
+    log.write_text("worker 1 started\ndisk sda full\n", encoding="utf-8")
+
+    done = cli("logs", "templates", str(log), "-n", "-1")
+
+    assert done.returncode == 2, done.stdout
+    assert "Invalid value for '--limit'" in done.stderr
+    shown = cli("logs", "templates", str(log), "-n", "2")
+    assert shown.returncode == 0, shown.stderr
+    assert "worker <*> started" in shown.stdout and "disk sda full" in shown.stdout
+
+
+async def test_logs_findings_of_an_unknown_incident_exits_1_saying_so(
+    cli: Cli, controller: Controller
+) -> None:
+    # An id that names no incident gave an empty "Log findings (0 in all)" table and exit 0,
+    # as if the incident were real and had no log findings.
+    url = f"http://127.0.0.1:{controller.api_port}"
+    args = ("--url", url, "--token", OPERATOR)
+
+    found = await asyncio.to_thread(cli, "logs", "findings", *args, "--incident", "424242")
+
+    assert found.returncode == 1, found.stdout
+    assert "HTTP 404" in found.stderr and "424242" in found.stderr, found.stderr
+    assert "Log findings" not in found.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -176,3 +177,73 @@ def test_the_model_server_exits_1_at_start_while_the_poison_file_exists(tmp_path
     assert f"fatal: {poison} exists (injected fault)" in result.stderr
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0, "it never listened"
+
+
+@pytest.mark.timeout(120)
+def test_the_demo_on_an_api_port_in_use_exits_1_in_one_line_and_leaves_no_temp_dir(
+    tag: str, tmp_path: Path
+) -> None:
+    # It raised the controller's ConfigError as a traceback (after waiting 30 s for a start
+    # that had already failed) and left its /tmp/vigil-demo-* directory behind.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, TAG_ENV: tag, "TMPDIR": str(tmp_path), "COLUMNS": "200"}
+        result = subprocess.run(
+            [VIGIL, "demo", "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=100,
+        )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    assert f"vigil demo: api.port: cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert list(tmp_path.glob("vigil-demo-*")) == []
+    left = tagged(tag)
+    assert left == [], f"left running: {cmdlines(left)}"
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_the_demo_stopped_by_a_signal_leaves_no_process_nor_temp_dir(
+    tag: str, tmp_path: Path, sig: signal.Signals
+) -> None:
+    # Only SIGINT was handled: `kill`, `timeout`, a service manager (SIGTERM) or a closed
+    # terminal (SIGHUP) ended the demo at once, and its three replicas, its two agents and
+    # its /tmp/vigil-demo-* directory stayed.
+    env = {**os.environ, TAG_ENV: tag, "TMPDIR": str(tmp_path), "COLUMNS": "160"}
+    out = tmp_path / "demo.out"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [VIGIL, "demo"], env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
+        )
+    try:
+
+        def fleet_up() -> bool:
+            assert proc.poll() is None, out.read_text()
+            lines = cmdlines(tagged(tag))
+            servers = [c for c in lines if MODEL_SERVER in c]
+            agents = [c for c in lines if " agent " in c]
+            return len(servers) == 3 and len(agents) == 2
+
+        deadline = time.monotonic() + 60
+        while not fleet_up():
+            assert time.monotonic() < deadline, f"the demo fleet never ran: {out.read_text()}"
+            time.sleep(0.1)
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    assert proc.returncode >= 0, f"killed by signal {-proc.returncode}: {out.read_text()}"
+    assert "Traceback" not in out.read_text()
+    left = tagged(tag)
+    assert left == [], f"left running: {cmdlines(left)}"
+    assert list(tmp_path.glob("vigil-demo-*")) == []

@@ -82,6 +82,10 @@ def _logging(verbose: bool) -> None:
         handlers=[RichHandler(console=err, show_path=False)],
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations are not news
+    # httpx logs every request at INFO: a line per heartbeat for ever from `vigil agent`, and
+    # one per scrape from `vigil up`, drowned what is news. Its warnings and errors still show.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 @app.command("check-config")

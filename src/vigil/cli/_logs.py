@@ -108,11 +108,20 @@ def _chunks(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
 
 
 def _save(parser: LineParser, state: Path | None) -> None:
-    if state is not None:
-        try:
-            state.write_text(dumps(parser.miner), encoding="utf-8")
-        except OSError as exc:
+    """Write the miner's state beside ``state`` and rename it over: a write that fails part
+    way (disk full, a file size limit, Ctrl-C) leaves the previous state whole. Written in
+    place, it left a truncated file that every later run refused as "not JSON"."""
+    if state is None:
+        return
+    tmp = state.with_name(f".{state.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(dumps(parser.miner), encoding="utf-8")
+        os.replace(tmp, state)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
             raise _fail(f"{state}: cannot write ({exc.strerror or exc})") from exc
+        raise
 
 
 @logs_app.command("parse")
@@ -160,7 +169,7 @@ def templates(
     file: FileArg = None,
     log_format: FormatOpt = "auto",
     state: StateOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Rows to show.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows to show.")] = 50,
 ) -> None:
     """Show the templates of a log: count, first and last line seen, an example."""
     parser = _setup(log_format, state)

@@ -123,8 +123,13 @@ def logs_findings(
         params["since"] = time.time() - since
     if incident is not None:
         params["incident"] = incident
+    client = ApiClient(url, token)
     with api_errors():
-        page = ApiClient(url, token).get("/api/v1/logs/findings", **params)
+        page = client.get("/api/v1/logs/findings", **params)
+        if incident is not None and not page["items"]:
+            # an id that names no incident (a typo) is said so, exit 1, not shown as an empty
+            # table like a real incident without log findings
+            client.get(f"/api/v1/incidents/{incident}")
     items = page["items"]
     if incident is not None:
         items = sorted(items, key=lambda f: -f["p_fault"])

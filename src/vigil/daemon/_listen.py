@@ -22,10 +22,19 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+API_BACKLOG = 2048
+"""uvicorn's default backlog (it listens again with its own when it starts serving)."""
+
+
 def bind_api(sock: socket.socket, host: str, port: int) -> None:
-    """``sock.bind((host, port))``; ConfigError naming ``api.port`` when it cannot be had."""
+    """``sock.bind((host, port))`` and listen at once; ConfigError naming ``api.port`` when it
+    cannot be had. Bound but not yet listening (uvicorn listens later, when it serves), the port
+    was taken again by a balancer given the same one: `vigil up` said "API on ...:P" while P
+    answered for the balancer (HTTP 503 to every API call). Listening, the balancer's bind
+    fails and names its ``services[i].balancer.port``."""
     try:
         sock.bind((host, port))
+        sock.listen(API_BACKLOG)
     except OSError as exc:
         sock.close()
         raise ConfigError(

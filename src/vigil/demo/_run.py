@@ -28,6 +28,7 @@ from rich.table import Table
 from vigil.daemon import Controller
 from vigil.demo._scenario import SETTLE, TIMELINE, Fault, demo_settings
 from vigil.demo._tracker import FaultTracker, LoadStats
+from vigil.errors import VigilError
 from vigil.model import ReplicaId
 from vigil.render import incidents_table, nodes_table, replicas_table
 from vigil.render import live as live_view
@@ -36,8 +37,13 @@ READY_TIMEOUT = 30.0
 
 
 def run_demo(console: Console, *, duration: float = 60.0, port: int = 0) -> int:
-    """Run the demo; 0 when every fault ended as expected, 1 otherwise."""
-    return asyncio.run(_Demo(console, duration, port).run())
+    """Run the demo; 0 when every fault ended as expected, 1 otherwise (a controller that
+    cannot start, e.g. on a ``--port`` in use, is said in one line on stderr)."""
+    try:
+        return asyncio.run(_Demo(console, duration, port).run())
+    except VigilError as exc:
+        Console(stderr=True).print(f"vigil demo: {exc}", markup=False, soft_wrap=True)
+        return 1
 
 
 class _Demo:
@@ -56,10 +62,24 @@ class _Demo:
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, self.stop.set)
+        # SIGTERM (kill, timeout, a service manager) and SIGHUP (the terminal closed) too: by
+        # default they ended the process at once, and the replicas, the agents and the data
+        # directory outlived it
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, self.stop.set)
         ctl = asyncio.create_task(self.controller.run())
         try:
-            await asyncio.wait_for(self.controller.started.wait(), READY_TIMEOUT)
+            # the controller's task too: one that fails to start (its API port in use) ends
+            # the wait at once, and _teardown raises its error
+            started = asyncio.create_task(self.controller.started.wait())
+            await asyncio.wait(
+                [ctl, started], timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
+            started.cancel()
+            if not self.controller.started.is_set():
+                if ctl.done():
+                    return 1  # _teardown (below) raises the controller's error
+                raise VigilError(f"the controller did not start within {READY_TIMEOUT:g} s")
             self.url = f"http://127.0.0.1:{self.controller.api_port}"
             self.console.print(
                 f"[bold]vigil demo[/bold]: controller on {self.url}, 3 model-server replicas "
@@ -156,20 +176,25 @@ class _Demo:
             if ready and up:
                 return
             await asyncio.sleep(0.1)
-        raise TimeoutError("the demo fleet did not become ready in time")
+        raise VigilError(
+            f"the demo fleet (3 replicas ready, 2 agents up) was not ready "
+            f"within {READY_TIMEOUT:g} s"
+        )
 
     async def _teardown(self, ctl: asyncio.Task[None]) -> None:
-        for proc in self.agents.values():
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-        for runner in self.controller.runners.values():  # a hung replica must be able to stop
-            if runner.info:
+        try:
+            for proc in self.agents.values():
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(runner.info.pid, signal.SIGCONT)
-        self.controller.stop()
-        await ctl
-        shutil.rmtree(self.workdir, ignore_errors=True)
+                    proc.kill()
+                await proc.wait()
+            for runner in self.controller.runners.values():  # a hung replica must be able to stop
+                if runner.info:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(runner.info.pid, signal.SIGCONT)
+            self.controller.stop()
+            await ctl  # raises the controller's error, if it failed
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _view(self, t0: float) -> Group:
         ctl = self.controller
