@@ -361,10 +361,5 @@ app.command("detect", help="Score a timestamp,value CSV with the default streami
 )
 
 
-app.command("detect", help="Score a timestamp,value CSV with the default streaming detector.")(
-    detect
-)
-
-
 def main() -> None:
     app()
