@@ -52,6 +52,7 @@ DEFAULT_MAX_TEMPLATES = 10_000
 """Ten thousand templates; a family keeps one tree link per member, so memory is linear."""
 
 _PUNCT = "[](){}<>:;,.!?\"'`|"
+_LAST_CHAR = chr(0x10FFFF)  # after every text starting with a probe, in the sorted texts
 
 
 def constant_tokens(template: str) -> frozenset[str]:
@@ -75,13 +76,13 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 class _Family:
     """One family: its members, their tokens' index, a spanning tree of links, sorted texts."""
 
-    __slots__ = ("by_token", "heads", "low", "members", "tails", "tree")
+    __slots__ = ("by_token", "heads", "ids", "members", "tails", "tree")
 
     def __init__(self) -> None:
         self.members: set[int] = set()
+        self.ids: list[int] = []  # the members, sorted
         self.by_token: dict[str, dict[int, None]] = {}  # insertion-ordered: oldest first
         self.tree: dict[int, set[int]] = {}
-        self.low = 0  # set by the first member
         self.heads: list[tuple[str, int]] = []  # (text, id), sorted: members by prefix
         self.tails: list[tuple[str, int]] = []  # (reversed text, id): members by suffix
 
@@ -144,6 +145,7 @@ class TemplateFamilies:
         key = self._family.pop(template_id)
         fam = self._families[key]
         fam.members.discard(template_id)
+        fam.ids.pop(bisect_left(fam.ids, template_id))
         self._unindex(key, fam, template_id, tokens, text)
         neighbours = fam.tree.pop(template_id)
         for other in neighbours:
@@ -152,8 +154,6 @@ class TemplateFamilies:
             del self._families[key]
         elif len(neighbours) > 1:  # an inner node of the tree: the family may split
             self._rebuild(key, fam)
-        elif fam.low == template_id:
-            fam.low = min(fam.members)
 
     def merged(self, remapped: Iterable[tuple[int, int]]) -> None:
         """Apply the miner's merges (``Match.remapped``: old id -> surviving id)."""
@@ -163,41 +163,47 @@ class TemplateFamilies:
     def members(self, template_id: int) -> list[int]:
         """The ids in ``template_id``'s family, sorted (empty if the template is unknown)."""
         key = self._family.get(template_id)
-        return [] if key is None else sorted(self._families[key].members)
+        return [] if key is None else list(self._families[key].ids)
 
     def family_of(self, template_id: int) -> int:
         """The family id: the smallest template id in the family (the id itself if unknown)."""
         key = self._family.get(template_id)
-        return template_id if key is None else self._families[key].low
+        return template_id if key is None else self._families[key].ids[0]
 
     def families(self) -> dict[int, list[int]]:
         """Every family: family id -> sorted member ids (families of one included)."""
-        out = {fam.low: sorted(fam.members) for fam in self._families.values()}
+        out = {fam.ids[0]: list(fam.ids) for fam in self._families.values()}
         return dict(sorted(out.items()))
 
     def template(self, template_id: int) -> str | None:
         """The text last added for ``template_id``."""
         return self._texts.get(template_id)
 
-    def members_with_ends(self, template_id: int, head: str, tail: str) -> list[int]:
+    def members_with_ends(
+        self, template_id: int, head: str, tail: str, *, limit: int | None = None
+    ) -> list[int]:
         """The members of ``template_id``'s family whose text starts with ``head`` and ends with
-        ``tail``, sorted; found by the longer of the two in the family's sorted texts, so the
-        cost follows the members that match it, not the family's size."""
+        ``tail``, sorted. Looked up in the family's texts sorted from the start and from the
+        end, whichever holds fewer with that head or tail, so the cost follows those, not the
+        family's size; ``limit`` bounds how many of them are looked at (the oldest members
+        when there is neither head nor tail)."""
         key = self._family.get(template_id)
         if key is None:
             return []
         fam = self._families[key]
         if not head and not tail:
-            return sorted(fam.members)
-        texts, probe = (fam.heads, head) if len(head) >= len(tail) else (fam.tails, tail[::-1])
+            return fam.ids[:limit]
+        ranges = []
+        for texts, probe in ((fam.heads, head), (fam.tails, tail[::-1])):
+            lo = bisect_left(texts, (probe,))
+            hi = bisect_left(texts, (probe + _LAST_CHAR,), lo)
+            ranges.append((hi - lo, lo, texts))
+        size, lo, texts = min(ranges, key=lambda r: r[0])
         out = []
-        i = bisect_left(texts, (probe,))
-        while i < len(texts) and texts[i][0].startswith(probe):
-            other = texts[i][1]
+        for _, other in texts[lo : lo + (size if limit is None else min(size, limit))]:
             text = self._texts[other]
             if text.startswith(head) and text.endswith(tail):
                 out.append(other)
-            i += 1
         return sorted(out)
 
     # --- internals ------------------------------------------------------------------------------
@@ -257,7 +263,7 @@ class TemplateFamilies:
     def _place(self, key: int, fam: _Family, template_id: int, tokens: frozenset[str]) -> None:
         """Make ``template_id`` a member of ``fam`` (its tree links already set)."""
         fam.members.add(template_id)
-        fam.low = template_id if len(fam.members) == 1 else min(fam.low, template_id)
+        insort(fam.ids, template_id)
         self._family[template_id] = key
         for token in tokens:
             ids = fam.by_token.get(token)
@@ -292,7 +298,7 @@ class TemplateFamilies:
         other = self._families.pop(other_key)
         for token in other.by_token:
             self._drop_key(token, other_key)
-        for template_id in sorted(other.members):
+        for template_id in other.ids:
             fam.tree[template_id] = other.tree[template_id]
             self._place(key, fam, template_id, self._tokens[template_id])
 
@@ -303,5 +309,5 @@ class TemplateFamilies:
         for token in fam.by_token:
             self._drop_key(token, key)
         allowed: set[int] = set()
-        for template_id in sorted(fam.members):
+        for template_id in fam.ids:
             self._join(template_id, self._tokens[template_id], allowed)
