@@ -140,3 +140,18 @@ def test_members_with_ends_finds_only_members_with_that_prefix_and_suffix() -> N
     assert f.members_with_ends(3, "user a", "") == [2]
     assert f.members_with_ends(3, "", "") == [1, 2, 3]
     assert f.members_with_ends(99, "user ", "") == []
+
+
+def test_a_flood_of_dissimilar_templates_sharing_words_costs_a_bounded_number_each() -> None:
+    # Each shares 5 of its 8 words with every other (J = 5/11 < 0.5): no family, but exact
+    # single linkage compared each new one with all before it, n^2 / 2 in all.
+    from vigil.logs.analysis._families import MAX_COMPARISONS
+
+    n = 3000
+    f = TemplateFamilies()
+    for i in range(n):
+        f.add(i, f"error in module m{i} code c{i} path p{i}")
+    assert len(f.families()) == n
+    assert f.comparisons <= MAX_COMPARISONS * n < n * (n - 1) // 2
+    # a similar one is still found among them: by its rarest words first
+    assert f.add(n, "error in module m7 code c7 path p7 again") == 7

@@ -51,6 +51,15 @@ family; templates sharing only a verb or a preposition are not."""
 DEFAULT_MAX_TEMPLATES = 10_000
 """Ten thousand templates; a family keeps one tree link per member, so memory is linear."""
 
+MAX_COMPARISONS = 500
+"""Comparisons one template may cost when it is added. The families sharing its rarest tokens
+are looked at first, so a similar template is found within the first few; the most any template
+of the six Loghub sets and the fixtures needed, all of them in one table, is 246. Only a template
+sharing common words with over 500 templates it is not similar to (a flood of dissimilar ones
+all saying "error in module", or a big family it does not belong to) reaches it, and may miss a
+family it shares only its commonest words with; exact, it cost N comparisons per template and
+N^2 per batch of N."""
+
 _PUNCT = "[](){}<>:;,.!?\"'`|"
 _LAST_CHAR = chr(0x10FFFF)  # after every text starting with a probe, in the sorted texts
 
@@ -76,10 +85,9 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 class _Family:
     """One family: its members, their tokens' index, a spanning tree of links, sorted texts."""
 
-    __slots__ = ("by_token", "heads", "ids", "members", "tails", "tree")
+    __slots__ = ("by_token", "heads", "ids", "tails", "tree")
 
     def __init__(self) -> None:
-        self.members: set[int] = set()
         self.ids: list[int] = []  # the members, sorted
         self.by_token: dict[str, dict[int, None]] = {}  # insertion-ordered: oldest first
         self.tree: dict[int, set[int]] = {}
@@ -144,13 +152,12 @@ class TemplateFamilies:
         text = self._texts.pop(template_id)
         key = self._family.pop(template_id)
         fam = self._families[key]
-        fam.members.discard(template_id)
         fam.ids.pop(bisect_left(fam.ids, template_id))
         self._unindex(key, fam, template_id, tokens, text)
         neighbours = fam.tree.pop(template_id)
         for other in neighbours:
             fam.tree[other].discard(template_id)
-        if not fam.members:
+        if not fam.ids:
             del self._families[key]
         elif len(neighbours) > 1:  # an inner node of the tree: the family may split
             self._rebuild(key, fam)
@@ -210,19 +217,41 @@ class TemplateFamilies:
 
     def _join(self, template_id: int, tokens: frozenset[str], allowed: set[int] | None) -> None:
         """Link a new template to every family it is similar to (only ``allowed`` ones if
-        given), merging them, or start a family of its own."""
+        given), merging them, or start a family of its own. Families are looked at by the
+        template's rarest tokens first, for at most :data:`MAX_COMPARISONS` comparisons."""
         linked: list[tuple[int, int]] = []  # (family key, the member found similar)
-        candidates: set[int] = set()
-        for token in tokens:
-            candidates |= self._index.get(token, set())
-        if allowed is not None:
-            candidates &= allowed
-        for key in sorted(candidates):
-            witness = self._witness(self._families[key], tokens)
-            if witness is not None:
-                linked.append((key, witness))
+        budget = MAX_COMPARISONS
+        checked: set[int] = set()
+        families, all_tokens, size, threshold = (
+            self._families,
+            self._tokens,
+            len(tokens),
+            self.threshold,
+        )
+        for token in sorted(tokens, key=lambda t: len(self._index.get(t, ()))):
+            for key in self._index.get(token, ()):
+                if key in checked or (allowed is not None and key not in allowed):
+                    continue
+                checked.add(key)
+                fam = families[key]
+                if len(fam.ids) == 1:  # most families: one comparison, inline (the hot loop)
+                    other = fam.ids[0]
+                    common = len(tokens & all_tokens[other])
+                    budget -= 1
+                    self.comparisons += 1
+                    if common / (size + len(all_tokens[other]) - common) >= threshold:
+                        linked.append((key, other))
+                else:
+                    witness, spent = self._witness(fam, tokens, budget)
+                    budget -= spent
+                    if witness is not None:
+                        linked.append((key, witness))
+                if budget <= 0:
+                    break
+            if budget <= 0:
+                break
         if linked:
-            linked.sort(key=lambda kw: -len(self._families[kw[0]].members))
+            linked.sort(key=lambda kw: -len(self._families[kw[0]].ids))
             key = linked[0][0]
             fam = self._families[key]
             for other_key, _ in linked[1:]:
@@ -238,10 +267,10 @@ class TemplateFamilies:
             fam.tree[witness].add(template_id)
         self._place(key, fam, template_id, tokens)
 
-    def _witness(self, fam: _Family, tokens: frozenset[str]) -> int | None:
-        """A member of ``fam`` similar to ``tokens``, or None: members sharing a token are
-        compared, the family's rarest shared tokens first and the newest members first, until
-        one is similar."""
+    def _witness(self, fam: _Family, tokens: frozenset[str], budget: int) -> tuple[int | None, int]:
+        """A member of ``fam`` similar to ``tokens`` (or None) and the comparisons spent: the
+        members sharing a token are compared, the family's rarest shared tokens first and the
+        newest members first, until one is similar or ``budget`` comparisons are made."""
         shared = sorted((len(fam.by_token[t]), t) for t in tokens if t in fam.by_token)
         seen: set[int] = set()
         for _, token in shared:
@@ -251,8 +280,10 @@ class TemplateFamilies:
                 seen.add(other)
                 self.comparisons += 1
                 if jaccard(tokens, self._tokens[other]) >= self.threshold:
-                    return other
-        return None
+                    return other, len(seen)
+                if len(seen) >= budget:
+                    return None, len(seen)
+        return None, len(seen)
 
     def _new_family(self) -> tuple[int, _Family]:
         key = self._next_key
@@ -262,7 +293,6 @@ class TemplateFamilies:
 
     def _place(self, key: int, fam: _Family, template_id: int, tokens: frozenset[str]) -> None:
         """Make ``template_id`` a member of ``fam`` (its tree links already set)."""
-        fam.members.add(template_id)
         insort(fam.ids, template_id)
         self._family[template_id] = key
         for token in tokens:
