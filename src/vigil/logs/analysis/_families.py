@@ -60,6 +60,8 @@ all saying "error in module", or a big family it does not belong to) reaches it,
 family it shares only its commonest words with; exact, it cost N comparisons per template and
 N^2 per batch of N."""
 
+_SMALL = 8
+"""A family this small is compared member by member, without sorting its index by rarity."""
 _PUNCT = "[](){}<>:;,.!?\"'`|"
 _LAST_CHAR = chr(0x10FFFF)  # after every text starting with a probe, in the sorted texts
 
@@ -271,6 +273,14 @@ class TemplateFamilies:
         """A member of ``fam`` similar to ``tokens`` (or None) and the comparisons spent: the
         members sharing a token are compared, the family's rarest shared tokens first and the
         newest members first, until one is similar or ``budget`` comparisons are made."""
+        if len(fam.ids) <= _SMALL:  # compared with each: cheaper than walking the index
+            for spent, other in enumerate(reversed(fam.ids), 1):
+                self.comparisons += 1
+                if jaccard(tokens, self._tokens[other]) >= self.threshold:
+                    return other, spent
+                if spent >= budget:
+                    return None, spent
+            return None, len(fam.ids)
         shared = sorted((len(fam.by_token[t]), t) for t in tokens if t in fam.by_token)
         seen: set[int] = set()
         for _, token in shared:
