@@ -61,7 +61,7 @@ family it shares only its commonest words with; exact, it cost N comparisons per
 N^2 per batch of N."""
 
 _SMALL = 8
-"""A family this small is compared member by member, without sorting its index by rarity."""
+"""A family this small is compared member by member, without walking its index by rarity."""
 _PUNCT = "[](){}<>:;,.!?\"'`|"
 _LAST_CHAR = chr(0x10FFFF)  # after every text starting with a probe, in the sorted texts
 
@@ -235,16 +235,19 @@ class TemplateFamilies:
                 if key in checked or (allowed is not None and key not in allowed):
                     continue
                 checked.add(key)
-                fam = families[key]
-                if len(fam.ids) == 1:  # most families: one comparison, inline (the hot loop)
-                    other = fam.ids[0]
-                    common = len(tokens & all_tokens[other])
-                    budget -= 1
-                    self.comparisons += 1
-                    if common / (size + len(all_tokens[other]) - common) >= threshold:
-                        linked.append((key, other))
+                ids = families[key].ids
+                if len(ids) <= _SMALL:  # most families: each member compared, inline (hot loop)
+                    for other in reversed(ids):
+                        theirs = all_tokens[other]
+                        common = len(tokens & theirs)
+                        budget -= 1
+                        if common / (size + len(theirs) - common) >= threshold:
+                            linked.append((key, other))
+                            break
+                        if budget <= 0:
+                            break
                 else:
-                    witness, spent = self._witness(fam, tokens, budget)
+                    witness, spent = self._witness(families[key], tokens, budget)
                     budget -= spent
                     if witness is not None:
                         linked.append((key, witness))
@@ -252,6 +255,7 @@ class TemplateFamilies:
                     break
             if budget <= 0:
                 break
+        self.comparisons += MAX_COMPARISONS - budget
         if linked:
             linked.sort(key=lambda kw: -len(self._families[kw[0]].ids))
             key = linked[0][0]
@@ -273,14 +277,6 @@ class TemplateFamilies:
         """A member of ``fam`` similar to ``tokens`` (or None) and the comparisons spent: the
         members sharing a token are compared, the family's rarest shared tokens first and the
         newest members first, until one is similar or ``budget`` comparisons are made."""
-        if len(fam.ids) <= _SMALL:  # compared with each: cheaper than walking the index
-            for spent, other in enumerate(reversed(fam.ids), 1):
-                self.comparisons += 1
-                if jaccard(tokens, self._tokens[other]) >= self.threshold:
-                    return other, spent
-                if spent >= budget:
-                    return None, spent
-            return None, len(fam.ids)
         shared = sorted((len(fam.by_token[t]), t) for t in tokens if t in fam.by_token)
         seen: set[int] = set()
         for _, token in shared:
@@ -288,7 +284,6 @@ class TemplateFamilies:
                 if other in seen:
                     continue
                 seen.add(other)
-                self.comparisons += 1
                 if jaccard(tokens, self._tokens[other]) >= self.threshold:
                     return other, len(seen)
                 if len(seen) >= budget:
