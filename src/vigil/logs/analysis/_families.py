@@ -25,10 +25,12 @@ similar templates cost ~N^3 when every link was kept and every family walked per
 - a family keeps a **spanning tree** of the links found (one per member), not every link.
   Removing a leaf of the tree leaves the family whole; removing an inner member rebuilds that
   family alone, by re-adding its members (another family cannot link to it, else they would be
-  one). Families found are exactly the connected components, as before; only the work differs;
+  one). Families found are the connected components, as before; only the work differs;
 - families merged by a template are merged smaller into larger; the family id (the smallest
   template id in the family: the oldest template, so it stays the same as the family grows) is
-  kept, not recomputed. ``comparisons`` counts the Jaccard indexes computed (the tests bound it).
+  the first of the family's sorted ids, not a walk. ``comparisons`` counts the Jaccard indexes computed (the tests bound it);
+- one template costs at most :data:`MAX_COMPARISONS` comparisons (families sharing its rarest
+  tokens first): only there can a family differ from exact single linkage.
 
 A template whose text changed (the miner widened it) is re-linked, and
 :meth:`TemplateFamilies.remove` (a template merged away) can split a family. Memory: at most
