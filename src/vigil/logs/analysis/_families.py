@@ -28,7 +28,8 @@ similar templates cost ~N^3 when every link was kept and every family walked per
   one). Families found are the connected components, as before; only the work differs;
 - families merged by a template are merged smaller into larger; the family id (the smallest
   template id in the family: the oldest template, so it stays the same as the family grows) is
-  the first of the family's sorted ids, not a walk. ``comparisons`` counts the Jaccard indexes computed (the tests bound it);
+  the first of the family's sorted ids, not a walk. ``comparisons`` counts the Jaccard indexes
+  computed (the tests bound it);
 - one template costs at most :data:`MAX_COMPARISONS` comparisons (families sharing its rarest
   tokens first): only there can a family differ from exact single linkage.
 
