@@ -54,7 +54,7 @@ bench: dev
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
 
 bench-quick: dev
-	for b in $(BENCHES); do $(PY) bench/$$b.py --quick || exit 1; done
+	for b in $(BENCHES) families; do $(PY) bench/$$b.py --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info build

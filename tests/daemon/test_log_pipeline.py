@@ -373,3 +373,37 @@ async def test_a_restart_of_the_controller_does_not_repeat_a_precursor_warning_w
     assert (await again.ingest_lines("n1", "app", oom)).findings == 0  # within the window
     clock.now += 60
     assert (await again.ingest_lines("n1", "app", oom)).findings == 1  # a window later
+
+
+def test_a_batch_of_similar_templates_is_matched_against_a_bounded_part_of_its_family(
+    tmp_path: Path, store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each new template with a wildcard was matched against every member of its family (is it
+    # a widening?): a batch of N similar templates cost N^2 matches on the event loop. Now only
+    # the members with its literal head and tail, at most MAX_WIDEN_SCAN of them.
+    from vigil.daemon import _logs
+
+    calls = 0
+    real = _logs.wildcard_match
+
+    def counting(parts: Any, text: str) -> bool:
+        nonlocal calls
+        calls += 1
+        return real(parts, text)
+
+    monkeypatch.setattr(_logs, "wildcard_match", counting)
+    logs = make(tmp_path, store, Clock())
+    n = 1500
+    shapes = (("event {i} happened on <*> with code {c}", True), ("<*> job {i} <*>", False))
+    for shape, head in shapes:
+        calls = 0
+        batch = agent_batch(1 + head, "x")
+        item = batch["templates"][0]
+        batch["templates"] = [{**item, "template": shape.format(i=i, c=i % 97)} for i in range(n)]
+        logs.ingest_batch("n1", batch)
+        assert len(logs.families.members(logs.registry.entries()[-1].id)) == n  # one family
+        bound = n * 2 if head else n * _logs.MAX_WIDEN_SCAN
+        assert calls <= bound  # all pairs: n * (n - 1) / 2 = 1,124,250
+    # a widening is still told apart from news in a big family
+    widened = logs.ingest_batch("n1", agent_batch(3, "event <*> happened on <*> with code 5"))
+    assert widened.findings == 0

@@ -61,3 +61,97 @@ def test_memory_stays_bounded_on_an_endless_stream_of_templates() -> None:
     assert len(f) == 200
     assert f.members(0) == []
     assert sum(len(m) for m in f.families().values()) == 200
+
+
+def _components(texts: dict[int, str], threshold: float) -> dict[int, list[int]]:
+    """Families by brute force: every pair compared, components by flood fill."""
+    tokens = {i: constant_tokens(t) for i, t in texts.items()}
+    todo = sorted(texts)
+    out: dict[int, list[int]] = {}
+    seen: set[int] = set()
+    for start in todo:
+        if start in seen:
+            continue
+        comp, stack = {start}, [start]
+        while stack:
+            a = stack.pop()
+            for b in todo:
+                if b not in comp and jaccard(tokens[a], tokens[b]) >= threshold:
+                    comp.add(b)
+                    stack.append(b)
+        seen |= comp
+        out[min(comp)] = sorted(comp)
+    return out
+
+
+def test_families_are_the_connected_components_through_adds_widenings_and_removals() -> None:
+    import random
+
+    rng = random.Random(7)
+    words = ["disk", "full", "node", "job", "started", "failed", "retry", "user", "login", "port"]
+    f = TemplateFamilies(threshold=0.5)
+    texts: dict[int, str] = {}
+    for _ in range(600):
+        i = rng.randrange(60)
+        if rng.random() < 0.3:
+            f.remove(i)
+            texts.pop(i, None)
+        else:
+            text = " <*> ".join(rng.sample(words, rng.randint(1, 4)))
+            f.add(i, text)
+            texts[i] = text
+        assert f.families() == _components(texts, 0.5)
+    for i in texts:
+        assert f.family_of(i) == _components(texts, 0.5)[f.family_of(i)][0]
+
+
+def test_a_batch_of_similar_templates_costs_a_bounded_number_of_comparisons_each() -> None:
+    # 2,000 templates of one family: each is compared with a member or two, not with all of them
+    # (all-pairs is 2,000,000 comparisons); nor do they pile up links (the old code walked them)
+    n = 2000
+    f = TemplateFamilies()
+    for i in range(n):
+        f.add(i, f"event {i} happened on <*> with code {i % 97}")
+    assert f.families() == {0: list(range(n))}
+    assert f.comparisons <= 2 * n
+    g = TemplateFamilies()
+    for i in range(n):  # each with its own words too: distinct token sets, still one family
+        g.add(i, f"request r{i} from user u{i} served by replica llm <*>")
+    assert len(g.families()) == 1
+    assert g.comparisons <= 2 * n
+
+
+def test_evicting_the_oldest_of_a_big_family_does_not_rebuild_it_each_time() -> None:
+    n, cap = 3000, 500
+    f = TemplateFamilies(max_templates=cap)
+    for i in range(n):
+        f.add(i, f"request r{i} from user u{i} served by replica llm <*>")
+    assert f.families() == {n - cap: list(range(n - cap, n))}
+    assert f.comparisons <= 2 * n
+
+
+def test_members_with_ends_finds_only_members_with_that_prefix_and_suffix() -> None:
+    f = TemplateFamilies()
+    f.add(1, "user bob logged in from host a")
+    f.add(2, "user alice logged in from host b")
+    f.add(3, "user <*> logged in from host <*>")
+    assert f.members(3) == [1, 2, 3]
+    assert f.members_with_ends(3, "user ", "host a") == [1]
+    assert f.members_with_ends(3, "user a", "") == [2]
+    assert f.members_with_ends(3, "", "") == [1, 2, 3]
+    assert f.members_with_ends(99, "user ", "") == []
+
+
+def test_a_flood_of_dissimilar_templates_sharing_words_costs_a_bounded_number_each() -> None:
+    # Each shares 5 of its 8 words with every other (J = 5/11 < 0.5): no family, but exact
+    # single linkage compared each new one with all before it, n^2 / 2 in all.
+    from vigil.logs.analysis._families import MAX_COMPARISONS
+
+    n = 3000
+    f = TemplateFamilies()
+    for i in range(n):
+        f.add(i, f"error in module m{i} code c{i} path p{i}")
+    assert len(f.families()) == n
+    assert f.comparisons <= MAX_COMPARISONS * n < n * (n - 1) // 2
+    # a similar one is still found among them: by its rarest words first
+    assert f.add(n, "error in module m7 code c7 path p7 again") == 7

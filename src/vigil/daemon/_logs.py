@@ -82,6 +82,11 @@ KIND_OF = {
 RANK = {"info": 0, "warning": 1, "critical": 2, "never": 3}
 MAX_FINDINGS = 10_000
 """Recent findings kept for ``GET /api/v1/logs/findings`` (all of them are on the bus too)."""
+MAX_WIDEN_SCAN = 256
+"""Family members a new template with ``<*>`` is matched against to tell a widening from a new
+event, oldest first. Looked up by the template's literal head and tail there are rarely more;
+with ``<*>`` at both ends every member is a candidate, and all N of a family of N similar
+templates per template was N^2 per batch. A widening missed beyond that is reported as new."""
 SAVE_EVERY = 10.0
 """Seconds between two saves of the state: what a kill -9 of the controller may lose."""
 RULES_EVERY = 30.0
@@ -335,7 +340,12 @@ class LogPipeline:
         if WILDCARD not in template:
             return False
         parts = template.split(WILDCARD)
-        for other in self.families.members(template_id):
+        # only the members with its literal head and tail, at most MAX_WIDEN_SCAN of them: a
+        # family of N similar templates scanned whole per new template was N^2 per batch
+        candidates = self.families.members_with_ends(
+            template_id, parts[0], parts[-1], limit=MAX_WIDEN_SCAN
+        )
+        for other in candidates:
             entry = self.registry.get(other)
             if other != template_id and entry is not None and wildcard_match(parts, entry.template):
                 return self.novelty.known(other)
