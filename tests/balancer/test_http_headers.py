@@ -6,10 +6,11 @@ from __future__ import annotations
 from vigil.balancer._http_headers import RequestIds, rewrite_request, rewrite_response
 
 
-def _head(headers: list[tuple[bytes, bytes]]) -> bytes:
+def _head(headers: list[tuple[bytes, bytes]], status: int = 200, reason: bytes = b"OK") -> bytes:
+    """The client's head for an upstream answer with ``headers`` (keep-alive, HTTP/1.1)."""
     meta, _ = rewrite_response(
-        200,
-        b"OK",
+        status,
+        reason,
         headers,
         no_body=False,
         client_keep_alive=True,

@@ -106,6 +106,16 @@ async def test_a_drained_replica_gets_no_new_requests_and_balance_load_shows_the
     assert drained.pid not in pids
 
 
+async def pids_served(url: str, n: int) -> set[int]:
+    """The replica pids that answered ``n`` requests, each on a fresh connection (so the kernel
+    spreads them over the balancer's worker processes)."""
+    seen = set()
+    for _ in range(n):
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            seen.add((await http.post("/v1/completions", json={"prompt": "x"})).json()["pid"])
+    return seen
+
+
 @pytest.mark.slow
 async def test_worker_processes_serve_the_port_and_follow_drains_and_health(
     start_controller: StartController, tag: str
@@ -122,29 +132,21 @@ async def test_worker_processes_serve_the_port_and_follow_drains_and_health(
     assert os.getpid() not in group.workers.pids
     url = f"http://127.0.0.1:{controller.balancers.ports['llm']}"
 
-    async def pids_served(n: int) -> set[int]:
-        # a fresh connection per request, so the kernel spreads them over both workers
-        seen = set()
-        for _ in range(n):
-            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-                seen.add((await http.post("/v1/completions", json={"prompt": "x"})).json()["pid"])
-        return seen
-
     running = {r.pid for r in controller.replicas("llm")}
-    assert await pids_served(30) == running
+    assert await pids_served(url, 30) == running
     drained = controller.runners["llm/1"].info  # type: ignore[index]
     assert drained is not None
     async with api(controller, OPERATOR) as ops:
         response = await ops.post("/api/v1/replicas/llm/1/balancer", json={"state": "draining"})
         assert response.status_code == 200, response.text
     await group.flush()
-    assert await pids_served(30) == running - {drained.pid}
+    assert await pids_served(url, 30) == running - {drained.pid}
     # a health verdict made by the controller reaches the workers too
     controller.balancers.set_health("llm/2", False)
     await group.flush()
     only = controller.runners["llm/0"].info  # type: ignore[index]
     assert only is not None
-    assert await pids_served(10) == {only.pid}
+    assert await pids_served(url, 10) == {only.pid}
     # a replica added after the workers started reaches them with its address: with every
     # configured replica out of rotation, only the new one can answer
     port = controller.runners["llm/0"].replica.port  # type: ignore[index]
@@ -153,7 +155,7 @@ async def test_worker_processes_serve_the_port_and_follow_drains_and_health(
     for rid in ("llm/0", "llm/1", "llm/2"):
         controller.balancers.admin(rid, state="maint", weight=None)
     await group.flush()
-    assert await pids_served(6) == {only.pid}
+    assert await pids_served(url, 6) == {only.pid}
     status = controller.balancers.status("llm")
     assert status is not None and "llm/9" in {row.id for row in status.upstreams}
 
@@ -183,13 +185,6 @@ async def test_drain_and_weight_survive_a_controller_restart_until_an_operator_r
         )
         await again.balancers.workers["llm"].flush()
         return again, f"http://127.0.0.1:{again.balancers.ports['llm']}"
-
-    async def pids_served(url: str, n: int) -> set[int]:
-        seen = set()
-        for _ in range(n):  # a fresh connection per request: both workers answer
-            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-                seen.add((await http.post("/v1/completions", json={"prompt": "x"})).json()["pid"])
-        return seen
 
     controller, url = await restarted()
     pool = controller.balancers.pools["llm"]

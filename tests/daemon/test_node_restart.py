@@ -6,6 +6,7 @@ and a hand-moved clock: statuses are judged at the times the test sets, never ti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from vigil.bus import EventBus
@@ -24,9 +25,14 @@ class Clock:
         return self.now
 
 
-def monitor(store: SqlStore, clock: Clock) -> NodeMonitor:
+def monitor(
+    store: SqlStore,
+    clock: Callable[[], float],
+    names: tuple[str, ...] = ("up", "suspect", "down", "never"),
+) -> NodeMonitor:
+    """A node monitor over ``store`` for nodes ``names``, heartbeats every second."""
     settings = Settings(
-        nodes=[NodeSettings(name=name) for name in ("up", "suspect", "down", "never")],
+        nodes=[NodeSettings(name=name) for name in names],
         heartbeat=HeartbeatSettings(interval=1.0),
     )
     bus = EventBus()

@@ -7,34 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vigil.bus import EventBus
 from vigil.daemon._nodes import SNAPSHOT_AGE, NodeMonitor
 from vigil.model import NodeStatus
-from vigil.remediation import ActionLog, IncidentBook
-from vigil.settings import HeartbeatSettings, NodeSettings, Settings
 from vigil.store import SqlStore
+
+from .test_node_restart import monitor
 
 
 def monitor_at(tmp_path: Path, now: list[float]) -> NodeMonitor:
-    store = SqlStore(f"sqlite:///{tmp_path}/v.db")
-    settings = Settings(
-        nodes=[NodeSettings(name="a"), NodeSettings(name="b")],
-        heartbeat=HeartbeatSettings(interval=1.0),
-    )
-    bus = EventBus()
-
-    def clock() -> float:
-        return now[0]
-
-    incidents = IncidentBook(store, bus, clock)
-    return NodeMonitor(
-        settings,
-        store=store,
-        bus=bus,
-        incidents=incidents,
-        actions=ActionLog(store, bus, incidents, clock),
-        clock=clock,
-    )
+    return monitor(SqlStore(f"sqlite:///{tmp_path}/v.db"), lambda: now[0], names=("a", "b"))
 
 
 def test_a_snapshot_is_served_until_it_is_old_and_then_rebuilt(tmp_path: Path) -> None:

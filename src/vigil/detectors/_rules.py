@@ -128,9 +128,7 @@ class RuleEngine:
             key = (spec.name, tuple(sorted(labels.items())))
             state = self._states.get(key)
             if state is None:
-                state = self._states[key] = _State(spec)
-                if spec.anomaly:
-                    self._anomaly[key] = None
+                state = self._new_state(key, spec)
                 self._make_room(at, changes)
             else:
                 self._states.move_to_end(key)
@@ -154,14 +152,19 @@ class RuleEngine:
         key = (spec.name, tuple(sorted(labels.items())))
         state = self._states.get(key)
         if state is None:
-            state = self._states[key] = _State(spec)
-            if spec.anomaly:
-                self._anomaly[key] = None
+            state = self._new_state(key, spec)
         if not state.threshold.firing:
             state.threshold.firing = True
             state.why = RESTORED
             self._firing[spec.name] += 1
         return True  # the bounds are kept by the next observe() that adds a state
+
+    def _new_state(self, key: Key, spec: RuleSpec) -> _State:
+        """A quiet rule x series state for ``key`` (an anomaly rule's also joins the LRU)."""
+        state = self._states[key] = _State(spec)
+        if spec.anomaly:
+            self._anomaly[key] = None
+        return state
 
     def _judge(self, state: _State, key: Key, at: float, value: float) -> RuleChange | None:
         spec = state.spec
