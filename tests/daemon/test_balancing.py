@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -106,6 +107,22 @@ async def test_a_drained_replica_gets_no_new_requests_and_balance_load_shows_the
     assert drained.pid not in pids
 
 
+def two_worker_service(tag: str) -> dict[str, Any]:
+    """Three replicas behind a round-robin balancer run by two worker processes."""
+    return service(
+        tag, replicas=3, balancer={"policy": "round_robin", "slow_start": 0, "workers": 2}
+    )
+
+
+async def settled_controller(start_controller: StartController, svc: dict[str, Any]) -> Controller:
+    """A controller running ``svc``, once every replica is ready."""
+    controller = await start_controller({"services": [svc]})
+    await eventually(
+        lambda: settled(controller), 20, "every replica ready", lambda: replica_states(controller)
+    )
+    return controller
+
+
 async def pids_served(url: str, n: int) -> set[int]:
     """The replica pids that answered ``n`` requests, each on a fresh connection (so the kernel
     spreads them over the balancer's worker processes)."""
@@ -120,13 +137,8 @@ async def pids_served(url: str, n: int) -> set[int]:
 async def test_worker_processes_serve_the_port_and_follow_drains_and_health(
     start_controller: StartController, tag: str
 ) -> None:
-    svc = service(
-        tag, replicas=3, balancer={"policy": "round_robin", "slow_start": 0, "workers": 2}
-    )
-    controller = await start_controller({"services": [svc]})
-    await eventually(
-        lambda: settled(controller), 20, "every replica ready", lambda: replica_states(controller)
-    )
+    svc = two_worker_service(tag)
+    controller = await settled_controller(start_controller, svc)
     group = controller.balancers.workers["llm"]
     assert len(group.workers.pids) == 2
     assert os.getpid() not in group.workers.pids
@@ -165,13 +177,8 @@ async def test_drain_and_weight_survive_a_controller_restart_until_an_operator_r
     start_controller: StartController, tag: str
 ) -> None:
     # an operator drains a replica for maintenance: a restart of Vigil must not put it back
-    svc = service(
-        tag, replicas=3, balancer={"policy": "round_robin", "slow_start": 0, "workers": 2}
-    )
-    controller = await start_controller({"services": [svc]})
-    await eventually(
-        lambda: settled(controller), 20, "every replica ready", lambda: replica_states(controller)
-    )
+    svc = two_worker_service(tag)
+    controller = await settled_controller(start_controller, svc)
     async with api(controller, OPERATOR) as ops:
         drained = await ops.post("/api/v1/replicas/llm/1/balancer", json={"state": "draining"})
         weighed = await ops.post("/api/v1/replicas/llm/2/balancer", json={"weight": 3})

@@ -32,7 +32,7 @@ def url(controller: Controller) -> str:
 
 
 class Counter:
-    """A metric source: one sample per collect, values 0, 1, 2... one second apart."""
+    """A metric source: one sample per collect, values 1, 2, 3... one second apart."""
 
     def __init__(self) -> None:
         self.n = 0

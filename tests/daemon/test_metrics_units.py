@@ -24,6 +24,8 @@ from vigil.errors import ConfigError, StoreError
 from vigil.settings import MetricsSettings, ScrapeTarget, load_settings
 from vigil.store import RollupRow, SqlStore
 
+from .test_metrics_e2e import Counter
+
 
 def test_states_per_step_samples_the_state_in_force_at_each_step() -> None:
     changes = [(0.0, "up"), (125.0, "down"), (130.0, "up"), (200.0, "suspect")]
@@ -253,14 +255,3 @@ async def test_samples_a_busy_or_unreachable_controller_did_not_take_are_sent_ag
     sent = [[s["value"] for s in body["samples"]] for body in bodies]
     assert sent == [[1.0], [1.0, 2.0], [1.0, 2.0, 3.0], [4.0], [5.0]]
     assert (agent.pushed, agent.dropped, agent.buffered) == (4, 1, 0)  # 4 taken, 1 refused
-
-
-class Counter:
-    """A metric source: one sample per collect, values 1, 2, 3..."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def collect(self) -> list[Sample]:
-        self.n += 1
-        return [Sample.of("test.counter", float(self.n), 1000.0 + self.n, {})]
