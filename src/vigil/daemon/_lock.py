@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import fcntl
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from vigil.errors import VigilError
 
 
-class _FileLock:
+class _FileLock(ABC):
+    """An exclusive ``flock`` on ``path`` holding the owner's pid; subclasses word the refusal."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
 
+    @abstractmethod
     def _busy(self, holder: str) -> str:
-        raise NotImplementedError
+        """The error when pid ``holder`` has the lock: who holds what, and the fix."""
 
     def acquire(self) -> None:
         try:
