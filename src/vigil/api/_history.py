@@ -25,7 +25,7 @@ from vigil.api._schemas import (
     IncidentPage,
     StateFilter,
 )
-from vigil.model import IncidentId, IncidentState
+from vigil.model import ACTIVE_INCIDENT_STATES, IncidentId, IncidentState
 
 router = APIRouter(
     prefix="/api/v1",
@@ -38,7 +38,7 @@ MAX_OFFSET = 2**63 - 1
 ``query.offset`` rather than the driver's OverflowError as a 500."""
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many newest entries to skip")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1..500)")]
-ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
+ACTIVE = ACTIVE_INCIDENT_STATES
 """What ``?state=active`` stands for: every incident that is not resolved."""
 
 Subject = Annotated[

@@ -40,18 +40,18 @@ from vigil.daemon._persist import persist_events
 from vigil.daemon._placement import node_capacity
 from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import RollupFlusher
+from vigil.daemon._rule_restore import restore_rule_breaches
 from vigil.daemon._scrape import SourceLoop
 from vigil.daemon._server import MAX_BODY, ApiServer
 from vigil.daemon._stalls import FREEZE_AFTER, StallWatch
 from vigil.detectors import RuleChange, RuleEngine, RuleSpec
 from vigil.errors import BackendError, InputError, NotFoundError
 from vigil.model import (
+    ACTIVE_INCIDENT_STATES,
     ActionRecord,
     Finding,
     FindingKind,
     Health,
-    Incident,
-    IncidentState,
     Node,
     ProbeKind,
     Replica,
@@ -88,7 +88,7 @@ REFUSED_NAMES_LOGGED = 1000
 SAMPLE_MAX_AHEAD = 300.0
 """Seconds a sample's time may be ahead of the controller's clock (skewed node clocks): one
 from further ahead is refused, or its series would refuse every sample until then."""
-ACTIVE = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
+ACTIVE = ACTIVE_INCIDENT_STATES
 
 
 async def cancelled(tasks: list[asyncio.Task[None]]) -> None:
@@ -229,7 +229,7 @@ class Controller(ControlPlane):
             self.series, self.store, self.settings.metrics, clock=self.clock
         )
         self._seed_risk()
-        self._restore_rules()
+        restore_rule_breaches(self.store, self.rules, self.incidents, self.clock())
         self.balancers = Balancers(self.settings.services, self.registry)
         self._build_runners()
         for runner in self.runners.values():
@@ -553,33 +553,6 @@ class Controller(ControlPlane):
             if offset >= events.total:
                 break
         self.risk.seed(changes, self.clock())
-
-    def _restore_rules(self) -> None:
-        """Take up the rule breaches whose incidents are still open from before a restart, so
-        their series' next value within bounds resolves them; resolve those of rules that are
-        no longer configured (or no longer match the series), which nothing would resolve."""
-        offset = 0
-        found: list[Incident] = []
-        while True:
-            page = self.store.list_incidents(offset=offset, limit=500, states=ACTIVE)
-            found += [i for i in page.items if i.kind is FindingKind.METRIC_RULE]
-            offset += len(page.items)
-            if not page.items or offset >= page.total:
-                break
-        for incident in found:
-            items = incident.evidence.get("findings") or [{}]
-            rule, labels = items[-1].get("rule"), items[-1].get("labels")
-            if (
-                isinstance(rule, str)
-                and isinstance(labels, dict)
-                and self.rules.restore(rule, {str(k): str(v) for k, v in labels.items()})
-            ):
-                continue
-            self.incidents.recovered(
-                incident.subject,
-                self.clock(),
-                f"rule {rule} is no longer configured for these labels: not judged any more",
-            )
 
     async def _risk_loop(self) -> None:
         await self.risk.run(lambda: {n.name: n.status.value for n in self.monitor.nodes()})

@@ -16,6 +16,7 @@ from vigil.model._events import (
     SubjectRecovered,
 )
 from vigil.model._types import (
+    ACTIVE_INCIDENT_STATES,
     ActionRecord,
     Finding,
     FindingKind,
@@ -34,6 +35,7 @@ from vigil.model._types import (
 )
 
 __all__ = [
+    "ACTIVE_INCIDENT_STATES",
     "ActionChanged",
     "ActionRecord",
     "Event",

@@ -79,6 +79,10 @@ class IncidentState(StrEnum):
     ESCALATED = "escalated"
 
 
+ACTIVE_INCIDENT_STATES = (IncidentState.OPEN, IncidentState.REMEDIATING, IncidentState.ESCALATED)
+"""The states of an incident not yet resolved."""
+
+
 class ProbeKind(StrEnum):
     LIVENESS = "liveness"
     READINESS = "readiness"
