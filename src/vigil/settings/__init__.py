@@ -12,6 +12,11 @@ from vigil.settings._logs import (
     LogsSettings,
     source_label,
 )
+from vigil.settings._metrics import (
+    MetricsSettings,
+    PromQuery,
+    ScrapeTarget,
+)
 from vigil.settings._models import (
     PLACEHOLDERS,
     AgentToken,
@@ -19,29 +24,30 @@ from vigil.settings._models import (
     ApiToken,
     BalancePolicy,
     BalancerSettings,
-    Bytes,
     CrashLoop,
     ExecProbe,
     HeartbeatSettings,
     HttpProbe,
-    Loc,
     LogSettings,
-    MetricRule,
-    MetricsSettings,
     NodeSettings,
     Probe,
-    PromQuery,
     RestartPolicy,
-    Role,
-    RuleExpr,
-    ScrapeTarget,
-    Seconds,
     Service,
     Settings,
     StoreSettings,
     TcpProbe,
-    hash_token,
+)
+from vigil.settings._rules import (
+    MetricRule,
+    RuleExpr,
     parse_rule_expr,
+)
+from vigil.settings._types import (
+    Bytes,
+    Loc,
+    Role,
+    Seconds,
+    hash_token,
 )
 
 __all__ = [

@@ -15,7 +15,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from vigil.errors import ConfigError
-from vigil.settings._models import Loc, Settings, _dotted
+from vigil.settings._models import Settings, _dotted
+from vigil.settings._types import Loc
 
 
 def _line_map(

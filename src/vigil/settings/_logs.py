@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from vigil.settings._models import Bytes, Loc, Seconds, _Section
+from vigil.settings._types import Bytes, Loc, Seconds, _Section
 
 FORMAT_PRESETS = frozenset({"auto", "syslog", "cri", "journald-json", "k8s-json"})
 """The presets of :data:`vigil.logs.PRESETS` (a test keeps the two lists equal)."""

@@ -7,66 +7,18 @@ tests and benchmarks); every other layer receives a ``Settings`` instance.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shlex
 import string
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, model_validator
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-_SIZE = re.compile(r"^\s*(\d+)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
-
-
-def _as_seconds(value: Any) -> Any:
-    """Accept ``0.5``, ``"500ms"``, ``"5s"``, ``"2m"``, ``"1h"``; leave other values to pydantic."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(
-                f"not a duration: use a number of seconds or '500ms', '5s', '2m' (got {value!r})"
-            )
-        return float(match.group(1)) * _UNITS[match.group(2)]
-    return value
-
-
-def _as_bytes(value: Any) -> Any:
-    """Accept ``1048576``, ``"10MB"``, ``"512KiB"``, ``"1G"``."""
-    if isinstance(value, str):
-        match = _SIZE.match(value)
-        if not match:
-            raise ValueError(f"not a size: use bytes or '10MB', '512KiB' (got {value!r})")
-        unit = (match.group(2) or "B").upper()[0]
-        return int(match.group(1)) * {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
-    return value
-
-
-Seconds = Annotated[float, BeforeValidator(_as_seconds), Field(ge=0)]
-Bytes = Annotated[int, BeforeValidator(_as_bytes), Field(ge=0)]
-Role = Literal["viewer", "operator", "admin"]
-Loc = tuple[str | int, ...]
-"""A place in the config: ``("services", 0, "replicas")``."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-def hash_token(token: str) -> str:
-    """The stored form of a bearer token: its SHA-256 in hex (tokens are random, so no salt)."""
-    return hashlib.sha256(token.encode()).hexdigest()
+from vigil.settings._logs import LogsSettings
+from vigil.settings._metrics import MetricsSettings
+from vigil.settings._rules import MetricRule
+from vigil.settings._types import Bytes, Loc, Role, Seconds, _Section, hash_token
 
 
 class _TokenFields(_Section):
@@ -264,74 +216,6 @@ class Service(_Section):
         return self
 
 
-_RULE = re.compile(
-    r"^\s*(?:(?P<func>anomaly)\(\s*(?P<fmetric>[A-Za-z_][\w.:]*)(?P<flabels>\{[^}]*\})?\s*\)"
-    r"|(?P<metric>[A-Za-z_][\w.:]*)(?P<labels>\{[^}]*\})?)"
-    r"\s*(?P<op>>=|<=|>|<)\s*(?P<value>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$"
-)
-
-
-@dataclass(frozen=True)
-class RuleExpr:
-    """A parsed rule condition: ``metric{labels} op value`` or ``anomaly(metric) op value``."""
-
-    metric: str
-    labels: dict[str, str]
-    op: str
-    value: float
-    anomaly: bool
-
-
-def parse_rule_expr(expr: str) -> RuleExpr:
-    """Parse ``host.mem.used_pct > 90``, ``gpu.temperature_c{gpu="0"} >= 85`` or
-    ``anomaly(host.cpu.used_pct) > 0.99``; ValueError with the fix otherwise."""
-    match = _RULE.match(expr)
-    if not match:
-        raise ValueError(
-            f'not a rule: {expr!r}; write `metric > 90`, `metric{{label="x"}} <= 5` or '
-            "`anomaly(metric) > 0.99`"
-        )
-    raw = match.group("flabels") or match.group("labels") or "{}"
-    labels: dict[str, str] = {}
-    for part in raw[1:-1].split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f'rule {expr!r}: label {part!r} is not key="value"')
-        labels[key.strip()] = value.strip().strip("\"'")
-    value = float(match.group("value"))
-    anomaly = match.group("func") == "anomaly"
-    if anomaly and not 0.0 <= value <= 1.0:
-        raise ValueError(f"rule {expr!r}: an anomaly score is in [0, 1] (got {value:g})")
-    return RuleExpr(
-        metric=match.group("fmetric") or match.group("metric"),
-        labels=labels,
-        op=match.group("op"),
-        value=value,
-        anomaly=anomaly,
-    )
-
-
-class MetricRule(_Section):
-    """A condition on a metric that raises a finding (and an incident) while it holds."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-    expr: str
-    """`host.disk.used_pct > 90`, `gpu.temperature_c{gpu="0"} > 85`, `anomaly(m) > 0.99`."""
-    for_: Seconds = Field(default=0.0, alias="for")
-    """How long the condition must hold before the rule fires."""
-    clear: float | None = None
-    """Hysteresis: once firing, the rule clears only past this value (default: the limit)."""
-    severity: Literal["info", "warning", "critical"] = "warning"
-
-    @model_validator(mode="after")
-    def _parses(self) -> MetricRule:
-        parse_rule_expr(self.expr)
-        return self
-
-
 class NodeSettings(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
     address: str = "127.0.0.1"
@@ -381,59 +265,6 @@ class ApiSettings(_Section):
 class StoreSettings(_Section):
     url: str = "sqlite:///{data_dir}/vigil.db"
     """SQLAlchemy URL; ``{data_dir}`` is replaced. SQLite by default."""
-
-
-class ScrapeTarget(_Section):
-    """A Prometheus text exposition endpoint the controller scrapes (node_exporter, DCGM
-    exporter, vLLM's ``/metrics``)."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-    """Names the target in logs and labels its samples ``job=<name>``."""
-    url: str = Field(pattern=r"^https?://\S+$")
-    interval: Seconds = Field(default=15.0, gt=0)
-    """Seconds between two scrapes."""
-    timeout: Seconds = Field(default=5.0, gt=0)
-    node: str | None = None
-    """Label the samples ``node=<node>`` (one of `nodes`), so rules and `vigil top` see them."""
-    labels: dict[str, str] = Field(default_factory=dict)
-    """Extra labels for every sample of this target."""
-
-
-class PromQuery(_Section):
-    """A PromQL instant query run on a Prometheus server; its result is stored as ``name``."""
-
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:]*$")
-    """The series name the result is stored under (its labels come from the result)."""
-    server: str = Field(pattern=r"^https?://\S+$")
-    """The Prometheus server's base URL, e.g. `http://prometheus:9090`."""
-    query: str = Field(min_length=1)
-    interval: Seconds = Field(default=15.0, gt=0)
-    timeout: Seconds = Field(default=5.0, gt=0)
-    labels: dict[str, str] = Field(default_factory=dict)
-
-
-class MetricsSettings(_Section):
-    """Series storage, rollup retention, cardinality limits and the controller's own sources."""
-
-    max_series: int = Field(default=100_000, ge=1)
-    """Series kept in memory in all; a sample of a new series beyond it is refused."""
-    max_series_per_metric: int = Field(default=20_000, ge=1)
-    """Series of one metric name (a label such as a request id would explode it)."""
-    ring: int = Field(default=900, ge=1)
-    """Raw points per series in memory (900: 15 minutes at 1 Hz)."""
-    keep_minutes: Seconds = Field(default=7 * 86400.0, gt=0)
-    """How long 1-minute rollups are kept in the store (default 7 days; e.g. `168h`)."""
-    keep_hours: Seconds = Field(default=90 * 86400.0, gt=0)
-    """How long 1-hour rollups are kept in the store (default 90 days; e.g. `2160h`)."""
-    flush_every: Seconds = Field(default=10.0, gt=0)
-    """Seconds between two batched writes of the closed rollups to the store."""
-    scrape: list[ScrapeTarget] = Field(default_factory=list)
-    promql: list[PromQuery] = Field(default_factory=list)
-    risk_step: Seconds = Field(default=60.0, ge=1.0)
-    """The Markov risk model's time step: node states are sampled once per step (at least a
-    second: heartbeats come about once a second, a shorter step only repeats the same state)."""
-    risk_steps: int = Field(default=60, ge=1, le=1_000_000)
-    """P(node down within this many steps) is what `GET /api/v1/nodes/{name}/risk` reports."""
 
 
 class Settings(_Section):
@@ -604,8 +435,3 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
-
-
-from vigil.settings._logs import LogsSettings  # noqa: E402  (it builds on the types above)
-
-Settings.model_rebuild()

@@ -1,0 +1,82 @@
+"""Metric rules in the settings: the condition grammar (``metric{labels} op value`` or
+``anomaly(metric) op value``), its parser and the ``rules:`` section model. Used by
+:mod:`vigil.settings._models` (the root's ``rules``) and by the rule engine
+(:mod:`vigil.detectors._rules`) through ``parse_rule_expr``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from vigil.settings._types import Seconds, _Section
+
+_RULE = re.compile(
+    r"^\s*(?:(?P<func>anomaly)\(\s*(?P<fmetric>[A-Za-z_][\w.:]*)(?P<flabels>\{[^}]*\})?\s*\)"
+    r"|(?P<metric>[A-Za-z_][\w.:]*)(?P<labels>\{[^}]*\})?)"
+    r"\s*(?P<op>>=|<=|>|<)\s*(?P<value>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class RuleExpr:
+    """A parsed rule condition: ``metric{labels} op value`` or ``anomaly(metric) op value``."""
+
+    metric: str
+    labels: dict[str, str]
+    op: str
+    value: float
+    anomaly: bool
+
+
+def parse_rule_expr(expr: str) -> RuleExpr:
+    """Parse ``host.mem.used_pct > 90``, ``gpu.temperature_c{gpu="0"} >= 85`` or
+    ``anomaly(host.cpu.used_pct) > 0.99``; ValueError with the fix otherwise."""
+    match = _RULE.match(expr)
+    if not match:
+        raise ValueError(
+            f'not a rule: {expr!r}; write `metric > 90`, `metric{{label="x"}} <= 5` or '
+            "`anomaly(metric) > 0.99`"
+        )
+    raw = match.group("flabels") or match.group("labels") or "{}"
+    labels: dict[str, str] = {}
+    for part in raw[1:-1].split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f'rule {expr!r}: label {part!r} is not key="value"')
+        labels[key.strip()] = value.strip().strip("\"'")
+    value = float(match.group("value"))
+    anomaly = match.group("func") == "anomaly"
+    if anomaly and not 0.0 <= value <= 1.0:
+        raise ValueError(f"rule {expr!r}: an anomaly score is in [0, 1] (got {value:g})")
+    return RuleExpr(
+        metric=match.group("fmetric") or match.group("metric"),
+        labels=labels,
+        op=match.group("op"),
+        value=value,
+        anomaly=anomaly,
+    )
+
+
+class MetricRule(_Section):
+    """A condition on a metric that raises a finding (and an incident) while it holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+    expr: str
+    """`host.disk.used_pct > 90`, `gpu.temperature_c{gpu="0"} > 85`, `anomaly(m) > 0.99`."""
+    for_: Seconds = Field(default=0.0, alias="for")
+    """How long the condition must hold before the rule fires."""
+    clear: float | None = None
+    """Hysteresis: once firing, the rule clears only past this value (default: the limit)."""
+    severity: Literal["info", "warning", "critical"] = "warning"
+
+    @model_validator(mode="after")
+    def _parses(self) -> MetricRule:
+        parse_rule_expr(self.expr)
+        return self

@@ -1,0 +1,56 @@
+"""The settings' value types and base section: durations (`"500ms"`, `"2m"`), sizes (`"10MB"`),
+roles, config places (``Loc``), the frozen ``extra="forbid"`` base of every section, and the
+stored form of a token. Imported by the section modules (:mod:`vigil.settings._models`,
+``_rules``, ``_metrics``, ``_logs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
+
+
+def _as_seconds(value: Any) -> Any:
+    """Accept ``0.5``, ``"500ms"``, ``"5s"``, ``"2m"``, ``"1h"``; leave other values to pydantic."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(
+                f"not a duration: use a number of seconds or '500ms', '5s', '2m' (got {value!r})"
+            )
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+def _as_bytes(value: Any) -> Any:
+    """Accept ``1048576``, ``"10MB"``, ``"512KiB"``, ``"1G"``."""
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if not match:
+            raise ValueError(f"not a size: use bytes or '10MB', '512KiB' (got {value!r})")
+        unit = (match.group(2) or "B").upper()[0]
+        return int(match.group(1)) * {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_as_seconds), Field(ge=0)]
+Bytes = Annotated[int, BeforeValidator(_as_bytes), Field(ge=0)]
+Role = Literal["viewer", "operator", "admin"]
+Loc = tuple[str | int, ...]
+"""A place in the config: ``("services", 0, "replicas")``."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a bearer token: its SHA-256 in hex (tokens are random, so no salt)."""
+    return hashlib.sha256(token.encode()).hexdigest()
