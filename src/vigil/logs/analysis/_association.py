@@ -227,15 +227,16 @@ class AssociationMiner:
         """P(an incident within W after a random resolved time point); ``None`` before W."""
         if self.start is None or now - self.window <= self.start:
             return None
+        # Resolved time points, as resolved lines: W has passed after them, or an incident came
+        # (every point of the last incident's window is followed, as its lines are counted).
         resolved_end = now - self.window
-        covered = self._covered
         if self._last_incident is not None:
-            covered -= max(0.0, self._last_incident - max(resolved_end, self.start))
+            resolved_end = max(resolved_end, self._last_incident)
         observed = resolved_end - self.start
         observed -= sum(max(0.0, min(b, resolved_end) - a) for a, b in self._gaps)
         if observed <= 0.0:
             return None
-        return min(1.0, max(0.0, covered / observed))
+        return min(1.0, max(0.0, self._covered / observed))
 
     def rules(
         self,
