@@ -51,3 +51,28 @@ def test_an_incident_cannot_be_taken_back_after_the_settle_time_or_twice() -> No
     miner.incident("a", 2200.0)  # a later incident: the first is past its settle time
     assert not miner.retract(2000.0)
     assert miner.incidents == 2
+
+
+def test_an_incident_taken_back_leaves_the_covered_time_of_the_others_whole() -> None:
+    """The covered time (the union of the windows before incidents, the base rate's numerator)
+    is counted from the latest incident; taken back, an incident must stop being the latest.
+    It stayed: an incident within W after it added only the time after it (100 s, not 300),
+    for good, and a base rate just after it counted its window as observed but not covered."""
+    taken = AssociationMiner(window=300, settle=120)
+    never = AssociationMiner(window=300, settle=120)
+    for miner in (taken, never):
+        miner.occurrence(1, 0.0)
+        miner.incident("a", HOUR)
+    taken.incident("a", 2 * HOUR)
+    assert taken.retract(2 * HOUR)
+    assert taken.base_rate(2 * HOUR + 100) == never.base_rate(2 * HOUR + 100)
+    for miner in (taken, never):
+        miner.incident("a", 2 * HOUR + 100)
+    assert taken.base_rate(10 * HOUR) == never.base_rate(10 * HOUR) == 600.0 / (10 * HOUR - 300)
+    # taken back while a later one has come: the later one's window is counted whole again
+    late = AssociationMiner(window=300, settle=120)
+    late.occurrence(1, 0.0)
+    late.incident("a", HOUR)
+    late.incident("a", HOUR + 60)
+    assert late.retract(HOUR)
+    assert late.base_rate(10 * HOUR) == 300.0 / (10 * HOUR - 300)

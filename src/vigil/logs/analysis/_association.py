@@ -64,6 +64,17 @@ class AssociationRule:
 
 
 @dataclass(slots=True)
+class _Taught:
+    """What one recent incident added, kept ``settle`` seconds to take it back."""
+
+    at: float
+    subject: str
+    since: float | None  # the latest incident before it (None: the first)
+    added: float  # the time its window added to the covered time
+    changes: dict[int, tuple[int, str]]  # template -> (lines followed, the last_subject before)
+
+
+@dataclass(slots=True)
 class _Stats:
     last_seen: float
     lines: int = 0
@@ -101,9 +112,7 @@ class AssociationMiner:
         self._last_incident: float | None = None
         self._gaps: list[tuple[float, float]] = []  # unobserved spans (one per restart)
         self.settle = settle
-        # What each recent incident added, to take it back: (time, subject, coverage added,
-        # {template: (lines followed, the subject it replaced as last_subject)}).
-        self._recent: deque[tuple[float, str, float, dict[int, tuple[int, str]]]] = deque()
+        self._recent: deque[_Taught] = deque()  # what each recent incident added, in order
 
     def __len__(self) -> int:
         """How many templates are tracked."""
@@ -184,8 +193,8 @@ class AssociationMiner:
         if self.start is None:
             self.start = now
         self.incidents += 1
-        since = self.start if self._last_incident is None else self._last_incident
-        added = max(0.0, now - max(since, now - self.window, self.start))
+        before = self._last_incident
+        added = self._coverage(now, before)
         self._covered += added
         self._last_incident = now if self._last_incident is None else max(self._last_incident, now)
         horizon = now - self.window
@@ -200,26 +209,41 @@ class AssociationMiner:
             stats.followed += followed
             stats.pending.clear()
         if self.settle > 0:
-            while self._recent and self._recent[0][0] < now - self.settle:
+            while self._recent and self._recent[0].at < now - self.settle:
                 self._recent.popleft()
-            self._recent.append((now, subject, added, changes))
+            self._recent.append(_Taught(now, subject, before, added, changes))
+
+    def _coverage(self, at: float, since: float | None) -> float:
+        """The time an incident at ``at`` adds to the union of windows ``[t - W, t)`` when the
+        latest incident before it was at ``since``."""
+        first = at if self.start is None else self.start  # set by the first event: never None
+        return max(0.0, at - max(first if since is None else since, at - self.window, first))
 
     def retract(self, now: float) -> bool:
         """Take back the incident recorded at ``now``: it was no fault. False if there is none
         within the last ``settle`` seconds."""
-        found = next((e for e in self._recent if e[0] == now), None)
-        if found is None:
+        at = next((i for i, e in enumerate(self._recent) if e.at == now), None)
+        if at is None:
             return False
-        self._recent.remove(found)
-        _, subject, added, changes = found
+        found = self._recent[at]
+        del self._recent[at]
+        later = list(self._recent)[at:]
         self.incidents -= 1
-        self._covered -= added
-        for tid, (followed, before) in changes.items():
+        # The covered time of the later incidents was counted from this one's window: counted
+        # again without it, and the latest incident is the one before it if none came later.
+        self._covered -= found.added + sum(e.added for e in later)
+        last = found.since
+        for e in later:
+            e.since, e.added = last, self._coverage(e.at, last)
+            self._covered += e.added
+            last = e.at if last is None else max(last, e.at)
+        self._last_incident = last
+        for tid, (followed, before) in found.changes.items():
             stats = self._stats.get(tid)
             if stats is not None:
                 stats.preceded -= 1
                 stats.followed -= followed
-                if stats.last_subject == subject:
+                if stats.last_subject == found.subject:
                     stats.last_subject = before
         return True
 
