@@ -93,3 +93,21 @@ def test_counts_made_with_another_window_are_not_taken() -> None:
     history(miner, bayes, 0.0, 2)
     assert not AssociationMiner(window=600).restore(through_json(miner.to_dict()))
     assert not FaultBayes(window=300, slot=30).restore(through_json(bayes.to_dict()))
+
+
+def test_an_incident_just_after_a_restart_labels_no_slot_of_the_downtime() -> None:
+    """Its window reaches back into the time the controller was down: those slots are in no
+    count, so they are no fault slots either. They were: up two minutes, down an hour, an
+    incident 10 s after the restart gave 6 fault slots of 4 and P(fault) = 7/6."""
+    bayes = FaultBayes(slot=60.0, window=300.0)
+    bayes.occurrence(1, 0.0)
+    bayes.occurrence(1, 100.0)
+    bayes.unobserved(120.0, HOUR)
+    bayes.occurrence(2, HOUR + 5)
+    bayes.incident("replica:a", HOUR + 10)
+    later = HOUR + 400
+    assert 0.0 < bayes.prior(later) <= 1.0
+    assert bayes.fault_slots <= bayes.slots
+    assert 0.0 < bayes.posterior(2, later) <= 1.0
+    # the only observed slot the incident labels is the one it opened in ([HOUR, HOUR + 60))
+    assert (bayes.slots, bayes.fault_slots) == (4, 1)

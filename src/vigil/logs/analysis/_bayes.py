@@ -241,12 +241,14 @@ class FaultBayes:
         return k_now
 
     def _covered(self, lo: int, hi: int) -> int:
-        """How many slots in ``[lo, hi)`` are fault slots (in the union of incident ranges)."""
+        """How many slots in ``[lo, hi)`` are fault slots: in the union of incident ranges and
+        observed (an incident just after a restart labels slots of the time the controller was
+        down, which are in no count: counted as fault slots, ``P(fault)`` could exceed 1)."""
         count, upto = 0, lo  # slots below ``upto`` are counted already
         for a, b in sorted(self._incidents):
             a, b = max(a, upto), min(b + 1, hi)
             if a < b:
-                count += b - a
+                count += b - a - _overlap(self._skipped, a, b)
                 upto = b
         return count
 
