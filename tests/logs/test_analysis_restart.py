@@ -111,3 +111,16 @@ def test_an_incident_just_after_a_restart_labels_no_slot_of_the_downtime() -> No
     assert 0.0 < bayes.posterior(2, later) <= 1.0
     # the only observed slot the incident labels is the one it opened in ([HOUR, HOUR + 60))
     assert (bayes.slots, bayes.fault_slots) == (4, 1)
+
+
+def test_an_incident_just_after_a_restart_covers_no_time_of_the_downtime() -> None:
+    """The base rate is covered time / observed time, and the downtime is not observed: the
+    part of an incident's window inside it is not covered either. It was: 300 s covered of
+    which 290 s down, a base rate 30 times too high (every lift 30 times too low)."""
+    miner = AssociationMiner(window=300.0)
+    miner.occurrence(1, 0.0)
+    miner.unobserved(HOUR, 2 * HOUR)
+    miner.incident("replica:a", 2 * HOUR + 10)
+    now = 6 * HOUR
+    observed = (now - 300.0) - HOUR  # [0, now - W) less the hour down
+    assert miner.base_rate(now) == 10.0 / observed

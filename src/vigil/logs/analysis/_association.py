@@ -27,7 +27,8 @@ it took as followed stay resolved and not followed, as if it had never come).
 Restarts: :meth:`AssociationMiner.to_dict` / :meth:`AssociationMiner.restore` carry the counts
 over a restart of the controller; :meth:`AssociationMiner.unobserved` leaves the time it was
 down out of the observed time (no incident was seen then, which is no evidence of none: counted,
-it would lower the base rate and inflate every lift).
+it would lower the base rate and inflate every lift) and out of the windows of the incidents
+just after it (covered but not observed, it would raise the base rate).
 """
 
 from __future__ import annotations
@@ -214,10 +215,13 @@ class AssociationMiner:
             self._recent.append(_Taught(now, subject, before, added, changes))
 
     def _coverage(self, at: float, since: float | None) -> float:
-        """The time an incident at ``at`` adds to the union of windows ``[t - W, t)`` when the
-        latest incident before it was at ``since``."""
+        """The observed time an incident at ``at`` adds to the union of windows ``[t - W, t)``
+        when the latest incident before it was at ``since`` (a window reaching back into the
+        time the controller was down covers none of it: that time is not observed either)."""
         first = at if self.start is None else self.start  # set by the first event: never None
-        return max(0.0, at - max(first if since is None else since, at - self.window, first))
+        lo = max(first if since is None else since, at - self.window, first)
+        down = sum(max(0.0, min(b, at) - max(a, lo)) for a, b in self._gaps)
+        return max(0.0, at - lo - down)
 
     def retract(self, now: float) -> bool:
         """Take back the incident recorded at ``now``: it was no fault. False if there is none
