@@ -124,3 +124,20 @@ def test_an_incident_just_after_a_restart_covers_no_time_of_the_downtime() -> No
     now = 6 * HOUR
     observed = (now - 300.0) - HOUR  # [0, now - W) less the hour down
     assert miner.base_rate(now) == 10.0 / observed
+
+
+def test_a_restart_does_not_add_the_bucket_it_stopped_in_to_the_one_it_resumes_in() -> None:
+    """Saved 9 s into a bucket of a template at 100 lines a second, restarted at the start of
+    another: that bucket's 900 lines were added to the next 1000, a burst of 1900 against a
+    baseline of 1000, for every busy template at every restart."""
+    before = BurstDetector()
+    for second in range(1009):  # 100 lines a second: 1000 a bucket, and 900 in the last one
+        assert before.observe(1, float(second), template="tick", count=100) is None
+    saved_at, back = 1009.0, 1009.0 + HOUR - 9.0  # back at the start of a bucket
+    after = BurstDetector()
+    assert after.restore(through_json(before.to_dict()))
+    after.unobserved(saved_at, back)
+    found = [after.observe(1, back + s, template="tick", count=100) for s in range(60)]
+    assert found == [None] * 60
+    assert after.baseline(1) == before.baseline(1) == 1000.0
+    assert after.observe(1, back + 60, template="tick", count=2000) is not None  # still judged

@@ -164,11 +164,15 @@ class BurstDetector:
 
     def unobserved(self, since: float, until: float) -> None:
         """Nothing was observed from ``since`` to ``until`` (the controller was down): the open
-        buckets resume at ``until`` as if no time had passed."""
+        buckets resume at ``until`` as if no time had passed, empty. What an open bucket held
+        was counted before ``since``, in part of a bucket: added to the lines of the bucket
+        ``until`` falls in, it would make up to two buckets' worth of lines, a burst of any
+        busy template; it is left out (the baseline is not fed a part of a bucket either)."""
         skip = math.floor(until / self.bucket_seconds) - math.floor(since / self.bucket_seconds)
         if skip > 0:
             for track in self._tracks.values():
                 track.bucket += skip
+                track.count, track.flagged = 0, False
 
     def observe(
         self,
