@@ -102,3 +102,19 @@ def test_memory_stays_bounded_on_an_endless_stream_of_templates() -> None:
         d.observe(i % 5000, i * 0.1)
     assert len(d) == 100
     assert d.baseline(4999) is not None and d.baseline(0) is None
+
+
+def test_the_summary_of_a_busy_template_s_burst_reads_as_a_rise() -> None:
+    """A template at 1000 lines a bucket bursts at ~1.2x: "1x the baseline 1e+03" told the
+    operator that nothing had changed, in a notation they had to decode."""
+    d = BurstDetector()
+    for b in range(10):
+        assert d.observe(1, b * 10.0, template="tick", count=1000) is None
+    found = d.observe(1, 100.0, template="tick", count=1200)
+    assert found is not None
+    assert "1200 lines in 10s (1.2x the baseline 1000): tick" in found.summary
+    quiet = BurstDetector()
+    for b in range(10):
+        quiet.observe(2, b * 10.0, template="tock", count=2)
+    found = quiet.observe(2, 100.0, template="tock", count=50)
+    assert found is not None and "(25x the baseline 2): tock" in found.summary

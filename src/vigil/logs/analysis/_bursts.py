@@ -255,7 +255,7 @@ class BurstDetector:
             score=min(1.0, log_p / (2.0 * self._log_alpha)),
             summary=(
                 f"log burst: {track.count} lines in {self.bucket_seconds:g}s "
-                f"({ratio:.0f}x the baseline {lam:.3g}): {template}"
+                f"({_figure(ratio, 2)}x the baseline {_figure(lam, 3)}): {template}"
             ),
             evidence={
                 "count": track.count,
@@ -267,3 +267,12 @@ class BurstDetector:
             },
             source=source,
         )
+
+
+def _figure(value: float, digits: int) -> str:
+    """``value`` for the reader: ``digits`` significant digits, and whole numbers from there
+    on (a busy template bursts at 1.2x its baseline, which ``:.0f`` printed as "1x", and
+    ``:.3g`` printed a baseline of 1000 as "1e+03")."""
+    if value >= 10 ** (digits - 1):
+        return f"{value:.0f}"
+    return f"{value:.{digits}g}"
