@@ -226,7 +226,9 @@ class LogPipeline:
         self._dirty = True
         return result
 
-    async def _mine(self, source: str, mined: MinedSource, texts: Sequence[str]) -> IngestResult:
+    async def _mine(
+        self, source: str, mined: MinedSource, texts: Sequence[str], *, bursts: bool = True
+    ) -> IngestResult:
         """Mine lines on the controller, :data:`CHUNK_LINES` at a time: the analyses see each
         template once per chunk with its count, and the event loop (heartbeats, the API) gets
         a turn between chunks. Cancelled between two chunks, it mines the rest at once and
@@ -259,7 +261,7 @@ class LogPipeline:
             for template, (count, example, level) in chunk.items():
                 touched.add(template)
                 found += self._observe(
-                    source, template, now, count=count, example=example, level=level
+                    source, template, now, count=count, example=example, level=level, bursts=bursts
                 )
         if cancelled:
             raise asyncio.CancelledError
@@ -443,10 +445,11 @@ class LogPipeline:
     async def poll_local(self) -> None:
         for src in self.local:
             lines = await asyncio.to_thread(src.tailer.read)
+            timely, src.catching_up = not src.catching_up, src.tailer.backlog
             if lines:
                 self.counts.batch(CONTROLLER, "file")
                 self.counts.received(src.key, len(lines))
-                await self._mine(src.key, src.mined, [line.text for line in lines])
+                await self._mine(src.key, src.mined, [line.text for line in lines], bursts=timely)
                 now = stats_of(src.tailer.stats)
                 self._count_stats(src.key, {k: v - src.counted.get(k, 0) for k, v in now.items()})
                 src.counted = now

@@ -68,6 +68,10 @@ class LocalSource:
         self.max_line_bytes = max_line_bytes
         self.tailer = FileTailer(spec.path, max_line_bytes=max_line_bytes)
         self.counted: dict[str, int] = {}
+        self.catching_up = True
+        """The next read holds lines written before it was due (the file's lines from before
+        the controller started or while it was down, or the rest of a read cut at its
+        budget): counted, but no burst of now."""
 
     def resume(self, saved: dict[str, Any]) -> None:
         self.tailer = FileTailer(
