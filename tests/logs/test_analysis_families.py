@@ -155,3 +155,17 @@ def test_a_flood_of_dissimilar_templates_sharing_words_costs_a_bounded_number_ea
     assert f.comparisons <= MAX_COMPARISONS * n < n * (n - 1) // 2
     # a similar one is still found among them: by its rarest words first
     assert f.add(n, "error in module m7 code c7 path p7 again") == 7
+
+
+def test_a_template_and_its_keyed_values_widened_are_one_family() -> None:
+    """The miner takes ``key=value`` values for variables and widens several at once; the
+    widened template kept ``method=`` where the first had ``method=get``, two tokens apart per
+    key: J = 3/7 and two families, so the pipeline did not see a widening (no news) but a new
+    template."""
+    literal = "request handled method=GET route=users status=ok"
+    widened = "request handled method=<*> route=<*> status=ok"
+    assert constant_tokens(literal) == constant_tokens(widened)
+    f = TemplateFamilies()
+    f.add(1, literal)
+    assert f.add(2, widened) == 1
+    assert constant_tokens("x <*>=<*>") == {"x"}  # a masked key: nothing kept of it

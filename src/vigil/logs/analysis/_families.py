@@ -5,8 +5,10 @@ controller's log pipeline (:mod:`vigil.daemon._logs`) for every new, widened or 
 
 A template's **constant tokens** are its words with the ``<*>`` parts and surrounding
 punctuation removed, lower-cased (``"Connection to <*> failed:"`` -> ``{connection, to,
-failed}``; ``"user=<*>"`` keeps ``user=``). Two templates are similar when the Jaccard index of
-their constant tokens reaches ``threshold``::
+failed}``); a ``key=value`` word is its key (``"user=<*>"`` and ``"user=bob"`` are both
+``user=``: the miner takes a keyed value for a variable and widens it, several at once, and a
+widened template must stay in the family of the one it widens). Two templates are similar when
+the Jaccard index of their constant tokens reaches ``threshold``::
 
     J(A, B) = |A & B| / |A | B|
 
@@ -73,6 +75,9 @@ def constant_tokens(template: str) -> frozenset[str]:
     """The template's constant tokens (see the module docstring)."""
     out = set()
     for word in template.split():
+        key, eq, _ = word.partition("=")
+        if eq and key and WILDCARD not in key:
+            word = key + eq  # the value is a variable, masked or not
         word = word.replace(WILDCARD, "").strip(_PUNCT).lower()
         if any(ch.isalpha() for ch in word):
             out.add(word)
