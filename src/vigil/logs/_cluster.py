@@ -22,8 +22,10 @@ from vigil.logs._tokens import (
     generalise,
     introduced,
     keyed,
+    kinds_differ,
     look_alike,
     loose,
+    names_kind,
     plain_difference,
     process_name,
     quoted_span,
@@ -122,7 +124,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if i > 0 and reason_span(lhave) and reason_span(lnew):
             hard += 1  # two reasons: "Wake reason: RTC (Alarm)"/"Wake reason: EC.LidOpen (User)"
             continue
-        if i > 0 and quoted_span(lhave) and quoted_span(lnew):
+        if i > 0 and quoted_span(lhave) and quoted_span(lnew) and not kinds_differ(lhave, lnew):
             hard += 1  # two quoted values of several words: "Mozilla/5.0 (X11; ...)"
             continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
@@ -212,6 +214,8 @@ def _word_values(a: str, b: str) -> bool:
     da, db = a[head : len(a) - tail], b[head : len(b) - tail]
     if not (_WORD_PART.match(da) and _WORD_PART.match(db)) or not (da or db):
         return False
+    if names_kind(a[:head]):
+        return False  # "class=scrub_start"/"class=resilver_start": kinds of record, not values
     return not a[len(a) - tail :].startswith(("+", "-")) and "<" not in da + db
 
 
