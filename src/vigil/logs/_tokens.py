@@ -371,7 +371,8 @@ def names_kind(prefix: str) -> bool:
 
 def kinds_differ(a: str, b: str, prefix: str | None = None) -> bool:
     """True when ``a`` and ``b`` differ first in the unmasked value of a key that names the kind
-    of record (see :func:`names_kind`), inside a quoted run of pairs too (``msg='op=PAM:x ...'``)."""
+    of record (see :func:`names_kind`), inside a quoted run of pairs too
+    (``msg='op=PAM:x ...'``)."""
     prefix = _common_prefix(a, b) if prefix is None else prefix
     rest = a[len(prefix) :].split(" ", 1)[0] + b[len(prefix) :].split(" ", 1)[0]
     return WILDCARD not in rest and names_kind(prefix)
