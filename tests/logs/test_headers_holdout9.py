@@ -72,3 +72,21 @@ def test_a_one_word_logger_column_of_a_tab_separated_line_is_header() -> None:
     assert content("2026/11/29 10:00:01.102\tINFO\tusing adjacent Caddyfile") == (
         "using adjacent Caddyfile"
     )
+
+
+def test_logrus_terminal_levels_glued_to_their_bracket_are_header() -> None:
+    assert content("WARN[0000] no config file found       path=/etc/x") == (
+        "no config file found       path=/etc/x"
+    )
+    assert content("INFO[2026-11-29T10:00:01Z] Worker started pid=42") == "Worker started pid=42"
+    # a word glued to a bracket that is not a cut level stays the message's
+    assert content("WARNING[0000] too long a level") == "WARNING[0000] too long a level"
+    assert content("INFO[x] ") == "INFO[x] "  # nothing after it: no header
+
+
+def test_a_dash_after_a_bracketed_source_location_closes_the_header() -> None:
+    line = "2026-11-29 10:00:01.123 INFO  [main] [Worker.java:42] - Worker started"
+    assert content(line) == "Worker started"
+    # with no dash, brackets after the location stay the message's (as before)
+    line = "[2026-11-29 10:00:01,5] [INFO] [engine.py:96:save] [Rank 0] saving step 5"
+    assert content(line) == "[Rank 0] saving step 5"

@@ -173,6 +173,8 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         fields_end = toks[j][1]
         j += 1
         if _BRACKET_LOCATION.match(toks[j - 1][0]):
+            if toks.has(j + 1) and toks[j][0] == "-":
+                fields_end = toks[j][1]  # "INFO [main] [Worker.java:42] - msg": a dash closes it
             return _skip_space(line, fields_end)  # "[INFO] [engine.py:96:save] [Rank 0] msg"
     if j > i:
         # "LEVEL [thread] <time> File.java:42 - msg" (log4j's "%-5p [%t] %d %F:%L - %m")

@@ -8,6 +8,9 @@ with an upper-case letter (:func:`prefix_layout`) or hold ``=`` near their start
   (``WARNING:root:disk almost full``): the level, the logger and the colons that glue them;
 - Ruby's ``Logger`` default format, ``I, [<time> #<pid>]  INFO -- <progname>: <message>``
   (Rails, Fluentd, Chef): everything up to the ``--`` and the program name's colon;
+- logrus's text format on a terminal, a level cut to four letters glued to a bracket holding the
+  seconds since start or the time (``WARN[0000] msg``, ``INFO[2026-11-29T10:00:01Z] msg``; Go
+  command-line tools): the level and its bracket;
 - a job launcher's process prefix (MPI runtimes, ``mpirun``'s children): a line that opens with
   ``[host:pid]`` and no time (``[node07:48213] *** Process received signal ***``), or with glued
   brackets closed by a source location with its function (``[node03][[31522,1],6][btl_tcp.c:626:
@@ -33,6 +36,7 @@ Header = tuple[int, tuple[tuple[str, str], ...]]
 
 _PY_BASIC = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL):([A-Za-z_][\w.\-]*):(?=\S)")
 _RUBY = re.compile(r"([DIWEFAU]), \[([^\]]*)\] +([A-Z]+) -- ([^:\s]*): ?")
+_LOGRUS_TTY = re.compile(r"(PANI|FATA|ERRO|WARN|INFO|DEBU|TRAC)\[([^\]\s]*)\] +(?=\S)")
 _HOST_PID = re.compile(r"\[[A-Za-z][\w.\-]*:\d+\] +(?=\S)")
 _LOCATED_RUN = re.compile(
     r"(?:\[[^\[\]\s]*(?:\[[^\[\]\s]*\][^\[\]\s]*)*\])+"  # glued brackets, one level nested
@@ -51,6 +55,9 @@ def prefix_layout(line: str) -> Header | None:
     m = _PY_BASIC.match(line) if line[0] in "DIWEC" and ":" in line[:10] else None
     if m is not None and m.end() < len(line):
         return m.end(), (("Level", m.group(1)), ("Component", m.group(2)))
+    m = _LOGRUS_TTY.match(line) if line[4:5] == "[" else None
+    if m is not None:
+        return m.end(), (("Level", m.group(1)), ("Time", m.group(2)))
     m = _RUBY.match(line) if line[1:3] == ", " else None
     if m is not None and m.end() < len(line):
         return m.end(), (("Time", m.group(2)), ("Level", m.group(3)), ("Component", m.group(4)))
