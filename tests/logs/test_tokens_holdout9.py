@@ -52,3 +52,19 @@ def test_records_of_different_kinds_stay_apart_and_their_values_still_vary() -> 
     # a key that does not name a kind still takes any value
     got = templates([f"job {n} done user={u} queue=gpu" for n, u in ((1, "ann"), (2, "bo"))])
     assert got[0] == got[1] == "job <*> done user=<*> queue=gpu"
+
+
+def test_process_names_with_their_pid_after_a_label_are_one_value() -> None:
+    got = templates(
+        [
+            "Sandbox: QQ(10018) deny(1) mach-lookup com.apple.networking.captivenetworksupport",
+            "Sandbox: WeChat(881) deny(1) mach-lookup com.apple.CoreServices.coreservicesd",
+        ]
+    )
+    assert got[0] == got[1] == "Sandbox: <*>(<*>) deny(<*>) mach-lookup <*>"
+    # in the middle of a message, a word with a number in parentheses may be the event's own
+    got = templates(["Sandbox: QQ(10018) deny(1) x y", "Sandbox: QQ(10018) allow(1) x y"])
+    assert got[0] != got[1]
+    # and right after a label, one name seen twice stays as written
+    got = templates(["Sandbox: QQ(10018) deny(1) x", "Sandbox: QQ(20) deny(1) x"])
+    assert got[0] == got[1] == "Sandbox: QQ(<*>) deny(<*>) x"

@@ -127,6 +127,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if i > 0 and quoted_span(lhave) and quoted_span(lnew) and not kinds_differ(lhave, lnew):
             hard += 1  # two quoted values of several words: "Mozilla/5.0 (X11; ...)"
             continue
+        if i > 0 and _labelled_process(cluster.words[i - 1], lhave, lnew):
+            hard += 1  # "Sandbox: QQ(<*>) deny" / "Sandbox: WeChat(<*>) deny": a process and pid
+            continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
         if key and (
             plain or key != "=" or (WILDCARD in have and WILDCARD in new) or unset(have, new)
@@ -165,6 +168,23 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         bare = True
         hard += 1
     return hard, soft
+
+
+_PROCESS_PID = re.compile(r"^[A-Za-z_][\w.\-]*\(<\*>\)[:,;]?$")
+
+
+def _labelled_process(before: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two process names with their pid in parentheses right after
+    a label (``Sandbox: QQ(<*>)`` / ``Sandbox: WeChat(<*>)``): a program names the process it
+    acts on by its command name and pid, both values, as ``Killed process <*> (<*>)`` does.
+    Not elsewhere: a word with a number in parentheses in the middle of a message is often a
+    constant of the event (``deny(<*>)``, ``GC(<*>)``, ``modeset(<*>)``)."""
+    return (
+        before.endswith(":")
+        and _PROCESS_PID.match(a) is not None
+        and _PROCESS_PID.match(b) is not None
+        and a.split("(")[0] != b.split("(")[0]
+    )
 
 
 MIN_SIBLINGS = 3
