@@ -132,6 +132,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
                 return _skip_space(line, toks[i][1])  # "...\tINFO\thudson.model.Run#execute: msg"
             if toks.has(i) and line.startswith("\t", toks[i][1]) and _COLUMN.match(toks[i][0]):
                 i, end = i + 1, toks[i][1]
+            elif _name_column(line, toks, i):
+                # "<time>\tINFO\tadmin\tadmin endpoint started\t{...}": a one-word logger
+                # column; a word followed by the fields' brace is a one-word message instead
+                i, end = i + 1, toks[i][1]
         return _skip_space(line, end)
     if line.startswith("[", end) and toks.has(i):
         # glued brackets after a bracketed level, "[time][WARN ][o.e.Service] [node-1] msg"
@@ -169,6 +173,8 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         fields_end = toks[j][1]
         j += 1
         if _BRACKET_LOCATION.match(toks[j - 1][0]):
+            if toks.has(j + 1) and toks[j][0] == "-":
+                fields_end = toks[j][1]  # "INFO [main] [Worker.java:42] - msg": a dash closes it
             return _skip_space(line, fields_end)  # "[INFO] [engine.py:96:save] [Rank 0] msg"
     if j > i:
         # "LEVEL [thread] <time> File.java:42 - msg" (log4j's "%-5p [%t] %d %F:%L - %m")
@@ -274,6 +280,17 @@ def _source_end(line: str, toks: _Tokens, i: int) -> int:
     if toks.has(i + 1) and toks[i + 1][0] in ("-", "--", ":"):
         return _skip_space(line, toks[i + 1][1])
     return 0
+
+
+def _name_column(line: str, toks: _Tokens, i: int) -> bool:
+    """True when token ``i`` is a plain name closed by a tab and followed by another column
+    that is not the structured fields (``{...}``): the logger column of a tab-separated line."""
+    return (
+        toks.has(i + 1)
+        and line.startswith("\t", toks[i][1])
+        and _FIELD.match(toks[i][0]) is not None
+        and toks[i + 1][0][0] != "{"
+    )
 
 
 def _skip_space(line: str, end: int) -> int:

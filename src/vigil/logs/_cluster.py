@@ -22,8 +22,10 @@ from vigil.logs._tokens import (
     generalise,
     introduced,
     keyed,
+    kinds_differ,
     look_alike,
     loose,
+    names_kind,
     plain_difference,
     process_name,
     quoted_span,
@@ -122,8 +124,11 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if i > 0 and reason_span(lhave) and reason_span(lnew):
             hard += 1  # two reasons: "Wake reason: RTC (Alarm)"/"Wake reason: EC.LidOpen (User)"
             continue
-        if i > 0 and quoted_span(lhave) and quoted_span(lnew):
+        if i > 0 and quoted_span(lhave) and quoted_span(lnew) and not kinds_differ(lhave, lnew):
             hard += 1  # two quoted values of several words: "Mozilla/5.0 (X11; ...)"
+            continue
+        if i > 0 and _labelled_process(cluster.words[i - 1], lhave, lnew):
+            hard += 1  # "Sandbox: QQ(<*>) deny" / "Sandbox: WeChat(<*>) deny": a process and pid
             continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
         if key and (
@@ -163,6 +168,23 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         bare = True
         hard += 1
     return hard, soft
+
+
+_PROCESS_PID = re.compile(r"^[A-Za-z_][\w.\-]*\(<\*>\)[:,;]?$")
+
+
+def _labelled_process(before: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two process names with their pid in parentheses right after
+    a label (``Sandbox: QQ(<*>)`` / ``Sandbox: WeChat(<*>)``): a program names the process it
+    acts on by its command name and pid, both values, as ``Killed process <*> (<*>)`` does.
+    Not elsewhere: a word with a number in parentheses in the middle of a message is often a
+    constant of the event (``deny(<*>)``, ``GC(<*>)``, ``modeset(<*>)``)."""
+    return (
+        before.endswith(":")
+        and _PROCESS_PID.match(a) is not None
+        and _PROCESS_PID.match(b) is not None
+        and a.split("(")[0] != b.split("(")[0]
+    )
 
 
 MIN_SIBLINGS = 3
@@ -212,6 +234,8 @@ def _word_values(a: str, b: str) -> bool:
     da, db = a[head : len(a) - tail], b[head : len(b) - tail]
     if not (_WORD_PART.match(da) and _WORD_PART.match(db)) or not (da or db):
         return False
+    if names_kind(a[:head]):
+        return False  # "class=scrub_start"/"class=resilver_start": kinds of record, not values
     return not a[len(a) - tail :].startswith(("+", "-")) and "<" not in da + db
 
 

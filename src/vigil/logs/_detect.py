@@ -53,13 +53,14 @@ import re
 
 from vigil.logs._afterlevel import (
     _FIELD,
+    _LOCATION,
     _TIME,
     _after_level,
     _is_logger,
     _skip_space,
     _Tokens,
 )
-from vigil.logs._layouts import prefix_layout, process_prefix, stamped_record
+from vigil.logs._layouts import exported_columns, prefix_layout, process_prefix, stamped_record
 from vigil.logs._records import delimited_header, level_csv_header
 
 MAX_HEADER_TOKENS = 14
@@ -193,6 +194,8 @@ def _kind(tok: str, numbers_seen: bool) -> int:
     low = bare.lower()
     if low in _LEVELS and (bare.isupper() or bare.istitle() or tok.startswith("[")):
         return LEVEL
+    if tok == "LOG" and numbers_seen:
+        return LEVEL  # "<time> UTC [812] LOG msg": PostgreSQL's severity for routine messages
     if tok[0] == "%" and _FACILITY.match(tok):
         return LEVEL  # "%LINK-3-UPDOWN:": the severity is its digit
     if tok[0] == "*" and _STARRED_LEVEL.match(tok) and tok[1:-1].lower() in _LEVELS:
@@ -309,6 +312,9 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             cut = _to_message_key(line, kv.end())
             return cut, (("Fields", line[:cut].rstrip()),)
     if line[:1].isdigit():
+        columns = exported_columns(line) if " 0x" in line[:48] else None
+        if columns is not None:
+            return columns  # "<time>+0100 0x3f1a  Default  0x0  412  0  proc: (Lib) [sub:c] msg"
         cut = delimited_header(line)  # "<time>;code;source;...;msg", "<time>,f,...,LEVEL,msg"
         if cut:
             return cut, (("Fields", line[:cut].rstrip()),)
@@ -434,6 +440,11 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # address after the time with no program after it is a record's field (client,
             # server), not a syslog host; the record starts after the time itself
             return _skip_space(line, clock_end), tuple(f for f in fields if f[0] == "Time")
+        if timed and kind == NODE and tok[-1] == ":" and _LOCATION.match(tok):
+            # Go's log package with Lshortfile, "2026/11/29 10:00:01 worker.go:203: msg": a
+            # source location closed by its colon right after the time ends the header
+            fields.append(("Source", tok[:-1]))
+            return _skip_space(line, end), tuple(fields)
         if kind in (TIME, NAME):
             clock_end = end
         if kind in (TIME, NAME, NUMBER):

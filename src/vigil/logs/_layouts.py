@@ -8,10 +8,18 @@ with an upper-case letter (:func:`prefix_layout`) or hold ``=`` near their start
   (``WARNING:root:disk almost full``): the level, the logger and the colons that glue them;
 - Ruby's ``Logger`` default format, ``I, [<time> #<pid>]  INFO -- <progname>: <message>``
   (Rails, Fluentd, Chef): everything up to the ``--`` and the program name's colon;
+- logrus's text format on a terminal, a level cut to four letters glued to a bracket holding the
+  seconds since start or the time (``WARN[0000] msg``, ``INFO[2026-11-29T10:00:01Z] msg``; Go
+  command-line tools): the level and its bracket;
 - a job launcher's process prefix (MPI runtimes, ``mpirun``'s children): a line that opens with
   ``[host:pid]`` and no time (``[node07:48213] *** Process received signal ***``), or with glued
   brackets closed by a source location with its function (``[node03][[31522,1],6][btl_tcp.c:626:
   recv_ack] msg``): the brackets are the writer's identity, the message follows;
+- a system log exported as columns (the unified log's ``log show``): the time with its zone, a
+  hexadecimal thread id, a type word, a hexadecimal activity id, the pid and a TTL, then the
+  process with its colon, the sending library in parentheses and a ``[subsystem:category]``
+  bracket when they are there (``<time>+0100 0x3f1a  Default  0x0  412  0  bluetoothd:
+  (CoreBluetooth) [com.apple.bluetooth:Server] msg``): all of them are the header;
 - an audit record stamp, ``key=value`` pairs and a ``msg=`` key whose value is a name with a
   Unix time and a serial number in parentheses closed by a colon (``type=SYSCALL
   msg=audit(1764416299.123:4567): arch=...``): the record's own fields follow.
@@ -28,10 +36,16 @@ Header = tuple[int, tuple[tuple[str, str], ...]]
 
 _PY_BASIC = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL):([A-Za-z_][\w.\-]*):(?=\S)")
 _RUBY = re.compile(r"([DIWEFAU]), \[([^\]]*)\] +([A-Z]+) -- ([^:\s]*): ?")
+_LOGRUS_TTY = re.compile(r"(PANI|FATA|ERRO|WARN|INFO|DEBU|TRAC)\[([^\]\s]*)\] +(?=\S)")
 _HOST_PID = re.compile(r"\[[A-Za-z][\w.\-]*:\d+\] +(?=\S)")
 _LOCATED_RUN = re.compile(
     r"(?:\[[^\[\]\s]*(?:\[[^\[\]\s]*\][^\[\]\s]*)*\])+"  # glued brackets, one level nested
     r"\[[\w./\-]+\.\w+:\d+:\w+\] +(?=\S)"  # closed by "[file.c:626:function]"
+)
+_EXPORTED_COLUMNS = re.compile(
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+[+\-]\d{4} +"  # the time with its zone
+    r"0x[0-9a-f]+ +[A-Z][a-z]+ +0x[0-9a-f]+ +\d+ +\d+ +"  # thread, type, activity, pid, TTL
+    r"[^\s:][^:]{0,60}?: +(?:\([^()\s]*\) +)?(?:\[[^\[\]\s]*\] +)?(?=\S)"
 )
 _STAMPED_KV = re.compile(r"(?:[a-z_]+=\S+ ){1,4}msg=[a-z_]*\(\d+(?:\.\d+)?:\d+\): *")
 
@@ -41,6 +55,9 @@ def prefix_layout(line: str) -> Header | None:
     m = _PY_BASIC.match(line) if line[0] in "DIWEC" and ":" in line[:10] else None
     if m is not None and m.end() < len(line):
         return m.end(), (("Level", m.group(1)), ("Component", m.group(2)))
+    m = _LOGRUS_TTY.match(line) if line[4:5] == "[" else None
+    if m is not None:
+        return m.end(), (("Level", m.group(1)), ("Time", m.group(2)))
     m = _RUBY.match(line) if line[1:3] == ", " else None
     if m is not None and m.end() < len(line):
         return m.end(), (("Time", m.group(2)), ("Level", m.group(3)), ("Component", m.group(4)))
@@ -63,3 +80,12 @@ def stamped_record(line: str) -> Header | None:
     if m is None:
         return None
     return m.end(), (("Fields", line[: m.end()].rstrip(": ")),)
+
+
+def exported_columns(line: str) -> Header | None:
+    """(message start, header fields) of a system log exported as columns, else None (called
+    for lines opening with a digit that hold `` 0x`` near their start)."""
+    m = _EXPORTED_COLUMNS.match(line)
+    if m is None:
+        return None
+    return m.end(), (("Fields", m.group(0).rstrip()),)

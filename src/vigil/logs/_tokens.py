@@ -298,7 +298,10 @@ position are constants that tell two events apart (``stored as bytes``/``values`
 def introduced(before: str, a: str, b: str) -> bool:
     """True when two values at one position may be one variable: the word before them is an
     :data:`INTRODUCERS` word or a label (``to:``, ``=``), both are the values of one key
-    (``user=root``/``user=git``), or both are qualified names (``org.a.B``/``com.c/.D``)."""
+    (``user=root``/``user=git``), or both are qualified names (``org.a.B``/``com.c/.D``); never
+    two kinds of record (:func:`kinds_differ`)."""
+    if kinds_differ(a, b):
+        return False
     if before.lower() in INTRODUCERS or before.endswith((":", "=")):
         return True
     if _qualified(a) and _qualified(b):
@@ -340,6 +343,8 @@ def keyed(a: str, b: str) -> str:
     several."""
     prefix = _common_prefix(a, b)
     if "=" in prefix and _KEY_EQ.match(prefix):
+        if kinds_differ(a, b, prefix):
+            return ""  # "class=scrub_start"/"class=statechange": two kinds of record
         return "="  # "status=<*>/FAILURE"/"status=<*>/n/a": the key is shared
     key = _KEY_END.match(prefix)
     if key is None:
@@ -349,6 +354,28 @@ def keyed(a: str, b: str) -> str:
     if quote in "\"'" and quote in a[len(head) :] and quote in b[len(head) :]:
         return quote  # a whole quoted value: "x", ["x"]
     return ""
+
+
+_KIND_KEY = re.compile(r"(?:^|\W)(?:type|class|kind|event|op|action)=[\w:.\-]*$")
+
+
+def names_kind(prefix: str) -> bool:
+    """True when ``prefix``, the text two words share, ends in the value of a key that names
+    the kind of record (``class=``, ``type=``, ``op=PAM:``, ``event=``): that value is a
+    constant telling events apart (``class=scrub_start`` / ``class=scrub_finish``, auditd's
+    ``op=PAM:accounting`` / ``op=PAM:setcred``), not a value of one event as ``user=`` is.
+    (``method=`` is not among them: an HTTP method or an authentication mechanism is a value in
+    some logs, an event in others.)"""
+    return _KIND_KEY.search(prefix) is not None
+
+
+def kinds_differ(a: str, b: str, prefix: str | None = None) -> bool:
+    """True when ``a`` and ``b`` differ first in the unmasked value of a key that names the kind
+    of record (see :func:`names_kind`), inside a quoted run of pairs too
+    (``msg='op=PAM:x ...'``)."""
+    prefix = _common_prefix(a, b) if prefix is None else prefix
+    rest = a[len(prefix) :].split(" ", 1)[0] + b[len(prefix) :].split(" ", 1)[0]
+    return WILDCARD not in rest and names_kind(prefix)
 
 
 UNSET = frozenset(["", "null", "none", "nil", "<nil>", "-", "n/a", "undefined", '""', "''"])
