@@ -34,6 +34,11 @@ _PRAGMAS = (
 )
 
 
+PG_DRIVER = "psycopg"
+"""The PostgreSQL driver a plain ``postgresql://`` URL gets: psycopg 3 (``pip install
+'vigil[postgres]'``), not SQLAlchemy's default psycopg2. A URL naming a driver keeps it."""
+
+
 def parse_url(url: str) -> URL:
     """Parse and check a database URL; raise :class:`StoreError` when Vigil cannot use it."""
     hint = "use sqlite:///path or postgresql://user:password@host/db"
@@ -43,6 +48,8 @@ def parse_url(url: str) -> URL:
         raise StoreError(f"unsupported database URL {url!r}, {hint}") from err
     if parsed.get_backend_name() not in SUPPORTED:
         raise StoreError(f"unsupported database URL {safe_url(parsed)!r}, {hint}")
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername=f"postgresql+{PG_DRIVER}")
     return parsed
 
 
@@ -57,8 +64,8 @@ def is_memory(url: URL) -> bool:
 def claim_path(url: str) -> Path | None:
     """The file a controller locks to have the database at ``url`` to itself: beside a SQLite
     file (under its real path, so two spellings of one file give one lock). None for an
-    in-memory database, which nothing else can open, and for PostgreSQL: several controllers on
-    one server are not supported yet, and no claim is made there."""
+    in-memory database, which nothing else can open, and for PostgreSQL, which is claimed with
+    an advisory lock instead (:class:`vigil.store.DatabaseClaim`)."""
     parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or is_memory(parsed):
         return None
@@ -67,8 +74,9 @@ def claim_path(url: str) -> Path | None:
     return database.with_name(database.name + "-controller.lock")
 
 
-def create_engine(url: URL) -> Engine:
-    """Build the engine for ``url`` (already checked by :func:`parse_url`)."""
+def create_engine(url: URL, **extra: Any) -> Engine:
+    """Build the engine for ``url`` (already checked by :func:`parse_url`); ``extra`` options
+    (a pool class, ``connect_args``) are added to, or replace, the defaults."""
     options: dict[str, Any] = {"json_serializer": _json.dumps}
     sqlite = url.get_backend_name() == "sqlite"
     if sqlite:
@@ -86,12 +94,14 @@ def create_engine(url: URL) -> Engine:
                 raise StoreError(f"cannot create the directory of {safe_url(url)}: {err}") from err
     else:
         options["pool_pre_ping"] = True
+    options.update(extra)
     try:
         engine = sa.create_engine(url, **options)
     except (exc.ArgumentError, exc.NoSuchModuleError) as err:
         raise StoreError(f"cannot open {safe_url(url)}: {err}") from err
     except ImportError as err:
-        raise StoreError(f"cannot open {safe_url(url)}: driver missing ({err})") from err
+        fix = " (pip install 'vigil[postgres]')" if url.get_backend_name() == "postgresql" else ""
+        raise StoreError(f"cannot open {safe_url(url)}: driver missing ({err}){fix}") from err
     if sqlite:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
