@@ -148,6 +148,34 @@ def busy(err: exc.SQLAlchemyError) -> bool:
     return getattr(orig, "pgcode", None) in PG_BUSY or getattr(orig, "sqlstate", None) in PG_BUSY
 
 
+_PG_FIXES: Final[tuple[tuple[str | None, tuple[str, ...], str], ...]] = (
+    ("25006", (), "the database refuses writes (a read-only replica?): point store.url at "
+     "the primary"),
+    ("42501", (), "the store.url user lacks rights: grant it ownership of the database (Vigil "
+     "creates and alters its tables)"),
+    (None, ("FATAL:  database", "does not exist"), "create it (createdb, or CREATE DATABASE) "
+     "or fix store.url"),
+    (None, ("FATAL:  role", "does not exist"), "check the user in store.url"),
+    (None, ("authentication failed",), "check the user and password in store.url"),
+    (None, ("Connection refused",), "is PostgreSQL running there? check the host and port in "
+     "store.url"),
+    (None, ("could not translate host name",), "check the host in store.url"),
+)  # fmt: skip
+"""PostgreSQL refusals a user can fix, by SQLSTATE or by the driver's words (a failed connection
+has no SQLSTATE), and the fix named after the error."""
+
+
+def fix_for(err: exc.SQLAlchemyError) -> str:
+    """The fix of a PostgreSQL refusal a user can mend, as ``": fix"``; empty when unknown."""
+    orig = getattr(err, "orig", None)
+    state = getattr(orig, "sqlstate", None)
+    text = str(orig)
+    for code, words, fix in _PG_FIXES:
+        if (code is not None and code == state) or (words and all(w in text for w in words)):
+            return f": {fix}"
+    return ""
+
+
 @contextmanager
 def translate(what: str, url: URL) -> Iterator[None]:
     """Re-raise SQLAlchemy errors and unreadable values as :class:`StoreError`."""
@@ -157,7 +185,8 @@ def translate(what: str, url: URL) -> Iterator[None]:
         raise
     except exc.SQLAlchemyError as err:
         kind = StoreBusy if busy(err) else StoreError
-        raise kind(f"{what} failed on {safe_url(url)}: {describe(err)}") from err
+        fix = fix_for(err) if url.get_backend_name() == "postgresql" else ""
+        raise kind(f"{what} failed on {safe_url(url)}: {describe(err)}{fix}") from err
     except ValueError as err:  # e.g. a JSON column holding text that is not JSON
         raise StoreError(f"{what}: unreadable value in {safe_url(url)}: {err}") from err
 
