@@ -95,3 +95,34 @@ async def test_the_watch_takes_a_lost_claim_again_when_nobody_else_has_it(
         await asyncio.gather(watch, return_exceptions=True)
     finally:
         lock.release()
+
+
+async def test_a_standby_whose_session_was_cut_stands_by_still_and_takes_over(
+    pg_server: PgServer, pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    leader, standby = DatabaseLock(pg_url), DatabaseLock(pg_url)
+    try:
+        leader.acquire()
+        waiting = asyncio.create_task(standby.wait_for(asyncio.Event()))
+        for _ in range(1200):
+            if "standby: the store" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        # the standby's session, blocked on the lock, is ended (a server restart, a network cut)
+        pg_server.admin(
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+            f"WHERE application_name LIKE 'vigil controller pid {os.getpid()}%' "
+            "AND wait_event_type = 'Lock'"
+        )
+        for _ in range(1200):
+            if "cannot reach the store" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        assert "cannot reach the store" in caplog.text
+        assert not waiting.done()
+        leader.release()
+        assert await asyncio.wait_for(waiting, timeout=60) is True
+        assert "took over as leader" in caplog.text
+    finally:
+        leader.release()
+        standby.release()

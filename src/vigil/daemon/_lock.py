@@ -142,9 +142,15 @@ class DatabaseLock:
         since = time.monotonic()
         log.warning("standby: the store %s is led by %s; waiting to take over", self.url, holder)
         while not stop.is_set():
-            if await self._call(self.claim.wait, _WAIT_SLICE):
+            try:
+                granted = await self._call(self.claim.wait, _WAIT_SLICE)
+            except StoreError as exc:  # the server restarting, the network: stand by still
+                log.warning("standby: cannot reach the store, waiting on: %s", exc)
+                await asyncio.sleep(_WAIT_SLICE)
+                continue
+            if granted:
                 log.warning(
-                    "standby: took over as leader of the store %s after waiting %.1f s",
+                    "standby: took over as leader of the store %s after standing by %.1f s",
                     self.url,
                     time.monotonic() - since,
                 )
@@ -159,7 +165,9 @@ class DatabaseLock:
                 continue
             try:
                 holder = await self._call(self.claim.try_acquire)
-            except StoreError as exc:  # the server is unreachable: nobody else can take it either
+            except StoreError as exc:
+                # the server is out of reach: run on (a lone controller must outlive a server
+                # restart); whether a standby took over is learnt once the server answers again
                 log.warning("the claim on the store %s is not held: %s", self.url, exc)
                 continue
             if holder is None:
