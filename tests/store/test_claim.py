@@ -75,3 +75,15 @@ def test_only_a_postgresql_store_is_claimed_this_way() -> None:
     assert not DatabaseClaim.applies("sqlite:///x.db")
     with pytest.raises(StoreError, match="only a PostgreSQL database is claimed"):
         DatabaseClaim("sqlite:///x.db")
+
+
+def test_a_claim_on_a_server_that_is_not_there_names_the_fix() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    claim = DatabaseClaim(f"postgresql://vigil@127.0.0.1:{port}/vigil")
+    try:
+        with pytest.raises(StoreError, match=r"cannot claim .*Connection refused: is PostgreSQL"):
+            claim.try_acquire()
+    finally:
+        claim.release()

@@ -24,7 +24,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 from vigil.errors import StoreError
-from vigil.store._engine import PG_BUSY, create_engine, describe, parse_url, safe_url
+from vigil.store._engine import (
+    PG_BUSY,
+    create_engine,
+    describe,
+    fix_for,
+    parse_url,
+    safe_url,
+)
 
 _KEEPALIVES = {
     "keepalives": 1,
@@ -99,6 +106,7 @@ class DatabaseClaim:
             except exc.SQLAlchemyError as err:
                 raise StoreError(
                     f"cannot claim {safe_url(self.url)} for this controller: {describe(err)}"
+                    f"{fix_for(err)}"
                 ) from err
             self._conn = conn
         return self._conn
