@@ -5,6 +5,9 @@ Python imports a module's ``.so`` before its ``.py``. After editing one of those
 without ``make compile``, Vigil runs the sources instead (with a warning, see
 :mod:`vigil.balancer._pure`), so the tests would no longer test the compiled build; this stops
 the session first and names the fix. ``make test`` rebuilds on its own, so it never trips there.
+
+It also registers the PostgreSQL fixtures of ``tests/_postgres.py`` (``pg_server``: one private
+cluster per session; ``pg_url``: a database per test) once, for every directory.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import os
 
 import pytest
 
+from _postgres import pg_server, pg_url
 from vigil.balancer._pure import stale_sources
+
+__all__ = ["pg_server", "pg_url"]  # fixtures, registered here once for the whole suite
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

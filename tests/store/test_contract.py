@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import sqlalchemy as sa
 
 from vigil.errors import InputError, NotFoundError, StoreError
 from vigil.model import (
@@ -23,6 +24,11 @@ from vigil.model import (
 from vigil.store import SqlStore
 
 from .conftest import RawSql
+
+
+def typed(store: SqlStore) -> bool:
+    """Whether the database checks column types itself (PostgreSQL; SQLite stores anything)."""
+    return store.url.startswith("postgresql")
 
 
 def make_replica(service: str = "llm", index: int = 0, **changes: object) -> Replica:
@@ -259,6 +265,11 @@ def test_updating_or_getting_an_unknown_incident_raises_not_found(store: SqlStor
         store.get_incident(IncidentId(2**63))  # no row can have it (it cannot even be bound)
     with pytest.raises(NotFoundError):
         store.update_incident(replace(incident, id=IncidentId(incident.id + 100)))
+    beyond = IncidentId(2**40)  # past PostgreSQL's 32-bit INTEGER: not found, not out of range
+    with pytest.raises(NotFoundError, match="incident"):
+        store.get_incident(beyond)
+    with pytest.raises(NotFoundError, match="incident"):
+        store.update_incident(replace(incident, id=beyond))
 
 
 def test_find_active_incident_returns_the_newest_open_or_remediating_one(store: SqlStore) -> None:
@@ -349,6 +360,8 @@ def test_a_failed_action_keeps_ok_false(store: SqlStore) -> None:
 def test_finishing_an_unknown_action_raises_not_found(store: SqlStore) -> None:
     with pytest.raises(NotFoundError, match="action"):
         store.finish_action(999, ok=True, detail="", at=1.0)
+    with pytest.raises(NotFoundError, match="action"):
+        store.finish_action(2**40, ok=True, detail="", at=1.0)  # past a 32-bit id column
 
 
 def test_an_action_for_an_unknown_incident_raises_not_found(store: SqlStore) -> None:
@@ -361,6 +374,11 @@ def test_an_action_for_an_unknown_incident_raises_not_found(store: SqlStore) -> 
             at=1.0,
             incident_id=IncidentId(999),
         )
+    with pytest.raises(NotFoundError, match="incident"):
+        store.start_action(
+            kind="restart", subject="s", actor="vigil", reason="r", at=1.0,
+            incident_id=IncidentId(2**40),
+        )  # fmt: skip
     assert store.list_actions().total == 0
 
 
@@ -382,6 +400,7 @@ def test_actions_are_paged_newest_first_and_filtered(store: SqlStore) -> None:
     assert store.list_actions(subject="replica:llm/1").total == 2
     by_incident = store.list_actions(incident_id=incident.id)
     assert [a.id for a in by_incident.items] == [made[1].id, made[0].id]
+    assert store.list_actions(incident_id=IncidentId(2**40)).items == []
 
 
 # audit
@@ -501,6 +520,10 @@ def test_a_replica_row_this_version_cannot_read_raises_store_error(
     store: SqlStore, raw_sql: RawSql, column: str, value: str
 ) -> None:
     store.upsert_replica(make_replica())
+    if column == "restarts" and typed(store):  # PostgreSQL refuses text in an integer column
+        with pytest.raises(sa.exc.DataError, match="invalid input syntax for type integer"):
+            raw_sql(f"UPDATE replicas SET {column} = :v", v=value)
+        return
     raw_sql(f"UPDATE replicas SET {column} = :v", v=value)
     with pytest.raises(StoreError, match=column) as caught:
         store.get_replica(replica_id("llm", 0))
@@ -524,6 +547,10 @@ def test_a_json_column_holding_invalid_json_raises_store_error(
     store: SqlStore, raw_sql: RawSql
 ) -> None:
     store.upsert_node(Node(name="gpu-01"))
+    if typed(store):  # PostgreSQL's jsonb refuses text that is not JSON
+        with pytest.raises(sa.exc.DataError, match="invalid input syntax for type json"):
+            raw_sql("UPDATE nodes SET labels = '{not json'")
+        return
     raw_sql("UPDATE nodes SET labels = '{not json'")
     with pytest.raises(StoreError):
         store.get_node("gpu-01")

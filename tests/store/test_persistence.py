@@ -1,4 +1,5 @@
-"""What outlives one SqlStore: controller restarts, several processes on one file, SQLite setup."""
+"""What outlives one SqlStore: restarts, several stores on one database (SQLite file and
+PostgreSQL), and SQLite's own setup."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from vigil.model import Finding, FindingKind, Node, Replica, ReplicaState, repli
 from vigil.store import SqlStore, _engine, open_store
 
 
-def test_reopening_the_same_file_keeps_everything(file_url: str) -> None:
-    store = SqlStore(file_url)
+def test_reopening_the_same_database_keeps_everything(durable_url: str) -> None:
+    store = SqlStore(durable_url)
     store.upsert_node(Node(name="gpu-01", labels={"zone": "a"}))
     store.upsert_service("llm", {"replicas": 1})
     replica = Replica(
@@ -46,7 +47,7 @@ def test_reopening_the_same_file_keeps_everything(file_url: str) -> None:
     store.set_meta("instance", "ctl-1")
     store.close()
 
-    reopened = SqlStore(file_url)
+    reopened = SqlStore(durable_url)
     try:
         assert reopened.get_node("gpu-01").labels == {"zone": "a"}
         assert reopened.list_services() == {"llm": {"replicas": 1}}
@@ -66,8 +67,10 @@ def test_reopening_the_same_file_keeps_everything(file_url: str) -> None:
         reopened.close()
 
 
-def test_two_stores_on_one_file_append_audit_without_forking_the_chain(file_url: str) -> None:
-    stores = [SqlStore(file_url), SqlStore(file_url)]
+def test_two_stores_on_one_database_append_audit_without_forking_the_chain(
+    durable_url: str,
+) -> None:
+    stores = [SqlStore(durable_url), SqlStore(durable_url)]
     per_thread = 40
     errors: list[BaseException] = []
     start = threading.Barrier(4)
@@ -100,9 +103,9 @@ def test_two_stores_on_one_file_append_audit_without_forking_the_chain(file_url:
 
 
 async def test_the_store_can_be_used_from_the_loop_and_from_worker_threads(
-    file_url: str,
+    durable_url: str,
 ) -> None:
-    store = SqlStore(file_url)
+    store = SqlStore(durable_url)
     try:
         store.append_event(0.0, "loop", "s", {})
         ids = await asyncio.gather(

@@ -77,11 +77,11 @@ def test_a_bad_width_or_empty_bucket_is_refused_by_name(store: SqlStore) -> None
         store.load_rollups("gpu.temp", {}, 5, 0, 1)
 
 
-def test_rollups_outlive_the_store_object(file_url: str) -> None:
-    first = SqlStore(file_url)
+def test_rollups_outlive_the_store_object(durable_url: str) -> None:
+    first = SqlStore(durable_url)
     first.save_rollups([row(GPU0, t, t / 60) for t in range(0, 6000, 60)])
     first.close()
-    second = SqlStore(file_url)
+    second = SqlStore(durable_url)
     try:
         second.save_rollups([row(GPU0, 6000, 100.0)])  # the series id is found, not duplicated
         rows = second.load_rollups("gpu.temp", {"gpu": "0"}, 60, 0, 1e12)

@@ -31,7 +31,7 @@ from vigil.bus import EventBus
 from vigil.collectors import CardinalityError, ProbeLoop, Sample, SampleBatch, SeriesStore
 from vigil.daemon._balancing import Balancers, forget_admin, restore_admin, save_admin
 from vigil.daemon._listen import bind_api, start_balancers
-from vigil.daemon._lock import DataDirLock, StoreLock
+from vigil.daemon._lock import DatabaseLock, DataDirLock, StoreLock
 from vigil.daemon._logs import LogPipeline
 from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._metrics import ControllerMetrics, PipelineCollector, ReplicaCollector
@@ -75,7 +75,7 @@ from vigil.settings import (
     Settings,
     parse_rule_expr,
 )
-from vigil.store import SqlStore, Store, claim_path
+from vigil.store import DatabaseClaim, SqlStore, Store, claim_path
 
 log = logging.getLogger("vigil.daemon")
 
@@ -154,6 +154,7 @@ class Controller(ControlPlane):
         self._store_arg = store
         self._serve_api = serve_api
         self._lock = DataDirLock(self.data_dir)
+        self._leave_replicas = False  # set when another controller took the store over
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
         self.runners: dict[ReplicaId, ReplicaRunner] = {}
@@ -189,7 +190,8 @@ class Controller(ControlPlane):
 
     async def run(self) -> None:
         self._lock.acquire()
-        store_lock = None
+        store_lock: StoreLock | DatabaseLock | None = None
+        watch = None
         try:
             if self._store_arg is None:  # one controller per store, whatever its data dir
                 url = self.settings.store_url(self._base_dir)
@@ -197,11 +199,26 @@ class Controller(ControlPlane):
                 if path is not None:
                     store_lock = StoreLock(path, url)
                     store_lock.acquire()
+                elif DatabaseClaim.applies(url):
+                    store_lock = DatabaseLock(url)
+                    if not self.settings.store.standby:
+                        store_lock.acquire()
+                    elif not await store_lock.wait_for(self._stop):
+                        return  # stopped while standing by
+                    watch = asyncio.create_task(store_lock.watch(self._claim_lost))
             await self._run()
         finally:
+            if watch is not None:
+                watch.cancel()
             if store_lock is not None:
                 store_lock.release()
             self._lock.release()
+
+    def _claim_lost(self, holder: str) -> None:
+        """Another controller leads the store now: stop, leaving the replicas to it."""
+        log.error("lost the store to another controller (%s): stopping", holder)
+        self._leave_replicas = True
+        self.stop()
 
     async def _run(self) -> None:
         self.store = self._store_arg or SqlStore(self.settings.store_url(self._base_dir))
@@ -275,7 +292,7 @@ class Controller(ControlPlane):
                 await asyncio.gather(*metric_loops, return_exceptions=True)
                 await self.flusher.flush(final=True)
                 await cancelled(runners)
-                stop = self.settings.on_exit == "stop"
+                stop = self.settings.on_exit == "stop" and not self._leave_replicas
                 await asyncio.gather(*(r.close(stop=stop) for r in self.runners.values()))
                 persister.close()
                 await persist

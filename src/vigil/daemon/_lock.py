@@ -1,21 +1,37 @@
-"""One controller per data directory, and per store: advisory `flock` locks on lock files.
+"""One controller per data directory, and per store: `flock` locks, and PostgreSQL's own lock.
 
 Taken by :class:`vigil.daemon.Controller` at start: :class:`DataDirLock` on
 ``<data_dir>/controller.lock``, and :class:`StoreLock` beside a SQLite store
 (:func:`vigil.store.claim_path`), so that two configs with their own data dirs but one
 ``store.url`` cannot both run the same replicas (the second swept the first's replicas as strays
 and started its own). The kernel drops a lock when the process dies, even by ``kill -9``, so a
-restarted controller never waits on a stale lock file.
+restarted controller never waits on a stale lock file. A PostgreSQL store, which controllers on
+several hosts can reach, is claimed by :class:`DatabaseLock` (an advisory lock the server drops
+when the holder's connection ends); with ``store.standby`` a second controller waits for it and
+takes over when the leader dies.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import logging
 import os
+import threading
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
-from vigil.errors import VigilError
+from vigil.errors import StoreError, VigilError
+from vigil.store import DatabaseClaim
+
+T = TypeVar("T")
+log = logging.getLogger("vigil.daemon")
+_WAIT_SLICE = 1.0
+"""Seconds a standby blocks on the lock at a time (granted the moment the leader goes; between
+slices it checks whether it was asked to stop)."""
 
 
 class _FileLock(ABC):
@@ -75,3 +91,91 @@ class StoreLock(_FileLock):
             f"another controller (pid {holder}) uses the store {self.url} (lock {self.path}): "
             "stop it first, or give this one its own store.url"
         )
+
+
+class DatabaseLock:
+    """The claim on a PostgreSQL store: :class:`vigil.store.DatabaseClaim`, an advisory lock.
+
+    :meth:`acquire` refuses at once when another controller holds the database;
+    :meth:`wait_for` (``store.standby: true``) waits, as a standby, until the holder goes;
+    :meth:`watch` checks every ``check_every`` seconds that the claim still holds, retakes it
+    after a lost connection when it is free, and calls ``on_lost`` when another controller has
+    it (so that two controllers never run one fleet).
+    """
+
+    def __init__(self, url: str, *, check_every: float = 5.0) -> None:
+        self.claim = DatabaseClaim(url)
+        self.url = self.claim.where
+        self.check_every = check_every
+        # the claim's connection is used by one thread at a time: a watch cancelled mid-check
+        # leaves its worker thread running, and release() must not close the connection under it
+        self._using = threading.Lock()
+
+    async def _call(self, method: Callable[..., T], *args: Any) -> T:
+        def locked() -> T:
+            with self._using:
+                return method(*args)
+
+        return await asyncio.to_thread(locked)
+
+    def _busy(self, holder: str) -> str:
+        return (
+            f"another controller ({holder}) uses the store {self.url}: stop it first, give this "
+            "one its own store.url, or set store.standby: true to have it wait as a standby"
+        )
+
+    def acquire(self) -> None:
+        try:
+            holder = self.claim.try_acquire()
+        except StoreError:
+            self.claim.release()
+            raise
+        if holder is not None:
+            self.claim.release()
+            raise VigilError(self._busy(holder))
+
+    async def wait_for(self, stop: asyncio.Event) -> bool:
+        """Take the claim, waiting for its holder to go; False when ``stop`` was set first."""
+        holder = await self._call(self.claim.try_acquire)
+        if holder is None:
+            return True
+        since = time.monotonic()
+        log.warning("standby: the store %s is led by %s; waiting to take over", self.url, holder)
+        while not stop.is_set():
+            try:
+                granted = await self._call(self.claim.wait, _WAIT_SLICE)
+            except StoreError as exc:  # the server restarting, the network: stand by still
+                log.warning("standby: cannot reach the store, waiting on: %s", exc)
+                await asyncio.sleep(_WAIT_SLICE)
+                continue
+            if granted:
+                log.warning(
+                    "standby: took over as leader of the store %s after standing by %.1f s",
+                    self.url,
+                    time.monotonic() - since,
+                )
+                return True
+        return False
+
+    async def watch(self, on_lost: Callable[[str], None]) -> None:
+        """Check the claim until cancelled; ``on_lost(holder)`` once another controller has it."""
+        while True:
+            await asyncio.sleep(self.check_every)
+            if await self._call(self.claim.held):
+                continue
+            try:
+                holder = await self._call(self.claim.try_acquire)
+            except StoreError as exc:
+                # the server is out of reach: run on (a lone controller must outlive a server
+                # restart); whether a standby took over is learnt once the server answers again
+                log.warning("the claim on the store %s is not held: %s", self.url, exc)
+                continue
+            if holder is None:
+                log.warning("the claim on the store %s was lost and is taken again", self.url)
+                continue
+            on_lost(holder)
+            return
+
+    def release(self) -> None:
+        with self._using:
+            self.claim.release()

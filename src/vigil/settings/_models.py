@@ -264,7 +264,11 @@ class ApiSettings(_Section):
 
 class StoreSettings(_Section):
     url: str = "sqlite:///{data_dir}/vigil.db"
-    """SQLAlchemy URL; ``{data_dir}`` is replaced. SQLite by default."""
+    """SQLAlchemy URL; ``{data_dir}`` is replaced. SQLite by default; PostgreSQL with
+    ``postgresql://user:password@host/db`` (one controller per database, see ``standby``)."""
+    standby: bool = False
+    """On a PostgreSQL store that another controller leads: wait as its standby and take over
+    when it dies (false: refuse to start, naming the leader)."""
 
 
 class Settings(_Section):

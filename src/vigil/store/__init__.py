@@ -1,14 +1,16 @@
-"""State storage: the Store protocol and its SQL implementation (SQLite now, PostgreSQL later).
+"""State storage: the Store protocol and its SQL implementation (SQLite and PostgreSQL).
 
 Used by the daemon's event persister, the incident manager, the API routers and the CLI:
 ``open_store(url)`` gives a migrated :class:`Store`; :func:`migrate` and
 :func:`schema_revision` serve the CLI's database commands; :func:`claim_path` names the file a
-controller locks to have a SQLite store to itself. Errors are
+controller locks to have a SQLite store to itself, and :class:`DatabaseClaim` is the advisory
+lock that gives a PostgreSQL database to one controller. Errors are
 :class:`vigil.errors.StoreError` (and its :class:`vigil.errors.NotFoundError`).
 """
 
 from __future__ import annotations
 
+from vigil.store._claim import DatabaseClaim
 from vigil.store._engine import claim_path
 from vigil.store._migrate import migrate, schema_revision
 from vigil.store._protocol import AuditEntry, Page, RollupRow, Store, StoredEvent
@@ -23,6 +25,7 @@ def open_store(url: str) -> Store:
 
 __all__ = [
     "AuditEntry",
+    "DatabaseClaim",
     "Page",
     "RollupRow",
     "SqlStore",

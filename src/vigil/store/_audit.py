@@ -4,8 +4,9 @@ Used by :class:`vigil.store.SqlStore` (``append_audit`` / ``verify_audit``), whi
 the API routers and the CLI call for every action taken. Each entry stores
 ``hash = sha256(prev_hash + canonical_json(at, actor, action, target, reason, result, detail))``;
 the first entry's ``prev_hash`` is 64 zeros. Reading the chain head and inserting the next entry
-happen in one write transaction (``BEGIN IMMEDIATE`` on SQLite), and ``prev_hash`` is unique, so
-two processes appending at once can never fork the chain.
+happen in one write transaction (``BEGIN IMMEDIATE`` on SQLite, an advisory transaction lock on
+PostgreSQL), and ``prev_hash`` is unique, so two processes appending at once can never fork the
+chain.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from vigil.store._protocol import AuditEntry
 from vigil.store._schema import audit
 
 GENESIS = "0" * 64
+AUDIT_LOCK = 0x7669_6769_6C61_7564  # b"vigilaud": the advisory lock key of the chain head
 _VERIFY_BATCH = 1000
 _ATTEMPTS = 5
 
@@ -55,8 +57,13 @@ def entry_hash(
 
 
 def head(conn: Connection) -> str:
-    """The hash of the last entry (locked for update where the database supports it)."""
-    stmt = sa.select(audit.c.hash).order_by(audit.c.id.desc()).limit(1).with_for_update()
+    """The hash of the last entry, read by the one appender of the moment: on PostgreSQL a
+    transaction-level advisory lock plays the part of SQLite's ``BEGIN IMMEDIATE`` (a row lock
+    on the last entry is not enough: in READ COMMITTED a waiter still reads the old head after
+    the holder commits, and an empty trail has no row to lock)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK)))
+    stmt = sa.select(audit.c.hash).order_by(audit.c.id.desc()).limit(1)
     last = conn.execute(stmt).scalar_one_or_none()
     return GENESIS if last is None else str(last)
 

@@ -34,6 +34,11 @@ _PRAGMAS = (
 )
 
 
+PG_DRIVER = "psycopg"
+"""The PostgreSQL driver a plain ``postgresql://`` URL gets: psycopg 3 (``pip install
+'vigil[postgres]'``), not SQLAlchemy's default psycopg2. A URL naming a driver keeps it."""
+
+
 def parse_url(url: str) -> URL:
     """Parse and check a database URL; raise :class:`StoreError` when Vigil cannot use it."""
     hint = "use sqlite:///path or postgresql://user:password@host/db"
@@ -43,6 +48,8 @@ def parse_url(url: str) -> URL:
         raise StoreError(f"unsupported database URL {url!r}, {hint}") from err
     if parsed.get_backend_name() not in SUPPORTED:
         raise StoreError(f"unsupported database URL {safe_url(parsed)!r}, {hint}")
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername=f"postgresql+{PG_DRIVER}")
     return parsed
 
 
@@ -57,8 +64,8 @@ def is_memory(url: URL) -> bool:
 def claim_path(url: str) -> Path | None:
     """The file a controller locks to have the database at ``url`` to itself: beside a SQLite
     file (under its real path, so two spellings of one file give one lock). None for an
-    in-memory database, which nothing else can open, and for PostgreSQL: several controllers on
-    one server are not supported yet, and no claim is made there."""
+    in-memory database, which nothing else can open, and for PostgreSQL, which is claimed with
+    an advisory lock instead (:class:`vigil.store.DatabaseClaim`)."""
     parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or is_memory(parsed):
         return None
@@ -67,8 +74,9 @@ def claim_path(url: str) -> Path | None:
     return database.with_name(database.name + "-controller.lock")
 
 
-def create_engine(url: URL) -> Engine:
-    """Build the engine for ``url`` (already checked by :func:`parse_url`)."""
+def create_engine(url: URL, **extra: Any) -> Engine:
+    """Build the engine for ``url`` (already checked by :func:`parse_url`); ``extra`` options
+    (a pool class, ``connect_args``) are added to, or replace, the defaults."""
     options: dict[str, Any] = {"json_serializer": _json.dumps}
     sqlite = url.get_backend_name() == "sqlite"
     if sqlite:
@@ -86,12 +94,14 @@ def create_engine(url: URL) -> Engine:
                 raise StoreError(f"cannot create the directory of {safe_url(url)}: {err}") from err
     else:
         options["pool_pre_ping"] = True
+    options.update(extra)
     try:
         engine = sa.create_engine(url, **options)
     except (exc.ArgumentError, exc.NoSuchModuleError) as err:
         raise StoreError(f"cannot open {safe_url(url)}: {err}") from err
     except ImportError as err:
-        raise StoreError(f"cannot open {safe_url(url)}: driver missing ({err})") from err
+        fix = " (pip install 'vigil[postgres]')" if url.get_backend_name() == "postgresql" else ""
+        raise StoreError(f"cannot open {safe_url(url)}: driver missing ({err}){fix}") from err
     if sqlite:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -138,6 +148,34 @@ def busy(err: exc.SQLAlchemyError) -> bool:
     return getattr(orig, "pgcode", None) in PG_BUSY or getattr(orig, "sqlstate", None) in PG_BUSY
 
 
+_PG_FIXES: Final[tuple[tuple[str | None, tuple[str, ...], str], ...]] = (
+    ("25006", (), "the database refuses writes (a read-only replica?): point store.url at "
+     "the primary"),
+    ("42501", (), "the store.url user lacks rights: grant it ownership of the database (Vigil "
+     "creates and alters its tables)"),
+    (None, ("FATAL:  database", "does not exist"), "create it (createdb, or CREATE DATABASE) "
+     "or fix store.url"),
+    (None, ("FATAL:  role", "does not exist"), "check the user in store.url"),
+    (None, ("authentication failed",), "check the user and password in store.url"),
+    (None, ("Connection refused",), "is PostgreSQL running there? check the host and port in "
+     "store.url"),
+    (None, ("could not translate host name",), "check the host in store.url"),
+)  # fmt: skip
+"""PostgreSQL refusals a user can fix, by SQLSTATE or by the driver's words (a failed connection
+has no SQLSTATE), and the fix named after the error."""
+
+
+def fix_for(err: exc.SQLAlchemyError) -> str:
+    """The fix of a PostgreSQL refusal a user can mend, as ``": fix"``; empty when unknown."""
+    orig = getattr(err, "orig", None)
+    state = getattr(orig, "sqlstate", None)
+    text = str(orig)
+    for code, words, fix in _PG_FIXES:
+        if (code is not None and code == state) or (words and all(w in text for w in words)):
+            return f": {fix}"
+    return ""
+
+
 @contextmanager
 def translate(what: str, url: URL) -> Iterator[None]:
     """Re-raise SQLAlchemy errors and unreadable values as :class:`StoreError`."""
@@ -147,7 +185,8 @@ def translate(what: str, url: URL) -> Iterator[None]:
         raise
     except exc.SQLAlchemyError as err:
         kind = StoreBusy if busy(err) else StoreError
-        raise kind(f"{what} failed on {safe_url(url)}: {describe(err)}") from err
+        fix = fix_for(err) if url.get_backend_name() == "postgresql" else ""
+        raise kind(f"{what} failed on {safe_url(url)}: {describe(err)}{fix}") from err
     except ValueError as err:  # e.g. a JSON column holding text that is not JSON
         raise StoreError(f"{what}: unreadable value in {safe_url(url)}: {err}") from err
 

@@ -24,6 +24,13 @@ SQL_INT_MAX = 2**63 - 1
 OverflowError in the driver, so offsets and ids are checked against it first."""
 
 
+def an_id(value: int) -> sa.BindParameter[int]:
+    """``value`` bound as a 64-bit integer, for comparing with an id column. The columns are
+    ``INTEGER`` (32-bit on PostgreSQL), and SQLAlchemy casts a bound value to its column's type
+    there: an id of 2**31 or more was "integer out of range" (a 500) instead of not found."""
+    return sa.literal(int(value), sa.BigInteger)
+
+
 def upsert(conn: Connection, table: sa.Table, values: dict[str, Any], key: str) -> None:
     """Insert ``values`` into ``table``, or update the row whose ``key`` column matches."""
     changes = {name: value for name, value in values.items() if name != key}

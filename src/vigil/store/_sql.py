@@ -186,7 +186,8 @@ class SqlStore:
     def update_incident(self, incident: Incident) -> None:
         values = _rows.incident_values(incident)
         with self._db.write(f"updating incident {incident.id}") as conn:
-            stmt = sa.update(incidents).where(incidents.c.id == incident.id).values(**values)
+            key = incidents.c.id == _query.an_id(incident.id)
+            stmt = sa.update(incidents).where(key).values(**values)
             if conn.execute(stmt).rowcount == 0:
                 raise NotFoundError("incident", str(incident.id))
 
@@ -194,7 +195,7 @@ class SqlStore:
         if not -_query.SQL_INT_MAX - 1 <= incident_id <= _query.SQL_INT_MAX:
             raise NotFoundError("incident", str(incident_id))  # no row can have that id
         with self._db.read(f"reading incident {incident_id}") as conn:
-            stmt = sa.select(incidents).where(incidents.c.id == incident_id)
+            stmt = sa.select(incidents).where(incidents.c.id == _query.an_id(incident_id))
             row = conn.execute(stmt).mappings().first()
             if row is None:
                 raise NotFoundError("incident", str(incident_id))
@@ -254,7 +255,7 @@ class SqlStore:
         }
         with self._db.write(f"starting action {kind} on {subject!r}") as conn:
             if incident_id is not None:
-                found = sa.select(incidents.c.id).where(incidents.c.id == incident_id)
+                found = sa.select(incidents.c.id).where(incidents.c.id == _query.an_id(incident_id))
                 if conn.execute(found).first() is None:
                     raise NotFoundError("incident", str(incident_id))
             new_id = _query.insert(conn, actions, values)
@@ -264,12 +265,13 @@ class SqlStore:
         with self._db.write(f"finishing action {action_id}") as conn:
             stmt = (
                 sa.update(actions)
-                .where(actions.c.id == action_id)
+                .where(actions.c.id == _query.an_id(action_id))
                 .values(ok=ok, detail=detail, finished_at=at)
             )
             if conn.execute(stmt).rowcount == 0:
                 raise NotFoundError("action", str(action_id))
-            row = conn.execute(sa.select(actions).where(actions.c.id == action_id)).mappings()
+            read = sa.select(actions).where(actions.c.id == _query.an_id(action_id))
+            row = conn.execute(read).mappings()
             return _rows.to_action(row.one())
 
     def list_actions(
@@ -284,7 +286,7 @@ class SqlStore:
         if subject is not None:
             where.append(actions.c.subject == subject)
         if incident_id is not None:
-            where.append(actions.c.incident_id == incident_id)
+            where.append(actions.c.incident_id == _query.an_id(incident_id))
         with self._db.read("listing actions") as conn:
             return _query.page(conn, actions, where, offset, limit, _rows.to_action)
 

@@ -1,0 +1,142 @@
+"""End to end: one controller per PostgreSQL database, and a standby that takes over.
+
+Real ``vigil up`` processes, each with a data dir of its own, on one database of the session's
+PostgreSQL server (``tests/_postgres.py``). The second controller refuses to start, naming the
+leader; with ``store.standby: true`` it waits instead, and when the leader is ``kill -9``ed
+(the server drops its advisory lock with its connection) it takes over and adopts the very
+replicas the leader ran. A leader whose lock session was ended while it lived finds the lock
+taken and steps down, leaving its replicas to the new leader.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _postgres import PgServer
+
+from ._support import VIGIL, VigilUp, model_servers, service, tagged_env, wait_until, write_config
+from .conftest import API_TOKENS
+from .test_controller_restart import all_ready, replicas
+
+StartUp = Callable[[Path], VigilUp]
+
+
+def configs(tmp_path: Path, tag: str, url: str, **store: Any) -> list[Path]:
+    """Two configs, two data dirs, one PostgreSQL store; ``store`` goes to the second."""
+    made = []
+    for name, extra in (("a", {}), ("b", store)):
+        (tmp_path / name).mkdir()
+        made.append(
+            write_config(
+                tmp_path / name / "vigil.yaml",
+                {
+                    "data_dir": "data",
+                    "store": {"url": url, **extra},
+                    "api": {"host": "127.0.0.1", "port": 0, "tokens": API_TOKENS},
+                    "services": [service(tag, replicas=2)],
+                },
+            )
+        )
+    return made
+
+
+@pytest.mark.slow
+def test_a_second_controller_on_the_same_postgresql_database_refuses_naming_the_leader(
+    pg_url: str, tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    first_cfg, second_cfg = configs(tmp_path, tag, pg_url)
+    first = vigil_up(first_cfg)
+    url = first.wait_up()
+    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
+
+    second = subprocess.run(
+        [VIGIL, "up", "-c", str(second_cfg)],
+        env=tagged_env(tag),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert second.returncode == 1, second.stderr
+    leader = f"vigil controller pid {first.pid} on {socket.gethostname()}"[:63]
+    assert f"another controller ({leader}" in second.stderr
+    assert f"uses the store {pg_url.replace('postgresql://', 'postgresql+psycopg://')}" in (
+        second.stderr
+    )
+    assert "store.standby: true" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert first.proc.poll() is None, "the running controller is untouched"
+    assert model_servers(tag) == sorted(pids.values()), "no replica of the second ever ran"
+
+
+@pytest.mark.slow
+def test_a_standby_takes_over_when_the_leader_is_killed_and_adopts_its_replicas(
+    pg_url: str, tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    first_cfg, second_cfg = configs(tmp_path, tag, pg_url, standby=True)
+    first = vigil_up(first_cfg)
+    url = first.wait_up()
+    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
+
+    standby = vigil_up(second_cfg)
+    wait_until(
+        lambda: "standby: the store" in standby.output(), 30, "the standby waiting", standby.output
+    )
+    assert f"is led by vigil controller pid {first.pid}" in standby.output()
+    assert "controller up" not in standby.output()
+    assert model_servers(tag) == sorted(pids.values()), "the standby runs nothing"
+
+    killed_at = time.monotonic()
+    first.kill()
+    standby_url = standby.wait_up(timeout=60)
+    took = time.monotonic() - killed_at
+    adopted = wait_until(
+        lambda: all_ready(standby_url, 2), 30, "the replicas adopted", lambda: replicas(standby_url)
+    )
+
+    assert adopted == pids, "the leader's processes are supervised again, none restarted"
+    assert model_servers(tag) == sorted(pids.values())
+    log = standby.output()
+    assert "standby: took over as leader of the store" in log
+    assert "adopted" in log
+    print(f"takeover: {took:.2f} s from the leader's kill -9 to the standby's API up")
+
+    assert standby.terminate() == 0
+    wait_until(lambda: model_servers(tag) == [], 20, "every replica stopped")
+
+
+@pytest.mark.slow
+def test_a_leader_whose_lock_was_taken_stops_and_leaves_the_replicas_to_the_new_one(
+    pg_server: PgServer, pg_url: str, tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    first_cfg, second_cfg = configs(tmp_path, tag, pg_url, standby=True)
+    first = vigil_up(first_cfg)
+    url = first.wait_up()
+    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
+    standby = vigil_up(second_cfg)
+    wait_until(
+        lambda: "standby: the store" in standby.output(), 30, "the standby waiting", standby.output
+    )
+
+    # the leader's lock session ends while the leader lives (a network cut, a server restart):
+    # the standby is granted the lock, and the leader must step down when it finds out
+    pg_server.admin(
+        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+        f"WHERE application_name = 'vigil controller pid {first.pid} on {socket.gethostname()}'"
+    )
+    standby_url = standby.wait_up(timeout=60)
+    assert first.proc.wait(timeout=60) == 0, first.output()
+    assert "lost the store to another controller" in first.output()
+
+    adopted = wait_until(
+        lambda: all_ready(standby_url, 2), 30, "the replicas adopted", lambda: replicas(standby_url)
+    )
+    assert adopted == pids, "the old leader left its replicas running for the new one"
+    assert model_servers(tag) == sorted(pids.values())
