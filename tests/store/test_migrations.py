@@ -26,7 +26,7 @@ def engine_of(url: str) -> sa.Engine:
 def test_a_new_database_has_no_revision_until_migrated(durable_url: str) -> None:
     assert schema_revision(durable_url) is None
     migrate(durable_url)
-    assert schema_revision(durable_url) == head_revision() == "0003"
+    assert schema_revision(durable_url) == head_revision() == "0004"
 
 
 def test_migrating_twice_is_a_no_op(durable_url: str) -> None:
@@ -36,7 +36,7 @@ def test_migrating_twice_is_a_no_op(durable_url: str) -> None:
     store.close()
     migrate(durable_url)
     SqlStore(durable_url, migrate=True).close()
-    assert schema_revision(durable_url) == "0003"
+    assert schema_revision(durable_url) == "0004"
     store = SqlStore(durable_url)
     try:
         assert store.get_meta("kept") == "yes"
@@ -102,6 +102,42 @@ def test_a_database_at_the_first_revision_upgrades_and_keeps_its_replicas(durabl
     try:
         [replica] = store.list_replicas()
         assert (replica.id, replica.restarts, replica.held) == ("llm/0", 3, False)
-        assert schema_revision(durable_url) == "0003"
+        assert schema_revision(durable_url) == "0004"
+    finally:
+        store.close()
+
+
+def test_ids_past_32_bits_are_stored_after_the_upgrade(durable_url: str) -> None:
+    """Revision 0004: a database made at 0003 (32-bit ``INTEGER`` ids on PostgreSQL) keeps its
+    rows, and ids past 2**31 are then written and read back (before it, PostgreSQL refused the
+    insert as "integer out of range" and 'nextval: reached maximum value of sequence')."""
+    from alembic import command
+
+    from vigil.store._migrate import _config
+
+    engine = engine_of(durable_url)
+    try:
+        with engine.begin() as conn:
+            config = _config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0003")
+    finally:
+        engine.dispose()
+    store = SqlStore(durable_url)
+    try:
+        first = store.append_event(1.0, "test.kind", "llm/0", {"n": 1})
+    finally:
+        store.close()
+    assert schema_revision(durable_url) == "0004"
+    far = 2**31 + 7
+    if durable_url.startswith("postgresql"):
+        run_sql(durable_url, "SELECT setval('events_id_seq', :n)", n=far - 1)
+    else:
+        run_sql(durable_url, "UPDATE sqlite_sequence SET seq = :n WHERE name = 'events'", n=far - 1)
+    store = SqlStore(durable_url)
+    try:
+        assert store.append_event(2.0, "test.kind", "llm/0", {"n": 2}) == far
+        kept = [event.id for event in store.list_events(limit=10).items]
+        assert sorted(kept) == [first, far]
     finally:
         store.close()

@@ -14,6 +14,11 @@ from sqlalchemy.dialects import postgresql
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 """JSON column type: TEXT holding JSON on SQLite, ``jsonb`` on PostgreSQL."""
 
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""Row ids and the columns that refer to them: ``BIGINT`` on PostgreSQL (``INTEGER`` is 32-bit
+there, and a busy fleet writes more than 2**31 events in its life), ``INTEGER`` on SQLite, where
+it is already 64-bit and only ``INTEGER PRIMARY KEY`` is the autoincrementing rowid."""
+
 metadata = sa.MetaData()
 
 nodes = sa.Table(
@@ -59,7 +64,7 @@ replicas = sa.Table(
 events = sa.Table(
     "events",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("subject", sa.String(255), nullable=False),
@@ -72,7 +77,7 @@ events = sa.Table(
 incidents = sa.Table(
     "incidents",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("subject", sa.String(255), nullable=False),
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("state", sa.String(32), nullable=False),
@@ -93,7 +98,7 @@ incidents = sa.Table(
 actions = sa.Table(
     "actions",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("subject", sa.String(255), nullable=False),
     sa.Column("actor", sa.String(255), nullable=False),
@@ -101,7 +106,7 @@ actions = sa.Table(
     sa.Column("started_at", sa.Float, nullable=False),
     sa.Column(
         "incident_id",
-        sa.Integer,
+        ID,
         sa.ForeignKey("incidents.id", name="fk_actions_incident_id"),
         nullable=True,
     ),
@@ -116,7 +121,7 @@ actions = sa.Table(
 audit = sa.Table(
     "audit",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("actor", sa.String(255), nullable=False),
     sa.Column("action", sa.String(255), nullable=False),
@@ -141,7 +146,7 @@ meta = sa.Table(
 series = sa.Table(
     "series",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("labels", sa.Text, nullable=False),  # canonical JSON list of [key, value] pairs
     sa.UniqueConstraint("name", "labels", name="uq_series_name_labels"),
@@ -154,7 +159,7 @@ rollups = sa.Table(
     metadata,
     sa.Column(
         "series_id",
-        sa.Integer,
+        ID,
         sa.ForeignKey("series.id", name="fk_rollups_series_id"),
         primary_key=True,
     ),
