@@ -25,9 +25,10 @@ OverflowError in the driver, so offsets and ids are checked against it first."""
 
 
 def an_id(value: int) -> sa.BindParameter[int]:
-    """``value`` bound as a 64-bit integer, for comparing with an id column. The columns are
-    ``INTEGER`` (32-bit on PostgreSQL), and SQLAlchemy casts a bound value to its column's type
-    there: an id of 2**31 or more was "integer out of range" (a 500) instead of not found."""
+    """``value`` bound as a 64-bit integer, for comparing with an id column. A database not yet
+    at revision 0004 has ``INTEGER`` ids (32-bit on PostgreSQL), and a bound value takes its
+    column's type there: an id of 2**31 or more was "integer out of range" (a 500) instead of
+    not found."""
     return sa.literal(int(value), sa.BigInteger)
 
 
