@@ -101,6 +101,7 @@ class LocalBackend:
 
     async def stop(self, info: ProcessInfo, grace: float) -> int | None:
         started = self._clock()
+        exited_before = (info.pid, info.create_time) in self._exits  # only its group is left
         self.kill(info, signal.SIGTERM)
         # A SIGSTOPped process keeps the SIGTERM pending until continued; SIGKILL needs no help.
         self.kill(info, signal.SIGCONT)
@@ -119,6 +120,9 @@ class LocalBackend:
                     "after SIGKILL (stuck in uninterruptible sleep?)"
                 ) from None
         self._kill_leftovers(info)
+        if exited_before:
+            log.debug("cleared what was left of replica %s (pid %d)", info.replica, info.pid)
+            return code
         elapsed = self._clock() - started
         how = "SIGKILL after grace" if escalated else "SIGTERM"
         log.info(

@@ -351,6 +351,9 @@ class ReplicaRunner:
     # --- reactions ---------------------------------------------------------------------------
 
     async def _after_exit(self, info: ProcessInfo, returncode: int | None) -> None:
+        # The leader is gone, not necessarily its group: workers it forked (holding the port, a
+        # GPU) would outlive it beside the replacement. Stopping the group clears them.
+        await self._backend.stop(info, self.plan.service.stop_grace)
         now = self._clock()
         self._bus.publish(
             ReplicaExited(

@@ -1,0 +1,125 @@
+"""ReplicaRunner over the real LocalBackend: replicas are real processes that crash, fork and hang.
+
+The rig's store, bus, incident book and action log are real; the probes are the rig's fakes (the
+cases here turn on processes, not on probe verdicts). Waits poll real time with a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+from vigil.backends import _local_procs as procs
+from vigil.backends.local import LocalBackend
+from vigil.model import ReplicaState
+from vigil.remediation import ReplicaRunner
+
+from .conftest import Rig, service
+
+PROMPTLY = 10.0
+"""Bound on a wait for a real process to do something (generous: the machine is shared)."""
+
+
+async def eventually(condition: Callable[[], bool], what: str) -> None:
+    try:
+        async with asyncio.timeout(PROMPTLY):
+            while True:
+                if condition():
+                    return
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        pytest.fail(f"not within {PROMPTLY:g}s: {what}")
+
+
+def running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.fixture
+async def local(rig: Rig) -> AsyncIterator[Rig]:
+    """The rig with a LocalBackend of a fresh instance; every process of it killed afterwards."""
+    instance = f"test-{uuid.uuid4().hex[:12]}"
+    backend = LocalBackend(instance)
+    rig.backend = backend  # type: ignore[assignment]
+    try:
+        yield rig
+    finally:
+        await rig.stop_tasks()
+        victims = [p.pid for p in procs.marked(instance)]
+        backend.sweep(keep=[])
+        await eventually(lambda: not any(running(p) for p in victims), "test processes killed")
+        backend.close()
+
+
+def python_replica(rig: Rig, code: str, **overrides: object) -> ReplicaRunner:
+    svc = service(
+        command=[sys.executable, "-c", code],
+        liveness=None,
+        readiness=None,
+        **overrides,
+    )
+    return rig.runner(svc)
+
+
+async def test_a_crashed_replica_s_worker_is_stopped_before_the_replacement_starts(
+    local: Rig, tmp_path: Path
+) -> None:
+    # The first run forks a worker (same process group, as a model server's workers are) and
+    # crashes; the worker must not outlive it beside the replacement, holding its port or GPU.
+    workers = tmp_path / "workers"
+    code = f"""
+import os, sys, time
+first = not os.path.exists({str(workers)!r})
+pid = os.fork()
+if pid == 0:
+    time.sleep(60)
+    os._exit(0)
+with open({str(workers)!r}, "a") as out:
+    out.write(str(pid) + "\\n")
+if first:
+    sys.exit(1)
+time.sleep(60)
+"""
+    runner = python_replica(local, code)
+    local.start(runner)
+    await eventually(lambda: runner.replica.restarts == 1, "the crash restarted")
+    await eventually(
+        lambda: workers.exists() and len(workers.read_text().split()) == 2, "second run forked"
+    )
+    first_worker, second_worker = (int(w) for w in workers.read_text().split())
+    await eventually(lambda: not running(first_worker), "the crashed run's worker stopped")
+    assert running(second_worker)
+    assert runner.replica.state == ReplicaState.RUNNING
+    await runner.close(stop=True)
+    await eventually(lambda: not running(second_worker), "the stop took the worker down")
+
+
+async def test_a_crashed_replica_s_worker_that_ignores_sigterm_is_killed(
+    local: Rig, tmp_path: Path
+) -> None:
+    worker_file = tmp_path / "worker"
+    code = f"""
+import os, signal, sys, time
+pid = os.fork()
+if pid == 0:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(60)
+    os._exit(0)
+with open({str(worker_file)!r}, "w") as out:
+    out.write(str(pid))
+sys.exit(3)
+"""
+    runner = python_replica(local, code, restart={"policy": "never"})
+    local.start(runner)
+    await eventually(lambda: runner.replica.held, "the exit escalated (policy never)")
+    worker = int(worker_file.read_text())
+    await eventually(lambda: not running(worker), "the worker killed")
