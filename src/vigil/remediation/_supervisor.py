@@ -142,10 +142,7 @@ class ReplicaRunner:
             await asyncio.gather(task, return_exceptions=True)
         while not self._commands.empty():  # queued, never carried out: ended and audited as such
             _, action = self._commands.get_nowait()
-            try:
-                self._actions.end(action, ok=False, detail="not carried out: supervision ended")
-            except StoreError as exc:
-                log.error("%s: action %d not stored as ended: %s", self.subject, action.id, exc)
+            self._abandon(action, "not carried out: supervision ended")
         if stop and self._info is not None:
             info, self._info = self._info, None
             await self._backend.stop(info, self.plan.service.stop_grace)
@@ -432,7 +429,12 @@ class ReplicaRunner:
         action = self._actions.begin(
             "restart", self.subject, reason=f"{what}; restart after {delay:g}s backoff"
         )
-        if delay > 0 and await self._interrupted_by_command(delay):
+        try:
+            interrupted = delay > 0 and await self._interrupted_by_command(delay)
+        except asyncio.CancelledError:  # supervision ended during the backoff
+            self._abandon(action, "not carried out: supervision ended")
+            raise
+        if interrupted:
             self._actions.end(action, ok=False, detail="superseded by an operator command")
             return
         self._budget.note_restart(self._clock())
@@ -443,7 +445,13 @@ class ReplicaRunner:
         """Wait out a backoff (on the injected sleep); an operator command cuts it short."""
         nap = asyncio.ensure_future(self._sleep(delay))
         cmd = asyncio.ensure_future(self._commands.get())
-        await asyncio.wait({nap, cmd}, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            await asyncio.wait({nap, cmd}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # no waiter left behind to take a later command
+            nap.cancel()
+            if not cmd.cancel() and not cmd.cancelled():  # taken already: close() ends it
+                self._commands.put_nowait(cmd.result())
+            raise
         if not cmd.done():
             cmd.cancel()
             return False
@@ -488,6 +496,13 @@ class ReplicaRunner:
         await self._launch(action)
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _abandon(self, action: ActionRecord, detail: str) -> None:
+        """End an action that supervision ending cut short: failed, with ``detail``, audited."""
+        try:
+            self._actions.end(action, ok=False, detail=detail)
+        except StoreError as exc:
+            log.error("%s: action %d not stored as ended: %s", self.subject, action.id, exc)
 
     def _start_probes(self) -> list[ProbeDriver]:
         drivers = []
