@@ -123,3 +123,32 @@ sys.exit(3)
     await eventually(lambda: runner.replica.held, "the exit escalated (policy never)")
     worker = int(worker_file.read_text())
     await eventually(lambda: not running(worker), "the worker killed")
+
+
+async def test_a_stop_cut_short_by_the_controller_exiting_is_finished_by_close(
+    local: Rig, tmp_path: Path
+) -> None:
+    # on_exit: stop. The controller goes down while an operator's stop waits out the grace of a
+    # replica that ignores SIGTERM: closing the runner must still stop it, not leave it running.
+    pidfile = tmp_path / "pid"
+    code = f"""
+import os, signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+with open({str(pidfile)!r}, "w") as out:
+    out.write(str(os.getpid()))
+time.sleep(60)
+"""
+    runner = python_replica(local, code, stop_grace=3.0)
+    local.start(runner)
+    await eventually(lambda: pidfile.exists() and pidfile.read_text() != "", "the replica up")
+    pid = int(pidfile.read_text())
+    stop = runner.command("stop", actor="ops", reason="maintenance")
+    await eventually(lambda: runner.info is None, "the stop under way (in its grace period)")
+    await local.stop_tasks()  # the controller's shutdown cancels the runners first
+    await runner.close(stop=True)
+    assert not running(pid)
+    assert runner.replica.state == ReplicaState.STOPPED
+    [ended] = local.actions_of("replica:llm/0")
+    assert (ended.id, ended.ok) == (stop.id, False)
+    assert ended.detail == "cut short: supervision ended during the stop"
+    local.assert_every_action_audited()

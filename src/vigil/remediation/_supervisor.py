@@ -106,6 +106,7 @@ class ReplicaRunner:
         self._closing = False
         self._task: asyncio.Task[Any] | None = None
         self._info: ProcessInfo | None = None
+        self._stopping: ProcessInfo | None = None  # a stop under way: close() finishes it
         self.subject = f"replica:{plan.id}"
         self.replica = Replica(
             id=plan.id,
@@ -143,8 +144,10 @@ class ReplicaRunner:
         while not self._commands.empty():  # queued, never carried out: ended and audited as such
             _, action = self._commands.get_nowait()
             self._abandon(action, "not carried out: supervision ended")
-        if stop and self._info is not None:
-            info, self._info = self._info, None
+        # a stop that supervision ending cut short (its grace wait cancelled) is finished too
+        info = self._info or self._stopping
+        if stop and info is not None:
+            self._info = self._stopping = None
             await self._backend.stop(info, self.plan.service.stop_grace)
             self._set_gone(ReplicaState.STOPPED)
 
@@ -192,7 +195,7 @@ class ReplicaRunner:
         process was still alive): the process is stopped now instead of left unsupervised."""
         self._adopt = None
         log.info("%s: finishing an operator's stop of pid %d", self.plan.id, info.pid)
-        rc = await self._backend.stop(info, self.plan.service.stop_grace)
+        rc = await self._stop(info)
         self._set_gone(ReplicaState.STOPPED, exit_code=rc)
 
     # --- one run of the process ---------------------------------------------------------------
@@ -350,7 +353,7 @@ class ReplicaRunner:
     async def _after_exit(self, info: ProcessInfo, returncode: int | None) -> None:
         # The leader is gone, not necessarily its group: workers it forked (holding the port, a
         # GPU) would outlive it beside the replacement. Stopping the group clears them.
-        await self._backend.stop(info, self.plan.service.stop_grace)
+        await self._stop(info)
         now = self._clock()
         self._bus.publish(
             ReplicaExited(
@@ -388,7 +391,7 @@ class ReplicaRunner:
             )
         )
         self._info = None
-        await self._backend.stop(info, self.plan.service.stop_grace)
+        await self._stop(info)
         now = self._clock()
         self._bus.publish(
             ReplicaExited(
@@ -473,9 +476,12 @@ class ReplicaRunner:
         if cmd in ("stop", "restart") and info is not None:
             self._info = None
             try:
-                rc = await self._backend.stop(info, self.plan.service.stop_grace)
+                rc = await self._stop(info)
             except BackendError as exc:
                 self._actions.end(action, ok=False, detail=str(exc))
+                raise
+            except asyncio.CancelledError:
+                self._abandon(action, "cut short: supervision ended during the stop")
                 raise
             self._bus.publish(
                 ReplicaExited(
@@ -496,6 +502,18 @@ class ReplicaRunner:
         await self._launch(action)
 
     # --- helpers -----------------------------------------------------------------------------
+
+    async def _stop(self, info: ProcessInfo) -> int | None:
+        """Stop ``info``'s process group. Cancelled meanwhile (supervision ended during the
+        grace period), the stop stays recorded for :meth:`close` to finish."""
+        self._stopping = info
+        try:
+            rc = await self._backend.stop(info, self.plan.service.stop_grace)
+        except BackendError:
+            self._stopping = None  # cannot be stopped: not tried again at close
+            raise
+        self._stopping = None
+        return rc
 
     def _abandon(self, action: ActionRecord, detail: str) -> None:
         """End an action that supervision ending cut short: failed, with ``detail``, audited."""
