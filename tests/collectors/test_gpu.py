@@ -278,3 +278,37 @@ def test_two_xids_of_one_gpu_and_action_in_one_collect_are_both_stored() -> None
         (("action", "reset_gpu"), ("gpu", "0")): [48.0, 63.0],
         (("action", "restart_app"), ("gpu", "0")): [13.0, 43.0],
     }
+
+
+def test_a_gpu_lost_before_the_start_is_reported_down_and_the_others_are_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # After an Xid 79 the agent is restarted; NVML then refuses a handle for the lost GPU with
+    # NVML_ERROR_GPU_IS_LOST (real pynvml errors here). That GPU is down, not the whole node.
+    pynvml = pytest.importorskip("pynvml")
+
+    class LostAtStart(FakeNvml):
+        NVMLError = pynvml.NVMLError
+
+        def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
+            if index == 1:
+                raise pynvml.NVMLError(pynvml.NVML_ERROR_GPU_IS_LOST)
+            return index
+
+        def nvmlDeviceRegisterEvents(self, h: int, types: int, event_set: str) -> None:
+            assert h != 1, "events registered on a GPU NVML could not open"
+
+        def nvmlEventSetWait(self, event_set: str, timeout_ms: int) -> SimpleNamespace:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_TIMEOUT)
+
+    collector = GpuCollector(nvml=LostAtStart(count=3))
+    with caplog.at_level(logging.WARNING):
+        got = by_key(collector.collect())
+    assert collector.unavailable is None
+    assert (got["gpu.available"], got["gpu.count"]) == (1, 3)
+    assert (got["gpu.up{gpu=0}"], got["gpu.up{gpu=1}"], got["gpu.up{gpu=2}"]) == (1, 0, 1)
+    assert got["gpu.util_pct{gpu=2}"] == 92
+    assert not [k for k in got if "gpu=1" in k and not k.startswith("gpu.up")]
+    assert [r.getMessage() for r in caplog.records] == [
+        "GPU 1: NVML cannot open it (GPU is lost); reporting it down"
+    ]

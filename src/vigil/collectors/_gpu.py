@@ -144,16 +144,22 @@ class GpuCollector:
                 self._nvml = self._loader()
             nvml = self._nvml
             nvml.nvmlInit()
-            handles = {
-                i: nvml.nvmlDeviceGetHandleByIndex(i) for i in range(nvml.nvmlDeviceGetCount())
-            }
+            count = nvml.nvmlDeviceGetCount()
         except ImportError as exc:
             self._give_up(f"nvidia-ml-py is not installed ({exc})")
             return
         except Exception as exc:  # NVMLError_* (no driver, no GPU...) or worse
             self._give_up(f"NVML did not initialise: {exc or type(exc).__name__}")
             return
-        self._handles = handles
+        for index in range(count):
+            # one GPU that NVML cannot open (fallen off the bus before the agent started:
+            # GPU_IS_LOST) is reported down; the others are read as usual
+            try:
+                self._handles[index] = nvml.nvmlDeviceGetHandleByIndex(index)
+            except nvml.NVMLError as exc:
+                self._handles[index] = None
+                self._lost.add(index)
+                log.warning("GPU %d: NVML cannot open it (%s); reporting it down", index, exc)
         self._events = self._register_events(nvml)
 
     def _give_up(self, reason: str) -> None:
@@ -167,6 +173,8 @@ class GpuCollector:
             log.info("NVML events unsupported (%s); no XID events from NVML", exc)
             return None
         for index, handle in self._handles.items():
+            if index in self._lost:
+                continue
             try:
                 nvml.nvmlDeviceRegisterEvents(handle, _EVENT_XID, events)
             except nvml.NVMLError as exc:
