@@ -17,8 +17,8 @@ import pytest
 
 from vigil.backends import _local_procs as procs
 from vigil.backends.local import LocalBackend
-from vigil.model import ReplicaState
-from vigil.remediation import ReplicaRunner
+from vigil.model import Replica, ReplicaState
+from vigil.remediation import ReplicaRunner, plan_replica
 
 from .conftest import Rig, service
 
@@ -152,3 +152,53 @@ time.sleep(60)
     assert (ended.id, ended.ok) == (stop.id, False)
     assert ended.detail == "cut short: supervision ended during the stop"
     local.assert_every_action_audited()
+
+
+async def test_a_crashed_replica_leaves_rotation_before_its_leftovers_are_cleared(
+    local: Rig, tmp_path: Path
+) -> None:
+    # The balancer hears of the exit through on_change; clearing a worker that ignores SIGTERM
+    # takes the stop grace, and the replica must not stay in rotation for that long. The worker
+    # notes the SIGTERM of the clearing; the exit must be seen before it.
+    worker_file, termed = tmp_path / "worker", tmp_path / "termed"
+    code = f"""
+import os, signal, sys, time
+pid = os.fork()
+if pid == 0:
+    signal.signal(signal.SIGTERM, lambda *_: open({str(termed)!r}, "w").close())
+    while True:
+        time.sleep(60)
+with open({str(worker_file)!r}, "w") as out:
+    out.write(str(pid))
+sys.exit(3)
+"""
+    seen: list[bool] = []
+    svc = service(
+        command=[sys.executable, "-c", code],
+        liveness=None,
+        readiness=None,
+        stop_grace=1.0,
+        restart={"policy": "never"},
+    )
+
+    def changed(replica: Replica) -> None:
+        if replica.state == ReplicaState.EXITED:
+            seen.append(termed.exists())
+
+    runner = ReplicaRunner(
+        plan_replica(svc, 0, log_dir=tmp_path),
+        backend=local.backend,
+        bus=local.bus,
+        store=local.store,
+        incidents=local.incidents,
+        actions=local.actions,
+        probes=local.probes,
+        clock=local.clock,
+        sleep=local.sleep,
+        on_change=changed,
+    )
+    local.start(runner)
+    await eventually(lambda: runner.replica.held, "the exit escalated (policy never)")
+    assert seen[0] is False  # out of rotation before the clearing began
+    assert termed.exists()  # the worker was asked to go
+    await eventually(lambda: not running(int(worker_file.read_text())), "then killed")

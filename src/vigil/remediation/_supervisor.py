@@ -351,31 +351,33 @@ class ReplicaRunner:
     # --- reactions ---------------------------------------------------------------------------
 
     async def _after_exit(self, info: ProcessInfo, returncode: int | None) -> None:
-        # The leader is gone, not necessarily its group: workers it forked (holding the port, a
-        # GPU) would outlive it beside the replacement. Stopping the group clears them.
-        await self._stop(info)
         now = self._clock()
         self._bus.publish(
             ReplicaExited(
                 at=now, replica=self.plan.id, pid=info.pid, returncode=returncode, expected=False
             )
         )
-        self._set_gone(ReplicaState.EXITED, exit_code=returncode)
+        self._set_gone(ReplicaState.EXITED, exit_code=returncode)  # out of rotation at once
         what = describe_exit(returncode)
         policy = self.plan.service.restart.policy
-        if returncode == 0 and not should_restart(policy, returncode):
-            # A clean exit under on-failure / never is a finished job, not a fault.
+        # A clean exit under on-failure / never is a finished job, not a fault.
+        finished = returncode == 0 and not should_restart(policy, returncode)
+        if not finished:
+            self._incidents.raise_finding(
+                self._finding(
+                    FindingKind.PROCESS_EXITED,
+                    f"{self.plan.id} {what}",
+                    Severity.WARNING if returncode == 0 else Severity.CRITICAL,
+                    returncode=returncode,
+                    pid=info.pid,
+                )
+            )
+        # The leader is gone, not necessarily its group: workers it forked (holding the port, a
+        # GPU) would outlive it beside the replacement. Stopping the group clears them.
+        await self._stop(info)
+        if finished:
             self._want_running = False
             return
-        self._incidents.raise_finding(
-            self._finding(
-                FindingKind.PROCESS_EXITED,
-                f"{self.plan.id} {what}",
-                Severity.WARNING if returncode == 0 else Severity.CRITICAL,
-                returncode=returncode,
-                pid=info.pid,
-            )
-        )
         await self._maybe_restart(now, what, returncode)
 
     async def _after_liveness_failure(self, info: ProcessInfo, event: HealthChanged) -> None:
