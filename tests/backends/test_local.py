@@ -6,6 +6,7 @@ import asyncio
 import errno
 import os
 import signal
+from pathlib import Path
 
 import psutil
 import pytest
@@ -144,6 +145,53 @@ async def test_stop_kills_a_group_member_that_outlives_its_leader(backend, tmp_p
     worker = int(content.split()[1])
     assert await backend.stop(info, grace=PROMPTLY) == -signal.SIGTERM
     await until_dead([worker])
+
+
+def slow_worker_replica(done: Path, *, crash: bool) -> str:
+    """A leader that forks a worker (same group) which needs a moment after SIGTERM to finish
+    cleanly (writes ``done``); the leader dies at once on SIGTERM, or exits by itself (crash)."""
+    return (
+        "import os, signal, sys, time\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    def bye(*_):\n"
+        "        time.sleep(0.5)\n"
+        f"        open({str(done)!r}, 'w').write('clean')\n"
+        "        os._exit(0)\n"
+        "    signal.signal(signal.SIGTERM, bye)\n"
+        "    print('worker', os.getpid(), flush=True)\n"
+        "    time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.2)\n"
+        f"if {crash!r}: sys.exit(1)\n"
+        "time.sleep(60)\n"
+    )
+
+
+async def test_stop_gives_a_worker_the_grace_period_even_when_its_leader_exits_at_once(
+    backend, tmp_path
+):
+    done = tmp_path / "done"
+    s = spec("svc/0", slow_worker_replica(done, crash=False), tmp_path)
+    info = await backend.start(s)
+    worker = int((await wait_for_text(s.log_path, "worker")).split()[1])
+    assert await backend.stop(info, grace=PROMPTLY) == -signal.SIGTERM
+    await until_dead([worker])
+    assert done.read_text() == "clean"  # not SIGKILLed the moment the leader was gone
+
+
+async def test_stopping_a_crashed_replica_sends_its_surviving_worker_sigterm_first(
+    backend, tmp_path
+):
+    done = tmp_path / "done"
+    s = spec("svc/0", slow_worker_replica(done, crash=True), tmp_path)
+    info = await backend.start(s)
+    worker = int((await wait_for_text(s.log_path, "worker")).split()[1])
+    assert await asyncio.wait_for(backend.wait(info), PROMPTLY) == 1
+    assert running(worker)
+    await backend.stop(info, grace=PROMPTLY)
+    await until_dead([worker])
+    assert done.read_text() == "clean"
 
 
 async def test_stop_ends_a_sigstopped_process(backend, tmp_path):

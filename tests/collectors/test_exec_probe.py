@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -93,3 +96,43 @@ async def test_a_command_that_exits_leaves_no_background_process(tmp_path: Path)
 async def test_an_exec_probe_may_run_python(tmp_path: Path) -> None:
     outcome = await run_probe(exec_(sys.executable, "-c", "print('fine')"), port=1)
     assert (outcome.ok, outcome.detail) == (True, "exit 0: fine")
+
+
+async def test_a_command_whose_background_job_holds_its_output_is_judged_at_its_exit(
+    tmp_path: Path,
+) -> None:
+    # The job inherits the probe's stdout pipe; the verdict must not wait for the pipe to close
+    # (that took until the timeout: a healthy replica judged hung). The sleep makes the command
+    # exit after the probe has started waiting, which is when the wait used to hang.
+    pidfile = tmp_path / "pid"
+    script = f"sleep 30 & echo $! > {pidfile}; sleep 0.3; echo fine; exit 0"
+    outcome = await run_probe(exec_("sh", "-c", script, timeout=5.0), port=1)
+    assert (outcome.ok, outcome.timed_out, outcome.detail) == (True, False, "exit 0: fine")
+    assert await wait_gone(int(pidfile.read_text()))
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_a_child_that_escaped_the_group_and_holds_the_output_leaks_no_descriptor(
+    tmp_path: Path,
+) -> None:
+    # setsid: out of the probe's process group, so the group kill misses it and it keeps the
+    # pipe open; our end is closed anyway, once per probe run, not kept until the child exits
+    pidfile = tmp_path / "pid"
+    script = f"setsid sleep 30 & echo $! > {pidfile}; sleep 0.1; exit 0"
+    pids = []
+    before = 0
+    try:
+        for run in range(4):
+            if run == 1:  # after the first run: asyncio opens descriptors of its own once
+                before = open_fds()
+            outcome = await run_probe(exec_("sh", "-c", script, timeout=5.0), port=1)
+            pids.append(int(pidfile.read_text()))
+            assert (outcome.ok, outcome.timed_out) == (True, False)
+        assert open_fds() == before
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -278,3 +278,95 @@ def test_two_xids_of_one_gpu_and_action_in_one_collect_are_both_stored() -> None
         (("action", "reset_gpu"), ("gpu", "0")): [48.0, 63.0],
         (("action", "restart_app"), ("gpu", "0")): [13.0, 43.0],
     }
+
+
+def test_a_gpu_lost_before_the_start_is_reported_down_and_the_others_are_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # After an Xid 79 the agent is restarted; NVML then refuses a handle for the lost GPU with
+    # NVML_ERROR_GPU_IS_LOST (real pynvml errors here). That GPU is down, not the whole node.
+    pynvml = pytest.importorskip("pynvml")
+
+    class LostAtStart(FakeNvml):
+        NVMLError = pynvml.NVMLError
+
+        def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
+            if index == 1:
+                raise pynvml.NVMLError(pynvml.NVML_ERROR_GPU_IS_LOST)
+            return index
+
+        def nvmlDeviceRegisterEvents(self, h: int, types: int, event_set: str) -> None:
+            assert h != 1, "events registered on a GPU NVML could not open"
+
+        def nvmlEventSetWait(self, event_set: str, timeout_ms: int) -> SimpleNamespace:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_TIMEOUT)
+
+    collector = GpuCollector(nvml=LostAtStart(count=3))
+    with caplog.at_level(logging.WARNING):
+        got = by_key(collector.collect())
+    assert collector.unavailable is None
+    assert (got["gpu.available"], got["gpu.count"]) == (1, 3)
+    assert (got["gpu.up{gpu=0}"], got["gpu.up{gpu=1}"], got["gpu.up{gpu=2}"]) == (1, 0, 1)
+    assert got["gpu.util_pct{gpu=2}"] == 92
+    assert not [k for k in got if "gpu=1" in k and not k.startswith("gpu.up")]
+    assert [r.getMessage() for r in caplog.records] == [
+        "GPU 1: NVML cannot open it (GPU is lost); reporting it down"
+    ]
+
+
+def test_xids_of_the_other_gpus_keep_coming_after_one_falls_off_the_bus(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # NVML documents nvmlEventSetWait returning NVML_ERROR_GPU_IS_LOST "if a GPU has fallen off
+    # the bus": the wait fails for the whole set. Turning XID events off then hid a later Xid 48
+    # (double-bit ECC) on a healthy GPU. Real pynvml errors and codes here.
+    pynvml = pytest.importorskip("pynvml")
+
+    class PerSetNvml(FakeNvml):
+        NVMLError = pynvml.NVMLError
+
+        def __init__(self) -> None:
+            super().__init__(count=3)
+            self.sets: dict[int, set[int]] = {}
+            self.freed: list[int] = []
+
+        def _check(self, handle: int, what: str) -> None:
+            self.calls.append(f"{what}:{handle}")
+            if handle in self.lost:
+                raise pynvml.NVMLError(pynvml.NVML_ERROR_GPU_IS_LOST)
+
+        def nvmlDeviceGetTotalEccErrors(self, h: int, error: int, counter: int) -> int:
+            self._check(h, "ecc")
+            return 0
+
+        def nvmlEventSetCreate(self) -> int:  # type: ignore[override]
+            self.sets[len(self.sets)] = set()
+            return len(self.sets) - 1
+
+        def nvmlDeviceRegisterEvents(self, h: int, types: int, event_set: int) -> None:  # type: ignore[override]
+            self.sets[event_set].add(h)
+
+        def nvmlEventSetWait(self, event_set: int, timeout_ms: int) -> SimpleNamespace:  # type: ignore[override]
+            if self.sets[event_set] & self.lost:
+                raise pynvml.NVMLError(pynvml.NVML_ERROR_GPU_IS_LOST)
+            if not self.events:
+                raise pynvml.NVMLError(pynvml.NVML_ERROR_TIMEOUT)
+            return self.events.pop(0)
+
+        def nvmlEventSetFree(self, event_set: int) -> None:  # type: ignore[override]
+            self.freed.append(event_set)
+
+    nvml = PerSetNvml()
+    collector = GpuCollector(nvml=nvml, clock=lambda: 9.0)
+    collector.collect()
+    nvml.lost.add(0)
+    nvml.events = [SimpleNamespace(device=2, eventType=0x8, eventData=48)]
+    with caplog.at_level(logging.WARNING):
+        got = by_key(collector.collect())
+    assert got["gpu.up{gpu=0}"] == 0
+    assert got["gpu.xid{action=reset_gpu,gpu=2}"] == 48
+    assert (nvml.sets[1], nvml.freed) == ({1, 2}, [0])
+    nvml.events = [SimpleNamespace(device=1, eventType=0x8, eventData=94)]
+    assert by_key(collector.collect())["gpu.xid{action=restart_app,gpu=1}"] == 94
+    assert len(nvml.sets) == 2  # rebuilt once, not at every collect
+    assert "XID events again without GPUs [0]" in caplog.text

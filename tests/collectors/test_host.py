@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections import namedtuple
 
 import psutil
@@ -143,6 +144,47 @@ def test_pseudo_filesystems_and_unreadable_mounts_are_skipped(setup: Setup) -> N
     assert got["host.disk.used_pct{mount=/}"] == 90.0
     assert got["host.disk.free_bytes{mount=/}"] == 10
     assert not [name for name in got if "/run" in name or "/snap" in name or "/data" in name]
+
+
+class HungMount(FakePsutil):
+    """/mnt/nfs is a network filesystem whose server stopped answering: statvfs blocks (in the
+    kernel, for real) until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts.append(Part("nfs:/export", "/mnt/nfs", "nfs4"))
+        self.server_back = threading.Event()
+        self.nfs_stats = 0
+
+    def disk_usage(self, path: str) -> Usage:
+        if path == "/mnt/nfs":
+            self.nfs_stats += 1
+            self.server_back.wait()
+            return Usage(total=1000, used=100, free=900)
+        return super().disk_usage(path)
+
+
+@pytest.mark.timeout(20)
+def test_a_hung_network_mount_does_not_stall_the_collect_and_is_read_once_it_answers() -> None:
+    # The agent collects on its heartbeat path: a collect blocked on the mount stopped the
+    # heartbeats, and the controller declared the node down.
+    ps = HungMount()
+    collector = HostCollector(node="n1", psutil_module=ps, clock=Clock())
+    try:
+        first = values(collector.collect())
+        second = values(collector.collect())
+        for got in (first, second):
+            assert got["host.disk.used_pct{mount=/}"] == 90.0
+            assert not [name for name in got if "/mnt/nfs" in name]
+        assert ps.nfs_stats == 1  # one stuck call, not one more thread per collect
+    finally:
+        ps.server_back.set()
+    for call in threading.enumerate():
+        if call.name == "statvfs /mnt/nfs":
+            call.join(10)  # the stuck call returns now that the server answers
+    got = values(collector.collect())
+    assert got["host.disk.free_bytes{mount=/mnt/nfs}"] == 900
+    assert ps.nfs_stats == 2
 
 
 def test_rates_come_from_the_counters_of_the_previous_call(setup: Setup) -> None:

@@ -203,6 +203,20 @@ async def test_an_answer_that_is_not_http_fails(http_server: Server) -> None:
     assert outcome.detail == "bad response: connection closed without a response"
 
 
+async def test_non_ascii_digits_in_a_status_or_length_fail_the_probe_without_raising(
+    http_server: Server,
+) -> None:
+    # str.isdigit() accepts "²" (latin-1 0xB2) but int() does not: run_probe raised ValueError,
+    # the probe loop logged a traceback at every interval and called it a "probe error"
+    http_server.answer.raw = "HTTP/1.1 ²00 OK\r\n\r\n".encode("latin-1")
+    outcome = await run_probe(http(), port=http_server.port)
+    assert not outcome.ok
+    assert outcome.detail.startswith("bad response: not an HTTP response")
+    http_server.answer.raw = "HTTP/1.1 200 OK\r\nContent-Length: ²\r\n\r\nok".encode("latin-1")
+    outcome = await run_probe(http(body_contains="ok"), port=http_server.port)
+    assert (outcome.ok, outcome.detail) == (True, "HTTP 200")  # read to the end, as without one
+
+
 async def test_a_server_that_accepts_but_never_answers_times_out(silent_server: int) -> None:
     outcome = await run_probe(http(timeout=0.3), port=silent_server)
     assert (outcome.ok, outcome.timed_out, outcome.detail) == (False, True, "timed out after 0.3s")

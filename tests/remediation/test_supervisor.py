@@ -6,6 +6,8 @@ commands, then yields to the event loop until the runner has reacted (``rig.unti
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from vigil.errors import BackendError
@@ -390,6 +392,31 @@ async def test_an_operator_command_during_a_backoff_supersedes_the_pending_resta
     restart, stop = rig.actions_of(SUBJECT)
     assert (restart.ok, restart.detail) == (False, "superseded by an operator command")
     assert (stop.kind, stop.ok) == ("stop", True)
+    assert len(rig.backend.started) == 1
+    rig.assert_every_action_audited()
+
+
+async def test_supervision_ending_during_a_backoff_ends_the_pending_restart_as_not_done(
+    rig: Rig,
+) -> None:
+    # A controller shut down (or restarted to fix its config) while a replica waits out its
+    # backoff: the restart it had begun must not stay "in progress" for ever, unaudited.
+    async def forever(seconds: float) -> None:
+        rig.sleeps.append(seconds)
+        await asyncio.Event().wait()
+
+    rig.sleep = forever  # type: ignore[method-assign]
+    runner = await running(rig, restart=RestartPolicy(backoff_initial=600.0))
+    rig.backend.crash(RID)
+    await rig.until(lambda: rig.sleeps == [600.0], "the backoff begun")
+    await rig.stop_tasks()
+    late = runner.command("start", actor="ops", reason="after the end")
+    await rig.spin()
+    await runner.close(stop=False)
+    restart, start = rig.actions_of(SUBJECT)
+    assert (restart.kind, restart.ok) == ("restart", False)
+    assert restart.detail == "not carried out: supervision ended"
+    assert (start.id, start.ok) == (late.id, False)  # not taken by a waiter left behind
     assert len(rig.backend.started) == 1
     rig.assert_every_action_audited()
 

@@ -115,6 +115,20 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
+def proc_running(proc: psutil.Process) -> bool:
+    """True while ``proc`` (its pid not reused since) has not exited."""
+    try:
+        return proc.is_running() and proc.status() not in _GONE
+    except psutil.Error:
+        return False
+
+
+def signal_proc(proc: psutil.Process, signum: int) -> None:
+    """Signal ``proc``, ignoring one that is gone (psutil refuses a pid reused since)."""
+    with contextlib.suppress(psutil.Error):
+        proc.send_signal(signum)
+
+
 def kill_pid(pid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signum)

@@ -101,6 +101,8 @@ class LocalBackend:
 
     async def stop(self, info: ProcessInfo, grace: float) -> int | None:
         started = self._clock()
+        deadline = time.monotonic() + max(grace, 0.0)  # the whole group's, not just the leader's
+        exited_before = (info.pid, info.create_time) in self._exits  # only its group is left
         self.kill(info, signal.SIGTERM)
         # A SIGSTOPped process keeps the SIGTERM pending until continued; SIGKILL needs no help.
         self.kill(info, signal.SIGCONT)
@@ -118,7 +120,10 @@ class LocalBackend:
                     f"replica {info.replica}: pid {info.pid} still alive {KILL_TIMEOUT:g} s "
                     "after SIGKILL (stuck in uninterruptible sleep?)"
                 ) from None
-        self._kill_leftovers(info)
+        await self._stop_leftovers(info, deadline, term=exited_before)
+        if exited_before:
+            log.debug("cleared what was left of replica %s (pid %d)", info.replica, info.pid)
+            return code
         elapsed = self._clock() - started
         how = "SIGKILL after grace" if escalated else "SIGTERM"
         log.info(
@@ -280,9 +285,22 @@ class LocalBackend:
             watch.poll.cancel()
         return watch
 
-    def _kill_leftovers(self, info: ProcessInfo) -> None:
-        """SIGKILL what is left of the group once its leader is gone (e.g. a worker that ignored
-        SIGTERM). Members are recognised by group *and* marker, since the leader's pid is free."""
-        for proc in procs.marked(self.instance):
-            if procs.pgid_of(proc.pid) == info.pgid:
-                procs.kill_pid(proc.pid, signal.SIGKILL)
+    async def _stop_leftovers(self, info: ProcessInfo, deadline: float, *, term: bool) -> None:
+        """What is left of the group once its leader is gone (workers it forked) has until
+        ``deadline`` (the end of the stop's grace period) to exit, then gets SIGKILL. A leader
+        that exits at once on SIGTERM no longer cuts its workers' shutdown short.
+
+        They had the group's SIGTERM, unless the leader was gone before the stop began (``term``:
+        it crashed), when each gets its own now (a second SIGTERM would make some servers quit
+        without cleaning up). Members are recognised by group *and* marker, since the leader's pid
+        is free; psutil's signalling refuses a pid reused meanwhile."""
+        members = [p for p in procs.marked(self.instance) if procs.pgid_of(p.pid) == info.pgid]
+        if term and time.monotonic() < deadline:
+            for proc in members:
+                procs.signal_proc(proc, signal.SIGTERM)
+                procs.signal_proc(proc, signal.SIGCONT)
+        while members and (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(POLL_INTERVAL, left))
+            members = [p for p in members if procs.proc_running(p)]
+        for proc in members:
+            procs.signal_proc(proc, signal.SIGKILL)

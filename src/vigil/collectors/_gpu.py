@@ -7,8 +7,10 @@ to the controller's metrics pipeline. NVML is injected (``nvml=``) for tests; by
 Failure policy: if NVML is missing or will not initialise, that is logged once and every collect
 returns just ``gpu.available = 0``. A GPU that fails mid-run (an NVML error other than "not
 supported" on its handle, e.g. GPU_IS_LOST after Xid 79) is logged once, reported as
-``gpu.up{gpu=N} = 0`` and skipped from then on; the other GPUs keep reporting. A reading the GPU
-does not support (ECC on consumer boards) is skipped quietly and not asked again.
+``gpu.up{gpu=N} = 0`` and skipped from then on; the other GPUs keep reporting (so does one NVML
+cannot open at start). A reading the GPU does not support (ECC on consumer boards) is skipped
+quietly and not asked again. An XID event wait that fails with GPU_IS_LOST is retried on a new
+event set without the lost GPUs; any other failure turns NVML's XID events off.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ _ECC_CORRECTED, _ECC_UNCORRECTED = 0, 1
 _ECC_VOLATILE, _ECC_AGGREGATE = 0, 1
 _RETIRED_SBE, _RETIRED_DBE = 0, 1  # retirement causes: multiple single-bit, double-bit
 _EVENT_XID = 0x8  # nvmlEventTypeXidCriticalError
-_ERROR_NOT_SUPPORTED, _ERROR_NO_PERMISSION, _ERROR_TIMEOUT = 3, 4, 10
+_ERROR_NOT_SUPPORTED, _ERROR_NO_PERMISSION, _ERROR_TIMEOUT, _ERROR_GPU_IS_LOST = 3, 4, 10, 15
 
 MAX_EVENTS_PER_COLLECT = 64
 """XID events drained per collect; an XID storm must not stall the agent's tick."""
@@ -98,6 +100,7 @@ class GpuCollector:
         self._lost: set[int] = set()
         self._unsupported: set[tuple[int, str]] = set()
         self._events: Any = None
+        self._events_skip: frozenset[int] = frozenset()  # lost GPUs the event set leaves out
 
     def collect(self) -> list[Sample]:
         """One reading of every GPU plus the XID events since the last call."""
@@ -144,16 +147,22 @@ class GpuCollector:
                 self._nvml = self._loader()
             nvml = self._nvml
             nvml.nvmlInit()
-            handles = {
-                i: nvml.nvmlDeviceGetHandleByIndex(i) for i in range(nvml.nvmlDeviceGetCount())
-            }
+            count = nvml.nvmlDeviceGetCount()
         except ImportError as exc:
             self._give_up(f"nvidia-ml-py is not installed ({exc})")
             return
         except Exception as exc:  # NVMLError_* (no driver, no GPU...) or worse
             self._give_up(f"NVML did not initialise: {exc or type(exc).__name__}")
             return
-        self._handles = handles
+        for index in range(count):
+            # one GPU that NVML cannot open (fallen off the bus before the agent started:
+            # GPU_IS_LOST) is reported down; the others are read as usual
+            try:
+                self._handles[index] = nvml.nvmlDeviceGetHandleByIndex(index)
+            except nvml.NVMLError as exc:
+                self._handles[index] = None
+                self._lost.add(index)
+                log.warning("GPU %d: NVML cannot open it (%s); reporting it down", index, exc)
         self._events = self._register_events(nvml)
 
     def _give_up(self, reason: str) -> None:
@@ -161,17 +170,27 @@ class GpuCollector:
         log.warning("GPU metrics unavailable: %s; reporting gpu.available=0", reason)
 
     def _register_events(self, nvml: NvmlLike) -> Any:
+        self._events_skip = frozenset(self._lost)
         try:
             events = nvml.nvmlEventSetCreate()
         except nvml.NVMLError as exc:
             log.info("NVML events unsupported (%s); no XID events from NVML", exc)
             return None
         for index, handle in self._handles.items():
+            if index in self._lost:
+                continue
             try:
                 nvml.nvmlDeviceRegisterEvents(handle, _EVENT_XID, events)
             except nvml.NVMLError as exc:
                 log.info("GPU %d: XID events unsupported (%s)", index, exc)
         return events
+
+    def _free_events(self, nvml: NvmlLike) -> None:
+        events, self._events = self._events, None
+        try:
+            nvml.nvmlEventSetFree(events)
+        except nvml.NVMLError as exc:
+            log.debug("NVML event set not freed: %s", exc)
 
     def _call(self, nvml: NvmlLike, index: int, what: str, fn: Callable[[], Any]) -> Any:
         if (index, what) in self._unsupported:
@@ -221,9 +240,22 @@ class GpuCollector:
             try:
                 data = nvml.nvmlEventSetWait(self._events, 0)
             except nvml.NVMLError as exc:
-                if getattr(exc, "value", None) != _ERROR_TIMEOUT:  # timeout: no more events
-                    log.warning("NVML event wait failed (%s); XID events off from now on", exc)
-                    self._events = None
+                code = getattr(exc, "value", None)
+                if code == _ERROR_TIMEOUT:  # no more events
+                    break
+                if code == _ERROR_GPU_IS_LOST and self._lost - self._events_skip:
+                    # the set's wait fails for as long as it holds a GPU that fell off the bus:
+                    # a new set without it keeps the other GPUs' XIDs coming
+                    log.warning(
+                        "NVML event wait: %s; XID events again without GPUs %s",
+                        exc,
+                        sorted(self._lost),
+                    )
+                    self._free_events(nvml)
+                    self._events = self._register_events(nvml)
+                    continue
+                log.warning("NVML event wait failed (%s); XID events off from now on", exc)
+                self._free_events(nvml)
                 break
             if data.eventType != _EVENT_XID:
                 continue

@@ -11,6 +11,9 @@ re-attached) restarts from its new value instead of giving a negative rate.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Literal, Protocol
@@ -27,6 +30,14 @@ PSEUDO_FILESYSTEMS = frozenset(
     }
 )
 """Filesystems whose space is not disk space (kernel views, RAM, read-only snap images at 100%)."""
+
+STAT_TIMEOUT = 0.5
+"""Seconds a collect waits for one mount's space (statvfs). A hung NFS or FUSE server makes that
+call block in the kernel for ever, and the agent collects on its heartbeat path: a stuck mount
+stopped the heartbeats and the node was declared down. Past this, the mount is skipped until its
+call returns (one stuck thread per mount at most, as node_exporter's stuck mounts)."""
+
+log = logging.getLogger(__name__)
 
 _GUEST_FIELDS = frozenset({"guest", "guest_nice"})  # Linux counts guest time inside user already
 _IDLE_FIELDS = frozenset({"idle", "iowait"})
@@ -161,6 +172,7 @@ class HostCollector:
         self._rates = _Rates()
         self._pids: dict[str, int] = {}
         self._procs: dict[str, tuple[int, float, _Process]] = {}  # replica -> (pid, start, proc)
+        self._stuck: dict[str, threading.Thread] = {}  # mount -> its statvfs that never returned
 
     def watch_pids(self, pids: Mapping[str, int]) -> None:
         """Replace the set of watched processes (replica id -> pid)."""
@@ -233,11 +245,8 @@ class HostCollector:
             if part.fstype in PSEUDO_FILESYSTEMS or part.mountpoint in seen:
                 continue
             seen.add(part.mountpoint)
-            try:
-                usage = self._ps.disk_usage(part.mountpoint)
-            except OSError:  # unmounted meanwhile, or not ours to read
-                continue
-            if usage.total <= 0:
+            usage = self._disk_usage(part.mountpoint)
+            if usage is None or usage.total <= 0:
                 continue
             put(
                 "host.disk.used_pct",
@@ -251,6 +260,35 @@ class HostCollector:
                 ("host.disk.write_bytes_per_s", "w", io.write_bytes),
             ):
                 self._put_rate(put, name, ("disk", disk, key), value, at, disk=disk)
+
+    def _disk_usage(self, mount: str) -> _Usage | None:
+        """The mount's space, or None: unreadable (unmounted meanwhile, not ours to read) or
+        not answering within :data:`STAT_TIMEOUT` (then skipped while that call is stuck)."""
+        stuck = self._stuck.get(mount)
+        if stuck is not None:
+            if stuck.is_alive():
+                return None
+            del self._stuck[mount]
+            log.info("mount %s answers again", mount)
+        got: list[_Usage] = []
+
+        def stat() -> None:
+            with contextlib.suppress(OSError):  # unmounted meanwhile, or not ours to read
+                got.append(self._ps.disk_usage(mount))
+
+        call = threading.Thread(target=stat, name=f"statvfs {mount}", daemon=True)
+        call.start()
+        call.join(STAT_TIMEOUT)
+        if call.is_alive():
+            self._stuck[mount] = call
+            log.warning(
+                "mount %s did not answer statvfs in %gs (a hung network filesystem?); "
+                "skipped until it does",
+                mount,
+                STAT_TIMEOUT,
+            )
+            return None
+        return got[0] if got else None
 
     def _processes(self, at: float, put: _Put) -> None:
         for replica, pid in sorted(self._pids.items()):

@@ -30,6 +30,11 @@ class _BadResponse(Exception):
     """The server answered something that is not an HTTP/1.x response."""
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit()`` also accepts "²", which ``int()`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 async def _readline(reader: asyncio.StreamReader) -> bytes:
     try:
         return await reader.readline()
@@ -49,7 +54,7 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]
     if not line:
         raise _BadResponse("connection closed without a response")
     parts = line.decode("latin-1").split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not _is_number(parts[1]):
         raise _BadResponse(f"not an HTTP response: {line[:40]!r}")
     headers: dict[str, str] = {}
     for _ in range(_MAX_HEADERS):
@@ -82,7 +87,7 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
 async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> str:
     if "chunked" in headers.get("transfer-encoding", "").lower():
         data = await _read_chunked(reader)
-    elif (length := headers.get("content-length", "")).isdigit():
+    elif _is_number(length := headers.get("content-length", "")):
         data = await _read_upto(reader, min(int(length), MAX_BODY))
     else:
         data = await _read_upto(reader, MAX_BODY)

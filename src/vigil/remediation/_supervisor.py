@@ -106,6 +106,7 @@ class ReplicaRunner:
         self._closing = False
         self._task: asyncio.Task[Any] | None = None
         self._info: ProcessInfo | None = None
+        self._stopping: ProcessInfo | None = None  # a stop under way: close() finishes it
         self.subject = f"replica:{plan.id}"
         self.replica = Replica(
             id=plan.id,
@@ -142,12 +143,11 @@ class ReplicaRunner:
             await asyncio.gather(task, return_exceptions=True)
         while not self._commands.empty():  # queued, never carried out: ended and audited as such
             _, action = self._commands.get_nowait()
-            try:
-                self._actions.end(action, ok=False, detail="not carried out: supervision ended")
-            except StoreError as exc:
-                log.error("%s: action %d not stored as ended: %s", self.subject, action.id, exc)
-        if stop and self._info is not None:
-            info, self._info = self._info, None
+            self._abandon(action, "not carried out: supervision ended")
+        # a stop that supervision ending cut short (its grace wait cancelled) is finished too
+        info = self._info or self._stopping
+        if stop and info is not None:
+            self._info = self._stopping = None
             await self._backend.stop(info, self.plan.service.stop_grace)
             self._set_gone(ReplicaState.STOPPED)
 
@@ -195,7 +195,7 @@ class ReplicaRunner:
         process was still alive): the process is stopped now instead of left unsupervised."""
         self._adopt = None
         log.info("%s: finishing an operator's stop of pid %d", self.plan.id, info.pid)
-        rc = await self._backend.stop(info, self.plan.service.stop_grace)
+        rc = await self._stop(info)
         self._set_gone(ReplicaState.STOPPED, exit_code=rc)
 
     # --- one run of the process ---------------------------------------------------------------
@@ -357,22 +357,27 @@ class ReplicaRunner:
                 at=now, replica=self.plan.id, pid=info.pid, returncode=returncode, expected=False
             )
         )
-        self._set_gone(ReplicaState.EXITED, exit_code=returncode)
+        self._set_gone(ReplicaState.EXITED, exit_code=returncode)  # out of rotation at once
         what = describe_exit(returncode)
         policy = self.plan.service.restart.policy
-        if returncode == 0 and not should_restart(policy, returncode):
-            # A clean exit under on-failure / never is a finished job, not a fault.
+        # A clean exit under on-failure / never is a finished job, not a fault.
+        finished = returncode == 0 and not should_restart(policy, returncode)
+        if not finished:
+            self._incidents.raise_finding(
+                self._finding(
+                    FindingKind.PROCESS_EXITED,
+                    f"{self.plan.id} {what}",
+                    Severity.WARNING if returncode == 0 else Severity.CRITICAL,
+                    returncode=returncode,
+                    pid=info.pid,
+                )
+            )
+        # The leader is gone, not necessarily its group: workers it forked (holding the port, a
+        # GPU) would outlive it beside the replacement. Stopping the group clears them.
+        await self._stop(info)
+        if finished:
             self._want_running = False
             return
-        self._incidents.raise_finding(
-            self._finding(
-                FindingKind.PROCESS_EXITED,
-                f"{self.plan.id} {what}",
-                Severity.WARNING if returncode == 0 else Severity.CRITICAL,
-                returncode=returncode,
-                pid=info.pid,
-            )
-        )
         await self._maybe_restart(now, what, returncode)
 
     async def _after_liveness_failure(self, info: ProcessInfo, event: HealthChanged) -> None:
@@ -388,7 +393,7 @@ class ReplicaRunner:
             )
         )
         self._info = None
-        await self._backend.stop(info, self.plan.service.stop_grace)
+        await self._stop(info)
         now = self._clock()
         self._bus.publish(
             ReplicaExited(
@@ -429,7 +434,12 @@ class ReplicaRunner:
         action = self._actions.begin(
             "restart", self.subject, reason=f"{what}; restart after {delay:g}s backoff"
         )
-        if delay > 0 and await self._interrupted_by_command(delay):
+        try:
+            interrupted = delay > 0 and await self._interrupted_by_command(delay)
+        except asyncio.CancelledError:  # supervision ended during the backoff
+            self._abandon(action, "not carried out: supervision ended")
+            raise
+        if interrupted:
             self._actions.end(action, ok=False, detail="superseded by an operator command")
             return
         self._budget.note_restart(self._clock())
@@ -440,7 +450,13 @@ class ReplicaRunner:
         """Wait out a backoff (on the injected sleep); an operator command cuts it short."""
         nap = asyncio.ensure_future(self._sleep(delay))
         cmd = asyncio.ensure_future(self._commands.get())
-        await asyncio.wait({nap, cmd}, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            await asyncio.wait({nap, cmd}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # no waiter left behind to take a later command
+            nap.cancel()
+            if not cmd.cancel() and not cmd.cancelled():  # taken already: close() ends it
+                self._commands.put_nowait(cmd.result())
+            raise
         if not cmd.done():
             cmd.cancel()
             return False
@@ -462,9 +478,12 @@ class ReplicaRunner:
         if cmd in ("stop", "restart") and info is not None:
             self._info = None
             try:
-                rc = await self._backend.stop(info, self.plan.service.stop_grace)
+                rc = await self._stop(info)
             except BackendError as exc:
                 self._actions.end(action, ok=False, detail=str(exc))
+                raise
+            except asyncio.CancelledError:
+                self._abandon(action, "cut short: supervision ended during the stop")
                 raise
             self._bus.publish(
                 ReplicaExited(
@@ -485,6 +504,25 @@ class ReplicaRunner:
         await self._launch(action)
 
     # --- helpers -----------------------------------------------------------------------------
+
+    async def _stop(self, info: ProcessInfo) -> int | None:
+        """Stop ``info``'s process group. Cancelled meanwhile (supervision ended during the
+        grace period), the stop stays recorded for :meth:`close` to finish."""
+        self._stopping = info
+        try:
+            rc = await self._backend.stop(info, self.plan.service.stop_grace)
+        except BackendError:
+            self._stopping = None  # cannot be stopped: not tried again at close
+            raise
+        self._stopping = None
+        return rc
+
+    def _abandon(self, action: ActionRecord, detail: str) -> None:
+        """End an action that supervision ending cut short: failed, with ``detail``, audited."""
+        try:
+            self._actions.end(action, ok=False, detail=detail)
+        except StoreError as exc:
+            log.error("%s: action %d not stored as ended: %s", self.subject, action.id, exc)
 
     def _start_probes(self) -> list[ProbeDriver]:
         drivers = []
