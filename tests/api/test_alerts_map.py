@@ -107,7 +107,10 @@ def test_missing_fingerprint_is_derived_from_the_labels() -> None:
 
 def test_tracker_recognises_repeats_and_counts_others_on_the_subject() -> None:
     tracker = FiringAlerts(cap=10)
+    assert tracker.seen("a", "node:x", 1.0) is False
     assert tracker.fire("a", "node:x", 1.0) is True
+    assert tracker.seen("a", "node:x", 1.0) is True
+    assert tracker.seen("a", "node:x", 2.0) is False  # another firing of the same alert
     assert tracker.fire("a", "node:x", 1.0) is False  # Alertmanager's repeat
     assert tracker.fire("b", "node:x", 2.0) is True
     assert tracker.resolve("a", "node:x") == 1  # b still fires on node:x

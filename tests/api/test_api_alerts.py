@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry
 
 from vigil.api import _alerts
 from vigil.bus import EventBus
-from vigil.model import Finding, FindingKind, IncidentState
+from vigil.errors import StoreBusy
+from vigil.model import Finding, FindingKind, Incident, IncidentState
 from vigil.remediation import IncidentBook
 from vigil.store import Store
 
@@ -207,3 +208,25 @@ async def test_bad_payload_is_a_422_naming_the_field(
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"].startswith(field_name + ":"), answer.json()["detail"]
     assert await incidents(client, "node:node-a") == []
+
+
+async def test_a_notification_that_failed_half_way_is_raised_in_full_on_retry(
+    client: httpx.AsyncClient, control: AlertControl, store: Store
+) -> None:
+    class FailOnce(IncidentBook):
+        calls = 0
+
+        def raise_finding(self, finding: Finding) -> Incident:
+            FailOnce.calls += 1
+            if FailOnce.calls == 2:
+                raise StoreBusy("database is locked")
+            return super().raise_finding(finding)
+
+    control.book = FailOnce(store, EventBus(), lambda: NOW)
+    body = payload(alert("A", fingerprint="a1", job="web"), alert("B", fingerprint="b1", job="web"))
+    failed = await client.post(URL, json=body, headers=bearer("operator"))
+    assert failed.status_code == 503  # Alertmanager retries it
+    retried = await post(client, body)
+    assert [r["outcome"] for r in retried["results"]] == ["repeat", "raised"]
+    [incident] = await incidents(client, "service:web")
+    assert incident["findings"] == 2

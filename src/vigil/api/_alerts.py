@@ -124,9 +124,11 @@ async def receive_alertmanager(
         fingerprint = str(finding.evidence["fingerprint"])
         subject = finding.subject
         if alert.status == "firing":
-            new = tracker.fire(fingerprint, subject, finding.at)
+            # tracked only once raised: a notification that failed half way (the store busy)
+            # is raised in full when Alertmanager retries it
+            repeat = tracker.seen(fingerprint, subject, finding.at)
             active = desk.active(subject)
-            if new or active is None:
+            if not repeat or active is None:
                 incident = desk.raise_finding(finding)
                 outcome: str = "raised"
                 if active is None:
@@ -140,6 +142,7 @@ async def receive_alertmanager(
                     )
             else:
                 incident, outcome = active, "repeat"
+            tracker.fire(fingerprint, subject, finding.at)
             results.append(_result(fingerprint, "firing", subject, outcome, incident.id))
             continue
         others = tracker.resolve(fingerprint, subject)

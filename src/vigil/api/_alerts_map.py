@@ -130,6 +130,10 @@ class FiringAlerts:
     def __len__(self) -> int:
         return len(self._firing)
 
+    def seen(self, fingerprint: str, subject: str, starts_at: float) -> bool:
+        """True when this firing (same fingerprint, subject and start) is already tracked."""
+        return self._firing.get(fingerprint) == _Firing(subject, starts_at)
+
     def fire(self, fingerprint: str, subject: str, starts_at: float) -> bool:
         """Note a firing alert; True when it is new (not a repeat of the same firing)."""
         known = self._firing.get(fingerprint)
