@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -230,3 +231,27 @@ async def test_a_notification_that_failed_half_way_is_raised_in_full_on_retry(
     assert [r["outcome"] for r in retried["results"]] == ["repeat", "raised"]
     [incident] = await incidents(client, "service:web")
     assert incident["findings"] == 2
+
+
+async def test_a_large_notification_lets_the_loop_run_between_alerts(
+    client: httpx.AsyncClient,
+) -> None:
+    """The receiver runs on the controller's loop: heartbeats must get in between alerts."""
+    ticks = 0
+    stop = False
+
+    async def other_work() -> None:
+        nonlocal ticks
+        while not stop:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    body = payload(*[alert(f"A{i}", fingerprint=f"n{i}") for i in range(60)])
+    task = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    before = ticks
+    answer = await post(client, body)
+    stop = True
+    await task
+    assert answer["raised"] == 60
+    assert ticks - before >= 60

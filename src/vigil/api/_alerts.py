@@ -13,6 +13,7 @@ on that subject (an incident another detector opened is left to that detector). 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -111,6 +112,9 @@ async def receive_alertmanager(
     now = ctx.clock()
     results: list[AlertResult] = []
     for alert in payload.alerts:
+        # the incident book writes SQLite on the controller's loop (~10 ms for a new alert on a
+        # busy disk): let heartbeats and probes in between alerts, not after a thousand of them
+        await asyncio.sleep(0)
         finding = alert_finding(
             AlertIn(
                 labels=alert.labels,
