@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 import vigil
 from vigil.api import (
     _agents,
+    _alerts,
     _balancer,
     _fleet,
     _gzip,
@@ -52,6 +53,7 @@ _TAGS = [
     {"name": "agents", "description": "Heartbeats from node agents."},
     {"name": "seed", "description": "The prototype's endpoints, kept for existing callers."},
     {"name": "logs", "description": "Log pushes and agent batches; templates and findings."},
+    {"name": "alerts", "description": "Alertmanager's webhook: alerts become incidents."},
     {"name": "operations", "description": "Health and Prometheus metrics (no auth)."},
 ]
 
@@ -93,4 +95,5 @@ def create_app(
         app.include_router(module.router)
     app.include_router(_logs.router)
     app.include_router(_risk.router)
+    app.include_router(_alerts.router)
     return app

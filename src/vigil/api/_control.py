@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 from vigil.api._logs_service import LogService
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus
 from vigil.collectors import Sample, SeriesStore
-from vigil.model import ActionRecord, Node, Replica, ReplicaId
+from vigil.model import ActionRecord, Finding, Incident, Node, Replica, ReplicaId
 
 ReplicaCommand = Literal["start", "stop", "restart"]
 
@@ -49,6 +49,23 @@ class RiskView:
     step: float
     transitions: int  # transitions the model has counted, all nodes together
     matrix: Mapping[str, Mapping[str, float]]
+
+
+class IncidentDesk(Protocol):
+    """The controller's incident book as the alert receiver uses it
+    (:class:`vigil.remediation.IncidentBook` implements it)."""
+
+    def raise_finding(self, finding: Finding) -> Incident:
+        """Open an incident for the finding's subject, or add it to the subject's active one."""
+        ...
+
+    def recovered(self, subject: str, at: float, detail: str = "") -> Incident | None:
+        """Resolve the subject's active incident; None when it has none."""
+        ...
+
+    def active(self, subject: str) -> Incident | None:
+        """The subject's active incident, or None."""
+        ...
 
 
 class ControlPlane(Protocol):
@@ -115,4 +132,8 @@ class ControlPlane(Protocol):
 
     def node_risk(self, node: str) -> RiskView:
         """The node's failure risk (raises NotFoundError for an unknown node)."""
+        ...
+
+    def incident_desk(self) -> IncidentDesk:
+        """The incident book findings from outside (Alertmanager's webhook) are raised in."""
         ...

@@ -548,6 +548,9 @@ class Controller(ControlPlane):
     def log_service(self) -> LogService:
         return self.logs
 
+    def incident_desk(self) -> IncidentBook:  # the Alertmanager receiver's (vigil.api._alerts)
+        return self.incidents
+
     def node_risk(self, node: str) -> RiskView:
         # a dict lookup: GET /api/v1/risk asks once per node, and scanning every node each
         # time cost ~115 ms of the loop per call at 1,000 nodes (the views ~20 ms)

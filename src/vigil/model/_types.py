@@ -70,6 +70,7 @@ class FindingKind(StrEnum):
     LOG_NOVELTY = "log_novelty"
     LOG_BURST = "log_burst"
     LOG_ASSOCIATION = "log_association"
+    EXTERNAL_ALERT = "external_alert"  # an alert from Prometheus' Alertmanager (webhook)
 
 
 class IncidentState(StrEnum):

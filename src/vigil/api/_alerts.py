@@ -1,0 +1,206 @@
+"""Alertmanager webhook receiver: ``POST /api/v1/alerts/alertmanager``.
+
+Prometheus' Alertmanager posts its webhook payload (version 4) here, authenticated with an API
+token of the operator role (``http_config.authorization`` sends ``Bearer <token>``). Each firing
+alert becomes an ``external_alert`` finding in the controller's incident book (mapping:
+:mod:`vigil.api._alerts_map`), so ``vigil incidents``, the dashboard and the audit trail see it;
+Alertmanager's repeats of a firing alert (every ``repeat_interval``) are recognised by fingerprint
+and raise nothing new; a resolved alert resolves the incident it opened once no other alert fires
+on that subject (an incident another detector opened is left to that detector). At most
+:data:`MAX_ALERTS` alerts per payload (set the receiver's ``max_alerts`` to it) and
+:data:`MAX_TRACKED` fingerprints remembered. Registered by :func:`vigil.api.create_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from vigil.api._alerts_map import AlertIn, FiringAlerts, Fleet, alert_finding
+from vigil.api._auth import Operator
+from vigil.api._context import ApiContext, Ctx
+from vigil.api._schemas import ERROR_RESPONSES
+from vigil.model import FindingKind
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
+
+MAX_ALERTS = 1000
+"""Alerts per notification; Alertmanager's ``max_alerts: 1000`` keeps it under (0 = no limit)."""
+MAX_TRACKED = 10_000
+"""Firing fingerprints remembered (the least recently seen are forgotten past it)."""
+MAX_LABELS = 64
+MAX_TEXT = 4096
+
+
+class AlertmanagerAlert(BaseModel):
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = Field(max_length=MAX_LABELS)
+    annotations: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
+    startsAt: datetime
+    endsAt: datetime | None = None
+    generatorURL: str = Field(default="", max_length=MAX_TEXT)
+    fingerprint: str = Field(default="", max_length=64)
+
+
+class AlertmanagerPayload(BaseModel):
+    """Alertmanager's webhook body (``version`` "4")."""
+
+    version: str = "4"
+    groupKey: str = Field(default="", max_length=MAX_TEXT)
+    truncatedAlerts: int = Field(default=0, ge=0)
+    status: Literal["firing", "resolved"]
+    receiver: str = Field(max_length=256)
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    commonLabels: dict[str, str] = Field(default_factory=dict)
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)
+    externalURL: str = Field(default="", max_length=MAX_TEXT)
+    alerts: list[AlertmanagerAlert] = Field(max_length=MAX_ALERTS)
+
+
+class AlertResult(BaseModel):
+    fingerprint: str
+    status: Literal["firing", "resolved"]
+    subject: str
+    outcome: Literal["raised", "repeat", "resolved", "still_firing", "no_incident"]
+    incident_id: int | None
+
+
+class ReceiveOut(BaseModel):
+    alerts: int
+    raised: int = Field(description="Firing alerts that raised a finding")
+    repeats: int = Field(description="Repeats of an alert already raised (nothing new)")
+    resolved: int = Field(description="Incidents resolved")
+    truncated: int = Field(description="Alerts Alertmanager left out (its max_alerts)")
+    results: list[AlertResult]
+
+
+def _tracker(request: Request) -> FiringAlerts:
+    tracker: FiringAlerts | None = getattr(request.app.state, "firing_alerts", None)
+    if tracker is None:
+        tracker = request.app.state.firing_alerts = FiringAlerts(MAX_TRACKED)
+    return tracker
+
+
+def _fleet(ctx: ApiContext) -> Fleet:
+    control = ctx.control
+    return Fleet(
+        nodes=frozenset(n.name for n in control.nodes()),
+        services=frozenset(control.services()),
+        replicas=frozenset(str(r.id) for r in control.replicas()),
+    )
+
+
+def _epoch(value: datetime | None) -> float | None:
+    """Seconds since the epoch; None for Alertmanager's zero time (0001-01-01) or none."""
+    if value is None or value.year <= 1:
+        return None
+    return value.timestamp()
+
+
+@router.post("/alertmanager", summary="Receive Alertmanager's webhook (operator role)")
+async def receive_alertmanager(
+    payload: AlertmanagerPayload, request: Request, ctx: Ctx, who: Operator
+) -> ReceiveOut:
+    desk = ctx.control.incident_desk()
+    tracker = _tracker(request)
+    fleet = _fleet(ctx)
+    now = ctx.clock()
+    results: list[AlertResult] = []
+    for alert in payload.alerts:
+        # the incident book writes SQLite on the controller's loop (~10 ms for a new alert on a
+        # busy disk): let heartbeats and probes in between alerts, not after a thousand of them
+        await asyncio.sleep(0)
+        finding = alert_finding(
+            AlertIn(
+                labels=alert.labels,
+                annotations=alert.annotations,
+                starts_at=_epoch(alert.startsAt) or now,
+                generator_url=alert.generatorURL,
+                fingerprint=alert.fingerprint,
+            ),
+            fleet,
+        )
+        fingerprint = str(finding.evidence["fingerprint"])
+        subject = finding.subject
+        if alert.status == "firing":
+            # tracked only once raised: a notification that failed half way (the store busy)
+            # is raised in full when Alertmanager retries it
+            repeat = tracker.seen(fingerprint, subject, finding.at)
+            active = desk.active(subject)
+            if not repeat or active is None:
+                incident = desk.raise_finding(finding)
+                outcome: str = "raised"
+                if active is None:
+                    ctx.audit(
+                        actor=who.name,
+                        action="alert.firing",
+                        target=subject,
+                        reason=finding.summary,
+                        result=f"incident {incident.id}",
+                        detail={"fingerprint": fingerprint, "receiver": payload.receiver},
+                    )
+            else:
+                incident, outcome = active, "repeat"
+            tracker.fire(fingerprint, subject, finding.at)
+            results.append(_result(fingerprint, "firing", subject, outcome, incident.id))
+            continue
+        others = tracker.resolve(fingerprint, subject)
+        active = desk.active(subject)
+        if active is None or not _only_alerts(active.evidence):
+            results.append(_result(fingerprint, "resolved", subject, "no_incident", None))
+        elif others:
+            results.append(_result(fingerprint, "resolved", subject, "still_firing", active.id))
+        else:
+            ended = _epoch(alert.endsAt) or now
+            desk.recovered(
+                subject, ended, f"alertmanager: {finding.evidence['alertname']} resolved"
+            )
+            ctx.audit(
+                actor=who.name,
+                action="alert.resolved",
+                target=subject,
+                reason=finding.summary,
+                result=f"incident {active.id} resolved",
+                detail={"fingerprint": fingerprint, "receiver": payload.receiver},
+            )
+            results.append(_result(fingerprint, "resolved", subject, "resolved", active.id))
+    return ReceiveOut(
+        alerts=len(payload.alerts),
+        raised=sum(r.outcome == "raised" for r in results),
+        repeats=sum(r.outcome == "repeat" for r in results),
+        resolved=sum(r.outcome == "resolved" for r in results),
+        truncated=payload.truncatedAlerts,
+        results=results,
+    )
+
+
+def _only_alerts(evidence: Mapping[str, Any]) -> bool:
+    """True when every finding kept in the incident came from an alert (none from a detector)."""
+    findings = evidence.get("findings", [])
+    return bool(findings) and all(
+        isinstance(f, Mapping) and f.get("kind") == FindingKind.EXTERNAL_ALERT.value
+        for f in findings
+    )
+
+
+def _result(
+    fingerprint: str,
+    status: Literal["firing", "resolved"],
+    subject: str,
+    outcome: str,
+    id_: int | None,
+) -> AlertResult:
+    return AlertResult.model_validate(
+        {
+            "fingerprint": fingerprint,
+            "status": status,
+            "subject": subject,
+            "outcome": outcome,
+            "incident_id": id_,
+        }
+    )

@@ -1,0 +1,164 @@
+"""Alertmanager alerts as Vigil findings: the pure mapping and the bounded fingerprint tracker.
+
+Pure (no I/O): :func:`alert_finding` turns one alert of Alertmanager's webhook payload into a
+``external_alert`` :class:`~vigil.model.Finding` on a subject chosen from its labels, and
+:class:`FiringAlerts` remembers which fingerprints fire on which subject, so a repeated
+notification is recognised and a subject's incident resolves only when its last alert does.
+Called by the receiver router :mod:`vigil.api._alerts`; unit-tested in ``tests/api``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vigil.model import Finding, FindingKind, Severity
+
+SEVERITIES = {"critical": Severity.CRITICAL, "warning": Severity.WARNING, "info": Severity.INFO}
+"""The ``severity`` label's values; any other (or none) is a warning."""
+NODE_LABELS = ("node", "hostname", "instance")
+SERVICE_LABELS = ("service", "job")
+SUMMARY_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """What the alert's labels may name: the controller's nodes, services and replica ids."""
+
+    nodes: frozenset[str]
+    services: frozenset[str]
+    replicas: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertIn:
+    """The fields of one webhook alert the mapping reads (times as epoch seconds)."""
+
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    starts_at: float
+    generator_url: str = ""
+    fingerprint: str = ""
+
+
+def host_of(instance: str) -> str:
+    """``gpu-07:9100`` -> ``gpu-07``; ``[::1]:9100`` -> ``::1``; a bare name stays itself."""
+    if instance.startswith("["):
+        return instance[1:].split("]", 1)[0]
+    if instance.count(":") == 1:
+        return instance.split(":", 1)[0]
+    return instance
+
+
+def fingerprint_of(labels: Mapping[str, str]) -> str:
+    """A stable id for an alert without Alertmanager's ``fingerprint`` (16 hex of its labels)."""
+    text = "\x00".join(f"{k}\x01{v}" for k, v in sorted(labels.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def subject_of(labels: Mapping[str, str], fingerprint: str, fleet: Fleet) -> str:
+    """The Vigil subject an alert is about.
+
+    A node when ``node``/``hostname``/``instance`` (port stripped) names one of the fleet's nodes;
+    a replica when ``replica`` names one (``llm/0``); a service when ``service``/``job`` names
+    one; else the alert itself: ``alert:<alertname>/<fingerprint>``.
+    """
+    for key in NODE_LABELS:
+        value = labels.get(key)
+        if value and host_of(value) in fleet.nodes:
+            return f"node:{host_of(value)}"
+    replica = labels.get("replica")
+    if replica and replica in fleet.replicas:
+        return f"replica:{replica}"
+    for key in SERVICE_LABELS:
+        value = labels.get(key)
+        if value and value in fleet.services:
+            return f"service:{value}"
+    return f"alert:{labels.get('alertname') or 'unnamed'}/{fingerprint}"
+
+
+def severity_of(labels: Mapping[str, str]) -> Severity:
+    return SEVERITIES.get(labels.get("severity", "").strip().lower(), Severity.WARNING)
+
+
+def alert_finding(alert: AlertIn, fleet: Fleet) -> Finding:
+    """The finding a firing alert raises: subject, severity, summary and evidence from it."""
+    fingerprint = alert.fingerprint or fingerprint_of(alert.labels)
+    name = alert.labels.get("alertname") or "unnamed"
+    text = alert.annotations.get("summary") or alert.annotations.get("description") or ""
+    summary = f"alert {name}" + (f": {text}" if text else "")
+    if len(summary) > SUMMARY_CHARS:
+        summary = summary[: SUMMARY_CHARS - 3] + "..."
+    return Finding(
+        kind=FindingKind.EXTERNAL_ALERT,
+        subject=subject_of(alert.labels, fingerprint, fleet),
+        at=alert.starts_at,
+        summary=summary,
+        severity=severity_of(alert.labels),
+        evidence={
+            "source": "alertmanager",
+            "alertname": name,
+            "fingerprint": fingerprint,
+            "labels": dict(alert.labels),
+            "generator_url": alert.generator_url,
+        },
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Firing:
+    subject: str
+    starts_at: float
+
+
+class FiringAlerts:
+    """Which fingerprints fire on which subject; at most ``cap`` (the least recently seen go).
+
+    Forgetting a fingerprint is safe: a repeat of it raises one more finding in the same
+    incident, and its resolution still resolves the subject when no other tracked alert fires.
+    """
+
+    def __init__(self, cap: int) -> None:
+        if cap < 1:
+            raise ValueError(f"the fingerprint cap must be at least 1, not {cap}")
+        self.cap = cap
+        self._firing: OrderedDict[str, _Firing] = OrderedDict()
+        self._by_subject: dict[str, set[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._firing)
+
+    def seen(self, fingerprint: str, subject: str, starts_at: float) -> bool:
+        """True when this firing (same fingerprint, subject and start) is already tracked."""
+        return self._firing.get(fingerprint) == _Firing(subject, starts_at)
+
+    def fire(self, fingerprint: str, subject: str, starts_at: float) -> bool:
+        """Note a firing alert; True when it is new (not a repeat of the same firing)."""
+        known = self._firing.get(fingerprint)
+        if known == _Firing(subject, starts_at):
+            self._firing.move_to_end(fingerprint)
+            return False
+        if known is not None:
+            self._forget(fingerprint)
+        self._firing[fingerprint] = _Firing(subject, starts_at)
+        self._by_subject.setdefault(subject, set()).add(fingerprint)
+        while len(self._firing) > self.cap:
+            self._forget(next(iter(self._firing)))
+        return True
+
+    def resolve(self, fingerprint: str, subject: str) -> int:
+        """Note a resolved alert; the number of other tracked alerts still firing on ``subject``."""
+        known = self._firing.get(fingerprint)
+        if known is not None:
+            self._forget(fingerprint)
+        return len(self._by_subject.get(subject, ()))
+
+    def _forget(self, fingerprint: str) -> None:
+        gone = self._firing.pop(fingerprint)
+        others = self._by_subject.get(gone.subject)
+        if others is not None:
+            others.discard(fingerprint)
+            if not others:
+                del self._by_subject[gone.subject]
