@@ -222,6 +222,7 @@ class Controller(ControlPlane):
             state_path=self.data_dir / "log-analysis.json",
             bus=self.bus,
             incidents=self.incidents,
+            store=self.store,
             clock=self.clock,
         )
         persister = self.bus.subscribe("persister")
@@ -272,6 +273,8 @@ class Controller(ControlPlane):
                 for task in runners + loops[:2] + metric_loops:
                     task.cancel()
                 log_pipeline.cancel()  # saves the log state on its way out
+                # its queued incident writes publish events: before the persister stops
+                await asyncio.gather(log_pipeline, return_exceptions=True)
                 await asyncio.gather(*metric_loops, return_exceptions=True)
                 await self.flusher.flush(final=True)
                 await cancelled(runners)
