@@ -373,7 +373,7 @@ class Controller(ControlPlane):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         bind_api(sock, self.settings.api.host, self.settings.api.port)
         self.api_port = int(sock.getsockname()[1])
-        return ApiServer(app, sock, max_body=max(MAX_BODY, self.settings.logs.push_max_bytes))
+        return ApiServer(app, sock, max_body=MAX_BODY, max_push=self.settings.logs.push_max_bytes)
 
     async def _housekeeping(self) -> None:
         while True:
