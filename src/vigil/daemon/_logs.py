@@ -161,6 +161,7 @@ class LogPipeline:
         self._rules_reported: set[int] = set()
         self._warned: dict[int, float] = {}  # precursor template -> last warned at
         self._dirty = False
+        self._open_batches = 0  # agent batches taken in part: no save meanwhile
         self._rules_due = False
         self._sub = bus.subscribe("logs", accept=lambda e: isinstance(e, IncidentChanged))
         self._incident_rank = RANK[a.incident_severity]
@@ -217,6 +218,15 @@ class LogPipeline:
         self.batches[key] = seq
         if len(self.batches) > MAX_AGENTS:
             del self.batches[next(iter(self.batches))]
+        self._open_batches += 1  # no save until it is whole (see save)
+        try:
+            return (yield from self._batch_templates(node, batch))
+        finally:
+            self._open_batches -= 1
+
+    def _batch_templates(
+        self, node: str, batch: Mapping[str, Any]
+    ) -> Generator[None, None, IngestResult]:
         now = self._clock()
         lag = max(
             0.0,
@@ -476,9 +486,8 @@ class LogPipeline:
                     if now - last_rules >= RULES_EVERY:
                         last_rules = now
                         self.check_rules(now)
-                    if self._dirty and now - last_save >= SAVE_EVERY:
+                    if self._dirty and now - last_save >= SAVE_EVERY and await self.save():
                         last_save = now
-                        await self.save()
                 except Exception:  # a log problem must never take the controller down
                     log.exception("log pipeline: this round failed; trying again next round")
                 self.counts.round(time.perf_counter() - started)
@@ -531,10 +540,15 @@ class LogPipeline:
                 del self._log_incidents[subject]
                 self.writes.recovered(subject, now, f"no severe log finding for {quiet:g}s")
 
-    async def save(self) -> None:
+    async def save(self) -> bool:
+        """Save the state; False (not now) while an agent batch is taken in part: its number
+        with half its counts, read after a kill -9, would lose the other half (a duplicate)."""
+        if self._open_batches:
+            return False
         text = save_state(self)
+        self._dirty = False  # before the write: what changes meanwhile is saved next time
         await asyncio.to_thread(write_atomic, self.state_path, text)
-        self._dirty = False
+        return True
 
     def save_now(self) -> None:
         write_atomic(self.state_path, save_state(self))
