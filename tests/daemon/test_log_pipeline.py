@@ -440,3 +440,48 @@ async def test_the_state_is_never_saved_with_half_an_agent_batch(
     assert again.batches == {"n1/a1": 1}
     page = again.templates(sort="id", descending=False, offset=0, limit=500)
     assert (page.total, sum(t["count"] for t in page.items)) == (n, 2 * n)
+
+
+def test_a_batch_sent_again_after_a_lost_state_counts_once_and_writes_no_finding_twice(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    # A kill -9 of the controller loses up to 10 s of the log state (counts, batch numbers),
+    # but not the incidents already in SQLite. The agent, which never got its answer, sends its
+    # batch again: its counts are taken again (they were lost), but its finding joined the
+    # open incident a second time (findings 1 -> 2, a second finding.raised).
+    clock = Clock()
+    bus = EventBus()
+
+    def pipeline() -> LogPipeline:
+        return LogPipeline(
+            LogsSettings.model_validate({"analysis": {"warmup_lines": 5, "warmup_seconds": 0}}),
+            state_path=tmp_path / "log-analysis.json",
+            bus=bus,
+            incidents=IncidentBook(store, bus, clock),
+            store=store,
+            clock=clock,
+        )
+
+    logs = pipeline()
+    logs.ingest_batch("n1", agent_batch(1, "warm up", count=10))
+    logs.save_now()  # the last save before the kill
+    severe = agent_batch(2, "ERROR disk lost on unit <*>", count=5)
+    severe["templates"][0]["level"] = "ERROR"
+    assert logs.ingest_batch("n1", severe).findings == 1
+    (incident,) = store.list_incidents(subject="logs:n1/app").items
+    assert incident.findings == 1
+    # kill -9: the state on disk is the one saved before the batch
+    again = pipeline()
+    result = again.ingest_batch("n1", severe)
+    assert (result.duplicate, result.lines) == (False, 5)  # its counts were lost: taken again
+    page = again.templates(sort="id", descending=False, offset=0, limit=50)
+    assert {t["template"]: t["count"] for t in page.items}["ERROR disk lost on unit <*>"] == 5
+    (incident,) = store.list_incidents(subject="logs:n1/app").items
+    assert incident.findings == 1  # not written twice
+    (listed,) = [f for f in again.found if f["severity"] == "critical"]
+    assert listed["incident_id"] == incident.id
+    # a later batch's findings are written as ever
+    later = agent_batch(3, "ERROR fan stopped on unit <*>", count=1)
+    later["templates"][0]["level"] = "ERROR"
+    assert again.ingest_batch("n1", later).findings == 1
+    assert store.get_incident(incident.id).findings == 2

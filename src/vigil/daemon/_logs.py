@@ -52,6 +52,7 @@ from vigil.daemon._logs_state import (
     save_state,
     stats_of,
 )
+from vigil.daemon._logs_steps import at_once, turn_by_turn
 from vigil.errors import InputError
 from vigil.logs import WILDCARD, LineSplitter
 from vigil.logs.analysis import (
@@ -162,6 +163,7 @@ class LogPipeline:
         self._warned: dict[int, float] = {}  # precursor template -> last warned at
         self._dirty = False
         self._open_batches = 0  # agent batches taken in part: no save meanwhile
+        self._again = False  # taking a batch whose incidents are written already
         self._rules_due = False
         self._sub = bus.subscribe("logs", accept=lambda e: isinstance(e, IncidentChanged))
         self._incident_rank = RANK[a.incident_severity]
@@ -174,34 +176,12 @@ class LogPipeline:
 
     def ingest_batch(self, node: str, batch: Mapping[str, Any]) -> IngestResult:
         """An agent's batch at once (benches, tests; the API uses :meth:`receive_batch`)."""
-        steps = self._batch_steps(node, batch)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                result: IngestResult = done.value
-                return result
+        return at_once(self._batch_steps(node, batch))
 
     async def receive_batch(self, node: str, batch: Mapping[str, Any]) -> IngestResult:
         """An agent's batch, :data:`CHUNK_TEMPLATES` templates between two turns of the event
-        loop. Cancelled between two chunks, it takes the rest at once, then raises: its number
-        is counted already, so the agent's next try would be ignored as a duplicate."""
-        steps = self._batch_steps(node, batch)
-        cancelled = False
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                result: IngestResult = done.value
-                break
-            if not cancelled:
-                try:
-                    await asyncio.sleep(0)
-                except asyncio.CancelledError:
-                    cancelled = True
-        if cancelled:
-            raise asyncio.CancelledError
-        return result
+        loop (cancelled, it takes the rest at once: see :mod:`vigil.daemon._logs_steps`)."""
+        return await turn_by_turn(self._batch_steps(node, batch))
 
     def _batch_steps(
         self, node: str, batch: Mapping[str, Any]
@@ -218,9 +198,24 @@ class LogPipeline:
         self.batches[key] = seq
         if len(self.batches) > MAX_AGENTS:
             del self.batches[next(iter(self.batches))]
+        again = seq <= self.writes.written(key)  # its incidents survived a lost state
         self._open_batches += 1  # no save until it is whole (see save)
+        raised = self.writes.raised
         try:
-            return (yield from self._batch_templates(node, batch))
+            steps = self._batch_templates(node, batch)
+            while True:
+                self._again = again  # read by _raise; no other batch runs within a step
+                try:
+                    next(steps)
+                except StopIteration as done:
+                    result: IngestResult = done.value
+                    break
+                finally:
+                    self._again = False
+                yield
+            if self.writes.raised > raised:
+                self.writes.batch_written(key, seq)
+            return result
         finally:
             self._open_batches -= 1
 
@@ -435,7 +430,9 @@ class LogPipeline:
         if RANK[lf.severity.value] >= self._incident_rank:
             self._log_incidents[lf.subject] = lf.at
             # publishes FindingRaised too; the finding is listed once its incident is written
-            self.writes.raise_finding(finding, lambda incident_id: self._found(record, incident_id))
+            self.writes.raise_finding(
+                finding, lambda incident_id: self._found(record, incident_id), again=self._again
+            )
         else:
             self._bus.publish(FindingRaised(at=lf.at, finding=finding))
             self._found(record, None)

@@ -10,6 +10,12 @@ order the findings were raised, recoveries included; the book's events reach the
 through a :class:`~vigil.daemon._writer.LoopPublisher`, and ``done`` is called on the loop with
 the incident's id once it is committed. Without a store, or outside ``run`` (tests, benches),
 the writes are done in line, as before.
+
+An agent batch whose findings opened or joined incidents is noted in the store
+(:meth:`LogIncidents.batch_written`, meta ``logs.batch:<node>/<agent_id>``, written after them).
+After a kill -9 the log state may be older than the incidents: the agent sends the batch again,
+its counts are taken again (they were lost with the state), but its findings are not written
+again (:meth:`LogIncidents.written`): an incident got each finding twice.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ class LogIncidents:
         self._clock = clock
         self._writer: OrderedWriter | None = None
         self._thread: tuple[IncidentBook, asyncio.AbstractEventLoop] | None = None
+        self._batches: dict[str, int] = {}  # agent key -> last batch whose incidents are written
+        self.raised = 0
+        """Findings written so far (a batch that raised none is not noted)."""
 
     def start(self) -> None:
         """From now on (until :meth:`close`), write on the writer thread. Call on the loop."""
@@ -68,16 +77,38 @@ class LogIncidents:
             await self._writer.drain()
             await asyncio.sleep(0)
 
-    def raise_finding(self, finding: Finding, done: Done) -> None:
-        """Open or join the finding's incident; ``done(incident id)`` once written."""
+    def written(self, key: str) -> int:
+        """The last batch of agent ``key`` (``node/agent_id``) whose incidents are written."""
+        if key not in self._batches:
+            text = None if self._store is None else self._store.get_meta(BATCH_KEY + key)
+            self._batches[key] = int(text) if text is not None and text.isdigit() else 0
+        return self._batches[key]
+
+    def batch_written(self, key: str, seq: int) -> None:
+        """Note, after its incidents, that batch ``seq`` of agent ``key`` wrote them."""
+        if self._store is None:
+            return
+        self._batches[key] = seq
+        store = self._store
+        if self._writer is None:
+            store.set_meta(BATCH_KEY + key, str(seq))
+        else:
+            self._writer.submit(lambda: store.set_meta(BATCH_KEY + key, str(seq)))
+
+    def raise_finding(self, finding: Finding, done: Done, *, again: bool = False) -> None:
+        """Open or join the finding's incident; ``done(incident id)`` once written. ``again``:
+        the finding of a batch sent again whose incidents are written already: nothing is
+        written, ``done`` gets the subject's active incident."""
+        if not again:
+            self.raised += 1
         if self._writer is None or self._thread is None:
-            done(int(self._book.raise_finding(finding).id))
+            done(_incident_id(self._book, finding, again))
             return
         book, loop = self._thread
 
         def job() -> None:
             try:
-                incident_id: int | None = int(book.raise_finding(finding).id)
+                incident_id = _incident_id(book, finding, again)
             except Exception:  # the finding is still reported, without its incident
                 log.exception("could not write the incident of %s", finding.subject)
                 incident_id = None
@@ -92,6 +123,16 @@ class LogIncidents:
             return
         book, _ = self._thread
         self._writer.submit(lambda: _ignore(book.recovered(subject, at, detail)))
+
+
+BATCH_KEY = "logs.batch:"
+
+
+def _incident_id(book: IncidentBook, finding: Finding, again: bool) -> int | None:
+    if not again:
+        return int(book.raise_finding(finding).id)
+    active = book.active(finding.subject)
+    return None if active is None else int(active.id)
 
 
 def _call_on(loop: asyncio.AbstractEventLoop, done: Done, incident_id: int | None) -> None:
