@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from fastapi import FastAPI
@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vigil.api import with_lean_heartbeats
 from vigil.api._gzip import LOGS_PATH, body_limit, over, refuse, replay, replay_message
+from vigil.api._metrics import LOG_ENDPOINTS
 
 MAX_BODY = 64 * 1024 * 1024
 """Bytes one request body may hold: what a gzip body may already inflate to (the API's
@@ -45,10 +46,17 @@ class BodyLimit:
     (at most that many bytes) and handed on whole. ``limit``: agents' bulk routes
     (:func:`vigil.api._gzip.body_limit`); ``push_limit``: a log push (``limit`` if None)."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY, push_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int = MAX_BODY,
+        push_limit: int | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.push_limit = limit if push_limit is None else push_limit
+        self._refused = refused  # told the path of each 413 (the API's log rejection count)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,11 +66,11 @@ class BodyLimit:
         limit = self.push_limit if path == LOGS_PATH else body_limit(path, self.limit)
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await refuse(send, 413, over(path, limit))
+                await self._refuse(send, path, limit)
                 return
         first = await receive()
         if len(first.get("body", b"")) > limit:
-            await refuse(send, 413, over(path, limit))
+            await self._refuse(send, path, limit)
             return
         if not first.get("more_body", False):  # the usual case: the body in one message
             await self.app(scope, replay_message(first, receive), send)
@@ -77,10 +85,30 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await refuse(send, 413, over(path, limit))  # the server discards the rest
+                await self._refuse(send, path, limit)  # the server discards the rest
                 return
             chunks.append(chunk)
         await self.app(scope, replay(b"".join(chunks), receive), send)
+
+    async def _refuse(self, send: Send, path: str, limit: int) -> None:
+        if self._refused is not None:
+            self._refused(path)
+        await refuse(send, 413, over(path, limit))
+
+
+def _log_rejections(app: FastAPI) -> Callable[[str], None] | None:
+    """Count a log push or batch refused here as the API counts those it refuses itself
+    (``vigil_log_requests_rejected_total{endpoint, status="413"}``)."""
+    metrics = getattr(app.state, "api_metrics", None)
+    if metrics is None:
+        return None
+
+    def refused(path: str) -> None:
+        endpoint = LOG_ENDPOINTS.get(path)
+        if endpoint is not None:
+            metrics.log_rejected.labels(endpoint, "413").inc()
+
+    return refused
 
 
 class ApiServer:
@@ -93,7 +121,7 @@ class ApiServer:
         max_push: int | None = None,
     ) -> None:
         config = uvicorn.Config(
-            BodyLimit(with_lean_heartbeats(app), max_body, max_push),
+            BodyLimit(with_lean_heartbeats(app), max_body, max_push, _log_rejections(app)),
             log_level="warning",
             lifespan="off",
             access_log=False,
