@@ -180,8 +180,13 @@ class LogPipeline:
 
     async def receive_batch(self, node: str, batch: Mapping[str, Any]) -> IngestResult:
         """An agent's batch, :data:`CHUNK_TEMPLATES` templates between two turns of the event
-        loop (cancelled, it takes the rest at once: see :mod:`vigil.daemon._logs_steps`)."""
-        return await turn_by_turn(self._batch_steps(node, batch))
+        loop (cancelled, it takes the rest at once: see :mod:`vigil.daemon._logs_steps`).
+        Answered once the incidents it opened or joined are written (the loop runs meanwhile)."""
+        raised = self.writes.raised
+        result = await turn_by_turn(self._batch_steps(node, batch))
+        if self.writes.raised > raised:
+            await self.writes.drain()
+        return result
 
     def _batch_steps(
         self, node: str, batch: Mapping[str, Any]
@@ -273,7 +278,10 @@ class LogPipeline:
         self._count_stats(key, stats_of(splitter.stats))
         self.counts.batch(node, "push")
         self.counts.received(key, len(texts))
+        raised = self.writes.raised
         result = await self._mine(key, mined, texts)
+        if self.writes.raised > raised:  # answered once its incidents are written
+            await self.writes.drain()
         self._dirty = True
         return result
 
