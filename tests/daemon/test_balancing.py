@@ -218,6 +218,41 @@ async def test_drain_and_weight_survive_a_controller_restart_until_an_operator_r
     ]
 
 
+@pytest.mark.slow
+async def test_a_restored_drain_holds_in_the_workers_from_their_first_request(
+    start_controller: StartController, tag: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A drain kept across a restart reached the worker processes as an update sent after they
+    # had started to accept: a request in those ms could go to the drained replica. Here no
+    # operator's change is ever sent to the restarted workers (health verdicts still are): the
+    # drain must hold all the same, from what the workers were started with.
+    from vigil.balancer.proxy import PoolUpdate
+    from vigil.daemon._balancer_workers import WorkerGroup
+
+    svc = two_worker_service(tag)
+    controller = await settled_controller(start_controller, svc)
+    async with api(controller, OPERATOR) as ops:
+        drained = await ops.post("/api/v1/replicas/llm/1/balancer", json={"state": "draining"})
+        assert drained.status_code == 200, drained.text
+    await start_controller.stop(controller)
+
+    withheld: list[PoolUpdate] = []
+    send = WorkerGroup.send
+
+    def health_only(group: WorkerGroup, update: PoolUpdate) -> None:
+        if update.state is None and update.weight is None:
+            send(group, update)
+        else:
+            withheld.append(update)
+
+    monkeypatch.setattr(WorkerGroup, "send", health_only)
+    again = await settled_controller(start_controller, svc)
+    await again.balancers.workers["llm"].flush()
+    url = f"http://127.0.0.1:{again.balancers.ports['llm']}"
+    pid = {rid: again.runners[rid].replica.pid for rid in ("llm/0", "llm/1", "llm/2")}
+    assert await pids_served(url, 24) == {pid["llm/0"], pid["llm/2"]}, withheld
+
+
 def test_an_unreadable_kept_balancer_state_is_logged_by_key_and_the_replica_starts_ready(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

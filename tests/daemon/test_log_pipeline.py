@@ -15,6 +15,7 @@ import pytest
 
 from vigil.bus import EventBus
 from vigil.daemon import LogPipeline
+from vigil.daemon._logs import CHUNK_TEMPLATES
 from vigil.daemon._logs_state import save_state
 from vigil.model import Finding, FindingKind, IncidentChanged, IncidentState
 from vigil.remediation import IncidentBook
@@ -407,3 +408,80 @@ def test_a_batch_of_similar_templates_is_matched_against_a_bounded_part_of_its_f
     # a widening is still told apart from news in a big family
     widened = logs.ingest_batch("n1", agent_batch(3, "event <*> happened on <*> with code 5"))
     assert widened.findings == 0
+
+
+async def test_the_state_is_never_saved_with_half_an_agent_batch(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    # An agent batch is taken a chunk of templates per turn of the loop, its number counted
+    # first. A periodic save between two chunks wrote that number with half the counts: after a
+    # kill -9, the batch sent again was ignored as a duplicate and its other half was lost.
+    clock = Clock()
+    logs = make(tmp_path, store, clock)
+    item = {"source": "app", "count": 2, "first_at": 0.0, "last_at": 0.0, "level": ""}
+    n = 3 * CHUNK_TEMPLATES
+    batch = {
+        "agent_id": "a1",
+        "seq": 1,
+        "sent_at": 0.0,
+        "templates": [
+            {**item, "template": f"step {i} of the job", "samples": []} for i in range(n)
+        ],
+        "stats": {},
+    }
+    taking = asyncio.create_task(logs.receive_batch("n1", batch))
+    await asyncio.sleep(0)  # the task takes its first chunk and gives the loop a turn
+    assert not taking.done()
+    assert await logs.save() is False  # not now
+    assert not logs.state_path.exists()
+    assert (await taking).lines == 2 * n
+    assert await logs.save() is True
+    again = make(tmp_path, store, clock)
+    assert again.batches == {"n1/a1": 1}
+    page = again.templates(sort="id", descending=False, offset=0, limit=500)
+    assert (page.total, sum(t["count"] for t in page.items)) == (n, 2 * n)
+
+
+def test_a_batch_sent_again_after_a_lost_state_counts_once_and_writes_no_finding_twice(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    # A kill -9 of the controller loses up to 10 s of the log state (counts, batch numbers),
+    # but not the incidents already in SQLite. The agent, which never got its answer, sends its
+    # batch again: its counts are taken again (they were lost), but its finding joined the
+    # open incident a second time (findings 1 -> 2, a second finding.raised).
+    clock = Clock()
+    bus = EventBus()
+
+    def pipeline() -> LogPipeline:
+        return LogPipeline(
+            LogsSettings.model_validate({"analysis": {"warmup_lines": 5, "warmup_seconds": 0}}),
+            state_path=tmp_path / "log-analysis.json",
+            bus=bus,
+            incidents=IncidentBook(store, bus, clock),
+            store=store,
+            clock=clock,
+        )
+
+    logs = pipeline()
+    logs.ingest_batch("n1", agent_batch(1, "warm up", count=10))
+    logs.save_now()  # the last save before the kill
+    severe = agent_batch(2, "ERROR disk lost on unit <*>", count=5)
+    severe["templates"][0]["level"] = "ERROR"
+    assert logs.ingest_batch("n1", severe).findings == 1
+    (incident,) = store.list_incidents(subject="logs:n1/app").items
+    assert incident.findings == 1
+    # kill -9: the state on disk is the one saved before the batch
+    again = pipeline()
+    result = again.ingest_batch("n1", severe)
+    assert (result.duplicate, result.lines) == (False, 5)  # its counts were lost: taken again
+    page = again.templates(sort="id", descending=False, offset=0, limit=50)
+    assert {t["template"]: t["count"] for t in page.items}["ERROR disk lost on unit <*>"] == 5
+    (incident,) = store.list_incidents(subject="logs:n1/app").items
+    assert incident.findings == 1  # not written twice
+    (listed,) = [f for f in again.found if f["severity"] == "critical"]
+    assert listed["incident_id"] == incident.id
+    # a later batch's findings are written as ever
+    later = agent_batch(3, "ERROR fan stopped on unit <*>", count=1)
+    later["templates"][0]["level"] = "ERROR"
+    assert again.ingest_batch("n1", later).findings == 1
+    assert store.get_incident(incident.id).findings == 2

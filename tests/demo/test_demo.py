@@ -69,12 +69,38 @@ def test_the_demo_heals_every_fault_of_its_timeline_and_leaves_nothing_running(
     )
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "every fault ended as expected" in result.stdout
+    assert "every injected fault ended as expected" in result.stdout
+    assert "not run" not in result.stdout  # the whole timeline ran
     assert "Demo summary" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
     # The demo's children carry the tag through their environment: none may outlive it.
     left = tagged(tag)
     assert left == [], f"left running: {cmdlines(left)}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_short_demo_says_which_faults_it_did_not_run_and_exits_0(tag: str) -> None:
+    # `vigil demo --duration 20` exited 1: the faults it never got to inject counted as failed.
+    # 8 s: the first fault (a kill -9 at 3 s) is injected and heals, the other five are not run.
+    env = {**os.environ, TAG_ENV: tag, "COLUMNS": "160"}
+    result = subprocess.run(
+        [VIGIL, "demo", "--duration", "8"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = result.stdout[result.stdout.rindex("Demo summary") :]
+    rows = [line for line in summary.splitlines() if "not run" in line and "│" in line]
+    assert len(rows) == 5, summary
+    (kill,) = [line for line in summary.splitlines() if "kill -9 a replica" in line]
+    assert kill.count("resolved") == 2, kill  # its outcome, as expected
+    assert "every injected fault ended as expected (5 of the timeline not run" in summary
+    assert tagged(tag) == []
 
 
 class ModelServer:

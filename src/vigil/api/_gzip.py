@@ -5,8 +5,11 @@ path (:mod:`vigil.api._beat`). Node agents gzip their heartbeat + samples batche
 (text JSON shrinks ~10x), so the controller reads a tenth of the bytes. The inflated size is
 capped at :data:`MAX_INFLATED` (a small compressed body can expand enormously: a "zip bomb"),
 and a body that is not gzip gets a one-line 400 saying so. Other encodings are refused with 415.
-A body (compressed or not, log pushes aside: their route has its own bound) of more than
-:data:`MAX_INFLATED` bytes is refused with 413 without being read.
+A body (compressed or not, log pushes aside: their route has its own bound) of more than its
+route's limit (:func:`body_limit`: :data:`MAX_INFLATED` for agents' bulk routes,
+:data:`ROUTE_BODY` for the others) is refused with 413 without being read, and a gzip body may
+inflate to no more than that limit either. The controller's ``BodyLimit``
+(:mod:`vigil.daemon._server`) applies the same limits to the bytes on the wire, chunked or not.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_INFLATED = 64 * 1024 * 1024
 """Bytes a compressed request may inflate to: 10,000 samples of ~200 bytes is 2 MB, so 64 MB
 is far beyond any honest batch."""
+ROUTE_BODY = 1024 * 1024
+"""Bytes a request body may hold on the routes that take a command, a drain, a placement or a
+maintenance request (JSON of a few KB): only agents' bulk routes (:data:`BULK_PATHS`) take more.
+Without it, a chunked body to such a route was read whole (64 MiB) before the route looked."""
 
 
 class GzipRequestMiddleware:
@@ -33,10 +40,11 @@ class GzipRequestMiddleware:
             return
         headers = dict(scope["headers"])
         encoding = headers.get(b"content-encoding", b"identity").decode("latin-1").strip().lower()
-        if too_long(headers, self.max_inflated) and not scope["path"].startswith(LOGS_PATH):
+        limit = body_limit(scope["path"], self.max_inflated)
+        if too_long(headers, limit) and not scope["path"].startswith(LOGS_PATH):
             # refused before a byte of it is read: the app would have read it all into memory
             # (a 10 GB body, before any token is checked, took the controller down)
-            await refuse(send, 413, f"body: more than {self.max_inflated} bytes")
+            await refuse(send, 413, over(scope["path"], limit))
             return
         if encoding in ("", "identity"):
             await self.app(scope, receive, send)
@@ -49,17 +57,17 @@ class GzipRequestMiddleware:
                 "send gzip or an uncompressed body",
             )
             return
-        raw = await read_capped(receive, self.max_inflated)
+        raw = await read_capped(receive, limit)
         if raw is None:
-            await refuse(send, 413, f"body: more than {self.max_inflated} bytes")
+            await refuse(send, 413, over(scope["path"], limit))
             return
         try:
-            body = inflate(raw, self.max_inflated)
+            body = inflate(raw, limit)
         except zlib.error as exc:
             await refuse(send, 400, f"body: Content-Encoding is gzip but the body is not ({exc})")
             return
         except OverflowError:
-            await refuse(send, 413, f"body: inflates to more than {self.max_inflated} bytes")
+            await refuse(send, 413, over(scope["path"], limit, "inflates to more than"))
             return
         scope = dict(scope)
         scope["headers"] = [
@@ -70,6 +78,19 @@ class GzipRequestMiddleware:
 
 LOGS_PATH = "/api/v1/logs"
 """Log pushes have their own bound (``logs.push_max_bytes``), enforced by their route."""
+BULK_PATHS = frozenset({"/api/v1/heartbeats", "/api/v1/samples", "/api/v1/logs/batches", LOGS_PATH})
+"""Agents' and shippers' batches: up to :data:`MAX_INFLATED` (a log push: its own bound)."""
+
+
+def body_limit(path: str, bulk: int = MAX_INFLATED) -> int:
+    """The most bytes a request body to ``path`` may hold: ``bulk`` on :data:`BULK_PATHS`,
+    :data:`ROUTE_BODY` elsewhere."""
+    return bulk if path in BULK_PATHS else min(bulk, ROUTE_BODY)
+
+
+def over(path: str, limit: int, verb: str = "more than") -> str:
+    """The detail of a 413: the body, the limit and what to do."""
+    return f"body: {verb} {limit} bytes, the most {path} takes: send less at once"
 
 
 def too_long(headers: dict[bytes, bytes], limit: int) -> bool:

@@ -213,7 +213,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 @router.post("/logs/batches", summary="Store a node agent's batch of templates + counts")
 async def post_batch(body: BatchIn, ctx: Ctx, agent: Agent) -> IngestOut:
     agent.check(body.node)
-    result = ctx.control.log_service().ingest_batch(body.node, body.model_dump())
+    result = await ctx.control.log_service().receive_batch(body.node, body.model_dump())
     return IngestOut.model_validate(result, from_attributes=True)
 
 

@@ -31,8 +31,9 @@ class LogService(Protocol):
     max_push_bytes: int
     """The largest push body accepted (``logs.push_max_bytes``)."""
 
-    def ingest_batch(self, node: str, batch: Mapping[str, Any]) -> IngestResult:
-        """An agent's batch of templates + counts (a repeated ``(agent_id, seq)`` is ignored)."""
+    async def receive_batch(self, node: str, batch: Mapping[str, Any]) -> IngestResult:
+        """An agent's batch of templates + counts (a repeated ``(agent_id, seq)`` is ignored),
+        analysed in chunks, giving the event loop a turn between them."""
         ...
 
     async def ingest_lines(

@@ -344,7 +344,13 @@ def token() -> None:
 
 @app.command()
 def demo(
-    duration: Annotated[float, typer.Option(help="Seconds to run at most.")] = 60.0,
+    duration: Annotated[
+        float,
+        typer.Option(
+            help="Seconds of the fault timeline to play: later faults are not run; those "
+            "injected get up to 15 s more to end."
+        ),
+    ] = 60.0,
     port: Annotated[int, typer.Option(help="API port (0: any free port).")] = 0,
 ) -> None:
     """A local fleet of model-server replicas with faults injected, detected and healed live."""

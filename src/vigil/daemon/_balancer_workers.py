@@ -4,7 +4,10 @@ Used by :class:`vigil.daemon._balancing.Balancers` when a service's ``balancer.w
 1 (``vigil up`` and ``vigil balance``). The processes share the balancer's port through
 ``SO_REUSEPORT`` (:class:`vigil.balancer.proxy.Workers`); each builds its own pool from a
 :class:`WorkerSeed` (the upstreams and their health when the balancer started). The controller's
-own pool stays the place where health verdicts and operators' changes are made: every change is
+own pool stays the place where health verdicts and operators' changes are made (the seed carries
+each upstream's admin state and weight too, so a drain kept across a restart holds from a
+worker's first request: sent as an update, it reached the workers a few ms after they had
+started to accept); every later change is
 sent to the workers as a :class:`~vigil.balancer.proxy.PoolUpdate` through the health channel, in
 the order it was made, from one :class:`~vigil.daemon._writer.OrderedWriter` thread (the event
 loop never waits on a worker).
@@ -23,7 +26,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
-from vigil.balancer import Pool, PoolSettings, Upstream
+from vigil.balancer import AdminState, Pool, PoolSettings, Upstream
 from vigil.balancer.proxy import PoolUpdate, Proxy, ProxySettings, Workers
 from vigil.daemon._writer import OrderedWriter
 
@@ -35,6 +38,8 @@ class WorkerSeed:
     upstreams: tuple[tuple[str, str, int, bool], ...]  # id, host, port, healthy
     pool: PoolSettings
     proxy: ProxySettings
+    admin: tuple[tuple[str, AdminState, float], ...] = ()
+    """id, admin state, configured weight: the upstreams not ready or not of weight 1."""
 
 
 def build_worker_proxy(seed: WorkerSeed) -> Proxy:
@@ -44,6 +49,9 @@ def build_worker_proxy(seed: WorkerSeed) -> Proxy:
     for upstream_id, host, port, healthy in seed.upstreams:
         pool.add(Upstream(id=upstream_id, host=host, port=port), now)
         pool.set_health(upstream_id, healthy, now)
+    for upstream_id, state, weight in seed.admin:  # before the worker accepts a request
+        pool.set_state(upstream_id, state, now)
+        pool.set_weight(upstream_id, weight, now)
     return Proxy(pool, settings=seed.proxy)
 
 

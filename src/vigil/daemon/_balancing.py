@@ -145,9 +145,8 @@ class Balancers:
                 for rid, _, _, healthy in seed.upstreams:  # verdicts made while they started
                     if self._healthy.get(rid, False) != healthy:
                         group.send(PoolUpdate(rid, healthy=self._healthy[rid]))
-                    up = pool.get(rid)  # an operator's change (restored from the store)
-                    if up.state != AdminState.READY or up.configured_weight != 1.0:
-                        group.send(PoolUpdate(rid, state=up.state, weight=up.configured_weight))
+                # operators' changes (restored from the store) are in the seed: the workers
+                # had them before they accepted a request
                 self.ports[name] = group.port
                 continue
             proxy = Proxy(pool, settings=proxy_settings(b), metrics=self._metrics)
@@ -160,7 +159,13 @@ class Balancers:
             for rid, owner in self._owner.items()
             if owner == service
         )
-        return WorkerSeed(upstreams, pool_settings(b), proxy_settings(b))
+        pool = self.pools[service]
+        admin = tuple(
+            (rid, up.state, up.configured_weight)
+            for rid, *_ in upstreams
+            if (up := pool.get(rid)).state != AdminState.READY or up.configured_weight != 1.0
+        )
+        return WorkerSeed(upstreams, pool_settings(b), proxy_settings(b), admin)
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
         for proxy in self._proxies.values():

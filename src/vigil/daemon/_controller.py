@@ -239,6 +239,7 @@ class Controller(ControlPlane):
             state_path=self.data_dir / "log-analysis.json",
             bus=self.bus,
             incidents=self.incidents,
+            store=self.store,
             clock=self.clock,
         )
         persister = self.bus.subscribe("persister")
@@ -289,6 +290,8 @@ class Controller(ControlPlane):
                 for task in runners + loops[:2] + metric_loops:
                     task.cancel()
                 log_pipeline.cancel()  # saves the log state on its way out
+                # its queued incident writes publish events: before the persister stops
+                await asyncio.gather(log_pipeline, return_exceptions=True)
                 await asyncio.gather(*metric_loops, return_exceptions=True)
                 await self.flusher.flush(final=True)
                 await cancelled(runners)
@@ -387,7 +390,7 @@ class Controller(ControlPlane):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         bind_api(sock, self.settings.api.host, self.settings.api.port)
         self.api_port = int(sock.getsockname()[1])
-        return ApiServer(app, sock, max_body=max(MAX_BODY, self.settings.logs.push_max_bytes))
+        return ApiServer(app, sock, max_body=MAX_BODY, max_push=self.settings.logs.push_max_bytes)
 
     async def _housekeeping(self) -> None:
         while True:

@@ -32,7 +32,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,9 @@ from vigil.api import IngestResult, TemplateSort
 from vigil.bus import EventBus
 from vigil.collectors import write_atomic
 from vigil.daemon._logs_counts import LogCounts
+from vigil.daemon._logs_incidents import LogIncidents
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
+from vigil.daemon._logs_match import check_source_formats, wildcard_match
 from vigil.daemon._logs_precursors import precursor_finding, rule_finding
 from vigil.daemon._logs_state import (
     CONTROLLER,
@@ -50,6 +52,7 @@ from vigil.daemon._logs_state import (
     save_state,
     stats_of,
 )
+from vigil.daemon._logs_steps import at_once, turn_by_turn
 from vigil.errors import InputError
 from vigil.logs import WILDCARD, LineSplitter
 from vigil.logs.analysis import (
@@ -70,7 +73,7 @@ from vigil.model import (
 )
 from vigil.remediation import IncidentBook
 from vigil.settings import LogsSettings
-from vigil.store import Page
+from vigil.store import Page, Store
 
 log = logging.getLogger("vigil.daemon.logs")
 
@@ -96,6 +99,9 @@ MIN_SUPPORT = 0.2
 """An association rule must precede at least a fifth of the incidents to be reported."""
 CHUNK_LINES = 512
 """Lines mined between two turns of the event loop: about 35 ms of work on a busy machine."""
+CHUNK_TEMPLATES = 64
+"""Templates of an agent batch analysed between two turns of the event loop (:meth:`LogPipeline.
+receive_batch`): a few ms of work; a batch of 1,000 new templates was one turn of 0.1-0.3 s."""
 LEVEL_KEYS = ("level", "severity", "priority", "lvl")
 MAX_AGENTS = 10_000
 """Agents (``node/agent_id``) whose last batch number is remembered; an agent id changes only
@@ -115,8 +121,11 @@ class LogPipeline:
         state_path: Path,
         bus: EventBus,
         incidents: IncidentBook,
+        store: Store | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``store``: the one ``incidents`` writes to; given, :meth:`run` writes the incidents
+        of severe findings on a writer thread (:mod:`vigil.daemon._logs_incidents`)."""
         check_source_formats(settings)
         self.settings = settings
         self.max_push_bytes = settings.push_max_bytes
@@ -124,6 +133,7 @@ class LogPipeline:
         self._bus = bus
         self._incidents = incidents
         self._clock = clock
+        self.writes = LogIncidents(incidents, store=store, bus=bus, clock=clock)
         a = settings.analysis
         self.registry = TemplateRegistry()
         self.novelty = NoveltyDetector(warmup_lines=a.warmup_lines, warmup_seconds=a.warmup_seconds)
@@ -152,6 +162,8 @@ class LogPipeline:
         self._rules_reported: set[int] = set()
         self._warned: dict[int, float] = {}  # precursor template -> last warned at
         self._dirty = False
+        self._open_batches = 0  # agent batches taken in part: no save meanwhile
+        self._again = False  # taking a batch whose incidents are written already
         self._rules_due = False
         self._sub = bus.subscribe("logs", accept=lambda e: isinstance(e, IncidentChanged))
         self._incident_rank = RANK[a.incident_severity]
@@ -163,6 +175,24 @@ class LogPipeline:
     # --- inputs ---------------------------------------------------------------------------------
 
     def ingest_batch(self, node: str, batch: Mapping[str, Any]) -> IngestResult:
+        """An agent's batch at once (benches, tests; the API uses :meth:`receive_batch`)."""
+        return at_once(self._batch_steps(node, batch))
+
+    async def receive_batch(self, node: str, batch: Mapping[str, Any]) -> IngestResult:
+        """An agent's batch, :data:`CHUNK_TEMPLATES` templates between two turns of the event
+        loop (cancelled, it takes the rest at once: see :mod:`vigil.daemon._logs_steps`).
+        Answered once the incidents it opened or joined are written (the loop runs meanwhile)."""
+        raised = self.writes.raised
+        result = await turn_by_turn(self._batch_steps(node, batch))
+        if self.writes.raised > raised:
+            await self.writes.drain()
+        return result
+
+    def _batch_steps(
+        self, node: str, batch: Mapping[str, Any]
+    ) -> Generator[None, None, IngestResult]:
+        """Take an agent's batch, yielding after every :data:`CHUNK_TEMPLATES` templates;
+        returns (``StopIteration.value``) its :class:`IngestResult`."""
         key = f"{node}/{batch['agent_id']}"
         seq = int(batch["seq"])
         if seq <= self.batches.get(key, 0):
@@ -173,6 +203,30 @@ class LogPipeline:
         self.batches[key] = seq
         if len(self.batches) > MAX_AGENTS:
             del self.batches[next(iter(self.batches))]
+        again = seq <= self.writes.written(key)  # its incidents survived a lost state
+        self._open_batches += 1  # no save until it is whole (see save)
+        raised = self.writes.raised
+        try:
+            steps = self._batch_templates(node, batch)
+            while True:
+                self._again = again  # read by _raise; no other batch runs within a step
+                try:
+                    next(steps)
+                except StopIteration as done:
+                    result: IngestResult = done.value
+                    break
+                finally:
+                    self._again = False
+                yield
+            if self.writes.raised > raised:
+                self.writes.batch_written(key, seq)
+            return result
+        finally:
+            self._open_batches -= 1
+
+    def _batch_templates(
+        self, node: str, batch: Mapping[str, Any]
+    ) -> Generator[None, None, IngestResult]:
         now = self._clock()
         lag = max(
             0.0,
@@ -183,7 +237,9 @@ class LogPipeline:
         # for novelty, but they are no burst of now.
         timely = lag <= 2 * self.settings.ship_every + self.settings.poll_every + 1.0
         lines = found = 0
-        for item in batch["templates"]:
+        for i, item in enumerate(batch["templates"]):
+            if i and not i % CHUNK_TEMPLATES:
+                yield
             source = f"{node}/{item['source']}"
             samples = item.get("samples") or [""]
             found += self._observe(
@@ -222,7 +278,10 @@ class LogPipeline:
         self._count_stats(key, stats_of(splitter.stats))
         self.counts.batch(node, "push")
         self.counts.received(key, len(texts))
+        raised = self.writes.raised
         result = await self._mine(key, mined, texts)
+        if self.writes.raised > raised:  # answered once its incidents are written
+            await self.writes.drain()
         self._dirty = True
         return result
 
@@ -363,31 +422,35 @@ class LogPipeline:
             severity=lf.severity,
             evidence=evidence,
         )
-        incident_id = None
+        record = {
+            "kind": kind.value,
+            "at": lf.at,
+            "severity": lf.severity.value,
+            "score": lf.score,
+            "summary": lf.summary,
+            "subject": lf.subject,
+            "source": lf.source,
+            "template_id": lf.template_id,
+            "template": lf.template,
+            "incident_id": None,
+            "evidence": evidence,
+        }
+        self.counts.finding(kind.value, lf.severity.value)
+        self._dirty = True
         if RANK[lf.severity.value] >= self._incident_rank:
-            incident = self._incidents.raise_finding(finding)  # publishes FindingRaised too
-            incident_id = int(incident.id)
             self._log_incidents[lf.subject] = lf.at
+            # publishes FindingRaised too; the finding is listed once its incident is written
+            self.writes.raise_finding(
+                finding, lambda incident_id: self._found(record, incident_id), again=self._again
+            )
         else:
             self._bus.publish(FindingRaised(at=lf.at, finding=finding))
-        self.found.append(
-            {
-                "id": self.next_finding,
-                "kind": kind.value,
-                "at": lf.at,
-                "severity": lf.severity.value,
-                "score": lf.score,
-                "summary": lf.summary,
-                "subject": lf.subject,
-                "source": lf.source,
-                "template_id": lf.template_id,
-                "template": lf.template,
-                "incident_id": incident_id,
-                "evidence": evidence,
-            }
-        )
+            self._found(record, None)
+
+    def _found(self, record: dict[str, Any], incident_id: int | None) -> None:
+        """List a finding (``GET /api/v1/logs/findings``), numbered in the order listed."""
+        self.found.append({"id": self.next_finding, **record, "incident_id": incident_id})
         self.next_finding += 1
-        self.counts.finding(kind.value, lf.severity.value)
         self._dirty = True
 
     def check_rules(self, now: float) -> None:
@@ -417,6 +480,7 @@ class LogPipeline:
         """Follow the controller's own files, learn from incidents, resolve quiet log incidents
         and save the state, until cancelled (the state is saved on the way out)."""
         last_save = last_rules = self._clock()
+        self.writes.start()
         try:
             while True:
                 await asyncio.sleep(self.settings.poll_every)
@@ -429,14 +493,14 @@ class LogPipeline:
                     if now - last_rules >= RULES_EVERY:
                         last_rules = now
                         self.check_rules(now)
-                    if self._dirty and now - last_save >= SAVE_EVERY:
+                    if self._dirty and now - last_save >= SAVE_EVERY and await self.save():
                         last_save = now
-                        await self.save()
                 except Exception:  # a log problem must never take the controller down
                     log.exception("log pipeline: this round failed; trying again next round")
                 self.counts.round(time.perf_counter() - started)
         finally:
             self._sub.close()
+            await self.writes.close()  # the queued incidents, and their findings listed
             try:
                 self.save_now()
             except OSError as exc:
@@ -482,12 +546,17 @@ class LogPipeline:
         for subject, last in list(self._log_incidents.items()):
             if now - last >= quiet:
                 del self._log_incidents[subject]
-                self._incidents.recovered(subject, now, f"no severe log finding for {quiet:g}s")
+                self.writes.recovered(subject, now, f"no severe log finding for {quiet:g}s")
 
-    async def save(self) -> None:
+    async def save(self) -> bool:
+        """Save the state; False (not now) while an agent batch is taken in part: its number
+        with half its counts, read after a kill -9, would lose the other half (a duplicate)."""
+        if self._open_batches:
+            return False
         text = save_state(self)
+        self._dirty = False  # before the write: what changes meanwhile is saved next time
         await asyncio.to_thread(write_atomic, self.state_path, text)
-        self._dirty = False
+        return True
 
     def save_now(self) -> None:
         write_atomic(self.state_path, save_state(self))
@@ -538,33 +607,3 @@ class LogPipeline:
             for f in rows[offset : offset + limit]
         ]
         return Page(page, len(rows), offset, limit)
-
-
-def wildcard_match(parts: Sequence[str], text: str) -> bool:
-    """Whether ``text`` is ``parts`` joined by stretches of any text (a template split at its
-    wildcards). Linear: each part is found leftmost after the previous one, which is enough
-    with wildcards only (a regex of ``.*?`` backtracks exponentially in their number)."""
-    if len(parts) == 1:
-        return text == parts[0]
-    first, last = parts[0], parts[-1]
-    end = len(text) - len(last)
-    if end < len(first) or not text.startswith(first) or not text.endswith(last):
-        return False
-    pos = len(first)
-    for part in parts[1:-1]:
-        found = text.find(part, pos, end)
-        if found < 0:
-            return False
-        pos = found + len(part)
-    return True
-
-
-def check_source_formats(settings: LogsSettings) -> None:
-    """Raise InputError naming the source whose format vigil.logs cannot compile."""
-    from vigil.logs import LogFormat, LogFormatError
-
-    for i, src in enumerate(settings.sources):
-        try:
-            LogFormat(src.format)
-        except LogFormatError as exc:
-            raise InputError(f"logs.sources[{i}].format: {exc}") from exc

@@ -1,5 +1,6 @@
 """Follows the bus during the demo: for each injected fault, when it was detected, acted on and
-healed or escalated; and a small load generator that plays a client of the model service.
+healed or escalated (a fault the run ended before injecting is "not run", not failed); and a
+small load generator that plays a client of the model service.
 
 Used by :mod:`vigil.demo._run`.
 """
@@ -40,9 +41,18 @@ class _Row:
 @dataclass
 class FaultTracker:
     rows: list[_Row] = field(default_factory=list)
+    not_run: list[Fault] = field(default_factory=list)
+    """Faults of the timeline the run ended (``--duration``, Ctrl-C) before injecting."""
 
     def injected(self, fault: Fault, at: float) -> None:
         self.rows.append(_Row(fault, at))
+
+    def skipped(self, faults: list[Fault]) -> None:
+        self.not_run.extend(faults)
+
+    def waiting(self) -> bool:
+        """Whether an injected fault has not reached its outcome yet."""
+        return any(r.outcome == "waiting" and r.fault.expect != "none" for r in self.rows)
 
     async def follow(self, sub: Subscription) -> None:
         async for event in sub:
@@ -61,7 +71,21 @@ class FaultTracker:
                             row.outcome_at = event.at
 
     def all_as_expected(self) -> bool:
+        """Whether every injected fault ended as expected (those not run do not count)."""
         return all(r.outcome == r.fault.expect or r.fault.expect == "none" for r in self.rows)
+
+    def verdict(self) -> str:
+        """One line: how the injected faults ended, and how many were not run."""
+        skipped = (
+            f" ({len(self.not_run)} of the timeline not run: the demo ended before their time)"
+            if self.not_run
+            else ""
+        )
+        if not self.rows:
+            return f"[yellow]no fault was injected[/yellow]{skipped}"
+        if self.all_as_expected():
+            return f"[green]every injected fault ended as expected[/green]{skipped}"
+        return f"[red]some injected faults did not end as expected[/red]{skipped}"
 
     def table(self, now: float, title: str = "Faults") -> Table:
         table = Table(title=title, title_justify="left")
@@ -81,6 +105,8 @@ class FaultTracker:
                 rel(r.outcome_at),
                 r.fault.expect,
             )
+        for fault in self.not_run:
+            table.add_row(fault.title, fault.target, "-", "-", badge("not run"), "-", fault.expect)
         return table
 
 

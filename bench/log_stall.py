@@ -1,0 +1,244 @@
+"""How long one agent batch of new ERROR templates stalls a real controller's event loop.
+
+    python bench/log_stall.py            # N = 250 / 1000 new ERROR templates, 3 runs each
+    python bench/log_stall.py --quick    # N = 250, one run (CI keeps it from rotting)
+
+A real :class:`vigil.daemon.Controller` (SQLite store, API on a socket) runs in a worker
+process; after a warm-up batch, one agent batch (``POST /api/v1/logs/batches``, sent from a
+thread with its own HTTP client) carries N new ERROR templates: each is a critical novelty
+finding, and each opens or joins the incident ``logs:n1/app``. A 10 ms asyncio task on the
+controller's loop records the longest gap between two of its ticks from the POST until the
+incident holds every finding (that gap is how long heartbeats, probes and the API waited), and
+the p99 of those gaps. Also shown: the POST's answer time and the time until the incident
+holds all N findings.
+
+**Baseline**: the code before the fix (commit :data:`BASELINE`; ``--baseline REV`` for another),
+exported with ``git archive`` and put on ``PYTHONPATH`` of a worker process, measured in the same
+run. Figures are the median of ``--repeat`` runs. Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = "d3acb28d48caccc29b4c19455fac9bf712e84565"
+"""main before the fix: every severe log finding wrote its incident on the event loop."""
+AGENT_TOKEN = "bench-agent-token-0123456789"
+ADMIN_TOKEN = "bench-admin-token-0123456789"
+TICK = 0.01
+
+
+def batch(seq: int, templates: list[str], level: str) -> dict[str, Any]:
+    now = time.time()
+    item = {"source": "app", "count": 1, "first_at": now, "last_at": now, "level": level}
+    return {
+        "node": "n1",
+        "agent_id": "bench",
+        "seq": seq,
+        "sent_at": now,
+        "templates": [{**item, "template": t, "samples": [t]} for t in templates],
+        "stats": {},
+    }
+
+
+def errors(n: int) -> list[str]:
+    words = ["disk", "nccl", "cuda", "pcie", "ecc", "link", "fan", "psu", "dimm", "nvlink"]
+    return [
+        f"ERROR {words[i % 10]} fault {words[(i // 10) % 10]} unit{i} lost {words[(i // 100) % 10]}"
+        for i in range(n)
+    ]
+
+
+async def measure(n: int, tmp: Path) -> dict[str, Any]:
+    import httpx
+
+    from vigil.daemon import Controller
+    from vigil.settings import Settings
+
+    settings = Settings.model_validate(
+        {
+            "data_dir": str(tmp / "data"),
+            "api": {
+                "port": 0,
+                "tokens": [{"name": "root", "role": "admin", "token": ADMIN_TOKEN}],
+            },
+            "agents": [{"node": "n1", "token": AGENT_TOKEN}],
+            "nodes": [{"name": "n1"}],
+            "logs": {"analysis": {"warmup_lines": 10, "warmup_seconds": 0}},
+        }
+    )
+    controller = Controller(settings, base_dir=tmp)
+    task = asyncio.create_task(controller.run())
+    await controller.started.wait()
+    url = f"http://127.0.0.1:{controller.api_port}/api/v1/logs/batches"
+    gaps: list[float] = []
+    measuring = False
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(TICK)
+            now = time.perf_counter()
+            if measuring:
+                gaps.append(now - last)
+            last = now
+
+    def post(body: dict[str, Any], out: dict[str, float]) -> None:
+        with httpx.Client(headers={"Authorization": f"Bearer {AGENT_TOKEN}"}, timeout=600) as c:
+            started = time.perf_counter()
+            resp = c.post(url, json=body)
+            resp.raise_for_status()
+            out["answer_s"] = time.perf_counter() - started
+
+    async def send(body: dict[str, Any]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        thread = threading.Thread(target=post, args=(body, out))
+        thread.start()
+        await asyncio.to_thread(thread.join)
+        return out
+
+    def findings() -> int:
+        incident = controller.store.find_active_incident("logs:n1/app")
+        return 0 if incident is None else incident.findings
+
+    tick = asyncio.create_task(ticker())
+    try:
+        await send(batch(1, [f"INFO warm up line {i}" for i in range(20)], "INFO"))
+        await asyncio.sleep(0.2)
+        measuring = True
+        started = time.perf_counter()
+        out = await send(batch(2, errors(n), "ERROR"))
+        while await asyncio.to_thread(findings) < n:
+            if time.perf_counter() - started > 600:
+                raise SystemExit(f"bench/log_stall.py: the incident never held {n} findings")
+            await asyncio.sleep(0.05)
+        written = time.perf_counter() - started
+        measuring = False
+    finally:
+        tick.cancel()
+        controller.stop()
+        await task
+    gaps.sort()
+    return {
+        "max_gap_ms": round(gaps[-1] * 1000, 1),
+        "p99_gap_ms": round(gaps[int(0.99 * (len(gaps) - 1))] * 1000, 1),
+        "answer_s": round(out["answer_s"], 3),
+        "written_s": round(written, 3),
+    }
+
+
+def worker(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        print(json.dumps(asyncio.run(measure(n, Path(tmp)))))
+
+
+def run(src: Path, n: int) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    try:
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", str(n)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=True,
+        )
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"bench/log_stall.py: the worker on {src} failed:\n{exc.stderr}")
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+def export(dest: Path, rev: str) -> str:
+    """``rev``'s src/ unpacked under ``dest``; returns the full commit."""
+    git = ["git", "-C", str(ROOT)]
+    try:
+        commit = subprocess.run(
+            [*git, "rev-parse", "--verify", f"{rev}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        archive = dest / "base.tar"
+        subprocess.run([*git, "archive", "-o", str(archive), commit, "src"], check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        sys.exit(
+            f"bench/log_stall.py: cannot export {rev} from {ROOT} with git ({exc}); run it "
+            f"from a git checkout that has commit {rev} (or name another with --baseline REV)"
+        )
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    return commit
+
+
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    return round(statistics.median(r[key] for r in runs), 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 250, one run")
+    parser.add_argument("--repeat", type=int, help="runs per case and code (3; 1 quick)")
+    parser.add_argument("--baseline", default=BASELINE, help=f"git revision ({BASELINE[:8]})")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True, width=140)
+    sizes = [250] if args.quick else [250, 1000]
+    repeat = max(1, args.repeat or (1 if args.quick else 3))
+    keys = ("max_gap_ms", "p99_gap_ms", "answer_s", "written_s")
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        commit = export(Path(tmp), args.baseline)
+        for n in sizes:
+            current: list[dict[str, Any]] = []
+            base: list[dict[str, Any]] = []
+            for _ in range(repeat):  # interleaved: both see the same noise
+                current.append(run(ROOT / "src", n))
+                base.append(run(Path(tmp) / "src", n))
+                console.print(f"N={n}: current {current[-1]}, baseline {base[-1]}")
+            row: dict[str, Any] = {"templates": n, "runs": repeat}
+            for key in keys:
+                row[key] = median(current, key)
+                row[f"baseline_{key}"] = median(base, key)
+            row["max_gap_ratio"] = round(row["max_gap_ms"] / row["baseline_max_gap_ms"], 3)
+            rows.append(row)
+    table = Table(title=f"one agent batch of N new ERROR templates; baseline {commit[:8]}")
+    for col in ("N", "code", "max loop gap ms", "p99 gap ms", "POST answered s", "all written s"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        for code, prefix in (("current", ""), ("baseline", "baseline_")):
+            table.add_row(str(r["templates"]), code, *(f"{r[prefix + k]:g}" for k in keys))
+    console.print(table)
+    print(
+        json.dumps(
+            {
+                "bench": "log_stall",
+                "quick": args.quick,
+                "baseline": f"before-fix@{commit}",
+                "rows": rows,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The incidents of severe log findings, written in order off the controller's event loop.
+
+Used by :class:`vigil.daemon._logs.LogPipeline`. A log finding at
+``logs.analysis.incident_severity`` opens or joins the incident ``logs:<node>/<source>``
+(:class:`~vigil.remediation.IncidentBook`): two SQLite transactions, ~4 ms. Done on the loop, an
+agent batch of 1,000 new ERROR templates held heartbeats, probes and the API for 3-10 s
+(``python bench/log_stall.py``). While :meth:`LogIncidents.start` has been called (the pipeline's
+``run``), each write is a job on an ordered writer thread (:mod:`vigil.daemon._writer`), in the
+order the findings were raised, recoveries included; the book's events reach the loop's bus
+through a :class:`~vigil.daemon._writer.LoopPublisher`, and ``done`` is called on the loop with
+the incident's id once it is committed. Without a store, or outside ``run`` (tests, benches),
+the writes are done in line, as before.
+
+An agent batch whose findings opened or joined incidents is noted in the store
+(:meth:`LogIncidents.batch_written`, meta ``logs.batch:<node>/<agent_id>``, written after them).
+After a kill -9 the log state may be older than the incidents: the agent sends the batch again,
+its counts are taken again (they were lost with the state), but its findings are not written
+again (:meth:`LogIncidents.written`): an incident got each finding twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from vigil.bus import EventBus
+from vigil.daemon._writer import LoopPublisher, OrderedWriter
+from vigil.model import Finding
+from vigil.remediation import IncidentBook
+from vigil.store import Store
+
+log = logging.getLogger("vigil.daemon.logs")
+
+Done = Callable[[int | None], None]
+"""Called on the loop with the incident's id once it is written (None: the write failed)."""
+
+
+class LogIncidents:
+    def __init__(
+        self,
+        incidents: IncidentBook,
+        *,
+        store: Store | None,
+        bus: EventBus,
+        clock: Callable[[], float],
+    ) -> None:
+        self._book = incidents
+        self._store = store
+        self._bus = bus
+        self._clock = clock
+        self._writer: OrderedWriter | None = None
+        self._thread: tuple[IncidentBook, asyncio.AbstractEventLoop] | None = None
+        self._batches: dict[str, int] = {}  # agent key -> last batch whose incidents are written
+        self.raised = 0
+        """Findings written so far (a batch that raised none is not noted)."""
+
+    def start(self) -> None:
+        """From now on (until :meth:`close`), write on the writer thread. Call on the loop."""
+        if self._store is None or self._writer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        book = IncidentBook(self._store, LoopPublisher(self._bus, loop), self._clock)
+        self._thread = (book, loop)
+        self._writer = OrderedWriter("vigil-log-incidents", "a log incident write")
+
+    async def close(self) -> None:
+        """Write everything queued (its ``done`` calls run), then write in line again."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await asyncio.to_thread(writer.close)
+            await asyncio.sleep(0)  # the done calls and events the last jobs handed over
+
+    async def drain(self) -> None:
+        """Wait until every write queued so far is committed and its ``done`` has run."""
+        if self._writer is not None:
+            await self._writer.drain()
+            await asyncio.sleep(0)
+
+    def written(self, key: str) -> int:
+        """The last batch of agent ``key`` (``node/agent_id``) whose incidents are written."""
+        if key not in self._batches:
+            text = None if self._store is None else self._store.get_meta(BATCH_KEY + key)
+            self._batches[key] = int(text) if text is not None and text.isdigit() else 0
+        return self._batches[key]
+
+    def batch_written(self, key: str, seq: int) -> None:
+        """Note, after its incidents, that batch ``seq`` of agent ``key`` wrote them."""
+        if self._store is None:
+            return
+        self._batches[key] = seq
+        store = self._store
+        if self._writer is None:
+            store.set_meta(BATCH_KEY + key, str(seq))
+        else:
+            self._writer.submit(lambda: store.set_meta(BATCH_KEY + key, str(seq)))
+
+    def raise_finding(self, finding: Finding, done: Done, *, again: bool = False) -> None:
+        """Open or join the finding's incident; ``done(incident id)`` once written. ``again``:
+        the finding of a batch sent again whose incidents are written already: nothing is
+        written, ``done`` gets the subject's active incident."""
+        if not again:
+            self.raised += 1
+        if self._writer is None or self._thread is None:
+            done(_incident_id(self._book, finding, again))
+            return
+        book, loop = self._thread
+
+        def job() -> None:
+            try:
+                incident_id = _incident_id(book, finding, again)
+            except Exception:  # the finding is still reported, without its incident
+                log.exception("could not write the incident of %s", finding.subject)
+                incident_id = None
+            _call_on(loop, done, incident_id)
+
+        self._writer.submit(job)
+
+    def recovered(self, subject: str, at: float, detail: str) -> None:
+        """Resolve the subject's incident, after every write queued before."""
+        if self._writer is None or self._thread is None:
+            self._book.recovered(subject, at, detail)
+            return
+        book, _ = self._thread
+        self._writer.submit(lambda: _ignore(book.recovered(subject, at, detail)))
+
+
+BATCH_KEY = "logs.batch:"
+
+
+def _incident_id(book: IncidentBook, finding: Finding, again: bool) -> int | None:
+    if not again:
+        return int(book.raise_finding(finding).id)
+    active = book.active(finding.subject)
+    return None if active is None else int(active.id)
+
+
+def _call_on(loop: asyncio.AbstractEventLoop, done: Done, incident_id: int | None) -> None:
+    try:
+        loop.call_soon_threadsafe(done, incident_id)
+    except RuntimeError:  # the loop is closed: the controller is gone
+        log.debug("incident %s written after the loop closed", incident_id)
+
+
+def _ignore(_: object) -> None:
+    return None
