@@ -68,6 +68,9 @@ class ClientConnection:
         # the transport's bound write methods, looked up once: a call per response piece
         self.send: Callable[[bytes], object] = _discard
         self.send_many: Callable[[list[bytes]], object] = _discard
+        # what the active exchange's last event produced, to write in one call (the exchanges
+        # of a connection run one at a time and share it: no list per request)
+        self.out: list[bytes] = []
 
     # -- asyncio.Protocol --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -81,6 +84,7 @@ class ClientConnection:
             if isinstance(peer, tuple) and peer:
                 self.ip = str(peer[0]).encode()
         self.state.clients.add(self)
+        self.state.access_due = 0.0  # is the access log on? asked again at the next request end
         self.last_io = self.state.loop.time()
         self.timer = self.state.loop.call_later(self.state.settings.client_timeout, self._on_timer)
 

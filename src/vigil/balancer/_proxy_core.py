@@ -59,6 +59,7 @@ class ExchangeCore:
         "phase",
         "replay",
         "replay_bytes",
+        "replayable",
         "req_done",
         "resp",
         "router",
@@ -99,9 +100,12 @@ class ExchangeCore:
         self.http10 = http10
         self.idempotent = method in IDEMPOTENT
         self.started = self.done = self.req_done = self.interim = self.sent = False
-        self.pending: list[bytes] = []
+        # body pieces waiting for the upstream connection, and those kept for a replay: made
+        # with the first piece (most requests have no body: no list each)
+        self.pending: list[bytes] | None = None
         self.pending_bytes = 0
-        self.replay: list[bytes] | None = [] if self.idempotent else None
+        self.replayable = self.idempotent  # the body so far, if any, is in ``replay``
+        self.replay: list[bytes] | None = None
         self.replay_bytes = 0
         self.router: Router | None = None
         self.upstream: Upstream | None = None
@@ -112,7 +116,7 @@ class ExchangeCore:
         self.attempts = 0
         self.status = 0
         self.resp: ResponseMeta | None = None
-        self.out: list[bytes] = []
+        self.out = client.out  # the client's list: what the last read produced, to write
         self.bytes_out = 0
         self.t_start = self.t_attempt = self.sent_at = self.last_io = 0.0
         self.ttfb_at = 0.0
@@ -191,7 +195,7 @@ class ExchangeCore:
             st.idle_event.set()
         if not counted and self.stats is not None:
             self.stats.status(self.status)
-        if st.access.isEnabledFor(20):
+        if st.access_enabled(self.last_io):  # the loop time flush() just read (or earlier)
             log_access(st.access, self, st.clock() - self.t_start)
         self.client.exchange_done(self)
 
