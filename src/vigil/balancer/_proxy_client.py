@@ -54,6 +54,7 @@ class ClientConnection:
         # pop are direct C calls where a deque's are look-ups by name; it holds one or two)
         self.queue: list[Exchange] = []
         self.parsing: Exchange | None = None  # the exchange receiving body pieces
+        self.spare: Exchange | None = None  # a finished exchange, for the next request
         self.url = b""
         self.headers: Headers = []
         self.head_bytes = 0  # bytes of earlier reads since the current head began
@@ -185,7 +186,12 @@ class ClientConnection:
         http10 = (
             self.parser.get_http_version() == "1.0" if meta.connection or not keep_alive else False
         )
-        ex = Exchange(self, st, method, self.url, self.headers, meta, keep_alive, http10)
+        ex = self.spare
+        if ex is None:
+            ex = Exchange(self, st)
+        else:
+            self.spare = None
+        ex.begin(method, self.url, self.headers, meta, keep_alive, http10)
         self.parsing = ex
         self.queue.append(ex)
 
@@ -210,6 +216,8 @@ class ClientConnection:
         if self.active is not ex:
             return
         self.active = None
+        if isinstance(ex, Exchange) and ex.reusable():
+            self.spare = ex
         self.last_io = self.state.loop_time()
         if self.closed:
             return

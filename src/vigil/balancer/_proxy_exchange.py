@@ -132,6 +132,7 @@ class Exchange(ExchangeCore):
             self._attach(conn)
         else:
             self.phase = CONNECT
+            self.dialed = True
             self._arm(st.settings.connect_timeout)
             self.connecting = st.pool.connect(key_addr, self._connected)
 
