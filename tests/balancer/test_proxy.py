@@ -279,6 +279,6 @@ async def test_each_request_on_a_keep_alive_connection_starts_clean(caplog) -> N
     lines = [r.getMessage().split(" ") for r in caplog.records if r.name == "vigil.balancer.access"]
     assert [(f[2], f[3], f[4], f[-1]) for f in lines] == [
         (m, f"/{i}", "200", rid)
-        for i, (m, rid) in enumerate(zip(["POST", "GET", "POST", "DELETE"], ids), 1)
+        for i, (m, rid) in enumerate(zip(["POST", "GET", "POST", "DELETE"], ids, strict=True), 1)
     ]
     assert up.connections == 1
