@@ -11,6 +11,7 @@ import logging
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from vigil.balancer._proxy_state import ACCESS_LOGGER, ACCESS_RECHECK
 from vigil.balancer._upstream import Outcome
 from vigil.balancer.proxy import ProxyMetrics
 
@@ -282,3 +283,20 @@ async def test_each_request_on_a_keep_alive_connection_starts_clean(caplog) -> N
         for i, (m, rid) in enumerate(zip(["POST", "GET", "POST", "DELETE"], ids, strict=True), 1)
     ]
     assert up.connections == 1
+
+
+async def test_the_access_log_switched_on_reaches_an_open_connection(caplog) -> None:
+    # Whether the log is on is asked of logging at most every ACCESS_RECHECK seconds of loop
+    # time: a keep-alive connection opened while it was off logs once that much time has passed.
+    async with serving(fixed(b"abc")) as (up,):
+        async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            for path, wait in ((b"/off", 0.0), (b"/on", ACCESS_RECHECK * 1.5)):
+                if wait:
+                    caplog.set_level(logging.INFO, logger="vigil.balancer.access")
+                    await asyncio.sleep(wait)
+                writer.write(b"GET %s HTTP/1.1\r\nHost: s\r\n\r\n" % path)
+                assert (await asyncio.wait_for(read_response(reader), 5)).body == b"abc"
+            writer.close()
+    paths = [r.getMessage().split(" ")[3] for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert paths == ["/on"]
