@@ -11,6 +11,7 @@ import logging
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from vigil.balancer._proxy_state import ACCESS_LOGGER, ACCESS_RECHECK
 from vigil.balancer._upstream import Outcome
 from vigil.balancer.proxy import ProxyMetrics
 
@@ -245,3 +246,57 @@ async def test_the_access_log_has_one_line_per_request(caplog) -> None:
     fields = line.split(" ")
     assert fields[1:7] == ["127.0.0.1", "GET", "/p", "200", "a", "3"]
     assert fields[-1] == "r1"
+
+
+async def test_each_request_on_a_keep_alive_connection_starts_clean(caplog) -> None:
+    # A connection's finished exchange serves its next request: nothing of a request (its body
+    # framing, its pieces, its id, its status) may leak into the next one.
+    requests = [
+        b"POST /1 HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n0\r\n\r\n",
+        b"GET /2 HTTP/1.1\r\nHost: s\r\n\r\n",
+        b"POST /3 HTTP/1.1\r\nHost: s\r\nContent-Length: 5\r\n\r\nthird",
+        b"DELETE /4 HTTP/1.1\r\nHost: s\r\n\r\n",
+    ]
+    async with serving(echo) as (up,):
+        async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (_, port):
+            with caplog.at_level(logging.INFO, logger="vigil.balancer.access"):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                responses = []
+                for raw in requests:
+                    writer.write(raw)
+                    responses.append(await asyncio.wait_for(read_response(reader), 5))
+                writer.close()
+    assert [r.body for r in responses] == [b"first", b"", b"third", b""]
+    assert [r.body for r in up.requests] == [b"first", b"", b"third", b""]
+    assert [r.headers.get("transfer-encoding") for r in up.requests] == [
+        "chunked",
+        None,
+        None,
+        None,
+    ]
+    assert [r.headers.get("content-length") for r in up.requests] == [None, None, "5", None]
+    ids = [r.headers["x-request-id"] for r in responses]
+    assert len(set(ids)) == 4 and ids == [r.headers["x-request-id"] for r in up.requests]
+    lines = [r.getMessage().split(" ") for r in caplog.records if r.name == "vigil.balancer.access"]
+    assert [(f[2], f[3], f[4], f[-1]) for f in lines] == [
+        (m, f"/{i}", "200", rid)
+        for i, (m, rid) in enumerate(zip(["POST", "GET", "POST", "DELETE"], ids, strict=True), 1)
+    ]
+    assert up.connections == 1
+
+
+async def test_the_access_log_switched_on_reaches_an_open_connection(caplog) -> None:
+    # Whether the log is on is asked of logging at most every ACCESS_RECHECK seconds of loop
+    # time: a keep-alive connection opened while it was off logs once that much time has passed.
+    async with serving(fixed(b"abc")) as (up,):
+        async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            for path, wait in ((b"/off", 0.0), (b"/on", ACCESS_RECHECK * 1.5)):
+                if wait:
+                    caplog.set_level(logging.INFO, logger="vigil.balancer.access")
+                    await asyncio.sleep(wait)
+                writer.write(b"GET %s HTTP/1.1\r\nHost: s\r\n\r\n" % path)
+                assert (await asyncio.wait_for(read_response(reader), 5)).body == b"abc"
+            writer.close()
+    paths = [r.getMessage().split(" ")[3] for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert paths == ["/on"]

@@ -54,6 +54,7 @@ class ClientConnection:
         # pop are direct C calls where a deque's are look-ups by name; it holds one or two)
         self.queue: list[Exchange] = []
         self.parsing: Exchange | None = None  # the exchange receiving body pieces
+        self.spare: Exchange | None = None  # a finished exchange, for the next request
         self.url = b""
         self.headers: Headers = []
         self.head_bytes = 0  # bytes of earlier reads since the current head began
@@ -68,6 +69,9 @@ class ClientConnection:
         # the transport's bound write methods, looked up once: a call per response piece
         self.send: Callable[[bytes], object] = _discard
         self.send_many: Callable[[list[bytes]], object] = _discard
+        # what the active exchange's last event produced, to write in one call (the exchanges
+        # of a connection run one at a time and share it: no list per request)
+        self.out: list[bytes] = []
 
     # -- asyncio.Protocol --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -81,6 +85,7 @@ class ClientConnection:
             if isinstance(peer, tuple) and peer:
                 self.ip = str(peer[0]).encode()
         self.state.clients.add(self)
+        self.state.access_due = 0.0  # is the access log on? asked again at the next request end
         self.last_io = self.state.loop.time()
         self.timer = self.state.loop.call_later(self.state.settings.client_timeout, self._on_timer)
 
@@ -181,7 +186,12 @@ class ClientConnection:
         http10 = (
             self.parser.get_http_version() == "1.0" if meta.connection or not keep_alive else False
         )
-        ex = Exchange(self, st, method, self.url, self.headers, meta, keep_alive, http10)
+        ex = self.spare
+        if ex is None:
+            ex = Exchange(self, st)
+        else:
+            self.spare = None
+        ex.begin(method, self.url, self.headers, meta, keep_alive, http10)
         self.parsing = ex
         self.queue.append(ex)
 
@@ -206,6 +216,8 @@ class ClientConnection:
         if self.active is not ex:
             return
         self.active = None
+        if isinstance(ex, Exchange) and ex.reusable():
+            self.spare = ex
         self.last_io = self.state.loop_time()
         if self.closed:
             return

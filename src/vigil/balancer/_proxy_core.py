@@ -31,6 +31,7 @@ UPLOAD: Final = 0
 CONNECT: Final = 1
 FIRST_BYTE: Final = 2
 STREAM: Final = 3
+_NONE_TRIED: Final[frozenset[str]] = frozenset()
 
 
 class ExchangeCore:
@@ -44,6 +45,7 @@ class ExchangeCore:
         "conn",
         "connecting",
         "deadline",
+        "dialed",
         "done",
         "headers",
         "http10",
@@ -59,6 +61,7 @@ class ExchangeCore:
         "phase",
         "replay",
         "replay_bytes",
+        "replayable",
         "req_done",
         "resp",
         "router",
@@ -77,10 +80,17 @@ class ExchangeCore:
         "url",
     )
 
-    def __init__(
+    def __init__(self, client: ClientConnection, state: ProxyState) -> None:
+        """An exchange of ``client``'s; :meth:`begin` gives it its request. The client keeps a
+        finished one for its next request (:meth:`reusable`): no object made and freed per
+        request."""
+        self.client = client
+        self.state = state
+        self.client_ip = client.ip
+        self.out = client.out  # the client's list: what the last read produced, to write
+
+    def begin(
         self,
-        client: ClientConnection,
-        state: ProxyState,
         method: bytes,
         url: bytes,
         headers: Headers,
@@ -88,37 +98,51 @@ class ExchangeCore:
         keep_alive: bool,
         http10: bool,
     ) -> None:
-        self.client = client
-        self.state = state
+        """Set every per-request field for a new request (on a new or a reused exchange)."""
         self.method = method
         self.url = url
         self.headers = headers
-        self.client_ip = client.ip
         self.meta = meta
         self.keep_alive = keep_alive
         self.http10 = http10
         self.idempotent = method in IDEMPOTENT
         self.started = self.done = self.req_done = self.interim = self.sent = False
-        self.pending: list[bytes] = []
+        self.dialed = False  # an upstream connection was asked of the pool's connect()
+        # body pieces waiting for the upstream connection, and those kept for a replay: made
+        # with the first piece (most requests have no body: no list each)
+        self.pending: list[bytes] | None = None
         self.pending_bytes = 0
-        self.replay: list[bytes] | None = [] if self.idempotent else None
+        self.replayable = self.idempotent  # the body so far, if any, is in ``replay``
+        self.replay: list[bytes] | None = None
         self.replay_bytes = 0
         self.router: Router | None = None
         self.upstream: Upstream | None = None
         self.stats: UpstreamStats | None = None
         self.conn: UpstreamConnection | None = None
         self.connecting: Waiter | None = None  # waiting for an upstream connection
-        self.tried: frozenset[str] = frozenset()
+        self.tried: frozenset[str] = _NONE_TRIED
         self.attempts = 0
         self.status = 0
         self.resp: ResponseMeta | None = None
-        self.out: list[bytes] = []
         self.bytes_out = 0
         self.t_start = self.t_attempt = self.sent_at = self.last_io = 0.0
         self.ttfb_at = 0.0
         self.deadline = 0.0  # when the proxy's ticker calls on_timer (while ``timed``)
         self.timed = False
         self.phase = UPLOAD
+
+    def reusable(self) -> bool:
+        """Whether nothing can call this finished exchange any more, so the client may
+        :meth:`begin` it again: its request was read whole, and no upstream connection, connect
+        (whose callback a pool may still hold) or deadline refers to it."""
+        return (
+            self.done
+            and self.req_done
+            and not self.dialed
+            and self.conn is None
+            and self.connecting is None
+            and not self.timed
+        )
 
     def _drop_conn(self) -> None:
         """Abort the current upstream connection, or stop waiting for one."""
@@ -191,7 +215,7 @@ class ExchangeCore:
             st.idle_event.set()
         if not counted and self.stats is not None:
             self.stats.status(self.status)
-        if st.access.isEnabledFor(20):
+        if st.access_enabled(self.last_io):  # the loop time flush() just read (or earlier)
             log_access(st.access, self, st.clock() - self.t_start)
         self.client.exchange_done(self)
 

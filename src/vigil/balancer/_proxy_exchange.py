@@ -79,18 +79,24 @@ class Exchange(ExchangeCore):
             self._wait_first_byte()
 
     def _body_piece(self, piece: bytes) -> None:
-        replay = self.replay
-        if replay is not None:
+        if self.replayable:
             self.replay_bytes += len(piece)
             if self.replay_bytes <= self.state.settings.retry_body_limit:
+                replay = self.replay
+                if replay is None:
+                    self.replay = replay = []
                 replay.append(piece)
             else:
+                self.replayable = False
                 self.replay = None
         conn = self.conn
         if conn is not None:
             conn.write(piece)
         else:
-            self.pending.append(piece)
+            pending = self.pending
+            if pending is None:
+                self.pending = pending = []
+            pending.append(piece)
             self.pending_bytes += len(piece)
             if self.pending_bytes > self.state.settings.max_pending_bytes:
                 self.client.pause_reading_for_upstream(True)
@@ -121,11 +127,12 @@ class Exchange(ExchangeCore):
         self.ttfb_at = 0.0
         self.sent = False
         key_addr = (upstream.host, upstream.port)
-        conn = st.pool.take(key_addr, self.replay is None)  # not replayable: checked
+        conn = st.pool.take(key_addr, not self.replayable)  # not replayable: checked
         if conn is not None:
             self._attach(conn)
         else:
             self.phase = CONNECT
+            self.dialed = True
             self._arm(st.settings.connect_timeout)
             self.connecting = st.pool.connect(key_addr, self._connected)
 
@@ -151,7 +158,7 @@ class Exchange(ExchangeCore):
         assert transport is not None
         if pending:
             transport.writelines([self.meta.head, *pending])
-            self.pending = []
+            self.pending = None
             if self.pending_bytes > self.state.settings.max_pending_bytes:
                 self.client.pause_reading_for_upstream(False)
             self.pending_bytes = 0
@@ -175,7 +182,7 @@ class Exchange(ExchangeCore):
         sent = self.sent
         self._release(outcome)
         st = self.state
-        safe = not sent or (self.replay is not None and outcome is not Outcome.TIMEOUT)
+        safe = not sent or (self.replayable and outcome is not Outcome.TIMEOUT)
         if safe and self.attempts <= st.settings.max_retries and not self.client.closed:
             now = st.clock()
             allowed = getattr(self.router, "retry_allowed", None)
