@@ -36,7 +36,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vigil.api import IngestResult, TemplateSort
+from vigil.api import IngestResult
 from vigil.bus import EventBus
 from vigil.collectors import write_atomic
 from vigil.daemon._logs_counts import LogCounts
@@ -44,6 +44,7 @@ from vigil.daemon._logs_incidents import LogIncidents
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
 from vigil.daemon._logs_match import check_source_formats, wildcard_match
 from vigil.daemon._logs_precursors import precursor_finding, rule_finding
+from vigil.daemon._logs_queries import LogQueries
 from vigil.daemon._logs_state import (
     CONTROLLER,
     LocalSource,
@@ -73,7 +74,7 @@ from vigil.model import (
 )
 from vigil.remediation import IncidentBook
 from vigil.settings import LogsSettings
-from vigil.store import Page, Store
+from vigil.store import Store
 
 log = logging.getLogger("vigil.daemon.logs")
 
@@ -111,7 +112,7 @@ MAX_PUSH_SOURCES = 1000
 source per request must not grow the controller's memory without bound."""
 
 
-class LogPipeline:
+class LogPipeline(LogQueries):
     """Implements :class:`vigil.api.LogService` for the controller (see the module docstring)."""
 
     def __init__(
@@ -561,49 +562,3 @@ class LogPipeline:
     def save_now(self) -> None:
         write_atomic(self.state_path, save_state(self))
         self._dirty = False
-
-    # --- queries --------------------------------------------------------------------------------
-
-    def templates(
-        self,
-        *,
-        sort: TemplateSort,
-        descending: bool,
-        offset: int,
-        limit: int,
-        source: str | None = None,
-    ) -> Page[dict[str, Any]]:
-        now = self._clock()
-        rows = []
-        for entry in self.registry.entries():
-            if source is not None and source not in entry.sources:
-                continue
-            row = entry.to_dict()
-            row["family"] = self.families.family_of(entry.id)
-            row["p_fault"] = self.bayes.posterior(entry.id, now)
-            rows.append(row)
-        rows.sort(key=lambda r: (r[sort], r["id"]), reverse=descending)
-        return Page(rows[offset : offset + limit], len(rows), offset, limit)
-
-    def findings(
-        self,
-        *,
-        kind: str | None,
-        since: float | None,
-        offset: int,
-        limit: int,
-        incident: int | None = None,
-    ) -> Page[dict[str, Any]]:
-        rows = [
-            f
-            for f in reversed(self.found)
-            if (kind is None or f["kind"] == kind)
-            and (since is None or f["at"] >= since)
-            and (incident is None or f["incident_id"] == incident)
-        ]
-        now = self._clock()
-        page = [
-            {**f, "p_fault": self.bayes.posterior(f["template_id"], now)}
-            for f in rows[offset : offset + limit]
-        ]
-        return Page(page, len(rows), offset, limit)
