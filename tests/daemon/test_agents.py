@@ -302,7 +302,6 @@ async def test_a_metric_rule_opens_an_incident_while_it_holds_and_resolves_it_af
     assert resolved.state == IncidentState.RESOLVED
 
 
-
 class CappedController(http.server.BaseHTTPRequestHandler):
     """A controller's batch endpoint with a small body cap: 413 over it, as the API answers
     a batch over its cap (vigil.daemon._server.MAX_BODY); the seq of each batch taken."""

@@ -17,7 +17,7 @@ from vigil.agent import Agent
 from vigil.backends import free_port
 from vigil.collectors import Sample
 from vigil.daemon import Controller
-from vigil.daemon._controller import REFUSED_NAMES_LOGGED
+from vigil.daemon._samples import REFUSED_NAMES_LOGGED
 from vigil.store import SqlStore
 
 from ._support import eventually
@@ -316,8 +316,8 @@ async def test_a_name_per_sample_past_the_series_limit_is_not_remembered_without
             body = {"node": "n1", "samples": samples[start : start + 5000]}
             pushed = await client.post(url(controller) + "/api/v1/samples", headers=AUTH, json=body)
             assert pushed.status_code == 202
-    assert controller.refused_samples == names - 1  # the first one made the only series
-    assert len(controller._refused) == REFUSED_NAMES_LOGGED + 1
+    assert controller.intake.refused == names - 1  # the first one made the only series
+    assert len(controller.intake._refused) == REFUSED_NAMES_LOGGED + 1
     logged = [r.getMessage() for r in caplog.records if "series limit of 1" in r.getMessage()]
     assert len(logged) == REFUSED_NAMES_LOGGED + 1
     assert "not logged name by name any more" in logged[-1]

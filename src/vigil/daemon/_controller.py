@@ -28,7 +28,7 @@ from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
-from vigil.collectors import CardinalityError, ProbeLoop, Sample, SampleBatch, SeriesStore
+from vigil.collectors import ProbeLoop, Sample, SeriesStore
 from vigil.daemon._balancing import Balancers, forget_admin, restore_admin, save_admin
 from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DatabaseLock, DataDirLock, StoreLock
@@ -41,23 +41,21 @@ from vigil.daemon._placement import node_capacity
 from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import RollupFlusher
 from vigil.daemon._rule_restore import restore_rule_breaches
+from vigil.daemon._samples import SampleIntake, rule_spec
 from vigil.daemon._scrape import SourceLoop
 from vigil.daemon._server import MAX_BODY, ApiServer
 from vigil.daemon._stalls import FREEZE_AFTER, StallWatch
-from vigil.detectors import RuleChange, RuleEngine, RuleSpec
-from vigil.errors import BackendError, InputError, NotFoundError
+from vigil.detectors import RuleEngine
+from vigil.errors import BackendError, NotFoundError
 from vigil.model import (
     ACTIVE_INCIDENT_STATES,
     ActionRecord,
-    Finding,
-    FindingKind,
     Health,
     Node,
     ProbeKind,
     Replica,
     ReplicaId,
     ReplicaState,
-    Severity,
 )
 from vigil.remediation import (
     ActionLog,
@@ -68,12 +66,10 @@ from vigil.remediation import (
     plan_replica,
 )
 from vigil.settings import (
-    MetricRule,
     Probe,
     PromQuery,
     ScrapeTarget,
     Settings,
-    parse_rule_expr,
 )
 from vigil.store import DatabaseClaim, SqlStore, Store, claim_path
 
@@ -83,11 +79,6 @@ LOG_ROTATE_EVERY = 5.0
 """Seconds between log-size checks: a chatty replica writes at most a few MB in that time."""
 RISK_HISTORY = 100_000
 """Node status changes read from the store to seed the risk model (newest first)."""
-REFUSED_NAMES_LOGGED = 1000
-"""Metric names whose cardinality refusals are logged one by one; the rest are only counted."""
-SAMPLE_MAX_AHEAD = 300.0
-"""Seconds a sample's time may be ahead of the controller's clock (skewed node clocks): one
-from further ahead is refused, or its series would refuse every sample until then."""
 ACTIVE = ACTIVE_INCIDENT_STATES
 
 
@@ -100,21 +91,6 @@ async def cancelled(tasks: list[asyncio.Task[None]]) -> None:
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=1.0)
-
-
-def rule_spec(rule: MetricRule) -> RuleSpec:
-    expr = parse_rule_expr(rule.expr)
-    return RuleSpec(
-        name=rule.name,
-        metric=expr.metric,
-        labels=expr.labels,
-        op=expr.op,
-        value=expr.value,
-        for_seconds=rule.for_,
-        clear=rule.clear,
-        anomaly=expr.anomaly,
-        severity=rule.severity,
-    )
 
 
 def _operator_stop(stored: Replica | None) -> Replica | None:
@@ -172,15 +148,12 @@ class Controller(ControlPlane):
         )
         self.risk = NodeRisk(step=metrics.risk_step, steps=metrics.risk_steps)
         sources: list[ScrapeTarget | PromQuery] = [*metrics.scrape, *metrics.promql]
-        self.sources = [SourceLoop(source, self._ingest, clock=clock) for source in sources]
-        self._refused: set[str] = set()
-        self.refused_samples = 0
-        specs = [rule_spec(r) for r in settings.rules]
-        self.rules = RuleEngine(specs)
+        self.rules = RuleEngine([rule_spec(r) for r in settings.rules])
+        self.intake = SampleIntake(self.series, self.rules, lambda: self.incidents, clock)
+        self.sources = [SourceLoop(source, self.intake.ingest, clock=clock) for source in sources]
         self.registry.register(
-            PipelineCollector(self._log_counts, self.rules, lambda: self.refused_samples)
+            PipelineCollector(self._log_counts, self.rules, lambda: self.intake.refused)
         )
-        self._ruled = {spec.metric for spec in specs}
         self.instance = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -456,89 +429,7 @@ class Controller(ControlPlane):
     def ingest_samples(self, node: str, samples: Sequence[Sample]) -> list[str]:
         if node not in self._node_settings:
             raise NotFoundError("node", node)
-        return self._ingest(samples)
-
-    def _ingest(self, samples: Sequence[Sample]) -> list[str]:
-        """Store samples (agents', scrapes', queries') and run the rules over them."""
-        if isinstance(samples, SampleBatch):  # a heartbeat's, from the lean path
-            return self._ingest_batch(samples)
-        errors: list[str] = []
-        not_after = self.clock() + SAMPLE_MAX_AHEAD
-        for sample in samples:
-            try:
-                self.series.add(sample, not_after=not_after)
-            except CardinalityError as exc:
-                errors.append(str(exc))
-                self._report_refused(sample, str(exc))
-                continue
-            except InputError as exc:
-                errors.append(str(exc))
-                continue
-            if sample.name not in self._ruled:  # most metrics have no rule: skip the dict
-                continue
-            for change in self.rules.observe(
-                sample.name, sample.labels_dict, sample.at, sample.value
-            ):
-                self._rule_changed(change)
-        return errors
-
-    def _ingest_batch(self, batch: SampleBatch) -> list[str]:
-        """:meth:`_ingest` for samples in columns: stored in one pass, then the rules see the
-        stored samples of ruled metrics, in order (rules do not read the series store)."""
-        failed = self.series.add_batch(batch, not_after=self.clock() + SAMPLE_MAX_AHEAD)
-        errors = [str(exc) for _, exc in failed]
-        for i, exc in failed:
-            if isinstance(exc, CardinalityError):
-                self._report_refused(batch[i], str(exc))
-        if self._ruled.isdisjoint(batch.names):  # most pushes carry no ruled metric
-            return errors
-        refused = {i for i, _ in failed}
-        for i, name in enumerate(batch.names):
-            if name in self._ruled and i not in refused:
-                labels = dict(batch.labels[i])
-                for change in self.rules.observe(name, labels, batch.ats[i], batch.values[i]):
-                    self._rule_changed(change)
-        return errors
-
-    def _report_refused(self, sample: Sample, problem: str) -> None:
-        """Log a cardinality refusal once per metric name (the sender hears of each sample),
-        for the first :data:`REFUSED_NAMES_LOGGED` names: a sender making up a name per
-        sample (a request id in the name) grew the set of names logged without bound."""
-        self.refused_samples += 1
-        if sample.name in self._refused or len(self._refused) > REFUSED_NAMES_LOGGED:
-            return
-        self._refused.add(sample.name)
-        if len(self._refused) > REFUSED_NAMES_LOGGED:
-            log.error(
-                "%s; samples of more than %d metric names refused: not logged name by name any "
-                "more (vigil_series_refused_total counts them)",
-                problem,
-                REFUSED_NAMES_LOGGED,
-            )
-            return
-        log.error("%s (logged once per metric name)", problem)
-
-    def _rule_changed(self, change: RuleChange) -> None:
-        where = ",".join(f"{k}={v}" for k, v in change.labels)
-        subject = f"rule:{change.rule}{{{where}}}"
-        if not change.firing:
-            self.incidents.recovered(subject, change.at, change.explanation)
-            return
-        self.incidents.raise_finding(
-            Finding(
-                kind=FindingKind.METRIC_RULE,
-                subject=subject,
-                at=change.at,
-                severity=Severity(change.severity),
-                summary=f"rule {change.rule} firing on {where}: {change.explanation}",
-                evidence={
-                    "rule": change.rule,
-                    "labels": dict(change.labels),
-                    "value": change.value,
-                    **({} if change.score is None else {"score": change.score}),
-                },
-            )
-        )
+        return self.intake.ingest(samples)
 
     def _log_counts(self) -> tuple[LogCounts, int] | None:
         """The log pipeline's counts and templates known, for ``/metrics`` (None before it runs)."""

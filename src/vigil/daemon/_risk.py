@@ -70,10 +70,7 @@ class NodeRisk:
             matrix = self.model.transition_matrix()
             known = self._views[state] = (
                 self.model.failure_probability(state, self.steps),
-                {
-                    a: {b: matrix[i][j] for j, b in enumerate(STATES)}
-                    for i, a in enumerate(STATES)
-                },
+                {a: {b: matrix[i][j] for j, b in enumerate(STATES)} for i, a in enumerate(STATES)},
             )
         probability, rows = known
         return RiskView(

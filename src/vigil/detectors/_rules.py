@@ -109,6 +109,11 @@ class RuleEngine:
         self.evicted = 0
         """States dropped to keep memory bounded (a series seen again starts learning afresh)."""
 
+    @property
+    def metrics(self) -> frozenset[str]:
+        """The metric names some rule watches (samples of others need not be shown to it)."""
+        return frozenset(self._by_metric)
+
     def __len__(self) -> int:
         """How many rule x series states are kept."""
         return len(self._states)
