@@ -51,3 +51,29 @@ async def test_keyed_values_widened_by_the_miner_are_no_new_template(
     assert texts[-1] == "request handled method=<*> route=<*> status=ok"  # the miner widened it
     novel = [f["template"] for f in logs.found if f["kind"] == "log_novelty"]
     assert novel == ["request handled method=GET route=users status=ok"]
+
+
+async def test_a_widening_is_known_past_the_families_default_size(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    # the families held 10,000 templates, dropping the oldest created, while the registry holds
+    # 50,000, dropping the least recently seen: past 10,000 templates a template still in use
+    # had lost its family, and the miner's widening of it was reported as a new template
+    clock, bus = Clock(), EventBus()
+    logs = LogPipeline(
+        LogsSettings.model_validate({"analysis": {"warmup_lines": 5, "warmup_seconds": 0}}),
+        state_path=tmp_path / "log-analysis.json",
+        bus=bus,
+        incidents=IncidentBook(store, bus, clock),
+        clock=clock,
+    )
+    known = "request handled method=GET route=users status=ok"
+    logs._observe("n1/app", known, clock.now)
+    for i in range(10_050):  # one distinct event each: its own constant words
+        logs._observe("n1/app", f"job{i} phase{i} finished", clock.now)
+    clock.now += 1
+    logs._observe("n1/app", known, clock.now)  # still in use
+    assert len(logs.registry) == 10_051
+    logs._observe("n1/app", "request handled method=<*> route=<*> status=ok", clock.now)
+    novel = [f["template"] for f in logs.found if f["kind"] == "log_novelty"]
+    assert "request handled method=<*> route=<*> status=ok" not in novel

@@ -145,7 +145,12 @@ class LogPipeline(LogQueries):
             "min_buckets": a.burst_min_buckets,
         }
         self.bursts = BurstDetector(**self.burst_options)
-        self.families = TemplateFamilies(threshold=a.family_threshold)
+        # as many as the registry, which removes a template from them when it evicts it: with a
+        # cap of their own they dropped the oldest created first, and a template still in use
+        # lost its family (the miner's widening of it was then reported as new)
+        self.families = TemplateFamilies(
+            threshold=a.family_threshold, max_templates=self.registry.max_templates
+        )
         self.association = AssociationMiner(window=a.window, settle=SETTLE)
         self.bayes = FaultBayes(
             window=a.window, slot=min(60.0, max(1.0, a.window / 5)), settle=SETTLE
