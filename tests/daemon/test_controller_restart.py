@@ -22,7 +22,8 @@ import psutil
 import pytest
 
 from vigil.backends import free_port
-from vigil.model import ReplicaState
+from vigil.model import Finding, FindingKind, IncidentState, ReplicaState, Severity
+from vigil.store import SqlStore
 
 from ._support import (
     MODEL_SERVER,
@@ -350,3 +351,28 @@ async def test_a_replica_stopped_by_an_operator_stays_stopped_when_its_service_c
     assert model_servers(tag, "llm/1") == []
     assert [r.state for r in second.replicas()] == [ReplicaState.RUNNING, ReplicaState.STOPPED]
     assert second.replicas()[1].held
+
+
+@pytest.mark.slow
+async def test_the_open_incident_of_a_replica_removed_from_the_config_is_resolved(
+    start_controller: StartController, tag: str, tmp_path: Path
+) -> None:
+    # a replica taken out of the config (replicas: 2 -> 1) is deleted at start; its open
+    # incident stayed open for ever, and fault_detected() (the seed's auto_maintain) with it
+    first = await start_controller({"services": [service(tag, replicas=2)]})
+    await eventually(lambda: settled(first), 20, "both replicas ready")
+    await start_controller.stop(first)
+    store = SqlStore(f"sqlite:///{tmp_path / 'data' / 'vigil.db'}")
+    try:
+        hung = Finding(FindingKind.HUNG, "replica:llm/1", 1.0, "llm/1 hung", Severity.CRITICAL)
+        opened = store.open_incident(hung, opened_at=1.0)
+    finally:
+        store.close()
+
+    second = await start_controller({"services": [service(tag, replicas=1)]})
+
+    assert second.store.find_active_incident("replica:llm/1") is None
+    resolved = second.store.get_incident(opened.id)
+    assert resolved.state == IncidentState.RESOLVED
+    assert "removed from the configuration" in str(resolved.evidence.get("resolution"))
+    assert not second.fault_detected()

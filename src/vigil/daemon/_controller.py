@@ -326,9 +326,12 @@ class Controller(ControlPlane):
                     previous=old or _operator_stop(stored),
                     on_change=self.balancers.replica_changed,
                 )
-        for rid in set(known) - wanted:
+        for rid in set(known) - wanted:  # taken out of the config: gone, with its problems
             self.store.delete_replica(rid)
             forget_admin(self.store, rid)
+            self.incidents.recovered(
+                f"replica:{rid}", self.clock(), "removed from the configuration"
+            )
         configured = {s.name for s in self.settings.services}
         for name in set(self.store.list_services()) - configured:
             self.store.delete_service(name)
