@@ -198,6 +198,18 @@ def test_up_with_a_bad_config_exits_2_without_starting_anything(cli: Cli) -> Non
     assert not (cli.cwd / "data").exists(), "nothing was created"
 
 
+def test_up_standby_on_a_sqlite_store_is_a_usage_error_naming_store_url(cli: Cli) -> None:
+    (cli.cwd / "vigil.yaml").write_text("data_dir: data\n")
+
+    result = cli("up", "--standby", "-c", "vigil.yaml")
+
+    assert result.returncode == 2
+    assert "--standby" in result.stderr
+    assert "store.url is sqlite" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (cli.cwd / "data").exists(), "nothing was created"
+
+
 def test_agent_with_an_invalid_interval_is_a_usage_error(cli: Cli) -> None:
     result = cli("agent", "--controller", "http://127.0.0.1:9", "--name", "n1", "--interval", "0")
 

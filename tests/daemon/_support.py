@@ -230,14 +230,14 @@ def tagged_env(tag: str) -> dict[str, str]:
 
 
 class VigilUp:
-    """One ``vigil up -c CONFIG`` process; its stderr goes to a file the test can read."""
+    """One ``vigil up -c CONFIG [ARGS]`` process; its stderr goes to a file the test can read."""
 
-    def __init__(self, config: Path, tag: str, log: Path) -> None:
+    def __init__(self, config: Path, tag: str, log: Path, *args: str) -> None:
         self.log = log
         self._log_file = log.open("ab")
         self.start_offset = log.stat().st_size
         self.proc = subprocess.Popen(
-            [VIGIL, "up", "-c", str(config)],
+            [VIGIL, "up", "-c", str(config), *args],
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=self._log_file,

@@ -90,8 +90,8 @@ def vigil_up(tmp_path: Path, tag: str) -> Iterator[Callable[[Path], VigilUp]]:
     """Start `vigil up -c CONFIG` subprocesses; all are killed at teardown."""
     started: list[VigilUp] = []
 
-    def start(config: Path) -> VigilUp:
-        proc = VigilUp(config, tag, tmp_path / "vigil-up.log")
+    def start(config: Path, *args: str) -> VigilUp:
+        proc = VigilUp(config, tag, tmp_path / "vigil-up.log", *args)
         started.append(proc)
         return proc
 

@@ -25,7 +25,7 @@ from ._support import VIGIL, VigilUp, model_servers, service, tagged_env, wait_u
 from .conftest import API_TOKENS
 from .test_controller_restart import all_ready, replicas
 
-StartUp = Callable[[Path], VigilUp]
+StartUp = Callable[..., VigilUp]
 
 
 def configs(tmp_path: Path, tag: str, url: str, **store: Any) -> list[Path]:
@@ -140,3 +140,24 @@ def test_a_leader_whose_lock_was_taken_stops_and_leaves_the_replicas_to_the_new_
     )
     assert adopted == pids, "the old leader left its replicas running for the new one"
     assert model_servers(tag) == sorted(pids.values())
+
+
+@pytest.mark.slow
+def test_up_standby_waits_for_the_leader_as_store_standby_does(
+    pg_url: str, tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    # `vigil up --standby` is store.standby: true for one run: the second config says nothing
+    first_cfg, second_cfg = configs(tmp_path, tag, pg_url)
+    first = vigil_up(first_cfg)
+    url = first.wait_up()
+    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
+
+    standby = vigil_up(second_cfg, "--standby")
+
+    wait_until(
+        lambda: "standby: the store" in standby.output(), 30, "the standby waiting", standby.output
+    )
+    assert standby.proc.poll() is None, standby.output()
+    assert "controller up" not in standby.output()
+    assert model_servers(tag) == sorted(pids.values()), "the standby runs nothing"
+    assert standby.terminate() == 0

@@ -105,11 +105,29 @@ def check_config(config: ConfigOpt = Path("vigil.yaml")) -> None:
 def up(
     config: ConfigOpt = Path("vigil.yaml"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    standby: Annotated[
+        bool,
+        typer.Option(
+            "--standby",
+            help="On a PostgreSQL store another controller leads: wait, and take over when it "
+            "dies (store.standby: true for this run).",
+        ),
+    ] = False,
 ) -> None:
     """Run the controller: supervise services, judge nodes, serve the API, until Ctrl-C."""
     from vigil.daemon import Controller
 
     settings = _load(config)
+    if standby:
+        if not settings.store.url.startswith("postgres"):
+            raise typer.BadParameter(
+                f"a standby waits for a PostgreSQL store, and {config}'s store.url is "
+                f"{settings.store.url.split(':', 1)[0]}: set store.url to "
+                "postgresql://user:password@host/db, or leave --standby out",
+                param_hint="--standby",
+            )
+        store = settings.store.model_copy(update={"standby": True})
+        settings = settings.model_copy(update={"store": store})
     _logging(verbose)
     # freeze_gc: the process is the controller's own (see vigil.daemon._stalls)
     controller = Controller(settings, base_dir=config.resolve().parent, freeze_gc=True)
