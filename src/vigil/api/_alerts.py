@@ -9,6 +9,11 @@ and raise nothing new; a resolved alert resolves the incident it opened once no 
 on that subject (an incident another detector opened is left to that detector). At most
 :data:`MAX_ALERTS` alerts per payload (set the receiver's ``max_alerts`` to it) and
 :data:`MAX_TRACKED` fingerprints remembered. Registered by :func:`vigil.api.create_app`.
+
+The alerts are written :data:`CHUNK` at a time, each chunk one store transaction
+(:meth:`vigil.remediation.IncidentBook.batch`, audit entries included), the loop running between
+chunks. A chunk that fails is rolled back whole and its new fingerprints forgotten, so
+Alertmanager's retry raises it again; the chunks before it are committed and are repeats then.
 """
 
 from __future__ import annotations
