@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from vigil.api import _alerts
 from vigil.bus import EventBus
 from vigil.errors import StoreBusy
-from vigil.model import Finding, FindingKind, Incident, IncidentState
+from vigil.model import Event, Finding, FindingKind, Incident, IncidentState
 from vigil.remediation import IncidentBook
 from vigil.store import Store
 
@@ -212,8 +212,14 @@ async def test_bad_payload_is_a_422_naming_the_field(
 
 
 async def test_a_notification_that_failed_half_way_is_raised_in_full_on_retry(
-    client: httpx.AsyncClient, control: AlertControl, store: Store
+    client: httpx.AsyncClient,
+    control: AlertControl,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A chunk per alert: the first chunk is committed (a repeat on retry), the second not."""
+    monkeypatch.setattr(_alerts, "CHUNK", 1)
+
     class FailOnce(IncidentBook):
         calls = 0
 
@@ -233,10 +239,46 @@ async def test_a_notification_that_failed_half_way_is_raised_in_full_on_retry(
     assert incident["findings"] == 2
 
 
-async def test_a_large_notification_lets_the_loop_run_between_alerts(
-    client: httpx.AsyncClient,
+async def test_a_chunk_that_failed_half_way_is_rolled_back_whole_and_raised_on_retry(
+    client: httpx.AsyncClient, control: AlertControl, store: Store
 ) -> None:
-    """The receiver runs on the controller's loop: heartbeats must get in between alerts."""
+    """Both alerts in one chunk (one transaction): the failure on the second rolls back the
+    first too, nothing is published, and the retry raises both once, with one audit entry."""
+    events: list[Event] = []
+
+    class FailOnce(IncidentBook):
+        calls = 0
+
+        def raise_finding(self, finding: Finding) -> Incident:
+            FailOnce.calls += 1
+            if FailOnce.calls == 2:
+                raise StoreBusy("database is locked")
+            return super().raise_finding(finding)
+
+    class Recording(EventBus):
+        def publish(self, event: Event) -> None:
+            events.append(event)
+
+    control.book = FailOnce(store, Recording(), lambda: NOW)
+    body = payload(alert("A", fingerprint="a1", job="web"), alert("B", fingerprint="b1", job="web"))
+    failed = await client.post(URL, json=body, headers=bearer("operator"))
+    assert failed.status_code == 503
+    assert events == []
+    assert await incidents(client, "service:web") == []
+    assert [e.action for e in store.list_audit().items] == []
+    retried = await post(client, body)
+    assert [r["outcome"] for r in retried["results"]] == ["raised", "raised"]
+    [incident] = await incidents(client, "service:web")
+    assert incident["findings"] == 2
+    assert [e.action for e in store.list_audit().items].count("alert.firing") == 1
+    assert [e.kind for e in events].count("finding.raised") == 2
+
+
+async def test_a_large_notification_lets_the_loop_run_between_chunks(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receiver runs on the controller's loop: heartbeats must get in between chunks."""
+    monkeypatch.setattr(_alerts, "CHUNK", 10)
     ticks = 0
     stop = False
 
@@ -254,4 +296,4 @@ async def test_a_large_notification_lets_the_loop_run_between_alerts(
     stop = True
     await task
     assert answer["raised"] == 60
-    assert ticks - before >= 60
+    assert ticks - before >= 60 // 10

@@ -9,12 +9,18 @@ and raise nothing new; a resolved alert resolves the incident it opened once no 
 on that subject (an incident another detector opened is left to that detector). At most
 :data:`MAX_ALERTS` alerts per payload (set the receiver's ``max_alerts`` to it) and
 :data:`MAX_TRACKED` fingerprints remembered. Registered by :func:`vigil.api.create_app`.
+
+The alerts are written :data:`CHUNK` at a time, each chunk one store transaction
+(:meth:`vigil.remediation.IncidentBook.batch`, audit entries included), the loop running between
+chunks. A chunk that fails is rolled back whole and its new fingerprints forgotten, so
+Alertmanager's retry raises it again; the chunks before it are committed and are repeats then.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,7 +29,8 @@ from pydantic import BaseModel, Field
 
 from vigil.api._alerts_map import AlertIn, FiringAlerts, Fleet, alert_finding
 from vigil.api._auth import Operator
-from vigil.api._context import ApiContext, Ctx
+from vigil.api._context import ApiContext, Ctx, Identity
+from vigil.api._control import IncidentDesk
 from vigil.api._schemas import ERROR_RESPONSES
 from vigil.model import FindingKind
 
@@ -31,6 +38,8 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERROR_RES
 
 MAX_ALERTS = 1000
 """Alerts per notification; Alertmanager's ``max_alerts: 1000`` keeps it under (0 = no limit)."""
+CHUNK = 20
+"""Alerts written in one store transaction; the loop runs between chunks."""
 MAX_TRACKED = 10_000
 """Firing fingerprints remembered (the least recently seen are forgotten past it)."""
 MAX_LABELS = 64
@@ -108,75 +117,103 @@ async def receive_alertmanager(
 ) -> ReceiveOut:
     desk = ctx.control.incident_desk()
     tracker = _tracker(request)
-    fleet = _fleet(ctx)
-    now = ctx.clock()
+    receipt = _Receipt(payload.receiver, ctx, who, desk, tracker, _fleet(ctx), ctx.clock())
     results: list[AlertResult] = []
-    for alert in payload.alerts:
-        # the incident book writes SQLite on the controller's loop (~10 ms for a new alert on a
-        # busy disk): let heartbeats and probes in between alerts, not after a thousand of them
+    alerts = payload.alerts
+    for first in range(0, len(alerts), CHUNK):
+        # the incident book writes the store on the controller's loop: one transaction per
+        # chunk (~4 ms an alert, not ~10), and heartbeats and probes get in between chunks.
+        # Twice: timers and sockets that came due during a chunk are queued behind this task's
+        # wake-up, and would otherwise run only after the next chunk (a stall of two chunks)
         await asyncio.sleep(0)
-        finding = alert_finding(
-            AlertIn(
-                labels=alert.labels,
-                annotations=alert.annotations,
-                starts_at=_epoch(alert.startsAt) or now,
-                generator_url=alert.generatorURL,
-                fingerprint=alert.fingerprint,
-            ),
-            fleet,
-        )
-        fingerprint = str(finding.evidence["fingerprint"])
-        subject = finding.subject
-        if alert.status == "firing":
-            # tracked only once raised: a notification that failed half way (the store busy)
-            # is raised in full when Alertmanager retries it
-            repeat = tracker.seen(fingerprint, subject, finding.at)
-            active = desk.active(subject)
-            if not repeat or active is None:
-                incident = desk.raise_finding(finding)
-                outcome: str = "raised"
-                if active is None:
-                    ctx.audit(
-                        actor=who.name,
-                        action="alert.firing",
-                        target=subject,
-                        reason=finding.summary,
-                        result=f"incident {incident.id}",
-                        detail={"fingerprint": fingerprint, "receiver": payload.receiver},
-                    )
-            else:
-                incident, outcome = active, "repeat"
-            tracker.fire(fingerprint, subject, finding.at)
-            results.append(_result(fingerprint, "firing", subject, outcome, incident.id))
-            continue
-        others = tracker.resolve(fingerprint, subject)
-        active = desk.active(subject)
-        if active is None or not _only_alerts(active.evidence):
-            results.append(_result(fingerprint, "resolved", subject, "no_incident", None))
-        elif others:
-            results.append(_result(fingerprint, "resolved", subject, "still_firing", active.id))
-        else:
-            ended = _epoch(alert.endsAt) or now
-            desk.recovered(
-                subject, ended, f"alertmanager: {finding.evidence['alertname']} resolved"
-            )
-            ctx.audit(
-                actor=who.name,
-                action="alert.resolved",
-                target=subject,
-                reason=finding.summary,
-                result=f"incident {active.id} resolved",
-                detail={"fingerprint": fingerprint, "receiver": payload.receiver},
-            )
-            results.append(_result(fingerprint, "resolved", subject, "resolved", active.id))
+        await asyncio.sleep(0)
+        chunk = alerts[first : first + CHUNK]
+        fresh: list[tuple[str, str]] = []  # fingerprints this chunk started tracking
+        try:
+            with desk.batch(f"receiving {len(chunk)} alerts from {payload.receiver!r}"):
+                for alert in chunk:
+                    results.append(_receive(alert, receipt, fresh))
+        except BaseException:
+            # rolled back whole: forget what it tracked, so Alertmanager's retry raises it;
+            # the chunks before it are committed and their alerts will be repeats
+            for fingerprint, subject in fresh:
+                tracker.resolve(fingerprint, subject)
+            raise
     return ReceiveOut(
-        alerts=len(payload.alerts),
+        alerts=len(alerts),
         raised=sum(r.outcome == "raised" for r in results),
         repeats=sum(r.outcome == "repeat" for r in results),
         resolved=sum(r.outcome == "resolved" for r in results),
         truncated=payload.truncatedAlerts,
         results=results,
     )
+
+
+@dataclass(frozen=True)
+class _Receipt:
+    """What every alert of one notification is received with."""
+
+    receiver: str
+    ctx: ApiContext
+    who: Identity
+    desk: IncidentDesk
+    tracker: FiringAlerts
+    fleet: Fleet
+    now: float
+
+
+def _receive(alert: AlertmanagerAlert, at: _Receipt, fresh: list[tuple[str, str]]) -> AlertResult:
+    """One alert of a chunk, inside the chunk's transaction."""
+    ctx, who, desk, tracker, fleet, now = at.ctx, at.who, at.desk, at.tracker, at.fleet, at.now
+    finding = alert_finding(
+        AlertIn(
+            labels=alert.labels,
+            annotations=alert.annotations,
+            starts_at=_epoch(alert.startsAt) or now,
+            generator_url=alert.generatorURL,
+            fingerprint=alert.fingerprint,
+        ),
+        fleet,
+    )
+    fingerprint = str(finding.evidence["fingerprint"])
+    subject = finding.subject
+    if alert.status == "firing":
+        repeat = tracker.seen(fingerprint, subject, finding.at)
+        active = desk.active(subject)
+        if not repeat or active is None:
+            incident = desk.raise_finding(finding)
+            outcome: str = "raised"
+            if active is None:
+                ctx.audit(
+                    actor=who.name,
+                    action="alert.firing",
+                    target=subject,
+                    reason=finding.summary,
+                    result=f"incident {incident.id}",
+                    detail={"fingerprint": fingerprint, "receiver": at.receiver},
+                )
+        else:
+            incident, outcome = active, "repeat"
+        if tracker.fire(fingerprint, subject, finding.at):
+            fresh.append((fingerprint, subject))
+        return _result(fingerprint, "firing", subject, outcome, incident.id)
+    others = tracker.resolve(fingerprint, subject)
+    active = desk.active(subject)
+    if active is None or not _only_alerts(active.evidence):
+        return _result(fingerprint, "resolved", subject, "no_incident", None)
+    if others:
+        return _result(fingerprint, "resolved", subject, "still_firing", active.id)
+    ended = _epoch(alert.endsAt) or now
+    desk.recovered(subject, ended, f"alertmanager: {finding.evidence['alertname']} resolved")
+    ctx.audit(
+        actor=who.name,
+        action="alert.resolved",
+        target=subject,
+        reason=finding.summary,
+        result=f"incident {active.id} resolved",
+        detail={"fingerprint": fingerprint, "receiver": at.receiver},
+    )
+    return _result(fingerprint, "resolved", subject, "resolved", active.id)
 
 
 def _only_alerts(evidence: Mapping[str, Any]) -> bool:

@@ -8,6 +8,7 @@ small fake. Keeping it narrow keeps the API testable without processes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -65,6 +66,11 @@ class IncidentDesk(Protocol):
 
     def active(self, subject: str) -> Incident | None:
         """The subject's active incident, or None."""
+        ...
+
+    def batch(self, what: str = "writing incidents") -> AbstractContextManager[None]:
+        """One store transaction for everything written inside the block (this thread), the
+        events published after its commit; rolled back whole on an error."""
         ...
 
 

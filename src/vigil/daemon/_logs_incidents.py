@@ -11,6 +11,11 @@ through a :class:`~vigil.daemon._writer.LoopPublisher`, and ``done`` is called o
 the incident's id once it is committed. Without a store, or outside ``run`` (tests, benches),
 the writes are done in line, as before.
 
+The jobs queued while the writer thread is busy are coalesced: one job-run writes every
+finding, recovery and batch note queued so far in ONE transaction (:meth:`IncidentBook.batch`),
+then calls their ``done`` in order; 1,000 findings cost one commit, not 2,000. Should that
+transaction fail, its work is written again one item at a time (each failing alone, as before).
+
 An agent batch whose findings opened or joined incidents is noted in the store
 (:meth:`LogIncidents.batch_written`, meta ``logs.batch:<node>/<agent_id>``, written after them).
 After a kill -9 the log state may be older than the incidents: the agent sends the batch again,
@@ -21,8 +26,11 @@ again (:meth:`LogIncidents.written`): an incident got each finding twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from vigil.bus import EventBus
 from vigil.daemon._writer import LoopPublisher, OrderedWriter
@@ -34,6 +42,8 @@ log = logging.getLogger("vigil.daemon.logs")
 
 Done = Callable[[int | None], None]
 """Called on the loop with the incident's id once it is written (None: the write failed)."""
+Op = Callable[[], Callable[[], None] | None]
+"""A queued write, run on the writer thread; returns what to call on the loop once committed."""
 
 
 class LogIncidents:
@@ -52,6 +62,9 @@ class LogIncidents:
         self._writer: OrderedWriter | None = None
         self._thread: tuple[IncidentBook, asyncio.AbstractEventLoop] | None = None
         self._batches: dict[str, int] = {}  # agent key -> last batch whose incidents are written
+        self._lock = threading.Lock()
+        self._ops: list[_Job] = []  # queued for the next job-run of the writer thread
+        self._run_queued = False
         self.raised = 0
         """Findings written so far (a batch that raised none is not noted)."""
 
@@ -93,7 +106,8 @@ class LogIncidents:
         if self._writer is None:
             store.set_meta(BATCH_KEY + key, str(seq))
         else:
-            self._writer.submit(lambda: store.set_meta(BATCH_KEY + key, str(seq)))
+            op = functools.partial(_nothing_of, store.set_meta, BATCH_KEY + key, str(seq))
+            self._queue(_Job(op, f"the note of log batch {key}/{seq}"))
 
     def raise_finding(self, finding: Finding, done: Done, *, again: bool = False) -> None:
         """Open or join the finding's incident; ``done(incident id)`` once written. ``again``:
@@ -106,15 +120,13 @@ class LogIncidents:
             return
         book, loop = self._thread
 
-        def job() -> None:
-            try:
-                incident_id = _incident_id(book, finding, again)
-            except Exception:  # the finding is still reported, without its incident
-                log.exception("could not write the incident of %s", finding.subject)
-                incident_id = None
-            _call_on(loop, done, incident_id)
+        def op() -> Callable[[], None]:
+            incident_id = _incident_id(book, finding, again)
+            return lambda: _call_on(loop, done, incident_id)
 
-        self._writer.submit(job)
+        # should it fail, the finding is still reported, without its incident
+        failed = functools.partial(_call_on, loop, done, None)
+        self._queue(_Job(op, f"the incident of {finding.subject}", failed))
 
     def recovered(self, subject: str, at: float, detail: str) -> None:
         """Resolve the subject's incident, after every write queued before."""
@@ -122,7 +134,53 @@ class LogIncidents:
             self._book.recovered(subject, at, detail)
             return
         book, _ = self._thread
-        self._writer.submit(lambda: _ignore(book.recovered(subject, at, detail)))
+        op = functools.partial(_nothing_of, book.recovered, subject, at, detail)
+        self._queue(_Job(op, f"the recovery of {subject}"))
+
+    def _queue(self, job: _Job) -> None:
+        """Queue ``job`` for the writer's next job-run."""
+        assert self._writer is not None
+        with self._lock:
+            self._ops.append(job)
+            if self._run_queued:
+                return
+            self._run_queued = True
+        self._writer.submit(self._run)
+
+    def _run(self) -> None:
+        """On the writer thread: everything queued so far, in one transaction."""
+        with self._lock:
+            ops, self._ops = self._ops, []
+            self._run_queued = False
+        assert self._thread is not None
+        book, _ = self._thread
+        try:
+            with book.batch(f"writing {len(ops)} log incident jobs"):
+                after = [job.op() for job in ops]
+        except Exception:
+            log.warning("writing %d log incident jobs at once failed: one at a time", len(ops))
+            after = [_alone(book, job) for job in ops]
+        for then in after:
+            if then is not None:
+                then()
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A queued write: ``op`` on the writer thread; ``failed`` (on the loop) when it fails."""
+
+    op: Op
+    what: str
+    failed: Callable[[], None] | None = None
+
+
+def _alone(book: IncidentBook, job: _Job) -> Callable[[], None] | None:
+    try:
+        with book.batch(job.what):
+            return job.op()
+    except Exception:
+        log.exception("could not write %s", job.what)
+        return job.failed
 
 
 BATCH_KEY = "logs.batch:"
@@ -142,5 +200,5 @@ def _call_on(loop: asyncio.AbstractEventLoop, done: Done, incident_id: int | Non
         log.debug("incident %s written after the loop closed", incident_id)
 
 
-def _ignore(_: object) -> None:
-    return None
+def _nothing_of(call: Callable[..., object], *args: object) -> None:
+    call(*args)

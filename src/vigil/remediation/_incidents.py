@@ -3,15 +3,23 @@
 :class:`IncidentBook` is called synchronously by the supervisor and the heartbeat monitor (so an
 action is always linked to the incident that caused it), persists through the Store and publishes
 ``FindingRaised`` / ``IncidentChanged`` on the bus for the persister and the live views.
+
+Many findings at once (the Alertmanager receiver, :mod:`vigil.daemon._logs_incidents`) go
+through :meth:`IncidentBook.raise_findings` or a :meth:`IncidentBook.batch` block: one store
+transaction for all of them instead of two per finding, with the same outcome as one call each;
+the events are published once it is committed (none when it is rolled back).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from vigil.bus import EventBus
 from vigil.model import (
+    Event,
     Finding,
     FindingKind,
     FindingRaised,
@@ -34,10 +42,36 @@ class IncidentBook:
         self._store = store
         self._bus = bus
         self._clock = clock
+        self._local = threading.local()  # .held: events of this thread's open batch, if any
+
+    @contextmanager
+    def batch(self, what: str = "writing incidents") -> Iterator[None]:
+        """Everything the book (and the store) writes on this thread inside the block is one
+        transaction; its events are published after the commit, in order, and dropped when it
+        rolls back (the error propagates). Nested blocks join the outer one."""
+        if getattr(self._local, "held", None) is not None:
+            yield
+            return
+        held: list[Event] = []
+        self._local.held = held
+        try:
+            with self._store.batch(what):
+                yield
+        finally:
+            self._local.held = None
+        for event in held:
+            self._bus.publish(event)
+
+    def raise_findings(self, findings: Iterable[Finding]) -> list[Incident]:
+        """:meth:`raise_finding` for each, in order, in one transaction: the same incidents,
+        events and dedupe; all or nothing (on an error nothing is written or published)."""
+        items = list(findings)
+        with self.batch(f"raising {len(items)} findings"):
+            return [self.raise_finding(finding) for finding in items]
 
     def raise_finding(self, finding: Finding) -> Incident:
         """Open an incident for the finding's subject, or add the finding to the active one."""
-        self._bus.publish(FindingRaised(at=finding.at, finding=finding))
+        self._publish(FindingRaised(at=finding.at, finding=finding))
         now = self._clock()
         active = self._store.find_active_incident(finding.subject)
         item = {
@@ -112,8 +146,15 @@ class IncidentBook:
 
     def _save(self, incident: Incident) -> Incident:
         self._store.update_incident(incident)
-        self._bus.publish(IncidentChanged(at=incident.updated_at, incident=incident))
+        self._publish(IncidentChanged(at=incident.updated_at, incident=incident))
         return incident
+
+    def _publish(self, event: Event) -> None:
+        held: list[Event] | None = getattr(self._local, "held", None)
+        if held is None:
+            self._bus.publish(event)
+        else:
+            held.append(event)
 
 
 _ORDER = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}

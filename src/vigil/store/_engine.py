@@ -204,18 +204,43 @@ class Connector:
         self._lock: AbstractContextManager[Any] = (
             threading.RLock() if is_memory(url) else nullcontext()
         )
+        self._local = threading.local()  # .conn: this thread's batch connection, if any
 
     @contextmanager
     def read(self, what: str) -> Iterator[Connection]:
+        shared: Connection | None = getattr(self._local, "conn", None)
+        if shared is not None:
+            with translate(what, self.url):
+                yield shared
+            return
         with self._lock, translate(what, self.url), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self, what: str) -> Iterator[Connection]:
+        shared: Connection | None = getattr(self._local, "conn", None)
+        if shared is not None:
+            with translate(what, self.url):
+                yield shared
+            return
         with self._lock, translate(what, self.url), self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def batch(self, what: str) -> Iterator[None]:
+        """One write transaction for every read and write this thread makes inside the block
+        (committed at its end, rolled back whole on an error); nested blocks join the outer."""
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self.write(what) as conn:
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -9,6 +9,7 @@ millisecond) or via ``asyncio.to_thread`` for long reads.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -91,6 +92,10 @@ class Store(Protocol):
 
     # lifecycle
     def close(self) -> None: ...
+    def batch(self, what: str) -> AbstractContextManager[None]: ...
+
+    # ^ every read and write this thread makes inside the block is one transaction, committed
+    #   at its end and rolled back whole on an error (``what`` names it in errors); nests
 
     # nodes
     def upsert_node(self, node: Node) -> None: ...

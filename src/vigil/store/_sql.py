@@ -9,6 +9,7 @@ are used outside :mod:`vigil.store._engine`'s SQLite branch and :func:`vigil.sto
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,6 +71,9 @@ class SqlStore:
 
     def close(self) -> None:
         self._db.dispose()
+
+    def batch(self, what: str) -> AbstractContextManager[None]:
+        return self._db.batch(what)
 
     # nodes
 

@@ -1,0 +1,220 @@
+"""How long one Alertmanager notification of N new alerts takes, and how long it stalls the loop.
+
+    python bench/alert_burst.py            # N = 100 / 1000 new alerts, 3 runs each
+    python bench/alert_burst.py --quick    # N = 100, one run (CI keeps it from rotting)
+
+A real :class:`vigil.daemon.Controller` (SQLite store, API on a socket) runs in a worker
+process; one notification (``POST /api/v1/alerts/alertmanager``, sent from a thread with its own
+HTTP client) carries N firing alerts on N subjects Vigil does not know, so each opens an
+incident and writes an audit entry (the worst case: nothing is a repeat). A 10 ms asyncio task on
+the controller's loop records the longest gap between two of its ticks while the POST is served
+(how long heartbeats, probes and the API waited), and their median (the gaps are few: a
+chunk of alerts is one gap). Alertmanager gives
+up on a webhook after 10 s by default (and sends it again).
+
+**Baseline**: main before batched incident writes (commit :data:`BASELINE`, one transaction per
+finding and per audit entry; ``--baseline REV`` for another), exported with ``git archive`` and
+put on ``PYTHONPATH`` of a worker process, measured in the same run, interleaved. Figures are
+the median of ``--repeat`` runs. Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from log_stall import ROOT, export, median
+
+BASELINE = "aa16b88afd9c6869ce57b9803ad3ed7e266a45bb"
+"""main before the batched writes: two or three transactions per new alert, on the loop."""
+OPERATOR_TOKEN = "bench-operator-token-0123456789"
+TICK = 0.01
+
+
+def notification(n: int) -> dict[str, Any]:
+    alerts = [
+        {
+            "status": "firing",
+            "labels": {"alertname": f"BenchAlert{i}", "severity": "critical", "unit": str(i)},
+            "annotations": {"summary": f"bench alert {i}"},
+            "startsAt": "2026-11-30T04:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus:9090/graph",
+            "fingerprint": f"{i:016x}",
+        }
+        for i in range(n)
+    ]
+    return {
+        "version": "4",
+        "groupKey": "{}:{}",
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "vigil",
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": alerts,
+    }
+
+
+async def measure(n: int, tmp: Path) -> dict[str, Any]:
+    import httpx
+
+    from vigil.daemon import Controller
+    from vigil.settings import Settings
+
+    settings = Settings.model_validate(
+        {
+            "data_dir": str(tmp / "data"),
+            "api": {
+                "port": 0,
+                "tokens": [{"name": "am", "role": "operator", "token": OPERATOR_TOKEN}],
+            },
+        }
+    )
+    controller = Controller(settings, base_dir=tmp)
+    task = asyncio.create_task(controller.run())
+    await controller.started.wait()
+    url = f"http://127.0.0.1:{controller.api_port}/api/v1/alerts/alertmanager"
+    gaps: list[float] = []
+    measuring = False
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(TICK)
+            now = time.perf_counter()
+            if measuring:
+                gaps.append(now - last)
+            last = now
+
+    def post(body: dict[str, Any], out: dict[str, Any]) -> None:
+        headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+        with httpx.Client(headers=headers, timeout=600) as client:
+            started = time.perf_counter()
+            resp = client.post(url, json=body)
+            resp.raise_for_status()
+            out["answer_s"] = time.perf_counter() - started
+            out["raised"] = resp.json()["raised"]
+
+    async def send(body: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        thread = threading.Thread(target=post, args=(body, out))
+        thread.start()
+        await asyncio.to_thread(thread.join)
+        return out
+
+    tick = asyncio.create_task(ticker())
+    try:
+        await asyncio.sleep(0.2)
+        measuring = True
+        out = await send(notification(n))
+        measuring = False
+        if out.get("raised") != n:
+            raise SystemExit(f"bench/alert_burst.py: {out.get('raised')} of {n} alerts raised")
+        incidents = await asyncio.to_thread(lambda: controller.store.list_incidents(limit=1))
+        audit = await asyncio.to_thread(lambda: controller.store.list_audit(limit=1))
+        if incidents.total < n or audit.total < n:
+            raise SystemExit(f"bench/alert_burst.py: {incidents.total} incidents for {n} alerts")
+    finally:
+        tick.cancel()
+        controller.stop()
+        await task
+    gaps.sort()
+    return {
+        "answer_s": round(out["answer_s"], 3),
+        "max_gap_ms": round(gaps[-1] * 1000, 1) if gaps else 0.0,
+        "median_gap_ms": round(gaps[len(gaps) // 2] * 1000, 1) if gaps else 0.0,
+    }
+
+
+def worker(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        print(json.dumps(asyncio.run(measure(n, Path(tmp)))))
+
+
+def run_worker(src: Path, n: int) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    try:
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", str(n)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=True,
+        )
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"bench/alert_burst.py: the worker on {src} failed:\n{exc.stderr}")
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 100, one run")
+    parser.add_argument("--repeat", type=int, help="runs per case and code (3; 1 quick)")
+    parser.add_argument("--baseline", default=BASELINE, help=f"git revision ({BASELINE[:8]})")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True, width=140)
+    sizes = [100] if args.quick else [100, 1000]
+    repeat = max(1, args.repeat or (1 if args.quick else 3))
+    keys = ("answer_s", "max_gap_ms", "median_gap_ms")
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        commit = export(Path(tmp), args.baseline)
+        for n in sizes:
+            current: list[dict[str, Any]] = []
+            base: list[dict[str, Any]] = []
+            for _ in range(repeat):  # interleaved: both see the same noise
+                current.append(run_worker(ROOT / "src", n))
+                base.append(run_worker(Path(tmp) / "src", n))
+                console.print(f"N={n}: current {current[-1]}, baseline {base[-1]}")
+            row: dict[str, Any] = {"alerts": n, "runs": repeat}
+            for key in keys:
+                row[key] = median(current, key)
+                row[f"baseline_{key}"] = median(base, key)
+            row["answer_ratio"] = round(row["answer_s"] / row["baseline_answer_s"], 3)
+            row["max_gap_ratio"] = round(
+                row["max_gap_ms"] / max(row["baseline_max_gap_ms"], 0.1), 3
+            )
+            rows.append(row)
+    table = Table(title=f"one Alertmanager notification of N new alerts; baseline {commit[:8]}")
+    for col in ("N", "code", "answered s", "max loop gap ms", "median gap ms"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        for code, prefix in (("current", ""), ("baseline", "baseline_")):
+            table.add_row(str(r["alerts"]), code, *(f"{r[prefix + k]:g}" for k in keys))
+    console.print(table)
+    print(
+        json.dumps(
+            {
+                "bench": "alert_burst",
+                "quick": args.quick,
+                "baseline": f"main-before-batching@{commit}",
+                "rows": rows,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
