@@ -1,4 +1,4 @@
-"""IncidentBook.raise_findings / batch: one transaction, the same outcome as one call each.
+"""IncidentBook.batch: one transaction, the same outcome as one call each.
 
 Two real SQLite files get the same history, one finding at a time and in a batch; their
 incidents, the events published and the audit entries written alongside must be the same.
@@ -74,15 +74,21 @@ def described(events: list[Event]) -> list[tuple[str, object]]:
     return out
 
 
+def in_batch(book: IncidentBook, findings: list[Finding]) -> list[Incident]:
+    """``raise_finding`` for each, in order, in one batch (as the receivers do)."""
+    with book.batch(f"raising {len(findings)} findings"):
+        return [book.raise_finding(finding) for finding in findings]
+
+
 def test_a_batch_writes_the_same_incidents_and_events_as_one_call_each(tmp_path: Path) -> None:
     one_store, one_bus, one = book(tmp_path, "one")
     many_store, many_bus, many = book(tmp_path, "many")
     first, *rest = history()
     # replica:a/0 has an incident open before the batch
-    assert shape(one.raise_finding(first)) == shape(many.raise_findings([first])[0])
+    assert shape(one.raise_finding(first)) == shape(in_batch(many, [first])[0])
 
     singly = [one.raise_finding(f) for f in rest]
-    batched = many.raise_findings(rest)
+    batched = in_batch(many, rest)
 
     assert [shape(i) for i in batched] == [shape(i) for i in singly]
     b_opened, a_joined, b_joined, _, b_again, _ = batched  # b opened and joined in the batch

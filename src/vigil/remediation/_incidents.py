@@ -5,8 +5,8 @@ action is always linked to the incident that caused it), persists through the St
 ``FindingRaised`` / ``IncidentChanged`` on the bus for the persister and the live views.
 
 Many findings at once (the Alertmanager receiver, :mod:`vigil.daemon._logs_incidents`) go
-through :meth:`IncidentBook.raise_findings` or a :meth:`IncidentBook.batch` block: one store
-transaction for all of them instead of two per finding, with the same outcome as one call each;
+in an :meth:`IncidentBook.batch` block: one store transaction for all of them (and the audit
+entries written alongside) instead of two per finding, with the same outcome as one call each;
 the events are published once it is committed (none when it is rolled back).
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from vigil.bus import EventBus
@@ -61,13 +61,6 @@ class IncidentBook:
             self._local.held = None
         for event in held:
             self._bus.publish(event)
-
-    def raise_findings(self, findings: Iterable[Finding]) -> list[Incident]:
-        """:meth:`raise_finding` for each, in order, in one transaction: the same incidents,
-        events and dedupe; all or nothing (on an error nothing is written or published)."""
-        items = list(findings)
-        with self.batch(f"raising {len(items)} findings"):
-            return [self.raise_finding(finding) for finding in items]
 
     def raise_finding(self, finding: Finding) -> Incident:
         """Open an incident for the finding's subject, or add the finding to the active one."""
