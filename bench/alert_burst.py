@@ -23,22 +23,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from log_stall import ROOT, export, median
+from _against import LoopGaps, ab_table, export, interleaved, post_from_thread
 
 BASELINE = "aa16b88afd9c6869ce57b9803ad3ed7e266a45bb"
 """main before the batched writes: two or three transactions per new alert, on the loop."""
 OPERATOR_TOKEN = "bench-operator-token-0123456789"
-TICK = 0.01
 
 
 def notification(n: int) -> dict[str, Any]:
@@ -69,8 +64,6 @@ def notification(n: int) -> dict[str, Any]:
 
 
 async def measure(n: int, tmp: Path) -> dict[str, Any]:
-    import httpx
-
     from vigil.daemon import Controller
     from vigil.settings import Settings
 
@@ -87,51 +80,23 @@ async def measure(n: int, tmp: Path) -> dict[str, Any]:
     task = asyncio.create_task(controller.run())
     await controller.started.wait()
     url = f"http://127.0.0.1:{controller.api_port}/api/v1/alerts/alertmanager"
-    gaps: list[float] = []
-    measuring = False
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(TICK)
-            now = time.perf_counter()
-            if measuring:
-                gaps.append(now - last)
-            last = now
-
-    def post(body: dict[str, Any], out: dict[str, Any]) -> None:
-        headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
-        with httpx.Client(headers=headers, timeout=600) as client:
-            started = time.perf_counter()
-            resp = client.post(url, json=body)
-            resp.raise_for_status()
-            out["answer_s"] = time.perf_counter() - started
-            out["raised"] = resp.json()["raised"]
-
-    async def send(body: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        thread = threading.Thread(target=post, args=(body, out))
-        thread.start()
-        await asyncio.to_thread(thread.join)
-        return out
-
-    tick = asyncio.create_task(ticker())
+    loop = LoopGaps()
     try:
         await asyncio.sleep(0.2)
-        measuring = True
-        out = await send(notification(n))
-        measuring = False
-        if out.get("raised") != n:
-            raise SystemExit(f"bench/alert_burst.py: {out.get('raised')} of {n} alerts raised")
+        loop.measuring = True
+        out = await post_from_thread(url, OPERATOR_TOKEN, notification(n))
+        loop.measuring = False
+        raised = out["json"]["raised"]
+        if raised != n:
+            raise SystemExit(f"bench/alert_burst.py: {raised} of {n} alerts raised")
         incidents = await asyncio.to_thread(lambda: controller.store.list_incidents(limit=1))
         audit = await asyncio.to_thread(lambda: controller.store.list_audit(limit=1))
         if incidents.total < n or audit.total < n:
             raise SystemExit(f"bench/alert_burst.py: {incidents.total} incidents for {n} alerts")
     finally:
-        tick.cancel()
+        gaps = loop.stop()
         controller.stop()
         await task
-    gaps.sort()
     return {
         "answer_s": round(out["answer_s"], 3),
         "max_gap_ms": round(gaps[-1] * 1000, 1) if gaps else 0.0,
@@ -142,23 +107,6 @@ async def measure(n: int, tmp: Path) -> dict[str, Any]:
 def worker(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         print(json.dumps(asyncio.run(measure(n, Path(tmp)))))
-
-
-def run_worker(src: Path, n: int) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    try:
-        out = subprocess.run(
-            [sys.executable, __file__, "--worker", str(n)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=True,
-        )
-    except subprocess.CalledProcessError as exc:
-        sys.exit(f"bench/alert_burst.py: the worker on {src} failed:\n{exc.stderr}")
-    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
-    return result
 
 
 def main() -> None:
@@ -172,38 +120,22 @@ def main() -> None:
         worker(args.worker)
         return
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(stderr=True, width=140)
     sizes = [100] if args.quick else [100, 1000]
     repeat = max(1, args.repeat or (1 if args.quick else 3))
     keys = ("answer_s", "max_gap_ms", "median_gap_ms")
-    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        commit = export(Path(tmp), args.baseline)
-        for n in sizes:
-            current: list[dict[str, Any]] = []
-            base: list[dict[str, Any]] = []
-            for _ in range(repeat):  # interleaved: both see the same noise
-                current.append(run_worker(ROOT / "src", n))
-                base.append(run_worker(Path(tmp) / "src", n))
-                console.print(f"N={n}: current {current[-1]}, baseline {base[-1]}")
-            row: dict[str, Any] = {"alerts": n, "runs": repeat}
-            for key in keys:
-                row[key] = median(current, key)
-                row[f"baseline_{key}"] = median(base, key)
-            row["answer_ratio"] = round(row["answer_s"] / row["baseline_answer_s"], 3)
-            row["max_gap_ratio"] = round(
-                row["max_gap_ms"] / max(row["baseline_max_gap_ms"], 0.1), 3
-            )
-            rows.append(row)
-    table = Table(title=f"one Alertmanager notification of N new alerts; baseline {commit[:8]}")
-    for col in ("N", "code", "answered s", "max loop gap ms", "median gap ms"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        for code, prefix in (("current", ""), ("baseline", "baseline_")):
-            table.add_row(str(r["alerts"]), code, *(f"{r[prefix + k]:g}" for k in keys))
-    console.print(table)
+        commit = export(Path(tmp), args.baseline, "alert_burst.py")
+        rows = interleaved(
+            __file__, Path(tmp) / "src", sizes, repeat, keys, "alerts", console.print
+        )
+    for row in rows:
+        row["answer_ratio"] = round(row["answer_s"] / row["baseline_answer_s"], 3)
+        row["max_gap_ratio"] = round(row["max_gap_ms"] / max(row["baseline_max_gap_ms"], 0.1), 3)
+    cols = ("N", "code", "answered s", "max loop gap ms", "median gap ms")
+    title = f"one Alertmanager notification of N new alerts; baseline {commit[:8]}"
+    console.print(ab_table(title, cols, rows, "alerts", keys))
     print(
         json.dumps(
             {

@@ -28,13 +28,14 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _against import ROOT, export, run_worker
+
 DATA = ROOT.parent / "shared" / "data" / "loghub"
 if not DATA.exists():
     DATA = Path("/work/shared/data/loghub")
@@ -82,48 +83,14 @@ def worker(templates_file: str) -> None:
 
 
 def run(src: Path, templates_file: Path, timeout: float) -> dict[str, Any] | None:
-    env = {**os.environ, "PYTHONPATH": str(src)}
     try:
-        out = subprocess.run(
-            [sys.executable, __file__, "--worker", str(templates_file)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=True,
-        )
+        return run_worker(__file__, src, str(templates_file), timeout)
     except subprocess.TimeoutExpired:
         return None
-    except subprocess.CalledProcessError as exc:
-        sys.exit(f"bench/families.py: the worker on {src} failed:\n{exc.stderr}")
-    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
-    return result
 
 
 BASELINE = "6dfdd5cf"
 """main just before the families index (pairwise links, rescans on every add)."""
-
-
-def export_main(dest: Path, rev: str = BASELINE) -> str:
-    """``rev``'s src/ unpacked under ``dest``; returns the full commit."""
-    git = ["git", "-C", str(ROOT)]
-    try:
-        commit = subprocess.run(
-            [*git, "rev-parse", "--verify", f"{rev}^{{commit}}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        archive = dest / "main.tar"
-        subprocess.run([*git, "archive", "-o", str(archive), commit, "src"], check=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        sys.exit(
-            f"bench/families.py: cannot export main from {ROOT} with git ({exc}); run it "
-            f"from a git checkout that has commit {rev} (or name another with --baseline REV)"
-        )
-    with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")
-    return commit
 
 
 def loghub_templates(name: str) -> list[str]:
@@ -163,7 +130,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        commit = export_main(work, args.baseline)
+        commit = export(work, args.baseline, "families.py")
         cases = [(f"similar {n}", similar(n)) for n in sizes]
         cases += [(f"Loghub {name}", loghub_templates(name)) for name in sets]
         for case, templates in cases:

@@ -22,23 +22,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _against import LoopGaps, ab_table, export, interleaved, post_from_thread
+
 BASELINE = "d3acb28d48caccc29b4c19455fac9bf712e84565"
 """main before the fix: every severe log finding wrote its incident on the event loop."""
 AGENT_TOKEN = "bench-agent-token-0123456789"
 ADMIN_TOKEN = "bench-admin-token-0123456789"
-TICK = 0.01
 
 
 def batch(seq: int, templates: list[str], level: str) -> dict[str, Any]:
@@ -63,8 +59,6 @@ def errors(n: int) -> list[str]:
 
 
 async def measure(n: int, tmp: Path) -> dict[str, Any]:
-    import httpx
-
     from vigil.daemon import Controller
     from vigil.settings import Settings
 
@@ -84,54 +78,29 @@ async def measure(n: int, tmp: Path) -> dict[str, Any]:
     task = asyncio.create_task(controller.run())
     await controller.started.wait()
     url = f"http://127.0.0.1:{controller.api_port}/api/v1/logs/batches"
-    gaps: list[float] = []
-    measuring = False
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(TICK)
-            now = time.perf_counter()
-            if measuring:
-                gaps.append(now - last)
-            last = now
-
-    def post(body: dict[str, Any], out: dict[str, float]) -> None:
-        with httpx.Client(headers={"Authorization": f"Bearer {AGENT_TOKEN}"}, timeout=600) as c:
-            started = time.perf_counter()
-            resp = c.post(url, json=body)
-            resp.raise_for_status()
-            out["answer_s"] = time.perf_counter() - started
-
-    async def send(body: dict[str, Any]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        thread = threading.Thread(target=post, args=(body, out))
-        thread.start()
-        await asyncio.to_thread(thread.join)
-        return out
 
     def findings() -> int:
         incident = controller.store.find_active_incident("logs:n1/app")
         return 0 if incident is None else incident.findings
 
-    tick = asyncio.create_task(ticker())
+    loop = LoopGaps()
     try:
-        await send(batch(1, [f"INFO warm up line {i}" for i in range(20)], "INFO"))
+        warm = [f"INFO warm up line {i}" for i in range(20)]
+        await post_from_thread(url, AGENT_TOKEN, batch(1, warm, "INFO"))
         await asyncio.sleep(0.2)
-        measuring = True
+        loop.measuring = True
         started = time.perf_counter()
-        out = await send(batch(2, errors(n), "ERROR"))
+        out = await post_from_thread(url, AGENT_TOKEN, batch(2, errors(n), "ERROR"))
         while await asyncio.to_thread(findings) < n:
             if time.perf_counter() - started > 600:
                 raise SystemExit(f"bench/log_stall.py: the incident never held {n} findings")
             await asyncio.sleep(0.05)
         written = time.perf_counter() - started
-        measuring = False
+        loop.measuring = False
     finally:
-        tick.cancel()
+        gaps = loop.stop()
         controller.stop()
         await task
-    gaps.sort()
     return {
         "max_gap_ms": round(gaps[-1] * 1000, 1),
         "p99_gap_ms": round(gaps[int(0.99 * (len(gaps) - 1))] * 1000, 1),
@@ -145,49 +114,6 @@ def worker(n: int) -> None:
         print(json.dumps(asyncio.run(measure(n, Path(tmp)))))
 
 
-def run(src: Path, n: int) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    try:
-        out = subprocess.run(
-            [sys.executable, __file__, "--worker", str(n)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=True,
-        )
-    except subprocess.CalledProcessError as exc:
-        sys.exit(f"bench/log_stall.py: the worker on {src} failed:\n{exc.stderr}")
-    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
-    return result
-
-
-def export(dest: Path, rev: str) -> str:
-    """``rev``'s src/ unpacked under ``dest``; returns the full commit."""
-    git = ["git", "-C", str(ROOT)]
-    try:
-        commit = subprocess.run(
-            [*git, "rev-parse", "--verify", f"{rev}^{{commit}}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        archive = dest / "base.tar"
-        subprocess.run([*git, "archive", "-o", str(archive), commit, "src"], check=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        sys.exit(
-            f"bench/log_stall.py: cannot export {rev} from {ROOT} with git ({exc}); run it "
-            f"from a git checkout that has commit {rev} (or name another with --baseline REV)"
-        )
-    with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")
-    return commit
-
-
-def median(runs: list[dict[str, Any]], key: str) -> float:
-    return round(statistics.median(r[key] for r in runs), 3)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 250, one run")
@@ -199,35 +125,21 @@ def main() -> None:
         worker(args.worker)
         return
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(stderr=True, width=140)
     sizes = [250] if args.quick else [250, 1000]
     repeat = max(1, args.repeat or (1 if args.quick else 3))
     keys = ("max_gap_ms", "p99_gap_ms", "answer_s", "written_s")
-    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        commit = export(Path(tmp), args.baseline)
-        for n in sizes:
-            current: list[dict[str, Any]] = []
-            base: list[dict[str, Any]] = []
-            for _ in range(repeat):  # interleaved: both see the same noise
-                current.append(run(ROOT / "src", n))
-                base.append(run(Path(tmp) / "src", n))
-                console.print(f"N={n}: current {current[-1]}, baseline {base[-1]}")
-            row: dict[str, Any] = {"templates": n, "runs": repeat}
-            for key in keys:
-                row[key] = median(current, key)
-                row[f"baseline_{key}"] = median(base, key)
-            row["max_gap_ratio"] = round(row["max_gap_ms"] / row["baseline_max_gap_ms"], 3)
-            rows.append(row)
-    table = Table(title=f"one agent batch of N new ERROR templates; baseline {commit[:8]}")
-    for col in ("N", "code", "max loop gap ms", "p99 gap ms", "POST answered s", "all written s"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        for code, prefix in (("current", ""), ("baseline", "baseline_")):
-            table.add_row(str(r["templates"]), code, *(f"{r[prefix + k]:g}" for k in keys))
-    console.print(table)
+        commit = export(Path(tmp), args.baseline, "log_stall.py")
+        rows = interleaved(
+            __file__, Path(tmp) / "src", sizes, repeat, keys, "templates", console.print
+        )
+    for row in rows:
+        row["max_gap_ratio"] = round(row["max_gap_ms"] / row["baseline_max_gap_ms"], 3)
+    cols = ("N", "code", "max loop gap ms", "p99 gap ms", "POST answered s", "all written s")
+    title = f"one agent batch of N new ERROR templates; baseline {commit[:8]}"
+    console.print(ab_table(title, cols, rows, "templates", keys))
     print(
         json.dumps(
             {

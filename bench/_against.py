@@ -1,0 +1,165 @@
+"""What the benches that measure against an older commit share: its export, the worker runs,
+the loop-gap watcher and the interleaved current/baseline rows.
+
+Used by bench/log_stall.py, bench/alert_burst.py (loop gaps, interleaved medians) and
+bench/families.py (the baseline export and the worker run). Each bench runs its measurement in
+a worker process (``python <bench> --worker ARG``) with ``PYTHONPATH`` on either this checkout's
+src/ or the baseline's, exported here with ``git archive``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TICK = 0.01
+
+
+def export(dest: Path, rev: str, bench: str) -> str:
+    """``rev``'s src/ unpacked under ``dest``; returns the full commit (``bench`` names the
+    script in the error)."""
+    git = ["git", "-C", str(ROOT)]
+    try:
+        commit = subprocess.run(
+            [*git, "rev-parse", "--verify", f"{rev}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        archive = dest / "base.tar"
+        subprocess.run([*git, "archive", "-o", str(archive), commit, "src"], check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        sys.exit(
+            f"bench/{bench}: cannot export {rev} from {ROOT} with git ({exc}); run it "
+            f"from a git checkout that has commit {rev} (or name another with --baseline REV)"
+        )
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    return commit
+
+
+def run_worker(script: str, src: Path, arg: str, timeout: float) -> dict[str, Any]:
+    """``script --worker arg`` with ``src`` on ``PYTHONPATH``: its last stdout line, as JSON.
+
+    Raises :class:`subprocess.TimeoutExpired` past ``timeout`` seconds; exits naming the
+    script and the code if the worker fails."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    try:
+        out = subprocess.run(
+            [sys.executable, script, "--worker", arg],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"bench/{Path(script).name}: the worker on {src} failed:\n{exc.stderr}")
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    return round(statistics.median(r[key] for r in runs), 3)
+
+
+class LoopGaps:
+    """A task ticking every :data:`TICK` s on the running loop; while :attr:`measuring`, it
+    keeps the gap between two of its ticks (how long the loop was held)."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self.measuring = False
+        self._task = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(TICK)
+            now = time.perf_counter()
+            if self.measuring:
+                self.gaps.append(now - last)
+            last = now
+
+    def stop(self) -> list[float]:
+        """Stops the ticks; the gaps, sorted."""
+        self._task.cancel()
+        return sorted(self.gaps)
+
+
+async def post_from_thread(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST ``body`` from a thread with its own HTTP client (so the loop is free while it
+    waits): ``answer_s`` and the answer's JSON as ``json``."""
+    import httpx
+
+    out: dict[str, Any] = {}
+
+    def post() -> None:
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=600) as client:
+            started = time.perf_counter()
+            resp = client.post(url, json=body)
+            resp.raise_for_status()
+            out["answer_s"] = time.perf_counter() - started
+            out["json"] = resp.json()
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    await asyncio.to_thread(thread.join)
+    return out
+
+
+def interleaved(
+    script: str,
+    base_src: Path,
+    sizes: list[int],
+    repeat: int,
+    keys: tuple[str, ...],
+    label: str,
+    say: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """For each size, ``repeat`` worker runs of the current code and of the baseline,
+    interleaved (both see the same noise): a row of medians, ``key`` and ``baseline_key``."""
+    rows: list[dict[str, Any]] = []
+    for n in sizes:
+        current: list[dict[str, Any]] = []
+        base: list[dict[str, Any]] = []
+        for _ in range(repeat):
+            current.append(run_worker(script, ROOT / "src", str(n), 900))
+            base.append(run_worker(script, base_src, str(n), 900))
+            say(f"N={n}: current {current[-1]}, baseline {base[-1]}")
+        row: dict[str, Any] = {label: n, "runs": repeat}
+        for key in keys:
+            row[key] = median(current, key)
+            row[f"baseline_{key}"] = median(base, key)
+        rows.append(row)
+    return rows
+
+
+def ab_table(
+    title: str,
+    columns: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    label: str,
+    keys: tuple[str, ...],
+) -> Any:
+    """A rich table: a current and a baseline line for each row (``label`` first)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="right")
+    for r in rows:
+        for code, prefix in (("current", ""), ("baseline", "baseline_")):
+            table.add_row(str(r[label]), code, *(f"{r[prefix + k]:g}" for k in keys))
+    return table
