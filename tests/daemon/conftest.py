@@ -1,4 +1,5 @@
-"""Fixtures for the end-to-end daemon tests: a test tag, in-process controllers, `vigil up`.
+"""Fixtures for the end-to-end daemon tests: a test tag, in-process controllers, `vigil up`;
+and ``store`` (a SQLite store in tmp_path, from tests/_log_pipeline.py) for the log pipeline's.
 
 Teardown never leaves a process behind: controllers are stopped (hung replicas are continued
 first so they can stop), then everything carrying the test's tag is killed.
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from _log_pipeline import store
 from vigil.daemon import Controller
 from vigil.settings import Settings
 
@@ -24,6 +26,8 @@ from ._support import VigilUp, kill_tagged, signal_all, tagged
 ADMIN = "admin-" + secrets.token_urlsafe(16)
 OPERATOR = "operator-" + secrets.token_urlsafe(16)
 VIEWER = "viewer-" + secrets.token_urlsafe(16)
+
+__all__ = ["store"]  # a fixture from tests/_log_pipeline.py, registered for this directory
 
 API_TOKENS = [
     {"name": "root", "role": "admin", "token": ADMIN},

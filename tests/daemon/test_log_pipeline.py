@@ -7,51 +7,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from _log_pipeline import Clock, pipeline
 from vigil.bus import EventBus
 from vigil.daemon import LogPipeline
 from vigil.daemon._logs import CHUNK_TEMPLATES
 from vigil.daemon._logs_state import save_state
 from vigil.model import Finding, FindingKind, IncidentChanged, IncidentState
 from vigil.remediation import IncidentBook
-from vigil.settings import LogsSettings
 from vigil.store import SqlStore
 
 PAGE: dict[str, Any] = {"sort": "id", "descending": False, "offset": 0, "limit": 50}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    sql = SqlStore(f"sqlite:///{tmp_path}/v.db")
-    yield sql
-    sql.close()
-
-
 def make(tmp_path: Path, store: SqlStore, clock: Clock, **analysis: object) -> LogPipeline:
-    bus = EventBus()
-    settings = LogsSettings.model_validate(
-        {"analysis": {"warmup_lines": 5, "warmup_seconds": 0, "window": 60, **analysis}}
-    )
-    return LogPipeline(
-        settings,
-        state_path=tmp_path / "log-analysis.json",
-        bus=bus,
-        incidents=IncidentBook(store, bus, clock),
-        clock=clock,
-    )
+    settings = {"analysis": {"warmup_lines": 5, "warmup_seconds": 0, "window": 60, **analysis}}
+    return pipeline(tmp_path, store, clock, settings)
 
 
 def crash(book: IncidentBook, n: int, at: float) -> None:
@@ -293,20 +269,13 @@ async def test_a_stop_while_a_local_file_is_being_mined_loses_none_of_its_lines(
     clock = Clock()
     settings = {"sources": [{"path": str(log)}], "analysis": {"window": 60}}
 
-    def pipeline() -> LogPipeline:
-        bus = EventBus()
-        return LogPipeline(
-            LogsSettings.model_validate(settings),
-            state_path=tmp_path / "log-analysis.json",
-            bus=bus,
-            incidents=IncidentBook(store, bus, clock),
-            clock=clock,
-        )
+    def restarted() -> LogPipeline:
+        return pipeline(tmp_path, store, clock, settings)
 
     def counted(logs: LogPipeline) -> int:
         return sum(t.count for t in logs.registry.entries())
 
-    first = pipeline()
+    first = restarted()
     observe = first._observe
 
     def observe_then_stop(*args: Any, **kwargs: Any) -> int:
@@ -319,7 +288,7 @@ async def test_a_stop_while_a_local_file_is_being_mined_loses_none_of_its_lines(
         await polling
     assert polling.cancelled()
     first.save_now()  # what run() does on its way out
-    again = pipeline()
+    again = restarted()
     await again.poll_local()
     assert counted(again) == 3000
 
@@ -452,17 +421,11 @@ def test_a_batch_sent_again_after_a_lost_state_counts_once_and_writes_no_finding
     clock = Clock()
     bus = EventBus()
 
-    def pipeline() -> LogPipeline:
-        return LogPipeline(
-            LogsSettings.model_validate({"analysis": {"warmup_lines": 5, "warmup_seconds": 0}}),
-            state_path=tmp_path / "log-analysis.json",
-            bus=bus,
-            incidents=IncidentBook(store, bus, clock),
-            store=store,
-            clock=clock,
-        )
+    def restarted() -> LogPipeline:
+        analysis = {"warmup_lines": 5, "warmup_seconds": 0}
+        return pipeline(tmp_path, store, clock, {"analysis": analysis}, bus, store=store)
 
-    logs = pipeline()
+    logs = restarted()
     logs.ingest_batch("n1", agent_batch(1, "warm up", count=10))
     logs.save_now()  # the last save before the kill
     severe = agent_batch(2, "ERROR disk lost on unit <*>", count=5)
@@ -471,7 +434,7 @@ def test_a_batch_sent_again_after_a_lost_state_counts_once_and_writes_no_finding
     (incident,) = store.list_incidents(subject="logs:n1/app").items
     assert incident.findings == 1
     # kill -9: the state on disk is the one saved before the batch
-    again = pipeline()
+    again = restarted()
     result = again.ingest_batch("n1", severe)
     assert (result.duplicate, result.lines) == (False, 5)  # its counts were lost: taken again
     page = again.templates(sort="id", descending=False, offset=0, limit=50)

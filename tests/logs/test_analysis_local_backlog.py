@@ -4,48 +4,20 @@ outage is none). Run on the real pipeline: a file on disk, a SQLite store, a han
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from vigil.bus import EventBus
+from _log_pipeline import Clock, pipeline
 from vigil.daemon import LogPipeline
-from vigil.remediation import IncidentBook
-from vigil.settings import LogsSettings
 from vigil.store import SqlStore
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    sql = SqlStore(f"sqlite:///{tmp_path}/v.db")
-    yield sql
-    sql.close()
-
-
-def pipeline(tmp_path: Path, store: SqlStore, clock: Clock) -> LogPipeline:
-    bus = EventBus()
-    settings = LogsSettings.model_validate(
-        {
-            "sources": [{"path": str(tmp_path / "app.log"), "format": "<Content>"}],
-            "analysis": {"warmup_lines": 5, "warmup_seconds": 0},
-        }
-    )
-    return LogPipeline(
-        settings,
-        state_path=tmp_path / "log-analysis.json",
-        bus=bus,
-        incidents=IncidentBook(store, bus, clock),
-        clock=clock,
-    )
+def local(tmp_path: Path, store: SqlStore, clock: Clock) -> LogPipeline:
+    settings = {
+        "sources": [{"path": str(tmp_path / "app.log"), "format": "<Content>"}],
+        "analysis": {"warmup_lines": 5, "warmup_seconds": 0},
+    }
+    return pipeline(tmp_path, store, clock, settings)
 
 
 def writer(path: Path) -> Callable[[int], None]:
@@ -72,7 +44,7 @@ async def test_the_lines_written_while_the_controller_was_down_are_no_burst(
     "log burst: 512 lines in 10s (10x the baseline 49.8)"."""
     (tmp_path / "app.log").write_text("")
     write, clock = writer(tmp_path / "app.log"), Clock()
-    logs = pipeline(tmp_path, store, clock)
+    logs = local(tmp_path, store, clock)
     for _ in range(300):  # five minutes at 5 lines a second, polled every second
         write(5)
         clock.now += 1
@@ -82,7 +54,7 @@ async def test_the_lines_written_while_the_controller_was_down_are_no_burst(
     for _ in range(120):  # down two minutes; the service logs on
         write(5)
         clock.now += 1
-    back = pipeline(tmp_path, store, clock)
+    back = local(tmp_path, store, clock)
     for _ in range(30):
         write(5)
         clock.now += 1

@@ -4,44 +4,17 @@ template gives no "new log template" finding."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from vigil.bus import EventBus
-from vigil.daemon import LogPipeline
-from vigil.remediation import IncidentBook
-from vigil.settings import LogsSettings
+from _log_pipeline import Clock, pipeline
 from vigil.store import SqlStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    sql = SqlStore(f"sqlite:///{tmp_path}/v.db")
-    yield sql
-    sql.close()
 
 
 async def test_keyed_values_widened_by_the_miner_are_no_new_template(
     tmp_path: Path, store: SqlStore
 ) -> None:
-    clock, bus = Clock(), EventBus()
-    logs = LogPipeline(
-        LogsSettings.model_validate({"analysis": {"warmup_lines": 5, "warmup_seconds": 0}}),
-        state_path=tmp_path / "log-analysis.json",
-        bus=bus,
-        incidents=IncidentBook(store, bus, clock),
-        clock=clock,
-    )
+    clock = Clock()
+    logs = pipeline(tmp_path, store, clock, {"analysis": {"warmup_lines": 5, "warmup_seconds": 0}})
     await logs.ingest_lines("n1", "app", [f"worker {i} heartbeat ok" for i in range(20)])
     clock.now += 1
     await logs.ingest_lines("n1", "app", ["request handled method=GET route=users status=ok"])
@@ -59,14 +32,8 @@ async def test_a_widening_is_known_past_the_families_default_size(
     # the families held 10,000 templates, dropping the oldest created, while the registry holds
     # 50,000, dropping the least recently seen: past 10,000 templates a template still in use
     # had lost its family, and the miner's widening of it was reported as a new template
-    clock, bus = Clock(), EventBus()
-    logs = LogPipeline(
-        LogsSettings.model_validate({"analysis": {"warmup_lines": 5, "warmup_seconds": 0}}),
-        state_path=tmp_path / "log-analysis.json",
-        bus=bus,
-        incidents=IncidentBook(store, bus, clock),
-        clock=clock,
-    )
+    clock = Clock()
+    logs = pipeline(tmp_path, store, clock, {"analysis": {"warmup_lines": 5, "warmup_seconds": 0}})
     known = "request handled method=GET route=users status=ok"
     logs._observe("n1/app", known, clock.now)
     for i in range(10_050):  # one distinct event each: its own constant words

@@ -1,0 +1,58 @@
+"""The controller's log pipeline as the log tests build it: a real SQLite store, bus and
+incident book, on a hand-moved clock.
+
+Used by tests/logs/test_analysis_local_backlog.py, tests/logs/test_analysis_widened.py and
+tests/daemon/test_log_pipeline.py; the ``store`` fixture is registered by the conftest.py of
+tests/logs and tests/daemon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vigil.bus import EventBus
+from vigil.daemon import LogPipeline
+from vigil.remediation import IncidentBook
+from vigil.settings import LogsSettings
+from vigil.store import SqlStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    sql = SqlStore(f"sqlite:///{tmp_path}/v.db")
+    yield sql
+    sql.close()
+
+
+def pipeline(
+    tmp_path: Path,
+    store: SqlStore,
+    clock: Clock,
+    settings: dict[str, Any],
+    bus: EventBus | None = None,
+    /,
+    **options: Any,
+) -> LogPipeline:
+    """A pipeline with ``settings`` (the ``logs:`` section), its state in ``tmp_path``; a new
+    bus unless one is given; ``options`` (``store=`` among them) go to :class:`LogPipeline`."""
+    bus = bus or EventBus()
+    return LogPipeline(
+        LogsSettings.model_validate(settings),
+        state_path=tmp_path / "log-analysis.json",
+        bus=bus,
+        incidents=IncidentBook(store, bus, clock),
+        clock=clock,
+        **options,
+    )
