@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from apifakes import NOW, FakeControl, bearer, build_app
-from prometheus_client import CollectorRegistry
+from apifakes import NOW, FakeControl, bearer
 
 from vigil.api import _alerts
 from vigil.bus import EventBus
@@ -35,19 +33,21 @@ class AlertControl(FakeControl):
         return self.book
 
 
+class FailsOnTheSecond(IncidentBook):
+    """An incident book whose second finding raised fails as a locked database does."""
+
+    calls = 0
+
+    def raise_finding(self, finding: Finding) -> Incident:
+        self.calls += 1
+        if self.calls == 2:
+            raise StoreBusy("database is locked")
+        return super().raise_finding(finding)
+
+
 @pytest.fixture
 def control(store: Store) -> AlertControl:
     return AlertControl(book=IncidentBook(store, EventBus(), lambda: NOW))
-
-
-@pytest.fixture
-async def client(
-    control: AlertControl, store: Store, registry: CollectorRegistry
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(control, store, registry)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as http:
-        yield http
 
 
 def alert(
@@ -220,16 +220,7 @@ async def test_a_notification_that_failed_half_way_is_raised_in_full_on_retry(
     """A chunk per alert: the first chunk is committed (a repeat on retry), the second not."""
     monkeypatch.setattr(_alerts, "CHUNK", 1)
 
-    class FailOnce(IncidentBook):
-        calls = 0
-
-        def raise_finding(self, finding: Finding) -> Incident:
-            FailOnce.calls += 1
-            if FailOnce.calls == 2:
-                raise StoreBusy("database is locked")
-            return super().raise_finding(finding)
-
-    control.book = FailOnce(store, EventBus(), lambda: NOW)
+    control.book = FailsOnTheSecond(store, EventBus(), lambda: NOW)
     body = payload(alert("A", fingerprint="a1", job="web"), alert("B", fingerprint="b1", job="web"))
     failed = await client.post(URL, json=body, headers=bearer("operator"))
     assert failed.status_code == 503  # Alertmanager retries it
@@ -246,20 +237,11 @@ async def test_a_chunk_that_failed_half_way_is_rolled_back_whole_and_raised_on_r
     first too, nothing is published, and the retry raises both once, with one audit entry."""
     events: list[Event] = []
 
-    class FailOnce(IncidentBook):
-        calls = 0
-
-        def raise_finding(self, finding: Finding) -> Incident:
-            FailOnce.calls += 1
-            if FailOnce.calls == 2:
-                raise StoreBusy("database is locked")
-            return super().raise_finding(finding)
-
     class Recording(EventBus):
         def publish(self, event: Event) -> None:
             events.append(event)
 
-    control.book = FailOnce(store, Recording(), lambda: NOW)
+    control.book = FailsOnTheSecond(store, Recording(), lambda: NOW)
     body = payload(alert("A", fingerprint="a1", job="web"), alert("B", fingerprint="b1", job="web"))
     failed = await client.post(URL, json=body, headers=bearer("operator"))
     assert failed.status_code == 503
