@@ -12,10 +12,10 @@ import threading
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from vigil.bus import EventBus
+from _recording_bus import Recording
 from vigil.daemon._logs_incidents import LogIncidents
 from vigil.errors import StoreBusy
-from vigil.model import Event, Finding, FindingKind, Incident, Severity
+from vigil.model import Finding, FindingKind, Incident, Severity
 from vigil.remediation import IncidentBook
 from vigil.store import SqlStore
 
@@ -41,16 +41,6 @@ class HeldStore(SqlStore):
         if incident.subject == self.bad:
             raise StoreBusy("database is locked")
         super().update_incident(incident)
-
-
-class Recording(EventBus):
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[Event] = []
-
-    def publish(self, event: Event) -> None:
-        super().publish(event)
-        self.events.append(event)
 
 
 def finding(i: int) -> Finding:

@@ -10,23 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from vigil.bus import EventBus
+from _recording_bus import Recording
 from vigil.errors import StoreBusy
 from vigil.model import Event, Finding, FindingKind, Incident, Severity
 from vigil.remediation import IncidentBook
 from vigil.store import SqlStore
 
 from .conftest import FakeClock
-
-
-class Recording(EventBus):
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[Event] = []
-
-    def publish(self, event: Event) -> None:
-        super().publish(event)
-        self.events.append(event)
 
 
 def finding(subject: str, n: int, kind: FindingKind = FindingKind.LIVENESS_FAILING) -> Finding:
