@@ -47,6 +47,21 @@ def configs(tmp_path: Path, tag: str, url: str, **store: Any) -> list[Path]:
     return made
 
 
+def leader_and_standby(
+    tmp_path: Path, tag: str, pg_url: str, vigil_up: StartUp
+) -> tuple[VigilUp, dict[str, int], VigilUp]:
+    """A leader with its two replicas ready (their pids) and a standby waiting for its lock."""
+    first_cfg, second_cfg = configs(tmp_path, tag, pg_url, standby=True)
+    first = vigil_up(first_cfg)
+    url = first.wait_up()
+    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
+    standby = vigil_up(second_cfg)
+    wait_until(
+        lambda: "standby: the store" in standby.output(), 30, "the standby waiting", standby.output
+    )
+    return first, pids, standby
+
+
 @pytest.mark.slow
 def test_a_second_controller_on_the_same_postgresql_database_refuses_naming_the_leader(
     pg_url: str, tmp_path: Path, tag: str, vigil_up: StartUp
@@ -80,15 +95,7 @@ def test_a_second_controller_on_the_same_postgresql_database_refuses_naming_the_
 def test_a_standby_takes_over_when_the_leader_is_killed_and_adopts_its_replicas(
     pg_url: str, tmp_path: Path, tag: str, vigil_up: StartUp
 ) -> None:
-    first_cfg, second_cfg = configs(tmp_path, tag, pg_url, standby=True)
-    first = vigil_up(first_cfg)
-    url = first.wait_up()
-    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
-
-    standby = vigil_up(second_cfg)
-    wait_until(
-        lambda: "standby: the store" in standby.output(), 30, "the standby waiting", standby.output
-    )
+    first, pids, standby = leader_and_standby(tmp_path, tag, pg_url, vigil_up)
     assert f"is led by vigil controller pid {first.pid}" in standby.output()
     assert "controller up" not in standby.output()
     assert model_servers(tag) == sorted(pids.values()), "the standby runs nothing"
@@ -116,14 +123,7 @@ def test_a_standby_takes_over_when_the_leader_is_killed_and_adopts_its_replicas(
 def test_a_leader_whose_lock_was_taken_stops_and_leaves_the_replicas_to_the_new_one(
     pg_server: PgServer, pg_url: str, tmp_path: Path, tag: str, vigil_up: StartUp
 ) -> None:
-    first_cfg, second_cfg = configs(tmp_path, tag, pg_url, standby=True)
-    first = vigil_up(first_cfg)
-    url = first.wait_up()
-    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
-    standby = vigil_up(second_cfg)
-    wait_until(
-        lambda: "standby: the store" in standby.output(), 30, "the standby waiting", standby.output
-    )
+    first, pids, standby = leader_and_standby(tmp_path, tag, pg_url, vigil_up)
 
     # the leader's lock session ends while the leader lives (a network cut, a server restart):
     # the standby is granted the lock, and the leader must step down when it finds out
