@@ -168,13 +168,19 @@ def slow_worker_replica(done: Path, *, crash: bool) -> str:
     )
 
 
+async def started_with_worker(backend, tmp_path, *, crash):
+    """A replica of :func:`slow_worker_replica` started: its info, its worker's pid, its file."""
+    done = tmp_path / "done"
+    s = spec("svc/0", slow_worker_replica(done, crash=crash), tmp_path)
+    info = await backend.start(s)
+    worker = int((await wait_for_text(s.log_path, "worker")).split()[1])
+    return info, worker, done
+
+
 async def test_stop_gives_a_worker_the_grace_period_even_when_its_leader_exits_at_once(
     backend, tmp_path
 ):
-    done = tmp_path / "done"
-    s = spec("svc/0", slow_worker_replica(done, crash=False), tmp_path)
-    info = await backend.start(s)
-    worker = int((await wait_for_text(s.log_path, "worker")).split()[1])
+    info, worker, done = await started_with_worker(backend, tmp_path, crash=False)
     assert await backend.stop(info, grace=PROMPTLY) == -signal.SIGTERM
     await until_dead([worker])
     assert done.read_text() == "clean"  # not SIGKILLed the moment the leader was gone
@@ -183,10 +189,7 @@ async def test_stop_gives_a_worker_the_grace_period_even_when_its_leader_exits_a
 async def test_stopping_a_crashed_replica_sends_its_surviving_worker_sigterm_first(
     backend, tmp_path
 ):
-    done = tmp_path / "done"
-    s = spec("svc/0", slow_worker_replica(done, crash=True), tmp_path)
-    info = await backend.start(s)
-    worker = int((await wait_for_text(s.log_path, "worker")).split()[1])
+    info, worker, done = await started_with_worker(backend, tmp_path, crash=True)
     assert await asyncio.wait_for(backend.wait(info), PROMPTLY) == 1
     assert running(worker)
     await backend.stop(info, grace=PROMPTLY)
