@@ -1,7 +1,8 @@
 """What the benches that measure against an older commit share: its export, the worker runs,
 the loop-gap watcher and the interleaved current/baseline rows.
 
-Used by bench/log_stall.py, bench/alert_burst.py (loop gaps, interleaved medians) and
+Used by bench/log_stall.py, bench/alert_burst.py (command line, loop gaps, interleaved
+medians) and
 bench/families.py (the baseline export and the worker run). Each bench runs its measurement in
 a worker process (``python <bench> --worker ARG``) with ``PYTHONPATH`` on either this checkout's
 src/ or the baseline's, exported here with ``git archive``.
@@ -9,6 +10,7 @@ src/ or the baseline's, exported here with ``git archive``.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -16,9 +18,10 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +166,41 @@ def ab_table(
         for code, prefix in (("current", ""), ("baseline", "baseline_")):
             table.add_row(str(r[label]), code, *(f"{r[prefix + k]:g}" for k in keys))
     return table
+
+
+def ab_run(
+    script: str,
+    doc: str,
+    baseline: str,
+    sizes: tuple[list[int], list[int]],
+    keys: tuple[str, ...],
+    label: str,
+    measure: Callable[[int, Path], Awaitable[dict[str, Any]]],
+) -> tuple[argparse.Namespace, str, list[dict[str, Any]], Any] | None:
+    """A bench's command line: ``--worker N`` prints ``measure(N, tmp)`` as JSON (None then);
+    otherwise the baseline exported and the interleaved rows for ``sizes`` (quick, full).
+    Returns the arguments, the baseline's commit, the rows and the console (stderr)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    quick, full = sizes
+    parser.add_argument(
+        "--quick", action="store_true", help=f"N = {'/'.join(map(str, quick))}, one run"
+    )
+    parser.add_argument("--repeat", type=int, help="runs per case and code (3; 1 quick)")
+    parser.add_argument("--baseline", default=baseline, help=f"git revision ({baseline[:8]})")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(asyncio.run(measure(args.worker, Path(tmp)))))
+        return None
+    from rich.console import Console
+
+    console = Console(stderr=True, width=140)
+    repeat = max(1, args.repeat or (1 if args.quick else 3))
+    with tempfile.TemporaryDirectory() as tmp:
+        commit = export(Path(tmp), args.baseline, Path(script).name)
+        base = Path(tmp) / "src"
+        rows = interleaved(
+            script, base, quick if args.quick else full, repeat, keys, label, console.print
+        )
+    return args, commit, rows, console

@@ -20,16 +20,14 @@ the median of ``--repeat`` runs. Ends with one JSON line.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _against import LoopGaps, ab_table, export, interleaved, post_from_thread
+from _against import LoopGaps, ab_run, ab_table, post_from_thread
 
 BASELINE = "aa16b88afd9c6869ce57b9803ad3ed7e266a45bb"
 """main before the batched writes: two or three transactions per new alert, on the loop."""
@@ -104,38 +102,20 @@ async def measure(n: int, tmp: Path) -> dict[str, Any]:
     }
 
 
-def worker(n: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps(asyncio.run(measure(n, Path(tmp)))))
+KEYS = ("answer_s", "max_gap_ms", "median_gap_ms")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="N = 100, one run")
-    parser.add_argument("--repeat", type=int, help="runs per case and code (3; 1 quick)")
-    parser.add_argument("--baseline", default=BASELINE, help=f"git revision ({BASELINE[:8]})")
-    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        worker(args.worker)
+    ran = ab_run(__file__, __doc__, BASELINE, ([100], [100, 1000]), KEYS, "alerts", measure)
+    if ran is None:
         return
-    from rich.console import Console
-
-    console = Console(stderr=True, width=140)
-    sizes = [100] if args.quick else [100, 1000]
-    repeat = max(1, args.repeat or (1 if args.quick else 3))
-    keys = ("answer_s", "max_gap_ms", "median_gap_ms")
-    with tempfile.TemporaryDirectory() as tmp:
-        commit = export(Path(tmp), args.baseline, "alert_burst.py")
-        rows = interleaved(
-            __file__, Path(tmp) / "src", sizes, repeat, keys, "alerts", console.print
-        )
+    args, commit, rows, console = ran
     for row in rows:
         row["answer_ratio"] = round(row["answer_s"] / row["baseline_answer_s"], 3)
         row["max_gap_ratio"] = round(row["max_gap_ms"] / max(row["baseline_max_gap_ms"], 0.1), 3)
     cols = ("N", "code", "answered s", "max loop gap ms", "median gap ms")
     title = f"one Alertmanager notification of N new alerts; baseline {commit[:8]}"
-    console.print(ab_table(title, cols, rows, "alerts", keys))
+    console.print(ab_table(title, cols, rows, "alerts", KEYS))
     print(
         json.dumps(
             {

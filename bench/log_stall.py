@@ -19,17 +19,15 @@ run. Figures are the median of ``--repeat`` runs. Ends with one JSON line.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _against import LoopGaps, ab_table, export, interleaved, post_from_thread
+from _against import LoopGaps, ab_run, ab_table, post_from_thread
 
 BASELINE = "d3acb28d48caccc29b4c19455fac9bf712e84565"
 """main before the fix: every severe log finding wrote its incident on the event loop."""
@@ -109,37 +107,19 @@ async def measure(n: int, tmp: Path) -> dict[str, Any]:
     }
 
 
-def worker(n: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps(asyncio.run(measure(n, Path(tmp)))))
+KEYS = ("max_gap_ms", "p99_gap_ms", "answer_s", "written_s")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="N = 250, one run")
-    parser.add_argument("--repeat", type=int, help="runs per case and code (3; 1 quick)")
-    parser.add_argument("--baseline", default=BASELINE, help=f"git revision ({BASELINE[:8]})")
-    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        worker(args.worker)
+    ran = ab_run(__file__, __doc__, BASELINE, ([250], [250, 1000]), KEYS, "templates", measure)
+    if ran is None:
         return
-    from rich.console import Console
-
-    console = Console(stderr=True, width=140)
-    sizes = [250] if args.quick else [250, 1000]
-    repeat = max(1, args.repeat or (1 if args.quick else 3))
-    keys = ("max_gap_ms", "p99_gap_ms", "answer_s", "written_s")
-    with tempfile.TemporaryDirectory() as tmp:
-        commit = export(Path(tmp), args.baseline, "log_stall.py")
-        rows = interleaved(
-            __file__, Path(tmp) / "src", sizes, repeat, keys, "templates", console.print
-        )
+    args, commit, rows, console = ran
     for row in rows:
         row["max_gap_ratio"] = round(row["max_gap_ms"] / row["baseline_max_gap_ms"], 3)
     cols = ("N", "code", "max loop gap ms", "p99 gap ms", "POST answered s", "all written s")
     title = f"one agent batch of N new ERROR templates; baseline {commit[:8]}"
-    console.print(ab_table(title, cols, rows, "templates", keys))
+    console.print(ab_table(title, cols, rows, "templates", KEYS))
     print(
         json.dumps(
             {
