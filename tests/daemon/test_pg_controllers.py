@@ -47,14 +47,23 @@ def configs(tmp_path: Path, tag: str, url: str, **store: Any) -> list[Path]:
     return made
 
 
+def start_leader(
+    tmp_path: Path, tag: str, pg_url: str, vigil_up: StartUp, **store: Any
+) -> tuple[VigilUp, dict[str, int], Path]:
+    """A leader with its two replicas ready: it, their pids, and the second config (``store``
+    goes to it)."""
+    first_cfg, second_cfg = configs(tmp_path, tag, pg_url, **store)
+    first = vigil_up(first_cfg)
+    url = first.wait_up()
+    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
+    return first, pids, second_cfg
+
+
 def leader_and_standby(
     tmp_path: Path, tag: str, pg_url: str, vigil_up: StartUp
 ) -> tuple[VigilUp, dict[str, int], VigilUp]:
     """A leader with its two replicas ready (their pids) and a standby waiting for its lock."""
-    first_cfg, second_cfg = configs(tmp_path, tag, pg_url, standby=True)
-    first = vigil_up(first_cfg)
-    url = first.wait_up()
-    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
+    first, pids, second_cfg = start_leader(tmp_path, tag, pg_url, vigil_up, standby=True)
     standby = vigil_up(second_cfg)
     wait_until(
         lambda: "standby: the store" in standby.output(), 30, "the standby waiting", standby.output
@@ -66,10 +75,7 @@ def leader_and_standby(
 def test_a_second_controller_on_the_same_postgresql_database_refuses_naming_the_leader(
     pg_url: str, tmp_path: Path, tag: str, vigil_up: StartUp
 ) -> None:
-    first_cfg, second_cfg = configs(tmp_path, tag, pg_url)
-    first = vigil_up(first_cfg)
-    url = first.wait_up()
-    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
+    first, pids, second_cfg = start_leader(tmp_path, tag, pg_url, vigil_up)
 
     second = subprocess.run(
         [VIGIL, "up", "-c", str(second_cfg)],
@@ -147,10 +153,7 @@ def test_up_standby_waits_for_the_leader_as_store_standby_does(
     pg_url: str, tmp_path: Path, tag: str, vigil_up: StartUp
 ) -> None:
     # `vigil up --standby` is store.standby: true for one run: the second config says nothing
-    first_cfg, second_cfg = configs(tmp_path, tag, pg_url)
-    first = vigil_up(first_cfg)
-    url = first.wait_up()
-    pids = wait_until(lambda: all_ready(url, 2), 30, "the replicas ready", lambda: replicas(url))
+    _, pids, second_cfg = start_leader(tmp_path, tag, pg_url, vigil_up)
 
     standby = vigil_up(second_cfg, "--standby")
 
