@@ -21,7 +21,8 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,24 @@ def ab_run(
             script, base, quick if args.quick else full, repeat, keys, label, console.print
         )
     return args, commit, rows, console
+
+
+@asynccontextmanager
+async def running_controller(tmp: Path, token: dict[str, str], **config: Any) -> AsyncIterator[Any]:
+    """A real :class:`vigil.daemon.Controller` (whichever vigil is on the path) with its data
+    in ``tmp``, its API on a free port with one ``token`` (name, role, token) and ``config``;
+    started, and stopped after."""
+    from vigil.daemon import Controller
+    from vigil.settings import Settings
+
+    settings = Settings.model_validate(
+        {"data_dir": str(tmp / "data"), "api": {"port": 0, "tokens": [token]}, **config}
+    )
+    controller = Controller(settings, base_dir=tmp)
+    task = asyncio.create_task(controller.run())
+    await controller.started.wait()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+        await task

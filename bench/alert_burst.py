@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _against import LoopGaps, ab_run, ab_table, post_from_thread
+from _against import LoopGaps, ab_run, ab_table, post_from_thread, running_controller
 
 BASELINE = "aa16b88afd9c6869ce57b9803ad3ed7e266a45bb"
 """main before the batched writes: two or three transactions per new alert, on the loop."""
@@ -62,39 +62,27 @@ def notification(n: int) -> dict[str, Any]:
 
 
 async def measure(n: int, tmp: Path) -> dict[str, Any]:
-    from vigil.daemon import Controller
-    from vigil.settings import Settings
-
-    settings = Settings.model_validate(
-        {
-            "data_dir": str(tmp / "data"),
-            "api": {
-                "port": 0,
-                "tokens": [{"name": "am", "role": "operator", "token": OPERATOR_TOKEN}],
-            },
-        }
-    )
-    controller = Controller(settings, base_dir=tmp)
-    task = asyncio.create_task(controller.run())
-    await controller.started.wait()
-    url = f"http://127.0.0.1:{controller.api_port}/api/v1/alerts/alertmanager"
-    loop = LoopGaps()
-    try:
-        await asyncio.sleep(0.2)
-        loop.measuring = True
-        out = await post_from_thread(url, OPERATOR_TOKEN, notification(n))
-        loop.measuring = False
-        raised = out["json"]["raised"]
-        if raised != n:
-            raise SystemExit(f"bench/alert_burst.py: {raised} of {n} alerts raised")
-        incidents = await asyncio.to_thread(lambda: controller.store.list_incidents(limit=1))
-        audit = await asyncio.to_thread(lambda: controller.store.list_audit(limit=1))
-        if incidents.total < n or audit.total < n:
-            raise SystemExit(f"bench/alert_burst.py: {incidents.total} incidents for {n} alerts")
-    finally:
-        gaps = loop.stop()
-        controller.stop()
-        await task
+    token = {"name": "am", "role": "operator", "token": OPERATOR_TOKEN}
+    async with running_controller(tmp, token) as controller:
+        url = f"http://127.0.0.1:{controller.api_port}/api/v1/alerts/alertmanager"
+        loop = LoopGaps()
+        try:
+            await asyncio.sleep(0.2)
+            loop.measuring = True
+            out = await post_from_thread(url, OPERATOR_TOKEN, notification(n))
+            loop.measuring = False
+            raised = out["json"]["raised"]
+            if raised != n:
+                raise SystemExit(f"bench/alert_burst.py: {raised} of {n} alerts raised")
+            store = controller.store
+            incidents = await asyncio.to_thread(lambda: store.list_incidents(limit=1))
+            audit = await asyncio.to_thread(lambda: store.list_audit(limit=1))
+            if incidents.total < n or audit.total < n:
+                raise SystemExit(
+                    f"bench/alert_burst.py: {incidents.total} incidents for {n} alerts"
+                )
+        finally:
+            gaps = loop.stop()
     return {
         "answer_s": round(out["answer_s"], 3),
         "max_gap_ms": round(gaps[-1] * 1000, 1) if gaps else 0.0,

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _against import LoopGaps, ab_run, ab_table, post_from_thread
+from _against import LoopGaps, ab_run, ab_table, post_from_thread, running_controller
 
 BASELINE = "d3acb28d48caccc29b4c19455fac9bf712e84565"
 """main before the fix: every severe log finding wrote its incident on the event loop."""
@@ -57,48 +57,36 @@ def errors(n: int) -> list[str]:
 
 
 async def measure(n: int, tmp: Path) -> dict[str, Any]:
-    from vigil.daemon import Controller
-    from vigil.settings import Settings
+    token = {"name": "root", "role": "admin", "token": ADMIN_TOKEN}
+    async with running_controller(
+        tmp,
+        token,
+        agents=[{"node": "n1", "token": AGENT_TOKEN}],
+        nodes=[{"name": "n1"}],
+        logs={"analysis": {"warmup_lines": 10, "warmup_seconds": 0}},
+    ) as controller:
+        url = f"http://127.0.0.1:{controller.api_port}/api/v1/logs/batches"
 
-    settings = Settings.model_validate(
-        {
-            "data_dir": str(tmp / "data"),
-            "api": {
-                "port": 0,
-                "tokens": [{"name": "root", "role": "admin", "token": ADMIN_TOKEN}],
-            },
-            "agents": [{"node": "n1", "token": AGENT_TOKEN}],
-            "nodes": [{"name": "n1"}],
-            "logs": {"analysis": {"warmup_lines": 10, "warmup_seconds": 0}},
-        }
-    )
-    controller = Controller(settings, base_dir=tmp)
-    task = asyncio.create_task(controller.run())
-    await controller.started.wait()
-    url = f"http://127.0.0.1:{controller.api_port}/api/v1/logs/batches"
+        def findings() -> int:
+            incident = controller.store.find_active_incident("logs:n1/app")
+            return 0 if incident is None else incident.findings
 
-    def findings() -> int:
-        incident = controller.store.find_active_incident("logs:n1/app")
-        return 0 if incident is None else incident.findings
-
-    loop = LoopGaps()
-    try:
-        warm = [f"INFO warm up line {i}" for i in range(20)]
-        await post_from_thread(url, AGENT_TOKEN, batch(1, warm, "INFO"))
-        await asyncio.sleep(0.2)
-        loop.measuring = True
-        started = time.perf_counter()
-        out = await post_from_thread(url, AGENT_TOKEN, batch(2, errors(n), "ERROR"))
-        while await asyncio.to_thread(findings) < n:
-            if time.perf_counter() - started > 600:
-                raise SystemExit(f"bench/log_stall.py: the incident never held {n} findings")
-            await asyncio.sleep(0.05)
-        written = time.perf_counter() - started
-        loop.measuring = False
-    finally:
-        gaps = loop.stop()
-        controller.stop()
-        await task
+        loop = LoopGaps()
+        try:
+            warm = [f"INFO warm up line {i}" for i in range(20)]
+            await post_from_thread(url, AGENT_TOKEN, batch(1, warm, "INFO"))
+            await asyncio.sleep(0.2)
+            loop.measuring = True
+            started = time.perf_counter()
+            out = await post_from_thread(url, AGENT_TOKEN, batch(2, errors(n), "ERROR"))
+            while await asyncio.to_thread(findings) < n:
+                if time.perf_counter() - started > 600:
+                    raise SystemExit(f"bench/log_stall.py: the incident never held {n} findings")
+                await asyncio.sleep(0.05)
+            written = time.perf_counter() - started
+            loop.measuring = False
+        finally:
+            gaps = loop.stop()
     return {
         "max_gap_ms": round(gaps[-1] * 1000, 1),
         "p99_gap_ms": round(gaps[int(0.99 * (len(gaps) - 1))] * 1000, 1),
