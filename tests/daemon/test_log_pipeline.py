@@ -293,13 +293,14 @@ async def test_a_stop_while_a_local_file_is_being_mined_loses_none_of_its_lines(
     assert counted(again) == 3000
 
 
-def agent_batch(seq: int, template: str, count: int = 1) -> dict[str, Any]:
-    item = {"source": "app", "template": template, "count": count, "first_at": 0.0}
+def agent_batch(seq: int, *templates: str, count: int = 1, level: str = "") -> dict[str, Any]:
+    """Agent a1's batch ``seq``: ``count`` lines of each template, at ``level``."""
+    item = {"source": "app", "count": count, "first_at": 0.0, "last_at": 0.0, "level": level}
     return {
         "agent_id": "a1",
         "seq": seq,
         "sent_at": 0.0,
-        "templates": [{**item, "last_at": 0.0, "level": "", "samples": []}],
+        "templates": [{**item, "template": template, "samples": []} for template in templates],
         "stats": {},
     }
 
@@ -387,17 +388,8 @@ async def test_the_state_is_never_saved_with_half_an_agent_batch(
     # kill -9, the batch sent again was ignored as a duplicate and its other half was lost.
     clock = Clock()
     logs = make(tmp_path, store, clock)
-    item = {"source": "app", "count": 2, "first_at": 0.0, "last_at": 0.0, "level": ""}
     n = 3 * CHUNK_TEMPLATES
-    batch = {
-        "agent_id": "a1",
-        "seq": 1,
-        "sent_at": 0.0,
-        "templates": [
-            {**item, "template": f"step {i} of the job", "samples": []} for i in range(n)
-        ],
-        "stats": {},
-    }
+    batch = agent_batch(1, *(f"step {i} of the job" for i in range(n)), count=2)
     taking = asyncio.create_task(logs.receive_batch("n1", batch))
     await asyncio.sleep(0)  # the task takes its first chunk and gives the loop a turn
     assert not taking.done()
@@ -428,8 +420,7 @@ def test_a_batch_sent_again_after_a_lost_state_counts_once_and_writes_no_finding
     logs = restarted()
     logs.ingest_batch("n1", agent_batch(1, "warm up", count=10))
     logs.save_now()  # the last save before the kill
-    severe = agent_batch(2, "ERROR disk lost on unit <*>", count=5)
-    severe["templates"][0]["level"] = "ERROR"
+    severe = agent_batch(2, "ERROR disk lost on unit <*>", count=5, level="ERROR")
     assert logs.ingest_batch("n1", severe).findings == 1
     (incident,) = store.list_incidents(subject="logs:n1/app").items
     assert incident.findings == 1
@@ -444,7 +435,6 @@ def test_a_batch_sent_again_after_a_lost_state_counts_once_and_writes_no_finding
     (listed,) = [f for f in again.found if f["severity"] == "critical"]
     assert listed["incident_id"] == incident.id
     # a later batch's findings are written as ever
-    later = agent_batch(3, "ERROR fan stopped on unit <*>", count=1)
-    later["templates"][0]["level"] = "ERROR"
+    later = agent_batch(3, "ERROR fan stopped on unit <*>", level="ERROR")
     assert again.ingest_batch("n1", later).findings == 1
     assert store.get_incident(incident.id).findings == 2
