@@ -229,6 +229,19 @@ def tagged_env(tag: str) -> dict[str, str]:
     return env
 
 
+def vigil_up_refused(
+    config: Path, tag: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``vigil up -c CONFIG`` to its end (a controller that must refuse to start)."""
+    return subprocess.run(
+        [VIGIL, "up", "-c", str(config)],
+        env=tagged_env(tag),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 class VigilUp:
     """One ``vigil up -c CONFIG [ARGS]`` process; its stderr goes to a file the test can read."""
 

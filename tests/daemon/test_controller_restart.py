@@ -27,7 +27,6 @@ from vigil.store import SqlStore
 
 from ._support import (
     MODEL_SERVER,
-    VIGIL,
     VigilUp,
     api,
     eventually,
@@ -36,6 +35,7 @@ from ._support import (
     service,
     settled,
     tagged_env,
+    vigil_up_refused,
     wait_until,
     write_config,
 )
@@ -227,13 +227,7 @@ def test_a_second_controller_on_the_same_data_dir_refuses_to_start(
     first.wait_up()
     pids = model_servers(tag)
 
-    second = subprocess.run(
-        [VIGIL, "up", "-c", str(cfg)],
-        env=tagged_env(tag),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    second = vigil_up_refused(cfg, tag, timeout=30)
 
     assert second.returncode == 1, second.stderr
     assert f"another controller (pid {first.pid})" in second.stderr
@@ -267,13 +261,7 @@ def test_a_second_controller_on_the_same_store_with_another_data_dir_refuses_to_
     url = first.wait_up()
     pids = wait_until(lambda: all_ready(url, 1), 20, "the replica ready", lambda: replicas(url))
 
-    second = subprocess.run(
-        [VIGIL, "up", "-c", str(configs[1])],
-        env=tagged_env(tag),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    second = vigil_up_refused(configs[1], tag, timeout=30)
 
     assert second.returncode == 1, second.stderr
     assert f"another controller (pid {first.pid}) uses the store" in second.stderr

@@ -11,7 +11,6 @@ taken and steps down, leaving its replicas to the new leader.
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,14 @@ import pytest
 
 from _postgres import PgServer
 
-from ._support import VIGIL, VigilUp, model_servers, service, tagged_env, wait_until, write_config
+from ._support import (
+    VigilUp,
+    model_servers,
+    service,
+    vigil_up_refused,
+    wait_until,
+    write_config,
+)
 from .conftest import API_TOKENS
 from .test_controller_restart import all_ready, replicas
 
@@ -77,13 +83,7 @@ def test_a_second_controller_on_the_same_postgresql_database_refuses_naming_the_
 ) -> None:
     first, pids, second_cfg = start_leader(tmp_path, tag, pg_url, vigil_up)
 
-    second = subprocess.run(
-        [VIGIL, "up", "-c", str(second_cfg)],
-        env=tagged_env(tag),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    second = vigil_up_refused(second_cfg, tag, timeout=60)
 
     assert second.returncode == 1, second.stderr
     leader = f"vigil controller pid {first.pid} on {socket.gethostname()}"[:63]
