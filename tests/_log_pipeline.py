@@ -22,8 +22,10 @@ from vigil.store import SqlStore
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
+    """A clock the test moves by hand (``clock.now += 1``)."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
 
     def __call__(self) -> float:
         return self.now

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from apifakes import AGENT_A, FakeControl, bearer
 
+from _log_pipeline import Clock
 from vigil.bus import EventBus
 from vigil.daemon import LogPipeline
 from vigil.remediation import IncidentBook
@@ -17,17 +18,9 @@ from vigil.settings import LogsSettings
 from vigil.store import Store
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_700_000_000.0)
 
 
 @pytest.fixture
