@@ -39,6 +39,7 @@ from typing import Any
 from vigil.api import IngestResult
 from vigil.bus import EventBus
 from vigil.collectors import write_atomic
+from vigil.daemon._logs_backlog import backlog_share
 from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._logs_incidents import LogIncidents
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
@@ -241,21 +242,24 @@ class LogPipeline(LogQueries):
         )
         # A batch held back by an outage carries minutes of lines: they are counted and judged
         # for novelty, but they are no burst of now.
-        timely = lag <= 2 * self.settings.ship_every + self.settings.poll_every + 1.0
+        window = 2 * self.settings.ship_every + self.settings.poll_every + 1.0
+        timely = lag <= window
         lines = found = 0
         for i, item in enumerate(batch["templates"]):
             if i and not i % CHUNK_TEMPLATES:
                 yield
             source = f"{node}/{item['source']}"
             samples = item.get("samples") or [""]
+            count = int(item["count"])
             found += self._observe(
                 source,
                 item["template"],
                 now,
-                count=int(item["count"]),
+                count=count,
                 example=samples[0],
                 level=item.get("level", ""),
                 bursts=timely,
+                judged=backlog_share(count, item, window, self.settings.ship_every),
             )
             lines += int(item["count"])
             self.counts.received(source, int(item["count"]))
@@ -352,8 +356,11 @@ class LogPipeline(LogQueries):
         example: str = "",
         level: str = "",
         bursts: bool = True,
+        judged: int | None = None,
     ) -> int:
-        """Feed ``count`` lines of ``template`` to every analysis; the findings raised."""
+        """Feed ``count`` lines of ``template`` to every analysis; the findings raised.
+        ``judged``: how many of them the burst detector counts (all by default; fewer for an
+        agent's backlog, :func:`backlog_share`), none unless ``bursts``."""
         entry, created, evicted = self.registry.observe(
             template, now, count=count, example=example, level=level, source=source
         )
@@ -368,9 +375,10 @@ class LogPipeline(LogQueries):
         self.novelty.lines += count - 1
         if novel is not None:
             findings.append(novel)
-        if bursts:
+        judged = count if judged is None else judged
+        if bursts and judged > 0:
             burst = self.bursts.observe(
-                entry.id, now, template=template, level=level or None, source=source, count=count
+                entry.id, now, template=template, level=level or None, source=source, count=judged
             )
             if burst is not None:
                 findings.append(burst)
