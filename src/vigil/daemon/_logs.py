@@ -15,8 +15,9 @@ Every template is mapped by its text to a controller-wide id (:class:`TemplateRe
 fed, with the controller's clock, to novelty, bursts, families, association rules and Bayes
 (:mod:`vigil.logs.analysis`). A finding becomes a :class:`vigil.model.Finding` on the bus
 (``FindingRaised``); one at ``analysis.incident_severity`` or worse goes through the
-:class:`~vigil.remediation.IncidentBook` (subject ``logs:<node>/<source>``), as metric-rule
-findings do, and that incident resolves after ``analysis.incident_quiet`` without another.
+:class:`~vigil.remediation.IncidentBook` (subject ``logs:<node>/<source>``; ``logs:fleet`` for a
+burst on many nodes at once), as metric-rule findings do, and that incident resolves after
+``analysis.incident_quiet`` without another.
 Incidents of other kinds (seen on the bus) teach the association rules and Bayes when they open;
 one that ends as a blip is taken back (:mod:`vigil.daemon._logs_learn`). A template whose
 association rule was reported warns again when seen (a ``log_association`` finding "known

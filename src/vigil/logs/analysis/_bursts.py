@@ -30,6 +30,13 @@ Real logs are burstier than Poisson (over-dispersed), hence the small default ``
 Memory: at most ``max_templates`` templates are tracked (least recently seen dropped; one that
 comes back starts a new baseline).
 
+Whom a burst is about (:mod:`vigil.logs.analysis._blame`): the lines of the open bucket are
+counted per source too, and the finding names the sources whose lines rose, not the one whose
+line crossed the threshold; on two nodes or more it is fleet-wide (source ``fleet``). A bucket
+reported on one node that then rises on another is reported once more, fleet-wide; and while a
+fleet-wide burst lasts (consecutive burst buckets) it stays fleet-wide even when one node's
+lines alone cross the threshold first.
+
 Restarts: :meth:`BurstDetector.to_dict` / :meth:`BurstDetector.restore` carry the baselines over
 a restart of the controller, and :meth:`BurstDetector.unobserved` skips the time it was down
 (nothing was counted then, so it must not decay the baselines as empty buckets would: a baseline
@@ -41,9 +48,10 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from vigil.logs.analysis import _blame
 from vigil.logs.analysis._finding import (
     LogFinding,
     LogFindingKind,
@@ -91,6 +99,12 @@ class _Track:
     closed: int = 0
     threshold: int = 0  # the burst count for the open bucket, 0 while the baseline is young
     flagged: bool = False
+    sources: dict[str, int] = field(default_factory=dict)  # the open bucket's lines per source
+    before: dict[str, int] = field(default_factory=dict)  # the bucket before's (if adjacent)
+    before_total: int = 0
+    blamed: str = ""  # the node a burst of the open bucket was reported on ("" if fleet-wide)
+    fleet: bool = False  # the open bucket's burst was reported fleet-wide
+    fleet_before: bool = False  # so was the bucket before's
 
 
 class BurstDetector:
@@ -173,6 +187,8 @@ class BurstDetector:
             for track in self._tracks.values():
                 track.bucket += skip
                 track.count, track.flagged = 0, False
+                track.sources, track.before, track.before_total = {}, {}, 0
+                track.blamed, track.fleet, track.fleet_before = "", False, False
 
     def observe(
         self,
@@ -199,9 +215,30 @@ class BurstDetector:
             if bucket > track.bucket:
                 self._close(track, bucket)
         track.count += count
-        if track.flagged or not track.threshold or track.count < track.threshold:
+        _blame.add(track.sources, source, count)
+        if track.flagged:
+            return self._widened(template_id, track, now, template, level, source)
+        if not track.threshold or track.count < track.threshold:
             return None
         track.flagged = True
+        return self._finding(template_id, track, now, template, level, source)
+
+    def _widened(
+        self,
+        template_id: int,
+        track: _Track,
+        now: float,
+        template: str,
+        level: str | None,
+        source: str,
+    ) -> LogFinding | None:
+        """A burst reported on one node that rises on another too: once more, fleet-wide."""
+        if track.fleet or _blame.node_of(source) == track.blamed:
+            return None
+        lam = max(track.rate, MIN_RATE)
+        args = (track.sources, track.before, track.before_total, lam, self.min_count)
+        if not _blame.is_involved(source, *args):
+            return None
         return self._finding(template_id, track, now, template, level, source)
 
     def _close(self, track: _Track, bucket: int) -> None:
@@ -220,6 +257,11 @@ class BurstDetector:
         if gap > 0:
             track.rate *= (1.0 - a) ** gap
             track.closed += gap
+        adjacent = bucket == track.bucket + 1
+        track.fleet_before = adjacent and track.flagged and track.fleet
+        track.before = track.sources if adjacent else {}
+        track.before_total = sum(track.before.values())
+        track.sources, track.blamed, track.fleet = {}, "", False
         track.bucket, track.count, track.flagged = bucket, 0, False
         track.threshold = 0
         if track.closed >= self.min_buckets:
@@ -246,6 +288,15 @@ class BurstDetector:
         base = max(level_severity(level), Severity.WARNING, key=severity_rank)
         severity = raise_severity(base) if words else base
         ratio = track.count / lam
+        involved = _blame.involved(track.sources, track.before, lam, self.min_count)
+        nodes = _blame.nodes_of(involved)
+        track.fleet = nodes >= 2 or track.fleet_before
+        if track.fleet:
+            source = _blame.FLEET_SOURCE
+        elif involved:
+            source = involved[0][0]  # the one that rose, not whichever line crossed
+        track.blamed = "" if track.fleet else _blame.node_of(source)
+        where = f" on {nodes} nodes" if track.fleet else ""
         return LogFinding(
             kind=LogFindingKind.TEMPLATE_BURST,
             template_id=template_id,
@@ -254,7 +305,7 @@ class BurstDetector:
             severity=severity,
             score=min(1.0, log_p / (2.0 * self._log_alpha)),
             summary=(
-                f"log burst: {track.count} lines in {self.bucket_seconds:g}s "
+                f"log burst{where}: {track.count} lines in {self.bucket_seconds:g}s "
                 f"({_figure(ratio, 2)}x the baseline {_figure(lam, 3)}): {template}"
             ),
             evidence={
@@ -264,6 +315,9 @@ class BurstDetector:
                 "bucket_start": track.bucket * self.bucket_seconds,
                 "bucket_seconds": self.bucket_seconds,
                 "severe_words": words,
+                "fleet_wide": track.fleet,
+                "nodes": nodes,
+                "sources": [list(item) for item in involved[: _blame.MAX_LISTED]],
             },
             source=source,
         )
