@@ -9,8 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from _log_pipeline import Clock, pipeline
 from vigil.daemon import LogPipeline
+from vigil.logs.analysis import BurstDetector
 from vigil.store import SqlStore
 
 SERVED = "served request <*> in <*> ms"
@@ -58,8 +61,9 @@ def bursts(logs: LogPipeline) -> list[str]:
     return [f["summary"] for f in logs.found if f["kind"] == "log_burst"]
 
 
+@pytest.mark.parametrize("outage", [60, 600])
 def test_what_an_agent_buffered_through_an_outage_is_counted_and_no_burst(
-    tmp_path: Path, store: SqlStore
+    tmp_path: Path, store: SqlStore, outage: int
 ) -> None:
     """Cut off a minute at 10 lines a second: the batch of the minute's 600 lines, read since
     the outage and sent on reconnection, was counted in the bucket of its arrival and called a
@@ -72,11 +76,11 @@ def test_what_an_agent_buffered_through_an_outage_is_counted_and_no_burst(
     assert bursts(logs) == []
     edge.log(SHIP)
     frozen = edge.batch()  # frozen, then its POST fails: the controller is out of reach
-    edge.log(60)  # a minute cut off; the service logs on
+    edge.log(outage)  # cut off; the service logs on
     assert edge.send(logs, frozen) == 0  # sent again on reconnection (held back a minute)
-    assert edge.send(logs, edge.batch()) == 0  # the minute read meanwhile
+    assert edge.send(logs, edge.batch()) == 0  # what was read meanwhile
     assert bursts(logs) == []
-    assert logs.registry.entries()[-1].count == 61 * int(SHIP) * RATE + 60 * RATE  # every line
+    assert logs.registry.entries()[-1].count == 61 * int(SHIP) * RATE + outage * RATE  # all
     for _ in range(6):  # ordinary again
         edge.log(SHIP)
         edge.send(logs, edge.batch())
@@ -84,3 +88,26 @@ def test_what_an_agent_buffered_through_an_outage_is_counted_and_no_burst(
     edge.log(1, rate=1000)  # a real burst after the outage is still one
     assert edge.send(logs, edge.batch()) == 1
     assert len(bursts(logs)) == 1
+
+
+def test_a_backlog_counts_in_the_buckets_it_spans_so_the_baseline_does_not_decay() -> None:
+    d = BurstDetector()
+    for b in range(60):  # 100 lines per 10 s bucket
+        d.observe(1, b * 10.0 + 5.0, count=100)
+    before = d.baseline(1)
+    assert before == pytest.approx(100.0)
+    # ten minutes' lines at the same rate, received at once: counted where they were logged
+    assert d.backlog(1, 1205.0, 600.0, 1205.0, 6050) is None
+    assert d.baseline(1) == pytest.approx(before, rel=0.02)
+    # the bucket of now holds its share (50 of its first 5 s): a real burst on top is one
+    assert d.observe(1, 1206.0, count=40) is None
+    assert d.observe(1, 1207.0, count=400) is not None
+    # taken as one bucket's lines, the same backlog was a burst; the baseline, decayed by the
+    # ten empty minutes (e^-2), made even the share of now look like one
+    plain, decayed = BurstDetector(), BurstDetector()
+    for b in range(60):
+        plain.observe(1, b * 10.0 + 5.0, count=100)
+        decayed.observe(1, b * 10.0 + 5.0, count=100)
+    assert plain.observe(1, 1205.0, count=6050) is not None
+    assert decayed.observe(1, 1205.0, count=50) is not None
+    assert decayed.baseline(1) < 0.2 * before

@@ -40,7 +40,7 @@ from typing import Any
 from vigil.api import IngestResult
 from vigil.bus import EventBus
 from vigil.collectors import write_atomic
-from vigil.daemon._logs_backlog import backlog_share
+from vigil.daemon._logs_backlog import backlog_span
 from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._logs_incidents import LogIncidents
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
@@ -245,6 +245,7 @@ class LogPipeline(LogQueries):
         # for novelty, but they are no burst of now.
         window = 2 * self.settings.ship_every + self.settings.poll_every + 1.0
         timely = lag <= window
+        offset = now - float(batch.get("sent_at", now))  # the agent's clock -> the controller's
         lines = found = 0
         for i, item in enumerate(batch["templates"]):
             if i and not i % CHUNK_TEMPLATES:
@@ -260,7 +261,7 @@ class LogPipeline(LogQueries):
                 example=samples[0],
                 level=item.get("level", ""),
                 bursts=timely,
-                judged=backlog_share(count, item, window, self.settings.ship_every),
+                span=backlog_span(item, window, offset),
             )
             lines += int(item["count"])
             self.counts.received(source, int(item["count"]))
@@ -357,11 +358,11 @@ class LogPipeline(LogQueries):
         example: str = "",
         level: str = "",
         bursts: bool = True,
-        judged: int | None = None,
+        span: tuple[float, float] | None = None,
     ) -> int:
         """Feed ``count`` lines of ``template`` to every analysis; the findings raised.
-        ``judged``: how many of them the burst detector counts (all by default; fewer for an
-        agent's backlog, :func:`backlog_share`), none unless ``bursts``."""
+        ``span``: the lines are an agent's backlog logged over this time (the controller's
+        clock), counted in its buckets by the burst detector (:func:`backlog_span`)."""
         entry, created, evicted = self.registry.observe(
             template, now, count=count, example=example, level=level, source=source
         )
@@ -376,11 +377,17 @@ class LogPipeline(LogQueries):
         self.novelty.lines += count - 1
         if novel is not None:
             findings.append(novel)
-        judged = count if judged is None else judged
-        if bursts and judged > 0:
-            burst = self.bursts.observe(
-                entry.id, now, template=template, level=level or None, source=source, count=judged
-            )
+        if bursts:
+            lvl = level or None
+            if span is None:
+                burst = self.bursts.observe(
+                    entry.id, now, template=template, level=lvl, source=source, count=count
+                )
+            else:
+                first, last = span
+                burst = self.bursts.backlog(
+                    entry.id, now, first, last, count, template=template, level=lvl, source=source
+                )
             if burst is not None:
                 findings.append(burst)
         self.association.occurrence(entry.id, now, count=count)

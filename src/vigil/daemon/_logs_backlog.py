@@ -1,16 +1,14 @@
-"""How much of an agent batch's template the burst detector may count: its backlog is no burst.
+"""The time span of an agent batch's template when it is a backlog, on the controller's clock.
 
 Called by :class:`vigil.daemon._logs.LogPipeline` for each template of an agent batch. The edge
 miner (:class:`vigil.collectors.LogEdge`) counts a template's lines from its ``first_at`` to its
 ``last_at`` (the agent's clock) and ships every ``ship_every``; while the controller is out of
 reach it keeps reading, so the batch sent on reconnection spans the whole outage. Counted whole
 in the bucket of its arrival, a minute of an ordinary rate was six buckets' worth in one: a
-false burst. A template that spans more than a batch normally does is a backlog: the burst
-detector counts only the share of its lines logged in the last ``ship_every`` (the lines taken
-as spread evenly over the span, all that a batch tells), the rest is counted by every other
-analysis but judged by none (as the controller's own files read after its restart are not:
-:class:`vigil.daemon._logs_state.LocalSource`). A real burst at the end of a backlog is diluted
-by the span (a twelfth of it is judged at 1 minute), so only a large one is still seen.
+false burst. A template that spans more than a batch on time does is a backlog: its lines go to
+:meth:`vigil.logs.analysis.BurstDetector.backlog`, which counts them in the buckets of the time
+they were logged and judges only those of the bucket of now (a batch tells a template's count
+and its span, not each line's time: the lines are taken as spread evenly over the span).
 """
 
 from __future__ import annotations
@@ -19,11 +17,13 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def backlog_share(count: int, item: Mapping[str, Any], window: float, ship_every: float) -> int:
-    """The lines of ``item`` (a batch's template: ``first_at``, ``last_at``) to judge for a
-    burst now: all of them when it spans at most ``window`` seconds (a batch on time), else
-    the share of its ``count`` that fell in the last ``ship_every`` seconds of its span."""
-    span = float(item.get("last_at", 0.0)) - float(item.get("first_at", 0.0))
-    if not span > window:  # also NaN-safe: the API refuses non-finite times anyway
-        return count
-    return round(count * ship_every / span)
+def backlog_span(
+    item: Mapping[str, Any], window: float, offset: float
+) -> tuple[float, float] | None:
+    """``item``'s (a batch's template: ``first_at``, ``last_at``) span moved to the controller's
+    clock by ``offset`` (its receipt time less the batch's ``sent_at``), when it is longer than
+    ``window`` seconds (a batch on time); else None."""
+    first, last = float(item.get("first_at", 0.0)), float(item.get("last_at", 0.0))
+    if not last - first > window:  # also False for NaN: the API refuses non-finite times
+        return None
+    return first + offset, last + offset

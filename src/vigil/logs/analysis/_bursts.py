@@ -84,6 +84,10 @@ DEFAULT_BURST_SLOWDOWN = 10.0
 DEFAULT_MAX_TEMPLATES = 10_000
 """Ten thousand baselines, about 150 bytes each: far more templates than a service is active in."""
 
+MAX_FILLED = 360
+"""Past buckets a backlog (:meth:`BurstDetector.backlog`) fills at most: an hour of 10 s
+buckets; an older one would weigh less than ``(1 - a) ** 360`` in the baseline."""
+
 _GRID = math.log(1.01)  # the threshold cache's step: 1% of rate, ~2000 entries from 1e-3 to 1e6
 
 MIN_RATE = 1e-3
@@ -189,6 +193,58 @@ class BurstDetector:
                 track.count, track.flagged = 0, False
                 track.sources, track.before, track.before_total = {}, {}, 0
                 track.blamed, track.fleet, track.fleet_before = "", False, False
+
+    def backlog(
+        self,
+        template_id: int,
+        now: float,
+        first: float,
+        last: float,
+        count: int,
+        *,
+        template: str = "",
+        level: str | None = None,
+        source: str = "",
+    ) -> LogFinding | None:
+        """``count`` lines logged evenly from ``first`` to ``last``, received at ``now``: the
+        backlog of a source that was cut off (an agent's batch spanning its outage).
+
+        The lines count in the buckets of the time they were logged: each bucket from the
+        template's open one (at most :data:`MAX_FILLED` back) takes its share, unjudged (it is
+        the past), so the baseline does not decay over the outage as if nothing had been logged
+        (a baseline decayed to nothing makes an ordinary rate a burst); only the share of the
+        bucket of ``now`` is judged. The share of buckets the template has closed already (other
+        sources' lines moved it on) is counted by none: the baseline cannot take it back.
+        """
+        if not last > first:
+            return self.observe(
+                template_id, now, template=template, level=level, source=source, count=count
+            )
+        width = self.bucket_seconds
+        current = math.floor(now / width)
+        track = self._tracks.get(template_id)
+        start = max(first, (current - MAX_FILLED) * width)
+        if track is not None:
+            start = max(start, track.bucket * width)
+        end = min(last, (current + 1) * width)  # a later line (clocks apart) is one of now
+        per_second = count / (last - first)
+        found: LogFinding | None = None
+        at, carried = start, 0.0
+        while at < end:
+            bucket = math.floor(at / width)
+            upto = end if bucket >= current else min(end, (bucket + 1) * width)
+            exact = per_second * (upto - at) + carried
+            lines = int(exact)
+            carried = exact - lines
+            if lines:
+                when = now if bucket >= current else bucket * width
+                finding = self.observe(
+                    template_id, when, template=template, level=level, source=source, count=lines
+                )
+                if bucket >= current:
+                    found = finding
+            at = upto
+        return found
 
     def observe(
         self,
