@@ -295,6 +295,9 @@ class BurstDetector:
         args = (track.sources, track.before, track.before_total, lam, self.min_count)
         if not _blame.is_involved(source, *args):
             return None
+        involved = _blame.involved(track.sources, track.before, lam, self.min_count)
+        if _blame.nodes_of(involved) < 2:  # the first was named after the line that crossed
+            return None
         return self._finding(template_id, track, now, template, level, source)
 
     def _close(self, track: _Track, bucket: int) -> None:
