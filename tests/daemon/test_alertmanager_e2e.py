@@ -171,6 +171,13 @@ async def test_alertmanager_alert_opens_and_resolves_a_vigil_incident(
     audit = [e.action for e in controller.store.list_audit().items]
     assert "alert.firing" in audit and "alert.resolved" in audit
 
+    def persisted() -> set[str]:  # published from the receiver's thread, stored from the bus
+        return {e.kind for e in controller.store.list_events(subject="node:gpu-01").items}
+
+    await eventually(
+        lambda: {"finding.raised", "incident.changed"} <= persisted(), 10, "the events stored"
+    )
+
 
 async def test_a_restarted_controller_resolves_a_node_only_when_its_last_alert_does(
     alertmanager: RealAlertmanager, start_controller: StartController
