@@ -60,6 +60,7 @@ from vigil.model import (
 from vigil.remediation import (
     ActionLog,
     Command,
+    HealingGate,
     IncidentBook,
     ReplicaPlan,
     ReplicaRunner,
@@ -222,6 +223,13 @@ class Controller(ControlPlane):
         self._seed_risk()
         restore_rule_breaches(self.store, self.rules, self.incidents, self.clock())
         self.balancers = Balancers(self.settings.services, self.registry)
+        # the guards on automatic healing, shared by every runner (blast radius per service)
+        self.gate = HealingGate(
+            self.settings.remediation,
+            self.settings.services,
+            clock=self.clock,
+            admin_state=self._admin_state,
+        )
         self._build_runners()
         for runner in self.runners.values():
             self.balancers.add_replica(runner.replica)
@@ -325,6 +333,7 @@ class Controller(ControlPlane):
                     adopt=adopted,
                     previous=old or _operator_stop(stored),
                     on_change=self.balancers.replica_changed,
+                    gate=self.gate,
                 )
         for rid in set(known) - wanted:  # taken out of the config: gone, with its problems
             self.store.delete_replica(rid)
@@ -348,6 +357,13 @@ class Controller(ControlPlane):
         if info is not None:
             log.info("adopted %s (pid %d) from an earlier run", plan.id, old.pid)
         return info
+
+    def _admin_state(self, replica: str) -> str | None:
+        """The replica's balancer admin state as an operator set it (None: not balanced)."""
+        try:
+            return self.balancers.admin_state(replica)[0]
+        except NotFoundError:
+            return None
 
     def _probe_factory(self, plan: ReplicaPlan, kind: ProbeKind, probe: Probe) -> ProbeLoop:
         return ProbeLoop(plan.id, kind, probe, plan.port, self.bus, clock=self.clock)

@@ -7,8 +7,10 @@ daemon's control plane.
 from __future__ import annotations
 
 from vigil.remediation._actions import AUTOPILOT, ActionLog
+from vigil.remediation._gate import HealingGate
 from vigil.remediation._guards import RestartBudget, should_restart
 from vigil.remediation._incidents import IncidentBook
+from vigil.remediation._parts import Command, ProbeDriver, ProbeFactory, describe_exit
 from vigil.remediation._plan import ReplicaPlan, plan_replica, render_argv
 from vigil.remediation._policy import (
     Ask,
@@ -18,13 +20,7 @@ from vigil.remediation._policy import (
     decide,
     unavailable_limit,
 )
-from vigil.remediation._supervisor import (
-    Command,
-    ProbeDriver,
-    ProbeFactory,
-    ReplicaRunner,
-    describe_exit,
-)
+from vigil.remediation._supervisor import ReplicaRunner
 from vigil.remediation._windows import open_window, window_end
 
 __all__ = [
@@ -33,6 +29,7 @@ __all__ = [
     "Ask",
     "Command",
     "Decision",
+    "HealingGate",
     "IncidentBook",
     "ProbeDriver",
     "ProbeFactory",
