@@ -220,6 +220,21 @@ async def test_a_replica_never_live_after_k_restarts_is_escalated_and_not_restar
     rig.assert_every_action_audited()
 
 
+async def test_ready_without_live_still_counts_as_never_live(rig: Rig) -> None:
+    # a replica whose readiness passes while its liveness fails is not healed by a restart
+    svc = no_backoff(replicas=1)
+    gate = HealingGate(RemediationSettings(escalate_after=1), [svc], clock=rig.clock)
+    runner = rig.runner(svc, gate=gate)
+    rig.start(runner)
+    for n in (1, 2):
+        await rig.until(lambda n=n: starts(rig, runner) == n, f"start {n}")
+        probe(rig, runner, READY).report(True)
+        await rig.until(lambda: runner.replica.ready == Health.HEALTHY, "ready")
+        rig.backend.crash(runner.plan.id)
+    await rig.until(lambda: runner.replica.state == ReplicaState.FAILED, "escalated")
+    assert starts(rig, runner) == 2
+
+
 async def test_a_replica_that_was_live_between_restarts_is_not_escalated(rig: Rig) -> None:
     svc = no_backoff(replicas=1)
     gate = HealingGate(RemediationSettings(escalate_after=1), [svc], clock=rig.clock)

@@ -146,8 +146,8 @@ class Permits:
         self._noted = None
 
     def ready(self) -> None:
-        """The replica is ready again: no longer unavailable because of Vigil's restart."""
-        self.live()
+        """The replica is ready again: no longer unavailable because of Vigil's restart (ready
+        is not live: a replica whose liveness fails may pass its readiness probe)."""
         self._gate.release(self._service, self._plan.id)
 
     def release(self) -> None:

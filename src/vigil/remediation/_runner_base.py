@@ -156,6 +156,8 @@ class RunnerBase:
     def _became_ready(self) -> None:
         self._set(ready=Health.HEALTHY)
         self._permits.ready()
+        if self.plan.service.liveness is None:  # ready is all there is to know of it
+            self._permits.live()
         self._incidents.recovered(self.subject, self._clock(), "ready again")
 
     # --- helpers -----------------------------------------------------------------------------
