@@ -197,3 +197,20 @@ async def test_a_replica_never_live_is_escalated_after_k_restarts_and_left_alone
     assert controller.replicas("llm")[0].restarts == 2
     [escalation] = actions(controller, "llm/0", "escalate")
     assert "never live" in escalation.reason
+
+
+@pytest.mark.slow
+async def test_changing_only_a_service_s_guards_does_not_replace_its_replicas(
+    start_controller: StartController, tag: str
+) -> None:
+    # turning dry-run on for a service must not restart every replica of it
+    first = await start_controller({"on_exit": "leave", "services": [service(tag, replicas=2)]})
+    await eventually(lambda: settled(first), 20, "both replicas ready")
+    pids = [pid_of(first, "llm/0"), pid_of(first, "llm/1")]
+    await start_controller.stop(first)
+
+    guarded = service(tag, replicas=2, remediation={"dry_run": True, "max_unavailable": "50%"})
+    second = await start_controller({"on_exit": "leave", "services": [guarded]})
+    await eventually(lambda: settled(second), 20, "both replicas ready again")
+    assert [pid_of(second, "llm/0"), pid_of(second, "llm/1")] == pids, "adopted, not replaced"
+    assert second.gate.guards("llm").dry_run is True

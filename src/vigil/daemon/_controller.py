@@ -103,6 +103,12 @@ def _operator_stop(stored: Replica | None) -> Replica | None:
     return dataclasses.replace(stored, state=ReplicaState.STOPPED, pid=None, restarts=0)
 
 
+def _definition(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """What a service runs, from its stored settings: all but its ``remediation`` guards (a
+    spec stored before that section existed compares equal too)."""
+    return {key: value for key, value in spec.items() if key != "remediation"}
+
+
 class Controller(ControlPlane):
     def __init__(
         self,
@@ -304,7 +310,8 @@ class Controller(ControlPlane):
             spec = svc.model_dump(mode="json")
             # A changed service (command, env, probes...) is started afresh: adopting a process
             # that runs the old command would silently ignore the new config.
-            unchanged = applied.get(svc.name) == spec
+            # (its healing guards are not part of what runs: changing them replaces nothing)
+            unchanged = svc.name in applied and _definition(applied[svc.name]) == _definition(spec)
             if not unchanged and svc.name in applied:
                 log.info("service %s changed since the last run: replacing its replicas", svc.name)
             self.store.upsert_service(svc.name, spec)

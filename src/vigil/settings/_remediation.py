@@ -28,7 +28,9 @@ _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 def _check_unavailable(value: int | str) -> int | str:
     if isinstance(value, int):
         if value < 1:
-            raise ValueError(f"must be >= 1 or a percentage like '25%' (got {value})")
+            raise ValueError(
+                f"must be a count >= 1 or a percentage in (0%, 100%] like '25%' (got {value})"
+            )
         return value
     match = _PERCENT.match(value)
     if not match or not 0 < Fraction(match.group(1)) <= 100:
