@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from vigil.errors import StoreError
 from vigil.model import FindingKind, Health, IncidentState, ProbeKind, ReplicaState
 from vigil.remediation import HealingGate, ReplicaRunner
 from vigil.settings import (
@@ -253,3 +254,25 @@ def _utc(epoch: float) -> Any:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(epoch, UTC)
+
+
+async def test_a_decision_the_store_refused_still_holds_the_action_back(rig: Rig) -> None:
+    # the supervisor's store-error path starts a replica that has no process: a refused
+    # record of a dry-run must not turn into a restart
+    _, [runner] = await fleet(rig, no_backoff(replicas=1), RemediationSettings(dry_run=True))
+    real = rig.store.start_action
+    refused: list[str] = []
+
+    def busy_once(**fields: Any) -> Any:
+        if fields["kind"] == "restart.dry_run" and not refused:
+            refused.append(fields["kind"])
+            raise StoreError("database is locked (test)")
+        return real(**fields)
+
+    rig.store.start_action = busy_once  # type: ignore[method-assign]
+    rig.backend.crash(runner.plan.id)
+    await rig.until(lambda: decisions(rig, runner, "restart.dry_run"), "recorded at last")
+    await rig.spin(200)
+    assert refused == ["restart.dry_run"]
+    assert starts(rig, runner) == 1, "no restart in dry-run, store error or not"
+    assert len(decisions(rig, runner, "restart.dry_run")) == 1

@@ -18,6 +18,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from vigil.errors import StoreError
 from vigil.model import ActionRecord
 from vigil.remediation._actions import ActionLog
 from vigil.remediation._plan import ReplicaPlan
@@ -127,14 +128,21 @@ class Permits:
         key = (decision.verdict, decision.guard)
         if key == self._noted:
             return None
-        self._noted = key
         log.info("%s: restart %s: %s", self._plan.id, decision.verdict.value, decision.reason)
-        return self._actions.decided(
-            f"restart.{decision.verdict.value}",
-            self.subject,
-            reason=f"{what}; {decision.reason}",
-            audit=audit_detail(decision),
-        )
+        try:
+            recorded = self._actions.decided(
+                f"restart.{decision.verdict.value}",
+                self.subject,
+                reason=f"{what}; {decision.reason}",
+                audit=audit_detail(decision),
+            )
+        except StoreError as exc:
+            # the guard holds all the same (the supervisor's store-error path would restart
+            # the replica unguarded); the record is tried again at the next question
+            log.error("%s: decision %s not stored: %s", self._plan.id, decision.verdict, exc)
+            return None
+        self._noted = key
+        return recorded
 
     def restarted(self) -> None:
         self.unhelpful += 1
