@@ -192,6 +192,7 @@ class ReplicaRunner(RunnerBase):
         kind, value = outcome
         if kind == "exit":
             self._info = None
+            self._held_back = None  # its process is gone: the exit is judged on its own
             await self._after_exit(info, value if isinstance(value, int) else None)
         elif kind in ("unhealthy", "refused"):
             assert isinstance(value, HealthChanged)
@@ -204,7 +205,7 @@ class ReplicaRunner(RunnerBase):
     def _guard_liveness(self, info: ProcessInfo, event: HealthChanged) -> tuple[str, object] | None:
         """Ask the guards before a replica that is not live is killed and restarted: allowed,
         it goes ahead; refused (never live), it is stopped and escalated; held back, the process
-        is left as it is and the question asked again later (see :meth:`_wait_limit`)."""
+        is left as it is and the question asked again later (see :meth:`_recheck`)."""
         what = liveness_what(event)
         decision = self._permits.ask(self._hold_for())
         if decision.allowed:
