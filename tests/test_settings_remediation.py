@@ -163,3 +163,10 @@ def test_a_misspelt_field_suggests_the_right_one() -> None:
     assert problem == (
         "vigil.yaml:5: services[0].remediation.dryrun: unknown field; did you mean 'dry_run'?"
     )
+
+
+def test_a_cron_expression_that_never_matches_a_date_is_refused() -> None:
+    # valid to croniter's parser, but February 30 never comes: asked for its next date at the
+    # first restart decision, it raised and ended the controller
+    [problem] = problems('remediation:\n  windows:\n    - {cron: "0 0 30 2 *", duration: 1h}\n')
+    assert problem.startswith("vigil.yaml:3: remediation.windows[0]: cron '0 0 30 2 *' never")

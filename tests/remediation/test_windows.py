@@ -104,3 +104,11 @@ def test_of_overlapping_windows_the_one_that_ends_last_is_reported() -> None:
     assert (window.name, end) == ("long", at(2026, 11, 28, 5))
     assert open_window([short, long], at(2026, 11, 28, 6)) is None
     assert open_window([], at(2026, 11, 28, 2, 5)) is None
+
+
+def test_a_window_whose_cron_is_never_due_is_never_open() -> None:
+    # the settings refuse it; a window built around them must still not raise mid-decision
+    never = MaintenanceWindow.model_construct(
+        name="", cron="0 0 30 2 *", duration=3600.0, timezone="UTC", start=None, end=None
+    )
+    assert window_end(never, at(2026, 11, 28, 2)) is None

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from vigil.settings import MaintenanceWindow
 
@@ -35,7 +35,10 @@ def window_end(window: MaintenanceWindow, now: float) -> float | None:
     matches = croniter(window.cron, datetime.fromtimestamp(now - window.duration, zone))
     opened: float | None = None
     for _ in range(MAX_OPENINGS):
-        nxt = matches.get_next(datetime).timestamp()
+        try:
+            nxt = matches.get_next(datetime).timestamp()
+        except CroniterError:  # never due again (the settings refuse one never due at all)
+            break
         if nxt > now:
             break
         opened = nxt

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 from pydantic import Field, field_validator, model_validator
 
 from vigil.settings._types import Seconds, _Section
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+CRON_PROBE_FROM = datetime(2000, 1, 1, tzinfo=UTC)
+"""A fixed moment to ask a cron expression for its next date (validation reads no clock)."""
 
 
 def _check_unavailable(value: int | str) -> int | str:
@@ -83,6 +85,13 @@ class MaintenanceWindow(_Section):
                     f"cron {self.cron!r} is not a five-field cron expression "
                     "(minute hour day-of-month month day-of-week, e.g. '0 2 * * 6')"
                 )
+            try:  # valid but never due (February 30) fails only when asked for a date
+                croniter(self.cron, CRON_PROBE_FROM).get_next(datetime)
+            except CroniterError as exc:
+                raise ValueError(
+                    f"cron {self.cron!r} never matches a date (like February 30): fix the "
+                    "day and month fields"
+                ) from exc
             if self.duration <= 0:
                 raise ValueError("duration must be > 0")
         else:
