@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import os
 import signal
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -22,6 +23,10 @@ from vigil.model import FindingKind, HealthChanged, IncidentState, ProbeKind, Re
 
 from ._support import EventLog, eventually, model_servers, replica_states, running, service, settled
 from .conftest import ADMIN, OPERATOR, StartController
+
+WINDOW = timedelta(seconds=10)
+"""A maintenance window that opens as the controller starts: long enough for the replica to
+start and a kill -9 to be noticed inside it on a loaded machine."""
 
 
 def client(controller: Controller, token: str) -> httpx.AsyncClient:
@@ -214,3 +219,24 @@ async def test_changing_only_a_service_s_guards_does_not_replace_its_replicas(
     await eventually(lambda: settled(second), 20, "both replicas ready again")
     assert [pid_of(second, "llm/0"), pid_of(second, "llm/1")] == pids, "adopted, not replaced"
     assert second.gate.guards("llm").dry_run is True
+
+
+@pytest.mark.slow
+async def test_a_replica_killed_in_a_maintenance_window_is_restarted_when_it_ends(
+    start_controller: StartController, tag: str
+) -> None:
+    now = datetime.now(UTC)
+    window = {"name": "upgrade", "start": now.isoformat(), "end": (now + WINDOW).isoformat()}
+    svc = service(tag, replicas=1, remediation={"windows": [window]})
+    controller, _ = await healthy(start_controller, {"services": [svc]})
+    assert datetime.now(UTC) < now + WINDOW / 2, "the replica took too long to start"
+    os.kill(pid_of(controller, "llm/0"), signal.SIGKILL)
+
+    [suppressed] = await eventually(
+        lambda: actions(controller, "llm/0", "restart.suppressed"), 10, "suppressed"
+    )
+    assert "upgrade" in suppressed.reason
+    assert model_servers(tag, "llm/0") == []
+    await eventually(lambda: settled(controller), 20, "restarted once the window ended")
+    [restart] = actions(controller, "llm/0", "restart")
+    assert restart.started_at >= (now + WINDOW).timestamp()
