@@ -116,11 +116,11 @@ class RunnerBase:
 
         Supervision ends first, so the stop is never mistaken for a crash and restarted."""
         self._closing = True
-        self._permits.release()
         task, self._task = self._task, None
         if task is not None and task is not asyncio.current_task() and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        self._permits.release()  # once it can no longer act: the slot is no use to it now
         while not self._commands.empty():  # queued, never carried out: ended and audited as such
             _, action = self._commands.get_nowait()
             self._abandon(action, "not carried out: supervision ended")
