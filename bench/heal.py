@@ -97,6 +97,8 @@ def settings_for(workdir: Path, token: str, agents: int) -> Settings:
                         "backoff_reset": 1.0,
                         "crash_loop": {"max_restarts": 1000, "window": 60},
                     },
+                    # 40 restarts in a few minutes: past the default rate limit (30 per 10 min)
+                    "remediation": {"rate_limit": {"actions": 1000, "window": 60}},
                 }
             ],
         }

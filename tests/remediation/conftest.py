@@ -18,7 +18,14 @@ from vigil.backends import ProcessInfo
 from vigil.backends.fake import FakeBackend
 from vigil.bus import EventBus, Subscription
 from vigil.model import ActionRecord, Event, HealthChanged, ProbeKind, Replica
-from vigil.remediation import ActionLog, IncidentBook, ReplicaPlan, ReplicaRunner, plan_replica
+from vigil.remediation import (
+    ActionLog,
+    HealingGate,
+    IncidentBook,
+    ReplicaPlan,
+    ReplicaRunner,
+    plan_replica,
+)
 from vigil.settings import (
     CrashLoop,
     HttpProbe,
@@ -150,6 +157,7 @@ class Rig:
         index: int = 0,
         adopt: ProcessInfo | None = None,
         previous: Replica | None = None,
+        gate: HealingGate | None = None,
     ) -> ReplicaRunner:
         plan = plan_replica(svc or service(), index, log_dir=self.tmp_path)
         return ReplicaRunner(
@@ -164,6 +172,7 @@ class Rig:
             sleep=self.sleep,
             adopt=adopt,
             previous=previous,
+            gate=gate,
         )
 
     def start(self, runner: ReplicaRunner) -> asyncio.Task[None]:

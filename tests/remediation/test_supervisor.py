@@ -549,6 +549,7 @@ async def test_the_crash_loop_budget_counts_only_restarts_within_the_window(rig:
     policy = RestartPolicy(backoff_base=0.0, crash_loop=CrashLoop(max_restarts=2, window=10.0))
     runner = await running(rig, restart=policy)
     for n in range(2, 7):
+        await ready(rig, runner)  # live each time: the never-live guard has nothing to say
         rig.clock.advance(6)  # only the previous restart is within the 10s window
         rig.backend.crash(RID)
         await started(rig, runner, count=n)

@@ -61,6 +61,7 @@ from vigil.model import (
 from vigil.remediation import (
     ActionLog,
     Command,
+    HealingGate,
     IncidentBook,
     ReplicaPlan,
     ReplicaRunner,
@@ -101,6 +102,12 @@ def _operator_stop(stored: Replica | None) -> Replica | None:
     if stored is None or not stored.held or stored.state == ReplicaState.FAILED:
         return None
     return dataclasses.replace(stored, state=ReplicaState.STOPPED, pid=None, restarts=0)
+
+
+def _definition(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """What a service runs, from its stored settings: all but its ``remediation`` guards (a
+    spec stored before that section existed compares equal too)."""
+    return {key: value for key, value in spec.items() if key != "remediation"}
 
 
 class Controller(ControlPlane):
@@ -223,6 +230,13 @@ class Controller(ControlPlane):
         self._seed_risk()
         restore_rule_breaches(self.store, self.rules, self.incidents, self.clock())
         self.balancers = Balancers(self.settings.services, self.registry)
+        # the guards on automatic healing, shared by every runner (blast radius per service)
+        self.gate = HealingGate(
+            self.settings.remediation,
+            self.settings.services,
+            clock=self.clock,
+            admin_state=self._admin_state,
+        )
         self._build_runners()
         for runner in self.runners.values():
             self.balancers.add_replica(runner.replica)
@@ -297,7 +311,8 @@ class Controller(ControlPlane):
             spec = svc.model_dump(mode="json")
             # A changed service (command, env, probes...) is started afresh: adopting a process
             # that runs the old command would silently ignore the new config.
-            unchanged = applied.get(svc.name) == spec
+            # (its healing guards are not part of what runs: changing them replaces nothing)
+            unchanged = svc.name in applied and _definition(applied[svc.name]) == _definition(spec)
             if not unchanged and svc.name in applied:
                 log.info("service %s changed since the last run: replacing its replicas", svc.name)
             self.store.upsert_service(svc.name, spec)
@@ -326,6 +341,7 @@ class Controller(ControlPlane):
                     adopt=adopted,
                     previous=old or _operator_stop(stored),
                     on_change=self.balancers.replica_changed,
+                    gate=self.gate,
                 )
         for rid in set(known) - wanted:  # taken out of the config: gone, with its problems
             self.store.delete_replica(rid)
@@ -349,6 +365,13 @@ class Controller(ControlPlane):
         if info is not None:
             log.info("adopted %s (pid %d) from an earlier run", plan.id, old.pid)
         return info
+
+    def _admin_state(self, replica: str) -> str | None:
+        """The replica's balancer admin state as an operator set it (None: not balanced)."""
+        try:
+            return self.balancers.admin_state(replica)[0]
+        except NotFoundError:
+            return None
 
     def _probe_factory(self, plan: ReplicaPlan, kind: ProbeKind, probe: Probe) -> ProbeLoop:
         return ProbeLoop(plan.id, kind, probe, plan.port, self.bus, clock=self.clock)

@@ -64,6 +64,7 @@ class FindingKind(StrEnum):
     HUNG = "hung"
     START_FAILED = "start_failed"
     CRASH_LOOP = "crash_loop"
+    NEVER_LIVE = "never_live"  # not live after remediation.escalate_after restarts
     NODE_SUSPECT = "node_suspect"
     NODE_DOWN = "node_down"
     METRIC_RULE = "metric_rule"

@@ -1,4 +1,4 @@
-"""Remediation: the replica supervisor, restart guards, incidents and the action log.
+"""Remediation: the replica supervisor, restart and healing guards, incidents and the action log.
 
 Called by :mod:`vigil.daemon` (which builds one runner per replica) and by the API through the
 daemon's control plane.
@@ -7,29 +7,43 @@ daemon's control plane.
 from __future__ import annotations
 
 from vigil.remediation._actions import AUTOPILOT, ActionLog
+from vigil.remediation._gate import HealingGate
 from vigil.remediation._guards import RestartBudget, should_restart
 from vigil.remediation._incidents import IncidentBook
+from vigil.remediation._parts import Command, ProbeDriver, ProbeFactory, describe_exit
 from vigil.remediation._plan import ReplicaPlan, plan_replica, render_argv
-from vigil.remediation._supervisor import (
-    Command,
-    ProbeDriver,
-    ProbeFactory,
-    ReplicaRunner,
-    describe_exit,
+from vigil.remediation._policy import (
+    Ask,
+    Decision,
+    ServiceLoad,
+    Verdict,
+    decide,
+    unavailable_limit,
 )
+from vigil.remediation._supervisor import ReplicaRunner
+from vigil.remediation._windows import open_window, window_end
 
 __all__ = [
     "AUTOPILOT",
     "ActionLog",
+    "Ask",
     "Command",
+    "Decision",
+    "HealingGate",
     "IncidentBook",
     "ProbeDriver",
     "ProbeFactory",
     "ReplicaPlan",
     "ReplicaRunner",
     "RestartBudget",
+    "ServiceLoad",
+    "Verdict",
+    "decide",
     "describe_exit",
+    "open_window",
     "plan_replica",
     "render_argv",
     "should_restart",
+    "unavailable_limit",
+    "window_end",
 ]

@@ -6,7 +6,7 @@ controller for operator commands from the API or CLI. One place, so nothing acts
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from vigil.bus import EventBus
 from vigil.model import ActionChanged, ActionRecord
@@ -25,11 +25,19 @@ class ActionLog:
         self._bus = bus
         self._incidents = incidents
         self._clock = clock
+        self._audit: dict[int, Mapping[str, object]] = {}  # action id -> extra audit detail
 
     def begin(
-        self, kind: str, subject: str, *, actor: str = AUTOPILOT, reason: str
+        self,
+        kind: str,
+        subject: str,
+        *,
+        actor: str = AUTOPILOT,
+        reason: str,
+        audit: Mapping[str, object] | None = None,
     ) -> ActionRecord:
-        """Record the start of an action on ``subject``; links it to the active incident."""
+        """Record the start of an action on ``subject``; links it to the active incident.
+        ``audit`` (the guards' decision) goes into the action's audit entry when it ends."""
         now = self._clock()
         incident = self._incidents.action_started(subject, now)
         action = self._store.start_action(
@@ -41,7 +49,29 @@ class ActionLog:
             incident_id=incident.id if incident else None,
         )
         self._bus.publish(ActionChanged(at=now, action=action))
+        if audit:
+            self._audit[action.id] = audit
         return action
+
+    def decided(
+        self, kind: str, subject: str, *, reason: str, audit: Mapping[str, object]
+    ) -> ActionRecord:
+        """Record a guard's decision not to act now (deferred, suppressed, dry-run) as an action
+        that ends at once: linked to the active incident, which it leaves as it is (nothing
+        was done to remediate it), and audited with the decision."""
+        now = self._clock()
+        incident = self._incidents.active(subject)
+        action = self._store.start_action(
+            kind=kind,
+            subject=subject,
+            actor=AUTOPILOT,
+            reason=reason,
+            at=now,
+            incident_id=incident.id if incident else None,
+        )
+        self._bus.publish(ActionChanged(at=now, action=action))
+        self._audit[action.id] = audit
+        return self.end(action, ok=True, detail=f"not done: {audit.get('decision')}")
 
     def end(self, action: ActionRecord, *, ok: bool, detail: str = "") -> ActionRecord:
         """Record how the action went and write its audit entry (who, what, why, when, result)."""
@@ -60,14 +90,22 @@ class ActionLog:
                 "finished_at": now,
                 "incident_id": action.incident_id,
                 "detail": detail,
+                **self._audit.pop(action.id, {}),
             },
         )
         self._bus.publish(ActionChanged(at=now, action=done))
         return done
 
-    def escalate(self, subject: str, reason: str, *, actor: str = AUTOPILOT) -> ActionRecord:
+    def escalate(
+        self,
+        subject: str,
+        reason: str,
+        *,
+        actor: str = AUTOPILOT,
+        audit: Mapping[str, object] | None = None,
+    ) -> ActionRecord:
         """Hand the subject to a person: the incident becomes escalated, and the hand-over is an
         audited action like any other."""
-        action = self.begin("escalate", subject, actor=actor, reason=reason)
+        action = self.begin("escalate", subject, actor=actor, reason=reason, audit=audit)
         self._incidents.escalate(subject, reason, self._clock())
         return self.end(action, ok=True, detail="escalated: automatic remediation stopped")

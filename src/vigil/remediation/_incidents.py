@@ -30,7 +30,9 @@ from vigil.model import (
 )
 from vigil.store import Store
 
-ESCALATING_KINDS = frozenset({FindingKind.CRASH_LOOP, FindingKind.START_FAILED})
+ESCALATING_KINDS = frozenset(
+    {FindingKind.CRASH_LOOP, FindingKind.START_FAILED, FindingKind.NEVER_LIVE}
+)
 EVIDENCE_KEEP = 20
 """Findings kept in an incident's evidence list: enough to read a crash loop, bounded in size."""
 

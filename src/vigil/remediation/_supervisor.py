@@ -12,144 +12,43 @@ Created and driven by :class:`vigil.daemon.Controller`.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-import signal
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal, Protocol
+from typing import Any
 
-from vigil.backends import ProcessBackend, ProcessInfo
-from vigil.bus import EventBus, Subscription
+from vigil.backends import ProcessInfo
+from vigil.bus import Subscription
 from vigil.errors import BackendError, StoreError
 from vigil.model import (
     ActionRecord,
     Event,
-    Finding,
     FindingKind,
     Health,
     HealthChanged,
     ProbeKind,
-    Replica,
     ReplicaExited,
     ReplicaStarted,
     ReplicaState,
     Severity,
 )
-from vigil.remediation._actions import ActionLog
-from vigil.remediation._guards import RestartBudget, should_restart
-from vigil.remediation._incidents import IncidentBook
-from vigil.remediation._plan import ReplicaPlan
-from vigil.settings import Probe
-from vigil.store import Store
+from vigil.remediation._gate import audit_detail
+from vigil.remediation._guards import should_restart
+from vigil.remediation._parts import (
+    STORE_RETRY,
+    Command,
+    describe_exit,
+)
+from vigil.remediation._policy import Decision
+from vigil.remediation._runner_base import RunnerBase, liveness_what
 
 log = logging.getLogger(__name__)
 
-Command = Literal["start", "stop", "restart"]
-STORE_RETRY = 1.0
-"""Seconds before supervision goes on after the store refused a write (it may still be busy)."""
+RECHECK = 5.0
+"""Seconds between two questions to the guards while they hold a restart back with no time to
+wait for (a replica in maint, dry-run): an operator's change is seen within that."""
 
 
-class ProbeDriver(Protocol):
-    def start(self) -> None: ...
-    async def stop(self) -> None: ...
-
-
-ProbeFactory = Callable[[ReplicaPlan, ProbeKind, Probe], ProbeDriver]
-
-
-def describe_exit(returncode: int | None) -> str:
-    if returncode is None:
-        return "exited (code unknown: adopted process)"
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"killed by {name}"
-    return f"exited with code {returncode}"
-
-
-class ReplicaRunner:
+class ReplicaRunner(RunnerBase):
     """Supervises one replica until :meth:`close`."""
-
-    def __init__(
-        self,
-        plan: ReplicaPlan,
-        *,
-        backend: ProcessBackend,
-        bus: EventBus,
-        store: Store,
-        incidents: IncidentBook,
-        actions: ActionLog,
-        probes: ProbeFactory,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        adopt: ProcessInfo | None = None,
-        previous: Replica | None = None,
-        on_change: Callable[[Replica], None] | None = None,
-    ) -> None:
-        self.plan = plan
-        self._backend = backend
-        self._bus = bus
-        self._store = store
-        self._incidents = incidents
-        self._actions = actions
-        self._probe_factory = probes
-        self._clock = clock
-        self._sleep = sleep
-        self._adopt = adopt
-        self._budget = RestartBudget(plan.service.restart)
-        self._on_change = on_change
-        held = previous is not None and previous.held
-        self._want_running = not held
-        self._commands: asyncio.Queue[tuple[Command, ActionRecord]] = asyncio.Queue()
-        self._closing = False
-        self._task: asyncio.Task[Any] | None = None
-        self._info: ProcessInfo | None = None
-        self._stopping: ProcessInfo | None = None  # a stop under way: close() finishes it
-        self.subject = f"replica:{plan.id}"
-        self.replica = Replica(
-            id=plan.id,
-            service=plan.service.name,
-            index=plan.index,
-            node=plan.node,
-            port=plan.port,
-            restarts=previous.restarts if previous else 0,
-            log_path=plan.spec.log_path,
-            held=held,
-            state=_held_state(previous, adopt) if previous and held else ReplicaState.PENDING,
-        )
-
-    # --- public -----------------------------------------------------------------------------
-
-    @property
-    def info(self) -> ProcessInfo | None:
-        return self._info
-
-    def command(self, cmd: Command, *, actor: str, reason: str) -> ActionRecord:
-        """Queue an operator command; returns the action record (finished by the run loop)."""
-        action = self._actions.begin(cmd, self.subject, actor=actor, reason=reason)
-        self._commands.put_nowait((cmd, action))
-        return action
-
-    async def close(self, *, stop: bool) -> None:
-        """End supervision; stop the process when ``stop`` (else leave it for adoption).
-
-        Supervision ends first, so the stop is never mistaken for a crash and restarted."""
-        self._closing = True
-        task, self._task = self._task, None
-        if task is not None and task is not asyncio.current_task() and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        while not self._commands.empty():  # queued, never carried out: ended and audited as such
-            _, action = self._commands.get_nowait()
-            self._abandon(action, "not carried out: supervision ended")
-        # a stop that supervision ending cut short (its grace wait cancelled) is finished too
-        info = self._info or self._stopping
-        if stop and info is not None:
-            self._info = self._stopping = None
-            await self._backend.stop(info, self.plan.service.stop_grace)
-            self._set_gone(ReplicaState.STOPPED)
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
@@ -235,6 +134,7 @@ class ReplicaRunner:
     async def _supervise(self, info: ProcessInfo, sub: Subscription) -> None:
         while sub.get_nowait() is not None:  # verdicts about the previous process are stale
             pass
+        self._held_back = None
         drivers = self._start_probes()
         if not drivers:
             self._became_ready()
@@ -245,13 +145,23 @@ class ReplicaRunner:
             while outcome is None:
                 next_event = asyncio.ensure_future(sub.get())
                 next_cmd = asyncio.ensure_future(self._commands.get())
-                waiting[1:] = [next_event, next_cmd]
+                # a restart the guards hold back: asked again when a slot frees or after a
+                # while (on the injected sleep)
+                wake = asyncio.ensure_future(self._recheck()) if self._holding() else None
+                waiting[1:] = [next_event, next_cmd] + ([wake] if wake else [])
                 done, _ = await asyncio.wait(
-                    {exited, next_event, next_cmd},
-                    timeout=self._start_deadline(),
+                    set(waiting),
+                    timeout=None if wake else self._start_deadline(),
                     return_when=asyncio.FIRST_COMPLETED,
                 )
-                if not done:  # still not live after start_timeout
+                # Priority: a command, then the exit, then a health verdict. A pending get() is
+                # cancelled without losing its item (asyncio.Queue guarantees that).
+                outcome = self._pick(done, exited, next_event, next_cmd) if done else None
+                held = self._holding()  # _pick may have cleared it (live again)
+                if outcome is None and held is not None:
+                    if wake in done:  # time to ask the guards again
+                        outcome = ("unhealthy", held[0])
+                elif outcome is None and not done:  # still not live after start_timeout
                     outcome = (
                         "unhealthy",
                         HealthChanged(
@@ -263,12 +173,12 @@ class ReplicaRunner:
                             "after start (start_timeout)",
                         ),
                     )
-                # Priority: a command, then the exit, then a health verdict. A pending get() is
-                # cancelled without losing its item (asyncio.Queue guarantees that).
-                outcome = outcome or self._pick(done, exited, next_event, next_cmd)
-                for fut in (next_event, next_cmd):
+                for fut in waiting[1:]:
                     if not fut.done():
                         fut.cancel()
+                if outcome is not None and outcome[0] == "unhealthy":
+                    assert isinstance(outcome[1], HealthChanged)
+                    outcome = self._guard_liveness(info, outcome[1])
         finally:
             if outcome is None:  # cancelled (shutdown): leave no pending waiter behind
                 for waiter in waiting:
@@ -282,14 +192,56 @@ class ReplicaRunner:
         kind, value = outcome
         if kind == "exit":
             self._info = None
+            self._held_back = None  # its process is gone: the exit is judged on its own
             await self._after_exit(info, value if isinstance(value, int) else None)
-        elif kind == "unhealthy":
+        elif kind in ("unhealthy", "refused"):
             assert isinstance(value, HealthChanged)
-            await self._after_liveness_failure(info, value)
+            await self._after_liveness_failure(info, value, refused=kind == "refused")
             exited.cancel()
         else:
             await self._handle_command(value, info)  # type: ignore[arg-type]
             exited.cancel()
+
+    def _guard_liveness(self, info: ProcessInfo, event: HealthChanged) -> tuple[str, object] | None:
+        """Ask the guards before a replica that is not live is killed and restarted: allowed,
+        it goes ahead; refused (never live), it is stopped and escalated; held back, the process
+        is left as it is and the question asked again later (see :meth:`_recheck`)."""
+        what = liveness_what(event)
+        decision = self._permits.ask(self._hold_for())
+        if decision.allowed:
+            self._allowed = decision
+            return ("unhealthy", event)
+        if decision.escalate:
+            self._allowed = decision
+            return ("refused", event)
+        if self._held_back is None:  # the finding once; the incident shows it is not healed
+            self._liveness_finding(info, event)
+        self._held_back = (event, decision)
+        self._permits.note(decision, what)
+        return None
+
+    def _holding(self) -> tuple[HealthChanged, Decision] | None:
+        return self._held_back
+
+    def _recheck_delay(self, decision: Decision) -> float:
+        """Seconds until the guards may answer otherwise: their ``until`` (a window's end, a
+        rate slot, a blast-radius slot's expiry), or :data:`RECHECK` when only a person's
+        change (a replica readied, a config) can change the answer."""
+        if decision.until is None:
+            return RECHECK
+        return max(0.0, decision.until - self._clock())
+
+    async def _recheck(self) -> None:
+        """Done when the guards holding a restart back may answer otherwise: a slot of the
+        service was freed, or the time their answer named came."""
+        assert self._held_back is not None
+        changed = self._permits.changed()
+        nap = asyncio.ensure_future(self._sleep(self._recheck_delay(self._held_back[1])))
+        try:
+            await asyncio.wait({changed, nap}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            changed.cancel()
+            nap.cancel()
 
     def _pick(
         self,
@@ -312,6 +264,9 @@ class ReplicaRunner:
         if event.probe == ProbeKind.LIVENESS:
             was_live = self.replica.live == Health.HEALTHY
             self._set(live=verdict)
+            if event.healthy:  # live again: a restart held back is not needed any more
+                self._held_back = None
+                self._permits.live()
             if self.plan.service.readiness is None and event.healthy:
                 self._became_ready()
             if event.healthy or not was_live:  # still starting: start_timeout judges that
@@ -330,23 +285,6 @@ class ReplicaRunner:
                 )
             )
         return None
-
-    def _give_up(self, reason: str) -> None:
-        """Stop restarting until an operator command; escalate to a person (audited)."""
-        self._want_running = False
-        self._set(held=True)
-        self._actions.escalate(self.subject, reason)
-
-    def _start_deadline(self) -> float | None:
-        """Seconds left for a starting process to become live; None once it has been live."""
-        if self.plan.service.liveness is None or self.replica.live == Health.HEALTHY:
-            return None
-        started = self.replica.started_at or self._clock()
-        return max(0.0, started + self.plan.service.start_timeout - self._clock())
-
-    def _became_ready(self) -> None:
-        self._set(ready=Health.HEALTHY)
-        self._incidents.recovered(self.subject, self._clock(), "ready again")
 
     # --- reactions ---------------------------------------------------------------------------
 
@@ -380,18 +318,14 @@ class ReplicaRunner:
             return
         await self._maybe_restart(now, what, returncode)
 
-    async def _after_liveness_failure(self, info: ProcessInfo, event: HealthChanged) -> None:
-        kind = FindingKind.HUNG if event.timed_out else FindingKind.LIVENESS_FAILING
-        what = "hung (liveness probe timed out)" if event.timed_out else "liveness failing"
-        self._incidents.raise_finding(
-            self._finding(
-                kind,
-                f"{self.plan.id} {what}: {event.detail}",
-                Severity.CRITICAL,
-                detail=event.detail,
-                pid=info.pid,
-            )
-        )
+    async def _after_liveness_failure(
+        self, info: ProcessInfo, event: HealthChanged, *, refused: bool
+    ) -> None:
+        """Kill a replica that is not live, then restart it (the guards allowed it: the
+        decision is in ``self._allowed``) or escalate it (they refused)."""
+        if self._held_back is None:  # else its finding was raised when it was held back
+            self._liveness_finding(info, event)
+        self._held_back = None
         self._info = None
         await self._stop(info)
         now = self._clock()
@@ -401,9 +335,43 @@ class ReplicaRunner:
             )
         )
         self._set(state=ReplicaState.EXITED, pid=None, live=Health.UNHEALTHY, ready=Health.UNKNOWN)
-        await self._maybe_restart(now, what, None)
+        decision, self._allowed = self._allowed, None
+        if refused and decision is not None:
+            self._escalate_never_live(decision, liveness_what(event))
+            return
+        await self._maybe_restart(now, liveness_what(event), None, allowed=decision)
 
-    async def _maybe_restart(self, now: float, what: str, returncode: int | None) -> None:
+    def _liveness_finding(self, info: ProcessInfo, event: HealthChanged) -> None:
+        kind = FindingKind.HUNG if event.timed_out else FindingKind.LIVENESS_FAILING
+        self._incidents.raise_finding(
+            self._finding(
+                kind,
+                f"{self.plan.id} {liveness_what(event)}: {event.detail}",
+                Severity.CRITICAL,
+                detail=event.detail,
+                pid=info.pid,
+            )
+        )
+
+    def _escalate_never_live(self, decision: Decision, what: str) -> None:
+        """The guards refused: the replica never became live after ``escalate_after`` restarts.
+        A critical finding escalates its incident and restarts stop until an operator acts."""
+        self._set(state=ReplicaState.FAILED)
+        summary = f"{self.plan.id} {decision.reason}; last {what}"
+        self._incidents.raise_finding(
+            self._finding(
+                FindingKind.NEVER_LIVE,
+                summary,
+                Severity.CRITICAL,
+                restarts=self._permits.unhelpful,
+                escalate_after=self._permits.guards.escalate_after,
+            )
+        )
+        self._give_up(summary, decision)
+
+    async def _maybe_restart(
+        self, now: float, what: str, returncode: int | None, *, allowed: Decision | None = None
+    ) -> None:
         started = self.replica.started_at or now
         self._budget.note_exit(started, now)
         policy = self.plan.service.restart
@@ -430,9 +398,15 @@ class ReplicaRunner:
             )
             self._give_up(summary)
             return
+        allowed = allowed or await self._permitted(what)
+        if allowed is None:  # refused and escalated, or an operator took over meanwhile
+            return
         delay = self._budget.next_delay()
         action = self._actions.begin(
-            "restart", self.subject, reason=f"{what}; restart after {delay:g}s backoff"
+            "restart",
+            self.subject,
+            reason=f"{what}; restart after {delay:g}s backoff",
+            audit=audit_detail(allowed),
         )
         try:
             interrupted = delay > 0 and await self._interrupted_by_command(delay)
@@ -443,22 +417,48 @@ class ReplicaRunner:
             self._actions.end(action, ok=False, detail="superseded by an operator command")
             return
         self._budget.note_restart(self._clock())
+        self._permits.restarted()
         self._set(state=ReplicaState.PENDING, restarts=self.replica.restarts + 1)
         await self._launch(action)
 
-    async def _interrupted_by_command(self, delay: float) -> bool:
-        """Wait out a backoff (on the injected sleep); an operator command cuts it short."""
+    async def _permitted(self, what: str) -> Decision | None:
+        """Ask the guards until they allow the restart of this (exited) replica; each change
+        of their answer is recorded. None: they refused (the replica is escalated), or an
+        operator command came meanwhile (and was carried out)."""
+        while True:
+            decision = self._permits.ask(self._hold_for())
+            if decision.allowed:
+                return decision
+            if decision.escalate:
+                self._escalate_never_live(decision, what)
+                return None
+            self._permits.note(decision, what)
+            wake = self._permits.changed()
+            if await self._interrupted_by_command(self._recheck_delay(decision), wake):
+                return None
+
+    async def _interrupted_by_command(
+        self, delay: float, wake: asyncio.Future[None] | None = None
+    ) -> bool:
+        """Wait out a backoff (on the injected sleep); an operator command cuts it short, and
+        so does ``wake`` (then False, as at the end of the delay)."""
         nap = asyncio.ensure_future(self._sleep(delay))
         cmd = asyncio.ensure_future(self._commands.get())
+        others = {nap, cmd} | ({wake} if wake is not None else set())
         try:
-            await asyncio.wait({nap, cmd}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(others, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # no waiter left behind to take a later command
             nap.cancel()
+            if wake is not None:
+                wake.cancel()
             if not cmd.cancel() and not cmd.cancelled():  # taken already: close() ends it
                 self._commands.put_nowait(cmd.result())
             raise
+        if wake is not None and not wake.done():
+            wake.cancel()
         if not cmd.done():
             cmd.cancel()
+            nap.cancel()
             return False
         nap.cancel()
         await self._handle_command(cmd.result())
@@ -469,6 +469,8 @@ class ReplicaRunner:
     ) -> None:
         cmd, action = item
         info = info or self._info
+        self._permits.operator_acted()  # an operator's command is never held back by the guards
+        self._held_back = self._allowed = None
         if cmd == "start" and info is not None:
             self._actions.end(action, ok=True, detail=f"already running as pid {info.pid}")
             return
@@ -502,77 +504,3 @@ class ReplicaRunner:
         self._want_running = True
         self._set(state=ReplicaState.PENDING, held=False)
         await self._launch(action)
-
-    # --- helpers -----------------------------------------------------------------------------
-
-    async def _stop(self, info: ProcessInfo) -> int | None:
-        """Stop ``info``'s process group. Cancelled meanwhile (supervision ended during the
-        grace period), the stop stays recorded for :meth:`close` to finish."""
-        self._stopping = info
-        try:
-            rc = await self._backend.stop(info, self.plan.service.stop_grace)
-        except BackendError:
-            self._stopping = None  # cannot be stopped: not tried again at close
-            raise
-        self._stopping = None
-        return rc
-
-    def _abandon(self, action: ActionRecord, detail: str) -> None:
-        """End an action that supervision ending cut short: failed, with ``detail``, audited."""
-        try:
-            self._actions.end(action, ok=False, detail=detail)
-        except StoreError as exc:
-            log.error("%s: action %d not stored as ended: %s", self.subject, action.id, exc)
-
-    def _start_probes(self) -> list[ProbeDriver]:
-        drivers = []
-        for kind, probe in (
-            (ProbeKind.LIVENESS, self.plan.service.liveness),
-            (ProbeKind.READINESS, self.plan.service.readiness),
-        ):
-            if probe is not None:
-                driver = self._probe_factory(self.plan, kind, probe)
-                driver.start()
-                drivers.append(driver)
-        return drivers
-
-    def _finding(
-        self,
-        kind: FindingKind,
-        summary: str,
-        severity: Severity = Severity.WARNING,
-        **evidence: object,
-    ) -> Finding:
-        return Finding(
-            kind=kind,
-            subject=self.subject,
-            at=self._clock(),
-            summary=summary,
-            severity=severity,
-            evidence={"replica": self.plan.id, **evidence},
-        )
-
-    def _set(self, **changes: object) -> None:
-        self.replica = dataclasses.replace(self.replica, **changes)  # type: ignore[arg-type]
-        if self._on_change is not None:
-            self._on_change(self.replica)
-        try:
-            self._store.upsert_replica(self.replica)
-        except StoreError as exc:  # the whole row is written again at the next change
-            log.error("%s: state %s not stored: %s", self.plan.id, self.replica.state.value, exc)
-
-    def _set_gone(self, state: ReplicaState, **changes: object) -> None:
-        """The process is gone: the state it ended in; its pid and health are forgotten."""
-        self._set(state=state, pid=None, live=Health.UNKNOWN, ready=Health.UNKNOWN, **changes)
-
-
-_ALIVE = (ReplicaState.RUNNING, ReplicaState.STOPPING, ReplicaState.PENDING)
-
-
-def _held_state(previous: Replica, adopt: ProcessInfo | None) -> ReplicaState:
-    """What a replica held down by an operator shows after a restart of the controller: its last
-    state (``failed`` says why it is held), except that a state saying a process runs or is about
-    to is not believed without a process to adopt — the last controller went down mid-stop."""
-    if adopt is None and previous.state in _ALIVE:
-        return ReplicaState.STOPPED
-    return previous.state

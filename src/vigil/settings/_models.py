@@ -17,6 +17,7 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from vigil.settings._logs import LogsSettings
 from vigil.settings._metrics import MetricsSettings
+from vigil.settings._remediation import RemediationSettings, ServiceRemediation
 from vigil.settings._rules import MetricRule
 from vigil.settings._types import Bytes, Loc, Role, Seconds, _Section, hash_token
 
@@ -203,6 +204,8 @@ class Service(_Section):
     logs: LogSettings = LogSettings()
     balancer: BalancerSettings | None = None
     """Put an HTTP load balancer in front of the replicas (``vigil up`` and ``vigil balance``)."""
+    remediation: ServiceRemediation | None = None
+    """This service's own healing guards (each field overrides the global ``remediation``)."""
 
     @model_validator(mode="after")
     def _ports_fit(self) -> Service:
@@ -285,6 +288,9 @@ class Settings(_Section):
     logs: LogsSettings = Field(default_factory=lambda: LogsSettings())
     """Log files to follow (on nodes by their agents, or on the controller) and analysis knobs."""
     metrics: MetricsSettings = MetricsSettings()
+    remediation: RemediationSettings = RemediationSettings()
+    """Guards on automatic healing: blast radius, rate limit, maintenance windows, dry-run,
+    escalation of replicas that never become live."""
     on_exit: Literal["stop", "leave"] = "stop"
     """On a clean shutdown: stop every replica (no orphans), or leave them for the next start
     to adopt."""
