@@ -20,6 +20,7 @@ from sqlalchemy.pool import StaticPool
 
 from vigil.errors import StoreBusy, StoreError
 from vigil.store import _json
+from vigil.store._fence import Fence
 
 SUPPORTED = ("sqlite", "postgresql")
 WRITE = "vigil_write"
@@ -201,6 +202,7 @@ class Connector:
     def __init__(self, url: URL) -> None:
         self.url = url
         self.engine = create_engine(url)
+        self.fence: Fence | None = None  # set by SqlStore.lead: every write proves leadership
         self._lock: AbstractContextManager[Any] = (
             threading.RLock() if is_memory(url) else nullcontext()
         )
@@ -226,6 +228,8 @@ class Connector:
         with self._lock, translate(what, self.url), self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
+                if self.fence is not None:
+                    self.fence.check(conn, what)  # held to the commit: see vigil.store._fence
                 yield conn
 
     @contextmanager

@@ -1,0 +1,112 @@
+"""Fencing: on PostgreSQL, a write transaction commits only while its controller still leads.
+
+Used by :class:`vigil.store._engine.Connector` (``write``, which runs :meth:`Fence.check` first in
+every write transaction once the store is fenced) and :meth:`vigil.store.SqlStore.lead`, which the
+controller calls right after it took the database's claim (:class:`vigil.store.DatabaseClaim`)
+and opened the store, before it acts on anything.
+
+The claim alone is not enough: a leader whose claim connection died (a network cut, a server
+restart, an idle-session kill) runs on, with its pool of store connections, until its next claim
+check, while a standby that was granted the lock acts too. So leadership has an *epoch*, a number
+kept in the ``meta`` row ``leader`` (no table of its own, so no migration) with the holder's name:
+
+- :meth:`Fence.take` (a new leader) takes the exclusive transaction advisory lock ``FENCE_LOCK``,
+  which waits for every write transaction of the old leader still in flight, then raises the
+  epoch by one and keeps it;
+- :meth:`Fence.check` (every later write transaction) takes ``FENCE_LOCK`` shared, then reads the
+  epoch in a statement of its own (READ COMMITTED: a snapshot taken after the lock was granted, so
+  a raise committed meanwhile is seen) and refuses when it is not this store's. The shared lock
+  is held to the commit, so no raise can slip between the check and the commit: each write
+  transaction of the old leader either commits before the new leader takes its epoch, or fails
+  and is rolled back whole.
+
+Writers share the lock with one another, so the leader's own writers never wait on each other.
+A lone leader that lost its claim connection and took it again keeps its epoch (nobody raised it)
+and writes on. Stores that never :meth:`~vigil.store.SqlStore.lead` (the CLI, the tests, SQLite
+stores, whose claim is a file lock held for the process's life) are not fenced.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from vigil.errors import NotLeaderError, StoreError
+from vigil.store._schema import meta
+
+FENCE_LOCK = 0x7669_6769_6C66_6E63  # b"vigilfnc": the advisory lock key of the leadership epoch
+LEADER_KEY = "leader"
+"""The ``meta`` row holding the leadership epoch, as JSON: ``{"epoch", "holder", "since"}``."""
+
+
+def _read(conn: Connection) -> dict[str, object] | None:
+    value = conn.execute(sa.select(meta.c.value).where(meta.c.key == LEADER_KEY)).scalar()
+    if value is None:
+        return None
+    try:
+        row = json.loads(str(value))
+    except ValueError as err:
+        raise StoreError(f"the meta row {LEADER_KEY!r} is not JSON: {value!r}") from err
+    if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
+        raise StoreError(f"the meta row {LEADER_KEY!r} holds no epoch: {value!r}")
+    return row
+
+
+class Fence:
+    """This store's leadership epoch: taken once (:meth:`take`), checked by every write.
+
+    ``on_lost(message)`` is called once, from the writing thread, by the first write that finds
+    another controller's epoch: the controller stops acting at once rather than at its next
+    claim check.
+    """
+
+    def __init__(self, on_lost: Callable[[str], None] | None = None) -> None:
+        self.epoch: int | None = None
+        self._on_lost = on_lost
+        self._told = threading.Lock()
+        self._lost = False
+
+    def take(self, conn: Connection, holder: str, at: float) -> int:
+        """Raise the epoch by one for ``holder`` in ``conn``'s write transaction; keep it once
+        committed (:meth:`taken`). Waits for the old leader's write transactions in flight."""
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FENCE_LOCK)))
+        row = _read(conn)
+        epoch = 1 if row is None else int(str(row["epoch"])) + 1
+        value = json.dumps({"epoch": epoch, "holder": holder, "since": at})
+        if row is None:
+            conn.execute(sa.insert(meta).values(key=LEADER_KEY, value=value))
+        else:
+            conn.execute(sa.update(meta).where(meta.c.key == LEADER_KEY).values(value=value))
+        return epoch
+
+    def taken(self, epoch: int) -> None:
+        """The transaction of :meth:`take` committed: fence every later write with ``epoch``."""
+        self.epoch = epoch
+
+    def check(self, conn: Connection, what: str) -> None:
+        """Refuse ``what`` (raise :class:`NotLeaderError`) unless this store's epoch is current."""
+        if self.epoch is None:
+            return
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(FENCE_LOCK)))
+        row = _read(conn)  # a statement of its own: its snapshot is taken under the lock
+        if row is not None and row["epoch"] == self.epoch:
+            return
+        led = "nobody" if row is None else f"{row.get('holder') or '?'} (epoch {row['epoch']})"
+        message = (
+            f"this controller is no longer the leader: the store is led by {led}, this "
+            f"controller led epoch {self.epoch}; {what} was refused and rolled back"
+        )
+        self._tell(message)
+        raise NotLeaderError(message)
+
+    def _tell(self, message: str) -> None:
+        with self._told:
+            if self._lost:
+                return
+            self._lost = True
+        if self._on_lost is not None:
+            self._on_lost(message)
