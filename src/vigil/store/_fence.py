@@ -43,8 +43,16 @@ LEADER_KEY = "leader"
 """The ``meta`` row holding the leadership epoch, as JSON: ``{"epoch", "holder", "since"}``."""
 
 
-def _read(conn: Connection) -> dict[str, object] | None:
-    value = conn.execute(sa.select(meta.c.value).where(meta.c.key == LEADER_KEY)).scalar()
+_CHECK = (
+    f"SELECT pg_advisory_xact_lock_shared({FENCE_LOCK}); "
+    f"SELECT value FROM meta WHERE key = '{LEADER_KEY}'"
+)
+"""The check in one round trip: psycopg sends a query without parameters with the simple
+protocol, which runs each statement with a snapshot of its own (taken after the lock was
+granted by the one before)."""
+
+
+def _parse(value: object) -> dict[str, object] | None:
     if value is None:
         return None
     try:
@@ -54,6 +62,31 @@ def _read(conn: Connection) -> dict[str, object] | None:
     if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
         raise StoreError(f"the meta row {LEADER_KEY!r} holds no epoch: {value!r}")
     return row
+
+
+def _read(conn: Connection) -> object:
+    return conn.execute(sa.select(meta.c.value).where(meta.c.key == LEADER_KEY)).scalar()
+
+
+def _locked_read(conn: Connection) -> object:
+    """The ``leader`` row's value, read under ``FENCE_LOCK`` taken shared, in the statement
+    after the lock's (READ COMMITTED: a raise committed while it waited is seen)."""
+    if conn.dialect.driver == "psycopg":
+        # the driver's own cursor: SQLAlchemy's execution path costs more than the check
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(_CHECK)
+                cursor.nextset()  # both results came in one answer
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except dbapi.Error as err:
+            raise sa.exc.DBAPIError.instance(_CHECK, None, err, dbapi.Error) from err
+        return None if row is None else row[0]
+    conn.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(FENCE_LOCK)))
+    return _read(conn)
 
 
 class Fence:
@@ -66,7 +99,9 @@ class Fence:
 
     def __init__(self, on_lost: Callable[[str], None] | None = None) -> None:
         self.epoch: int | None = None
+        self._value: object = None  # the leader row as this store wrote it: compared as text
         self._on_lost = on_lost
+        self._taking: object = None
         self._told = threading.Lock()
         self._lost = False
 
@@ -74,25 +109,28 @@ class Fence:
         """Raise the epoch by one for ``holder`` in ``conn``'s write transaction; keep it once
         committed (:meth:`taken`). Waits for the old leader's write transactions in flight."""
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FENCE_LOCK)))
-        row = _read(conn)
+        row = _parse(_read(conn))
         epoch = 1 if row is None else int(str(row["epoch"])) + 1
         value = json.dumps({"epoch": epoch, "holder": holder, "since": at})
         if row is None:
             conn.execute(sa.insert(meta).values(key=LEADER_KEY, value=value))
         else:
             conn.execute(sa.update(meta).where(meta.c.key == LEADER_KEY).values(value=value))
+        self._taking = value
         return epoch
 
     def taken(self, epoch: int) -> None:
         """The transaction of :meth:`take` committed: fence every later write with ``epoch``."""
-        self.epoch = epoch
+        self.epoch, self._value = epoch, self._taking
 
     def check(self, conn: Connection, what: str) -> None:
         """Refuse ``what`` (raise :class:`NotLeaderError`) unless this store's epoch is current."""
         if self.epoch is None:
             return
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(FENCE_LOCK)))
-        row = _read(conn)  # a statement of its own: its snapshot is taken under the lock
+        value = _locked_read(conn)
+        if value == self._value:
+            return
+        row = _parse(value)
         if row is not None and row["epoch"] == self.epoch:
             return
         led = "nobody" if row is None else f"{row.get('holder') or '?'} (epoch {row['epoch']})"
