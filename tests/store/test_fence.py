@@ -196,3 +196,24 @@ def test_an_unreadable_leader_row_is_a_clear_store_error(
     engine.dispose()
     with pytest.raises(StoreError, match="the meta row 'leader' is not JSON: 'not json'"):
         leader.store.set_meta("k", "v")
+
+
+def test_the_stores_sessions_keep_tcp_alive_so_a_vanished_leaders_write_in_flight_ends(
+    pg_url: str,
+) -> None:
+    # a new leader waits for the old one's write transactions in flight: a host gone silent
+    # mid-transaction must lose its session in about 20 s (server side), not hours
+    store = SqlStore(pg_url + "?options=-c%20statement_timeout%3D600000")
+    try:
+        with store._db.read("the session settings") as conn:
+            shown = {
+                name: conn.exec_driver_sql(f"SHOW {name}").scalar()
+                for name in ("tcp_keepalives_idle", "tcp_keepalives_count", "statement_timeout")
+            }
+        assert shown == {
+            "tcp_keepalives_idle": "5",
+            "tcp_keepalives_count": "3",
+            "statement_timeout": "10min",  # the URL's own options are kept
+        }
+    finally:
+        store.close()
