@@ -60,6 +60,21 @@ class PgLocksCheck:
             raise RuntimeError(f"{what}: the claim is lost")
 
 
+class RowLockCheck:
+    """Another way not built: the epoch row read ``FOR SHARE`` (one statement; the new leader's
+    update of the row waits for it, and a reader that waited re-reads the updated row)."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def check(self, conn: Any, what: str) -> None:
+        got = conn.execute(
+            sa.text("SELECT value FROM meta WHERE key = 'leader' FOR SHARE")
+        ).scalar()
+        if got != self.value:
+            raise RuntimeError(f"{what}: not the leader")
+
+
 def backend_pid(store: SqlStore) -> int:
     with store._db.read("the backend pid") as conn:
         return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
@@ -100,8 +115,12 @@ def main() -> None:
                 "baseline": SqlStore(url),
                 "fence": SqlStore(url),
                 "pg_locks": SqlStore(url),
+                "row_lock": SqlStore(url),
             }
             stores["fence"].lead(claim.name, at=time.time())
+            leader = stores["fence"].get_meta("leader")
+            assert leader is not None
+            stores["row_lock"]._db.fence = RowLockCheck(leader)  # type: ignore[assignment]
             stores["pg_locks"]._db.fence = PgLocksCheck(claim, claim_pid)  # type: ignore[assignment]
             pids = {name: backend_pid(store) for name, store in stores.items()}
             ops: dict[str, Callable[[SqlStore], Callable[[int], None]]] = {
@@ -116,7 +135,9 @@ def main() -> None:
             }
             for r in range(rounds):
                 names = list(stores)
-                names = names[r % 3 :] + names[: r % 3]  # each variant goes first in turn
+                names = (
+                    names[r % len(names) :] + names[: r % len(names)]
+                )  # each variant goes first in turn
                 for op, make in ops.items():
                     for name in names:
                         store = stores[name]

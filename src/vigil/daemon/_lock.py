@@ -116,6 +116,7 @@ class DatabaseLock:
         # the claim's connection is used by one thread at a time: a watch cancelled mid-check
         # leaves its worker thread running, and release() must not close the connection under it
         self._using = threading.Lock()
+        self._store: SqlStore | None = None  # the store this controller leads, once it does
 
     async def _call(self, method: Callable[..., T], *args: Any) -> T:
         def locked() -> T:
@@ -197,6 +198,7 @@ class DatabaseLock:
                 waiting = True
                 continue
             log.info("leading the store %s (leadership epoch %d)", self.url, epoch)
+            self._store = store
             return True
         return False
 
@@ -213,11 +215,23 @@ class DatabaseLock:
                 # restart); whether a standby took over is learnt once the server answers again
                 log.warning("the claim on the store %s is not held: %s", self.url, exc)
                 continue
-            if holder is None:
+            if holder is None and not await self._led_meanwhile():
                 log.warning("the claim on the store %s was lost and is taken again", self.url)
                 continue
+            if holder is None:  # another controller led while the claim was free, and left
+                holder = "another controller, which led the store while this one had lost it"
             on_lost(holder)
             return
+
+    async def _led_meanwhile(self) -> bool:
+        """Whether another controller took the store's lead since this one did."""
+        if self._store is None:
+            return False
+        try:
+            return not await asyncio.to_thread(self._store.leads)
+        except StoreError as exc:  # the next write tells, refused by the fence if it must
+            log.warning("cannot read the leadership of the store %s: %s", self.url, exc)
+            return False
 
     def release(self) -> None:
         with self._using:

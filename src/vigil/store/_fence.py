@@ -141,6 +141,15 @@ class Fence:
         self._tell(message)
         raise NotLeaderError(message)
 
+    def current(self, conn: Connection) -> bool:
+        """Whether this store's epoch is still the store's (a plain read: for a check between
+        writes, such as the claim's watch after it took a lost claim again)."""
+        value = _read(conn)
+        if value == self._value:
+            return True
+        row = _parse(value)
+        return row is not None and row["epoch"] == self.epoch
+
     def _tell(self, message: str) -> None:
         with self._told:
             if self._lost:

@@ -101,6 +101,15 @@ class SqlStore:
         self._db.fence = fence
         return epoch
 
+    def leads(self) -> bool:
+        """Whether the epoch this store took with :meth:`lead` is still the store's (True for a
+        store that never led: nothing fences it)."""
+        fence = self._db.fence
+        if fence is None:
+            return True
+        with self._db.read("reading the leadership epoch") as conn:
+            return fence.current(conn)
+
     # nodes
 
     def upsert_node(self, node: Node) -> None:
