@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from _postgres import PgServer
 from vigil.errors import NotLeaderError, StoreBusy, StoreError
-from vigil.store import DatabaseClaim, SqlStore
+from vigil.store import DatabaseClaim, SqlStore, _fence
 
 
 class Side:
@@ -49,8 +49,16 @@ class Side:
         self.store.close()
 
 
+@pytest.fixture(params=["one round trip", "two statements"])
+def check_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test runs with the check as psycopg sends it, and as other drivers do."""
+    if request.param == "two statements":
+        monkeypatch.setattr(_fence, "ONE_TRIP_DRIVERS", ())
+    return str(request.param)
+
+
 @pytest.fixture
-def sides(pg_url: str) -> Iterator[tuple[Side, Side]]:
+def sides(pg_url: str, check_path: str) -> Iterator[tuple[Side, Side]]:
     leader, standby = Side(pg_url, "controller A"), Side(pg_url, "controller B")
     yield leader, standby
     leader.close()

@@ -52,6 +52,11 @@ protocol, which runs each statement with a snapshot of its own (taken after the 
 granted by the one before)."""
 
 
+ONE_TRIP_DRIVERS = ("psycopg",)
+"""Drivers that send ``_CHECK`` in one round trip and hand back both results (others, such as
+psycopg2, which keeps the last result only, take two statements)."""
+
+
 def _parse(value: object) -> dict[str, object] | None:
     if value is None:
         return None
@@ -71,7 +76,7 @@ def _read(conn: Connection) -> object:
 def _locked_read(conn: Connection) -> object:
     """The ``leader`` row's value, read under ``FENCE_LOCK`` taken shared, in the statement
     after the lock's (READ COMMITTED: a raise committed while it waited is seen)."""
-    if conn.dialect.driver == "psycopg":
+    if conn.dialect.driver in ONE_TRIP_DRIVERS:
         # the driver's own cursor: SQLAlchemy's execution path costs more than the check
         dbapi = conn.dialect.loaded_dbapi
         try:
