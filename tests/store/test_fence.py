@@ -202,8 +202,12 @@ def test_an_unreadable_leader_row_is_a_clear_store_error(
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE meta SET value = 'not json' WHERE key = 'leader'")
     engine.dispose()
-    with pytest.raises(StoreError, match="the meta row 'leader' is not JSON: 'not json'"):
+    with pytest.raises(StoreError) as caught:
         leader.store.set_meta("k", "v")
+    assert "the meta row 'leader' is not JSON: 'not json': stop every controller" in str(
+        caught.value
+    )
+    assert "DELETE FROM meta WHERE key = 'leader'" in str(caught.value)
 
 
 def test_the_stores_sessions_keep_tcp_alive_so_a_vanished_leaders_write_in_flight_ends(

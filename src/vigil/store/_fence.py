@@ -57,15 +57,21 @@ ONE_TRIP_DRIVERS = ("psycopg",)
 psycopg2, which keeps the last result only, take two statements)."""
 
 
+_MEND = (
+    f"stop every controller of this store, delete the row (DELETE FROM meta WHERE key = "
+    f"'{LEADER_KEY}') and start them again: the first leads as epoch 1"
+)
+
+
 def _parse(value: object) -> dict[str, object] | None:
     if value is None:
         return None
     try:
         row = json.loads(str(value))
     except ValueError as err:
-        raise StoreError(f"the meta row {LEADER_KEY!r} is not JSON: {value!r}") from err
+        raise StoreError(f"the meta row {LEADER_KEY!r} is not JSON: {value!r}: {_MEND}") from err
     if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
-        raise StoreError(f"the meta row {LEADER_KEY!r} holds no epoch: {value!r}")
+        raise StoreError(f"the meta row {LEADER_KEY!r} holds no epoch: {value!r}: {_MEND}")
     return row
 
 
