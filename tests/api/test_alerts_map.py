@@ -1,4 +1,5 @@
-"""The pure mapping of Alertmanager alerts to findings, and the bounded fingerprint tracker."""
+"""The pure mapping of Alertmanager alerts to findings (the fingerprints firing are the store's:
+tests/store/test_alerts_firing.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import pytest
 from vigil.api._alerts_map import (
     SUMMARY_CHARS,
     AlertIn,
-    FiringAlerts,
     Fleet,
     alert_finding,
     fingerprint_of,
@@ -103,39 +103,3 @@ def test_missing_fingerprint_is_derived_from_the_labels() -> None:
     )
     assert finding.evidence["fingerprint"] == one
     assert finding.subject == f"alert:A/{one}"
-
-
-def test_tracker_recognises_repeats_and_counts_others_on_the_subject() -> None:
-    tracker = FiringAlerts(cap=10)
-    assert tracker.seen("a", "node:x", 1.0) is False
-    assert tracker.fire("a", "node:x", 1.0) is True
-    assert tracker.seen("a", "node:x", 1.0) is True
-    assert tracker.seen("a", "node:x", 2.0) is False  # another firing of the same alert
-    assert tracker.fire("a", "node:x", 1.0) is False  # Alertmanager's repeat
-    assert tracker.fire("b", "node:x", 2.0) is True
-    assert tracker.resolve("a", "node:x") == 1  # b still fires on node:x
-    assert tracker.resolve("b", "node:x") == 0
-    assert tracker.fire("a", "node:x", 3.0) is True  # fires again after resolving: new
-    assert tracker.fire("a", "node:x", 4.0) is True  # a new startsAt is a new firing
-    assert len(tracker) == 1
-
-
-def test_tracker_is_bounded_forgetting_the_least_recently_seen() -> None:
-    tracker = FiringAlerts(cap=3)
-    for i in range(3):
-        tracker.fire(f"f{i}", "node:x", 1.0)
-    tracker.fire("f0", "node:x", 1.0)  # seen again: now the most recent
-    tracker.fire("f3", "node:y", 1.0)
-    assert len(tracker) == 3
-    # f1 (least recently seen) was forgotten; order now f2, f0, f3
-    assert tracker.fire("f2", "node:x", 1.0) is False  # order f0, f3, f2
-    assert tracker.fire("f0", "node:x", 1.0) is False  # order f3, f2, f0
-    assert tracker.resolve("zz", "node:y") == 1  # f3 fires on node:y
-    assert tracker.fire("f1", "node:x", 1.0) is True  # forgotten, so new; f3 goes
-    assert len(tracker) == 3
-    assert tracker.resolve("zz", "node:y") == 0
-
-
-def test_tracker_cap_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        FiringAlerts(cap=0)

@@ -256,10 +256,10 @@ async def test_a_chunk_that_failed_half_way_is_rolled_back_whole_and_raised_on_r
     assert [e.kind for e in events].count("finding.raised") == 2
 
 
-async def test_a_large_notification_lets_the_loop_run_between_chunks(
+async def test_a_large_notification_lets_the_loop_run_while_its_chunks_are_written(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The receiver runs on the controller's loop: heartbeats must get in between chunks."""
+    """The chunks are written on the receiver's thread: heartbeats run on the loop meanwhile."""
     monkeypatch.setattr(_alerts, "CHUNK", 10)
     ticks = 0
     stop = False

@@ -23,7 +23,7 @@ from vigil.backends import free_port
 from vigil.daemon import Controller
 
 from ._support import eventually, tagged_env
-from .conftest import OPERATOR, VIEWER, StartController
+from .conftest import API_TOKENS, OPERATOR, VIEWER, StartController
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 MISSING = "the prometheus-alertmanager binary is absent: `apt-get install prometheus-alertmanager`"
@@ -97,6 +97,17 @@ class RealAlertmanager:
         except httpx.HTTPError:
             return False
 
+    async def webhooks_sent(self) -> float:
+        """How many notifications Alertmanager has delivered to its webhook (its /metrics)."""
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(self.url + "/metrics", timeout=5)).text
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("alertmanager_notifications_total{")
+            and 'integration="webhook"' in line
+        )
+
     async def post(self, alerts: list[dict[str, Any]]) -> None:
         async with httpx.AsyncClient() as client:
             answer = await client.post(self.url + "/api/v2/alerts", json=alerts, timeout=5)
@@ -159,3 +170,59 @@ async def test_alertmanager_alert_opens_and_resolves_a_vigil_incident(
     await eventually(resolved, 60, "the incident resolved by Vigil", state=alertmanager.tail)
     audit = [e.action for e in controller.store.list_audit().items]
     assert "alert.firing" in audit and "alert.resolved" in audit
+
+    def persisted() -> set[str]:  # published from the receiver's thread, stored from the bus
+        return {e.kind for e in controller.store.list_events(subject="node:gpu-01").items}
+
+    await eventually(
+        lambda: {"finding.raised", "incident.changed"} <= persisted(), 10, "the events stored"
+    )
+
+
+async def test_a_restarted_controller_resolves_a_node_only_when_its_last_alert_does(
+    alertmanager: RealAlertmanager, start_controller: StartController
+) -> None:
+    """Two alerts fire on gpu-01, the controller restarts, one resolves: the incident stays open
+    (the firing fingerprints were in memory only: the restarted controller resolved it)."""
+    port = free_port()
+    config = {
+        "nodes": [{"name": "local"}, {"name": "gpu-01"}],
+        "api": {"port": port, "tokens": API_TOKENS},
+    }
+    first = await start_controller(config)
+    alertmanager.start(port)
+    await eventually(alertmanager.ready, 60, "Alertmanager ready", state=alertmanager.tail)
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    alerts = [
+        {
+            "labels": {"alertname": name, "instance": "gpu-01:9100", "severity": "critical"},
+            "startsAt": started.isoformat(),
+        }
+        for name in ("GpuHot", "GpuFanFailed")
+    ]
+    await alertmanager.post(alerts)
+
+    def findings() -> int:
+        incident = first.store.find_active_incident("node:gpu-01")
+        return 0 if incident is None else len(incident.evidence["findings"])
+
+    await eventually(lambda: findings() == 2, 60, "both alerts in one incident")
+    await start_controller.stop(first)
+    second = await start_controller(config)
+    sent = await alertmanager.webhooks_sent()
+    ended = datetime.now(UTC) - timedelta(seconds=1)
+    await alertmanager.post([alerts[0] | {"endsAt": ended.isoformat()}])
+
+    async def delivered() -> bool:
+        return await alertmanager.webhooks_sent() > sent
+
+    await eventually(delivered, 60, "GpuHot's resolution delivered", state=alertmanager.tail)
+    assert await incident_states(second, "node:gpu-01") == [("external_alert", "open")]
+    await alertmanager.post([alerts[1] | {"endsAt": ended.isoformat()}])
+
+    async def resolved() -> bool:
+        return await incident_states(second, "node:gpu-01") == [("external_alert", "resolved")]
+
+    await eventually(
+        resolved, 60, "the incident resolved by the last alert", state=alertmanager.tail
+    )

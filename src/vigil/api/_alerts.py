@@ -6,20 +6,27 @@ alert becomes an ``external_alert`` finding in the controller's incident book (m
 :mod:`vigil.api._alerts_map`), so ``vigil incidents``, the dashboard and the audit trail see it;
 Alertmanager's repeats of a firing alert (every ``repeat_interval``) are recognised by fingerprint
 and raise nothing new; a resolved alert resolves the incident it opened once no other alert fires
-on that subject (an incident another detector opened is left to that detector). At most
-:data:`MAX_ALERTS` alerts per payload (set the receiver's ``max_alerts`` to it) and
-:data:`MAX_TRACKED` fingerprints remembered. Registered by :func:`vigil.api.create_app`.
+on that subject (an incident another detector opened is left to that detector). The firing
+fingerprints are kept in the store (``alerts_firing``, :meth:`vigil.store.Store.note_firing_alert`),
+so a restart of the controller or a standby's takeover forgets none; at most :data:`MAX_TRACKED`
+of them (the least recently seen go). At most :data:`MAX_ALERTS` alerts per payload (set the
+receiver's ``max_alerts`` to it). Registered by :func:`vigil.api.create_app`.
 
 The alerts are written :data:`CHUNK` at a time, each chunk one store transaction
-(:meth:`vigil.remediation.IncidentBook.batch`, audit entries included), the loop running between
-chunks. A chunk that fails is rolled back whole and its new fingerprints forgotten, so
-Alertmanager's retry raises it again; the chunks before it are committed and are repeats then.
+(:meth:`vigil.remediation.IncidentBook.batch`: incidents, audit entries and fingerprints), on
+one writer thread of the app's (in order, one chunk at a time): the event loop (heartbeats,
+probes, the API) is not held by the ~4 ms of SQLAlchemy per alert, which at 1,000 alerts in one
+notification stalled it 250 ms at a time. The incident desk is used on that thread only (the
+controller's publishes its events to the loop's bus from there). A chunk that fails is rolled
+back whole, fingerprints included, so Alertmanager's retry raises it again; the chunks before
+it are committed and are repeats then.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -27,21 +34,23 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from vigil.api._alerts_map import AlertIn, FiringAlerts, Fleet, alert_finding
+from vigil.api._alerts_map import AlertIn, Fleet, alert_finding
 from vigil.api._auth import Operator
 from vigil.api._context import ApiContext, Ctx, Identity
 from vigil.api._control import IncidentDesk
 from vigil.api._schemas import ERROR_RESPONSES
 from vigil.model import FindingKind
+from vigil.store import FiringAlert
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
 MAX_ALERTS = 1000
 """Alerts per notification; Alertmanager's ``max_alerts: 1000`` keeps it under (0 = no limit)."""
 CHUNK = 20
-"""Alerts written in one store transaction; the loop runs between chunks."""
+"""Alerts written in one store transaction: what a failure rolls back and a retry raises again."""
 MAX_TRACKED = 10_000
-"""Firing fingerprints remembered (the least recently seen are forgotten past it)."""
+"""Firing fingerprints kept in the store (the least recently seen are forgotten past it):
+forgetting one is safe, its repeat raises one more finding in the same incident."""
 MAX_LABELS = 64
 MAX_TEXT = 4096
 
@@ -88,11 +97,12 @@ class ReceiveOut(BaseModel):
     results: list[AlertResult]
 
 
-def _tracker(request: Request) -> FiringAlerts:
-    tracker: FiringAlerts | None = getattr(request.app.state, "firing_alerts", None)
-    if tracker is None:
-        tracker = request.app.state.firing_alerts = FiringAlerts(MAX_TRACKED)
-    return tracker
+def _writer(request: Request) -> ThreadPoolExecutor:
+    """The app's one thread for the receiver's store work (chunks in order, one at a time)."""
+    writer: ThreadPoolExecutor | None = getattr(request.app.state, "alert_writer", None)
+    if writer is None:
+        writer = request.app.state.alert_writer = ThreadPoolExecutor(1, "vigil-alerts")
+    return writer
 
 
 def _fleet(ctx: ApiContext) -> Fleet:
@@ -116,29 +126,16 @@ async def receive_alertmanager(
     payload: AlertmanagerPayload, request: Request, ctx: Ctx, who: Operator
 ) -> ReceiveOut:
     desk = ctx.control.incident_desk()
-    tracker = _tracker(request)
-    receipt = _Receipt(payload.receiver, ctx, who, desk, tracker, _fleet(ctx), ctx.clock())
+    receipt = _Receipt(payload.receiver, ctx, who, desk, _fleet(ctx), ctx.clock())
+    writer = _writer(request)
     results: list[AlertResult] = []
     alerts = payload.alerts
     for first in range(0, len(alerts), CHUNK):
-        # the incident book writes the store on the controller's loop: one transaction per
-        # chunk (~4 ms an alert, not ~10), and heartbeats and probes get in between chunks.
-        # Twice: timers and sockets that came due during a chunk are queued behind this task's
-        # wake-up, and would otherwise run only after the next chunk (a stall of two chunks)
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
         chunk = alerts[first : first + CHUNK]
-        fresh: list[tuple[str, str]] = []  # fingerprints this chunk started tracking
-        try:
-            with desk.batch(f"receiving {len(chunk)} alerts from {payload.receiver!r}"):
-                for alert in chunk:
-                    results.append(_receive(alert, receipt, fresh))
-        except BaseException:
-            # rolled back whole: forget what it tracked, so Alertmanager's retry raises it;
-            # the chunks before it are committed and their alerts will be repeats
-            for fingerprint, subject in fresh:
-                tracker.resolve(fingerprint, subject)
-            raise
+        done = await asyncio.wrap_future(writer.submit(_write_chunk, chunk, receipt))
+        results += done
+    if any(r.outcome == "raised" for r in results):
+        await asyncio.wrap_future(writer.submit(ctx.store.prune_firing_alerts, MAX_TRACKED))
     return ReceiveOut(
         alerts=len(alerts),
         raised=sum(r.outcome == "raised" for r in results),
@@ -149,6 +146,12 @@ async def receive_alertmanager(
     )
 
 
+def _write_chunk(chunk: Sequence[AlertmanagerAlert], at: _Receipt) -> list[AlertResult]:
+    """On the writer thread: one chunk of alerts, one transaction (rolled back whole on error)."""
+    with at.desk.batch(f"receiving {len(chunk)} alerts from {at.receiver!r}"):
+        return [_receive(alert, at) for alert in chunk]
+
+
 @dataclass(frozen=True)
 class _Receipt:
     """What every alert of one notification is received with."""
@@ -157,14 +160,14 @@ class _Receipt:
     ctx: ApiContext
     who: Identity
     desk: IncidentDesk
-    tracker: FiringAlerts
     fleet: Fleet
     now: float
 
 
-def _receive(alert: AlertmanagerAlert, at: _Receipt, fresh: list[tuple[str, str]]) -> AlertResult:
-    """One alert of a chunk, inside the chunk's transaction."""
-    ctx, who, desk, tracker, fleet, now = at.ctx, at.who, at.desk, at.tracker, at.fleet, at.now
+def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
+    """One alert of a chunk, inside the chunk's transaction (on the writer thread)."""
+    ctx, who, desk, fleet, now = at.ctx, at.who, at.desk, at.fleet, at.now
+    store = ctx.store
     finding = alert_finding(
         AlertIn(
             labels=alert.labels,
@@ -178,7 +181,8 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt, fresh: list[tuple[str, str]
     fingerprint = str(finding.evidence["fingerprint"])
     subject = finding.subject
     if alert.status == "firing":
-        repeat = tracker.seen(fingerprint, subject, finding.at)
+        firing = FiringAlert(fingerprint, subject, finding.at)
+        repeat = store.get_firing_alert(fingerprint) == firing
         active = desk.active(subject)
         if not repeat or active is None:
             incident = desk.raise_finding(finding)
@@ -194,10 +198,10 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt, fresh: list[tuple[str, str]
                 )
         else:
             incident, outcome = active, "repeat"
-        if tracker.fire(fingerprint, subject, finding.at):
-            fresh.append((fingerprint, subject))
+        store.note_firing_alert(firing, seen_at=now)
         return _result(fingerprint, "firing", subject, outcome, incident.id)
-    others = tracker.resolve(fingerprint, subject)
+    store.drop_firing_alert(fingerprint)
+    others = store.count_firing_alerts(subject)
     active = desk.active(subject)
     if active is None or not _only_alerts(active.evidence):
         return _result(fingerprint, "resolved", subject, "no_incident", None)

@@ -1,16 +1,15 @@
-"""Alertmanager alerts as Vigil findings: the pure mapping and the bounded fingerprint tracker.
+"""Alertmanager alerts as Vigil findings: the pure mapping.
 
 Pure (no I/O): :func:`alert_finding` turns one alert of Alertmanager's webhook payload into a
-``external_alert`` :class:`~vigil.model.Finding` on a subject chosen from its labels, and
-:class:`FiringAlerts` remembers which fingerprints fire on which subject, so a repeated
-notification is recognised and a subject's incident resolves only when its last alert does.
+``external_alert`` :class:`~vigil.model.Finding` on a subject chosen from its labels. Which
+fingerprints fire on which subject is kept in the store (``alerts_firing``), so it survives a
+restart of the controller.
 Called by the receiver router :mod:`vigil.api._alerts`; unit-tested in ``tests/api``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -105,60 +104,3 @@ def alert_finding(alert: AlertIn, fleet: Fleet) -> Finding:
             "generator_url": alert.generator_url,
         },
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Firing:
-    subject: str
-    starts_at: float
-
-
-class FiringAlerts:
-    """Which fingerprints fire on which subject; at most ``cap`` (the least recently seen go).
-
-    Forgetting a fingerprint is safe: a repeat of it raises one more finding in the same
-    incident, and its resolution still resolves the subject when no other tracked alert fires.
-    """
-
-    def __init__(self, cap: int) -> None:
-        if cap < 1:
-            raise ValueError(f"the fingerprint cap must be at least 1, not {cap}")
-        self.cap = cap
-        self._firing: OrderedDict[str, _Firing] = OrderedDict()
-        self._by_subject: dict[str, set[str]] = {}
-
-    def __len__(self) -> int:
-        return len(self._firing)
-
-    def seen(self, fingerprint: str, subject: str, starts_at: float) -> bool:
-        """True when this firing (same fingerprint, subject and start) is already tracked."""
-        return self._firing.get(fingerprint) == _Firing(subject, starts_at)
-
-    def fire(self, fingerprint: str, subject: str, starts_at: float) -> bool:
-        """Note a firing alert; True when it is new (not a repeat of the same firing)."""
-        known = self._firing.get(fingerprint)
-        if known == _Firing(subject, starts_at):
-            self._firing.move_to_end(fingerprint)
-            return False
-        if known is not None:
-            self._forget(fingerprint)
-        self._firing[fingerprint] = _Firing(subject, starts_at)
-        self._by_subject.setdefault(subject, set()).add(fingerprint)
-        while len(self._firing) > self.cap:
-            self._forget(next(iter(self._firing)))
-        return True
-
-    def resolve(self, fingerprint: str, subject: str) -> int:
-        """Note a resolved alert; the number of other tracked alerts still firing on ``subject``."""
-        known = self._firing.get(fingerprint)
-        if known is not None:
-            self._forget(fingerprint)
-        return len(self._by_subject.get(subject, ()))
-
-    def _forget(self, fingerprint: str) -> None:
-        gone = self._firing.pop(fingerprint)
-        others = self._by_subject.get(gone.subject)
-        if others is not None:
-            others.discard(fingerprint)
-            if not others:
-                del self._by_subject[gone.subject]

@@ -54,7 +54,8 @@ class RiskView:
 
 class IncidentDesk(Protocol):
     """The controller's incident book as the alert receiver uses it
-    (:class:`vigil.remediation.IncidentBook` implements it)."""
+    (:class:`vigil.remediation.IncidentBook` implements it), on the receiver's writer thread:
+    the events it publishes from there must reach the loop's bus safely."""
 
     def raise_finding(self, finding: Finding) -> Incident:
         """Open an incident for the finding's subject, or add it to the subject's active one."""
@@ -141,5 +142,6 @@ class ControlPlane(Protocol):
         ...
 
     def incident_desk(self) -> IncidentDesk:
-        """The incident book findings from outside (Alertmanager's webhook) are raised in."""
+        """The incident book findings from outside (Alertmanager's webhook) are raised in, from
+        a worker thread (called on the loop)."""
         ...

@@ -45,6 +45,7 @@ from vigil.daemon._samples import SampleIntake, rule_spec
 from vigil.daemon._scrape import SourceLoop
 from vigil.daemon._server import MAX_BODY, ApiServer
 from vigil.daemon._stalls import FREEZE_AFTER, StallWatch
+from vigil.daemon._writer import LoopPublisher
 from vigil.detectors import RuleEngine
 from vigil.errors import BackendError, NotFoundError
 from vigil.model import (
@@ -462,7 +463,12 @@ class Controller(ControlPlane):
         return self.logs
 
     def incident_desk(self) -> IncidentBook:  # the Alertmanager receiver's (vigil.api._alerts)
-        return self.incidents
+        # used on the receiver's writer thread: its events go to the loop's bus in order
+        desk: IncidentBook | None = getattr(self, "_alert_desk", None)
+        if desk is None:
+            publisher = LoopPublisher(self.bus, asyncio.get_running_loop())
+            desk = self._alert_desk = IncidentBook(self.store, publisher, self.clock)
+        return desk
 
     def node_risk(self, node: str) -> RiskView:
         # a dict lookup: GET /api/v1/risk asks once per node, and scanning every node each

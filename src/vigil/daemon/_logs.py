@@ -15,8 +15,9 @@ Every template is mapped by its text to a controller-wide id (:class:`TemplateRe
 fed, with the controller's clock, to novelty, bursts, families, association rules and Bayes
 (:mod:`vigil.logs.analysis`). A finding becomes a :class:`vigil.model.Finding` on the bus
 (``FindingRaised``); one at ``analysis.incident_severity`` or worse goes through the
-:class:`~vigil.remediation.IncidentBook` (subject ``logs:<node>/<source>``), as metric-rule
-findings do, and that incident resolves after ``analysis.incident_quiet`` without another.
+:class:`~vigil.remediation.IncidentBook` (subject ``logs:<node>/<source>``; ``logs:fleet`` for a
+burst on many nodes at once), as metric-rule findings do, and that incident resolves after
+``analysis.incident_quiet`` without another.
 Incidents of other kinds (seen on the bus) teach the association rules and Bayes when they open;
 one that ends as a blip is taken back (:mod:`vigil.daemon._logs_learn`). A template whose
 association rule was reported warns again when seen (a ``log_association`` finding "known
@@ -39,6 +40,7 @@ from typing import Any
 from vigil.api import IngestResult
 from vigil.bus import EventBus
 from vigil.collectors import write_atomic
+from vigil.daemon._logs_backlog import backlog_span
 from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._logs_incidents import LogIncidents
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
@@ -241,21 +243,25 @@ class LogPipeline(LogQueries):
         )
         # A batch held back by an outage carries minutes of lines: they are counted and judged
         # for novelty, but they are no burst of now.
-        timely = lag <= 2 * self.settings.ship_every + self.settings.poll_every + 1.0
+        window = 2 * self.settings.ship_every + self.settings.poll_every + 1.0
+        timely = lag <= window
+        offset = now - float(batch.get("sent_at", now))  # the agent's clock -> the controller's
         lines = found = 0
         for i, item in enumerate(batch["templates"]):
             if i and not i % CHUNK_TEMPLATES:
                 yield
             source = f"{node}/{item['source']}"
             samples = item.get("samples") or [""]
+            count = int(item["count"])
             found += self._observe(
                 source,
                 item["template"],
                 now,
-                count=int(item["count"]),
+                count=count,
                 example=samples[0],
                 level=item.get("level", ""),
                 bursts=timely,
+                span=backlog_span(item, window, offset),
             )
             lines += int(item["count"])
             self.counts.received(source, int(item["count"]))
@@ -352,8 +358,11 @@ class LogPipeline(LogQueries):
         example: str = "",
         level: str = "",
         bursts: bool = True,
+        span: tuple[float, float] | None = None,
     ) -> int:
-        """Feed ``count`` lines of ``template`` to every analysis; the findings raised."""
+        """Feed ``count`` lines of ``template`` to every analysis; the findings raised.
+        ``span``: the lines are an agent's backlog logged over this time (the controller's
+        clock), counted in its buckets by the burst detector (:func:`backlog_span`)."""
         entry, created, evicted = self.registry.observe(
             template, now, count=count, example=example, level=level, source=source
         )
@@ -369,9 +378,16 @@ class LogPipeline(LogQueries):
         if novel is not None:
             findings.append(novel)
         if bursts:
-            burst = self.bursts.observe(
-                entry.id, now, template=template, level=level or None, source=source, count=count
-            )
+            lvl = level or None
+            if span is None:
+                burst = self.bursts.observe(
+                    entry.id, now, template=template, level=lvl, source=source, count=count
+                )
+            else:
+                first, last = span
+                burst = self.bursts.backlog(
+                    entry.id, now, first, last, count, template=template, level=lvl, source=source
+                )
             if burst is not None:
                 findings.append(burst)
         self.association.occurrence(entry.id, now, count=count)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from vigil.store._claim import DatabaseClaim
 from vigil.store._engine import claim_path
 from vigil.store._migrate import migrate, schema_revision
-from vigil.store._protocol import AuditEntry, Page, RollupRow, Store, StoredEvent
+from vigil.store._protocol import AuditEntry, FiringAlert, Page, RollupRow, Store, StoredEvent
 from vigil.store._sql import SqlStore
 
 
@@ -27,6 +27,7 @@ def open_store(url: str) -> Store:
 __all__ = [
     "AuditEntry",
     "DatabaseClaim",
+    "FiringAlert",
     "Page",
     "RollupRow",
     "SqlStore",

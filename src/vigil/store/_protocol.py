@@ -66,6 +66,15 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class FiringAlert:
+    """An Alertmanager alert firing (by its fingerprint) on a Vigil subject since ``starts_at``."""
+
+    fingerprint: str
+    subject: str
+    starts_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class RollupRow:
     """One persisted rollup bucket of a series: ``[start, start + width)`` seconds.
 
@@ -203,3 +212,11 @@ class Store(Protocol):
     # small key/value state (controller instance id, schema notes...)
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+
+    # Alertmanager alerts firing, by fingerprint (the receiver, vigil.api._alerts): noted and
+    # dropped inside its chunk's batch(), so they outlive the controller and a rolled-back chunk
+    def get_firing_alert(self, fingerprint: str) -> FiringAlert | None: ...
+    def note_firing_alert(self, alert: FiringAlert, seen_at: float) -> None: ...  # upsert
+    def drop_firing_alert(self, fingerprint: str) -> bool: ...  # False: it was not noted
+    def count_firing_alerts(self, subject: str) -> int: ...  # those noted on ``subject``
+    def prune_firing_alerts(self, keep: int) -> int: ...  # keeps the most recently seen

@@ -173,3 +173,17 @@ rollups = sa.Table(
     sa.Index("ix_rollups_width_start", "width", "start"),  # retention deletes by age
 )
 """1-minute and 1-hour rollups (min/max/sum/count/last) of each series, kept for retention."""
+
+alerts_firing = sa.Table(
+    "alerts_firing",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("starts_at", sa.Float, nullable=False),
+    sa.Column("seen_at", sa.Float, nullable=False),
+    sa.Index("ix_alerts_firing_subject", "subject"),  # how many still fire on a subject
+    sa.Index("ix_alerts_firing_seen_at", "seen_at"),  # the least recently seen go past the cap
+)
+"""Alertmanager alerts firing, by fingerprint (the receiver :mod:`vigil.api._alerts`): kept in
+the store so a repeat after a restart or a standby's takeover is a repeat, and a resolution
+resolves the subject only when its last alert does."""

@@ -25,10 +25,10 @@ from vigil.model import (
     Replica,
     ReplicaId,
 )
-from vigil.store import _audit, _migrate, _query, _rollups, _rows
+from vigil.store import _alerts, _audit, _migrate, _query, _rollups, _rows
 from vigil.store._engine import Connector, parse_url
 from vigil.store._fence import Fence
-from vigil.store._protocol import AuditEntry, Page, RollupRow, StoredEvent
+from vigil.store._protocol import AuditEntry, FiringAlert, Page, RollupRow, StoredEvent
 from vigil.store._schema import actions, audit, events, incidents, meta, nodes, replicas, services
 
 _ACTIVE = (
@@ -405,3 +405,25 @@ class SqlStore:
     def prune_rollups(self, width: int, before: float) -> int:
         with self._db.write(f"pruning {width}s rollups") as conn:
             return _rollups.prune(conn, width, before)
+
+    # Alertmanager alerts firing
+
+    def get_firing_alert(self, fingerprint: str) -> FiringAlert | None:
+        with self._db.read(f"reading firing alert {fingerprint!r}") as conn:
+            return _alerts.get(conn, fingerprint)
+
+    def note_firing_alert(self, alert: FiringAlert, seen_at: float) -> None:
+        with self._db.write(f"noting firing alert {alert.fingerprint!r}") as conn:
+            _alerts.put(conn, alert, seen_at)
+
+    def drop_firing_alert(self, fingerprint: str) -> bool:
+        with self._db.write(f"dropping firing alert {fingerprint!r}") as conn:
+            return _alerts.drop(conn, fingerprint)
+
+    def count_firing_alerts(self, subject: str) -> int:
+        with self._db.read(f"counting the alerts firing on {subject!r}") as conn:
+            return _alerts.count(conn, subject)
+
+    def prune_firing_alerts(self, keep: int) -> int:
+        with self._db.write(f"keeping the {keep} most recent firing alerts") as conn:
+            return _alerts.prune(conn, keep)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from vigil.logs.analysis._association import AssociationMiner, AssociationRule
 from vigil.logs.analysis._bayes import FaultBayes, FaultScore
+from vigil.logs.analysis._blame import FLEET_SOURCE
 from vigil.logs.analysis._bursts import MIN_RATE, BurstDetector
 from vigil.logs.analysis._families import TemplateFamilies, constant_tokens, jaccard
 from vigil.logs.analysis._finding import (
@@ -47,6 +48,7 @@ from vigil.logs.analysis._poisson import poisson_log_sf, poisson_sf, poisson_thr
 from vigil.logs.analysis._registry import TemplateEntry, TemplateRegistry
 
 __all__ = [
+    "FLEET_SOURCE",
     "MIN_RATE",
     "SEVERE_WORDS",
     "AssociationMiner",

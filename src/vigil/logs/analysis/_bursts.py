@@ -30,6 +30,13 @@ Real logs are burstier than Poisson (over-dispersed), hence the small default ``
 Memory: at most ``max_templates`` templates are tracked (least recently seen dropped; one that
 comes back starts a new baseline).
 
+Whom a burst is about (:mod:`vigil.logs.analysis._blame`): the lines of the open bucket are
+counted per source too, and the finding names the sources whose lines rose, not the one whose
+line crossed the threshold; on two nodes or more it is fleet-wide (source ``fleet``). A bucket
+reported on one node that then rises on another is reported once more, fleet-wide; and while a
+fleet-wide burst lasts (consecutive burst buckets) it stays fleet-wide even when one node's
+lines alone cross the threshold first.
+
 Restarts: :meth:`BurstDetector.to_dict` / :meth:`BurstDetector.restore` carry the baselines over
 a restart of the controller, and :meth:`BurstDetector.unobserved` skips the time it was down
 (nothing was counted then, so it must not decay the baselines as empty buckets would: a baseline
@@ -41,9 +48,10 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from vigil.logs.analysis import _blame
 from vigil.logs.analysis._finding import (
     LogFinding,
     LogFindingKind,
@@ -76,6 +84,10 @@ DEFAULT_BURST_SLOWDOWN = 10.0
 DEFAULT_MAX_TEMPLATES = 10_000
 """Ten thousand baselines, about 150 bytes each: far more templates than a service is active in."""
 
+MAX_FILLED = 360
+"""Past buckets a backlog (:meth:`BurstDetector.backlog`) fills at most: an hour of 10 s
+buckets; an older one would weigh less than ``(1 - a) ** 360`` in the baseline."""
+
 _GRID = math.log(1.01)  # the threshold cache's step: 1% of rate, ~2000 entries from 1e-3 to 1e6
 
 MIN_RATE = 1e-3
@@ -91,6 +103,12 @@ class _Track:
     closed: int = 0
     threshold: int = 0  # the burst count for the open bucket, 0 while the baseline is young
     flagged: bool = False
+    sources: dict[str, int] = field(default_factory=dict)  # the open bucket's lines per source
+    before: dict[str, int] = field(default_factory=dict)  # the bucket before's (if adjacent)
+    before_total: int = 0
+    blamed: str = ""  # the node a burst of the open bucket was reported on ("" if fleet-wide)
+    fleet: bool = False  # the open bucket's burst was reported fleet-wide
+    fleet_before: bool = False  # so was the bucket before's
 
 
 class BurstDetector:
@@ -173,6 +191,60 @@ class BurstDetector:
             for track in self._tracks.values():
                 track.bucket += skip
                 track.count, track.flagged = 0, False
+                track.sources, track.before, track.before_total = {}, {}, 0
+                track.blamed, track.fleet, track.fleet_before = "", False, False
+
+    def backlog(
+        self,
+        template_id: int,
+        now: float,
+        first: float,
+        last: float,
+        count: int,
+        *,
+        template: str = "",
+        level: str | None = None,
+        source: str = "",
+    ) -> LogFinding | None:
+        """``count`` lines logged evenly from ``first`` to ``last``, received at ``now``: the
+        backlog of a source that was cut off (an agent's batch spanning its outage).
+
+        The lines count in the buckets of the time they were logged: each bucket from the
+        template's open one (at most :data:`MAX_FILLED` back) takes its share, unjudged (it is
+        the past), so the baseline does not decay over the outage as if nothing had been logged
+        (a baseline decayed to nothing makes an ordinary rate a burst); only the share of the
+        bucket of ``now`` is judged. The share of buckets the template has closed already (other
+        sources' lines moved it on) is counted by none: the baseline cannot take it back.
+        """
+        if not last > first:
+            return self.observe(
+                template_id, now, template=template, level=level, source=source, count=count
+            )
+        width = self.bucket_seconds
+        current = math.floor(now / width)
+        track = self._tracks.get(template_id)
+        start = max(first, (current - MAX_FILLED) * width)
+        if track is not None:
+            start = max(start, track.bucket * width)
+        end = min(last, (current + 1) * width)  # a later line (clocks apart) is one of now
+        per_second = count / (last - first)
+        found: LogFinding | None = None
+        at, carried = start, 0.0
+        while at < end:
+            bucket = math.floor(at / width)
+            upto = end if bucket >= current else min(end, (bucket + 1) * width)
+            exact = per_second * (upto - at) + carried
+            lines = int(exact)
+            carried = exact - lines
+            if lines:
+                when = now if bucket >= current else bucket * width
+                finding = self.observe(
+                    template_id, when, template=template, level=level, source=source, count=lines
+                )
+                if bucket >= current:
+                    found = finding
+            at = upto
+        return found
 
     def observe(
         self,
@@ -199,9 +271,33 @@ class BurstDetector:
             if bucket > track.bucket:
                 self._close(track, bucket)
         track.count += count
-        if track.flagged or not track.threshold or track.count < track.threshold:
+        _blame.add(track.sources, source, count)
+        if track.flagged:
+            return self._widened(template_id, track, now, template, level, source)
+        if not track.threshold or track.count < track.threshold:
             return None
         track.flagged = True
+        return self._finding(template_id, track, now, template, level, source)
+
+    def _widened(
+        self,
+        template_id: int,
+        track: _Track,
+        now: float,
+        template: str,
+        level: str | None,
+        source: str,
+    ) -> LogFinding | None:
+        """A burst reported on one node that rises on another too: once more, fleet-wide."""
+        if track.fleet or _blame.node_of(source) == track.blamed:
+            return None
+        lam = max(track.rate, MIN_RATE)
+        args = (track.sources, track.before, track.before_total, lam, self.min_count)
+        if not _blame.is_involved(source, *args):
+            return None
+        involved = _blame.involved(track.sources, track.before, lam, self.min_count)
+        if _blame.nodes_of(involved) < 2:  # the first was named after the line that crossed
+            return None
         return self._finding(template_id, track, now, template, level, source)
 
     def _close(self, track: _Track, bucket: int) -> None:
@@ -220,6 +316,11 @@ class BurstDetector:
         if gap > 0:
             track.rate *= (1.0 - a) ** gap
             track.closed += gap
+        adjacent = bucket == track.bucket + 1
+        track.fleet_before = adjacent and track.flagged and track.fleet
+        track.before = track.sources if adjacent else {}
+        track.before_total = sum(track.before.values())
+        track.sources, track.blamed, track.fleet = {}, "", False
         track.bucket, track.count, track.flagged = bucket, 0, False
         track.threshold = 0
         if track.closed >= self.min_buckets:
@@ -246,6 +347,15 @@ class BurstDetector:
         base = max(level_severity(level), Severity.WARNING, key=severity_rank)
         severity = raise_severity(base) if words else base
         ratio = track.count / lam
+        involved = _blame.involved(track.sources, track.before, lam, self.min_count)
+        nodes = _blame.nodes_of(involved)
+        track.fleet = nodes >= 2 or track.fleet_before
+        if track.fleet:
+            source = _blame.FLEET_SOURCE
+        elif involved:
+            source = involved[0][0]  # the one that rose, not whichever line crossed
+        track.blamed = "" if track.fleet else _blame.node_of(source)
+        where = f" on {nodes} nodes" if track.fleet else ""
         return LogFinding(
             kind=LogFindingKind.TEMPLATE_BURST,
             template_id=template_id,
@@ -254,7 +364,7 @@ class BurstDetector:
             severity=severity,
             score=min(1.0, log_p / (2.0 * self._log_alpha)),
             summary=(
-                f"log burst: {track.count} lines in {self.bucket_seconds:g}s "
+                f"log burst{where}: {track.count} lines in {self.bucket_seconds:g}s "
                 f"({_figure(ratio, 2)}x the baseline {_figure(lam, 3)}): {template}"
             ),
             evidence={
@@ -264,6 +374,9 @@ class BurstDetector:
                 "bucket_start": track.bucket * self.bucket_seconds,
                 "bucket_seconds": self.bucket_seconds,
                 "severe_words": words,
+                "fleet_wide": track.fleet,
+                "nodes": nodes,
+                "sources": [list(item) for item in involved[: _blame.MAX_LISTED]],
             },
             source=source,
         )

@@ -1,0 +1,74 @@
+"""Who a burst is about: the sources whose lines rose, and whether they span the fleet.
+
+Pure: no I/O, no clock. Used by :class:`~vigil.logs.analysis.BurstDetector`, which counts a
+template's lines per source in its open bucket (and keeps those of the bucket before). A
+template's baseline is fleet-wide (one per template, whatever node logs it), so the line that
+crosses the burst threshold may be any node's: named after it, a burst of one node was blamed
+on another, and a shared dependency failing on every node at once was blamed on one of them.
+
+A source is *involved* in a burst when its lines in the bucket rose above what it logs
+normally, its share of the baseline by the bucket before (``lam * before[s] / sum(before)``),
+by at least ``min_count`` lines and to at least twice that share (Poisson noise of a node at
+its usual rate rarely doubles it). A burst whose involved sources are on two nodes or more is
+*fleet-wide*: it is reported on the source :data:`FLEET_SOURCE` (subject ``logs:fleet``: one
+incident, not one per node). A source's node is what precedes its first ``/`` (the controller
+names sources ``<node>/<source>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+FLEET_SOURCE = "fleet"
+"""The source of a fleet-wide burst (no ``/``, so no ``<node>/<source>`` of a real log)."""
+MAX_SOURCES = 256
+"""Sources counted per template and bucket; the lines of further ones count as :data:`OTHERS`
+(a fleet of thousands of nodes bursting is fleet-wide by its first 256 already)."""
+OTHERS = ""
+MAX_LISTED = 20
+"""Involved sources listed in a finding's evidence (the count of nodes is of all of them)."""
+
+
+def node_of(source: str) -> str:
+    return source.split("/", 1)[0]
+
+
+def add(counts: dict[str, int], source: str, count: int) -> None:
+    """Count ``count`` lines of ``source`` in ``counts`` (bounded by :data:`MAX_SOURCES`)."""
+    if source not in counts and len(counts) >= MAX_SOURCES:
+        source = OTHERS
+    counts[source] = counts.get(source, 0) + count
+
+
+def is_involved(
+    source: str,
+    counts: Mapping[str, int],
+    before: Mapping[str, int],
+    before_total: int,
+    lam: float,
+    min_count: int,
+) -> bool:
+    """Whether ``source``'s lines in the bucket rose (see the module docstring);
+    ``before_total`` is ``sum(before.values())``."""
+    if source == OTHERS:
+        return False
+    expected = lam * before.get(source, 0) / before_total if before_total else 0.0
+    count = counts.get(source, 0)
+    return count - expected >= min_count and count >= 2.0 * expected
+
+
+def involved(
+    counts: Mapping[str, int], before: Mapping[str, int], lam: float, min_count: int
+) -> list[tuple[str, int]]:
+    """The involved sources and their lines in the bucket, most lines first."""
+    total = sum(before.values())
+    found = [
+        (source, count)
+        for source, count in counts.items()
+        if is_involved(source, counts, before, total, lam, min_count)
+    ]
+    return sorted(found, key=lambda item: (-item[1], item[0]))
+
+
+def nodes_of(sources: list[tuple[str, int]]) -> int:
+    return len({node_of(source) for source, _ in sources})

@@ -1,0 +1,112 @@
+"""A burst of one template on many nodes at once (a shared dependency failing) is reported as
+fleet-wide, naming the nodes and their counts, on one subject (``logs:fleet``); a burst of one
+node among others logging at their usual rate names that node, not the one whose line happened
+to cross the threshold. The burst detector on plain numbers, and the controller's pipeline
+with a SQLite store for the incident."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from _log_pipeline import Clock, pipeline
+from vigil.logs.analysis import BurstDetector, LogFinding
+from vigil.store import SqlStore
+
+NODES = [f"n{i}/app" for i in range(8)]
+REFUSED = "connection to db-main refused"
+FLEET = "fleet"  # vigil.logs.analysis.FLEET_SOURCE
+
+
+def warmed() -> BurstDetector:
+    """Eight nodes, two lines of :data:`REFUSED` each per 10 s bucket, for 20 buckets."""
+    d = BurstDetector()
+    for b in range(20):
+        for i, source in enumerate(NODES):
+            assert d.observe(1, b * 10.0 + i, template=REFUSED, source=source, count=2) is None
+    return d
+
+
+def bucket(d: BurstDetector, start: float, lines: int) -> list[LogFinding]:
+    """Every node logs ``lines`` lines in the bucket from ``start``, one after the other."""
+    found = [
+        d.observe(1, start + i, template=REFUSED, source=s, count=lines)
+        for i, s in enumerate(NODES)
+    ]
+    return [f for f in found if f is not None]
+
+
+def test_a_burst_on_every_node_at_once_is_one_fleet_wide_finding_per_bucket() -> None:
+    d = warmed()
+    for start in (200.0, 210.0):  # the database fails: every node logs ten times more
+        [finding] = bucket(d, start, 20)
+        assert finding.source == FLEET and finding.subject == "logs:fleet"
+        assert finding.evidence["fleet_wide"] is True
+        nodes = finding.evidence["nodes"]  # those whose lines came before the threshold did
+        assert nodes >= 2 and finding.summary.startswith(f"log burst on {nodes} nodes: ")
+        involved = dict(finding.evidence["sources"])
+        assert len(involved) == nodes and set(involved) <= set(NODES)
+        assert set(involved.values()) == {20}
+
+
+def test_a_steep_fleet_wide_burst_crossed_by_one_node_is_reported_fleet_wide_once_more() -> None:
+    d = warmed()
+    first, widened = bucket(d, 200.0, 500)  # the first node's lines alone cross the threshold
+    assert first.source == "n0/app" and first.evidence["fleet_wide"] is False
+    assert widened.source == FLEET and dict(widened.evidence["sources"]) == {
+        "n0/app": 500,
+        "n1/app": 500,
+    }
+    [again] = bucket(d, 210.0, 500)  # while it lasts, it stays fleet-wide from the start
+    assert again.source == FLEET
+
+
+def test_a_burst_of_one_node_names_it_whoever_crosses_the_threshold() -> None:
+    d = warmed()
+    for i, source in enumerate(NODES):  # the bucket starts as usual: one line each
+        assert d.observe(1, 200.0 + i, template=REFUSED, source=source) is None
+    # how many of n3's lines would cross the threshold now (on a copy)
+    probe, lines = copy.deepcopy(d), 0
+    while probe.observe(1, 209.0, template=REFUSED, source="n3/app") is None:
+        lines += 1
+    assert lines > 2
+    assert d.observe(1, 209.0, template=REFUSED, source="n3/app", count=lines - 2) is None
+    found = [d.observe(1, 209.5, template=REFUSED, source=source) for source in NODES]
+    [finding] = [f for f in found if f is not None]
+    assert finding.source == "n3/app"  # not the node whose one line tipped it
+    assert dict(finding.evidence["sources"]) == {"n3/app": lines - 1}
+    assert finding.evidence["nodes"] == 1
+    assert finding.summary.startswith("log burst: ")
+
+
+def test_the_controller_opens_one_incident_for_a_fleet_wide_burst(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    """The pipeline with a SQLite store: eight agents' batches of an ERROR template; the burst
+    on all of them opens ``logs:fleet`` only, its finding naming the nodes."""
+    clock = Clock()
+    logs = pipeline(tmp_path, store, clock, {"analysis": {"warmup_lines": 5, "warmup_seconds": 0}})
+    seq = 0
+
+    def everyone(lines: int) -> None:
+        nonlocal seq
+        seq += 1
+        for source in NODES:
+            node = source.split("/")[0]
+            item = {"source": "app", "template": REFUSED, "count": lines, "level": "ERROR"}
+            item |= {"first_at": clock.now, "last_at": clock.now, "samples": []}
+            batch = {"agent_id": "a", "seq": seq, "sent_at": clock.now, "templates": [item]}
+            logs.ingest_batch(node, batch)
+            clock.now += 0.5
+
+    for _ in range(20):
+        everyone(2)
+        clock.now += 6
+    for _ in range(3):  # the database is down for half a minute
+        everyone(20)
+        clock.now += 6
+    bursts = [f for f in logs.found if f["kind"] == "log_burst"]
+    assert bursts and {f["subject"] for f in bursts} == {"logs:fleet"}
+    assert all(f["evidence"]["nodes"] >= 2 for f in bursts)
+    opened = store.list_incidents().items
+    assert [(i.subject, i.kind.value) for i in opened] == [("logs:fleet", "log_burst")]
