@@ -10,6 +10,8 @@ a :class:`PermanentActionError` must not be.
     VigilError
     ├── ConfigError                 bad vigil.yaml / settings: carries file, line, field
     ├── StoreError                  the database failed or holds something unexpected
+    │   ├── StoreBusy               refused for now (locked, a conflict): the call may succeed later
+    │   ├── NotLeaderError          a fenced write of a controller that no longer leads the store
     │   └── NotFoundError           (also a LookupError) no such node/service/replica/incident
     ├── BackendError                a backend (local processes, ssh, k8s...) failed
     ├── ActionError                 a remediation action failed
@@ -47,6 +49,12 @@ class StoreBusy(StoreError):
     """The database refused a write for now: locked by another writer past the busy timeout
     (SQLite) or a serialization failure or lock timeout (PostgreSQL). The same call may succeed
     in a moment; the API answers 503 with ``Retry-After``."""
+
+
+class NotLeaderError(StoreError):
+    """A write of a controller that no longer leads its PostgreSQL store (another controller took
+    the claim and raised the leadership epoch): refused and rolled back whole, for good. The
+    controller stops acting; the message says who leads now."""
 
 
 class NotFoundError(StoreError, LookupError):

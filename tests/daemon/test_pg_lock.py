@@ -11,6 +11,7 @@ import pytest
 from _postgres import PgServer
 from vigil.daemon._lock import DatabaseLock
 from vigil.errors import VigilError
+from vigil.store import SqlStore
 
 
 def end_session(server: PgServer, lock: DatabaseLock) -> None:
@@ -126,3 +127,56 @@ async def test_a_standby_whose_session_was_cut_stands_by_still_and_takes_over(
     finally:
         leader.release()
         standby.release()
+
+
+async def test_the_watch_steps_down_when_another_controller_led_while_the_claim_was_lost(
+    pg_server: PgServer, pg_url: str
+) -> None:
+    # the claim is free again when the watch looks, but another controller led in between
+    # (took the claim, raised the epoch, died): this one's view of the store is stale
+    lock = DatabaseLock(pg_url, check_every=0.05)
+    store, other_store = SqlStore(pg_url), SqlStore(pg_url)
+    lost: list[str] = []
+    try:
+        lock.acquire()
+        assert await lock.lead(store, at=1.0, on_lost=lost.append, stop=asyncio.Event())
+        end_session(pg_server, lock)
+        other = DatabaseLock(pg_url)
+        other.acquire()
+        assert other_store.lead(other.claim.name, at=2.0) == 2
+        other.release()
+        assert store.leads() is False
+
+        await asyncio.wait_for(lock.watch(lost.append), timeout=60)
+
+        assert lost == ["another controller, which led the store while this one had lost it"]
+    finally:
+        lock.release()
+        store.close()
+        other_store.close()
+
+
+async def test_the_lead_waits_for_the_old_leaders_write_in_flight(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    old, new = SqlStore(pg_url), SqlStore(pg_url)
+    lock = DatabaseLock(pg_url)
+    stop = asyncio.Event()
+    try:
+        old.lead("the old leader", at=1.0)
+        lock.acquire()
+        with old.batch("a write in flight"):  # holds the fence shared until it ends
+            leading = asyncio.create_task(
+                lock.lead(new, at=2.0, on_lost=lambda _m: None, stop=stop)
+            )
+            for _ in range(1200):
+                if "waiting for the old leader's writes in flight" in caplog.text:
+                    break
+                await asyncio.sleep(0.05)
+            assert not leading.done()
+        assert await asyncio.wait_for(leading, 60) is True
+        assert new.leads() and not old.leads()
+    finally:
+        lock.release()
+        old.close()
+        new.close()

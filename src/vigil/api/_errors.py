@@ -3,7 +3,8 @@
 Installed by :func:`vigil.api.create_app`. Vigil's own errors map to statuses here, so routers just
 raise them: NotFoundError 404, AuthError 401 (with ``WWW-Authenticate: Bearer``), ForbiddenError
 403, GuardRefused 409, InputError 422, TransientActionError and StoreBusy 503 (with
-``Retry-After``), any other VigilError 500. Request validation errors (bad query values, bodies,
+``Retry-After``), NotLeaderError 503 (this controller is stepping down: ask the new leader), any
+other VigilError 500. Request validation errors (bad query values, bodies,
 malformed JSON) are 422 with one line per problem, each naming the field: ``query.limit: input
 should be less than or equal to 500 (got '1000')``; several problems are joined with ``"; "``.
 """
@@ -25,6 +26,7 @@ from vigil.errors import (
     GuardRefused,
     InputError,
     NotFoundError,
+    NotLeaderError,
     StoreBusy,
     TransientActionError,
     VigilError,
@@ -106,6 +108,11 @@ async def _store_busy(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _not_leader(request: Request, exc: Exception) -> JSONResponse:
+    _log.error("%s %s: %s", request.method, request.url.path, exc)
+    return error(503, f"{exc}: nothing was changed; send it to the new leader")
+
+
 async def _vigil(request: Request, exc: Exception) -> JSONResponse:
     _log.error("%s %s failed: %s", request.method, request.url.path, exc)
     return error(500, f"{type(exc).__name__}: {exc}")
@@ -126,5 +133,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InputError, _bad_input)
     app.add_exception_handler(TransientActionError, _transient)
     app.add_exception_handler(StoreBusy, _store_busy)
+    app.add_exception_handler(NotLeaderError, _not_leader)
     app.add_exception_handler(VigilError, _vigil)
     app.add_exception_handler(Exception, _unexpected)

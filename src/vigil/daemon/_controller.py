@@ -139,6 +139,7 @@ class Controller(ControlPlane):
         self._serve_api = serve_api
         self._lock = DataDirLock(self.data_dir)
         self._leave_replicas = False  # set when another controller took the store over
+        self._db_lock: DatabaseLock | None = None  # a PostgreSQL store's claim: lead it
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
         self.runners: dict[ReplicaId, ReplicaRunner] = {}
@@ -186,6 +187,7 @@ class Controller(ControlPlane):
                         store_lock.acquire()
                     elif not await store_lock.wait_for(self._stop):
                         return  # stopped while standing by
+                    self._db_lock = store_lock
                     watch = asyncio.create_task(store_lock.watch(self._claim_lost))
             await self._run()
         finally:
@@ -201,8 +203,22 @@ class Controller(ControlPlane):
         self._leave_replicas = True
         self.stop()
 
+    def _fenced(self, message: str) -> None:
+        """A write was refused: another controller leads the store. Stop, as _claim_lost."""
+        log.error("%s: stopping, leaving the replicas to the new leader", message)
+        self._leave_replicas = True
+        self.stop()
+
     async def _run(self) -> None:
         self.store = self._store_arg or SqlStore(self.settings.store_url(self._base_dir))
+        if self._db_lock is not None and isinstance(self.store, SqlStore):
+            # before anything is read to act on: the old leader's writes end here
+            lead = self._db_lock.lead(
+                self.store, at=self.clock(), on_lost=self._fenced, stop=self._stop
+            )
+            if not await lead:
+                self.store.close()
+                return
         self.instance = self._instance_id()
         self.backend = self._backend_arg or LocalBackend(self.instance)
         self.incidents = IncidentBook(self.store, self.bus, self.clock)

@@ -8,12 +8,15 @@ and started its own). The kernel drops a lock when the process dies, even by ``k
 restarted controller never waits on a stale lock file. A PostgreSQL store, which controllers on
 several hosts can reach, is claimed by :class:`DatabaseLock` (an advisory lock the server drops
 when the holder's connection ends); with ``store.standby`` a second controller waits for it and
-takes over when the leader dies.
+takes over when the leader dies. Once it holds the claim, the controller leads the store
+(:meth:`DatabaseLock.lead`): every write it makes after that is fenced, refused once another
+controller leads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
@@ -24,11 +27,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from vigil.errors import StoreError, VigilError
-from vigil.store import DatabaseClaim
+from vigil.errors import StoreBusy, StoreError, VigilError
+from vigil.store import DatabaseClaim, SqlStore
 
 T = TypeVar("T")
 log = logging.getLogger("vigil.daemon")
+CHECK_EVERY = 5.0
+"""Seconds between the leader's checks of its claim. Writes do not wait for it: each write
+transaction proves the leadership itself (:meth:`vigil.store.SqlStore.lead`, the fence)."""
 _WAIT_SLICE = 1.0
 """Seconds a standby blocks on the lock at a time (granted the moment the leader goes; between
 slices it checks whether it was asked to stop)."""
@@ -103,13 +109,14 @@ class DatabaseLock:
     it (so that two controllers never run one fleet).
     """
 
-    def __init__(self, url: str, *, check_every: float = 5.0) -> None:
+    def __init__(self, url: str, *, check_every: float | None = None) -> None:
         self.claim = DatabaseClaim(url)
         self.url = self.claim.where
-        self.check_every = check_every
+        self.check_every = CHECK_EVERY if check_every is None else check_every
         # the claim's connection is used by one thread at a time: a watch cancelled mid-check
         # leaves its worker thread running, and release() must not close the connection under it
         self._using = threading.Lock()
+        self._store: SqlStore | None = None  # the store this controller leads, once it does
 
     async def _call(self, method: Callable[..., T], *args: Any) -> T:
         def locked() -> T:
@@ -157,6 +164,44 @@ class DatabaseLock:
                 return True
         return False
 
+    async def lead(
+        self,
+        store: SqlStore,
+        *,
+        at: float,
+        on_lost: Callable[[str], None],
+        stop: asyncio.Event,
+    ) -> bool:
+        """Take ``store``'s next leadership epoch, which fences its every later write
+        (:meth:`vigil.store.SqlStore.lead`), waiting for the old leader's writes in flight;
+        False when ``stop`` was set first. ``on_lost(message)`` runs on this event loop, once,
+        when a write of ``store`` finds that another controller leads: at once, not at the next
+        claim check."""
+        loop = asyncio.get_running_loop()
+
+        def told(message: str) -> None:  # from whichever thread wrote
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody left to tell
+                loop.call_soon_threadsafe(on_lost, message)
+
+        waiting = False
+        while not stop.is_set():
+            try:
+                epoch = await asyncio.to_thread(
+                    store.lead, self.claim.name, at=at, on_lost=told, wait=_WAIT_SLICE
+                )
+            except StoreBusy:
+                if not waiting:
+                    log.warning(
+                        "waiting for the old leader's writes in flight before leading the store %s",
+                        self.url,
+                    )
+                waiting = True
+                continue
+            log.info("leading the store %s (leadership epoch %d)", self.url, epoch)
+            self._store = store
+            return True
+        return False
+
     async def watch(self, on_lost: Callable[[str], None]) -> None:
         """Check the claim until cancelled; ``on_lost(holder)`` once another controller has it."""
         while True:
@@ -170,11 +215,23 @@ class DatabaseLock:
                 # restart); whether a standby took over is learnt once the server answers again
                 log.warning("the claim on the store %s is not held: %s", self.url, exc)
                 continue
-            if holder is None:
+            if holder is None and not await self._led_meanwhile():
                 log.warning("the claim on the store %s was lost and is taken again", self.url)
                 continue
+            if holder is None:  # another controller led while the claim was free, and left
+                holder = "another controller, which led the store while this one had lost it"
             on_lost(holder)
             return
+
+    async def _led_meanwhile(self) -> bool:
+        """Whether another controller took the store's lead since this one did."""
+        if self._store is None:
+            return False
+        try:
+            return not await asyncio.to_thread(self._store.leads)
+        except StoreError as exc:  # the next write tells, refused by the fence if it must
+            log.warning("cannot read the leadership of the store %s: %s", self.url, exc)
+            return False
 
     def release(self) -> None:
         with self._using:

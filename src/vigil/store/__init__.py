@@ -4,7 +4,8 @@ Used by the daemon's event persister, the incident manager, the API routers and 
 ``open_store(url)`` gives a migrated :class:`Store`; :func:`migrate` and
 :func:`schema_revision` serve the CLI's database commands; :func:`claim_path` names the file a
 controller locks to have a SQLite store to itself, and :class:`DatabaseClaim` is the advisory
-lock that gives a PostgreSQL database to one controller. Errors are
+lock that gives a PostgreSQL database to one controller; :meth:`SqlStore.lead` then fences the
+controller's writes (refused once another controller leads: :mod:`vigil.store._fence`). Errors are
 :class:`vigil.errors.StoreError` (and its :class:`vigil.errors.NotFoundError`).
 """
 

@@ -76,10 +76,12 @@ class DatabaseClaim:
             raise StoreError(f"{safe_url(self.url)}: only a PostgreSQL database is claimed")
         self.database = self.url.database or ""
         self.key = lock_key(self.database)
+        self.name = holder_name()
+        """What this controller calls itself: its lock connection's ``application_name``."""
         self.engine = create_engine(
             self.url,
             poolclass=NullPool,
-            connect_args={**_KEEPALIVES, "application_name": holder_name()},
+            connect_args={**_KEEPALIVES, "application_name": self.name},
         )
         self._conn: Connection | None = None
         self._held = False

@@ -20,6 +20,7 @@ from sqlalchemy.pool import StaticPool
 
 from vigil.errors import StoreBusy, StoreError
 from vigil.store import _json
+from vigil.store._fence import Fence
 
 SUPPORTED = ("sqlite", "postgresql")
 WRITE = "vigil_write"
@@ -72,6 +73,34 @@ def claim_path(url: str) -> Path | None:
     assert parsed.database is not None
     database = Path(parsed.database).expanduser().resolve()
     return database.with_name(database.name + "-controller.lock")
+
+
+PG_KEEPALIVES: Final = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+"""TCP keepalives of the store's PostgreSQL sessions, client side (libpq): a server that vanished
+is noticed in about 20 s instead of the system's default two hours."""
+_PG_SERVER_KEEPALIVES = (
+    "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+)
+"""The same, server side, set at connection start (libpq ``options``): the server ends the
+session of a controller whose host went silent in about 20 s, and so a write transaction it
+left in flight, which a new leader waits for before it leads (:mod:`vigil.store._fence`)."""
+
+
+def pg_session_options(url: URL) -> dict[str, Any]:
+    """The engine options of a PostgreSQL store (keepalives both ways; ``options`` the URL gives
+    are kept); none for SQLite."""
+    if url.get_backend_name() != "postgresql":
+        return {}
+    given = url.query.get("options", "")
+    given = given if isinstance(given, str) else " ".join(given)
+    return {
+        "connect_args": {**PG_KEEPALIVES, "options": f"{given} {_PG_SERVER_KEEPALIVES}".strip()}
+    }
 
 
 def create_engine(url: URL, **extra: Any) -> Engine:
@@ -200,7 +229,8 @@ class Connector:
 
     def __init__(self, url: URL) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, **pg_session_options(url))
+        self.fence: Fence | None = None  # set by SqlStore.lead: every write proves leadership
         self._lock: AbstractContextManager[Any] = (
             threading.RLock() if is_memory(url) else nullcontext()
         )
@@ -226,6 +256,8 @@ class Connector:
         with self._lock, translate(what, self.url), self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
+                if self.fence is not None:
+                    self.fence.check(conn, what)  # held to the commit: see vigil.store._fence
                 yield conn
 
     @contextmanager

@@ -8,7 +8,7 @@ are used outside :mod:`vigil.store._engine`'s SQLite branch and :func:`vigil.sto
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -27,6 +27,7 @@ from vigil.model import (
 )
 from vigil.store import _alerts, _audit, _migrate, _query, _rollups, _rows
 from vigil.store._engine import Connector, parse_url
+from vigil.store._fence import Fence
 from vigil.store._protocol import AuditEntry, FiringAlert, Page, RollupRow, StoredEvent
 from vigil.store._schema import actions, audit, events, incidents, meta, nodes, replicas, services
 
@@ -74,6 +75,40 @@ class SqlStore:
 
     def batch(self, what: str) -> AbstractContextManager[None]:
         return self._db.batch(what)
+
+    def lead(
+        self,
+        holder: str,
+        *,
+        at: float,
+        on_lost: Callable[[str], None] | None = None,
+        wait: float = 1.0,
+    ) -> int:
+        """Take the next leadership epoch of a PostgreSQL store for ``holder`` (the controller
+        that holds the database's claim) and fence every later write with it: once another
+        controller took a newer epoch, a write fails with :class:`vigil.errors.NotLeaderError`,
+        rolled back whole, and ``on_lost(message)`` is called once (:mod:`vigil.store._fence`).
+        Waits up to ``wait`` seconds for the old leader's write transactions in flight, then
+        raises :class:`vigil.errors.StoreBusy` (call again). A SQLite store returns 0 and is not
+        fenced: its claim is a file lock that only the holder's death releases."""
+        if self._db.url.get_backend_name() != "postgresql":
+            return 0
+        fence = Fence(on_lost)
+        with self._db.write("taking the lead of the store") as conn:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(wait * 1000))}")
+            epoch = fence.take(conn, holder, at)
+        fence.taken(epoch)
+        self._db.fence = fence
+        return epoch
+
+    def leads(self) -> bool:
+        """Whether the epoch this store took with :meth:`lead` is still the store's (True for a
+        store that never led: nothing fences it)."""
+        fence = self._db.fence
+        if fence is None:
+            return True
+        with self._db.read("reading the leadership epoch") as conn:
+            return fence.current(conn)
 
     # nodes
 
