@@ -60,7 +60,14 @@ from vigil.logs._afterlevel import (
     _skip_space,
     _Tokens,
 )
-from vigil.logs._layouts import exported_columns, prefix_layout, process_prefix, stamped_record
+from vigil.logs._layouts import (
+    epoch_colon,
+    exported_columns,
+    identified_program,
+    prefix_layout,
+    process_prefix,
+    stamped_record,
+)
 from vigil.logs._records import delimited_header, level_csv_header
 
 MAX_HEADER_TOKENS = 14
@@ -311,7 +318,16 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if kv is not None and kv.end() < len(line):
             cut = _to_message_key(line, kv.end())
             return cut, (("Fields", line[:cut].rstrip()),)
+    if line[:1].isdigit() or line[:1] == "[":
+        # "<time> Df kernel[0:1f4] (AppleSMC) msg", "[<epoch>] unbound[812:0] info: msg"
+        known = identified_program(line, _LEVELS) if ":" in line[:80] else None
+        if known is not None:
+            return known
     if line[:1].isdigit():
+        if line[10:11] in (":", "."):
+            known = epoch_colon(line)  # "1764410401: New connection from 10.20.3.41:51234"
+            if known is not None:
+                return known
         columns = exported_columns(line) if " 0x" in line[:48] else None
         if columns is not None:
             return columns  # "<time>+0100 0x3f1a  Default  0x0  412  0  proc: (Lib) [sub:c] msg"
