@@ -61,7 +61,9 @@ _STRONG = re.compile(
     r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
     r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
-    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*(?:\?[\w.\-@%+~$*=&]*)?"  # path (+ query)
+    # a file's path with its extension, then a full stop: the stop ends a sentence
+    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\s|$))"
+    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*(?:\?[\w.\-@%+~$*=&]*)?"
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
@@ -125,6 +127,14 @@ _GLUED_VERSION = re.compile(r"(?<![\w.-])[A-Za-z]+v\d+(?:\.\d+)+[\w-]*")
 """A protocol or product name glued to its dotted version (``TLSv1.3``, ``SSLv3.0``): one value,
 as ``v1.2.3`` is. Applied only to a line holding ``v`` and a digit, a dot and a digit after it
 (a pattern that opens with a letter class would be tried at every letter of every line)."""
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){7})(?=[0-9a-fA-F:]*\d)"
+    r"(?:[0-9a-fA-F]{1,4}|:)(?::[0-9a-fA-F]{0,4}){1,7}(?![\w:])"
+    r"|(?<=\[)::(?=\])"  # "[::]:25": the unspecified address in brackets
+)
+"""An IPv6 address, compressed (``2001:db8::53``, ``fe80::1``, ``::1``) or in full: one value,
+as an IPv4 address is. Applied only to a line holding ``::`` or seven colons; a C++ or Rust
+path (``std::string``) is not hexadecimal, an address has a digit, and a clock has no ``::``."""
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
@@ -142,6 +152,8 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
+    if ":" in content and ("::" in content or content.count(":") >= 7):
+        content = _IPV6.sub(WILDCARD, content)
     if "[" in content and not header:
         content = _INDEXED.sub(WILDCARD, content)
     if "v" in content and _VERSION_HINT.search(content) is not None:

@@ -1,0 +1,35 @@
+"""Masking and grouping rules added in the holdout10 round: IPv6 addresses, a sentence's full
+stop after a file's path, values in angle brackets and the value of a bracketed pair."""
+
+from __future__ import annotations
+
+from vigil.logs import TemplateMiner
+from vigil.logs._tokens import mask
+
+
+def templates(lines: list[str]) -> list[str]:
+    miner = TemplateMiner()
+    ids = [miner.cluster_of(line).id for line in lines]
+    return [miner.clusters[miner.resolve(i)].template for i in ids]
+
+
+def test_an_ipv6_address_is_one_value() -> None:
+    assert mask("remote address is 2001:db8::53 port 53") == "remote address is <*> port <*>"
+    assert mask("from fe80::1 and ::1") == "from <*> and <*>"
+    assert mask("2001:0db8:0000:0000:0000:ff00:0042:8329 up") == "<*> up"
+    assert mask("listening for SMTP on [0.0.0.0]:25 [::]:25") == (
+        "listening for SMTP on [<*>]:<*> [<*>]:<*>"
+    )
+    # C++ and Rust paths, hexadecimal-looking names with no digit, a clock: not addresses
+    assert mask("std::string a::b SSL routines::tlsv1") == "std::string a::b SSL routines::tlsv1"
+    assert mask("at 10:00:01") == "at <*>:<*>:<*>"
+
+
+def test_a_full_stop_after_a_files_path_is_the_sentences() -> None:
+    assert mask("Config loaded from /etc/mosquitto/mosquitto.conf.") == "Config loaded from <*>."
+    assert mask("Saving to /var/lib/m.db. Done") == "Saving to <*>. Done"
+    # a path whose last part has no extension keeps its dot (HDFS's "part-00590. blk_...")
+    assert mask("allocateBlock: /user/root/part-00590. blk_-1727") == "allocateBlock: <*> <*>"
+    # an ellipsis, and a path with no stop, as before
+    assert mask("loading /a/b/x.conf...") == "loading <*>"
+    assert mask("open /a/b/x.tar.gz failed") == "open <*> failed"
