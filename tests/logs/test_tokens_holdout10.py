@@ -33,3 +33,31 @@ def test_a_full_stop_after_a_files_path_is_the_sentences() -> None:
     # an ellipsis, and a path with no stop, as before
     assert mask("loading /a/b/x.conf...") == "loading <*>"
     assert mask("open /a/b/x.tar.gz failed") == "open <*> failed"
+
+
+def test_words_in_angle_brackets_are_values_however_many_the_line_holds() -> None:
+    lines = [
+        "Job <884213> is submitted to queue <gpu> by user <mkhan>",
+        "Job <884214> is submitted to queue <normal> by user <jlee>",
+    ]
+    assert templates(lines) == ["Job <<*>> is submitted to queue <<*>> by user <<*>>"] * 2
+    # the same words with no brackets are two events, as before (a plain word in the middle of
+    # a message is a constant unless something marks it as a value)
+    lines = ["Job 1 is submitted to queue gpu now", "Job 2 is submitted to queue normal now"]
+    assert len(set(templates(lines))) == 2
+
+
+def test_the_word_closing_a_bracketed_pair_is_the_value_its_name_names() -> None:
+    lines = [
+        "[pool www] server reached pm.max_children setting (5), consider raising it",
+        "[pool api] server reached pm.max_children setting (24), consider raising it",
+    ]
+    assert templates(lines) == [
+        "[pool <*>] server reached pm.max_children setting (<*>), consider raising it"
+    ] * 2
+    # a pair whose name is capitalised is a phrase of the message, not a tag: kept apart
+    lines = [
+        "[Pool closed] server reached its limit of children now",
+        "[Pool open] server reached its limit of children now",
+    ]
+    assert len(set(templates(lines))) == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from vigil.logs._enclosed import angled, generalise_angled, paired
 from vigil.logs._tokens import (
     MONTHS,
     NAME_PAIR,
@@ -130,6 +131,13 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if i > 0 and _labelled_process(cluster.words[i - 1], lhave, lnew):
             hard += 1  # "Sandbox: QQ(<*>) deny" / "Sandbox: WeChat(<*>) deny": a process and pid
             continue
+        if i > 0 and angled(lhave, lnew):
+            hard += 1  # "queue <gpu>" / "queue <normal>": a value in angle brackets
+            continue
+        if i == 1 and not bare and plain and paired(cluster.words[0], have, new):
+            bare = True  # "[pool www] server reached" / "[pool api] ...": a tag's value
+            hard += 1
+            continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
         if key and (
             plain or key != "=" or (WILDCARD in have and WILDCARD in new) or unset(have, new)
@@ -160,6 +168,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             or not plain
             or not (
                 introduced(cluster.words[i - 1], have, new)
+                or paired(cluster.words[i - 1], have, new)
                 or process_name(cluster.words[i - 2], cluster.words[i - 1], have, new)
             )
             or look_alike(have, new)
@@ -312,6 +321,9 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
                 changed = True
         elif covers(lnew, lhave):
             cluster.words[i], cluster.levels[i] = _rekey(lnew, have, new), LOOSE
+            changed = True
+        elif angled(lhave, lnew):
+            cluster.words[i], cluster.levels[i] = generalise_angled(lhave), LOOSE
             changed = True
         else:
             pattern = _rekey(generalise(lhave, lnew), have, new)

@@ -1,0 +1,55 @@
+"""Values a program encloses: a word in angle brackets, the second word of a bracketed pair.
+
+Called by :func:`vigil.logs._cluster._cost` and :func:`vigil.logs._cluster._widen` on the slow
+path (a line compared with a cluster it differs from in a plain word). Pure string tests.
+
+- A word wholly in angle brackets (``queue <normal>``, ``user <jlee>``, ``Host <cpu-n041>``) is
+  a value the program marked as one, as a quoted word is: batch schedulers, mailers and DNS
+  resolvers print their values so. Two of them in one place are one variable, however many
+  the line holds.
+- A bracketed pair (``[pool www]``, ``(queue batch)``): a name opening the bracket and a word
+  closing it; the word is the value the name names, as ``pool=www`` would be, even where a
+  message's first two words are otherwise its verb and subject (the pair is a tag before
+  them).
+"""
+
+from __future__ import annotations
+
+import re
+
+from vigil.logs._tokens import WILDCARD
+
+_ANGLED = re.compile(r"^<([^<>\s*]+)>([,;:.)\]]*)$")
+_OPENING_NAME = re.compile(r"^[\[(][a-z][a-z_\-]*$")
+_CLOSING = {"[": "]", "(": ")"}
+
+
+def angled(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two different words wholly in angle brackets, closed by the
+    same punctuation (``<gpu>``/``<normal>``, ``<a>,``/``<b>,``); a placeholder the program
+    prints for an absent value stays a word of its own only when it is the template's already
+    (``<unknown>`` against ``<*>`` is not angled: the mask is not a word)."""
+    ma, mb = _ANGLED.match(a), _ANGLED.match(b)
+    return ma is not None and mb is not None and ma.group(2) == mb.group(2)
+
+
+def generalise_angled(a: str) -> str:
+    """The pattern of an angled word: ``<<*>>`` and its closing punctuation."""
+    m = _ANGLED.match(a)
+    return "<" + WILDCARD + ">" + (m.group(2) if m is not None else "")
+
+
+def paired(before: str, a: str, b: str) -> bool:
+    """True when ``before`` opens a bracket with a lower-case name and ``a`` and ``b`` are two
+    words closing it (``[pool`` + ``www]``/``api]``)."""
+    if _OPENING_NAME.match(before) is None:
+        return False
+    close = _CLOSING[before[0]]
+    return (
+        a.endswith(close)
+        and b.endswith(close)
+        and close not in a[:-1]
+        and close not in b[:-1]
+        and a[:1] not in "[(<"
+        and b[:1] not in "[(<"
+    )
