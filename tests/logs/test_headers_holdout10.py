@@ -54,3 +54,11 @@ def test_a_compact_system_log_has_its_type_process_library_and_subsystem_as_head
     # a program with a plain pid and its colon is syslog's, read as before
     line = "Nov 29 10:00:01 host sshd[812]: Accepted publickey for bob"
     assert content(line) == "Accepted publickey for bob"
+
+
+def test_a_key_value_field_with_digits_after_the_time_opens_the_message() -> None:
+    line = "2026-11-29 10:11:29 H=(WIN-8QK2J1) [198.51.100.201] F=<a@b.example> rejected RCPT"
+    assert content(line) == "H=(WIN-8QK2J1) [198.51.100.201] F=<a@b.example> rejected RCPT"
+    # metadata before a level is header, as before (Elixir's "$time $metadata[$level]")
+    line = "10:00:14.331 request_id=GBuz4nT6K1aXv0QAAAFh [info] GET /api/orders/4821"
+    assert content(line) == "GET /api/orders/4821"

@@ -484,6 +484,10 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             time_end = end  # Redis: "1:M 29 Nov 2026 10:00:01.123 * msg", a level as a symbol
             break
         leading_time = False
+        if kind == NODE and timed and "=" in tok and not _level_ahead(toks, i + 1):
+            # "<time> H=(WIN-8QK2J1) [10.0.0.9] F=<a@b> rejected": a key=value after the time is
+            # the message's, unless a level follows it (metadata, "<time> request_id=F1 [info]")
+            break
         if kind in (DASH, BRACKET, NODE, CAPS):
             fields.append(("Field", tok))
             continue
@@ -504,6 +508,11 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if known is not None:
             return known
     return 0, ()
+
+
+def _level_ahead(toks: _Tokens, i: int) -> bool:
+    """True when one of the three tokens from ``i`` on is a level."""
+    return any(toks.has(j) and _kind(toks[j][0], True) == LEVEL for j in range(i, i + 3))
 
 
 def _after_clock(tok: str) -> bool:
