@@ -61,3 +61,19 @@ def test_the_word_closing_a_bracketed_pair_is_the_value_its_name_names() -> None
         "[Pool open] server reached its limit of children now",
     ]
     assert len(set(templates(lines))) == 2
+
+
+def test_a_word_in_square_brackets_after_a_plain_word_is_a_value() -> None:
+    lines = [
+        "The web application [api] appears to have started a thread named [Timer-0]",
+        "The web application [admin] appears to have started a thread named [pool-2]",
+    ]
+    assert templates(lines) == [
+        "The web application [<*>] appears to have started a thread named [<*>]"
+    ] * 2
+    # after a value it qualifies that value: a direction, a constant of each event
+    lines = [
+        "Channel 00/0 : 1[1] -> 9[1] [send] via NET/IB/0",
+        "Channel 01/0 : 9[1] -> 1[1] [receive] via NET/IB/0",
+    ]
+    assert len(set(templates(lines))) == 2

@@ -131,8 +131,8 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if i > 0 and _labelled_process(cluster.words[i - 1], lhave, lnew):
             hard += 1  # "Sandbox: QQ(<*>) deny" / "Sandbox: WeChat(<*>) deny": a process and pid
             continue
-        if i > 0 and angled(lhave, lnew):
-            hard += 1  # "queue <gpu>" / "queue <normal>": a value in angle brackets
+        if i > 0 and angled(lhave, lnew, cluster.words[i - 1]):
+            hard += 1  # "queue <gpu>" / "queue <normal>", "application [api]": a marked value
             continue
         if i == 1 and not bare and plain and paired(cluster.words[0], have, new):
             bare = True  # "[pool www] server reached" / "[pool api] ...": a tag's value
@@ -322,7 +322,7 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
         elif covers(lnew, lhave):
             cluster.words[i], cluster.levels[i] = _rekey(lnew, have, new), LOOSE
             changed = True
-        elif angled(lhave, lnew):
+        elif angled(lhave, lnew, cluster.words[i - 1] if i else ""):
             cluster.words[i], cluster.levels[i] = generalise_angled(lhave), LOOSE
             changed = True
         else:

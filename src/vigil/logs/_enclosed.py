@@ -1,4 +1,4 @@
-"""Values a program encloses: a word in angle brackets, the second word of a bracketed pair.
+"""Values a program encloses: a word in angle or square brackets, the second word of a pair.
 
 Called by :func:`vigil.logs._cluster._cost` and :func:`vigil.logs._cluster._widen` on the slow
 path (a line compared with a cluster it differs from in a plain word). Pure string tests.
@@ -6,7 +6,9 @@ path (a line compared with a cluster it differs from in a plain word). Pure stri
 - A word wholly in angle brackets (``queue <normal>``, ``user <jlee>``, ``Host <cpu-n041>``) is
   a value the program marked as one, as a quoted word is: batch schedulers, mailers and DNS
   resolvers print their values so. Two of them in one place are one variable, however many
-  the line holds.
+  the line holds. A word in square brackets after a plain word naming it is one too
+  (``application [api]``, ``templates [logs-template]``, ``from [GREEN] to [YELLOW]``); after a
+  value it qualifies that value (``<*>[<*>] [send]`` / ``[receive]``) and stays a constant.
 - A bracketed pair (``[pool www]``, ``(queue batch)``): a name opening the bracket and a word
   closing it; the word is the value the name names, as ``pool=www`` would be, even where a
   message's first two words are otherwise its verb and subject (the pair is a tag before
@@ -19,24 +21,28 @@ import re
 
 from vigil.logs._tokens import WILDCARD
 
-_ANGLED = re.compile(r"^<([^<>\s*]+)>([,;:.)\]]*)$")
+_ANGLED = re.compile(r"^(?:<([^<>\s*]+)>|\[([^\[\]\s*]+)\])([,;:.)\]]*)$")
 _OPENING_NAME = re.compile(r"^[\[(][a-z][a-z_\-]*$")
 _CLOSING = {"[": "]", "(": ")"}
 
 
-def angled(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` are two different words wholly in angle brackets, closed by the
-    same punctuation (``<gpu>``/``<normal>``, ``<a>,``/``<b>,``); a placeholder the program
-    prints for an absent value stays a word of its own only when it is the template's already
-    (``<unknown>`` against ``<*>`` is not angled: the mask is not a word)."""
+def angled(a: str, b: str, before: str = "") -> bool:
+    """True when ``a`` and ``b`` are two different words wholly in angle or square brackets,
+    closed by the same punctuation (``<gpu>``/``<normal>``, ``[api]``/``[admin]``). A word in
+    square brackets is a value only after a plain word naming it (``application [api]``, ``from
+    [GREEN]``); after a value it qualifies that value (``<*>[<*>] [send]`` / ``[receive]``: a
+    direction, a constant of the event)."""
     ma, mb = _ANGLED.match(a), _ANGLED.match(b)
-    return ma is not None and mb is not None and ma.group(2) == mb.group(2)
+    if ma is None or mb is None or a[0] != b[0] or ma.group(3) != mb.group(3):
+        return False
+    return a[0] == "<" or (before != "" and WILDCARD not in before)
 
 
 def generalise_angled(a: str) -> str:
     """The pattern of an angled word: ``<<*>>`` and its closing punctuation."""
     m = _ANGLED.match(a)
-    return "<" + WILDCARD + ">" + (m.group(2) if m is not None else "")
+    close = ">" if a[0] == "<" else "]"
+    return a[0] + WILDCARD + close + (m.group(3) if m is not None else "")
 
 
 def paired(before: str, a: str, b: str) -> bool:
