@@ -77,3 +77,16 @@ def test_a_word_in_square_brackets_after_a_plain_word_is_a_value() -> None:
         "Channel 01/0 : 9[1] -> 1[1] [receive] via NET/IB/0",
     ]
     assert len(set(templates(lines))) == 2
+
+
+def test_a_process_name_after_a_labelled_pid_is_a_value() -> None:
+    lines = [
+        "[R8812] getaddrinfo stop -- hostname: <private>, client pid: 1822 (Safari), took 5",
+        "[R8812] getaddrinfo stop -- hostname: <private>, client pid: 734 (Slack), took 7",
+    ]
+    assert templates(lines) == [
+        "[R8812] getaddrinfo stop -- hostname: <private>, client pid: <*> (<*>), took <*>"
+    ] * 2
+    # a word in parentheses after another number is the event's own, as before
+    lines = ["disk 3 (usable) at offset 9 ok now", "disk 4 (reserved) at offset 9 ok now"]
+    assert len(set(templates(lines))) == 2

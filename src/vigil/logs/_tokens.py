@@ -329,11 +329,12 @@ _PROCESS_NAME = re.compile(r"^\([^\s()]+\)[.,;:]?$")
 
 def process_name(before: str, at: str, a: str, b: str) -> bool:
     """True when ``a`` and ``b`` are the names of a process after its id: ``Killed process
-    <*> (mpirun).`` / ``(lmp_linux).``, ``pid <*> (python3)``. A program names the process it
-    killed, reaped or traced by its pid and then its command name: a value, as the pid is."""
+    <*> (mpirun).`` / ``(lmp_linux).``, ``pid <*> (python3)``, ``client pid: <*> (Safari)``. A
+    program names the process it killed, reaped, traced or served by its pid and then its command
+    name: a value, as the pid is."""
     return (
         at == WILDCARD
-        and before.lower() in ("process", "pid", "task")
+        and before.lower().rstrip(":") in ("process", "pid", "task")
         and _PROCESS_NAME.match(a) is not None
         and _PROCESS_NAME.match(b) is not None
     )
