@@ -62,3 +62,10 @@ def test_a_key_value_field_with_digits_after_the_time_opens_the_message() -> Non
     # metadata before a level is header, as before (Elixir's "$time $metadata[$level]")
     line = "10:00:14.331 request_id=GBuz4nT6K1aXv0QAAAFh [info] GET /api/orders/4821"
     assert content(line) == "GET /api/orders/4821"
+
+
+def test_an_arrow_after_a_bare_id_is_the_messages_and_after_bracketed_fields_the_headers() -> None:
+    line = "2026-11-29 10:02:18 1tGx4M-000DkJ-3q => bob@lab.internal R=localuser T=local_delivery"
+    assert content(line) == "1tGx4M-000DkJ-3q => bob@lab.internal R=localuser T=local_delivery"
+    line = "Nov 29 10:46:11 770112 [58EF115D] 0x02 -> Routing engine minhop chosen"
+    assert content(line) == "Routing engine minhop chosen"

@@ -449,7 +449,9 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # loguru's "<time> | INFO     | app.main:run:42 - msg": the level between bars
             fields.append(("Level", toks[i + 1][0]))
             return _after_level(line, toks, i + 2, toks[i + 1][1]), tuple(fields)
-        if timed and tok in _SEPARATORS:
+        if timed and tok in _SEPARATORS and (tok == "|" or _bracketed_field(fields)):
+            # "<time> 770112 [58EF115D] 0x02 -> msg": an arrow closes header fields; after a
+            # bare id ("<time> 1tGx4M-000DkJ-3q => bob@x R=local") it is the message's own
             return _skip_space(line, end), tuple(fields)
         if address is not None and not (toks.has(i + 1) and _is_program(toks[i + 1][0])):
             # "<time> 35237 10.0.1.157 TCP_MISS/200 ...", "<date> <time> 10.0.0.4 GET /x ...": an
@@ -508,6 +510,11 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if known is not None:
             return known
     return 0, ()
+
+
+def _bracketed_field(fields: list[tuple[str, str]]) -> bool:
+    """True when one of the header fields found so far is in brackets."""
+    return any(value[:1] == "[" for _, value in fields)
 
 
 def _level_ahead(toks: _Tokens, i: int) -> bool:
