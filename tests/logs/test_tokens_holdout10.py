@@ -90,3 +90,12 @@ def test_a_process_name_after_a_labelled_pid_is_a_value() -> None:
     # a word in parentheses after another number is the event's own, as before
     lines = ["disk 3 (usable) at offset 9 ok now", "disk 4 (reserved) at offset 9 ok now"]
     assert len(set(templates(lines))) == 2
+
+
+def test_a_decimal_number_signed_with_plus_is_one_value_sign_included() -> None:
+    assert mask("for 192.0.2.7 at 2026-11-29 10:00:14 +0000") == "for <*> at <*> <*>:<*>:<*> <*>"
+    assert mask("spike_detect +0.218744 s") == "spike_detect <*> s"
+    # a backtrace frame's offset keeps its "+" (a frame with no function, "(+0x12cf0)"), and a
+    # plus glued to a word is the word's ("C++11", "a+5")
+    assert mask("/lib64/libpthread.so.0(+0x12cf0)[0x7f3a51e6acf0]").startswith("<*>(+<*>)")
+    assert mask("C++11 a+5") == "C++<*> a+<*>"

@@ -75,7 +75,8 @@ _STRONG = re.compile(
     rf"|\b(?:{_DAYS})\b"  # day names
     # A value does not end with a hyphen: one after it is punctuation glued to the value (the
     # arrow of "131->0", "3901M->3539M", "10.0.0.1:53412->10.0.0.9:53"), not part of it.
-    r"|(?<![\w-])-?\d(?:[\w-]*\w)?"  # starts with a digit (optionally signed)
+    # starts with a digit, signed or not ("+" only before a decimal: "(+0x12cf0)" keeps it)
+    r"|(?<![\w-])(?:-|(?<![\w+])\+(?=[\d.]+(?![\w.])))?\d(?:[\w-]*\w)?"
     r"|(?<![\w-])(?![A-Z][A-Z\-]*\d+(?![\w-]))[\w-]*?\d{3}(?:[\w-]*\w)?"  # a run of 3+ digits
     r"|(?<![\w-])[\w-]*?\d(?:[^\W\d]|-)+\d[\w-]*"  # two numbered parts: R25-M1-N2, x86_64
     r"|(?<![\w-])(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}(?![\w-])"  # long hex
