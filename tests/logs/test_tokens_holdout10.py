@@ -99,3 +99,14 @@ def test_a_decimal_number_signed_with_plus_is_one_value_sign_included() -> None:
     # plus glued to a word is the word's ("C++11", "a+5")
     assert mask("/lib64/libpthread.so.0(+0x12cf0)[0x7f3a51e6acf0]").startswith("<*>(+<*>)")
     assert mask("C++11 a+5") == "C++<*> a+<*>"
+
+
+def test_the_last_item_of_a_list_opened_by_a_value_is_a_value() -> None:
+    lines = [
+        "PM response took 1542 ms (54, com.apple.Safari)",
+        "PM response took 388 ms (61, Slack)",
+    ]
+    assert templates(lines) == ["PM response took <*> ms (<*>, <*>)"] * 2
+    # a list opened by a word is a phrase of the message: its words stay
+    lines = ["PM response took 1542 ms (user, Safari)", "PM response took 388 ms (user, Slack)"]
+    assert len(set(templates(lines))) == 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from vigil.logs._enclosed import angled, generalise_angled, paired
+from vigil.logs._enclosed import angled, generalise_angled, listed, paired
 from vigil.logs._tokens import (
     MONTHS,
     NAME_PAIR,
@@ -169,6 +169,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             or not (
                 introduced(cluster.words[i - 1], have, new)
                 or paired(cluster.words[i - 1], have, new)
+                or listed(cluster.words[i - 1], have, new)
                 or process_name(cluster.words[i - 2], cluster.words[i - 1], have, new)
             )
             or look_alike(have, new)

@@ -9,6 +9,8 @@ path (a line compared with a cluster it differs from in a plain word). Pure stri
   the line holds. A word in square brackets after a plain word naming it is one too
   (``application [api]``, ``templates [logs-template]``, ``from [GREEN] to [YELLOW]``); after a
   value it qualifies that value (``<*>[<*>] [send]`` / ``[receive]``) and stays a constant.
+- The last item of a parenthesised list opened by a value (``(54, com.apple.Safari)``,
+  ``(61, Slack)``): a tuple's items are values, the masked first one shows it.
 - A bracketed pair (``[pool www]``, ``(queue batch)``): a name opening the bracket and a word
   closing it; the word is the value the name names, as ``pool=www`` would be, even where a
   message's first two words are otherwise its verb and subject (the pair is a tag before
@@ -58,4 +60,17 @@ def paired(before: str, a: str, b: str) -> bool:
         and close not in b[:-1]
         and a[:1] not in "[(<"
         and b[:1] not in "[(<"
+    )
+
+
+def listed(before: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` close a parenthesised list that ``before`` opens with a value
+    (``(<*>,`` + ``Safari)``/``Slack)``): the items of a tuple a program prints are values of
+    one kind, the first masked shows it."""
+    return (
+        before[:1] == "("
+        and before.endswith(WILDCARD + ",")
+        and a.endswith(")")
+        and b.endswith(")")
+        and "(" not in a + b
     )
