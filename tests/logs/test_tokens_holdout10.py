@@ -110,3 +110,16 @@ def test_the_last_item_of_a_list_opened_by_a_value_is_a_value() -> None:
     # a list opened by a word is a phrase of the message: its words stay
     lines = ["PM response took 1542 ms (user, Safari)", "PM response took 388 ms (user, Slack)"]
     assert len(set(templates(lines))) == 2
+
+
+def test_a_lower_case_name_in_parentheses_opening_a_message_is_its_subject() -> None:
+    lines = [
+        "(root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)",
+        "(www-data) CMD (php /var/www/app/artisan schedule:run)",
+    ]
+    assert templates(lines) == ["(<*>) CMD (<*>)"] * 2
+    # an upper-case tag in parentheses is the program's own word: kept
+    lines = ["(CRON) info (No MTA installed, discarding output)", "(CRON) STARTUP (fork ok)"]
+    assert templates(lines)[0].startswith("(CRON) info")
+    lines = ["(CRON) info (No MTA installed)", "(ANACRON) info (No MTA installed)"]
+    assert len(set(templates(lines))) == 2

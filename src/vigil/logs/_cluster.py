@@ -71,9 +71,11 @@ class Cluster:
         return self._template
 
 
-_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$")
+_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^\([a-z_][\w.\-]*\)$")
 """A dotted name before a colon opening a message: ``gunicorn.service: Main process exited``,
-``com.apple.cts: ...``. Which unit or component says it is a value; the message is the event."""
+``com.apple.cts: ...``; or a lower-case name in parentheses opening a message (the user a job
+runs as, ``(root) CMD (...)``). Which unit, component or user says it is a value; the message
+is the event."""
 
 
 _ZONE = re.compile(r"^[+-]?<\*>\]$")
@@ -118,7 +120,13 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             soft += 1  # "<*> KB," / "<*> MB," / "<*>,": one size in other units
             continue
         plain = plain_difference(have, new)
-        if i == 0 and n >= 3 and not bare and _SUBJECT.match(have) and _SUBJECT.match(new):
+        if (
+            i == 0
+            and (n >= 3 or have[0] == "(")  # "(root) CMD (<command line>)": two words
+            and not bare
+            and _SUBJECT.match(have)
+            and _SUBJECT.match(new)
+        ):
             bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
             hard += 1
             continue
