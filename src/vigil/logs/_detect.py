@@ -320,7 +320,7 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             return cut, (("Fields", line[:cut].rstrip()),)
     if line[:1].isdigit() or line[:1] == "[":
         # "<time> Df kernel[0:1f4] (AppleSMC) msg", "[<epoch>] unbound[812:0] info: msg"
-        known = identified_program(line, _LEVELS) if ":" in line[:80] else None
+        known = identified_program(line, _LEVELS) if "[" in line[1:80] else None
         if known is not None:
             return known
     if line[:1].isdigit():
