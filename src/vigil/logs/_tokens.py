@@ -61,9 +61,9 @@ _STRONG = re.compile(
     r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
     r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
-    # a file's path with its extension, then a full stop: the stop ends a sentence
-    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\s|$))"
-    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*(?:\?[\w.\-@%+~$*=&]*)?"
+    # a path (+ query); after a file's extension a full stop ends the sentence, not the path
+    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+"
+    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\s|$))|[\w.\-@%+~$*]*)(?:\?[\w.\-@%+~$*=&]*)?"
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
