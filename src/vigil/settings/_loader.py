@@ -99,6 +99,7 @@ def _describe(
         "string_pattern_mismatch": f"must match {ctx.get('pattern')}",
         "literal_error": f"must be one of {ctx.get('expected')}",
         "too_short": "must not be empty",
+        "finite_number": "must be a finite number",
     }
     msg = friendly.get(typ) or str(err["msg"]).removeprefix("Value error, ")
     msg = msg[0].lower() + msg[1:] if msg else msg

@@ -1,0 +1,38 @@
+"""Bad settings files the loader must refuse with one ``file:line: field: problem`` line each
+(never a traceback, never a value the controller cannot use): infinite numbers, nesting too deep
+for the YAML parser, a directory or a non-UTF-8 file given as the config."""
+
+from __future__ import annotations
+
+from textwrap import dedent
+
+import pytest
+
+from vigil.errors import ConfigError
+from vigil.settings import parse_settings
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(dedent(text))
+    return caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("heartbeat:\n  interval: .inf\n", "vigil.yaml:2: heartbeat.interval"),
+        ("heartbeat:\n  phi_down: .inf\n", "vigil.yaml:2: heartbeat.phi_down"),
+        (
+            "services:\n  - name: a\n    command: x\n    stop_grace: .inf\n",
+            "vigil.yaml:4: services[0].stop_grace",
+        ),
+        ("logs:\n  ship_every: -.inf\n", "vigil.yaml:2: logs.ship_every"),
+    ],
+    ids=["heartbeat-interval", "phi-down", "stop-grace", "minus-inf"],
+)
+def test_an_infinite_number_is_refused_naming_its_field(text: str, where: str) -> None:
+    # YAML's .inf passed every `>= 0` check: the controller then told agents
+    # {"interval": Infinity}, which is not JSON, and waited for ever on a stop
+    [problem] = problems_of(text)
+    assert problem.startswith(where + ": must be a finite number"), problem
