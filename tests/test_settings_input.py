@@ -36,3 +36,19 @@ def test_an_infinite_number_is_refused_naming_its_field(text: str, where: str) -
     # {"interval": Infinity}, which is not JSON, and waited for ever on a stop
     [problem] = problems_of(text)
     assert problem.startswith(where + ": must be a finite number"), problem
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("data_dir: x\nrules: " + "[" * 5000 + "]" * 5000 + "\n", 2),
+        # the top mapping is level 1, the list under nodes (line 3) level 2: line 66 opens 65
+        ("data_dir: x\nnodes:\n" + "".join("  " * i + "- \n" for i in range(1, 3000)), 66),
+        ("logs: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", 1),
+    ],
+    ids=["flow-lists", "block-lists", "flow-maps"],
+)
+def test_nesting_too_deep_for_the_parser_is_a_problem_not_a_traceback(text: str, line: int) -> None:
+    # the YAML composer recursed once per level: RecursionError, a traceback from check-config
+    [problem] = problems_of(text)
+    assert problem.startswith(f"vigil.yaml:{line}: nested more than 64 levels deep"), problem

@@ -18,6 +18,32 @@ from vigil.errors import ConfigError
 from vigil.settings._models import Settings, _dotted
 from vigil.settings._types import Loc
 
+MAX_DEPTH = 64
+"""Nesting levels a config may have (vigil.yaml needs about six). A few thousand overflowed the
+YAML composer's recursion: a RecursionError traceback instead of a problem line."""
+
+_OPENS = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+_CLOSES = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where the nesting passes :data:`MAX_DEPTH`, or None. Reads the tokens (the
+    scanner does not recurse), so it runs before anything that walks the tree."""
+    depth = 0
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, _OPENS):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return int(token.start_mark.line) + 1
+        elif isinstance(token, _CLOSES):
+            depth -= 1
+    return None
+
 
 def _line_map(
     node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]
@@ -139,6 +165,14 @@ def _known_fields(
 def parse_settings(text: str, source: str = "vigil.yaml") -> Settings:
     """Parse YAML text into ``Settings``; raise :class:`ConfigError` naming ``source:line``."""
     try:
+        deep = _too_deep(text)
+        if deep is not None:
+            raise ConfigError(
+                [
+                    f"{source}:{deep}: nested more than {MAX_DEPTH} levels deep: a config is a "
+                    "few levels of sections and lists (is a bracket left open?)"
+                ]
+            )
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
