@@ -4,12 +4,13 @@ for the YAML parser, a directory or a non-UTF-8 file given as the config."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
 from vigil.errors import ConfigError
-from vigil.settings import parse_settings
+from vigil.settings import load_settings, parse_settings
 
 
 def problems_of(text: str) -> list[str]:
@@ -52,3 +53,22 @@ def test_nesting_too_deep_for_the_parser_is_a_problem_not_a_traceback(text: str,
     # the YAML composer recursed once per level: RecursionError, a traceback from check-config
     [problem] = problems_of(text)
     assert problem.startswith(f"vigil.yaml:{line}: nested more than 64 levels deep"), problem
+
+
+def test_a_directory_given_as_the_config_says_to_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    assert caught.value.problems == [
+        f"{tmp_path}: is a directory, not a config file: pass the file, "
+        f"e.g. -c {tmp_path / 'vigil.yaml'}"
+    ]
+
+
+def test_a_byte_that_is_not_utf8_is_refused_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "vigil.yaml"
+    path.write_bytes(b"data_dir: x\napi:\n  host: caf\xe9\n")  # saved as Latin-1
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.problems == [
+        f"{path}:3: not UTF-8 (byte 0xe9 at column 12): save the file as UTF-8"
+    ]

@@ -239,9 +239,27 @@ def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
 def load_settings(path: str | Path) -> Settings:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError([f"{path}: no such file: create it or pass -c PATH"]) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(
+            [
+                f"{path}: is a directory, not a config file: pass the file, "
+                f"e.g. -c {path / 'vigil.yaml'}"
+            ]
+        ) from exc
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            [
+                f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at column {column}): "
+                "save the file as UTF-8"
+            ]
+        ) from exc
     return parse_settings(text, str(path))
