@@ -21,7 +21,7 @@ from rich.console import Console, Group
 from rich.logging import RichHandler
 from rich.table import Table
 
-from vigil.cli._client import ApiClient, api_errors
+from vigil.cli._client import ApiClient, api_errors, token_problem, url_problem
 from vigil.cli._detect import detect
 from vigil.cli._logs import logs_app
 from vigil.cli._logs_api import (
@@ -59,6 +59,18 @@ def _controller_url(value: str) -> str:
         raise typer.BadParameter(
             f"must be an http:// or https:// URL with a host, e.g. http://ctl:8700 (got {value!r})"
         )
+    problem = url_problem(value)
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    return value
+
+
+def _agent_token(value: str | None) -> str | None:
+    """``--token`` checked before the agent starts: one that cannot go into a header made
+    every heartbeat raise UnicodeEncodeError (a traceback)."""
+    problem = None if value is None else token_problem(value)
+    if problem is not None:
+        raise typer.BadParameter(problem)
     return value
 
 
@@ -219,7 +231,11 @@ def agent(
     name: Annotated[str, typer.Option(help="This node's name, as in the controller's config.")],
     token: Annotated[
         str | None,
-        typer.Option(envvar="VIGIL_AGENT_TOKEN", help="Agent token (or VIGIL_AGENT_TOKEN)."),
+        typer.Option(
+            envvar="VIGIL_AGENT_TOKEN",
+            help="Agent token (or VIGIL_AGENT_TOKEN).",
+            callback=_agent_token,
+        ),
     ] = None,
     interval: Annotated[float, typer.Option(min=0.01, help="Seconds between heartbeats.")] = 1.0,
     metrics: Annotated[
