@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from vigil.api._auth import Operator, Viewer
 from vigil.api._context import Ctx
@@ -61,10 +61,21 @@ class BalancerChangeIn(BaseModel):
 class PlacementIn(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt need must not place as no need
     gpus: int = Field(default=0, ge=0, le=1024)
-    gpu_memory_mb: int = Field(default=0, ge=0, description="Per GPU")
+    gpu_memory_mb: int = Field(default=0, ge=0, description="Per GPU (with gpus of 1 or more)")
     memory_mb: int = Field(default=0, ge=0)
     labels: dict[str, str] = Field(default_factory=dict)
     policy: Literal["least_loaded", "bin_pack", "weighted", "round_robin"] = "least_loaded"
+
+    @field_validator("gpu_memory_mb")
+    @classmethod
+    def _per_gpu(cls, value: int, info: ValidationInfo) -> int:
+        # placement reads it for GPU tasks only: without gpus it was dropped, and the task
+        # placed as one needing no GPU at all
+        if value and info.data.get("gpus") == 0:
+            raise ValueError(
+                "is memory per GPU, and gpus is 0: give gpus too, or leave gpu_memory_mb out"
+            )
+        return value
 
 
 class PlacementOut(BaseModel):
