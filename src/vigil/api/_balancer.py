@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from vigil.api._auth import Operator, Viewer
 from vigil.api._context import Ctx
-from vigil.api._schemas import ERROR_RESPONSES, ErrorOut
+from vigil.api._schemas import ERROR_RESPONSES, ErrorOut, Reason
 from vigil.balancer import NoFit, TaskNeeds, UpstreamStatus
 from vigil.errors import InputError, NotFoundError
 from vigil.model import replica_id
@@ -55,7 +55,7 @@ class BalancerChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt "state" must not pass as no change
     state: Literal["ready", "draining", "maint"] | None = None
     weight: float | None = Field(default=None, gt=0, le=1_000_000)
-    reason: str = Field(default="", max_length=500)
+    reason: Reason = ""
 
 
 class PlacementIn(BaseModel):

@@ -239,5 +239,3 @@ def _encoded(
         "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *headers],
     }
     return start, body
-
-

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from vigil.model import FindingKind, Health, IncidentState, NodeStatus, ReplicaState, Severity
 from vigil.store import Page
@@ -178,11 +178,32 @@ class AuditVerifyOut(BaseModel):
     first_broken: int | None = Field(description="Id of the first entry whose hash does not match")
 
 
+def _printable(text: str) -> str:
+    """Refuse control characters other than tab and newline: PostgreSQL text cannot hold a NUL
+    (the action was taken, then its audit entry failed: a 500 and no trail), and an escape
+    sequence in the trail would redraw the terminal of whoever reads it."""
+    for i, char in enumerate(text):
+        if (char < " " and char not in "\t\n") or "\x7f" <= char <= "\x9f":
+            raise ValueError(
+                f"must not hold control characters ({char!r} as character {i + 1}): "
+                "write the reason as plain text"
+            )
+    return text
+
+
+Reason = Annotated[
+    str,
+    Field(max_length=500, description="Why: kept in the audit trail (plain text)"),
+    AfterValidator(_printable),
+]
+"""An operator's reason for an action, as the audit trail keeps it."""
+
+
 class CommandIn(BaseModel):
     """Optional body of a replica command."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(default="", max_length=500, description="Why: kept in the audit trail")
+    reason: Reason = ""
 
 
 MAX_BATCH = 10_000
