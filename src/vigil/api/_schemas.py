@@ -191,6 +191,18 @@ def _printable(text: str) -> str:
     return text
 
 
+def plain_filter(text: str | None) -> str | None:
+    """A query filter (``?subject=``, ``?kind=``) with no control character: no stored name
+    holds one, and PostgreSQL refused a NUL even in a query (a 500 for a typo)."""
+    if text is not None:
+        for i, char in enumerate(text):
+            if char < " " or "\x7f" <= char <= "\x9f":
+                raise ValueError(
+                    f"must not hold control characters ({char!r} as character {i + 1})"
+                )
+    return text
+
+
 Reason = Annotated[
     str,
     Field(max_length=500, description="Why: kept in the audit trail (plain text)"),
