@@ -17,10 +17,11 @@ Served by the app of :func:`vigil.api.create_app`; the work is done by the contr
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from vigil.api._auth import Agent, Credentials, Reporter, Viewer, reporter_for
 from vigil.api._context import Ctx
@@ -59,14 +60,28 @@ class IngestOut(BaseModel):
     duplicate: bool = Field(default=False, description="A batch already counted (ignored)")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Control characters but tab, as :class:`vigil.logs.LineSplitter` repairs pushed lines."""
+
+
+def _spaced(text: str) -> str:
+    """Control characters as spaces, as in a pushed line: an agent's miner never sends them,
+    but a NUL that came anyway failed the write of its finding's incident on PostgreSQL
+    (500 for the batch, and again on every retry)."""
+    return text if text.isprintable() else _CONTROL.sub(" ", text)
+
+
+LogText = Annotated[str, AfterValidator(_spaced)]
+
+
 class TemplateCountIn(BaseModel):
     source: str = Field(pattern=LABEL)
-    template: str = Field(max_length=MAX_TEMPLATE_CHARS)
+    template: LogText = Field(max_length=MAX_TEMPLATE_CHARS)
     count: int = Field(ge=1, le=MAX_TEMPLATE_COUNT)
     first_at: float
     last_at: float
-    level: str = Field(default="", max_length=MAX_LEVEL_CHARS)
-    samples: list[str] = Field(default_factory=list, max_length=20)
+    level: LogText = Field(default="", max_length=MAX_LEVEL_CHARS)
+    samples: list[LogText] = Field(default_factory=list, max_length=20)
 
 
 SourceName = Annotated[str, Field(pattern=LABEL)]
