@@ -9,22 +9,20 @@ the reason for every node. Served by the app from :func:`vigil.api.create_app`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from vigil.api._auth import Operator, Viewer
 from vigil.api._context import Ctx
-from vigil.api._schemas import ERROR_RESPONSES, ErrorOut, Reason
+from vigil.api._schemas import ERROR_RESPONSES, ErrorOut, Index, Reason, ServiceName
 from vigil.balancer import NoFit, TaskNeeds, UpstreamStatus
 from vigil.errors import InputError, NotFoundError
 from vigil.model import replica_id
 
 router = APIRouter(prefix="/api/v1", tags=["balancer"], responses=ERROR_RESPONSES)
-
-Index = Annotated[int, Path(ge=0, description="Replica index within its service")]
 
 
 class UpstreamOut(BaseModel):
@@ -116,7 +114,7 @@ async def get_balancer(ctx: Ctx, _: Viewer, name: str) -> BalancerOut:
     responses={404: {"model": ErrorOut}},
 )
 async def change_balancer(
-    ctx: Ctx, who: Operator, service: str, index: Index, body: BalancerChangeIn
+    ctx: Ctx, who: Operator, service: ServiceName, index: Index, body: BalancerChangeIn
 ) -> UpstreamOut:
     if body.state is None and body.weight is None:
         raise InputError("body: give state and/or weight")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from vigil.model import FindingKind, Health, IncidentState, NodeStatus, ReplicaState, Severity
@@ -209,6 +210,20 @@ Reason = Annotated[
     AfterValidator(_printable),
 ]
 """An operator's reason for an action, as the audit trail keeps it."""
+
+
+MAX_SERVICE_NAME = 63
+"""Characters of a service name (``services[].name`` in vigil.yaml allows no more)."""
+MAX_REPLICA_INDEX = 999
+"""The highest replica index (``services[].replicas`` is at most 1000). A path past these
+names no replica any config could hold; refused before it reaches the audit trail, whose
+target column (255 characters on PostgreSQL) could not hold it: a 500 instead of a 404."""
+
+ServiceName = Annotated[str, Path(max_length=MAX_SERVICE_NAME, description="Service name")]
+Index = Annotated[
+    int,
+    Path(ge=0, le=MAX_REPLICA_INDEX, description="Replica index within its service (0..999)"),
+]
 
 
 class CommandIn(BaseModel):
