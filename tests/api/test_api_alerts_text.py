@@ -56,3 +56,21 @@ async def test_control_characters_in_an_alert_are_repaired_not_fatal(
         "alert Disk\ufffdFull: disk \ufffd[31mfull\ufffd[0m on sd\ufffda"
     )
     assert [e.reason for e in any_store.list_audit().items][-1].startswith("alert Disk\ufffdFull")
+
+
+async def test_an_alert_with_a_very_long_name_gets_a_subject_that_fits(
+    api: httpx.AsyncClient, any_store: SqlStore
+) -> None:
+    # subjects are 255 characters in the store: 'alert:<300 A>/<fp>' failed its incident's
+    # write on PostgreSQL, a 500 for the whole chunk on every retry
+    name = "A" * 300
+    resp = await api.post(
+        URL, json=payload(alert(name, fingerprint="f" * 64)), headers=bearer("operator")
+    )
+    assert resp.status_code == 200, resp.text
+    [result] = resp.json()["results"]
+    assert len(result["subject"]) <= 255
+    assert result["subject"] == f"alert:{'A' * 183}…/{'f' * 64}"
+    [incident] = any_store.list_incidents().items
+    assert incident.subject == result["subject"]
+    assert incident.evidence["findings"][0]["alertname"] == name  # the whole name is kept
