@@ -33,7 +33,7 @@ from vigil.api._alerts_map import AlertIn, FiringAlerts, Fleet, alert_finding
 from vigil.api._auth import Operator
 from vigil.api._context import ApiContext, Ctx, Identity
 from vigil.api._control import IncidentDesk
-from vigil.api._schemas import ERROR_RESPONSES
+from vigil.api._schemas import BODY_RESPONSES, ERROR_RESPONSES, STORE_RESPONSES
 from vigil.model import FindingKind
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
@@ -127,7 +127,11 @@ def _epoch(value: datetime | None) -> float | None:
     return value.timestamp()
 
 
-@router.post("/alertmanager", summary="Receive Alertmanager's webhook (operator role)")
+@router.post(
+    "/alertmanager",
+    summary="Receive Alertmanager's webhook (operator role)",
+    responses={**BODY_RESPONSES, **STORE_RESPONSES},
+)
 async def receive_alertmanager(
     payload: AlertmanagerPayload, request: Request, ctx: Ctx, who: Operator
 ) -> ReceiveOut:

@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from vigil.api._auth import Operator, Viewer
 from vigil.api._context import Ctx
-from vigil.api._schemas import ERROR_RESPONSES, ErrorOut, Index, Reason, ServiceName
+from vigil.api._schemas import (
+    BODY_RESPONSES,
+    ERROR_RESPONSES,
+    STORE_RESPONSES,
+    ErrorOut,
+    Index,
+    Reason,
+    ServiceName,
+)
 from vigil.balancer import NoFit, TaskNeeds, UpstreamStatus
 from vigil.errors import InputError, NotFoundError
 from vigil.model import replica_id
@@ -111,7 +119,7 @@ async def get_balancer(ctx: Ctx, _: Viewer, name: str) -> BalancerOut:
 @router.post(
     "/replicas/{service}/{index}/balancer",
     summary="Drain, take into maintenance, ready or re-weight a replica (operator)",
-    responses={404: {"model": ErrorOut}},
+    responses={**BODY_RESPONSES, 404: {"model": ErrorOut}, **STORE_RESPONSES},
 )
 async def change_balancer(
     ctx: Ctx, who: Operator, service: ServiceName, index: Index, body: BalancerChangeIn
@@ -152,7 +160,10 @@ async def change_balancer(
 @router.post(
     "/placements",
     summary="Choose a node for a task from the nodes' live capacity (operator)",
-    responses={409: {"model": NoFitOut, "description": "No node fits; a reason per node"}},
+    responses={
+        **BODY_RESPONSES,
+        409: {"model": NoFitOut, "description": "No node fits; a reason per node"},
+    },
     response_model=PlacementOut,
 )
 async def create_placement(ctx: Ctx, _: Operator, body: PlacementIn) -> PlacementOut | JSONResponse:

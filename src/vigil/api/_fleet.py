@@ -25,7 +25,9 @@ from vigil.api._auth import Operator, Viewer
 from vigil.api._context import ApiContext, Ctx
 from vigil.api._control import ReplicaCommand
 from vigil.api._schemas import (
+    BODY_RESPONSES,
     ERROR_RESPONSES,
+    STORE_RESPONSES,
     ActionOut,
     CommandIn,
     ErrorOut,
@@ -141,7 +143,12 @@ async def get_replica(service: ServiceName, index: Index, ctx: Ctx, _: Viewer) -
     summary="Start, stop or restart one replica (operator)",
     status_code=202,
     tags=["commands"],
-    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    responses={
+        **BODY_RESPONSES,
+        404: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+        **STORE_RESPONSES,
+    },
 )
 async def replica_command(
     service: ServiceName,

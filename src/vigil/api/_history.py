@@ -17,6 +17,7 @@ from vigil.api._auth import Admin, Viewer
 from vigil.api._context import Ctx
 from vigil.api._schemas import (
     ERROR_RESPONSES,
+    STORE_RESPONSES,
     ActionPage,
     AuditPage,
     AuditVerifyOut,
@@ -32,7 +33,7 @@ from vigil.model import ACTIVE_INCIDENT_STATES, IncidentId, IncidentState
 router = APIRouter(
     prefix="/api/v1",
     tags=["history"],
-    responses=ERROR_RESPONSES,
+    responses={**ERROR_RESPONSES, **STORE_RESPONSES},
 )
 
 MAX_OFFSET = 2**63 - 1

@@ -27,7 +27,7 @@ from vigil.api._auth import Agent, Credentials, Reporter, Viewer, reporter_for
 from vigil.api._context import Ctx
 from vigil.api._errors import describe_validation
 from vigil.api._logs_service import TemplateSort
-from vigil.api._schemas import ERROR_RESPONSES, Paged
+from vigil.api._schemas import BODY_RESPONSES, ERROR_RESPONSES, STORE_RESPONSES, ErrorOut, Paged
 from vigil.collectors import MAX_LEVEL_CHARS, MAX_TEMPLATE_CHARS
 from vigil.errors import InputError
 
@@ -166,7 +166,16 @@ _PUSH_BODY = {
     "/logs",
     summary="Push raw log lines (JSON or text/plain) from any shipper",
     openapi_extra=_PUSH_BODY,
-    responses={413: {"description": "Body over logs.push_max_bytes or too many lines"}},
+    responses={
+        **BODY_RESPONSES,
+        413: {"model": ErrorOut, "description": "Body over logs.push_max_bytes or too many lines"},
+        415: {
+            "model": ErrorOut,
+            "description": "A Content-Type other than JSON or text/plain, or a Content-Encoding "
+            "other than gzip",
+        },
+        **STORE_RESPONSES,
+    },
 )
 async def push_logs(
     request: Request,
@@ -225,7 +234,11 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-@router.post("/logs/batches", summary="Store a node agent's batch of templates + counts")
+@router.post(
+    "/logs/batches",
+    summary="Store a node agent's batch of templates + counts",
+    responses={**BODY_RESPONSES, **STORE_RESPONSES},
+)
 async def post_batch(body: BatchIn, ctx: Ctx, agent: Agent) -> IngestOut:
     agent.check(body.node)
     result = await ctx.control.log_service().receive_batch(body.node, body.model_dump())

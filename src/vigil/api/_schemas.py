@@ -48,6 +48,22 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 """The error responses every authenticated router documents."""
 
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Content-Encoding is gzip but the body is not"},
+    413: {"model": ErrorOut, "description": "Body too large, or inflating past the route's limit"},
+    415: {"model": ErrorOut, "description": "A Content-Encoding other than gzip"},
+}
+"""What every POST may answer before its route runs (:mod:`vigil.api._gzip`); each POST route
+lists them."""
+STORE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorOut,
+        "description": "The database is busy (nothing was changed) or the action must wait: "
+        "retry after Retry-After seconds",
+    },
+}
+"""What a route that reads or writes the store may answer when the database is busy."""
+
 
 class HealthOut(BaseModel):
     status: Literal["ok"] = "ok"
