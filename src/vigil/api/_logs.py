@@ -17,6 +17,7 @@ Served by the app of :func:`vigil.api.create_app`; the work is done by the contr
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -271,6 +272,8 @@ async def get_findings(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> FindingPage:
+    if since is not None and not math.isfinite(since):  # NaN matched nothing: an empty page
+        raise InputError(f"query.since: {since} is not a time (Unix seconds)")
     page = ctx.control.log_service().findings(
         kind=kind, since=since, offset=offset, limit=limit, incident=incident
     )

@@ -1,0 +1,42 @@
+"""Bad input to the log endpoints is refused naming the field the way every other route names
+it (``query.since``, ``body.lines.0``), and a refusal says what was refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from apifakes import FakeControl, bearer
+
+from _log_pipeline import Clock
+from vigil.bus import EventBus
+from vigil.daemon import LogPipeline
+from vigil.remediation import IncidentBook
+from vigil.settings import LogsSettings
+from vigil.store import Store
+
+
+@pytest.fixture
+def pipeline(control: FakeControl, store: Store, tmp_path: Path) -> LogPipeline:
+    bus, clock = EventBus(), Clock(1_700_000_000.0)
+    logs = LogPipeline(
+        LogsSettings(),
+        state_path=tmp_path / "log-analysis.json",
+        bus=bus,
+        incidents=IncidentBook(store, bus, clock),
+        clock=clock,
+    )
+    control.logs = logs
+    return logs
+
+
+@pytest.mark.parametrize("since", ["nan", "inf", "-inf"])
+async def test_a_findings_since_that_is_not_a_time_is_a_422(
+    client: httpx.AsyncClient, pipeline: LogPipeline, since: str
+) -> None:
+    # it answered 200 with no findings, as if there were none (GET /series refuses the same)
+    resp = await client.get(f"/api/v1/logs/findings?since={since}", headers=bearer("viewer"))
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"] == f"query.since: {float(since)} is not a time (Unix seconds)"
+
