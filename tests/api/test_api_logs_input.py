@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apifakes import FakeControl, bearer
+from apifakes import AGENT_A, FakeControl, bearer
 
 from _log_pipeline import Clock
 from vigil.bus import EventBus
@@ -40,3 +40,33 @@ async def test_a_findings_since_that_is_not_a_time_is_a_422(
     assert resp.status_code == 422, resp.text
     assert resp.json()["detail"] == f"query.since: {float(since)} is not a time (Unix seconds)"
 
+
+@pytest.mark.parametrize(
+    ("path", "body", "what"),
+    [
+        ("/api/v1/logs", {"node": "node-b", "source": "app", "lines": ["x"]}, "log lines"),
+        (
+            "/api/v1/logs/batches",
+            {
+                "node": "node-b",
+                "agent_id": "a1",
+                "seq": 1,
+                "sent_at": 1.0,
+                "templates": [],
+            },
+            "log batches",
+        ),
+        ("/api/v1/samples", {"node": "node-b", "samples": []}, "samples"),
+        ("/api/v1/heartbeats", {"node": "node-b", "seq": 1}, "heartbeats"),
+    ],
+    ids=["push", "batch", "samples", "heartbeat"],
+)
+async def test_an_agent_token_used_for_another_node_is_told_what_it_may_not_send(
+    client: httpx.AsyncClient, pipeline: LogPipeline, path: str, body: dict, what: str
+) -> None:
+    # every refusal said "may only send heartbeats", a log push's and a batch's too
+    resp = await client.post(path, json=body, headers=bearer(AGENT_A))
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["detail"] == (
+        f"this agent token may only send {what} for node 'node-a', not 'node-b'"
+    )

@@ -193,7 +193,7 @@ async def push_logs(
         if source is None:
             raise InputError("query.source: required with a text/plain body (e.g. ?source=app)")
         at = node or "push"
-        shipper.check(at)
+        shipper.check(at, "log lines")
         if body.count(b"\n") > MAX_PUSH_LINES:
             raise HTTPException(413, f"more than {MAX_PUSH_LINES} lines: push smaller batches")
         result = await service.ingest_lines(at, source, body)
@@ -207,7 +207,7 @@ async def push_logs(
                 else f'body: not JSON ({exc}); send {{"source": ..., "lines": [...]}}'
             )
             raise InputError(detail) from exc
-        shipper.check(push.node)
+        shipper.check(push.node, "log lines")
         result = await service.ingest_lines(push.node, push.source, push.lines)
     else:
         raise HTTPException(415, f"content-type {kind!r}: send application/json or text/plain")
@@ -241,7 +241,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     responses={**BODY_RESPONSES, **STORE_RESPONSES},
 )
 async def post_batch(body: BatchIn, ctx: Ctx, agent: Agent) -> IngestOut:
-    agent.check(body.node)
+    agent.check(body.node, "log batches")
     result = await ctx.control.log_service().receive_batch(body.node, body.model_dump())
     return IngestOut.model_validate(result, from_attributes=True)
 

@@ -117,7 +117,7 @@ def time_range(start: float | None, end: float | None) -> tuple[float, float]:
     responses={**BODY_RESPONSES, 404: {"model": ErrorOut, "description": "Unknown node"}},
 )
 async def post_samples(body: SamplesIn, ctx: Ctx, agent: Agent) -> SamplesOut:
-    agent.check(body.node)
+    agent.check(body.node, "samples")
     samples = node_samples(body.node, body.samples)
     errors = ctx.control.ingest_samples(body.node, samples)
     return SamplesOut(
