@@ -70,3 +70,14 @@ async def test_an_agent_token_used_for_another_node_is_told_what_it_may_not_send
     assert resp.json()["detail"] == (
         f"this agent token may only send {what} for node 'node-a', not 'node-b'"
     )
+
+
+async def test_a_bad_json_push_names_the_body_field_as_every_route_does(
+    client: httpx.AsyncClient, pipeline: LogPipeline
+) -> None:
+    # it said 'lines.0: ...' and 'source: ...', where every other route says 'body.lines.0'
+    resp = await client.post("/api/v1/logs", json={"lines": ["ok", 7]}, headers=bearer("operator"))
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"] == (
+        "body.source: field required; body.lines.1: input should be a valid string (got 7)"
+    )

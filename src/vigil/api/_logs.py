@@ -202,7 +202,8 @@ async def push_logs(
             push = PushIn.model_validate(_json(body))
         except ValueError as exc:
             detail = (
-                describe_validation(exc.errors())
+                # located under body, as FastAPI locates a body model's errors
+                describe_validation([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
                 if isinstance(exc, ValidationError)
                 else f'body: not JSON ({exc}); send {{"source": ..., "lines": [...]}}'
             )
