@@ -72,3 +72,24 @@ def test_a_byte_that_is_not_utf8_is_refused_naming_its_line(tmp_path: Path) -> N
     assert caught.value.problems == [
         f"{path}:3: not UTF-8 (byte 0xe9 at column 12): save the file as UTF-8"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "got"),
+    [
+        (
+            "services:\n  - name: a\n    command: x\n    env: {PORT: 8080}\n",
+            "4: services[0].env.PORT",
+            "8080",
+        ),
+        ("nodes:\n  - name: a\n    labels: {fast: yes}\n", "3: nodes[0].labels.fast", "True"),
+    ],
+    ids=["env-number", "label-yes"],
+)
+def test_a_number_or_boolean_where_text_is_needed_says_to_quote_it(
+    text: str, where: str, got: str
+) -> None:
+    # YAML reads 8080 and yes as a number and a boolean: the fix is quotes, which it never said
+    assert problems_of(text) == [
+        f"vigil.yaml:{where}: must be text: put the value in quotes (got {got})"
+    ]

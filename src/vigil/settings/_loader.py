@@ -127,6 +127,9 @@ def _describe(
         "too_short": "must not be empty",
         "finite_number": "must be a finite number",
     }
+    if typ == "string_type" and isinstance(err.get("input"), int | float):
+        # YAML reads 8080, yes, 1.5 as numbers and booleans (bool is an int): quotes make text
+        friendly[typ] = "must be text: put the value in quotes"
     msg = friendly.get(typ) or str(err["msg"]).removeprefix("Value error, ")
     msg = msg[0].lower() + msg[1:] if msg else msg
     if typ not in {"missing", "value_error"} and "input" in err:
