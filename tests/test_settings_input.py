@@ -93,3 +93,30 @@ def test_a_number_or_boolean_where_text_is_needed_says_to_quote_it(
     assert problems_of(text) == [
         f"vigil.yaml:{where}: must be text: put the value in quotes (got {got})"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "api:\n  port: 1\x01\n",
+            "vigil.yaml:2: not valid YAML: control character U+0001 at column 10: delete it "
+            "(YAML allows no control characters but tab and line breaks)",
+        ),
+        (
+            "data_dir: x\n---\napi: {}\n",
+            "vigil.yaml:2: not valid YAML: expected a single document in the stream, but found "
+            "another document: keep one (delete the '---' line and what follows, or merge it)",
+        ),
+        (
+            "api:\n\tport: 1\n",
+            "vigil.yaml:2: not valid YAML: found character '\\t' that cannot start any token: "
+            "indent with spaces, not tabs",
+        ),
+    ],
+    ids=["control-character", "two-documents", "tab"],
+)
+def test_a_yaml_syntax_error_names_its_line_and_the_fix(text: str, problem: str) -> None:
+    # the control character was 'vigil.yaml:?: ... position 14' over two lines; the second
+    # document 'but found another document', without what was expected; a tab had no fix
+    assert problems_of(text) == [problem]

@@ -179,10 +179,7 @@ def parse_settings(text: str, source: str = "vigil.yaml") -> Settings:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"{mark.line + 1}" if mark is not None else "?"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{source}:{line}: not valid YAML: {problem}"]) from exc
+        raise ConfigError([_yaml_problem(exc, text, source)]) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -227,6 +224,35 @@ def parse_settings(text: str, source: str = "vigil.yaml") -> Settings:
             [f"{source}:{at}: {_dotted(loc)}: {msg}" for at, loc, msg in sorted(cross, key=_first)]
         )
     return settings
+
+
+_YAML_FIXES = (
+    ("'\\t'", "indent with spaces, not tabs"),
+    ("another document", "keep one (delete the '---' line and what follows, or merge it)"),
+)
+"""Hints for PyYAML problems whose fix is not plain from their wording."""
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, source: str) -> str:
+    """One line for a YAML syntax error: its line (a control character, which PyYAML reports
+    by stream position over two lines, too), what was expected, and the fix where known."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        row = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[0])
+        return (
+            f"{source}:{row}: not valid YAML: control character U+{code:04X} at column "
+            f"{column}: delete it (YAML allows no control characters but tab and line breaks)"
+        )
+    mark = getattr(exc, "problem_mark", None)
+    line = f"{mark.line + 1}" if mark is not None else "?"
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if context and problem.startswith("but "):  # "expected X" is in the context
+        problem = f"{context}, {problem}"
+    fix = next((f": {hint}" for part, hint in _YAML_FIXES if part in problem), "")
+    return f"{source}:{line}: not valid YAML: {problem}{fix}"
 
 
 def _first(item: tuple[int, Loc, str]) -> int:
