@@ -3,6 +3,11 @@ option and the fix, and an exit status, never a traceback (real subprocesses, as
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from .conftest import Cli
@@ -49,3 +54,44 @@ def test_the_agent_refuses_a_url_or_a_token_it_could_never_send(cli: Cli) -> Non
     assert bad_token.returncode == 2, bad_token.stderr
     assert "Traceback" not in bad_token.stderr
     assert "a token is printable ASCII" in bad_token.stderr
+
+
+class NotVigil(BaseHTTPRequestHandler):
+    """Something else answering 200 with JSON: the Kubernetes API has /api/v1/nodes too."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"kind": "NodeList", "items": [{"metadata": {"name": "n1"}}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_vigil() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), NotVigil)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["incidents"], ["top", "--once"], ["logs", "top"], ["logs", "findings"]],
+    ids=["status", "incidents", "top", "logs-top", "logs-findings"],
+)
+def test_a_url_that_answers_json_of_another_kind_is_said_so_not_a_traceback(
+    cli: Cli, not_vigil: str, command: list[str]
+) -> None:
+    # every one of them crashed drawing its table: KeyError 'total', TypeError (a traceback)
+    done = cli(*command, "--url", not_vigil, "--token", "t" * 20, columns=300)
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"{not_vigil} answered JSON that is not a Vigil controller's ("), line
+    assert line.endswith("): is --url / VIGIL_URL the controller's?"), line

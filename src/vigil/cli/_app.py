@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.logging import RichHandler
 from rich.table import Table
 
@@ -296,18 +296,18 @@ def agent(
 def status(url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Nodes, replicas and active incidents at a glance."""
     client = ApiClient(url, token)
-    with api_errors():
+    with api_errors(client):
         nodes = client.get("/api/v1/nodes")
         replicas = client.get("/api/v1/replicas")
         active = client.get("/api/v1/incidents", state="active", limit=20)
         risk = fetch_risk(client)
-    console.print(nodes_table(nodes))
-    if risk:
-        console.print(risk_table(risk))
-    console.print(replicas_table(replicas))
-    if active["items"]:
-        console.print(incidents_table(active["items"], title="Active incidents"))
-    else:
+        tables: list[RenderableType] = [nodes_table(nodes), *([risk_table(risk)] if risk else [])]
+        tables.append(replicas_table(replicas))
+        if active["items"]:
+            tables.append(incidents_table(active["items"], title="Active incidents"))
+    for table in tables:
+        console.print(table)
+    if not active["items"]:
         console.print("[green]no active incidents[/green]")
 
 
@@ -325,10 +325,11 @@ def incidents(
     params: dict[str, object] = {"limit": limit}
     if state:
         params["state"] = state
-    with api_errors():
+    with api_errors(client):
         page = client.get("/api/v1/incidents", **params)
-    console.print(incidents_table(page["items"], title=f"Incidents ({page['total']} in all)"))
-    logs = [i for i in page["items"] if i["kind"] in LOG_KINDS][:MAX_LOG_INCIDENTS_SHOWN]
+        table = incidents_table(page["items"], title=f"Incidents ({page['total']} in all)")
+        logs = [i for i in page["items"] if i["kind"] in LOG_KINDS][:MAX_LOG_INCIDENTS_SHOWN]
+    console.print(table)
     try:
         for i in logs:
             line = incident_templates(client, int(i["id"]))
@@ -357,7 +358,7 @@ def top(
             return Group(top_table(latest, TOP_SERIES), risk_table(risk))
         return top_table(latest, TOP_SERIES)
 
-    with api_errors(), contextlib.suppress(KeyboardInterrupt):
+    with api_errors(client), contextlib.suppress(KeyboardInterrupt):
         if once:
             console.print(table())
             return

@@ -24,13 +24,26 @@ _err = Console(stderr=True)
 
 
 @contextlib.contextmanager
-def api_errors() -> Iterator[None]:
-    """Around a command's API calls: a :class:`VigilError` (controller unreachable, token
-    refused, a 4xx with its detail) is printed on stderr and the command exits with 1."""
+def api_errors(client: ApiClient | None = None) -> Iterator[None]:
+    """Around a command's API calls and the drawing of their answers: a :class:`VigilError`
+    (controller unreachable, token refused, a 4xx with its detail) is printed on stderr and the
+    command exits with 1. With ``client``, so is an answer of another shape than a Vigil
+    controller's (a KeyError or TypeError while reading it): something else answers at the URL,
+    e.g. a Kubernetes API server, which also serves ``/api/v1/nodes``."""
     try:
         yield
     except VigilError as exc:
         _err.print(str(exc), markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
+        if client is None:
+            raise
+        _err.print(
+            f"{client.url} answered JSON that is not a Vigil controller's "
+            f"({type(exc).__name__}: {exc}): is --url / VIGIL_URL the controller's?",
+            markup=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from exc
 
 
