@@ -120,3 +120,15 @@ def test_a_yaml_syntax_error_names_its_line_and_the_fix(text: str, problem: str)
     # the control character was 'vigil.yaml:?: ... position 14' over two lines; the second
     # document 'but found another document', without what was expected; a tab had no fix
     assert problems_of(text) == [problem]
+
+
+def test_an_api_token_name_longer_than_the_audit_trail_holds_is_refused() -> None:
+    # the name is the audit actor (255 characters in the store): on PostgreSQL every audited
+    # action by that token was taken and then answered 500, its audit entry refused
+    [problem] = problems_of(
+        f"api:\n  tokens:\n    - name: {'n' * 256}\n      role: admin\n      sha256: {'a' * 64}\n"
+    )
+    assert problem.startswith(
+        "vigil.yaml:3: api.tokens[0].name: string should have at most 255 characters"
+    ), problem
+    parse_settings(f"api:\n  tokens:\n    - {{name: {'n' * 255}, sha256: {'a' * 64}}}\n")

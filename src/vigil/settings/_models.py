@@ -49,8 +49,9 @@ class _TokenFields(_Section):
 
 
 class ApiToken(_TokenFields):
-    name: str = Field(min_length=1)
-    """Who holds the token: recorded as the actor in the audit trail."""
+    name: str = Field(min_length=1, max_length=255)
+    """Who holds the token: recorded as the actor in the audit trail (which holds 255
+    characters: PostgreSQL refused a longer actor, after the action was taken)."""
     role: Role = "viewer"
     """viewer reads; operator also acts on replicas; admin may do everything."""
 
