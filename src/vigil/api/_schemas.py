@@ -260,10 +260,41 @@ class SampleIn(BaseModel):
     at: float = Field(gt=0)
 
 
+MAX_INFO_DEPTH = 16
+"""Levels of nesting a heartbeat's ``info`` may have (an agent sends flat facts). 900 levels
+passed: then every GET /api/v1/nodes answered 500 (pydantic's JSON writer gives up at a few
+hundred) and the node's status could not be stored (the store's writer recursed too deep)."""
+
+
+def shallow(info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` itself, refused (ValueError) when nested deeper than :data:`MAX_INFO_DEPTH`;
+    walked with a stack, so the check cannot itself recurse too deep."""
+    stack: list[tuple[Any, int]] = [(info, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_INFO_DEPTH:
+            raise ValueError(
+                f"nested more than {MAX_INFO_DEPTH} levels deep: report flat facts, "
+                'e.g. {"cpu_pct": 12.5}'
+            )
+        stack.extend((child, depth + 1) for child in children)
+    return info
+
+
+Info = Annotated[dict[str, Any], AfterValidator(shallow)]
+"""A heartbeat's free-form facts, at most :data:`MAX_INFO_DEPTH` levels deep."""
+
+
 class HeartbeatIn(BaseModel):
     node: str = Field(min_length=1, max_length=63)
     seq: int = Field(ge=0, description="Increases by one per heartbeat; restarts at 0")
-    info: dict[str, Any] = Field(default_factory=dict, description="Free-form agent facts")
+    info: Info = Field(
+        default_factory=dict,
+        description=f"Free-form agent facts (at most {MAX_INFO_DEPTH} levels deep)",
+    )
     samples: list[SampleIn] = Field(
         default_factory=list,
         max_length=MAX_BATCH,
