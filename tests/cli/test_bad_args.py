@@ -95,3 +95,24 @@ def test_a_url_that_answers_json_of_another_kind_is_said_so_not_a_traceback(
     [line] = done.stderr.splitlines()
     assert line.startswith(f"{not_vigil} answered JSON that is not a Vigil controller's ("), line
     assert line.endswith("): is --url / VIGIL_URL the controller's?"), line
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--port", "99999"], "--port"),
+        (["--port", "-1"], "--port"),
+        (["--duration", "-5"], "--duration"),
+        (["--duration", "nan"], "--duration"),
+    ],
+    ids=["port-too-big", "port-negative", "duration-negative", "duration-nan"],
+)
+def test_the_demo_refuses_a_port_or_duration_out_of_range_as_a_usage_error(
+    cli: Cli, args: list[str], option: str
+) -> None:
+    # --port 99999 was a pydantic ValidationError traceback from the settings it built, and a
+    # negative or NaN duration ran a demo of nothing, exit 0
+    done = cli("demo", *args, columns=300, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"Invalid value for '{option}'" in done.stderr

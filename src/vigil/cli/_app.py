@@ -382,11 +382,12 @@ def demo(
     duration: Annotated[
         float,
         typer.Option(
+            min=0.0,
             help="Seconds of the fault timeline to play: later faults are not run; those "
-            "injected get up to 15 s more to end."
+            "injected get up to 15 s more to end.",
         ),
     ] = 60.0,
-    port: Annotated[int, typer.Option(help="API port (0: any free port).")] = 0,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="API port (0: any free port).")] = 0,
 ) -> None:
     """A local fleet of model-server replicas with faults injected, detected and healed live."""
     from vigil.demo import run_demo
