@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +117,32 @@ def test_the_demo_refuses_a_port_or_duration_out_of_range_as_a_usage_error(
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert f"Invalid value for '{option}'" in done.stderr
+
+
+def test_the_agent_refuses_a_state_dir_it_cannot_write_when_it_follows_logs(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # under a file: a NotADirectoryError traceback reading the state; where it cannot create
+    # the directory (/proc/x): it started, sent heartbeats and never shipped a log batch,
+    # saving its state failing in the shipping task, which ended without a word
+    (tmp_path / "afile").write_text("x\n")
+    (tmp_path / "app.log").write_text("hello\n")
+    done = cli(
+        "agent",
+        "--controller",
+        "http://127.0.0.1:9",
+        "--name",
+        "local",
+        "--no-metrics",
+        "--log",
+        str(tmp_path / "app.log"),
+        "--state-dir",
+        str(tmp_path / "afile" / "state"),
+        columns=300,
+        timeout=20,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"vigil agent: --state-dir: cannot write in {tmp_path / 'afile' / 'state'} (Not a "
+        "directory): give a directory this user can write (the log offsets are kept there)"
+    ]

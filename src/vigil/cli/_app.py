@@ -273,6 +273,8 @@ def agent(
     sources: list[MetricSource] = [HostCollector(node=name), GpuCollector()] if metrics else []
     logs = _load(config).logs if config is not None else None
     try:
+        if log or (logs is not None and logs.for_node(name)):  # it will keep a log state
+            _writable(state_dir.expanduser())
         edge = log_edge(name, logs, log or [], log_format, state_dir.expanduser())
     except VigilError as exc:
         err.print(f"vigil agent: {exc}", markup=False, soft_wrap=True)
@@ -290,6 +292,22 @@ def agent(
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(node_agent.run())
+
+
+def _writable(directory: Path) -> None:
+    """VigilError unless the agent can keep its log state in ``directory`` (made if missing).
+    Found out later, saving the state failed inside the shipping task, which ended without a
+    word: heartbeats went on, and no log batch was ever sent."""
+    probe = directory / ".vigil-write-test"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise VigilError(
+            f"--state-dir: cannot write in {directory} ({exc.strerror or exc}): give a directory "
+            "this user can write (the log offsets are kept there)"
+        ) from exc
 
 
 @app.command()
