@@ -132,3 +132,22 @@ def test_an_api_token_name_longer_than_the_audit_trail_holds_is_refused() -> Non
         "vigil.yaml:3: api.tokens[0].name: string should have at most 255 characters"
     ), problem
     parse_settings(f"api:\n  tokens:\n    - {{name: {'n' * 255}, sha256: {'a' * 64}}}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("heartbeat:\n  interval: 0\n", "vigil.yaml:2: heartbeat.interval"),
+        ("heartbeat:\n  check_every: 0s\n", "vigil.yaml:2: heartbeat.check_every"),
+        ("logs:\n  analysis:\n    window: 0\n", "vigil.yaml:3: logs.analysis.window"),
+        ("logs:\n  analysis:\n    burst_bucket: 0\n", "vigil.yaml:3: logs.analysis.burst_bucket"),
+        ("logs:\n  poll_every: 0ms\n", "vigil.yaml:2: logs.poll_every"),
+        ("logs:\n  ship_every: 0\n", "vigil.yaml:2: logs.ship_every"),
+    ],
+    ids=["interval", "check-every", "window", "burst-bucket", "poll-every", "ship-every"],
+)
+def test_a_zero_period_is_refused_at_load_naming_its_field(text: str, where: str) -> None:
+    # each passed check-config; then 'vigil up' died with a traceback (interval, window,
+    # burst_bucket: ValueError '... must be > 0') or spun a loop with no pause (the others)
+    [problem] = problems_of(text)
+    assert problem.startswith(f"{where}: must be > 0"), problem

@@ -230,7 +230,8 @@ class NodeSettings(_Section):
 
 
 class HeartbeatSettings(_Section):
-    interval: Seconds = 1.0
+    # > 0: a zero interval passed check-config, then 'vigil up' died (the phi detector refuses it)
+    interval: Seconds = Field(default=1.0, gt=0)
     """How often agents send a heartbeat (the controller tells agents this value)."""
     phi_suspect: float = Field(default=5.0, gt=0)
     """Phi at which a node becomes Suspect (phi = -log10 P(heartbeat still to come))."""
@@ -244,7 +245,7 @@ class HeartbeatSettings(_Section):
     """Extra pause tolerated before suspicion grows (GC pauses, busy networks). Default: one
     interval, so a single lost heartbeat never raises suspicion (measured: with none, a
     ±50%-jittered stream peaks at phi 4.5, just under the Suspect threshold)."""
-    check_every: Seconds = 0.05
+    check_every: Seconds = Field(default=0.05, gt=0)
     """How often the controller re-evaluates every node."""
 
     @model_validator(mode="after")
