@@ -1,0 +1,184 @@
+"""The dashboard in a real browser: headless chromium against a real ``vigil up``.
+
+Chromium runs the page's script with virtual time (``--virtual-time-budget``: timers run fast,
+fetches complete) and prints the DOM it built, which the tests read with the standard HTML
+parser. Skipped with the reason when chromium is absent, failed under CI (``CI=true``), as the
+PostgreSQL tests are (tests/_postgres.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from _postgres import in_ci
+
+from ._support import VigilUp, api, service, wait_until, write_config
+from .conftest import API_TOKENS, OPERATOR, VIEWER
+
+pytestmark = pytest.mark.slow
+
+StartUp = Callable[[Path], VigilUp]
+EVIL = '<img src=x onerror="document.title=1">&amp; <b>bold</b>'
+"""An operator's reason full of markup: the page must show it as text."""
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        reason = "chromium is not installed (Debian: apt-get install -y chromium)"
+        if in_ci():
+            pytest.fail(f"the dashboard's browser tests cannot run under CI: {reason}")
+        pytest.skip(f"dashboard browser tests skipped: {reason}")
+    return path
+
+
+class Dom(HTMLParser):
+    """What the tests look at in the dumped DOM: table rows by table, hidden ids, tags seen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, list[list[str]]] = {}
+        self.hidden: set[str] = set()
+        self.tags: set[str] = set()
+        self.title = ""
+        self.text: list[str] = []
+        self._tables: list[str] = []
+        self._cell: list[str] | None = None
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        self.tags.add(tag)
+        if "hidden" in attr and attr.get("id"):
+            self.hidden.add(str(attr["id"]))
+        if tag == "table":
+            self._tables.append(str(attr.get("id") or attr.get("class") or "?"))
+        elif tag == "tr" and self._tables:
+            self.rows.setdefault(self._tables[-1], []).append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "title" and not self.title:
+            self._in_title = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table" and self._tables:
+            self._tables.pop()
+        elif tag in ("td", "th") and self._cell is not None and self._tables:
+            self.rows[self._tables[-1]][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._in_title:
+            self.title += data
+
+
+def render(url: str, profile: Path) -> Dom:
+    """The DOM chromium built for ``url`` after 8 s of virtual time."""
+    argv = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=8000",
+        "--dump-dom",
+        url,
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = Dom()
+    dom.feed(done.stdout)
+    return dom
+
+
+def row(dom: Dom, table: str, first: str) -> list[str]:
+    found = [r for r in dom.rows.get(table, []) if r and r[0] == first]
+    assert found, f"no row {first!r} in table {table!r}: {dom.rows.get(table)}"
+    return found[0]
+
+
+def ready_pids(url: str, count: int) -> dict[str, int] | None:
+    with api(url, VIEWER) as http:
+        listed = http.get("/api/v1/replicas").json()
+    ok = {r["id"]: r["pid"] for r in listed if r["state"] == "running" and r["ready"] == "healthy"}
+    return ok if len(ok) == count else None
+
+
+def config(tmp_path: Path, tag: str, replicas: int) -> Path:
+    balancer = {"policy": "round_robin", "slow_start": 0}
+    return write_config(
+        tmp_path / "vigil.yaml",
+        {
+            "data_dir": "data",
+            "api": {"host": "127.0.0.1", "port": 0, "tokens": API_TOKENS},
+            "services": [service(tag, replicas=replicas, balancer=balancer)],
+        },
+    )
+
+
+def test_the_dashboard_shows_replicas_an_incident_and_reasons_as_text(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    chromium()
+    up = vigil_up(config(tmp_path, tag, replicas=2))
+    url = up.wait_up()
+    pids = wait_until(lambda: ready_pids(url, 2), 30, "both replicas ready")
+    with api(url, OPERATOR) as http:
+        answer = http.post("/api/v1/replicas/llm/1/restart", json={"reason": EVIL})
+        assert answer.status_code == 202, answer.text
+    os.kill(pids["llm/0"], signal.SIGKILL)
+
+    def healed() -> dict[str, int] | None:
+        now = ready_pids(url, 2)
+        return now if now and now["llm/0"] != pids["llm/0"] else None
+
+    after = wait_until(healed, 30, "llm/0 restarted after kill -9")
+    with api(url, VIEWER) as http:
+        incidents = http.get("/api/v1/incidents", params={"subject": "replica:llm/0"}).json()
+    assert incidents["items"], "no incident recorded for the kill -9"
+
+    dom = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile")
+
+    assert "main" not in dom.hidden and "login" in dom.hidden, dom.rows
+    replica = row(dom, "replicas", "llm/0")
+    assert replica[2:7] == ["running", str(after["llm/0"]), "healthy", "healthy", "1"]
+    assert replica[7] == "ready"  # the balancer's state of the replica
+    incident = row(dom, "incidents-recent", str(incidents["items"][0]["id"]))
+    assert incident[1:3] == ["replica:llm/0", "process_exited"]
+    reasons = [r[5] for r in dom.rows["actions"][1:]]
+    assert EVIL in reasons, reasons  # the markup shown as text...
+    assert "img" not in dom.tags and "b" not in dom.tags  # ...never parsed as elements
+    assert dom.title == "Vigil"
+
+    # the token was kept: the same browser profile opens the page without it
+    again = render(f"{url}/ui/", tmp_path / "profile")
+    assert "login" in again.hidden
+    assert row(again, "replicas", "llm/1")[2] == "running"
+
+
+def test_a_wrong_token_shows_the_paste_a_token_form(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    chromium()
+    up = vigil_up(config(tmp_path, tag, replicas=1))
+    url = up.wait_up()
+
+    dom = render(f"{url}/ui/#token=not-a-token", tmp_path / "profile")
+
+    assert "login" not in dom.hidden and "main" in dom.hidden
+    text = " ".join(" ".join(dom.text).split())
+    assert "Paste a token" in text
+    assert "The API refused the token kept in this browser: invalid bearer token" in text
