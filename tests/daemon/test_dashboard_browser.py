@@ -117,35 +117,51 @@ def ready_pids(url: str, count: int) -> dict[str, int] | None:
     return ok if len(ok) == count else None
 
 
-def config(tmp_path: Path, tag: str, replicas: int) -> Path:
+def config(tmp_path: Path, tag: str, replicas: int, *, shadow: bool = False) -> Path:
+    """``llm`` behind a balancer; with ``shadow``, a one-replica service in dry-run too."""
     balancer = {"policy": "round_robin", "slow_start": 0}
+    services = [service(tag, replicas=replicas, balancer=balancer)]
+    if shadow:
+        services.append(service(tag, replicas=1, name="shadow", remediation={"dry_run": True}))
     return write_config(
         tmp_path / "vigil.yaml",
         {
             "data_dir": "data",
             "api": {"host": "127.0.0.1", "port": 0, "tokens": API_TOKENS},
-            "services": [service(tag, replicas=replicas, balancer=balancer)],
+            "services": services,
         },
     )
+
+
+def actions(url: str) -> list[dict]:
+    with api(url, VIEWER) as http:
+        return http.get("/api/v1/actions").json()["items"]
 
 
 def test_the_dashboard_shows_replicas_an_incident_and_reasons_as_text(
     tmp_path: Path, tag: str, vigil_up: StartUp
 ) -> None:
     chromium()
-    up = vigil_up(config(tmp_path, tag, replicas=2))
+    up = vigil_up(config(tmp_path, tag, replicas=2, shadow=True))
     url = up.wait_up()
-    pids = wait_until(lambda: ready_pids(url, 2), 30, "both replicas ready")
+    pids = wait_until(lambda: ready_pids(url, 3), 30, "the three replicas ready")
     with api(url, OPERATOR) as http:
         answer = http.post("/api/v1/replicas/llm/1/restart", json={"reason": EVIL})
         assert answer.status_code == 202, answer.text
     os.kill(pids["llm/0"], signal.SIGKILL)
 
     def healed() -> dict[str, int] | None:
-        now = ready_pids(url, 2)
+        now = ready_pids(url, 3)
         return now if now and now["llm/0"] != pids["llm/0"] else None
 
     after = wait_until(healed, 30, "llm/0 restarted after kill -9")
+    os.kill(pids["shadow/0"], signal.SIGKILL)  # dry-run: the guard records, nothing restarts
+    wait_until(
+        lambda: [a for a in actions(url) if a["kind"] == "restart.dry_run"],
+        30,
+        "the dry-run decision recorded",
+        lambda: actions(url),
+    )
     with api(url, VIEWER) as http:
         incidents = http.get("/api/v1/incidents", params={"subject": "replica:llm/0"}).json()
     assert incidents["items"], "no incident recorded for the kill -9"
@@ -158,6 +174,12 @@ def test_the_dashboard_shows_replicas_an_incident_and_reasons_as_text(
     assert replica[7] == "ready"  # the balancer's state of the replica
     incident = row(dom, "incidents-recent", str(incidents["items"][0]["id"]))
     assert incident[1:3] == ["replica:llm/0", "process_exited"]
+    assert row(dom, "replicas", "shadow/0")[2] == "exited"
+    assert row(dom, "replicas", "shadow/0")[7] == "—"  # no balancer in front of it
+    decisions = {(r[2], r[3]): r[4] for r in dom.rows["actions"][1:]}
+    assert decisions[("restart", "replica:llm/0")] == "allowed"
+    assert decisions[("restart.dry_run", "replica:shadow/0")] == "dry_run"
+    assert decisions[("restart", "replica:llm/1")] == "—"  # an operator's: no guard asked
     reasons = [r[5] for r in dom.rows["actions"][1:]]
     assert EVIL in reasons, reasons  # the markup shown as text...
     assert "img" not in dom.tags and "b" not in dom.tags  # ...never parsed as elements

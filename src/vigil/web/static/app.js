@@ -8,7 +8,7 @@
 
 const REFRESH_MS = 3000;
 const TOKEN_KEY = "vigil.token";
-const TIMELINE_MINUTES = 30; // the incident timeline shows the last half hour
+const TIMELINE_MINUTES = 30; // the incident timeline shows at most the last half hour
 const RATE_POINTS = 40; // request-rate sparkline: the last 40 refreshes (two minutes)
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -266,10 +266,15 @@ function renderIncidents(selector, items, none) {
 }
 
 function renderTimeline(items, now) {
-  const from = now - TIMELINE_MINUTES * 60;
-  const shown = items.filter((i) => (i.resolved_at ?? now) >= from).slice(0, 12).reverse();
+  const limit = now - TIMELINE_MINUTES * 60;
+  const shown = items.filter((i) => (i.resolved_at ?? now) >= limit).slice(0, 12).reverse();
+  // the window fits the incidents shown: from 2 min to TIMELINE_MINUTES
+  const oldest = Math.min(now, ...shown.map((i) => i.detected_at));
+  const span = Math.min(TIMELINE_MINUTES * 60, Math.max(120, (now - oldest) * 1.15));
+  const from = now - span;
+  const minutes = Math.round(span / 60);
   document.getElementById("timeline-span").textContent =
-    `(last ${TIMELINE_MINUTES} min; a bar runs from detection to recovery, a tick marks the first action)`;
+    `(last ${minutes} min; a bar runs from detection to recovery, a tick marks the first action)`;
   const width = 900;
   const label = 160;
   const row = 18;
@@ -278,7 +283,7 @@ function renderTimeline(items, now) {
   const box = svg("svg", { class: "timeline", viewBox: `0 0 ${width} ${height}`, role: "img" });
   const axis = height - 14;
   box.append(svg("line", { class: "axis", x1: label, x2: width - 10, y1: axis, y2: axis }));
-  for (const [at, text] of [[from, `-${TIMELINE_MINUTES} min`], [now, "now"]]) {
+  for (const [at, text] of [[from, `-${minutes} min`], [now, "now"]]) {
     const t = svg("text", { x: x(at), y: height - 2, "text-anchor": at === now ? "end" : "start" });
     t.textContent = text;
     box.append(t);
@@ -313,13 +318,17 @@ function renderTimeline(items, now) {
   document.getElementById("timeline").replaceChildren(box);
 }
 
-// A guard's decision: "not done: deferred" in the detail, or the kind's suffix.
+// A healing guard's verdict (remediation/_policy.py Verdict): the held-back ones are recorded
+// as "restart.<verdict>" with the detail "not done: <verdict>"; an automatic restart or kill
+// that ran was allowed. Operators' commands pass no guard: no verdict.
+const AUTOPILOT = "vigil"; // remediation/_actions.py AUTOPILOT: the actor of automatic actions
+
 function decision(a) {
   const match = /^not done: ([a-z_]+)/.exec(a.detail || "");
   if (match) return match[1];
   const suffix = /\.(deferred|suppressed|dry_run|refused)$/.exec(a.kind);
   if (suffix) return suffix[1];
-  return a.actor === "autopilot" ? "allowed" : "";
+  return a.actor === AUTOPILOT && /^(restart|kill)$/.test(a.kind) ? "allowed" : "";
 }
 
 function renderActions(items) {
