@@ -3,9 +3,12 @@ that no path from the URL reaches the file system."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
+import tomllib
 from collections.abc import AsyncIterator
 from importlib import resources
+from pathlib import Path
 
 import httpx
 import pytest
@@ -93,3 +96,16 @@ def test_the_script_never_parses_api_strings_as_markup() -> None:
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script, sink
     assert "https://" not in script  # nothing fetched from elsewhere
+
+
+def test_pyproject_ships_every_static_file_as_package_data() -> None:
+    """``pip install .`` (not only an editable install) must carry the page's files."""
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["vigil"]
+    static = root / "src" / "vigil" / "web" / "static"
+    files = sorted(p.relative_to(root / "src" / "vigil").as_posix() for p in static.iterdir())
+    assert files == ["web/static/app.css", "web/static/app.js", "web/static/index.html"]
+    for name in files:
+        assert any(fnmatch.fnmatch(name, glob) for glob in globs), name
