@@ -358,6 +358,8 @@ function renderActions(items) {
 function showLogin(why) {
   document.getElementById("main").hidden = true;
   document.getElementById("login").hidden = false;
+  // a stale token must be removable here too (an open API reads without one)
+  document.getElementById("forget").hidden = !token();
   document.getElementById("login-why").textContent = token()
     ? `The API refused the token kept in this browser: ${why}`
     : `The API needs a token: ${why}`;
