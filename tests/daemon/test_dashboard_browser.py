@@ -9,9 +9,11 @@ PostgreSQL tests are (tests/_postgres.py).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,12 +22,13 @@ import pytest
 
 from _postgres import in_ci
 
-from ._support import VigilUp, api, service, wait_until, write_config
+from ._support import VigilUp, api, service, tagged_env, wait_until, write_config
 from .conftest import API_TOKENS, OPERATOR, VIEWER
 
 pytestmark = pytest.mark.slow
 
 StartUp = Callable[[Path], VigilUp]
+AGENT = "agent-local-" + secrets.token_urlsafe(16)
 EVIL = '<img src=x onerror="document.title=1">&amp; <b>bold</b>'
 """An operator's reason full of markup: the page must show it as text."""
 
@@ -118,7 +121,8 @@ def ready_pids(url: str, count: int) -> dict[str, int] | None:
 
 
 def config(tmp_path: Path, tag: str, replicas: int, *, shadow: bool = False) -> Path:
-    """``llm`` behind a balancer; with ``shadow``, a one-replica service in dry-run too."""
+    """``llm`` behind a balancer, an agent token for node ``local``; with ``shadow``, a
+    one-replica service in dry-run too."""
     balancer = {"policy": "round_robin", "slow_start": 0}
     services = [service(tag, replicas=replicas, balancer=balancer)]
     if shadow:
@@ -128,9 +132,37 @@ def config(tmp_path: Path, tag: str, replicas: int, *, shadow: bool = False) -> 
         {
             "data_dir": "data",
             "api": {"host": "127.0.0.1", "port": 0, "tokens": API_TOKENS},
+            # a pause of a second on this shared machine must not make the node Suspect
+            "heartbeat": {"interval": 0.3, "acceptable_pause": 2.0},
+            "agents": [{"node": "local", "token": AGENT}],
             "services": services,
         },
     )
+
+
+def start_agent(url: str, tag: str, log: Path) -> None:
+    """``vigil agent`` for node ``local`` (killed at teardown by its tag)."""
+    argv = [sys.executable, "-m", "vigil", "agent", "--controller", url, "--name", "local"]
+    with log.open("ab") as out:
+        subprocess.Popen(
+            [*argv, "--token", AGENT, "--interval", "0.3"],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env=tagged_env(tag),
+            start_new_session=True,
+        )
+
+
+def node_measured(url: str) -> bool:
+    with api(url, VIEWER) as http:
+        nodes = http.get("/api/v1/nodes").json()
+        latest = [
+            http.get("/api/v1/series/latest", params={"name": name}).json()
+            for name in ("host.cpu.used_pct", "host.mem.used_pct")
+        ]
+    up = [n for n in nodes if n["name"] == "local" and n["status"] == "up"]
+    return bool(up) and all(any(r["labels"].get("node") == "local" for r in rs) for rs in latest)
 
 
 def actions(url: str) -> list[dict]:
@@ -144,6 +176,7 @@ def test_the_dashboard_shows_replicas_an_incident_and_reasons_as_text(
     chromium()
     up = vigil_up(config(tmp_path, tag, replicas=2, shadow=True))
     url = up.wait_up()
+    start_agent(url, tag, tmp_path / "agent.log")
     pids = wait_until(lambda: ready_pids(url, 3), 30, "the three replicas ready")
     with api(url, OPERATOR) as http:
         answer = http.post("/api/v1/replicas/llm/1/restart", json={"reason": EVIL})
@@ -166,9 +199,15 @@ def test_the_dashboard_shows_replicas_an_incident_and_reasons_as_text(
         incidents = http.get("/api/v1/incidents", params={"subject": "replica:llm/0"}).json()
     assert incidents["items"], "no incident recorded for the kill -9"
 
+    wait_until(lambda: node_measured(url), 30, "node local up with CPU and memory samples")
+
     dom = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile")
 
     assert "main" not in dom.hidden and "login" in dom.hidden, dom.rows
+    node = row(dom, "nodes", "local")
+    assert node[1] == "up" and node[2].endswith("s ago"), node
+    assert 0 <= float(node[4]) <= 100 and 0 < float(node[5]) <= 100, node  # CPU %, memory %
+    assert node[6] == "—", node  # no GPU on this machine: shown as unknown, not 0
     replica = row(dom, "replicas", "llm/0")
     assert replica[2:7] == ["running", str(after["llm/0"]), "healthy", "healthy", "1"]
     assert replica[7] == "ready"  # the balancer's state of the replica
