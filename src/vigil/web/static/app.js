@@ -12,6 +12,9 @@ const TIMELINE_MINUTES = 30; // the incident timeline shows at most the last hal
 const RATE_POINTS = 40; // request-rate sparkline: the last 40 refreshes (two minutes)
 const SVG_NS = "http://www.w3.org/2000/svg";
 
+const SKEW_TOLERATED = 2; // s: the controller's Date header has 1 s resolution
+
+let skew = 0; // s to add to this browser's clock to read the controller's
 const rates = new Map(); // replica id -> {last: [at, requests], points: [req/s...]}
 let timer = null;
 
@@ -90,10 +93,24 @@ function token() {
   return localStorage.getItem(TOKEN_KEY) || "";
 }
 
+// Times come from the controller's clock; "12 s ago" must not depend on this browser's. A
+// clock more than SKEW_TOLERATED off is corrected by the controller's Date header.
+function noteServerClock(header) {
+  const at = Date.parse(header || "");
+  if (Number.isNaN(at)) return;
+  const off = at / 1000 + 0.5 - Date.now() / 1000;
+  skew = Math.abs(off) > SKEW_TOLERATED ? off : 0;
+}
+
+function serverNow() {
+  return Date.now() / 1000 + skew;
+}
+
 async function api(path) {
   const headers = { Accept: "application/json" };
   if (token()) headers.Authorization = `Bearer ${token()}`;
   const response = await fetch(path, { headers, cache: "no-store" });
+  noteServerClock(response.headers.get("Date"));
   let body = null;
   try {
     body = await response.json();
@@ -187,7 +204,7 @@ function sparkline(points) {
   return box;
 }
 
-function renderServices(services, balancers, now) {
+function renderServices(services, balancers) {
   const box = document.getElementById("services");
   if (!services.length) {
     box.replaceChildren(el("p", "empty", "no services configured"));
@@ -205,7 +222,7 @@ function renderServices(services, balancers, now) {
       );
       const rows = service.replicas.map((r) => {
         const up = upstreams.get(r.id);
-        const points = up ? trackRate(r.id, up.requests, now) : [];
+        const points = up ? trackRate(r.id, up.requests, performance.now() / 1000) : [];
         return el(
           "tr",
           "",
@@ -389,12 +406,12 @@ async function refresh() {
     const balancers = await Promise.all(
       services.map((s) => optional(`/api/v1/services/${encodeURIComponent(s.name)}/balancer`)),
     );
-    const now = Date.now() / 1000;
+    const now = serverNow();
     document.getElementById("login").hidden = true;
     document.getElementById("main").hidden = false;
     document.getElementById("forget").hidden = !token();
     renderNodes(nodes, cpu, mem, gpu, now);
-    renderServices(services, balancers, now);
+    renderServices(services, balancers);
     renderIncidents("#incidents-active", active.items, "no active incidents");
     renderTimeline(recent.items, now);
     renderIncidents("#incidents-recent", recent.items, "no incidents yet");
