@@ -96,12 +96,17 @@ def render(url: str, profile: Path) -> Dom:
         "--no-sandbox",
         "--disable-gpu",
         f"--user-data-dir={profile}",
+        "--enable-logging=stderr",  # the page's console: errors and CSP refusals
+        "--v=0",
         "--virtual-time-budget=8000",
         "--dump-dom",
         url,
     ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    problems = [line for line in console if "Uncaught" in line or "Content Security Policy" in line]
+    assert not problems, problems  # a script error, or something the CSP blocked
     dom = Dom()
     dom.feed(done.stdout)
     return dom
