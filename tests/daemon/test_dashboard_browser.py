@@ -248,3 +248,8 @@ def test_a_wrong_token_shows_the_paste_a_token_form(
     text = " ".join(" ".join(dom.text).split())
     assert "Paste a token" in text
     assert "The API refused the token kept in this browser: invalid bearer token" in text
+
+    # a link with a good token replaces the refused one kept in the browser
+    again = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile")
+    assert "main" not in again.hidden and "login" in again.hidden
+    assert row(again, "replicas", "llm/0")[0] == "llm/0"
