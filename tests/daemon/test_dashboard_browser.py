@@ -2,26 +2,24 @@
 
 Chromium runs the page's script with virtual time (``--virtual-time-budget``: timers run fast,
 fetches complete) and prints the DOM it built, which the tests read with the standard HTML
-parser. Skipped with the reason when chromium is absent, failed under CI (``CI=true``), as the
-PostgreSQL tests are (tests/_postgres.py).
+parser; the paste-a-token form is filled in through the DevTools protocol (tests/daemon/
+_browser.py). Skipped with the reason when chromium is absent, failed under CI (``CI=true``),
+as the PostgreSQL tests are (tests/_postgres.py).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from _postgres import in_ci
-
+from ._browser import Browser, Dom, chromium, render
 from ._support import VigilUp, api, service, tagged_env, wait_until, write_config
 from .conftest import API_TOKENS, OPERATOR, VIEWER
 
@@ -31,85 +29,6 @@ StartUp = Callable[[Path], VigilUp]
 AGENT = "agent-local-" + secrets.token_urlsafe(16)
 EVIL = '<img src=x onerror="document.title=1">&amp; <b>bold</b>'
 """An operator's reason full of markup: the page must show it as text."""
-
-
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        reason = "chromium is not installed (Debian: apt-get install -y chromium)"
-        if in_ci():
-            pytest.fail(f"the dashboard's browser tests cannot run under CI: {reason}")
-        pytest.skip(f"dashboard browser tests skipped: {reason}")
-    return path
-
-
-class Dom(HTMLParser):
-    """What the tests look at in the dumped DOM: table rows by table, hidden ids, tags seen."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: dict[str, list[list[str]]] = {}
-        self.hidden: set[str] = set()
-        self.tags: set[str] = set()
-        self.title = ""
-        self.text: list[str] = []
-        self._tables: list[str] = []
-        self._cell: list[str] | None = None
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = dict(attrs)
-        self.tags.add(tag)
-        if "hidden" in attr and attr.get("id"):
-            self.hidden.add(str(attr["id"]))
-        if tag == "table":
-            self._tables.append(str(attr.get("id") or attr.get("class") or "?"))
-        elif tag == "tr" and self._tables:
-            self.rows.setdefault(self._tables[-1], []).append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-        elif tag == "title" and not self.title:
-            self._in_title = True
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "table" and self._tables:
-            self._tables.pop()
-        elif tag in ("td", "th") and self._cell is not None and self._tables:
-            self.rows[self._tables[-1]][-1].append("".join(self._cell).strip())
-            self._cell = None
-        elif tag == "title":
-            self._in_title = False
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-        if self._in_title:
-            self.title += data
-
-
-def render(url: str, profile: Path) -> Dom:
-    """The DOM chromium built for ``url`` after 8 s of virtual time."""
-    argv = [
-        chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",  # the page's console: errors and CSP refusals
-        "--v=0",
-        "--virtual-time-budget=8000",
-        "--dump-dom",
-        url,
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
-    problems = [line for line in console if "Uncaught" in line or "Content Security Policy" in line]
-    assert not problems, problems  # a script error, or something the CSP blocked
-    dom = Dom()
-    dom.feed(done.stdout)
-    return dom
 
 
 def row(dom: Dom, table: str, first: str) -> list[str]:
@@ -253,3 +172,35 @@ def test_a_wrong_token_shows_the_paste_a_token_form(
     again = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile")
     assert "main" not in again.hidden and "login" in again.hidden
     assert row(again, "replicas", "llm/0")[0] == "llm/0"
+
+
+def test_the_form_takes_a_pasted_token_and_forget_brings_the_form_back(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    chromium()
+    up = vigil_up(config(tmp_path, tag, replicas=1))
+    url = up.wait_up()
+    wait_until(lambda: ready_pids(url, 1), 30, "the replica ready")
+    browser = Browser(tmp_path / "profile")
+    try:
+        browser.open(f"{url}/ui/")
+        shown = "document.getElementById('{}')?.hidden === false"  # None before the page loads
+        wait_until(lambda: browser.evaluate(shown.format("login")), 30, "the token form shown")
+        why = browser.evaluate("document.getElementById('login-why').textContent")
+        assert why.startswith("The API needs a token: missing bearer token"), why
+
+        browser.evaluate(
+            f"document.getElementById('login-token').value = {VIEWER!r};"
+            "document.getElementById('login-form').requestSubmit()"
+        )
+        first_cell = "document.querySelector('table.replicas td')?.textContent"
+        wait_until(lambda: browser.evaluate(first_cell) == "llm/0", 30, "the replicas shown")
+        assert browser.evaluate(shown.format("main")) and not browser.evaluate(
+            shown.format("login")
+        )
+
+        browser.evaluate("document.getElementById('forget').click()")
+        wait_until(lambda: browser.evaluate(shown.format("login")), 30, "the form shown again")
+        assert browser.evaluate("localStorage.getItem('vigil.token')") is None
+    finally:
+        browser.close()
