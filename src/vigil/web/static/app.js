@@ -391,6 +391,7 @@ function setStatus(text, bad = false) {
 
 async function refresh() {
   clearTimeout(timer);
+  if (document.hidden) return; // a background tab costs the controller nothing; see start()
   try {
     const series = (name) => optional(`/api/v1/series/latest?name=${encodeURIComponent(name)}`);
     const [nodes, services, active, recent, actions, cpu, mem, gpu] = await Promise.all([
@@ -439,6 +440,9 @@ function start() {
   document.getElementById("forget").addEventListener("click", () => {
     localStorage.removeItem(TOKEN_KEY);
     refresh();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) refresh();
   });
   window.addEventListener("hashchange", () => {
     takeTokenFromFragment();
