@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ._browser import Browser, Dom, chromium, render
@@ -37,14 +38,20 @@ def row(dom: Dom, table: str, first: str) -> list[str]:
     return found[0]
 
 
-def ready_pids(url: str, count: int) -> dict[str, int] | None:
-    with api(url, VIEWER) as http:
-        listed = http.get("/api/v1/replicas").json()
+def ready_pids(url: str, count: int, token: str | None = VIEWER) -> dict[str, int] | None:
+    """``{replica id: pid}`` once ``count`` replicas run and are ready (no token: open API)."""
+    if token is None:
+        listed = httpx.get(f"{url}/api/v1/replicas", timeout=10).json()
+    else:
+        with api(url, token) as http:
+            listed = http.get("/api/v1/replicas").json()
     ok = {r["id"]: r["pid"] for r in listed if r["state"] == "running" and r["ready"] == "healthy"}
     return ok if len(ok) == count else None
 
 
-def config(tmp_path: Path, tag: str, replicas: int, *, shadow: bool = False) -> Path:
+def config(
+    tmp_path: Path, tag: str, replicas: int, *, shadow: bool = False, tokens: bool = True
+) -> Path:
     """``llm`` behind a balancer, an agent token for node ``local``; with ``shadow``, a
     one-replica service in dry-run too."""
     balancer = {"policy": "round_robin", "slow_start": 0}
@@ -55,7 +62,7 @@ def config(tmp_path: Path, tag: str, replicas: int, *, shadow: bool = False) -> 
         tmp_path / "vigil.yaml",
         {
             "data_dir": "data",
-            "api": {"host": "127.0.0.1", "port": 0, "tokens": API_TOKENS},
+            "api": {"host": "127.0.0.1", "port": 0, "tokens": API_TOKENS if tokens else []},
             # a pause of a second on this shared machine must not make the node Suspect
             "heartbeat": {"interval": 0.3, "acceptable_pause": 2.0},
             "agents": [{"node": "local", "token": AGENT}],
@@ -204,3 +211,18 @@ def test_the_form_takes_a_pasted_token_and_forget_brings_the_form_back(
         assert browser.evaluate("localStorage.getItem('vigil.token')") is None
     finally:
         browser.close()
+
+
+def test_with_no_api_tokens_the_page_reads_without_one(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    chromium()
+    up = vigil_up(config(tmp_path, tag, replicas=1, tokens=False))
+    url = up.wait_up()
+    wait_until(lambda: ready_pids(url, 1, token=None), 30, "the replica ready")
+
+    dom = render(f"{url}/ui/", tmp_path / "profile")
+
+    assert "main" not in dom.hidden and "login" in dom.hidden
+    assert row(dom, "replicas", "llm/0")[2] == "running"
+    assert "forget" in dom.hidden  # no token kept, none to forget
