@@ -18,6 +18,7 @@ PACKAGES = [
     "vigil.detectors",
     "vigil.remediation",
     "vigil.api",
+    "vigil.web",
     "vigil.daemon",
     "vigil.cli",
     "vigil.logs",

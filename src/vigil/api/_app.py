@@ -7,9 +7,9 @@ tests with a fake control plane. The CLI talks to the app over HTTP only.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
 import vigil
@@ -41,6 +41,9 @@ history and lets operators act on replicas.
 maintenance, *admin* also reads the audit trail. With no tokens configured the API is open
 read-only. Agents post heartbeats with their node's token from `agents`.
 
+**Dashboard**: a browser pointed at `/` (or `/ui/`) gets the web dashboard, which reads these
+routes with a token pasted into it (a viewer token is enough).
+
 **Errors** are JSON `{"detail": "<one line>"}`; validation errors name the field
 (`query.limit: ...`).
 """
@@ -65,12 +68,15 @@ def create_app(
     control: ControlPlane,
     registry: CollectorRegistry,
     clock: Callable[[], float] = time.time,
+    extra_routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """Build the API for one controller.
 
     ``registry`` receives the API's request metrics and is what ``/metrics`` serves; pass a fresh
     registry per app (registering the same metric twice in one registry fails). ``clock`` stamps
-    audit entries. The daemon serves it wrapped in :func:`vigil.api.with_lean_heartbeats`.
+    audit entries. ``extra_routers`` are mounted after the API's own (the daemon passes the
+    dashboard's, :data:`vigil.web.router`, which sits beside ``api`` in the layers). The daemon
+    serves it wrapped in :func:`vigil.api.with_lean_heartbeats`.
     """
     app = FastAPI(
         title="Vigil API",
@@ -96,4 +102,6 @@ def create_app(
     app.include_router(_logs.router)
     app.include_router(_risk.router)
     app.include_router(_alerts.router)
+    for extra in extra_routers:
+        app.include_router(extra)
     return app

@@ -23,6 +23,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from vigil import web
 from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, LogService, RiskView, create_app
 from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
@@ -399,6 +400,7 @@ class Controller(ControlPlane):
             control=self,
             registry=self.registry,
             clock=self.clock,
+            extra_routers=(web.router,),
         )
         # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose proto says
         # TCP; without it Nagle + delayed ACKs add ~40 ms to every answer sent in two writes

@@ -90,6 +90,13 @@ class _Demo:
                 f"behind the balancer on port {self.controller.balancers.ports['llm']}, "
                 f"2 agents; data in {self.workdir}"
             )
+            # one unwrapped line, so a terminal keeps the link whole; the token is the demo's own
+            self.console.print(
+                "[bold]dashboard[/bold] (live while the demo runs): "
+                f"{self.url}/ui/#token={self.token}",
+                soft_wrap=True,
+                highlight=False,
+            )
             for node in ("gpu-a", "gpu-b"):
                 await self._start_agent(node)
             await self._wait_ready()

@@ -1,0 +1,228 @@
+"""The dashboard in a real browser: headless chromium against a real ``vigil up``.
+
+Chromium runs the page's script with virtual time (``--virtual-time-budget``: timers run fast,
+fetches complete) and prints the DOM it built, which the tests read with the standard HTML
+parser; the paste-a-token form is filled in through the DevTools protocol (tests/daemon/
+_browser.py). Skipped with the reason when chromium is absent, failed under CI (``CI=true``),
+as the PostgreSQL tests are (tests/_postgres.py).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ._browser import Browser, Dom, chromium, render
+from ._support import VigilUp, api, service, tagged_env, wait_until, write_config
+from .conftest import API_TOKENS, OPERATOR, VIEWER
+
+pytestmark = pytest.mark.slow
+
+StartUp = Callable[[Path], VigilUp]
+AGENT = "agent-local-" + secrets.token_urlsafe(16)
+EVIL = '<img src=x onerror="document.title=1">&amp; <b>bold</b>'
+"""An operator's reason full of markup: the page must show it as text."""
+
+
+def row(dom: Dom, table: str, first: str) -> list[str]:
+    found = [r for r in dom.rows.get(table, []) if r and r[0] == first]
+    assert found, f"no row {first!r} in table {table!r}: {dom.rows.get(table)}"
+    return found[0]
+
+
+def ready_pids(url: str, count: int, token: str | None = VIEWER) -> dict[str, int] | None:
+    """``{replica id: pid}`` once ``count`` replicas run and are ready (no token: open API)."""
+    if token is None:
+        listed = httpx.get(f"{url}/api/v1/replicas", timeout=10).json()
+    else:
+        with api(url, token) as http:
+            listed = http.get("/api/v1/replicas").json()
+    ok = {r["id"]: r["pid"] for r in listed if r["state"] == "running" and r["ready"] == "healthy"}
+    return ok if len(ok) == count else None
+
+
+def config(
+    tmp_path: Path, tag: str, replicas: int, *, shadow: bool = False, tokens: bool = True
+) -> Path:
+    """``llm`` behind a balancer, an agent token for node ``local``; with ``shadow``, a
+    one-replica service in dry-run too."""
+    balancer = {"policy": "round_robin", "slow_start": 0}
+    services = [service(tag, replicas=replicas, balancer=balancer)]
+    if shadow:
+        services.append(service(tag, replicas=1, name="shadow", remediation={"dry_run": True}))
+    return write_config(
+        tmp_path / "vigil.yaml",
+        {
+            "data_dir": "data",
+            "api": {"host": "127.0.0.1", "port": 0, "tokens": API_TOKENS if tokens else []},
+            # a pause of a second on this shared machine must not make the node Suspect
+            "heartbeat": {"interval": 0.3, "acceptable_pause": 2.0},
+            "agents": [{"node": "local", "token": AGENT}],
+            "services": services,
+        },
+    )
+
+
+def start_agent(url: str, tag: str, log: Path) -> None:
+    """``vigil agent`` for node ``local`` (killed at teardown by its tag)."""
+    argv = [sys.executable, "-m", "vigil", "agent", "--controller", url, "--name", "local"]
+    with log.open("ab") as out:
+        subprocess.Popen(
+            [*argv, "--token", AGENT, "--interval", "0.3"],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env=tagged_env(tag),
+            start_new_session=True,
+        )
+
+
+def node_measured(url: str) -> bool:
+    with api(url, VIEWER) as http:
+        nodes = http.get("/api/v1/nodes").json()
+        latest = [
+            http.get("/api/v1/series/latest", params={"name": name}).json()
+            for name in ("host.cpu.used_pct", "host.mem.used_pct")
+        ]
+    up = [n for n in nodes if n["name"] == "local" and n["status"] == "up"]
+    return bool(up) and all(any(r["labels"].get("node") == "local" for r in rs) for rs in latest)
+
+
+def actions(url: str) -> list[dict]:
+    with api(url, VIEWER) as http:
+        return http.get("/api/v1/actions").json()["items"]
+
+
+def test_the_dashboard_shows_replicas_an_incident_and_reasons_as_text(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    chromium()
+    up = vigil_up(config(tmp_path, tag, replicas=2, shadow=True))
+    url = up.wait_up()
+    start_agent(url, tag, tmp_path / "agent.log")
+    pids = wait_until(lambda: ready_pids(url, 3), 30, "the three replicas ready")
+    with api(url, OPERATOR) as http:
+        answer = http.post("/api/v1/replicas/llm/1/restart", json={"reason": EVIL})
+        assert answer.status_code == 202, answer.text
+    os.kill(pids["llm/0"], signal.SIGKILL)
+
+    def healed() -> dict[str, int] | None:
+        now = ready_pids(url, 3)
+        return now if now and now["llm/0"] != pids["llm/0"] else None
+
+    after = wait_until(healed, 30, "llm/0 restarted after kill -9")
+    os.kill(pids["shadow/0"], signal.SIGKILL)  # dry-run: the guard records, nothing restarts
+    wait_until(
+        lambda: [a for a in actions(url) if a["kind"] == "restart.dry_run"],
+        30,
+        "the dry-run decision recorded",
+        lambda: actions(url),
+    )
+    with api(url, VIEWER) as http:
+        incidents = http.get("/api/v1/incidents", params={"subject": "replica:llm/0"}).json()
+    assert incidents["items"], "no incident recorded for the kill -9"
+
+    wait_until(lambda: node_measured(url), 30, "node local up with CPU and memory samples")
+
+    dom = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile")
+
+    assert "main" not in dom.hidden and "login" in dom.hidden, dom.rows
+    node = row(dom, "nodes", "local")
+    assert node[1] == "up" and node[2].endswith("s ago"), node
+    assert 0 <= float(node[4]) <= 100 and 0 < float(node[5]) <= 100, node  # CPU %, memory %
+    assert node[6] == "—", node  # no GPU on this machine: shown as unknown, not 0
+    replica = row(dom, "replicas", "llm/0")
+    assert replica[2:7] == ["running", str(after["llm/0"]), "healthy", "healthy", "1"]
+    assert replica[7] == "ready"  # the balancer's state of the replica
+    incident = row(dom, "incidents-recent", str(incidents["items"][0]["id"]))
+    assert incident[1:3] == ["replica:llm/0", "process_exited"]
+    assert row(dom, "replicas", "shadow/0")[2] == "exited"
+    assert row(dom, "replicas", "shadow/0")[7] == "—"  # no balancer in front of it
+    decisions = {(r[2], r[3]): r[4] for r in dom.rows["actions"][1:]}
+    assert decisions[("restart", "replica:llm/0")] == "allowed"
+    assert decisions[("restart.dry_run", "replica:shadow/0")] == "dry_run"
+    assert decisions[("restart", "replica:llm/1")] == "—"  # an operator's: no guard asked
+    reasons = [r[5] for r in dom.rows["actions"][1:]]
+    assert EVIL in reasons, reasons  # the markup shown as text...
+    assert "img" not in dom.tags and "b" not in dom.tags  # ...never parsed as elements
+    assert dom.title == "Vigil"
+
+    # the token was kept: the same browser profile opens the page without it
+    again = render(f"{url}/ui/", tmp_path / "profile")
+    assert "login" in again.hidden
+    assert row(again, "replicas", "llm/1")[2] == "running"
+
+
+def test_a_wrong_token_shows_the_paste_a_token_form(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    chromium()
+    up = vigil_up(config(tmp_path, tag, replicas=1))
+    url = up.wait_up()
+
+    dom = render(f"{url}/ui/#token=not-a-token", tmp_path / "profile")
+
+    assert "login" not in dom.hidden and "main" in dom.hidden
+    text = " ".join(" ".join(dom.text).split())
+    assert "Paste a token" in text
+    assert "The API refused the token kept in this browser: invalid bearer token" in text
+
+    # a link with a good token replaces the refused one kept in the browser
+    again = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile")
+    assert "main" not in again.hidden and "login" in again.hidden
+    assert row(again, "replicas", "llm/0")[0] == "llm/0"
+
+
+def test_the_form_takes_a_pasted_token_and_forget_brings_the_form_back(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    chromium()
+    up = vigil_up(config(tmp_path, tag, replicas=1))
+    url = up.wait_up()
+    wait_until(lambda: ready_pids(url, 1), 30, "the replica ready")
+    browser = Browser(tmp_path / "profile")
+    try:
+        browser.open(f"{url}/ui/")
+        shown = "document.getElementById('{}')?.hidden === false"  # None before the page loads
+        wait_until(lambda: browser.evaluate(shown.format("login")), 30, "the token form shown")
+        why = browser.evaluate("document.getElementById('login-why').textContent")
+        assert why.startswith("The API needs a token: missing bearer token"), why
+
+        browser.evaluate(
+            f"document.getElementById('login-token').value = {VIEWER!r};"
+            "document.getElementById('login-form').requestSubmit()"
+        )
+        first_cell = "document.querySelector('table.replicas td')?.textContent"
+        wait_until(lambda: browser.evaluate(first_cell) == "llm/0", 30, "the replicas shown")
+        assert browser.evaluate(shown.format("main")) and not browser.evaluate(
+            shown.format("login")
+        )
+
+        browser.evaluate("document.getElementById('forget').click()")
+        wait_until(lambda: browser.evaluate(shown.format("login")), 30, "the form shown again")
+        assert browser.evaluate("localStorage.getItem('vigil.token')") is None
+    finally:
+        browser.close()
+
+
+def test_with_no_api_tokens_the_page_reads_without_one(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    chromium()
+    up = vigil_up(config(tmp_path, tag, replicas=1, tokens=False))
+    url = up.wait_up()
+    wait_until(lambda: ready_pids(url, 1, token=None), 30, "the replica ready")
+
+    dom = render(f"{url}/ui/", tmp_path / "profile")
+
+    assert "main" not in dom.hidden and "login" in dom.hidden
+    assert row(dom, "replicas", "llm/0")[2] == "running"
+    assert "forget" in dom.hidden  # no token kept, none to forget
