@@ -108,9 +108,10 @@ _KV_TO_MSG = re.compile(
 _THREAD_PRIORITY = re.compile(r"\S+ +(?:0x)?(?=[0-9a-f]*[a-f])[0-9a-f]{8,16} +-?\d{1,2} +(?=\S)")
 """A time, a hexadecimal thread id and a small signed priority (the ``dout`` layout of C++
 daemons: ``<time> 7f3a2b4c5700 -1 msg``): all three are header."""
-_EPOCH_HEAD = re.compile(r"\d+ (?:[a-z][\w.\-]* ){1,4}1\d{9} \d{1,3} +(?=\S)")
-"""A record number, up to four lower-case identifier fields, a Unix time in seconds (2001-2033)
-and a small flag: the header of cluster event logs; the message starts after it."""
+_EPOCH_HEAD = re.compile(r"\d+ (?:[a-z][\w.\-]* ){1,4}\d{10} \d{1,3} +(?=\S)")
+"""A record number, up to four lower-case identifier fields, a Unix time in seconds (ten digits,
+whichever: the shape cache needs rules blind to digit values) and a small flag: the header
+of cluster event logs; the message starts after it."""
 _CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
 _SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>", "|"])
 """An arrow, a double dash or a bar after the header fields ends the header (``0x02 -> msg``,

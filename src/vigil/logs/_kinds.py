@@ -78,7 +78,9 @@ _NAMES = frozenset(
 _PROGRAM = re.compile(r"^[\w.\-/@$()\[\]]*\w[\])]?:$")
 
 _CAPS = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
-_BRACKETED_EPOCH = re.compile(r"^\[[12]\d{9}\]$")
+_BRACKETED_EPOCH = re.compile(r"^\[\d{10}\]$")
+"""A Unix time in seconds in brackets (``[1764416299]``): ten digits, whatever they are (a rule
+that asked which digit opens it would split two lines of one shape differently)."""
 _COUNTED = re.compile(r"^\d+:$")
 """A number closed by a colon (``28: Client using the ascii protocol``, ``3: eth0: <UP>``): a
 numbered item of the message (a descriptor, an interface index), not a time, which has digits
