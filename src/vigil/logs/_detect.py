@@ -329,6 +329,11 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             time_end = end  # Redis: "1:M 29 Nov 2026 10:00:01.123 * msg", a level as a symbol
             break
         leading_time = False
+        if timed and tok[-1] == "|" and len(tok) > 1 and _FIELD.match(tok[:-1]):
+            # "<date> <time> kid1| msg": a worker tag closed by a bar after the time ends the
+            # header (a bar-separated field, as in "<time>|component|msg")
+            fields.append(("Component", tok[:-1]))
+            return _skip_space(line, end), tuple(fields)
         if kind == NODE and timed and "=" in tok and not _level_ahead(toks, i + 1):
             # "<time> H=(WIN-8QK2J1) [10.0.0.9] F=<a@b> rejected": a key=value after the time is
             # the message's, unless a level follows it (metadata, "<time> request_id=F1 [info]")
@@ -347,7 +352,10 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             continue
         break
     if time_end and timed:
-        return _skip_space(line, time_end), tuple(f for f in fields if f[0] in ("Time", "Number"))
+        start = _skip_space(line, time_end)
+        if line.startswith("- ", start) and toks.has(i) and toks[i][1] > start + 1:
+            start = _skip_space(line, start + 1)  # "<ctime> - msg": a dash after the time
+        return start, tuple(f for f in fields if f[0] in ("Time", "Number"))
     if bracketed:
         known = process_prefix(line)  # "[node07:48213] msg", "[n3][[3152,1],6][tcp.c:626:f] msg"
         if known is not None:
@@ -413,6 +421,8 @@ def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
 def _after_bare_time(toks: _Tokens, i: int, fields: list[tuple[str, str]]) -> bool:
     """True when token ``i`` directly follows the line's date and time, unbracketed (a pid in
     brackets, ``UTC [18231] LOG:``, is a header field the tag may follow)."""
+    if len(fields) >= 2 and fields[-1] == ("Field", "-") and fields[-2][0] in ("Time", "Number"):
+        return True  # "<ctime> - SIGPIPE: msg": a dash between the time and the tag
     return (
         i > 0
         and bool(fields)
@@ -437,16 +447,16 @@ def _piped(line: str) -> tuple[int, tuple[tuple[str, str], ...]] | None:
     """``time|component|pid|message``: fields up to the pid after a component."""
     head = line[:200]
     bar = head.find("|")
-    if bar <= 0 or " " in head[:bar] or not _TIME.match(head[:bar]):
-        return None
+    if bar <= 0 or not all(_TIME.match(p) for p in head[:bar].split(" ", 1)):
+        return None  # "<time>|", "<date> <clock>|": a date and a clock may open the record
     parts = line.split("|", 4)
     fields = [("Time", parts[0])]
     pos = bar + 1
     named = False
     for part in parts[1:-1]:
-        if not _FIELD.match(part):
-            break
-        fields.append(("Number" if part.isdigit() else "Component", part))
+        if not _FIELD.match(part.strip()):
+            break  # a field padded to its column ("|  main|") is the field
+        fields.append(("Number" if part.isdigit() else "Component", part.strip()))
         pos += len(part) + 1
         if part.isdigit() and named:
             break

@@ -86,6 +86,8 @@ _COUNTED = re.compile(r"^\d+:$")
 numbered item of the message (a descriptor, an interface index), not a time, which has digits
 after its colon."""
 _DIGIT = re.compile(r"\d")
+_QUAD = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+"""An IPv4 address (``10.0.0.8``): digits and dots like a date, never a time."""
 
 _FACILITY = re.compile(r"^%[A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*-\d-[A-Z0-9_]+:$")
 """A facility, severity and mnemonic tag (``%LINK-3-UPDOWN:``, ``%ASA-6-302013:``,
@@ -132,7 +134,7 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         # a Unix time in seconds in brackets, "[1764416299] msg" (Nagios-style daemons): a
         # bracketed time, whose line has no program field after it
         return TIME if tok[0] == "[" and _BRACKETED_EPOCH.match(tok) else NUMBER
-    if _TIME.match(bare) and not _COUNTED.match(bare):
+    if _TIME.match(bare) and not _COUNTED.match(bare) and not _QUAD.match(bare):
         return TIME
     if low.rstrip(".").lstrip("*.") in _NAMES:
         return NAME  # "*Nov 29 ...", ".Nov": a clock marked not synchronised (network devices)
