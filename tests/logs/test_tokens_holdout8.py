@@ -12,7 +12,7 @@ def test_an_interface_named_by_slot_and_port_is_one_value() -> None:
     assert mask("on TenGigabitEthernet1/1/2 from FULL") == "on <*> from FULL"
     assert mask("link ge-0/0/1 up, unit xe-1/2/0.100 down") == "link <*> up, unit <*> down"
     # a product or protocol version and a fraction are not interfaces
-    assert mask("HTTP/1.1 200") == "HTTP/<*> <*>"
+    assert mask("HTTP/1.1 200") == "HTTP/1.1 <*>"  # kept whole since holdout11's protocol rule
     assert mask("Channel 00/32 via P2P") == "Channel <*>/<*> via P2P"
 
 

@@ -48,6 +48,8 @@ _PACKAGE = re.compile(r"^[a-z][\w.\-/]*:$")
 """A package or logger name with its colon after a level and a bar (``etcdserver:``)."""
 _FUNCTION_LOCATION = re.compile(r"^[\w.]+:[\w<>]+:\d+$")
 """``module:function:line`` (``app.main:run:42``, ``__main__:<module>:7``)."""
+_CLASS_COLON = re.compile(r"^[A-Z][a-z]+[a-z0-9]*:$")
+"""A one-word class name with its colon (``Utils:``): a short logger name (log4j ``%c{1}``)."""
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$")
 
 
@@ -137,6 +139,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
                 # column; a word followed by the fields' brace is a one-word message instead
                 i, end = i + 1, toks[i][1]
         return _skip_space(line, end)
+    if toks.has(i + 2) and _PAREN_THREAD.match(toks[i][0]) and _CONTEXT.match(toks[i + 1][0]):
+        # "INFO (MainThread) [pkg.module] msg": a thread in parentheses and a logger in brackets
+        # after the level (the bracketed logger is header, as after a bracketed thread)
+        return _skip_space(line, toks[i + 1][1])
     if line.startswith("[", end) and toks.has(i):
         # glued brackets after a bracketed level, "[time][WARN ][o.e.Service] [node-1] msg"
         # (log4j2's "[%d][%p][%c] [%node]", Envoy's): the glued run and one spaced field after
@@ -201,6 +207,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         return _skip_space(line, tok_end)  # "INFO [io.quarkus] (main) msg"
     if _is_logger(tok, modules=line[end - 1] not in "]>"):
         return _after_logger(line, toks, i + 1, tok_end)
+    if line[end - 1].isupper() and _CLASS_COLON.match(tok) and toks.has(i + 1) and i > 1:
+        # "<date> <time> INFO Utils: msg" (log4j's "%p %c{1}:"): a capitalised class name
+        # with its colon right after a bare upper-case level, a time before it, is the logger
+        return _skip_space(line, tok_end)
     if threaded and _JAVA_LOGGER.match(tok) and toks.has(i + 1):
         return _skip_space(line, tok_end)  # "INFO [main] org.x.HostConfig.deployWAR msg" (JUL)
     qualified = _qualified_logger(toks, i)

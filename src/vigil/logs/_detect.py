@@ -43,6 +43,7 @@ brackets closed by ``[file.c:line:function]`` has those as header (:mod:`vigil.l
 a day-month-year date and a zone name may fill a time bracket (``[29-Nov-2026 10:00:01 UTC]``),
 a level may stand between stars (``*INFO*``) or in brackets closed by a colon (``[info]:``).
 
+The kind of each token (time, level, number, program...) is told by :mod:`vigil.logs._kinds`.
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
 stay in the content: a misdetection costs a worse template, never a lost line.
 """
@@ -60,6 +61,25 @@ from vigil.logs._afterlevel import (
     _skip_space,
     _Tokens,
 )
+from vigil.logs._kinds import (
+    _COUNTED,
+    _FACILITY,
+    _LEVELS,
+    _ZONE_NAME,
+    BRACKET,
+    CAPS,
+    DASH,
+    LEVEL,
+    NAME,
+    NODE,
+    NUMBER,
+    OTHER,
+    PROGRAM,
+    TIME,
+    _is_level_colon,
+    _is_program,
+    _kind,
+)
 from vigil.logs._layouts import (
     epoch_colon,
     exported_columns,
@@ -73,43 +93,6 @@ from vigil.logs._records import delimited_header, level_csv_header
 MAX_HEADER_TOKENS = 14
 """Headers seen in the wild have at most about ten tokens (BGL has nine)."""
 
-_LEVELS = frozenset(
-    [
-        "trace",
-        "debug",
-        "info",
-        "information",
-        "notice",
-        "warn",
-        "warning",
-        "error",
-        "err",
-        "critical",
-        "crit",
-        "alert",
-        "emerg",
-        "emergency",
-        "fatal",
-        "severe",
-        "failure",
-        "fine",
-        "finer",
-        "finest",
-        "verbose",
-        # three-letter forms (zerolog's console "INF", Serilog's "[WRN]"), upper-case only
-        "inf",
-        "dbg",
-        "wrn",
-        "trc",
-        "ftl",
-        "vrb",
-    ]
-)
-_SHORT_LEVELS = frozenset("VDIWEF")
-_BRACKET_LEVELS = frozenset(["note", "system"])
-"""Levels only when bracketed (MySQL's ``[Note]``, ``[System]``): as bare words they are prose."""
-_KLOG = re.compile(r"^[IWEF]\d{4}$")
-"""glog/klog's level letter and month-day, ``I1129``: the first token of Go and C++ services."""
 _RFC5424 = re.compile(r"<\d{1,3}>\d? ?(?:\S+ ){5}(?:-|\[[^\]]*\])+ ?")
 """RFC 5424 syslog: priority and version, time, host, app, process id, message id, structured
 data (``-`` when empty)."""
@@ -125,33 +108,10 @@ _KV_TO_MSG = re.compile(
 _THREAD_PRIORITY = re.compile(r"\S+ +(?:0x)?(?=[0-9a-f]*[a-f])[0-9a-f]{8,16} +-?\d{1,2} +(?=\S)")
 """A time, a hexadecimal thread id and a small signed priority (the ``dout`` layout of C++
 daemons: ``<time> 7f3a2b4c5700 -1 msg``): all three are header."""
-_NAMES = frozenset(
-    [
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "may",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "oct",
-        "nov",
-        "dec",
-        "mon",
-        "tue",
-        "wed",
-        "thu",
-        "fri",
-        "sat",
-        "sun",
-    ]
-)
-_PROGRAM = re.compile(r"^[\w.\-/@$()\[\]]*\w[\])]?:$")
-_EPOCH_HEAD = re.compile(r"\d+ (?:[a-z][\w.\-]* ){1,4}1\d{9} \d{1,3} +(?=\S)")
-"""A record number, up to four lower-case identifier fields, a Unix time in seconds (2001-2033)
-and a small flag: the header of cluster event logs; the message starts after it."""
+_EPOCH_HEAD = re.compile(r"\d+ (?:[a-z][\w.\-]* ){1,4}\d{10} \d{1,3} +(?=\S)")
+"""A record number, up to four lower-case identifier fields, a Unix time in seconds (ten digits,
+whichever: the shape cache needs rules blind to digit values) and a small flag: the header
+of cluster event logs; the message starts after it."""
 _CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
 _SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>", "|"])
 """An arrow, a double dash or a bar after the header fields ends the header (``0x02 -> msg``,
@@ -165,13 +125,6 @@ _SHOUTED = re.compile(r"^[A-Z][A-Z0-9_]+:$")
 """An upper-case tag with a colon (``MULTI:``, ``TLS:``) right after the time, with no host
 before it: a subsystem prefix of the message, not a syslog program (which follows a host and
 is written in lower case)."""
-_CAPS = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
-_BRACKETED_EPOCH = re.compile(r"^\[[12]\d{9}\]$")
-_COUNTED = re.compile(r"^\d+:$")
-"""A number closed by a colon (``28: Client using the ascii protocol``, ``3: eth0: <UP>``): a
-numbered item of the message (a descriptor, an interface index), not a time, which has digits
-after its colon."""
-_DIGIT = re.compile(r"\d")
 _ZONE_OFFSET = re.compile(r"^[+\-]\d\d:?\d\d$")
 _MODULE_LEVEL = re.compile(r"^\[[\w.\-]+:[a-z]+\]$")
 """A module and its level in one bracket (Apache 2.4's ``[core:error]``, ``[ssl:warn]``)."""
@@ -180,118 +133,8 @@ _PROCESS_BRACKET = re.compile(r"^\[pid \d+(?::tid \d+)?\]$")
 _PAREN_CODE = re.compile(r"^\([A-Z?!*=+\-]{2}\)$")
 """A two-character message-type code in parentheses (``(II)`` information, ``(WW)`` warning,
 ``(EE)`` error, ``(--)`` probed, ``(**)`` from the configuration): a level written as a code."""
-_FACILITY = re.compile(r"^%[A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*-\d-[A-Z0-9_]+:$")
-"""A facility, severity and mnemonic tag (``%LINK-3-UPDOWN:``, ``%ASA-6-302013:``,
-``%ETHPORT-5-IF_UP:``: the message tag of network operating systems): it carries the line's
-severity, so it is the level and ends the header, after the time or after a syslog host."""
-_ZONE_NAME = re.compile(r"^(?:UTC|GMT|Z|[A-Z][A-Z]?[SD]T):?$")
-"""A time zone's name after the clock (``UTC``, ``CEST``), closed by the header's colon or not."""
-_DAY_MONTH_YEAR = re.compile(r"^\d{1,2}-[A-Z][a-z]{2}-\d{4}$")
-"""``29-Nov-2026``: the date of PHP's error log and of BIND."""
-_STARRED_LEVEL = re.compile(r"^\*[A-Z]+\*$")
-"""``*INFO*``, ``*WARN*``: a level between stars (Apache Sling's and AEM's error log)."""
 _CLOSING_LOCATION = re.compile(r"\w\.\w+:\d+\]:?$")
 """A source location closing a bracket, ``socket.cpp:663]``."""
-
-TIME, NAME, NUMBER, LEVEL, DASH, BRACKET, NODE, CAPS, PROGRAM, OTHER = range(10)
-
-
-def _kind(tok: str, numbers_seen: bool) -> int:
-    bare = tok.strip("[]<>(),").strip()  # "[INFO ]": a padded level in brackets
-    low = bare.lower()
-    if low in _LEVELS and (bare.isupper() or bare.istitle() or tok.startswith("[")):
-        return LEVEL
-    if tok == "LOG" and numbers_seen:
-        return LEVEL  # "<time> UTC [812] LOG msg": PostgreSQL's severity for routine messages
-    if tok[0] == "%" and _FACILITY.match(tok):
-        return LEVEL  # "%LINK-3-UPDOWN:": the severity is its digit
-    if tok[0] == "*" and _STARRED_LEVEL.match(tok) and tok[1:-1].lower() in _LEVELS:
-        return LEVEL  # "29.11.2026 10:00:01.123 *INFO* [main] ...": a level between stars
-    if tok[0] == "<" and tok[-1] == ">" and numbers_seen and _CAPS.match(tok[1:-1]):
-        # "<time> <RMT> msg", "<AUTH>", "<BUG>": a message class in angle brackets after the
-        # time is the line's level, as "<INFO>" is (routing daemons name theirs so)
-        return LEVEL
-    if bare[-1:] == ":" and bare.isupper() and bare[:-1].lower() in _LEVELS:
-        return LEVEL  # "INFO:     10.0.0.1:5 - ..." (uvicorn, Python's default format)
-    if tok[0] == "[" and low in _BRACKET_LEVELS:
-        return LEVEL
-    if tok[0] == "[" and tok[-2:] == "]:" and tok[1:-2].strip().lower() in _LEVELS:
-        return LEVEL  # "<time> +0000 [info]: #0 msg" (Fluentd): a bracketed level with a colon
-    if len(tok) == 5 and not numbers_seen and _KLOG.match(tok):
-        return LEVEL
-    if numbers_seen and len(tok) == 1 and tok in _SHORT_LEVELS:
-        return LEVEL
-    if tok == "-":
-        return DASH
-    if bare.isdigit():
-        # a Unix time in seconds in brackets, "[1764416299] msg" (Nagios-style daemons): a
-        # bracketed time, whose line has no program field after it
-        return TIME if tok[0] == "[" and _BRACKETED_EPOCH.match(tok) else NUMBER
-    if _TIME.match(bare) and not _COUNTED.match(bare):
-        return TIME
-    if low.rstrip(".").lstrip("*.") in _NAMES:
-        return NAME  # "*Nov 29 ...", ".Nov": a clock marked not synchronised (network devices)
-    if tok[0] == "{" and tok[-1] == "}":
-        return BRACKET  # "{<query id>}", "{}": a braced context field, as a bracketed one
-    if tok.startswith("["):  # "[rank0]:" is a field, not a program
-        inner = tok.rstrip(":").strip("[]")
-        if ":" in inner and inner.rpartition(":")[2] in _LEVELS and " " not in inner:
-            return LEVEL  # "[core:error]", "[proxy_fcgi:warn]": a module and its level
-        if _bracketed_time(inner):
-            return TIME
-        return LEVEL if _bracketed_time_level(inner) else BRACKET
-    if tok.endswith(":") and _PROGRAM.match(tok):
-        return PROGRAM
-    if _DIGIT.search(tok):
-        return NODE
-    if _CAPS.match(tok):
-        return CAPS
-    return OTHER
-
-
-def _bracketed_time(inside: str) -> bool:
-    """``[10.30 16:49:06]``, ``[Sun Dec 04 04:47:44 2005]``: a timestamp in brackets; also a
-    day-month-year date and a zone name with a clock (PHP's ``[29-Nov-2026 10:00:01 UTC]``)."""
-    parts = inside.split()
-    return bool(parts) and all(
-        _TIME.match(p) is not None
-        or p.lower().rstrip(".,") in _NAMES
-        or (":" in inside and (_DAY_MONTH_YEAR.match(p) or _ZONE_NAME.match(p)) is not None)
-        for p in parts
-    )
-
-
-def _bracketed_time_level(inside: str) -> bool:
-    """``[2026-11-29 10:00:01,123 W 8418 4752]``: a time, a level and numbers (pid, thread) in
-    one bracket, a header by itself."""
-    parts = inside.split()
-    # the level alone or with its process, "[<time>: INFO/MainProcess]" (Celery, multiprocessing)
-    levels = [
-        p
-        for p in parts
-        if p in _SHORT_LEVELS
-        or (p.split("/")[0].lower() in _LEVELS and p.split("/")[0].isupper())
-        or _KLOG.match(p)  # glog's "[W1129 10:00:01.5 socket.cpp:663]" (C++ libraries)
-    ]
-    if len(parts) >= 3 and parts[0] in levels and _FIELD.match(parts[-1].split(":")[0]):
-        # tornado's "[I 2026-11-29 10:00:01.5 ServerApp]", "[W 201129 10:00:01 web:2243]": the
-        # level letter first, the time, then the logger or module:line closing the bracket
-        parts = parts[:-1]
-    return (
-        len(parts) >= 2
-        and len(levels) == 1
-        and any(":" in p for p in parts)
-        and all(_TIME.match(p) is not None or p in levels for p in parts)
-    )
-
-
-def _is_level_colon(tok: str) -> bool:
-    """A level word closed by a colon, ``info:``, ``WARNING:``."""
-    return tok.endswith(":") and tok[:-1].lower() in _LEVELS
-
-
-def _is_program(tok: str) -> bool:
-    return tok.endswith(":") and _PROGRAM.match(tok) is not None
 
 
 def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
@@ -486,6 +329,11 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             time_end = end  # Redis: "1:M 29 Nov 2026 10:00:01.123 * msg", a level as a symbol
             break
         leading_time = False
+        if timed and tok[-1] == "|" and len(tok) > 1 and _FIELD.match(tok[:-1]):
+            # "<date> <time> kid1| msg": a worker tag closed by a bar after the time ends the
+            # header (a bar-separated field, as in "<time>|component|msg")
+            fields.append(("Component", tok[:-1]))
+            return _skip_space(line, end), tuple(fields)
         if kind == NODE and timed and "=" in tok and not _level_ahead(toks, i + 1):
             # "<time> H=(WIN-8QK2J1) [10.0.0.9] F=<a@b> rejected": a key=value after the time is
             # the message's, unless a level follows it (metadata, "<time> request_id=F1 [info]")
@@ -504,7 +352,10 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             continue
         break
     if time_end and timed:
-        return _skip_space(line, time_end), tuple(f for f in fields if f[0] in ("Time", "Number"))
+        start = _skip_space(line, time_end)
+        if line.startswith("- ", start) and toks.has(i) and toks[i][1] > start + 1:
+            start = _skip_space(line, start + 1)  # "<ctime> - msg": a dash after the time
+        return start, tuple(f for f in fields if f[0] in ("Time", "Number"))
     if bracketed:
         known = process_prefix(line)  # "[node07:48213] msg", "[n3][[3152,1],6][tcp.c:626:f] msg"
         if known is not None:
@@ -570,6 +421,8 @@ def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
 def _after_bare_time(toks: _Tokens, i: int, fields: list[tuple[str, str]]) -> bool:
     """True when token ``i`` directly follows the line's date and time, unbracketed (a pid in
     brackets, ``UTC [18231] LOG:``, is a header field the tag may follow)."""
+    if len(fields) >= 2 and fields[-1] == ("Field", "-") and fields[-2][0] in ("Time", "Number"):
+        return True  # "<ctime> - SIGPIPE: msg": a dash between the time and the tag
     return (
         i > 0
         and bool(fields)
@@ -594,16 +447,16 @@ def _piped(line: str) -> tuple[int, tuple[tuple[str, str], ...]] | None:
     """``time|component|pid|message``: fields up to the pid after a component."""
     head = line[:200]
     bar = head.find("|")
-    if bar <= 0 or " " in head[:bar] or not _TIME.match(head[:bar]):
-        return None
+    if bar <= 0 or not all(_TIME.match(p) for p in head[:bar].split(" ", 1)):
+        return None  # "<time>|", "<date> <clock>|": a date and a clock may open the record
     parts = line.split("|", 4)
     fields = [("Time", parts[0])]
     pos = bar + 1
     named = False
     for part in parts[1:-1]:
-        if not _FIELD.match(part):
-            break
-        fields.append(("Number" if part.isdigit() else "Component", part))
+        if not _FIELD.match(part.strip()):
+            break  # a field padded to its column ("|  main|") is the field
+        fields.append(("Number" if part.isdigit() else "Component", part.strip()))
         pos += len(part) + 1
         if part.isdigit() and named:
             break

@@ -136,6 +136,11 @@ _IPV6 = re.compile(
 """An IPv6 address, compressed (``2001:db8::53``, ``fe80::1``, ``::1``) or in full: one value,
 as an IPv4 address is. Applied only to a line holding ``::`` or seven colons; a C++ or Rust
 path (``std::string``) is not hexadecimal, an address has a digit, and a clock has no ``::``."""
+_PROTOCOL = re.compile(r"(?<![\w/.\-\"])([A-Z]{3,6})/(\d(?:\.\d)?)(?![\w/.\-\"])")
+"""A protocol name of three to six capitals with its version, not in quotes (``(HTTP/1.1 200)``,
+``SIP/2.0``; a two-letter name with a number is a device or port, ``PS/2``, a value):
+a constant of the message, kept as written (a quoted request line, ``"GET /a HTTP/1.1"``, is
+one value the miner groups by its words, as the Loghub ground truth has it)."""
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
@@ -165,6 +170,7 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _SYMBOL_OFFSET.sub(WILDCARD, content)
     if "/" in content and _SLOT_HINT.search(content) is not None:
         content = _SLOT_PORT.sub(WILDCARD, content)
+    protocols = _PROTOCOL.findall(content) if "/" in content else None
     masked = _STRONG.sub(WILDCARD, content)
     if _DOTTED in masked:  # 10.0.0.1 -> <*>.<*>.<*>.<*> -> <*>
         while _DOTTED in masked:
@@ -174,6 +180,9 @@ def mask(content: str, *, header: bool = False) -> str:
             masked = masked.replace(_JOINED, WILDCARD)
     if "<*>@<*>" in masked:  # "00000001@2016/9/28:16:03:58.446": a sequence number and time
         masked = _COMPOUND.sub(WILDCARD, masked)
+    if protocols:
+        for name, version in protocols:  # "HTTP/<*>" back to "HTTP/1.1"
+            masked = masked.replace(f"{name}/{WILDCARD}", f"{name}/{version}", 1)
     return masked
 
 
