@@ -20,6 +20,9 @@ SEVERITIES = {"critical": Severity.CRITICAL, "warning": Severity.WARNING, "info"
 NODE_LABELS = ("node", "hostname", "instance")
 SERVICE_LABELS = ("service", "job")
 SUMMARY_CHARS = 500
+SUBJECT_CHARS = 255
+"""The store's ``subject`` columns are this long (``String(255)``: PostgreSQL refuses a longer
+value, failing the whole chunk of alerts it is in); an alert's own subject is cut to fit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,8 @@ def subject_of(labels: Mapping[str, str], fingerprint: str, fleet: Fleet) -> str
 
     A node when ``node``/``hostname``/``instance`` (port stripped) names one of the fleet's nodes;
     a replica when ``replica`` names one (``llm/0``); a service when ``service``/``job`` names
-    one; else the alert itself: ``alert:<alertname>/<fingerprint>``.
+    one; else the alert itself: ``alert:<alertname>/<fingerprint>``, its name cut to fit
+    :data:`SUBJECT_CHARS` (Alertmanager does not bound an alert's name).
     """
     for key in NODE_LABELS:
         value = labels.get(key)
@@ -75,7 +79,11 @@ def subject_of(labels: Mapping[str, str], fingerprint: str, fleet: Fleet) -> str
         value = labels.get(key)
         if value and value in fleet.services:
             return f"service:{value}"
-    return f"alert:{labels.get('alertname') or 'unnamed'}/{fingerprint}"
+    name = labels.get("alertname") or "unnamed"
+    room = SUBJECT_CHARS - len(f"alert:/{fingerprint}")  # the fingerprint (<= 64) tells apart
+    if len(name) > room:
+        name = name[: room - 3] + "..."
+    return f"alert:{name}/{fingerprint}"
 
 
 def severity_of(labels: Mapping[str, str]) -> Severity:
