@@ -200,6 +200,10 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
             incident, outcome = active, "repeat"
         store.note_firing_alert(firing, seen_at=now)
         return _result(fingerprint, "firing", subject, outcome, incident.id)
+    # resolved on the subject it fired on (the fleet may have changed since: a restart that
+    # added or removed its node would send the resolution elsewhere and leave it open)
+    fired = store.get_firing_alert(fingerprint)
+    subject = fired.subject if fired is not None else subject
     store.drop_firing_alert(fingerprint)
     others = store.count_firing_alerts(subject)
     active = desk.active(subject)
