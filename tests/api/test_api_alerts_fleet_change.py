@@ -75,3 +75,20 @@ async def test_a_node_removed_while_its_alert_fired_gets_the_alert_resolved(url:
         assert done["results"][0]["outcome"] == "resolved"
         [incident] = await incidents(again, "node:node-c")
         assert incident["state"] == "resolved"
+
+
+async def test_a_repeat_after_the_fleet_changed_moves_the_alert_to_its_new_subject(
+    url: str,
+) -> None:
+    async with controller(url, ["node-a"]) as first:
+        assert (await post(first, payload(alert(**DOWN))))["raised"] == 1
+    async with controller(url, ["node-a", "node-c"]) as again:
+        repeat = await post(again, payload(alert(**DOWN)))  # its repeat_interval
+        assert repeat["results"][0]["subject"] == "node:node-c"
+        # the incident it opened before is not left open with nothing firing on it
+        [old] = await incidents(again, "alert:NodeDown/fc")
+        assert old["state"] == "resolved"
+        done = await post(again, payload(alert(**DOWN, **RESOLVED)))
+        assert done["results"][0]["outcome"] == "resolved"
+        [new] = await incidents(again, "node:node-c")
+        assert new["state"] == "resolved"

@@ -6,7 +6,9 @@ alert becomes an ``external_alert`` finding in the controller's incident book (m
 :mod:`vigil.api._alerts_map`), so ``vigil incidents``, the dashboard and the audit trail see it;
 Alertmanager's repeats of a firing alert (every ``repeat_interval``) are recognised by fingerprint
 and raise nothing new; a resolved alert resolves the incident it opened once no other alert fires
-on that subject (an incident another detector opened is left to that detector). The firing
+on that subject (an incident another detector opened is left to that detector); the subject is
+the one it fired on, and an alert whose subject changed with the fleet (a restart that added or
+removed its node) settles the incident it opened on the old one when it repeats. The firing
 fingerprints are kept in the store (``alerts_firing``, :meth:`vigil.store.Store.note_firing_alert`),
 so a restart of the controller or a standby's takeover forgets none; at most :data:`MAX_TRACKED`
 of them (the least recently seen go). At most :data:`MAX_ALERTS` alerts per payload (set the
@@ -39,7 +41,7 @@ from vigil.api._auth import Operator
 from vigil.api._context import ApiContext, Ctx, Identity
 from vigil.api._control import IncidentDesk
 from vigil.api._schemas import ERROR_RESPONSES
-from vigil.model import FindingKind
+from vigil.model import Finding, FindingKind
 from vigil.store import FiringAlert
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
@@ -180,11 +182,11 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
     )
     fingerprint = str(finding.evidence["fingerprint"])
     subject = finding.subject
+    fired = store.get_firing_alert(fingerprint)
     if alert.status == "firing":
         firing = FiringAlert(fingerprint, subject, finding.at)
-        repeat = store.get_firing_alert(fingerprint) == firing
         active = desk.active(subject)
-        if not repeat or active is None:
+        if fired != firing or active is None:
             incident = desk.raise_finding(finding)
             outcome: str = "raised"
             if active is None:
@@ -199,29 +201,38 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
         else:
             incident, outcome = active, "repeat"
         store.note_firing_alert(firing, seen_at=now)
+        if fired is not None and fired.subject != subject:  # the fleet changed: it moved
+            _settle(fired.subject, finding, at, now, f"now fires on {subject}")
         return _result(fingerprint, "firing", subject, outcome, incident.id)
-    # resolved on the subject it fired on (the fleet may have changed since: a restart that
+    # settled on the subject it fired on: the fleet may have changed since (a restart that
     # added or removed its node would send the resolution elsewhere and leave it open)
-    fired = store.get_firing_alert(fingerprint)
     subject = fired.subject if fired is not None else subject
     store.drop_firing_alert(fingerprint)
-    others = store.count_firing_alerts(subject)
-    active = desk.active(subject)
+    outcome, incident_id = _settle(subject, finding, at, _epoch(alert.endsAt) or now, "resolved")
+    return _result(fingerprint, "resolved", subject, outcome, incident_id)
+
+
+def _settle(
+    subject: str, finding: Finding, at: _Receipt, ended: float, how: str
+) -> tuple[str, int | None]:
+    """The alert of ``finding`` no longer fires on ``subject``: the incident it opened there
+    resolves, unless another alert still fires on it (or a detector's finding is in it)."""
+    others = at.ctx.store.count_firing_alerts(subject)
+    active = at.desk.active(subject)
     if active is None or not _only_alerts(active.evidence):
-        return _result(fingerprint, "resolved", subject, "no_incident", None)
+        return "no_incident", None
     if others:
-        return _result(fingerprint, "resolved", subject, "still_firing", active.id)
-    ended = _epoch(alert.endsAt) or now
-    desk.recovered(subject, ended, f"alertmanager: {finding.evidence['alertname']} resolved")
-    ctx.audit(
-        actor=who.name,
+        return "still_firing", active.id
+    at.desk.recovered(subject, ended, f"alertmanager: {finding.evidence['alertname']} {how}")
+    at.ctx.audit(
+        actor=at.who.name,
         action="alert.resolved",
         target=subject,
         reason=finding.summary,
         result=f"incident {active.id} resolved",
-        detail={"fingerprint": fingerprint, "receiver": at.receiver},
+        detail={"fingerprint": finding.evidence["fingerprint"], "receiver": at.receiver},
     )
-    return _result(fingerprint, "resolved", subject, "resolved", active.id)
+    return "resolved", active.id
 
 
 def _only_alerts(evidence: Mapping[str, Any]) -> bool:
