@@ -19,7 +19,9 @@ The alerts are written :data:`CHUNK` at a time, each chunk one store transaction
 one writer thread of the app's (in order, one chunk at a time): the event loop (heartbeats,
 probes, the API) is not held by the ~4 ms of SQLAlchemy per alert, which at 1,000 alerts in one
 notification stalled it 250 ms at a time. The incident desk is used on that thread only (the
-controller's publishes its events to the loop's bus from there). A chunk that fails is rolled
+controller's publishes its events to the loop's bus from there); the thread ends with the
+controller (:func:`close_receiver`, when its server stops), after the chunk it is writing, and
+a notification after that is answered 503. A chunk that fails is rolled
 back whole, fingerprints included, so Alertmanager's retry raises it again; the chunks before
 it are committed and are repeats then.
 """
@@ -27,13 +29,13 @@ it are committed and are repeats then.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
 
 from vigil.api._alerts_map import AlertIn, Fleet, alert_finding
@@ -41,9 +43,11 @@ from vigil.api._auth import Operator
 from vigil.api._context import ApiContext, Ctx, Identity
 from vigil.api._control import IncidentDesk
 from vigil.api._schemas import ERROR_RESPONSES
+from vigil.errors import TransientActionError
 from vigil.model import Finding, FindingKind
 from vigil.store import FiringAlert
 
+T = TypeVar("T")
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
 MAX_ALERTS = 1000
@@ -99,12 +103,36 @@ class ReceiveOut(BaseModel):
     results: list[AlertResult]
 
 
+STOPPING = "the controller is stopping: send the notification again (to the new leader, if any)"
+
+
 def _writer(request: Request) -> ThreadPoolExecutor:
     """The app's one thread for the receiver's store work (chunks in order, one at a time)."""
-    writer: ThreadPoolExecutor | None = getattr(request.app.state, "alert_writer", None)
+    state = request.app.state
+    if getattr(state, "alert_writer_closed", False):
+        raise TransientActionError(STOPPING, delay=5.0)
+    writer: ThreadPoolExecutor | None = getattr(state, "alert_writer", None)
     if writer is None:
-        writer = request.app.state.alert_writer = ThreadPoolExecutor(1, "vigil-alerts")
+        writer = state.alert_writer = ThreadPoolExecutor(1, "vigil-alerts")
     return writer
+
+
+async def _on_writer(writer: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+    try:
+        future = writer.submit(fn, *args)
+    except RuntimeError as exc:  # closed meanwhile (close_receiver): the chunks before are kept
+        raise TransientActionError(STOPPING, delay=5.0) from exc
+    return await asyncio.wrap_future(future)
+
+
+def close_receiver(app: FastAPI) -> None:
+    """End the receiver's writer thread once the chunk it is writing is done (blocks: the
+    controller calls it on a worker thread when its server stops, before it stops persisting
+    events, so that chunk's events are stored). Later notifications are answered 503."""
+    app.state.alert_writer_closed = True
+    writer: ThreadPoolExecutor | None = getattr(app.state, "alert_writer", None)
+    if writer is not None:
+        writer.shutdown(wait=True)
 
 
 def _fleet(ctx: ApiContext) -> Fleet:
@@ -134,10 +162,9 @@ async def receive_alertmanager(
     alerts = payload.alerts
     for first in range(0, len(alerts), CHUNK):
         chunk = alerts[first : first + CHUNK]
-        done = await asyncio.wrap_future(writer.submit(_write_chunk, chunk, receipt))
-        results += done
+        results += await _on_writer(writer, _write_chunk, chunk, receipt)
     if any(r.outcome == "raised" for r in results):
-        await asyncio.wrap_future(writer.submit(ctx.store.prune_firing_alerts, MAX_TRACKED))
+        await _on_writer(writer, ctx.store.prune_firing_alerts, MAX_TRACKED)
     return ReceiveOut(
         alerts=len(alerts),
         raised=sum(r.outcome == "raised" for r in results),
