@@ -305,16 +305,25 @@ class Agent:
                     self.logs.close()
 
     async def _ship_logs(self, client: httpx.AsyncClient) -> None:
-        """Read the files every ``log_poll_every``; send a batch every ``log_ship_every``."""
+        """Read the files every ``log_poll_every``; send a batch every ``log_ship_every``.
+
+        An error of one round (the state cannot be saved: a full disk, its directory gone) is
+        logged and the next round tries again, the unsent batch still pending: it used to end
+        this task without a word, and no log batch was sent for the rest of the agent's life.
+        """
         assert self.logs is not None
         last = self._clock()
         while True:
             await self._sleep(self.log_poll_every)
-            if self.logs.changed():  # an idle node costs one stat per file per poll
-                await asyncio.to_thread(self.logs.poll)
-            if self._clock() - last >= self.log_ship_every:
-                last = self._clock()
-                await self.ship_logs(client)
+            try:
+                if self.logs.changed():  # an idle node costs one stat per file per poll
+                    await asyncio.to_thread(self.logs.poll)
+                if self._clock() - last >= self.log_ship_every:
+                    last = self._clock()
+                    await self.ship_logs(client)
+            except OSError as exc:
+                self.log_failures += 1
+                log.error("log shipping failed, trying again in %gs: %s", self.log_ship_every, exc)
 
     async def ship_logs(self, client: httpx.AsyncClient) -> bool:
         """Send the pending (or a new) log batch; True once the controller has it."""

@@ -6,14 +6,15 @@ parse`` does with no ``--log-format``; GA and PAn are computed as in the shared 
 (``logparse_eval.py``; its Loghub-2.0 template normalisation when it is found beside the
 repository, plain whitespace normalisation otherwise).
 
-Files in ``fixtures/holdout/`` .. ``holdout9/`` were labelled like the others but kept out
+Files in ``fixtures/holdout/`` .. ``holdout10/`` were labelled like the others but kept out
 of the tuning of the miner: the test checks only that they are well formed, and their scores
-are printed on demand (``--holdout`` .. ``--holdout9``) as the figure
+are printed on demand (``--holdout`` .. ``--holdout10``) as the figure
 for log types the miner was not tuned on.
 
 Run as a script to print the table: ``python tests/logs/test_fixtures.py [--holdout |
 --holdout2 | --holdout3 |
---holdout4 | --holdout5 | --holdout6 | --holdout7 | --holdout8 | --holdout9] [--content]
+--holdout4 | --holdout5 | --holdout6 | --holdout7 | --holdout8 | --holdout9 | --holdout10]
+[--content]
 [--diff]``.
 """
 
@@ -41,6 +42,7 @@ HELD_OUT6 = sorted(f"holdout6/{p.stem}" for p in (FIXTURES / "holdout6").glob("*
 HELD_OUT7 = sorted(f"holdout7/{p.stem}" for p in (FIXTURES / "holdout7").glob("*.tsv"))
 HELD_OUT8 = sorted(f"holdout8/{p.stem}" for p in (FIXTURES / "holdout8").glob("*.tsv"))
 HELD_OUT9 = sorted(f"holdout9/{p.stem}" for p in (FIXTURES / "holdout9").glob("*.tsv"))
+HELD_OUT10 = sorted(f"holdout10/{p.stem}" for p in (FIXTURES / "holdout10").glob("*.tsv"))
 ALL = (
     NAMES
     + HELD_OUT
@@ -52,6 +54,7 @@ ALL = (
     + HELD_OUT7
     + HELD_OUT8
     + HELD_OUT9
+    + HELD_OUT10
 )
 _SHARED = [Path(__file__).resolve().parents[3] / "shared/bench", Path("/work/shared/bench")]
 
@@ -194,6 +197,7 @@ if __name__ == "__main__":
         "--holdout7": HELD_OUT7,
         "--holdout8": HELD_OUT8,
         "--holdout9": HELD_OUT9,
+        "--holdout10": HELD_OUT10,
     }
     chosen = next((v for k, v in sets.items() if k in args), NAMES)
     chosen = [a for a in args if not a.startswith("-")] or chosen

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 from vigil.api._auth import Agent
 from vigil.api._context import Ctx
-from vigil.api._schemas import ERROR_RESPONSES, ErrorOut, HeartbeatIn, HeartbeatOut
+from vigil.api._schemas import BODY_RESPONSES, ERROR_RESPONSES, ErrorOut, HeartbeatIn, HeartbeatOut
 from vigil.api._series import ERRORS_SHOWN, node_samples
 
 router = APIRouter(
@@ -25,6 +25,7 @@ router = APIRouter(
     "/heartbeats",
     summary="Record a node agent's heartbeat",
     response_model_exclude_none=True,  # sample_errors only when some were rejected
+    responses=BODY_RESPONSES,
 )
 async def post_heartbeat(body: HeartbeatIn, ctx: Ctx, agent: Agent) -> HeartbeatOut:
     agent.check(body.node)

@@ -5,7 +5,8 @@ token of the operator role (``http_config.authorization`` sends ``Bearer <token>
 alert becomes an ``external_alert`` finding in the controller's incident book (mapping:
 :mod:`vigil.api._alerts_map`), so ``vigil incidents``, the dashboard and the audit trail see it;
 Alertmanager's repeats of a firing alert (every ``repeat_interval``) are recognised by fingerprint
-and raise nothing new; a resolved alert resolves the incident it opened once no other alert fires
+and raise nothing new (control characters in an alert's text are replaced by U+FFFD, as log
+lines are repaired); a resolved alert resolves the incident it opened once no other alert fires
 on that subject (an incident another detector opened is left to that detector); the subject is
 the one it fired on, and an alert whose subject changed with the fleet (a restart that added or
 removed its node) settles the incident it opened on the old one when it repeats. The firing
@@ -29,20 +30,21 @@ it are committed and are repeats then.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from vigil.api._alerts_map import AlertIn, Fleet, alert_finding
 from vigil.api._auth import Operator
 from vigil.api._context import ApiContext, Ctx, Identity
 from vigil.api._control import IncidentDesk
-from vigil.api._schemas import ERROR_RESPONSES
+from vigil.api._schemas import BODY_RESPONSES, ERROR_RESPONSES, STORE_RESPONSES
 from vigil.errors import TransientActionError
 from vigil.model import Finding, FindingKind
 from vigil.store import FiringAlert
@@ -61,14 +63,28 @@ MAX_LABELS = 64
 MAX_TEXT = 4096
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters but tab and newline (annotations are often several lines)."""
+
+
+def _repaired(text: str) -> str:
+    """``text`` with control characters replaced by U+FFFD, as log lines are repaired: a NUL
+    (templated in from a metric's label) cannot be stored in PostgreSQL text, and failed the
+    whole chunk of its notification (500, and the same again on every retry)."""
+    return _CONTROL.sub("\ufffd", text) if not text.isprintable() else text
+
+
+Text = Annotated[str, AfterValidator(_repaired)]
+
+
 class AlertmanagerAlert(BaseModel):
     status: Literal["firing", "resolved"]
-    labels: dict[str, str] = Field(max_length=MAX_LABELS)
-    annotations: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
+    labels: dict[Text, Text] = Field(max_length=MAX_LABELS)
+    annotations: dict[Text, Text] = Field(default_factory=dict, max_length=MAX_LABELS)
     startsAt: datetime
     endsAt: datetime | None = None
-    generatorURL: str = Field(default="", max_length=MAX_TEXT)
-    fingerprint: str = Field(default="", max_length=64)
+    generatorURL: Text = Field(default="", max_length=MAX_TEXT)
+    fingerprint: Text = Field(default="", max_length=64)
 
 
 class AlertmanagerPayload(BaseModel):
@@ -78,7 +94,7 @@ class AlertmanagerPayload(BaseModel):
     groupKey: str = Field(default="", max_length=MAX_TEXT)
     truncatedAlerts: int = Field(default=0, ge=0)
     status: Literal["firing", "resolved"]
-    receiver: str = Field(max_length=256)
+    receiver: Text = Field(max_length=256)
     groupLabels: dict[str, str] = Field(default_factory=dict)
     commonLabels: dict[str, str] = Field(default_factory=dict)
     commonAnnotations: dict[str, str] = Field(default_factory=dict)
@@ -151,7 +167,11 @@ def _epoch(value: datetime | None) -> float | None:
     return value.timestamp()
 
 
-@router.post("/alertmanager", summary="Receive Alertmanager's webhook (operator role)")
+@router.post(
+    "/alertmanager",
+    summary="Receive Alertmanager's webhook (operator role)",
+    responses={**BODY_RESPONSES, **STORE_RESPONSES},
+)
 async def receive_alertmanager(
     payload: AlertmanagerPayload, request: Request, ctx: Ctx, who: Operator
 ) -> ReceiveOut:

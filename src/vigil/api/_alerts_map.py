@@ -21,8 +21,8 @@ NODE_LABELS = ("node", "hostname", "instance")
 SERVICE_LABELS = ("service", "job")
 SUMMARY_CHARS = 500
 SUBJECT_CHARS = 255
-"""The store's ``subject`` columns are this long (``String(255)``: PostgreSQL refuses a longer
-value, failing the whole chunk of alerts it is in); an alert's own subject is cut to fit."""
+"""The store's subject column (``String(255)``: enforced on PostgreSQL): a longer alert subject
+failed its incident's write, the whole chunk answered 500 on every retry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,8 @@ def subject_of(labels: Mapping[str, str], fingerprint: str, fleet: Fleet) -> str
 
     A node when ``node``/``hostname``/``instance`` (port stripped) names one of the fleet's nodes;
     a replica when ``replica`` names one (``llm/0``); a service when ``service``/``job`` names
-    one; else the alert itself: ``alert:<alertname>/<fingerprint>``, its name cut to fit
-    :data:`SUBJECT_CHARS` (Alertmanager does not bound an alert's name).
+    one; else the alert itself: ``alert:<alertname>/<fingerprint>``, the name shortened (``…``)
+    to keep the subject within :data:`SUBJECT_CHARS`.
     """
     for key in NODE_LABELS:
         value = labels.get(key)
@@ -80,9 +80,9 @@ def subject_of(labels: Mapping[str, str], fingerprint: str, fleet: Fleet) -> str
         if value and value in fleet.services:
             return f"service:{value}"
     name = labels.get("alertname") or "unnamed"
-    room = SUBJECT_CHARS - len(f"alert:/{fingerprint}")  # the fingerprint (<= 64) tells apart
-    if len(name) > room:
-        name = name[: room - 3] + "..."
+    room = SUBJECT_CHARS - len("alert:/") - len(fingerprint)
+    if len(name) > room:  # the whole name stays in the finding's evidence
+        name = name[: room - 1] + "…"
     return f"alert:{name}/{fingerprint}"
 
 

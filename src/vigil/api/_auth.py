@@ -96,12 +96,13 @@ class Reporter:
     name: str
     nodes: frozenset[str] | None  # None: any node
 
-    def check(self, node: str) -> None:
-        """Raise ForbiddenError (403) unless this reporter may report for ``node``."""
+    def check(self, node: str, what: str = "heartbeats") -> None:
+        """Raise ForbiddenError (403) unless this reporter may report for ``node``; ``what``
+        names what was refused (heartbeats, samples, log lines, log batches)."""
         if self.nodes is not None and node not in self.nodes:
             allowed = ", ".join(repr(n) for n in sorted(self.nodes))
             raise ForbiddenError(
-                f"this agent token may only send heartbeats for node {allowed}, not {node!r}"
+                f"this agent token may only send {what} for node {allowed}, not {node!r}"
             )
 
 

@@ -9,22 +9,28 @@ the reason for every node. Served by the app from :func:`vigil.api.create_app`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from vigil.api._auth import Operator, Viewer
 from vigil.api._context import Ctx
-from vigil.api._schemas import ERROR_RESPONSES, ErrorOut
+from vigil.api._schemas import (
+    BODY_RESPONSES,
+    ERROR_RESPONSES,
+    STORE_RESPONSES,
+    ErrorOut,
+    Index,
+    Reason,
+    ServiceName,
+)
 from vigil.balancer import NoFit, TaskNeeds, UpstreamStatus
 from vigil.errors import InputError, NotFoundError
 from vigil.model import replica_id
 
 router = APIRouter(prefix="/api/v1", tags=["balancer"], responses=ERROR_RESPONSES)
-
-Index = Annotated[int, Path(ge=0, description="Replica index within its service")]
 
 
 class UpstreamOut(BaseModel):
@@ -55,16 +61,27 @@ class BalancerChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt "state" must not pass as no change
     state: Literal["ready", "draining", "maint"] | None = None
     weight: float | None = Field(default=None, gt=0, le=1_000_000)
-    reason: str = Field(default="", max_length=500)
+    reason: Reason = ""
 
 
 class PlacementIn(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt need must not place as no need
     gpus: int = Field(default=0, ge=0, le=1024)
-    gpu_memory_mb: int = Field(default=0, ge=0, description="Per GPU")
+    gpu_memory_mb: int = Field(default=0, ge=0, description="Per GPU (with gpus of 1 or more)")
     memory_mb: int = Field(default=0, ge=0)
     labels: dict[str, str] = Field(default_factory=dict)
     policy: Literal["least_loaded", "bin_pack", "weighted", "round_robin"] = "least_loaded"
+
+    @field_validator("gpu_memory_mb")
+    @classmethod
+    def _per_gpu(cls, value: int, info: ValidationInfo) -> int:
+        # placement reads it for GPU tasks only: without gpus it was dropped, and the task
+        # placed as one needing no GPU at all
+        if value and info.data.get("gpus") == 0:
+            raise ValueError(
+                "is memory per GPU, and gpus is 0: give gpus too, or leave gpu_memory_mb out"
+            )
+        return value
 
 
 class PlacementOut(BaseModel):
@@ -102,10 +119,10 @@ async def get_balancer(ctx: Ctx, _: Viewer, name: str) -> BalancerOut:
 @router.post(
     "/replicas/{service}/{index}/balancer",
     summary="Drain, take into maintenance, ready or re-weight a replica (operator)",
-    responses={404: {"model": ErrorOut}},
+    responses={**BODY_RESPONSES, 404: {"model": ErrorOut}, **STORE_RESPONSES},
 )
 async def change_balancer(
-    ctx: Ctx, who: Operator, service: str, index: Index, body: BalancerChangeIn
+    ctx: Ctx, who: Operator, service: ServiceName, index: Index, body: BalancerChangeIn
 ) -> UpstreamOut:
     if body.state is None and body.weight is None:
         raise InputError("body: give state and/or weight")
@@ -143,7 +160,10 @@ async def change_balancer(
 @router.post(
     "/placements",
     summary="Choose a node for a task from the nodes' live capacity (operator)",
-    responses={409: {"model": NoFitOut, "description": "No node fits; a reason per node"}},
+    responses={
+        **BODY_RESPONSES,
+        409: {"model": NoFitOut, "description": "No node fits; a reason per node"},
+    },
     response_model=PlacementOut,
 )
 async def create_placement(ctx: Ctx, _: Operator, body: PlacementIn) -> PlacementOut | JSONResponse:

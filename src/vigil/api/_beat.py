@@ -41,7 +41,7 @@ from vigil.api._auth import reporter_for
 from vigil.api._context import ApiContext
 from vigil.api._gzip import MAX_INFLATED, inflate, read_capped, replay, too_long
 from vigil.api._metrics import ApiMetrics
-from vigil.api._schemas import MAX_BATCH
+from vigil.api._schemas import MAX_BATCH, Info
 from vigil.api._series import ERRORS_SHOWN
 from vigil.collectors import Labels, SampleBatch, freeze_labels
 from vigil.errors import AuthError, ForbiddenError, InputError, NotFoundError, VigilError
@@ -65,7 +65,7 @@ class BeatDict(TypedDict):
 
     node: Annotated[str, Field(min_length=1, max_length=63)]
     seq: Annotated[int, Field(ge=0)]
-    info: NotRequired[dict[str, Any]]
+    info: NotRequired[Info]
     samples: NotRequired[Annotated[list[SampleDict], Field(max_length=MAX_BATCH)]]
 
 
@@ -239,5 +239,3 @@ def _encoded(
         "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *headers],
     }
     return start, body
-
-

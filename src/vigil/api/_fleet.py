@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError, to_json
 
@@ -25,12 +25,16 @@ from vigil.api._auth import Operator, Viewer
 from vigil.api._context import ApiContext, Ctx
 from vigil.api._control import ReplicaCommand
 from vigil.api._schemas import (
+    BODY_RESPONSES,
     ERROR_RESPONSES,
+    STORE_RESPONSES,
     ActionOut,
     CommandIn,
     ErrorOut,
+    Index,
     NodeOut,
     ReplicaOut,
+    ServiceName,
     ServiceOut,
     models,
 )
@@ -42,8 +46,6 @@ router = APIRouter(
     tags=["fleet"],
     responses=ERROR_RESPONSES,
 )
-
-Index = Annotated[int, Path(ge=0, description="Replica index within its service")]
 
 
 def _service(ctx: ApiContext, name: str) -> ServiceOut:
@@ -132,7 +134,7 @@ async def list_replicas(
 @router.get(
     "/replicas/{service}/{index}", summary="One replica", responses={404: {"model": ErrorOut}}
 )
-async def get_replica(service: str, index: Index, ctx: Ctx, _: Viewer) -> ReplicaOut:
+async def get_replica(service: ServiceName, index: Index, ctx: Ctx, _: Viewer) -> ReplicaOut:
     return ReplicaOut.model_validate(_replica(ctx, service, index))
 
 
@@ -141,10 +143,15 @@ async def get_replica(service: str, index: Index, ctx: Ctx, _: Viewer) -> Replic
     summary="Start, stop or restart one replica (operator)",
     status_code=202,
     tags=["commands"],
-    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    responses={
+        **BODY_RESPONSES,
+        404: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+        **STORE_RESPONSES,
+    },
 )
 async def replica_command(
-    service: str,
+    service: ServiceName,
     index: Index,
     command: ReplicaCommand,
     ctx: Ctx,

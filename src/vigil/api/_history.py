@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from vigil.api._auth import Admin, Viewer
 from vigil.api._context import Ctx
 from vigil.api._schemas import (
     ERROR_RESPONSES,
+    STORE_RESPONSES,
     ActionPage,
     AuditPage,
     AuditVerifyOut,
@@ -24,13 +26,14 @@ from vigil.api._schemas import (
     IncidentOut,
     IncidentPage,
     StateFilter,
+    plain_filter,
 )
 from vigil.model import ACTIVE_INCIDENT_STATES, IncidentId, IncidentState
 
 router = APIRouter(
     prefix="/api/v1",
     tags=["history"],
-    responses=ERROR_RESPONSES,
+    responses={**ERROR_RESPONSES, **STORE_RESPONSES},
 )
 
 MAX_OFFSET = 2**63 - 1
@@ -42,7 +45,9 @@ ACTIVE = ACTIVE_INCIDENT_STATES
 """What ``?state=active`` stands for: every incident that is not resolved."""
 
 Subject = Annotated[
-    str | None, Query(description="Only this subject, e.g. 'replica:llm/0' or 'node:gpu-1'")
+    str | None,
+    Query(description="Only this subject, e.g. 'replica:llm/0' or 'node:gpu-1'"),
+    AfterValidator(plain_filter),
 ]
 
 
@@ -86,7 +91,11 @@ def list_events(
     ctx: Ctx,
     _: Viewer,
     subject: Subject = None,
-    kind: Annotated[str | None, Query(description="Only this kind, e.g. 'replica.exited'")] = None,
+    kind: Annotated[
+        str | None,
+        Query(description="Only this kind, e.g. 'replica.exited'"),
+        AfterValidator(plain_filter),
+    ] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> EventPage:

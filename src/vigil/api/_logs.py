@@ -17,16 +17,18 @@ Served by the app of :func:`vigil.api.create_app`; the work is done by the contr
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from vigil.api._auth import Agent, Credentials, Reporter, Viewer, reporter_for
 from vigil.api._context import Ctx
 from vigil.api._errors import describe_validation
 from vigil.api._logs_service import TemplateSort
-from vigil.api._schemas import ERROR_RESPONSES, Paged
+from vigil.api._schemas import BODY_RESPONSES, ERROR_RESPONSES, STORE_RESPONSES, ErrorOut, Paged
 from vigil.collectors import MAX_LEVEL_CHARS, MAX_TEMPLATE_CHARS
 from vigil.errors import InputError
 
@@ -59,14 +61,28 @@ class IngestOut(BaseModel):
     duplicate: bool = Field(default=False, description="A batch already counted (ignored)")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Control characters but tab, as :class:`vigil.logs.LineSplitter` repairs pushed lines."""
+
+
+def _spaced(text: str) -> str:
+    """Control characters as spaces, as in a pushed line: an agent's miner never sends them,
+    but a NUL that came anyway failed the write of its finding's incident on PostgreSQL
+    (500 for the batch, and again on every retry)."""
+    return text if text.isprintable() else _CONTROL.sub(" ", text)
+
+
+LogText = Annotated[str, AfterValidator(_spaced)]
+
+
 class TemplateCountIn(BaseModel):
     source: str = Field(pattern=LABEL)
-    template: str = Field(max_length=MAX_TEMPLATE_CHARS)
+    template: LogText = Field(max_length=MAX_TEMPLATE_CHARS)
     count: int = Field(ge=1, le=MAX_TEMPLATE_COUNT)
     first_at: float
     last_at: float
-    level: str = Field(default="", max_length=MAX_LEVEL_CHARS)
-    samples: list[str] = Field(default_factory=list, max_length=20)
+    level: LogText = Field(default="", max_length=MAX_LEVEL_CHARS)
+    samples: list[LogText] = Field(default_factory=list, max_length=20)
 
 
 SourceName = Annotated[str, Field(pattern=LABEL)]
@@ -151,7 +167,16 @@ _PUSH_BODY = {
     "/logs",
     summary="Push raw log lines (JSON or text/plain) from any shipper",
     openapi_extra=_PUSH_BODY,
-    responses={413: {"description": "Body over logs.push_max_bytes or too many lines"}},
+    responses={
+        **BODY_RESPONSES,
+        413: {"model": ErrorOut, "description": "Body over logs.push_max_bytes or too many lines"},
+        415: {
+            "model": ErrorOut,
+            "description": "A Content-Type other than JSON or text/plain, or a Content-Encoding "
+            "other than gzip",
+        },
+        **STORE_RESPONSES,
+    },
 )
 async def push_logs(
     request: Request,
@@ -168,7 +193,7 @@ async def push_logs(
         if source is None:
             raise InputError("query.source: required with a text/plain body (e.g. ?source=app)")
         at = node or "push"
-        shipper.check(at)
+        shipper.check(at, "log lines")
         if body.count(b"\n") > MAX_PUSH_LINES:
             raise HTTPException(413, f"more than {MAX_PUSH_LINES} lines: push smaller batches")
         result = await service.ingest_lines(at, source, body)
@@ -177,12 +202,13 @@ async def push_logs(
             push = PushIn.model_validate(_json(body))
         except ValueError as exc:
             detail = (
-                describe_validation(exc.errors())
+                # located under body, as FastAPI locates a body model's errors
+                describe_validation([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
                 if isinstance(exc, ValidationError)
                 else f'body: not JSON ({exc}); send {{"source": ..., "lines": [...]}}'
             )
             raise InputError(detail) from exc
-        shipper.check(push.node)
+        shipper.check(push.node, "log lines")
         result = await service.ingest_lines(push.node, push.source, push.lines)
     else:
         raise HTTPException(415, f"content-type {kind!r}: send application/json or text/plain")
@@ -210,9 +236,13 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-@router.post("/logs/batches", summary="Store a node agent's batch of templates + counts")
+@router.post(
+    "/logs/batches",
+    summary="Store a node agent's batch of templates + counts",
+    responses={**BODY_RESPONSES, **STORE_RESPONSES},
+)
 async def post_batch(body: BatchIn, ctx: Ctx, agent: Agent) -> IngestOut:
-    agent.check(body.node)
+    agent.check(body.node, "log batches")
     result = await ctx.control.log_service().receive_batch(body.node, body.model_dump())
     return IngestOut.model_validate(result, from_attributes=True)
 
@@ -243,6 +273,8 @@ async def get_findings(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> FindingPage:
+    if since is not None and not math.isfinite(since):  # NaN matched nothing: an empty page
+        raise InputError(f"query.since: {since} is not a time (Unix seconds)")
     page = ctx.control.log_service().findings(
         kind=kind, since=since, offset=offset, limit=limit, incident=incident
     )

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from vigil.api._auth import Viewer
 from vigil.api._context import Ctx
 from vigil.api._control import RiskView
-from vigil.api._schemas import ERROR_RESPONSES
+from vigil.api._schemas import ERROR_RESPONSES, ErrorOut
 
 router = APIRouter(prefix="/api/v1", tags=["fleet"], responses=ERROR_RESPONSES)
 
@@ -42,7 +42,11 @@ def _out(view: RiskView) -> RiskOut:
     )
 
 
-@router.get("/nodes/{name}/risk", summary="A node's probability of going down within N steps")
+@router.get(
+    "/nodes/{name}/risk",
+    summary="A node's probability of going down within N steps",
+    responses={404: {"model": ErrorOut, "description": "Unknown node"}},
+)
 async def get_node_risk(name: str, ctx: Ctx, _: Viewer) -> RiskOut:
     return _out(ctx.control.node_risk(name))
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from vigil.model import FindingKind, Health, IncidentState, NodeStatus, ReplicaState, Severity
 from vigil.store import Page
@@ -46,6 +47,22 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut, "description": "Invalid input: the detail names the field"},
 }
 """The error responses every authenticated router documents."""
+
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Content-Encoding is gzip but the body is not"},
+    413: {"model": ErrorOut, "description": "Body too large, or inflating past the route's limit"},
+    415: {"model": ErrorOut, "description": "A Content-Encoding other than gzip"},
+}
+"""What every POST may answer before its route runs (:mod:`vigil.api._gzip`); each POST route
+lists them."""
+STORE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorOut,
+        "description": "The database is busy (nothing was changed) or the action must wait: "
+        "retry after Retry-After seconds",
+    },
+}
+"""What a route that reads or writes the store may answer when the database is busy."""
 
 
 class HealthOut(BaseModel):
@@ -178,11 +195,58 @@ class AuditVerifyOut(BaseModel):
     first_broken: int | None = Field(description="Id of the first entry whose hash does not match")
 
 
+def _printable(text: str) -> str:
+    """Refuse control characters other than tab and newline: PostgreSQL text cannot hold a NUL
+    (the action was taken, then its audit entry failed: a 500 and no trail), and an escape
+    sequence in the trail would redraw the terminal of whoever reads it."""
+    for i, char in enumerate(text):
+        if (char < " " and char not in "\t\n") or "\x7f" <= char <= "\x9f":
+            raise ValueError(
+                f"must not hold control characters ({char!r} as character {i + 1}): "
+                "write the reason as plain text"
+            )
+    return text
+
+
+def plain_filter(text: str | None) -> str | None:
+    """A query filter (``?subject=``, ``?kind=``) with no control character: no stored name
+    holds one, and PostgreSQL refused a NUL even in a query (a 500 for a typo)."""
+    if text is not None:
+        for i, char in enumerate(text):
+            if char < " " or "\x7f" <= char <= "\x9f":
+                raise ValueError(
+                    f"must not hold control characters ({char!r} as character {i + 1})"
+                )
+    return text
+
+
+Reason = Annotated[
+    str,
+    Field(max_length=500, description="Why: kept in the audit trail (plain text)"),
+    AfterValidator(_printable),
+]
+"""An operator's reason for an action, as the audit trail keeps it."""
+
+
+MAX_SERVICE_NAME = 63
+"""Characters of a service name (``services[].name`` in vigil.yaml allows no more)."""
+MAX_REPLICA_INDEX = 999
+"""The highest replica index (``services[].replicas`` is at most 1000). A path past these
+names no replica any config could hold; refused before it reaches the audit trail, whose
+target column (255 characters on PostgreSQL) could not hold it: a 500 instead of a 404."""
+
+ServiceName = Annotated[str, Path(max_length=MAX_SERVICE_NAME, description="Service name")]
+Index = Annotated[
+    int,
+    Path(ge=0, le=MAX_REPLICA_INDEX, description="Replica index within its service (0..999)"),
+]
+
+
 class CommandIn(BaseModel):
     """Optional body of a replica command."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(default="", max_length=500, description="Why: kept in the audit trail")
+    reason: Reason = ""
 
 
 MAX_BATCH = 10_000
@@ -196,10 +260,41 @@ class SampleIn(BaseModel):
     at: float = Field(gt=0)
 
 
+MAX_INFO_DEPTH = 16
+"""Levels of nesting a heartbeat's ``info`` may have (an agent sends flat facts). 900 levels
+passed: then every GET /api/v1/nodes answered 500 (pydantic's JSON writer gives up at a few
+hundred) and the node's status could not be stored (the store's writer recursed too deep)."""
+
+
+def shallow(info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` itself, refused (ValueError) when nested deeper than :data:`MAX_INFO_DEPTH`;
+    walked with a stack, so the check cannot itself recurse too deep."""
+    stack: list[tuple[Any, int]] = [(info, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_INFO_DEPTH:
+            raise ValueError(
+                f"nested more than {MAX_INFO_DEPTH} levels deep: report flat facts, "
+                'e.g. {"cpu_pct": 12.5}'
+            )
+        stack.extend((child, depth + 1) for child in children)
+    return info
+
+
+Info = Annotated[dict[str, Any], AfterValidator(shallow)]
+"""A heartbeat's free-form facts, at most :data:`MAX_INFO_DEPTH` levels deep."""
+
+
 class HeartbeatIn(BaseModel):
     node: str = Field(min_length=1, max_length=63)
     seq: int = Field(ge=0, description="Increases by one per heartbeat; restarts at 0")
-    info: dict[str, Any] = Field(default_factory=dict, description="Free-form agent facts")
+    info: Info = Field(
+        default_factory=dict,
+        description=f"Free-form agent facts (at most {MAX_INFO_DEPTH} levels deep)",
+    )
     samples: list[SampleIn] = Field(
         default_factory=list,
         max_length=MAX_BATCH,

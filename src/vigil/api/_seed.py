@@ -14,7 +14,16 @@ from fastapi.responses import JSONResponse
 
 from vigil.api._auth import Operator, Viewer
 from vigil.api._context import Ctx
-from vigil.api._schemas import ERROR_RESPONSES, BalanceOut, ErrorOut, FaultOut, MaintainOut, PodOut
+from vigil.api._schemas import (
+    BODY_RESPONSES,
+    ERROR_RESPONSES,
+    STORE_RESPONSES,
+    BalanceOut,
+    ErrorOut,
+    FaultOut,
+    MaintainOut,
+    PodOut,
+)
 from vigil.errors import InputError
 from vigil.model import Replica
 
@@ -66,7 +75,7 @@ async def detect_fault(ctx: Ctx, _: Viewer) -> FaultOut:
 @router.post(
     "/auto_maintain",
     summary="Run one maintenance pass now (operator)",
-    responses={409: {"model": ErrorOut}},
+    responses={**BODY_RESPONSES, 409: {"model": ErrorOut}, **STORE_RESPONSES},
 )
 async def auto_maintain(ctx: Ctx, who: Operator) -> MaintainOut:
     reason = "maintenance requested via API"

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from vigil.api._auth import Agent, Viewer
 from vigil.api._context import Ctx
-from vigil.api._schemas import ERROR_RESPONSES, MAX_BATCH, SampleIn
+from vigil.api._schemas import BODY_RESPONSES, ERROR_RESPONSES, MAX_BATCH, ErrorOut, SampleIn
 from vigil.collectors import Sample, SeriesKey, freeze_labels, width_for
 from vigil.errors import InputError
 
@@ -110,9 +110,14 @@ def time_range(start: float | None, end: float | None) -> tuple[float, float]:
     return (-math.inf if start is None else start), (math.inf if end is None else end)
 
 
-@router.post("/samples", status_code=202, summary="Store a batch of a node's samples (agent)")
+@router.post(
+    "/samples",
+    status_code=202,
+    summary="Store a batch of a node's samples (agent)",
+    responses={**BODY_RESPONSES, 404: {"model": ErrorOut, "description": "Unknown node"}},
+)
 async def post_samples(body: SamplesIn, ctx: Ctx, agent: Agent) -> SamplesOut:
-    agent.check(body.node)
+    agent.check(body.node, "samples")
     samples = node_samples(body.node, body.samples)
     errors = ctx.control.ingest_samples(body.node, samples)
     return SamplesOut(

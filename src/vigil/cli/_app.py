@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.logging import RichHandler
 from rich.table import Table
 
-from vigil.cli._client import ApiClient, api_errors
+from vigil.cli._client import ApiClient, api_errors, token_problem, url_problem
 from vigil.cli._detect import detect
 from vigil.cli._logs import logs_app
 from vigil.cli._logs_api import (
@@ -59,6 +59,18 @@ def _controller_url(value: str) -> str:
         raise typer.BadParameter(
             f"must be an http:// or https:// URL with a host, e.g. http://ctl:8700 (got {value!r})"
         )
+    problem = url_problem(value)
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    return value
+
+
+def _agent_token(value: str | None) -> str | None:
+    """``--token`` checked before the agent starts: one that cannot go into a header made
+    every heartbeat raise UnicodeEncodeError (a traceback)."""
+    problem = None if value is None else token_problem(value)
+    if problem is not None:
+        raise typer.BadParameter(problem)
     return value
 
 
@@ -219,7 +231,11 @@ def agent(
     name: Annotated[str, typer.Option(help="This node's name, as in the controller's config.")],
     token: Annotated[
         str | None,
-        typer.Option(envvar="VIGIL_AGENT_TOKEN", help="Agent token (or VIGIL_AGENT_TOKEN)."),
+        typer.Option(
+            envvar="VIGIL_AGENT_TOKEN",
+            help="Agent token (or VIGIL_AGENT_TOKEN).",
+            callback=_agent_token,
+        ),
     ] = None,
     interval: Annotated[float, typer.Option(min=0.01, help="Seconds between heartbeats.")] = 1.0,
     metrics: Annotated[
@@ -257,6 +273,8 @@ def agent(
     sources: list[MetricSource] = [HostCollector(node=name), GpuCollector()] if metrics else []
     logs = _load(config).logs if config is not None else None
     try:
+        if log or (logs is not None and logs.for_node(name)):  # it will keep a log state
+            _writable(state_dir.expanduser())
         edge = log_edge(name, logs, log or [], log_format, state_dir.expanduser())
     except VigilError as exc:
         err.print(f"vigil agent: {exc}", markup=False, soft_wrap=True)
@@ -276,22 +294,38 @@ def agent(
         asyncio.run(node_agent.run())
 
 
+def _writable(directory: Path) -> None:
+    """VigilError unless the agent can keep its log state in ``directory`` (made if missing).
+    Found out later, saving the state failed inside the shipping task, which ended without a
+    word: heartbeats went on, and no log batch was ever sent."""
+    probe = directory / ".vigil-write-test"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise VigilError(
+            f"--state-dir: cannot write in {directory} ({exc.strerror or exc}): give a directory "
+            "this user can write (the log offsets are kept there)"
+        ) from exc
+
+
 @app.command()
 def status(url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Nodes, replicas and active incidents at a glance."""
     client = ApiClient(url, token)
-    with api_errors():
+    with api_errors(client):
         nodes = client.get("/api/v1/nodes")
         replicas = client.get("/api/v1/replicas")
         active = client.get("/api/v1/incidents", state="active", limit=20)
         risk = fetch_risk(client)
-    console.print(nodes_table(nodes))
-    if risk:
-        console.print(risk_table(risk))
-    console.print(replicas_table(replicas))
-    if active["items"]:
-        console.print(incidents_table(active["items"], title="Active incidents"))
-    else:
+        tables: list[RenderableType] = [nodes_table(nodes), *([risk_table(risk)] if risk else [])]
+        tables.append(replicas_table(replicas))
+        if active["items"]:
+            tables.append(incidents_table(active["items"], title="Active incidents"))
+    for table in tables:
+        console.print(table)
+    if not active["items"]:
         console.print("[green]no active incidents[/green]")
 
 
@@ -309,10 +343,11 @@ def incidents(
     params: dict[str, object] = {"limit": limit}
     if state:
         params["state"] = state
-    with api_errors():
+    with api_errors(client):
         page = client.get("/api/v1/incidents", **params)
-    console.print(incidents_table(page["items"], title=f"Incidents ({page['total']} in all)"))
-    logs = [i for i in page["items"] if i["kind"] in LOG_KINDS][:MAX_LOG_INCIDENTS_SHOWN]
+        table = incidents_table(page["items"], title=f"Incidents ({page['total']} in all)")
+        logs = [i for i in page["items"] if i["kind"] in LOG_KINDS][:MAX_LOG_INCIDENTS_SHOWN]
+    console.print(table)
     try:
         for i in logs:
             line = incident_templates(client, int(i["id"]))
@@ -341,7 +376,7 @@ def top(
             return Group(top_table(latest, TOP_SERIES), risk_table(risk))
         return top_table(latest, TOP_SERIES)
 
-    with api_errors(), contextlib.suppress(KeyboardInterrupt):
+    with api_errors(client), contextlib.suppress(KeyboardInterrupt):
         if once:
             console.print(table())
             return
@@ -365,11 +400,12 @@ def demo(
     duration: Annotated[
         float,
         typer.Option(
+            min=0.0,
             help="Seconds of the fault timeline to play: later faults are not run; those "
-            "injected get up to 15 s more to end."
+            "injected get up to 15 s more to end.",
         ),
     ] = 60.0,
-    port: Annotated[int, typer.Option(help="API port (0: any free port).")] = 0,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="API port (0: any free port).")] = 0,
 ) -> None:
     """A local fleet of model-server replicas with faults injected, detected and healed live."""
     from vigil.demo import run_demo

@@ -24,13 +24,26 @@ _err = Console(stderr=True)
 
 
 @contextlib.contextmanager
-def api_errors() -> Iterator[None]:
-    """Around a command's API calls: a :class:`VigilError` (controller unreachable, token
-    refused, a 4xx with its detail) is printed on stderr and the command exits with 1."""
+def api_errors(client: ApiClient | None = None) -> Iterator[None]:
+    """Around a command's API calls and the drawing of their answers: a :class:`VigilError`
+    (controller unreachable, token refused, a 4xx with its detail) is printed on stderr and the
+    command exits with 1. With ``client``, so is an answer of another shape than a Vigil
+    controller's (a KeyError or TypeError while reading it): something else answers at the URL,
+    e.g. a Kubernetes API server, which also serves ``/api/v1/nodes``."""
     try:
         yield
     except VigilError as exc:
         _err.print(str(exc), markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
+        if client is None:
+            raise
+        _err.print(
+            f"{client.url} answered JSON that is not a Vigil controller's "
+            f"({type(exc).__name__}: {exc}): is --url / VIGIL_URL the controller's?",
+            markup=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from exc
 
 
@@ -53,11 +66,36 @@ def error_detail(resp: httpx.Response) -> str:
     return text or "(empty body)"
 
 
+def url_problem(url: str) -> str | None:
+    """Why httpx cannot even parse ``url`` (an unclosed ``[``, a port that is no number), or
+    None. Such a URL raised httpx.InvalidURL, which is no HTTPError: a traceback."""
+    import httpx
+
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"{url!r} is not a URL ({exc}): give the controller's, e.g. {DEFAULT_URL}"
+    return None
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be sent in an ``Authorization`` header (a character that is not
+    printable ASCII: httpx raised UnicodeEncodeError, a traceback), or None."""
+    for i, char in enumerate(token):
+        if not (char.isascii() and char.isprintable()):
+            return (
+                "a token is printable ASCII ('vigil token' makes one); this one has "
+                f"{char!r} as character {i + 1}"
+            )
+    return None
+
+
 class ApiClient:
     def __init__(self, url: str | None, token: str | None) -> None:
         self.url = (url or os.environ.get("VIGIL_URL") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("VIGIL_TOKEN")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._token = token or ""
 
     def get(self, path: str, **params: Any) -> Any:
         return self._call("GET", path, params=params)
@@ -68,6 +106,13 @@ class ApiClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx  # here, not at the top: ~0.1 s that commands without the API need not pay
 
+        # checked here, inside the command's api_errors(): one line and exit 1
+        problem = url_problem(self.url)
+        if problem is not None:
+            raise VigilError(f"--url / VIGIL_URL: {problem}")
+        problem = token_problem(self._token)
+        if problem is not None:
+            raise VigilError(f"--token / VIGIL_TOKEN: {problem}")
         try:
             resp = httpx.request(
                 method, self.url + path, headers=self._headers, timeout=10, **kwargs

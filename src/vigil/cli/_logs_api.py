@@ -95,9 +95,11 @@ def logs_top(
     params: dict[str, object] = {"sort": sort, "limit": limit}
     if source:
         params["source"] = source
-    with api_errors():
-        page = ApiClient(url, token).get("/api/v1/logs/templates", **params)
-    console.print(templates_table(page["items"], page["total"], time.time()))
+    client = ApiClient(url, token)
+    with api_errors(client):
+        page = client.get("/api/v1/logs/templates", **params)
+        table = templates_table(page["items"], page["total"], time.time())
+    console.print(table)
 
 
 def logs_findings(
@@ -124,16 +126,17 @@ def logs_findings(
     if incident is not None:
         params["incident"] = incident
     client = ApiClient(url, token)
-    with api_errors():
+    with api_errors(client):
         page = client.get("/api/v1/logs/findings", **params)
         if incident is not None and not page["items"]:
             # an id that names no incident (a typo) is said so, exit 1, not shown as an empty
             # table like a real incident without log findings
             client.get(f"/api/v1/incidents/{incident}")
-    items = page["items"]
-    if incident is not None:
-        items = sorted(items, key=lambda f: -f["p_fault"])
-    console.print(findings_table(items, page["total"], time.time()))
+        items = page["items"]
+        if incident is not None:
+            items = sorted(items, key=lambda f: -f["p_fault"])
+        table = findings_table(items, page["total"], time.time())
+    console.print(table)
 
 
 def incident_templates(client: ApiClient, incident: int, top: int = 3) -> str:

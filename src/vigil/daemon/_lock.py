@@ -51,12 +51,16 @@ class _FileLock(ABC):
     def _busy(self, holder: str) -> str:
         """The error when pid ``holder`` has the lock: who holds what, and the fix."""
 
+    def _unusable(self, exc: OSError) -> str:
+        """The error when the lock file cannot be opened (its directory cannot be made)."""
+        return f"cannot open the lock file {self.path}: {exc.strerror}"
+
     def acquire(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise VigilError(f"cannot open the lock file {self.path}: {exc.strerror}") from exc
+            raise VigilError(self._unusable(exc)) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -82,6 +86,22 @@ class DataDirLock(_FileLock):
         return (
             f"another controller (pid {holder}) runs on {self.path.parent}: stop it first, "
             "or give this one another data_dir"
+        )
+
+    def _unusable(self, exc: OSError) -> str:
+        # the first thing `vigil up` does with data_dir: name it, not the lock file inside it
+        # ('cannot open the lock file .../controller.lock: File exists' for a data_dir that
+        # is a file)
+        where = self.path.parent
+        if where.exists() and not where.is_dir():
+            return (
+                f"data_dir: {where} is a file, not a directory: point data_dir at a directory "
+                "(or move the file away)"
+            )
+        verb = "write in" if where.is_dir() else "create"
+        return (
+            f"data_dir: cannot {verb} {where} ({exc.strerror}): point data_dir at a directory "
+            "this user can create and write"
         )
 
 

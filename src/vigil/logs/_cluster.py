@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from vigil.logs._enclosed import angled, generalise_angled, listed, paired
 from vigil.logs._tokens import (
     MONTHS,
     NAME_PAIR,
@@ -70,9 +71,11 @@ class Cluster:
         return self._template
 
 
-_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$")
+_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^\([a-z_][\w.\-]*\)$")
 """A dotted name before a colon opening a message: ``gunicorn.service: Main process exited``,
-``com.apple.cts: ...``. Which unit or component says it is a value; the message is the event."""
+``com.apple.cts: ...``; or a lower-case name in parentheses opening a message (the user a job
+runs as, ``(root) CMD (...)``). Which unit, component or user says it is a value; the message
+is the event."""
 
 
 _ZONE = re.compile(r"^[+-]?<\*>\]$")
@@ -117,7 +120,13 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             soft += 1  # "<*> KB," / "<*> MB," / "<*>,": one size in other units
             continue
         plain = plain_difference(have, new)
-        if i == 0 and n >= 3 and not bare and _SUBJECT.match(have) and _SUBJECT.match(new):
+        if (
+            i == 0
+            and (n >= 3 or have[0] == "(")  # "(root) CMD (<command line>)": two words
+            and not bare
+            and _SUBJECT.match(have)
+            and _SUBJECT.match(new)
+        ):
             bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
             hard += 1
             continue
@@ -129,6 +138,13 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             continue
         if i > 0 and _labelled_process(cluster.words[i - 1], lhave, lnew):
             hard += 1  # "Sandbox: QQ(<*>) deny" / "Sandbox: WeChat(<*>) deny": a process and pid
+            continue
+        if i > 0 and angled(lhave, lnew, cluster.words[i - 1]):
+            hard += 1  # "queue <gpu>" / "queue <normal>", "application [api]": a marked value
+            continue
+        if i == 1 and not bare and plain and paired(cluster.words[0], have, new):
+            bare = True  # "[pool www] server reached" / "[pool api] ...": a tag's value
+            hard += 1
             continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
         if key and (
@@ -160,6 +176,8 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             or not plain
             or not (
                 introduced(cluster.words[i - 1], have, new)
+                or paired(cluster.words[i - 1], have, new)
+                or listed(cluster.words[i - 1], have, new)
                 or process_name(cluster.words[i - 2], cluster.words[i - 1], have, new)
             )
             or look_alike(have, new)
@@ -312,6 +330,9 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
                 changed = True
         elif covers(lnew, lhave):
             cluster.words[i], cluster.levels[i] = _rekey(lnew, have, new), LOOSE
+            changed = True
+        elif angled(lhave, lnew, cluster.words[i - 1] if i else ""):
+            cluster.words[i], cluster.levels[i] = generalise_angled(lhave), LOOSE
             changed = True
         else:
             pattern = _rekey(generalise(lhave, lnew), have, new)

@@ -60,7 +60,14 @@ from vigil.logs._afterlevel import (
     _skip_space,
     _Tokens,
 )
-from vigil.logs._layouts import exported_columns, prefix_layout, process_prefix, stamped_record
+from vigil.logs._layouts import (
+    epoch_colon,
+    exported_columns,
+    identified_program,
+    prefix_layout,
+    process_prefix,
+    stamped_record,
+)
 from vigil.logs._records import delimited_header, level_csv_header
 
 MAX_HEADER_TOKENS = 14
@@ -311,7 +318,16 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if kv is not None and kv.end() < len(line):
             cut = _to_message_key(line, kv.end())
             return cut, (("Fields", line[:cut].rstrip()),)
+    if line[:1].isdigit() or line[:1] == "[":
+        # "<time> Df kernel[0:1f4] (AppleSMC) msg", "[<epoch>] unbound[812:0] info: msg"
+        known = identified_program(line, _LEVELS) if "[" in line[1:80] else None
+        if known is not None:
+            return known
     if line[:1].isdigit():
+        if line[10:11] in (":", "."):
+            known = epoch_colon(line)  # "1764410401: New connection from 10.20.3.41:51234"
+            if known is not None:
+                return known
         columns = exported_columns(line) if " 0x" in line[:48] else None
         if columns is not None:
             return columns  # "<time>+0100 0x3f1a  Default  0x0  412  0  proc: (Lib) [sub:c] msg"
@@ -433,7 +449,9 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # loguru's "<time> | INFO     | app.main:run:42 - msg": the level between bars
             fields.append(("Level", toks[i + 1][0]))
             return _after_level(line, toks, i + 2, toks[i + 1][1]), tuple(fields)
-        if timed and tok in _SEPARATORS:
+        if timed and tok in _SEPARATORS and (tok == "|" or _bracketed_field(fields)):
+            # "<time> 770112 [58EF115D] 0x02 -> msg": an arrow closes header fields; after a
+            # bare id ("<time> 1tGx4M-000DkJ-3q => bob@x R=local") it is the message's own
             return _skip_space(line, end), tuple(fields)
         if address is not None and not (toks.has(i + 1) and _is_program(toks[i + 1][0])):
             # "<time> 35237 10.0.1.157 TCP_MISS/200 ...", "<date> <time> 10.0.0.4 GET /x ...": an
@@ -468,6 +486,10 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             time_end = end  # Redis: "1:M 29 Nov 2026 10:00:01.123 * msg", a level as a symbol
             break
         leading_time = False
+        if kind == NODE and timed and "=" in tok and not _level_ahead(toks, i + 1):
+            # "<time> H=(WIN-8QK2J1) [10.0.0.9] F=<a@b> rejected": a key=value after the time is
+            # the message's, unless a level follows it (metadata, "<time> request_id=F1 [info]")
+            break
         if kind in (DASH, BRACKET, NODE, CAPS):
             fields.append(("Field", tok))
             continue
@@ -488,6 +510,16 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if known is not None:
             return known
     return 0, ()
+
+
+def _bracketed_field(fields: list[tuple[str, str]]) -> bool:
+    """True when one of the header fields found so far is in brackets."""
+    return any(value[:1] == "[" for _, value in fields)
+
+
+def _level_ahead(toks: _Tokens, i: int) -> bool:
+    """True when one of the three tokens from ``i`` on is a level."""
+    return any(toks.has(j) and _kind(toks[j][0], True) == LEVEL for j in range(i, i + 3))
 
 
 def _after_clock(tok: str) -> bool:

@@ -20,6 +20,15 @@ with an upper-case letter (:func:`prefix_layout`) or hold ``=`` near their start
   process with its colon, the sending library in parentheses and a ``[subsystem:category]``
   bracket when they are there (``<time>+0100 0x3f1a  Default  0x0  412  0  bluetoothd:
   (CoreBluetooth) [com.apple.bluetooth:Server] msg``): all of them are the header;
+- a Unix time in seconds closed by a colon opening the line (``1764410401: New connection
+  from ...``, small daemons writing their own log file): the time is the header;
+- a program glued to a bracket of its ids with no colon (``unbound[812:0]``, ``kernel[0:1f4]``:
+  the pid and a thread or instance number) right after the time, a one- or two-letter type code
+  before it when there is one (``Df``, ``E``): the writer's identity, header like a syslog
+  ``program[pid]:``; a library in parentheses, a ``[subsystem:category]`` bracket and a level
+  word with its colon after it are header too (``unbound[812:0] info: msg``, ``<time> Df
+  kernel[0:1f4] (AppleSMC) msg``, ``<time> I  bluetoothd[98:4e1] [com.apple.bluetooth:Core]
+  msg``; the level is checked by the caller);
 - an audit record stamp, ``key=value`` pairs and a ``msg=`` key whose value is a name with a
   Unix time and a serial number in parentheses closed by a colon (``type=SYSCALL
   msg=audit(1764416299.123:4567): arch=...``): the record's own fields follow.
@@ -47,6 +56,15 @@ _EXPORTED_COLUMNS = re.compile(
     r"0x[0-9a-f]+ +[A-Z][a-z]+ +0x[0-9a-f]+ +\d+ +\d+ +"  # thread, type, activity, pid, TTL
     r"[^\s:][^:]{0,60}?: +(?:\([^()\s]*\) +)?(?:\[[^\[\]\s]*\] +)?(?=\S)"
 )
+_EPOCH_COLON = re.compile(r"\d{10}(?:\.\d{1,9})?: +(?=\S)")
+_IDENTIFIED = re.compile(
+    r"(?:\[\d{9,10}(?:\.\d+)?\]|\d[\d:.,/\-+TZ]*(?: \d[\d:.,/\-+TZ]*)?) +"  # the time
+    r"(?:[A-Z][a-z]? +)?"  # a type code: "Df", "E", "I", "Db"
+    r"[A-Za-z_][\w.\-]*\[\d+:[0-9a-fA-F]+\] +"  # program[pid:thread], no colon after it
+    r"(?:\([^()\s]*\) +)?(?:\[[^\[\]\s]*\] +)?"  # (library) [subsystem:category]
+    r"(?=\S)"
+)
+_LEVEL_COLON = re.compile(r"([A-Za-z]+): +(?=\S)")
 _STAMPED_KV = re.compile(r"(?:[a-z_]+=\S+ ){1,4}msg=[a-z_]*\(\d+(?:\.\d+)?:\d+\): *")
 
 
@@ -89,3 +107,27 @@ def exported_columns(line: str) -> Header | None:
     if m is None:
         return None
     return m.end(), (("Fields", m.group(0).rstrip()),)
+
+
+def epoch_colon(line: str) -> Header | None:
+    """(message start, header fields) of a line opening with a Unix time in seconds and a
+    colon, else None (called for lines opening with a digit)."""
+    m = _EPOCH_COLON.match(line)
+    if m is None:
+        return None
+    return m.end(), (("Time", line[: m.end()].rstrip(": ")),)
+
+
+def identified_program(line: str, levels: frozenset[str]) -> Header | None:
+    """(message start, header fields) of a line whose time is followed by a program glued to a
+    bracket of its ids (see the module's docstring), else None; a word of ``levels`` with its
+    colon right after is the level, any other word with a colon the message's."""
+    m = _IDENTIFIED.match(line)
+    if m is None:
+        return None
+    end, fields = m.end(), [("Fields", m.group(0).rstrip())]
+    level = _LEVEL_COLON.match(line, end)
+    if level is not None and level.group(1).lower() in levels:
+        fields.append(("Level", level.group(1)))
+        end = level.end()
+    return end, tuple(fields)

@@ -61,7 +61,9 @@ _STRONG = re.compile(
     r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
     r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
-    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+[\w.\-@%+~$*]*(?:\?[\w.\-@%+~$*=&]*)?"  # path (+ query)
+    # a path (+ query); after a file's extension a full stop ends the sentence, not the path
+    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+"
+    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\s|$))|[\w.\-@%+~$*]*)(?:\?[\w.\-@%+~$*=&]*)?"
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
@@ -73,7 +75,8 @@ _STRONG = re.compile(
     rf"|\b(?:{_DAYS})\b"  # day names
     # A value does not end with a hyphen: one after it is punctuation glued to the value (the
     # arrow of "131->0", "3901M->3539M", "10.0.0.1:53412->10.0.0.9:53"), not part of it.
-    r"|(?<![\w-])-?\d(?:[\w-]*\w)?"  # starts with a digit (optionally signed)
+    # starts with a digit, signed or not ("+" only before a decimal: "(+0x12cf0)" keeps it)
+    r"|(?<![\w-])(?:-|(?<![\w+])\+(?=[\d.]+(?![\w.])))?\d(?:[\w-]*\w)?"
     r"|(?<![\w-])(?![A-Z][A-Z\-]*\d+(?![\w-]))[\w-]*?\d{3}(?:[\w-]*\w)?"  # a run of 3+ digits
     r"|(?<![\w-])[\w-]*?\d(?:[^\W\d]|-)+\d[\w-]*"  # two numbered parts: R25-M1-N2, x86_64
     r"|(?<![\w-])(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}(?![\w-])"  # long hex
@@ -125,6 +128,14 @@ _GLUED_VERSION = re.compile(r"(?<![\w.-])[A-Za-z]+v\d+(?:\.\d+)+[\w-]*")
 """A protocol or product name glued to its dotted version (``TLSv1.3``, ``SSLv3.0``): one value,
 as ``v1.2.3`` is. Applied only to a line holding ``v`` and a digit, a dot and a digit after it
 (a pattern that opens with a letter class would be tried at every letter of every line)."""
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){7})(?=[0-9a-fA-F:]*\d)"
+    r"(?:[0-9a-fA-F]{1,4}|:)(?::[0-9a-fA-F]{0,4}){1,7}(?![\w:])"
+    r"|(?<=\[)::(?=\])"  # "[::]:25": the unspecified address in brackets
+)
+"""An IPv6 address, compressed (``2001:db8::53``, ``fe80::1``, ``::1``) or in full: one value,
+as an IPv4 address is. Applied only to a line holding ``::`` or seven colons; a C++ or Rust
+path (``std::string``) is not hexadecimal, an address has a digit, and a clock has no ``::``."""
 _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
@@ -142,6 +153,8 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
+    if ":" in content and ("::" in content or content.count(":") >= 7):
+        content = _IPV6.sub(WILDCARD, content)
     if "[" in content and not header:
         content = _INDEXED.sub(WILDCARD, content)
     if "v" in content and _VERSION_HINT.search(content) is not None:
@@ -317,11 +330,12 @@ _PROCESS_NAME = re.compile(r"^\([^\s()]+\)[.,;:]?$")
 
 def process_name(before: str, at: str, a: str, b: str) -> bool:
     """True when ``a`` and ``b`` are the names of a process after its id: ``Killed process
-    <*> (mpirun).`` / ``(lmp_linux).``, ``pid <*> (python3)``. A program names the process it
-    killed, reaped or traced by its pid and then its command name: a value, as the pid is."""
+    <*> (mpirun).`` / ``(lmp_linux).``, ``pid <*> (python3)``, ``client pid: <*> (Safari)``. A
+    program names the process it killed, reaped, traced or served by its pid and then its command
+    name: a value, as the pid is."""
     return (
         at == WILDCARD
-        and before.lower() in ("process", "pid", "task")
+        and before.lower().rstrip(":") in ("process", "pid", "task")
         and _PROCESS_NAME.match(a) is not None
         and _PROCESS_NAME.match(b) is not None
     )

@@ -18,6 +18,32 @@ from vigil.errors import ConfigError
 from vigil.settings._models import Settings, _dotted
 from vigil.settings._types import Loc
 
+MAX_DEPTH = 64
+"""Nesting levels a config may have (vigil.yaml needs about six). A few thousand overflowed the
+YAML composer's recursion: a RecursionError traceback instead of a problem line."""
+
+_OPENS = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+_CLOSES = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where the nesting passes :data:`MAX_DEPTH`, or None. Reads the tokens (the
+    scanner does not recurse), so it runs before anything that walks the tree."""
+    depth = 0
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, _OPENS):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return int(token.start_mark.line) + 1
+        elif isinstance(token, _CLOSES):
+            depth -= 1
+    return None
+
 
 def _line_map(
     node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]
@@ -99,7 +125,11 @@ def _describe(
         "string_pattern_mismatch": f"must match {ctx.get('pattern')}",
         "literal_error": f"must be one of {ctx.get('expected')}",
         "too_short": "must not be empty",
+        "finite_number": "must be a finite number",
     }
+    if typ == "string_type" and isinstance(err.get("input"), int | float):
+        # YAML reads 8080, yes, 1.5 as numbers and booleans (bool is an int): quotes make text
+        friendly[typ] = "must be text: put the value in quotes"
     msg = friendly.get(typ) or str(err["msg"]).removeprefix("Value error, ")
     msg = msg[0].lower() + msg[1:] if msg else msg
     if typ not in {"missing", "value_error"} and "input" in err:
@@ -138,13 +168,18 @@ def _known_fields(
 def parse_settings(text: str, source: str = "vigil.yaml") -> Settings:
     """Parse YAML text into ``Settings``; raise :class:`ConfigError` naming ``source:line``."""
     try:
+        deep = _too_deep(text)
+        if deep is not None:
+            raise ConfigError(
+                [
+                    f"{source}:{deep}: nested more than {MAX_DEPTH} levels deep: a config is a "
+                    "few levels of sections and lists (is a bracket left open?)"
+                ]
+            )
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"{mark.line + 1}" if mark is not None else "?"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{source}:{line}: not valid YAML: {problem}"]) from exc
+        raise ConfigError([_yaml_problem(exc, text, source)]) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -191,6 +226,35 @@ def parse_settings(text: str, source: str = "vigil.yaml") -> Settings:
     return settings
 
 
+_YAML_FIXES = (
+    ("'\\t'", "indent with spaces, not tabs"),
+    ("another document", "keep one (delete the '---' line and what follows, or merge it)"),
+)
+"""Hints for PyYAML problems whose fix is not plain from their wording."""
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, source: str) -> str:
+    """One line for a YAML syntax error: its line (a control character, which PyYAML reports
+    by stream position over two lines, too), what was expected, and the fix where known."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        row = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[0])
+        return (
+            f"{source}:{row}: not valid YAML: control character U+{code:04X} at column "
+            f"{column}: delete it (YAML allows no control characters but tab and line breaks)"
+        )
+    mark = getattr(exc, "problem_mark", None)
+    line = f"{mark.line + 1}" if mark is not None else "?"
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if context and problem.startswith("but "):  # "expected X" is in the context
+        problem = f"{context}, {problem}"
+    fix = next((f": {hint}" for part, hint in _YAML_FIXES if part in problem), "")
+    return f"{source}:{line}: not valid YAML: {problem}{fix}"
+
+
 def _first(item: tuple[int, Loc, str]) -> int:
     return item[0]
 
@@ -204,9 +268,27 @@ def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
 def load_settings(path: str | Path) -> Settings:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError([f"{path}: no such file: create it or pass -c PATH"]) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(
+            [
+                f"{path}: is a directory, not a config file: pass the file, "
+                f"e.g. -c {path / 'vigil.yaml'}"
+            ]
+        ) from exc
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            [
+                f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at column {column}): "
+                "save the file as UTF-8"
+            ]
+        ) from exc
     return parse_settings(text, str(path))

@@ -72,7 +72,7 @@ class LogAnalysisSettings(_Section):
     """Novelty: lines seen before a new template is news (every template is new at first)."""
     warmup_seconds: Seconds = 600.0
     """Novelty: and this long since the first line (covers periodic templates)."""
-    burst_bucket: Seconds = 10.0
+    burst_bucket: Seconds = Field(default=10.0, gt=0)
     """Bursts: the counting bucket; a template's count per bucket is tested against its EWMA."""
     burst_alpha: float = Field(default=1e-6, gt=0, lt=1)
     """Bursts: a count with a Poisson tail probability below this under the baseline."""
@@ -82,7 +82,7 @@ class LogAnalysisSettings(_Section):
     """Bursts: buckets of history a template needs before it is judged."""
     family_threshold: float = Field(default=0.5, gt=0, le=1)
     """Families: Jaccard similarity of constant words that links two templates."""
-    window: Seconds = 300.0
+    window: Seconds = Field(default=300.0, gt=0)
     """Association rules and Bayes: how long before an incident a template counts as a
     precursor."""
     min_lift: float = Field(default=3.0, ge=1)
@@ -96,9 +96,9 @@ class LogAnalysisSettings(_Section):
 class LogsSettings(_Section):
     sources: list[LogSource] = Field(default_factory=list)
     """Files to follow: on a node by its agent, or on the controller."""
-    poll_every: Seconds = 0.5
+    poll_every: Seconds = Field(default=0.5, gt=0)
     """How often followed files are read."""
-    ship_every: Seconds = 5.0
+    ship_every: Seconds = Field(default=5.0, gt=0)
     """How often an agent sends its templates + counts (one request per interval)."""
     batch_templates: int = Field(default=1000, ge=1, le=10_000)
     """Distinct templates an agent holds per batch; lines of further templates are counted

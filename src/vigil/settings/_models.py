@@ -50,8 +50,9 @@ class _TokenFields(_Section):
 
 
 class ApiToken(_TokenFields):
-    name: str = Field(min_length=1)
-    """Who holds the token: recorded as the actor in the audit trail."""
+    name: str = Field(min_length=1, max_length=255)
+    """Who holds the token: recorded as the actor in the audit trail (which holds 255
+    characters: PostgreSQL refused a longer actor, after the action was taken)."""
     role: Role = "viewer"
     """viewer reads; operator also acts on replicas; admin may do everything."""
 
@@ -232,7 +233,8 @@ class NodeSettings(_Section):
 
 
 class HeartbeatSettings(_Section):
-    interval: Seconds = 1.0
+    # > 0: a zero interval passed check-config, then 'vigil up' died (the phi detector refuses it)
+    interval: Seconds = Field(default=1.0, gt=0)
     """How often agents send a heartbeat (the controller tells agents this value)."""
     phi_suspect: float = Field(default=5.0, gt=0)
     """Phi at which a node becomes Suspect (phi = -log10 P(heartbeat still to come))."""
@@ -246,7 +248,7 @@ class HeartbeatSettings(_Section):
     """Extra pause tolerated before suspicion grows (GC pauses, busy networks). Default: one
     interval, so a single lost heartbeat never raises suspicion (measured: with none, a
     ±50%-jittered stream peaks at phi 4.5, just under the Suspect threshold)."""
-    check_every: Seconds = 0.05
+    check_every: Seconds = Field(default=0.05, gt=0)
     """How often the controller re-evaluates every node."""
 
     @model_validator(mode="after")

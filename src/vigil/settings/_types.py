@@ -48,7 +48,11 @@ Loc = tuple[str | int, ...]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # allow_inf_nan=False: YAML's `.inf` passed every `>= 0` check, and an infinite interval
+    # reached agents as {"interval": Infinity} (not JSON) and made a stop wait for ever
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
 
 def hash_token(token: str) -> str:

@@ -1,0 +1,153 @@
+"""Bad settings files the loader must refuse with one ``file:line: field: problem`` line each
+(never a traceback, never a value the controller cannot use): infinite numbers, nesting too deep
+for the YAML parser, a directory or a non-UTF-8 file given as the config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from vigil.errors import ConfigError
+from vigil.settings import load_settings, parse_settings
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(dedent(text))
+    return caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("heartbeat:\n  interval: .inf\n", "vigil.yaml:2: heartbeat.interval"),
+        ("heartbeat:\n  phi_down: .inf\n", "vigil.yaml:2: heartbeat.phi_down"),
+        (
+            "services:\n  - name: a\n    command: x\n    stop_grace: .inf\n",
+            "vigil.yaml:4: services[0].stop_grace",
+        ),
+        ("logs:\n  ship_every: -.inf\n", "vigil.yaml:2: logs.ship_every"),
+    ],
+    ids=["heartbeat-interval", "phi-down", "stop-grace", "minus-inf"],
+)
+def test_an_infinite_number_is_refused_naming_its_field(text: str, where: str) -> None:
+    # YAML's .inf passed every `>= 0` check: the controller then told agents
+    # {"interval": Infinity}, which is not JSON, and waited for ever on a stop
+    [problem] = problems_of(text)
+    assert problem.startswith(where + ": must be a finite number"), problem
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("data_dir: x\nrules: " + "[" * 5000 + "]" * 5000 + "\n", 2),
+        # the top mapping is level 1, the list under nodes (line 3) level 2: line 66 opens 65
+        ("data_dir: x\nnodes:\n" + "".join("  " * i + "- \n" for i in range(1, 3000)), 66),
+        ("logs: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", 1),
+    ],
+    ids=["flow-lists", "block-lists", "flow-maps"],
+)
+def test_nesting_too_deep_for_the_parser_is_a_problem_not_a_traceback(text: str, line: int) -> None:
+    # the YAML composer recursed once per level: RecursionError, a traceback from check-config
+    [problem] = problems_of(text)
+    assert problem.startswith(f"vigil.yaml:{line}: nested more than 64 levels deep"), problem
+
+
+def test_a_directory_given_as_the_config_says_to_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    assert caught.value.problems == [
+        f"{tmp_path}: is a directory, not a config file: pass the file, "
+        f"e.g. -c {tmp_path / 'vigil.yaml'}"
+    ]
+
+
+def test_a_byte_that_is_not_utf8_is_refused_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "vigil.yaml"
+    path.write_bytes(b"data_dir: x\napi:\n  host: caf\xe9\n")  # saved as Latin-1
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.problems == [
+        f"{path}:3: not UTF-8 (byte 0xe9 at column 12): save the file as UTF-8"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "got"),
+    [
+        (
+            "services:\n  - name: a\n    command: x\n    env: {PORT: 8080}\n",
+            "4: services[0].env.PORT",
+            "8080",
+        ),
+        ("nodes:\n  - name: a\n    labels: {fast: yes}\n", "3: nodes[0].labels.fast", "True"),
+    ],
+    ids=["env-number", "label-yes"],
+)
+def test_a_number_or_boolean_where_text_is_needed_says_to_quote_it(
+    text: str, where: str, got: str
+) -> None:
+    # YAML reads 8080 and yes as a number and a boolean: the fix is quotes, which it never said
+    assert problems_of(text) == [
+        f"vigil.yaml:{where}: must be text: put the value in quotes (got {got})"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "api:\n  port: 1\x01\n",
+            "vigil.yaml:2: not valid YAML: control character U+0001 at column 10: delete it "
+            "(YAML allows no control characters but tab and line breaks)",
+        ),
+        (
+            "data_dir: x\n---\napi: {}\n",
+            "vigil.yaml:2: not valid YAML: expected a single document in the stream, but found "
+            "another document: keep one (delete the '---' line and what follows, or merge it)",
+        ),
+        (
+            "api:\n\tport: 1\n",
+            "vigil.yaml:2: not valid YAML: found character '\\t' that cannot start any token: "
+            "indent with spaces, not tabs",
+        ),
+    ],
+    ids=["control-character", "two-documents", "tab"],
+)
+def test_a_yaml_syntax_error_names_its_line_and_the_fix(text: str, problem: str) -> None:
+    # the control character was 'vigil.yaml:?: ... position 14' over two lines; the second
+    # document 'but found another document', without what was expected; a tab had no fix
+    assert problems_of(text) == [problem]
+
+
+def test_an_api_token_name_longer_than_the_audit_trail_holds_is_refused() -> None:
+    # the name is the audit actor (255 characters in the store): on PostgreSQL every audited
+    # action by that token was taken and then answered 500, its audit entry refused
+    [problem] = problems_of(
+        f"api:\n  tokens:\n    - name: {'n' * 256}\n      role: admin\n      sha256: {'a' * 64}\n"
+    )
+    assert problem.startswith(
+        "vigil.yaml:3: api.tokens[0].name: string should have at most 255 characters"
+    ), problem
+    parse_settings(f"api:\n  tokens:\n    - {{name: {'n' * 255}, sha256: {'a' * 64}}}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("heartbeat:\n  interval: 0\n", "vigil.yaml:2: heartbeat.interval"),
+        ("heartbeat:\n  check_every: 0s\n", "vigil.yaml:2: heartbeat.check_every"),
+        ("logs:\n  analysis:\n    window: 0\n", "vigil.yaml:3: logs.analysis.window"),
+        ("logs:\n  analysis:\n    burst_bucket: 0\n", "vigil.yaml:3: logs.analysis.burst_bucket"),
+        ("logs:\n  poll_every: 0ms\n", "vigil.yaml:2: logs.poll_every"),
+        ("logs:\n  ship_every: 0\n", "vigil.yaml:2: logs.ship_every"),
+    ],
+    ids=["interval", "check-every", "window", "burst-bucket", "poll-every", "ship-every"],
+)
+def test_a_zero_period_is_refused_at_load_naming_its_field(text: str, where: str) -> None:
+    # each passed check-config; then 'vigil up' died with a traceback (interval, window,
+    # burst_bucket: ValueError '... must be > 0') or spun a loop with no pause (the others)
+    [problem] = problems_of(text)
+    assert problem.startswith(f"{where}: must be > 0"), problem
