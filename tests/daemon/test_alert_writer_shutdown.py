@@ -43,9 +43,10 @@ async def test_the_receivers_thread_ends_when_the_controller_stops(
             timeout=10,
         )
     assert answer.status_code == 200, answer.text
-    assert len(alert_threads()) == len(before) + 1  # the receiver's thread, made on demand
+    made = [t for t in alert_threads() if t not in before]  # the receiver's, made on demand
+    assert len(made) == 1
     await start_controller.stop(controller)
-    assert alert_threads() == before
+    assert not made[0].is_alive()
     # what the chunk published reached the bus before the persister stopped, and was stored
     kinds = {e.kind for e in controller.store.list_events(subject="node:gpu-01").items}
     assert {"finding.raised", "incident.changed"} <= kinds
