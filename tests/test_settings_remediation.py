@@ -170,3 +170,30 @@ def test_a_cron_expression_that_never_matches_a_date_is_refused() -> None:
     # first restart decision, it raised and ended the controller
     [problem] = problems('remediation:\n  windows:\n    - {cron: "0 0 30 2 *", duration: 1h}\n')
     assert problem.startswith("vigil.yaml:3: remediation.windows[0]: cron '0 0 30 2 *' never")
+
+
+def test_a_service_rate_limit_giving_only_its_window_keeps_the_global_action_count() -> None:
+    # a service that slows its rate (a longer window) must not loosen it: the action count it
+    # left out is the global one (5), not the default (30)
+    settings = parse_settings(
+        dedent(
+            """\
+            remediation:
+              rate_limit: {actions: 5, window: 10m}
+            services:
+              - name: llm
+                command: serve --port {port}
+                remediation:
+                  rate_limit: {window: 1h}
+              - name: embed
+                command: serve --port {port}
+                remediation:
+                  rate_limit: {actions: 2}
+            """
+        )
+    )
+    llm, embed = (
+        effective_remediation(settings.remediation, s.remediation) for s in settings.services
+    )
+    assert (llm.rate_actions, llm.rate_window) == (5, 3600.0)
+    assert (embed.rate_actions, embed.rate_window) == (2, 600.0)

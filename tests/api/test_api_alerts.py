@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from apifakes import NOW, FakeControl, bearer
+from apifakes import NOW, FakeControl, bearer, build_app
+from prometheus_client import CollectorRegistry
 
-from vigil.api import _alerts
+from vigil.api import _alerts, close_receiver
 from vigil.bus import EventBus
 from vigil.errors import StoreBusy
 from vigil.model import Event, Finding, FindingKind, Incident, IncidentState
@@ -279,3 +280,19 @@ async def test_a_large_notification_lets_the_loop_run_while_its_chunks_are_writt
     await task
     assert answer["raised"] == 60
     assert ticks - before >= 60 // 10
+
+
+async def test_a_notification_after_the_receiver_closed_is_answered_503_and_stores_nothing(
+    control: AlertControl, store: Store
+) -> None:
+    app = build_app(control, store, CollectorRegistry())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as http:
+        assert (await post(http, payload(alert(fingerprint="one"))))["raised"] == 1
+        close_receiver(app)  # the controller is stopping
+        answer = await http.post(
+            URL, json=payload(alert("Other", fingerprint="two")), headers=bearer("operator")
+        )
+        assert answer.status_code == 503, answer.text
+        assert "stopping" in answer.json()["detail"] and answer.headers["Retry-After"] == "5"
+    assert store.get_firing_alert("two") is None

@@ -8,6 +8,7 @@ to it over HTTP with bearer tokens (see :mod:`vigil.api._auth` for roles and ope
 
 from __future__ import annotations
 
+from vigil.api._alerts import close_receiver
 from vigil.api._app import create_app
 from vigil.api._beat import with_lean_heartbeats
 from vigil.api._control import BalancerStatus, ControlPlane, HeartbeatAck, RiskView
@@ -21,6 +22,7 @@ __all__ = [
     "LogService",
     "RiskView",
     "TemplateSort",
+    "close_receiver",
     "create_app",
     "with_lean_heartbeats",
 ]

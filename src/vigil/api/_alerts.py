@@ -7,7 +7,9 @@ alert becomes an ``external_alert`` finding in the controller's incident book (m
 Alertmanager's repeats of a firing alert (every ``repeat_interval``) are recognised by fingerprint
 and raise nothing new (control characters in an alert's text are replaced by U+FFFD, as log
 lines are repaired); a resolved alert resolves the incident it opened once no other alert fires
-on that subject (an incident another detector opened is left to that detector). The firing
+on that subject (an incident another detector opened is left to that detector); the subject is
+the one it fired on, and an alert whose subject changed with the fleet (a restart that added or
+removed its node) settles the incident it opened on the old one when it repeats. The firing
 fingerprints are kept in the store (``alerts_firing``, :meth:`vigil.store.Store.note_firing_alert`),
 so a restart of the controller or a standby's takeover forgets none; at most :data:`MAX_TRACKED`
 of them (the least recently seen go). At most :data:`MAX_ALERTS` alerts per payload (set the
@@ -18,7 +20,9 @@ The alerts are written :data:`CHUNK` at a time, each chunk one store transaction
 one writer thread of the app's (in order, one chunk at a time): the event loop (heartbeats,
 probes, the API) is not held by the ~4 ms of SQLAlchemy per alert, which at 1,000 alerts in one
 notification stalled it 250 ms at a time. The incident desk is used on that thread only (the
-controller's publishes its events to the loop's bus from there). A chunk that fails is rolled
+controller's publishes its events to the loop's bus from there); the thread ends with the
+controller (:func:`close_receiver`, when its server stops), after the chunk it is writing, and
+a notification after that is answered 503. A chunk that fails is rolled
 back whole, fingerprints included, so Alertmanager's retry raises it again; the chunks before
 it are committed and are repeats then.
 """
@@ -27,13 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import AfterValidator, BaseModel, Field
 
 from vigil.api._alerts_map import AlertIn, Fleet, alert_finding
@@ -41,9 +45,11 @@ from vigil.api._auth import Operator
 from vigil.api._context import ApiContext, Ctx, Identity
 from vigil.api._control import IncidentDesk
 from vigil.api._schemas import BODY_RESPONSES, ERROR_RESPONSES, STORE_RESPONSES
-from vigil.model import FindingKind
+from vigil.errors import TransientActionError
+from vigil.model import Finding, FindingKind
 from vigil.store import FiringAlert
 
+T = TypeVar("T")
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
 MAX_ALERTS = 1000
@@ -113,12 +119,36 @@ class ReceiveOut(BaseModel):
     results: list[AlertResult]
 
 
+STOPPING = "the controller is stopping: send the notification again (to the new leader, if any)"
+
+
 def _writer(request: Request) -> ThreadPoolExecutor:
     """The app's one thread for the receiver's store work (chunks in order, one at a time)."""
-    writer: ThreadPoolExecutor | None = getattr(request.app.state, "alert_writer", None)
+    state = request.app.state
+    if getattr(state, "alert_writer_closed", False):
+        raise TransientActionError(STOPPING, delay=5.0)
+    writer: ThreadPoolExecutor | None = getattr(state, "alert_writer", None)
     if writer is None:
-        writer = request.app.state.alert_writer = ThreadPoolExecutor(1, "vigil-alerts")
+        writer = state.alert_writer = ThreadPoolExecutor(1, "vigil-alerts")
     return writer
+
+
+async def _on_writer(writer: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+    try:
+        future = writer.submit(fn, *args)
+    except RuntimeError as exc:  # closed meanwhile (close_receiver): the chunks before are kept
+        raise TransientActionError(STOPPING, delay=5.0) from exc
+    return await asyncio.wrap_future(future)
+
+
+def close_receiver(app: FastAPI) -> None:
+    """End the receiver's writer thread once the chunk it is writing is done (blocks: the
+    controller calls it on a worker thread when its server stops, before it stops persisting
+    events, so that chunk's events are stored). Later notifications are answered 503."""
+    app.state.alert_writer_closed = True
+    writer: ThreadPoolExecutor | None = getattr(app.state, "alert_writer", None)
+    if writer is not None:
+        writer.shutdown(wait=True)
 
 
 def _fleet(ctx: ApiContext) -> Fleet:
@@ -152,10 +182,9 @@ async def receive_alertmanager(
     alerts = payload.alerts
     for first in range(0, len(alerts), CHUNK):
         chunk = alerts[first : first + CHUNK]
-        done = await asyncio.wrap_future(writer.submit(_write_chunk, chunk, receipt))
-        results += done
+        results += await _on_writer(writer, _write_chunk, chunk, receipt)
     if any(r.outcome == "raised" for r in results):
-        await asyncio.wrap_future(writer.submit(ctx.store.prune_firing_alerts, MAX_TRACKED))
+        await _on_writer(writer, ctx.store.prune_firing_alerts, MAX_TRACKED)
     return ReceiveOut(
         alerts=len(alerts),
         raised=sum(r.outcome == "raised" for r in results),
@@ -200,11 +229,11 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
     )
     fingerprint = str(finding.evidence["fingerprint"])
     subject = finding.subject
+    fired = store.get_firing_alert(fingerprint)
     if alert.status == "firing":
         firing = FiringAlert(fingerprint, subject, finding.at)
-        repeat = store.get_firing_alert(fingerprint) == firing
         active = desk.active(subject)
-        if not repeat or active is None:
+        if fired != firing or active is None:
             incident = desk.raise_finding(finding)
             outcome: str = "raised"
             if active is None:
@@ -219,25 +248,38 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
         else:
             incident, outcome = active, "repeat"
         store.note_firing_alert(firing, seen_at=now)
+        if fired is not None and fired.subject != subject:  # the fleet changed: it moved
+            _settle(fired.subject, finding, at, now, f"now fires on {subject}")
         return _result(fingerprint, "firing", subject, outcome, incident.id)
+    # settled on the subject it fired on: the fleet may have changed since (a restart that
+    # added or removed its node would send the resolution elsewhere and leave it open)
+    subject = fired.subject if fired is not None else subject
     store.drop_firing_alert(fingerprint)
-    others = store.count_firing_alerts(subject)
-    active = desk.active(subject)
+    outcome, incident_id = _settle(subject, finding, at, _epoch(alert.endsAt) or now, "resolved")
+    return _result(fingerprint, "resolved", subject, outcome, incident_id)
+
+
+def _settle(
+    subject: str, finding: Finding, at: _Receipt, ended: float, how: str
+) -> tuple[str, int | None]:
+    """The alert of ``finding`` no longer fires on ``subject``: the incident it opened there
+    resolves, unless another alert still fires on it (or a detector's finding is in it)."""
+    others = at.ctx.store.count_firing_alerts(subject)
+    active = at.desk.active(subject)
     if active is None or not _only_alerts(active.evidence):
-        return _result(fingerprint, "resolved", subject, "no_incident", None)
+        return "no_incident", None
     if others:
-        return _result(fingerprint, "resolved", subject, "still_firing", active.id)
-    ended = _epoch(alert.endsAt) or now
-    desk.recovered(subject, ended, f"alertmanager: {finding.evidence['alertname']} resolved")
-    ctx.audit(
-        actor=who.name,
+        return "still_firing", active.id
+    at.desk.recovered(subject, ended, f"alertmanager: {finding.evidence['alertname']} {how}")
+    at.ctx.audit(
+        actor=at.who.name,
         action="alert.resolved",
         target=subject,
         reason=finding.summary,
         result=f"incident {active.id} resolved",
-        detail={"fingerprint": fingerprint, "receiver": at.receiver},
+        detail={"fingerprint": finding.evidence["fingerprint"], "receiver": at.receiver},
     )
-    return _result(fingerprint, "resolved", subject, "resolved", active.id)
+    return "resolved", active.id
 
 
 def _only_alerts(evidence: Mapping[str, Any]) -> bool:

@@ -23,7 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from vigil.api import with_lean_heartbeats
+from vigil.api import close_receiver, with_lean_heartbeats
 from vigil.api._gzip import LOGS_PATH, body_limit, over, refuse, replay, replay_message
 from vigil.api._metrics import LOG_ENDPOINTS
 
@@ -127,6 +127,7 @@ class ApiServer:
             access_log=False,
         )
         self._server = _Server(config)
+        self._app = app
         self._sock = sock
         self._task: asyncio.Task[None] | None = None
 
@@ -138,6 +139,9 @@ class ApiServer:
 
     async def stop(self) -> None:
         self._server.should_exit = True
+        # the Alertmanager receiver's chunk in flight is written, and its events handed to the
+        # loop, before the controller goes on to stop persisting events; its thread ends
+        await asyncio.to_thread(close_receiver, self._app)
 
     def close(self) -> None:
         """Close the socket of a server that never served (startup failed after the bind)."""

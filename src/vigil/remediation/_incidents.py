@@ -8,12 +8,19 @@ Many findings at once (the Alertmanager receiver, :mod:`vigil.daemon._logs_incid
 in an :meth:`IncidentBook.batch` block: one store transaction for all of them (and the audit
 entries written alongside) instead of two per finding, with the same outcome as one call each;
 the events are published once it is committed (none when it is rolled back).
+
+Books on several threads share one store (the loop's, the heartbeat monitor's writer thread's,
+the log pipeline's and the Alertmanager receiver's): each change is a read of the subject's
+active incident, then a write, so the books of one store take one lock around it (a batch holds
+it to its commit). Without it, a read made while another thread's batch was uncommitted saw no
+incident and opened a second one for the subject.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -36,6 +43,21 @@ ESCALATING_KINDS = frozenset(
 EVIDENCE_KEEP = 20
 """Findings kept in an incident's evidence list: enough to read a crash loop, bounded in size."""
 
+_STORE_LOCKS: weakref.WeakKeyDictionary[Store, threading.RLock] = weakref.WeakKeyDictionary()
+_STORE_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_of(store: Store) -> threading.RLock:
+    """The lock every book of ``store`` in this process changes incidents under."""
+    with _STORE_LOCKS_GUARD:
+        try:
+            lock = _STORE_LOCKS.get(store)
+            if lock is None:
+                lock = _STORE_LOCKS[store] = threading.RLock()
+        except TypeError:  # a store that cannot be weakly referenced: a lock of its book's own
+            lock = threading.RLock()
+        return lock
+
 
 class IncidentBook:
     """One active incident per subject; later findings on the subject join it."""
@@ -45,6 +67,7 @@ class IncidentBook:
         self._bus = bus
         self._clock = clock
         self._local = threading.local()  # .held: events of this thread's open batch, if any
+        self._lock = _lock_of(store)  # shared by the store's books: read-then-write is atomic
 
     @contextmanager
     def batch(self, what: str = "writing incidents") -> Iterator[None]:
@@ -57,7 +80,7 @@ class IncidentBook:
         held: list[Event] = []
         self._local.held = held
         try:
-            with self._store.batch(what):
+            with self._lock, self._store.batch(what):  # the lock first: the order everywhere
                 yield
         finally:
             self._local.held = None
@@ -66,6 +89,10 @@ class IncidentBook:
 
     def raise_finding(self, finding: Finding) -> Incident:
         """Open an incident for the finding's subject, or add the finding to the active one."""
+        with self._lock:
+            return self._raise(finding)
+
+    def _raise(self, finding: Finding) -> Incident:
         self._publish(FindingRaised(at=finding.at, finding=finding))
         now = self._clock()
         active = self._store.find_active_incident(finding.subject)
@@ -95,46 +122,48 @@ class IncidentBook:
 
     def action_started(self, subject: str, at: float) -> Incident | None:
         """Mark the subject's active incident as being remediated; return it (or None)."""
-        active = self._store.find_active_incident(subject)
-        if active is None:
-            return None
-        changed = dataclasses.replace(
-            active,
-            state=IncidentState.REMEDIATING if active.state == IncidentState.OPEN else active.state,
-            first_action_at=active.first_action_at or at,
-            updated_at=at,
-        )
-        return self._save(changed)
+        with self._lock:
+            active = self._store.find_active_incident(subject)
+            if active is None:
+                return None
+            opened = active.state == IncidentState.OPEN
+            state = IncidentState.REMEDIATING if opened else active.state
+            changed = dataclasses.replace(
+                active, state=state, first_action_at=active.first_action_at or at, updated_at=at
+            )
+            return self._save(changed)
 
     def escalate(self, subject: str, reason: str, at: float) -> Incident | None:
-        active = self._store.find_active_incident(subject)
-        if active is None:
-            return None
-        return self._save(
-            dataclasses.replace(
-                active,
-                state=IncidentState.ESCALATED,
-                summary=reason,
-                updated_at=at,
-                severity=Severity.CRITICAL,
+        with self._lock:
+            active = self._store.find_active_incident(subject)
+            if active is None:
+                return None
+            return self._save(
+                dataclasses.replace(
+                    active,
+                    state=IncidentState.ESCALATED,
+                    summary=reason,
+                    updated_at=at,
+                    severity=Severity.CRITICAL,
+                )
             )
-        )
 
     def recovered(self, subject: str, at: float, detail: str = "") -> Incident | None:
         """Resolve the subject's active incident (healthy again); no-op when there is none."""
-        active = self._store.find_active_incident(subject)
-        if active is None:
-            return None
-        evidence = {**active.evidence, "resolution": detail} if detail else active.evidence
-        return self._save(
-            dataclasses.replace(
-                active,
-                state=IncidentState.RESOLVED,
-                resolved_at=at,
-                updated_at=at,
-                evidence=evidence,
+        with self._lock:
+            active = self._store.find_active_incident(subject)
+            if active is None:
+                return None
+            evidence = {**active.evidence, "resolution": detail} if detail else active.evidence
+            return self._save(
+                dataclasses.replace(
+                    active,
+                    state=IncidentState.RESOLVED,
+                    resolved_at=at,
+                    updated_at=at,
+                    evidence=evidence,
+                )
             )
-        )
 
     def active(self, subject: str) -> Incident | None:
         return self._store.find_active_incident(subject)

@@ -151,6 +151,7 @@ class ServiceRemediation(_Section):
     dry_run: bool | None = None
     max_unavailable: int | str | None = None
     rate_limit: RateLimit | None = None
+    """Its ``actions`` or ``window`` (or both); one left out is the global one."""
     escalate_after: int | None = Field(default=None, ge=1)
     windows: list[MaintenanceWindow] = Field(default_factory=list)
 
@@ -176,7 +177,10 @@ def effective_remediation(
     glob: RemediationSettings, own: ServiceRemediation | None
 ) -> EffectiveRemediation:
     own = own or ServiceRemediation()
-    rate = own.rate_limit or glob.rate_limit
+    rate = glob.rate_limit
+    if own.rate_limit is not None:  # the fields it gives; one left out is the global one's
+        given = own.rate_limit.model_fields_set
+        rate = rate.model_copy(update={k: getattr(own.rate_limit, k) for k in given})
     return EffectiveRemediation(
         dry_run=glob.dry_run if own.dry_run is None else own.dry_run,
         max_unavailable=(
