@@ -323,7 +323,7 @@ class Controller(ControlPlane):
         log_dir = self.data_dir / "logs"
         keep: list[ProcessInfo] = []
         wanted: set[ReplicaId] = set()
-        for svc in self.settings.services:
+        for position, svc in enumerate(self.settings.services):
             spec = svc.model_dump(mode="json")
             # A changed service (command, env, probes...) is started afresh: adopting a process
             # that runs the old command would silently ignore the new config.
@@ -340,6 +340,7 @@ class Controller(ControlPlane):
                     index,
                     log_dir=log_dir,
                     port=old.port if old and not svc.base_port else None,
+                    config_index=position,
                 )
                 adopted = self._adopt(plan, old)
                 if adopted is not None:
