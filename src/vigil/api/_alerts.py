@@ -36,7 +36,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import AfterValidator, BaseModel, Field
 
-from vigil.api._alerts_map import AlertIn, Fleet, alert_finding
+from vigil.api._alerts_map import AlertIn, Fleet, alert_finding, clamp_start
 from vigil.api._auth import Operator
 from vigil.api._context import ApiContext, Ctx, Identity
 from vigil.api._control import IncidentDesk
@@ -188,20 +188,24 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
     """One alert of a chunk, inside the chunk's transaction (on the writer thread)."""
     ctx, who, desk, fleet, now = at.ctx, at.who, at.desk, at.fleet, at.now
     store = ctx.store
+    reported = _epoch(alert.startsAt) or now
     finding = alert_finding(
         AlertIn(
             labels=alert.labels,
             annotations=alert.annotations,
-            starts_at=_epoch(alert.startsAt) or now,
+            starts_at=reported,
             generator_url=alert.generatorURL,
             fingerprint=alert.fingerprint,
+            received_at=now,
         ),
         fleet,
     )
     fingerprint = str(finding.evidence["fingerprint"])
     subject = finding.subject
     if alert.status == "firing":
-        firing = FiringAlert(fingerprint, subject, finding.at)
+        # the start as reported, not as clamped (which moves with the clock): a repeat of the
+        # same alert is still known as one
+        firing = FiringAlert(fingerprint, subject, reported)
         repeat = store.get_firing_alert(fingerprint) == firing
         active = desk.active(subject)
         if not repeat or active is None:
@@ -227,7 +231,8 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
         return _result(fingerprint, "resolved", subject, "no_incident", None)
     if others:
         return _result(fingerprint, "resolved", subject, "still_firing", active.id)
-    ended = _epoch(alert.endsAt) or now
+    # an end in the future or ages ago (a wrong clock, a bad payload) is taken as now / the bound
+    ended = min(clamp_start(_epoch(alert.endsAt) or now, now)[0], now)
     desk.recovered(subject, ended, f"alertmanager: {finding.evidence['alertname']} resolved")
     ctx.audit(
         actor=who.name,
