@@ -44,3 +44,33 @@ async def test_a_heartbeat_reporting_nan_or_infinite_capacity_leaves_placement_w
         # the unusable numbers fall back to the node's declared offer: 2 GPUs fit on n1 only
         assert placed.json()["node"] == "n1"
         assert placed.json()["candidates"] == ["n1"]
+
+
+async def test_a_heartbeat_reporting_negative_capacity_counts_as_none_free(
+    start_controller: StartController,
+) -> None:
+    # A negative free amount was used as given: the 409 said "has -5 MB free" and a bin_pack
+    # score went below every real node's.
+    controller = await start_controller(
+        {
+            "agents": [{"node": "n1", "token": TOKEN}],
+            "nodes": [{"name": "n1", "gpus": 2, "gpu_memory_mb": 81920, "memory_mb": 65536}],
+        }
+    )
+    url = f"http://127.0.0.1:{controller.api_port}"
+    info = {"gpus_free": -1, "gpu_memory_free_mb": -7, "memory_free_mb": -5, "cpu_pct": -3}
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        resp = await http.post(
+            "/api/v1/heartbeats",
+            json={"node": "n1", "seq": 0, "info": info},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert resp.status_code == 200, resp.text
+        operator = {"Authorization": f"Bearer {OPERATOR}"}
+        placed = await http.post(
+            "/api/v1/placements", json={"gpus": 1, "memory_mb": 1}, headers=operator
+        )
+        assert placed.status_code == 409, placed.text
+        reason = placed.json()["detail"]
+        assert "-" not in reason.split("n1:", 1)[1], reason
+        assert "has 0 free" in reason and "has 0 MB free" in reason, reason

@@ -21,12 +21,13 @@ it also keeps a huge integer from overflowing a float."""
 
 def _number(info: Any, key: str, default: float) -> float:
     """The reported number, or ``default`` when it is missing, not a number or not finite
-    (JSON from an agent may carry NaN or Infinity, which no capacity can be)."""
+    (JSON from an agent may carry NaN or Infinity, which no capacity can be). A negative one
+    is none free (0): it was used as given, and a 409 said "has -5 MB free"."""
     value = info.get(key) if isinstance(info, dict) else None
     if not isinstance(value, int | float) or isinstance(value, bool):
         return default
     number = float(value) if abs(value) < MAX_REPORTED else math.inf
-    return number if math.isfinite(number) else default
+    return max(0.0, number) if math.isfinite(number) else default
 
 
 def node_capacity(node: Node, declared: NodeSettings) -> NodeCapacity:
