@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-import psutil
 
-from vigil.collectors import EdgeSourceSpec, LogEdge, Sample
+from vigil.collectors import EdgeSourceSpec, LogEdge, Sample, host_facts
 from vigil.errors import InputError
 from vigil.logs import LogFormat, LogFormatError
 from vigil.settings import LogsSettings, source_label
@@ -83,13 +82,7 @@ def retry_delay(every: float, failures: int) -> float:
 
 def host_info() -> dict[str, Any]:
     """What a heartbeat says about the node; placement reads ``memory_free_mb`` and ``cpu_pct``."""
-    vm = psutil.virtual_memory()
-    return {
-        "cpu_pct": psutil.cpu_percent(interval=None),
-        "mem_pct": vm.percent,
-        "memory_free_mb": vm.available // (1024 * 1024),
-        "load1": psutil.getloadavg()[0],
-    }
+    return dict(host_facts())
 
 
 def log_edge(
