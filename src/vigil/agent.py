@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-import psutil
 
-from vigil.collectors import EdgeSourceSpec, LogEdge, Sample
+from vigil.collectors import EdgeSourceSpec, LogEdge, Sample, host_facts
 from vigil.errors import InputError
 from vigil.logs import LogFormat, LogFormatError
 from vigil.settings import LogsSettings, source_label
@@ -60,17 +59,30 @@ kept, as when the controller cannot be reached; any other refusal drops them (se
 same batch would be refused again)."""
 LOG_BATCH_TIMEOUT = 30.0
 """Seconds a log batch request may take: a big batch to a busy controller is slow, not lost."""
+LOG_RETRY_MAX = 60.0
+"""Longest wait between two log-shipping rounds after errors in a row (the wait doubles from
+the poll period per failed round): a lasting fault is tried again each minute, not each poll,
+and not logged twice a second."""
+
+
+LOG_RETRY_MIN = 0.05
+"""The first wait after a failed round when the poll period is shorter (0 included): a fault
+never makes the loop spin."""
+
+
+def retry_delay(every: float, failures: int) -> float:
+    """Seconds before the next log-shipping round: ``every`` while it works; after ``failures``
+    failed rounds in a row, ``every`` (at least :data:`LOG_RETRY_MIN`) doubled per failure
+    after the first, at most :data:`LOG_RETRY_MAX`."""
+    if failures <= 0:
+        return every
+    first = max(every, LOG_RETRY_MIN)
+    return max(first, min(LOG_RETRY_MAX, first * 2.0 ** min(failures - 1, 32)))
 
 
 def host_info() -> dict[str, Any]:
     """What a heartbeat says about the node; placement reads ``memory_free_mb`` and ``cpu_pct``."""
-    vm = psutil.virtual_memory()
-    return {
-        "cpu_pct": psutil.cpu_percent(interval=None),
-        "mem_pct": vm.percent,
-        "memory_free_mb": vm.available // (1024 * 1024),
-        "load1": psutil.getloadavg()[0],
-    }
+    return dict(host_facts())
 
 
 def log_edge(
@@ -313,17 +325,29 @@ class Agent:
         """
         assert self.logs is not None
         last = self._clock()
+        failures = 0  # rounds failed in a row
         while True:
-            await self._sleep(self.log_poll_every)
+            await self._sleep(retry_delay(self.log_poll_every, failures))
             try:
                 if self.logs.changed():  # an idle node costs one stat per file per poll
                     await asyncio.to_thread(self.logs.poll)
                 if self._clock() - last >= self.log_ship_every:
                     last = self._clock()
                     await self.ship_logs(client)
-            except OSError as exc:
+            except Exception as exc:  # any error: shipping must go on
+                # not only OSError: anything else (a bug, a MemoryError of a huge line, a
+                # corrupt state) ended this task silently while the heartbeats went on
+                failures += 1
                 self.log_failures += 1
-                log.error("log shipping failed, trying again in %gs: %s", self.log_ship_every, exc)
+                wait = retry_delay(self.log_poll_every, failures)
+                if isinstance(exc, OSError):
+                    log.error("log shipping failed, trying again in %gs: %s", wait, exc)
+                else:
+                    log.exception("log shipping failed, trying again in %gs: %r", wait, exc)
+            else:
+                if failures:
+                    log.info("log shipping works again after %d failed rounds", failures)
+                failures = 0
 
     async def ship_logs(self, client: httpx.AsyncClient) -> bool:
         """Send the pending (or a new) log batch; True once the controller has it."""

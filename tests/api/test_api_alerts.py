@@ -56,7 +56,7 @@ def alert(
     *,
     status: str = "firing",
     fingerprint: str = "f00d",
-    starts: str = "2026-11-30T04:00:00Z",
+    starts: str = "2023-11-14T21:00:00Z",
     ends: str = "0001-01-01T00:00:00Z",
     **labels: str,
 ) -> dict[str, Any]:
@@ -125,13 +125,13 @@ async def test_firing_opens_one_incident_repeats_join_resolved_resolves(
     assert same["id"] == incident["id"] and same["findings"] == 1
 
     ended = alert(
-        instance="node-a:9100", status="resolved", ends="2026-11-30T04:10:00Z", severity="critical"
+        instance="node-a:9100", status="resolved", ends="2023-11-14T21:10:00Z", severity="critical"
     )
     done = await post(client, payload(ended))
     assert done["resolved"] == 1
     [closed] = await incidents(client, "node:node-a")
     assert closed["state"] == "resolved"
-    assert closed["resolved_at"] == datetime.fromisoformat("2026-11-30T04:10:00+00:00").timestamp()
+    assert closed["resolved_at"] == datetime.fromisoformat("2023-11-14T21:10:00+00:00").timestamp()
     actions = [e.action for e in store.list_audit().items]
     assert actions.count("alert.firing") == 1 and actions.count("alert.resolved") == 1
 
@@ -175,7 +175,7 @@ async def test_unknown_labels_make_an_alert_subject_and_a_refire_reopens(
 ) -> None:
     await post(client, payload(alert("DiskFull", fingerprint="d1", instance="db:9100")))
     await post(client, payload(alert("DiskFull", fingerprint="d1", status="resolved")))
-    await post(client, payload(alert("DiskFull", fingerprint="d1", starts="2026-11-30T05:00:00Z")))
+    await post(client, payload(alert("DiskFull", fingerprint="d1", starts="2023-11-14T22:00:00Z")))
     items = await incidents(client, "alert:DiskFull/d1")
     assert [i["state"] for i in items] == ["open", "resolved"]
 

@@ -19,7 +19,7 @@ from vigil.bus import EventBus
 from vigil.remediation import IncidentBook
 from vigil.store import SqlStore
 
-RESOLVED = {"status": "resolved", "ends": "2026-11-30T05:00:00Z"}
+RESOLVED = {"status": "resolved", "ends": "2023-11-14T22:00:00Z"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -345,3 +345,41 @@ async def test_each_pushed_json_line_counts_once_whatever_newlines_it_holds(
     examples = {t.example for t in pipeline.registry.entries()}
     assert "boom   at f()   at g()" in examples
     assert "worker 1 started" in examples or "worker 2 started" in examples
+
+
+async def test_a_batch_for_a_node_not_in_the_config_is_a_404_as_its_heartbeats_are(
+    client: httpx.AsyncClient, pipeline: LogPipeline
+) -> None:
+    # An admin token could file log batches under any name (a typo: "node-aa") while that
+    # node's heartbeats and samples got a 404; its templates were counted apart for ever.
+    unknown = {**batch(1, ("worker <*> started", 3)), "node": "node-z"}
+    resp = await client.post("/api/v1/logs/batches", json=unknown, headers=bearer("admin"))
+    assert resp.status_code == 404, resp.text
+    assert "node-z" in resp.json()["detail"]
+    assert list(pipeline.registry.entries()) == []
+    beat = await client.post(
+        "/api/v1/heartbeats", json={"node": "node-z", "seq": 0}, headers=bearer("admin")
+    )
+    assert beat.status_code == 404  # the same answer
+    known = {**batch(1, ("worker <*> started", 3)), "node": "node-b"}
+    resp = await client.post("/api/v1/logs/batches", json=known, headers=bearer("admin"))
+    assert resp.status_code == 200, resp.text
+
+
+async def test_a_huge_seq_blocks_only_its_own_agent_id_and_a_fresh_state_ships_again(
+    client: httpx.AsyncClient, pipeline: LogPipeline
+) -> None:
+    # Suspected: a huge seq makes every later batch a duplicate for ever. Only for that
+    # (node, agent_id): an agent with a fresh state dir draws a new agent_id and ships.
+    huge = batch(10**18, ("worker <*> started", 1), agent_id="a1")
+    assert (await client.post("/api/v1/logs/batches", json=huge, headers=bearer(AGENT_A))).json()[
+        "duplicate"
+    ] is False
+    old = batch(5, ("worker <*> started", 1), agent_id="a1")
+    resp = await client.post("/api/v1/logs/batches", json=old, headers=bearer(AGENT_A))
+    assert resp.json()["duplicate"] is True
+    fresh = batch(1, ("worker <*> started", 1), agent_id="b7")
+    resp = await client.post("/api/v1/logs/batches", json=fresh, headers=bearer(AGENT_A))
+    assert resp.json()["duplicate"] is False
+    counts = {t.template: t.count for t in pipeline.registry.entries()}
+    assert counts == {"worker <*> started": 2}

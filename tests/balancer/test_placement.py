@@ -98,3 +98,10 @@ def test_an_unknown_placement_policy_is_a_config_error() -> None:
         place(TaskNeeds(), NODES, "first_fit", random.Random())
     assert isinstance(caught.value, ConfigError)
     assert all(name in str(caught.value) for name in PLACEMENT_POLICIES)
+
+
+def test_a_node_never_heard_from_says_to_start_its_agent() -> None:
+    silent = NodeCapacity("gpu-05", gpus_free=8, status=NodeStatus.UNKNOWN)
+    result = place(TaskNeeds(gpus=1), [silent], "least_loaded", random.Random())
+    assert isinstance(result, NoFit)
+    assert result.reasons == ("gpu-05: no heartbeat yet (start `vigil agent` on it)",)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.agent import Agent, log_edge
+from vigil.agent import LOG_RETRY_MAX, LOG_RETRY_MIN, Agent, log_edge, retry_delay
 
 from ._support import eventually
 
@@ -84,3 +84,72 @@ async def test_log_shipping_survives_a_state_that_cannot_be_saved(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert Controller.batches[0]["templates"][0]["count"] == 2
+
+
+async def test_log_shipping_survives_an_error_that_is_not_an_os_error(
+    controller: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Only OSError was caught: any other exception (a bug in a parser, a corrupt state) ended
+    # the shipping task without a word while the heartbeats went on.
+    logfile, state = tmp_path / "app.log", tmp_path / "state"
+    logfile.write_text("worker 1 started\nworker 2 started\n")
+    edge = log_edge("n1", None, [str(logfile)], "auto", state)
+    real_poll = edge.poll
+    broken = {"left": 3}
+
+    def poll() -> None:
+        if broken["left"] > 0:
+            broken["left"] -= 1
+            raise RuntimeError("a bug in a parser")
+        real_poll()
+
+    edge.poll = poll  # type: ignore[method-assign]
+    agent = Agent(
+        controller,
+        "n1",
+        "tok",
+        interval=0.05,
+        logs=edge,
+        log_poll_every=0.02,
+        log_ship_every=0.05,
+    )
+    caplog.set_level(logging.INFO, logger="vigil.agent")
+    task = asyncio.create_task(agent.run())
+    try:
+        await eventually(
+            lambda: Controller.batches and "works again" in caplog.text,
+            20,
+            "a batch sent, and the recovery logged",
+            lambda: caplog.text,
+        )
+        assert not task.done()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert broken["left"] == 0
+    assert agent.log_failures == 3
+    failed = [r for r in caplog.records if "log shipping failed" in r.getMessage()]
+    assert len(failed) == 3
+    assert all(r.levelno == logging.ERROR and r.exc_info for r in failed)  # with its traceback
+    assert "a bug in a parser" in failed[0].getMessage()
+    assert "works again after 3 failed rounds" in caplog.text
+    assert Controller.batches[0]["templates"][0]["count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("every", "failures", "delay"),
+    [
+        (0.5, 0, 0.5),  # working: the poll period
+        (0.5, 1, 0.5),
+        (0.5, 2, 1.0),
+        (0.5, 4, 4.0),
+        (0.5, 100, LOG_RETRY_MAX),  # capped, no overflow
+        (0.0, 1, LOG_RETRY_MIN),  # a zero poll period never spins on a fault
+        (0.0, 0, 0.0),
+        (120.0, 3, 120.0),  # never shorter than the poll period
+    ],
+)
+def test_the_retry_delay_doubles_per_failed_round_up_to_a_cap(
+    every: float, failures: int, delay: float
+) -> None:
+    assert retry_delay(every, failures) == pytest.approx(delay)

@@ -40,7 +40,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import AfterValidator, BaseModel, Field
 
-from vigil.api._alerts_map import AlertIn, Fleet, alert_finding
+from vigil.api._alerts_map import AlertIn, Fleet, alert_finding, clamp_start
 from vigil.api._auth import Operator
 from vigil.api._context import ApiContext, Ctx, Identity
 from vigil.api._control import IncidentDesk
@@ -217,13 +217,15 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
     """One alert of a chunk, inside the chunk's transaction (on the writer thread)."""
     ctx, who, desk, fleet, now = at.ctx, at.who, at.desk, at.fleet, at.now
     store = ctx.store
+    reported = _epoch(alert.startsAt) or now
     finding = alert_finding(
         AlertIn(
             labels=alert.labels,
             annotations=alert.annotations,
-            starts_at=_epoch(alert.startsAt) or now,
+            starts_at=reported,
             generator_url=alert.generatorURL,
             fingerprint=alert.fingerprint,
+            received_at=now,
         ),
         fleet,
     )
@@ -231,7 +233,9 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
     subject = finding.subject
     fired = store.get_firing_alert(fingerprint)
     if alert.status == "firing":
-        firing = FiringAlert(fingerprint, subject, finding.at)
+        # the start as reported, not as clamped (which moves with the clock): a repeat of the
+        # same alert is still known as one
+        firing = FiringAlert(fingerprint, subject, reported)
         active = desk.active(subject)
         if fired != firing or active is None:
             incident = desk.raise_finding(finding)
@@ -255,7 +259,9 @@ def _receive(alert: AlertmanagerAlert, at: _Receipt) -> AlertResult:
     # added or removed its node would send the resolution elsewhere and leave it open)
     subject = fired.subject if fired is not None else subject
     store.drop_firing_alert(fingerprint)
-    outcome, incident_id = _settle(subject, finding, at, _epoch(alert.endsAt) or now, "resolved")
+    # an end in the future or ages ago (a wrong clock, a bad payload) is taken as now / the bound
+    ended = min(clamp_start(_epoch(alert.endsAt) or now, now)[0], now)
+    outcome, incident_id = _settle(subject, finding, at, ended, "resolved")
     return _result(fingerprint, "resolved", subject, outcome, incident_id)
 
 

@@ -43,6 +43,8 @@ class AlertIn:
     starts_at: float
     generator_url: str = ""
     fingerprint: str = ""
+    received_at: float | None = None
+    """When Vigil received it: a ``starts_at`` far from it is clamped (see :func:`clamp_start`)."""
 
 
 def host_of(instance: str) -> str:
@@ -86,6 +88,33 @@ def subject_of(labels: Mapping[str, str], fingerprint: str, fleet: Fleet) -> str
     return f"alert:{name}/{fingerprint}"
 
 
+MAX_AHEAD = 300.0
+"""Seconds a ``startsAt`` may be ahead of Vigil's clock: clock skew between Prometheus and Vigil.
+Further ahead it is a wrong clock or a bad payload, and the incident would be detected in the
+future (shown as "in 3 years", never aged)."""
+MAX_AGE = 365 * 86400.0
+"""Seconds a ``startsAt`` may be behind Vigil's clock. An alert firing for over a year is a wrong
+clock or a bad payload (``0002-01-01`` gave a detection time 62 billion seconds ago, which made
+every duration of its incident nonsense)."""
+
+
+def clamp_start(starts_at: float, received_at: float) -> tuple[float, str | None]:
+    """A sane detection time for an alert that says it started at ``starts_at``: itself when
+    within [``received_at`` - :data:`MAX_AGE`, ``received_at`` + :data:`MAX_AHEAD`], else
+    ``received_at`` (for a future one) or the oldest bound; with the reason when clamped."""
+    if starts_at > received_at + MAX_AHEAD:
+        return received_at, (
+            f"startsAt {starts_at - received_at:.0f}s ahead of Vigil's clock (more than "
+            f"{MAX_AHEAD:g}s): the time of receipt used"
+        )
+    if starts_at < received_at - MAX_AGE:
+        return received_at - MAX_AGE, (
+            f"startsAt {received_at - starts_at:.0f}s in the past (more than "
+            f"{MAX_AGE / 86400:g} days): clamped to that bound"
+        )
+    return starts_at, None
+
+
 def severity_of(labels: Mapping[str, str]) -> Severity:
     return SEVERITIES.get(labels.get("severity", "").strip().lower(), Severity.WARNING)
 
@@ -98,17 +127,24 @@ def alert_finding(alert: AlertIn, fleet: Fleet) -> Finding:
     summary = f"alert {name}" + (f": {text}" if text else "")
     if len(summary) > SUMMARY_CHARS:
         summary = summary[: SUMMARY_CHARS - 3] + "..."
+    evidence: dict[str, object] = {
+        "source": "alertmanager",
+        "alertname": name,
+        "fingerprint": fingerprint,
+        "labels": dict(alert.labels),
+        "generator_url": alert.generator_url,
+    }
+    at, clamped = alert.starts_at, None
+    if alert.received_at is not None:
+        at, clamped = clamp_start(alert.starts_at, alert.received_at)
+    if clamped is not None:
+        evidence["starts_at_reported"] = alert.starts_at
+        evidence["starts_at_clamped"] = clamped
     return Finding(
         kind=FindingKind.EXTERNAL_ALERT,
         subject=subject_of(alert.labels, fingerprint, fleet),
-        at=alert.starts_at,
+        at=at,
         summary=summary,
         severity=severity_of(alert.labels),
-        evidence={
-            "source": "alertmanager",
-            "alertname": name,
-            "fingerprint": fingerprint,
-            "labels": dict(alert.labels),
-            "generator_url": alert.generator_url,
-        },
+        evidence=evidence,
     )

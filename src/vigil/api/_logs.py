@@ -30,7 +30,7 @@ from vigil.api._errors import describe_validation
 from vigil.api._logs_service import TemplateSort
 from vigil.api._schemas import BODY_RESPONSES, ERROR_RESPONSES, STORE_RESPONSES, ErrorOut, Paged
 from vigil.collectors import MAX_LEVEL_CHARS, MAX_TEMPLATE_CHARS
-from vigil.errors import InputError
+from vigil.errors import InputError, NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["logs"], responses=ERROR_RESPONSES)
 
@@ -243,6 +243,10 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 )
 async def post_batch(body: BatchIn, ctx: Ctx, agent: Agent) -> IngestOut:
     agent.check(body.node, "log batches")
+    # as for its heartbeats and samples: an admin token could file batches under a node that
+    # is not in the config (a typo kept them apart from the node's own for ever)
+    if all(n.name != body.node for n in ctx.control.nodes()):
+        raise NotFoundError("node", body.node)
     result = await ctx.control.log_service().receive_batch(body.node, body.model_dump())
     return IngestOut.model_validate(result, from_attributes=True)
 

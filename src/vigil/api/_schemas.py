@@ -266,12 +266,29 @@ passed: then every GET /api/v1/nodes answered 500 (pydantic's JSON writer gives 
 hundred) and the node's status could not be stored (the store's writer recursed too deep)."""
 
 
+MAX_INFO_SIZE = 64 * 1024
+"""Rough JSON size (characters of keys and strings, 8 per other value) a heartbeat's ``info``
+may have: the agent sends ~200 bytes of host facts. Only the 64 MB body cap bounded it, and
+the controller keeps the last ``info`` of every node in memory, in every GET /api/v1/nodes and
+in the events of each heartbeat."""
+
+
 def shallow(info: dict[str, Any]) -> dict[str, Any]:
-    """``info`` itself, refused (ValueError) when nested deeper than :data:`MAX_INFO_DEPTH`;
-    walked with a stack, so the check cannot itself recurse too deep."""
+    """``info`` itself, refused (ValueError) when nested deeper than :data:`MAX_INFO_DEPTH` or
+    bigger than :data:`MAX_INFO_SIZE`; walked with a stack, so the check cannot itself recurse
+    too deep."""
     stack: list[tuple[Any, int]] = [(info, 1)]
+    size = 0
     while stack:
         value, depth = stack.pop()
+        size += len(value) if isinstance(value, str) else 8
+        if size > MAX_INFO_SIZE:
+            raise ValueError(
+                f"more than {MAX_INFO_SIZE // 1024} KiB: report a few flat facts, "
+                'e.g. {"cpu_pct": 12.5}, and ship logs and metrics on their own paths'
+            )
+        if isinstance(value, dict):
+            stack.extend((key, depth) for key in value)  # keys count toward the size
         children = value.values() if isinstance(value, dict) else value
         if not isinstance(value, dict | list):
             continue

@@ -87,7 +87,9 @@ class NoFit:
 def misfits(task: TaskNeeds, node: NodeCapacity) -> list[str]:
     """Why ``task`` does not fit on ``node`` (empty: it fits)."""
     problems = []
-    if node.status is not NodeStatus.UP:
+    if node.status is NodeStatus.UNKNOWN:  # never heard from: most likely no agent runs there
+        problems.append("no heartbeat yet (start `vigil agent` on it)")
+    elif node.status is not NodeStatus.UP:
         problems.append(f"node is {node.status}, not up")
     if task.gpus > node.gpus_free:
         problems.append(f"needs {task.gpus} GPUs, has {node.gpus_free} free")

@@ -10,7 +10,7 @@ probe loops. :class:`FileTailer` follows a log file through rotations and restar
 from __future__ import annotations
 
 from vigil.collectors._gpu import GpuCollector, NvmlLike
-from vigil.collectors._host import HostCollector, PsutilLike
+from vigil.collectors._host import HostCollector, PsutilLike, host_facts
 from vigil.collectors._logedge import (
     MAX_LEVEL_CHARS,
     MAX_TEMPLATE_CHARS,
@@ -67,6 +67,7 @@ __all__ = [
     "XidLine",
     "follow",
     "freeze_labels",
+    "host_facts",
     "key_of",
     "parse_exposition",
     "parse_query_result",

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import psutil
 
@@ -309,3 +309,16 @@ class HostCollector:
                 put, "proc.cpu_pct", key, 100.0 * (cpu.user + cpu.system), at, replica=replica
             )
             put("proc.rss_bytes", rss, replica=replica)
+
+
+def host_facts(psutil_module: Any = psutil) -> dict[str, float | int]:
+    """The node's facts a heartbeat carries and placement reads (``memory_free_mb``,
+    ``cpu_pct``): sent by :func:`vigil.agent.host_info`, and read in place by the controller
+    for its own host when no agent runs there (:mod:`vigil.daemon._placement`)."""
+    vm = psutil_module.virtual_memory()
+    return {
+        "cpu_pct": psutil_module.cpu_percent(interval=None),
+        "mem_pct": vm.percent,
+        "memory_free_mb": vm.available // (1024 * 1024),
+        "load1": psutil_module.getloadavg()[0],
+    }

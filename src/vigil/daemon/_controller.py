@@ -29,7 +29,7 @@ from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
-from vigil.collectors import ProbeLoop, Sample, SeriesStore
+from vigil.collectors import ProbeLoop, Sample, SeriesStore, host_facts
 from vigil.daemon._balancing import Balancers, forget_admin, restore_admin, save_admin
 from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DatabaseLock, DataDirLock, StoreLock
@@ -38,7 +38,7 @@ from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._metrics import ControllerMetrics, PipelineCollector, ReplicaCollector
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
-from vigil.daemon._placement import node_capacity
+from vigil.daemon._placement import placement_capacity
 from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import RollupFlusher
 from vigil.daemon._rule_restore import restore_rule_breaches
@@ -324,7 +324,7 @@ class Controller(ControlPlane):
         log_dir = self.data_dir / "logs"
         keep: list[ProcessInfo] = []
         wanted: set[ReplicaId] = set()
-        for svc in self.settings.services:
+        for position, svc in enumerate(self.settings.services):
             spec = svc.model_dump(mode="json")
             # A changed service (command, env, probes...) is started afresh: adopting a process
             # that runs the old command would silently ignore the new config.
@@ -341,6 +341,7 @@ class Controller(ControlPlane):
                     index,
                     log_dir=log_dir,
                     port=old.port if old and not svc.base_port else None,
+                    config_index=position,
                 )
                 adopted = self._adopt(plan, old)
                 if adopted is not None:
@@ -465,7 +466,12 @@ class Controller(ControlPlane):
         return self.balancers.admin(replica, state=state, weight=weight)
 
     def place(self, needs: TaskNeeds, policy: str) -> Placement | NoFit:
-        nodes = [node_capacity(n, self._node_settings[n.name]) for n in self.monitor.nodes()]
+        nodes = placement_capacity(
+            self.monitor.nodes(),
+            self._node_settings,
+            hostname=socket.gethostname(),
+            own_facts=host_facts,
+        )
         result = place(needs, nodes, policy, self._rng, last=self._last_placed)
         if isinstance(result, Placement):
             self._last_placed = result.node

@@ -3,15 +3,25 @@
 Used by :meth:`vigil.daemon.Controller.place` (``POST /api/v1/placements``). What the agent
 reports live wins over what the config declares: ``gpus_free``, ``gpu_memory_free_mb``,
 ``memory_free_mb`` and ``cpu_pct`` (as the load) in the heartbeat's ``info``.
+
+The controller's own host (a node whose address is a loopback address or this host's name,
+as the default ``local`` node on which ``vigil up`` runs replicas) needs no agent: while no
+agent has reported for it, the controller reads its facts in place
+(:func:`vigil.collectors.host_facts`) and counts it up; it used to stay ``unknown`` and every
+placement on an agent-less setup was a 409. Any other node stays unknown until its agent
+reports (:func:`vigil.balancer.misfits` says to start one).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from vigil.balancer import NodeCapacity
-from vigil.model import Node
+from vigil.model import Node, NodeStatus
 from vigil.settings import NodeSettings
 
 MAX_REPORTED = 1e15
@@ -21,12 +31,13 @@ it also keeps a huge integer from overflowing a float."""
 
 def _number(info: Any, key: str, default: float) -> float:
     """The reported number, or ``default`` when it is missing, not a number or not finite
-    (JSON from an agent may carry NaN or Infinity, which no capacity can be)."""
+    (JSON from an agent may carry NaN or Infinity, which no capacity can be). A negative one
+    is none free (0): it was used as given, and a 409 said "has -5 MB free"."""
     value = info.get(key) if isinstance(info, dict) else None
     if not isinstance(value, int | float) or isinstance(value, bool):
         return default
     number = float(value) if abs(value) < MAX_REPORTED else math.inf
-    return number if math.isfinite(number) else default
+    return max(0.0, number) if math.isfinite(number) else default
 
 
 def node_capacity(node: Node, declared: NodeSettings) -> NodeCapacity:
@@ -40,3 +51,35 @@ def node_capacity(node: Node, declared: NodeSettings) -> NodeCapacity:
         load=min(1.0, max(0.0, _number(info, "cpu_pct", 0.0) / 100.0)),
         status=node.status,
     )
+
+
+def is_own_host(declared: NodeSettings, hostname: str) -> bool:
+    """True when ``declared`` is the controller's own host: a loopback address (the default
+    ``local`` node's 127.0.0.1), ``localhost``, or this host's name."""
+    address = declared.address.strip().lower()
+    if address in ("localhost", hostname.lower()):
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def placement_capacity(
+    nodes: Sequence[Node],
+    declared: Mapping[str, NodeSettings],
+    *,
+    hostname: str,
+    own_facts: Callable[[], Mapping[str, Any]],
+) -> list[NodeCapacity]:
+    """Every node's capacity; the controller's own host, unknown (no agent reported for it),
+    is up with ``own_facts()`` (read once per call) as its heartbeat's ``info``."""
+    out = []
+    facts: Mapping[str, Any] | None = None
+    for node in nodes:
+        offer = declared[node.name]
+        if node.status is NodeStatus.UNKNOWN and is_own_host(offer, hostname):
+            facts = own_facts() if facts is None else facts
+            node = dataclasses.replace(node, status=NodeStatus.UP, info=dict(facts))
+        out.append(node_capacity(node, offer))
+    return out

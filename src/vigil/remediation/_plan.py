@@ -29,6 +29,16 @@ class ReplicaPlan:
     node: str
     spec: ProcessSpec
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    config_index: int | None = None
+    """The service's place in the config's ``services`` list (None: not from a config), so a
+    message can name ``services[i].command``."""
+
+    @property
+    def config_path(self) -> str:
+        """Where the service is configured, as a message names it: ``services[2]``."""
+        if self.config_index is None:
+            return f"service {self.service.name!r}"
+        return f"services[{self.config_index}]"
 
 
 def render_argv(command: Sequence[str] | str, values: Mapping[str, str | int]) -> list[str]:
@@ -58,6 +68,7 @@ def plan_replica(
     log_dir: Path,
     port: int | None = None,
     extra_env: Mapping[str, str] | None = None,
+    config_index: int | None = None,
 ) -> ReplicaPlan:
     """Plan replica ``index``: ``port`` (if known from an earlier run) wins over base_port."""
     if port is None:
@@ -88,4 +99,5 @@ def plan_replica(
         node=service.node,
         spec=spec,
         extra_env=dict(extra_env or {}),
+        config_index=config_index,
     )

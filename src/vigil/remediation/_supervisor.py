@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
 from typing import Any
 
 from vigil.backends import ProcessInfo
@@ -108,6 +109,14 @@ class ReplicaRunner(RunnerBase):
                 self._actions.end(action, ok=False, detail=str(exc))
             self._set(state=ReplicaState.FAILED, pid=None)
             summary = f"{self.plan.id} could not start: {exc}"
+            # the incident alone is silent on the terminal: a first `vigil up` with a wrong
+            # binary or cwd showed nothing wrong
+            log.error(
+                "%s; command: %s; check the command and cwd of %s in the config",
+                summary,
+                shlex.join(self.plan.spec.argv),
+                self.plan.config_path,
+            )
             self._incidents.raise_finding(
                 self._finding(FindingKind.START_FAILED, summary, Severity.CRITICAL, error=str(exc))
             )
