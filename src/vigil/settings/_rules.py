@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from vigil.settings._types import Seconds, _Section
 
@@ -75,6 +75,27 @@ class MetricRule(_Section):
     clear: float | None = None
     """Hysteresis: once firing, the rule clears only past this value (default: the limit)."""
     severity: Literal["info", "warning", "critical"] = "warning"
+
+    @field_validator("clear")
+    @classmethod
+    def _clear_side(cls, clear: float | None, info: ValidationInfo) -> float | None:
+        """A ``clear`` past the value (95 for ``> 90``) is refused here, at its line: the rule
+        engine would refuse it anyway, and before, on the rule's first sample, mid-push."""
+        expr = info.data.get("expr")
+        if clear is None or not isinstance(expr, str):
+            return clear
+        try:
+            parsed = parse_rule_expr(expr)
+        except ValueError:
+            return clear  # the expr's own check says what is wrong with it
+        above = parsed.op in (">", ">=")
+        if (clear > parsed.value) if above else (clear < parsed.value):
+            side = "at or below" if above else "at or above"
+            raise ValueError(
+                f"must be {side} the value of {expr!r} (got {clear:g}): it is where a firing "
+                f"rule stops firing (default: the value itself)"
+            )
+        return clear
 
     @model_validator(mode="after")
     def _parses(self) -> MetricRule:
