@@ -152,3 +152,15 @@ def test_the_settings_refuse_a_clear_on_the_wrong_side_at_its_line() -> None:
     [problem] = caught.value.problems
     assert problem.startswith("vigil.yaml:4: rules[0].clear: must be at or below the value of")
     assert parse_settings(text.replace("90", "80"), "vigil.yaml").rules[0].clear == 80
+
+
+@pytest.mark.parametrize("matcher", ['gpu!="0"', 'gpu=~"0|1"', 'gpu!~"0"'])
+def test_a_label_matcher_other_than_equality_is_refused_naming_it(matcher: str) -> None:
+    # read as a label named 'gpu!' (or the value '~"0|1'), the rule matched no series, silently
+    with pytest.raises(ValueError, match=r"label matcher gpu(!=|=~|!~) is not supported"):
+        parse_rule_expr(f"gpu.temperature_c{{{matcher}}} > 85")
+
+
+def test_a_quoted_label_value_may_hold_a_comma() -> None:
+    rule = parse_rule_expr('http.errors{path="/a,b", code=500} > 5')
+    assert rule.labels == {"path": "/a,b", "code": "500"}

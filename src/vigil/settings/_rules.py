@@ -20,6 +20,11 @@ _RULE = re.compile(
     r"\s*(?P<op>>=|<=|>|<)\s*(?P<value>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$"
 )
 
+_PAIR = re.compile(
+    r"""\s*(?P<key>[A-Za-z_]\w*)\s*(?P<op>=~|!=|!~|=)\s*"""
+    r"""(?P<value>"[^"]*"|'[^']*'|[^,]*?)\s*(?:,|$)"""
+)
+
 
 @dataclass(frozen=True)
 class RuleExpr:
@@ -32,6 +37,32 @@ class RuleExpr:
     anomaly: bool
 
 
+def _labels(expr: str, inner: str) -> dict[str, str]:
+    """The ``key="value"`` pairs between the braces of a rule's selector. Split on every comma
+    and on the first ``=``, ``gpu!="0"`` became a label named ``gpu!`` and ``gpu=~"0|1"`` the
+    value ``~"0|1``: rules that matched no series and said nothing. Only ``=`` is supported."""
+    labels: dict[str, str] = {}
+    at = 0
+    while at < len(inner):
+        if not inner[at:].strip():
+            break
+        pair = _PAIR.match(inner, at)
+        if pair is None:
+            shown = inner[at:].split(",")[0].strip()
+            raise ValueError(f'rule {expr!r}: label {shown!r} is not key="value"')
+        if pair["op"] != "=":
+            raise ValueError(
+                f"rule {expr!r}: label matcher {pair['key']}{pair['op']} is not supported; "
+                f'only exact matches (key="value") are: write one rule per value'
+            )
+        value = pair["value"].strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        labels[pair["key"]] = value
+        at = pair.end()
+    return labels
+
+
 def parse_rule_expr(expr: str) -> RuleExpr:
     """Parse ``host.mem.used_pct > 90``, ``gpu.temperature_c{gpu="0"} >= 85`` or
     ``anomaly(host.cpu.used_pct) > 0.99``; ValueError with the fix otherwise."""
@@ -42,14 +73,7 @@ def parse_rule_expr(expr: str) -> RuleExpr:
             "`anomaly(metric) > 0.99`"
         )
     raw = match.group("flabels") or match.group("labels") or "{}"
-    labels: dict[str, str] = {}
-    for part in raw[1:-1].split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f'rule {expr!r}: label {part!r} is not key="value"')
-        labels[key.strip()] = value.strip().strip("\"'")
+    labels = _labels(expr, raw[1:-1])
     value = float(match.group("value"))
     anomaly = match.group("func") == "anomaly"
     if anomaly and not 0.0 <= value <= 1.0:
