@@ -10,7 +10,8 @@ supported" on its handle, e.g. GPU_IS_LOST after Xid 79) is logged once, reporte
 ``gpu.up{gpu=N} = 0`` and skipped from then on; the other GPUs keep reporting (so does one NVML
 cannot open at start). A reading the GPU does not support (ECC on consumer boards) is skipped
 quietly and not asked again. An XID event wait that fails with GPU_IS_LOST is retried on a new
-event set without the lost GPUs; any other failure turns NVML's XID events off.
+event set without the lost GPUs (once the readings have found which GPU is lost: until then
+it is retried at the next collect); any other failure turns NVML's XID events off.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class GpuCollector:
         self._unsupported: set[tuple[int, str]] = set()
         self._events: Any = None
         self._events_skip: frozenset[int] = frozenset()  # lost GPUs the event set leaves out
+        self._wait_lost_said = False  # a wait found a GPU lost before the readings did
 
     def collect(self) -> list[Sample]:
         """One reading of every GPU plus the XID events since the last call."""
@@ -253,7 +255,16 @@ class GpuCollector:
                     )
                     self._free_events(nvml)
                     self._events = self._register_events(nvml)
+                    self._wait_lost_said = False
                     continue
+                if code == _ERROR_GPU_IS_LOST:
+                    # a GPU fell off after this collect's readings: the next readings name it,
+                    # then the set is rebuilt without it (above). Turned off here, the other
+                    # GPUs' XIDs were never reported again.
+                    if not self._wait_lost_said:  # once: it may last (every collect)
+                        self._wait_lost_said = True
+                        log.info("NVML event wait: %s; retried after the next readings", exc)
+                    break
                 log.warning("NVML event wait failed (%s); XID events off from now on", exc)
                 self._free_events(nvml)
                 break
