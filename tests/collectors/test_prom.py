@@ -166,3 +166,43 @@ async def test_a_server_answering_without_end_is_cut_at_the_body_limit(
             else:
                 await prom.query(base, "up", name="up", timeout=5.0, client=client)
     assert sent < 64 << 20  # stopped near the limit, not at the end of a body that has none
+
+
+@pytest.mark.parametrize("source", ["scrape", "query"])
+async def test_a_server_trickling_its_answer_is_cut_at_the_timeout_for_the_whole_fetch(
+    source: str,
+) -> None:
+    # httpx applies the timeout to each read: a server sending a byte every 0.2 s (a stuck
+    # exporter, a proxy trickling) held a 1 s scrape for as long as it trickled, the source's
+    # loop waiting without a word; Prometheus' scrape_timeout bounds the whole scrape
+    body = (
+        b"up 1\n"
+        if source == "scrape"
+        else b'{"status":"success","data":{"resultType":"vector","result":[]}}'
+    )
+    padding = 30  # 30 x 0.2 s: six times the timeout
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n")
+        writer.write(b"content-length: %d\r\n\r\n" % (padding + len(body)))
+        try:
+            for _ in range(padding):
+                writer.write(b"\n" if source == "scrape" else b" ")
+                await writer.drain()
+                await asyncio.sleep(0.2)
+            writer.write(body)
+            await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server, httpx.AsyncClient() as client:
+        with pytest.raises(BackendError, match=r"timed out after 1s"):
+            if source == "scrape":
+                await scrape(base + "/metrics", timeout=1.0, client=client)
+            else:
+                await prom.query(base, "up", name="up", timeout=1.0, client=client)

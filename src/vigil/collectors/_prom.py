@@ -8,10 +8,12 @@ output to :class:`Sample` and its errors to :class:`vigil.errors.InputError` nam
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -68,6 +70,18 @@ def parse_exposition(
     ]
 
 
+@contextlib.asynccontextmanager
+async def _bounded(timeout: float, what: str) -> AsyncIterator[None]:  # noqa: ASYNC109
+    """``timeout`` for the whole fetch, as Prometheus' ``scrape_timeout``: httpx applies its own
+    to each phase (each read), so a server trickling its answer a byte at a time held a fetch,
+    and its source's loop, for as long as it trickled, with nothing said."""
+    try:
+        async with asyncio.timeout(timeout):
+            yield
+    except TimeoutError as exc:
+        raise BackendError(f"{what}: timed out after {timeout:g}s") from exc
+
+
 async def _body(response: httpx.Response, what: str) -> bytes:
     """The body of a streamed ``response``, read up to :data:`MAX_SCRAPE_BODY` bytes: it was
     read whole before it was measured, so a server answering without end (each chunk within
@@ -98,7 +112,10 @@ async def scrape(
     http = httpx.AsyncClient() if client is None else client
     try:
         headers = {"Accept": "text/plain;version=0.0.4"}
-        async with http.stream("GET", url, timeout=timeout, headers=headers) as response:
+        async with (
+            _bounded(timeout, f"scrape {url}"),
+            http.stream("GET", url, timeout=timeout, headers=headers) as response,
+        ):
             if not response.is_success:
                 raise BackendError(f"scrape {url}: HTTP {response.status_code}")
             body = await _body(response, f"scrape {url}")
@@ -179,7 +196,10 @@ async def query(
     source = f"query {promql!r} on {server}"
     try:
         params = {"query": promql}
-        async with client.stream("GET", url, params=params, timeout=timeout) as response:
+        async with (
+            _bounded(timeout, source),
+            client.stream("GET", url, params=params, timeout=timeout) as response,
+        ):
             body = await _body(response, source)
     except httpx.HTTPError as exc:
         raise BackendError(f"{source}: {type(exc).__name__}: {exc}") from exc
