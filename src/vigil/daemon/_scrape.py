@@ -56,8 +56,9 @@ class SourceLoop:
             labels = {"job": src.name, **src.labels}
             if src.node is not None:
                 labels["node"] = src.node
-            samples = await scrape(src.url, timeout=src.timeout, client=client, clock=self._clock)
-            return [Sample.of(s.name, s.value, s.at, {**s.labels_dict, **labels}) for s in samples]
+            return await scrape(
+                src.url, timeout=src.timeout, client=client, clock=self._clock, labels=labels
+            )
         return await query(
             src.server,
             src.query,
