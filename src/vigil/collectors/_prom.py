@@ -52,9 +52,11 @@ def parse_exposition(
 ) -> list[Sample]:
     """Samples of a Prometheus text exposition, stamped ``at`` unless a line carries its own time.
 
-    NaN values (a summary with no observations, an idle gauge) are dropped unless ``keep_nan``:
-    the series store and the detectors reject them. A malformed body raises
-    :class:`~vigil.errors.InputError` as ``source:line: problem: the line``.
+    NaN and infinite values (a summary with no observations, an idle gauge, a limit of +Inf)
+    are dropped unless ``keep_nan``, as a query's are: the series store and the detectors
+    reject them (kept, an infinite gauge had its source reported failing for good). A
+    malformed body raises :class:`~vigil.errors.InputError` as ``source:line: problem: the
+    line``.
     """
     try:
         rows = _families(text)
@@ -66,7 +68,7 @@ def parse_exposition(
     return [
         Sample.of(name, value, at if stamp is None else stamp, labels)
         for name, labels, value, stamp in rows
-        if keep_nan or not math.isnan(value)
+        if keep_nan or math.isfinite(value)
     ]
 
 

@@ -1,0 +1,62 @@
+"""A scraped exporter with an infinite gauge, and a source whose samples are partly refused and
+which then goes down: what is stored and what is said, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import httpx
+import pytest
+
+from vigil.collectors import Sample, SeriesStore
+from vigil.daemon._scrape import SourceLoop
+from vigil.settings import ScrapeTarget
+
+
+class Exporter:
+    """A real HTTP server on a socket answering ``status`` and ``body``; tests change them."""
+
+    def __init__(self) -> None:
+        self.status, self.body = 200, b""
+        self.server: asyncio.Server | None = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head = f"HTTP/1.1 {self.status} X\r\ncontent-type: text/plain\r\n"
+        writer.write(f"{head}content-length: {len(self.body)}\r\n\r\n".encode() + self.body)
+        await writer.drain()
+        writer.close()
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/metrics"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+
+def loop_into(series: SeriesStore, url: str, now: list[float]) -> SourceLoop:
+    def ingest(samples: Sequence[Sample]) -> list[str]:
+        return [str(e) for e in series.add_all(samples)]
+
+    return SourceLoop(ScrapeTarget(name="exp", url=url), ingest, clock=lambda: now[0])
+
+
+@pytest.mark.parametrize("value", ["+Inf", "-Inf"])
+async def test_an_infinite_gauge_is_dropped_like_nan_and_the_source_is_not_failing(
+    value: str,
+) -> None:
+    # NaN was dropped at the parse but +-Inf went on to the store, which refuses it: the source
+    # was reported failing for good ("1 of 3 samples not stored") by one legitimate line
+    exporter = Exporter()
+    exporter.body = f"a 1\nb {value}\nc NaN\nd 2\n".encode()
+    series, now = SeriesStore(100, 10), [10.0]
+    async with exporter as url, httpx.AsyncClient() as client:
+        loop = loop_into(series, url, now)
+        await loop.once(client)
+    assert loop.failing is None
+    assert [k.name for k in series.series()] == ["a", "d"]
+
