@@ -4,6 +4,7 @@ which then goes down: what is stored and what is said, over real sockets."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 import httpx
@@ -60,3 +61,23 @@ async def test_an_infinite_gauge_is_dropped_like_nan_and_the_source_is_not_faili
     assert loop.failing is None
     assert [k.name for k in series.series()] == ["a", "d"]
 
+
+async def test_a_source_going_down_is_reported_even_while_some_of_its_samples_were_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A source whose samples were partly refused (a series given twice) was "failing"; when
+    # the exporter then went down, nothing was said: only a change from working was reported
+    exporter = Exporter()
+    exporter.body = b'a 1\nb{x="1"} 2\nb{x="1"} 3\n'
+    series, now = SeriesStore(100, 10), [10.0]
+    caplog.set_level(logging.INFO, "vigil.daemon")
+    async with exporter as url, httpx.AsyncClient() as client:
+        loop = loop_into(series, url, now)
+        for now[0], status in ((10.0, 200), (20.0, 200), (30.0, 503), (40.0, 503), (50.0, 200)):
+            exporter.status = status
+            await loop.once(client)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 3, said
+    assert "1 of 3 samples not stored" in said[0]
+    assert "HTTP 503" in said[1] and "reported once until it recovers" in said[1]
+    assert "1 of 3 samples not stored" in said[2]  # back up, still with its doubled series

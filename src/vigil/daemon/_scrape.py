@@ -5,7 +5,8 @@ exporter, vLLM ``/metrics``) and per ``metrics.promql`` query (``/api/v1/query``
 server), started by :class:`vigil.daemon.Controller`. Their samples go through the controller's
 ingestion (series store + rule engine) like an agent's. A failing source is reported once when
 it starts failing and once when it recovers, never once per attempt; the others keep running
-(an unexpected error in a round is such a failure, with its traceback, never the loop's end).
+(an unexpected error in a round is such a failure, with its traceback, never the loop's end);
+a change between failing to fetch and having some samples refused is reported too.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class SourceLoop:
         self._clock = clock
         self._sleep = sleep
         self.failing: str | None = None
-        """The current problem (None: the last round worked); logged once per change."""
+        """The current problem (None: the last round worked); logged when its kind changes."""
+        self._kind: str | None = None  # "fetch" (no samples) or "store" (some refused)
         self.rounds = self.stored = 0
 
     async def fetch(self, client: httpx.AsyncClient) -> list[Sample]:
@@ -72,6 +74,7 @@ class SourceLoop:
         """One round: fetch, ingest, and report a change of state (failing / recovered)."""
         self.rounds += 1
         problem: str | None = None
+        kind: str | None = "fetch"
         unexpected = False
         try:
             samples = await self.fetch(client)
@@ -82,18 +85,21 @@ class SourceLoop:
             problem, unexpected = f"{type(exc).__name__}: {exc}", True
         else:
             self.stored += len(samples) - len(errors)
+            kind = "store" if errors else None
             if errors:
                 problem = f"{len(errors)} of {len(samples)} samples not stored, first: {errors[0]}"
-        if problem is not None and self.failing is None:
+        # said when the kind of problem changes, not only from working: a source with some
+        # samples refused at every round (a series given twice) went down unsaid
+        if kind is not None and kind != self._kind:
             log.warning(
                 "%s: %s (reported once until it recovers)",
                 self.what,
                 problem,
                 exc_info=unexpected,
             )
-        elif problem is None and self.failing is not None:
+        elif kind is None and self._kind is not None:
             log.info("%s: recovered", self.what)
-        self.failing = problem
+        self.failing, self._kind = problem, kind
 
     async def run(self) -> None:
         async with httpx.AsyncClient() as client:
