@@ -81,3 +81,25 @@ async def test_a_source_going_down_is_reported_even_while_some_of_its_samples_we
     assert "1 of 3 samples not stored" in said[0]
     assert "HTTP 503" in said[1] and "reported once until it recovers" in said[1]
     assert "1 of 3 samples not stored" in said[2]  # back up, still with its doubled series
+
+
+async def test_a_line_repeating_its_own_timestamp_is_not_a_refusal() -> None:
+    # cAdvisor (the kubelet's /metrics/cadvisor) and /federate stamp their lines; scraped
+    # again before they refresh, a line repeats its time. Prometheus ignores such a repeat;
+    # here the store refused it as "not newer than the last one" and the source was failing
+    exporter = Exporter()
+    stamped = 'container_cpu_usage_seconds_total{{id="/a"}} {v} {ms}\n'
+    series, now = SeriesStore(100, 10), [1000.0]
+    async with exporter as url, httpx.AsyncClient() as client:
+        loop = loop_into(series, url, now)
+        for now[0], value, ms in (
+            (1000.0, 5, 999_000),
+            (1010.0, 5, 999_000),
+            (1020.0, 7, 1_015_000),
+        ):
+            exporter.body = (stamped.format(v=value, ms=ms) + "up 1\n").encode()
+            await loop.once(client)
+            assert loop.failing is None, loop.failing
+    [cpu] = series.match("container_cpu_usage_seconds_total")
+    assert series.query(cpu.name, dict(cpu.labels)) == [(999.0, 5.0), (1015.0, 7.0)]
+    assert loop.stored == 5  # 2 + 1 + 2: the repeat is not counted as stored either

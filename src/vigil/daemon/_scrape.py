@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from vigil.collectors import Sample, query, scrape
+from vigil.collectors import Labels, Sample, query, scrape
 from vigil.errors import VigilError
 from vigil.settings import PromQuery, ScrapeTarget
 
@@ -50,6 +51,7 @@ class SourceLoop:
         self.failing: str | None = None
         """The current problem (None: the last round worked); logged when its kind changes."""
         self._kind: str | None = None  # "fetch" (no samples) or "store" (some refused)
+        self._stamped: dict[tuple[str, Labels], float] = {}  # lines with their own time, last
         self.rounds = self.stored = 0
 
     async def fetch(self, client: httpx.AsyncClient) -> list[Sample]:
@@ -58,9 +60,12 @@ class SourceLoop:
             labels = {"job": src.name, **src.labels}
             if src.node is not None:
                 labels["node"] = src.node
-            return await scrape(
-                src.url, timeout=src.timeout, client=client, clock=self._clock, labels=labels
+            stamp = self._clock()  # of the lines without their own time (as Prometheus: the
+            # start of the scrape); a line with its own is told apart by it
+            samples = await scrape(
+                src.url, timeout=src.timeout, client=client, clock=lambda: stamp, labels=labels
             )
+            return self._fresh(samples, stamp)
         return await query(
             src.server,
             src.query,
@@ -69,6 +74,22 @@ class SourceLoop:
             client=client,
             labels=dict(src.labels),
         )
+
+    def _fresh(self, samples: list[Sample], stamp: float) -> list[Sample]:
+        """``samples`` less the lines that repeat their own time of the last round: cAdvisor
+        and ``/federate`` stamp their lines, and a scrape before they refresh repeats them.
+        Prometheus ignores such a repeat; the store refused it as not newer than the last,
+        and the source was reported failing at every round."""
+        seen, self._stamped = self._stamped, {}
+        out = []
+        for sample in samples:
+            if sample.at != stamp and math.isfinite(sample.at):  # the exposition's own time
+                key = (sample.name, sample.labels)  # (not a number: refused at every round)
+                self._stamped[key] = sample.at
+                if seen.get(key) == sample.at:
+                    continue
+            out.append(sample)
+        return out
 
     async def once(self, client: httpx.AsyncClient) -> None:
         """One round: fetch, ingest, and report a change of state (failing / recovered)."""
