@@ -252,3 +252,19 @@ async def test_a_big_answer_is_parsed_off_the_event_loop(
     assert len(got) == lines and got[7].value == 7.0
     assert source == "query" or got[7].labels_dict == {"i": "7", "job": "j"}
     assert threads and threading.get_ident() not in threads
+
+
+def test_a_query_whose_series_differ_only_by_name_is_refused_saying_how_to_fix_it() -> None:
+    # stored under one name without __name__, the second was refused as "not newer than the
+    # last one; out-of-order and duplicate samples are dropped", at every round, unexplained
+    result = [
+        {"metric": {"__name__": "gpu_temp", "gpu": "0"}, "value": [100.0, "71"]},
+        {"metric": {"__name__": "mem_temp", "gpu": "0"}, "value": [100.0, "64"]},
+        {"metric": {"__name__": "gpu_temp", "gpu": "1"}, "value": [100.0, "70"]},
+    ]
+    answer = {"status": "success", "data": {"resultType": "vector", "result": result}}
+    with pytest.raises(
+        InputError, match=r"^q on prom: 2 series of the result have the labels"
+    ) as caught:
+        parse_query_result(answer, "temps", source="q on prom")
+    assert '{gpu="0"}' in str(caught.value) and "label_replace" in str(caught.value)

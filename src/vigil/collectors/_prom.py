@@ -155,7 +155,8 @@ def parse_query_result(
 
     A vector gives one sample per element (its labels, minus ``__name__``, plus ``labels``); a
     scalar gives one sample. NaN and infinite values are dropped. Anything else (an error answer,
-    a matrix, a string) raises :class:`~vigil.errors.InputError` naming ``source``.
+    a matrix, a string, two series with one label set once ``__name__`` is dropped) raises
+    :class:`~vigil.errors.InputError` naming ``source``.
     """
     extra = labels or {}
     if not isinstance(payload, dict):
@@ -191,7 +192,26 @@ def parse_query_result(
             samples.append(Sample.of(name, value, float(stamp), {**tags, **extra}))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{source}: malformed result ({type(exc).__name__}: {exc})") from exc
+    _distinct(samples, source)
     return samples
+
+
+def _distinct(samples: list[Sample], source: str) -> None:
+    """InputError when two samples of a result are one series once ``__name__`` is dropped
+    (``{__name__=~"a|b"}``): stored under one name, all but the first were refused at every
+    round as "not newer than the last one", which said nothing of the query."""
+    if len({s.labels for s in samples}) == len(samples):
+        return
+    seen: dict[tuple[tuple[str, str], ...], int] = {}
+    for s in samples:
+        seen[s.labels] = seen.get(s.labels, 0) + 1
+    labels, count = max(seen.items(), key=lambda item: item[1])
+    shown = "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "}"
+    raise InputError(
+        f"{source}: {count} series of the result have the labels {shown} once their metric "
+        "name is dropped, and would be stored as one: query one metric, or tell them apart "
+        'with label_replace(..., "metric", "$1", "__name__", "(.*)")'
+    )
 
 
 async def query(
