@@ -406,3 +406,35 @@ def test_a_gpu_falling_off_between_the_readings_and_the_event_wait_does_not_end_
         got = by_key(collector.collect())
     assert got["gpu.xid{action=reset_gpu,gpu=2}"] == 48
     assert "XID events off" not in caplog.text
+
+
+def test_a_transient_nvml_error_skips_that_reading_once_and_does_not_down_the_gpu(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # One "Unknown Error" (999) on a reading (nvidia-smi's "ERR!" for power, seen on busy
+    # boards) marked the GPU lost for good: gpu.up=0 and no reading of it until the agent
+    # restarted, a healthy GPU reported down. Only GPU_IS_LOST / RESET_REQUIRED lose it now.
+    class Flaky(FakeNvml):
+        fail: int | None = None
+
+        def nvmlDeviceGetPowerUsage(self, h: int) -> int:
+            if h == 0 and self.fail is not None:
+                code, self.fail = self.fail, None
+                raise FakeNVMLError(code)
+            return super().nvmlDeviceGetPowerUsage(h)
+
+    nvml = Flaky()
+    collector = GpuCollector(nvml=nvml)
+    collector.collect()
+    with caplog.at_level(logging.WARNING):
+        for code in (999, 10):
+            nvml.fail = code
+            flaky = by_key(collector.collect())
+            assert flaky["gpu.up{gpu=0}"] == 1 and "gpu.power_w{gpu=0}" not in flaky
+            assert flaky["gpu.temperature_c{gpu=0}"] == 65  # the other readings go on
+            assert by_key(collector.collect())["gpu.power_w{gpu=0}"] == 350.5  # asked again
+        nvml.fail = 16  # NVML_ERROR_RESET_REQUIRED: the GPU needs a reset, as lost
+        assert by_key(collector.collect())["gpu.up{gpu=0}"] == 0
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 3, said
+    assert said[0] == "GPU 0: gpu.power_w failed (NVML error 999); skipped this time"
