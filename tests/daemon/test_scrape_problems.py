@@ -103,3 +103,22 @@ async def test_a_line_repeating_its_own_timestamp_is_not_a_refusal() -> None:
     [cpu] = series.match("container_cpu_usage_seconds_total")
     assert series.query(cpu.name, dict(cpu.labels)) == [(999.0, 5.0), (1015.0, 7.0)]
     assert loop.stored == 5  # 2 + 1 + 2: the repeat is not counted as stored either
+
+
+async def test_labels_of_the_exporter_that_the_target_sets_too_are_kept_as_exported() -> None:
+    # A Pushgateway or a /federate endpoint labels its series with their own job (and
+    # kube-state-metrics with node): the target's job / node overwrote them, two jobs' series
+    # became one (the second refused at every round as not newer) and the job was lost.
+    # As Prometheus does (honor_labels: false), the exporter's are kept as exported_<name>.
+    exporter = Exporter()
+    exporter.body = b'up{job="a",instance="x"} 1\nup{job="b",instance="x"} 0\nup{instance="y"} 1\n'
+    series, now = SeriesStore(100, 10), [10.0]
+    async with exporter as url, httpx.AsyncClient() as client:
+        loop = loop_into(series, url, now)
+        await loop.once(client)
+    assert loop.failing is None, loop.failing
+    assert [dict(k.labels) for k in series.match("up")] == [
+        {"exported_job": "a", "instance": "x", "job": "exp"},
+        {"exported_job": "b", "instance": "x", "job": "exp"},
+        {"instance": "y", "job": "exp"},
+    ]

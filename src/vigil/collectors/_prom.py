@@ -107,7 +107,8 @@ async def scrape(
 ) -> list[Sample]:
     """GET ``url`` and parse the body; the samples are stamped with the time the answer came.
 
-    ``labels`` are added to every sample (over the exposition's own). Pass a long-lived
+    ``labels`` are added to every sample (an exposition's own label of one of their names is
+    kept as ``exported_<name>``, as Prometheus does). Pass a long-lived
     ``client`` to reuse connections (one is created and closed otherwise). The body is parsed
     in a worker thread: 100,000 lines (5 MB) took ~5 s of pure Python, during which the
     controller's event loop (heartbeats, the API) stood still. Transport failures, non-2xx
@@ -145,7 +146,18 @@ def _parse_body(
     samples = parse_exposition(text, at, source=url)
     if not labels:
         return samples
-    return [Sample.of(s.name, s.value, s.at, {**s.labels_dict, **labels}) for s in samples]
+    return [Sample.of(s.name, s.value, s.at, _relabel(s.labels_dict, labels)) for s in samples]
+
+
+def _relabel(own: dict[str, str], labels: Mapping[str, str]) -> dict[str, str]:
+    """``own`` with ``labels`` set, an exporter's label of the same name kept as
+    ``exported_<name>`` (Prometheus' ``honor_labels: false``): a Pushgateway's or a
+    ``/federate``'s ``job`` was overwritten, and two jobs' series became one."""
+    for key, value in labels.items():
+        if own.get(key):
+            own[f"exported_{key}"] = own[key]
+        own[key] = value
+    return own
 
 
 def parse_query_result(
