@@ -122,3 +122,31 @@ async def test_labels_of_the_exporter_that_the_target_sets_too_are_kept_as_expor
         {"exported_job": "b", "instance": "x", "job": "exp"},
         {"instance": "y", "job": "exp"},
     ]
+
+
+async def test_a_big_answer_is_stored_in_chunks_with_the_loop_free_between_them() -> None:
+    # stored in one go, 100,000 lines held the controller's loop seconds at a minute boundary
+    exporter = Exporter()
+    exporter.body = "".join(f'm{{i="{i}"}} {i}\n' for i in range(5000)).encode()
+    seen: list[int] = []  # the other task's ticks at each chunk
+    ticks = 0
+
+    async def other_work() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    def ingest(samples: Sequence[Sample]) -> list[str]:
+        seen.append(ticks)
+        return []
+
+    async with exporter as url, httpx.AsyncClient() as client:
+        loop = SourceLoop(ScrapeTarget(name="exp", url=url), ingest, clock=lambda: 10.0)
+        ticker = asyncio.create_task(other_work())
+        try:
+            await loop.once(client)
+        finally:
+            ticker.cancel()
+    assert loop.stored == 5000 and len(seen) == 3
+    assert seen[0] < seen[1] < seen[2]  # the other task ran between two chunks
