@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -164,3 +165,16 @@ def test_a_label_matcher_other_than_equality_is_refused_naming_it(matcher: str) 
 def test_a_quoted_label_value_may_hold_a_comma() -> None:
     rule = parse_rule_expr('http.errors{path="/a,b", code=500} > 5')
     assert rule.labels == {"path": "/a,b", "code": "500"}
+
+
+def test_a_clear_that_is_not_a_finite_number_is_refused() -> None:
+    # clear: .nan compared false both ways: a value staying beyond the limit fired and
+    # cleared the rule at every other sample, an incident opened and resolved each time
+    with pytest.raises(ValueError, match=r"rule hot: value \(90.0\) and clear \(nan\) must be"):
+        RuleEngine([RuleSpec("hot", "m", {}, ">", 90.0, clear=math.nan)])
+    for clear in (".nan", ".inf", "-.inf"):
+        text = f"rules:\n  - name: hot\n    expr: 'm > 90'\n    clear: {clear}\n"
+        with pytest.raises(ConfigError) as caught:
+            parse_settings(text, "vigil.yaml")
+        [problem] = caught.value.problems
+        assert problem.startswith("vigil.yaml:4: rules[0].clear: must be a finite number")

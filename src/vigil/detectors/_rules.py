@@ -73,6 +73,11 @@ def _threshold(spec: RuleSpec) -> StaticThreshold:
     nudged the same way (it stays firing while at or above it): ``>= 90`` with ``clear: 90``
     clears once back under 90. Nudged alone, the limit fell under a clear equal to the value
     and the threshold refused the pair on the rule's first sample, in the middle of a push."""
+    if not math.isfinite(spec.value) or not math.isfinite(spec.clear or 0.0):
+        # a NaN clear compares false: the rule fired and cleared at every sample beyond it
+        raise ValueError(
+            f"rule {spec.name}: value ({spec.value}) and clear ({spec.clear}) must be finite"
+        )
     above = spec.op in (">", ">=")
     limit, clear = spec.value, spec.clear
     if spec.op in (">=", "<="):

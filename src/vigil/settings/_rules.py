@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -106,6 +107,8 @@ class MetricRule(_Section):
         """A ``clear`` past the value (95 for ``> 90``) is refused here, at its line: the rule
         engine would refuse it anyway, and before, on the rule's first sample, mid-push."""
         expr = info.data.get("expr")
+        if clear is not None and not math.isfinite(clear):  # .nan: fired and cleared by turns
+            raise ValueError(f"must be a finite number (got {clear}), or left out")
         if clear is None or not isinstance(expr, str):
             return clear
         try:
