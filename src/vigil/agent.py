@@ -125,6 +125,16 @@ def log_edge(
     )
 
 
+def _json_object(resp: httpx.Response) -> dict[str, Any] | None:
+    """The answer's JSON object, or None when it is not one: ``resp.json()`` raised on an HTML
+    page, and ``.get`` on a JSON list, out of :meth:`Agent.beat`, ending the agent."""
+    try:
+        answer = resp.json()
+    except ValueError:  # json.JSONDecodeError and UnicodeDecodeError both are
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
 class MetricSource(Protocol):
     """A collector the agent reads every ``metrics_every`` seconds (host, GPU...)."""
 
@@ -271,8 +281,20 @@ class Agent:
             self.dropped += len(samples)  # refused, not lost in transit: resending cannot help
             log.error("heartbeat %d refused: HTTP %d %s", seq, resp.status_code, resp.text[:200])
             return
+        answer = _json_object(resp)
+        if answer is None:  # a 200 from something else (another web server, a captive proxy)
+            self.failed += 1
+            self._requeue(samples)  # as when the controller cannot be reached: kept, bounded
+            log.warning(
+                "heartbeat %d: the answer of %s is not a Vigil controller's (HTTP 200, %s: "
+                "%r); check --controller",
+                seq,
+                self.url,
+                resp.headers.get("content-type", "no content type"),
+                resp.text[:80],
+            )
+            return
         self.sent += 1
-        answer = resp.json()
         rejected = answer.get("samples_rejected", 0)
         rejected = rejected if isinstance(rejected, int) and 0 < rejected <= len(samples) else 0
         self.pushed += len(samples) - rejected

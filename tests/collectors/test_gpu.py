@@ -314,12 +314,8 @@ def test_a_gpu_lost_before_the_start_is_reported_down_and_the_others_are_read(
     ]
 
 
-def test_xids_of_the_other_gpus_keep_coming_after_one_falls_off_the_bus(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # NVML documents nvmlEventSetWait returning NVML_ERROR_GPU_IS_LOST "if a GPU has fallen off
-    # the bus": the wait fails for the whole set. Turning XID events off then hid a later Xid 48
-    # (double-bit ECC) on a healthy GPU. Real pynvml errors and codes here.
+def _per_set_nvml() -> type[FakeNvml]:
+    """A fake NVML whose event wait fails (GPU_IS_LOST) while its set holds a lost GPU."""
     pynvml = pytest.importorskip("pynvml")
 
     class PerSetNvml(FakeNvml):
@@ -356,7 +352,16 @@ def test_xids_of_the_other_gpus_keep_coming_after_one_falls_off_the_bus(
         def nvmlEventSetFree(self, event_set: int) -> None:  # type: ignore[override]
             self.freed.append(event_set)
 
-    nvml = PerSetNvml()
+    return PerSetNvml
+
+
+def test_xids_of_the_other_gpus_keep_coming_after_one_falls_off_the_bus(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # NVML documents nvmlEventSetWait returning NVML_ERROR_GPU_IS_LOST "if a GPU has fallen off
+    # the bus": the wait fails for the whole set. Turning XID events off then hid a later Xid 48
+    # (double-bit ECC) on a healthy GPU. Real pynvml errors and codes here.
+    nvml = _per_set_nvml()()
     collector = GpuCollector(nvml=nvml, clock=lambda: 9.0)
     collector.collect()
     nvml.lost.add(0)
@@ -370,3 +375,66 @@ def test_xids_of_the_other_gpus_keep_coming_after_one_falls_off_the_bus(
     assert by_key(collector.collect())["gpu.xid{action=restart_app,gpu=1}"] == 94
     assert len(nvml.sets) == 2  # rebuilt once, not at every collect
     assert "XID events again without GPUs [0]" in caplog.text
+
+
+def test_a_gpu_falling_off_between_the_readings_and_the_event_wait_does_not_end_xid_events(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The GPU fell off the bus after its readings and before the wait of the same collect:
+    # the wait failed with GPU_IS_LOST while no GPU was known lost yet, and XID events were
+    # turned off for good; a later Xid 48 on a healthy GPU was never reported.
+    per_set = _per_set_nvml()
+
+    class FallsOffAtTheWait(per_set):  # type: ignore[misc, valid-type]
+        falls: int | None = None
+
+        def nvmlEventSetWait(self, event_set: int, timeout_ms: int) -> SimpleNamespace:
+            if self.falls is not None:
+                self.lost.add(self.falls)
+                self.falls = None
+            return super().nvmlEventSetWait(event_set, timeout_ms)  # type: ignore[no-any-return]
+
+    nvml = FallsOffAtTheWait()
+    collector = GpuCollector(nvml=nvml, clock=lambda: 9.0)
+    collector.collect()
+    nvml.falls = 0
+    with caplog.at_level(logging.WARNING):
+        collector.collect()  # readings fine, then the wait: GPU_IS_LOST
+        got = by_key(collector.collect())  # the readings find GPU 0 lost
+        assert got["gpu.up{gpu=0}"] == 0
+        nvml.events = [SimpleNamespace(device=2, eventType=0x8, eventData=48)]
+        got = by_key(collector.collect())
+    assert got["gpu.xid{action=reset_gpu,gpu=2}"] == 48
+    assert "XID events off" not in caplog.text
+
+
+def test_a_transient_nvml_error_skips_that_reading_once_and_does_not_down_the_gpu(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # One "Unknown Error" (999) on a reading (nvidia-smi's "ERR!" for power, seen on busy
+    # boards) marked the GPU lost for good: gpu.up=0 and no reading of it until the agent
+    # restarted, a healthy GPU reported down. Only GPU_IS_LOST / RESET_REQUIRED lose it now.
+    class Flaky(FakeNvml):
+        fail: int | None = None
+
+        def nvmlDeviceGetPowerUsage(self, h: int) -> int:
+            if h == 0 and self.fail is not None:
+                code, self.fail = self.fail, None
+                raise FakeNVMLError(code)
+            return super().nvmlDeviceGetPowerUsage(h)
+
+    nvml = Flaky()
+    collector = GpuCollector(nvml=nvml)
+    collector.collect()
+    with caplog.at_level(logging.WARNING):
+        for code in (999, 10):
+            nvml.fail = code
+            flaky = by_key(collector.collect())
+            assert flaky["gpu.up{gpu=0}"] == 1 and "gpu.power_w{gpu=0}" not in flaky
+            assert flaky["gpu.temperature_c{gpu=0}"] == 65  # the other readings go on
+            assert by_key(collector.collect())["gpu.power_w{gpu=0}"] == 350.5  # asked again
+        nvml.fail = 16  # NVML_ERROR_RESET_REQUIRED: the GPU needs a reset, as lost
+        assert by_key(collector.collect())["gpu.up{gpu=0}"] == 0
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 3, said
+    assert said[0] == "GPU 0: gpu.power_w failed (NVML error 999); skipped this time"

@@ -396,3 +396,17 @@ async def test_stopping_does_not_swallow_the_cancellation_of_the_caller(silent_s
         await stopper
     assert stopper.cancelled()
     assert not loop.running
+
+
+@pytest.mark.parametrize("size", [b"-5", b"-0x5"])
+async def test_a_negative_chunk_size_fails_the_probe_without_raising(
+    http_server: Server, size: bytes
+) -> None:
+    # int(b"-5", 16) is -5, and readexactly(-5) raises ValueError: out of run_probe, which
+    # "never raises", and the probe loop logged a traceback at every interval
+    http_server.answer.raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size + b"\r\nok\r\n0\r\n\r\n"
+    )
+    outcome = await run_probe(http(body_contains="ok"), port=http_server.port)
+    assert not outcome.ok
+    assert outcome.detail == f"bad response: bad chunk size {size!r}"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
+from typing import Any
 
 import httpx
 import pytest
@@ -166,3 +169,102 @@ async def test_a_server_answering_without_end_is_cut_at_the_body_limit(
             else:
                 await prom.query(base, "up", name="up", timeout=5.0, client=client)
     assert sent < 64 << 20  # stopped near the limit, not at the end of a body that has none
+
+
+@pytest.mark.parametrize("source", ["scrape", "query"])
+async def test_a_server_trickling_its_answer_is_cut_at_the_timeout_for_the_whole_fetch(
+    source: str,
+) -> None:
+    # httpx applies the timeout to each read: a server sending a byte every 0.2 s (a stuck
+    # exporter, a proxy trickling) held a 1 s scrape for as long as it trickled, the source's
+    # loop waiting without a word; Prometheus' scrape_timeout bounds the whole scrape
+    body = (
+        b"up 1\n"
+        if source == "scrape"
+        else b'{"status":"success","data":{"resultType":"vector","result":[]}}'
+    )
+    padding = 30  # 30 x 0.2 s: six times the timeout
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n")
+        writer.write(b"content-length: %d\r\n\r\n" % (padding + len(body)))
+        try:
+            for _ in range(padding):
+                writer.write(b"\n" if source == "scrape" else b" ")
+                await writer.drain()
+                await asyncio.sleep(0.2)
+            writer.write(body)
+            await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server, httpx.AsyncClient() as client:
+        with pytest.raises(BackendError, match=r"timed out after 1s"):
+            if source == "scrape":
+                await scrape(base + "/metrics", timeout=1.0, client=client)
+            else:
+                await prom.query(base, "up", name="up", timeout=1.0, client=client)
+
+
+@pytest.mark.parametrize("source", ["scrape", "query"])
+async def test_a_big_answer_is_parsed_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    # Parsed on the loop, 100,000 exposition lines (5 MB) stood the controller's event loop
+    # still ~5 s (heartbeats unread, the API silent); now a worker thread parses them.
+    lines = 20_000
+    if source == "scrape":
+        body = "".join(f'x{{i="{i}"}} {i}\n' for i in range(lines)).encode()
+    else:
+        result = [{"metric": {"i": str(i)}, "value": [100.0, str(i)]} for i in range(lines)]
+        body = json.dumps(
+            {"status": "success", "data": {"resultType": "vector", "result": result}}
+        ).encode()
+    threads: list[int] = []
+    name = "parse_exposition" if source == "scrape" else "parse_query_result"
+    parse = getattr(prom, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.get_ident())
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(prom, name, spy)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n\r\n"
+        writer.write(head % len(body) + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server, httpx.AsyncClient() as client:
+        if source == "scrape":
+            got = await scrape(base + "/m", timeout=30.0, client=client, labels={"job": "j"})
+        else:
+            got = await prom.query(base, "x", name="x", timeout=30.0, client=client)
+    assert len(got) == lines and got[7].value == 7.0
+    assert source == "query" or got[7].labels_dict == {"i": "7", "job": "j"}
+    assert threads and threading.get_ident() not in threads
+
+
+def test_a_query_whose_series_differ_only_by_name_is_refused_saying_how_to_fix_it() -> None:
+    # stored under one name without __name__, the second was refused as "not newer than the
+    # last one; out-of-order and duplicate samples are dropped", at every round, unexplained
+    result = [
+        {"metric": {"__name__": "gpu_temp", "gpu": "0"}, "value": [100.0, "71"]},
+        {"metric": {"__name__": "mem_temp", "gpu": "0"}, "value": [100.0, "64"]},
+        {"metric": {"__name__": "gpu_temp", "gpu": "1"}, "value": [100.0, "70"]},
+    ]
+    answer = {"status": "success", "data": {"resultType": "vector", "result": result}}
+    with pytest.raises(
+        InputError, match=r"^q on prom: 2 series of the result have the labels"
+    ) as caught:
+        parse_query_result(answer, "temps", source="q on prom")
+    assert '{gpu="0"}' in str(caught.value) and "label_replace" in str(caught.value)

@@ -119,3 +119,26 @@ def test_a_batch_refuses_samples_later_than_not_after_as_add_does() -> None:
             by_sample.add(sample, not_after=500.0)
     assert state(by_batch) == state(by_sample)
     assert by_batch.query("gpu.temp") == [(100.0, 50.0), (101.0, 52.0)]
+
+
+@pytest.mark.parametrize("at", [math.nan, math.inf, -math.inf])
+def test_a_time_that_is_not_a_finite_number_is_refused_one_by_one_and_in_a_batch(
+    at: float,
+) -> None:
+    # a NaN time was stored (every comparison with it is false): its rollup's start was NaN
+    for known in (False, True):
+        one, many = SeriesStore(10, 10, keep_closed=True), SeriesStore(10, 10, keep_closed=True)
+        if known:
+            for store in (one, many):
+                store.add(Sample("m", NODE, 1.0, 5.0))
+        odd = Sample("m", NODE, 2.0, at)
+        with pytest.raises(InputError, match=r"m\{node=\"n1\"\}: time .* is not a finite number"):
+            one.add(odd, not_after=1e9)
+        [(index, error)] = many.add_batch(batch_of([odd]), not_after=1e9)
+        assert index == 0 and "not a finite number" in str(error)
+        later = Sample("m", NODE, 3.0, 70.0)  # the next minute: closes whatever is open
+        one.add(later)
+        many.add_batch(batch_of([later]))
+        for store in (one, many):
+            assert all(math.isfinite(r.start) for _, _, r in store.drain_closed())
+            assert store.query("m") == ([(5.0, 1.0)] if known else []) + [(70.0, 3.0)]

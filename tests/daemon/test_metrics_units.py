@@ -139,6 +139,31 @@ async def test_the_flusher_writes_closed_buckets_and_prunes_by_retention(tmp_pat
         store.close()
 
 
+async def test_a_wall_clock_jumping_a_year_ahead_does_not_prune_the_history(
+    tmp_path: Path,
+) -> None:
+    # Retention was counted back from the wall clock: a controller started with its clock a
+    # year ahead (a dead RTC, a bad NTP source) deleted every persisted rollup at its first
+    # pass. As Prometheus, it is now counted back from the newest bucket stored (at most now).
+    store = SqlStore(f"sqlite:///{tmp_path / 'v.db'}")
+    series = SeriesStore(100, 10, keep_closed=True)
+    now = [3 * 86400.0]
+    settings = MetricsSettings(keep_minutes=3600.0, keep_hours=86400.0)
+    flusher = RollupFlusher(series, store, settings, clock=lambda: now[0])
+    try:
+        for minute in range(0, 3 * 60 * 24):
+            series.add(Sample.of("gpu.temp", 40.0, minute * 60.0, {"gpu": "0"}))
+        await flusher.flush(final=True)
+        now[0] += 365 * 86400.0
+        await flusher.prune()
+        minutes = store.load_rollups("gpu.temp", {"gpu": "0"}, 60, 0, 1e12)
+        hours = store.load_rollups("gpu.temp", {"gpu": "0"}, 3600, 0, 1e12)
+        assert [r.start for r in minutes] == [3 * 86400.0 - 3600 + 60 * i for i in range(60)]
+        assert [r.start for r in hours] == [2 * 86400.0 + 3600 * i for i in range(24)]
+    finally:
+        store.close()
+
+
 class FailingOnSecondWrite(SqlStore):
     """A real store whose second rollup write fails (a full disk, a lock held too long)."""
 

@@ -100,3 +100,27 @@ async def test_a_rule_firing_before_a_restart_is_resolved_by_the_next_value_with
     gone = {i["subject"]: i for i in incidents}["rule:hot{node=n2}"]
     assert gone["state"] == "resolved"
     assert "rule hot is no longer configured" in gone["evidence"]["resolution"]
+
+
+async def test_a_rule_at_or_above_its_value_with_clear_at_that_value_judges_every_sample(
+    start_controller: StartController,
+) -> None:
+    # `>= 90` with `clear: 90` (clear once back under 90) passed the settings, then the rule's
+    # threshold refused it on the first sample (ValueError: clear above the limit, the limit
+    # being 90 nudged down for `>=`): every push of that metric answered 500, samples unjudged.
+    rule = {"name": "full", "expr": "host.disk.used_pct >= 90", "clear": 90}
+    controller = await start_controller({"nodes": [{"name": "n1"}], "rules": [rule]})
+    base = f"http://127.0.0.1:{controller.api_port}"
+    async with httpx.AsyncClient(base_url=base) as client:
+        for at, value in ((1000.0, 95.0), (1010.0, 90.0), (1020.0, 89.0)):
+            sample = {"name": "host.disk.used_pct", "value": value, "at": at}
+            pushed = await client.post(
+                "/api/v1/samples", headers=AUTH, json={"node": "n1", "samples": [sample]}
+            )
+            assert pushed.status_code == 202, pushed.text
+            assert pushed.json()["accepted"] == 1, pushed.text
+            if at == 1010.0:  # 90 is still at or above 90: firing
+                assert controller.rules.firing() == {"full": 1}
+        incidents = (await client.get("/api/v1/incidents", headers=AUTH)).json()["items"]
+    assert controller.rules.firing() == {"full": 0}
+    assert [(i["subject"], i["state"]) for i in incidents] == [("rule:full{node=n1}", "resolved")]

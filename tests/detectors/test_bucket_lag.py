@@ -65,3 +65,11 @@ def test_out_of_order_rows_do_not_overwrite_newer_ones_and_bad_times_are_ignored
 def test_bad_settings_are_refused_with_the_values() -> None:
     with pytest.raises(ValueError, match="width=0"):
         BucketLag(DAY, width=0.0)
+
+
+def test_a_time_whose_bucket_number_overflows_is_ignored_not_raised() -> None:
+    lag = BucketLag(600.0, width=300.0, tolerance=0.0)
+    for t in (1e300, -1e300, 300.0 * 2.0**63, math.nan, math.inf):
+        assert lag.push(t, 5.0) is None  # OverflowError for the finite ones before
+    lag.push(0.0, 1.0)
+    assert lag.push(600.0, 2.0) == 1.0  # the ring is untouched

@@ -170,3 +170,21 @@ def test_a_field_holding_a_comma_or_a_quote_is_echoed_as_one_csv_field(tmp_path:
     assert [len(row) for row in parsed] == [3, 3, 3, 3]
     echoed = [row[:2] for row in parsed[1:]]
     assert echoed == [["1", "5"], ["Jan 1, 2020", "1,5"], ["3", 'say "hi"']]
+
+
+@pytest.mark.parametrize("detector", ["records", "ensemble"])
+@pytest.mark.parametrize(("stamp", "row"), [("1e300", 300), ("-1e300", 0), ("1e30", 0)])
+def test_a_timestamp_far_beyond_any_date_is_scored_without_a_crash(
+    tmp_path: Path, detector: str, stamp: str, row: int
+) -> None:
+    # The day / week lag took the row's 5-minute bucket number into an int64 array:
+    # OverflowError (int too big to convert), a traceback and no row after it.
+    lines = [f"{1_700_000_000 + 300 * i},{10 + math.sin(i / 7):.4f}" for i in range(400)]
+    lines[row] = f"{stamp},10.5"
+    done = detect(
+        write(tmp_path, "timestamp,value\n" + "\n".join(lines) + "\n"), "--detector", detector
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = rows(done.stdout)
+    assert [r[:2] for r in out] == [line.split(",") for line in lines]
+    assert all(0.0 <= float(r[2]) <= 1.0 for r in out)

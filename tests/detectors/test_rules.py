@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
 
 from vigil.detectors import RuleEngine, RuleSpec
-from vigil.settings import parse_rule_expr
+from vigil.errors import ConfigError
+from vigil.settings import parse_rule_expr, parse_settings
 
 
 def test_a_rule_fires_after_its_for_duration_and_clears_past_its_hysteresis() -> None:
@@ -123,3 +125,56 @@ def test_a_breach_taken_up_after_a_restart_clears_at_the_next_value_within_bound
     changes = engine.observe("cpu", {"node": "a"}, 20.0, 50.0)
     assert [(c.rule, c.firing) for c in changes] == [("hot", False)]
     assert engine.firing() == {"hot": 0, "odd": 0}
+
+
+def test_a_clear_on_the_wrong_side_of_the_value_is_refused_before_any_sample() -> None:
+    # it was taken, then refused by the threshold on the rule's first sample, in a push
+    with pytest.raises(ValueError, match=r"rule hot: clear \(95\) must be at or below its value"):
+        RuleEngine([RuleSpec("hot", "cpu", {}, ">", 90.0, clear=95.0)])
+    with pytest.raises(ValueError, match=r"rule cold: clear \(5\) must be at or above its value"):
+        RuleEngine([RuleSpec("cold", "cpu", {}, "<=", 10.0, clear=5.0)])
+
+
+@pytest.mark.parametrize("op", [">=", "<="])
+def test_an_inclusive_rule_with_clear_at_its_value_clears_once_past_it(op: str) -> None:
+    sign = 1.0 if op == ">=" else -1.0
+    engine = RuleEngine([RuleSpec("edge", "m", {}, op, 90.0 * sign, clear=90.0 * sign)])
+    [fired] = engine.observe("m", {}, 1.0, 90.0 * sign)
+    assert fired.firing
+    assert engine.observe("m", {}, 2.0, 90.0 * sign) == []  # still at the value: still firing
+    [cleared] = engine.observe("m", {}, 3.0, 89.0 * sign)
+    assert not cleared.firing
+
+
+def test_the_settings_refuse_a_clear_on_the_wrong_side_at_its_line() -> None:
+    text = "rules:\n  - name: hot\n    expr: 'gpu.t > 85'\n    clear: 90\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(text, "vigil.yaml")
+    [problem] = caught.value.problems
+    assert problem.startswith("vigil.yaml:4: rules[0].clear: must be at or below the value of")
+    assert parse_settings(text.replace("90", "80"), "vigil.yaml").rules[0].clear == 80
+
+
+@pytest.mark.parametrize("matcher", ['gpu!="0"', 'gpu=~"0|1"', 'gpu!~"0"'])
+def test_a_label_matcher_other_than_equality_is_refused_naming_it(matcher: str) -> None:
+    # read as a label named 'gpu!' (or the value '~"0|1'), the rule matched no series, silently
+    with pytest.raises(ValueError, match=r"label matcher gpu(!=|=~|!~) is not supported"):
+        parse_rule_expr(f"gpu.temperature_c{{{matcher}}} > 85")
+
+
+def test_a_quoted_label_value_may_hold_a_comma() -> None:
+    rule = parse_rule_expr('http.errors{path="/a,b", code=500} > 5')
+    assert rule.labels == {"path": "/a,b", "code": "500"}
+
+
+def test_a_clear_that_is_not_a_finite_number_is_refused() -> None:
+    # clear: .nan compared false both ways: a value staying beyond the limit fired and
+    # cleared the rule at every other sample, an incident opened and resolved each time
+    with pytest.raises(ValueError, match=r"rule hot: value \(90.0\) and clear \(nan\) must be"):
+        RuleEngine([RuleSpec("hot", "m", {}, ">", 90.0, clear=math.nan)])
+    for clear in (".nan", ".inf", "-.inf"):
+        text = f"rules:\n  - name: hot\n    expr: 'm > 90'\n    clear: {clear}\n"
+        with pytest.raises(ConfigError) as caught:
+            parse_settings(text, "vigil.yaml")
+        [problem] = caught.value.problems
+        assert problem.startswith("vigil.yaml:4: rules[0].clear: must be a finite number")

@@ -5,12 +5,14 @@ to the controller's metrics pipeline. NVML is injected (``nvml=``) for tests; by
 ``pynvml`` is imported lazily, so a node without the library or the driver still runs.
 
 Failure policy: if NVML is missing or will not initialise, that is logged once and every collect
-returns just ``gpu.available = 0``. A GPU that fails mid-run (an NVML error other than "not
-supported" on its handle, e.g. GPU_IS_LOST after Xid 79) is logged once, reported as
-``gpu.up{gpu=N} = 0`` and skipped from then on; the other GPUs keep reporting (so does one NVML
-cannot open at start). A reading the GPU does not support (ECC on consumer boards) is skipped
-quietly and not asked again. An XID event wait that fails with GPU_IS_LOST is retried on a new
-event set without the lost GPUs; any other failure turns NVML's XID events off.
+returns just ``gpu.available = 0``. A GPU that fails mid-run (GPU_IS_LOST after Xid 79, or
+RESET_REQUIRED, on its handle) is logged once, reported as ``gpu.up{gpu=N} = 0`` and skipped
+from then on; the other GPUs keep reporting (so does one NVML cannot open at start). Any other
+error fails that one reading, asked again next time (logged once while the GPU's readings
+keep failing). A reading the GPU does not support (ECC on consumer boards) is skipped quietly
+and not asked again. An XID event wait that fails with GPU_IS_LOST is retried on a new
+event set without the lost GPUs (once the readings have found which GPU is lost: until then
+it is retried at the next collect); any other failure turns NVML's XID events off.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ _ECC_VOLATILE, _ECC_AGGREGATE = 0, 1
 _RETIRED_SBE, _RETIRED_DBE = 0, 1  # retirement causes: multiple single-bit, double-bit
 _EVENT_XID = 0x8  # nvmlEventTypeXidCriticalError
 _ERROR_NOT_SUPPORTED, _ERROR_NO_PERMISSION, _ERROR_TIMEOUT, _ERROR_GPU_IS_LOST = 3, 4, 10, 15
+_ERROR_RESET_REQUIRED = 16
+_LOST = frozenset({_ERROR_GPU_IS_LOST, _ERROR_RESET_REQUIRED})
+"""The errors that mean the GPU is gone until it is reset; any other (UNKNOWN, a TIMEOUT of a
+busy board: nvidia-smi's "ERR!") fails that one reading, which is asked again next time."""
 
 MAX_EVENTS_PER_COLLECT = 64
 """XID events drained per collect; an XID storm must not stall the agent's tick."""
@@ -99,8 +105,11 @@ class GpuCollector:
         self._handles: dict[int, Any] = {}
         self._lost: set[int] = set()
         self._unsupported: set[tuple[int, str]] = set()
+        self._flaky: set[int] = set()  # GPUs with a reading failing (said once per streak)
+        self._failed = False  # a reading of the GPU being read failed this time
         self._events: Any = None
         self._events_skip: frozenset[int] = frozenset()  # lost GPUs the event set leaves out
+        self._wait_lost_said = False  # a wait found a GPU lost before the readings did
 
     def collect(self) -> list[Sample]:
         """One reading of every GPU plus the XID events since the last call."""
@@ -198,13 +207,23 @@ class GpuCollector:
         try:
             return fn()
         except nvml.NVMLError as exc:
-            if getattr(exc, "value", None) in (_ERROR_NOT_SUPPORTED, _ERROR_NO_PERMISSION):
+            code = getattr(exc, "value", None)
+            if code in (_ERROR_NOT_SUPPORTED, _ERROR_NO_PERMISSION):
                 self._unsupported.add((index, what))
                 return None
-            raise _GpuLost(f"{what}: {exc}") from exc
+            if code in _LOST:
+                raise _GpuLost(f"{what}: {exc}") from exc
+            # any other error fails this reading only: one "Unknown Error" marked the GPU
+            # lost for good before (gpu.up = 0, never read again), a healthy GPU reported down
+            self._failed = True
+            if index not in self._flaky:
+                self._flaky.add(index)
+                log.warning("GPU %d: %s failed (%s); skipped this time", index, what, exc)
+            return None
 
     def _read(self, nvml: NvmlLike, index: int, h: Any, at: float) -> list[Sample]:
         labels = {"gpu": str(index)}
+        self._failed = False
         values: dict[str, float] = {}
 
         def get(what: str, fn: Callable[[], Any]) -> Any:
@@ -231,6 +250,8 @@ class GpuCollector:
         for name, fn in scalars.items():
             if (value := get(name, fn)) is not None:
                 values[name] = value
+        if not self._failed:
+            self._flaky.discard(index)
         return [Sample.of(name, float(value), at, labels) for name, value in values.items()]
 
     def _poll_events(self, nvml: NvmlLike, at: float) -> list[Sample]:
@@ -253,7 +274,16 @@ class GpuCollector:
                     )
                     self._free_events(nvml)
                     self._events = self._register_events(nvml)
+                    self._wait_lost_said = False
                     continue
+                if code == _ERROR_GPU_IS_LOST:
+                    # a GPU fell off after this collect's readings: the next readings name it,
+                    # then the set is rebuilt without it (above). Turned off here, the other
+                    # GPUs' XIDs were never reported again.
+                    if not self._wait_lost_said:  # once: it may last (every collect)
+                        self._wait_lost_said = True
+                        log.info("NVML event wait: %s; retried after the next readings", exc)
+                    break
                 log.warning("NVML event wait failed (%s); XID events off from now on", exc)
                 self._free_events(nvml)
                 break

@@ -74,6 +74,8 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
             size = int(size_line, 16)
         except ValueError as exc:
             raise _BadResponse(f"bad chunk size {size_line[:20]!r}") from exc
+        if size < 0:  # int() takes a sign; readexactly() raised ValueError on it, out of the probe
+            raise _BadResponse(f"bad chunk size {size_line[:20]!r}")
         if size == 0:
             break
         chunk = await _read_upto(reader, min(size, MAX_BODY - len(body)))

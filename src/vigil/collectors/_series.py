@@ -298,6 +298,12 @@ class SeriesStore:
                 f"{sample.name}{_show(sample.labels)}: value {sample.value} at "
                 f"{sample.at} is not a finite number; not stored"
             )
+        if not math.isfinite(sample.at):  # a NaN start reached the store's rollups, where the
+            # database refused the whole transaction with it: every series' bucket was lost
+            raise InputError(
+                f"{sample.name}{_show(sample.labels)}: time {sample.at} is not a finite "
+                "number; not stored"
+            )
         if sample.at > not_after:
             raise InputError(
                 f"{sample.name}{_show(sample.labels)}: sample at {sample.at} is in the future "
@@ -357,15 +363,16 @@ class SeriesStore:
                 named = by_labels.get(labels, _NO_SERIES)
             series = named.get(name)
             at, value = ats[i], values[i]
-            if series is None and value - value == 0.0 and at <= not_after:  # a new series
+            if series is None and value - value == 0.0 and at - at == 0.0 and at <= not_after:
                 try:
                     series = self._create(name, labels)
                 except CardinalityError as exc:
                     failed.append((i, exc))
                     continue
                 named = by_labels[series.key.labels]
-            # value - value is 0.0 for a finite float, nan for nan and +-inf
-            elif series is None or at <= series.last_at or value - value != 0.0 or at > not_after:
+            # value - value is 0.0 for a finite float, nan for nan and +-inf; a new series
+            # with a finite value and time is made here, anything else is judged by add()
+            elif series is None or not series.last_at < at <= not_after or value - value != 0.0:
                 try:  # add says exactly what is wrong
                     self.add(Sample(name, labels, value, at), not_after=not_after)
                 except InputError as exc:

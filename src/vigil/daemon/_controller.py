@@ -231,6 +231,7 @@ class Controller(ControlPlane):
             incidents=self.incidents,
             actions=self.actions,
             clock=self.clock,
+            monotonic=time.monotonic,  # silences never judged across a step of the wall clock
         )
         self.logs = LogPipeline(
             self.settings.logs,

@@ -63,7 +63,13 @@ class NodeMonitor:
         actions: ActionLog,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
+        """``clock`` (wall time) stamps heartbeats, events and incidents; silences are judged
+        on ``monotonic`` (the controller gives :func:`time.monotonic`; None: on ``clock``,
+        for tests moving one clock by hand). Judged on the wall clock, a step of it (NTP, a
+        VM resumed) forward was a silence of every node (the fleet Down at once), and back
+        left each last heartbeat in the future (a node dying then stayed Up that long)."""
         hb = settings.heartbeat
         self.interval = hb.interval
         self._check_every = hb.check_every
@@ -81,6 +87,7 @@ class NodeMonitor:
         self._actions = actions
         self._last_seq: dict[str, int] = {}
         self._clock = clock
+        self._monotonic = monotonic
         self._sleep = sleep
         self._nodes: dict[str, Node] = {
             n.name: Node(name=n.name, address=n.address, labels=dict(n.labels))
@@ -127,7 +134,7 @@ class NodeMonitor:
     def nodes(self) -> tuple[Node, ...]:
         """Every node with its phi now (or at most :data:`SNAPSHOT_AGE` ago), in config order;
         the same tuple until it is rebuilt (the API keeps its JSON while it is the same)."""
-        now = self._clock()
+        now = self._judged(self._clock())
         if self._snapshot is None or not 0.0 <= now - self._snapshot_at < SNAPSHOT_AGE:
             phi = self._judge.phi
             # a constructor call: dataclasses.replace (a fields() walk per node) took ~2x as
@@ -157,7 +164,7 @@ class NodeMonitor:
             self._judge.forget(name)
         self._last_seq[name] = seq
         self._expected.discard(name)
-        transition = self._judge.observe(name, now)
+        transition = self._judge.observe(name, self._judged(now))
         if name in self._heard_again:  # Suspect or Down before a restart: this heartbeat heals
             self._heard_again.discard(name)
             if transition is None:
@@ -188,10 +195,15 @@ class NodeMonitor:
 
     def check(self, now: float) -> None:
         """Judge every node at ``now``: a silent one turns Suspect, then Down (run's round)."""
+        judged = self._judged(now)
         while self._expected:  # the first round after a restart (see _resume)
-            self._judge.observe(self._expected.pop(), now)
-        for transition in self._judge.evaluate(now):
+            self._judge.observe(self._expected.pop(), judged)
+        for transition in self._judge.evaluate(judged):
             self._apply(transition, now)
+
+    def _judged(self, now: float) -> float:
+        """The time silences are judged at: ``monotonic()``, or ``now`` (wall) without one."""
+        return now if self._monotonic is None else self._monotonic()
 
     async def drain(self) -> None:
         """Wait until every status change so far is written (and its event published)."""

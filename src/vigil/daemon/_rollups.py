@@ -6,7 +6,8 @@ takes the buckets the :class:`~vigil.collectors.SeriesStore` closed since the la
 swap on the event loop) and writes them in a worker thread, :data:`FLUSH_CHUNK` rows per
 transaction, so ingestion never waits for the database. Every :data:`PRUNE_EVERY` seconds it
 deletes the minute buckets older than ``metrics.keep_minutes`` and the hour buckets older than
-``metrics.keep_hours``. On a clean shutdown :meth:`RollupFlusher.flush` with ``final=True`` also
+``metrics.keep_hours`` (back from the newest bucket stored, if earlier than now). On a clean
+shutdown :meth:`RollupFlusher.flush` with ``final=True`` also
 writes the open buckets; the store merges them with the rest of their bucket written after the
 restart.
 """
@@ -113,12 +114,19 @@ class RollupFlusher:
             self.series.saved_before[float(width)] = -math.inf if end is None else end
 
     async def prune(self) -> int:
-        """Delete the buckets older than their resolution's retention; the number deleted."""
+        """Delete the buckets older than their resolution's retention; the number deleted.
+
+        Retention is counted back from the end of the newest bucket stored, or from now if
+        that is earlier (as Prometheus counts it from its newest block): counted from the wall
+        clock alone, a controller started with its clock a year ahead (a dead RTC, a bad NTP
+        source) deleted every persisted rollup at its first pass."""
         now = self._clock()
         deleted = 0
         for width, keep in ((60, self.settings.keep_minutes), (3600, self.settings.keep_hours)):
             try:
-                deleted += await asyncio.to_thread(self.store.prune_rollups, width, now - keep)
+                newest = await asyncio.to_thread(self.store.latest_rollup, width)
+                horizon = now if newest is None else min(now, newest + width)
+                deleted += await asyncio.to_thread(self.store.prune_rollups, width, horizon - keep)
             except StoreError as exc:
                 log.error("could not prune %ds rollups: %s", width, exc)
         self.pruned += deleted

@@ -42,9 +42,10 @@ class BucketLag:
 
     def push(self, t: float, x: float) -> float | None:
         """Record ``(t, x)``; return the value one period before ``t``, or None if unknown."""
-        if not math.isfinite(t):
-            return None
-        k = math.floor(t / self._width)
+        bucket = t / self._width
+        if not _EMPTY < bucket < -_EMPTY:  # NaN, +-inf, or a time (1e300) whose bucket number
+            return None  # overflowed the int64 ring of keys: OverflowError, a crashed detect run
+        k = math.floor(bucket)
         slots, keys = self._slots, self._keys
         found = None
         target = k - self._period

@@ -66,20 +66,39 @@ class RuleChange:
     """The anomaly score that crossed the threshold (``anomaly(...)`` rules only)."""
 
 
+def _threshold(spec: RuleSpec) -> StaticThreshold:
+    """The rule's threshold; ValueError when its ``clear`` is on the wrong side of its value.
+
+    StaticThreshold compares strictly, so ``>= v`` is ``> nextafter(v, -inf)``; ``clear`` is
+    nudged the same way (it stays firing while at or above it): ``>= 90`` with ``clear: 90``
+    clears once back under 90. Nudged alone, the limit fell under a clear equal to the value
+    and the threshold refused the pair on the rule's first sample, in the middle of a push."""
+    if not math.isfinite(spec.value) or not math.isfinite(spec.clear or 0.0):
+        # a NaN clear compares false: the rule fired and cleared at every sample beyond it
+        raise ValueError(
+            f"rule {spec.name}: value ({spec.value}) and clear ({spec.clear}) must be finite"
+        )
+    above = spec.op in (">", ">=")
+    limit, clear = spec.value, spec.clear
+    if spec.op in (">=", "<="):
+        toward = -math.inf if above else math.inf
+        limit = math.nextafter(limit, toward)
+        clear = None if clear is None else math.nextafter(clear, toward)
+    if clear is not None and ((clear > limit) if above else (clear < limit)):
+        side = "at or below" if above else "at or above"
+        raise ValueError(
+            f"rule {spec.name}: clear ({spec.clear:g}) must be {side} its value "
+            f"({spec.value:g}): it is where a firing rule stops firing"
+        )
+    return StaticThreshold(limit, clear=clear, for_seconds=spec.for_seconds, above=above)
+
+
 class _State:
     __slots__ = ("best", "detector", "spec", "threshold", "why")
 
     def __init__(self, spec: RuleSpec) -> None:
-        above = spec.op in (">", ">=")
-        limit = spec.value
-        if spec.op == ">=":  # StaticThreshold compares strictly: x > nextafter(v, -inf) is x >= v
-            limit = math.nextafter(limit, -math.inf)
-        elif spec.op == "<=":
-            limit = math.nextafter(limit, math.inf)
         self.spec = spec
-        self.threshold = StaticThreshold(
-            limit, clear=spec.clear, for_seconds=spec.for_seconds, above=above
-        )
+        self.threshold = _threshold(spec)
         self.detector = RecordEnsemble() if spec.anomaly else None
         self.best = 0.0  # the strongest score of the current breach (anomaly rules)
         self.why = ""  # the detector's explanation of it
@@ -98,6 +117,7 @@ class RuleEngine:
             raise ValueError(f"rule names must be unique: {twice} given more than once")
         self._by_metric: dict[str, list[RuleSpec]] = {}
         for spec in specs:
+            _threshold(spec)  # a bad clear is refused here, not on the rule's first sample
             self._by_metric.setdefault(spec.metric, []).append(spec)
         self._states: OrderedDict[Key, _State] = OrderedDict()
         self._anomaly: OrderedDict[Key, None] = OrderedDict()  # the states with a detector
