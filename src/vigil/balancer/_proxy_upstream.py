@@ -78,8 +78,9 @@ class UpstreamConnection:
         if ex is None:  # a byte while idle: the upstream is confused or closing
             self.abort()
             return
-        self.data = data
-        self.head_start = 0
+        if self.in_head:  # a head begins or goes on in this read (a body's reads skip this)
+            self.data = data
+            self.head_start = 0
         try:
             self.feed(data)
             if self.in_head and self.head_start >= 0:  # the head goes on in the next read
