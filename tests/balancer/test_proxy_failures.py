@@ -208,3 +208,50 @@ async def test_the_pool_ejects_a_replica_whose_port_refuses_at_the_first_refusal
             assert pool.get("dead").ejected(now)
             assert pool.get("dead").errors == 1  # refused once, never picked again
     assert bodies == [b"live", b"live"]
+
+
+async def test_an_idle_connection_after_a_request_is_closed_without_an_answer() -> None:
+    # the head state is reset when a message completes (no on_message_begin): a connection
+    # waiting for its next request has begun no head, so its timeout sends no 408
+    async with serving(fixed(b"one")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router, client_timeout=0.3) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(GET)
+            response = await asyncio.wait_for(read_response(reader), 5)
+            assert await asyncio.wait_for(reader.read(), 3) == b""
+            writer.close()
+    assert response.body == b"one"
+
+
+@pytest.mark.parametrize("first", [False, True], ids=["fresh", "after-a-request"])
+async def test_a_head_left_unfinished_gets_a_408(first: bool) -> None:
+    async with serving(fixed(b"one")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router, client_timeout=0.3) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            if first:
+                writer.write(GET)
+                await asyncio.wait_for(read_response(reader), 5)
+            writer.write(b"GET /next HTTP/1.1\r\nHost: s\r\n")
+            rest = await asyncio.wait_for(reader.read(), 3)
+            writer.close()
+    assert rest.startswith(b"HTTP/1.1 408 ")
+
+
+async def test_a_second_head_split_over_reads_on_a_kept_connection_is_served_whole() -> None:
+    async with serving(fixed(b"ok")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /first HTTP/1.1\r\nHost: s\r\nX-A: 1\r\n\r\n")
+            await asyncio.wait_for(read_response(reader), 5)
+            for piece in (b"GET /sec", b"ond HTTP/1.1\r\nHo", b"st: t\r\n\r\n"):
+                writer.write(piece)
+                await writer.drain()
+                await asyncio.sleep(0.03)
+            second = await asyncio.wait_for(read_response(reader), 5)
+            writer.close()
+    assert second.body == b"ok"
+    assert [r.path for r in up.requests] == ["/first", "/second"]
+    assert "x-a" not in up.requests[1].headers and up.requests[1].headers["host"] == "t"

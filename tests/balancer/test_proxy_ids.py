@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import itertools
 
-from vigil.balancer._http_headers import HOP_BY_HOP, RequestIds
+import pytest
+
+from vigil.balancer._http_headers import (
+    _REQUEST_SPECIAL,
+    HOP_BY_HOP,
+    BadRequest,
+    RequestIds,
+    rewrite_request,
+)
 
 from .test_http_headers import _head
 
@@ -62,3 +70,40 @@ def test_a_status_line_keeps_the_reason_of_each_response() -> None:
     assert first.startswith(b"HTTP/1.1 404 Not Found\r\n")
     assert second.startswith(b"HTTP/1.1 404 Nope\r\n")
     assert third.startswith(b"HTTP/1.1 404 Not Found\r\n")
+
+
+def _request_head(headers: list[tuple[bytes, bytes]], affinity: bytes | None) -> bytes:
+    """The upstream request head without its X-Request-Id line (fresh per call)."""
+    meta = rewrite_request(b"GET", b"/", headers, b"10.0.0.1", b"http", RequestIds(), affinity)
+    lines = meta.head.split(b"\r\n")
+    return b"\r\n".join(line for line in lines if not line.startswith(b"X-Request-Id: "))
+
+
+def test_request_names_without_a_special_code_are_forwarded_as_the_rule_would() -> None:
+    # the shortcut (no affinity header) against the look-up of every name (an affinity header
+    # configured that no request carries): every spelling of every special name, and names
+    # sharing a special name's first letter and length
+    sharing = [b"Cookie-Abc", b"X-Request-Ix", b"Expire", b"Tz", b"X-Forwarded-Fox", b"Host"]
+    for name in [*_REQUEST_SPECIAL, *sharing]:
+        for spelling in _spellings(name) if len(name) >= 4 else [name, name.upper()]:
+            value = b"5" if name == b"content-length" else b"chunked"
+            if name in (b"x-request-id", b"x-forwarded-for"):
+                value = b"abc"
+            headers = [(b"Host", b"h"), (spelling, value), (b"Accept", b"*/*")]
+            try:
+                fast = _request_head(headers, None)
+            except BadRequest:
+                with pytest.raises(BadRequest):
+                    _request_head(headers, b"x-none")
+                continue
+            assert fast == _request_head(headers, b"x-none"), spelling
+            if name in sharing:
+                assert spelling + b": " + value + b"\r\n" in fast
+            elif name in HOP_BY_HOP or name == b"expect":
+                assert spelling + b":" not in fast
+
+
+def test_a_header_named_by_connection_is_dropped_when_its_name_has_no_special_code() -> None:
+    headers = [(b"Connection", b"X-Hop"), (b"X-Hop", b"secret"), (b"User-Agent", b"t")]
+    head = _request_head(headers, None)
+    assert b"X-Hop" not in head and b"User-Agent: t\r\n" in head

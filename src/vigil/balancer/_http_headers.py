@@ -66,6 +66,12 @@ _CODE_MAX_LEN: Final = 63
 _SPECIAL_CODES: Final = bytes(
     int(any(((n[0] & 31) << 6 | len(n)) == code for n in _RESPONSE_KIND)) for code in range(2048)
 )
+# The same for request header names: a name whose code no name of _REQUEST_SPECIAL has (Host,
+# User-Agent, Accept...) is forwarded without lower-casing or hashing it (when no affinity
+# header is configured: that name is looked for by its lower-case spelling).
+_REQUEST_CODES: Final = bytes(
+    int(any(((n[0] & 31) << 6 | len(n)) == code for n in _REQUEST_SPECIAL)) for code in range(2048)
+)
 # Connection values naming no header
 _PLAIN_CONNECTION: Final = frozenset({b"close", b"keep-alive"})
 # The kind of each response header name as the upstream spelled it (case and all), so that the
@@ -174,7 +180,15 @@ def rewrite_request(
     key: bytes | None = None
     named: set[bytes] | None = None
     connection = False
+    plain = affinity is None  # names with no special code need no lower-case spelling
     for name, value in headers:
+        size = len(name)
+        if plain and 0 < size <= _CODE_MAX_LEN and not _REQUEST_CODES[(name[0] & 31) << 6 | size]:
+            parts.append(name)
+            parts.append(b": ")
+            parts.append(value)
+            parts.append(b"\r\n")
+            continue
         lname = _LOWER.get(name)
         if lname is None:
             lname = name.lower()

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import math
 
-from vigil.balancer._http_headers import Headers, chunk
-from vigil.balancer._http_headers import rewrite_response as _rewrite_response
+from vigil.balancer._http_headers import chunk
+from vigil.balancer._http_raw import response_head as _response_head
 from vigil.balancer._proxy_core import CONNECT, FIRST_BYTE, STREAM, UPLOAD, ExchangeCore
 from vigil.balancer._proxy_upstream import UpstreamConnection
 from vigil.balancer._upstream import Outcome
@@ -198,9 +198,7 @@ class Exchange(ExchangeCore):
         self.reply(status, message)
 
     # -- response side (the upstream connection calls these) ---------------------------------
-    def response_head(
-        self, conn: UpstreamConnection, status: int, reason: bytes, headers: Headers
-    ) -> None:
+    def response_head(self, conn: UpstreamConnection, status: int, head: bytes) -> None:
         if status < 200:
             self.interim = True  # 100 Continue / 103 Early Hints: not forwarded
             return
@@ -208,19 +206,18 @@ class Exchange(ExchangeCore):
         assert self.stats is not None
         self.stats.ttfb.observe(now - self.t_attempt)
         self.status = status
-        head = self.method == b"HEAD"
-        self.resp, self.keep_alive = _rewrite_response(
+        is_head = self.method == b"HEAD"
+        self.resp, self.keep_alive = _response_head(
             status,
-            reason,
-            headers,
-            no_body=head or status == 204 or status == 304,
+            head,
+            no_body=is_head or status == 204 or status == 304,
             client_keep_alive=self.keep_alive and not self.state.stopping,
             client_http10=self.http10,
             request_id=self.meta.request_id,
         )
         self.out.append(self.resp.head)
         self.phase = STREAM
-        if head:  # httptools would wait for the body a HEAD answer announces but never sends
+        if is_head:  # httptools would wait for the body a HEAD answer announces but never sends
             self.response_complete(conn, False)
 
     def response_body(self, data: bytes) -> None:

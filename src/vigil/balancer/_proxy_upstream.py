@@ -1,11 +1,14 @@
 """One connection to an upstream (a replica): the ``asyncio.Protocol`` of the proxy's upstream leg.
 
 :class:`UpstreamConnection` parses responses with httptools and hands each event to the exchange
-(the proxied request, :mod:`vigil.balancer._proxy_exchange`) it currently serves. Connections
-are opened and kept idle by :class:`vigil.balancer._proxy_connpool.UpstreamPool`. A connection is
-discarded on any error, when the upstream says ``Connection: close``, or when it sends a byte
-while idle. :meth:`UpstreamConnection.peer_gone` looks at the socket itself for a close the loop
-has not read yet, before a request that cannot be replayed goes out on a reused connection.
+(the proxied request, :mod:`vigil.balancer._proxy_exchange`) it currently serves. The response
+head is handed over whole, as the bytes it came in (cut out of one read, or of the reads it was
+split over), for :mod:`vigil.balancer._http_raw`: llhttp judges it without a callback per header.
+Connections are opened and kept idle by :class:`vigil.balancer._proxy_connpool.UpstreamPool`. A
+connection is discarded on any error, when the upstream says ``Connection: close``, or when it
+sends a byte while idle. :meth:`UpstreamConnection.peer_gone` looks at the socket itself for a
+close the loop has not read yet, before a request that cannot be replayed goes out on a reused
+connection.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
 Key = tuple[str, int]
 # An upstream head larger than this is garbage, not a response worth forwarding.
 MAX_UPSTREAM_HEAD: Final = 64 * 1024
+# bytes.find as a function: compiled code calls a method of bytes by name otherwise (a look-up)
+_FIND: Final = bytes.find
 
 
 def _discard(data: bytes) -> object:
@@ -47,10 +52,9 @@ class UpstreamConnection:
         self.closed = False
         self.idle_since = 0.0
         self.used_at = 0.0  # when it last carried a response (the pool renews recent ones)
-        self.reason = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.head_bytes = 0  # bytes of earlier reads since the current head began
-        self.data_len = 0  # the size of the read being parsed
+        self.data = b""  # the read being parsed
+        self.head_start = 0  # where the current head begins in it (-1: after a final response)
+        self.partial = b""  # the current head's bytes from earlier reads
         self.in_head = True  # until a head completes; again after each response (see below)
         self.used = 0  # responses completed on this connection
         self.fd = -1  # the socket's descriptor, for peer_gone()
@@ -74,13 +78,15 @@ class UpstreamConnection:
         if ex is None:  # a byte while idle: the upstream is confused or closing
             self.abort()
             return
-        self.data_len = size = len(data)
+        if self.in_head:  # a head begins or goes on in this read (a body's reads skip this)
+            self.data = data
+            self.head_start = 0
         try:
             self.feed(data)
-            if self.in_head:  # the head goes on in the next read
-                self.head_bytes += size
-                if self.head_bytes > MAX_UPSTREAM_HEAD:
-                    self._check_head_size()
+            if self.in_head and self.head_start >= 0:  # the head goes on in the next read
+                self.partial += data[self.head_start :] if self.head_start else data
+                if len(self.partial) > MAX_UPSTREAM_HEAD:
+                    raise ValueError("upstream response head too large")
         # garbage, an upgrade (we never ask for one), or a head over MAX_UPSTREAM_HEAD
         except (HttpParserError, HttpParserUpgrade, ValueError) as exc:
             if self.exchange is ex:
@@ -113,30 +119,35 @@ class UpstreamConnection:
             self.exchange.client.pause_reading_for_upstream(False)
 
     # -- httptools callbacks -----------------------------------------------------------
-    # No on_message_begin (httptools calls only the callbacks that exist, and each costs ~1,000
-    # instructions): the next head's state is reset when a response completes, as nothing but
-    # the next response may follow it (a byte while idle closes the connection).
-
-    def on_status(self, status: bytes) -> None:
-        self.reason = status
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        # Kept to one append: the head's size is checked once per head, not once per header.
-        self.headers.append((name, value))
+    # No on_message_begin, on_status or on_header (httptools calls only the callbacks that
+    # exist, and each costs ~1,000 instructions; without on_header llhttp still parses and
+    # judges every header, it only does not hand them over): the head is taken whole from the
+    # reads when it completes, and the next head's state is reset when a response completes,
+    # as nothing but the next response may follow it (a byte while idle closes the connection).
 
     def on_headers_complete(self) -> None:
         self.in_head = False
-        if self.head_bytes + self.data_len > MAX_UPSTREAM_HEAD:
-            self._check_head_size()
-        if self.exchange is not None:
-            self.exchange.response_head(self, self.get_status_code(), self.reason, self.headers)
-
-    def _check_head_size(self) -> None:
-        """Raise when the headers parsed so far exceed :data:`MAX_UPSTREAM_HEAD` (names and values,
-        4 bytes each for ``: `` and CRLF). Only called once the raw bytes received since the head
-        began pass the limit, so a normal head costs no per-header arithmetic."""
-        if sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_UPSTREAM_HEAD:
+        data = self.data
+        start = self.head_start
+        if self.partial:  # the head began in an earlier read
+            data = self.partial + data
+            start = 0
+        elif start < 0:  # a head after a final response in the same read: nobody asked for it
+            return
+        if data[start] != 72:  # not "H": llhttp skips empty lines before a status line
+            while data[start] == 13 or data[start] == 10:
+                start += 1
+        end: int = _FIND(data, b"\r\n\r\n", start) + 4
+        if end - start > MAX_UPSTREAM_HEAD:
             raise ValueError("upstream response head too large")
+        if end < 4:  # cannot be: llhttp ends every head line with CRLF
+            raise ValueError("upstream response head without its empty line")
+        status = self.get_status_code()
+        # after an interim (1xx) head, which has no body, the next head follows at once
+        self.head_start = end - len(self.partial) if status < 200 else -1
+        self.partial = b""
+        if self.exchange is not None:
+            self.exchange.response_head(self, status, data[start:end])
 
     def on_body(self, body: bytes) -> None:
         if self.exchange is not None:
@@ -144,10 +155,6 @@ class UpstreamConnection:
 
     def on_message_complete(self) -> None:
         ex = self.exchange
-        # the head was handed over (rewritten, not kept): its list serves the next head
-        self.headers.clear()
-        self.reason = b""
-        self.head_bytes = 0
         self.in_head = True
         if ex is not None:
             ex.response_complete(self, self.should_keep_alive())
