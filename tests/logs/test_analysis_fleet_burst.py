@@ -7,6 +7,8 @@ with a SQLite store for the incident."""
 from __future__ import annotations
 
 import copy
+import gc
+import tracemalloc
 from pathlib import Path
 
 from _log_pipeline import Clock, pipeline
@@ -110,3 +112,43 @@ def test_the_controller_opens_one_incident_for_a_fleet_wide_burst(
     assert all(f["evidence"]["nodes"] >= 2 for f in bursts)
     opened = store.list_incidents().items
     assert [(i.subject, i.kind.value) for i in opened] == [("logs:fleet", "log_burst")]
+
+
+def _bytes_per_template(sources: list[str], templates: int = 40) -> float:
+    """tracemalloc's growth of a detector whose templates each source logs once a bucket, for
+    three buckets (the open bucket's and the one before's per-source counts full)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        d = BurstDetector()
+        for b in range(3):
+            for tid in range(templates):
+                for i, source in enumerate(sources):
+                    d.observe(tid, b * 10.0 + i * 9.0 / len(sources), source=source)
+        return (tracemalloc.get_traced_memory()[0] - start) / templates
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_template_logged_by_a_thousand_sources_costs_a_few_times_one_logged_by_one() -> None:
+    # with a count for each of 256 sources in two buckets it cost ~21x (13.5 KB against 0.6 KB:
+    # 135 MB at the 10,000-template cap); the per-source counts are capped lower now
+    many = _bytes_per_template([f"node{i:04d}/app" for i in range(1000)])
+    one = _bytes_per_template(["node0000/app"])
+    assert many < 5 * one, (many, one)
+
+
+def test_a_burst_on_a_hundred_nodes_is_still_fleet_wide_past_the_per_source_cap() -> None:
+    nodes = [f"n{i}/app" for i in range(100)]
+    d = BurstDetector()
+    for b in range(20):
+        for i, source in enumerate(nodes):
+            assert d.observe(1, b * 10.0 + i * 0.09, template=REFUSED, source=source) is None
+    found = [
+        d.observe(1, 200.0 + i * 0.09, template=REFUSED, source=s, count=20)
+        for i, s in enumerate(nodes)
+    ]
+    findings = [f for f in found if f is not None]
+    assert [f.source for f in findings] == [FLEET]
+    assert findings[0].evidence["nodes"] >= 2

@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from croniter import croniter
 
 from vigil.remediation import open_window, window_end
 from vigil.settings import MaintenanceWindow
@@ -112,3 +113,58 @@ def test_a_window_whose_cron_is_never_due_is_never_open() -> None:
         name="", cron="0 0 30 2 *", duration=3600.0, timezone="UTC", start=None, end=None
     )
     assert window_end(never, at(2026, 11, 28, 2)) is None
+
+
+def _scan_end(window: MaintenanceWindow, now: float) -> float | None:
+    """The reference: every opening after ``now - duration`` followed one by one, uncapped (the
+    plain scan window_end did before it bisected)."""
+    assert window.cron is not None and window.duration is not None
+    matches = croniter(
+        window.cron, datetime.fromtimestamp(now - window.duration, ZoneInfo(window.timezone))
+    )
+    opened = None
+    while (nxt := matches.get_next(datetime).timestamp()) <= now:
+        opened = nxt
+    return None if opened is None else opened + window.duration
+
+
+class _CountingCroniter(croniter):  # type: ignore[misc]
+    calls = 0
+
+    def get_next(self, *args: object, **kwargs: object) -> object:
+        type(self).calls += 1
+        return super().get_next(*args, **kwargs)
+
+
+def test_a_minutely_window_lasting_a_week_ends_a_week_after_its_latest_opening(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 10,080 openings within the duration: the scan stopped at 10,000 and ended 80 minutes early,
+    # after 788 ms on the event loop; the bisection asks croniter about twenty times
+    monkeypatch.setattr("vigil.remediation._windows.croniter", _CountingCroniter)
+    week = MaintenanceWindow(cron="* * * * *", duration=7 * 86400, timezone="Europe/Berlin")
+    now = at(2026, 11, 28, 10, 30, 15)
+    assert window_end(week, now) == at(2026, 11, 28, 10, 30) + 7 * 86400
+    assert _CountingCroniter.calls <= 40
+
+
+@pytest.mark.parametrize(
+    ("cron", "tz", "day"),
+    [
+        ("*/5 * * * *", BERLIN, (2026, 10, 25)),  # autumn: 02:00-03:00 happens twice
+        ("30 2 * * *", BERLIN, (2026, 10, 25)),
+        ("* 2 * * *", BERLIN, (2026, 10, 25)),
+        ("*/7 * * * *", NEW_YORK, (2026, 11, 1)),
+        ("*/5 * * * *", BERLIN, (2026, 3, 29)),  # spring: 02:00-03:00 never happens
+        ("15,45 1-3 * * *", NEW_YORK, (2026, 3, 8)),
+    ],
+)
+@pytest.mark.parametrize("duration", [600, 3600, 7500])
+def test_a_window_with_many_openings_agrees_with_the_plain_scan_across_a_clock_change(
+    cron: str, tz: ZoneInfo, day: tuple[int, int, int], duration: int
+) -> None:
+    window = MaintenanceWindow(cron=cron, duration=duration, timezone=str(tz))
+    start = at(*day) - 4 * 3600
+    for step in range(0, 12 * 3600, 780):  # every 13 minutes, 17 s past, across the change
+        now = start + step + 17
+        assert window_end(window, now) == _scan_end(window, now), datetime.fromtimestamp(now, tz)

@@ -109,3 +109,18 @@ def test_pyproject_ships_every_static_file_as_package_data() -> None:
     assert files == ["web/static/app.css", "web/static/app.js", "web/static/index.html"]
     for name in files:
         assert any(fnmatch.fnmatch(name, glob) for glob in globs), name
+
+
+@pytest.mark.parametrize("path", ["/ui/", "/ui/app.js", "/ui/app.css"])
+async def test_head_is_answered_like_get_without_the_body(
+    http: httpx.AsyncClient, path: str
+) -> None:
+    got = await http.get(path)
+    head = await http.head(path)
+    assert head.status_code == 200, head.text
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(got.content))
+    for name in ("content-type", "content-security-policy", "cache-control"):
+        assert head.headers[name] == got.headers[name]
+    assert (await http.head("/ui")).status_code == 307
+    assert (await http.head("/ui/nope.js")).status_code == 404

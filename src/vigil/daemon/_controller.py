@@ -288,8 +288,10 @@ class Controller(ControlPlane):
                     loops.append(tg.create_task(server.serve()))
                 self.started.set()
                 await self._stop.wait()
-                # Order matters: stop serving, stop supervising (so nothing restarts what we are
-                # stopping), stop the processes, then let the persister drain the last events.
+                # Order matters: stop serving (stop accepting, finish the requests in flight,
+                # at most DRAIN_SECONDS: their events must be persisted), stop supervising (so
+                # nothing restarts what we are stopping), stop the processes, then let the
+                # persister drain the last events.
                 if server is not None:
                     await server.stop()
                 await self.balancers.stop()

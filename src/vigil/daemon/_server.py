@@ -33,6 +33,11 @@ MAX_BODY = 64 * 1024 * 1024
 templates with 3 samples of 1 KiB each is ~4 MB. Agents' bulk routes only: a log push has its
 own limit (``logs.push_max_bytes``), the other routes a much lower one."""
 
+DRAIN_SECONDS = 10
+"""How long :meth:`ApiServer.stop` lets requests in flight finish (their events reach the store)
+before uvicorn cancels them: a shutdown is never held longer by a stuck client (whole seconds:
+uvicorn's ``timeout_graceful_shutdown`` is typed int)."""
+
 
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
@@ -119,26 +124,38 @@ class ApiServer:
         *,
         max_body: int = MAX_BODY,
         max_push: int | None = None,
+        drain: int | None = None,
     ) -> None:
         config = uvicorn.Config(
             BodyLimit(with_lean_heartbeats(app), max_body, max_push, _log_rejections(app)),
             log_level="warning",
             lifespan="off",
             access_log=False,
+            timeout_graceful_shutdown=DRAIN_SECONDS if drain is None else drain,
         )
         self._server = _Server(config)
         self._app = app
         self._sock = sock
-        self._task: asyncio.Task[None] | None = None
+        self._served = asyncio.Event()  # serve() returned: no request is in flight any more
+        self._serving = False
 
     async def start(self) -> None:
         """Nothing to do before serve(); kept so the controller can order startup explicitly."""
 
     async def serve(self) -> None:
-        await self._server.serve(sockets=[self._sock])
+        self._serving = True
+        try:
+            await self._server.serve(sockets=[self._sock])
+        finally:
+            self._served.set()
 
     async def stop(self) -> None:
+        """Stop accepting, let the requests in flight finish (at most ``drain`` seconds: uvicorn
+        cancels them then) and only then return: the controller stops persisting events next,
+        and a request still running then published events that were never stored."""
         self._server.should_exit = True
+        if self._serving:
+            await self._served.wait()
         # the Alertmanager receiver's chunk in flight is written, and its events handed to the
         # loop, before the controller goes on to stop persisting events; its thread ends
         await asyncio.to_thread(close_receiver, self._app)

@@ -17,32 +17,64 @@ from croniter import CroniterError, croniter
 
 from vigil.settings import MaintenanceWindow
 
-MAX_OPENINGS = 10_000
-"""Openings looked at within one duration (a minutely cron with a week-long duration has that
-many); past it the window counts as open until the last one looked at ends."""
+CHAINED = 4
+"""Openings followed one by one before :func:`window_end` bisects instead: enough for any window
+shorter than its cron's period (one opening, then the next one past ``now``)."""
+
+RESOLUTION = 0.5
+"""Seconds the bisection narrows to: cron fires on whole seconds at the finest, so two openings
+are at least a second apart and a start less than that below one finds it next."""
 
 
 def window_end(window: MaintenanceWindow, now: float) -> float | None:
     """When ``window`` ends if ``now`` is inside it (windows are half-open: [start, end)), else
-    None."""
+    None.
+
+    The end is that of the latest opening not after ``now``, if it opened less than
+    ``duration`` ago (a window longer than its period is re-opened by the next match: its end is
+    asked again then). Bounded: a few openings are followed from ``now - duration``; when more
+    are due before ``now`` (a minutely cron with a week-long duration has 10,080), the latest is
+    found by bisecting the moment to start from, about ``log2(duration)`` cron look-ups (20 for
+    a week) instead of one per opening. Each look-up asks croniter for the first match after a
+    moment (``get_next``), as the plain scan did: ``get_prev`` disagrees with it around the
+    autumn clock change.
+    """
     if window.cron is None or window.duration is None:
         start, end = window.start_at(), window.end_at()
         return end if start <= now < end else None
     zone = ZoneInfo(window.timezone)
-    # the openings that could still be open are those after now - duration; the latest of them
-    # not after now decides the end (a window longer than its period is re-opened by the next
-    # match: its end is asked again then)
-    matches = croniter(window.cron, datetime.fromtimestamp(now - window.duration, zone))
+    low = now - window.duration
+    matches = croniter(window.cron, datetime.fromtimestamp(low, zone))
     opened: float | None = None
-    for _ in range(MAX_OPENINGS):
-        try:
-            nxt = matches.get_next(datetime).timestamp()
-        except CroniterError:  # never due again (the settings refuse one never due at all)
-            break
-        if nxt > now:
-            break
+    for _ in range(CHAINED):
+        nxt = _next(matches)
+        if nxt is None or nxt > now:
+            return None if opened is None else opened + window.duration
         opened = nxt
-    return None if opened is None else opened + window.duration
+    # more openings than that before now: the latest one is the first after the latest start
+    # whose first match is not after now (the first match after t is nondecreasing in t)
+    assert opened is not None
+    low, high = opened, now
+    while high - low > RESOLUTION:
+        mid = (low + high) / 2.0
+        nxt = _next(croniter(window.cron, datetime.fromtimestamp(mid, zone)))
+        if nxt is not None and nxt <= now:
+            low, opened = mid, max(opened, nxt)
+        else:
+            high = mid
+    nxt = _next(croniter(window.cron, datetime.fromtimestamp(low, zone)))
+    if nxt is not None and nxt <= now:  # the latest opening is in (low, low + RESOLUTION]
+        opened = max(opened, nxt)
+    return opened + window.duration
+
+
+def _next(matches: croniter) -> float | None:
+    """The next match as a timestamp; None if never due again (the settings refuse a cron never
+    due at all, but a window built around them must not raise mid-decision)."""
+    try:
+        return float(matches.get_next(datetime).timestamp())
+    except CroniterError:
+        return None
 
 
 def open_window(

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Final
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vigil.errors import NotFoundError
@@ -43,6 +43,10 @@ _HEADERS: Final = {
 
 router = APIRouter(include_in_schema=False)
 
+_GET_HEAD: Final = ["GET", "HEAD"]
+"""HEAD is answered like GET without the body (a monitor's or a proxy's health check asks HEAD;
+FastAPI's ``get`` routes answered it 405)."""
+
 
 @cache
 def _read(name: str) -> bytes:
@@ -53,27 +57,31 @@ def _redirect() -> RedirectResponse:
     return RedirectResponse("/ui/", status_code=307, headers=_HEADERS)
 
 
-@router.get("/")
+@router.api_route("/", methods=_GET_HEAD)
 async def root() -> RedirectResponse:
     return _redirect()
 
 
-@router.get("/ui")
+@router.api_route("/ui", methods=_GET_HEAD)
 async def ui_bare() -> RedirectResponse:
     return _redirect()
 
 
-@router.get("/ui/")
-async def index() -> Response:
-    return _file("index.html")
+@router.api_route("/ui/", methods=_GET_HEAD)
+async def index(request: Request) -> Response:
+    return _file("index.html", request.method)
 
 
-@router.get("/ui/{name}")
-async def static_file(name: str) -> Response:
+@router.api_route("/ui/{name}", methods=_GET_HEAD)
+async def static_file(name: str, request: Request) -> Response:
     if name not in _FILES:
         raise NotFoundError("dashboard file", name)
-    return _file(name)
+    return _file(name, request.method)
 
 
-def _file(name: str) -> Response:
-    return Response(_read(name), media_type=_FILES[name], headers=_HEADERS)
+def _file(name: str, method: str) -> Response:
+    body = _read(name)
+    if method == "HEAD":  # the headers GET would send, its length included, and no body
+        headers = {**_HEADERS, "Content-Length": str(len(body))}
+        return Response(b"", media_type=_FILES[name], headers=headers)
+    return Response(body, media_type=_FILES[name], headers=_HEADERS)

@@ -21,9 +21,14 @@ from collections.abc import Mapping
 
 FLEET_SOURCE = "fleet"
 """The source of a fleet-wide burst (no ``/``, so no ``<node>/<source>`` of a real log)."""
-MAX_SOURCES = 256
-"""Sources counted per template and bucket; the lines of further ones count as :data:`OTHERS`
-(a fleet of thousands of nodes bursting is fleet-wide by its first 256 already)."""
+MAX_SOURCES = 32
+"""Sources counted per template and bucket (the first ones to log it in the bucket); the lines of
+further ones count as :data:`OTHERS`, never involved. Memory: the open bucket's and the bucket
+before's counts of a template logged by 1,000 sources take ~2.1 KB with 32 (~0.6 KB with one
+source), against ~13.5 KB with the 256 of before: ~135 MB at the 10,000-template cap
+(``bench/burst_memory.py``). 32 still lists :data:`MAX_LISTED` sources and tells a fleet-wide
+burst (two nodes) from one node's; a node among thousands that starts logging after 32 others
+in a bucket is not named (its burst is named after the line that crosses, as before blame)."""
 OTHERS = ""
 MAX_LISTED = 20
 """Involved sources listed in a finding's evidence (the count of nodes is of all of them)."""

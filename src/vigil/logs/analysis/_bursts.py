@@ -28,7 +28,8 @@ threshold updates at full speed).
 
 Real logs are burstier than Poisson (over-dispersed), hence the small default ``alpha``.
 Memory: at most ``max_templates`` templates are tracked (least recently seen dropped; one that
-comes back starts a new baseline).
+comes back starts a new baseline), each with at most ``_blame.MAX_SOURCES`` per-source counts
+per bucket (see :data:`DEFAULT_MAX_TEMPLATES`).
 
 Whom a burst is about (:mod:`vigil.logs.analysis._blame`): the lines of the open bucket are
 counted per source too, and the finding names the sources whose lines rose, not the one whose
@@ -82,7 +83,10 @@ DEFAULT_BURST_SLOWDOWN = 10.0
 """A burst bucket moves the baseline ten times less than an ordinary one."""
 
 DEFAULT_MAX_TEMPLATES = 10_000
-"""Ten thousand baselines, about 150 bytes each: far more templates than a service is active in."""
+"""Ten thousand baselines: far more templates than a service is active in. About 0.6 KB each
+for a template one source logs, up to ~2.1 KB for one logged by 32 sources or more (the
+per-source counts of the open bucket and the one before, capped by ``_blame.MAX_SOURCES``):
+at most ~21 MB (``bench/burst_memory.py``)."""
 
 MAX_FILLED = 360
 """Past buckets a backlog (:meth:`BurstDetector.backlog`) fills at most: an hour of 10 s
