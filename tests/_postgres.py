@@ -216,3 +216,13 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
     """A ``postgresql://`` URL of an empty database of this test's own."""
     with pg_server.database() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database, once on SQLite (in ``tmp_path``) and once on PostgreSQL:
+    the tests that must hold on both stores take this instead of writing the choice again."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/v.db"
+    else:
+        yield request.getfixturevalue("pg_url")

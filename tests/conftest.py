@@ -7,7 +7,8 @@ without ``make compile``, Vigil runs the sources instead (with a warning, see
 the session first and names the fix. ``make test`` rebuilds on its own, so it never trips there.
 
 It also registers the PostgreSQL fixtures of ``tests/_postgres.py`` (``pg_server``: one private
-cluster per session; ``pg_url``: a database per test) once, for every directory.
+cluster per session; ``pg_url``: a database per test; ``db_url``: a database per test on SQLite
+and on PostgreSQL) once, for every directory.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import os
 
 import pytest
 
-from _postgres import pg_server, pg_url
+from _postgres import db_url, pg_server, pg_url
 from vigil.balancer._pure import stale_sources
 
-__all__ = ["pg_server", "pg_url"]  # fixtures, registered here once for the whole suite
+__all__ = ["db_url", "pg_server", "pg_url"]  # fixtures, registered here once for the whole suite
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures for the API tests: a fake control plane, a real SQLite store, clients per mode."""
+"""Fixtures for the API tests: a fake control plane, a real SQLite store (``any_store``: SQLite
+and PostgreSQL), clients per mode."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apifakes import FakeControl, build_app
+from apifakes import FakeControl, build_app, serve
 from prometheus_client import CollectorRegistry
 
 from vigil.store import SqlStore, Store
@@ -26,6 +27,14 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
+def any_store(db_url: str) -> Iterator[SqlStore]:
+    """A real store on SQLite, then on PostgreSQL (the tests that take it run twice)."""
+    sql_store = SqlStore(db_url)
+    yield sql_store
+    sql_store.close()
+
+
+@pytest.fixture
 def registry() -> CollectorRegistry:
     return CollectorRegistry()
 
@@ -34,9 +43,7 @@ def registry() -> CollectorRegistry:
 async def client(
     control: FakeControl, store: Store, registry: CollectorRegistry
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(control, store, registry)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as http:
+    async with serve(build_app(control, store, registry)) as http:
         yield http
 
 
@@ -45,7 +52,5 @@ async def open_client(
     control: FakeControl, store: Store, registry: CollectorRegistry
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app with no API tokens configured (open read-only mode)."""
-    app = build_app(control, store, registry, tokens=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as http:
+    async with serve(build_app(control, store, registry, tokens=False)) as http:
         yield http

@@ -6,12 +6,11 @@ of the same notification failed again, for ever, so those alerts never arrived."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from apifakes import NOW, bearer, build_app
+from apifakes import NOW, bearer, build_app, serve
 from prometheus_client import CollectorRegistry
 from test_api_alerts import URL, AlertControl, alert, payload
 
@@ -20,24 +19,11 @@ from vigil.remediation import IncidentBook
 from vigil.store import SqlStore
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    url = (
-        f"sqlite:///{tmp_path / 'v.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    store = SqlStore(url)
-    yield store
-    store.close()
-
-
 @pytest.fixture
 async def api(any_store: SqlStore) -> AsyncIterator[httpx.AsyncClient]:
     control = AlertControl(book=IncidentBook(any_store, EventBus(), lambda: NOW))
     app = build_app(control, any_store, CollectorRegistry())
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as http:
+    async with serve(app) as http:
         yield http
 
 

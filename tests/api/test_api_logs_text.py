@@ -4,12 +4,12 @@ template's finding failed its incident's write, and the batch answered 500 on ev
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from apifakes import AGENT_A, FakeControl, bearer, build_app
+from apifakes import AGENT_A, FakeControl, bearer, build_app, serve
 from prometheus_client import CollectorRegistry
 from test_api_logs import batch
 
@@ -19,18 +19,6 @@ from vigil.daemon import LogPipeline
 from vigil.remediation import IncidentBook
 from vigil.settings import LogsSettings
 from vigil.store import SqlStore
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    url = (
-        f"sqlite:///{tmp_path / 'v.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    store = SqlStore(url)
-    yield store
-    store.close()
 
 
 @pytest.fixture
@@ -49,8 +37,7 @@ async def api(
         clock=clock,
     )
     app = build_app(control, any_store, CollectorRegistry())
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as http:
+    async with serve(app) as http:
         yield http
 
 

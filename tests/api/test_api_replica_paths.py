@@ -5,12 +5,11 @@ characters PostgreSQL refused it, and the answer was a 500 instead of the refusa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from apifakes import FakeControl, bearer, build_app
+from apifakes import FakeControl, bearer, build_app, serve
 from prometheus_client import CollectorRegistry
 
 from vigil.store import SqlStore
@@ -19,24 +18,11 @@ LONG = "x" * 300
 HUGE = "9" * 300
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    url = (
-        f"sqlite:///{tmp_path / 'v.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    store = SqlStore(url)
-    yield store
-    store.close()
-
-
 @pytest.fixture
 async def api(control: FakeControl, any_store: SqlStore) -> AsyncIterator[httpx.AsyncClient]:
     control.balanced = True
     app = build_app(control, any_store, CollectorRegistry())
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as http:
+    async with serve(app) as http:
         yield http
 
 
