@@ -10,67 +10,30 @@ SQLite and PostgreSQL, through the real app, store and incident book.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from pathlib import Path
-
-import httpx
-import pytest
-from apifakes import NOW, build_app
-from prometheus_client import CollectorRegistry
-from test_api_alerts import AlertControl, alert, incidents, payload, post
-
-from vigil.bus import EventBus
-from vigil.model import Node
-from vigil.remediation import IncidentBook
-from vigil.store import SqlStore
+from test_api_alerts import alert, incidents, payload, post
+from test_api_alerts_restart import controller
 
 RESOLVED = {"status": "resolved", "ends": "2026-11-30T05:00:00Z"}
 DOWN = {"name": "NodeDown", "fingerprint": "fc", "instance": "node-c:9100"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/v.db"
-    else:
-        yield request.getfixturevalue("pg_url")
-
-
-@asynccontextmanager
-async def controller(url: str, nodes: list[str]) -> AsyncIterator[httpx.AsyncClient]:
-    """One life of a controller whose configured nodes are ``nodes``."""
-    store = SqlStore(url)
-    control = AlertControl(
-        book=IncidentBook(store, EventBus(), lambda: NOW),
-        node_list=[Node(name=name) for name in nodes],
-    )
-    app = build_app(control, store, CollectorRegistry())
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://vigil.test") as http:
-            yield http
-    finally:
-        store.close()
-
-
-async def test_a_node_added_while_its_alert_fired_gets_the_alert_resolved(url: str) -> None:
-    async with controller(url, ["node-a"]) as first:
+async def test_a_node_added_while_its_alert_fired_gets_the_alert_resolved(db_url: str) -> None:
+    async with controller(db_url, ["node-a"]) as first:
         fired = await post(first, payload(alert(**DOWN)))
         subject = fired["results"][0]["subject"]
         assert subject == "alert:NodeDown/fc"
-    async with controller(url, ["node-a", "node-c"]) as again:  # node-c configured since
+    async with controller(db_url, ["node-a", "node-c"]) as again:  # node-c configured since
         done = await post(again, payload(alert(**DOWN, **RESOLVED)))
         assert done["results"][0]["outcome"] == "resolved"
         [incident] = await incidents(again, subject)
         assert incident["state"] == "resolved"
 
 
-async def test_a_node_removed_while_its_alert_fired_gets_the_alert_resolved(url: str) -> None:
-    async with controller(url, ["node-a", "node-c"]) as first:
+async def test_a_node_removed_while_its_alert_fired_gets_the_alert_resolved(db_url: str) -> None:
+    async with controller(db_url, ["node-a", "node-c"]) as first:
         fired = await post(first, payload(alert(**DOWN)))
         assert fired["results"][0]["subject"] == "node:node-c"
-    async with controller(url, ["node-a"]) as again:  # node-c decommissioned
+    async with controller(db_url, ["node-a"]) as again:  # node-c decommissioned
         done = await post(again, payload(alert(**DOWN, **RESOLVED)))
         assert done["results"][0]["outcome"] == "resolved"
         [incident] = await incidents(again, "node:node-c")
@@ -78,11 +41,11 @@ async def test_a_node_removed_while_its_alert_fired_gets_the_alert_resolved(url:
 
 
 async def test_a_repeat_after_the_fleet_changed_moves_the_alert_to_its_new_subject(
-    url: str,
+    db_url: str,
 ) -> None:
-    async with controller(url, ["node-a"]) as first:
+    async with controller(db_url, ["node-a"]) as first:
         assert (await post(first, payload(alert(**DOWN))))["raised"] == 1
-    async with controller(url, ["node-a", "node-c"]) as again:
+    async with controller(db_url, ["node-a", "node-c"]) as again:
         repeat = await post(again, payload(alert(**DOWN)))  # its repeat_interval
         assert repeat["results"][0]["subject"] == "node:node-c"
         # the incident it opened before is not left open with nothing firing on it

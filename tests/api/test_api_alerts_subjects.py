@@ -8,28 +8,16 @@ the chunk with it), and Alertmanager's retries failed the same way for ever.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from test_api_alerts import alert, incidents, payload, post
 from test_api_alerts_restart import controller
 
 LONG = "Disk" + "VeryLong" * 60  # 484 characters: Alertmanager takes it as it is
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/v.db"
-    else:
-        yield request.getfixturevalue("pg_url")
-
-
 async def test_an_alert_with_a_very_long_name_is_raised_with_the_rest_of_its_chunk(
-    url: str,
+    db_url: str,
 ) -> None:
-    async with controller(url) as http:
+    async with controller(db_url) as http:
         body = payload(alert(LONG, fingerprint="long1"), alert("GpuHot", fingerprint="hot1"))
         answer = await post(http, body)
         assert [r["outcome"] for r in answer["results"]] == ["raised", "raised"]
@@ -50,8 +38,8 @@ async def test_an_alert_with_a_very_long_name_is_raised_with_the_rest_of_its_chu
         assert done["results"][0]["outcome"] == "resolved"
 
 
-async def test_two_long_names_that_differ_only_at_their_end_stay_two_subjects(url: str) -> None:
-    async with controller(url) as http:
+async def test_two_long_names_that_differ_only_at_their_end_stay_two_subjects(db_url: str) -> None:
+    async with controller(db_url) as http:
         body = payload(alert(LONG + "A", fingerprint="fa"), alert(LONG + "B", fingerprint="fb"))
         answer = await post(http, body)
         subjects = {r["subject"] for r in answer["results"]}

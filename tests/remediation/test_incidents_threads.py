@@ -15,10 +15,6 @@ open while the other book reads, which makes the interleaving certain.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from vigil.bus import EventBus
 from vigil.model import Finding, FindingKind, Incident, IncidentState, Severity
@@ -47,20 +43,12 @@ class SignallingStore(SqlStore):
         return found
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/v.db"
-    else:
-        yield request.getfixturevalue("pg_url")
-
-
 def finding(kind: FindingKind, summary: str) -> Finding:
     return Finding(kind, SUBJECT, 1000.0, summary, Severity.CRITICAL, {})
 
 
-def test_an_alert_chunk_and_a_node_finding_at_once_share_one_incident(url: str) -> None:
-    store = SignallingStore(url)
+def test_an_alert_chunk_and_a_node_finding_at_once_share_one_incident(db_url: str) -> None:
+    store = SignallingStore(db_url)
     try:
         receiver = IncidentBook(store, EventBus(), FakeClock())
         monitor = IncidentBook(store, EventBus(), FakeClock())
