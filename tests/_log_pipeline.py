@@ -1,9 +1,9 @@
 """The controller's log pipeline as the log tests build it: a real SQLite store, bus and
 incident book, on a hand-moved clock.
 
-Used by tests/logs/test_analysis_local_backlog.py, tests/logs/test_analysis_widened.py and
-tests/daemon/test_log_pipeline.py; the ``store`` fixture is registered by the conftest.py of
-tests/logs and tests/daemon.
+Used by tests/logs/test_analysis_local_backlog.py, tests/logs/test_analysis_widened.py,
+tests/daemon/test_log_pipeline.py and the log endpoints' tests in tests/api; the ``store``
+fixture is registered by the conftest.py of tests/logs and tests/daemon.
 """
 
 from __future__ import annotations

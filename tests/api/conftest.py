@@ -11,6 +11,9 @@ import pytest
 from apifakes import FakeControl, build_app, serve
 from prometheus_client import CollectorRegistry
 
+from _log_pipeline import Clock
+from _log_pipeline import pipeline as log_pipeline
+from vigil.daemon import LogPipeline
 from vigil.store import SqlStore, Store
 
 
@@ -32,6 +35,14 @@ def any_store(db_url: str) -> Iterator[SqlStore]:
     sql_store = SqlStore(db_url)
     yield sql_store
     sql_store.close()
+
+
+@pytest.fixture
+def pipeline(control: FakeControl, store: SqlStore, tmp_path: Path) -> LogPipeline:
+    """A real log pipeline on ``store`` with the default ``logs:`` settings, serving the app's
+    log endpoints (test_api_logs.py has its own, with settings of its own)."""
+    control.logs = log_pipeline(tmp_path, store, Clock(1_700_000_000.0), {})
+    return control.logs
 
 
 @pytest.fixture

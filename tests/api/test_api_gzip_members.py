@@ -5,37 +5,16 @@ inflated, and a body cut short inside a member is refused, never taken in part."
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import httpx
 import pytest
-from apifakes import FakeControl, bearer
+from apifakes import bearer
 
-from _log_pipeline import Clock
 from vigil.api._gzip import inflate
-from vigil.bus import EventBus
 from vigil.daemon import LogPipeline
-from vigil.remediation import IncidentBook
-from vigil.settings import LogsSettings
-from vigil.store import Store
 
 FIRST = b"".join(b"worker %d started\n" % i for i in range(3))
 SECOND = b"".join(b"disk sda%d full\n" % i for i in range(4))
-
-
-@pytest.fixture
-def pipeline(control: FakeControl, store: Store, tmp_path: Path) -> LogPipeline:
-    bus = EventBus()
-    clock = Clock(1_700_000_000.0)
-    logs = LogPipeline(
-        LogsSettings(),
-        state_path=tmp_path / "log-analysis.json",
-        bus=bus,
-        incidents=IncidentBook(store, bus, clock),
-        clock=clock,
-    )
-    control.logs = logs
-    return logs
 
 
 def push(client: httpx.AsyncClient, body: bytes) -> object:

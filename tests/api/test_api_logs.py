@@ -11,10 +11,8 @@ import pytest
 from apifakes import AGENT_A, FakeControl, bearer
 
 from _log_pipeline import Clock
-from vigil.bus import EventBus
+from _log_pipeline import pipeline as log_pipeline
 from vigil.daemon import LogPipeline
-from vigil.remediation import IncidentBook
-from vigil.settings import LogsSettings
 from vigil.store import Store
 
 
@@ -25,19 +23,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def pipeline(control: FakeControl, store: Store, tmp_path: Path, clock: Clock) -> LogPipeline:
-    bus = EventBus()
-    settings = LogsSettings.model_validate(
-        {"push_max_bytes": 4096, "analysis": {"warmup_lines": 3, "warmup_seconds": 0}}
-    )
-    logs = LogPipeline(
-        settings,
-        state_path=tmp_path / "log-analysis.json",
-        bus=bus,
-        incidents=IncidentBook(store, bus, clock),
-        clock=clock,
-    )
-    control.logs = logs
-    return logs
+    settings = {"push_max_bytes": 4096, "analysis": {"warmup_lines": 3, "warmup_seconds": 0}}
+    control.logs = log_pipeline(tmp_path, store, clock, settings)
+    return control.logs
 
 
 def batch(seq: int, *templates: tuple[str, int], agent_id: str = "a1") -> dict:

@@ -3,32 +3,11 @@ it (``query.since``, ``body.lines.0``), and a refusal says what was refused."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
-from apifakes import AGENT_A, FakeControl, bearer
+from apifakes import AGENT_A, bearer
 
-from _log_pipeline import Clock
-from vigil.bus import EventBus
 from vigil.daemon import LogPipeline
-from vigil.remediation import IncidentBook
-from vigil.settings import LogsSettings
-from vigil.store import Store
-
-
-@pytest.fixture
-def pipeline(control: FakeControl, store: Store, tmp_path: Path) -> LogPipeline:
-    bus, clock = EventBus(), Clock(1_700_000_000.0)
-    logs = LogPipeline(
-        LogsSettings(),
-        state_path=tmp_path / "log-analysis.json",
-        bus=bus,
-        incidents=IncidentBook(store, bus, clock),
-        clock=clock,
-    )
-    control.logs = logs
-    return logs
 
 
 @pytest.mark.parametrize("since", ["nan", "inf", "-inf"])

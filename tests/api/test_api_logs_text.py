@@ -14,10 +14,7 @@ from prometheus_client import CollectorRegistry
 from test_api_logs import batch
 
 from _log_pipeline import Clock
-from vigil.bus import EventBus
-from vigil.daemon import LogPipeline
-from vigil.remediation import IncidentBook
-from vigil.settings import LogsSettings
+from _log_pipeline import pipeline as log_pipeline
 from vigil.store import SqlStore
 
 
@@ -25,17 +22,10 @@ from vigil.store import SqlStore
 async def api(
     control: FakeControl, any_store: SqlStore, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
-    bus, clock = EventBus(), Clock(1_700_000_000.0)
-    settings = LogsSettings.model_validate(
-        {"analysis": {"warmup_lines": 3, "warmup_seconds": 0, "incident_severity": "warning"}}
-    )
-    control.logs = LogPipeline(
-        settings,
-        state_path=tmp_path / "log-analysis.json",
-        bus=bus,
-        incidents=IncidentBook(any_store, bus, clock),
-        clock=clock,
-    )
+    settings = {
+        "analysis": {"warmup_lines": 3, "warmup_seconds": 0, "incident_severity": "warning"}
+    }
+    control.logs = log_pipeline(tmp_path, any_store, Clock(1_700_000_000.0), settings)
     app = build_app(control, any_store, CollectorRegistry())
     async with serve(app) as http:
         yield http
