@@ -302,6 +302,38 @@ def api(url: str, token: str) -> httpx.Client:
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
 
+def client(controller: Controller, token: str) -> httpx.AsyncClient:
+    """An async client of ``controller``'s API on its socket, bearing ``token``."""
+    return httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{controller.api_port}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+
+
+async def healthy_fleet(
+    start: Callable[[dict[str, Any]], Awaitable[Controller]], config: dict[str, Any]
+) -> tuple[Controller, EventLog]:
+    """A controller started from ``config`` (by the ``start_controller`` fixture) once every
+    replica is live and ready, and the log of its events from its start."""
+    controller = await start(config)
+    events = EventLog(controller)
+    await eventually(
+        lambda: settled(controller),
+        20,
+        "every replica live and ready",
+        lambda: replica_states(controller),
+    )
+    return controller, events
+
+
+def pid_of(controller: Controller, replica: str = "llm/0") -> int:
+    """The process id of ``replica``'s model server (it must have one)."""
+    info = controller.runners[replica].info  # type: ignore[index]
+    assert info is not None, f"{replica} has no process"
+    return info.pid
+
+
 def signal_all(pids: Sequence[int], signum: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):

@@ -11,7 +11,6 @@ import os
 import signal
 from pathlib import Path
 
-import httpx
 import pytest
 
 from vigil.daemon import Controller
@@ -26,10 +25,11 @@ from vigil.model import (
 )
 
 from ._support import (
-    EventLog,
+    client,
     eventually,
+    healthy_fleet,
     model_servers,
-    replica_states,
+    pid_of,
     running,
     service,
     settled,
@@ -37,32 +37,6 @@ from ._support import (
 from .conftest import ADMIN, OPERATOR, VIEWER, StartController
 
 SUBJECT = "replica:llm/0"
-
-
-def client(controller: Controller, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{controller.api_port}",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-
-
-async def healthy_fleet(start: StartController, config: dict) -> tuple[Controller, EventLog]:
-    controller = await start(config)
-    events = EventLog(controller)
-    await eventually(
-        lambda: settled(controller),
-        20,
-        "every replica live and ready",
-        lambda: replica_states(controller),
-    )
-    return controller, events
-
-
-def pid_of(controller: Controller, replica: str = "llm/0") -> int:
-    runner = controller.runners[replica]  # type: ignore[index]
-    assert runner.info is not None, f"{replica} has no process"
-    return runner.info.pid
 
 
 def incidents_of(controller: Controller, subject: str = SUBJECT) -> list:

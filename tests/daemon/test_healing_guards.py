@@ -15,44 +15,27 @@ import os
 import signal
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from vigil.daemon import Controller
 from vigil.model import FindingKind, HealthChanged, IncidentState, ProbeKind, ReplicaState
 
-from ._support import EventLog, eventually, model_servers, replica_states, running, service, settled
+from ._support import (
+    client,
+    eventually,
+    healthy_fleet,
+    model_servers,
+    pid_of,
+    replica_states,
+    running,
+    service,
+    settled,
+)
 from .conftest import ADMIN, OPERATOR, StartController
 
 WINDOW = timedelta(seconds=10)
 """A maintenance window that opens as the controller starts: long enough for the replica to
 start and a kill -9 to be noticed inside it on a loaded machine."""
-
-
-def client(controller: Controller, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{controller.api_port}",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-
-
-async def healthy(start: StartController, config: dict) -> tuple[Controller, EventLog]:
-    controller = await start(config)
-    events = EventLog(controller)
-    await eventually(
-        lambda: settled(controller),
-        20,
-        "every replica live and ready",
-        lambda: replica_states(controller),
-    )
-    return controller, events
-
-
-def pid_of(controller: Controller, replica: str) -> int:
-    info = controller.runners[replica].info  # type: ignore[index]
-    assert info is not None, f"{replica} has no process"
-    return info.pid
 
 
 def actions(controller: Controller, replica: str, kind: str) -> list:
@@ -65,7 +48,7 @@ async def test_three_hung_replicas_are_restarted_one_at_a_time(
     start_controller: StartController, tag: str
 ) -> None:
     svc = service(tag, replicas=3, remediation={"max_unavailable": 1})
-    controller, events = await healthy(start_controller, {"services": [svc]})
+    controller, events = await healthy_fleet(start_controller, {"services": [svc]})
     names = ["llm/0", "llm/1", "llm/2"]
     hung = {name: pid_of(controller, name) for name in names}
     for pid in hung.values():  # a shared dependency froze them all at once
@@ -120,7 +103,7 @@ async def test_in_dry_run_a_killed_replica_is_not_restarted_but_the_decision_is_
     start_controller: StartController, tag: str
 ) -> None:
     svc = service(tag, replicas=1, remediation={"dry_run": True})
-    controller, _ = await healthy(start_controller, {"services": [svc]})
+    controller, _ = await healthy_fleet(start_controller, {"services": [svc]})
     os.kill(pid_of(controller, "llm/0"), signal.SIGKILL)
 
     await eventually(
@@ -149,7 +132,7 @@ async def test_a_replica_an_operator_put_in_maint_is_not_restarted(
     start_controller: StartController, tag: str
 ) -> None:
     svc = service(tag, replicas=2, balancer={"policy": "round_robin", "slow_start": 0})
-    controller, _ = await healthy(start_controller, {"services": [svc]})
+    controller, _ = await healthy_fleet(start_controller, {"services": [svc]})
     pid = pid_of(controller, "llm/1")
     async with client(controller, OPERATOR) as operator:
         resp = await operator.post("/api/v1/replicas/llm/1/balancer", json={"state": "maint"})
@@ -228,7 +211,7 @@ async def test_a_replica_killed_in_a_maintenance_window_is_restarted_when_it_end
     now = datetime.now(UTC)
     window = {"name": "upgrade", "start": now.isoformat(), "end": (now + WINDOW).isoformat()}
     svc = service(tag, replicas=1, remediation={"windows": [window]})
-    controller, _ = await healthy(start_controller, {"services": [svc]})
+    controller, _ = await healthy_fleet(start_controller, {"services": [svc]})
     assert datetime.now(UTC) < now + WINDOW / 2, "the replica took too long to start"
     os.kill(pid_of(controller, "llm/0"), signal.SIGKILL)
 
