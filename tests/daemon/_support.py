@@ -37,6 +37,25 @@ VIGIL = str(Path(sys.executable).with_name("vigil"))
 UP_LINE = re.compile(r"controller up, API on (http://[0-9.]+:\d+)")
 
 
+GPU_FLEET: dict[str, Any] = {"nodes": [{"name": "local"}, {"name": "gpu-01"}]}
+"""A controller's config with node gpu-01, the subject of :data:`NOTIFICATION`'s alert."""
+NOTIFICATION: dict[str, Any] = {
+    "version": "4",
+    "status": "firing",
+    "receiver": "vigil",
+    "alerts": [
+        {
+            "status": "firing",
+            "labels": {"alertname": "GpuHot", "instance": "gpu-01:9100"},
+            "annotations": {"summary": "hot"},
+            "startsAt": "2026-11-30T04:00:00Z",
+            "fingerprint": "f00d",
+        }
+    ],
+}
+"""An Alertmanager notification (webhook body) of one firing alert on gpu-01."""
+
+
 def model_server_argv(*extra: str, load_time: float = 0.2) -> list[str]:
     return [
         sys.executable,

@@ -14,15 +14,8 @@ import threading
 
 import httpx
 
+from ._support import GPU_FLEET, NOTIFICATION
 from .conftest import OPERATOR, StartController
-
-ALERT = {
-    "status": "firing",
-    "labels": {"alertname": "GpuHot", "instance": "gpu-01:9100"},
-    "annotations": {"summary": "hot"},
-    "startsAt": "2026-11-30T04:00:00Z",
-    "fingerprint": "f00d",
-}
 
 
 def alert_threads() -> list[threading.Thread]:
@@ -33,12 +26,11 @@ async def test_the_receivers_thread_ends_when_the_controller_stops(
     start_controller: StartController,
 ) -> None:
     before = alert_threads()
-    controller = await start_controller({"nodes": [{"name": "local"}, {"name": "gpu-01"}]})
-    body = {"version": "4", "status": "firing", "receiver": "vigil", "alerts": [ALERT]}
+    controller = await start_controller(GPU_FLEET)
     async with httpx.AsyncClient() as client:
         answer = await client.post(
             f"http://127.0.0.1:{controller.api_port}/api/v1/alerts/alertmanager",
-            json=body,
+            json=NOTIFICATION,
             headers={"Authorization": f"Bearer {OPERATOR}"},
             timeout=10,
         )

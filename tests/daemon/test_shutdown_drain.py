@@ -15,24 +15,15 @@ import json
 
 import pytest
 
+from ._support import GPU_FLEET, NOTIFICATION
 from .conftest import OPERATOR, StartController
-
-ALERT = {
-    "status": "firing",
-    "labels": {"alertname": "GpuHot", "instance": "gpu-01:9100"},
-    "annotations": {"summary": "hot"},
-    "startsAt": "2026-11-30T04:00:00Z",
-    "fingerprint": "f00d",
-}
 
 
 async def test_a_request_in_flight_at_stop_is_answered_and_its_events_stored(
     start_controller: StartController,
 ) -> None:
-    controller = await start_controller({"nodes": [{"name": "local"}, {"name": "gpu-01"}]})
-    body = json.dumps(
-        {"version": "4", "status": "firing", "receiver": "vigil", "alerts": [ALERT]}
-    ).encode()
+    controller = await start_controller(GPU_FLEET)
+    body = json.dumps(NOTIFICATION).encode()
     reader, writer = await asyncio.open_connection("127.0.0.1", controller.api_port)
     writer.write(
         b"POST /api/v1/alerts/alertmanager HTTP/1.1\r\nHost: vigil\r\n"
