@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from vigil.agent import LOG_RETRY_MAX, LOG_RETRY_MIN, Agent, log_edge, retry_delay
+from vigil.collectors import LogEdge
 
 from ._support import eventually
 
@@ -53,15 +54,18 @@ def controller() -> Iterator[str]:
     httpd.server_close()
 
 
-async def test_log_shipping_survives_a_state_that_cannot_be_saved(
-    controller: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    logfile, state = tmp_path / "app.log", tmp_path / "state"
+def two_line_log(tmp_path: Path, state: Path) -> LogEdge:
+    """The follower of ``tmp_path/app.log`` (two lines of one template), its state in ``state``."""
+    logfile = tmp_path / "app.log"
     logfile.write_text("worker 1 started\nworker 2 started\n")
     edge = log_edge("n1", None, [str(logfile)], "auto", state)
-    shutil.rmtree(state, ignore_errors=True)
-    state.write_text("a file where the state directory was\n")  # saving fails now
-    agent = Agent(
+    assert edge is not None
+    return edge
+
+
+def shipping_agent(controller: str, edge: LogEdge) -> Agent:
+    """Node n1's agent, polling ``edge`` and shipping its batches to ``controller`` quickly."""
+    return Agent(
         controller,
         "n1",
         "tok",
@@ -70,6 +74,16 @@ async def test_log_shipping_survives_a_state_that_cannot_be_saved(
         log_poll_every=0.02,
         log_ship_every=0.05,
     )
+
+
+async def test_log_shipping_survives_a_state_that_cannot_be_saved(
+    controller: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state"
+    edge = two_line_log(tmp_path, state)
+    shutil.rmtree(state, ignore_errors=True)
+    state.write_text("a file where the state directory was\n")  # saving fails now
+    agent = shipping_agent(controller, edge)
     caplog.set_level(logging.ERROR, logger="vigil.agent")
     task = asyncio.create_task(agent.run())
     try:
@@ -91,9 +105,8 @@ async def test_log_shipping_survives_an_error_that_is_not_an_os_error(
 ) -> None:
     # Only OSError was caught: any other exception (a bug in a parser, a corrupt state) ended
     # the shipping task without a word while the heartbeats went on.
-    logfile, state = tmp_path / "app.log", tmp_path / "state"
-    logfile.write_text("worker 1 started\nworker 2 started\n")
-    edge = log_edge("n1", None, [str(logfile)], "auto", state)
+    state = tmp_path / "state"
+    edge = two_line_log(tmp_path, state)
     real_poll = edge.poll
     broken = {"left": 3}
 
@@ -104,15 +117,7 @@ async def test_log_shipping_survives_an_error_that_is_not_an_os_error(
         real_poll()
 
     edge.poll = poll  # type: ignore[method-assign]
-    agent = Agent(
-        controller,
-        "n1",
-        "tok",
-        interval=0.05,
-        logs=edge,
-        log_poll_every=0.02,
-        log_ship_every=0.05,
-    )
+    agent = shipping_agent(controller, edge)
     caplog.set_level(logging.INFO, logger="vigil.agent")
     task = asyncio.create_task(agent.run())
     try:
