@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from vigil.bus import EventBus
-from vigil.model import ActionChanged, ActionRecord
+from vigil.model import ActionChanged, ActionRecord, Incident
 from vigil.remediation._incidents import IncidentBook
 from vigil.store import Store
 
@@ -40,15 +40,7 @@ class ActionLog:
         ``audit`` (the guards' decision) goes into the action's audit entry when it ends."""
         now = self._clock()
         incident = self._incidents.action_started(subject, now)
-        action = self._store.start_action(
-            kind=kind,
-            subject=subject,
-            actor=actor,
-            reason=reason,
-            at=now,
-            incident_id=incident.id if incident else None,
-        )
-        self._bus.publish(ActionChanged(at=now, action=action))
+        action = self._started(kind, subject, actor, reason, now, incident)
         if audit:
             self._audit[action.id] = audit
         return action
@@ -60,18 +52,32 @@ class ActionLog:
         that ends at once: linked to the active incident, which it leaves as it is (nothing
         was done to remediate it), and audited with the decision."""
         now = self._clock()
-        incident = self._incidents.active(subject)
+        action = self._started(
+            kind, subject, AUTOPILOT, reason, now, self._incidents.active(subject)
+        )
+        self._audit[action.id] = audit
+        return self.end(action, ok=True, detail=f"not done: {audit.get('decision')}")
+
+    def _started(
+        self,
+        kind: str,
+        subject: str,
+        actor: str,
+        reason: str,
+        now: float,
+        incident: Incident | None,
+    ) -> ActionRecord:
+        """The action stored as started at ``now``, linked to ``incident``, and published."""
         action = self._store.start_action(
             kind=kind,
             subject=subject,
-            actor=AUTOPILOT,
+            actor=actor,
             reason=reason,
             at=now,
             incident_id=incident.id if incident else None,
         )
         self._bus.publish(ActionChanged(at=now, action=action))
-        self._audit[action.id] = audit
-        return self.end(action, ok=True, detail=f"not done: {audit.get('decision')}")
+        return action
 
     def end(self, action: ActionRecord, *, ok: bool, detail: str = "") -> ActionRecord:
         """Record how the action went and write its audit entry (who, what, why, when, result)."""
