@@ -1,8 +1,8 @@
 """What the benches that measure against an older commit share: its export, the worker runs,
 the loop-gap watcher and the interleaved current/baseline rows.
 
-Used by bench/log_stall.py, bench/alert_burst.py (command line, loop gaps, interleaved
-medians) and
+Used by bench/log_stall.py, bench/scrape_stall.py (whole main: :func:`loop_gap_main`),
+bench/alert_burst.py (command line, loop gaps, interleaved medians) and
 bench/families.py (the baseline export and the worker run). Each bench runs its measurement in
 a worker process (``python <bench> --worker ARG``) with ``PYTHONPATH`` on either this checkout's
 src/ or the baseline's, exported here with ``git archive``.
@@ -100,6 +100,15 @@ class LoopGaps:
         """Stops the ticks; the gaps, sorted."""
         self._task.cancel()
         return sorted(self.gaps)
+
+
+def gap_figures(gaps: list[float]) -> dict[str, float]:
+    """The longest of ``gaps`` (sorted seconds, as :meth:`LoopGaps.stop` returns them, at least
+    one) and their p99, in milliseconds."""
+    return {
+        "max_gap_ms": round(gaps[-1] * 1000, 1),
+        "p99_gap_ms": round(gaps[int(0.99 * (len(gaps) - 1))] * 1000, 1),
+    }
 
 
 async def post_from_thread(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -226,3 +235,38 @@ async def running_controller(tmp: Path, token: dict[str, str], **config: Any) ->
     finally:
         controller.stop()
         await task
+
+
+def loop_gap_main(
+    script: str,
+    doc: str,
+    baseline: str,
+    sizes: tuple[list[int], list[int]],
+    keys: tuple[str, ...],
+    label: str,
+    measure: Callable[[int, Path], Awaitable[dict[str, Any]]],
+    *,
+    name: str,
+    title: str,
+    columns: tuple[str, ...],
+) -> None:
+    """The main() of a bench whose figures include :func:`gap_figures`: :func:`ab_run`, each
+    row's ``max_gap_ratio`` (current over baseline), the table titled ``title`` and the JSON
+    line of bench ``name`` against the baseline before the fix."""
+    ran = ab_run(script, doc, baseline, sizes, keys, label, measure)
+    if ran is None:
+        return
+    args, commit, rows, console = ran
+    for row in rows:
+        row["max_gap_ratio"] = round(row["max_gap_ms"] / row["baseline_max_gap_ms"], 3)
+    console.print(ab_table(f"{title}; baseline {commit[:8]}", columns, rows, label, keys))
+    print(
+        json.dumps(
+            {
+                "bench": name,
+                "quick": args.quick,
+                "baseline": f"before-fix@{commit}",
+                "rows": rows,
+            }
+        )
+    )

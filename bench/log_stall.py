@@ -20,14 +20,13 @@ run. Figures are the median of ``--repeat`` runs. Ends with one JSON line.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _against import LoopGaps, ab_run, ab_table, post_from_thread, running_controller
+from _against import LoopGaps, gap_figures, loop_gap_main, post_from_thread, running_controller
 
 BASELINE = "d3acb28d48caccc29b4c19455fac9bf712e84565"
 """main before the fix: every severe log finding wrote its incident on the event loop."""
@@ -88,8 +87,7 @@ async def measure(n: int, tmp: Path) -> dict[str, Any]:
         finally:
             gaps = loop.stop()
     return {
-        "max_gap_ms": round(gaps[-1] * 1000, 1),
-        "p99_gap_ms": round(gaps[int(0.99 * (len(gaps) - 1))] * 1000, 1),
+        **gap_figures(gaps),
         "answer_s": round(out["answer_s"], 3),
         "written_s": round(written, 3),
     }
@@ -99,24 +97,17 @@ KEYS = ("max_gap_ms", "p99_gap_ms", "answer_s", "written_s")
 
 
 def main() -> None:
-    ran = ab_run(__file__, __doc__, BASELINE, ([250], [250, 1000]), KEYS, "templates", measure)
-    if ran is None:
-        return
-    args, commit, rows, console = ran
-    for row in rows:
-        row["max_gap_ratio"] = round(row["max_gap_ms"] / row["baseline_max_gap_ms"], 3)
-    cols = ("N", "code", "max loop gap ms", "p99 gap ms", "POST answered s", "all written s")
-    title = f"one agent batch of N new ERROR templates; baseline {commit[:8]}"
-    console.print(ab_table(title, cols, rows, "templates", KEYS))
-    print(
-        json.dumps(
-            {
-                "bench": "log_stall",
-                "quick": args.quick,
-                "baseline": f"before-fix@{commit}",
-                "rows": rows,
-            }
-        )
+    loop_gap_main(
+        __file__,
+        __doc__,
+        BASELINE,
+        ([250], [250, 1000]),
+        KEYS,
+        "templates",
+        measure,
+        name="log_stall",
+        title="one agent batch of N new ERROR templates",
+        columns=("N", "code", "max loop gap ms", "p99 gap ms", "POST answered s", "all written s"),
     )
 
 

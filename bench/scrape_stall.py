@@ -20,7 +20,6 @@ runs. Ends with one JSON line.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import threading
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _against import LoopGaps, ab_run, ab_table, running_controller
+from _against import LoopGaps, gap_figures, loop_gap_main, running_controller
 
 BASELINE = "4a5592648fad274953a775867528399e50f873af"
 """main before the review9 branch: scrape bodies parsed on the controller's event loop."""
@@ -117,8 +116,7 @@ async def measure(n: int, tmp: Path) -> dict[str, Any]:
     if failing is not None:
         raise SystemExit(f"bench/scrape_stall.py: the source is failing: {failing}")
     return {
-        "max_gap_ms": round(gaps[-1] * 1000, 1),
-        "p99_gap_ms": round(gaps[int(0.99 * (len(gaps) - 1))] * 1000, 1),
+        **gap_figures(gaps),
         "round_s": round(took / ROUNDS, 3),
         "stored_per_round": round(stored / (done[0] - first)),
     }
@@ -128,24 +126,17 @@ KEYS = ("max_gap_ms", "p99_gap_ms", "round_s", "stored_per_round")
 
 
 def main() -> None:
-    ran = ab_run(__file__, __doc__, BASELINE, ([20_000], [20_000, 100_000]), KEYS, "lines", measure)
-    if ran is None:
-        return
-    args, commit, rows, console = ran
-    for row in rows:
-        row["max_gap_ratio"] = round(row["max_gap_ms"] / row["baseline_max_gap_ms"], 3)
-    cols = ("N", "code", "max loop gap ms", "p99 gap ms", "round s", "stored per round")
-    title = f"scraping an exporter of N lines, {ROUNDS} rounds; baseline {commit[:8]}"
-    console.print(ab_table(title, cols, rows, "lines", KEYS))
-    print(
-        json.dumps(
-            {
-                "bench": "scrape_stall",
-                "quick": args.quick,
-                "baseline": f"before-fix@{commit}",
-                "rows": rows,
-            }
-        )
+    loop_gap_main(
+        __file__,
+        __doc__,
+        BASELINE,
+        ([20_000], [20_000, 100_000]),
+        KEYS,
+        "lines",
+        measure,
+        name="scrape_stall",
+        title=f"scraping an exporter of N lines, {ROUNDS} rounds",
+        columns=("N", "code", "max loop gap ms", "p99 gap ms", "round s", "stored per round"),
     )
 
 
