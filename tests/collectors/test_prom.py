@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -134,6 +135,25 @@ def test_a_query_result_whose_metric_is_not_an_object_is_an_input_error(metric: 
         parse_query_result(answer, "q", source="q on prom")
 
 
+async def fetch_fails(
+    serve: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    source: str,
+    seconds: float,
+    match: str,
+) -> None:
+    """A scrape (``source`` "scrape") or an instant query ("query") of a loopback server that
+    answers with ``serve``, its timeout ``seconds``, fails with a BackendError matching
+    ``match``."""
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server, httpx.AsyncClient() as client:
+        with pytest.raises(BackendError, match=match):
+            if source == "scrape":
+                await scrape(base + "/metrics", timeout=seconds, client=client)
+            else:
+                await prom.query(base, "up", name="up", timeout=seconds, client=client)
+
+
 @pytest.mark.parametrize("source", ["scrape", "query"])
 async def test_a_server_answering_without_end_is_cut_at_the_body_limit(
     monkeypatch: pytest.MonkeyPatch, source: str
@@ -160,14 +180,7 @@ async def test_a_server_answering_without_end_is_cut_at_the_body_limit(
         finally:
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    async with server, httpx.AsyncClient() as client:
-        with pytest.raises(BackendError, match=r"body over 1048576 bytes; not read further"):
-            if source == "scrape":
-                await scrape(base + "/metrics", timeout=5.0, client=client)
-            else:
-                await prom.query(base, "up", name="up", timeout=5.0, client=client)
+    await fetch_fails(serve, source, 5.0, r"body over 1048576 bytes; not read further")
     assert sent < 64 << 20  # stopped near the limit, not at the end of a body that has none
 
 
@@ -201,14 +214,7 @@ async def test_a_server_trickling_its_answer_is_cut_at_the_timeout_for_the_whole
         finally:
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    async with server, httpx.AsyncClient() as client:
-        with pytest.raises(BackendError, match=r"timed out after 1s"):
-            if source == "scrape":
-                await scrape(base + "/metrics", timeout=1.0, client=client)
-            else:
-                await prom.query(base, "up", name="up", timeout=1.0, client=client)
+    await fetch_fails(serve, source, 1.0, r"timed out after 1s")
 
 
 @pytest.mark.parametrize("source", ["scrape", "query"])
