@@ -59,6 +59,15 @@ async def client(
 
 
 @pytest.fixture
+async def any_client(
+    control: FakeControl, any_store: SqlStore, registry: CollectorRegistry
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app on ``any_store`` (SQLite, then PostgreSQL)."""
+    async with serve(build_app(control, any_store, registry)) as http:
+        yield http
+
+
+@pytest.fixture
 async def open_client(
     control: FakeControl, store: Store, registry: CollectorRegistry
 ) -> AsyncIterator[httpx.AsyncClient]:
