@@ -6,7 +6,6 @@ answer (in its read and apart), a 101, HEAD, 204 and 304 without a body, empty l
 status line, an HTTP/1.0 upstream and lower-case (uvicorn/h11) names.
 """
 
-
 from __future__ import annotations
 
 import asyncio
@@ -49,6 +48,20 @@ async def _twice(handler, method: bytes = b"GET"):  # type: ignore[no-untyped-de
                 got.append(await asyncio.wait_for(read_response(reader, method.decode()), 5))
             writer.close()
     return got, up, router
+
+
+async def _raw_get(handler):  # type: ignore[no-untyped-def]
+    """One GET through the proxy to one upstream answering with ``handler``: the client's
+    status line and header pairs as sent (names as spelled), and a body of two bytes."""
+    async with serving(handler) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(GET)
+            line, pairs = await asyncio.wait_for(read_head(reader), 5)
+            body = await asyncio.wait_for(reader.readexactly(2), 5)
+            writer.close()
+    return line, pairs, body
 
 
 async def test_a_response_head_split_over_three_reads_is_forwarded_whole() -> None:
@@ -168,14 +181,7 @@ async def test_bodyless_answers_get_no_framing_and_keep_the_connection(status: b
 
 async def test_empty_lines_before_a_status_line_and_an_http10_upstream_are_served() -> None:
     head = b"\r\n\r\nHTTP/1.0 200 Fine\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
-    async with serving(answering(head[:3], head[3:])) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(GET)
-            line, pairs = await asyncio.wait_for(read_head(reader), 5)
-            body = await asyncio.wait_for(reader.readexactly(2), 5)
-            writer.close()
+    line, pairs, body = await _raw_get(answering(head[:3], head[3:]))
     assert line == "HTTP/1.1 200 Fine" and body == b"ok"
     assert ("Content-Length", "2") in pairs
 
@@ -185,14 +191,7 @@ async def test_lower_case_names_and_an_upstream_request_id_are_forwarded_once() 
         b"HTTP/1.1 200 OK\r\ndate: x\r\nserver: uvicorn\r\ncontent-length: 2\r\n"
         b"content-type: application/json\r\nx-request-id: from-up\r\n\r\nok"
     )
-    async with serving(answering(head)) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(GET)
-            line, pairs = await asyncio.wait_for(read_head(reader), 5)
-            body = await asyncio.wait_for(reader.readexactly(2), 5)
-            writer.close()
+    line, pairs, body = await _raw_get(answering(head))
     assert line == "HTTP/1.1 200 OK" and body == b"ok"
     assert [value for name, value in pairs if name.lower() == "x-request-id"] == ["from-up"]
     assert ("server", "uvicorn") in pairs and ("content-length", "2") in pairs
