@@ -115,12 +115,26 @@ def test_the_risk_of_a_fleet_is_computed_once_per_state_and_again_after_learning
     assert after.transitions == views[1].transitions + 1
 
 
-async def test_the_flusher_writes_closed_buckets_and_prunes_by_retention(tmp_path: Path) -> None:
+def flushing(tmp_path: Path, now: list[float]) -> tuple[SqlStore, SeriesStore, RollupFlusher]:
+    """A real store, the series and a flusher keeping an hour of minutes and a day of hours,
+    on the clock ``now[0]``."""
     store = SqlStore(f"sqlite:///{tmp_path / 'v.db'}")
     series = SeriesStore(100, 10, keep_closed=True)
-    now = [10 * 86400.0]
     settings = MetricsSettings(keep_minutes=3600.0, keep_hours=86400.0)
-    flusher = RollupFlusher(series, store, settings, clock=lambda: now[0])
+    return store, series, RollupFlusher(series, store, settings, clock=lambda: now[0])
+
+
+def assert_kept_the_last_hour_and_day(store: SqlStore) -> None:
+    """gpu 0's rollups of three days of data: the last hour's minutes, the last day's hours."""
+    minutes = store.load_rollups("gpu.temp", {"gpu": "0"}, 60, 0, 1e12)
+    hours = store.load_rollups("gpu.temp", {"gpu": "0"}, 3600, 0, 1e12)
+    assert [r.start for r in minutes] == [3 * 86400.0 - 3600 + 60 * i for i in range(60)]
+    assert [r.start for r in hours] == [2 * 86400.0 + 3600 * i for i in range(24)]
+
+
+async def test_the_flusher_writes_closed_buckets_and_prunes_by_retention(tmp_path: Path) -> None:
+    now = [10 * 86400.0]
+    store, series, flusher = flushing(tmp_path, now)
     try:
         for minute in range(0, 3 * 60 * 24):  # three days, one sample a minute, two series
             for gpu in ("0", "1"):
@@ -130,10 +144,7 @@ async def test_the_flusher_writes_closed_buckets_and_prunes_by_retention(tmp_pat
         assert await flusher.flush(final=True) == 4  # the open minute and hour of each series
         now[0] = 3 * 86400.0  # the end of the data
         await flusher.prune()
-        minutes = store.load_rollups("gpu.temp", {"gpu": "0"}, 60, 0, 1e12)
-        hours = store.load_rollups("gpu.temp", {"gpu": "0"}, 3600, 0, 1e12)
-        assert [r.start for r in minutes] == [3 * 86400.0 - 3600 + 60 * i for i in range(60)]
-        assert [r.start for r in hours] == [2 * 86400.0 + 3600 * i for i in range(24)]
+        assert_kept_the_last_hour_and_day(store)
         assert flusher.written == 2 * (3 * 60 * 24 + 3 * 24)
     finally:
         store.close()
@@ -145,21 +156,15 @@ async def test_a_wall_clock_jumping_a_year_ahead_does_not_prune_the_history(
     # Retention was counted back from the wall clock: a controller started with its clock a
     # year ahead (a dead RTC, a bad NTP source) deleted every persisted rollup at its first
     # pass. As Prometheus, it is now counted back from the newest bucket stored (at most now).
-    store = SqlStore(f"sqlite:///{tmp_path / 'v.db'}")
-    series = SeriesStore(100, 10, keep_closed=True)
     now = [3 * 86400.0]
-    settings = MetricsSettings(keep_minutes=3600.0, keep_hours=86400.0)
-    flusher = RollupFlusher(series, store, settings, clock=lambda: now[0])
+    store, series, flusher = flushing(tmp_path, now)
     try:
         for minute in range(0, 3 * 60 * 24):
             series.add(Sample.of("gpu.temp", 40.0, minute * 60.0, {"gpu": "0"}))
         await flusher.flush(final=True)
         now[0] += 365 * 86400.0
         await flusher.prune()
-        minutes = store.load_rollups("gpu.temp", {"gpu": "0"}, 60, 0, 1e12)
-        hours = store.load_rollups("gpu.temp", {"gpu": "0"}, 3600, 0, 1e12)
-        assert [r.start for r in minutes] == [3 * 86400.0 - 3600 + 60 * i for i in range(60)]
-        assert [r.start for r in hours] == [2 * 86400.0 + 3600 * i for i in range(24)]
+        assert_kept_the_last_hour_and_day(store)
     finally:
         store.close()
 
