@@ -50,6 +50,19 @@ async def _twice(handler, method: bytes = b"GET"):  # type: ignore[no-untyped-de
     return got, up, router
 
 
+async def _once(handler):  # type: ignore[no-untyped-def]
+    """One GET through the proxy to one upstream answering with ``handler``: the response the
+    client got, and the router."""
+    async with serving(handler) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(GET)
+            response = await asyncio.wait_for(read_response(reader), 5)
+            writer.close()
+    return response, router
+
+
 async def _raw_get(handler):  # type: ignore[no-untyped-def]
     """One GET through the proxy to one upstream answering with ``handler``: the client's
     status line and header pairs as sent (names as spelled), and a body of two bytes."""
@@ -122,13 +135,7 @@ async def test_a_chunked_upstream_body_is_rechunked_in_any_spelling() -> None:
 )
 async def test_a_head_llhttp_refuses_is_a_502_split_or_whole(head: bytes) -> None:
     for pieces in ((head,), (head[:20], head[20:])):
-        async with serving(answering(*pieces, close=True)) as (up,):
-            router = RoundRobinRouter([upstream("a", up.port)])
-            async with proxying(router) as (_, port):
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(GET)
-                response = await asyncio.wait_for(read_response(reader), 5)
-                writer.close()
+        response, router = await _once(answering(*pieces, close=True))
         assert response.status == 502
         assert router.outcomes() == [("a", Outcome.PROTOCOL_ERROR)]
 
@@ -147,13 +154,7 @@ async def test_interim_heads_before_the_answer_are_not_forwarded(apart: bool) ->
 
 async def test_a_switching_protocols_answer_is_a_502() -> None:
     head = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
-    async with serving(answering(head, close=True)) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(GET)
-            response = await asyncio.wait_for(read_response(reader), 5)
-            writer.close()
+    response, _ = await _once(answering(head, close=True))
     assert response.status == 502
 
 
