@@ -42,6 +42,22 @@ class RawUpstream:
             writer.close()
 
 
+async def test_a_connection_keeps_no_read_once_parsed() -> None:
+    up = RawUpstream()
+    await up.start()
+    async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (proxy, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: svc\r\nX-Pad: " + b"p" * 4000 + b"\r\n\r\n")
+        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\nok"), 5)).startswith(
+            b"HTTP/1.1 200 OK"
+        )
+        (client,) = proxy.state.clients
+        assert client.data == b""  # type: ignore[attr-defined]
+        writer.close()
+    assert up.server is not None
+    up.server.close()
+
+
 async def _send(*pieces: bytes, answers: int = 1) -> tuple[list[bytes], bytes]:
     """Write ``pieces`` to the proxy (a pause between them: separate reads), read ``answers``
     responses; returns the heads the upstream got and what the client got."""

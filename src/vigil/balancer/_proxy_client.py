@@ -114,6 +114,7 @@ class ClientConnection:
                     and self._head_too_large()
                 ):
                     self._fail(BadRequest(431, "request head too large"))
+        self.data = b""  # an idle connection keeps no read (a body's can be large)
         if self.active is None and self.queue:
             self._next()
 
