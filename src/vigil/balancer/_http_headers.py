@@ -63,6 +63,9 @@ _RESPONSE_KIND: Final = {name: _DROP for name in HOP_BY_HOP} | {
 # The code is ``(first byte & 31) << 6 | length``, ``A`` and ``a`` alike; a byte of this table
 # is 1 where a special name has that code (a bytes index: no int object, no hashing).
 _CODE_MAX_LEN: Final = 63
+# A request head forwarded as the client wrote it has at most this many header lines (see
+# _raw_head: the size check is exact enough only for so many).
+_RAW_MAX_HEADERS: Final = 16
 _SPECIAL_CODES: Final = bytes(
     int(any(((n[0] & 31) << 6 | len(n)) == code for n in _RESPONSE_KIND)) for code in range(2048)
 )
@@ -169,8 +172,31 @@ def rewrite_request(
     proto: bytes,
     ids: RequestIds,
     affinity: bytes | None,
+    raw: bytes = b"",
+    start: int = -1,
 ) -> RequestMeta:
-    """Build the upstream request head (HTTP/1.1, keep-alive) from the client's request."""
+    """Build the upstream request head (HTTP/1.1, keep-alive) from the client's request.
+
+    ``raw``, ``start``: the read the head came in and where it begins there, when the client
+    connection knows (-1: it does not). Then a head whose names are all plain is forwarded as
+    the client wrote it (see :func:`_raw_head`), not rebuilt from its pieces."""
+    if start >= 0 and affinity is None and len(headers) <= _RAW_MAX_HEADERS:
+        forward = _raw_head(raw, start, method, url, headers)
+        if forward is not None:  # no special name: nothing to learn from the headers
+            fresh_id = ids.next()
+            head = b"".join(
+                (
+                    forward,
+                    b"X-Forwarded-For: ",
+                    client_ip,
+                    b"\r\nX-Forwarded-Proto: ",
+                    proto,
+                    b"\r\nX-Request-Id: ",
+                    fresh_id,
+                    b"\r\n\r\n",
+                )
+            )
+            return RequestMeta(head, fresh_id, False, -1, False, None, False)
     parts = [method, b" ", url, b" HTTP/1.1\r\n"]
     xff: bytes | None = None
     request_id: bytes | None = None
@@ -246,6 +272,48 @@ def rewrite_request(
     return RequestMeta(
         b"".join(parts), request_id, chunked, content_length, expect, key, connection
     )
+
+
+def _raw_head(raw: bytes, start: int, method: bytes, url: bytes, headers: Headers) -> bytes | None:
+    """The client's head as it came, from ``raw[start]`` to its last header line's CRLF, when
+    it is exactly ``method SP url SP HTTP/1.1 CRLF`` and header lines none of whose names may
+    be special (the code table); else None (the head is rebuilt from its pieces).
+
+    llhttp has accepted the head (CRLF line ends, no obs-fold, one SP or more before the URL)
+    and called no Python per byte, so no offset is known: the end is where the sizes say. A
+    line written ``name:value`` is a byte shorter than counted, one with more spaces is longer:
+    the end found is the head's own when the bytes there are CRLF CRLF after a byte that is no
+    CR or LF (no CRLF CRLF inside a head; with at most ``_RAW_MAX_HEADERS`` lines the count is
+    off by fewer bytes than the shortest request that could follow in the read)."""
+    size = 0  # the header lines' size if each is written "name: value CRLF"
+    for name, value in headers:
+        nsize = len(name)
+        if not 0 < nsize <= _CODE_MAX_LEN or _REQUEST_CODES[(name[0] & 31) << 6 | nsize]:
+            return None
+        size += nsize + len(value) + 4
+    n = len(raw)
+    while start < n and (raw[start] == 13 or raw[start] == 10):  # llhttp skips empty lines
+        start += 1
+    version = start + len(method) + len(url) + 1  # the SP before "HTTP/1.1 CRLF"
+    end = version + 11 + size + 2
+    if (
+        end > n
+        or raw[end - 1] != 10
+        or raw[end - 2] != 13
+        or raw[end - 3] != 10
+        or raw[end - 4] != 13
+        or raw[end - 5] == 10
+        or raw[end - 5] == 13
+        or raw[start + len(method)] != 32
+        # the SP and the CR there: with more SPs before the URL the line's only CR would be
+        # further on; llhttp has checked "HTTP/d.d" between them: it is 1.1
+        or raw[version] != 32
+        or raw[version + 9] != 13
+        or raw[version + 6] != 49
+        or raw[version + 8] != 49
+    ):
+        return None
+    return raw[start : end - 2]
 
 
 def _drop_named(parts: list[bytes], named: set[bytes], start: int) -> list[bytes]:

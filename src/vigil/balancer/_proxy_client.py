@@ -59,6 +59,8 @@ class ClientConnection:
         self.headers: Headers = []
         self.head_bytes = 0  # bytes of earlier reads since the current head began
         self.data_len = 0  # the size of the read being parsed
+        self.data = b""  # the read being parsed
+        self.raw_start = -1  # where a head begins in it, when known (the read began one)
         self.in_head = False
         self.error: BadRequest | None = None
         self.closed = False
@@ -94,6 +96,9 @@ class ClientConnection:
             return  # after a parse error nothing more is read
         self.last_io = self.state.loop_time()
         self.data_len = size = len(data)
+        self.data = data
+        # a read that begins between two requests begins the next head (after any empty lines)
+        self.raw_start = -1 if self.in_head or self.parsing is not None else 0
         try:
             self.feed(data)
         except HttpParserUpgrade:
@@ -109,6 +114,7 @@ class ClientConnection:
                     and self._head_too_large()
                 ):
                     self._fail(BadRequest(431, "request head too large"))
+        self.data = b""  # an idle connection keeps no read (a body's can be large)
         if self.active is None and self.queue:
             self._next()
 
@@ -178,8 +184,17 @@ class ClientConnection:
             raise BadRequest(431, "request head too large")
         method = self.get_method()
         meta = rewrite_request(
-            method, self.url, self.headers, self.ip, st.proto, st.ids, st.affinity
+            method,
+            self.url,
+            self.headers,
+            self.ip,
+            st.proto,
+            st.ids,
+            st.affinity,
+            self.data,
+            self.raw_start,
         )
+        self.raw_start = -1  # where the next head in this read begins is not known
         keep_alive = self.should_keep_alive()
         # HTTP/1.0 keeps a connection alive only when its Connection header asks: kept alive
         # with no Connection header, the request is HTTP/1.1 (get_http_version formats a str)
