@@ -176,3 +176,19 @@ async def test_special_names_and_many_lines_take_the_rebuilt_head() -> None:
     lines = _lines(heads[0])
     assert lines[1:18] == [b"H%d: v" % i for i in range(16)] + [b"Z: z"]
     _proxy_lines_at_end(lines)
+
+
+async def test_sizes_pointing_into_the_next_request_never_forward_its_bytes() -> None:
+    # five "name:value" lines: counted as "name: value", the sizes point five bytes past the
+    # head's end, into what the client sent next in the same read; there "Z" CRLF CRLF looks
+    # like a head's end. Forwarding up to there would put "Z" CRLF on the upstream connection
+    # after this head's empty line: a second request smuggled to the upstream, this request's
+    # proxy lines (X-Forwarded-For, the request id) cut off behind it.
+    request = b"GET / HTTP/1.1\r\nA:b\r\nC:d\r\nE:f\r\nG:h\r\nI:j\r\n\r\n"
+    heads, got = await _send(request + b"Z\r\n\r\n")
+    assert got.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert heads, "the upstream got no request"
+    lines = _lines(heads[0])
+    assert lines[0] == b"GET / HTTP/1.1"
+    _proxy_lines_at_end(lines)
+    assert not any(b"Z" in head for head in heads)
