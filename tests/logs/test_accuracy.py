@@ -35,7 +35,7 @@ def grouping_accuracy(truth: list[str], predicted: list[int]) -> float:
 
 
 @pytest.mark.skipif(DATA is None, reason="Loghub data not found beside the repository")
-@pytest.mark.parametrize("name", ["HDFS", "OpenSSH", "BGL"])
+@pytest.mark.parametrize("name", ["HDFS", "OpenSSH", "BGL", "Linux"])
 def test_raw_lines_without_a_format_group_like_the_ground_truth(name: str) -> None:
     assert DATA is not None
     folder = DATA / name

@@ -58,6 +58,11 @@ class Cluster:
     first_line: int = 0
     last_line: int = 0
     example: str = ""
+    varied: bool = False
+    """Whether a line of another shape (digits aside) than ``example`` reached this cluster:
+    False while every line of it was one message repeated."""
+    pinned: tuple[int, ...] = ()
+    """Positions of ``key=word`` values found to be constants of the event (:func:`settled`)."""
     _template: str | None = field(default=None, repr=False)
 
     @property
@@ -147,6 +152,8 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             hard += 1
             continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
+        if key == "=" and level == LITERAL and (i in cluster.pinned or settled(cluster, have, new)):
+            return None  # "user=guest" after a burst of "user=root": another event
         if key and (
             plain or key != "=" or (WILDCARD in have and WILDCARD in new) or unset(have, new)
         ):
@@ -205,6 +212,52 @@ def _labelled_process(before: str, a: str, b: str) -> bool:
     )
 
 
+MIN_SETTLED_LINES = 8
+"""Copies of one message after which a key's word value in it is taken for a constant of the
+event when another word shows up under that key (see :func:`settled`)."""
+
+_WORD_VALUE = re.compile(r"^[\w.\-\[(\"']*=[A-Za-z][A-Za-z_\-]*[,;]?$")
+
+
+def settled(cluster: Cluster, have: str, new: str) -> bool:
+    """True when ``have``, a ``key=word`` of ``cluster``, is a constant of the event that
+    ``new`` (another word under the same key) is not: ``cluster`` has seen at least
+    :data:`MIN_SETTLED_LINES` lines and all of them were one message (one line shape) repeated.
+
+    A key's value is evidence of a variable only once the message around it has varied: a
+    program that repeats one line many times over (a retry burst, ``... rhost=<*>
+    user=root`` for each attempt) and then prints it with another word under a key (``user=
+    guest``) may be naming another event as well as another value, and the Loghub ground
+    truth labels such a pair as two events. Once the message varied (other hosts, other
+    numbers of another shape) with that word kept, a new word under the key is a value, as
+    before (and as the same ground truth labels that case). The evidence is thin either way:
+    this is the reading that agrees with both labellings, not a law of logs. A value that is
+    masked or holds a digit is a variable whatever its count. The decision is kept: the
+    position is pinned in both clusters (``Cluster.pinned``), so that a third word there
+    starts a third event and is not taken for a value of either.
+    """
+    if cluster.varied or cluster.count < MIN_SETTLED_LINES:
+        return False
+    if _WORD_VALUE.match(have) is None or _WORD_VALUE.match(new) is None:
+        return False
+    return have.partition("=")[0] == new.partition("=")[0]
+
+
+def pin_place(cluster: Cluster, words: list[str]) -> int:
+    """The position at which ``words`` differ from ``cluster`` in one pinned or settled
+    ``key=word`` value and nowhere else, or -1."""
+    place = -1
+    for i, (have, level, new) in enumerate(zip(cluster.words, cluster.levels, words, strict=True)):
+        if have == new or level == ANY or (level == LOOSE and covers(have, loose(new))):
+            continue
+        if place >= 0 or level != LITERAL or keyed(have, new) != "=":
+            return -1
+        if i not in cluster.pinned and not settled(cluster, have, new):
+            return -1
+        place = i
+    return place
+
+
 MIN_SIBLINGS = 3
 """Events that differ in one plain word only, at one place, are taken for one event with a
 value there once this many distinct words have shown up in that place."""
@@ -232,7 +285,7 @@ def _siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
                     place = -2
                     break
                 place = i
-        if place > 0 and _word_values(cand.words[place], words[place]):
+        if place > 0 and place not in cand.pinned and _word_values(cand.words[place], words[place]):
             by_place.setdefault(place, []).append(cand)
     for group in by_place.values():
         if len(group) >= MIN_SIBLINGS - 1:

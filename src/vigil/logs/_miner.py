@@ -52,6 +52,7 @@ from vigil.logs._cluster import (
     _cost,
     _siblings,
     _widen,
+    pin_place,
 )
 from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._tokens import (
@@ -157,6 +158,8 @@ class TemplateMiner:
         cluster = self._signatures.get(masked)
         if cluster is None:
             cluster = self._slow(content, masked)
+        if not cluster.varied and key != shape_key(cluster.example):
+            cluster.varied = True  # (a miss of the shape cache: rare, and each shape once)
         shapes = self._shapes
         if len(shapes) >= self.max_signatures:
             shapes.clear()
@@ -256,9 +259,13 @@ class TemplateMiner:
         if siblings:
             best = self._merge_siblings(words, runs, siblings, bucket)
         elif best is None:
+            pins = [(c, p) for c in bucket if (p := pin_place(c, words)) >= 0]
             best = self._create(words, runs, key, bucket)
             best.example = content
             best.first_line = self.lines
+            for cand, place in pins:  # "user=root" then "user=guest": both keep their word
+                cand.pinned = tuple(sorted({*cand.pinned, place}))
+                best.pinned = tuple(sorted({*best.pinned, place}))
         elif best_cost != (0, 0) and _widen(best, words, runs):
             self._last_change = self._merge_into(best, bucket)
         if len(self._signatures) >= self.max_signatures:
@@ -316,6 +323,7 @@ class TemplateMiner:
         remapped, the caches pointed at the survivor); returns the ``(gone, survivor)`` ids."""
         _widen(survivor, gone.words, gone.runs)
         survivor.count += gone.count
+        survivor.varied = True  # two messages now
         survivor.first_line = min(survivor.first_line, gone.first_line)
         survivor.last_line = max(survivor.last_line, gone.last_line)
         self._remap[gone.id] = survivor.id

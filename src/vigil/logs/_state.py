@@ -42,6 +42,8 @@ def miner_to_dict(miner: TemplateMiner) -> dict[str, Any]:
                 "first_line": c.first_line,
                 "last_line": c.last_line,
                 "example": c.example,
+                "varied": c.varied,
+                "pinned": list(c.pinned),
             }
             for c in sorted(miner.clusters.values(), key=lambda c: c.id)
         ],
@@ -66,6 +68,8 @@ def miner_from_dict(data: dict[str, Any]) -> TemplateMiner:
                 first_line=int(c["first_line"]),
                 last_line=int(c["last_line"]),
                 example=str(c["example"]),
+                varied=bool(c.get("varied", True)),  # states written before these two fields
+                pinned=tuple(int(x) for x in c.get("pinned", ())),
             )
             for c in data["clusters"]
         ]

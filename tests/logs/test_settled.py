@@ -1,0 +1,68 @@
+"""A key's word value kept over a burst of one repeated message is a constant of the event."""
+
+from __future__ import annotations
+
+from vigil.logs import TemplateMiner, dumps, loads
+from vigil.logs._cluster import MIN_SETTLED_LINES
+
+FAILURE = "authentication failure; uid=0 tty=ssh rhost={host} user={user}"
+
+
+def _burst(m: TemplateMiner, user: str, host: str = "10.0.0.1", n: int = MIN_SETTLED_LINES) -> int:
+    ids = {m.add(FAILURE.format(host=host, user=user)).cluster_id for _ in range(n)}
+    assert len(ids) == 1
+    return ids.pop()
+
+
+def test_a_second_word_after_a_burst_of_one_message_is_another_event() -> None:
+    m = TemplateMiner()
+    root = _burst(m, "root")
+    guest = m.add(FAILURE.format(host="10.0.0.2", user="guest"))
+    assert guest.cluster_id != root
+    assert guest.template == "authentication failure; uid=<*> tty=ssh rhost=<*> user=guest"
+    # the decision is kept: the first event's word stays, even after its message varied
+    again = m.add(FAILURE.format(host="host-a.example.com", user="root"))
+    assert again.cluster_id == root
+    assert again.template == "authentication failure; uid=<*> tty=ssh rhost=<*> user=root"
+    assert m.add(FAILURE.format(host="10.9.9.9", user="guest")).cluster_id == guest.cluster_id
+    # a third word is a third event, not the value that merges the first two
+    test = m.add(FAILURE.format(host="10.0.0.3", user="test"))
+    assert len({root, guest.cluster_id, test.cluster_id}) == 3
+    assert not test.remapped
+    assert m.resolve(guest.cluster_id) == guest.cluster_id
+
+
+def test_a_second_word_after_the_message_varied_is_a_value() -> None:
+    m = TemplateMiner()
+    root = _burst(m, "root", "10.0.0.1", MIN_SETTLED_LINES // 2)
+    _burst(m, "root", "host-b.example.net", MIN_SETTLED_LINES // 2)  # another line shape
+    uucp = m.add(FAILURE.format(host="10.0.0.2", user="uucp"))
+    assert uucp.cluster_id == root
+    assert uucp.template == "authentication failure; uid=<*> tty=ssh rhost=<*> user=<*>"
+    assert m.add(FAILURE.format(host="10.0.0.3", user="ftp")).cluster_id == root
+
+
+def test_a_second_word_after_a_short_burst_is_a_value() -> None:
+    m = TemplateMiner()
+    root = _burst(m, "root", n=MIN_SETTLED_LINES - 1)
+    assert m.add(FAILURE.format(host="10.0.0.2", user="bob")).cluster_id == root
+
+
+def test_a_value_with_a_digit_or_masked_is_a_variable_whatever_its_count() -> None:
+    m = TemplateMiner()
+    line = "job finished; status=ok worker=node{n} took {t} ms"
+    first = {m.add(line.format(n=1, t=5)).cluster_id for _ in range(MIN_SETTLED_LINES)}
+    assert m.add(line.format(n=2, t=7)).cluster_id in first
+    plain = "request done; code={c} path=/a/b"
+    ids = {m.add(plain.format(c=200)).cluster_id for _ in range(MIN_SETTLED_LINES)}
+    assert m.add(plain.format(c=404)).cluster_id in ids
+
+
+def test_pinned_positions_survive_a_restart() -> None:
+    m = TemplateMiner()
+    root = _burst(m, "root")
+    guest = m.add(FAILURE.format(host="10.0.0.2", user="guest")).cluster_id
+    back = loads(dumps(m))
+    test = back.add(FAILURE.format(host="10.0.0.3", user="test")).cluster_id
+    assert test not in (root, guest)
+    assert back.add(FAILURE.format(host="10.0.0.4", user="guest")).cluster_id == guest
