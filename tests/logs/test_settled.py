@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 from vigil.logs import TemplateMiner, dumps, loads
 from vigil.logs._cluster import MIN_SETTLED_LINES
 
@@ -66,3 +71,32 @@ def test_pinned_positions_survive_a_restart() -> None:
     test = back.add(FAILURE.format(host="10.0.0.3", user="test")).cluster_id
     assert test not in (root, guest)
     assert back.add(FAILURE.format(host="10.0.0.4", user="guest")).cluster_id == guest
+
+
+def test_the_cli_keeps_a_settled_key_across_runs_with_state(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    cmd = [sys.executable, "-c", "from vigil.cli._logs import logs_app; logs_app()", "parse"]
+    head = "Jun 15 02:04:59 combo sshd(pam_unix)[{pid}]: "
+    burst = [
+        head.format(pid=20882 + i) + FAILURE.format(host="h.example.net", user="root")
+        for i in range(MIN_SETTLED_LINES + 2)
+    ]
+    first = [*burst, head.format(pid=30565) + FAILURE.format(host="10.0.0.2", user="guest")]
+    second = [
+        head.format(pid=30600) + FAILURE.format(host="10.0.0.3", user="test"),
+        head.format(pid=30601) + FAILURE.format(host="10.0.0.4", user="root"),
+    ]
+
+    def run(lines: list[str]) -> list[dict[str, object]]:
+        text = "\n".join(lines) + "\n"
+        out = subprocess.run(
+            [*cmd, "--state", str(state)], input=text.encode(), capture_output=True, check=True
+        )
+        return [json.loads(row) for row in out.stdout.decode().splitlines()]
+
+    one = run(first)
+    assert len({row["cluster"] for row in one}) == 2
+    two = run(second)  # a new process, the miner loaded from the state file
+    assert two[1]["cluster"] == one[0]["cluster"]
+    assert two[0]["cluster"] not in (one[0]["cluster"], one[-1]["cluster"])
+    assert str(two[0]["template"]).endswith("user=test")
