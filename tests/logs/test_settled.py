@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vigil.logs import TemplateMiner, dumps, loads
 from vigil.logs._cluster import MIN_SETTLED_LINES
+from vigil.logs._miner import MAX_SETTLED_EVENTS
 
 FAILURE = "authentication failure; uid=0 tty=ssh rhost={host} user={user}"
 
@@ -61,6 +62,21 @@ def test_a_value_with_a_digit_or_masked_is_a_variable_whatever_its_count() -> No
     plain = "request done; code={c} path=/a/b"
     ids = {m.add(plain.format(c=200)).cluster_id for _ in range(MIN_SETTLED_LINES)}
     assert m.add(plain.format(c=404)).cluster_id in ids
+
+
+def test_one_word_more_than_the_settled_events_makes_the_key_a_value() -> None:
+    m = TemplateMiner()
+    root = _burst(m, "root")
+    words = ["guest", "test", "admin", "alice", "bob"][: MAX_SETTLED_EVENTS - 1]
+    ids = [root] + [m.add(FAILURE.format(host="10.0.0.2", user=w)).cluster_id for w in words]
+    assert len(set(ids)) == MAX_SETTLED_EVENTS
+    fifth = m.add(FAILURE.format(host="10.0.0.3", user="carol"))
+    assert fifth.cluster_id == root
+    assert fifth.template == "authentication failure; uid=<*> tty=ssh rhost=<*> user=<*>"
+    assert {old for old, _ in fifth.remapped} == set(ids[1:])
+    assert all(m.resolve(i) == root for i in ids)
+    assert m.add(FAILURE.format(host="10.0.0.4", user="dave")).cluster_id == root
+    assert m.add(FAILURE.format(host="10.0.0.4", user="guest")).cluster_id == root
 
 
 def test_pinned_positions_survive_a_restart() -> None:

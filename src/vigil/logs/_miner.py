@@ -84,6 +84,25 @@ class Match:
     remapped: tuple[tuple[int, int], ...] = ()
 
 
+MAX_SETTLED_EVENTS = 4
+"""At most this many events told apart by the word under one pinned key
+(:func:`vigil.logs._cluster.settled`); one more word there and the key is a value after all:
+the bound that keeps a variable which happened to open with a burst from making a template of
+each of its values."""
+
+
+def _family(pins: list[tuple[Cluster, int]]) -> tuple[int, list[Cluster]] | None:
+    """The place and clusters of the pinned key that a new word there would take past
+    :data:`MAX_SETTLED_EVENTS` events, or None."""
+    by_place: dict[int, list[Cluster]] = {}
+    for cluster, place in pins:
+        by_place.setdefault(place, []).append(cluster)
+    for place, group in by_place.items():
+        if len(group) >= MAX_SETTLED_EVENTS:
+            return place, group
+    return None
+
+
 class TemplateMiner:
     """Online template miner with one configuration for every log type.
 
@@ -262,12 +281,16 @@ class TemplateMiner:
             best = self._merge_siblings(words, runs, siblings, bucket)
         elif best is None:
             pins = [(c, p) for c in bucket if (p := pin_place(c, words)) >= 0]
-            best = self._create(words, runs, key, bucket)
-            best.example = content
-            best.first_line = self.lines
-            for cand, place in pins:  # "user=root" then "user=guest": both keep their word
-                cand.pinned = tuple(sorted({*cand.pinned, place}))
-                best.pinned = tuple(sorted({*best.pinned, place}))
+            family = _family(pins)
+            if family:
+                best = self._unpin(words, runs, family, bucket)
+            else:
+                best = self._create(words, runs, key, bucket)
+                best.example = content
+                best.first_line = self.lines
+                for cand, place in pins:  # "user=root" then "user=guest": both keep their word
+                    cand.pinned = tuple(sorted({*cand.pinned, place}))
+                    best.pinned = tuple(sorted({*best.pinned, place}))
         elif best_cost != (0, 0) and _widen(best, words, runs):
             self._last_change = self._merge_into(best, bucket)
         if len(self._signatures) >= self.max_signatures:
@@ -319,6 +342,20 @@ class TemplateMiner:
         _widen(keep, words, runs)
         self._last_change = tuple(self._fold(gone, keep, bucket) for gone in group[1:])
         return keep
+
+    def _unpin(
+        self,
+        words: list[str],
+        runs: list[int],
+        family: tuple[int, list[Cluster]],
+        bucket: list[Cluster],
+    ) -> Cluster:
+        """One more word under a pinned key than :data:`MAX_SETTLED_EVENTS`: the key is a value
+        after all. Unpin it and make the family one cluster with ``<*>`` there (ids remapped)."""
+        place, group = family
+        for c in group:
+            c.pinned = tuple(p for p in c.pinned if p != place)
+        return self._merge_siblings(words, runs, group, bucket)
 
     def _fold(self, gone: Cluster, survivor: Cluster, bucket: list[Cluster]) -> tuple[int, int]:
         """Fold ``gone`` into ``survivor`` (template widened, counts and lines summed, its id
