@@ -1,19 +1,22 @@
 """Upstream bytes after a response, on the wire: whatever an upstream sends behind the response
 it owed (in the same read) is never taken for the next request's answer — garbage, a second
 response whole, its head alone, or a head cut short — the connection is dropped, not pooled, and
-the next client (on another connection) gets its own answer.
+the next client (on another connection) gets its own answer; and a body that ends with the
+connection is not ended as whole when the connection was reset.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 
 import pytest
 
 from vigil.balancer._upstream import Outcome
 
 from ._routers import RoundRobinRouter, upstream
-from ._upstreams import Received, proxying, read_response, serving
+from ._upstreams import Received, proxying, read_head, read_response, serving
 
 GET = b"GET / HTTP/1.1\r\nHost: svc\r\n\r\n"
 
@@ -59,3 +62,32 @@ async def test_bytes_after_a_response_never_reach_the_next_client(extra: bytes) 
     assert router.outcomes() == [("a", Outcome.OK)] * 2
     assert up.connections == 2  # the first connection was dropped, not pooled
 
+
+async def test_a_body_without_a_length_cut_by_a_reset_is_not_ended_as_whole() -> None:
+    # a body that ends when the upstream closes ends with a FIN; a reset (RST) in the middle of
+    # it is a truncation, which the client must see: no last chunk, the connection cut
+    async def reset_midway(req: Received, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart")
+        await writer.drain()
+        await asyncio.sleep(0.1)  # the proxy has forwarded "part"
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # closed with SO_LINGER 0: a reset
+        return False
+
+    async with serving(reset_midway) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(GET)
+            line, pairs = await asyncio.wait_for(read_head(reader), 5)
+            rest = b""
+            while not rest.endswith(b"0\r\n\r\n"):  # the last chunk, or the proxy's close
+                data = await asyncio.wait_for(reader.read(4096), 5)
+                if not data:
+                    break
+                rest += data
+            writer.close()
+    assert line == "HTTP/1.1 200 OK" and ("Transfer-Encoding", "chunked") in pairs
+    assert rest == b"4\r\npart\r\n"  # the chunk that came, then the close: no "0" chunk
+    assert router.outcomes() == [("a", Outcome.SERVER_ERROR)]

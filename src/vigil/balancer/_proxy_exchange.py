@@ -256,10 +256,10 @@ class Exchange(ExchangeCore):
         if self.status == 0:
             self.state.pool.check(conn.key)  # closed before answering: is anything left there?
             self._attempt_failed(Outcome.CONNECT_ERROR, 502, "upstream closed the connection")
-        elif self.resp is not None and self.resp.close_delimited:
+        elif self.resp is not None and self.resp.close_delimited and exc is None:
             self.interim = False
             self.response_complete(conn, False)  # the body ended with the connection
-        else:
+        else:  # cut short (a body ending with the connection too, when it was reset: exc)
             self._stream_failed(Outcome.SERVER_ERROR)
 
     def upstream_garbage(self, conn: UpstreamConnection, exc: Exception) -> None:
