@@ -1,5 +1,6 @@
 """Client-side edges of the data plane, on the wire: a request head trickled a byte at a time
-(slowloris) is cut off ``client_timeout`` after it began, however often bytes come.
+(slowloris) is cut off ``client_timeout`` after it began, however often bytes come; an upstream
+answering before the upload ends lets the client finish it and go on.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import asyncio
 import contextlib
 
 from ._routers import RoundRobinRouter, upstream
-from ._upstreams import fixed, proxying, serving
+from ._upstreams import fixed, proxying, read_response, serving
 
 TIMEOUT = 0.3
 # The trickle goes on for twenty times the client timeout: a cut that waits for a pause between
@@ -38,4 +39,59 @@ async def test_a_head_trickled_a_byte_at_a_time_gets_a_408_after_the_client_time
     assert sent < TRICKLE, "the head was never cut off while bytes kept coming"
     assert got.startswith(b"HTTP/1.1 408 ")
     assert up.requests == []
+
+
+class EarlyAnswer:
+    """An upstream that answers a POST 413 after reading only the first MiB of its body, then
+    reads nothing more (as a server refusing an upload does), and answers a GET ``ok``."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            if head.startswith(b"GET"):
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+                await reader.read()
+                return
+            await reader.readexactly(1 << 20)
+            await asyncio.sleep(0.3)  # the proxy's buffers towards us fill meanwhile
+            writer.write(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\n\r\nbig")
+            await writer.drain()
+            await reader.read()  # the rest, once the proxy has the answer and lets go
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_an_answer_before_the_upload_ends_lets_the_client_finish_and_go_on() -> None:
+    # the upload fills every buffer up to the upstream, which stops reading, so the proxy stops
+    # reading the client; the upstream's answer ends the exchange: the rest of the body is then
+    # read and discarded (the client was told keep-alive) and the next request is served
+    up = EarlyAnswer()
+    await up.start()
+    size = 64 << 20
+    piece = b"x" * (1 << 20)
+    async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (_, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /upload HTTP/1.1\r\nHost: svc\r\nContent-Length: %d\r\n\r\n" % size)
+        for _ in range(size // len(piece)):
+            writer.write(piece)
+            await asyncio.wait_for(writer.drain(), 10)
+        answer = await asyncio.wait_for(read_response(reader), 5)
+        writer.write(b"GET /next HTTP/1.1\r\nHost: svc\r\n\r\n")
+        second = await asyncio.wait_for(read_response(reader), 5)
+        writer.close()
+    assert up.server is not None
+    up.server.close()
+    assert (answer.status, answer.body) == (413, b"big")
+    assert (second.status, second.body) == (200, b"ok")
 

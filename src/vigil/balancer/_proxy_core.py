@@ -209,6 +209,10 @@ class ExchangeCore:
         self.done = True
         self._disarm()
         self.flush()
+        if not self.req_done:
+            # answered before the client sent its whole body: what is left is read and
+            # discarded (request_body), so reading resumes if the upstream had paused it
+            self.client.pause_reading_for_upstream(False)
         st = self.state
         st.active -= 1
         if st.stopping and not st.active:
