@@ -1,6 +1,5 @@
 """Client-side edges of the data plane, on the wire: a request head trickled a byte at a time
-(slowloris) is cut off ``client_timeout`` after it began, however often bytes come; an upstream
-answering before the upload ends lets the client finish it and go on.
+(slowloris) is cut off ``client_timeout`` after it began, however often bytes come.
 """
 
 from __future__ import annotations
@@ -94,4 +93,24 @@ async def test_an_answer_before_the_upload_ends_lets_the_client_finish_and_go_on
     up.server.close()
     assert (answer.status, answer.body) == (413, b"big")
     assert (second.status, second.body) == (200, b"ok")
+
+
+async def test_an_http10_client_expecting_100_continue_gets_no_interim_answer() -> None:
+    # RFC 9110 §15.2: no 1xx to an HTTP/1.0 client (it would take it for the answer), and an
+    # HTTP/1.0 request's 100-continue expectation is ignored; an HTTP/1.1 client gets its 100
+    head = b" / HTTP/1.%d\r\nHost: svc\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"
+    firsts = []
+    async with serving(fixed(b"done")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            for minor in (0, 1):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"POST" + head % minor)
+                await writer.drain()
+                await asyncio.sleep(0.05)  # the head is read alone: the body has not come yet
+                writer.write(b"{}")
+                firsts.append(await asyncio.wait_for(reader.readuntil(b"\r\n"), 5))
+                writer.close()
+    assert firsts == [b"HTTP/1.1 200 X\r\n", b"HTTP/1.1 100 Continue\r\n"]
+    assert [r.body for r in up.requests] == [b"{}", b"{}"]
 

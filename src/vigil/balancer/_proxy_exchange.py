@@ -50,7 +50,8 @@ class Exchange(ExchangeCore):
             self.reply(404, "no service routes this request")
             return
         self.router = router
-        if self.meta.expect_continue and not self.req_done:
+        # no 1xx to an HTTP/1.0 client, whose expectation is ignored (RFC 9110 §10.1.1, §15.2)
+        if self.meta.expect_continue and not self.req_done and not self.http10:
             self.client.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.attempt(now)
         # counted after the request went out (off its latency); nothing in between reads it
