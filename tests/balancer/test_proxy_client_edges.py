@@ -1,5 +1,7 @@
 """Client-side edges of the data plane, on the wire: a request head trickled a byte at a time
-(slowloris) is cut off ``client_timeout`` after it began, however often bytes come.
+(slowloris) is cut off ``client_timeout`` after it began, however often bytes come; an upstream
+answering before the upload ends lets the client finish it and go on; an HTTP/1.0 client gets
+no 100 Continue; an upgrade request is answered 400 alone and never forwarded.
 """
 
 from __future__ import annotations
@@ -114,3 +116,18 @@ async def test_an_http10_client_expecting_100_continue_gets_no_interim_answer() 
     assert firsts == [b"HTTP/1.1 200 X\r\n", b"HTTP/1.1 100 Continue\r\n"]
     assert [r.body for r in up.requests] == [b"{}", b"{}"]
 
+
+async def test_an_upgrade_request_gets_one_400_and_never_reaches_the_upstream() -> None:
+    upgrade = (
+        b"GET /ws HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    async with serving(fixed(b"page")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(upgrade)
+            got = await asyncio.wait_for(reader.read(), 5)  # to the proxy's close
+            writer.close()
+    assert got.startswith(b"HTTP/1.1 400 ") and got.count(b"HTTP/1.1 ") == 1
+    assert up.requests == []

@@ -103,6 +103,10 @@ class ClientConnection:
         try:
             self.feed(data)
         except HttpParserUpgrade:
+            # llhttp stops after the upgrade request completed (it is the last one queued and
+            # has not started: nothing starts during a read): it is answered, not forwarded
+            if self.queue:
+                self.queue.pop()
             self._fail(BadRequest(400, "protocol upgrades are not supported"))
         except HttpParserError as exc:
             context = exc.__context__
