@@ -1,7 +1,8 @@
 """Client-side edges of the data plane, on the wire: a request head trickled a byte at a time
 (slowloris) is cut off ``client_timeout`` after it began, however often bytes come; an upstream
 answering before the upload ends lets the client finish it and go on; an HTTP/1.0 client gets
-no 100 Continue; an upgrade request is answered 400 alone and never forwarded.
+no 100 Continue; an upgrade request is answered 400 alone and never forwarded; an HTTP/1.0
+request with Transfer-Encoding closes its connection after its answer.
 """
 
 from __future__ import annotations
@@ -131,3 +132,26 @@ async def test_an_upgrade_request_gets_one_400_and_never_reaches_the_upstream() 
             writer.close()
     assert got.startswith(b"HTTP/1.1 400 ") and got.count(b"HTTP/1.1 ") == 1
     assert up.requests == []
+
+
+async def test_an_http10_request_with_transfer_encoding_is_served_then_its_connection_closed() -> (
+    None
+):
+    # RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing (a 1.0 hop
+    # before us may not have known chunked and framed it otherwise): the connection is closed
+    # after it, so what follows in it is never taken for a request of its own
+    request = (
+        b"POST /a HTTP/1.0\r\nHost: svc\r\nConnection: keep-alive\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+        b"GET /smuggled HTTP/1.1\r\nHost: svc\r\n\r\n"
+    )
+    async with serving(fixed(b"done")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(request)
+            got = await asyncio.wait_for(reader.read(), 5)  # to the proxy's close
+            writer.close()
+    assert got.startswith(b"HTTP/1.1 200 X\r\n") and got.count(b"HTTP/1.1 ") == 1
+    assert b"Connection: close\r\n" in got
+    assert [(r.path, r.body) for r in up.requests] == [("/a", b"{}")]

@@ -207,6 +207,8 @@ class ClientConnection:
         http10 = (
             self.parser.get_http_version() == "1.0" if meta.connection or not keep_alive else False
         )
+        if http10 and meta.chunked:  # faulty framing: close after it (RFC 9112 §6.1)
+            keep_alive = False
         ex = self.spare
         if ex is None:
             ex = Exchange(self, st)
