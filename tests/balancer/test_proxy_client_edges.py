@@ -2,7 +2,8 @@
 (slowloris) is cut off ``client_timeout`` after it began, however often bytes come; an upstream
 answering before the upload ends lets the client finish it and go on; an HTTP/1.0 client gets
 no 100 Continue; an upgrade request is answered 400 alone and never forwarded; an HTTP/1.0
-request with Transfer-Encoding closes its connection after its answer.
+request with Transfer-Encoding closes its connection after its answer; a chunked body's
+trailers are not kept.
 """
 
 from __future__ import annotations
@@ -155,3 +156,23 @@ async def test_an_http10_request_with_transfer_encoding_is_served_then_its_conne
     assert got.startswith(b"HTTP/1.1 200 X\r\n") and got.count(b"HTTP/1.1 ") == 1
     assert b"Connection: close\r\n" in got
     assert [(r.path, r.body) for r in up.requests] == [("/a", b"{}")]
+
+
+
+async def test_a_chunked_body_s_trailers_are_not_kept_however_many() -> None:
+    # trailers are dropped (never forwarded); llhttp hands them over like header lines, and no
+    # head limit applies after the head: kept, an endless trailer section grew without bound
+    async with serving(fixed(b"done")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router, max_header_bytes=4096) as (proxy, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"POST /t HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"2\r\n{}\r\n0\r\n" + b"X-T: 1\r\n" * 20_000 + b"\r\n"
+            )
+            response = await asyncio.wait_for(read_response(reader), 5)
+            (client,) = proxy.state.clients  # still open: kept alive
+            kept = len(client.headers)  # type: ignore[attr-defined]
+            writer.close()
+    assert response.body == b"done" and up.requests[0].body == b"{}"
+    assert kept == 2  # the head's Host and Transfer-Encoding, no trailer

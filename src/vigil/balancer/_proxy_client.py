@@ -172,7 +172,9 @@ class ClientConnection:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         # Kept to one append: the head's size is checked once per read, not once per header.
-        self.headers.append((name, value))
+        # Not in a head, it is a trailer of a chunked body: dropped (no head limit bounds them).
+        if self.in_head:
+            self.headers.append((name, value))
 
     def _head_too_large(self) -> bool:
         """The URL plus the headers parsed so far (``: `` and CRLF counted) exceed the limit.
