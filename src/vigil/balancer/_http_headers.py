@@ -7,7 +7,8 @@ hands over and builds each head with one ``b"".join``.
 Rules (RFC 9110 §7.6.1): hop-by-hop headers (``Connection`` and every header it names,
 ``Keep-Alive``, ``Proxy-*``, ``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``) are not
 forwarded; the message framing is re-decided on each leg (``Content-Length`` passed through, a
-chunked body re-chunked). ``Host`` is passed through; ``X-Forwarded-For`` gets the client's address
+chunked body re-chunked, any other transfer coding of a response kept in its
+``Transfer-Encoding``). ``Host`` is passed through; ``X-Forwarded-For`` gets the client's address
 appended; ``X-Forwarded-Proto`` is set; ``X-Request-Id`` keeps a sane client value or gets a fresh
 one. ``Expect: 100-continue`` is answered by the proxy itself and not forwarded.
 """
@@ -376,6 +377,7 @@ def rewrite_response(
     content_length: bytes | None = None
     retry_after: bytes | None = None
     named: set[bytes] | None = None
+    codings: bytes | None = None  # the Transfer-Encoding values, in order
     has_id = False
     for name, value in headers:
         size = len(name)
@@ -403,7 +405,9 @@ def rewrite_response(
                 if tokens:
                     named = tokens if named is None else named | tokens
         elif kind == _TRANSFER_ENCODING:
-            upstream_chunked = value.strip().lower().endswith(b"chunked")
+            low = value.strip().lower()
+            upstream_chunked = low.endswith(b"chunked")
+            codings = low if codings is None else codings + b", " + low
         elif kind == _RETRY_AFTER:
             retry_after = value
             parts += (name, b": ", value, b"\r\n")
@@ -421,7 +425,10 @@ def rewrite_response(
             keep_alive = False  # the body ends when we close
         else:
             chunked_out = True
-            parts.append(b"Transfer-Encoding: chunked\r\n")
+            if codings is None or codings == b"chunked":
+                parts.append(b"Transfer-Encoding: chunked\r\n")
+            else:  # gzip, chunked...: the other codings stay on the body
+                parts += (b"Transfer-Encoding: ", _applied_codings(codings), b"chunked\r\n")
     if not has_id:
         parts += (b"X-Request-Id: ", request_id, b"\r\n")
     if not keep_alive:
@@ -432,6 +439,15 @@ def rewrite_response(
         parts.append(b"\r\n")
     ra = parse_retry_after(retry_after) if retry_after is not None else None
     return ResponseMeta(b"".join(parts), chunked_out, close_delimited, ra), keep_alive
+
+
+def _applied_codings(codings: bytes) -> bytes:
+    """The transfer codings (``gzip, ``...) the upstream applied to the body besides the chunked
+    framing the proxy undoes and redoes: they stay on the body, so the client must be told."""
+    tokens = [token.strip() for token in codings.split(b",")]
+    if tokens[-1] == b"chunked":
+        tokens.pop()
+    return b"".join(token + b", " for token in tokens if token and token != b"identity")
 
 
 def parse_retry_after(value: bytes) -> float | None:
