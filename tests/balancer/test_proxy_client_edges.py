@@ -3,7 +3,7 @@
 answering before the upload ends lets the client finish it and go on; an HTTP/1.0 client gets
 no 100 Continue; an upgrade request is answered 400 alone and never forwarded; an HTTP/1.0
 request with Transfer-Encoding closes its connection after its answer; a chunked body's
-trailers are not kept.
+trailers are not kept; the proxy's own answer to a HEAD request has no body.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from ._routers import RoundRobinRouter, upstream
+from ._routers import RoundRobinRouter, dead_port, upstream
 from ._upstreams import fixed, proxying, read_response, serving
 
 TIMEOUT = 0.3
@@ -176,3 +176,19 @@ async def test_a_chunked_body_s_trailers_are_not_kept_however_many() -> None:
             writer.close()
     assert response.body == b"done" and up.requests[0].body == b"{}"
     assert kept == 2  # the head's Host and Transfer-Encoding, no trailer
+
+
+async def test_the_proxy_s_own_answer_to_a_head_request_has_no_body() -> None:
+    # a HEAD answer ends at its empty line whatever its Content-Length says: a body after it
+    # would be read by the client as the start of its next answer on the connection
+    router = RoundRobinRouter([upstream("a", dead_port())])
+    async with proxying(router) as (_, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        got = []
+        for method in ("HEAD", "GET"):
+            writer.write(method.encode() + b" / HTTP/1.1\r\nHost: svc\r\n\r\n")
+            got.append(await asyncio.wait_for(read_response(reader, method), 5))
+        writer.close()
+    assert [r.status for r in got] == [502, 502]
+    assert got[0].headers["content-length"] == got[1].headers["content-length"]
+    assert got[1].body == b"no other upstream to retry on\n"  # refused, then none left

@@ -201,6 +201,7 @@ class ExchangeCore:
                 request_id=self.meta.request_id,
                 close=not self.keep_alive,
                 retry_after=retry_after,
+                no_body=self.method == b"HEAD",
             )
         )
         self._finish(counted=True)
