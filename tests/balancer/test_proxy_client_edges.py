@@ -1,6 +1,7 @@
 """Client-side edges of the data plane, on the wire: a request head trickled a byte at a time
 (slowloris) is cut off ``client_timeout`` after it began, however often bytes come; an upstream
-answering before the upload ends lets the client finish it and go on; an HTTP/1.0 client gets
+answering before the upload ends, or a connect failing while the body waits for it, lets the
+client finish its upload and go on; an HTTP/1.0 client gets
 no 100 Continue; an upgrade request is answered 400 alone and never forwarded; an HTTP/1.0
 request with Transfer-Encoding closes its connection after its answer; a chunked body's
 trailers are not kept; the proxy's own answer to a HEAD request has no body.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 
 from ._routers import RoundRobinRouter, dead_port, upstream
 from ._upstreams import fixed, proxying, read_response, serving
@@ -192,3 +194,34 @@ async def test_the_proxy_s_own_answer_to_a_head_request_has_no_body() -> None:
     assert [r.status for r in got] == [502, 502]
     assert got[0].headers["content-length"] == got[1].headers["content-length"]
     assert got[1].body == b"no other upstream to retry on\n"  # refused, then none left
+
+
+async def test_an_upload_waiting_for_a_connect_that_fails_lets_the_client_finish_and_go_on() -> (
+    None
+):
+    # the body is buffered while the upstream connection opens, and reading pauses past
+    # max_pending_bytes; the connect times out (a listener whose backlog is full takes no
+    # more): the proxy answers itself, reads and discards the rest, and serves the next request
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname())  # fills the backlog
+    size = 8 << 20
+    piece = b"x" * (1 << 20)
+    try:
+        router = RoundRobinRouter([upstream("a", listener.getsockname()[1])])
+        async with proxying(router, connect_timeout=0.3, max_pending_bytes=64 << 10) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST /up HTTP/1.1\r\nHost: svc\r\nContent-Length: %d\r\n\r\n" % size)
+            for _ in range(size // len(piece)):
+                writer.write(piece)
+                await asyncio.wait_for(writer.drain(), 10)
+            answer = await asyncio.wait_for(read_response(reader), 5)
+            writer.write(b"GET /next HTTP/1.1\r\nHost: svc\r\n\r\n")
+            second = await asyncio.wait_for(read_response(reader), 5)
+            writer.close()
+    finally:
+        filler.close()
+        listener.close()
+    assert (answer.status, answer.body) == (502, b"no other upstream to retry on\n")
+    assert second.status == 502
