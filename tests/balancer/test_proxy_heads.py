@@ -3,12 +3,14 @@ rewrite, and the ones it keeps, through real sockets on both legs — a head spl
 upstream ``Connection: close`` / ``Keep-Alive`` / list, ``Transfer-Encoding: chunked``, two
 ``Content-Length`` lines and obs-fold (refused by llhttp: 502), interim 1xx heads before the
 answer (in its read and apart), a 101, HEAD, 204 and 304 without a body, empty lines before a
-status line, an HTTP/1.0 upstream and lower-case (uvicorn/h11) names.
+status line, an HTTP/1.0 upstream, lower-case (uvicorn/h11) names, and a transfer coding other
+than chunked (kept in the client's ``Transfer-Encoding``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 
 import pytest
 
@@ -196,3 +198,37 @@ async def test_lower_case_names_and_an_upstream_request_id_are_forwarded_once() 
     assert line == "HTTP/1.1 200 OK" and body == b"ok"
     assert [value for name, value in pairs if name.lower() == "x-request-id"] == ["from-up"]
     assert ("server", "uvicorn") in pairs and ("content-length", "2") in pairs
+
+
+def _dechunk(data: bytes) -> bytes:
+    body = b""
+    while True:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            return body
+        body, data = body + data[:size], data[size + 2 :]
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["gzip-chunked", "gzip-to-the-close"])
+async def test_a_transfer_coding_other_than_chunked_reaches_the_client(chunked: bool) -> None:
+    # Transfer-Encoding is hop-by-hop, but the codings it lists are applied to the body: the
+    # proxy re-frames the body (chunked) and must keep telling the client about the others
+    packed = gzip.compress(b"hello, world")
+    if chunked:
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+        handler = answering(head + b"%x\r\n%s\r\n0\r\n\r\n" % (len(packed), packed))
+    else:
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"  # the body ends at the close
+        handler = answering(head + packed, close=True)
+    async with serving(handler) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(GET)
+            _, pairs = await asyncio.wait_for(read_head(reader), 5)
+            raw = await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), 5)
+            writer.close()
+    codings = [value.lower() for name, value in pairs if name.lower() == "transfer-encoding"]
+    assert codings == ["gzip, chunked"]
+    assert gzip.decompress(_dechunk(raw)) == b"hello, world"

@@ -3,10 +3,10 @@
 Parses requests with httptools, enforces the head limits (431 / 414) and answers malformed input
 with 400 and a close (never an exception escaping to the loop), creates an
 :class:`~vigil.balancer._proxy_exchange.Exchange` per request and runs them one at a time
-(pipelined requests wait, with reading paused). Keep-alive between requests, an idle timeout,
-and back-pressure both ways (a slow client pauses the upstream's reading, a slow upstream pauses
-the client's). Created by :class:`vigil.balancer.proxy.Proxy`'s server (``vigil balance``,
-``vigil up``).
+(pipelined requests wait, with reading paused). Keep-alive between requests, an idle timeout
+(a head gets ``client_timeout`` from its first byte: a 408 then), and back-pressure both ways
+(a slow client pauses the upstream's reading, a slow upstream pauses the client's). Created by
+:class:`vigil.balancer.proxy.Proxy`'s server (``vigil balance``, ``vigil up``).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class ClientConnection:
         self.data = b""  # the read being parsed
         self.raw_start = -1  # where a head begins in it, when known (the read began one)
         self.in_head = False
+        self.head_began = 0.0  # the loop time of the read the current head began in
         self.error: BadRequest | None = None
         self.closed = False
         self.paused = 0
@@ -102,6 +103,10 @@ class ClientConnection:
         try:
             self.feed(data)
         except HttpParserUpgrade:
+            # llhttp stops after the upgrade request completed (it is the last one queued and
+            # has not started: nothing starts during a read): it is answered, not forwarded
+            if self.queue:
+                self.queue.pop()
             self._fail(BadRequest(400, "protocol upgrades are not supported"))
         except HttpParserError as exc:
             context = exc.__context__
@@ -158,6 +163,7 @@ class ClientConnection:
         self.headers = []
         self.head_bytes = 0
         self.in_head = True
+        self.head_began = self.last_io  # set by data_received for this read
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -166,7 +172,9 @@ class ClientConnection:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         # Kept to one append: the head's size is checked once per read, not once per header.
-        self.headers.append((name, value))
+        # Not in a head, it is a trailer of a chunked body: dropped (no head limit bounds them).
+        if self.in_head:
+            self.headers.append((name, value))
 
     def _head_too_large(self) -> bool:
         """The URL plus the headers parsed so far (``: `` and CRLF counted) exceed the limit.
@@ -201,6 +209,8 @@ class ClientConnection:
         http10 = (
             self.parser.get_http_version() == "1.0" if meta.connection or not keep_alive else False
         )
+        if http10 and meta.chunked:  # faulty framing: close after it (RFC 9112 §6.1)
+            keep_alive = False
         ex = self.spare
         if ex is None:
             ex = Exchange(self, st)
@@ -273,6 +283,10 @@ class ClientConnection:
         timeout = self.state.settings.client_timeout
         now = self.state.loop.time()
         due = self.last_io + timeout
+        if self.in_head and self.head_began + timeout < due:
+            # a head has client_timeout from its first byte, however often bytes come (a
+            # client trickling one at a time would otherwise hold the connection forever)
+            due = self.head_began + timeout
         active = self.active
         if now < due or (active is not None and active.req_done):
             delay = due - now if now < due else timeout

@@ -201,6 +201,7 @@ class ExchangeCore:
                 request_id=self.meta.request_id,
                 close=not self.keep_alive,
                 retry_after=retry_after,
+                no_body=self.method == b"HEAD",
             )
         )
         self._finish(counted=True)
@@ -209,6 +210,10 @@ class ExchangeCore:
         self.done = True
         self._disarm()
         self.flush()
+        if not self.req_done:
+            # answered before the client sent its whole body: what is left is read and
+            # discarded (request_body), so reading resumes if the upstream had paused it
+            self.client.pause_reading_for_upstream(False)
         st = self.state
         st.active -= 1
         if st.stopping and not st.active:

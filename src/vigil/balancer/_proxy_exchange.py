@@ -50,7 +50,8 @@ class Exchange(ExchangeCore):
             self.reply(404, "no service routes this request")
             return
         self.router = router
-        if self.meta.expect_continue and not self.req_done:
+        # no 1xx to an HTTP/1.0 client, whose expectation is ignored (RFC 9110 §10.1.1, §15.2)
+        if self.meta.expect_continue and not self.req_done and not self.http10:
             self.client.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.attempt(now)
         # counted after the request went out (off its latency); nothing in between reads it
@@ -256,10 +257,10 @@ class Exchange(ExchangeCore):
         if self.status == 0:
             self.state.pool.check(conn.key)  # closed before answering: is anything left there?
             self._attempt_failed(Outcome.CONNECT_ERROR, 502, "upstream closed the connection")
-        elif self.resp is not None and self.resp.close_delimited:
+        elif self.resp is not None and self.resp.close_delimited and exc is None:
             self.interim = False
             self.response_complete(conn, False)  # the body ended with the connection
-        else:
+        else:  # cut short (a body ending with the connection too, when it was reset: exc)
             self._stream_failed(Outcome.SERVER_ERROR)
 
     def upstream_garbage(self, conn: UpstreamConnection, exc: Exception) -> None:

@@ -6,9 +6,9 @@ head is handed over whole, as the bytes it came in (cut out of one read, or of t
 split over), for :mod:`vigil.balancer._http_raw`: llhttp judges it without a callback per header.
 Connections are opened and kept idle by :class:`vigil.balancer._proxy_connpool.UpstreamPool`. A
 connection is discarded on any error, when the upstream says ``Connection: close``, or when it
-sends a byte while idle. :meth:`UpstreamConnection.peer_gone` looks at the socket itself for a
-close the loop has not read yet, before a request that cannot be replayed goes out on a reused
-connection.
+sends a byte while idle or after the response in the same read.
+:meth:`UpstreamConnection.peer_gone` looks at the socket itself for a close the loop has not read
+yet, before a request that cannot be replayed goes out on a reused connection.
 """
 
 from __future__ import annotations
@@ -87,10 +87,13 @@ class UpstreamConnection:
                 self.partial += data[self.head_start :] if self.head_start else data
                 if len(self.partial) > MAX_UPSTREAM_HEAD:
                     raise ValueError("upstream response head too large")
-        # garbage, an upgrade (we never ask for one), or a head over MAX_UPSTREAM_HEAD
+        # garbage, an upgrade (we never ask for one), a head over MAX_UPSTREAM_HEAD, or bytes
+        # after the response in the same read (see on_message_begin)
         except (HttpParserError, HttpParserUpgrade, ValueError) as exc:
             if self.exchange is ex:
                 ex.upstream_garbage(self, exc)
+            elif self.exchange is None:  # the response ended and the connection went idle:
+                self.abort()  # its parser is not at a message's start, or is broken
             return
         if self.exchange is ex:
             ex.flush()
@@ -119,11 +122,19 @@ class UpstreamConnection:
             self.exchange.client.pause_reading_for_upstream(False)
 
     # -- httptools callbacks -----------------------------------------------------------
-    # No on_message_begin, on_status or on_header (httptools calls only the callbacks that
-    # exist, and each costs ~1,000 instructions; without on_header llhttp still parses and
-    # judges every header, it only does not hand them over): the head is taken whole from the
-    # reads when it completes, and the next head's state is reset when a response completes,
-    # as nothing but the next response may follow it (a byte while idle closes the connection).
+    # No on_status or on_header (httptools calls only the callbacks that exist, and each costs
+    # ~1,000 instructions; without on_header llhttp still parses and judges every header, it
+    # only does not hand them over): the head is taken whole from the reads when it completes,
+    # and the next head's state is reset when a response completes, as nothing but the next
+    # response may follow it (a byte while idle closes the connection).
+
+    def on_message_begin(self) -> None:
+        # A response begins after the one owed ended in the same read (the exchange let the
+        # connection go): nobody asked for it. Pooled, its parser would be inside it (or broken
+        # by garbage) and take the next request's answer for the rest of it: the next client
+        # would get a 502, or a head whose framing is not the one its body is read by.
+        if self.exchange is None:
+            raise ValueError("upstream sent bytes after its response")
 
     def on_headers_complete(self) -> None:
         self.in_head = False
