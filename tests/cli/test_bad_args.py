@@ -146,3 +146,28 @@ def test_the_agent_refuses_a_state_dir_it_cannot_write_when_it_follows_logs(
         f"vigil agent: --state-dir: cannot write in {tmp_path / 'afile' / 'state'} (Not a "
         "directory): give a directory this user can write (the log offsets are kept there)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["agent", "--controller", "http://127.0.0.1:9", "--name", "n1", "--interval", "inf"],
+         "--interval"),
+        (["agent", "--controller", "http://127.0.0.1:9", "--name", "n1", "--ship-every", "inf"],
+         "--ship-every"),
+        (["top", "--url", "http://127.0.0.1:9", "--every", "inf"], "--every"),
+        (["top", "--url", "http://127.0.0.1:9", "--every", "1e300"], "--every"),
+    ],
+    ids=["agent-interval", "agent-ship-every", "top-every", "top-every-huge"],
+)  # fmt: skip
+def test_an_infinite_period_is_a_usage_error_naming_its_option(
+    cli: Cli, args: list[str], option: str
+) -> None:
+    # --interval inf passed min=0.01: the agent sent heartbeats back to back (a due time of
+    # seq * inf plus a jitter of 0 * inf is NaN, so no wait), thousands a second at a controller
+    # that is down; --ship-every inf never shipped a log batch, without a word; top --every inf
+    # drew one table, then time.sleep(inf) raised OverflowError (a traceback)
+    done = cli(*args, "--no-metrics" if args[0] == "agent" else "--once", columns=300, timeout=20)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"Invalid value for '{option}'" in done.stderr

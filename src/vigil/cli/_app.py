@@ -49,6 +49,10 @@ err = Console(stderr=True)
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to vigil.yaml.")]
 UrlOpt = Annotated[str | None, typer.Option("--url", help="Controller URL (or VIGIL_URL).")]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (or VIGIL_TOKEN).")]
+MAX_PERIOD = 86_400.0
+"""The longest period an option takes (a day): a bound also refuses ``inf``, which passed a
+lower bound alone and made the agent beat back to back (a due time of NaN), never ship its
+logs, and ``vigil top`` raise OverflowError in ``time.sleep``."""
 
 
 def _controller_url(value: str) -> str:
@@ -237,7 +241,9 @@ def agent(
             callback=_agent_token,
         ),
     ] = None,
-    interval: Annotated[float, typer.Option(min=0.01, help="Seconds between heartbeats.")] = 1.0,
+    interval: Annotated[
+        float, typer.Option(min=0.01, max=MAX_PERIOD, help="Seconds between heartbeats.")
+    ] = 1.0,
     metrics: Annotated[
         bool, typer.Option(help="Push host and GPU metrics with the heartbeats, every second.")
     ] = True,
@@ -260,7 +266,11 @@ def agent(
     ] = Path("~/.vigil/agent"),
     ship_every: Annotated[
         float | None,
-        typer.Option(min=0.05, help="Seconds between log batches (default: logs.ship_every)."),
+        typer.Option(
+            min=0.05,
+            max=MAX_PERIOD,
+            help="Seconds between log batches (default: logs.ship_every).",
+        ),
     ] = None,
 ) -> None:
     """Run a node agent: send heartbeats to the controller, and ship its logs, until stopped."""
@@ -362,7 +372,9 @@ def top(
     url: UrlOpt = None,
     token: TokenOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Print one table and exit.")] = False,
-    every: Annotated[float, typer.Option(min=0.5, help="Seconds between refreshes.")] = 2.0,
+    every: Annotated[
+        float, typer.Option(min=0.5, max=MAX_PERIOD, help="Seconds between refreshes.")
+    ] = 2.0,
 ) -> None:
     """Live per-node view: CPU, memory, load, fullest disk, network (from agents' metrics)."""
     client = ApiClient(url, token)
