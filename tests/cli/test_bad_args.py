@@ -171,3 +171,31 @@ def test_an_infinite_period_is_a_usage_error_naming_its_option(
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert f"Invalid value for '{option}'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "name", ["", "a/../../b", "n" * 64, "gpu 1"], ids=["empty", "path", "long", "space"]
+)
+def test_the_agent_refuses_a_node_name_no_config_can_hold(cli: Cli, name: str) -> None:
+    # it started and sent heartbeats the controller could only refuse (422 for an empty or long
+    # name, 404 for another), logged each second for ever; with --log its state file was
+    # named after it: logs-a/../../b.json, outside --state-dir
+    (cli.cwd / "app.log").write_text("hello\n")
+    done = cli(
+        "agent",
+        "--controller",
+        "http://127.0.0.1:9",
+        "--name",
+        name,
+        "--no-metrics",
+        "--log",
+        str(cli.cwd / "app.log"),
+        "--state-dir",
+        str(cli.cwd / "state"),
+        columns=300,
+        timeout=20,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Invalid value for '--name'" in done.stderr
+    assert "nodes[].name" in done.stderr

@@ -69,6 +69,24 @@ def _controller_url(value: str) -> str:
     return value
 
 
+def _node_name(value: str) -> str:
+    """``--name`` checked before the agent starts, by the rule of ``nodes[].name`` in vigil.yaml:
+    a name no config can hold got only refusals (422 or 404) for ever, and with ``--log`` named
+    its state file (``logs-a/../../b.json`` landed outside ``--state-dir``)."""
+    from pydantic import ValidationError
+
+    from vigil.settings import NodeSettings
+
+    try:
+        NodeSettings(name=value)
+    except ValidationError as exc:
+        raise typer.BadParameter(
+            f"{value!r} is no node name (nodes[].name in vigil.yaml: a letter or digit, then up "
+            "to 62 letters, digits, '_', '.' or '-'): give this node's name as the config has it"
+        ) from exc
+    return value
+
+
 def _agent_token(value: str | None) -> str | None:
     """``--token`` checked before the agent starts: one that cannot go into a header made
     every heartbeat raise UnicodeEncodeError (a traceback)."""
@@ -232,7 +250,10 @@ def agent(
         str,
         typer.Option(help="Controller URL, e.g. http://ctl:8700.", callback=_controller_url),
     ],
-    name: Annotated[str, typer.Option(help="This node's name, as in the controller's config.")],
+    name: Annotated[
+        str,
+        typer.Option(help="This node's name, as in the controller's config.", callback=_node_name),
+    ],
     token: Annotated[
         str | None,
         typer.Option(
