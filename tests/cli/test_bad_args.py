@@ -199,3 +199,19 @@ def test_the_agent_refuses_a_node_name_no_config_can_hold(cli: Cli, name: str) -
     assert "Traceback" not in done.stderr
     assert "Invalid value for '--name'" in done.stderr
     assert "nodes[].name" in done.stderr
+
+
+def test_up_with_a_store_url_it_cannot_read_says_so_in_one_line(cli: Cli) -> None:
+    # a port that is no number ended 'vigil up' with a traceback (a bare ValueError)
+    config = cli.cwd / "vigil.yaml"
+    config.write_text(
+        "data_dir: data\nstore:\n  url: postgresql://vigil:s3cret@db:54x32/vigil\n",
+        encoding="utf-8",
+    )
+    done = cli("up", "-c", str(config), columns=300)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "vigil up: unsupported database URL 'postgresql://vigil:***@db:54x32/vigil' (the port "
+        "is no number), use sqlite:///path or postgresql://user:password@host/db"
+    ]

@@ -204,3 +204,14 @@ def test_a_mistyped_url_is_refused_without_showing_its_password(url: str, shown:
         SqlStore(url)
     assert "s3cret" not in str(caught.value)
     assert f"unsupported database URL {shown!r}" in str(caught.value)
+
+
+def test_a_url_whose_port_is_no_number_is_refused_naming_it() -> None:
+    # make_url raised a bare ValueError ("invalid literal for int() with base 10: '54x32'"),
+    # which no caller expects: 'vigil up' ended with a 95-line traceback
+    with pytest.raises(StoreError) as caught:
+        SqlStore("postgresql://vigil:s3cret@db:54x32/vigil")
+    assert str(caught.value).startswith(
+        "unsupported database URL 'postgresql://vigil:***@db:54x32/vigil' (the port is no "
+        "number), use sqlite:///path or postgresql://user:password@host/db"
+    ), caught.value

@@ -47,6 +47,10 @@ def parse_url(url: str) -> URL:
         parsed = sa.make_url(url)
     except exc.ArgumentError as err:
         raise StoreError(f"unsupported database URL {hide_password(url)!r}, {hint}") from err
+    except ValueError as err:  # make_url reads the port with int(): a bare ValueError
+        raise StoreError(
+            f"unsupported database URL {hide_password(url)!r} (the port is no number), {hint}"
+        ) from err
     if parsed.get_backend_name() not in SUPPORTED:
         raise StoreError(f"unsupported database URL {safe_url(parsed)!r}, {hint}")
     if parsed.drivername == "postgresql":
