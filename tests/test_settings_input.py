@@ -181,3 +181,48 @@ def test_a_refused_token_is_not_repeated_in_the_problem(text: str, where: str, s
     assert problem.startswith(where), problem
     assert secret not in problem
     assert "not shown" in problem
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        (
+            "mysql://vigil:s3cret@db/vigil",
+            "store.url: the database 'mysql' is not supported: use sqlite:///path or "
+            "postgresql://user:password@host/db",
+        ),
+        (
+            "postgresql:/vigil:s3cret@db/vigil",
+            "store.url: not a database URL: use sqlite:///path or "
+            "postgresql://user:password@host/db",
+        ),
+        (
+            "postgresql://vigil:s3cret@db:54x32/vigil",
+            "store.url: the port '54x32' is no number",
+        ),
+        (
+            "PostgreSQL://db/vigil",
+            "store.url: the database 'PostgreSQL' is not supported: use sqlite:///path or "
+            "postgresql://user:password@host/db",
+        ),
+    ],
+    ids=["mysql", "one-slash", "port", "capitals"],
+)
+def test_check_config_refuses_a_store_url_vigil_up_cannot_open(url: str, problem: str) -> None:
+    # each passed 'vigil check-config' (store.url was any string), then 'vigil up' refused it
+    assert problems_of(f"store:\n  url: {url}\n") == [f"vigil.yaml:2: {problem}"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///{data_dir}/vigil.db",
+        "sqlite://",
+        "sqlite+pysqlite:////var/lib/vigil/v.db",
+        "postgresql://vigil:pw@db:5432/vigil",
+        "postgresql://vigil:p/w:d@db/vigil",
+        "postgresql+psycopg://vigil@[::1]:5432/vigil?sslmode=require",
+    ],
+)
+def test_a_store_url_vigil_can_open_is_taken(url: str) -> None:
+    assert parse_settings(f"store:\n  url: '{url}'\n").store.url == url

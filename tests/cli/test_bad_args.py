@@ -201,17 +201,15 @@ def test_the_agent_refuses_a_node_name_no_config_can_hold(cli: Cli, name: str) -
     assert "nodes[].name" in done.stderr
 
 
-def test_up_with_a_store_url_it_cannot_read_says_so_in_one_line(cli: Cli) -> None:
-    # a port that is no number ended 'vigil up' with a traceback (a bare ValueError)
+def test_up_and_check_config_refuse_a_store_url_they_cannot_open_in_one_line(cli: Cli) -> None:
+    # a port that is no number ended 'vigil up' with a traceback (a bare ValueError), and
+    # 'vigil check-config' said ok; the line must not show the password either
     config = cli.cwd / "vigil.yaml"
     config.write_text(
         "data_dir: data\nstore:\n  url: postgresql://vigil:s3cret@db:54x32/vigil\n",
         encoding="utf-8",
     )
-    done = cli("up", "-c", str(config), columns=300)
-    assert done.returncode == 1, done.stderr
-    assert "Traceback" not in done.stderr
-    assert done.stderr.splitlines() == [
-        "vigil up: unsupported database URL 'postgresql://vigil:***@db:54x32/vigil' (the port "
-        "is no number), use sqlite:///path or postgresql://user:password@host/db"
-    ]
+    for command in ("up", "check-config"):
+        done = cli(command, "-c", str(config), columns=300)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines() == [f"{config}:3: store.url: the port '54x32' is no number"]
