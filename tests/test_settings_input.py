@@ -151,3 +151,78 @@ def test_a_zero_period_is_refused_at_load_naming_its_field(text: str, where: str
     # burst_bucket: ValueError '... must be > 0') or spun a loop with no pause (the others)
     [problem] = problems_of(text)
     assert problem.startswith(f"{where}: must be > 0"), problem
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "secret"),
+    [
+        (
+            "api:\n  tokens:\n    - {name: ops, token: hunter2secret}\n",
+            "vigil.yaml:3: api.tokens[0].token: string should have at least 16 characters",
+            "hunter2secret",
+        ),
+        (
+            "api:\n  tokens:\n    - {name: ci, sha256: my-real-token-pasted-as-its-hash}\n",
+            "vigil.yaml:3: api.tokens[0].sha256: must match ^[0-9a-f]{64}$",
+            "my-real-token-pasted-as-its-hash",
+        ),
+        (
+            "agents:\n  - {node: a, token: 12345678901234567890}\n",
+            "vigil.yaml:2: agents[0].token: must be text: put the value in quotes",
+            "12345678901234567890",
+        ),
+    ],
+    ids=["short-token", "token-as-sha256", "number-token"],
+)
+def test_a_refused_token_is_not_repeated_in_the_problem(text: str, where: str, secret: str) -> None:
+    # the problem line goes to the terminal, and from 'vigil up' to the service's log
+    # (journald): it quoted the token (or what was pasted as its hash) in '(got ...)'
+    [problem] = problems_of(text)
+    assert problem.startswith(where), problem
+    assert secret not in problem
+    assert "not shown" in problem
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        (
+            "mysql://vigil:s3cret@db/vigil",
+            "store.url: the database 'mysql' is not supported: use sqlite:///path or "
+            "postgresql://user:password@host/db",
+        ),
+        (
+            "postgresql:/vigil:s3cret@db/vigil",
+            "store.url: not a database URL: use sqlite:///path or "
+            "postgresql://user:password@host/db",
+        ),
+        (
+            "postgresql://vigil:s3cret@db:54x32/vigil",
+            "store.url: the port '54x32' is no number",
+        ),
+        (
+            "PostgreSQL://db/vigil",
+            "store.url: the database 'PostgreSQL' is not supported: use sqlite:///path or "
+            "postgresql://user:password@host/db",
+        ),
+    ],
+    ids=["mysql", "one-slash", "port", "capitals"],
+)
+def test_check_config_refuses_a_store_url_vigil_up_cannot_open(url: str, problem: str) -> None:
+    # each passed 'vigil check-config' (store.url was any string), then 'vigil up' refused it
+    assert problems_of(f"store:\n  url: {url}\n") == [f"vigil.yaml:2: {problem}"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///{data_dir}/vigil.db",
+        "sqlite://",
+        "sqlite+pysqlite:////var/lib/vigil/v.db",
+        "postgresql://vigil:pw@db:5432/vigil",
+        "postgresql://vigil:p/w:d@db/vigil",
+        "postgresql+psycopg://vigil@[::1]:5432/vigil?sslmode=require",
+    ],
+)
+def test_a_store_url_vigil_can_open_is_taken(url: str) -> None:
+    assert parse_settings(f"store:\n  url: '{url}'\n").store.url == url

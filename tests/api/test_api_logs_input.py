@@ -60,3 +60,40 @@ async def test_a_bad_json_push_names_the_body_field_as_every_route_does(
     assert resp.json()["detail"] == (
         "body.source: field required; body.lines.1: input should be a valid string (got 7)"
     )
+
+
+@pytest.mark.parametrize(
+    ("times", "field"),
+    [
+        ({"sent_at": "NaN"}, "body.sent_at"),
+        ({"sent_at": "Infinity"}, "body.sent_at"),
+        ({"first_at": "-Infinity"}, "body.templates.0.first_at"),
+        ({"last_at": "NaN"}, "body.templates.0.last_at"),
+    ],
+    ids=["sent-nan", "sent-inf", "first-minus-inf", "last-nan"],
+)
+async def test_an_agent_batch_with_a_time_that_is_no_number_is_a_422_naming_it(
+    client: httpx.AsyncClient, pipeline: LogPipeline, times: dict[str, str], field: str
+) -> None:
+    # JSON has no NaN or Infinity, but the parser takes them: the batch was counted (200) with
+    # its backlog span NaN or infinite (lines spread over an endless span count in no bucket),
+    # where the pipeline's backlog_span says the API refuses non-finite times
+    values = {"sent_at": "1700000000.0", "first_at": "1699999999.0", "last_at": "1700000000.0"}
+    values.update(times)
+    template = (
+        '{"source": "app", "template": "disk <*> failed", "count": 3, '
+        f'"first_at": {values["first_at"]}, "last_at": {values["last_at"]}}}'
+    )
+    body = (
+        f'{{"node": "node-a", "agent_id": "a1", "seq": 1, "sent_at": {values["sent_at"]}, '
+        f'"templates": [{template}]}}'
+    )
+    resp = await client.post(
+        "/api/v1/logs/batches",
+        content=body,
+        headers={**bearer(AGENT_A), "Content-Type": "application/json"},
+    )
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"].startswith(f"{field}: "), resp.json()
+    assert "finite" in resp.json()["detail"]
+    assert not list(pipeline.registry.entries()), "nothing of the batch is counted"

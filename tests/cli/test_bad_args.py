@@ -146,3 +146,70 @@ def test_the_agent_refuses_a_state_dir_it_cannot_write_when_it_follows_logs(
         f"vigil agent: --state-dir: cannot write in {tmp_path / 'afile' / 'state'} (Not a "
         "directory): give a directory this user can write (the log offsets are kept there)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["agent", "--controller", "http://127.0.0.1:9", "--name", "n1", "--interval", "inf"],
+         "--interval"),
+        (["agent", "--controller", "http://127.0.0.1:9", "--name", "n1", "--ship-every", "inf"],
+         "--ship-every"),
+        (["top", "--url", "http://127.0.0.1:9", "--every", "inf"], "--every"),
+        (["top", "--url", "http://127.0.0.1:9", "--every", "1e300"], "--every"),
+    ],
+    ids=["agent-interval", "agent-ship-every", "top-every", "top-every-huge"],
+)  # fmt: skip
+def test_an_infinite_period_is_a_usage_error_naming_its_option(
+    cli: Cli, args: list[str], option: str
+) -> None:
+    # --interval inf passed min=0.01: the agent sent heartbeats back to back (a due time of
+    # seq * inf plus a jitter of 0 * inf is NaN, so no wait), thousands a second at a controller
+    # that is down; --ship-every inf never shipped a log batch, without a word; top --every inf
+    # drew one table, then time.sleep(inf) raised OverflowError (a traceback)
+    done = cli(*args, "--no-metrics" if args[0] == "agent" else "--once", columns=300, timeout=20)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"Invalid value for '{option}'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "name", ["", "a/../../b", "n" * 64, "gpu 1"], ids=["empty", "path", "long", "space"]
+)
+def test_the_agent_refuses_a_node_name_no_config_can_hold(cli: Cli, name: str) -> None:
+    # it started and sent heartbeats the controller could only refuse (422 for an empty or long
+    # name, 404 for another), logged each second for ever; with --log its state file was
+    # named after it: logs-a/../../b.json, outside --state-dir
+    (cli.cwd / "app.log").write_text("hello\n")
+    done = cli(
+        "agent",
+        "--controller",
+        "http://127.0.0.1:9",
+        "--name",
+        name,
+        "--no-metrics",
+        "--log",
+        str(cli.cwd / "app.log"),
+        "--state-dir",
+        str(cli.cwd / "state"),
+        columns=300,
+        timeout=20,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Invalid value for '--name'" in done.stderr
+    assert "nodes[].name" in done.stderr
+
+
+def test_up_and_check_config_refuse_a_store_url_they_cannot_open_in_one_line(cli: Cli) -> None:
+    # a port that is no number ended 'vigil up' with a traceback (a bare ValueError), and
+    # 'vigil check-config' said ok; the line must not show the password either
+    config = cli.cwd / "vigil.yaml"
+    config.write_text(
+        "data_dir: data\nstore:\n  url: postgresql://vigil:s3cret@db:54x32/vigil\n",
+        encoding="utf-8",
+    )
+    for command in ("up", "check-config"):
+        done = cli(command, "-c", str(config), columns=300)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines() == [f"{config}:3: store.url: the port '54x32' is no number"]

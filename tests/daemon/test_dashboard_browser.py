@@ -226,3 +226,24 @@ def test_with_no_api_tokens_the_page_reads_without_one(
     assert "main" not in dom.hidden and "login" in dom.hidden
     assert row(dom, "replicas", "llm/0")[2] == "running"
     assert "forget" in dom.hidden  # no token kept, none to forget
+
+
+def test_a_token_that_cannot_be_sent_shows_the_form_saying_so(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    # a token with a character past U+00FF (an ellipsis or a dash a document put in) cannot go
+    # into a header: fetch threw a TypeError, the page said 'cannot read the API (retrying)'
+    # every 3 s with nothing shown, neither the form nor 'forget token' to get rid of it
+    chromium()
+    up = vigil_up(config(tmp_path, tag, replicas=1))
+    url = up.wait_up()
+
+    dom = render(f"{url}/ui/#token={VIEWER[:8]}%E2%80%A6", tmp_path / "profile")
+
+    assert "login" not in dom.hidden and "main" in dom.hidden
+    assert "forget" not in dom.hidden
+    text = " ".join(" ".join(dom.text).split())
+    assert (
+        "The token kept in this browser cannot be sent: it holds '\u2026' (character 9); "
+        "paste it again" in text
+    ), text

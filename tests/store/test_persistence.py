@@ -185,3 +185,33 @@ def test_a_file_that_is_not_a_database_raises_store_error(tmp_path: Path) -> Non
     path.write_bytes(b"this is not a sqlite database, just some text" * 100)
     with pytest.raises(StoreError, match="not a database"):
         SqlStore(f"sqlite:///{path}")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql:/vigil:s3cret@db/vigil", "postgresql:/vigil:***@db/vigil"),
+        ("postgresql//vigil:s3cret@db/vigil", "postgresql//vigil:***@db/vigil"),
+        ("postgres ql://vigil:s3cret@db/vigil", "postgres ql://vigil:***@db/vigil"),
+        ("vigil:s3cret@db/vigil", "vigil:***@db/vigil"),
+    ],
+    ids=["one-slash", "no-colon", "space", "no-scheme"],
+)
+def test_a_mistyped_url_is_refused_without_showing_its_password(url: str, shown: str) -> None:
+    # 'vigil up: unsupported database URL 'postgresql:/vigil:s3cret@db/vigil'' went to the
+    # terminal and the service's log: a URL the parser could not read was quoted whole
+    with pytest.raises(StoreError) as caught:
+        SqlStore(url)
+    assert "s3cret" not in str(caught.value)
+    assert f"unsupported database URL {shown!r}" in str(caught.value)
+
+
+def test_a_url_whose_port_is_no_number_is_refused_naming_it() -> None:
+    # make_url raised a bare ValueError ("invalid literal for int() with base 10: '54x32'"),
+    # which no caller expects: 'vigil up' ended with a 95-line traceback
+    with pytest.raises(StoreError) as caught:
+        SqlStore("postgresql://vigil:s3cret@db:54x32/vigil")
+    assert str(caught.value).startswith(
+        "unsupported database URL 'postgresql://vigil:***@db:54x32/vigil' (the port is no "
+        "number), use sqlite:///path or postgresql://user:password@host/db"
+    ), caught.value

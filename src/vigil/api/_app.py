@@ -29,6 +29,7 @@ from vigil.api import (
 from vigil.api._context import ApiContext, TokenTable
 from vigil.api._control import ControlPlane
 from vigil.api._errors import install_error_handlers
+from vigil.api._surrogates import SurrogateGuard
 from vigil.settings import Settings
 from vigil.store import Store
 
@@ -94,6 +95,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.state.api_metrics = _metrics.ApiMetrics(registry)  # also counts the lean heartbeats
+    app.add_middleware(SurrogateGuard)  # inside gzip: it reads inflated bodies
     app.add_middleware(_metrics.MetricsMiddleware, metrics=app.state.api_metrics)
     app.add_middleware(_gzip.GzipRequestMiddleware)
     # _balancer before _fleet: its fixed path .../balancer must win over .../{command}

@@ -43,6 +43,7 @@ from vigil.api._gzip import MAX_INFLATED, inflate, read_capped, replay, too_long
 from vigil.api._metrics import ApiMetrics
 from vigil.api._schemas import MAX_BATCH, Info
 from vigil.api._series import ERRORS_SHOWN
+from vigil.api._surrogates import lone_surrogate
 from vigil.collectors import Labels, SampleBatch, freeze_labels
 from vigil.errors import AuthError, ForbiddenError, InputError, NotFoundError, VigilError
 
@@ -156,8 +157,8 @@ class HeartbeatFastPath:
                 return None, ""
         elif encoding not in (b"", b"identity"):
             return None, ""
-        if not body:
-            return None, ""
+        if not body or (b"\\u" in body and lone_surrogate(body) is not None):
+            return None, ""  # the app refuses a lone surrogate (vigil.api._surrogates)
         try:
             return BEAT.validate_json(body), token
         except (ValidationError, ValueError, RecursionError):  # the app says what is wrong

@@ -75,12 +75,17 @@ def _spaced(text: str) -> str:
 LogText = Annotated[str, AfterValidator(_spaced)]
 
 
+Time = Annotated[float, Field(allow_inf_nan=False)]
+"""A time of an agent's clock (Unix seconds). JSON has no NaN or Infinity, but the parser takes
+them: a batch with one was counted with an endless or NaN backlog span (its lines in no bucket)."""
+
+
 class TemplateCountIn(BaseModel):
     source: str = Field(pattern=LABEL)
     template: LogText = Field(max_length=MAX_TEMPLATE_CHARS)
     count: int = Field(ge=1, le=MAX_TEMPLATE_COUNT)
-    first_at: float
-    last_at: float
+    first_at: Time
+    last_at: Time
     level: LogText = Field(default="", max_length=MAX_LEVEL_CHARS)
     samples: list[LogText] = Field(default_factory=list, max_length=20)
 
@@ -100,7 +105,7 @@ class BatchIn(BaseModel):
         min_length=1, max_length=64, description="Random, kept in the agent's state"
     )
     seq: int = Field(ge=1, description="Batch number; a repeated one is ignored")
-    sent_at: float = Field(description="The agent's clock when it sent the batch")
+    sent_at: Time = Field(description="The agent's clock when it sent the batch")
     templates: list[TemplateCountIn] = Field(max_length=MAX_BATCH_TEMPLATES)
     stats: dict[SourceName, SourceStats] = Field(
         default_factory=dict,

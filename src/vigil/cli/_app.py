@@ -49,6 +49,10 @@ err = Console(stderr=True)
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to vigil.yaml.")]
 UrlOpt = Annotated[str | None, typer.Option("--url", help="Controller URL (or VIGIL_URL).")]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (or VIGIL_TOKEN).")]
+MAX_PERIOD = 86_400.0
+"""The longest period an option takes (a day): a bound also refuses ``inf``, which passed a
+lower bound alone and made the agent beat back to back (a due time of NaN), never ship its
+logs, and ``vigil top`` raise OverflowError in ``time.sleep``."""
 
 
 def _controller_url(value: str) -> str:
@@ -62,6 +66,24 @@ def _controller_url(value: str) -> str:
     problem = url_problem(value)
     if problem is not None:
         raise typer.BadParameter(problem)
+    return value
+
+
+def _node_name(value: str) -> str:
+    """``--name`` checked before the agent starts, by the rule of ``nodes[].name`` in vigil.yaml:
+    a name no config can hold got only refusals (422 or 404) for ever, and with ``--log`` named
+    its state file (``logs-a/../../b.json`` landed outside ``--state-dir``)."""
+    from pydantic import ValidationError
+
+    from vigil.settings import NodeSettings
+
+    try:
+        NodeSettings(name=value)
+    except ValidationError as exc:
+        raise typer.BadParameter(
+            f"{value!r} is no node name (nodes[].name in vigil.yaml: a letter or digit, then up "
+            "to 62 letters, digits, '_', '.' or '-'): give this node's name as the config has it"
+        ) from exc
     return value
 
 
@@ -228,7 +250,10 @@ def agent(
         str,
         typer.Option(help="Controller URL, e.g. http://ctl:8700.", callback=_controller_url),
     ],
-    name: Annotated[str, typer.Option(help="This node's name, as in the controller's config.")],
+    name: Annotated[
+        str,
+        typer.Option(help="This node's name, as in the controller's config.", callback=_node_name),
+    ],
     token: Annotated[
         str | None,
         typer.Option(
@@ -237,7 +262,9 @@ def agent(
             callback=_agent_token,
         ),
     ] = None,
-    interval: Annotated[float, typer.Option(min=0.01, help="Seconds between heartbeats.")] = 1.0,
+    interval: Annotated[
+        float, typer.Option(min=0.01, max=MAX_PERIOD, help="Seconds between heartbeats.")
+    ] = 1.0,
     metrics: Annotated[
         bool, typer.Option(help="Push host and GPU metrics with the heartbeats, every second.")
     ] = True,
@@ -260,7 +287,11 @@ def agent(
     ] = Path("~/.vigil/agent"),
     ship_every: Annotated[
         float | None,
-        typer.Option(min=0.05, help="Seconds between log batches (default: logs.ship_every)."),
+        typer.Option(
+            min=0.05,
+            max=MAX_PERIOD,
+            help="Seconds between log batches (default: logs.ship_every).",
+        ),
     ] = None,
 ) -> None:
     """Run a node agent: send heartbeats to the controller, and ship its logs, until stopped."""
@@ -362,7 +393,9 @@ def top(
     url: UrlOpt = None,
     token: TokenOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Print one table and exit.")] = False,
-    every: Annotated[float, typer.Option(min=0.5, help="Seconds between refreshes.")] = 2.0,
+    every: Annotated[
+        float, typer.Option(min=0.5, max=MAX_PERIOD, help="Seconds between refreshes.")
+    ] = 2.0,
 ) -> None:
     """Live per-node view: CPU, memory, load, fullest disk, network (from agents' metrics)."""
     client = ApiClient(url, token)

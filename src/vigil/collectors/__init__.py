@@ -21,7 +21,13 @@ from vigil.collectors._logedge import (
 from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
-from vigil.collectors._prom import parse_exposition, parse_query_result, query, scrape
+from vigil.collectors._prom import (
+    parse_exposition,
+    parse_query_result,
+    query,
+    redacted,
+    scrape,
+)
 from vigil.collectors._rings import Rollup
 from vigil.collectors._sample import Labels, Sample, SampleBatch, freeze_labels
 from vigil.collectors._series import (
@@ -73,6 +79,7 @@ __all__ = [
     "parse_query_result",
     "parse_xid_line",
     "query",
+    "redacted",
     "run_probe",
     "scrape",
     "width_for",

@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,6 +26,23 @@ from vigil.errors import BackendError, InputError
 MAX_SCRAPE_BODY = 16 * 1024 * 1024
 """Bytes of a scrape body accepted (Prometheus' own default limit is unlimited; vLLM and DCGM
 exporters answer in well under 1 MB, so 16 MB means something is wrong)."""
+
+
+def redacted(url: str) -> str:
+    """``url`` as it may be shown: the password of its userinfo (``http://user:pass@host``,
+    basic auth, the one way to reach a protected exporter) replaced by ``<secret>``, as
+    Prometheus shows it. Every problem of a source names its URL, and it went to the log whole."""
+    if "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL urllib can split (an unclosed '['): hide the userinfo whole
+        scheme, sep, rest = url.partition("://")
+        return f"{scheme}{sep}<secret>@{rest.rpartition('@')[2]}"
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:<secret>@{host}"))
 
 
 def _families(text: str) -> list[tuple[str, dict[str, str], float, float | None]]:
@@ -117,22 +135,23 @@ async def scrape(
     """
     own = client is None
     http = httpx.AsyncClient() if client is None else client
+    shown = redacted(url)
     try:
         headers = {"Accept": "text/plain;version=0.0.4"}
         async with (
-            _bounded(timeout, f"scrape {url}"),
+            _bounded(timeout, f"scrape {shown}"),
             http.stream("GET", url, timeout=timeout, headers=headers) as response,
         ):
             if not response.is_success:
-                raise BackendError(f"scrape {url}: HTTP {response.status_code}")
-            body = await _body(response, f"scrape {url}")
+                raise BackendError(f"scrape {shown}: HTTP {response.status_code}")
+            body = await _body(response, f"scrape {shown}")
             charset = response.charset_encoding or "utf-8"
     except httpx.HTTPError as exc:
-        raise BackendError(f"scrape {url}: {type(exc).__name__}: {exc}") from exc
+        raise BackendError(f"scrape {shown}: {type(exc).__name__}: {exc}") from exc
     finally:
         if own:
             await http.aclose()
-    return await asyncio.to_thread(_parse_body, body, charset, clock(), url, labels or {})
+    return await asyncio.to_thread(_parse_body, body, charset, clock(), shown, labels or {})
 
 
 def _parse_body(
@@ -241,6 +260,7 @@ async def query(
     Prometheus rejects (HTTP 400/422 with an error body) raises :class:`~vigil.errors.InputError`.
     """
     url = server.rstrip("/") + "/api/v1/query"
+    server = redacted(server)  # as shown in every problem from here on
     source = f"query {promql!r} on {server}"
     try:
         params = {"query": promql}

@@ -339,7 +339,9 @@ class LogPipeline(LogQueries):
         return IngestResult(len(texts), len(touched), found)
 
     def _count_stats(self, source: str, counts: Mapping[str, int]) -> None:
-        have = self.stats.setdefault(source, {})
+        # the sources past the metrics' cap share one entry (see LogCounts.key): a name per
+        # entry grew this (and the state file) with every source name an agent sent
+        have = self.stats.setdefault("/".join(self.counts.key(source)), {})
         for name, value in counts.items():
             if value:
                 have[name] = have.get(name, 0) + int(value)

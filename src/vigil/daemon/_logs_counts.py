@@ -35,13 +35,19 @@ class LogCounts:
     round_seconds: float = 0.0
     """Analysis rounds of the pipeline's loop, and the time they took in all."""
     last_round_seconds: float = 0.0
+    labelled: set[tuple[str, str]] = field(default_factory=set)
+    """The (node, source) pairs given series of their own, at most :data:`MAX_LABELLED`: lines
+    and problems share them (an agent batch's ``stats`` name sources that sent no line in it,
+    and each new name was a new series when only ``lines`` was counted against the cap)."""
 
     def key(self, source_key: str) -> tuple[str, str]:
         """``node/source`` -> (node, source), or (``(other)``, ``(other)``) past the cap."""
         node, _, source = source_key.partition("/")
         pair = (node, source)
-        if pair not in self.lines and len(self.lines) >= MAX_LABELLED:  # problems follow lines
-            return (OTHER, OTHER)
+        if pair not in self.labelled:
+            if len(self.labelled) >= MAX_LABELLED:
+                return (OTHER, OTHER)
+            self.labelled.add(pair)
         return pair
 
     def received(self, source_key: str, lines: int) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from vigil.collectors import Labels, Sample, query, scrape
+from vigil.collectors import Labels, Sample, query, redacted, scrape
 from vigil.errors import VigilError
 from vigil.settings import PromQuery, ScrapeTarget
 
@@ -45,9 +45,9 @@ class SourceLoop:
     ) -> None:
         self.source = source
         self.what = (
-            f"metrics.scrape {source.name} ({source.url})"
+            f"metrics.scrape {source.name} ({redacted(source.url)})"
             if isinstance(source, ScrapeTarget)
-            else f"metrics.promql {source.name} ({source.query!r} on {source.server})"
+            else f"metrics.promql {source.name} ({source.query!r} on {redacted(source.server)})"
         )
         self._ingest = ingest
         self._clock = clock

@@ -22,6 +22,11 @@ MAX_DEPTH = 64
 """Nesting levels a config may have (vigil.yaml needs about six). A few thousand overflowed the
 YAML composer's recursion: a RecursionError traceback instead of a problem line."""
 
+SECRET_FIELDS = frozenset({"token", "sha256"})
+"""Fields of ``api.tokens`` and ``agents`` whose value is never quoted in a problem: the line goes
+to the terminal and, from ``vigil up``, to the service's log; a malformed ``sha256`` is often the
+token itself, pasted in the wrong field."""
+
 _OPENS = (
     yaml.BlockMappingStartToken,
     yaml.BlockSequenceStartToken,
@@ -133,7 +138,8 @@ def _describe(
     msg = friendly.get(typ) or str(err["msg"]).removeprefix("Value error, ")
     msg = msg[0].lower() + msg[1:] if msg else msg
     if typ not in {"missing", "value_error"} and "input" in err:
-        msg += f" (got {err['input']!r})"
+        secret = bool(loc) and loc[-1] in SECRET_FIELDS
+        msg += " (the value is not shown: it is a secret)" if secret else f" (got {err['input']!r})"
     return loc, msg
 
 

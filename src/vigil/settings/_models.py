@@ -8,12 +8,13 @@ tests and benchmarks); every other layer receives a ``Settings`` instance.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import string
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from vigil.settings._logs import LogsSettings
 from vigil.settings._metrics import MetricsSettings
@@ -267,6 +268,12 @@ class ApiSettings(_Section):
     """Bearer tokens with roles. With none, the API is open read-only on loopback only."""
 
 
+_DB_URL = re.compile(
+    r"^(?P<name>[\w+]+)://(?:[^:/]*(?::[^@]*)?@)?(?:\[[^/?]+\]|[^/:?]*)?(?::(?P<port>[^/?]*))?"
+)
+"""The head of a URL as SQLAlchemy's ``make_url`` reads it: backend, userinfo, host, port."""
+
+
 class StoreSettings(_Section):
     url: str = "sqlite:///{data_dir}/vigil.db"
     """SQLAlchemy URL; ``{data_dir}`` is replaced. SQLite by default; PostgreSQL with
@@ -274,6 +281,23 @@ class StoreSettings(_Section):
     standby: bool = False
     """On a PostgreSQL store that another controller leads: wait as its standby and take over
     when it dies (false: refuse to start, naming the leader)."""
+
+    @field_validator("url")
+    @classmethod
+    def _openable(cls, url: str) -> str:
+        """What :func:`vigil.store.parse_url` would refuse, said by ``check-config`` (it passed
+        any string, and ``vigil up`` refused it); never quoting the URL, which may hold a
+        password."""
+        use = "use sqlite:///path or postgresql://user:password@host/db"
+        found = _DB_URL.match(url)
+        if found is None:
+            raise ValueError(f"not a database URL: {use}")
+        backend = found["name"].split("+", 1)[0]
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"the database {backend!r} is not supported: {use}")
+        if found["port"] and not found["port"].isdigit():
+            raise ValueError(f"the port {found['port']!r} is no number")
+        return url
 
 
 class Settings(_Section):

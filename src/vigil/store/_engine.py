@@ -46,12 +46,28 @@ def parse_url(url: str) -> URL:
     try:
         parsed = sa.make_url(url)
     except exc.ArgumentError as err:
-        raise StoreError(f"unsupported database URL {url!r}, {hint}") from err
+        raise StoreError(f"unsupported database URL {hide_password(url)!r}, {hint}") from err
+    except ValueError as err:  # make_url reads the port with int(): a bare ValueError
+        raise StoreError(
+            f"unsupported database URL {hide_password(url)!r} (the port is no number), {hint}"
+        ) from err
     if parsed.get_backend_name() not in SUPPORTED:
         raise StoreError(f"unsupported database URL {safe_url(parsed)!r}, {hint}")
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername=f"postgresql+{PG_DRIVER}")
     return parsed
+
+
+def hide_password(url: str) -> str:
+    """A database URL the parser could not read, its password (from the user's colon, the
+    first one not followed by ``/`` as a scheme's is, to the last ``@``) shown as ``***``, as
+    :func:`safe_url` shows a parsed one: a mistyped ``store.url`` was quoted whole in the
+    error, password included."""
+    head, at, host = url.rpartition("@")
+    colon = next((i for i, c in enumerate(head) if c == ":" and head[i + 1 : i + 2] != "/"), -1)
+    if not at or colon < 0:
+        return url
+    return f"{head[:colon]}:***@{host}"
 
 
 def safe_url(url: URL) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -21,6 +22,7 @@ from vigil.errors import StoreError
 from vigil.store._engine import Connector, parse_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATE_LOCK = 0x7669_6769_6C6D_6967  # b"vigilmig": the advisory lock key of a migration
 
 
 def _config() -> Config:
@@ -58,9 +60,14 @@ def upgrade(connector: Connector) -> None:
     """Bring the database behind ``connector`` to the head revision (a no-op when it is there).
 
     Runs in one write transaction, so two processes opening a new database at once do not both
-    create the tables: the second waits, then finds the schema at head.
+    create the tables: the second waits, then finds the schema at head. On SQLite the write
+    transaction (``BEGIN IMMEDIATE``) serializes them; on PostgreSQL a transaction-level advisory
+    lock does (a plain transaction did not: both created the tables, and the second failed on
+    ``duplicate key value violates unique constraint "pg_type_typname_nsp_index"``).
     """
     with connector.write("migrating the database schema") as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATE_LOCK)))
         if check_known(conn) == head_revision():
             return
         config = _config()

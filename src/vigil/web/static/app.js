@@ -20,6 +20,16 @@ let timer = null;
 
 class AuthNeeded extends Error {}
 
+// A token fetch cannot put in a header (a character past U+00FF, or a control character): it
+// threw a TypeError, and the page retried for ever with neither the form nor 'forget' shown.
+class TokenUnsendable extends AuthNeeded {}
+
+function unsendable(value) {
+  const chars = Array.from(value);
+  const at = chars.findIndex((c) => c.codePointAt(0) > 0xff || /[\x00-\x1f\x7f]/.test(c));
+  return at < 0 ? null : `it holds '${chars[at]}' (character ${at + 1})`;
+}
+
 // --- DOM helpers: text only ------------------------------------------------------------------
 
 function el(tag, cls, ...children) {
@@ -108,6 +118,8 @@ function serverNow() {
 
 async function api(path) {
   const headers = { Accept: "application/json" };
+  const bad = unsendable(token());
+  if (bad) throw new TokenUnsendable(bad);
   if (token()) headers.Authorization = `Bearer ${token()}`;
   const response = await fetch(path, { headers, cache: "no-store" });
   noteServerClock(response.headers.get("Date"));
@@ -372,14 +384,18 @@ function renderActions(items) {
 
 // --- the loop --------------------------------------------------------------------------------
 
-function showLogin(why) {
+function showLogin(err) {
   document.getElementById("main").hidden = true;
   document.getElementById("login").hidden = false;
   // a stale token must be removable here too (an open API reads without one)
   document.getElementById("forget").hidden = !token();
-  document.getElementById("login-why").textContent = token()
-    ? `The API refused the token kept in this browser: ${why}`
-    : `The API needs a token: ${why}`;
+  let why = `The API needs a token: ${err.message}`;
+  if (err instanceof TokenUnsendable) {
+    why = `The token kept in this browser cannot be sent: ${err.message}; paste it again`;
+  } else if (token()) {
+    why = `The API refused the token kept in this browser: ${err.message}`;
+  }
+  document.getElementById("login-why").textContent = why;
   setStatus("not signed in", true);
 }
 
@@ -420,7 +436,7 @@ async function refresh() {
     setStatus(`updated ${clock(now)}, every ${REFRESH_MS / 1000} s`);
   } catch (err) {
     if (err instanceof AuthNeeded) {
-      showLogin(err.message);
+      showLogin(err);
       return; // no polling until a token is given
     }
     setStatus(`cannot read the API (retrying): ${err.message}`, true);
