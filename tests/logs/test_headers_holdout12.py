@@ -1,0 +1,22 @@
+"""Automatic header detection on the layouts added in the holdout12 round (one test per layout
+class, each with a line of the layout and a near miss that must keep its own first words)."""
+
+from __future__ import annotations
+
+from vigil.logs import LogFormat
+
+
+def content(line: str) -> str:
+    return LogFormat().split(line).content
+
+
+def test_a_time_bracket_may_hold_a_slashed_day_month_year_date_or_a_numeric_zone() -> None:
+    line = '[29/Nov/2026 10:00:07] "GET /api/items/?page=2 HTTP/1.1" 200 4821'
+    assert content(line) == '"GET /api/items/?page=2 HTTP/1.1" 200 4821'
+    line = "[2026-11-29 10:00:01.120663 +0000] W volume scrub started"
+    assert content(line) == "volume scrub started"
+    line = "[2026-11-29 10:00:01 -05:00] cache warmed in 12 ms"
+    assert content(line) == "cache warmed in 12 ms"
+    # a bracket with slashes but no clock, or an offset with no clock, is the message's
+    assert content("[29/Nov/2026] report ready") == "[29/Nov/2026] report ready"
+    assert content("[+0000] offset applied") == "[+0000] offset applied"
