@@ -20,3 +20,13 @@ def test_a_time_bracket_may_hold_a_slashed_day_month_year_date_or_a_numeric_zone
     # a bracket with slashes but no clock, or an offset with no clock, is the message's
     assert content("[29/Nov/2026] report ready") == "[29/Nov/2026] report ready"
     assert content("[+0000] offset applied") == "[+0000] offset applied"
+
+
+def test_a_logger_with_its_colon_after_a_bracketed_source_location_is_header() -> None:
+    line = "[2026-11-29 10:00:01.1 +0000] I [MSGID: 106478] [glusterd.c:1474:init] 0-mgmt: Max set"
+    assert content(line) == "Max set"
+    line = "[2026-11-29 10:00:01.1 +0000] W [rpc.c:370:load] 0-rpc-transport/rdma: 'rdma' failed"
+    assert content(line) == "'rdma' failed"
+    # a capitalised word with a colon after the location opens the message
+    line = "[INFO] [engine.py:96:save] Note: checkpoint written"
+    assert content(line) == "Note: checkpoint written"

@@ -15,6 +15,9 @@ _PID_TID = re.compile(r"^\d+#\d+:$")
 _BRACKET_LOCATION = re.compile(r"^\[[\w./\-]+\.\w+:\d+(?::[\w.<>]+)?\]$")
 """A bracketed source location with its function (``[engine.py:96:log_dist]``): the last
 header field; brackets after it are the message's own (``[Rank 0] step=...``)."""
+_LOCATED_LOGGER = re.compile(r"^[a-z0-9][\w.\-/]*:$")
+"""A logger name with its colon after a bracketed source location (``0-management:``,
+``0-rpc-transport/rdma:``); lower-case or numbered: a capitalised word opens the message."""
 _TIME = re.compile(r"^\d[\d:.,/\-+TZ]*$|^\d+[\d:.,/\-]*[A-Z]{0,3}$")
 _TOKEN = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]:?|\S+")  # one level of nested brackets
 _LOGGER = re.compile(r"^[\w.$\-/\[\]#]+:$")
@@ -181,6 +184,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         if _BRACKET_LOCATION.match(toks[j - 1][0]):
             if toks.has(j + 1) and toks[j][0] == "-":
                 fields_end = toks[j][1]  # "INFO [main] [Worker.java:42] - msg": a dash closes it
+            if toks.has(j + 1) and _LOCATED_LOGGER.match(toks[j][0]):
+                # "I [MSGID: 106478] [glusterd.c:1474:init] 0-management: msg": a logger name
+                # with its colon right after the location is header too
+                return _skip_space(line, toks[j][1])
             return _skip_space(line, fields_end)  # "[INFO] [engine.py:96:save] [Rank 0] msg"
     if j > i:
         # "LEVEL [thread] <time> File.java:42 - msg" (log4j's "%-5p [%t] %d %F:%L - %m")
