@@ -208,6 +208,11 @@ def _labelled_process(before: str, a: str, b: str) -> bool:
 MIN_SIBLINGS = 3
 """Events that differ in one plain word only, at one place, are taken for one event with a
 value there once this many distinct words have shown up in that place."""
+MIN_WORDS_FOR_SIBLINGS = 3
+"""Three words are enough for that: a pair may merge only with four (a word variable of a
+two-word pair is as likely a second event), but three distinct words in one slot of a
+three-word message (``Starting provider *file.Provider`` / ``*docker.Provider`` /
+``*acme.Challenge``) are values by the same reasoning as in a longer one."""
 
 
 def _siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
@@ -221,7 +226,7 @@ def _siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
     that tell events apart seldom come three to a slot with the rest of the message equal.
     """
     n = len(words)
-    if n < MIN_WORDS_FOR_WORD_VARIABLE or len(bucket) < MIN_SIBLINGS - 1:
+    if n < MIN_WORDS_FOR_SIBLINGS or len(bucket) < MIN_SIBLINGS - 1:
         return []
     by_place: dict[int, list[Cluster]] = {}
     for cand in bucket:

@@ -1,0 +1,27 @@
+"""Grouping rules added in the holdout12 round: values told by their number, not their marks."""
+
+from __future__ import annotations
+
+from vigil.logs import TemplateMiner
+
+
+def test_three_words_in_one_slot_of_a_three_word_message_make_one_event() -> None:
+    miner = TemplateMiner()
+    lines = [
+        "Starting provider *file.Provider",
+        "Starting provider *docker.Provider",
+        "Starting provider *traefik.Provider",
+    ]
+    ids = [miner.cluster_of(line).id for line in lines]
+    ids = [miner.resolve(i) for i in ids]  # the third line merges the first two into one
+    assert len(set(ids)) == 1
+    assert miner.clusters[ids[0]].template == "Starting provider <*>"
+
+
+def test_two_words_in_a_slot_of_a_three_word_message_stay_two_events() -> None:
+    miner = TemplateMiner()
+    ids = [miner.cluster_of(line).id for line in ("Disk is full", "Disk is clean")]
+    assert ids[0] != ids[1]
+    # nor does a third word merge them when the other words differ too
+    third = miner.cluster_of("Fan is slow").id
+    assert third not in ids
