@@ -30,3 +30,12 @@ def test_a_logger_with_its_colon_after_a_bracketed_source_location_is_header() -
     # a capitalised word with a colon after the location opens the message
     line = "[INFO] [engine.py:96:save] Note: checkpoint written"
     assert content(line) == "Note: checkpoint written"
+
+
+def test_a_source_location_closed_by_an_angle_after_the_level_is_header() -> None:
+    line = "2026-11-29T10:00:01Z INF github.com/x/v3/pkg/watcher.go:73 > Starting provider"
+    assert content(line) == "Starting provider"
+    line = "2026-11-29T10:00:01Z ERR pkg/proxy.go:100 > 502 Bad Gateway error=refused"
+    assert content(line) == "502 Bad Gateway error=refused"
+    # an angle after a word that is no source location is the message's
+    assert content("2026-11-29T10:00:01Z INF cache > disk spill") == "cache > disk spill"

@@ -286,7 +286,8 @@ def _after_logger(line: str, toks: _Tokens, i: int, end: int) -> int:
 
 def _source_end(line: str, toks: _Tokens, i: int) -> int:
     """Where the header ends when a source location follows the level: ``worker.py:1636 --``,
-    ``Gossiper.java:1318 -``, ``(raylet) node_manager.cc:42:``; 0 if it does not."""
+    ``Gossiper.java:1318 -``, ``watcher.go:73 >``, ``(raylet) node_manager.cc:42:``; 0 if it
+    does not."""
     if toks.has(i) and _PARENTHESISED.match(toks[i][0]) and toks.has(i + 1):
         i += 1
     if not toks.has(i) or not _LOCATION.match(toks[i][0]):
@@ -294,7 +295,8 @@ def _source_end(line: str, toks: _Tokens, i: int) -> int:
     tok, end = toks[i]
     if tok.endswith(":") and not tok.endswith("]:"):
         return _skip_space(line, end)
-    if toks.has(i + 1) and toks[i + 1][0] in ("-", "--", ":"):
+    if toks.has(i + 1) and toks[i + 1][0] in ("-", "--", ":", ">"):
+        # "INF pkg/server/watcher.go:73 > msg": zerolog's console writer closes it with ">"
         return _skip_space(line, toks[i + 1][1])
     return 0
 
