@@ -39,3 +39,13 @@ def test_a_source_location_closed_by_an_angle_after_the_level_is_header() -> Non
     assert content(line) == "502 Bad Gateway error=refused"
     # an angle after a word that is no source location is the message's
     assert content("2026-11-29T10:00:01Z INF cache > disk spill") == "cache > disk spill"
+
+
+def test_a_source_file_location_right_after_a_syslog_program_is_header() -> None:
+    line = "Nov 29 10:00:01 ws12 snapd[912]: overlord.go:272: Acquiring state lock file"
+    assert content(line) == "Acquiring state lock file"
+    line = "Nov 29 10:05:11 ws12 agent[77]: pkg/store/helpers.go:769: cannot refresh: no updates"
+    assert content(line) == "cannot refresh: no updates"
+    # a file of another kind with its line is what the message is about
+    line = "Nov 29 10:00:01 ws12 app[912]: config.yaml:12: unknown key"
+    assert content(line) == "config.yaml:12: unknown key"
