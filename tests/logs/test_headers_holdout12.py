@@ -49,3 +49,15 @@ def test_a_source_file_location_right_after_a_syslog_program_is_header() -> None
     # a file of another kind with its line is what the message is about
     line = "Nov 29 10:00:01 ws12 app[912]: config.yaml:12: unknown key"
     assert content(line) == "config.yaml:12: unknown key"
+
+
+def test_a_level_glued_to_bracketed_fields_is_the_level_and_a_file_logger_follows() -> None:
+    line = "[2026-11-29 10:02:03] VERBOSE[2250][C-0000001b] app_dial.c: Called PJSIP/1001"
+    assert content(line) == "Called PJSIP/1001"
+    line = "[2026-11-29 10:00:09] NOTICE[2211] res_pjsip/distributor.c: Request 'INVITE' failed"
+    assert content(line) == "Request 'INVITE' failed"
+    # a word that is no level glued to a bracket is not this layout
+    line = "[2026-11-29 10:00:09] QUEUE[7] drained: 12 jobs"
+    assert content(line) == "QUEUE[7] drained: 12 jobs"
+    # opening a line with no time, a full level word glued to a bracket is not this layout
+    assert content("WARNING[0000] too long a level") == "WARNING[0000] too long a level"

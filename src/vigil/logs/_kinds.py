@@ -100,6 +100,9 @@ _DAY_MONTH_YEAR = re.compile(r"^\d{1,2}([-/])[A-Z][a-z]{2}\1\d{4}$")
 format's (Python's ``http.server`` writes it with a space before the clock)."""
 _OFFSET = re.compile(r"^[+\-]\d\d:?\d\d$")
 """A numeric zone offset, ``+0000``, ``-05:00``: with a clock in a time bracket, part of it."""
+_GLUED_LEVEL = re.compile(r"^([A-Z]+)(?:\[[^\[\]\s]+\])+$")
+"""An upper-case level glued to bracketed fields, ``NOTICE[2211]``, ``VERBOSE[2250][C-00001b]``:
+the level with its thread (and call or request id), as a program is glued to its pid."""
 _STARRED_LEVEL = re.compile(r"^\*[A-Z]+\*$")
 """``*INFO*``, ``*WARN*``: a level between stars (Apache Sling's and AEM's error log)."""
 
@@ -111,6 +114,12 @@ def _kind(tok: str, numbers_seen: bool) -> int:
     low = bare.lower()
     if low in _LEVELS and (bare.isupper() or bare.istitle() or tok.startswith("[")):
         return LEVEL
+    if numbers_seen and tok[-1] == "]" and tok[0].isupper():
+        glued = _GLUED_LEVEL.match(tok)
+        if glued is not None and glued.group(1).lower() in _LEVELS:
+            # "<time> NOTICE[2211]", "<time> VERBOSE[2250][C-0000001b]": the level and its
+            # thread after the time (opening a line, only logrus's cut "WARN[0000]" is one)
+            return LEVEL
     if tok == "LOG" and numbers_seen:
         return LEVEL  # "<time> UTC [812] LOG msg": PostgreSQL's severity for routine messages
     if tok[0] == "%" and _FACILITY.match(tok):
