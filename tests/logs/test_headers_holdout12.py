@@ -61,3 +61,13 @@ def test_a_level_glued_to_bracketed_fields_is_the_level_and_a_file_logger_follow
     assert content(line) == "QUEUE[7] drained: 12 jobs"
     # opening a line with no time, a full level word glued to a bracket is not this layout
     assert content("WARNING[0000] too long a level") == "WARNING[0000] too long a level"
+
+
+def test_a_level_and_a_function_with_its_line_closed_by_spaced_colons_are_header() -> None:
+    line = "2026-11-29 10:02:44.718+0000: 2240: error : virNetSocketReadWire:1791 : End of file"
+    assert content(line) == "End of file"
+    line = "2026-11-29 10:00:01.204+0000: 2211: info : libvirt version: 9.0.0"
+    assert content(line) == "libvirt version: 9.0.0"
+    # a word that is no level before a spaced colon is the message's
+    line = "2026-11-29 10:00:01.204+0000: 2211: result : ok"
+    assert content(line) == "result : ok"
