@@ -25,3 +25,19 @@ def test_two_words_in_a_slot_of_a_three_word_message_stay_two_events() -> None:
     # nor does a third word merge them when the other words differ too
     third = miner.cluster_of("Fan is slow").id
     assert third not in ids
+
+
+def test_a_lower_case_name_in_brackets_opening_a_message_is_its_subject() -> None:
+    miner = TemplateMiner()
+    lines = ["[sshd] Ban 203.0.113.7", "[nginx-http-auth] Ban 45.155.205.233"]
+    ids = [miner.cluster_of(line).id for line in lines]
+    ids = [miner.resolve(i) for i in ids]
+    assert ids[0] == ids[1]
+    assert miner.clusters[ids[0]].template == "[<*>] Ban <*>"
+    # a different event after the same kind of tag stays apart
+    assert miner.resolve(miner.cluster_of("[sshd] Unban 203.0.113.7").id) != ids[0]
+    # a capitalised tag (a level, a tag of the message) is not a subject
+    other = TemplateMiner()
+    a = other.cluster_of("[ERROR] Ban 203.0.113.7").id
+    b = other.cluster_of("[NOTICE] Ban 203.0.113.7").id
+    assert other.resolve(a) != other.resolve(b)
