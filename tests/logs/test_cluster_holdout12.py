@@ -41,3 +41,21 @@ def test_a_lower_case_name_in_brackets_opening_a_message_is_its_subject() -> Non
     a = other.cluster_of("[ERROR] Ban 203.0.113.7").id
     b = other.cluster_of("[NOTICE] Ban 203.0.113.7").id
     assert other.resolve(a) != other.resolve(b)
+
+
+def test_a_part_glued_to_the_first_word_in_brackets_is_a_value_of_it() -> None:
+    miner = TemplateMiner()
+    lines = [
+        "query[A] api.github.com from 192.168.1.157",
+        "query[AAAA] api.github.com from 10.0.0.2",
+    ]
+    ids = [miner.cluster_of(line).id for line in lines]
+    ids = [miner.resolve(i) for i in ids]
+    assert ids[0] == ids[1]
+    assert miner.clusters[ids[0]].template == "query[<*>] <*> from <*>"
+    a = miner.cluster_of("DHCPREQUEST(br0) 192.168.1.157 3c:22:fb:11:2a:90").id
+    b = miner.cluster_of("DHCPREQUEST(br1) 192.168.20.61 b8:27:eb:4c:91:0e").id
+    assert miner.resolve(a) == miner.resolve(b)
+    # another name with the same part is another event
+    c = miner.cluster_of("DHCPNAK(br0) 192.168.1.157 3c:22:fb:11:2a:90").id
+    assert miner.resolve(c) != miner.resolve(a)

@@ -81,6 +81,18 @@ user a job runs as, ``(root) CMD (...)``; the instance a line is about, ``[sshd]
 message is the event."""
 
 
+_TAGGED_FIRST = re.compile(r"^([A-Za-z]\w*)(?:\[[^\[\]\s]+\]|\([^()\s]+\))$")
+"""A first word made of a name and a bracketed or parenthesised part glued to it (``query[A]``,
+``DHCPACK(br0)``): the name is the event, the part a value of it (a record type, an interface),
+as a program's pid is."""
+
+
+def _same_tag(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are one name with two parts glued to it (:data:`_TAGGED_FIRST`)."""
+    ta, tb = _TAGGED_FIRST.match(a), _TAGGED_FIRST.match(b)
+    return ta is not None and tb is not None and ta.group(1) == tb.group(1)
+
+
 _ZONE = re.compile(r"^[+-]?<\*>\]$")
 _SIZED = re.compile(r"^<\*>(?: (?:" + "|".join(sorted(UNITS)) + r"))?[,;)\]}]*$")
 """A size as :func:`_collapse` writes it: ``<*> KB,``, or ``<*>,`` once its units varied."""
@@ -99,6 +111,10 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
         return 0, ""
     first = words[0]
     subject = first == "<*>:" or _SUBJECT.match(first) is not None  # "<*>:" once widened
+    if not subject and first[-1:] in ")]":
+        tagged = _TAGGED_FIRST.match(first)
+        if tagged is not None:
+            return len(words), tagged.group(1) + "["
     if not subject and "=" in first:
         field = _FIELD_FIRST.match(first)
         if field is not None:
@@ -131,6 +147,10 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             and _SUBJECT.match(new)
         ):
             bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
+            hard += 1
+            continue
+        if i == 0 and not bare and _same_tag(have, new):
+            bare = True  # "query[A] x from y" / "query[AAAA] ...": the tag's value
             hard += 1
             continue
         if i > 0 and reason_span(lhave) and reason_span(lnew):
