@@ -15,6 +15,9 @@ _PID_TID = re.compile(r"^\d+#\d+:$")
 _BRACKET_LOCATION = re.compile(r"^\[[\w./\-]+\.\w+:\d+(?::[\w.<>]+)?\]$")
 """A bracketed source location with its function (``[engine.py:96:log_dist]``): the last
 header field; brackets after it are the message's own (``[Rank 0] step=...``)."""
+_LOCATED_LOGGER = re.compile(r"^[a-z0-9][\w.\-/]*:$")
+"""A logger name with its colon after a bracketed source location (``0-management:``,
+``0-rpc-transport/rdma:``); lower-case or numbered: a capitalised word opens the message."""
 _TIME = re.compile(r"^\d[\d:.,/\-+TZ]*$|^\d+[\d:.,/\-]*[A-Z]{0,3}$")
 _TOKEN = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]:?|\S+")  # one level of nested brackets
 _LOGGER = re.compile(r"^[\w.$\-/\[\]#]+:$")
@@ -181,6 +184,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         if _BRACKET_LOCATION.match(toks[j - 1][0]):
             if toks.has(j + 1) and toks[j][0] == "-":
                 fields_end = toks[j][1]  # "INFO [main] [Worker.java:42] - msg": a dash closes it
+            if toks.has(j + 1) and _LOCATED_LOGGER.match(toks[j][0]):
+                # "I [MSGID: 106478] [glusterd.c:1474:init] 0-management: msg": a logger name
+                # with its colon right after the location is header too
+                return _skip_space(line, toks[j][1])
             return _skip_space(line, fields_end)  # "[INFO] [engine.py:96:save] [Rank 0] msg"
     if j > i:
         # "LEVEL [thread] <time> File.java:42 - msg" (log4j's "%-5p [%t] %d %F:%L - %m")
@@ -279,7 +286,8 @@ def _after_logger(line: str, toks: _Tokens, i: int, end: int) -> int:
 
 def _source_end(line: str, toks: _Tokens, i: int) -> int:
     """Where the header ends when a source location follows the level: ``worker.py:1636 --``,
-    ``Gossiper.java:1318 -``, ``(raylet) node_manager.cc:42:``; 0 if it does not."""
+    ``Gossiper.java:1318 -``, ``watcher.go:73 >``, ``(raylet) node_manager.cc:42:``; 0 if it
+    does not."""
     if toks.has(i) and _PARENTHESISED.match(toks[i][0]) and toks.has(i + 1):
         i += 1
     if not toks.has(i) or not _LOCATION.match(toks[i][0]):
@@ -287,7 +295,8 @@ def _source_end(line: str, toks: _Tokens, i: int) -> int:
     tok, end = toks[i]
     if tok.endswith(":") and not tok.endswith("]:"):
         return _skip_space(line, end)
-    if toks.has(i + 1) and toks[i + 1][0] in ("-", "--", ":"):
+    if toks.has(i + 1) and toks[i + 1][0] in ("-", "--", ":", ">"):
+        # "INF pkg/server/watcher.go:73 > msg": zerolog's console writer closes it with ">"
         return _skip_space(line, toks[i + 1][1])
     return 0
 

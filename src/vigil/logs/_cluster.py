@@ -76,11 +76,26 @@ class Cluster:
         return self._template
 
 
-_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^\([a-z_][\w.\-]*\)$")
+_SUBJECT = re.compile(
+    r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^\([a-z_][\w.\-]*\)$|^\[[a-z_][\w.\-]*\]$"
+)
 """A dotted name before a colon opening a message: ``gunicorn.service: Main process exited``,
-``com.apple.cts: ...``; or a lower-case name in parentheses opening a message (the user a job
-runs as, ``(root) CMD (...)``). Which unit, component or user says it is a value; the message
-is the event."""
+``com.apple.cts: ...``; or a lower-case name in parentheses or brackets opening a message (the
+user a job runs as, ``(root) CMD (...)``; the instance a line is about, ``[sshd] Ban <ip>``,
+``[nginx-auth] Ban <ip>``). Which unit, component, user or instance says it is a value; the
+message is the event."""
+
+
+_TAGGED_FIRST = re.compile(r"^([A-Za-z]\w*)(?:\[[^\[\]\s]+\]|\([^()\s]+\))$")
+"""A first word made of a name and a bracketed or parenthesised part glued to it (``query[A]``,
+``DHCPACK(br0)``): the name is the event, the part a value of it (a record type, an interface),
+as a program's pid is."""
+
+
+def _same_tag(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are one name with two parts glued to it (:data:`_TAGGED_FIRST`)."""
+    ta, tb = _TAGGED_FIRST.match(a), _TAGGED_FIRST.match(b)
+    return ta is not None and tb is not None and ta.group(1) == tb.group(1)
 
 
 _ZONE = re.compile(r"^[+-]?<\*>\]$")
@@ -101,6 +116,10 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
         return 0, ""
     first = words[0]
     subject = first == "<*>:" or _SUBJECT.match(first) is not None  # "<*>:" once widened
+    if not subject and first[-1:] in ")]":
+        tagged = _TAGGED_FIRST.match(first)
+        if tagged is not None:
+            return len(words), tagged.group(1) + "["
     if not subject and "=" in first:
         field = _FIELD_FIRST.match(first)
         if field is not None:
@@ -133,6 +152,10 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             and _SUBJECT.match(new)
         ):
             bare = True  # "a.service: Deactivated successfully." / "b.service: ..."
+            hard += 1
+            continue
+        if i == 0 and not bare and _same_tag(have, new):
+            bare = True  # "query[A] x from y" / "query[AAAA] ...": the tag's value
             hard += 1
             continue
         if i > 0 and reason_span(lhave) and reason_span(lnew):
@@ -261,6 +284,11 @@ def pin_place(cluster: Cluster, words: list[str]) -> int:
 MIN_SIBLINGS = 3
 """Events that differ in one plain word only, at one place, are taken for one event with a
 value there once this many distinct words have shown up in that place."""
+MIN_WORDS_FOR_SIBLINGS = 3
+"""Three words are enough for that: a pair may merge only with four (a word variable of a
+two-word pair is as likely a second event), but three distinct words in one slot of a
+three-word message (``Starting provider *file.Provider`` / ``*docker.Provider`` /
+``*acme.Challenge``) are values by the same reasoning as in a longer one."""
 
 
 def _siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
@@ -274,7 +302,7 @@ def _siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
     that tell events apart seldom come three to a slot with the rest of the message equal.
     """
     n = len(words)
-    if n < MIN_WORDS_FOR_WORD_VARIABLE or len(bucket) < MIN_SIBLINGS - 1:
+    if n < MIN_WORDS_FOR_SIBLINGS or len(bucket) < MIN_SIBLINGS - 1:
         return []
     by_place: dict[int, list[Cluster]] = {}
     for cand in bucket:

@@ -133,6 +133,14 @@ _PROCESS_BRACKET = re.compile(r"^\[pid \d+(?::tid \d+)?\]$")
 _PAREN_CODE = re.compile(r"^\([A-Z?!*=+\-]{2}\)$")
 """A two-character message-type code in parentheses (``(II)`` information, ``(WW)`` warning,
 ``(EE)`` error, ``(--)`` probed, ``(**)`` from the configuration): a level written as a code."""
+_FUNCTION_LINE = re.compile(r"^[A-Za-z_]\w*:\d+$")
+"""A function name and a line, ``qemuMonitorIO:578``: a C program's source location."""
+_CODE_LOCATION = re.compile(
+    r"^[\w./\-]*\w\.(?:go|c|cc|cpp|cxx|h|hpp|py|rs|java|kt|scala|js|ts|rb|php|cs|swift|lua|erl|ex):\d+:$"
+)
+"""A source file of a programming language with its line and a colon (``daemon.go:247:``): a
+program's own location. A file of another kind (``config.yaml:12:``) is what the message is
+about."""
 _CLOSING_LOCATION = re.compile(r"\w\.\w+:\d+\]:?$")
 """A source location closing a bracket, ``socket.cpp:663]``."""
 
@@ -399,8 +407,21 @@ def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """After a syslog program field ending at ``end``: a level in angle or square brackets and a
     bracketed time after it are header too (a daemon writing its own level and time through
     syslog, ``NetworkManager[1123]: <info>  [1764410401.1234] msg``); so is a bracketed time
-    alone (the kernel's ``kernel: [845120.334512] msg``) and a facility tag (``%SYS-5-X:``)."""
+    alone (the kernel's ``kernel: [845120.334512] msg``), a facility tag (``%SYS-5-X:``) and a
+    source location with its colon (``snapd[912]: daemon.go:247: msg``); a level and a
+    ``function:line`` each closed by a spaced colon (``2211: error : virFoo:12 : msg``)."""
     start = _skip_space(line, end)
+    if toks.has(i + 1) and toks[i][0][-1:] == ":" and _CODE_LOCATION.match(toks[i][0]):
+        # "<syslog> snapd[912]: daemon.go:247: msg": a program's own source location closed by
+        # a colon right after the program is header, as it is after a time (Go's Lshortfile)
+        return _skip_space(line, toks[i][1])
+    if toks.has(i + 2) and toks[i + 1][0] == ":" and toks[i][0].lower() in _LEVELS:
+        # "<time>: 2211: error : virNetSocketReadWire:1791 : msg": a level and a function with
+        # its line, each closed by a spaced colon, after a thread id are header
+        end = toks[i + 1][1]
+        if toks.has(i + 3) and toks[i + 3][0] == ":" and _FUNCTION_LINE.match(toks[i + 2][0]):
+            end = toks[i + 3][1]
+        return _skip_space(line, end)
     if line[start : start + 1] not in ("<", "[", "%") or not toks.has(i + 1):
         return start
     tok, tok_end = toks[i]

@@ -95,8 +95,14 @@ _FACILITY = re.compile(r"^%[A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*-\d-[A-Z0-9_]+:$")
 severity, so it is the level and ends the header, after the time or after a syslog host."""
 _ZONE_NAME = re.compile(r"^(?:UTC|GMT|Z|[A-Z][A-Z]?[SD]T):?$")
 """A time zone's name after the clock (``UTC``, ``CEST``), closed by the header's colon or not."""
-_DAY_MONTH_YEAR = re.compile(r"^\d{1,2}-[A-Z][a-z]{2}-\d{4}$")
-"""``29-Nov-2026``: the date of PHP's error log and of BIND."""
+_DAY_MONTH_YEAR = re.compile(r"^\d{1,2}([-/])[A-Z][a-z]{2}\1\d{4}$")
+"""``29-Nov-2026``: the date of PHP's error log and of BIND; ``29/Nov/2026``, the common log
+format's (Python's ``http.server`` writes it with a space before the clock)."""
+_OFFSET = re.compile(r"^[+\-]\d\d:?\d\d$")
+"""A numeric zone offset, ``+0000``, ``-05:00``: with a clock in a time bracket, part of it."""
+_GLUED_LEVEL = re.compile(r"^([A-Z]+)(?:\[[^\[\]\s]+\])+$")
+"""An upper-case level glued to bracketed fields, ``NOTICE[2211]``, ``VERBOSE[2250][C-00001b]``:
+the level with its thread (and call or request id), as a program is glued to its pid."""
 _STARRED_LEVEL = re.compile(r"^\*[A-Z]+\*$")
 """``*INFO*``, ``*WARN*``: a level between stars (Apache Sling's and AEM's error log)."""
 
@@ -108,6 +114,12 @@ def _kind(tok: str, numbers_seen: bool) -> int:
     low = bare.lower()
     if low in _LEVELS and (bare.isupper() or bare.istitle() or tok.startswith("[")):
         return LEVEL
+    if numbers_seen and tok[-1] == "]" and tok[0].isupper():
+        glued = _GLUED_LEVEL.match(tok)
+        if glued is not None and glued.group(1).lower() in _LEVELS:
+            # "<time> NOTICE[2211]", "<time> VERBOSE[2250][C-0000001b]": the level and its
+            # thread after the time (opening a line, only logrus's cut "WARN[0000]" is one)
+            return LEVEL
     if tok == "LOG" and numbers_seen:
         return LEVEL  # "<time> UTC [812] LOG msg": PostgreSQL's severity for routine messages
     if tok[0] == "%" and _FACILITY.match(tok):
@@ -158,12 +170,16 @@ def _kind(tok: str, numbers_seen: bool) -> int:
 
 def _bracketed_time(inside: str) -> bool:
     """``[10.30 16:49:06]``, ``[Sun Dec 04 04:47:44 2005]``: a timestamp in brackets; also a
-    day-month-year date and a zone name with a clock (PHP's ``[29-Nov-2026 10:00:01 UTC]``)."""
+    day-month-year date and a zone name or offset with a clock (PHP's ``[29-Nov-2026 10:00:01
+    UTC]``, ``[29/Nov/2026 10:00:07]``, ``[2026-11-29 10:00:01.118245 +0000]``)."""
     parts = inside.split()
     return bool(parts) and all(
         _TIME.match(p) is not None
         or p.lower().rstrip(".,") in _NAMES
-        or (":" in inside and (_DAY_MONTH_YEAR.match(p) or _ZONE_NAME.match(p)) is not None)
+        or (
+            ":" in inside
+            and (_DAY_MONTH_YEAR.match(p) or _ZONE_NAME.match(p) or _OFFSET.match(p)) is not None
+        )
         for p in parts
     )
 
