@@ -24,14 +24,22 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from vigil import web
-from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, LogService, RiskView, create_app
+from vigil.api import (
+    BalancerStatus,
+    ControlPlane,
+    GuardsView,
+    HeartbeatAck,
+    LogService,
+    RiskView,
+    create_app,
+)
 from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
 from vigil.collectors import ProbeLoop, Sample, SeriesStore, host_facts
 from vigil.daemon._balancing import Balancers, forget_admin, restore_admin, save_admin
-from vigil.daemon._guards import guards_changed, released, save_global_guards
+from vigil.daemon._guards import guard_views, guards_changed, released, save_global_guards
 from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DatabaseLock, DataDirLock, StoreLock
 from vigil.daemon._logs import LogPipeline
@@ -510,6 +518,10 @@ class Controller(ControlPlane):
 
     def log_service(self) -> LogService:
         return self.logs
+
+    def healing_guards(self) -> Sequence[GuardsView]:
+        ids = {s: [str(r.id) for r in self.replicas(s)] for s in self.services()}
+        return guard_views(self.gate, lambda service: ids.get(service, []), self.clock())
 
     def incident_desk(self) -> IncidentBook:  # the Alertmanager receiver's (vigil.api._alerts)
         # used on the receiver's writer thread: its events go to the loop's bus in order

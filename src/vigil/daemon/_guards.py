@@ -1,7 +1,8 @@
-"""The healing guards across restarts of the controller.
+"""The healing guards across restarts of the controller, and their state for the API.
 
 Who calls it: :class:`vigil.daemon.Controller` when it builds its runners
-(:func:`guards_changed`, :func:`released`, :func:`save_global_guards`).
+(:func:`guards_changed`, :func:`released`, :func:`save_global_guards`) and for
+``GET /api/v1/remediation/guards`` (:func:`guard_views`).
 
 A replica the guards escalated as never live stays held until an operator acts *or the config
 changes*. A change of what the service runs replaces its replicas anyway; a change of its guards
@@ -15,14 +16,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
+from vigil.api import GuardsView, NeverLiveView, SlotView, WindowView
 from vigil.errors import StoreError
 from vigil.model import Replica, ReplicaState
-from vigil.remediation import NeverLive
+from vigil.remediation import (
+    HealingGate,
+    NeverLive,
+    describe_window,
+    unavailable_limit,
+    window_end,
+)
 from vigil.settings import (
     RemediationSettings,
     Service,
@@ -89,3 +97,38 @@ def released(stored: Replica | None, count: NeverLive) -> bool:
         and stored.state == ReplicaState.FAILED
         and count.escalated
     )
+
+
+def guard_views(
+    gate: HealingGate, replicas: Callable[[str], list[str]], now: float
+) -> list[GuardsView]:
+    """Each service's guards in force and what they hold now (``replicas``: a service's
+    replica ids)."""
+    views = []
+    for service in gate.services():
+        guards = gate.guards(service)
+        ids = replicas(service)
+        windows = []
+        for window in guards.windows:
+            windows.append(WindowView(describe_window(window), window_end(window, now)))
+        counts = [(rid, gate.never_live(rid)) for rid in ids]
+        views.append(
+            GuardsView(
+                service=service,
+                dry_run=guards.dry_run,
+                max_unavailable=str(guards.max_unavailable),
+                unavailable_limit=unavailable_limit(guards.max_unavailable, len(ids)),
+                slots=[SlotView(r, until) for r, until in sorted(gate.slots(service).items())],
+                rate_actions=guards.rate_actions,
+                rate_window=guards.rate_window,
+                recent_actions=len(gate.recent(service)),
+                escalate_after=guards.escalate_after,
+                never_live=[
+                    NeverLiveView(rid, c.restarts, c.escalated)
+                    for rid, c in counts
+                    if c.restarts or c.escalated
+                ],
+                windows=windows,
+            )
+        )
+    return views

@@ -22,7 +22,7 @@ from vigil.remediation._policy import (
     unavailable_limit,
 )
 from vigil.remediation._supervisor import ReplicaRunner
-from vigil.remediation._windows import open_window, window_end
+from vigil.remediation._windows import describe_window, open_window, window_end
 
 __all__ = [
     "AUTOPILOT",
@@ -43,6 +43,7 @@ __all__ = [
     "Verdict",
     "decide",
     "describe_exit",
+    "describe_window",
     "open_window",
     "plan_replica",
     "render_argv",
