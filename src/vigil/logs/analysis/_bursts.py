@@ -28,8 +28,9 @@ threshold updates at full speed).
 
 Real logs are burstier than Poisson (over-dispersed), hence the small default ``alpha``.
 Memory: at most ``max_templates`` templates are tracked (least recently seen dropped; one that
-comes back starts a new baseline), each with at most ``_blame.MAX_SOURCES`` per-source counts
-per bucket (see :data:`DEFAULT_MAX_TEMPLATES`).
+comes back starts a new baseline), each with at most ``_blame.MAX_SOURCES`` per-source counters
+per bucket (a heavy-hitters summary: a source with a large share of a bucket is counted however
+late it starts) (see :data:`DEFAULT_MAX_TEMPLATES`).
 
 Whom a burst is about (:mod:`vigil.logs.analysis._blame`): the lines of the open bucket are
 counted per source too, and the finding names the sources whose lines rose, not the one whose
@@ -299,7 +300,7 @@ class BurstDetector:
         args = (track.sources, track.before, track.before_total, lam, self.min_count)
         if not _blame.is_involved(source, *args):
             return None
-        involved = _blame.involved(track.sources, track.before, lam, self.min_count)
+        involved = _blame.involved(*args)
         if _blame.nodes_of(involved) < 2:  # the first was named after the line that crossed
             return None
         return self._finding(template_id, track, now, template, level, source)
@@ -322,8 +323,8 @@ class BurstDetector:
             track.closed += gap
         adjacent = bucket == track.bucket + 1
         track.fleet_before = adjacent and track.flagged and track.fleet
-        track.before = track.sources if adjacent else {}
-        track.before_total = sum(track.before.values())
+        track.before = _blame.compact(track.sources) if adjacent else {}
+        track.before_total = track.count if adjacent else 0
         track.sources, track.blamed, track.fleet = {}, "", False
         track.bucket, track.count, track.flagged = bucket, 0, False
         track.threshold = 0
@@ -351,7 +352,8 @@ class BurstDetector:
         base = max(level_severity(level), Severity.WARNING, key=severity_rank)
         severity = raise_severity(base) if words else base
         ratio = track.count / lam
-        involved = _blame.involved(track.sources, track.before, lam, self.min_count)
+        args = (track.sources, track.before, track.before_total, lam, self.min_count)
+        involved = _blame.involved(*args)
         nodes = _blame.nodes_of(involved)
         track.fleet = nodes >= 2 or track.fleet_before
         if track.fleet:
