@@ -22,6 +22,7 @@ from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probe_loop import ProbeLoop
 from vigil.collectors._probes import MAX_BODY, run_probe
 from vigil.collectors._prom import parse_exposition, parse_query_result, query, scrape
+from vigil.collectors._rings import LARGEST as LARGEST_SUM
 from vigil.collectors._rings import Rollup
 from vigil.collectors._sample import Labels, Sample, SampleBatch, freeze_labels
 from vigil.collectors._series import (
@@ -38,6 +39,7 @@ from vigil.collectors._xid import XID_CATALOG, XidAction, XidInfo, XidLine, pars
 
 # Plain sorted() order, as tests/test_exports.py checks (RUF022 would put constants first).
 __all__ = [
+    "LARGEST_SUM",
     "MAX_BODY",
     "MAX_LEVEL_CHARS",
     "MAX_TEMPLATE_CHARS",
