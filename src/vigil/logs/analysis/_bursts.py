@@ -108,7 +108,7 @@ class _Track:
     closed: int = 0
     threshold: int = 0  # the burst count for the open bucket, 0 while the baseline is young
     flagged: bool = False
-    sources: dict[str, int] = field(default_factory=dict)  # the open bucket's lines per source
+    sources: _blame.Counters = field(default_factory=_blame.Counters)  # the open bucket's
     before: dict[str, int] = field(default_factory=dict)  # the bucket before's (if adjacent)
     before_total: int = 0
     blamed: str = ""  # the node a burst of the open bucket was reported on ("" if fleet-wide)
@@ -196,7 +196,7 @@ class BurstDetector:
             for track in self._tracks.values():
                 track.bucket += skip
                 track.count, track.flagged = 0, False
-                track.sources, track.before, track.before_total = {}, {}, 0
+                track.sources, track.before, track.before_total = _blame.Counters(), {}, 0
                 track.blamed, track.fleet, track.fleet_before = "", False, False
 
     def backlog(
@@ -276,7 +276,7 @@ class BurstDetector:
             if bucket > track.bucket:
                 self._close(track, bucket)
         track.count += count
-        _blame.add(track.sources, source, count)
+        track.sources.add(source, count)
         if track.flagged:
             return self._widened(template_id, track, now, template, level, source)
         if not track.threshold or track.count < track.threshold:
@@ -323,9 +323,9 @@ class BurstDetector:
             track.closed += gap
         adjacent = bucket == track.bucket + 1
         track.fleet_before = adjacent and track.flagged and track.fleet
-        track.before = _blame.compact(track.sources) if adjacent else {}
+        track.before = track.sources.as_dict() if adjacent else {}
         track.before_total = track.count if adjacent else 0
-        track.sources, track.blamed, track.fleet = {}, "", False
+        track.sources, track.blamed, track.fleet = _blame.Counters(), "", False
         track.bucket, track.count, track.flagged = bucket, 0, False
         track.threshold = 0
         if track.closed >= self.min_buckets:
