@@ -12,7 +12,14 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, RiskView, create_app
+from vigil.api import (
+    BalancerStatus,
+    ControlPlane,
+    GuardsView,
+    HeartbeatAck,
+    RiskView,
+    create_app,
+)
 from vigil.api._control import ReplicaCommand
 from vigil.balancer import (
     AdminState,
@@ -220,6 +227,12 @@ class FakeControl:
             transitions=10,
             matrix={"up": {"up": 0.9, "down": 0.1}},
         )
+
+
+    guards: list[GuardsView] = field(default_factory=list)
+
+    def healing_guards(self) -> Sequence[GuardsView]:
+        return self.guards
 
 
 def build_app(

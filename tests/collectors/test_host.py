@@ -146,6 +146,24 @@ def test_pseudo_filesystems_and_unreadable_mounts_are_skipped(setup: Setup) -> N
     assert not [name for name in got if "/run" in name or "/snap" in name or "/data" in name]
 
 
+class AllReserved(FakePsutil):
+    """/ has blocks but every free one is reserved for root: psutil gives used 0 and free 0."""
+
+    def disk_usage(self, path: str) -> Usage:
+        if path == "/":
+            return Usage(total=100, used=0, free=0)
+        return super().disk_usage(path)
+
+
+def test_a_filesystem_whose_blocks_are_all_reserved_reads_full_not_a_crash() -> None:
+    # used / (used + free) divided by zero: the whole collect raised, and no host metric came.
+    collector = HostCollector(node="n1", psutil_module=AllReserved(), clock=Clock())
+    got = values(collector.collect())
+    assert got["host.disk.used_pct{mount=/}"] == 100.0  # nothing left that a user may write
+    assert got["host.disk.free_bytes{mount=/}"] == 0
+    assert got["host.load.1m"] == 0.5
+
+
 class HungMount(FakePsutil):
     """/mnt/nfs is a network filesystem whose server stopped answering: statvfs blocks (in the
     kernel, for real) until the test lets it go."""

@@ -188,3 +188,55 @@ def test_a_timestamp_far_beyond_any_date_is_scored_without_a_crash(
     out = rows(done.stdout)
     assert [r[:2] for r in out] == [line.split(",") for line in lines]
     assert all(0.0 <= float(r[2]) <= 1.0 for r in out)
+
+
+def daily_series(days: int) -> list[str]:
+    """A 5-minute series with a daily rhythm; on day 9 a flat morning at the day's mean level:
+    every value inside the range, only unlike the same hours of the day before."""
+    lines = []
+    for i in range(days * 288):
+        day, slot = divmod(i, 288)
+        value = 10.0 if day == 9 and 60 <= slot < 150 else 10.0 + 5.0 * math.sin(slot / 288 * 6.283)
+        stamp = f"{1_700_006_400 + 300 * i}"
+        lines.append(f"{stamp},{value:.4f}")
+    return lines
+
+
+def test_one_far_ahead_timestamp_typo_does_not_stall_the_views_for_the_rest(
+    tmp_path: Path,
+) -> None:
+    # A row dated 80 years ahead moved the detector's clock there: every later row was "before
+    # the previous one" and fed at that instant, so the day / week views saw no time pass for
+    # the rest of the file (the rows after it scored otherwise than without the typo).
+    lines = daily_series(11)
+    typo = 4 * 288 + 17
+    value = lines[typo].split(",")[1]
+    far = list(lines)
+    far[typo] = f"{int(lines[typo].split(',')[0]) + 80 * 365 * 86400},{value}"
+    # The reference: the same row at the previous row's time, which is where it must be scored.
+    same = list(lines)
+    same[typo] = f"{lines[typo - 1].split(',')[0]},{value}"
+    got = detect(write(tmp_path, "timestamp,value\n" + "\n".join(far) + "\n"))
+    assert got.returncode == 0, got.stderr[-2000:]
+    (tmp_path / "ref").mkdir()
+    ref = detect(write(tmp_path / "ref", "timestamp,value\n" + "\n".join(same) + "\n"))
+    assert f"series.csv:{typo + 2}:" in got.stderr  # the line of the typo, header is line 1
+    assert "before the previous row" not in got.stderr  # the rows after it are not held back
+    scores = [r[2] for r in rows(got.stdout)]
+    assert scores == [r[2] for r in rows(ref.stdout)]
+    day9 = [float(s) for s in scores[9 * 288 : 10 * 288]]
+    assert max(day9) > 0.5  # the flat morning is seen
+
+
+def test_a_stream_that_resumes_after_a_long_outage_moves_on_after_one_held_row(
+    tmp_path: Path,
+) -> None:
+    lines = [f"{1_700_000_000 + 300 * i},{10 + math.sin(i / 7):.4f}" for i in range(600)]
+    outage = 30 * 86400
+    lines[300:] = [f"{int(x.split(',')[0]) + outage},{x.split(',')[1]}" for x in lines[300:]]
+    got = detect(write(tmp_path, "timestamp,value\n" + "\n".join(lines) + "\n"))
+    assert got.returncode == 0, got.stderr[-2000:]
+    assert "series.csv:302:" in got.stderr  # the first row after it is held and reported
+    assert "series.csv:303: gap of" in got.stderr  # the next one follows on: the jump is real
+    assert "before the previous row" not in got.stderr
+    assert len(rows(got.stdout)) == 600

@@ -152,3 +152,36 @@ def test_a_burst_on_a_hundred_nodes_is_still_fleet_wide_past_the_per_source_cap(
     findings = [f for f in found if f is not None]
     assert [f.source for f in findings] == [FLEET]
     assert findings[0].evidence["nodes"] >= 2
+
+
+def test_a_late_heavy_source_among_thousands_is_named_not_the_line_that_crossed() -> None:
+    # The per-source counts kept the first 32 sources of a bucket: a node that started
+    # logging after them was never counted, and the burst was named after whichever node's
+    # one line crossed the threshold. A heavy-hitters summary (Misra-Gries) counts it, in the
+    # same memory.
+    from vigil.logs.analysis import _blame
+
+    sources = [f"n{i:04d}/app" for i in range(3000)]
+    d = BurstDetector()
+    for b in range(20):
+        for i, source in enumerate(sources):
+            assert d.observe(1, b * 10.0 + i * 0.003, template=REFUSED, source=source) is None
+    for i, source in enumerate(sources[:2000]):  # the bucket starts as usual
+        assert d.observe(1, 200.0 + i * 0.001, template=REFUSED, source=source) is None
+    probe, needed = copy.deepcopy(d), 1
+    while probe.observe(1, 203.0, template=REFUSED, source="probe/app") is None:
+        needed += 1
+    heavy, lines = "n2500/app", needed - 500
+    assert lines > 500
+    assert d.observe(1, 203.0, template=REFUSED, source=heavy, count=lines) is None
+    found = [
+        d.observe(1, 204.0 + i * 0.001, template=REFUSED, source=source)
+        for i, source in enumerate(s for s in sources[2000:] if s != heavy)
+    ]
+    [finding] = [f for f in found if f is not None]
+    assert finding.source == heavy
+    assert finding.evidence["nodes"] == 1 and finding.evidence["fleet_wide"] is False
+    [[named, counted]] = finding.evidence["sources"]
+    # a lower bound: less at most a 33rd of the bucket's lines (what the quiet ones took)
+    assert named == heavy and lines - 3000 / 33 <= counted <= lines
+    assert len(d._tracks[1].sources) <= _blame.MAX_SOURCES  # memory still bounded at the cap

@@ -11,17 +11,30 @@ from __future__ import annotations
 from vigil.api._alerts import close_receiver
 from vigil.api._app import create_app
 from vigil.api._beat import with_lean_heartbeats
-from vigil.api._control import BalancerStatus, ControlPlane, HeartbeatAck, RiskView
+from vigil.api._control import (
+    BalancerStatus,
+    ControlPlane,
+    GuardsView,
+    HeartbeatAck,
+    NeverLiveView,
+    RiskView,
+    SlotView,
+    WindowView,
+)
 from vigil.api._logs_service import IngestResult, LogService, TemplateSort
 
 __all__ = [
     "BalancerStatus",
     "ControlPlane",
+    "GuardsView",
     "HeartbeatAck",
     "IngestResult",
     "LogService",
+    "NeverLiveView",
     "RiskView",
+    "SlotView",
     "TemplateSort",
+    "WindowView",
     "close_receiver",
     "create_app",
     "with_lean_heartbeats",

@@ -18,6 +18,7 @@ from vigil.api import (
     _alerts,
     _balancer,
     _fleet,
+    _guards,
     _gzip,
     _history,
     _logs,
@@ -103,6 +104,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(_logs.router)
     app.include_router(_risk.router)
+    app.include_router(_guards.router)
     app.include_router(_alerts.router)
     for extra in extra_routers:
         app.include_router(extra)

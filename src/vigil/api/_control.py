@@ -52,6 +52,49 @@ class RiskView:
     matrix: Mapping[str, Mapping[str, float]]
 
 
+@dataclass(frozen=True, slots=True)
+class SlotView:
+    """A blast-radius slot: Vigil is restarting ``replica``; the slot lasts until ``until``
+    (epoch seconds) unless the replica is ready sooner."""
+
+    replica: str
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class NeverLiveView:
+    """Restarts of ``replica`` since it was last live, none of which made it live."""
+
+    replica: str
+    restarts: int
+    escalated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WindowView:
+    """A maintenance window, and when it ends if it is open now (None: closed)."""
+
+    window: str
+    open_until: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardsView:
+    """One service's healing guards in force and what they hold now."""
+
+    service: str
+    dry_run: bool
+    max_unavailable: str
+    unavailable_limit: int  # max_unavailable as a count of the service's replicas
+    slots: Sequence[SlotView]
+    rate_actions: int
+    rate_window: float
+    recent_actions: int  # automatic actions allowed within the last rate_window seconds
+    escalate_after: int
+    never_live: Sequence[NeverLiveView]  # the replicas with a count, or escalated
+    windows: Sequence[WindowView]
+
+
 class IncidentDesk(Protocol):
     """The controller's incident book as the alert receiver uses it
     (:class:`vigil.remediation.IncidentBook` implements it), on the receiver's writer thread:
@@ -139,6 +182,10 @@ class ControlPlane(Protocol):
 
     def node_risk(self, node: str) -> RiskView:
         """The node's failure risk (raises NotFoundError for an unknown node)."""
+        ...
+
+    def healing_guards(self) -> Sequence[GuardsView]:
+        """Every service's healing guards and their state: slots, rate, never-live counts."""
         ...
 
     def incident_desk(self) -> IncidentDesk:

@@ -104,6 +104,13 @@ class BatchIn(BaseModel):
     agent_id: str = Field(
         min_length=1, max_length=64, description="Random, kept in the agent's state"
     )
+    boot: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Random per start of the agent: batches are deduplicated per "
+        "(agent_id, boot), so an agent whose state was restored from a backup is a new instance",
+    )
     seq: int = Field(ge=1, description="Batch number; a repeated one is ignored")
     sent_at: Time = Field(description="The agent's clock when it sent the batch")
     templates: list[TemplateCountIn] = Field(max_length=MAX_BATCH_TEMPLATES)

@@ -1,5 +1,5 @@
-"""The ``vigil`` command line (Typer + Rich): up, agent, status, incidents, check-config, token,
-demo. Installed as the ``vigil`` console script (:func:`main`).
+"""The ``vigil`` command line (Typer + Rich): up, agent, status, incidents, guards, check-config,
+token, demo. Installed as the ``vigil`` console script (:func:`main`).
 
 Read commands talk to a running controller over the REST API; ``up`` and ``demo`` run the
 controller in this process.
@@ -23,6 +23,7 @@ from rich.table import Table
 
 from vigil.cli._client import ApiClient, api_errors, token_problem, url_problem
 from vigil.cli._detect import detect
+from vigil.cli._guards import guards_table
 from vigil.cli._logs import logs_app
 from vigil.cli._logs_api import (
     LOG_KINDS,
@@ -386,6 +387,15 @@ def incidents(
                 console.print(f"#{i['id']} {i['subject']} P(fault): {line}", markup=False)
     except VigilError as exc:  # an older controller without the filter: the table is enough
         err.print(f"log templates not shown: {exc}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def guards(url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Each service's healing guards and what they hold now: slots, rate, never-live counts."""
+    client = ApiClient(url, token)
+    with api_errors(client):
+        rows = client.get("/api/v1/remediation/guards")
+    console.print(guards_table(rows, time.time()))
 
 
 @app.command()

@@ -21,6 +21,9 @@ one output row; the problem is reported on stderr as ``FILE:LINE: ...`` (the fir
   time seen (the detector's clock never goes back);
 - duplicate timestamp: scored as a second sample at that time;
 - gap (a step over ``GAP_FACTOR`` times the usual one): scored, reported;
+- far ahead (a step over ``FAR_FACTOR`` times the usual one: a typo in the year, month or day):
+  scored on the clock as it was, which stays there unless the next row follows on from it
+  (:class:`~vigil.detectors.StreamClock`): one typo no longer stalls the day / week views;
 - blank lines are skipped (they are not rows), as NAB's reader does.
 
 Fatal (exit status 2, nothing scored): the file cannot be read, or its first line is not a
@@ -39,10 +42,17 @@ from typing import Annotated
 
 import typer
 
-from vigil.detectors import Detector, EnsembleDetector, RecordEnsemble
+from vigil.detectors import (
+    FAR_FACTOR,
+    GAP_FACTOR,
+    Detector,
+    EnsembleDetector,
+    Kind,
+    RecordEnsemble,
+    StreamClock,
+)
 
 MAX_WARNINGS = 5  # per kind of problem: enough to find the rows, not a flood of stderr
-GAP_FACTOR = 10.0  # a step this many times the usual one is reported as a gap
 _EPOCH = dt.datetime(1970, 1, 1)
 DETECTORS: dict[str, Callable[[], Detector]] = {
     "records": RecordEnsemble,  # the default
@@ -147,8 +157,7 @@ def _stream(
     write = sys.stdout.write
     write("timestamp,value,anomaly_score\n")
     width = max(t_col, v_col) + 1
-    clock: float | None = None  # the detector's clock: the latest timestamp fed to it
-    step = 0.0  # the usual step between rows (exponentially weighted)
+    clock = StreamClock(GAP_FACTOR)  # the detector's clock: the latest timestamp fed to it
     for line_no, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
@@ -168,27 +177,30 @@ def _stream(
             what = "missing" if not text else f"{text!r} is not a finite number"
             warn.add(line_no, "unusable values", f"value {what}: score 0, row not learned")
         else:
-            if clock is not None:
-                if t < clock:
-                    warn.add(
-                        line_no,
-                        "out-of-order timestamps",
-                        f"{stamp} is before the previous row: scored at the latest time seen",
-                    )
-                    t = clock
-                elif t == clock:
-                    warn.add(line_no, "duplicate timestamps", f"duplicate timestamp {stamp}")
-                else:
-                    gap = t - clock
-                    if step > 0.0 and gap > GAP_FACTOR * step:
-                        warn.add(
-                            line_no,
-                            "gaps",
-                            f"gap of {gap:g}s before {stamp} (usual step {step:g}s)",
-                        )
-                    step = gap if step == 0.0 else step + 0.1 * (min(gap, 2 * step) - step)
-            clock = t
-            score = detector.update(t, x).value
+            place = clock.place(t)
+            if place.kind is Kind.BEFORE:
+                warn.add(
+                    line_no,
+                    "out-of-order timestamps",
+                    f"{stamp} is before the previous row: scored at the latest time seen",
+                )
+            elif place.kind is Kind.DUPLICATE:
+                warn.add(line_no, "duplicate timestamps", f"duplicate timestamp {stamp}")
+            elif place.kind is Kind.GAP:
+                warn.add(
+                    line_no,
+                    "gaps",
+                    f"gap of {place.jump:g}s before {stamp} (usual step {place.step:g}s)",
+                )
+            elif place.kind is Kind.FAR:
+                warn.add(
+                    line_no,
+                    "timestamps far ahead",
+                    f"gap of {place.jump:g}s before {stamp} (usual step {place.step:g}s), over "
+                    f"{FAR_FACTOR:g} steps: a typo? scored at the latest time seen; the clock "
+                    "moves there only if the next row follows on",
+                )
+            score = detector.update(place.at, x).value
         write(f"{_cell(stamp)},{_cell(text)},{score!r}\n")
     sys.stdout.flush()
     warn.summary()

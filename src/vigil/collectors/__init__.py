@@ -28,6 +28,7 @@ from vigil.collectors._prom import (
     redacted,
     scrape,
 )
+from vigil.collectors._rings import LARGEST as LARGEST_SUM
 from vigil.collectors._rings import Rollup
 from vigil.collectors._sample import Labels, Sample, SampleBatch, freeze_labels
 from vigil.collectors._series import (
@@ -44,6 +45,7 @@ from vigil.collectors._xid import XID_CATALOG, XidAction, XidInfo, XidLine, pars
 
 # Plain sorted() order, as tests/test_exports.py checks (RUF022 would put constants first).
 __all__ = [
+    "LARGEST_SUM",
     "MAX_BODY",
     "MAX_LEVEL_CHARS",
     "MAX_TEMPLATE_CHARS",

@@ -248,11 +248,12 @@ class HostCollector:
             usage = self._disk_usage(part.mountpoint)
             if usage is None or usage.total <= 0:
                 continue
-            put(
-                "host.disk.used_pct",
-                100.0 * usage.used / (usage.used + usage.free),
-                mount=part.mountpoint,
-            )
+            # used + free is what a user (not root) may have: 0 on a filesystem whose every
+            # free block is reserved (psutil: used 0, free 0), where the division raised and
+            # the whole collect with it. Nothing is left to write there: it reads full.
+            room = usage.used + usage.free
+            used_pct = 100.0 * usage.used / room if room > 0 else 100.0
+            put("host.disk.used_pct", used_pct, mount=part.mountpoint)
             put("host.disk.free_bytes", usage.free, mount=part.mountpoint)
         for disk, io in sorted((self._ps.disk_io_counters(perdisk=True) or {}).items()):
             for name, key, value in (

@@ -14,6 +14,13 @@ controller drops one it already has), and reads the files from the saved offsets
 counted twice and nothing is skipped. Lines read after the freeze live only in memory until the
 next freeze, and are read again after a crash.
 
+**A restored state is a new instance.** Each start of the agent draws a random ``boot`` id, sent
+in the batches it freezes (a batch sent again keeps the one it was frozen with). A state dir
+restored from an old backup numbers its batches from the backup's ``seq``: the controller,
+which dedupes per ``(agent_id, boot)``, takes them as a new instance's instead of answering
+``duplicate`` until the numbers pass the old mark (the lines after the backup's offsets are read
+again: what a restore costs).
+
 **Back-pressure.** While a batch waits for its acknowledgement (controller slow or down), new
 lines keep being read and counted into the next one; memory stays bounded: at most
 ``max_templates`` distinct templates per batch (lines of further templates are counted as
@@ -158,6 +165,7 @@ class LogEdge:
         self._clock = clock
         saved = self._load()
         self.agent_id: str = saved.get("agent_id") or secrets.token_hex(8)
+        self.boot = secrets.token_hex(8)  # this start's: see the module docstring
         self.seq: int = int(saved.get("seq", 0))
         self.pending: dict[str, Any] | None = saved.get("pending")
         files = saved.get("sources", {})
@@ -220,6 +228,7 @@ class LogEdge:
         self.seq += 1
         self.pending = {
             "agent_id": self.agent_id,
+            "boot": self.boot,
             "seq": self.seq,
             "templates": templates,
             "stats": {name: d for name, d in stats.items() if any(d.values())},

@@ -19,7 +19,20 @@ append is O(1) amortized and the memory at most 12.5 % over ``cap``. Pure; used 
 
 from __future__ import annotations
 
+import math
+import sys
 from array import array
+
+LARGEST = sys.float_info.max
+"""What a bucket's sum saturates at (either sign): two samples of 1e308 sum past the largest
+double, to inf, which no JSON carries, PostgreSQL refuses to add to, and which made every mean
+of the bucket inf."""
+
+
+def saturated(total: float) -> float:
+    """``total`` held within the doubles: an overflowed sum (+-inf) becomes +-:data:`LARGEST`.
+    Its mean is then too small by as much as the sum overflowed; min, max and last stay exact."""
+    return total if -LARGEST <= total <= LARGEST else math.copysign(LARGEST, total)
 
 
 class Rollup:

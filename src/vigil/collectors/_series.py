@@ -167,7 +167,9 @@ class _Series:
     def _open(self, fields: tuple[str, ...]) -> Rollup | None:
         """The open bucket named by ``fields`` as a :class:`Rollup` (a copy), or None."""
         start, low, high, total, count, last = (getattr(self, f) for f in fields)
-        return None if not count else Rollup.of(start, low, high, total, int(count), last)
+        if not count:
+            return None
+        return Rollup.of(start, low, high, rings.saturated(total), int(count), last)
 
     def _close(
         self,
@@ -178,6 +180,7 @@ class _Series:
         closed: list[Closed] | None,
     ) -> None:
         """Keep ``bucket`` (the open one, now closed) in ``ring``; queue it in ``closed``."""
+        bucket.total = rings.saturated(bucket.total)  # once a bucket, not on every sample
         rings.push(ring, cap, bucket)
         if closed is not None:
             closed.append((self.key, width, bucket))
@@ -538,7 +541,8 @@ class SeriesStore:
                 take(at, total, count)
         for (_, at), (total, count, _) in firsts.items():  # the store has nothing before them
             take(at, total, count)
-        return [(at, total / count) for at, (total, count) in sorted(sums.items())]
+        # the sum of several series' buckets may overflow too
+        return [(at, rings.saturated(total) / count) for at, (total, count) in sorted(sums.items())]
 
     @staticmethod
     def _parts(series: _Series, step: float) -> Iterable[tuple[float, float, int]]:

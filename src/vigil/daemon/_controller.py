@@ -24,13 +24,22 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from vigil import web
-from vigil.api import BalancerStatus, ControlPlane, HeartbeatAck, LogService, RiskView, create_app
+from vigil.api import (
+    BalancerStatus,
+    ControlPlane,
+    GuardsView,
+    HeartbeatAck,
+    LogService,
+    RiskView,
+    create_app,
+)
 from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
 from vigil.collectors import ProbeLoop, Sample, SeriesStore, host_facts
 from vigil.daemon._balancing import Balancers, forget_admin, restore_admin, save_admin
+from vigil.daemon._guards import guard_views, guards_changed, released, save_global_guards
 from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DatabaseLock, DataDirLock, StoreLock
 from vigil.daemon._logs import LogPipeline
@@ -64,6 +73,8 @@ from vigil.remediation import (
     Command,
     HealingGate,
     IncidentBook,
+    NeverLive,
+    NeverLiveLedger,
     ReplicaPlan,
     ReplicaRunner,
     plan_replica,
@@ -254,6 +265,7 @@ class Controller(ControlPlane):
             self.settings.services,
             clock=self.clock,
             admin_state=self._admin_state,
+            ledger=NeverLiveLedger(self.store),  # the never-live counts outlive a restart
         )
         self._build_runners()
         for runner in self.runners.values():
@@ -335,10 +347,20 @@ class Controller(ControlPlane):
             unchanged = svc.name in applied and _definition(applied[svc.name]) == _definition(spec)
             if not unchanged and svc.name in applied:
                 log.info("service %s changed since the last run: replacing its replicas", svc.name)
+            # its guards alone changed: a replica they escalated as never live is released
+            reguarded = unchanged and guards_changed(
+                self.store, self.settings, svc, applied[svc.name]
+            )
             self.store.upsert_service(svc.name, spec)
             for index in range(svc.replicas):
-                stored = known.get(ReplicaId(f"{svc.name}/{index}"))
+                rid = ReplicaId(f"{svc.name}/{index}")
+                stored = known.get(rid)
                 old = stored if unchanged else None
+                if reguarded and released(stored, self.gate.never_live(rid)):
+                    log.info("%s: its guards changed since it was escalated: a fresh start", rid)
+                    old = None
+                if old is None:  # a fresh start: no restart of an earlier run counts
+                    self.gate.set_never_live(rid, NeverLive())
                 plan = plan_replica(
                     svc,
                     index,
@@ -370,6 +392,7 @@ class Controller(ControlPlane):
             self.incidents.recovered(
                 f"replica:{rid}", self.clock(), "removed from the configuration"
             )
+        save_global_guards(self.store, self.settings)
         configured = {s.name for s in self.settings.services}
         for name in set(self.store.list_services()) - configured:
             self.store.delete_service(name)
@@ -495,6 +518,10 @@ class Controller(ControlPlane):
 
     def log_service(self) -> LogService:
         return self.logs
+
+    def healing_guards(self) -> Sequence[GuardsView]:
+        ids = {s: [str(r.id) for r in self.replicas(s)] for s in self.services()}
+        return guard_views(self.gate, lambda service: ids.get(service, []), self.clock())
 
     def incident_desk(self) -> IncidentBook:  # the Alertmanager receiver's (vigil.api._alerts)
         # used on the receiver's writer thread: its events go to the loop's bus in order

@@ -5,8 +5,11 @@ Built and run by :class:`vigil.daemon.Controller` (``log_service()`` hands it to
 :mod:`vigil.api._logs`). Three inputs:
 
 - **agent batches** (``POST /api/v1/logs/batches``): templates mined at the edge, with counts;
-  a repeated ``(agent_id, seq)`` is acknowledged and ignored, so a batch sent again after an
-  agent restart is counted once;
+  a repeated ``(agent_id, boot, seq)`` is acknowledged and ignored, so a batch sent again after
+  an agent restart is counted once (``boot`` is drawn at each start of the agent and kept in the
+  batch: an agent whose state was restored from an old backup is a new instance, not a run of
+  duplicates; each instance whose batches raised incidents keeps a meta row
+  ``logs.batch:<node>/<agent_id>@<boot>``);
 - **pushed lines** (``POST /api/v1/logs``) and **files the controller follows itself**
   (``logs.sources`` without a node): repaired by :class:`vigil.logs.LineSplitter`, mined here by
   one :class:`vigil.logs.TemplateMiner` per source.
@@ -160,7 +163,8 @@ class LogPipeline(LogQueries):
         self.found: deque[dict[str, Any]] = deque(maxlen=MAX_FINDINGS)
         self.next_finding = 1
         self.batches: dict[str, int] = {}
-        """``node/agent_id`` -> the last batch sequence number counted."""
+        """``node/agent_id@boot`` -> the last batch sequence number counted (the
+        :data:`MAX_AGENTS` most recent instances)."""
         self.mined: dict[str, MinedSource] = {}
         """Pushed sources (``node/source``) -> their miner."""
         self.local = [LocalSource(src, settings.max_line_bytes) for src in settings.for_node(None)]
@@ -201,7 +205,8 @@ class LogPipeline(LogQueries):
     ) -> Generator[None, None, IngestResult]:
         """Take an agent's batch, yielding after every :data:`CHUNK_TEMPLATES` templates;
         returns (``StopIteration.value``) its :class:`IngestResult`."""
-        key = f"{node}/{batch['agent_id']}"
+        boot = batch.get("boot")  # a restored agent state is a new instance (LogEdge's docs)
+        key = f"{node}/{batch['agent_id']}" + (f"@{boot}" if boot else "")
         seq = int(batch["seq"])
         if seq <= self.batches.get(key, 0):
             self.counts.duplicate(node)

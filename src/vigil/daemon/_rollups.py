@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 
-from vigil.collectors import Rollup, SeriesKey, SeriesStore
+from vigil.collectors import LARGEST_SUM, Rollup, SeriesKey, SeriesStore
 from vigil.errors import StoreError
 from vigil.settings import MetricsSettings
 from vigil.store import RollupRow, Store
@@ -64,6 +64,9 @@ class RollupFlusher:
         self.series, self.store, self.settings = series, store, settings
         self._clock, self._sleep = clock, sleep
         self.written = self.lost = self.pruned = 0
+        self.saturated = 0
+        """Buckets written whose sum overflowed the doubles (values near 1e308): stored at
+        +-LARGEST_SUM, their mean too small; counted and logged, never stored as inf."""
         self._last_prune = -float("inf")
 
     async def flush(self, *, final: bool = False) -> int:
@@ -93,7 +96,21 @@ class RollupFlusher:
         return written
 
     def _write(self, closed: list[tuple[SeriesKey, float, Rollup]]) -> None:
-        self.store.save_rollups([to_row(c) for c in closed])
+        rows = [to_row(c) for c in closed]
+        self.store.save_rollups(rows)
+        full = [row for row in rows if abs(row.total) == LARGEST_SUM]
+        if full:
+            self.saturated += len(full)
+            log.warning(
+                "%d rollup(s) whose sum overflowed saturated at %g (%d so far; their mean is "
+                "too small, min and max exact), e.g. %s%s at %g",
+                len(full),
+                LARGEST_SUM,
+                self.saturated,
+                full[0].name,
+                dict(full[0].labels),
+                full[0].start,
+            )
         self.series.mark_saved(closed)
         for width in (60.0, 3600.0):
             starts = [rollup.start for _, w, rollup in closed if w == width]

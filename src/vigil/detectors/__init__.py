@@ -11,7 +11,8 @@ thresholds, rolling / EWMA / MAD z-scores, seasonal baselines, CUSUM change poin
 and :class:`RecordEnsemble`, the default behind ``vigil detect`` and ``anomaly(...)`` rules
 (records of the series at several time scales, built on :class:`RangeRecord`
 and :class:`Refractory`). :class:`HealthMarkov` predicts a node's chance of reaching
-``failed`` from the history of its health states.
+``failed`` from the history of its health states. :class:`StreamClock` places a stream's row
+times on a clock that never goes back and is not moved by one far-ahead typo.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ from vigil.detectors._records import RangeRecord, Refractory
 from vigil.detectors._rules import RuleChange, RuleEngine, RuleSpec
 from vigil.detectors._score import Detector, Score
 from vigil.detectors._seasonal import Lag, SeasonalZScore
+from vigil.detectors._stream_clock import FAR_FACTOR, GAP_FACTOR, Kind, Placement, StreamClock
 from vigil.detectors._threshold import StaticThreshold
 from vigil.detectors._window import SortedWindow
 from vigil.detectors._zscore import EwmaZScore, MadZScore, RollingZScore
 
 __all__ = [
+    "FAR_FACTOR",
+    "GAP_FACTOR",
     "BucketLag",
     "ContextNovelty",
     "Cusum",
@@ -41,10 +45,12 @@ __all__ = [
     "EnsembleDetector",
     "EwmaZScore",
     "HealthMarkov",
+    "Kind",
     "Lag",
     "MadZScore",
     "NodeJudge",
     "PhiAccrual",
+    "Placement",
     "RangeRecord",
     "RecordEnsemble",
     "Refractory",
@@ -56,6 +62,7 @@ __all__ = [
     "SeasonalZScore",
     "SortedWindow",
     "StaticThreshold",
+    "StreamClock",
     "TailCalibrator",
     "Transition",
     "detection_time",

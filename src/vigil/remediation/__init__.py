@@ -10,6 +10,7 @@ from vigil.remediation._actions import AUTOPILOT, ActionLog
 from vigil.remediation._gate import HealingGate
 from vigil.remediation._guards import RestartBudget, should_restart
 from vigil.remediation._incidents import IncidentBook
+from vigil.remediation._ledger import NeverLive, NeverLiveLedger
 from vigil.remediation._parts import Command, ProbeDriver, ProbeFactory, describe_exit
 from vigil.remediation._plan import ReplicaPlan, plan_replica, render_argv
 from vigil.remediation._policy import (
@@ -21,7 +22,7 @@ from vigil.remediation._policy import (
     unavailable_limit,
 )
 from vigil.remediation._supervisor import ReplicaRunner
-from vigil.remediation._windows import open_window, window_end
+from vigil.remediation._windows import describe_window, open_window, window_end
 
 __all__ = [
     "AUTOPILOT",
@@ -31,6 +32,8 @@ __all__ = [
     "Decision",
     "HealingGate",
     "IncidentBook",
+    "NeverLive",
+    "NeverLiveLedger",
     "ProbeDriver",
     "ProbeFactory",
     "ReplicaPlan",
@@ -40,6 +43,7 @@ __all__ = [
     "Verdict",
     "decide",
     "describe_exit",
+    "describe_window",
     "open_window",
     "plan_replica",
     "render_argv",

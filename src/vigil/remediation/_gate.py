@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from vigil.errors import StoreError
 from vigil.model import ActionRecord
 from vigil.remediation._actions import ActionLog
+from vigil.remediation._ledger import NeverLive, NeverLiveLedger
 from vigil.remediation._plan import ReplicaPlan
 from vigil.remediation._policy import Ask, Decision, ServiceLoad, Verdict, decide
 from vigil.settings import (
@@ -44,8 +45,11 @@ class HealingGate:
         *,
         clock: Callable[[], float],
         admin_state: AdminLookup | None = None,
+        ledger: NeverLiveLedger | None = None,
     ) -> None:
         self._clock = clock
+        self._ledger = ledger  # None: the never-live counts live in memory only
+        self._never_live: dict[str, NeverLive] = {}
         self._admin_state = admin_state or (lambda _replica: None)
         self._guards = {s.name: effective_remediation(settings, s.remediation) for s in services}
         self._replicas = {s.name: s.replicas for s in services}
@@ -96,8 +100,37 @@ class HealingGate:
 
     def in_flight(self, service: str) -> list[str]:
         """The replicas of ``service`` Vigil is restarting now (for tests and status)."""
+        return sorted(self.slots(service))
+
+    def slots(self, service: str) -> dict[str, float]:
+        """The blast-radius slots of ``service`` taken now: replica -> when the slot expires."""
         now = self._clock()
-        return sorted(r for r, until in self._slots[service].items() if until > now)
+        return {r: until for r, until in self._slots[service].items() if until > now}
+
+    def recent(self, service: str) -> list[float]:
+        """When the automatic actions on ``service`` within its rate window were allowed."""
+        now = self._clock()
+        window = self._guards[service].rate_window
+        return [t for t in self._recent[service] if now - window < t <= now]
+
+    def services(self) -> list[str]:
+        return list(self._guards)
+
+    def never_live(self, replica: str) -> NeverLive:
+        """The replica's restarts since it was last live (from the store at first)."""
+        found = self._never_live.get(replica)
+        if found is None:
+            found = self._ledger.get(replica) if self._ledger is not None else NeverLive()
+            self._never_live[replica] = found
+        return found
+
+    def set_never_live(self, replica: str, value: NeverLive) -> None:
+        """Count ``value`` for the replica, in the store too when it changed."""
+        if self.never_live(replica) == value:
+            return
+        self._never_live[replica] = value
+        if self._ledger is not None:
+            self._ledger.put(replica, value)
 
 
 class Permits:
@@ -109,9 +142,16 @@ class Permits:
         self._actions = actions
         self._service = plan.service.name
         self.subject = f"replica:{plan.id}"
-        self.unhelpful = 0
-        """Restarts since the replica was last live (none of which made it live)."""
         self._noted: tuple[Verdict, str] | None = None
+
+    @property
+    def unhelpful(self) -> int:
+        """Restarts since the replica was last live (none of which made it live); kept by the
+        gate, in the store when it has one, so a restart of the controller does not reset it."""
+        return self._gate.never_live(self._plan.id).restarts
+
+    def _count(self, restarts: int, *, escalated: bool = False) -> None:
+        self._gate.set_never_live(self._plan.id, NeverLive(restarts, escalated))
 
     @property
     def guards(self) -> EffectiveRemediation:
@@ -145,13 +185,18 @@ class Permits:
         return recorded
 
     def restarted(self) -> None:
-        self.unhelpful += 1
+        self._count(self.unhelpful + 1)
         self._noted = None
 
     def live(self) -> None:
         """The replica is live again: its restarts helped."""
-        self.unhelpful = 0
+        self._count(0)
         self._noted = None
+
+    def escalated(self) -> None:
+        """The guards refused: kept with the count, so a change of the guards alone can
+        release the replica at the next start of the controller."""
+        self._count(self.unhelpful, escalated=True)
 
     def ready(self) -> None:
         """The replica is ready again: no longer unavailable because of Vigil's restart (ready
@@ -164,7 +209,7 @@ class Permits:
         self._gate.release(self._service, self._plan.id)
 
     def operator_acted(self) -> None:
-        self.unhelpful = 0
+        self._count(0)
         self.release()
 
     def changed(self) -> asyncio.Future[None]:

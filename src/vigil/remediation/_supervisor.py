@@ -366,6 +366,7 @@ class ReplicaRunner(RunnerBase):
         """The guards refused: the replica never became live after ``escalate_after`` restarts.
         A critical finding escalates its incident and restarts stop until an operator acts."""
         self._set(state=ReplicaState.FAILED)
+        self._permits.escalated()
         summary = f"{self.plan.id} {decision.reason}; last {what}"
         self._incidents.raise_finding(
             self._finding(

@@ -11,6 +11,8 @@ so a bucket split by a controller restart adds up to the same figures as an unbr
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +26,9 @@ from vigil.store._schema import rollups, series
 
 WIDTHS = (60, 3600)
 """The rollup resolutions kept: one minute and one hour."""
+LARGEST = sys.float_info.max
+"""A bucket's sum saturates at this (either sign), in a row given and in the merge of two: SQLite
+stored an overflowed sum as inf, PostgreSQL refused it (value out of range) with its batch."""
 _CHUNK = 5000
 """Rows per executemany: bounds one statement's memory, keeps each batch well under a second."""
 
@@ -44,6 +49,29 @@ def _check(row: RollupRow) -> None:
         raise InputError(f"rollup of {row.name}: width must be one of {WIDTHS}, not {row.width}")
     if row.count < 1:
         raise InputError(f"rollup of {row.name} at {row.start}: count must be >= 1")
+    for field, value in (("min", row.min), ("max", row.max), ("last", row.last)):
+        if not math.isfinite(value):
+            raise InputError(
+                f"rollup of {row.name} at {row.start}: {field} {value} is not a finite number"
+            )
+    if math.isnan(row.total):
+        raise InputError(f"rollup of {row.name} at {row.start}: total is not a number")
+
+
+def _saturated(total: float) -> float:
+    return total if -LARGEST <= total <= LARGEST else math.copysign(LARGEST, total)
+
+
+def _merged_total(old: Any, new: Any) -> Any:
+    """``old + new`` held within +-LARGEST, in SQL. Nested CASEs: each difference is taken only
+    on the side where it cannot overflow (PostgreSQL raises on an overflowing float8, and an
+    AND may evaluate both sides)."""
+    big = sa.literal(LARGEST, sa.Float)
+    return sa.case(
+        (old > 0, sa.case((new > big - old, big), else_=old + new)),
+        (old < 0, sa.case((new < -big - old, -big), else_=old + new)),
+        else_=new,
+    )
 
 
 def series_ids(
@@ -87,7 +115,7 @@ def _merge_upsert(conn: Connection) -> Any:
         set_={
             "min": lo(rollups.c.min, new.min),
             "max": hi(rollups.c.max, new.max),
-            "total": rollups.c.total + new.total,
+            "total": _merged_total(rollups.c.total, new.total),
             "count": rollups.c.count + new.count,
             "last": new.last,
         },
@@ -109,7 +137,7 @@ def save(
             "start": row.start,
             "min": row.min,
             "max": row.max,
-            "total": row.total,
+            "total": _saturated(row.total),
             "count": row.count,
             "last": row.last,
         }

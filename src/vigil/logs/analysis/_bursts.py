@@ -28,8 +28,9 @@ threshold updates at full speed).
 
 Real logs are burstier than Poisson (over-dispersed), hence the small default ``alpha``.
 Memory: at most ``max_templates`` templates are tracked (least recently seen dropped; one that
-comes back starts a new baseline), each with at most ``_blame.MAX_SOURCES`` per-source counts
-per bucket (see :data:`DEFAULT_MAX_TEMPLATES`).
+comes back starts a new baseline), each with at most ``_blame.MAX_SOURCES`` per-source counters
+per bucket (a heavy-hitters summary: a source with a large share of a bucket is counted however
+late it starts) (see :data:`DEFAULT_MAX_TEMPLATES`).
 
 Whom a burst is about (:mod:`vigil.logs.analysis._blame`): the lines of the open bucket are
 counted per source too, and the finding names the sources whose lines rose, not the one whose
@@ -107,7 +108,7 @@ class _Track:
     closed: int = 0
     threshold: int = 0  # the burst count for the open bucket, 0 while the baseline is young
     flagged: bool = False
-    sources: dict[str, int] = field(default_factory=dict)  # the open bucket's lines per source
+    sources: _blame.Counters = field(default_factory=_blame.Counters)  # the open bucket's
     before: dict[str, int] = field(default_factory=dict)  # the bucket before's (if adjacent)
     before_total: int = 0
     blamed: str = ""  # the node a burst of the open bucket was reported on ("" if fleet-wide)
@@ -195,7 +196,7 @@ class BurstDetector:
             for track in self._tracks.values():
                 track.bucket += skip
                 track.count, track.flagged = 0, False
-                track.sources, track.before, track.before_total = {}, {}, 0
+                track.sources, track.before, track.before_total = _blame.Counters(), {}, 0
                 track.blamed, track.fleet, track.fleet_before = "", False, False
 
     def backlog(
@@ -275,7 +276,7 @@ class BurstDetector:
             if bucket > track.bucket:
                 self._close(track, bucket)
         track.count += count
-        _blame.add(track.sources, source, count)
+        track.sources.add(source, count)
         if track.flagged:
             return self._widened(template_id, track, now, template, level, source)
         if not track.threshold or track.count < track.threshold:
@@ -299,7 +300,7 @@ class BurstDetector:
         args = (track.sources, track.before, track.before_total, lam, self.min_count)
         if not _blame.is_involved(source, *args):
             return None
-        involved = _blame.involved(track.sources, track.before, lam, self.min_count)
+        involved = _blame.involved(*args)
         if _blame.nodes_of(involved) < 2:  # the first was named after the line that crossed
             return None
         return self._finding(template_id, track, now, template, level, source)
@@ -322,9 +323,9 @@ class BurstDetector:
             track.closed += gap
         adjacent = bucket == track.bucket + 1
         track.fleet_before = adjacent and track.flagged and track.fleet
-        track.before = track.sources if adjacent else {}
-        track.before_total = sum(track.before.values())
-        track.sources, track.blamed, track.fleet = {}, "", False
+        track.before = track.sources.as_dict() if adjacent else {}
+        track.before_total = track.count if adjacent else 0
+        track.sources, track.blamed, track.fleet = _blame.Counters(), "", False
         track.bucket, track.count, track.flagged = bucket, 0, False
         track.threshold = 0
         if track.closed >= self.min_buckets:
@@ -351,7 +352,8 @@ class BurstDetector:
         base = max(level_severity(level), Severity.WARNING, key=severity_rank)
         severity = raise_severity(base) if words else base
         ratio = track.count / lam
-        involved = _blame.involved(track.sources, track.before, lam, self.min_count)
+        args = (track.sources, track.before, track.before_total, lam, self.min_count)
+        involved = _blame.involved(*args)
         nodes = _blame.nodes_of(involved)
         track.fleet = nodes >= 2 or track.fleet_before
         if track.fleet:

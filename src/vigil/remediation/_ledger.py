@@ -1,0 +1,70 @@
+"""The never-live count of each replica, kept in the store so that it outlives the controller.
+
+A replica that is restarted and never becomes live is escalated after ``escalate_after`` such
+restarts (:mod:`vigil.remediation._policy`). Counted in memory only, a restart of the controller
+before the escalation started the count again: a replica that can never be live got
+``escalate_after`` more restarts per controller restart. :class:`NeverLiveLedger` keeps the count,
+and whether the replica was escalated, as one small meta row per replica
+(``never_live:<replica>`` = ``{"restarts": n, "escalated": bool}``); written only when it changes
+(a restart that did not help, live again, escalated, an operator's command).
+
+Who calls it: :class:`vigil.remediation.HealingGate` (which every runner's
+:class:`~vigil.remediation._gate.Permits` goes through) reads and writes it;
+:class:`vigil.daemon.Controller` resets it for a replica that gets a fresh start (its service
+changed, or only its guards changed after it was escalated).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from vigil.errors import StoreError
+from vigil.store import Store
+
+log = logging.getLogger(__name__)
+
+KEY = "never_live:"
+"""Prefix of the meta key of a replica's count (``never_live:llm/0``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NeverLive:
+    """Restarts since the replica was last live (none of which made it live), and whether the
+    guards escalated it for that."""
+
+    restarts: int = 0
+    escalated: bool = False
+
+
+class NeverLiveLedger:
+    """The counts in the store's meta table (see the module docstring)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get(self, replica: str) -> NeverLive:
+        """The stored count; none stored, or unreadable (logged), is a count of 0."""
+        try:
+            text = self._store.get_meta(KEY + replica)
+        except StoreError as exc:
+            log.error("%s: never-live count not read (counted from 0): %s", replica, exc)
+            return NeverLive()
+        if not text:
+            return NeverLive()
+        try:
+            data = json.loads(text)
+            found = NeverLive(int(data["restarts"]), bool(data["escalated"]))
+        except (ValueError, TypeError, KeyError) as exc:
+            log.error("%s: never-live count %r unreadable (counted from 0): %s", replica, text, exc)
+            return NeverLive()
+        return found if found.restarts >= 0 else NeverLive()
+
+    def put(self, replica: str, value: NeverLive) -> None:
+        """Store ``value``; a store that refuses is logged (the count in memory goes on)."""
+        text = json.dumps({"restarts": value.restarts, "escalated": value.escalated})
+        try:
+            self._store.set_meta(KEY + replica, text)
+        except StoreError as exc:
+            log.error("%s: never-live count %d not stored: %s", replica, value.restarts, exc)

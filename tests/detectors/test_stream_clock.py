@@ -1,0 +1,74 @@
+"""StreamClock: a row's time moves the stream's clock forward, never back, and not by a typo."""
+
+from __future__ import annotations
+
+from vigil.detectors import FAR_FACTOR, Kind, StreamClock
+
+
+def steady(clock: StreamClock, start: float, rows: int, step: float = 60.0) -> float:
+    t = start
+    for _ in range(rows):
+        t += step
+        assert clock.place(t).kind is Kind.IN_ORDER
+    return t
+
+
+def test_rows_in_order_move_the_clock_and_learn_the_usual_step() -> None:
+    clock = StreamClock()
+    t = steady(clock, 0.0, 50)
+    assert clock.clock == t
+    assert clock.step == 60.0
+
+
+def test_a_far_ahead_row_is_held_at_the_clock_and_the_next_in_order_row_goes_on() -> None:
+    clock = StreamClock()
+    t = steady(clock, 0.0, 50)
+    typo = clock.place(t + 80 * 365 * 86400.0)
+    assert typo.kind is Kind.FAR
+    assert typo.at == t and typo.jump == 80 * 365 * 86400.0 and typo.step == 60.0
+    assert clock.clock == t and clock.step == 60.0
+    after = clock.place(t + 60.0)
+    assert (after.kind, after.at) == (Kind.IN_ORDER, t + 60.0)
+
+
+def test_a_far_jump_the_next_row_follows_on_from_is_taken_as_real() -> None:
+    clock = StreamClock()
+    t = steady(clock, 0.0, 50)
+    back = t + 30 * 86400.0
+    assert clock.place(back).kind is Kind.FAR
+    resumed = clock.place(back + 60.0)
+    assert (resumed.kind, resumed.at) == (Kind.GAP, back + 60.0)
+    assert resumed.jump == back + 60.0 - t
+    assert clock.place(back + 120.0).kind is Kind.IN_ORDER
+
+
+def test_two_typos_far_apart_are_both_held() -> None:
+    clock = StreamClock()
+    t = steady(clock, 0.0, 50)
+    assert clock.place(t + 1e9).kind is Kind.FAR
+    assert clock.place(t + 2e9).kind is Kind.FAR  # does not follow on from the first
+    assert clock.clock == t
+
+
+def test_a_gap_below_the_far_factor_is_taken_and_reported_as_a_gap() -> None:
+    clock = StreamClock()
+    t = steady(clock, 0.0, 50)
+    gap = clock.place(t + 0.5 * FAR_FACTOR * 60.0)
+    assert gap.kind is Kind.GAP and clock.clock == gap.at
+
+
+def test_earlier_and_equal_times_keep_the_clock() -> None:
+    clock = StreamClock()
+    t = steady(clock, 0.0, 5)
+    assert clock.place(t - 600.0) == clock.place(t - 1.0)
+    before = clock.place(t - 600.0)
+    assert (before.kind, before.at) == (Kind.BEFORE, t)
+    assert clock.place(t).kind is Kind.DUPLICATE
+    assert clock.clock == t
+
+
+def test_the_second_row_sets_the_step_so_no_jump_is_far_before_it() -> None:
+    clock = StreamClock()
+    clock.place(0.0)
+    second = clock.place(1e9)
+    assert second.kind is Kind.IN_ORDER and clock.step == 1e9
