@@ -27,9 +27,12 @@ wire.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from vigil.balancer._http_headers import _CODE_MAX_LEN, _REQUEST_CODES
+
+if TYPE_CHECKING:  # compiled, the offsets are machine integers (no tag checks per byte)
+    from mypy_extensions import i64
 
 # At most this many header lines are taken here (a longer head goes to the parser).
 MAX_LINES: Final = 32
@@ -61,10 +64,11 @@ def plain_request(data: bytes, limit: int) -> int:
     before ``HTTP/1.1``), or -1 when ``data`` is anything else (see the module docstring);
     ``limit``: the most bytes a head may have. The method is :func:`method_of` ``data``; the
     target runs from after its SP to the returned offset."""
-    n = len(data)
+    n: i64 = len(data)
     if n > limit or n < 18 or not data.endswith(_END):
         return -1
     first = data[0]
+    i: i64 = 0
     if first == 71 and data.startswith(_GET):
         i = 4
     elif first == 72 and data.startswith(_HEAD):
@@ -75,12 +79,13 @@ def plain_request(data: bytes, limit: int) -> int:
         i = 8
     else:
         return -1
+    table = _CLASS
     # the target: stops at the latest at the CR CR LF the read ends with (not target bytes)
-    c = data[i]
-    while _CLASS[c] & _TARGET:
+    c: i64 = data[i]
+    while table[c] & _TARGET:
         i += 1
         c = data[i]
-    target_end = i
+    target_end: i64 = i
     if (
         i + 13 > n  # " HTTP/1.1" CRLF and the empty line
         or c != 32
@@ -97,16 +102,16 @@ def plain_request(data: bytes, limit: int) -> int:
     ):
         return -1
     i += 11
-    lines = 0
+    lines: i64 = 0
     while True:
         c = data[i]
         if c == 13:  # the empty line: the read's last two bytes (LF checked by endswith)
             return target_end if i == n - 2 else -1
-        start = i
-        while _CLASS[c] & _TOKEN:  # the name; stops at the latest at a CR
+        start: i64 = i
+        while table[c] & _TOKEN:  # the name; stops at the latest at a CR
             i += 1
             c = data[i]
-        size = i - start
+        size: i64 = i - start
         lines += 1
         if (
             c != 58  # ":" right after the name (no SP before it: llhttp rejects that too)
@@ -118,7 +123,7 @@ def plain_request(data: bytes, limit: int) -> int:
             return -1
         i += 1
         c = data[i]
-        while _CLASS[c] & _VALUE:  # the value, OWS included; stops at the latest at a CR
+        while table[c] & _VALUE:  # the value, OWS included; stops at the latest at a CR
             i += 1
             c = data[i]
         if c != 13 or data[i + 1] != 10:  # a CTL, obs-text, or a bare CR
