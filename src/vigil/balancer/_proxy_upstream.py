@@ -57,6 +57,8 @@ class UpstreamConnection:
         self.partial = b""  # the current head's bytes from earlier reads
         self.in_head = True  # until a head completes; again after each response (see below)
         self.used = 0  # responses completed on this connection
+        # the pool's list of idle connections to ``key``, set when first kept (UpstreamPool)
+        self.idle_list: list[UpstreamConnection] | None = None
         self.fd = -1  # the socket's descriptor, for peer_gone()
         # bound once (compiled code calls a non-compiled object's method by name otherwise)
         self.get_status_code = self.parser.get_status_code
