@@ -30,7 +30,7 @@ from vigil.balancer._proxy_exchange import Exchange
 from vigil.balancer._proxy_state import ProxyState
 
 # Plain request heads are taken without the parser only when compiled (see __init__)
-PLAIN_HEADS: Final = not __file__.endswith(".py")
+PLAIN_HEADS: Final = __file__.endswith((".so", ".pyd"))
 # why reading from the client is paused (a bit mask)
 _PIPELINE: Final = 1
 _UPSTREAM: Final = 2
