@@ -26,6 +26,7 @@ DATA_PLANE = [
     _BALANCER + name + ".py"
     for name in (
         "_http_headers",
+        "_http_plain",
         "_http_raw",
         "_pool_budget",
         "_pool_health",

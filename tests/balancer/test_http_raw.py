@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
 from httptools import HttpParserError, HttpResponseParser
 
 from vigil.balancer._http_headers import HOP_BY_HOP, rewrite_response
-from vigil.balancer._http_raw import response_head
+from vigil.balancer._http_raw import head_end, response_head
 
 NGINX = (
     b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 29 Nov 2026 09:00:00 GMT\r\n"
@@ -172,3 +173,16 @@ def test_a_head_without_a_length_is_chunked_for_the_client_or_closed_for_an_http
         None,
         False,
     )
+
+
+def test_the_head_end_scan_finds_what_bytes_find_finds() -> None:
+    """``head_end`` (the upstream's head cut out of its read) against ``bytes.find`` on random
+    reads of CR, LF and a letter, from every start: the first CR LF CR LF, or none."""
+    rng = random.Random(5)
+    for _ in range(3000):
+        data = bytes(rng.choice(b"\r\n\r\nab") for _ in range(rng.randrange(0, 24)))
+        for start in range(len(data) + 1):
+            found = data.find(b"\r\n\r\n", start)
+            assert head_end(data, start) == (found + 4 if found >= 0 else -1), (data, start)
+    head = b"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\n\r\nok\r\n\r\n"
+    assert head_end(head, 0) == head.index(b"ok")

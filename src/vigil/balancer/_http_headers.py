@@ -184,20 +184,7 @@ def rewrite_request(
     if start >= 0 and affinity is None and len(headers) <= _RAW_MAX_HEADERS:
         forward = _raw_head(raw, start, method, url, headers)
         if forward is not None:  # no special name: nothing to learn from the headers
-            fresh_id = ids.next()
-            head = b"".join(
-                (
-                    forward,
-                    b"X-Forwarded-For: ",
-                    client_ip,
-                    b"\r\nX-Forwarded-Proto: ",
-                    proto,
-                    b"\r\nX-Request-Id: ",
-                    fresh_id,
-                    b"\r\n\r\n",
-                )
-            )
-            return RequestMeta(head, fresh_id, False, -1, False, None, False)
+            return forward_as_written(forward, client_ip, proto, ids)
     parts = [method, b" ", url, b" HTTP/1.1\r\n"]
     xff: bytes | None = None
     request_id: bytes | None = None
@@ -273,6 +260,29 @@ def rewrite_request(
     return RequestMeta(
         b"".join(parts), request_id, chunked, content_length, expect, key, connection
     )
+
+
+def forward_as_written(
+    forward: bytes, client_ip: bytes, proto: bytes, ids: RequestIds
+) -> RequestMeta:
+    """The upstream head for a client head with no special name, ``forward`` (its request line
+    and header lines as the client wrote them, through the last line's CRLF): the proxy's lines
+    added, a fresh request id. Called by :func:`rewrite_request` and, for a head the parser never
+    saw, by :mod:`vigil.balancer._proxy_client` (:mod:`vigil.balancer._http_plain`)."""
+    fresh_id = ids.next()
+    head = b"".join(
+        (
+            forward,
+            b"X-Forwarded-For: ",
+            client_ip,
+            b"\r\nX-Forwarded-Proto: ",
+            proto,
+            b"\r\nX-Request-Id: ",
+            fresh_id,
+            b"\r\n\r\n",
+        )
+    )
+    return RequestMeta(head, fresh_id, False, -1, False, None, False)
 
 
 def _raw_head(raw: bytes, start: int, method: bytes, url: bytes, headers: Headers) -> bytes | None:

@@ -22,9 +22,12 @@ upstream wrote it); ``tests/balancer/test_http_raw.py`` checks that on every cas
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from vigil.balancer._http_headers import Headers, ResponseMeta, rewrite_response
+
+if TYPE_CHECKING:  # compiled, offsets are machine integers (no tag checks per byte)
+    from mypy_extensions import i64
 
 # What the fast path appends after the upstream's lines, by (keep-alive, HTTP/1.0 client).
 _END_CLOSE: Final = b"Connection: close\r\n\r\n"
@@ -53,6 +56,30 @@ _U: Final = 117
 _X: Final = 120
 _COLON: Final = 58
 _DASH: Final = 45
+
+
+def head_end(data: bytes, start: int) -> int:
+    """The offset just past the first CR LF CR LF at or after ``start`` in ``data`` (-1: none).
+
+    Called by :class:`~vigil.balancer._proxy_upstream.UpstreamConnection` once per response
+    head. A Horspool scan on the empty line's last byte: the byte where a match would end is
+    looked at; neither CR nor LF, no match ends there or at the three next places (a move of
+    4); a CR, the next place (1); an LF that does not end a match, two places on (the next LF
+    of CR LF CR LF). ~60 looks at an nginx head; ``bytes.find`` called as a function cost
+    ~1,150 instructions there, its argument parsing included."""
+    n: i64 = len(data)
+    i: i64 = start + 3
+    while i < n:
+        c = data[i]
+        if c == 10:
+            if data[i - 1] == 13 and data[i - 2] == 10 and data[i - 3] == 13:
+                return i + 1
+            i += 2
+        elif c == 13:
+            i += 1
+        else:
+            i += 4
+    return -1
 
 
 def response_head(

@@ -17,11 +17,20 @@ from typing import Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
-from vigil.balancer._http_headers import BadRequest, Headers, error_response, rewrite_request
+from vigil.balancer._http_headers import (
+    BadRequest,
+    Headers,
+    error_response,
+    forward_as_written,
+    rewrite_request,
+)
+from vigil.balancer._http_plain import method_of, plain_request
 from vigil.balancer._proxy_core import ExchangeCore
 from vigil.balancer._proxy_exchange import Exchange
 from vigil.balancer._proxy_state import ProxyState
 
+# Plain request heads are taken without the parser only when compiled (see __init__)
+PLAIN_HEADS: Final = __file__.endswith((".so", ".pyd"))
 # why reading from the client is paused (a bit mask)
 _PIPELINE: Final = 1
 _UPSTREAM: Final = 2
@@ -63,6 +72,11 @@ class ClientConnection:
         self.raw_start = -1  # where a head begins in it, when known (the read began one)
         self.in_head = False
         self.head_began = 0.0  # the loop time of the read the current head began in
+        # a read that is one plain request head is taken without the parser (_http_plain):
+        # not when the router is chosen per request (router_for reads the headers) or a header
+        # is the affinity key, nor from source, where llhttp's callbacks cost less than a
+        # Python loop over the head's bytes
+        self.plain = PLAIN_HEADS and state.router is not None and state.affinity is None
         self.error: BadRequest | None = None
         self.closed = False
         self.paused = 0
@@ -96,10 +110,18 @@ class ClientConnection:
         if self.error is not None:
             return  # after a parse error nothing more is read
         self.last_io = self.state.loop_time()
+        # a read that begins between two requests begins the next head (after any empty lines)
+        between = not self.in_head and self.parsing is None
+        if between and self.plain:
+            target_end = plain_request(data, self.state.settings.max_header_bytes)
+            if target_end > 0:  # the read is one plain head: the parser is not needed
+                self._plain_head(data, target_end)
+                if self.active is None:
+                    self._next()
+                return
         self.data_len = size = len(data)
         self.data = data
-        # a read that begins between two requests begins the next head (after any empty lines)
-        self.raw_start = -1 if self.in_head or self.parsing is not None else 0
+        self.raw_start = 0 if between else -1
         try:
             self.feed(data)
         except HttpParserUpgrade:
@@ -219,6 +241,25 @@ class ClientConnection:
         ex.begin(method, self.url, self.headers, meta, keep_alive, http10)
         self.parsing = ex
         self.queue.append(ex)
+
+    def _plain_head(self, data: bytes, target_end: int) -> None:
+        """A whole request read that :func:`plain_request` took: what ``on_headers_complete``
+        and ``on_message_complete`` do for it (HTTP/1.1, kept alive, no body), and the head
+        forwarded as written. The parser saw nothing: it stays between two requests."""
+        st = self.state
+        method = method_of(data)
+        url = data[len(method) + 1 : target_end]
+        meta = forward_as_written(data[: len(data) - 2], self.ip, st.proto, st.ids)
+        ex = self.spare
+        if ex is None:
+            ex = Exchange(self, st)
+        else:
+            self.spare = None
+        self.url = url
+        self.headers = []
+        ex.begin(method, url, self.headers, meta, True, False)
+        self.queue.append(ex)
+        ex.request_complete()
 
     def on_body(self, body: bytes) -> None:
         if self.parsing is not None:

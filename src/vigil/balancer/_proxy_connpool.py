@@ -126,7 +126,9 @@ class UpstreamPool:
         self._renew_margin = self._sweep_every if warm_for > 0 else 0.0
         self.renewed = 0  # spares opened to replace expiring idle connections (tests read it)
         self.renewing = 0  # spares being opened
-        self.idle: dict[Key, deque[UpstreamConnection]] = {}
+        # oldest first; lists, not deques: compiled, append and pop are direct C calls where a
+        # deque's are look-ups by name (a popleft is only the sweep's, a few times a second)
+        self.idle: dict[Key, list[UpstreamConnection]] = {}
         self.waiters: dict[Key, deque[Waiter]] = {}  # oldest first; served ones are skipped
         self.waiting: dict[Key, int] = {}  # how many in ``waiters`` still wait
         self.opened = 0  # connections ever opened (tests and metrics read it)
@@ -175,12 +177,20 @@ class UpstreamPool:
             self._handoff_due.add(key)
             self.loop.call_soon(self._handoff, key)
 
-    def _keep(self, conn: UpstreamConnection) -> None:
-        queue = self.idle.get(conn.key)
+    def idle_list(self, key: Key) -> list[UpstreamConnection]:
+        """The list of idle connections to ``key`` (made once per key, never replaced: each
+        :class:`UpstreamConnection` holds its own, so :meth:`put` hashes no key)."""
+        queue = self.idle.get(key)
         if queue is None:
-            queue = self.idle[conn.key] = deque()
+            queue = self.idle[key] = []
+        return queue
+
+    def _keep(self, conn: UpstreamConnection) -> None:
+        queue = conn.idle_list
+        if queue is None:
+            queue = conn.idle_list = self.idle_list(conn.key)
         elif len(queue) >= self.max_idle:
-            queue.popleft().close()
+            queue.pop(0).close()
         conn.idle_since = self.loop_time()
         queue.append(conn)
         if self._sweeper is None:
@@ -222,7 +232,7 @@ class UpstreamPool:
 
     def forget(self, conn: UpstreamConnection) -> None:
         """An idle connection closed (by the upstream or by us): drop it from its queue."""
-        queue = self.idle.get(conn.key)
+        queue = conn.idle_list
         if queue:
             with contextlib.suppress(ValueError):
                 queue.remove(conn)
@@ -307,7 +317,7 @@ class UpstreamPool:
         recent = now - self.warm_for
         for key, queue in self.idle.items():
             while queue and queue[0].idle_since <= deadline:
-                conn = queue.popleft()
+                conn = queue.pop(0)
                 conn.close()
                 if conn.used_at > recent:
                     self.renewing += 1

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
+from vigil.balancer._http_raw import head_end
+
 if TYPE_CHECKING:
     from vigil.balancer._proxy_connpool import UpstreamPool
     from vigil.balancer._proxy_exchange import Exchange
@@ -27,8 +29,6 @@ if TYPE_CHECKING:
 Key = tuple[str, int]
 # An upstream head larger than this is garbage, not a response worth forwarding.
 MAX_UPSTREAM_HEAD: Final = 64 * 1024
-# bytes.find as a function: compiled code calls a method of bytes by name otherwise (a look-up)
-_FIND: Final = bytes.find
 
 
 def _discard(data: bytes) -> object:
@@ -57,6 +57,8 @@ class UpstreamConnection:
         self.partial = b""  # the current head's bytes from earlier reads
         self.in_head = True  # until a head completes; again after each response (see below)
         self.used = 0  # responses completed on this connection
+        # the pool's list of idle connections to ``key``, set when first kept (UpstreamPool)
+        self.idle_list: list[UpstreamConnection] | None = None
         self.fd = -1  # the socket's descriptor, for peer_gone()
         # bound once (compiled code calls a non-compiled object's method by name otherwise)
         self.get_status_code = self.parser.get_status_code
@@ -148,10 +150,10 @@ class UpstreamConnection:
         if data[start] != 72:  # not "H": llhttp skips empty lines before a status line
             while data[start] == 13 or data[start] == 10:
                 start += 1
-        end: int = _FIND(data, b"\r\n\r\n", start) + 4
+        end = head_end(data, start)
         if end - start > MAX_UPSTREAM_HEAD:
             raise ValueError("upstream response head too large")
-        if end < 4:  # cannot be: llhttp ends every head line with CRLF
+        if end < 0:  # cannot be: llhttp ends every head line with CRLF
             raise ValueError("upstream response head without its empty line")
         status = self.get_status_code()
         # after an interim (1xx) head, which has no body, the next head follows at once
