@@ -118,6 +118,8 @@ class ClientConnection:
                 self._plain_head(data, target_end)
                 if self.active is None:
                     self._next()
+                else:
+                    self._pause(_PIPELINE)  # it waits: read no more behind it (see below)
                 return
         self.data_len = size = len(data)
         self.data = data
@@ -144,6 +146,10 @@ class ClientConnection:
         self.data = b""  # an idle connection keeps no read (a body's can be large)
         if self.active is None and self.queue:
             self._next()
+        elif self.queue:
+            # a request waits behind the one in progress: read no more until it starts (a
+            # client writing requests without reading answers would queue them without bound)
+            self._pause(_PIPELINE)
 
     def eof_received(self) -> bool:
         return False  # a half-closed client is treated as gone
@@ -276,6 +282,8 @@ class ClientConnection:
         ex = self.active = self.queue.pop(0)
         if self.queue:
             self._pause(_PIPELINE)
+        else:  # nothing waits behind it: read on (its body may not all be in yet)
+            self._resume(_PIPELINE)
         ex.start()
 
     def exchange_done(self, ex: ExchangeCore) -> None:
