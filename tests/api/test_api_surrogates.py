@@ -83,3 +83,26 @@ async def test_a_surrogate_pair_is_text_and_is_taken(
     latest = await http.get("/api/v1/series/latest?name=gpu.util", headers=bearer("viewer"))
     assert latest.status_code == 200, latest.text
     assert latest.json()[0]["labels"]["model"] == "\U0001f600"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Content-Type", "application/merge-patch+json")],
+        [("Content-Type", "Application/vnd.vigil+JSON; charset=utf-8")],
+        # the routes read the first Content-Type (starlette's Headers.get), not the last
+        [("Content-Type", "application/json"), ("Content-Type", "text/plain")],
+    ],
+    ids=["plus-json", "vendor-plus-json-params", "json-then-text"],
+)
+async def test_a_lone_surrogate_is_refused_under_every_content_type_the_routes_read_as_json(
+    http: httpx.AsyncClient, headers: list[tuple[str, str]]
+) -> None:
+    body = f'{{"node": "node-a", "samples": [{LONE_VALUE}]}}'
+    auth = list(bearer(AGENT_A).items())
+    resp = await http.post("/api/v1/samples", content=body, headers=[*auth, *headers])
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"].startswith("body.samples.0.labels.gpu: holds a lone"), resp.text
+    latest = await http.get("/api/v1/series/latest?name=gpu.util", headers=bearer("viewer"))
+    assert latest.status_code == 200, latest.text
+    assert latest.json() == []

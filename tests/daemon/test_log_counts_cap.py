@@ -43,3 +43,16 @@ def test_source_stats_of_many_names_share_other_past_the_cap(
     assert problems[(OTHER, OTHER, "invalid_utf8")] == (BATCHES - 1) * MAX_LABELLED
     assert sum(problems.values()) == BATCHES * MAX_LABELLED  # nothing lost, only folded
     assert len(logs.stats) <= MAX_LABELLED + 1, len(logs.stats)
+
+
+def test_source_stats_stay_bounded_across_restarts_of_the_controller(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    # the stats are saved in the state file, the pairs given their own entry were not: each
+    # restart gave MAX_LABELLED new names an entry of their own, the file grew by as many
+    for seq in range(1, BATCHES + 1):  # one controller run per batch
+        logs = pipeline(tmp_path, store, Clock(1_700_000_000.0), {})
+        logs.ingest_batch("node-a", stats_batch(seq))
+        logs.save_now()
+    assert len(logs.stats) <= MAX_LABELLED + 1, len(logs.stats)  # was BATCHES * MAX_LABELLED
+    assert sum(sum(v.values()) for v in logs.stats.values()) == BATCHES * MAX_LABELLED

@@ -9,7 +9,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from _log_pipeline import Clock, pipeline
+from vigil.daemon import _logs
 from vigil.store import SqlStore
 
 from .conftest import StartController
@@ -78,5 +81,26 @@ def test_a_batch_sent_again_by_the_same_instance_is_a_duplicate_and_a_new_one_is
         # an agent that sends no boot (older) is judged by its sequence alone, as before
         assert not logs.ingest_batch("n1", batch(1, None)).duplicate
         assert logs.ingest_batch("n1", batch(1, None)).duplicate
+    finally:
+        store.close()
+
+
+def test_the_instances_remembered_stay_bounded_over_endless_agent_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every start of an agent is a new (agent_id, boot) key: the last batch numbers are kept
+    # for MAX_AGENTS of them, but the note of whose incidents were written (read from the
+    # store once per key) kept one entry per key ever seen, growing with every restart
+    monkeypatch.setattr(_logs, "MAX_AGENTS", 20)
+    store = SqlStore(f"sqlite:///{tmp_path / 'v.db'}")
+    try:
+        logs = pipeline(tmp_path, store, Clock(), {})
+        item = {"source": "app", "template": "disk full", "count": 1, "first_at": 0.0}
+        item |= {"last_at": 0.0, "samples": []}
+        for boot in range(200):
+            sent = {"agent_id": "a1", "boot": f"b{boot}", "seq": 1, "sent_at": 0.0}
+            assert not logs.ingest_batch("n1", sent | {"templates": [item]}).duplicate
+        assert len(logs.batches) == 20
+        assert len(logs.writes._batches) <= 20
     finally:
         store.close()

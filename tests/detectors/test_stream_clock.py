@@ -72,3 +72,28 @@ def test_the_second_row_sets_the_step_so_no_jump_is_far_before_it() -> None:
     clock.place(0.0)
     second = clock.place(1e9)
     assert second.kind is Kind.IN_ORDER and clock.step == 1e9
+
+
+def test_a_typo_row_repeated_is_held_twice_and_does_not_stall_the_clock() -> None:
+    # a file with two rows per time (scored as duplicates) repeats a mistyped time too: the
+    # copy, at no step after the held row, was taken as the stream following on from it, the
+    # clock moved 80 years ahead and every later row was "before the clock"
+    clock = StreamClock()
+    t = steady(clock, 0.0, 50)
+    typo = t + 80 * 365 * 86400.0
+    assert clock.place(typo).kind is Kind.FAR
+    again = clock.place(typo)
+    assert (again.kind, again.at) == (Kind.FAR, t)
+    assert clock.clock == t
+    after = clock.place(t + 60.0)
+    assert (after.kind, after.at) == (Kind.IN_ORDER, t + 60.0)
+
+
+def test_a_real_jump_in_a_file_of_repeated_times_is_taken_at_its_next_time() -> None:
+    clock = StreamClock()
+    t = steady(clock, 0.0, 50)
+    back = t + 30 * 86400.0
+    assert clock.place(back).kind is Kind.FAR
+    assert clock.place(back).kind is Kind.FAR  # its copy confirms nothing
+    resumed = clock.place(back + 60.0)
+    assert (resumed.kind, resumed.at) == (Kind.GAP, back + 60.0)

@@ -185,3 +185,28 @@ def test_a_late_heavy_source_among_thousands_is_named_not_the_line_that_crossed(
     # a lower bound: less at most a 33rd of the bucket's lines (what the quiet ones took)
     assert named == heavy and lines - 3000 / 33 <= counted <= lines
     assert len(d._tracks[1].sources) <= _blame.MAX_SOURCES  # memory still bounded at the cap
+
+
+def test_a_burst_of_one_node_among_forty_in_batches_is_not_called_fleet_wide() -> None:
+    # Forty agents send a template's lines as counts (10 a bucket each), in an order that
+    # varies. Past 32 sources the counters of the bucket before hold only some of them: the
+    # ones without a counter were taken to have logged nothing before, so their usual 10 lines
+    # "rose", and one node's burst was reported fleet-wide "on 25 nodes".
+    import random
+
+    nodes = [f"n{i:02d}/app" for i in range(40)]
+    order = random.Random(1)
+    d = BurstDetector()
+    findings: list[LogFinding] = []
+    for b in range(100):
+        shuffled = order.sample(nodes, len(nodes))
+        burst = b >= 40 and b % 10 == 0
+        for source in shuffled:
+            lines = 200 if burst and source == "n00/app" else 10
+            found = d.observe(1, b * 10.0 + 1.0, template=REFUSED, source=source, count=lines)
+            if found is not None:
+                findings.append(found)
+    assert len(findings) >= 5
+    assert [(f.source, f.evidence["fleet_wide"]) for f in findings] == [
+        ("n00/app", False)
+    ] * len(findings)

@@ -24,7 +24,20 @@ def test_a_count_written_is_read_back_after_the_store_is_opened_again(tmp_path: 
     again.close()
 
 
-@pytest.mark.parametrize("text", ["not json", '{"restarts": "x", "escalated": 1}', "[]", "{}"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        '{"restarts": "x", "escalated": 1}',
+        "[]",
+        "{}",
+        '{"restarts": 1e999, "escalated": false}',  # json reads inf: int() overflows
+        '{"restarts": Infinity, "escalated": false}',
+        '{"restarts": 1, "escalated": "false"}',  # bool("false") is True: held escalated
+        '{"restarts": 2.5, "escalated": false}',
+        '{"restarts": true, "escalated": false}',
+    ],
+)
 def test_an_unreadable_count_is_zero_and_logged(
     tmp_path: Path, text: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -194,8 +194,11 @@ def test_a_file_that_is_not_a_database_raises_store_error(tmp_path: Path) -> Non
         ("postgresql//vigil:s3cret@db/vigil", "postgresql//vigil:***@db/vigil"),
         ("postgres ql://vigil:s3cret@db/vigil", "postgres ql://vigil:***@db/vigil"),
         ("vigil:s3cret@db/vigil", "vigil:***@db/vigil"),
+        # a password opening with '/': its colon was taken for a scheme's, the URL shown whole
+        ("postgresql:/vigil:/s3cret@db/vigil", "postgresql:/vigil:***@db/vigil"),
+        ("postgresql://vigil:/s3cret@db:54x32/vigil", "postgresql://vigil:***@db:54x32/vigil"),
     ],
-    ids=["one-slash", "no-colon", "space", "no-scheme"],
+    ids=["one-slash", "no-colon", "space", "no-scheme", "slash-password", "slash-password-port"],
 )
 def test_a_mistyped_url_is_refused_without_showing_its_password(url: str, shown: str) -> None:
     # 'vigil up: unsupported database URL 'postgresql:/vigil:s3cret@db/vigil'' went to the

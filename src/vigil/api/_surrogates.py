@@ -56,6 +56,19 @@ def lone_surrogate(raw: bytes) -> str | None:
     return None
 
 
+def read_as_json(content_type: bytes) -> bool:
+    """Whether the routes read a body of ``content_type`` (the request's first such header, as
+    starlette's ``Headers.get`` takes it) as JSON: none, ``application/json`` or any
+    ``application/*+json``, with any parameters (FastAPI's rule). Only ``application/json``
+    was checked here, and only the last header: ``application/merge-patch+json``, or a second
+    ``Content-Type: text/plain``, took a lone surrogate past this guard into the store."""
+    kind = content_type.split(b";")[0].strip().lower()
+    if not kind:
+        return True
+    main, _, sub = kind.partition(b"/")
+    return main == b"application" and (sub == b"json" or sub.endswith(b"+json"))
+
+
 def _detail(loc: tuple[str, ...], char: str, at: int, *, key: bool = False) -> str:
     what = "a key" if key else "the text"
     return (
@@ -76,8 +89,8 @@ class SurrogateGuard:
         if scope["type"] != "http" or scope["method"] == "GET" or scope["path"] == LOGS_PATH:
             await self.app(scope, receive, send)
             return
-        kind = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
-        if kind not in (b"application/json", b""):
+        kind = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+        if not read_as_json(kind):
             await self.app(scope, receive, send)
             return
         limit = body_limit(scope["path"])

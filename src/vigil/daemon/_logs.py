@@ -215,7 +215,9 @@ class LogPipeline(LogQueries):
         self.batches.pop(key, None)  # most recent last, so the oldest agent goes first
         self.batches[key] = seq
         if len(self.batches) > MAX_AGENTS:
-            del self.batches[next(iter(self.batches))]
+            oldest = next(iter(self.batches))
+            del self.batches[oldest]
+            self.writes.forget(oldest)  # its note too: one key per start of an agent
         again = seq <= self.writes.written(key)  # its incidents survived a lost state
         self._open_batches += 1  # no save until it is whole (see save)
         raised = self.writes.raised

@@ -97,6 +97,12 @@ class LogIncidents:
             self._batches[key] = int(text) if text is not None and text.isdigit() else 0
         return self._batches[key]
 
+    def forget(self, key: str) -> None:
+        """Drop agent ``key``'s note from memory (its meta row stays, read again if it comes
+        back): the notes are kept for the instances the pipeline remembers, not for
+        every ``(agent_id, boot)`` ever seen, one more per start of an agent."""
+        self._batches.pop(key, None)
+
     def batch_written(self, key: str, seq: int) -> None:
         """Note, after its incidents, that batch ``seq`` of agent ``key`` wrote them."""
         if self._store is None:

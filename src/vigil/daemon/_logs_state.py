@@ -24,6 +24,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from vigil.collectors import FileTailer, TailState
+from vigil.daemon._logs_counts import OTHER
 from vigil.errors import InputError
 from vigil.logs import InputStats, LogFormat, TemplateMiner, miner_from_dict, miner_to_dict
 from vigil.logs.analysis import AssociationMiner, BurstDetector, FaultBayes, TemplateRegistry
@@ -152,6 +153,9 @@ def _restore(p: LogPipeline, data: Any) -> None:
     p.next_finding = int(data["next_finding"])
     p.batches = {str(k): int(v) for k, v in data["batches"].items()}
     p.stats = {str(k): dict(v) for k, v in data["stats"].items()}
+    for key in p.stats:  # their pairs keep their entries: the cap holds across restarts
+        if key != f"{OTHER}/{OTHER}":
+            p.counts.key(key)
     p._log_incidents = {str(k): float(v) for k, v in data["log_incidents"].items()}
     p._rules_reported = {int(i) for i in data["rules_reported"]}
     # when each known precursor last warned (absent from files saved before it was kept)

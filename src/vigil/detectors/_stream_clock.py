@@ -8,7 +8,7 @@ let one typo stall a file: a row dated 2104 instead of 2024 moved the clock 80 y
 every later row, now "before the previous one", was fed at 2104, so the day / week views saw the
 same instant for the rest of the file. A forward jump of more than :data:`FAR_FACTOR` usual steps
 is therefore held: the row is reported and fed at the clock as it was. It is taken as real only
-when the next row follows on from it (within :data:`GAP_FACTOR` steps after it): a stream that
+when the next row follows on from it (after it, within :data:`GAP_FACTOR` steps): a stream that
 really resumed after a long outage loses the time of one row, a typo loses nothing more.
 """
 
@@ -72,7 +72,8 @@ class StreamClock:
         if t == clock:
             return Placement(t, Kind.DUPLICATE, step=step)
         jump = t - clock
-        follows = held is not None and held <= t <= held + self._gap * max(step, 1e-9)
+        # strictly after the held row: its copy (a file of two rows per time) confirms nothing
+        follows = held is not None and held < t <= held + self._gap * max(step, 1e-9)
         if step > 0.0 and jump > self._far * step and not follows:
             self._held = t
             return Placement(clock, Kind.FAR, jump, step)

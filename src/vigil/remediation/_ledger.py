@@ -54,12 +54,11 @@ class NeverLiveLedger:
         if not text:
             return NeverLive()
         try:
-            data = json.loads(text)
-            found = NeverLive(int(data["restarts"]), bool(data["escalated"]))
+            found = _parse(text)
         except (ValueError, TypeError, KeyError) as exc:
             log.error("%s: never-live count %r unreadable (counted from 0): %s", replica, text, exc)
             return NeverLive()
-        return found if found.restarts >= 0 else NeverLive()
+        return found
 
     def put(self, replica: str, value: NeverLive) -> None:
         """Store ``value``; a store that refuses is logged (the count in memory goes on)."""
@@ -68,3 +67,16 @@ class NeverLiveLedger:
             self._store.set_meta(KEY + replica, text)
         except StoreError as exc:
             log.error("%s: never-live count %d not stored: %s", replica, value.restarts, exc)
+
+
+def _parse(text: str) -> NeverLive:
+    """The count in a meta row; ValueError, TypeError or KeyError when it is not one. Strict:
+    ``int()`` of a ``1e999`` (inf to json) raised OverflowError, which no caller caught, and
+    ``bool("false")`` read an edited row as escalated."""
+    data = json.loads(text)
+    restarts, escalated = data["restarts"], data["escalated"]
+    if type(restarts) is not int or restarts < 0:
+        raise ValueError(f"restarts must be a whole number >= 0, not {restarts!r}")
+    if type(escalated) is not bool:
+        raise ValueError(f"escalated must be true or false, not {escalated!r}")
+    return NeverLive(restarts, escalated)

@@ -7,6 +7,7 @@ shared connection of an in-memory database) lives in the SQLite branch here.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -58,13 +59,19 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
+_SCHEME = re.compile(r"[^:/@]*:/+")
+"""A scheme and its slashes opening a URL. A colon followed by ``/`` is not always one: the
+user's colon before a password that opens with ``/`` was skipped too, and the URL shown whole."""
+
+
 def hide_password(url: str) -> str:
     """A database URL the parser could not read, its password (from the user's colon, the
     first one not followed by ``/`` as a scheme's is, to the last ``@``) shown as ``***``, as
     :func:`safe_url` shows a parsed one: a mistyped ``store.url`` was quoted whole in the
     error, password included."""
     head, at, host = url.rpartition("@")
-    colon = next((i for i, c in enumerate(head) if c == ":" and head[i + 1 : i + 2] != "/"), -1)
+    scheme = _SCHEME.match(head)  # "postgresql://", "postgresql:/": not the user's colon
+    colon = head.find(":", scheme.end() if scheme else 0)
     if not at or colon < 0:
         return url
     return f"{head[:colon]}:***@{host}"

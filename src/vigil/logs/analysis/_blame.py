@@ -7,9 +7,10 @@ crosses the burst threshold may be any node's: named after it, a burst of one no
 on another, and a shared dependency failing on every node at once was blamed on one of them.
 
 A source is *involved* in a burst when its lines in the bucket rose above what it logs
-normally, its share of the baseline by the bucket before (``lam * before[s] / sum(before)``),
-by at least ``min_count`` lines and to at least twice that share (Poisson noise of a node at
-its usual rate rarely doubles it). A burst whose involved sources are on two nodes or more is
+normally, its share of the baseline by the bucket before (``lam * before[s] / sum(before)``,
+``before[s]`` the most it can have logged there, :func:`most_before`), by at least
+``min_count`` lines and to at least twice that share (Poisson noise of a node at its usual rate
+rarely doubles it). A burst whose involved sources are on two nodes or more is
 *fleet-wide*: it is reported on the source :data:`FLEET_SOURCE` (subject ``logs:fleet``: one
 incident, not one per node). A source's node is what precedes its first ``/`` (the controller
 names sources ``<node>/<source>``).
@@ -108,9 +109,22 @@ def is_involved(
 ) -> bool:
     """Whether ``source``'s lines in the bucket rose (see the module docstring);
     ``before_total`` is the bucket before's lines."""
-    expected = lam * before.get(source, 0) / before_total if before_total else 0.0
+    expected = (
+        lam * most_before(source, before, before_total) / before_total if before_total else 0.0
+    )
     count = counts.get(source, 0)
     return count - expected >= min_count and count >= 2.0 * expected
+
+
+def most_before(source: str, before: Mapping[str, int], before_total: int) -> float:
+    """The most lines ``source`` can have logged in the bucket before: its counter plus what a
+    counter gives up at most, ``(before_total - sum(before)) / (MAX_SOURCES + 1)`` (each time
+    the counters give up ``n`` lines, ``MAX_SOURCES + 1`` sources lose ``n``). Its counter alone
+    took a source whose counter was emptied (or never held) for one that logged nothing, so its
+    usual lines "rose": one node's burst among 40 agents was reported fleet-wide on 25 nodes.
+    Exact (no slack) while the counters hold every source."""
+    lost = before_total - sum(before.values())
+    return before.get(source, 0) + (lost / (MAX_SOURCES + 1) if lost > 0 else 0.0)
 
 
 def involved(
