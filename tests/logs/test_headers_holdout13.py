@@ -87,6 +87,8 @@ def test_a_parenthesised_thread_a_context_bracket_and_a_java_class_after_the_lev
         "2026-11-29 10:00:01.533 INFO  (zkCallback-8-thread-1) [   ] o.a.s.c.c.ConnectionManager up"
     )
     assert content(line) == "up"
+    line = "2026-11-29 10:00:14.662 INFO  (qtp17-23) [c:p x:p_n1] o.a.s.c.S.Request webapp=/solr"
+    assert content(line) == "webapp=/solr"  # an inner class of an abbreviated class
     # a lower-case word after the bracket is no class name: the message keeps it
     line = "2026-11-29 10:00:01.533 INFO  (main) [   ] started zkClient"
     assert "started zkClient" in content(line)

@@ -39,7 +39,7 @@ _ANGLE_PID = re.compile(r"^<\d+\.\d+\.\d+>(?:@\S+)?$")
 _PAREN_THREAD = re.compile(r"^\([^()\s]+\)$")
 """A thread in parentheses after a bracketed logger (the JBoss/WildFly/Quarkus layout
 ``%-5p [%c] (%t) %s``: ``INFO [io.quarkus] (main) msg``)."""
-_CLASS_LOGGER = re.compile(r"^(?:[a-z]\w*\.)+[A-Z][\w$]*$")
+_CLASS_LOGGER = re.compile(r"^(?:[a-z]\w*\.)+(?:[A-Z][\w$]*\.)?[A-Z][\w$]*$")
 """A Java class name, its packages abbreviated or not (``o.a.s.c.SolrConfig``)."""
 _THREAD_LOCATION = re.compile(r"[A-Za-z][\w\-.]* *:\d+ +\[[\w./\-]+\.\w+:\w+\(\):\d+\] +(?=\S)")
 """A thread name with the process id and a bracketed ``file:function():line`` after the level
