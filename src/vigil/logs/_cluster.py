@@ -76,9 +76,7 @@ class Cluster:
         return self._template
 
 
-_SUBJECT = re.compile(
-    r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^\([a-z_][\w.\-]*\)$|^\[[a-z_][\w.\-]*\]$"
-)
+_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^\([a-z_][\w.\-]*\)$|^\[[a-z_][\w.\-]*\]$")
 """A dotted name before a colon opening a message: ``gunicorn.service: Main process exited``,
 ``com.apple.cts: ...``; or a lower-case name in parentheses or brackets opening a message (the
 user a job runs as, ``(root) CMD (...)``; the instance a line is about, ``[sshd] Ban <ip>``,
