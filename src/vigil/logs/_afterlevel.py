@@ -39,6 +39,11 @@ _ANGLE_PID = re.compile(r"^<\d+\.\d+\.\d+>(?:@\S+)?$")
 _PAREN_THREAD = re.compile(r"^\([^()\s]+\)$")
 """A thread in parentheses after a bracketed logger (the JBoss/WildFly/Quarkus layout
 ``%-5p [%c] (%t) %s``: ``INFO [io.quarkus] (main) msg``)."""
+_CLASS_LOGGER = re.compile(r"^(?:[a-z]\w*\.)+(?:[A-Z][\w$]*\.)?[A-Z][\w$]*$")
+"""A Java class name, its packages abbreviated or not (``o.a.s.c.SolrConfig``)."""
+_THREAD_LOCATION = re.compile(r"[A-Za-z][\w\-.]* *:\d+ +\[[\w./\-]+\.\w+:\w+\(\):\d+\] +(?=\S)")
+"""A thread name with the process id and a bracketed ``file:function():line`` after the level
+(Python's ``%(threadName)-10s:%(process)d [%(filename)s:%(funcName)s():%(lineno)s]``)."""
 _BARE_SPAN = re.compile(r"^[A-Za-z][\w\-]*:$")
 _PAREN_FIELD = re.compile(r"^\([\w.\-]+\):?$")
 _RUST_PATH = re.compile(r"^[A-Za-z_]\w*(?:::\w+)+:$")
@@ -142,6 +147,19 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
                 # column; a word followed by the fields' brace is a one-word message instead
                 i, end = i + 1, toks[i][1]
         return _skip_space(line, end)
+    if "():" in line:
+        thread = _THREAD_LOCATION.match(line, _skip_space(line, end))
+        if thread is not None:
+            return thread.end()  # "INFO    MainThread:4821 [run.py:_flush():76] msg"
+    if (
+        toks.has(i + 3)
+        and _PAREN_THREAD.match(toks[i][0])
+        and toks[i + 1][0][0] == "["
+        and _CLASS_LOGGER.match(toks[i + 2][0])
+    ):
+        # "INFO  (qtp1-23) [c:core x:replica_n1] o.a.s.c.S.Request msg": a thread in
+        # parentheses, a context bracket (the MDC, spaced or empty) and a Java class
+        return _skip_space(line, toks[i + 2][1])
     if toks.has(i + 2) and _PAREN_THREAD.match(toks[i][0]) and _CONTEXT.match(toks[i + 1][0]):
         # "INFO (MainThread) [pkg.module] msg": a thread in parentheses and a logger in brackets
         # after the level (the bracketed logger is header, as after a bracketed thread)

@@ -76,9 +76,7 @@ class Cluster:
         return self._template
 
 
-_SUBJECT = re.compile(
-    r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^\([a-z_][\w.\-]*\)$|^\[[a-z_][\w.\-]*\]$"
-)
+_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^\([a-z_][\w.\-]*\)$|^\[[a-z_][\w.\-]*\]$")
 """A dotted name before a colon opening a message: ``gunicorn.service: Main process exited``,
 ``com.apple.cts: ...``; or a lower-case name in parentheses or brackets opening a message (the
 user a job runs as, ``(root) CMD (...)``; the instance a line is about, ``[sshd] Ban <ip>``,
@@ -209,6 +207,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
                 or paired(cluster.words[i - 1], have, new)
                 or listed(cluster.words[i - 1], have, new)
                 or process_name(cluster.words[i - 2], cluster.words[i - 1], have, new)
+                or _new_state(cluster.words, i)
             )
             or look_alike(have, new)
         ):
@@ -216,6 +215,19 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         bare = True
         hard += 1
     return hard, soft
+
+
+def _new_state(words: list[str], i: int) -> bool:
+    """True when word ``i`` is the state something changed to (``changed state to down``,
+    ``State changed to up``): the value of the change, as a word after ``user`` names who. A
+    transition written with both ends (``from NEW to ALLOCATED``) names an event and is left
+    alone, as the Loghub ground truth has it."""
+    return (
+        i >= 2
+        and words[i - 1] == "to"
+        and words[i - 2].lower() in ("state", "changed")
+        and "from" not in words[:i]
+    )
 
 
 _PROCESS_PID = re.compile(r"^[A-Za-z_][\w.\-]*\(<\*>\)[:,;]?$")

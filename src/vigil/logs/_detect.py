@@ -61,10 +61,12 @@ from vigil.logs._afterlevel import (
     _skip_space,
     _Tokens,
 )
+from vigil.logs._glued import glued_layout
 from vigil.logs._kinds import (
     _COUNTED,
     _FACILITY,
     _LEVELS,
+    _SHORT_LEVELS,
     _ZONE_NAME,
     BRACKET,
     CAPS,
@@ -141,6 +143,12 @@ _CODE_LOCATION = re.compile(
 """A source file of a programming language with its line and a colon (``daemon.go:247:``): a
 program's own location. A file of another kind (``config.yaml:12:``) is what the message is
 about."""
+_CODE_FUNCTION = re.compile(_CODE_LOCATION.pattern[:-1] + r"[\w.*]+\(\)$")
+"""A source file with its line and its function (``cmd/web.go:242:runWeb()``): after the time
+and before a bracketed level (``<time> cmd/web.go:242:runWeb() [I] msg``) it is header."""
+_NAMED_ARROW = re.compile(r"[A-Za-z][\w\-.]* \[[^\[\]]+\] +>> +(?=\S)")
+"""A thread name and a bracketed component closed by ``>>`` after the time (``<time> Worker4
+[Messaging (RPC)] >> msg``): the writer's identity, header like a logger."""
 _CLOSING_LOCATION = re.compile(r"\w\.\w+:\d+\]:?$")
 """A source location closing a bracket, ``socket.cpp:663]``."""
 
@@ -150,6 +158,11 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     piped = _piped(line)
     if piped:
         return piped
+    glued = glued_layout(
+        line, _LEVELS
+    )  # "<time>:DEBUG:pkg.mod:msg", "I [<time>] msg", "1 | <date> |"
+    if glued is not None:
+        return glued
     if line.startswith("<"):
         rfc = _RFC5424.match(line)  # "<34>1 2026-11-29T10:00:01Z host app 1234 ID47 - msg"
         if rfc is not None:
@@ -346,6 +359,20 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # "<time> H=(WIN-8QK2J1) [10.0.0.9] F=<a@b> rejected": a key=value after the time is
             # the message's, unless a level follows it (metadata, "<time> request_id=F1 [info]")
             break
+        if (
+            timed
+            and tok[-1] == ")"
+            and toks.has(i + 2)
+            and _CODE_FUNCTION.match(tok)
+            and _bracketed_level(toks[i + 1][0])
+        ):
+            fields += [("Source", tok), ("Level", toks[i + 1][0])]
+            return _skip_space(line, toks[i + 1][1]), tuple(fields)
+        if timed and kind == OTHER and tok[-1] != ":" and toks.has(i + 2):
+            arrow = _NAMED_ARROW.match(line, end - len(tok))
+            if arrow is not None:
+                fields.append(("Component", line[end - len(tok) : arrow.end()].rstrip(" >")))
+                return arrow.end(), tuple(fields)
         if kind in (DASH, BRACKET, NODE, CAPS):
             fields.append(("Field", tok))
             continue
@@ -374,6 +401,12 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
 def _bracketed_field(fields: list[tuple[str, str]]) -> bool:
     """True when one of the header fields found so far is in brackets."""
     return any(value[:1] == "[" for _, value in fields)
+
+
+def _bracketed_level(tok: str) -> bool:
+    """``[I]``, ``[W]``, ``[info]``: a level letter or word in brackets."""
+    word = tok[1:-1]
+    return tok[:1] == "[" and tok[-1:] == "]" and (word in _SHORT_LEVELS or word.lower() in _LEVELS)
 
 
 def _level_ahead(toks: _Tokens, i: int) -> bool:

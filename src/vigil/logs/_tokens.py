@@ -317,6 +317,38 @@ position are constants that tell two events apart (``stored as bytes``/``values`
 ``driver usbfs``/``hub``, ``(usable)``/``(reserved)``)."""
 
 
+NAMED_KINDS = frozenset(
+    [
+        "domain",
+        "integration",
+        "field",
+        "attribute",
+        "platform",
+        "plugin",
+        "module",
+        "component",
+        "device",
+        "interface",
+        "table",
+        "database",
+        "index",
+        "pool",
+        "bucket",
+        "topic",
+        "channel",
+        "volume",
+        "repository",
+        "tenant",
+        "realm",
+        "customer",
+        "certificate",
+    ]
+)
+"""Nouns naming a kind of named thing (``domain http``, ``undefined field prise``, ``custom
+integration hacs``): a plain word right after one is that thing's name, a value, as a word after
+``user`` is."""
+
+
 def introduced(before: str, a: str, b: str) -> bool:
     """True when two values at one position may be one variable: the word before them is an
     :data:`INTRODUCERS` word or a label (``to:``, ``=``), both are the values of one key
@@ -324,7 +356,8 @@ def introduced(before: str, a: str, b: str) -> bool:
     two kinds of record (:func:`kinds_differ`)."""
     if kinds_differ(a, b):
         return False
-    if before.lower() in INTRODUCERS or before.endswith((":", "=")):
+    lower = before.lower()
+    if lower in INTRODUCERS or lower in NAMED_KINDS or before.endswith((":", "=")):
         return True
     if _qualified(a) and _qualified(b):
         return True  # two class, package or component names: names are values
