@@ -324,3 +324,11 @@ async def test_an_unread_post_is_not_retried_beyond_max_retries() -> None:
             writer.close()
     assert response.status == 502
     assert b.requests == []
+
+
+def test_the_balancer_setting_reaches_the_data_plane() -> None:
+    from vigil.daemon._balancing import proxy_settings
+    from vigil.settings import BalancerSettings
+
+    assert proxy_settings(BalancerSettings()).retry_on_reset is True
+    assert proxy_settings(BalancerSettings(retry_on_reset=False)).retry_on_reset is False
