@@ -32,7 +32,9 @@ from typing import Any
 
 import pytest
 import uvloop
+from prometheus_client import CollectorRegistry
 
+from vigil.balancer._proxy_metrics import ProxyMetrics
 from vigil.balancer._upstream import Outcome
 
 from ._routers import RoundRobinRouter, upstream
@@ -212,9 +214,10 @@ async def test_posts_queued_in_a_killed_replicas_socket_are_retried_and_the_one_
 ):
     """The replica works on one POST (read whole) while three more wait on connections it has
     not accepted yet: killed, the one it read gets 502, the three queued go to b."""
+    registry = CollectorRegistry()
     async with replica("body") as a, serving(fixed(b"from b")) as (b,):
         router = FirstRouter([upstream("a", a.port), upstream("b", b.port)])
-        async with proxying(router) as (proxy, port):
+        async with proxying(router, metrics=ProxyMetrics(registry)) as (proxy, port):
             first = await send(port, POST)
             assert await a.read() == 2
             queued = [await send(port, POST) for _ in range(3)]
@@ -230,6 +233,7 @@ async def test_posts_queued_in_a_killed_replicas_socket_are_retried_and_the_one_
     assert [r.body for r in responses[1:]] == [b"from b"] * 3
     assert len(b.requests) == 3
     assert proxy.state.metrics.retries == {"unread": 3}
+    assert registry.get_sample_value("vigil_proxy_retries_total", {"reason": "unread"}) == 3
 
 
 # -- the edges -----------------------------------------------------------------------------------
