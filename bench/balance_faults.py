@@ -31,8 +31,10 @@ How each figure is counted:
   kill (all methods; a GET lasts ~1 ms), since HAProxy does not log the POSTs it cuts off;
 - POST in flight retried: of those, the POSTs the proxy retried on another replica because the
   victim reset the connection unread (``retry_on_reset``; Vigil only: the hook keeps the
-  exchange of each attempt, and a later attempt of the same request is a retry); POSTs sent
-  to the victim *after* the kill and retried so are counted apart ("retried after the kill");
+  exchange of each attempt, and a later attempt of the same request after an attempt that
+  ended ``connect_error`` is such a retry; refused connects, retried for any method, are not
+  counted); POSTs sent to the victim *after* the kill and retried so are counted apart
+  ("retried after kill");
 - POST errors beyond those in flight: client POST errors minus the POSTs in flight on the
   victim that were not retried (each of those failed: a sent POST has no other way to end);
 - time to stop sending: last time the victim was picked after the kill, minus the kill (0 when it
@@ -460,7 +462,9 @@ def vigil_kill_figures(victim: str, t_kill: float) -> dict[str, Any]:
     later = [a for a in PROBE.attempts if a[0] == victim and a[2] > t_kill and a[3] > t_kill]
 
     def retried(a: tuple[str, bytes, float, float, str, tuple[int, float]]) -> bool:
-        return any(b[5] == a[5] and b[2] > a[2] for b in PROBE.attempts)
+        """Sent, reset or closed before an answer, and tried again (a refused connect sent
+        nothing and is retried whatever the method: not counted)."""
+        return a[4] == "connect_error" and any(b[5] == a[5] and b[2] > a[2] for b in PROBE.attempts)
 
     removed = [t for t, uid, ok in PROBE.health if uid == victim and not ok and t >= t_kill]
     ejected = [t for t, uid in PROBE.ejections if uid == victim and t >= t_kill]
@@ -1011,6 +1015,7 @@ def summarize(trials: list[dict[str, Any]]) -> dict[str, Any]:
         out[f"{key}_total"] = sum(t.get(key, 0) for t in trials)
     out["post_beyond_inflight_total"] = sum(t["post_beyond_inflight"] for t in trials)
     out["stop_ms_max"] = round(max(t["stop_ms"] for t in trials), 2)
+    out["trials_with_get_errors"] = [i for i, t in enumerate(trials) if t["get_errors"]]
     kinds: dict[str, int] = {}
     for t in trials:
         for k, v in t["error_kinds"].items():
