@@ -213,12 +213,15 @@ class Probe:
     )
     health: list[tuple[float, str, bool]] = field(default_factory=list)
     ejections: list[tuple[float, str]] = field(default_factory=list)
+    # how each attempt that lost its upstream connection saw it: "eof", "reset", ...
+    lost: dict[tuple[int, float], str] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.picks.clear()
         self.attempts.clear()
         self.health.clear()
         self.ejections.clear()
+        self.lost.clear()
 
 
 PROBE = Probe()
@@ -235,6 +238,7 @@ def install_hooks() -> None:
     os.environ[PURE_ENV] = "1"
     try:
         from vigil.balancer._proxy_core import ExchangeCore
+        from vigil.balancer._proxy_exchange import Exchange
         from vigil.balancer._pure import build
         from vigil.balancer.pool import Pool
     finally:
@@ -247,6 +251,13 @@ def install_hooks() -> None:
 
     acquire, release = Pool.acquire, ExchangeCore._release
     set_health, eject = Pool.set_health, Pool._eject
+    lost = Exchange.upstream_lost
+
+    def lost_hook(self: Exchange, conn: Any, exc: Exception | None) -> None:
+        reset = isinstance(exc, ConnectionResetError)
+        how = "eof" if exc is None else "reset" if reset else type(exc).__name__
+        PROBE.lost[(id(self), self.t_attempt)] = how
+        lost(self, conn, exc)
 
     def acquire_hook(self: Pool, now: float, key: str | None = None, exclude: Any = frozenset()):  # type: ignore[no-untyped-def]
         upstream = acquire(self, now, key, exclude)
@@ -278,6 +289,7 @@ def install_hooks() -> None:
     ExchangeCore._release = release_hook  # type: ignore[method-assign]
     Pool.set_health = health_hook  # type: ignore[method-assign]
     Pool._eject = eject_hook  # type: ignore[method-assign]
+    Exchange.upstream_lost = lost_hook  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------------------------
@@ -474,6 +486,13 @@ def vigil_kill_figures(victim: str, t_kill: float) -> dict[str, Any]:
         "inflight_post": sum(1 for a in inflight if a[1] == b"POST"),
         "inflight_post_retried": sum(1 for a in inflight if a[1] == b"POST" and retried(a)),
         "post_after_kill_retried": sum(1 for a in later if a[1] == b"POST" and retried(a)),
+        # POSTs sent to the victim after the kill that failed: how their connection ended
+        # ("eof": the victim read them, still running when the kill returned)
+        "post_after_kill_failed": [
+            PROBE.lost.get((a[5][0], a[2]), "?")
+            for a in later
+            if a[1] == b"POST" and a[4] == "connect_error" and not retried(a)
+        ],
         "inflight_get": sum(1 for a in inflight if a[1] != b"POST"),
         "unhealthy_ms": (min(removed) - t_kill) * 1000 if removed else None,
         "ejected_ms": (min(ejected) - t_kill) * 1000 if ejected else None,
@@ -1016,6 +1035,11 @@ def summarize(trials: list[dict[str, Any]]) -> dict[str, Any]:
     out["post_beyond_inflight_total"] = sum(t["post_beyond_inflight"] for t in trials)
     out["stop_ms_max"] = round(max(t["stop_ms"] for t in trials), 2)
     out["trials_with_get_errors"] = [i for i, t in enumerate(trials) if t["get_errors"]]
+    failed: dict[str, int] = {}
+    for t in trials:
+        for how in t.get("post_after_kill_failed", ()):
+            failed[how] = failed.get(how, 0) + 1
+    out["post_after_kill_failed"] = failed
     kinds: dict[str, int] = {}
     for t in trials:
         for k, v in t["error_kinds"].items():
@@ -1064,6 +1088,9 @@ def show_faults(setups: dict[str, dict[str, Any]]) -> None:
     for name, s in setups.items():
         if s["error_kinds"]:
             console.print(f"  {name}: client errors by kind {s['error_kinds']}")
+        if s.get("post_after_kill_failed"):
+            console.print(f"  {name}: POSTs sent after the kill that failed, by how the")
+            console.print(f"    victim's connection ended: {s['post_after_kill_failed']}")
 
 
 def show_live(live: dict[str, dict[str, Any]], seconds: float) -> None:
