@@ -3,6 +3,7 @@
     python bench/balance_faults.py            # 10 kill trials per setup, 30 s per policy
     python bench/balance_faults.py --quick    # 2 trials, 5 s per policy (CI: under ~60 s)
     python bench/balance_faults.py --trials 20 --policy-seconds 60
+    python bench/balance_faults.py --part faults   # part 1 alone (its JSON line: part 1 only)
 
 Part 1, **faults** (issue 3): three replicas of the fake model server
 (``vigil.demo.model_server``) behind a balancer; an open-loop client (a separate process, raw
@@ -15,6 +16,8 @@ After a warm-up one replica is killed with SIGKILL. Three setups, each trial on 
   through a pidfd and restarts the replica);
 - ``vigil passive``: the same Pool + Proxy (``vigil balance`` without probes), replicas run by the
   bench: only the proxy's passive ejection (refused connections) takes the dead replica out;
+- ``vigil passive, retry_on_reset off``: the same, without the retry of a POST the victim
+  reset unread (the product before branch ``post``): this run's control for that retry;
 - ``haproxy`` (the baseline, if ``/usr/sbin/haproxy`` exists): ``nbthread 1``, round robin,
   ``retries 2``, ``option redispatch 1``, ``retry-on conn-failure empty-response``, health checks
   every 100 ms (``fall 1``) and ``observe layer7`` with ``on-error mark-down``.
@@ -26,7 +29,14 @@ How each figure is counted:
   Vigil: the bench wraps ``ExchangeCore._release`` (one record per attempt: upstream, method,
   start, end, outcome); HAProxy: ``scur`` of the victim on its stats socket ~2 ms before the
   kill (all methods; a GET lasts ~1 ms), since HAProxy does not log the POSTs it cuts off;
-- POST errors beyond those in flight: client POST errors minus POSTs in flight on the victim;
+- POST in flight retried: of those, the POSTs the proxy retried on another replica because the
+  victim reset the connection unread (``retry_on_reset``; Vigil only: the hook keeps the
+  exchange of each attempt, and a later attempt of the same request after an attempt that
+  ended ``connect_error`` is such a retry; refused connects, retried for any method, are not
+  counted); POSTs sent to the victim *after* the kill and retried so are counted apart
+  ("retried after kill");
+- POST errors beyond those in flight: client POST errors minus the POSTs in flight on the
+  victim that were not retried (each of those failed: a sent POST has no other way to end);
 - time to stop sending: last time the victim was picked after the kill, minus the kill (0 when it
   was never picked again). Vigil: the bench wraps ``Pool.acquire`` to record ``(now, upstream)``
   of every pick, up to the moment the restarted replica is readmitted; HAProxy: the last request
@@ -198,15 +208,20 @@ PURE_ENV = "VIGIL_PURE_PYTHON"
 @dataclass
 class Probe:
     picks: list[tuple[float, str]] = field(default_factory=list)
-    attempts: list[tuple[str, bytes, float, float, str]] = field(default_factory=list)
+    attempts: list[tuple[str, bytes, float, float, str, tuple[int, float]]] = field(
+        default_factory=list
+    )
     health: list[tuple[float, str, bool]] = field(default_factory=list)
     ejections: list[tuple[float, str]] = field(default_factory=list)
+    # how each attempt that lost its upstream connection saw it: "eof", "reset", ...
+    lost: dict[tuple[int, float], str] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.picks.clear()
         self.attempts.clear()
         self.health.clear()
         self.ejections.clear()
+        self.lost.clear()
 
 
 PROBE = Probe()
@@ -223,6 +238,7 @@ def install_hooks() -> None:
     os.environ[PURE_ENV] = "1"
     try:
         from vigil.balancer._proxy_core import ExchangeCore
+        from vigil.balancer._proxy_exchange import Exchange
         from vigil.balancer._pure import build
         from vigil.balancer.pool import Pool
     finally:
@@ -235,6 +251,13 @@ def install_hooks() -> None:
 
     acquire, release = Pool.acquire, ExchangeCore._release
     set_health, eject = Pool.set_health, Pool._eject
+    lost = Exchange.upstream_lost
+
+    def lost_hook(self: Exchange, conn: Any, exc: Exception | None) -> None:
+        reset = isinstance(exc, ConnectionResetError)
+        how = "eof" if exc is None else "reset" if reset else type(exc).__name__
+        PROBE.lost[(id(self), self.t_attempt)] = how
+        lost(self, conn, exc)
 
     def acquire_hook(self: Pool, now: float, key: str | None = None, exclude: Any = frozenset()):  # type: ignore[no-untyped-def]
         upstream = acquire(self, now, key, exclude)
@@ -246,7 +269,10 @@ def install_hooks() -> None:
         upstream = self.upstream
         if upstream is not None:
             end = self.state.clock()
-            PROBE.attempts.append((upstream.id, self.method, self.t_attempt, end, str(outcome)))
+            request = (id(self), self.t_start)  # an exchange object serves one request at a time
+            PROBE.attempts.append(
+                (upstream.id, self.method, self.t_attempt, end, str(outcome), request)
+            )
         release(self, outcome, retry_after)
 
     def health_hook(self: Pool, upstream_id: str, healthy: bool, now: float) -> None:
@@ -263,6 +289,7 @@ def install_hooks() -> None:
     ExchangeCore._release = release_hook  # type: ignore[method-assign]
     Pool.set_health = health_hook  # type: ignore[method-assign]
     Pool._eject = eject_hook  # type: ignore[method-assign]
+    Exchange.upstream_lost = lost_hook  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------------------------
@@ -444,12 +471,28 @@ def vigil_kill_figures(victim: str, t_kill: float) -> dict[str, Any]:
     readmitted = min(back, default=float("inf"))
     picks = [t for t, uid in PROBE.picks if uid == victim and t_kill <= t < readmitted]
     inflight = [a for a in PROBE.attempts if a[0] == victim and a[2] <= t_kill < a[3]]
+    later = [a for a in PROBE.attempts if a[0] == victim and a[2] > t_kill and a[3] > t_kill]
+
+    def retried(a: tuple[str, bytes, float, float, str, tuple[int, float]]) -> bool:
+        """Sent, reset or closed before an answer, and tried again (a refused connect sent
+        nothing and is retried whatever the method: not counted)."""
+        return a[4] == "connect_error" and any(b[5] == a[5] and b[2] > a[2] for b in PROBE.attempts)
+
     removed = [t for t, uid, ok in PROBE.health if uid == victim and not ok and t >= t_kill]
     ejected = [t for t, uid in PROBE.ejections if uid == victim and t >= t_kill]
     out = {
         "stop_ms": (max(picks) - t_kill) * 1000 if picks else 0.0,
         "dead_picks": len(picks),
         "inflight_post": sum(1 for a in inflight if a[1] == b"POST"),
+        "inflight_post_retried": sum(1 for a in inflight if a[1] == b"POST" and retried(a)),
+        "post_after_kill_retried": sum(1 for a in later if a[1] == b"POST" and retried(a)),
+        # POSTs sent to the victim after the kill that failed: how their connection ended
+        # ("eof": the victim read them, still running when the kill returned)
+        "post_after_kill_failed": [
+            PROBE.lost.get((a[5][0], a[2]), "?")
+            for a in later
+            if a[1] == b"POST" and a[4] == "connect_error" and not retried(a)
+        ],
         "inflight_get": sum(1 for a in inflight if a[1] != b"POST"),
         "unhealthy_ms": (min(removed) - t_kill) * 1000 if removed else None,
         "ejected_ms": (min(ejected) - t_kill) * 1000 if ejected else None,
@@ -528,7 +571,7 @@ async def controller_trials(trials: int, warmup: float, after: float) -> list[di
 
 
 async def passive_trials(
-    trials: int, warmup: float, after: float, max_retries: int | None = None
+    trials: int, warmup: float, after: float, max_retries: int | None = None, **more: Any
 ) -> list[dict[str, Any]]:
     from vigil.balancer import Pool, Upstream
     from vigil.balancer.proxy import Proxy
@@ -538,7 +581,7 @@ async def passive_trials(
     over: dict[str, Any] = {"policy": "p2c_ewma", "slow_start": 0}
     if max_retries is not None:
         over["max_retries"] = max_retries
-    b = BalancerSettings.model_validate(over)
+    b = BalancerSettings.model_validate({**over, **more})
     servers = Servers([40.0] * 3)
     out = []
     try:
@@ -976,7 +1019,8 @@ def summarize(trials: list[dict[str, Any]]) -> dict[str, Any]:
         "client_lag_max_ms",
     )
     for t in trials:
-        t["post_beyond_inflight"] = max(0, t["post_errors"] - t["inflight_post"])
+        failed_inflight = t["inflight_post"] - t.get("inflight_post_retried", 0)
+        t["post_beyond_inflight"] = max(0, t["post_errors"] - failed_inflight)
     out: dict[str, Any] = {"trials": len(trials)}
     for key in keys:
         values = [t[key] for t in trials if t.get(key) is not None]
@@ -986,8 +1030,16 @@ def summarize(trials: list[dict[str, Any]]) -> dict[str, Any]:
     out["get_errors_total"] = sum(t["get_errors"] for t in trials)
     out["post_errors_total"] = sum(t["post_errors"] for t in trials)
     out["inflight_post_total"] = sum(t["inflight_post"] for t in trials)
+    for key in ("inflight_post_retried", "post_after_kill_retried"):
+        out[f"{key}_total"] = sum(t.get(key, 0) for t in trials)
     out["post_beyond_inflight_total"] = sum(t["post_beyond_inflight"] for t in trials)
     out["stop_ms_max"] = round(max(t["stop_ms"] for t in trials), 2)
+    out["trials_with_get_errors"] = [i for i, t in enumerate(trials) if t["get_errors"]]
+    failed: dict[str, int] = {}
+    for t in trials:
+        for how in t.get("post_after_kill_failed", ()):
+            failed[how] = failed.get(how, 0) + 1
+    out["post_after_kill_failed"] = failed
     kinds: dict[str, int] = {}
     for t in trials:
         for k, v in t["error_kinds"].items():
@@ -1003,8 +1055,9 @@ def show_faults(setups: dict[str, dict[str, Any]]) -> None:
         "trials",
         "GET errors",
         "POST errors",
-        "POST in flight",
+        "POST in flight (retried)",
         "POST beyond",
+        "retried after kill",
         "stop sending p50/p95/max ms",
         "picks of dead",
         "out by (ms p50)",
@@ -1023,8 +1076,9 @@ def show_faults(setups: dict[str, dict[str, Any]]) -> None:
             str(s["trials"]),
             str(s["get_errors_total"]),
             str(s["post_errors_total"]),
-            str(s["inflight_post_total"]),
+            f"{s['inflight_post_total']} ({s['inflight_post_retried_total']})",
             str(s["post_beyond_inflight_total"]),
+            str(s["post_after_kill_retried_total"]),
             f"{s['stop_ms_p50']:.1f} / {s['stop_ms_p95']:.1f} / {s['stop_ms_max']:.1f}",
             f"{s['dead_picks_p50']:.0f}",
             ", ".join(how) or "-",
@@ -1034,6 +1088,9 @@ def show_faults(setups: dict[str, dict[str, Any]]) -> None:
     for name, s in setups.items():
         if s["error_kinds"]:
             console.print(f"  {name}: client errors by kind {s['error_kinds']}")
+        if s.get("post_after_kill_failed"):
+            console.print(f"  {name}: POSTs sent after the kill that failed, by how the")
+            console.print(f"    victim's connection ended: {s['post_after_kill_failed']}")
 
 
 def show_live(live: dict[str, dict[str, Any]], seconds: float) -> None:
@@ -1072,6 +1129,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     console.print(f"faults: {trials} trials per setup ...")
     setups["vigil controller"] = summarize(await controller_trials(trials, warmup, after))
     setups["vigil passive"] = summarize(await passive_trials(trials, warmup, after))
+    control = "vigil passive, retry_on_reset off"
+    setups[control] = summarize(await passive_trials(trials, warmup, after, retry_on_reset=False))
     baseline_name = "haproxy"
     if HAPROXY is not None:
         setups["haproxy"] = summarize(await haproxy_trials(trials, warmup, after))
@@ -1079,6 +1138,18 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         baseline_name = "vigil passive, max_retries 0"
         setups[baseline_name] = summarize(await passive_trials(trials, warmup, after, 0))
     show_faults(setups)
+    if args.part == "faults":
+        return {
+            "bench": "balance_faults",
+            "part": "faults",
+            "quick": args.quick,
+            "vigil": {
+                "faults_controller": setups["vigil controller"],
+                "faults_passive": setups["vigil passive"],
+                "faults_passive_no_reset_retry": setups[control],
+            },
+            "baseline": {"name": baseline_name, "faults": setups[baseline_name]},
+        }
     console.print(f"decision quality, live: {seconds:.0f} s per policy ...")
     live = await live_policies(seconds)
     show_live(live, seconds)
@@ -1095,6 +1166,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "vigil": {
             "faults_controller": setups["vigil controller"],
             "faults_passive": setups["vigil passive"],
+            "faults_passive_no_reset_retry": setups[control],
             "live": live,
             "live_p2c_over_rr_p99": round(ratio, 3),
             "live_workers": shared_figures,
@@ -1114,7 +1186,10 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=10, help="kill trials per setup")
     parser.add_argument("--policy-seconds", type=float, default=30.0, help="live run per policy")
     parser.add_argument(
-        "--part", choices=("all", "workers"), default="all", help="workers: part 3 only"
+        "--part",
+        choices=("all", "faults", "workers"),
+        default="all",
+        help="faults: part 1 only; workers: part 3 only",
     )
     parser.add_argument("--client", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--replica", nargs=3, help=argparse.SUPPRESS)

@@ -12,9 +12,19 @@ Retries (each on a replica not yet tried, within ``max_retries`` and the retry b
   nothing was sent;
 - the connection closed before any response byte: only idempotent methods (GET, HEAD, OPTIONS,
   PUT, DELETE, TRACE) whose body so far fits ``retry_body_limit`` (kept for replay). POST and
-  PATCH are *not* retried then: the replica may have started the work. So such a request goes
-  on a reused connection only after a peek at its socket says the upstream has not closed it
+  PATCH are *not* retried after a close (EOF): the replica read the request and may have
+  started the work. So such a request goes on a reused connection only after a peek at its
+  socket says the upstream has not closed it
   (:meth:`~vigil.balancer._proxy_upstream.UpstreamConnection.peer_gone`);
+- the connection was *reset* (``ECONNRESET``) before any response byte, even for POST and PATCH
+  (``retry_on_reset``): Linux resets a socket closed with data unread, so the replica's program
+  never read the whole request (a process killed before it read it: sent after the ``kill``,
+  or queued behind the request it was working on). Only when the request went out whole in one
+  write and fits ``retry_body_limit`` (the proxy holds it then, :meth:`Exchange._hold`; a body
+  streamed after its head is not held and cannot be resent), and not after a 1xx or part of a
+  head. The replica may have read the head alone and died reading the body: a program that
+  acts on a head before its body, or resets on purpose after handling a request, needs
+  ``retry_on_reset`` off;
 - never after a response head was received, never after a first-byte timeout (the replica may
   still be generating), never after garbage (the pool ejects that replica).
 
@@ -155,6 +165,8 @@ class Exchange(ExchangeCore):
         self.sent = True
         conn.exchange = self
         pending = self.pending
+        if self.req_done and not self.replayable:
+            self._hold(pending)
         transport = conn.transport
         assert transport is not None
         if pending:
@@ -171,26 +183,40 @@ class Exchange(ExchangeCore):
             self.phase = UPLOAD
             self._disarm()
 
+    def _hold(self, pending: list[bytes] | None) -> None:
+        """Keep a request that is not idempotent, written whole in the one write of
+        :meth:`_attach`, for a retry should the replica reset the connection unread (the
+        ``replay`` of such a request is set only here: not None means held whole)."""
+        if self.pending_bytes <= self.state.settings.retry_body_limit:
+            self.replay = pending if pending is not None else []
+            self.replay_bytes = self.pending_bytes
+
     def _wait_first_byte(self) -> None:
         self.phase = FIRST_BYTE
         self.sent_at = now = self.state.loop_time()
         settings = self.state.settings
         self._arm(min(settings.first_byte_timeout, settings.idle_timeout), now)
 
-    def _attempt_failed(self, outcome: Outcome, status: int, message: str) -> None:
-        """The attempt ended before any response byte: retry if safe, else answer ``status``."""
+    def _attempt_failed(
+        self, outcome: Outcome, status: int, message: str, unread: bool = False
+    ) -> None:
+        """The attempt ended before any response byte: retry if safe, else answer ``status``.
+        ``unread``: the replica reset the connection, so it never read the whole request."""
         self._drop_conn()
         sent = self.sent
         self._release(outcome)
         st = self.state
-        safe = not sent or (self.replayable and outcome is not Outcome.TIMEOUT)
+        replayable = self.replayable
+        safe = not sent or (replayable and outcome is not Outcome.TIMEOUT)
+        if not safe and unread and self.replay is not None and st.settings.retry_on_reset:
+            safe = True  # not idempotent, but held whole and never read (see the docstring)
         if safe and self.attempts <= st.settings.max_retries and not self.client.closed:
             now = st.clock()
             allowed = getattr(self.router, "retry_allowed", None)
             if allowed(now) if allowed is not None else st.budget.retry_allowed(now):
                 assert self.stats is not None and self.stats.upstream is not None
                 self.tried = self.tried | {self.stats.upstream.id}
-                st.metrics.retries += 1
+                st.metrics.retry("not_sent" if not sent else "replayed" if replayable else "unread")
                 if sent:
                     self.pending = list(self.replay or ())
                     self.pending_bytes = self.replay_bytes
@@ -202,6 +228,8 @@ class Exchange(ExchangeCore):
     def response_head(self, conn: UpstreamConnection, status: int, head: bytes) -> None:
         if status < 200:
             self.interim = True  # 100 Continue / 103 Early Hints: not forwarded
+            if not self.replayable:
+                self.replay = None  # the replica read the head: no retry after a reset now
             return
         self.ttfb_at = now = self.state.clock()
         assert self.stats is not None
@@ -256,7 +284,12 @@ class Exchange(ExchangeCore):
         self.conn = None
         if self.status == 0:
             self.state.pool.check(conn.key)  # closed before answering: is anything left there?
-            self._attempt_failed(Outcome.CONNECT_ERROR, 502, "upstream closed the connection")
+            if isinstance(exc, ConnectionResetError) and not conn.partial:  # no response byte
+                self._attempt_failed(
+                    Outcome.CONNECT_ERROR, 502, "upstream reset the connection", True
+                )
+            else:
+                self._attempt_failed(Outcome.CONNECT_ERROR, 502, "upstream closed the connection")
         elif self.resp is not None and self.resp.close_delimited and exc is None:
             self.interim = False
             self.response_complete(conn, False)  # the body ended with the connection

@@ -107,7 +107,10 @@ class ProxyMetrics:
     ``<ns>_errors_total{kind}`` (an :class:`~vigil.balancer._upstream.Outcome` value),
     ``<ns>_request_duration_seconds`` and ``<ns>_time_to_first_byte_seconds`` histograms,
     ``<ns>_in_flight`` gauge, ``<ns>_ejections_total`` (read from the router's
-    :class:`~vigil.balancer._upstream.Upstream`), and ``<ns>_retries_total``.
+    :class:`~vigil.balancer._upstream.Upstream`), and ``<ns>_retries_total{reason}``: ``not_sent``
+    (the connection could not be opened), ``replayed`` (an idempotent request sent again after
+    the replica closed before answering), ``unread`` (a request the replica reset unread, see
+    ``ProxySettings.retry_on_reset``).
     """
 
     def __init__(
@@ -120,7 +123,7 @@ class ProxyMetrics:
         self.namespace = namespace
         self._bounds = tuple(sorted(buckets))
         self._stats: dict[str, UpstreamStats] = {}
-        self.retries = 0
+        self.retries: dict[str, int] = {}  # by reason (rare: only failed attempts count)
         if registry is not None:
             registry.register(self)
 
@@ -130,6 +133,10 @@ class ProxyMetrics:
             stats = self._stats[upstream.id] = UpstreamStats(self._bounds)
         stats.upstream = upstream
         return stats
+
+    def retry(self, reason: str) -> None:
+        """Count one attempt retried on another replica, for ``reason``."""
+        self.retries[reason] = self.retries.get(reason, 0) + 1
 
     def unrouted(self) -> UpstreamStats:
         stats = self._stats.get(NO_UPSTREAM)
@@ -179,6 +186,9 @@ class ProxyMetrics:
             in_flight.add_metric([uid], s.in_flight)
             if s.upstream is not None:
                 ejections.add_metric([uid], s.upstream.ejections)
-        retries = CounterMetricFamily(f"{ns}_retries", "Attempts retried on another replica")
-        retries.add_metric([], self.retries)
+        retries = CounterMetricFamily(
+            f"{ns}_retries", "Attempts retried on another replica, by reason", labels=["reason"]
+        )
+        for reason, n in self.retries.items():
+            retries.add_metric([reason], n)
         yield from (requests, errors, duration, ttfb, in_flight, ejections, retries)

@@ -44,7 +44,17 @@ class ProxySettings:
     retry_budget_burst: float = 10.0
     """Retries that may be spent at once before the ratio applies (the bucket's size)."""
     retry_body_limit: int = 64 * 1024
-    """An idempotent request whose body fits is kept so it can be replayed on another replica."""
+    """An idempotent request whose body fits is kept so it can be replayed on another replica;
+    so is any request that fits and was written to the replica whole, for ``retry_on_reset``."""
+    retry_on_reset: bool = True
+    """Retry a request that is not idempotent (POST, PATCH) on another replica when the replica
+    reset the connection (``ECONNRESET``) before any response byte: the kernel resets a socket
+    closed with data unread, so the replica's program never read the whole request (a process
+    killed with the request still in its socket; a server that read a request and died closes
+    with FIN, and that stays an error). Only a request written whole in one write and held by
+    the proxy (``retry_body_limit``) qualifies, never after a 1xx. Turn it off if a replica
+    resets connections on purpose (``SO_LINGER`` 0) after handling a request without answering,
+    or acts on a request's head before reading its body: such a request would run twice."""
     max_header_bytes: int = 32 * 1024
     """Request line plus headers beyond this get 431 (414 for the URL alone)."""
     max_pending_bytes: int = 256 * 1024

@@ -67,6 +67,7 @@ def proxy_settings(b: BalancerSettings) -> ProxySettings:
         idle_timeout=b.idle_timeout,
         max_retries=b.max_retries,
         retry_budget_ratio=b.retry_ratio,
+        retry_on_reset=b.retry_on_reset,
         affinity_header=b.affinity_header,
     )
 

@@ -160,6 +160,11 @@ class BalancerSettings(_Section):
     """Extra attempts on other replicas, only before any response byte and only where safe."""
     retry_ratio: float = Field(default=0.2, ge=0, le=1)
     """Retries allowed as a share of requests (a retry storm cannot double the load)."""
+    retry_on_reset: bool = True
+    """Retry a POST on another replica when its replica reset the connection before any
+    response byte (it never read the whole request: killed with it unread). Turn off if a
+    replica resets connections on purpose after handling a request, or acts on a head before
+    reading the body."""
     failure_threshold: int = Field(default=5, ge=1)
     """Consecutive failures (5xx, timeouts, refused connections) that eject a replica."""
     eject_base: Seconds = 10.0
