@@ -137,8 +137,8 @@ def test_the_dashboard_shows_replicas_an_incident_and_reasons_as_text(
     assert "main" not in dom.hidden and "login" in dom.hidden, dom.rows
     node = row(dom, "nodes", "local")
     assert node[1] == "up" and node[2].endswith("s ago"), node
-    assert 0 <= float(node[4]) <= 100 and 0 < float(node[5]) <= 100, node  # CPU %, memory %
-    assert node[6] == "—", node  # no GPU on this machine: shown as unknown, not 0
+    assert 0 <= float(node[3]) <= 100 and 0 < float(node[4]) <= 100, node  # CPU %, memory %
+    assert node[5] == "—", node  # no GPU on this machine: shown as unknown, not 0
     replica = row(dom, "replicas", "llm/0")
     assert replica[2:7] == ["running", str(after["llm/0"]), "healthy", "healthy", "1"]
     assert replica[7] == "ready"  # the balancer's state of the replica
