@@ -6,6 +6,7 @@ import httpx
 import pytest
 from apifakes import NOW, FakeControl, bearer
 
+from vigil.collectors import Sample, SeriesStore
 from vigil.model import Finding, FindingKind, Node, NodeStatus
 from vigil.store import Store
 
@@ -87,6 +88,33 @@ async def test_replicas_with_a_problem_come_first_and_are_bounded(
 
     one = await client.get("/api/v1/overview", params={"replica_limit": 1}, headers=VIEW)
     assert [r["id"] for r in one.json()["services"][0]["replicas"]] == ["web/1"]
+
+
+async def test_node_rows_carry_the_agents_newest_cpu_memory_and_mean_gpu(
+    client: httpx.AsyncClient, control: FakeControl
+) -> None:
+    control.series = SeriesStore(max_series=50, ring=10)
+    samples = [
+        Sample.of("host.cpu.used_pct", 10.0, NOW - 2, {"node": "node-a"}),
+        Sample.of("host.cpu.used_pct", 42.4, NOW - 1, {"node": "node-a"}),  # the newest
+        Sample.of("host.mem.used_pct", 61.6, NOW, {"node": "node-a"}),
+        Sample.of("gpu.util_pct", 20.0, NOW, {"node": "node-a", "gpu": "0"}),
+        Sample.of("gpu.util_pct", 81.0, NOW, {"node": "node-a", "gpu": "1"}),
+        Sample.of("host.cpu.used_pct", 99.0, NOW, {"node": "node-z"}),  # no such row
+    ]
+    for sample in samples:
+        control.series.add(sample)
+    query = {"nodes": "all"}
+
+    rows = (await client.get("/api/v1/overview", params=query, headers=VIEW)).json()["nodes"]
+
+    by_name = {r["name"]: r for r in rows["rows"]}
+    assert (by_name["node-a"]["cpu"], by_name["node-a"]["mem"], by_name["node-a"]["gpu"]) == (
+        42,
+        62,
+        50,  # the mean of its two GPUs, 50.5, rounded to even
+    )
+    assert (by_name["node-b"]["cpu"], by_name["node-b"]["gpu"]) == (None, None)
 
 
 async def test_incidents_and_actions_come_from_the_store(
