@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ._browser import chromium, render
+from ._browser import Browser, chromium, render
 from ._support import VigilUp, api, wait_until, write_config
 from .conftest import ADMIN, API_TOKENS, VIEWER
 
@@ -79,6 +79,7 @@ def test_at_1000_nodes_the_page_lists_the_problem_nodes_and_counts_the_rest(
         )
 
         dom = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile")
+        listed = every_node_listed(url, tmp_path / "profile2")
     finally:
         stop.set()
         beating.join(timeout=60)
@@ -91,3 +92,31 @@ def test_at_1000_nodes_the_page_lists_the_problem_nodes_and_counts_the_rest(
     assert f"{NODES} nodes: {STOPPED} down, 0 suspect, {up} up, 0 unknown" in text, text
     assert f"{up} more not listed (no problem)" in text, text
     assert "nodes-all" not in dom.hidden  # the rest, on demand
+    # 'list every node': pages of 100, worst first, then the next page
+    first, second = listed
+    assert [r[1] for r in first[:STOPPED]] == ["down"] * STOPPED and len(first) == 100
+    assert {r[1] for r in first[STOPPED:]} == {"up"}
+    assert len(second) == 100 and not {r[0] for r in first} & {r[0] for r in second}
+
+
+ROWS = (
+    "[...document.querySelectorAll('#nodes tbody tr')]"
+    ".map(r => [...r.cells].map(c => c.textContent))"
+)
+
+
+def every_node_listed(url: str, profile: Path) -> tuple[list[list[str]], list[list[str]]]:
+    """The node rows after 'list every node', then after 'next', in a real chromium."""
+    browser = Browser(profile)
+    try:
+        browser.open(f"{url}/ui/#token={VIEWER}")
+        shown = "document.getElementById('nodes-all')?.hidden === false"
+        wait_until(lambda: browser.evaluate(shown), 30, "the 'list every node' button")
+        browser.evaluate("document.getElementById('nodes-all').click()")
+        wait_until(lambda: len(browser.evaluate(ROWS)) == 100, 30, "the first 100 nodes")
+        first = browser.evaluate(ROWS)
+        browser.evaluate("document.getElementById('nodes-next').click()")
+        wait_until(lambda: browser.evaluate(ROWS)[0][0] != first[0][0], 30, "the next page")
+        return first, browser.evaluate(ROWS)
+    finally:
+        browser.close()
