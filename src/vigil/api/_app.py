@@ -23,6 +23,7 @@ from vigil.api import (
     _history,
     _logs,
     _metrics,
+    _overview,
     _risk,
     _seed,
     _series,
@@ -106,6 +107,7 @@ def create_app(
     app.include_router(_risk.router)
     app.include_router(_guards.router)
     app.include_router(_alerts.router)
+    app.include_router(_overview.router)
     for extra in extra_routers:
         app.include_router(extra)
     return app

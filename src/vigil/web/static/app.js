@@ -1,5 +1,6 @@
-// Vigil's dashboard: reads the /api/v1 JSON routes every few seconds with a bearer token and
-// draws nodes, services and replicas, incidents and the latest actions.
+// Vigil's dashboard: reads GET /api/v1/overview every few seconds with a bearer token (and the
+// last answer's ETag) and draws nodes (problems first), services and replicas, incidents and
+// the latest actions, touching only the rows whose data changed.
 //
 // Everything that comes from the API (names, reasons, summaries, log text) is user-controlled:
 // it reaches the page only as text nodes (textContent / append of strings) or as SVG numbers,
@@ -81,10 +82,6 @@ function ago(at, now) {
   return `${(s / 3600).toFixed(1)} h ago`;
 }
 
-function pct(value) {
-  return value === undefined ? "" : value.toFixed(0);
-}
-
 // --- the token -------------------------------------------------------------------------------
 
 function takeTokenFromFragment() {
@@ -116,13 +113,16 @@ function serverNow() {
   return Date.now() / 1000 + skew;
 }
 
-async function api(path) {
-  const headers = { Accept: "application/json" };
+const NOT_MODIFIED = Symbol("304");
+
+async function api(path, extra = {}) {
+  const headers = { Accept: "application/json", ...extra };
   const bad = unsendable(token());
   if (bad) throw new TokenUnsendable(bad);
   if (token()) headers.Authorization = `Bearer ${token()}`;
   const response = await fetch(path, { headers, cache: "no-store" });
   noteServerClock(response.headers.get("Date"));
+  if (response.status === 304) return NOT_MODIFIED;
   let body = null;
   try {
     body = await response.json();
@@ -132,56 +132,96 @@ async function api(path) {
   const detail = body && typeof body.detail === "string" ? body.detail : response.statusText;
   if (response.status === 401) throw new AuthNeeded(detail);
   if (!response.ok) throw new Error(`${path}: ${response.status} ${detail}`);
-  return body;
+  return { body, tag: response.headers.get("ETag") };
 }
 
-async function optional(path) {
-  try {
-    return await api(path);
-  } catch (err) {
-    if (err instanceof AuthNeeded) throw err;
-    return null; // e.g. a service without a balancer: 404
+// --- keyed rows: a refresh touches only what changed ----------------------------------------
+
+// Each tbody keeps its rows by key with the data they were drawn from; a row whose data is the
+// same is kept as it is (not rebuilt, not moved unless the order changed), so an unchanged
+// fleet redraws nothing (at 1,000 nodes a rebuild of every row cost the page most of a refresh).
+const drawn = new WeakMap(); // tbody -> Map(key -> {sig, tr})
+
+function syncRows(tbody, items, key, build) {
+  const before = drawn.get(tbody) || new Map();
+  const after = new Map();
+  const rows = items.map((item) => {
+    const k = key(item);
+    const sig = JSON.stringify(item);
+    const old = before.get(k);
+    const tr = old && old.sig === sig ? old.tr : build(item);
+    after.set(k, { sig, tr });
+    return tr;
+  });
+  drawn.set(tbody, after);
+  const same = rows.length === tbody.children.length && rows.every((tr, i) => tbody.children[i] === tr);
+  if (!same) tbody.replaceChildren(...rows);
+}
+
+function emptyRows(tbody, columns, text) {
+  drawn.delete(tbody);
+  if (tbody.children.length === 1 && tbody.textContent === text) return;
+  emptyRow(tbody, columns, text);
+}
+
+// "12 s ago" moves with the clock: only the text of those cells is updated between data changes
+function agoCell(at) {
+  const cell = td(ago(at, serverNow()));
+  cell.className = "ago";
+  cell.dataset.at = at === null || at === undefined ? "" : String(at);
+  return cell;
+}
+
+function updateAges(now) {
+  for (const cell of document.querySelectorAll("td.ago")) {
+    const at = cell.dataset.at === "" ? null : Number(cell.dataset.at);
+    const text = ago(at, now);
+    if (cell.textContent !== text) cell.textContent = text;
   }
 }
 
 // --- sections --------------------------------------------------------------------------------
 
-function latestByNode(rows) {
-  const out = new Map(); // node -> [values]
-  for (const row of rows || []) {
-    const node = row.labels && row.labels.node;
-    if (!node) continue;
-    if (!out.has(node)) out.set(node, []);
-    out.get(node).push(row.value);
-  }
-  return out;
-}
+const SMALL_FLEET = 50; // nodes: a fleet this small is listed whole; above, problems first
+const NODE_PAGE = 100; // rows per page when every node is asked for
+const view = { allNodes: false, offset: 0 };
 
-function mean(values) {
-  return values && values.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined;
-}
-
-function renderNodes(nodes, cpu, mem, gpu, now) {
-  const tbody = document.querySelector("#nodes tbody");
-  if (!nodes.length) return emptyRow(tbody, 7, "no nodes configured");
-  const cpuBy = latestByNode(cpu);
-  const memBy = latestByNode(mem);
-  const gpuBy = latestByNode(gpu);
-  tbody.replaceChildren(
-    ...nodes.map((n) =>
-      el(
-        "tr",
-        "",
-        td(n.name),
-        stateCell(n.status),
-        td(ago(n.last_heartbeat, now)),
-        td(n.phi.toFixed(1), "num"),
-        td(pct(mean(cpuBy.get(n.name))), "num"),
-        td(pct(mean(memBy.get(n.name))), "num"),
-        td(pct(mean(gpuBy.get(n.name))), "num"),
-      ),
-    ),
+function nodeRow(n) {
+  return el(
+    "tr",
+    "",
+    td(n.name),
+    stateCell(n.status),
+    agoCell(n.last_heartbeat),
+    td(n.cpu, "num"),
+    td(n.mem, "num"),
+    td(n.gpu, "num"),
   );
+}
+
+function setText(id, text) {
+  const node = document.getElementById(id);
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function renderNodes(nodes) {
+  const tbody = document.querySelector("#nodes tbody");
+  const c = nodes.counts;
+  const fleet = Object.values(c).reduce((a, b) => a + b, 0);
+  const listed = `${fleet} nodes: ${c.down} down, ${c.suspect} suspect, ${c.up} up, ${c.unknown} unknown`;
+  const shown = nodes.rows.length;
+  const rest = nodes.total - nodes.offset - shown;
+  let more = "";
+  if (!view.allNodes && fleet > shown) more = `; ${fleet - shown} more not listed (no problem)`;
+  else if (view.allNodes) more = `; rows ${nodes.offset + 1}–${nodes.offset + shown} of ${nodes.total}`;
+  setText("nodes-count", listed + more);
+  document.getElementById("nodes-all").hidden = view.allNodes || fleet <= SMALL_FLEET;
+  document.getElementById("nodes-problems").hidden = !view.allNodes || fleet <= SMALL_FLEET;
+  document.getElementById("nodes-prev").hidden = !view.allNodes || nodes.offset === 0;
+  document.getElementById("nodes-next").hidden = !view.allNodes || rest <= 0;
+  if (!fleet) return emptyRows(tbody, 6, "no nodes configured");
+  if (!shown) return emptyRows(tbody, 6, "no node is down or suspect");
+  syncRows(tbody, nodes.rows, (n) => n.name, nodeRow);
 }
 
 function trackRate(id, requests, at) {
@@ -216,59 +256,86 @@ function sparkline(points) {
   return box;
 }
 
-function renderServices(services, balancers) {
+function replicaRow(r) {
+  const balanced = r.balancer_state !== null;
+  const points = balanced ? rates.get(r.id)?.points || [] : [];
+  return el(
+    "tr",
+    "",
+    td(r.id),
+    td(r.node),
+    stateCell(r.state),
+    td(r.pid, "num"),
+    stateCell(r.live),
+    stateCell(r.ready),
+    td(r.restarts, "num"),
+    balanced ? stateCell(r.eligible === false && r.balancer_state === "ready" ? "ejected" : r.balancer_state) : td(""),
+    td(balanced ? r.weight : "", "num"),
+    td(balanced ? `${(r.share * 100).toFixed(0)} %` : "", "num"),
+    el("td", "", balanced ? sparkline(points) : ""),
+  );
+}
+
+const REPLICA_HEAD = ["replica", "node", "state", "pid", "live", "ready", "restarts", "balancer",
+  "weight", "share", "requests/s"];
+
+function serviceBlock(name) {
+  const head = el("h3", "");
+  const note = el("p", "more");
+  const tbody = el("tbody", "");
+  const table = el(
+    "table",
+    "replicas",
+    el("thead", "", el("tr", "", ...REPLICA_HEAD.map((h) => el("th", "", h)))),
+    tbody,
+  );
+  const box = el("div", "service", head, table, note);
+  box.dataset.service = name;
+  return { box, head, note, tbody };
+}
+
+const blocks = new Map(); // service name -> its block
+
+function renderServices(services, changed) {
   const box = document.getElementById("services");
   if (!services.length) {
-    box.replaceChildren(el("p", "empty", "no services configured"));
+    blocks.clear();
+    if (box.textContent !== "no services configured") {
+      box.replaceChildren(el("p", "empty", "no services configured"));
+    }
     return;
   }
-  box.replaceChildren(
-    ...services.map((service, i) => {
-      const balancer = balancers[i];
-      const upstreams = new Map((balancer ? balancer.upstreams : []).map((u) => [u.id, u]));
-      const policy = balancer ? `, balancer ${balancer.address} (${balancer.policy})` : "";
-      const head = el(
-        "h3",
-        "",
-        `${service.name}: ${service.ready}/${service.desired ?? service.replicas.length} ready${policy}`,
-      );
-      const rows = service.replicas.map((r) => {
-        const up = upstreams.get(r.id);
-        const points = up ? trackRate(r.id, up.requests, performance.now() / 1000) : [];
-        return el(
-          "tr",
-          "",
-          td(r.id),
-          td(r.node),
-          stateCell(r.state),
-          td(r.pid, "num"),
-          stateCell(r.live),
-          stateCell(r.ready),
-          td(r.restarts, "num"),
-          up ? stateCell(up.state) : td(""),
-          td(up ? up.weight : "", "num"),
-          td(up ? `${(up.share * 100).toFixed(0)} %` : "", "num"),
-          el("td", "", up ? sparkline(points) : ""),
-        );
-      });
-      const table = el(
-        "table",
-        "replicas",
-        el(
-          "thead",
-          "",
-          el(
-            "tr",
-            "",
-            ...["replica", "node", "state", "pid", "live", "ready", "restarts", "balancer",
-              "weight", "share", "requests/s"].map((h) => el("th", "", h)),
-          ),
-        ),
-        el("tbody", "", ...rows),
-      );
-      return el("div", "service", head, table);
-    }),
-  );
+  const at = performance.now() / 1000;
+  const order = services.map((service) => {
+    let block = blocks.get(service.name);
+    if (!block) {
+      block = serviceBlock(service.name);
+      blocks.set(service.name, block);
+    }
+    if (changed) {
+      for (const r of service.replicas) if (r.requests !== null) trackRate(r.id, r.requests, at);
+    }
+    const policy = service.balancer ? `, balancer ${service.balancer}` : "";
+    const problems = service.problems ? `, ${service.problems} with a problem` : "";
+    block.head.textContent =
+      `${service.name}: ${service.ready}/${service.desired ?? service.replicas_total} ready${problems}${policy}`;
+    const hidden = service.replicas_total - service.replicas.length;
+    block.note.textContent = hidden > 0 ? `${hidden} more replicas, all serving, not listed` : "";
+    block.note.hidden = hidden <= 0;
+    // a replica's sparkline moves with its request count: part of the row's data
+    syncRows(
+      block.tbody,
+      service.replicas.map((r) => ({ ...r, points: (rates.get(r.id)?.points || []).length })),
+      (r) => r.id,
+      replicaRow,
+    );
+    return block.box;
+  });
+  for (const name of blocks.keys()) {
+    if (!services.some((s) => s.name === name)) blocks.delete(name);
+  }
+  const same = order.length === box.children.length && order.every((b, i) => box.children[i] === b);
+  if (!same) box.replaceChildren(...order);
 }
 
 function incidentRow(i) {
@@ -290,8 +357,8 @@ function incidentRow(i) {
 
 function renderIncidents(selector, items, none) {
   const tbody = document.querySelector(`${selector} tbody`);
-  if (!items.length) return emptyRow(tbody, 10, none);
-  tbody.replaceChildren(...items.map(incidentRow));
+  if (!items.length) return emptyRows(tbody, 10, none);
+  syncRows(tbody, items, (i) => i.id, incidentRow);
 }
 
 function renderTimeline(items, now) {
@@ -360,26 +427,26 @@ function decision(a) {
   return a.actor === AUTOPILOT && /^(restart|kill)$/.test(a.kind) ? "allowed" : "";
 }
 
+function actionRow(a) {
+  const result = a.ok === null ? "running" : a.ok ? "ok" : "failed";
+  const said = a.detail && !a.detail.startsWith("not done:") ? `${result}: ${a.detail}` : result;
+  return el(
+    "tr",
+    "",
+    td(clock(a.started_at)),
+    td(a.actor),
+    td(a.kind),
+    td(a.subject),
+    stateCell(decision(a)),
+    td(a.reason, "wrap"),
+    td(said, `wrap ${a.ok === false ? "failed" : ""}`),
+  );
+}
+
 function renderActions(items) {
   const tbody = document.querySelector("#actions tbody");
-  if (!items.length) return emptyRow(tbody, 7, "no actions yet");
-  tbody.replaceChildren(
-    ...items.map((a) => {
-      const result = a.ok === null ? "running" : a.ok ? "ok" : "failed";
-      const said = a.detail && !a.detail.startsWith("not done:") ? `${result}: ${a.detail}` : result;
-      return el(
-        "tr",
-        "",
-        td(clock(a.started_at)),
-        td(a.actor),
-        td(a.kind),
-        td(a.subject),
-        stateCell(decision(a)),
-        td(a.reason, "wrap"),
-        td(said, `wrap ${a.ok === false ? "failed" : ""}`),
-      );
-    }),
-  );
+  if (!items.length) return emptyRows(tbody, 7, "no actions yet");
+  syncRows(tbody, items, (a) => a.id, actionRow);
 }
 
 // --- the loop --------------------------------------------------------------------------------
@@ -405,34 +472,62 @@ function setStatus(text, bad = false) {
   status.className = bad ? "status error" : "status";
 }
 
+// The one request a refresh makes: GET /api/v1/overview, bounded whatever the fleet's size,
+// with the ETag of the last answer: an unchanged fleet answers 304 with no body, and nothing
+// is drawn again (only the "s ago" texts move).
+let shownTag = null;
+let overview = null;
+let timelineDrawn = 0; // when the timeline was last drawn (its axis ends at "now")
+
+function overviewPath() {
+  const all = view.allNodes || (overview !== null && sum(overview.nodes.counts) <= SMALL_FLEET);
+  const params = all ? `nodes=all&node_offset=${view.offset}&node_limit=${NODE_PAGE}` : "nodes=problems";
+  return `/api/v1/overview?${params}`;
+}
+
+function sum(counts) {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+async function readOverview(path) {
+  const headers = shownTag ? { "If-None-Match": shownTag } : {};
+  const answer = await api(path, headers);
+  if (answer === NOT_MODIFIED) return false;
+  overview = answer.body;
+  shownTag = answer.tag;
+  return true;
+}
+
 async function refresh() {
   clearTimeout(timer);
   if (document.hidden) return; // a background tab costs the controller nothing; see start()
   try {
-    const series = (name) => optional(`/api/v1/series/latest?name=${encodeURIComponent(name)}`);
-    const [nodes, services, active, recent, actions, cpu, mem, gpu] = await Promise.all([
-      api("/api/v1/nodes"),
-      api("/api/v1/services"),
-      api("/api/v1/incidents?state=active&limit=50"),
-      api("/api/v1/incidents?limit=30"),
-      api("/api/v1/actions?limit=25"),
-      series("host.cpu.used_pct"),
-      series("host.mem.used_pct"),
-      series("gpu.util_pct"),
-    ]);
-    const balancers = await Promise.all(
-      services.map((s) => optional(`/api/v1/services/${encodeURIComponent(s.name)}/balancer`)),
-    );
+    const path = overviewPath();
+    if (path !== refresh.lastPath) shownTag = null; // another view: its own answer
+    refresh.lastPath = path;
+    let changed = await readOverview(path);
+    if (changed && overviewPath() !== path) {
+      // a small fleet is listed whole: ask again at once rather than in 3 s
+      refresh.lastPath = overviewPath();
+      shownTag = null;
+      changed = await readOverview(refresh.lastPath);
+    }
     const now = serverNow();
     document.getElementById("login").hidden = true;
     document.getElementById("main").hidden = false;
     document.getElementById("forget").hidden = !token();
-    renderNodes(nodes, cpu, mem, gpu, now);
-    renderServices(services, balancers);
-    renderIncidents("#incidents-active", active.items, "no active incidents");
-    renderTimeline(recent.items, now);
-    renderIncidents("#incidents-recent", recent.items, "no incidents yet");
-    renderActions(actions.items);
+    if (changed) {
+      renderNodes(overview.nodes);
+      renderServices(overview.services, true);
+      renderIncidents("#incidents-active", overview.incidents_active, "no active incidents");
+      renderIncidents("#incidents-recent", overview.incidents_recent, "no incidents yet");
+      renderActions(overview.actions);
+    }
+    if (changed || now - timelineDrawn >= 30) {
+      renderTimeline(overview.incidents_recent, now);
+      timelineDrawn = now;
+    }
+    updateAges(now);
     setStatus(`updated ${clock(now)}, every ${REFRESH_MS / 1000} s`);
   } catch (err) {
     if (err instanceof AuthNeeded) {
@@ -444,6 +539,12 @@ async function refresh() {
   timer = setTimeout(refresh, REFRESH_MS);
 }
 
+function showNodes(all, offset) {
+  view.allNodes = all;
+  view.offset = Math.max(0, offset);
+  refresh();
+}
+
 function start() {
   takeTokenFromFragment();
   document.getElementById("login-form").addEventListener("submit", (event) => {
@@ -453,6 +554,12 @@ function start() {
     input.value = "";
     refresh();
   });
+  document.getElementById("nodes-all").addEventListener("click", () => showNodes(true, 0));
+  document.getElementById("nodes-problems").addEventListener("click", () => showNodes(false, 0));
+  document.getElementById("nodes-prev").addEventListener("click", () =>
+    showNodes(true, view.offset - NODE_PAGE));
+  document.getElementById("nodes-next").addEventListener("click", () =>
+    showNodes(true, view.offset + NODE_PAGE));
   document.getElementById("forget").addEventListener("click", () => {
     localStorage.removeItem(TOKEN_KEY);
     refresh();
