@@ -126,6 +126,7 @@ LEFT = {
     "NUL in a value": b"GET / HTTP/1.1\r\nA: b\x00c\r\n\r\n",
     "DEL in a value": b"GET / HTTP/1.1\r\nA: b\x7fc\r\n\r\n",
     "obs-text in a value": b"GET / HTTP/1.1\r\nA: caf\xc3\xa9\r\n\r\n",
+    "two Host lines": b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
     "too many lines": b"GET / HTTP/1.1\r\n"
     + b"".join(b"H%d: v\r\n" % i for i in range(MAX_LINES + 1))
     + b"\r\n",

@@ -160,3 +160,16 @@ async def test_heads_llhttp_refuses_get_400_whatever_path_looks_first() -> None:
     ):
         assert (await _one(data)).startswith(b"HTTP/1.1 400 "), data
         assert not ParsedUpstream.requests
+
+
+async def test_a_request_with_two_host_lines_gets_400_and_is_never_forwarded() -> None:
+    # RFC 9112 §3.2: a server MUST answer 400 to a request with more than one Host line (a
+    # router reading the first and an upstream the last would disagree on the target)
+    for data in (
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",  # a plain head
+        b"GET / HTTP/1.1\r\nHost: a\r\nA: b\r\nhOST: b\r\n\r\n",  # any case
+        b"POST / HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\n\r\nhi",  # parsed
+        b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",  # any version
+    ):
+        assert (await _one(data)).startswith(b"HTTP/1.1 400 "), data
+        assert not ParsedUpstream.requests, data
