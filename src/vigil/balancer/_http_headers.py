@@ -428,7 +428,8 @@ def rewrite_response(
     chunked_out = False
     close_delimited = False
     if content_length is not None and not upstream_chunked:
-        parts += (b"Content-Length: ", content_length, b"\r\n")
+        if status != 204:  # RFC 9110 §8.6: never in a 204 (its body is empty whatever it says)
+            parts += (b"Content-Length: ", content_length, b"\r\n")
     elif not no_body:
         close_delimited = not upstream_chunked
         if client_http10:
