@@ -280,3 +280,20 @@ async def test_a_204_reaches_the_client_without_content_length() -> None:
     assert first.status == 204 and first.headers["server"] == "t"
     assert "content-length" not in first.headers and "transfer-encoding" not in first.headers
     assert second.body == b"next"
+
+
+async def test_the_proxys_own_answer_to_an_http10_keep_alive_client_says_keep_alive() -> None:
+    # An HTTP/1.0 client keeps a connection only when the answer says so (as the proxy's
+    # forwarded answers do): without it the client (ab -k, for one) waits for the close the
+    # proxy, keeping the connection, never makes
+    request = b"GET / HTTP/1.0\r\nHost: s\r\nConnection: keep-alive\r\n\r\n"
+    async with proxying(RoundRobinRouter([upstream("a", dead_port())])) as (_, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        answers = []
+        for _ in range(2):  # the same connection: it was kept alive
+            writer.write(request)
+            answers.append(await asyncio.wait_for(read_response(reader), 5))
+        writer.close()
+    for answer in answers:
+        assert answer.status >= 500
+        assert answer.headers["connection"] == "keep-alive"
