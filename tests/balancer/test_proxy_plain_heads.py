@@ -173,3 +173,29 @@ async def test_a_request_with_two_host_lines_gets_400_and_is_never_forwarded() -
     ):
         assert (await _one(data)).startswith(b"HTTP/1.1 400 "), data
         assert not ParsedUpstream.requests, data
+
+
+async def test_a_plain_head_read_while_a_body_is_still_due_is_body() -> None:
+    # the read is exactly a plain head, but the request before it still owes that many body
+    # bytes: it is body (the parser's), not a request of its own (smuggled past the framing)
+    ParsedUpstream.requests = []
+    server = await asyncio.get_running_loop().create_server(ParsedUpstream, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    inner = b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+    async with proxying(RoundRobinRouter([upstream("a", port)])) as (_, proxy_port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
+        writer.write(
+            b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\nabcde" % (5 + len(inner))
+        )
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        got = await _exchange(writer, reader, inner)
+        assert got.startswith(b"HTTP/1.1 200 OK\r\n")
+        got = await _exchange(writer, reader, b"GET /y HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert got.startswith(b"HTTP/1.1 200 OK\r\n")
+        writer.close()
+    server.close()
+    assert [(r.method, r.url, r.body) for r in ParsedUpstream.requests] == [
+        (b"POST", b"/p", b"abcde" + inner),
+        (b"GET", b"/y", b""),
+    ]
