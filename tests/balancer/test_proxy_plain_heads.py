@@ -199,3 +199,27 @@ async def test_a_plain_head_read_while_a_body_is_still_due_is_body() -> None:
         (b"POST", b"/p", b"abcde" + inner),
         (b"GET", b"/y", b""),
     ]
+
+
+async def test_the_parser_after_a_stray_cr_still_reads_the_request_after_a_plain_head() -> None:
+    # a read ending in a stray CR after its request leaves llhttp mid empty line; the plain
+    # head after it never reaches llhttp, so the next parsed request finds it there
+    ParsedUpstream.requests = []
+    server = await asyncio.get_running_loop().create_server(ParsedUpstream, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with proxying(RoundRobinRouter([upstream("a", port)])) as (_, proxy_port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
+        for data in (
+            b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n\r",  # the parser's: it ends in a CR
+            b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n",  # plain
+            b"POST /3 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",  # the parser's
+        ):
+            got = await _exchange(writer, reader, data)
+            assert got.startswith(b"HTTP/1.1 200 OK\r\n"), (data, got)
+        writer.close()
+    server.close()
+    assert [(r.method, r.url, r.body) for r in ParsedUpstream.requests] == [
+        (b"GET", b"/1", b""),
+        (b"GET", b"/2", b""),
+        (b"POST", b"/3", b"hi"),
+    ]
