@@ -79,6 +79,13 @@ TAKEN = [
     b"GET / HTTP/1.1\r\nA:b\r\nC:  d  \r\nE:\r\nF: \t g\t\r\n\r\n",
     b"GET / HTTP/1.1\r\nx!#$%&'*+-.^_`|~98: v\r\nAccept: */*; q=0.9, \"x\"\r\n\r\n",
     b"GET / HTTP/1.1\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(MAX_LINES)) + b"\r\n",
+    # a target llhttp passes on as it is (%00, dot segments: the upstream's to judge)
+    b"GET /%00/../a/./b//c HTTP/1.1\r\nHost: a\r\n\r\n",
+    # names a letter longer or shorter than llhttp's special ones: plain headers to llhttp too
+    b"GET / HTTP/1.1\r\nContent-Lengthx: 5\r\nConnectionx: close\r\nUpgradex: h2c\r\n"
+    b"Transfer-Encodingx: chunked\r\nProxy-Connectionx: close\r\n\r\n",
+    b"GET / HTTP/1.1\r\nContent-Lengt: 5\r\nConnectio: close\r\nUpgrad: h2c\r\n"
+    b"Transfer-Encodin: chunked\r\n\r\n",
 ]
 
 
@@ -126,6 +133,7 @@ LEFT = {
     "NUL in a value": b"GET / HTTP/1.1\r\nA: b\x00c\r\n\r\n",
     "DEL in a value": b"GET / HTTP/1.1\r\nA: b\x7fc\r\n\r\n",
     "obs-text in a value": b"GET / HTTP/1.1\r\nA: caf\xc3\xa9\r\n\r\n",
+    "two Host lines": b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
     "too many lines": b"GET / HTTP/1.1\r\n"
     + b"".join(b"H%d: v\r\n" % i for i in range(MAX_LINES + 1))
     + b"\r\n",

@@ -259,3 +259,41 @@ async def test_a_chunked_request_body_of_every_size_class_reaches_the_upstream_w
     assert response.body == b"ok"
     assert up.requests[0].headers["transfer-encoding"] == "chunked"
     assert up.requests[0].body == b"".join(pieces)
+
+
+async def test_a_204_reaches_the_client_without_content_length() -> None:
+    # RFC 9110 §8.6: a server MUST NOT send Content-Length in a 204; an upstream that does is
+    # not believed by the proxy's parser (no body) and must not be repeated to the client,
+    # which could wait for the five bytes announced
+    async def no_content(req: Received, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nServer: t\r\n\r\n")
+
+    async with serving(no_content, fixed(b"next")) as (a, b):
+        router = RoundRobinRouter([upstream("a", a.port), upstream("b", b.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(GET)
+            first = await asyncio.wait_for(read_response(reader), 5)
+            writer.write(GET)  # the same connection: the 204 ended where its head did
+            second = await asyncio.wait_for(read_response(reader), 5)
+            writer.close()
+    assert first.status == 204 and first.headers["server"] == "t"
+    assert "content-length" not in first.headers and "transfer-encoding" not in first.headers
+    assert second.body == b"next"
+
+
+async def test_the_proxys_own_answer_to_an_http10_keep_alive_client_says_keep_alive() -> None:
+    # An HTTP/1.0 client keeps a connection only when the answer says so (as the proxy's
+    # forwarded answers do): without it the client (ab -k, for one) waits for the close the
+    # proxy, keeping the connection, never makes
+    request = b"GET / HTTP/1.0\r\nHost: s\r\nConnection: keep-alive\r\n\r\n"
+    async with proxying(RoundRobinRouter([upstream("a", dead_port())])) as (_, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        answers = []
+        for _ in range(2):  # the same connection: it was kept alive
+            writer.write(request)
+            answers.append(await asyncio.wait_for(read_response(reader), 5))
+        writer.close()
+    for answer in answers:
+        assert answer.status >= 500
+        assert answer.headers["connection"] == "keep-alive"

@@ -160,3 +160,66 @@ async def test_heads_llhttp_refuses_get_400_whatever_path_looks_first() -> None:
     ):
         assert (await _one(data)).startswith(b"HTTP/1.1 400 "), data
         assert not ParsedUpstream.requests
+
+
+async def test_a_request_with_two_host_lines_gets_400_and_is_never_forwarded() -> None:
+    # RFC 9112 §3.2: a server MUST answer 400 to a request with more than one Host line (a
+    # router reading the first and an upstream the last would disagree on the target)
+    for data in (
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",  # a plain head
+        b"GET / HTTP/1.1\r\nHost: a\r\nA: b\r\nhOST: b\r\n\r\n",  # any case
+        b"POST / HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\n\r\nhi",  # parsed
+        b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",  # any version
+    ):
+        assert (await _one(data)).startswith(b"HTTP/1.1 400 "), data
+        assert not ParsedUpstream.requests, data
+
+
+async def test_a_plain_head_read_while_a_body_is_still_due_is_body() -> None:
+    # the read is exactly a plain head, but the request before it still owes that many body
+    # bytes: it is body (the parser's), not a request of its own (smuggled past the framing)
+    ParsedUpstream.requests = []
+    server = await asyncio.get_running_loop().create_server(ParsedUpstream, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    inner = b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+    async with proxying(RoundRobinRouter([upstream("a", port)])) as (_, proxy_port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
+        writer.write(
+            b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\nabcde" % (5 + len(inner))
+        )
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        got = await _exchange(writer, reader, inner)
+        assert got.startswith(b"HTTP/1.1 200 OK\r\n")
+        got = await _exchange(writer, reader, b"GET /y HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert got.startswith(b"HTTP/1.1 200 OK\r\n")
+        writer.close()
+    server.close()
+    assert [(r.method, r.url, r.body) for r in ParsedUpstream.requests] == [
+        (b"POST", b"/p", b"abcde" + inner),
+        (b"GET", b"/y", b""),
+    ]
+
+
+async def test_the_parser_after_a_stray_cr_still_reads_the_request_after_a_plain_head() -> None:
+    # a read ending in a stray CR after its request leaves llhttp mid empty line; the plain
+    # head after it never reaches llhttp, so the next parsed request finds it there
+    ParsedUpstream.requests = []
+    server = await asyncio.get_running_loop().create_server(ParsedUpstream, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with proxying(RoundRobinRouter([upstream("a", port)])) as (_, proxy_port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
+        for data in (
+            b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n\r",  # the parser's: it ends in a CR
+            b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n",  # plain
+            b"POST /3 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",  # the parser's
+        ):
+            got = await _exchange(writer, reader, data)
+            assert got.startswith(b"HTTP/1.1 200 OK\r\n"), (data, got)
+        writer.close()
+    server.close()
+    assert [(r.method, r.url, r.body) for r in ParsedUpstream.requests] == [
+        (b"GET", b"/1", b""),
+        (b"GET", b"/2", b""),
+        (b"POST", b"/3", b"hi"),
+    ]

@@ -16,11 +16,12 @@ at most :data:`MAX_LINES` lines ``token ":" value CRLF`` whose value has only vi
 and HTAB (no obs-text, no CTL, no bare CR or LF), and whose name no special request header may
 have (the code table of :mod:`~vigil.balancer._http_headers`: no ``Content-Length``,
 ``Transfer-Encoding``, ``Connection``, ``Upgrade``, ``Expect``, ``X-Request-Id``...; so the
-request has no body and stays alive); then the empty line, which must be the read's last two
-bytes (a read holding more — a body, a pipelined request, a second empty line — goes to the
-parser). Anything else returns -1 and the read goes to httptools, which judges and frames it
-as before; every head taken here is one llhttp accepts with the same meaning, and the parser
-is left where it would be after it (between two requests: nothing of its state carries over).
+request has no body and stays alive), and at most one ``Host`` line (a second one gets the
+parser's path: 400); then the empty line, which must be the read's last two bytes (a read
+holding more — a body, a pipelined request, a second empty line — goes to the parser).
+Anything else returns -1 and the read goes to httptools, which judges and frames it as
+before; every head taken here is one llhttp accepts with the same meaning, and the parser is
+left where it would be after it (between two requests: nothing of its state carries over).
 ``tests/balancer/test_http_plain.py`` holds the decisions, ``test_proxy_plain_heads.py`` the
 wire.
 """
@@ -103,6 +104,7 @@ def plain_request(data: bytes, limit: int) -> int:
         return -1
     i += 11
     lines: i64 = 0
+    host = False  # a Host line was seen (a second one goes to the parser: 400)
     while True:
         c = data[i]
         if c == 13:  # the empty line: the read's last two bytes (LF checked by endswith)
@@ -121,6 +123,16 @@ def plain_request(data: bytes, limit: int) -> int:
             or lines > MAX_LINES
         ):
             return -1
+        if (
+            size == 4  # Host, in any case (RFC 9112 §3.2: a second one is answered 400)
+            and data[start] | 32 == 104
+            and data[start + 1] | 32 == 111
+            and data[start + 2] | 32 == 115
+            and data[start + 3] | 32 == 116
+        ):
+            if host:
+                return -1
+            host = True
         i += 1
         c = data[i]
         while table[c] & _VALUE:  # the value, OWS included; stops at the latest at a CR

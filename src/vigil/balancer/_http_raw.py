@@ -115,7 +115,9 @@ def response_head(
         first = line[0] | 32
         if first == _C:
             if size > 14 and line[14] == _COLON:  # content-length, in some spelling
-                if line.startswith(b"Content-Length:") or line.startswith(b"content-length:"):
+                if status != 204 and (  # a 204's (RFC 9110 §8.6) is dropped by the rewrite
+                    line.startswith(b"Content-Length:") or line.startswith(b"content-length:")
+                ):
                     has_length = True
                 else:
                     return _rewrite(

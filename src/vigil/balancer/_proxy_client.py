@@ -218,6 +218,12 @@ class ClientConnection:
             and self._head_too_large()
         ):
             raise BadRequest(431, "request head too large")
+        hosts = 0
+        for name, _ in self.headers:
+            if len(name) == 4 and name.lower() == b"host":
+                hosts += 1
+        if hosts > 1:  # RFC 9112 §3.2 (the router and the upstream could read different ones)
+            raise BadRequest(400, "more than one Host header line")
         method = self.get_method()
         meta = rewrite_request(
             method,

@@ -202,6 +202,7 @@ class ExchangeCore:
                 close=not self.keep_alive,
                 retry_after=retry_after,
                 no_body=self.method == b"HEAD",
+                http10=self.http10,
             )
         )
         self._finish(counted=True)
