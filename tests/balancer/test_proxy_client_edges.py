@@ -14,7 +14,7 @@ import contextlib
 import socket
 
 from ._routers import RoundRobinRouter, dead_port, upstream
-from ._upstreams import fixed, proxying, read_response, serving
+from ._upstreams import Received, fixed, proxying, read_response, serving
 
 TIMEOUT = 0.3
 # The trickle goes on for twenty times the client timeout: a cut that waits for a pause between
@@ -126,20 +126,27 @@ async def test_an_http10_client_expecting_100_continue_gets_no_interim_answer() 
     assert [r.body for r in up.requests] == [b"{}", b"{}"]
 
 
+async def _to_the_close(raw: bytes) -> tuple[bytes, list[Received]]:
+    """``raw`` sent through a proxy over one upstream answering ``done``: all the client read
+    until the proxy closed, and the requests the upstream got."""
+    async with serving(fixed(b"done")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(raw)
+            got = await asyncio.wait_for(reader.read(), 5)  # to the proxy's close
+            writer.close()
+    return got, up.requests
+
+
 async def test_an_upgrade_request_gets_one_400_and_never_reaches_the_upstream() -> None:
     upgrade = (
         b"GET /ws HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
-    async with serving(fixed(b"page")) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(upgrade)
-            got = await asyncio.wait_for(reader.read(), 5)  # to the proxy's close
-            writer.close()
+    got, requests = await _to_the_close(upgrade)
     assert got.startswith(b"HTTP/1.1 400 ") and got.count(b"HTTP/1.1 ") == 1
-    assert up.requests == []
+    assert requests == []
 
 
 async def test_an_http10_request_with_transfer_encoding_is_served_then_its_connection_closed() -> (
@@ -153,17 +160,10 @@ async def test_an_http10_request_with_transfer_encoding_is_served_then_its_conne
         b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
         b"GET /smuggled HTTP/1.1\r\nHost: svc\r\n\r\n"
     )
-    async with serving(fixed(b"done")) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(request)
-            got = await asyncio.wait_for(reader.read(), 5)  # to the proxy's close
-            writer.close()
+    got, requests = await _to_the_close(request)
     assert got.startswith(b"HTTP/1.1 200 X\r\n") and got.count(b"HTTP/1.1 ") == 1
     assert b"Connection: close\r\n" in got
-    assert [(r.path, r.body) for r in up.requests] == [("/a", b"{}")]
-
+    assert [(r.path, r.body) for r in requests] == [("/a", b"{}")]
 
 
 async def test_a_chunked_body_s_trailers_are_not_kept_however_many() -> None:
