@@ -161,6 +161,16 @@ def test_the_dashboard_shows_replicas_an_incident_and_reasons_as_text(
     assert row(again, "replicas", "llm/1")[2] == "running"
 
 
+def _form_text(page: str, tmp_path: Path, *, forget: bool = False) -> str:
+    """The text of ``page`` rendered in a fresh profile, which must show the token form (and
+    the fleet not); with ``forget``, the 'forget token' button too."""
+    dom = render(page, tmp_path / "profile")
+    assert "login" not in dom.hidden and "main" in dom.hidden
+    if forget:
+        assert "forget" not in dom.hidden
+    return " ".join(" ".join(dom.text).split())
+
+
 def test_a_wrong_token_shows_the_paste_a_token_form(
     tmp_path: Path, tag: str, vigil_up: StartUp
 ) -> None:
@@ -168,10 +178,7 @@ def test_a_wrong_token_shows_the_paste_a_token_form(
     up = vigil_up(config(tmp_path, tag, replicas=1))
     url = up.wait_up()
 
-    dom = render(f"{url}/ui/#token=not-a-token", tmp_path / "profile")
-
-    assert "login" not in dom.hidden and "main" in dom.hidden
-    text = " ".join(" ".join(dom.text).split())
+    text = _form_text(f"{url}/ui/#token=not-a-token", tmp_path)
     assert "Paste a token" in text
     assert "The API refused the token kept in this browser: invalid bearer token" in text
 
@@ -238,11 +245,7 @@ def test_a_token_that_cannot_be_sent_shows_the_form_saying_so(
     up = vigil_up(config(tmp_path, tag, replicas=1))
     url = up.wait_up()
 
-    dom = render(f"{url}/ui/#token={VIEWER[:8]}%E2%80%A6", tmp_path / "profile")
-
-    assert "login" not in dom.hidden and "main" in dom.hidden
-    assert "forget" not in dom.hidden
-    text = " ".join(" ".join(dom.text).split())
+    text = _form_text(f"{url}/ui/#token={VIEWER[:8]}%E2%80%A6", tmp_path, forget=True)
     assert (
         "The token kept in this browser cannot be sent: it holds '\u2026' (character 9); "
         "paste it again" in text
