@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from vigil.logs import mask
-from vigil.logs._tokens import covers, look_alike
+from vigil.logs._slots import look_alike
+from vigil.logs._tokens import covers
 
 
 def test_numbers_ips_and_ports_are_masked() -> None:
@@ -239,7 +240,7 @@ def test_a_command_in_parentheses_after_cmd_is_one_value() -> None:
 
 def test_a_process_name_in_parentheses_after_its_pid_is_a_value() -> None:
     from vigil.logs import TemplateMiner
-    from vigil.logs._tokens import process_name
+    from vigil.logs._slots import process_name
 
     assert process_name("process", "<*>", "(mpirun).", "(lmp_linux).")
     assert not process_name("status", "<*>", "(Recv)", "(Send)")  # a constant after a number

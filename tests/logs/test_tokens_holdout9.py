@@ -4,7 +4,7 @@ tells events apart."""
 from __future__ import annotations
 
 from vigil.logs import TemplateMiner
-from vigil.logs._tokens import keyed, kinds_differ, names_kind
+from vigil.logs._slots import keyed, kinds_differ, names_kind
 
 
 def templates(lines: list[str]) -> list[str]:

@@ -12,6 +12,15 @@ import re
 from dataclasses import dataclass, field
 
 from vigil.logs._enclosed import angled, generalise_angled, listed, paired
+from vigil.logs._slots import (
+    introduced,
+    keyed,
+    kinds_differ,
+    look_alike,
+    names_kind,
+    process_name,
+    unset,
+)
 from vigil.logs._tokens import (
     MONTHS,
     NAME_PAIR,
@@ -21,17 +30,10 @@ from vigil.logs._tokens import (
     WILDCARD,
     covers,
     generalise,
-    introduced,
-    keyed,
-    kinds_differ,
-    look_alike,
     loose,
-    names_kind,
     plain_difference,
-    process_name,
     quoted_span,
     reason_span,
-    unset,
 )
 
 FIRST_WORD_VARIABLE_POSITION = 2

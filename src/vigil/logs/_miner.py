@@ -18,13 +18,13 @@ How a line finds its cluster:
    name). A cluster accepts the line when every differing position is
    - a weak variable (same shape once digits are masked), or a size in other units;
    - a value named by its key or quotes, any number of them: ``user=app``/``user=bob``,
-     ``"orders_pkey"``/``"users_key"`` (:func:`vigil.logs._tokens.keyed`); except a key's
+     ``"orders_pkey"``/``"users_key"`` (:func:`vigil.logs._slots.keyed`); except a key's
      word kept over a burst of one repeated message, a constant of that event
      (:func:`vigil.logs._cluster.settled`: a new cluster, the position pinned in both);
    - or, at most once, a plain word in a message of four words or more whose two values do not
      look alike and that a label introduces (a user name after ``user``/``for``/``from``, a value
      after ``name:``), two qualified names or two snake/kebab-case identifiers (see
-     :func:`vigil.logs._tokens.introduced`), two name pairs (``web/web1``/``api/api2``,
+     :func:`vigil.logs._slots.introduced`), two name pairs (``web/web1``/``api/api2``,
      :data:`vigil.logs._tokens.NAME_PAIR`), or the opening unit name.
    The best cluster (fewest such positions) generalises in place, keeping the punctuation both
    values share (``'<*>'@'<*>'``), and the signature is remembered. When no cluster accepts

@@ -1,8 +1,8 @@
 """Token classification and masking for the template miner.
 
 Called by :mod:`vigil.logs._miner` for every line (``mask``) and, on the slow path only, for the
-word-level comparisons (``loose``, ``plain_difference``, ``keyed``, ``introduced``,
-``look_alike``, ``generalise``).
+word-level comparisons (``loose``, ``plain_difference``, ``generalise``; whether two words are
+values of one slot is :mod:`vigil.logs._slots`).
 
 Two strengths of "variable":
 
@@ -252,9 +252,9 @@ def loose(word: str) -> str:
 def plain_difference(a: str, b: str) -> bool:
     """True when the parts in which two words differ hold no mask: ``deploy(uid=<*>)`` and
     ``alice(uid=<*>)`` differ in a plain name, ``<*>/FAILURE`` and ``<*>/n/a`` do not."""
-    n = len(_common_prefix(a, b))
+    n = len(common_prefix(a, b))
     a, b = a[n:], b[n:]
-    m = len(_common_prefix(a[::-1], b[::-1]))
+    m = len(common_prefix(a[::-1], b[::-1]))
     if m:
         a, b = a[:-m], b[:-m]
     return WILDCARD not in a and WILDCARD not in b and "<" not in a + b and ">" not in a + b
@@ -276,176 +276,10 @@ def covers(pattern: str, word: str) -> bool:
     return WILDCARD in pattern and _pattern(pattern).fullmatch(word) is not None
 
 
-_KEY_END = re.compile(r"^.*[=:(\[{/,@\"']")
-_KEY_START = re.compile(r"[=:()\[\]{},;@\"'].*$")
-
-
-def look_alike(a: str, b: str) -> bool:
-    """True when two different words look like variants of one constant, not two values.
-
-    A shared key (``user=`` in ``user=root``/``user=git``) is removed first. Then the values
-    look alike when one is a single character (``x+``/``y+``) or they share a prefix or suffix
-    of half the shorter one or more. Variable values (user names, hosts) rarely look alike;
-    constants that tell two events apart often do (``failure;``/``failures;``,
-    ``SCREEN_ON``/``SCREEN_OFF``, ``z-``/``z+``).
-    """
-    prefix = _common_prefix(a, b)
-    key = _KEY_END.match(prefix)
-    if key is not None:
-        a, b = a[key.end() :], b[key.end() :]
-    suffix = _common_prefix(a[::-1], b[::-1])[::-1]
-    tail = _KEY_START.search(suffix)
-    if tail is not None:
-        cut = len(suffix) - tail.start()
-        a, b = a[: len(a) - cut], b[: len(b) - cut]
-    shortest = min(len(a), len(b))
-    if shortest <= 1:
-        return True
-    need = max(1, (shortest + 1) // 2)
-    if len(_common_prefix(a, b)) >= need:
-        return True
-    return len(_common_prefix(a[::-1], b[::-1])) >= need
-
-
-INTRODUCERS = frozenset(
-    ["user", "users", "username", "for", "from", "by", "host", "hostname", "account", "login"]
-)
-"""Words after which a plain word names who or where (``Invalid user bob``, ``password for
-root from``, ``closed by alice``): in every kind of log an unmasked variable (a user, a host
-without digits) is the object of one of these, while other words that alternate in one
-position are constants that tell two events apart (``stored as bytes``/``values``,
-``driver usbfs``/``hub``, ``(usable)``/``(reserved)``)."""
-
-
-NAMED_KINDS = frozenset(
-    [
-        "domain",
-        "integration",
-        "field",
-        "attribute",
-        "platform",
-        "plugin",
-        "module",
-        "component",
-        "device",
-        "interface",
-        "table",
-        "database",
-        "index",
-        "pool",
-        "bucket",
-        "topic",
-        "channel",
-        "volume",
-        "repository",
-        "tenant",
-        "realm",
-        "customer",
-        "certificate",
-    ]
-)
-"""Nouns naming a kind of named thing (``domain http``, ``undefined field prise``, ``custom
-integration hacs``): a plain word right after one is that thing's name, a value, as a word after
-``user`` is."""
-
-
-def introduced(before: str, a: str, b: str) -> bool:
-    """True when two values at one position may be one variable: the word before them is an
-    :data:`INTRODUCERS` word or a label (``to:``, ``=``), both are the values of one key
-    (``user=root``/``user=git``), or both are qualified names (``org.a.B``/``com.c/.D``); never
-    two kinds of record (:func:`kinds_differ`)."""
-    if kinds_differ(a, b):
-        return False
-    lower = before.lower()
-    if lower in INTRODUCERS or lower in NAMED_KINDS or before.endswith((":", "=")):
-        return True
-    if _qualified(a) and _qualified(b):
-        return True  # two class, package or component names: names are values
-    if _IDENTIFIER.match(a) and _IDENTIFIER.match(b):
-        return True  # "in spawn_worker"/"in init_process", "group billing-service"/"search-..."
-    key = _KEY_END.match(_common_prefix(a, b))
-    return key is not None and key.group(0).endswith(("=", ":"))
-
-
-_PROCESS_NAME = re.compile(r"^\([^\s()]+\)[.,;:]?$")
-
-
-def process_name(before: str, at: str, a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` are the names of a process after its id: ``Killed process
-    <*> (mpirun).`` / ``(lmp_linux).``, ``pid <*> (python3)``, ``client pid: <*> (Safari)``. A
-    program names the process it killed, reaped, traced or served by its pid and then its command
-    name: a value, as the pid is."""
-    return (
-        at == WILDCARD
-        and before.lower().rstrip(":") in ("process", "pid", "task")
-        and _PROCESS_NAME.match(a) is not None
-        and _PROCESS_NAME.match(b) is not None
-    )
-
-
-_IDENTIFIER = re.compile(r"^[(\[{'\"]?[A-Za-z]\w*(?:[_\-][A-Za-z0-9]+)+[)\]}'\".,:;]?$")
-"""A snake_case or kebab-case name (``init_process``, ``billing-service``): written by a program,
-not prose, so two of them in one position are two values of one variable."""
-
-
-_KEY_EQ = re.compile(r"^[\w.\-\[(\"']*=")
-
-
-def keyed(a: str, b: str) -> str:
-    """How two different words are two values of one key or two quoted values: ``"="`` for
-    ``user=app``/``user=bob`` (any value, masked parts and all: ``key=user:<*>``/``key=<*>``),
-    the quote for ``resourceName="memory"``/``"ephemeral-storage"`` or ``'tenant'``/``'user_id'``,
-    ``""`` when they are not. Such a value is named by the text around it, so a line may hold
-    several."""
-    prefix = _common_prefix(a, b)
-    if "=" in prefix and _KEY_EQ.match(prefix):
-        if kinds_differ(a, b, prefix):
-            return ""  # "class=scrub_start"/"class=statechange": two kinds of record
-        return "="  # "status=<*>/FAILURE"/"status=<*>/n/a": the key is shared
-    key = _KEY_END.match(prefix)
-    if key is None:
-        return ""
-    head = key.group(0)
-    quote = head[-1]
-    if quote in "\"'" and quote in a[len(head) :] and quote in b[len(head) :]:
-        return quote  # a whole quoted value: "x", ["x"]
-    return ""
-
-
-_KIND_KEY = re.compile(r"(?:^|\W)(?:type|class|kind|event|op|action)=[\w:.\-]*$")
-
-
-def names_kind(prefix: str) -> bool:
-    """True when ``prefix``, the text two words share, ends in the value of a key that names
-    the kind of record (``class=``, ``type=``, ``op=PAM:``, ``event=``): that value is a
-    constant telling events apart (``class=scrub_start`` / ``class=scrub_finish``, auditd's
-    ``op=PAM:accounting`` / ``op=PAM:setcred``), not a value of one event as ``user=`` is.
-    (``method=`` is not among them: an HTTP method or an authentication mechanism is a value in
-    some logs, an event in others.)"""
-    return _KIND_KEY.search(prefix) is not None
-
-
-def kinds_differ(a: str, b: str, prefix: str | None = None) -> bool:
-    """True when ``a`` and ``b`` differ first in the unmasked value of a key that names the kind
-    of record (see :func:`names_kind`), inside a quoted run of pairs too
-    (``msg='op=PAM:x ...'``)."""
-    prefix = _common_prefix(a, b) if prefix is None else prefix
-    rest = a[len(prefix) :].split(" ", 1)[0] + b[len(prefix) :].split(" ", 1)[0]
-    return WILDCARD not in rest and names_kind(prefix)
-
-
-UNSET = frozenset(["", "null", "none", "nil", "<nil>", "-", "n/a", "undefined", '""', "''"])
-"""How programs write a key with no value (``dst=null``, ``referer=``, ``err=<nil>``)."""
-
-
-def unset(a: str, b: str) -> bool:
-    """True when two values of one key differ in that one of them is unset (``perm=null`` /
-    ``perm=<*>:supergroup:rw-r--r--``, ``referer=`` / ``referer=https://<*>``): an absent
-    value is one more value of the key, even against a masked one. (A plain constant against a
-    masked value, ``tty=NODEVssh`` / ``tty=:<*>``, stays apart: that is two kinds of value.)"""
-    ka, _, va = a.partition("=")
-    kb, _, vb = b.partition("=")
-    return ka == kb and (va.rstrip(",;").lower() in UNSET or vb.rstrip(",;").lower() in UNSET)
+KEY_END = re.compile(r"^.*[=:(\[{/,@\"']")
+KEY_START = re.compile(r"[=:()\[\]{},;@\"'].*$")
+"""Where a word's key ends and its value starts (``rhost=`` / ``=<*>``): :func:`generalise`
+and :func:`vigil.logs._slots.look_alike`."""
 
 
 SPACE = "\ue000"
@@ -535,7 +369,7 @@ def quoted_span(word: str) -> bool:
     return SPACE in word and _SPAN_WORD.match(word) is not None
 
 
-def _qualified(word: str) -> bool:
+def qualified(word: str) -> bool:
     """``com.android.launcher3/.Launcher``, ``org.foo.Bar``: a name of three or more parts."""
     return word.count(".") + word.count("/") >= 2
 
@@ -558,9 +392,9 @@ def generalise(a: str, b: str) -> str:
         # two reasons: the label, the brackets both open and close around the text, "<*>"
         label, _, va = a.partition(SPACE)
         vb = b.partition(SPACE)[2]
-        opening = _common_prefix(va, vb)
+        opening = common_prefix(va, vb)
         opening = opening[: len(opening) - len(opening.lstrip("([{\"'"))]
-        closing = _common_prefix(va[::-1], vb[::-1])[::-1]
+        closing = common_prefix(va[::-1], vb[::-1])[::-1]
         closing = closing[len(closing.rstrip(")]}\"'.,;")) :]
         # only the closers of the brackets opened before the text: "(Alarm)"/"(User)" share a
         # ")" that is the text's own
@@ -576,9 +410,9 @@ def generalise(a: str, b: str) -> str:
             return SPACE.join(
                 x if x == y else generalise(x, y) for x, y in zip(wa, wb, strict=True)
             )
-        lead = _common_prefix(a, b)
+        lead = common_prefix(a, b)
         lead = lead[: max(lead.rfind(SPACE), lead.find('"')) + 1]
-        rest = _common_prefix(a[len(lead) :][::-1], b[len(lead) :][::-1])[::-1]
+        rest = common_prefix(a[len(lead) :][::-1], b[len(lead) :][::-1])[::-1]
         space = rest.find(SPACE)
         quote = rest.rfind('"')
         # the shared whole words after the value, or else its closing quote onwards
@@ -590,11 +424,11 @@ def generalise(a: str, b: str) -> str:
         return "".join(
             x if x == y or i % 2 else WILDCARD for i, (x, y) in enumerate(zip(pa, pb, strict=True))
         )
-    prefix = _common_prefix(a, b)
-    key = _KEY_END.match(prefix)
+    prefix = common_prefix(a, b)
+    key = KEY_END.match(prefix)
     head = key.group(0) if key is not None else ""
-    suffix = _common_prefix(a[len(head) :][::-1], b[len(head) :][::-1])[::-1]
-    tail = _KEY_START.search(suffix)
+    suffix = common_prefix(a[len(head) :][::-1], b[len(head) :][::-1])[::-1]
+    tail = KEY_START.search(suffix)
     if tail is not None:
         return head + WILDCARD + tail.group(0)
     stop = _STOP.search(suffix)  # "deploy."/"root." -> "<*>.": the sentence's full stop stays
@@ -607,7 +441,7 @@ _STOP = re.compile(r"[.!?]+$")
 _PIECES = re.compile(r"([\"'@=:,;()\[\]{}]+)")
 
 
-def _common_prefix(a: str, b: str) -> str:
+def common_prefix(a: str, b: str) -> str:
     n = 0
     limit = min(len(a), len(b))
     while n < limit and a[n] == b[n]:

@@ -1,0 +1,183 @@
+"""Word-pair judgements: are two different words at one place of a message two values of one
+slot, or do they tell two events apart?
+
+Called by :mod:`vigil.logs._cluster` on the miner's slow path only (a line that matched no
+cluster as it is): ``keyed`` (a value named by its key or quotes), ``introduced`` (a value after
+a label or an introducing word), ``look_alike``, ``process_name``, ``kinds_differ`` (a key that
+names a kind: ``type=``, ``op=``) and ``unset`` (an absent value against a set one). Split from
+:mod:`vigil.logs._tokens`, which masks and splits the words these compare.
+"""
+
+from __future__ import annotations
+
+import re
+
+from vigil.logs._tokens import KEY_END, KEY_START, WILDCARD, common_prefix, qualified
+
+
+def look_alike(a: str, b: str) -> bool:
+    """True when two different words look like variants of one constant, not two values.
+
+    A shared key (``user=`` in ``user=root``/``user=git``) is removed first. Then the values
+    look alike when one is a single character (``x+``/``y+``) or they share a prefix or suffix
+    of half the shorter one or more. Variable values (user names, hosts) rarely look alike;
+    constants that tell two events apart often do (``failure;``/``failures;``,
+    ``SCREEN_ON``/``SCREEN_OFF``, ``z-``/``z+``).
+    """
+    prefix = common_prefix(a, b)
+    key = KEY_END.match(prefix)
+    if key is not None:
+        a, b = a[key.end() :], b[key.end() :]
+    suffix = common_prefix(a[::-1], b[::-1])[::-1]
+    tail = KEY_START.search(suffix)
+    if tail is not None:
+        cut = len(suffix) - tail.start()
+        a, b = a[: len(a) - cut], b[: len(b) - cut]
+    shortest = min(len(a), len(b))
+    if shortest <= 1:
+        return True
+    need = max(1, (shortest + 1) // 2)
+    if len(common_prefix(a, b)) >= need:
+        return True
+    return len(common_prefix(a[::-1], b[::-1])) >= need
+
+
+INTRODUCERS = frozenset(
+    ["user", "users", "username", "for", "from", "by", "host", "hostname", "account", "login"]
+)
+"""Words after which a plain word names who or where (``Invalid user bob``, ``password for
+root from``, ``closed by alice``): in every kind of log an unmasked variable (a user, a host
+without digits) is the object of one of these, while other words that alternate in one
+position are constants that tell two events apart (``stored as bytes``/``values``,
+``driver usbfs``/``hub``, ``(usable)``/``(reserved)``)."""
+
+
+NAMED_KINDS = frozenset(
+    [
+        "domain",
+        "integration",
+        "field",
+        "attribute",
+        "platform",
+        "plugin",
+        "module",
+        "component",
+        "device",
+        "interface",
+        "table",
+        "database",
+        "index",
+        "pool",
+        "bucket",
+        "topic",
+        "channel",
+        "volume",
+        "repository",
+        "tenant",
+        "realm",
+        "customer",
+        "certificate",
+    ]
+)
+"""Nouns naming a kind of named thing (``domain http``, ``undefined field prise``, ``custom
+integration hacs``): a plain word right after one is that thing's name, a value, as a word after
+``user`` is."""
+
+
+def introduced(before: str, a: str, b: str) -> bool:
+    """True when two values at one position may be one variable: the word before them is an
+    :data:`INTRODUCERS` word or a label (``to:``, ``=``), both are the values of one key
+    (``user=root``/``user=git``), or both are qualified names (``org.a.B``/``com.c/.D``); never
+    two kinds of record (:func:`kinds_differ`)."""
+    if kinds_differ(a, b):
+        return False
+    lower = before.lower()
+    if lower in INTRODUCERS or lower in NAMED_KINDS or before.endswith((":", "=")):
+        return True
+    if qualified(a) and qualified(b):
+        return True  # two class, package or component names: names are values
+    if _IDENTIFIER.match(a) and _IDENTIFIER.match(b):
+        return True  # "in spawn_worker"/"in init_process", "group billing-service"/"search-..."
+    key = KEY_END.match(common_prefix(a, b))
+    return key is not None and key.group(0).endswith(("=", ":"))
+
+
+_PROCESS_NAME = re.compile(r"^\([^\s()]+\)[.,;:]?$")
+
+
+def process_name(before: str, at: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are the names of a process after its id: ``Killed process
+    <*> (mpirun).`` / ``(lmp_linux).``, ``pid <*> (python3)``, ``client pid: <*> (Safari)``. A
+    program names the process it killed, reaped, traced or served by its pid and then its command
+    name: a value, as the pid is."""
+    return (
+        at == WILDCARD
+        and before.lower().rstrip(":") in ("process", "pid", "task")
+        and _PROCESS_NAME.match(a) is not None
+        and _PROCESS_NAME.match(b) is not None
+    )
+
+
+_IDENTIFIER = re.compile(r"^[(\[{'\"]?[A-Za-z]\w*(?:[_\-][A-Za-z0-9]+)+[)\]}'\".,:;]?$")
+"""A snake_case or kebab-case name (``init_process``, ``billing-service``): written by a program,
+not prose, so two of them in one position are two values of one variable."""
+
+
+_KEY_EQ = re.compile(r"^[\w.\-\[(\"']*=")
+
+
+def keyed(a: str, b: str) -> str:
+    """How two different words are two values of one key or two quoted values: ``"="`` for
+    ``user=app``/``user=bob`` (any value, masked parts and all: ``key=user:<*>``/``key=<*>``),
+    the quote for ``resourceName="memory"``/``"ephemeral-storage"`` or ``'tenant'``/``'user_id'``,
+    ``""`` when they are not. Such a value is named by the text around it, so a line may hold
+    several."""
+    prefix = common_prefix(a, b)
+    if "=" in prefix and _KEY_EQ.match(prefix):
+        if kinds_differ(a, b, prefix):
+            return ""  # "class=scrub_start"/"class=statechange": two kinds of record
+        return "="  # "status=<*>/FAILURE"/"status=<*>/n/a": the key is shared
+    key = KEY_END.match(prefix)
+    if key is None:
+        return ""
+    head = key.group(0)
+    quote = head[-1]
+    if quote in "\"'" and quote in a[len(head) :] and quote in b[len(head) :]:
+        return quote  # a whole quoted value: "x", ["x"]
+    return ""
+
+
+_KIND_KEY = re.compile(r"(?:^|\W)(?:type|class|kind|event|op|action)=[\w:.\-]*$")
+
+
+def names_kind(prefix: str) -> bool:
+    """True when ``prefix``, the text two words share, ends in the value of a key that names
+    the kind of record (``class=``, ``type=``, ``op=PAM:``, ``event=``): that value is a
+    constant telling events apart (``class=scrub_start`` / ``class=scrub_finish``, auditd's
+    ``op=PAM:accounting`` / ``op=PAM:setcred``), not a value of one event as ``user=`` is.
+    (``method=`` is not among them: an HTTP method or an authentication mechanism is a value in
+    some logs, an event in others.)"""
+    return _KIND_KEY.search(prefix) is not None
+
+
+def kinds_differ(a: str, b: str, prefix: str | None = None) -> bool:
+    """True when ``a`` and ``b`` differ first in the unmasked value of a key that names the kind
+    of record (see :func:`names_kind`), inside a quoted run of pairs too
+    (``msg='op=PAM:x ...'``)."""
+    prefix = common_prefix(a, b) if prefix is None else prefix
+    rest = a[len(prefix) :].split(" ", 1)[0] + b[len(prefix) :].split(" ", 1)[0]
+    return WILDCARD not in rest and names_kind(prefix)
+
+
+UNSET = frozenset(["", "null", "none", "nil", "<nil>", "-", "n/a", "undefined", '""', "''"])
+"""How programs write a key with no value (``dst=null``, ``referer=``, ``err=<nil>``)."""
+
+
+def unset(a: str, b: str) -> bool:
+    """True when two values of one key differ in that one of them is unset (``perm=null`` /
+    ``perm=<*>:supergroup:rw-r--r--``, ``referer=`` / ``referer=https://<*>``): an absent
+    value is one more value of the key, even against a masked one. (A plain constant against a
+    masked value, ``tty=NODEVssh`` / ``tty=:<*>``, stays apart: that is two kinds of value.)"""
+    ka, _, va = a.partition("=")
+    kb, _, vb = b.partition("=")
+    return ka == kb and (va.rstrip(",;").lower() in UNSET or vb.rstrip(",;").lower() in UNSET)
