@@ -161,6 +161,19 @@ def test_the_dashboard_shows_replicas_an_incident_and_reasons_as_text(
     assert row(again, "replicas", "llm/1")[2] == "running"
 
 
+def _one_replica(
+    tmp_path: Path, tag: str, vigil_up: StartUp, *, ready: bool = True, tokens: bool = True
+) -> str:
+    """The URL of a running ``vigil up`` with one replica (Chromium there first); with
+    ``ready``, once the replica is ready."""
+    chromium()
+    url = vigil_up(config(tmp_path, tag, replicas=1, tokens=tokens)).wait_up()
+    if ready:
+        token = VIEWER if tokens else None
+        wait_until(lambda: ready_pids(url, 1, token=token), 30, "the replica ready")
+    return url
+
+
 def _form_text(page: str, tmp_path: Path, *, forget: bool = False) -> str:
     """The text of ``page`` rendered in a fresh profile, which must show the token form (and
     the fleet not); with ``forget``, the 'forget token' button too."""
@@ -174,9 +187,7 @@ def _form_text(page: str, tmp_path: Path, *, forget: bool = False) -> str:
 def test_a_wrong_token_shows_the_paste_a_token_form(
     tmp_path: Path, tag: str, vigil_up: StartUp
 ) -> None:
-    chromium()
-    up = vigil_up(config(tmp_path, tag, replicas=1))
-    url = up.wait_up()
+    url = _one_replica(tmp_path, tag, vigil_up, ready=False)
 
     text = _form_text(f"{url}/ui/#token=not-a-token", tmp_path)
     assert "Paste a token" in text
@@ -191,10 +202,7 @@ def test_a_wrong_token_shows_the_paste_a_token_form(
 def test_the_form_takes_a_pasted_token_and_forget_brings_the_form_back(
     tmp_path: Path, tag: str, vigil_up: StartUp
 ) -> None:
-    chromium()
-    up = vigil_up(config(tmp_path, tag, replicas=1))
-    url = up.wait_up()
-    wait_until(lambda: ready_pids(url, 1), 30, "the replica ready")
+    url = _one_replica(tmp_path, tag, vigil_up)
     browser = Browser(tmp_path / "profile")
     try:
         browser.open(f"{url}/ui/")
@@ -223,10 +231,7 @@ def test_the_form_takes_a_pasted_token_and_forget_brings_the_form_back(
 def test_with_no_api_tokens_the_page_reads_without_one(
     tmp_path: Path, tag: str, vigil_up: StartUp
 ) -> None:
-    chromium()
-    up = vigil_up(config(tmp_path, tag, replicas=1, tokens=False))
-    url = up.wait_up()
-    wait_until(lambda: ready_pids(url, 1, token=None), 30, "the replica ready")
+    url = _one_replica(tmp_path, tag, vigil_up, tokens=False)
 
     dom = render(f"{url}/ui/", tmp_path / "profile")
 
@@ -241,9 +246,7 @@ def test_a_token_that_cannot_be_sent_shows_the_form_saying_so(
     # a token with a character past U+00FF (an ellipsis or a dash a document put in) cannot go
     # into a header: fetch threw a TypeError, the page said 'cannot read the API (retrying)'
     # every 3 s with nothing shown, neither the form nor 'forget token' to get rid of it
-    chromium()
-    up = vigil_up(config(tmp_path, tag, replicas=1))
-    url = up.wait_up()
+    url = _one_replica(tmp_path, tag, vigil_up, ready=False)
 
     text = _form_text(f"{url}/ui/#token={VIEWER[:8]}%E2%80%A6", tmp_path, forget=True)
     assert (
@@ -257,10 +260,7 @@ def test_a_refresh_keeps_the_rows_whose_data_did_not_change(
 ) -> None:
     # the page rebuilt every row of every table each 3 s: at 1,000 nodes most of its main
     # thread (bench/dashboard.py); a row is now rebuilt only when its data changed
-    chromium()
-    up = vigil_up(config(tmp_path, tag, replicas=1))
-    url = up.wait_up()
-    wait_until(lambda: ready_pids(url, 1), 30, "the replica ready")
+    url = _one_replica(tmp_path, tag, vigil_up)
     browser = Browser(tmp_path / "profile")
     try:
         browser.open(f"{url}/ui/#token={VIEWER}")
