@@ -14,7 +14,7 @@ import contextlib
 import socket
 
 from ._routers import RoundRobinRouter, dead_port, upstream
-from ._upstreams import Received, fixed, proxying, read_response, serving
+from ._upstreams import Received, Response, fixed, proxying, read_response, serving
 
 TIMEOUT = 0.3
 # The trickle goes on for twenty times the client timeout: a cut that waits for a pause between
@@ -44,6 +44,22 @@ async def test_a_head_trickled_a_byte_at_a_time_gets_a_408_after_the_client_time
     assert sent < TRICKLE, "the head was never cut off while bytes kept coming"
     assert got.startswith(b"HTTP/1.1 408 ")
     assert up.requests == []
+
+
+async def _upload_then_get(port: int, size: int) -> tuple[Response, Response]:
+    """A POST of ``size`` bytes sent whole (1 MiB writes, each drained), then a GET on the same
+    connection: the answers to both."""
+    piece = b"x" * (1 << 20)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /up HTTP/1.1\r\nHost: svc\r\nContent-Length: %d\r\n\r\n" % size)
+    for _ in range(size // len(piece)):
+        writer.write(piece)
+        await asyncio.wait_for(writer.drain(), 10)
+    answer = await asyncio.wait_for(read_response(reader), 5)
+    writer.write(b"GET /next HTTP/1.1\r\nHost: svc\r\n\r\n")
+    second = await asyncio.wait_for(read_response(reader), 5)
+    writer.close()
+    return answer, second
 
 
 class EarlyAnswer:
@@ -83,18 +99,8 @@ async def test_an_answer_before_the_upload_ends_lets_the_client_finish_and_go_on
     # read and discarded (the client was told keep-alive) and the next request is served
     up = EarlyAnswer()
     await up.start()
-    size = 64 << 20
-    piece = b"x" * (1 << 20)
     async with proxying(RoundRobinRouter([upstream("a", up.port)])) as (_, port):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"POST /upload HTTP/1.1\r\nHost: svc\r\nContent-Length: %d\r\n\r\n" % size)
-        for _ in range(size // len(piece)):
-            writer.write(piece)
-            await asyncio.wait_for(writer.drain(), 10)
-        answer = await asyncio.wait_for(read_response(reader), 5)
-        writer.write(b"GET /next HTTP/1.1\r\nHost: svc\r\n\r\n")
-        second = await asyncio.wait_for(read_response(reader), 5)
-        writer.close()
+        answer, second = await _upload_then_get(port, 64 << 20)
     assert up.server is not None
     up.server.close()
     assert (answer.status, answer.body) == (413, b"big")
@@ -211,20 +217,10 @@ async def test_an_upload_waiting_for_a_connect_that_fails_lets_the_client_finish
     listener.bind(("127.0.0.1", 0))
     listener.listen(0)
     filler = socket.create_connection(listener.getsockname())  # fills the backlog
-    size = 8 << 20
-    piece = b"x" * (1 << 20)
     try:
         router = RoundRobinRouter([upstream("a", listener.getsockname()[1])])
         async with proxying(router, connect_timeout=0.3, max_pending_bytes=64 << 10) as (_, port):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"POST /up HTTP/1.1\r\nHost: svc\r\nContent-Length: %d\r\n\r\n" % size)
-            for _ in range(size // len(piece)):
-                writer.write(piece)
-                await asyncio.wait_for(writer.drain(), 10)
-            answer = await asyncio.wait_for(read_response(reader), 5)
-            writer.write(b"GET /next HTTP/1.1\r\nHost: svc\r\n\r\n")
-            second = await asyncio.wait_for(read_response(reader), 5)
-            writer.close()
+            answer, second = await _upload_then_get(port, 8 << 20)
     finally:
         filler.close()
         listener.close()
