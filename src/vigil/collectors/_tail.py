@@ -144,9 +144,12 @@ class FileTailer:
                 switches += 1
                 continue
             cur, before = self._cur, self._cur.state()
+            # nothing read of it yet: checked after the read, the lines written after a
+            # copytruncate hid the copy (and the lines only in it were lost)
+            maybe_copied = cur.pos == 0 and self._at_path(cur)
             batch: list[TailedLine] = []
             left = cur.drain(batch, budget)
-            if not cur.unchanged():
+            if not cur.unchanged(maybe_copied):
                 # Truncated (before or while we read): what we just read may be new content
                 # read from the old position, so it is dropped and read again from the start.
                 self._old = self._find_rotated(before, cur)
@@ -159,6 +162,14 @@ class FileTailer:
                 break
             switches += 1
         return budget
+
+    def _at_path(self, cur: OpenFile) -> bool:
+        """Whether ``cur`` is still the file at ``path`` (a renamed file is not copytruncated)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == (cur.device, cur.inode)
 
     def _renamed(self, cur: OpenFile) -> bool:
         """At the end of the current file: if ``path`` is another file now, switch to it."""

@@ -163,14 +163,15 @@ class OpenFile:
             return False  # empty when saved, modified since: maybe written and copytruncated
         return ok and state.prefix_matches(self.fd)
 
-    def unchanged(self) -> bool:
+    def unchanged(self, maybe_copied: bool) -> bool:
         """False once the file was truncated or rewritten under us (copytruncate).
 
-        Nothing read yet and the file modified: it may have been written then copytruncated
-        since the last check, so the caller looks for a copy newer than :attr:`mtime`.
+        ``maybe_copied``: the read just done began at 0 and the file is still at the log's
+        path. Modified since the last check, it may have been written then copytruncated (and
+        written again), so the caller looks for a copy newer than :attr:`mtime`.
         """
         st = os.fstat(self.fd)
-        if st.st_size < self.pos or (self.pos == 0 and st.st_mtime_ns != self.mtime):
+        if st.st_size < self.pos or (maybe_copied and st.st_mtime_ns != self.mtime):
             return False
         self.mtime = st.st_mtime_ns
         now = os.pread(self.fd, FINGERPRINT_BYTES, 0)
