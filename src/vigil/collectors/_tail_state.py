@@ -129,6 +129,48 @@ def rotated_candidates(path: str) -> list[str]:
     return [candidate for _, candidate in found]
 
 
+def newer_generations(path: str, older: int, stop: tuple[int, int] | None) -> list[str]:
+    """The rotated files of ``path`` written after the file open as fd ``older``, oldest first.
+
+    Two rotations between two reads (or while Vigil was down) leave a generation that was never
+    at ``path`` when we looked: ``app.log.1`` when ``older`` is now ``app.log.2``. In logrotate's
+    numbered scheme the generations newer than ``app.log.N`` are ``app.log.N-1`` ... ``app.log.1``;
+    otherwise (``dateext``, or ``older`` deleted) they are the rotated files modified since
+    ``older`` last was, by modification time. The list ends before the file whose ``(device,
+    inode)`` is ``stop`` (the one the caller reads next), and leaves out compressed files.
+    """
+    st = os.fstat(older)
+    stats: dict[str, os.stat_result] = {}
+    for candidate in rotated_candidates(path):
+        try:
+            stats[candidate] = os.stat(candidate)
+        except OSError:
+            continue
+    prefix = os.path.abspath(path) + "."
+    numbered = {
+        int(name[len(prefix) :]): name
+        for name in stats
+        if name.startswith(prefix) and name[len(prefix) :].isdigit()
+    }
+    at = [n for n, name in numbered.items() if _ident(stats[name]) == _ident(st)]
+    if at:
+        names = [numbered[n] for n in range(at[0] - 1, 0, -1) if n in numbered]
+    else:
+        since = st.st_mtime_ns
+        newer = [(s.st_mtime_ns, name) for name, s in stats.items() if s.st_mtime_ns >= since]
+        names = [name for _, name in sorted(newer) if _ident(stats[name]) != _ident(st)]
+    found: list[str] = []
+    for name in names:
+        if _ident(stats[name]) == stop:
+            break
+        found.append(name)
+    return found
+
+
+def _ident(st: os.stat_result) -> tuple[int, int]:
+    return st.st_dev, st.st_ino
+
+
 @dataclass(frozen=True, slots=True)
 class TailedLine:
     """One complete line: its text (repaired), where it starts in its file, and that file."""
@@ -156,10 +198,13 @@ class OpenFile:
         fp = fingerprint(self.prefix)
         return TailState(self.device, self.inode, self.offset, fp, len(self.prefix), self.mtime)
 
-    def resumes(self, state: TailState) -> bool:
+    def resumes(self, state: TailState, *, renamed: bool = False) -> bool:
+        """Whether this is the file ``state`` was taken on, to be read on from its offset.
+        ``renamed``: it was found under a rotated name, so an empty file written since was
+        rotated by a rename, not copytruncated (which leaves the file at the log's own name)."""
         st = os.fstat(self.fd)
         ok = state.same_identity(st) and st.st_size >= state.offset
-        if state.fingerprint_size == 0 and st.st_mtime_ns != state.mtime_ns:
+        if state.fingerprint_size == 0 and st.st_mtime_ns != state.mtime_ns and not renamed:
             return False  # empty when saved, modified since: maybe written and copytruncated
         return ok and state.prefix_matches(self.fd)
 
