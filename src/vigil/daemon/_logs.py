@@ -8,8 +8,8 @@ Built and run by :class:`vigil.daemon.Controller` (``log_service()`` hands it to
   a repeated ``(agent_id, boot, seq)`` is acknowledged and ignored, so a batch sent again after
   an agent restart is counted once (``boot`` is drawn at each start of the agent and kept in the
   batch: an agent whose state was restored from an old backup is a new instance, not a run of
-  duplicates; each instance whose batches raised incidents keeps a meta row
-  ``logs.batch:<node>/<agent_id>@<boot>``);
+  duplicates; each agent whose batches raised incidents keeps one meta row
+  ``logs.batch:<node>/<agent_id>``, see :mod:`vigil.daemon._logs_incidents`);
 - **pushed lines** (``POST /api/v1/logs``) and **files the controller follows itself**
   (``logs.sources`` without a node): repaired by :class:`vigil.logs.LineSplitter`, mined here by
   one :class:`vigil.logs.TemplateMiner` per source.
@@ -205,8 +205,9 @@ class LogPipeline(LogQueries):
     ) -> Generator[None, None, IngestResult]:
         """Take an agent's batch, yielding after every :data:`CHUNK_TEMPLATES` templates;
         returns (``StopIteration.value``) its :class:`IngestResult`."""
-        boot = batch.get("boot")  # a restored agent state is a new instance (LogEdge's docs)
-        key = f"{node}/{batch['agent_id']}" + (f"@{boot}" if boot else "")
+        boot = batch.get("boot") or ""  # a restored agent state is a new instance (LogEdge's)
+        agent = f"{node}/{batch['agent_id']}"
+        key = agent + (f"@{boot}" if boot else "")
         seq = int(batch["seq"])
         if seq <= self.batches.get(key, 0):
             self.counts.duplicate(node)
@@ -217,8 +218,8 @@ class LogPipeline(LogQueries):
         if len(self.batches) > MAX_AGENTS:
             oldest = next(iter(self.batches))
             del self.batches[oldest]
-            self.writes.forget(oldest)  # its note too: one key per start of an agent
-        again = seq <= self.writes.written(key)  # its incidents survived a lost state
+            self._forget_agent(oldest)
+        again = seq <= self.writes.written(agent, boot)  # its incidents survived a lost state
         self._open_batches += 1  # no save until it is whole (see save)
         raised = self.writes.raised
         try:
@@ -234,10 +235,19 @@ class LogPipeline(LogQueries):
                     self._again = False
                 yield
             if self.writes.raised > raised:
-                self.writes.batch_written(key, seq)
+                self.writes.batch_written(agent, boot, seq)
             return result
         finally:
             self._open_batches -= 1
+
+    def _forget_agent(self, key: str) -> None:
+        """The instance ``key`` (``node/agent_id[@boot]``) is forgotten: its agent's note too,
+        unless another start of the agent is still remembered. An agent id with an ``@`` (ours
+        are hex) may be cut wrong: then a note is kept, or one is deleted that a batch sent
+        again after a kill -9 would have needed."""
+        agent = key.rpartition("@")[0] if "@" in key.partition("/")[2] else key
+        if not any(k == agent or k.startswith(agent + "@") for k in self.batches):
+            self.writes.forget(agent)
 
     def _batch_templates(
         self, node: str, batch: Mapping[str, Any]
