@@ -173,7 +173,12 @@ class Controller(ControlPlane):
         self.intake = SampleIntake(self.series, self.rules, lambda: self.incidents, clock)
         self.sources = [SourceLoop(source, self.intake.ingest, clock=clock) for source in sources]
         self.registry.register(
-            PipelineCollector(self._log_counts, self.rules, lambda: self.intake.refused)
+            PipelineCollector(
+                self._log_counts,
+                self.rules,
+                lambda: self.intake.refused,
+                lambda: self.flusher.saturated if hasattr(self, "flusher") else 0,
+            )
         )
         self.instance = ""
 
