@@ -91,6 +91,14 @@ the bound that keeps a variable which happened to open with a burst from making 
 each of its values."""
 
 
+def _same_literal(survivor: Cluster, gone: Cluster, place: int) -> bool:
+    return (
+        place < len(survivor.words)
+        and survivor.levels[place] == LITERAL
+        and survivor.words[place] == gone.words[place]
+    )
+
+
 def _family(pins: list[tuple[Cluster, int]]) -> tuple[int, list[Cluster]] | None:
     """The place and clusters of the pinned key that a new word there would take past
     :data:`MAX_SETTLED_EVENTS` events, or None."""
@@ -361,6 +369,11 @@ class TemplateMiner:
         """Fold ``gone`` into ``survivor`` (template widened, counts and lines summed, its id
         remapped, the caches pointed at the survivor); returns the ``(gone, survivor)`` ids."""
         _widen(survivor, gone.words, gone.runs)
+        # a constant of ``gone`` that the survivor still holds word for word stays a constant
+        # (the older id survives: a pinned younger cluster's pin was lost with it)
+        kept = [p for p in gone.pinned if _same_literal(survivor, gone, p)]
+        if kept:
+            survivor.pinned = tuple(sorted({*survivor.pinned, *kept}))
         survivor.count += gone.count
         survivor.varied = True  # two messages now
         survivor.first_line = min(survivor.first_line, gone.first_line)
