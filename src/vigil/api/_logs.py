@@ -37,6 +37,7 @@ router = APIRouter(prefix="/api/v1", tags=["logs"], responses=ERROR_RESPONSES)
 LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 MAX_PUSH_LINES = 100_000
 """Lines per push: a megabyte of short lines; more is a shipper that should batch smaller."""
+TOO_MANY_LINES = f"more than {MAX_PUSH_LINES} lines: push smaller batches"
 MAX_BATCH_TEMPLATES = 10_000
 """Templates per agent batch (``logs.batch_templates`` is at most this)."""
 MAX_TEMPLATE_COUNT = 10**12
@@ -207,11 +208,16 @@ async def push_logs(
         at = node or "push"
         shipper.check(at, "log lines")
         if body.count(b"\n") > MAX_PUSH_LINES:
-            raise HTTPException(413, f"more than {MAX_PUSH_LINES} lines: push smaller batches")
+            raise HTTPException(413, TOO_MANY_LINES)
         result = await service.ingest_lines(at, source, body)
     elif kind in ("application/json", ""):
         try:
-            push = PushIn.model_validate(_json(body))
+            data = _json(body)
+            lines = data.get("lines") if isinstance(data, dict) else None
+            if isinstance(lines, list) and len(lines) > MAX_PUSH_LINES:
+                # as for text/plain (a 422 here said the same limit another way)
+                raise HTTPException(413, TOO_MANY_LINES)
+            push = PushIn.model_validate(data)
         except ValueError as exc:
             detail = (
                 # located under body, as FastAPI locates a body model's errors
