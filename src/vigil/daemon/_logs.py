@@ -55,6 +55,7 @@ from vigil.daemon._logs_state import (
     LocalSource,
     MinedSource,
     load_state,
+    read_whole,
     save_state,
     stats_of,
 )
@@ -548,8 +549,11 @@ class LogPipeline(LogQueries):
                 log.error("log pipeline: cannot save %s: %s", self.state_path, exc)
 
     async def poll_local(self) -> None:
+        stopping = False
         for src in self.local:
-            lines = await asyncio.to_thread(src.tailer.read)
+            if stopping:
+                break
+            lines, stopping = await read_whole(src.tailer)
             timely, src.catching_up = not src.catching_up, src.tailer.backlog
             if lines:
                 self.counts.batch(CONTROLLER, "file")
@@ -559,6 +563,8 @@ class LogPipeline(LogQueries):
                 self._count_stats(src.key, {k: v - src.counted.get(k, 0) for k, v in now.items()})
                 src.counted = now
                 self._dirty = True
+        if stopping:  # the lines of the read under way are mined: now stop
+            raise asyncio.CancelledError
 
     def learn_incidents(self, now: float) -> None:
         """Learn from incidents of other kinds: an opening teaches, a blip is taken back
