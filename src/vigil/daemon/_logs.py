@@ -45,7 +45,7 @@ from vigil.bus import EventBus
 from vigil.collectors import write_atomic
 from vigil.daemon._logs_backlog import backlog_span
 from vigil.daemon._logs_counts import LogCounts
-from vigil.daemon._logs_incidents import LogIncidents
+from vigil.daemon._logs_incidents import LogIncidents, forget_instance
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
 from vigil.daemon._logs_match import check_source_formats, wildcard_match
 from vigil.daemon._logs_precursors import precursor_finding, rule_finding
@@ -219,7 +219,7 @@ class LogPipeline(LogQueries):
         if len(self.batches) > MAX_AGENTS:
             oldest = next(iter(self.batches))
             del self.batches[oldest]
-            self._forget_agent(oldest)
+            forget_instance(self.writes, self.batches, oldest)
         again = seq <= self.writes.written(agent, boot)  # its incidents survived a lost state
         self._open_batches += 1  # no save until it is whole (see save)
         raised = self.writes.raised
@@ -240,15 +240,6 @@ class LogPipeline(LogQueries):
             return result
         finally:
             self._open_batches -= 1
-
-    def _forget_agent(self, key: str) -> None:
-        """The instance ``key`` (``node/agent_id[@boot]``) is forgotten: its agent's note too,
-        unless another start of the agent is still remembered. An agent id with an ``@`` (ours
-        are hex) may be cut wrong: then a note is kept, or one is deleted that a batch sent
-        again after a kill -9 would have needed."""
-        agent = key.rpartition("@")[0] if "@" in key.partition("/")[2] else key
-        if not any(k == agent or k.startswith(agent + "@") for k in self.batches):
-            self.writes.forget(agent)
 
     def _batch_templates(
         self, node: str, batch: Mapping[str, Any]

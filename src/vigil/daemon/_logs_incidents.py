@@ -32,7 +32,7 @@ import asyncio
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from vigil.bus import EventBus
@@ -201,6 +201,16 @@ def _alone(book: IncidentBook, job: _Job) -> Callable[[], None] | None:
 
 
 BATCH_KEY = "logs.batch:"
+
+
+def forget_instance(writes: LogIncidents, remembered: Iterable[str], key: str) -> None:
+    """The pipeline forgot agent instance ``key`` (``node/agent_id[@boot]``): its agent's note
+    goes too, unless another start of the agent is still ``remembered``. An agent id with an
+    ``@`` (ours are hex) may be cut wrong: then a note is kept, or one is deleted that a batch
+    sent again after a kill -9 would have needed."""
+    agent = key.rpartition("@")[0] if "@" in key.partition("/")[2] else key
+    if not any(k == agent or k.startswith(agent + "@") for k in remembered):
+        writes.forget(agent)
 
 
 def _parse_note(text: str | None) -> tuple[str, int]:
