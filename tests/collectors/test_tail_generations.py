@@ -257,3 +257,21 @@ def test_an_empty_file_written_and_copytruncated_twice_while_down_reads_the_olde
     log.tag = "gen3"
     log.lines(1)
     assert texts(tailer.read()) == log.written
+
+
+def test_dateext_rotations_read_the_middle_file_and_no_other_newer_file(tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    a = Log(path, "a")
+    tailer = FileTailer(path)
+    a.lines(2)
+    got = texts(tailer.read())
+    a.lines(1, " unread")
+    os.replace(path, f"{path}-20240501")
+    b = Log(path, "b")
+    b.lines(3)
+    os.replace(path, f"{path}-20240502")
+    Path(f"{path}.pos").write_text("a shipper's position file, newer than the log\n")
+    c = Log(path, "c")
+    c.lines(1)
+    got += texts(tailer.read())
+    assert got == a.written + b.written + c.written

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -135,8 +136,9 @@ def newer_generations(path: str, older: int, stop: tuple[int, int] | None) -> li
     Two rotations between two reads (or while Vigil was down) leave a generation that was never
     at ``path`` when we looked: ``app.log.1`` when ``older`` is now ``app.log.2``. In logrotate's
     numbered scheme the generations newer than ``app.log.N`` are ``app.log.N-1`` ... ``app.log.1``;
-    otherwise (``dateext``, or ``older`` deleted) they are the rotated files modified since
-    ``older`` last was, by modification time. The list ends before the file whose ``(device,
+    otherwise (``dateext``, or ``older`` deleted) they are the rotated files (a suffix of
+    digits: see :data:`_ROTATION_SUFFIX`) modified since ``older`` last was, by modification
+    time. The list ends before the file whose ``(device,
     inode)`` is ``stop`` (the one the caller reads next), and leaves out compressed files.
     """
     st = os.fstat(older)
@@ -146,7 +148,8 @@ def newer_generations(path: str, older: int, stop: tuple[int, int] | None) -> li
             stats[candidate] = os.stat(candidate)
         except OSError:
             continue
-    prefix = os.path.abspath(path) + "."
+    path = os.path.abspath(path)
+    prefix = path + "."
     numbered = {
         int(name[len(prefix) :]): name
         for name in stats
@@ -157,7 +160,8 @@ def newer_generations(path: str, older: int, stop: tuple[int, int] | None) -> li
         names = [numbered[n] for n in range(at[0] - 1, 0, -1) if n in numbered]
     else:
         since = st.st_mtime_ns
-        newer = [(s.st_mtime_ns, name) for name, s in stats.items() if s.st_mtime_ns >= since]
+        dated = {name: s for name, s in stats.items() if _ROTATION_SUFFIX.match(name, len(path))}
+        newer = [(s.st_mtime_ns, name) for name, s in dated.items() if s.st_mtime_ns >= since]
         names = [name for _, name in sorted(newer) if _ident(stats[name]) != _ident(st)]
     found: list[str] = []
     for name in names:
@@ -165,6 +169,11 @@ def newer_generations(path: str, older: int, stop: tuple[int, int] | None) -> li
             break
         found.append(name)
     return found
+
+
+_ROTATION_SUFFIX = re.compile(r"[.-][0-9][0-9._-]*\Z")
+"""What a rotation adds to the name (``.1``, ``-20240501``, ``.2024-05-01-1714550400``): read
+whole only these, not any ``app.log.*`` that happens to be newer (``.pos``, ``.lock``, ``.bak``)."""
 
 
 def _ident(st: os.stat_result) -> tuple[int, int]:
