@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from vigil.daemon import Controller
+from vigil.model import Replica, ReplicaId
 from vigil.remediation import NeverLive, NeverLiveLedger
 from vigil.settings import Settings
 from vigil.store import SqlStore
@@ -66,5 +67,28 @@ async def test_never_live_counts_are_written_off_the_loop_in_the_order_counted(
     again = SqlStore(url)
     try:
         assert NeverLiveLedger(again).get("llm/0") == NeverLive(20, escalated=True)
+    finally:
+        again.close()
+
+
+async def test_the_count_of_a_replica_taken_out_of_the_config_is_deleted(tmp_path: Path) -> None:
+    # one meta row per replica ever configured stayed for ever (never_live:<replica>)
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    store = SqlStore(url)
+    store.upsert_service("gone", {"name": "gone"})
+    store.upsert_replica(Replica(ReplicaId("gone/0"), "gone", 0, "local", 1))
+    NeverLiveLedger(store).put("gone/0", NeverLive(2, escalated=True))
+    settings = Settings.model_validate({"data_dir": str(tmp_path / "data"), "api": {"port": 0}})
+    controller = Controller(settings, base_dir=tmp_path, store=store, serve_api=False)
+    run = asyncio.create_task(controller.run())
+    try:
+        await asyncio.wait_for(controller.started.wait(), 30)
+    finally:
+        controller.stop()
+        await asyncio.wait_for(run, 30)
+    again = SqlStore(url)
+    try:
+        assert again.get_meta("never_live:gone/0") is None
+        assert again.list_replicas() == []
     finally:
         again.close()

@@ -398,6 +398,7 @@ class Controller(ControlPlane):
         for rid in set(known) - wanted:  # taken out of the config: gone, with its problems
             self.store.delete_replica(rid)
             forget_admin(self.store, rid)
+            self.gate.forget_never_live(rid)
             self.incidents.recovered(
                 f"replica:{rid}", self.clock(), "removed from the configuration"
             )

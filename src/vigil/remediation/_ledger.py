@@ -81,6 +81,20 @@ class NeverLiveLedger:
         else:
             self._submit(lambda: self._write(replica, value))
 
+    def forget(self, replica: str) -> None:
+        """Delete the replica's row (it left the config: a later replica of its id starts at 0;
+        kept, the rows of every replica ever configured stayed); queued as :meth:`put` is."""
+        if self._submit is None:
+            self._delete(replica)
+        else:
+            self._submit(lambda: self._delete(replica))
+
+    def _delete(self, replica: str) -> None:
+        try:
+            self._store.delete_meta(KEY + replica)
+        except StoreError as exc:
+            log.error("%s: never-live count not deleted: %s", replica, exc)
+
     def _write(self, replica: str, value: NeverLive) -> None:
         text = json.dumps({"restarts": value.restarts, "escalated": value.escalated})
         try:
