@@ -275,3 +275,24 @@ def test_dateext_rotations_read_the_middle_file_and_no_other_newer_file(tmp_path
     c.lines(1)
     got += texts(tailer.read())
     assert got == a.written + b.written + c.written
+
+
+def test_a_restart_after_the_file_was_rotated_away_for_good_reads_the_files_after_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "app.log"
+    a = Log(path, "a")
+    tailer = FileTailer(path)
+    a.lines(3)
+    got = texts(tailer.read())
+    tailer = restarted(tailer, path)  # while it is down, logrotate with `rotate 1`:
+    time.sleep(TICK)
+    rotate(path, keep=1)
+    b = Log(path, "b")
+    b.lines(3)
+    os.unlink(f"{path}.1")  # a is gone, with nothing unread in it
+    rotate(path, keep=1)
+    c = Log(path, "c")
+    c.lines(2)
+    got += texts(tailer.read())
+    assert got == a.written + b.written + c.written

@@ -25,7 +25,9 @@ How each case is handled:
 - **Restart** with a saved :class:`TailState`: the same file (device, inode and fingerprint)
   resumes at the saved offset; a file rotated while Vigil was down is found among the rotated
   files and finished first; with no match the current file is read from 0 (a duplicate is
-  better than a loss).
+  better than a loss). A file deleted meanwhile (rotated past logrotate's ``rotate`` count)
+  loses its unread lines, but the rotated files written since it was last checked are read
+  whole first.
 - **Two or more rotations** between two reads or while Vigil was down: the file we were reading
   is finished, then each generation between it and the current file, oldest first, whole
   (:func:`~vigil.collectors._tail_state.newer_generations`: ``app.log.2`` was ours, so
@@ -207,12 +209,34 @@ class FileTailer:
             if reader is not None and reader.resumes(state):
                 reader.offset = reader.pos = state.offset
             else:
-                self._old = self._generations(self._find_rotated(state, reader), reader)
+                old = self._find_rotated(state, reader)
+                self._old = (
+                    self._generations(old, reader)
+                    if old is not None
+                    else self._since(state, reader)
+                )
         if reader is None and not self._old:
             self._resume = state
             return False
         self._cur = reader
         return True
+
+    def _since(self, state: TailState, current: OpenFile | None) -> list[OpenFile]:
+        """The file of ``state`` is gone (rotated out of the kept count while Vigil was down):
+        the rotated files written since it was checked, oldest first (its unread lines are
+        lost with it; not the generations after it)."""
+        if state.mtime_ns == 0:
+            return []  # no time to go by: the current file is read from 0
+        here = [self.path, *rotated_candidates(self.path)]
+        if any(_has_identity(name, state) for name in here):
+            return []  # not gone (truncated, rewritten): the current file is read from 0
+        stop = None if current is None else (current.device, current.inode)
+        found: list[OpenFile] = []
+        for name in newer_generations(self.path, None, stop, since_ns=state.mtime_ns):
+            reader = self._try_open(name, 0, report=False)
+            if reader is not None:
+                found.append(reader)
+        return found
 
     def _generations(self, old: OpenFile | None, current: OpenFile | None) -> list[OpenFile]:
         """``old`` and the generations rotated after it, oldest first, up to ``current`` (a
@@ -297,6 +321,13 @@ class FileTailer:
         self.problem = f"{self.path}: {reason}; {fix}"
         level = logging.INFO if status is TailStatus.MISSING else logging.WARNING
         _log.log(level, "%s", self.problem)
+
+
+def _has_identity(path: str, state: TailState) -> bool:
+    try:
+        return state.same_identity(os.stat(path))
+    except OSError:
+        return False
 
 
 def _older(state: TailState, reader: OpenFile, than: OpenFile) -> bool:

@@ -130,7 +130,9 @@ def rotated_candidates(path: str) -> list[str]:
     return [candidate for _, candidate in found]
 
 
-def newer_generations(path: str, older: int, stop: tuple[int, int] | None) -> list[str]:
+def newer_generations(
+    path: str, older: int | None, stop: tuple[int, int] | None, *, since_ns: int = 0
+) -> list[str]:
     """The rotated files of ``path`` written after the file open as fd ``older``, oldest first.
 
     Two rotations between two reads (or while Vigil was down) leave a generation that was never
@@ -140,8 +142,9 @@ def newer_generations(path: str, older: int, stop: tuple[int, int] | None) -> li
     digits: see :data:`_ROTATION_SUFFIX`) modified since ``older`` last was, by modification
     time. The list ends before the file whose ``(device,
     inode)`` is ``stop`` (the one the caller reads next), and leaves out compressed files.
+    ``older`` None (the file is gone): the rotated files modified since ``since_ns``.
     """
-    st = os.fstat(older)
+    st = os.fstat(older) if older is not None else None
     stats: dict[str, os.stat_result] = {}
     for candidate in rotated_candidates(path):
         try:
@@ -155,14 +158,15 @@ def newer_generations(path: str, older: int, stop: tuple[int, int] | None) -> li
         for name in stats
         if name.startswith(prefix) and name[len(prefix) :].isdigit()
     }
-    at = [n for n, name in numbered.items() if _ident(stats[name]) == _ident(st)]
+    mine = None if st is None else _ident(st)
+    at = [n for n, name in numbered.items() if _ident(stats[name]) == mine]
     if at:
         names = [numbered[n] for n in range(at[0] - 1, 0, -1) if n in numbered]
     else:
-        since = st.st_mtime_ns
+        since = since_ns if st is None else st.st_mtime_ns
         dated = {name: s for name, s in stats.items() if _ROTATION_SUFFIX.match(name, len(path))}
         newer = [(s.st_mtime_ns, name) for name, s in dated.items() if s.st_mtime_ns >= since]
-        names = [name for _, name in sorted(newer) if _ident(stats[name]) != _ident(st)]
+        names = [name for _, name in sorted(newer) if _ident(stats[name]) != mine]
     found: list[str] = []
     for name in names:
         if _ident(stats[name]) == stop:
