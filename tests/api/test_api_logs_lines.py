@@ -43,3 +43,33 @@ async def test_one_line_too_many_is_a_413_in_json_as_in_text(
     resp = await client.post(url, content=body_of(["x"] * MAX_PUSH_LINES), headers=headers)
     assert resp.status_code == 200, resp.text  # one line fewer is taken whole
     assert resp.json()["lines"] == MAX_PUSH_LINES
+
+
+@pytest.mark.parametrize(
+    ("charset", "body"),
+    [
+        ("latin-1", "café déjà vu 1\n".encode("latin-1")),
+        ("utf-16", "café déjà vu 1\n".encode("utf-16")),
+        ("UTF-8", "café déjà vu 1\n".encode()),
+    ],
+)
+async def test_a_text_push_is_read_in_the_charset_it_declares(
+    client: httpx.AsyncClient, pipeline: LogPipeline, charset: str, body: bytes
+) -> None:
+    # it was read as UTF-8 whatever it declared: each accented letter a counted invalid byte
+    headers = {**bearer("operator"), "Content-Type": f"text/plain; charset={charset}"}
+    resp = await client.post("/api/v1/logs?source=app", content=body, headers=headers)
+    assert resp.status_code == 200, resp.text
+    assert [t.example for t in pipeline.registry.entries()] == ["café déjà vu 1"]
+    assert pipeline.stats["push/app"] == {"lines": 1}
+
+
+@pytest.mark.parametrize("charset", ["klingon", "hex", "rot13"])
+async def test_a_text_push_in_a_charset_unknown_here_is_a_415_naming_it(
+    client: httpx.AsyncClient, pipeline: LogPipeline, charset: str
+) -> None:
+    headers = {**bearer("operator"), "Content-Type": f'text/plain; charset="{charset}"'}
+    resp = await client.post("/api/v1/logs?source=app", content=b"a line\n", headers=headers)
+    assert resp.status_code == 415, resp.text
+    assert resp.json()["detail"].startswith(f"content-type charset '{charset}'")
+    assert len(pipeline.registry) == 0
