@@ -16,8 +16,8 @@ at most :data:`MAX_LINES` lines ``token ":" value CRLF`` whose value has only vi
 and HTAB (no obs-text, no CTL, no bare CR or LF), and whose name no special request header may
 have (the code table of :mod:`~vigil.balancer._http_headers`: no ``Content-Length``,
 ``Transfer-Encoding``, ``Connection``, ``Upgrade``, ``Expect``, ``X-Request-Id``...; so the
-request has no body and stays alive), and at most one ``Host`` line (a second one gets the
-parser's path: 400); then the empty line, which must be the read's last two bytes (a read
+request has no body and stays alive), and exactly one ``Host`` line (none, or a second one,
+gets the parser's path: 400); then the empty line, which must be the read's last two bytes (a read
 holding more — a body, a pipelined request, a second empty line — goes to the parser).
 Anything else returns -1 and the read goes to httptools, which judges and frames it as
 before; every head taken here is one llhttp accepts with the same meaning, and the parser is
@@ -108,7 +108,8 @@ def plain_request(data: bytes, limit: int) -> int:
     while True:
         c = data[i]
         if c == 13:  # the empty line: the read's last two bytes (LF checked by endswith)
-            return target_end if i == n - 2 else -1
+            # and a Host line seen (RFC 9112 §3.2: without one, the parser's path answers 400)
+            return target_end if i == n - 2 and host else -1
         start: i64 = i
         while table[c] & _TOKEN:  # the name; stops at the latest at a CR
             i += 1

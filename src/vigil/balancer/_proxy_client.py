@@ -224,6 +224,13 @@ class ClientConnection:
                 hosts += 1
         if hosts > 1:  # RFC 9112 §3.2 (the router and the upstream could read different ones)
             raise BadRequest(400, "more than one Host header line")
+        raw_start = self.raw_start
+        if hosts == 0:  # RFC 9112 §3.2: an HTTP/1.1 request must have one
+            if self.parser.get_http_version() != "1.0":
+                raise BadRequest(400, "no Host header (an HTTP/1.1 request needs one)")
+            # the upstream leg is HTTP/1.1: a Host, empty as the target has no authority
+            self.headers.append((b"Host", b""))
+            raw_start = -1  # the head is rebuilt, not forwarded as written
         method = self.get_method()
         meta = rewrite_request(
             method,
@@ -234,7 +241,7 @@ class ClientConnection:
             st.ids,
             st.affinity,
             self.data,
-            self.raw_start,
+            raw_start,
         )
         self.raw_start = -1  # where the next head in this read begins is not known
         keep_alive = self.should_keep_alive()
