@@ -25,6 +25,7 @@ from vigil.balancer._http_headers import (
     rewrite_request,
 )
 from vigil.balancer._http_plain import method_of, plain_request
+from vigil.balancer._http_target import forwarded_target
 from vigil.balancer._proxy_core import ExchangeCore
 from vigil.balancer._proxy_exchange import Exchange
 from vigil.balancer._proxy_state import ProxyState
@@ -232,6 +233,17 @@ class ClientConnection:
             self.headers.append((b"Host", b""))
             raw_start = -1  # the head is rebuilt, not forwarded as written
         method = self.get_method()
+        url = self.url
+        if not url or url[0] != 47:  # not "/...": absolute form (or "*"), see _http_target
+            self.url, authority = forwarded_target(method, url)
+            if authority is not None:  # the target's authority replaces the Host
+                self.headers = [
+                    (name, value)
+                    for name, value in self.headers
+                    if not (len(name) == 4 and name.lower() == b"host")
+                ]
+                self.headers.append((b"Host", authority))
+                raw_start = -1
         meta = rewrite_request(
             method,
             self.url,
