@@ -234,8 +234,9 @@ class Exchange(ExchangeCore):
         self.ttfb_at = now = self.state.clock()
         assert self.stats is not None
         self.stats.ttfb.observe(now - self.t_attempt)
-        self.status = status
         is_head = self.method == b"HEAD"
+        # ValueError (a transfer coding an HTTP/1.0 client cannot be sent): an invalid
+        # response, answered 502 by upstream_garbage (the status is not set yet)
         self.resp, self.keep_alive = _response_head(
             status,
             head,
@@ -244,6 +245,7 @@ class Exchange(ExchangeCore):
             client_http10=self.http10,
             request_id=self.meta.request_id,
         )
+        self.status = status
         self.out.append(self.resp.head)
         self.phase = STREAM
         if is_head:  # httptools would wait for the body a HEAD answer announces but never sends
@@ -253,8 +255,14 @@ class Exchange(ExchangeCore):
         resp = self.resp
         if resp is None:
             return
+        if resp.chunked_out:
+            self.out.append(chunk(data))
+        elif resp.decoder is None:
+            self.out.append(data)
+        else:  # an HTTP/1.0 client: the transfer codings undone (ValueError: corrupt)
+            data = resp.decoder.feed(data)
+            self.out.append(data)
         self.bytes_out += len(data)
-        self.out.append(chunk(data) if resp.chunked_out else data)
 
     def response_complete(self, conn: UpstreamConnection, reusable: bool) -> None:
         if self.interim:
@@ -264,6 +272,8 @@ class Exchange(ExchangeCore):
         assert resp is not None
         if resp.chunked_out:
             self.out.append(b"0\r\n\r\n")
+        elif resp.decoder is not None:  # ValueError: the coded body was cut short
+            self.out.append(resp.decoder.end())
         # The client gets the end of the response first: the bookkeeping below (pool, router,
         # metrics, access log) is not on the path of its latency.
         self.flush()
@@ -292,7 +302,10 @@ class Exchange(ExchangeCore):
                 self._attempt_failed(Outcome.CONNECT_ERROR, 502, "upstream closed the connection")
         elif self.resp is not None and self.resp.close_delimited and exc is None:
             self.interim = False
-            self.response_complete(conn, False)  # the body ended with the connection
+            try:
+                self.response_complete(conn, False)  # the body ended with the connection
+            except ValueError:  # a transfer coding undone for an HTTP/1.0 client, cut short
+                self._stream_failed(Outcome.PROTOCOL_ERROR)
         else:  # cut short (a body ending with the connection too, when it was reset: exc)
             self._stream_failed(Outcome.SERVER_ERROR)
 
@@ -300,7 +313,9 @@ class Exchange(ExchangeCore):
         if self.status == 0:
             self._drop_conn()
             self._release(Outcome.PROTOCOL_ERROR)
-            self.reply(502, "upstream sent an invalid response")
+            cause = exc.__context__ if exc.__context__ is not None else exc
+            detail = f": {cause}" if isinstance(cause, ValueError) else ""
+            self.reply(502, "upstream sent an invalid response" + detail)
         else:
             self._stream_failed(Outcome.PROTOCOL_ERROR)
 
