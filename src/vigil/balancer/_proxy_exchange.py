@@ -13,7 +13,7 @@ Retries (each on a replica not yet tried, within ``max_retries`` and the retry b
 - the connection closed before any response byte: only idempotent methods (GET, HEAD, OPTIONS,
   PUT, DELETE, TRACE) whose body so far fits ``retry_body_limit`` (kept for replay). POST and
   PATCH are *not* retried after a close (EOF): the replica read the request and may have
-  started the work. So such a request goes on a reused connection only after a peek at its
+  started the work. So a request goes on a reused connection only after a look at its
   socket says the upstream has not closed it
   (:meth:`~vigil.balancer._proxy_upstream.UpstreamConnection.peer_gone`);
 - the connection was *reset* (``ECONNRESET``) before any response byte, even for POST and PATCH
@@ -138,7 +138,7 @@ class Exchange(ExchangeCore):
         self.ttfb_at = 0.0
         self.sent = False
         key_addr = (upstream.host, upstream.port)
-        conn = st.pool.take(key_addr, not self.replayable)  # not replayable: checked
+        conn = st.pool.take(key_addr)  # looked at first: closed or sent to, not taken
         if conn is not None:
             self._attach(conn)
         else:
