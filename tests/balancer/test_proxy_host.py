@@ -60,3 +60,31 @@ async def test_a_second_request_without_host_after_a_good_one_gets_400_on_the_sa
             writer.close()
     assert (first.status, second.status) == (200, 400)
     assert [r.path for r in up.requests] == ["/1"]
+
+
+@pytest.mark.parametrize("value", [b"a b", b"a/b", b"user@h", b"h?x", b"<h>", b'h"x', b"h\\x"])
+@pytest.mark.parametrize("path", ["plain", "parsed"])
+async def test_a_host_that_is_not_host_and_port_is_answered_400(value: bytes, path: str) -> None:
+    # RFC 9112 §3.2: 400 to a Host field with an invalid value (uri-host [":" port])
+    extra = b"" if path == "plain" else b"Connection: keep-alive\r\n"
+    async with serving(fixed(b"up")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            resp = await roundtrip(port, b"GET / HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (value, extra))
+    assert resp.status == 400
+    assert up.requests == []
+
+
+@pytest.mark.parametrize(
+    "value", [b"[::1]:8080", b"my_host.example:80", b"", b"10.0.0.1", b"xn--bcher-kva.example"]
+)
+@pytest.mark.parametrize("path", ["plain", "parsed"])
+async def test_a_host_and_port_of_any_form_is_forwarded(value: bytes, path: str) -> None:
+    extra = b"" if path == "plain" else b"Connection: keep-alive\r\n"
+    async with serving(fixed(b"up")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            resp = await roundtrip(port, b"GET / HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (value, extra))
+    assert (resp.status, resp.body) == (200, b"up")
+    (req,) = up.requests
+    assert req.headers["host"] == value.decode()
