@@ -115,7 +115,9 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
     if not words:
         return 0, ""
     first = words[0]
-    subject = first == "<*>:" or _SUBJECT.match(first) is not None  # "<*>:" once widened
+    # "<*>:" once widened or masked, and a weak name with its colon ("device1:"), which
+    # loosens to it: the three must share one bucket, or a masked one never meets the others
+    subject = loose(first) == "<*>:" or _SUBJECT.match(first) is not None
     if not subject and first[-1:] in ")]":
         tagged = _TAGGED_FIRST.match(first)
         if tagged is not None:
