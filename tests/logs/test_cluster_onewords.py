@@ -24,3 +24,23 @@ def test_a_weak_name_opening_a_message_meets_the_masked_ones() -> None:
     )
     assert len(set(ids)) == 1
     assert miner.clusters[ids[0]].template == "<*>: State changed to up"
+
+
+def test_a_snake_case_name_opening_a_message_is_the_instance_it_is_about() -> None:
+    miner, ids = _ids(
+        [
+            "device1: State changed to up",
+            "kernel4: State changed to up",
+            "static_gw: State changed to up",
+            "bgp-edge: State changed to up",
+        ]
+    )
+    assert len(set(ids)) == 1
+    assert miner.clusters[ids[0]].template == "<*>: State changed to up"
+
+
+def test_a_plain_word_opening_a_message_with_a_colon_still_names_the_event() -> None:
+    _, ids = _ids(["Error: Hold timer expired", "Received: Hold timer expired"])
+    assert ids[0] != ids[1]
+    _, ids = _ids(["warning: disk almost full", "error: disk almost full"])
+    assert ids[0] != ids[1]

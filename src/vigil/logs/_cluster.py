@@ -78,12 +78,17 @@ class Cluster:
         return self._template
 
 
-_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^\([a-z_][\w.\-]*\)$|^\[[a-z_][\w.\-]*\]$")
+_SUBJECT = re.compile(
+    r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^[a-z][a-z0-9]*(?:[_\-][a-z0-9]+)+:$"
+    r"|^\([a-z_][\w.\-]*\)$|^\[[a-z_][\w.\-]*\]$"
+)
 """A dotted name before a colon opening a message: ``gunicorn.service: Main process exited``,
-``com.apple.cts: ...``; or a lower-case name in parentheses or brackets opening a message (the
-user a job runs as, ``(root) CMD (...)``; the instance a line is about, ``[sshd] Ban <ip>``,
-``[nginx-auth] Ban <ip>``). Which unit, component, user or instance says it is a value; the
-message is the event."""
+``com.apple.cts: ...``; a snake_case or kebab-case name before a colon (``static_gw: State
+changed to up``, ``pg-main: ...``: an instance a program names, written as no prose word is);
+or a lower-case name in parentheses or brackets opening a message (the user a job runs as,
+``(root) CMD (...)``; the instance a line is about, ``[sshd] Ban <ip>``, ``[nginx-auth] Ban
+<ip>``). Which unit, component, user or instance says it is a value; the message is the
+event."""
 
 
 _TAGGED_FIRST = re.compile(r"^([A-Za-z]\w*)(?:\[[^\[\]\s]+\]|\([^()\s]+\))$")
