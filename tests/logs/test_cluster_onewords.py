@@ -44,3 +44,23 @@ def test_a_plain_word_opening_a_message_with_a_colon_still_names_the_event() -> 
     assert ids[0] != ids[1]
     _, ids = _ids(["warning: disk almost full", "error: disk almost full"])
     assert ids[0] != ids[1]
+
+
+def test_the_reason_phrase_after_a_status_code_is_a_value() -> None:
+    miner, ids = _ids(
+        [
+            "Completed 201 Created in 38ms (ActiveRecord: 6.2ms)",
+            "Completed 302 Found in 1ms (ActiveRecord: 0.0ms)",
+        ]
+    )
+    assert ids[0] == ids[1]
+    assert miner.clusters[ids[0]].template == "Completed <*> <*> in <*> (ActiveRecord: <*>)"
+
+
+def test_a_reason_phrase_word_elsewhere_is_a_constant() -> None:
+    # not after a value: the word names the event
+    _, ids = _ids(["request handler returned OK now", "request handler returned Found now"])
+    assert ids[0] != ids[1]
+    # after a value, a word that is no reason phrase is not made a value by this rule
+    _, ids = _ids(["Completed 201 quickly in 38ms", "Completed 302 slowly in 1ms"])
+    assert ids[0] != ids[1]

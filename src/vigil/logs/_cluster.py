@@ -19,6 +19,7 @@ from vigil.logs._slots import (
     look_alike,
     names_kind,
     process_name,
+    status_text,
     unset,
 )
 from vigil.logs._tokens import (
@@ -217,6 +218,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
                 or listed(cluster.words[i - 1], have, new)
                 or process_name(cluster.words[i - 2], cluster.words[i - 1], have, new)
                 or _new_state(cluster.words, i)
+                or status_text(cluster.words[i - 1], have, new)
             )
             or look_alike(have, new)
         ):

@@ -4,7 +4,8 @@ slot, or do they tell two events apart?
 Called by :mod:`vigil.logs._cluster` on the miner's slow path only (a line that matched no
 cluster as it is): ``keyed`` (a value named by its key or quotes), ``introduced`` (a value after
 a label or an introducing word), ``look_alike``, ``process_name``, ``kinds_differ`` (a key that
-names a kind: ``type=``, ``op=``) and ``unset`` (an absent value against a set one). Split from
+names a kind: ``type=``, ``op=``), ``unset`` (an absent value against a set one) and
+``status_text`` (an HTTP reason phrase after its code). Split from
 :mod:`vigil.logs._tokens`, which masks and splits the words these compare.
 """
 
@@ -181,3 +182,32 @@ def unset(a: str, b: str) -> bool:
     ka, _, va = a.partition("=")
     kb, _, vb = b.partition("=")
     return ka == kb and (va.rstrip(",;").lower() in UNSET or vb.rstrip(",;").lower() in UNSET)
+
+
+STATUS_TEXTS = frozenset(
+    [
+        "OK",
+        "Created",
+        "Accepted",
+        "Found",
+        "Unauthorized",
+        "Forbidden",
+        "Conflict",
+        "Gone",
+        "Continue",
+        "Processing",
+    ]
+)
+"""The one-word reason phrases of HTTP status codes (RFC 9110), written as the standard has them.
+After a status code the phrase is a function of the code, a value as the code is."""
+
+
+def status_text(before: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two reason phrases right after a value (``200 OK`` / ``302
+    Found``, ``201 Created``): the status code's text, which varies with the code."""
+    return (
+        before == WILDCARD
+        and a.rstrip(",;.") in STATUS_TEXTS
+        and b.rstrip(",;.") in STATUS_TEXTS
+    )
+
