@@ -64,3 +64,29 @@ def test_a_reason_phrase_word_elsewhere_is_a_constant() -> None:
     # after a value, a word that is no reason phrase is not made a value by this rule
     _, ids = _ids(["Completed 201 quickly in 38ms", "Completed 302 slowly in 1ms"])
     assert ids[0] != ids[1]
+
+
+def test_a_whole_column_of_a_bar_separated_row_is_a_value() -> None:
+    miner, ids = _ids(
+        [
+            "Fan #0x32 | Lower Critical going low | Asserted",
+            "Fan #0x32 | Lower Critical going low | Deasserted",
+        ]
+    )
+    assert ids[0] == ids[1]
+    assert miner.clusters[ids[0]].template == "Fan #<*> | Lower Critical going low | <*>"
+    _, ids = _ids(["Disk | sda | healthy | now", "Disk | sda | unhealthy | now"])
+    assert ids[0] == ids[1]
+
+
+def test_a_word_inside_a_column_of_several_words_still_tells_events_apart() -> None:
+    _, ids = _ids(
+        [
+            "Critical Interrupt #0x1 | PCI SERR | Asserted",
+            "Critical Interrupt #0x1 | PCI PERR | Asserted",
+        ]
+    )
+    assert ids[0] != ids[1]
+    # and look-alike words elsewhere stay apart, as before
+    _, ids = _ids(["Link is now asserted on port", "Link is now deasserted on port"])
+    assert ids[0] != ids[1]

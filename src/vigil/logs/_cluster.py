@@ -219,8 +219,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
                 or process_name(cluster.words[i - 2], cluster.words[i - 1], have, new)
                 or _new_state(cluster.words, i)
                 or status_text(cluster.words[i - 1], have, new)
+                or _column(cluster.words, i)
             )
-            or look_alike(have, new)
+            or (look_alike(have, new) and not _column(cluster.words, i))
         ):
             return None
         bare = True
@@ -239,6 +240,17 @@ def _new_state(words: list[str], i: int) -> bool:
         and words[i - 2].lower() in ("state", "changed")
         and "from" not in words[:i]
     )
+
+
+COLUMN_BAR = "|"
+
+
+def _column(words: list[str], i: int) -> bool:
+    """True when word ``i`` is a whole column of a bar-separated row (``Fan #<*> | Lower
+    Critical going low | Asserted``): between two bars, or after the last one at the end of the
+    line. The column names the value as a key does, so two words there are two values of it,
+    even when they look alike (``Asserted``/``Deasserted``)."""
+    return words[i - 1] == COLUMN_BAR and (i == len(words) - 1 or words[i + 1] == COLUMN_BAR)
 
 
 _PROCESS_PID = re.compile(r"^[A-Za-z_][\w.\-]*\(<\*>\)[:,;]?$")
