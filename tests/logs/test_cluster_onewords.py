@@ -90,3 +90,26 @@ def test_a_word_inside_a_column_of_several_words_still_tells_events_apart() -> N
     # and look-alike words elsewhere stay apart, as before
     _, ids = _ids(["Link is now asserted on port", "Link is now deasserted on port"])
     assert ids[0] != ids[1]
+
+
+def test_a_signal_name_is_a_value_beside_another_word_variable() -> None:
+    miner, ids = _ids(
+        [
+            "[pool www] child 4821 exited on signal 9 (SIGKILL) after 312.04 seconds",
+            "[pool api] child 5107 exited on signal 7 (SIGBUS) after 1840.50 seconds",
+        ]
+    )
+    assert ids[0] == ids[1]
+    assert miner.clusters[ids[0]].template == (
+        "[pool <*>] child <*> exited on signal <*> (<*>) after <*> seconds"
+    )
+    # second word of a message too: which signal arrived is not the verb
+    _, ids = _ids(["received SIGTERM, closing server", "received SIGINT, closing server"])
+    assert ids[0] == ids[1]
+
+
+def test_signal_names_with_other_punctuation_or_other_capitals_stay_apart() -> None:
+    _, ids = _ids(["received SIGTERM, closing server", "received SIGTERM; closing server"])
+    assert ids[0] != ids[1]
+    _, ids = _ids(["received SIGNAL, closing server", "received STATUS, closing server"])
+    assert ids[0] != ids[1]

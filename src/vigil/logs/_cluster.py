@@ -19,6 +19,7 @@ from vigil.logs._slots import (
     look_alike,
     names_kind,
     process_name,
+    signals,
     status_text,
     unset,
 )
@@ -181,6 +182,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if i == 1 and not bare and plain and paired(cluster.words[0], have, new):
             bare = True  # "[pool www] server reached" / "[pool api] ...": a tag's value
             hard += 1
+            continue
+        if i > 0 and signals(have, new):
+            hard += 1  # "(SIGKILL)" / "(SIGBUS)": which signal, a value named by its form
             continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
         if key == "=" and level == LITERAL and (i in cluster.pinned or settled(cluster, have, new)):

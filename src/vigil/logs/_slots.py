@@ -4,9 +4,9 @@ slot, or do they tell two events apart?
 Called by :mod:`vigil.logs._cluster` on the miner's slow path only (a line that matched no
 cluster as it is): ``keyed`` (a value named by its key or quotes), ``introduced`` (a value after
 a label or an introducing word), ``look_alike``, ``process_name``, ``kinds_differ`` (a key that
-names a kind: ``type=``, ``op=``), ``unset`` (an absent value against a set one) and
-``status_text`` (an HTTP reason phrase after its code). Split from
-:mod:`vigil.logs._tokens`, which masks and splits the words these compare.
+names a kind: ``type=``, ``op=``), ``unset`` (an absent value against a set one),
+``status_text`` (an HTTP reason phrase after its code) and ``signals`` (two signal names).
+Split from :mod:`vigil.logs._tokens`, which masks and splits the words these compare.
 """
 
 from __future__ import annotations
@@ -211,3 +211,14 @@ def status_text(before: str, a: str, b: str) -> bool:
         and b.rstrip(",;.") in STATUS_TEXTS
     )
 
+
+_SIGNAL = re.compile(r"^([(\[]?)SIG[A-Z]{2,}[0-9]*([)\],.;:!]*)$")
+
+
+def signals(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two POSIX signal names with the same punctuation around them
+    (``(SIGKILL)``/``(SIGBUS)``, ``SIGTERM,``/``SIGINT,``): which signal arrived is a value, named
+    by its form as a number is, so a line may hold it besides another word variable, and the
+    ``SIG`` the names share does not make them look alike."""
+    ma, mb = _SIGNAL.match(a), _SIGNAL.match(b)
+    return ma is not None and mb is not None and ma.groups() == mb.groups()
