@@ -113,3 +113,23 @@ def test_signal_names_with_other_punctuation_or_other_capitals_stay_apart() -> N
     assert ids[0] != ids[1]
     _, ids = _ids(["received SIGNAL, closing server", "received STATUS, closing server"])
     assert ids[0] != ids[1]
+
+
+def test_a_word_ending_a_short_message_after_a_label_is_the_label_value() -> None:
+    miner, ids = _ids(["Handling signal: term", "Handling signal: winch"])
+    assert ids[0] == ids[1]
+    assert miner.clusters[ids[0]].template == "Handling signal: <*>"
+    _, ids = _ids(["BACKEND_Initialize: onnxruntime", "BACKEND_Initialize: tensorrt"])
+    assert ids[0] == ids[1]
+
+
+def test_a_short_message_after_a_subject_or_with_look_alike_words_stays_apart() -> None:
+    _, ids = _ids(["onReceive action: SCREEN_ON", "onReceive action: SCREEN_OFF"])
+    assert ids[0] != ids[1]
+    _, ids = _ids(["spine1_v4: Starting", "spine1_v4: Reconfigured"])
+    assert ids[0] != ids[1]
+    _, ids = _ids(["static_gw: Starting", "static_gw: Reconfigured"])
+    assert ids[0] != ids[1]
+    # nor a word that does not end a short line
+    _, ids = _ids(["signal: term received", "signal: winch received"])
+    assert ids[0] != ids[1]

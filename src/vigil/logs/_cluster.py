@@ -44,7 +44,10 @@ closed"): a plain word there tells events apart, it is not a value (Drain's pref
 
 MIN_WORDS_FOR_WORD_VARIABLE = 4
 """A plain word may be a variable only in a message of four words or more: in shorter ones
-("cupsd startup succeeded", "onReceive action: SCREEN_ON") one word is most of the meaning."""
+("cupsd startup succeeded", "onReceive action: SCREEN_ON") one word is most of the meaning.
+Except a word ending the line after a plain ``label:`` (``Handling signal: term``,
+``TRITONBACKEND_Initialize: onnxruntime``): the label names it, a value, unless the two words
+look alike (``SCREEN_ON``/``SCREEN_OFF``) or the label is the message's subject."""
 
 # Position levels: how far a template word has been widened.
 LITERAL, LOOSE, ANY = 0, 1, 2
@@ -209,6 +212,19 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             and lhave.split("/")[0] != lnew.split("/")[0]
         ):
             bare = True  # "web/web1"/"api/api2": once, where a word variable may be
+            hard += 1
+            continue
+        if (
+            not bare
+            and i == n - 1
+            and cluster.words[i - 1].endswith(":")
+            and WILDCARD not in cluster.words[i - 1]
+            and _SUBJECT.match(cluster.words[i - 1]) is None  # "static_gw: Starting": the event
+            and plain
+            and not look_alike(have, new)
+            and not kinds_differ(have, new)
+        ):
+            bare = True  # "Handling signal: term" / "winch": a label's value ends the line
             hard += 1
             continue
         if (
