@@ -133,3 +133,30 @@ def test_a_short_message_after_a_subject_or_with_look_alike_words_stays_apart() 
     # nor a word that does not end a short line
     _, ids = _ids(["signal: term received", "signal: winch received"])
     assert ids[0] != ids[1]
+
+
+def test_a_dns_name_with_its_root_dot_is_one_value() -> None:
+    from vigil.logs._tokens import mask
+
+    assert mask("www.example.org. A IN") == "<*> A IN"
+    assert mask("relay=mx.partner.org., version=x") == "relay=<*>, version=x"
+    assert mask("org.example.Main") == "org.example.Main"  # a package name stays
+
+
+def test_dns_record_types_and_response_codes_are_values() -> None:
+    miner, ids = _ids(
+        [
+            '10.2.221.182:45961 - 36156 "A IN api.example.com. udp 34 false" NOERROR qr,rd',
+            '10.0.208.47:52761 - 9672 "AAAA IN api.example.com. udp 64 false" NXDOMAIN qr,rd',
+        ]
+    )
+    assert ids[0] == ids[1]
+    assert miner.clusters[ids[0]].template == ('<*>:<*> - <*> "<*> IN <*> udp <*> false" <*> qr,rd')
+    _, ids = _ids(["192.168.1.25 www.example.org. A IN", "192.168.1.31 mail.lab.net. AAAA IN"])
+    assert ids[0] == ids[1]
+
+
+def test_capital_words_away_from_a_dns_class_stay_constants() -> None:
+    # "A" and "MX" that are not beside "IN" are plain words; look-alike ones stay apart
+    _, ids = _ids(["Plan A selected for the run", "Plan AAAA selected for the run"])
+    assert ids[0] != ids[1]

@@ -5,7 +5,8 @@ Called by :mod:`vigil.logs._cluster` on the miner's slow path only (a line that 
 cluster as it is): ``keyed`` (a value named by its key or quotes), ``introduced`` (a value after
 a label or an introducing word), ``look_alike``, ``process_name``, ``kinds_differ`` (a key that
 names a kind: ``type=``, ``op=``), ``unset`` (an absent value against a set one),
-``status_text`` (an HTTP reason phrase after its code) and ``signals`` (two signal names).
+``status_text`` (an HTTP reason phrase after its code), ``signals`` (two signal names) and
+``dns_values`` (record types and response codes).
 Split from :mod:`vigil.logs._tokens`, which masks and splits the words these compare.
 """
 
@@ -206,9 +207,7 @@ def status_text(before: str, a: str, b: str) -> bool:
     """True when ``a`` and ``b`` are two reason phrases right after a value (``200 OK`` / ``302
     Found``, ``201 Created``): the status code's text, which varies with the code."""
     return (
-        before == WILDCARD
-        and a.rstrip(",;.") in STATUS_TEXTS
-        and b.rstrip(",;.") in STATUS_TEXTS
+        before == WILDCARD and a.rstrip(",;.") in STATUS_TEXTS and b.rstrip(",;.") in STATUS_TEXTS
     )
 
 
@@ -222,3 +221,46 @@ def signals(a: str, b: str) -> bool:
     ``SIG`` the names share does not make them look alike."""
     ma, mb = _SIGNAL.match(a), _SIGNAL.match(b)
     return ma is not None and mb is not None and ma.groups() == mb.groups()
+
+
+DNS_TYPES = frozenset(
+    [
+        "A",
+        "AAAA",
+        "ANY",
+        "CAA",
+        "CNAME",
+        "DS",
+        "DNSKEY",
+        "HTTPS",
+        "MX",
+        "NS",
+        "PTR",
+        "SOA",
+        "SRV",
+        "SVCB",
+        "TXT",
+    ]
+)
+"""DNS record types (RFC 1035 and later): beside the class ``IN`` the type a query asked for."""
+DNS_RCODES = frozenset(
+    ["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP", "YXDOMAIN", "NOTAUTH"]
+)
+"""DNS response codes (RFC 1035, 2136), as resolvers print them."""
+_BARE = re.compile(r"^([\"'(\[<]*)([A-Z]+)([\"',;:)\]>]*)$")
+
+
+def dns_values(before: str, after: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two DNS record types beside the class ``IN`` (``A IN`` /
+    ``AAAA IN``, ``"IN MX``) or two DNS response codes (``NOERROR`` / ``NXDOMAIN``), with the
+    same punctuation around them: which record was asked and what the answer was are values of
+    a query, as its name is, named by their form (so the one-letter ``A`` and ``AAAA`` do not
+    count as look-alike constants)."""
+    ma, mb = _BARE.match(a), _BARE.match(b)
+    if ma is None or mb is None or ma.group(1, 3) != mb.group(1, 3):
+        return False
+    wa, wb = ma.group(2), mb.group(2)
+    if wa in DNS_RCODES and wb in DNS_RCODES:
+        return True
+    beside = before.strip("\"'(<") == "IN" or after.strip("\"')>:,") == "IN"
+    return beside and wa in DNS_TYPES and wb in DNS_TYPES
