@@ -160,3 +160,24 @@ def test_capital_words_away_from_a_dns_class_stay_constants() -> None:
     # "A" and "MX" that are not beside "IN" are plain words; look-alike ones stay apart
     _, ids = _ids(["Plan A selected for the run", "Plan AAAA selected for the run"])
     assert ids[0] != ids[1]
+
+
+def test_the_fields_of_a_semicolon_separated_record_are_values() -> None:
+    miner, ids = _ids(
+        [
+            "SERVICE ALERT: lb02;PING;OK;SOFT;2;OK - Socket timeout after 10 seconds",
+            "SERVICE ALERT: web01;PING;CRITICAL;SOFT;2;CRITICAL - Socket timeout after 10 seconds",
+            "SERVICE ALERT: web02;SSH;WARNING;HARD;1;WARNING - Socket timeout after 30 seconds",
+        ]
+    )
+    assert len(set(ids)) == 1
+    assert miner.clusters[ids[0]].template == (
+        "SERVICE ALERT: <*>;<*>;<*>;<*>;<*>;<*> - Socket timeout after <*> seconds"
+    )
+
+
+def test_two_fields_or_fields_of_several_words_are_no_record() -> None:
+    _, ids = _ids(["set mode to fast;safe now", "set mode to slow;safe now"])
+    assert ids[0] != ids[1]
+    _, ids = _ids(["SERVICE X: a;b;c;d(x) done", "SERVICE X: a;b;c;e(y) done"])
+    assert ids[0] != ids[1]

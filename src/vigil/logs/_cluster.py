@@ -20,6 +20,7 @@ from vigil.logs._slots import (
     look_alike,
     names_kind,
     process_name,
+    record_fields,
     signals,
     status_text,
     unset,
@@ -189,6 +190,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             continue
         if i > 0 and signals(have, new):
             hard += 1  # "(SIGKILL)" / "(SIGBUS)": which signal, a value named by its form
+            continue
+        if i > 0 and record_fields(lhave, lnew):
+            hard += 1  # "lb02;PING;OK;SOFT" / "web01;PING;CRITICAL;HARD": a record's fields
             continue
         if i > 0 and dns_values(words[i - 1], words[i + 1] if i + 1 < n else "", have, new):
             hard += 1  # "A IN" / "AAAA IN", "NOERROR" / "NXDOMAIN": a query's type, its answer

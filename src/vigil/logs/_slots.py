@@ -5,8 +5,8 @@ Called by :mod:`vigil.logs._cluster` on the miner's slow path only (a line that 
 cluster as it is): ``keyed`` (a value named by its key or quotes), ``introduced`` (a value after
 a label or an introducing word), ``look_alike``, ``process_name``, ``kinds_differ`` (a key that
 names a kind: ``type=``, ``op=``), ``unset`` (an absent value against a set one),
-``status_text`` (an HTTP reason phrase after its code), ``signals`` (two signal names) and
-``dns_values`` (record types and response codes).
+``status_text`` (an HTTP reason phrase after its code), ``signals`` (two signal names),
+``dns_values`` (record types and response codes) and ``record_fields`` (``a;b;c`` fields).
 Split from :mod:`vigil.logs._tokens`, which masks and splits the words these compare.
 """
 
@@ -264,3 +264,25 @@ def dns_values(before: str, after: str, a: str, b: str) -> bool:
         return True
     beside = before.strip("\"'(<") == "IN" or after.strip("\"')>:,") == "IN"
     return beside and wa in DNS_TYPES and wb in DNS_TYPES
+
+
+MIN_RECORD_FIELDS = 3
+"""A word made of this many ``;``-separated fields or more is a record, not a phrase."""
+_FIELD = re.compile(r"^[\w.\-]+$")
+
+
+def record_fields(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two records of as many ``;``-separated fields, three or
+    more (``lb02;PING;OK;SOFT;<*>;OK`` / ``web01;PING;CRITICAL;SOFT;<*>;CRITICAL``), that differ
+    only in fields holding one plain word each (or a value): a record's fields are its values,
+    as the columns of a row or the values under keys are, however many differ."""
+    fa, fb = a.split(";"), b.split(";")
+    if len(fa) < MIN_RECORD_FIELDS or len(fa) != len(fb):
+        return False
+    for x, y in zip(fa, fb, strict=True):
+        if x == y or WILDCARD in (x, y):
+            continue
+        if _FIELD.match(x) is None or _FIELD.match(y) is None:
+            return False
+    return True
+
