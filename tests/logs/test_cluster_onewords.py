@@ -181,3 +181,19 @@ def test_two_fields_or_fields_of_several_words_are_no_record() -> None:
     assert ids[0] != ids[1]
     _, ids = _ids(["SERVICE X: a;b;c;d(x) done", "SERVICE X: a;b;c;e(y) done"])
     assert ids[0] != ids[1]
+
+
+def test_a_name_right_after_a_first_word_naming_its_kind_is_a_value() -> None:
+    miner, ids = _ids(
+        ['Module glx: vendor="X.Org Foundation"', 'Module modesetting: vendor="X.Org Foundation"']
+    )
+    assert ids[0] == ids[1]
+    assert miner.clusters[ids[0]].template == 'Module <*>: vendor="X.Org Foundation"'
+
+
+def test_a_second_word_after_another_first_word_is_still_the_subject() -> None:
+    _, ids = _ids(['Loaded glx: vendor="X.Org"', 'Loaded modesetting: vendor="X.Org"'])
+    assert ids[0] != ids[1]
+    # and look-alike names after the kind stay apart
+    _, ids = _ids(["Module scratch-client mounted now", "Module home-client mounted now"])
+    assert ids[0] != ids[1]

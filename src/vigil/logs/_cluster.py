@@ -18,6 +18,7 @@ from vigil.logs._slots import (
     keyed,
     kinds_differ,
     look_alike,
+    named_by_kind,
     names_kind,
     process_name,
     record_fields,
@@ -220,6 +221,16 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             and lhave.split("/")[0] != lnew.split("/")[0]
         ):
             bare = True  # "web/web1"/"api/api2": once, where a word variable may be
+            hard += 1
+            continue
+        if (
+            not bare
+            and i == 1
+            and n >= MIN_WORDS_FOR_SIBLINGS
+            and plain
+            and named_by_kind(cluster.words[0], have, new)
+        ):
+            bare = True  # "Module glx: vendor=..." / "Module modesetting: ...": the module's name
             hard += 1
             continue
         if (

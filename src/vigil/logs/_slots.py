@@ -86,6 +86,15 @@ integration hacs``): a plain word right after one is that thing's name, a value,
 ``user`` is."""
 
 
+def named_by_kind(first: str, a: str, b: str) -> bool:
+    """True when ``first``, a message's first word, is a noun naming a kind of named thing
+    (:data:`NAMED_KINDS`) and ``a`` and ``b``, the word after it, are two names of that thing
+    that do not look alike (``Module glx:`` / ``Module modesetting:``): the message is about
+    a module, which one is a value, even where a message's second word is otherwise its
+    subject."""
+    return first.lower() in NAMED_KINDS and not kinds_differ(a, b) and not look_alike(a, b)
+
+
 def introduced(before: str, a: str, b: str) -> bool:
     """True when two values at one position may be one variable: the word before them is an
     :data:`INTRODUCERS` word or a label (``to:``, ``=``), both are the values of one key
