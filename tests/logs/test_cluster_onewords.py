@@ -197,3 +197,10 @@ def test_a_second_word_after_another_first_word_is_still_the_subject() -> None:
     # and look-alike names after the kind stay apart
     _, ids = _ids(["Module scratch-client mounted now", "Module home-client mounted now"])
     assert ids[0] != ids[1]
+
+
+def test_an_engine_proxy_or_backend_is_named_by_the_word_after_it() -> None:
+    _, ids = _ids(["Routing engine minhop chosen", "Routing engine ftree chosen"])
+    assert ids[0] == ids[1]
+    _, ids = _ids(["Proxy http-in started.", "Proxy stats started."])
+    assert ids[0] == ids[1]

@@ -79,6 +79,9 @@ NAMED_KINDS = frozenset(
         "realm",
         "customer",
         "certificate",
+        "engine",
+        "proxy",
+        "backend",
     ]
 )
 """Nouns naming a kind of named thing (``domain http``, ``undefined field prise``, ``custom
