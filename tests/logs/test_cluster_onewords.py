@@ -204,3 +204,15 @@ def test_an_engine_proxy_or_backend_is_named_by_the_word_after_it() -> None:
     assert ids[0] == ids[1]
     _, ids = _ids(["Proxy http-in started.", "Proxy stats started."])
     assert ids[0] == ids[1]
+
+
+def test_two_acronyms_after_an_introducer_are_two_kinds_not_two_names() -> None:
+    _, ids = _ids(
+        ["Listening for RDMA connections: Port 8003", "Listening for TCP connections: Port 8003"]
+    )
+    assert ids[0] != ids[1]
+    # names after the same word are values, as before
+    _, ids = _ids(
+        ["Listening for alice connections: Port 1", "Listening for bob connections: Port 1"]
+    )
+    assert ids[0] == ids[1]

@@ -98,6 +98,9 @@ def named_by_kind(first: str, a: str, b: str) -> bool:
     return first.lower() in NAMED_KINDS and not kinds_differ(a, b) and not look_alike(a, b)
 
 
+_ACRONYM = re.compile(r"^[A-Z][A-Z0-9]+$")
+
+
 def introduced(before: str, a: str, b: str) -> bool:
     """True when two values at one position may be one variable: the word before them is an
     :data:`INTRODUCERS` word or a label (``to:``, ``=``), both are the values of one key
@@ -106,6 +109,8 @@ def introduced(before: str, a: str, b: str) -> bool:
     if kinds_differ(a, b):
         return False
     lower = before.lower()
+    if lower in INTRODUCERS and _ACRONYM.match(a) and _ACRONYM.match(b):
+        return False  # "for RDMA connections" / "for TCP connections": kinds, not names
     if lower in INTRODUCERS or lower in NAMED_KINDS or before.endswith((":", "=")):
         return True
     if qualified(a) and qualified(b):
