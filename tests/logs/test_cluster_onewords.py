@@ -216,3 +216,26 @@ def test_two_acronyms_after_an_introducer_are_two_kinds_not_two_names() -> None:
         ["Listening for alice connections: Port 1", "Listening for bob connections: Port 1"]
     )
     assert ids[0] == ids[1]
+
+
+def test_one_name_given_twice_in_a_line_is_one_value() -> None:
+    miner, ids = _ids(
+        [
+            "Failed login for alice from 10.0.4.22:40118: bad password [uid: 3, name: alice]",
+            "Failed login for ci-bot from 10.0.9.3:518: bad password [uid: 17, name: ci-bot]",
+        ]
+    )
+    assert ids[0] == ids[1]
+    assert miner.clusters[ids[0]].template == (
+        "Failed login for <*> from <*>:<*>: bad password [uid: <*>, name: <*>]"
+    )
+
+
+def test_two_different_words_beside_a_name_still_tell_events_apart() -> None:
+    _, ids = _ids(
+        [
+            "Failed attempt for alice from 10.0.4.22:40118: bad password [role: admin]",
+            "Failed attempt for bob from 10.0.4.22:40118: bad password [role: guest]",
+        ]
+    )
+    assert ids[0] != ids[1]

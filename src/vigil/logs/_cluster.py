@@ -147,6 +147,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
     None when it cannot."""
     hard = soft = 0
     bare = False
+    named: tuple[str, str] | None = None  # the word variable's two values, once found
     n = len(words)
     for i, (have, level, new) in enumerate(zip(cluster.words, cluster.levels, words, strict=True)):
         if have == new or level == ANY:
@@ -246,6 +247,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             bare = True  # "Handling signal: term" / "winch": a label's value ends the line
             hard += 1
             continue
+        if named is not None and (_core(have), _core(new)) == named:
+            hard += 1  # "for alice ... name: alice]" / "for bob ... name: bob]": one value twice
+            continue
         if (
             bare
             or i < FIRST_WORD_VARIABLE_POSITION
@@ -264,8 +268,14 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         ):
             return None
         bare = True
+        named = _core(have), _core(new)
         hard += 1
     return hard, soft
+
+
+def _core(word: str) -> str:
+    """A word without the punctuation around it: ``alice]`` -> ``alice``."""
+    return word.strip("()[]{}<>'\",;:.")
 
 
 def _new_state(words: list[str], i: int) -> bool:
