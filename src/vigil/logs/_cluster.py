@@ -130,7 +130,7 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
     first = words[0]
     # "<*>:" once widened or masked, and a weak name with its colon ("device1:"), which
     # loosens to it: the three must share one bucket, or a masked one never meets the others
-    subject = loose(first) == "<*>:" or _SUBJECT.match(first) is not None
+    subject = (first[-1] == ":" and loose(first) == "<*>:") or _SUBJECT.match(first) is not None
     if not subject and first[-1:] in ")]":
         tagged = _TAGGED_FIRST.match(first)
         if tagged is not None:
@@ -190,13 +190,17 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             bare = True  # "[pool www] server reached" / "[pool api] ...": a tag's value
             hard += 1
             continue
-        if i > 0 and signals(have, new):
+        if i > 0 and "SIG" in have and signals(have, new):
             hard += 1  # "(SIGKILL)" / "(SIGBUS)": which signal, a value named by its form
             continue
-        if i > 0 and record_fields(lhave, lnew):
+        if i > 0 and ";" in lhave and record_fields(lhave, lnew):
             hard += 1  # "lb02;PING;OK;SOFT" / "web01;PING;CRITICAL;HARD": a record's fields
             continue
-        if i > 0 and dns_values(words[i - 1], words[i + 1] if i + 1 < n else "", have, new):
+        if (
+            i > 0
+            and have[:2] != have[:2].lower()  # a capital opens it (quote aside)
+            and dns_values(words[i - 1], words[i + 1] if i + 1 < n else "", have, new)
+        ):
             hard += 1  # "A IN" / "AAAA IN", "NOERROR" / "NXDOMAIN": a query's type, its answer
             continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
