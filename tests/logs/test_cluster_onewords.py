@@ -239,3 +239,26 @@ def test_two_different_words_beside_a_name_still_tell_events_apart() -> None:
         ]
     )
     assert ids[0] != ids[1]
+
+
+def test_two_identifiers_in_brackets_glued_to_one_word_are_values() -> None:
+    miner, ids = _ids(
+        [
+            "PID=4412 Processing the top level command token(cleanup-image). - Handler",
+            "PID=5120 Processing the top level command token(get-packages). - Handler",
+        ]
+    )
+    assert ids[0] == ids[1]
+    assert miner.clusters[ids[0]].template == (
+        "PID=<*> Processing the top level command token(<*>). - Handler"
+    )
+
+
+def test_plain_words_in_brackets_glued_to_one_word_stay_apart() -> None:
+    _, ids = _ids(
+        [
+            "PID=4412 Processing the top level command token(cleanup). - Handler",
+            "PID=5120 Processing the top level command token(packages). - Handler",
+        ]
+    )
+    assert ids[0] != ids[1]

@@ -117,6 +117,13 @@ def introduced(before: str, a: str, b: str) -> bool:
         return True  # two class, package or component names: names are values
     if _IDENTIFIER.match(a) and _IDENTIFIER.match(b):
         return True  # "in spawn_worker"/"in init_process", "group billing-service"/"search-..."
+    cut = max(common_prefix(a, b).rfind(c) for c in "([{") + 1
+    if (
+        cut
+        and _IDENTIFIER.match(a[cut:].rstrip(".,:;"))
+        and _IDENTIFIER.match(b[cut:].rstrip(".,:;"))
+    ):
+        return True  # "token(cleanup-image)."/"token(get-packages).": the same, in brackets
     key = KEY_END.match(common_prefix(a, b))
     return key is not None and key.group(0).endswith(("=", ":"))
 
@@ -302,4 +309,3 @@ def record_fields(a: str, b: str) -> bool:
         if _FIELD.match(x) is None or _FIELD.match(y) is None:
             return False
     return True
-
