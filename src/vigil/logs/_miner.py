@@ -21,11 +21,17 @@ How a line finds its cluster:
      ``"orders_pkey"``/``"users_key"`` (:func:`vigil.logs._slots.keyed`); except a key's
      word kept over a burst of one repeated message, a constant of that event
      (:func:`vigil.logs._cluster.settled`: a new cluster, the position pinned in both);
+   - a value named by its form, any number of them: two signal names, two DNS record types
+     beside ``IN`` or two response codes, the fields of a ``a;b;c`` record
+     (:mod:`vigil.logs._slots`);
    - or, at most once, a plain word in a message of four words or more whose two values do not
      look alike and that a label introduces (a user name after ``user``/``for``/``from``, a value
      after ``name:``), two qualified names or two snake/kebab-case identifiers (see
      :func:`vigil.logs._slots.introduced`), two name pairs (``web/web1``/``api/api2``,
-     :data:`vigil.logs._tokens.NAME_PAIR`), or the opening unit name.
+     :data:`vigil.logs._tokens.NAME_PAIR`), the opening unit name, a whole column of a
+     ``|`` row, an HTTP reason phrase after its code, a label's value ending a short message
+     or a name after a first word naming its kind; the same two words again elsewhere in
+     the line are that one value given twice.
    The best cluster (fewest such positions) generalises in place, keeping the punctuation both
    values share (``'<*>'@'<*>'``), and the signature is remembered. When no cluster accepts
    the line but two or more differ from it in one plain word at one place (a third distinct
