@@ -8,8 +8,9 @@ The streams of ``bench/balance_stream.py`` (same backend, same client, 200 at on
 process stamping ``time.perf_counter()`` (CLOCK_MONOTONIC: one clock for all processes) at the
 steps of each stream's first event:
 
-- the client (this process): connect begun, connect done (``t=0``: where balance_stream.py's
-  "first event" time starts), first event read;
+- the client (this process, balance_stream.py's :class:`StreamClient`): connect begun, connect
+  done and request written (``t=0``: where balance_stream.py's "first event" time starts),
+  first event read (``--streams-client``: the asyncio-streams client the bench had before);
 - Vigil (a worker process on a ``uvloop.Loop`` subclass that wraps the protocols the loop is
   handed: the compiled data plane itself is untouched): (a) the accept, the request read,
   (b) an upstream connect begun / made (only when no pooled connection was free), (c) the
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from balance_overhead import raise_nofile
-from balance_stream import STREAMS, SseBackend, stream_proxy
+from balance_stream import STREAMS, SseBackend, StreamClient, stream_proxy
 
 from vigil.backends import free_port
 
@@ -226,7 +227,42 @@ def run_proxy(backend_port: int, port: int, dump: str, traced: bool, ready: Any)
 
 
 # -- the client --------------------------------------------------------------------------------
+class TracedStreamClient(StreamClient):
+    """The bench's client, noting its port and calling ``at_last`` at the round's last first
+    event (``firsts``: the round's first-event times so far)."""
+
+    def __init__(self, done: Any, firsts: list[float], at_last: Any) -> None:
+        super().__init__(done)
+        self.firsts, self.at_last = firsts, at_last
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.port = int(transport.get_extra_info("sockname")[1])
+        super().connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        had = self.first
+        super().data_received(data)
+        if self.first and not had:
+            self.firsts.append(self.first)
+            if len(self.firsts) == STREAMS:
+                self.at_last()
+
+
 async def one_stream(port: int, firsts: list[float], at_last: Any) -> dict[str, float | int]:
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    begun = now()
+    _, client = await loop.create_connection(
+        lambda: TracedStreamClient(done, firsts, at_last), "127.0.0.1", port
+    )
+    await done
+    return {"port": client.port, "begun": begun, "start": client.start, "first": client.first}
+
+
+async def one_stream_asyncio(
+    port: int, firsts: list[float], at_last: Any
+) -> dict[str, float | int]:
+    """``--streams-client``: the client balance_stream.py had before (asyncio streams)."""
     begun = now()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     start = now()
@@ -243,11 +279,14 @@ async def one_stream(port: int, firsts: list[float], at_last: Any) -> dict[str, 
     return {"port": local, "begun": begun, "start": start, "first": first}
 
 
+CLIENT = [one_stream]
+
+
 async def one_round(port: int, at_last: Any = None) -> list[dict[str, float | int]]:
     """The streams' stamps; ``at_last()`` is called when the last first event is read."""
     firsts: list[float] = []
     at_last = at_last or (lambda: None)
-    return list(await asyncio.gather(*(one_stream(port, firsts, at_last) for _ in range(STREAMS))))
+    return list(await asyncio.gather(*(CLIENT[0](port, firsts, at_last) for _ in range(STREAMS))))
 
 
 def schedstat(pid: int) -> tuple[float, float]:
@@ -386,7 +425,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 traced round instead of 3")
     parser.add_argument("--untraced", action="store_true", help="also Vigil without hooks")
+    parser.add_argument(
+        "--streams-client",
+        action="store_true",
+        help="the client on asyncio streams (balance_stream.py's before branch sse2)",
+    )
     args = parser.parse_args()
+    if args.streams_client:
+        CLIENT[0] = one_stream_asyncio
     raise_nofile()
     rounds = 1 if args.quick else 3
     print(f"cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}, {rounds} round(s)", flush=True)
