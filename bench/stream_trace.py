@@ -219,6 +219,12 @@ def run_proxy(backend_port: int, port: int, dump: str, traced: bool, ready: Any)
         _dump_on_usr1(loop, PROXY, Path(dump))
         proxy = stream_proxy(backend_port)
         await proxy.start("127.0.0.1", port)
+        try:  # as a worker process does (Workers.launch), where the build has it
+            from vigil.balancer._proxy_workers import settle_gc  # type: ignore[attr-defined]
+        except ImportError:
+            pass
+        else:
+            settle_gc()
         ready.set()
         await asyncio.Event().wait()
 
