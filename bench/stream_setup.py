@@ -9,9 +9,10 @@ and the close. The proxy (one upstream, round robin, on uvloop, with its collect
 a worker process: ``settle_gc``) runs under ``valgrind --tool=callgrind``; this process's client
 (balance_stream.py's) runs R rounds of 200 streams against it. Two runs, R = 1 and R = N: the
 difference of their instruction totals over (N - 1) * 200 streams is the figure (start-up, the
-first round's upstream connects and exit cancel out). Also the collections of each generation
-the proxy ran in those streams. Compare builds with ``PYTHONPATH=<other tree>/src``. Needs
-``valgrind``; ends with ONE JSON line.
+first round's upstream connects and exit cancel out). A build without ``settle_gc`` (before
+branch sse2) keeps CPython's collector defaults, as its workers did. Also the collections of
+each generation the proxy ran in those streams. Compare builds with
+``PYTHONPATH=<other tree>/src``. Needs ``valgrind``; ends with ONE JSON line.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ def serve(port: int, backend_port: int, stats: str) -> None:
 
     import uvloop
 
-    from vigil.balancer._proxy_workers import settle_gc
+    try:  # as a worker process does, where the build has it (older builds: the defaults)
+        from vigil.balancer._proxy_workers import settle_gc  # type: ignore[attr-defined]
+    except ImportError:
+        settle_gc = None
 
     collections: list[int] = []
 
@@ -55,7 +59,8 @@ def serve(port: int, backend_port: int, stats: str) -> None:
         await proxy.start("127.0.0.1", port)
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        settle_gc()
+        if settle_gc is not None:
+            settle_gc()
         before = [g["collections"] for g in gc.get_stats()]
         print("ready", flush=True)
         await stop.wait()
