@@ -14,8 +14,10 @@ each socket to the loop's ``connect_accepted_socket`` (the transport is built at
 Under uvloop each connection is accepted as an :class:`UvAccepted` socket (the C socket type)
 rather than a ``socket.socket``, whose ``family`` and ``type`` are Python properties that convert
 to enums: five such reads per connection between ``socket.accept`` and uvloop's
-``connect_accepted_socket`` cost ~14 % of the instructions a new stream costs the proxy
-(callgrind, docs/benchmarks.md "First event of a stream"). Other loops get ``socket.socket``s.
+``connect_accepted_socket`` (and ``socket.py``'s ``accept`` and ``__init__``, interpreted) cost
+~37,000 instructions per stream, 23 % of what a new stream costs the proxy
+(``bench/stream_setup.py``, docs/benchmarks.md "First event of a stream"). Other loops get
+``socket.socket``s.
 """
 
 from __future__ import annotations

@@ -48,8 +48,8 @@ ProxyFactory = Callable[[], "Proxy"]
 # A worker's young-generation threshold (CPython's default: 700). A new client connection
 # allocates dozens of container objects, some in reference cycles (a connection and its
 # parser, whose callbacks it is) that only the collector frees; at 700 a burst of 200 new
-# streams ran ~10 young and ~1 middle collection, ~20,000 instructions per stream, 12 % of a
-# stream's set-up to its end (callgrind over 400 streams, docs/benchmarks.md "First event of a
+# streams ran ~8 young and ~1 middle collection, ~10,000 instructions per stream, 6 % of a
+# stream's set-up to its end (bench/stream_setup.py, docs/benchmarks.md "First event of a
 # stream"). At 7,000 those collections are ten times rarer; the cyclic garbage left waiting is
 # bounded by the same count (a few MB).
 GC_YOUNG_THRESHOLD: Final = 7000
