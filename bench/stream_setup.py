@@ -11,8 +11,10 @@ a worker process: ``settle_gc``) runs under ``valgrind --tool=callgrind``; this 
 difference of their instruction totals over (N - 1) * 200 streams is the figure (start-up, the
 first round's upstream connects and exit cancel out). A build without ``settle_gc`` (before
 branch sse2) keeps CPython's collector defaults, as its workers did. Also the collections of
-each generation the proxy ran in those streams. Compare builds with
-``PYTHONPATH=<other tree>/src``. Needs ``valgrind``; ends with ONE JSON line.
+each generation the proxy ran in those streams. The baseline, counted the same way in the same
+run: nginx (one process, ``master_process off``) with ``proxy_buffering off`` and upstream
+keep-alive, as ``balance_stream.py``'s. Compare builds with ``PYTHONPATH=<other tree>/src``.
+Needs ``valgrind`` and ``nginx``; ends with ONE JSON line.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import balance_stream
+
+from balance_overhead import wait_port
 
 from vigil.backends import free_port
 
@@ -72,29 +76,54 @@ def serve(port: int, backend_port: int, stats: str) -> None:
     Path(stats).write_text(json.dumps(collections))
 
 
-def count(rounds: int, backend_port: int, tmp: Path) -> tuple[int, list[int]]:
-    """Instructions of the proxy process over ``rounds`` rounds, and its collections."""
+def _callgrind(out: Path) -> list[str]:
+    return ["valgrind", "--tool=callgrind", "--dump-instr=no", f"--callgrind-out-file={out}"]
+
+
+def _nginx_conf(tmp: Path, port: int, backend_port: int) -> Path:
+    """One nginx process in the foreground, proxying to the backend as balance_stream's does."""
+    conf = tmp / f"nginx-{port}.conf"
+    conf.write_text(
+        f"""
+master_process off;
+daemon off;
+pid {tmp}/nginx-{port}.pid;
+error_log {tmp}/nginx-{port}.error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+    upstream sse {{ server 127.0.0.1:{backend_port}; keepalive 256; }}
+    server {{ listen 127.0.0.1:{port} backlog=4096; location / {{
+        proxy_pass http://sse; proxy_http_version 1.1; proxy_set_header Connection "";
+        proxy_buffering off; }} }}
+}}
+"""
+    )
+    return conf
+
+
+def count(
+    rounds: int, backend_port: int, tmp: Path, *, nginx: bool = False
+) -> tuple[int, list[int]]:
+    """Instructions of the proxy process (or of nginx) over ``rounds`` rounds, and the proxy's
+    collections (none for nginx)."""
     import uvloop
 
-    port, out, stats = free_port(), tmp / f"cg.{rounds}", tmp / f"gc.{rounds}"
-    proxy = subprocess.Popen(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--dump-instr=no",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            __file__,
-            "--serve",
-            str(port),
-            str(backend_port),
-            str(stats),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
+    who = "nginx" if nginx else "vigil"
+    port, out, stats = free_port(), tmp / f"cg.{who}.{rounds}", tmp / f"gc.{rounds}"
+    if nginx:
+        conf = _nginx_conf(tmp, port, backend_port)
+        command = [*_callgrind(out), "nginx", "-c", str(conf), "-p", str(tmp)]
+    else:
+        command = [*_callgrind(out), sys.executable, __file__, "--serve"]
+        command += [str(port), str(backend_port), str(stats)]
+    proxy = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proxy.stdout is not None
-    if proxy.stdout.readline().strip() != b"ready":
+    if nginx:
+        wait_port(port, 60)
+    elif proxy.stdout.readline().strip() != b"ready":
         raise RuntimeError("the proxy under callgrind did not start")
     balance_stream.EVENTS = 1
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
@@ -109,7 +138,7 @@ def count(rounds: int, backend_port: int, tmp: Path) -> tuple[int, list[int]]:
     )
     if totals is None:
         raise RuntimeError(f"no totals in {out}")
-    return int(totals.group(1)), json.loads(stats.read_text())
+    return int(totals.group(1)), [] if nginx else json.loads(stats.read_text())
 
 
 def main() -> int:
@@ -120,8 +149,9 @@ def main() -> int:
     if args.serve:
         serve(int(args.serve[0]), int(args.serve[1]), args.serve[2])
         return 0
-    if shutil.which("valgrind") is None:
-        print("missing tools; install them with: apt-get install -y valgrind")
+    missing = [tool for tool in ("valgrind", "nginx") if shutil.which(tool) is None]
+    if missing:
+        print(f"missing tools; install them with: apt-get install -y {' '.join(missing)}")
         return 2
     last = 2 if args.quick else 5
     print(f"cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}", flush=True)
@@ -134,13 +164,18 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="vigil-setup-") as tmp:
             first, gc_first = count(1, backend_port, Path(tmp))
             many, gc_many = count(last, backend_port, Path(tmp))
+            nginx_first, _ = count(1, backend_port, Path(tmp), nginx=True)
+            nginx_many, _ = count(last, backend_port, Path(tmp), nginx=True)
     finally:
         server.terminate()
     streams = (last - 1) * balance_stream.STREAMS
     per_stream = (many - first) / streams
+    nginx_per_stream = (nginx_many - nginx_first) / streams
     collections = [(b - a) for a, b in zip(gc_first, gc_many, strict=True)]
     print(f"{'':<42} {'per stream':>12}")
-    print(f"{'proxy instructions (callgrind)':<42} {per_stream:>12,.0f}")
+    print(f"{'Vigil proxy instructions (callgrind)':<42} {per_stream:>12,.0f}")
+    print(f"{'nginx instructions (callgrind, baseline)':<42} {nginx_per_stream:>12,.0f}")
+    print(f"{'Vigil / nginx':<42} {per_stream / nginx_per_stream:>12.2f}x")
     print(f"collections by generation over {streams} streams: {collections}")
     print(
         json.dumps(
@@ -149,7 +184,9 @@ def main() -> int:
                 "streams": streams,
                 "instructions_per_stream": per_stream,
                 "gc_collections": collections,
-                "baseline": None,
+                "baseline": "nginx proxy_buffering off, one process",
+                "baseline_instructions_per_stream": nginx_per_stream,
+                "vs_baseline": per_stream / nginx_per_stream,
             }
         )
     )
