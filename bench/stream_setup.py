@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import balance_stream
-
 from balance_overhead import wait_port
 
 from vigil.backends import free_port
