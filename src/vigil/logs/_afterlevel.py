@@ -18,7 +18,11 @@ header field; brackets after it are the message's own (``[Rank 0] step=...``).""
 _LOCATED_LOGGER = re.compile(r"^[a-z0-9][\w.\-/]*:$")
 """A logger name with its colon after a bracketed source location (``0-management:``,
 ``0-rpc-transport/rdma:``); lower-case or numbered: a capitalised word opens the message."""
-_TIME = re.compile(r"^\d[\d:.,/\-+TZ]*$|^\d+[\d:.,/\-]*[A-Z]{0,3}$")
+_TIME = re.compile(
+    r"^\d[\d:.,/\-+TZ]*$|^\d+[\d:.,/\-]*[A-Z]{0,3}$|^\d{4}-\d\d-\d\d_\d\d:\d\d[\d:.,+\-Z]*$"
+)
+"""A time or date token; the date and the clock may be joined by ``_`` as by ``T``
+(``2026-11-29_10:00:01.118+0000:``)."""
 _TOKEN = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]:?|\S+")  # one level of nested brackets
 _LOGGER = re.compile(r"^[\w.$\-/\[\]#]+:$")
 """A logger name closed by a colon; ``#`` joins a Java class and its method (``Run#execute:``)."""
@@ -184,6 +188,15 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     located = _source_end(line, toks, i)
     if located:
         return located
+    if (
+        toks.has(i + 1)
+        and toks[i][0][-1] == "]"
+        and toks[i][0][0] != "["
+        and _SOURCE.match(toks[i][0])
+    ):
+        # "<time>: I tensorflow/core/x/gpu_device.cc:1886] msg": a source location closed by a
+        # bracket right after the level (glog's layout with the thread left out) ends the header
+        return _skip_space(line, toks[i][1])
     if toks.has(i) and _PID_TID.match(toks[i][0]):
         return _skip_space(line, toks[i][1])  # nginx: "[error] 1234#1234: *5 open() failed"
     if toks.has(i + 1) and toks[i][0].isdigit() and toks[i + 1][0] == "---":
