@@ -123,3 +123,32 @@ def test_a_source_location_closed_by_a_bracket_right_after_the_level_is_header()
     assert content(line) == "This TensorFlow binary is optimized"
     # a word closed by a bracket that is no source location stays
     assert content("2026-11-29 10:00:04 I queue] drained").startswith("queue]")
+
+
+def test_after_a_name_closed_by_a_colon_the_level_is_the_last_header_field() -> None:
+    line = "2026-11-29 10:00:01,160 fail2ban.filter         [1442]: INFO      maxLines: 1"
+    assert content(line) == "maxLines: 1"
+    line = "2026-11-29 10:00:01,160 fail2ban.jail           [1442]: INFO    [sshd] Jail started"
+    assert content(line) == "[sshd] Jail started"
+    # with no name before the level, a logger after it is still header
+    assert content("2026-11-29 10:00:01,160 INFO Worker: started") == "started"
+
+
+def test_an_address_after_a_bracketed_level_is_no_time() -> None:
+    line = '[INFO] 10.2.221.182:45961 - 36156 "A IN kubernetes.default.svc. udp 34" NOERROR'
+    assert (
+        content(line) == '10.2.221.182:45961 - 36156 "A IN kubernetes.default.svc. udp 34" NOERROR'
+    )
+    # a time and a dash after the bracketed level are still header
+    assert content("[INFO] 2026-11-29 10:00:01 - worker ready") == "worker ready"
+
+
+def test_a_bracket_holding_the_level_the_time_and_a_logger_is_the_whole_header() -> None:
+    line = (
+        "[W 2026-11-29 10:13:27.190 KernelRestarter] AsyncIOLoopKernelRestarter: restarting "
+        "kernel (4/5)"
+    )
+    assert content(line) == "AsyncIOLoopKernelRestarter: restarting kernel (4/5)"
+    # a bracket closed by a pid and a thread: a component and a location after it are header
+    line = "[2026-11-29 10:42:49,225 W 8418 4752] (raylet) worker_pool.cc:1203: Failed to send"
+    assert content(line) == "Failed to send"

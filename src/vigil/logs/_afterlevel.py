@@ -12,6 +12,9 @@ import re
 _SOURCE = re.compile(r"^\[?[\w./\-]+\.\w+:\d+\]:?$")
 """A source location closing a header: ``kubelet.go:2414]``, ``[metrics.py:455]``."""
 _PID_TID = re.compile(r"^\d+#\d+:$")
+_PEER = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?$")
+"""An IPv4 address, with its port or not, after the level: the message's first value (the
+client a server logs about), not a time (``[INFO] 10.2.0.7:45961 - 36156 "A IN ..."``)."""
 _BRACKET_LOCATION = re.compile(r"^\[[\w./\-]+\.\w+:\d+(?::[\w.<>]+)?\]$")
 """A bracketed source location with its function (``[engine.py:96:log_dist]``): the last
 header field; brackets after it are the message's own (``[Rank 0] step=...``)."""
@@ -179,7 +182,7 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             end = toks[i][1]
         return _skip_space(line, end)
     j = i
-    while toks.has(j) and _TIME.match(toks[j][0].strip("[]")):
+    while toks.has(j) and _TIME.match(toks[j][0].strip("[]")) and not _PEER.match(toks[j][0]):
         j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
     if j > i and toks.has(j) and _SOURCE.match(toks[j][0]):
         return _skip_space(line, toks[j][1])

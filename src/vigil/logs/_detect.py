@@ -155,6 +155,10 @@ _NAMED_ARROW = re.compile(r"[A-Za-z][\w\-.]* \[[^\[\]]+\] +>> +(?=\S)")
 """A thread name and a bracketed component closed by ``>>`` after the time (``<time> Worker4
 [Messaging (RPC)] >> msg``): the writer's identity, header like a logger."""
 _CLOSING_LOCATION = re.compile(r"\w\.\w+:\d+\]:?$")
+_CLOCK = re.compile(r"\d\d:\d\d:\d\d[^\]]* [^\]]*[A-Za-z][^\]\s]*\]$")
+"""A clock inside a level's bracket and a name closing it (``[W <date> <clock> App]``,
+``[<time>: INFO/MainProcess]``): the bracket holds the time, the level and the logger, the
+whole header (a bracket closed by numbers, a pid and a thread, may have a logger after it)."""
 _THREAD_TAG = re.compile(r"^\d{1,3}\[[A-Z]{2,8}\]$")
 """A thread number glued to a bracketed upper-case subsystem tag (``07[IKE]``, ``00[DMN]``)."""
 """A source location closing a bracket, ``socket.cpp:663]``."""
@@ -286,16 +290,20 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             break
         if kind == LEVEL:
             fields.append(("Level", tok))
+            if i > 1 and timed and _named_colon(toks[i - 1][0]) and toks.has(i + 1):
+                # "<time> fail2ban.filter [1442]: INFO    maxLines: 1": the writer's name closed
+                # by a colon came before the level; what follows the level is the message's
+                return _skip_space(line, end), tuple(fields)
             if tok[0] == "[" and _MODULE_LEVEL.match(tok):
                 # Apache 2.4's "[core:error] [pid 12:tid 34] [client ...] msg": the module's
                 # level and the process brackets are header, the client is the message's
                 while toks.has(i + 2) and _PROCESS_BRACKET.match(toks[i + 1][0]):
                     i, end = i + 1, toks[i + 1][1]
                 return _skip_space(line, end), tuple(fields)
-            if tok[0] == "[" and _CLOSING_LOCATION.search(tok):
-                # "[W1129 10:00:01.5 socket.cpp:663] [c10d] msg": a bracket holding the level,
-                # the time and the source location is the whole header; brackets after it are
-                # the message's own tags
+            if tok[0] == "[" and (_CLOSING_LOCATION.search(tok) or _CLOCK.search(tok)):
+                # "[W1129 10:00:01.5 socket.cpp:663] [c10d] msg", "[W <time> Restarter] Name:
+                # msg": a bracket holding the level, the time and the source location or the
+                # logger is the whole header; brackets and names after it are the message's
                 return _skip_space(line, end), tuple(fields)
             return _after_level(line, toks, i + 1, end), tuple(fields)
         if timed and kind in (PROGRAM, NODE) and toks.has(i + 1):
@@ -447,6 +455,11 @@ def _after_clock(tok: str) -> bool:
     """``AM``/``PM``, a zone offset (``+00:00``, ``-0500``) or a zone name (``UTC``, ``UTC:``)
     right after a clock."""
     return tok in ("AM", "PM") or bool(_ZONE_OFFSET.match(tok) or _ZONE_NAME.match(tok))
+
+
+def _named_colon(tok: str) -> bool:
+    """A name or a bracketed pid closed by a colon (``[1442]:``, ``app:``), not a clock's."""
+    return tok[-1] == ":" and (tok[-2:] == "]:" or not tok[0].isdigit())
 
 
 def _severity_facility(tok: str) -> bool:
