@@ -203,9 +203,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     if toks.has(i) and _PID_TID.match(toks[i][0]):
         return _skip_space(line, toks[i][1])  # nginx: "[error] 1234#1234: *5 open() failed"
     if toks.has(i + 1) and toks[i][0].isdigit() and toks[i + 1][0] == "---":
-        # Spring Boot: "INFO 4242 --- [main] o.s.w.DispatcherServlet   : msg"
+        # Spring Boot: "INFO 4242 --- [main] o.s.w.DispatcherServlet   : msg", and since 3.2
+        # with the application's name first, "INFO 1 --- [app] [   main] o.s.b.Server : msg"
         j = i + 2
-        while toks.has(j) and j < i + 5:
+        while toks.has(j) and j < i + 6:
             if toks[j][0] == ":":
                 return _skip_space(line, toks[j][1])
             j += 1

@@ -284,7 +284,13 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # a level word with its colon opening a line with no time ("Notice: msg", "Error:
             # msg": configuration tools, Python's "WARNING:root:"): the level is the header
             kind = LEVEL
-        elif kind == LEVEL and tok[-1] == ":" and i > 0 and _kind(toks[i - 1][0], numbers) == CAPS:
+        elif (
+            kind == LEVEL
+            and tok[-1] == ":"
+            and i > 0
+            and _kind(toks[i - 1][0], numbers) == CAPS
+            and fields[-1:] != [("Time", toks[i - 1][0])]  # "10:00:01 AM INFO: msg"
+        ):
             # "SERVICE ALERT: ...", "HOST ALERT: ...": a level word with a colon after a
             # capitalised word ends a phrase of the message, not a header's level
             break

@@ -90,6 +90,7 @@ numbered item of the message (a descriptor, an interface index), not a time, whi
 after its colon."""
 _DIGIT = re.compile(r"\d")
 _SOURCE_FILE = re.compile(r"^[\w./\-]*\w\.\w+:\d+$")
+_RUST_PATH = re.compile(r"^[A-Za-z_]\w*(?:::\w+)+$")
 _COUNTER = re.compile(r"^\d+/\d+$")
 """A count of a total, ``1251/1251``: digits and one slash like a month and a day (``11/29``),
 a counter when either side has more than two digits (a date has two slashes, or two-digit
@@ -208,7 +209,10 @@ def _bracketed_time_level(inside: str) -> bool:
         or (p.split("/")[0].lower() in _LEVELS and p.split("/")[0].isupper())
         or _KLOG.match(p)  # glog's "[W1129 10:00:01.5 socket.cpp:663]" (C++ libraries)
     ]
-    if len(parts) >= 4 and parts[-2] in levels and _SOURCE_FILE.match(parts[-1]):
+    if len(parts) >= 3 and parts[-2] in levels and _RUST_PATH.match(parts[-1]):
+        # env_logger's "[2026-11-29T10:00:01Z INFO  my_crate::server]": a module path closes it
+        parts = parts[:-1]
+    elif len(parts) >= 4 and parts[-2] in levels and _SOURCE_FILE.match(parts[-1]):
         # "[2026-11-29 10:14:02.118232: W /tmp/x/stall_inspector.cc:107]": the time, the level
         # letter, then the source file and line closing the bracket
         parts = parts[:-1]

@@ -1,0 +1,44 @@
+"""Header layouts of common logging libraries added in the holdout14 round, found by probing
+default formats the fixture directories do not hold (one test per layout, each with a near
+miss that must keep its own first words)."""
+
+from __future__ import annotations
+
+from vigil.logs import LogFormat
+
+
+def content(line: str) -> str:
+    return LogFormat().split(line).content
+
+
+def test_a_bracket_holding_the_time_the_level_and_a_module_path_is_the_header() -> None:
+    line = "[2026-11-29T10:00:01Z INFO  my_crate::server] listening on 0.0.0.0:8080"
+    assert content(line) == "listening on 0.0.0.0:8080"
+    line = "[2026-11-29T10:00:01.118Z WARN  hyper::proto::h1::io] parse error"
+    assert content(line) == "parse error"
+    # a module path in brackets with no time before it is the message's
+    assert content("[my_crate::server] listening").startswith("[my_crate::server]")
+
+
+def test_an_application_name_before_the_thread_of_a_spring_boot_line_is_header() -> None:
+    line = (
+        "2026-11-29T10:00:01.123Z  INFO 1 --- [myapp] [           main] "
+        "o.s.b.w.e.tomcat.TomcatWebServer         : Tomcat initialized with port 8080 (http)"
+    )
+    assert content(line) == "Tomcat initialized with port 8080 (http)"
+    line = "2026-11-29T10:00:01.123Z  INFO 4242 --- [  main] o.s.b.StartupInfoLogger  : Starting"
+    assert content(line) == "Starting"
+
+
+def test_a_level_with_its_colon_after_a_twelve_hour_clock_is_header() -> None:
+    assert content("11/29/2026 10:00:01 AM INFO: service started") == "service started"
+    # a phrase with a level word after a capitalised word stays the message's
+    line = "[1764410401] SERVICE ALERT: web01;HTTP;CRITICAL;SOFT;1;timeout"
+    assert content(line).startswith("SERVICE ALERT:")
+
+
+def test_a_logcat_brief_priority_tag_and_pid_are_header() -> None:
+    assert content("W/ActivityManager( 1234): Slow operation") == "Slow operation"
+    assert content("I/chromium(12345): [INFO:CONSOLE(1)] ready") == "[INFO:CONSOLE(1)] ready"
+    # a word with a slash and no pid in parentheses is the message's
+    assert content("I/O error: disk full") == "I/O error: disk full"
