@@ -42,3 +42,21 @@ def test_a_logcat_brief_priority_tag_and_pid_are_header() -> None:
     assert content("I/chromium(12345): [INFO:CONSOLE(1)] ready") == "[INFO:CONSOLE(1)] ready"
     # a word with a slash and no pid in parentheses is the message's
     assert content("I/O error: disk full") == "I/O error: disk full"
+
+
+def test_a_logger_between_the_levels_dash_and_its_own_is_header() -> None:
+    line = "11/29/2026 10:00:01 - INFO - __main__ - Training/evaluation parameters"
+    assert content(line) == "Training/evaluation parameters"
+    # after a thread bracket and a dash, a word and a dash are the message's own
+    line = (
+        "2026-11-29 10:00:01,912 [myid:3] - INFO  [QuorumPeer:Follower@75] - FOLLOWING - "
+        "LEADER ELECTION TOOK - 222 MS"
+    )
+    assert content(line) == "FOLLOWING - LEADER ELECTION TOOK - 222 MS"
+
+
+def test_a_logger_with_its_line_after_the_thread_and_before_a_dash_is_header() -> None:
+    assert content("2026-11-29 10:00:01.118 INFO  [main] c.x.App:42 - started") == "started"
+    # a word with no line number after the thread is the message's
+    line = "2026-11-29 10:00:01.118 INFO  [main] job - started"
+    assert content(line) == "job - started"

@@ -130,6 +130,7 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
+    level_end = end
     if "|" in line and toks.has(i + 1) and toks[i][0] == "|":
         return _after_bar(line, toks, i + 1, toks[i][1])
     if toks.has(i) and _ANGLE_PID.match(toks[i][0]):
@@ -245,6 +246,12 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     if not toks.has(i):
         return _skip_space(line, end)
     tok, tok_end = toks[i]
+    if threaded and toks.has(i + 2) and toks[i + 1][0] in ("-", "--"):
+        between = toks[i - 1][0] == "-" and toks[i - 2][1] == level_end  # "- INFO - name -"
+        if (between and _FIELD.match(tok)) or _LOCATION.match(tok):
+            # "<date> - INFO - __main__ - msg" (a logger between the level's dash and its
+            # own), "INFO  [main] c.x.App:42 - msg" (a logger with its line after the thread)
+            return _skip_space(line, toks[i + 1][1])
     if threaded and _PAREN_THREAD.match(tok) and toks.has(i + 1):
         return _skip_space(line, tok_end)  # "INFO [io.quarkus] (main) msg"
     if _is_logger(tok, modules=line[end - 1] not in "]>"):
