@@ -60,3 +60,11 @@ def test_a_logger_with_its_line_after_the_thread_and_before_a_dash_is_header() -
     # a word with no line number after the thread is the message's
     line = "2026-11-29 10:00:01.118 INFO  [main] job - started"
     assert content(line) == "job - started"
+
+
+def test_a_dash_after_a_java_class_after_the_thread_closes_the_header() -> None:
+    line = "2026-11-29T10:00:01.118Z WARN [main] o.e.x.s.a.s.FileRolesStore - roles file missing"
+    assert content(line) == "roles file missing"
+    # with no dash (java.util.logging's class and method), the message follows the class
+    line = "2026-11-29 10:00:01 INFO [main] org.apache.catalina.startup.HostConfig.deployWAR Go"
+    assert content(line) == "Go"

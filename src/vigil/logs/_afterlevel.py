@@ -261,6 +261,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         # with its colon right after a bare upper-case level, a time before it, is the logger
         return _skip_space(line, tok_end)
     if threaded and _JAVA_LOGGER.match(tok) and toks.has(i + 1):
+        if toks[i + 1][0] == "-" and toks.has(i + 2):
+            # "WARN [main] o.e.x.s.FileRolesStore - msg" (log4j's "%p [%t] %c - %m"): the dash
+            # after the class closes the header too
+            return _skip_space(line, toks[i + 1][1])
         return _skip_space(line, tok_end)  # "INFO [main] org.x.HostConfig.deployWAR msg" (JUL)
     qualified = _qualified_logger(toks, i)
     if qualified:
