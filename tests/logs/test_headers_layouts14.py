@@ -68,3 +68,12 @@ def test_a_dash_after_a_java_class_after_the_thread_closes_the_header() -> None:
     # with no dash (java.util.logging's class and method), the message follows the class
     line = "2026-11-29 10:00:01 INFO [main] org.apache.catalina.startup.HostConfig.deployWAR Go"
     assert content(line) == "Go"
+
+
+def test_a_capitalised_tag_and_a_name_with_no_time_before_them_are_the_message() -> None:
+    line = "START RequestId: 8f5c2a1e-3b47-4d0e-9a51-8c2f7e0d4b13 Version: $LATEST"
+    assert content(line) == line
+    line = "REPORT RequestId: 8f5c2a1e\tDuration: 12.34 ms\tBilled Duration: 13 ms"
+    assert content(line) == line
+    # after a time and a host, a program with its colon is still header
+    assert content("Nov 29 10:00:01 gpu-node-07 CRON[4821]: (root) CMD (x)") == "(root) CMD (x)"

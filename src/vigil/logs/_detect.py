@@ -334,6 +334,10 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             break  # "<time> 10.0.0.7:5100 TLS: Initial packet": a peer address opens the message
         if kind == PROGRAM and _SHOUTED.match(tok) and _after_bare_time(toks, i, fields):
             break  # "<time> MULTI: Learn: ...": a capitalised tag with no host is the message's
+        if kind == PROGRAM and i > 0 and not numbers and fields and fields[0][0] == "Field":
+            # "START RequestId: 8f5c Version: 3": a capitalised tag and a name with its colon
+            # with no time before them open the message (a syslog program follows a time)
+            break
         if kind == PROGRAM and i > 0 and not (bracketed and toks[0][0].startswith("[")):
             fields.append(("Component", tok.rstrip(":")))
             if fields[-2][0] == "Time" and toks.has(i + 1) and _is_level_colon(toks[i + 1][0]):
