@@ -77,3 +77,25 @@ def test_a_capitalised_tag_and_a_name_with_no_time_before_them_are_the_message()
     assert content(line) == line
     # after a time and a host, a program with its colon is still header
     assert content("Nov 29 10:00:01 gpu-node-07 CRON[4821]: (root) CMD (x)") == "(root) CMD (x)"
+
+
+def test_a_class_name_with_its_line_and_a_dash_after_the_level_is_header() -> None:
+    assert content("2026-11-29 10:00:01 [main] INFO  App:42 - started") == "started"
+    # a capitalised word with a number and no dash after it is the message's
+    assert content("2026-11-29 10:00:01 [main] INFO  Step:2 of 5 done") == "Step:2 of 5 done"
+
+
+def test_a_trace_bracket_before_the_pid_of_a_spring_boot_line_is_header() -> None:
+    line = (
+        "2026-11-29 10:00:01.118 ERROR [app,8f2a6c0d,3b47] 4821 --- [nio-8080-exec-1] "
+        "c.x.Controller : failed"
+    )
+    assert content(line) == "failed"
+
+
+def test_a_level_letter_with_a_bang_after_the_time_is_header() -> None:
+    assert content("2026-11-29T10:00:01Z I! Starting Telegraf 1.30.0") == "Starting Telegraf 1.30.0"
+    line = "2026-11-29T10:00:01Z E! [outputs.influxdb] When writing to [http://influx:8086]: x"
+    assert content(line) == "When writing to [http://influx:8086]: x"
+    # a word with a bang is the message's
+    assert content("2026-11-29T10:00:01Z Go! worker ready").startswith("Go!")

@@ -12,6 +12,8 @@ import re
 _SOURCE = re.compile(r"^\[?[\w./\-]+\.\w+:\d+\]:?$")
 """A source location closing a header: ``kubelet.go:2414]``, ``[metrics.py:455]``."""
 _PID_TID = re.compile(r"^\d+#\d+:$")
+_CLASS_LINE = re.compile(r"^[A-Z][\w$]*:\d+$")
+"""A class's simple name and a line, ``App:42``: a source location when a dash follows it."""
 _PEER = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?$")
 """An IPv4 address, with its port or not, after the level: the message's first value (the
 client a server logs about), not a time (``[INFO] 10.2.0.7:45961 - 36156 "A IN ..."``)."""
@@ -203,6 +205,13 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         return _skip_space(line, toks[i][1])
     if toks.has(i) and _PID_TID.match(toks[i][0]):
         return _skip_space(line, toks[i][1])  # nginx: "[error] 1234#1234: *5 open() failed"
+    if (
+        toks.has(i + 2)
+        and toks[i][0][0] == "["
+        and toks[i + 1][0].isdigit()
+        and toks[i + 2][0] == "---"
+    ):
+        i += 1  # "ERROR [app,8f2a6c0d,3b47] 4821 --- [main] c.x.C : msg": a trace bracket
     if toks.has(i + 1) and toks[i][0].isdigit() and toks[i + 1][0] == "---":
         # Spring Boot: "INFO 4242 --- [main] o.s.w.DispatcherServlet   : msg", and since 3.2
         # with the application's name first, "INFO 1 --- [app] [   main] o.s.b.Server : msg"
@@ -337,6 +346,8 @@ def _source_end(line: str, toks: _Tokens, i: int) -> int:
     if toks.has(i) and _PARENTHESISED.match(toks[i][0]) and toks.has(i + 1):
         i += 1
     if not toks.has(i) or not _LOCATION.match(toks[i][0]):
+        if toks.has(i + 2) and _CLASS_LINE.match(toks[i][0]) and toks[i + 1][0] == "-":
+            return _skip_space(line, toks[i + 1][1])  # "INFO  App:42 - msg" (log4j "%C{1}:%L")
         return 0
     tok, end = toks[i]
     if tok.endswith(":") and not tok.endswith("]:"):

@@ -149,6 +149,8 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return LEVEL
     if numbers_seen and len(tok) == 1 and tok in _SHORT_LEVELS:
         return LEVEL
+    if numbers_seen and len(tok) == 2 and tok[1] == "!" and tok[0] in _SHORT_LEVELS:
+        return LEVEL  # "<time> E! [outputs.influxdb] msg": a level letter and a bang
     if numbers_seen and len(tok) == 3 and tok[0] == "[" and tok[2] == "]" and tok[1] in _LETTERS:
         return LEVEL  # "<time>: [I] msg", "[N]", "[E]": a level letter in brackets after the time
     if tok == "-":
