@@ -12,13 +12,22 @@ import re
 _SOURCE = re.compile(r"^\[?[\w./\-]+\.\w+:\d+\]:?$")
 """A source location closing a header: ``kubelet.go:2414]``, ``[metrics.py:455]``."""
 _PID_TID = re.compile(r"^\d+#\d+:$")
+_CLASS_LINE = re.compile(r"^[A-Z][\w$]*:\d+$")
+"""A class's simple name and a line, ``App:42``: a source location when a dash follows it."""
+_PEER = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?$")
+"""An IPv4 address, with its port or not, after the level: the message's first value (the
+client a server logs about), not a time (``[INFO] 10.2.0.7:45961 - 36156 "A IN ..."``)."""
 _BRACKET_LOCATION = re.compile(r"^\[[\w./\-]+\.\w+:\d+(?::[\w.<>]+)?\]$")
 """A bracketed source location with its function (``[engine.py:96:log_dist]``): the last
 header field; brackets after it are the message's own (``[Rank 0] step=...``)."""
 _LOCATED_LOGGER = re.compile(r"^[a-z0-9][\w.\-/]*:$")
 """A logger name with its colon after a bracketed source location (``0-management:``,
 ``0-rpc-transport/rdma:``); lower-case or numbered: a capitalised word opens the message."""
-_TIME = re.compile(r"^\d[\d:.,/\-+TZ]*$|^\d+[\d:.,/\-]*[A-Z]{0,3}$")
+_TIME = re.compile(
+    r"^\d[\d:.,/\-+TZ]*$|^\d+[\d:.,/\-]*[A-Z]{0,3}$|^\d{4}-\d\d-\d\d_\d\d:\d\d[\d:.,+\-Z]*$"
+)
+"""A time or date token; the date and the clock may be joined by ``_`` as by ``T``
+(``2026-11-29_10:00:01.118+0000:``)."""
 _TOKEN = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]:?|\S+")  # one level of nested brackets
 _LOGGER = re.compile(r"^[\w.$\-/\[\]#]+:$")
 """A logger name closed by a colon; ``#`` joins a Java class and its method (``Run#execute:``)."""
@@ -123,6 +132,7 @@ class _Tokens:
 def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
+    level_end = end
     if "|" in line and toks.has(i + 1) and toks[i][0] == "|":
         return _after_bar(line, toks, i + 1, toks[i][1])
     if toks.has(i) and _ANGLE_PID.match(toks[i][0]):
@@ -175,7 +185,7 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             end = toks[i][1]
         return _skip_space(line, end)
     j = i
-    while toks.has(j) and _TIME.match(toks[j][0].strip("[]")):
+    while toks.has(j) and _TIME.match(toks[j][0].strip("[]")) and not _PEER.match(toks[j][0]):
         j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
     if j > i and toks.has(j) and _SOURCE.match(toks[j][0]):
         return _skip_space(line, toks[j][1])
@@ -184,12 +194,29 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     located = _source_end(line, toks, i)
     if located:
         return located
+    if (
+        toks.has(i + 1)
+        and toks[i][0][-1] == "]"
+        and toks[i][0][0] != "["
+        and _SOURCE.match(toks[i][0])
+    ):
+        # "<time>: I tensorflow/core/x/gpu_device.cc:1886] msg": a source location closed by a
+        # bracket right after the level (glog's layout with the thread left out) ends the header
+        return _skip_space(line, toks[i][1])
     if toks.has(i) and _PID_TID.match(toks[i][0]):
         return _skip_space(line, toks[i][1])  # nginx: "[error] 1234#1234: *5 open() failed"
+    if (
+        toks.has(i + 2)
+        and toks[i][0][0] == "["
+        and toks[i + 1][0].isdigit()
+        and toks[i + 2][0] == "---"
+    ):
+        i += 1  # "ERROR [app,8f2a6c0d,3b47] 4821 --- [main] c.x.C : msg": a trace bracket
     if toks.has(i + 1) and toks[i][0].isdigit() and toks[i + 1][0] == "---":
-        # Spring Boot: "INFO 4242 --- [main] o.s.w.DispatcherServlet   : msg"
+        # Spring Boot: "INFO 4242 --- [main] o.s.w.DispatcherServlet   : msg", and since 3.2
+        # with the application's name first, "INFO 1 --- [app] [   main] o.s.b.Server : msg"
         j = i + 2
-        while toks.has(j) and j < i + 5:
+        while toks.has(j) and j < i + 6:
             if toks[j][0] == ":":
                 return _skip_space(line, toks[j][1])
             j += 1
@@ -228,6 +255,12 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     if not toks.has(i):
         return _skip_space(line, end)
     tok, tok_end = toks[i]
+    if threaded and toks.has(i + 2) and toks[i + 1][0] in ("-", "--"):
+        between = toks[i - 1][0] == "-" and toks[i - 2][1] == level_end  # "- INFO - name -"
+        if (between and _FIELD.match(tok)) or _LOCATION.match(tok):
+            # "<date> - INFO - __main__ - msg" (a logger between the level's dash and its
+            # own), "INFO  [main] c.x.App:42 - msg" (a logger with its line after the thread)
+            return _skip_space(line, toks[i + 1][1])
     if threaded and _PAREN_THREAD.match(tok) and toks.has(i + 1):
         return _skip_space(line, tok_end)  # "INFO [io.quarkus] (main) msg"
     if _is_logger(tok, modules=line[end - 1] not in "]>"):
@@ -237,6 +270,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         # with its colon right after a bare upper-case level, a time before it, is the logger
         return _skip_space(line, tok_end)
     if threaded and _JAVA_LOGGER.match(tok) and toks.has(i + 1):
+        if toks[i + 1][0] == "-" and toks.has(i + 2):
+            # "WARN [main] o.e.x.s.FileRolesStore - msg" (log4j's "%p [%t] %c - %m"): the dash
+            # after the class closes the header too
+            return _skip_space(line, toks[i + 1][1])
         return _skip_space(line, tok_end)  # "INFO [main] org.x.HostConfig.deployWAR msg" (JUL)
     qualified = _qualified_logger(toks, i)
     if qualified:
@@ -309,6 +346,8 @@ def _source_end(line: str, toks: _Tokens, i: int) -> int:
     if toks.has(i) and _PARENTHESISED.match(toks[i][0]) and toks.has(i + 1):
         i += 1
     if not toks.has(i) or not _LOCATION.match(toks[i][0]):
+        if toks.has(i + 2) and _CLASS_LINE.match(toks[i][0]) and toks[i + 1][0] == "-":
+            return _skip_space(line, toks[i + 1][1])  # "INFO  App:42 - msg" (log4j "%C{1}:%L")
         return 0
     tok, end = toks[i]
     if tok.endswith(":") and not tok.endswith("]:"):

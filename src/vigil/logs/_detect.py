@@ -43,6 +43,11 @@ brackets closed by ``[file.c:line:function]`` has those as header (:mod:`vigil.l
 a day-month-year date and a zone name may fill a time bracket (``[29-Nov-2026 10:00:01 UTC]``),
 a level may stand between stars (``*INFO*``) or in brackets closed by a colon (``[info]:``).
 
+After the time, a severity and a facility joined by a slash (``information/ConfigItem:``), a
+thread number glued to a bracketed subsystem tag (``07[IKE]``) and a program with its pid, a
+function location in parentheses and a level (``crmd  [2201] (fn@fsa.c:544)<TAB>notice:``) end
+the header; a launcher's ``[1,0]<stderr>:`` opening a line is header and the rest is read again.
+
 The kind of each token (time, level, number, program...) is told by :mod:`vigil.logs._kinds`.
 With none of these, only the leading timestamp tokens are header. Tokens that are not header
 stay in the content: a misdetection costs a worse template, never a lost line.
@@ -61,7 +66,7 @@ from vigil.logs._afterlevel import (
     _skip_space,
     _Tokens,
 )
-from vigil.logs._glued import glued_layout
+from vigil.logs._glued import glued_layout, located_program, tagged_output
 from vigil.logs._kinds import (
     _COUNTED,
     _FACILITY,
@@ -150,11 +155,22 @@ _NAMED_ARROW = re.compile(r"[A-Za-z][\w\-.]* \[[^\[\]]+\] +>> +(?=\S)")
 """A thread name and a bracketed component closed by ``>>`` after the time (``<time> Worker4
 [Messaging (RPC)] >> msg``): the writer's identity, header like a logger."""
 _CLOSING_LOCATION = re.compile(r"\w\.\w+:\d+\]:?$")
+_CLOCK = re.compile(r"\d\d:\d\d:\d\d[^\]]* [^\]]*[A-Za-z][^\]\s]*\]$")
+"""A clock inside a level's bracket and a name closing it (``[W <date> <clock> App]``,
+``[<time>: INFO/MainProcess]``): the bracket holds the time, the level and the logger, the
+whole header (a bracket closed by numbers, a pid and a thread, may have a logger after it)."""
+_THREAD_TAG = re.compile(r"^\d{1,3}\[[A-Z]{2,8}\]$")
+"""A thread number glued to a bracketed upper-case subsystem tag (``07[IKE]``, ``00[DMN]``)."""
 """A source location closing a bracket, ``socket.cpp:663]``."""
 
 
 def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     """(index where the message starts, the header fields found) for a raw line; 0 if none."""
+    if line[:1] == "[":
+        tagged = tagged_output(line)  # "[1,0]<stderr>:<time>: I file.cc:12] msg" (mpirun)
+        if tagged is not None:
+            end, fields = detect_header(line[tagged[0] :])
+            return tagged[0] + end, (("Component", tagged[1].rstrip(":")), *fields)
     piped = _piped(line)
     if piped:
         return piped
@@ -268,24 +284,41 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # a level word with its colon opening a line with no time ("Notice: msg", "Error:
             # msg": configuration tools, Python's "WARNING:root:"): the level is the header
             kind = LEVEL
-        elif kind == LEVEL and tok[-1] == ":" and i > 0 and _kind(toks[i - 1][0], numbers) == CAPS:
+        elif (
+            kind == LEVEL
+            and tok[-1] == ":"
+            and i > 0
+            and _kind(toks[i - 1][0], numbers) == CAPS
+            and fields[-1:] != [("Time", toks[i - 1][0])]  # "10:00:01 AM INFO: msg"
+        ):
             # "SERVICE ALERT: ...", "HOST ALERT: ...": a level word with a colon after a
             # capitalised word ends a phrase of the message, not a header's level
             break
         if kind == LEVEL:
             fields.append(("Level", tok))
+            if i > 1 and timed and _named_colon(toks[i - 1][0]) and toks.has(i + 1):
+                # "<time> fail2ban.filter [1442]: INFO    maxLines: 1": the writer's name closed
+                # by a colon came before the level; what follows the level is the message's
+                return _skip_space(line, end), tuple(fields)
             if tok[0] == "[" and _MODULE_LEVEL.match(tok):
                 # Apache 2.4's "[core:error] [pid 12:tid 34] [client ...] msg": the module's
                 # level and the process brackets are header, the client is the message's
                 while toks.has(i + 2) and _PROCESS_BRACKET.match(toks[i + 1][0]):
                     i, end = i + 1, toks[i + 1][1]
                 return _skip_space(line, end), tuple(fields)
-            if tok[0] == "[" and _CLOSING_LOCATION.search(tok):
-                # "[W1129 10:00:01.5 socket.cpp:663] [c10d] msg": a bracket holding the level,
-                # the time and the source location is the whole header; brackets after it are
-                # the message's own tags
+            if tok[0] == "[" and (_CLOSING_LOCATION.search(tok) or _CLOCK.search(tok)):
+                # "[W1129 10:00:01.5 socket.cpp:663] [c10d] msg", "[W <time> Restarter] Name:
+                # msg": a bracket holding the level, the time and the source location or the
+                # logger is the whole header; brackets and names after it are the message's
                 return _skip_space(line, end), tuple(fields)
             return _after_level(line, toks, i + 1, end), tuple(fields)
+        if timed and kind in (PROGRAM, NODE) and toks.has(i + 1):
+            tagged = _severity_facility(tok) if kind == PROGRAM else _THREAD_TAG.match(tok)
+            if tagged:
+                # "[<time>] information/ApiListener: msg" (a severity and a facility joined by a
+                # slash), "<time> 07[IKE] msg" (a thread number glued to its subsystem tag)
+                fields.append(("Component", tok.rstrip(":")))
+                return _skip_space(line, end), tuple(fields)
         if kind == PROGRAM and bracketed and _channel_level(tok) and toks.has(i + 1):
             # Monolog's "[<time>] production.ERROR: msg": a channel and a level joined by a dot
             fields.append(("Level", tok.rstrip(":")))
@@ -301,6 +334,10 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             break  # "<time> 10.0.0.7:5100 TLS: Initial packet": a peer address opens the message
         if kind == PROGRAM and _SHOUTED.match(tok) and _after_bare_time(toks, i, fields):
             break  # "<time> MULTI: Learn: ...": a capitalised tag with no host is the message's
+        if kind == PROGRAM and i > 0 and not numbers and fields and fields[0][0] == "Field":
+            # "START RequestId: 8f5c Version: 3": a capitalised tag and a name with its colon
+            # with no time before them open the message (a syslog program follows a time)
+            break
         if kind == PROGRAM and i > 0 and not (bracketed and toks[0][0].startswith("[")):
             fields.append(("Component", tok.rstrip(":")))
             if fields[-2][0] == "Time" and toks.has(i + 1) and _is_level_colon(toks[i + 1][0]):
@@ -373,6 +410,16 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             if arrow is not None:
                 fields.append(("Component", line[end - len(tok) : arrow.end()].rstrip(" >")))
                 return arrow.end(), tuple(fields)
+        if (
+            timed
+            and kind in (OTHER, NODE)
+            and (tok[-1] == "]" or line.startswith("[", _skip_space(line, end)))
+        ):
+            located = located_program(line, end - len(tok), _LEVELS)
+            if located is not None:
+                # "<time> node1 crmd  [2201] (do_state@fsa.c:544)\tnotice: msg": a program and
+                # its pid, a function (and its file and line) in parentheses, a level and a colon
+                return located[0], (*fields, *located[1])
         if kind in (DASH, BRACKET, NODE, CAPS):
             fields.append(("Field", tok))
             continue
@@ -418,6 +465,18 @@ def _after_clock(tok: str) -> bool:
     """``AM``/``PM``, a zone offset (``+00:00``, ``-0500``) or a zone name (``UTC``, ``UTC:``)
     right after a clock."""
     return tok in ("AM", "PM") or bool(_ZONE_OFFSET.match(tok) or _ZONE_NAME.match(tok))
+
+
+def _named_colon(tok: str) -> bool:
+    """A name or a bracketed pid closed by a colon (``[1442]:``, ``app:``), not a clock's."""
+    return tok[-1] == ":" and (tok[-2:] == "]:" or not tok[0].isdigit())
+
+
+def _severity_facility(tok: str) -> bool:
+    """``information/ConfigItem:``, ``warning/ApiListener:``: a severity word and a facility
+    joined by a slash and closed by a colon, the whole level-and-logger of a line."""
+    level, slash, facility = tok[:-1].partition("/")
+    return bool(slash and facility) and level.lower() in _LEVELS and "/" not in facility
 
 
 def _channel_level(tok: str) -> bool:

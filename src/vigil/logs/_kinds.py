@@ -47,6 +47,9 @@ _LEVELS = frozenset(
     ]
 )
 _SHORT_LEVELS = frozenset("VDIWEF")
+_LETTERS = frozenset("VDINWECAXTF")
+"""Level letters in brackets after a time (``[I]``, ``[N]`` notice, ``[X]`` critical): one
+upper-case letter alone in brackets there is a severity code, as a bare ``I`` after numbers is."""
 _BRACKET_LEVELS = frozenset(["note", "system"])
 """Levels only when bracketed (MySQL's ``[Note]``, ``[System]``): as bare words they are prose."""
 _KLOG = re.compile(r"^[IWEF]\d{4}$")
@@ -86,6 +89,12 @@ _COUNTED = re.compile(r"^\d+:$")
 numbered item of the message (a descriptor, an interface index), not a time, which has digits
 after its colon."""
 _DIGIT = re.compile(r"\d")
+_SOURCE_FILE = re.compile(r"^[\w./\-]*\w\.\w+:\d+$")
+_RUST_PATH = re.compile(r"^[A-Za-z_]\w*(?:::\w+)+$")
+_COUNTER = re.compile(r"^\d+/\d+$")
+"""A count of a total, ``1251/1251``: digits and one slash like a month and a day (``11/29``),
+a counter when either side has more than two digits (a date has two slashes, or two-digit
+parts)."""
 _QUAD = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 """An IPv4 address (``10.0.0.8``): digits and dots like a date, never a time."""
 
@@ -140,12 +149,18 @@ def _kind(tok: str, numbers_seen: bool) -> int:
         return LEVEL
     if numbers_seen and len(tok) == 1 and tok in _SHORT_LEVELS:
         return LEVEL
+    if numbers_seen and len(tok) == 2 and tok[1] == "!" and tok[0] in _SHORT_LEVELS:
+        return LEVEL  # "<time> E! [outputs.influxdb] msg": a level letter and a bang
+    if numbers_seen and len(tok) == 3 and tok[0] == "[" and tok[2] == "]" and tok[1] in _LETTERS:
+        return LEVEL  # "<time>: [I] msg", "[N]", "[E]": a level letter in brackets after the time
     if tok == "-":
         return DASH
     if bare.isdigit():
         # a Unix time in seconds in brackets, "[1764416299] msg" (Nagios-style daemons): a
         # bracketed time, whose line has no program field after it
         return TIME if tok[0] == "[" and _BRACKETED_EPOCH.match(tok) else NUMBER
+    if _COUNTER.match(bare) and len(bare) > 5:
+        return OTHER  # "1251/1251 - 412s - loss: 5.81": a progress counter opens the message
     if _TIME.match(bare) and not _COUNTED.match(bare) and not _QUAD.match(bare):
         return TIME
     if low.rstrip(".").lstrip("*.") in _NAMES:
@@ -196,7 +211,14 @@ def _bracketed_time_level(inside: str) -> bool:
         or (p.split("/")[0].lower() in _LEVELS and p.split("/")[0].isupper())
         or _KLOG.match(p)  # glog's "[W1129 10:00:01.5 socket.cpp:663]" (C++ libraries)
     ]
-    if len(parts) >= 3 and parts[0] in levels and _FIELD.match(parts[-1].split(":")[0]):
+    if len(parts) >= 3 and parts[-2] in levels and _RUST_PATH.match(parts[-1]):
+        # env_logger's "[2026-11-29T10:00:01Z INFO  my_crate::server]": a module path closes it
+        parts = parts[:-1]
+    elif len(parts) >= 4 and parts[-2] in levels and _SOURCE_FILE.match(parts[-1]):
+        # "[2026-11-29 10:14:02.118232: W /tmp/x/stall_inspector.cc:107]": the time, the level
+        # letter, then the source file and line closing the bracket
+        parts = parts[:-1]
+    elif len(parts) >= 3 and parts[0] in levels and _FIELD.match(parts[-1].split(":")[0]):
         # tornado's "[I 2026-11-29 10:00:01.5 ServerApp]", "[W 201129 10:00:01 web:2243]": the
         # level letter first, the time, then the logger or module:line closing the bracket
         parts = parts[:-1]

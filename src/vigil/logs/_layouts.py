@@ -8,6 +8,8 @@ with an upper-case letter (:func:`prefix_layout`) or hold ``=`` near their start
   (``WARNING:root:disk almost full``): the level, the logger and the colons that glue them;
 - Ruby's ``Logger`` default format, ``I, [<time> #<pid>]  INFO -- <progname>: <message>``
   (Rails, Fluentd, Chef): everything up to the ``--`` and the program name's colon;
+- Android logcat's ``brief`` format, a priority letter, a slash, the tag and the pid in
+  parentheses (``W/ActivityManager( 1234): msg``): all three are header;
 - logrus's text format on a terminal, a level cut to four letters glued to a bracket holding the
   seconds since start or the time (``WARN[0000] msg``, ``INFO[2026-11-29T10:00:01Z] msg``; Go
   command-line tools): the level and its bracket;
@@ -45,6 +47,7 @@ Header = tuple[int, tuple[tuple[str, str], ...]]
 
 _PY_BASIC = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL):([A-Za-z_][\w.\-]*):(?=\S)")
 _RUBY = re.compile(r"([DIWEFAU]), \[([^\]]*)\] +([A-Z]+) -- ([^:\s]*): ?")
+_LOGCAT_BRIEF = re.compile(r"([VDIWEFA])/([^\s():]+) *\( *(\d+)\): +(?=\S)")
 _LOGRUS_TTY = re.compile(r"(PANI|FATA|ERRO|WARN|INFO|DEBU|TRAC)\[([^\]\s]*)\] +(?=\S)")
 _HOST_PID = re.compile(r"\[[A-Za-z][\w.\-]*:\d+\] +(?=\S)")
 _LOCATED_RUN = re.compile(
@@ -73,6 +76,9 @@ def prefix_layout(line: str) -> Header | None:
     m = _PY_BASIC.match(line) if line[0] in "DIWEC" and ":" in line[:10] else None
     if m is not None and m.end() < len(line):
         return m.end(), (("Level", m.group(1)), ("Component", m.group(2)))
+    m = _LOGCAT_BRIEF.match(line) if line[1:2] == "/" else None
+    if m is not None and m.end() < len(line):
+        return m.end(), (("Level", m.group(1)), ("Component", m.group(2)), ("Pid", m.group(3)))
     m = _LOGRUS_TTY.match(line) if line[4:5] == "[" else None
     if m is not None:
         return m.end(), (("Level", m.group(1)), ("Time", m.group(2)))
