@@ -1,12 +1,15 @@
 """A compression bomb from an upstream, for an HTTP/1.0 client, on the wire: the proxy undoes a
 gzip transfer coding for such a client (:mod:`vigil.balancer._http_codings`) but never past its
 bound (100 times the coded size plus 1 MiB): a bomb is cut off and counted as a protocol error,
-and the worker's memory does not grow with what the bomb would decode to.
+and the worker's memory does not grow with what the bomb would decode to. A gzip body of several
+members (RFC 1952 §2.2) is decoded whole, under the same bound; bytes after a member that do
+not begin one, or after a deflate stream, cut the body.
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import resource
 import zlib
 
@@ -18,6 +21,7 @@ from vigil.balancer._upstream import Outcome
 from .test_proxy_http10 import GET10, _answering, _get10
 
 MIB = 1 << 20
+TEXT10 = b"hello, world " * 50
 
 
 @functools.cache
@@ -66,3 +70,54 @@ async def test_a_body_within_the_bound_is_decoded_whole() -> None:
     assert line.startswith("HTTP/1.1 200")
     assert rest == text
     assert router.outcomes() == [("a", Outcome.OK)]
+
+
+@pytest.mark.parametrize("coding", [b"gzip", b"x-gzip"])
+@pytest.mark.parametrize("chunked", [True, False], ids=["then-chunked", "to-the-close"])
+async def test_a_gzip_body_of_several_members_is_decoded_whole(
+    chunked: bool, coding: bytes
+) -> None:
+    parts = [b"first member " * 40, b"", b"third member " * 300]
+    packed = b"".join(gzip.compress(part) for part in parts)  # RFC 1952 §2.2: members in a row
+    framing = coding + b", chunked" if chunked else coding
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: %s\r\n\r\n" % framing
+    line, _, rest, router = await _get10(_answering(head, packed, chunked=chunked), GET10)
+    assert line.startswith("HTTP/1.1 200")
+    assert rest == b"".join(parts)
+    assert router.outcomes() == [("a", Outcome.OK)]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b"not a gzip member", gzip.compress(b"cut short " * 100)[:30]],
+    ids=["garbage", "cut-member"],
+)
+async def test_bytes_after_a_gzip_member_that_are_not_one_are_cut(tail: bytes) -> None:
+    packed = gzip.compress(TEXT10) + tail
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+    line, _, rest, router = await _get10(_answering(head, packed, chunked=True), GET10)
+    assert line.startswith("HTTP/1.1 200")
+    # a prefix of what the members held, then the cut (what one read decoded before the bad
+    # bytes is dropped with it): the client sees a truncated body, never the tail's bytes
+    assert (TEXT10 + b"cut short " * 100).startswith(rest) and len(rest) <= len(TEXT10) + 1000
+    assert router.outcomes() == [("a", Outcome.PROTOCOL_ERROR)]
+
+
+async def test_a_bomb_split_in_members_is_still_cut() -> None:
+    member = gzip.compress(bytes(4 * MIB))  # 4 MiB of zeros in ~4 kB, several times
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+    line, _, rest, router = await _get10(_answering(head, member * 8, chunked=True), GET10)
+    assert line.startswith("HTTP/1.1 200")
+    assert len(rest) <= SLACK + MAX_RATIO * len(member) * 8
+    assert router.outcomes() == [("a", Outcome.PROTOCOL_ERROR)]
+
+
+async def test_a_deflate_body_with_bytes_after_its_end_is_cut() -> None:
+    packed = zlib.compress(TEXT10) + zlib.compress(TEXT10)  # deflate has one stream only
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: deflate, chunked\r\n\r\n"
+    line, _, rest, router = await _get10(_answering(head, packed, chunked=True), GET10)
+    assert line.startswith("HTTP/1.1 200")
+    # a prefix of what the members held, then the cut (what one read decoded before the bad
+    # bytes is dropped with it): the client sees a truncated body, never the tail's bytes
+    assert (TEXT10 + b"cut short " * 100).startswith(rest) and len(rest) <= len(TEXT10) + 1000
+    assert router.outcomes() == [("a", Outcome.PROTOCOL_ERROR)]
