@@ -86,8 +86,9 @@ class BodyDecoder:
 
     def _inflate(self, stage: zlib._Decompress, data: bytes) -> bytes:
         """``stage``'s output for ``data``, never more than the allowance left (ValueError)."""
-        allowed = SLACK + MAX_RATIO * self.coded - self.decoded
-        out = stage.decompress(data, allowed + 1) if allowed >= 0 else b"x"
+        # never negative (decoded stays within it); max_length is never 0 (zlib's "no limit")
+        allowed = max(SLACK + MAX_RATIO * self.coded - self.decoded, 0)
+        out = stage.decompress(data, allowed + 1)
         if len(out) > allowed or stage.unconsumed_tail:
             raise ValueError(
                 f"the {self.codings.decode('latin-1')} body decodes to more than {MAX_RATIO} "
