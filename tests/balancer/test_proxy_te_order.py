@@ -11,6 +11,8 @@ import gzip
 
 import pytest
 
+from vigil.balancer._http_headers import rewrite_response
+from vigil.balancer._http_raw import response_head
 from vigil.balancer._upstream import Outcome
 
 from .test_proxy_http10 import _answering, _get10
@@ -64,3 +66,14 @@ async def test_gzip_to_the_close_reaches_an_http11_client_as_gzip_then_chunked()
     assert line.startswith("HTTP/1.1 200")
     assert headers["transfer-encoding"] == "gzip, chunked"
     assert rest.endswith(b"0\r\n\r\n")
+
+
+@pytest.mark.parametrize("http10", [False, True], ids=["http11", "http10"])
+@pytest.mark.parametrize("name", [b"Transfer-Encoding", b"transfer-encoding"])
+def test_both_head_paths_refuse_chunked_before_another_coding(http10: bool, name: bytes) -> None:
+    head = b"HTTP/1.1 200 OK\r\n%s: chunked, gzip\r\nServer: x\r\n\r\n" % name
+    kwargs = {"no_body": False, "client_keep_alive": True, "client_http10": http10}
+    with pytest.raises(ValueError, match="chunked before another coding"):
+        response_head(200, head, request_id=b"id", **kwargs)
+    with pytest.raises(ValueError, match="chunked before another coding"):
+        rewrite_response(200, b"OK", [(name, b"chunked, gzip")], request_id=b"id", **kwargs)
