@@ -12,7 +12,21 @@ the standard library; an unknown one) raises ``ValueError`` at the head, a corru
 at the piece or at the end: the exchange answers 502, or cuts the client off, as for any
 invalid response. Rare by construction (the proxy sends no ``TE`` upstream, so a server that
 applies a transfer coding other than chunked does it unasked): nothing here is on a hot path.
-A gzip body of several members is refused at the first member's end (bytes after it).
+A gzip body may hold several members in a row (RFC 1952 §2.2, what ``cat a.gz b.gz`` makes):
+each is decoded in turn, under the same bound; bytes after a member that do not begin a gzip
+member are a corrupt body, and so is any byte after a deflate (zlib) stream's end.
+
+The output is bounded, against a compression bomb from a hostile or broken replica (10 MB of
+zeros gzip to 10 kB, 1 GB to 1 MB): at any point the decoded bytes (of every stage) may be at
+most :data:`MAX_RATIO` times the coded bytes received so far, plus :data:`SLACK`. Each stage
+decodes with zlib's ``max_length`` set to what is left of that allowance plus one, so a piece
+never inflates past it in memory: one byte more (or input left over, ``unconsumed_tail``) is a
+``ValueError``, and the exchange cuts the client off and counts a protocol error, as for a
+corrupt body. So one upstream read (at most 256 KiB) decodes to at most ``SLACK`` + 25.6 MiB,
+and the whole body to at most ``MAX_RATIO`` times its coded size plus ``SLACK``. Real text and
+JSON compress 3 to 20 times: a legitimate body over 100 to 1 that is larger than ``SLACK``
+decoded is refused (the upstream should send it as ``Content-Encoding`` instead, which the
+proxy never touches).
 """
 
 from __future__ import annotations
@@ -22,12 +36,15 @@ from typing import Final
 
 # zlib's window bits per coding: gzip's header and trailer (16 +), deflate's zlib wrapper
 _WBITS: Final = {b"gzip": 16 + zlib.MAX_WBITS, b"x-gzip": 16 + zlib.MAX_WBITS, b"deflate": 15}
+# the decoded bytes allowed per coded byte received, and in any case (see the module docstring)
+MAX_RATIO: Final = 100
+SLACK: Final = 1 << 20
 
 
 class BodyDecoder:
     """Undoes ``codings`` (lower case, in the order the upstream applied them) piece by piece."""
 
-    __slots__ = ("codings", "stages")
+    __slots__ = ("coded", "codings", "decoded", "members", "stages")
 
     def __init__(self, codings: list[bytes]) -> None:
         for coding in codings:
@@ -38,25 +55,55 @@ class BodyDecoder:
                 )
         self.codings = b", ".join(codings)
         self.stages = [zlib.decompressobj(_WBITS[coding]) for coding in reversed(codings)]
+        # per stage: the window bits of its next gzip member, or 0 (deflate: one stream only)
+        self.members = [_WBITS[c] if c != b"deflate" else 0 for c in reversed(codings)]
+        self.coded = 0  # the coded bytes received
+        self.decoded = 0  # the bytes decoded by all stages (each stage's output counts)
 
     def feed(self, data: bytes) -> bytes:
-        """The decoded bytes of the next body piece ``data`` (``ValueError``: corrupt)."""
+        """The decoded bytes of the next body piece ``data`` (``ValueError``: corrupt, or it
+        decodes past the bound)."""
+        self.coded += len(data)
         try:
-            for stage in self.stages:
-                data = stage.decompress(data)
-                if stage.unused_data:
-                    raise ValueError("bytes after the end of the coded body")
+            for i in range(len(self.stages)):
+                data = self._stage(i, data)
         except zlib.error as exc:
             raise ValueError(f"a corrupt {self.codings.decode('latin-1')} body: {exc}") from exc
         return data
+
+    def _stage(self, i: int, data: bytes) -> bytes:
+        """Stage ``i``'s output for ``data``: a gzip member's end starts the next member."""
+        stage = self.stages[i]
+        out = self._inflate(stage, data)
+        while stage.unused_data:  # only once the stream has ended
+            wbits = self.members[i]
+            if not wbits:
+                raise ValueError("bytes after the end of the coded body")
+            rest = stage.unused_data
+            stage = self.stages[i] = zlib.decompressobj(wbits)
+            out += self._inflate(stage, rest)
+        return out
+
+    def _inflate(self, stage: zlib._Decompress, data: bytes) -> bytes:
+        """``stage``'s output for ``data``, never more than the allowance left (ValueError)."""
+        # never negative (decoded stays within it); max_length is never 0 (zlib's "no limit")
+        allowed = max(SLACK + MAX_RATIO * self.coded - self.decoded, 0)
+        out = stage.decompress(data, allowed + 1)
+        if len(out) > allowed or stage.unconsumed_tail:
+            raise ValueError(
+                f"the {self.codings.decode('latin-1')} body decodes to more than {MAX_RATIO} "
+                f"times its size plus {SLACK} bytes (a compression bomb?)"
+            )
+        self.decoded += len(out)
+        return out
 
     def end(self) -> bytes:
         """What is left once the body has ended (``ValueError``: the coded body was cut)."""
         data = b""
         try:
-            for stage in self.stages:
-                data = stage.decompress(data) + stage.flush()
-                if not stage.eof:
+            for i in range(len(self.stages)):
+                data = self._stage(i, data)
+                if not self.stages[i].eof:
                     raise ValueError(f"a {self.codings.decode('latin-1')} body cut short")
         except zlib.error as exc:
             raise ValueError(f"a corrupt {self.codings.decode('latin-1')} body: {exc}") from exc

@@ -468,10 +468,19 @@ def rewrite_response(
 
 def _codings_applied(codings: bytes) -> list[bytes]:
     """The transfer codings the upstream applied to the body besides the chunked framing the
-    proxy undoes (``Transfer-Encoding``'s values, lower case, in order)."""
+    proxy undoes (``Transfer-Encoding``'s values, lower case, in order).
+
+    ``ValueError`` (a 502) for chunked anywhere but last: RFC 9112 §6.1 allows it once, and
+    last unless the body is close-delimited; llhttp leaves such a body framed (it undoes a final
+    chunked only), so the proxy would chunk it a second time (``chunked, gzip, chunked``)."""
     tokens = [token.strip() for token in codings.split(b",")]
     if tokens[-1] == b"chunked":
         tokens.pop()
+    if b"chunked" in tokens:
+        raise ValueError(
+            f"Transfer-Encoding {codings.decode('latin-1')!r} applies chunked before another "
+            "coding (RFC 9112 §6.1: once, and last)"
+        )
     return [token for token in tokens if token and token != b"identity"]
 
 

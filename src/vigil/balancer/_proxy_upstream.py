@@ -56,7 +56,6 @@ class UpstreamConnection:
         self.head_start = 0  # where the current head begins in it (-1: after a final response)
         self.partial = b""  # the current head's bytes from earlier reads
         self.in_head = True  # until a head completes; again after each response (see below)
-        self.used = 0  # responses completed on this connection
         # the pool's list of idle connections to ``key``, set when first kept (UpstreamPool)
         self.idle_list: list[UpstreamConnection] | None = None
         self.fd = -1  # the socket's descriptor
