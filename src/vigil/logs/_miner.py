@@ -254,9 +254,23 @@ class TemplateMiner:
         self._remap = dict(remap)
         self.lines = lines
         self.next_id = max([next_id, *(c.id + 1 for c in clusters)])
-        self._rebuild_indexes()
         self._words.clear()
         self._weak.clear()
+        self._signatures.clear()
+        self._shapes.clear()
+        self._exact.clear()
+        self._buckets.clear()
+        for c in sorted(self.clusters.values(), key=lambda c: c.id):
+            self._buckets.setdefault(self._filed_key(c), []).append(c)
+
+    def _filed_key(self, cluster: Cluster) -> tuple[int, str]:
+        """The bucket ``cluster`` was filed under: that of the line that created it (its
+        example), not that of its words now: a widened opening word may key elsewhere
+        (``(root)``, a subject, widens to ``(<*>)``, not one), where no line would find it."""
+        words = split_words(cluster.example)
+        masked = " ".join(fold_dates(words, self._mask_list(words)[0]))
+        key = _bucket_key(_collapse(masked.split())[0])
+        return key if key[0] == len(cluster.words) else _bucket_key(cluster.words)
 
     def templates(self) -> list[Cluster]:
         """All clusters, most frequent first."""
@@ -316,7 +330,13 @@ class TemplateMiner:
         gone = {c.id for c in victims[: max(1, len(victims) // 10)]}
         for cid in gone:
             del self.clusters[cid]
-        self._rebuild_indexes()
+        self._signatures.clear()
+        self._shapes.clear()
+        self._exact.clear()
+        for key, bucket in list(self._buckets.items()):  # each survivor stays where it was filed
+            bucket[:] = [c for c in bucket if c.id not in gone]
+            if not bucket:
+                del self._buckets[key]
         self._remap = {k: v for k, v in self._remap.items() if v in self.clusters}
 
     def _merge_into(self, keep: Cluster, bucket: list[Cluster]) -> tuple[tuple[int, int], ...]:
@@ -373,12 +393,3 @@ class TemplateMiner:
                 if c is gone:
                     cache[sig] = survivor  # type: ignore[index]
         return gone.id, survivor.id
-
-    def _rebuild_indexes(self) -> None:
-        self._signatures.clear()
-        self._shapes.clear()
-        self._exact.clear()
-        self._buckets.clear()
-        for c in sorted(self.clusters.values(), key=lambda c: c.id):
-            key = _bucket_key(c.words)
-            self._buckets.setdefault(key, []).append(c)
