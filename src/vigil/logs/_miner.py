@@ -306,7 +306,7 @@ class TemplateMiner:
                     cand.pinned = tuple(sorted({*cand.pinned, place}))
                     best.pinned = tuple(sorted({*best.pinned, place}))
         elif best_cost != (0, 0) and _widen(best, words, runs):
-            self._last_change = self._merge_into(best, bucket)
+            best, self._last_change = self._merge_into(best, bucket)
         if len(self._signatures) >= self.max_signatures:
             self._signatures.clear()
         self._signatures[masked] = best
@@ -339,8 +339,11 @@ class TemplateMiner:
                 del self._buckets[key]
         self._remap = {k: v for k, v in self._remap.items() if v in self.clusters}
 
-    def _merge_into(self, keep: Cluster, bucket: list[Cluster]) -> tuple[tuple[int, int], ...]:
-        """Merge every cluster of ``bucket`` that ``keep``'s widened template now covers."""
+    def _merge_into(
+        self, keep: Cluster, bucket: list[Cluster]
+    ) -> tuple[Cluster, tuple[tuple[int, int], ...]]:
+        """Merge every cluster of ``bucket`` that ``keep``'s widened template now covers; the
+        survivor (an older cluster ``keep`` was folded into, maybe) and the merges."""
         merged: list[tuple[int, int]] = []
         for other in list(bucket):
             if other is keep or other.id not in self.clusters:
@@ -350,7 +353,7 @@ class TemplateMiner:
             survivor, gone = (keep, other) if keep.id < other.id else (other, keep)
             merged.append(self._fold(gone, survivor, bucket))
             keep = survivor
-        return tuple(merged)
+        return keep, tuple(merged)
 
     def _merge_siblings(
         self, words: list[str], runs: list[int], siblings: list[Cluster], bucket: list[Cluster]
