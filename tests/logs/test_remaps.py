@@ -96,3 +96,15 @@ def test_a_consumer_following_the_remaps_of_a_loghub_set_ends_with_the_miners_id
     splitter, fmt = LineSplitter(), LogFormat()
     lines = [*splitter.feed(path.read_bytes()), *splitter.close()]
     _follow(TemplateMiner(), [fmt.split(line).content for line in lines])
+
+
+def test_an_eviction_keeps_the_remaps_of_ids_merged_twice() -> None:
+    """4 was merged into 3, then 3 into 2: while 2 lives, 4 resolves to it, evictions or not."""
+    miner = TemplateMiner(max_clusters=len(CHAIN) - 4)
+    _follow(miner, CHAIN)
+    assert len(miner.clusters) == miner.max_clusters
+    miner.add("an event of its own")  # one cluster too many: the least recently seen goes
+    assert 1 not in miner.clusters
+    assert 2 in miner.clusters
+    assert miner.resolve(4) == 2
+    assert miner.resolve(3) == 2

@@ -337,7 +337,10 @@ class TemplateMiner:
             bucket[:] = [c for c in bucket if c.id not in gone]
             if not bucket:
                 del self._buckets[key]
-        self._remap = {k: v for k, v in self._remap.items() if v in self.clusters}
+        # an id merged twice (4 into 3, 3 into 2) resolves through an id that is no cluster
+        # now: keep each old id whose last survivor lives, pointing straight at it
+        resolve, alive = self.resolve, self.clusters
+        self._remap = {k: t for k in self._remap if (t := resolve(k)) in alive}
 
     def _merge_into(
         self, keep: Cluster, bucket: list[Cluster]
