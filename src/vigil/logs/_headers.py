@@ -98,9 +98,16 @@ class LogFormat:
 def compile_format(spec: str) -> tuple[list[str], re.Pattern[str]]:
     """``<Date> <Time>: <Content>`` -> (field names, regex), as LogPAI's logparser builds it."""
     headers: list[str] = []
-    regex = ""
-    for k, part in enumerate(re.split(r"(<[^<>]+>)", spec)):
+    regex = "^"
+    parts = re.split(r"(<[^<>]+>)", spec)
+    starts: list[int] = []  # where each part begins in the regex
+    for k, part in enumerate(parts):
+        starts.append(len(regex))
         if k % 2 == 0:
+            left_open = _OPEN_FIELD.search(part)
+            if left_open is not None:
+                name = left_open.group(1)
+                raise LogFormatError(f"log format {spec!r}: <{name} is not closed: write <{name}>")
             regex += re.sub(" +", r"\\s+", part)
         else:
             name = part.strip("<>")
@@ -111,9 +118,31 @@ def compile_format(spec: str) -> tuple[list[str], re.Pattern[str]]:
     if CONTENT not in headers:
         raise LogFormatError(f"log format {spec!r}: needs a <Content> field")
     try:
-        return headers, re.compile("^" + regex + "$")
+        return headers, re.compile(regex + "$")
     except re.error as exc:
-        raise LogFormatError(f"log format {spec!r}: {exc}") from exc
+        where = _place(parts, starts, exc.pos)
+        raise LogFormatError(
+            f"log format {spec!r}: {where}{exc.msg} (the text between fields is a regular "
+            "expression: write a literal ( ) [ ] { } ? * + with a backslash before it)"
+        ) from exc
+
+
+_OPEN_FIELD = re.compile(r"<([A-Za-z_]\w*)(?![\w>])")
+"""A field name left open (``<Extra`` at the end, ``<Level <Content>``): taken for text, it
+made the format match no line, and every line was mined whole, header and all."""
+
+
+def _place(parts: list[str], starts: list[int], pos: int | None) -> str:
+    """The text of the format where a regular expression error is (``'[ ' after <Date>: ``):
+    the error's own position counts in the regex built from the format, not in the format."""
+    if pos is None:
+        return ""
+    k = max(i for i, start in enumerate(starts) if start <= pos or i == 0)
+    if k % 2:
+        return f"{parts[k]}: "
+    if k > 0:
+        return f"{parts[k]!r} after {parts[k - 1]}: "
+    return f"{parts[k]!r} before {parts[1]}: " if len(parts) > 1 else f"{parts[k]!r}: "
 
 
 def split_json(line: str) -> Split | None:
