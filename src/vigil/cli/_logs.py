@@ -90,9 +90,13 @@ def _setup(log_format: str, state: Path | None) -> LineParser:
     miner = TemplateMiner()
     if state is not None and state.exists():
         try:
-            miner = loads(state.read_text(encoding="utf-8"))
-        except (OSError, StateError) as exc:
-            raise _fail(f"{state}: {exc}") from exc
+            miner = loads(state.read_bytes())
+        except OSError as exc:
+            raise _fail(f"{state}: cannot read ({exc.strerror or exc})") from exc
+        except StateError as exc:  # the file is left as it is: nothing is saved over it
+            raise _fail(
+                f"{state}: {exc}; move it aside to start afresh (cluster ids restart at 1)"
+            ) from exc
     return LineParser(fmt, miner)
 
 
