@@ -140,8 +140,7 @@ def parse(file: FileArg = None, log_format: FormatOpt = "auto", state: StateOpt 
     def render(lines: Iterator[str]) -> bytes:
         buf: list[bytes] = []
         append = buf.append
-        for cluster, prefix in parser.parse_many(lines):
-            template = cluster.template
+        for cluster, prefix, template in parser.parse_many(lines):  # template as of its line
             key = (cluster.id, prefix)
             cached = rendered.get(key)
             if cached is None or cached[0] is not template:
