@@ -115,7 +115,8 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
     if not words:
         return 0, ""
     first = words[0]
-    subject = first == "<*>:" or _SUBJECT.match(first) is not None  # "<*>:" once widened
+    # "<*>:" (masked, or once widened) and a weak "device1:" alike: two ids for one template else
+    subject = loose(first) == "<*>:" or _SUBJECT.match(first) is not None
     if not subject and first[-1:] in ")]":
         tagged = _TAGGED_FIRST.match(first)
         if tagged is not None:
