@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from apifakes import NOW, FakeControl, bearer
 
+from vigil.api import _overview
+from vigil.bus import EventBus
 from vigil.collectors import Sample, SeriesStore
 from vigil.model import Finding, FindingKind, Node, NodeStatus
+from vigil.remediation import IncidentBook
 from vigil.store import Store
 
 VIEW = bearer("viewer")
@@ -156,6 +161,51 @@ async def test_an_unchanged_fleet_answers_304_and_a_change_a_new_tag(
     changed = await client.get("/api/v1/overview", headers={**VIEW, "If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["ETag"] != tag
     assert changed.json()["nodes"]["counts"]["down"] == 3
+
+
+async def test_a_304_builds_and_serialises_no_answer_and_any_change_is_a_new_tag(
+    client: httpx.AsyncClient,
+    control: FakeControl,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the tag was a hash of the answer: every 304 built the answer's models and its JSON first
+    built: list[object] = []
+
+    class Counted(_overview.OverviewOut):
+        def model_dump_json(self, **kwargs: Any) -> str:
+            built.append(self)
+            return super().model_dump_json(**kwargs)
+
+    monkeypatch.setattr(_overview, "OverviewOut", Counted)
+    fleet(control, 100, down=2, suspect=0)
+    first = await client.get("/api/v1/overview", headers=VIEW)
+    tag = first.headers["ETag"]
+    assert first.status_code == 200 and len(built) == 1
+    for _ in range(3):
+        again = await client.get("/api/v1/overview", headers={**VIEW, "If-None-Match": tag})
+        assert again.status_code == 304 and again.headers["ETag"] == tag
+    assert len(built) == 1
+
+    # another view of the same fleet is another answer: another tag
+    every = await client.get("/api/v1/overview?nodes=all", headers={**VIEW, "If-None-Match": tag})
+    assert every.status_code == 200 and every.headers["ETag"] != tag
+    # an incident opened (the store's part of the answer): another tag
+    book = IncidentBook(store, EventBus(), lambda: NOW)
+    book.raise_finding(Finding(FindingKind.PROCESS_EXITED, "replica:web/0", NOW, "exited"))
+    opened = await client.get("/api/v1/overview", headers={**VIEW, "If-None-Match": tag})
+    assert opened.status_code == 200 and opened.headers["ETag"] != tag
+    assert opened.json()["incidents_active_total"] == 1
+    # ...and it joining again (same time, same count of incidents): another tag again
+    book.raise_finding(Finding(FindingKind.PROCESS_EXITED, "replica:web/0", NOW, "exited"))
+    tag = opened.headers["ETag"]
+    joined = await client.get("/api/v1/overview", headers={**VIEW, "If-None-Match": tag})
+    assert joined.status_code == 200 and joined.headers["ETag"] != tag
+    # a replica's balancer counters: another tag
+    tag = joined.headers["ETag"]
+    control.balanced = True
+    balanced = await client.get("/api/v1/overview", headers={**VIEW, "If-None-Match": tag})
+    assert balanced.status_code == 200 and balanced.headers["ETag"] != tag
 
 
 @pytest.mark.parametrize(

@@ -100,16 +100,17 @@ async def test_requests_around_plain_ones_on_one_connection_are_read_as_before()
             b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n",
             b"POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
             b"HEAD /3 HTTP/1.1\r\nHost: a\r\n\r\n",
-            b"POST /4 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            b"POST /4 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n0\r\n\r\n",
             b"DELETE /5 HTTP/1.1\r\nHost: a\r\n\r\n",
             b"OPTIONS /6 HTTP/1.1\r\nHost: a\r\n\r\n",
-            b"GET /7 HTTP/1.1\r\nA: caf\xc3\xa9\r\n\r\n",  # obs-text: the parser's path
+            b"GET /7 HTTP/1.1\r\nHost: a\r\nA: caf\xc3\xa9\r\n\r\n",  # obs-text: the parser's path
         ]
         for data in sent:
             got = await _exchange(writer, reader, data, head=data.startswith(b"HEAD"))
             assert got.startswith(b"HTTP/1.1 200 OK\r\n"), (data, got)
         # then a malformed head: the parser, between two requests, answers 400 and closes
-        writer.write(b"GET /8 HTTP/1.1\r\nA: b\rc\r\n\r\n")
+        writer.write(b"GET /8 HTTP/1.1\r\nHost: a\r\nA: b\rc\r\n\r\n")
         answer = await asyncio.wait_for(reader.read(65536), 5)
         assert answer.startswith(b"HTTP/1.1 400 ")
         assert await asyncio.wait_for(reader.read(65536), 5) == b""
@@ -153,10 +154,10 @@ async def test_a_plain_head_over_the_limit_gets_431_from_the_parser() -> None:
 
 async def test_heads_llhttp_refuses_get_400_whatever_path_looks_first() -> None:
     for data in (
-        b"GET / HTTP/1.1\r\nA: b\rc\r\n\r\n",  # a bare CR in a value
+        b"GET / HTTP/1.1\r\nHost: a\r\nA: b\rc\r\n\r\n",  # a bare CR in a value
         b"GET / HTTP/1.1\r\nHost : a\r\n\r\n",  # a SP before the colon
-        b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n",  # obs-fold
-        b"GET / HTTP/1.1\r\nA: b\x00\r\n\r\n",  # NUL
+        b"GET / HTTP/1.1\r\nHost: a\r\nA: b\r\n c\r\n\r\n",  # obs-fold
+        b"GET / HTTP/1.1\r\nHost: a\r\nA: b\x00\r\n\r\n",  # NUL
     ):
         assert (await _one(data)).startswith(b"HTTP/1.1 400 "), data
         assert not ParsedUpstream.requests

@@ -18,6 +18,8 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 # Two lines the rebuilt head would write "A: b" and "C: d": kept as they are, they show the head
 # was forwarded as written (one byte shorter and one longer than "name: value": sizes add up)
 ASIS = b"A:b\r\nC:  d\r\n"
+# A Host line as the rebuilt head writes it (an HTTP/1.1 request without one is answered 400)
+HOST = b"Host: s\r\n"
 
 
 class RawUpstream:
@@ -104,54 +106,54 @@ async def test_a_plain_head_is_forwarded_as_written() -> None:
 
 
 async def test_a_head_after_empty_lines_in_its_read_is_forwarded_without_them() -> None:
-    heads, _ = await _send(b"\r\n\r\nGET / HTTP/1.1\r\n" + ASIS + b"\r\n")
+    heads, _ = await _send(b"\r\n\r\nGET / HTTP/1.1\r\n" + HOST + ASIS + b"\r\n")
     (head,) = heads
-    assert head.startswith(b"GET / HTTP/1.1\r\n" + ASIS + b"X-Forwarded-For: ")
+    assert head.startswith(b"GET / HTTP/1.1\r\n" + HOST + ASIS + b"X-Forwarded-For: ")
 
 
 async def test_sizes_pointing_at_empty_lines_after_the_head_take_the_rebuilt_head() -> None:
     # four "name:value" lines: counted as "name: value", four bytes past the head's end,
     # where the empty lines after it read CRLF CRLF; the head must end where it ends
-    request = b"GET / HTTP/1.1\r\nA:b\r\nC:d\r\nE:f\r\nG:h\r\n\r\n\r\n\r\n"
+    request = b"GET / HTTP/1.1\r\n" + HOST + b"A:b\r\nC:d\r\nE:f\r\nG:h\r\n\r\n\r\n\r\n"
     heads, got = await _send(request)
     assert got.count(b"HTTP/1.1 200 OK") == 1
     (head,) = heads
     lines = _lines(head)
-    assert lines[:5] == [b"GET / HTTP/1.1", b"A: b", b"C: d", b"E: f", b"G: h"]
+    assert lines[:6] == [b"GET / HTTP/1.1", b"Host: s", b"A: b", b"C: d", b"E: f", b"G: h"]
     _proxy_lines_at_end(lines)
 
 
 async def test_pipelined_heads_in_one_read_are_each_forwarded_whole() -> None:
-    first = b"GET /1 HTTP/1.1\r\n" + ASIS + b"\r\n"
-    second = b"GET /2 HTTP/1.1\r\n" + ASIS + b"\r\n"
+    first = b"GET /1 HTTP/1.1\r\n" + HOST + ASIS + b"\r\n"
+    second = b"GET /2 HTTP/1.1\r\n" + HOST + ASIS + b"\r\n"
     heads, got = await _send(first + second, answers=2)
     assert got.count(b"HTTP/1.1 200 OK") == 2
     assert heads[0].startswith(first[:-2] + b"X-Forwarded-For: ")
     # where the second head begins in the read is not known: rebuilt from its pieces
-    assert heads[1].startswith(b"GET /2 HTTP/1.1\r\nA: b\r\nC: d\r\nX-Forwarded-For: ")
+    assert heads[1].startswith(b"GET /2 HTTP/1.1\r\nHost: s\r\nA: b\r\nC: d\r\nX-Forwarded-For: ")
     for head in heads:
         _proxy_lines_at_end(_lines(head))
 
 
 async def test_a_head_split_over_reads_is_rebuilt() -> None:
-    heads, _ = await _send(b"GET / HTTP/1.1\r\nA:", b"b\r\nC:  d\r\n\r\n")
+    heads, _ = await _send(b"GET / HTTP/1.1\r\n" + HOST + b"A:", b"b\r\nC:  d\r\n\r\n")
     (head,) = heads
-    assert _lines(head)[:3] == [b"GET / HTTP/1.1", b"A: b", b"C: d"]
+    assert _lines(head)[:4] == [b"GET / HTTP/1.1", b"Host: s", b"A: b", b"C: d"]
 
 
 async def test_the_head_after_a_split_one_begins_a_read_and_is_forwarded_as_written() -> None:
     heads, _ = await _send(
         b"GET /1 HTTP/1.1\r\nHost:s",
         b"vc\r\n\r\n",
-        b"GET /2 HTTP/1.1\r\n" + ASIS + b"\r\n",
+        b"GET /2 HTTP/1.1\r\n" + HOST + ASIS + b"\r\n",
         answers=2,
     )
-    assert heads[1].startswith(b"GET /2 HTTP/1.1\r\n" + ASIS + b"X-Forwarded-For: ")
+    assert heads[1].startswith(b"GET /2 HTTP/1.1\r\n" + HOST + ASIS + b"X-Forwarded-For: ")
 
 
 async def test_two_spaces_before_the_url_and_http10_are_rebuilt_as_http11() -> None:
     # "A:b" (a byte shorter than counted) makes up for the second SP before the URL
-    heads, _ = await _send(b"GET  /x HTTP/1.1\r\nA:b\r\n\r\n")
+    heads, _ = await _send(b"GET  /x HTTP/1.1\r\nA:b\r\n" + HOST + b"\r\n")
     assert _lines(heads[0])[:2] == [b"GET /x HTTP/1.1", b"A: b"]
     for request in (
         b"GET /x HTTP/1.0\r\n" + ASIS + b"\r\n",
@@ -166,14 +168,16 @@ async def test_two_spaces_before_the_url_and_http10_are_rebuilt_as_http11() -> N
 
 
 async def test_special_names_and_many_lines_take_the_rebuilt_head() -> None:
-    request = b"GET / HTTP/1.1\r\nA:b\r\nX-Request-Id:  abcdefgh12345678\r\n\r\n"
+    request = b"GET / HTTP/1.1\r\nA:b\r\nX-Request-Id:  abcdefgh12345678\r\n" + HOST + b"\r\n"
     heads, _ = await _send(request)
     lines = _lines(heads[0])
     assert lines[1] == b"A: b" and lines[-1] == b"X-Request-Id: abcdefgh12345678"
+    assert lines[2] == b"Host: s"
     # 17 lines whose sizes add up (pairs of "Hn:v" and "Hn:  v", and a plain one); an empty
     # line before the head keeps the read from the plain path (test_proxy_plain_heads.py),
     # which takes such a head as written, checked byte by byte
-    many = b"".join(b"H%d:%sv\r\n" % (i, b" " * (i % 2 * 2)) for i in range(16)) + b"Z: z\r\n"
+    many = b"".join(b"H%d:%sv\r\n" % (i, b" " * (i % 2 * 2)) for i in range(16))
+    many += b"Z: z\r\n" + HOST
     heads, _ = await _send(b"\r\nGET / HTTP/1.1\r\n" + many + b"\r\n")
     lines = _lines(heads[0])
     assert lines[1:18] == [b"H%d: v" % i for i in range(16)] + [b"Z: z"]
@@ -186,7 +190,7 @@ async def test_sizes_pointing_into_the_next_request_never_forward_its_bytes() ->
     # like a head's end. Forwarding up to there would put "Z" CRLF on the upstream connection
     # after this head's empty line: a second request smuggled to the upstream, this request's
     # proxy lines (X-Forwarded-For, the request id) cut off behind it.
-    request = b"GET / HTTP/1.1\r\nA:b\r\nC:d\r\nE:f\r\nG:h\r\nI:j\r\n\r\n"
+    request = b"GET / HTTP/1.1\r\n" + HOST + b"A:b\r\nC:d\r\nE:f\r\nG:h\r\nI:j\r\n\r\n"
     heads, got = await _send(request + b"Z\r\n\r\n")
     assert got.startswith(b"HTTP/1.1 200 OK\r\n")
     assert heads, "the upstream got no request"

@@ -166,6 +166,23 @@ def test_an_empty_file_written_and_copytruncated_between_two_reads_is_read_from_
     assert got == log.written
 
 
+def test_an_empty_file_written_copytruncated_and_written_again_reads_the_copy_first(
+    log: Log,
+) -> None:
+    # The lines written after the truncate moved the position past 0 before the check that
+    # looks for a copy ("nothing read yet and modified"): the lines only in the copy were lost.
+    tailer = FileTailer(log.path)
+    assert tailer.read() == []
+    time.sleep(TICK)
+    log.lines(3, "written and rotated between two reads")
+    copytruncate(log.path)
+    log.lines(2, "after the truncate, before the read")
+    got = texts(tailer.read())
+    log.lines(1, "later")
+    got += texts(tailer.read())
+    assert got == log.written
+
+
 def test_a_plain_truncation_without_a_copy_rereads_nothing(log: Log) -> None:
     tailer = FileTailer(log.path)
     log.lines(4)

@@ -65,7 +65,7 @@ async def write(store: HeldStore, n: int) -> tuple[list[int | None], Recording]:
     await asyncio.to_thread(store.entered.wait, 30)  # the writer thread holds finding 0
     for i in range(1, n):
         writes.raise_finding(finding(i), got.append)
-    writes.batch_written("n1/a1", 1)
+    writes.batch_written("n1/a1", "b1", 1)
     store.release.set()
     await writes.drain()
     await writes.close()
@@ -81,7 +81,7 @@ async def test_the_writes_queued_meanwhile_are_one_transaction_and_done_in_order
     incidents = {i.subject: i for i in store.list_incidents().items}
     assert got == [incidents[f"logs:n1/app{i % 7}"].id for i in range(50)]
     assert sum(i.findings for i in incidents.values()) == 50
-    assert store.get_meta("logs.batch:n1/a1") == "1"
+    assert store.get_meta("logs.batch:n1/a1") == "1 b1"
     raised = [e.finding.evidence["i"] for e in bus.events if e.kind == "finding.raised"]
     assert raised == list(range(50))
 
@@ -96,4 +96,4 @@ async def test_a_failed_write_is_retried_alone_and_only_it_loses_its_incident(
     assert "logs:n1/app3" not in incidents  # each of its writes rolled back alone
     expected = [None if i % 7 == 3 else incidents[f"logs:n1/app{i % 7}"].id for i in range(20)]
     assert got == expected
-    assert store.get_meta("logs.batch:n1/a1") == "1"
+    assert store.get_meta("logs.batch:n1/a1") == "1 b1"

@@ -101,6 +101,6 @@ def test_the_instances_remembered_stay_bounded_over_endless_agent_restarts(
             sent = {"agent_id": "a1", "boot": f"b{boot}", "seq": 1, "sent_at": 0.0}
             assert not logs.ingest_batch("n1", sent | {"templates": [item]}).duplicate
         assert len(logs.batches) == 20
-        assert len(logs.writes._batches) <= 20
+        assert len(logs.writes._notes) <= 20
     finally:
         store.close()

@@ -120,3 +120,22 @@ async def test_the_metrics_endpoint_counts_logs_findings_rules_and_refusals(
     assert value(m, "vigil_series_refused_total") == 2
     # no template id or text as a label anywhere
     assert not any("template" in dict(labels) for _, labels in m)
+
+
+async def test_the_rollups_saturated_by_the_flusher_are_counted_on_the_metrics(
+    start_controller: StartController,
+) -> None:
+    # RollupFlusher counted them (and logged them) but /metrics did not say
+    controller = await start_controller({"nodes": [{"name": "n1"}]})
+    base = f"http://127.0.0.1:{controller.api_port}"
+    async with httpx.AsyncClient(base_url=base) as client:
+        assert value(await scrape(client), "vigil_rollups_saturated_total") == 0
+        huge = [  # two of them sum past the largest double; the third closes minute 0
+            {"name": "gpu.flops", "value": 1e308, "at": at} for at in (1020.0, 1050.0, 1090.0)
+        ]
+        stored = await client.post(
+            "/api/v1/samples", headers=AUTH, json={"node": "n1", "samples": huge}
+        )
+        assert stored.json()["rejected"] == 0, stored.text
+        assert await controller.flusher.flush() >= 1
+        assert value(await scrape(client), "vigil_rollups_saturated_total") == 1

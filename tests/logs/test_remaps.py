@@ -30,16 +30,16 @@ SETS = sorted(p.name for p in LOGHUB.iterdir() if p.is_dir()) if LOGHUB is not N
 # A run found by a random search over a small grammar: cluster 4 merges into 3, then 3 into 2
 # on the line that widened 3.
 CHAIN = [
-    "query blue zone IN TXT from host",
-    "query red zone IN MX from host",
-    "query green zone IN MX from client",
-    "query blue zone IN MX from client",
-    "query user=ann zone IN TXT for host",
-    "query blue zone IN AAAA for peer",
-    "query cyan zone IN MX from client",
-    "query user=bob zone IN AAAA for server",
-    "query blue zone IN MX from server",
-    "query green zone IN AAAA for server",
+    "query blue zone via TXT from host",
+    "query red zone via MX from host",
+    "query green zone via MX from client",
+    "query blue zone via MX from client",
+    "query user=ann zone via TXT for host",
+    "query blue zone via AAAA for peer",
+    "query cyan zone via MX from client",
+    "query user=bob zone via AAAA for server",
+    "query blue zone via MX from server",
+    "query green zone via AAAA for server",
 ]
 
 

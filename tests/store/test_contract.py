@@ -509,6 +509,13 @@ def test_meta_values_are_set_read_and_overwritten(store: SqlStore) -> None:
     assert store.get_meta("instance") == "def"
 
 
+def test_a_meta_row_is_deleted_once(store: SqlStore) -> None:
+    store.set_meta("logs.batch:n1/a1", "3 b")
+    assert store.delete_meta("logs.batch:n1/a1")
+    assert store.get_meta("logs.batch:n1/a1") is None
+    assert not store.delete_meta("logs.batch:n1/a1")
+
+
 # values this version cannot read
 
 

@@ -3,7 +3,8 @@
 - ``POST /api/v1/logs`` (an agent token for its node, or an operator token): raw lines from any
   shipper, as JSON ``{"node", "source", "lines": [...]}`` or as ``text/plain`` with ``?node=&
   source=``; at most ``logs.push_max_bytes`` (413 beyond, and beyond :data:`MAX_PUSH_LINES`
-  lines); bad bytes are repaired and counted, never refused.
+  lines); bad bytes are repaired and counted, never refused. A text/plain body is read in
+  the ``charset`` it declares (UTF-8 without one; 415 for one unknown here).
 - ``POST /api/v1/logs/batches`` (agent token): templates + counts mined by ``vigil agent``.
 - ``GET /api/v1/logs/templates`` (viewer): controller-wide templates with counts, first/last seen,
   an example, family and ``P(fault | template)``; sortable, paged.
@@ -16,6 +17,7 @@ Served by the app of :func:`vigil.api.create_app`; the work is done by the contr
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -37,6 +39,7 @@ router = APIRouter(prefix="/api/v1", tags=["logs"], responses=ERROR_RESPONSES)
 LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 MAX_PUSH_LINES = 100_000
 """Lines per push: a megabyte of short lines; more is a shipper that should batch smaller."""
+TOO_MANY_LINES = f"more than {MAX_PUSH_LINES} lines: push smaller batches"
 MAX_BATCH_TEMPLATES = 10_000
 """Templates per agent batch (``logs.batch_templates`` is at most this)."""
 MAX_TEMPLATE_COUNT = 10**12
@@ -184,8 +187,8 @@ _PUSH_BODY = {
         413: {"model": ErrorOut, "description": "Body over logs.push_max_bytes or too many lines"},
         415: {
             "model": ErrorOut,
-            "description": "A Content-Type other than JSON or text/plain, or a Content-Encoding "
-            "other than gzip",
+            "description": "A Content-Type other than JSON or text/plain (or a charset that is "
+            "no text encoding known here), or a Content-Encoding other than gzip",
         },
         **STORE_RESPONSES,
     },
@@ -200,18 +203,25 @@ async def push_logs(
     shipper = await require_shipper(ctx, credentials)
     service = ctx.control.log_service()
     body = await _read_limited(request, service.max_push_bytes)
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = request.headers.get("content-type", "")
+    kind = content_type.split(";")[0].strip().lower()
     if kind == "text/plain":
         if source is None:
             raise InputError("query.source: required with a text/plain body (e.g. ?source=app)")
         at = node or "push"
         shipper.check(at, "log lines")
+        body = _as_utf8(body, content_type)
         if body.count(b"\n") > MAX_PUSH_LINES:
-            raise HTTPException(413, f"more than {MAX_PUSH_LINES} lines: push smaller batches")
+            raise HTTPException(413, TOO_MANY_LINES)
         result = await service.ingest_lines(at, source, body)
     elif kind in ("application/json", ""):
         try:
-            push = PushIn.model_validate(_json(body))
+            data = _json(body)
+            lines = data.get("lines") if isinstance(data, dict) else None
+            if isinstance(lines, list) and len(lines) > MAX_PUSH_LINES:
+                # as for text/plain (a 422 here said the same limit another way)
+                raise HTTPException(413, TOO_MANY_LINES)
+            push = PushIn.model_validate(data)
         except ValueError as exc:
             detail = (
                 # located under body, as FastAPI locates a body model's errors
@@ -225,6 +235,31 @@ async def push_logs(
     else:
         raise HTTPException(415, f"content-type {kind!r}: send application/json or text/plain")
     return IngestOut.model_validate(result, from_attributes=True)
+
+
+def _as_utf8(body: bytes, content_type: str) -> bytes:
+    """A text/plain body in the charset it declares, as UTF-8 (what the line splitter reads):
+    a ``charset=latin-1`` push was read as UTF-8, and every accented letter became a counted
+    invalid byte. An unknown charset is a 415 naming it; bytes invalid in a known one are
+    replaced (U+FFFD), as invalid UTF-8 is."""
+    charset = ""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    if not charset or charset in ("utf-8", "utf8", "us-ascii", "ascii"):
+        return body
+    try:
+        name = codecs.lookup(charset).name
+        if name in ("utf-8", "ascii"):
+            return body
+        # LookupError too for a codec that is no text encoding ('hex', 'rot13', 'base64')
+        text = body.decode(name, errors="replace")
+    except LookupError:
+        raise HTTPException(
+            415, f"content-type charset {charset!r}: not a text encoding known here; send UTF-8"
+        ) from None
+    return text.encode("utf-8", errors="surrogatepass")
 
 
 def _json(body: bytes) -> Any:

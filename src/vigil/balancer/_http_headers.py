@@ -19,6 +19,8 @@ import os
 import re
 from typing import Final
 
+from vigil.balancer._http_codings import BodyDecoder
+
 Headers = list[tuple[bytes, bytes]]
 
 HOP_BY_HOP: Final = frozenset(
@@ -353,15 +355,22 @@ def _drop_named(parts: list[bytes], named: set[bytes], start: int) -> list[bytes
 class ResponseMeta:
     """The client-facing response head and how its body must be framed."""
 
-    __slots__ = ("chunked_out", "close_delimited", "head", "retry_after")
+    __slots__ = ("chunked_out", "close_delimited", "decoder", "head", "retry_after")
 
     def __init__(
-        self, head: bytes, chunked_out: bool, close_delimited: bool, retry_after: float | None
+        self,
+        head: bytes,
+        chunked_out: bool,
+        close_delimited: bool,
+        retry_after: float | None,
+        decoder: BodyDecoder | None = None,
     ) -> None:
         self.head = head
         self.chunked_out = chunked_out  # re-chunk the body to the client
         self.close_delimited = close_delimited  # the upstream body ends when it closes
         self.retry_after = retry_after
+        # transfer codings to undo for an HTTP/1.0 client (rare: see _http_codings)
+        self.decoder = decoder
 
 
 def rewrite_response(
@@ -427,6 +436,7 @@ def rewrite_response(
     keep_alive = client_keep_alive
     chunked_out = False
     close_delimited = False
+    decoder: BodyDecoder | None = None
     if content_length is not None and not upstream_chunked:
         if status != 204:  # RFC 9110 §8.6: never in a 204 (its body is empty whatever it says)
             parts += (b"Content-Length: ", content_length, b"\r\n")
@@ -434,6 +444,10 @@ def rewrite_response(
         close_delimited = not upstream_chunked
         if client_http10:
             keep_alive = False  # the body ends when we close
+            # and it can carry no Transfer-Encoding (RFC 9112 §6.1): its codings are undone
+            applied = _codings_applied(codings) if codings is not None else []
+            if applied:
+                decoder = BodyDecoder(applied)  # ValueError: one that cannot be (a 502)
         else:
             chunked_out = True
             if codings is None or codings == b"chunked":
@@ -449,16 +463,22 @@ def rewrite_response(
     else:
         parts.append(b"\r\n")
     ra = parse_retry_after(retry_after) if retry_after is not None else None
-    return ResponseMeta(b"".join(parts), chunked_out, close_delimited, ra), keep_alive
+    return ResponseMeta(b"".join(parts), chunked_out, close_delimited, ra, decoder), keep_alive
+
+
+def _codings_applied(codings: bytes) -> list[bytes]:
+    """The transfer codings the upstream applied to the body besides the chunked framing the
+    proxy undoes (``Transfer-Encoding``'s values, lower case, in order)."""
+    tokens = [token.strip() for token in codings.split(b",")]
+    if tokens[-1] == b"chunked":
+        tokens.pop()
+    return [token for token in tokens if token and token != b"identity"]
 
 
 def _applied_codings(codings: bytes) -> bytes:
     """The transfer codings (``gzip, ``...) the upstream applied to the body besides the chunked
     framing the proxy undoes and redoes: they stay on the body, so the client must be told."""
-    tokens = [token.strip() for token in codings.split(b",")]
-    if tokens[-1] == b"chunked":
-        tokens.pop()
-    return b"".join(token + b", " for token in tokens if token and token != b"identity")
+    return b"".join(token + b", " for token in _codings_applied(codings))
 
 
 def parse_retry_after(value: bytes) -> float | None:

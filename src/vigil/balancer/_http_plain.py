@@ -16,8 +16,9 @@ at most :data:`MAX_LINES` lines ``token ":" value CRLF`` whose value has only vi
 and HTAB (no obs-text, no CTL, no bare CR or LF), and whose name no special request header may
 have (the code table of :mod:`~vigil.balancer._http_headers`: no ``Content-Length``,
 ``Transfer-Encoding``, ``Connection``, ``Upgrade``, ``Expect``, ``X-Request-Id``...; so the
-request has no body and stays alive), and at most one ``Host`` line (a second one gets the
-parser's path: 400); then the empty line, which must be the read's last two bytes (a read
+request has no body and stays alive), and exactly one ``Host`` line, whose
+value has only the bytes of a host and port (none, a second one, or another byte in it gets
+the parser's path: 400); then the empty line, which must be the read's last two bytes (a read
 holding more — a body, a pipelined request, a second empty line — goes to the parser).
 Anything else returns -1 and the read goes to httptools, which judges and frames it as
 before; every head taken here is one llhttp accepts with the same meaning, and the parser is
@@ -43,13 +44,16 @@ MAX_LINES: Final = 32
 _TOKEN: Final = 1
 _VALUE: Final = 2
 _TARGET: Final = 4
+_HOST: Final = 8  # a Host value byte: uri-host [":" port] (RFC 9112 §3.2, RFC 3986 §3.2.2)
 _ALPHA_DIGIT: Final = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _TOKEN_BYTES: Final = _ALPHA_DIGIT | frozenset(b"!#$%&'*+-.^_`|~")
 _TARGET_BYTES: Final = _ALPHA_DIGIT | frozenset(b"-._~!$&'()*+,;=:@/?%")
+HOST_BYTES: Final = _ALPHA_DIGIT | frozenset(b"-._~!$&'()*+,;=%:[]")
 _CLASS: Final = bytes(
     (_TOKEN if c in _TOKEN_BYTES else 0)
     | (_VALUE if 0x20 <= c <= 0x7E or c == 0x09 else 0)
     | (_TARGET if c in _TARGET_BYTES else 0)
+    | (_HOST if c in HOST_BYTES else 0)
     for c in range(256)
 )
 # The methods taken here, by first byte: (the request line's start to the target, the method)
@@ -108,7 +112,8 @@ def plain_request(data: bytes, limit: int) -> int:
     while True:
         c = data[i]
         if c == 13:  # the empty line: the read's last two bytes (LF checked by endswith)
-            return target_end if i == n - 2 else -1
+            # and a Host line seen (RFC 9112 §3.2: without one, the parser's path answers 400)
+            return target_end if i == n - 2 and host else -1
         start: i64 = i
         while table[c] & _TOKEN:  # the name; stops at the latest at a CR
             i += 1
@@ -133,11 +138,23 @@ def plain_request(data: bytes, limit: int) -> int:
             if host:
                 return -1
             host = True
-        i += 1
-        c = data[i]
-        while table[c] & _VALUE:  # the value, OWS included; stops at the latest at a CR
             i += 1
             c = data[i]
+            while c == 32 or c == 9:  # OWS
+                i += 1
+                c = data[i]
+            while table[c] & _HOST:  # a byte of neither kind goes to the parser's path: 400
+                i += 1
+                c = data[i]
+            while c == 32 or c == 9:
+                i += 1
+                c = data[i]
+        else:
+            i += 1
+            c = data[i]
+            while table[c] & _VALUE:  # the value, OWS included; stops at the latest at a CR
+                i += 1
+                c = data[i]
         if c != 13 or data[i + 1] != 10:  # a CTL, obs-text, or a bare CR
             return -1
         i += 2  # at most n - 2: the value stopped at a CR before the read's last CR LF

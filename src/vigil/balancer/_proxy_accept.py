@@ -10,10 +10,19 @@ itself and accepts until the queue is empty (at most :data:`ACCEPT_BATCH` per wa
 each socket to the loop's ``connect_accepted_socket`` (the transport is built at once and
 ``connection_made`` runs later in the same iteration, as with a loop server). Used by
 :class:`vigil.balancer.proxy.Proxy`.
+
+Under uvloop each connection is accepted as an :class:`UvAccepted` socket (the C socket type)
+rather than a ``socket.socket``, whose ``family`` and ``type`` are Python properties that convert
+to enums: five such reads per connection between ``socket.accept`` and uvloop's
+``connect_accepted_socket`` (and ``socket.py``'s ``accept`` and ``__init__``, interpreted) cost
+~37,000 instructions per stream, 23 % of what a new stream costs the proxy
+(``bench/stream_setup.py``, docs/benchmarks.md "First event of a stream"). Other loops get
+``socket.socket``s.
 """
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import errno
 import functools
@@ -30,6 +39,23 @@ RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.EN
 RESOURCE_PAUSE = 1.0
 
 log = logging.getLogger(__name__)
+
+
+class UvAccepted(_socket.socket):
+    """An accepted connection's socket for uvloop, of the C type: ``family`` and ``type`` are
+    plain ints.
+
+    uvloop closes a socket object it was handed that is not a ``socket.socket`` with ``close()``
+    once libuv has closed the descriptor itself (a ``socket.socket`` it detaches): here
+    ``close()`` only forgets the descriptor, so that a number another thread has been given
+    meanwhile is never closed. Only for uvloop: asyncio's transports close their socket with
+    ``close()``, which would leak the descriptor. Garbage-collected without a transport
+    (``connect_accepted_socket`` failed), it closes its descriptor as any socket does."""
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        self.detach()
 
 
 async def bind(host: str, port: int, *, backlog: int, reuse_port: bool) -> list[socket.socket]:
@@ -81,13 +107,24 @@ class Listener:
         self.accepted = 0  # connections accepted (tests read it)
         self._closed = False
         sock.setblocking(False)
+        # under uvloop: the C accept (no socket.socket built) and the kind of socket it returns
+        self._uv = _is_uvloop(loop)
+        self._accept_fd: Callable[[], tuple[int, Any]] = getattr(sock, "_accept")  # noqa: B009
+        self._kind = (int(sock.family), int(sock.type), sock.proto)
         loop.add_reader(sock.fileno(), self._accept)
 
     def _accept(self) -> None:
         sock = self.sock
+        uv = self._uv
+        accept = self._accept_fd
+        family, kind, proto = self._kind
+        conn: _socket.socket
         for _ in range(ACCEPT_BATCH):
             try:
-                conn, peer = sock.accept()
+                if uv:
+                    fd, peer = accept()
+                else:
+                    conn, peer = sock.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return
             except OSError as exc:
@@ -103,10 +140,14 @@ class Listener:
                 self.loop.call_later(RESOURCE_PAUSE, self._resume)
                 return
             self.accepted += 1
-            conn.setblocking(False)
+            if uv:  # not set non-blocking here: libuv's uv_tcp_open does (one ioctl, not two)
+                conn = UvAccepted(family, kind, proto, fd)
+            else:
+                conn.setblocking(False)
             # the factory's protocols have asyncio.Protocol's methods without its base class
             make = cast(Callable[[], asyncio.Protocol], functools.partial(self.factory, peer))
-            _drive(self.loop.connect_accepted_socket(make, conn))
+            # uvloop takes any socket object with fileno(), family and type
+            _drive(self.loop.connect_accepted_socket(make, cast(socket.socket, conn)))
 
     def _resume(self) -> None:
         if not self._closed:
@@ -118,6 +159,14 @@ class Listener:
             self._closed = True
             self.loop.remove_reader(self.sock.fileno())
             self.sock.close()
+
+
+def _is_uvloop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        return False
+    return isinstance(loop, uvloop.Loop)
 
 
 def _drive(coro: Coroutine[Any, Any, Any]) -> None:

@@ -24,11 +24,14 @@ from vigil.balancer._http_headers import (
     forward_as_written,
     rewrite_request,
 )
-from vigil.balancer._http_plain import method_of, plain_request
+from vigil.balancer._http_plain import HOST_BYTES, method_of, plain_request
+from vigil.balancer._http_target import forwarded_target
 from vigil.balancer._proxy_core import ExchangeCore
 from vigil.balancer._proxy_exchange import Exchange
 from vigil.balancer._proxy_state import ProxyState
 
+# 1 for a byte a Host value may have (a bytes index: compiled, an inline load)
+HOST_TABLE: Final = bytes(int(c in HOST_BYTES) for c in range(256))
 # Plain request heads are taken without the parser only when compiled (see __init__)
 PLAIN_HEADS: Final = __file__.endswith((".so", ".pyd"))
 # why reading from the client is paused (a bit mask)
@@ -38,6 +41,13 @@ _UPSTREAM: Final = 2
 
 def _discard(data: object) -> None:
     """What a write does before the connection is made."""
+
+
+def _host_value(value: bytes) -> bool:
+    """Whether a Host value (llhttp has cut its OWS) has only the bytes of ``uri-host [":"
+    port]`` (RFC 9112 §3.2: 400 otherwise): a space, ``/``, ``@``, ``?``, a quote... are not."""
+    table = HOST_TABLE
+    return all(table[c] for c in value)  # compiled: a loop over the bytes, no generator
 
 
 class ClientConnection:
@@ -219,12 +229,32 @@ class ClientConnection:
         ):
             raise BadRequest(431, "request head too large")
         hosts = 0
-        for name, _ in self.headers:
+        for name, value in self.headers:
             if len(name) == 4 and name.lower() == b"host":
                 hosts += 1
+                if not _host_value(value):
+                    raise BadRequest(400, "the Host header is not a host and port")
         if hosts > 1:  # RFC 9112 §3.2 (the router and the upstream could read different ones)
             raise BadRequest(400, "more than one Host header line")
+        raw_start = self.raw_start
+        if hosts == 0:  # RFC 9112 §3.2: an HTTP/1.1 request must have one
+            if self.parser.get_http_version() != "1.0":
+                raise BadRequest(400, "no Host header (an HTTP/1.1 request needs one)")
+            # the upstream leg is HTTP/1.1: a Host, empty as the target has no authority
+            self.headers.append((b"Host", b""))
+            raw_start = -1  # the head is rebuilt, not forwarded as written
         method = self.get_method()
+        url = self.url
+        if not url or url[0] != 47:  # not "/...": absolute form (or "*"), see _http_target
+            self.url, authority = forwarded_target(method, url)
+            if authority is not None:  # the target's authority replaces the Host
+                self.headers = [
+                    (name, value)
+                    for name, value in self.headers
+                    if not (len(name) == 4 and name.lower() == b"host")
+                ]
+                self.headers.append((b"Host", authority))
+                raw_start = -1
         meta = rewrite_request(
             method,
             self.url,
@@ -234,7 +264,7 @@ class ClientConnection:
             st.ids,
             st.affinity,
             self.data,
-            self.raw_start,
+            raw_start,
         )
         self.raw_start = -1  # where the next head in this read begins is not known
         keep_alive = self.should_keep_alive()

@@ -141,17 +141,18 @@ class UpstreamPool:
         self._checked_at: dict[Key, float] = {}  # when each upstream's last check started
         self.checks = 0  # liveness checks started (tests read it)
 
-    def take(self, key: Key, checked: bool = False) -> UpstreamConnection | None:
+    def take(self, key: Key) -> UpstreamConnection | None:
         """The most recently used live idle connection to ``key``; None when there is none or
-        when earlier requests are waiting for one (they come first). ``checked``: for a request
-        that cannot be replayed, each candidate is first asked whether the upstream has closed
-        it already (:meth:`UpstreamConnection.peer_gone`, one syscall)."""
+        when earlier requests are waiting for one (they come first). Each candidate is first
+        asked whether the upstream has closed it or sent it a byte the loop has not read yet
+        (:meth:`UpstreamConnection.peer_gone`, one ``poll(0)``): such a one is closed, never
+        reused (a request written on it could fail, or get a stray response for its answer)."""
         waiting = self.waiting  # empty unless a request waits: no hashing of the key then
         if waiting and waiting.get(key):
             return None
-        return self._take_idle(key, checked)
+        return self._take_idle(key)
 
-    def _take_idle(self, key: Key, checked: bool = False) -> UpstreamConnection | None:
+    def _take_idle(self, key: Key) -> UpstreamConnection | None:
         queue = self.idle.get(key)
         if not queue:
             return None
@@ -159,7 +160,7 @@ class UpstreamPool:
         while queue:
             conn = queue.pop()
             alive = not conn.closed and conn.idle_since > deadline
-            if alive and not (checked and conn.peer_gone()):
+            if alive and not conn.peer_gone():
                 return conn
             conn.close()
         return None

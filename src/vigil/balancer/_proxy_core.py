@@ -67,6 +67,7 @@ class ExchangeCore:
         "router",
         "sent",
         "sent_at",
+        "stale_retried",
         "started",
         "state",
         "stats",
@@ -121,6 +122,9 @@ class ExchangeCore:
         self.conn: UpstreamConnection | None = None
         self.connecting: Waiter | None = None  # waiting for an upstream connection
         self.tried: frozenset[str] = _NONE_TRIED
+        # sent again once after a reused connection closed unanswered (see Exchange), or a
+        # 1xx came (the replica answers on that connection: it was not stale)
+        self.stale_retried = False
         self.attempts = 0
         self.status = 0
         self.resp: ResponseMeta | None = None
@@ -156,7 +160,12 @@ class ExchangeCore:
             conn.exchange = None
             conn.abort()
 
-    def _release(self, outcome: Outcome, retry_after: float | None = None) -> None:
+    def _release(
+        self, outcome: Outcome, retry_after: float | None = None, counted: bool = True
+    ) -> None:
+        """Report the attempt to the router and the metrics; ``counted`` False: not as an
+        error in the metrics either (a stale connection's attempt, reported as CLIENT_ABORT:
+        not the upstream's fault)."""
         upstream = self.upstream
         if upstream is None:
             return
@@ -166,7 +175,7 @@ class ExchangeCore:
         assert stats is not None and self.router is not None
         stats.in_flight -= 1
         stats.duration.observe(now - self.t_attempt)
-        if outcome is not Outcome.OK:
+        if outcome is not Outcome.OK and counted:
             stats.error(outcome.value)
         latency = (self.ttfb_at or now) - self.t_attempt
         router = self.router

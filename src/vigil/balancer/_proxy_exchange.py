@@ -13,7 +13,7 @@ Retries (each on a replica not yet tried, within ``max_retries`` and the retry b
 - the connection closed before any response byte: only idempotent methods (GET, HEAD, OPTIONS,
   PUT, DELETE, TRACE) whose body so far fits ``retry_body_limit`` (kept for replay). POST and
   PATCH are *not* retried after a close (EOF): the replica read the request and may have
-  started the work. So such a request goes on a reused connection only after a peek at its
+  started the work. So a request goes on a reused connection only after a look at its
   socket says the upstream has not closed it
   (:meth:`~vigil.balancer._proxy_upstream.UpstreamConnection.peer_gone`);
 - the connection was *reset* (``ECONNRESET``) before any response byte, even for POST and PATCH
@@ -27,6 +27,14 @@ Retries (each on a replica not yet tried, within ``max_retries`` and the retry b
   ``retry_on_reset`` off;
 - never after a response head was received, never after a first-byte timeout (the replica may
   still be generating), never after garbage (the pool ejects that replica).
+
+A retry that is safe by these rules after a *reused* connection closed or reset before any
+response byte is, once per request, not charged to the replica: a server closes an idle
+keep-alive connection when it likes, and the close can cross the request on the wire (RFC 9112
+§9.3.1; nginx gives such a failure on a cached connection an extra try too). So the attempt is
+released as ``CLIENT_ABORT`` (no failure, no latency), and the request goes again through the
+router, on a fresh connection, without excluding that replica and without spending a retry or
+the retry budget (the ``stale`` retry of the metrics). A second such failure is an ordinary one.
 
 Each attempt is reported once to the router with ``release``; ``latency`` is the time to the
 response head (the replica's responsiveness, independent of how long a token stream lasts).
@@ -138,7 +146,8 @@ class Exchange(ExchangeCore):
         self.ttfb_at = 0.0
         self.sent = False
         key_addr = (upstream.host, upstream.port)
-        conn = st.pool.take(key_addr, not self.replayable)  # not replayable: checked
+        # looked at first: closed or sent to, not taken; after a stale one, a fresh connection
+        conn = st.pool.take(key_addr) if not self.stale_retried else None
         if conn is not None:
             self._attach(conn)
         else:
@@ -198,18 +207,33 @@ class Exchange(ExchangeCore):
         self._arm(min(settings.first_byte_timeout, settings.idle_timeout), now)
 
     def _attempt_failed(
-        self, outcome: Outcome, status: int, message: str, unread: bool = False
+        self,
+        outcome: Outcome,
+        status: int,
+        message: str,
+        unread: bool = False,
+        stale: bool = False,
     ) -> None:
         """The attempt ended before any response byte: retry if safe, else answer ``status``.
-        ``unread``: the replica reset the connection, so it never read the whole request."""
+        ``unread``: the replica reset the connection, so it never read the whole request;
+        ``stale``: that connection had carried earlier responses (see the module docstring)."""
         self._drop_conn()
         sent = self.sent
-        self._release(outcome)
         st = self.state
         replayable = self.replayable
         safe = not sent or (replayable and outcome is not Outcome.TIMEOUT)
         if not safe and unread and self.replay is not None and st.settings.retry_on_reset:
             safe = True  # not idempotent, but held whole and never read (see the docstring)
+        if stale and safe and not self.stale_retried and not self.client.closed:
+            self.stale_retried = True
+            self._release(Outcome.CLIENT_ABORT, counted=False)  # not the replica's failure
+            st.metrics.retry("stale")
+            self.pending = list(self.replay or ())
+            self.pending_bytes = self.replay_bytes
+            self.attempts -= 1  # not one of the max_retries
+            self.attempt(st.clock())
+            return
+        self._release(outcome)
         if safe and self.attempts <= st.settings.max_retries and not self.client.closed:
             now = st.clock()
             allowed = getattr(self.router, "retry_allowed", None)
@@ -228,14 +252,16 @@ class Exchange(ExchangeCore):
     def response_head(self, conn: UpstreamConnection, status: int, head: bytes) -> None:
         if status < 200:
             self.interim = True  # 100 Continue / 103 Early Hints: not forwarded
+            self.stale_retried = True  # the replica answers on this connection: not stale
             if not self.replayable:
                 self.replay = None  # the replica read the head: no retry after a reset now
             return
         self.ttfb_at = now = self.state.clock()
         assert self.stats is not None
         self.stats.ttfb.observe(now - self.t_attempt)
-        self.status = status
         is_head = self.method == b"HEAD"
+        # ValueError (a transfer coding an HTTP/1.0 client cannot be sent): an invalid
+        # response, answered 502 by upstream_garbage (the status is not set yet)
         self.resp, self.keep_alive = _response_head(
             status,
             head,
@@ -244,6 +270,7 @@ class Exchange(ExchangeCore):
             client_http10=self.http10,
             request_id=self.meta.request_id,
         )
+        self.status = status
         self.out.append(self.resp.head)
         self.phase = STREAM
         if is_head:  # httptools would wait for the body a HEAD answer announces but never sends
@@ -253,8 +280,14 @@ class Exchange(ExchangeCore):
         resp = self.resp
         if resp is None:
             return
+        if resp.chunked_out:
+            self.out.append(chunk(data))
+        elif resp.decoder is None:
+            self.out.append(data)
+        else:  # an HTTP/1.0 client: the transfer codings undone (ValueError: corrupt)
+            data = resp.decoder.feed(data)
+            self.out.append(data)
         self.bytes_out += len(data)
-        self.out.append(chunk(data) if resp.chunked_out else data)
 
     def response_complete(self, conn: UpstreamConnection, reusable: bool) -> None:
         if self.interim:
@@ -264,6 +297,8 @@ class Exchange(ExchangeCore):
         assert resp is not None
         if resp.chunked_out:
             self.out.append(b"0\r\n\r\n")
+        elif resp.decoder is not None:  # ValueError: the coded body was cut short
+            self.out.append(resp.decoder.end())
         # The client gets the end of the response first: the bookkeeping below (pool, router,
         # metrics, access log) is not on the path of its latency.
         self.flush()
@@ -284,15 +319,23 @@ class Exchange(ExchangeCore):
         self.conn = None
         if self.status == 0:
             self.state.pool.check(conn.key)  # closed before answering: is anything left there?
+            # it waited idle in the pool (a server may close such a one when it likes), and
+            # no byte of an answer came
+            stale = conn.idle_since > 0.0 and not conn.partial
             if isinstance(exc, ConnectionResetError) and not conn.partial:  # no response byte
                 self._attempt_failed(
-                    Outcome.CONNECT_ERROR, 502, "upstream reset the connection", True
+                    Outcome.CONNECT_ERROR, 502, "upstream reset the connection", True, stale
                 )
             else:
-                self._attempt_failed(Outcome.CONNECT_ERROR, 502, "upstream closed the connection")
+                self._attempt_failed(
+                    Outcome.CONNECT_ERROR, 502, "upstream closed the connection", False, stale
+                )
         elif self.resp is not None and self.resp.close_delimited and exc is None:
             self.interim = False
-            self.response_complete(conn, False)  # the body ended with the connection
+            try:
+                self.response_complete(conn, False)  # the body ended with the connection
+            except ValueError:  # a transfer coding undone for an HTTP/1.0 client, cut short
+                self._stream_failed(Outcome.PROTOCOL_ERROR)
         else:  # cut short (a body ending with the connection too, when it was reset: exc)
             self._stream_failed(Outcome.SERVER_ERROR)
 
@@ -300,7 +343,9 @@ class Exchange(ExchangeCore):
         if self.status == 0:
             self._drop_conn()
             self._release(Outcome.PROTOCOL_ERROR)
-            self.reply(502, "upstream sent an invalid response")
+            cause = exc.__context__ if exc.__context__ is not None else exc
+            detail = f": {cause}" if isinstance(cause, ValueError) else ""
+            self.reply(502, "upstream sent an invalid response" + detail)
         else:
             self._stream_failed(Outcome.PROTOCOL_ERROR)
 

@@ -8,6 +8,8 @@ placeholder socket (not listening) so that port 0 resolves to one port for every
 Each worker also listens for pool changes from the parent (:meth:`Workers.apply`, the health
 channel of :mod:`vigil.balancer._proxy_channel`), so drains, ejections by the operator, health
 verdicts and weights made in the process that owns the configuration reach every worker.
+Once listening, a worker settles its garbage collector (:func:`settle_gc`): what it imported and
+built is frozen, and the young generation is collected ten times less often.
 Given the upstreams (``share=``), :meth:`Workers.launch` also creates a shared-memory block of
 in-flight counts (:mod:`vigil.balancer._proxy_shared`) that every worker's pool attaches to
 (:meth:`Pool.share <vigil.balancer.pool.Pool.share>`), so each worker's policy reads the count
@@ -21,6 +23,7 @@ Used by :mod:`vigil.daemon._balancer_workers` (``balancer.workers`` above 1 in v
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import signal
@@ -30,7 +33,7 @@ from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from multiprocessing.shared_memory import SharedMemory
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from vigil.balancer._pool_shared import SharedInFlight
 from vigil.balancer._proxy_channel import PoolUpdate, listen
@@ -41,6 +44,25 @@ if TYPE_CHECKING:
     from vigil.balancer.proxy import Proxy
 
 ProxyFactory = Callable[[], "Proxy"]
+
+# A worker's young-generation threshold (CPython's default: 700). A new client connection
+# allocates dozens of container objects, some in reference cycles (a connection and its
+# parser, whose callbacks it is) that only the collector frees; at 700 a burst of 200 new
+# streams ran ~8 young and ~1 middle collection, ~10,000 instructions per stream, 6 % of a
+# stream's set-up to its end (bench/stream_setup.py, docs/benchmarks.md "First event of a
+# stream"). At 7,000 those collections are ten times rarer; the cyclic garbage left waiting is
+# bounded by the same count (a few MB).
+GC_YOUNG_THRESHOLD: Final = 7000
+
+
+def settle_gc() -> None:
+    """Freeze what the process holds now (modules, the proxy's state: never scanned again)
+    and raise the young generation's threshold to :data:`GC_YOUNG_THRESHOLD`. Called by a
+    worker process once its proxy listens; a worker serves nothing else."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 class Workers:
@@ -265,6 +287,7 @@ async def _serve(
         except Exception as exc:
             conn.send(f"{type(exc).__name__}: {exc}")
             return
+        settle_gc()
         conn.send(bound)
         loop = asyncio.get_running_loop()
         listen(loop, updates, conn, proxy.router, proxy.clock)

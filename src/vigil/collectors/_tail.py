@@ -18,13 +18,27 @@ How each case is handled:
   ``path.*`` starting with the same bytes), then the file from 0. Lines written between the
   copy and the truncate are in neither file: that loss is inherent to copytruncate; it is
   never a duplicate. A file that was empty at the last check has no first bytes to compare:
-  its modification time tells that it was written since, and a copy newer than that check is
-  read (timestamps move by clock ticks, so this fails within a tick of the check).
+  its modification time tells that it was written since, and the oldest copy newer than that
+  check is read (timestamps move by clock ticks, so this fails within a tick of the check).
+  Such a file written, copytruncated *and then renamed* before the next read is not
+  recovered: its copy's lines are lost.
 - **Restart** with a saved :class:`TailState`: the same file (device, inode and fingerprint)
   resumes at the saved offset; a file rotated while Vigil was down is found among the rotated
   files and finished first; with no match the current file is read from 0 (a duplicate is
-  better than a loss). Only one rotation is recovered, while down or between two reads: with
-  two, the generation in between is skipped.
+  better than a loss). A file deleted meanwhile (rotated past logrotate's ``rotate`` count)
+  loses its unread lines, but the rotated files written since it was last checked are read
+  whole first.
+- **Two or more rotations** between two reads or while Vigil was down: the file we were reading
+  is finished, then each generation between it and the current file, oldest first, whole
+  (:func:`~vigil.collectors._tail_state.newer_generations`: ``app.log.2`` was ours, so
+  ``app.log.1`` is read, then ``app.log``; in other schemes, by modification time). The same
+  for copies: ours found as ``app.log.3``, the copies ``app.log.2`` and ``app.log.1`` follow
+  (up to the file we read, should it have been renamed since).
+- **Compressed rotations** (``.gz``, ``.bz2``...) are never read: a renamed file held open is
+  finished from its descriptor even once compressed and unlinked, but a generation compressed
+  before the tailer got to it (two rotations between two reads, or a restart after one, with
+  logrotate's ``compress`` and no ``delaycompress``) is lost. Use ``delaycompress``: the first
+  rotated generation then stays plain until the next rotation.
 - **Missing or unreadable** file: ``read()`` returns ``[]`` and retries on the next call; the
   problem is logged once and kept in :attr:`FileTailer.problem`, never raised.
 """
@@ -37,7 +51,13 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from vigil.collectors._tail_state import OpenFile, TailedLine, TailState, rotated_candidates
+from vigil.collectors._tail_state import (
+    OpenFile,
+    TailedLine,
+    TailState,
+    newer_generations,
+    rotated_candidates,
+)
 from vigil.logs import DEFAULT_MAX_LINE_BYTES, InputStats, LineSplitter
 
 _log = logging.getLogger(__name__)
@@ -96,12 +116,12 @@ class FileTailer:
         self._opener = opener
         self._resume = state if state is not None and state.inode != 0 else None
         self._cur: OpenFile | None = None
-        self._old: OpenFile | None = None
-        """A rotated-away file to finish before ``_cur``."""
+        self._old: list[OpenFile] = []
+        """Rotated-away files to finish, in this order, before ``_cur``."""
 
     def state(self) -> TailState:
         """Where a restarted tailer should resume (just past the last line returned)."""
-        reader = self._old or self._cur
+        reader = self._old[0] if self._old else self._cur
         if reader is not None:
             return reader.state()
         return self._resume or TailState()
@@ -123,33 +143,36 @@ class FileTailer:
     def close(self) -> None:
         """Release the open files; :meth:`state` still tells where to resume."""
         resume = self.state()
-        for reader in (self._old, self._cur):
+        for reader in [*self._old, self._cur]:
             if reader is not None:
                 os.close(reader.fd)
-        self._old = self._cur = None
+        self._old, self._cur = [], None
         self._resume = resume if resume.inode != 0 else None
 
     def _read(self, out: list[TailedLine], budget: int) -> int:
         switches = 0
         while budget > 0 and switches < MAX_SWITCHES:
-            if self._old is not None:
-                budget = self._old.drain(out, budget)
+            if self._old:
+                budget = self._old[0].drain(out, budget)
                 if budget <= 0:
                     break
-                self._old.finish(out)
-                self._old = None
+                self._old.pop(0).finish(out)
+                continue
             if self._cur is None:
                 if not self._open_current():
                     break
                 switches += 1
                 continue
             cur, before = self._cur, self._cur.state()
+            # nothing read of it yet: checked after the read, the lines written after a
+            # copytruncate hid the copy (and the lines only in it were lost)
+            maybe_copied = cur.pos == 0 and self._at_path(cur)
             batch: list[TailedLine] = []
             left = cur.drain(batch, budget)
-            if not cur.unchanged():
+            if not cur.unchanged(maybe_copied):
                 # Truncated (before or while we read): what we just read may be new content
                 # read from the old position, so it is dropped and read again from the start.
-                self._old = self._find_rotated(before, cur)
+                self._old = self._generations(self._find_rotated(before, cur), cur)
                 cur.rewind()
                 switches += 1
                 continue
@@ -160,6 +183,14 @@ class FileTailer:
             switches += 1
         return budget
 
+    def _at_path(self, cur: OpenFile) -> bool:
+        """Whether ``cur`` is still the file at ``path`` (a renamed file is not copytruncated)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == (cur.device, cur.inode)
+
     def _renamed(self, cur: OpenFile) -> bool:
         """At the end of the current file: if ``path`` is another file now, switch to it."""
         try:
@@ -168,7 +199,7 @@ class FileTailer:
             return False  # renamed away, the new file not created yet: keep the old one open
         if (st.st_dev, st.st_ino) == (cur.device, cur.inode) or st.st_size == 0:
             return False  # an empty new file: the writer may not have reopened yet
-        self._old, self._cur = cur, None
+        self._old, self._cur = self._generations(cur, None), None
         return True
 
     def _open_current(self) -> bool:
@@ -178,12 +209,54 @@ class FileTailer:
             if reader is not None and reader.resumes(state):
                 reader.offset = reader.pos = state.offset
             else:
-                self._old = self._find_rotated(state, reader)
-        if reader is None and self._old is None:
+                old = self._find_rotated(state, reader)
+                self._old = (
+                    self._generations(old, reader)
+                    if old is not None
+                    else self._since(state, reader)
+                )
+        if reader is None and not self._old:
             self._resume = state
             return False
         self._cur = reader
         return True
+
+    def _since(self, state: TailState, current: OpenFile | None) -> list[OpenFile]:
+        """The file of ``state`` is gone (rotated out of the kept count while Vigil was down):
+        the rotated files written since it was checked, oldest first (its unread lines are
+        lost with it; not the generations after it)."""
+        if state.mtime_ns == 0:
+            return []  # no time to go by: the current file is read from 0
+        here = [self.path, *rotated_candidates(self.path)]
+        if any(_has_identity(name, state) for name in here):
+            return []  # not gone (truncated, rewritten): the current file is read from 0
+        stop = None if current is None else (current.device, current.inode)
+        found: list[OpenFile] = []
+        for name in newer_generations(self.path, None, stop, since_ns=state.mtime_ns):
+            reader = self._try_open(name, 0, report=False)
+            if reader is not None:
+                found.append(reader)
+        return found
+
+    def _generations(self, old: OpenFile | None, current: OpenFile | None) -> list[OpenFile]:
+        """``old`` and the generations rotated after it, oldest first, up to ``current`` (a
+        truncated file may have been renamed too: its place is among them)."""
+        if old is None:
+            return []
+        stop = None if current is None else (current.device, current.inode)
+        found = [old]
+        seen = {(old.device, old.inode)}
+        for name in newer_generations(self.path, old.fd, stop):
+            reader = self._try_open(name, 0, report=False)
+            if reader is None:
+                continue
+            ident = (reader.device, reader.inode)
+            if ident in seen or ident == stop:  # replaced since it was listed
+                os.close(reader.fd)
+                continue
+            seen.add(ident)
+            found.append(reader)
+        return found
 
     def _find_rotated(self, state: TailState, current: OpenFile | None) -> OpenFile | None:
         """The file ``state`` was taken on, renamed (same inode) or copied (same first bytes)."""
@@ -195,11 +268,13 @@ class FileTailer:
             ident = (reader.device, reader.inode)
             if current is not None and ident == (current.device, current.inode):
                 os.close(reader.fd)
-            elif reader.resumes(state):
+            elif reader.resumes(state, renamed=True):
                 if copy is not None:
                     os.close(copy.fd)
                 return reader
-            elif copy is None and state.copied_into(reader.fd):
+            elif state.copied_into(reader.fd) and (copy is None or _older(state, reader, copy)):
+                if copy is not None:
+                    os.close(copy.fd)
                 copy = reader
             else:
                 os.close(reader.fd)
@@ -246,6 +321,27 @@ class FileTailer:
         self.problem = f"{self.path}: {reason}; {fix}"
         level = logging.INFO if status is TailStatus.MISSING else logging.WARNING
         _log.log(level, "%s", self.problem)
+
+
+def _has_identity(path: str, state: TailState) -> bool:
+    try:
+        return state.same_identity(os.stat(path))
+    except OSError:
+        return False
+
+
+def _older(state: TailState, reader: OpenFile, than: OpenFile) -> bool:
+    """Of two copies of a file that was empty at ``state``, the older is ours: the newer
+    ones are of later generations (two copytruncates since). Numbered copies of one tick
+    (the same mtime) go by their number, ``app.log.2`` before ``app.log.1``."""
+    if state.fingerprint_size != 0:
+        return False  # only the copy that starts with our bytes matches: the first found
+    return _age(reader) < _age(than)
+
+
+def _age(reader: OpenFile) -> tuple[int, int]:
+    suffix = reader.path.rpartition(".")[2]
+    return reader.mtime, -int(suffix) if suffix.isdigit() else 0
 
 
 async def follow(

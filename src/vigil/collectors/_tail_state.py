@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -129,6 +130,60 @@ def rotated_candidates(path: str) -> list[str]:
     return [candidate for _, candidate in found]
 
 
+def newer_generations(
+    path: str, older: int | None, stop: tuple[int, int] | None, *, since_ns: int = 0
+) -> list[str]:
+    """The rotated files of ``path`` written after the file open as fd ``older``, oldest first.
+
+    Two rotations between two reads (or while Vigil was down) leave a generation that was never
+    at ``path`` when we looked: ``app.log.1`` when ``older`` is now ``app.log.2``. In logrotate's
+    numbered scheme the generations newer than ``app.log.N`` are ``app.log.N-1`` ... ``app.log.1``;
+    otherwise (``dateext``, or ``older`` deleted) they are the rotated files (a suffix of
+    digits: see :data:`_ROTATION_SUFFIX`) modified since ``older`` last was, by modification
+    time. The list ends before the file whose ``(device,
+    inode)`` is ``stop`` (the one the caller reads next), and leaves out compressed files.
+    ``older`` None (the file is gone): the rotated files modified since ``since_ns``.
+    """
+    st = os.fstat(older) if older is not None else None
+    stats: dict[str, os.stat_result] = {}
+    for candidate in rotated_candidates(path):
+        try:
+            stats[candidate] = os.stat(candidate)
+        except OSError:
+            continue
+    path = os.path.abspath(path)
+    prefix = path + "."
+    numbered = {
+        int(name[len(prefix) :]): name
+        for name in stats
+        if name.startswith(prefix) and name[len(prefix) :].isdigit()
+    }
+    mine = None if st is None else _ident(st)
+    at = [n for n, name in numbered.items() if _ident(stats[name]) == mine]
+    if at:
+        names = [numbered[n] for n in range(at[0] - 1, 0, -1) if n in numbered]
+    else:
+        since = since_ns if st is None else st.st_mtime_ns
+        dated = {name: s for name, s in stats.items() if _ROTATION_SUFFIX.match(name, len(path))}
+        newer = [(s.st_mtime_ns, name) for name, s in dated.items() if s.st_mtime_ns >= since]
+        names = [name for _, name in sorted(newer) if _ident(stats[name]) != mine]
+    found: list[str] = []
+    for name in names:
+        if _ident(stats[name]) == stop:
+            break
+        found.append(name)
+    return found
+
+
+_ROTATION_SUFFIX = re.compile(r"[.-][0-9][0-9._-]*\Z")
+"""What a rotation adds to the name (``.1``, ``-20240501``, ``.2024-05-01-1714550400``): read
+whole only these, not any ``app.log.*`` that happens to be newer (``.pos``, ``.lock``, ``.bak``)."""
+
+
+def _ident(st: os.stat_result) -> tuple[int, int]:
+    return st.st_dev, st.st_ino
+
+
 @dataclass(frozen=True, slots=True)
 class TailedLine:
     """One complete line: its text (repaired), where it starts in its file, and that file."""
@@ -156,21 +211,25 @@ class OpenFile:
         fp = fingerprint(self.prefix)
         return TailState(self.device, self.inode, self.offset, fp, len(self.prefix), self.mtime)
 
-    def resumes(self, state: TailState) -> bool:
+    def resumes(self, state: TailState, *, renamed: bool = False) -> bool:
+        """Whether this is the file ``state`` was taken on, to be read on from its offset.
+        ``renamed``: it was found under a rotated name, so an empty file written since was
+        rotated by a rename, not copytruncated (which leaves the file at the log's own name)."""
         st = os.fstat(self.fd)
         ok = state.same_identity(st) and st.st_size >= state.offset
-        if state.fingerprint_size == 0 and st.st_mtime_ns != state.mtime_ns:
+        if state.fingerprint_size == 0 and st.st_mtime_ns != state.mtime_ns and not renamed:
             return False  # empty when saved, modified since: maybe written and copytruncated
         return ok and state.prefix_matches(self.fd)
 
-    def unchanged(self) -> bool:
+    def unchanged(self, maybe_copied: bool) -> bool:
         """False once the file was truncated or rewritten under us (copytruncate).
 
-        Nothing read yet and the file modified: it may have been written then copytruncated
-        since the last check, so the caller looks for a copy newer than :attr:`mtime`.
+        ``maybe_copied``: the read just done began at 0 and the file is still at the log's
+        path. Modified since the last check, it may have been written then copytruncated (and
+        written again), so the caller looks for a copy newer than :attr:`mtime`.
         """
         st = os.fstat(self.fd)
-        if st.st_size < self.pos or (self.pos == 0 and st.st_mtime_ns != self.mtime):
+        if st.st_size < self.pos or (maybe_copied and st.st_mtime_ns != self.mtime):
             return False
         self.mtime = st.st_mtime_ns
         now = os.pread(self.fd, FINGERPRINT_BYTES, 0)

@@ -55,7 +55,7 @@ from vigil.daemon._samples import SampleIntake, rule_spec
 from vigil.daemon._scrape import SourceLoop
 from vigil.daemon._server import MAX_BODY, ApiServer
 from vigil.daemon._stalls import FREEZE_AFTER, StallWatch
-from vigil.daemon._writer import LoopPublisher
+from vigil.daemon._writer import LoopPublisher, OrderedWriter
 from vigil.detectors import RuleEngine
 from vigil.errors import BackendError, NotFoundError
 from vigil.model import (
@@ -173,7 +173,12 @@ class Controller(ControlPlane):
         self.intake = SampleIntake(self.series, self.rules, lambda: self.incidents, clock)
         self.sources = [SourceLoop(source, self.intake.ingest, clock=clock) for source in sources]
         self.registry.register(
-            PipelineCollector(self._log_counts, self.rules, lambda: self.intake.refused)
+            PipelineCollector(
+                self._log_counts,
+                self.rules,
+                lambda: self.intake.refused,
+                lambda: self.flusher.saturated if hasattr(self, "flusher") else 0,
+            )
         )
         self.instance = ""
 
@@ -259,13 +264,15 @@ class Controller(ControlPlane):
         self._seed_risk()
         restore_rule_breaches(self.store, self.rules, self.incidents, self.clock())
         self.balancers = Balancers(self.settings.services, self.registry)
-        # the guards on automatic healing, shared by every runner (blast radius per service)
+        # the guards on automatic healing, shared by every runner (blast radius per service);
+        # the never-live counts outlive a restart, written off the loop in order
+        self._ledger_writes = OrderedWriter("vigil-never-live", "a never-live count write")
         self.gate = HealingGate(
             self.settings.remediation,
             self.settings.services,
             clock=self.clock,
             admin_state=self._admin_state,
-            ledger=NeverLiveLedger(self.store),  # the never-live counts outlive a restart
+            ledger=NeverLiveLedger(self.store, submit=self._ledger_writes.submit),
         )
         self._build_runners()
         for runner in self.runners.values():
@@ -322,6 +329,8 @@ class Controller(ControlPlane):
         finally:
             if hasattr(self, "backend"):
                 self.backend.close()
+            if hasattr(self, "_ledger_writes"):  # the counts queued, before the store closes
+                await asyncio.to_thread(self._ledger_writes.close)
             self.store.close()
 
     def _instance_id(self) -> str:
@@ -389,6 +398,7 @@ class Controller(ControlPlane):
         for rid in set(known) - wanted:  # taken out of the config: gone, with its problems
             self.store.delete_replica(rid)
             forget_admin(self.store, rid)
+            self.gate.forget_never_live(rid)
             self.incidents.recovered(
                 f"replica:{rid}", self.clock(), "removed from the configuration"
             )

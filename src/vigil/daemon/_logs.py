@@ -8,8 +8,8 @@ Built and run by :class:`vigil.daemon.Controller` (``log_service()`` hands it to
   a repeated ``(agent_id, boot, seq)`` is acknowledged and ignored, so a batch sent again after
   an agent restart is counted once (``boot`` is drawn at each start of the agent and kept in the
   batch: an agent whose state was restored from an old backup is a new instance, not a run of
-  duplicates; each instance whose batches raised incidents keeps a meta row
-  ``logs.batch:<node>/<agent_id>@<boot>``);
+  duplicates; each agent whose batches raised incidents keeps one meta row
+  ``logs.batch:<node>/<agent_id>``, see :mod:`vigil.daemon._logs_incidents`);
 - **pushed lines** (``POST /api/v1/logs``) and **files the controller follows itself**
   (``logs.sources`` without a node): repaired by :class:`vigil.logs.LineSplitter`, mined here by
   one :class:`vigil.logs.TemplateMiner` per source.
@@ -45,7 +45,7 @@ from vigil.bus import EventBus
 from vigil.collectors import write_atomic
 from vigil.daemon._logs_backlog import backlog_span
 from vigil.daemon._logs_counts import LogCounts
-from vigil.daemon._logs_incidents import LogIncidents
+from vigil.daemon._logs_incidents import LogIncidents, forget_instance
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
 from vigil.daemon._logs_match import check_source_formats, wildcard_match
 from vigil.daemon._logs_precursors import precursor_finding, rule_finding
@@ -55,6 +55,7 @@ from vigil.daemon._logs_state import (
     LocalSource,
     MinedSource,
     load_state,
+    read_whole,
     save_state,
     stats_of,
 )
@@ -205,8 +206,9 @@ class LogPipeline(LogQueries):
     ) -> Generator[None, None, IngestResult]:
         """Take an agent's batch, yielding after every :data:`CHUNK_TEMPLATES` templates;
         returns (``StopIteration.value``) its :class:`IngestResult`."""
-        boot = batch.get("boot")  # a restored agent state is a new instance (LogEdge's docs)
-        key = f"{node}/{batch['agent_id']}" + (f"@{boot}" if boot else "")
+        boot = batch.get("boot") or ""  # a restored agent state is a new instance (LogEdge's)
+        agent = f"{node}/{batch['agent_id']}"
+        key = agent + (f"@{boot}" if boot else "")
         seq = int(batch["seq"])
         if seq <= self.batches.get(key, 0):
             self.counts.duplicate(node)
@@ -217,8 +219,8 @@ class LogPipeline(LogQueries):
         if len(self.batches) > MAX_AGENTS:
             oldest = next(iter(self.batches))
             del self.batches[oldest]
-            self.writes.forget(oldest)  # its note too: one key per start of an agent
-        again = seq <= self.writes.written(key)  # its incidents survived a lost state
+            forget_instance(self.writes, self.batches, oldest)
+        again = seq <= self.writes.written(agent, boot)  # its incidents survived a lost state
         self._open_batches += 1  # no save until it is whole (see save)
         raised = self.writes.raised
         try:
@@ -234,7 +236,7 @@ class LogPipeline(LogQueries):
                     self._again = False
                 yield
             if self.writes.raised > raised:
-                self.writes.batch_written(key, seq)
+                self.writes.batch_written(agent, boot, seq)
             return result
         finally:
             self._open_batches -= 1
@@ -538,8 +540,11 @@ class LogPipeline(LogQueries):
                 log.error("log pipeline: cannot save %s: %s", self.state_path, exc)
 
     async def poll_local(self) -> None:
+        stopping = False
         for src in self.local:
-            lines = await asyncio.to_thread(src.tailer.read)
+            if stopping:
+                break
+            lines, stopping = await read_whole(src.tailer)
             timely, src.catching_up = not src.catching_up, src.tailer.backlog
             if lines:
                 self.counts.batch(CONTROLLER, "file")
@@ -549,6 +554,8 @@ class LogPipeline(LogQueries):
                 self._count_stats(src.key, {k: v - src.counted.get(k, 0) for k, v in now.items()})
                 src.counted = now
                 self._dirty = True
+        if stopping:  # the lines of the read under way are mined: now stop
+            raise asyncio.CancelledError
 
     def learn_incidents(self, now: float) -> None:
         """Learn from incidents of other kinds: an opening teaches, a blip is taken back

@@ -17,10 +17,13 @@ then calls their ``done`` in order; 1,000 findings cost one commit, not 2,000. S
 transaction fail, its work is written again one item at a time (each failing alone, as before).
 
 An agent batch whose findings opened or joined incidents is noted in the store
-(:meth:`LogIncidents.batch_written`, meta ``logs.batch:<node>/<agent_id>``, written after them).
-After a kill -9 the log state may be older than the incidents: the agent sends the batch again,
-its counts are taken again (they were lost with the state), but its findings are not written
-again (:meth:`LogIncidents.written`): an incident got each finding twice.
+(:meth:`LogIncidents.batch_written`, meta ``logs.batch:<node>/<agent_id>`` = ``"<seq> <boot>"``,
+written after them). After a kill -9 the log state may be older than the incidents: the agent
+sends the batch again, its counts are taken again (they were lost with the state), but its
+findings are not written again (:meth:`LogIncidents.written`): an incident got each finding twice.
+One row per agent, overwritten by each start (``boot``) of it: keyed by ``<agent_id>@<boot>``, a
+row was added per start of every agent and never removed. An agent the pipeline forgets (it
+remembers :data:`~vigil.daemon._logs.MAX_AGENTS`) has its row deleted (:meth:`forget`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import asyncio
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from vigil.bus import EventBus
@@ -61,7 +64,7 @@ class LogIncidents:
         self._clock = clock
         self._writer: OrderedWriter | None = None
         self._thread: tuple[IncidentBook, asyncio.AbstractEventLoop] | None = None
-        self._batches: dict[str, int] = {}  # agent key -> last batch whose incidents are written
+        self._notes: dict[str, tuple[str, int]] = {}  # agent -> (boot, its last batch written)
         self._lock = threading.Lock()
         self._ops: list[_Job] = []  # queued for the next job-run of the writer thread
         self._run_queued = False
@@ -90,30 +93,38 @@ class LogIncidents:
             await self._writer.drain()
             await asyncio.sleep(0)
 
-    def written(self, key: str) -> int:
-        """The last batch of agent ``key`` (``node/agent_id``) whose incidents are written."""
-        if key not in self._batches:
-            text = None if self._store is None else self._store.get_meta(BATCH_KEY + key)
-            self._batches[key] = int(text) if text is not None and text.isdigit() else 0
-        return self._batches[key]
+    def written(self, agent: str, boot: str) -> int:
+        """The last batch of ``agent`` (``node/agent_id``) in its start ``boot`` whose
+        incidents are written (0: none, or they were another start's)."""
+        note = self._notes.get(agent)
+        if note is None:
+            text = None if self._store is None else self._store.get_meta(BATCH_KEY + agent)
+            note = self._notes[agent] = _parse_note(text)
+        return note[1] if note[0] == boot else 0
 
-    def forget(self, key: str) -> None:
-        """Drop agent ``key``'s note from memory (its meta row stays, read again if it comes
-        back): the notes are kept for the instances the pipeline remembers, not for
-        every ``(agent_id, boot)`` ever seen, one more per start of an agent."""
-        self._batches.pop(key, None)
-
-    def batch_written(self, key: str, seq: int) -> None:
-        """Note, after its incidents, that batch ``seq`` of agent ``key`` wrote them."""
+    def forget(self, agent: str) -> None:
+        """Drop ``agent``'s note, in memory and in the store (after the writes queued)."""
+        self._notes.pop(agent, None)
         if self._store is None:
             return
-        self._batches[key] = seq
-        store = self._store
         if self._writer is None:
-            store.set_meta(BATCH_KEY + key, str(seq))
+            self._store.delete_meta(BATCH_KEY + agent)
         else:
-            op = functools.partial(_nothing_of, store.set_meta, BATCH_KEY + key, str(seq))
-            self._queue(_Job(op, f"the note of log batch {key}/{seq}"))
+            op = functools.partial(_nothing_of, self._store.delete_meta, BATCH_KEY + agent)
+            self._queue(_Job(op, f"deleting the note of log batches {agent}"))
+
+    def batch_written(self, agent: str, boot: str, seq: int) -> None:
+        """Note, after its incidents, that batch ``seq`` of ``agent`` (start ``boot``) wrote
+        them; the note of an earlier start of the agent is overwritten."""
+        if self._store is None:
+            return
+        self._notes[agent] = (boot, seq)
+        store, value = self._store, f"{seq} {boot}".rstrip()
+        if self._writer is None:
+            store.set_meta(BATCH_KEY + agent, value)
+        else:
+            op = functools.partial(_nothing_of, store.set_meta, BATCH_KEY + agent, value)
+            self._queue(_Job(op, f"the note of log batch {agent}@{boot}/{seq}"))
 
     def raise_finding(self, finding: Finding, done: Done, *, again: bool = False) -> None:
         """Open or join the finding's incident; ``done(incident id)`` once written. ``again``:
@@ -190,6 +201,23 @@ def _alone(book: IncidentBook, job: _Job) -> Callable[[], None] | None:
 
 
 BATCH_KEY = "logs.batch:"
+
+
+def forget_instance(writes: LogIncidents, remembered: Iterable[str], key: str) -> None:
+    """The pipeline forgot agent instance ``key`` (``node/agent_id[@boot]``): its agent's note
+    goes too, unless another start of the agent is still ``remembered``. An agent id with an
+    ``@`` (ours are hex) may be cut wrong: then a note is kept, or one is deleted that a batch
+    sent again after a kill -9 would have needed."""
+    agent = key.rpartition("@")[0] if "@" in key.partition("/")[2] else key
+    if not any(k == agent or k.startswith(agent + "@") for k in remembered):
+        writes.forget(agent)
+
+
+def _parse_note(text: str | None) -> tuple[str, int]:
+    """``"<seq> <boot>"`` (``"<seq>"`` for an agent that sends no boot) as (boot, seq); a row
+    that is not one (none, or edited) counts as nothing written: (``""``, 0)."""
+    seq, _, boot = (text or "").partition(" ")
+    return (boot, int(seq)) if seq.isdigit() else ("", 0)
 
 
 def _incident_id(book: IncidentBook, finding: Finding, again: bool) -> int | None:

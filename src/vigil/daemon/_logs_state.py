@@ -18,12 +18,13 @@ naming it, and the pipeline starts empty.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from vigil.collectors import FileTailer, TailState
+from vigil.collectors import FileTailer, TailedLine, TailState
 from vigil.daemon._logs_counts import OTHER
 from vigil.errors import InputError
 from vigil.logs import InputStats, LogFormat, TemplateMiner, miner_from_dict, miner_to_dict
@@ -84,6 +85,18 @@ class LocalSource:
 
     def to_dict(self) -> dict[str, Any]:
         return {"tail": self.tailer.state().to_dict(), **self.mined.to_dict()}
+
+
+async def read_whole(tailer: FileTailer) -> tuple[list[TailedLine], bool]:
+    """``tailer.read()`` in a thread, and whether a stop (cancellation) came meanwhile. The read
+    is waited for even then: it moves the file's offset past its lines, so they must be mined
+    before the state is saved (cancelled at the ``await``, the thread read on, nobody mined its
+    lines and the saved offset skipped them for good)."""
+    reading = asyncio.ensure_future(asyncio.to_thread(tailer.read))
+    try:
+        return await asyncio.shield(reading), False
+    except asyncio.CancelledError:
+        return await reading, True
 
 
 def save_state(p: LogPipeline) -> str:

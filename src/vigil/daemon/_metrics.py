@@ -2,8 +2,9 @@
 
 :class:`ControllerMetrics` is fed by the daemon's event persister (every bus event passes through
 it); :class:`ReplicaCollector` and :class:`PipelineCollector` (the log pipeline's counts, the
-rules', the series store's refusals) read the controller's live state at scrape time. All are
-registered by :class:`vigil.daemon.Controller` and served by ``GET /metrics`` in :mod:`vigil.api`.
+rules', the series store's refusals, the rollups whose sums saturated) read the controller's
+live state at scrape time. All are registered by :class:`vigil.daemon.Controller` and served by
+``GET /metrics`` in :mod:`vigil.api`.
 """
 
 from __future__ import annotations
@@ -100,10 +101,12 @@ class PipelineCollector:
         logs: Callable[[], tuple[LogCounts, int] | None],
         rules: RuleEngine,
         refused: Callable[[], int],
+        saturated: Callable[[], int],
     ) -> None:
         self._logs = logs
         self._rules = rules
         self._refused = refused
+        self._saturated = saturated
 
     def collect(self) -> Iterator[Metric]:
         yield from self._rule_metrics()
@@ -114,6 +117,13 @@ class PipelineCollector:
         )
         refused.add_metric([], self._refused())
         yield refused
+        saturated = CounterMetricFamily(
+            "vigil_rollups_saturated",
+            "Rollup buckets stored whose sum overflowed the doubles: saturated at the largest "
+            "double, so their mean is too small (min and max exact)",
+        )
+        saturated.add_metric([], self._saturated())
+        yield saturated
         got = self._logs()
         if got is not None:
             yield from _log_metrics(*got)

@@ -13,12 +13,17 @@ from dataclasses import dataclass, field
 
 from vigil.logs._enclosed import angled, generalise_angled, listed, paired
 from vigil.logs._slots import (
+    dns_values,
     introduced,
     keyed,
     kinds_differ,
     look_alike,
+    named_by_kind,
     names_kind,
     process_name,
+    record_fields,
+    signals,
+    status_text,
     unset,
 )
 from vigil.logs._tokens import (
@@ -42,7 +47,10 @@ closed"): a plain word there tells events apart, it is not a value (Drain's pref
 
 MIN_WORDS_FOR_WORD_VARIABLE = 4
 """A plain word may be a variable only in a message of four words or more: in shorter ones
-("cupsd startup succeeded", "onReceive action: SCREEN_ON") one word is most of the meaning."""
+("cupsd startup succeeded", "onReceive action: SCREEN_ON") one word is most of the meaning.
+Except a word ending the line after a plain ``label:`` (``Handling signal: term``,
+``TRITONBACKEND_Initialize: onnxruntime``): the label names it, a value, unless the two words
+look alike (``SCREEN_ON``/``SCREEN_OFF``) or the label is the message's subject."""
 
 # Position levels: how far a template word has been widened.
 LITERAL, LOOSE, ANY = 0, 1, 2
@@ -78,12 +86,17 @@ class Cluster:
         return self._template
 
 
-_SUBJECT = re.compile(r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^\([a-z_][\w.\-]*\)$|^\[[a-z_][\w.\-]*\]$")
+_SUBJECT = re.compile(
+    r"^[\w@\-]+(?:\.[\w@\-]+)+:$|^[a-z][a-z0-9]*(?:[_\-][a-z0-9]+)+:$"
+    r"|^\([a-z_][\w.\-]*\)$|^\[[a-z_][\w.\-]*\]$"
+)
 """A dotted name before a colon opening a message: ``gunicorn.service: Main process exited``,
-``com.apple.cts: ...``; or a lower-case name in parentheses or brackets opening a message (the
-user a job runs as, ``(root) CMD (...)``; the instance a line is about, ``[sshd] Ban <ip>``,
-``[nginx-auth] Ban <ip>``). Which unit, component, user or instance says it is a value; the
-message is the event."""
+``com.apple.cts: ...``; a snake_case or kebab-case name before a colon (``static_gw: State
+changed to up``, ``pg-main: ...``: an instance a program names, written as no prose word is);
+or a lower-case name in parentheses or brackets opening a message (the user a job runs as,
+``(root) CMD (...)``; the instance a line is about, ``[sshd] Ban <ip>``, ``[nginx-auth] Ban
+<ip>``). Which unit, component, user or instance says it is a value; the message is the
+event."""
 
 
 _TAGGED_FIRST = re.compile(r"^([A-Za-z]\w*)(?:\[[^\[\]\s]+\]|\([^()\s]+\))$")
@@ -115,8 +128,9 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
     if not words:
         return 0, ""
     first = words[0]
-    # "<*>:" (masked, or once widened) and a weak "device1:" alike: two ids for one template else
-    subject = loose(first) == "<*>:" or _SUBJECT.match(first) is not None
+    # "<*>:" once widened or masked, and a weak name with its colon ("device1:"), which
+    # loosens to it: the three must share one bucket, or a masked one never meets the others
+    subject = (first[-1] == ":" and loose(first) == "<*>:") or _SUBJECT.match(first) is not None
     if not subject and first[-1:] in ")]":
         tagged = _TAGGED_FIRST.match(first)
         if tagged is not None:
@@ -133,6 +147,7 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
     None when it cannot."""
     hard = soft = 0
     bare = False
+    named: tuple[str, str] | None = None  # the word variable's two values, once found
     n = len(words)
     for i, (have, level, new) in enumerate(zip(cluster.words, cluster.levels, words, strict=True)):
         if have == new or level == ANY:
@@ -175,6 +190,19 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             bare = True  # "[pool www] server reached" / "[pool api] ...": a tag's value
             hard += 1
             continue
+        if i > 0 and "SIG" in have and signals(have, new):
+            hard += 1  # "(SIGKILL)" / "(SIGBUS)": which signal, a value named by its form
+            continue
+        if i > 0 and ";" in lhave and record_fields(lhave, lnew):
+            hard += 1  # "lb02;PING;OK;SOFT" / "web01;PING;CRITICAL;HARD": a record's fields
+            continue
+        if (
+            i > 0
+            and have[:2] != have[:2].lower()  # a capital opens it (quote aside)
+            and dns_values(words[i - 1], words[i + 1] if i + 1 < n else "", have, new)
+        ):
+            hard += 1  # "A IN" / "AAAA IN", "NOERROR" / "NXDOMAIN": a query's type, its answer
+            continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
         if key == "=" and level == LITERAL and (i in cluster.pinned or settled(cluster, have, new)):
             return None  # "user=guest" after a burst of "user=root": another event
@@ -201,6 +229,32 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             hard += 1
             continue
         if (
+            not bare
+            and i == 1
+            and n >= MIN_WORDS_FOR_SIBLINGS
+            and plain
+            and named_by_kind(cluster.words[0], have, new)
+        ):
+            bare = True  # "Module glx: vendor=..." / "Module modesetting: ...": the module's name
+            hard += 1
+            continue
+        if (
+            not bare
+            and i == n - 1
+            and cluster.words[i - 1].endswith(":")
+            and WILDCARD not in cluster.words[i - 1]
+            and _SUBJECT.match(cluster.words[i - 1]) is None  # "static_gw: Starting": the event
+            and plain
+            and not look_alike(have, new)
+            and not kinds_differ(have, new)
+        ):
+            bare = True  # "Handling signal: term" / "winch": a label's value ends the line
+            hard += 1
+            continue
+        if named is not None and (_core(have), _core(new)) == named:
+            hard += 1  # "for alice ... name: alice]" / "for bob ... name: bob]": one value twice
+            continue
+        if (
             bare
             or i < FIRST_WORD_VARIABLE_POSITION
             or n < MIN_WORDS_FOR_WORD_VARIABLE
@@ -211,13 +265,21 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
                 or listed(cluster.words[i - 1], have, new)
                 or process_name(cluster.words[i - 2], cluster.words[i - 1], have, new)
                 or _new_state(cluster.words, i)
+                or status_text(cluster.words[i - 1], have, new)
+                or _column(cluster.words, i)
             )
-            or look_alike(have, new)
+            or (look_alike(have, new) and not _column(cluster.words, i))
         ):
             return None
         bare = True
+        named = _core(have), _core(new)
         hard += 1
     return hard, soft
+
+
+def _core(word: str) -> str:
+    """A word without the punctuation around it: ``alice]`` -> ``alice``."""
+    return word.strip("()[]{}<>'\",;:.")
 
 
 def _new_state(words: list[str], i: int) -> bool:
@@ -231,6 +293,17 @@ def _new_state(words: list[str], i: int) -> bool:
         and words[i - 2].lower() in ("state", "changed")
         and "from" not in words[:i]
     )
+
+
+COLUMN_BAR = "|"
+
+
+def _column(words: list[str], i: int) -> bool:
+    """True when word ``i`` is a whole column of a bar-separated row (``Fan #<*> | Lower
+    Critical going low | Asserted``): between two bars, or after the last one at the end of the
+    line. The column names the value as a key does, so two words there are two values of it,
+    even when they look alike (``Asserted``/``Deasserted``)."""
+    return words[i - 1] == COLUMN_BAR and (i == len(words) - 1 or words[i + 1] == COLUMN_BAR)
 
 
 _PROCESS_PID = re.compile(r"^[A-Za-z_][\w.\-]*\(<\*>\)[:,;]?$")

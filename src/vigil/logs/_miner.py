@@ -21,11 +21,17 @@ How a line finds its cluster:
      ``"orders_pkey"``/``"users_key"`` (:func:`vigil.logs._slots.keyed`); except a key's
      word kept over a burst of one repeated message, a constant of that event
      (:func:`vigil.logs._cluster.settled`: a new cluster, the position pinned in both);
+   - a value named by its form, any number of them: two signal names, two DNS record types
+     beside ``IN`` or two response codes, the fields of a ``a;b;c`` record
+     (:mod:`vigil.logs._slots`);
    - or, at most once, a plain word in a message of four words or more whose two values do not
      look alike and that a label introduces (a user name after ``user``/``for``/``from``, a value
      after ``name:``), two qualified names or two snake/kebab-case identifiers (see
      :func:`vigil.logs._slots.introduced`), two name pairs (``web/web1``/``api/api2``,
-     :data:`vigil.logs._tokens.NAME_PAIR`), or the opening unit name.
+     :data:`vigil.logs._tokens.NAME_PAIR`), the opening unit name, a whole column of a
+     ``|`` row, an HTTP reason phrase after its code, a label's value ending a short message
+     or a name after a first word naming its kind; the same two words again elsewhere in
+     the line are that one value given twice.
    The best cluster (fewest such positions) generalises in place, keeping the punctuation both
    values share (``'<*>'@'<*>'``), and the signature is remembered. When no cluster accepts
    the line but two or more differ from it in one plain word at one place (a third distinct
@@ -89,6 +95,14 @@ MAX_SETTLED_EVENTS = 4
 (:func:`vigil.logs._cluster.settled`); one more word there and the key is a value after all:
 the bound that keeps a variable which happened to open with a burst from making a template of
 each of its values."""
+
+
+def _same_literal(survivor: Cluster, gone: Cluster, place: int) -> bool:
+    return (
+        place < len(survivor.words)
+        and survivor.levels[place] == LITERAL
+        and survivor.words[place] == gone.words[place]
+    )
 
 
 def _family(pins: list[tuple[Cluster, int]]) -> tuple[int, list[Cluster]] | None:
@@ -387,6 +401,11 @@ class TemplateMiner:
         """Fold ``gone`` into ``survivor`` (template widened, counts and lines summed, its id
         remapped, the caches pointed at the survivor); returns the ``(gone, survivor)`` ids."""
         _widen(survivor, gone.words, gone.runs)
+        # a constant of ``gone`` that the survivor still holds word for word stays a constant
+        # (the older id survives: a pinned younger cluster's pin was lost with it)
+        kept = [p for p in gone.pinned if _same_literal(survivor, gone, p)]
+        if kept:
+            survivor.pinned = tuple(sorted({*survivor.pinned, *kept}))
         survivor.count += gone.count
         survivor.varied = True  # two messages now
         survivor.first_line = min(survivor.first_line, gone.first_line)

@@ -4,8 +4,10 @@ slot, or do they tell two events apart?
 Called by :mod:`vigil.logs._cluster` on the miner's slow path only (a line that matched no
 cluster as it is): ``keyed`` (a value named by its key or quotes), ``introduced`` (a value after
 a label or an introducing word), ``look_alike``, ``process_name``, ``kinds_differ`` (a key that
-names a kind: ``type=``, ``op=``) and ``unset`` (an absent value against a set one). Split from
-:mod:`vigil.logs._tokens`, which masks and splits the words these compare.
+names a kind: ``type=``, ``op=``), ``unset`` (an absent value against a set one),
+``status_text`` (an HTTP reason phrase after its code), ``signals`` (two signal names),
+``dns_values`` (record types and response codes) and ``record_fields`` (``a;b;c`` fields).
+Split from :mod:`vigil.logs._tokens`, which masks and splits the words these compare.
 """
 
 from __future__ import annotations
@@ -77,11 +79,26 @@ NAMED_KINDS = frozenset(
         "realm",
         "customer",
         "certificate",
+        "engine",
+        "proxy",
+        "backend",
     ]
 )
 """Nouns naming a kind of named thing (``domain http``, ``undefined field prise``, ``custom
 integration hacs``): a plain word right after one is that thing's name, a value, as a word after
 ``user`` is."""
+
+
+def named_by_kind(first: str, a: str, b: str) -> bool:
+    """True when ``first``, a message's first word, is a noun naming a kind of named thing
+    (:data:`NAMED_KINDS`) and ``a`` and ``b``, the word after it, are two names of that thing
+    that do not look alike (``Module glx:`` / ``Module modesetting:``): the message is about
+    a module, which one is a value, even where a message's second word is otherwise its
+    subject."""
+    return first.lower() in NAMED_KINDS and not kinds_differ(a, b) and not look_alike(a, b)
+
+
+_ACRONYM = re.compile(r"^[A-Z][A-Z0-9]+$")
 
 
 def introduced(before: str, a: str, b: str) -> bool:
@@ -92,12 +109,21 @@ def introduced(before: str, a: str, b: str) -> bool:
     if kinds_differ(a, b):
         return False
     lower = before.lower()
+    if lower in INTRODUCERS and _ACRONYM.match(a) and _ACRONYM.match(b):
+        return False  # "for RDMA connections" / "for TCP connections": kinds, not names
     if lower in INTRODUCERS or lower in NAMED_KINDS or before.endswith((":", "=")):
         return True
     if qualified(a) and qualified(b):
         return True  # two class, package or component names: names are values
     if _IDENTIFIER.match(a) and _IDENTIFIER.match(b):
         return True  # "in spawn_worker"/"in init_process", "group billing-service"/"search-..."
+    cut = max(common_prefix(a, b).rfind(c) for c in "([{") + 1
+    if (
+        cut
+        and _IDENTIFIER.match(a[cut:].rstrip(".,:;"))
+        and _IDENTIFIER.match(b[cut:].rstrip(".,:;"))
+    ):
+        return True  # "token(cleanup-image)."/"token(get-packages).": the same, in brackets
     key = KEY_END.match(common_prefix(a, b))
     return key is not None and key.group(0).endswith(("=", ":"))
 
@@ -181,3 +207,105 @@ def unset(a: str, b: str) -> bool:
     ka, _, va = a.partition("=")
     kb, _, vb = b.partition("=")
     return ka == kb and (va.rstrip(",;").lower() in UNSET or vb.rstrip(",;").lower() in UNSET)
+
+
+STATUS_TEXTS = frozenset(
+    [
+        "OK",
+        "Created",
+        "Accepted",
+        "Found",
+        "Unauthorized",
+        "Forbidden",
+        "Conflict",
+        "Gone",
+        "Continue",
+        "Processing",
+    ]
+)
+"""The one-word reason phrases of HTTP status codes (RFC 9110), written as the standard has them.
+After a status code the phrase is a function of the code, a value as the code is."""
+
+
+def status_text(before: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two reason phrases right after a value (``200 OK`` / ``302
+    Found``, ``201 Created``): the status code's text, which varies with the code."""
+    return (
+        before == WILDCARD and a.rstrip(",;.") in STATUS_TEXTS and b.rstrip(",;.") in STATUS_TEXTS
+    )
+
+
+_SIGNAL = re.compile(r"^([(\[]?)SIG[A-Z]{2,}[0-9]*([)\],.;:!]*)$")
+
+
+def signals(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two POSIX signal names with the same punctuation around them
+    (``(SIGKILL)``/``(SIGBUS)``, ``SIGTERM,``/``SIGINT,``): which signal arrived is a value, named
+    by its form as a number is, so a line may hold it besides another word variable, and the
+    ``SIG`` the names share does not make them look alike."""
+    ma, mb = _SIGNAL.match(a), _SIGNAL.match(b)
+    return ma is not None and mb is not None and ma.groups() == mb.groups()
+
+
+DNS_TYPES = frozenset(
+    [
+        "A",
+        "AAAA",
+        "ANY",
+        "CAA",
+        "CNAME",
+        "DS",
+        "DNSKEY",
+        "HTTPS",
+        "MX",
+        "NS",
+        "PTR",
+        "SOA",
+        "SRV",
+        "SVCB",
+        "TXT",
+    ]
+)
+"""DNS record types (RFC 1035 and later): beside the class ``IN`` the type a query asked for."""
+DNS_RCODES = frozenset(
+    ["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP", "YXDOMAIN", "NOTAUTH"]
+)
+"""DNS response codes (RFC 1035, 2136), as resolvers print them."""
+_BARE = re.compile(r"^([\"'(\[<]*)([A-Z]+)([\"',;:)\]>]*)$")
+
+
+def dns_values(before: str, after: str, a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two DNS record types beside the class ``IN`` (``A IN`` /
+    ``AAAA IN``, ``"IN MX``) or two DNS response codes (``NOERROR`` / ``NXDOMAIN``), with the
+    same punctuation around them: which record was asked and what the answer was are values of
+    a query, as its name is, named by their form (so the one-letter ``A`` and ``AAAA`` do not
+    count as look-alike constants)."""
+    ma, mb = _BARE.match(a), _BARE.match(b)
+    if ma is None or mb is None or ma.group(1, 3) != mb.group(1, 3):
+        return False
+    wa, wb = ma.group(2), mb.group(2)
+    if wa in DNS_RCODES and wb in DNS_RCODES:
+        return True
+    beside = before.strip("\"'(<") == "IN" or after.strip("\"')>:,") == "IN"
+    return beside and wa in DNS_TYPES and wb in DNS_TYPES
+
+
+MIN_RECORD_FIELDS = 3
+"""A word made of this many ``;``-separated fields or more is a record, not a phrase."""
+_FIELD = re.compile(r"^[\w.\-]+$")
+
+
+def record_fields(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two records of as many ``;``-separated fields, three or
+    more (``lb02;PING;OK;SOFT;<*>;OK`` / ``web01;PING;CRITICAL;SOFT;<*>;CRITICAL``), that differ
+    only in fields holding one plain word each (or a value): a record's fields are its values,
+    as the columns of a row or the values under keys are, however many differ."""
+    fa, fb = a.split(";"), b.split(";")
+    if len(fa) < MIN_RECORD_FIELDS or len(fa) != len(fb):
+        return False
+    for x, y in zip(fa, fb, strict=True):
+        if x == y or WILDCARD in (x, y):
+            continue
+        if _FIELD.match(x) is None or _FIELD.match(y) is None:
+            return False
+    return True

@@ -132,6 +132,12 @@ class HealingGate:
         if self._ledger is not None:
             self._ledger.put(replica, value)
 
+    def forget_never_live(self, replica: str) -> None:
+        """The replica left the config: its count goes, in the store too."""
+        self._never_live.pop(replica, None)
+        if self._ledger is not None:
+            self._ledger.forget(replica)
+
 
 class Permits:
     """One replica's side of the gate (see the module docstring)."""

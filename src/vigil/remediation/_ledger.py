@@ -8,6 +8,13 @@ and whether the replica was escalated, as one small meta row per replica
 (``never_live:<replica>`` = ``{"restarts": n, "escalated": bool}``); written only when it changes
 (a restart that did not help, live again, escalated, an operator's command).
 
+Given ``submit`` (the controller's: one :class:`vigil.daemon._writer.OrderedWriter` thread),
+:meth:`NeverLiveLedger.put` queues its write there instead of writing in line: it is called by
+the runners on the controller's event loop, and a store write there (a SQLite transaction, ms;
+seconds on a busy or locked database) held heartbeats, probes and the API. One thread runs the
+writes in the order they were put, so the row ends with the last value. :meth:`get` reads in
+line; the gate reads a replica once, before its first put, and keeps the count in memory.
+
 Who calls it: :class:`vigil.remediation.HealingGate` (which every runner's
 :class:`~vigil.remediation._gate.Permits` goes through) reads and writes it;
 :class:`vigil.daemon.Controller` resets it for a replica that gets a fresh start (its service
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.errors import StoreError
@@ -38,11 +46,16 @@ class NeverLive:
     escalated: bool = False
 
 
+Submit = Callable[[Callable[[], None]], object]
+"""Queues a job on one writer thread (``OrderedWriter.submit``): jobs run in submission order."""
+
+
 class NeverLiveLedger:
     """The counts in the store's meta table (see the module docstring)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, submit: Submit | None = None) -> None:
         self._store = store
+        self._submit = submit  # None: written in line (tests, a runner built alone)
 
     def get(self, replica: str) -> NeverLive:
         """The stored count; none stored, or unreadable (logged), is a count of 0."""
@@ -61,7 +74,28 @@ class NeverLiveLedger:
         return found
 
     def put(self, replica: str, value: NeverLive) -> None:
-        """Store ``value``; a store that refuses is logged (the count in memory goes on)."""
+        """Store ``value`` (queued, given ``submit``); a store that refuses is logged (the count
+        in memory goes on)."""
+        if self._submit is None:
+            self._write(replica, value)
+        else:
+            self._submit(lambda: self._write(replica, value))
+
+    def forget(self, replica: str) -> None:
+        """Delete the replica's row (it left the config: a later replica of its id starts at 0;
+        kept, the rows of every replica ever configured stayed); queued as :meth:`put` is."""
+        if self._submit is None:
+            self._delete(replica)
+        else:
+            self._submit(lambda: self._delete(replica))
+
+    def _delete(self, replica: str) -> None:
+        try:
+            self._store.delete_meta(KEY + replica)
+        except StoreError as exc:
+            log.error("%s: never-live count not deleted: %s", replica, exc)
+
+    def _write(self, replica: str, value: NeverLive) -> None:
         text = json.dumps({"restarts": value.restarts, "escalated": value.escalated})
         try:
             self._store.set_meta(KEY + replica, text)

@@ -212,6 +212,7 @@ class Store(Protocol):
     # small key/value state (controller instance id, schema notes...)
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+    def delete_meta(self, key: str) -> bool: ...  # False: there was no such row
 
     # Alertmanager alerts firing, by fingerprint (the receiver, vigil.api._alerts): noted and
     # dropped inside its chunk's batch(), so they outlive the controller and a rolled-back chunk

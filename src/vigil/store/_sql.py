@@ -372,6 +372,10 @@ class SqlStore:
         with self._db.write(f"saving meta {key!r}") as conn:
             _query.upsert(conn, meta, {"key": key, "value": value}, "key")
 
+    def delete_meta(self, key: str) -> bool:
+        with self._db.write(f"deleting meta {key!r}") as conn:
+            return bool(conn.execute(sa.delete(meta).where(meta.c.key == key)).rowcount)
+
     # metric rollups
 
     def save_rollups(self, rows: Sequence[RollupRow]) -> int:

@@ -1,0 +1,160 @@
+"""Instructions the proxy spends per new stream, counted by callgrind (no clock, little load noise).
+
+    python bench/stream_setup.py            # rounds 1 and 5 of 200 one-event streams
+    python bench/stream_setup.py --quick    # rounds 1 and 2
+
+The backend of ``bench/balance_stream.py`` sends ONE event per stream, so what is counted is a
+stream's set-up and end: the accept, the request, the response head, one event, the last chunk
+and the close. The proxy (one upstream, round robin, on uvloop, with its collector settled as in
+a worker process: ``settle_gc``) runs under ``valgrind --tool=callgrind``; this process's client
+(balance_stream.py's) runs R rounds of 200 streams against it. Two runs, R = 1 and R = N: the
+difference of their instruction totals over (N - 1) * 200 streams is the figure (start-up, the
+first round's upstream connects and exit cancel out). A build without ``settle_gc`` (before
+branch sse2) keeps CPython's collector defaults, as its workers did. Also the collections of
+each generation the proxy ran in those streams. Compare builds with
+``PYTHONPATH=<other tree>/src``. Needs ``valgrind``; ends with ONE JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import balance_stream
+
+from vigil.backends import free_port
+
+
+def backend(port: int, ready: Any) -> None:
+    balance_stream.EVENTS = 1
+    balance_stream.run_backend(port, ready)
+
+
+def serve(port: int, backend_port: int, stats: str) -> None:
+    """The proxy process (run under callgrind by :func:`count`)."""
+    import gc
+
+    import uvloop
+
+    try:  # as a worker process does, where the build has it (older builds: the defaults)
+        from vigil.balancer._proxy_workers import settle_gc  # type: ignore[attr-defined]
+    except ImportError:
+        settle_gc = None
+
+    collections: list[int] = []
+
+    async def main() -> None:
+        proxy = balance_stream.stream_proxy(backend_port)
+        await proxy.start("127.0.0.1", port)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        if settle_gc is not None:
+            settle_gc()
+        before = [g["collections"] for g in gc.get_stats()]
+        print("ready", flush=True)
+        await stop.wait()
+        after = [g["collections"] for g in gc.get_stats()]
+        collections.extend(a - b for a, b in zip(after, before, strict=True))
+        await proxy.stop(0.5)
+
+    uvloop.run(main())
+    Path(stats).write_text(json.dumps(collections))
+
+
+def count(rounds: int, backend_port: int, tmp: Path) -> tuple[int, list[int]]:
+    """Instructions of the proxy process over ``rounds`` rounds, and its collections."""
+    import uvloop
+
+    port, out, stats = free_port(), tmp / f"cg.{rounds}", tmp / f"gc.{rounds}"
+    proxy = subprocess.Popen(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--dump-instr=no",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            __file__,
+            "--serve",
+            str(port),
+            str(backend_port),
+            str(stats),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proxy.stdout is not None
+    if proxy.stdout.readline().strip() != b"ready":
+        raise RuntimeError("the proxy under callgrind did not start")
+    balance_stream.EVENTS = 1
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        for _ in range(rounds):
+            _, events = runner.run(balance_stream.round_of_streams(port))
+            if events != balance_stream.STREAMS:
+                raise RuntimeError(f"{events} events of {balance_stream.STREAMS} delivered")
+    proxy.send_signal(signal.SIGTERM)
+    proxy.wait(120)
+    totals = re.search(rb"^summary: (\d+)", out.read_bytes(), re.M) or re.search(
+        rb"^totals: (\d+)", out.read_bytes(), re.M
+    )
+    if totals is None:
+        raise RuntimeError(f"no totals in {out}")
+    return int(totals.group(1)), json.loads(stats.read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="rounds 1 and 2 instead of 1 and 5")
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(int(args.serve[0]), int(args.serve[1]), args.serve[2])
+        return 0
+    if shutil.which("valgrind") is None:
+        print("missing tools; install them with: apt-get install -y valgrind")
+        return 2
+    last = 2 if args.quick else 5
+    print(f"cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}", flush=True)
+    ctx = multiprocessing.get_context("spawn")
+    backend_port, ready = free_port(), ctx.Event()
+    server = ctx.Process(target=backend, args=(backend_port, ready), daemon=True)
+    server.start()
+    ready.wait(20)
+    try:
+        with tempfile.TemporaryDirectory(prefix="vigil-setup-") as tmp:
+            first, gc_first = count(1, backend_port, Path(tmp))
+            many, gc_many = count(last, backend_port, Path(tmp))
+    finally:
+        server.terminate()
+    streams = (last - 1) * balance_stream.STREAMS
+    per_stream = (many - first) / streams
+    collections = [(b - a) for a, b in zip(gc_first, gc_many, strict=True)]
+    print(f"{'':<42} {'per stream':>12}")
+    print(f"{'proxy instructions (callgrind)':<42} {per_stream:>12,.0f}")
+    print(f"collections by generation over {streams} streams: {collections}")
+    print(
+        json.dumps(
+            {
+                "bench": "stream_setup",
+                "streams": streams,
+                "instructions_per_stream": per_stream,
+                "gc_collections": collections,
+                "baseline": None,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
