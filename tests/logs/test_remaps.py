@@ -108,3 +108,14 @@ def test_an_eviction_keeps_the_remaps_of_ids_merged_twice() -> None:
     assert 2 in miner.clusters
     assert miner.resolve(4) == 2
     assert miner.resolve(3) == 2
+
+
+def test_a_match_reports_the_merges_of_its_own_line_only() -> None:
+    """Lines mined with ``cluster_of`` (no Match: the CLI's way) left their last merge behind,
+    and the next ``add`` reported it as its own, ``changed`` on a line that changed nothing."""
+    miner = TemplateMiner()
+    for line in CHAIN:
+        miner.cluster_of(line)
+    assert miner.remaps()  # merges happened, and remaps() has them
+    match = miner.add("an event of its own")
+    assert (match.changed, match.remapped) == (False, ())

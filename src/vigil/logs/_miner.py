@@ -153,11 +153,17 @@ class TemplateMiner:
     def add(self, content: str) -> Match:
         """Mine one line's content (header already removed) and return its cluster."""
         before = self.next_id
+        self._take_change()  # a merge left by a line mined with cluster_of is not this line's
         cluster = self.cluster_of(content)
-        if self._last_change is None:
+        change = self._take_change()
+        if change is None:
             return Match(cluster.id, cluster.template, created=cluster.id >= before)
-        change, self._last_change = self._last_change, None
         return Match(cluster.id, cluster.template, cluster.id >= before, True, change)
+
+    def _take_change(self) -> tuple[tuple[int, int], ...] | None:
+        """The widening or merges of the last slow-path line, forgotten once taken."""
+        change, self._last_change = self._last_change, None
+        return change
 
     def cluster_of(self, content: str) -> Cluster:
         """The fast form of :meth:`add` (no :class:`Match` built): the line's cluster itself."""
