@@ -44,3 +44,15 @@ def test_a_line_given_whole_stays_one_line_its_ending_dropped_and_inner_newlines
     assert splitter.stats == InputStats(
         lines=7, empty=2, invalid_utf8=0, control_chars=2, truncated=1, crlf=1
     )
+
+
+def test_a_line_cut_in_the_middle_of_a_character_is_not_counted_as_invalid_utf8() -> None:
+    """Truncation cuts at a byte count; the character it splits is dropped whole, not
+    replaced and reported as bad input the line never held."""
+    data = "€".encode() * 40 + b"\n" + "aé".encode() + "é".encode() * 60 + b"\n"
+    for step in (1, 7, 4096):
+        lines, s = _all(data, max_bytes=100, step=step)
+        assert lines == ["€" * 33 + TRUNCATED_MARKER, "a" + "é" * 49 + TRUNCATED_MARKER], step
+        assert (s.stats.truncated, s.stats.invalid_utf8) == (2, 0), step
+    lines, s = _all(b"ab\xff" + b"c" * 200 + b"\n", max_bytes=100)
+    assert s.stats.invalid_utf8 == 1  # bad bytes inside the kept head still count

@@ -116,3 +116,17 @@ def test_the_cli_keeps_a_settled_key_across_runs_with_state(tmp_path: Path) -> N
     assert two[1]["cluster"] == one[0]["cluster"]
     assert two[0]["cluster"] not in (one[0]["cluster"], one[-1]["cluster"])
     assert str(two[0]["template"]).endswith("user=test")
+
+
+def test_the_settled_events_stay_bounded_when_a_weak_value_varies_with_the_key() -> None:
+    """Bursts of one message, each with another host name (a weak value: its digits kept) and
+    another word under ``user=``: the key's fifth word makes it a value, as when the host
+    is the same; not one template per user (one per burst, to ``max_clusters``)."""
+    m = TemplateMiner()
+    line = "login failed rhost=host{n} user={user} tty=ssh"
+    users = ["root", "guest", "test", "admin", "alice", "bob", "carol", "dave", "erin", "frank"]
+    for n, user in enumerate(users, 1):
+        for _ in range(MIN_SETTLED_LINES + 1):
+            m.add(line.format(n=n, user=user))
+    assert len(m.clusters) == 1, [c.template for c in m.templates()]
+    assert m.templates()[0].template == "login failed rhost=<*> user=<*> tty=ssh"

@@ -61,8 +61,8 @@ def _cached(lines: list[str]) -> list[tuple[int, str]]:
     parser = LineParser()
     out = []
     for line in lines:  # one at a time: a template is read before later lines widen it
-        ((cluster, prefix),) = parser.parse_many([line])
-        out.append((cluster.id, prefix + cluster.template))
+        ((cluster, prefix, template),) = parser.parse_many([line])
+        out.append((cluster.id, prefix + template))
     return out
 
 

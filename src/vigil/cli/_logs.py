@@ -90,9 +90,13 @@ def _setup(log_format: str, state: Path | None) -> LineParser:
     miner = TemplateMiner()
     if state is not None and state.exists():
         try:
-            miner = loads(state.read_text(encoding="utf-8"))
-        except (OSError, StateError) as exc:
-            raise _fail(f"{state}: {exc}") from exc
+            miner = loads(state.read_bytes())
+        except OSError as exc:
+            raise _fail(f"{state}: cannot read ({exc.strerror or exc})") from exc
+        except StateError as exc:  # the file is left as it is: nothing is saved over it
+            raise _fail(
+                f"{state}: {exc}; move it aside to start afresh (cluster ids restart at 1)"
+            ) from exc
     return LineParser(fmt, miner)
 
 
@@ -136,8 +140,7 @@ def parse(file: FileArg = None, log_format: FormatOpt = "auto", state: StateOpt 
     def render(lines: Iterator[str]) -> bytes:
         buf: list[bytes] = []
         append = buf.append
-        for cluster, prefix in parser.parse_many(lines):
-            template = cluster.template
+        for cluster, prefix, template in parser.parse_many(lines):  # template as of its line
             key = (cluster.id, prefix)
             cached = rendered.get(key)
             if cached is None or cached[0] is not template:

@@ -356,11 +356,15 @@ def settled(cluster: Cluster, have: str, new: str) -> bool:
 
 def pin_place(cluster: Cluster, words: list[str]) -> int:
     """The position at which ``words`` differ from ``cluster`` in one pinned or settled
-    ``key=word`` value and nowhere else, or -1."""
+    ``key=word`` value and elsewhere in weak values only (``host1``/``host2``, which
+    :func:`_cost` would take), or -1: every line refused for its settled key alone counts
+    towards the bound on the events told apart there."""
     place = -1
     for i, (have, level, new) in enumerate(zip(cluster.words, cluster.levels, words, strict=True)):
         if have == new or level == ANY or (level == LOOSE and covers(have, loose(new))):
             continue
+        if level == LITERAL and loose(have) == loose(new):
+            continue  # a weak value (digits aside, the same word): no other event for it
         if place >= 0 or level != LITERAL or keyed(have, new) != "=":
             return -1
         if i not in cluster.pinned and not settled(cluster, have, new):

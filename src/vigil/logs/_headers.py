@@ -96,12 +96,20 @@ class LogFormat:
 
 
 def compile_format(spec: str) -> tuple[list[str], re.Pattern[str]]:
-    """``<Date> <Time>: <Content>`` -> (field names, regex), as LogPAI's logparser builds it."""
+    """``<Date> <Time>: <Content>`` -> (field names, regex), as LogPAI's logparser builds it
+    (its header fields cut for good where they can be: :func:`_cut`)."""
     headers: list[str] = []
-    regex = ""
-    for k, part in enumerate(re.split(r"(<[^<>]+>)", spec)):
+    regex = "^"
+    parts = re.split(r"(<[^<>]+>)", spec)
+    starts: list[int] = []  # where each part begins in the regex
+    for k, part in enumerate(parts):
+        starts.append(len(regex))
         if k % 2 == 0:
-            regex += re.sub(" +", r"\\s+", part)
+            left_open = _OPEN_FIELD.search(part)
+            if left_open is not None:
+                name = left_open.group(1)
+                raise LogFormatError(f"log format {spec!r}: <{name} is not closed: write <{name}>")
+            regex += _literal(part)
         else:
             name = part.strip("<>")
             if not name.isidentifier() or name in headers:
@@ -111,9 +119,82 @@ def compile_format(spec: str) -> tuple[list[str], re.Pattern[str]]:
     if CONTENT not in headers:
         raise LogFormatError(f"log format {spec!r}: needs a <Content> field")
     try:
-        return headers, re.compile("^" + regex + "$")
+        plain = re.compile(regex + "$")
     except re.error as exc:
-        raise LogFormatError(f"log format {spec!r}: {exc}") from exc
+        where = _place(parts, starts, exc.pos)
+        raise LogFormatError(
+            f"log format {spec!r}: {where}{exc.msg} (the text between fields is a regular "
+            "expression: write a literal ( ) [ ] { } ? * + with a backslash before it)"
+        ) from exc
+    lost = [name for name in headers if name not in plain.groupindex]
+    if lost:  # "[<Time>]": a bracket set took the field in as characters
+        raise LogFormatError(
+            f"log format {spec!r}: <{lost[0]}> is inside a [...] set of characters: write "
+            "a literal [ or ] with a backslash before it"
+        )
+    try:
+        return headers, re.compile(_cut_fields(parts) + "$")
+    except re.error:  # separators that make a regex only together: LogPAI's as it is
+        return headers, plain
+
+
+def _cut_fields(parts: list[str]) -> str:
+    """The format's regex with each header field before ``<Content>`` and the separator
+    after it made one atomic group, as long as each separator is a regex alone (:func:`_cut`)."""
+    regex = "^"
+    final = True  # the fields cut so far are final
+    for k, part in enumerate(parts):
+        if k % 2 == 0:
+            if not (k and final):  # else the field before took it in
+                regex += _literal(part)
+            continue
+        name = part.strip("<>")
+        final = final and name != CONTENT and _cut(_literal(parts[k + 1]))
+        if final:
+            regex += f"(?>(?P<{name}>.*?)(?:{_literal(parts[k + 1])}))"
+        else:
+            regex += f"(?P<{name}>.*?)"
+    return regex
+
+
+def _literal(part: str) -> str:
+    """The text between two fields as a regular expression: runs of spaces match any
+    whitespace (LogPAI's reading)."""
+    return re.sub(" +", r"\\s+", part)
+
+
+def _cut(separator: str) -> bool:
+    """True when a header field and the ``separator`` after it can be matched as one atomic
+    group, ``(?>(?P<Field>.*?)(?:separator))``: the field ends where the separator is first
+    found, for good. A lazy field that may be taken back made a line that fits the format no
+    way try every way of cutting it (a power of its length: a 100-word line took seconds under
+    the HDFS format, a long one never ended); a line that fits is cut at the same places, since
+    its first cut is the one a backtracking match tries first and keeps. Not for a separator
+    that is no regular expression alone (``(\\[`` before ``<PID>\\])?``): the fields after it
+    keep the backtracking match, on a line cut short by the fields made final before it."""
+    try:
+        re.compile(separator)
+    except re.error:
+        return False
+    return True
+
+
+_OPEN_FIELD = re.compile(r"<([A-Za-z_]\w*)(?![\w>])")
+"""A field name left open (``<Extra`` at the end, ``<Level <Content>``): taken for text, it
+made the format match no line, and every line was mined whole, header and all."""
+
+
+def _place(parts: list[str], starts: list[int], pos: int | None) -> str:
+    """The text of the format where a regular expression error is (``'[ ' after <Date>: ``):
+    the error's own position counts in the regex built from the format, not in the format."""
+    if pos is None:
+        return ""
+    k = max(i for i, start in enumerate(starts) if start <= pos or i == 0)
+    if k % 2:
+        return f"{parts[k]}: "
+    if k > 0:
+        return f"{parts[k]!r} after {parts[k - 1]}: "
+    return f"{parts[k]!r} before {parts[1]}: " if len(parts) > 1 else f"{parts[k]!r}: "
 
 
 def split_json(line: str) -> Split | None:

@@ -143,6 +143,8 @@ class LineSplitter:
     def _clean(self, raw: bytes, truncated: bool) -> str:
         stats = self.stats
         stats.lines += 1
+        if truncated:
+            raw = _whole_chars(raw)
         if raw.endswith(b"\r"):
             raw = raw[:-1]
             stats.crlf += 1
@@ -160,3 +162,16 @@ class LineSplitter:
         if not text.strip():
             stats.empty += 1
         return text
+
+
+def _whole_chars(raw: bytes) -> bytes:
+    """``raw`` without the UTF-8 character a truncation cut in two: the line held it whole,
+    so it is dropped, not replaced and counted as invalid UTF-8 the input never had."""
+    for back in range(1, min(4, len(raw)) + 1):
+        byte = raw[-back]
+        if byte < 0x80:
+            return raw  # ASCII: the last character is whole
+        if byte >= 0xC0:  # a lead byte: its character needs 2, 3 or 4 bytes
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return raw[:-back] if need > back else raw
+    return raw

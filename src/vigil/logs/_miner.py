@@ -153,11 +153,17 @@ class TemplateMiner:
     def add(self, content: str) -> Match:
         """Mine one line's content (header already removed) and return its cluster."""
         before = self.next_id
+        self._take_change()  # a merge left by a line mined with cluster_of is not this line's
         cluster = self.cluster_of(content)
-        if self._last_change is None:
+        change = self._take_change()
+        if change is None:
             return Match(cluster.id, cluster.template, created=cluster.id >= before)
-        change, self._last_change = self._last_change, None
         return Match(cluster.id, cluster.template, cluster.id >= before, True, change)
+
+    def _take_change(self) -> tuple[tuple[int, int], ...] | None:
+        """The widening or merges of the last slow-path line, forgotten once taken."""
+        change, self._last_change = self._last_change, None
+        return change
 
     def cluster_of(self, content: str) -> Cluster:
         """The fast form of :meth:`add` (no :class:`Match` built): the line's cluster itself."""
@@ -268,9 +274,23 @@ class TemplateMiner:
         self._remap = dict(remap)
         self.lines = lines
         self.next_id = max([next_id, *(c.id + 1 for c in clusters)])
-        self._rebuild_indexes()
         self._words.clear()
         self._weak.clear()
+        self._signatures.clear()
+        self._shapes.clear()
+        self._exact.clear()
+        self._buckets.clear()
+        for c in sorted(self.clusters.values(), key=lambda c: c.id):
+            self._buckets.setdefault(self._filed_key(c), []).append(c)
+
+    def _filed_key(self, cluster: Cluster) -> tuple[int, str]:
+        """The bucket ``cluster`` was filed under: that of the line that created it (its
+        example), not that of its words now: a widened opening word may key elsewhere
+        (``(root)``, a subject, widens to ``(<*>)``, not one), where no line would find it."""
+        words = split_words(cluster.example)
+        masked = " ".join(fold_dates(words, self._mask_list(words)[0]))
+        key = _bucket_key(_collapse(masked.split())[0])
+        return key if key[0] == len(cluster.words) else _bucket_key(cluster.words)
 
     def templates(self) -> list[Cluster]:
         """All clusters, most frequent first."""
@@ -306,7 +326,7 @@ class TemplateMiner:
                     cand.pinned = tuple(sorted({*cand.pinned, place}))
                     best.pinned = tuple(sorted({*best.pinned, place}))
         elif best_cost != (0, 0) and _widen(best, words, runs):
-            self._last_change = self._merge_into(best, bucket)
+            best, self._last_change = self._merge_into(best, bucket)
         if len(self._signatures) >= self.max_signatures:
             self._signatures.clear()
         self._signatures[masked] = best
@@ -330,11 +350,23 @@ class TemplateMiner:
         gone = {c.id for c in victims[: max(1, len(victims) // 10)]}
         for cid in gone:
             del self.clusters[cid]
-        self._rebuild_indexes()
-        self._remap = {k: v for k, v in self._remap.items() if v in self.clusters}
+        self._signatures.clear()
+        self._shapes.clear()
+        self._exact.clear()
+        for key, bucket in list(self._buckets.items()):  # each survivor stays where it was filed
+            bucket[:] = [c for c in bucket if c.id not in gone]
+            if not bucket:
+                del self._buckets[key]
+        # an id merged twice (4 into 3, 3 into 2) resolves through an id that is no cluster
+        # now: keep each old id whose last survivor lives, pointing straight at it
+        resolve, alive = self.resolve, self.clusters
+        self._remap = {k: t for k in self._remap if (t := resolve(k)) in alive}
 
-    def _merge_into(self, keep: Cluster, bucket: list[Cluster]) -> tuple[tuple[int, int], ...]:
-        """Merge every cluster of ``bucket`` that ``keep``'s widened template now covers."""
+    def _merge_into(
+        self, keep: Cluster, bucket: list[Cluster]
+    ) -> tuple[Cluster, tuple[tuple[int, int], ...]]:
+        """Merge every cluster of ``bucket`` that ``keep``'s widened template now covers; the
+        survivor (an older cluster ``keep`` was folded into, maybe) and the merges."""
         merged: list[tuple[int, int]] = []
         for other in list(bucket):
             if other is keep or other.id not in self.clusters:
@@ -344,7 +376,7 @@ class TemplateMiner:
             survivor, gone = (keep, other) if keep.id < other.id else (other, keep)
             merged.append(self._fold(gone, survivor, bucket))
             keep = survivor
-        return tuple(merged)
+        return keep, tuple(merged)
 
     def _merge_siblings(
         self, words: list[str], runs: list[int], siblings: list[Cluster], bucket: list[Cluster]
@@ -392,12 +424,3 @@ class TemplateMiner:
                 if c is gone:
                     cache[sig] = survivor  # type: ignore[index]
         return gone.id, survivor.id
-
-    def _rebuild_indexes(self) -> None:
-        self._signatures.clear()
-        self._shapes.clear()
-        self._exact.clear()
-        self._buckets.clear()
-        for c in sorted(self.clusters.values(), key=lambda c: c.id):
-            key = _bucket_key(c.words)
-            self._buckets.setdefault(key, []).append(c)

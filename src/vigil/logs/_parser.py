@@ -52,15 +52,17 @@ class LineParser:
         cluster = miner.cluster_of(line[start:stop])
         return cluster, prefix if prefix is not None else mask(line[:start], header=True)
 
-    def parse_many(self, lines: Iterable[str]) -> list[tuple[Cluster, str]]:
-        """:meth:`parse` for many lines, with the cached case inlined (the CLI's hot loop)."""
-        out: list[tuple[Cluster, str]] = []
+    def parse_many(self, lines: Iterable[str]) -> list[tuple[Cluster, str, str]]:
+        """:meth:`parse` for many lines, with the cached case inlined (the CLI's hot loop); each
+        with its cluster's template as of that line, before later lines widen it (the answer
+        must not depend on which lines came in one read)."""
+        out: list[tuple[Cluster, str, str]] = []
         append = out.append
         cache, miner, parse = self._cache, self.miner, self.parse
         alive = miner.clusters
         lines = lines if isinstance(lines, list) else list(lines)
         if not self._safe:
-            return [parse(line) for line in lines]
+            return [(c, prefix, c.template) for c, prefix in map(parse, lines)]
         # every line's shape in three C calls (UTF-8 of joined lines = joined UTF-8 of lines)
         keys = "\n".join(lines).encode("utf-8", "surrogatepass").translate(BYTE_SHAPE).split(b"\n")
         if len(keys) != len(lines):  # a line with a newline of its own: one by one
@@ -78,16 +80,16 @@ class LineParser:
                         cluster.last_line = seen
                         if prefix is None:
                             prefix = mask(line[:start], header=True)
-                        append((cluster, prefix))
+                        append((cluster, prefix, cluster.template))
                         continue
                 miner.lines = seen
                 if hit is None or cluster is not None:  # new shape, or merged/evicted since
-                    append(self._miss(line, key))
+                    cluster, prefix = self._miss(line, key)
                 else:  # the message keeps a digit (a weak word): mine the message
                     cluster = shaped(line[start:stop])[0]
-                    append(
-                        (cluster, prefix if prefix is not None else mask(line[:start], header=True))
-                    )
+                    if prefix is None:
+                        prefix = mask(line[:start], header=True)
+                append((cluster, prefix, cluster.template))
                 seen = miner.lines
         finally:
             miner.lines = seen

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from vigil.errors import InputError
-from vigil.logs._cluster import Cluster
+from vigil.logs._cluster import ANY, LITERAL, LOOSE, Cluster
 from vigil.logs._miner import TemplateMiner
 
 STATE_VERSION = 1
@@ -51,7 +51,7 @@ def miner_to_dict(miner: TemplateMiner) -> dict[str, Any]:
 
 
 def miner_from_dict(data: dict[str, Any]) -> TemplateMiner:
-    """Rebuild a miner saved by :func:`miner_to_dict`."""
+    """Rebuild a miner saved by :func:`miner_to_dict`; :class:`StateError` names what is wrong."""
     if data.get("version") != STATE_VERSION:
         raise StateError(f"miner state: version {data.get('version')!r} (expected {STATE_VERSION})")
     try:
@@ -74,10 +74,40 @@ def miner_from_dict(data: dict[str, Any]) -> TemplateMiner:
             for c in data["clusters"]
         ]
         remap = {int(old): int(new) for old, new in data["remap"]}
-        miner.restore(clusters, remap, lines=int(data["lines"]), next_id=int(data["next_id"]))
-    except (KeyError, TypeError, ValueError) as exc:
+        lines, next_id = int(data["lines"]), int(data["next_id"])
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # 1e400 is inf: Overflow
         raise StateError(f"miner state: {exc!r}") from exc
+    for i, cluster in enumerate(clusters):
+        _check_cluster(f"clusters[{i}] (id {cluster.id})", cluster)
+    _check_remap(remap)
+    miner.restore(clusters, remap, lines=lines, next_id=next_id)
     return miner
+
+
+def _check_cluster(where: str, c: Cluster) -> None:
+    """A cluster the miner can compare lines with: one level and one run per word (the
+    comparisons zip them strictly), known levels, runs of a word or more, pins on words."""
+    n = len(c.words)
+    if len(c.levels) != n or len(c.runs) != n:
+        raise StateError(
+            f"miner state: {where}: {len(c.levels)} levels and {len(c.runs)} runs for {n} words"
+        )
+    if not set(c.levels) <= {LITERAL, LOOSE, ANY} or min(c.runs, default=1) < 1:
+        raise StateError(f"miner state: {where}: levels {c.levels} or runs {c.runs} out of range")
+    if any(not 0 <= p < n for p in c.pinned):
+        raise StateError(f"miner state: {where}: pinned {list(c.pinned)} past its {n} words")
+
+
+def _check_remap(remap: dict[int, int]) -> None:
+    """No cycle in the id remapping (:meth:`TemplateMiner.resolve` would follow it forever)."""
+    for start in remap:
+        seen = {start}
+        cid = remap[start]
+        while cid in remap:
+            if cid in seen:
+                raise StateError(f"miner state: remap: a cycle through id {cid}")
+            seen.add(cid)
+            cid = remap[cid]
 
 
 def dumps(miner: TemplateMiner) -> str:
@@ -85,8 +115,8 @@ def dumps(miner: TemplateMiner) -> str:
     return json.dumps(miner_to_dict(miner), separators=(",", ":"))
 
 
-def loads(text: str) -> TemplateMiner:
-    """A miner from JSON text written by :func:`dumps`."""
+def loads(text: str | bytes) -> TemplateMiner:
+    """A miner from JSON text written by :func:`dumps` (bytes: UTF-8, as read from a file)."""
     try:
         data = json.loads(text)
     except ValueError as exc:
