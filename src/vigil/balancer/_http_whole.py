@@ -59,6 +59,11 @@ _T: Final = 116
 _U: Final = 117
 _X: Final = 120
 
+# The request id line's end and the head's, in one piece (one item fewer to join)
+_LINE_END: Final = b"\r\n" + _END
+_LINE_END_CLOSE: Final = b"\r\n" + _END_CLOSE
+_LINE_END_KEEP_10: Final = b"\r\n" + _END_KEEP_10
+
 # The answer for a read that is not one whole plain response.
 NOT_WHOLE: Final = (-1, 0, -1, 0, False, False)
 
@@ -179,12 +184,22 @@ def whole_answer(
     ``Connection`` (``keep_alive`` and ``http10``: the client connection's) — and the body, in
     one piece (one write)."""
     head_end = end - 2  # the proxy's lines go before the empty line
-    parts = [data[:head_end]] if cut < 0 else [data[:cut], data[cut_end:head_end]]
+    if cut < 0:
+        parts = [data[:head_end]]
+    else:
+        parts = [data[:cut]]
+        if cut_end < head_end:  # nginx writes its Connection line last: nothing after it
+            parts.append(data[cut_end:head_end])
     if not has_id:  # appended one by one: += of a tuple costs more (~350 instructions)
         parts.append(_REQUEST_ID)
         parts.append(request_id)
-        parts.append(b"\r\n")
-    if not keep_alive:
+        if not keep_alive:
+            parts.append(_LINE_END_CLOSE)
+        elif http10:
+            parts.append(_LINE_END_KEEP_10)
+        else:
+            parts.append(_LINE_END)
+    elif not keep_alive:
         parts.append(_END_CLOSE)
     elif http10:
         parts.append(_END_KEEP_10)

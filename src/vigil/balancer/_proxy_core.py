@@ -156,12 +156,17 @@ class ExchangeCore:
             conn.exchange = None
             conn.abort()
 
-    def _release(self, outcome: Outcome, retry_after: float | None = None) -> None:
+    def _release(
+        self, outcome: Outcome, retry_after: float | None = None, now: float = -1.0
+    ) -> None:
+        """Report the attempt to the router and the metrics (``now``: the clock's time when
+        the caller has just read it)."""
         upstream = self.upstream
         if upstream is None:
             return
         self.upstream = None
-        now = self.state.clock()
+        if now < 0.0:
+            now = self.state.clock()
         stats = self.stats
         assert stats is not None and self.router is not None
         stats.in_flight -= 1

@@ -290,7 +290,7 @@ class Exchange(ExchangeCore):
         self.bytes_out += len(data) - end
         self.resp = _WHOLE
         self.out.append(answer)
-        self._complete(conn, not close, None)
+        self._complete(conn, not close, None, now)
         return True
 
     def response_body(self, data: bytes) -> None:
@@ -311,9 +311,14 @@ class Exchange(ExchangeCore):
         self._complete(conn, reusable, resp.retry_after)
 
     def _complete(
-        self, conn: UpstreamConnection, reusable: bool, retry_after: float | None
+        self,
+        conn: UpstreamConnection,
+        reusable: bool,
+        retry_after: float | None,
+        now: float = -1.0,
     ) -> None:
-        """The response ended: write what is left, let the connection go, report the attempt."""
+        """The response ended: write what is left, let the connection go, report the attempt
+        (``now``: the clock's time when the caller has just read it)."""
         # The client gets the end of the response first: the bookkeeping below (pool, router,
         # metrics, access log) is not on the path of its latency.
         self.flush()
@@ -327,7 +332,7 @@ class Exchange(ExchangeCore):
         outcome = Outcome.OK
         if status >= 500 or status == 429:
             outcome = Outcome.OVERLOADED if status == 503 or status == 429 else Outcome.SERVER_ERROR
-        self._release(outcome, retry_after)
+        self._release(outcome, retry_after, now)
         self._finish()
 
     def upstream_lost(self, conn: UpstreamConnection, exc: Exception | None) -> None:
