@@ -28,6 +28,7 @@ DATA_PLANE = [
         "_http_headers",
         "_http_plain",
         "_http_raw",
+        "_http_whole",
         "_pool_budget",
         "_pool_health",
         "_pool_learned",

@@ -269,21 +269,27 @@ def forward_as_written(
 ) -> RequestMeta:
     """The upstream head for a client head with no special name, ``forward`` (its request line
     and header lines as the client wrote them, through the last line's CRLF): the proxy's lines
-    added, a fresh request id. Called by :func:`rewrite_request` and, for a head the parser never
-    saw, by :mod:`vigil.balancer._proxy_client` (:mod:`vigil.balancer._http_plain`)."""
-    fresh_id = ids.next()
-    head = b"".join(
-        (
-            forward,
-            b"X-Forwarded-For: ",
-            client_ip,
-            b"\r\nX-Forwarded-Proto: ",
-            proto,
-            b"\r\nX-Request-Id: ",
-            fresh_id,
-            b"\r\n\r\n",
-        )
+    added, a fresh request id. Called by :func:`rewrite_request`."""
+    return forward_with(forward, proxy_lines(client_ip, proto), ids)
+
+
+def proxy_lines(client_ip: bytes, proto: bytes) -> bytes:
+    """The lines the proxy adds to every request head of a client, up to the request id's value
+    (made once per client connection by :mod:`vigil.balancer._proxy_client`)."""
+    return (
+        b"X-Forwarded-For: "
+        + client_ip
+        + b"\r\nX-Forwarded-Proto: "
+        + proto
+        + b"\r\nX-Request-Id: "
     )
+
+
+def forward_with(forward: bytes, lines: bytes, ids: RequestIds) -> RequestMeta:
+    """:func:`forward_as_written` with the client's :func:`proxy_lines` made already: for a
+    head the parser never saw (:mod:`vigil.balancer._http_plain`), one join of four pieces."""
+    fresh_id = ids.next()
+    head = b"".join((forward, lines, fresh_id, b"\r\n\r\n"))
     return RequestMeta(head, fresh_id, False, -1, False, None, False)
 
 

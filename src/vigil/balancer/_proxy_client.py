@@ -21,7 +21,8 @@ from vigil.balancer._http_headers import (
     BadRequest,
     Headers,
     error_response,
-    forward_as_written,
+    forward_with,
+    proxy_lines,
     rewrite_request,
 )
 from vigil.balancer._http_plain import HOST_BYTES, method_of, plain_request
@@ -68,6 +69,7 @@ class ClientConnection:
         self.get_method = parser.get_method
         self.should_keep_alive = parser.should_keep_alive
         self.ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"-"
+        self.lines = proxy_lines(self.ip, state.proto)  # the proxy's lines, for plain heads
         self.active: Exchange | None = None
         # requests parsed and not yet served, oldest first (a list: compiled, its append and
         # pop are direct C calls where a deque's are look-ups by name; it holds one or two)
@@ -111,6 +113,7 @@ class ClientConnection:
             peer = transport.get_extra_info("peername")
             if isinstance(peer, tuple) and peer:
                 self.ip = str(peer[0]).encode()
+                self.lines = proxy_lines(self.ip, self.state.proto)
         self.state.clients.add(self)
         self.state.access_due = 0.0  # is the access log on? asked again at the next request end
         self.last_io = self.state.loop.time()
@@ -291,7 +294,7 @@ class ClientConnection:
         st = self.state
         method = method_of(data)
         url = data[len(method) + 1 : target_end]
-        meta = forward_as_written(data[: len(data) - 2], self.ip, st.proto, st.ids)
+        meta = forward_with(data[: len(data) - 2], self.lines, st.ids)
         ex = self.spare
         if ex is None:
             ex = Exchange(self, st)

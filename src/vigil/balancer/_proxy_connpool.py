@@ -50,7 +50,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, cast
 
-from vigil.balancer._proxy_upstream import Key, UpstreamConnection, dial
+from vigil.balancer._proxy_upstream import WHOLE_RESPONSES, Key, UpstreamConnection, dial
 
 ConnectDone = Callable[[UpstreamConnection | None, OSError | None], None]
 CHECK_EVERY: Final = 1.0  # seconds between two liveness checks of one upstream, at the least
@@ -140,6 +140,10 @@ class UpstreamPool:
         self.on_refused: Callable[[Key], None] | None = None  # set by ProxyState: the router
         self._checked_at: dict[Key, float] = {}  # when each upstream's last check started
         self.checks = 0  # liveness checks started (tests read it)
+        # whether connections opened from now on take a read that is one whole plain response
+        # without the parser (_http_whole; compiled only); tests switch it off to compare
+        self.whole = WHOLE_RESPONSES
+        self.taken_whole = 0  # responses taken so (tests read it)
 
     def take(self, key: Key) -> UpstreamConnection | None:
         """The most recently used live idle connection to ``key``; None when there is none or

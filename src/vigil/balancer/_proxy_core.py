@@ -161,16 +161,21 @@ class ExchangeCore:
             conn.abort()
 
     def _release(
-        self, outcome: Outcome, retry_after: float | None = None, counted: bool = True
+        self,
+        outcome: Outcome,
+        retry_after: float | None = None,
+        counted: bool = True,
+        now: float = -1.0,
     ) -> None:
         """Report the attempt to the router and the metrics; ``counted`` False: not as an
         error in the metrics either (a stale connection's attempt, reported as CLIENT_ABORT:
-        not the upstream's fault)."""
+        not the upstream's fault); ``now``: the clock's time when the caller has just read it."""
         upstream = self.upstream
         if upstream is None:
             return
         self.upstream = None
-        now = self.state.clock()
+        if now < 0.0:
+            now = self.state.clock()
         stats = self.stats
         assert stats is not None and self.router is not None
         stats.in_flight -= 1

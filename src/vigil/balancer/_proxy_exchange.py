@@ -43,13 +43,22 @@ response head (the replica's responsiveness, independent of how long a token str
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Final
 
-from vigil.balancer._http_headers import chunk
+from vigil.balancer._http_headers import ResponseMeta, chunk
 from vigil.balancer._http_raw import response_head as _response_head
+from vigil.balancer._http_whole import whole_answer
 from vigil.balancer._proxy_core import CONNECT, FIRST_BYTE, STREAM, UPLOAD, ExchangeCore
 from vigil.balancer._proxy_upstream import UpstreamConnection
 from vigil.balancer._upstream import Outcome
 from vigil.balancer.pool import Pool
+
+if TYPE_CHECKING:  # compiled, the offsets stay machine integers
+    from mypy_extensions import i64
+
+# The framing of a response taken whole: by its length, no Retry-After (its head is written
+# already; nothing reads it but the checks that the response is not re-chunked)
+_WHOLE: Final = ResponseMeta(b"", False, False, None)
 
 
 class Exchange(ExchangeCore):
@@ -276,6 +285,41 @@ class Exchange(ExchangeCore):
         if is_head:  # httptools would wait for the body a HEAD answer announces but never sends
             self.response_complete(conn, False)
 
+    def whole_response(
+        self,
+        conn: UpstreamConnection,
+        data: bytes,
+        end: i64,
+        status: int,
+        cut: i64,
+        cut_end: i64,
+        has_id: bool,
+        close: bool,
+    ) -> bool:
+        """The read ``data`` is one whole plain response, its head ending at ``end``
+        (:func:`~vigil.balancer._http_whole.whole_response` says so, and where the upstream's
+        plain ``Connection`` line is): answered as :meth:`response_head`, :meth:`response_body`
+        and :meth:`response_complete` would, the head made as the fast path of
+        :func:`~vigil.balancer._http_raw.response_head` makes it, head and body in one piece.
+        False, with nothing done, for the answer to a HEAD (its ``Content-Length`` is the size
+        of a body it does not have: the parser's path knows)."""
+        if self.method == b"HEAD":
+            return False
+        st = self.state
+        self.ttfb_at = now = st.clock()
+        assert self.stats is not None
+        self.stats.ttfb.observe(now - self.t_attempt)
+        self.status = status
+        self.keep_alive = keep_alive = self.keep_alive and not st.stopping
+        answer = whole_answer(
+            data, end, cut, cut_end, has_id, keep_alive, self.http10, self.meta.request_id
+        )
+        self.bytes_out += len(data) - end
+        self.resp = _WHOLE
+        self.out.append(answer)
+        self._complete(conn, not close, None, now)
+        return True
+
     def response_body(self, data: bytes) -> None:
         resp = self.resp
         if resp is None:
@@ -299,6 +343,17 @@ class Exchange(ExchangeCore):
             self.out.append(b"0\r\n\r\n")
         elif resp.decoder is not None:  # ValueError: the coded body was cut short
             self.out.append(resp.decoder.end())
+        self._complete(conn, reusable, resp.retry_after)
+
+    def _complete(
+        self,
+        conn: UpstreamConnection,
+        reusable: bool,
+        retry_after: float | None,
+        now: float = -1.0,
+    ) -> None:
+        """The response ended: write what is left, let the connection go, report the attempt
+        (``now``: the clock's time when the caller has just read it)."""
         # The client gets the end of the response first: the bookkeeping below (pool, router,
         # metrics, access log) is not on the path of its latency.
         self.flush()
@@ -312,7 +367,7 @@ class Exchange(ExchangeCore):
         outcome = Outcome.OK
         if status >= 500 or status == 429:
             outcome = Outcome.OVERLOADED if status == 503 or status == 429 else Outcome.SERVER_ERROR
-        self._release(outcome, resp.retry_after)
+        self._release(outcome, retry_after, now=now)
         self._finish()
 
     def upstream_lost(self, conn: UpstreamConnection, exc: Exception | None) -> None:

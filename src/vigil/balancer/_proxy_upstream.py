@@ -4,6 +4,8 @@
 (the proxied request, :mod:`vigil.balancer._proxy_exchange`) it currently serves. The response
 head is handed over whole, as the bytes it came in (cut out of one read, or of the reads it was
 split over), for :mod:`vigil.balancer._http_raw`: llhttp judges it without a callback per header.
+A read that is one whole plain response (head and body, nothing else: most small answers) skips
+the parser altogether when compiled (:mod:`vigil.balancer._http_whole` checks it).
 Connections are opened and kept idle by :class:`vigil.balancer._proxy_connpool.UpstreamPool`. A
 connection is discarded on any error, when the upstream says ``Connection: close``, or when it
 sends a byte while idle or after the response in the same read.
@@ -21,12 +23,16 @@ from typing import TYPE_CHECKING, Final, cast
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from vigil.balancer._http_raw import head_end
+from vigil.balancer._http_whole import whole_response
 
 if TYPE_CHECKING:
     from vigil.balancer._proxy_connpool import UpstreamPool
     from vigil.balancer._proxy_exchange import Exchange
 
 Key = tuple[str, int]
+# Whole plain responses are taken without the parser only when compiled: from source a loop
+# over the head's bytes costs more than llhttp's callbacks (as for plain request heads)
+WHOLE_RESPONSES: Final = __file__.endswith((".so", ".pyd"))
 # An upstream head larger than this is garbage, not a response worth forwarding.
 MAX_UPSTREAM_HEAD: Final = 64 * 1024
 
@@ -56,6 +62,7 @@ class UpstreamConnection:
         self.head_start = 0  # where the current head begins in it (-1: after a final response)
         self.partial = b""  # the current head's bytes from earlier reads
         self.in_head = True  # until a head completes; again after each response (see below)
+        self.whole = pool.whole  # a read that is one whole response skips the parser
         # the pool's list of idle connections to ``key``, set when first kept (UpstreamPool)
         self.idle_list: list[UpstreamConnection] | None = None
         self.fd = -1  # the socket's descriptor
@@ -85,6 +92,13 @@ class UpstreamConnection:
             self.abort()
             return
         if self.in_head:  # a head begins or goes on in this read (a body's reads skip this)
+            if self.whole and not self.partial:  # a response begins: is it all in this read?
+                end, status, cut, cut_end, has_id, close = whole_response(data)
+                if end > 0 and ex.whole_response(
+                    self, data, end, status, cut, cut_end, has_id, close
+                ):
+                    self.pool.taken_whole += 1
+                    return
             self.data = data
             self.head_start = 0
         try:
