@@ -48,6 +48,7 @@ from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._logs_incidents import LogIncidents, forget_instance
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
 from vigil.daemon._logs_match import check_source_formats, wildcard_match
+from vigil.daemon._logs_merges import changed_texts, fold
 from vigil.daemon._logs_precursors import precursor_finding, rule_finding
 from vigil.daemon._logs_queries import LogQueries
 from vigil.daemon._logs_state import (
@@ -325,19 +326,22 @@ class LogPipeline(LogQueries):
                     # are mined now, before the state is saved, or they would never be.
                     cancelled = True
             now = self._clock()
-            chunk: dict[str, list[Any]] = {}  # template -> [count, example, level]
+            miner = mined.miner
+            before = (len(miner.clusters), miner.next_id)
+            lines: dict[int, list[Any]] = {}  # cluster id -> [count, example, level]
             for text in texts[start : start + CHUNK_LINES]:
                 if not text.strip():
                     continue
                 split = mined.format.split(text)
-                template = mined.miner.cluster_of(split.content).template
+                cid = miner.cluster_of(split.content).id
                 level = next((v for k, v in split.fields if k.lower() in LEVEL_KEYS), "")
-                have = chunk.get(template)
+                have = lines.get(cid)
                 if have is None:
-                    chunk[template] = [1, text, level]
+                    lines[cid] = [1, text, level]
                 else:
                     have[0] += 1
                     have[2] = have[2] or level
+            chunk = self._merged(mined, lines, *before)
             for template, (count, example, level) in chunk.items():
                 touched.add(template)
                 found += self._observe(
@@ -346,6 +350,29 @@ class LogPipeline(LogQueries):
         if cancelled:
             raise asyncio.CancelledError
         return IngestResult(len(texts), len(touched), found)
+
+    def _merged(
+        self, mined: MinedSource, lines: dict[int, list[Any]], clusters: int, next_id: int
+    ) -> dict[str, list[Any]]:
+        """A chunk's lines by cluster -> by template text now, once the registry and the
+        analyses have followed the templates the miner changed (:mod:`vigil.daemon.
+        _logs_merges`): lines mined before a merge count in the survivor."""
+        for old, new in changed_texts(mined, lines, clusters, next_id):
+            fold(self, old, new)
+        miner = mined.miner
+        chunk: dict[str, list[Any]] = {}  # template -> [count, example, level]
+        for cid, (count, example, level) in lines.items():
+            cluster = miner.clusters.get(miner.resolve(cid))
+            template = mined.reported.get(cid) if cluster is None else cluster.template
+            if template is None:  # (created and evicted within one chunk)
+                continue
+            have = chunk.get(template)
+            if have is None:
+                chunk[template] = [count, example, level]
+            else:
+                have[0] += count
+                have[2] = have[2] or level
+        return chunk
 
     def _count_stats(self, source: str, counts: Mapping[str, int]) -> None:
         # the sources past the metrics' cap share one entry (see LogCounts.key): a name per

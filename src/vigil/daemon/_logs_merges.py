@@ -1,0 +1,88 @@
+"""Template merges, from a miner to the analyses: which texts a miner changed, and the fold.
+
+Called by the controller's log pipeline (:mod:`vigil.daemon._logs`): :func:`changed_texts` after
+each chunk of lines mined on the controller (pushes, files it follows), :func:`fold` for each
+``(old text, new text)`` pair it finds and for each pair an agent's batch reports (``remaps``,
+see :mod:`vigil.collectors._logedge`).
+
+A miner widens a cluster's template as lines arrive (``user bob`` -> ``user <*>``) and merges two
+clusters into one (the younger id remapped to the older). The analyses are keyed by the
+registry's id of a template *text* (agents mine apart, so cluster ids mean nothing across
+sources): the pipeline keeps, per miner, the text last counted for each cluster
+(:attr:`MinedSource.reported`) and, after a chunk, compares it with the cluster's text now, for
+the clusters the chunk touched and, when the miner lost clusters (merged or evicted: its
+cluster count fell short of what the chunk created), for every cluster it reported. Cost: a
+dict lookup per template of the chunk, nothing per line; the full pass only on a chunk that
+merged (rare: merges settle within the first lines of each event).
+
+:func:`fold` hands a pair to :meth:`TemplateRegistry.merge`: a widening keeps its id (the
+entry takes the new text: nothing to fold), a merge folds the dead id into the survivor in
+every analysis: novelty (known when either was), families (the dead one removed), bursts
+(rates added), association and Bayes (counts added), and the precursor marks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vigil.daemon._logs import LogPipeline
+    from vigil.daemon._logs_state import MinedSource
+
+
+def changed_texts(
+    mined: MinedSource, touched: Iterable[int], clusters_before: int, next_id_before: int
+) -> list[tuple[str, str]]:
+    """The ``(old text, new text)`` pairs of the clusters of ``mined``'s miner whose template
+    changed since last reported (``touched``: the ids a chunk's lines went to; the miner had
+    ``clusters_before`` clusters and ``next_id_before`` as next id before the chunk); updates
+    :attr:`MinedSource.reported` to the texts now."""
+    miner, reported = mined.miner, mined.reported
+    clusters = miner.clusters
+    ids = set(touched)
+    created = miner.next_id - next_id_before
+    if len(clusters) != clusters_before + created:  # merged or evicted: find which
+        ids.update(cid for cid in reported if cid not in clusters)
+    pairs: list[tuple[str, str]] = []
+    for cid in sorted(ids):  # older ids first: a survivor's own widening before its merges
+        live = miner.resolve(cid)
+        cluster = clusters.get(live)
+        if cluster is None:  # evicted: its template stays in the registry until evicted there
+            reported.pop(cid, None)
+            continue
+        text = cluster.template
+        if live != cid:
+            old = reported.pop(cid, None)
+            if old is not None and old != text:
+                pairs.append((old, text))
+        old = reported.get(live)
+        if old != text:
+            if old is not None:
+                pairs.append((old, text))
+            reported[live] = text
+    return pairs
+
+
+def fold(p: LogPipeline, old: str, new: str) -> None:
+    """Template ``old`` is now ``new``: the registry and every analysis follow."""
+    ids = p.registry.merge(old, new)
+    if ids is None:
+        return
+    dead, survivor = ids
+    p.families.add(survivor, new)  # its text changed: re-linked
+    if dead == survivor:
+        return
+    pair = [(dead, survivor)]
+    p.novelty.merged(pair)
+    p.families.merged(pair)
+    p.bursts.merged(pair)
+    p.association.merged(pair)
+    p.bayes.merged(pair)
+    if dead in p._rules_reported:
+        p._rules_reported.discard(dead)
+        p._rules_reported.add(survivor)
+    warned = p._warned.pop(dead, None)
+    if warned is not None:
+        p._warned[survivor] = max(warned, p._warned.get(survivor, warned))
+    p._dirty = True

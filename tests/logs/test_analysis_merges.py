@@ -1,0 +1,84 @@
+"""Template merges reach the analyses: on the real pipeline (pushed lines mined on the
+controller, a SQLite store for the incident book), two known templates that the miner merges
+after the warm-up become one template whose counts, burst baseline, association and Bayes
+counts are the sum of theirs, and ``GET /api/v1/logs/templates`` lists it alone.
+
+Issue 4: the daemon mined with ``cluster_of`` and heard of no merge: the survivor's text was a
+new template with a fresh baseline (a burst right after the merge went unseen), while the two
+dead texts stayed listed as live templates with stale counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from _log_pipeline import Clock, pipeline
+from vigil.daemon import LogPipeline
+from vigil.store import SqlStore
+
+A = "resolver answered type A for zone corp"
+MX = "resolver answered type MX for zone corp"
+AAAA = "resolver answered type AAAA for zone corp"
+MERGED = "resolver answered type <*> for zone corp"
+PAGE: dict[str, Any] = {"sort": "id", "descending": False, "offset": 0, "limit": 50}
+
+
+async def _warm(logs: LogPipeline, clock: Clock, buckets: int = 12) -> None:
+    """Ten lines of A and ten of MX in each 10 s bucket: two known templates, two baselines."""
+    for _ in range(buckets):
+        await logs.ingest_lines("n1", "dns", [A] * 10 + [MX] * 10)
+        clock.now += 10
+
+
+def _make(tmp_path: Path, store: SqlStore, clock: Clock) -> LogPipeline:
+    settings = {"analysis": {"warmup_lines": 30, "warmup_seconds": 0, "window": 60}}
+    return pipeline(tmp_path, store, clock, settings)
+
+
+async def test_a_merge_lists_one_template_with_every_line_counted(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = _make(tmp_path, store, clock)
+    await _warm(logs, clock)
+    await logs.ingest_lines("n1", "dns", [AAAA])  # a third word there: the miner merges A, MX
+    rows = logs.templates(**PAGE).items
+    assert [(r["template"], r["count"]) for r in rows] == [(MERGED, 12 * 20 + 1)]
+    assert [f for f in logs.found if f["kind"] == "log_novelty"] == []
+
+
+async def test_the_merged_template_keeps_the_baselines_of_both(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = _make(tmp_path, store, clock)
+    await _warm(logs, clock)
+    before = [logs.bursts.baseline(e.id) for e in logs.registry.entries()]
+    assert len(before) == 2 and all(b is not None and 9 < b <= 10 for b in before)
+    await logs.ingest_lines("n1", "dns", [AAAA])
+    merged = logs.registry.id_of(MERGED)
+    assert merged is not None
+    baseline = logs.bursts.baseline(merged)
+    assert baseline is not None and 18 < baseline <= 20  # the rate of both, not a fresh start
+    clock.now += 10
+    await logs.ingest_lines("n1", "dns", [A] * 150)  # a burst, the bucket after the merge
+    bursts = [f for f in logs.found if f["kind"] == "log_burst"]
+    assert [f["template_id"] for f in bursts] == [merged]
+
+
+async def test_association_and_bayes_counts_follow_the_merge(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = _make(tmp_path, store, clock)
+    await _warm(logs, clock)
+    await logs.ingest_lines("n1", "dns", [AAAA])
+    merged = logs.registry.id_of(MERGED)
+    assert merged is not None
+    assert len(logs.association) == 1
+    assert logs.association._stats[merged].lines == 12 * 20 + 1
+    clock.now += 600  # every slot closed: the Bayes counts are per slot holding the template
+    logs.bayes.prior(clock.now)
+    assert len(logs.bayes) == 1
+    assert logs.bayes.top(5, clock.now)[0].slots == 11  # 12 s slots over 120 s: each holds both
