@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from _log_pipeline import Clock, pipeline
+from vigil.api._logs import BatchIn
+from vigil.collectors import EdgeSourceSpec, LogEdge
 from vigil.daemon import LogPipeline
 from vigil.store import SqlStore
 
@@ -82,3 +84,59 @@ async def test_association_and_bayes_counts_follow_the_merge(
     logs.bayes.prior(clock.now)
     assert len(logs.bayes) == 1
     assert logs.bayes.top(5, clock.now)[0].slots == 11  # 12 s slots over 120 s: each holds both
+
+
+async def test_an_agents_merge_reaches_the_controller(tmp_path: Path, store: SqlStore) -> None:
+    # the agent mines at the edge and sends texts: its miner merged A and MX after they had
+    # been sent, and the controller listed them as live templates for ever, with the merged
+    # text a new template (fresh baseline, counts split); now the batch says which text became
+    # which (``remaps``), as the API takes it
+    clock = Clock()
+    logs = _make(tmp_path, store, clock)
+    path = tmp_path / "dns.log"
+    edge = LogEdge([EdgeSourceSpec(str(path), "dns")], tmp_path / "edge.json", clock=clock)
+
+    def ship(lines: list[str]) -> dict[str, Any]:
+        with path.open("a") as f:
+            f.writelines(line + "\n" for line in lines)
+        edge.poll()
+        batch = edge.batch()
+        assert batch is not None
+        wire = BatchIn.model_validate({"node": "n1", "sent_at": clock.now, **batch})
+        logs.ingest_batch("n1", wire.model_dump())
+        edge.acked()
+        return batch
+
+    for _ in range(12):
+        assert "remaps" not in ship([A] * 10 + [MX] * 10)
+        clock.now += 10
+    sent = ship([AAAA])
+    assert sent["remaps"] == [{"old": A, "new": MERGED}, {"old": MX, "new": MERGED}]
+    rows = logs.templates(**PAGE).items
+    assert [(r["template"], r["count"]) for r in rows] == [(MERGED, 12 * 20 + 1)]
+    merged = logs.registry.id_of(MERGED)
+    assert merged is not None
+    baseline = logs.bursts.baseline(merged)
+    assert baseline is not None and 18 < baseline <= 20
+    assert [f for f in logs.found if f["kind"] == "log_novelty"] == []
+    edge.close()
+
+
+async def test_the_texts_sent_survive_an_agent_restart(tmp_path: Path, store: SqlStore) -> None:
+    clock = Clock()
+    path = tmp_path / "dns.log"
+    path.write_text(f"{A}\n{MX}\n")
+    state = tmp_path / "edge.json"
+    edge = LogEdge([EdgeSourceSpec(str(path), "dns")], state, clock=clock)
+    edge.poll()
+    assert edge.batch() is not None
+    edge.acked()
+    edge.close()
+    with path.open("a") as f:
+        f.write(f"{AAAA}\n")
+    again = LogEdge([EdgeSourceSpec(str(path), "dns")], state, clock=clock)
+    again.poll()
+    batch = again.batch()
+    assert batch is not None
+    assert batch["remaps"] == [{"old": A, "new": MERGED}, {"old": MX, "new": MERGED}]
+    again.close()

@@ -256,6 +256,8 @@ class LogPipeline(LogQueries):
         window = 2 * self.settings.ship_every + self.settings.poll_every + 1.0
         timely = lag <= window
         offset = now - float(batch.get("sent_at", now))  # the agent's clock -> the controller's
+        for remap in batch.get("remaps") or ():  # the agent's miner merged or widened these
+            fold(self, remap["old"], remap["new"])
         lines = found = 0
         for i, item in enumerate(batch["templates"]):
             if i and not i % CHUNK_TEMPLATES:
