@@ -140,3 +140,22 @@ async def test_the_texts_sent_survive_an_agent_restart(tmp_path: Path, store: Sq
     assert batch is not None
     assert batch["remaps"] == [{"old": A, "new": MERGED}, {"old": MX, "new": MERGED}]
     again.close()
+
+
+async def test_a_finding_of_a_merged_away_template_names_the_survivor(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = _make(tmp_path, store, clock)
+    for _ in range(6):
+        await logs.ingest_lines("n1", "dns", [A] * 10)
+        clock.now += 10
+    await logs.ingest_lines("n1", "dns", [MX])  # new after the warm-up: a finding
+    novel = logs.findings(kind="log_novelty", since=None, offset=0, limit=10).items
+    assert [f["template"] for f in novel] == [MX]
+    clock.now += 10
+    await logs.ingest_lines("n1", "dns", [AAAA])  # MX merged into A's template
+    live = {r["id"]: r["template"] for r in logs.templates(**PAGE).items}
+    assert list(live.values()) == [MERGED]
+    novel = logs.findings(kind="log_novelty", since=None, offset=0, limit=10).items
+    assert [(live.get(f["template_id"]), f["template"]) for f in novel] == [(MERGED, MX)]

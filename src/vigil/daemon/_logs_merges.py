@@ -18,7 +18,12 @@ merged (rare: merges settle within the first lines of each event).
 :func:`fold` hands a pair to :meth:`TemplateRegistry.merge`: a widening keeps its id (the
 entry takes the new text: nothing to fold), a merge folds the dead id into the survivor in
 every analysis: novelty (known when either was), families (the dead one removed), bursts
-(rates added), association and Bayes (counts added), and the precursor marks.
+(rates added), association and Bayes (counts added), and the precursor marks. The findings
+listed by ``GET /api/v1/logs/findings`` that name the dead id name the survivor from then on
+(their ``template`` stays the text found then), so each joins a template that
+``GET /api/v1/logs/templates`` lists. Incidents already written keep their evidence as it was:
+history. No store table is keyed by template id (the registry lives in the pipeline's state
+file, saved with its aliases).
 """
 
 from __future__ import annotations
@@ -82,6 +87,9 @@ def fold(p: LogPipeline, old: str, new: str) -> None:
     if dead in p._rules_reported:
         p._rules_reported.discard(dead)
         p._rules_reported.add(survivor)
+    for record in p.found:  # listed findings name the live id (their text stays as found)
+        if record["template_id"] == dead:
+            record["template_id"] = survivor
     warned = p._warned.pop(dead, None)
     if warned is not None:
         p._warned[survivor] = max(warned, p._warned.get(survivor, warned))
