@@ -159,3 +159,32 @@ async def test_a_finding_of_a_merged_away_template_names_the_survivor(
     assert list(live.values()) == [MERGED]
     novel = logs.findings(kind="log_novelty", since=None, offset=0, limit=10).items
     assert [(live.get(f["template_id"]), f["template"]) for f in novel] == [(MERGED, MX)]
+
+
+async def test_a_merge_after_a_controller_restart_is_followed(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    clock = Clock()
+    logs = _make(tmp_path, store, clock)
+    await _warm(logs, clock)
+    logs.save_now()
+    again = _make(tmp_path, store, clock)  # the texts counted per cluster come from its miner
+    await again.ingest_lines("n1", "dns", [AAAA])
+    rows = again.templates(**PAGE).items
+    assert [(r["template"], r["count"]) for r in rows] == [(MERGED, 12 * 20 + 1)]
+    again.save_now()
+    third = _make(tmp_path, store, clock)  # the old texts stay aliases of the survivor
+    third.ingest_batch(
+        "n2",
+        {
+            "agent_id": "a2",
+            "seq": 1,
+            "sent_at": clock.now,
+            "templates": [
+                {"source": "dns", "template": MX, "count": 5, "first_at": clock.now}
+                | {"last_at": clock.now}
+            ],
+        },
+    )
+    rows = third.templates(**PAGE).items
+    assert [(r["template"], r["count"]) for r in rows] == [(MERGED, 12 * 20 + 6)]

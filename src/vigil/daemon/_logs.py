@@ -330,16 +330,16 @@ class LogPipeline(LogQueries):
             now = self._clock()
             miner = mined.miner
             before = (len(miner.clusters), miner.next_id)
-            lines: dict[int, list[Any]] = {}  # cluster id -> [count, example, level]
+            lines: dict[int, list[Any]] = {}  # cluster id -> [count, example, level, cluster]
             for text in texts[start : start + CHUNK_LINES]:
                 if not text.strip():
                     continue
                 split = mined.format.split(text)
-                cid = miner.cluster_of(split.content).id
+                cluster = miner.cluster_of(split.content)
                 level = next((v for k, v in split.fields if k.lower() in LEVEL_KEYS), "")
-                have = lines.get(cid)
+                have = lines.get(cluster.id)
                 if have is None:
-                    lines[cid] = [1, text, level]
+                    lines[cluster.id] = [1, text, level, cluster]
                 else:
                     have[0] += 1
                     have[2] = have[2] or level
@@ -363,11 +363,9 @@ class LogPipeline(LogQueries):
             fold(self, old, new)
         miner = mined.miner
         chunk: dict[str, list[Any]] = {}  # template -> [count, example, level]
-        for cid, (count, example, level) in lines.items():
-            cluster = miner.clusters.get(miner.resolve(cid))
-            template = mined.reported.get(cid) if cluster is None else cluster.template
-            if template is None:  # (created and evicted within one chunk)
-                continue
+        for cid, (count, example, level, seen) in lines.items():
+            # (an evicted cluster, as the lines saw it: counted under its last text)
+            template = miner.clusters.get(miner.resolve(cid), seen).template
             have = chunk.get(template)
             if have is None:
                 chunk[template] = [count, example, level]
