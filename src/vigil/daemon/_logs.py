@@ -14,6 +14,8 @@ Built and run by :class:`vigil.daemon.Controller` (``log_service()`` hands it to
   (``logs.sources`` without a node): repaired by :class:`vigil.logs.LineSplitter`, mined here by
   one :class:`vigil.logs.TemplateMiner` per source.
 
+A template a miner widened or merged (its own, or an agent's: a batch's ``remaps``) is folded
+into its new text in the registry and every analysis (:mod:`vigil.daemon._logs_merges`).
 Every template is mapped by its text to a controller-wide id (:class:`TemplateRegistry`), then
 fed, with the controller's clock, to novelty, bursts, families, association rules and Bayes
 (:mod:`vigil.logs.analysis`). A finding becomes a :class:`vigil.model.Finding` on the bus
@@ -48,7 +50,7 @@ from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._logs_incidents import LogIncidents, forget_instance
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
 from vigil.daemon._logs_match import check_source_formats, wildcard_match
-from vigil.daemon._logs_merges import changed_texts, fold
+from vigil.daemon._logs_merges import by_text, fold
 from vigil.daemon._logs_precursors import precursor_finding, rule_finding
 from vigil.daemon._logs_queries import LogQueries
 from vigil.daemon._logs_state import (
@@ -343,7 +345,7 @@ class LogPipeline(LogQueries):
                 else:
                     have[0] += 1
                     have[2] = have[2] or level
-            chunk = self._merged(mined, lines, *before)
+            chunk = by_text(self, mined, lines, *before)
             for template, (count, example, level) in chunk.items():
                 touched.add(template)
                 found += self._observe(
@@ -352,27 +354,6 @@ class LogPipeline(LogQueries):
         if cancelled:
             raise asyncio.CancelledError
         return IngestResult(len(texts), len(touched), found)
-
-    def _merged(
-        self, mined: MinedSource, lines: dict[int, list[Any]], clusters: int, next_id: int
-    ) -> dict[str, list[Any]]:
-        """A chunk's lines by cluster -> by template text now, once the registry and the
-        analyses have followed the templates the miner changed (:mod:`vigil.daemon.
-        _logs_merges`): lines mined before a merge count in the survivor."""
-        for old, new in changed_texts(mined, lines, clusters, next_id):
-            fold(self, old, new)
-        miner = mined.miner
-        chunk: dict[str, list[Any]] = {}  # template -> [count, example, level]
-        for cid, (count, example, level, seen) in lines.items():
-            # (an evicted cluster, as the lines saw it: counted under its last text)
-            template = miner.clusters.get(miner.resolve(cid), seen).template
-            have = chunk.get(template)
-            if have is None:
-                chunk[template] = [count, example, level]
-            else:
-                have[0] += count
-                have[2] = have[2] or level
-        return chunk
 
     def _count_stats(self, source: str, counts: Mapping[str, int]) -> None:
         # the sources past the metrics' cap share one entry (see LogCounts.key): a name per

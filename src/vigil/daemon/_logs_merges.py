@@ -1,9 +1,9 @@
 """Template merges, from a miner to the analyses: which texts a miner changed, and the fold.
 
-Called by the controller's log pipeline (:mod:`vigil.daemon._logs`): :func:`changed_texts` after
-each chunk of lines mined on the controller (pushes, files it follows), :func:`fold` for each
-``(old text, new text)`` pair it finds and for each pair an agent's batch reports (``remaps``,
-see :mod:`vigil.collectors._logedge`).
+Called by the controller's log pipeline (:mod:`vigil.daemon._logs`): :func:`by_text` after each
+chunk of lines mined on the controller (pushes, files it follows), which folds each ``(old
+text, new text)`` pair :func:`changed_texts` finds; :func:`fold` also for each pair an agent's
+batch reports (``remaps``, see :mod:`vigil.collectors._logedge`).
 
 A miner widens a cluster's template as lines arrive (``user bob`` -> ``user <*>``) and merges two
 clusters into one (the younger id remapped to the older). The analyses are keyed by the
@@ -29,7 +29,7 @@ file, saved with its aliases).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vigil.daemon._logs import LogPipeline
@@ -94,3 +94,26 @@ def fold(p: LogPipeline, old: str, new: str) -> None:
     if warned is not None:
         p._warned[survivor] = max(warned, p._warned.get(survivor, warned))
     p._dirty = True
+
+
+def by_text(
+    p: LogPipeline, mined: MinedSource, lines: dict[int, list[Any]], clusters: int, next_id: int
+) -> dict[str, list[Any]]:
+    """A chunk's lines by cluster (``id -> [count, example, level, cluster]``) -> by template
+    text now (``text -> [count, example, level]``), once the registry and the analyses have
+    followed the templates the miner changed: lines mined before a merge count in the
+    survivor. ``clusters``, ``next_id``: the miner's before the chunk."""
+    for old, new in changed_texts(mined, lines, clusters, next_id):
+        fold(p, old, new)
+    miner = mined.miner
+    chunk: dict[str, list[Any]] = {}
+    for cid, (count, example, level, seen) in lines.items():
+        # (an evicted cluster, as the lines saw it: counted under its last text)
+        template = miner.clusters.get(miner.resolve(cid), seen).template
+        have = chunk.get(template)
+        if have is None:
+            chunk[template] = [count, example, level]
+        else:
+            have[0] += count
+            have[2] = have[2] or level
+    return chunk
