@@ -10,8 +10,11 @@ dead texts stayed listed as live templates with stale counts.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from _log_pipeline import Clock, pipeline
 from vigil.api._logs import BatchIn
@@ -188,3 +191,24 @@ async def test_a_merge_after_a_controller_restart_is_followed(
     )
     rows = third.templates(**PAGE).items
     assert [(r["template"], r["count"]) for r in rows] == [(MERGED, 12 * 20 + 6)]
+
+
+async def test_a_remap_that_is_no_widening_is_refused_and_named(
+    tmp_path: Path, store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    logs = _make(tmp_path, store, clock)
+    await _warm(logs, clock, buckets=2)
+    batch: dict[str, Any] = {
+        "agent_id": "a1",
+        "seq": 1,
+        "sent_at": clock.now,
+        "templates": [],
+        "remaps": [{"old": A, "new": MX}, {"old": MX, "new": "<*> corp"}],
+    }
+    with caplog.at_level(logging.WARNING, logger="vigil.daemon.logs"):
+        logs.ingest_batch("n2", batch)
+    rows = logs.templates(**PAGE).items
+    assert sorted((r["template"], r["count"]) for r in rows) == [("<*> corp", 20), (A, 20)]
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert warning.startswith("node n2: 1 template remap(s) refused")

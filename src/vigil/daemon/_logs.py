@@ -50,7 +50,7 @@ from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._logs_incidents import LogIncidents, forget_instance
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
 from vigil.daemon._logs_match import check_source_formats, wildcard_match
-from vigil.daemon._logs_merges import by_text, fold
+from vigil.daemon._logs_merges import by_text, fold_remaps
 from vigil.daemon._logs_precursors import precursor_finding, rule_finding
 from vigil.daemon._logs_queries import LogQueries
 from vigil.daemon._logs_state import (
@@ -258,8 +258,7 @@ class LogPipeline(LogQueries):
         window = 2 * self.settings.ship_every + self.settings.poll_every + 1.0
         timely = lag <= window
         offset = now - float(batch.get("sent_at", now))  # the agent's clock -> the controller's
-        for remap in batch.get("remaps") or ():  # the agent's miner merged or widened these
-            fold(self, remap["old"], remap["new"])
+        fold_remaps(self, node, batch.get("remaps") or ())  # what the agent's miner merged
         lines = found = 0
         for i, item in enumerate(batch["templates"]):
             if i and not i % CHUNK_TEMPLATES:

@@ -2,8 +2,9 @@
 
 Called by the controller's log pipeline (:mod:`vigil.daemon._logs`): :func:`by_text` after each
 chunk of lines mined on the controller (pushes, files it follows), which folds each ``(old
-text, new text)`` pair :func:`changed_texts` finds; :func:`fold` also for each pair an agent's
-batch reports (``remaps``, see :mod:`vigil.collectors._logedge`).
+text, new text)`` pair :func:`changed_texts` finds; :func:`fold_remaps` for the pairs an agent's
+batch reports (``remaps``, see :mod:`vigil.collectors._logedge`; a pair whose new text does not
+cover the old one is refused).
 
 A miner widens a cluster's template as lines arrive (``user bob`` -> ``user <*>``) and merges two
 clusters into one (the younger id remapped to the older). The analyses are keyed by the
@@ -28,12 +29,18 @@ file, saved with its aliases).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from vigil.daemon._logs_match import wildcard_match
+from vigil.logs import WILDCARD
 
 if TYPE_CHECKING:
     from vigil.daemon._logs import LogPipeline
     from vigil.daemon._logs_state import MinedSource
+
+log = logging.getLogger("vigil.daemon.logs")
 
 
 def changed_texts(
@@ -117,3 +124,28 @@ def by_text(
             have[0] += count
             have[2] = have[2] or level
     return chunk
+
+
+def fold_remaps(p: LogPipeline, node: str, remaps: Sequence[Mapping[str, str]]) -> int:
+    """Fold an agent batch's ``remaps``; the number refused. A miner only ever widens (each
+    ``<*>`` of the new text stands for words of the old), so a pair whose new text does not
+    cover the old one is no merge of a miner (a broken or hostile sender): folding it would
+    join two unrelated templates' counts for good. It is refused, with one log line a batch."""
+    refused: list[tuple[str, str]] = []
+    for remap in remaps:
+        old, new = remap["old"], remap["new"]
+        if wildcard_match(new.split(WILDCARD), old):
+            fold(p, old, new)
+        else:
+            refused.append((old, new))
+    if refused:
+        old, new = refused[0]
+        log.warning(
+            "node %s: %d template remap(s) refused, the new text not covering the old, e.g. "
+            "%.200r -> %.200r (is the agent a vigil agent of this version?)",
+            node,
+            len(refused),
+            old,
+            new,
+        )
+    return len(refused)
