@@ -18,7 +18,7 @@ import pytest
 
 from _log_pipeline import Clock, pipeline
 from vigil.api._logs import BatchIn
-from vigil.collectors import EdgeSourceSpec, LogEdge
+from vigil.collectors import EdgeSourceSpec, LogEdge, _logedge
 from vigil.daemon import LogPipeline
 from vigil.store import SqlStore
 
@@ -212,3 +212,26 @@ async def test_a_remap_that_is_no_widening_is_refused_and_named(
     assert sorted((r["template"], r["count"]) for r in rows) == [("<*> corp", 20), (A, 20)]
     (warning,) = [r.getMessage() for r in caplog.records]
     assert warning.startswith("node n2: 1 template remap(s) refused")
+
+
+def test_remaps_past_the_apis_cap_wait_for_the_next_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_logedge, "MAX_REMAPS", 1)
+    path = tmp_path / "dns.log"
+    path.write_text(f"{A}\n{MX}\n")
+    edge = LogEdge([EdgeSourceSpec(str(path), "dns")], tmp_path / "edge.json")
+    edge.poll()
+    assert edge.batch() is not None
+    edge.acked()
+    with path.open("a") as f:
+        f.write(f"{AAAA}\n")
+    edge.poll()
+    first = edge.batch()
+    assert first is not None and first["remaps"] == [{"old": A, "new": MERGED}]
+    edge.acked()
+    second = edge.batch()
+    assert second is not None and second["remaps"] == [{"old": MX, "new": MERGED}]
+    edge.acked()
+    assert edge.batch() is None
+    edge.close()

@@ -72,6 +72,9 @@ MAX_TEMPLATE_CHARS = 100_000
 """The API refuses a longer template, and with it the whole batch. A line under
 ``logs.max_line_bytes`` can mine into a longer one (each ``1 `` of a line of numbers becomes
 ``<*> ``), so a template is cut to this, ending with :data:`vigil.logs.TRUNCATED_MARKER`."""
+MAX_REMAPS = 10_000
+"""Remaps per batch: the API refuses more (and with them the whole batch, sent again for ever);
+the rest wait for the next batch (their clusters still differ from what was sent)."""
 LEVEL_FIELDS = ("Level", "level", "LEVEL", "severity", "Severity", "lvl", "PRIORITY", "priority")
 """Header fields that carry a line's level (format strings, auto-detection, JSON lines)."""
 STAT_FIELDS = ("lines", "empty", "invalid_utf8", "control_chars", "truncated", "crlf")
@@ -235,10 +238,10 @@ class LogEdge:
         if self.pending is not None:
             return self.pending
         stats = {s.spec.name: s.stats_delta() for s in self.sources}
-        if not self._acc and not any(any(d.values()) for d in stats.values()):
+        remaps = self._remaps()  # (a batch of remaps alone: those past the cap of the last)
+        if not self._acc and not remaps and not any(any(d.values()) for d in stats.values()):
             return None
         templates = self._templates()
-        remaps = self._remaps()
         self._acc = {}
         self.seq += 1
         self.pending = {
@@ -272,6 +275,8 @@ class LogEdge:
         ids.update((i, cid) for i, cid in self._sent if cid not in self.sources[i].miner.clusters)
         out: dict[tuple[str, str], None] = {}
         for i, cid in sorted(ids):
+            if len(out) >= MAX_REMAPS:
+                break
             miner = self.sources[i].miner
             live = miner.resolve(cid)
             cluster = miner.clusters.get(live)
