@@ -93,6 +93,11 @@ class TemplateCountIn(BaseModel):
     samples: list[LogText] = Field(default_factory=list, max_length=20)
 
 
+class RemapIn(BaseModel):
+    old: LogText = Field(max_length=MAX_TEMPLATE_CHARS, description="A template sent before")
+    new: LogText = Field(max_length=MAX_TEMPLATE_CHARS, description="What the miner made of it")
+
+
 SourceName = Annotated[str, Field(pattern=LABEL)]
 StatName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 StatCount = Annotated[int, Field(ge=0, le=MAX_TEMPLATE_COUNT)]
@@ -117,6 +122,12 @@ class BatchIn(BaseModel):
     seq: int = Field(ge=1, description="Batch number; a repeated one is ignored")
     sent_at: Time = Field(description="The agent's clock when it sent the batch")
     templates: list[TemplateCountIn] = Field(max_length=MAX_BATCH_TEMPLATES)
+    remaps: list[RemapIn] = Field(
+        default_factory=list,
+        max_length=MAX_BATCH_TEMPLATES,
+        description="Templates sent before that the agent's miner widened or merged since: "
+        "the controller folds the old text into the new one",
+    )
     stats: dict[SourceName, SourceStats] = Field(
         default_factory=dict,
         max_length=MAX_BATCH_SOURCES,

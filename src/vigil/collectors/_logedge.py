@@ -21,6 +21,14 @@ which dedupes per ``(agent_id, boot)``, takes them as a new instance's instead o
 ``duplicate`` until the numbers pass the old mark (the lines after the backup's offsets are read
 again: what a restore costs).
 
+**Merges reach the controller.** The controller counts templates by their text. When this
+node's miner widens or merges a template it has sent (``type A`` and ``type MX`` become ``type
+<*>``), the next batch says so: ``remaps``, one ``{"old": text sent before, "new": text now}``
+per change, and the controller folds the old text's counts, baseline and history into the new
+one's (:mod:`vigil.daemon._logs_merges`) instead of listing the old text as a live template for
+ever. The text last sent per cluster is rebuilt from the frozen miners at a restart (a cluster's
+text changes only with a line of it, so the frozen text is the one sent).
+
 **Back-pressure.** While a batch waits for its acknowledgement (controller slow or down), new
 lines keep being read and counted into the next one; memory stays bounded: at most
 ``max_templates`` distinct templates per batch (lines of further templates are counted as
@@ -64,6 +72,9 @@ MAX_TEMPLATE_CHARS = 100_000
 """The API refuses a longer template, and with it the whole batch. A line under
 ``logs.max_line_bytes`` can mine into a longer one (each ``1 `` of a line of numbers becomes
 ``<*> ``), so a template is cut to this, ending with :data:`vigil.logs.TRUNCATED_MARKER`."""
+MAX_REMAPS = 10_000
+"""Remaps per batch: the API refuses more (and with them the whole batch, sent again for ever);
+the rest wait for the next batch (their clusters still differ from what was sent)."""
 LEVEL_FIELDS = ("Level", "level", "LEVEL", "severity", "Severity", "lvl", "PRIORITY", "priority")
 """Header fields that carry a line's level (format strings, auto-detection, JSON lines)."""
 STAT_FIELDS = ("lines", "empty", "invalid_utf8", "control_chars", "truncated", "crlf")
@@ -174,6 +185,12 @@ class LogEdge:
             s.spec.path: files.get(s.spec.path, {}) for s in self.sources
         }
         self._acc: dict[tuple[int, int], _Entry] = {}
+        self._sent: dict[tuple[int, int], str] = {
+            (i, c.id): _cut(c.template)
+            for i, src in enumerate(self.sources)
+            for c in src.miner.clusters.values()
+        }
+        """(source index, cluster id) -> the template text last sent for it."""
         self.lines = 0
 
     # --- reading -------------------------------------------------------------------------------
@@ -221,7 +238,8 @@ class LogEdge:
         if self.pending is not None:
             return self.pending
         stats = {s.spec.name: s.stats_delta() for s in self.sources}
-        if not self._acc and not any(any(d.values()) for d in stats.values()):
+        remaps = self._remaps()  # (a batch of remaps alone: those past the cap of the last)
+        if not self._acc and not remaps and not any(any(d.values()) for d in stats.values()):
             return None
         templates = self._templates()
         self._acc = {}
@@ -233,6 +251,8 @@ class LogEdge:
             "templates": templates,
             "stats": {name: d for name, d in stats.items() if any(d.values())},
         }
+        if remaps:
+            self.pending["remaps"] = remaps
         self._frozen = {s.spec.path: s.snapshot() for s in self.sources}
         for src in self.sources:
             src.mark_sent()
@@ -248,14 +268,39 @@ class LogEdge:
         for src in self.sources:
             src.tailer.close()
 
+    def _remaps(self) -> list[dict[str, str]]:
+        """The templates sent before whose text the miners changed since (see the module
+        docstring); the texts sent are updated. Once per batch: a pass over the clusters sent."""
+        ids = set(self._acc)
+        ids.update((i, cid) for i, cid in self._sent if cid not in self.sources[i].miner.clusters)
+        out: dict[tuple[str, str], None] = {}
+        for i, cid in sorted(ids):
+            if len(out) >= MAX_REMAPS:
+                break
+            miner = self.sources[i].miner
+            live = miner.resolve(cid)
+            cluster = miner.clusters.get(live)
+            if cluster is None:  # evicted
+                self._sent.pop((i, cid), None)
+                continue
+            text = _cut(cluster.template)
+            if live != cid:
+                old = self._sent.pop((i, cid), None)
+                if old is not None and old != text:
+                    out[(old, text)] = None
+            old = self._sent.get((i, live))
+            if old != text:
+                if old is not None:
+                    out[(old, text)] = None
+                self._sent[(i, live)] = text
+        return [{"old": old, "new": new} for old, new in out]
+
     def _templates(self) -> list[dict[str, Any]]:
         merged: dict[tuple[str, str], _Entry] = {}
         for (index, cid), entry in self._acc.items():
             miner = self.sources[index].miner
             cluster = miner.clusters.get(miner.resolve(cid))
-            text = cluster.template if cluster is not None else entry.template
-            if len(text) > MAX_TEMPLATE_CHARS:
-                text = text[: MAX_TEMPLATE_CHARS - len(TRUNCATED_MARKER)] + TRUNCATED_MARKER
+            text = _cut(cluster.template if cluster is not None else entry.template)
             key = (entry.source, text)
             have = merged.get(key)
             if have is None:
@@ -316,6 +361,13 @@ class LogEdge:
             "sources": self._frozen,
         }
         write_atomic(self.state_path, json.dumps(data, separators=(",", ":")))
+
+
+def _cut(text: str) -> str:
+    """A template as sent: at most :data:`MAX_TEMPLATE_CHARS` characters."""
+    if len(text) > MAX_TEMPLATE_CHARS:
+        return text[: MAX_TEMPLATE_CHARS - len(TRUNCATED_MARKER)] + TRUNCATED_MARKER
+    return text
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -14,6 +14,8 @@ Built and run by :class:`vigil.daemon.Controller` (``log_service()`` hands it to
   (``logs.sources`` without a node): repaired by :class:`vigil.logs.LineSplitter`, mined here by
   one :class:`vigil.logs.TemplateMiner` per source.
 
+A template a miner widened or merged (its own, or an agent's: a batch's ``remaps``) is folded
+into its new text in the registry and every analysis (:mod:`vigil.daemon._logs_merges`).
 Every template is mapped by its text to a controller-wide id (:class:`TemplateRegistry`), then
 fed, with the controller's clock, to novelty, bursts, families, association rules and Bayes
 (:mod:`vigil.logs.analysis`). A finding becomes a :class:`vigil.model.Finding` on the bus
@@ -48,6 +50,7 @@ from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._logs_incidents import LogIncidents, forget_instance
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
 from vigil.daemon._logs_match import check_source_formats, wildcard_match
+from vigil.daemon._logs_merges import by_text, fold_remaps
 from vigil.daemon._logs_precursors import precursor_finding, rule_finding
 from vigil.daemon._logs_queries import LogQueries
 from vigil.daemon._logs_state import (
@@ -255,6 +258,7 @@ class LogPipeline(LogQueries):
         window = 2 * self.settings.ship_every + self.settings.poll_every + 1.0
         timely = lag <= window
         offset = now - float(batch.get("sent_at", now))  # the agent's clock -> the controller's
+        fold_remaps(self, node, batch.get("remaps") or ())  # what the agent's miner merged
         lines = found = 0
         for i, item in enumerate(batch["templates"]):
             if i and not i % CHUNK_TEMPLATES:
@@ -325,19 +329,22 @@ class LogPipeline(LogQueries):
                     # are mined now, before the state is saved, or they would never be.
                     cancelled = True
             now = self._clock()
-            chunk: dict[str, list[Any]] = {}  # template -> [count, example, level]
+            miner = mined.miner
+            before = (len(miner.clusters), miner.next_id)
+            lines: dict[int, list[Any]] = {}  # cluster id -> [count, example, level, cluster]
             for text in texts[start : start + CHUNK_LINES]:
                 if not text.strip():
                     continue
                 split = mined.format.split(text)
-                template = mined.miner.cluster_of(split.content).template
+                cluster = miner.cluster_of(split.content)
                 level = next((v for k, v in split.fields if k.lower() in LEVEL_KEYS), "")
-                have = chunk.get(template)
+                have = lines.get(cluster.id)
                 if have is None:
-                    chunk[template] = [1, text, level]
+                    lines[cluster.id] = [1, text, level, cluster]
                 else:
                     have[0] += 1
                     have[2] = have[2] or level
+            chunk = by_text(self, mined, lines, *before)
             for template, (count, example, level) in chunk.items():
                 touched.add(template)
                 found += self._observe(

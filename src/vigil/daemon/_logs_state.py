@@ -55,6 +55,9 @@ class MinedSource:
         self.spec = spec
         self.format = LogFormat(spec)
         self.miner = miner if miner is not None else TemplateMiner()
+        self.reported: dict[int, str] = {c.id: c.template for c in self.miner.clusters.values()}
+        """Cluster id -> the template text last counted for it (:mod:`vigil.daemon.
+        _logs_merges`); a saved miner's texts are those counted before the save."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": self.spec, "miner": miner_to_dict(self.miner)}

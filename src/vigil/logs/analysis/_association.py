@@ -24,6 +24,9 @@ An incident can be taken back (:meth:`AssociationMiner.retract`: it turned out n
 fault) for ``settle`` seconds after it was recorded: what it added is kept that long (the lines
 it took as followed stay resolved and not followed, as if it had never come).
 
+Merges: :meth:`AssociationMiner.merged` folds the counts of a template merged away into its
+survivor's (the miner found the two to be one template).
+
 Restarts: :meth:`AssociationMiner.to_dict` / :meth:`AssociationMiner.restore` carry the counts
 over a restart of the controller; :meth:`AssociationMiner.unobserved` leaves the time it was
 down out of the observed time (no incident was seen then, which is no evidence of none: counted,
@@ -35,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +191,43 @@ class AssociationMiner:
             pending[-1][2] += count
         else:
             pending.append([bucket, now, float(count)])
+
+    def merged(self, remapped: Iterable[tuple[int, int]]) -> None:
+        """Fold the counts of each merged-away template into its survivor's (``(old, new)``
+        pairs): lines, lines followed and pending lines add up (lines are the one template's
+        now); incidents preceded take the larger of the two, a lower bound of the union's
+        (which of them both preceded is not kept; siblings mostly log together), so support
+        is never inflated."""
+        for old, new in remapped:
+            gone = self._stats.pop(old, None)
+            if gone is None or old == new:
+                continue
+            for taught in self._recent:  # what an incident added, to take back, moves too
+                if old in taught.changes:
+                    followed, before = taught.changes.pop(old)
+                    have = taught.changes.get(new)
+                    taught.changes[new] = (followed + (have[0] if have else 0), before)
+            keep = self._stats.get(new)
+            if keep is None:
+                self._stats[new] = gone
+                continue
+            if gone.last_seen > keep.last_seen:
+                keep.last_seen, keep.last_subject = (
+                    gone.last_seen,
+                    gone.last_subject or keep.last_subject,
+                )
+            keep.lines += gone.lines
+            keep.followed += gone.followed
+            keep.preceded = max(keep.preceded, gone.preceded)
+            by_bucket: dict[float, list[float]] = {}
+            for entry in [*keep.pending, *gone.pending]:
+                have_entry = by_bucket.get(entry[0])
+                if have_entry is None:
+                    by_bucket[entry[0]] = list(entry)
+                else:
+                    have_entry[1] = max(have_entry[1], entry[1])
+                    have_entry[2] += entry[2]
+            keep.pending = deque(by_bucket[b] for b in sorted(by_bucket))
 
     def incident(self, subject: str, now: float) -> None:
         """Record an incident opening on ``subject`` at ``now``."""

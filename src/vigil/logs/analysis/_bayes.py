@@ -32,6 +32,8 @@ final ``settle`` seconds later than their horizon, so every slot it labelled is 
 Memory is bounded: the open slots (``window / slot + 2`` of them, each a set of template ids)
 and per template two counters; at most ``max_templates`` templates (least recently seen dropped).
 
+Merges: :meth:`FaultBayes.merged` folds the counts of a template merged away into its survivor's.
+
 Restarts: :meth:`FaultBayes.to_dict` / :meth:`FaultBayes.restore` carry the counts over a
 restart of the controller; :meth:`FaultBayes.unobserved` leaves the slots it was down out of
 ``N`` (no incident was seen then, which is no evidence of none: counted as healthy slots they
@@ -42,7 +44,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +158,28 @@ class FaultBayes:
         if not self._open or self._open[-1][0] != k:
             self._open.append((k, set()))
         self._open[-1][1].add(template_id)
+
+    def merged(self, remapped: Iterable[tuple[int, int]]) -> None:
+        """Fold the counts of each merged-away template into its survivor's (``(old, new)``
+        pairs). In the open slots presence is exact (the survivor is present where either
+        was); of the counted slots only the two pairs ``[n_T, f_T]`` are kept, not which slots
+        they were, so the survivor takes the larger of each: a lower bound of the union's
+        (exact when the two logged in the same slots, as siblings mostly do)."""
+        for old, new in remapped:
+            if old == new:
+                continue
+            for _, present in self._open:
+                if old in present:
+                    present.discard(old)
+                    present.add(new)
+            gone = self._counts.pop(old, None)
+            if gone is None:
+                continue
+            keep = self._counts.get(new)
+            if keep is None:
+                self._counts[new] = gone
+            else:
+                keep[0], keep[1] = max(keep[0], gone[0]), max(keep[1], gone[1])
 
     def incident(self, subject: str, now: float) -> None:
         """Record an incident opening at ``now`` (on any ``subject``: faults are global)."""

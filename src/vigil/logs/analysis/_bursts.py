@@ -39,6 +39,10 @@ reported on one node that then rises on another is reported once more, fleet-wid
 fleet-wide burst lasts (consecutive burst buckets) it stays fleet-wide even when one node's
 lines alone cross the threshold first.
 
+Merges: :meth:`BurstDetector.merged` folds the baseline of a template merged away (two templates
+the miner found to be one) into its survivor's, rates added: the survivor is judged against the
+rate of both at once, not from a fresh start (a burst just after a merge went unseen).
+
 Restarts: :meth:`BurstDetector.to_dict` / :meth:`BurstDetector.restore` carry the baselines over
 a restart of the controller, and :meth:`BurstDetector.unobserved` skips the time it was down
 (nothing was counted then, so it must not decay the baselines as empty buckets would: a baseline
@@ -49,7 +53,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -327,6 +331,10 @@ class BurstDetector:
         track.before_total = track.count if adjacent else 0
         track.sources, track.blamed, track.fleet = _blame.Counters(), "", False
         track.bucket, track.count, track.flagged = bucket, 0, False
+        self._judge(track)
+
+    def _judge(self, track: _Track) -> None:
+        """Set the burst count of ``track``'s open bucket from its baseline (0 while young)."""
         track.threshold = 0
         if track.closed >= self.min_buckets:
             grid = math.ceil(math.log(max(track.rate, MIN_RATE)) / _GRID)
@@ -336,6 +344,36 @@ class BurstDetector:
                 threshold = poisson_threshold(lam, self._log_alpha, floor=self.min_count)
                 self._thresholds[grid] = threshold
             track.threshold = threshold
+
+    def merged(self, remapped: Iterable[tuple[int, int]]) -> None:
+        """Fold the baseline of each merged-away template into its survivor's (``(old, new)``
+        pairs): both brought to the later open bucket, then the rates (lines per bucket of
+        the one template both now are) and the open bucket's counts added; the survivor has
+        the longer history of the two (``closed``), and a burst flagged on either stays one."""
+        for old, new in remapped:
+            gone = self._tracks.pop(old, None)
+            if gone is None or old == new:
+                continue
+            keep = self._tracks.get(new)
+            if keep is None:
+                self._tracks[new] = gone
+                continue
+            if gone.bucket < keep.bucket:
+                self._close(gone, keep.bucket)
+            elif keep.bucket < gone.bucket:
+                self._close(keep, gone.bucket)
+            keep.rate += gone.rate
+            keep.closed = max(keep.closed, gone.closed)
+            keep.count += gone.count
+            for source, count in gone.sources.as_dict().items():
+                keep.sources.add(source, count)
+            for source, count in gone.before.items():
+                keep.before[source] = keep.before.get(source, 0) + count
+            keep.before_total += gone.before_total
+            keep.flagged = keep.flagged or gone.flagged
+            keep.fleet = keep.fleet or gone.fleet
+            keep.fleet_before = keep.fleet_before or gone.fleet_before
+            self._judge(keep)
 
     def _finding(
         self,

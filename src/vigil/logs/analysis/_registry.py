@@ -12,6 +12,16 @@ seen (:func:`~vigil.logs.analysis.level_severity` order) and its count per sourc
 the least recently seen evicted first (their ids are returned so the analyses forget them).
 :meth:`TemplateRegistry.to_dict` / :meth:`TemplateRegistry.from_dict` save and restore it
 (plain JSON); a malformed dict raises :class:`vigil.errors.InputError` naming the field.
+
+**Merges.** A miner widens a template (``user bob`` -> ``user <*>``) and merges two into one as
+lines arrive. :meth:`TemplateRegistry.merge` ``(old text, new text)`` follows it: the entry of the
+old text takes the new text (same id: every analysis keeps its state), or, when the new text
+has an entry already (a true merge, or another source sent it first), is folded into it (counts
+added, first/last seen widened, per-source counts summed) and its id is returned for the
+analyses to fold too. The old text stays an **alias** of the surviving id, so a source whose
+miner has not widened yet (another node) counts into the same template; at most
+``max_templates`` aliases are kept (oldest dropped), and an entry's aliases go with it when it
+is evicted.
 """
 
 from __future__ import annotations
@@ -71,6 +81,8 @@ class TemplateRegistry:
         self.next_id = 1
         self._by_text: OrderedDict[str, TemplateEntry] = OrderedDict()
         self._by_id: dict[int, TemplateEntry] = {}
+        self._alias: OrderedDict[str, int] = OrderedDict()  # old text -> the id it now counts in
+        self._aliases_of: dict[int, set[str]] = {}
 
     def __len__(self) -> int:
         return len(self._by_text)
@@ -85,6 +97,63 @@ class TemplateRegistry:
     def entries(self) -> list[TemplateEntry]:
         return list(self._by_text.values())
 
+    def current(self, template: str) -> TemplateEntry | None:
+        """The live entry a text counts in now: its own, or the one it was merged into."""
+        entry = self._by_text.get(template)
+        if entry is None:
+            tid = self._alias.get(template)
+            entry = None if tid is None else self._by_id.get(tid)
+        return entry
+
+    def merge(self, old: str, new: str) -> tuple[int, int] | None:
+        """A miner turned template ``old`` into ``new`` (widened, or merged with another):
+        ``(old id, surviving id)``, the same id when the entry only took the new text; None
+        when nothing changed (``old`` unknown, or counted in ``new``'s entry already)."""
+        was = self.current(old)
+        if was is None or old == new:
+            return None
+        into = self.current(new)
+        if into is was:
+            return None
+        if into is None:  # a widening: the entry takes the new text, same id
+            del self._by_text[was.template]
+            self._add_alias(was.template, was.id)
+            was.template = new
+            self._by_text[new] = was
+            self._alias.pop(new, None)
+            return was.id, was.id
+        del self._by_text[was.template]
+        del self._by_id[was.id]
+        into.count += was.count
+        into.first_seen = min(into.first_seen, was.first_seen)
+        into.last_seen = max(into.last_seen, was.last_seen)
+        into.example = into.example or was.example
+        if severity_rank(level_severity(was.level)) > severity_rank(level_severity(into.level)):
+            into.level = was.level
+        for source, count in was.sources.items():
+            key = source
+            if key not in into.sources and len(into.sources) >= MAX_SOURCES_PER_TEMPLATE:
+                key = OTHER_SOURCE
+            into.sources[key] = into.sources.get(key, 0) + count
+        for text in self._aliases_of.pop(was.id, set()):
+            self._add_alias(text, into.id)
+        self._add_alias(was.template, into.id)
+        return was.id, into.id
+
+    def _add_alias(self, text: str, template_id: int) -> None:
+        previous = self._alias.pop(text, None)
+        if previous is not None:
+            self._aliases_of.get(previous, set()).discard(text)
+        self._alias[text] = template_id
+        self._aliases_of.setdefault(template_id, set()).add(text)
+        while len(self._alias) > self.max_templates:
+            gone, tid = self._alias.popitem(last=False)
+            self._aliases_of.get(tid, set()).discard(gone)
+
+    def _drop_aliases(self, template_id: int) -> None:
+        for text in self._aliases_of.pop(template_id, set()):
+            self._alias.pop(text, None)
+
     def observe(
         self,
         template: str,
@@ -98,6 +167,8 @@ class TemplateRegistry:
         """Count ``count`` lines of ``template``: (its entry, created?, ids evicted for room)."""
         entry = self._by_text.get(template)
         evicted: list[int] = []
+        if entry is None and self._alias:
+            entry = self.current(template)  # a text merged into another: counts there
         created = entry is None
         if entry is None:
             entry = TemplateEntry(self.next_id, template, first_seen=now, last_seen=now)
@@ -107,9 +178,10 @@ class TemplateRegistry:
             while len(self._by_text) > self.max_templates:
                 _, gone = self._by_text.popitem(last=False)
                 del self._by_id[gone.id]
+                self._drop_aliases(gone.id)
                 evicted.append(gone.id)
         else:
-            self._by_text.move_to_end(template)
+            self._by_text.move_to_end(entry.template)
         entry.count += count
         entry.last_seen = max(entry.last_seen, now)
         if example and not entry.example:
@@ -128,7 +200,11 @@ class TemplateRegistry:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON, least recently seen first (the order :meth:`from_dict` restores)."""
-        return {"next_id": self.next_id, "templates": [e.to_dict() for e in self._by_text.values()]}
+        return {
+            "next_id": self.next_id,
+            "templates": [e.to_dict() for e in self._by_text.values()],
+            "aliases": [[text, tid] for text, tid in self._alias.items()],
+        }
 
     @classmethod
     def from_dict(
@@ -143,6 +219,19 @@ class TemplateRegistry:
             raise InputError("templates.templates: expected a list")
         for i, item in enumerate(items):
             registry._restore(item, f"templates.templates[{i}]")
+        aliases = data.get("aliases", [])  # absent from files saved before merges were kept
+        if not isinstance(aliases, list):
+            raise InputError("templates.aliases: expected a list of [text, id] pairs")
+        for i, pair in enumerate(aliases):
+            if (
+                not isinstance(pair, list)
+                or len(pair) != 2
+                or not isinstance(pair[0], str)
+                or type(pair[1]) is not int
+            ):
+                raise InputError(f"templates.aliases[{i}]: expected a [text, id] pair")
+            if pair[1] in registry._by_id and pair[0] not in registry._by_text:
+                registry._add_alias(pair[0], pair[1])
         next_id = data.get("next_id")
         if type(next_id) is not int or next_id < 1:
             raise InputError(f"templates.next_id: expected a positive integer (got {next_id!r})")
