@@ -352,17 +352,17 @@ def test_a_batch_of_similar_templates_is_matched_against_a_bounded_part_of_its_f
     # Each new template with a wildcard was matched against every member of its family (is it
     # a widening?): a batch of N similar templates cost N^2 matches on the event loop. Now only
     # the members with its literal head and tail, at most MAX_WIDEN_SCAN of them.
-    from vigil.daemon import _logs
+    from vigil.daemon import _logs_match
 
     calls = 0
-    real = _logs.wildcard_match
+    real = _logs_match.wildcard_match
 
     def counting(parts: Any, text: str) -> bool:
         nonlocal calls
         calls += 1
         return real(parts, text)
 
-    monkeypatch.setattr(_logs, "wildcard_match", counting)
+    monkeypatch.setattr(_logs_match, "wildcard_match", counting)
     logs = make(tmp_path, store, Clock())
     n = 1500
     shapes = (("event {i} happened on <*> with code {c}", True), ("<*> job {i} <*>", False))
@@ -373,7 +373,7 @@ def test_a_batch_of_similar_templates_is_matched_against_a_bounded_part_of_its_f
         batch["templates"] = [{**item, "template": shape.format(i=i, c=i % 97)} for i in range(n)]
         logs.ingest_batch("n1", batch)
         assert len(logs.families.members(logs.registry.entries()[-1].id)) == n  # one family
-        bound = n * 2 if head else n * _logs.MAX_WIDEN_SCAN
+        bound = n * 2 if head else n * _logs_match.MAX_WIDEN_SCAN
         assert calls <= bound  # all pairs: n * (n - 1) / 2 = 1,124,250
     # a widening is still told apart from news in a big family
     widened = logs.ingest_batch("n1", agent_batch(3, "event <*> happened on <*> with code 5"))

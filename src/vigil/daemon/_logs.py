@@ -49,7 +49,7 @@ from vigil.daemon._logs_backlog import backlog_span
 from vigil.daemon._logs_counts import LogCounts
 from vigil.daemon._logs_incidents import LogIncidents, forget_instance
 from vigil.daemon._logs_learn import SETTLE, IncidentLearner
-from vigil.daemon._logs_match import check_source_formats, wildcard_match
+from vigil.daemon._logs_match import check_source_formats, widens_known
 from vigil.daemon._logs_merges import by_text, fold_remaps
 from vigil.daemon._logs_precursors import precursor_finding, rule_finding
 from vigil.daemon._logs_queries import LogQueries
@@ -64,7 +64,7 @@ from vigil.daemon._logs_state import (
 )
 from vigil.daemon._logs_steps import at_once, turn_by_turn
 from vigil.errors import InputError
-from vigil.logs import WILDCARD, LineSplitter
+from vigil.logs import LineSplitter
 from vigil.logs.analysis import (
     AssociationMiner,
     BurstDetector,
@@ -95,11 +95,6 @@ KIND_OF = {
 RANK = {"info": 0, "warning": 1, "critical": 2, "never": 3}
 MAX_FINDINGS = 10_000
 """Recent findings kept for ``GET /api/v1/logs/findings`` (all of them are on the bus too)."""
-MAX_WIDEN_SCAN = 256
-"""Family members a new template with ``<*>`` is matched against to tell a widening from a new
-event, oldest first. Looked up by the template's literal head and tail there are rarely more;
-with ``<*>`` at both ends every member is a candidate, and all N of a family of N similar
-templates per template was N^2 per batch. A widening missed beyond that is reported as new."""
 SAVE_EVERY = 10.0
 """Seconds between two saves of the state: what a kill -9 of the controller may lose."""
 RULES_EVERY = 30.0
@@ -388,7 +383,7 @@ class LogPipeline(LogQueries):
             self.families.remove(gone)
         if created:
             self.families.add(entry.id, template)
-            if self._widens_known(entry.id, template):
+            if widens_known(entry.id, template, self.families, self.registry, self.novelty):
                 self.novelty.remember([entry.id])
         findings = []
         novel = self.novelty.observe(entry.id, template, now, level=level or None, source=source)
@@ -434,23 +429,6 @@ class LogPipeline(LogQueries):
         if found is not None:
             self._warned[template_id] = now
         return found
-
-    def _widens_known(self, template_id: int, template: str) -> bool:
-        """Whether ``template`` is a known template widened by a miner (``user bob`` ->
-        ``user <*>``): it matches a member of its family, so it is no new event."""
-        if WILDCARD not in template:
-            return False
-        parts = template.split(WILDCARD)
-        # only the members with its literal head and tail, at most MAX_WIDEN_SCAN of them: a
-        # family of N similar templates scanned whole per new template was N^2 per batch
-        candidates = self.families.members_with_ends(
-            template_id, parts[0], parts[-1], limit=MAX_WIDEN_SCAN
-        )
-        for other in candidates:
-            entry = self.registry.get(other)
-            if other != template_id and entry is not None and wildcard_match(parts, entry.template):
-                return self.novelty.known(other)
-        return False
 
     def _raise(self, kind: FindingKind, lf: LogFinding) -> None:
         evidence = {**lf.finding_evidence(), "family": self.families.family_of(lf.template_id)}

@@ -1,13 +1,43 @@
-"""Two helpers of the controller's log pipeline (:mod:`vigil.daemon._logs`): matching a template
-with wildcards against a known one (is it only a widening?), and checking the configured sources'
-header formats at start-up."""
+"""Helpers of the controller's log pipeline (:mod:`vigil.daemon._logs`): matching a template with
+wildcards against a known one (is it only a widening of a known template?), and checking the
+configured sources' header formats at start-up."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from vigil.errors import InputError
+from vigil.logs import WILDCARD
+from vigil.logs.analysis import NoveltyDetector, TemplateFamilies, TemplateRegistry
 from vigil.settings import LogsSettings
+
+MAX_WIDEN_SCAN = 256
+"""Family members a new template with ``<*>`` is matched against to tell a widening from a new
+event, oldest first. Looked up by the template's literal head and tail there are rarely more;
+with ``<*>`` at both ends every member is a candidate, and all N of a family of N similar
+templates per template was N^2 per batch. A widening missed beyond that is reported as new."""
+
+
+def widens_known(
+    template_id: int,
+    template: str,
+    families: TemplateFamilies,
+    registry: TemplateRegistry,
+    novelty: NoveltyDetector,
+) -> bool:
+    """Whether ``template`` is a known template widened by a miner (``user bob`` ->
+    ``user <*>``): it matches a member of its family, so it is no new event."""
+    if WILDCARD not in template:
+        return False
+    parts = template.split(WILDCARD)
+    # only the members with its literal head and tail, at most MAX_WIDEN_SCAN of them: a
+    # family of N similar templates scanned whole per new template was N^2 per batch
+    candidates = families.members_with_ends(template_id, parts[0], parts[-1], limit=MAX_WIDEN_SCAN)
+    for other in candidates:
+        entry = registry.get(other)
+        if other != template_id and entry is not None and wildcard_match(parts, entry.template):
+            return novelty.known(other)
+    return False
 
 
 def wildcard_match(parts: Sequence[str], text: str) -> bool:
