@@ -90,6 +90,25 @@ class Match:
     remapped: tuple[tuple[int, int], ...] = ()
 
 
+CROWDED_BUCKET = 64
+"""A bucket (one word count, one first word) holding more clusters than this is crowded: a
+new line is compared with a bounded list of them (:meth:`TemplateMiner._candidates`), not
+all. The largest bucket in the six Loghub-2k sets and all 32 fixture directories holds 6
+clusters, so every line there is still compared with its whole bucket; a stream whose lines
+all open with one word and are otherwise new (JSON lines under one key, one program's
+messages under one prefix) would otherwise compare each line with thousands of clusters.
+
+A line filed in a crowded bucket is not remembered in the line caches, and every cache is
+dropped when a bucket becomes crowded: its answer then depends on the saved state alone (the
+bucket's order and the words index, both rebuilt on load), so a loaded miner answers as the
+one that saved it, as the full comparison did. A cached answer could name a cluster that the
+bounded list, after a restart, no longer offers."""
+
+CROWDED_OLDEST = 16
+"""Of a crowded bucket's candidates, this many are its oldest clusters (the templates a
+stream opened with, which the eviction of the least recently seen has kept), the rest of
+:data:`CROWDED_BUCKET` its newest ones."""
+
 MAX_SETTLED_EVENTS = 4
 """At most this many events told apart by the word under one pinned key
 (:func:`vigil.logs._cluster.settled`); one more word there and the key is a value after all:
@@ -115,6 +134,10 @@ def _family(pins: list[tuple[Cluster, int]]) -> tuple[int, list[Cluster]] | None
         if len(group) >= MAX_SETTLED_EVENTS:
             return place, group
     return None
+
+
+def _by_id(cluster: Cluster) -> int:
+    return cluster.id
 
 
 class TemplateMiner:
@@ -145,6 +168,14 @@ class TemplateMiner:
         self._words: dict[str, str] = {}  # word shape -> mask, "" when the digits matter
         self._weak: dict[str, str] = {}  # word -> mask, for the word shapes marked ""
         self._buckets: dict[tuple[int, str], list[Cluster]] = {}
+        # a cluster's words, joined -> (its bucket, the cluster) for each cluster that had
+        # them, by id (stale entries skipped when read): a crowded bucket's exact matches
+        self._by_words: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}
+        self._indexed = 0
+        self._crowded = False  # whether the last slow-path line was filed in a crowded bucket
+        self.crowdings = 0
+        """How many times a bucket became crowded (each time, every cache was dropped): a
+        caller that caches clusters by line drops its cache when this changes."""
         self._remap: dict[int, int] = {}
         self._last_change: tuple[tuple[int, int], ...] | None = None
 
@@ -201,6 +232,8 @@ class TemplateMiner:
             cluster = self._slow(content, masked)
         if not cluster.varied and key != shape_key(cluster.example):
             cluster.varied = True  # (a miss of the shape cache: rare, and each shape once)
+        if self._crowded:
+            return cluster, False  # not remembered: see CROWDED_BUCKET
         shapes = self._shapes
         if len(shapes) >= self.max_signatures:
             shapes.clear()
@@ -282,6 +315,33 @@ class TemplateMiner:
         self._buckets.clear()
         for c in sorted(self.clusters.values(), key=lambda c: c.id):
             self._buckets.setdefault(self._filed_key(c), []).append(c)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        """Rebuild the words index from the buckets (on load, on eviction, and once stale
+        entries make it twice the clusters): each cluster under its words, by id."""
+        index = self._by_words
+        index.clear()
+        for key, bucket in self._buckets.items():
+            for c in bucket:
+                index.setdefault(" ".join(c.words), []).append((key, c))
+        for entries in index.values():
+            if len(entries) > 1:
+                entries.sort(key=lambda e: e[1].id)
+        self._indexed = len(self.clusters)
+
+    def _index(self, key: tuple[int, str], cluster: Cluster) -> None:
+        """File ``cluster`` under its words now (created or widened), in id order."""
+        if self._indexed > 2 * max(self.max_clusters, len(self.clusters)):
+            self._reindex()
+            return
+        entries = self._by_words.setdefault(" ".join(cluster.words), [])
+        if any(c is cluster for _, c in entries):
+            return
+        entries.append((key, cluster))
+        if len(entries) > 1 and entries[-2][1].id > cluster.id:
+            entries.sort(key=lambda e: e[1].id)
+        self._indexed += 1
 
     def _filed_key(self, cluster: Cluster) -> tuple[int, str]:
         """The bucket ``cluster`` was filed under: that of the line that created it (its
@@ -302,19 +362,21 @@ class TemplateMiner:
         words, runs = _collapse(masked.split())
         key = _bucket_key(words)
         bucket = self._buckets.setdefault(key, [])
+        self._crowded = crowded = len(bucket) > CROWDED_BUCKET
+        cands = self._candidates(key, words, bucket) if crowded else bucket
         best: Cluster | None = None
         best_cost = (len(words) + 1, 0)
-        for cand in bucket:
+        for cand in cands:
             cost = _cost(cand, words)
             if cost is not None and cost < best_cost:
                 best, best_cost = cand, cost
                 if cost == (0, 0):
                     break
-        siblings = _siblings(words, bucket) if best is None else []
+        siblings = _siblings(words, cands) if best is None else []
         if siblings:
             best = self._merge_siblings(words, runs, siblings, bucket)
         elif best is None:
-            pins = [(c, p) for c in bucket if (p := pin_place(c, words)) >= 0]
+            pins = [(c, p) for c in cands if (p := pin_place(c, words)) >= 0]
             family = _family(pins)
             if family:
                 best = self._unpin(words, runs, family, bucket)
@@ -326,11 +388,36 @@ class TemplateMiner:
                     cand.pinned = tuple(sorted({*cand.pinned, place}))
                     best.pinned = tuple(sorted({*best.pinned, place}))
         elif best_cost != (0, 0) and _widen(best, words, runs):
-            best, self._last_change = self._merge_into(best, bucket)
+            best, self._last_change = self._merge_into(best, bucket, cands)
+        self._index(key, best)
+        if crowded:
+            return best
         if len(self._signatures) >= self.max_signatures:
             self._signatures.clear()
         self._signatures[masked] = best
         return best
+
+    def _candidates(
+        self, key: tuple[int, str], words: list[str], bucket: list[Cluster]
+    ) -> list[Cluster]:
+        """The clusters of a crowded ``bucket`` a line is compared with, oldest first as in
+        the bucket: its :data:`CROWDED_OLDEST` oldest, its newest up to
+        :data:`CROWDED_BUCKET`, and the cluster whose words are the line's, wherever it is.
+        Drawn from the bucket's order (by id) and the words index, both rebuilt on load, so a
+        loaded miner answers as the one that saved it."""
+        cands = bucket[:CROWDED_OLDEST] + bucket[CROWDED_OLDEST - CROWDED_BUCKET :]
+        extra = [
+            hit
+            for filed, hit in self._by_words.get(" ".join(words), ())
+            if filed == key
+            and hit.words == words
+            and self.clusters.get(hit.id) is hit
+            and all(c is not hit for c in cands)
+        ]
+        if extra:
+            cands.extend(extra)
+            cands.sort(key=_by_id)
+        return cands
 
     def _create(
         self, words: list[str], runs: list[int], key: tuple[int, str], bucket: list[Cluster]
@@ -342,6 +429,11 @@ class TemplateMiner:
         self.next_id += 1
         self.clusters[cluster.id] = cluster
         bucket.append(cluster)
+        if len(bucket) == CROWDED_BUCKET + 1:  # crowded now: no cached answer for its lines
+            self._signatures.clear()
+            self._shapes.clear()
+            self._exact.clear()
+            self.crowdings += 1
         return cluster
 
     def _evict(self) -> None:
@@ -357,18 +449,20 @@ class TemplateMiner:
             bucket[:] = [c for c in bucket if c.id not in gone]
             if not bucket:
                 del self._buckets[key]
+        self._reindex()
         # an id merged twice (4 into 3, 3 into 2) resolves through an id that is no cluster
         # now: keep each old id whose last survivor lives, pointing straight at it
         resolve, alive = self.resolve, self.clusters
         self._remap = {k: t for k in self._remap if (t := resolve(k)) in alive}
 
     def _merge_into(
-        self, keep: Cluster, bucket: list[Cluster]
+        self, keep: Cluster, bucket: list[Cluster], among: list[Cluster]
     ) -> tuple[Cluster, tuple[tuple[int, int], ...]]:
-        """Merge every cluster of ``bucket`` that ``keep``'s widened template now covers; the
-        survivor (an older cluster ``keep`` was folded into, maybe) and the merges."""
+        """Merge every cluster of ``among`` (``bucket``'s clusters the line was compared with)
+        that ``keep``'s widened template now covers; the survivor (an older cluster ``keep``
+        was folded into, maybe) and the merges."""
         merged: list[tuple[int, int]] = []
-        for other in list(bucket):
+        for other in list(among):
             if other is keep or other.id not in self.clusters:
                 continue
             if _cost(keep, other.words) != (0, 0):
