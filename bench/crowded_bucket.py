@@ -7,7 +7,7 @@ clusters (``miner.restore``, as ``vigil.logs.loads`` does: the same state the st
 leave, built without mining N lines first), then mines M more new lines of that stream and
 measures lines per CPU-second (``time.process_time``) at N = 1k, 5k, 20k, 50k.
 
-Baseline, same run: the same lines with varied first words (one of 400), the miner's normal
+Baseline, same run: the same lines with varied first words (one of 4,000), the miner's normal
 case, at the same N. Also: M lines that repeat a template already in the crowded bucket (its
 words with other numbers), and how many of them found their own cluster (full scan: all).
 
@@ -29,6 +29,8 @@ from vigil.logs._cluster import LITERAL, Cluster
 
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "po", "da", "fe", "gu", "hi"]
 WORDS = 6
+FIRSTS = 4_000
+"""First words of the normal case: at most 13 clusters a bucket at 50k, none crowded."""
 """Words after the first one: seven words a line, one bucket (same length, same first word)."""
 
 
@@ -41,7 +43,7 @@ def _line(rnd: random.Random, first: str) -> str:
 
 
 def _firsts(rnd: random.Random, varied: bool) -> list[str]:
-    return [_word(rnd) + "x" for _ in range(400)] if varied else ["handler"]
+    return [_word(rnd) + "x" for _ in range(FIRSTS)] if varied else ["handler"]
 
 
 def _loaded(n: int, m: int, varied: bool, rnd: random.Random) -> tuple[TemplateMiner, list[str]]:

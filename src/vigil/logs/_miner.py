@@ -318,17 +318,19 @@ class TemplateMiner:
         self._reindex()
 
     def _reindex(self) -> None:
-        """Rebuild the words index from the buckets (on load, on eviction, and once stale
-        entries make it twice the clusters): each cluster under its words, by id."""
+        """Rebuild the words index from the crowded buckets (on load, on eviction, and once
+        stale entries make it twice the clusters): each cluster under its words, by id."""
         index = self._by_words
         index.clear()
         for key, bucket in self._buckets.items():
+            if len(bucket) <= CROWDED_BUCKET:
+                continue  # only a crowded bucket reads it
             for c in bucket:
                 index.setdefault(" ".join(c.words), []).append((key, c))
         for entries in index.values():
             if len(entries) > 1:
                 entries.sort(key=lambda e: e[1].id)
-        self._indexed = len(self.clusters)
+        self._indexed = sum(len(entries) for entries in index.values())
 
     def _index(self, key: tuple[int, str], cluster: Cluster) -> None:
         """File ``cluster`` under its words now (created or widened), in id order."""
@@ -389,8 +391,10 @@ class TemplateMiner:
                     best.pinned = tuple(sorted({*best.pinned, place}))
         elif best_cost != (0, 0) and _widen(best, words, runs):
             best, self._last_change = self._merge_into(best, bucket, cands)
-        self._index(key, best)
+        if not crowded:  # the line may have made its bucket crowded: cache it then neither
+            self._crowded = crowded = len(self._buckets.get(key, ())) > CROWDED_BUCKET
         if crowded:
+            self._index(key, best)
             return best
         if len(self._signatures) >= self.max_signatures:
             self._signatures.clear()
@@ -430,6 +434,8 @@ class TemplateMiner:
         self.clusters[cluster.id] = cluster
         bucket.append(cluster)
         if len(bucket) == CROWDED_BUCKET + 1:  # crowded now: no cached answer for its lines
+            for c in bucket:
+                self._index(key, c)
             self._signatures.clear()
             self._shapes.clear()
             self._exact.clear()
