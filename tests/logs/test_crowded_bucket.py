@@ -140,3 +140,14 @@ def test_the_line_parser_after_a_restart_answers_as_one_uninterrupted_run() -> N
         got.append((cluster.id, prefix + cluster.template))
     assert got == expected
     assert len(whole.miner.clusters) > CROWDED_BUCKET
+
+
+def test_a_line_of_an_uncrowded_bucket_is_still_cached_after_a_crowded_one() -> None:
+    rnd = random.Random(7)
+    miner = TemplateMiner()
+    for _ in range(CROWDED_BUCKET + 5):
+        miner.add(_novel(rnd))
+    miner.add("worker 7 finished batch")  # another bucket: its signature is remembered
+    assert not miner.shaped(_novel(rnd))[1]  # a crowded line: not cached
+    # the same signature, a new shape: found by its signature, and cached by shape
+    assert miner.shaped("worker 77 finished batch")[1]

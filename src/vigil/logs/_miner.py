@@ -228,6 +228,7 @@ class TemplateMiner:
         masks, weak = self._mask_list(words)
         masked = " ".join(fold_dates(words, masks))
         cluster = self._signatures.get(masked)
+        self._crowded = False  # (a remembered signature is never a crowded bucket's)
         if cluster is None:
             cluster = self._slow(content, masked)
         if not cluster.varied and key != shape_key(cluster.example):
