@@ -14,7 +14,7 @@ import pytest
 
 import vigil.logs._miner as miner_module
 from vigil.logs import LogFormat, TemplateMiner, dumps, loads
-from vigil.logs._miner import CROWDED_BUCKET
+from vigil.logs._miner import CROWDED_BUCKET, CROWDED_SECOND
 from vigil.logs._parser import LineParser
 
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "po", "da", "fe"]
@@ -52,7 +52,7 @@ def test_a_new_line_in_a_crowded_bucket_is_compared_with_a_bounded_list(
     calls = _counted(monkeypatch)
     for _ in range(50):
         assert miner.add(_novel(rnd)).created
-    assert calls[0] <= 50 * (CROWDED_BUCKET + 1)
+    assert calls[0] <= 50 * (CROWDED_BUCKET + CROWDED_SECOND + 1)
 
 
 def test_a_line_of_an_old_template_in_a_crowded_bucket_finds_its_cluster() -> None:
@@ -84,6 +84,9 @@ def test_a_widened_template_in_a_crowded_bucket_takes_its_lines() -> None:
     loaded = loads(dumps(miner))
     line = "handler session opened for user <*> now"
     assert loaded.add(line).cluster_id == first.cluster_id
+    # a new user: not the template's words, found by the second word ("session")
+    for m in (miner, loaded):
+        assert m.add("handler session opened for user carol now").cluster_id == first.cluster_id
 
 
 def _stream(seed: int, n: int, late: int = 30) -> list[str]:

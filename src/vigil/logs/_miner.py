@@ -50,6 +50,7 @@ Memory is bounded: at most ``max_clusters`` clusters (least recently seen evicte
 
 from __future__ import annotations
 
+from bisect import insort
 from dataclasses import dataclass
 
 from vigil.logs._cluster import (
@@ -109,6 +110,10 @@ CROWDED_OLDEST = 16
 stream opened with, which the eviction of the least recently seen has kept), the rest of
 :data:`CROWDED_BUCKET` its newest ones."""
 
+CROWDED_SECOND = 16
+"""Of a crowded bucket's candidates, at most this many more: its newest clusters whose second
+word is the line's (Drain's tree goes by the words after the first one the same way)."""
+
 MAX_SETTLED_EVENTS = 4
 """At most this many events told apart by the word under one pinned key
 (:func:`vigil.logs._cluster.settled`); one more word there and the key is a value after all:
@@ -138,6 +143,10 @@ def _family(pins: list[tuple[Cluster, int]]) -> tuple[int, list[Cluster]] | None
 
 def _by_id(cluster: Cluster) -> int:
     return cluster.id
+
+
+def _entry_id(entry: tuple[tuple[int, str], Cluster]) -> int:
+    return entry[1].id
 
 
 class TemplateMiner:
@@ -171,6 +180,7 @@ class TemplateMiner:
         # a cluster's words, joined -> (its bucket, the cluster) for each cluster that had
         # them, by id (stale entries skipped when read): a crowded bucket's exact matches
         self._by_words: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}
+        self._by_second: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}  # words[1]
         self._indexed = 0
         self._crowded = False  # whether the last slow-path line was filed in a crowded bucket
         self.crowdings = 0
@@ -319,32 +329,35 @@ class TemplateMiner:
         self._reindex()
 
     def _reindex(self) -> None:
-        """Rebuild the words index from the crowded buckets (on load, on eviction, and once
-        stale entries make it twice the clusters): each cluster under its words, by id."""
-        index = self._by_words
-        index.clear()
+        """Rebuild the words indexes from the crowded buckets (on load, on eviction, and once
+        stale entries make them twice the clusters): each cluster under its words and under
+        its second word, by id."""
+        self._by_words.clear()
+        self._by_second.clear()
+        self._indexed = 0
         for key, bucket in self._buckets.items():
-            if len(bucket) <= CROWDED_BUCKET:
-                continue  # only a crowded bucket reads it
-            for c in bucket:
-                index.setdefault(" ".join(c.words), []).append((key, c))
-        for entries in index.values():
-            if len(entries) > 1:
-                entries.sort(key=lambda e: e[1].id)
-        self._indexed = sum(len(entries) for entries in index.values())
+            if len(bucket) > CROWDED_BUCKET:  # only a crowded bucket reads them
+                for c in bucket:  # in id order: appended in order
+                    self._file(key, c)
 
     def _index(self, key: tuple[int, str], cluster: Cluster) -> None:
         """File ``cluster`` under its words now (created or widened), in id order."""
-        if self._indexed > 2 * max(self.max_clusters, len(self.clusters)):
+        if self._indexed > 4 * max(self.max_clusters, len(self.clusters)):
             self._reindex()
-            return
-        entries = self._by_words.setdefault(" ".join(cluster.words), [])
-        if any(c is cluster for _, c in entries):
-            return
-        entries.append((key, cluster))
-        if len(entries) > 1 and entries[-2][1].id > cluster.id:
-            entries.sort(key=lambda e: e[1].id)
-        self._indexed += 1
+        else:
+            self._file(key, cluster)
+
+    def _file(self, key: tuple[int, str], cluster: Cluster) -> None:
+        words = cluster.words
+        for index, text in (
+            (self._by_words, " ".join(words)),
+            (self._by_second, words[1] if len(words) > 1 else ""),
+        ):
+            entries = index.setdefault(text, [])
+            # an older cluster widened: into its place by id (a cluster filed twice under one
+            # text is read once, :meth:`_candidates`; the copies go at the next reindex)
+            insort(entries, (key, cluster), key=_entry_id)
+            self._indexed += 1
 
     def _filed_key(self, cluster: Cluster) -> tuple[int, str]:
         """The bucket ``cluster`` was filed under: that of the line that created it (its
@@ -407,20 +420,37 @@ class TemplateMiner:
     ) -> list[Cluster]:
         """The clusters of a crowded ``bucket`` a line is compared with, oldest first as in
         the bucket: its :data:`CROWDED_OLDEST` oldest, its newest up to
-        :data:`CROWDED_BUCKET`, and the cluster whose words are the line's, wherever it is.
-        Drawn from the bucket's order (by id) and the words index, both rebuilt on load, so a
-        loaded miner answers as the one that saved it."""
+        :data:`CROWDED_BUCKET`, the clusters whose words are the line's, wherever they are,
+        and the newest :data:`CROWDED_SECOND` whose second word is the line's (a template
+        widened long ago, ``user <*>``, met by a new user). Drawn from the bucket's order (by
+        id) and the words indexes, all rebuilt on load, so a loaded miner answers as the one
+        that saved it."""
         cands = bucket[:CROWDED_OLDEST] + bucket[CROWDED_OLDEST - CROWDED_BUCKET :]
+        alive = self.clusters
         extra = [
             hit
             for filed, hit in self._by_words.get(" ".join(words), ())
-            if filed == key
-            and hit.words == words
-            and self.clusters.get(hit.id) is hit
-            and all(c is not hit for c in cands)
+            if filed == key and hit.words == words and alive.get(hit.id) is hit
         ]
+        second: list[Cluster] = []
+        # newest first, up to CROWDED_SECOND distinct ones: a common second word's list is long
+        for filed, hit in reversed(self._by_second.get(words[1] if len(words) > 1 else "", ())):
+            if (
+                filed == key
+                and hit.words[1] == words[1]
+                and alive.get(hit.id) is hit
+                and (not second or second[-1] is not hit)
+            ):
+                second.append(hit)
+                if len(second) == CROWDED_SECOND:
+                    break
+        extra += second
         if extra:
-            cands.extend(extra)
+            listed = {id(c) for c in cands}
+            for hit in extra:
+                if id(hit) not in listed:
+                    listed.add(id(hit))
+                    cands.append(hit)
             cands.sort(key=_by_id)
         return cands
 
