@@ -46,6 +46,11 @@ the older (``Match.remapped``, :meth:`TemplateMiner.resolve`).
 
 Memory is bounded: at most ``max_clusters`` clusters (least recently seen evicted) and
 ``max_signatures`` remembered signatures (the table is dropped and rebuilt when full).
+
+Work per line is bounded too: a bucket of more than :data:`CROWDED_BUCKET` clusters (lines
+that share their first word and length but are otherwise new) offers a line a bounded list
+of candidates, not all of its clusters, and its lines are not cached, so that a loaded miner
+answers as the one that saved it (:meth:`TemplateMiner._candidates`).
 """
 
 from __future__ import annotations
