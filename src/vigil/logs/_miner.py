@@ -46,10 +46,16 @@ the older (``Match.remapped``, :meth:`TemplateMiner.resolve`).
 
 Memory is bounded: at most ``max_clusters`` clusters (least recently seen evicted) and
 ``max_signatures`` remembered signatures (the table is dropped and rebuilt when full).
+
+Work per line is bounded too: a bucket of more than :data:`CROWDED_BUCKET` clusters (lines
+that share their first word and length but are otherwise new) offers a line a bounded list
+of candidates, not all of its clusters, and its lines are not cached, so that a loaded miner
+answers as the one that saved it (:meth:`TemplateMiner._candidates`).
 """
 
 from __future__ import annotations
 
+from bisect import insort
 from dataclasses import dataclass
 
 from vigil.logs._cluster import (
@@ -90,6 +96,29 @@ class Match:
     remapped: tuple[tuple[int, int], ...] = ()
 
 
+CROWDED_BUCKET = 64
+"""A bucket (one word count, one first word) holding more clusters than this is crowded: a
+new line is compared with a bounded list of them (:meth:`TemplateMiner._candidates`), not
+all. The largest bucket in the six Loghub-2k sets and all 32 fixture directories holds 6
+clusters, so every line there is still compared with its whole bucket; a stream whose lines
+all open with one word and are otherwise new (JSON lines under one key, one program's
+messages under one prefix) would otherwise compare each line with thousands of clusters.
+
+A line filed in a crowded bucket is not remembered in the line caches, and every cache is
+dropped when a bucket becomes crowded: its answer then depends on the saved state alone (the
+bucket's order and the words index, both rebuilt on load), so a loaded miner answers as the
+one that saved it, as the full comparison did. A cached answer could name a cluster that the
+bounded list, after a restart, no longer offers."""
+
+CROWDED_OLDEST = 16
+"""Of a crowded bucket's candidates, this many are its oldest clusters (the templates a
+stream opened with, which the eviction of the least recently seen has kept), the rest of
+:data:`CROWDED_BUCKET` its newest ones."""
+
+CROWDED_SECOND = 16
+"""Of a crowded bucket's candidates, at most this many more: its newest clusters whose second
+word is the line's (Drain's tree goes by the words after the first one the same way)."""
+
 MAX_SETTLED_EVENTS = 4
 """At most this many events told apart by the word under one pinned key
 (:func:`vigil.logs._cluster.settled`); one more word there and the key is a value after all:
@@ -115,6 +144,14 @@ def _family(pins: list[tuple[Cluster, int]]) -> tuple[int, list[Cluster]] | None
         if len(group) >= MAX_SETTLED_EVENTS:
             return place, group
     return None
+
+
+def _by_id(cluster: Cluster) -> int:
+    return cluster.id
+
+
+def _entry_id(entry: tuple[tuple[int, str], Cluster]) -> int:
+    return entry[1].id
 
 
 class TemplateMiner:
@@ -145,6 +182,15 @@ class TemplateMiner:
         self._words: dict[str, str] = {}  # word shape -> mask, "" when the digits matter
         self._weak: dict[str, str] = {}  # word -> mask, for the word shapes marked ""
         self._buckets: dict[tuple[int, str], list[Cluster]] = {}
+        # a cluster's words, joined -> (its bucket, the cluster) for each cluster that had
+        # them, by id (stale entries skipped when read): a crowded bucket's exact matches
+        self._by_words: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}
+        self._by_second: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}  # words[1]
+        self._indexed = 0
+        self._crowded = False  # whether the last slow-path line was filed in a crowded bucket
+        self.crowdings = 0
+        """How many times a bucket became crowded (each time, every cache was dropped): a
+        caller that caches clusters by line drops its cache when this changes."""
         self._remap: dict[int, int] = {}
         self._last_change: tuple[tuple[int, int], ...] | None = None
 
@@ -197,10 +243,13 @@ class TemplateMiner:
         masks, weak = self._mask_list(words)
         masked = " ".join(fold_dates(words, masks))
         cluster = self._signatures.get(masked)
+        self._crowded = False  # (a remembered signature is never a crowded bucket's)
         if cluster is None:
             cluster = self._slow(content, masked)
         if not cluster.varied and key != shape_key(cluster.example):
             cluster.varied = True  # (a miss of the shape cache: rare, and each shape once)
+        if self._crowded:
+            return cluster, False  # not remembered: see CROWDED_BUCKET
         shapes = self._shapes
         if len(shapes) >= self.max_signatures:
             shapes.clear()
@@ -282,6 +331,38 @@ class TemplateMiner:
         self._buckets.clear()
         for c in sorted(self.clusters.values(), key=lambda c: c.id):
             self._buckets.setdefault(self._filed_key(c), []).append(c)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        """Rebuild the words indexes from the crowded buckets (on load, on eviction, and once
+        stale entries make them twice the clusters): each cluster under its words and under
+        its second word, by id."""
+        self._by_words.clear()
+        self._by_second.clear()
+        self._indexed = 0
+        for key, bucket in self._buckets.items():
+            if len(bucket) > CROWDED_BUCKET:  # only a crowded bucket reads them
+                for c in bucket:  # in id order: appended in order
+                    self._file(key, c)
+
+    def _index(self, key: tuple[int, str], cluster: Cluster) -> None:
+        """File ``cluster`` under its words now (created or widened), in id order."""
+        if self._indexed > 4 * max(self.max_clusters, len(self.clusters)):
+            self._reindex()
+        else:
+            self._file(key, cluster)
+
+    def _file(self, key: tuple[int, str], cluster: Cluster) -> None:
+        words = cluster.words
+        for index, text in (
+            (self._by_words, " ".join(words)),
+            (self._by_second, words[1] if len(words) > 1 else ""),
+        ):
+            entries = index.setdefault(text, [])
+            # an older cluster widened: into its place by id (a cluster filed twice under one
+            # text is read once, :meth:`_candidates`; the copies go at the next reindex)
+            insort(entries, (key, cluster), key=_entry_id)
+            self._indexed += 1
 
     def _filed_key(self, cluster: Cluster) -> tuple[int, str]:
         """The bucket ``cluster`` was filed under: that of the line that created it (its
@@ -302,19 +383,21 @@ class TemplateMiner:
         words, runs = _collapse(masked.split())
         key = _bucket_key(words)
         bucket = self._buckets.setdefault(key, [])
+        self._crowded = crowded = len(bucket) > CROWDED_BUCKET
+        cands = self._candidates(key, words, bucket) if crowded else bucket
         best: Cluster | None = None
         best_cost = (len(words) + 1, 0)
-        for cand in bucket:
+        for cand in cands:
             cost = _cost(cand, words)
             if cost is not None and cost < best_cost:
                 best, best_cost = cand, cost
                 if cost == (0, 0):
                     break
-        siblings = _siblings(words, bucket) if best is None else []
+        siblings = _siblings(words, cands) if best is None else []
         if siblings:
             best = self._merge_siblings(words, runs, siblings, bucket)
         elif best is None:
-            pins = [(c, p) for c in bucket if (p := pin_place(c, words)) >= 0]
+            pins = [(c, p) for c in cands if (p := pin_place(c, words)) >= 0]
             family = _family(pins)
             if family:
                 best = self._unpin(words, runs, family, bucket)
@@ -326,11 +409,55 @@ class TemplateMiner:
                     cand.pinned = tuple(sorted({*cand.pinned, place}))
                     best.pinned = tuple(sorted({*best.pinned, place}))
         elif best_cost != (0, 0) and _widen(best, words, runs):
-            best, self._last_change = self._merge_into(best, bucket)
+            best, self._last_change = self._merge_into(best, bucket, cands)
+        if not crowded:  # the line may have made its bucket crowded: cache it then neither
+            self._crowded = crowded = len(self._buckets.get(key, ())) > CROWDED_BUCKET
+        if crowded:
+            self._index(key, best)
+            return best
         if len(self._signatures) >= self.max_signatures:
             self._signatures.clear()
         self._signatures[masked] = best
         return best
+
+    def _candidates(
+        self, key: tuple[int, str], words: list[str], bucket: list[Cluster]
+    ) -> list[Cluster]:
+        """The clusters of a crowded ``bucket`` a line is compared with, oldest first as in
+        the bucket: its :data:`CROWDED_OLDEST` oldest, its newest up to
+        :data:`CROWDED_BUCKET`, the clusters whose words are the line's, wherever they are,
+        and the newest :data:`CROWDED_SECOND` whose second word is the line's (a template
+        widened long ago, ``user <*>``, met by a new user). Drawn from the bucket's order (by
+        id) and the words indexes, all rebuilt on load, so a loaded miner answers as the one
+        that saved it."""
+        cands = bucket[:CROWDED_OLDEST] + bucket[CROWDED_OLDEST - CROWDED_BUCKET :]
+        alive = self.clusters
+        extra = [
+            hit
+            for filed, hit in self._by_words.get(" ".join(words), ())
+            if filed == key and hit.words == words and alive.get(hit.id) is hit
+        ]
+        second: list[Cluster] = []
+        # newest first, up to CROWDED_SECOND distinct ones: a common second word's list is long
+        for filed, hit in reversed(self._by_second.get(words[1] if len(words) > 1 else "", ())):
+            if (
+                filed == key
+                and hit.words[1] == words[1]
+                and alive.get(hit.id) is hit
+                and (not second or second[-1] is not hit)
+            ):
+                second.append(hit)
+                if len(second) == CROWDED_SECOND:
+                    break
+        extra += second
+        if extra:
+            listed = {id(c) for c in cands}
+            for hit in extra:
+                if id(hit) not in listed:
+                    listed.add(id(hit))
+                    cands.append(hit)
+            cands.sort(key=_by_id)
+        return cands
 
     def _create(
         self, words: list[str], runs: list[int], key: tuple[int, str], bucket: list[Cluster]
@@ -342,6 +469,13 @@ class TemplateMiner:
         self.next_id += 1
         self.clusters[cluster.id] = cluster
         bucket.append(cluster)
+        if len(bucket) == CROWDED_BUCKET + 1:  # crowded now: no cached answer for its lines
+            for c in bucket:
+                self._index(key, c)
+            self._signatures.clear()
+            self._shapes.clear()
+            self._exact.clear()
+            self.crowdings += 1
         return cluster
 
     def _evict(self) -> None:
@@ -357,18 +491,20 @@ class TemplateMiner:
             bucket[:] = [c for c in bucket if c.id not in gone]
             if not bucket:
                 del self._buckets[key]
+        self._reindex()
         # an id merged twice (4 into 3, 3 into 2) resolves through an id that is no cluster
         # now: keep each old id whose last survivor lives, pointing straight at it
         resolve, alive = self.resolve, self.clusters
         self._remap = {k: t for k in self._remap if (t := resolve(k)) in alive}
 
     def _merge_into(
-        self, keep: Cluster, bucket: list[Cluster]
+        self, keep: Cluster, bucket: list[Cluster], among: list[Cluster]
     ) -> tuple[Cluster, tuple[tuple[int, int], ...]]:
-        """Merge every cluster of ``bucket`` that ``keep``'s widened template now covers; the
-        survivor (an older cluster ``keep`` was folded into, maybe) and the merges."""
+        """Merge every cluster of ``among`` (``bucket``'s clusters the line was compared with)
+        that ``keep``'s widened template now covers; the survivor (an older cluster ``keep``
+        was folded into, maybe) and the merges."""
         merged: list[tuple[int, int]] = []
-        for other in list(bucket):
+        for other in list(among):
             if other is keep or other.id not in self.clusters:
                 continue
             if _cost(keep, other.words) != (0, 0):

@@ -35,6 +35,7 @@ class LineParser:
         # shape -> (cluster or None, masked header or None, content start, content stop)
         self._cache: dict[bytes | str, tuple[Cluster | None, str | None, int, int]] = {}
         self._safe = self.format.shape_safe
+        self._crowdings = self.miner.crowdings
 
     def parse(self, line: str) -> tuple[Cluster, str]:
         """The line's cluster (current id and template) and its masked header prefix."""
@@ -50,6 +51,7 @@ class LineParser:
             miner.seen(cluster)
             return cluster, prefix if prefix is not None else mask(line[:start], header=True)
         cluster = miner.cluster_of(line[start:stop])
+        self._crowded()
         return cluster, prefix if prefix is not None else mask(line[:start], header=True)
 
     def parse_many(self, lines: Iterable[str]) -> list[tuple[Cluster, str, str]]:
@@ -87,6 +89,7 @@ class LineParser:
                     cluster, prefix = self._miss(line, key)
                 else:  # the message keeps a digit (a weak word): mine the message
                     cluster = shaped(line[start:stop])[0]
+                    self._crowded()
                     if prefix is None:
                         prefix = mask(line[:start], header=True)
                 append((cluster, prefix, cluster.template))
@@ -98,6 +101,7 @@ class LineParser:
     def _miss(self, line: str, key: bytes | str) -> tuple[Cluster, str]:
         split = self.format.split(line)
         cluster, stable = self.miner.shaped(split.content)
+        self._crowded()
         if split.start < 0 or line.startswith("{"):  # JSON: valid JSON depends on the digits
             return cluster, split.prefix
         prefix: str | None = split.prefix
@@ -108,6 +112,13 @@ class LineParser:
             self._cache.clear()
         self._cache[key] = (whole, prefix, split.start, split.start + len(split.content))
         return cluster, split.prefix
+
+    def _crowded(self) -> None:
+        """Forget cached lines once a bucket of the miner became crowded: the clusters of its
+        lines are no longer cached (:data:`vigil.logs._miner.CROWDED_BUCKET`)."""
+        if self.miner.crowdings != self._crowdings:
+            self._crowdings = self.miner.crowdings
+            self._cache.clear()
 
     def merged(self) -> None:
         """Forget cached lines after clusters were merged or evicted."""
