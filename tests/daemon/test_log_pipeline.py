@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from _log_pipeline import Clock, pipeline
+from _log_pipeline import Clock, counted, local_file_pipelines, pipeline
 from vigil.bus import EventBus
 from vigil.daemon import LogPipeline
 from vigil.daemon._logs import CHUNK_TEMPLATES
@@ -264,17 +264,7 @@ async def test_a_stop_while_a_local_file_is_being_mined_loses_none_of_its_lines(
     # poll_local reads up to 1 MB, then mines it 512 lines at a time, yielding in between. A
     # stop (the task cancelled) between two chunks saved the file's offset past every line
     # read, while only the first chunks had been counted: the rest were never mined.
-    log = tmp_path / "app.log"
-    log.write_text("".join(f"request {i} served in {i % 7} ms\n" for i in range(3000)))
-    clock = Clock()
-    settings = {"sources": [{"path": str(log)}], "analysis": {"window": 60}}
-
-    def restarted() -> LogPipeline:
-        return pipeline(tmp_path, store, clock, settings)
-
-    def counted(logs: LogPipeline) -> int:
-        return sum(t.count for t in logs.registry.entries())
-
+    restarted = local_file_pipelines(tmp_path, store, 3000)
     first = restarted()
     observe = first._observe
 
