@@ -9,6 +9,8 @@ fixture is registered by the conftest.py of tests/logs and tests/daemon.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,3 +76,17 @@ def local_file_pipelines(tmp_path: Path, store: SqlStore, lines: int) -> Callabl
 def counted(logs: LogPipeline) -> int:
     """The lines ``logs`` has mined: the sum of its templates' counts."""
     return sum(t.count for t in logs.registry.entries())
+
+
+async def counted_after_the_stop(
+    polling: asyncio.Task[None], first: LogPipeline, restarted: Callable[[], LogPipeline]
+) -> int:
+    """Wait out ``first``'s cancelled ``polling``, save its state as ``run()`` does on its way
+    out, and count what the pipeline ``restarted()`` has mined after its own poll."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await polling
+    assert polling.cancelled()
+    first.save_now()
+    again = restarted()
+    await again.poll_local()
+    return counted(again)

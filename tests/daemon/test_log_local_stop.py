@@ -6,11 +6,10 @@ stop has arrived."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from pathlib import Path
 
-from _log_pipeline import counted, local_file_pipelines
+from _log_pipeline import counted_after_the_stop, local_file_pipelines
 from vigil.collectors import TailedLine
 from vigil.store import SqlStore
 
@@ -41,10 +40,4 @@ async def test_a_stop_during_the_read_of_a_local_file_loses_none_of_its_lines(
     polling.cancel()
     await asyncio.sleep(0)
     release.set()
-    with contextlib.suppress(asyncio.CancelledError):
-        await polling
-    assert polling.cancelled()
-    first.save_now()  # what run() does on its way out
-    again = restarted()
-    await again.poll_local()
-    assert counted(again) == 2000
+    assert await counted_after_the_stop(polling, first, restarted) == 2000
