@@ -113,7 +113,25 @@ class _Transport:
         return getattr(self.real, name)
 
 
-class TracedClient:
+class _Forwarding:
+    """The protocol calls a traced protocol passes to ``inner`` (the loop's own) unchanged."""
+
+    inner: Any
+
+    def eof_received(self) -> bool:
+        return bool(self.inner.eof_received())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+class TracedClient(_Forwarding):
     def __init__(self, inner: Any, rec: dict[str, float | int]) -> None:
         self.inner = inner
         self.rec = rec
@@ -129,20 +147,8 @@ class TracedClient:
         self.rec.setdefault("read", now())
         self.inner.data_received(data)
 
-    def eof_received(self) -> bool:
-        return bool(self.inner.eof_received())
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
-
-
-class TracedUpstream:
+class TracedUpstream(_Forwarding):
     def __init__(self, inner: Any, dialed: float) -> None:
         self.inner = inner
         self.dialed = dialed
@@ -173,18 +179,6 @@ class TracedUpstream:
         if rec is not None:
             rec.setdefault("up_first", now())
         self.inner.data_received(data)
-
-    def eof_received(self) -> bool:
-        return bool(self.inner.eof_received())
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
 
 
 def traced_loop() -> asyncio.AbstractEventLoop:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from vigil.balancer.proxy import Proxy, ProxySettings
 
+from ._routers import RoundRobinRouter, upstream
+
 
 @dataclass
 class Received:
@@ -236,3 +238,12 @@ async def proxying(router: object, **kwargs: object) -> AsyncIterator[tuple[Prox
         yield proxy, port
     finally:
         await proxy.stop(0.5)
+
+
+async def through_one_upstream(raw: bytes) -> tuple[Response, TestUpstream]:
+    """``raw`` sent through a proxy to one upstream that answers 200 ``up``: the response, and
+    the upstream (its ``requests`` are what was forwarded). Both are stopped on return."""
+    async with serving(fixed(b"up")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            return await roundtrip(port, raw), up

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._routers import RoundRobinRouter, upstream
-from ._upstreams import fixed, proxying, roundtrip, serving
+from ._upstreams import through_one_upstream
 
 
 @pytest.mark.parametrize(
@@ -33,10 +32,7 @@ from ._upstreams import fixed, proxying, roundtrip, serving
 async def test_an_absolute_form_target_goes_upstream_in_origin_form_with_its_host(
     target: bytes, host_line: bytes, path: str, host: str
 ) -> None:
-    async with serving(fixed(b"up")) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            resp = await roundtrip(port, b"GET %s HTTP/1.1\r\n%s\r\n" % (target, host_line))
+    resp, up = await through_one_upstream(b"GET %s HTTP/1.1\r\n%s\r\n" % (target, host_line))
     assert (resp.status, resp.body) == (200, b"up")
     (req,) = up.requests
     assert req.path == path
@@ -45,10 +41,7 @@ async def test_an_absolute_form_target_goes_upstream_in_origin_form_with_its_hos
 
 async def test_an_absolute_form_options_without_a_path_goes_upstream_as_asterisk() -> None:
     # RFC 9112 §3.2.4: the last proxy forwards "OPTIONS http://h HTTP/1.1" as "OPTIONS *"
-    async with serving(fixed(b"up")) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            resp = await roundtrip(port, b"OPTIONS http://h.example HTTP/1.1\r\nHost: x\r\n\r\n")
+    resp, up = await through_one_upstream(b"OPTIONS http://h.example HTTP/1.1\r\nHost: x\r\n\r\n")
     assert resp.status == 200
     (req,) = up.requests
     assert (req.method, req.path, req.headers["host"]) == ("OPTIONS", "*", "h.example")
@@ -68,19 +61,13 @@ async def test_an_absolute_form_options_without_a_path_goes_upstream_as_asterisk
     ids=["userinfo", "scheme", "no-authority", "bad-port", "space", "no-scheme", "asterisk"],
 )
 async def test_a_target_neither_origin_nor_absolute_form_is_answered_400(target: bytes) -> None:
-    async with serving(fixed(b"up")) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            resp = await roundtrip(port, b"GET %s HTTP/1.1\r\nHost: h\r\n\r\n" % target)
+    resp, up = await through_one_upstream(b"GET %s HTTP/1.1\r\nHost: h\r\n\r\n" % target)
     assert resp.status == 400
     assert up.requests == []
 
 
 async def test_an_http10_absolute_form_request_without_host_gets_the_targets_authority() -> None:
-    async with serving(fixed(b"up")) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            resp = await roundtrip(port, b"GET http://m.example:81/z HTTP/1.0\r\n\r\n")
+    resp, up = await through_one_upstream(b"GET http://m.example:81/z HTTP/1.0\r\n\r\n")
     assert (resp.status, resp.body) == (200, b"up")
     (req,) = up.requests
     assert (req.path, [v for k, v in req.raw_headers if k.lower() == "host"]) == (

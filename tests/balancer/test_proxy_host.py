@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from ._routers import RoundRobinRouter, upstream
-from ._upstreams import fixed, proxying, read_response, roundtrip, serving
+from ._upstreams import fixed, proxying, read_response, serving, through_one_upstream
 
 
 @pytest.mark.parametrize(
@@ -26,10 +26,7 @@ from ._upstreams import fixed, proxying, read_response, roundtrip, serving
 async def test_an_http11_request_without_host_is_answered_400_and_not_forwarded(
     request_bytes: bytes,
 ) -> None:
-    async with serving(fixed(b"up")) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            resp = await roundtrip(port, request_bytes)
+    resp, up = await through_one_upstream(request_bytes)
     assert resp.status == 400
     assert b"Host" in resp.body
     assert resp.headers.get("connection") == "close"
@@ -37,10 +34,7 @@ async def test_an_http11_request_without_host_is_answered_400_and_not_forwarded(
 
 
 async def test_an_http10_request_without_host_goes_upstream_with_an_empty_host() -> None:
-    async with serving(fixed(b"up")) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            resp = await roundtrip(port, b"GET /old HTTP/1.0\r\nUser-Agent: t\r\n\r\n")
+    resp, up = await through_one_upstream(b"GET /old HTTP/1.0\r\nUser-Agent: t\r\n\r\n")
     assert (resp.status, resp.body) == (200, b"up")
     (req,) = up.requests
     assert [v for k, v in req.raw_headers if k.lower() == "host"] == [""]
@@ -67,10 +61,7 @@ async def test_a_second_request_without_host_after_a_good_one_gets_400_on_the_sa
 async def test_a_host_that_is_not_host_and_port_is_answered_400(value: bytes, path: str) -> None:
     # RFC 9112 §3.2: 400 to a Host field with an invalid value (uri-host [":" port])
     extra = b"" if path == "plain" else b"Connection: keep-alive\r\n"
-    async with serving(fixed(b"up")) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            resp = await roundtrip(port, b"GET / HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (value, extra))
+    resp, up = await through_one_upstream(b"GET / HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (value, extra))
     assert resp.status == 400
     assert up.requests == []
 
@@ -81,10 +72,7 @@ async def test_a_host_that_is_not_host_and_port_is_answered_400(value: bytes, pa
 @pytest.mark.parametrize("path", ["plain", "parsed"])
 async def test_a_host_and_port_of_any_form_is_forwarded(value: bytes, path: str) -> None:
     extra = b"" if path == "plain" else b"Connection: keep-alive\r\n"
-    async with serving(fixed(b"up")) as (up,):
-        router = RoundRobinRouter([upstream("a", up.port)])
-        async with proxying(router) as (_, port):
-            resp = await roundtrip(port, b"GET / HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (value, extra))
+    resp, up = await through_one_upstream(b"GET / HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (value, extra))
     assert (resp.status, resp.body) == (200, b"up")
     (req,) = up.requests
     assert req.headers["host"] == value.decode()

@@ -49,23 +49,22 @@ async def test_chunked_applied_before_another_coding_is_answered_502(
     assert router.outcomes() == [("a", Outcome.PROTOCOL_ERROR)]
 
 
-async def test_a_coding_before_chunked_reaches_an_http11_client_chunked_once() -> None:
+@pytest.mark.parametrize(
+    ("codings", "chunked"),
+    [(b"gzip, chunked", True), (b"gzip", False)],
+    ids=["gzip-then-chunked", "gzip-to-the-close"],
+)
+async def test_gzip_reaches_an_http11_client_as_gzip_then_chunked_once(
+    codings: bytes, chunked: bool
+) -> None:
+    """A coding before chunked passes as it is; gzip to the close is chunked by the proxy."""
     packed = gzip.compress(TEXT)
-    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
-    line, headers, rest, router = await _get10(_answering(head, packed, chunked=True), GET11)
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: %s\r\n\r\n" % codings
+    line, headers, rest, router = await _get10(_answering(head, packed, chunked=chunked), GET11)
     assert line.startswith("HTTP/1.1 200")
     assert headers["transfer-encoding"] == "gzip, chunked"
     assert rest.endswith(b"0\r\n\r\n")
     assert router.outcomes() == [("a", Outcome.OK)]
-
-
-async def test_gzip_to_the_close_reaches_an_http11_client_as_gzip_then_chunked() -> None:
-    packed = gzip.compress(TEXT)
-    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"
-    line, headers, rest, _ = await _get10(_answering(head, packed, chunked=False), GET11)
-    assert line.startswith("HTTP/1.1 200")
-    assert headers["transfer-encoding"] == "gzip, chunked"
-    assert rest.endswith(b"0\r\n\r\n")
 
 
 @pytest.mark.parametrize("http10", [False, True], ids=["http11", "http10"])

@@ -61,21 +61,37 @@ def restarted(tailer: FileTailer, path: Path) -> FileTailer:
     return FileTailer(path, state=TailState.from_dict(saved))
 
 
-def test_two_rename_rotations_between_two_reads_read_the_middle_file_whole(
-    tmp_path: Path,
-) -> None:
+def started(tmp_path: Path, count: int) -> tuple[Path, Log, FileTailer, list[str]]:
+    """app.log with generation ``a`` of ``count`` lines, a tailer on it, and its first read."""
     path = tmp_path / "app.log"
     a = Log(path, "a")
     tailer = FileTailer(path)
-    a.lines(3)
-    got = texts(tailer.read())
+    a.lines(count)
+    return path, a, tailer, texts(tailer.read())
+
+
+def renamed(path: Path, tag: str, count: int, keep: int = 5) -> Log:
+    """Rotate ``path`` by renaming; the next generation ``tag`` writes ``count`` lines there."""
+    rotate(path, keep)
+    log = Log(path, tag)
+    log.lines(count)
+    return log
+
+
+def copied(log: Log, tag: str, count: int, what: str = "") -> None:
+    """Copytruncate ``log``'s file; its writer goes on as generation ``tag``, ``count`` lines."""
+    copytruncate(log.path)
+    log.tag = tag
+    log.lines(count, what)
+
+
+def test_two_rename_rotations_between_two_reads_read_the_middle_file_whole(
+    tmp_path: Path,
+) -> None:
+    path, a, tailer, got = started(tmp_path, 3)
     a.lines(2, " unread")
-    rotate(path)
-    b = Log(path, "b")  # never seen at app.log: it is app.log.1 by the next read
-    b.lines(4)
-    rotate(path)
-    c = Log(path, "c")
-    c.lines(2)
+    b = renamed(path, "b", 4)  # never seen at app.log: it is app.log.1 by the next read
+    c = renamed(path, "c", 2)
     got += texts(tailer.read())
     c.lines(1, " later")
     got += texts(tailer.read())
@@ -96,9 +112,7 @@ def test_three_rotations_between_two_reads_read_the_generations_oldest_first(
     logs = [a]
     for tag in ("b", "c", "d"):
         logs[-1].lines(1, " late")
-        rotate(path)
-        logs.append(Log(path, tag))
-        logs[-1].lines(3)
+        logs.append(renamed(path, tag, 3))
     got += texts(tailer.read())
     assert got == [line for log in logs for line in log.written]
 
@@ -106,19 +120,11 @@ def test_three_rotations_between_two_reads_read_the_generations_oldest_first(
 def test_two_rotations_while_vigil_is_down_read_the_middle_file_after_the_restart(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "app.log"
-    a = Log(path, "a")
-    tailer = FileTailer(path)
-    a.lines(3)
-    got = texts(tailer.read())
+    path, a, tailer, got = started(tmp_path, 3)
     tailer = restarted(tailer, path)  # while it is down:
     a.lines(2, " unread")
-    rotate(path)
-    b = Log(path, "b")
-    b.lines(4)
-    rotate(path)
-    c = Log(path, "c")
-    c.lines(2)
+    b = renamed(path, "b", 4)
+    c = renamed(path, "c", 2)
     got += texts(tailer.read())
     assert got == a.written + b.written + c.written
 
@@ -126,20 +132,12 @@ def test_two_rotations_while_vigil_is_down_read_the_middle_file_after_the_restar
 def test_a_restart_between_the_two_rotations_reads_every_generation_once(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "app.log"
-    a = Log(path, "a")
-    tailer = FileTailer(path)
-    a.lines(3)
-    got = texts(tailer.read())
-    rotate(path)
-    b = Log(path, "b")
-    b.lines(2)
+    path, a, tailer, got = started(tmp_path, 3)
+    b = renamed(path, "b", 2)
     got += texts(tailer.read())  # a finished, b read in part
     tailer = restarted(tailer, path)
     b.lines(2, " unread")
-    rotate(path)
-    c = Log(path, "c")
-    c.lines(2)
+    c = renamed(path, "c", 2)
     got += texts(tailer.read())
     assert got == a.written + b.written + c.written
 
@@ -153,12 +151,8 @@ def test_two_copytruncates_between_two_reads_read_the_middle_copy_whole(
     log.lines(3)
     got = texts(tailer.read())
     log.lines(2, " unread at the first copy")
-    copytruncate(path)
-    log.tag = "gen2"
-    log.lines(3, " only in the second copy")
-    copytruncate(path)
-    log.tag = "gen3"
-    log.lines(2)
+    copied(log, "gen2", 3, " only in the second copy")
+    copied(log, "gen3", 2)
     got += texts(tailer.read())
     assert got == log.written
 
@@ -186,11 +180,7 @@ def test_a_rotation_compressed_after_its_rename_is_finished_from_the_open_file(
 ) -> None:
     """logrotate's ``compress`` (without ``delaycompress``): app.log.1 becomes app.log.1.gz and
     is unlinked, but the tailer holds it open and finishes it."""
-    path = tmp_path / "app.log"
-    a = Log(path, "a")
-    tailer = FileTailer(path)
-    a.lines(2)
-    got = texts(tailer.read())
+    path, a, tailer, got = started(tmp_path, 2)
     a.lines(2, " unread")
     rotate(path)
     with open(f"{path}.1", "rb") as src, gzip.open(f"{path}.1.gz", "wb") as dst:
@@ -250,21 +240,13 @@ def test_an_empty_file_written_and_copytruncated_twice_while_down_reads_the_olde
     time.sleep(TICK)
     tailer = restarted(tailer, path)
     log.lines(2)
-    copytruncate(path)  # both copies are newer than the empty file: the older one is ours
-    log.tag = "gen2"
-    log.lines(2)
-    copytruncate(path)
-    log.tag = "gen3"
-    log.lines(1)
+    copied(log, "gen2", 2)  # both copies are newer than the empty file: the older one is ours
+    copied(log, "gen3", 1)
     assert texts(tailer.read()) == log.written
 
 
 def test_dateext_rotations_read_the_middle_file_and_no_other_newer_file(tmp_path: Path) -> None:
-    path = tmp_path / "app.log"
-    a = Log(path, "a")
-    tailer = FileTailer(path)
-    a.lines(2)
-    got = texts(tailer.read())
+    path, a, tailer, got = started(tmp_path, 2)
     a.lines(1, " unread")
     os.replace(path, f"{path}-20240501")
     b = Log(path, "b")
@@ -280,19 +262,11 @@ def test_dateext_rotations_read_the_middle_file_and_no_other_newer_file(tmp_path
 def test_a_restart_after_the_file_was_rotated_away_for_good_reads_the_files_after_it(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "app.log"
-    a = Log(path, "a")
-    tailer = FileTailer(path)
-    a.lines(3)
-    got = texts(tailer.read())
+    path, a, tailer, got = started(tmp_path, 3)
     tailer = restarted(tailer, path)  # while it is down, logrotate with `rotate 1`:
     time.sleep(TICK)
-    rotate(path, keep=1)
-    b = Log(path, "b")
-    b.lines(3)
+    b = renamed(path, "b", 3, keep=1)
     os.unlink(f"{path}.1")  # a is gone, with nothing unread in it
-    rotate(path, keep=1)
-    c = Log(path, "c")
-    c.lines(2)
+    c = renamed(path, "c", 2, keep=1)
     got += texts(tailer.read())
     assert got == a.written + b.written + c.written

@@ -6,13 +6,11 @@ stop has arrived."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from pathlib import Path
 
-from _log_pipeline import Clock, pipeline
+from _log_pipeline import counted_after_the_stop, local_file_pipelines
 from vigil.collectors import TailedLine
-from vigil.daemon import LogPipeline
 from vigil.store import SqlStore
 
 HELD_AT_MOST = 10.0
@@ -25,17 +23,7 @@ async def test_a_stop_during_the_read_of_a_local_file_loses_none_of_its_lines(
     # the task was cancelled at `await asyncio.to_thread(tailer.read)`: the thread went on, its
     # read moved the file's offset past 2,000 lines that nobody mined, and the state saved on
     # the way out pointed past them: after the restart they were never counted
-    log = tmp_path / "app.log"
-    log.write_text("".join(f"request {i} served in {i % 7} ms\n" for i in range(2000)))
-    clock = Clock()
-    settings = {"sources": [{"path": str(log)}], "analysis": {"window": 60}}
-
-    def restarted() -> LogPipeline:
-        return pipeline(tmp_path, store, clock, settings)
-
-    def counted(logs: LogPipeline) -> int:
-        return sum(t.count for t in logs.registry.entries())
-
+    restarted = local_file_pipelines(tmp_path, store, 2000)
     first = restarted()
     tailer = first.local[0].tailer
     read, entered, release = tailer.read, threading.Event(), threading.Event()
@@ -52,10 +40,4 @@ async def test_a_stop_during_the_read_of_a_local_file_loses_none_of_its_lines(
     polling.cancel()
     await asyncio.sleep(0)
     release.set()
-    with contextlib.suppress(asyncio.CancelledError):
-        await polling
-    assert polling.cancelled()
-    first.save_now()  # what run() does on its way out
-    again = restarted()
-    await again.poll_local()
-    assert counted(again) == 2000
+    assert await counted_after_the_stop(polling, first, restarted) == 2000

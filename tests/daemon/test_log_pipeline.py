@@ -5,7 +5,6 @@ quiet log incident, keeps its templates across a restart and survives a corrupt 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from _log_pipeline import Clock, pipeline
+from _log_pipeline import Clock, counted_after_the_stop, local_file_pipelines, pipeline
 from vigil.bus import EventBus
 from vigil.daemon import LogPipeline
 from vigil.daemon._logs import CHUNK_TEMPLATES
@@ -264,17 +263,7 @@ async def test_a_stop_while_a_local_file_is_being_mined_loses_none_of_its_lines(
     # poll_local reads up to 1 MB, then mines it 512 lines at a time, yielding in between. A
     # stop (the task cancelled) between two chunks saved the file's offset past every line
     # read, while only the first chunks had been counted: the rest were never mined.
-    log = tmp_path / "app.log"
-    log.write_text("".join(f"request {i} served in {i % 7} ms\n" for i in range(3000)))
-    clock = Clock()
-    settings = {"sources": [{"path": str(log)}], "analysis": {"window": 60}}
-
-    def restarted() -> LogPipeline:
-        return pipeline(tmp_path, store, clock, settings)
-
-    def counted(logs: LogPipeline) -> int:
-        return sum(t.count for t in logs.registry.entries())
-
+    restarted = local_file_pipelines(tmp_path, store, 3000)
     first = restarted()
     observe = first._observe
 
@@ -284,13 +273,7 @@ async def test_a_stop_while_a_local_file_is_being_mined_loses_none_of_its_lines(
 
     first._observe = observe_then_stop  # type: ignore[method-assign]
     polling = asyncio.create_task(first.poll_local())
-    with contextlib.suppress(asyncio.CancelledError):
-        await polling
-    assert polling.cancelled()
-    first.save_now()  # what run() does on its way out
-    again = restarted()
-    await again.poll_local()
-    assert counted(again) == 3000
+    assert await counted_after_the_stop(polling, first, restarted) == 3000
 
 
 def agent_batch(seq: int, *templates: str, count: int = 1, level: str = "") -> dict[str, Any]:

@@ -41,12 +41,18 @@ def _make(tmp_path: Path, store: SqlStore, clock: Clock) -> LogPipeline:
     return pipeline(tmp_path, store, clock, settings)
 
 
+async def _warmed(tmp_path: Path, store: SqlStore, buckets: int = 12) -> tuple[LogPipeline, Clock]:
+    """A pipeline on a new clock, past its warm-up with A and MX (see :func:`_warm`)."""
+    clock = Clock()
+    logs = _make(tmp_path, store, clock)
+    await _warm(logs, clock, buckets)
+    return logs, clock
+
+
 async def test_a_merge_lists_one_template_with_every_line_counted(
     tmp_path: Path, store: SqlStore
 ) -> None:
-    clock = Clock()
-    logs = _make(tmp_path, store, clock)
-    await _warm(logs, clock)
+    logs, _ = await _warmed(tmp_path, store)
     await logs.ingest_lines("n1", "dns", [AAAA])  # a third word there: the miner merges A, MX
     rows = logs.templates(**PAGE).items
     assert [(r["template"], r["count"]) for r in rows] == [(MERGED, 12 * 20 + 1)]
@@ -56,9 +62,7 @@ async def test_a_merge_lists_one_template_with_every_line_counted(
 async def test_the_merged_template_keeps_the_baselines_of_both(
     tmp_path: Path, store: SqlStore
 ) -> None:
-    clock = Clock()
-    logs = _make(tmp_path, store, clock)
-    await _warm(logs, clock)
+    logs, clock = await _warmed(tmp_path, store)
     before = [logs.bursts.baseline(e.id) for e in logs.registry.entries()]
     assert len(before) == 2 and all(b is not None and 9 < b <= 10 for b in before)
     await logs.ingest_lines("n1", "dns", [AAAA])
@@ -75,9 +79,7 @@ async def test_the_merged_template_keeps_the_baselines_of_both(
 async def test_association_and_bayes_counts_follow_the_merge(
     tmp_path: Path, store: SqlStore
 ) -> None:
-    clock = Clock()
-    logs = _make(tmp_path, store, clock)
-    await _warm(logs, clock)
+    logs, clock = await _warmed(tmp_path, store)
     await logs.ingest_lines("n1", "dns", [AAAA])
     merged = logs.registry.id_of(MERGED)
     assert merged is not None
@@ -167,9 +169,7 @@ async def test_a_finding_of_a_merged_away_template_names_the_survivor(
 async def test_a_merge_after_a_controller_restart_is_followed(
     tmp_path: Path, store: SqlStore
 ) -> None:
-    clock = Clock()
-    logs = _make(tmp_path, store, clock)
-    await _warm(logs, clock)
+    logs, clock = await _warmed(tmp_path, store)
     logs.save_now()
     again = _make(tmp_path, store, clock)  # the texts counted per cluster come from its miner
     await again.ingest_lines("n1", "dns", [AAAA])
@@ -196,9 +196,7 @@ async def test_a_merge_after_a_controller_restart_is_followed(
 async def test_a_remap_that_is_no_widening_is_refused_and_named(
     tmp_path: Path, store: SqlStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = Clock()
-    logs = _make(tmp_path, store, clock)
-    await _warm(logs, clock, buckets=2)
+    logs, clock = await _warmed(tmp_path, store, buckets=2)
     batch: dict[str, Any] = {
         "agent_id": "a1",
         "seq": 1,

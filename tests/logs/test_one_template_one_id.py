@@ -7,24 +7,11 @@ Loghub sets, and on the case that broke it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from vigil.logs import LineSplitter, LogFormat, TemplateMiner
+from vigil.logs import TemplateMiner
 
-_HERE = Path(__file__).resolve().parent
-FIXTURES = _HERE / "fixtures"
-LOGHUB = next(
-    (
-        p
-        for p in (_HERE.parents[1].parent / "shared/data/loghub", Path("/work/shared/data/loghub"))
-        if p.is_dir()
-    ),
-    None,
-)
-TSV = sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.tsv"))
-SETS = sorted(p.name for p in LOGHUB.iterdir() if p.is_dir()) if LOGHUB is not None else []
+from ._corpora import LOGHUB, SETS, TSV, fixture_contents, loghub_contents
 
 
 def _check(contents: list[str]) -> None:
@@ -53,16 +40,10 @@ def test_a_weak_subject_and_a_masked_one_open_the_same_event() -> None:
 
 @pytest.mark.parametrize("name", TSV)
 def test_no_two_live_clusters_of_a_fixture_share_a_template(name: str) -> None:
-    rows = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
-    fmt = LogFormat()
-    _check([fmt.split(row.split("\t", 1)[1]).content for row in rows if "\t" in row])
+    _check(fixture_contents(name))
 
 
 @pytest.mark.skipif(LOGHUB is None, reason="the shared Loghub data is not here")
 @pytest.mark.parametrize("name", SETS)
 def test_no_two_live_clusters_of_a_loghub_set_share_a_template(name: str) -> None:
-    assert LOGHUB is not None
-    (path,) = (LOGHUB / name).glob("*_2k.log")
-    splitter, fmt = LineSplitter(), LogFormat()
-    lines = [*splitter.feed(path.read_bytes()), *splitter.close()]
-    _check([fmt.split(line).content for line in lines])
+    _check(loghub_contents(name))

@@ -7,25 +7,12 @@ holds; every id the miner answers is a live cluster's; every line is counted onc
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from vigil.logs import LineSplitter, LogFormat, TemplateMiner
+from vigil.logs import LogFormat, TemplateMiner
 from vigil.logs._parser import LineParser
 
-_HERE = Path(__file__).resolve().parent
-FIXTURES = _HERE / "fixtures"
-LOGHUB = next(
-    (
-        p
-        for p in (_HERE.parents[1].parent / "shared/data/loghub", Path("/work/shared/data/loghub"))
-        if p.is_dir()
-    ),
-    None,
-)
-TSV = sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.tsv"))
-SETS = sorted(p.name for p in LOGHUB.iterdir() if p.is_dir()) if LOGHUB is not None else []
+from ._corpora import LOGHUB, SETS, TSV, fixture_contents, loghub_contents
 
 # A run found by a random search over a small grammar: cluster 4 merges into 3, then 3 into 2
 # on the line that widened 3.
@@ -81,9 +68,7 @@ def test_the_cli_parser_never_answers_a_cluster_merged_away() -> None:
 def test_a_consumer_following_the_remaps_of_a_fixture_ends_with_the_miners_ids(
     name: str,
 ) -> None:
-    rows = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
-    fmt = LogFormat()
-    _follow(TemplateMiner(), [fmt.split(row.split("\t", 1)[1]).content for row in rows])
+    _follow(TemplateMiner(), fixture_contents(name))
 
 
 @pytest.mark.skipif(LOGHUB is None, reason="the shared Loghub data is not here")
@@ -91,11 +76,7 @@ def test_a_consumer_following_the_remaps_of_a_fixture_ends_with_the_miners_ids(
 def test_a_consumer_following_the_remaps_of_a_loghub_set_ends_with_the_miners_ids(
     name: str,
 ) -> None:
-    assert LOGHUB is not None
-    (path,) = (LOGHUB / name).glob("*_2k.log")
-    splitter, fmt = LineSplitter(), LogFormat()
-    lines = [*splitter.feed(path.read_bytes()), *splitter.close()]
-    _follow(TemplateMiner(), [fmt.split(line).content for line in lines])
+    _follow(TemplateMiner(), loghub_contents(name))
 
 
 def test_an_eviction_keeps_the_remaps_of_ids_merged_twice() -> None:
