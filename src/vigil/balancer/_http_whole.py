@@ -32,7 +32,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from vigil.balancer._http_plain import _CLASS, _TOKEN, _VALUE
-from vigil.balancer._http_raw import _END, _END_CLOSE, _END_KEEP_10, _REQUEST_ID
+from vigil.balancer._http_raw import (  # byte values a header name starts with (| 32), ends
+    _C,
+    _END,
+    _END_CLOSE,
+    _END_KEEP_10,
+    _K,
+    _P,
+    _R,
+    _REQUEST_ID,
+    _T,
+    _U,
+    _X,
+)
 
 if TYPE_CHECKING:  # compiled, the offsets are machine integers (no tag checks per byte)
     from mypy_extensions import i64
@@ -50,14 +62,6 @@ _CONNECTION_LOW: Final = b"connection"
 _X_REQUEST_ID: Final = b"X-Request-Id"
 _REQUEST_ID_LOW: Final = b"x-request-id"
 _REQUEST_ID_UP: Final = b"X-Request-ID"
-# Byte values (lower-cased with | 32) a header name starts with
-_C: Final = 99
-_K: Final = 107
-_P: Final = 112
-_R: Final = 114
-_T: Final = 116
-_U: Final = 117
-_X: Final = 120
 
 # The request id line's end and the head's, in one piece (one item fewer to join)
 _LINE_END: Final = b"\r\n" + _END
@@ -166,7 +170,6 @@ def whole_response(data: bytes) -> tuple[i64, i64, i64, i64, bool, bool]:
     return i, status, cut, cut_end, has_id, close
 
 
-
 def whole_answer(
     data: bytes,
     end: i64,
@@ -207,6 +210,7 @@ def whole_answer(
         parts.append(_END)
     parts.append(data[end:])
     return b"".join(parts)
+
 
 def _at(data: bytes, start: i64, word: bytes) -> bool:
     """Whether ``word`` is in ``data`` at ``start`` (the caller knows it fits). Compiled, a few
