@@ -15,6 +15,8 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 from vigil.balancer._http_raw import response_head
 from vigil.balancer._http_whole import MAX_LINES, whole_answer, whole_response
 
+from ._mutants import mutant
+
 NGINX = (
     b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 29 Nov 2026 09:00:00 GMT\r\n"
     b"Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
@@ -235,17 +237,7 @@ def test_mutated_responses_are_taken_only_as_llhttp_and_the_parsers_path_read_th
     alphabet = b"\r\n :\t0123456789aAcCkKxXtT-\x00\x7f\xe9"
     taken = 0
     for _ in range(20_000):
-        data = bytearray(rng.choice(bases))
-        for _ in range(rng.randint(1, 3)):
-            at = rng.randrange(len(data))
-            kind = rng.randrange(3)
-            if kind == 0:
-                data[at] = rng.choice(alphabet)
-            elif kind == 1:
-                data.insert(at, rng.choice(alphabet))
-            elif len(data) > 1:
-                del data[at]
-        raw = bytes(data)
+        raw = mutant(rng, bases, alphabet)
         if whole_response(raw)[0] > 0:
             taken += 1
             _check_taken(raw, exact=False)
