@@ -265,7 +265,8 @@ def install_hooks() -> None:
             PROBE.picks.append((now, upstream.id))
         return upstream
 
-    def release_hook(self: ExchangeCore, outcome: Any, retry_after: float | None = None) -> None:
+    def release_hook(self: ExchangeCore, outcome: Any, *args: Any, **kwargs: Any) -> None:
+        # the rest passed on as given (retry_after, counted, now: the signature grows)
         upstream = self.upstream
         if upstream is not None:
             end = self.state.clock()
@@ -273,7 +274,7 @@ def install_hooks() -> None:
             PROBE.attempts.append(
                 (upstream.id, self.method, self.t_attempt, end, str(outcome), request)
             )
-        release(self, outcome, retry_after)
+        release(self, outcome, *args, **kwargs)
 
     def health_hook(self: Pool, upstream_id: str, healthy: bool, now: float) -> None:
         PROBE.health.append((now, upstream_id, healthy))
