@@ -152,14 +152,20 @@ def test_copytruncate_is_seen_even_when_the_file_grew_back_past_our_offset(log: 
     assert got == log.written
 
 
-def test_an_empty_file_written_and_copytruncated_between_two_reads_is_read_from_its_copy(
-    log: Log,
-) -> None:
+def _empty_then_copytruncated(log: Log) -> FileTailer:
+    """A tailer that read the file empty; then 3 lines written and the file copytruncated."""
     tailer = FileTailer(log.path)
     assert tailer.read() == []
     time.sleep(TICK)
     log.lines(3, "written and rotated between two reads")
     copytruncate(log.path)
+    return tailer
+
+
+def test_an_empty_file_written_and_copytruncated_between_two_reads_is_read_from_its_copy(
+    log: Log,
+) -> None:
+    tailer = _empty_then_copytruncated(log)
     got = texts(tailer.read())
     log.lines(1, "after")
     got += texts(tailer.read())
@@ -171,11 +177,7 @@ def test_an_empty_file_written_copytruncated_and_written_again_reads_the_copy_fi
 ) -> None:
     # The lines written after the truncate moved the position past 0 before the check that
     # looks for a copy ("nothing read yet and modified"): the lines only in the copy were lost.
-    tailer = FileTailer(log.path)
-    assert tailer.read() == []
-    time.sleep(TICK)
-    log.lines(3, "written and rotated between two reads")
-    copytruncate(log.path)
+    tailer = _empty_then_copytruncated(log)
     log.lines(2, "after the truncate, before the read")
     got = texts(tailer.read())
     log.lines(1, "later")
