@@ -110,20 +110,18 @@ class PipelineCollector:
 
     def collect(self) -> Iterator[Metric]:
         yield from self._rule_metrics()
-        refused = CounterMetricFamily(
+        yield _counter(
             "vigil_series_refused",
             "Samples refused because a series limit (metrics.max_series, "
             "metrics.max_series_per_metric) was reached",
+            self._refused(),
         )
-        refused.add_metric([], self._refused())
-        yield refused
-        saturated = CounterMetricFamily(
+        yield _counter(
             "vigil_rollups_saturated",
             "Rollup buckets stored whose sum overflowed the doubles: saturated at the largest "
             "double, so their mean is too small (min and max exact)",
+            self._saturated(),
         )
-        saturated.add_metric([], self._saturated())
-        yield saturated
         got = self._logs()
         if got is not None:
             yield from _log_metrics(*got)
@@ -231,3 +229,10 @@ def _log_metrics(counts: LogCounts, templates: int) -> Iterator[Metric]:
         ["outcome"],
         [((outcome,), n) for outcome, n in counts.outcomes.items()],
     )
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    """One counter without labels, as the controller's collector yields it."""
+    family = CounterMetricFamily(name, documentation)
+    family.add_metric([], value)
+    return family
