@@ -8,7 +8,9 @@ shared connection of an in-memory database) lives in the SQLite branch here.
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -34,6 +36,8 @@ _PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
 )
+_RETRY_FIRST_S = 0.002
+_RETRY_MOST_S = 0.05
 
 
 PG_DRIVER = "psycopg"
@@ -166,9 +170,34 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         for pragma in _PRAGMAS:
-            cursor.execute(pragma)
+            _run_waiting(cursor, pragma)
     finally:
         cursor.close()
+
+
+def _run_waiting(cursor: Any, pragma: str) -> None:
+    """Run ``pragma``, waiting as ``busy_timeout`` would when SQLite answers busy at once.
+
+    SQLite does not call its busy handler everywhere: a ``journal_mode=WAL`` racing another
+    connection's on a new database file is refused on the spot with "database is locked" (about
+    one opener in 70 when four open a new file together), which failed a controller or a
+    migration starting beside another. Such a refusal is retried, with growing pauses, for as
+    long as the busy timeout lasts; anything else, or a refusal past it, is raised.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    pause = _RETRY_FIRST_S
+    while True:
+        try:
+            cursor.execute(pragma)
+            return
+        except sqlite3.OperationalError as err:
+            code = getattr(err, "sqlite_errorcode", None)
+            if not isinstance(code, int) or code & 0xFF not in SQLITE_BUSY:
+                raise
+            if time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, _RETRY_MOST_S)
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
