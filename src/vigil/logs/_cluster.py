@@ -228,6 +228,10 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             bare = True  # "web/web1"/"api/api2": once, where a word variable may be
             hard += 1
             continue
+        if not bare and i >= 1 and joined_names(lhave, lnew):
+            bare = True  # "<*>: cmd/put.go:<*>:cmd.put()" / "<*>: pkg/log.go:<*>:log.If()"
+            hard += 1
+            continue
         if (
             not bare
             and i == 1
@@ -440,6 +444,32 @@ def _word_values(a: str, b: str) -> bool:
 _NAME = re.compile(r"[\w$*]+(?:(?:[./\-]|\\{1,2})[\w$*]+)*")
 """A name: word characters joined by dots, slashes, backslashes or dashes (``cmd/erasure.go``,
 ``OCA\\Files\\ScanFiles``, ``com.example.maps``)."""
+
+
+_JOINED = re.compile(r"[A-Za-z0-9][.\\#@:][A-Za-z0-9*(<]")
+"""A join inside a name: a dot, backslash, ``#``, ``@`` or colon between two of its parts
+(``view.go``, ``app@<*>``, ``tok:<*>``, ``Orders#show``). Not a slash alone: it also joins two
+constants of an event (``link up/down``, ``read/write``)."""
+
+
+def joined_names(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ in a part of a joined name (:data:`_JOINED` within or
+    at the edge of the part that differs), have one :func:`skeleton` and do not look alike: two
+    names of one kind (a file and function, a class and method, a user at a database, a cache
+    key), a value wherever it stands in the message, even as its second word or in a message
+    of two words. Prose words, and the states or verbs that tell events apart, are not written
+    with such joins; two names that look alike (``...action.SCREEN_ON`` / ``SCREEN_OFF``) or
+    whose key names a kind (``class=a.b`` / ``class=a.c``) still tell events apart."""
+    head = _common_length(a, b)
+    tail = _common_length(a[head:][::-1], b[head:][::-1])
+    start = max(0, head - 2)  # the differing part with the joins around it
+    return (
+        _JOINED.search(a, start, len(a) - tail + 2) is not None
+        and _JOINED.search(b, start, len(b) - tail + 2) is not None
+        and skeleton(a) == skeleton(b)
+        and not look_alike(a, b)
+        and not kinds_differ(a, b)
+    )
 
 
 def skeleton(word: str) -> str:
