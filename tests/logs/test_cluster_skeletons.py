@@ -1,7 +1,6 @@
-"""Grouping by the shape of compound values (branch unseen15): names made of parts joined by
-dots, slashes or backslashes, three or more in one slot of an otherwise equal message
-(:func:`vigil.logs._cluster.skeleton`), or two that a join marks as names
-(:func:`vigil.logs._cluster.joined_names`)."""
+"""Grouping by the shape of compound values (branch unseen15): two names whose differing part
+is joined by a dot, backslash, ``#``, ``@`` or colon and that have one skeleton
+(:func:`vigil.logs._cluster.joined_names`, :func:`vigil.logs._cluster.skeleton`)."""
 
 from __future__ import annotations
 
@@ -21,20 +20,6 @@ def test_a_skeleton_writes_each_name_as_one_letter_and_keeps_masks_and_punctuati
     assert skeleton("cmd/erasure-object.go:<*>:cmd.putObject()") == "n:<*>:n()"
     assert skeleton("message-id=<<*>>") == "n=<<*>>"
     assert skeleton("x.<*>") == "n.<*>"
-
-
-def test_three_compound_names_of_one_skeleton_in_one_slot_are_one_value() -> None:
-    # background job classes: backslashes in the differing part kept them three events
-    tail = " (id: 12, arguments: null) in 3 sec"
-    miner, ids = _ids(
-        [
-            "Finished OCA\\\\Files\\\\BackgroundJob\\\\ScanFiles" + tail,
-            "Finished OC\\\\Authentication\\\\Token\\\\TokenCleanupJob" + tail,
-            "Finished OCA\\\\DAV\\\\BackgroundJob\\\\CleanupInvitationTokenJob" + tail,
-        ]
-    )
-    assert len(set(ids)) == 1
-    assert miner.clusters[ids[0]].template == "Finished <*> (id: <*>, arguments: null) in <*> sec"
 
 
 def test_three_compound_words_of_different_skeletons_stay_apart() -> None:

@@ -423,22 +423,15 @@ _WORD_PART = re.compile(r"^\w*$")
 def _word_values(a: str, b: str) -> bool:
     """True when ``a`` and ``b`` differ in a run of word characters only (``IN A``/``IN MX``,
     ``'<*>/A/IN'``/``'<*>/NS/IN'``, ``of users:``/``of local:``), not followed by a sign: a
-    letter with a sign (``x+``/``z-``) names a direction, a constant of the event. Or when they
-    differ in more than word characters (a mask, dots, backslashes) but have one
-    :func:`skeleton`: compound names of one kind (``OCA\\Files\\ScanFiles`` /
-    ``OC\\Token\\TokenCleanupJob``, ``repo/view.go:<*>(repo.Home)`` / ``auth/auth.go:<*>(...)``)."""
+    letter with a sign (``x+``/``z-``) names a direction, a constant of the event."""
     head = _common_length(a, b)
     tail = _common_length(a[head:][::-1], b[head:][::-1])
     da, db = a[head : len(a) - tail], b[head : len(b) - tail]
-    if not (da or db):
-        return False
-    if not (_WORD_PART.match(da) and _WORD_PART.match(db)) and skeleton(a) != skeleton(b):
+    if not (_WORD_PART.match(da) and _WORD_PART.match(db)) or not (da or db):
         return False
     if names_kind(a[:head]):
         return False  # "class=scrub_start"/"class=resilver_start": kinds of record, not values
-    return not a[len(a) - tail :].startswith(("+", "-")) and (
-        "<" not in da + db or skeleton(a) == skeleton(b)
-    )
+    return not a[len(a) - tail :].startswith(("+", "-")) and "<" not in da + db
 
 
 _NAME = re.compile(r"[\w$*]+(?:(?:[./\-]|\\{1,2})[\w$*]+)*")
@@ -474,9 +467,8 @@ def joined_names(a: str, b: str) -> bool:
 
 def skeleton(word: str) -> str:
     """``word`` with each name (:data:`_NAME`) written ``n`` and masks kept: its punctuation
-    around names (``repo/view.go:<*>(repo.Home)`` -> ``n:<*>(n)``). Three or more words of one
-    skeleton in one slot, the rest of the message equal, are values of one kind of name, however
-    many parts each name has (:func:`_word_values`)."""
+    around names (``repo/view.go:<*>(repo.Home)`` -> ``n:<*>(n)``): two names of one kind have
+    one skeleton, however many parts each has (:func:`joined_names`)."""
     return _NAME.sub("n", word.replace(WILDCARD, "\0")).replace("\0", WILDCARD)
 
 
