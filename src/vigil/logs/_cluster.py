@@ -453,6 +453,8 @@ def joined_names(a: str, b: str) -> bool:
     of two words. Prose words, and the states or verbs that tell events apart, are not written
     with such joins; two names that look alike (``...action.SCREEN_ON`` / ``SCREEN_OFF``) or
     whose key names a kind (``class=a.b`` / ``class=a.c``) still tell events apart."""
+    if _JOINED.search(a) is None or _JOINED.search(b) is None:
+        return False  # the common case, one regex scan each: no join at all
     head = _common_length(a, b)
     tail = _common_length(a[head:][::-1], b[head:][::-1])
     start = max(0, head - 2)  # the differing part with the joins around it
