@@ -24,6 +24,9 @@ How a line finds its cluster:
    - a value named by its form, any number of them: two signal names, two DNS record types
      beside ``IN`` or two response codes, the fields of a ``a;b;c`` record
      (:mod:`vigil.logs._slots`);
+   - once, two names whose differing part is joined by a dot, backslash, ``#``, ``@`` or colon
+     and that have one skeleton (``cmd/put.go:<*>:cmd.put()``/``pkg/log.go:<*>:log.If()``,
+     ``user:<*>``/``tok:<*>``), wherever they stand (:func:`vigil.logs._cluster.joined_names`);
    - or, at most once, a plain word in a message of four words or more whose two values do not
      look alike and that a label introduces (a user name after ``user``/``for``/``from``, a value
      after ``name:``), two qualified names or two snake/kebab-case identifiers (see
