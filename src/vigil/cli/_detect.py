@@ -24,6 +24,10 @@ one output row; the problem is reported on stderr as ``FILE:LINE: ...`` (the fir
 - far ahead (a step over ``FAR_FACTOR`` times the usual one: a typo in the year, month or day):
   scored on the clock as it was, which stays there unless the next row follows on from it
   (:class:`~vigil.detectors.StreamClock`): one typo no longer stalls the day / week views;
+- one of the first two rows dated ahead of the rows after it (a typo where no usual step is
+  known yet): once two rows follow on from each other before it, the detector restarts at the
+  second of them, and the typo's line is named; without that the whole file was scored at the
+  typo's time (:attr:`~vigil.detectors.Kind.RESTART`);
 - blank lines are skipped (they are not rows), as NAB's reader does.
 
 Fatal (exit status 2, nothing scored): the file cannot be read, or its first line is not a
@@ -45,6 +49,7 @@ import typer
 from vigil.detectors import (
     FAR_FACTOR,
     GAP_FACTOR,
+    START_ROWS,
     Detector,
     EnsembleDetector,
     Kind,
@@ -90,6 +95,9 @@ class _Warnings:
         for kind, n in self._counts.items():
             if n > MAX_WARNINGS:
                 sys.stderr.write(f"{self._name}: {n} rows with {kind} ({MAX_WARNINGS} shown)\n")
+
+
+_MOVED = frozenset((Kind.IN_ORDER, Kind.GAP, Kind.RESTART))  # the rows that set the clock
 
 
 def _cell(text: str) -> str:
@@ -141,7 +149,7 @@ def detect(
         if not header:
             raise _fail(f"{name}: empty file; expected a header 'timestamp,value' and rows")
         t_col, v_col = _columns(name, header, line_no)
-        _stream(name, handle, t_col, v_col, make(), first_line=line_no + 1)
+        _stream(name, handle, t_col, v_col, make, first_line=line_no + 1)
 
 
 def _stream(
@@ -149,7 +157,7 @@ def _stream(
     lines: Iterable[str],
     t_col: int,
     v_col: int,
-    detector: Detector,
+    make: Callable[[], Detector],
     *,
     first_line: int = 2,
 ) -> None:
@@ -158,6 +166,8 @@ def _stream(
     write("timestamp,value,anomaly_score\n")
     width = max(t_col, v_col) + 1
     clock = StreamClock(GAP_FACTOR)  # the detector's clock: the latest timestamp fed to it
+    detector = make()  # a restart starts a fresh one
+    early: list[tuple[int, str, float]] = []  # the rows that moved the clock first: typos?
     for line_no, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
@@ -192,6 +202,15 @@ def _stream(
                     "gaps",
                     f"gap of {place.jump:g}s before {stamp} (usual step {place.step:g}s)",
                 )
+            elif place.kind is Kind.RESTART:
+                typos = [f"{line} ({when})" for line, when, at in early if at > t]
+                warn.add(
+                    line_no,
+                    "restarts",
+                    f"line(s) {', '.join(typos)} dated after the rows that follow them (a typo?): "
+                    f"the detector restarts at {stamp}",
+                )
+                detector, early = make(), []
             elif place.kind is Kind.FAR:
                 warn.add(
                     line_no,
@@ -200,6 +219,8 @@ def _stream(
                     f"{FAR_FACTOR:g} steps: a typo? scored at the latest time seen; the clock "
                     "moves there only if the next row follows on",
                 )
+            if place.kind in _MOVED and len(early) <= START_ROWS:
+                early.append((line_no, stamp, t))
             score = detector.update(place.at, x).value
         write(f"{_cell(stamp)},{_cell(text)},{score!r}\n")
     sys.stdout.flush()
