@@ -119,7 +119,7 @@ class PipelineCollector:
         yield _counter(
             "vigil_rollups_saturated",
             "Rollup buckets stored whose sum overflowed the doubles: saturated at the largest "
-            "double, so their mean is too small (min and max exact)",
+            "double, so their mean is approximate, off either way (min and max exact)",
             self._saturated(),
         )
         got = self._logs()
