@@ -8,7 +8,7 @@ import time
 
 from rich.console import Console
 
-from vigil.render import WIDE, incidents_table, live
+from vigil.render import WIDE, ago, incidents_table, live
 
 
 def incidents() -> list[dict[str, object]]:
@@ -79,3 +79,15 @@ def test_a_live_view_written_to_a_file_ends_its_last_frame_with_a_line_end() -> 
     lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
     assert lines[-1] == "AFTER"
     assert lines[-2].startswith("└")
+
+
+def test_how_long_ago_is_told_in_the_unit_that_reads() -> None:
+    # an incident an Alertmanager alert reported as started 11 months before showed as
+    # '480459m ago' in `vigil incidents`
+    now = 1_000_000_000.0
+    assert ago(now - 5.25, now) == "5.2s ago"
+    assert ago(now - 600, now) == "10m ago"
+    assert ago(now - 5 * 3600, now) == "5.0h ago"
+    assert ago(now - 333 * 86400, now) == "333d ago"
+    assert ago(now + 3, now) == "3.0s ahead"  # a clock ahead of this one, not '-3.0s ago'
+    assert ago(None, now) == "-"
