@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -289,3 +290,30 @@ def test_a_refresh_keeps_the_rows_whose_data_did_not_change(
         )
     finally:
         browser.close()
+
+
+def test_a_time_on_another_day_is_shown_with_its_date(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    # an alert that started three days before it reached Vigil: its incident read "detected
+    # 09:00:00" next to "opened 15:35:16", as if both were this morning
+    url = _one_replica(tmp_path, tag, vigil_up, ready=False)
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "DiskFull"},
+        "annotations": {"summary": "disk full"},
+        "startsAt": started.isoformat(),
+    }
+    with api(url, OPERATOR) as http:
+        answer = http.post(
+            "/api/v1/alerts/alertmanager",
+            json={"status": "firing", "receiver": "vigil", "alerts": [alert]},
+        )
+        assert answer.status_code == 200, answer.text
+    incident = answer.json()["results"][0]["incident_id"]
+    dom = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile")
+    cells = row(dom, "incidents-active", str(incident))
+    local = datetime.fromtimestamp(started.timestamp())  # the browser's zone is this one
+    assert cells[6] == local.strftime("%Y-%m-%d %H:%M:%S"), cells  # detected: with its date
+    assert len(cells[5]) == 8 and cells[5].count(":") == 2, cells  # opened now: the time alone

@@ -69,9 +69,15 @@ function svg(tag, attrs) {
 
 // --- formatting ------------------------------------------------------------------------------
 
+// The time of day, with the date when it is not today: an incident an alert reported as started
+// months ago read "detected 00:00:00" next to "opened 15:35:16", as if the same morning.
 function clock(at) {
   if (at === null || at === undefined) return "";
-  return new Date(at * 1000).toLocaleTimeString([], { hour12: false });
+  const when = new Date(at * 1000);
+  const time = when.toLocaleTimeString([], { hour12: false });
+  if (when.toDateString() === new Date(serverNow() * 1000).toDateString()) return time;
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())} ${time}`;
 }
 
 function ago(at, now) {
@@ -79,7 +85,8 @@ function ago(at, now) {
   const s = Math.max(0, now - at);
   if (s < 90) return `${s.toFixed(1)} s ago`;
   if (s < 5400) return `${Math.round(s / 60)} min ago`;
-  return `${(s / 3600).toFixed(1)} h ago`;
+  if (s < 172800) return `${(s / 3600).toFixed(1)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
 }
 
 // --- the token -------------------------------------------------------------------------------
