@@ -226,3 +226,44 @@ def test_check_config_refuses_a_store_url_vigil_up_cannot_open(url: str, problem
 )
 def test_a_store_url_vigil_can_open_is_taken(url: str) -> None:
     assert parse_settings(f"store:\n  url: '{url}'\n").store.url == url
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            """\
+            services:
+              - name: llm
+                replicas: 2
+                command: "{pyhton} -m server --port {port}"
+            """,
+            "vigil.yaml:4: services[0].command: command uses unknown placeholder(s) ['pyhton'] "
+            "(did you mean {python}?)",
+        ),
+        (
+            """\
+            rules:
+              - name: hot
+                severity: critical
+                expr: host.cpu.used_pct >> 90
+            """,
+            "vigil.yaml:4: rules[0].expr: not a rule: 'host.cpu.used_pct >> 90'",
+        ),
+        (
+            """\
+            remediation:
+              windows:
+                - name: patching
+                  duration: 2h
+                  cron: "0 25 * * *"
+            """,
+            "vigil.yaml:5: remediation.windows[0].cron: cron '0 25 * * *'",
+        ),
+    ],
+)
+def test_a_checked_field_is_named_at_its_own_line(text: str, where: str) -> None:
+    # these were checked on the whole item: "vigil.yaml:2: services[0]: command uses ...",
+    # the line of the item's first key, and a mistyped placeholder got no suggestion
+    [problem] = problems_of(text)
+    assert problem.startswith(where), problem
