@@ -267,3 +267,21 @@ def test_a_timestamp_typo_in_the_first_or_second_row_is_named_and_the_rest_is_sc
     assert scores[restart:] == [r[2] for r in rows(ref.stdout)]
     day9 = [float(s) for s in scores[9 * 288 : 10 * 288]]
     assert max(day9) > 0.5  # the flat morning is seen
+
+
+@pytest.mark.parametrize(
+    ("header", "hint"),
+    [
+        ("timestmap,value", "; rename 'timestmap' to 'timestamp'"),
+        ("time,val", "; rename 'time' to 'timestamp' and 'val' to 'value'"),
+        ("2024-01-01 00:00:00,5", "; this looks like a data row: add the line 'timestamp,value'"),
+        ("timestamp;value", "; separate the columns with commas"),
+    ],
+)
+def test_a_refused_header_says_what_is_most_likely_wrong(
+    tmp_path: Path, header: str, hint: str
+) -> None:
+    got = detect(write(tmp_path, f"{header}\n2024-01-01 00:05:00,6\n"))
+    assert got.returncode == 2 and got.stdout == ""
+    assert "series.csv:1: expected a header naming" in got.stderr, got.stderr
+    assert hint in got.stderr, got.stderr

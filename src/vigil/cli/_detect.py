@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import math
 import sys
 from collections.abc import Callable, Iterable
@@ -119,9 +120,25 @@ def _columns(name: str, header: str, line_no: int) -> tuple[int, int]:
     if "timestamp" not in cells or "value" not in cells:
         raise _fail(
             f"{name}:{line_no}: expected a header naming the columns 'timestamp' and 'value' "
-            f"(e.g. 'timestamp,value'), got {header.strip()[:80]!r}"
+            f"(e.g. 'timestamp,value'), got {header.strip()[:80]!r}{_header_hint(cells)}"
         )
     return cells.index("timestamp"), cells.index("value")
+
+
+def _header_hint(cells: list[str]) -> str:
+    """What is most likely wrong with a refused header: a typo of a column's name, no header
+    at all (the first line is a data row), or another separator than the comma."""
+    if len(cells) == 1 and any(sep in cells[0] for sep in ";\t|"):
+        return "; separate the columns with commas"
+    if len(cells) >= 2 and _seconds(cells[0]) is not None:
+        return "; this looks like a data row: add the line 'timestamp,value' above it"
+    hints = []
+    for wanted in ("timestamp", "value"):
+        if wanted not in cells:
+            close = difflib.get_close_matches(wanted, cells, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{close[0]!r} to {wanted!r}")
+    return f"; rename {' and '.join(hints)}" if hints else ""
 
 
 def detect(
