@@ -179,6 +179,11 @@ def top_table(latest: Mapping[str, Any], columns: Mapping[str, str]) -> Table:
         table.add_column(title, justify="right")
     for node in sorted(rows):
         table.add_row(node, *(_fmt(rows[node].get(t)) for t in columns))
+    if not rows:  # an empty table alone read as "vigil top is broken"
+        table.caption = (
+            "no node has sent metrics yet: run `vigil agent --controller URL --name NODE` on "
+            "each node (it pushes them unless --no-metrics), or scrape exporters (metrics.scrape)"
+        )
     return table
 
 
