@@ -139,7 +139,7 @@ def check_config(config: ConfigOpt = Path("vigil.yaml")) -> None:
 @app.command()
 def up(
     config: ConfigOpt = Path("vigil.yaml"),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at debug level.")] = False,
     standby: Annotated[
         bool,
         typer.Option(
@@ -207,7 +207,7 @@ def up(
 @app.command()
 def balance(
     config: ConfigOpt = Path("vigil.yaml"),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at debug level.")] = False,
 ) -> None:
     """Run only the load balancers of vigil.yaml, in front of replicas run elsewhere."""
     from vigil.daemon import StandaloneBalancers
