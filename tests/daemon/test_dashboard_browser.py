@@ -317,3 +317,24 @@ def test_a_time_on_another_day_is_shown_with_its_date(
     local = datetime.fromtimestamp(started.timestamp())  # the browser's zone is this one
     assert cells[6] == local.strftime("%Y-%m-%d %H:%M:%S"), cells  # detected: with its date
     assert len(cells[5]) == 8 and cells[5].count(":") == 2, cells  # opened now: the time alone
+
+
+def test_an_idle_replica_shows_a_rate_of_zero_after_its_traffic(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    # the page drew rates only from answers that changed: once the fleet was quiet (304s), an
+    # idle replica's sparkline kept its last busy reading, and past 40 readings a row was not
+    # redrawn at all; the cell had no figure, only the line
+    url = _one_replica(tmp_path, tag, vigil_up)
+    with api(url, VIEWER) as http:
+        address = http.get("/api/v1/services/llm/balancer").json()["address"]
+    with httpx.Client(base_url=f"http://{address}", timeout=10) as client:
+        for _ in range(30):
+            assert client.get("/healthz").status_code == 200
+    with api(url, VIEWER) as http:
+        [upstream] = http.get("/api/v1/services/llm/balancer").json()["upstreams"]
+    assert upstream["requests"] >= 30, upstream
+    # 150 s of the page's time: 50 refreshes, past the 40 the sparkline holds
+    dom = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile", budget_ms=150_000)
+    rate = row(dom, "replicas", "llm/0")[10]
+    assert rate.startswith("0.0requests/s, last 40 readings; now 0.0"), rate

@@ -279,8 +279,26 @@ function replicaRow(r) {
     balanced ? stateCell(r.eligible === false && r.balancer_state === "ready" ? "ejected" : r.balancer_state) : td(""),
     td(balanced ? r.weight : "", "num"),
     td(balanced ? `${(r.share * 100).toFixed(0)} %` : "", "num"),
-    el("td", "", balanced ? sparkline(points) : ""),
+    balanced ? rateCell(points) : td(""),
   );
+}
+
+// The rate now as a figure, then its sparkline: the line alone gave no number to read.
+function rateCell(points) {
+  const now = points.length ? points[points.length - 1].toFixed(1) : "";
+  const cell = el("td", "num", el("span", "rate", now), sparkline(points));
+  cell.dataset.sig = points.join();
+  return cell;
+}
+
+// A rate moves at every refresh, busy or idle: its cell is redrawn in place, its row kept.
+function updateRates(tbody, replicas) {
+  const rows = drawn.get(tbody);
+  for (const r of replicas) {
+    const cell = r.balancer_state === null ? null : rows?.get(r.id)?.tr.lastElementChild;
+    const points = rates.get(r.id)?.points || [];
+    if (cell && cell.dataset.sig !== points.join()) cell.replaceWith(rateCell(points));
+  }
 }
 
 const REPLICA_HEAD = ["replica", "node", "state", "pid", "live", "ready", "restarts", "balancer",
@@ -329,13 +347,8 @@ function renderServices(services, changed) {
     const hidden = service.replicas_total - service.replicas.length;
     block.note.textContent = hidden > 0 ? `${hidden} more replicas, all serving, not listed` : "";
     block.note.hidden = hidden <= 0;
-    // a replica's sparkline moves with its request count: part of the row's data
-    syncRows(
-      block.tbody,
-      service.replicas.map((r) => ({ ...r, points: (rates.get(r.id)?.points || []).length })),
-      (r) => r.id,
-      replicaRow,
-    );
+    syncRows(block.tbody, service.replicas, (r) => r.id, replicaRow);
+    updateRates(block.tbody, service.replicas);
     return block.box;
   });
   for (const name of blocks.keys()) {
@@ -529,6 +542,11 @@ async function refresh() {
       renderIncidents("#incidents-active", overview.incidents_active, "no active incidents");
       renderIncidents("#incidents-recent", overview.incidents_recent, "no incidents yet");
       renderActions(overview.actions);
+    } else {
+      // 304: no request counted since the last answer, which is a rate of 0 now. Read only on
+      // a change, an idle replica's sparkline kept its last busy reading for as long as the
+      // fleet stayed quiet
+      renderServices(overview.services, true);
     }
     if (changed || now - timelineDrawn >= 30) {
       renderTimeline(overview.incidents_recent, now);
