@@ -285,3 +285,19 @@ def test_a_refused_header_says_what_is_most_likely_wrong(
     assert got.returncode == 2 and got.stdout == ""
     assert "series.csv:1: expected a header naming" in got.stderr, got.stderr
     assert hint in got.stderr, got.stderr
+
+
+def test_a_huge_bad_cell_is_cut_short_in_its_warning(tmp_path: Path) -> None:
+    # a value of 100,000 digits (not a double) was echoed whole: one 100 kB line of stderr
+    huge = "9" * 100_000
+    got = detect(write(tmp_path, f"timestamp,value\n1,{huge}\nx{huge},1\n"))
+    assert got.returncode == 0, got.stderr[-2000:]
+    value, stamp = (line.split("/")[-1] for line in got.stderr.splitlines())
+    assert value == (
+        f"series.csv:2: value {'9' * 60!r}... (100,000 characters) is not a finite number: "
+        "score 0, row not learned"
+    )
+    assert stamp == (
+        f"series.csv:3: timestamp {'x' + '9' * 59!r}... (100,001 characters) unreadable: score 0"
+    )
+    assert rows(got.stdout)[0][1] == huge  # the rows themselves are echoed as given

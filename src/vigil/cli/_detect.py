@@ -98,6 +98,16 @@ class _Warnings:
                 sys.stderr.write(f"{self._name}: {n} rows with {kind} ({MAX_WARNINGS} shown)\n")
 
 
+SHOWN_CHARS = 60  # of a bad cell in a warning: enough to find it, not a 100 kB stderr line
+
+
+def _shown(cell: str) -> str:
+    """``cell`` quoted for a warning, cut to :data:`SHOWN_CHARS` with its length said."""
+    if len(cell) <= SHOWN_CHARS:
+        return repr(cell)
+    return f"{cell[:SHOWN_CHARS]!r}... ({len(cell):,} characters)"
+
+
 _MOVED = frozenset((Kind.IN_ORDER, Kind.GAP, Kind.RESTART))  # the rows that set the clock
 
 
@@ -199,9 +209,10 @@ def _stream(
         except ValueError:
             x = math.nan
         if t is None:
-            warn.add(line_no, "unreadable timestamps", f"timestamp {stamp!r} unreadable: score 0")
+            what = f"timestamp {_shown(stamp)} unreadable: score 0"
+            warn.add(line_no, "unreadable timestamps", what)
         elif not math.isfinite(x):
-            what = "missing" if not text else f"{text!r} is not a finite number"
+            what = "missing" if not text else f"{_shown(text)} is not a finite number"
             warn.add(line_no, "unusable values", f"value {what}: score 0, row not learned")
         else:
             place = clock.place(t)
