@@ -8,7 +8,7 @@ import time
 
 from rich.console import Console
 
-from vigil.render import WIDE, incidents_table, live
+from vigil.render import TOP_SERIES, WIDE, ago, incidents_table, live, top_table
 
 
 def incidents() -> list[dict[str, object]]:
@@ -79,3 +79,28 @@ def test_a_live_view_written_to_a_file_ends_its_last_frame_with_a_line_end() -> 
     lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
     assert lines[-1] == "AFTER"
     assert lines[-2].startswith("└")
+
+
+def test_how_long_ago_is_told_in_the_unit_that_reads() -> None:
+    # an incident an Alertmanager alert reported as started 11 months before showed as
+    # '480459m ago' in `vigil incidents`
+    now = 1_000_000_000.0
+    assert ago(now - 5.25, now) == "5.2s ago"
+    assert ago(now - 600, now) == "10m ago"
+    assert ago(now - 5 * 3600, now) == "5.0h ago"
+    assert ago(now - 333 * 86400, now) == "333d ago"
+    assert ago(now + 3, now) == "3.0s ahead"  # a clock ahead of this one, not '-3.0s ago'
+    assert ago(None, now) == "-"
+
+
+def test_top_with_no_samples_says_where_metrics_come_from() -> None:
+    # `vigil top` on a controller no agent reports to printed an empty table and nothing else
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(top_table({}, TOP_SERIES))
+    out = " ".join(console.file.getvalue().split())  # type: ignore[attr-defined]
+    assert "no node has sent metrics yet: run `vigil agent --controller URL --name NODE`" in out
+    latest = {"host.cpu.used_pct": [{"labels": {"node": "gpu-01"}, "value": 12.5}]}
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(top_table(latest, TOP_SERIES))
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "gpu-01" in out and "12.5" in out and "no node has sent" not in out

@@ -226,3 +226,61 @@ def test_check_config_refuses_a_store_url_vigil_up_cannot_open(url: str, problem
 )
 def test_a_store_url_vigil_can_open_is_taken(url: str) -> None:
     assert parse_settings(f"store:\n  url: '{url}'\n").store.url == url
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            """\
+            services:
+              - name: llm
+                replicas: 2
+                command: "{pyhton} -m server --port {port}"
+            """,
+            "vigil.yaml:4: services[0].command: command uses unknown placeholder(s) ['pyhton'] "
+            "(did you mean {python}?)",
+        ),
+        (
+            """\
+            rules:
+              - name: hot
+                severity: critical
+                expr: host.cpu.used_pct >> 90
+            """,
+            "vigil.yaml:4: rules[0].expr: not a rule: 'host.cpu.used_pct >> 90'",
+        ),
+        (
+            """\
+            remediation:
+              windows:
+                - name: patching
+                  duration: 2h
+                  cron: "0 25 * * *"
+            """,
+            "vigil.yaml:5: remediation.windows[0].cron: cron '0 25 * * *'",
+        ),
+    ],
+)
+def test_a_checked_field_is_named_at_its_own_line(text: str, where: str) -> None:
+    # these were checked on the whole item: "vigil.yaml:2: services[0]: command uses ...",
+    # the line of the item's first key, and a mistyped placeholder got no suggestion
+    [problem] = problems_of(text)
+    assert problem.startswith(where), problem
+
+
+def test_a_retention_shorter_than_its_bucket_is_refused_saying_a_bare_number_is_seconds() -> None:
+    # keep_hours: 2160 (meant: hours) is 36 minutes: every stored hour rollup was deleted at
+    # each retention pass, the newest included
+    found = problems_of("metrics:\n  keep_minutes: 30\n  keep_hours: 2160\n")
+    assert found == [
+        "vigil.yaml:2: metrics.keep_minutes: 30s keeps no 1-minute rollup (at least 60s); a "
+        "bare number is seconds: write the unit, e.g. '30m' or '7d'",
+        "vigil.yaml:3: metrics.keep_hours: 2160s keeps no 1-hour rollup (at least 3600s); a "
+        "bare number is seconds: write the unit, e.g. '2160h' or '90d'",
+    ]
+
+
+def test_a_duration_in_days_is_read() -> None:
+    settings = parse_settings("metrics:\n  keep_minutes: 7d\n  keep_hours: 1.5d\n")
+    assert (settings.metrics.keep_minutes, settings.metrics.keep_hours) == (604800.0, 129600.0)

@@ -97,7 +97,7 @@ def test_a_bad_cron_expression_names_its_window() -> None:
               duration: 1h
         """
     )
-    assert problem.startswith("vigil.yaml:3: remediation.windows[0]: cron '0 25 * * *'")
+    assert problem.startswith("vigil.yaml:3: remediation.windows[0].cron: cron '0 25 * * *'")
     assert "five-field cron expression" in problem
 
 
@@ -132,12 +132,12 @@ def test_an_unknown_time_zone_is_refused_at_its_line() -> None:
             "{start: 2026-12-24T00:00:00Z, end: 2026-12-24T00:00:00Z}",
             "end must be after start",
         ),
-        ('{cron: "0 2 * * 6", duration: 0}', "duration must be > 0"),
+        ('{cron: "0 2 * * 6", duration: 0}', "duration: duration must be > 0"),
     ],
 )
 def test_a_window_must_be_one_shape_or_the_other(window: str, message: str) -> None:
     [problem] = problems(f"remediation:\n  windows:\n    - {window}\n")
-    assert problem.startswith("vigil.yaml:3: remediation.windows[0]: ")
+    assert problem.startswith("vigil.yaml:3: remediation.windows[0]")
     assert message in problem
 
 
@@ -169,7 +169,7 @@ def test_a_cron_expression_that_never_matches_a_date_is_refused() -> None:
     # valid to croniter's parser, but February 30 never comes: asked for its next date at the
     # first restart decision, it raised and ended the controller
     [problem] = problems('remediation:\n  windows:\n    - {cron: "0 0 30 2 *", duration: 1h}\n')
-    assert problem.startswith("vigil.yaml:3: remediation.windows[0]: cron '0 0 30 2 *' never")
+    assert problem.startswith("vigil.yaml:3: remediation.windows[0].cron: cron '0 0 30 2 *' never")
 
 
 def test_a_service_rate_limit_giving_only_its_window_keeps_the_global_action_count() -> None:

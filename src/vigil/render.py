@@ -37,10 +37,20 @@ def badge(value: str) -> Text:
 
 
 def ago(at: float | None, now: float | None = None) -> str:
+    """How long before ``now`` ``at`` was, in the unit that reads: an incident an alert
+    reported as started 11 months ago showed '480459m ago'."""
     if at is None:
         return "-"
-    delta = (now or time.time()) - at
-    return f"{delta:.1f}s ago" if delta < 120 else f"{delta / 60:.0f}m ago"
+    delta = (time.time() if now is None else now) - at
+    if delta < 0:  # a sender's clock ahead of this one
+        return f"{-delta:.1f}s ahead" if delta > -120 else f"{-delta / 60:.0f}m ahead"
+    if delta < 120:
+        return f"{delta:.1f}s ago"
+    if delta < 2 * 3600:
+        return f"{delta / 60:.0f}m ago"
+    if delta < 2 * 86400:
+        return f"{delta / 3600:.1f}h ago"
+    return f"{delta / 86400:.0f}d ago"
 
 
 def secs(value: float | None) -> str:
@@ -169,6 +179,11 @@ def top_table(latest: Mapping[str, Any], columns: Mapping[str, str]) -> Table:
         table.add_column(title, justify="right")
     for node in sorted(rows):
         table.add_row(node, *(_fmt(rows[node].get(t)) for t in columns))
+    if not rows:  # an empty table alone read as "vigil top is broken"
+        table.caption = (
+            "no node has sent metrics yet: run `vigil agent --controller URL --name NODE` on "
+            "each node (it pushes them unless --no-metrics), or scrape exporters (metrics.scrape)"
+        )
     return table
 
 

@@ -63,3 +63,16 @@ async def test_openapi_documents_the_api_and_not_the_page(http: httpx.AsyncClien
     assert "/api/v1/services" in paths
     assert not [p for p in paths if p == "/" or p.startswith("/ui")]
     assert "/ui/" in spec["info"]["description"]
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+async def test_the_docs_pages_point_at_the_openapi_document(
+    http: httpx.AsyncClient, path: str
+) -> None:
+    # FastAPI's pages load Swagger UI / ReDoc from cdn.jsdelivr.net, which the server's own
+    # Content-Security-Policy (script-src 'self') refuses: /docs was a blank white page
+    page = await http.get(path)
+    assert page.status_code == 404
+    assert page.json()["openapi"] == "/openapi.json"
+    assert "described at /openapi.json" in page.json()["detail"]
+    assert (await http.get("/openapi.json")).status_code == 200

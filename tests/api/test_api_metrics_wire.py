@@ -79,6 +79,7 @@ async def test_series_only_in_the_store_are_found_after_a_restart(
         "name": "gpu.temp",
         "series": [{"name": "gpu.temp", "labels": {"node": "node-a"}}],
         "points": [[600.0, 70.0]],
+        "approximate": [],
     }
 
 
@@ -149,3 +150,28 @@ async def test_the_store_is_not_read_for_a_range_it_cannot_cover(
     control.series.mark_persisted(60.0, 0.0)  # now it says: from 0 on
     out = (await client.get("/api/v1/series", headers=VIEW, params=params)).json()
     assert out["points"] == [[0.0, 40.0], [120.0, 50.0]]
+
+
+async def test_a_step_mean_from_a_saturated_sum_is_listed_as_approximate(
+    client: httpx.AsyncClient, control: FakeControl, store: Store
+) -> None:
+    # a minute of 1e308, 1e308, then three -1e308: its sum went past the largest double and
+    # was held there, so its mean came out at +3.6e307 where the true one is -2e307 (wrong
+    # sign: "too small", as the flusher's log and the metric's help said, was false too)
+    for i, value in enumerate((1e308, 1e308, -1e308, -1e308, -1e308)):
+        control.series.add(Sample.of("gpu.flops", value, 60.0 + i, {"node": "node-a"}))
+    control.series.add(Sample.of("gpu.flops", 5.0, 125.0, {"node": "node-a"}))
+    # and a stored minute whose two halves were merged past the largest double
+    big = RollupRow("gpu.flops", NODE_A, 60, 0.0, 1e308, 1e308, 1.5e308, 2, 1e308)
+    store.save_rollups([big, big])
+    params = {"name": "gpu.flops", "labels": "node=node-a", "step": 60, "from": 0}
+    out = (await client.get("/api/v1/series", headers=VIEW, params=params)).json()
+    assert [p[0] for p in out["points"]] == [0.0, 60.0, 120.0]
+    assert out["points"][2] == [120.0, 5.0]
+    assert out["approximate"] == [0.0, 60.0]  # the exact minute 120 is not listed
+    hourly = {**params, "step": 3600}
+    out = (await client.get("/api/v1/series", headers=VIEW, params=hourly)).json()
+    assert out["approximate"] == [0.0]
+    raw = {"name": "gpu.flops", "from": 0}
+    out = (await client.get("/api/v1/series", headers=VIEW, params=raw)).json()
+    assert out["approximate"] == []

@@ -370,3 +370,25 @@ def test_a_working_agent_does_not_log_a_line_per_heartbeat(cli: Cli, tmp_path: P
                 proc.wait(timeout=20)
     text = agent_log.read_text()
     assert "HTTP Request" not in text, text[-2000:]
+
+
+def test_check_config_warns_of_a_token_env_that_is_not_set(cli: Cli) -> None:
+    # counted as a token in the summary, then ignored by `vigil up` (one warning among its
+    # start-up lines): the API answered 401 to the token the operator thought was configured
+    unset = f"VIGIL_TEST_UNSET_{secrets.token_hex(4).upper()}"
+    (cli.cwd / "vigil.yaml").write_text(
+        "api:\n"
+        "  tokens:\n"
+        "    - {name: admin, role: admin, token: an-admin-token-for-this-test}\n"
+        f"    - {{name: ops, role: operator, token_env: {unset}}}\n"
+        "agents:\n"
+        f"  - {{node: local, token_env: {unset}}}\n"
+    )
+    result = cli("check-config", "-c", "vigil.yaml")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"vigil.yaml: warning: api.tokens[1].token_env: ${unset} is not set here; `vigil up` "
+        "ignores this token unless it is set where it runs",
+        f"vigil.yaml: warning: agents[0].token_env: ${unset} is not set here; `vigil up` "
+        "ignores this token unless it is set where it runs",
+    ]

@@ -76,8 +76,8 @@ class Dom(HTMLParser):
             self.title += data
 
 
-def render(url: str, profile: Path) -> Dom:
-    """The DOM chromium built for ``url`` after 8 s of virtual time."""
+def render(url: str, profile: Path, budget_ms: int = 8000) -> Dom:
+    """The DOM chromium built for ``url`` after ``budget_ms`` of virtual time (8 s)."""
     argv = [
         chromium(),
         "--headless",
@@ -86,7 +86,7 @@ def render(url: str, profile: Path) -> Dom:
         f"--user-data-dir={profile}",
         "--enable-logging=stderr",  # the page's console: errors and CSP refusals
         "--v=0",
-        "--virtual-time-budget=8000",
+        f"--virtual-time-budget={budget_ms}",
         "--dump-dom",
         url,
     ]

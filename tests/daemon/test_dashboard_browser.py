@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -289,3 +290,51 @@ def test_a_refresh_keeps_the_rows_whose_data_did_not_change(
         )
     finally:
         browser.close()
+
+
+def test_a_time_on_another_day_is_shown_with_its_date(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    # an alert that started three days before it reached Vigil: its incident read "detected
+    # 09:00:00" next to "opened 15:35:16", as if both were this morning
+    url = _one_replica(tmp_path, tag, vigil_up, ready=False)
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "DiskFull"},
+        "annotations": {"summary": "disk full"},
+        "startsAt": started.isoformat(),
+    }
+    with api(url, OPERATOR) as http:
+        answer = http.post(
+            "/api/v1/alerts/alertmanager",
+            json={"status": "firing", "receiver": "vigil", "alerts": [alert]},
+        )
+        assert answer.status_code == 200, answer.text
+    incident = answer.json()["results"][0]["incident_id"]
+    dom = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile")
+    cells = row(dom, "incidents-active", str(incident))
+    local = datetime.fromtimestamp(started.timestamp())  # the browser's zone is this one
+    assert cells[6] == local.strftime("%Y-%m-%d %H:%M:%S"), cells  # detected: with its date
+    assert len(cells[5]) == 8 and cells[5].count(":") == 2, cells  # opened now: the time alone
+
+
+def test_an_idle_replica_shows_a_rate_of_zero_after_its_traffic(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    # the page drew rates only from answers that changed: once the fleet was quiet (304s), an
+    # idle replica's sparkline kept its last busy reading, and past 40 readings a row was not
+    # redrawn at all; the cell had no figure, only the line
+    url = _one_replica(tmp_path, tag, vigil_up)
+    with api(url, VIEWER) as http:
+        address = http.get("/api/v1/services/llm/balancer").json()["address"]
+    with httpx.Client(base_url=f"http://{address}", timeout=10) as client:
+        for _ in range(30):
+            assert client.get("/healthz").status_code == 200
+    with api(url, VIEWER) as http:
+        [upstream] = http.get("/api/v1/services/llm/balancer").json()["upstreams"]
+    assert upstream["requests"] >= 30, upstream
+    # 150 s of the page's time: 50 refreshes, past the 40 the sparkline holds
+    dom = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile", budget_ms=150_000)
+    rate = row(dom, "replicas", "llm/0")[10]
+    assert rate.startswith("0.0requests/s, last 40 readings; now 0.0"), rate

@@ -231,7 +231,9 @@ def test_the_demo_on_an_api_port_in_use_exits_1_in_one_line_and_leaves_no_temp_d
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "Traceback" not in output
-    assert f"vigil demo: api.port: cannot listen on 127.0.0.1:{port}" in result.stderr
+    # the demo has no config file: the option the user gave is named, not the config's api.port
+    assert f"vigil demo: --port {port}: cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "(--port 0, the default, picks a free one)" in result.stderr
     assert list(tmp_path.glob("vigil-demo-*")) == []
     left = tagged(tag)
     assert left == [], f"left running: {cmdlines(left)}"
@@ -276,3 +278,4 @@ def test_the_demo_stopped_by_a_signal_leaves_no_process_nor_temp_dir(
     left = tagged(tag)
     assert left == [], f"left running: {cmdlines(left)}"
     assert list(tmp_path.glob("vigil-demo-*")) == []
+

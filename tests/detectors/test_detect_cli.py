@@ -240,3 +240,64 @@ def test_a_stream_that_resumes_after_a_long_outage_moves_on_after_one_held_row(
     assert "series.csv:303: gap of" in got.stderr  # the next one follows on: the jump is real
     assert "before the previous row" not in got.stderr
     assert len(rows(got.stdout)) == 600
+
+
+@pytest.mark.parametrize("typo", [0, 1])
+def test_a_timestamp_typo_in_the_first_or_second_row_is_named_and_the_rest_is_scored(
+    tmp_path: Path, typo: int
+) -> None:
+    # The first two rows have no usual step to judge a jump by: a typo there moved the clock 80
+    # years ahead, and every later row was fed at that instant ("before the previous row"), so
+    # the day / week views saw no time pass in the whole file. Now the detector restarts at the
+    # second row that follows on behind it, and scores the rest as a file starting there would.
+    lines = daily_series(11)
+    stamp, value = lines[typo].split(",")
+    bad = list(lines)
+    bad[typo] = f"{int(stamp) + 80 * 365 * 86400},{value}"
+    got = detect(write(tmp_path, "timestamp,value\n" + "\n".join(bad) + "\n"))
+    assert got.returncode == 0, got.stderr[-2000:]
+    restart = typo + 2  # the second row after the typo, 0-based
+    (tmp_path / "ref").mkdir()
+    ref = detect(write(tmp_path / "ref", "timestamp,value\n" + "\n".join(lines[restart:]) + "\n"))
+    assert f"series.csv:{restart + 2}: line(s) {typo + 2} (" in got.stderr, got.stderr
+    assert "the detector restarts" in got.stderr
+    assert got.stderr.count("before the previous row") == 1  # the one row before the restart
+    scores = [r[2] for r in rows(got.stdout)]
+    assert len(scores) == len(lines)
+    assert scores[restart:] == [r[2] for r in rows(ref.stdout)]
+    day9 = [float(s) for s in scores[9 * 288 : 10 * 288]]
+    assert max(day9) > 0.5  # the flat morning is seen
+
+
+@pytest.mark.parametrize(
+    ("header", "hint"),
+    [
+        ("timestmap,value", "; rename 'timestmap' to 'timestamp'"),
+        ("time,val", "; rename 'time' to 'timestamp' and 'val' to 'value'"),
+        ("2024-01-01 00:00:00,5", "; this looks like a data row: add the line 'timestamp,value'"),
+        ("timestamp;value", "; separate the columns with commas"),
+    ],
+)
+def test_a_refused_header_says_what_is_most_likely_wrong(
+    tmp_path: Path, header: str, hint: str
+) -> None:
+    got = detect(write(tmp_path, f"{header}\n2024-01-01 00:05:00,6\n"))
+    assert got.returncode == 2 and got.stdout == ""
+    assert "series.csv:1: expected a header naming" in got.stderr, got.stderr
+    assert hint in got.stderr, got.stderr
+
+
+def test_a_huge_bad_cell_is_cut_short_in_its_warning(tmp_path: Path) -> None:
+    # a value of 100,000 digits (not a double) was echoed whole: one 100 kB line of stderr
+    huge = "9" * 100_000
+    got = detect(write(tmp_path, f"timestamp,value\n1,{huge}\nx{huge},1\n"))
+    assert got.returncode == 0, got.stderr[-2000:]
+    value, stamp = (line.split("/")[-1] for line in got.stderr.splitlines())
+    assert value == (
+        f"series.csv:2: value {'9' * 60!r}... (100,000 characters) is not a finite number: "
+        "score 0, row not learned"
+    )
+    assert stamp == (
+        f"series.csv:3: timestamp {'x' + '9' * 59!r}... (100,001 characters) unreadable: score 0"
+    )
+    assert rows(got.stdout)[0][1] == huge  # the rows themselves are echoed as given

@@ -97,3 +97,40 @@ def test_a_real_jump_in_a_file_of_repeated_times_is_taken_at_its_next_time() -> 
     assert clock.place(back).kind is Kind.FAR  # its copy confirms nothing
     resumed = clock.place(back + 60.0)
     assert (resumed.kind, resumed.at) == (Kind.GAP, back + 60.0)
+
+
+def test_a_typo_in_the_first_row_restarts_the_clock_once_two_rows_follow_on_behind_it() -> None:
+    # the first row sets the clock with no usual step to judge it by: dated 80 years ahead,
+    # every later row was "before the clock" and fed at the typo's time for the whole file
+    clock = StreamClock()
+    typo = 80 * 365 * 86400.0
+    assert clock.place(typo).kind is Kind.IN_ORDER
+    assert clock.place(60.0).kind is Kind.BEFORE  # one row behind: which of the two is wrong?
+    restart = clock.place(120.0)
+    assert (restart.kind, restart.at, restart.jump) == (Kind.RESTART, 120.0, typo - 120.0)
+    assert (clock.clock, clock.step) == (120.0, 60.0)
+    assert steady(clock, 120.0, 20) == 120.0 + 20 * 60.0
+
+
+def test_a_typo_in_the_second_row_restarts_the_clock_too() -> None:
+    clock = StreamClock()
+    clock.place(0.0)
+    assert clock.place(80 * 365 * 86400.0).kind is Kind.IN_ORDER  # no step yet: taken
+    assert clock.place(120.0).kind is Kind.BEFORE
+    assert clock.place(180.0).kind is Kind.RESTART
+    assert clock.clock == 180.0
+
+
+def test_rows_behind_a_clock_set_by_many_rows_never_restart_it() -> None:
+    clock = StreamClock()
+    t = steady(clock, 0.0, 3)
+    assert clock.place(10.0).kind is Kind.BEFORE
+    assert clock.place(20.0).kind is Kind.BEFORE  # an old block inserted: the clock holds
+    assert clock.clock == t
+
+
+def test_rows_in_descending_order_never_restart_the_clock() -> None:
+    clock = StreamClock()
+    clock.place(1000.0)
+    kinds = {clock.place(1000.0 - 60.0 * i).kind for i in range(1, 10)}
+    assert kinds == {Kind.BEFORE} and clock.clock == 1000.0

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 import vigil
@@ -64,6 +65,17 @@ _TAGS = [
 ]
 
 
+NO_DOCS = (
+    "no interactive API docs here (Swagger UI and ReDoc load from a CDN, which this server's "
+    "Content-Security-Policy refuses): the API is described at /openapi.json; open it in any "
+    "OpenAPI viewer, or read it with curl"
+)
+
+
+async def _no_docs() -> JSONResponse:
+    return JSONResponse({"detail": NO_DOCS, "openapi": "/openapi.json"}, status_code=404)
+
+
 def create_app(
     *,
     settings: Settings,
@@ -86,7 +98,14 @@ def create_app(
         version=vigil.__version__,
         description=_DESCRIPTION,
         openapi_tags=_TAGS,
+        # FastAPI's /docs and /redoc load Swagger UI / ReDoc from a CDN, which the
+        # Content-Security-Policy (script-src 'self') refuses: a blank page. They answer 404
+        # pointing at /openapi.json instead (see _no_docs)
+        docs_url=None,
+        redoc_url=None,
     )
+    for path in ("/docs", "/redoc"):
+        app.add_api_route(path, _no_docs, methods=["GET"], include_in_schema=False)
     app.state.vigil = ApiContext(
         settings=settings,
         store=store,

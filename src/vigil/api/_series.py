@@ -58,6 +58,12 @@ class PointsOut(BaseModel):
     name: str
     series: list[SeriesOut] = Field(description="The series that matched")
     points: list[tuple[float, float]] = Field(description="(at, value), oldest first")
+    approximate: list[float] = Field(
+        default_factory=list,
+        description="The starts of the step buckets whose mean is approximate: a sum in them "
+        "passed the largest double (values near 1e308) and was held there, so the mean is off "
+        "by what overflowed, either way. Empty almost always.",
+    )
 
 
 class LatestOut(BaseModel):
@@ -160,12 +166,14 @@ async def get_series(
             if len(rows) > MAX_STORED_BUCKETS:
                 raise _too_many_stored(name, width)
             history = [(SeriesKey(r.name, r.labels), r.start, r.total, r.count) for r in rows]
-    points = store.query(name, wanted, lo, hi, step, history=history)
+    approximate: set[float] = set()
+    points = store.query(name, wanted, lo, hi, step, history=history, approximate=approximate)
     shown = sorted(set(keys) | {key for key, *_ in history})
     return PointsOut(
         name=name,
         series=[SeriesOut(name=k.name, labels=dict(k.labels)) for k in shown],
         points=points,
+        approximate=sorted(approximate),
     )
 
 

@@ -134,12 +134,28 @@ def check_config(config: ConfigOpt = Path("vigil.yaml")) -> None:
         f"{len(settings.agents)} agent token(s)",
         soft_wrap=True,
     )
+    # a token_env unset here: counted as a token above, then `vigil up` ignored it (a warning
+    # among its start-up lines) and the API refused that token with 401
+    unset = [
+        (f"{place}[{i}].token_env", holder.token_env)
+        for place, holders in (("api.tokens", settings.api.tokens), ("agents", settings.agents))
+        for i, holder in enumerate(holders)
+        if holder.token_env and holder.token_hash() is None
+    ]
+    for field, env in unset:
+        err.print(
+            f"{config}: warning: {field}: ${env} is not set here; `vigil up` ignores this "
+            "token unless it is set where it runs",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
 def up(
     config: ConfigOpt = Path("vigil.yaml"),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at debug level.")] = False,
     standby: Annotated[
         bool,
         typer.Option(
@@ -207,7 +223,7 @@ def up(
 @app.command()
 def balance(
     config: ConfigOpt = Path("vigil.yaml"),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at debug level.")] = False,
 ) -> None:
     """Run only the load balancers of vigil.yaml, in front of replicas run elsewhere."""
     from vigil.daemon import StandaloneBalancers

@@ -24,6 +24,10 @@ one output row; the problem is reported on stderr as ``FILE:LINE: ...`` (the fir
 - far ahead (a step over ``FAR_FACTOR`` times the usual one: a typo in the year, month or day):
   scored on the clock as it was, which stays there unless the next row follows on from it
   (:class:`~vigil.detectors.StreamClock`): one typo no longer stalls the day / week views;
+- one of the first two rows dated ahead of the rows after it (a typo where no usual step is
+  known yet): once two rows follow on from each other before it, the detector restarts at the
+  second of them, and the typo's line is named; without that the whole file was scored at the
+  typo's time (:attr:`~vigil.detectors.Kind.RESTART`);
 - blank lines are skipped (they are not rows), as NAB's reader does.
 
 Fatal (exit status 2, nothing scored): the file cannot be read, or its first line is not a
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import math
 import sys
 from collections.abc import Callable, Iterable
@@ -45,6 +50,7 @@ import typer
 from vigil.detectors import (
     FAR_FACTOR,
     GAP_FACTOR,
+    START_ROWS,
     Detector,
     EnsembleDetector,
     Kind,
@@ -92,6 +98,19 @@ class _Warnings:
                 sys.stderr.write(f"{self._name}: {n} rows with {kind} ({MAX_WARNINGS} shown)\n")
 
 
+SHOWN_CHARS = 60  # of a bad cell in a warning: enough to find it, not a 100 kB stderr line
+
+
+def _shown(cell: str) -> str:
+    """``cell`` quoted for a warning, cut to :data:`SHOWN_CHARS` with its length said."""
+    if len(cell) <= SHOWN_CHARS:
+        return repr(cell)
+    return f"{cell[:SHOWN_CHARS]!r}... ({len(cell):,} characters)"
+
+
+_MOVED = frozenset((Kind.IN_ORDER, Kind.GAP, Kind.RESTART))  # the rows that set the clock
+
+
 def _cell(text: str) -> str:
     """``text`` as one CSV field: as given, quoted (RFC 4180) only when it holds a comma, a
     quote or a line break. Echoed bare, a quoted ``"Jan 1, 2020"`` made its output row four
@@ -111,9 +130,25 @@ def _columns(name: str, header: str, line_no: int) -> tuple[int, int]:
     if "timestamp" not in cells or "value" not in cells:
         raise _fail(
             f"{name}:{line_no}: expected a header naming the columns 'timestamp' and 'value' "
-            f"(e.g. 'timestamp,value'), got {header.strip()[:80]!r}"
+            f"(e.g. 'timestamp,value'), got {header.strip()[:80]!r}{_header_hint(cells)}"
         )
     return cells.index("timestamp"), cells.index("value")
+
+
+def _header_hint(cells: list[str]) -> str:
+    """What is most likely wrong with a refused header: a typo of a column's name, no header
+    at all (the first line is a data row), or another separator than the comma."""
+    if len(cells) == 1 and any(sep in cells[0] for sep in ";\t|"):
+        return "; separate the columns with commas"
+    if len(cells) >= 2 and _seconds(cells[0]) is not None:
+        return "; this looks like a data row: add the line 'timestamp,value' above it"
+    hints = []
+    for wanted in ("timestamp", "value"):
+        if wanted not in cells:
+            close = difflib.get_close_matches(wanted, cells, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{close[0]!r} to {wanted!r}")
+    return f"; rename {' and '.join(hints)}" if hints else ""
 
 
 def detect(
@@ -141,7 +176,7 @@ def detect(
         if not header:
             raise _fail(f"{name}: empty file; expected a header 'timestamp,value' and rows")
         t_col, v_col = _columns(name, header, line_no)
-        _stream(name, handle, t_col, v_col, make(), first_line=line_no + 1)
+        _stream(name, handle, t_col, v_col, make, first_line=line_no + 1)
 
 
 def _stream(
@@ -149,7 +184,7 @@ def _stream(
     lines: Iterable[str],
     t_col: int,
     v_col: int,
-    detector: Detector,
+    make: Callable[[], Detector],
     *,
     first_line: int = 2,
 ) -> None:
@@ -158,6 +193,8 @@ def _stream(
     write("timestamp,value,anomaly_score\n")
     width = max(t_col, v_col) + 1
     clock = StreamClock(GAP_FACTOR)  # the detector's clock: the latest timestamp fed to it
+    detector = make()  # a restart starts a fresh one
+    early: list[tuple[int, str, float]] = []  # the rows that moved the clock first: typos?
     for line_no, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
@@ -172,9 +209,10 @@ def _stream(
         except ValueError:
             x = math.nan
         if t is None:
-            warn.add(line_no, "unreadable timestamps", f"timestamp {stamp!r} unreadable: score 0")
+            what = f"timestamp {_shown(stamp)} unreadable: score 0"
+            warn.add(line_no, "unreadable timestamps", what)
         elif not math.isfinite(x):
-            what = "missing" if not text else f"{text!r} is not a finite number"
+            what = "missing" if not text else f"{_shown(text)} is not a finite number"
             warn.add(line_no, "unusable values", f"value {what}: score 0, row not learned")
         else:
             place = clock.place(t)
@@ -192,6 +230,15 @@ def _stream(
                     "gaps",
                     f"gap of {place.jump:g}s before {stamp} (usual step {place.step:g}s)",
                 )
+            elif place.kind is Kind.RESTART:
+                typos = [f"{line} ({when})" for line, when, at in early if at > t]
+                warn.add(
+                    line_no,
+                    "restarts",
+                    f"line(s) {', '.join(typos)} dated after the rows that follow them (a typo?): "
+                    f"the detector restarts at {stamp}",
+                )
+                detector, early = make(), []
             elif place.kind is Kind.FAR:
                 warn.add(
                     line_no,
@@ -200,6 +247,8 @@ def _stream(
                     f"{FAR_FACTOR:g} steps: a typo? scored at the latest time seen; the clock "
                     "moves there only if the next row follows on",
                 )
+            if place.kind in _MOVED and len(early) <= START_ROWS:
+                early.append((line_no, stamp, t))
             score = detector.update(place.at, x).value
         write(f"{_cell(stamp)},{_cell(text)},{score!r}\n")
     sys.stdout.flush()

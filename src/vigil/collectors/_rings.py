@@ -31,7 +31,8 @@ of the bucket inf."""
 
 def saturated(total: float) -> float:
     """``total`` held within the doubles: an overflowed sum (+-inf) becomes +-:data:`LARGEST`.
-    Its mean is then too small by as much as the sum overflowed; min, max and last stay exact."""
+    Its mean is then off by what overflowed, and either way: a sum held at +max that later
+    values lower ends above the true one. Min, max and last stay exact."""
     return total if -LARGEST <= total <= LARGEST else math.copysign(LARGEST, total)
 
 

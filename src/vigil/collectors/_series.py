@@ -477,6 +477,7 @@ class SeriesStore:
         end: float = math.inf,
         step: float | None = None,
         history: Iterable[tuple[SeriesKey, float, float, int]] = (),
+        approximate: set[float] | None = None,
     ) -> list[tuple[float, float]]:
         """Points of the matching series in ``[start, end]``, oldest first.
 
@@ -492,6 +493,12 @@ class SeriesStore:
         restart split (a clean stop saved its earlier part, open): the store's part is added
         to memory's until the store has the bucket whole (:meth:`mark_saved`), then the store's
         is taken.
+
+        ``approximate``, when given, receives the starts of the buckets whose mean is not
+        exact: a sum in them (a rollup's, or theirs added up) passed the largest double and was
+        held there (:func:`~vigil.collectors._rings.saturated`), so the mean is off by what
+        overflowed, either way (a sum held at +max then lowered by negative values ends above
+        the true one). Only values near 1e308 do that.
         """
         keys = self.match(name, labels_filter)
         if not step or step < MINUTE:
@@ -510,11 +517,15 @@ class SeriesStore:
             raise InputError(f"query {name}: step must be > 0 (got {step})")
         sums: dict[float, list[float]] = {}
 
+        held_at: set[float] = set()  # buckets with a sum held at the largest double
+
         def take(at: float, total: float, count: int) -> None:
             if start <= at <= end:
                 bucket = sums.setdefault(at - at % step, [0.0, 0])
                 bucket[0] += total
                 bucket[1] += count
+                if abs(total) >= rings.LARGEST:
+                    held_at.add(at - at % step)
 
         width = MINUTE if step < HOUR else HOUR
         held: set[tuple[SeriesKey, float]] = set()
@@ -541,7 +552,9 @@ class SeriesStore:
                 take(at, total, count)
         for (_, at), (total, count, _) in firsts.items():  # the store has nothing before them
             take(at, total, count)
-        # the sum of several series' buckets may overflow too
+        if approximate is not None:  # the sum of several series' buckets may overflow too
+            approximate.update(at for at, (total, _) in sums.items() if abs(total) >= rings.LARGEST)
+            approximate.update(held_at)
         return [(at, rings.saturated(total) / count) for at, (total, count) in sorted(sums.items())]
 
     @staticmethod

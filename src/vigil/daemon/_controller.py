@@ -44,7 +44,12 @@ from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DatabaseLock, DataDirLock, StoreLock
 from vigil.daemon._logs import LogPipeline
 from vigil.daemon._logs_counts import LogCounts
-from vigil.daemon._metrics import ControllerMetrics, PipelineCollector, ReplicaCollector
+from vigil.daemon._metrics import (
+    ControllerMetrics,
+    NodeCollector,
+    PipelineCollector,
+    ReplicaCollector,
+)
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
 from vigil.daemon._placement import placement_capacity
@@ -142,6 +147,9 @@ class Controller(ControlPlane):
         self.registry = CollectorRegistry()
         self.metrics = ControllerMetrics(self.registry)
         self.registry.register(ReplicaCollector(lambda: self.replicas()))
+        self.registry.register(
+            NodeCollector(lambda: self.monitor.nodes() if hasattr(self, "monitor") else ())
+        )
         # loop lag and GC pauses on /metrics; with freeze_gc (vigil up: a process of its own),
         # long-lived objects are frozen out of full collections after a slow one
         self.stalls = StallWatch(freeze_after=FREEZE_AFTER if freeze_gc else None)
@@ -181,6 +189,17 @@ class Controller(ControlPlane):
             )
         )
         self.instance = ""
+
+    def _active_incident_ids(self) -> list[int]:
+        """The ids of the incidents the store holds active (for ``vigil_incidents_active``)."""
+        ids: list[int] = []
+        while True:
+            page = self.store.list_incidents(
+                offset=len(ids), limit=1000, states=ACTIVE_INCIDENT_STATES
+            )
+            ids += [int(incident.id) for incident in page.items]
+            if not page.items or len(ids) >= page.total:
+                return ids
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -239,6 +258,7 @@ class Controller(ControlPlane):
         self.instance = self._instance_id()
         self.backend = self._backend_arg or LocalBackend(self.instance)
         self.incidents = IncidentBook(self.store, self.bus, self.clock)
+        self.metrics.seed_active(self._active_incident_ids())
         self.actions = ActionLog(self.store, self.bus, self.incidents, self.clock)
         self.monitor = NodeMonitor(
             self.settings,

@@ -1,7 +1,8 @@
 """Prometheus metrics of the controller, in an explicit registry (never the global one).
 
 :class:`ControllerMetrics` is fed by the daemon's event persister (every bus event passes through
-it); :class:`ReplicaCollector` and :class:`PipelineCollector` (the log pipeline's counts, the
+it; the active incidents are seeded from the store at start); :class:`NodeCollector`,
+:class:`ReplicaCollector` and :class:`PipelineCollector` (the log pipeline's counts, the
 rules', the series store's refusals, the rollups whose sums saturated) read the controller's
 live state at scrape time. All are registered by :class:`vigil.daemon.Controller` and served by
 ``GET /metrics`` in :mod:`vigil.api`.
@@ -27,8 +28,8 @@ from vigil.model import (
     Health,
     IncidentChanged,
     IncidentState,
+    Node,
     NodeStatus,
-    NodeStatusChanged,
     Replica,
 )
 
@@ -47,10 +48,14 @@ class ControllerMetrics:
         self.incidents_active = Gauge(
             "vigil_incidents_active", "Incidents open, remediating or escalated", registry=registry
         )
-        self.node_status = Gauge(
-            "vigil_node_status", "-1 unknown, 0 up, 1 suspect, 2 down", ["node"], registry=registry
-        )
         self._active: set[int] = set()
+
+    def seed_active(self, ids: Iterable[int]) -> None:
+        """Count the incidents a store already holds active (at start): counted only from
+        this process's events, ``vigil_incidents_active`` read 0 after every restart while
+        incidents were open, and an alert on it went quiet."""
+        self._active.update(ids)
+        self.incidents_active.set(len(self._active))
 
     def observe(self, event: Event) -> None:
         self.events.labels(event.kind).inc()
@@ -63,8 +68,23 @@ class ControllerMetrics:
             self.incidents_active.set(len(self._active))
         elif isinstance(event, ActionChanged) and event.action.ok is not None:
             self.actions.labels(event.action.kind, "ok" if event.action.ok else "failed").inc()
-        elif isinstance(event, NodeStatusChanged):
-            self.node_status.labels(event.node).set(_NODE_STATUS[event.new])
+
+
+class NodeCollector:
+    """``vigil_node_status`` of every configured node, read at scrape time from the node monitor.
+    Set from status-change events, a node that never reported (still unknown, -1) was absent,
+    and after a restart so was every node until its status changed again."""
+
+    def __init__(self, nodes: Callable[[], Sequence[Node]]) -> None:
+        self._nodes = nodes
+
+    def collect(self) -> Iterator[Metric]:
+        status = GaugeMetricFamily(
+            "vigil_node_status", "-1 unknown, 0 up, 1 suspect, 2 down", labels=["node"]
+        )
+        for node in self._nodes():
+            status.add_metric([node.name], _NODE_STATUS[node.status])
+        yield status
 
 
 class ReplicaCollector:
@@ -119,7 +139,7 @@ class PipelineCollector:
         yield _counter(
             "vigil_rollups_saturated",
             "Rollup buckets stored whose sum overflowed the doubles: saturated at the largest "
-            "double, so their mean is too small (min and max exact)",
+            "double, so their mean is approximate, off either way (min and max exact)",
             self._saturated(),
         )
         got = self._logs()

@@ -66,7 +66,8 @@ class RollupFlusher:
         self.written = self.lost = self.pruned = 0
         self.saturated = 0
         """Buckets written whose sum overflowed the doubles (values near 1e308): stored at
-        +-LARGEST_SUM, their mean too small; counted and logged, never stored as inf."""
+        +-LARGEST_SUM, their mean off either way (``GET /api/v1/series`` lists them as
+        ``approximate``); counted and logged, never stored as inf."""
         self._last_prune = -float("inf")
 
     async def flush(self, *, final: bool = False) -> int:
@@ -103,7 +104,7 @@ class RollupFlusher:
             self.saturated += len(full)
             log.warning(
                 "%d rollup(s) whose sum overflowed saturated at %g (%d so far; their mean is "
-                "too small, min and max exact), e.g. %s%s at %g",
+                "approximate, off either way; min and max exact), e.g. %s%s at %g",
                 len(full),
                 LARGEST_SUM,
                 self.saturated,

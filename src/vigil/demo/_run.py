@@ -46,7 +46,12 @@ def run_demo(console: Console, *, duration: float = 60.0, port: int = 0) -> int:
     try:
         return asyncio.run(_Demo(console, duration, port).run())
     except VigilError as exc:
-        Console(stderr=True).print(f"vigil demo: {exc}", markup=False, soft_wrap=True)
+        said = str(exc)
+        if said.startswith("api.port: "):  # the demo has no config: the user gave --port
+            said = f"--port {port}: " + said.removeprefix("api.port: ").replace(
+                "(0 picks a free one)", "(--port 0, the default, picks a free one)"
+            )
+        Console(stderr=True).print(f"vigil demo: {said}", markup=False, soft_wrap=True)
         return 1
 
 

@@ -30,7 +30,14 @@ from vigil.detectors._records import RangeRecord, Refractory
 from vigil.detectors._rules import RuleChange, RuleEngine, RuleSpec
 from vigil.detectors._score import Detector, Score
 from vigil.detectors._seasonal import Lag, SeasonalZScore
-from vigil.detectors._stream_clock import FAR_FACTOR, GAP_FACTOR, Kind, Placement, StreamClock
+from vigil.detectors._stream_clock import (
+    FAR_FACTOR,
+    GAP_FACTOR,
+    START_ROWS,
+    Kind,
+    Placement,
+    StreamClock,
+)
 from vigil.detectors._threshold import StaticThreshold
 from vigil.detectors._window import SortedWindow
 from vigil.detectors._zscore import EwmaZScore, MadZScore, RollingZScore
@@ -38,6 +45,7 @@ from vigil.detectors._zscore import EwmaZScore, MadZScore, RollingZScore
 __all__ = [
     "FAR_FACTOR",
     "GAP_FACTOR",
+    "START_ROWS",
     "BucketLag",
     "ContextNovelty",
     "Cusum",

@@ -5,7 +5,7 @@ risk model's step. Part of the root :class:`vigil.settings._models.Settings`.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from vigil.settings._types import Seconds, _Section
 
@@ -49,9 +49,9 @@ class MetricsSettings(_Section):
     ring: int = Field(default=900, ge=1)
     """Raw points per series in memory (900: 15 minutes at 1 Hz)."""
     keep_minutes: Seconds = Field(default=7 * 86400.0, gt=0)
-    """How long 1-minute rollups are kept in the store (default 7 days; e.g. `168h`)."""
+    """How long 1-minute rollups are kept in the store (default 7 days; e.g. `168h`, `7d`)."""
     keep_hours: Seconds = Field(default=90 * 86400.0, gt=0)
-    """How long 1-hour rollups are kept in the store (default 90 days; e.g. `2160h`)."""
+    """How long 1-hour rollups are kept in the store (default 90 days; e.g. `2160h`, `90d`)."""
     flush_every: Seconds = Field(default=10.0, gt=0)
     """Seconds between two batched writes of the closed rollups to the store."""
     scrape: list[ScrapeTarget] = Field(default_factory=list)
@@ -61,3 +61,19 @@ class MetricsSettings(_Section):
     second: heartbeats come about once a second, a shorter step only repeats the same state)."""
     risk_steps: int = Field(default=60, ge=1, le=1_000_000)
     """P(node down within this many steps) is what `GET /api/v1/nodes/{name}/risk` reports."""
+
+    @field_validator("keep_minutes", "keep_hours")
+    @classmethod
+    def _keeps_a_bucket(cls, keep: float, info: ValidationInfo) -> float:
+        """A retention shorter than one bucket deletes every bucket of its width at each pass
+        (all history lost): most likely a bare number read as seconds (`keep_hours: 2160`
+        meant 2160 hours, and is 36 minutes)."""
+        width = 60.0 if info.field_name == "keep_minutes" else 3600.0
+        if keep < width:
+            unit = "m" if width == 60.0 else "h"
+            raise ValueError(
+                f"{keep:g}s keeps no {'1-minute' if width == 60.0 else '1-hour'} rollup (at "
+                f"least {width:g}s); a bare number is seconds: write the unit, e.g. "
+                f"'{keep:g}{unit}' or '{'7d' if width == 60.0 else '90d'}'"
+            )
+        return keep

@@ -7,6 +7,7 @@ tests and benchmarks); every other layer receives a ``Settings`` instance.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shlex
@@ -214,15 +215,21 @@ class Service(_Section):
     remediation: ServiceRemediation | None = None
     """This service's own healing guards (each field overrides the global ``remediation``)."""
 
+    @field_validator("command")
+    @classmethod
+    def _renders(cls, command: list[str] | str) -> list[str] | str:
+        """Checked here, at the command's own line (services[0].command), not the service's."""
+        if isinstance(command, str) and not command.strip():
+            raise ValueError("command is empty")
+        _check_placeholders(command)
+        return command
+
     @model_validator(mode="after")
     def _ports_fit(self) -> Service:
         if self.base_port and self.base_port + self.replicas - 1 > 65535:
             raise ValueError(
                 f"base_port + replicas exceeds 65535 (got {self.base_port}+{self.replicas})"
             )
-        if isinstance(self.command, str) and not self.command.strip():
-            raise ValueError("command is empty")
-        _check_placeholders(self.command)
         return self
 
 
@@ -435,8 +442,11 @@ def _check_placeholders(command: list[str] | str) -> None:
         raise ValueError(f"command cannot be split: {exc} (check quotes and braces)") from exc
     unknown = sorted(names - PLACEHOLDERS)
     if unknown:
+        close = [difflib.get_close_matches(name, PLACEHOLDERS, n=1) for name in unknown]
+        hints = [f"{{{c[0]}}}" for c in close if c]
+        hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
         raise ValueError(
-            f"command uses unknown placeholder(s) {unknown}: use {sorted(PLACEHOLDERS)}, "
+            f"command uses unknown placeholder(s) {unknown}{hint}: use {sorted(PLACEHOLDERS)}, "
             "and write {{ }} for literal braces"
         )
     # render_argv fills every word with str values: a positional field ('{}'), a conversion

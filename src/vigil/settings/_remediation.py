@@ -69,6 +69,33 @@ class MaintenanceWindow(_Section):
             ) from exc
         return value
 
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, cron: str | None) -> str | None:
+        """Checked here, at the cron's own line (windows[0].cron), not the window's."""
+        if cron is None:
+            return cron
+        if not croniter.is_valid(cron) or len(cron.split()) != 5:
+            raise ValueError(
+                f"cron {cron!r} is not a five-field cron expression "
+                "(minute hour day-of-month month day-of-week, e.g. '0 2 * * 6')"
+            )
+        try:  # valid but never due (February 30) fails only when asked for a date
+            croniter(cron, CRON_PROBE_FROM).get_next(datetime)
+        except CroniterError as exc:
+            raise ValueError(
+                f"cron {cron!r} never matches a date (like February 30): fix the "
+                "day and month fields"
+            ) from exc
+        return cron
+
+    @field_validator("duration")
+    @classmethod
+    def _positive(cls, duration: float | None) -> float | None:
+        if duration is not None and duration <= 0:
+            raise ValueError("duration must be > 0")
+        return duration
+
     @model_validator(mode="after")
     def _one_shape(self) -> MaintenanceWindow:
         recurring = self.cron is not None or self.duration is not None
@@ -80,20 +107,6 @@ class MaintenanceWindow(_Section):
         if recurring:
             if self.cron is None or self.duration is None:
                 raise ValueError("a recurring window needs both cron and duration")
-            if not croniter.is_valid(self.cron) or len(self.cron.split()) != 5:
-                raise ValueError(
-                    f"cron {self.cron!r} is not a five-field cron expression "
-                    "(minute hour day-of-month month day-of-week, e.g. '0 2 * * 6')"
-                )
-            try:  # valid but never due (February 30) fails only when asked for a date
-                croniter(self.cron, CRON_PROBE_FROM).get_next(datetime)
-            except CroniterError as exc:
-                raise ValueError(
-                    f"cron {self.cron!r} never matches a date (like February 30): fix the "
-                    "day and month fields"
-                ) from exc
-            if self.duration <= 0:
-                raise ValueError("duration must be > 0")
         else:
             if self.start is None or self.end is None:
                 raise ValueError("a single window needs both start and end")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from vigil.settings._types import Seconds, _Section
 
@@ -124,7 +124,9 @@ class MetricRule(_Section):
             )
         return clear
 
-    @model_validator(mode="after")
-    def _parses(self) -> MetricRule:
-        parse_rule_expr(self.expr)
-        return self
+    @field_validator("expr")
+    @classmethod
+    def _parses(cls, expr: str) -> str:
+        """Checked here, at the expression's own line (rules[0].expr), not the rule's."""
+        parse_rule_expr(expr)
+        return expr

@@ -12,18 +12,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
 
 
 def _as_seconds(value: Any) -> Any:
-    """Accept ``0.5``, ``"500ms"``, ``"5s"``, ``"2m"``, ``"1h"``; leave other values to pydantic."""
+    """Accept ``0.5``, ``"500ms"``, ``"5s"``, ``"2m"``, ``"1h"``, ``"7d"``; leave other values to
+    pydantic."""
     if isinstance(value, str):
         match = _DURATION.match(value)
         if not match:
             raise ValueError(
-                f"not a duration: use a number of seconds or '500ms', '5s', '2m' (got {value!r})"
+                "not a duration: use a number of seconds or '500ms', '5s', '2m', '1h', '7d' "
+                f"(got {value!r})"
             )
         return float(match.group(1)) * _UNITS[match.group(2)]
     return value

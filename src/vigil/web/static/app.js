@@ -69,9 +69,15 @@ function svg(tag, attrs) {
 
 // --- formatting ------------------------------------------------------------------------------
 
+// The time of day, with the date when it is not today: an incident an alert reported as started
+// months ago read "detected 00:00:00" next to "opened 15:35:16", as if the same morning.
 function clock(at) {
   if (at === null || at === undefined) return "";
-  return new Date(at * 1000).toLocaleTimeString([], { hour12: false });
+  const when = new Date(at * 1000);
+  const time = when.toLocaleTimeString([], { hour12: false });
+  if (when.toDateString() === new Date(serverNow() * 1000).toDateString()) return time;
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())} ${time}`;
 }
 
 function ago(at, now) {
@@ -79,7 +85,8 @@ function ago(at, now) {
   const s = Math.max(0, now - at);
   if (s < 90) return `${s.toFixed(1)} s ago`;
   if (s < 5400) return `${Math.round(s / 60)} min ago`;
-  return `${(s / 3600).toFixed(1)} h ago`;
+  if (s < 172800) return `${(s / 3600).toFixed(1)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
 }
 
 // --- the token -------------------------------------------------------------------------------
@@ -272,8 +279,26 @@ function replicaRow(r) {
     balanced ? stateCell(r.eligible === false && r.balancer_state === "ready" ? "ejected" : r.balancer_state) : td(""),
     td(balanced ? r.weight : "", "num"),
     td(balanced ? `${(r.share * 100).toFixed(0)} %` : "", "num"),
-    el("td", "", balanced ? sparkline(points) : ""),
+    balanced ? rateCell(points) : td(""),
   );
+}
+
+// The rate now as a figure, then its sparkline: the line alone gave no number to read.
+function rateCell(points) {
+  const now = points.length ? points[points.length - 1].toFixed(1) : "";
+  const cell = el("td", "num", el("span", "rate", now), sparkline(points));
+  cell.dataset.sig = points.join();
+  return cell;
+}
+
+// A rate moves at every refresh, busy or idle: its cell is redrawn in place, its row kept.
+function updateRates(tbody, replicas) {
+  const rows = drawn.get(tbody);
+  for (const r of replicas) {
+    const cell = r.balancer_state === null ? null : rows?.get(r.id)?.tr.lastElementChild;
+    const points = rates.get(r.id)?.points || [];
+    if (cell && cell.dataset.sig !== points.join()) cell.replaceWith(rateCell(points));
+  }
 }
 
 const REPLICA_HEAD = ["replica", "node", "state", "pid", "live", "ready", "restarts", "balancer",
@@ -322,13 +347,8 @@ function renderServices(services, changed) {
     const hidden = service.replicas_total - service.replicas.length;
     block.note.textContent = hidden > 0 ? `${hidden} more replicas, all serving, not listed` : "";
     block.note.hidden = hidden <= 0;
-    // a replica's sparkline moves with its request count: part of the row's data
-    syncRows(
-      block.tbody,
-      service.replicas.map((r) => ({ ...r, points: (rates.get(r.id)?.points || []).length })),
-      (r) => r.id,
-      replicaRow,
-    );
+    syncRows(block.tbody, service.replicas, (r) => r.id, replicaRow);
+    updateRates(block.tbody, service.replicas);
     return block.box;
   });
   for (const name of blocks.keys()) {
@@ -522,6 +542,11 @@ async function refresh() {
       renderIncidents("#incidents-active", overview.incidents_active, "no active incidents");
       renderIncidents("#incidents-recent", overview.incidents_recent, "no incidents yet");
       renderActions(overview.actions);
+    } else {
+      // 304: no request counted since the last answer, which is a rate of 0 now. Read only on
+      // a change, an idle replica's sparkline kept its last busy reading for as long as the
+      // fleet stayed quiet
+      renderServices(overview.services, true);
     }
     if (changed || now - timelineDrawn >= 30) {
       renderTimeline(overview.incidents_recent, now);
