@@ -60,15 +60,18 @@ SRC = HERE.parent / "src"
 
 
 def serve(port: int, backends: list[int], policy: str) -> None:
-    """The ``--serve`` child: one Vigil proxy on uvloop until SIGTERM; prints its build first."""
+    """The ``--serve`` child: one Vigil proxy on uvloop until SIGTERM, its garbage collector
+    settled once it listens as a ``vigil balance`` worker's is; prints its build first."""
     import uvloop
 
     import vigil
+    from vigil.balancer._proxy_workers import settle_gc
     from vigil.balancer._pure import build
 
     async def main() -> None:
         proxy = round_robin_proxy(backends, policy)
         await proxy.start("127.0.0.1", port)
+        settle_gc()
         print(json.dumps({"vigil": str(Path(vigil.__file__).parent), "build": build()}), flush=True)
         stop = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
