@@ -122,7 +122,7 @@ class ClientConnection:
     def data_received(self, data: bytes) -> None:
         if self.error is not None:
             return  # after a parse error nothing more is read
-        self.last_io = self.state.loop_time()
+        self.last_io = now = self.state.loop_time()
         # a read that begins between two requests begins the next head (after any empty lines)
         between = not self.in_head and self.parsing is None
         if between and self.plain:
@@ -130,7 +130,7 @@ class ClientConnection:
             if target_end > 0:  # the read is one plain head: the parser is not needed
                 self._plain_head(data, target_end)
                 if self.active is None:
-                    self._next()
+                    self._next(now)
                 else:
                     self._pause(_PIPELINE)  # it waits: read no more behind it (see below)
                 return
@@ -158,7 +158,7 @@ class ClientConnection:
                     self._fail(BadRequest(431, "request head too large"))
         self.data = b""  # an idle connection keeps no read (a body's can be large)
         if self.active is None and self.queue:
-            self._next()
+            self._next(now)
         elif self.queue:
             # a request waits behind the one in progress: read no more until it starts (a
             # client writing requests without reading answers would queue them without bound)
@@ -316,28 +316,31 @@ class ClientConnection:
             parsing.request_complete()
 
     # -- serving -----------------------------------------------------------------------------
-    def _next(self) -> None:
-        """Start the next request; pause reading while more wait behind it."""
+    def _next(self, now: float) -> None:
+        """Start the next request; pause reading while more wait behind it. ``now``: the loop's
+        time, read by the caller in this callback (microseconds ago; uvloop's clock has
+        millisecond steps, and each read of it is a Python call)."""
         ex = self.active = self.queue.pop(0)
         if self.queue:
             self._pause(_PIPELINE)
         else:  # nothing waits behind it: read on (its body may not all be in yet)
             self._resume(_PIPELINE)
-        ex.start()
+        ex.start(now)
 
-    def exchange_done(self, ex: ExchangeCore) -> None:
+    def exchange_done(self, ex: ExchangeCore, now: float = -1.0) -> None:
+        """``ex`` ended; ``now``: the loop's time when the caller has just read it."""
         if self.active is not ex:
             return
         self.active = None
         if isinstance(ex, Exchange) and ex.reusable():
             self.spare = ex
-        self.last_io = self.state.loop_time()
+        self.last_io = now = now if now >= 0.0 else self.state.loop_time()
         if self.closed:
             return
         if not ex.keep_alive or self.state.stopping:
             self.close()
         elif self.queue:
-            self._next()
+            self._next(now)
         else:
             self._resume(_PIPELINE)
             if self.error is not None:

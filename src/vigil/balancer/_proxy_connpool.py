@@ -145,22 +145,23 @@ class UpstreamPool:
         self.whole = WHOLE_RESPONSES
         self.taken_whole = 0  # responses taken so (tests read it)
 
-    def take(self, key: Key) -> UpstreamConnection | None:
+    def take(self, key: Key, now: float = -1.0) -> UpstreamConnection | None:
         """The most recently used live idle connection to ``key``; None when there is none or
         when earlier requests are waiting for one (they come first). Each candidate is first
         asked whether the upstream has closed it or sent it a byte the loop has not read yet
         (:meth:`UpstreamConnection.peer_gone`, one ``poll(0)``): such a one is closed, never
-        reused (a request written on it could fail, or get a stray response for its answer)."""
+        reused (a request written on it could fail, or get a stray response for its answer).
+        ``now``: the loop's time when the caller has just read it."""
         waiting = self.waiting  # empty unless a request waits: no hashing of the key then
         if waiting and waiting.get(key):
             return None
-        return self._take_idle(key)
+        return self._take_idle(key, now)
 
-    def _take_idle(self, key: Key) -> UpstreamConnection | None:
+    def _take_idle(self, key: Key, now: float = -1.0) -> UpstreamConnection | None:
         queue = self.idle.get(key)
         if not queue:
             return None
-        deadline = self.loop_time() - self.idle_timeout
+        deadline = (now if now >= 0.0 else self.loop_time()) - self.idle_timeout
         while queue:
             conn = queue.pop()
             alive = not conn.closed and conn.idle_since > deadline
@@ -169,14 +170,15 @@ class UpstreamPool:
             conn.close()
         return None
 
-    def put(self, conn: UpstreamConnection) -> None:
-        """Return a connection whose response has ended cleanly (waiters get it next pass)."""
+    def put(self, conn: UpstreamConnection, now: float = -1.0) -> None:
+        """Return a connection whose response has ended cleanly (waiters get it next pass);
+        ``now``: the loop's time when the caller has just read it."""
         conn.exchange = None
         if conn.closed or self._closing:
             conn.close()
             return
         key = conn.key
-        self._keep(conn)
+        self._keep(conn, now)
         conn.used_at = conn.idle_since
         if self.waiting and self.waiting.get(key) and key not in self._handoff_due:
             self._handoff_due.add(key)
@@ -190,13 +192,13 @@ class UpstreamPool:
             queue = self.idle[key] = []
         return queue
 
-    def _keep(self, conn: UpstreamConnection) -> None:
+    def _keep(self, conn: UpstreamConnection, now: float = -1.0) -> None:
         queue = conn.idle_list
         if queue is None:
             queue = conn.idle_list = self.idle_list(conn.key)
         elif len(queue) >= self.max_idle:
             queue.pop(0).close()
-        conn.idle_since = self.loop_time()
+        conn.idle_since = now if now >= 0.0 else self.loop_time()
         queue.append(conn)
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(self.idle_timeout, self._sweep)

@@ -189,13 +189,16 @@ class ExchangeCore:
         else:
             router.release(upstream, now, outcome=outcome, latency=latency, retry_after=retry_after)
 
-    def flush(self) -> None:
-        """Write what the last read produced (once per upstream read: an event is never held)."""
+    def flush(self) -> float:
+        """Write what the last read produced (once per upstream read: an event is never held);
+        returns the loop's time it read then, or -1.0 when there was nothing to write."""
         out = self.out
         if out:
             self.client.write_many(out)
             out.clear()  # the transport took the pieces; the list serves the next read
-            self.last_io = self.state.loop_time()
+            self.last_io = now = self.state.loop_time()
+            return now
+        return -1.0
 
     def _disarm(self) -> None:
         if self.timed:
@@ -221,10 +224,13 @@ class ExchangeCore:
         )
         self._finish(counted=True)
 
-    def _finish(self, *, counted: bool = False) -> None:
+    def _finish(self, *, counted: bool = False, loop_now: float = -1.0) -> None:
+        """The exchange is over (``loop_now``: the loop's time when the caller has just read
+        it, after writing the end of the response: nothing is left to flush then)."""
         self.done = True
         self._disarm()
-        self.flush()
+        if loop_now < 0.0:
+            loop_now = self.flush()
         if not self.req_done:
             # answered before the client sent its whole body: what is left is read and
             # discarded (request_body), so reading resumes if the upstream had paused it
@@ -237,7 +243,7 @@ class ExchangeCore:
             self.stats.status(self.status)
         if st.access_enabled(self.last_io):  # the loop time flush() just read (or earlier)
             log_access(st.access, self, st.clock() - self.t_start)
-        self.client.exchange_done(self)
+        self.client.exchange_done(self, loop_now)
 
     def client_lost(self) -> None:
         """The client went away: abort the upstream request so the replica stops working."""

@@ -67,7 +67,9 @@ class Exchange(ExchangeCore):
     __slots__ = ()
 
     # -- request side (the client connection calls these) ------------------------------------
-    def start(self) -> None:
+    def start(self, loop_now: float = -1.0) -> None:
+        """Send the request (``loop_now``: the loop's time, read by the caller in this
+        callback: microseconds ago, and uvloop's clock has millisecond steps)."""
         self.started = True
         st = self.state
         st.active += 1
@@ -80,7 +82,7 @@ class Exchange(ExchangeCore):
         # no 1xx to an HTTP/1.0 client, whose expectation is ignored (RFC 9110 §10.1.1, §15.2)
         if self.meta.expect_continue and not self.req_done and not self.http10:
             self.client.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        self.attempt(now)
+        self.attempt(now, loop_now)
         # counted after the request went out (off its latency); nothing in between reads it
         if isinstance(router, Pool):  # compiled: a direct call, not a look-up by name
             router.note_request(now)
@@ -130,7 +132,9 @@ class Exchange(ExchangeCore):
                 self.client.pause_reading_for_upstream(True)
 
     # -- attempts ----------------------------------------------------------------------------
-    def attempt(self, now: float) -> None:
+    def attempt(self, now: float, loop_now: float = -1.0) -> None:
+        """One attempt: choose an upstream at ``now`` (the router's clock), take or open a
+        connection to it (``loop_now``: the loop's time when the caller has just read it)."""
         st = self.state
         router = self.router
         assert router is not None
@@ -156,9 +160,9 @@ class Exchange(ExchangeCore):
         self.sent = False
         key_addr = (upstream.host, upstream.port)
         # looked at first: closed or sent to, not taken; after a stale one, a fresh connection
-        conn = st.pool.take(key_addr) if not self.stale_retried else None
+        conn = st.pool.take(key_addr, loop_now) if not self.stale_retried else None
         if conn is not None:
-            self._attach(conn)
+            self._attach(conn, loop_now)
         else:
             self.phase = CONNECT
             self.dialed = True
@@ -178,7 +182,7 @@ class Exchange(ExchangeCore):
         else:
             self._attach(conn)
 
-    def _attach(self, conn: UpstreamConnection) -> None:
+    def _attach(self, conn: UpstreamConnection, loop_now: float = -1.0) -> None:
         self.conn = conn
         self.sent = True
         conn.exchange = self
@@ -196,7 +200,7 @@ class Exchange(ExchangeCore):
         else:
             conn.send(self.meta.head)
         if self.req_done:
-            self._wait_first_byte()
+            self._wait_first_byte(loop_now)
         else:
             self.phase = UPLOAD
             self._disarm()
@@ -209,9 +213,9 @@ class Exchange(ExchangeCore):
             self.replay = pending if pending is not None else []
             self.replay_bytes = self.pending_bytes
 
-    def _wait_first_byte(self) -> None:
+    def _wait_first_byte(self, now: float = -1.0) -> None:
         self.phase = FIRST_BYTE
-        self.sent_at = now = self.state.loop_time()
+        self.sent_at = now = now if now >= 0.0 else self.state.loop_time()
         settings = self.state.settings
         self._arm(min(settings.first_byte_timeout, settings.idle_timeout), now)
 
@@ -356,10 +360,10 @@ class Exchange(ExchangeCore):
         (``now``: the clock's time when the caller has just read it)."""
         # The client gets the end of the response first: the bookkeeping below (pool, router,
         # metrics, access log) is not on the path of its latency.
-        self.flush()
+        loop_now = self.flush()
         self.conn = None
         if reusable and self.req_done:
-            self.state.pool.put(conn)
+            self.state.pool.put(conn, loop_now)
         else:
             conn.exchange = None
             conn.close()
@@ -368,7 +372,7 @@ class Exchange(ExchangeCore):
         if status >= 500 or status == 429:
             outcome = Outcome.OVERLOADED if status == 503 or status == 429 else Outcome.SERVER_ERROR
         self._release(outcome, retry_after, now=now)
-        self._finish()
+        self._finish(loop_now=loop_now)
 
     def upstream_lost(self, conn: UpstreamConnection, exc: Exception | None) -> None:
         self.conn = None

@@ -277,7 +277,9 @@ class Pool:
             upstream.pending.popleft()
         if self._shared is not None:
             self._shared.finished(upstream, now, outcome is not Outcome.CLIENT_ABORT)
-        failed = outcome in FAILURES or outcome is Outcome.OVERLOADED
+        # an OK answer (most of them) is told apart by identity: no hashing of the enum member
+        ok = outcome is Outcome.OK
+        failed = not ok and (outcome in FAILURES or outcome is Outcome.OVERLOADED)
         learner = self._learner
         if learner is not None:
             seen = None if outcome is Outcome.CLIENT_ABORT else latency
@@ -297,12 +299,11 @@ class Pool:
             decay=self._decay,
             failed=failed,
         )
-        held = self._upstreams.get(upstream.id) is upstream
-        if outcome is Outcome.OK:
+        if ok:
             upstream.consecutive_failures = 0
             if upstream.probation and not upstream.ejected(now):
                 upstream.probation = False
-                if held:
+                if self._upstreams.get(upstream.id) is upstream:  # not removed meanwhile
                     self._admit(upstream, now)
             return
         upstream.errors += 1
@@ -311,7 +312,7 @@ class Pool:
             wait = retry_after if retry_after is not None else settings.default_retry_after
             upstream.retry_after_until = now + max(wait, 0.0)
             return
-        if not held or upstream.ejected(now):
+        if self._upstreams.get(upstream.id) is not upstream or upstream.ejected(now):
             return  # a late answer from before the ejection, or from a removed upstream
         self._count_failure(upstream, outcome, now)
 
