@@ -73,6 +73,7 @@ from vigil.logs._tokens import (
     SPACE,
     WILDCARD,
     fold_dates,
+    full_stop,
     mask,
     split_words,
 )
@@ -303,6 +304,8 @@ class TemplateMiner:
                     weak_cache.clear()
                 weak_cache[word] = masked
             out.append(masked)
+        if len(out) > 1:  # the line's own full stop, not a last value's (db1.example.com.)
+            out[-1] = full_stop(words[-1], out[-1])
         return out, tuple(weak)
 
     def resolve(self, cluster_id: int) -> int:
