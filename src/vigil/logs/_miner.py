@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from bisect import insort
 from dataclasses import dataclass
+from typing import Any
 
 from vigil.logs._cluster import (
     LITERAL,
@@ -96,6 +97,14 @@ class Match:
     changed: bool = False
     remapped: tuple[tuple[int, int], ...] = ()
 
+
+POINTERS_SLACK = 4_096
+"""Notes of cache keys (:meth:`TemplateMiner._point`) kept past twice the live entries before
+the stale ones are dropped: a small miner does not rebuild on every write."""
+
+CacheKey = str | bytes | tuple[bytes, tuple[str, ...]]
+"""A key of one of the miner's three line caches: a masked line, a line's shape, a shape with
+its weak words; each type is one cache's."""
 
 CROWDED_BUCKET = 64
 """A bucket (one word count, one first word) holding more clusters than this is crowded: a
@@ -194,6 +203,11 @@ class TemplateMiner:
         caller that caches clusters by line drops its cache when this changes."""
         self._remap: dict[int, int] = {}
         self._last_change: tuple[tuple[int, int], ...] | None = None
+        # cluster id -> the keys of the three caches above written with it (its signatures:
+        # str, its shapes: bytes, its exact lines: tuple), so that a merge re-points only the
+        # gone cluster's entries; a key overwritten or dropped since is skipped when read
+        self._pointers: dict[int, list[CacheKey]] = {}
+        self._pointed = 0
 
     # ------------------------------------------------------------------ public
 
@@ -256,11 +270,14 @@ class TemplateMiner:
             shapes.clear()
         if not weak:
             shapes[key] = cluster
+            self._point(cluster, key)
             return cluster, True
         shapes[key] = weak
         if len(self._exact) >= self.max_signatures:
             self._exact.clear()
-        self._exact[(key, tuple([words[i] for i in weak]))] = cluster
+        exact = (key, tuple([words[i] for i in weak]))
+        self._exact[exact] = cluster
+        self._point(cluster, exact)
         return cluster, False
 
     def seen(self, cluster: Cluster) -> None:
@@ -328,9 +345,7 @@ class TemplateMiner:
         self.next_id = max([next_id, *(c.id + 1 for c in clusters)])
         self._words.clear()
         self._weak.clear()
-        self._signatures.clear()
-        self._shapes.clear()
-        self._exact.clear()
+        self._forget()
         self._buckets.clear()
         for c in sorted(self.clusters.values(), key=lambda c: c.id):
             self._buckets.setdefault(self._filed_key(c), []).append(c)
@@ -421,6 +436,7 @@ class TemplateMiner:
         if len(self._signatures) >= self.max_signatures:
             self._signatures.clear()
         self._signatures[masked] = best
+        self._point(best, masked)
         return best
 
     def _candidates(
@@ -475,9 +491,7 @@ class TemplateMiner:
         if len(bucket) == CROWDED_BUCKET + 1:  # crowded now: no cached answer for its lines
             for c in bucket:
                 self._index(key, c)
-            self._signatures.clear()
-            self._shapes.clear()
-            self._exact.clear()
+            self._forget()
             self.crowdings += 1
         return cluster
 
@@ -487,9 +501,7 @@ class TemplateMiner:
         gone = {c.id for c in victims[: max(1, len(victims) // 10)]}
         for cid in gone:
             del self.clusters[cid]
-        self._signatures.clear()
-        self._shapes.clear()
-        self._exact.clear()
+        self._forget()
         for key, bucket in list(self._buckets.items()):  # each survivor stays where it was filed
             bucket[:] = [c for c in bucket if c.id not in gone]
             if not bucket:
@@ -542,6 +554,47 @@ class TemplateMiner:
             c.pinned = tuple(p for p in c.pinned if p != place)
         return self._merge_siblings(words, runs, group, bucket)
 
+    def _forget(self) -> None:
+        """Drop the three line caches (and the notes of what points into them)."""
+        self._signatures.clear()
+        self._shapes.clear()
+        self._exact.clear()
+        self._pointers.clear()
+        self._pointed = 0
+
+    def _point(self, cluster: Cluster, key: CacheKey) -> None:
+        """Note that the cache entry ``key`` now points at ``cluster``. Notes of keys
+        overwritten or dropped since are rebuilt away once they pass twice the live entries
+        (a rebuild walks the live entries, after at least as many notes: amortised O(1))."""
+        self._pointers.setdefault(cluster.id, []).append(key)
+        self._pointed += 1
+        live = len(self._signatures) + len(self._shapes) + len(self._exact)
+        if self._pointed > 2 * live + POINTERS_SLACK:
+            pointers: dict[int, list[CacheKey]] = {}
+            for cache in (self._signatures, self._shapes, self._exact):
+                for k, c in cache.items():
+                    if isinstance(c, Cluster):
+                        pointers.setdefault(c.id, []).append(k)
+            self._pointers, self._pointed = pointers, live
+
+    def _repoint(self, gone: Cluster, survivor: Cluster) -> None:
+        """Point the cache entries of ``gone`` at ``survivor``: the work is the entries that
+        were written with ``gone``, not the caches' size (three full caches hold 300k)."""
+        keys = self._pointers.pop(gone.id, None)
+        if not keys:
+            return
+        mine = self._pointers.setdefault(survivor.id, [])
+        caches: dict[type, dict[Any, Any]] = {
+            str: self._signatures,
+            bytes: self._shapes,
+            tuple: self._exact,
+        }
+        for key in keys:
+            cache = caches[type(key)]
+            if cache.get(key) is gone:
+                cache[key] = survivor
+                mine.append(key)
+
     def _fold(self, gone: Cluster, survivor: Cluster, bucket: list[Cluster]) -> tuple[int, int]:
         """Fold ``gone`` into ``survivor`` (template widened, counts and lines summed, its id
         remapped, the caches pointed at the survivor); returns the ``(gone, survivor)`` ids."""
@@ -558,8 +611,5 @@ class TemplateMiner:
         self._remap[gone.id] = survivor.id
         bucket.remove(gone)
         del self.clusters[gone.id]
-        for cache in (self._signatures, self._shapes, self._exact):
-            for sig, c in list(cache.items()):
-                if c is gone:
-                    cache[sig] = survivor  # type: ignore[index]
+        self._repoint(gone, survivor)
         return gone.id, survivor.id
