@@ -208,6 +208,7 @@ class TemplateMiner:
         # gone cluster's entries; a key overwritten or dropped since is skipped when read
         self._pointers: dict[int, list[CacheKey]] = {}
         self._pointed = 0
+        self._point_limit = POINTERS_SLACK
 
     # ------------------------------------------------------------------ public
 
@@ -561,21 +562,24 @@ class TemplateMiner:
         self._exact.clear()
         self._pointers.clear()
         self._pointed = 0
+        self._point_limit = POINTERS_SLACK
 
     def _point(self, cluster: Cluster, key: CacheKey) -> None:
         """Note that the cache entry ``key`` now points at ``cluster``. Notes of keys
-        overwritten or dropped since are rebuilt away once they pass twice the live entries
-        (a rebuild walks the live entries, after at least as many notes: amortised O(1))."""
+        overwritten or dropped since are rebuilt away when the notes pass twice the live
+        entries of the last rebuild (which walked them, after at least as many notes:
+        amortised O(1); the notes stay under six times ``max_signatures``)."""
         self._pointers.setdefault(cluster.id, []).append(key)
         self._pointed += 1
-        live = len(self._signatures) + len(self._shapes) + len(self._exact)
-        if self._pointed > 2 * live + POINTERS_SLACK:
+        if self._pointed > self._point_limit:
             pointers: dict[int, list[CacheKey]] = {}
             for cache in (self._signatures, self._shapes, self._exact):
                 for k, c in cache.items():
                     if isinstance(c, Cluster):
                         pointers.setdefault(c.id, []).append(k)
+            live = sum(map(len, pointers.values()))
             self._pointers, self._pointed = pointers, live
+            self._point_limit = 2 * live + POINTERS_SLACK
 
     def _repoint(self, gone: Cluster, survivor: Cluster) -> None:
         """Point the cache entries of ``gone`` at ``survivor``: the work is the entries that
