@@ -129,6 +129,17 @@ CROWDED_SECOND = 16
 """Of a crowded bucket's candidates, at most this many more: its newest clusters whose second
 word is the line's (Drain's tree goes by the words after the first one the same way)."""
 
+CROWDED_SHARING = 8
+"""Of a crowded bucket's candidates, at most this many more: the clusters holding the most of
+the line's plain words (:meth:`TemplateMiner._sharing`). Before it, a line of a template
+widened where the line has a new value, in a bucket whose templates also share their second
+word, was compared with none of its own and started a new cluster: 500 templates under one
+first word and 20 second words, a user name in each, GA 0.03 (``bench/crowded_accuracy.py``)."""
+
+CROWDED_WORD = 8
+"""The newest holders of one word that :meth:`TemplateMiner._sharing` counts: a word more
+templates hold than this is common and tells them apart no more."""
+
 MAX_SETTLED_EVENTS = 4
 """At most this many events told apart by the word under one pinned key
 (:func:`vigil.logs._cluster.settled`); one more word there and the key is a value after all:
@@ -196,6 +207,10 @@ class TemplateMiner:
         # them, by id (stale entries skipped when read): a crowded bucket's exact matches
         self._by_words: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}
         self._by_second: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}  # words[1]
+        # (bucket, a plain word after the first) -> the clusters holding it, by id (a widened
+        # one filed again; stale entries skipped when read)
+        self._by_word: dict[tuple[tuple[int, str], str], list[Cluster]] = {}
+        self._word_filed: dict[int, tuple[str, ...]] = {}  # id -> the words filed there
         self._indexed = 0
         self._crowded = False  # whether the last slow-path line was filed in a crowded bucket
         self.crowdings = 0
@@ -358,6 +373,8 @@ class TemplateMiner:
         its second word, by id."""
         self._by_words.clear()
         self._by_second.clear()
+        self._by_word.clear()
+        self._word_filed.clear()
         self._indexed = 0
         for key, bucket in self._buckets.items():
             if len(bucket) > CROWDED_BUCKET:  # only a crowded bucket reads them
@@ -382,6 +399,12 @@ class TemplateMiner:
             # text is read once, :meth:`_candidates`; the copies go at the next reindex)
             insort(entries, (key, cluster), key=_entry_id)
             self._indexed += 1
+        now = tuple(words)
+        if self._word_filed.get(cluster.id) != now:  # created or widened, not only seen
+            self._word_filed[cluster.id] = now
+            for word in set(now[1:]):
+                if WILDCARD not in word:
+                    insort(self._by_word.setdefault((key, word), []), cluster, key=_by_id)
 
     def _filed_key(self, cluster: Cluster) -> tuple[int, str]:
         """The bucket ``cluster`` was filed under: that of the line that created it (its
@@ -446,8 +469,9 @@ class TemplateMiner:
         """The clusters of a crowded ``bucket`` a line is compared with, oldest first as in
         the bucket: its :data:`CROWDED_OLDEST` oldest, its newest up to
         :data:`CROWDED_BUCKET`, the clusters whose words are the line's, wherever they are,
-        and the newest :data:`CROWDED_SECOND` whose second word is the line's (a template
-        widened long ago, ``user <*>``, met by a new user). Drawn from the bucket's order (by
+        the newest :data:`CROWDED_SECOND` whose second word is the line's (a template
+        widened long ago, ``user <*>``, met by a new user), and the :data:`CROWDED_SHARING`
+        holding the most of the line's words (:meth:`_sharing`). Drawn from the bucket's order (by
         id) and the words indexes, all rebuilt on load, so a loaded miner answers as the one
         that saved it."""
         cands = bucket[:CROWDED_OLDEST] + bucket[CROWDED_OLDEST - CROWDED_BUCKET :]
@@ -470,6 +494,7 @@ class TemplateMiner:
                 if len(second) == CROWDED_SECOND:
                     break
         extra += second
+        extra += self._sharing(key, words)
         if extra:
             listed = {id(c) for c in cands}
             for hit in extra:
@@ -478,6 +503,27 @@ class TemplateMiner:
                     cands.append(hit)
             cands.sort(key=_by_id)
         return cands
+
+    def _sharing(self, key: tuple[int, str], words: list[str]) -> list[Cluster]:
+        """The :data:`CROWDED_SHARING` clusters of a crowded bucket holding the most of the
+        line's plain words (after the first), each word counting its newest
+        :data:`CROWDED_WORD` holders only (a word every template has tells none apart): a
+        template widened where the line has a new value (a user name), whose words are no
+        longer the line's, in a bucket whose templates share the line's second word too."""
+        alive = self.clusters
+        votes: dict[int, int] = {}
+        for word in set(words[1:]):
+            if WILDCARD in word:
+                continue
+            holders: set[int] = set()
+            for hit in reversed(self._by_word.get((key, word), ())):
+                if hit.id not in holders and alive.get(hit.id) is hit and word in hit.words:
+                    holders.add(hit.id)
+                    votes[hit.id] = votes.get(hit.id, 0) + 1
+                    if len(holders) == CROWDED_WORD:
+                        break
+        best = sorted(votes, key=lambda cid: (-votes[cid], -cid))[:CROWDED_SHARING]
+        return [alive[cid] for cid in best]
 
     def _create(
         self, words: list[str], runs: list[int], key: tuple[int, str], bucket: list[Cluster]
