@@ -57,7 +57,6 @@ from __future__ import annotations
 
 from bisect import insort
 from dataclasses import dataclass
-from typing import Any
 
 from vigil.logs._cluster import (
     LITERAL,
@@ -69,7 +68,9 @@ from vigil.logs._cluster import (
     _widen,
     pin_place,
 )
+from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import SHAPE, has_digit, shape_key
+from vigil.logs._sharing import sharing
 from vigil.logs._tokens import (
     SPACE,
     WILDCARD,
@@ -98,14 +99,6 @@ class Match:
     remapped: tuple[tuple[int, int], ...] = ()
 
 
-POINTERS_SLACK = 4_096
-"""Notes of cache keys (:meth:`TemplateMiner._point`) kept past twice the live entries before
-the stale ones are dropped: a small miner does not rebuild on every write."""
-
-CacheKey = str | bytes | tuple[bytes, tuple[str, ...]]
-"""A key of one of the miner's three line caches: a masked line, a line's shape, a shape with
-its weak words; each type is one cache's."""
-
 CROWDED_BUCKET = 64
 """A bucket (one word count, one first word) holding more clusters than this is crowded: a
 new line is compared with a bounded list of them (:meth:`TemplateMiner._candidates`), not
@@ -128,17 +121,6 @@ stream opened with, which the eviction of the least recently seen has kept), the
 CROWDED_SECOND = 16
 """Of a crowded bucket's candidates, at most this many more: its newest clusters whose second
 word is the line's (Drain's tree goes by the words after the first one the same way)."""
-
-CROWDED_SHARING = 8
-"""Of a crowded bucket's candidates, at most this many more: the clusters holding the most of
-the line's plain words (:meth:`TemplateMiner._sharing`). Before it, a line of a template
-widened where the line has a new value, in a bucket whose templates also share their second
-word, was compared with none of its own and started a new cluster: 500 templates under one
-first word and 20 second words, a user name in each, GA 0.03 (``bench/crowded_accuracy.py``)."""
-
-CROWDED_WORD = 8
-"""The newest holders of one word that :meth:`TemplateMiner._sharing` counts: a word more
-templates hold than this is common and tells them apart no more."""
 
 MAX_SETTLED_EVENTS = 4
 """At most this many events told apart by the word under one pinned key
@@ -221,9 +203,7 @@ class TemplateMiner:
         # cluster id -> the keys of the three caches above written with it (its signatures:
         # str, its shapes: bytes, its exact lines: tuple), so that a merge re-points only the
         # gone cluster's entries; a key overwritten or dropped since is skipped when read
-        self._pointers: dict[int, list[CacheKey]] = {}
-        self._pointed = 0
-        self._point_limit = POINTERS_SLACK
+        self._notes = CacheNotes()
 
     # ------------------------------------------------------------------ public
 
@@ -470,10 +450,10 @@ class TemplateMiner:
         the bucket: its :data:`CROWDED_OLDEST` oldest, its newest up to
         :data:`CROWDED_BUCKET`, the clusters whose words are the line's, wherever they are,
         the newest :data:`CROWDED_SECOND` whose second word is the line's (a template
-        widened long ago, ``user <*>``, met by a new user), and the :data:`CROWDED_SHARING`
-        holding the most of the line's words (:meth:`_sharing`). Drawn from the bucket's order (by
-        id) and the words indexes, all rebuilt on load, so a loaded miner answers as the one
-        that saved it."""
+        widened long ago, ``user <*>``, met by a new user), and those holding the most of
+        the line's words (:func:`vigil.logs._sharing.sharing`). Drawn from the bucket's
+        order (by id) and the words indexes, all rebuilt on load, so a loaded miner answers
+        as the one that saved it."""
         cands = bucket[:CROWDED_OLDEST] + bucket[CROWDED_OLDEST - CROWDED_BUCKET :]
         alive = self.clusters
         extra = [
@@ -494,7 +474,7 @@ class TemplateMiner:
                 if len(second) == CROWDED_SECOND:
                     break
         extra += second
-        extra += self._sharing(key, words)
+        extra += sharing(self._by_word, key, words, self.clusters)
         if extra:
             listed = {id(c) for c in cands}
             for hit in extra:
@@ -503,27 +483,6 @@ class TemplateMiner:
                     cands.append(hit)
             cands.sort(key=_by_id)
         return cands
-
-    def _sharing(self, key: tuple[int, str], words: list[str]) -> list[Cluster]:
-        """The :data:`CROWDED_SHARING` clusters of a crowded bucket holding the most of the
-        line's plain words (after the first), each word counting its newest
-        :data:`CROWDED_WORD` holders only (a word every template has tells none apart): a
-        template widened where the line has a new value (a user name), whose words are no
-        longer the line's, in a bucket whose templates share the line's second word too."""
-        alive = self.clusters
-        votes: dict[int, int] = {}
-        for word in set(words[1:]):
-            if WILDCARD in word:
-                continue
-            holders: set[int] = set()
-            for hit in reversed(self._by_word.get((key, word), ())):
-                if hit.id not in holders and alive.get(hit.id) is hit and word in hit.words:
-                    holders.add(hit.id)
-                    votes[hit.id] = votes.get(hit.id, 0) + 1
-                    if len(holders) == CROWDED_WORD:
-                        break
-        best = sorted(votes, key=lambda cid: (-votes[cid], -cid))[:CROWDED_SHARING]
-        return [alive[cid] for cid in best]
 
     def _create(
         self, words: list[str], runs: list[int], key: tuple[int, str], bucket: list[Cluster]
@@ -606,44 +565,12 @@ class TemplateMiner:
         self._signatures.clear()
         self._shapes.clear()
         self._exact.clear()
-        self._pointers.clear()
-        self._pointed = 0
-        self._point_limit = POINTERS_SLACK
+        self._notes.clear()
 
     def _point(self, cluster: Cluster, key: CacheKey) -> None:
-        """Note that the cache entry ``key`` now points at ``cluster``. Notes of keys
-        overwritten or dropped since are rebuilt away when the notes pass twice the live
-        entries of the last rebuild (which walked them, after at least as many notes:
-        amortised O(1); the notes stay under six times ``max_signatures``)."""
-        self._pointers.setdefault(cluster.id, []).append(key)
-        self._pointed += 1
-        if self._pointed > self._point_limit:
-            pointers: dict[int, list[CacheKey]] = {}
-            for cache in (self._signatures, self._shapes, self._exact):
-                for k, c in cache.items():
-                    if isinstance(c, Cluster):
-                        pointers.setdefault(c.id, []).append(k)
-            live = sum(map(len, pointers.values()))
-            self._pointers, self._pointed = pointers, live
-            self._point_limit = 2 * live + POINTERS_SLACK
-
-    def _repoint(self, gone: Cluster, survivor: Cluster) -> None:
-        """Point the cache entries of ``gone`` at ``survivor``: the work is the entries that
-        were written with ``gone``, not the caches' size (three full caches hold 300k)."""
-        keys = self._pointers.pop(gone.id, None)
-        if not keys:
-            return
-        mine = self._pointers.setdefault(survivor.id, [])
-        caches: dict[type, dict[Any, Any]] = {
-            str: self._signatures,
-            bytes: self._shapes,
-            tuple: self._exact,
-        }
-        for key in keys:
-            cache = caches[type(key)]
-            if cache.get(key) is gone:
-                cache[key] = survivor
-                mine.append(key)
+        """Note that the cache entry ``key`` now points at ``cluster`` (:mod:`._notes`)."""
+        if self._notes.note(cluster.id, key):
+            self._notes.rebuild(self._signatures, self._shapes, self._exact)
 
     def _fold(self, gone: Cluster, survivor: Cluster, bucket: list[Cluster]) -> tuple[int, int]:
         """Fold ``gone`` into ``survivor`` (template widened, counts and lines summed, its id
@@ -661,5 +588,5 @@ class TemplateMiner:
         self._remap[gone.id] = survivor.id
         bucket.remove(gone)
         del self.clusters[gone.id]
-        self._repoint(gone, survivor)
+        self._notes.repoint(gone, survivor, self._signatures, self._shapes, self._exact)
         return gone.id, survivor.id
