@@ -18,12 +18,14 @@ CROWDED_SHARING = 8
 Before them, a line of a template widened where the line has a new value (a user name: its
 words are no longer the line's), in a bucket whose templates also share its second word, was
 compared with none of its own and started a new cluster: 500 templates under one first word
-and 20 second words, GA after merges 0.025 (5,388 clusters), 1.000 with them
-(``bench/crowded_accuracy.py``)."""
+and 20 second words, GA after merges 0.025 (5,388 clusters), 1.000 with them; 2,000
+templates, 0.002 (37,748 clusters), 1.000 (``bench/crowded_accuracy.py``)."""
 
-CROWDED_WORD = 8
+CROWDED_WORD = 32
 """The newest holders of one word that are counted: a word more templates hold than this is
-common and tells them apart no more (and reading it stays bounded)."""
+common and tells them apart no more (and reading it stays bounded). With 8, the 2,000-template
+stream above reached GA 0.950 (2,115 clusters): a template of short, common words lost its
+votes."""
 
 WordIndex = Mapping[tuple[tuple[int, str], str], Sequence[Cluster]]
 """(bucket key, plain word) -> the clusters filed under it, by id; stale entries (a cluster
