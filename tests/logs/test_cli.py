@@ -86,3 +86,18 @@ def test_templates_shows_lines_with_square_brackets_as_written(tmp_path: Path) -
     out = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("shard [/] failed: [bold] no") == 2  # template and example
+
+
+def test_templates_with_state_counts_the_lines_of_every_run(tmp_path: Path) -> None:
+    # The title gave this run's lines (4) over counts that include the saved runs (6 + 2).
+    log, state = tmp_path / "a.log", tmp_path / "state.json"
+    log.write_text("rare event\n" + "job 1 done\n" * 3)
+    args = ["templates", str(log), "--state", str(state)]
+    CliRunner().invoke(logs_app, args)
+    out = CliRunner().invoke(logs_app, args, env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "2 templates in 8 lines (4 read by this run)" in out.stdout
+    row = next(line for line in out.stdout.splitlines() if "job <*> done" in line)
+    assert row.split("│")[2].strip() == "6"  # the count column: both runs
+    helped = CliRunner().invoke(logs_app, ["templates", "--help"], env={"COLUMNS": "200"})
+    assert "saved runs" in helped.stdout

@@ -154,3 +154,27 @@ def test_a_line_of_an_uncrowded_bucket_is_still_cached_after_a_crowded_one() -> 
     assert not miner.shaped(_novel(rnd))[1]  # a crowded line: not cached
     # the same signature, a new shape: found by its signature, and cached by shape
     assert miner.shaped("worker 77 finished batch")[1]
+
+
+def test_a_widened_template_among_many_with_its_second_word_takes_a_new_value() -> None:
+    # 200 templates under one first word, 20 a second word: a line of an old one with a new
+    # user was compared with none of its own (not its words: widened; not among the newest
+    # 16 with its second word) and started a new cluster (bench/crowded_accuracy.py)
+    rnd = random.Random(8)
+    verbs = [_word(rnd) + "ed" for _ in range(10)]
+    templates = []
+    for _ in range(200):
+        words = ["handler", rnd.choice(verbs), *(_word(rnd) + "x" for _ in range(4))]
+        templates.append(words)
+    miner = TemplateMiner()
+    ids = []
+    for words in templates:  # three users each: widened at the user's place
+        got = {miner.add(" ".join([*words, user])).cluster_id for user in ("ann", "bo", "cy")}
+        ids.append(miner.resolve(min(got)))
+    assert len(miner.clusters) == 200
+    for i in rnd.sample(range(200), 40):
+        assert miner.add(" ".join([*templates[i], "dee"])).cluster_id == ids[i]
+    assert len(miner.clusters) == 200
+    loaded = loads(dumps(miner))  # the same answers after a restart
+    for i in rnd.sample(range(200), 40):
+        assert loaded.add(" ".join([*templates[i], "eve"])).cluster_id == ids[i]

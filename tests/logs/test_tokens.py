@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from vigil.logs import mask
+from vigil.logs import TemplateMiner, mask
 from vigil.logs._slots import look_alike
 from vigil.logs._tokens import covers
 
@@ -79,6 +79,20 @@ def test_words_with_one_digit_stay_literal() -> None:
 
 def test_host_names_and_day_names_are_masked() -> None:
     assert mask("reverse mapping for ns1.example.com at Sun") == "reverse mapping for <*> at <*>"
+
+
+def test_a_host_name_ending_a_sentence_leaves_its_full_stop_outside_the_value() -> None:
+    # Loghub's labels ("... on port <*>.") and sendmail's ("timed out with <*>."): the full
+    # stop ends the sentence; a DNS name's root dot before more words stays inside the value
+    assert mask("connected to db1.example.com.") == "connected to <*>."
+    assert mask("user agent curl/8.5.0.") == "user agent <*>."  # any value at the end
+    assert mask("relay=mx.partner.org., version=3") == "relay=<*>, version=<*>"
+    assert mask("A IN api.example.com. udp 63") == "A IN <*> udp <*>"
+    m = TemplateMiner()
+    m.add("session 12 connected to db1.example.com.")
+    assert m.add("session 13 connected to db2.lab.internal.").template == (
+        "session <*> connected to <*>."
+    )
 
 
 def test_java_packages_are_not_host_names() -> None:

@@ -174,7 +174,10 @@ def templates(
     state: StateOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows to show.")] = 50,
 ) -> None:
-    """Show the templates of a log: count, first and last line seen, an example."""
+    """Show the templates of a log: count, first and last line seen, an example.
+
+    With --state, counts and line numbers include the saved runs; the title gives the lines
+    of every run and those this run read."""
     parser = _setup(log_format, state)
     stream = _open(file)
     splitter = LineSplitter()
@@ -202,7 +205,11 @@ def templates(
     _save(parser, state)
     stats = splitter.stats
     clusters = parser.miner.templates()
-    table = Table(title=f"{len(clusters)} templates in {stats.lines} lines")
+    total = parser.miner.lines  # a restored state's lines and this run's (as the counts)
+    title = f"{len(clusters)} templates in {total} lines"
+    if total != stats.lines:
+        title += f" ({stats.lines} read by this run)"
+    table = Table(title=title)
     for name in ("id", "count", "first", "last", "template", "example"):
         table.add_column(
             name, justify="right" if name in ("id", "count", "first", "last") else "left"

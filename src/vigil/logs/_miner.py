@@ -71,11 +71,14 @@ from vigil.logs._cluster import (
     _widen,
     pin_place,
 )
+from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import SHAPE, has_digit, shape_key
+from vigil.logs._sharing import sharing
 from vigil.logs._tokens import (
     SPACE,
     WILDCARD,
     fold_dates,
+    full_stop,
     mask,
     split_words,
 )
@@ -189,6 +192,10 @@ class TemplateMiner:
         # them, by id (stale entries skipped when read): a crowded bucket's exact matches
         self._by_words: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}
         self._by_second: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}  # words[1]
+        # (bucket, a plain word after the first) -> the clusters holding it, by id (a widened
+        # one filed again; stale entries skipped when read)
+        self._by_word: dict[tuple[tuple[int, str], str], list[Cluster]] = {}
+        self._word_filed: dict[int, tuple[str, ...]] = {}  # id -> the words filed there
         self._indexed = 0
         self._crowded = False  # whether the last slow-path line was filed in a crowded bucket
         self.crowdings = 0
@@ -196,6 +203,10 @@ class TemplateMiner:
         caller that caches clusters by line drops its cache when this changes."""
         self._remap: dict[int, int] = {}
         self._last_change: tuple[tuple[int, int], ...] | None = None
+        # cluster id -> the keys of the three caches above written with it (its signatures:
+        # str, its shapes: bytes, its exact lines: tuple), so that a merge re-points only the
+        # gone cluster's entries; a key overwritten or dropped since is skipped when read
+        self._notes = CacheNotes()
 
     # ------------------------------------------------------------------ public
 
@@ -258,11 +269,14 @@ class TemplateMiner:
             shapes.clear()
         if not weak:
             shapes[key] = cluster
+            self._point(cluster, key)
             return cluster, True
         shapes[key] = weak
         if len(self._exact) >= self.max_signatures:
             self._exact.clear()
-        self._exact[(key, tuple([words[i] for i in weak]))] = cluster
+        exact = (key, tuple([words[i] for i in weak]))
+        self._exact[exact] = cluster
+        self._point(cluster, exact)
         return cluster, False
 
     def seen(self, cluster: Cluster) -> None:
@@ -306,6 +320,8 @@ class TemplateMiner:
                     weak_cache.clear()
                 weak_cache[word] = masked
             out.append(masked)
+        if len(out) > 1:  # the line's own full stop, not a last value's (db1.example.com.)
+            out[-1] = full_stop(words[-1], out[-1])
         return out, tuple(weak)
 
     def resolve(self, cluster_id: int) -> int:
@@ -328,9 +344,7 @@ class TemplateMiner:
         self.next_id = max([next_id, *(c.id + 1 for c in clusters)])
         self._words.clear()
         self._weak.clear()
-        self._signatures.clear()
-        self._shapes.clear()
-        self._exact.clear()
+        self._forget()
         self._buckets.clear()
         for c in sorted(self.clusters.values(), key=lambda c: c.id):
             self._buckets.setdefault(self._filed_key(c), []).append(c)
@@ -342,6 +356,8 @@ class TemplateMiner:
         its second word, by id."""
         self._by_words.clear()
         self._by_second.clear()
+        self._by_word.clear()
+        self._word_filed.clear()
         self._indexed = 0
         for key, bucket in self._buckets.items():
             if len(bucket) > CROWDED_BUCKET:  # only a crowded bucket reads them
@@ -366,6 +382,12 @@ class TemplateMiner:
             # text is read once, :meth:`_candidates`; the copies go at the next reindex)
             insort(entries, (key, cluster), key=_entry_id)
             self._indexed += 1
+        now = tuple(words)
+        if self._word_filed.get(cluster.id) != now:  # created or widened, not only seen
+            self._word_filed[cluster.id] = now
+            for word in set(now[1:]):
+                if WILDCARD not in word:
+                    insort(self._by_word.setdefault((key, word), []), cluster, key=_by_id)
 
     def _filed_key(self, cluster: Cluster) -> tuple[int, str]:
         """The bucket ``cluster`` was filed under: that of the line that created it (its
@@ -421,6 +443,7 @@ class TemplateMiner:
         if len(self._signatures) >= self.max_signatures:
             self._signatures.clear()
         self._signatures[masked] = best
+        self._point(best, masked)
         return best
 
     def _candidates(
@@ -429,10 +452,11 @@ class TemplateMiner:
         """The clusters of a crowded ``bucket`` a line is compared with, oldest first as in
         the bucket: its :data:`CROWDED_OLDEST` oldest, its newest up to
         :data:`CROWDED_BUCKET`, the clusters whose words are the line's, wherever they are,
-        and the newest :data:`CROWDED_SECOND` whose second word is the line's (a template
-        widened long ago, ``user <*>``, met by a new user). Drawn from the bucket's order (by
-        id) and the words indexes, all rebuilt on load, so a loaded miner answers as the one
-        that saved it."""
+        the newest :data:`CROWDED_SECOND` whose second word is the line's (a template
+        widened long ago, ``user <*>``, met by a new user), and those holding the most of
+        the line's words (:func:`vigil.logs._sharing.sharing`). Drawn from the bucket's
+        order (by id) and the words indexes, all rebuilt on load, so a loaded miner answers
+        as the one that saved it."""
         cands = bucket[:CROWDED_OLDEST] + bucket[CROWDED_OLDEST - CROWDED_BUCKET :]
         alive = self.clusters
         extra = [
@@ -453,6 +477,7 @@ class TemplateMiner:
                 if len(second) == CROWDED_SECOND:
                     break
         extra += second
+        extra += sharing(self._by_word, key, words, self.clusters)
         if extra:
             listed = {id(c) for c in cands}
             for hit in extra:
@@ -475,9 +500,7 @@ class TemplateMiner:
         if len(bucket) == CROWDED_BUCKET + 1:  # crowded now: no cached answer for its lines
             for c in bucket:
                 self._index(key, c)
-            self._signatures.clear()
-            self._shapes.clear()
-            self._exact.clear()
+            self._forget()
             self.crowdings += 1
         return cluster
 
@@ -487,9 +510,7 @@ class TemplateMiner:
         gone = {c.id for c in victims[: max(1, len(victims) // 10)]}
         for cid in gone:
             del self.clusters[cid]
-        self._signatures.clear()
-        self._shapes.clear()
-        self._exact.clear()
+        self._forget()
         for key, bucket in list(self._buckets.items()):  # each survivor stays where it was filed
             bucket[:] = [c for c in bucket if c.id not in gone]
             if not bucket:
@@ -542,6 +563,18 @@ class TemplateMiner:
             c.pinned = tuple(p for p in c.pinned if p != place)
         return self._merge_siblings(words, runs, group, bucket)
 
+    def _forget(self) -> None:
+        """Drop the three line caches (and the notes of what points into them)."""
+        self._signatures.clear()
+        self._shapes.clear()
+        self._exact.clear()
+        self._notes.clear()
+
+    def _point(self, cluster: Cluster, key: CacheKey) -> None:
+        """Note that the cache entry ``key`` now points at ``cluster`` (:mod:`._notes`)."""
+        if self._notes.note(cluster.id, key):
+            self._notes.rebuild(self._signatures, self._shapes, self._exact)
+
     def _fold(self, gone: Cluster, survivor: Cluster, bucket: list[Cluster]) -> tuple[int, int]:
         """Fold ``gone`` into ``survivor`` (template widened, counts and lines summed, its id
         remapped, the caches pointed at the survivor); returns the ``(gone, survivor)`` ids."""
@@ -558,8 +591,5 @@ class TemplateMiner:
         self._remap[gone.id] = survivor.id
         bucket.remove(gone)
         del self.clusters[gone.id]
-        for cache in (self._signatures, self._shapes, self._exact):
-            for sig, c in list(cache.items()):
-                if c is gone:
-                    cache[sig] = survivor  # type: ignore[index]
+        self._notes.repoint(gone, survivor, self._signatures, self._shapes, self._exact)
         return gone.id, survivor.id

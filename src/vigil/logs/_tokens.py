@@ -153,6 +153,7 @@ def mask(content: str, *, header: bool = False) -> str:
 
     ``header``: ``content`` is a line's header (masked for its prefix), whose ``program[pid]``
     keeps its name: the indexed-name rule is a message's only."""
+    line = content
     if "://" in content:
         content = _URL.sub(r"\1<*>", content)
     if "@" in content:
@@ -184,6 +185,19 @@ def mask(content: str, *, header: bool = False) -> str:
     if protocols:
         for name, version in protocols:  # "HTTP/<*>" back to "HTTP/1.1"
             masked = masked.replace(f"{name}/{WILDCARD}", f"{name}/{version}", 1)
+    if " " in line:  # a line, not one word
+        return full_stop(line, masked)
+    return masked
+
+
+def full_stop(text: str, masked: str) -> str:
+    """``masked`` with the full stop ending ``text``, a line of several words, given back when
+    its last value took it (a DNS name's root dot, ``db1.example.com.``): at the end of a line
+    it ends the sentence, as Loghub's labels have it (``... on port <*>.``). The miner calls
+    it on a line's last word; a word alone cannot tell a root dot from a full stop. An
+    ellipsis (``loading /a/x.conf...``) stays in the value, as before."""
+    if masked.endswith(WILDCARD) and text.endswith(".") and not text.endswith(".."):
+        return masked + "."
     return masked
 
 
