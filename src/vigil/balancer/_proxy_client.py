@@ -40,6 +40,17 @@ _PIPELINE: Final = 1
 _UPSTREAM: Final = 2
 
 
+class _NoCallbacks:
+    """The callbacks of :data:`_CLOSED_PARSER`: none."""
+
+
+# What a closed connection's parser fields point to instead of its own parser, whose callbacks
+# are the connection's methods: the cycle they form would keep every closed connection (its
+# parser, exchange, head, lists) alive until the collector ran, and a burst of new streams
+# paid for those collections (docs/benchmarks.md, "CPU per new stream (branch sse3)")
+_CLOSED_PARSER: Final = HttpRequestParser(_NoCallbacks())
+
+
 def _discard(data: object) -> None:
     """What a write does before the connection is made."""
 
@@ -177,9 +188,15 @@ class ClientConnection:
         self.queue.clear()
         if active is not None:
             active.client_lost()
-        parsing = self.parsing
+        parsing, self.parsing = self.parsing, None
         if parsing is not None and parsing is not active:
             parsing.client_lost()
+        # no reference cycle is left: freed by reference counting as soon as the loop lets go
+        self.spare = None  # (an exchange refers to its client)
+        self.parser = parser = _CLOSED_PARSER  # (a parser refers to its callbacks' owner)
+        self.feed = parser.feed_data
+        self.get_method = parser.get_method
+        self.should_keep_alive = parser.should_keep_alive
 
     def pause_writing(self) -> None:
         self.write_paused = True
