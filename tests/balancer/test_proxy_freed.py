@@ -17,10 +17,11 @@ import uvloop
 
 from vigil.balancer._proxy_client import ClientConnection
 from vigil.balancer._proxy_exchange import Exchange
+from vigil.balancer._pure import build
 from vigil.balancer.proxy import Proxy
 
 from ._routers import RoundRobinRouter, upstream
-from ._upstreams import fixed, roundtrip, serving, sse
+from ._upstreams import fixed, read_response, roundtrip, serving, sse
 
 CONNECTIONS = 20
 GET = b"GET / HTTP/1.1\r\nHost: s\r\n\r\n"
@@ -69,3 +70,28 @@ def test_closed_client_connections_are_freed_without_the_collector(loop_factory,
         clients, exchanges, statuses = runner.run(scenario())
     assert statuses == [200] * CONNECTIONS
     assert (clients, exchanges) == (0, 0)
+
+
+async def test_a_connection_makes_its_parser_only_for_a_read_that_needs_it() -> None:
+    """Plain heads (compiled) are taken without the parser: a connection of plain GETs never
+    makes one; a request with a body does, and the connection's next requests go on."""
+    async with serving(fixed(b"ok")) as (up,):
+        proxy = Proxy(RoundRobinRouter([upstream("a", up.port)]))
+        port = await proxy.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                statuses, parsers = [], []
+                for request in (GET, GET, POST, GET):
+                    writer.write(request)
+                    statuses.append((await asyncio.wait_for(read_response(reader), 10)).status)
+                    (client,) = proxy.state.clients
+                    assert isinstance(client, ClientConnection)
+                    parsers.append(client.parser is not None)
+            finally:
+                writer.close()
+        finally:
+            await proxy.stop(0.5)
+    assert statuses == [200] * 4
+    compiled = build() == "compiled"
+    assert parsers == ([False, False, True, True] if compiled else [True] * 4)

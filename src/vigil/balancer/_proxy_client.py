@@ -40,19 +40,18 @@ _PIPELINE: Final = 1
 _UPSTREAM: Final = 2
 
 
-class _NoCallbacks:
-    """The callbacks of :data:`_CLOSED_PARSER`: none."""
-
-
-# What a closed connection's parser fields point to instead of its own parser, whose callbacks
-# are the connection's methods: the cycle they form would keep every closed connection (its
-# parser, exchange, head, lists) alive until the collector ran, and a burst of new streams
-# paid for those collections (docs/benchmarks.md, "CPU per new stream (branch sse3)")
-_CLOSED_PARSER: Final = HttpRequestParser(_NoCallbacks())
-
-
 def _discard(data: object) -> None:
-    """What a write does before the connection is made."""
+    """What a write does before the connection is made (and a feed before a parser exists)."""
+
+
+def _no_method() -> bytes:
+    """What ``get_method`` is without a parser (never called: only its callbacks call it)."""
+    return b""
+
+
+def _not_kept() -> bool:
+    """What ``should_keep_alive`` is without a parser (never called, as :func:`_no_method`)."""
+    return False
 
 
 def _host_value(value: bytes) -> bool:
@@ -73,12 +72,17 @@ class ClientConnection:
         """``peer``: the address ``accept()`` returned (else it is asked of the transport)."""
         self.state = state
         self.transport: asyncio.Transport | None = None
-        self.parser = parser = HttpRequestParser(self)
-        # the parser's methods bound once: mypyc calls a method of a non-compiled object by
-        # name, a look-up per call, and these run once or more per request
-        self.feed = parser.feed_data
-        self.get_method = parser.get_method
-        self.should_keep_alive = parser.should_keep_alive
+        # The request parser, made by the first read that needs it (_new_parser): a connection
+        # whose requests are all plain heads (compiled) never makes one. It refers to its
+        # callbacks, this connection's methods: connection_lost lets it go, so that the closed
+        # connection is freed at once, not left to the collector (a burst of new streams paid
+        # for those collections: docs/benchmarks.md, "CPU per new stream (branch sse3)").
+        self.parser: HttpRequestParser | None = None
+        # its methods, bound once (mypyc calls a method of a non-compiled object by name, a
+        # look-up per call, and these run once or more per request)
+        self.feed: Callable[[bytes], None] = _discard
+        self.get_method: Callable[[], bytes] = _no_method
+        self.should_keep_alive: Callable[[], bool] = _not_kept
         self.ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"-"
         self.lines = proxy_lines(self.ip, state.proto)  # the proxy's lines, for plain heads
         self.active: Exchange | None = None
@@ -148,6 +152,8 @@ class ClientConnection:
         self.data_len = size = len(data)
         self.data = data
         self.raw_start = 0 if between else -1
+        if self.parser is None:
+            self._new_parser()
         try:
             self.feed(data)
         except HttpParserUpgrade:
@@ -193,10 +199,11 @@ class ClientConnection:
             parsing.client_lost()
         # no reference cycle is left: freed by reference counting as soon as the loop lets go
         self.spare = None  # (an exchange refers to its client)
-        self.parser = parser = _CLOSED_PARSER  # (a parser refers to its callbacks' owner)
-        self.feed = parser.feed_data
-        self.get_method = parser.get_method
-        self.should_keep_alive = parser.should_keep_alive
+        if self.parser is not None:  # (a parser refers to its callbacks' owner)
+            self.parser = None
+            self.feed = _discard
+            self.get_method = _no_method
+            self.should_keep_alive = _not_kept
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -214,6 +221,17 @@ class ClientConnection:
                 conn.transport.resume_reading()
             else:
                 conn.transport.pause_reading()
+
+    def _new_parser(self) -> None:
+        self.parser = parser = HttpRequestParser(self)
+        self.feed = parser.feed_data
+        self.get_method = parser.get_method
+        self.should_keep_alive = parser.should_keep_alive
+
+    def _http10(self) -> bool:
+        """Whether the request being parsed is HTTP/1.0 (``get_http_version`` formats a str)."""
+        parser = self.parser
+        return parser is not None and parser.get_http_version() == "1.0"
 
     # -- httptools callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -258,7 +276,7 @@ class ClientConnection:
             raise BadRequest(400, "more than one Host header line")
         raw_start = self.raw_start
         if hosts == 0:  # RFC 9112 §3.2: an HTTP/1.1 request must have one
-            if self.parser.get_http_version() != "1.0":
+            if not self._http10():
                 raise BadRequest(400, "no Host header (an HTTP/1.1 request needs one)")
             # the upstream leg is HTTP/1.1: a Host, empty as the target has no authority
             self.headers.append((b"Host", b""))
@@ -290,9 +308,7 @@ class ClientConnection:
         keep_alive = self.should_keep_alive()
         # HTTP/1.0 keeps a connection alive only when its Connection header asks: kept alive
         # with no Connection header, the request is HTTP/1.1 (get_http_version formats a str)
-        http10 = (
-            self.parser.get_http_version() == "1.0" if meta.connection or not keep_alive else False
-        )
+        http10 = self._http10() if meta.connection or not keep_alive else False
         if http10 and meta.chunked:  # faulty framing: close after it (RFC 9112 §6.1)
             keep_alive = False
         ex = self.spare
