@@ -1,10 +1,11 @@
-"""A closed client connection is freed by reference counting, not left to the collector.
+"""A closed connection is freed by reference counting, not left to the collector.
 
-A connection and its request parser (whose callbacks are the connection's methods) form a
-reference cycle, as do a connection and the exchange it keeps for its next request: left in
-place, every closed connection lives until a collection runs, and a burst of new streams pays
-for those collections (docs/benchmarks.md, "CPU per new stream"). With the collector off, no
-client connection or exchange of a closed connection may be left alive.
+A connection and its parser (whose callbacks are the connection's methods) form a reference
+cycle, as do a client connection and the exchange it keeps for its next request: left in place,
+every closed connection lives until a collection runs, and a burst of new streams pays for those
+collections (docs/benchmarks.md, "CPU per new stream (branch sse3)"). With the collector off, no
+client connection, exchange or upstream connection of a closed connection may be left alive. A
+client connection makes its request parser only for a read that needs one.
 """
 
 from __future__ import annotations
@@ -95,3 +96,35 @@ async def test_a_connection_makes_its_parser_only_for_a_read_that_needs_it() -> 
     assert statuses == [200] * 4
     compiled = build() == "compiled"
     assert parsers == ([False, False, True, True] if compiled else [True] * 4)
+
+
+@pytest.mark.parametrize("loop_factory", [asyncio.new_event_loop, uvloop.new_event_loop])
+def test_closed_upstream_connections_are_freed_without_the_collector(loop_factory) -> None:
+    """An upstream that closes after each answer (``Connection: close``): each of its
+    connections is closed, and none is left alive for the collector."""
+    from vigil.balancer._proxy_upstream import UpstreamConnection
+
+    async def scenario() -> tuple[int, list[int]]:
+        async with serving(fixed(b"ok", headers="Connection: close\r\n")) as (up,):
+            proxy = Proxy(RoundRobinRouter([upstream("a", up.port)]))
+            port = await proxy.start()
+            try:
+                await roundtrip(port, GET)
+                gc.collect()
+                gc.disable()
+                try:
+                    statuses = []
+                    for i in range(CONNECTIONS):
+                        response = await roundtrip(port, POST if i % 2 else GET)
+                        statuses.append(response.status)
+                    await asyncio.sleep(0.05)  # the transports' last callbacks
+                    return alive(UpstreamConnection), statuses
+                finally:
+                    gc.enable()
+            finally:
+                await proxy.stop(0.5)
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        upstreams, statuses = runner.run(scenario())
+    assert statuses == [200] * CONNECTIONS
+    assert upstreams == 0
