@@ -2,6 +2,7 @@
 
     python bench/stream_setup.py            # rounds 1 and 5 of 200 one-event streams
     python bench/stream_setup.py --quick    # rounds 1 and 2
+    python bench/stream_setup.py --keep DIR # and keep the callgrind files (cg.vigil.5 ...)
 
 The backend of ``bench/balance_stream.py`` sends ONE event per stream, so what is counted is a
 stream's set-up and end: the accept, the request, the response head, one event, the last chunk
@@ -143,6 +144,9 @@ def count(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="rounds 1 and 2 instead of 1 and 5")
+    parser.add_argument(
+        "--keep", metavar="DIR", help="keep the callgrind files in DIR (for callgrind_annotate)"
+    )
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -165,6 +169,10 @@ def main() -> int:
             many, gc_many = count(last, backend_port, Path(tmp))
             nginx_first, _ = count(1, backend_port, Path(tmp), nginx=True)
             nginx_many, _ = count(last, backend_port, Path(tmp), nginx=True)
+            if args.keep:
+                Path(args.keep).mkdir(parents=True, exist_ok=True)
+                for out in Path(tmp).glob("cg.*"):
+                    shutil.copy(out, Path(args.keep) / out.name)
     finally:
         server.terminate()
     streams = (last - 1) * balance_stream.STREAMS

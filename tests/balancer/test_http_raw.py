@@ -186,3 +186,28 @@ def test_the_head_end_scan_finds_what_bytes_find_finds() -> None:
             assert head_end(data, start) == (found + 4 if found >= 0 else -1), (data, start)
     head = b"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\n\r\nok\r\n\r\n"
     assert head_end(head, 0) == head.index(b"ok")
+
+
+@pytest.mark.parametrize("spelling", [b"Transfer-Encoding", b"transfer-encoding"])
+def test_a_streams_chunked_head_is_forwarded_in_place(spelling: bytes) -> None:
+    """An SSE head (one plain ``Transfer-Encoding: chunked``): its lines kept in place and the
+    body re-chunked, where the rule writes the framing line after the others."""
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n%s: chunked\r\n"
+        b"Cache-Control: no-cache\r\nConnection: keep-alive\r\n\r\n" % spelling
+    )
+    kw = {"no_body": False, "client_keep_alive": True, "client_http10": False}
+    whole = _taken_whole(200, head, **kw)
+    assert whole == (
+        head.replace(b"Connection: keep-alive\r\n", b"X-Request-Id: rid\r\n"),
+        True,
+        False,
+        None,
+        True,
+    )
+    rule = _by_rule(200, head, **kw)
+    assert rule[0] != whole[0] and _lines(rule[0]) == _lines(whole[0]) and rule[1:] == whole[1:]
+    # closing the client connection after it: the proxy's Connection line at its end
+    closed = _taken_whole(200, head, no_body=False, client_keep_alive=False, client_http10=False)
+    assert closed[0].endswith(b"X-Request-Id: rid\r\nConnection: close\r\n\r\n")
+    assert closed[1:] == (True, False, None, False)

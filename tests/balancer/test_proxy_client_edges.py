@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import socket
 
+import pytest
+
 from ._routers import RoundRobinRouter, dead_port, upstream
 from ._upstreams import Received, Response, fixed, proxying, read_response, serving
 
@@ -226,3 +228,35 @@ async def test_an_upload_waiting_for_a_connect_that_fails_lets_the_client_finish
         listener.close()
     assert (answer.status, answer.body) == (502, b"no other upstream to retry on\n")
     assert second.status == 502
+
+
+async def test_idle_client_connections_share_one_timer_and_are_closed_on_time() -> None:
+    """The clients' timeouts are one sweep of the proxy, not a loop timer per connection (the
+    asyncio loop's own timer list shows it); every idle connection is still closed after the
+    timeout, and the sweep stops once no connection is left."""
+    connections = 20
+    async with serving(fixed(b"one")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router, client_timeout=TIMEOUT) as (proxy, port):
+            loop = asyncio.get_running_loop()
+            if not isinstance(loop, asyncio.BaseEventLoop):
+                pytest.skip("uvloop keeps its timers out of reach")
+            opened = [await asyncio.open_connection("127.0.0.1", port) for _ in range(connections)]
+            for _ in range(100):
+                if len(proxy.state.clients) == connections:
+                    break
+                await asyncio.sleep(0.01)
+            timers = len(loop._scheduled)  # the proxy's, and at most a test's sleep
+            closed = [await asyncio.wait_for(reader.read(), 3) for reader, _ in opened]
+            for _, writer in opened:
+                writer.close()
+            for _ in range(100):
+                if not proxy.state.clients:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(TIMEOUT)  # a sweep with no client left: the last one
+            sweeping = getattr(proxy.state, "_sweeper", None) is not None
+    assert timers <= 2
+    assert len(proxy.state.clients) == 0
+    assert closed == [b""] * connections
+    assert not sweeping

@@ -24,9 +24,14 @@ def _closing_on_reuse(every_connection: bool = True):  # type: ignore[no-untyped
     read whole and the connection closed unanswered (FIN: the server's keep-alive close
     racing the request). With ``every_connection`` False only the first connection does so."""
     seen: dict[int, int] = {}
+    # the connections' writers, kept: a freed writer's id() can be a later connection's, which
+    # then passed for the closed one (its first request closed unanswered: a 502 now and then)
+    writers: list[asyncio.StreamWriter] = []
 
     async def handle(req: Received, writer: asyncio.StreamWriter) -> bool:
         key = id(writer)
+        if key not in seen:
+            writers.append(writer)
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1 and (every_connection or len(seen) == 1):
             return False  # closed, nothing answered

@@ -10,8 +10,10 @@ there, so a head that reaches this module is well formed) — and it alone frame
 When one look at each line's first byte and colon position shows nothing but what the fast path
 handles, the head is forwarded as it is: one slice, the upstream's plain ``Connection:
 keep-alive`` / ``close`` cut out, the proxy's own lines (``X-Request-Id`` unless the upstream
-sent one, the client-side framing and ``Connection``) added at its end. Anything else — another
-HTTP version, a status line without the SP before its reason, ``Transfer-Encoding``, a
+sent one, the client-side framing and ``Connection``) added at its end; a streamed response's
+one plain ``Transfer-Encoding: chunked`` line (SSE, token streams) is kept in place too, for an
+HTTP/1.1 client of a response with a body. Anything else — another
+HTTP version, a status line without the SP before its reason, another ``Transfer-Encoding``, a
 ``Connection`` naming headers, ``Keep-Alive``, ``Proxy-*``, ``TE``, ``Trailer``, ``Upgrade``,
 ``Retry-After`` (parsed for the router), a special name in an unusual spelling, or any name that
 starts like one of these — takes :func:`~vigil.balancer._http_headers.rewrite_response`, the
@@ -35,6 +37,9 @@ _END_KEEP_10: Final = b"Connection: keep-alive\r\n\r\n"
 _END: Final = b"\r\n"
 _CHUNKED: Final = b"Transfer-Encoding: chunked\r\n"
 _REQUEST_ID: Final = b"X-Request-Id: "
+# The one Transfer-Encoding line the fast path forwards in place (a stream's head: SSE, tokens)
+_TE_CHUNKED: Final = b"Transfer-Encoding: chunked"
+_TE_CHUNKED_LOWER: Final = b"transfer-encoding: chunked"
 # The upstream's Connection lines the fast path cuts out (compared as they are: no hashing of a
 # fresh line); any other line whose name is 10 characters from a "c" (a Connection with a
 # list, another spelling) takes the full rewrite.
@@ -106,6 +111,7 @@ def response_head(
         return _rewrite(status, lines, no_body, client_keep_alive, client_http10, request_id)
     has_length = False
     has_id = False
+    upstream_chunked = False  # one plain "Transfer-Encoding: chunked" line
     cut = -1  # where the upstream's Connection line begins (its CRLF before it)
     cut_end = 0
     pos = len(lines[0])  # the offset of the CRLF before the line looked at
@@ -143,6 +149,8 @@ def response_head(
                     return _rewrite(
                         status, lines, no_body, client_keep_alive, client_http10, request_id
                     )
+        elif first == _T and size == 26 and not upstream_chunked and _is_chunked_line(line):
+            upstream_chunked = True  # a stream's head (SSE): re-chunked for the client
         elif (
             first == _T  # te, trailer, transfer-encoding
             or first == _K  # keep-alive
@@ -152,11 +160,17 @@ def response_head(
         ):
             return _rewrite(status, lines, no_body, client_keep_alive, client_http10, request_id)
         pos += size + 2
+    if upstream_chunked and (has_length or no_body or client_http10):
+        # length and chunked (llhttp refuses it), a chunked head with no body to frame, or
+        # a client that cannot be sent a transfer coding: the rewrite's rules
+        return _rewrite(status, lines, no_body, client_keep_alive, client_http10, request_id)
     keep_alive = client_keep_alive
-    chunked_out = False
+    chunked_out = upstream_chunked
     close_delimited = False
     parts = [head[:-2]] if cut < 0 else [head[:cut], head[cut_end:-2]]
-    if not has_length and not no_body:
+    if upstream_chunked:
+        pass  # its Transfer-Encoding line is the client's, kept in place
+    elif not has_length and not no_body:
         close_delimited = True  # no Transfer-Encoding here: the body ends when upstream closes
         if client_http10:
             keep_alive = False
@@ -172,6 +186,12 @@ def response_head(
     else:
         parts.append(_END)
     return ResponseMeta(b"".join(parts), chunked_out, close_delimited, None), keep_alive
+
+
+def _is_chunked_line(line: bytes) -> bool:
+    """Whether a 26-byte line is ``Transfer-Encoding: chunked`` in its canonical or lower-case
+    spelling (a streamed response's only framing line, forwarded as it is)."""
+    return line in (_TE_CHUNKED, _TE_CHUNKED_LOWER)
 
 
 def _rewrite(

@@ -29,7 +29,7 @@ import functools
 import logging
 import socket
 from collections.abc import Callable, Coroutine
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 # Accepts per wake-up at most: enough for any burst's backlog, small enough that the
 # connections already open still get served between two batches.
@@ -37,6 +37,9 @@ ACCEPT_BATCH = 1024
 # accept() failing for want of descriptors or memory: stop accepting this long (as asyncio does)
 RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 RESOURCE_PAUSE = 1.0
+# The protocol factory's type, for cast() in the accept loop: made once here, as subscribing
+# collections.abc.Callable is not cached (~1.5 µs per accepted connection, interpreted)
+ProtocolFactory: TypeAlias = Callable[[], asyncio.Protocol]
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +148,7 @@ class Listener:
             else:
                 conn.setblocking(False)
             # the factory's protocols have asyncio.Protocol's methods without its base class
-            make = cast(Callable[[], asyncio.Protocol], functools.partial(self.factory, peer))
+            make = cast(ProtocolFactory, functools.partial(self.factory, peer))
             # uvloop takes any socket object with fileno(), family and type
             _drive(self.loop.connect_accepted_socket(make, cast(socket.socket, conn)))
 

@@ -41,7 +41,17 @@ _UPSTREAM: Final = 2
 
 
 def _discard(data: object) -> None:
-    """What a write does before the connection is made."""
+    """What a write does before the connection is made (and a feed before a parser exists)."""
+
+
+def _no_method() -> bytes:
+    """What ``get_method`` is without a parser (never called: only its callbacks call it)."""
+    return b""
+
+
+def _not_kept() -> bool:
+    """What ``should_keep_alive`` is without a parser (never called, as :func:`_no_method`)."""
+    return False
 
 
 def _host_value(value: bytes) -> bool:
@@ -62,12 +72,17 @@ class ClientConnection:
         """``peer``: the address ``accept()`` returned (else it is asked of the transport)."""
         self.state = state
         self.transport: asyncio.Transport | None = None
-        self.parser = parser = HttpRequestParser(self)
-        # the parser's methods bound once: mypyc calls a method of a non-compiled object by
-        # name, a look-up per call, and these run once or more per request
-        self.feed = parser.feed_data
-        self.get_method = parser.get_method
-        self.should_keep_alive = parser.should_keep_alive
+        # The request parser, made by the first read that needs it (_new_parser): a connection
+        # whose requests are all plain heads (compiled) never makes one. It refers to its
+        # callbacks, this connection's methods: connection_lost lets it go, so that the closed
+        # connection is freed at once, not left to the collector (a burst of new streams paid
+        # for those collections: docs/benchmarks.md, "CPU per new stream (branch sse3)").
+        self.parser: HttpRequestParser | None = None
+        # its methods, bound once (mypyc calls a method of a non-compiled object by name, a
+        # look-up per call, and these run once or more per request)
+        self.feed: Callable[[bytes], None] = _discard
+        self.get_method: Callable[[], bytes] = _no_method
+        self.should_keep_alive: Callable[[], bool] = _not_kept
         self.ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"-"
         self.lines = proxy_lines(self.ip, state.proto)  # the proxy's lines, for plain heads
         self.active: Exchange | None = None
@@ -94,7 +109,7 @@ class ClientConnection:
         self.paused = 0
         self.write_paused = False
         self.last_io = 0.0
-        self.timer: asyncio.TimerHandle | None = None
+        self.expired = False  # its timeout passed (ProxyState's sweep calls sweep())
         # the transport's bound write methods, looked up once: a call per response piece
         self.send: Callable[[bytes], object] = _discard
         self.send_many: Callable[[list[bytes]], object] = _discard
@@ -117,7 +132,9 @@ class ClientConnection:
         self.state.clients.add(self)
         self.state.access_due = 0.0  # is the access log on? asked again at the next request end
         self.last_io = self.state.loop.time()
-        self.timer = self.state.loop.call_later(self.state.settings.client_timeout, self._on_timer)
+        # its timeouts are watched by the proxy's sweep over the live connections, not by a
+        # loop timer of its own (call_later, cancel and the timer's close: ~5,000 instructions)
+        self.state.watch_clients()
 
     def data_received(self, data: bytes) -> None:
         if self.error is not None:
@@ -137,6 +154,8 @@ class ClientConnection:
         self.data_len = size = len(data)
         self.data = data
         self.raw_start = 0 if between else -1
+        if self.parser is None:
+            self._new_parser()
         try:
             self.feed(data)
         except HttpParserUpgrade:
@@ -170,16 +189,20 @@ class ClientConnection:
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.state.clients.discard(self)
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         active, self.active = self.active, None
         self.queue.clear()
         if active is not None:
             active.client_lost()
-        parsing = self.parsing
+        parsing, self.parsing = self.parsing, None
         if parsing is not None and parsing is not active:
             parsing.client_lost()
+        # no reference cycle is left: freed by reference counting as soon as the loop lets go
+        self.spare = None  # (an exchange refers to its client)
+        if self.parser is not None:  # (a parser refers to its callbacks' owner)
+            self.parser = None
+            self.feed = _discard
+            self.get_method = _no_method
+            self.should_keep_alive = _not_kept
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -197,6 +220,17 @@ class ClientConnection:
                 conn.transport.resume_reading()
             else:
                 conn.transport.pause_reading()
+
+    def _new_parser(self) -> None:
+        self.parser = parser = HttpRequestParser(self)
+        self.feed = parser.feed_data
+        self.get_method = parser.get_method
+        self.should_keep_alive = parser.should_keep_alive
+
+    def _http10(self) -> bool:
+        """Whether the request being parsed is HTTP/1.0 (``get_http_version`` formats a str)."""
+        parser = self.parser
+        return parser is not None and parser.get_http_version() == "1.0"
 
     # -- httptools callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -241,7 +275,7 @@ class ClientConnection:
             raise BadRequest(400, "more than one Host header line")
         raw_start = self.raw_start
         if hosts == 0:  # RFC 9112 §3.2: an HTTP/1.1 request must have one
-            if self.parser.get_http_version() != "1.0":
+            if not self._http10():
                 raise BadRequest(400, "no Host header (an HTTP/1.1 request needs one)")
             # the upstream leg is HTTP/1.1: a Host, empty as the target has no authority
             self.headers.append((b"Host", b""))
@@ -273,9 +307,7 @@ class ClientConnection:
         keep_alive = self.should_keep_alive()
         # HTTP/1.0 keeps a connection alive only when its Connection header asks: kept alive
         # with no Connection header, the request is HTTP/1.1 (get_http_version formats a str)
-        http10 = (
-            self.parser.get_http_version() == "1.0" if meta.connection or not keep_alive else False
-        )
+        http10 = self._http10() if meta.connection or not keep_alive else False
         if http10 and meta.chunked:  # faulty framing: close after it (RFC 9112 §6.1)
             keep_alive = False
         ex = self.spare
@@ -370,9 +402,12 @@ class ClientConnection:
         self.write(error_response(error.status, error.reason, request_id=None, close=True))
         self.close()
 
-    def _on_timer(self) -> None:
+    def sweep(self, now: float) -> None:
+        """Close the connection if its timeout passed at the loop time ``now`` (called by
+        :meth:`~vigil.balancer._proxy_state.ProxyState.watch_clients`' sweep)."""
+        if self.expired or self.closed:
+            return
         timeout = self.state.settings.client_timeout
-        now = self.state.loop.time()
         due = self.last_io + timeout
         if self.in_head and self.head_began + timeout < due:
             # a head has client_timeout from its first byte, however often bytes come (a
@@ -380,10 +415,8 @@ class ClientConnection:
             due = self.head_began + timeout
         active = self.active
         if now < due or (active is not None and active.req_done):
-            delay = due - now if now < due else timeout
-            self.timer = self.state.loop.call_later(delay, self._on_timer)
-            return
-        self.timer = None
+            return  # not idle, or a response in progress (its own timeouts are the upstream's)
+        self.expired = True
         if active is not None:  # the client stopped sending the body of a request
             self.active = None
             active.client_lost()

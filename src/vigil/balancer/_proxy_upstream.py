@@ -37,6 +37,17 @@ WHOLE_RESPONSES: Final = __file__.endswith((".so", ".pyd"))
 MAX_UPSTREAM_HEAD: Final = 64 * 1024
 
 
+class _NoCallbacks:
+    """The callbacks of :data:`_CLOSED_PARSER`: none."""
+
+
+# What a closed connection's parser fields point to instead of its own parser, whose callbacks
+# are the connection's methods: the cycle they form would keep every closed upstream connection
+# (renewed warm spares, connections the upstream closed) alive until the collector ran. Never fed:
+# a closed connection reads nothing more.
+_CLOSED_PARSER: Final = HttpResponseParser(_NoCallbacks())
+
+
 def _discard(data: bytes) -> object:
     """What a write does before the connection is made."""
     return None
@@ -132,6 +143,11 @@ class UpstreamConnection:
             self.pool.forget(self)
             if not asked:
                 self.pool.check(self.key)
+        # no reference cycle is left: freed by reference counting once the pool lets go
+        self.parser = parser = _CLOSED_PARSER
+        self.feed = parser.feed_data
+        self.get_status_code = parser.get_status_code
+        self.should_keep_alive = parser.should_keep_alive
 
     def pause_writing(self) -> None:
         if self.exchange is not None:

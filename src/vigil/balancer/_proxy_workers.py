@@ -46,12 +46,12 @@ if TYPE_CHECKING:
 ProxyFactory = Callable[[], "Proxy"]
 
 # A worker's young-generation threshold (CPython's default: 700). A new client connection
-# allocates dozens of container objects, some in reference cycles (a connection and its
-# parser, whose callbacks it is) that only the collector frees; at 700 a burst of 200 new
-# streams ran ~8 young and ~1 middle collection, ~10,000 instructions per stream, 6 % of a
-# stream's set-up to its end (bench/stream_setup.py, docs/benchmarks.md "First event of a
-# stream"). At 7,000 those collections are ten times rarer; the cyclic garbage left waiting is
-# bounded by the same count (a few MB).
+# allocates dozens of container objects, and a burst of 200 new streams holds 200 of each at once:
+# at 700 such a burst ran ~5 young collections per 200 streams, each walking every live one:
+# ~10,000 instructions per stream, 10 % of a stream's set-up to its end (bench/stream_setup.py;
+# docs/benchmarks.md "First event of a stream" and "CPU per new stream (branch sse3)": a closed
+# connection no longer waits for the collector, it is freed by reference counting, but the
+# collections during a burst remain). At 7,000 they are ten times rarer.
 GC_YOUNG_THRESHOLD: Final = 7000
 
 
