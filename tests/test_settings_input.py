@@ -226,3 +226,26 @@ def test_check_config_refuses_a_store_url_vigil_up_cannot_open(url: str, problem
 )
 def test_a_store_url_vigil_can_open_is_taken(url: str) -> None:
     assert parse_settings(f"store:\n  url: '{url}'\n").store.url == url
+
+
+def test_a_trusted_proxies_entry_that_is_no_address_is_refused_naming_it() -> None:
+    text = """\
+        services:
+          - name: a
+            command: x
+            balancer:
+              trusted_proxies: [10.0.0.0/8, 10.0.0.0/33]
+        """
+    [problem] = problems_of(text)
+    assert problem.startswith("vigil.yaml:5: services[0].balancer.trusted_proxies[1]: "), problem
+    assert "'10.0.0.0/33' is not an IP address or CIDR block (e.g. 10.0.0.0/8" in problem
+
+
+def test_trusted_proxies_are_kept_in_canonical_form() -> None:
+    settings = parse_settings(
+        "services:\n  - name: a\n    command: x\n    balancer:\n"
+        "      trusted_proxies: [10.1.2.3/8, '::1']\n"
+    )
+    balancer = settings.services[0].balancer
+    assert balancer is not None
+    assert balancer.trusted_proxies == ["10.0.0.0/8", "::1/128"]

@@ -30,6 +30,7 @@ from vigil.balancer._http_target import forwarded_target
 from vigil.balancer._proxy_core import ExchangeCore
 from vigil.balancer._proxy_exchange import Exchange
 from vigil.balancer._proxy_state import ProxyState
+from vigil.balancer._proxy_trust import forwarded_client, is_trusted
 
 # 1 for a byte a Host value may have (a bytes index: compiled, an inline load)
 HOST_TABLE: Final = bytes(int(c in HOST_BYTES) for c in range(256))
@@ -70,6 +71,9 @@ class ClientConnection:
         self.should_keep_alive = parser.should_keep_alive
         self.ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"-"
         self.lines = proxy_lines(self.ip, state.proto)  # the proxy's lines, for plain heads
+        # the peer is a trusted proxy (ProxySettings.trusted_proxies): its forwarding headers
+        # are passed on, and its X-Forwarded-For names the client of each request
+        self.trusted = bool(state.trusted) and is_trusted(state.trusted, self.ip)
         self.active: Exchange | None = None
         # requests parsed and not yet served, oldest first (a list: compiled, its append and
         # pop are direct C calls where a deque's are look-ups by name; it holds one or two)
@@ -89,6 +93,7 @@ class ClientConnection:
         # is the affinity key, nor from source, where llhttp's callbacks cost less than a
         # Python loop over the head's bytes
         self.plain = PLAIN_HEADS and state.router is not None and state.affinity is None
+        self.plain = self.plain and not self.trusted  # (its client is read per request)
         self.error: BadRequest | None = None
         self.closed = False
         self.paused = 0
@@ -114,6 +119,9 @@ class ClientConnection:
             if isinstance(peer, tuple) and peer:
                 self.ip = str(peer[0]).encode()
                 self.lines = proxy_lines(self.ip, self.state.proto)
+                if self.state.trusted and is_trusted(self.state.trusted, self.ip):
+                    self.trusted = True
+                    self.plain = False
         self.state.clients.add(self)
         self.state.access_due = 0.0  # is the access log on? asked again at the next request end
         self.last_io = self.state.loop.time()
@@ -268,6 +276,7 @@ class ClientConnection:
             st.affinity,
             self.data,
             raw_start,
+            self.trusted,
         )
         self.raw_start = -1  # where the next head in this read begins is not known
         keep_alive = self.should_keep_alive()
@@ -284,8 +293,15 @@ class ClientConnection:
         else:
             self.spare = None
         ex.begin(method, self.url, self.headers, meta, keep_alive, http10)
+        if self.trusted:  # the client behind the trusted proxy (access log, router_for)
+            ex.client_ip = forwarded_client(st.trusted, self.ip, self._forwarded_for())
         self.parsing = ex
         self.queue.append(ex)
+
+    def _forwarded_for(self) -> bytes | None:
+        """The request's ``X-Forwarded-For`` lines joined (read for a trusted peer only)."""
+        values = [v for n, v in self.headers if len(n) == 15 and n.lower() == b"x-forwarded-for"]
+        return b", ".join(values) if values else None
 
     def _plain_head(self, data: bytes, target_end: int) -> None:
         """A whole request read that :func:`plain_request` took: what ``on_headers_complete``

@@ -69,6 +69,7 @@ def proxy_settings(b: BalancerSettings) -> ProxySettings:
         retry_budget_ratio=b.retry_ratio,
         retry_on_reset=b.retry_on_reset,
         affinity_header=b.affinity_header,
+        trusted_proxies=tuple(b.trusted_proxies),
     )
 
 
