@@ -96,6 +96,7 @@ class ClientConnection:
         self.plain = self.plain and not self.trusted  # (its client is read per request)
         self.error: BadRequest | None = None
         self.closed = False
+        self.eof = False  # the client half-closed after whole requests: close once answered
         self.paused = 0
         self.write_paused = False
         self.last_io = 0.0
@@ -173,7 +174,20 @@ class ClientConnection:
             self._pause(_PIPELINE)
 
     def eof_received(self) -> bool:
-        return False  # a half-closed client is treated as gone
+        """The client sent its FIN: it closed, or half-closed (``shutdown(SHUT_WR)``), which
+        look the same. By default it is gone (nginx's default too): its request is aborted, so
+        a model server stops generating for nobody. With ``answer_half_closed`` the requests it
+        sent whole are still answered (HAProxy's way), then the connection is closed; a
+        half-sent request, or none, ends it at once (kept open, the transport reads no more)."""
+        if (
+            not self.state.settings.answer_half_closed
+            or self.in_head
+            or self.parsing is not None
+            or (self.active is None and not self.queue)
+        ):
+            return False
+        self.eof = True
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -350,7 +364,7 @@ class ClientConnection:
         self.last_io = self.state.loop_time()
         if self.closed:
             return
-        if not ex.keep_alive or self.state.stopping:
+        if not ex.keep_alive or self.state.stopping or (self.eof and not self.queue):
             self.close()
         elif self.queue:
             self._next()

@@ -82,6 +82,12 @@ class ProxySettings:
     passed on (``X-Forwarded-For`` with the peer appended, its rightmost address not trusted
     the client's in the access log and ``router_for``). From any other peer they are dropped;
     ``X-Forwarded-For`` is the peer alone, ``X-Forwarded-Proto`` is ``forwarded_proto``."""
+    answer_half_closed: bool = False
+    """Answer the requests a client sent whole before its FIN (a half-close,
+    ``shutdown(SHUT_WR)``), as HAProxy does. Off: a FIN is a client gone, and its request is
+    aborted at once (nginx's default): a close and a half-close look the same on the wire, and
+    a client that timed out and went away would otherwise keep a replica generating for
+    nobody until the answer is written (a whole generation for a non-streamed answer)."""
     backlog: int = 4096
     """``listen()`` backlog; bursts of new connections beyond it are refused by the kernel."""
 

@@ -70,6 +70,7 @@ def proxy_settings(b: BalancerSettings) -> ProxySettings:
         retry_on_reset=b.retry_on_reset,
         affinity_header=b.affinity_header,
         trusted_proxies=tuple(b.trusted_proxies),
+        answer_half_closed=b.answer_half_closed,
     )
 
 

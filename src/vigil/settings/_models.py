@@ -158,6 +158,12 @@ class BalancerSettings(_Section):
     in the access log. From any other peer these are dropped, ``X-Forwarded-For`` is the peer's
     address alone and ``X-Forwarded-Proto`` the balancer's own: a client cannot claim an
     address (nginx's ``set_real_ip_from``, Traefik's ``forwardedHeaders.trustedIPs``)."""
+    answer_half_closed: bool = False
+    """Answer a request whose client half-closed (``shutdown(SHUT_WR)``) after sending it whole,
+    as HAProxy does. Off (nginx's default): the FIN is taken as the client gone and the request
+    is aborted, so a replica does not keep generating for a client that closed; the two look
+    the same on the wire. Turn on for clients that half-close on purpose (``nc -N``, some
+    scripts)."""
     connect_timeout: Seconds = 2.0
     first_byte_timeout: Seconds = 300.0
     """From request sent to response head; long prompts on a busy GPU are slow."""
