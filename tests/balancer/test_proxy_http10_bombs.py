@@ -121,3 +121,16 @@ async def test_a_deflate_body_with_bytes_after_its_end_is_cut() -> None:
     # bytes is dropped with it): the client sees a truncated body, never the tail's bytes
     assert (TEXT10 + b"cut short " * 100).startswith(rest) and len(rest) <= len(TEXT10) + 1000
     assert router.outcomes() == [("a", Outcome.PROTOCOL_ERROR)]
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["then-chunked", "to-the-close"])
+async def test_zero_bytes_padding_a_gzip_body_are_skipped(chunked: bool) -> None:
+    # gzip(1) decodes such a file ("trailing zero bytes ignored"), as Python's gzip does:
+    # padding to a block size, and between two members
+    packed = gzip.compress(TEXT10) + bytes(700) + gzip.compress(b"second") + bytes(3)
+    framing = b"gzip, chunked" if chunked else b"gzip"
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: %s\r\n\r\n" % framing
+    line, _, rest, router = await _get10(_answering(head, packed, chunked=chunked), GET10)
+    assert line.startswith("HTTP/1.1 200")
+    assert rest == TEXT10 + b"second"
+    assert router.outcomes() == [("a", Outcome.OK)]

@@ -13,8 +13,10 @@ at the piece or at the end: the exchange answers 502, or cuts the client off, as
 invalid response. Rare by construction (the proxy sends no ``TE`` upstream, so a server that
 applies a transfer coding other than chunked does it unasked): nothing here is on a hot path.
 A gzip body may hold several members in a row (RFC 1952 §2.2, what ``cat a.gz b.gz`` makes):
-each is decoded in turn, under the same bound; bytes after a member that do not begin a gzip
-member are a corrupt body, and so is any byte after a deflate (zlib) stream's end.
+each is decoded in turn, under the same bound; zero bytes after a member are padding and
+skipped, as gzip(1) ("trailing zero bytes ignored") and Python's ``gzip`` skip them (tape and
+block-padded files have them); other bytes after a member that do not begin a gzip member are a
+corrupt body, and so is any byte after a deflate (zlib) stream's end.
 
 The output is bounded, against a compression bomb from a hostile or broken replica (10 MB of
 zeros gzip to 10 kB, 1 GB to 1 MB): at any point the decoded bytes (of every stage) may be at
@@ -72,16 +74,23 @@ class BodyDecoder:
         return data
 
     def _stage(self, i: int, data: bytes) -> bytes:
-        """Stage ``i``'s output for ``data``: a gzip member's end starts the next member."""
+        """Stage ``i``'s output for ``data``: a gzip member's end starts the next member, and
+        zero bytes after a member are padding, skipped (gzip(1) and Python's ``gzip`` do)."""
         stage = self.stages[i]
-        out = self._inflate(stage, data)
-        while stage.unused_data:  # only once the stream has ended
+        out = b""
+        if not stage.eof:
+            out = self._inflate(stage, data)
+            data = stage.unused_data  # empty until the stream has ended
+        while data:  # the stream has ended: padding, or the next gzip member
             wbits = self.members[i]
             if not wbits:
                 raise ValueError("bytes after the end of the coded body")
-            rest = stage.unused_data
+            data = data.lstrip(b"\0")
+            if not data:
+                break
             stage = self.stages[i] = zlib.decompressobj(wbits)
-            out += self._inflate(stage, rest)
+            out += self._inflate(stage, data)
+            data = stage.unused_data
         return out
 
     def _inflate(self, stage: zlib._Decompress, data: bytes) -> bytes:
