@@ -343,7 +343,10 @@ class Exchange(ExchangeCore):
             self.out.append(b"0\r\n\r\n")
         elif resp.decoder is not None:  # ValueError: the coded body was cut short
             self.out.append(resp.decoder.end())
-        self._complete(conn, reusable, resp.retry_after)
+        # the answer came now: timed before the write and the bookkeeping, so that the last
+        # answer other workers read (their silence test) does not lag it (the one clock read
+        # the release would make after them)
+        self._complete(conn, reusable, resp.retry_after, self.state.clock())
 
     def _complete(
         self,
