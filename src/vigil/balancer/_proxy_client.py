@@ -280,6 +280,9 @@ class ClientConnection:
                 ]
                 self.headers.append((b"Host", authority))
                 raw_start = -1
+        elif 35 in url:  # "#": a fragment is never sent (RFC 9112 §3.2), as in absolute form
+            self.url = url[: url.index(35)]
+            raw_start = -1  # the head is rebuilt without it
         meta = rewrite_request(
             method,
             self.url,
