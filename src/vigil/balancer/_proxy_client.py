@@ -209,6 +209,15 @@ class ClientConnection:
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        ex = self.active
+        if ex is not None and ex.resp is not None and ex.resp.decoder is not None:
+            try:  # decoded bytes held for this client (rare: an HTTP/1.0 client, a coding)
+                ex.decode_out()
+            except ValueError:  # corrupt, or past the bound: cut, as during a read
+                ex.decode_failed()
+                return
+            if self.write_paused or ex.ending is not None:
+                return  # still more than the client takes: the upstream stays paused
         self._upstream_reading(True)
 
     def _upstream_reading(self, on: bool) -> None:
