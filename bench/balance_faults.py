@@ -66,7 +66,9 @@ ones.
 Prints Rich tables on stderr, then ONE JSON line on stdout with the figures and the baseline's.
 The bench monkeypatches the two methods above for measurement only; the product code is as is.
 Patches do not reach compiled (mypyc) methods, so parts 1 and 2 run the balancer in this process
-from its sources (see ``install_hooks``); part 3's workers run the compiled build.
+from its sources (see ``install_hooks``); part 3's workers run the compiled build. A hook that
+raises (a product signature it no longer matches) stops the bench with its traceback
+(``loud``, ``Probe.check``) instead of passing for the clients' errors it causes.
 Every process it starts is stopped (stalled ones get SIGCONT first).
 """
 
@@ -75,6 +77,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import os
@@ -86,9 +89,11 @@ import statistics
 import sys
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -216,7 +221,17 @@ class Probe:
     # how each attempt that lost its upstream connection saw it: "eof", "reset", ...
     lost: dict[tuple[int, float], str] = field(default_factory=dict)
 
+    # the first exception a measurement hook raised, with its traceback (see loud)
+    failure: str | None = None
+
+    def check(self) -> None:
+        """Stop the bench with the hook's error: a hook that raised inside the proxy would
+        otherwise show up only as the clients' errors (502s, resets), as if measured."""
+        if self.failure is not None:
+            raise SystemExit(f"balance_faults: a measurement hook raised:\n{self.failure}")
+
     def clear(self) -> None:
+        self.check()
         self.picks.clear()
         self.attempts.clear()
         self.health.clear()
@@ -225,6 +240,24 @@ class Probe:
 
 
 PROBE = Probe()
+HookT = TypeVar("HookT", bound=Callable[..., Any])
+
+
+def loud(hook: HookT) -> HookT:
+    """``hook`` recording the first exception it raises in ``PROBE.failure`` (then re-raised to
+    the proxy): every figure read from the probe first checks it (``PROBE.check``), so a hook
+    that breaks stops the bench with its own error instead of passing for client errors."""
+
+    @functools.wraps(hook)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return hook(*args, **kwargs)
+        except BaseException:
+            if PROBE.failure is None:
+                PROBE.failure = traceback.format_exc()
+            raise
+
+    return cast(HookT, wrapper)
 
 
 def install_hooks() -> None:
@@ -253,18 +286,21 @@ def install_hooks() -> None:
     set_health, eject = Pool.set_health, Pool._eject
     lost = Exchange.upstream_lost
 
+    @loud
     def lost_hook(self: Exchange, conn: Any, exc: Exception | None) -> None:
         reset = isinstance(exc, ConnectionResetError)
         how = "eof" if exc is None else "reset" if reset else type(exc).__name__
         PROBE.lost[(id(self), self.t_attempt)] = how
         lost(self, conn, exc)
 
+    @loud
     def acquire_hook(self: Pool, now: float, key: str | None = None, exclude: Any = frozenset()):  # type: ignore[no-untyped-def]
         upstream = acquire(self, now, key, exclude)
         if upstream is not None:
             PROBE.picks.append((now, upstream.id))
         return upstream
 
+    @loud
     def release_hook(self: ExchangeCore, outcome: Any, *args: Any, **kwargs: Any) -> None:
         # the rest passed on as given (retry_after, counted, now: the signature grows)
         upstream = self.upstream
@@ -276,10 +312,12 @@ def install_hooks() -> None:
             )
         release(self, outcome, *args, **kwargs)
 
+    @loud
     def health_hook(self: Pool, upstream_id: str, healthy: bool, now: float) -> None:
         PROBE.health.append((now, upstream_id, healthy))
         set_health(self, upstream_id, healthy, now)
 
+    @loud
     def eject_hook(self: Pool, upstream: Any, now: float) -> None:
         before = upstream.ejected_until
         eject(self, upstream, now)
@@ -468,6 +506,7 @@ def client_errors(result: dict[str, Any]) -> dict[str, Any]:
 
 def vigil_kill_figures(victim: str, t_kill: float) -> dict[str, Any]:
     """From the hooks: in flight on the victim at the kill, and when it stopped being picked."""
+    PROBE.check()
     back = [t for t, uid, ok in PROBE.health if uid == victim and ok and t > t_kill]
     readmitted = min(back, default=float("inf"))
     picks = [t for t, uid in PROBE.picks if uid == victim and t_kill <= t < readmitted]
@@ -777,6 +816,7 @@ async def live_policies(seconds: float) -> dict[str, dict[str, Any]]:
                 await proxy.stop(1.0)
             recs = result["records"]
             lat = sorted(r[3] for r in recs if r[2] == 200)
+            PROBE.check()
             picks = [uid for _, uid in PROBE.picks]
             out[policy] = {
                 "requests": len(recs),
@@ -1161,6 +1201,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "(bench/balance_sim.py has one)"
     )
     workers, shared_figures = await workers_part(seconds)
+    PROBE.check()
     return {
         "bench": "balance_faults",
         "quick": args.quick,

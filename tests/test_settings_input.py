@@ -284,3 +284,25 @@ def test_a_retention_shorter_than_its_bucket_is_refused_saying_a_bare_number_is_
 def test_a_duration_in_days_is_read() -> None:
     settings = parse_settings("metrics:\n  keep_minutes: 7d\n  keep_hours: 1.5d\n")
     assert (settings.metrics.keep_minutes, settings.metrics.keep_hours) == (604800.0, 129600.0)
+
+def test_a_trusted_proxies_entry_that_is_no_address_is_refused_naming_it() -> None:
+    text = """\
+        services:
+          - name: a
+            command: x
+            balancer:
+              trusted_proxies: [10.0.0.0/8, 10.0.0.0/33]
+        """
+    [problem] = problems_of(text)
+    assert problem.startswith("vigil.yaml:5: services[0].balancer.trusted_proxies[1]: "), problem
+    assert "'10.0.0.0/33' is not an IP address or CIDR block (e.g. 10.0.0.0/8" in problem
+
+
+def test_trusted_proxies_are_kept_in_canonical_form() -> None:
+    settings = parse_settings(
+        "services:\n  - name: a\n    command: x\n    balancer:\n"
+        "      trusted_proxies: [10.1.2.3/8, '::1']\n"
+    )
+    balancer = settings.services[0].balancer
+    assert balancer is not None
+    assert balancer.trusted_proxies == ["10.0.0.0/8", "::1/128"]

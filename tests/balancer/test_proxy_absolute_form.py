@@ -74,3 +74,13 @@ async def test_an_http10_absolute_form_request_without_host_gets_the_targets_aut
         "/z",
         ["m.example:81"],
     )
+
+
+async def test_a_fragment_in_an_origin_form_target_is_not_forwarded() -> None:
+    # RFC 9112 §3.2: a request target has no fragment; the absolute form's was already cut
+    response, up = await through_one_upstream(
+        b"GET /v1/models?x=1#frag HTTP/1.1\r\nHost: svc\r\nUser-Agent: t\r\n\r\n"
+    )
+    assert response.status == 200
+    (request,) = up.requests
+    assert request.path == "/v1/models?x=1"

@@ -8,6 +8,7 @@ not begin one, or after a deflate stream, cut the body.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gzip
 import resource
@@ -18,6 +19,8 @@ import pytest
 from vigil.balancer._http_codings import MAX_RATIO, SLACK
 from vigil.balancer._upstream import Outcome
 
+from ._routers import RoundRobinRouter, upstream
+from ._upstreams import proxying, read_head, serving
 from .test_proxy_http10 import GET10, _answering, _get10
 
 MIB = 1 << 20
@@ -121,3 +124,42 @@ async def test_a_deflate_body_with_bytes_after_its_end_is_cut() -> None:
     # bytes is dropped with it): the client sees a truncated body, never the tail's bytes
     assert (TEXT10 + b"cut short " * 100).startswith(rest) and len(rest) <= len(TEXT10) + 1000
     assert router.outcomes() == [("a", Outcome.PROTOCOL_ERROR)]
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["then-chunked", "to-the-close"])
+async def test_zero_bytes_padding_a_gzip_body_are_skipped(chunked: bool) -> None:
+    # gzip(1) decodes such a file ("trailing zero bytes ignored"), as Python's gzip does:
+    # padding to a block size, and between two members
+    packed = gzip.compress(TEXT10) + bytes(700) + gzip.compress(b"second") + bytes(3)
+    framing = b"gzip, chunked" if chunked else b"gzip"
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: %s\r\n\r\n" % framing
+    line, _, rest, router = await _get10(_answering(head, packed, chunked=chunked), GET10)
+    assert line.startswith("HTTP/1.1 200")
+    assert rest == TEXT10 + b"second"
+    assert router.outcomes() == [("a", Outcome.OK)]
+
+
+async def test_a_read_decoding_to_megabytes_waits_for_a_slow_client_in_slices() -> None:
+    # one upstream read (up to 256 KiB coded) may decode to up to 100 times that: it is
+    # written a slice at a time while the client takes it, not built and queued whole.
+    # 20 MB that gzip 56 to 1 (within the bound of 100): a 256 KiB read decodes to ~14 MB
+    text = b"".join(b"%s %06d\n" % (b"word " * 32, i) for i in range(120_000))
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"
+    async with (
+        serving(_answering(head, gzip.compress(text), chunked=False)) as (up,),
+        proxying(RoundRobinRouter([upstream("a", up.port)])) as (proxy, port),
+    ):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 16)
+        writer.write(GET10)
+        line, _ = await asyncio.wait_for(read_head(reader), 5)
+        reader._transport.pause_reading()  # type: ignore[attr-defined]  # a slow client
+        await asyncio.sleep(1.0)  # the upstream has sent it all by now
+        (client,) = proxy.state.clients
+        buffered = client.transport.get_write_buffer_size()  # type: ignore[attr-defined]
+        reader._transport.resume_reading()  # type: ignore[attr-defined]
+        rest = await asyncio.wait_for(reader.read(), 20)
+        writer.close()
+    assert line.startswith("HTTP/1.1 200")
+    assert rest == text
+    # the proxy holds its high-water mark and a slice or so for this client, not the read
+    assert buffered < MIB // 2, buffered  # on main: 1.4 MB (and ~14 MB decoded at once)

@@ -13,8 +13,10 @@ at the piece or at the end: the exchange answers 502, or cuts the client off, as
 invalid response. Rare by construction (the proxy sends no ``TE`` upstream, so a server that
 applies a transfer coding other than chunked does it unasked): nothing here is on a hot path.
 A gzip body may hold several members in a row (RFC 1952 §2.2, what ``cat a.gz b.gz`` makes):
-each is decoded in turn, under the same bound; bytes after a member that do not begin a gzip
-member are a corrupt body, and so is any byte after a deflate (zlib) stream's end.
+each is decoded in turn, under the same bound; zero bytes after a member are padding and
+skipped, as gzip(1) ("trailing zero bytes ignored") and Python's ``gzip`` skip them (tape and
+block-padded files have them); other bytes after a member that do not begin a gzip member are a
+corrupt body, and so is any byte after a deflate (zlib) stream's end.
 
 The output is bounded, against a compression bomb from a hostile or broken replica (10 MB of
 zeros gzip to 10 kB, 1 GB to 1 MB): at any point the decoded bytes (of every stage) may be at
@@ -22,8 +24,14 @@ most :data:`MAX_RATIO` times the coded bytes received so far, plus :data:`SLACK`
 decodes with zlib's ``max_length`` set to what is left of that allowance plus one, so a piece
 never inflates past it in memory: one byte more (or input left over, ``unconsumed_tail``) is a
 ``ValueError``, and the exchange cuts the client off and counts a protocol error, as for a
-corrupt body. So one upstream read (at most 256 KiB) decodes to at most ``SLACK`` + 25.6 MiB,
-and the whole body to at most ``MAX_RATIO`` times its coded size plus ``SLACK``. Real text and
+corrupt body. The whole body decodes to at most ``MAX_RATIO`` times its coded size plus
+``SLACK``. And it is decoded as the client takes it: :meth:`BodyDecoder.feed` only holds the
+coded bytes, :meth:`BodyDecoder.take` decodes at most :data:`SLICE` bytes of the first stage
+at a time, and the exchange writes each slice and stops once the client's write buffer is full
+(``pause_writing``; the upstream's reading is paused then), going on at ``resume_writing``; a
+response whose end came meanwhile ends once all is written. So one upstream read (at most 256
+KiB, which may decode to 25.6 MiB) is never decoded whole in memory nor queued whole for a slow
+client. Real text and
 JSON compress 3 to 20 times: a legitimate body over 100 to 1 that is larger than ``SLACK``
 decoded is refused (the upstream should send it as ``Content-Encoding`` instead, which the
 proxy never touches).
@@ -39,12 +47,15 @@ _WBITS: Final = {b"gzip": 16 + zlib.MAX_WBITS, b"x-gzip": 16 + zlib.MAX_WBITS, b
 # the decoded bytes allowed per coded byte received, and in any case (see the module docstring)
 MAX_RATIO: Final = 100
 SLACK: Final = 1 << 20
+# the most decoded bytes (of the first stage) written to the client at once; then the exchange
+# checks the client's write buffer (pause_writing) before decoding more
+SLICE: Final = 64 * 1024
 
 
 class BodyDecoder:
     """Undoes ``codings`` (lower case, in the order the upstream applied them) piece by piece."""
 
-    __slots__ = ("coded", "codings", "decoded", "members", "stages")
+    __slots__ = ("coded", "codings", "decoded", "full", "held", "members", "stages")
 
     def __init__(self, codings: list[bytes]) -> None:
         for coding in codings:
@@ -59,37 +70,85 @@ class BodyDecoder:
         self.members = [_WBITS[c] if c != b"deflate" else 0 for c in reversed(codings)]
         self.coded = 0  # the coded bytes received
         self.decoded = 0  # the bytes decoded by all stages (each stage's output counts)
+        self.held = b""  # coded bytes received and not decoded yet (see take)
+        self.full = False  # the first stage's last output stopped at its limit: it has more
 
-    def feed(self, data: bytes) -> bytes:
-        """The decoded bytes of the next body piece ``data`` (``ValueError``: corrupt, or it
-        decodes past the bound)."""
+    def feed(self, data: bytes) -> None:
+        """The next coded body piece: held until :meth:`take` decodes it."""
         self.coded += len(data)
+        self.held = self.held + data if self.held else data
+
+    def pending(self) -> bool:
+        """Whether :meth:`take` has more to give."""
+        return bool(self.held) or self.full
+
+    def take(self, limit: int) -> bytes:
+        """The next decoded bytes of what is held: the first stage's output stops at ``limit``
+        bytes (the rest stays held), so a read of the upstream that decodes to megabytes is
+        written in slices, as the client takes them (``ValueError``: corrupt, or it decodes
+        past the bound). Empty: nothing is held any more."""
         try:
-            for i in range(len(self.stages)):
+            data = self._first(limit)
+            for i in range(1, len(self.stages)):
                 data = self._stage(i, data)
         except zlib.error as exc:
             raise ValueError(f"a corrupt {self.codings.decode('latin-1')} body: {exc}") from exc
         return data
 
+    def _first(self, limit: int) -> bytes:
+        """The first stage's output for the held bytes, at most ``limit`` bytes of it (gzip
+        members and zero padding as in :meth:`_stage`)."""
+        data, self.held = self.held, b""
+        out: list[bytes] = []
+        size = 0
+        stage = self.stages[0]
+        while size < limit and (data or self.full):
+            if stage.eof:  # padding, or the next gzip member
+                self.full = False
+                if not data:
+                    break
+                if not self.members[0]:
+                    raise ValueError("bytes after the end of the coded body")
+                data = data.lstrip(b"\0")
+                if not data:
+                    break
+                stage = self.stages[0] = zlib.decompressobj(self.members[0])
+            piece = self._inflate(stage, data, limit - size)
+            self.full = len(piece) == limit - size  # zlib may hold output still
+            out.append(piece)
+            size += len(piece)
+            data = stage.unused_data if stage.eof else stage.unconsumed_tail
+        self.held = data
+        return b"".join(out)
+
     def _stage(self, i: int, data: bytes) -> bytes:
-        """Stage ``i``'s output for ``data``: a gzip member's end starts the next member."""
+        """Stage ``i``'s output for ``data``: a gzip member's end starts the next member, and
+        zero bytes after a member are padding, skipped (gzip(1) and Python's ``gzip`` do)."""
         stage = self.stages[i]
-        out = self._inflate(stage, data)
-        while stage.unused_data:  # only once the stream has ended
+        out = b""
+        if not stage.eof:
+            out = self._inflate(stage, data)
+            data = stage.unused_data  # empty until the stream has ended
+        while data:  # the stream has ended: padding, or the next gzip member
             wbits = self.members[i]
             if not wbits:
                 raise ValueError("bytes after the end of the coded body")
-            rest = stage.unused_data
+            data = data.lstrip(b"\0")
+            if not data:
+                break
             stage = self.stages[i] = zlib.decompressobj(wbits)
-            out += self._inflate(stage, rest)
+            out += self._inflate(stage, data)
+            data = stage.unused_data
         return out
 
-    def _inflate(self, stage: zlib._Decompress, data: bytes) -> bytes:
-        """``stage``'s output for ``data``, never more than the allowance left (ValueError)."""
+    def _inflate(self, stage: zlib._Decompress, data: bytes, limit: int = 0) -> bytes:
+        """``stage``'s output for ``data``, never more than the allowance left (ValueError);
+        ``limit`` (> 0): at most that many bytes, the input left in ``unconsumed_tail``."""
         # never negative (decoded stays within it); max_length is never 0 (zlib's "no limit")
         allowed = max(SLACK + MAX_RATIO * self.coded - self.decoded, 0)
-        out = stage.decompress(data, allowed + 1)
-        if len(out) > allowed or stage.unconsumed_tail:
+        bounded = 0 < limit <= allowed  # the slice, not the allowance, stops the output
+        out = stage.decompress(data, limit if bounded else allowed + 1)
+        if len(out) > allowed or (stage.unconsumed_tail and not bounded):
             raise ValueError(
                 f"the {self.codings.decode('latin-1')} body decodes to more than {MAX_RATIO} "
                 f"times its size plus {SLACK} bytes (a compression bomb?)"
@@ -98,11 +157,13 @@ class BodyDecoder:
         return out
 
     def end(self) -> bytes:
-        """What is left once the body has ended (``ValueError``: the coded body was cut)."""
-        data = b""
+        """What is left once the body has ended (``ValueError``: the coded body was cut); the
+        exchange has taken what was held (whatever still is, is decoded here at once)."""
+        data = b"".join(iter(lambda: self.take(SLICE), b""))
         try:
             for i in range(len(self.stages)):
-                data = self._stage(i, data)
+                if i:  # what a later stage still holds (within the bound: nothing, or a bomb)
+                    data += self._stage(i, b"")
                 if not self.stages[i].eof:
                     raise ValueError(f"a {self.codings.decode('latin-1')} body cut short")
         except zlib.error as exc:

@@ -8,9 +8,13 @@ Rules (RFC 9110 §7.6.1): hop-by-hop headers (``Connection`` and every header it
 ``Keep-Alive``, ``Proxy-*``, ``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``) are not
 forwarded; the message framing is re-decided on each leg (``Content-Length`` passed through, a
 chunked body re-chunked, any other transfer coding of a response kept in its
-``Transfer-Encoding``). ``Host`` is passed through; ``X-Forwarded-For`` gets the client's address
-appended; ``X-Forwarded-Proto`` is set; ``X-Request-Id`` keeps a sane client value or gets a fresh
-one. ``Expect: 100-continue`` is answered by the proxy itself and not forwarded.
+``Transfer-Encoding``). ``Host`` is passed through. The proxy owns the headers that say who the
+client is: from a peer that is not a trusted proxy (``ProxySettings.trusted_proxies``),
+``X-Forwarded-For`` is the peer's address alone, ``X-Forwarded-Proto`` the proxy's own, and
+``Forwarded``, ``X-Real-IP``, ``X-Forwarded-Host``/``-Port`` are dropped (a client could claim any
+address); from a trusted one they pass, ``X-Forwarded-For`` with the peer appended.
+``X-Request-Id`` keeps a sane client value or gets a fresh one. ``Expect: 100-continue`` is
+answered by the proxy itself and not forwarded.
 """
 
 from __future__ import annotations
@@ -36,14 +40,24 @@ HOP_BY_HOP: Final = frozenset(
         b"upgrade",
     }
 )
+# Headers that say who the client is, besides X-Forwarded-For/-Proto: passed on from a trusted
+# proxy only (a client could claim any address). Their codes (f/9, x/9, x/16) are special: a
+# request with ``X-Api-Key`` (x/9 too) takes the exact path by name.
+_SPOOFABLE: Final = frozenset(
+    {b"forwarded", b"x-real-ip", b"x-forwarded-host", b"x-forwarded-port"}
+)
 # Request headers the proxy rewrites itself (on top of the hop-by-hop ones).
-_REQUEST_SPECIAL: Final = HOP_BY_HOP | {
-    b"content-length",
-    b"x-forwarded-for",
-    b"x-forwarded-proto",
-    b"x-request-id",
-    b"expect",
-}
+_REQUEST_SPECIAL: Final = (
+    HOP_BY_HOP
+    | _SPOOFABLE
+    | {
+        b"content-length",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-request-id",
+        b"expect",
+    }
+)
 # What rewrite_response does with a response header, by lower-case name (one dict lookup each).
 _FORWARD: Final = 0
 _CONTENT_LENGTH: Final = 1
@@ -177,12 +191,14 @@ def rewrite_request(
     affinity: bytes | None,
     raw: bytes = b"",
     start: int = -1,
+    trusted: bool = False,
 ) -> RequestMeta:
     """Build the upstream request head (HTTP/1.1, keep-alive) from the client's request.
 
     ``raw``, ``start``: the read the head came in and where it begins there, when the client
     connection knows (-1: it does not). Then a head whose names are all plain is forwarded as
-    the client wrote it (see :func:`_raw_head`), not rebuilt from its pieces."""
+    the client wrote it (see :func:`_raw_head`), not rebuilt from its pieces. ``trusted``: the
+    client is a trusted proxy (its forwarding headers are passed on, see the module docstring)."""
     if start >= 0 and affinity is None and len(headers) <= _RAW_MAX_HEADERS:
         forward = _raw_head(raw, start, method, url, headers)
         if forward is not None:  # no special name: nothing to learn from the headers
@@ -196,6 +212,7 @@ def rewrite_request(
     key: bytes | None = None
     named: set[bytes] | None = None
     connection = False
+    forwarded_proto: bytes | None = None
     plain = affinity is None  # names with no special code need no lower-case spelling
     for name, value in headers:
         size = len(name)
@@ -226,7 +243,14 @@ def rewrite_request(
                 raise BadRequest(400, "unsupported Transfer-Encoding")
             chunked = True
         elif lname == b"x-forwarded-for":
-            xff = value if xff is None else xff + b", " + value
+            if trusted:  # else the client's claim is dropped: the peer alone is written
+                xff = value if xff is None else xff + b", " + value
+        elif lname == b"x-forwarded-proto":
+            if trusted and forwarded_proto is None:
+                forwarded_proto = value
+        elif lname in _SPOOFABLE:
+            if trusted:
+                parts += (name, b": ", value, b"\r\n")
         elif lname == b"x-request-id":
             if _SANE_REQUEST_ID.fullmatch(value):
                 request_id = value
@@ -254,7 +278,7 @@ def rewrite_request(
         b"X-Forwarded-For: ",
         client_ip if xff is None else xff + b", " + client_ip,
         b"\r\nX-Forwarded-Proto: ",
-        proto,
+        proto if forwarded_proto is None else forwarded_proto,
         b"\r\nX-Request-Id: ",
         request_id,
         b"\r\n\r\n",

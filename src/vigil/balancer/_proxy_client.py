@@ -30,6 +30,7 @@ from vigil.balancer._http_target import forwarded_target
 from vigil.balancer._proxy_core import ExchangeCore
 from vigil.balancer._proxy_exchange import Exchange
 from vigil.balancer._proxy_state import ProxyState
+from vigil.balancer._proxy_trust import forwarded_client, is_trusted
 
 # 1 for a byte a Host value may have (a bytes index: compiled, an inline load)
 HOST_TABLE: Final = bytes(int(c in HOST_BYTES) for c in range(256))
@@ -85,6 +86,9 @@ class ClientConnection:
         self.should_keep_alive: Callable[[], bool] = _not_kept
         self.ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"-"
         self.lines = proxy_lines(self.ip, state.proto)  # the proxy's lines, for plain heads
+        # the peer is a trusted proxy (ProxySettings.trusted_proxies): its forwarding headers
+        # are passed on, and its X-Forwarded-For names the client of each request
+        self.trusted = bool(state.trusted) and is_trusted(state.trusted, self.ip)
         self.active: Exchange | None = None
         # requests parsed and not yet served, oldest first (a list: compiled, its append and
         # pop are direct C calls where a deque's are look-ups by name; it holds one or two)
@@ -104,8 +108,10 @@ class ClientConnection:
         # is the affinity key, nor from source, where llhttp's callbacks cost less than a
         # Python loop over the head's bytes
         self.plain = PLAIN_HEADS and state.router is not None and state.affinity is None
+        self.plain = self.plain and not self.trusted  # (its client is read per request)
         self.error: BadRequest | None = None
         self.closed = False
+        self.eof = False  # the client half-closed after whole requests: close once answered
         self.paused = 0
         self.write_paused = False
         self.last_io = 0.0
@@ -129,6 +135,9 @@ class ClientConnection:
             if isinstance(peer, tuple) and peer:
                 self.ip = str(peer[0]).encode()
                 self.lines = proxy_lines(self.ip, self.state.proto)
+                if self.state.trusted and is_trusted(self.state.trusted, self.ip):
+                    self.trusted = True
+                    self.plain = False
         self.state.clients.add(self)
         self.state.access_due = 0.0  # is the access log on? asked again at the next request end
         self.last_io = self.state.loop.time()
@@ -184,7 +193,20 @@ class ClientConnection:
             self._pause(_PIPELINE)
 
     def eof_received(self) -> bool:
-        return False  # a half-closed client is treated as gone
+        """The client sent its FIN: it closed, or half-closed (``shutdown(SHUT_WR)``), which
+        look the same. By default it is gone (nginx's default too): its request is aborted, so
+        a model server stops generating for nobody. With ``answer_half_closed`` the requests it
+        sent whole are still answered (HAProxy's way), then the connection is closed; a
+        half-sent request, or none, ends it at once (kept open, the transport reads no more)."""
+        if (
+            not self.state.settings.answer_half_closed
+            or self.in_head
+            or self.parsing is not None
+            or (self.active is None and not self.queue)
+        ):
+            return False
+        self.eof = True
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -210,6 +232,15 @@ class ClientConnection:
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        ex = self.active
+        if ex is not None and ex.resp is not None and ex.resp.decoder is not None:
+            try:  # decoded bytes held for this client (rare: an HTTP/1.0 client, a coding)
+                ex.decode_out()
+            except ValueError:  # corrupt, or past the bound: cut, as during a read
+                ex.decode_failed()
+                return
+            if self.write_paused or ex.ending is not None:
+                return  # still more than the client takes: the upstream stays paused
         self._upstream_reading(True)
 
     def _upstream_reading(self, on: bool) -> None:
@@ -292,6 +323,9 @@ class ClientConnection:
                 ]
                 self.headers.append((b"Host", authority))
                 raw_start = -1
+        elif 35 in url:  # "#": a fragment is never sent (RFC 9112 §3.2), as in absolute form
+            self.url = url[: url.index(35)]
+            raw_start = -1  # the head is rebuilt without it
         meta = rewrite_request(
             method,
             self.url,
@@ -302,6 +336,7 @@ class ClientConnection:
             st.affinity,
             self.data,
             raw_start,
+            self.trusted,
         )
         self.raw_start = -1  # where the next head in this read begins is not known
         keep_alive = self.should_keep_alive()
@@ -316,8 +351,15 @@ class ClientConnection:
         else:
             self.spare = None
         ex.begin(method, self.url, self.headers, meta, keep_alive, http10)
+        if self.trusted:  # the client behind the trusted proxy (access log, router_for)
+            ex.client_ip = forwarded_client(st.trusted, self.ip, self._forwarded_for())
         self.parsing = ex
         self.queue.append(ex)
+
+    def _forwarded_for(self) -> bytes | None:
+        """The request's ``X-Forwarded-For`` lines joined (read for a trusted peer only)."""
+        values = [v for n, v in self.headers if len(n) == 15 and n.lower() == b"x-forwarded-for"]
+        return b", ".join(values) if values else None
 
     def _plain_head(self, data: bytes, target_end: int) -> None:
         """A whole request read that :func:`plain_request` took: what ``on_headers_complete``
@@ -369,7 +411,7 @@ class ClientConnection:
         self.last_io = now = now if now >= 0.0 else self.state.loop_time()
         if self.closed:
             return
-        if not ex.keep_alive or self.state.stopping:
+        if not ex.keep_alive or self.state.stopping or (self.eof and not self.queue):
             self.close()
         elif self.queue:
             self._next(now)

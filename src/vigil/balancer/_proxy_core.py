@@ -47,6 +47,7 @@ class ExchangeCore:
         "deadline",
         "dialed",
         "done",
+        "ending",
         "headers",
         "http10",
         "idempotent",
@@ -88,6 +89,9 @@ class ExchangeCore:
         self.client = client
         self.state = state
         self.client_ip = client.ip
+        # the response ended while decoded bytes wait for the client (see decode_out); None
+        # again when it is written, or the connection closes: not reset per request
+        self.ending: tuple[UpstreamConnection, bool] | None = None
         self.out = client.out  # the client's list: what the last read produced, to write
 
     def begin(

@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Final
 
+from vigil.balancer._http_codings import SLICE
 from vigil.balancer._http_headers import ResponseMeta, chunk
 from vigil.balancer._http_raw import response_head as _response_head
 from vigil.balancer._http_whole import whole_answer
@@ -333,9 +334,32 @@ class Exchange(ExchangeCore):
         elif resp.decoder is None:
             self.out.append(data)
         else:  # an HTTP/1.0 client: the transfer codings undone (ValueError: corrupt)
-            data = resp.decoder.feed(data)
-            self.out.append(data)
+            resp.decoder.feed(data)
+            self.decode_out()
+            return
         self.bytes_out += len(data)
+
+    def decode_out(self) -> None:
+        """Write what the decoder holds, a slice at a time, while the client takes it: a read
+        that decodes to megabytes stops at the client's write buffer (``pause_writing``; the
+        upstream's reading is paused then) and goes on at ``resume_writing``
+        (:meth:`ClientConnection.resume_writing`), then the response ends if it had."""
+        resp = self.resp
+        decoder = resp.decoder if resp is not None else None
+        if decoder is None:
+            return
+        client = self.client
+        while not client.write_paused:
+            data = decoder.take(SLICE)  # ValueError: corrupt, or past the bound
+            if not data:
+                break
+            self.out.append(data)
+            self.bytes_out += len(data)
+            self.flush()
+        ending = self.ending
+        if ending is not None and not decoder.pending():
+            self.ending = None
+            self.response_complete(ending[0], ending[1])
 
     def response_complete(self, conn: UpstreamConnection, reusable: bool) -> None:
         if self.interim:
@@ -346,8 +370,14 @@ class Exchange(ExchangeCore):
         if resp.chunked_out:
             self.out.append(b"0\r\n\r\n")
         elif resp.decoder is not None:  # ValueError: the coded body was cut short
+            if resp.decoder.pending():  # the client has not taken it all: end then
+                self.ending = (conn, reusable)
+                return
             self.out.append(resp.decoder.end())
-        self._complete(conn, reusable, resp.retry_after)
+        # the answer came now: timed before the write and the bookkeeping, so that the last
+        # answer other workers read (their silence test) does not lag it (the one clock read
+        # the release would make after them)
+        self._complete(conn, reusable, resp.retry_after, self.state.clock())
 
     def _complete(
         self,
@@ -375,6 +405,9 @@ class Exchange(ExchangeCore):
         self._finish(loop_now=loop_now)
 
     def upstream_lost(self, conn: UpstreamConnection, exc: Exception | None) -> None:
+        if self.ending is not None:  # it had answered whole; the client has not taken it all
+            self.ending = (conn, False)
+            return
         self.conn = None
         if self.status == 0:
             self.state.pool.check(conn.key)  # closed before answering: is anything left there?
@@ -407,6 +440,12 @@ class Exchange(ExchangeCore):
             self.reply(502, "upstream sent an invalid response" + detail)
         else:
             self._stream_failed(Outcome.PROTOCOL_ERROR)
+
+    def decode_failed(self) -> None:
+        """The held coded body proved corrupt, or past the bound, while the client took it
+        (:meth:`decode_out` from ``resume_writing``): cut, as when a read finds it."""
+        self.ending = None
+        self._stream_failed(Outcome.PROTOCOL_ERROR)
 
     def _stream_failed(self, outcome: Outcome) -> None:
         """The response began and cannot be completed: cut the client off (it sees truncation)."""

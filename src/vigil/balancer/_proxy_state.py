@@ -17,6 +17,7 @@ from typing import Any, Final, Protocol
 from vigil.balancer._http_headers import Headers, RequestIds
 from vigil.balancer._proxy_connpool import UpstreamPool
 from vigil.balancer._proxy_metrics import ProxyMetrics
+from vigil.balancer._proxy_trust import trusted_networks
 from vigil.balancer._upstream import Router
 
 ACCESS_LOGGER: Final = "vigil.balancer.access"
@@ -76,6 +77,18 @@ class ProxySettings:
     """Request header whose value is the router's consistent-hashing key (session affinity)."""
     forwarded_proto: str = "http"
     """The value of ``X-Forwarded-Proto`` (set to ``https`` behind a TLS terminator)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or CIDR blocks (``10.0.0.0/8``) of the proxies in front: only from such a peer
+    are ``X-Forwarded-For``/``-Proto``/``-Host``/``-Port``, ``Forwarded`` and ``X-Real-IP``
+    passed on (``X-Forwarded-For`` with the peer appended, its rightmost address not trusted
+    the client's in the access log and ``router_for``). From any other peer they are dropped;
+    ``X-Forwarded-For`` is the peer alone, ``X-Forwarded-Proto`` is ``forwarded_proto``."""
+    answer_half_closed: bool = False
+    """Answer the requests a client sent whole before its FIN (a half-close,
+    ``shutdown(SHUT_WR)``), as HAProxy does. Off: a FIN is a client gone, and its request is
+    aborted at once (nginx's default): a close and a half-close look the same on the wire, and
+    a client that timed out and went away would otherwise keep a replica generating for
+    nobody until the answer is written (a whole generation for a non-streamed answer)."""
     backlog: int = 4096
     """``listen()`` backlog; bursts of new connections beyond it are refused by the kernel."""
 
@@ -166,6 +179,7 @@ class ProxyState:
         self.affinity = (
             settings.affinity_header.lower().encode() if settings.affinity_header else None
         )
+        self.trusted = trusted_networks(settings.trusted_proxies)
         self.budget = RetryBudget(settings.retry_budget_ratio, settings.retry_budget_burst)
         self.pool = UpstreamPool(
             loop,

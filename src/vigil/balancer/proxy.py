@@ -50,7 +50,7 @@ from vigil.balancer._proxy_state import (
     RequestInfo,
     RouterFor,
 )
-from vigil.balancer._proxy_workers import Workers, serve_workers
+from vigil.balancer._proxy_workers import Workers, serve_workers, settle_gc
 from vigil.balancer._upstream import Router
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "RouterFor",
     "Workers",
     "serve_workers",
+    "settle_gc",
 ]
 
 

@@ -238,7 +238,7 @@ def balance(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        balancers = StandaloneBalancers(settings)
+        balancers = StandaloneBalancers(settings, own_process=True)
         ports = await balancers.start()
         for svc in settings.services:
             if svc.balancer is not None:

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry
 
 from vigil.api import BalancerStatus
 from vigil.balancer import AdminState, Pool, PoolSettings, Upstream, UpstreamStatus
-from vigil.balancer.proxy import PoolUpdate, Proxy, ProxyMetrics, ProxySettings
+from vigil.balancer.proxy import PoolUpdate, Proxy, ProxyMetrics, ProxySettings, settle_gc
 from vigil.daemon._balancer_workers import WorkerGroup, WorkerSeed
 from vigil.errors import InputError, NotFoundError
 from vigil.model import Health, Replica, ReplicaState
@@ -69,6 +69,8 @@ def proxy_settings(b: BalancerSettings) -> ProxySettings:
         retry_budget_ratio=b.retry_ratio,
         retry_on_reset=b.retry_on_reset,
         affinity_header=b.affinity_header,
+        trusted_proxies=tuple(b.trusted_proxies),
+        answer_half_closed=b.answer_half_closed,
     )
 
 
@@ -78,8 +80,13 @@ class Balancers:
         services: Sequence[Service],
         registry: CollectorRegistry,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        own_process: bool = False,
     ) -> None:
+        """``own_process``: the process is the balancers' own (``vigil up``, ``vigil balance``):
+        :meth:`start` may settle its garbage collector; a library user's is left alone."""
         self._clock = clock
+        self._own_process = own_process
         self._services = {s.name: s for s in services if s.balancer is not None}
         self.pools: dict[str, Pool] = {
             name: Pool(settings=pool_settings(s.balancer))
@@ -153,6 +160,11 @@ class Balancers:
             proxy = Proxy(pool, settings=proxy_settings(b), metrics=self._metrics)
             self.ports[name] = await proxy.start(b.host, b.port)
             self._proxies[name] = proxy
+        if self._proxies and self._own_process:
+            # the data plane runs in this process: its collector settled as a worker's is
+            # (a new connection and its parser are a cycle only the collector frees; the
+            # stall watch's later freezes still apply)
+            settle_gc()
 
     def _seed(self, service: str, b: BalancerSettings) -> WorkerSeed:
         upstreams = tuple(

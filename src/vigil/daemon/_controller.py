@@ -154,6 +154,7 @@ class Controller(ControlPlane):
         # long-lived objects are frozen out of full collections after a slow one
         self.stalls = StallWatch(freeze_after=FREEZE_AFTER if freeze_gc else None)
         self.registry.register(self.stalls)
+        self._own_process = freeze_gc  # its balancers may settle the collector too
         self._backend_arg = backend
         self._store_arg = store
         self._serve_api = serve_api
@@ -283,7 +284,9 @@ class Controller(ControlPlane):
         )
         self._seed_risk()
         restore_rule_breaches(self.store, self.rules, self.incidents, self.clock())
-        self.balancers = Balancers(self.settings.services, self.registry)
+        self.balancers = Balancers(
+            self.settings.services, self.registry, own_process=self._own_process
+        )
         # the guards on automatic healing, shared by every runner (blast radius per service);
         # the never-live counts outlive a restart, written off the loop in order
         self._ledger_writes = OrderedWriter("vigil-never-live", "a never-live count write")

@@ -35,10 +35,18 @@ def _probe_for(probe: Probe, address: str) -> Probe:
 
 
 class StandaloneBalancers:
-    def __init__(self, settings: Settings, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: CollectorRegistry | None = None,
+        *,
+        own_process: bool = False,
+    ) -> None:
+        """``own_process``: ``vigil balance`` (see :class:`Balancers`)."""
         self.settings = settings
         self.bus = EventBus()
-        self.balancers = Balancers(settings.services, registry or CollectorRegistry())
+        registry = registry or CollectorRegistry()
+        self.balancers = Balancers(settings.services, registry, own_process=own_process)
         self._loops: list[ProbeLoop] = []
         self._watch: asyncio.Task[None] | None = None
         if not self.balancers.pools:

@@ -21,7 +21,7 @@ from vigil.settings._logs import LogsSettings
 from vigil.settings._metrics import MetricsSettings
 from vigil.settings._remediation import RemediationSettings, ServiceRemediation
 from vigil.settings._rules import MetricRule
-from vigil.settings._types import Bytes, Loc, Role, Seconds, _Section, hash_token
+from vigil.settings._types import Bytes, Loc, Network, Role, Seconds, _Section, hash_token
 
 
 class _TokenFields(_Section):
@@ -152,6 +152,19 @@ class BalancerSettings(_Section):
     two choices over peak-EWMA latency and in-flight requests), hash (session affinity)."""
     affinity_header: str | None = None
     """Request header hashed for session affinity (needed by the hash policy)."""
+    trusted_proxies: list[Network] = Field(default_factory=list)
+    """Addresses or CIDR blocks of proxies in front of the balancer (a TLS terminator, a CDN)
+    whose ``X-Forwarded-For``, ``X-Forwarded-Proto``, ``Forwarded``, ``X-Real-IP`` and
+    ``X-Forwarded-Host``/``-Port`` are passed on, and whose ``X-Forwarded-For`` names the client
+    in the access log. From any other peer these are dropped, ``X-Forwarded-For`` is the peer's
+    address alone and ``X-Forwarded-Proto`` the balancer's own: a client cannot claim an
+    address (nginx's ``set_real_ip_from``, Traefik's ``forwardedHeaders.trustedIPs``)."""
+    answer_half_closed: bool = False
+    """Answer a request whose client half-closed (``shutdown(SHUT_WR)``) after sending it whole,
+    as HAProxy does. Off (nginx's default): the FIN is taken as the client gone and the request
+    is aborted, so a replica does not keep generating for a client that closed; the two look
+    the same on the wire. Turn on for clients that half-close on purpose (``nc -N``, some
+    scripts)."""
     connect_timeout: Seconds = 2.0
     first_byte_timeout: Seconds = 300.0
     """From request sent to response head; long prompts on a busy GPU are slow."""

@@ -7,6 +7,7 @@ stored form of a token. Imported by the section modules (:mod:`vigil.settings._m
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -44,6 +45,22 @@ def _as_bytes(value: Any) -> Any:
 
 Seconds = Annotated[float, BeforeValidator(_as_seconds), Field(ge=0)]
 Bytes = Annotated[int, BeforeValidator(_as_bytes), Field(ge=0)]
+
+
+def _as_network(value: Any) -> Any:
+    """An address or CIDR block (``10.0.0.0/8``, ``192.168.1.5``, ``fd00::/8``), kept as its
+    canonical text (host bits are cut: ``10.1.2.3/8`` is ``10.0.0.0/8``)."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected an address or CIDR block as a string (got {value!r})")
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an IP address or CIDR block (e.g. 10.0.0.0/8, 192.168.1.5, fd00::/8)"
+        ) from None
+
+
+Network = Annotated[str, BeforeValidator(_as_network)]
 Role = Literal["viewer", "operator", "admin"]
 Loc = tuple[str | int, ...]
 """A place in the config: ``("services", 0, "replicas")``."""
