@@ -18,4 +18,6 @@ def test_status_and_top_show_the_failure_risk_of_each_node(cli: Cli, running: Ru
         assert "P(down within 1 h)" in out
         assert "transitions learned" in out
         rows = [line for line in out.splitlines() if line.strip("│ ").startswith("local")]
-        assert any(line.rstrip(" │").endswith("%") for line in rows), rows
+        # a model with nothing learned has no ground for a figure; one that learned shows it
+        figure = "nothing learned yet" if "; 0 transitions" in " ".join(out.split()) else "%"
+        assert any(line.rstrip(" │").endswith(figure) for line in rows), rows
