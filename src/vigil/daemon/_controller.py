@@ -52,7 +52,7 @@ from vigil.daemon._metrics import (
 )
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
-from vigil.daemon._placement import placement_capacity
+from vigil.daemon._placement import is_own_host, own_host_up, placement_capacity
 from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import RollupFlusher
 from vigil.daemon._rule_restore import restore_rule_breaches
@@ -68,6 +68,7 @@ from vigil.model import (
     ActionRecord,
     Health,
     Node,
+    NodeStatus,
     ProbeKind,
     Replica,
     ReplicaId,
@@ -165,6 +166,9 @@ class Controller(ControlPlane):
         self.runners: dict[ReplicaId, ReplicaRunner] = {}
         self.api_port: int | None = None
         self._node_settings = {n.name: n for n in settings.nodes}
+        host = socket.gethostname()
+        self._own_hosts = frozenset(n.name for n in settings.nodes if is_own_host(n, host))
+        self._own_view: tuple[tuple[Node, ...], tuple[Node, ...]] | None = None
         self._rng = random.Random()
         self._last_placed: str | None = None
         metrics = settings.metrics
@@ -494,7 +498,13 @@ class Controller(ControlPlane):
         ]
 
     def nodes(self) -> Sequence[Node]:
-        return self.monitor.nodes()
+        # the controller's own host, with no agent, is up as placement counts it; derived once
+        # per monitor snapshot, so the API still re-sends the same JSON for the same tuple
+        seen = self.monitor.nodes()
+        if self._own_view is None or self._own_view[0] is not seen:
+            shown = own_host_up(seen, self._own_hosts, own_facts=host_facts, now=self.clock())
+            self._own_view = (seen, shown)
+        return self._own_view[1]
 
     async def replica_command(
         self, replica: ReplicaId, command: Command, *, actor: str, reason: str
@@ -567,6 +577,8 @@ class Controller(ControlPlane):
         status = self.monitor.status_of(node)
         if status is None:
             raise NotFoundError("node", node)
+        if status is NodeStatus.UNKNOWN and node in self._own_hosts:
+            status = NodeStatus.UP  # as nodes() shows it
         return self.risk.view(node, status.value)
 
     def _seed_risk(self) -> None:
@@ -585,7 +597,7 @@ class Controller(ControlPlane):
         self.risk.seed(changes, self.clock())
 
     async def _risk_loop(self) -> None:
-        await self.risk.run(lambda: {n.name: n.status.value for n in self.monitor.nodes()})
+        await self.risk.run(lambda: {n.name: n.status.value for n in self.nodes()})
 
     def healthy_replicas(self, service: str) -> Sequence[Replica]:
         return [
