@@ -32,6 +32,7 @@ from vigil.cli._logs_api import (
     logs_findings,
     logs_top,
 )
+from vigil.cli._numbers import finite
 from vigil.cli._risk import fetch_risk, risk_table
 from vigil.errors import ConfigError, VigilError
 from vigil.render import TOP_SERIES, incidents_table, live, nodes_table, replicas_table, top_table
@@ -280,14 +281,17 @@ def agent(
         ),
     ] = None,
     interval: Annotated[
-        float, typer.Option(min=0.01, max=MAX_PERIOD, help="Seconds between heartbeats.")
+        float,
+        typer.Option(parser=finite(min=0.01, max=MAX_PERIOD), help="Seconds between heartbeats."),
     ] = 1.0,
     metrics: Annotated[
         bool, typer.Option(help="Push host and GPU metrics with the heartbeats, every second.")
     ] = True,
     jitter: Annotated[
         float,
-        typer.Option(min=0.0, max=0.99, help="Random delay, a share of the interval (tests)."),
+        typer.Option(
+            parser=finite(min=0.0, max=0.99), help="Random delay, a share of the interval (tests)."
+        ),
     ] = 0.0,
     config: Annotated[
         Path | None,
@@ -305,8 +309,7 @@ def agent(
     ship_every: Annotated[
         float | None,
         typer.Option(
-            min=0.05,
-            max=MAX_PERIOD,
+            parser=finite(min=0.05, max=MAX_PERIOD),
             help="Seconds between log batches (default: logs.ship_every).",
         ),
     ] = None,
@@ -420,7 +423,8 @@ def top(
     token: TokenOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Print one table and exit.")] = False,
     every: Annotated[
-        float, typer.Option(min=0.5, max=MAX_PERIOD, help="Seconds between refreshes.")
+        float,
+        typer.Option(parser=finite(min=0.5, max=MAX_PERIOD), help="Seconds between refreshes."),
     ] = 2.0,
 ) -> None:
     """Live per-node view: CPU, memory, load, fullest disk, network (from agents' metrics)."""
@@ -459,7 +463,7 @@ def demo(
     duration: Annotated[
         float,
         typer.Option(
-            min=0.0,
+            parser=finite(min=0.0),
             help="Seconds of the fault timeline to play: later faults are not run; those "
             "injected get up to 15 s more to end.",
         ),
