@@ -282,7 +282,10 @@ def agent(
     ] = None,
     interval: Annotated[
         float,
-        typer.Option(parser=finite(min=0.01, max=MAX_PERIOD), help="Seconds between heartbeats."),
+        typer.Option(
+            parser=finite(min=0.01, max=MAX_PERIOD),
+            help="Seconds between heartbeats (0.01 to 86400).",
+        ),
     ] = 1.0,
     metrics: Annotated[
         bool, typer.Option(help="Push host and GPU metrics with the heartbeats, every second.")
@@ -290,7 +293,8 @@ def agent(
     jitter: Annotated[
         float,
         typer.Option(
-            parser=finite(min=0.0, max=0.99), help="Random delay, a share of the interval (tests)."
+            parser=finite(min=0.0, max=0.99),
+            help="Random delay, a share of the interval, 0 to 0.99 (tests).",
         ),
     ] = 0.0,
     config: Annotated[
@@ -310,7 +314,7 @@ def agent(
         float | None,
         typer.Option(
             parser=finite(min=0.05, max=MAX_PERIOD),
-            help="Seconds between log batches (default: logs.ship_every).",
+            help="Seconds between log batches, 0.05 to 86400 (default: logs.ship_every).",
         ),
     ] = None,
 ) -> None:
@@ -424,7 +428,9 @@ def top(
     once: Annotated[bool, typer.Option("--once", help="Print one table and exit.")] = False,
     every: Annotated[
         float,
-        typer.Option(parser=finite(min=0.5, max=MAX_PERIOD), help="Seconds between refreshes."),
+        typer.Option(
+            parser=finite(min=0.5, max=MAX_PERIOD), help="Seconds between refreshes (0.5 to 86400)."
+        ),
     ] = 2.0,
 ) -> None:
     """Live per-node view: CPU, memory, load, fullest disk, network (from agents' metrics)."""
@@ -464,7 +470,7 @@ def demo(
         float,
         typer.Option(
             parser=finite(min=0.0),
-            help="Seconds of the fault timeline to play: later faults are not run; those "
+            help="Seconds (>= 0) of the fault timeline to play: later faults are not run; those "
             "injected get up to 15 s more to end.",
         ),
     ] = 60.0,

@@ -111,7 +111,7 @@ def logs_findings(
     ] = None,
     since: Annotated[
         float | None,
-        typer.Option(help="Only the last this many seconds.", parser=finite(min=0.0)),
+        typer.Option(help="Only the last this many seconds (>= 0).", parser=finite(min=0.0)),
     ] = None,
     incident: Annotated[
         int | None,

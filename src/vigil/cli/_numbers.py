@@ -4,7 +4,8 @@ Used by :mod:`vigil.cli._app` and :mod:`vigil.cli._logs_api` as ``typer.Option(p
 finite(...))`` in place of Typer's ``min=``/``max=``. Python's ``float()`` reads ``nan``,
 ``inf`` and ``1e999``; Typer's range check then said "should be less than or equal to 86400"
 of ``--every nan`` (NaN compares false to everything) or let a NaN or infinite ``--duration``
-through. A test walks every command and checks each float option uses this parser.
+through. Typer no longer prints the range in ``--help`` (it knows no bounds): each option's
+help says it. A test walks every command and checks each float option uses this parser.
 """
 
 from __future__ import annotations
