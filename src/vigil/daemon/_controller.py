@@ -149,7 +149,8 @@ class Controller(ControlPlane):
         self.metrics = ControllerMetrics(self.registry)
         self.registry.register(ReplicaCollector(lambda: self.replicas()))
         self.registry.register(
-            NodeCollector(lambda: self.monitor.nodes() if hasattr(self, "monitor") else ())
+            # as GET /api/v1/nodes lists them: the controller's own host up without an agent
+            NodeCollector(lambda: self.nodes() if hasattr(self, "monitor") else ())
         )
         # loop lag and GC pauses on /metrics; with freeze_gc (vigil up: a process of its own),
         # long-lived objects are frozen out of full collections after a slow one
