@@ -338,3 +338,16 @@ def test_an_idle_replica_shows_a_rate_of_zero_after_its_traffic(
     dom = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile", budget_ms=150_000)
     rate = row(dom, "replicas", "llm/0")[10]
     assert rate.startswith("0.0requests/s, last 40 readings; now 0.0"), rate
+
+
+def test_the_controllers_own_host_without_an_agent_shows_up_and_seen(
+    tmp_path: Path, tag: str, vigil_up: StartUp
+) -> None:
+    # The README says the local machine needs no agent, yet with none its node read
+    # "unknown / never / —" on the dashboard while its replicas ran (placement counted it up).
+    chromium()
+    url = vigil_up(config(tmp_path, tag, replicas=1)).wait_up()
+    wait_until(lambda: ready_pids(url, 1), 30, "the replica ready")
+    dom = render(f"{url}/ui/#token={VIEWER}", tmp_path / "profile")
+    node = row(dom, "nodes", "local")
+    assert node[1] == "up" and node[2].endswith("s ago"), node

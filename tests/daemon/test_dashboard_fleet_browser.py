@@ -58,7 +58,12 @@ def test_at_1000_nodes_the_page_lists_the_problem_nodes_and_counts_the_rest(
             "data_dir": "data",
             "api": {"host": "127.0.0.1", "port": 0, "tokens": API_TOKENS},
             "heartbeat": {"interval": BEAT, "acceptable_pause": BEAT},
-            "nodes": [{"name": f"n{i:04d}"} for i in range(NODES)],
+            # remote nodes (10.9.x.y): at the default 127.0.0.1 each would be the controller's
+            # own host, listed up before its first heartbeat
+            "nodes": [
+                {"name": f"n{i:04d}", "address": f"10.9.{i // 250}.{i % 250 + 1}"}
+                for i in range(NODES)
+            ],
         },
     )
     url = vigil_up(config).wait_up()

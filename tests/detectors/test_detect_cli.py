@@ -301,3 +301,23 @@ def test_a_huge_bad_cell_is_cut_short_in_its_warning(tmp_path: Path) -> None:
         f"series.csv:3: timestamp {'x' + '9' * 59!r}... (100,001 characters) unreadable: score 0"
     )
     assert rows(got.stdout)[0][1] == huge  # the rows themselves are echoed as given
+
+
+def test_a_control_character_in_a_cell_is_bad_input_named_by_line_and_column(
+    tmp_path: Path,
+) -> None:
+    # Python's fromisoformat reads "2024-01-01 00:00:05\x00": the row was scored and the NUL
+    # echoed into the output CSV.
+    good = [f"2024-01-01 00:00:{i:02d},{i % 3}.0\n" for i in range(10)]
+    good[5] = "2024-01-01 00:00:05\x00,2.0\n"
+    good[7] = "2024-01-01 00:00:07,1\x1b.0\n"
+    result = detect(write(tmp_path, "timestamp,value\n" + "".join(good)))
+    assert result.returncode == 0, result.stderr
+    assert "\x00" not in result.stdout and "\x1b" not in result.stdout
+    out = rows(result.stdout)
+    assert len(out) == 10
+    assert out[5] == ["2024-01-01 00:00:05", "2.0", "0.0"]
+    assert out[7] == ["2024-01-01 00:00:07", "1.0", "0.0"]
+    assert "series.csv:7: column 1 (timestamp):" in result.stderr, result.stderr
+    assert "'\\x00' at position 20" in result.stderr, result.stderr
+    assert "series.csv:9: column 2 (value):" in result.stderr, result.stderr

@@ -32,6 +32,7 @@ from vigil.cli._logs_api import (
     logs_findings,
     logs_top,
 )
+from vigil.cli._numbers import finite
 from vigil.cli._risk import fetch_risk, risk_table
 from vigil.errors import ConfigError, VigilError
 from vigil.render import TOP_SERIES, incidents_table, live, nodes_table, replicas_table, top_table
@@ -280,14 +281,21 @@ def agent(
         ),
     ] = None,
     interval: Annotated[
-        float, typer.Option(min=0.01, max=MAX_PERIOD, help="Seconds between heartbeats.")
+        float,
+        typer.Option(
+            parser=finite(min=0.01, max=MAX_PERIOD),
+            help="Seconds between heartbeats (0.01 to 86400).",
+        ),
     ] = 1.0,
     metrics: Annotated[
         bool, typer.Option(help="Push host and GPU metrics with the heartbeats, every second.")
     ] = True,
     jitter: Annotated[
         float,
-        typer.Option(min=0.0, max=0.99, help="Random delay, a share of the interval (tests)."),
+        typer.Option(
+            parser=finite(min=0.0, max=0.99),
+            help="Random delay, a share of the interval, 0 to 0.99 (tests).",
+        ),
     ] = 0.0,
     config: Annotated[
         Path | None,
@@ -305,9 +313,8 @@ def agent(
     ship_every: Annotated[
         float | None,
         typer.Option(
-            min=0.05,
-            max=MAX_PERIOD,
-            help="Seconds between log batches (default: logs.ship_every).",
+            parser=finite(min=0.05, max=MAX_PERIOD),
+            help="Seconds between log batches, 0.05 to 86400 (default: logs.ship_every).",
         ),
     ] = None,
 ) -> None:
@@ -420,7 +427,10 @@ def top(
     token: TokenOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Print one table and exit.")] = False,
     every: Annotated[
-        float, typer.Option(min=0.5, max=MAX_PERIOD, help="Seconds between refreshes.")
+        float,
+        typer.Option(
+            parser=finite(min=0.5, max=MAX_PERIOD), help="Seconds between refreshes (0.5 to 86400)."
+        ),
     ] = 2.0,
 ) -> None:
     """Live per-node view: CPU, memory, load, fullest disk, network (from agents' metrics)."""
@@ -459,8 +469,8 @@ def demo(
     duration: Annotated[
         float,
         typer.Option(
-            min=0.0,
-            help="Seconds of the fault timeline to play: later faults are not run; those "
+            parser=finite(min=0.0),
+            help="Seconds (>= 0) of the fault timeline to play: later faults are not run; those "
             "injected get up to 15 s more to end.",
         ),
     ] = 60.0,

@@ -17,6 +17,9 @@ one output row; the problem is reported on stderr as ``FILE:LINE: ...`` (the fir
 
 - value missing, not a number, NaN or infinite: score 0, the row is not learned from;
 - timestamp missing or unreadable: score 0, the row is not learned from;
+- a control character (NUL, ESC, ...) in the timestamp or value cell: score 0, the row is not
+  learned from, the warning names the line and the column, and the cell is echoed without it
+  (``datetime.fromisoformat`` read ``2020-01-01 00:00:00\x00`` and the NUL went to the output);
 - timestamp earlier than the previous one: scored, on the detector's clock held at the latest
   time seen (the detector's clock never goes back);
 - duplicate timestamp: scored as a second sample at that time;
@@ -40,6 +43,7 @@ import csv
 import datetime as dt
 import difflib
 import math
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -106,6 +110,16 @@ def _shown(cell: str) -> str:
     if len(cell) <= SHOWN_CHARS:
         return repr(cell)
     return f"{cell[:SHOWN_CHARS]!r}... ({len(cell):,} characters)"
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Unicode's control characters (category Cc): no timestamp or number holds one."""
+
+
+def _control(cell: str) -> int | None:
+    """The index of the first control character in ``cell`` (None: there is none)."""
+    found = _CONTROL.search(cell)
+    return None if found is None else found.start()
 
 
 _MOVED = frozenset((Kind.IN_ORDER, Kind.GAP, Kind.RESTART))  # the rows that set the clock
@@ -203,12 +217,27 @@ def _stream(
             cells += [""] * (width - len(cells))
         stamp, text = cells[t_col].strip(), cells[v_col].strip()
         score = 0.0
+        bad = [
+            (col, cell, at)
+            for col, cell in ((t_col, stamp), (v_col, text))
+            if (at := _control(cell)) is not None
+        ]
         t = _seconds(stamp)
         try:
             x = float(text)
         except ValueError:
             x = math.nan
-        if t is None:
+        if bad:
+            for col, cell, at in bad:
+                name = "timestamp" if col == t_col else "value"
+                warn.add(
+                    line_no,
+                    "control characters",
+                    f"column {col + 1} ({name}): {_shown(cell)} holds a control character "
+                    f"({cell[at]!r} at position {at + 1}); remove it: score 0, row not learned",
+                )
+            stamp, text = _CONTROL.sub("", stamp), _CONTROL.sub("", text)
+        elif t is None:
             what = f"timestamp {_shown(stamp)} unreadable: score 0"
             warn.add(line_no, "unreadable timestamps", what)
         elif not math.isfinite(x):

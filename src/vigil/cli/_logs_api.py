@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vigil.cli._client import ApiClient, api_errors
+from vigil.cli._numbers import finite
 
 console = Console()
 
@@ -109,7 +110,8 @@ def logs_findings(
         str | None, typer.Option(help="log_novelty, log_burst or log_association")
     ] = None,
     since: Annotated[
-        float | None, typer.Option(help="Only the last this many seconds.", min=0)
+        float | None,
+        typer.Option(help="Only the last this many seconds (>= 0).", parser=finite(min=0.0)),
     ] = None,
     incident: Annotated[
         int | None,

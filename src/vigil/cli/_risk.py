@@ -17,6 +17,8 @@ from vigil.errors import VigilError
 
 WARN, ALERT = 0.05, 0.25
 """Probabilities shown yellow and red: a 1-in-20 chance within the horizon deserves a look."""
+UNKNOWN = "—, nothing learned yet"
+"""The figure of a model that has counted no transition: its 0 % has no ground, so none is shown."""
 
 
 def fetch_risk(client: ApiClient) -> list[Mapping[str, Any]] | None:
@@ -51,6 +53,9 @@ def risk_table(rows: Iterable[Mapping[str, Any]]) -> Table:
     for col in ("node", "now", f"P(down within {horizon})"):
         table.add_column(col)
     for row in rows:
+        if learned == 0:
+            table.add_row(row["node"], row["state"], f"[dim]{UNKNOWN}[/dim]")
+            continue
         p = float(row["probability"])
         style = "red" if p >= ALERT else "yellow" if p >= WARN else "green"
         table.add_row(row["node"], row["state"], f"[{style}]{100 * p:.1f} %[/{style}]")

@@ -52,7 +52,7 @@ from vigil.daemon._metrics import (
 )
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
-from vigil.daemon._placement import placement_capacity
+from vigil.daemon._placement import is_own_host, own_host_up, placement_capacity
 from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import RollupFlusher
 from vigil.daemon._rule_restore import restore_rule_breaches
@@ -68,6 +68,7 @@ from vigil.model import (
     ActionRecord,
     Health,
     Node,
+    NodeStatus,
     ProbeKind,
     Replica,
     ReplicaId,
@@ -148,7 +149,8 @@ class Controller(ControlPlane):
         self.metrics = ControllerMetrics(self.registry)
         self.registry.register(ReplicaCollector(lambda: self.replicas()))
         self.registry.register(
-            NodeCollector(lambda: self.monitor.nodes() if hasattr(self, "monitor") else ())
+            # as GET /api/v1/nodes lists them: the controller's own host up without an agent
+            NodeCollector(lambda: self.nodes() if hasattr(self, "monitor") else ())
         )
         # loop lag and GC pauses on /metrics; with freeze_gc (vigil up: a process of its own),
         # long-lived objects are frozen out of full collections after a slow one
@@ -166,6 +168,9 @@ class Controller(ControlPlane):
         self.runners: dict[ReplicaId, ReplicaRunner] = {}
         self.api_port: int | None = None
         self._node_settings = {n.name: n for n in settings.nodes}
+        host = socket.gethostname()
+        self._own_hosts = frozenset(n.name for n in settings.nodes if is_own_host(n, host))
+        self._own_view: tuple[tuple[Node, ...], tuple[Node, ...]] | None = None
         self._rng = random.Random()
         self._last_placed: str | None = None
         metrics = settings.metrics
@@ -497,7 +502,13 @@ class Controller(ControlPlane):
         ]
 
     def nodes(self) -> Sequence[Node]:
-        return self.monitor.nodes()
+        # the controller's own host, with no agent, is up as placement counts it; derived once
+        # per monitor snapshot, so the API still re-sends the same JSON for the same tuple
+        seen = self.monitor.nodes()
+        if self._own_view is None or self._own_view[0] is not seen:
+            shown = own_host_up(seen, self._own_hosts, own_facts=host_facts, now=self.clock())
+            self._own_view = (seen, shown)
+        return self._own_view[1]
 
     async def replica_command(
         self, replica: ReplicaId, command: Command, *, actor: str, reason: str
@@ -570,6 +581,8 @@ class Controller(ControlPlane):
         status = self.monitor.status_of(node)
         if status is None:
             raise NotFoundError("node", node)
+        if status is NodeStatus.UNKNOWN and node in self._own_hosts:
+            status = NodeStatus.UP  # as nodes() shows it
         return self.risk.view(node, status.value)
 
     def _seed_risk(self) -> None:
@@ -588,7 +601,7 @@ class Controller(ControlPlane):
         self.risk.seed(changes, self.clock())
 
     async def _risk_loop(self) -> None:
-        await self.risk.run(lambda: {n.name: n.status.value for n in self.monitor.nodes()})
+        await self.risk.run(lambda: {n.name: n.status.value for n in self.nodes()})
 
     def healthy_replicas(self, service: str) -> Sequence[Replica]:
         return [

@@ -65,6 +65,29 @@ def is_own_host(declared: NodeSettings, hostname: str) -> bool:
         return False
 
 
+def own_host_up(
+    nodes: tuple[Node, ...],
+    own: frozenset[str],
+    *,
+    own_facts: Callable[[], Mapping[str, Any]],
+    now: float,
+) -> tuple[Node, ...]:
+    """``nodes`` as the controller reports them (``GET /api/v1/nodes``, the dashboard, ``vigil
+    status``, the risk model): a node in ``own`` (the controller's own host, see
+    :func:`is_own_host`) that no agent reported for is up, seen ``now``, with ``own_facts()``
+    as its info, as placement counts it. It was listed ``unknown``, last seen never, while its
+    replicas ran. Any other node, or one an agent reports for, is as given."""
+    if not any(n.status is NodeStatus.UNKNOWN and n.name in own for n in nodes):
+        return nodes
+    facts = dict(own_facts())
+    return tuple(
+        dataclasses.replace(n, status=NodeStatus.UP, last_heartbeat=now, info=facts)
+        if n.status is NodeStatus.UNKNOWN and n.name in own
+        else n
+        for n in nodes
+    )
+
+
 def placement_capacity(
     nodes: Sequence[Node],
     declared: Mapping[str, NodeSettings],

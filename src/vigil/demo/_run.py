@@ -190,7 +190,10 @@ class _Demo:
         deadline = time.time() + READY_TIMEOUT
         while time.time() < deadline:
             ready = len(self.controller.healthy_replicas("llm")) == 3
-            up = all(n.status.value == "up" for n in self.controller.nodes() if n.name != "local")
+            # the monitor's statuses: the agents' heartbeats (the listing shows a node on this
+            # host up without an agent, and gpu-a / gpu-b are at 127.0.0.1)
+            beats = self.controller.monitor.nodes()
+            up = all(n.status.value == "up" for n in beats if n.name != "local")
             if ready and up:
                 return
             await asyncio.sleep(0.1)
