@@ -122,6 +122,20 @@ http {{
     return subprocess.Popen(["nginx", "-c", str(conf), "-p", str(tmp)], stderr=subprocess.PIPE)
 
 
+def start_ok_backends(tmp: Path, count: int = 2) -> tuple[subprocess.Popen[bytes], list[int]]:
+    """One nginx serving ``count`` backends that answer ``200 ok``, listening when this returns;
+    the nginx process and the backends' ports."""
+    backends = [free_port() for _ in range(count)]
+    blocks = "\n".join(
+        f'server {{ listen 127.0.0.1:{p} backlog=4096; location / {{ return 200 "ok"; }} }}'
+        for p in backends
+    )
+    nginx = start_nginx(tmp, blocks)
+    for p in backends:
+        wait_port(p)
+    return nginx, backends
+
+
 def start_haproxy(tmp: Path, port: int, backends: list[int]) -> subprocess.Popen[bytes]:
     servers = "\n".join(f"    server s{i} 127.0.0.1:{p}" for i, p in enumerate(backends))
     conf = tmp / "haproxy.cfg"
@@ -430,15 +444,9 @@ def main() -> int:
     children: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        backends = [free_port(), free_port()]
-        blocks = "\n".join(
-            f'server {{ listen 127.0.0.1:{p} backlog=4096; location / {{ return 200 "ok"; }} }}'
-            for p in backends
-        )
         try:
-            children.append(start_nginx(tmp, blocks))
-            for p in backends:
-                wait_port(p)
+            nginx, backends = start_ok_backends(tmp)
+            children.append(nginx)
             measure("direct", backends[0], seconds, False, results, [])
             hport = free_port()
             children.append(start_haproxy(tmp, hport, backends))

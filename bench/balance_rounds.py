@@ -48,7 +48,7 @@ from balance_overhead import (
     raise_nofile,
     round_robin_proxy,
     start_haproxy,
-    start_nginx,
+    start_ok_backends,
     wait_port,
     wrk,
 )
@@ -178,15 +178,9 @@ def main() -> int:
     results: list[dict[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="vigil-rounds-") as tmpdir:
         tmp = Path(tmpdir)
-        backends = [free_port(), free_port()]
-        blocks = "\n".join(
-            f'server {{ listen 127.0.0.1:{p} backlog=4096; location / {{ return 200 "ok"; }} }}'
-            for p in backends
-        )
         try:
-            children.append(start_nginx(tmp, blocks))
-            for p in backends:
-                wait_port(p)
+            nginx, backends = start_ok_backends(tmp)
+            children.append(nginx)
             servers: dict[str, tuple[int, list[int]]] = {"direct": (backends[0], [])}
             hport = free_port()
             children.append(start_haproxy(tmp, hport, backends))

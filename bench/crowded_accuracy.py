@@ -36,27 +36,24 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from crowded_bucket import word
+
 import vigil.logs._miner as miner_module
 from vigil.logs import TemplateMiner
 
-SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "po", "da", "fe", "gu", "hi"]
 VERBS = 20
 USERS = 400
-
-
-def _word(rnd: random.Random) -> str:
-    return "".join(rnd.choice(SYLLABLES) for _ in range(rnd.randint(2, 4)))
 
 
 def _stream(templates: int, lines: int, seed: int) -> tuple[list[str], list[int]]:
     """``lines`` lines of ``templates`` templates, and each line's template index."""
     rnd = random.Random(seed)
-    verbs = [_word(rnd) + "ed" for _ in range(VERBS)]
-    users = [_word(rnd) + "son" for _ in range(USERS)]
+    verbs = [word(rnd) + "ed" for _ in range(VERBS)]
+    users = [word(rnd) + "son" for _ in range(USERS)]
     shapes: list[tuple[list[str], int, int]] = []
     seen: set[tuple[str, ...]] = set()
     while len(shapes) < templates:
-        words = ["handler", rnd.choice(verbs), *(_word(rnd) for _ in range(6))]
+        words = ["handler", rnd.choice(verbs), *(word(rnd) for _ in range(6))]
         user, number = rnd.sample(range(2, 8), 2)
         key = tuple(w for i, w in enumerate(words) if i not in (user, number))
         if key in seen:

@@ -34,16 +34,17 @@ FIRSTS = 4_000
 """Words after the first one: seven words a line, one bucket (same length, same first word)."""
 
 
-def _word(rnd: random.Random) -> str:
+def word(rnd: random.Random) -> str:
+    """A made-up word of 2-4 syllables (also the words of bench/crowded_accuracy.py)."""
     return "".join(rnd.choice(SYLLABLES) for _ in range(rnd.randint(2, 4)))
 
 
 def _line(rnd: random.Random, first: str) -> str:
-    return " ".join([first, *(_word(rnd) for _ in range(WORDS)), f"id={rnd.randint(1, 99999)}"])
+    return " ".join([first, *(word(rnd) for _ in range(WORDS)), f"id={rnd.randint(1, 99999)}"])
 
 
 def _firsts(rnd: random.Random, varied: bool) -> list[str]:
-    return [_word(rnd) + "x" for _ in range(FIRSTS)] if varied else ["handler"]
+    return [word(rnd) + "x" for _ in range(FIRSTS)] if varied else ["handler"]
 
 
 def _loaded(n: int, m: int, varied: bool, rnd: random.Random) -> tuple[TemplateMiner, list[str]]:
@@ -84,7 +85,7 @@ def measure(n: int, m: int, seed: int) -> dict[str, float]:
     ids = [crowded.add(line).cluster_id for line in repeat]
     found = sum(1 for i, cid in zip(picks, ids, strict=True) if cid == i + 1)
     normal, _ = _loaded(n, m, True, random.Random(seed))
-    normal_lps, _ = _rate(normal, [_line(rnd, _word(rnd) + "x") for _ in range(m)])
+    normal_lps, _ = _rate(normal, [_line(rnd, word(rnd) + "x") for _ in range(m)])
     return {
         "clusters": n,
         "crowded_lps": crowded_lps,
