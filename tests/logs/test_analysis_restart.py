@@ -141,3 +141,47 @@ def test_a_restart_does_not_add_the_bucket_it_stopped_in_to_the_one_it_resumes_i
     assert found == [None] * 60
     assert after.baseline(1) == before.baseline(1) == 1000.0
     assert after.observe(1, back + 60, template="tick", count=2000) is not None  # still judged
+
+
+def test_a_fleet_wide_burst_is_not_reported_fleet_wide_again_after_a_restart_in_its_bucket() -> (
+    None
+):
+    """A burst reported on one node, then fleet-wide, then a restart within the same bucket: the
+    bucket's marks (``fleet``, ``blamed``) were not saved, so the lines after the restart made it
+    "widen" once more, a second fleet-wide finding (a duplicate incident); and the next bucket of
+    the burst was no longer fleet-wide from its start."""
+    nodes = [f"n{i}/app" for i in range(4)]
+    before = BurstDetector()
+    for b in range(20):  # two lines a node per bucket
+        for i, source in enumerate(nodes):
+            assert (
+                before.observe(1, b * 10.0 + i, template="refused", source=source, count=2) is None
+            )
+    first = before.observe(1, 200.0, template="refused", source="n0/app", count=500)
+    widened = before.observe(1, 201.0, template="refused", source="n1/app", count=500)
+    assert first is not None and first.source == "n0/app"
+    assert widened is not None and widened.source == "fleet"
+    saved = through_json(before.to_dict())
+    for after in (before, BurstDetector()):  # the run that went on, and one restarted at 203
+        if after is not before:
+            assert after.restore(saved)
+            after.unobserved(202.0, 203.0)  # down for a second, in the same bucket
+        found = [
+            after.observe(1, 203.0 + i, template="refused", source=source, count=500)
+            for i, source in enumerate(nodes)
+        ]
+        assert found == [None] * 4
+        # the next bucket of the burst is fleet-wide from its first line
+        again = after.observe(1, 210.0, template="refused", source="n0/app", count=500)
+        assert again is not None and again.source == "fleet"
+
+
+def test_burst_baselines_saved_before_the_marks_were_kept_still_load() -> None:
+    before = BurstDetector()
+    steady(before, 0.0, 600.0)
+    saved = through_json(before.to_dict())
+    saved["tracks"] = [track[:7] for track in saved["tracks"]]  # the older seven fields
+    after = BurstDetector()
+    assert after.restore(saved)
+    assert after.baseline(1) == before.baseline(1)
+    assert after.observe(1, 600.0, template="tick", count=200) is not None  # judged at once

@@ -43,8 +43,9 @@ Merges: :meth:`BurstDetector.merged` folds the baseline of a template merged awa
 the miner found to be one) into its survivor's, rates added: the survivor is judged against the
 rate of both at once, not from a fresh start (a burst just after a merge went unseen).
 
-Restarts: :meth:`BurstDetector.to_dict` / :meth:`BurstDetector.restore` carry the baselines over
-a restart of the controller, and :meth:`BurstDetector.unobserved` skips the time it was down
+Restarts: :meth:`BurstDetector.to_dict` / :meth:`BurstDetector.restore` carry the baselines
+(and the open bucket's marks: whom its burst was reported on, whether fleet-wide) over a restart
+of the controller, and :meth:`BurstDetector.unobserved` skips the time it was down
 (nothing was counted then, so it must not decay the baselines as empty buckets would: a baseline
 decayed to nothing makes the first ordinary bucket after a restart look like a burst).
 """
@@ -169,20 +170,42 @@ class BurstDetector:
         return {
             "bucket_seconds": self.bucket_seconds,
             "tracks": [
-                [tid, t.bucket, t.count, t.rate, t.closed, t.threshold, t.flagged]
+                [
+                    *(tid, t.bucket, t.count, t.rate, t.closed, t.threshold, t.flagged),
+                    *(t.blamed, t.fleet, t.fleet_before),
+                ]
                 for tid, t in self._tracks.items()
             ],
         }
 
     def restore(self, data: Mapping[str, Any]) -> bool:
         """Take the baselines of :meth:`to_dict`; False (nothing taken) when they were measured
-        in buckets of another width. Raises ValueError / TypeError / KeyError on bad data."""
+        in buckets of another width. Raises ValueError / TypeError / KeyError on bad data.
+
+        The open bucket's marks (whom its burst was reported on, whether fleet-wide, and whether
+        the bucket before's was) come with it: without them a burst already reported fleet-wide
+        was reported fleet-wide once more after a restart within its bucket. A track saved
+        before they were kept (seven fields) has none, as then."""
         if float(data["bucket_seconds"]) != self.bucket_seconds:
             return False
         tracks: OrderedDict[int, _Track] = OrderedDict()
-        for tid, bucket, count, rate, closed, threshold, flagged in data["tracks"]:
+        for saved in data["tracks"]:
+            if len(saved) not in (7, 10):
+                raise ValueError(f"a burst track has 7 or 10 fields (got {len(saved)})")
+            tid, bucket, count, rate, closed, threshold, flagged = saved[:7]
+            blamed, fleet, fleet_before = saved[7:] if len(saved) == 10 else ("", False, False)
+            if not isinstance(blamed, str):
+                raise TypeError(f"a burst track's blamed node is a string (got {blamed!r})")
             tracks[int(tid)] = _Track(
-                int(bucket), int(count), float(rate), int(closed), int(threshold), bool(flagged)
+                int(bucket),
+                int(count),
+                float(rate),
+                int(closed),
+                int(threshold),
+                bool(flagged),
+                blamed=blamed,
+                fleet=bool(fleet),
+                fleet_before=bool(fleet_before),
             )
         while len(tracks) > self.max_templates:
             tracks.popitem(last=False)
