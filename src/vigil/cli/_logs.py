@@ -5,7 +5,12 @@ Mounted on the main ``vigil`` app by :mod:`vigil.cli._app`; all the mining is in
 
 ``parse`` is a stable interface (docs/DESIGN.md): one JSON object per input line, in order,
 ``{"template": ..., "cluster": ...}``, streamed: output is flushed whenever the input has
-nothing more ready, so a pipe sees each answer as soon as its line is in.
+nothing more ready, so a pipe sees each answer as soon as its line is in. Each line's answer is
+its cluster as of that line: a later line may merge two clusters (the miner's sibling rule
+merges a slot's values at the third value), and the earlier lines keep the id merged away.
+``parse --final`` (opt-in) reads to the end of input first, then prints every line with its
+cluster's final id (merged ids followed to their survivor) and final template, in order; it
+holds one record per line (:func:`_finals`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vigil.logs import (
+    Cluster,
     LineSplitter,
     LogFormat,
     LogFormatError,
@@ -65,6 +71,16 @@ FormatOpt = Annotated[
 StateOpt = Annotated[
     Path | None,
     typer.Option("--state", help="JSON state file: loaded if present, saved at the end."),
+]
+FinalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--final",
+        help="Read to the end of input, then print every line with its cluster's final id and "
+        "template (a cluster merged into another by a later line: the survivor's), in order. "
+        "Not streamed; memory: one record per input line (about 70 bytes, plus its header "
+        "when that holds digits).",
+    ),
 ]
 
 
@@ -128,16 +144,42 @@ def _save(parser: LineParser, state: Path | None) -> None:
         raise
 
 
+def _finals(parser: LineParser, records: list[tuple[Cluster, str]]) -> Iterator[bytes]:
+    """The output lines of ``parse --final``: each record (a line's cluster as of that line,
+    its masked header) with the id its cluster resolves to now and that cluster's template. A
+    cluster evicted since (past the miner's cap) keeps the id and template it had last."""
+    miner = parser.miner
+    alive = miner.clusters
+    rendered: dict[tuple[int, str], bytes] = {}
+    for cluster, prefix in records:
+        key = (cluster.id, prefix)
+        line = rendered.get(key)
+        if line is None:
+            final = alive.get(miner.resolve(cluster.id), cluster)
+            text = json.dumps({"template": prefix + final.template, "cluster": final.id})
+            line = rendered[key] = text.encode() + b"\n"
+        yield line
+
+
 @logs_app.command("parse")
-def parse(file: FileArg = None, log_format: FormatOpt = "auto", state: StateOpt = None) -> None:
+def parse(
+    file: FileArg = None,
+    log_format: FormatOpt = "auto",
+    state: StateOpt = None,
+    final: FinalOpt = False,
+) -> None:
     """Print one JSON object per input line, in order: {"template": ..., "cluster": ...}."""
     parser = _setup(log_format, state)
     stream = _open(file)
     out = sys.stdout.buffer
     splitter = LineSplitter()
     rendered: dict[tuple[int, str], tuple[str, bytes]] = {}  # (id, header) -> template, line
+    records: list[tuple[Cluster, str]] = []  # --final: each line's cluster and header
 
     def render(lines: Iterator[str]) -> bytes:
+        if final:
+            records.extend((c, prefix) for c, prefix, _ in parser.parse_many(lines))
+            return b""
         buf: list[bytes] = []
         append = buf.append
         for cluster, prefix, template in parser.parse_many(lines):  # template as of its line
@@ -158,6 +200,14 @@ def parse(file: FileArg = None, log_format: FormatOpt = "auto", state: StateOpt 
                 if not ready:
                     out.flush()
             out.write(render(splitter.close()))
+            if final:
+                batch: list[bytes] = []
+                for line in _finals(parser, records):
+                    batch.append(line)
+                    if len(batch) >= 4096:
+                        out.write(b"".join(batch))
+                        batch.clear()
+                out.write(b"".join(batch))
             out.flush()
     except BrokenPipeError:  # the reader went away (| head): not an error
         sys.stderr.close()
