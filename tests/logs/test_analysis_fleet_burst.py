@@ -210,3 +210,44 @@ def test_a_burst_of_one_node_among_forty_in_batches_is_not_called_fleet_wide() -
     assert [(f.source, f.evidence["fleet_wide"]) for f in findings] == [
         ("n00/app", False)
     ] * len(findings)
+
+
+def test_a_controller_restarted_within_a_fleet_wide_bucket_reports_it_once(
+    tmp_path: Path, store: SqlStore
+) -> None:
+    """The pipeline with a SQLite store, its state saved to its file and read by a new pipeline
+    (the controller restarted) a second later, within the bucket of a burst reported on n0 then
+    fleet-wide: the marks of the bucket were not saved, and the next batches of two nodes
+    reported it fleet-wide once more (a duplicate finding; the open incident was not doubled)."""
+    clock = Clock()
+    settings = {"analysis": {"warmup_lines": 5, "warmup_seconds": 0}}
+    logs = pipeline(tmp_path, store, clock, settings)
+    seq = dict.fromkeys(NODES, 0)
+
+    def batch(source: str, lines: int) -> None:
+        node = source.split("/")[0]
+        seq[source] += 1
+        item = {"source": "app", "template": REFUSED, "count": lines, "level": "ERROR"}
+        item |= {"first_at": clock.now, "last_at": clock.now, "samples": []}
+        body = {"agent_id": node, "seq": seq[source], "sent_at": clock.now, "templates": [item]}
+        logs.ingest_batch(node, body)
+
+    clock.now = 1_000_000.0  # the start of a bucket
+    for _ in range(20):
+        for source in NODES:
+            batch(source, 2)
+        clock.now += 10
+    batch(NODES[0], 500)
+    clock.now += 1
+    batch(NODES[1], 500)
+    assert [f["source"] for f in logs.found if f["kind"] == "log_burst"] == ["n0/app", FLEET]
+    logs.save_now()
+    clock.now += 1
+    logs = pipeline(tmp_path, store, clock, settings)  # restarted, in the same bucket
+    for source in NODES[:2]:
+        batch(source, 500)
+        clock.now += 1
+    assert [f["source"] for f in logs.found if f["kind"] == "log_burst"] == ["n0/app", FLEET]
+    assert [i.subject for i in store.list_incidents().items if i.subject == "logs:fleet"] == [
+        "logs:fleet"
+    ]
