@@ -175,7 +175,12 @@ class ClientConnection:
             self._fail(BadRequest(400, "protocol upgrades are not supported"))
         except HttpParserError as exc:
             context = exc.__context__
-            self._fail(context if isinstance(context, BadRequest) else BadRequest(400, str(exc)))
+            if isinstance(context, BadRequest):
+                self._fail(context)
+            elif "version" in str(exc).lower():  # llhttp takes 0.9, 1.x, 2.0 only (HTTP/3.0)
+                self._fail(BadRequest(505, "HTTP version not supported (HTTP/1.x only)"))
+            else:
+                self._fail(BadRequest(400, str(exc)))
         else:
             if self.in_head:  # the head goes on in the next read
                 self.head_bytes += size
@@ -259,9 +264,20 @@ class ClientConnection:
         self.should_keep_alive = parser.should_keep_alive
 
     def _http10(self) -> bool:
-        """Whether the request being parsed is HTTP/1.0 (``get_http_version`` formats a str)."""
+        """Whether the request being parsed is HTTP/1.0 (``get_http_version`` formats a str);
+        ``BadRequest`` 505 when its major version is not 1 (RFC 9110 §15.6.6: the upstream leg
+        is HTTP/1.1, so an ``HTTP/2.0`` request line would go out as another version).
+
+        Called for every head whose version is not 1.1: llhttp keeps any other version alive
+        only with a ``Connection`` header (HTTP/1.0's rule), and a head without ``Host`` asks
+        too; a plain or raw head is 1.1 by its bytes. So the 1.1 path pays nothing."""
         parser = self.parser
-        return parser is not None and parser.get_http_version() == "1.0"
+        if parser is None:
+            return False
+        version = parser.get_http_version()
+        if version[0] != "1":
+            raise BadRequest(505, f"HTTP/{version} is not supported (HTTP/1.x only)")
+        return version == "1.0"
 
     # -- httptools callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:
