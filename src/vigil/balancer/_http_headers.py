@@ -534,6 +534,7 @@ def parse_retry_after(value: bytes) -> float | None:
 
 _REASONS: Final = {
     400: b"Bad Request",
+    405: b"Method Not Allowed",
     408: b"Request Timeout",
     414: b"URI Too Long",
     431: b"Request Header Fields Too Large",
@@ -542,6 +543,11 @@ _REASONS: Final = {
     504: b"Gateway Timeout",
     505: b"HTTP Version Not Supported",
 }
+
+
+# The methods the proxy forwards (CONNECT and upgrades are answered 400, TRACE 405 unless
+# ProxySettings.allow_trace), as the Allow line of its 405.
+ALLOW: Final = b"Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n"
 
 
 def error_response(
@@ -565,6 +571,8 @@ def error_response(
     ]
     if retry_after >= 0:
         parts.append(b"Retry-After: %d\r\n" % retry_after)
+    if status == 405:  # RFC 9110 §15.5.6: a 405 says what is allowed (only TRACE gets one)
+        parts.append(ALLOW)
     if request_id is not None:
         parts.append(b"X-Request-Id: %s\r\n" % request_id)
     if close:

@@ -328,6 +328,9 @@ class ClientConnection:
             self.headers.append((b"Host", b""))
             raw_start = -1  # the head is rebuilt, not forwarded as written
         method = self.get_method()
+        if len(method) == 5 and method == b"TRACE" and not st.settings.allow_trace:
+            # cross-site tracing: an echo of headers added in front (docs/architecture.md)
+            raise BadRequest(405, "TRACE is not allowed")
         url = self.url
         if not url or url[0] != 47:  # not "/...": absolute form (or "*"), see _http_target
             self.url, authority = forwarded_target(method, url)
