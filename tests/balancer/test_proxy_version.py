@@ -36,3 +36,10 @@ async def test_http1_requests_are_still_forwarded(version: bytes) -> None:
     resp, up = await through_one_upstream(b"GET /v HTTP/%s\r\nHost: s\r\nX-A: b\r\n\r\n" % version)
     assert (resp.status, resp.body) == (200, b"up")
     assert [r.path for r in up.requests] == ["/v"]
+
+
+async def test_an_unknown_minor_version_of_http1_stays_a_400() -> None:
+    # llhttp rejects HTTP/1.2: a bad request, not a major version the proxy refuses
+    resp, up = await through_one_upstream(b"GET / HTTP/1.2\r\nHost: s\r\n\r\n")
+    assert resp.status == 400
+    assert up.requests == []

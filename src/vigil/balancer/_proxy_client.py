@@ -55,6 +55,14 @@ def _not_kept() -> bool:
     return False
 
 
+def _minor_of_1(data: bytes) -> bool:
+    """Whether the request line llhttp rejected for its version, at the start of the read
+    ``data`` (after any empty lines), says ``HTTP/1.`` (a minor version llhttp does not take:
+    400, not the 505 of another major version)."""
+    line = data.lstrip(b"\r\n").split(b"\r\n", 1)[0]
+    return b" HTTP/1." in line
+
+
 def _host_value(value: bytes) -> bool:
     """Whether a Host value (llhttp has cut its OWS) has only the bytes of ``uri-host [":"
     port]`` (RFC 9112 §3.2: 400 otherwise): a space, ``/``, ``@``, ``?``, a quote... are not."""
@@ -177,7 +185,9 @@ class ClientConnection:
             context = exc.__context__
             if isinstance(context, BadRequest):
                 self._fail(context)
-            elif "version" in str(exc).lower():  # llhttp takes 0.9, 1.x, 2.0 only (HTTP/3.0)
+            elif "version" in str(exc).lower() and not _minor_of_1(data):
+                # llhttp takes 0.9, 1.0, 1.1 and 2.0 only: HTTP/3.0 gets here (HTTP/1.2, a
+                # minor version it does not know, stays a 400)
                 self._fail(BadRequest(505, "HTTP version not supported (HTTP/1.x only)"))
             else:
                 self._fail(BadRequest(400, str(exc)))
