@@ -19,8 +19,9 @@ from ._upstreams import through_one_upstream
         b"GET / HTTP/2.0\r\n\r\n",  # no Host: still the version's answer
         b"GET / HTTP/3.0\r\nHost: s\r\n\r\n",
         b"GET / HTTP/0.9\r\nHost: s\r\n\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",  # HTTP/2 with prior knowledge (h2c)
     ],
-    ids=["2.0", "2.0-keep-alive", "2.0-post", "2.0-no-host", "3.0", "0.9"],
+    ids=["2.0", "2.0-keep-alive", "2.0-post", "2.0-no-host", "3.0", "0.9", "h2-preface"],
 )
 async def test_a_request_of_another_major_version_is_answered_505_and_not_forwarded(
     request_bytes: bytes,

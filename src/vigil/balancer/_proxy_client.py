@@ -36,6 +36,8 @@ from vigil.balancer._proxy_trust import forwarded_client, is_trusted
 HOST_TABLE: Final = bytes(int(c in HOST_BYTES) for c in range(256))
 # Plain request heads are taken without the parser only when compiled (see __init__)
 PLAIN_HEADS: Final = __file__.endswith((".so", ".pyd"))
+# HTTP/2's connection preface (RFC 9113 §3.4): a client speaking HTTP/2 with prior knowledge
+_H2_PREFACE: Final = b"PRI * HTTP/2.0\r\n"
 # why reading from the client is paused (a bit mask)
 _PIPELINE: Final = 1
 _UPSTREAM: Final = 2
@@ -185,9 +187,12 @@ class ClientConnection:
             context = exc.__context__
             if isinstance(context, BadRequest):
                 self._fail(context)
-            elif "version" in str(exc).lower() and not _minor_of_1(data):
+            elif ("version" in str(exc).lower() and not _minor_of_1(data)) or data.startswith(
+                _H2_PREFACE
+            ):
                 # llhttp takes 0.9, 1.0, 1.1 and 2.0 only: HTTP/3.0 gets here (HTTP/1.2, a
-                # minor version it does not know, stays a 400)
+                # minor version it does not know, stays a 400); so does HTTP/2's connection
+                # preface (prior-knowledge h2c: "PRI * HTTP/2.0"), which llhttp stops at
                 self._fail(BadRequest(505, "HTTP version not supported (HTTP/1.x only)"))
             else:
                 self._fail(BadRequest(400, str(exc)))
