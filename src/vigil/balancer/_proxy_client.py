@@ -1,7 +1,8 @@
 """The client side of the data plane: one ``asyncio.Protocol`` per accepted connection.
 
 Parses requests with httptools, enforces the head limits (431 / 414) and answers malformed input
-with 400 and a close (never an exception escaping to the loop), creates an
+with 400 and a close (never an exception escaping to the loop; 505 for an HTTP major version
+other than 1, 405 for TRACE unless ``allow_trace``), creates an
 :class:`~vigil.balancer._proxy_exchange.Exchange` per request and runs them one at a time
 (pipelined requests wait, with reading paused). Keep-alive between requests, an idle timeout
 (a head gets ``client_timeout`` from its first byte: a 408 then), and back-pressure both ways
