@@ -8,7 +8,8 @@ Rules (RFC 9110 §7.6.1): hop-by-hop headers (``Connection`` and every header it
 ``Keep-Alive``, ``Proxy-*``, ``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``) are not
 forwarded; the message framing is re-decided on each leg (``Content-Length`` passed through, a
 chunked body re-chunked, any other transfer coding of a response kept in its
-``Transfer-Encoding``). ``Host`` is passed through. The proxy owns the headers that say who the
+``Transfer-Encoding``). ``Host`` is passed through, even when a request's ``Connection`` names
+it. The proxy owns the headers that say who the
 client is: from a peer that is not a trusted proxy (``ProxySettings.trusted_proxies``),
 ``X-Forwarded-For`` is the peer's address alone, ``X-Forwarded-Proto`` the proxy's own, and
 ``Forwarded``, ``X-Real-IP``, ``X-Forwarded-Host``/``-Port`` are dropped (a client could claim any
@@ -94,6 +95,11 @@ _REQUEST_CODES: Final = bytes(
 )
 # Connection values naming no header
 _PLAIN_CONNECTION: Final = frozenset({b"close", b"keep-alive"})
+# Connection tokens that drop nothing from a request: the plain values, and Host, which the
+# upstream needs (RFC 9112 §3.2: 400 without it; RFC 9110 §7.6.1 lets a proxy drop what
+# Connection names, and a client naming Host would break its own request). The framing headers
+# need no entry: the proxy writes them itself after the named ones are dropped.
+_KEEP_NAMED: Final = _PLAIN_CONNECTION | {b"host"}
 # The kind of each response header name as the upstream spelled it (case and all), so that the
 # handful of names an upstream sends cost one dict lookup each instead of a lower() and a lookup.
 _KIND_BY_NAME: Final[dict[bytes, int]] = {}
@@ -259,7 +265,7 @@ def rewrite_request(
         elif lname == b"connection":
             connection = True
             if value.lower() not in _PLAIN_CONNECTION:
-                tokens = _connection_tokens(value) - _PLAIN_CONNECTION
+                tokens = _connection_tokens(value) - _KEEP_NAMED
                 if tokens:
                     named = tokens if named is None else named | tokens
         elif lname == b"proxy-connection":
@@ -528,13 +534,20 @@ def parse_retry_after(value: bytes) -> float | None:
 
 _REASONS: Final = {
     400: b"Bad Request",
+    405: b"Method Not Allowed",
     408: b"Request Timeout",
     414: b"URI Too Long",
     431: b"Request Header Fields Too Large",
     502: b"Bad Gateway",
     503: b"Service Unavailable",
     504: b"Gateway Timeout",
+    505: b"HTTP Version Not Supported",
 }
+
+
+# The methods the proxy forwards (CONNECT and upgrades are answered 400, TRACE 405 unless
+# ProxySettings.allow_trace), as the Allow line of its 405.
+ALLOW: Final = b"Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n"
 
 
 def error_response(
@@ -558,6 +571,8 @@ def error_response(
     ]
     if retry_after >= 0:
         parts.append(b"Retry-After: %d\r\n" % retry_after)
+    if status == 405:  # RFC 9110 §15.5.6: a 405 says what is allowed (only TRACE gets one)
+        parts.append(ALLOW)
     if request_id is not None:
         parts.append(b"X-Request-Id: %s\r\n" % request_id)
     if close:

@@ -1,7 +1,8 @@
 """The client side of the data plane: one ``asyncio.Protocol`` per accepted connection.
 
 Parses requests with httptools, enforces the head limits (431 / 414) and answers malformed input
-with 400 and a close (never an exception escaping to the loop), creates an
+with 400 and a close (never an exception escaping to the loop; 505 for an HTTP major version
+other than 1, 405 for TRACE unless ``allow_trace``), creates an
 :class:`~vigil.balancer._proxy_exchange.Exchange` per request and runs them one at a time
 (pipelined requests wait, with reading paused). Keep-alive between requests, an idle timeout
 (a head gets ``client_timeout`` from its first byte: a 408 then), and back-pressure both ways
@@ -36,6 +37,8 @@ from vigil.balancer._proxy_trust import forwarded_client, is_trusted
 HOST_TABLE: Final = bytes(int(c in HOST_BYTES) for c in range(256))
 # Plain request heads are taken without the parser only when compiled (see __init__)
 PLAIN_HEADS: Final = __file__.endswith((".so", ".pyd"))
+# HTTP/2's connection preface (RFC 9113 §3.4): a client speaking HTTP/2 with prior knowledge
+_H2_PREFACE: Final = b"PRI * HTTP/2.0\r\n"
 # why reading from the client is paused (a bit mask)
 _PIPELINE: Final = 1
 _UPSTREAM: Final = 2
@@ -53,6 +56,14 @@ def _no_method() -> bytes:
 def _not_kept() -> bool:
     """What ``should_keep_alive`` is without a parser (never called, as :func:`_no_method`)."""
     return False
+
+
+def _minor_of_1(data: bytes) -> bool:
+    """Whether the request line llhttp rejected for its version, at the start of the read
+    ``data`` (after any empty lines), says ``HTTP/1.`` (a minor version llhttp does not take:
+    400, not the 505 of another major version)."""
+    line = data.lstrip(b"\r\n").split(b"\r\n", 1)[0]
+    return b" HTTP/1." in line
 
 
 def _host_value(value: bytes) -> bool:
@@ -175,7 +186,17 @@ class ClientConnection:
             self._fail(BadRequest(400, "protocol upgrades are not supported"))
         except HttpParserError as exc:
             context = exc.__context__
-            self._fail(context if isinstance(context, BadRequest) else BadRequest(400, str(exc)))
+            if isinstance(context, BadRequest):
+                self._fail(context)
+            elif ("version" in str(exc).lower() and not _minor_of_1(data)) or data.startswith(
+                _H2_PREFACE
+            ):
+                # llhttp takes 0.9, 1.0, 1.1 and 2.0 only: HTTP/3.0 gets here (HTTP/1.2, a
+                # minor version it does not know, stays a 400); so does HTTP/2's connection
+                # preface (prior-knowledge h2c: "PRI * HTTP/2.0"), which llhttp stops at
+                self._fail(BadRequest(505, "HTTP version not supported (HTTP/1.x only)"))
+            else:
+                self._fail(BadRequest(400, str(exc)))
         else:
             if self.in_head:  # the head goes on in the next read
                 self.head_bytes += size
@@ -259,9 +280,20 @@ class ClientConnection:
         self.should_keep_alive = parser.should_keep_alive
 
     def _http10(self) -> bool:
-        """Whether the request being parsed is HTTP/1.0 (``get_http_version`` formats a str)."""
+        """Whether the request being parsed is HTTP/1.0 (``get_http_version`` formats a str);
+        ``BadRequest`` 505 when its major version is not 1 (RFC 9110 §15.6.6: the upstream leg
+        is HTTP/1.1, so an ``HTTP/2.0`` request line would go out as another version).
+
+        Called for every head whose version is not 1.1: llhttp keeps any other version alive
+        only with a ``Connection`` header (HTTP/1.0's rule), and a head without ``Host`` asks
+        too; a plain or raw head is 1.1 by its bytes. So the 1.1 path pays nothing."""
         parser = self.parser
-        return parser is not None and parser.get_http_version() == "1.0"
+        if parser is None:
+            return False
+        version = parser.get_http_version()
+        if version[0] != "1":
+            raise BadRequest(505, f"HTTP/{version} is not supported (HTTP/1.x only)")
+        return version == "1.0"
 
     # -- httptools callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -312,6 +344,9 @@ class ClientConnection:
             self.headers.append((b"Host", b""))
             raw_start = -1  # the head is rebuilt, not forwarded as written
         method = self.get_method()
+        if len(method) == 5 and method == b"TRACE" and not st.settings.allow_trace:
+            # cross-site tracing: an echo of headers added in front (docs/architecture.md)
+            raise BadRequest(405, "TRACE is not allowed")
         url = self.url
         if not url or url[0] != 47:  # not "/...": absolute form (or "*"), see _http_target
             self.url, authority = forwarded_target(method, url)

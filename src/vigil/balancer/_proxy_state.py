@@ -89,6 +89,10 @@ class ProxySettings:
     aborted at once (nginx's default): a close and a half-close look the same on the wire, and
     a client that timed out and went away would otherwise keep a replica generating for
     nobody until the answer is written (a whole generation for a non-streamed answer)."""
+    allow_trace: bool = False
+    """Forward ``TRACE`` requests. Off: answered 405 with ``Allow`` (nginx's answer): an
+    upstream that echoes a TRACE reflects the headers proxies in front added (cookies,
+    ``Authorization``) to whoever sent it (cross-site tracing)."""
     backlog: int = 4096
     """``listen()`` backlog; bursts of new connections beyond it are refused by the kernel."""
 

@@ -71,6 +71,7 @@ def proxy_settings(b: BalancerSettings) -> ProxySettings:
         affinity_header=b.affinity_header,
         trusted_proxies=tuple(b.trusted_proxies),
         answer_half_closed=b.answer_half_closed,
+        allow_trace=b.allow_trace,
     )
 
 

@@ -165,6 +165,10 @@ class BalancerSettings(_Section):
     is aborted, so a replica does not keep generating for a client that closed; the two look
     the same on the wire. Turn on for clients that half-close on purpose (``nc -N``, some
     scripts)."""
+    allow_trace: bool = False
+    """Forward ``TRACE`` requests to the replicas. Off (nginx's answer): 405 with ``Allow``; a
+    TRACE echoed back reflects the cookies and ``Authorization`` that proxies in front added
+    (cross-site tracing)."""
     connect_timeout: Seconds = 2.0
     first_byte_timeout: Seconds = 300.0
     """From request sent to response head; long prompts on a busy GPU are slow."""
