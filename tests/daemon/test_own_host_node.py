@@ -30,3 +30,16 @@ async def test_the_own_host_is_listed_up_and_seen_while_a_remote_node_stays_unkn
         assert nodes["gpu-1"]["status"] == "unknown" and nodes["gpu-1"]["last_heartbeat"] is None
         risk = {r["node"]: r["state"] for r in (await http.get("/api/v1/risk")).json()}
         assert risk == {"local": "up", "gpu-1": "unknown"}
+
+
+async def test_several_nodes_at_this_host_each_wait_for_their_own_agent(
+    start_controller: StartController,
+) -> None:
+    # nodes that all default to 127.0.0.1 stand for agents run on this host (the demo's, a
+    # bench's): listed up before their first heartbeat, one whose agent never came stayed "up"
+    controller = await start_controller({"nodes": [{"name": "gpu-a"}, {"name": "gpu-b"}]})
+    url = f"http://127.0.0.1:{controller.api_port}"
+    headers = {"Authorization": f"Bearer {OPERATOR}"}
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=headers) as http:
+        nodes = {n["name"]: n["status"] for n in (await http.get("/api/v1/nodes")).json()}
+    assert nodes == {"gpu-a": "unknown", "gpu-b": "unknown"}

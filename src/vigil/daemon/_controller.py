@@ -168,8 +168,12 @@ class Controller(ControlPlane):
         self.runners: dict[ReplicaId, ReplicaRunner] = {}
         self.api_port: int | None = None
         self._node_settings = {n.name: n for n in settings.nodes}
+        # the controller's own host, listed up with no agent (nodes()): only when one declared
+        # node is; several at this host's address stand for agents run here (the demo's, a
+        # bench's), and each waits for its own heartbeat, or an agent that never came is "up"
         host = socket.gethostname()
-        self._own_hosts = frozenset(n.name for n in settings.nodes if is_own_host(n, host))
+        own = frozenset(n.name for n in settings.nodes if is_own_host(n, host))
+        self._own_hosts = own if len(own) == 1 else frozenset()
         self._own_view: tuple[tuple[Node, ...], tuple[Node, ...]] | None = None
         self._rng = random.Random()
         self._last_placed: str | None = None
