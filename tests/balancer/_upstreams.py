@@ -240,6 +240,15 @@ async def proxying(router: object, **kwargs: object) -> AsyncIterator[tuple[Prox
         await proxy.stop(0.5)
 
 
+async def until_no_client(proxy: Proxy) -> None:
+    """Wait (at most 5 s) until ``proxy`` holds no client connection: it reads each client's
+    close in its own time."""
+    for _ in range(500):
+        if not proxy.state.clients:
+            return
+        await asyncio.sleep(0.01)
+
+
 async def through_one_upstream(raw: bytes) -> tuple[Response, TestUpstream]:
     """``raw`` sent through a proxy to one upstream that answers 200 ``up``: the response, and
     the upstream (its ``requests`` are what was forwarded). Both are stopped on return."""

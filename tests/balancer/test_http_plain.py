@@ -79,7 +79,7 @@ TAKEN = [
     b"OPTIONS /a/b?c=d&e=%20f HTTP/1.1\r\nHost: a\r\n\r\n",
     b"GET /a:b@c;d=(e)*+,!$'~._- HTTP/1.1\r\nHost: a\r\n\r\n",
     b"GET / HTTP/1.1\r\nA:b\r\nC:  d  \r\nE:\r\nF: \t g\t\r\nHOST:a\r\n\r\n",
-    b"GET / HTTP/1.1\r\nHost: a\r\nx!#$%&'*+-.^_`|~98: v\r\nAccept: */*; q=0.9, \"x\"\r\n\r\n",
+    b'GET / HTTP/1.1\r\nHost: a\r\nx!#$%&\'*+-.^_`|~98: v\r\nAccept: */*; q=0.9, "x"\r\n\r\n',
     b"GET / HTTP/1.1\r\nHost: a\r\n"
     + b"".join(b"H%d: v\r\n" % i for i in range(MAX_LINES - 1))
     + b"\r\n",
@@ -158,7 +158,7 @@ def test_a_head_over_the_limit_is_left_to_the_parser() -> None:
 
 
 # bytes a mutation puts in: separators, line ends, controls, obs-text, a colon, letters
-_MUTANTS = b" \t\r\n:\x00\x01\x7f\x80\xff#\"/?%aZ0-"
+_MUTANTS = b' \t\r\n:\x00\x01\x7f\x80\xff#"/?%aZ0-'
 
 
 def test_no_mutation_of_a_head_is_taken_that_llhttp_reads_otherwise() -> None:

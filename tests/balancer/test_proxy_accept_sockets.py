@@ -13,7 +13,7 @@ from vigil.balancer._proxy_accept import UvAccepted
 from vigil.balancer.proxy import Proxy
 
 from ._routers import RoundRobinRouter, upstream
-from ._upstreams import fixed, roundtrip, serving
+from ._upstreams import fixed, roundtrip, serving, until_no_client
 
 CONNECTIONS = 30
 
@@ -24,12 +24,6 @@ def open_descriptors() -> int:
 
 @pytest.mark.parametrize("loop_factory", [asyncio.new_event_loop, uvloop.new_event_loop])
 def test_closed_client_connections_leave_no_descriptor_open(loop_factory) -> None:
-    async def until_no_client(proxy: Proxy) -> None:
-        for _ in range(500):  # the proxy reads each client's close in its own time
-            if not proxy.state.clients:
-                return
-            await asyncio.sleep(0.01)
-
     async def scenario() -> tuple[int, int, list[int]]:
         async with serving(fixed(b"ok")) as (up,):
             proxy = Proxy(RoundRobinRouter([upstream("a", up.port)]))

@@ -22,7 +22,7 @@ from vigil.balancer._pure import build
 from vigil.balancer.proxy import Proxy
 
 from ._routers import RoundRobinRouter, upstream
-from ._upstreams import fixed, read_response, roundtrip, serving, sse
+from ._upstreams import fixed, read_response, roundtrip, serving, sse, until_no_client
 
 CONNECTIONS = 20
 GET = b"GET / HTTP/1.1\r\nHost: s\r\n\r\n"
@@ -47,12 +47,6 @@ async def statuses_of_new_connections(port: int) -> list[int]:
 @pytest.mark.parametrize("answer", ["plain", "stream"])
 def test_closed_client_connections_are_freed_without_the_collector(loop_factory, answer) -> None:
     handler = fixed(b"ok") if answer == "plain" else sse(3, 0.0)
-
-    async def until_no_client(proxy: Proxy) -> None:
-        for _ in range(500):  # the proxy reads each client's close in its own time
-            if not proxy.state.clients:
-                return
-            await asyncio.sleep(0.01)
 
     async def scenario() -> tuple[int, int, list[int]]:
         async with serving(handler) as (up,):
