@@ -6,15 +6,15 @@ parse`` does with no ``--log-format``; GA and PAn are computed as in the shared 
 (``logparse_eval.py``; its Loghub-2.0 template normalisation when it is found beside the
 repository, plain whitespace normalisation otherwise).
 
-Files in ``fixtures/holdout/`` .. ``holdout14/`` were labelled like the others but kept out
+Files in ``fixtures/holdout/`` .. ``holdout16/`` were labelled like the others but kept out
 of the tuning of the miner: the test checks only that they are well formed, and their scores
-are printed on demand (``--holdout`` .. ``--holdout15``) as the figure
+are printed on demand (``--holdout`` .. ``--holdout16``) as the figure
 for log types the miner was not tuned on.
 
 Run as a script to print the table: ``python tests/logs/test_fixtures.py [--holdout |
 --holdout2 | --holdout3 |
 --holdout4 | --holdout5 | --holdout6 | --holdout7 | --holdout8 | --holdout9 | --holdout10 |
---holdout11 | --holdout12 | --holdout13 | --holdout14 | --holdout15]
+--holdout11 | --holdout12 | --holdout13 | --holdout14 | --holdout15 | --holdout16]
 [--content]
 [--diff]``.
 """
@@ -49,6 +49,7 @@ HELD_OUT12 = sorted(f"holdout12/{p.stem}" for p in (FIXTURES / "holdout12").glob
 HELD_OUT13 = sorted(f"holdout13/{p.stem}" for p in (FIXTURES / "holdout13").glob("*.tsv"))
 HELD_OUT14 = sorted(f"holdout14/{p.stem}" for p in (FIXTURES / "holdout14").glob("*.tsv"))
 HELD_OUT15 = sorted(f"holdout15/{p.stem}" for p in (FIXTURES / "holdout15").glob("*.tsv"))
+HELD_OUT16 = sorted(f"holdout16/{p.stem}" for p in (FIXTURES / "holdout16").glob("*.tsv"))
 ALL = (
     NAMES
     + HELD_OUT
@@ -66,6 +67,7 @@ ALL = (
     + HELD_OUT13
     + HELD_OUT14
     + HELD_OUT15
+    + HELD_OUT16
 )
 _SHARED = [Path(__file__).resolve().parents[3] / "shared/bench", Path("/work/shared/bench")]
 
@@ -219,6 +221,7 @@ if __name__ == "__main__":
         "--holdout13": HELD_OUT13,
         "--holdout14": HELD_OUT14,
         "--holdout15": HELD_OUT15,
+        "--holdout16": HELD_OUT16,
     }
     chosen = next((v for k, v in sets.items() if k in args), NAMES)
     chosen = [a for a in args if not a.startswith("-")] or chosen
