@@ -15,14 +15,17 @@ Run as a script to print the table: ``python tests/logs/test_fixtures.py [--hold
 --holdout2 | --holdout3 |
 --holdout4 | --holdout5 | --holdout6 | --holdout7 | --holdout8 | --holdout9 | --holdout10 |
 --holdout11 | --holdout12 | --holdout13 | --holdout14 | --holdout15 | --holdout16]
-[--content | --printed]
-[--diff]``. ``--printed`` scores raw lines as the shared evaluator's ``--feed raw`` does: the
-printed template (masked header and template) is cut where the right template starts.
+[--content | --printed] [--cli] [--diff]``. ``--printed`` scores raw lines as the shared
+evaluator's ``--feed raw`` does: the printed template (masked header and template) is cut where
+the right template starts. ``--cli`` runs ``vigil logs parse`` itself and scores its streaming
+output as the judges do (ids as printed, each id's last template; raw lines as ``--printed``).
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -187,6 +190,50 @@ def score(name: str, feed: str = "raw") -> tuple[float, float]:
     return grouping_accuracy(truth, ids), pa / len(truth)
 
 
+def streamed(name: str, feed: str = "raw") -> tuple[list[str], list[object], list[str]]:
+    """(right templates, cluster ids, templates) as the judges score ``vigil logs parse``: the
+    command run on the fixture's raw lines (or messages, ``content``), its streaming output read
+    back, each line's id as printed on that line and its template the last one printed for that
+    id (the shared evaluator's default ``--template-mode last``)."""
+    truth, raw = load(name)
+    fed = (
+        [content_of(t, line) for t, line in zip(truth, raw, strict=True)]
+        if feed == "content"
+        else raw
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "vigil", "logs", "parse"],
+        input="\n".join(fed) + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = [json.loads(row) for row in out.splitlines()]
+    last = {row["cluster"]: row["template"] for row in rows}
+    ids = [row["cluster"] for row in rows]
+    return truth, ids, [last[i] for i in ids]
+
+
+def score_streamed(name: str, feed: str = "raw") -> tuple[float, float]:
+    """(GA, PAn) of :func:`streamed`; raw lines' templates compared by :func:`printed_matches`."""
+    truth, ids, templates = streamed(name, feed)
+    norm = _normaliser()
+    if feed == "content":
+        pa = sum(norm(a) == norm(b) for a, b in zip(truth, templates, strict=True))
+    else:
+        pa = sum(printed_matches(a, b, norm) for a, b in zip(truth, templates, strict=True))
+    return grouping_accuracy(truth, ids), pa / len(truth)  # type: ignore[arg-type]
+
+
+def test_streamed_output_prints_the_masked_header_before_each_template() -> None:
+    truth, ids, templates = streamed("holdout15/corosync")
+    assert len(ids) == len(templates) == len(truth)
+    assert all(t.startswith("Nov <*> <*>:<*>:<*>") for t in templates)
+    _, content_ids, content_templates = streamed("holdout15/corosync", "content")
+    assert not any(t.startswith("Nov") for t in content_templates)
+    assert len(set(content_ids)) == len(set(ids))  # the same clusters, headers apart
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_every_fixture_line_has_a_template_and_a_raw_line(name: str) -> None:
     truth, raw = load(name)
@@ -304,10 +351,13 @@ if __name__ == "__main__":
     chosen = next((v for k, v in sets.items() if k in args), NAMES)
     chosen = [a for a in args if not a.startswith("-")] or chosen
     feed_ = "content" if "--content" in args else "printed" if "--printed" in args else "raw"
+    scorer = score_streamed if "--cli" in args else score
+    feed_ = "raw" if "--cli" in args and feed_ == "printed" else feed_
     total = [0.0, 0.0]
-    print(f"{'fixture':26} {'lines':>5} {'GA':>6} {'PAn':>6}   ({feed_})")
+    how = feed_ + (", cli" if scorer is score_streamed else "")
+    print(f"{'fixture':26} {'lines':>5} {'GA':>6} {'PAn':>6}   ({how})")
     for fixture in chosen:
-        ga_, pan_ = score(fixture, feed_)
+        ga_, pan_ = scorer(fixture, feed_)
         total[0] += ga_
         total[1] += pan_
         print(f"{fixture:26} {len(load(fixture)[0]):5} {ga_:6.3f} {pan_:6.3f}")
