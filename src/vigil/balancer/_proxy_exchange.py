@@ -287,6 +287,7 @@ class Exchange(ExchangeCore):
         self.status = status
         self.out.append(self.resp.head)
         self.phase = STREAM
+        conn.as_is = self.resp.chunks_as_is and conn.pass_chunks
         if is_head:  # httptools would wait for the body a HEAD answer announces but never sends
             self.response_complete(conn, False)
 
