@@ -124,9 +124,7 @@ class UpstreamConnection:
             chunks = self.chunks
             size = chunks.whole(data)
             if size > 0:  # the parser, at a chunk's start, stays there
-                ex.out.append(data)
-                ex.bytes_out += size
-                ex.flush()
+                ex.response_chunks(data, size)
                 return
             chunks.feed(data, 0)  # the parser's way, followed
         try:
