@@ -25,6 +25,7 @@ _BALANCER = "src/vigil/balancer/"
 DATA_PLANE = [
     _BALANCER + name + ".py"
     for name in (
+        "_http_chunks",
         "_http_headers",
         "_http_plain",
         "_http_raw",

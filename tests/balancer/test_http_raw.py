@@ -11,7 +11,7 @@ import random
 import pytest
 from httptools import HttpParserError, HttpResponseParser
 
-from vigil.balancer._http_headers import HOP_BY_HOP, rewrite_response
+from vigil.balancer._http_headers import HOP_BY_HOP, ResponseMeta, rewrite_response
 from vigil.balancer._http_raw import head_end, response_head
 
 NGINX = (
@@ -138,6 +138,37 @@ def test_a_head_taken_whole_gets_the_rules_answer(
         rule = _by_rule(status, head, **kw)
         assert _lines(ours[0]) == _lines(rule[0]), head
         assert ours[1:] == rule[1:], head
+        assert _as_is(response_head, status, head, **kw) == _as_is(_rule, status, head, **kw)
+
+
+def _rule(status: int, head: bytes, **kw: object) -> tuple[ResponseMeta, bool]:
+    lines = head[:-4].split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    headers = [(n, v.strip(b" \t")) for n, _, v in (line.partition(b":") for line in lines[1:])]
+    reason = parts[2] if len(parts) > 2 else b""
+    return rewrite_response(status, reason, headers, **kw)  # type: ignore[arg-type]
+
+
+def _as_is(make: object, status: int, head: bytes, **kw: object) -> bool:
+    meta, _ = make(status, head, request_id=b"rid", **kw)  # type: ignore[operator]
+    return bool(meta.chunks_as_is)
+
+
+@pytest.mark.parametrize("make", [response_head, _rule], ids=["taken-whole", "rule"])
+def test_only_a_body_chunked_alone_for_an_http11_client_may_pass_as_it_came(make: object) -> None:
+    def as_is(codings: bytes, *, no_body: bool = False, http10: bool = False) -> bool:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: t\r\n%s\r\n" % codings
+        kw = {"no_body": no_body, "client_keep_alive": True, "client_http10": http10}
+        return _as_is(make, 200, head, **kw)
+
+    assert as_is(b"Transfer-Encoding: chunked\r\n")
+    assert as_is(b"transfer-encoding: chunked\r\n")
+    assert as_is(b"Transfer-Encoding: Chunked\r\nTrailer: X-Usage\r\n")
+    assert not as_is(b"Transfer-Encoding: gzip, chunked\r\n")  # other codings: re-chunked
+    assert not as_is(b"Transfer-Encoding: chunked\r\n", http10=True)  # decoded, closed
+    assert not as_is(b"Transfer-Encoding: chunked\r\n", no_body=True)  # HEAD, 204, 304
+    assert not as_is(b"")  # close-delimited: re-chunked
+    assert not as_is(b"Content-Length: 2\r\n")
 
 
 def test_an_nginx_head_is_forwarded_in_place_with_the_proxys_lines_at_its_end() -> None:

@@ -391,7 +391,7 @@ def _drop_named(parts: list[bytes], named: set[bytes], start: int) -> list[bytes
 class ResponseMeta:
     """The client-facing response head and how its body must be framed."""
 
-    __slots__ = ("chunked_out", "close_delimited", "decoder", "head", "retry_after")
+    __slots__ = ("chunked_out", "chunks_as_is", "close_delimited", "decoder", "head", "retry_after")
 
     def __init__(
         self,
@@ -400,9 +400,13 @@ class ResponseMeta:
         close_delimited: bool,
         retry_after: float | None,
         decoder: BodyDecoder | None = None,
+        chunks_as_is: bool = False,
     ) -> None:
         self.head = head
         self.chunked_out = chunked_out  # re-chunk the body to the client
+        # the upstream's only transfer coding is chunked and the client gets it chunked: a
+        # read of whole chunks may go as it came (vigil.balancer._http_chunks)
+        self.chunks_as_is = chunks_as_is
         self.close_delimited = close_delimited  # the upstream body ends when it closes
         self.retry_after = retry_after
         # transfer codings to undo for an HTTP/1.0 client (rare: see _http_codings)
@@ -499,7 +503,9 @@ def rewrite_response(
     else:
         parts.append(b"\r\n")
     ra = parse_retry_after(retry_after) if retry_after is not None else None
-    return ResponseMeta(b"".join(parts), chunked_out, close_delimited, ra, decoder), keep_alive
+    as_is = chunked_out and codings == b"chunked"
+    meta = ResponseMeta(b"".join(parts), chunked_out, close_delimited, ra, decoder, as_is)
+    return meta, keep_alive
 
 
 def _codings_applied(codings: bytes) -> list[bytes]:

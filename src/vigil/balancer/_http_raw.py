@@ -185,7 +185,8 @@ def response_head(
         parts.append(_END_KEEP_10)
     else:
         parts.append(_END)
-    return ResponseMeta(b"".join(parts), chunked_out, close_delimited, None), keep_alive
+    meta = ResponseMeta(b"".join(parts), chunked_out, close_delimited, None, None, upstream_chunked)
+    return meta, keep_alive
 
 
 def _is_chunked_line(line: bytes) -> bool:

@@ -144,6 +144,9 @@ class UpstreamPool:
         # without the parser (_http_whole; compiled only); tests switch it off to compare
         self.whole = WHOLE_RESPONSES
         self.taken_whole = 0  # responses taken so (tests read it)
+        # whether connections opened from now on write a read of whole chunks to the client as
+        # it came, without the parser (_http_chunks); tests switch it off to compare
+        self.pass_chunks = True
 
     def take(self, key: Key, now: float = -1.0) -> UpstreamConnection | None:
         """The most recently used live idle connection to ``key``; None when there is none or

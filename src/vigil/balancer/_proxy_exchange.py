@@ -287,6 +287,7 @@ class Exchange(ExchangeCore):
         self.status = status
         self.out.append(self.resp.head)
         self.phase = STREAM
+        conn.as_is = self.resp.chunks_as_is and conn.pass_chunks
         if is_head:  # httptools would wait for the body a HEAD answer announces but never sends
             self.response_complete(conn, False)
 
@@ -338,6 +339,22 @@ class Exchange(ExchangeCore):
             self.decode_out()
             return
         self.bytes_out += len(data)
+
+    def response_chunks(self, data: bytes, size: i64) -> None:
+        """The read ``data`` is a run of whole chunks holding ``size`` bytes of data, framed
+        as :meth:`response_body` would frame them (the upstream connection checked it:
+        :mod:`vigil.balancer._http_chunks`): written as it came, the same bytes object, as
+        :meth:`flush` writes a read's output (no list, no join)."""
+        self.bytes_out += size
+        out = self.out
+        if out:  # each read's output is written at its end: cannot be, kept in order anyway
+            out.append(data)
+            self.flush()
+            return
+        client = self.client
+        if not client.closed:  # before connection_made its send discards
+            client.send(data)
+        self.last_io = self.state.loop_time()
 
     def decode_out(self) -> None:
         """Write what the decoder holds, a slice at a time, while the client takes it: a read

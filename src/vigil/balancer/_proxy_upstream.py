@@ -5,7 +5,9 @@
 head is handed over whole, as the bytes it came in (cut out of one read, or of the reads it was
 split over), for :mod:`vigil.balancer._http_raw`: llhttp judges it without a callback per header.
 A read that is one whole plain response (head and body, nothing else: most small answers) skips
-the parser altogether when compiled (:mod:`vigil.balancer._http_whole` checks it).
+the parser altogether when compiled (:mod:`vigil.balancer._http_whole` checks it), and so does a
+read of a chunked body that is a run of whole chunks as the proxy would frame them (a token
+stream's events): written to the client as it came (:mod:`vigil.balancer._http_chunks`).
 Connections are opened and kept idle by :class:`vigil.balancer._proxy_connpool.UpstreamPool`. A
 connection is discarded on any error, when the upstream says ``Connection: close``, or when it
 sends a byte while idle or after the response in the same read.
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
+from vigil.balancer._http_chunks import ChunkScanner
 from vigil.balancer._http_raw import head_end
 from vigil.balancer._http_whole import whole_response
 
@@ -74,6 +77,11 @@ class UpstreamConnection:
         self.partial = b""  # the current head's bytes from earlier reads
         self.in_head = True  # until a head completes; again after each response (see below)
         self.whole = pool.whole  # a read that is one whole response skips the parser
+        # the body's chunks are followed (set by the exchange's response_head, per response):
+        # a read of whole chunks skips the parser and goes to the client as it came
+        self.as_is = False
+        self.pass_chunks = pool.pass_chunks  # whether it may be (tests switch it off)
+        self.chunks = ChunkScanner()
         # the pool's list of idle connections to ``key``, set when first kept (UpstreamPool)
         self.idle_list: list[UpstreamConnection] | None = None
         self.fd = -1  # the socket's descriptor
@@ -112,6 +120,13 @@ class UpstreamConnection:
                     return
             self.data = data
             self.head_start = 0
+        elif self.as_is:  # a chunked body the client gets chunked: whole chunks go as they are
+            chunks = self.chunks
+            size = chunks.whole(data)
+            if size > 0:  # the parser, at a chunk's start, stays there
+                ex.response_chunks(data, size)
+                return
+            chunks.feed(data, 0)  # the parser's way, followed
         try:
             self.feed(data)
             if self.in_head and self.head_start >= 0:  # the head goes on in the next read
@@ -195,6 +210,9 @@ class UpstreamConnection:
         self.partial = b""
         if self.exchange is not None:
             self.exchange.response_head(self, status, data[start:end])
+            if self.as_is:  # the body's bytes in this read, followed (the parser reads them next)
+                self.chunks.reset()
+                self.chunks.feed(data, end)
 
     def on_body(self, body: bytes) -> None:
         if self.exchange is not None:
@@ -203,6 +221,7 @@ class UpstreamConnection:
     def on_message_complete(self) -> None:
         ex = self.exchange
         self.in_head = True
+        self.as_is = False
         if ex is not None:
             ex.response_complete(self, self.should_keep_alive())
 
