@@ -11,12 +11,17 @@ of the tuning of the miner: the test checks only that they are well formed, and 
 are printed on demand (``--holdout`` .. ``--holdout15``) as the figure
 for log types the miner was not tuned on.
 
+``--stream`` scores the ids and templates ``vigil logs parse`` prints as lines arrive (each
+line's answer held back ``--hold N`` lines, :mod:`vigil.logs._holdback`; the template of an id
+is the last one printed with it, as the shared evaluator takes it) instead of those resolved at
+the end of input.
+
 Run as a script to print the table: ``python tests/logs/test_fixtures.py [--holdout |
 --holdout2 | --holdout3 |
 --holdout4 | --holdout5 | --holdout6 | --holdout7 | --holdout8 | --holdout9 | --holdout10 |
 --holdout11 | --holdout12 | --holdout13 | --holdout14 | --holdout15]
 [--content]
-[--diff]``.
+[--stream [--hold N]] [--diff]``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 import pytest
 
 from vigil.logs import LogFormat, TemplateMiner
+from vigil.logs._holdback import HOLD_LINES, Holdback
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HOLDOUT = FIXTURES / "holdout"
@@ -134,6 +140,26 @@ def mined(name: str, feed: str = "raw") -> tuple[list[str], list[str], list[int]
     return truth, fed, [miner.resolve(i) for i in ids], miner
 
 
+def streamed(name: str, feed: str = "raw", hold: int = HOLD_LINES) -> tuple[list[int], list[str]]:
+    """(ids, templates) of one fixture as ``vigil logs parse --hold hold`` prints them: each
+    line's answer as of ``hold`` lines later, the template of an id the last printed with it."""
+    truth, raw = load(name)
+    fmt, miner = LogFormat(), TemplateMiner()
+    holdback = Holdback(miner, hold)
+    fed = (
+        [content_of(t, line) for t, line in zip(truth, raw, strict=True)]
+        if feed == "content"
+        else [fmt.split(line).content for line in raw]
+    )
+    printed = []
+    for line in fed:
+        cluster = miner.cluster_of(line)
+        printed += holdback.push([(cluster, "", cluster.template)])
+    printed += holdback.release()
+    last = {cid: template for cid, _, template in printed}
+    return [cid for cid, _, _ in printed], [last[cid] for cid, _, _ in printed]
+
+
 def grouping_accuracy(truth: list[str], ids: list[int]) -> float:
     """GA: the share of lines whose right template's lines are exactly one cluster's lines."""
     groups: dict[str, list[int]] = defaultdict(list)
@@ -148,11 +174,16 @@ def grouping_accuracy(truth: list[str], ids: list[int]) -> float:
     return ok / len(truth)
 
 
-def score(name: str, feed: str = "raw") -> tuple[float, float]:
-    """(GA, PAn) of the miner on one fixture, fed raw lines with no format (or content)."""
-    truth, _, ids, miner = mined(name, feed)
+def score(name: str, feed: str = "raw", hold: int | None = None) -> tuple[float, float]:
+    """(GA, PAn) of the miner on one fixture, fed raw lines with no format (or content); with
+    ``hold``, of the answers printed as lines arrive (:func:`streamed`), not resolved ones."""
     norm = _normaliser()
-    final = [miner.clusters[i].template for i in ids]
+    if hold is not None:
+        truth = load(name)[0]
+        ids, final = streamed(name, feed, hold)
+    else:
+        truth, _, ids, miner = mined(name, feed)
+        final = [miner.clusters[i].template for i in ids]
     pa = sum(norm(a) == norm(b) for a, b in zip(truth, final, strict=True))
     return grouping_accuracy(truth, ids), pa / len(truth)
 
@@ -220,13 +251,19 @@ if __name__ == "__main__":
         "--holdout14": HELD_OUT14,
         "--holdout15": HELD_OUT15,
     }
+    hold_ = None
+    if "--stream" in args:
+        hold_ = HOLD_LINES
+        if "--hold" in args:
+            hold_ = int(args.pop(args.index("--hold") + 1))
     chosen = next((v for k, v in sets.items() if k in args), NAMES)
     chosen = [a for a in args if not a.startswith("-")] or chosen
     feed_ = "content" if "--content" in args else "raw"
     total = [0.0, 0.0]
-    print(f"{'fixture':26} {'lines':>5} {'GA':>6} {'PAn':>6}   ({feed_})")
+    how = "resolved" if hold_ is None else f"streamed, hold {hold_}"
+    print(f"{'fixture':26} {'lines':>5} {'GA':>6} {'PAn':>6}   ({feed_}, {how})")
     for fixture in chosen:
-        ga_, pan_ = score(fixture, feed_)
+        ga_, pan_ = score(fixture, feed_, hold_)
         total[0] += ga_
         total[1] += pan_
         print(f"{fixture:26} {len(load(fixture)[0]):5} {ga_:6.3f} {pan_:6.3f}")
