@@ -156,8 +156,9 @@ def streamed(name: str, feed: str = "raw", hold: int = HOLD_LINES) -> tuple[list
         cluster = miner.cluster_of(line)
         printed += holdback.push([(cluster, "", cluster.template)])
     printed += holdback.release()
-    last = {cid: template for cid, _, template in printed}
-    return [cid for cid, _, _ in printed], [last[cid] for cid, _, _ in printed]
+    ids = [c.id for c, _, _ in printed]
+    last = {cid: template for cid, (_, _, template) in zip(ids, printed, strict=True)}
+    return ids, [last[cid] for cid in ids]
 
 
 def grouping_accuracy(truth: list[str], ids: list[int]) -> float:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from vigil.cli._logs import logs_app
 from vigil.logs import TemplateMiner
-from vigil.logs._holdback import HOLD_LINES, Holdback, Released
+from vigil.logs._holdback import HOLD_LINES, Holdback
 
 from .test_fixtures import grouping_accuracy, load, score, streamed
 
@@ -27,18 +27,18 @@ DISKS = [
 ]
 
 
-def hold_lines(contents: list[str], lines: int, batch: int = 1) -> list[Released]:
+def hold_lines(contents: list[str], lines: int, batch: int = 1) -> list[tuple[int, str, str]]:
     """The answers a Holdback of ``lines`` lets out, the lines mined ``batch`` at a time."""
     miner = TemplateMiner()
     holdback = Holdback(miner, lines)
-    out: list[Released] = []
+    out = []
     for start in range(0, len(contents), batch):
         answers = []
         for content in contents[start : start + batch]:
             cluster = miner.cluster_of(content)
             answers.append((cluster, "", cluster.template))
         out += holdback.push(answers)
-    return out + holdback.release()
+    return [(c.id, prefix, template) for c, prefix, template in out + holdback.release()]
 
 
 def test_a_line_held_until_its_cluster_is_merged_is_printed_with_the_survivor() -> None:
@@ -72,7 +72,7 @@ def test_release_lets_every_held_answer_out_as_of_the_lines_so_far() -> None:
         assert holdback.push([(cluster, "", cluster.template)]) == []
     assert holdback.held == 2
     first = holdback.release()
-    assert [cid for cid, _, _ in first] == [1, 2] and holdback.held == 0
+    assert [c.id for c, _, _ in first] == [1, 2] and holdback.held == 0
     assert holdback.release() == []
 
 

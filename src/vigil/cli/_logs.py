@@ -41,7 +41,7 @@ from vigil.logs import (
     dumps,
     loads,
 )
-from vigil.logs._holdback import HOLD_LINES, Holdback, Released
+from vigil.logs._holdback import HOLD_LINES, Answer, Holdback
 from vigil.logs._parser import LineParser
 
 CHUNK_BYTES = 1 << 16
@@ -212,16 +212,16 @@ def parse(
             return b""
         return dump(holdback.push(parser.parse_many(lines)))  # template as of its line
 
-    def dump(answers: list[Released]) -> bytes:
+    def dump(answers: list[Answer]) -> bytes:
         buf: list[bytes] = []
         append = buf.append
-        for cid, prefix, template in answers:
-            key = (cid, prefix)
+        for cluster, prefix, template in answers:
+            key = (cluster.id, prefix)
             cached = rendered.get(key)
             if cached is None or cached[0] is not template:
                 if len(rendered) >= RENDERED_MAX:
                     rendered.clear()
-                text = json.dumps({"template": prefix + template, "cluster": cid})
+                text = json.dumps({"template": prefix + template, "cluster": cluster.id})
                 cached = rendered[key] = (template, text.encode() + b"\n")
             append(cached[1])
         return b"".join(buf)

@@ -23,8 +23,6 @@ input) lets the held answers out early, as of the lines mined so far.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-
 from vigil.logs._cluster import Cluster
 from vigil.logs._miner import TemplateMiner
 
@@ -35,17 +33,17 @@ lines six, 6 seven, 11 all; more than a few lines would hold most of a short log
 end, so the default stays small (``docs/benchmarks.md``, "Ids as lines arrive")."""
 
 Answer = tuple[Cluster, str, str]
-"""One line's answer as the parser gives it: its cluster, masked header, template then."""
-
-Released = tuple[int, str, str]
-"""One line's answer as printed: cluster id, masked header, template."""
+"""One line's answer: its cluster, masked header, template. In: as the parser gives it (the
+cluster as of the line); out: the cluster it was merged into by the held lines, if any."""
 
 
 class Holdback:
     """Answers of consecutive lines in, the same answers out ``lines`` lines later, in order.
 
     Switches on the miner's record of merges (:attr:`TemplateMiner.folds`), which it empties
-    on each :meth:`push`; memory: the held answers and the merges of their lines.
+    on each :meth:`push`; every line the miner mines must be pushed, in order. Memory: the held
+    answers and the merges of their lines. An answer no merge touched goes out as it came in
+    (no copy: the CLI's loop pays a list slice per read, not work per line).
     """
 
     def __init__(self, miner: TemplateMiner, lines: int = HOLD_LINES) -> None:
@@ -54,66 +52,61 @@ class Holdback:
         self.miner = miner
         self.lines = lines
         miner.folds = []
-        self._held: list[tuple[int, Cluster, str, str]] = []  # (line number, answer)
-        # gone id -> (line of the merge, survivor id, template of that line's answer)
-        self._merges: dict[int, tuple[int, int, str]] = {}
+        self._held: list[Answer] = []
+        self._first = miner.lines + 1  # the line number of _held[0]
+        # gone id -> (line of the merge, survivor, template of that line's answer)
+        self._merges: dict[int, tuple[int, Cluster, str]] = {}
 
     @property
     def held(self) -> int:
         """How many answers are waiting."""
         return len(self._held)
 
-    def push(self, answers: list[Answer]) -> list[Released]:
+    def push(self, answers: list[Answer]) -> list[Answer]:
         """Take the answers of the lines just mined (the last ``len(answers)`` of the miner's
         lines, in order); return those now ``lines`` lines old, in order."""
         miner = self.miner
         last = miner.lines
-        first = last - len(answers) + 1
-        self._held.extend(
-            (n, c, prefix, template) for n, (c, prefix, template) in enumerate(answers, first)
-        )
+        self._first = last - len(answers) - len(self._held) + 1
+        self._held += answers
         folds = miner.folds
         if folds:
-            alive = miner.clusters
+            first = last - len(answers) + 1
             for at, gone, survivor in folds:
-                if at >= first:  # the line that merged: its answer holds the survivor's template
-                    template = answers[at - first][2]
-                else:  # a line mined without push (not the CLI's way): the template now
-                    kept = alive.get(survivor)
-                    template = kept.template if kept is not None else ""
-                self._merges[gone] = (at, survivor, template)
+                # the line that merged: its answer holds the survivor's template then (a line
+                # mined without push, not the CLI's way: the template now)
+                template = answers[at - first][2] if at >= first else survivor.template
+                self._merges[gone.id] = (at, survivor, template)
             folds.clear()
         return self._take(last - self.lines, last)
 
-    def release(self) -> list[Released]:
+    def release(self) -> list[Answer]:
         """Every held answer, as of the lines mined so far (idle input, end of input)."""
         return self._take(self.miner.lines, self.miner.lines)
 
-    def _take(self, upto: int, last: int) -> list[Released]:
+    def _take(self, upto: int, last: int) -> list[Answer]:
         """The held answers of lines up to ``upto``, each with the merges of the ``lines``
         lines after it (``last`` at most) applied."""
-        held = self._held
-        count = bisect_right(held, upto, key=_line)  # (held in line order)
-        if not count:
+        held, first = self._held, self._first
+        count = min(len(held), upto - first + 1)
+        if count <= 0:
             return []
         taken, self._held = held[:count], held[count:]
+        self._first = first + count
         merges = self._merges
         if not merges:
-            return [(c.id, prefix, template) for _, c, prefix, template in taken]
-        out: list[Released] = []
+            return taken
         reach = self.lines
-        for n, c, prefix, template in taken:
-            cid, limit = c.id, min(n + reach, last)
-            step = merges.get(cid)
+        for n, (cluster, prefix, _) in enumerate(taken, first):
+            step = merges.get(cluster.id)
+            if step is None:
+                continue
+            limit = min(n + reach, last)
             while step is not None and step[0] <= limit:
-                cid, template = step[1], step[2]
-                step = merges.get(cid)
-            out.append((cid, prefix, template))
+                cluster, template = step[1], step[2]
+                step = merges.get(cluster.id)
+            if cluster is not taken[n - first][0]:
+                taken[n - first] = (cluster, prefix, template)
         # a merge matters only to answers of the lines before it: forget those no answer needs
-        oldest = self._held[0][0] if self._held else last + 1
-        self._merges = {g: m for g, m in merges.items() if m[0] > oldest}
-        return out
-
-
-def _line(held: tuple[int, Cluster, str, str]) -> int:
-    return held[0]
+        self._merges = {g: m for g, m in merges.items() if m[0] > self._first}
+        return taken

@@ -207,9 +207,9 @@ class TemplateMiner:
         # str, its shapes: bytes, its exact lines: tuple), so that a merge re-points only the
         # gone cluster's entries; a key overwritten or dropped since is skipped when read
         self._notes = CacheNotes()
-        self.folds: list[tuple[int, int, int]] | None = None
+        self.folds: list[tuple[int, Cluster, Cluster]] | None = None
         """When a list (:class:`vigil.logs._holdback.Holdback` sets one and empties it): each
-        merge as ``(line number, gone id, survivor id)``, the line being the one that made it.
+        merge as ``(line number, gone, survivor)``, the line being the one that made it.
         None by default: nothing kept."""
 
     # ------------------------------------------------------------------ public
@@ -594,7 +594,7 @@ class TemplateMiner:
         survivor.last_line = max(survivor.last_line, gone.last_line)
         self._remap[gone.id] = survivor.id
         if self.folds is not None:
-            self.folds.append((self.lines, gone.id, survivor.id))
+            self.folds.append((self.lines, gone, survivor))
         bucket.remove(gone)
         del self.clusters[gone.id]
         self._notes.repoint(gone, survivor, self._signatures, self._shapes, self._exact)
