@@ -5,6 +5,7 @@ printing it, as a real process and on the labelled fixtures whose streamed ids s
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,20 @@ def test_holding_a_few_lines_gives_the_resolved_grouping_where_the_merge_comes_s
     for name in SOON:
         assert score(name, hold=0)[0] < score(name)[0] == score(name, hold=HOLD_LINES)[0] == 1.0
     assert grouping_accuracy(load(SOON[0])[0], streamed(SOON[0], hold=1)[0]) == 1.0
+
+
+def test_a_live_tail_sees_each_answer_without_more_lines_coming() -> None:
+    """Input idle: the held answers go out (IDLE_RELEASE_SECONDS), not 4 lines later; the 60 s
+    bound only keeps a broken release from hanging the suite."""
+    proc = subprocess.Popen([*CMD, "--hold", "4"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for content in DISKS[:2]:
+            proc.stdin.write(f"2024-05-01 12:00:00 ERROR {content}\n".encode())
+            proc.stdin.flush()
+            assert select.select([proc.stdout], [], [], 60)[0], "no answer while input is idle"
+            row = json.loads(proc.stdout.readline())
+            assert str(row["template"]).endswith(content)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
