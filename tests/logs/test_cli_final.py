@@ -36,7 +36,8 @@ def rows(args: list[str], log: Path) -> list[dict[str, object]]:
 def test_final_groups_the_lines_before_a_merge_with_the_lines_after_it(tmp_path: Path) -> None:
     log = tmp_path / "disks.log"
     log.write_text("\n".join(DISKS) + "\n")
-    streamed, final = rows([], log), rows(["--final"], log)
+    # each line as of itself (--hold 0): the default holds it 4 lines, and takes this merge in
+    streamed, final = rows(["--hold", "0"], log), rows(["--final"], log)
     assert len(streamed) == len(final) == len(DISKS)
     # streamed (unchanged): the second line keeps the id merged away, a group of its own
     ids = [r["cluster"] for r in streamed]

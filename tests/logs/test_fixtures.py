@@ -11,14 +11,20 @@ of the tuning of the miner: the test checks only that they are well formed, and 
 are printed on demand (``--holdout`` .. ``--holdout16``) as the figure
 for log types the miner was not tuned on.
 
+``--stream`` scores the ids and templates ``vigil logs parse`` prints as lines arrive (each
+line's answer held back ``--hold N`` lines, :mod:`vigil.logs._holdback`; the template of an id
+is the last one printed with it, as the shared evaluator takes it) instead of those resolved at
+the end of input.
+
 Run as a script to print the table: ``python tests/logs/test_fixtures.py [--holdout |
 --holdout2 | --holdout3 |
 --holdout4 | --holdout5 | --holdout6 | --holdout7 | --holdout8 | --holdout9 | --holdout10 |
 --holdout11 | --holdout12 | --holdout13 | --holdout14 | --holdout15 | --holdout16]
-[--content | --printed] [--cli] [--diff]``. ``--printed`` scores raw lines as the shared
-evaluator's ``--feed raw`` does: the printed template (masked header and template) is cut where
-the right template starts. ``--cli`` runs ``vigil logs parse`` itself and scores its streaming
-output as the judges do (ids as printed, each id's last template; raw lines as ``--printed``).
+[--content | --printed] [--cli | --stream [--hold N]] [--diff]``. ``--printed`` scores raw
+lines as the shared evaluator's ``--feed raw`` does: the printed template (masked header and
+template) is cut where the right template starts. ``--cli`` runs ``vigil logs parse`` itself
+and scores its streaming output as the judges do (ids as printed, each id's last template; raw
+lines as ``--printed``).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from pathlib import Path
 import pytest
 
 from vigil.logs import LogFormat, TemplateMiner
+from vigil.logs._holdback import HOLD_LINES, Holdback
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HOLDOUT = FIXTURES / "holdout"
@@ -158,6 +165,27 @@ def printed_matches(want: str, printed: str, norm: Callable[[str], str]) -> bool
     return got == right or (got.endswith(right) and not got[-len(right) - 1].isalnum())
 
 
+def held(name: str, feed: str = "raw", hold: int = HOLD_LINES) -> tuple[list[int], list[str]]:
+    """(ids, templates) of one fixture as ``vigil logs parse --hold hold`` prints them: each
+    line's answer as of ``hold`` lines later, the template of an id the last printed with it."""
+    truth, raw = load(name)
+    fmt, miner = LogFormat(), TemplateMiner()
+    holdback = Holdback(miner, hold)
+    fed = (
+        [content_of(t, line) for t, line in zip(truth, raw, strict=True)]
+        if feed == "content"
+        else [fmt.split(line).content for line in raw]
+    )
+    printed = []
+    for line in fed:
+        cluster = miner.cluster_of(line)
+        printed += holdback.push([(cluster, "", cluster.template)])
+    printed += holdback.release()
+    ids = [c.id for c, _, _ in printed]
+    last = {cid: template for cid, (_, _, template) in zip(ids, printed, strict=True)}
+    return ids, [last[cid] for cid in ids]
+
+
 def grouping_accuracy(truth: list[str], ids: list[int]) -> float:
     """GA: the share of lines whose right template's lines are exactly one cluster's lines."""
     groups: dict[str, list[int]] = defaultdict(list)
@@ -172,14 +200,20 @@ def grouping_accuracy(truth: list[str], ids: list[int]) -> float:
     return ok / len(truth)
 
 
-def score(name: str, feed: str = "raw") -> tuple[float, float]:
+def score(name: str, feed: str = "raw", hold: int | None = None) -> tuple[float, float]:
     """(GA, PAn) of the miner on one fixture, fed raw lines with no format (or content).
 
     ``raw`` compares the template of the detected message alone (a header token left in the
     message is a miss); ``printed`` scores the same run as the evaluator does on raw lines
-    (:func:`printed_matches`)."""
-    truth, _, ids, miner, prefixes = mined(name, feed)
+    (:func:`printed_matches`). With ``hold``, of the answers printed as lines arrive
+    (:func:`held`), not resolved ones (raw or content only)."""
     norm = _normaliser()
+    if hold is not None:
+        truth = load(name)[0]
+        ids, final = held(name, "content" if feed == "content" else "raw", hold)
+        pa = sum(norm(a) == norm(b) for a, b in zip(truth, final, strict=True))
+        return grouping_accuracy(truth, ids), pa / len(truth)
+    truth, _, ids, miner, prefixes = mined(name, feed)
     final = [miner.clusters[i].template for i in ids]
     if feed == "printed":
         pa = sum(
@@ -348,6 +382,11 @@ if __name__ == "__main__":
         "--holdout15": HELD_OUT15,
         "--holdout16": HELD_OUT16,
     }
+    hold_ = None
+    if "--stream" in args:
+        hold_ = HOLD_LINES
+        if "--hold" in args:
+            hold_ = int(args.pop(args.index("--hold") + 1))
     chosen = next((v for k, v in sets.items() if k in args), NAMES)
     chosen = [a for a in args if not a.startswith("-")] or chosen
     feed_ = "content" if "--content" in args else "printed" if "--printed" in args else "raw"
@@ -355,9 +394,13 @@ if __name__ == "__main__":
     feed_ = "raw" if "--cli" in args and feed_ == "printed" else feed_
     total = [0.0, 0.0]
     how = feed_ + (", cli" if scorer is score_streamed else "")
+    how += "" if hold_ is None or scorer is score_streamed else f", streamed, hold {hold_}"
     print(f"{'fixture':26} {'lines':>5} {'GA':>6} {'PAn':>6}   ({how})")
     for fixture in chosen:
-        ga_, pan_ = scorer(fixture, feed_)
+        if scorer is score_streamed:
+            ga_, pan_ = scorer(fixture, feed_)
+        else:
+            ga_, pan_ = score(fixture, feed_, hold_)
         total[0] += ga_
         total[1] += pan_
         print(f"{fixture:26} {len(load(fixture)[0]):5} {ga_:6.3f} {pan_:6.3f}")

@@ -5,9 +5,11 @@ Mounted on the main ``vigil`` app by :mod:`vigil.cli._app`; all the mining is in
 
 ``parse`` is a stable interface (docs/DESIGN.md): one JSON object per input line, in order,
 ``{"template": ..., "cluster": ...}``, streamed: output is flushed whenever the input has
-nothing more ready, so a pipe sees each answer as soon as its line is in. Each line's answer is
-its cluster as of that line: a later line may merge two clusters (the miner's sibling rule
-merges a slot's values at the third value), and the earlier lines keep the id merged away.
+nothing more ready. Each line's answer is held back for ``--hold`` lines (4 by default,
+:mod:`vigil.logs._holdback`): its cluster as of that many lines later, so that a merge those
+lines bring (the miner's sibling rule merges a slot's values at the third value) is in it; an
+older line keeps the id merged away. Held answers are let out as soon as the input has been
+idle for :data:`IDLE_RELEASE_SECONDS` (a live tail sees each answer then) and at its end.
 ``parse --final`` (opt-in) reads to the end of input first, then prints every line with its
 cluster's final id (merged ids followed to their survivor) and final template, in order; it
 holds one record per line (:func:`_finals`).
@@ -39,6 +41,7 @@ from vigil.logs import (
     dumps,
     loads,
 )
+from vigil.logs._holdback import HOLD_LINES, Answer, Holdback
 from vigil.logs._parser import LineParser
 
 CHUNK_BYTES = 1 << 16
@@ -46,6 +49,12 @@ CHUNK_BYTES = 1 << 16
 
 RENDERED_MAX = 100_000
 """Output lines kept for reuse, keyed by cluster and masked header; dropped when full."""
+
+IDLE_RELEASE_SECONDS = 0.2
+"""Input idle this long lets the held answers out (``--hold``): a live tail sees a line's answer
+within this time of the line, while a file or a pipe whose writer keeps up (a shell pipeline,
+an evaluator writing its input) is never idle that long, and its output does not depend on
+how its input was cut into reads."""
 
 PROGRESS_MIN_BYTES = 8 << 20
 """Files smaller than this are done before a progress bar would be worth drawing."""
@@ -80,6 +89,18 @@ FinalOpt = Annotated[
         "template (a cluster merged into another by a later line: the survivor's), in order. "
         "Not streamed; memory: one record per input line (about 70 bytes, plus its header "
         "when that holds digits).",
+    ),
+]
+
+
+HoldOpt = Annotated[
+    int,
+    typer.Option(
+        "--hold",
+        min=0,
+        help="Print each line's answer once this many more lines are in (or the input is "
+        "idle), so that a merge of its cluster made by those lines is in it. 0: each line "
+        "as of itself.",
     ),
 ]
 
@@ -127,6 +148,11 @@ def _chunks(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
         yield data, ready
 
 
+def _idle_ends(stream: BinaryIO) -> bool:
+    """Whether input comes within :data:`IDLE_RELEASE_SECONDS` (end of input counts)."""
+    return bool(select.select([stream.fileno()], [], [], IDLE_RELEASE_SECONDS)[0])
+
+
 def _save(parser: LineParser, state: Path | None) -> None:
     """Write the miner's state beside ``state`` and rename it over: a write that fails part
     way (disk full, a file size limit, Ctrl-C) leaves the previous state whole. Written in
@@ -167,9 +193,13 @@ def parse(
     log_format: FormatOpt = "auto",
     state: StateOpt = None,
     final: FinalOpt = False,
+    hold: HoldOpt = HOLD_LINES,
 ) -> None:
     """Print one JSON object per input line, in order: {"template": ..., "cluster": ...}."""
     parser = _setup(log_format, state)
+    holdback = Holdback(parser.miner, hold)
+    if final:  # every line is answered at the end: nothing to hold, no merges to keep
+        parser.miner.folds = None
     stream = _open(file)
     out = sys.stdout.buffer
     splitter = LineSplitter()
@@ -180,9 +210,12 @@ def parse(
         if final:
             records.extend((c, prefix) for c, prefix, _ in parser.parse_many(lines))
             return b""
+        return dump(holdback.push(parser.parse_many(lines)))  # template as of its line
+
+    def dump(answers: list[Answer]) -> bytes:
         buf: list[bytes] = []
         append = buf.append
-        for cluster, prefix, template in parser.parse_many(lines):  # template as of its line
+        for cluster, prefix, template in answers:
             key = (cluster.id, prefix)
             cached = rendered.get(key)
             if cached is None or cached[0] is not template:
@@ -198,8 +231,11 @@ def parse(
             for data, ready in _chunks(stream):
                 out.write(render(splitter.feed(data)))
                 if not ready:
+                    if holdback.held and not _idle_ends(stream):
+                        out.write(dump(holdback.release()))
                     out.flush()
             out.write(render(splitter.close()))
+            out.write(dump(holdback.release()))
             if final:
                 batch: list[bytes] = []
                 for line in _finals(parser, records):

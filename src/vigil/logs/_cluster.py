@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from vigil.logs._enclosed import angled, generalise_angled, listed, paired
 from vigil.logs._slots import (
+    dns_triple,
     dns_values,
     introduced,
     keyed,
@@ -202,6 +203,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             and dns_values(words[i - 1], words[i + 1] if i + 1 < n else "", have, new)
         ):
             hard += 1  # "A IN" / "AAAA IN", "NOERROR" / "NXDOMAIN": a query's type, its answer
+            continue
+        if i > 0 and "/IN" in have and dns_triple(have, new):
+            hard += 1  # "'<*>/A/IN'" / "'<*>/NS/IN'": BIND's name/type/class, the type a value
             continue
         key = keyed(have, new) if i > 0 or _FIELD_FIRST.match(have) else ""
         if key == "=" and level == LITERAL and (i in cluster.pinned or settled(cluster, have, new)):

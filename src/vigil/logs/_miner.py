@@ -207,6 +207,10 @@ class TemplateMiner:
         # str, its shapes: bytes, its exact lines: tuple), so that a merge re-points only the
         # gone cluster's entries; a key overwritten or dropped since is skipped when read
         self._notes = CacheNotes()
+        self.folds: list[tuple[int, Cluster, Cluster]] | None = None
+        """When a list (:class:`vigil.logs._holdback.Holdback` sets one and empties it): each
+        merge as ``(line number, gone, survivor)``, the line being the one that made it.
+        None by default: nothing kept."""
 
     # ------------------------------------------------------------------ public
 
@@ -589,6 +593,8 @@ class TemplateMiner:
         survivor.first_line = min(survivor.first_line, gone.first_line)
         survivor.last_line = max(survivor.last_line, gone.last_line)
         self._remap[gone.id] = survivor.id
+        if self.folds is not None:
+            self.folds.append((self.lines, gone, survivor))
         bucket.remove(gone)
         del self.clusters[gone.id]
         self._notes.repoint(gone, survivor, self._signatures, self._shapes, self._exact)

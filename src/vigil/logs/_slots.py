@@ -290,6 +290,25 @@ def dns_values(before: str, after: str, a: str, b: str) -> bool:
     return beside and wa in DNS_TYPES and wb in DNS_TYPES
 
 
+_TRIPLE = re.compile(r"^(\W*<\*>/)([A-Z]+)(/IN\W*)$")
+"""A DNS question as BIND writes it, ``'name/TYPE/CLASS'``, its name masked: ``'<*>/NS/IN':``."""
+
+
+def dns_triple(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two DNS questions written ``'<*>/TYPE/IN'`` that differ in
+    their record type only (``'<*>/A/IN'`` / ``'<*>/NS/IN'``): the type asked is a value of the
+    query, as it is beside ``IN`` (:func:`dns_values`)."""
+    ma, mb = _TRIPLE.match(a), _TRIPLE.match(b)
+    return (
+        ma is not None
+        and mb is not None
+        and ma.group(1, 3) == mb.group(1, 3)
+        and ma.group(2) != mb.group(2)
+        and ma.group(2) in DNS_TYPES
+        and mb.group(2) in DNS_TYPES
+    )
+
+
 MIN_RECORD_FIELDS = 3
 """A word made of this many ``;``-separated fields or more is a record, not a phrase."""
 _FIELD = re.compile(r"^[\w.\-]+$")

@@ -291,10 +291,13 @@ def covers(pattern: str, word: str) -> bool:
     return WILDCARD in pattern and _pattern(pattern).fullmatch(word) is not None
 
 
-KEY_END = re.compile(r"^.*[=:(\[{/,@\"']")
+KEY_END = re.compile(r"^.*[=:(\[{/,@\"'\\]")
 KEY_START = re.compile(r"[=:()\[\]{},;@\"'].*$")
 """Where a word's key ends and its value starts (``rhost=`` / ``=<*>``): :func:`generalise`
-and :func:`vigil.logs._slots.look_alike`."""
+and :func:`vigil.logs._slots.look_alike`. A Windows domain before its account (``LAB\\bob``)
+qualifies the name as ``user@`` does: two accounts of one domain are two values, not look-alike
+constants (holdout5's IIS log: ``LAB\\bob`` then ``LAB\\mlops`` made two clusters, merged at
+the third account, so the second account's lines printed an id merged away)."""
 
 
 SPACE = "\ue000"
