@@ -476,7 +476,7 @@ class Controller(ControlPlane):
         nodes = placement_capacity(
             self.monitor.nodes(),
             self._node_settings,
-            hostname=socket.gethostname(),
+            own=self._own_hosts,
             own_facts=host_facts,
         )
         result = place(needs, nodes, policy, self._rng, last=self._last_placed)
