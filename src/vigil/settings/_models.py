@@ -390,6 +390,17 @@ class Settings(_Section):
                     ),
                 )
             )
+        backend = self.store.url.split(":", 1)[0].split("+", 1)[0]
+        if self.store.standby and backend != "postgresql":
+            # `vigil up --standby` refused it; this passed, and the "standby" led a store of
+            # its own (a SQLite file has no leader to wait for), starting every replica at once
+            problems.append(
+                (
+                    ("store", "standby"),
+                    f"a standby waits for a PostgreSQL store, and store.url is {backend}: set "
+                    "store.url to postgresql://user:password@host/db, or standby: false",
+                )
+            )
         problems += _duplicates("nodes", [n.name for n in self.nodes])
         problems += _duplicates("services", [s.name for s in self.services])
         problems += _duplicates(("api", "tokens"), [t.name for t in self.api.tokens])
