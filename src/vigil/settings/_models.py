@@ -262,13 +262,6 @@ class NodeSettings(_Section):
     node named ``local`` (the default node, the controller's own host), else not known (a node
     elsewhere, whose agent reports for it). Every node named alone used to be 127.0.0.1, so a
     remote one was taken for the controller's own host."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _local_is_here(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("name") == LOCAL_NODE and "address" not in data:
-            return {**data, "address": "127.0.0.1"}
-        return data
     labels: dict[str, str] = Field(default_factory=dict)
     gpus: int = Field(default=0, ge=0)
     """GPUs the node offers for placement (an agent's heartbeat may report fewer free)."""
@@ -276,6 +269,13 @@ class NodeSettings(_Section):
     """Memory per GPU, in MiB."""
     memory_mb: int = Field(default=0, ge=0)
     """Host memory offered for placement, in MiB (an agent reports the live free amount)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_is_here(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("name") == LOCAL_NODE and "address" not in data:
+            return {**data, "address": "127.0.0.1"}
+        return data
 
 
 class HeartbeatSettings(_Section):
