@@ -228,6 +228,25 @@ def test_a_store_url_vigil_can_open_is_taken(url: str) -> None:
     assert parse_settings(f"store:\n  url: '{url}'\n").store.url == url
 
 
+@pytest.mark.parametrize("url", ["sqlite:///{data_dir}/vigil.db", "sqlite+pysqlite:///v.db"])
+def test_a_standby_on_a_sqlite_store_is_refused_at_its_line(url: str) -> None:
+    # `vigil up --standby` refused it, but `store: {standby: true}` passed check-config and
+    # `vigil up` led a SQLite store of its own: the "standby" started every replica at once
+    assert problems_of(f"api:\n  port: 8700\nstore:\n  url: '{url}'\n  standby: true\n") == [
+        "vigil.yaml:5: store.standby: a standby waits for a PostgreSQL store, and store.url is "
+        "sqlite: set store.url to postgresql://user:password@host/db, or standby: false"
+    ]
+    assert problems_of("store:\n  standby: true\n") == [
+        "vigil.yaml:2: store.standby: a standby waits for a PostgreSQL store, and store.url is "
+        "sqlite: set store.url to postgresql://user:password@host/db, or standby: false"
+    ]
+
+
+def test_a_standby_on_a_postgresql_store_is_taken() -> None:
+    text = "store:\n  url: postgresql://vigil@db/vigil\n  standby: true\n"
+    assert parse_settings(text).store.standby is True
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [
@@ -284,6 +303,7 @@ def test_a_retention_shorter_than_its_bucket_is_refused_saying_a_bare_number_is_
 def test_a_duration_in_days_is_read() -> None:
     settings = parse_settings("metrics:\n  keep_minutes: 7d\n  keep_hours: 1.5d\n")
     assert (settings.metrics.keep_minutes, settings.metrics.keep_hours) == (604800.0, 129600.0)
+
 
 def test_a_trusted_proxies_entry_that_is_no_address_is_refused_naming_it() -> None:
     text = """\

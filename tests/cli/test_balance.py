@@ -128,7 +128,34 @@ def test_vigil_balance_needs_fixed_ports(cli: Cli, tmp_path: Path) -> None:
     )
     result = cli("balance", "-c", "vigil.yaml")
     assert result.returncode == 2
-    assert "services[0].base_port: `vigil balance` needs fixed replica ports" in result.stderr
+    # the line of services[0], which has no base_port (it named no file or line)
+    assert result.stderr.startswith(
+        "vigil balance: vigil.yaml:2: services[0].base_port: `vigil balance` needs fixed replica "
+        "ports"
+    ), result.stderr
+
+
+def test_vigil_balance_refuses_a_service_on_a_node_without_an_address_at_its_line(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # a node named alone was 127.0.0.1: the balancer proxied to this host for a node elsewhere
+    (tmp_path / "vigil.yaml").write_text(
+        "nodes:\n"
+        "  - name: gpu-1\n"
+        "services:\n"
+        "  - name: llm\n"
+        "    command: x\n"
+        "    node: gpu-1\n"
+        "    base_port: 9000\n"
+        "    balancer: {}\n"
+    )
+    result = cli("balance", "-c", "vigil.yaml")
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "vigil balance: vigil.yaml:6: services[0].node: node 'gpu-1' has no address, and "
+        "`vigil balance` must know where its replicas listen: set nodes[0].address (127.0.0.1 "
+        "for this host)"
+    ), result.stderr
 
 
 def test_vigil_balance_on_a_port_in_use_exits_2_naming_the_service(
@@ -139,13 +166,17 @@ def test_vigil_balance_on_a_port_in_use_exits_2_naming_the_service(
         holder.listen()
         port = holder.getsockname()[1]
         svc = {"name": "llm", "command": "x", "base_port": 9000, "balancer": {"port": port}}
-        (tmp_path / "vigil.yaml").write_text(yaml.safe_dump({"services": [svc]}))
+        text = yaml.safe_dump({"services": [svc]})
+        (tmp_path / "vigil.yaml").write_text(text)
+        line = 1 + next(
+            i for i, row in enumerate(text.splitlines()) if row.strip().startswith("port: ")
+        )
 
         result = cli("balance", "-c", "vigil.yaml")
 
     assert result.returncode == 2
     assert result.stderr.startswith(
-        "vigil balance: services[0].balancer.port: cannot listen on "
+        f"vigil balance: vigil.yaml:{line}: services[0].balancer.port: cannot listen on "
         f"127.0.0.1:{port} for llm's balancer: Address already in use;"
     ), result.stderr
     assert "Traceback" not in result.stderr

@@ -41,7 +41,8 @@ class RealAlertmanager:
         self.log = tmp_path / "alertmanager.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, vigil_port: int) -> None:
+    def start(self, *vigil_ports: int) -> None:
+        """Alertmanager with one webhook entry per controller port (a leader and its standby)."""
         assert ALERTMANAGER is not None, MISSING + " and CI=true: .ci/run must install it"
         config = self.tmp_path / "alertmanager.yml"
         config.write_text(
@@ -54,12 +55,15 @@ class RealAlertmanager:
             "receivers:\n"
             "  - name: vigil\n"
             "    webhook_configs:\n"
-            f"      - url: http://127.0.0.1:{vigil_port}/api/v1/alerts/alertmanager\n"
-            "        send_resolved: true\n"
-            "        max_alerts: 1000\n"
-            "        http_config:\n"
-            "          authorization:\n"
-            f"            credentials: {OPERATOR}\n"
+            + "".join(
+                f"      - url: http://127.0.0.1:{port}/api/v1/alerts/alertmanager\n"
+                "        send_resolved: true\n"
+                "        max_alerts: 1000\n"
+                "        http_config:\n"
+                "          authorization:\n"
+                f"            credentials: {OPERATOR}\n"
+                for port in vigil_ports
+            )
         )
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(

@@ -285,3 +285,15 @@ async def test_samples_a_busy_or_unreachable_controller_did_not_take_are_sent_ag
     sent = [[s["value"] for s in body["samples"]] for body in bodies]
     assert sent == [[1.0], [1.0, 2.0], [1.0, 2.0, 3.0], [4.0], [5.0]]
     assert (agent.pushed, agent.dropped, agent.buffered) == (4, 1, 0)  # 4 taken, 1 refused
+
+
+def test_the_risk_view_says_how_often_the_model_saw_the_nodes_state_left() -> None:
+    # only up seen, for a long time: P(down) of an up node is 0 because up was never seen left
+    risk = NodeRisk(step=60.0, steps=10)
+    risk.seed([(0.0, "a", "up")], now=6000.0)
+    assert risk.transitions == 100
+    assert (risk.view("a", "up").probability, risk.view("a", "up").left) == (0.0, 0)
+    risk.seed([(0.0, "b", "up"), (120.0, "b", "suspect"), (240.0, "b", "up")], now=300.0)
+    assert risk.view("a", "up").left == 1
+    assert risk.view("b", "suspect").left == 1
+    assert risk.view("c", "down").left == 0

@@ -24,17 +24,19 @@ FACTS = {"memory_free_mb": 1234, "cpu_pct": 50.0}
         ("10.0.0.9", False),
         ("gpu-01.example", False),
         ("not an address", False),
+        (None, False),  # declared without an address: where it is is not known
     ],
 )
 def test_the_controllers_own_host_is_a_loopback_address_or_its_name(
-    address: str, own: bool
+    address: str | None, own: bool
 ) -> None:
     assert is_own_host(NodeSettings(name="n", address=address), "ctl-01") is own
 
 
 def test_only_the_own_host_without_an_agent_reads_its_facts_in_place() -> None:
+    # ``own``: the controller's own host as it lists it (_placement.own_host_up)
     declared = {
-        "local": NodeSettings(name="local", memory_mb=10),
+        "local": NodeSettings(name="local", address="127.0.0.1", memory_mb=10),
         "remote": NodeSettings(name="remote", address="10.0.0.9", memory_mb=10),
         "beating": NodeSettings(name="beating", address="127.0.0.1", memory_mb=10),
     }
@@ -50,7 +52,7 @@ def test_only_the_own_host_without_an_agent_reads_its_facts_in_place() -> None:
         return FACTS
 
     local, remote, beating = placement_capacity(
-        nodes, declared, hostname="ctl-01", own_facts=facts
+        nodes, declared, own=frozenset({"local"}), own_facts=facts
     )
     assert (local.status, local.memory_free_mb, local.load) == (NodeStatus.UP, 1234, 0.5)
     assert (remote.status, remote.memory_free_mb) == (NodeStatus.UNKNOWN, 10)

@@ -81,3 +81,13 @@ def test_runs_count_exactly_what_the_expanded_history_counts() -> None:
             assert by_runs.failure_probability(state, 7) == pytest.approx(
                 by_steps.failure_probability(state, 7)
             )
+
+
+def test_left_counts_the_transitions_out_of_a_state_to_another() -> None:
+    chain = fitted()
+    assert [chain.left(s) for s in STATES] == [2, 2, 1]
+    stays = HealthMarkov(STATES)
+    stays.observe_runs([("up", 500)])
+    # 499 steps counted from up, none leaving it: its failure probability is 0 by construction
+    assert stays.left("up") == 0 and stays.failure_probability("up", 100) == 0.0
+    assert stays.left("degraded") == 0  # never seen at all

@@ -50,6 +50,10 @@ class RiskView:
     step: float
     transitions: int  # transitions the model has counted, all nodes together
     matrix: Mapping[str, Mapping[str, float]]
+    left: int = 0
+    """Transitions counted out of ``state`` to another state, all nodes together. 0: the model
+    never saw ``state`` left, so its ``probability`` (0, but 1 for ``down``) comes from counts it
+    lacks, not from evidence."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,10 @@ class RiskOut(BaseModel):
     horizon: float = Field(description="steps x step, in seconds")
     transitions: int = Field(description="Transitions the model learned from, all nodes")
     matrix: dict[str, dict[str, float]] = Field(description="P(next state | state)")
+    left: int = Field(
+        description="Transitions counted out of this state to another, all nodes; 0: the model "
+        "never saw the state left, and probability (0, or 1 when down) has no ground"
+    )
 
 
 def _out(view: RiskView) -> RiskOut:
@@ -39,6 +43,7 @@ def _out(view: RiskView) -> RiskOut:
         horizon=view.steps * view.step,
         transitions=view.transitions,
         matrix={a: dict(row) for a, row in view.matrix.items()},
+        left=view.left,
     )
 
 

@@ -257,7 +257,11 @@ def balance(
     try:
         asyncio.run(main())
     except VigilError as exc:
-        for line in exc.problems if isinstance(exc, ConfigError) else [str(exc)]:
+        from vigil.settings import place_problems
+
+        # its config problems (found on start, not on load) named no file or line
+        lines = place_problems(config, exc.problems) if isinstance(exc, ConfigError) else [str(exc)]
+        for line in lines:
             err.print(f"vigil balance: {line}", markup=False, soft_wrap=True)
         raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from exc
 

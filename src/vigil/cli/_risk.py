@@ -19,6 +19,9 @@ WARN, ALERT = 0.05, 0.25
 """Probabilities shown yellow and red: a 1-in-20 chance within the horizon deserves a look."""
 UNKNOWN = "—, nothing learned yet"
 """The figure of a model that has counted no transition: its 0 % has no ground, so none is shown."""
+NEVER_LEFT = "—, never seen to leave {state}"
+"""The figure of a state the model never saw left (``left`` 0): its 0 % comes from the counts
+it lacks (the state is absorbing in the estimate), so none is shown. ``down`` keeps its 100 %."""
 
 
 def fetch_risk(client: ApiClient) -> list[Mapping[str, Any]] | None:
@@ -55,6 +58,9 @@ def risk_table(rows: Iterable[Mapping[str, Any]]) -> Table:
     for row in rows:
         if learned == 0:
             table.add_row(row["node"], row["state"], f"[dim]{UNKNOWN}[/dim]")
+            continue
+        if row.get("left") == 0 and row["state"] != "down":  # absent: an older controller
+            table.add_row(row["node"], row["state"], f"[dim]{NEVER_LEFT.format_map(row)}[/dim]")
             continue
         p = float(row["probability"])
         style = "red" if p >= ALERT else "yellow" if p >= WARN else "green"

@@ -5,13 +5,13 @@ risk model's sampling).
 ``vigil up`` and ``vigil demo`` construct a :class:`Controller` and await :meth:`Controller.run`;
 tests and benchmarks do the same in-process. It implements the API's
 :class:`~vigil.api.ControlPlane`. On start it adopts the replicas an earlier run left behind
-(after ``kill -9``) and kills any stray process of its own instance, so replicas never run twice.
+(after ``kill -9``) and kills any stray process of its own instance, so replicas never run twice
+(:mod:`vigil.daemon._replica_setup`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 import socket
@@ -38,8 +38,8 @@ from vigil.backends.local import LocalBackend
 from vigil.balancer import NoFit, Placement, TaskNeeds, UpstreamStatus, place
 from vigil.bus import EventBus
 from vigil.collectors import ProbeLoop, Sample, SeriesStore, host_facts
-from vigil.daemon._balancing import Balancers, forget_admin, restore_admin, save_admin
-from vigil.daemon._guards import guard_views, guards_changed, released, save_global_guards
+from vigil.daemon._balancing import Balancers, restore_admin, save_admin
+from vigil.daemon._guards import guard_views
 from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DatabaseLock, DataDirLock, StoreLock
 from vigil.daemon._logs import LogPipeline
@@ -53,6 +53,7 @@ from vigil.daemon._metrics import (
 from vigil.daemon._nodes import NodeMonitor
 from vigil.daemon._persist import persist_events
 from vigil.daemon._placement import is_own_host, own_host_up, placement_capacity
+from vigil.daemon._replica_setup import build_runners
 from vigil.daemon._risk import NodeRisk
 from vigil.daemon._rollups import RollupFlusher
 from vigil.daemon._rule_restore import restore_rule_breaches
@@ -79,11 +80,9 @@ from vigil.remediation import (
     Command,
     HealingGate,
     IncidentBook,
-    NeverLive,
     NeverLiveLedger,
     ReplicaPlan,
     ReplicaRunner,
-    plan_replica,
 )
 from vigil.settings import (
     Probe,
@@ -111,21 +110,6 @@ async def cancelled(tasks: list[asyncio.Task[None]]) -> None:
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=1.0)
-
-
-def _operator_stop(stored: Replica | None) -> Replica | None:
-    """What a replica of a changed service keeps from the last run: an operator's stop (held,
-    stopped), and nothing else; a replica the crash-loop guard gave up on (held, failed) gets
-    the fresh start a changed config deserves, like every other."""
-    if stored is None or not stored.held or stored.state == ReplicaState.FAILED:
-        return None
-    return dataclasses.replace(stored, state=ReplicaState.STOPPED, pid=None, restarts=0)
-
-
-def _definition(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """What a service runs, from its stored settings: all but its ``remediation`` guards (a
-    spec stored before that section existed compares equal too)."""
-    return {key: value for key, value in spec.items() if key != "remediation"}
 
 
 class Controller(ControlPlane):
@@ -306,7 +290,16 @@ class Controller(ControlPlane):
             admin_state=self._admin_state,
             ledger=NeverLiveLedger(self.store, submit=self._ledger_writes.submit),
         )
-        self._build_runners()
+        self.runners = build_runners(
+            self.settings,
+            store=self.store,
+            backend=self.backend,
+            gate=self.gate,
+            incidents=self.incidents,
+            clock=self.clock,
+            log_dir=self.data_dir / "logs",
+            make_runner=self._runner,
+        )
         for runner in self.runners.values():
             self.balancers.add_replica(runner.replica)
         restore_admin(self.store, self.balancers, self.runners)  # drains outlive a restart
@@ -373,84 +366,24 @@ class Controller(ControlPlane):
             self.store.set_meta("instance", instance)
         return instance
 
-    def _build_runners(self) -> None:
-        """One runner per configured replica; adopt live processes, sweep everything else."""
-        known = {r.id: r for r in self.store.list_replicas()}
-        applied = self.store.list_services()
-        log_dir = self.data_dir / "logs"
-        keep: list[ProcessInfo] = []
-        wanted: set[ReplicaId] = set()
-        for position, svc in enumerate(self.settings.services):
-            spec = svc.model_dump(mode="json")
-            # A changed service (command, env, probes...) is started afresh: adopting a process
-            # that runs the old command would silently ignore the new config.
-            # (its healing guards are not part of what runs: changing them replaces nothing)
-            unchanged = svc.name in applied and _definition(applied[svc.name]) == _definition(spec)
-            if not unchanged and svc.name in applied:
-                log.info("service %s changed since the last run: replacing its replicas", svc.name)
-            # its guards alone changed: a replica they escalated as never live is released
-            reguarded = unchanged and guards_changed(
-                self.store, self.settings, svc, applied[svc.name]
-            )
-            self.store.upsert_service(svc.name, spec)
-            for index in range(svc.replicas):
-                rid = ReplicaId(f"{svc.name}/{index}")
-                stored = known.get(rid)
-                old = stored if unchanged else None
-                if reguarded and released(stored, self.gate.never_live(rid)):
-                    log.info("%s: its guards changed since it was escalated: a fresh start", rid)
-                    old = None
-                if old is None:  # a fresh start: no restart of an earlier run counts
-                    self.gate.set_never_live(rid, NeverLive())
-                plan = plan_replica(
-                    svc,
-                    index,
-                    log_dir=log_dir,
-                    port=old.port if old and not svc.base_port else None,
-                    config_index=position,
-                )
-                adopted = self._adopt(plan, old)
-                if adopted is not None:
-                    keep.append(adopted)
-                wanted.add(plan.id)
-                self.runners[plan.id] = ReplicaRunner(
-                    plan,
-                    backend=self.backend,
-                    bus=self.bus,
-                    store=self.store,
-                    incidents=self.incidents,
-                    actions=self.actions,
-                    probes=self._probe_factory,
-                    clock=self.clock,
-                    adopt=adopted,
-                    previous=old or _operator_stop(stored),
-                    on_change=self.balancers.replica_changed,
-                    gate=self.gate,
-                )
-        for rid in set(known) - wanted:  # taken out of the config: gone, with its problems
-            self.store.delete_replica(rid)
-            forget_admin(self.store, rid)
-            self.gate.forget_never_live(rid)
-            self.incidents.recovered(
-                f"replica:{rid}", self.clock(), "removed from the configuration"
-            )
-        save_global_guards(self.store, self.settings)
-        configured = {s.name for s in self.settings.services}
-        for name in set(self.store.list_services()) - configured:
-            self.store.delete_service(name)
-        swept = self.backend.sweep(keep)
-        if swept:
-            log.warning(
-                "killed %d stray replica process(es) of an earlier run: %s", len(swept), swept
-            )
-
-    def _adopt(self, plan: ReplicaPlan, old: Replica | None) -> ProcessInfo | None:
-        if old is None or old.pid is None or old.create_time is None or old.port != plan.port:
-            return None
-        info = self.backend.adopt(plan.id, old.pid, old.create_time)
-        if info is not None:
-            log.info("adopted %s (pid %d) from an earlier run", plan.id, old.pid)
-        return info
+    def _runner(
+        self, plan: ReplicaPlan, adopted: ProcessInfo | None, previous: Replica | None
+    ) -> ReplicaRunner:
+        """The supervisor of one replica, wired to this controller (for :func:`build_runners`)."""
+        return ReplicaRunner(
+            plan,
+            backend=self.backend,
+            bus=self.bus,
+            store=self.store,
+            incidents=self.incidents,
+            actions=self.actions,
+            probes=self._probe_factory,
+            clock=self.clock,
+            adopt=adopted,
+            previous=previous,
+            on_change=self.balancers.replica_changed,
+            gate=self.gate,
+        )
 
     def _admin_state(self, replica: str) -> str | None:
         """The replica's balancer admin state as an operator set it (None: not balanced)."""
@@ -543,7 +476,7 @@ class Controller(ControlPlane):
         nodes = placement_capacity(
             self.monitor.nodes(),
             self._node_settings,
-            hostname=socket.gethostname(),
+            own=self._own_hosts,
             own_facts=host_facts,
         )
         result = place(needs, nodes, policy, self._rng, last=self._last_placed)

@@ -90,7 +90,7 @@ class NodeMonitor:
         self._monotonic = monotonic
         self._sleep = sleep
         self._nodes: dict[str, Node] = {
-            n.name: Node(name=n.name, address=n.address, labels=dict(n.labels))
+            n.name: Node(name=n.name, address=n.address or "", labels=dict(n.labels))
             for n in settings.nodes
         }
         self._heard_again: set[str] = set()

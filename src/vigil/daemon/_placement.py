@@ -55,7 +55,10 @@ def node_capacity(node: Node, declared: NodeSettings) -> NodeCapacity:
 
 def is_own_host(declared: NodeSettings, hostname: str) -> bool:
     """True when ``declared`` is the controller's own host: a loopback address (the default
-    ``local`` node's 127.0.0.1), ``localhost``, or this host's name."""
+    ``local`` node's 127.0.0.1), ``localhost``, or this host's name. A node declared without an
+    address is not: where it is is not known."""
+    if declared.address is None:
+        return False
     address = declared.address.strip().lower()
     if address in ("localhost", hostname.lower()):
         return True
@@ -92,16 +95,19 @@ def placement_capacity(
     nodes: Sequence[Node],
     declared: Mapping[str, NodeSettings],
     *,
-    hostname: str,
+    own: frozenset[str],
     own_facts: Callable[[], Mapping[str, Any]],
 ) -> list[NodeCapacity]:
-    """Every node's capacity; the controller's own host, unknown (no agent reported for it),
-    is up with ``own_facts()`` (read once per call) as its heartbeat's ``info``."""
+    """Every node's capacity; a node in ``own`` (the controller's own host, as
+    :func:`own_host_up` lists it), unknown (no agent reported for it), is up with
+    ``own_facts()`` (read once per call) as its heartbeat's ``info``. Each node was judged by
+    :func:`is_own_host` alone here, so two nodes at this host's address, listed unknown until
+    their agents beat, both took placements counting the controller's own memory."""
     out = []
     facts: Mapping[str, Any] | None = None
     for node in nodes:
         offer = declared[node.name]
-        if node.status is NodeStatus.UNKNOWN and is_own_host(offer, hostname):
+        if node.status is NodeStatus.UNKNOWN and node.name in own:
             facts = own_facts() if facts is None else facts
             node = dataclasses.replace(node, status=NodeStatus.UP, info=dict(facts))
         out.append(node_capacity(node, offer))

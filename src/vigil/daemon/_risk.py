@@ -34,7 +34,7 @@ class NodeRisk:
         # what view() computed, per state, for the model as it was at ``transitions``: the
         # answer depends on the node's state alone, and GET /api/v1/risk asks for every node
         # (1,000 nodes: ~0.5 s of the event loop per call, heartbeats waiting, without it)
-        self._views: dict[str, tuple[float, dict[str, dict[str, float]]]] = {}
+        self._views: dict[str, tuple[float, dict[str, dict[str, float]], int]] = {}
         self._views_at = -1
 
     def seed(self, changes: Iterable[tuple[float, str, str]], now: float) -> None:
@@ -71,8 +71,9 @@ class NodeRisk:
             known = self._views[state] = (
                 self.model.failure_probability(state, self.steps),
                 {a: {b: matrix[i][j] for j, b in enumerate(STATES)} for i, a in enumerate(STATES)},
+                self.model.left(state),
             )
-        probability, rows = known
+        probability, rows, left = known
         return RiskView(
             node=node,
             state=state,
@@ -81,6 +82,7 @@ class NodeRisk:
             step=self.step,
             transitions=self.transitions,
             matrix={a: dict(row) for a, row in rows.items()},
+            left=left,
         )
 
     async def run(

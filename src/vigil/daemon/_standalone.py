@@ -62,6 +62,16 @@ class StandaloneBalancers:
                         "(replica i at base_port + i); without them only `vigil up` knows the ports"
                     ]
                 )
+            host = address[svc.node]
+            if host is None:  # it was 127.0.0.1, this host, for a node declared elsewhere
+                at = next(j for j, n in enumerate(settings.nodes) if n.name == svc.node)
+                raise ConfigError(
+                    [
+                        f"services[{i}].node: node {svc.node!r} has no address, and `vigil "
+                        f"balance` must know where its replicas listen: set nodes[{at}].address "
+                        "(127.0.0.1 for this host)"
+                    ]
+                )
             probe = svc.readiness or svc.liveness
             kind = ProbeKind.READINESS if svc.readiness else ProbeKind.LIVENESS
             for index in range(svc.replicas):
@@ -69,9 +79,9 @@ class StandaloneBalancers:
                 port = svc.base_port + index
                 replica = Replica(id=rid, service=svc.name, index=index, node=svc.node, port=port)
                 # without a probe, only the proxy's passive ejection judges the replica
-                self.balancers.add_replica(replica, host=address[svc.node], healthy=probe is None)
+                self.balancers.add_replica(replica, host=host, healthy=probe is None)
                 if probe is not None:
-                    target = _probe_for(probe, address[svc.node])
+                    target = _probe_for(probe, host)
                     self._loops.append(ProbeLoop(rid, kind, target, port, self.bus))
 
     async def start(self) -> dict[str, int]:

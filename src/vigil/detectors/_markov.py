@@ -68,6 +68,14 @@ class HealthMarkov:
             self._counts[cur][cur] += float(steps - 1)
             prev = cur
 
+    def left(self, state: str) -> int:
+        """Transitions counted out of ``state`` to another state. With none, ``state`` is
+        absorbing in :meth:`transition_matrix` (its row is all stay, or the identity's when it
+        was never seen) and :meth:`failure_probability` from it is 0 (1 from ``failed``): a
+        figure the counts lack, not one they show."""
+        i = self._at(state)
+        return int(sum(c for j, c in enumerate(self._counts[i]) if j != i))
+
     def transition_matrix(self) -> list[list[float]]:
         """Row-stochastic ``P[i][j] = P(next = j | now = i)``, in the order of ``states``."""
         k = len(self.states)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from vigil.settings._loader import load_settings, parse_settings
+from vigil.settings._loader import load_settings, parse_settings, place_problems
 from vigil.settings._logs import (
     FORMAT_PRESETS,
     LogAnalysisSettings,
@@ -100,5 +100,6 @@ __all__ = [
     "load_settings",
     "parse_rule_expr",
     "parse_settings",
+    "place_problems",
     "source_label",
 ]

@@ -8,6 +8,8 @@ numbers come from the YAML node tree (``yaml.compose``), mapped onto pydantic's 
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +300,31 @@ def load_settings(path: str | Path) -> Settings:
             ]
         ) from exc
     return parse_settings(text, str(path))
+
+
+_FIELD = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*): ")
+"""A problem's leading field path (``services[0].balancer.port: ...``)."""
+_PART = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
+
+
+def place_problems(path: str | Path, problems: Sequence[str]) -> list[str]:
+    """``problems`` found after the config loaded (``field.path: problem``, as ``vigil
+    balance`` finds them), each prefixed with ``file:line`` of its field (or of the nearest
+    section the file has) in the config at ``path``; one naming no field gets the file alone.
+    Called by the CLI, which has the config's path; the checks that find them have not."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    try:
+        root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        root = None  # it loaded a moment ago: changed since; the file alone then
+    if root is not None:
+        _line_map(root, (), lines)
+    placed = []
+    for problem in problems:
+        found = _FIELD.match(problem)
+        if found is None or not lines:
+            placed.append(f"{path}: {problem}")
+            continue
+        loc = tuple(int(index) if index else name for name, index in _PART.findall(found[1]))
+        placed.append(f"{path}:{_line_of(loc, lines)}: {problem}")
+    return placed

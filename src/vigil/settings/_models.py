@@ -13,7 +13,7 @@ import re
 import shlex
 import string
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -250,9 +250,18 @@ class Service(_Section):
         return self
 
 
+LOCAL_NODE = "local"
+"""The default node's name: the controller's own host (127.0.0.1 unless given an address)."""
+
+
 class NodeSettings(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-    address: str = "127.0.0.1"
+    address: str | None = None
+    """Where the node is: an IP address or a host name. A loopback address or this host's name
+    makes it the controller's own host, counted up without an agent. Unset: 127.0.0.1 for the
+    node named ``local`` (the default node, the controller's own host), else not known (a node
+    elsewhere, whose agent reports for it). Every node named alone used to be 127.0.0.1, so a
+    remote one was taken for the controller's own host."""
     labels: dict[str, str] = Field(default_factory=dict)
     gpus: int = Field(default=0, ge=0)
     """GPUs the node offers for placement (an agent's heartbeat may report fewer free)."""
@@ -260,6 +269,13 @@ class NodeSettings(_Section):
     """Memory per GPU, in MiB."""
     memory_mb: int = Field(default=0, ge=0)
     """Host memory offered for placement, in MiB (an agent reports the live free amount)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_is_here(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("name") == LOCAL_NODE and "address" not in data:
+            return {**data, "address": "127.0.0.1"}
+        return data
 
 
 class HeartbeatSettings(_Section):
@@ -336,7 +352,8 @@ class Settings(_Section):
     api: ApiSettings = ApiSettings()
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     agents: list[AgentToken] = Field(default_factory=list)
-    nodes: list[NodeSettings] = Field(default_factory=lambda: [NodeSettings(name="local")])
+    nodes: list[NodeSettings] = Field(default_factory=lambda: [NodeSettings(name=LOCAL_NODE)])
+    """The machines Vigil watches. Without this section: ``local``, the controller's own host."""
     services: list[Service] = Field(default_factory=list)
     rules: list[MetricRule] = Field(default_factory=list)
     """Conditions on metrics that raise findings, e.g. `gpu.temperature_c > 85 for 60s`."""
@@ -371,6 +388,17 @@ class Settings(_Section):
                         f"binding {self.api.host!r} without api.tokens would open the API to the "
                         "network: add api.tokens (see `vigil token`) or bind 127.0.0.1"
                     ),
+                )
+            )
+        backend = self.store.url.split(":", 1)[0].split("+", 1)[0]
+        if self.store.standby and backend != "postgresql":
+            # `vigil up --standby` refused it; this passed, and the "standby" led a store of
+            # its own (a SQLite file has no leader to wait for), starting every replica at once
+            problems.append(
+                (
+                    ("store", "standby"),
+                    f"a standby waits for a PostgreSQL store, and store.url is {backend}: set "
+                    "store.url to postgresql://user:password@host/db, or standby: false",
                 )
             )
         problems += _duplicates("nodes", [n.name for n in self.nodes])
