@@ -146,6 +146,14 @@ _DOTTED = WILDCARD + "." + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
 _DIGIT = re.compile(r"\d")
+_NUMBERED_NAME = re.compile(
+    r"^([(\[{\"']*)[a-z][a-z0-9]*(?:[-_][a-z][a-z0-9]*)*-\d{1,2}([)\]}\"',:;.]*)$"
+)
+"""A lower-case name with a hyphen and a number of one or two digits ending it, alone as a word
+or in brackets or quotes (``sensor-17``, ``consul-client-12``, ``(nsd-3)``): a numbered
+instance, a host or a member, which one is a value as ``es-node-117`` (three digits) already
+is. Not after a key (``task-0`` in ``[sink|task-0]``, ``id=sink-0``) nor in capitals
+(``Interconnect-1``, ``S-1``): there the name says which kind the number counts."""
 
 
 def mask(content: str, *, header: bool = False) -> str:
@@ -187,6 +195,10 @@ def mask(content: str, *, header: bool = False) -> str:
             masked = masked.replace(f"{name}/{WILDCARD}", f"{name}/{version}", 1)
     if " " in line:  # a line, not one word
         return full_stop(line, masked)
+    if not header and "-" in line and line[-1:] != "-":
+        named = _NUMBERED_NAME.match(line)
+        if named is not None:
+            return named.group(1) + WILDCARD + named.group(2)
     return masked
 
 
