@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -23,6 +23,10 @@ from prometheus_client.core import (
 from prometheus_client.registry import CollectorRegistry
 
 from vigil.balancer._upstream import Upstream
+
+if TYPE_CHECKING:
+    from vigil.balancer._proxy_connpool import UpstreamPool
+    from vigil.balancer._proxy_upstream import UpstreamConnection
 
 # Latency buckets (seconds): from sub-millisecond proxy hops to multi-minute generations.
 LATENCY_BUCKETS: Final = (
@@ -93,7 +97,17 @@ class Histogram:
 class UpstreamStats:
     """The counters of one upstream (or of :data:`NO_UPSTREAM`)."""
 
-    __slots__ = ("duration", "errors", "in_flight", "ok", "statuses", "ttfb", "upstream")
+    __slots__ = (
+        "duration",
+        "errors",
+        "idle",
+        "idle_pool",
+        "in_flight",
+        "ok",
+        "statuses",
+        "ttfb",
+        "upstream",
+    )
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.statuses = [0, 0, 0, 0, 0]  # index = status // 100 - 1 (2xx: ``ok`` too)
@@ -103,6 +117,10 @@ class UpstreamStats:
         self.duration = Histogram(bounds)
         self.ttfb = Histogram(bounds)
         self.upstream: Upstream | None = None
+        # the proxy's list of idle connections to the upstream (UpstreamPool.idle_list, never
+        # replaced) and that pool's identity, kept by the exchanges: no key look-up per attempt
+        self.idle: list[UpstreamConnection] | None = None
+        self.idle_pool: UpstreamPool | None = None
 
     def status(self, code: int) -> None:
         if 200 <= code < 300:
@@ -151,7 +169,9 @@ class ProxyMetrics:
         stats = self._stats.get(upstream.id)
         if stats is None:
             stats = self._stats[upstream.id] = UpstreamStats(self._bounds)
-        stats.upstream = upstream
+        if stats.upstream is not upstream:
+            stats.upstream = upstream
+            stats.idle = None  # (an Upstream's address is never changed in place: a new one)
         return stats
 
     def retry(self, reason: str) -> None:
