@@ -327,4 +327,6 @@ def test_a_rotations_snapshot_counts_every_workers_requests() -> None:
     for upstream in picks:
         assert upstream is not None
         second.release(upstream, 5.0, outcome=Outcome.OK, latency=0.1)
-    assert {u.id: u.in_flight for u in second} == {"a": 3, "b": 0, "c": 0}  # re-read per release
+    rows = {row.id: row.in_flight for row in second.snapshot(6.0)}
+    assert rows == {"a": 3, "b": 0, "c": 0}
+    assert all(second.drained(uid) for uid in "abc")  # its own requests: none out
