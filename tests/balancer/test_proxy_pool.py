@@ -355,3 +355,15 @@ async def test_a_failed_connect_whose_waiter_was_served_fails_the_waiter_left_wi
         pool.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_an_upstream_moved_to_another_port_gets_the_next_request_there() -> None:
+    # The exchanges keep each upstream's idle connections at hand (UpstreamStats.idle): an
+    # upstream replaced by one of the same id at another address must not get the old one's.
+    async with serving(fixed(b"old"), fixed(b"new")) as (old, new):
+        pool = Pool([Upstream("a", "127.0.0.1", old.port)], PoolSettings(policy="round_robin"))
+        async with proxying(pool) as (_, port):
+            assert (await roundtrip(port, GET)).body == b"old"  # its connection stays idle
+            pool.set_upstreams([Upstream("a", "127.0.0.1", new.port)], time.monotonic())
+            assert (await roundtrip(port, GET)).body == b"new"
+    assert len(old.requests) == 1 and len(new.requests) == 1

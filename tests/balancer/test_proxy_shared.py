@@ -312,3 +312,21 @@ async def test_one_worker_has_no_shared_block() -> None:
             assert (await roundtrip(workers.port, GET)).body == b"x"
         finally:
             await asyncio.to_thread(workers.stop, 1.0)
+
+
+def test_a_rotations_snapshot_counts_every_workers_requests() -> None:
+    # A rotation's picks do not read the shared counts (acquire skips the refresh): the API's
+    # view reads them itself, so it still shows what every worker has out.
+    first, second = pools(2, policy="round_robin")
+    for _ in range(3):
+        first.acquire(0.0, exclude=frozenset({"b", "c"}))
+    picks = [second.acquire(float(i)) for i in range(3)]
+    assert sorted(u.id for u in picks if u is not None) == ["a", "b", "c"]  # the rotation's
+    rows = {row.id: row.in_flight for row in second.snapshot(4.0)}
+    assert rows == {"a": 4, "b": 1, "c": 1}
+    for upstream in picks:
+        assert upstream is not None
+        second.release(upstream, 5.0, outcome=Outcome.OK, latency=0.1)
+    rows = {row.id: row.in_flight for row in second.snapshot(6.0)}
+    assert rows == {"a": 3, "b": 0, "c": 0}
+    assert all(second.drained(uid) for uid in "abc")  # its own requests: none out

@@ -226,10 +226,11 @@ class SharedInFlight:
                 if first is None or mine < first:
                     upstream.shared_oldest = mine
 
-    def finished(self, upstream: Upstream, now: float, answered: bool) -> None:
+    def finished(self, upstream: Upstream, now: float, answered: bool, reread: bool = True) -> None:
         """One of this worker's requests to ``upstream`` ended at ``now`` (``answered``: the
         upstream answered it, the client did not just go away; the pool has taken it off
-        ``pending``); re-read its column."""
+        ``pending``); re-read its column unless ``reread`` is False (the pool's policy reads
+        no count: :meth:`refresh` before a snapshot is enough)."""
         slot = self._slots.get(upstream.id, -1)
         if slot >= 0:
             own = self._own[slot] - 1
@@ -241,7 +242,8 @@ class SharedInFlight:
             self._oldest[cell] = upstream.pending[0] if upstream.pending else 0.0
             if answered:
                 self._answered[cell] = now
-            self._load(upstream, slot)
+            if reread:
+                self._load(upstream, slot)
 
     def close(self) -> None:
         """Release the views into the buffer (so the shared memory can be closed)."""

@@ -160,10 +160,24 @@ class UpstreamPool:
             return None
         return self._take_idle(key, now)
 
+    def take_from(
+        self, queue: list[UpstreamConnection], key: Key, now: float = -1.0
+    ) -> UpstreamConnection | None:
+        """:meth:`take` from ``queue``, the :meth:`idle_list` of ``key`` the caller kept: no
+        look-up of the key (compiled, a ``(host, port)`` key is boxed anew, hashed and its port
+        compared by value at each look-up: ~650 instructions per request live)."""
+        waiting = self.waiting
+        if waiting and waiting.get(key):
+            return None
+        return self._pop_live(queue, now) if queue else None
+
     def _take_idle(self, key: Key, now: float = -1.0) -> UpstreamConnection | None:
         queue = self.idle.get(key)
         if not queue:
             return None
+        return self._pop_live(queue, now)
+
+    def _pop_live(self, queue: list[UpstreamConnection], now: float) -> UpstreamConnection | None:
         deadline = (now if now >= 0.0 else self.loop_time()) - self.idle_timeout
         while queue:
             conn = queue.pop()

@@ -160,8 +160,13 @@ class Exchange(ExchangeCore):
         self.ttfb_at = 0.0
         self.sent = False
         key_addr = (upstream.host, upstream.port)
+        pool = st.pool
+        idle = stats.idle
+        if idle is None or stats.idle_pool is not pool:  # the first attempt there
+            stats.idle = idle = pool.idle_list(key_addr)
+            stats.idle_pool = pool
         # looked at first: closed or sent to, not taken; after a stale one, a fresh connection
-        conn = st.pool.take(key_addr, loop_now) if not self.stale_retried else None
+        conn = pool.take_from(idle, key_addr, loop_now) if not self.stale_retried else None
         if conn is not None:
             self._attach(conn, loop_now)
         else:
