@@ -19,6 +19,7 @@ from vigil.logs._slots import (
     keyed,
     kinds_differ,
     look_alike,
+    mask_reach,
     named_by_kind,
     names_kind,
     process_name,
@@ -231,6 +232,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         ):
             bare = True  # "web/web1"/"api/api2": once, where a word variable may be
             hard += 1
+            continue
+        if i > 0 and mask_reach(lhave, lnew):
+            hard += 1  # "[<*>@internal:<*>]" / "[<*>:<*>]": one value, masked whole or in part
             continue
         if not bare and i >= 1 and joined_names(lhave, lnew):
             bare = True  # "<*>: cmd/put.go:<*>:cmd.put()" / "<*>: pkg/log.go:<*>:log.If()"

@@ -24,6 +24,8 @@ How a line finds its cluster:
    - a value named by its form, any number of them: two signal names, two DNS record types
      beside ``IN`` or two response codes, the fields of a ``a;b;c`` record
      (:mod:`vigil.logs._slots`);
+   - one compound value masked whole in one line and in part in the other, any number of
+     them (``usertable,<*>,<*>.``/``events,,<*>.``, :func:`vigil.logs._slots.mask_reach`);
    - once, two names whose differing part is joined by a dot, backslash, ``#``, ``@`` or colon
      and that have one skeleton (``cmd/put.go:<*>:cmd.put()``/``pkg/log.go:<*>:log.If()``,
      ``user:<*>``/``tok:<*>``), wherever they stand (:func:`vigil.logs._cluster.joined_names`);

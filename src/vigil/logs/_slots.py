@@ -5,8 +5,9 @@ Called by :mod:`vigil.logs._cluster` on the miner's slow path only (a line that 
 cluster as it is): ``keyed`` (a value named by its key or quotes), ``introduced`` (a value after
 a label or an introducing word), ``look_alike``, ``process_name``, ``kinds_differ`` (a key that
 names a kind: ``type=``, ``op=``), ``unset`` (an absent value against a set one),
-``status_text`` (an HTTP reason phrase after its code), ``signals`` (two signal names),
-``dns_values`` (record types and response codes) and ``record_fields`` (``a;b;c`` fields).
+``mask_reach`` (one value masked whole in one line and in part in another), ``status_text``
+(an HTTP reason phrase after its code), ``signals`` (two signal names), ``dns_values``
+(record types and response codes) and ``record_fields`` (``a;b;c`` fields).
 Split from :mod:`vigil.logs._tokens`, which masks and splits the words these compare.
 """
 
@@ -207,6 +208,32 @@ def unset(a: str, b: str) -> bool:
     ka, _, va = a.partition("=")
     kb, _, vb = b.partition("=")
     return ka == kb and (va.rstrip(",;").lower() in UNSET or vb.rstrip(",;").lower() in UNSET)
+
+
+def mask_reach(a: str, b: str) -> bool:
+    """True when two words that both hold a mask differ next to a mask, inside text both keep
+    (``usertable,<*>,<*>.`` / ``events,,<*>.``, ``'<*>'`` / ``'<*>/NS/IN'``, ``"<*>"}`` /
+    ``"*<*>.Pod"}``, ``<*>ms`` / ``<*>s``): one compound value (a region name, a query, a kind
+    of source, a duration) that the masking took whole in one line and in part in the other, or
+    a list of one value against several (``"PJSIP/<*>,<*>,tT")`` / ``"PJSIP/<*>&PJSIP/<*>,<*>")``).
+    How much of a value the masks covered is its shape, not another event. Two masks in other
+    brackets (``(<*>)`` / ``[<*>]``), words that share no text (``(<*>)]}`` / ``status=<*>``) and
+    a sign next to a mask (``(+<*>)`` / ``(<*>)``: a frame with no function) stay apart."""
+    if WILDCARD not in a or WILDCARD not in b:
+        return False
+    head = common_prefix(a, b)
+    rest_a, rest_b = a[len(head) :], b[len(head) :]
+    tail = common_prefix(rest_a[::-1], rest_b[::-1])[::-1]
+    da, db = rest_a[: len(rest_a) - len(tail)], rest_b[: len(rest_b) - len(tail)]
+    near = head.endswith(WILDCARD) or tail.startswith(WILDCARD)
+    near = near or da.startswith(WILDCARD) or da.endswith(WILDCARD)
+    near = near or db.startswith(WILDCARD) or db.endswith(WILDCARD)
+    if not near or not (head or tail):
+        return False
+    return _WORD_CHAR.search(da.replace(WILDCARD, "") + db.replace(WILDCARD, "")) is not None
+
+
+_WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 
 
 STATUS_TEXTS = frozenset(
