@@ -3,6 +3,7 @@
     python bench/stream_setup.py            # rounds 1 and 5 of 200 one-event streams
     python bench/stream_setup.py --quick    # rounds 1 and 2
     python bench/stream_setup.py --keep DIR # and keep the callgrind files (cg.vigil.5 ...)
+    python bench/stream_setup.py --uv-server # the proxy accepting through uvloop's create_server
 
 The backend of ``bench/balance_stream.py`` sends ONE event per stream, so what is counted is a
 stream's set-up and end: the accept, the request, the response head, one event, the last chunk
@@ -15,6 +16,9 @@ branch sse2) keeps CPython's collector defaults, as its workers did. Also the co
 each generation the proxy ran in those streams. The baseline, counted the same way in the same
 run: nginx (one process, ``master_process off``) with ``proxy_buffering off`` and upstream
 keep-alive, as ``balance_stream.py``'s. Compare builds with ``PYTHONPATH=<other tree>/src``.
+``--uv-server`` (branch accept4) hands the proxy's listening socket to uvloop's own
+``create_server`` instead of its ``Listener`` (one accept per loop iteration, no
+``connect_accepted_socket`` coroutine): the other way of accepting, counted the same way.
 Needs ``valgrind`` and ``nginx``; ends with ONE JSON line.
 """
 
@@ -39,6 +43,9 @@ from balance_overhead import wait_port
 
 from vigil.backends import free_port
 
+# set by --uv-server for the proxy process under callgrind (which inherits it)
+UV_SERVER_ENV = "STREAM_SETUP_UV_SERVER"
+
 
 def backend(port: int, ready: Any) -> None:
     balance_stream.EVENTS = 1
@@ -61,6 +68,8 @@ def serve(port: int, backend_port: int, stats: str) -> None:
     async def main() -> None:
         proxy = balance_stream.stream_proxy(backend_port)
         await proxy.start("127.0.0.1", port)
+        if os.environ.get(UV_SERVER_ENV):
+            await accept_by_uvloop_server(proxy)
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         if settle_gc is not None:
@@ -74,6 +83,18 @@ def serve(port: int, backend_port: int, stats: str) -> None:
 
     uvloop.run(main())
     Path(stats).write_text(json.dumps(collections))
+
+
+async def accept_by_uvloop_server(proxy: Any) -> None:
+    """The proxy's listening sockets served by uvloop's ``create_server`` instead of its
+    ``Listener`` (whose watch is removed): the protocol factory is the same, without the peer
+    address (the connection asks its transport for it)."""
+    loop = asyncio.get_running_loop()
+    for listener in proxy._listeners:
+        loop.remove_reader(listener.sock.fileno())
+        await loop.create_server(
+            listener.factory, sock=listener.sock, backlog=proxy.settings.backlog
+        )
 
 
 def _callgrind(out: Path) -> list[str]:
@@ -147,8 +168,15 @@ def main() -> int:
     parser.add_argument(
         "--keep", metavar="DIR", help="keep the callgrind files in DIR (for callgrind_annotate)"
     )
+    parser.add_argument(
+        "--uv-server",
+        action="store_true",
+        help="the proxy accepts through uvloop's create_server, not its Listener",
+    )
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.uv_server:
+        os.environ[UV_SERVER_ENV] = "1"
     if args.serve:
         serve(int(args.serve[0]), int(args.serve[1]), args.serve[2])
         return 0
@@ -194,6 +222,7 @@ def main() -> int:
                 "baseline": "nginx proxy_buffering off, one process",
                 "baseline_instructions_per_stream": nginx_per_stream,
                 "vs_baseline": per_stream / nginx_per_stream,
+                "accept": "uvloop create_server" if args.uv_server else "Listener",
             }
         )
     )

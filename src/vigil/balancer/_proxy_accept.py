@@ -11,6 +11,18 @@ each socket to the loop's ``connect_accepted_socket`` (the transport is built at
 ``connection_made`` runs later in the same iteration, as with a loop server). Used by
 :class:`vigil.balancer.proxy.Proxy`.
 
+What the batch costs (branch ``accept4``, ``bench/stream_setup.py --uv-server``): uvloop's own
+``create_server`` on the same socket spends ~14,600 fewer instructions per new stream (median
+of three counts, 63,976 against 78,567; the coroutine, its future and its second step, and
+this module's interpreted loop), not counting the kernel's extra ``epoll_pwait`` per
+connection; uvloop tracks the transport in its weak-value table on both paths. It was not
+adopted: its one accept per iteration (libuv accepts once per readiness event) breaks what
+this class guarantees and its tests check (every queued connection taken at a wake-up; out of
+descriptors, a warning and a pause, where libuv accepts and closes the queued connections
+unreported: its "EMFILE trick"); the first event of a burst of 200 streams came sooner with it
+in 9 of 12 alternated rounds, suggestive, not shown (docs/benchmarks.md "Accepting new
+streams").
+
 Under uvloop each connection is accepted as an :class:`UvAccepted` socket (the C socket type)
 rather than a ``socket.socket``, whose ``family`` and ``type`` are Python properties that convert
 to enums: five such reads per connection between ``socket.accept`` and uvloop's
