@@ -70,3 +70,17 @@ def test_a_weak_account_name_is_masked_and_lines_of_one_shape_agree() -> None:
     first = miner.cluster_of("session closed for user user1")
     assert first.template == "session closed for user <*>"  # before: "... user user1"
     assert miner.cluster_of("session closed for user user2").id == first.id
+
+
+def test_a_boolean_ending_the_line_is_a_value_and_one_inside_it_is_kept() -> None:
+    assert _named("initUserPrivacy the userPrivacy is true") == (
+        "initUserPrivacy the userPrivacy is <*>"
+    )
+    assert _named("registersensorsuccess: false") == "registersensorsuccess: <*>"
+    assert _named("start commit{,optimize=false}") == "start commit{,optimize=false}"
+    assert _named("udp 34 false 512") == "udp <*> false <*>"
+    assert _named("uploadStaticsToDB failed message=true") == (
+        "uploadStaticsToDB failed message=true"
+    )
+    miner = TemplateMiner()
+    assert miner.cluster_of("isScreenOn true").template == "isScreenOn <*>"

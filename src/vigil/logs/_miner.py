@@ -325,7 +325,7 @@ class TemplateMiner:
                     weak_cache.clear()
                 weak_cache[word] = masked
             out.append(masked)
-        if len(out) > 2:
+        if len(out) > 1:
             named = named_values(words, out)
             if named and weak:  # a name masked is no weak word
                 weak = [i for i in weak if i not in named]

@@ -15,7 +15,8 @@ gives it. Three contexts, each wildcarded in every Loghub and fixture label that
   fztu``, ``initially as user alice``, ``Invalid user test from``);
 - an account between ``for`` and ``from`` an address (sshd's ``Accepted publickey for carol
   from 10.0.0.5``, gitea's ``attempt for alice from``);
-- a host after ``on host`` (``finished on host node017.cluster``).
+- a host after ``on host`` (``finished on host node017.cluster``);
+- a ``true`` or ``false`` ending the line after a space (``isScreenOn true``).
 
 Not ``user=X`` (Linux's labels keep ``user=guest`` apart from ``user=<*>``, a burst of one
 account) nor a bare ``user X`` (``returning control to user process``, ``check pass; user
@@ -37,6 +38,11 @@ _NOT_NAMES = frozenset(
 password``): a name is not a function word."""
 _USER_BEFORE = frozenset(["for", "For", "as", "As", "invalid", "Invalid"])
 _CONTEXT_WORDS = frozenset(["user", "for", "host"])
+_STATES = frozenset(["true", "false"])
+"""A boolean that ends a line after a space (``isScreenOn true``, ``Sync state: true``) is the
+state the message reports, a value: HealthApp's labels wildcard all 14 such lines, the
+fixtures' all 3, and none keeps one. Inside a line or glued to a key (``optimize=false``,
+``setLightsOn(true)``, ``udp 34 false 512``) the labels keep it as often as not: left alone."""
 
 
 def named_values(words: list[str], masks: list[str]) -> list[int]:
@@ -44,10 +50,13 @@ def named_values(words: list[str], masks: list[str]) -> list[int]:
 
     ``masks`` is the word-by-word mask of ``words`` (as long); a name masked in part
     (``node017.cluster`` -> ``<*>.cluster``) becomes one value."""
-    if _CONTEXT_WORDS.isdisjoint(words):
-        return []
     done: list[int] = []
     n = len(words)
+    if words[-1] in _STATES and n > 1:
+        masks[-1] = WILDCARD
+        done.append(n - 1)
+    if _CONTEXT_WORDS.isdisjoint(words):
+        return done
     for i in range(1, n):
         before = words[i - 1]
         if before == "user":
