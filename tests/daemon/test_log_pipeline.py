@@ -107,7 +107,9 @@ async def test_templates_and_findings_survive_a_restart_and_known_ones_are_no_ne
     clock = Clock()
     logs = make(tmp_path, store, clock)
     await logs.ingest_lines("n1", "app", [f"request {i} served" for i in range(10)])
-    await logs.ingest_lines("n1", "app", ["disk quota exceeded for user bob"])
+    # "by user", not "for user": an account after "for user" is a value from its first line
+    # (branch meaning16), and this test needs a word the miner widens after the restart
+    await logs.ingest_lines("n1", "app", ["disk quota exceeded by user bob"])
     batch = {
         "agent_id": "x",
         "seq": 4,
@@ -120,14 +122,14 @@ async def test_templates_and_findings_survive_a_restart_and_known_ones_are_no_ne
     again = make(tmp_path, store, clock)
     assert {t.template: t.count for t in again.registry.entries()} == {
         "request <*> served": 10,
-        "disk quota exceeded for user bob": 1,
+        "disk quota exceeded by user bob": 1,
     }
-    assert [f["template"] for f in again.found] == ["disk quota exceeded for user bob"]
+    assert [f["template"] for f in again.found] == ["disk quota exceeded by user bob"]
     assert again.ingest_batch("n2", batch).duplicate
-    await again.ingest_lines("n1", "app", ["disk quota exceeded for user alice"])
+    await again.ingest_lines("n1", "app", ["disk quota exceeded by user alice"])
     # the push miner came back too and widened its template: a wider form of a known template
     # is no news
-    assert "disk quota exceeded for user <*>" in {t.template for t in again.registry.entries()}
+    assert "disk quota exceeded by user <*>" in {t.template for t in again.registry.entries()}
     assert len(again.found) == 1
     await again.ingest_lines("n1", "app", ["a brand new line"])
     assert len(again.found) == 2 and again.found[-1]["id"] == 2

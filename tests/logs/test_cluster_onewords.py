@@ -234,8 +234,10 @@ def test_one_name_given_twice_in_a_line_is_one_value() -> None:
 def test_two_different_words_beside_a_name_still_tell_events_apart() -> None:
     _, ids = _ids(
         [
-            "Failed attempt for alice from 10.0.4.22:40118: bad password [role: admin]",
-            "Failed attempt for bob from 10.0.4.22:40118: bad password [role: guest]",
+            # "by", not "for": "for alice from <address>" names an account, a value from the
+            # first line (branch meaning16), which leaves one differing word, not two
+            "Failed attempt by alice from 10.0.4.22:40118: bad password [role: admin]",
+            "Failed attempt by bob from 10.0.4.22:40118: bad password [role: guest]",
         ]
     )
     assert ids[0] != ids[1]

@@ -73,6 +73,7 @@ from vigil.logs._cluster import (
     _widen,
     pin_place,
 )
+from vigil.logs._named import named_values
 from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._sharing import sharing
@@ -326,6 +327,10 @@ class TemplateMiner:
                     weak_cache.clear()
                 weak_cache[word] = masked
             out.append(masked)
+        if len(out) > 1:
+            named = named_values(words, out)
+            if named and weak:  # a name masked is no weak word
+                weak = [i for i in weak if i not in named]
         if len(out) > 1:  # the line's own full stop, not a last value's (db1.example.com.)
             out[-1] = full_stop(words[-1], out[-1])
         return out, tuple(weak)
