@@ -152,7 +152,8 @@ def plain_request(data: bytes, limit: int) -> int:
         else:
             i += 1
             c = data[i]
-            while table[c] & _VALUE:  # the value, OWS included; stops at the latest at a CR
+            while c <= 126 and (c >= 32 or c == 9):  # the value (VCHAR, OWS), compared: no
+                # index check on a table; stops at the latest at a CR
                 i += 1
                 c = data[i]
         if c != 13 or data[i + 1] != 10:  # a CTL, obs-text, or a bare CR

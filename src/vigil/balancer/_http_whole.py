@@ -8,7 +8,10 @@ Python callbacks (message begin, head end, body, message end) on top of llhttp's
 the head must then be looked at again line by line (:mod:`vigil.balancer._http_raw`); here one
 pass over the head's bytes judges it and finds what the client's head is made from.
 
-"Plain" is checked byte by byte, stricter than llhttp (RFC 9112 §4-6, RFC 9110 §5.5-5.6.2):
+"Plain" is checked byte by byte (a compiled loop, ~16 instructions per byte: cheaper here
+than ``bytes`` methods, whose calls and passes cost more on a ~130-byte head; see
+docs/benchmarks.md "The whole-response check"), stricter than llhttp (RFC 9112 §4-6, RFC 9110
+§5.5-5.6.2):
 ``HTTP/1.1``, SP, a status 200-599 other than 204 and 304, SP, a reason of visible ASCII, SP
 and HTAB, CRLF; at most :data:`MAX_LINES` lines ``token ":" value CRLF`` whose value has only
 visible ASCII, SP and HTAB (no obs-text, no CTL, no bare CR or LF); exactly one
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from vigil.balancer._http_plain import _CLASS, _TOKEN, _VALUE
+from vigil.balancer._http_plain import _CLASS, _TOKEN
 from vigil.balancer._http_raw import (  # byte values a header name starts with (| 32), ends
     _C,
     _END,
@@ -91,7 +94,11 @@ def whole_response(data: bytes) -> tuple[i64, i64, i64, i64, bool, bool]:
         return NOT_WHOLE
     table = _CLASS
     i: i64 = 13
-    while i < n and table[data[i]] & _VALUE:  # the reason
+    c: i64 = 0
+    while i < n:  # the reason: VCHAR, SP, HTAB (compared, not looked up: no index check)
+        c = data[i]
+        if c > 126 or (c < 32 and c != 9):
+            break
         i += 1
     if i + 1 >= n or data[i] != 13 or data[i + 1] != 10:
         return NOT_WHOLE
@@ -119,7 +126,10 @@ def whole_response(data: bytes) -> tuple[i64, i64, i64, i64, bool, bool]:
             return NOT_WHOLE
         i += 1
         value: i64 = i
-        while i < n and table[data[i]] & _VALUE:
+        while i < n:  # the value: as the reason
+            c = data[i]
+            if c > 126 or (c < 32 and c != 9):
+                break
             i += 1
         if i + 1 >= n or data[i] != 13 or data[i + 1] != 10:  # a CTL, obs-text, a bare CR
             return NOT_WHOLE
