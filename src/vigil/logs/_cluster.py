@@ -75,6 +75,9 @@ class Cluster:
     False while every line of it was one message repeated."""
     pinned: tuple[int, ...] = ()
     """Positions of ``key=word`` values found to be constants of the event (:func:`settled`)."""
+    spans: tuple[int, ...] = ()
+    """Positions of values seen with several words (a list, a quoted name): a line with more
+    words there still fits (:func:`vigil.logs._spans.span_slot`)."""
     _template: str | None = field(default=None, repr=False)
 
     @property

@@ -77,6 +77,7 @@ from vigil.logs._named import named_values
 from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._sharing import sharing
+from vigil.logs._spans import MAX_EXTRA_WORDS, Span, fit, span_slot
 from vigil.logs._tokens import (
     SPACE,
     WILDCARD,
@@ -435,8 +436,11 @@ class TemplateMiner:
         elif best is None:
             pins = [(c, p) for c in cands if (p := pin_place(c, words)) >= 0]
             family = _family(pins)
+            spanned = None if family or crowded else self._spanned(words, runs, key)
             if family:
                 best = self._unpin(words, runs, family, bucket)
+            elif spanned is not None:
+                best = spanned
             else:
                 best = self._create(words, runs, key, bucket)
                 best.example = content
@@ -456,6 +460,42 @@ class TemplateMiner:
         self._signatures[masked] = best
         self._point(best, masked)
         return best
+
+    def _spanned(self, words: list[str], runs: list[int], key: tuple[int, str]) -> Cluster | None:
+        """The cluster of another word count that takes ``words`` with one value of one word
+        against several (:func:`vigil.logs._spans.span_slot`), widened (and moved to the line's
+        bucket when its span was the longer one); None when there is none. Only on the
+        new-cluster path: a bounded number of buckets, none of them crowded."""
+        n, first = key
+        found: tuple[Cluster, Span] | None = None
+        for m in range(max(1, n - MAX_EXTRA_WORDS), n + MAX_EXTRA_WORDS + 1):
+            other = self._buckets.get((m, first)) if m != n else None
+            if not other or len(other) > CROWDED_BUCKET:
+                continue
+            for cand in other:
+                span = span_slot(cand.words, cand.levels, words, cand.spans)
+                if span is not None and (found is None or span.agree > found[1].agree):
+                    found = cand, span
+        if found is None:
+            return None
+        cluster, span = found
+        home = (len(cluster.words), first)
+        if fit(cluster, span, words, runs):  # shrunk: its span was the longer one
+            self._buckets[home].remove(cluster)
+            if not self._buckets[home]:
+                del self._buckets[home]
+            home = key
+            bucket = self._buckets.setdefault(key, [])
+            insort(bucket, cluster, key=_by_id)
+            if len(bucket) == CROWDED_BUCKET + 1:  # crowded now, as in _create
+                for c in bucket:
+                    self._index(key, c)
+                self._forget()
+                self.crowdings += 1
+        bucket = self._buckets[home]
+        merged, change = self._merge_into(cluster, bucket, list(bucket))
+        self._last_change = change if change else ()
+        return merged
 
     def _candidates(
         self, key: tuple[int, str], words: list[str], bucket: list[Cluster]
@@ -592,6 +632,8 @@ class TemplateMiner:
         _widen(survivor, gone.words, gone.runs)
         # a constant of ``gone`` that the survivor still holds word for word stays a constant
         # (the older id survives: a pinned younger cluster's pin was lost with it)
+        if gone.spans:
+            survivor.spans = tuple(sorted({*survivor.spans, *gone.spans}))
         kept = [p for p in gone.pinned if _same_literal(survivor, gone, p)]
         if kept:
             survivor.pinned = tuple(sorted({*survivor.pinned, *kept}))

@@ -44,6 +44,7 @@ def miner_to_dict(miner: TemplateMiner) -> dict[str, Any]:
                 "example": c.example,
                 "varied": c.varied,
                 "pinned": list(c.pinned),
+                "spans": list(c.spans),
             }
             for c in sorted(miner.clusters.values(), key=lambda c: c.id)
         ],
@@ -70,6 +71,7 @@ def miner_from_dict(data: dict[str, Any]) -> TemplateMiner:
                 example=str(c["example"]),
                 varied=bool(c.get("varied", True)),  # states written before these two fields
                 pinned=tuple(int(x) for x in c.get("pinned", ())),
+                spans=tuple(int(x) for x in c.get("spans", ())),  # (written since multiword)
             )
             for c in data["clusters"]
         ]
@@ -96,6 +98,8 @@ def _check_cluster(where: str, c: Cluster) -> None:
         raise StateError(f"miner state: {where}: levels {c.levels} or runs {c.runs} out of range")
     if any(not 0 <= p < n for p in c.pinned):
         raise StateError(f"miner state: {where}: pinned {list(c.pinned)} past its {n} words")
+    if any(not 0 <= p < n for p in c.spans):
+        raise StateError(f"miner state: {where}: spans {list(c.spans)} past its {n} words")
 
 
 def _check_remap(remap: dict[int, int]) -> None:

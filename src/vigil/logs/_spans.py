@@ -1,0 +1,191 @@
+"""A value of one word against several: where a line of another word count fits a cluster.
+
+Called by :meth:`vigil.logs._miner.TemplateMiner._slow` only when a line would open a new
+cluster (no cluster of its word count and first word takes it). The miner buckets lines by
+word count, so ``waiting for web to die`` and ``waiting for web, db to die``, or ``as
+'working'`` and ``as 'not working'``, would never meet: a list, a name of several words or a
+quoted message is one value however many words it has. :func:`span_slot` says whether a
+cluster of another word count takes the line with every difference in **one** contiguous
+span: the cluster's words there are one word (a value, maybe already ``<*>``) against a run
+of the line's, or the other way round, and the words on both sides agree. Pure: plain words
+in, plain values out.
+
+What must not merge, and why it does not here:
+
+- a constant word more or less (``Connection closed`` / ``Connection closed by peer``): one
+  span is empty, which is no value (except a slot already ``<*>`` next to it, or a list whose
+  items end with a comma: ``"a", "b"`` / ``"a", "b", "c"``);
+- two spans of several words each (``Starting Daily apt upgrade...`` / ``Starting Cleanup of
+  Temporary Directories...``): two free texts, not a value against a longer one;
+- a run of ``key=value`` fields (``a=1`` / ``a=1 b=2``): the fields are the event's;
+- short messages (``failed: timeout`` / ``failed: connection refused``): the words that
+  agree must be :data:`MIN_CONSTANT_SHARE` of the shorter template.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vigil.logs._cluster import ANY, LOOSE, Cluster, _widen
+from vigil.logs._tokens import SPACE, WILDCARD, covers, loose
+
+MAX_EXTRA_WORDS = 8
+"""How many words longer or shorter a line may be than a cluster it is compared with here:
+the word-count buckets looked at are those within this distance (a bounded number of dict
+lookups per new cluster, not a scan of every bucket)."""
+
+MIN_CONSTANT_SHARE = 2 / 3
+"""The words on both sides of the span that agree, as a share of the shorter template's
+words: a value against several words is only one value when most of the message is the same
+(``waiting for <*> to die``: 4 of 5); in ``failed: timeout`` / ``failed: connection refused
+by peer`` one word of two agrees, and the tail is as likely another event."""
+
+_OPENERS = "'\"([{<"
+_CLOSERS = "'\")]}>,;:."
+_KEY = re.compile(r"^[A-Za-z_][\w.\-]*=")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a line fits a cluster of another word count: the cluster's words
+    ``[start, stop)`` and the line's ``[start, line_stop)`` are one value, written ``slot``."""
+
+    start: int
+    stop: int
+    line_stop: int
+    slot: str
+    agree: int
+
+
+def _agrees(have: str, level: int, new: str) -> bool:
+    if have == new or level == ANY:
+        return True
+    lh, ln = loose(have), loose(new)
+    return lh == ln or covers(lh, ln) or covers(ln, lh)
+
+
+def _opener(word: str) -> str:
+    """What opens a value that frames it: a quote or bracket, or a ``key=``; "" for a plain
+    word."""
+    key = _KEY.match(word)
+    if key is not None:
+        return key.group(0)
+    n = 0
+    while n < len(word) and word[n] in _OPENERS:
+        n += 1
+    return word[:n]
+
+
+def _framed(word: str) -> bool:
+    return _opener(word) != ""
+
+
+_PAIRS = {"'": "'", '"': '"', "(": ")", "[": "]", "{": "}", "<": ">"}
+
+
+def _unclosed(word: str) -> bool:
+    """A word that opens a quote or bracket and does not close it (``'show`` of ``'show
+    interfaces <*> '``): the value it opens goes on in the next words."""
+    opener = word[:1]
+    return opener in _PAIRS and not word.rstrip(",;:.").endswith(_PAIRS[opener])
+
+
+def _closer(word: str) -> str:
+    n = len(word)
+    while n > 0 and word[n - 1] in _CLOSERS:
+        n -= 1
+    return word[n:]
+
+
+def _listed(words: list[str]) -> bool:
+    """Items of a comma list: every word ends with a comma (``"firefox", "lxd",``)."""
+    return all(w.endswith(",") for w in words)
+
+
+def span_slot(
+    words: list[str], levels: list[int], line: list[str], spans: tuple[int, ...] = ()
+) -> Span | None:
+    """The one span in which a cluster (``words``, ``levels``, its values of several words
+    ``spans``) and a line of another word count differ, when it is a value of one word against
+    several; None otherwise."""
+    m, n = len(words), len(line)
+    if m == n or abs(m - n) > MAX_EXTRA_WORDS:
+        return None
+    short = min(m, n)
+    p = 0
+    while p < short and _agrees(words[p], levels[p], line[p]):
+        p += 1
+    s = 0
+    while s < short - p and _agrees(words[m - 1 - s], levels[m - 1 - s], line[n - 1 - s]):
+        s += 1
+    if p + s == short:  # one span empty: a word more, unless a slot or a list item is beside it
+        if p == 0:
+            return None
+        longer = line[p : n - s] if n > m else words[p : m - s]
+        before = words[p - 1]
+        if not (p - 1 in spans or (WILDCARD in before and _unclosed(before))) and not (
+            _listed([line[p - 1], *longer[:-1]]) or _listed([before, *longer[:-1]])
+        ):
+            return None
+        p -= 1
+    if p == 0:
+        return None  # the first word names the event
+    have, new = words[p : m - s], line[p : n - s]
+    if len(have) != 1 and len(new) != 1:
+        return None  # two texts of several words each
+    agree = p + s
+    if agree < MIN_CONSTANT_SHARE * short:
+        return None
+    longer = new if len(new) > 1 else have
+    if any("=" in w for w in longer[1:]):
+        return None  # "a=1 b=2": a run of fields
+    opener, closer = _opener(have[0]), _closer(have[-1])
+    single = (new if len(new) == 1 else have)[0].rstrip(",")
+    if (
+        _listed(longer[:-1])
+        and (len(longer) > 2 or single in [w.rstrip(",") for w in longer])
+        and not _framed(longer[0])
+        and closer == _closer(new[-1])
+    ):
+        return Span(p, m - s, n - s, WILDCARD + closer, agree)  # "a, b" / "a": a list
+    if not opener:
+        return None  # plain words: "closed its connection." / "disconnected." are two events
+    if len(have) == 1 and WILDCARD in have[0] and covers(loose(have[0]), loose(SPACE.join(new))):
+        return Span(p, m - s, n - s, have[0], agree)  # "[<*>]" / "[OkHttp ConnectionPool]"
+    if opener != _opener(new[0]) or closer != _closer(new[-1]):
+        return None  # "'NFS'" / "'GPU Temp'" agree; "(x)" / "[y z]" do not
+    return Span(p, m - s, n - s, opener + WILDCARD + closer, agree)
+
+
+def _shifted(places: tuple[int, ...], start: int, stop: int, shift: int) -> tuple[int, ...]:
+    """Word positions after the words ``[start, stop)`` became one and the rest moved by
+    ``shift``; those inside the span are gone."""
+    return tuple(p if p < start else p + shift for p in places if p < start or p >= stop)
+
+
+def fit(cluster: Cluster, span: Span, line: list[str], runs: list[int]) -> bool:
+    """Widen ``cluster`` to take ``line`` (its collapsed ``runs``) with ``span`` as one value
+    of any number of words; True when the cluster's span was the longer one, so that it now
+    has the line's word count (the caller files it again)."""
+    start, stop, line_stop = span.start, span.stop, span.line_stop
+    level = ANY if span.slot == WILDCARD else LOOSE
+    shrunk = line_stop - start == 1 and stop - start > 1
+    if shrunk:
+        shift = len(line) - len(cluster.words)
+        cluster.words[start:stop] = [span.slot]
+        cluster.levels[start:stop] = [level]
+        cluster.runs[start:stop] = [1]
+        cluster.pinned = _shifted(cluster.pinned, start, stop, shift)
+        cluster.spans = _shifted(cluster.spans, start, stop, shift)
+    else:
+        cluster.words[start], cluster.levels[start], cluster.runs[start] = span.slot, level, 1
+    cluster.spans = tuple(sorted({*cluster.spans, start}))
+    _widen(
+        cluster,
+        [*line[:start], span.slot, *line[line_stop:]],
+        [*runs[:start], 1, *runs[line_stop:]],
+    )
+    cluster._template = None
+    cluster.varied = True
+    return shrunk
