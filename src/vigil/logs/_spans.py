@@ -2,7 +2,7 @@
 
 Called by :meth:`vigil.logs._miner.TemplateMiner._slow` only when a line would open a new
 cluster (no cluster of its word count and first word takes it). The miner buckets lines by
-word count, so ``waiting for web to die`` and ``waiting for web, db to die``, or ``as
+word count, so ``service 'NFS' on host`` and ``service 'GPU Temp' on host``, or ``as
 'working'`` and ``as 'not working'``, would never meet: a list, a name of several words or a
 quoted message is one value however many words it has. :func:`span_slot` says whether a
 cluster of another word count takes the line with every difference in **one** contiguous
@@ -12,11 +12,17 @@ in, plain values out.
 
 What must not merge, and why it does not here:
 
-- a constant word more or less (``Connection closed`` / ``Connection closed by peer``): one
-  span is empty, which is no value (except a slot already ``<*>`` next to it, or a list whose
-  items end with a comma: ``"a", "b"`` / ``"a", "b", "c"``);
+- a constant word more or less (``Connection closed`` / ``Connection closed by peer``,
+  ``JobId=<*> done`` / ``JobId=<*> WEXITSTATUS <*>``): one span is empty, which is no value,
+  except right after a slot this rule made (``Cluster.spans``: ``attr=<*>`` took ``attr=a b``
+  and ``attr=c``, so ``attr=d e f`` fits it);
 - two spans of several words each (``Starting Daily apt upgrade...`` / ``Starting Cleanup of
   Temporary Directories...``): two free texts, not a value against a longer one;
+- plain words with nothing framing them (``Client <*> disconnected.`` / ``Client <*> closed
+  its connection.``, ``Started HTTPService at`` / ``Started Metrics Service at``): the fixture
+  labels keep such pairs apart more often than they join them, so the value must be framed the
+  same way in both lines: a quote or bracket (``'NFS'`` / ``'GPU Temp'``, ``[<*>]`` /
+  ``[OkHttp ConnectionPool]``) or a key (``attr=cn mail uid`` / ``attr=gidNumber``);
 - a run of ``key=value`` fields (``a=1`` / ``a=1 b=2``): the fields are the event's;
 - short messages (``failed: timeout`` / ``failed: connection refused``): the words that
   agree must be :data:`MIN_CONSTANT_SHARE` of the shorter template.
@@ -28,7 +34,7 @@ import re
 from dataclasses import dataclass
 
 from vigil.logs._cluster import ANY, LOOSE, Cluster, _widen
-from vigil.logs._tokens import SPACE, WILDCARD, covers, loose
+from vigil.logs._tokens import WILDCARD, covers, loose
 
 MAX_EXTRA_WORDS = 8
 """How many words longer or shorter a line may be than a cluster it is compared with here:
@@ -72,35 +78,16 @@ def _opener(word: str) -> str:
     if key is not None:
         return key.group(0)
     n = 0
-    while n < len(word) and word[n] in _OPENERS:
+    while n < len(word) and word[n] in _OPENERS and not word.startswith(WILDCARD, n):
         n += 1
     return word[:n]
 
 
-def _framed(word: str) -> bool:
-    return _opener(word) != ""
-
-
-_PAIRS = {"'": "'", '"': '"', "(": ")", "[": "]", "{": "}", "<": ">"}
-
-
-def _unclosed(word: str) -> bool:
-    """A word that opens a quote or bracket and does not close it (``'show`` of ``'show
-    interfaces <*> '``): the value it opens goes on in the next words."""
-    opener = word[:1]
-    return opener in _PAIRS and not word.rstrip(",;:.").endswith(_PAIRS[opener])
-
-
 def _closer(word: str) -> str:
     n = len(word)
-    while n > 0 and word[n - 1] in _CLOSERS:
+    while n > 0 and word[n - 1] in _CLOSERS and not word.endswith(WILDCARD, 0, n):
         n -= 1
     return word[n:]
-
-
-def _listed(words: list[str]) -> bool:
-    """Items of a comma list: every word ends with a comma (``"firefox", "lxd",``)."""
-    return all(w.endswith(",") for w in words)
 
 
 def span_slot(
@@ -119,14 +106,8 @@ def span_slot(
     s = 0
     while s < short - p and _agrees(words[m - 1 - s], levels[m - 1 - s], line[n - 1 - s]):
         s += 1
-    if p + s == short:  # one span empty: a word more, unless a slot or a list item is beside it
-        if p == 0:
-            return None
-        longer = line[p : n - s] if n > m else words[p : m - s]
-        before = words[p - 1]
-        if not (p - 1 in spans or (WILDCARD in before and _unclosed(before))) and not (
-            _listed([line[p - 1], *longer[:-1]]) or _listed([before, *longer[:-1]])
-        ):
+    if p + s == short:  # one span empty: a word more, unless beside a slot of several words
+        if p == 0 or p - 1 not in spans:
             return None
         p -= 1
     if p == 0:
@@ -141,18 +122,8 @@ def span_slot(
     if any("=" in w for w in longer[1:]):
         return None  # "a=1 b=2": a run of fields
     opener, closer = _opener(have[0]), _closer(have[-1])
-    single = (new if len(new) == 1 else have)[0].rstrip(",")
-    if (
-        _listed(longer[:-1])
-        and (len(longer) > 2 or single in [w.rstrip(",") for w in longer])
-        and not _framed(longer[0])
-        and closer == _closer(new[-1])
-    ):
-        return Span(p, m - s, n - s, WILDCARD + closer, agree)  # "a, b" / "a": a list
     if not opener:
         return None  # plain words: "closed its connection." / "disconnected." are two events
-    if len(have) == 1 and WILDCARD in have[0] and covers(loose(have[0]), loose(SPACE.join(new))):
-        return Span(p, m - s, n - s, have[0], agree)  # "[<*>]" / "[OkHttp ConnectionPool]"
     if opener != _opener(new[0]) or closer != _closer(new[-1]):
         return None  # "'NFS'" / "'GPU Temp'" agree; "(x)" / "[y z]" do not
     return Span(p, m - s, n - s, opener + WILDCARD + closer, agree)
