@@ -467,13 +467,30 @@ class TemplateMiner:
         bucket when its span was the longer one); None when there is none. Only on the
         new-cluster path: a bounded number of buckets, none of them crowded."""
         n, first = key
+        if n < 2:
+            return None
         found: tuple[Cluster, Span] | None = None
-        for m in range(max(1, n - MAX_EXTRA_WORDS), n + MAX_EXTRA_WORDS + 1):
-            other = self._buckets.get((m, first)) if m != n else None
+        second, last = words[1], words[-1]
+        second_shape, last_shape = second.translate(SHAPE), last.translate(SHAPE)
+        loose_line = WILDCARD in second or WILDCARD in last
+        buckets = self._buckets
+        for m in range(max(3, n - MAX_EXTRA_WORDS), n + MAX_EXTRA_WORDS + 1):
+            other = buckets.get((m, first)) if m != n else None
             if not other or len(other) > CROWDED_BUCKET:
                 continue
             for cand in other:
-                span = span_slot(cand.words, cand.levels, words, cand.spans)
+                # the rule needs two words agreeing beside the first one: the second or the
+                # last agrees (a cheap test first: most clusters of a bucket share neither)
+                cw = cand.words
+                if (
+                    cw[1] != second
+                    and cw[-1] != last
+                    and not (loose_line or cand.spans or WILDCARD in cw[1] or WILDCARD in cw[-1])
+                    and cw[1].translate(SHAPE) != second_shape
+                    and cw[-1].translate(SHAPE) != last_shape
+                ):
+                    continue
+                span = span_slot(cw, cand.levels, words, cand.spans)
                 if span is not None and (found is None or span.agree > found[1].agree):
                     found = cand, span
         if found is None:
