@@ -43,6 +43,10 @@ How a line finds its cluster:
    word there: ``IN A``/``IN MX``/``IN AAAA``), they and the line become one cluster with a
    value there (:func:`vigil.logs._cluster._siblings`); the comparisons live in
 :mod:`vigil.logs._cluster`.
+3. **Another word count.** A line that would still open a cluster may fit one of a nearby word
+   count under its first word when they differ in one value framed alike, one word against
+   several (``'NFS'``/``'GPU Temp'``, ``attr=cn mail``/``attr=uid``): that value becomes one
+   slot of any length (:mod:`vigil.logs._spans`).
 
 Early lines get their final answer: strong variables are masked from the first line on, so a
 cluster is created with the right template, and a later line only ever widens it. When a
@@ -77,7 +81,7 @@ from vigil.logs._named import named_values
 from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._sharing import sharing
-from vigil.logs._spans import MAX_EXTRA_WORDS, Span, fit, span_slot
+from vigil.logs._spans import fit, nearest
 from vigil.logs._tokens import (
     SPACE,
     WILDCARD,
@@ -466,35 +470,10 @@ class TemplateMiner:
         against several (:func:`vigil.logs._spans.span_slot`), widened (and moved to the line's
         bucket when its span was the longer one); None when there is none. Only on the
         new-cluster path: a bounded number of buckets, none of them crowded."""
-        n, first = key
-        if n < 2:
-            return None
-        found: tuple[Cluster, Span] | None = None
-        second, last = words[1], words[-1]
-        second_shape, last_shape = second.translate(SHAPE), last.translate(SHAPE)
-        loose_line = WILDCARD in second or WILDCARD in last
-        buckets = self._buckets
-        for m in range(max(3, n - MAX_EXTRA_WORDS), n + MAX_EXTRA_WORDS + 1):
-            other = buckets.get((m, first)) if m != n else None
-            if not other or len(other) > CROWDED_BUCKET:
-                continue
-            for cand in other:
-                # the rule needs two words agreeing beside the first one: the second or the
-                # last agrees (a cheap test first: most clusters of a bucket share neither)
-                cw = cand.words
-                if (
-                    cw[1] != second
-                    and cw[-1] != last
-                    and not (loose_line or cand.spans or WILDCARD in cw[1] or WILDCARD in cw[-1])
-                    and cw[1].translate(SHAPE) != second_shape
-                    and cw[-1].translate(SHAPE) != last_shape
-                ):
-                    continue
-                span = span_slot(cw, cand.levels, words, cand.spans)
-                if span is not None and (found is None or span.agree > found[1].agree):
-                    found = cand, span
+        found = nearest(self._buckets, key, words, CROWDED_BUCKET)
         if found is None:
             return None
+        first = key[1]
         cluster, span = found
         home = (len(cluster.words), first)
         if fit(cluster, span, words, runs):  # shrunk: its span was the longer one

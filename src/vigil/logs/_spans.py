@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass
 
 from vigil.logs._cluster import ANY, LOOSE, Cluster, _widen
+from vigil.logs._shape import SHAPE
 from vigil.logs._tokens import WILDCARD, covers, loose
 
 MAX_EXTRA_WORDS = 8
@@ -160,3 +161,41 @@ def fit(cluster: Cluster, span: Span, line: list[str], runs: list[int]) -> bool:
     cluster._template = None
     cluster.varied = True
     return shrunk
+
+
+def nearest(
+    buckets: dict[tuple[int, str], list[Cluster]],
+    key: tuple[int, str],
+    words: list[str],
+    crowded: int,
+) -> tuple[Cluster, Span] | None:
+    """The cluster of the buckets of ``key``'s first word and up to :data:`MAX_EXTRA_WORDS`
+    other word counts (none holding more than ``crowded`` clusters) that takes ``words`` with
+    the most agreeing words (:func:`span_slot`), and where; None when none does."""
+    n, first = key
+    if n < 2:
+        return None
+    found: tuple[Cluster, Span] | None = None
+    second, last = words[1], words[-1]
+    second_shape, last_shape = second.translate(SHAPE), last.translate(SHAPE)
+    loose_line = WILDCARD in second or WILDCARD in last
+    for m in range(max(3, n - MAX_EXTRA_WORDS), n + MAX_EXTRA_WORDS + 1):
+        other = buckets.get((m, first)) if m != n else None
+        if not other or len(other) > crowded:
+            continue
+        for cand in other:
+            # the rule needs two words agreeing beside the first one: the second or the last
+            # agrees (a cheap test first: most clusters of a bucket share neither)
+            cw = cand.words
+            if (
+                cw[1] != second
+                and cw[-1] != last
+                and not (loose_line or cand.spans or WILDCARD in cw[1] or WILDCARD in cw[-1])
+                and cw[1].translate(SHAPE) != second_shape
+                and cw[-1].translate(SHAPE) != last_shape
+            ):
+                continue
+            span = span_slot(cw, cand.levels, words, cand.spans)
+            if span is not None and (found is None or span.agree > found[1].agree):
+                found = cand, span
+    return found
