@@ -151,6 +151,11 @@ def check_config(config: ConfigOpt = Path("vigil.yaml")) -> None:
             highlight=False,
             soft_wrap=True,
         )
+    from vigil.settings import address_warnings, place_problems
+
+    for warning in place_problems(config, address_warnings(settings)):
+        where, _, what = warning.partition(": ")
+        err.print(f"{where}: warning: {what}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -464,8 +464,10 @@ class Controller(ControlPlane):
             raise NotFoundError("replica", replica)
         return runner.command(command, actor=actor, reason=reason)
 
-    def heartbeat(self, node: str, seq: int, info: Mapping[str, Any]) -> HeartbeatAck:
-        status = self.monitor.heartbeat(node, seq, info)
+    def heartbeat(
+        self, node: str, seq: int, info: Mapping[str, Any], *, peer: str | None = None
+    ) -> HeartbeatAck:
+        status = self.monitor.heartbeat(node, seq, info, peer=peer)
         return HeartbeatAck(interval=self.monitor.interval, node_status=status.value)
 
     def balancer_status(self, service: str) -> BalancerStatus | None:
