@@ -17,12 +17,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vigil.cli._client import ApiClient, api_errors
+from vigil.cli._client import DEFAULT_URL, ApiClient, api_errors
 from vigil.cli._numbers import finite
 
 console = Console()
 
-UrlOpt = Annotated[str | None, typer.Option("--url", help="Controller URL (or VIGIL_URL).")]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", help=f"Controller URL (or VIGIL_URL; default {DEFAULT_URL})."),
+]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (or VIGIL_TOKEN).")]
 TEMPLATE_WIDTH = 80
 LOG_KINDS = frozenset({"log_novelty", "log_burst", "log_association"})
