@@ -15,6 +15,11 @@ a refused write), the refusal is written to the audit trail (the one write an ol
 makes, unfenced: the new leader's trail shows what was held back), and ``on_lost`` tells the
 controller, which stops and leaves the replicas to the new leader.
 
+A store out of reach cannot say who leads: its :class:`~vigil.errors.StoreError` propagates and
+the action is held back as a write would be (the runner retries; at shutdown with ``on_exit:
+stop`` the replicas are left running). Acting anyway would undo the fence in the very case it is
+for, a leader cut off from the database while a standby takes over.
+
 What it does not close: a takeover that lands between the check and the action (a round trip
 to the database) is not seen; the new leader adopts or sweeps what that action left.
 """
