@@ -44,3 +44,13 @@ def test_a_typo_in_the_incident_state_is_named_before_any_connection(cli: Cli) -
         done.stderr
     )
     assert "cannot reach" not in done.stderr
+
+
+def test_logs_top_and_findings_help_say_what_their_options_do(cli: Cli) -> None:
+    # --limit had no help in either; --sort and --kind listed bare words
+    top = cli("logs", "top", "--help", columns=200).stdout
+    assert "Order by: count, last_seen, first_seen, p_fault (P(fault | template)) or id." in top
+    assert "How many templates to show." in top
+    findings = cli("logs", "findings", "--help", columns=200).stdout
+    assert "Only findings of this kind: log_novelty (a new template), log_burst or" in findings
+    assert "How many findings to show, newest first." in findings
