@@ -139,7 +139,9 @@ class FakeControl:
             started_at=NOW,
         )
 
-    def heartbeat(self, node: str, seq: int, info: Mapping[str, Any]) -> HeartbeatAck:
+    def heartbeat(
+        self, node: str, seq: int, info: Mapping[str, Any], *, peer: str | None = None
+    ) -> HeartbeatAck:
         if node not in {n.name for n in self.node_list}:
             raise NotFoundError("node", node)
         self.heartbeats.append((node, seq, info))

@@ -106,3 +106,44 @@ def test_vigil_balance_refuses_a_balanced_service_on_a_node_without_an_address()
     (problem,) = caught.value.problems
     assert problem.startswith("services[0].node: node 'gpu-1' has no address"), problem
     assert "nodes[0].address" in problem, problem
+
+
+async def test_a_node_without_an_address_learns_it_from_its_agents_heartbeats(
+    start_controller: StartController,
+) -> None:
+    # on main: the API showed "" for it before and after its agent beat, the schema said a
+    # string, and nothing said where an address came from
+    token = "agent-gpu-1-" + "x" * 20
+    config = {
+        "agents": [{"node": "gpu-1", "token": token}],
+        "nodes": [{"name": "ctl", "address": "127.0.0.1"}, {"name": "gpu-1"}],
+    }
+    controller = await start_controller(config)
+    url = f"http://127.0.0.1:{controller.api_port}"
+    view = {"Authorization": f"Bearer {OPERATOR}"}
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=view) as http:
+        schema = (await http.get("/openapi.json")).json()["components"]["schemas"]["NodeOut"]
+        assert {"type": "null"} in schema["properties"]["address"]["anyOf"]
+        nodes = {n["name"]: n for n in (await http.get("/api/v1/nodes")).json()}
+        assert (nodes["gpu-1"]["address"], nodes["gpu-1"]["address_source"]) == (None, None)
+        assert (nodes["ctl"]["address"], nodes["ctl"]["address_source"]) == ("127.0.0.1", "config")
+    # the agent's heartbeat comes from 127.0.0.7 (a loopback address of its own)
+    agent = httpx.AsyncHTTPTransport(local_address="127.0.0.7")
+    async with httpx.AsyncClient(base_url=url, timeout=10, transport=agent) as beat:
+        answer = await beat.post(
+            "/api/v1/heartbeats",
+            json={"node": "gpu-1", "seq": 0, "info": {}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 200, answer.text
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=view) as http:
+        nodes = {n["name"]: n for n in (await http.get("/api/v1/nodes")).json()}
+    assert (nodes["gpu-1"]["address"], nodes["gpu-1"]["address_source"]) == (
+        "127.0.0.7",
+        "heartbeat",
+    )
+    await start_controller.stop(controller)
+
+    again = await start_controller(config)  # the learned address outlives a restart
+    (gpu,) = [n for n in again.nodes() if n.name == "gpu-1"]
+    assert (gpu.address, gpu.address_source) == ("127.0.0.7", "heartbeat")

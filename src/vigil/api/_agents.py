@@ -7,7 +7,7 @@ agent how often to send heartbeats and how the controller currently judges the n
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from vigil.api._auth import Agent
 from vigil.api._context import Ctx
@@ -27,9 +27,12 @@ router = APIRouter(
     response_model_exclude_none=True,  # sample_errors only when some were rejected
     responses=BODY_RESPONSES,
 )
-async def post_heartbeat(body: HeartbeatIn, ctx: Ctx, agent: Agent) -> HeartbeatOut:
+async def post_heartbeat(
+    body: HeartbeatIn, ctx: Ctx, agent: Agent, request: Request
+) -> HeartbeatOut:
     agent.check(body.node)
-    ack = ctx.control.heartbeat(body.node, body.seq, body.info)
+    peer = request.client.host if request.client else None
+    ack = ctx.control.heartbeat(body.node, body.seq, body.info, peer=peer)
     errors: list[str] = []
     if body.samples:
         samples = node_samples(body.node, body.samples)

@@ -120,7 +120,8 @@ class HeartbeatFastPath:
         if beat is None:
             await self.app(scope, replay(raw, receive), send)
             return
-        status, payload, headers = self._answer(beat, token)
+        client = scope.get("client")
+        status, payload, headers = self._answer(beat, token, client[0] if client else None)
         if status == 200 and not payload["samples_rejected"]:
             # the usual answer is one of a handful: encoded once, headers included
             key = (payload["interval"], payload["node_status"])
@@ -165,14 +166,14 @@ class HeartbeatFastPath:
             return None, ""
 
     def _answer(
-        self, beat: BeatDict, token: str
+        self, beat: BeatDict, token: str, peer: str | None
     ) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
         """Do what the FastAPI route does; errors as the app's exception handlers render them."""
         control = self.context.control
         node = beat["node"]
         try:
             reporter_for(self.context.tokens, token).check(node)
-            ack = control.heartbeat(node, beat["seq"], beat.get("info", {}))
+            ack = control.heartbeat(node, beat["seq"], beat.get("info", {}), peer=peer)
             errors: list[str] = []
             if beat.get("samples"):
                 samples = node_samples(node, beat["samples"])

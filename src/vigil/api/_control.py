@@ -139,8 +139,11 @@ class ControlPlane(Protocol):
         """Start/stop/restart one replica; audited. Raises NotFoundError for an unknown replica."""
         ...
 
-    def heartbeat(self, node: str, seq: int, info: Mapping[str, Any]) -> HeartbeatAck:
-        """Record a heartbeat from an agent (raises NotFoundError for an unknown node)."""
+    def heartbeat(
+        self, node: str, seq: int, info: Mapping[str, Any], *, peer: str | None = None
+    ) -> HeartbeatAck:
+        """Record a heartbeat from an agent (raises NotFoundError for an unknown node); ``peer``
+        is the address it came from (a node declared without an address learns it)."""
         ...
 
     def healthy_replicas(self, service: str) -> Sequence[Replica]:

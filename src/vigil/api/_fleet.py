@@ -74,7 +74,8 @@ def nodes_json(nodes: Sequence[Node]) -> bytes:
     out: list[dict[str, Any]] = [
         {
             "name": n.name,
-            "address": n.address,
+            "address": n.address or None,
+            "address_source": n.address_source or None,
             "labels": dict(n.labels),
             "status": n.status.value,
             "last_heartbeat": n.last_heartbeat,

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from vigil.model import FindingKind, Health, IncidentState, NodeStatus, ReplicaState, Severity
 from vigil.store import Page
@@ -71,7 +71,14 @@ class HealthOut(BaseModel):
 
 class NodeOut(_Out):
     name: str
-    address: str
+    address: Annotated[str | None, BeforeValidator(lambda v: v or None)] = Field(
+        description="Where the node is: from the config (nodes[].address) or, for a node "
+        "declared without one, learned from the address its agent's heartbeats come from; "
+        "null until then"
+    )
+    address_source: Annotated[
+        Literal["config", "heartbeat"] | None, BeforeValidator(lambda v: v or None)
+    ] = Field(description="Where address came from; null while it is not known")
     labels: dict[str, str]
     status: NodeStatus
     last_heartbeat: float | None

@@ -21,7 +21,7 @@ from rich.console import Console, Group, RenderableType
 from rich.logging import RichHandler
 from rich.table import Table
 
-from vigil.cli._client import ApiClient, api_errors, token_problem, url_problem
+from vigil.cli._client import DEFAULT_URL, ApiClient, api_errors, token_problem, url_problem
 from vigil.cli._detect import detect
 from vigil.cli._guards import guards_table
 from vigil.cli._logs import logs_app
@@ -49,7 +49,10 @@ console = Console()
 err = Console(stderr=True)
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to vigil.yaml.")]
-UrlOpt = Annotated[str | None, typer.Option("--url", help="Controller URL (or VIGIL_URL).")]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", help=f"Controller URL (or VIGIL_URL; default {DEFAULT_URL})."),
+]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (or VIGIL_TOKEN).")]
 MAX_PERIOD = 86_400.0
 """The longest period an option takes (a day): a bound also refuses ``inf``, which passed a
@@ -68,6 +71,20 @@ def _controller_url(value: str) -> str:
     problem = url_problem(value)
     if problem is not None:
         raise typer.BadParameter(problem)
+    return value
+
+
+INCIDENT_STATES = ("open", "remediating", "resolved", "escalated", "active")
+"""What ``vigil incidents --state`` takes (the API's ``?state=``)."""
+
+
+def _incident_state(value: str | None) -> str | None:
+    """``--state`` checked here: a typo went to the controller (none reachable: 'cannot reach
+    the controller', which said nothing of the typo)."""
+    if value is not None and value not in INCIDENT_STATES:
+        raise typer.BadParameter(
+            f"{value!r} is no incident state: use one of {', '.join(INCIDENT_STATES)}"
+        )
     return value
 
 
@@ -151,6 +168,11 @@ def check_config(config: ConfigOpt = Path("vigil.yaml")) -> None:
             highlight=False,
             soft_wrap=True,
         )
+    from vigil.settings import address_warnings, place_problems
+
+    for warning in place_problems(config, address_warnings(settings)):
+        where, _, what = warning.partition(": ")
+        err.print(f"{where}: warning: {what}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -393,9 +415,16 @@ def incidents(
     url: UrlOpt = None,
     token: TokenOpt = None,
     state: Annotated[
-        str | None, typer.Option(help="open, remediating, resolved, escalated, active")
+        str | None,
+        typer.Option(
+            help="Only incidents in this state: open, remediating, resolved, escalated, or "
+            "active (any but resolved). Default: all.",
+            callback=_incident_state,
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 30,
+    limit: Annotated[
+        int, typer.Option(min=1, max=500, help="How many to show, newest first.")
+    ] = 30,
 ) -> None:
     """Incidents, newest first, with detection, first action and recovery times."""
     client = ApiClient(url, token)

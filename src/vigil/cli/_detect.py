@@ -168,7 +168,11 @@ def _header_hint(cells: list[str]) -> str:
 def detect(
     file: Annotated[Path, typer.Argument(help="CSV with a 'timestamp,value' header.")],
     detector: Annotated[
-        str, typer.Option(help="Detector: 'records' (the default) or 'ensemble' (the previous).")
+        str,
+        typer.Option(
+            help="Detector: 'records' (the default) or 'ensemble' (the default before it, "
+            "kept for comparison)."
+        ),
     ] = "records",
 ) -> None:
     """Score each row of FILE with the default anomaly detector; print

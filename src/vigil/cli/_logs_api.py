@@ -17,12 +17,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vigil.cli._client import ApiClient, api_errors
+from vigil.cli._client import DEFAULT_URL, ApiClient, api_errors
 from vigil.cli._numbers import finite
 
 console = Console()
 
-UrlOpt = Annotated[str | None, typer.Option("--url", help="Controller URL (or VIGIL_URL).")]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", help=f"Controller URL (or VIGIL_URL; default {DEFAULT_URL})."),
+]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (or VIGIL_TOKEN).")]
 TEMPLATE_WIDTH = 80
 LOG_KINDS = frozenset({"log_novelty", "log_burst", "log_association"})
@@ -87,10 +90,13 @@ def logs_top(
     url: UrlOpt = None,
     token: TokenOpt = None,
     sort: Annotated[
-        str, typer.Option(help="count, last_seen, first_seen, p_fault (P(fault | template)), id")
+        str,
+        typer.Option(
+            help="Order by: count, last_seen, first_seen, p_fault (P(fault | template)) or id."
+        ),
     ] = "count",
     source: Annotated[str | None, typer.Option(help="Only this node/source.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 25,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="How many templates to show.")] = 25,
 ) -> None:
     """The fleet's log templates: most frequent first (or by P(fault | template), recency)."""
     params: dict[str, object] = {"sort": sort, "limit": limit}
@@ -107,7 +113,11 @@ def logs_findings(
     url: UrlOpt = None,
     token: TokenOpt = None,
     kind: Annotated[
-        str | None, typer.Option(help="log_novelty, log_burst or log_association")
+        str | None,
+        typer.Option(
+            help="Only findings of this kind: log_novelty (a new template), log_burst or "
+            "log_association (a template that precedes incidents). Default: all."
+        ),
     ] = None,
     since: Annotated[
         float | None,
@@ -117,7 +127,9 @@ def logs_findings(
         int | None,
         typer.Option(help="Only this incident's findings, most telling template first."),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 30,
+    limit: Annotated[
+        int, typer.Option(min=1, max=500, help="How many findings to show, newest first.")
+    ] = 30,
 ) -> None:
     """Log findings, newest first: new templates, bursts, templates that precede incidents."""
     params: dict[str, object] = {"limit": limit}

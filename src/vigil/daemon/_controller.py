@@ -78,6 +78,7 @@ from vigil.model import (
 from vigil.remediation import (
     ActionLog,
     Command,
+    FencedBackend,
     HealingGate,
     IncidentBook,
     NeverLiveLedger,
@@ -251,6 +252,14 @@ class Controller(ControlPlane):
                 return
         self.instance = self._instance_id()
         self.backend = self._backend_arg or LocalBackend(self.instance)
+        # what the runners act on hosts with: refused once another controller leads the store
+        self.hosts = FencedBackend(
+            self.backend,
+            store=self.store,
+            leads=self.store.leads if isinstance(self.store, SqlStore) else lambda: True,
+            clock=self.clock,
+            on_lost=self._fenced,
+        )
         self.incidents = IncidentBook(self.store, self.bus, self.clock)
         self.metrics.seed_active(self._active_incident_ids())
         self.actions = ActionLog(self.store, self.bus, self.incidents, self.clock)
@@ -293,7 +302,7 @@ class Controller(ControlPlane):
         self.runners = build_runners(
             self.settings,
             store=self.store,
-            backend=self.backend,
+            backend=self.hosts,
             gate=self.gate,
             incidents=self.incidents,
             clock=self.clock,
@@ -372,7 +381,7 @@ class Controller(ControlPlane):
         """The supervisor of one replica, wired to this controller (for :func:`build_runners`)."""
         return ReplicaRunner(
             plan,
-            backend=self.backend,
+            backend=self.hosts,
             bus=self.bus,
             store=self.store,
             incidents=self.incidents,
@@ -455,8 +464,10 @@ class Controller(ControlPlane):
             raise NotFoundError("replica", replica)
         return runner.command(command, actor=actor, reason=reason)
 
-    def heartbeat(self, node: str, seq: int, info: Mapping[str, Any]) -> HeartbeatAck:
-        status = self.monitor.heartbeat(node, seq, info)
+    def heartbeat(
+        self, node: str, seq: int, info: Mapping[str, Any], *, peer: str | None = None
+    ) -> HeartbeatAck:
+        status = self.monitor.heartbeat(node, seq, info, peer=peer)
         return HeartbeatAck(interval=self.monitor.interval, node_status=status.value)
 
     def balancer_status(self, service: str) -> BalancerStatus | None:

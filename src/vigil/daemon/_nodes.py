@@ -14,12 +14,21 @@ outside :meth:`run` (tests, shutdown) the writes are done in line, as before.
 that is rebuilt when a status changes or once it is :data:`SNAPSHOT_AGE` old: with 1,000 nodes,
 a phi and a copy per node cost ~10 ms, and a dashboard polling back to back spent most of the
 loop on it.
+
+A node declared without an address (``nodes[].address`` unset; only ``local`` stands for this
+host without one) takes the address its heartbeats come from (the API passes the request's peer
+address): shown at once as ``address`` with ``address_source: heartbeat``, stored with the node's
+row and taken up again after a restart; a later heartbeat from elsewhere (the agent moved, a new
+DHCP lease) replaces it. An address set in the config is never replaced (``address_source:
+config``). Behind a NAT or a proxy between agent and controller, the learned address is the
+proxy's: set the address in the config there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -39,6 +48,8 @@ from vigil.model import (
 from vigil.remediation import ActionLog, IncidentBook
 from vigil.settings import Settings
 from vigil.store import Store
+
+log = logging.getLogger(__name__)
 
 SNAPSHOT_AGE = 0.25
 """Seconds a :meth:`NodeMonitor.nodes` snapshot is served (a quarter of the default heartbeat
@@ -90,9 +101,16 @@ class NodeMonitor:
         self._monotonic = monotonic
         self._sleep = sleep
         self._nodes: dict[str, Node] = {
-            n.name: Node(name=n.name, address=n.address or "", labels=dict(n.labels))
+            n.name: Node(
+                name=n.name,
+                address=n.address or "",
+                labels=dict(n.labels),
+                address_source="config" if n.address else "",
+            )
             for n in settings.nodes
         }
+        self._learns = {n.name for n in settings.nodes if n.address is None}
+        """Nodes declared without an address: it is learned from their heartbeats' source."""
         self._heard_again: set[str] = set()
         """Nodes Suspect or Down before a restart: their next heartbeat is a recovery."""
         self._expected: set[str] = set()
@@ -116,6 +134,10 @@ class NodeMonitor:
         stored = {n.name: n for n in self._store.list_nodes()}
         for name, node in self._nodes.items():
             old = stored.get(name)
+            if old is not None and old.address and name in self._learns:  # learned earlier
+                node = self._nodes[name] = dataclasses.replace(
+                    node, address=old.address, address_source="heartbeat"
+                )
             if old is None or old.status is NodeStatus.UNKNOWN:
                 continue  # never heard from: its agent may not be installed yet
             self._nodes[name] = dataclasses.replace(
@@ -148,17 +170,23 @@ class NodeMonitor:
                     last_heartbeat=n.last_heartbeat,
                     phi=phi(n.name, now),
                     info=n.info,
+                    address_source=n.address_source,
                 )
                 for n in self._nodes.values()
             )
             self._snapshot_at = now
         return self._snapshot
 
-    def heartbeat(self, name: str, seq: int, info: Mapping[str, Any]) -> NodeStatus:
-        """Record a heartbeat; returns the node's status afterwards (Up)."""
+    def heartbeat(
+        self, name: str, seq: int, info: Mapping[str, Any], *, peer: str | None = None
+    ) -> NodeStatus:
+        """Record a heartbeat; returns the node's status afterwards (Up). ``peer``: the address
+        it came from, the node's address when it was declared without one."""
         node = self._nodes.get(name)
         if node is None:
             raise NotFoundError("node", name)
+        if peer and name in self._learns and peer != node.address:
+            node = self._learned(node, peer)
         now = self._clock()
         if seq < self._last_seq.get(name, -1):  # the agent restarted: a new heartbeat stream
             self._judge.forget(name)
@@ -174,6 +202,19 @@ class NodeMonitor:
         if transition is not None:
             self._apply(transition, now)
         return self._judge.status(name)
+
+    def _learned(self, node: Node, address: str) -> Node:
+        """``node``'s address learned from its heartbeats: shown at once, and stored (so it
+        outlives a restart) on the ordered writer, or in line outside :meth:`run`."""
+        log.info("node %s: address %s learned from its agent's heartbeats", node.name, address)
+        node = dataclasses.replace(node, address=address, address_source="heartbeat")
+        self._snapshot = None
+        row = node
+        if self._writer is None:
+            self._store.upsert_node(row)
+        else:
+            self._writer.submit(lambda: self._store.upsert_node(row))
+        return node
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -117,11 +117,15 @@ class Replica:
 class Node:
     name: str
     address: str = ""
+    """Where the node is; "" while not known (declared without one, no heartbeat yet)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     status: NodeStatus = NodeStatus.UNKNOWN
     last_heartbeat: float | None = None
     phi: float = 0.0
     info: Mapping[str, Any] = field(default_factory=dict)
+    address_source: str = ""
+    """Where ``address`` came from: ``config`` (nodes[].address), ``heartbeat`` (learned from
+    the address its agent's heartbeats come from), "" while it is not known."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ daemon's control plane.
 from __future__ import annotations
 
 from vigil.remediation._actions import AUTOPILOT, ActionLog
+from vigil.remediation._fenced import FencedBackend
 from vigil.remediation._gate import HealingGate
 from vigil.remediation._guards import RestartBudget, should_restart
 from vigil.remediation._incidents import IncidentBook
@@ -30,6 +31,7 @@ __all__ = [
     "Ask",
     "Command",
     "Decision",
+    "FencedBackend",
     "HealingGate",
     "IncidentBook",
     "NeverLive",

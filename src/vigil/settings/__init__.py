@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from vigil.settings._address import address_warnings
 from vigil.settings._loader import load_settings, parse_settings, place_problems
 from vigil.settings._logs import (
     FORMAT_PRESETS,
@@ -95,6 +96,7 @@ __all__ = [
     "Settings",
     "StoreSettings",
     "TcpProbe",
+    "address_warnings",
     "effective_remediation",
     "hash_token",
     "load_settings",

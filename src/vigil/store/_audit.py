@@ -78,8 +78,10 @@ def append(
     reason: str,
     result: str,
     detail: Mapping[str, Any] | None,
+    fenced: bool = True,
 ) -> AuditEntry:
-    """Append the next entry of the chain, reading the head in the same write transaction."""
+    """Append the next entry of the chain, reading the head in the same write transaction
+    (``fenced=False``: not refused by the leadership fence, see ``SqlStore.append_audit``)."""
     values: dict[str, Any] = {
         "at": float(at),
         "actor": actor,
@@ -92,7 +94,7 @@ def append(
     what = f"appending audit entry {action} {target!r}"
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            with db.write(what) as conn:
+            with db.write(what, fenced=fenced) as conn:
                 prev_hash = head(conn)
                 digest = entry_hash(prev_hash, **{k: values[k] for k in _HASHED})
                 row = {**values, "prev_hash": prev_hash, "hash": digest}

@@ -299,7 +299,10 @@ class Connector:
             yield conn
 
     @contextmanager
-    def write(self, what: str) -> Iterator[Connection]:
+    def write(self, what: str, *, fenced: bool = True) -> Iterator[Connection]:
+        """A write transaction, fenced once the store leads (``fenced=False``: the audit entry
+        of a host action refused because this controller no longer leads; see
+        :meth:`vigil.store.SqlStore.append_audit`)."""
         shared: Connection | None = getattr(self._local, "conn", None)
         if shared is not None:
             with translate(what, self.url):
@@ -308,7 +311,7 @@ class Connector:
         with self._lock, translate(what, self.url), self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
-                if self.fence is not None:
+                if fenced and self.fence is not None:
                     self.fence.check(conn, what)  # held to the commit: see vigil.store._fence
                 yield conn
 

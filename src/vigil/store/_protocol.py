@@ -183,6 +183,7 @@ class Store(Protocol):
         reason: str,
         result: str,
         detail: Mapping[str, Any] | None = None,
+        fenced: bool = True,  # False: a refused host action's entry (SqlStore.append_audit)
     ) -> AuditEntry: ...
     # newest first
     def list_audit(self, *, offset: int = 0, limit: int = 100) -> Page[AuditEntry]: ...

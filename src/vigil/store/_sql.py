@@ -341,7 +341,13 @@ class SqlStore:
         reason: str,
         result: str,
         detail: Mapping[str, Any] | None = None,
+        fenced: bool = True,
     ) -> AuditEntry:
+        """``fenced=False`` is for one entry only: a host action this controller refused because
+        it no longer leads the store (:class:`vigil.remediation.FencedBackend`). It is written
+        even so, so the new leader's audit trail shows what the old one held back; the chain
+        stays whole with two appenders (the head is read under an advisory lock, and
+        ``prev_hash`` is unique)."""
         return _audit.append(
             self._db,
             at=at,
@@ -351,6 +357,7 @@ class SqlStore:
             reason=reason,
             result=result,
             detail=detail,
+            fenced=fenced,
         )
 
     def list_audit(self, *, offset: int = 0, limit: int = 100) -> Page[AuditEntry]:

@@ -44,10 +44,12 @@ the miner found to be one) into its survivor's, rates added: the survivor is jud
 rate of both at once, not from a fresh start (a burst just after a merge went unseen).
 
 Restarts: :meth:`BurstDetector.to_dict` / :meth:`BurstDetector.restore` carry the baselines
-(and the open bucket's marks: whom its burst was reported on, whether fleet-wide) over a restart
-of the controller, and :meth:`BurstDetector.unobserved` skips the time it was down
-(nothing was counted then, so it must not decay the baselines as empty buckets would: a baseline
-decayed to nothing makes the first ordinary bucket after a restart look like a burst).
+(and the open bucket's marks: whom its burst was reported on, whether fleet-wide; and the
+per-source counts of the open bucket and the one before, so a burst is blamed on the same nodes
+as without the restart) over a restart of the controller, and
+:meth:`BurstDetector.unobserved` skips the time it was down (nothing was counted then, so it
+must not decay the baselines as empty buckets would: a baseline decayed to nothing makes the
+first ordinary bucket after a restart look like a burst).
 """
 
 from __future__ import annotations
@@ -173,6 +175,7 @@ class BurstDetector:
                 [
                     *(tid, t.bucket, t.count, t.rate, t.closed, t.threshold, t.flagged),
                     *(t.blamed, t.fleet, t.fleet_before),
+                    *(t.sources.as_dict(), t.before, t.before_total),
                 ]
                 for tid, t in self._tracks.items()
             ],
@@ -184,19 +187,23 @@ class BurstDetector:
 
         The open bucket's marks (whom its burst was reported on, whether fleet-wide, and whether
         the bucket before's was) come with it: without them a burst already reported fleet-wide
-        was reported fleet-wide once more after a restart within its bucket. A track saved
-        before they were kept (seven fields) has none, as then."""
+        was reported fleet-wide once more after a restart within its bucket. So do the per-source
+        counts of the open bucket and of the bucket before (at most ``_blame.MAX_SOURCES`` each):
+        without them the lines counted before a restart were nobody's and a node logging at its
+        usual rate after it "rose" (the bucket before was empty), so one node's burst came out
+        fleet-wide. A track saved before the marks were kept (seven fields) has none, and one
+        saved before the counts were (ten fields) has no counts, as then."""
         if float(data["bucket_seconds"]) != self.bucket_seconds:
             return False
         tracks: OrderedDict[int, _Track] = OrderedDict()
         for saved in data["tracks"]:
-            if len(saved) not in (7, 10):
-                raise ValueError(f"a burst track has 7 or 10 fields (got {len(saved)})")
+            if len(saved) not in (7, 10, 13):
+                raise ValueError(f"a burst track has 7, 10 or 13 fields (got {len(saved)})")
             tid, bucket, count, rate, closed, threshold, flagged = saved[:7]
-            blamed, fleet, fleet_before = saved[7:] if len(saved) == 10 else ("", False, False)
+            blamed, fleet, fleet_before = saved[7:10] if len(saved) >= 10 else ("", False, False)
             if not isinstance(blamed, str):
                 raise TypeError(f"a burst track's blamed node is a string (got {blamed!r})")
-            tracks[int(tid)] = _Track(
+            track = _Track(
                 int(bucket),
                 int(count),
                 float(rate),
@@ -207,6 +214,12 @@ class BurstDetector:
                 fleet=bool(fleet),
                 fleet_before=bool(fleet_before),
             )
+            if len(saved) == 13:
+                for source, lines in _source_counts(saved[10]).items():
+                    track.sources.add(source, lines)
+                track.before = _source_counts(saved[11])
+                track.before_total = int(saved[12])
+            tracks[int(tid)] = track
         while len(tracks) > self.max_templates:
             tracks.popitem(last=False)
         self._tracks = tracks
@@ -447,6 +460,24 @@ class BurstDetector:
             },
             source=source,
         )
+
+
+def _source_counts(saved: Any) -> dict[str, int]:
+    """A saved bucket's per-source counts, checked: at most ``_blame.MAX_SOURCES`` of them
+    (what a bucket holds; a file with more was not written by :meth:`BurstDetector.to_dict`)."""
+    if not isinstance(saved, dict):
+        raise TypeError(f"a burst track's per-source counts are an object (got {saved!r})")
+    if len(saved) > _blame.MAX_SOURCES:
+        raise ValueError(
+            f"a burst track holds at most {_blame.MAX_SOURCES} per-source counts "
+            f"(got {len(saved)})"
+        )
+    counts: dict[str, int] = {}
+    for source, lines in saved.items():
+        if not isinstance(source, str) or not isinstance(lines, int) or lines < 0:
+            raise TypeError(f"a burst track's count of {source!r} is not a count: {lines!r}")
+        counts[source] = lines
+    return counts
 
 
 def _figure(value: float, digits: int) -> str:
