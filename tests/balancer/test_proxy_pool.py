@@ -1,7 +1,7 @@
 """Upstream connections under bursts, and the accepting of client connections, over real sockets.
 
 The waiter queue of :mod:`vigil.balancer._proxy_connpool` (a request waiting for a connection
-takes the first one free) and the accept-everything listener of
+takes the first one free) and the listener (the whole queue taken over a few wake-ups, in slices) of
 :mod:`vigil.balancer._proxy_accept`.
 """
 

@@ -1,4 +1,4 @@
-"""The proxy's listening socket: every pending connection is accepted at each wake-up.
+"""The proxy's listening socket: pending connections accepted in slices of 32 per wake-up.
 
 uvloop's servers accept ONE connection per event-loop iteration (seen with uvloop 0.23: one
 ``accept4`` per ``epoll_pwait`` under strace, no ``EAGAIN``; 2 of 64 queued connections made
@@ -6,10 +6,17 @@ after 3 iterations). On a loop busy with a thousand connections an iteration tak
 hundreds of milliseconds, so the accept queue drained at 5-10 connections a second:
 ``wrk -c1000`` saw a hundred connections wait in the kernel for seconds (its "timeouts"), and a
 burst of new streams waited an iteration per connection. :class:`Listener` watches the socket
-itself and accepts until the queue is empty (at most :data:`ACCEPT_BATCH` per wake-up), handing
-each socket to the loop's ``connect_accepted_socket`` (the transport is built at once and
-``connection_made`` runs later in the same iteration, as with a loop server). Used by
-:class:`vigil.balancer.proxy.Proxy`.
+itself and accepts until the queue is empty or :data:`ACCEPT_BATCH` are taken (the rest at the
+next wake-ups, one per loop iteration), handing each socket to the loop's
+``connect_accepted_socket`` (the transport is built at once and ``connection_made`` runs later
+in the same iteration, as with a loop server). Used by :class:`vigil.balancer.proxy.Proxy`.
+
+Slices (branch ``first5``): with 1,024 per wake-up, a wake-up under load took 46-160 of a
+burst's 200 new streams before any of their requests was read; 32 lets a slice's requests go
+upstream beside the next slice's accepts. Per-stream instructions did not rise (72,721 and
+77,317 against 81,620 and 78,693, ``stream_setup.py --quick``); the live first event was lower
+in 12 of 22 alternated pairs (median of the paired differences -1.9 ms, load 1.5-11): not shown
+(docs/benchmarks.md "First event, round of 4 Dec").
 
 What the batch costs (branch ``accept4``, ``bench/stream_setup.py --uv-server``): uvloop's own
 ``create_server`` on the same socket spends ~14,600 fewer instructions per new stream (median
