@@ -15,8 +15,8 @@ Slices (branch ``first5``): with 1,024 per wake-up, the largest wake-up of a bur
 new streams took 46-160 of them at load 6, before any of their requests was read; 32 lets a
 slice's requests go upstream beside the next slice's accepts. Instructions per new stream did
 not rise (``stream_setup.py``: 77,505 and 76,786 against 78,006 and 78,558); the live first
-event was lower in 12 of 22 alternated pairs (median of the paired differences -1.9 ms, load
-1.5-11): not shown (docs/benchmarks.md "First event, round of 4 Dec").
+event was lower in 19 of 32 alternated pairs (median of the paired differences -2.3 ms, load
+1.5-11.4): not shown (docs/benchmarks.md "First event, round of 4 Dec").
 
 What the batch costs (branch ``accept4``, ``bench/stream_setup.py --uv-server``): uvloop's own
 ``create_server`` on the same socket spends ~14,600 fewer instructions per new stream (median
