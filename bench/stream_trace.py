@@ -18,6 +18,10 @@ steps of each stream's first event:
   the client;
 - the backend: the request read, and the first event written (its write returns).
 
+Also, traced, the connections the proxy's ``Listener`` took at each wake-up (its ``_accept``
+wrapped in the proxy process only): per round, the wake-ups that accepted and the largest, i.e.
+how much of a burst is accepted before any of its requests can be read (branch first5).
+
 Streams are joined by port (the client's local port is the proxy's and, direct, the backend's
 peer port; the proxy's upstream local port is the backend's peer port). Prints, per target,
 the median over streams of each step, ms after the stream's connect, and the step-to-step
@@ -205,6 +209,22 @@ def traced_loop() -> asyncio.AbstractEventLoop:
     return TracingLoop()  # type: ignore[no-any-return]
 
 
+def _count_wakeups() -> None:
+    """Record ``{"wakeup": n}`` in :data:`PROXY` for each wake-up of the proxy's ``Listener``
+    that accepted n > 0 connections (this process only: the bench's proxy)."""
+    from vigil.balancer._proxy_accept import Listener
+
+    accept = Listener._accept
+
+    def counted(self: Any) -> None:
+        before = self.accepted
+        accept(self)
+        if self.accepted > before:
+            PROXY.append({"wakeup": self.accepted - before})
+
+    Listener._accept = counted  # type: ignore[method-assign]
+
+
 def run_proxy(backend_port: int, port: int, dump: str, traced: bool, ready: Any) -> None:
     import uvloop
 
@@ -212,6 +232,8 @@ def run_proxy(backend_port: int, port: int, dump: str, traced: bool, ready: Any)
         loop = asyncio.get_running_loop()
         _dump_on_usr1(loop, PROXY, Path(dump))
         proxy = stream_proxy(backend_port)
+        if traced:
+            _count_wakeups()
         await proxy.start("127.0.0.1", port)
         try:  # as a worker process does (Workers.launch), where the build has it
             from vigil.balancer._proxy_workers import settle_gc  # type: ignore[attr-defined]
@@ -329,7 +351,8 @@ def join(
     """Each stream's steps in ms after its connect completed (``start``)."""
     by_port_proxy: dict[int, Any] = {}
     for rec in proxy:
-        by_port_proxy[int(rec["port"])] = rec
+        if "port" in rec:  # not a wake-up's count
+            by_port_proxy[int(rec["port"])] = rec
     by_port_backend: dict[int, Any] = {}
     for port, read, wrote in backend:
         by_port_backend.setdefault(port, []).append((read, wrote))
@@ -400,12 +423,14 @@ def trace_rounds(
     pids: dict[str, int],
     dumps: dict[str, Path],
     direct: bool,
-) -> tuple[list[dict[str, float]], dict[str, list[float]]]:
-    """``rounds`` traced rounds after a warm-up: the joined streams, and per process the ms on
-    a CPU and runnable but waiting, from each round's start to its last first event."""
+) -> tuple[list[dict[str, float]], dict[str, list[float]], list[list[int]]]:
+    """``rounds`` traced rounds after a warm-up: the joined streams, per process the ms on a CPU
+    and runnable but waiting, from each round's start to its last first event, and per round
+    the connections accepted at each of the proxy's wake-ups (traced only)."""
     runner.run(one_round(port))  # warm up (the proxy's pool fills)
     rows: list[dict[str, float]] = []
     sched = {k: [0.0, 0.0] for k in pids}
+    wakeups: list[list[int]] = []
     for _ in range(rounds):
         for k, path in dumps.items():
             collect(pids[k], path)  # forget the warm-up's (or the last round's) stamps
@@ -418,7 +443,8 @@ def trace_rounds(
             sched[k][1] += burst[k][1] - before[k][1]
         stamps = {k: collect(pids[k], path) for k, path in dumps.items()}
         rows += join(streams, stamps.get("proxy", []), stamps["backend"], direct)
-    return rows, sched
+        wakeups.append([int(r["wakeup"]) for r in stamps.get("proxy", []) if "wakeup" in r])
+    return rows, sched, wakeups
 
 
 def main() -> int:
@@ -465,7 +491,9 @@ def main() -> int:
                         if traced:
                             dumps["proxy"] = px_dump
                     try:
-                        rows, sched = trace_rounds(runner, port, rounds, pids, dumps, not traced)
+                        rows, sched, wakeups = trace_rounds(
+                            runner, port, rounds, pids, dumps, not traced
+                        )
                     finally:
                         if proxy is not None:
                             proxy.terminate()
@@ -482,6 +510,13 @@ def main() -> int:
                             for k, v in sched.items()
                         )
                     )
+                    if traced:
+                        results[name]["accepts_per_wakeup"] = wakeups
+                        print(
+                            "  the proxy's wake-ups that accepted, per round (how many, the "
+                            "largest): "
+                            + ", ".join(f"{len(w)} / {max(w, default=0)}" for w in wakeups)
+                        )
         finally:
             backend.terminate()
             backend.join(10)

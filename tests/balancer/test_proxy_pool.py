@@ -1,7 +1,7 @@
 """Upstream connections under bursts, and the accepting of client connections, over real sockets.
 
 The waiter queue of :mod:`vigil.balancer._proxy_connpool` (a request waiting for a connection
-takes the first one free) and the accept-everything listener of
+takes the first one free) and the listener (the whole queue taken over a few wake-ups, in slices) of
 :mod:`vigil.balancer._proxy_accept`.
 """
 
@@ -240,6 +240,43 @@ def test_every_connection_pending_at_a_wake_up_is_accepted_under_uvloop() -> Non
         accepted, bodies = runner.run(scenario())
     assert accepted == 64
     assert bodies == [b"ok"] * 64
+
+
+
+def test_a_burst_is_accepted_in_slices_whose_requests_are_read_before_the_rest_is_accepted() -> (
+    None
+):
+    """200 connections queued with their requests already sent: the first request reaches the
+    router before the whole queue is accepted (the first slice's requests go upstream while the
+    rest of the burst waits in the kernel), and every one is answered."""
+    burst = 200
+    seen: list[int] = []  # connections accepted when each request was routed
+
+    async def scenario() -> list[bytes]:
+        def route(request: object) -> None:  # every request: 404, no upstream needed
+            seen.append(sum(listener.accepted for listener in proxy._listeners))
+
+        proxy = Proxy(route)
+        port = await proxy.start()
+        try:
+            # blocking connects and writes: the loop is busy (not running) while the queue fills
+            socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(burst)]
+            for sock in socks:
+                sock.sendall(GET)
+                sock.setblocking(False)
+            loop = asyncio.get_running_loop()
+            heads = [await asyncio.wait_for(loop.sock_recv(s, 4096), 10) for s in socks]
+        finally:
+            for sock in socks:
+                sock.close()
+            await proxy.stop(0.5)
+        return [head[:12] for head in heads]
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        heads = runner.run(scenario())
+    assert heads == [b"HTTP/1.1 404"] * burst
+    assert len(seen) == burst
+    assert seen[0] < burst  # not the whole queue accepted before the first request is read
 
 
 _OUT_OF_DESCRIPTORS = """

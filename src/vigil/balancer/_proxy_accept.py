@@ -1,4 +1,4 @@
-"""The proxy's listening socket: every pending connection is accepted at each wake-up.
+"""The proxy's listening socket: pending connections accepted in slices of 32 per wake-up.
 
 uvloop's servers accept ONE connection per event-loop iteration (seen with uvloop 0.23: one
 ``accept4`` per ``epoll_pwait`` under strace, no ``EAGAIN``; 2 of 64 queued connections made
@@ -6,10 +6,17 @@ after 3 iterations). On a loop busy with a thousand connections an iteration tak
 hundreds of milliseconds, so the accept queue drained at 5-10 connections a second:
 ``wrk -c1000`` saw a hundred connections wait in the kernel for seconds (its "timeouts"), and a
 burst of new streams waited an iteration per connection. :class:`Listener` watches the socket
-itself and accepts until the queue is empty (at most :data:`ACCEPT_BATCH` per wake-up), handing
-each socket to the loop's ``connect_accepted_socket`` (the transport is built at once and
-``connection_made`` runs later in the same iteration, as with a loop server). Used by
-:class:`vigil.balancer.proxy.Proxy`.
+itself and accepts until the queue is empty or :data:`ACCEPT_BATCH` are taken (the rest at the
+next wake-ups, one per loop iteration), handing each socket to the loop's
+``connect_accepted_socket`` (the transport is built at once and ``connection_made`` runs later
+in the same iteration, as with a loop server). Used by :class:`vigil.balancer.proxy.Proxy`.
+
+Slices (branch ``first5``): with 1,024 per wake-up, the largest wake-up of a burst of 200
+new streams took 46-160 of them at load 6, before any of their requests was read; 32 lets a
+slice's requests go upstream beside the next slice's accepts. Instructions per new stream did
+not rise (``stream_setup.py``: 77,505 and 76,786 against 78,006 and 78,558); the live first
+event was lower in 19 of 32 alternated pairs (median of the paired differences -2.3 ms, load
+1.5-11.4): not shown (docs/benchmarks.md "First event, round of 4 Dec").
 
 What the batch costs (branch ``accept4``, ``bench/stream_setup.py --uv-server``): uvloop's own
 ``create_server`` on the same socket spends ~14,600 fewer instructions per new stream (median
@@ -43,9 +50,12 @@ import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias, cast
 
-# Accepts per wake-up at most: enough for any burst's backlog, small enough that the
-# connections already open still get served between two batches.
-ACCEPT_BATCH = 1024
+# Accepts per wake-up at most: a burst is taken in slices, and the connections of one slice
+# have their requests read (and sent upstream) in the next loop iteration, beside the next
+# slice's accepts, instead of after the whole burst's (1,024 before branch first5: 200 new
+# streams were all accepted before any request was read). The listening socket stays readable,
+# so the rest of the queue is taken at the following wake-ups: 64 queued connections in two.
+ACCEPT_BATCH = 32
 # accept() failing for want of descriptors or memory: stop accepting this long (as asyncio does)
 RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 RESOURCE_PAUSE = 1.0

@@ -108,7 +108,7 @@ class Proxy:
     ) -> int:
         """Listen on ``host:port`` (every address ``host`` resolves to; port 0: any free port)
         or on ``sock`` (bound); return the port. Connections are accepted by
-        :class:`~vigil.balancer._proxy_accept.Listener` objects (all pending at each wake-up)."""
+        :class:`~vigil.balancer._proxy_accept.Listener` objects (up to 32 at a wake-up)."""
         if self._listeners:
             raise RuntimeError("the proxy is already started")
         loop = asyncio.get_running_loop()
