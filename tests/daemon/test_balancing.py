@@ -142,6 +142,7 @@ async def test_worker_processes_serve_the_port_and_follow_drains_and_health(
     group = controller.balancers.workers["llm"]
     assert len(group.workers.pids) == 2
     assert os.getpid() not in group.workers.pids
+    assert group.workers.table is not None  # exact connection balance, the default
     url = f"http://127.0.0.1:{controller.balancers.ports['llm']}"
 
     running = {r.pid for r in controller.replicas("llm")}
