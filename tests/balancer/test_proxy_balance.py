@@ -176,3 +176,57 @@ async def test_a_burst_of_a_thousand_connections_is_all_served() -> None:
             assert high - low <= 2, (low, high)  # each accepted the rest within its share
         finally:
             close_all(conns)
+
+
+_OUT_OF_DESCRIPTORS = """
+import asyncio, logging, resource, socket, sys
+import uvloop
+from vigil.balancer._proxy_balance import ConnectionShare, ConnectionTable, listen_shared
+from vigil.balancer.proxy import Proxy
+
+async def main():
+    table = ConnectionTable(2)  # worker 1 never beats: this one takes everything
+    share = ConnectionShare(table.name, 0, 2)
+    proxy = Proxy(lambda request: None)  # every request: 404, no upstream needed
+    port = await proxy.start(sock=listen_shared("127.0.0.1", 0, 64), balance=share)
+    clients = [socket.socket() for _ in range(12)]  # descriptors taken before the limit drops
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(c.fileno() for c in clients) + 4, hard))
+    for c in clients:
+        c.connect(("127.0.0.1", port))  # the kernel queues them; accept() runs out of descriptors
+    for _ in range(5):
+        await asyncio.sleep(0)
+    starved = sum(listener.accepted for listener in proxy._listeners)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    loop = asyncio.get_running_loop()
+    statuses = []
+    for c in clients:
+        c.setblocking(False)
+        await loop.sock_sendall(c, b"GET / HTTP/1.1\\r\\nHost: s\\r\\n\\r\\n")
+        statuses.append((await asyncio.wait_for(loop.sock_recv(c, 4096), 10))[:12])
+        c.close()
+    await proxy.stop(0.5)
+    share.close()
+    table.unlink()
+    print(starved, sorted(set(statuses)))
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stdout)
+uvloop.run(main())
+"""
+
+
+def test_a_balanced_listener_pauses_when_out_of_descriptors_then_serves_the_queue() -> None:
+    """As the plain listener (test_proxy_pool.py): in a subprocess (the limit is per process),
+    accept() fails with EMFILE, the listener warns and pauses, then serves every queued one."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _OUT_OF_DESCRIPTORS], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any("cannot accept connections" in line and "ulimit -n" in line for line in lines)
+    starved, _, statuses = lines[-1].partition(" ")
+    assert int(starved) < 12  # it did run out
+    assert statuses == "[b'HTTP/1.1 404']"
