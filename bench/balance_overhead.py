@@ -181,8 +181,10 @@ def wrk(
     seconds: float,
     path: str = "/",
     during: Callable[[], object] | None = None,
+    close: bool = False,
 ) -> dict[str, float]:
-    """One wrk run; ``during`` is called once half-way through it."""
+    """One wrk run; ``during`` is called once half-way through it; ``close``: a new connection
+    per request (``Connection: close``)."""
     with subprocess.Popen(
         [
             "wrk",
@@ -190,6 +192,7 @@ def wrk(
             f"-c{conns}",
             f"-d{max(1, round(seconds))}s",
             "--latency",
+            *(["-H", "Connection: close"] if close else []),
             f"http://127.0.0.1:{port}{path}",
         ],
         stdout=subprocess.PIPE,
@@ -246,11 +249,12 @@ def measure(
     pids: list[int],
     split: str | None = None,
     c1: bool = True,
+    close: bool = False,
 ) -> None:
     """wrk c50 (then c1, and c1000 if asked) against ``port``. ``split``: the report directory
     of workers built by :func:`worker_split.counted`: each one's connections (mid-run),
     requests and CPU at c50 go into ``c50["workers"]``."""
-    wrk(port, 50, min(1.0, seconds))  # warm up: connections, pools, caches
+    wrk(port, 50, min(1.0, seconds), close=close)  # warm up: connections, pools, caches
     per_worker = split is not None and len(pids) > 1
     mid: list[list[dict[str, int]]] = []
     if per_worker:
@@ -263,6 +267,7 @@ def measure(
         50,
         seconds,
         during=(lambda: mid.append(snapshot(pids, split))) if per_worker else None,
+        close=close,
     )
     if pids:  # CPU per request: robust to other load on the machine, unlike req/s
         c50["cpu_us_per_req"] = (cpu_seconds(pids) - before) / max(c50["requests"], 1) * 1e6
@@ -458,77 +463,6 @@ def launch_vigil(
         os.environ.pop(PURE_ENV)
 
 
-def run_pairs(
-    args: argparse.Namespace, backends: list[int], tmp: Path, seconds: float, load: float
-) -> int:
-    """``--pairs N``: N rounds of HAProxy, then 2 workers sharing in-flight counts (as ``vigil
-    balance`` runs them) under kernel balance and under exact balance, the two in alternated
-    order, each launched afresh (the kernel's split differs per launch); c50 only."""
-    rounds = []
-    for i in range(args.pairs):
-        results: dict[str, dict[str, dict[str, Any]]] = {}
-        hport = free_port()
-        haproxy = start_haproxy(tmp, hport, backends)
-        try:
-            wait_port(hport)
-            measure("haproxy", hport, seconds, False, results, [haproxy.pid], c1=False)
-        finally:
-            haproxy.terminate()
-            haproxy.wait(10)
-        order = ["kernel", "exact"] if i % 2 == 0 else ["exact", "kernel"]
-        for balance in order:
-            name = "vigil_2proc_shared" + ("_exact" if balance == "exact" else "")
-            group = launch_vigil(name, 2, False, backends, args.policy, str(tmp))
-            try:
-                measure(balance, group.port, seconds, False, results, group.pids, str(tmp), False)
-            finally:
-                group.stop(1.0)
-        h = results["haproxy"]["c50"]
-        row: dict[str, Any] = {"round": i + 1, "load": os.getloadavg()[0], "haproxy": h}
-        for balance in ("kernel", "exact"):
-            r = results[balance]["c50"]
-            conns = [w["conns"] for w in r["workers"]]
-            row[balance] = {
-                **r,
-                "rps_vs_haproxy": r["rps"] / h["rps"],
-                "cpu_per_req_vs_haproxy": r["cpu_us_per_req"] / h["cpu_us_per_req"],
-                "heavier_share": max(conns) / max(sum(conns), 1),
-            }
-        rounds.append(row)
-        print(
-            f"round {i + 1} (load {row['load']:.2f}): req/s vs HAProxy kernel "
-            f"{row['kernel']['rps_vs_haproxy']:.2f}x (heavier worker "
-            f"{100 * row['kernel']['heavier_share']:.0f} % of conns), exact "
-            f"{row['exact']['rps_vs_haproxy']:.2f}x ({100 * row['exact']['heavier_share']:.0f} %)",
-            flush=True,
-        )
-    print(f"{'round':>5} {'load':>5} {'kernel split':>12} {'kernel':>7} {'exact split':>12} exact")
-    for row in rounds:
-        k, e = row["kernel"], row["exact"]
-        print(
-            f"{row['round']:>5} {row['load']:>5.2f} "
-            f"{'/'.join(str(w['conns']) for w in k['workers']):>12} {k['rps_vs_haproxy']:>6.2f}x "
-            f"{'/'.join(str(w['conns']) for w in e['workers']):>12} {e['rps_vs_haproxy']:>6.2f}x"
-        )
-    wins = sum(row["exact"]["rps"] > row["kernel"]["rps"] for row in rounds)
-    print(f"exact balance had the higher req/s in {wins} of {len(rounds)} rounds")
-    print(
-        json.dumps(
-            {
-                "bench": "balance_overhead_pairs",
-                "cpus": os.cpu_count(),
-                "load_before": load,
-                "seconds": seconds,
-                "policy": args.policy,
-                "rounds": rounds,
-                "baseline": "haproxy",
-                "exact_rps_higher_rounds": wins,
-            }
-        )
-    )
-    return 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 s per run instead of 10 s")
@@ -564,6 +498,12 @@ def main() -> int:
         help="only N alternated rounds of HAProxy, 2 workers with kernel balance and 2 with "
         "exact balance (c50; each worker's connections, requests, CPU)",
     )
+    parser.add_argument(
+        "--close",
+        action="store_true",
+        help="--pairs: a new connection per request (Connection: close): what sharing one "
+        "listening socket costs (both workers wake for each connection)",
+    )
     args = parser.parse_args()
     if args.python_only:
         r = python_only(args.python_only, args.policy, args.upstreams)
@@ -598,6 +538,8 @@ def main() -> int:
             nginx, backends = start_ok_backends(tmp)
             children.append(nginx)
             if args.pairs:
+                from balance_pairs import run_pairs
+
                 return run_pairs(args, backends, tmp, seconds, load)
             measure("direct", backends[0], seconds, False, results, [])
             hport = free_port()
