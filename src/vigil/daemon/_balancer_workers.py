@@ -74,7 +74,7 @@ class WorkerGroup:
         host: str,
         port: int,
         count: int,
-        balance: str = "exact",
+        balance: str = "kernel",
     ) -> WorkerGroup:
         workers = await asyncio.to_thread(
             partial(

@@ -196,12 +196,15 @@ class BalancerSettings(_Section):
     """Processes serving the balancer's port (SO_REUSEPORT). Above 1, each worker judges its own
     traffic (ejections, latency) and takes health and operators' changes from the controller;
     the controller's /metrics then lacks the per-replica proxy metrics."""
-    workers_balance: Literal["exact", "kernel"] = "exact"
-    """How workers (above 1) share new connections. ``exact``: one listening socket; a worker
-    accepts only while it holds no more connections than every live sibling, so 50 connections
-    split 25/25 (a worker silent for 1 s, stopped or dead, no longer counts). ``kernel``:
-    ``SO_REUSEPORT``, the kernel hashes each connection onto one worker: 60/40 or worse in about
-    half the launches at 50 connections, and the heavier worker bounds the throughput."""
+    workers_balance: Literal["exact", "kernel"] = "kernel"
+    """How workers (above 1) share new connections. ``kernel``: ``SO_REUSEPORT``, the kernel
+    hashes each connection onto one worker (60/40 or worse in about half the launches at 50
+    connections; a stopped worker strands its share of new ones). ``exact``: one listening
+    socket; a worker accepts only while it holds no more connections than every live sibling,
+    so 50 connections split 25/25 and a worker silent for 1 s (stopped, dead) no longer counts;
+    but a burst of 1000 new connections waits longer (p99 ~1.4 s against ~0.15 s), so choose it
+    for long-lived connections (token streams) rather than many short ones
+    (docs/benchmarks.md "How two workers share connections")."""
 
     @model_validator(mode="after")
     def _hash_needs_key(self) -> BalancerSettings:
