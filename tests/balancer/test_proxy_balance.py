@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import psutil
 import pytest
 
-from vigil.balancer._proxy_balance import STALE, admits
+from vigil.balancer._proxy_balance import STALE, admits, queued, quota
 from vigil.balancer.proxy import Workers
 
 from ._routers import make_worker_proxy
@@ -41,6 +41,36 @@ def test_a_silent_sibling_no_longer_limits_the_others() -> None:
     assert admits(500, 0, cells, 2, 10.5, 1.0)  # the only live worker takes everything
     assert not admits(5, 0, cells, 2, 8.5, 1.0)  # while it beat, it limited worker 0
     assert not admits(1, 0, table((1, 0.0), (0, 8.0)), 2, 8.5, 1.0)
+
+
+def test_a_worker_takes_its_even_share_of_the_queue_in_one_batch() -> None:
+    cells = table((0, 10.0), (0, 10.0))
+    assert quota(0, 1000, 0, cells, 2, 10.5, 1.0) == 500  # a burst: half of it at once
+    assert quota(0, 51, 0, cells, 2, 10.5, 1.0) == 26  # rounded up
+    cells = table((26, 10.0), (0, 10.0))
+    assert quota(0, 25, 1, cells, 2, 10.5, 1.0) == 26  # its sibling took 26: it may take all 25
+    assert quota(26, 0, 0, table((26, 10.0), (20, 10.0)), 2, 10.5, 1.0) == -3  # over: none
+    assert quota(0, 40, 0, table((0, 10.0), (9, 7.0)), 2, 10.5, 1.0) == 40  # sibling silent
+
+
+def test_the_accept_queue_is_read_from_the_listening_socket() -> None:
+    import socket
+    import time
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(64)
+        assert queued(listening) == 0
+        clients = [socket.create_connection(listening.getsockname()) for _ in range(5)]
+        for _ in range(100):
+            if queued(listening) == 5:
+                break
+            time.sleep(0.01)
+        assert queued(listening) == 5
+        listening.accept()[0].close()
+        assert queued(listening) == 4
+        for c in clients:
+            c.close()
 
 
 def split(workers: Workers) -> list[int]:
