@@ -2,20 +2,22 @@
 
 With ``SO_REUSEPORT`` (``kernel``) the kernel hashes each new connection onto one worker's
 socket: 50 connections opened at once split 60/40 or worse in 5 of 9 launches
-(docs/benchmarks.md "How two workers share c50"), and the heavier worker bounds the throughput.
+(docs/benchmarks.md "How two workers share c50").
 Here the workers share ONE listening socket (bound by the parent, no ``SO_REUSEPORT``) and a
 small table in shared memory, two 8-byte cells per worker:
 
     count   connections the worker holds open (float64; the worker alone writes it)
     beat    the worker's last heartbeat, ``time.monotonic()`` (CLOCK_MONOTONIC, one clock per host)
 
-A worker accepts a connection only while it holds no more than the least loaded *live* sibling
-(:func:`admits`, pure); past its share it leaves the connection to the sibling that holds fewer
-(both wake for it), and after :data:`SPIN` such wake-ups in a row stops watching the socket for
-:data:`HOLD_TICK`. A sibling whose beat is older
-than :data:`STALE` (stopped, stuck, dead) is ignored, so a worker that is the only live one
-accepts everything: nobody can starve the socket for longer than ``STALE``. Each worker beats
-and publishes its count every :data:`BEAT` and at every look. As in
+At each wake-up a worker first takes, in one batch, its even share of the connections held by
+the live workers plus those waiting in the accept queue (:func:`quota`, pure; the queue's
+length from ``TCP_INFO``, :func:`queued`); beyond it, it accepts a connection only while it
+holds no more than the least loaded *live* sibling (:func:`admits`, pure); past its share it
+leaves the connection to the sibling that holds fewer (both wake for it), and after
+:data:`SPIN` such wake-ups in a row stops watching the socket for :data:`HOLD_TICK`. A sibling
+whose beat is older than :data:`STALE` (stopped, stuck, dead) is ignored, so a worker that is
+the only live one accepts everything: nobody can starve the socket for longer than ``STALE``.
+Each worker beats and publishes its count every :data:`BEAT` and at every look. As in
 :mod:`vigil.balancer._pool_shared`, every cell has one writer and is one aligned 8-byte store:
 a reader sees an old or a new value, never a mix; a stale count only delays a decision by a look.
 
