@@ -48,7 +48,10 @@ def test_a_worker_takes_its_even_share_of_the_queue_in_one_batch() -> None:
     assert quota(0, 1000, 0, cells, 2, 10.5, 1.0) == 500  # a burst: half of it at once
     assert quota(0, 51, 0, cells, 2, 10.5, 1.0) == 26  # rounded up
     cells = table((26, 10.0), (0, 10.0))
-    assert quota(0, 25, 1, cells, 2, 10.5, 1.0) == 26  # its sibling took 26: it may take all 25
+    assert quota(0, 25, 1, cells, 2, 10.5, 1.0) == 13  # half the queue at once, then turns
+    # a sibling's stale count (connections closed, not yet seen closed) never buys more than
+    # half the queue: before, 25 stale connections let a worker take 38 of 50
+    assert quota(0, 50, 0, table((0, 10.0), (25, 10.0)), 2, 10.5, 1.0) == 25
     assert quota(26, 0, 0, table((26, 10.0), (20, 10.0)), 2, 10.5, 1.0) == -3  # over: none
     assert quota(0, 40, 0, table((0, 10.0), (9, 7.0)), 2, 10.5, 1.0) == 40  # sibling silent
 
