@@ -53,8 +53,11 @@ from vigil.balancer._proxy_accept import (
 
 BALANCES: Final = ("exact", "kernel")
 """The values of ``balancer.workers_balance``."""
-BEAT: Final = 0.1
-"""Seconds between two heartbeats of a worker (a timer callback of a few microseconds)."""
+BEAT: Final = 0.01
+"""Seconds between two heartbeats of a worker (a timer callback of a few microseconds, ~0.03 %
+of a core). Closed connections are published by the next beat (or accept), so a sibling may
+see this worker's count high for this long: at 0.1 s, the bench's measured run, arriving while
+the warm-up's 50 connections were being closed, split 38/12 (or 12/38) in 2 of 4 launches."""
 STALE: Final = 1.0
 """A sibling silent this long is taken as stopped or dead and no longer limits the others. Ten
 beats: a loop busy with a thousand connections can take a few hundred milliseconds per
