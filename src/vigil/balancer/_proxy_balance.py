@@ -215,11 +215,11 @@ class ConnectionShare:
 
 class BalancedListener(Listener):
     """A :class:`~vigil.balancer._proxy_accept.Listener` that takes connections only within its
-    share (:meth:`ConnectionShare.admits`): the whole batch while it is within, none past it (it
-    keeps watching, and stops for :data:`HOLD_TICK` only after :data:`SPIN` wake-ups in a row
-    that found the queue still full). Everything else
-    (the batch, the C accept under uvloop, the pause when out of descriptors) is the plain
-    listener's."""
+    share: at each wake-up its part of the accept queue in one batch
+    (:meth:`ConnectionShare.quota`), then one at a time while :meth:`ConnectionShare.admits`;
+    past it none (it keeps watching, and stops for :data:`HOLD_TICK` only after :data:`SPIN`
+    wake-ups in a row that found the queue still full). Everything else (the batch's bound,
+    the C accept under uvloop, the pause when out of descriptors) is the plain listener's."""
 
     def __init__(
         self,

@@ -1,7 +1,10 @@
-"""Run the proxy in several processes that share one listening port (``SO_REUSEPORT``).
+"""Run the proxy in several processes that share one listening port (``SO_REUSEPORT``, or one
+listening socket under exact balance).
 
 One Python process saturates one core; a second worker process doubles the data plane's
-capacity. The kernel spreads new connections over the workers' listening sockets. Each worker
+capacity. The kernel spreads new connections over the workers' listening sockets; with
+``balance="exact"`` the parent binds one socket that every worker watches and the workers keep
+their connection counts even (:mod:`vigil.balancer._proxy_balance`). Each worker
 builds its own :class:`~vigil.balancer.proxy.Proxy` (and so its own router state and metrics)
 from a picklable factory, under uvloop when it is installed. The parent first binds a
 placeholder socket (not listening) so that port 0 resolves to one port for every worker.
