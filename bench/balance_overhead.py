@@ -56,10 +56,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from relay_floor import run_relay
+from worker_split import counted, describe, snapshot, split_figures
 
 from vigil.backends import free_port
 from vigil.balancer._pure import ENV as PURE_ENV
@@ -173,20 +175,36 @@ def round_robin_proxy(backends: list[int], policy: str = "round_robin") -> Proxy
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
-def wrk(port: int, conns: int, seconds: float, path: str = "/") -> dict[str, float]:
-    out = subprocess.run(
+def wrk(
+    port: int,
+    conns: int,
+    seconds: float,
+    path: str = "/",
+    during: Callable[[], object] | None = None,
+    close: bool = False,
+) -> dict[str, float]:
+    """One wrk run; ``during`` is called once half-way through it; ``close``: a new connection
+    per request (``Connection: close``)."""
+    with subprocess.Popen(
         [
             "wrk",
             "-t1",
             f"-c{conns}",
             f"-d{max(1, round(seconds))}s",
             "--latency",
+            *(["-H", "Connection: close"] if close else []),
             f"http://127.0.0.1:{port}{path}",
         ],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=True,
-    ).stdout
+    ) as proc:
+        if during is not None:
+            time.sleep(max(1, round(seconds)) / 2)
+            during()
+        out, err = proc.communicate()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args, out, err)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     m = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     p50 = float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
@@ -223,17 +241,54 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def measure(
-    name: str, port: int, seconds: float, c1000: bool, results: dict, pids: list[int]
+    name: str,
+    port: int,
+    seconds: float,
+    c1000: bool,
+    results: dict,
+    pids: list[int],
+    split: str | None = None,
+    c1: bool = True,
+    close: bool = False,
 ) -> None:
-    wrk(port, 50, min(1.0, seconds))  # warm up: connections, pools, caches
+    """wrk c50 (then c1, and c1000 if asked) against ``port``. ``split``: the report directory
+    of workers built by :func:`worker_split.counted`: each one's connections (mid-run),
+    requests and CPU at c50 go into ``c50["workers"]``."""
+    wrk(port, 50, min(1.0, seconds), close=close)  # warm up: connections, pools, caches
+    per_worker = split is not None and len(pids) > 1
+    mid: list[list[dict[str, int]]] = []
+    if per_worker:
+        assert split is not None
+        first = snapshot(pids, split)
+        cpu_first = [cpu_seconds([pid]) for pid in pids]
     before = cpu_seconds(pids)
-    c50 = wrk(port, 50, seconds)
+    c50 = wrk(
+        port,
+        50,
+        seconds,
+        during=(lambda: mid.append(snapshot(pids, split))) if per_worker else None,
+        close=close,
+    )
     if pids:  # CPU per request: robust to other load on the machine, unlike req/s
         c50["cpu_us_per_req"] = (cpu_seconds(pids) - before) / max(c50["requests"], 1) * 1e6
-    results[name] = {"c50": c50, "c1": wrk(port, 1, seconds)}
+    if per_worker:
+        assert split is not None
+        cpu = [cpu_seconds([pid]) - c for pid, c in zip(pids, cpu_first, strict=True)]
+        c50["workers"] = split_figures(first, mid[0], snapshot(pids, split), cpu)
+    results[name] = {"c50": c50}
+    if c1:
+        results[name]["c1"] = wrk(port, 1, seconds)
     if c1000:
         results[name]["c1000"] = wrk(port, 1000, seconds)
     r = results[name]
+    if not c1:
+        print(
+            f"{name:<26} c50 {c50['rps']:>9.0f} req/s p50 {c50['p50_us']:>7.0f} us (errors "
+            f"{c50['errors']})  cpu/req {c50.get('cpu_us_per_req', float('nan')):.1f} us"
+            + (f"  {describe(c50['workers'])}" if per_worker else ""),
+            flush=True,
+        )
+        return
     extra = (
         f"  c1000 errors {r['c1000']['errors']} p99 {r['c1000']['p99_us'] / 1e3:.0f} ms"
         f" max {r['c1000']['max_us'] / 1e3:.0f} ms"
@@ -244,7 +299,8 @@ def measure(
         f"{name:<16} c50 {r['c50']['rps']:>9.0f} req/s p50 {r['c50']['p50_us']:>7.0f} us"
         f" (errors {r['c50']['errors']})   c1 {r['c1']['rps']:>7.0f} req/s"
         f" p50 {r['c1']['p50_us']:>6.0f} us{extra}"
-        f"  cpu/req {r['c50'].get('cpu_us_per_req', float('nan')):.1f} us",
+        f"  cpu/req {r['c50'].get('cpu_us_per_req', float('nan')):.1f} us"
+        + (f"  {describe(c50['workers'])}" if per_worker else ""),
         flush=True,
     )
 
@@ -387,6 +443,26 @@ def measure_floor(style: str, backends: list[int], seconds: float, results: dict
         proc.join(10)
 
 
+def launch_vigil(
+    name: str, n: int, pure: bool, backends: list[int], policy: str, reports: str
+) -> Workers:
+    """The Vigil proxy of row ``name``: ``n`` workers (``shared`` in the name: sharing in-flight
+    counts; ``exact``: exact connection balance, else the kernel's), from source if ``pure``;
+    with more than one worker each reports its figures into ``reports`` (bench/worker_split.py)."""
+    factory: Callable[[], Any] = functools.partial(round_robin_proxy, backends, policy)
+    if n > 1:
+        factory = functools.partial(counted, factory, reports)
+    os.environ[PURE_ENV] = "1" if pure else "0"
+    share = [f"b{i}" for i in range(len(backends))] if "shared" in name else None
+    balance = "exact" if "exact" in name else "kernel"
+    try:
+        return Workers.launch(
+            factory, "127.0.0.1", free_port(), workers=n, share=share, balance=balance
+        )
+    finally:
+        os.environ.pop(PURE_ENV)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 s per run instead of 10 s")
@@ -413,6 +489,20 @@ def main() -> int:
         default="round_robin",
         help="the pool's balancing policy (round_robin as HAProxy's; p2c_ewma: the default of "
         "vigil balance)",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only N alternated rounds of HAProxy, 2 workers with kernel balance and 2 with "
+        "exact balance (c50; each worker's connections, requests, CPU)",
+    )
+    parser.add_argument(
+        "--close",
+        action="store_true",
+        help="--pairs: a new connection per request (Connection: close): what sharing one "
+        "listening socket costs (both workers wake for each connection)",
     )
     args = parser.parse_args()
     if args.python_only:
@@ -447,6 +537,10 @@ def main() -> int:
         try:
             nginx, backends = start_ok_backends(tmp)
             children.append(nginx)
+            if args.pairs:
+                from balance_pairs import run_pairs
+
+                return run_pairs(args, backends, tmp, seconds, load)
             measure("direct", backends[0], seconds, False, results, [])
             hport = free_port()
             children.append(start_haproxy(tmp, hport, backends))
@@ -458,24 +552,19 @@ def main() -> int:
                     measure_floor(style, backends, seconds, results)
             # the same data plane from source (VIGIL_PURE_PYTHON, read by the spawned workers)
             # vigil_2proc_shared: the two workers share their in-flight counts, as `vigil
-            # balance` with workers: 2 does (vigil.balancer._proxy_shared)
+            # balance` with workers: 2 does (vigil.balancer._proxy_shared); *_exact: exact
+            # connection balance (vigil.balancer._proxy_balance), else SO_REUSEPORT's hash
             for name, n, pure in (
                 ("vigil_1proc", 1, False),
                 ("vigil_2proc", 2, False),
                 ("vigil_2proc_shared", 2, False),
+                ("vigil_2proc_exact", 2, False),
+                ("vigil_2proc_shared_exact", 2, False),
                 ("vigil_1proc_pure", 1, True),
             ):
-                factory = functools.partial(round_robin_proxy, backends, args.policy)
-                os.environ[PURE_ENV] = "1" if pure else "0"
-                share = [f"b{i}" for i in range(len(backends))] if "shared" in name else None
+                group = launch_vigil(name, n, pure, backends, args.policy, tmpdir)
                 try:
-                    group = Workers.launch(
-                        factory, "127.0.0.1", free_port(), workers=n, share=share
-                    )
-                finally:
-                    os.environ.pop(PURE_ENV)
-                try:
-                    measure(name, group.port, seconds, True, results, group.pids)
+                    measure(name, group.port, seconds, True, results, group.pids, tmpdir)
                 finally:
                     group.stop(1.0)
         finally:
@@ -508,6 +597,9 @@ def main() -> int:
     targets = {
         "vigil_1proc_rps_ge_0.8x": ratios["vigil_1proc"]["rps_c50_vs_haproxy"] >= 0.8,
         "vigil_2proc_rps_ge_1.0x": ratios["vigil_2proc"]["rps_c50_vs_haproxy"] >= 1.0,
+        "vigil_2proc_shared_exact_rps_ge_1.0x": (
+            ratios["vigil_2proc_shared_exact"]["rps_c50_vs_haproxy"] >= 1.0
+        ),
         "p50_added_le_30us": ratios["vigil_1proc"]["p50_c1_added_us_vs_haproxy"] <= 30.0,
         "zero_errors": all(
             r[k]["errors"] == 0

@@ -326,3 +326,27 @@ def test_trusted_proxies_are_kept_in_canonical_form() -> None:
     balancer = settings.services[0].balancer
     assert balancer is not None
     assert balancer.trusted_proxies == ["10.0.0.0/8", "::1/128"]
+
+
+def test_an_unknown_workers_balance_is_refused_naming_the_line_and_the_choices() -> None:
+    [problem] = problems_of(
+        """\
+        services:
+          - name: a
+            command: x
+            balancer:
+              workers: 2
+              workers_balance: even
+        """
+    )
+    assert problem == (
+        "vigil.yaml:6: services[0].balancer.workers_balance: must be one of 'exact' or 'kernel' "
+        "(got 'even')"
+    ), problem
+    for value in ("exact", "kernel"):
+        settings = parse_settings(
+            f"services:\n  - name: a\n    command: x\n    balancer:\n"
+            f"      workers_balance: {value}\n"
+        )
+        assert settings.services[0].balancer is not None
+        assert settings.services[0].balancer.workers_balance == value

@@ -107,11 +107,13 @@ async def test_a_drained_replica_gets_no_new_requests_and_balance_load_shows_the
     assert drained.pid not in pids
 
 
-def two_worker_service(tag: str) -> dict[str, Any]:
-    """Three replicas behind a round-robin balancer run by two worker processes."""
-    return service(
-        tag, replicas=3, balancer={"policy": "round_robin", "slow_start": 0, "workers": 2}
-    )
+def two_worker_service(tag: str, balance: str | None = None) -> dict[str, Any]:
+    """Three replicas behind a round-robin balancer run by two worker processes (sharing
+    connections as ``balance`` says; None: the default)."""
+    balancer: dict[str, Any] = {"policy": "round_robin", "slow_start": 0, "workers": 2}
+    if balance is not None:
+        balancer["workers_balance"] = balance
+    return service(tag, replicas=3, balancer=balancer)
 
 
 async def settled_controller(start_controller: StartController, svc: dict[str, Any]) -> Controller:
@@ -142,6 +144,7 @@ async def test_worker_processes_serve_the_port_and_follow_drains_and_health(
     group = controller.balancers.workers["llm"]
     assert len(group.workers.pids) == 2
     assert os.getpid() not in group.workers.pids
+    assert group.workers.table is None  # the kernel's connection balance, the default
     url = f"http://127.0.0.1:{controller.balancers.ports['llm']}"
 
     running = {r.pid for r in controller.replicas("llm")}
@@ -229,8 +232,9 @@ async def test_a_restored_drain_holds_in_the_workers_from_their_first_request(
     from vigil.balancer.proxy import PoolUpdate
     from vigil.daemon._balancer_workers import WorkerGroup
 
-    svc = two_worker_service(tag)
+    svc = two_worker_service(tag, "exact")
     controller = await settled_controller(start_controller, svc)
+    assert controller.balancers.workers["llm"].workers.table is not None  # one shared socket
     async with api(controller, OPERATOR) as ops:
         drained = await ops.post("/api/v1/replicas/llm/1/balancer", json={"state": "draining"})
         assert drained.status_code == 200, drained.text

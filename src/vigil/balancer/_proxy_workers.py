@@ -1,7 +1,10 @@
-"""Run the proxy in several processes that share one listening port (``SO_REUSEPORT``).
+"""Run the proxy in several processes that share one listening port (``SO_REUSEPORT``, or one
+listening socket under exact balance).
 
 One Python process saturates one core; a second worker process doubles the data plane's
-capacity. The kernel spreads new connections over the workers' listening sockets. Each worker
+capacity. The kernel spreads new connections over the workers' listening sockets; with
+``balance="exact"`` the parent binds one socket that every worker watches and the workers keep
+their connection counts even (:mod:`vigil.balancer._proxy_balance`). Each worker
 builds its own :class:`~vigil.balancer.proxy.Proxy` (and so its own router state and metrics)
 from a picklable factory, under uvloop when it is installed. The parent first binds a
 placeholder socket (not listening) so that port 0 resolves to one port for every worker.
@@ -36,6 +39,12 @@ from multiprocessing.shared_memory import SharedMemory
 from typing import TYPE_CHECKING, Final
 
 from vigil.balancer._pool_shared import SharedInFlight
+from vigil.balancer._proxy_balance import (
+    BALANCES,
+    ConnectionShare,
+    ConnectionTable,
+    listen_shared,
+)
 from vigil.balancer._proxy_channel import PoolUpdate, listen
 from vigil.balancer._proxy_shared import DEFAULT_SLOTS, SharedBlock, attach
 from vigil.errors import InputError
@@ -44,6 +53,11 @@ if TYPE_CHECKING:
     from vigil.balancer.proxy import Proxy
 
 ProxyFactory = Callable[[], "Proxy"]
+# exact balance: the listening sockets, the connection table's name, the worker's row, workers
+Seat = tuple[list[socket.socket], str, int, int]
+# the listening sockets' backlog under exact balance (the parent listens before any worker;
+# a worker's Proxy.start listens again with its settings' backlog)
+BACKLOG: Final = 1024
 
 # A worker's young-generation threshold (CPython's default: 700). A new client connection
 # allocates dozens of container objects, and a burst of 200 new streams holds 200 of each at once:
@@ -79,6 +93,7 @@ class Workers:
         self._sequence = 0
         self.shared: SharedBlock | None = None  # the workers' shared in-flight counts
         self._watcher: threading.Thread | None = None
+        self.table: ConnectionTable | None = None  # the workers' connection counts (exact)
 
     def apply(self, update: PoolUpdate, timeout: float = 10.0) -> None:
         """Apply ``update`` to every worker's pool; return once all have applied it. Blocking
@@ -120,6 +135,7 @@ class Workers:
         share: Iterable[str] | None = None,
         slots: int = DEFAULT_SLOTS,
         learned: bool = True,
+        balance: str = "kernel",
     ) -> Workers:
         """Start ``workers`` processes listening on ``host:port``; return once all listen.
 
@@ -131,17 +147,29 @@ class Workers:
         ``balancer.upstreams`` beyond), and with ``learned`` (the default) what their p2c_ewma
         has learned too (:mod:`vigil.balancer._pool_learned`; off: counts only, as before, for
         bench/balance_faults.py's comparison).
+        ``balance``: how the workers share connections: ``exact`` (one listening socket bound
+        here and a table of counts, :mod:`vigil.balancer._proxy_balance`) or ``kernel``
+        (``SO_REUSEPORT``: the kernel hashes connections onto the workers' own sockets).
         """
+        if balance not in BALANCES:
+            raise ValueError(f"balance must be one of {', '.join(BALANCES)} (got {balance!r})")
         shared = SharedBlock(workers, share, slots) if share is not None and workers > 1 else None
+        exact = balance == "exact" and workers > 1
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         placeholder = socket.socket(family, socket.SOCK_STREAM)
         placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         group = cls([], 0)
         group.shared = shared
+        listening: list[socket.socket] = []
         try:
-            placeholder.bind((host, port))
-            group.port = port = placeholder.getsockname()[1]
+            if exact:  # the workers' one set of sockets (the placeholder is not needed)
+                group.table = ConnectionTable(workers)
+                listening = listen_shared(host, port, BACKLOG)
+                group.port = port = listening[0].getsockname()[1]
+            else:
+                placeholder.bind((host, port))
+                group.port = port = placeholder.getsockname()[1]
             ctx = multiprocessing.get_context("spawn")
             for i in range(workers):
                 parent, child = ctx.Pipe(duplex=False)
@@ -149,7 +177,16 @@ class Workers:
                 group.channels.append((updates_out, parent))
                 process = ctx.Process(
                     target=_worker_main,
-                    args=(factory, host, port, grace, child, updates_in, _row(shared, i, learned)),
+                    args=(
+                        factory,
+                        host,
+                        port,
+                        grace,
+                        child,
+                        updates_in,
+                        _row(shared, i, learned),
+                        _seat(group.table, listening, i),
+                    ),
                     name=f"vigil-proxy-{i}",
                     daemon=True,
                 )
@@ -175,6 +212,8 @@ class Workers:
             raise
         finally:
             placeholder.close()
+            for sock in listening:  # the workers hold their own copies
+                sock.close()
         return group
 
     def stop(self, grace: float = 5.0) -> None:
@@ -191,6 +230,8 @@ class Workers:
             self._watcher.join()
         if self.shared is not None:
             self.shared.unlink()
+        if self.table is not None:
+            self.table.unlink()
 
     def _watch(self) -> None:
         """Zero the shared row of each worker as it exits (its requests are gone with it)."""
@@ -239,6 +280,10 @@ def _row(shared: SharedBlock | None, worker: int, learned: bool) -> tuple[str, i
     return None if shared is None else (shared.name, worker, learned)
 
 
+def _seat(table: ConnectionTable | None, socks: list[socket.socket], worker: int) -> Seat | None:
+    return None if table is None else (socks, table.name, worker, table.workers)
+
+
 def _worker_main(
     factory: ProxyFactory,
     host: str,
@@ -247,6 +292,7 @@ def _worker_main(
     conn: Connection,
     updates: Connection,
     shared: tuple[str, int, bool] | None = None,
+    seat: Seat | None = None,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; SIGTERM stops us
     try:
@@ -256,7 +302,7 @@ def _worker_main(
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         runner = asyncio.Runner()
     with runner:
-        runner.run(_serve(factory, host, port, grace, conn, updates, shared))
+        runner.run(_serve(factory, host, port, grace, conn, updates, shared, seat))
 
 
 async def _serve(
@@ -267,9 +313,11 @@ async def _serve(
     conn: Connection,
     updates: Connection,
     shared: tuple[str, int, bool] | None,
+    seat: Seat | None,
 ) -> None:
     memory: SharedMemory | None = None
     counts: SharedInFlight | None = None
+    balance: ConnectionShare | None = None
     try:
         try:
             proxy = factory()
@@ -286,7 +334,12 @@ async def _serve(
                     share(counts)
                 else:
                     share(counts, frozenset())
-            bound = await proxy.start(host, port, reuse_port=True)
+            if seat is None:
+                bound = await proxy.start(host, port, reuse_port=True)
+            else:
+                socks, table, row, workers = seat
+                balance = ConnectionShare(table, row, workers)
+                bound = await proxy.start(sock=socks, balance=balance)
         except Exception as exc:
             conn.send(f"{type(exc).__name__}: {exc}")
             return
@@ -299,6 +352,8 @@ async def _serve(
         await stop.wait()
         await proxy.stop(grace)
     finally:
+        if balance is not None:
+            balance.close()
         if counts is not None:
             counts.close()
         if memory is not None:

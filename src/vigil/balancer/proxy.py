@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import cast
 
 from vigil.balancer._proxy_accept import Listener, bind
+from vigil.balancer._proxy_balance import BalancedListener, ConnectionShare
 from vigil.balancer._proxy_channel import PoolUpdate
 from vigil.balancer._proxy_client import ClientConnection
 from vigil.balancer._proxy_metrics import ProxyMetrics
@@ -104,11 +105,14 @@ class Proxy:
         port: int = 0,
         *,
         reuse_port: bool = False,
-        sock: socket.socket | None = None,
+        sock: socket.socket | list[socket.socket] | None = None,
+        balance: ConnectionShare | None = None,
     ) -> int:
         """Listen on ``host:port`` (every address ``host`` resolves to; port 0: any free port)
-        or on ``sock`` (bound); return the port. Connections are accepted by
-        :class:`~vigil.balancer._proxy_accept.Listener` objects (up to 32 at a wake-up)."""
+        or on ``sock`` (bound; or several); return the port. Connections are accepted by
+        :class:`~vigil.balancer._proxy_accept.Listener` objects (up to 32 at a wake-up);
+        with ``balance`` (a worker sharing its sockets with siblings) by
+        :class:`~vigil.balancer._proxy_balance.BalancedListener`s, within its share."""
         if self._listeners:
             raise RuntimeError("the proxy is already started")
         loop = asyncio.get_running_loop()
@@ -130,9 +134,14 @@ class Proxy:
         if sock is None:
             socks = await bind(host, port, backlog=self.settings.backlog, reuse_port=reuse_port)
         else:
-            sock.listen(self.settings.backlog)
-            socks = [sock]
-        self._listeners = [Listener(loop, s, factory) for s in socks]
+            socks = [sock] if isinstance(sock, socket.socket) else list(sock)
+            for s in socks:
+                s.listen(self.settings.backlog)
+        if balance is None:
+            self._listeners = [Listener(loop, s, factory) for s in socks]
+        else:
+            balance.start(loop, state.clients)
+            self._listeners = [BalancedListener(loop, s, factory, share=balance) for s in socks]
         return int(socks[0].getsockname()[1])
 
     async def stop(self, grace: float = 5.0) -> None:

@@ -68,7 +68,13 @@ class WorkerGroup:
 
     @classmethod
     async def launch(
-        cls, service: str, seed: WorkerSeed, host: str, port: int, count: int
+        cls,
+        service: str,
+        seed: WorkerSeed,
+        host: str,
+        port: int,
+        count: int,
+        balance: str = "kernel",
     ) -> WorkerGroup:
         workers = await asyncio.to_thread(
             partial(
@@ -78,6 +84,7 @@ class WorkerGroup:
                 port,
                 workers=count,
                 share=[upstream[0] for upstream in seed.upstreams],
+                balance=balance,
             )
         )
         return cls(workers, service)

@@ -149,7 +149,9 @@ class Balancers:
             assert b is not None
             if b.workers > 1:
                 seed = self._seed(name, b)
-                group = await WorkerGroup.launch(name, seed, b.host, b.port, b.workers)
+                group = await WorkerGroup.launch(
+                    name, seed, b.host, b.port, b.workers, b.workers_balance
+                )
                 self.workers[name] = group
                 for rid, _, _, healthy in seed.upstreams:  # verdicts made while they started
                     if self._healthy.get(rid, False) != healthy:

@@ -196,6 +196,16 @@ class BalancerSettings(_Section):
     """Processes serving the balancer's port (SO_REUSEPORT). Above 1, each worker judges its own
     traffic (ejections, latency) and takes health and operators' changes from the controller;
     the controller's /metrics then lacks the per-replica proxy metrics."""
+    workers_balance: Literal["exact", "kernel"] = "kernel"
+    """How workers (above 1) share new connections. ``kernel``: ``SO_REUSEPORT``, the kernel
+    hashes each connection onto one worker (60/40 or worse in about half the launches at 50
+    connections; a stopped worker strands its share of new ones). ``exact``: one listening
+    socket; a worker accepts only while it holds no more connections than every live sibling,
+    so 50 connections split 25/25 and a worker silent for 1 s (stopped, dead) no longer counts;
+    both workers wake for each new connection (+5 % CPU per request with a new connection per
+    request), and no req/s gain at 50 kept-alive connections could be shown on a loaded 2-core
+    machine (docs/benchmarks.md "How two workers share connections"). For long-lived
+    connections (token streams), or to keep a stuck worker from stranding connections."""
 
     @model_validator(mode="after")
     def _hash_needs_key(self) -> BalancerSettings:

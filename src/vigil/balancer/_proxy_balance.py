@@ -1,0 +1,347 @@
+"""Exact connection balance across worker processes (``balancer.workers_balance: exact``).
+
+With ``SO_REUSEPORT`` (``kernel``) the kernel hashes each new connection onto one worker's
+socket: 50 connections opened at once split 60/40 or worse in 5 of 9 launches
+(docs/benchmarks.md "How two workers share c50").
+Here the workers share ONE listening socket (bound by the parent, no ``SO_REUSEPORT``) and a
+small table in shared memory, two 8-byte cells per worker:
+
+    count   connections the worker holds open (float64; the worker alone writes it)
+    beat    the worker's last heartbeat, ``time.monotonic()`` (CLOCK_MONOTONIC, one clock per host)
+
+At each wake-up a worker first takes, in one batch, its even share of the connections held by
+the live workers plus those waiting in the accept queue (:func:`quota`, pure; the queue's
+length from ``TCP_INFO``, :func:`queued`); beyond it, it accepts a connection only while it
+holds no more than the least loaded *live* sibling (:func:`admits`, pure); past its share it
+leaves the connection to the sibling that holds fewer (both wake for it), and after
+:data:`SPIN` such wake-ups in a row stops watching the socket for :data:`HOLD_TICK`. A sibling
+whose beat is older than :data:`STALE` (stopped, stuck, dead) is ignored, so a worker that is
+the only live one accepts everything: nobody can starve the socket for longer than ``STALE``.
+Each worker beats and publishes its count every :data:`BEAT` and at every look. As in
+:mod:`vigil.balancer._pool_shared`, every cell has one writer and is one aligned 8-byte store:
+a reader sees an old or a new value, never a mix; a stale count only delays a decision by a look.
+
+:class:`ConnectionTable` is the parent's (created and removed by
+:class:`~vigil.balancer._proxy_workers.Workers`), :class:`ConnectionShare` a worker's view, and
+:class:`BalancedListener` the :class:`~vigil.balancer._proxy_accept.Listener` that consults it
+(built by :meth:`Proxy.start <vigil.balancer.proxy.Proxy.start>` when given a share). A single
+worker never gets any of this: its listener is the plain one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import socket
+import struct
+import time
+from collections.abc import Callable, Sized
+from multiprocessing.shared_memory import SharedMemory
+from typing import Any, Final, cast
+
+from vigil.balancer._proxy_accept import (
+    ACCEPT_BATCH,
+    RESOURCE_ERRORS,
+    RESOURCE_PAUSE,
+    Listener,
+    ProtocolFactory,
+    UvAccepted,
+    _drive,
+    log,
+)
+
+BALANCES: Final = ("exact", "kernel")
+"""The values of ``balancer.workers_balance``."""
+BEAT: Final = 0.01
+"""Seconds between two heartbeats of a worker (a timer callback of a few microseconds, ~0.03 %
+of a core). Closed connections are published by the next beat (or accept), so a sibling may
+see this worker's count high for this long: at 0.1 s, the bench's measured run, arriving while
+the warm-up's 50 connections were being closed, split 38/12 (or 12/38) in 2 of 4 launches."""
+STALE: Final = 1.0
+"""A sibling silent this long is taken as stopped or dead and no longer limits the others. Ten
+beats: a loop busy with a thousand connections can take a few hundred milliseconds per
+iteration, and a live worker taken for dead only lets the others accept a little more."""
+SPIN: Final = 64
+"""Wake-ups in a row a worker past its share leaves pending connections to its siblings before
+it stops watching the socket for :data:`HOLD_TICK`. Watching on is what keeps a burst fast: the
+moment a sibling's count catches up, the next wake-up accepts (a first version stopped watching
+at once and looked again on a 5 ms timer: two accepts per worker per tick, and ``wrk -c1000``
+then saw 479 errors at load 7); stopping after a while bounds what a stuck sibling costs."""
+HOLD_TICK: Final = 0.005
+"""Seconds a worker stops watching after :data:`SPIN` wake-ups left to slow siblings."""
+CELLS: Final = 2  # count, beat
+# struct tcp_info: 8 one-byte fields, then u32 rto, ato, snd_mss, rcv_mss, unacked (on a
+# listening socket: the accept queue's length), sacked (its backlog)
+TCP_INFO_UNACKED: Final = 24
+TCP_INFO_BYTES: Final = 104
+
+
+def admits(own: int, worker: int, cells: Any, workers: int, now: float, stale: float) -> bool:
+    """May worker ``worker``, holding ``own`` connections, take one more? Yes unless a live
+    sibling (beat within ``stale`` of ``now``) holds fewer. ``cells``: the table (count, beat per
+    worker) as a sequence of floats. Pure: plain numbers in, a bool out."""
+    for w in range(workers):
+        if w != worker:
+            base = w * CELLS
+            if own > cells[base] and now - cells[base + 1] <= stale:
+                return False
+    return True
+
+
+def quota(
+    own: int, queued: int, worker: int, cells: Any, workers: int, now: float, stale: float
+) -> int:
+    """How many of the ``queued`` connections (the listening socket's accept queue) worker
+    ``worker``, holding ``own``, may take at once: up to an even share of everything held by
+    the live workers plus the queue, and no more than an even share of the queue, both rounded
+    up (0 or less: none without looking again). Pure.
+
+    Taking turns one connection at a time costs a loop iteration per turn, and a loop busy with
+    a thousand connections takes milliseconds per iteration: a burst of ``wrk -c1000`` then
+    waited seconds in the queue (317 and 127 errors at load 6.5). With the queue's length each
+    worker takes its share in one batch."""
+    total = own + queued
+    live = 1
+    for w in range(workers):
+        if w != worker:
+            base = w * CELLS
+            if now - cells[base + 1] <= stale:
+                total += int(cells[base])
+                live += 1
+    # no more than its part of the queue: a sibling's count can be stale-high for a moment
+    # (connections closed but not yet seen closed), which alone once gave 38/12 at c50
+    return min(-(-queued // live), -(-total // live) - own)
+
+
+def queued(sock: socket.socket) -> int:
+    """Connections waiting in ``sock``'s accept queue (Linux: ``tcpi_unacked`` of a listening
+    socket's ``TCP_INFO``); 0 where it cannot be read."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_BYTES)
+    except OSError:  # pragma: no cover - not TCP, or not Linux
+        return 0
+    if len(info) < TCP_INFO_UNACKED + 4:  # pragma: no cover - an old kernel
+        return 0
+    return int(struct.unpack_from("I", info, TCP_INFO_UNACKED)[0])
+
+
+class ConnectionTable:
+    """The parent's handle on the table: created zeroed (no worker is live before its first
+    beat), removed by :meth:`unlink`."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.memory = SharedMemory(create=True, size=workers * CELLS * 8)
+        self._closed = False
+
+    @property
+    def name(self) -> str:
+        return self.memory.name
+
+    def counts(self) -> list[int]:
+        """The connections each worker last published (tests, the bench)."""
+        view = _cells(self.memory)
+        try:
+            return [int(view[w * CELLS]) for w in range(self.workers)]
+        finally:
+            view.release()
+
+    def unlink(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.memory.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.memory.unlink()
+
+
+class ConnectionShare:
+    """Worker ``worker``'s view of the table ``name``: it publishes ``len(clients)`` (the
+    proxy's live client connections) and its beat, and answers :meth:`admits`."""
+
+    def __init__(
+        self,
+        name: str,
+        worker: int,
+        workers: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        stale: float = STALE,
+    ) -> None:
+        self.memory = SharedMemory(name=name)
+        self.cells = _cells(self.memory)
+        self.worker = worker
+        self.workers = workers
+        self.clock = clock
+        self.stale = stale
+        self.clients: Sized = ()
+        self.fresh = 0  # accepted since the last publish, not yet among the clients
+        self._beater: asyncio.TimerHandle | None = None
+
+    def own(self) -> int:
+        return len(self.clients) + self.fresh
+
+    def publish(self) -> None:
+        """Store this worker's count and beat (one aligned 8-byte store each)."""
+        base = self.worker * CELLS
+        self.cells[base] = float(self.own())
+        self.cells[base + 1] = self.clock()
+
+    def quota(self, waiting: int) -> int:
+        return quota(
+            self.own(), waiting, self.worker, self.cells, self.workers, self.clock(), self.stale
+        )
+
+    def admits(self) -> bool:
+        return admits(self.own(), self.worker, self.cells, self.workers, self.clock(), self.stale)
+
+    def start(self, loop: asyncio.AbstractEventLoop, clients: Sized) -> None:
+        """Count ``clients`` and beat every :data:`BEAT` on ``loop`` from now on."""
+        self.clients = clients
+        self._beat(loop)
+
+    def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.fresh = 0  # a timer runs iterations after the batch: its connections are made
+        self.publish()
+        self._beater = loop.call_later(BEAT, self._beat, loop)
+
+    def close(self) -> None:
+        if self._beater is not None:
+            self._beater.cancel()
+            self._beater = None
+        self.cells.release()
+        self.memory.close()  # the parent unlinks it
+
+
+class BalancedListener(Listener):
+    """A :class:`~vigil.balancer._proxy_accept.Listener` that takes connections only within its
+    share: at each wake-up its part of the accept queue in one batch
+    (:meth:`ConnectionShare.quota`), then one at a time while :meth:`ConnectionShare.admits`;
+    past it none (it keeps watching, and stops for :data:`HOLD_TICK` only after :data:`SPIN`
+    wake-ups in a row that found the queue still full). Everything else (the batch's bound,
+    the C accept under uvloop, the pause when out of descriptors) is the plain listener's."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        factory: Callable[[Any], object],
+        *,
+        share: ConnectionShare,
+    ) -> None:
+        self.share = share
+        self.held = 0  # times it stopped watching, past its share (tests, diagnostics)
+        self.deferred = 0  # wake-ups in a row that it left a connection to a sibling
+        self._holding: asyncio.TimerHandle | None = None
+        super().__init__(loop, sock, factory)
+
+    def _accept(self) -> None:
+        share = self.share
+        share.fresh = 0  # the previous batch's connections are among the clients by now
+        sock = self.sock
+        uv = self._uv
+        accept = self._accept_fd
+        family, kind, proto = self._kind
+        conn: Any
+        take = share.quota(queued(sock))  # its share of the queue, in one batch
+        for _ in range(ACCEPT_BATCH):
+            if take > 0:
+                take -= 1
+            elif not share.admits():
+                # past its share: leave the connection to a sibling (which wakes for it too)
+                # and keep watching; only a queue that stays full past SPIN wake-ups (siblings
+                # slow or stopped) makes it stop watching, for a tick
+                share.publish()
+                self.deferred += 1
+                if self.deferred >= SPIN:
+                    self.deferred = 0
+                    self._hold()
+                return
+            try:
+                if uv:
+                    fd, peer = accept()
+                else:
+                    conn, peer = sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                share.publish()
+                return
+            except OSError as exc:
+                if exc.errno not in RESOURCE_ERRORS:
+                    raise
+                log.warning(
+                    "cannot accept connections (%s); pausing %.0f s: raise the limit on open "
+                    "files (ulimit -n) if this persists",
+                    exc,
+                    RESOURCE_PAUSE,
+                )
+                self.loop.remove_reader(sock.fileno())
+                self.loop.call_later(RESOURCE_PAUSE, self._resume)
+                return
+            self.accepted += 1
+            self.deferred = 0
+            share.fresh += 1
+            share.publish()  # before the next look, so the siblings see it at once
+            if uv:
+                conn = UvAccepted(family, kind, proto, fd)
+            else:
+                conn.setblocking(False)
+            make = cast(ProtocolFactory, functools.partial(self.factory, peer))
+            _drive(self.loop.connect_accepted_socket(make, cast(socket.socket, conn)))
+
+    def _hold(self) -> None:
+        self.held += 1
+        self.loop.remove_reader(self.sock.fileno())
+        self._holding = self.loop.call_later(HOLD_TICK, self._look)
+
+    def _look(self) -> None:
+        self._holding = None
+        if self._closed:
+            return
+        share = self.share
+        share.fresh = 0
+        share.publish()
+        if share.admits():
+            self.loop.add_reader(self.sock.fileno(), self._accept)
+        else:
+            self._holding = self.loop.call_later(HOLD_TICK, self._look)
+
+    def close(self) -> None:
+        if self._holding is not None:
+            self._holding.cancel()
+            self._holding = None
+        super().close()  # removing a reader that is not there (held) is a no-op
+
+
+def listen_shared(host: str, port: int, backlog: int) -> list[socket.socket]:
+    """The listening sockets the workers share (no ``SO_REUSEPORT``): on every address ``host``
+    resolves to (``""``: all interfaces), as :func:`~vigil.balancer._proxy_accept.bind` does
+    for a lone proxy, but without a loop (the parent calls it, maybe from a loop's thread)."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    socks: list[socket.socket] = []
+    seen = set()
+    try:
+        for family, kind, proto, _, address in infos:
+            if (family, address) in seen:
+                continue
+            seen.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # or it would take the IPv4 port as well
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(socks) > 1:
+                address = (address[0], socks[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+            sock.listen(backlog)
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
+def _cells(memory: SharedMemory) -> memoryview[float]:
+    buf = memory.buf
+    if buf is None:  # pragma: no cover - only after close()
+        raise ValueError(f"shared memory {memory.name} is closed")
+    return buf.cast("d")
