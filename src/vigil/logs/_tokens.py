@@ -190,6 +190,8 @@ def mask(content: str, *, header: bool = False) -> str:
             masked = masked.replace(_JOINED, WILDCARD)
     if "<*>@<*>" in masked:  # "00000001@2016/9/28:16:03:58.446": a sequence number and time
         masked = _COMPOUND.sub(WILDCARD, masked)
+    if "/<*>" in masked:  # "velero/<*>", "curl/<*>": the name says whose value it is
+        masked = _NAMED_VALUE.sub(WILDCARD, masked)
     if protocols:
         for name, version in protocols:  # "HTTP/<*>" back to "HTTP/1.1"
             masked = masked.replace(f"{name}/{WILDCARD}", f"{name}/{version}", 1)
@@ -214,6 +216,16 @@ def full_stop(text: str, masked: str) -> str:
 
 
 _COMPOUND = re.compile(r"<\*>@<\*>(?:[/:.\-]<\*>)*")
+_NAMED_VALUE = re.compile(
+    r"(?:(?<==)|(?<==\")|(?<=\":\")|(?<==')|(?<=\": \"))"
+    r"(?=[\w.\-]*[g-z])[A-Za-z][\w.\-]*/<\*>(?![\w/<.:\-])"
+)
+"""A keyed value made of a name, a slash and a value the masks found (``backup=velero/<*>`` from
+``velero/daily-20261129``, ``"userAgent":"python-requests/<*>"``, ``pod="inference/<*>"``): one
+value, as the key says, and as a bare product token with its version already is (``_PRODUCT``).
+Only after ``key=`` or a JSON key: a quoted value alone (an access log's ``"curl/8.4.0"``) is
+grouped by its words, as ``_PRODUCT`` has it. Not a name in capitals or of hex letters only
+(``TCP_MISS/<*>``, a task hash ``[3f/8a1b2c]``), nor a file (``x/<*>.tar``)."""
 
 
 _DAY_NAMES = frozenset(_DAYS.split("|"))
