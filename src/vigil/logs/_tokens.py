@@ -190,6 +190,8 @@ def mask(content: str, *, header: bool = False) -> str:
             masked = masked.replace(_JOINED, WILDCARD)
     if "<*>@<*>" in masked:  # "00000001@2016/9/28:16:03:58.446": a sequence number and time
         masked = _COMPOUND.sub(WILDCARD, masked)
+    if ",<*>" in masked:  # "ISR from 1,2,3", "[0,1,2,3]": a list, one value
+        masked = _VALUE_LIST.sub(r"\1<*>\2", masked)
     if "/<*>" in masked:  # "velero/<*>", "curl/<*>": the name says whose value it is
         masked = _NAMED_VALUE.sub(WILDCARD, masked)
     if protocols:
@@ -216,6 +218,13 @@ def full_stop(text: str, masked: str) -> str:
 
 
 _COMPOUND = re.compile(r"<\*>@<\*>(?:[/:.\-]<\*>)*")
+_VALUE_LIST = re.compile(r"(?<![\w,\[\]\"'(<>*=:.])(\[?)<\*>(?:,<\*>)+(\]?)(?![\w,\[\]\"'<:]|\.\w)")
+"""Values joined by commas with no space, alone as a word or in one pair of square brackets
+(Kafka's ``Shrinking ISR from 1,2,3 to 1,2``, ``CUDA_VISIBLE_DEVICES: [0,1,2,3]``): a list, one
+value (the README's "a list is one ``<*>``"; ``<*>,<*>`` against ``<*>,<*>,<*>`` would also keep
+two lines of one event apart). Not nested (Open MPI's ``[[1234,1],0]``, a job and a rank, as its
+labels keep them), not in parentheses (coordinates), not after a key or a quote, and not a list
+that holds a word (``fork,spawn``: names, left to the miner)."""
 _NAMED_VALUE = re.compile(
     r"(?:(?<==)|(?<==\")|(?<=\":\")|(?<==')|(?<=\": \"))"
     r"(?=[\w.\-]*[g-z])[A-Za-z][\w.\-]*/<\*>(?![\w/<.:\-])"
