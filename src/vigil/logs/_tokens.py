@@ -194,6 +194,8 @@ def mask(content: str, *, header: bool = False) -> str:
         masked = _VALUE_LIST.sub(r"\1<*>\2", masked)
     if "/<*>" in masked:  # "velero/<*>", "curl/<*>": the name says whose value it is
         masked = _NAMED_VALUE.sub(WILDCARD, masked)
+    if ".<*>" in masked or "<*>." in masked:  # "node017.cluster", "naa.6005...": one value
+        masked = _dotted_values(content, masked)
     if protocols:
         for name, version in protocols:  # "HTTP/<*>" back to "HTTP/1.1"
             masked = masked.replace(f"{name}/{WILDCARD}", f"{name}/{version}", 1)
@@ -218,6 +220,32 @@ def full_stop(text: str, masked: str) -> str:
 
 
 _COMPOUND = re.compile(r"<\*>@<\*>(?:[/:.\-]<\*>)*")
+_DOTTED_VALUE = re.compile(
+    r"^([\"'(\[]?)(?:<\*>(?:\.[A-Za-z][\w-]*)+|[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\.<\*>)([\"')\],;:]?)$"
+)
+_NAME_AND_NUMBER = re.compile(
+    r"^[\"'(\[]?[A-Za-z]\w*[-.]\d+(?:\.[A-Za-z][\w-]*)*[\"')\],;:]?$"
+)
+
+
+def _dotted_values(content: str, masked: str) -> str:
+    """``masked`` with each dotted word that holds a masked part and name parts made one value
+    (``node017.cluster`` -> ``<*>``, not ``<*>.cluster``; ``naa.600508b1...``, ``go1.21.5``,
+    ``27.0.0.Final``): a host, a device id or a version, whose parts are one value as an IP's
+    are. Not a name and a bare number (Ceph's ``osd.12``, BGL's ``core.2275``, systemd's
+    ``session-4123.scope``: a numbered instance, whose name the labels keep). Word by word; a
+    line whose masks joined words (a date and its clock) is left as it is."""
+    words, masks = content.split(" "), masked.split(" ")
+    if len(words) != len(masks):
+        return masked
+    for i, word in enumerate(masks):
+        if "." in word and WILDCARD in word and _NAME_AND_NUMBER.match(words[i]) is None:
+            found = _DOTTED_VALUE.match(word)
+            if found is not None:
+                masks[i] = found.group(1) + WILDCARD + found.group(2)
+    return " ".join(masks)
+
+
 _VALUE_LIST = re.compile(r"(?<![\w,\[\]\"'(<>*=:.])(\[?)<\*>(?:,<\*>)+(\]?)(?![\w,\[\]\"'<:]|\.\w)")
 """Values joined by commas with no space, alone as a word or in one pair of square brackets
 (Kafka's ``Shrinking ISR from 1,2,3 to 1,2``, ``CUDA_VISIBLE_DEVICES: [0,1,2,3]``): a list, one
