@@ -190,6 +190,12 @@ def mask(content: str, *, header: bool = False) -> str:
             masked = masked.replace(_JOINED, WILDCARD)
     if "<*>@<*>" in masked:  # "00000001@2016/9/28:16:03:58.446": a sequence number and time
         masked = _COMPOUND.sub(WILDCARD, masked)
+    if ",<*>" in masked:  # "ISR from 1,2,3", "[0,1,2,3]": a list, one value
+        masked = _VALUE_LIST.sub(r"\1<*>\2", masked)
+    if "/<*>" in masked:  # "velero/<*>", "curl/<*>": the name says whose value it is
+        masked = _NAMED_VALUE.sub(WILDCARD, masked)
+    if ".<*>" in masked or "<*>." in masked:  # "node017.cluster", "naa.6005...": one value
+        masked = _dotted_values(content, masked)
     if protocols:
         for name, version in protocols:  # "HTTP/<*>" back to "HTTP/1.1"
             masked = masked.replace(f"{name}/{WILDCARD}", f"{name}/{version}", 1)
@@ -214,6 +220,49 @@ def full_stop(text: str, masked: str) -> str:
 
 
 _COMPOUND = re.compile(r"<\*>@<\*>(?:[/:.\-]<\*>)*")
+_DOTTED_VALUE = re.compile(
+    r"^([\"'(\[]?)(?:<\*>(?:\.[A-Za-z][\w-]*)+|[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\.<\*>)([\"')\],;:]?)$"
+)
+_NAME_AND_NUMBER = re.compile(
+    r"^[\"'(\[]?[A-Za-z]\w*[-.]\d+(?:\.[A-Za-z][\w-]*)*[\"')\],;:]?$"
+)
+
+
+def _dotted_values(content: str, masked: str) -> str:
+    """``masked`` with each dotted word that holds a masked part and name parts made one value
+    (``node017.cluster`` -> ``<*>``, not ``<*>.cluster``; ``naa.600508b1...``, ``go1.21.5``,
+    ``27.0.0.Final``): a host, a device id or a version, whose parts are one value as an IP's
+    are. Not a name and a bare number (Ceph's ``osd.12``, BGL's ``core.2275``, systemd's
+    ``session-4123.scope``: a numbered instance, whose name the labels keep). Word by word; a
+    line whose masks joined words (a date and its clock) is left as it is."""
+    words, masks = content.split(" "), masked.split(" ")
+    if len(words) != len(masks):
+        return masked
+    for i, word in enumerate(masks):
+        if "." in word and WILDCARD in word and _NAME_AND_NUMBER.match(words[i]) is None:
+            found = _DOTTED_VALUE.match(word)
+            if found is not None:
+                masks[i] = found.group(1) + WILDCARD + found.group(2)
+    return " ".join(masks)
+
+
+_VALUE_LIST = re.compile(r"(?<![\w,\[\]\"'(<>*=:.])(\[?)<\*>(?:,<\*>)+(\]?)(?![\w,\[\]\"'<:]|\.\w)")
+"""Values joined by commas with no space, alone as a word or in one pair of square brackets
+(Kafka's ``Shrinking ISR from 1,2,3 to 1,2``, ``CUDA_VISIBLE_DEVICES: [0,1,2,3]``): a list, one
+value (the README's "a list is one ``<*>``"; ``<*>,<*>`` against ``<*>,<*>,<*>`` would also keep
+two lines of one event apart). Not nested (Open MPI's ``[[1234,1],0]``, a job and a rank, as its
+labels keep them), not in parentheses (coordinates), not after a key or a quote, and not a list
+that holds a word (``fork,spawn``: names, left to the miner)."""
+_NAMED_VALUE = re.compile(
+    r"(?:(?<==)|(?<==\")|(?<=\":\")|(?<==')|(?<=\": \"))"
+    r"(?=[\w.\-]*[g-z])[A-Za-z][\w.\-]*/<\*>(?![\w/<.:\-])"
+)
+"""A keyed value made of a name, a slash and a value the masks found (``backup=velero/<*>`` from
+``velero/daily-20261129``, ``"userAgent":"python-requests/<*>"``, ``pod="inference/<*>"``): one
+value, as the key says, and as a bare product token with its version already is (``_PRODUCT``).
+Only after ``key=`` or a JSON key: a quoted value alone (an access log's ``"curl/8.4.0"``) is
+grouped by its words, as ``_PRODUCT`` has it. Not a name in capitals or of hex letters only
+(``TCP_MISS/<*>``, a task hash ``[3f/8a1b2c]``), nor a file (``x/<*>.tar``)."""
 
 
 _DAY_NAMES = frozenset(_DAYS.split("|"))
