@@ -79,6 +79,7 @@ from vigil.logs._cluster import (
 )
 from vigil.logs._crowded import CROWDED_BUCKET, WordsIndex, by_id
 from vigil.logs._named import named_values
+from vigil.logs._nearby import NearbyIndex
 from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._spans import fit, nearest
@@ -166,6 +167,7 @@ class TemplateMiner:
         self._weak: dict[str, str] = {}  # word -> mask, for the word shapes marked ""
         self._buckets: dict[tuple[int, str], list[Cluster]] = {}
         self._crowd = WordsIndex()  # the crowded buckets' words indexes (:mod:`._crowded`)
+        self._near = NearbyIndex()  # every bucket's clusters by second/last word (:mod:`._nearby`)
         self._crowded = False  # whether the last slow-path line was filed in a crowded bucket
         self.crowdings = 0
         """How many times a bucket became crowded (each time, every cache was dropped): a
@@ -332,6 +334,7 @@ class TemplateMiner:
         stale entries make them twice the clusters): each cluster under its words and under
         its second word, by id."""
         self._crowd.clear()
+        self._near.rebuild(self._buckets)
         for key, bucket in self._buckets.items():
             if len(bucket) > CROWDED_BUCKET:  # only a crowded bucket reads them
                 for c in bucket:  # in id order: appended in order
@@ -343,6 +346,14 @@ class TemplateMiner:
             self._reindex()
         else:
             self._crowd.file(key, cluster)
+
+    def _file_near(self, first: str, cluster: Cluster) -> None:
+        """File the cluster a slow-path line went to for the nearby-bucket search (every change
+        of a cluster's words is made on that path); rebuilt once stale entries are many."""
+        if self._near.entries > 4 * len(self.clusters) + 1024:
+            self._near.rebuild(self._buckets)
+        else:
+            self._near.file(first, cluster)
 
     def _filed_key(self, cluster: Cluster) -> tuple[int, str]:
         """The bucket ``cluster`` was filed under: that of the line that created it (its
@@ -393,6 +404,7 @@ class TemplateMiner:
                     best.pinned = tuple(sorted({*best.pinned, place}))
         elif best_cost != (0, 0) and _widen(best, words, runs):
             best, self._last_change = self._merge_into(best, bucket, cands)
+        self._file_near(key[1], best)
         if not crowded:  # the line may have made its bucket crowded: cache it then neither
             self._crowded = crowded = len(self._buckets.get(key, ())) > CROWDED_BUCKET
         if crowded:
@@ -409,7 +421,7 @@ class TemplateMiner:
         against several (:func:`vigil.logs._spans.span_slot`), widened (and moved to the line's
         bucket when its span was the longer one); None when there is none. Only on the
         new-cluster path: a bounded number of buckets, none of them crowded."""
-        found = nearest(self._buckets, key, words, CROWDED_BUCKET)
+        found = nearest(self._buckets, key, words, CROWDED_BUCKET, self._near, self.clusters)
         if found is None:
             return None
         first = key[1]
