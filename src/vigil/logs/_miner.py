@@ -46,7 +46,9 @@ How a line finds its cluster:
 3. **Another word count.** A line that would still open a cluster may fit one of a nearby word
    count under its first word when they differ in one value framed alike, one word against
    several (``'NFS'``/``'GPU Temp'``, ``attr=cn mail``/``attr=uid``): that value becomes one
-   slot of any length (:mod:`vigil.logs._spans`).
+   slot of any length (:mod:`vigil.logs._spans`). The clusters it looks at come from an index
+   by first word and the shapes of the second and last words (:mod:`vigil.logs._nearby`), so
+   a new line is compared with those that can agree there, not with whole buckets.
 
 Early lines get their final answer: strong variables are masked from the first line on, so a
 cluster is created with the right template, and a later line only ever widens it. When a
