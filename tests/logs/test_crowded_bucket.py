@@ -2,7 +2,7 @@
 
 Before branch ``cliff`` each such line was compared with every cluster of the bucket (410 lines
 per second with 2,000 of them); now a crowded bucket offers a bounded list of candidates
-(:meth:`vigil.logs.TemplateMiner._candidates`): its oldest and newest clusters and those whose
+(:meth:`vigil.logs._crowded.WordsIndex.candidates`): its oldest and newest clusters and those whose
 words are the line's. The work is counted in comparisons, not timed.
 """
 
@@ -14,7 +14,7 @@ import pytest
 
 import vigil.logs._miner as miner_module
 from vigil.logs import LogFormat, TemplateMiner, dumps, loads
-from vigil.logs._miner import CROWDED_BUCKET, CROWDED_SECOND
+from vigil.logs._crowded import CROWDED_BUCKET, CROWDED_SECOND
 from vigil.logs._parser import LineParser
 
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "po", "da", "fe"]

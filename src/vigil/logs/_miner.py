@@ -46,7 +46,9 @@ How a line finds its cluster:
 3. **Another word count.** A line that would still open a cluster may fit one of a nearby word
    count under its first word when they differ in one value framed alike, one word against
    several (``'NFS'``/``'GPU Temp'``, ``attr=cn mail``/``attr=uid``): that value becomes one
-   slot of any length (:mod:`vigil.logs._spans`).
+   slot of any length (:mod:`vigil.logs._spans`). The clusters it looks at come from an index
+   by first word and the shapes of the second and last words (:mod:`vigil.logs._nearby`), so
+   a new line is compared with those that can agree there, not with whole buckets.
 
 Early lines get their final answer: strong variables are masked from the first line on, so a
 cluster is created with the right template, and a later line only ever widens it. When a
@@ -59,7 +61,7 @@ Memory is bounded: at most ``max_clusters`` clusters (least recently seen evicte
 Work per line is bounded too: a bucket of more than :data:`CROWDED_BUCKET` clusters (lines
 that share their first word and length but are otherwise new) offers a line a bounded list
 of candidates, not all of its clusters, and its lines are not cached, so that a loaded miner
-answers as the one that saved it (:meth:`TemplateMiner._candidates`).
+answers as the one that saved it (:meth:`vigil.logs._crowded.WordsIndex.candidates`).
 """
 
 from __future__ import annotations
@@ -77,10 +79,11 @@ from vigil.logs._cluster import (
     _widen,
     pin_place,
 )
+from vigil.logs._crowded import CROWDED_BUCKET, WordsIndex, by_id
 from vigil.logs._named import named_values
+from vigil.logs._nearby import NearbyIndex
 from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import SHAPE, has_digit, shape_key
-from vigil.logs._sharing import sharing
 from vigil.logs._spans import fit, nearest
 from vigil.logs._tokens import (
     SPACE,
@@ -110,29 +113,6 @@ class Match:
     remapped: tuple[tuple[int, int], ...] = ()
 
 
-CROWDED_BUCKET = 64
-"""A bucket (one word count, one first word) holding more clusters than this is crowded: a
-new line is compared with a bounded list of them (:meth:`TemplateMiner._candidates`), not
-all. The largest bucket in the six Loghub-2k sets and all 32 fixture directories holds 6
-clusters, so every line there is still compared with its whole bucket; a stream whose lines
-all open with one word and are otherwise new (JSON lines under one key, one program's
-messages under one prefix) would otherwise compare each line with thousands of clusters.
-
-A line filed in a crowded bucket is not remembered in the line caches, and every cache is
-dropped when a bucket becomes crowded: its answer then depends on the saved state alone (the
-bucket's order and the words index, both rebuilt on load), so a loaded miner answers as the
-one that saved it, as the full comparison did. A cached answer could name a cluster that the
-bounded list, after a restart, no longer offers."""
-
-CROWDED_OLDEST = 16
-"""Of a crowded bucket's candidates, this many are its oldest clusters (the templates a
-stream opened with, which the eviction of the least recently seen has kept), the rest of
-:data:`CROWDED_BUCKET` its newest ones."""
-
-CROWDED_SECOND = 16
-"""Of a crowded bucket's candidates, at most this many more: its newest clusters whose second
-word is the line's (Drain's tree goes by the words after the first one the same way)."""
-
 MAX_SETTLED_EVENTS = 4
 """At most this many events told apart by the word under one pinned key
 (:func:`vigil.logs._cluster.settled`); one more word there and the key is a value after all:
@@ -158,14 +138,6 @@ def _family(pins: list[tuple[Cluster, int]]) -> tuple[int, list[Cluster]] | None
         if len(group) >= MAX_SETTLED_EVENTS:
             return place, group
     return None
-
-
-def _by_id(cluster: Cluster) -> int:
-    return cluster.id
-
-
-def _entry_id(entry: tuple[tuple[int, str], Cluster]) -> int:
-    return entry[1].id
 
 
 class TemplateMiner:
@@ -196,15 +168,8 @@ class TemplateMiner:
         self._words: dict[str, str] = {}  # word shape -> mask, "" when the digits matter
         self._weak: dict[str, str] = {}  # word -> mask, for the word shapes marked ""
         self._buckets: dict[tuple[int, str], list[Cluster]] = {}
-        # a cluster's words, joined -> (its bucket, the cluster) for each cluster that had
-        # them, by id (stale entries skipped when read): a crowded bucket's exact matches
-        self._by_words: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}
-        self._by_second: dict[str, list[tuple[tuple[int, str], Cluster]]] = {}  # words[1]
-        # (bucket, a plain word after the first) -> the clusters holding it, by id (a widened
-        # one filed again; stale entries skipped when read)
-        self._by_word: dict[tuple[tuple[int, str], str], list[Cluster]] = {}
-        self._word_filed: dict[int, tuple[str, ...]] = {}  # id -> the words filed there
-        self._indexed = 0
+        self._crowd = WordsIndex()  # the crowded buckets' words indexes (:mod:`._crowded`)
+        self._near = NearbyIndex()  # every bucket's clusters by second/last word (:mod:`._nearby`)
         self._crowded = False  # whether the last slow-path line was filed in a crowded bucket
         self.crowdings = 0
         """How many times a bucket became crowded (each time, every cache was dropped): a
@@ -370,40 +335,27 @@ class TemplateMiner:
         """Rebuild the words indexes from the crowded buckets (on load, on eviction, and once
         stale entries make them twice the clusters): each cluster under its words and under
         its second word, by id."""
-        self._by_words.clear()
-        self._by_second.clear()
-        self._by_word.clear()
-        self._word_filed.clear()
-        self._indexed = 0
+        self._crowd.clear()
+        self._near.rebuild(self._buckets)
         for key, bucket in self._buckets.items():
             if len(bucket) > CROWDED_BUCKET:  # only a crowded bucket reads them
                 for c in bucket:  # in id order: appended in order
-                    self._file(key, c)
+                    self._crowd.file(key, c)
 
     def _index(self, key: tuple[int, str], cluster: Cluster) -> None:
         """File ``cluster`` under its words now (created or widened), in id order."""
-        if self._indexed > 4 * max(self.max_clusters, len(self.clusters)):
+        if self._crowd.indexed > 4 * max(self.max_clusters, len(self.clusters)):
             self._reindex()
         else:
-            self._file(key, cluster)
+            self._crowd.file(key, cluster)
 
-    def _file(self, key: tuple[int, str], cluster: Cluster) -> None:
-        words = cluster.words
-        for index, text in (
-            (self._by_words, " ".join(words)),
-            (self._by_second, words[1] if len(words) > 1 else ""),
-        ):
-            entries = index.setdefault(text, [])
-            # an older cluster widened: into its place by id (a cluster filed twice under one
-            # text is read once, :meth:`_candidates`; the copies go at the next reindex)
-            insort(entries, (key, cluster), key=_entry_id)
-            self._indexed += 1
-        now = tuple(words)
-        if self._word_filed.get(cluster.id) != now:  # created or widened, not only seen
-            self._word_filed[cluster.id] = now
-            for word in set(now[1:]):
-                if WILDCARD not in word:
-                    insort(self._by_word.setdefault((key, word), []), cluster, key=_by_id)
+    def _file_near(self, first: str, cluster: Cluster) -> None:
+        """File the cluster a slow-path line went to for the nearby-bucket search (every change
+        of a cluster's words is made on that path); rebuilt once stale entries are many."""
+        if self._near.entries > 4 * len(self.clusters) + 1024:
+            self._near.rebuild(self._buckets)
+        else:
+            self._near.file(first, cluster)
 
     def _filed_key(self, cluster: Cluster) -> tuple[int, str]:
         """The bucket ``cluster`` was filed under: that of the line that created it (its
@@ -425,7 +377,7 @@ class TemplateMiner:
         key = _bucket_key(words)
         bucket = self._buckets.setdefault(key, [])
         self._crowded = crowded = len(bucket) > CROWDED_BUCKET
-        cands = self._candidates(key, words, bucket) if crowded else bucket
+        cands = self._crowd.candidates(key, words, bucket, self.clusters) if crowded else bucket
         best: Cluster | None = None
         best_cost = (len(words) + 1, 0)
         for cand in cands:
@@ -454,6 +406,7 @@ class TemplateMiner:
                     best.pinned = tuple(sorted({*best.pinned, place}))
         elif best_cost != (0, 0) and _widen(best, words, runs):
             best, self._last_change = self._merge_into(best, bucket, cands)
+        self._file_near(key[1], best)
         if not crowded:  # the line may have made its bucket crowded: cache it then neither
             self._crowded = crowded = len(self._buckets.get(key, ())) > CROWDED_BUCKET
         if crowded:
@@ -470,7 +423,7 @@ class TemplateMiner:
         against several (:func:`vigil.logs._spans.span_slot`), widened (and moved to the line's
         bucket when its span was the longer one); None when there is none. Only on the
         new-cluster path: a bounded number of buckets, none of them crowded."""
-        found = nearest(self._buckets, key, words, CROWDED_BUCKET)
+        found = nearest(self._buckets, key, words, CROWDED_BUCKET, self._near, self.clusters)
         if found is None:
             return None
         first = key[1]
@@ -482,7 +435,7 @@ class TemplateMiner:
                 del self._buckets[home]
             home = key
             bucket = self._buckets.setdefault(key, [])
-            insort(bucket, cluster, key=_by_id)
+            insort(bucket, cluster, key=by_id)
             if len(bucket) == CROWDED_BUCKET + 1:  # crowded now, as in _create
                 for c in bucket:
                     self._index(key, c)
@@ -492,47 +445,6 @@ class TemplateMiner:
         merged, change = self._merge_into(cluster, bucket, list(bucket))
         self._last_change = change if change else ()
         return merged
-
-    def _candidates(
-        self, key: tuple[int, str], words: list[str], bucket: list[Cluster]
-    ) -> list[Cluster]:
-        """The clusters of a crowded ``bucket`` a line is compared with, oldest first as in
-        the bucket: its :data:`CROWDED_OLDEST` oldest, its newest up to
-        :data:`CROWDED_BUCKET`, the clusters whose words are the line's, wherever they are,
-        the newest :data:`CROWDED_SECOND` whose second word is the line's (a template
-        widened long ago, ``user <*>``, met by a new user), and those holding the most of
-        the line's words (:func:`vigil.logs._sharing.sharing`). Drawn from the bucket's
-        order (by id) and the words indexes, all rebuilt on load, so a loaded miner answers
-        as the one that saved it."""
-        cands = bucket[:CROWDED_OLDEST] + bucket[CROWDED_OLDEST - CROWDED_BUCKET :]
-        alive = self.clusters
-        extra = [
-            hit
-            for filed, hit in self._by_words.get(" ".join(words), ())
-            if filed == key and hit.words == words and alive.get(hit.id) is hit
-        ]
-        second: list[Cluster] = []
-        # newest first, up to CROWDED_SECOND distinct ones: a common second word's list is long
-        for filed, hit in reversed(self._by_second.get(words[1] if len(words) > 1 else "", ())):
-            if (
-                filed == key
-                and hit.words[1] == words[1]
-                and alive.get(hit.id) is hit
-                and (not second or second[-1] is not hit)
-            ):
-                second.append(hit)
-                if len(second) == CROWDED_SECOND:
-                    break
-        extra += second
-        extra += sharing(self._by_word, key, words, self.clusters)
-        if extra:
-            listed = {id(c) for c in cands}
-            for hit in extra:
-                if id(hit) not in listed:
-                    listed.add(id(hit))
-                    cands.append(hit)
-            cands.sort(key=_by_id)
-        return cands
 
     def _create(
         self, words: list[str], runs: list[int], key: tuple[int, str], bucket: list[Cluster]

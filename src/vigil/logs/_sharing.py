@@ -1,7 +1,7 @@
 """The clusters of a crowded bucket that hold the most of a line's plain words: candidates the
 template miner adds for a line in a bucket of more than ``CROWDED_BUCKET`` clusters.
 
-Called by :meth:`vigil.logs.TemplateMiner._candidates` (:mod:`vigil.logs._miner`), which keeps
+Called by :meth:`vigil.logs._crowded.WordsIndex.candidates`, which keeps
 the index (each crowded cluster under each plain word after its first, by id; rebuilt on load,
 so a loaded miner answers as the one that saved it). Pure.
 """

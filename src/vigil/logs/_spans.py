@@ -31,9 +31,11 @@ What must not merge, and why it does not here:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from vigil.logs._cluster import ANY, LOOSE, Cluster, _widen
+from vigil.logs._nearby import NearbyIndex
 from vigil.logs._shape import SHAPE
 from vigil.logs._tokens import WILDCARD, covers, loose
 
@@ -163,39 +165,63 @@ def fit(cluster: Cluster, span: Span, line: list[str], runs: list[int]) -> bool:
     return shrunk
 
 
-def nearest(
-    buckets: dict[tuple[int, str], list[Cluster]],
+def _candidates(
+    buckets: Mapping[tuple[int, str], list[Cluster]],
     key: tuple[int, str],
     words: list[str],
     crowded: int,
+    index: NearbyIndex,
+    alive: Mapping[int, Cluster],
+) -> Iterable[Cluster]:
+    """The clusters of the buckets :func:`nearest` searches that may pass its cheap test, in
+    its order (word count, then id): from ``index`` unless the line's own second or last word
+    is a value (then every cluster of those buckets may agree there)."""
+    n, first = key
+    lo, hi = max(3, n - MAX_EXTRA_WORDS), n + MAX_EXTRA_WORDS
+    if WILDCARD in words[1] or WILDCARD in words[-1]:
+        for m in range(lo, hi + 1):
+            other = buckets.get((m, first)) if m != n else None
+            if other and len(other) <= crowded:
+                yield from other
+        return
+    for cand in index.near(first, words, alive):
+        m = len(cand.words)
+        if lo <= m <= hi and m != n and len(buckets.get((m, first), ())) <= crowded:
+            yield cand
+
+
+def nearest(
+    buckets: Mapping[tuple[int, str], list[Cluster]],
+    key: tuple[int, str],
+    words: list[str],
+    crowded: int,
+    index: NearbyIndex,
+    alive: Mapping[int, Cluster],
 ) -> tuple[Cluster, Span] | None:
     """The cluster of the buckets of ``key``'s first word and up to :data:`MAX_EXTRA_WORDS`
     other word counts (none holding more than ``crowded`` clusters) that takes ``words`` with
-    the most agreeing words (:func:`span_slot`), and where; None when none does."""
-    n, first = key
-    if n < 2:
+    the most agreeing words (:func:`span_slot`), and where; None when none does. The clusters
+    are drawn from ``index`` (:mod:`vigil.logs._nearby`), which holds every live cluster under
+    its first word and the shapes of its second and last words."""
+    if key[0] < 2:
         return None
     found: tuple[Cluster, Span] | None = None
     second, last = words[1], words[-1]
     second_shape, last_shape = second.translate(SHAPE), last.translate(SHAPE)
     loose_line = WILDCARD in second or WILDCARD in last
-    for m in range(max(3, n - MAX_EXTRA_WORDS), n + MAX_EXTRA_WORDS + 1):
-        other = buckets.get((m, first)) if m != n else None
-        if not other or len(other) > crowded:
+    for cand in _candidates(buckets, key, words, crowded, index, alive):
+        # the rule needs two words agreeing beside the first one: the second or the last
+        # agrees (a cheap test first: most clusters of a bucket share neither)
+        cw = cand.words
+        if (
+            cw[1] != second
+            and cw[-1] != last
+            and not (loose_line or cand.spans or WILDCARD in cw[1] or WILDCARD in cw[-1])
+            and cw[1].translate(SHAPE) != second_shape
+            and cw[-1].translate(SHAPE) != last_shape
+        ):
             continue
-        for cand in other:
-            # the rule needs two words agreeing beside the first one: the second or the last
-            # agrees (a cheap test first: most clusters of a bucket share neither)
-            cw = cand.words
-            if (
-                cw[1] != second
-                and cw[-1] != last
-                and not (loose_line or cand.spans or WILDCARD in cw[1] or WILDCARD in cw[-1])
-                and cw[1].translate(SHAPE) != second_shape
-                and cw[-1].translate(SHAPE) != last_shape
-            ):
-                continue
-            span = span_slot(cw, cand.levels, words, cand.spans)
-            if span is not None and (found is None or span.agree > found[1].agree):
-                found = cand, span
+        span = span_slot(cw, cand.levels, words, cand.spans)
+        if span is not None and (found is None or span.agree > found[1].agree):
+            found = cand, span
     return found
