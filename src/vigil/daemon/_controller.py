@@ -256,7 +256,7 @@ class Controller(ControlPlane):
         self.hosts = FencedBackend(
             self.backend,
             store=self.store,
-            leads=self.store.leads if isinstance(self.store, SqlStore) else lambda: True,
+            hold=self.store.holding_lead if isinstance(self.store, SqlStore) else None,
             clock=self.clock,
             on_lost=self._fenced,
         )
