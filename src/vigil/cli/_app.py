@@ -24,6 +24,7 @@ from rich.table import Table
 from vigil.cli._client import DEFAULT_URL, ApiClient, api_errors, token_problem, url_problem
 from vigil.cli._detect import detect
 from vigil.cli._guards import guards_table
+from vigil.cli._help import untype_flags
 from vigil.cli._logs import logs_app
 from vigil.cli._logs_api import (
     LOG_KINDS,
@@ -328,7 +329,8 @@ def agent(
         typer.Option("--config", "-c", help="vigil.yaml: follow its logs.sources of this node."),
     ] = None,
     log: Annotated[
-        list[str] | None, typer.Option("--log", help="A log file to follow (repeatable).")
+        list[str] | None,
+        typer.Option("--log", metavar="<file>", help="A log file to follow (repeatable)."),
     ] = None,
     log_format: Annotated[
         str, typer.Option(help="Header format of the --log files (or a preset, or auto).")
@@ -521,6 +523,7 @@ logs_app.command("findings")(logs_findings)
 app.command("detect", help="Score a timestamp,value CSV with the default streaming detector.")(
     detect
 )
+untype_flags(app)  # --help: no <bool> beside on/off flags (vigil.cli._help)
 
 
 def main() -> None:
