@@ -465,9 +465,15 @@ class Controller(ControlPlane):
         return runner.command(command, actor=actor, reason=reason)
 
     def heartbeat(
-        self, node: str, seq: int, info: Mapping[str, Any], *, peer: str | None = None
+        self,
+        node: str,
+        seq: int,
+        info: Mapping[str, Any],
+        *,
+        peer: str | None = None,
+        address: str | None = None,
     ) -> HeartbeatAck:
-        status = self.monitor.heartbeat(node, seq, info, peer=peer)
+        status = self.monitor.heartbeat(node, seq, info, peer=peer, address=address)
         return HeartbeatAck(interval=self.monitor.interval, node_status=status.value)
 
     def balancer_status(self, service: str) -> BalancerStatus | None:
