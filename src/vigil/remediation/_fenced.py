@@ -7,7 +7,7 @@ start, stop, signal or sweep processes.
 (:mod:`vigil.store._fence`) refuses a write of an old leader, but a host action is no write: a
 restart whose action record was written while the controller still led, then slept its backoff,
 started the process after a standby had taken over (two copies of a replica, one of them
-unsupervised by the leader). So each host action runs inside the store's
+unsupervised by the leader). So each start, signal or sweep runs inside the store's
 :meth:`~vigil.store.SqlStore.holding_lead` block (``hold``): the fence's check, ``FENCE_LOCK``
 taken shared and the epoch read, in a transaction left open until the action returned. A new
 leader's takeover takes that lock exclusive, so it waits for the action in flight (and retries
@@ -28,7 +28,10 @@ for, a leader cut off from the database while a standby takes over.
 What it does not close: the lock lives as long as its connection. A connection cut during the
 action (a network cut, the server ending the session) lets a takeover in before the action
 returned; the commit then fails, which is logged, and the new leader adopts or sweeps what the
-action left. A stop holds the lock through its grace, so a takeover waits up to that long.
+action left. A stop is checked, not held: it lasts up to its grace, and at shutdown every
+replica stops at once, so holding would take a pooled connection per replica for seconds and
+starve the store's pool; a takeover landing between a stop's check and its signal still sees
+the replica stopped (the new leader, which adopted it, starts it again).
 """
 
 from __future__ import annotations
@@ -152,12 +155,12 @@ class FencedBackend:
         return await self.inner.wait(info)
 
     async def stop(self, info: ProcessInfo, grace: float) -> int | None:
+        # checked, not held: a stop lasts up to its grace, and at shutdown every replica stops
+        # at once; holding a pooled connection each would starve the store's pool
         action, target = "replica.stop", f"replica:{info.replica}"
         hold = await self._aheld(action, target)
-        try:
-            return await self.inner.stop(info, grace)
-        finally:
-            await asyncio.to_thread(self._leave, hold, action, target)
+        await asyncio.to_thread(self._leave, hold, action, target)
+        return await self.inner.stop(info, grace)
 
     def kill(self, info: ProcessInfo, signum: int) -> None:
         action, target = "replica.kill", f"replica:{info.replica}"
