@@ -115,3 +115,37 @@ def test_a_store_that_never_led_holds_nothing(pg_url: str) -> None:
         assert store.leads()
     finally:
         store.close()
+
+
+class GatedStop(LocalBackend):
+    """A real local backend whose stop waits at a gate first (the fence's check is done)."""
+
+    def __init__(self, instance: str) -> None:
+        super().__init__(instance)
+        self.at_gate = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def stop(self, info: ProcessInfo, grace: float) -> int | None:
+        self.at_gate.set()
+        await self.gate.wait()
+        return await super().stop(info, grace)
+
+
+async def test_a_stop_is_checked_but_holds_no_connection_through_its_grace(
+    stores: tuple[SqlStore, SqlStore, SqlStore],
+) -> None:
+    # at shutdown every replica stops at once: a connection held per stop would starve the pool
+    old, new, _ = stores
+    inner = GatedStop(f"fence-{uuid.uuid4().hex[:8]}")
+    hosts = FencedBackend(inner, store=old, hold=old.holding_lead, clock=lambda: 1.0)
+    info = await inner.start(ProcessSpec(replica=ReplicaId("llm/0"), argv=["sleep", "60"]))
+    stopping = asyncio.create_task(hosts.stop(info, 1.0))
+    try:
+        await asyncio.wait_for(inner.at_gate.wait(), 30)
+        # the takeover is not held back by the stop in flight (lock_timeout 1 s, no retry)
+        await asyncio.to_thread(new.lead, "controller B", at=2.0, wait=1.0)
+        assert new.leads()
+    finally:
+        inner.gate.set()
+        await asyncio.wait_for(stopping, 30)
+    assert not inner.alive(info)
