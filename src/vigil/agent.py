@@ -26,7 +26,9 @@ import json
 import logging
 import os
 import random
+import socket
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
@@ -83,6 +85,26 @@ def retry_delay(every: float, failures: int) -> float:
 def host_info() -> dict[str, Any]:
     """What a heartbeat says about the node; placement reads ``memory_free_mb`` and ``cpu_pct``."""
     return dict(host_facts())
+
+
+def route_address(controller: str) -> str | None:
+    """The local address of this host's route to ``controller`` (a URL): what ``vigil agent``
+    advertises without ``--advertise-address``. A UDP socket is connected, which picks the
+    route and sends nothing; None when the controller's name does not resolve (the controller
+    then uses the heartbeat's peer address)."""
+    parts = urllib.parse.urlsplit(controller)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname or "", port, type=socket.SOCK_DGRAM)
+        family, kind, proto, _, target = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.connect(target)
+            return str(probe.getsockname()[0])
+    except (OSError, ValueError, IndexError) as exc:
+        log.warning(
+            "no route to %s to advertise (%s): the controller uses the peer", controller, exc
+        )
+        return None
 
 
 def log_edge(
@@ -160,7 +182,11 @@ class Agent:
         log_ship_every: float = 5.0,
         max_buffered: int = MAX_BUFFERED,
         compress: bool = True,
+        address: str | None = None,
     ) -> None:
+        self.address = address
+        """Sent with each heartbeat: the address this node wants to be reached at (None: none
+        sent, the controller takes the heartbeat's peer address)."""
         self.url = controller.rstrip("/") + "/api/v1/heartbeats"
         self.logs_url = controller.rstrip("/") + "/api/v1/logs/batches"
         self.logs = logs
@@ -253,6 +279,8 @@ class Agent:
     async def beat(self, client: httpx.AsyncClient, seq: int) -> None:
         samples = self._samples()
         body = {"node": self.name, "seq": seq, "info": host_info(), "samples": samples}
+        if self.address:
+            body["address"] = self.address
         content, headers = self._encode(body)
         try:
             resp = await client.post(

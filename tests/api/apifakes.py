@@ -140,7 +140,13 @@ class FakeControl:
         )
 
     def heartbeat(
-        self, node: str, seq: int, info: Mapping[str, Any], *, peer: str | None = None
+        self,
+        node: str,
+        seq: int,
+        info: Mapping[str, Any],
+        *,
+        peer: str | None = None,
+        address: str | None = None,
     ) -> HeartbeatAck:
         if node not in {n.name for n in self.node_list}:
             raise NotFoundError("node", node)

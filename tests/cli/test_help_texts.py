@@ -54,3 +54,20 @@ def test_logs_top_and_findings_help_say_what_their_options_do(cli: Cli) -> None:
     findings = cli("logs", "findings", "--help", columns=200).stdout
     assert "Only findings of this kind: log_novelty (a new template), log_burst or" in findings
     assert "How many findings to show, newest first." in findings
+
+
+@pytest.mark.parametrize("command", [[], ["agent"], ["logs"], ["logs", "top"], ["up"], ["detect"]])
+def test_help_shows_no_type_beside_flags_and_a_file_beside_log(
+    cli: Cli, command: list[str]
+) -> None:
+    # typer printed <bool> beside every on/off flag (--help too) and <list[str]> beside --log
+    done = cli(*command, "--help", columns=200)
+    assert done.returncode == 0, done.stderr
+    assert "<bool>" not in done.stdout
+    assert "<list[" not in done.stdout
+    assert "--help" in done.stdout and "Show this message and exit." in done.stdout
+    if command == ["agent"]:
+        line = next(x for x in done.stdout.splitlines() if "--log " in x)
+        assert "<file>" in line and "A log file to follow (repeatable)." in line
+        line = next(x for x in done.stdout.splitlines() if "--interval" in x)
+        assert "<float>" in line  # options taking a value keep their type

@@ -32,7 +32,7 @@ async def post_heartbeat(
 ) -> HeartbeatOut:
     agent.check(body.node)
     peer = request.client.host if request.client else None
-    ack = ctx.control.heartbeat(body.node, body.seq, body.info, peer=peer)
+    ack = ctx.control.heartbeat(body.node, body.seq, body.info, peer=peer, address=body.address)
     errors: list[str] = []
     if body.samples:
         samples = node_samples(body.node, body.samples)

@@ -41,7 +41,7 @@ from vigil.api._auth import reporter_for
 from vigil.api._context import ApiContext
 from vigil.api._gzip import MAX_INFLATED, inflate, read_capped, replay, too_long
 from vigil.api._metrics import ApiMetrics
-from vigil.api._schemas import MAX_BATCH, Info
+from vigil.api._schemas import MAX_BATCH, Address, Info
 from vigil.api._series import ERRORS_SHOWN
 from vigil.api._surrogates import lone_surrogate
 from vigil.collectors import Labels, SampleBatch, freeze_labels
@@ -68,6 +68,7 @@ class BeatDict(TypedDict):
     seq: Annotated[int, Field(ge=0)]
     info: NotRequired[Info]
     samples: NotRequired[Annotated[list[SampleDict], Field(max_length=MAX_BATCH)]]
+    address: NotRequired[Annotated[Address | None, Field(default=None)]]
 
 
 BEAT: TypeAdapter[BeatDict] = TypeAdapter(BeatDict)
@@ -173,7 +174,9 @@ class HeartbeatFastPath:
         node = beat["node"]
         try:
             reporter_for(self.context.tokens, token).check(node)
-            ack = control.heartbeat(node, beat["seq"], beat.get("info", {}), peer=peer)
+            ack = control.heartbeat(
+                node, beat["seq"], beat.get("info", {}), peer=peer, address=beat.get("address")
+            )
             errors: list[str] = []
             if beat.get("samples"):
                 samples = node_samples(node, beat["samples"])

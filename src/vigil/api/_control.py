@@ -140,10 +140,17 @@ class ControlPlane(Protocol):
         ...
 
     def heartbeat(
-        self, node: str, seq: int, info: Mapping[str, Any], *, peer: str | None = None
+        self,
+        node: str,
+        seq: int,
+        info: Mapping[str, Any],
+        *,
+        peer: str | None = None,
+        address: str | None = None,
     ) -> HeartbeatAck:
         """Record a heartbeat from an agent (raises NotFoundError for an unknown node); ``peer``
-        is the address it came from (a node declared without an address learns it)."""
+        is the address it came from, ``address`` the one the agent asks to be reached at (a
+        node declared without an address learns it: ``address`` over ``peer``)."""
         ...
 
     def healthy_replicas(self, service: str) -> Sequence[Replica]:

@@ -14,7 +14,16 @@ from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from vigil.model import FindingKind, Health, IncidentState, NodeStatus, ReplicaState, Severity
+from vigil.model import (
+    MAX_ADDRESS,
+    FindingKind,
+    Health,
+    IncidentState,
+    NodeStatus,
+    ReplicaState,
+    Severity,
+    check_address,
+)
 from vigil.store import Page
 
 T = TypeVar("T")
@@ -77,8 +86,11 @@ class NodeOut(_Out):
         "null until then"
     )
     address_source: Annotated[
-        Literal["config", "heartbeat"] | None, BeforeValidator(lambda v: v or None)
-    ] = Field(description="Where address came from; null while it is not known")
+        Literal["config", "agent", "heartbeat"] | None, BeforeValidator(lambda v: v or None)
+    ] = Field(
+        description="Where address came from: the config, the address the agent sent "
+        "(agent), or the heartbeat's peer address (heartbeat); null while it is not known"
+    )
     labels: dict[str, str]
     status: NodeStatus
     last_heartbeat: float | None
@@ -309,6 +321,8 @@ def shallow(info: dict[str, Any]) -> dict[str, Any]:
 
 
 Info = Annotated[dict[str, Any], AfterValidator(shallow)]
+Address = Annotated[str, Field(min_length=1, max_length=MAX_ADDRESS), AfterValidator(check_address)]
+"""The address an agent asks to be reached at (:func:`vigil.model.check_address`)."""
 """A heartbeat's free-form facts, at most :data:`MAX_INFO_DEPTH` levels deep."""
 
 
@@ -323,6 +337,12 @@ class HeartbeatIn(BaseModel):
         default_factory=list,
         max_length=MAX_BATCH,
         description="Metrics riding on the heartbeat (one request a second instead of two)",
+    )
+    address: Address | None = Field(
+        default=None,
+        description="The address the agent asks to be reached at (vigil agent "
+        "--advertise-address): taken over the heartbeat's peer address for a node declared "
+        "without one (address_source: agent). Older agents send none.",
     )
 
 

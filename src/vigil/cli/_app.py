@@ -24,6 +24,7 @@ from rich.table import Table
 from vigil.cli._client import DEFAULT_URL, ApiClient, api_errors, token_problem, url_problem
 from vigil.cli._detect import detect
 from vigil.cli._guards import guards_table
+from vigil.cli._help import untype_flags
 from vigil.cli._logs import logs_app
 from vigil.cli._logs_api import (
     LOG_KINDS,
@@ -35,6 +36,7 @@ from vigil.cli._logs_api import (
 from vigil.cli._numbers import finite
 from vigil.cli._risk import fetch_risk, risk_table
 from vigil.errors import ConfigError, VigilError
+from vigil.model import check_address
 from vigil.render import TOP_SERIES, incidents_table, live, nodes_table, replicas_table, top_table
 
 if TYPE_CHECKING:
@@ -58,6 +60,16 @@ MAX_PERIOD = 86_400.0
 """The longest period an option takes (a day): a bound also refuses ``inf``, which passed a
 lower bound alone and made the agent beat back to back (a due time of NaN), never ship its
 logs, and ``vigil top`` raise OverflowError in ``time.sleep``."""
+
+
+def _advertised(value: str | None) -> str | None:
+    """``--advertise-address`` checked before the agent starts (as the controller checks it)."""
+    if value is None:
+        return None
+    try:
+        return check_address(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 def _controller_url(value: str) -> str:
@@ -328,7 +340,8 @@ def agent(
         typer.Option("--config", "-c", help="vigil.yaml: follow its logs.sources of this node."),
     ] = None,
     log: Annotated[
-        list[str] | None, typer.Option("--log", help="A log file to follow (repeatable).")
+        list[str] | None,
+        typer.Option("--log", metavar="<file>", help="A log file to follow (repeatable)."),
     ] = None,
     log_format: Annotated[
         str, typer.Option(help="Header format of the --log files (or a preset, or auto).")
@@ -343,9 +356,20 @@ def agent(
             help="Seconds between log batches, 0.05 to 86400 (default: logs.ship_every).",
         ),
     ] = None,
+    advertise_address: Annotated[
+        str | None,
+        typer.Option(
+            "--advertise-address",
+            envvar="VIGIL_ADVERTISE_ADDRESS",
+            callback=_advertised,
+            help="The IP address or host name the controller should reach this node at, for a "
+            "node declared without one (behind a NAT or a proxy; default: the local address of "
+            "the route to the controller).",
+        ),
+    ] = None,
 ) -> None:
     """Run a node agent: send heartbeats to the controller, and ship its logs, until stopped."""
-    from vigil.agent import Agent, MetricSource, log_edge
+    from vigil.agent import Agent, MetricSource, log_edge, route_address
 
     _logging(False)
     from vigil.collectors import GpuCollector, HostCollector
@@ -370,6 +394,7 @@ def agent(
         logs=edge,
         log_poll_every=logs.poll_every if logs else 0.5,
         log_ship_every=ship_every or (logs.ship_every if logs else 5.0),
+        address=advertise_address or route_address(controller),
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(node_agent.run())
@@ -521,6 +546,7 @@ logs_app.command("findings")(logs_findings)
 app.command("detect", help="Score a timestamp,value CSV with the default streaming detector.")(
     detect
 )
+untype_flags(app)  # --help: no <bool> beside on/off flags (vigil.cli._help)
 
 
 def main() -> None:

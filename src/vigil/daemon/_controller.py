@@ -256,7 +256,7 @@ class Controller(ControlPlane):
         self.hosts = FencedBackend(
             self.backend,
             store=self.store,
-            leads=self.store.leads if isinstance(self.store, SqlStore) else lambda: True,
+            hold=self.store.holding_lead if isinstance(self.store, SqlStore) else None,
             clock=self.clock,
             on_lost=self._fenced,
         )
@@ -465,9 +465,15 @@ class Controller(ControlPlane):
         return runner.command(command, actor=actor, reason=reason)
 
     def heartbeat(
-        self, node: str, seq: int, info: Mapping[str, Any], *, peer: str | None = None
+        self,
+        node: str,
+        seq: int,
+        info: Mapping[str, Any],
+        *,
+        peer: str | None = None,
+        address: str | None = None,
     ) -> HeartbeatAck:
-        status = self.monitor.heartbeat(node, seq, info, peer=peer)
+        status = self.monitor.heartbeat(node, seq, info, peer=peer, address=address)
         return HeartbeatAck(interval=self.monitor.interval, node_status=status.value)
 
     def balancer_status(self, service: str) -> BalancerStatus | None:

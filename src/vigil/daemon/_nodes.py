@@ -19,9 +19,13 @@ A node declared without an address (``nodes[].address`` unset; only ``local`` st
 host without one) takes the address its heartbeats come from (the API passes the request's peer
 address): shown at once as ``address`` with ``address_source: heartbeat``, stored with the node's
 row and taken up again after a restart; a later heartbeat from elsewhere (the agent moved, a new
-DHCP lease) replaces it. An address set in the config is never replaced (``address_source:
-config``). Behind a NAT or a proxy between agent and controller, the learned address is the
-proxy's: set the address in the config there.
+DHCP lease) replaces it. An agent may send the address it wants to be reached at (``vigil agent
+--advertise-address``; by default the local address of its route to the controller): that one is
+taken over the peer (``address_source: agent``; older agents send none). Behind a NAT or a
+proxy between agent and controller, the peer is the proxy's: the agent's own address, or one
+set in the config, is the one to use there. An address set in the config is never replaced
+(``address_source: config``). The store keeps the address, not its source: after a restart it
+shows as ``heartbeat`` until the agent's next heartbeat says ``agent`` again.
 """
 
 from __future__ import annotations
@@ -178,15 +182,24 @@ class NodeMonitor:
         return self._snapshot
 
     def heartbeat(
-        self, name: str, seq: int, info: Mapping[str, Any], *, peer: str | None = None
+        self,
+        name: str,
+        seq: int,
+        info: Mapping[str, Any],
+        *,
+        peer: str | None = None,
+        address: str | None = None,
     ) -> NodeStatus:
-        """Record a heartbeat; returns the node's status afterwards (Up). ``peer``: the address
-        it came from, the node's address when it was declared without one."""
+        """Record a heartbeat; returns the node's status afterwards (Up). ``address``: the one
+        the agent asks to be reached at, else ``peer``: the address it came from; the node's
+        address when it was declared without one."""
         node = self._nodes.get(name)
         if node is None:
             raise NotFoundError("node", name)
-        if peer and name in self._learns and peer != node.address:
-            node = self._learned(node, peer)
+        learnt, source = (address, "agent") if address else (peer, "heartbeat")
+        changed = learnt != node.address or source != node.address_source
+        if learnt and name in self._learns and changed:
+            node = self._learned(node, learnt, source)
         now = self._clock()
         if seq < self._last_seq.get(name, -1):  # the agent restarted: a new heartbeat stream
             self._judge.forget(name)
@@ -203,11 +216,12 @@ class NodeMonitor:
             self._apply(transition, now)
         return self._judge.status(name)
 
-    def _learned(self, node: Node, address: str) -> Node:
-        """``node``'s address learned from its heartbeats: shown at once, and stored (so it
-        outlives a restart) on the ordered writer, or in line outside :meth:`run`."""
-        log.info("node %s: address %s learned from its agent's heartbeats", node.name, address)
-        node = dataclasses.replace(node, address=address, address_source="heartbeat")
+    def _learned(self, node: Node, address: str, source: str) -> Node:
+        """``node``'s address learned from its heartbeats (``source``: ``agent``, the address
+        the agent sent; ``heartbeat``, their peer): shown at once, and stored (so it outlives a
+        restart) on the ordered writer, or in line outside :meth:`run`."""
+        log.info("node %s: address %s learned from its agent (%s)", node.name, address, source)
+        node = dataclasses.replace(node, address=address, address_source=source)
         self._snapshot = None
         row = node
         if self._writer is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vigil.model._address import MAX_ADDRESS, check_address
 from vigil.model._events import (
     ActionChanged,
     Event,
@@ -36,6 +37,7 @@ from vigil.model._types import (
 
 __all__ = [
     "ACTIVE_INCIDENT_STATES",
+    "MAX_ADDRESS",
     "ActionChanged",
     "ActionRecord",
     "Event",
@@ -61,5 +63,6 @@ __all__ = [
     "ReplicaState",
     "Severity",
     "SubjectRecovered",
+    "check_address",
     "replica_id",
 ]

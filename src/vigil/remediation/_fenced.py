@@ -7,12 +7,17 @@ start, stop, signal or sweep processes.
 (:mod:`vigil.store._fence`) refuses a write of an old leader, but a host action is no write: a
 restart whose action record was written while the controller still led, then slept its backoff,
 started the process after a standby had taken over (two copies of a replica, one of them
-unsupervised by the leader). So before each host action the wrapper asks whether the store's
-leadership epoch is still this controller's (``leads``: :meth:`vigil.store.SqlStore.leads`, one
-read; nothing to ask for a store that never led, such as SQLite). When it is not, the action is
-refused: :class:`~vigil.errors.NotLeaderError` is raised (the runner logs it and waits, as for
-a refused write), the refusal is written to the audit trail (the one write an old leader still
-makes, unfenced: the new leader's trail shows what was held back), and ``on_lost`` tells the
+unsupervised by the leader). So each start, signal or sweep runs inside the store's
+:meth:`~vigil.store.SqlStore.holding_lead` block (``hold``): the fence's check, ``FENCE_LOCK``
+taken shared and the epoch read, in a transaction left open until the action returned. A new
+leader's takeover takes that lock exclusive, so it waits for the action in flight (and retries
+after its wait) as for a write in flight: an action either runs wholly before a takeover
+commits, or is refused. One round trip before the action and a commit after it (figures in
+docs/benchmarks.md, "Fencing host actions"); nothing to hold for a store that never led, such
+as SQLite. When the store is led by another controller the action is refused:
+:class:`~vigil.errors.NotLeaderError` is raised (the runner logs it and waits, as for a refused
+write), the refusal is written to the audit trail (the one write an old leader still makes,
+unfenced: the new leader's trail shows what was held back), and ``on_lost`` tells the
 controller, which stops and leaves the replicas to the new leader.
 
 A store out of reach cannot say who leads: its :class:`~vigil.errors.StoreError` propagates and
@@ -20,8 +25,13 @@ the action is held back as a write would be (the runner retries; at shutdown wit
 stop`` the replicas are left running). Acting anyway would undo the fence in the very case it is
 for, a leader cut off from the database while a standby takes over.
 
-What it does not close: a takeover that lands between the check and the action (a round trip
-to the database) is not seen; the new leader adopts or sweeps what that action left.
+What it does not close: the lock lives as long as its connection. A connection cut during the
+action (a network cut, the server ending the session) lets a takeover in before the action
+returned; the commit then fails, which is logged, and the new leader adopts or sweeps what the
+action left. A stop is checked, not held: it lasts up to its grace, and at shutdown every
+replica stops at once, so holding would take a pooled connection per replica for seconds and
+starve the store's pool; a takeover landing between a stop's check and its signal still sees
+the replica stopped (the new leader, which adopted it, starts it again).
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from vigil.backends import ProcessBackend, ProcessInfo, ProcessSpec
 from vigil.errors import NotLeaderError, StoreError
@@ -43,28 +54,56 @@ the refusal so the reader knows whom to ask."""
 
 
 class FencedBackend:
-    """A :class:`~vigil.backends.ProcessBackend` that acts on hosts only while ``leads()``."""
+    """A :class:`~vigil.backends.ProcessBackend` that acts on hosts only inside ``hold``.
+
+    ``hold(what)`` is :meth:`vigil.store.SqlStore.holding_lead` (None: nothing is held, every
+    action runs, as for a store that never led).
+    """
 
     def __init__(
         self,
         inner: ProcessBackend,
         *,
         store: Store,
-        leads: Callable[[], bool],
+        hold: Callable[[str], AbstractContextManager[object]] | None,
         clock: Callable[[], float],
         on_lost: Callable[[str], None] | None = None,
     ) -> None:
         self.inner = inner
         self._store = store
-        self._leads = leads
+        self._hold = hold
         self._clock = clock
         self._on_lost = on_lost
 
-    def _refusal(self, action: str, target: str) -> str | None:
-        """None while this controller leads its store; else why ``action`` is refused, written
-        to the audit trail (a blocking read, and a write when refused)."""
-        if self._leads():
-            return None
+    def _enter(self, action: str, target: str) -> AbstractContextManager[object] | str:
+        """The entered hold while this controller leads its store; else why ``action`` is
+        refused, written to the audit trail (blocking: a round trip, and a write if refused)."""
+        if self._hold is None:
+            return nullcontext()
+        hold = self._hold(f"{action} of {target}")
+        try:
+            hold.__enter__()
+        except NotLeaderError:
+            return self._refusal(action, target)
+        return hold
+
+    @staticmethod
+    def _leave(hold: AbstractContextManager[object], action: str, target: str) -> None:
+        """End the hold (commit its empty transaction; blocking). The action is done whatever
+        the commit says: a failed commit is logged, not raised."""
+        try:
+            hold.__exit__(None, None, None)
+        except StoreError as exc:
+            log.warning(
+                "%s of %s was done, but the store's fence was not held to its end (a "
+                "takeover may have landed meanwhile; the new leader adopts or sweeps it): %s",
+                action,
+                target,
+                exc,
+            )
+
+    def _refusal(self, action: str, target: str) -> str:
+        """Why ``action`` is refused, written to the audit trail."""
         leader = self._store.get_meta(LEADER_META) or "nobody"
         message = (
             f"this controller is no longer the leader (the store is led by {leader}): "
@@ -92,30 +131,44 @@ class FencedBackend:
             self._on_lost(message)
         return NotLeaderError(message)
 
-    def _allowed(self, action: str, target: str) -> None:
-        message = self._refusal(action, target)
-        if message is not None:
-            raise self._refuse(message)
+    def _held(self, action: str, target: str) -> AbstractContextManager[object]:
+        hold = self._enter(action, target)
+        if isinstance(hold, str):
+            raise self._refuse(hold)
+        return hold
 
-    async def _check(self, action: str, target: str) -> None:
-        message = await asyncio.to_thread(self._refusal, action, target)
-        if message is not None:
-            raise self._refuse(message)
+    async def _aheld(self, action: str, target: str) -> AbstractContextManager[object]:
+        hold = await asyncio.to_thread(self._enter, action, target)
+        if isinstance(hold, str):
+            raise self._refuse(hold)
+        return hold
 
     async def start(self, spec: ProcessSpec) -> ProcessInfo:
-        await self._check("replica.start", f"replica:{spec.replica}")
-        return await self.inner.start(spec)
+        action, target = "replica.start", f"replica:{spec.replica}"
+        hold = await self._aheld(action, target)
+        try:
+            return await self.inner.start(spec)
+        finally:
+            await asyncio.to_thread(self._leave, hold, action, target)
 
     async def wait(self, info: ProcessInfo) -> int | None:
         return await self.inner.wait(info)
 
     async def stop(self, info: ProcessInfo, grace: float) -> int | None:
-        await self._check("replica.stop", f"replica:{info.replica}")
+        # checked, not held: a stop lasts up to its grace, and at shutdown every replica stops
+        # at once; holding a pooled connection each would starve the store's pool
+        action, target = "replica.stop", f"replica:{info.replica}"
+        hold = await self._aheld(action, target)
+        await asyncio.to_thread(self._leave, hold, action, target)
         return await self.inner.stop(info, grace)
 
     def kill(self, info: ProcessInfo, signum: int) -> None:
-        self._allowed("replica.kill", f"replica:{info.replica}")
-        self.inner.kill(info, signum)
+        action, target = "replica.kill", f"replica:{info.replica}"
+        hold = self._held(action, target)
+        try:
+            self.inner.kill(info, signum)
+        finally:
+            self._leave(hold, action, target)
 
     def alive(self, info: ProcessInfo) -> bool:
         return self.inner.alive(info)
@@ -124,8 +177,11 @@ class FencedBackend:
         return self.inner.adopt(replica, pid, create_time)
 
     def sweep(self, keep: Sequence[ProcessInfo]) -> list[int]:
-        self._allowed("replica.sweep", "host")
-        return self.inner.sweep(keep)
+        hold = self._held("replica.sweep", "host")
+        try:
+            return self.inner.sweep(keep)
+        finally:
+            self._leave(hold, "replica.sweep", "host")
 
     def close(self) -> None:
         self.inner.close()

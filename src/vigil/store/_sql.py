@@ -9,7 +9,7 @@ are used outside :mod:`vigil.store._engine`'s SQLite branch and :func:`vigil.sto
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,6 +100,18 @@ class SqlStore:
         fence.taken(epoch)
         self._db.fence = fence
         return epoch
+
+    def holding_lead(self, what: str) -> AbstractContextManager[object]:
+        """A block that runs only while this store leads, and that no takeover enters: the
+        fence's check (``FENCE_LOCK`` taken shared, the epoch read) opens an empty write
+        transaction that stays open to the block's end, so a new leader's :meth:`lead` waits
+        for the block as for a write in flight (and retries after ``wait``). Entering raises
+        :class:`vigil.errors.NotLeaderError` once another controller leads. For host actions
+        (:class:`vigil.remediation.FencedBackend`); a store that never led holds nothing.
+        The block holds one pooled connection; keep it short."""
+        if self._db.fence is None:
+            return nullcontext()
+        return self._db.write(what)
 
     def leads(self) -> bool:
         """Whether the epoch this store took with :meth:`lead` is still the store's (True for a
