@@ -334,6 +334,12 @@ def _detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             break  # "<time> 10.0.0.7:5100 TLS: Initial packet": a peer address opens the message
         if kind == PROGRAM and _SHOUTED.match(tok) and _after_bare_time(toks, i, fields):
             break  # "<time> MULTI: Learn: ...": a capitalised tag with no host is the message's
+        if kind == PROGRAM and _SHOUTED.match(tok) and time_end and _pid_field(fields):
+            # "<ctime> [pid 4821] [alice] OK LOGIN: msg" (vsftpd): after a process field and no
+            # host, an upper-case tag is the message's; the header ends with the process field
+            return _after_process(line, toks, time_end), tuple(
+                f for f in fields if f[0] in ("Time", "Number")
+            )
         if kind == PROGRAM and i > 0 and not numbers and fields and fields[0][0] == "Field":
             # "START RequestId: 8f5c Version: 3": a capitalised tag and a name with its colon
             # with no time before them open the message (a syslog program follows a time)
@@ -529,6 +535,24 @@ def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     if nxt[0] == "[" and toks.has(i + 2) and _kind(nxt, True) == TIME:
         return _skip_space(line, nxt_end)
     return _skip_space(line, tok_end)
+
+
+def _pid_field(fields: list[tuple[str, str]]) -> bool:
+    """True when a header field is a ``[pid N]`` process field and none is a host."""
+    return any(k == "Field" and _PROCESS_BRACKET.match(v) for k, v in fields) and not any(
+        k == "Host" for k, _ in fields
+    )
+
+
+def _after_process(line: str, toks: _Tokens, time_end: int) -> int:
+    """Where the message starts after the time ending at ``time_end`` and the ``[pid N]``
+    process fields right after it."""
+    end, j = time_end, 0
+    while toks.has(j) and toks[j][1] <= time_end:
+        j += 1
+    while toks.has(j) and _PROCESS_BRACKET.match(toks[j][0]):
+        end, j = toks[j][1], j + 1
+    return _skip_space(line, end)
 
 
 def _after_bare_time(toks: _Tokens, i: int, fields: list[tuple[str, str]]) -> bool:

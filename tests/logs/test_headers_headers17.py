@@ -1,0 +1,47 @@
+"""Automatic header detection: message words the detection took for header fields on raw lines
+only (branch headers17). Each rule has a line of its layout and near misses that keep their
+header as before."""
+
+from __future__ import annotations
+
+from vigil.logs import LogFormat, TemplateMiner
+
+
+def content(line: str) -> str:
+    return LogFormat().split(line).content
+
+
+def test_an_upper_case_tag_after_a_process_field_and_no_host_is_the_message() -> None:
+    # vsftpd: "<ctime> [pid N] CONNECT: ..." -- CONNECT: was taken for a syslog program
+    line = 'Sun Nov 29 10:00:01 2026 [pid 4821] CONNECT: Client "10.0.3.17"'
+    assert content(line) == 'CONNECT: Client "10.0.3.17"'
+    line = 'Sun Nov 29 10:00:02 2026 [pid 4820] [alice] OK LOGIN: Client "10.0.3.17"'
+    assert content(line) == '[alice] OK LOGIN: Client "10.0.3.17"'
+    split = LogFormat().split(line)
+    assert [k for k, _ in split.fields] == ["Time", "Time", "Number", "Time", "Number"]
+
+
+def test_tagged_lines_of_different_processes_make_one_template() -> None:
+    fmt, miner = LogFormat(), TemplateMiner()
+    lines = [
+        'Sun Nov 29 10:00:01 2026 [pid 4821] CONNECT: Client "10.0.3.17"',
+        'Sun Nov 29 10:01:13 2026 [pid 5109] CONNECT: Client "10.0.3.44"',
+        'Sun Nov 29 10:01:14 2026 [pid 5110] [bob] FAIL LOGIN: Client "10.0.3.44"',
+        'Sun Nov 29 10:01:20 2026 [pid 5130] [bob] OK LOGIN: Client "10.0.3.44"',
+    ]
+    ids = [miner.cluster_of(fmt.split(line).content).id for line in lines]
+    assert ids[0] == ids[1]
+    assert len(set(ids)) == 3
+    assert miner.clusters[miner.resolve(ids[0])].template == 'CONNECT: Client "<*>"'
+
+
+def test_a_program_after_a_host_or_a_level_after_a_pid_stays_header() -> None:
+    # a host before the program: syslog's program, header as before
+    line = "Nov 29 10:00:01 ftp01 vsftpd[4821]: CONNECT: Client 10.0.3.17"
+    assert content(line) == "CONNECT: Client 10.0.3.17"
+    # PostgreSQL: a bare pid bracket, then its severity: header as before
+    line = "2026-11-29 10:00:01.123 UTC [18231] FATAL:  password authentication failed"
+    assert content(line) == "password authentication failed"
+    # a lower-case name after the process field is not an upper-case tag: left as it was
+    line = "Sun Nov 29 10:00:01 2026 [pid 4821] worker: started"
+    assert content(line) == "started"
