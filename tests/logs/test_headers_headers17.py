@@ -45,3 +45,16 @@ def test_a_program_after_a_host_or_a_level_after_a_pid_stays_header() -> None:
     # a lower-case name after the process field is not an upper-case tag: left as it was
     line = "Sun Nov 29 10:00:01 2026 [pid 4821] worker: started"
     assert content(line) == "started"
+
+
+def test_an_upper_case_tag_after_a_tabbed_level_is_no_logger_name() -> None:
+    # istiod: "<time>\tinfo\tFLAG: --x=..." -- FLAG: was taken for a CamelCase logger column
+    line = '2026-11-29T10:00:01.118291Z\tinfo\tFLAG: --clusterID="Kubernetes"'
+    assert content(line) == 'FLAG: --clusterID="Kubernetes"'
+    line = "2026-11-29T10:02:14.551002Z\tinfo\tads\tADS: new connection for node:x-1"
+    assert content(line) == "ADS: new connection for node:x-1"
+    # a CamelCase or dotted logger column stays header
+    line = "2026-11-29T10:00:01.000Z\tINFO\tWindowManager: focus changed"
+    assert content(line) == "focus changed"
+    line = "2026-11-29T10:00:01.000Z\tINFO\thudson.model.Run#execute: build started"
+    assert content(line) == "build started"

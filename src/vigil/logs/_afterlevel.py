@@ -72,7 +72,8 @@ _DOTTED_NAME = re.compile(r"^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$")
 
 def _is_logger(tok: str, modules: bool = False) -> bool:
     """A logger name after the level: dotted (Java), ``$`` (inner class) or CamelCase; with
-    ``modules``, a Rust path or a module name with an underscore too."""
+    ``modules``, a Rust path or a module name with an underscore too. An upper-case word
+    (``FLAG:``, ``ADS:``) is no CamelCase name: a tag of the message (istiod)."""
     if not _LOGGER.match(tok):
         return modules and _RUST_PATH.match(tok) is not None
     if tok[0] == "/":
@@ -86,7 +87,7 @@ def _is_logger(tok: str, modules: bool = False) -> bool:
         "." in name
         or "$" in name
         or (modules and "_" in name)
-        or any(c.isupper() for c in name[1:])
+        or (any(c.isupper() for c in name[1:]) and any(c.islower() for c in name))
     )
 
 
