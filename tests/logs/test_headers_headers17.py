@@ -58,3 +58,18 @@ def test_an_upper_case_tag_after_a_tabbed_level_is_no_logger_name() -> None:
     assert content(line) == "focus changed"
     line = "2026-11-29T10:00:01.000Z\tINFO\thudson.model.Run#execute: build started"
     assert content(line) == "build started"
+
+
+def test_a_capitalised_key_padded_after_a_bracketed_level_is_the_message() -> None:
+    # NATS's banner: "[pid] <time> [INF]   Version:  2.10.22" -- the key was taken for an
+    # hclog logger name, then for a padded column
+    line = "[1] 2026/11/29 10:00:01.118311 [INF]   Version:  2.10.22"
+    assert content(line) == "Version:  2.10.22"
+    line = "[1] 2026/11/29 10:00:01.118319 [INF]   Cluster:  nats-cluster"
+    assert content(line) == "Cluster:  nats-cluster"
+    # hclog's lower-case logger after its padded level stays header
+    line = "2026-11-29T10:00:01.118Z [INFO]  core: security barrier not initialized"
+    assert content(line) == "security barrier not initialized"
+    # a padded column with no colon stays header ("Info     CBS    Loaded ...")
+    line = "2026-11-29 10:00:01, Info                  CBS    Loaded Servicing Stack v6.1"
+    assert content(line).startswith("Loaded Servicing Stack")

@@ -141,9 +141,15 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     traced = _traced(line, toks, i, end)
     if traced:
         return traced
-    if line.startswith("]  ", end - 1) and toks.has(i + 1) and _LOGGER.match(toks[i][0]):
+    if (
+        line.startswith("]  ", end - 1)
+        and toks.has(i + 1)
+        and _LOGGER.match(toks[i][0])
+        and not toks[i][0][0].isupper()
+    ):
         # "[INFO]  agent: msg": a bracketed level padded to the width of the longest one, then
-        # a name and a colon (hclog's "[%-5s] name: msg"): the name is the logger
+        # a name and a colon (hclog's "[%-5s] name: msg"): the name is the logger; a
+        # capitalised one is a key of the message ("[INF]   Version:  2.10.22", a banner)
         return _skip_space(line, toks[i][1])
     if line.startswith("\t", end):
         # a tab-separated header (zap's console encoder): "<time>\tINFO\tctrl.Job\tmsg\t{...}";
@@ -289,7 +295,7 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             return _skip_space(line, toks[i + 2][1])
         if nxt == "-" or (nxt.startswith("[") and not nxt.endswith(":")):
             return _skip_space(line, nxt_end)
-    if line.startswith("  ", tok_end) and " " not in tok:
+    if line.startswith("  ", tok_end) and " " not in tok and tok[-1] != ":":
         if tok.isupper() and toks.has(i + 2) and _CONTEXT.match(toks[i + 1][0]):
             # "<time> I NETWORK  [listener] msg" (MongoDB's legacy layout): an upper-case
             # component padded to its column, then the context (thread) in brackets
