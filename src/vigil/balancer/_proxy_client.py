@@ -42,6 +42,15 @@ _H2_PREFACE: Final = b"PRI * HTTP/2.0\r\n"
 # why reading from the client is paused (a bit mask)
 _PIPELINE: Final = 1
 _UPSTREAM: Final = 2
+# The headers of a connection between requests and of a plain head (which has none to read):
+# one shared list, never appended to (on_message_begin gives a parsed head a list of its own),
+# so that no list is made per connection and per plain request
+_NO_HEADERS: Final[Headers] = []
+# (peer address as accept() gave it, X-Forwarded-Proto) -> (its bytes, its proxy_lines): made
+# once per client address, not per connection (a burst of streams comes from few addresses);
+# emptied when it grows past _LINES_MAX (many distinct clients: made again, as before)
+_LINES: Final[dict[tuple[str, bytes], tuple[bytes, bytes]]] = {}
+_LINES_MAX: Final = 4096
 
 
 def _discard(data: object) -> None:
@@ -56,6 +65,18 @@ def _no_method() -> bytes:
 def _not_kept() -> bool:
     """What ``should_keep_alive`` is without a parser (never called, as :func:`_no_method`)."""
     return False
+
+
+def _peer_lines(host: str, proto: bytes) -> tuple[bytes, bytes]:
+    """The peer address ``host`` as bytes and its :func:`proxy_lines`, from the cache."""
+    key = (host, proto)
+    known = _LINES.get(key)
+    if known is None:
+        if len(_LINES) >= _LINES_MAX:
+            _LINES.clear()
+        ip = host.encode()
+        _LINES[key] = known = (ip, proxy_lines(ip, proto))
+    return known
 
 
 def _minor_of_1(data: bytes) -> bool:
@@ -95,8 +116,12 @@ class ClientConnection:
         self.feed: Callable[[bytes], None] = _discard
         self.get_method: Callable[[], bytes] = _no_method
         self.should_keep_alive: Callable[[], bool] = _not_kept
-        self.ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"-"
-        self.lines = proxy_lines(self.ip, state.proto)  # the proxy's lines, for plain heads
+        if isinstance(peer, tuple) and peer:
+            # the peer's address and the proxy's lines for plain heads (cached per address)
+            self.ip, self.lines = _peer_lines(str(peer[0]), state.proto)
+        else:
+            self.ip = b"-"
+            self.lines = proxy_lines(self.ip, state.proto)
         # the peer is a trusted proxy (ProxySettings.trusted_proxies): its forwarding headers
         # are passed on, and its X-Forwarded-For names the client of each request
         self.trusted = bool(state.trusted) and is_trusted(state.trusted, self.ip)
@@ -107,7 +132,7 @@ class ClientConnection:
         self.parsing: Exchange | None = None  # the exchange receiving body pieces
         self.spare: Exchange | None = None  # a finished exchange, for the next request
         self.url = b""
-        self.headers: Headers = []
+        self.headers: Headers = _NO_HEADERS
         self.head_bytes = 0  # bytes of earlier reads since the current head began
         self.data_len = 0  # the size of the read being parsed
         self.data = b""  # the read being parsed
@@ -144,8 +169,7 @@ class ClientConnection:
         if self.ip == b"-":
             peer = transport.get_extra_info("peername")
             if isinstance(peer, tuple) and peer:
-                self.ip = str(peer[0]).encode()
-                self.lines = proxy_lines(self.ip, self.state.proto)
+                self.ip, self.lines = _peer_lines(str(peer[0]), self.state.proto)
                 if self.state.trusted and is_trusted(self.state.trusted, self.ip):
                     self.trusted = True
                     self.plain = False
@@ -410,8 +434,8 @@ class ClientConnection:
         else:
             self.spare = None
         self.url = url
-        self.headers = []
-        ex.begin(method, url, self.headers, meta, True, False)
+        self.headers = _NO_HEADERS
+        ex.begin(method, url, _NO_HEADERS, meta, True, False)
         self.queue.append(ex)
         ex.request_complete()
 
