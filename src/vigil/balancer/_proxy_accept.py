@@ -139,40 +139,45 @@ class Listener:
         loop.add_reader(sock.fileno(), self._accept)
 
     def _accept(self) -> None:
-        sock = self.sock
-        uv = self._uv
-        accept = self._accept_fd
-        family, kind, proto = self._kind
-        conn: _socket.socket
+        take = self._take
         for _ in range(ACCEPT_BATCH):
-            try:
-                if uv:
-                    fd, peer = accept()
-                else:
-                    conn, peer = sock.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            if not take():
                 return
-            except OSError as exc:
-                if exc.errno not in RESOURCE_ERRORS:
-                    raise
-                log.warning(
-                    "cannot accept connections (%s); pausing %.0f s: raise the limit on open "
-                    "files (ulimit -n) if this persists",
-                    exc,
-                    RESOURCE_PAUSE,
-                )
-                self.loop.remove_reader(sock.fileno())
-                self.loop.call_later(RESOURCE_PAUSE, self._resume)
-                return
-            self.accepted += 1
-            if uv:  # not set non-blocking here: libuv's uv_tcp_open does (one ioctl, not two)
-                conn = UvAccepted(family, kind, proto, fd)
+
+    def _take(self) -> bool:
+        """Accept one queued connection and hand it to a protocol of the factory's; False when
+        the queue is empty, or accepting paused for want of descriptors (with a warning)."""
+        conn: _socket.socket
+        try:
+            if self._uv:
+                fd, peer = self._accept_fd()
             else:
-                conn.setblocking(False)
-            # the factory's protocols have asyncio.Protocol's methods without its base class
-            make = cast(ProtocolFactory, functools.partial(self.factory, peer))
-            # uvloop takes any socket object with fileno(), family and type
-            _drive(self.loop.connect_accepted_socket(make, cast(socket.socket, conn)))
+                conn, peer = self.sock.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return False
+        except OSError as exc:
+            if exc.errno not in RESOURCE_ERRORS:
+                raise
+            log.warning(
+                "cannot accept connections (%s); pausing %.0f s: raise the limit on open "
+                "files (ulimit -n) if this persists",
+                exc,
+                RESOURCE_PAUSE,
+            )
+            self.loop.remove_reader(self.sock.fileno())
+            self.loop.call_later(RESOURCE_PAUSE, self._resume)
+            return False
+        self.accepted += 1
+        if self._uv:  # not set non-blocking here: libuv's uv_tcp_open does (one ioctl, not two)
+            family, kind, proto = self._kind
+            conn = UvAccepted(family, kind, proto, fd)
+        else:
+            conn.setblocking(False)
+        # the factory's protocols have asyncio.Protocol's methods without its base class
+        make = cast(ProtocolFactory, functools.partial(self.factory, peer))
+        # uvloop takes any socket object with fileno(), family and type
+        _drive(self.loop.connect_accepted_socket(make, cast(socket.socket, conn)))
+        return True
 
     def _resume(self) -> None:
         if not self._closed:

@@ -32,23 +32,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import socket
 import struct
 import time
 from collections.abc import Callable, Sized
 from multiprocessing.shared_memory import SharedMemory
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from vigil.balancer._proxy_accept import (
     ACCEPT_BATCH,
-    RESOURCE_ERRORS,
-    RESOURCE_PAUSE,
     Listener,
-    ProtocolFactory,
-    UvAccepted,
-    _drive,
-    log,
 )
 
 BALANCES: Final = ("exact", "kernel")
@@ -238,12 +231,7 @@ class BalancedListener(Listener):
     def _accept(self) -> None:
         share = self.share
         share.fresh = 0  # the previous batch's connections are among the clients by now
-        sock = self.sock
-        uv = self._uv
-        accept = self._accept_fd
-        family, kind, proto = self._kind
-        conn: Any
-        take = share.quota(queued(sock))  # its share of the queue, in one batch
+        take = share.quota(queued(self.sock))  # its share of the queue, in one batch
         for _ in range(ACCEPT_BATCH):
             if take > 0:
                 take -= 1
@@ -257,36 +245,12 @@ class BalancedListener(Listener):
                     self.deferred = 0
                     self._hold()
                 return
-            try:
-                if uv:
-                    fd, peer = accept()
-                else:
-                    conn, peer = sock.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            if not self._take():
                 share.publish()
                 return
-            except OSError as exc:
-                if exc.errno not in RESOURCE_ERRORS:
-                    raise
-                log.warning(
-                    "cannot accept connections (%s); pausing %.0f s: raise the limit on open "
-                    "files (ulimit -n) if this persists",
-                    exc,
-                    RESOURCE_PAUSE,
-                )
-                self.loop.remove_reader(sock.fileno())
-                self.loop.call_later(RESOURCE_PAUSE, self._resume)
-                return
-            self.accepted += 1
             self.deferred = 0
             share.fresh += 1
             share.publish()  # before the next look, so the siblings see it at once
-            if uv:
-                conn = UvAccepted(family, kind, proto, fd)
-            else:
-                conn.setblocking(False)
-            make = cast(ProtocolFactory, functools.partial(self.factory, peer))
-            _drive(self.loop.connect_accepted_socket(make, cast(socket.socket, conn)))
 
     def _hold(self) -> None:
         self.held += 1
