@@ -90,6 +90,15 @@ async def bind(host: str, port: int, *, backlog: int, reuse_port: bool) -> list[
     infos = await loop.getaddrinfo(
         host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )
+    return bind_all(infos, port, backlog=backlog, reuse_port=reuse_port, blocking=False)
+
+
+def bind_all(
+    infos: list[tuple[Any, ...]], port: int, *, backlog: int, reuse_port: bool, blocking: bool
+) -> list[socket.socket]:
+    """A listening TCP socket per distinct address of ``infos`` (``getaddrinfo``'s answer for
+    ``port``); with port 0 they all share the first one's port. Used by :func:`bind` and by
+    :func:`vigil.balancer._proxy_balance.listen_shared` (no loop there)."""
     socks: list[socket.socket] = []
     seen = set()
     try:
@@ -108,7 +117,7 @@ async def bind(host: str, port: int, *, backlog: int, reuse_port: bool) -> list[
                 address = (address[0], socks[0].getsockname()[1], *address[2:])
             sock.bind(address)
             sock.listen(backlog)
-            sock.setblocking(False)
+            sock.setblocking(blocking)
     except BaseException:
         for sock in socks:
             sock.close()

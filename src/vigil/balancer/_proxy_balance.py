@@ -42,6 +42,7 @@ from typing import Any, Final
 from vigil.balancer._proxy_accept import (
     ACCEPT_BATCH,
     Listener,
+    bind_all,
 )
 
 BALANCES: Final = ("exact", "kernel")
@@ -281,27 +282,7 @@ def listen_shared(host: str, port: int, backlog: int) -> list[socket.socket]:
     resolves to (``""``: all interfaces), as :func:`~vigil.balancer._proxy_accept.bind` does
     for a lone proxy, but without a loop (the parent calls it, maybe from a loop's thread)."""
     infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    socks: list[socket.socket] = []
-    seen = set()
-    try:
-        for family, kind, proto, _, address in infos:
-            if (family, address) in seen:
-                continue
-            seen.add((family, address))
-            sock = socket.socket(family, kind, proto)
-            socks.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:  # or it would take the IPv4 port as well
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            if port == 0 and len(socks) > 1:
-                address = (address[0], socks[0].getsockname()[1], *address[2:])
-            sock.bind(address)
-            sock.listen(backlog)
-    except BaseException:
-        for sock in socks:
-            sock.close()
-        raise
-    return socks
+    return bind_all(infos, port, backlog=backlog, reuse_port=False, blocking=True)
 
 
 def _cells(memory: SharedMemory) -> memoryview[float]:
