@@ -123,6 +123,11 @@ def test_the_cli_prints_what_the_streaming_score_scores(name: str, tmp_path: Pat
 
 def test_holding_a_few_lines_gives_the_resolved_grouping_where_the_merge_comes_soon() -> None:
     for name in SOON:
+        if name == "holdout12/traefik":
+            # its providers ("*file.Provider" / "*traefik.Provider") are sibling names since
+            # gather18: one cluster from the second line, no merge to wait for
+            assert score(name, hold=0)[0] == score(name)[0] == 1.0
+            continue
         assert score(name, hold=0)[0] < score(name)[0] == score(name, hold=HOLD_LINES)[0] == 1.0
     assert grouping_accuracy(load(SOON[0])[0], held(SOON[0], hold=1)[0]) == 1.0
 

@@ -17,6 +17,41 @@ import re
 
 from vigil.logs._tokens import KEY_END, KEY_START, WILDCARD, common_prefix, qualified
 
+_SEGMENT_BREAK = re.compile(r"[-.|/\\:]+")
+"""What joins the parts of a compound name: ``site-b``, ``com.example.maps``, ``a|task-0``."""
+_NAME_PART = re.compile(r"^(?!.*<\*>)[^\W\d_]")
+"""A part of a name that is a word (a letter first, no mask): the fixed part two sibling names
+share."""
+_CONSTANT_PART = re.compile(r"^[A-Z][A-Z0-9_]+$")
+"""A part written as a constant's name (``SCREEN_ON``, ``TIME_TICK``): ``action.SCREEN_ON`` and
+``action.TIME_TICK`` are two kinds of event, as ``SCREEN_ON`` / ``SCREEN_OFF`` are."""
+
+
+def sibling_names(a: str, b: str) -> bool:
+    """True when two words are two names of one family: both are made of the same number of
+    parts joined by ``-``, ``.``, ``|``, ``/``, ``\\`` or ``:``, and they share some parts and
+    differ in others, whole parts each (``site-b``/``site-c``, ``scratch-client``/
+    ``home-client``, ``com.example.weather``/``com.example.maps``), a shared part being a word,
+    not a mask, and no differing part a constant's name (``intent.action.SCREEN_ON`` /
+    ``intent.action.TIME_TICK`` are two kinds of event). A program composes such
+    names from a fixed part and a variable one, so two of them in one place are two values,
+    even though they look alike. Not a word holding a call or a frame (``(``, ``$``:
+    ``Client.call(Client.java:<*>)`` / ``Client$Connection.setup(...)``): code locations are
+    the event's, as a stack frame keeps its class and method."""
+    if "(" in a or "(" in b or "$" in a or "$" in b:
+        return False
+    pa, pb = _SEGMENT_BREAK.split(a), _SEGMENT_BREAK.split(b)
+    if len(pa) < 2 or len(pa) != len(pb) or not all(pa) or not all(pb):
+        return False
+    same = [x == y for x, y in zip(pa, pb, strict=True)]
+    if all(same) or not any(x == y and _NAME_PART.search(x) for x, y in zip(pa, pb, strict=True)):
+        return False  # nothing shared but a mask: "dcbf...<*>" / "icbi...<*>"
+    return not any(
+        _CONSTANT_PART.match(x) or _CONSTANT_PART.match(y)
+        for x, y in zip(pa, pb, strict=True)
+        if x != y
+    )
+
 
 def look_alike(a: str, b: str) -> bool:
     """True when two different words look like variants of one constant, not two values.
@@ -25,12 +60,15 @@ def look_alike(a: str, b: str) -> bool:
     look alike when one is a single character (``x+``/``y+``) or they share a prefix or suffix
     of half the shorter one or more. Variable values (user names, hosts) rarely look alike;
     constants that tell two events apart often do (``failure;``/``failures;``,
-    ``SCREEN_ON``/``SCREEN_OFF``, ``z-``/``z+``).
+    ``SCREEN_ON``/``SCREEN_OFF``, ``z-``/``z+``). Compound names that differ in whole parts
+    (:func:`sibling_names`) do not look alike: they are two names.
     """
     prefix = common_prefix(a, b)
     key = KEY_END.match(prefix)
     if key is not None:
         a, b = a[key.end() :], b[key.end() :]
+    if sibling_names(a, b):
+        return False  # "site-b"/"site-c": a name's variable part, not a variant of a word
     suffix = common_prefix(a[::-1], b[::-1])[::-1]
     tail = KEY_START.search(suffix)
     if tail is not None:
