@@ -67,8 +67,12 @@ def look_alike(a: str, b: str) -> bool:
     key = KEY_END.match(prefix)
     if key is not None:
         a, b = a[key.end() :], b[key.end() :]
-    if sibling_names(a, b):
-        return False  # "site-b"/"site-c": a name's variable part, not a variant of a word
+    # "site-b"/"site-c" look alike but are two names: asked only of words that look alike
+    # (the names' split is then paid on those pairs alone, not on every pair compared)
+    return _look_alike(a, b) and not sibling_names(a, b)
+
+
+def _look_alike(a: str, b: str) -> bool:
     suffix = common_prefix(a[::-1], b[::-1])[::-1]
     tail = KEY_START.search(suffix)
     if tail is not None:
@@ -81,7 +85,6 @@ def look_alike(a: str, b: str) -> bool:
     if len(common_prefix(a, b)) >= need:
         return True
     return len(common_prefix(a[::-1], b[::-1])) >= need
-
 
 INTRODUCERS = frozenset(
     ["user", "users", "username", "for", "from", "by", "host", "hostname", "account", "login"]
