@@ -32,14 +32,17 @@ import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from vigil.collectors import EdgeSourceSpec, LogEdge, Sample, host_facts
 from vigil.errors import InputError
 from vigil.logs import LogFormat, LogFormatError
-from vigil.settings import LogsSettings, source_label
+from vigil.model import source_label
+
+if TYPE_CHECKING:  # the settings models (pydantic, ~14 MB) load only with --config (issue 5)
+    from vigil.settings import LogsSettings
 
 log = logging.getLogger("vigil.agent")
 
@@ -65,6 +68,21 @@ LOG_RETRY_MAX = 60.0
 """Longest wait between two log-shipping rounds after errors in a row (the wait doubles from
 the poll period per failed round): a lasting fault is tried again each minute, not each poll,
 and not logged twice a second."""
+
+
+LOG_POLL_EVERY = 0.5
+"""Seconds between two reads of the followed files without a config (``logs.poll_every``)."""
+LOG_SHIP_EVERY = 5.0
+"""Seconds between two log batches without a config (``logs.ship_every``)."""
+LOG_BATCH_TEMPLATES = 1000
+"""Templates per batch without a config (``logs.batch_templates``)."""
+LOG_SAMPLES = 3
+"""Example lines per template per batch without a config (``logs.samples``)."""
+LOG_MAX_LINE_BYTES = 64 * 1024
+"""Longer lines are cut, without a config (``logs.max_line_bytes``).
+
+These five are the defaults of :class:`vigil.settings.LogsSettings`, repeated here so an agent
+run without ``--config`` never imports the settings models; a test keeps them equal."""
 
 
 LOG_RETRY_MIN = 0.05
@@ -137,13 +155,12 @@ def log_edge(
                 "give one a name in logs.sources"
             )
         names.add(spec.name)
-    settings = logs or LogsSettings()
     return LogEdge(
         specs,
         state_dir / f"logs-{node}.json",
-        max_templates=settings.batch_templates,
-        samples=settings.samples,
-        max_line_bytes=settings.max_line_bytes,
+        max_templates=logs.batch_templates if logs else LOG_BATCH_TEMPLATES,
+        samples=logs.samples if logs else LOG_SAMPLES,
+        max_line_bytes=logs.max_line_bytes if logs else LOG_MAX_LINE_BYTES,
     )
 
 
@@ -178,8 +195,8 @@ class Agent:
         metrics: Sequence[MetricSource] = (),
         metrics_every: float = METRICS_EVERY,
         logs: LogEdge | None = None,
-        log_poll_every: float = 0.5,
-        log_ship_every: float = 5.0,
+        log_poll_every: float = LOG_POLL_EVERY,
+        log_ship_every: float = LOG_SHIP_EVERY,
         max_buffered: int = MAX_BUFFERED,
         compress: bool = True,
         address: str | None = None,
