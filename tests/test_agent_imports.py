@@ -32,9 +32,10 @@ from vigil.settings import LogsSettings, NodeSettings
 SETTINGS = ("vigil.settings", "vigil.settings._models")
 """The controller's configuration models: an agent run without ``--config`` must not import
 them (~9 MB on top of pydantic's ~5 MB)."""
-HEAVY = ("pydantic", "pydantic_core", *SETTINGS)
-"""Not imported by importing the agent's modules. The command line still brings pydantic
-itself: typer (0.29) coerces every parameter through a pydantic ``TypeAdapter``."""
+HEAVY = ("pydantic", "pydantic_core", "prometheus_client", *SETTINGS)
+"""Not imported by importing the agent's modules (prometheus_client: only to parse a scrape).
+The command line still brings pydantic itself: typer (0.29) coerces every parameter through a
+pydantic ``TypeAdapter``."""
 
 
 def _imported(stderr: str) -> set[str]:
