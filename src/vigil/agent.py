@@ -27,15 +27,15 @@ import logging
 import os
 import random
 import socket
+import sys
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
-
+from vigil._agent_http import HttpError, agent_client
 from vigil.collectors import EdgeSourceSpec, LogEdge, Sample, host_facts
 from vigil.errors import InputError
 from vigil.logs import LogFormat, LogFormatError
@@ -164,7 +164,7 @@ def log_edge(
     )
 
 
-def _json_object(resp: httpx.Response) -> dict[str, Any] | None:
+def _json_object(resp: Answer) -> dict[str, Any] | None:
     """The answer's JSON object, or None when it is not one: ``resp.json()`` raised on an HTML
     page, and ``.get`` on a JSON list, out of :meth:`Agent.beat`, ending the agent."""
     try:
@@ -172,6 +172,41 @@ def _json_object(resp: httpx.Response) -> dict[str, Any] | None:
     except ValueError:  # json.JSONDecodeError and UnicodeDecodeError both are
         return None
     return answer if isinstance(answer, dict) else None
+
+
+class Answer(Protocol):
+    """What the agent reads of an answer (:class:`vigil._agent_http.Response`, httpx's)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    def json(self) -> Any: ...
+
+
+class Client(Protocol):
+    """What the agent sends with: :class:`vigil._agent_http.AgentHttp` (its own), or an
+    ``httpx.AsyncClient`` (behind a proxy; tests)."""
+
+    def post(
+        self,
+        url: str,
+        *,
+        content: bytes | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float,
+    ) -> Awaitable[Answer]: ...
+
+
+def _no_answer() -> tuple[type[BaseException], ...]:
+    """The errors of a request that got no answer: the agent's client's, and httpx's when httpx
+    is loaded (a client passed in, or the one used behind a proxy). Importing httpx to name
+    them would cost the memory its own client saves (issue 5)."""
+    httpx = sys.modules.get("httpx")
+    return (HttpError,) if httpx is None else (HttpError, httpx.HTTPError)
 
 
 class MetricSource(Protocol):
@@ -293,7 +328,7 @@ class Agent:
             headers["Content-Encoding"] = "gzip"
         return data, headers
 
-    async def beat(self, client: httpx.AsyncClient, seq: int) -> None:
+    async def beat(self, client: Client, seq: int) -> None:
         samples = self._samples()
         body = {"node": self.name, "seq": seq, "info": host_info(), "samples": samples}
         if self.address:
@@ -306,7 +341,7 @@ class Agent:
                 headers=headers,
                 timeout=max(0.05, self.interval * REQUEST_TIMEOUT_SHARE),
             )
-        except httpx.HTTPError as exc:
+        except _no_answer() as exc:
             self.failed += 1
             self._requeue(samples)  # the controller may be down: keep them, bounded
             log.warning("heartbeat %d to %s failed: %s", seq, self.url, exc)
@@ -372,7 +407,7 @@ class Agent:
         """Send heartbeats forever (or ``count`` of them), and ship logs meanwhile. ``jitter`` (a
         share of the interval) delays each one by a uniform random amount, to test the
         controller's tolerance."""
-        async with httpx.AsyncClient() as client:
+        async with agent_client() as client:
             shipper = asyncio.create_task(self._ship_logs(client)) if self.logs else None
             try:
                 await self._beats(client, count)
@@ -383,7 +418,7 @@ class Agent:
                 if self.logs is not None:
                     self.logs.close()
 
-    async def _ship_logs(self, client: httpx.AsyncClient) -> None:
+    async def _ship_logs(self, client: Client) -> None:
         """Read the files every ``log_poll_every``; send a batch every ``log_ship_every``.
 
         An error of one round (the state cannot be saved: a full disk, its directory gone) is
@@ -416,7 +451,7 @@ class Agent:
                     log.info("log shipping works again after %d failed rounds", failures)
                 failures = 0
 
-    async def ship_logs(self, client: httpx.AsyncClient) -> bool:
+    async def ship_logs(self, client: Client) -> bool:
         """Send the pending (or a new) log batch; True once the controller has it."""
         assert self.logs is not None
         batch = await asyncio.to_thread(self.logs.batch)
@@ -427,7 +462,7 @@ class Agent:
             resp = await client.post(
                 self.logs_url, json=body, headers=self._headers, timeout=LOG_BATCH_TIMEOUT
             )
-        except httpx.HTTPError as exc:
+        except _no_answer() as exc:
             self.log_failures += 1
             log.warning(
                 "log batch %d to %s failed, kept for the next try: %s",
@@ -456,7 +491,7 @@ class Agent:
         self.log_batches += 1
         return True
 
-    async def _beats(self, client: httpx.AsyncClient, count: int | None) -> None:
+    async def _beats(self, client: Client, count: int | None) -> None:
         start = self._clock()
         seq = 0
         interval = self.interval

@@ -80,7 +80,9 @@ def _controller_url(value: str) -> str:
         raise typer.BadParameter(
             f"must be an http:// or https:// URL with a host, e.g. http://ctl:8700 (got {value!r})"
         )
-    problem = url_problem(value)
+    from vigil._agent_http import plain_url  # stdlib: the agent no longer imports httpx
+
+    problem = None if plain_url(value) else url_problem(value)  # httpx says what is wrong
     if problem is not None:
         raise typer.BadParameter(problem)
     return value
