@@ -48,7 +48,7 @@ class Server:
                     break
                 writer.write(raw)
                 await writer.drain()
-                if len(self.requests) in self.close_after:
+                if len(self.requests) in self.close_after or b"Connection: close" in raw:
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass  # the client left, or the test is over
@@ -240,3 +240,25 @@ def test_the_agents_controller_url_is_checked_without_httpx_when_plain(
     url: str, plain: bool
 ) -> None:
     assert plain_url(url) is plain
+
+
+async def test_an_answer_ended_by_closing_is_read_to_its_end_in_pieces() -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"a" * 1000)
+        await writer.drain()
+        await asyncio.sleep(0.1)  # the client has read the first piece by now, mostly
+        writer.write(b"b" * 1000)
+        writer.close()
+
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    async with listener, AgentHttp() as http:
+        answer = await http.post(f"http://127.0.0.1:{port}/", content=b"{}", timeout=5)
+    assert answer.content == b"a" * 1000 + b"b" * 1000
+
+
+async def test_a_url_that_cannot_be_split_is_an_error_not_a_crash() -> None:
+    async with AgentHttp() as http:
+        with pytest.raises(HttpError, match="bad URL"):
+            await http.post("http://[::1/x", content=b"", timeout=5)

@@ -99,10 +99,10 @@ class AgentHttp:
             content = _json_body(json)
             head.setdefault("content-type", "application/json")
         body = content or b""
-        parts = urllib.parse.urlsplit(url)
         try:
+            parts = urllib.parse.urlsplit(url)
             origin = (parts.scheme, parts.hostname or "", parts.port or _port(parts.scheme))
-        except ValueError as exc:  # a port out of range or not a number
+        except ValueError as exc:  # an unclosed [, a port out of range or not a number
             raise HttpError(f"bad URL {url!r}: {exc}") from exc
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         request = _request(target, parts.netloc.rpartition("@")[2], head, body)
@@ -251,7 +251,7 @@ async def _read(reader: asyncio.StreamReader, timeout: float) -> tuple[Response,
             raise HttpError(f"answer of {length} bytes (at most {MAX_ANSWER} read)")
         body = await asyncio.wait_for(reader.readexactly(length), timeout)
     else:  # the body ends with the connection
-        body = await asyncio.wait_for(reader.read(MAX_ANSWER + 1), timeout)
+        body = await _till_closed(reader, timeout)
         keep = False
     if headers.get("content-encoding", "").lower() == "gzip":  # not asked for; httpx inflates it
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -259,6 +259,17 @@ async def _read(reader: asyncio.StreamReader, timeout: float) -> tuple[Response,
         if inflate.unconsumed_tail:
             raise HttpError(f"answer over {MAX_ANSWER} bytes inflated; not read further")
     return Response(status, headers, body), keep
+
+
+async def _till_closed(reader: asyncio.StreamReader, timeout: float) -> bytes:  # noqa: ASYNC109
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await asyncio.wait_for(reader.read(64 * 1024), timeout):
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            raise HttpError(f"answer over {MAX_ANSWER} bytes; not read further")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _chunked(reader: asyncio.StreamReader, timeout: float) -> bytes:  # noqa: ASYNC109
