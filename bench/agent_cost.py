@@ -31,16 +31,19 @@ from vigil.daemon import Controller
 from vigil.settings import Settings
 
 console = Console(stderr=True)
-IDLE = "import time, httpx, psutil, vigil.agent, vigil.collectors; time.sleep(3600)"
+IDLE = "import time, psutil, vigil.cli, vigil.agent, vigil.collectors; time.sleep(3600)"
+"""The floor: what ``vigil agent`` imports (the command line, the agent, its collectors), idle.
+It named httpx until the agent stopped using it (5 Dec), and not the command line."""
 
 
-def measure(proc: psutil.Process, seconds: float) -> tuple[float, float]:
-    """(CPU % of one core over ``seconds``, RSS in MB at the end)."""
+def measure(proc: psutil.Process, seconds: float) -> tuple[float, float, float]:
+    """(CPU % of one core over ``seconds``, RSS and USS in MB at the end)."""
     before = proc.cpu_times()
     time.sleep(seconds)
     after = proc.cpu_times()
     used = (after.user + after.system) - (before.user + before.system)
-    return 100.0 * used / seconds, proc.memory_info().rss / 1e6
+    memory = proc.memory_full_info()
+    return 100.0 * used / seconds, memory.rss / 1e6, memory.uss / 1e6
 
 
 async def main(seconds: float) -> dict[str, object]:
@@ -77,7 +80,11 @@ async def main(seconds: float) -> dict[str, object]:
     idle = await asyncio.create_subprocess_exec(sys.executable, "-c", IDLE)
     try:
         await asyncio.sleep(5)  # start-up and imports are not the steady state
-        (agent_cpu, agent_rss), (log_cpu, log_rss), (idle_cpu, idle_rss) = await asyncio.gather(
+        (
+            (agent_cpu, agent_rss, agent_uss),
+            (log_cpu, log_rss, log_uss),
+            (idle_cpu, idle_rss, _),
+        ) = await asyncio.gather(
             asyncio.to_thread(measure, psutil.Process(agent.pid), seconds),
             asyncio.to_thread(measure, psutil.Process(log_agent.pid), seconds),
             asyncio.to_thread(measure, psutil.Process(idle.pid), seconds),
@@ -94,9 +101,11 @@ async def main(seconds: float) -> dict[str, object]:
         "seconds": seconds,
         "agent_cpu_pct_of_core": round(agent_cpu, 3),
         "agent_rss_mb": round(agent_rss, 1),
+        "agent_uss_mb": round(agent_uss, 1),
         "series_stored": stored,
         "agent_with_logs_cpu_pct_of_core": round(log_cpu, 3),
         "agent_with_logs_rss_mb": round(log_rss, 1),
+        "agent_with_logs_uss_mb": round(log_uss, 1),
         "log_lines_shipped": log_lines,
         "baseline_idle_python_cpu_pct": round(idle_cpu, 3),
         "baseline_idle_python_rss_mb": round(idle_rss, 1),
@@ -115,22 +124,25 @@ if __name__ == "__main__":
     args = parser.parse_args()
     figures = asyncio.run(main(15.0 if args.quick else 60.0))
     table = Table(title="vigil agent at 1 s resolution vs an idle Python process")
-    for col in ("process", "CPU % of a core", "RSS MB"):
+    for col in ("process", "CPU % of a core", "RSS MB", "USS MB"):
         table.add_column(col)
     table.add_row(
         "vigil agent (heartbeats + host metrics)",
         f"{figures['agent_cpu_pct_of_core']}",
         f"{figures['agent_rss_mb']}",
+        f"{figures['agent_uss_mb']}",
     )
     table.add_row(
         "vigil agent + following an idle log file",
         f"{figures['agent_with_logs_cpu_pct_of_core']}",
         f"{figures['agent_with_logs_rss_mb']}",
+        f"{figures['agent_with_logs_uss_mb']}",
     )
     table.add_row(
         "idle Python with the same imports",
         f"{figures['baseline_idle_python_cpu_pct']}",
         f"{figures['baseline_idle_python_rss_mb']}",
+        "",
     )
     console.print(table)
     console.print(f"series stored by the controller: {figures['series_stored']}")

@@ -16,6 +16,10 @@ controller is down or slow they pile up there, and past the bound the *oldest* a
 counted in ``dropped``, so memory never grows without bound and the newest data goes first. A
 source that raises gives no samples that round (logged when it starts and stops failing); the
 heartbeat goes out regardless.
+
+Requests go through the agent's own HTTP client (:mod:`vigil._agent_http`, standard library
+only; httpx behind a proxy), and the settings models are imported only with ``--config``: the
+agent's memory is issue 5's target (< 60 MB), and these two were ~20 MB of it.
 """
 
 from __future__ import annotations
@@ -27,19 +31,22 @@ import logging
 import os
 import random
 import socket
+import sys
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
-
+from vigil._agent_http import HttpError, agent_client
 from vigil.collectors import EdgeSourceSpec, LogEdge, Sample, host_facts
 from vigil.errors import InputError
 from vigil.logs import LogFormat, LogFormatError
-from vigil.settings import LogsSettings, source_label
+from vigil.model import source_label
+
+if TYPE_CHECKING:  # the settings models (pydantic, ~14 MB) load only with --config (issue 5)
+    from vigil.settings import LogsSettings
 
 log = logging.getLogger("vigil.agent")
 
@@ -65,6 +72,21 @@ LOG_RETRY_MAX = 60.0
 """Longest wait between two log-shipping rounds after errors in a row (the wait doubles from
 the poll period per failed round): a lasting fault is tried again each minute, not each poll,
 and not logged twice a second."""
+
+
+LOG_POLL_EVERY = 0.5
+"""Seconds between two reads of the followed files without a config (``logs.poll_every``)."""
+LOG_SHIP_EVERY = 5.0
+"""Seconds between two log batches without a config (``logs.ship_every``)."""
+LOG_BATCH_TEMPLATES = 1000
+"""Templates per batch without a config (``logs.batch_templates``)."""
+LOG_SAMPLES = 3
+"""Example lines per template per batch without a config (``logs.samples``)."""
+LOG_MAX_LINE_BYTES = 64 * 1024
+"""Longer lines are cut, without a config (``logs.max_line_bytes``).
+
+These five are the defaults of :class:`vigil.settings.LogsSettings`, repeated here so an agent
+run without ``--config`` never imports the settings models; a test keeps them equal."""
 
 
 LOG_RETRY_MIN = 0.05
@@ -137,17 +159,16 @@ def log_edge(
                 "give one a name in logs.sources"
             )
         names.add(spec.name)
-    settings = logs or LogsSettings()
     return LogEdge(
         specs,
         state_dir / f"logs-{node}.json",
-        max_templates=settings.batch_templates,
-        samples=settings.samples,
-        max_line_bytes=settings.max_line_bytes,
+        max_templates=logs.batch_templates if logs else LOG_BATCH_TEMPLATES,
+        samples=logs.samples if logs else LOG_SAMPLES,
+        max_line_bytes=logs.max_line_bytes if logs else LOG_MAX_LINE_BYTES,
     )
 
 
-def _json_object(resp: httpx.Response) -> dict[str, Any] | None:
+def _json_object(resp: Answer) -> dict[str, Any] | None:
     """The answer's JSON object, or None when it is not one: ``resp.json()`` raised on an HTML
     page, and ``.get`` on a JSON list, out of :meth:`Agent.beat`, ending the agent."""
     try:
@@ -155,6 +176,41 @@ def _json_object(resp: httpx.Response) -> dict[str, Any] | None:
     except ValueError:  # json.JSONDecodeError and UnicodeDecodeError both are
         return None
     return answer if isinstance(answer, dict) else None
+
+
+class Answer(Protocol):
+    """What the agent reads of an answer (:class:`vigil._agent_http.Response`, httpx's)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    def json(self) -> Any: ...
+
+
+class Client(Protocol):
+    """What the agent sends with: :class:`vigil._agent_http.AgentHttp` (its own), or an
+    ``httpx.AsyncClient`` (behind a proxy; tests)."""
+
+    def post(
+        self,
+        url: str,
+        *,
+        content: bytes | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float,
+    ) -> Awaitable[Answer]: ...
+
+
+def _no_answer() -> tuple[type[BaseException], ...]:
+    """The errors of a request that got no answer: the agent's client's, and httpx's when httpx
+    is loaded (a client passed in, or the one used behind a proxy). Importing httpx to name
+    them would cost the memory its own client saves (issue 5)."""
+    httpx = sys.modules.get("httpx")
+    return (HttpError,) if httpx is None else (HttpError, httpx.HTTPError)
 
 
 class MetricSource(Protocol):
@@ -178,8 +234,8 @@ class Agent:
         metrics: Sequence[MetricSource] = (),
         metrics_every: float = METRICS_EVERY,
         logs: LogEdge | None = None,
-        log_poll_every: float = 0.5,
-        log_ship_every: float = 5.0,
+        log_poll_every: float = LOG_POLL_EVERY,
+        log_ship_every: float = LOG_SHIP_EVERY,
         max_buffered: int = MAX_BUFFERED,
         compress: bool = True,
         address: str | None = None,
@@ -276,7 +332,7 @@ class Agent:
             headers["Content-Encoding"] = "gzip"
         return data, headers
 
-    async def beat(self, client: httpx.AsyncClient, seq: int) -> None:
+    async def beat(self, client: Client, seq: int) -> None:
         samples = self._samples()
         body = {"node": self.name, "seq": seq, "info": host_info(), "samples": samples}
         if self.address:
@@ -289,7 +345,7 @@ class Agent:
                 headers=headers,
                 timeout=max(0.05, self.interval * REQUEST_TIMEOUT_SHARE),
             )
-        except httpx.HTTPError as exc:
+        except _no_answer() as exc:
             self.failed += 1
             self._requeue(samples)  # the controller may be down: keep them, bounded
             log.warning("heartbeat %d to %s failed: %s", seq, self.url, exc)
@@ -355,7 +411,7 @@ class Agent:
         """Send heartbeats forever (or ``count`` of them), and ship logs meanwhile. ``jitter`` (a
         share of the interval) delays each one by a uniform random amount, to test the
         controller's tolerance."""
-        async with httpx.AsyncClient() as client:
+        async with agent_client() as client:
             shipper = asyncio.create_task(self._ship_logs(client)) if self.logs else None
             try:
                 await self._beats(client, count)
@@ -366,7 +422,7 @@ class Agent:
                 if self.logs is not None:
                     self.logs.close()
 
-    async def _ship_logs(self, client: httpx.AsyncClient) -> None:
+    async def _ship_logs(self, client: Client) -> None:
         """Read the files every ``log_poll_every``; send a batch every ``log_ship_every``.
 
         An error of one round (the state cannot be saved: a full disk, its directory gone) is
@@ -399,7 +455,7 @@ class Agent:
                     log.info("log shipping works again after %d failed rounds", failures)
                 failures = 0
 
-    async def ship_logs(self, client: httpx.AsyncClient) -> bool:
+    async def ship_logs(self, client: Client) -> bool:
         """Send the pending (or a new) log batch; True once the controller has it."""
         assert self.logs is not None
         batch = await asyncio.to_thread(self.logs.batch)
@@ -410,7 +466,7 @@ class Agent:
             resp = await client.post(
                 self.logs_url, json=body, headers=self._headers, timeout=LOG_BATCH_TIMEOUT
             )
-        except httpx.HTTPError as exc:
+        except _no_answer() as exc:
             self.log_failures += 1
             log.warning(
                 "log batch %d to %s failed, kept for the next try: %s",
@@ -439,7 +495,7 @@ class Agent:
         self.log_batches += 1
         return True
 
-    async def _beats(self, client: httpx.AsyncClient, count: int | None) -> None:
+    async def _beats(self, client: Client, count: int | None) -> None:
         start = self._clock()
         seq = 0
         interval = self.interval

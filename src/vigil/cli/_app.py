@@ -36,7 +36,7 @@ from vigil.cli._logs_api import (
 from vigil.cli._numbers import finite
 from vigil.cli._risk import fetch_risk, risk_table
 from vigil.errors import ConfigError, VigilError
-from vigil.model import check_address
+from vigil.model import check_address, is_name
 from vigil.render import TOP_SERIES, incidents_table, live, nodes_table, replicas_table, top_table
 
 if TYPE_CHECKING:
@@ -80,7 +80,9 @@ def _controller_url(value: str) -> str:
         raise typer.BadParameter(
             f"must be an http:// or https:// URL with a host, e.g. http://ctl:8700 (got {value!r})"
         )
-    problem = url_problem(value)
+    from vigil._agent_http import plain_url  # stdlib: the agent no longer imports httpx
+
+    problem = None if plain_url(value) else url_problem(value)  # httpx says what is wrong
     if problem is not None:
         raise typer.BadParameter(problem)
     return value
@@ -104,17 +106,12 @@ def _node_name(value: str) -> str:
     """``--name`` checked before the agent starts, by the rule of ``nodes[].name`` in vigil.yaml:
     a name no config can hold got only refusals (422 or 404) for ever, and with ``--log`` named
     its state file (``logs-a/../../b.json`` landed outside ``--state-dir``)."""
-    from pydantic import ValidationError
-
-    from vigil.settings import NodeSettings
-
-    try:
-        NodeSettings(name=value)
-    except ValidationError as exc:
+    # vigil.model's check, not NodeSettings': the settings models (pydantic) cost the agent ~14 MB
+    if not is_name(value):
         raise typer.BadParameter(
             f"{value!r} is no node name (nodes[].name in vigil.yaml: a letter or digit, then up "
             "to 62 letters, digits, '_', '.' or '-'): give this node's name as the config has it"
-        ) from exc
+        )
     return value
 
 
@@ -369,7 +366,14 @@ def agent(
     ] = None,
 ) -> None:
     """Run a node agent: send heartbeats to the controller, and ship its logs, until stopped."""
-    from vigil.agent import Agent, MetricSource, log_edge, route_address
+    from vigil.agent import (
+        LOG_POLL_EVERY,
+        LOG_SHIP_EVERY,
+        Agent,
+        MetricSource,
+        log_edge,
+        route_address,
+    )
 
     _logging(False)
     from vigil.collectors import GpuCollector, HostCollector
@@ -392,8 +396,8 @@ def agent(
         jitter=jitter,
         metrics=sources,
         logs=edge,
-        log_poll_every=logs.poll_every if logs else 0.5,
-        log_ship_every=ship_every or (logs.ship_every if logs else 5.0),
+        log_poll_every=logs.poll_every if logs else LOG_POLL_EVERY,
+        log_ship_every=ship_every or (logs.ship_every if logs else LOG_SHIP_EVERY),
         address=advertise_address or route_address(controller),
     )
     with contextlib.suppress(KeyboardInterrupt):

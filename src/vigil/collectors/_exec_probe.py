@@ -11,8 +11,11 @@ import os
 import signal
 import subprocess
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from vigil.settings import ExecProbe
+if TYPE_CHECKING:  # annotations only: the agent imports vigil.collectors, and the settings
+    # models (pydantic) would cost it ~14 MB for probes only the controller runs
+    from vigil.settings import ExecProbe
 
 _KEEP = 4096
 """Bytes of output kept (the last ones: errors are usually printed last)."""

@@ -10,13 +10,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
 from vigil.bus import EventBus
 from vigil.collectors._outcome import ProbeOutcome
 from vigil.collectors._probes import run_probe
 from vigil.collectors._tracker import ProbeTracker
 from vigil.model import HealthChanged, ProbeKind, ProbeResult, ReplicaId
-from vigil.settings import Probe
+
+if TYPE_CHECKING:  # annotations only: the agent imports vigil.collectors, and the settings
+    # models (pydantic) would cost it ~14 MB for probes only the controller runs
+    from vigil.settings import Probe
 
 _log = logging.getLogger(__name__)
 

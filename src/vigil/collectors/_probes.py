@@ -16,10 +16,14 @@ import errno
 import socket
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from vigil.collectors._exec_probe import run_exec
 from vigil.collectors._outcome import ProbeOutcome
-from vigil.settings import HttpProbe, Probe, TcpProbe
+
+if TYPE_CHECKING:  # annotations only: the agent imports vigil.collectors, and the settings
+    # models (pydantic) would cost it ~14 MB for probes only the controller runs
+    from vigil.settings import HttpProbe, Probe, TcpProbe
 
 MAX_BODY = 64 * 1024
 """Bytes of an HTTP response body read to look for ``body_contains``."""

@@ -4,6 +4,10 @@ Exporters (node_exporter, DCGM exporter, vLLM's ``/metrics``) are scraped by the
 the controller's metrics pipeline. Parsing is prometheus_client's own parser
 (:func:`prometheus_client.parser.text_string_to_metric_families`); this module only maps its
 output to :class:`Sample` and its errors to :class:`vigil.errors.InputError` naming the line.
+
+httpx and prometheus_client are imported when a scrape, a query or a parse runs, not with the
+module: ``vigil.collectors`` is imported by every node agent, which scrapes nothing and does
+not use httpx (~5 MB of its memory, issue 5).
 """
 
 from __future__ import annotations
@@ -14,14 +18,14 @@ import json
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
-
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from vigil.collectors._sample import Sample
 from vigil.errors import BackendError, InputError
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_SCRAPE_BODY = 16 * 1024 * 1024
 """Bytes of a scrape body accepted (Prometheus' own default limit is unlimited; vLLM and DCGM
@@ -46,6 +50,8 @@ def redacted(url: str) -> str:
 
 
 def _families(text: str) -> list[tuple[str, dict[str, str], float, float | None]]:
+    from prometheus_client.parser import text_string_to_metric_families
+
     return [
         (s.name, s.labels, float(s.value), None if s.timestamp is None else float(s.timestamp))
         for family in text_string_to_metric_families(text)
@@ -133,6 +139,8 @@ async def scrape(
     answers and oversized bodies raise :class:`~vigil.errors.BackendError`; a malformed body
     raises :class:`~vigil.errors.InputError`.
     """
+    import httpx
+
     own = client is None
     http = httpx.AsyncClient() if client is None else client
     shown = redacted(url)
@@ -259,6 +267,8 @@ async def query(
     Transport failures and non-JSON answers raise :class:`~vigil.errors.BackendError`; a query
     Prometheus rejects (HTTP 400/422 with an error body) raises :class:`~vigil.errors.InputError`.
     """
+    import httpx
+
     url = server.rstrip("/") + "/api/v1/query"
     server = redacted(server)  # as shown in every problem from here on
     source = f"query {promql!r} on {server}"

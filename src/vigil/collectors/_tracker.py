@@ -6,8 +6,13 @@ and probe kind) and by tests.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vigil.collectors._outcome import ProbeOutcome
-from vigil.settings import Probe
+
+if TYPE_CHECKING:  # annotations only: the agent imports vigil.collectors, and the settings
+    # models (pydantic) would cost it ~14 MB for probes only the controller runs
+    from vigil.settings import Probe
 
 
 class ProbeTracker:

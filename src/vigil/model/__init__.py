@@ -16,6 +16,7 @@ from vigil.model._events import (
     ReplicaStarted,
     SubjectRecovered,
 )
+from vigil.model._label import NAME, is_name, source_label
 from vigil.model._types import (
     ACTIVE_INCIDENT_STATES,
     ActionRecord,
@@ -38,6 +39,7 @@ from vigil.model._types import (
 __all__ = [
     "ACTIVE_INCIDENT_STATES",
     "MAX_ADDRESS",
+    "NAME",
     "ActionChanged",
     "ActionRecord",
     "Event",
@@ -64,5 +66,7 @@ __all__ = [
     "Severity",
     "SubjectRecovered",
     "check_address",
+    "is_name",
     "replica_id",
+    "source_label",
 ]

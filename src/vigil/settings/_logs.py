@@ -19,11 +19,11 @@ and by the API's push endpoint. Errors carry ``file:line`` like the rest of the 
 from __future__ import annotations
 
 import os
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from vigil.model import source_label as _source_label
 from vigil.settings._types import Bytes, Loc, Seconds, _Section
 
 FORMAT_PRESETS = frozenset({"auto", "syslog", "cri", "journald-json", "k8s-json"})
@@ -33,9 +33,9 @@ FORMAT_PRESETS = frozenset({"auto", "syslog", "cri", "journald-json", "k8s-json"
 def source_label(name: str) -> str:
     """A file name as a source label the API takes (``[A-Za-z0-9][A-Za-z0-9_.-]{0,62}``): other
     characters become ``_``, and one that does not start with a letter or digit gets ``log``
-    in front. Batches naming a source the API refuses were refused whole, lines and all."""
-    label = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:63]
-    return label if label[:1].isalnum() else ("log" + label)[:63]
+    in front. The rule is :func:`vigil.model.source_label`'s, which the agent calls without
+    importing the settings models (pydantic)."""
+    return _source_label(name)
 
 
 class LogSource(_Section):
