@@ -25,23 +25,30 @@ the action is held back as a write would be (the runner retries; at shutdown wit
 stop`` the replicas are left running). Acting anyway would undo the fence in the very case it is
 for, a leader cut off from the database while a standby takes over.
 
+A stop is held through each of its signals, not through the grace between them: the SIGTERM
+(with the SIGCONT that wakes a stopped process) in one hold, and, should the grace run out, the
+SIGKILL in another, checked afresh (``stop(send=...)``, :data:`vigil.backends.Signaller`). At
+shutdown every replica stops at once, so holding through the grace would take a pooled
+connection per replica for seconds and starve the store's pool; a takeover during the grace is
+not held back, and the old leader's SIGKILL is then refused (the new leader has adopted the
+replica, which is shutting down). What the local backend signals after the group's leader is
+gone (its leftover workers, one by one) is not held.
+
 What it does not close: the lock lives as long as its connection. A connection cut during the
 action (a network cut, the server ending the session) lets a takeover in before the action
 returned; the commit then fails, which is logged, and the new leader adopts or sweeps what the
-action left. A stop is checked, not held: it lasts up to its grace, and at shutdown every
-replica stops at once, so holding would take a pooled connection per replica for seconds and
-starve the store's pool; a takeover landing between a stop's check and its signal still sees
-the replica stopped (the new leader, which adopted it, starts it again).
+action left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
-from vigil.backends import ProcessBackend, ProcessInfo, ProcessSpec
+from vigil.backends import ProcessBackend, ProcessInfo, ProcessSpec, Signaller
 from vigil.errors import NotLeaderError, StoreError
 from vigil.model import ReplicaId
 from vigil.store import Store
@@ -154,13 +161,26 @@ class FencedBackend:
     async def wait(self, info: ProcessInfo) -> int | None:
         return await self.inner.wait(info)
 
-    async def stop(self, info: ProcessInfo, grace: float) -> int | None:
-        # checked, not held: a stop lasts up to its grace, and at shutdown every replica stops
-        # at once; holding a pooled connection each would starve the store's pool
-        action, target = "replica.stop", f"replica:{info.replica}"
-        hold = await self._aheld(action, target)
-        await asyncio.to_thread(self._leave, hold, action, target)
-        return await self.inner.stop(info, grace)
+    async def stop(
+        self, info: ProcessInfo, grace: float, *, send: Signaller | None = None
+    ) -> int | None:
+        # held through each signal, not through the grace between them: at shutdown every
+        # replica stops at once, and a pooled connection held per stop would starve the pool
+        target = f"replica:{info.replica}"
+
+        async def held(proc: ProcessInfo, signums: Sequence[int]) -> None:
+            action = "replica.stop" if signal.SIGKILL not in signums else "replica.stop.kill"
+            hold = await self._aheld(action, target)
+            try:
+                if send is not None:
+                    await send(proc, signums)
+                else:
+                    for signum in signums:
+                        self.inner.kill(proc, signum)
+            finally:
+                await asyncio.to_thread(self._leave, hold, action, target)
+
+        return await self.inner.stop(info, grace, send=held)
 
     def kill(self, info: ProcessInfo, signum: int) -> None:
         action, target = "replica.kill", f"replica:{info.replica}"
