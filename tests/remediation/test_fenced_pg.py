@@ -190,7 +190,7 @@ async def test_a_takeover_during_a_stops_grace_is_not_held_back_and_refuses_its_
     argv = ["sh", "-c", TERM_IGNORED, str(noted)]
     info = await inner.start(ProcessSpec(replica=ReplicaId("llm/0"), argv=argv))
     try:
-        stopping = asyncio.create_task(hosts.stop(info, 3.0))
+        stopping = asyncio.create_task(hosts.stop(info, 8.0))  # room for the takeover
         for _ in range(600):
             if noted.exists() or stopping.done():
                 break
