@@ -118,6 +118,31 @@ async def test_a_heartbeat_without_an_address_teaches_its_peer_and_a_bad_one_is_
     assert learnt(controller) == ("10.1.2.3", "agent")
 
 
+async def test_an_advertised_address_keeps_its_source_across_a_restart(
+    start_controller: StartController,
+) -> None:
+    # on main the store kept the address, not its source: "heartbeat" after the restart
+    controller = await start_controller(CONFIG)
+    url = f"http://127.0.0.1:{controller.api_port}"
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        answer = await http.post(
+            "/api/v1/heartbeats",
+            json={"node": "gpu-1", "seq": 0, "info": {}, "address": "10.1.2.3"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert answer.status_code == 200, answer.text
+    assert learnt(controller) == ("10.1.2.3", "agent")
+    await start_controller.stop(controller)
+
+    again = await start_controller(CONFIG)
+    url = f"http://127.0.0.1:{again.api_port}"
+    view = {"Authorization": f"Bearer {OPERATOR}"}
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=view) as http:
+        nodes = {n["name"]: n for n in (await http.get("/api/v1/nodes")).json()}
+    assert (nodes["gpu-1"]["address"], nodes["gpu-1"]["address_source"]) == ("10.1.2.3", "agent")
+    assert (nodes["ctl"]["address"], nodes["ctl"]["address_source"]) == ("127.0.0.1", "config")
+
+
 def test_the_agent_refuses_a_bad_advertise_address_naming_the_option() -> None:
     done = subprocess.run(
         [

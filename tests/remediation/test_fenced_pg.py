@@ -11,8 +11,12 @@ a gate inside the backend, after the fence's check.
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -117,35 +121,90 @@ def test_a_store_that_never_led_holds_nothing(pg_url: str) -> None:
         store.close()
 
 
-class GatedStop(LocalBackend):
-    """A real local backend whose stop waits at a gate first (the fence's check is done)."""
+def until(check: Callable[[], bool], thread: threading.Thread) -> None:
+    """Poll ``check`` until true or ``thread`` ended (at most 30 s; no timing is asserted)."""
+    for _ in range(600):
+        if not thread.is_alive() or check():
+            return
+        time.sleep(0.05)
 
-    def __init__(self, instance: str) -> None:
+
+class WatchedSignals(LocalBackend):
+    """A real local backend that, on the stop's SIGTERM, starts a takeover in a thread and lets
+    it reach the fence (or commit) before the signal goes out."""
+
+    def __init__(self, instance: str, take: Callable[[], None], watcher: SqlStore) -> None:
         super().__init__(instance)
-        self.at_gate = asyncio.Event()
-        self.gate = asyncio.Event()
+        self.take, self.watcher = take, watcher
+        self.order: list[str] = []
+        self.taking: threading.Thread | None = None
 
-    async def stop(self, info: ProcessInfo, grace: float) -> int | None:
-        self.at_gate.set()
-        await self.gate.wait()
-        return await super().stop(info, grace)
+    def kill(self, info: ProcessInfo, signum: int) -> None:
+        if signum == signal.SIGTERM and self.taking is None:
+            self.taking = threading.Thread(target=self.take)
+            self.taking.start()
+            until(lambda: takeover_waits(self.watcher), self.taking)
+            self.order.append("signalled")
+        super().kill(info, signum)
 
 
-async def test_a_stop_is_checked_but_holds_no_connection_through_its_grace(
+async def test_a_takeover_waits_for_a_stops_signal_in_flight(
     stores: tuple[SqlStore, SqlStore, SqlStore],
 ) -> None:
-    # at shutdown every replica stops at once: a connection held per stop would starve the pool
-    old, new, _ = stores
-    inner = GatedStop(f"fence-{uuid.uuid4().hex[:8]}")
+    # main checked the lead, then signalled unheld: a takeover in between still saw it stopped
+    old, new, watcher = stores
+    order: list[str] = []
+
+    def take() -> None:
+        new.lead("controller B", at=2.0, wait=60.0)
+        order.append("took over")
+
+    inner = WatchedSignals(f"fence-{uuid.uuid4().hex[:8]}", take, watcher)
+    inner.order = order
     hosts = FencedBackend(inner, store=old, hold=old.holding_lead, clock=lambda: 1.0)
     info = await inner.start(ProcessSpec(replica=ReplicaId("llm/0"), argv=["sleep", "60"]))
-    stopping = asyncio.create_task(hosts.stop(info, 1.0))
     try:
-        await asyncio.wait_for(inner.at_gate.wait(), 30)
-        # the takeover is not held back by the stop in flight (lock_timeout 1 s, no retry)
-        await asyncio.to_thread(new.lead, "controller B", at=2.0, wait=1.0)
-        assert new.leads()
+        await asyncio.wait_for(hosts.stop(info, 5.0), 30)
     finally:
-        inner.gate.set()
-        await asyncio.wait_for(stopping, 30)
+        assert inner.taking is not None
+        await asyncio.to_thread(inner.taking.join, 30)
+        await inner.stop(info, 0.0)
+    assert order == ["signalled", "took over"]
+    assert not inner.alive(info) and new.leads()
+
+
+TERM_IGNORED = "trap 'echo term >> \"$0\"' TERM; while :; do sleep 0.1; done"
+"""A replica that notes its SIGTERM in the file named by $0 and runs on (SIGKILL ends it)."""
+
+
+async def test_a_takeover_during_a_stops_grace_is_not_held_back_and_refuses_its_sigkill(
+    stores: tuple[SqlStore, SqlStore, SqlStore], tmp_path: Path
+) -> None:
+    old, new, watcher = stores
+    lost: list[str] = []
+    inner = LocalBackend(f"fence-{uuid.uuid4().hex[:8]}")
+    hosts = FencedBackend(
+        inner, store=old, hold=old.holding_lead, clock=lambda: 3.0, on_lost=lost.append
+    )
+    noted = tmp_path / "terms"
+    argv = ["sh", "-c", TERM_IGNORED, str(noted)]
+    info = await inner.start(ProcessSpec(replica=ReplicaId("llm/0"), argv=argv))
+    try:
+        stopping = asyncio.create_task(hosts.stop(info, 8.0))  # room for the takeover
+        for _ in range(600):
+            if noted.exists() or stopping.done():
+                break
+            await asyncio.sleep(0.05)
+        assert noted.exists()  # the SIGTERM went out while this controller led
+        # no store connection is held through the grace: the takeover waits on nothing
+        # (lock_timeout 1 s, no retry)
+        await asyncio.to_thread(new.lead, "controller B", at=2.0, wait=1.0)
+        with pytest.raises(NotLeaderError, match="no longer the leader"):
+            await asyncio.wait_for(stopping, 30)
+        assert inner.alive(info)  # the new leader's now: the old one sends no SIGKILL
+        assert len(lost) == 1 and "controller B" in lost[0]
+        refused = [e.action for e in watcher.list_audit().items if e.target == "replica:llm/0"]
+        assert refused == ["replica.stop.kill.refused"]
+    finally:
+        await inner.stop(info, 0.0)
     assert not inner.alive(info)

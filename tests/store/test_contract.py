@@ -66,6 +66,7 @@ def test_a_node_round_trips_with_every_field(store: SqlStore) -> None:
         last_heartbeat=1700000000.25,
         phi=3.5,
         info={"cpus": 64, "gpus": ["a", "b"]},
+        address_source="agent",  # on main the store dropped it: read back as ""
     )
     store.upsert_node(node)
     assert store.get_node("gpu-01") == node

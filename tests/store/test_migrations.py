@@ -26,7 +26,7 @@ def engine_of(url: str) -> sa.Engine:
 def test_a_new_database_has_no_revision_until_migrated(durable_url: str) -> None:
     assert schema_revision(durable_url) is None
     migrate(durable_url)
-    assert schema_revision(durable_url) == head_revision() == "0005"
+    assert schema_revision(durable_url) == head_revision() == "0006"
 
 
 def test_migrating_twice_is_a_no_op(durable_url: str) -> None:
@@ -36,7 +36,7 @@ def test_migrating_twice_is_a_no_op(durable_url: str) -> None:
     store.close()
     migrate(durable_url)
     SqlStore(durable_url, migrate=True).close()
-    assert schema_revision(durable_url) == "0005"
+    assert schema_revision(durable_url) == "0006"
     store = SqlStore(durable_url)
     try:
         assert store.get_meta("kept") == "yes"
@@ -102,7 +102,7 @@ def test_a_database_at_the_first_revision_upgrades_and_keeps_its_replicas(durabl
     try:
         [replica] = store.list_replicas()
         assert (replica.id, replica.restarts, replica.held) == ("llm/0", 3, False)
-        assert schema_revision(durable_url) == "0005"
+        assert schema_revision(durable_url) == "0006"
     finally:
         store.close()
 
@@ -128,7 +128,7 @@ def test_ids_past_32_bits_are_stored_after_the_upgrade(durable_url: str) -> None
         first = store.append_event(1.0, "test.kind", "llm/0", {"n": 1})
     finally:
         store.close()
-    assert schema_revision(durable_url) == "0005"
+    assert schema_revision(durable_url) == "0006"
     far = 2**31 + 7
     if durable_url.startswith("postgresql"):
         run_sql(durable_url, "SELECT setval('events_id_seq', :n)", n=far - 1)

@@ -37,4 +37,4 @@ def test_processes_opening_a_new_database_at_once_all_find_it_migrated(durable_u
     for proc in procs:
         proc.join(timeout=30)
     assert results == ["ok"] * OPENERS
-    assert schema_revision(durable_url) == "0005"
+    assert schema_revision(durable_url) == "0006"

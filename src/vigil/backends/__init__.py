@@ -7,6 +7,6 @@ implementations are imported from their modules (``vigil.backends.local``, ``vig
 from __future__ import annotations
 
 from vigil.backends._ports import free_port
-from vigil.backends._protocol import ProcessBackend, ProcessInfo, ProcessSpec
+from vigil.backends._protocol import ProcessBackend, ProcessInfo, ProcessSpec, Signaller
 
-__all__ = ["ProcessBackend", "ProcessInfo", "ProcessSpec", "free_port"]
+__all__ = ["ProcessBackend", "ProcessInfo", "ProcessSpec", "Signaller", "free_port"]

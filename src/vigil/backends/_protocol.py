@@ -7,9 +7,9 @@ Implemented by :mod:`vigil.backends.local` (real child processes) and :mod:`vigi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from vigil.model import ReplicaId
 
@@ -38,6 +38,13 @@ class ProcessInfo:
     adopted: bool = False
 
 
+Signaller: TypeAlias = Callable[[ProcessInfo, Sequence[int]], Awaitable[None]]
+"""How a stop sends its signals to the group, in order (``stop(send=...)``): the SIGTERM (with
+the SIGCONT that wakes a stopped process) as one call, the SIGKILL after the grace as another.
+Raising ends the stop with that error, the rest unsent (:class:`vigil.remediation.FencedBackend`
+holds the store's fence through each call and refuses once another controller leads)."""
+
+
 class ProcessBackend(Protocol):
     """Starts and supervises process trees. Every method is safe to call on a dead process."""
 
@@ -50,8 +57,11 @@ class ProcessBackend(Protocol):
         or None when the code is unknown (an adopted process is not our child)."""
         ...
 
-    async def stop(self, info: ProcessInfo, grace: float) -> int | None:
-        """SIGTERM the whole group, wait ``grace`` seconds, then SIGKILL it; return as ``wait``."""
+    async def stop(
+        self, info: ProcessInfo, grace: float, *, send: Signaller | None = None
+    ) -> int | None:
+        """SIGTERM the whole group, wait ``grace`` seconds, then SIGKILL it; return as ``wait``.
+        ``send`` sends the group's signals (None: :meth:`kill`)."""
         ...
 
     def kill(self, info: ProcessInfo, signum: int) -> None:

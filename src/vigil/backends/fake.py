@@ -18,7 +18,7 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from vigil.backends._protocol import ProcessInfo, ProcessSpec
+from vigil.backends._protocol import ProcessInfo, ProcessSpec, Signaller
 from vigil.errors import BackendError
 from vigil.model import ReplicaId
 
@@ -133,16 +133,26 @@ class FakeBackend:
             await asyncio.shield(waiter)
         return None if info.adopted else proc.returncode  # not our child: code unknown
 
-    async def stop(self, info: ProcessInfo, grace: float) -> int | None:
+    async def stop(
+        self, info: ProcessInfo, grace: float, *, send: Signaller | None = None
+    ) -> int | None:
         self.stops.append((info, grace))
         if self._stop_failures:
             raise self._stop_failures.pop(0)
-        self.kill(info, signal.SIGTERM)
-        self.kill(info, signal.SIGCONT)
+        await self._send(info, (signal.SIGTERM, signal.SIGCONT), send)
         proc = self._find(info)
         if proc is not None and not proc.exited:
-            self.kill(info, signal.SIGKILL)  # hung: the grace period ran out
+            await self._send(info, (signal.SIGKILL,), send)  # hung: the grace period ran out
         return await self.wait(info)
+
+    async def _send(
+        self, info: ProcessInfo, signums: Sequence[int], send: Signaller | None
+    ) -> None:
+        if send is not None:
+            await send(info, signums)
+            return
+        for signum in signums:
+            self.kill(info, signum)
 
     def kill(self, info: ProcessInfo, signum: int) -> None:
         self.kills.append((info.pid, signum))

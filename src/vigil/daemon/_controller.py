@@ -40,6 +40,7 @@ from vigil.bus import EventBus
 from vigil.collectors import ProbeLoop, Sample, SeriesStore, host_facts
 from vigil.daemon._balancing import Balancers, restore_admin, save_admin
 from vigil.daemon._guards import guard_views
+from vigil.daemon._left_behind import LEADER_ROW, away_host, came_home
 from vigil.daemon._listen import bind_api, start_balancers
 from vigil.daemon._lock import DatabaseLock, DataDirLock, StoreLock
 from vigil.daemon._logs import LogPipeline
@@ -242,7 +243,9 @@ class Controller(ControlPlane):
 
     async def _run(self) -> None:
         self.store = self._store_arg or SqlStore(self.settings.store_url(self._base_dir))
+        away: str | None = None  # the old leader's host, when not this one
         if self._db_lock is not None and isinstance(self.store, SqlStore):
+            away = away_host(self.store.get_meta(LEADER_ROW), socket.gethostname())
             # before anything is read to act on: the old leader's writes end here
             lead = self._db_lock.lead(
                 self.store, at=self.clock(), on_lost=self._fenced, stop=self._stop
@@ -308,7 +311,10 @@ class Controller(ControlPlane):
             clock=self.clock,
             log_dir=self.data_dir / "logs",
             make_runner=self._runner,
+            away=away,
         )
+        if self._db_lock is not None:  # replicas reported left on this host are its own again
+            came_home(self.incidents, self.clock, socket.gethostname())
         for runner in self.runners.values():
             self.balancers.add_replica(runner.replica)
         restore_admin(self.store, self.balancers, self.runners)  # drains outlive a restart

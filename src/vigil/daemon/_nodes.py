@@ -24,8 +24,9 @@ DHCP lease) replaces it. An agent may send the address it wants to be reached at
 taken over the peer (``address_source: agent``; older agents send none). Behind a NAT or a
 proxy between agent and controller, the peer is the proxy's: the agent's own address, or one
 set in the config, is the one to use there. An address set in the config is never replaced
-(``address_source: config``). The store keeps the address, not its source: after a restart it
-shows as ``heartbeat`` until the agent's next heartbeat says ``agent`` again.
+(``address_source: config``). The store keeps the address with its source (migration 0006), so
+after a restart (or a standby's takeover) both show as they were; a row of an older store, with
+no source, shows ``heartbeat`` until the agent's next heartbeat says otherwise.
 """
 
 from __future__ import annotations
@@ -139,8 +140,10 @@ class NodeMonitor:
         for name, node in self._nodes.items():
             old = stored.get(name)
             if old is not None and old.address and name in self._learns:  # learned earlier
+                # rows of stores before migration 0006 keep no source: their peer's, as shown
+                source = old.address_source or "heartbeat"
                 node = self._nodes[name] = dataclasses.replace(
-                    node, address=old.address, address_source="heartbeat"
+                    node, address=old.address, address_source=source
                 )
             if old is None or old.status is NodeStatus.UNKNOWN:
                 continue  # never heard from: its agent may not be installed yet

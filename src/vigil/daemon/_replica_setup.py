@@ -17,6 +17,7 @@ from typing import Any
 from vigil.backends import ProcessBackend, ProcessInfo
 from vigil.daemon._balancing import forget_admin
 from vigil.daemon._guards import guards_changed, released, save_global_guards
+from vigil.daemon._left_behind import report_left
 from vigil.model import Replica, ReplicaId, ReplicaState
 from vigil.remediation import (
     HealingGate,
@@ -69,8 +70,12 @@ def build_runners(
     clock: Callable[[], float],
     log_dir: Path,
     make_runner: MakeRunner,
+    away: str | None = None,
 ) -> dict[ReplicaId, ReplicaRunner]:
-    """One runner per configured replica; adopt live processes, sweep everything else."""
+    """One runner per configured replica; adopt live processes, sweep everything else.
+    ``away``: the old leader's host when it is not this one (a standby's takeover from another
+    host): the processes it left there are reported (:mod:`vigil.daemon._left_behind`)."""
+    left: list[tuple[ReplicaId, int]] = []
     runners: dict[ReplicaId, ReplicaRunner] = {}
     known = {r.id: r for r in store.list_replicas()}
     applied = store.list_services()
@@ -106,9 +111,15 @@ def build_runners(
             adopted = _adopt(backend, plan, old)
             if adopted is not None:
                 keep.append(adopted)
+            elif away and stored is not None and stored.pid is not None:
+                left.append((rid, stored.pid))
             wanted.add(plan.id)
             runners[plan.id] = make_runner(plan, adopted, old or _operator_stop(stored))
-    for rid in set(known) - wanted:  # taken out of the config: gone, with its problems
+    gone = sorted(set(known) - wanted)
+    left += [(rid, pid) for rid in gone if away and (pid := known[rid].pid) is not None]
+    if away and left:
+        report_left(store=store, incidents=incidents, clock=clock, host=away, left=left)
+    for rid in gone:  # taken out of the config: gone, with its problems
         store.delete_replica(rid)
         forget_admin(store, rid)
         gate.forget_never_live(rid)

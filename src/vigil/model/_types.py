@@ -72,6 +72,7 @@ class FindingKind(StrEnum):
     LOG_BURST = "log_burst"
     LOG_ASSOCIATION = "log_association"
     EXTERNAL_ALERT = "external_alert"  # an alert from Prometheus' Alertmanager (webhook)
+    REPLICAS_LEFT = "replicas_left"  # an old leader's replicas on another host: not adoptable
 
 
 class IncidentState(StrEnum):

@@ -25,23 +25,37 @@ the action is held back as a write would be (the runner retries; at shutdown wit
 stop`` the replicas are left running). Acting anyway would undo the fence in the very case it is
 for, a leader cut off from the database while a standby takes over.
 
-What it does not close: the lock lives as long as its connection. A connection cut during the
-action (a network cut, the server ending the session) lets a takeover in before the action
-returned; the commit then fails, which is logged, and the new leader adopts or sweeps what the
-action left. A stop is checked, not held: it lasts up to its grace, and at shutdown every
-replica stops at once, so holding would take a pooled connection per replica for seconds and
-starve the store's pool; a takeover landing between a stop's check and its signal still sees
-the replica stopped (the new leader, which adopted it, starts it again).
+A stop is held through each of its signals, not through the grace between them: the SIGTERM
+(with the SIGCONT that wakes a stopped process) in one hold, and, should the grace run out, the
+SIGKILL in another, checked afresh (``stop(send=...)``, :data:`vigil.backends.Signaller`). At
+shutdown every replica stops at once, so holding through the grace would take a pooled
+connection per replica for seconds and starve the store's pool; a takeover during the grace is
+not held back, and the old leader's SIGKILL is then refused (the new leader has adopted the
+replica, which is shutting down). What the local backend signals after the group's leader is
+gone (its leftover workers, one by one) is not held.
+
+A hold lives as long as its connection. A connection cut during the action (a network cut, the
+server ending the session) frees the lock, so a takeover may land before the action returned;
+the hold's commit then fails. The controller proves its lead again with a fresh check: still the
+leader (nobody took over), the action stands, audited (``<action>.unproven``, result ``kept: the
+lead was proven after it``). Otherwise a start is undone (its process, not yet recorded and
+maybe started after the new leader's sweep, is killed) and a signal or a sweep is reported done
+without proof; either is audited (``undone``/``done, unproven``: ``another controller leads``
+or ``the store is out of reach``) and raised: :class:`~vigil.errors.NotLeaderError` (the
+controller stops, as at a refusal) or :class:`~vigil.errors.StoreError` (the runner retries
+through the fence once the store answers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 
-from vigil.backends import ProcessBackend, ProcessInfo, ProcessSpec
+from vigil.backends import ProcessBackend, ProcessInfo, ProcessSpec, Signaller
 from vigil.errors import NotLeaderError, StoreError
 from vigil.model import ReplicaId
 from vigil.store import Store
@@ -51,6 +65,19 @@ log = logging.getLogger(__name__)
 LEADER_META = "leader"
 """The store's ``meta`` row naming the leader (``vigil.store._fence.LEADER_KEY``): shown in
 the refusal so the reader knows whom to ask."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unproven:
+    """A host action whose hold's connection was cut before its commit, and whose controller
+    could not prove it still leads after it."""
+
+    cut: str
+    """The failed commit."""
+    leader: str | None
+    """The ``leader`` row when another controller leads; None: the store is out of reach."""
+    unreachable: str = ""
+    """Why the store did not answer the check after the action (``leader`` None)."""
 
 
 class FencedBackend:
@@ -87,24 +114,95 @@ class FencedBackend:
             return self._refusal(action, target)
         return hold
 
-    @staticmethod
-    def _leave(hold: AbstractContextManager[object], action: str, target: str) -> None:
-        """End the hold (commit its empty transaction; blocking). The action is done whatever
-        the commit says: a failed commit is logged, not raised."""
+    def _leave(
+        self, hold: AbstractContextManager[object], action: str, target: str
+    ) -> Unproven | None:
+        """End the hold (commit its empty transaction; blocking). None when it held to its end,
+        or when its connection was cut meanwhile (the commit failed: the lock went with the
+        session, a takeover may have landed) but a fresh check proves this controller still
+        leads (audited); else what the caller undoes what it can of, then raises
+        (:meth:`_unproven`)."""
         try:
             hold.__exit__(None, None, None)
         except StoreError as exc:
-            log.warning(
-                "%s of %s was done, but the store's fence was not held to its end (a "
-                "takeover may have landed meanwhile; the new leader adopts or sweeps it): %s",
-                action,
-                target,
-                exc,
+            cut = str(exc)
+        else:
+            return None
+        assert self._hold is not None  # a nullcontext never fails to commit
+        try:
+            with self._hold(f"proving the lead after {action} of {target}"):
+                pass
+        except NotLeaderError:
+            return Unproven(cut, self._leader())
+        except StoreError as exc:
+            return Unproven(cut, None, str(exc))
+        log.warning(
+            "the store's connection was cut while %s of %s held the fence (%s); this controller "
+            "still leads (checked again after it): the action stands",
+            action,
+            target,
+            cut,
+        )
+        self._audit(action, target, "kept: the lead was proven after it", {"cut": cut}, True)
+        return None
+
+    def _unproven(self, lost: Unproven, action: str, target: str, *, undone: bool) -> str:
+        """Audit an action whose hold was cut and whose lead cannot be proven (blocking); the
+        message of the error to raise (:meth:`_fail`)."""
+        done = "undone" if undone else "done, unproven"
+        if lost.leader is not None:
+            result = f"{done}: another controller leads"
+            message = (
+                f"this controller is no longer the leader (the store is led by {lost.leader}): "
+                f"the store's connection was cut while {action} of {target} held the fence, "
+                f"and the action was {done}; the new leader acts on the fleet"
             )
+        else:
+            result = f"{done}: the store is out of reach"
+            message = (
+                f"the store's connection was cut while {action} of {target} held the fence, and "
+                f"the store is out of reach, so this controller cannot prove it still leads: "
+                f"the action was {done}; no host action runs until the store answers "
+                f"({lost.unreachable})"
+            )
+        detail = {"cut": lost.cut, "leader": lost.leader or "unknown"}
+        self._audit(action, target, result, detail, False)
+        return message
+
+    def _fail(self, lost: Unproven, message: str) -> StoreError:
+        """Log the unproven action and, when another controller leads, tell the controller (on
+        the caller's thread: the loop's); the error to raise."""
+        if lost.leader is None:
+            log.error("%s", message)
+            return StoreError(message)
+        return self._refuse(message)
+
+    def _leader(self) -> str:
+        try:
+            return self._store.get_meta(LEADER_META) or "nobody"
+        except StoreError:
+            return "unknown (the store did not answer)"
+
+    def _audit(
+        self, action: str, target: str, result: str, detail: dict[str, str], fenced: bool
+    ) -> None:
+        try:
+            self._store.append_audit(
+                at=self._clock(),
+                actor="vigil",
+                action=f"{action}.unproven",
+                target=target,
+                reason="the store's connection was cut while the action held the fence",
+                result=result,
+                detail=detail,
+                fenced=fenced,
+            )
+        except StoreError as exc:  # the database is out of reach: the log line stays
+            log.error("%s of %s (%s) is not in the audit trail: %s", action, target, result, exc)
 
     def _refusal(self, action: str, target: str) -> str:
         """Why ``action`` is refused, written to the audit trail."""
-        leader = self._store.get_meta(LEADER_META) or "nobody"
+        leader = self._leader()
         message = (
             f"this controller is no longer the leader (the store is led by {leader}): "
             f"{action} of {target} refused; the new leader acts on the fleet"
@@ -147,28 +245,58 @@ class FencedBackend:
         action, target = "replica.start", f"replica:{spec.replica}"
         hold = await self._aheld(action, target)
         try:
-            return await self.inner.start(spec)
-        finally:
+            info = await self.inner.start(spec)
+        except BaseException:
             await asyncio.to_thread(self._leave, hold, action, target)
+            raise
+        lost = await asyncio.to_thread(self._leave, hold, action, target)
+        if lost is None:
+            return info
+        # unrecorded, and maybe started after the new leader's sweep: a second copy
+        self.inner.kill(info, signal.SIGKILL)
+        message = await asyncio.to_thread(self._unproven, lost, action, target, undone=True)
+        raise self._fail(lost, message)
 
     async def wait(self, info: ProcessInfo) -> int | None:
         return await self.inner.wait(info)
 
-    async def stop(self, info: ProcessInfo, grace: float) -> int | None:
-        # checked, not held: a stop lasts up to its grace, and at shutdown every replica stops
-        # at once; holding a pooled connection each would starve the store's pool
-        action, target = "replica.stop", f"replica:{info.replica}"
-        hold = await self._aheld(action, target)
-        await asyncio.to_thread(self._leave, hold, action, target)
-        return await self.inner.stop(info, grace)
+    async def stop(
+        self, info: ProcessInfo, grace: float, *, send: Signaller | None = None
+    ) -> int | None:
+        # held through each signal, not through the grace between them: at shutdown every
+        # replica stops at once, and a pooled connection held per stop would starve the pool
+        target = f"replica:{info.replica}"
+
+        async def held(proc: ProcessInfo, signums: Sequence[int]) -> None:
+            action = "replica.stop" if signal.SIGKILL not in signums else "replica.stop.kill"
+            hold = await self._aheld(action, target)
+            try:
+                if send is not None:
+                    await send(proc, signums)
+                else:
+                    for signum in signums:
+                        self.inner.kill(proc, signum)
+            except BaseException:
+                await asyncio.to_thread(self._leave, hold, action, target)
+                raise
+            lost = await asyncio.to_thread(self._leave, hold, action, target)
+            if lost is not None:
+                message = await asyncio.to_thread(
+                    self._unproven, lost, action, target, undone=False
+                )
+                raise self._fail(lost, message)
+
+        return await self.inner.stop(info, grace, send=held)
 
     def kill(self, info: ProcessInfo, signum: int) -> None:
         action, target = "replica.kill", f"replica:{info.replica}"
         hold = self._held(action, target)
         try:
             self.inner.kill(info, signum)
-        finally:
+        except BaseException:
             self._leave(hold, action, target)
+            raise
+        self._settle(self._leave(hold, action, target), action, target)
 
     def alive(self, info: ProcessInfo) -> bool:
         return self.inner.alive(info)
@@ -179,9 +307,17 @@ class FencedBackend:
     def sweep(self, keep: Sequence[ProcessInfo]) -> list[int]:
         hold = self._held("replica.sweep", "host")
         try:
-            return self.inner.sweep(keep)
-        finally:
+            swept = self.inner.sweep(keep)
+        except BaseException:
             self._leave(hold, "replica.sweep", "host")
+            raise
+        self._settle(self._leave(hold, "replica.sweep", "host"), "replica.sweep", "host")
+        return swept
+
+    def _settle(self, lost: Unproven | None, action: str, target: str) -> None:
+        """Raise once a signal's or a sweep's lead cannot be proven (done: nothing to undo)."""
+        if lost is not None:
+            raise self._fail(lost, self._unproven(lost, action, target, undone=False))
 
     def close(self) -> None:
         self.inner.close()

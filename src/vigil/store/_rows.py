@@ -118,6 +118,7 @@ def node_values(node: Node) -> dict[str, Any]:
         "last_heartbeat": node.last_heartbeat,
         "phi": node.phi,
         "info": json_object(node.info, f"info of node {node.name!r}"),
+        "address_source": node.address_source,
     }
 
 
@@ -131,6 +132,7 @@ def to_node(row: RowMapping) -> Node:
         last_heartbeat=r.opt_number("last_heartbeat"),
         phi=r.number("phi"),
         info=r.mapping("info"),
+        address_source=r.text("address_source"),
     )
 
 

@@ -31,6 +31,7 @@ nodes = sa.Table(
     sa.Column("last_heartbeat", sa.Float, nullable=True),
     sa.Column("phi", sa.Float, nullable=False),
     sa.Column("info", JSON, nullable=False),
+    sa.Column("address_source", sa.String(16), nullable=False, server_default=""),
 )
 
 services = sa.Table(
