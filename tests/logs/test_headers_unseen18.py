@@ -54,3 +54,20 @@ def test_stamped_lines_of_one_statement_make_one_template() -> None:
     assert miner.clusters[miner.resolve(ids[0])].template == (
         "created container: driver=docker container_id=<*>"
     )
+
+
+def test_a_go_caller_column_with_its_module_version_is_header() -> None:
+    # the OpenTelemetry Collector's zap console: "<time>\tinfo\tpkg@v0.112.0/file.go:135\tmsg"
+    line = "2026-11-29T10:00:01.118Z\tinfo\tservice@v0.112.0/service.go:135\tSetting up telemetry"
+    assert content(line) == "Setting up telemetry"
+    line = (
+        "2026-11-29T10:06:02.330Z\tinfo\tmemorylimiter@v0.112.0/memorylimiter.go:200\t"
+        'Memory usage is above soft limit.\t{"kind": "processor", "cur_mem_mib": 1843}'
+    )
+    assert content(line).startswith("Memory usage is above soft limit.\t{")
+    # a caller with no version, as before
+    line = "2026-11-29T10:00:01.118Z\tinfo\tinternal/retry_sender.go:118\tExporting failed."
+    assert content(line) == "Exporting failed."
+    # an address with an "@" is no module version: the message's, as before
+    line = "2026-11-29T10:00:01.204Z\tinfo\tuser@example.com\tlogged in"
+    assert content(line) == "user@example.com\tlogged in"
