@@ -34,8 +34,9 @@ _LOGGER = re.compile(r"^[\w.$\-/\[\]#]+:$")
 _JAVA_LOGGER = re.compile(r"^[a-z]\w*(?:\.[a-z]\w*)+\.[A-Z][\w$]*(?:\.[a-z]\w*)?$")
 """A fully qualified Java class, with its method or not (``org.apache.x.HostConfig.deployWAR``):
 java.util.logging writes it with no colon after ``LEVEL [thread]``."""
-_COLUMN = re.compile(r"^[\w.$\-/#]*[./][\w.$\-/#]*(?::\d+)?$")
-"""A logger or caller column of a tab-separated header (``controllers.Job``, ``pkg/x.go:42``)."""
+_COLUMN = re.compile(r"^[\w.$\-/#]*(?:@v\d[\w.\-]*)?[./][\w.$\-/#]*(?::\d+)?$")
+"""A logger or caller column of a tab-separated header (``controllers.Job``, ``pkg/x.go:42``,
+a Go module path with its version, ``service@v0.112.0/service.go:135``)."""
 _LOCATION = re.compile(r"^[\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+:?$")
 """A source location with no bracket: ``worker.py:1636``, ``node_manager.cc:42:``."""
 _PARENTHESISED = re.compile(r"^\([\w.\-]+\)$")

@@ -520,6 +520,12 @@ def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         if toks.has(i + 3) and toks[i + 3][0] == ":" and _FUNCTION_LINE.match(toks[i + 2][0]):
             end = toks[i + 3][1]
         return _skip_space(line, end)
+    stamped = _own_stamp(toks, i)
+    if stamped:
+        # "<syslog> nomad[2211]:     <time> [INFO]  client.gc: msg": a daemon's own time and
+        # level after the program (hclog, log4j through the journal) are header, and what
+        # follows the level is read as after any level (a padded logger, a dash)
+        return _after_level(line, toks, stamped, toks[stamped - 1][1])
     if line[start : start + 1] not in ("<", "[", "%") or not toks.has(i + 1):
         return start
     tok, tok_end = toks[i]
@@ -535,6 +541,17 @@ def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     if nxt[0] == "[" and toks.has(i + 2) and _kind(nxt, True) == TIME:
         return _skip_space(line, nxt_end)
     return _skip_space(line, tok_end)
+
+
+def _own_stamp(toks: _Tokens, i: int) -> int:
+    """The index after a level when tokens from ``i`` are one or two unbracketed time tokens and
+    a level with a message after it (a program's own stamp written through syslog); else 0."""
+    j = i
+    while j < i + 2 and toks.has(j) and toks[j][0][0].isdigit() and _kind(toks[j][0], True) == TIME:
+        j += 1
+    if j == i or not toks.has(j + 1) or _kind(toks[j][0], True) != LEVEL:
+        return 0
+    return j + 1
 
 
 def _pid_field(fields: list[tuple[str, str]]) -> bool:
