@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 from vigil.balancer._pool_budget import RetryBudget
 from vigil.balancer._pool_health import (
@@ -50,6 +52,11 @@ from vigil.balancer.policies._p2c import PeakEwmaP2C
 from vigil.balancer.policies._p2c_pooled import PARTS
 from vigil.balancer.policies._rotation import RoundRobin, SmoothWeighted
 from vigil.errors import InputError, NotFoundError
+
+# A deque's methods, called through these (compiled, ``upstream.pending.append(now)`` looks the
+# method up by name at every call, ~150 instructions; the descriptor is called directly)
+_PENDING_ADD: Final = deque.append
+_PENDING_DONE: Final = deque.popleft
 
 
 class Pool:
@@ -268,7 +275,7 @@ class Pool:
                 learner.started(upstream, now)
         upstream.in_flight += 1
         upstream.requests += 1
-        upstream.pending.append(now)
+        _PENDING_ADD(upstream.pending, now)
         if shared is not None:
             shared.started(upstream)
         return upstream
@@ -285,7 +292,7 @@ class Pool:
         """The attempt ended: update in-flight, latency, errors, Retry-After and ejection."""
         upstream.in_flight = max(upstream.in_flight - 1, 0)
         if upstream.pending:
-            upstream.pending.popleft()
+            _PENDING_DONE(upstream.pending)
         if self._shared is not None:
             self._shared.finished(
                 upstream, now, outcome is not Outcome.CLIENT_ABORT, self._counted
