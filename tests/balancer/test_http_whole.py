@@ -119,6 +119,11 @@ TAKEN = [
     NGINX.replace(b"Server: nginx/1.22.1", b"X-Forwarded-For: x"),  # x, not 12
     b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
     b"HTTP/1.1 201 Created\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello",
+    # the upstream's own id and a Connection line with lines after it (both cut pieces kept)
+    b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nX-Request-Id: up-3\r\nContent-Length: 2"
+    b"\r\n\r\nok",
+    b"HTTP/1.1 200 OK\r\nX-Request-Id: up-4\r\nConnection: close\r\nServer: s\r\n"
+    b"Content-Length: 0\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\r\n\r\n",  # a body that looks like lines
     b"HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\nHTTP/1.1 200 OK\r\n",
     b"HTTP/1.1 200 OK\r\n"

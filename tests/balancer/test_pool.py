@@ -212,6 +212,21 @@ def test_set_upstreams_keeps_known_replicas_and_ramps_new_ones() -> None:
         pool.get("u1")
 
 
+def test_requests_go_to_the_upstreams_held_now_after_adds_and_removes() -> None:
+    pool = make_pool(2)  # round robin: every upstream held gets its turn
+    pool.add(Upstream("u7", "10.0.0.7", 8000), T0)
+    assert set(chosen(pool, T0, 30)) == {"u0", "u1", "u7"}
+    pool.remove("u0")
+    assert set(chosen(pool, T0, 30)) == {"u1", "u7"}
+    pool.set_upstreams([Upstream("u1", "10.0.0.1", 8001), Upstream("u8", "10.0.0.8", 8000)], T0)
+    assert set(chosen(pool, T0, 30)) == {"u1", "u8"}
+    pool.add(Upstream("u1", "10.0.0.2", 8001), T0)  # the same id: replaced, not doubled
+    assert [u.id for u in pool] == ["u8", "u1"]
+    assert set(chosen(pool, T0, 30)) == {"u1", "u8"}
+    picked = [pool.acquire(T0) for _ in range(4)]
+    assert {u.host for u in picked if u is not None and u.id == "u1"} == {"10.0.0.2"}
+
+
 def test_releasing_a_request_on_a_removed_upstream_is_harmless() -> None:
     pool = make_pool(2)
     upstream = pool.acquire(T0)

@@ -56,3 +56,16 @@ def test_status_classes_count_2xx_with_the_others() -> None:
             "vigil_proxy_requests_total", {"upstream": "a", "code_class": code_class}
         )
         assert value == n
+
+
+def test_histogram_with_fewer_bounds_than_it_counts_natively() -> None:
+    # the first FAST_BUCKETS buckets are native fields: with fewer bounds the rest are +Inf
+    rng = random.Random(5)
+    for bounds in ((0.5,), (0.001, 0.5), (0.001, 0.01, 0.1), (1.0, 2.0, 3.0, 4.0, 5.0)):
+        values = [rng.uniform(0, 6) for _ in range(300)] + list(bounds) + [0.0, 1e9]
+        hist = Histogram(bounds)
+        for value in values:
+            hist.observe(value)
+        got = hist.buckets()
+        assert [label for label, _ in got] == [repr(b) for b in bounds] + ["+Inf"]
+        assert [n for _, n in got] == cumulative(bounds, values)

@@ -189,7 +189,15 @@ class ClientConnection:
         if between and self.plain:
             target_end = plain_request(data, self.state.settings.max_header_bytes)
             if target_end > 0:  # the read is one plain head: the parser is not needed
-                self._plain_head(data, target_end)
+                ex = self._plain_head(data, target_end)
+                if self.active is None and not self.queue:
+                    # nothing before it: started at once, as _next would, without going
+                    # through the queue (an append and a pop(0), each a realloc of its items)
+                    self.active = ex
+                    self._resume(_PIPELINE)
+                    ex.start(now)
+                    return
+                self.queue.append(ex)
                 if self.active is None:
                     self._next(now)
                 else:
@@ -420,10 +428,11 @@ class ClientConnection:
         values = [v for n, v in self.headers if len(n) == 15 and n.lower() == b"x-forwarded-for"]
         return b", ".join(values) if values else None
 
-    def _plain_head(self, data: bytes, target_end: int) -> None:
+    def _plain_head(self, data: bytes, target_end: int) -> Exchange:
         """A whole request read that :func:`plain_request` took: what ``on_headers_complete``
         and ``on_message_complete`` do for it (HTTP/1.1, kept alive, no body), and the head
-        forwarded as written. The parser saw nothing: it stays between two requests."""
+        forwarded as written; returns its exchange, for the caller to start or queue. The
+        parser saw nothing: it stays between two requests."""
         st = self.state
         method = method_of(data)
         url = data[len(method) + 1 : target_end]
@@ -436,8 +445,8 @@ class ClientConnection:
         self.url = url
         self.headers = _NO_HEADERS
         ex.begin(method, url, _NO_HEADERS, meta, True, False)
-        self.queue.append(ex)
         ex.request_complete()
+        return ex
 
     def on_body(self, body: bytes) -> None:
         if self.parsing is not None:

@@ -204,6 +204,20 @@ class ExchangeCore:
             return now
         return -1.0
 
+    def send_now(self, data: bytes) -> float:
+        """Write ``data`` at once, as :meth:`flush` would with it appended to what is held (a
+        whole answer: no append to ``out`` and no clear of it, whose item array is freed and
+        made again per request); returns the loop's time it read then."""
+        out = self.out
+        if out:  # (cannot be: each read's output is written at its end) kept in order anyway
+            out.append(data)
+            return self.flush()
+        client = self.client
+        if not client.closed:  # before connection_made its send discards
+            client.send(data)
+        self.last_io = now = self.state.loop_time()
+        return now
+
     def _disarm(self) -> None:
         if self.timed:
             self.timed = False

@@ -327,8 +327,7 @@ class Exchange(ExchangeCore):
         )
         self.bytes_out += len(data) - end
         self.resp = _WHOLE
-        self.out.append(answer)
-        self._complete(conn, not close, None, now)
+        self._complete(conn, not close, None, now, self.send_now(answer))
         return True
 
     def response_body(self, data: bytes) -> None:
@@ -407,12 +406,15 @@ class Exchange(ExchangeCore):
         reusable: bool,
         retry_after: float | None,
         now: float = -1.0,
+        loop_now: float = -1.0,
     ) -> None:
         """The response ended: write what is left, let the connection go, report the attempt
-        (``now``: the clock's time when the caller has just read it)."""
+        (``now``: the clock's time when the caller has just read it; ``loop_now``: the loop's
+        time :meth:`send_now` returned, when the caller wrote the end itself)."""
         # The client gets the end of the response first: the bookkeeping below (pool, router,
         # metrics, access log) is not on the path of its latency.
-        loop_now = self.flush()
+        if loop_now < 0.0:
+            loop_now = self.flush()
         self.conn = None
         if reusable and self.req_done:
             self.state.pool.put(conn, loop_now)

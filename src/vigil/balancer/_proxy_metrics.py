@@ -51,46 +51,61 @@ LATENCY_BUCKETS: Final = (
 STATUS_CLASSES: Final = ("1xx", "2xx", "3xx", "4xx", "5xx")
 # the label of answers the proxy gave itself (503 with no upstream, 400s)
 NO_UPSTREAM: Final = "none"
+# The buckets of a Histogram counted in native fields (its b0-b3, n0-n3)
+FAST_BUCKETS: Final = 4
 
 
 class Histogram:
-    """Bucket counts and a sum; ``observe`` is a compare and two additions for a value in the
-    first bucket (most of a proxy's: the hop's latencies), a short scan otherwise."""
+    """Bucket counts and a sum; ``observe`` is a few unboxed compares and an int addition for a
+    value in one of the first :data:`FAST_BUCKETS` buckets (a proxy's hops: 1-10 ms with the
+    default bounds), a short scan otherwise."""
 
-    __slots__ = ("bounds", "counts", "first", "low", "total")
+    __slots__ = ("b0", "b1", "b2", "b3", "bounds", "counts", "n0", "n1", "n2", "n3", "total")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.bounds = bounds
         self.counts = [0] * (len(bounds) + 1)
-        # the first bucket's bound and count apart from the list: compiled, a float and an int
-        # held unboxed in the object, so its observe boxes nothing (a list item's += 1 is a
-        # generic add on a boxed int, ~150 instructions, the bounds' compares unbox each)
-        # (no bounds: every value is in the +Inf bucket, which ``low`` then is)
-        self.first = bounds[0] if bounds else math.inf
-        self.low = 0  # values <= first (counts[0] stays 0: buckets() adds it in)
+        # The first FAST_BUCKETS bounds and counts apart from the tuple and the list: compiled,
+        # floats and ints held unboxed in the object, so such an observe boxes nothing (a list
+        # item's += 1 is a generic add on a boxed int, ~300 instructions, and each bound
+        # compared is unboxed from the tuple). Past the last bound the rest are infinite: a
+        # value there is counted in the +Inf bucket (buckets() adds each n_i to counts[i]).
+        fast = [*bounds[:FAST_BUCKETS], *[math.inf] * FAST_BUCKETS][:FAST_BUCKETS]
+        self.b0, self.b1, self.b2, self.b3 = fast
+        self.n0 = self.n1 = self.n2 = self.n3 = 0
         self.total = 0.0
 
     def observe(self, value: float) -> None:
         self.total += value
-        if value <= self.first:
-            self.low += 1
-            return
-        # the first bound >= value (bisect_left's answer), scanned from the second: compiled
-        # this is a few compares where a call to bisect_left cost more than the whole scan
-        bounds = self.bounds
-        i = 1
-        n = len(bounds)
-        while i < n and bounds[i] < value:
-            i += 1
-        self.counts[i] += 1
+        if value <= self.b0:
+            self.n0 += 1
+        elif value <= self.b1:
+            self.n1 += 1
+        elif value <= self.b2:
+            self.n2 += 1
+        elif value <= self.b3:
+            self.n3 += 1
+        else:
+            # the first bound >= value (bisect_left's answer), scanned from the first not
+            # held apart: compiled this is a few compares where a call to bisect_left cost
+            # more than the whole scan (NaN, which no compare takes, ends in the last bucket)
+            bounds = self.bounds
+            n = len(bounds)
+            i = FAST_BUCKETS if n > FAST_BUCKETS else n
+            while i < n and bounds[i] < value:
+                i += 1
+            counts = self.counts
+            counts[i] = counts[i] + 1
 
     def buckets(self) -> list[tuple[str, float]]:
         out: list[tuple[str, float]] = []
-        running = self.low
-        for bound, n in zip(self.bounds, self.counts, strict=False):
+        fast = (self.n0, self.n1, self.n2, self.n3)
+        counts = [n + (fast[i] if i < FAST_BUCKETS else 0) for i, n in enumerate(self.counts)]
+        running = 0
+        for bound, n in zip(self.bounds, counts, strict=False):
             running += n
             out.append((repr(bound), running))
-        out.append(("+Inf", running + self.counts[-1]))
+        out.append(("+Inf", running + counts[-1]))
         return out
 
 

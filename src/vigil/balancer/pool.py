@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 from vigil.balancer._pool_budget import RetryBudget
 from vigil.balancer._pool_health import (
@@ -50,6 +52,11 @@ from vigil.balancer.policies._p2c import PeakEwmaP2C
 from vigil.balancer.policies._p2c_pooled import PARTS
 from vigil.balancer.policies._rotation import RoundRobin, SmoothWeighted
 from vigil.errors import InputError, NotFoundError
+
+# A deque's methods, called through these (compiled, ``upstream.pending.append(now)`` looks the
+# method up by name at every call, ~150 instructions; the descriptor is called directly)
+_PENDING_ADD: Final = deque.append
+_PENDING_DONE: Final = deque.popleft
 
 
 class Pool:
@@ -81,6 +88,10 @@ class Pool:
             self.settings.retry_ratio, self.settings.retry_floor, self.settings.retry_burst
         )
         self._upstreams: dict[str, Upstream] = {}
+        # the same upstreams in the same order, as a list (made again at each add and remove):
+        # compiled, eligible() walks it natively, where a dict's values are an iterator whose
+        # every step is a call (~140 instructions per upstream per request)
+        self._members: list[Upstream] = []
         self._ramping: dict[str, Upstream] = {}
         self._shared: SharedInFlight | None = None
         self._learned: SharedLearned | None = None
@@ -88,6 +99,7 @@ class Pool:
             upstream.slow_start = self.settings.slow_start
             upstream.weight = upstream.configured_weight
             self._upstreams[upstream.id] = upstream
+        self._members = list(self._upstreams.values())
 
     # -- membership and admin state (controller, API) ---------------------------------------
 
@@ -163,6 +175,7 @@ class Pool:
         self._ramping.pop(upstream.id, None)
         upstream.slow_start = self.settings.slow_start
         self._upstreams[upstream.id] = upstream
+        self._members = list(self._upstreams.values())
         if self._shared is not None:
             self._shared.slot(upstream.id)  # re-reads the names for one added since
         if warm and self._serving(upstream):
@@ -174,6 +187,7 @@ class Pool:
         """Take the upstream out; requests in flight on it still finish (and are released)."""
         upstream = self.get(upstream_id)
         del self._upstreams[upstream_id]
+        self._members = list(self._upstreams.values())
         self._ramping.pop(upstream_id, None)
         return upstream
 
@@ -212,7 +226,7 @@ class Pool:
     def eligible(self, now: float, exclude: frozenset[str] = frozenset()) -> list[Upstream]:
         """The upstreams that may take a new request now, in pool order."""
         result = []
-        for upstream in self._upstreams.values():
+        for upstream in self._members:
             if upstream.state is not AdminState.READY or not upstream.healthy:
                 continue
             if upstream.ejected_until is not None and now < upstream.ejected_until:
@@ -261,7 +275,7 @@ class Pool:
                 learner.started(upstream, now)
         upstream.in_flight += 1
         upstream.requests += 1
-        upstream.pending.append(now)
+        _PENDING_ADD(upstream.pending, now)
         if shared is not None:
             shared.started(upstream)
         return upstream
@@ -278,7 +292,7 @@ class Pool:
         """The attempt ended: update in-flight, latency, errors, Retry-After and ejection."""
         upstream.in_flight = max(upstream.in_flight - 1, 0)
         if upstream.pending:
-            upstream.pending.popleft()
+            _PENDING_DONE(upstream.pending)
         if self._shared is not None:
             self._shared.finished(
                 upstream, now, outcome is not Outcome.CLIENT_ABORT, self._counted
