@@ -50,6 +50,8 @@ import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias, cast
 
+from vigil.balancer._proxy_transports import lighten
+
 # Accepts per wake-up at most: a burst is taken in slices, and the connections of one slice
 # have their requests read (and sent upstream) in the next loop iteration, beside the next
 # slice's accepts, instead of after the whole burst's (1,024 before branch first5: 200 new
@@ -143,6 +145,8 @@ class Listener:
         sock.setblocking(False)
         # under uvloop: the C accept (no socket.socket built) and the kind of socket it returns
         self._uv = _is_uvloop(loop)
+        if self._uv:  # the loop's table of transports without a Python callback per entry
+            lighten(loop)
         self._accept_fd: Callable[[], tuple[int, Any]] = getattr(sock, "_accept")  # noqa: B009
         self._kind = (int(sock.family), int(sock.type), sock.proto)
         loop.add_reader(sock.fileno(), self._accept)
