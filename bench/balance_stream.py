@@ -4,6 +4,8 @@
     python bench/balance_stream.py --quick    # 1 round (CI keeps the script from rotting)
     python bench/balance_stream.py --floor    # also the byte relay of bench/relay_floor.py
     python bench/balance_stream.py --pause 5  # each round a burst after 5 s without traffic
+    python bench/balance_stream.py --workers 2   # 2 Vigil workers (kernel and exact balance)
+                                                 # against nginx with 2 worker_processes
     python bench/balance_stream.py --python-only 2000   # Python work per relayed event
     python bench/balance_stream.py --python-only 2000 --vigil-only  # without the baseline loop
 
@@ -21,6 +23,12 @@ worker process, round robin) and (c) nginx with ``proxy_buffering off`` and upst
 Figures: time to first event (median and p99 over streams; Vigil minus direct, target <= 1 ms),
 every event delivered, and the proxy's CPU per event from ``/proc/<pid>/task/*/schedstat``
 (target <= 1.2x nginx's). Needs Debian's ``nginx``; ends with ONE JSON line.
+
+``--workers N`` (default 1) runs Vigil with N worker processes, once per connection balance
+(``--balance``: ``kernel``, ``SO_REUSEPORT``; ``exact``, one shared listening socket and a table
+of counts; both by default when N > 1: targets ``vigil`` and ``vigil_exact``), and nginx with N
+``worker_processes``, all in the same interleaved rounds; the figures of ``vigil`` are then the
+first mode's. CPU per event counts every worker (and nginx's master and workers).
 
 The targets' rounds are interleaved (direct, Vigil, nginx, then again), and the first-event
 difference is also given as the median over rounds of Vigil's median minus direct's in the
@@ -271,6 +279,25 @@ def python_only(count: int, vigil_only: bool = False) -> dict[str, float]:
     return {"vigil_us": spent / count * 1e6, "parse_and_write_us": baseline / count * 1e6}
 
 
+def proxy_figures(results: dict, name: str) -> dict[str, float]:
+    """The first event of target ``name`` over direct (medians of all streams, and paired: the
+    median over rounds of its round median minus direct's of the same round), over nginx, and
+    its CPU per event over nginx's."""
+    mine, direct, nginx = results[name], results["direct"], results["nginx"]
+    return {
+        "ttfe_added_ms": mine["ttfe_median_ms"] - direct["ttfe_median_ms"],
+        "ttfe_added_paired_ms": statistics.median(
+            v - d
+            for v, d in zip(
+                mine["ttfe_round_medians_ms"], direct["ttfe_round_medians_ms"], strict=True
+            )
+        ),
+        "ttfe_vs_nginx_ms": mine["ttfe_median_ms"] - nginx["ttfe_median_ms"],
+        "cpu_per_event_vs_nginx": (mine["cpu_us_per_event"] or 0)
+        / (nginx["cpu_us_per_event"] or 1),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 round instead of 5")
@@ -297,7 +324,22 @@ def main() -> int:
         action="store_true",
         help="with --python-only: the proxy's loop alone (callgrind figures without the baseline)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="Vigil worker processes and nginx worker_processes (default 1)",
+    )
+    parser.add_argument(
+        "--balance",
+        choices=("kernel", "exact", "both"),
+        default="both",
+        help="with --workers > 1: Vigil's connection balance (default: both, two targets)",
+    )
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error(f"--workers: must be >= 1 (got {args.workers})")
     if args.python_only:
         r = python_only(args.python_only, args.vigil_only)
         print(f"{'':<34} {'CPU per event':>14}")
@@ -320,7 +362,17 @@ def main() -> int:
     check_tools(["nginx"])
     raise_nofile()
     rounds = 1 if args.quick else 5
-    print(f"cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}, {rounds} round(s)", flush=True)
+    workers = args.workers
+    balances = (
+        ["kernel"]
+        if workers == 1
+        else (["kernel", "exact"] if args.balance == "both" else [args.balance])
+    )
+    print(
+        f"cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}, {rounds} round(s), "
+        f"{workers} worker(s){' (' + ', '.join(balances) + ')' if workers > 1 else ''}",
+        flush=True,
+    )
     ctx = multiprocessing.get_context("spawn")
     backend_port = free_port()
     ready = ctx.Event()
@@ -336,17 +388,21 @@ def main() -> int:
     server {{ listen 127.0.0.1:{nginx_port} backlog=4096; location / {{
         proxy_pass http://sse; proxy_http_version 1.1; proxy_set_header Connection "";
         proxy_buffering off; }} }}""",
+            workers=workers,
         )
-        group = None
+        groups: list[Workers] = []
         relays: list[multiprocessing.Process] = []
         try:
             wait_port(nginx_port)
-            group = Workers.launch(functools.partial(stream_proxy, backend_port), workers=1)
-            targets = [
-                ("direct", backend_port, []),
-                ("vigil", group.port, group.pids),
-                ("nginx", nginx_port, [nginx.pid, *children(nginx.pid)]),
-            ]
+            targets = [("direct", backend_port, [])]
+            for balance in balances:
+                group = Workers.launch(
+                    functools.partial(stream_proxy, backend_port), workers=workers, balance=balance
+                )
+                groups.append(group)
+                name = "vigil" if balance == balances[0] else f"vigil_{balance}"
+                targets.append((name, group.port, group.pids))
+            targets.append(("nginx", nginx_port, [nginx.pid, *children(nginx.pid)]))
             for style in ("protocol", "buffered") if args.floor else ():
                 relay, relay_port = start_floor(style, [backend_port])
                 relays.append(relay)
@@ -357,7 +413,7 @@ def main() -> int:
             for relay in relays:
                 relay.kill()
                 relay.join(10)
-            if group is not None:
+            for group in groups:
                 group.stop(1.0)
             nginx.terminate()
             nginx.wait(10)
@@ -398,6 +454,18 @@ def main() -> int:
             f"{name}: first event +{f['ttfe_added_ms']:.2f} ms vs direct, "
             f"CPU per event {f['cpu_per_event_vs_nginx']:.2f}x nginx's"
         )
+    # every proxy (with --workers, each balance mode; nginx itself), as "vigil" is below
+    proxies = {
+        name: proxy_figures(results, name)
+        for name in results
+        if name == "nginx" or name.startswith("vigil")
+    }
+    for name, f in proxies.items():
+        print(
+            f"{name}: first event paired {f['ttfe_added_paired_ms']:+.2f} ms vs direct, "
+            f"{f['ttfe_vs_nginx_ms']:+.2f} ms vs nginx, "
+            f"CPU per event {f['cpu_per_event_vs_nginx']:.2f}x nginx's"
+        )
     print(
         f"vigil: first event {added:+.2f} ms vs direct (target <= 1 ms; median of the rounds'"
         f" differences {paired:+.2f} ms; "
@@ -414,6 +482,8 @@ def main() -> int:
                 "events_per_stream": EVENTS,
                 "rounds": rounds,
                 "pause_s": args.pause,
+                "workers": workers,
+                "balances": balances,
                 "results": results,
                 "baseline": "nginx proxy_buffering off",
                 "vigil_ttfe_added_ms": added,
@@ -421,6 +491,7 @@ def main() -> int:
                 "vigil_ttfe_vs_nginx_ms": over_nginx,
                 "vigil_cpu_per_event_vs_nginx": cpu_ratio,
                 "floors": floors,
+                "proxies": proxies,
                 "targets_met": {
                     "ttfe_added_le_1ms": added <= 1.0,
                     "cpu_per_event_le_1.2x_nginx": cpu_ratio <= 1.2,
