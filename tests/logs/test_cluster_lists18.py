@@ -97,3 +97,16 @@ def test_a_list_of_one_item_stays_apart_from_an_unrelated_frame() -> None:
     )
     assert ids[0] == ids[1]
     assert ids[2] != ids[0]  # a parenthesis is not the bracket the list was framed in
+
+
+def test_items_of_several_kinds_are_fields_not_a_list() -> None:
+    # mosquitto (holdout10): p, c and k flags, and a user name in quotes only in some lines
+    miner = TemplateMiner()
+    ids = _ids(
+        [
+            "New client connected from 10.20.3.41:51234 as sensor-17 (p2, c1, k60, u'iot').",
+            "New client connected from 10.20.4.12:37710 as auto-6F1D (p2, c1, k60).",
+        ],
+        miner,
+    )
+    assert ids[0] != ids[1]

@@ -157,6 +157,42 @@ def _frame_closer(word: str, opener: str) -> str:
     return closer[max(own, 0) :].lstrip("'\"")  # an item's closing quote is the item's
 
 
+_MARKS = "()[]{}'\""
+
+
+def _items(span: list[str], opener: str, closer: str) -> list[str]:
+    """A list's items without its frame and commas; the slot of a list made one (``<*>``)
+    left out."""
+    out = []
+    for i, w in enumerate(span):
+        if i == 0 and w.startswith(opener):
+            w = w[len(opener) :]
+        if i == len(span) - 1 and closer and w.endswith(closer):
+            w = w[: -len(closer)]
+        w = w.removesuffix(",")
+        if w != WILDCARD:
+            out.append(w)
+    return out
+
+
+def _skeleton_of(span: list[str], opener: str, closer: str) -> str | None:
+    items = _items(span, opener, closer)
+    return "".join(c for c in items[0] if c in _MARKS) if items else None
+
+
+def _alike(span: list[str], opener: str, closer: str, skeleton: str | None = None) -> bool:
+    """True when a list's items are of one kind: written with the same brackets and quotes
+    (``aes256-cts-hmac-sha1-96(18)`` and ``DEPRECATED:arcfour-hmac(23)``; ``'cloud-init'`` and
+    ``'--mode'``), and as ``skeleton`` when given (another list's)."""
+    for item in _items(span, opener, closer):
+        marks = "".join(c for c in item if c in _MARKS)
+        if skeleton is None:
+            skeleton = marks
+        elif marks != skeleton:
+            return False
+    return True
+
+
 def _list_span(words: list[str], line: list[str], p: int, s: int) -> Span | None:
     """Where a cluster and a line of another word count differ only in the number of items of
     one framed list (Kerberos' ``{aes256-cts-hmac-sha1-96(18), aes128-cts-hmac-sha1-96(17)}``
@@ -188,6 +224,10 @@ def _list_span(words: list[str], line: list[str], p: int, s: int) -> Span | None
     items = [*words[start:stop], *line[start:line_stop]]
     if any("=" in w[len(opener) :] for w in items):
         return None  # "a=1, b=2": fields
+    if not _alike(words[start:stop], opener, closer) or not _alike(
+        line[start:line_stop], opener, closer, _skeleton_of(words[start:stop], opener, closer)
+    ):
+        return None  # mosquitto's "(p2, c1, k60, u'iot')": fields of several kinds
     agree = start + m - stop
     if agree < MIN_CONSTANT_SHARE * (agree + 1):  # the share with the list as one word
         return None
