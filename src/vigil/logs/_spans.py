@@ -109,9 +109,11 @@ def span_slot(
     s = 0
     while s < short - p and _agrees(words[m - 1 - s], levels[m - 1 - s], line[n - 1 - s]):
         s += 1
-    listed = _list_span(words, line, p, s)
-    if listed is not None:
-        return listed
+    q = min(p, short - 1)  # a list's items end in commas: a cheap test before the list rule
+    if p and "," in (words[q][-1:], line[q][-1:], words[p - 1][-1:], line[p - 1][-1:]):
+        listed = _list_span(words, line, p, s)
+        if listed is not None:
+            return listed
     if p + s == short:  # one span empty: a word more, unless beside a slot of several words
         if p == 0 or p - 1 not in spans:
             return None
