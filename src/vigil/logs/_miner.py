@@ -433,12 +433,12 @@ class TemplateMiner:
             self._buckets[home].remove(cluster)
             if not self._buckets[home]:
                 del self._buckets[home]
-            home = key
-            bucket = self._buckets.setdefault(key, [])
+            home = (len(cluster.words), first)  # the line's word count, or fewer for a list
+            bucket = self._buckets.setdefault(home, [])
             insort(bucket, cluster, key=by_id)
             if len(bucket) == CROWDED_BUCKET + 1:  # crowded now, as in _create
                 for c in bucket:
-                    self._index(key, c)
+                    self._index(home, c)
                 self._forget()
                 self.crowdings += 1
         bucket = self._buckets[home]

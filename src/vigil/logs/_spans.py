@@ -109,6 +109,11 @@ def span_slot(
     s = 0
     while s < short - p and _agrees(words[m - 1 - s], levels[m - 1 - s], line[n - 1 - s]):
         s += 1
+    q = min(p, short - 1)  # a list's items end in commas: a cheap test before the list rule
+    if p and "," in (words[q][-1:], line[q][-1:], words[p - 1][-1:], line[p - 1][-1:]):
+        listed = _list_span(words, line, p, s)
+        if listed is not None:
+            return listed
     if p + s == short:  # one span empty: a word more, unless beside a slot of several words
         if p == 0 or p - 1 not in spans:
             return None
@@ -132,6 +137,105 @@ def span_slot(
     return Span(p, m - s, n - s, opener + WILDCARD + closer, agree)
 
 
+def _list_bounds(words: list[str], i: int) -> tuple[int, int]:
+    """The words ``[start, stop)`` of the list of items separated by ``, `` that word ``i`` is
+    in: the words before it that end in a comma, it, and the words after it up to the first
+    that does not (``(i, i + 1)`` for a word in no list)."""
+    start = i
+    while start > 0 and words[start - 1].endswith(","):
+        start -= 1
+    stop = i
+    while stop < len(words) - 1 and words[stop].endswith(","):
+        stop += 1
+    return start, stop + 1
+
+
+def _frame_closer(word: str, opener: str) -> str:
+    """The closers at the end of a list's last word that close the list's frame, not the
+    item's own brackets: ``camellia256-cts-cmac(26)})`` -> ``})``."""
+    closer = _closer(word)
+    inner = word[len(opener) : len(word) - len(closer)]
+    own = sum(map(inner.count, "([{")) - sum(map(inner.count, ")]}"))
+    return closer[max(own, 0) :].lstrip("'\"")  # an item's closing quote is the item's
+
+
+_MARKS = "()[]{}'\""
+
+
+def _items(span: list[str], opener: str, closer: str) -> list[str]:
+    """A list's items without its frame and commas; the slot of a list made one (``<*>``)
+    left out."""
+    out = []
+    for i, w in enumerate(span):
+        if i == 0 and w.startswith(opener):
+            w = w[len(opener) :]
+        if i == len(span) - 1 and closer and w.endswith(closer):
+            w = w[: -len(closer)]
+        w = w.removesuffix(",")
+        if w != WILDCARD:
+            out.append(w)
+    return out
+
+
+def _skeleton_of(span: list[str], opener: str, closer: str) -> str | None:
+    items = _items(span, opener, closer)
+    return "".join(c for c in items[0] if c in _MARKS) if items else None
+
+
+def _alike(span: list[str], opener: str, closer: str, skeleton: str | None = None) -> bool:
+    """True when a list's items are of one kind: written with the same brackets and quotes
+    (``aes256-cts-hmac-sha1-96(18)`` and ``DEPRECATED:arcfour-hmac(23)``; ``'cloud-init'`` and
+    ``'--mode'``), and as ``skeleton`` when given (another list's)."""
+    for item in _items(span, opener, closer):
+        marks = "".join(c for c in item if c in _MARKS)
+        if skeleton is None:
+            skeleton = marks
+        elif marks != skeleton:
+            return False
+    return True
+
+
+def _list_span(words: list[str], line: list[str], p: int, s: int) -> Span | None:
+    """Where a cluster and a line of another word count differ only in the number of items of
+    one framed list (Kerberos' ``{aes256-cts-hmac-sha1-96(18), aes128-cts-hmac-sha1-96(17)}``
+    of 2, 4, 6 or 8 items; ``['a', 'b']`` / ``['c', 'd', 'e']``): the whole list, from the word
+    that opens its frame (a bracket, brace, parenthesis, quote or ``key=``) to the word that
+    closes it, is one value on both sides; None when the difference is not inside one such
+    list. Items that are ``key=value`` fields are the event's (as :func:`span_slot` has it)."""
+    m, n = len(words), len(line)
+    ci, li = min(p, m - 1), min(p, n - 1)
+    if p >= m - s:  # nothing differs in the cluster: the line's items were added beside p - 1
+        ci = max(p - 1, 0)
+    if p >= n - s:
+        li = max(p - 1, 0)
+    start, stop = _list_bounds(words, ci)
+    line_start, line_stop = _list_bounds(line, li)
+    if start != line_start or start == 0 or m - stop != n - line_stop:
+        return None
+    if p < start or m - s > stop or n - s > line_stop or stop - start + line_stop - start < 3:
+        return None
+    opener = _opener(words[start]).rstrip("'\"")  # quotes open each item, not the list
+    if not opener or opener != _opener(line[start]).rstrip("'\""):
+        return None
+    closer = _frame_closer(words[stop - 1], _opener(words[start]) if stop == start + 1 else "")
+    last = line[line_stop - 1]
+    if closer != _frame_closer(last, _opener(line[start]) if line_stop == start + 1 else ""):
+        return None
+    if opener[-1] in "([{" and ")]}"["([{".index(opener[-1])] not in closer:
+        return None  # the bracket that opens the list does not close it here
+    items = [*words[start:stop], *line[start:line_stop]]
+    if any("=" in w[len(opener) :] for w in items):
+        return None  # "a=1, b=2": fields
+    if not _alike(words[start:stop], opener, closer) or not _alike(
+        line[start:line_stop], opener, closer, _skeleton_of(words[start:stop], opener, closer)
+    ):
+        return None  # mosquitto's "(p2, c1, k60, u'iot')": fields of several kinds
+    agree = start + m - stop
+    if agree < MIN_CONSTANT_SHARE * (agree + 1):  # the share with the list as one word
+        return None
+    return Span(start, stop, line_stop, opener + WILDCARD + closer, agree)
+
+
 def _shifted(places: tuple[int, ...], start: int, stop: int, shift: int) -> tuple[int, ...]:
     """Word positions after the words ``[start, stop)`` became one and the rest moved by
     ``shift``; those inside the span are gone."""
@@ -144,9 +248,9 @@ def fit(cluster: Cluster, span: Span, line: list[str], runs: list[int]) -> bool:
     has the line's word count (the caller files it again)."""
     start, stop, line_stop = span.start, span.stop, span.line_stop
     level = ANY if span.slot == WILDCARD else LOOSE
-    shrunk = line_stop - start == 1 and stop - start > 1
+    shrunk = stop - start > 1  # the cluster's span of several words becomes one slot
     if shrunk:
-        shift = len(line) - len(cluster.words)
+        shift = 1 - (stop - start)
         cluster.words[start:stop] = [span.slot]
         cluster.levels[start:stop] = [level]
         cluster.runs[start:stop] = [1]

@@ -88,6 +88,15 @@ _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s\]\)\}'\",;<>\\]*[^\s\]\)\}
 it inside a quoted value: ``err="Post \\"http://h:9093/api\\": ..."``), and not its last
 character when that is a full stop or a colon: sentence punctuation (``Listening on:
 http://0.0.0.0:8080.``)."""
+_SOCKET_URL = re.compile(
+    r"(?<![\w.+\-])((?:tcp|udp)://)\d{1,3}(?:\.\d{1,3}){3}:\d{1,5}(?![\w:/@\-]|\.[\w.])"
+)
+"""A socket address written as a ``tcp://`` or ``udp://`` URL with an IPv4 address and a port
+and nothing after them (Dask's ``tcp://10.1.0.57:40213``, Galera's ``tcp://0.0.0.0:4567``,
+Longhorn's replica ``tcp://10.42.1.17:10000``): ``tcp://<*>:<*>``, an IP with its port as
+everywhere else (:data:`_URL` would make it ``tcp://<*>``). Not a web URL (``http://0.0.0.0:3000``
+is ``http://<*>`` in the labels of eight directories), not a scheme ending in ``.tcp``
+(``akka.tcp://flink@host:6123``), not a URL with a path."""
 _MAILBOX = re.compile(r"(?<![\w.+\-@/:])[A-Za-z][\w.+\-]*@[A-Za-z][\w\-]*(?:\.[\w\-]+)*(?![\w@\-])")
 """A mailbox or a user at a host (``bob@example.org``, ``svc@login02``): one value; applied
 only to a line holding ``@``."""
@@ -163,6 +172,8 @@ def mask(content: str, *, header: bool = False) -> str:
     keeps its name: the indexed-name rule is a message's only."""
     line = content
     if "://" in content:
+        if "tcp://" in content or "udp://" in content:
+            content = _SOCKET_URL.sub(r"\1<*>:<*>", content)
         content = _URL.sub(r"\1<*>", content)
     if "@" in content:
         content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))
@@ -223,9 +234,7 @@ _COMPOUND = re.compile(r"<\*>@<\*>(?:[/:.\-]<\*>)*")
 _DOTTED_VALUE = re.compile(
     r"^([\"'(\[]?)(?:<\*>(?:\.[A-Za-z][\w-]*)+|[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\.<\*>)([\"')\],;:]?)$"
 )
-_NAME_AND_NUMBER = re.compile(
-    r"^[\"'(\[]?[A-Za-z]\w*[-.]\d+(?:\.[A-Za-z][\w-]*)*[\"')\],;:]?$"
-)
+_NAME_AND_NUMBER = re.compile(r"^[\"'(\[]?[A-Za-z]\w*[-.]\d+(?:\.[A-Za-z][\w-]*)*[\"')\],;:]?$")
 
 
 def _dotted_values(content: str, masked: str) -> str:
