@@ -1,8 +1,9 @@
 """Header detection after the level: threads, loggers, spans and source locations.
 
-Called by :mod:`vigil.logs._detect` once it has found a line's level (``INFO``, ``[error]``,
-``<Debug>``): what follows it up to the message, bracketed threads, a logger name, a source
-location, a Rust ``tracing`` span run. Also holds the lazy token reader both use.
+Called by :mod:`vigil.logs._leading` and :mod:`vigil.logs._program` once they have found a
+line's level (``INFO``, ``[error]``, ``<Debug>``): what follows it up to the message, bracketed
+threads, a logger name, a source location, a Rust ``tracing`` span run. Also holds the lazy
+token reader they all use.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The kind of one header token: a time, a level, a number, a program, a bracketed field...
 
-Called by :mod:`vigil.logs._detect` for each leading token of a raw line (:func:`_kind`), and
+Called by :mod:`vigil.logs._leading` for each leading token of a raw line (:func:`_kind`), and
 for the bracketed times and levels it meets (:func:`_bracketed_time`,
 :func:`_bracketed_time_level`). Holds the vocabularies of header tokens (level words, month and
 day names, program and facility tags, zone names). Pure: no state, no I/O. Like every header
