@@ -1,4 +1,4 @@
-"""The agent's own HTTP client against real servers: keep-alive, framing, timeouts, TLS."""
+"""The agent's own HTTP client against real servers: keep-alive, framing, timeouts, TLS, threads."""
 
 from __future__ import annotations
 
