@@ -351,3 +351,20 @@ async def test_closing_the_client_ends_a_request_in_flight() -> None:
         await asyncio.to_thread(http._threads.shutdown, wait=True)  # the thread has ended
     with pytest.raises(asyncio.CancelledError):
         await post
+
+
+async def test_100_continue_is_skipped_and_another_interim_answer_is_an_error() -> None:
+    # http.client skips 100 Continue; a 103 would be taken for the answer, its real one left
+    # on the connection for the next request: an error, and the connection is not reused
+    answers = {
+        1: b"HTTP/1.1 100 Continue\r\n\r\n" + ok(),
+        2: b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + ok(b'{"interval": 2}'),
+    }
+    server = Server(lambda n: answers.get(n, ok(b'{"interval": 3}')))
+    listener, url = await _start(server)
+    async with listener, AgentHttp() as http:
+        assert (await http.post(url, content=b"{}", timeout=5)).json() == {"interval": 1}
+        with pytest.raises(HttpError, match=r"interim answer \(HTTP 103\)"):
+            await http.post(url, content=b"{}", timeout=5)
+        assert (await http.post(url, content=b"{}", timeout=5)).json() == {"interval": 3}
+    assert server.connections == 2
