@@ -327,13 +327,20 @@ async def test_a_heartbeat_does_not_wait_behind_a_slow_log_batch() -> None:
         assert (await batch).status_code == 200
 
 
-async def test_closing_the_client_ends_a_request_in_flight() -> None:
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"],  # nothing; a body ended by closing
+    ids=["no-answer", "answer-till-close"],
+)
+async def test_closing_the_client_ends_a_request_in_flight(sent: bytes) -> None:
     # The agent stopping cancels a log batch waiting on a silent controller; its thread must
     # not hold the interpreter's exit for the request's timeout (600 s here).
     seen, ended = asyncio.Event(), asyncio.Event()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
+        writer.write(sent)
+        await writer.drain()
         seen.set()
         await reader.read()  # until the client's end is shut
         ended.set()

@@ -80,7 +80,9 @@ class AgentHttp:
 
     def __init__(self) -> None:
         self._idle: dict[Origin, list[http.client.HTTPConnection]] = {}
-        self._busy: set[http.client.HTTPConnection] = set()
+        self._busy: dict[http.client.HTTPConnection, socket.socket] = {}
+        """Connections in use, with their sockets (http.client forgets its socket when the
+        answer ends with the connection; the answer still reads from it)."""
         self._lock = threading.Lock()
         self._closed = False
         self._tls: ssl.SSLContext | None = None
@@ -99,7 +101,7 @@ class AgentHttp:
             self._closed = True
             idle = [conn for pool in self._idle.values() for conn in pool]
             self._idle.clear()
-            busy = [conn.sock for conn in self._busy if conn.sock is not None]
+            busy = list(self._busy.values())
         for conn in idle:
             conn.close()
         for sock in busy:  # shutdown, not close: it wakes a thread blocked in recv
@@ -177,7 +179,7 @@ class AgentHttp:
                 conn = pool.pop()
                 if conn.sock is not None and not _readable(conn.sock):
                     conn.sock.settimeout(timeout)  # it was made with the last caller's
-                    self._busy.add(conn)
+                    self._busy[conn] = conn.sock
                     return conn
                 conn.close()  # the server closed it while idle (uvicorn does after 5 s)
         scheme, host, port = origin
@@ -194,12 +196,12 @@ class AgentHttp:
             if self._closed:
                 conn.close()
                 raise HttpError("the client was closed")
-            self._busy.add(conn)
+            self._busy[conn] = conn.sock
         return conn
 
     def _release(self, origin: Origin, conn: http.client.HTTPConnection, *, reuse: bool) -> None:
         with self._lock:
-            self._busy.discard(conn)
+            self._busy.pop(conn, None)
             if reuse and not self._closed:
                 pool = self._idle.setdefault(origin, [])
                 pool.append(conn)
