@@ -1,8 +1,9 @@
-"""The agent's own HTTP client against real servers: keep-alive, framing, timeouts, TLS."""
+"""The agent's own HTTP client against real servers: keep-alive, framing, timeouts, TLS, threads."""
 
 from __future__ import annotations
 
 import asyncio
+import select
 import shutil
 import ssl
 import subprocess
@@ -127,9 +128,9 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
     listener, url = await _start(server)
     async with listener, AgentHttp() as http:
         await http.post(url, content=b"1", timeout=5)
-        ((reader, _),) = http._idle[("http", "127.0.0.1", int(url.split(":")[2].split("/")[0]))]
+        (idle,) = http._idle[("http", "127.0.0.1", int(url.split(":")[2].split("/")[0]))]
         for _ in range(500):  # until this end has seen the server's FIN (no timing asserted)
-            if reader.at_eof():
+            if select.select([idle.sock], [], [], 0)[0]:
                 break
             await asyncio.sleep(0.01)
         assert (await http.post(url, content=b"2", timeout=5)).status_code == 200
@@ -206,6 +207,8 @@ async def test_https_is_verified_against_ssl_cert_file_or_certifi(
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))
         async with AgentHttp() as http:
             assert (await http.post(url, content=b"{}", timeout=5)).status_code == 200
+            assert (await http.post(url, content=b"{}", timeout=5)).status_code == 200
+    assert server.connections == 1  # kept alive for both posts (the refused one never served)
 
 
 async def test_behind_a_proxy_the_agent_keeps_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -265,3 +268,110 @@ async def test_a_url_that_cannot_be_split_is_an_error_not_a_crash() -> None:
     async with AgentHttp() as http:
         with pytest.raises(HttpError, match="bad URL"):
             await http.post("http://[::1/x", content=b"", timeout=5)
+
+
+async def test_a_post_to_a_slow_server_leaves_the_event_loop_running() -> None:
+    # http.client blocks: the request runs in a worker thread, the loop goes on meanwhile.
+    # The server answers only after another coroutine has run five rounds of the loop.
+    request_seen, ticked = asyncio.Event(), asyncio.Event()
+
+    async def tick() -> None:
+        await request_seen.wait()
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+        ticked.set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        request_seen.set()
+        await ticked.wait()
+        writer.write(ok())
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    ticker = asyncio.create_task(tick())
+    async with listener, AgentHttp() as http:
+        answer = await http.post(f"http://127.0.0.1:{port}/", content=b"{}", timeout=10)
+    assert answer.status_code == 200
+    assert ticker.done()
+
+
+async def test_a_heartbeat_does_not_wait_behind_a_slow_log_batch() -> None:
+    # The log batch's answer is held until the heartbeat has its own: with one thread for
+    # both, the heartbeat would wait for the batch, and the batch would time out.
+    batch_seen, beat_answered = asyncio.Event(), asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head, _ = await _read_request(reader)
+                if head.startswith(b"POST /api/v1/logs/batches "):
+                    batch_seen.set()
+                    await beat_answered.wait()
+                writer.write(ok())
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/api/v1"
+    async with listener, AgentHttp() as http:
+        batch = asyncio.create_task(http.post(f"{base}/logs/batches", content=b"{}", timeout=10))
+        await batch_seen.wait()
+        beat = await http.post(f"{base}/heartbeats", content=b"{}", timeout=10)
+        beat_answered.set()
+        assert beat.status_code == 200
+        assert (await batch).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"],  # nothing; a body ended by closing
+    ids=["no-answer", "answer-till-close"],
+)
+async def test_closing_the_client_ends_a_request_in_flight(sent: bytes) -> None:
+    # The agent stopping cancels a log batch waiting on a silent controller; its thread must
+    # not hold the interpreter's exit for the request's timeout (600 s here).
+    seen, ended = asyncio.Event(), asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(sent)
+        await writer.drain()
+        seen.set()
+        await reader.read()  # until the client's end is shut
+        ended.set()
+        writer.close()
+
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    async with listener:
+        http = AgentHttp()
+        post = asyncio.create_task(http.post(f"http://127.0.0.1:{port}/", timeout=600))
+        await seen.wait()
+        post.cancel()
+        await http.aclose()
+        await ended.wait()  # without the shutdown, pytest-timeout (120 s) fails the test here
+        await asyncio.to_thread(http._threads.shutdown, wait=True)  # the thread has ended
+    with pytest.raises(asyncio.CancelledError):
+        await post
+
+
+async def test_100_continue_is_skipped_and_another_interim_answer_is_an_error() -> None:
+    # http.client skips 100 Continue; a 103 would be taken for the answer, its real one left
+    # on the connection for the next request: an error, and the connection is not reused
+    answers = {
+        1: b"HTTP/1.1 100 Continue\r\n\r\n" + ok(),
+        2: b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + ok(b'{"interval": 2}'),
+    }
+    server = Server(lambda n: answers.get(n, ok(b'{"interval": 3}')))
+    listener, url = await _start(server)
+    async with listener, AgentHttp() as http:
+        assert (await http.post(url, content=b"{}", timeout=5)).json() == {"interval": 1}
+        with pytest.raises(HttpError, match=r"interim answer \(HTTP 103\)"):
+            await http.post(url, content=b"{}", timeout=5)
+        assert (await http.post(url, content=b"{}", timeout=5)).json() == {"interval": 3}
+    assert server.connections == 2

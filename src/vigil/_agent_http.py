@@ -1,37 +1,50 @@
-"""The node agent's HTTP client: HTTP/1.1 POSTs on asyncio streams, standard library only.
+"""The node agent's HTTP client: POSTs through the standard library's ``http.client``.
 
 Used by :class:`vigil.agent.Agent` for its heartbeats and log batches (:func:`agent_client`).
 httpx did this job at ~7 MB of the agent's memory (issue 5: its import 3.7 MB; its client's TLS
-context, loaded even for an ``http://`` controller, and anyio's ~4 MB more); this client imports
-nothing the agent does not already load, and makes a TLS context only for ``https://``.
+context, loaded even for an ``http://`` controller, and anyio's ~4 MB more); ``http.client``
+costs ~0.3 MB, and a TLS context is made only for ``https://``.
 
-Kept from httpx as the agent used it: TLS verified against certifi's bundle (``SSL_CERT_FILE``
-or ``SSL_CERT_DIR`` when set); the timeout bounds each phase (connect with TLS, sending, each
-read); no retry (the agent keeps unsent samples and batches itself); keep-alive connections
-reused, the most recently used first. Not done here: proxies. With ``HTTP_PROXY``,
-``HTTPS_PROXY`` or ``ALL_PROXY`` set, :func:`agent_client` gives an httpx client, as before.
+``http.client`` blocks, so each request runs in one of :data:`THREADS` worker threads of the
+client's own executor while the event loop goes on. Kept from httpx as the agent used it: TLS
+verified against certifi's bundle (``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when set); the timeout
+bounds each phase (connect with TLS, each send, each read); no retry (the agent keeps unsent
+samples and batches itself); keep-alive connections reused, the most recently used first.
+Not done here: proxies. With ``HTTP_PROXY``, ``HTTPS_PROXY`` or ``ALL_PROXY`` set,
+:func:`agent_client` gives an httpx client, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.client
 import ipaddress
 import json
 import os
 import re
+import select
+import socket
 import ssl
+import threading
 import urllib.parse
-import zlib
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 MAX_ANSWER = 16 * 1024 * 1024
 """Bytes of an answer body read at most: the controller answers a few hundred bytes; a server
 that streams without end must not grow the agent's memory."""
-MAX_IDLE = 4
-"""Idle keep-alive connections kept per controller (the agent uses one or two at a time)."""
+THREADS = 2
+"""Requests in flight at once, one thread each: the agent sends at most one heartbeat and one
+log batch at a time, so a heartbeat never waits behind a slow log batch (30 s per phase)."""
+MAX_IDLE = THREADS
+"""Idle keep-alive connections kept per controller: as many as requests go at once."""
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+Origin = tuple[str, str, int]
+"""(scheme, host, port): the connections to one origin are interchangeable."""
 
 
 class HttpError(Exception):
@@ -61,15 +74,19 @@ class Response:
         return json.loads(self.content)
 
 
-Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-
-
 class AgentHttp:
-    """POSTs to one or a few origins over pooled keep-alive connections."""
+    """POSTs to one or a few origins over pooled keep-alive connections, each request in a
+    worker thread. The pool is shared by the threads (under a lock)."""
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, str, int], list[Connection]] = {}
+        self._idle: dict[Origin, list[http.client.HTTPConnection]] = {}
+        self._busy: dict[http.client.HTTPConnection, socket.socket] = {}
+        """Connections in use, with their sockets (http.client forgets its socket when the
+        answer ends with the connection; the answer still reads from it)."""
+        self._lock = threading.Lock()
+        self._closed = False
         self._tls: ssl.SSLContext | None = None
+        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="vigil-agent-http")
 
     async def __aenter__(self) -> AgentHttp:
         return self
@@ -78,10 +95,19 @@ class AgentHttp:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for pool in self._idle.values():
-            for _, writer in pool:
-                writer.close()
-        self._idle.clear()
+        """Close every connection; a request in flight (its caller cancelled) ends at once
+        with an error, so that its thread does not hold the interpreter's exit."""
+        with self._lock:
+            self._closed = True
+            idle = [conn for pool in self._idle.values() for conn in pool]
+            self._idle.clear()
+            busy = list(self._busy.values())
+        for conn in idle:
+            conn.close()
+        for sock in busy:  # shutdown, not close: it wakes a thread blocked in recv
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._threads.shutdown(wait=False)
 
     async def post(
         self,
@@ -98,67 +124,105 @@ class AgentHttp:
         if json is not None:
             content = _json_body(json)
             head.setdefault("content-type", "application/json")
-        body = content or b""
         try:
             parts = urllib.parse.urlsplit(url)
             origin = (parts.scheme, parts.hostname or "", parts.port or _port(parts.scheme))
         except ValueError as exc:  # an unclosed [, a port out of range or not a number
             raise HttpError(f"bad URL {url!r}: {exc}") from exc
+        if origin[0] not in ("http", "https") or not origin[1]:
+            raise HttpError(f"cannot POST to {url!r}: an http(s) URL is needed")
+        host = parts.netloc.rpartition("@")[2]
+        fields = {"host": host, "accept": "*/*", "user-agent": "vigil-agent"}
+        for name, value in head.items():
+            if any(c in name + value for c in "\r\n\0"):
+                raise HttpError(f"header {name!r}: a line break or NUL cannot be sent")
+            if name not in ("host", "content-length"):  # ours (http.client counts the body)
+                fields[name] = value
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        request = _request(target, parts.netloc.rpartition("@")[2], head, body)
-        conn = await self._connect(origin, timeout)
+        loop = asyncio.get_running_loop()
+        request = (origin, target, fields, content or b"", timeout)
+        return await loop.run_in_executor(self._threads, self._post, *request)
+
+    def _post(
+        self, origin: Origin, target: str, fields: dict[str, str], body: bytes, timeout: float
+    ) -> Response:
+        """One request and its answer, in a worker thread."""
+        conn = self._take(origin, timeout)
         try:
-            conn[1].write(request)
-            await asyncio.wait_for(conn[1].drain(), timeout)
-            answer, reuse = await _read(conn[0], timeout)
-        except BaseException as exc:
-            conn[1].close()
-            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+            conn.request("POST", target, body, fields)
+            with conn.getresponse() as answer:  # closed when read, or on an error
+                if answer.status < 200:  # http.client skips 100 Continue, not the other 1xx
+                    raise HttpError(f"an interim answer (HTTP {answer.status}), no final one")
+                if answer.length is not None and answer.length > MAX_ANSWER:
+                    raise HttpError(f"answer of {answer.length} bytes (at most {MAX_ANSWER} read)")
+                # read() raises IncompleteRead when a Content-Length is not met
+                content = (
+                    answer.read() if answer.length is not None else answer.read(MAX_ANSWER + 1)
+                )
+                if len(content) > MAX_ANSWER:
+                    raise HttpError(f"answer over {MAX_ANSWER} bytes; not read further")
+        except Exception as exc:
+            self._release(origin, conn, reuse=False)
+            if isinstance(exc, HttpError):
                 raise
             raise HttpError(_why(exc, timeout)) from exc
-        if reuse:
-            self._release(origin, conn)
-        else:
-            conn[1].close()
-        return answer
+        # http.client closed the connection itself when the answer ends it (will_close)
+        self._release(origin, conn, reuse=conn.sock is not None)
+        headers = {name.lower(): value for name, value in answer.getheaders()}
+        return Response(answer.status, headers, content)
 
-    async def _connect(self, origin: tuple[str, str, int], timeout: float) -> Connection:  # noqa: ASYNC109
-        pool = self._idle.get(origin, [])
-        while pool:
-            reader, writer = pool.pop()
-            if not (reader.at_eof() or writer.is_closing()):  # the server did not close it
-                return reader, writer
-            writer.close()
+    def _take(self, origin: Origin, timeout: float) -> http.client.HTTPConnection:
+        """An idle connection the server has not closed, or a new one."""
+        with self._lock:
+            pool = self._idle.get(origin, [])
+            while pool:
+                conn = pool.pop()
+                if conn.sock is not None and not _readable(conn.sock):
+                    conn.sock.settimeout(timeout)  # it was made with the last caller's
+                    self._busy[conn] = conn.sock
+                    return conn
+                conn.close()  # the server closed it while idle (uvicorn does after 5 s)
         scheme, host, port = origin
-        if scheme not in ("http", "https") or not host:
-            raise HttpError(f"cannot POST to {scheme}://{host}: an http(s) URL is needed")
-        tls = self._context() if scheme == "https" else None
+        conn = (
+            http.client.HTTPSConnection(host, port, timeout=timeout, context=self._context())
+            if scheme == "https"
+            else http.client.HTTPConnection(host, port, timeout=timeout)
+        )
         try:
-            return await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=tls, server_hostname=host if tls else None),
-                timeout,
-            )
-        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            conn.connect()
+        except OSError as exc:  # ssl.SSLError is one
             raise HttpError(f"cannot connect to {host}:{port}: {_why(exc, timeout)}") from exc
+        with self._lock:
+            if self._closed:
+                conn.close()
+                raise HttpError("the client was closed")
+            self._busy[conn] = conn.sock
+        return conn
 
-    def _release(self, origin: tuple[str, str, int], conn: Connection) -> None:
-        pool = self._idle.setdefault(origin, [])
-        pool.append(conn)
-        while len(pool) > MAX_IDLE:
-            pool.pop(0)[1].close()
+    def _release(self, origin: Origin, conn: http.client.HTTPConnection, *, reuse: bool) -> None:
+        with self._lock:
+            self._busy.pop(conn, None)
+            if reuse and not self._closed:
+                pool = self._idle.setdefault(origin, [])
+                pool.append(conn)
+                if len(pool) <= MAX_IDLE:
+                    return
+                conn = pool.pop(0)  # the least recently used goes
+        conn.close()
 
     def _context(self) -> ssl.SSLContext:
         """httpx's default verification: SSL_CERT_FILE, SSL_CERT_DIR, else certifi's bundle."""
-        if self._tls is None:
+        if self._tls is None:  # two threads may both make one: the same, once
             if os.environ.get("SSL_CERT_FILE"):
-                self._tls = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+                tls = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
             elif os.environ.get("SSL_CERT_DIR"):
-                self._tls = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+                tls = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
             else:
                 import certifi  # httpx's own dependency: the same bundle as before
 
-                self._tls = ssl.create_default_context(cafile=certifi.where())
-            self._tls.set_alpn_protocols(["http/1.1"])
+                tls = ssl.create_default_context(cafile=certifi.where())
+            tls.set_alpn_protocols(["http/1.1"])
+            self._tls = tls
         return self._tls
 
 
@@ -211,88 +275,19 @@ def _json_body(value: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def _request(target: str, host: str, headers: Mapping[str, str], body: bytes) -> bytes:
-    lines = [f"POST {target} HTTP/1.1", f"host: {host}", "accept: */*", "user-agent: vigil-agent"]
-    for name, value in headers.items():
-        if name in ("host", "content-length"):
-            continue  # ours
-        if any(c in name + value for c in "\r\n\0"):
-            raise HttpError(f"header {name!r}: a line break or NUL cannot be sent")
-        lines.append(f"{name}: {value}")
-    lines.append(f"content-length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-
-
-async def _read(reader: asyncio.StreamReader, timeout: float) -> tuple[Response, bool]:  # noqa: ASYNC109
-    """The answer, and whether the connection can carry another request."""
-    while True:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
-        lines = head.decode("latin-1").split("\r\n")
-        version, _, rest = lines[0].partition(" ")
-        code = rest[:3]
-        if not version.startswith("HTTP/1.") or not code.isdigit() or not "100" <= code <= "599":
-            raise HttpError(f"not an HTTP/1.x answer: {lines[0][:80]!r}")
-        status = int(code)
-        if status >= 200 or status == 101:
-            break  # 1xx (100 Continue) answers come before the real one
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    keep = version == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
-    if status in (204, 304):
-        body = b""
-    elif "chunked" in headers.get("transfer-encoding", "").lower():
-        body = await _chunked(reader, timeout)
-    elif "content-length" in headers:
-        length = int(headers["content-length"])
-        if not 0 <= length <= MAX_ANSWER:
-            raise HttpError(f"answer of {length} bytes (at most {MAX_ANSWER} read)")
-        body = await asyncio.wait_for(reader.readexactly(length), timeout)
-    else:  # the body ends with the connection
-        body = await _till_closed(reader, timeout)
-        keep = False
-    if headers.get("content-encoding", "").lower() == "gzip":  # not asked for; httpx inflates it
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        body = inflate.decompress(body, MAX_ANSWER)
-        if inflate.unconsumed_tail:
-            raise HttpError(f"answer over {MAX_ANSWER} bytes inflated; not read further")
-    return Response(status, headers, body), keep
-
-
-async def _till_closed(reader: asyncio.StreamReader, timeout: float) -> bytes:  # noqa: ASYNC109
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await asyncio.wait_for(reader.read(64 * 1024), timeout):
-        size += len(chunk)
-        if size > MAX_ANSWER:
-            raise HttpError(f"answer over {MAX_ANSWER} bytes; not read further")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _chunked(reader: asyncio.StreamReader, timeout: float) -> bytes:  # noqa: ASYNC109
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        line = await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout)
-        length = int(line.split(b";")[0].strip(), 16)
-        if length == 0:
-            break
-        size += length
-        if size > MAX_ANSWER:
-            raise HttpError(f"answer over {MAX_ANSWER} bytes; not read further")
-        chunk = await asyncio.wait_for(reader.readexactly(length + 2), timeout)
-        chunks.append(chunk[:-2])
-    while (await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout)) != b"\r\n":
-        pass  # trailer fields, unused
-    return b"".join(chunks)
+def _readable(sock: socket.socket) -> bool:
+    """True when an idle connection has something to read: the server's FIN (it closed the
+    connection) or bytes nobody asked for; either way it cannot carry another request."""
+    poll = select.poll()  # not select.select: no limit on the descriptor's number
+    poll.register(sock, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 def _why(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, TimeoutError):
         return f"no answer within {timeout:g}s"
-    if isinstance(exc, asyncio.IncompleteReadError):
+    if isinstance(exc, http.client.RemoteDisconnected | http.client.IncompleteRead):
         return "the server closed the connection before answering in full"
+    if isinstance(exc, http.client.BadStatusLine | http.client.UnknownProtocol):
+        return f"not an HTTP/1.x answer: {str(exc).strip()[:80]!r}"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
