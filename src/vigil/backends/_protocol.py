@@ -45,6 +45,21 @@ Raising ends the stop with that error, the rest unsent (:class:`vigil.remediatio
 holds the store's fence through each call and refuses once another controller leads)."""
 
 
+async def send_signals(
+    kill: Callable[[ProcessInfo, int], None],
+    info: ProcessInfo,
+    signums: Sequence[int],
+    send: Signaller | None,
+) -> None:
+    """Send ``signums`` to ``info``'s group through ``send``, or one by one through the backend's
+    own ``kill`` when no signaller is given (the backends' ``stop`` calls this)."""
+    if send is not None:
+        await send(info, signums)
+        return
+    for signum in signums:
+        kill(info, signum)
+
+
 class ProcessBackend(Protocol):
     """Starts and supervises process trees. Every method is safe to call on a dead process."""
 

@@ -18,7 +18,7 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from vigil.backends._protocol import ProcessInfo, ProcessSpec, Signaller
+from vigil.backends._protocol import ProcessInfo, ProcessSpec, Signaller, send_signals
 from vigil.errors import BackendError
 from vigil.model import ReplicaId
 
@@ -139,20 +139,12 @@ class FakeBackend:
         self.stops.append((info, grace))
         if self._stop_failures:
             raise self._stop_failures.pop(0)
-        await self._send(info, (signal.SIGTERM, signal.SIGCONT), send)
+        await send_signals(self.kill, info, (signal.SIGTERM, signal.SIGCONT), send)
         proc = self._find(info)
         if proc is not None and not proc.exited:
-            await self._send(info, (signal.SIGKILL,), send)  # hung: the grace period ran out
+            # hung: the grace period ran out
+            await send_signals(self.kill, info, (signal.SIGKILL,), send)
         return await self.wait(info)
-
-    async def _send(
-        self, info: ProcessInfo, signums: Sequence[int], send: Signaller | None
-    ) -> None:
-        if send is not None:
-            await send(info, signums)
-            return
-        for signum in signums:
-            self.kill(info, signum)
 
     def kill(self, info: ProcessInfo, signum: int) -> None:
         self.kills.append((info.pid, signum))

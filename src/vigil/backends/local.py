@@ -30,7 +30,7 @@ import psutil
 from vigil.backends import _local_procs as procs
 from vigil.backends._local_spawn import spawn
 from vigil.backends._logrotate import rotate
-from vigil.backends._protocol import ProcessInfo, ProcessSpec, Signaller
+from vigil.backends._protocol import ProcessInfo, ProcessSpec, Signaller, send_signals
 from vigil.errors import BackendError
 from vigil.model import ReplicaId
 
@@ -106,14 +106,14 @@ class LocalBackend:
         deadline = time.monotonic() + max(grace, 0.0)  # the whole group's, not just the leader's
         exited_before = (info.pid, info.create_time) in self._exits  # only its group is left
         # A SIGSTOPped process keeps the SIGTERM pending until continued; SIGKILL needs no help.
-        await self._send(info, (signal.SIGTERM, signal.SIGCONT), send)
+        await send_signals(self.kill, info, (signal.SIGTERM, signal.SIGCONT), send)
         exited = self._watch(info)
         escalated = False
         try:
             code = await asyncio.wait_for(asyncio.shield(exited), timeout=max(grace, 0.0))
         except TimeoutError:
             escalated = True
-            await self._send(info, (signal.SIGKILL,), send)
+            await send_signals(self.kill, info, (signal.SIGKILL,), send)
             try:
                 code = await asyncio.wait_for(asyncio.shield(exited), timeout=KILL_TIMEOUT)
             except TimeoutError:
@@ -131,15 +131,6 @@ class LocalBackend:
             "stopped replica %s (pid %d) by %s in %.1f s", info.replica, info.pid, how, elapsed
         )
         return code
-
-    async def _send(
-        self, info: ProcessInfo, signums: Sequence[int], send: Signaller | None
-    ) -> None:
-        if send is not None:
-            await send(info, signums)
-            return
-        for signum in signums:
-            self.kill(info, signum)
 
     def kill(self, info: ProcessInfo, signum: int) -> None:
         # An unreaped own child still pins its pid and group; anything else must prove its identity.
