@@ -22,10 +22,9 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from _fake_controller import fake_controller
 from rich.console import Console
 from rich.table import Table
 
@@ -47,24 +46,6 @@ asyncio.run(main())
 """
 
 
-class Controller(BaseHTTPRequestHandler):
-    """Answers each heartbeat as the controller does, keeping the connection alive."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = b'{"interval": 1.0}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # the base class's names
-        pass
-
-
 def instructions(src: str | None, url: str, count: int) -> int:
     """Instructions (Ir) of one client process posting WARM + ``count`` times."""
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -84,18 +65,14 @@ def instructions(src: str | None, url: str, count: int) -> int:
 
 
 def main(base: str | None, count: int) -> dict[str, dict[str, int]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Controller)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/api/v1/heartbeats"
-    trees = {"vigil": None, "baseline": base} if base else {"vigil": None}
-    try:
+    with fake_controller(1.0, keep_alive=True) as root:
+        url = root + "/api/v1/heartbeats"
+        trees = {"vigil": None, "baseline": base} if base else {"vigil": None}
         result = {}
         for label, src in trees.items():
             posting, idle = instructions(src, url, count), instructions(src, url, 0)
             result[label] = {"posts": count, "per_post": (posting - idle) // count, "start": idle}
         return result
-    finally:
-        server.shutdown()
 
 
 if __name__ == "__main__":

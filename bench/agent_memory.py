@@ -23,11 +23,10 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from _fake_controller import fake_controller
 from rich.console import Console
 from rich.table import Table
 
@@ -65,22 +64,6 @@ print(json.dumps({"steps": steps, "heavy": [m for m in HEAVY if m in sys.modules
 """
 
 
-class Controller(BaseHTTPRequestHandler):
-    """Answers each heartbeat as the controller does: 200 and a JSON object."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = b'{"interval": 0.05}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # the base class's names
-        pass
-
-
 def one_run(src: str | None, url: str) -> dict[str, Any]:
     """The steps in a fresh interpreter importing vigil from ``src`` (None: this install)."""
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -114,18 +97,13 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def main(base: str | None, runs: int) -> dict[str, Any]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Controller)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with fake_controller(0.05, keep_alive=False) as url:
         trees = {"vigil": None, "baseline": base} if base else {"vigil": None}
         runs_of: dict[str, list[dict[str, Any]]] = {label: [] for label in trees}
         for _ in range(runs):  # the trees alternate run by run: a change of load hits both
             for label, src in trees.items():
                 runs_of[label].append(await asyncio.to_thread(one_run, src, url))
         return {label: medians(found) for label, found in runs_of.items()}
-    finally:
-        server.shutdown()
 
 
 if __name__ == "__main__":
