@@ -17,6 +17,7 @@ from vigil.logs._enclosed import (
     enclosed_name,
     generalise_angled,
     generalise_enclosed,
+    has_bracket,
     listed,
     paired,
 )
@@ -154,7 +155,9 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
         field = _FIELD_FIRST.match(first)
         if field is not None:
             return len(words), field.group(0)
-    return len(words), "<subject>" if subject else loose(enclosed_key(first))
+    if subject:
+        return len(words), "<subject>"
+    return len(words), loose(enclosed_key(first) if has_bracket(first) else first)
 
 
 def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
@@ -279,7 +282,12 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if named is not None and (_core(have), _core(new)) == named:
             hard += 1  # "for alice ... name: alice]" / "for bob ... name: bob]": one value twice
             continue
-        if not bare and i < FIRST_WORD_VARIABLE_POSITION and enclosed_name(have, new):
+        if (
+            not bare
+            and i < FIRST_WORD_VARIABLE_POSITION
+            and has_bracket(have)  # (most pairs: one C call, no Python frame)
+            and enclosed_name(have, new)
+        ):
             bare = True  # "[pg-orders|task-0] Couldn't ..." / "[mysql-users|task-0] ...": whose
             hard += 1
             continue

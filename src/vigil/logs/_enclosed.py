@@ -84,6 +84,11 @@ def listed(before: str, a: str, b: str) -> bool:
 
 _NAME = re.compile(r"[A-Za-z][\w.\-]*")
 """A name a program puts between brackets: a letter first, then word characters, dots, dashes."""
+_BRACKET = re.compile(r"[(\[<{]")
+"""An opening bracket: a word without one holds no enclosed name (as :func:`enclosed_key`)."""
+has_bracket = _BRACKET.search
+"""Whether a word holds an opening bracket (a compiled search: callers on the hot path test it
+before :func:`enclosed_name`)."""
 _CONSTANT = re.compile(r"[A-Z][A-Z0-9_]+")
 """A name written as a constant's (``ERROR``, ``SCREEN_ON``): a level or a kind of event."""
 _NAME_TAIL = re.compile(r"[\w.\-]*")
@@ -109,8 +114,8 @@ def enclosed_span(a: str, b: str) -> tuple[int, int] | None:
     arguments: the differing part must be a whole name between an opening bracket (or a
     ``|``) and a closing one (or a ``|``), neither written as a constant's name (``[ERROR]`` /
     ``[NOTICE]``: a level). The name's (start, end) in ``a``, or None."""
-    if a == b:
-        return None
+    if a == b or not _BRACKET.search(a) or not _BRACKET.search(b):
+        return None  # (most pairs compared hold no bracket: one scan, no loop)
     n = min(len(a), len(b))
     p = 0
     while p < n and a[p] == b[p]:
@@ -139,7 +144,7 @@ def enclosed_key(word: str) -> str:
     """``word`` with every name enclosed in brackets written ``<>`` (``[pg-orders|task-0]`` ->
     ``[<>|<>]``): the bucket key of a first word, so that two lines whose first words differ
     only there are compared (:func:`enclosed_name` then decides)."""
-    return _ENCLOSED_ANY.sub("<>", word) if "[" in word or "(" in word or "<" in word else word
+    return _ENCLOSED_ANY.sub("<>", word) if _BRACKET.search(word) else word
 
 
 _ENCLOSED_ANY = re.compile(r"(?<=[(\[<{|])[A-Za-z][\w.\-]*(?=[)\]>}|])")
