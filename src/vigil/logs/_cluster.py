@@ -11,7 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from vigil.logs._enclosed import angled, generalise_angled, listed, paired
+from vigil.logs._enclosed import (
+    angled,
+    enclosed_key,
+    enclosed_name,
+    generalise_angled,
+    generalise_enclosed,
+    has_bracket,
+    listed,
+    paired,
+)
 from vigil.logs._slots import (
     dns_triple,
     dns_values,
@@ -45,7 +54,9 @@ from vigil.logs._tokens import (
 
 FIRST_WORD_VARIABLE_POSITION = 2
 """The first two words of a message are its verb and subject ("Failed password", "Connection
-closed"): a plain word there tells events apart, it is not a value (Drain's prefix rule)."""
+closed"): a plain word there tells events apart, it is not a value (Drain's prefix rule).
+Except a name enclosed in brackets (``[pg-orders|task-0]``, ``(id)=(<*>)``): which instance or
+key the event is about (:func:`vigil.logs._enclosed.enclosed_name`)."""
 
 MIN_WORDS_FOR_WORD_VARIABLE = 4
 """A plain word may be a variable only in a message of four words or more: in shorter ones
@@ -144,7 +155,9 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
         field = _FIELD_FIRST.match(first)
         if field is not None:
             return len(words), field.group(0)
-    return len(words), "<subject>" if subject else loose(first)
+    if subject:
+        return len(words), "<subject>"
+    return len(words), loose(enclosed_key(first) if has_bracket(first) else first)
 
 
 def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
@@ -268,6 +281,15 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             continue
         if named is not None and (_core(have), _core(new)) == named:
             hard += 1  # "for alice ... name: alice]" / "for bob ... name: bob]": one value twice
+            continue
+        if (
+            not bare
+            and i < FIRST_WORD_VARIABLE_POSITION
+            and has_bracket(have)  # (most pairs: one C call, no Python frame)
+            and enclosed_name(have, new)
+        ):
+            bare = True  # "[pg-orders|task-0] Couldn't ..." / "[mysql-users|task-0] ...": whose
+            hard += 1
             continue
         if (
             bare
@@ -561,6 +583,9 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
             changed = True
         elif angled(lhave, lnew, cluster.words[i - 1] if i else ""):
             cluster.words[i], cluster.levels[i] = generalise_angled(lhave), LOOSE
+            changed = True
+        elif i < FIRST_WORD_VARIABLE_POSITION and enclosed_name(have, new):
+            cluster.words[i], cluster.levels[i] = generalise_enclosed(have, new), LOOSE
             changed = True
         else:
             pattern = _rekey(generalise(lhave, lnew), have, new)

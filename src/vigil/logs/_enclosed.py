@@ -15,6 +15,12 @@ path (a line compared with a cluster it differs from in a plain word). Pure stri
   closing it; the word is the value the name names, as ``pool=www`` would be, even where a
   message's first two words are otherwise its verb and subject (the pair is a tag before
   them).
+- A name enclosed in brackets inside one of a message's first two words, the rest of the
+  word the same (``(id)=(<*>)`` / ``(email)=(<*>)``, ``[pg-orders|task-0]`` /
+  ``[mysql-users|task-0]``, ``<site-b|<*>>`` / ``<site-c|<*>>``): which instance, key or
+  resource the event is about, a value even where the first two words otherwise name the
+  event (:func:`enclosed_name`; also :func:`enclosed_key`, the bucket such a first word is
+  filed under).
 """
 
 from __future__ import annotations
@@ -74,3 +80,71 @@ def listed(before: str, a: str, b: str) -> bool:
         and b.endswith(")")
         and "(" not in a + b
     )
+
+
+_NAME = re.compile(r"[A-Za-z][\w.\-]*")
+"""A name a program puts between brackets: a letter first, then word characters, dots, dashes."""
+_BRACKET = re.compile(r"[(\[<{]")
+"""An opening bracket: a word without one holds no enclosed name (as :func:`enclosed_key`)."""
+has_bracket = _BRACKET.search
+"""Whether a word holds an opening bracket (a compiled search: callers on the hot path test it
+before :func:`enclosed_name`)."""
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9_]+")
+"""A name written as a constant's (``ERROR``, ``SCREEN_ON``): a level or a kind of event."""
+_NAME_TAIL = re.compile(r"[\w.\-]*")
+
+
+def enclosed_name(a: str, b: str) -> bool:
+    """True when :func:`enclosed_span` finds the one enclosed name ``a`` and ``b`` differ in."""
+    return enclosed_span(a, b) is not None
+
+
+def generalise_enclosed(a: str, b: str) -> str:
+    """``a`` with the enclosed name it differs from ``b`` in written ``<*>`` (``(<*>)=(<*>)``);
+    ``a`` itself when they do not so differ."""
+    span = enclosed_span(a, b)
+    return a if span is None else a[: span[0]] + WILDCARD + a[span[1] :]
+
+
+def enclosed_span(a: str, b: str) -> tuple[int, int] | None:
+    """True when ``a`` and ``b`` differ in one name enclosed in brackets and are the same
+    around it (``(id)=(<*>)`` / ``(email)=(<*>)``, ``<*>[main]<*>[nginx]<*>:`` /
+    ``<*>[main]<*>[chronyd]<*>:``): the part a program fills in between its brackets. Not a
+    name glued to a bracket (``DHCPOFFER(<*>)``, ``joined[<*>]:`` name the event) nor a call's
+    arguments: the differing part must be a whole name between an opening bracket (or a
+    ``|``) and a closing one (or a ``|``), neither written as a constant's name (``[ERROR]`` /
+    ``[NOTICE]``: a level). The name's (start, end) in ``a``, or None."""
+    if a == b or not _BRACKET.search(a) or not _BRACKET.search(b):
+        return None  # (most pairs compared hold no bracket: one scan, no loop)
+    n = min(len(a), len(b))
+    p = 0
+    while p < n and a[p] == b[p]:
+        p += 1
+    s = 0
+    while s < n - p and a[-1 - s] == b[-1 - s]:
+        s += 1
+    start = p
+    while start > 0 and (a[start - 1].isalnum() or a[start - 1] in "_.-"):
+        start -= 1  # back to the name's start: "[in_tail_" + "syslog]"
+    if start == 0 or a[start - 1] not in "([<{|":
+        return None
+    tail = _NAME_TAIL.match(a, len(a) - s)  # on to the name's end: "[site-" + "b" + "|<*>>"
+    grown = tail.end() - (len(a) - s) if tail is not None else 0
+    end_a, end_b = len(a) - s + grown, len(b) - s + grown
+    if end_a >= len(a) or a[end_a] not in ")]>}|":
+        return None
+    if _NAME.fullmatch(a, start, end_a) is None or _NAME.fullmatch(b, start, end_b) is None:
+        return None
+    if _CONSTANT.fullmatch(a, start, end_a) or _CONSTANT.fullmatch(b, start, end_b):
+        return None  # "[ERROR]" / "[NOTICE]": a level or a kind, written as a constant's name
+    return start, end_a
+
+
+def enclosed_key(word: str) -> str:
+    """``word`` with every name enclosed in brackets written ``<>`` (``[pg-orders|task-0]`` ->
+    ``[<>|<>]``): the bucket key of a first word, so that two lines whose first words differ
+    only there are compared (:func:`enclosed_name` then decides)."""
+    return _ENCLOSED_ANY.sub("<>", word) if _BRACKET.search(word) else word
+
+
+_ENCLOSED_ANY = re.compile(r"(?<=[(\[<{|])[A-Za-z][\w.\-]*(?=[)\]>}|])")

@@ -37,6 +37,10 @@ How a line finds its cluster:
      ``|`` row, an HTTP reason phrase after its code, a label's value ending a short message
      or a name after a first word naming its kind; the same two words again elsewhere in
      the line are that one value given twice.
+   - once, in the first two words, a name enclosed in brackets that alone differs
+     (``[pg-orders|task-0] Couldn't ...``/``[mysql-users|task-0] ...``, ``Key (id)=(<*>)``/
+     ``Key (email)=(<*>)``; :func:`vigil.logs._enclosed.enclosed_name`): a first word is filed
+     with its enclosed names written alike, so such lines meet.
    The best cluster (fewest such positions) generalises in place, keeping the punctuation both
    values share (``'<*>'@'<*>'``), and the signature is remembered. When no cluster accepts
    the line but two or more differ from it in one plain word at one place (a third distinct
