@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from _postgres import start_server
-from vigil.backends import ProcessInfo, ProcessSpec, Signaller
+from vigil.backends import ProcessInfo, ProcessSpec, Signaller, send_signals
 from vigil.backends.local import LocalBackend
 from vigil.model import ReplicaId
 from vigil.remediation import FencedBackend
@@ -61,9 +61,9 @@ class Signals(LocalBackend):
     async def stop(
         self, info: ProcessInfo, grace: float, *, send: Signaller | None = None
     ) -> int | None:
-        await self._send(info, (0, 0), send)
+        await send_signals(self.kill, info, (0, 0), send)
         if self.escalate:
-            await self._send(info, (0,), send)
+            await send_signals(self.kill, info, (0,), send)
         return None
 
 

@@ -7,6 +7,12 @@ implementations are imported from their modules (``vigil.backends.local``, ``vig
 from __future__ import annotations
 
 from vigil.backends._ports import free_port
-from vigil.backends._protocol import ProcessBackend, ProcessInfo, ProcessSpec, Signaller
+from vigil.backends._protocol import (
+    ProcessBackend,
+    ProcessInfo,
+    ProcessSpec,
+    Signaller,
+    send_signals,
+)
 
-__all__ = ["ProcessBackend", "ProcessInfo", "ProcessSpec", "Signaller", "free_port"]
+__all__ = ["ProcessBackend", "ProcessInfo", "ProcessSpec", "Signaller", "free_port", "send_signals"]
