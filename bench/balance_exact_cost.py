@@ -103,7 +103,7 @@ def callgrind_total(path: Path) -> int:
 
 
 def instructions(balance: str, backends: list[int], seconds: float, close: bool) -> dict:
-    with tempfile.TemporaryDirectory(prefix="exact_cost_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="exact_cost_", ignore_cleanup_errors=True) as tmp:
         out = Path(tmp)
         child, port, pids = start(balance, backends, out)
         try:
@@ -207,7 +207,7 @@ def main() -> int:
     runs = 1 if args.quick else args.runs
     seconds = 2.0 if args.quick else 5.0
     rows: dict[str, list[dict]] = {"kernel": [], "exact": []}
-    with tempfile.TemporaryDirectory(prefix="exact_cost_ng_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="exact_cost_ng_", ignore_cleanup_errors=True) as tmp:
         nginx, backends = bo.start_ok_backends(Path(tmp))
         try:
             for i in range(runs):
