@@ -281,3 +281,15 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     finally:
         await made.stop_tasks()
         made.store.close()
+
+
+@pytest.fixture
+def stores(pg_url: str) -> Iterator[tuple[SqlStore, SqlStore, SqlStore]]:
+    """Three sessions on the suite's real PostgreSQL for the fence tests
+    (test_fenced_pg.py, test_fenced_cut_pg.py): the old leader (leading as "controller A"),
+    the controller that takes over, and a watcher that reads pg_locks."""
+    old, new, watcher = SqlStore(pg_url), SqlStore(pg_url), SqlStore(pg_url)
+    old.lead("controller A", at=1.0)
+    yield old, new, watcher
+    for store in (old, new, watcher):
+        store.close()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
 import pytest
@@ -49,15 +48,6 @@ class GatedStart(LocalBackend):
         info = await super().start(spec)
         self.started.append(info)
         return info
-
-
-@pytest.fixture
-def stores(pg_url: str) -> Iterator[tuple[SqlStore, SqlStore, SqlStore]]:
-    old, new, watcher = SqlStore(pg_url), SqlStore(pg_url), SqlStore(pg_url)
-    old.lead("controller A", at=1.0)
-    yield old, new, watcher
-    for store in (old, new, watcher):
-        store.close()
 
 
 def cut_the_hold(watcher: SqlStore) -> int:

@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,15 +43,6 @@ class GatedBackend(LocalBackend):
         info = await super().start(spec)
         self.order.append("started")
         return info
-
-
-@pytest.fixture
-def stores(pg_url: str) -> Iterator[tuple[SqlStore, SqlStore, SqlStore]]:
-    old, new, watcher = SqlStore(pg_url), SqlStore(pg_url), SqlStore(pg_url)
-    old.lead("controller A", at=1.0)
-    yield old, new, watcher
-    for store in (old, new, watcher):
-        store.close()
 
 
 def takeover_waits(watcher: SqlStore) -> bool:
