@@ -38,6 +38,11 @@ transaction proves the leadership itself (:meth:`vigil.store.SqlStore.lead`, the
 _WAIT_SLICE = 1.0
 """Seconds a standby blocks on the lock at a time (granted the moment the leader goes; between
 slices it checks whether it was asked to stop)."""
+_ENDING_GRACE = 2.0
+"""Seconds :meth:`DatabaseLock.acquire` waits for a holder before refusing: a controller that
+has just stopped closed its connection, but the server drops its lock only once that session has
+ended, a moment later (a controller started right after another one stopped was refused, the
+holder already gone: ``?``)."""
 
 
 class _FileLock(ABC):
@@ -157,9 +162,22 @@ class DatabaseLock:
         except StoreError:
             self.claim.release()
             raise
-        if holder is not None:
+        if holder is not None and not self._holder_ends(holder):
             self.claim.release()
-            raise VigilError(self._busy(holder))
+            raise VigilError(self._busy(self._still_held_by(holder)))
+
+    def _holder_ends(self, holder: str) -> bool:
+        """Whether the lock was granted within :data:`_ENDING_GRACE` (its holder was leaving)."""
+        try:
+            return self.claim.wait(_ENDING_GRACE)
+        except StoreError as exc:
+            log.warning("waiting for the store's holder (%s) failed: %s", holder, exc)
+            return False
+
+    def _still_held_by(self, holder: str) -> str:
+        with contextlib.suppress(StoreError):
+            return self.claim.holder()
+        return holder
 
     async def wait_for(self, stop: asyncio.Event) -> bool:
         """Take the claim, waiting for its holder to go; False when ``stop`` was set first."""
