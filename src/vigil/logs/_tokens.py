@@ -34,6 +34,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vigil.logs._refs import mask_images
+
 WILDCARD = "<*>"
 
 # Top-level domains that end host names in logs; a dotted name ending in one is a host
@@ -175,6 +177,8 @@ def mask(content: str, *, header: bool = False) -> str:
         if "tcp://" in content or "udp://" in content:
             content = _SOCKET_URL.sub(r"\1<*>:<*>", content)
         content = _URL.sub(r"\1<*>", content)
+    if "/" in content and (":" in content or "@" in content):
+        content = mask_images(content)
     if "@" in content:
         content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))
     if "-" in content and ":" in content:
