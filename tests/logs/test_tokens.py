@@ -179,7 +179,10 @@ def test_a_name_with_a_numeric_index_or_range_in_brackets_is_one_value() -> None
 def test_a_header_keeps_its_program_and_pid_apart() -> None:
     # the indexed-name rule is a message's: a header's "sshd[24200]:" keeps the program's name
     assert mask("Dec 10 LabSZ sshd[24200]: ", header=True) == "Dec <*> LabSZ sshd[<*>]: "
-    assert mask("sshd[24200]: x") == "<*>: x"
+    # a message's plain name with one number keeps its name too (branch mask19); a host list
+    # in a message is one value
+    assert mask("sshd[24200]: x") == "sshd[<*>]: x"
+    assert mask("node-[0-31]: x") == "<*>: x"
 
 
 def test_an_iso_date_and_a_zoned_clock_are_one_value_word_by_word() -> None:

@@ -117,9 +117,23 @@ alone keeps its colons (``<*>:<*>:<*>``) as the Loghub templates have it."""
 _INDEXED = re.compile(r"(?<![\w.\-\[\]<>*])[A-Za-z_][\w.\-]*\[\d[\d,\-]*\](?![\w\[.])")
 """A name with a numeric index, range or list in square brackets (``aws_instance.gpu[2]``,
 ``gpu-node-[01-04]``, ``cn[1,3,5-7]``): one element, or a set, of a collection (a Terraform
-resource address, a Slurm or PBS host list, an array element): one value, as a host name is.
-A program with its pid (``sshd[30290]:``) opens a syslog line's header, which is cut before
-masking; applied only to a line holding ``[``."""
+resource address, a Slurm or PBS host list, a connection, ``site-b[1]``): one value, as a
+host name is. Only where the name is dotted or hyphenated, or the index is a range or list
+(:func:`_indexed`): an identifier with one number (``idx[3]``, ``Members[2]``, ``stable[42]``,
+``Error[0]``, ``fence_ipmilan[48377]``) keeps its name and the number alone is a value, as the
+labels of six directories write it (branch ``mask19``). A program with its pid
+(``sshd[30290]:``) opens a syslog line's header, which is cut before masking; applied only to a
+line holding ``[``."""
+
+
+def _indexed(found: re.Match[str]) -> str:
+    """:data:`_INDEXED`'s replacement: ``<*>`` for a host list or a resource address, the word
+    as it is (its number masked later) for an array's plain name and one index."""
+    word = found.group(0)
+    name, _, index = word[:-1].partition("[")
+    if "." in name or "-" in name or not index.isdigit():
+        return WILDCARD
+    return word
 _PRODUCT_HINT = re.compile(r"[a-z]/\d")
 _SLOT_HINT = re.compile(r"[A-Za-z\-]\d+/\d")
 _SLOT_PORT = re.compile(r"(?<![\w./\-])[A-Za-z][A-Za-z\-]*\d+(?:/\d+)+(?:[.:]\d+)?(?![\w/.\-])")
@@ -186,7 +200,7 @@ def mask(content: str, *, header: bool = False) -> str:
     if ":" in content and ("::" in content or content.count(":") >= 7):
         content = _IPV6.sub(WILDCARD, content)
     if "[" in content and not header:
-        content = _INDEXED.sub(WILDCARD, content)
+        content = _INDEXED.sub(_indexed, content)
     if "v" in content and _VERSION_HINT.search(content) is not None:
         content = _GLUED_VERSION.sub(WILDCARD, content)
     if "/" in content and _PRODUCT_HINT.search(content) is not None:
