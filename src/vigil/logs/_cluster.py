@@ -25,6 +25,7 @@ from vigil.logs._slots import (
     dns_triple,
     dns_values,
     introduced,
+    key_against_value,
     keyed,
     kinds_differ,
     look_alike,
@@ -170,7 +171,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if have == new or level == ANY:
             continue
         lhave, lnew = loose(have), loose(new)
-        if lhave == lnew or covers(lhave, lnew) or covers(lnew, lhave):
+        if (lhave == lnew or covers(lhave, lnew) or covers(lnew, lhave)) and not (
+            key_against_value(have, new)  # "Model resnet18 loaded." / "Model Store: <*>"
+        ):
             soft += 1
             continue
         if _SIZED.match(have) and _SIZED.match(new):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._cluster import LITERAL, MIN_WORDS_FOR_SIBLINGS, Cluster
-from vigil.logs._slots import names_kind
+from vigil.logs._slots import key_label, names_kind
 from vigil.logs._tokens import common_prefix
 
 MIN_SIBLINGS = 3
@@ -28,6 +28,8 @@ def siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
     word in the same place, everything else equal, is a set of values (DNS record types
     ``IN A``/``IN AAAA``/``IN MX``, table names, interface names), not of events: constants
     that tell events apart seldom come three to a slot with the rest of the message equal.
+    Except the keys of ``Key: value`` lines (:func:`vigil.logs._slots.key_label`): a dump of
+    settings is many keys, one line each, with the rest of the line equal.
     """
     n = len(words)
     if n < MIN_WORDS_FOR_SIBLINGS or len(bucket) < MIN_SIBLINGS - 1:
@@ -41,7 +43,12 @@ def siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
                     place = -2
                     break
                 place = i
-        if place > 0 and place not in cand.pinned and _word_values(cand.words[place], words[place]):
+        if (
+            place > 0
+            and place not in cand.pinned
+            and not key_label(cand.words[place])  # "* AppPath: <*>" / "* WorkPath: <*>": keys
+            and _word_values(cand.words[place], words[place])
+        ):
             by_place.setdefault(place, []).append(cand)
     for group in by_place.values():
         if len(group) >= MIN_SIBLINGS - 1:
