@@ -25,12 +25,12 @@ from vigil.logs._slots import (
     dns_triple,
     dns_values,
     introduced,
+    key_against_value,
     keyed,
     kinds_differ,
     look_alike,
     mask_reach,
     named_by_kind,
-    names_kind,
     process_name,
     record_fields,
     signals,
@@ -171,7 +171,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if have == new or level == ANY:
             continue
         lhave, lnew = loose(have), loose(new)
-        if lhave == lnew or covers(lhave, lnew) or covers(lnew, lhave):
+        if (lhave == lnew or covers(lhave, lnew) or covers(lnew, lhave)) and not (
+            key_against_value(have, new)  # "Model resnet18 loaded." / "Model Store: <*>"
+        ):
             soft += 1
             continue
         if _SIZED.match(have) and _SIZED.match(new):
@@ -410,61 +412,11 @@ def pin_place(cluster: Cluster, words: list[str]) -> int:
     return place
 
 
-MIN_SIBLINGS = 3
-"""Events that differ in one plain word only, at one place, are taken for one event with a
-value there once this many distinct words have shown up in that place."""
 MIN_WORDS_FOR_SIBLINGS = 3
 """Three words are enough for that: a pair may merge only with four (a word variable of a
 two-word pair is as likely a second event), but three distinct words in one slot of a
 three-word message (``Starting provider *file.Provider`` / ``*docker.Provider`` /
 ``*acme.Challenge``) are values by the same reasoning as in a longer one."""
-
-
-def _siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
-    """The clusters of ``bucket`` that differ from ``words`` in one plain word at one place,
-    when at least :data:`MIN_SIBLINGS` - 1 of them differ at the same place.
-
-    Two words alternating in one place may be two events (``SCREEN_ON``/``SCREEN_OFF``,
-    ``stored as bytes``/``values``), so a pair never merges on this ground; a third distinct
-    word in the same place, everything else equal, is a set of values (DNS record types
-    ``IN A``/``IN AAAA``/``IN MX``, table names, interface names), not of events: constants
-    that tell events apart seldom come three to a slot with the rest of the message equal.
-    """
-    n = len(words)
-    if n < MIN_WORDS_FOR_SIBLINGS or len(bucket) < MIN_SIBLINGS - 1:
-        return []
-    by_place: dict[int, list[Cluster]] = {}
-    for cand in bucket:
-        place = -1
-        for i in range(1, n):
-            if cand.words[i] != words[i]:
-                if place >= 0 or cand.levels[i] != LITERAL:
-                    place = -2
-                    break
-                place = i
-        if place > 0 and place not in cand.pinned and _word_values(cand.words[place], words[place]):
-            by_place.setdefault(place, []).append(cand)
-    for group in by_place.values():
-        if len(group) >= MIN_SIBLINGS - 1:
-            return group
-    return []
-
-
-_WORD_PART = re.compile(r"^\w*$")
-
-
-def _word_values(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` differ in a run of word characters only (``IN A``/``IN MX``,
-    ``'<*>/A/IN'``/``'<*>/NS/IN'``, ``of users:``/``of local:``), not followed by a sign: a
-    letter with a sign (``x+``/``z-``) names a direction, a constant of the event."""
-    head = _common_length(a, b)
-    tail = _common_length(a[head:][::-1], b[head:][::-1])
-    da, db = a[head : len(a) - tail], b[head : len(b) - tail]
-    if not (_WORD_PART.match(da) and _WORD_PART.match(db)) or not (da or db):
-        return False
-    if names_kind(a[:head]):
-        return False  # "class=scrub_start"/"class=resilver_start": kinds of record, not values
-    return not a[len(a) - tail :].startswith(("+", "-")) and "<" not in da + db
 
 
 _NAME = re.compile(r"[\w$*]+(?:(?:[./\-]|\\{1,2})[\w$*]+)*")

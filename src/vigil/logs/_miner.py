@@ -45,7 +45,7 @@ How a line finds its cluster:
    values share (``'<*>'@'<*>'``), and the signature is remembered. When no cluster accepts
    the line but two or more differ from it in one plain word at one place (a third distinct
    word there: ``IN A``/``IN MX``/``IN AAAA``), they and the line become one cluster with a
-   value there (:func:`vigil.logs._cluster._siblings`); the comparisons live in
+   value there (:func:`vigil.logs._siblings.siblings`); the comparisons live in
 :mod:`vigil.logs._cluster`.
 3. **Another word count.** A line that would still open a cluster may fit one of a nearby word
    count under its first word when they differ in one value framed alike, one word against
@@ -79,7 +79,6 @@ from vigil.logs._cluster import (
     _bucket_key,
     _collapse,
     _cost,
-    _siblings,
     _widen,
     pin_place,
 )
@@ -88,6 +87,7 @@ from vigil.logs._named import named_values
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import SHAPE, has_digit, shape_key
+from vigil.logs._siblings import siblings as _siblings
 from vigil.logs._spans import fit, nearest
 from vigil.logs._tokens import (
     SPACE,

@@ -5,9 +5,11 @@ Called by :mod:`vigil.logs._cluster` on the miner's slow path only (a line that 
 cluster as it is): ``keyed`` (a value named by its key or quotes), ``introduced`` (a value after
 a label or an introducing word), ``look_alike``, ``process_name``, ``kinds_differ`` (a key that
 names a kind: ``type=``, ``op=``), ``unset`` (an absent value against a set one),
-``mask_reach`` (one value masked whole in one line and in part in another), ``status_text``
-(an HTTP reason phrase after its code), ``signals`` (two signal names), ``dns_values``
-(record types and response codes) and ``record_fields`` (``a;b;c`` fields).
+``key_label`` and ``key_against_value`` (the key of a ``Key: value`` line; also asked by
+:mod:`vigil.logs._siblings`), ``mask_reach`` (one value masked whole in one line and in part
+in another), ``status_text`` (an HTTP reason phrase after its code), ``signals`` (two signal
+names), ``dns_values`` (record types and response codes) and ``record_fields`` (``a;b;c``
+fields).
 Split from :mod:`vigil.logs._tokens`, which masks and splits the words these compare.
 """
 
@@ -85,6 +87,7 @@ def _look_alike(a: str, b: str) -> bool:
     if len(common_prefix(a, b)) >= need:
         return True
     return len(common_prefix(a[::-1], b[::-1])) >= need
+
 
 INTRODUCERS = frozenset(
     ["user", "users", "username", "for", "from", "by", "host", "hostname", "account", "login"]
@@ -235,6 +238,28 @@ def kinds_differ(a: str, b: str, prefix: str | None = None) -> bool:
     prefix = common_prefix(a, b) if prefix is None else prefix
     rest = a[len(prefix) :].split(" ", 1)[0] + b[len(prefix) :].split(" ", 1)[0]
     return WILDCARD not in rest and names_kind(prefix)
+
+
+_KEY_LABEL = re.compile(r"^[A-Z][A-Za-z]*:$")
+
+
+def key_label(word: str) -> bool:
+    """True when ``word`` is a capitalised name and its colon (``AppPath:``, ``Store:``,
+    ``Start:``): the key of a ``Key: value`` line (a configuration dump, a banner, a tag's
+    field), whose value follows. The key says which setting or field the line reports, so two
+    keys in one place tell two events apart, however many of them come with the rest of the
+    line equal (Gitea's ``* AppPath:`` / ``* WorkPath:`` / ``* CustomPath:``, varnishlog's
+    ``Timestamp Start:`` / ``Req:`` / ``Resp:``), and a value (``resnet18``) is not a key
+    (``Model Store: <path>`` against ``Model resnet18 loaded.``). Lower-case names before a
+    colon are left out: programs name instances that way (``Enqueuing flush of users:`` /
+    ``local:``, ``static_gw:``), as prose never writes a key."""
+    return _KEY_LABEL.match(word) is not None
+
+
+def key_against_value(a: str, b: str) -> bool:
+    """True when one of two words is a key (:func:`key_label`) and the other is not: a weak
+    value or a mask that would cover the key (``resnet18`` / ``Store:``) is not the key's."""
+    return (a[-1:] == ":" or b[-1:] == ":") and key_label(a) != key_label(b)
 
 
 UNSET = frozenset(["", "null", "none", "nil", "<nil>", "-", "n/a", "undefined", '""', "''"])

@@ -469,8 +469,7 @@ def _source_counts(saved: Any) -> dict[str, int]:
         raise TypeError(f"a burst track's per-source counts are an object (got {saved!r})")
     if len(saved) > _blame.MAX_SOURCES:
         raise ValueError(
-            f"a burst track holds at most {_blame.MAX_SOURCES} per-source counts "
-            f"(got {len(saved)})"
+            f"a burst track holds at most {_blame.MAX_SOURCES} per-source counts (got {len(saved)})"
         )
     counts: dict[str, int] = {}
     for source, lines in saved.items():
