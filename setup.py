@@ -41,6 +41,7 @@ DATA_PLANE = [
         "_proxy_exchange",
         "_proxy_metrics",
         "_proxy_state",
+        "_proxy_transports",
         "_proxy_upstream",
         "_upstream",
         "pool",
