@@ -16,6 +16,9 @@ balance`` runs them (two spawned workers sharing in-flight counts, round robin o
   workers for a short ``Connection: close`` run (accepts that found nothing: ``accept4``'s errors);
 - **c1000**: ``wrk -c1000`` kept alive and with ``Connection: close`` (errors, p99).
 
+``--keep DIR`` keeps each count's two dumps as ``DIR/<balance>.<close|keepalive>.<n>.w<i>``, for
+``callgrind_annotate --inclusive=yes`` per function (``bench/callgrind_diff.py`` differences them).
+
 Prints a table and ends with one JSON line of every figure, ``exact`` next to its baseline
 ``kernel``. Called by hand (docs/benchmarks.md "Exact balance as the default?").
 """
@@ -27,6 +30,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -102,7 +106,9 @@ def callgrind_total(path: Path) -> int:
     return int(m.group(1)) if m else 0
 
 
-def instructions(balance: str, backends: list[int], seconds: float, close: bool) -> dict:
+def instructions(
+    balance: str, backends: list[int], seconds: float, close: bool, keep: Path | None = None
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="exact_cost_", ignore_cleanup_errors=True) as tmp:
         out = Path(tmp)
         child, port, pids = start(balance, backends, out)
@@ -125,6 +131,13 @@ def instructions(balance: str, backends: list[int], seconds: float, close: bool)
             stop(child)
         # the dump above only (the exit's, instrumentation off, reads 2**64 in callgrind 3.19)
         per = [callgrind_total(out / f"cg.{pid}.1") for pid in pids]
+        if keep is not None:  # for callgrind_annotate: <balance>.<close|keepalive>.<n>.w<i>
+            keep.mkdir(parents=True, exist_ok=True)
+            mode = "close" if close else "keepalive"
+            n = len(list(keep.glob(f"{balance}.{mode}.*.w0")))
+            for i, pid in enumerate(pids):
+                shutil.copy(out / f"cg.{pid}.1", keep / f"{balance}.{mode}.{n + 1}.w{i}")
+            (keep / f"{balance}.{mode}.{n + 1}.requests").write_text(f"{r['requests']}\n")
     return {
         "requests": r["requests"],
         "errors": r["errors"],
@@ -199,6 +212,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="launches of each mode (default 3)")
     parser.add_argument("--quick", action="store_true", help="one run, shorter loads")
     parser.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
+    parser.add_argument(
+        "--keep", metavar="DIR", type=Path, help="keep the callgrind dumps in DIR (annotate them)"
+    )
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -215,8 +231,10 @@ def main() -> int:
                 for balance in order:
                     row: dict[str, Any] = {"load": os.getloadavg()[0]}
                     if not args.no_callgrind:
-                        row["ir_close"] = instructions(balance, backends, seconds, True)
-                        row["ir_keepalive"] = instructions(balance, backends, seconds, False)
+                        row["ir_close"] = instructions(balance, backends, seconds, True, args.keep)
+                        row["ir_keepalive"] = instructions(
+                            balance, backends, seconds, False, args.keep
+                        )
                     row.update(native(balance, backends, seconds))
                     rows[balance].append(row)
                     print(f"run {i + 1} {balance}: {json.dumps(row)}", flush=True)

@@ -33,9 +33,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import struct
+import sys
 import time
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Sequence, Sized
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any, Final
 
@@ -69,9 +69,12 @@ CELLS: Final = 2  # count, beat
 # listening socket: the accept queue's length), sacked (its backlog)
 TCP_INFO_UNACKED: Final = 24
 TCP_INFO_BYTES: Final = 104
+LITTLE: Final = sys.byteorder == "little"
 
 
-def admits(own: int, worker: int, cells: Any, workers: int, now: float, stale: float) -> bool:
+def admits(
+    own: int, worker: int, cells: Sequence[float], workers: int, now: float, stale: float
+) -> bool:
     """May worker ``worker``, holding ``own`` connections, take one more? Yes unless a live
     sibling (beat within ``stale`` of ``now``) holds fewer. ``cells``: the table (count, beat per
     worker) as a sequence of floats. Pure: plain numbers in, a bool out."""
@@ -84,7 +87,13 @@ def admits(own: int, worker: int, cells: Any, workers: int, now: float, stale: f
 
 
 def quota(
-    own: int, queued: int, worker: int, cells: Any, workers: int, now: float, stale: float
+    own: int,
+    queued: int,
+    worker: int,
+    cells: Sequence[float],
+    workers: int,
+    now: float,
+    stale: float,
 ) -> int:
     """How many of the ``queued`` connections (the listening socket's accept queue) worker
     ``worker``, holding ``own``, may take at once: up to an even share of everything held by
@@ -117,7 +126,20 @@ def queued(sock: socket.socket) -> int:
         return 0
     if len(info) < TCP_INFO_UNACKED + 4:  # pragma: no cover - an old kernel
         return 0
-    return int(struct.unpack_from("I", info, TCP_INFO_UNACKED)[0])
+    # a u32 in the host's byte order; four byte reads (native when compiled), no struct call
+    if LITTLE:
+        return (
+            info[TCP_INFO_UNACKED]
+            | info[TCP_INFO_UNACKED + 1] << 8
+            | info[TCP_INFO_UNACKED + 2] << 16
+            | info[TCP_INFO_UNACKED + 3] << 24
+        )
+    return (  # pragma: no cover - a big-endian host
+        info[TCP_INFO_UNACKED] << 24
+        | info[TCP_INFO_UNACKED + 1] << 16
+        | info[TCP_INFO_UNACKED + 2] << 8
+        | info[TCP_INFO_UNACKED + 3]
+    )
 
 
 class ConnectionTable:
@@ -165,6 +187,7 @@ class ConnectionShare:
         self.memory = SharedMemory(name=name)
         self.cells = _cells(self.memory)
         self.worker = worker
+        self.base = worker * CELLS  # this worker's count; its beat is the next cell
         self.workers = workers
         self.clock = clock
         self.stale = stale
@@ -175,19 +198,17 @@ class ConnectionShare:
     def own(self) -> int:
         return len(self.clients) + self.fresh
 
-    def publish(self) -> None:
-        """Store this worker's count and beat (one aligned 8-byte store each)."""
-        base = self.worker * CELLS
-        self.cells[base] = float(self.own())
-        self.cells[base + 1] = self.clock()
+    def publish(self, now: float) -> None:
+        """Store this worker's count and beat ``now`` (one aligned 8-byte store each)."""
+        cells = self.cells
+        cells[self.base] = float(len(self.clients) + self.fresh)
+        cells[self.base + 1] = now
 
-    def quota(self, waiting: int) -> int:
-        return quota(
-            self.own(), waiting, self.worker, self.cells, self.workers, self.clock(), self.stale
-        )
+    def quota(self, waiting: int, now: float) -> int:
+        return quota(self.own(), waiting, self.worker, self.cells, self.workers, now, self.stale)
 
-    def admits(self) -> bool:
-        return admits(self.own(), self.worker, self.cells, self.workers, self.clock(), self.stale)
+    def admits(self, now: float) -> bool:
+        return admits(self.own(), self.worker, self.cells, self.workers, now, self.stale)
 
     def start(self, loop: asyncio.AbstractEventLoop, clients: Sized) -> None:
         """Count ``clients`` and beat every :data:`BEAT` on ``loop`` from now on."""
@@ -196,7 +217,7 @@ class ConnectionShare:
 
     def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
         self.fresh = 0  # a timer runs iterations after the batch: its connections are made
-        self.publish()
+        self.publish(self.clock())
         self._beater = loop.call_later(BEAT, self._beat, loop)
 
     def close(self) -> None:
@@ -213,7 +234,10 @@ class BalancedListener(Listener):
     (:meth:`ConnectionShare.quota`), then one at a time while :meth:`ConnectionShare.admits`;
     past it none (it keeps watching, and stops for :data:`HOLD_TICK` only after :data:`SPIN`
     wake-ups in a row that found the queue still full). Everything else (the batch's bound,
-    the C accept under uvloop, the pause when out of descriptors) is the plain listener's."""
+    the C accept under uvloop, the pause when out of descriptors) is the plain listener's.
+
+    One clock read per wake-up: its connections are counted in the table as each is taken (one
+    8-byte store, so the siblings see it at once) and the beat is the wake-up's time."""
 
     def __init__(
         self,
@@ -232,26 +256,30 @@ class BalancedListener(Listener):
     def _accept(self) -> None:
         share = self.share
         share.fresh = 0  # the previous batch's connections are among the clients by now
-        take = share.quota(queued(self.sock))  # its share of the queue, in one batch
+        now = share.clock()
+        take = share.quota(queued(self.sock), now)  # its share of the queue, in one batch
+        share.publish(now)
+        cells = share.cells
+        base = share.base
+        own = share.own()
         for _ in range(ACCEPT_BATCH):
             if take > 0:
                 take -= 1
-            elif not share.admits():
+            elif not share.admits(now):
                 # past its share: leave the connection to a sibling (which wakes for it too)
                 # and keep watching; only a queue that stays full past SPIN wake-ups (siblings
                 # slow or stopped) makes it stop watching, for a tick
-                share.publish()
                 self.deferred += 1
                 if self.deferred >= SPIN:
                     self.deferred = 0
                     self._hold()
                 return
             if not self._take():
-                share.publish()
                 return
             self.deferred = 0
             share.fresh += 1
-            share.publish()  # before the next look, so the siblings see it at once
+            own += 1
+            cells[base] = float(own)  # before the next look, so the siblings see it at once
 
     def _hold(self) -> None:
         self.held += 1
@@ -264,8 +292,9 @@ class BalancedListener(Listener):
             return
         share = self.share
         share.fresh = 0
-        share.publish()
-        if share.admits():
+        now = share.clock()
+        share.publish(now)
+        if share.admits(now):
             self.loop.add_reader(self.sock.fileno(), self._accept)
         else:
             self._holding = self.loop.call_later(HOLD_TICK, self._look)
