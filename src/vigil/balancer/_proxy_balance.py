@@ -119,13 +119,13 @@ def quota(
 
 def queued(sock: socket.socket) -> int:
     """Connections waiting in ``sock``'s accept queue (Linux: ``tcpi_unacked`` of a listening
-    socket's ``TCP_INFO``); 0 where it cannot be read."""
+    socket's ``TCP_INFO``); -1 where it cannot be read."""
     try:
         info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_BYTES)
     except OSError:  # pragma: no cover - not TCP, or not Linux
-        return 0
+        return -1
     if len(info) < TCP_INFO_UNACKED + 4:  # pragma: no cover - an old kernel
-        return 0
+        return -1
     # a u32 in the host's byte order; four byte reads (native when compiled), no struct call
     if LITTLE:
         return (
@@ -254,15 +254,25 @@ class BalancedListener(Listener):
         super().__init__(loop, sock, factory)
 
     def _accept(self) -> None:
+        waiting = queued(self.sock)
+        if waiting == 0:
+            # a sibling woke for the same connections and took them (both watch the socket):
+            # nothing to do, not even an accept() that fails; level-triggered, the loop wakes
+            # this worker again for a connection queued from now on
+            return
+        if waiting < 0:  # the queue's length cannot be read: accept until none is left
+            waiting = ACCEPT_BATCH
         share = self.share
         share.fresh = 0  # the previous batch's connections are among the clients by now
         now = share.clock()
-        take = share.quota(queued(self.sock), now)  # its share of the queue, in one batch
+        take = share.quota(waiting, now)  # its share of the queue, in one batch
         share.publish(now)
         cells = share.cells
         base = share.base
         own = share.own()
-        for _ in range(ACCEPT_BATCH):
+        # no more than the queue holds: the accept past it would only fail (EAGAIN, an
+        # exception raised and caught); one that arrives meanwhile wakes the loop again
+        for _ in range(min(waiting, ACCEPT_BATCH)):
             if take > 0:
                 take -= 1
             elif not share.admits(now):
