@@ -220,6 +220,11 @@ def main() -> int:
     if args.serve:
         serve(int(args.serve[0]), args.serve[1], [int(p) for p in args.serve[2:]])
         return 0
+    from vigil.balancer._pure import build
+
+    # the workers import the same build: a balancer source edited after `make compile` (stale)
+    # runs them all from source, whose counts say nothing about the compiled data plane
+    print(f"data plane: {build()}", flush=True)
     runs = 1 if args.quick else args.runs
     seconds = 2.0 if args.quick else 5.0
     rows: dict[str, list[dict]] = {"kernel": [], "exact": []}

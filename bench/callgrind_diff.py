@@ -25,7 +25,7 @@ LINE = re.compile(r"^\s*([\d,]+)\s+\([^)]*\)\s+(.*?)(?:\s+\[[^\]]*\])?\s*$")
 
 
 def annotate(path: Path) -> dict[str, int]:
-    """Inclusive Ir per function of one dump (``file:function`` keys)."""
+    """Inclusive Ir per function of one dump (``file:function`` keys, the file's name only)."""
     text = subprocess.run(
         ["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(path)],
         check=True,
@@ -36,7 +36,9 @@ def annotate(path: Path) -> dict[str, int]:
     for line in text.splitlines():
         m = LINE.match(line)
         if m and ":" in m.group(2):
-            out[m.group(2)] = out.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
+            path, _, fn = m.group(2).rpartition(":")
+            key = f"{Path(path).name}:{fn}"  # the build's directories say nothing here
+            out[key] = out.get(key, 0) + int(m.group(1).replace(",", ""))
     return out
 
 

@@ -17,7 +17,12 @@ leaves the connection to the sibling that holds fewer (both wake for it), and af
 :data:`SPIN` such wake-ups in a row stops watching the socket for :data:`HOLD_TICK`. A sibling
 whose beat is older than :data:`STALE` (stopped, stuck, dead) is ignored, so a worker that is
 the only live one accepts everything: nobody can starve the socket for longer than ``STALE``.
-Each worker beats and publishes its count every :data:`BEAT` and at every look. As in
+Each worker beats and publishes its count every :data:`BEAT` and at every look. Both workers
+wake for each new connection: a wake-up reads the queue's length first and, finding it empty (a
+sibling took the connections), returns at once; otherwise it tries no more accepts than the
+queue holds. Compiled by mypyc with the rest of the data plane (``setup.py``; branch ``exact3``:
+this callback ran interpreted at every wake-up, most of exact balance's +7 % user-space
+instructions per closed connection, docs/benchmarks.md "Exact balance, compiled"). As in
 :mod:`vigil.balancer._pool_shared`, every cell has one writer and is one aligned 8-byte store:
 a reader sees an old or a new value, never a mix; a stale count only delays a decision by a look.
 
