@@ -27,7 +27,7 @@ LINE = re.compile(r"^\s*([\d,]+)\s+\([^)]*\)\s+(.*?)(?:\s+\[[^\]]*\])?\s*$")
 def annotate(path: Path) -> dict[str, int]:
     """Inclusive Ir per function of one dump (``file:function`` keys, the file's name only)."""
     text = subprocess.run(
-        ["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(path)],
+        ["callgrind_annotate", "--inclusive=yes", "--auto=no", "--threshold=100", str(path)],
         check=True,
         capture_output=True,
         text=True,

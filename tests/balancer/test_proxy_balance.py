@@ -20,6 +20,7 @@ from vigil.balancer._proxy_balance import (
     BalancedListener,
     ConnectionShare,
     admits,
+    allowance,
     queued,
     quota,
 )
@@ -334,3 +335,36 @@ def test_a_balanced_listener_pauses_when_out_of_descriptors_then_serves_the_queu
     starved, _, statuses = lines[-1].partition(" ")
     assert int(starved) < 12  # it did run out
     assert statuses == "[b'HTTP/1.1 404']"
+
+
+def reference_batch(
+    own: int, waiting: int, worker: int, cells: list[float], workers: int, now: float, batch: int
+) -> int:
+    """The listener's former loop, one connection at a time: its quota, then while admits."""
+    take = quota(own, waiting, worker, cells, workers, now, 1.0)
+    taken = 0
+    for _ in range(min(waiting, batch)):
+        if take > 0:
+            take -= 1
+        elif not admits(own + taken, worker, cells, workers, now, 1.0):
+            break
+        taken += 1
+    return taken
+
+
+def test_the_batch_of_a_wake_up_is_what_taking_them_one_at_a_time_would_take() -> None:
+    import random
+
+    rng = random.Random(3)
+    for _ in range(20_000):
+        workers = rng.randint(2, 4)
+        worker = rng.randrange(workers)
+        cells = [
+            cell
+            for _ in range(workers)
+            for cell in (float(rng.randint(0, 40)), rng.choice((10.0, 9.8, 8.0)))
+        ]
+        own, waiting, batch = rng.randint(0, 40), rng.randint(1, 80), rng.choice((1, 8, 32))
+        expected = reference_batch(own, waiting, worker, cells, workers, 10.5, batch)
+        got = allowance(own, waiting, worker, cells, workers, 10.5, 1.0, batch)
+        assert got == expected, (own, waiting, worker, cells, batch)

@@ -75,6 +75,9 @@ CELLS: Final = 2  # count, beat
 TCP_INFO_UNACKED: Final = 24
 TCP_INFO_BYTES: Final = 104
 LITTLE: Final = sys.byteorder == "little"
+BATCH: Final = ACCEPT_BATCH  # a constant of this module (compiled: no lookup per wake-up)
+IPPROTO_TCP: Final = int(socket.IPPROTO_TCP)  # module attributes read once, not per wake-up
+TCP_INFO: Final = int(socket.TCP_INFO)
 
 
 def admits(
@@ -122,11 +125,45 @@ def quota(
     return min(-(-queued // live), -(-total // live) - own)
 
 
+def allowance(
+    own: int,
+    waiting: int,
+    worker: int,
+    cells: Sequence[float],
+    workers: int,
+    now: float,
+    stale: float,
+    batch: int,
+) -> int:
+    """How many of the ``waiting`` queued connections worker ``worker``, holding ``own``, takes
+    at this wake-up, at most ``batch``: its :func:`quota` in one go, then one more while it
+    holds no more than every live sibling (:func:`admits`, counting each one it took). Fewer
+    than ``min(waiting, batch)``: it leaves the rest to its siblings. Pure; the same answer as
+    taking them one at a time against the same table (``tests/balancer/test_proxy_balance.py``
+    checks it against that loop), without a call per connection."""
+    limit = min(waiting, batch)
+    take = max(quota(own, waiting, worker, cells, workers, now, stale), 0)
+    if take >= limit:
+        return limit
+    least = -1  # the fewest a live sibling holds (-1: no live sibling, no bound)
+    for w in range(workers):
+        if w != worker:
+            base = w * CELLS
+            if now - cells[base + 1] <= stale:
+                held = int(cells[base])
+                if least < 0 or held < least:
+                    least = held
+    if least < 0:
+        return limit
+    # admits() while own + take <= least: least - (own + take) + 1 more, none if over already
+    return min(limit, take + max(least - own - take + 1, 0))
+
+
 def queued(sock: socket.socket) -> int:
     """Connections waiting in ``sock``'s accept queue (Linux: ``tcpi_unacked`` of a listening
     socket's ``TCP_INFO``); -1 where it cannot be read."""
     try:
-        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_BYTES)
+        info = sock.getsockopt(IPPROTO_TCP, TCP_INFO, TCP_INFO_BYTES)
     except OSError:  # pragma: no cover - not TCP, or not Linux
         return -1
     if len(info) < TCP_INFO_UNACKED + 4:  # pragma: no cover - an old kernel
@@ -198,6 +235,7 @@ class ConnectionShare:
         self.stale = stale
         self.clients: Sized = ()
         self.fresh = 0  # accepted since the last publish, not yet among the clients
+        self.short = False  # the last wake-up left connections to the siblings
         self._beater: asyncio.TimerHandle | None = None
 
     def own(self) -> int:
@@ -211,6 +249,27 @@ class ConnectionShare:
 
     def quota(self, waiting: int, now: float) -> int:
         return quota(self.own(), waiting, self.worker, self.cells, self.workers, now, self.stale)
+
+    def wake(self, waiting: int) -> int:
+        """A wake-up with ``waiting`` connections queued: publish the count and the beat, and
+        say how many to take now (:func:`allowance`); :attr:`short` tells whether that leaves
+        some to the siblings. One clock read."""
+        self.fresh = 0  # the previous batch's connections are among the clients by now
+        now = self.clock()
+        own = len(self.clients)
+        cells = self.cells
+        cells[self.base] = float(own)
+        cells[self.base + 1] = now
+        limit = min(waiting, BATCH)
+        take = allowance(own, waiting, self.worker, cells, self.workers, now, self.stale, limit)
+        self.short = take < limit
+        return take
+
+    def took(self) -> None:
+        """One more connection accepted: counted in the table at once (one 8-byte store), so
+        the siblings see it before their next look."""
+        self.fresh += 1
+        self.cells[self.base] = float(len(self.clients) + self.fresh)
 
     def admits(self, now: float) -> bool:
         return admits(self.own(), self.worker, self.cells, self.workers, now, self.stale)
@@ -266,35 +325,27 @@ class BalancedListener(Listener):
             # this worker again for a connection queued from now on
             return
         if waiting < 0:  # the queue's length cannot be read: accept until none is left
-            waiting = ACCEPT_BATCH
+            waiting = BATCH
         share = self.share
-        share.fresh = 0  # the previous batch's connections are among the clients by now
-        now = share.clock()
-        take = share.quota(waiting, now)  # its share of the queue, in one batch
-        share.publish(now)
-        cells = share.cells
-        base = share.base
-        own = share.own()
+        # its share of the queue in one batch, then while it holds no more than its siblings;
         # no more than the queue holds: the accept past it would only fail (EAGAIN, an
         # exception raised and caught); one that arrives meanwhile wakes the loop again
-        for _ in range(min(waiting, ACCEPT_BATCH)):
-            if take > 0:
-                take -= 1
-            elif not share.admits(now):
-                # past its share: leave the connection to a sibling (which wakes for it too)
-                # and keep watching; only a queue that stays full past SPIN wake-ups (siblings
-                # slow or stopped) makes it stop watching, for a tick
-                self.deferred += 1
-                if self.deferred >= SPIN:
-                    self.deferred = 0
-                    self._hold()
+        count = share.wake(waiting)
+        take = self._take
+        for _ in range(count):
+            if not take():
                 return
-            if not self._take():
-                return
+            share.took()
+        if count:
             self.deferred = 0
-            share.fresh += 1
-            own += 1
-            cells[base] = float(own)  # before the next look, so the siblings see it at once
+        if share.short:
+            # past its share: leave the rest to a sibling (which wakes for it too) and keep
+            # watching; only a queue that stays full past SPIN wake-ups (siblings slow or
+            # stopped) makes it stop watching, for a tick
+            self.deferred += 1
+            if self.deferred >= SPIN:
+                self.deferred = 0
+                self._hold()
 
     def _hold(self) -> None:
         self.held += 1
