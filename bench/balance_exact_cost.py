@@ -11,6 +11,9 @@ balance`` runs them (two spawned workers sharing in-flight counts, round robin o
   for the two worker pids only (``callgrind_control -i on PID``) over a ``wrk -t1 -c50`` with
   ``Connection: close`` (a new connection per request) and one kept alive; user space only,
   summed over both workers, divided by wrk's requests;
+- **idle**: the same two workers' instructions per second with no load (connections closed):
+  a cost per second, not per request (exact's heartbeats), which weighs ~10-20x more per
+  request under valgrind (~100-4,700 requests/s) than natively;
 - **wake-ups and syscalls** without valgrind: each worker's context switches
   (``/proc/PID/status``) and utime + stime over the same two loads, and ``strace -c -f`` on both
   workers for a short ``Connection: close`` run (accepts that found nothing: ``accept4``'s errors);
@@ -146,6 +149,33 @@ def instructions(
     }
 
 
+def idle_instructions(balance: str, backends: list[int], seconds: float) -> dict:
+    """User-space instructions per second of the two workers with no load at all (after a
+    warm-up): what a mode costs per second rather than per request (exact: its heartbeats)."""
+    with tempfile.TemporaryDirectory(prefix="exact_idle_", ignore_cleanup_errors=True) as tmp:
+        out = Path(tmp)
+        child, port, pids = start(balance, backends, out)
+        try:
+            bo.wrk(port, 50, 1, close=False)  # warm up, then every connection closed
+            time.sleep(0.5)
+            for pid in pids:
+                subprocess.run(
+                    ["callgrind_control", "-i", "on", str(pid)], check=True, capture_output=True
+                )
+            time.sleep(seconds)
+            for pid in pids:
+                subprocess.run(
+                    ["callgrind_control", "-d", str(pid)], check=True, capture_output=True
+                )
+                subprocess.run(
+                    ["callgrind_control", "-i", "off", str(pid)], check=True, capture_output=True
+                )
+        finally:
+            stop(child)
+        per = [callgrind_total(out / f"cg.{pid}.1") for pid in pids]
+    return {"ir_workers": per, "ir_per_s": sum(per) / seconds}
+
+
 def switches(pid: int) -> int:
     text = Path(f"/proc/{pid}/status").read_text()
     return sum(int(m) for m in re.findall(r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)", text, re.M))
@@ -240,6 +270,7 @@ def main() -> int:
                         row["ir_keepalive"] = instructions(
                             balance, backends, seconds, False, args.keep
                         )
+                        row["ir_idle"] = idle_instructions(balance, backends, seconds)
                     row.update(native(balance, backends, seconds))
                     rows[balance].append(row)
                     print(f"run {i + 1} {balance}: {json.dumps(row)}", flush=True)
@@ -257,6 +288,7 @@ def table(rows: dict[str, list[dict]], cg: bool) -> str:
         cols += [
             ("Ir/req close", lambda r: r["ir_close"]["ir_per_req"]),
             ("Ir/req keep-alive", lambda r: r["ir_keepalive"]["ir_per_req"]),
+            ("Ir/s idle", lambda r: r["ir_idle"]["ir_per_s"]),
         ]
     cols += [
         ("ctx sw/req close", lambda r: r["close"]["switches_per_req"]),
