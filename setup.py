@@ -35,6 +35,7 @@ DATA_PLANE = [
         "_pool_learned",
         "_pool_shared",
         "_proxy_access",
+        "_proxy_balance",
         "_proxy_client",
         "_proxy_connpool",
         "_proxy_core",

@@ -11,10 +11,16 @@ balance`` runs them (two spawned workers sharing in-flight counts, round robin o
   for the two worker pids only (``callgrind_control -i on PID``) over a ``wrk -t1 -c50`` with
   ``Connection: close`` (a new connection per request) and one kept alive; user space only,
   summed over both workers, divided by wrk's requests;
+- **idle**: the same two workers' instructions per second with no load (connections closed):
+  a cost per second, not per request (exact's heartbeats), which weighs ~10-20x more per
+  request under valgrind (~100-4,700 requests/s) than natively;
 - **wake-ups and syscalls** without valgrind: each worker's context switches
   (``/proc/PID/status``) and utime + stime over the same two loads, and ``strace -c -f`` on both
   workers for a short ``Connection: close`` run (accepts that found nothing: ``accept4``'s errors);
 - **c1000**: ``wrk -c1000`` kept alive and with ``Connection: close`` (errors, p99).
+
+``--keep DIR`` keeps each count's two dumps as ``DIR/<balance>.<close|keepalive>.<n>.w<i>``, for
+``callgrind_annotate --inclusive=yes`` per function (``bench/callgrind_diff.py`` differences them).
 
 Prints a table and ends with one JSON line of every figure, ``exact`` next to its baseline
 ``kernel``. Called by hand (docs/benchmarks.md "Exact balance as the default?").
@@ -27,6 +33,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -102,7 +109,9 @@ def callgrind_total(path: Path) -> int:
     return int(m.group(1)) if m else 0
 
 
-def instructions(balance: str, backends: list[int], seconds: float, close: bool) -> dict:
+def instructions(
+    balance: str, backends: list[int], seconds: float, close: bool, keep: Path | None = None
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="exact_cost_", ignore_cleanup_errors=True) as tmp:
         out = Path(tmp)
         child, port, pids = start(balance, backends, out)
@@ -125,12 +134,46 @@ def instructions(balance: str, backends: list[int], seconds: float, close: bool)
             stop(child)
         # the dump above only (the exit's, instrumentation off, reads 2**64 in callgrind 3.19)
         per = [callgrind_total(out / f"cg.{pid}.1") for pid in pids]
+        if keep is not None:  # for callgrind_annotate: <balance>.<close|keepalive>.<n>.w<i>
+            keep.mkdir(parents=True, exist_ok=True)
+            mode = "close" if close else "keepalive"
+            n = len(list(keep.glob(f"{balance}.{mode}.*.w0")))
+            for i, pid in enumerate(pids):
+                shutil.copy(out / f"cg.{pid}.1", keep / f"{balance}.{mode}.{n + 1}.w{i}")
+            (keep / f"{balance}.{mode}.{n + 1}.requests").write_text(f"{r['requests']}\n")
     return {
         "requests": r["requests"],
         "errors": r["errors"],
         "ir_workers": per,
         "ir_per_req": sum(per) / max(r["requests"], 1),
     }
+
+
+def idle_instructions(balance: str, backends: list[int], seconds: float) -> dict:
+    """User-space instructions per second of the two workers with no load at all (after a
+    warm-up): what a mode costs per second rather than per request (exact: its heartbeats)."""
+    with tempfile.TemporaryDirectory(prefix="exact_idle_", ignore_cleanup_errors=True) as tmp:
+        out = Path(tmp)
+        child, port, pids = start(balance, backends, out)
+        try:
+            bo.wrk(port, 50, 1, close=False)  # warm up, then every connection closed
+            time.sleep(0.5)
+            for pid in pids:
+                subprocess.run(
+                    ["callgrind_control", "-i", "on", str(pid)], check=True, capture_output=True
+                )
+            time.sleep(seconds)
+            for pid in pids:
+                subprocess.run(
+                    ["callgrind_control", "-d", str(pid)], check=True, capture_output=True
+                )
+                subprocess.run(
+                    ["callgrind_control", "-i", "off", str(pid)], check=True, capture_output=True
+                )
+        finally:
+            stop(child)
+        per = [callgrind_total(out / f"cg.{pid}.1") for pid in pids]
+    return {"ir_workers": per, "ir_per_s": sum(per) / seconds}
 
 
 def switches(pid: int) -> int:
@@ -199,11 +242,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="launches of each mode (default 3)")
     parser.add_argument("--quick", action="store_true", help="one run, shorter loads")
     parser.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
+    parser.add_argument(
+        "--keep", metavar="DIR", type=Path, help="keep the callgrind dumps in DIR (annotate them)"
+    )
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(int(args.serve[0]), args.serve[1], [int(p) for p in args.serve[2:]])
         return 0
+    from vigil.balancer._pure import build
+
+    # the workers import the same build: a balancer source edited after `make compile` (stale)
+    # runs them all from source, whose counts say nothing about the compiled data plane
+    print(f"data plane: {build()}", flush=True)
     runs = 1 if args.quick else args.runs
     seconds = 2.0 if args.quick else 5.0
     rows: dict[str, list[dict]] = {"kernel": [], "exact": []}
@@ -215,8 +266,11 @@ def main() -> int:
                 for balance in order:
                     row: dict[str, Any] = {"load": os.getloadavg()[0]}
                     if not args.no_callgrind:
-                        row["ir_close"] = instructions(balance, backends, seconds, True)
-                        row["ir_keepalive"] = instructions(balance, backends, seconds, False)
+                        row["ir_close"] = instructions(balance, backends, seconds, True, args.keep)
+                        row["ir_keepalive"] = instructions(
+                            balance, backends, seconds, False, args.keep
+                        )
+                        row["ir_idle"] = idle_instructions(balance, backends, seconds)
                     row.update(native(balance, backends, seconds))
                     rows[balance].append(row)
                     print(f"run {i + 1} {balance}: {json.dumps(row)}", flush=True)
@@ -234,6 +288,7 @@ def table(rows: dict[str, list[dict]], cg: bool) -> str:
         cols += [
             ("Ir/req close", lambda r: r["ir_close"]["ir_per_req"]),
             ("Ir/req keep-alive", lambda r: r["ir_keepalive"]["ir_per_req"]),
+            ("Ir/s idle", lambda r: r["ir_idle"]["ir_per_s"]),
         ]
     cols += [
         ("ctx sw/req close", lambda r: r["close"]["switches_per_req"]),

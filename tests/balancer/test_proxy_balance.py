@@ -9,12 +9,21 @@ import contextlib
 import functools
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator
 
 import psutil
 import pytest
 
-from vigil.balancer._proxy_balance import STALE, admits, queued, quota
+from vigil.balancer._proxy_balance import (
+    STALE,
+    BalancedListener,
+    ConnectionShare,
+    admits,
+    allowance,
+    queued,
+    quota,
+)
 from vigil.balancer.proxy import Workers
 
 from ._routers import make_worker_proxy
@@ -211,6 +220,69 @@ async def test_a_burst_of_a_thousand_connections_is_all_served() -> None:
             close_all(conns)
 
 
+class CountingSocket(socket.socket):
+    """A listening socket that counts the accepts tried on it and those that found none (the
+    listener's C accept under uvloop and ``accept()`` elsewhere both call ``_accept``)."""
+
+    tries = 0
+    empty = 0
+
+    def _accept(self) -> tuple[int, object]:  # type: ignore[override]
+        self.tries += 1
+        try:
+            return super()._accept()  # type: ignore[misc]
+        except BlockingIOError:
+            self.empty += 1
+            raise
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_a_wake_up_accepts_what_the_queue_holds_and_tries_no_accept_that_finds_none(
+    loop_kind: str,
+) -> None:
+    """The queue's length bounds the batch: 5 queued connections, 5 accepts, none failing (the
+    plain listener's 6th accept() raises EAGAIN); a wake-up that finds the queue emptied by a
+    sibling tries none."""
+    import uvloop
+
+    from vigil.balancer._proxy_balance import ConnectionTable, listen_shared
+
+    loop = uvloop.new_event_loop() if loop_kind == "uvloop" else asyncio.new_event_loop()
+    table = ConnectionTable(2)  # worker 1 never beats: worker 0 may take everything
+    share = ConnectionShare(table.name, 0, 2)
+    [shared] = listen_shared("127.0.0.1", 0, 64)
+    sock = CountingSocket(shared.family, shared.type, shared.proto, shared.detach())
+    made: list[object] = []
+
+    class Proto(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            made.append(transport)
+
+    try:
+        listener = BalancedListener(loop, sock, lambda peer: Proto(), share=share)
+        loop.remove_reader(sock.fileno())  # wake-ups driven by hand below
+        clients = [socket.create_connection(sock.getsockname()) for _ in range(5)]
+        for _ in range(200):
+            if queued(sock) == 5:
+                break
+            loop.run_until_complete(asyncio.sleep(0.005))
+        listener._accept()
+        loop.run_until_complete(asyncio.sleep(0.01))
+        assert (sock.tries, sock.empty, len(made)) == (5, 0, 5)
+        listener._accept()  # queue empty (as after a sibling's batch): no accept tried
+        assert (sock.tries, sock.empty) == (5, 0)
+        listener.close()
+        for c in clients:
+            c.close()
+        for t in made:
+            t.close()  # type: ignore[attr-defined]
+        loop.run_until_complete(asyncio.sleep(0.01))
+    finally:
+        share.close()
+        table.unlink()
+        loop.close()
+
+
 _OUT_OF_DESCRIPTORS = """
 import asyncio, logging, resource, socket, sys
 import uvloop
@@ -263,3 +335,36 @@ def test_a_balanced_listener_pauses_when_out_of_descriptors_then_serves_the_queu
     starved, _, statuses = lines[-1].partition(" ")
     assert int(starved) < 12  # it did run out
     assert statuses == "[b'HTTP/1.1 404']"
+
+
+def reference_batch(
+    own: int, waiting: int, worker: int, cells: list[float], workers: int, now: float, batch: int
+) -> int:
+    """The listener's former loop, one connection at a time: its quota, then while admits."""
+    take = quota(own, waiting, worker, cells, workers, now, 1.0)
+    taken = 0
+    for _ in range(min(waiting, batch)):
+        if take > 0:
+            take -= 1
+        elif not admits(own + taken, worker, cells, workers, now, 1.0):
+            break
+        taken += 1
+    return taken
+
+
+def test_the_batch_of_a_wake_up_is_what_taking_them_one_at_a_time_would_take() -> None:
+    import random
+
+    rng = random.Random(3)
+    for _ in range(20_000):
+        workers = rng.randint(2, 4)
+        worker = rng.randrange(workers)
+        cells = [
+            cell
+            for _ in range(workers)
+            for cell in (float(rng.randint(0, 40)), rng.choice((10.0, 9.8, 8.0)))
+        ]
+        own, waiting, batch = rng.randint(0, 40), rng.randint(1, 80), rng.choice((1, 8, 32))
+        expected = reference_batch(own, waiting, worker, cells, workers, 10.5, batch)
+        got = allowance(own, waiting, worker, cells, workers, 10.5, 1.0, batch)
+        assert got == expected, (own, waiting, worker, cells, batch)

@@ -17,7 +17,12 @@ leaves the connection to the sibling that holds fewer (both wake for it), and af
 :data:`SPIN` such wake-ups in a row stops watching the socket for :data:`HOLD_TICK`. A sibling
 whose beat is older than :data:`STALE` (stopped, stuck, dead) is ignored, so a worker that is
 the only live one accepts everything: nobody can starve the socket for longer than ``STALE``.
-Each worker beats and publishes its count every :data:`BEAT` and at every look. As in
+Each worker beats and publishes its count every :data:`BEAT` and at every look. Both workers
+wake for each new connection: a wake-up reads the queue's length first and, finding it empty (a
+sibling took the connections), returns at once; otherwise it tries no more accepts than the
+queue holds. Compiled by mypyc with the rest of the data plane (``setup.py``; branch ``exact3``:
+this callback ran interpreted at every wake-up, most of exact balance's +7 % user-space
+instructions per closed connection, docs/benchmarks.md "Exact balance, compiled"). As in
 :mod:`vigil.balancer._pool_shared`, every cell has one writer and is one aligned 8-byte store:
 a reader sees an old or a new value, never a mix; a stale count only delays a decision by a look.
 
@@ -33,9 +38,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import struct
+import sys
 import time
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Sequence, Sized
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any, Final
 
@@ -69,9 +74,15 @@ CELLS: Final = 2  # count, beat
 # listening socket: the accept queue's length), sacked (its backlog)
 TCP_INFO_UNACKED: Final = 24
 TCP_INFO_BYTES: Final = 104
+LITTLE: Final = sys.byteorder == "little"
+BATCH: Final = ACCEPT_BATCH  # a constant of this module (compiled: no lookup per wake-up)
+IPPROTO_TCP: Final = int(socket.IPPROTO_TCP)  # module attributes read once, not per wake-up
+TCP_INFO: Final = int(socket.TCP_INFO)
 
 
-def admits(own: int, worker: int, cells: Any, workers: int, now: float, stale: float) -> bool:
+def admits(
+    own: int, worker: int, cells: Sequence[float], workers: int, now: float, stale: float
+) -> bool:
     """May worker ``worker``, holding ``own`` connections, take one more? Yes unless a live
     sibling (beat within ``stale`` of ``now``) holds fewer. ``cells``: the table (count, beat per
     worker) as a sequence of floats. Pure: plain numbers in, a bool out."""
@@ -84,7 +95,13 @@ def admits(own: int, worker: int, cells: Any, workers: int, now: float, stale: f
 
 
 def quota(
-    own: int, queued: int, worker: int, cells: Any, workers: int, now: float, stale: float
+    own: int,
+    queued: int,
+    worker: int,
+    cells: Sequence[float],
+    workers: int,
+    now: float,
+    stale: float,
 ) -> int:
     """How many of the ``queued`` connections (the listening socket's accept queue) worker
     ``worker``, holding ``own``, may take at once: up to an even share of everything held by
@@ -108,16 +125,63 @@ def quota(
     return min(-(-queued // live), -(-total // live) - own)
 
 
+def allowance(
+    own: int,
+    waiting: int,
+    worker: int,
+    cells: Sequence[float],
+    workers: int,
+    now: float,
+    stale: float,
+    batch: int,
+) -> int:
+    """How many of the ``waiting`` queued connections worker ``worker``, holding ``own``, takes
+    at this wake-up, at most ``batch``: its :func:`quota` in one go, then one more while it
+    holds no more than every live sibling (:func:`admits`, counting each one it took). Fewer
+    than ``min(waiting, batch)``: it leaves the rest to its siblings. Pure; the same answer as
+    taking them one at a time against the same table (``tests/balancer/test_proxy_balance.py``
+    checks it against that loop), without a call per connection."""
+    limit = min(waiting, batch)
+    take = max(quota(own, waiting, worker, cells, workers, now, stale), 0)
+    if take >= limit:
+        return limit
+    least = -1  # the fewest a live sibling holds (-1: no live sibling, no bound)
+    for w in range(workers):
+        if w != worker:
+            base = w * CELLS
+            if now - cells[base + 1] <= stale:
+                held = int(cells[base])
+                if least < 0 or held < least:
+                    least = held
+    if least < 0:
+        return limit
+    # admits() while own + take <= least: least - (own + take) + 1 more, none if over already
+    return min(limit, take + max(least - own - take + 1, 0))
+
+
 def queued(sock: socket.socket) -> int:
     """Connections waiting in ``sock``'s accept queue (Linux: ``tcpi_unacked`` of a listening
-    socket's ``TCP_INFO``); 0 where it cannot be read."""
+    socket's ``TCP_INFO``); -1 where it cannot be read."""
     try:
-        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_BYTES)
+        info = sock.getsockopt(IPPROTO_TCP, TCP_INFO, TCP_INFO_BYTES)
     except OSError:  # pragma: no cover - not TCP, or not Linux
-        return 0
+        return -1
     if len(info) < TCP_INFO_UNACKED + 4:  # pragma: no cover - an old kernel
-        return 0
-    return int(struct.unpack_from("I", info, TCP_INFO_UNACKED)[0])
+        return -1
+    # a u32 in the host's byte order; four byte reads (native when compiled), no struct call
+    if LITTLE:
+        return (
+            info[TCP_INFO_UNACKED]
+            | info[TCP_INFO_UNACKED + 1] << 8
+            | info[TCP_INFO_UNACKED + 2] << 16
+            | info[TCP_INFO_UNACKED + 3] << 24
+        )
+    return (  # pragma: no cover - a big-endian host
+        info[TCP_INFO_UNACKED] << 24
+        | info[TCP_INFO_UNACKED + 1] << 16
+        | info[TCP_INFO_UNACKED + 2] << 8
+        | info[TCP_INFO_UNACKED + 3]
+    )
 
 
 class ConnectionTable:
@@ -165,29 +229,53 @@ class ConnectionShare:
         self.memory = SharedMemory(name=name)
         self.cells = _cells(self.memory)
         self.worker = worker
+        self.base = worker * CELLS  # this worker's count; its beat is the next cell
         self.workers = workers
         self.clock = clock
         self.stale = stale
         self.clients: Sized = ()
         self.fresh = 0  # accepted since the last publish, not yet among the clients
+        self.short = False  # the last wake-up left connections to the siblings
         self._beater: asyncio.TimerHandle | None = None
 
     def own(self) -> int:
         return len(self.clients) + self.fresh
 
-    def publish(self) -> None:
-        """Store this worker's count and beat (one aligned 8-byte store each)."""
-        base = self.worker * CELLS
-        self.cells[base] = float(self.own())
-        self.cells[base + 1] = self.clock()
+    def publish(self, now: float) -> None:
+        """Store this worker's count and beat ``now`` (one aligned 8-byte store each)."""
+        cells = self.cells
+        cells[self.base] = float(len(self.clients) + self.fresh)
+        cells[self.base + 1] = now
 
-    def quota(self, waiting: int) -> int:
-        return quota(
-            self.own(), waiting, self.worker, self.cells, self.workers, self.clock(), self.stale
-        )
+    def quota(self, waiting: int, now: float) -> int:
+        return quota(self.own(), waiting, self.worker, self.cells, self.workers, now, self.stale)
 
-    def admits(self) -> bool:
-        return admits(self.own(), self.worker, self.cells, self.workers, self.clock(), self.stale)
+    def wake(self, waiting: int) -> int:
+        """A wake-up with ``waiting`` connections queued: publish the count and the beat, and
+        say how many to take now (:func:`allowance`); :attr:`short` tells whether that leaves
+        some to the siblings. One clock read."""
+        self.fresh = 0  # the previous batch's connections are among the clients by now
+        now = self.clock()
+        own = len(self.clients)
+        cells = self.cells
+        cells[self.base] = float(own)
+        cells[self.base + 1] = now
+        limit = min(waiting, BATCH)
+        take = allowance(own, waiting, self.worker, cells, self.workers, now, self.stale, limit)
+        self.short = take < limit
+        return take
+
+    def took(self, count: int) -> None:
+        """``count`` connections accepted at this wake-up: counted in the table at once (one
+        8-byte store for the batch, not one per connection: ~600 instructions each under
+        callgrind, a boxed float through the memoryview), so the siblings see them before their
+        next look. A sibling that looks during the batch sees this worker's count low, which
+        only makes its own share smaller (:func:`quota`, :func:`admits`)."""
+        self.fresh += count
+        self.cells[self.base] = float(len(self.clients) + self.fresh)
+
+    def admits(self, now: float) -> bool:
+        return admits(self.own(), self.worker, self.cells, self.workers, now, self.stale)
 
     def start(self, loop: asyncio.AbstractEventLoop, clients: Sized) -> None:
         """Count ``clients`` and beat every :data:`BEAT` on ``loop`` from now on."""
@@ -196,7 +284,7 @@ class ConnectionShare:
 
     def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
         self.fresh = 0  # a timer runs iterations after the batch: its connections are made
-        self.publish()
+        self.publish(self.clock())
         self._beater = loop.call_later(BEAT, self._beat, loop)
 
     def close(self) -> None:
@@ -213,7 +301,10 @@ class BalancedListener(Listener):
     (:meth:`ConnectionShare.quota`), then one at a time while :meth:`ConnectionShare.admits`;
     past it none (it keeps watching, and stops for :data:`HOLD_TICK` only after :data:`SPIN`
     wake-ups in a row that found the queue still full). Everything else (the batch's bound,
-    the C accept under uvloop, the pause when out of descriptors) is the plain listener's."""
+    the C accept under uvloop, the pause when out of descriptors) is the plain listener's.
+
+    One clock read per wake-up: its connections are counted in the table as each is taken (one
+    8-byte store, so the siblings see it at once) and the beat is the wake-up's time."""
 
     def __init__(
         self,
@@ -230,28 +321,37 @@ class BalancedListener(Listener):
         super().__init__(loop, sock, factory)
 
     def _accept(self) -> None:
+        waiting = queued(self.sock)
+        if waiting == 0:
+            # a sibling woke for the same connections and took them (both watch the socket):
+            # nothing to do, not even an accept() that fails; level-triggered, the loop wakes
+            # this worker again for a connection queued from now on
+            return
+        if waiting < 0:  # the queue's length cannot be read: accept until none is left
+            waiting = BATCH
         share = self.share
-        share.fresh = 0  # the previous batch's connections are among the clients by now
-        take = share.quota(queued(self.sock))  # its share of the queue, in one batch
-        for _ in range(ACCEPT_BATCH):
-            if take > 0:
-                take -= 1
-            elif not share.admits():
-                # past its share: leave the connection to a sibling (which wakes for it too)
-                # and keep watching; only a queue that stays full past SPIN wake-ups (siblings
-                # slow or stopped) makes it stop watching, for a tick
-                share.publish()
-                self.deferred += 1
-                if self.deferred >= SPIN:
-                    self.deferred = 0
-                    self._hold()
-                return
-            if not self._take():
-                share.publish()
-                return
+        # its share of the queue in one batch, then while it holds no more than its siblings;
+        # no more than the queue holds: the accept past it would only fail (EAGAIN, an
+        # exception raised and caught); one that arrives meanwhile wakes the loop again
+        count = share.wake(waiting)
+        take = self._take
+        taken = 0
+        while taken < count and take():
+            taken += 1
+        if taken:
+            share.took(taken)
+        if taken < count:  # the queue emptied sooner, or accepting paused (no descriptors)
+            return
+        if count:
             self.deferred = 0
-            share.fresh += 1
-            share.publish()  # before the next look, so the siblings see it at once
+        if share.short:
+            # past its share: leave the rest to a sibling (which wakes for it too) and keep
+            # watching; only a queue that stays full past SPIN wake-ups (siblings slow or
+            # stopped) makes it stop watching, for a tick
+            self.deferred += 1
+            if self.deferred >= SPIN:
+                self.deferred = 0
+                self._hold()
 
     def _hold(self) -> None:
         self.held += 1
@@ -264,8 +364,9 @@ class BalancedListener(Listener):
             return
         share = self.share
         share.fresh = 0
-        share.publish()
-        if share.admits():
+        now = share.clock()
+        share.publish(now)
+        if share.admits(now):
             self.loop.add_reader(self.sock.fileno(), self._accept)
         else:
             self._holding = self.loop.call_later(HOLD_TICK, self._look)

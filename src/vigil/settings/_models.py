@@ -202,10 +202,12 @@ class BalancerSettings(_Section):
     connections; a stopped worker strands its share of new ones). ``exact``: one listening
     socket; a worker accepts only while it holds no more connections than every live sibling,
     so 50 connections split 25/25 and a worker silent for 1 s (stopped, dead) no longer counts;
-    both workers wake for each new connection (+5 % CPU per request with a new connection per
-    request), and no req/s gain at 50 kept-alive connections could be shown on a loaded 2-core
-    machine (docs/benchmarks.md "How two workers share connections"). For long-lived
-    connections (token streams), or to keep a stuck worker from stranding connections."""
+    both workers wake for each new connection (compiled: +0.4 % user-space instructions per
+    request with a new connection per request, +1.2 % kept alive, its 10 ms heartbeat;
+    docs/benchmarks.md "Exact balance, compiled"), and no req/s gain at 50 kept-alive
+    connections could be shown on a loaded 2-core machine (docs/benchmarks.md "How two workers
+    share connections"). For long-lived connections (token streams), or to keep a stuck worker
+    from stranding connections."""
 
     @model_validator(mode="after")
     def _hash_needs_key(self) -> BalancerSettings:
