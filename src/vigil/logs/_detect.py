@@ -48,6 +48,9 @@ thread number glued to a bracketed subsystem tag (``07[IKE]``) and a program wit
 function location in parentheses and a level (``crmd  [2201] (fn@fsa.c:544)<TAB>notice:``) end
 the header; a launcher's ``[1,0]<stderr>:`` opening a line is header and the rest is read again.
 
+An arrow right after the time, no field between (ClamAV's ``<ctime> -> msg``), ends the header: a
+``word:`` after it is the message's own.
+
 The kind of each token (time, level, number, program...) is told by :mod:`vigil.logs._kinds`;
 the token rules are walked by :mod:`vigil.logs._leading`, and what follows a syslog program is
 read by :mod:`vigil.logs._program`; this module holds the whole-line layouts tried first. With

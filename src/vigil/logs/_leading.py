@@ -60,6 +60,9 @@ _CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
 _SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>", "|"])
 """An arrow, a double dash or a bar after the header fields ends the header (``0x02 -> msg``,
 ``[GIN] <date> - <time> | 200 | ...``: a bar-separated record whose first field is the time)."""
+_ARROWS = frozenset(["->", "-->", "=>"])
+"""An arrow right after the time, no other field between (ClamAV's ``<ctime> -> msg``), ends the
+header: the writer's own separator; after an id it is the message's (Exim's ``=>``)."""
 _ADDRESS = re.compile(r"^(?:[\w.\-@]+/)?\d{1,3}(?:\.\d{1,3}){3}(:\d+)?$")
 """An IPv4 address, with its port or not (``10.0.0.7:5100``, ``alice/10.0.0.7:5100``). With a
 port, after the time, it is the message's first value (the peer a server logs about): a header
@@ -216,6 +219,17 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # loguru's "<time> | INFO     | app.main:run:42 - msg": the level between bars
             fields.append(("Level", toks[i + 1][0]))
             return _after_level(line, toks, i + 2, toks[i + 1][1]), tuple(fields)
+        if (
+            tok in _ARROWS
+            and time_end
+            and i > 0
+            and toks[i - 1][1] == time_end
+            and fields[-1][0] in ("Time", "Number")
+            and toks.has(i + 1)
+        ):
+            # ClamAV's "<ctime> -> msg": an arrow right after the time closes the header; a
+            # "word:" after it is the message's own prefix ("-> Limits: ...", "-> /x.pdf: ...")
+            return _skip_space(line, end), tuple(fields)
         if timed and tok in _SEPARATORS and (tok == "|" or _bracketed_field(fields)):
             # "<time> 770112 [58EF115D] 0x02 -> msg": an arrow closes header fields; after a
             # bare id ("<time> 1tGx4M-000DkJ-3q => bob@x R=local") it is the message's own
