@@ -43,3 +43,37 @@ def test_path_lines_and_stream_lines_of_clamd_group_by_their_form() -> None:
     # on main the path and the stream were cut into the header: lines grouped by signature
     assert ids[0] == ids[1]
     assert ids[2] != ids[0] and ids[3] != ids[0]
+
+
+def test_a_level_opening_the_line_and_a_time_after_it_are_header() -> None:
+    # Tinyproxy: the padded level first, then a syslog clock and the pid
+    line = "NOTICE    Nov 29 10:00:01.120 [2211]: Initialized tinyproxy"
+    assert content(line) == "Initialized tinyproxy"
+    line = 'WARNING   Nov 29 10:05:00.118 [2211]: Unauthorized connection from "10.2.0.14".'
+    assert content(line) == 'Unauthorized connection from "10.2.0.14".'
+    # CouchDB: the bracketed level, the time, the node, the Erlang pid and the request id
+    line = (
+        "[info] 2026-11-29T10:00:01.118204Z couchdb@127.0.0.1 <0.248.0> -------- "
+        "Apache CouchDB 3.4.2 is starting."
+    )
+    assert content(line) == "Apache CouchDB 3.4.2 is starting."
+    line = (
+        "[notice] 2026-11-29T10:02:14.118204Z couchdb@127.0.0.1 <0.4821.0> 8a1b2c3d4e "
+        "10.1.0.5:5984 10.1.0.57 app GET /orders/_all_docs?limit=10 200 ok 12"
+    )
+    assert content(line) == "10.1.0.5:5984 10.1.0.57 app GET /orders/_all_docs?limit=10 200 ok 12"
+    # a level and a time with nothing after them: the time is header too
+    assert content("INFO 2026-11-29 10:00:01 Starting server") == "Starting server"
+    # a hexadecimal word after a time with no Erlang pid before it is the message's
+    line = "[info] 2026-11-29T10:00:01Z deadbeef0042 rejected by policy"
+    assert content(line) == "deadbeef0042 rejected by policy"
+
+
+def test_layouts_after_a_leading_level_keep_their_header() -> None:
+    # glog, vLLM, a time and a dash after a bracketed level, lager's pid: as before
+    line = 'I1129 10:00:01.118204    2314 kubelet.go:2414] "SyncLoop ADD" source="api"'
+    assert content(line) == '"SyncLoop ADD" source="api"'
+    line = "INFO 11-29 10:00:01 metrics.py:455] Avg prompt throughput: 1.0 tokens/s"
+    assert content(line) == "Avg prompt throughput: 1.0 tokens/s"
+    assert content("[INFO] 2026-11-29 10:00:01 - job started") == "job started"
+    assert content("[info] <0.2009.0> accepting AMQP connection") == "accepting AMQP connection"

@@ -50,6 +50,10 @@ the header; a launcher's ``[1,0]<stderr>:`` opening a line is header and the res
 
 An arrow right after the time, no field between (ClamAV's ``<ctime> -> msg``), ends the header: a
 ``word:`` after it is the message's own.
+A level opening a line with a time after it has the rest read as a line of its own (Tinyproxy's
+``INFO      Nov 29 <time> [pid]: msg``, CouchDB's ``[info] <time> node@host <0.248.0> --------
+msg``, the request id or dashes after an Erlang pid included), unless a layout after a level
+(glog's, vLLM's, ``[INFO] <time> - msg``) already reads it.
 
 The kind of each token (time, level, number, program...) is told by :mod:`vigil.logs._kinds`;
 the token rules are walked by :mod:`vigil.logs._leading`, and what follows a syslog program is
