@@ -77,3 +77,34 @@ def test_layouts_after_a_leading_level_keep_their_header() -> None:
     assert content(line) == "Avg prompt throughput: 1.0 tokens/s"
     assert content("[INFO] 2026-11-29 10:00:01 - job started") == "job started"
     assert content("[info] <0.2009.0> accepting AMQP connection") == "accepting AMQP connection"
+
+
+def test_ganeshas_colon_separated_fields_and_level_are_header() -> None:
+    head = "29/11/2026 10:00:02 : epoch 6749a1b2 : nfs01 : ganesha.nfsd-1123[main] "
+    assert content(head + "nfs_start :NFS STARTUP :EVENT :             NFS SERVER INITIALIZED") == (
+        "NFS SERVER INITIALIZED"
+    )
+    line = head + "mdcache_lru_fds_available :INODE LRU :CRIT :FD Hard Limit Exceeded."
+    assert content(line) == "FD Hard Limit Exceeded."
+    line = head + "posix2fsal_error :FSAL :CRIT :Mapping 28(default) to ERR_FSAL_SERVERFAULT"
+    assert content(line) == "Mapping 28(default) to ERR_FSAL_SERVERFAULT"
+
+
+def test_colon_fields_with_no_level_after_them_stay_the_messages() -> None:
+    # a word between colons that is no level: the header ends with the time, as before
+    assert content("2026-11-29 10:00:01 : job 12 : state :DONE :ok") == (
+        ": job 12 : state :DONE :ok"
+    )
+
+
+def test_thread_lines_of_ganesha_keep_their_own_templates() -> None:
+    fmt, miner = LogFormat(), TemplateMiner()
+    head = "29/11/2026 10:00:02 : epoch 6749a1b2 : nfs01 : ganesha.nfsd-1123[main] "
+    lines = [
+        head + "nfs_Start_threads :THREAD :EVENT :gsh_dbusthread was started successfully",
+        head + "nfs_Start_threads :THREAD :EVENT :admin thread was started successfully",
+        head + "nfs_Start_threads :THREAD :EVENT :reaper thread was started successfully",
+        head + "nfs_Start_threads :THREAD :EVENT :General fridge was started successfully",
+    ]
+    ids = [miner.resolve(miner.cluster_of(fmt.split(line).content).id) for line in lines]
+    assert ids[1] != ids[2]  # on main the header words left in the message joined them

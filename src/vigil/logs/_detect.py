@@ -54,6 +54,8 @@ A level opening a line with a time after it has the rest read as a line of its o
 ``INFO      Nov 29 <time> [pid]: msg``, CouchDB's ``[info] <time> node@host <0.248.0> --------
 msg``, the request id or dashes after an Erlang pid included), unless a layout after a level
 (glog's, vLLM's, ``[INFO] <time> - msg``) already reads it.
+NFS-Ganesha's fields separated by `` : `` after the time, up to a component and a level each after
+a space and a colon (``: host : prog-pid[thread] fn :NFS STARTUP :EVENT :msg``), are header.
 
 The kind of each token (time, level, number, program...) is told by :mod:`vigil.logs._kinds`;
 the token rules are walked by :mod:`vigil.logs._leading`, and what follows a syslog program is
@@ -91,6 +93,17 @@ _KV_TO_MSG = re.compile(
 )
 """More ``key=value`` pairs between the header keys and a ``msg=`` key (``component=tsdb``,
 ``logger=context userId=1``): in a logfmt line every pair before the message is header."""
+
+
+_COLON_LEVEL = re.compile(
+    r"\d\S* \S+ : (?:[^:]{1,60} : ){1,4}[^:]{1,120}? "
+    r":([A-Z][A-Z0-9_ ]{0,30}) :([A-Z][A-Z_]{2,11}) :"
+)
+"""NFS-Ganesha's ``<date> <time> : epoch 6749a1b2 : host : prog-pid[thread] function :COMPONENT
+:LEVEL :msg``: fields separated by `` : `` after the time, then a component and a level each
+after a space and a colon; the message follows the level's colon."""
+_COLON_LEVELS = _LEVELS | {"event", "maj", "mid_debug", "full_debug"}
+"""Ganesha's level names: the common ones, and its ``EVENT``, ``MAJ`` and debug grades."""
 
 
 def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
@@ -133,6 +146,12 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if known is not None:
             return known
     if line[:1].isdigit():
+        if " : " in line[:40]:
+            colons = _COLON_LEVEL.match(line)
+            if colons is not None and colons.group(2).lower() in _COLON_LEVELS:
+                # "<date> <time> : epoch X : host : prog[thread] fn :COMPONENT :LEVEL :msg"
+                fields = (("Component", colons.group(1)), ("Level", colons.group(2)))
+                return _skip_spaces(line, colons.end()), fields
         if line[10:11] in (":", "."):
             known = epoch_colon(line)  # "1764410401: New connection from 10.20.3.41:51234"
             if known is not None:
@@ -151,6 +170,11 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             cut = _to_message_key(line, kv.end())
             return cut, (*fields, ("Fields", line[end:cut].rstrip()))
     return end, fields
+
+
+def _skip_spaces(line: str, end: int) -> int:
+    """Past the spaces at ``end`` (a padded message, ``:EVENT :      NFS SERVER INITIALIZED``)."""
+    return len(line) - len(line[end:].lstrip(" ")) if end < len(line) else end
 
 
 def _to_message_key(line: str, end: int) -> int:
