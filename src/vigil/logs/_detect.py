@@ -146,7 +146,7 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if known is not None:
             return known
     if line[:1].isdigit():
-        if " : " in line[:40]:
+        if line.find(" : ", 0, 40) > 0:
             colons = _COLON_LEVEL.match(line)
             if colons is not None and colons.group(2).lower() in _COLON_LEVELS:
                 # "<date> <time> : epoch X : host : prog[thread] fn :COMPONENT :LEVEL :msg"

@@ -234,19 +234,13 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             fields.append(("Level", toks[i + 1][0]))
             return _after_level(line, toks, i + 2, toks[i + 1][1]), tuple(fields)
         if (
-            tok in _ARROWS
-            and time_end
-            and i > 0
-            and toks[i - 1][1] == time_end
-            and fields[-1][0] in ("Time", "Number")
-            and toks.has(i + 1)
+            timed
+            and tok in _SEPARATORS
+            and (tok == "|" or _bracketed_field(fields) or _right_after(toks, i, time_end))
         ):
-            # ClamAV's "<ctime> -> msg": an arrow right after the time closes the header; a
-            # "word:" after it is the message's own prefix ("-> Limits: ...", "-> /x.pdf: ...")
-            return _skip_space(line, end), tuple(fields)
-        if timed and tok in _SEPARATORS and (tok == "|" or _bracketed_field(fields)):
-            # "<time> 770112 [58EF115D] 0x02 -> msg": an arrow closes header fields; after a
-            # bare id ("<time> 1tGx4M-000DkJ-3q => bob@x R=local") it is the message's own
+            # "<time> 770112 [58EF115D] 0x02 -> msg": an arrow closes header fields, and right
+            # after the time (ClamAV's "<ctime> -> msg", a "word:" after it the message's own);
+            # after a bare id ("<time> 1tGx4M-000DkJ-3q => bob@x R=local") it is the message's
             return _skip_space(line, end), tuple(fields)
         if address is not None and not (toks.has(i + 1) and _is_program(toks[i + 1][0])):
             # "<time> 35237 10.0.1.157 TCP_MISS/200 ...", "<date> <time> 10.0.0.4 GET /x ...": an
@@ -337,6 +331,17 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if known is not None:
             return known
     return 0, ()
+
+
+def _right_after(toks: _Tokens, i: int, time_end: int) -> bool:
+    """True when token ``i`` is an arrow right after the time (no field between) and more
+    follows it."""
+    return (
+        toks[i][0] in _ARROWS
+        and toks[i - 1][1] == time_end
+        and _kind(toks[i - 1][0], True) in (TIME, NAME, NUMBER)
+        and toks.has(i + 1)
+    )
 
 
 def _timed_after(toks: _Tokens) -> bool:
