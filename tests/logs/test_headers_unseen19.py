@@ -108,3 +108,30 @@ def test_thread_lines_of_ganesha_keep_their_own_templates() -> None:
     ]
     ids = [miner.resolve(miner.cluster_of(fmt.split(line).content).id) for line in lines]
     assert ids[1] != ids[2]  # on main the header words left in the message joined them
+
+
+def test_cockroachdbs_crdb_v2_header_is_cut_whole() -> None:
+    # level and yymmdd date, clock, goroutine, file:line, the redaction mark, tags and counter
+    line = (
+        "I261129 10:00:03.118204 412 server/node.go:533 ⋮ [T1,Vsystem,n1] 31  initialized store s1"
+    )
+    assert content(line) == "initialized store s1"
+    line = (
+        "W261129 10:00:05.771204 1204 kv/kvserver/store_raft.go:701 ⋮ "
+        "[T1,Vsystem,n1,s1,r42/1:/Table/10{6-7},raft] 118  slow non-blocking raft commit"
+    )
+    assert content(line) == "slow non-blocking raft commit"
+    # the config lines have no counter; a non-redactable log has no mark; a channel before
+    line = "I261129 10:00:01.118250 1 util/log/file_sync_buffer.go:238 ⋮ [T1,config]   log format"
+    assert content(line) == "log format"
+    assert content("E261129 10:00:01.5 7 1@server/drain.go:389  [n1] 12  drained") == "drained"
+
+
+def test_glog_and_words_like_crdb_levels_keep_their_cut() -> None:
+    # klog's four-digit date: as before
+    line = "I1129 10:00:01.118204    2314 kubelet.go:2414] SyncLoop ADD"
+    assert content(line) == "SyncLoop ADD"
+    # a six-digit id that opens a line with no clock after it is not a crdb-v2 header
+    assert content("E123456 is the error code of the last run") == (
+        "E123456 is the error code of the last run"
+    )

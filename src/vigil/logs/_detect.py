@@ -102,12 +102,23 @@ _COLON_LEVEL = re.compile(
 """NFS-Ganesha's ``<date> <time> : epoch 6749a1b2 : host : prog-pid[thread] function :COMPONENT
 :LEVEL :msg``: fields separated by `` : `` after the time, then a component and a level each
 after a space and a colon; the message follows the level's colon."""
+_CRDB = re.compile(
+    r"[IWEF]\d{6} \d\d:\d\d:\d\d\.\d+ \d+ (?:\d+@)?[\w./\-]+\.go:\d+ +(?:⋮ +)?"
+    r"(?:\[[^\]\s]*\] +)?(?:\d+ +(?=\S))?"
+)
+"""CockroachDB's ``crdb-v2``: a level letter glued to a ``yymmdd`` date, the clock, the goroutine,
+an optional channel and the source file, the redaction mark ``⋮``, the context tags in brackets
+and the entry counter: ``I261129 <time> 412 server/node.go:533 ⋮ [T1,n1] 31  msg``."""
 _COLON_LEVELS = _LEVELS | {"event", "maj", "mid_debug", "full_debug"}
 """Ganesha's level names: the common ones, and its ``EVENT``, ``MAJ`` and debug grades."""
 
 
 def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     """(index where the message starts, the header fields found) for a raw line; 0 if none."""
+    if line[:1] in "IWEF" and line[1:7].isdigit():
+        crdb = _CRDB.match(line)  # "I261129 <time> 412 server/node.go:533 ⋮ [T1,n1] 31  msg"
+        if crdb is not None and crdb.end() < len(line):
+            return crdb.end(), (("Level", line[:1]), ("Fields", line[1 : crdb.end()].rstrip()))
     if line[:1] == "[":
         tagged = tagged_output(line)  # "[1,0]<stderr>:<time>: I file.cc:12] msg" (mpirun)
         if tagged is not None:
