@@ -115,10 +115,6 @@ _COLON_LEVELS = _LEVELS | {"event", "maj", "mid_debug", "full_debug"}
 
 def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     """(index where the message starts, the header fields found) for a raw line; 0 if none."""
-    if line[:1] in "IWEF" and line[1:7].isdigit():
-        crdb = _CRDB.match(line)  # "I261129 <time> 412 server/node.go:533 ⋮ [T1,n1] 31  msg"
-        if crdb is not None and crdb.end() < len(line):
-            return crdb.end(), (("Level", line[:1]), ("Fields", line[1 : crdb.end()].rstrip()))
     if line[:1] == "[":
         tagged = tagged_output(line)  # "[1,0]<stderr>:<time>: I file.cc:12] msg" (mpirun)
         if tagged is not None:
@@ -137,6 +133,10 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if rfc is not None:
             return rfc.end(), (("Fields", line[: rfc.end()].rstrip()),)
     if line[:1].isupper():
+        if line[7:8] == " " and line[:1] in "IWEF" and line[1:7].isdigit():
+            crdb = _CRDB.match(line)  # "I261129 <time> 412 server/node.go:533 ⋮ [T1] 31  msg"
+            if crdb is not None and crdb.end() < len(line):
+                return crdb.end(), (("Level", line[:1]), ("Fields", line[1 : crdb.end()].rstrip()))
         known = prefix_layout(line)  # "WARNING:root:msg", "I, [<time> #1]  INFO -- : msg"
         if known is not None:
             return known
