@@ -48,6 +48,15 @@ thread number glued to a bracketed subsystem tag (``07[IKE]``) and a program wit
 function location in parentheses and a level (``crmd  [2201] (fn@fsa.c:544)<TAB>notice:``) end
 the header; a launcher's ``[1,0]<stderr>:`` opening a line is header and the rest is read again.
 
+An arrow right after the time, no field between (ClamAV's ``<ctime> -> msg``), ends the header: a
+``word:`` after it is the message's own.
+A level opening a line with a time after it has the rest read as a line of its own (Tinyproxy's
+``INFO      Nov 29 <time> [pid]: msg``, CouchDB's ``[info] <time> node@host <0.248.0> --------
+msg``, the request id or dashes after an Erlang pid included), unless a layout after a level
+(glog's, vLLM's, ``[INFO] <time> - msg``) already reads it.
+NFS-Ganesha's fields separated by `` : `` after the time, up to a component and a level each after
+a space and a colon (``: host : prog-pid[thread] fn :NFS STARTUP :EVENT :msg``), are header.
+
 The kind of each token (time, level, number, program...) is told by :mod:`vigil.logs._kinds`;
 the token rules are walked by :mod:`vigil.logs._leading`, and what follows a syslog program is
 read by :mod:`vigil.logs._program`; this module holds the whole-line layouts tried first. With
@@ -86,6 +95,24 @@ _KV_TO_MSG = re.compile(
 ``logger=context userId=1``): in a logfmt line every pair before the message is header."""
 
 
+_COLON_LEVEL = re.compile(
+    r"\d\S* \S+ : (?:[^:]{1,60} : ){1,4}[^:]{1,120}? "
+    r":([A-Z][A-Z0-9_ ]{0,30}) :([A-Z][A-Z_]{2,11}) :"
+)
+"""NFS-Ganesha's ``<date> <time> : epoch 6749a1b2 : host : prog-pid[thread] function :COMPONENT
+:LEVEL :msg``: fields separated by `` : `` after the time, then a component and a level each
+after a space and a colon; the message follows the level's colon."""
+_CRDB = re.compile(
+    r"[IWEF]\d{6} \d\d:\d\d:\d\d\.\d+ \d+ (?:\d+@)?[\w./\-]+\.go:\d+ +(?:⋮ +)?"
+    r"(?:\[[^\]\s]*\] +)?(?:\d+ +(?=\S))?"
+)
+"""CockroachDB's ``crdb-v2``: a level letter glued to a ``yymmdd`` date, the clock, the goroutine,
+an optional channel and the source file, the redaction mark ``⋮``, the context tags in brackets
+and the entry counter: ``I261129 <time> 412 server/node.go:533 ⋮ [T1,n1] 31  msg``."""
+_COLON_LEVELS = _LEVELS | {"event", "maj", "mid_debug", "full_debug"}
+"""Ganesha's level names: the common ones, and its ``EVENT``, ``MAJ`` and debug grades."""
+
+
 def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     """(index where the message starts, the header fields found) for a raw line; 0 if none."""
     if line[:1] == "[":
@@ -106,6 +133,10 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if rfc is not None:
             return rfc.end(), (("Fields", line[: rfc.end()].rstrip()),)
     if line[:1].isupper():
+        if line[7:8] == " " and line[:1] in "IWEF" and line[1:7].isdigit():
+            crdb = _CRDB.match(line)  # "I261129 <time> 412 server/node.go:533 ⋮ [T1] 31  msg"
+            if crdb is not None and crdb.end() < len(line):
+                return crdb.end(), (("Level", line[:1]), ("Fields", line[1 : crdb.end()].rstrip()))
         known = prefix_layout(line)  # "WARNING:root:msg", "I, [<time> #1]  INFO -- : msg"
         if known is not None:
             return known
@@ -126,6 +157,12 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if known is not None:
             return known
     if line[:1].isdigit():
+        if line.find(" : ", 0, 40) > 0:
+            colons = _COLON_LEVEL.match(line)
+            if colons is not None and colons.group(2).lower() in _COLON_LEVELS:
+                # "<date> <time> : epoch X : host : prog[thread] fn :COMPONENT :LEVEL :msg"
+                fields = (("Component", colons.group(1)), ("Level", colons.group(2)))
+                return _skip_spaces(line, colons.end()), fields
         if line[10:11] in (":", "."):
             known = epoch_colon(line)  # "1764410401: New connection from 10.20.3.41:51234"
             if known is not None:
@@ -144,6 +181,11 @@ def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             cut = _to_message_key(line, kv.end())
             return cut, (*fields, ("Fields", line[end:cut].rstrip()))
     return end, fields
+
+
+def _skip_spaces(line: str, end: int) -> int:
+    """Past the spaces at ``end`` (a padded message, ``:EVENT :      NFS SERVER INITIALIZED``)."""
+    return len(line) - len(line[end:].lstrip(" ")) if end < len(line) else end
 
 
 def _to_message_key(line: str, end: int) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._afterlevel import (
+    _ANGLE_PID,
     _FIELD,
     _LOCATION,
     _TIME,
@@ -60,6 +61,11 @@ _CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
 _SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>", "|"])
 """An arrow, a double dash or a bar after the header fields ends the header (``0x02 -> msg``,
 ``[GIN] <date> - <time> | 200 | ...``: a bar-separated record whose first field is the time)."""
+_ARROWS = frozenset(["->", "-->", "=>"])
+"""An arrow right after the time, no other field between (ClamAV's ``<ctime> -> msg``), ends the
+header: the writer's own separator; after an id it is the message's (Exim's ``=>``)."""
+_REQUEST_ID = re.compile(r"(?:-{3,}|[0-9a-f]{8,32})(?= +\S)")
+"""A request id, or the dashes written when there is none, after an Erlang process id."""
 _ADDRESS = re.compile(r"^(?:[\w.\-@]+/)?\d{1,3}(?:\.\d{1,3}){3}(:\d+)?$")
 """An IPv4 address, with its port or not (``10.0.0.7:5100``, ``alice/10.0.0.7:5100``). With a
 port, after the time, it is the message's first value (the peer a server logs about): a header
@@ -154,6 +160,17 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # "SERVICE ALERT: ...", "HOST ALERT: ...": a level word with a colon after a
             # capitalised word ends a phrase of the message, not a header's level
             break
+        if kind == LEVEL and i == 0 and tok[-1] != ":" and _timed_after(toks):
+            # "INFO      Nov 29 10:02:14.118 [2211]: msg" (Tinyproxy), "[info] <time> node@host
+            # <0.248.0> -------- msg" (CouchDB): a level opening the line, a time after it and
+            # nothing the layouts after a level know (glog's "I1129 <time> 42 file.go:12]",
+            # "INFO 11-29 <time> file.py:4]", "[INFO] <time> - msg"): the rest is read as a line
+            # of its own, its header the header after the level
+            start = _skip_space(line, end)
+            if _after_level(line, toks, 1, end) == start:
+                rest, rest_fields = detect_tokens(line[start:])
+                if rest:
+                    return _past_request_id(line, start + rest), (("Level", tok), *rest_fields)
         if kind == LEVEL:
             fields.append(("Level", tok))
             if i > 1 and timed and _named_colon(toks[i - 1][0]) and toks.has(i + 1):
@@ -216,9 +233,14 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # loguru's "<time> | INFO     | app.main:run:42 - msg": the level between bars
             fields.append(("Level", toks[i + 1][0]))
             return _after_level(line, toks, i + 2, toks[i + 1][1]), tuple(fields)
-        if timed and tok in _SEPARATORS and (tok == "|" or _bracketed_field(fields)):
-            # "<time> 770112 [58EF115D] 0x02 -> msg": an arrow closes header fields; after a
-            # bare id ("<time> 1tGx4M-000DkJ-3q => bob@x R=local") it is the message's own
+        if (
+            timed
+            and tok in _SEPARATORS
+            and (tok == "|" or _bracketed_field(fields) or _right_after(toks, i, time_end))
+        ):
+            # "<time> 770112 [58EF115D] 0x02 -> msg": an arrow closes header fields, and right
+            # after the time (ClamAV's "<ctime> -> msg", a "word:" after it the message's own);
+            # after a bare id ("<time> 1tGx4M-000DkJ-3q => bob@x R=local") it is the message's
             return _skip_space(line, end), tuple(fields)
         if address is not None and not (toks.has(i + 1) and _is_program(toks[i + 1][0])):
             # "<time> 35237 10.0.1.157 TCP_MISS/200 ...", "<date> <time> 10.0.0.4 GET /x ...": an
@@ -309,6 +331,32 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if known is not None:
             return known
     return 0, ()
+
+
+def _right_after(toks: _Tokens, i: int, time_end: int) -> bool:
+    """True when token ``i`` is an arrow right after the time (no field between) and more
+    follows it."""
+    return (
+        toks[i][0] in _ARROWS
+        and toks[i - 1][1] == time_end
+        and _kind(toks[i - 1][0], True) in (TIME, NAME, NUMBER)
+        and toks.has(i + 1)
+    )
+
+
+def _timed_after(toks: _Tokens) -> bool:
+    """True when the token after the first (a level) is a date or a time and more follows."""
+    return toks.has(2) and _kind(toks[1][0], True) in (TIME, NAME)
+
+
+def _past_request_id(line: str, cut: int) -> int:
+    """``cut``, or past the request id after it when the header ends with an Erlang process id
+    (CouchDB's ``<0.4821.0> 8a1b2c3d4e msg``, ``--------`` when there is no request)."""
+    pid = line.rfind(" ", 0, cut - 1) + 1
+    if not _ANGLE_PID.match(line[pid:cut].rstrip()):
+        return cut
+    rid = _REQUEST_ID.match(line, cut)
+    return _skip_space(line, rid.end()) if rid is not None else cut
 
 
 def _bracketed_field(fields: list[tuple[str, str]]) -> bool:
