@@ -368,3 +368,40 @@ def test_the_batch_of_a_wake_up_is_what_taking_them_one_at_a_time_would_take() -
         expected = reference_batch(own, waiting, worker, cells, workers, 10.5, batch)
         got = allowance(own, waiting, worker, cells, workers, 10.5, 1.0, batch)
         assert got == expected, (own, waiting, worker, cells, batch)
+
+
+async def test_a_closed_connection_is_published_at_once() -> None:
+    """A client connection that closes stores the worker's count in the shared table from the
+    close path (branch exact4), so a sibling sees the count fall without waiting for a beat:
+    the beat is cancelled here, and no accept follows, so nothing else could publish it."""
+    from vigil.balancer._proxy_balance import ConnectionTable, listen_shared
+    from vigil.balancer.proxy import Proxy
+
+    table = ConnectionTable(2)
+    share = ConnectionShare(table.name, 0, 2)
+    sibling = ConnectionShare(table.name, 1, 2)  # worker 1's view of the same table
+    proxy = Proxy(lambda request: None)  # every request: 404, no upstream needed
+    state = None
+    try:
+        port = await proxy.start(sock=listen_shared("127.0.0.1", 0, 64), balance=share)
+        assert share._beater is not None
+        share._beater.cancel()  # no beat from now on: only the close path can publish
+        conns = await open_all(port, 3)
+        state = proxy._state
+        assert state is not None
+        await until(lambda: len(state.clients) == 3, "3 connections made")
+        # the batch was counted when it was accepted
+        assert sibling.cells[0] == 3.0
+        _, writer = conns.pop()
+        writer.close()
+        await until(lambda: len(state.clients) == 2, "the proxy saw the connection close")
+        assert sibling.cells[0] == 2.0  # at once, no beat in between
+        close_all(conns)
+        await until(lambda: len(state.clients) == 0, "the proxy saw the others close")
+        assert sibling.cells[0] == 0.0
+    finally:
+        await proxy.stop(0.5)
+        share.close()
+        assert state is None or state.published is None  # later closes publish nothing
+        sibling.close()
+        table.unlink()

@@ -17,7 +17,8 @@ leaves the connection to the sibling that holds fewer (both wake for it), and af
 :data:`SPIN` such wake-ups in a row stops watching the socket for :data:`HOLD_TICK`. A sibling
 whose beat is older than :data:`STALE` (stopped, stuck, dead) is ignored, so a worker that is
 the only live one accepts everything: nobody can starve the socket for longer than ``STALE``.
-Each worker beats and publishes its count every :data:`BEAT` and at every look. Both workers
+Each worker publishes its count at every accepting wake-up and whenever one of its client
+connections closes (``ProxyState.published``), and beats (liveness) every :data:`BEAT`. Both workers
 wake for each new connection: a wake-up reads the queue's length first and, finding it empty (a
 sibling took the connections), returns at once; otherwise it tries no more accepts than the
 queue holds. Compiled by mypyc with the rest of the data plane (``setup.py``; branch ``exact3``:
@@ -49,14 +50,16 @@ from vigil.balancer._proxy_accept import (
     Listener,
     bind_all,
 )
+from vigil.balancer._proxy_state import ProxyState
 
 BALANCES: Final = ("exact", "kernel")
 """The values of ``balancer.workers_balance``."""
-BEAT: Final = 0.01
-"""Seconds between two heartbeats of a worker (a timer callback of a few microseconds, ~0.03 %
-of a core). Closed connections are published by the next beat (or accept), so a sibling may
-see this worker's count high for this long: at 0.1 s, the bench's measured run, arriving while
-the warm-up's 50 connections were being closed, split 38/12 (or 12/38) in 2 of 4 launches."""
+BEAT: Final = 0.1
+"""Seconds between two heartbeats of a worker: liveness only. The count is published when it
+changes, at each accepting wake-up and when a client connection closes (branch ``exact4``);
+before that it waited for the beat, which ran every 10 ms (at 0.1 s a measured run arriving
+while the warm-up's 50 connections were being closed split 38/12 in 2 of 4 launches), and the
+beats cost the pair of workers ~1 M user-space instructions a second idle."""
 STALE: Final = 1.0
 """A sibling silent this long is taken as stopped or dead and no longer limits the others. Ten
 beats: a loop busy with a thousand connections can take a few hundred milliseconds per
@@ -237,6 +240,7 @@ class ConnectionShare:
         self.fresh = 0  # accepted since the last publish, not yet among the clients
         self.short = False  # the last wake-up left connections to the siblings
         self._beater: asyncio.TimerHandle | None = None
+        self._state: ProxyState | None = None
 
     def own(self) -> int:
         return len(self.clients) + self.fresh
@@ -277,9 +281,15 @@ class ConnectionShare:
     def admits(self, now: float) -> bool:
         return admits(self.own(), self.worker, self.cells, self.workers, now, self.stale)
 
-    def start(self, loop: asyncio.AbstractEventLoop, clients: Sized) -> None:
-        """Count ``clients`` and beat every :data:`BEAT` on ``loop`` from now on."""
-        self.clients = clients
+    def start(self, loop: asyncio.AbstractEventLoop, state: ProxyState) -> None:
+        """Count ``state.clients`` and beat every :data:`BEAT` on ``loop`` from now on; a client
+        connection that closes publishes the count at once (``state.published``, stored by
+        :meth:`ClientConnection.connection_lost
+        <vigil.balancer._proxy_client.ClientConnection.connection_lost>`)."""
+        self.clients = state.clients
+        self._state = state
+        state.published = self.cells
+        state.published_at = self.base
         self._beat(loop)
 
     def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -291,6 +301,9 @@ class ConnectionShare:
         if self._beater is not None:
             self._beater.cancel()
             self._beater = None
+        if self._state is not None:  # connections closing from now on publish nothing
+            self._state.published = None
+            self._state = None
         self.cells.release()
         self.memory.close()  # the parent unlinks it
 

@@ -263,7 +263,12 @@ class ClientConnection:
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self.state.clients.discard(self)
+        state = self.state
+        clients = state.clients
+        clients.discard(self)
+        table = state.published
+        if table is not None:  # exact balance: the siblings see the count fall at once
+            table[state.published_at] = float(len(clients))
         active, self.active = self.active, None
         self.queue.clear()
         if active is not None:

@@ -196,6 +196,12 @@ class ProxyState:
         self.access_on = False  # the last answer of access_enabled()
         self.access_due = 0.0  # the loop time from which access_enabled() asks the logger again
         self.clients: set[Swept] = set()  # live client connections (stop(), the sweep)
+        # exact balance (workers_balance: exact): the workers' shared table of counts and this
+        # worker's cell in it; a client connection that closes stores len(clients) there at once
+        # (one aligned 8-byte store, _proxy_client), so the siblings need not wait for a beat.
+        # Set and cleared by ConnectionShare.start/close (vigil.balancer._proxy_balance).
+        self.published: memoryview[float] | None = None
+        self.published_at = 0
         self.active = 0  # exchanges in progress
         self.stopping = False
         self.idle_event = asyncio.Event()

@@ -140,7 +140,7 @@ class Proxy:
         if balance is None:
             self._listeners = [Listener(loop, s, factory) for s in socks]
         else:
-            balance.start(loop, state.clients)
+            balance.start(loop, state)
             self._listeners = [BalancedListener(loop, s, factory, share=balance) for s in socks]
         return int(socks[0].getsockname()[1])
 
