@@ -103,6 +103,12 @@ def stop(child: Any) -> None:
         child.wait()
 
 
+def callgrind_control(pids: list[int], *args: str) -> None:
+    """``callgrind_control ARGS PID`` for each worker (instrumentation on or off, a dump)."""
+    for pid in pids:
+        subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
+
+
 def callgrind_total(path: Path) -> int:
     """The ``totals:``/``summary:`` Ir of one callgrind output file."""
     m = re.search(r"^(?:totals|summary):\s+(\d+)", path.read_text(), re.M)
@@ -117,19 +123,11 @@ def instructions(
         child, port, pids = start(balance, backends, out)
         try:
             bo.wrk(port, 50, 2, close=close)  # warm up under valgrind (slow)
-            for pid in pids:
-                subprocess.run(
-                    ["callgrind_control", "-i", "on", str(pid)], check=True, capture_output=True
-                )
+            callgrind_control(pids, "-i", "on")
             r = bo.wrk(port, 50, seconds, close=close)
-            for pid in pids:
-                # dump first: switching instrumentation off drops what was collected
-                subprocess.run(
-                    ["callgrind_control", "-d", str(pid)], check=True, capture_output=True
-                )
-                subprocess.run(
-                    ["callgrind_control", "-i", "off", str(pid)], check=True, capture_output=True
-                )
+            # dump first: switching instrumentation off drops what was collected
+            callgrind_control(pids, "-d")
+            callgrind_control(pids, "-i", "off")
         finally:
             stop(child)
         # the dump above only (the exit's, instrumentation off, reads 2**64 in callgrind 3.19)
@@ -158,18 +156,10 @@ def idle_instructions(balance: str, backends: list[int], seconds: float) -> dict
         try:
             bo.wrk(port, 50, 1, close=False)  # warm up, then every connection closed
             time.sleep(0.5)
-            for pid in pids:
-                subprocess.run(
-                    ["callgrind_control", "-i", "on", str(pid)], check=True, capture_output=True
-                )
+            callgrind_control(pids, "-i", "on")
             time.sleep(seconds)
-            for pid in pids:
-                subprocess.run(
-                    ["callgrind_control", "-d", str(pid)], check=True, capture_output=True
-                )
-                subprocess.run(
-                    ["callgrind_control", "-i", "off", str(pid)], check=True, capture_output=True
-                )
+            callgrind_control(pids, "-d")
+            callgrind_control(pids, "-i", "off")
         finally:
             stop(child)
         per = [callgrind_total(out / f"cg.{pid}.1") for pid in pids]
