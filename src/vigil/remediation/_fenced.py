@@ -186,19 +186,35 @@ class FencedBackend:
     def _audit(
         self, action: str, target: str, result: str, detail: dict[str, str], fenced: bool
     ) -> None:
+        reason = "the store's connection was cut while the action held the fence"
+        what = f"{action} of {target} ({result})"
+        self._append(f"{action}.unproven", target, reason, result, detail, fenced, what)
+
+    def _append(
+        self,
+        action: str,
+        target: str,
+        reason: str,
+        result: str,
+        detail: dict[str, str],
+        fenced: bool,
+        what: str,
+    ) -> None:
+        """One entry of the audit trail; when the database is out of reach, a log line naming
+        ``what`` stays instead."""
         try:
             self._store.append_audit(
                 at=self._clock(),
                 actor="vigil",
-                action=f"{action}.unproven",
+                action=action,
                 target=target,
-                reason="the store's connection was cut while the action held the fence",
+                reason=reason,
                 result=result,
                 detail=detail,
                 fenced=fenced,
             )
-        except StoreError as exc:  # the database is out of reach: the log line stays
-            log.error("%s of %s (%s) is not in the audit trail: %s", action, target, result, exc)
+        except StoreError as exc:
+            log.error("%s is not in the audit trail: %s", what, exc)
 
     def _refusal(self, action: str, target: str) -> str:
         """Why ``action`` is refused, written to the audit trail."""
@@ -207,19 +223,15 @@ class FencedBackend:
             f"this controller is no longer the leader (the store is led by {leader}): "
             f"{action} of {target} refused; the new leader acts on the fleet"
         )
-        try:
-            self._store.append_audit(
-                at=self._clock(),
-                actor="vigil",
-                action=f"{action}.refused",
-                target=target,
-                reason="this controller lost the lead of the store",
-                result="refused: not the leader",
-                detail={"leader": leader},
-                fenced=False,
-            )
-        except StoreError as exc:  # the database is out of reach: the log line stays
-            log.error("the refusal of %s of %s is not in the audit trail: %s", action, target, exc)
+        self._append(
+            f"{action}.refused",
+            target,
+            "this controller lost the lead of the store",
+            "refused: not the leader",
+            {"leader": leader},
+            False,
+            f"the refusal of {action} of {target}",
+        )
         return message
 
     def _refuse(self, message: str) -> NotLeaderError:
