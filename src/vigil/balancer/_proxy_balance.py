@@ -237,13 +237,25 @@ class ConnectionShare:
         self.clock = clock
         self.stale = stale
         self.clients: Sized = ()
-        self.fresh = 0  # accepted since the last publish, not yet among the clients
+        # accepted and not yet among the clients (their connection_made not run yet): zeroed
+        # when the batch's connections are made (BalancedListener._finish) or at the next
+        # wake-up, never by a timer (a beat can run between an accept and its connection_made:
+        # asyncio runs due timers after the I/O callbacks of an iteration, uvloop before the
+        # callbacks queued by the previous one's); mirrored in ProxyState.unmade
+        self.fresh = 0
         self.short = False  # the last wake-up left connections to the siblings
         self._beater: asyncio.TimerHandle | None = None
         self._state: ProxyState | None = None
 
     def own(self) -> int:
         return len(self.clients) + self.fresh
+
+    def made(self) -> None:
+        """The connections accepted so far are made (among the clients): none is fresh."""
+        self.fresh = 0
+        state = self._state
+        if state is not None:
+            state.unmade = 0
 
     def publish(self, now: float) -> None:
         """Store this worker's count and beat ``now`` (one aligned 8-byte store each)."""
@@ -258,7 +270,7 @@ class ConnectionShare:
         """A wake-up with ``waiting`` connections queued: publish the count and the beat, and
         say how many to take now (:func:`allowance`); :attr:`short` tells whether that leaves
         some to the siblings. One clock read."""
-        self.fresh = 0  # the previous batch's connections are among the clients by now
+        self.made()  # the previous batch's connections are among the clients by now
         now = self.clock()
         own = len(self.clients)
         cells = self.cells
@@ -276,6 +288,9 @@ class ConnectionShare:
         next look. A sibling that looks during the batch sees this worker's count low, which
         only makes its own share smaller (:func:`quota`, :func:`admits`)."""
         self.fresh += count
+        state = self._state
+        if state is not None:
+            state.unmade = self.fresh
         self.cells[self.base] = float(len(self.clients) + self.fresh)
 
     def admits(self, now: float) -> bool:
@@ -293,8 +308,7 @@ class ConnectionShare:
         self._beat(loop)
 
     def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.fresh = 0  # a timer runs iterations after the batch: its connections are made
-        self.publish(self.clock())
+        self.publish(self.clock())  # with the fresh ones (see __init__)
         self._beater = loop.call_later(BEAT, self._beat, loop)
 
     def close(self) -> None:
@@ -366,6 +380,11 @@ class BalancedListener(Listener):
                 self.deferred = 0
                 self._hold()
 
+    def _finish(self) -> None:
+        super()._finish()
+        if not self._waiting:  # every accepted connection's connection_made has run
+            self.share.made()
+
     def _hold(self) -> None:
         self.held += 1
         self.loop.remove_reader(self.sock.fileno())
@@ -376,7 +395,6 @@ class BalancedListener(Listener):
         if self._closed:
             return
         share = self.share
-        share.fresh = 0
         now = share.clock()
         share.publish(now)
         if share.admits(now):

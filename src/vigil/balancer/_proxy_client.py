@@ -268,7 +268,9 @@ class ClientConnection:
         clients.discard(self)
         table = state.published
         if table is not None:  # exact balance: the siblings see the count fall at once
-            table[state.published_at] = float(len(clients))
+            # (with the connections accepted but not yet made: their connection_made may
+            # run after this, and makes no store of its own)
+            table[state.published_at] = float(len(clients) + state.unmade)
         active, self.active = self.active, None
         self.queue.clear()
         if active is not None:

@@ -202,6 +202,10 @@ class ProxyState:
         # Set and cleared by ConnectionShare.start/close (vigil.balancer._proxy_balance).
         self.published: memoryview[float] | None = None
         self.published_at = 0
+        # connections the balanced listener accepted whose connection_made has not run yet
+        # (same or next loop iteration): the count stored at close adds them, or it would read
+        # low until the next accept or beat (branch suspect20). Set by ConnectionShare.
+        self.unmade = 0
         self.active = 0  # exchanges in progress
         self.stopping = False
         self.idle_event = asyncio.Event()
