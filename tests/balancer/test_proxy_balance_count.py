@@ -15,7 +15,7 @@ import pytest
 import uvloop
 
 from vigil.balancer._proxy_balance import (
-    STALE,
+    STALE_NS,
     ConnectionShare,
     ConnectionTable,
     allowance,
@@ -65,7 +65,7 @@ def test_a_close_in_the_iteration_of_an_accepted_batch_publishes_the_batch(
             # what that means: a sibling holding fewer (5 of 7) that finds one connection
             # queued must take it (this worker, past its share, leaves it); with the count
             # read low (2) neither did until the next beat, both waking for it meanwhile
-            takes = allowance(5, 1, 1, sibling.cells, 2, time.monotonic(), STALE, 32)
+            takes = allowance(5, 1, 1, sibling.cells, 2, time.monotonic_ns(), STALE_NS, 32)
             # and it stays right once the connections are closed
             for client in clients:
                 client.close()

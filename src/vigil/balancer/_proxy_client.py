@@ -278,7 +278,7 @@ class ClientConnection:
         if table is not None:  # exact balance: the siblings see the count fall at once
             # (with the connections accepted but not yet made: their connection_made may
             # run after this, and makes no store of its own)
-            table[state.published_at] = float(len(clients) + state.unmade)
+            table[state.published_at] = len(clients) + state.unmade
         active, self.active = self.active, None
         self.queue.clear()
         if active is not None:
