@@ -29,7 +29,9 @@ instructions per closed connection, docs/benchmarks.md "Exact balance, compiled"
 a reader sees an old or a new value, never a mix; a stale count only delays a decision by a look.
 The cells are integers (branch ``suspect20``; float64 before): the count a closing connection
 stores is a Python int, one of CPython's cached small ints below 257, where a float was boxed
-at every close (+740 instructions per closed connection under callgrind, branch ``exact4``).
+at every close. That saved ~130 of the ~700 instructions the store at close costs under
+callgrind; the rest is the generic item store on a ``memoryview`` that mypyc emits
+(docs/benchmarks.md "Four suspicions in the data plane").
 
 :class:`ConnectionTable` is the parent's (created and removed by
 :class:`~vigil.balancer._proxy_workers.Workers`), :class:`ConnectionShare` a worker's view, and
