@@ -32,37 +32,43 @@ from ._upstreams import fixed, read_response, serving
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-def table(*rows: tuple[int, float]) -> list[float]:
-    return [cell for row in rows for cell in row]
+def ns(seconds: float) -> int:
+    """Seconds in the table's unit (its beats are ``time.monotonic_ns()``)."""
+    return round(seconds * 1_000_000_000)
+
+
+def table(*rows: tuple[int, float]) -> list[int]:
+    """The table's cells: a count and a beat (given in seconds) per worker."""
+    return [cell for count, beat in rows for cell in (count, ns(beat))]
 
 
 def test_a_worker_admits_while_it_holds_no_more_than_every_live_sibling() -> None:
     cells = table((0, 10.0), (3, 10.0), (2, 10.0))
-    assert admits(2, 0, cells, 3, 10.5, 1.0)  # 2 <= 2 and 2 <= 3
-    assert not admits(3, 0, cells, 3, 10.5, 1.0)  # worker 2 holds 2
-    assert admits(3, 1, cells, 3, 10.5, 1.0) is False  # worker 0 holds 0
-    assert admits(0, 0, cells, 3, 10.5, 1.0)
+    assert admits(2, 0, cells, 3, ns(10.5), ns(1.0))  # 2 <= 2 and 2 <= 3
+    assert not admits(3, 0, cells, 3, ns(10.5), ns(1.0))  # worker 2 holds 2
+    assert admits(3, 1, cells, 3, ns(10.5), ns(1.0)) is False  # worker 0 holds 0
+    assert admits(0, 0, cells, 3, ns(10.5), ns(1.0))
 
 
 def test_a_silent_sibling_no_longer_limits_the_others() -> None:
     cells = table((5, 10.0), (0, 8.0))  # worker 1 last beat 2.5 s ago
-    assert admits(5, 0, cells, 2, 10.5, 1.0)
-    assert admits(500, 0, cells, 2, 10.5, 1.0)  # the only live worker takes everything
-    assert not admits(5, 0, cells, 2, 8.5, 1.0)  # while it beat, it limited worker 0
-    assert not admits(1, 0, table((1, 0.0), (0, 8.0)), 2, 8.5, 1.0)
+    assert admits(5, 0, cells, 2, ns(10.5), ns(1.0))
+    assert admits(500, 0, cells, 2, ns(10.5), ns(1.0))  # the only live worker takes everything
+    assert not admits(5, 0, cells, 2, ns(8.5), ns(1.0))  # while it beat, it limited worker 0
+    assert not admits(1, 0, table((1, 0.0), (0, 8.0)), 2, ns(8.5), ns(1.0))
 
 
 def test_a_worker_takes_its_even_share_of_the_queue_in_one_batch() -> None:
     cells = table((0, 10.0), (0, 10.0))
-    assert quota(0, 1000, 0, cells, 2, 10.5, 1.0) == 500  # a burst: half of it at once
-    assert quota(0, 51, 0, cells, 2, 10.5, 1.0) == 26  # rounded up
+    assert quota(0, 1000, 0, cells, 2, ns(10.5), ns(1.0)) == 500  # a burst: half of it at once
+    assert quota(0, 51, 0, cells, 2, ns(10.5), ns(1.0)) == 26  # rounded up
     cells = table((26, 10.0), (0, 10.0))
-    assert quota(0, 25, 1, cells, 2, 10.5, 1.0) == 13  # half the queue at once, then turns
+    assert quota(0, 25, 1, cells, 2, ns(10.5), ns(1.0)) == 13  # half the queue at once, then turns
     # a sibling's stale count (connections closed, not yet seen closed) never buys more than
     # half the queue: before, 25 stale connections let a worker take 38 of 50
-    assert quota(0, 50, 0, table((0, 10.0), (25, 10.0)), 2, 10.5, 1.0) == 25
-    assert quota(26, 0, 0, table((26, 10.0), (20, 10.0)), 2, 10.5, 1.0) == -3  # over: none
-    assert quota(0, 40, 0, table((0, 10.0), (9, 7.0)), 2, 10.5, 1.0) == 40  # sibling silent
+    assert quota(0, 50, 0, table((0, 10.0), (25, 10.0)), 2, ns(10.5), ns(1.0)) == 25
+    assert quota(26, 0, 0, table((26, 10.0), (20, 10.0)), 2, ns(10.5), ns(1.0)) == -3  # over: none
+    assert quota(0, 40, 0, table((0, 10.0), (9, 7.0)), 2, ns(10.5), ns(1.0)) == 40  # sibling silent
 
 
 def test_the_accept_queue_is_read_from_the_listening_socket() -> None:
@@ -338,15 +344,15 @@ def test_a_balanced_listener_pauses_when_out_of_descriptors_then_serves_the_queu
 
 
 def reference_batch(
-    own: int, waiting: int, worker: int, cells: list[float], workers: int, now: float, batch: int
+    own: int, waiting: int, worker: int, cells: list[int], workers: int, now: int, batch: int
 ) -> int:
     """The listener's former loop, one connection at a time: its quota, then while admits."""
-    take = quota(own, waiting, worker, cells, workers, now, 1.0)
+    take = quota(own, waiting, worker, cells, workers, now, ns(1.0))
     taken = 0
     for _ in range(min(waiting, batch)):
         if take > 0:
             take -= 1
-        elif not admits(own + taken, worker, cells, workers, now, 1.0):
+        elif not admits(own + taken, worker, cells, workers, now, ns(1.0)):
             break
         taken += 1
     return taken
@@ -362,11 +368,11 @@ def test_the_batch_of_a_wake_up_is_what_taking_them_one_at_a_time_would_take() -
         cells = [
             cell
             for _ in range(workers)
-            for cell in (float(rng.randint(0, 40)), rng.choice((10.0, 9.8, 8.0)))
+            for cell in (rng.randint(0, 40), ns(rng.choice((10.0, 9.8, 8.0))))
         ]
         own, waiting, batch = rng.randint(0, 40), rng.randint(1, 80), rng.choice((1, 8, 32))
-        expected = reference_batch(own, waiting, worker, cells, workers, 10.5, batch)
-        got = allowance(own, waiting, worker, cells, workers, 10.5, 1.0, batch)
+        expected = reference_batch(own, waiting, worker, cells, workers, ns(10.5), batch)
+        got = allowance(own, waiting, worker, cells, workers, ns(10.5), ns(1.0), batch)
         assert got == expected, (own, waiting, worker, cells, batch)
 
 
@@ -391,14 +397,14 @@ async def test_a_closed_connection_is_published_at_once() -> None:
         assert state is not None
         await until(lambda: len(state.clients) == 3, "3 connections made")
         # the batch was counted when it was accepted
-        assert sibling.cells[0] == 3.0
+        assert sibling.cells[0] == 3
         _, writer = conns.pop()
         writer.close()
         await until(lambda: len(state.clients) == 2, "the proxy saw the connection close")
-        assert sibling.cells[0] == 2.0  # at once, no beat in between
+        assert sibling.cells[0] == 2  # at once, no beat in between
         close_all(conns)
         await until(lambda: len(state.clients) == 0, "the proxy saw the others close")
-        assert sibling.cells[0] == 0.0
+        assert sibling.cells[0] == 0
     finally:
         await proxy.stop(0.5)
         share.close()

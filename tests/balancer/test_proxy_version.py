@@ -5,9 +5,12 @@ upstream leg is HTTP/1.1: an ``HTTP/2.0`` request line went out as ``HTTP/1.1``)
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from ._upstreams import through_one_upstream
+from ._routers import RoundRobinRouter, upstream
+from ._upstreams import fixed, proxying, read_response, serving, through_one_upstream
 
 
 @pytest.mark.parametrize(
@@ -44,3 +47,58 @@ async def test_an_unknown_minor_version_of_http1_stays_a_400() -> None:
     resp, up = await through_one_upstream(b"GET / HTTP/1.2\r\nHost: s\r\n\r\n")
     assert resp.status == 400
     assert up.requests == []
+
+
+GOOD = b"GET /good HTTP/1.1\r\nHost: s\r\n\r\n"
+# RFC 9110 §15.6.6 / RFC 9112 §2.3: 505 for a well-formed version (DIGIT "." DIGIT) of another
+# major version; 400 for a malformed one (llhttp's "Invalid major/minor version", "Expected
+# dot", "Expected CRLF after version"), and for HTTP/1.2 (a minor version llhttp rejects)
+VERSIONS = [
+    (b"GET / HTTP/2.0\r\nHost: s\r\n\r\n", 505),
+    (b"GET / HTTP/3.0\r\nHost: s\r\n\r\n", 505),
+    (b"GET / HTTP/9.9\r\nHost: s\r\n\r\n", 505),
+    (b"GET / HTTP/0.1\r\nHost: s\r\n\r\n", 505),
+    (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505),
+    (b"GET / HTTP/1.x\r\nHost: s\r\n\r\n", 400),
+    (b"GET / HTTP/x.1\r\nHost: s\r\n\r\n", 400),
+    (b"GET / HTTP/2.x\r\nHost: s\r\n\r\n", 400),
+    (b"GET / HTTP/2.0x\r\nHost: s\r\n\r\n", 400),
+    (b"GET / HTTP/11.1\r\nHost: s\r\n\r\n", 400),
+    (b"GET / HTTP/1.2\r\nHost: s\r\n\r\n", 400),
+]
+VERSION_IDS = [
+    "2.0", "3.0", "9.9", "0.1", "h2-preface", "1.x", "x.1", "2.x", "2.0x", "11.1", "1.2",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["first", "same-read", "next-read"])
+@pytest.mark.parametrize(("bad", "status"), VERSIONS, ids=VERSION_IDS)
+async def test_a_bad_version_gets_the_same_answer_first_or_pipelined(
+    bad: bytes, status: int, where: str
+) -> None:
+    """The answer depends on the bad request line alone: sent first, pipelined behind a good
+    request in the same read (its version was judged by the read's first line: HTTP/3.0 got
+    400, HTTP/x.1 505), or in a read of its own after the good one was answered."""
+    async with serving(fixed(b"up")) as (up,):
+        router = RoundRobinRouter([upstream("a", up.port)])
+        async with proxying(router) as (_, port):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                statuses = []
+                if where == "first":
+                    writer.write(bad)
+                elif where == "same-read":
+                    writer.write(GOOD + bad)
+                    statuses.append((await asyncio.wait_for(read_response(reader), 10)).status)
+                else:
+                    writer.write(GOOD)
+                    statuses.append((await asyncio.wait_for(read_response(reader), 10)).status)
+                    writer.write(bad)
+                resp = await asyncio.wait_for(read_response(reader), 10)
+                statuses.append(resp.status)
+                closed = await asyncio.wait_for(reader.read(), 10)
+            finally:
+                writer.close()
+    assert statuses == ([status] if where == "first" else [200, status])
+    assert resp.headers.get("connection") == "close" and closed == b""
+    assert [r.path for r in up.requests] == ([] if where == "first" else ["/good"])

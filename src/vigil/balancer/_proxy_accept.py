@@ -151,6 +151,7 @@ class Listener:
         self.sock = sock
         self.factory = factory
         self.accepted = 0  # connections accepted (tests read it)
+        self.passes = 0  # calls of _finish (tests count them: an idle listener makes none)
         self._closed = False
         # accept coroutines waiting for their connection_made (their future, the coroutine),
         # resumed together by _finish, scheduled once per wake-up that accepted
@@ -223,13 +224,21 @@ class Listener:
         each returns, or raises what its future holds (the transport closed before
         ``connection_made``; the coroutine closed it). The others (the wake-up's connections
         after the first: their ``connection_made`` is queued after this call) wait for the
-        next call, scheduled here once."""
+        next call, scheduled here once.
+
+        Bounded (branch ``suspect20``): a call that resumes none leaves the rest to their
+        futures' done callbacks instead of calling itself again, so a future that stays
+        pending cannot make a pass per loop iteration (100 % CPU). Neither supported loop
+        leaves one pending past the handles queued with it (asyncio sets it two callbacks after
+        ``connection_made``; uvloop 0.23 sets it in every path of ``_call_connection_made``,
+        even when ``connection_made`` raises), so each call resumes at least one and a
+        wake-up costs at most two calls, as before."""
+        self.passes += 1
         waiting, self._waiting = self._waiting, []
+        late: list[tuple[Any, Coroutine[Any, Any, Any]]] = []
         for waiter, coro in waiting:
             if not waiter.done():
-                if not self._waiting:
-                    self.loop.call_soon(self._finish)
-                self._waiting.append((waiter, coro))
+                late.append((waiter, coro))
                 continue
             try:
                 coro.send(None)
@@ -237,6 +246,15 @@ class Listener:
                 pass
             except (Exception, asyncio.CancelledError) as exc:
                 log.debug("accepted connection failed before it was made: %s", exc)
+        if not late:
+            return
+        if len(late) < len(waiting):  # progress: look again after the handles queued now
+            if not self._waiting:
+                self.loop.call_soon(self._finish)
+            self._waiting[:0] = late
+            return
+        for waiter, coro in late:  # none was done: no pass per loop iteration from now on
+            waiter.add_done_callback(functools.partial(_resume_late, coro))
 
     def _resume(self) -> None:
         if not self._closed:
@@ -248,6 +266,16 @@ class Listener:
             self._closed = True
             self.loop.remove_reader(self.sock.fileno())
             self.sock.close()
+
+
+def _resume_late(coro: Coroutine[Any, Any, Any], waiter: object) -> None:
+    """Resume an accept coroutine whose future completed after a pass had given up on it."""
+    try:
+        coro.send(None)
+    except StopIteration:
+        pass
+    except (Exception, asyncio.CancelledError) as exc:
+        log.debug("accepted connection failed before it was made: %s", exc)
 
 
 def _is_uvloop(loop: asyncio.AbstractEventLoop) -> bool:

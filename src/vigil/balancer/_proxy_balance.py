@@ -6,8 +6,9 @@ socket: 50 connections opened at once split 60/40 or worse in 5 of 9 launches
 Here the workers share ONE listening socket (bound by the parent, no ``SO_REUSEPORT``) and a
 small table in shared memory, two 8-byte cells per worker:
 
-    count   connections the worker holds open (float64; the worker alone writes it)
-    beat    the worker's last heartbeat, ``time.monotonic()`` (CLOCK_MONOTONIC, one clock per host)
+    count   connections the worker holds open (int64; the worker alone writes it)
+    beat    the worker's last heartbeat, ``time.monotonic_ns()`` (CLOCK_MONOTONIC, one clock per
+            host), int64 nanoseconds
 
 At each wake-up a worker first takes, in one batch, its even share of the connections held by
 the live workers plus those waiting in the accept queue (:func:`quota`, pure; the queue's
@@ -26,6 +27,11 @@ this callback ran interpreted at every wake-up, most of exact balance's +7 % use
 instructions per closed connection, docs/benchmarks.md "Exact balance, compiled"). As in
 :mod:`vigil.balancer._pool_shared`, every cell has one writer and is one aligned 8-byte store:
 a reader sees an old or a new value, never a mix; a stale count only delays a decision by a look.
+The cells are integers (branch ``suspect20``; float64 before): the count a closing connection
+stores is a Python int, one of CPython's cached small ints below 257, where a float was boxed
+at every close. That saved ~130 of the ~700 instructions the store at close costs under
+callgrind; the rest is the generic item store on a ``memoryview`` that mypyc emits
+(docs/benchmarks.md "Four suspicions in the data plane").
 
 :class:`ConnectionTable` is the parent's (created and removed by
 :class:`~vigil.balancer._proxy_workers.Workers`), :class:`ConnectionShare` a worker's view, and
@@ -64,6 +70,8 @@ STALE: Final = 1.0
 """A sibling silent this long is taken as stopped or dead and no longer limits the others. Ten
 beats: a loop busy with a thousand connections can take a few hundred milliseconds per
 iteration, and a live worker taken for dead only lets the others accept a little more."""
+STALE_NS: Final = int(STALE * 1_000_000_000)
+""":data:`STALE` in the beat's unit (the table holds ``time.monotonic_ns()``)."""
 SPIN: Final = 64
 """Wake-ups in a row a worker past its share leaves pending connections to its siblings before
 it stops watching the socket for :data:`HOLD_TICK`. Watching on is what keeps a burst fast: the
@@ -83,12 +91,11 @@ IPPROTO_TCP: Final = int(socket.IPPROTO_TCP)  # module attributes read once, not
 TCP_INFO: Final = int(socket.TCP_INFO)
 
 
-def admits(
-    own: int, worker: int, cells: Sequence[float], workers: int, now: float, stale: float
-) -> bool:
+def admits(own: int, worker: int, cells: Sequence[int], workers: int, now: int, stale: int) -> bool:
     """May worker ``worker``, holding ``own`` connections, take one more? Yes unless a live
     sibling (beat within ``stale`` of ``now``) holds fewer. ``cells``: the table (count, beat per
-    worker) as a sequence of floats. Pure: plain numbers in, a bool out."""
+    worker) as a sequence of ints, ``now`` and ``stale`` in the beat's unit (nanoseconds). Pure:
+    plain numbers in, a bool out."""
     for w in range(workers):
         if w != worker:
             base = w * CELLS
@@ -101,10 +108,10 @@ def quota(
     own: int,
     queued: int,
     worker: int,
-    cells: Sequence[float],
+    cells: Sequence[int],
     workers: int,
-    now: float,
-    stale: float,
+    now: int,
+    stale: int,
 ) -> int:
     """How many of the ``queued`` connections (the listening socket's accept queue) worker
     ``worker``, holding ``own``, may take at once: up to an even share of everything held by
@@ -132,10 +139,10 @@ def allowance(
     own: int,
     waiting: int,
     worker: int,
-    cells: Sequence[float],
+    cells: Sequence[int],
     workers: int,
-    now: float,
-    stale: float,
+    now: int,
+    stale: int,
     batch: int,
 ) -> int:
     """How many of the ``waiting`` queued connections worker ``worker``, holding ``own``, takes
@@ -226,8 +233,8 @@ class ConnectionShare:
         worker: int,
         workers: int,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        stale: float = STALE,
+        clock: Callable[[], int] = time.monotonic_ns,
+        stale: int = STALE_NS,
     ) -> None:
         self.memory = SharedMemory(name=name)
         self.cells = _cells(self.memory)
@@ -237,7 +244,12 @@ class ConnectionShare:
         self.clock = clock
         self.stale = stale
         self.clients: Sized = ()
-        self.fresh = 0  # accepted since the last publish, not yet among the clients
+        # accepted and not yet among the clients (their connection_made not run yet): zeroed
+        # when the batch's connections are made (BalancedListener._finish) or at the next
+        # wake-up, never by a timer (a beat can run between an accept and its connection_made:
+        # asyncio runs due timers after the I/O callbacks of an iteration, uvloop before the
+        # callbacks queued by the previous one's); mirrored in ProxyState.unmade
+        self.fresh = 0
         self.short = False  # the last wake-up left connections to the siblings
         self._beater: asyncio.TimerHandle | None = None
         self._state: ProxyState | None = None
@@ -245,24 +257,31 @@ class ConnectionShare:
     def own(self) -> int:
         return len(self.clients) + self.fresh
 
-    def publish(self, now: float) -> None:
+    def made(self) -> None:
+        """The connections accepted so far are made (among the clients): none is fresh."""
+        self.fresh = 0
+        state = self._state
+        if state is not None:
+            state.unmade = 0
+
+    def publish(self, now: int) -> None:
         """Store this worker's count and beat ``now`` (one aligned 8-byte store each)."""
         cells = self.cells
-        cells[self.base] = float(len(self.clients) + self.fresh)
+        cells[self.base] = len(self.clients) + self.fresh
         cells[self.base + 1] = now
 
-    def quota(self, waiting: int, now: float) -> int:
+    def quota(self, waiting: int, now: int) -> int:
         return quota(self.own(), waiting, self.worker, self.cells, self.workers, now, self.stale)
 
     def wake(self, waiting: int) -> int:
         """A wake-up with ``waiting`` connections queued: publish the count and the beat, and
         say how many to take now (:func:`allowance`); :attr:`short` tells whether that leaves
         some to the siblings. One clock read."""
-        self.fresh = 0  # the previous batch's connections are among the clients by now
+        self.made()  # the previous batch's connections are among the clients by now
         now = self.clock()
         own = len(self.clients)
         cells = self.cells
-        cells[self.base] = float(own)
+        cells[self.base] = own
         cells[self.base + 1] = now
         limit = min(waiting, BATCH)
         take = allowance(own, waiting, self.worker, cells, self.workers, now, self.stale, limit)
@@ -272,13 +291,16 @@ class ConnectionShare:
     def took(self, count: int) -> None:
         """``count`` connections accepted at this wake-up: counted in the table at once (one
         8-byte store for the batch, not one per connection: ~600 instructions each under
-        callgrind, a boxed float through the memoryview), so the siblings see them before their
+        callgrind, an int through the memoryview), so the siblings see them before their
         next look. A sibling that looks during the batch sees this worker's count low, which
         only makes its own share smaller (:func:`quota`, :func:`admits`)."""
         self.fresh += count
-        self.cells[self.base] = float(len(self.clients) + self.fresh)
+        state = self._state
+        if state is not None:
+            state.unmade = self.fresh
+        self.cells[self.base] = len(self.clients) + self.fresh
 
-    def admits(self, now: float) -> bool:
+    def admits(self, now: int) -> bool:
         return admits(self.own(), self.worker, self.cells, self.workers, now, self.stale)
 
     def start(self, loop: asyncio.AbstractEventLoop, state: ProxyState) -> None:
@@ -293,8 +315,7 @@ class ConnectionShare:
         self._beat(loop)
 
     def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.fresh = 0  # a timer runs iterations after the batch: its connections are made
-        self.publish(self.clock())
+        self.publish(self.clock())  # with the fresh ones (see __init__)
         self._beater = loop.call_later(BEAT, self._beat, loop)
 
     def close(self) -> None:
@@ -366,6 +387,11 @@ class BalancedListener(Listener):
                 self.deferred = 0
                 self._hold()
 
+    def _finish(self) -> None:
+        super()._finish()
+        if not self._waiting:  # every accepted connection's connection_made has run
+            self.share.made()
+
     def _hold(self) -> None:
         self.held += 1
         self.loop.remove_reader(self.sock.fileno())
@@ -376,7 +402,6 @@ class BalancedListener(Listener):
         if self._closed:
             return
         share = self.share
-        share.fresh = 0
         now = share.clock()
         share.publish(now)
         if share.admits(now):
@@ -399,8 +424,8 @@ def listen_shared(host: str, port: int, backlog: int) -> list[socket.socket]:
     return bind_all(infos, port, backlog=backlog, reuse_port=False, blocking=True)
 
 
-def _cells(memory: SharedMemory) -> memoryview[float]:
+def _cells(memory: SharedMemory) -> memoryview[int]:
     buf = memory.buf
     if buf is None:  # pragma: no cover - only after close()
         raise ValueError(f"shared memory {memory.name} is closed")
-    return buf.cast("d")
+    return buf.cast("q")

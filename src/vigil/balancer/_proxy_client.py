@@ -37,8 +37,6 @@ from vigil.balancer._proxy_trust import forwarded_client, is_trusted
 HOST_TABLE: Final = bytes(int(c in HOST_BYTES) for c in range(256))
 # Plain request heads are taken without the parser only when compiled (see __init__)
 PLAIN_HEADS: Final = __file__.endswith((".so", ".pyd"))
-# HTTP/2's connection preface (RFC 9113 §3.4): a client speaking HTTP/2 with prior knowledge
-_H2_PREFACE: Final = b"PRI * HTTP/2.0\r\n"
 # why reading from the client is paused (a bit mask)
 _PIPELINE: Final = 1
 _UPSTREAM: Final = 2
@@ -79,12 +77,23 @@ def _peer_lines(host: str, proto: bytes) -> tuple[bytes, bytes]:
     return known
 
 
-def _minor_of_1(data: bytes) -> bool:
-    """Whether the request line llhttp rejected for its version, at the start of the read
-    ``data`` (after any empty lines), says ``HTTP/1.`` (a minor version llhttp does not take:
-    400, not the 505 of another major version)."""
-    line = data.lstrip(b"\r\n").split(b"\r\n", 1)[0]
-    return b" HTTP/1." in line
+def _unsupported_version(reason: str, version: str) -> bool:
+    """Whether llhttp stopped at a request line (``reason``: the parser error's text, ``version``:
+    the parser's ``get_http_version()`` after it) because of a well-formed HTTP version the
+    proxy does not speak: 505 then (RFC 9110 §15.6.6), 400 for a malformed one. llhttp says
+    "Invalid HTTP version" only when the version is ``DIGIT "." DIGIT`` and not one it takes
+    (HTTP/3.0, HTTP/9.9, HTTP/0.1; it holds the digits); HTTP/1.2 is a minor version it
+    rejects: 400 as before. A malformed version is "Invalid major version", "Invalid minor
+    version", "Expected dot" or "Expected CRLF after version". HTTP/2's connection preface
+    (prior-knowledge h2c: "PRI * HTTP/2.0") makes it pause, "Pause on PRI/Upgrade" (an
+    ``Upgrade`` request raises ``HttpParserUpgrade`` instead).
+
+    Judged from the parser, not from the read: a request pipelined behind a good one in the
+    same read was judged by the read's first line (``HTTP/3.0`` then got 400, and ``HTTP/x.1``
+    sent first 505; branch ``suspect20``)."""
+    if reason == "Pause on PRI/Upgrade":
+        return True
+    return reason == "Invalid HTTP version" and not version.startswith("1.")
 
 
 def _host_value(value: bytes) -> bool:
@@ -220,12 +229,11 @@ class ClientConnection:
             context = exc.__context__
             if isinstance(context, BadRequest):
                 self._fail(context)
-            elif ("version" in str(exc).lower() and not _minor_of_1(data)) or data.startswith(
-                _H2_PREFACE
+            elif self.parser is not None and _unsupported_version(
+                str(exc), self.parser.get_http_version()
             ):
-                # llhttp takes 0.9, 1.0, 1.1 and 2.0 only: HTTP/3.0 gets here (HTTP/1.2, a
-                # minor version it does not know, stays a 400); so does HTTP/2's connection
-                # preface (prior-knowledge h2c: "PRI * HTTP/2.0"), which llhttp stops at
+                # llhttp takes 0.9, 1.0, 1.1 and 2.0 only: HTTP/3.0 gets here, and HTTP/2's
+                # connection preface, which llhttp stops at (2.0 and 0.9: _http10's 505)
                 self._fail(BadRequest(505, "HTTP version not supported (HTTP/1.x only)"))
             else:
                 self._fail(BadRequest(400, str(exc)))
@@ -268,7 +276,9 @@ class ClientConnection:
         clients.discard(self)
         table = state.published
         if table is not None:  # exact balance: the siblings see the count fall at once
-            table[state.published_at] = float(len(clients))
+            # (with the connections accepted but not yet made: their connection_made may
+            # run after this, and makes no store of its own)
+            table[state.published_at] = len(clients) + state.unmade
         active, self.active = self.active, None
         self.queue.clear()
         if active is not None:

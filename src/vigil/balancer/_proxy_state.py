@@ -198,10 +198,14 @@ class ProxyState:
         self.clients: set[Swept] = set()  # live client connections (stop(), the sweep)
         # exact balance (workers_balance: exact): the workers' shared table of counts and this
         # worker's cell in it; a client connection that closes stores len(clients) there at once
-        # (one aligned 8-byte store, _proxy_client), so the siblings need not wait for a beat.
-        # Set and cleared by ConnectionShare.start/close (vigil.balancer._proxy_balance).
-        self.published: memoryview[float] | None = None
+        # (one aligned 8-byte store of an int64, _proxy_client), so the siblings need not wait
+        # for a beat. Set and cleared by ConnectionShare.start/close (_proxy_balance).
+        self.published: memoryview[int] | None = None
         self.published_at = 0
+        # connections the balanced listener accepted whose connection_made has not run yet
+        # (same or next loop iteration): the count stored at close adds them, or it would read
+        # low until the next accept or beat (branch suspect20). Set by ConnectionShare.
+        self.unmade = 0
         self.active = 0  # exchanges in progress
         self.stopping = False
         self.idle_event = asyncio.Event()
