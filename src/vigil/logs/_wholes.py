@@ -1,0 +1,38 @@
+"""Values the word masks would split or leave in parts: a bracketed IPv6 address.
+
+Called by :func:`vigil.logs._tokens.mask` before the word masks of
+:data:`vigil.logs._tokens._STRONG`, each on a line that can hold its shape (a cheap test first).
+Pure string rewriting. The labels these rules follow (``docs/benchmarks.md``, branch
+``mask20``):
+
+- **An IPv6 address in square brackets** (``[::]:8201``, ``[2001:db8::1]:443``, Squid's
+  ``remote=[::]``) is one value and its port another: ``<*>:<*>``, as an IPv4 address with its
+  port is. The brackets are how RFC 3986 writes an IPv6 host before a port, not punctuation of
+  the message: the labels of four directories write ``<*>:<*>`` (Vault, Loki, Mattermost,
+  Squid); the word masks made it ``[<*>]:<*>``. A bracketed clock (``[10:00:01]``) has no
+  ``::`` and not seven colons, and stays. Not on a line that also brackets an IPv4 address:
+  there the brackets are the program's way to write any address (Exim's ``[0.0.0.0]:25
+  [::]:25``, ``[<*>]:<*> [<*>]:<*>`` in holdout10's labels).
+"""
+
+from __future__ import annotations
+
+import re
+
+WILDCARD = "<*>"  # as vigil.logs._tokens.WILDCARD (which imports this module)
+
+_BRACKETED_IPV6 = re.compile(
+    r"(?<![\w\]])\[(?=[0-9a-fA-F:.]*::|(?:[0-9a-fA-F]{0,4}:){7})"
+    r"(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F.]*(?:%[\w.\-]+)?\](?![\w\[])"
+)
+_BRACKETED_IPV4 = re.compile(r"\[\d{1,3}(?:\.\d{1,3}){3}\]")
+"""An IPv4 address in brackets: a program that brackets every address (Exim's ``[0.0.0.0]:25
+[::]:25``) writes them as its punctuation, and its labels keep the brackets (holdout10)."""
+
+
+def mask_bracketed_ipv6(content: str) -> str:
+    """``content`` with each IPv6 address in square brackets replaced by ``<*>`` (its port, if
+    any, is masked after it as a number). Callers test for ``::`` or seven colons first."""
+    if "[" not in content or _BRACKETED_IPV4.search(content) is not None:
+        return content
+    return _BRACKETED_IPV6.sub(WILDCARD, content)

@@ -1,0 +1,43 @@
+"""Values the masks split or join (branch mask20): an IPv6 address in brackets is one value
+(in a URL too).
+
+Each rule is drawn from labels that agree across directories (``docs/benchmarks.md``, "Values
+the masks split, round of 7 Dec"); the near misses are shapes the rule must leave as before."""
+
+from __future__ import annotations
+
+from vigil.logs._tokens import mask
+
+
+def test_an_ipv6_address_in_brackets_is_a_host_and_its_port() -> None:
+    # Vault (holdout17), Loki (holdout17), Mattermost (holdout15), Squid (holdout11): the labels
+    # write <*>:<*>, an address and a port, as for an IPv4 address
+    assert mask("cluster_listen_address=[::]:8201") == "cluster_listen_address=<*>:<*>"
+    assert mask("http=[::]:3100 grpc=[::]:9095") == "http=<*>:<*> grpc=<*>:<*>"
+    assert mask('"msg":"Server is listening on [::]:8065"') == (
+        '"msg":"Server is listening on <*>:<*>"'
+    )
+    assert mask("at conn3 local=[::]:3128 remote=[::] FD 12") == (
+        "at conn3 local=<*>:<*> remote=<*> FD <*>"
+    )
+    assert mask("connect to [2001:db8::53]:443 failed") == "connect to <*>:<*> failed"
+    assert mask("bind [fe80::1%eth0]:546 ok") == "bind <*>:<*> ok"
+    # CockroachDB's redaction marks around it (holdout19)
+    marked = "starting https server at \u2039[::]:8080\u203a"
+    assert mask(marked) == "starting https server at \u2039<*>:<*>\u203a"
+
+
+def test_an_ipv6_host_in_brackets_belongs_to_its_url() -> None:
+    # Telegraf (holdout19): a web URL is http://<*> in the labels of eight directories
+    assert mask("Listening on http://[::]:9273/metrics") == "Listening on http://<*>"
+    assert mask("see http://[::1] now") == "see http://<*> now"
+    assert mask("at http://[2001:db8::1]:8080/x.") == "at http://<*>."
+
+
+def test_what_only_looks_like_a_bracketed_ipv6_address_is_masked_as_before() -> None:
+    # a bracketed clock (no "::", not seven colons), a line that brackets its IPv4 address too
+    # (Exim's: its labels keep the brackets of both), a C++ scope, a name glued to a bracket
+    assert mask("[10:00:01] started") == "[<*>:<*>:<*>] started"
+    assert mask("SMTP on [0.0.0.0]:25 [::]:25") == "SMTP on [<*>]:<*> [<*>]:<*>"
+    assert mask("in [std::vector] x") == "in [std::vector] x"
+    assert mask("addr[::1] x") == "addr[<*>] x"
