@@ -1,5 +1,5 @@
 """Values the masks split or join (branch mask20): an IPv6 address in brackets is one value
-(in a URL too).
+(in a URL too), a WAL position is two hexadecimal values.
 
 Each rule is drawn from labels that agree across directories (``docs/benchmarks.md``, "Values
 the masks split, round of 7 Dec"); the near misses are shapes the rule must leave as before."""
@@ -41,3 +41,22 @@ def test_what_only_looks_like_a_bracketed_ipv6_address_is_masked_as_before() -> 
     assert mask("SMTP on [0.0.0.0]:25 [::]:25") == "SMTP on [<*>]:<*> [<*>]:<*>"
     assert mask("in [std::vector] x") == "in [std::vector] x"
     assert mask("addr[::1] x") == "addr[<*>] x"
+
+
+def test_a_wal_position_is_two_hexadecimal_values() -> None:
+    # pgBackRest (holdout19) and Patroni (holdout19): the labels write lsn = <*>/<*>
+    assert mask("backup start archive = 000000010000000A00000042, lsn = A/42000028") == (
+        "backup start archive = <*>, lsn = <*>/<*>"
+    )
+    assert mask("Local timeline=1 lsn=0/4000148") == "Local timeline=<*> lsn=<*>/<*>"
+    assert mask("redo starts at 1F/A3000028") == "redo starts at <*>/<*>"
+    assert mask("replay at BC/ABCD1234.") == "replay at <*>/<*>."
+
+
+def test_what_only_looks_like_a_wal_position_is_masked_as_before() -> None:
+    # words in capitals, a low part of letters only or too short, lower case, inside a path
+    assert mask("grade A/B and CPU/GPU load") == "grade A/B and CPU/GPU load"
+    assert mask("ratio AB/12 x") == "ratio AB/<*> x"
+    assert mask("ratio A/BCDEF x") == "ratio A/BCDEF x"
+    assert mask("hash a/42000028 x") == "hash a/<*> x"
+    assert mask("path /var/A/42000028 x") == "path <*> x"

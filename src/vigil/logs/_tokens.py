@@ -35,7 +35,7 @@ import re
 from functools import lru_cache
 
 from vigil.logs._refs import mask_images
-from vigil.logs._wholes import mask_bracketed_ipv6
+from vigil.logs._wholes import mask_bracketed_ipv6, mask_wal_positions
 
 WILDCARD = "<*>"
 
@@ -205,6 +205,8 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _ISO_TIME.sub(WILDCARD, content)
     if ":" in content and ("::" in content or content.count(":") >= 7):
         content = _IPV6.sub(WILDCARD, mask_bracketed_ipv6(content))
+    if "/" in content:
+        content = mask_wal_positions(content)
     if "[" in content and not header:
         content = _INDEXED.sub(_indexed, content)
     if "v" in content and _VERSION_HINT.search(content) is not None:

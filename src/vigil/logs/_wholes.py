@@ -1,4 +1,5 @@
-"""Values the word masks would split or leave in parts: a bracketed IPv6 address.
+"""Values the word masks would split or leave in parts: a bracketed IPv6 address, a WAL
+position.
 
 Called by :func:`vigil.logs._tokens.mask` before the word masks of
 :data:`vigil.logs._tokens._STRONG`, each on a line that can hold its shape (a cheap test first).
@@ -13,6 +14,12 @@ Pure string rewriting. The labels these rules follow (``docs/benchmarks.md``, br
   ``::`` and not seven colons, and stays. Not on a line that also brackets an IPv4 address:
   there the brackets are the program's way to write any address (Exim's ``[0.0.0.0]:25
   [::]:25``, ``[<*>]:<*> [<*>]:<*>`` in holdout10's labels).
+- **A WAL position** (PostgreSQL's log sequence number, ``A/42000028``, ``0/4000148``): two
+  hexadecimal words, ``<*>/<*>``, as the labels write it (pgBackRest, Patroni). The word masks
+  already mask a part that starts with a digit (``1F``); a high part of hex letters only
+  (``A``) was left as a constant. Only upper-case hex letters before the slash and four to
+  eight hex digits after it (``%X/%X`` past the first segments): not a grade or a ratio of
+  words (``A/B``, ``CPU/GPU``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ _BRACKETED_IPV6 = re.compile(
 _BRACKETED_IPV4 = re.compile(r"\[\d{1,3}(?:\.\d{1,3}){3}\]")
 """An IPv4 address in brackets: a program that brackets every address (Exim's ``[0.0.0.0]:25
 [::]:25``) writes them as its punctuation, and its labels keep the brackets (holdout10)."""
+_LSN = re.compile(r"(?<![\w/.:\-])[A-F]{1,8}/(?=[0-9A-F]*\d)[0-9A-F]{4,8}(?![\w/:\-]|\.\w)")
+_LSN_HINT = re.compile(r"[A-F]/[0-9A-F]")
 
 
 def mask_bracketed_ipv6(content: str) -> str:
@@ -36,3 +45,11 @@ def mask_bracketed_ipv6(content: str) -> str:
     if "[" not in content or _BRACKETED_IPV4.search(content) is not None:
         return content
     return _BRACKETED_IPV6.sub(WILDCARD, content)
+
+
+def mask_wal_positions(content: str) -> str:
+    """``content`` with each WAL position whose high part is hex letters only written
+    ``<*>/<*>``."""
+    if _LSN_HINT.search(content) is None:
+        return content
+    return _LSN.sub(WILDCARD + "/" + WILDCARD, content)
