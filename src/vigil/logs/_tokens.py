@@ -19,8 +19,11 @@ Two strengths of "variable":
   (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
   (``assemble_matrix+0x1a4``), a bare
   product token with its version (``curl/8.5.0``, a user agent written with ``+``), PCI
-  addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``) and numbers with
-  thousands separators (``27,225``).
+  addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``), numbers with
+  thousands separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` ->
+  ``<*>:<*>``), a WAL position (``A/42000028`` -> ``<*>/<*>``) and a relative path of three or
+  more parts holding a number (``shards/00000000-7fffffff/orders.1796032801``; these three in
+  :mod:`vigil.logs._wholes`).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
@@ -35,6 +38,7 @@ import re
 from functools import lru_cache
 
 from vigil.logs._refs import mask_images
+from vigil.logs._wholes import mask_bracketed_ipv6, mask_relative_paths, mask_wal_positions
 
 WILDCARD = "<*>"
 
@@ -85,11 +89,16 @@ _STRONG = re.compile(
     r"|(?<![\w-])(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}(?![\w-])"  # long hex
     r"|(?<![\w-])(?:[a-f]{8,}|[A-F]{8,})(?![\w-])"  # long hex of letters only: ffffffff
 )
-_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s\]\)\}'\",;<>\\]*[^\s\]\)\}'\",;<>\\.:]")
+_URL_REST = r"[^\s\]\)\}'\",;<>\\]*[^\s\]\)\}'\",;<>\\.:]"
+_URL = re.compile(
+    r"([A-Za-z][A-Za-z0-9+.\-]*://)"
+    rf"(?:\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[\w.\-]+)?\](?:{_URL_REST})?|{_URL_REST})"
+)
 """A URL up to a space, a closing bracket, a quote or a backslash (an escaped quote closing
 it inside a quoted value: ``err="Post \\"http://h:9093/api\\": ..."``), and not its last
 character when that is a full stop or a colon: sentence punctuation (``Listening on:
-http://0.0.0.0:8080.``)."""
+http://0.0.0.0:8080.``). An IPv6 host in brackets (``http://[::]:9273/metrics``) is the
+URL's, its closing bracket too: ``http://<*>`` as any web URL (branch ``mask20``)."""
 _SOCKET_URL = re.compile(
     r"(?<![\w.+\-])((?:tcp|udp)://)\d{1,3}(?:\.\d{1,3}){3}:\d{1,5}(?![\w:/@\-]|\.[\w.])"
 )
@@ -198,7 +207,9 @@ def mask(content: str, *, header: bool = False) -> str:
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
     if ":" in content and ("::" in content or content.count(":") >= 7):
-        content = _IPV6.sub(WILDCARD, content)
+        content = _IPV6.sub(WILDCARD, mask_bracketed_ipv6(content))
+    if "/" in content:
+        content = mask_relative_paths(mask_wal_positions(content))
     if "[" in content and not header:
         content = _INDEXED.sub(_indexed, content)
     if "v" in content and _VERSION_HINT.search(content) is not None:

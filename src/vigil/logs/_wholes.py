@@ -1,0 +1,84 @@
+"""Values the word masks would split or leave in parts: a bracketed IPv6 address, a WAL
+position, a relative path that holds a value.
+
+Called by :func:`vigil.logs._tokens.mask` before the word masks of
+:data:`vigil.logs._tokens._STRONG`, each on a line that can hold its shape (a cheap test first).
+Pure string rewriting. The labels these rules follow (``docs/benchmarks.md``, branch
+``mask20``):
+
+- **An IPv6 address in square brackets** (``[::]:8201``, ``[2001:db8::1]:443``, Squid's
+  ``remote=[::]``) is one value and its port another: ``<*>:<*>``, as an IPv4 address with its
+  port is. The brackets are how RFC 3986 writes an IPv6 host before a port, not punctuation of
+  the message: the labels of four directories write ``<*>:<*>`` (Vault, Loki, Mattermost,
+  Squid); the word masks made it ``[<*>]:<*>``. A bracketed clock (``[10:00:01]``) has no
+  ``::`` and not seven colons, and stays. Not on a line that also brackets an IPv4 address:
+  there the brackets are the program's way to write any address (Exim's ``[0.0.0.0]:25
+  [::]:25``, ``[<*>]:<*> [<*>]:<*>`` in holdout10's labels).
+- **A WAL position** (PostgreSQL's log sequence number, ``A/42000028``, ``0/4000148``): two
+  hexadecimal words, ``<*>/<*>``, as the labels write it (pgBackRest, Patroni). The word masks
+  already mask a part that starts with a digit (``1F``); a high part of hex letters only
+  (``A``) was left as a constant. Only upper-case hex letters before the slash and four to
+  eight hex digits after it (``%X/%X`` past the first segments): not a grade or a ratio of
+  words (``A/B``, ``CPU/GPU``).
+- **A relative path of three or more parts that holds a number** (CouchDB's shard
+  ``shards/00000000-7fffffff/orders.1796032801``, ``output/step_500/model.safetensors``, a W&B
+  run ``alice/llm-sft/3kq9x2vb``, an object key ``imagenet/train/shard-00412.tar``): one value,
+  as a rooted path is (the labels of five directories). Not two parts (``web/web1``, a name
+  pair: the labels disagree), not a path with no digit (``kv/kvserver/replica.go``: a source
+  file, constant), not one whose first part is in capitals (NCCL's ``NET/IB/0``, Asterisk's
+  ``IPV4/UDP/...``: a transport named by its layers, whose labels keep the names), not a source
+  location (``reflector.go:160``) nor anything glued to ``/``, ``@``, ``:`` or a dot, and not a
+  path under a dotted first part (``api.example.com/v1/models``, ``k8s.io/client-go/...``: a
+  host's or a module's path, masked as before).
+"""
+
+from __future__ import annotations
+
+import re
+
+WILDCARD = "<*>"  # as vigil.logs._tokens.WILDCARD (which imports this module)
+
+_BRACKETED_IPV6 = re.compile(
+    r"(?<![\w\]])\[(?=[0-9a-fA-F:.]*::|(?:[0-9a-fA-F]{0,4}:){7})"
+    r"(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F.]*(?:%[\w.\-]+)?\](?![\w\[])"
+)
+_BRACKETED_IPV4 = re.compile(r"\[\d{1,3}(?:\.\d{1,3}){3}\]")
+"""An IPv4 address in brackets: a program that brackets every address (Exim's ``[0.0.0.0]:25
+[::]:25``) writes them as its punctuation, and its labels keep the brackets (holdout10)."""
+_LSN = re.compile(r"(?<![\w/.:\-])[A-F]{1,8}/(?=[0-9A-F]*\d)[0-9A-F]{4,8}(?![\w/:\-]|\.\w)")
+_LSN_HINT = re.compile(r"[A-F]/[0-9A-F]")
+_RELATIVE = re.compile(
+    r"(?<![\w/.:@%~$*<>\-])(?=[\w\-]*[a-z])[A-Za-z_][\w\-]*(?:/[\w.\-]+){2,}"
+    r"(?![\w/:@\-<]|\.\w)"
+)
+_RELATIVE_HINT = re.compile(r"[\w\-]/[\w.\-]+/")
+_DIGIT = re.compile(r"\d")
+
+
+def mask_bracketed_ipv6(content: str) -> str:
+    """``content`` with each IPv6 address in square brackets replaced by ``<*>`` (its port, if
+    any, is masked after it as a number). Callers test for ``::`` or seven colons first."""
+    if "[" not in content or _BRACKETED_IPV4.search(content) is not None:
+        return content
+    return _BRACKETED_IPV6.sub(WILDCARD, content)
+
+
+def mask_wal_positions(content: str) -> str:
+    """``content`` with each WAL position whose high part is hex letters only written
+    ``<*>/<*>``."""
+    if _LSN_HINT.search(content) is None:
+        return content
+    return _LSN.sub(WILDCARD + "/" + WILDCARD, content)
+
+
+def _relative(found: re.Match[str]) -> str:
+    path = found.group(0)
+    return WILDCARD if _DIGIT.search(path) is not None else path
+
+
+def mask_relative_paths(content: str) -> str:
+    """``content`` with each relative path of three or more parts holding a digit replaced by
+    ``<*>``."""
+    if _RELATIVE_HINT.search(content) is None:
+        return content
+    return _RELATIVE.sub(_relative, content)
