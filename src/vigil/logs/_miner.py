@@ -74,6 +74,7 @@ from bisect import insort
 from dataclasses import dataclass
 
 from vigil.logs._cluster import (
+    ANY,
     LITERAL,
     Cluster,
     _bucket_key,
@@ -83,6 +84,7 @@ from vigil.logs._cluster import (
     pin_place,
 )
 from vigil.logs._crowded import CROWDED_BUCKET, WordsIndex, by_id
+from vigil.logs._heads import HeadsIndex, head_group
 from vigil.logs._named import named_values
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._notes import CacheKey, CacheNotes
@@ -174,6 +176,7 @@ class TemplateMiner:
         self._buckets: dict[tuple[int, str], list[Cluster]] = {}
         self._crowd = WordsIndex()  # the crowded buckets' words indexes (:mod:`._crowded`)
         self._near = NearbyIndex()  # every bucket's clusters by second/last word (:mod:`._nearby`)
+        self._heads = HeadsIndex()  # clusters opened by a lower-case name (:mod:`._heads`)
         self._crowded = False  # whether the last slow-path line was filed in a crowded bucket
         self.crowdings = 0
         """How many times a bucket became crowded (each time, every cache was dropped): a
@@ -341,6 +344,7 @@ class TemplateMiner:
         its second word, by id."""
         self._crowd.clear()
         self._near.rebuild(self._buckets)
+        self._heads.rebuild(self.clusters.values())
         for key, bucket in self._buckets.items():
             if len(bucket) > CROWDED_BUCKET:  # only a crowded bucket reads them
                 for c in bucket:  # in id order: appended in order
@@ -391,8 +395,11 @@ class TemplateMiner:
                 if cost == (0, 0):
                     break
         siblings = _siblings(words, cands) if best is None else []
+        heads = [] if best is not None or siblings or crowded else self._head_group(words)
         if siblings:
             best = self._merge_siblings(words, runs, siblings, bucket)
+        elif heads:
+            best = self._merge_heads(words, runs, heads)
         elif best is None:
             pins = [(c, p) for c in cands if (p := pin_place(c, words)) >= 0]
             family = _family(pins)
@@ -421,6 +428,33 @@ class TemplateMiner:
         self._signatures[masked] = best
         self._point(best, masked)
         return best
+
+    def _head_group(self, words: list[str]) -> list[Cluster]:
+        """The clusters of other buckets this line joins on its first word (:mod:`._heads`)."""
+        if self._heads.entries > 4 * len(self.clusters) + 1024:
+            self._heads.rebuild(self.clusters.values())
+        return head_group(words, self._heads.near(words, self.clusters))
+
+    def _merge_heads(self, words: list[str], runs: list[int], group: list[Cluster]) -> Cluster:
+        """Widen the oldest of ``group`` to take ``words`` (its first word becomes ``<*>``)
+        and fold the others into it, each out of its own bucket; returns it."""
+        group = sorted(group, key=lambda c: c.id)
+        keep = group[0]
+        changed = _widen(keep, words, runs)
+        if keep.words[0] != WILDCARD:  # a name is a value whole ("backup" / "expire": "<*>")
+            keep.words[0], keep.levels[0], keep._template, changed = WILDCARD, ANY, None, True
+        merged = []
+        for gone in group[1:]:
+            for home in (self._filed_key(gone), _bucket_key(gone.words)):
+                bucket = self._buckets.get(home, [])
+                if any(c is gone for c in bucket):
+                    merged.append(self._fold(gone, keep, bucket))
+                    if not bucket:
+                        del self._buckets[home]
+                    break
+        self._heads.file(keep)
+        self._last_change = tuple(merged) if merged or changed else None
+        return keep
 
     def _spanned(self, words: list[str], runs: list[int], key: tuple[int, str]) -> Cluster | None:
         """The cluster of another word count that takes ``words`` with one value of one word
@@ -459,6 +493,7 @@ class TemplateMiner:
         cluster = Cluster(self.next_id, list(words), [LITERAL] * len(words), list(runs))
         self.next_id += 1
         self.clusters[cluster.id] = cluster
+        self._heads.file(cluster)
         bucket.append(cluster)
         if len(bucket) == CROWDED_BUCKET + 1:  # crowded now: no cached answer for its lines
             for c in bucket:
