@@ -122,3 +122,21 @@ def test_the_rest_of_the_line_must_agree() -> None:
         ]
     )
     assert len(set(ids)) == 3
+
+
+def test_the_index_stays_bounded_and_forgets_evicted_clusters() -> None:
+    miner = TemplateMiner(max_clusters=50)
+    for n in range(600):  # every line a statement of its own, each opened by a name
+        miner.add(f"job{n} command {'abcdefghijklmnopqrstuvwxyz'[n % 26]}{n // 26} ended")
+    heads = miner._heads
+    assert len(miner.clusters) <= 50
+    assert heads.entries <= 4 * len(miner.clusters) + 1024
+    for count, second, third in list(heads.by_rest):
+        near = heads.near(["x", second, third, *["y"] * (count - 3)], miner.clusters)
+        assert all(miner.clusters[c.id] is c for c in near)  # never an evicted cluster
+    # and a slot made of three names still forms after the evictions
+    ids = [miner.add(line).cluster_id for line in COMMANDS]
+    assert len({miner.resolve(i) for i in ids}) == 1
+    assert miner.add("restore command end: completed successfully (5ms)").template == (
+        "<*> command end: completed successfully (<*>)"
+    )
