@@ -395,7 +395,15 @@ class TemplateMiner:
                 if cost == (0, 0):
                     break
         siblings = _siblings(words, cands) if best is None else []
-        heads = [] if best is not None or siblings or crowded else self._head_group(words)
+        heads = (
+            self._head_group(words)
+            if best is None
+            and not siblings
+            and not crowded
+            and words
+            and "a" <= words[0][:1] <= "z"
+            else []
+        )
         if siblings:
             best = self._merge_siblings(words, runs, siblings, bucket)
         elif heads:
@@ -493,7 +501,8 @@ class TemplateMiner:
         cluster = Cluster(self.next_id, list(words), [LITERAL] * len(words), list(runs))
         self.next_id += 1
         self.clusters[cluster.id] = cluster
-        self._heads.file(cluster)
+        if words and "a" <= words[0][:1] <= "z":  # a lower-case first word: a name? (._heads)
+            self._heads.file(cluster)
         bucket.append(cluster)
         if len(bucket) == CROWDED_BUCKET + 1:  # crowded now: no cached answer for its lines
             for c in bucket:
