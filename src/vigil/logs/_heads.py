@@ -18,8 +18,9 @@ rest equal far more often than in threes). Only lower-case names, neither look-a
 ``Finished request <*>.``) or an event's CamelCase name (``NewArray`` / ``DegradedArray event
 detected``), and ``acquiring`` / ``releasing lock`` are two events.
 
-Called by :meth:`vigil.logs._miner.TemplateMiner._slow` on the new-cluster path only (no cluster
-of the line's bucket took it), so lines that find their cluster pay nothing. Pure: clusters in,
+Called by :meth:`vigil.logs._miner.TemplateMiner._slow` (:meth:`HeadsIndex.group`) on the
+new-cluster path only (no cluster of the line's bucket took it), so lines that find their
+cluster pay nothing. Pure: clusters in,
 clusters out.
 """
 
@@ -97,6 +98,13 @@ class HeadsIndex:
             return []
         found = {c.id: c for c in self.by_rest.get(_key(words), ()) if alive.get(c.id) is c}
         return [found[i] for i in sorted(found)]
+
+    def group(self, words: list[str], alive: Mapping[int, Cluster]) -> list[Cluster]:
+        """:func:`head_group` of ``words`` among the live clusters filed for them; the index is
+        rebuilt from ``alive`` first once its stale entries pass four times the clusters."""
+        if self.entries > 4 * len(alive) + 1024:
+            self.rebuild(alive.values())
+        return head_group(words, self.near(words, alive))
 
 
 def _rest_agrees(cluster: Cluster, words: list[str]) -> bool:

@@ -45,8 +45,9 @@ How a line finds its cluster:
    values share (``'<*>'@'<*>'``), and the signature is remembered. When no cluster accepts
    the line but two or more differ from it in one plain word at one place (a third distinct
    word there: ``IN A``/``IN MX``/``IN AAAA``), they and the line become one cluster with a
-   value there (:func:`vigil.logs._siblings.siblings`); the comparisons live in
-:mod:`vigil.logs._cluster`.
+   value there (:func:`vigil.logs._siblings.siblings`); the same for a third lower-case name
+   opening one statement, which the first-word buckets hid (:mod:`vigil.logs._heads`); the
+   comparisons live in :mod:`vigil.logs._cluster`.
 3. **Another word count.** A line that would still open a cluster may fit one of a nearby word
    count under its first word when they differ in one value framed alike, one word against
    several (``'NFS'``/``'GPU Temp'``, ``attr=cn mail``/``attr=uid``): that value becomes one
@@ -84,7 +85,7 @@ from vigil.logs._cluster import (
     pin_place,
 )
 from vigil.logs._crowded import CROWDED_BUCKET, WordsIndex, by_id
-from vigil.logs._heads import HeadsIndex, head_group
+from vigil.logs._heads import HeadsIndex
 from vigil.logs._named import named_values
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._notes import CacheKey, CacheNotes
@@ -396,7 +397,7 @@ class TemplateMiner:
                     break
         siblings = _siblings(words, cands) if best is None else []
         heads = (
-            self._head_group(words)
+            self._heads.group(words, self.clusters)
             if best is None
             and not siblings
             and not crowded
@@ -436,12 +437,6 @@ class TemplateMiner:
         self._signatures[masked] = best
         self._point(best, masked)
         return best
-
-    def _head_group(self, words: list[str]) -> list[Cluster]:
-        """The clusters of other buckets this line joins on its first word (:mod:`._heads`)."""
-        if self._heads.entries > 4 * len(self.clusters) + 1024:
-            self._heads.rebuild(self.clusters.values())
-        return head_group(words, self._heads.near(words, self.clusters))
 
     def _merge_heads(self, words: list[str], runs: list[int], group: list[Cluster]) -> Cluster:
         """Widen the oldest of ``group`` to take ``words`` (its first word becomes ``<*>``)
