@@ -140,3 +140,18 @@ def test_the_index_stays_bounded_and_forgets_evicted_clusters() -> None:
     assert miner.add("restore command end: completed successfully (5ms)").template == (
         "<*> command end: completed successfully (<*>)"
     )
+
+
+def test_a_slot_formed_in_a_crowded_bucket_answers_as_after_a_restart() -> None:
+    from vigil.logs._crowded import CROWDED_BUCKET
+
+    miner = TemplateMiner()
+    for n in range(CROWDED_BUCKET + 8):  # the "backup" bucket of six words: crowded
+        miner.add(f"backup command end: step{'abcdefghij'[n % 10]}{n // 10} x{n}y done")
+    miner.add(COMMANDS[0])
+    miner.add(COMMANDS[1])
+    merged = miner.add(COMMANDS[2])
+    assert merged.template == "<*> command end: completed successfully (<*>)"
+    loaded = loads(dumps(miner))
+    for line in ("backup command end: completed successfully (9ms)", COMMANDS[1]):
+        assert loaded.add(line).cluster_id == miner.add(line).cluster_id == merged.cluster_id
