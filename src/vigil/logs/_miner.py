@@ -45,8 +45,9 @@ How a line finds its cluster:
    values share (``'<*>'@'<*>'``), and the signature is remembered. When no cluster accepts
    the line but two or more differ from it in one plain word at one place (a third distinct
    word there: ``IN A``/``IN MX``/``IN AAAA``), they and the line become one cluster with a
-   value there (:func:`vigil.logs._siblings.siblings`); the comparisons live in
-:mod:`vigil.logs._cluster`.
+   value there (:func:`vigil.logs._siblings.siblings`); the same for a third lower-case name
+   opening one statement, which the first-word buckets hid (:mod:`vigil.logs._heads`); the
+   comparisons live in :mod:`vigil.logs._cluster`.
 3. **Another word count.** A line that would still open a cluster may fit one of a nearby word
    count under its first word when they differ in one value framed alike, one word against
    several (``'NFS'``/``'GPU Temp'``, ``attr=cn mail``/``attr=uid``): that value becomes one
@@ -74,6 +75,7 @@ from bisect import insort
 from dataclasses import dataclass
 
 from vigil.logs._cluster import (
+    ANY,
     LITERAL,
     Cluster,
     _bucket_key,
@@ -83,6 +85,7 @@ from vigil.logs._cluster import (
     pin_place,
 )
 from vigil.logs._crowded import CROWDED_BUCKET, WordsIndex, by_id
+from vigil.logs._heads import HeadsIndex
 from vigil.logs._named import named_values
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._notes import CacheKey, CacheNotes
@@ -174,6 +177,7 @@ class TemplateMiner:
         self._buckets: dict[tuple[int, str], list[Cluster]] = {}
         self._crowd = WordsIndex()  # the crowded buckets' words indexes (:mod:`._crowded`)
         self._near = NearbyIndex()  # every bucket's clusters by second/last word (:mod:`._nearby`)
+        self._heads = HeadsIndex()  # clusters opened by a lower-case name (:mod:`._heads`)
         self._crowded = False  # whether the last slow-path line was filed in a crowded bucket
         self.crowdings = 0
         """How many times a bucket became crowded (each time, every cache was dropped): a
@@ -341,6 +345,7 @@ class TemplateMiner:
         its second word, by id."""
         self._crowd.clear()
         self._near.rebuild(self._buckets)
+        self._heads.rebuild(self.clusters.values())
         for key, bucket in self._buckets.items():
             if len(bucket) > CROWDED_BUCKET:  # only a crowded bucket reads them
                 for c in bucket:  # in id order: appended in order
@@ -391,8 +396,19 @@ class TemplateMiner:
                 if cost == (0, 0):
                     break
         siblings = _siblings(words, cands) if best is None else []
+        heads = (
+            self._heads.group(words, self.clusters)
+            if best is None
+            and not siblings
+            and not crowded
+            and words
+            and "a" <= words[0][:1] <= "z"
+            else []
+        )
         if siblings:
             best = self._merge_siblings(words, runs, siblings, bucket)
+        elif heads:
+            best = self._merge_heads(words, runs, heads)
         elif best is None:
             pins = [(c, p) for c in cands if (p := pin_place(c, words)) >= 0]
             family = _family(pins)
@@ -421,6 +437,27 @@ class TemplateMiner:
         self._signatures[masked] = best
         self._point(best, masked)
         return best
+
+    def _merge_heads(self, words: list[str], runs: list[int], group: list[Cluster]) -> Cluster:
+        """Widen the oldest of ``group`` to take ``words`` (its first word becomes ``<*>``)
+        and fold the others into it, each out of its own bucket; returns it."""
+        group = sorted(group, key=lambda c: c.id)
+        keep = group[0]
+        changed = _widen(keep, words, runs)
+        if keep.words[0] != WILDCARD:  # a name is a value whole ("backup" / "expire": "<*>")
+            keep.words[0], keep.levels[0], keep._template, changed = WILDCARD, ANY, None, True
+        merged = []
+        for gone in group[1:]:
+            for home in (self._filed_key(gone), _bucket_key(gone.words)):
+                bucket = self._buckets.get(home, [])
+                if any(c is gone for c in bucket):
+                    merged.append(self._fold(gone, keep, bucket))
+                    if not bucket:
+                        del self._buckets[home]
+                    break
+        self._heads.file(keep)
+        self._last_change = tuple(merged) if merged or changed else None
+        return keep
 
     def _spanned(self, words: list[str], runs: list[int], key: tuple[int, str]) -> Cluster | None:
         """The cluster of another word count that takes ``words`` with one value of one word
@@ -459,6 +496,8 @@ class TemplateMiner:
         cluster = Cluster(self.next_id, list(words), [LITERAL] * len(words), list(runs))
         self.next_id += 1
         self.clusters[cluster.id] = cluster
+        if words and "a" <= words[0][:1] <= "z":  # a lower-case first word: a name? (._heads)
+            self._heads.file(cluster)
         bucket.append(cluster)
         if len(bucket) == CROWDED_BUCKET + 1:  # crowded now: no cached answer for its lines
             for c in bucket:
