@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 
+from vigil.logs._hostlists import fold_host_lists
 from vigil.logs._tokens import WILDCARD, fold_dates
 
 MAX_AFTER = 1
@@ -164,8 +165,6 @@ def _bounded(
 def fold_commands(words: list[str], masks: list[str]) -> tuple[list[str], list[str]]:
     """``words`` and their ``masks`` with a command (:func:`command_span`) made one word, its
     mask the kept frame around ``<*>``; both as they were when the line has none."""
-    if len(words) < 3 or _QUICK.search(" ".join(words)) is None:
-        return words, masks
     span = command_span(words)
     if span is None:
         return words, masks
@@ -176,6 +175,12 @@ def fold_commands(words: list[str], masks: list[str]) -> tuple[list[str], list[s
 
 def fold_masks(words: list[str], masks: list[str]) -> list[str]:
     """The masks of a line as the miner compares them: a command made one value
-    (:func:`fold_commands`), then each written-out date-time one clock
+    (:func:`fold_commands`) and a list of ``host:port`` addresses one value
+    (:mod:`vigil.logs._hostlists`), then each written-out date-time one clock
     (:func:`vigil.logs._tokens.fold_dates`)."""
-    return fold_dates(*fold_commands(words, masks))
+    text = " ".join(words)
+    if "," in text:
+        masks = fold_host_lists(words, masks)
+    if len(words) >= 3 and _QUICK.search(text) is not None:
+        words, masks = fold_commands(words, masks)
+    return fold_dates(words, masks)
