@@ -9,8 +9,8 @@ options (pgBackRest's ``backup command begin 2.54.0: --exec-id=... --stanza=main
 options, ntpd's ``Command line: /usr/sbin/ntpd -p /var/run/ntpd.pid -g -u 112:117``, a JVM's
 ``flags: [-Xms1g, -Xmx1g, ...]``). The miner buckets lines by word count, so each count made a
 template of its own, and a command seen once kept every option as a constant. The labels of
-every development directory that has one (twelve lines of eleven directories, none the other
-way) write the command, program and arguments, as one ``<*>`` in whatever frames it:
+every development directory that has one (fifteen label groups in eleven directories, none
+the other way) write the command, program and arguments, as one ``<*>`` in whatever frames it:
 ``COMMAND=<*>``, ``cmdline=[<*>]``, ``process "<*>"``, ``(<*>)``, ``Command line: <*>``.
 
 The rule: two or more option words (``-x``, ``--name``, ``--name=value``, ``-XX:+Flag``,
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._hostlists import fold_host_lists
+from vigil.logs._hostlists import HOST_LIST_HINT, fold_host_lists
 from vigil.logs._tokens import WILDCARD, fold_dates
 
 MAX_AFTER = 1
@@ -40,7 +40,10 @@ MAX_AFTER = 1
 (``run with --debug or --trace for details``)."""
 
 _OPTION = re.compile(r"""[\[('"\u2039{]*--?[A-Za-z][\w.:+/-]*(?:=\S*)?""")
-_QUICK = re.compile(r"""(?:^|[\s\['"\u2039(,{])--?[A-Za-z]""")
+_OPTION_HINT = re.compile(r"""(?:^|[\s\['"\u2039(,{])--?[A-Za-z]""")
+_QUICK = re.compile(rf"(?P<option>{_OPTION_HINT.pattern})|(?P<hosts>{HOST_LIST_HINT.pattern})")
+"""Either fold's cheap test, in one pass: most lines have neither an option nor a list of
+addresses."""
 _KEY = re.compile(r"[A-Za-z_][\w.\-]*=")
 _OPEN = {"[": "]", "(": ")", "{": "}"}
 _CLOSE = {"]": "[", ")": "(", "}": "{"}
@@ -173,14 +176,23 @@ def fold_commands(words: list[str], masks: list[str]) -> tuple[list[str], list[s
     return [*words[:start], slot, *words[stop:]], [*masks[:start], slot, *masks[stop:]]
 
 
-def fold_masks(words: list[str], masks: list[str]) -> list[str]:
+def fold_masks(words: list[str], masks: list[str], text: str | None = None) -> list[str]:
     """The masks of a line as the miner compares them: a command made one value
     (:func:`fold_commands`) and a list of ``host:port`` addresses one value
     (:mod:`vigil.logs._hostlists`), then each written-out date-time one clock
-    (:func:`vigil.logs._tokens.fold_dates`)."""
-    text = " ".join(words)
-    if "," in text:
+    (:func:`vigil.logs._tokens.fold_dates`). ``text``: the line the words were cut from, if
+    the caller has it (one regular-expression search over it tells most lines apart, which
+    need neither fold)."""
+    if text is None:
+        text = " ".join(words)
+    found = _QUICK.search(text)
+    if found is None:
+        return fold_dates(words, masks)
+    rest = found.end()
+    if found.group("hosts") is not None or HOST_LIST_HINT.search(text, rest) is not None:
         masks = fold_host_lists(words, masks)
-    if len(words) >= 3 and _QUICK.search(text) is not None:
+    if len(words) >= 3 and (
+        found.group("option") is not None or _OPTION_HINT.search(text, rest) is not None
+    ):
         words, masks = fold_commands(words, masks)
     return fold_dates(words, masks)

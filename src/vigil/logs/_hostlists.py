@@ -25,6 +25,10 @@ _LIST = re.compile(
     r"(?P<tail>[\])}\"']*[,;.]?)"
 )
 
+HOST_LIST_HINT = re.compile(r"\d,[A-Za-z0-9][\w.-]*:\d")
+"""What every list of addresses holds, a port, a comma, a host and a colon: a cheap test of
+the whole line before its words are looked at."""
+
 
 def fold_host_lists(words: list[str], masks: list[str]) -> list[str]:
     """``masks`` with each word that is a comma list of two or more ``host:port`` addresses
