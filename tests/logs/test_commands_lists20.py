@@ -36,6 +36,7 @@ def _folded(line: str) -> str:
             "Command line: <*>",
         ),
         ("$> nextflow run nf-core/rnaseq -profile docker -resume", "$> <*>"),
+        ("ran: f( -x -y b)", "ran: <*>"),  # a bracket the command opens is the command's
         (
             "JVM bootstrap flags: [-Xms1g, -Xmx1g, -XX:+UseConcMarkSweepGC,"
             " -Djava.awt.headless=true]",

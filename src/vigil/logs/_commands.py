@@ -147,11 +147,7 @@ def _unframed(
                     depth += 1
             tail = word[cut:]
             return _bounded(start, stop + 1, key, tail, last)
-    word = words[-1]
-    cut = len(word)
-    while cut > 0 and word[cut - 1] in "]})" and _depth(word[:cut]) < 0:
-        cut -= 1
-    return _bounded(start, len(words), key, word[cut:], last)
+    return _bounded(start, len(words), key, "", last)  # brackets it opens it closes
 
 
 def _bounded(
