@@ -84,6 +84,7 @@ from vigil.logs._cluster import (
     _widen,
     pin_place,
 )
+from vigil.logs._commands import fold_masks
 from vigil.logs._crowded import CROWDED_BUCKET, WordsIndex, by_id
 from vigil.logs._heads import HeadsIndex
 from vigil.logs._named import named_values
@@ -95,7 +96,6 @@ from vigil.logs._spans import fit, nearest
 from vigil.logs._tokens import (
     SPACE,
     WILDCARD,
-    fold_dates,
     full_stop,
     mask,
     split_words,
@@ -240,7 +240,7 @@ class TemplateMiner:
         """The cluster of a line whose shape (and weak words) were not seen yet; remembers it."""
         words = split_words(content)
         masks, weak = self._mask_list(words)
-        masked = " ".join(fold_dates(words, masks))
+        masked = " ".join(fold_masks(words, masks, content))
         cluster = self._signatures.get(masked)
         self._crowded = False  # (a remembered signature is never a crowded bucket's)
         if cluster is None:
@@ -274,7 +274,7 @@ class TemplateMiner:
         """:func:`mask` word by word through a cache keyed on each word's shape: a constant
         word or a number of a shape seen before costs one dict lookup."""
         words = split_words(content)
-        text = " ".join(fold_dates(words, self._mask_list(words)[0]))
+        text = " ".join(fold_masks(words, self._mask_list(words)[0], content))
         return text.replace(SPACE, " ") if SPACE in text else text
 
     def _mask_list(self, words: list[str]) -> tuple[list[str], tuple[int, ...]]:
@@ -371,7 +371,7 @@ class TemplateMiner:
         example), not that of its words now: a widened opening word may key elsewhere
         (``(root)``, a subject, widens to ``(<*>)``, not one), where no line would find it."""
         words = split_words(cluster.example)
-        masked = " ".join(fold_dates(words, self._mask_list(words)[0]))
+        masked = " ".join(fold_masks(words, self._mask_list(words)[0], cluster.example))
         key = _bucket_key(_collapse(masked.split())[0])
         return key if key[0] == len(cluster.words) else _bucket_key(cluster.words)
 
