@@ -1,0 +1,33 @@
+"""Header fields right after a line's time that close the header with no level or program.
+
+Called by :func:`vigil.logs._leading.detect_tokens` for each token it reads after a time (``i``
+the token, ``time_end`` where the time ended). Each function returns the header's end (after
+the spaces that follow it) and the fields it read, or ``None`` when its layout does not fit:
+
+- a source location in parentheses right after the time, ``file.ext.line`` or ``file.ext:line``,
+  and a level after it if one follows (lighttpd's ``<time>: (server.c.1513) msg``, ``(mod_x.c.9)
+  WARNING: msg``, ``(server.c.2009) [note] msg``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from vigil.logs._afterlevel import _skip_space, _Tokens
+from vigil.logs._kinds import LEVEL, _kind
+
+_PAREN_SOURCE = re.compile(r"^\([A-Za-z_][\w\-]*\.[a-z]{1,4}[.:]\d+\)$")
+"""A source file with its line in parentheses: ``(gw_backend.c.236)``, ``(server.c:42)``."""
+
+Found = tuple[int, tuple[tuple[str, str], ...]] | None
+
+
+def source_after_time(line: str, toks: _Tokens, i: int, time_end: int) -> Found:
+    """A parenthesised source location right after the time, and a level right after it."""
+    tok, end = toks[i]
+    if not (toks[i - 1][1] == time_end and toks.has(i + 1) and _PAREN_SOURCE.match(tok)):
+        return None
+    nxt, nxt_end = toks[i + 1]
+    if toks.has(i + 2) and _kind(nxt, True) == LEVEL:
+        return _skip_space(line, nxt_end), (("Source", tok), ("Level", nxt.rstrip(":")))
+    return _skip_space(line, end), (("Source", tok),)
