@@ -35,3 +35,21 @@ def test_parentheses_after_the_time_that_hold_no_source_stay_the_messages() -> N
     assert content(line) == "(pid 4821) worker started"
     line = "2026-11-29 10:02:17 (config.yaml) reloaded"
     assert content(line) == "(config.yaml) reloaded"
+
+
+def test_a_bracket_a_module_and_a_dash_after_the_time_are_header() -> None:
+    # ScyllaDB's stdout: the level first, then the time, "[shard N:group] module - msg"
+    line = "INFO  2026-11-29 10:00:04,902 [shard 0:main] storage_service - entering STARTING mode"
+    assert content(line) == "entering STARTING mode"
+    line = "WARN  2026-11-29 10:06:03,550 [shard 1:comp] large_data - Writing large partition ks/t"
+    assert content(line) == "Writing large partition ks/t"
+    # the same with no level (log4j's "%d [%t] %c - %m")
+    assert content("2026-11-29 10:00:01,118 [main] init - starting server") == "starting server"
+
+
+def test_a_bracket_after_the_time_without_a_module_and_dash_stays_the_messages() -> None:
+    # a capitalised word is the message's, and a name with no dash after it too
+    line = "2026-11-29 10:00:01,118 [main] Starting server - port 8080"
+    assert content(line) == "[main] Starting server - port 8080"
+    line = "2026-11-29 10:00:01,118 [main] init done - ok"
+    assert content(line) == "[main] init done - ok"

@@ -6,7 +6,10 @@ the spaces that follow it) and the fields it read, or ``None`` when its layout d
 
 - a source location in parentheses right after the time, ``file.ext.line`` or ``file.ext:line``,
   and a level after it if one follows (lighttpd's ``<time>: (server.c.1513) msg``, ``(mod_x.c.9)
-  WARNING: msg``, ``(server.c.2009) [note] msg``).
+  WARNING: msg``, ``(server.c.2009) [note] msg``);
+- a bracket right after the time, then a module name and a lone dash (ScyllaDB's ``<time> [shard
+  0:main] storage_service - msg``, log4j's ``%d [%t] %c - %m`` with no level): the bracket, the
+  name and the dash.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from vigil.logs._kinds import LEVEL, _kind
 
 _PAREN_SOURCE = re.compile(r"^\([A-Za-z_][\w\-]*\.[a-z]{1,4}[.:]\d+\)$")
 """A source file with its line in parentheses: ``(gw_backend.c.236)``, ``(server.c:42)``."""
+_MODULE = re.compile(r"^[a-z][a-z0-9_]*$")
+"""A lower-case module name, underscores allowed: ``init``, ``commitlog_replayer``."""
 
 Found = tuple[int, tuple[tuple[str, str], ...]] | None
 
@@ -31,3 +36,13 @@ def source_after_time(line: str, toks: _Tokens, i: int, time_end: int) -> Found:
     if toks.has(i + 2) and _kind(nxt, True) == LEVEL:
         return _skip_space(line, nxt_end), (("Source", tok), ("Level", nxt.rstrip(":")))
     return _skip_space(line, end), (("Source", tok),)
+
+
+def module_after_bracket(line: str, toks: _Tokens, i: int, time_end: int) -> Found:
+    """A bracket right after the time, a module name and a lone dash (token ``i`` the name)."""
+    if i < 2 or toks[i - 2][1] != time_end or not toks.has(i + 2):
+        return None
+    bracket, (tok, _), (dash, dash_end) = toks[i - 1][0], toks[i], toks[i + 1]
+    if not (bracket[0] == "[" and bracket[-1] == "]" and dash == "-" and _MODULE.match(tok)):
+        return None
+    return _skip_space(line, dash_end), (("Component", tok),)  # the bracket is a field already

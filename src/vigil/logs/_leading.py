@@ -27,6 +27,7 @@ from vigil.logs._afterlevel import (
 )
 from vigil.logs._aftertime import (
     Found,
+    module_after_bracket,
     source_after_time,
 )
 from vigil.logs._glued import located_program
@@ -345,6 +346,8 @@ def _after_time(line: str, toks: _Tokens, i: int, time_end: int, kind: int) -> F
     """The layouts of :mod:`vigil.logs._aftertime` at token ``i``, read after a time."""
     if kind == NODE:
         return source_after_time(line, toks, i, time_end)
+    if kind == OTHER:
+        return module_after_bracket(line, toks, i, time_end)
     return None
 
 
