@@ -53,3 +53,21 @@ def test_a_bracket_after_the_time_without_a_module_and_dash_stays_the_messages()
     assert content(line) == "[main] Starting server - port 8080"
     line = "2026-11-29 10:00:01,118 [main] init done - ok"
     assert content(line) == "[main] init done - ok"
+
+
+def test_a_source_and_a_level_each_closed_by_a_tab_are_header() -> None:
+    # Prosody: "Mon DD <time> source<TAB>level<TAB>msg", the source a module or a session
+    line = "Nov 29 10:00:01 portmanager\tinfo\tActivated service 'c2s' on [::]:5222, [*]:5222"
+    assert content(line) == "Activated service 'c2s' on [::]:5222, [*]:5222"
+    line = "Nov 29 10:11:20 upload.chat.example.org:tls\terror\tError creating context for s2s"
+    assert content(line) == "Error creating context for s2s"
+    line = "Nov 29 10:02:17 c2s5601b3a2c4e0\tinfo\tClient connected"
+    assert content(line) == "Client connected"
+
+
+def test_a_tabbed_word_that_is_no_level_keeps_the_old_cut() -> None:
+    line = "Nov 29 10:00:01 general\tstartup\tHello and welcome"
+    assert content(line) == "general\tstartup\tHello and welcome"
+    # the zap console's level right after the time is read as before
+    line = '2026-11-29T10:00:01.118Z\tINFO\tcontroller/job.go:42\tsynced\t{"n": 3}'
+    assert content(line) == 'synced\t{"n": 3}'

@@ -9,7 +9,9 @@ the spaces that follow it) and the fields it read, or ``None`` when its layout d
   WARNING: msg``, ``(server.c.2009) [note] msg``);
 - a bracket right after the time, then a module name and a lone dash (ScyllaDB's ``<time> [shard
   0:main] storage_service - msg``, log4j's ``%d [%t] %c - %m`` with no level): the bracket, the
-  name and the dash.
+  name and the dash;
+- a name and a level column each closed by a tab, after the time and a space (Prosody's ``Nov 29
+  <time> portmanager<TAB>info<TAB>msg``, its source a module or a session id).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._afterlevel import _skip_space, _Tokens
-from vigil.logs._kinds import LEVEL, _kind
+from vigil.logs._kinds import _LEVELS, LEVEL, _kind
 
 _PAREN_SOURCE = re.compile(r"^\([A-Za-z_][\w\-]*\.[a-z]{1,4}[.:]\d+\)$")
 """A source file with its line in parentheses: ``(gw_backend.c.236)``, ``(server.c:42)``."""
@@ -46,3 +48,19 @@ def module_after_bracket(line: str, toks: _Tokens, i: int, time_end: int) -> Fou
     if not (bracket[0] == "[" and bracket[-1] == "]" and dash == "-" and _MODULE.match(tok)):
         return None
     return _skip_space(line, dash_end), (("Component", tok),)  # the bracket is a field already
+
+
+def tabbed_source_level(line: str, toks: _Tokens, i: int, time_end: int) -> Found:
+    """A name closed by a tab after the time and a space, then a level closed by a tab."""
+    tok, end = toks[i]
+    if not (
+        toks[i - 1][1] == time_end
+        and line.startswith(" ", time_end)
+        and line.startswith("\t", end)
+        and toks.has(i + 2)
+    ):
+        return None
+    level, level_end = toks[i + 1]
+    if level.lower() not in _LEVELS or not line.startswith("\t", level_end):
+        return None
+    return _skip_space(line, level_end), (("Component", tok), ("Level", level))

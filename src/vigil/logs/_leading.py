@@ -29,6 +29,7 @@ from vigil.logs._aftertime import (
     Found,
     module_after_bracket,
     source_after_time,
+    tabbed_source_level,
 )
 from vigil.logs._glued import located_program
 from vigil.logs._kinds import (
@@ -345,9 +346,13 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
 def _after_time(line: str, toks: _Tokens, i: int, time_end: int, kind: int) -> Found:
     """The layouts of :mod:`vigil.logs._aftertime` at token ``i``, read after a time."""
     if kind == NODE:
-        return source_after_time(line, toks, i, time_end)
+        return source_after_time(line, toks, i, time_end) or tabbed_source_level(
+            line, toks, i, time_end
+        )
     if kind == OTHER:
-        return module_after_bracket(line, toks, i, time_end)
+        return module_after_bracket(line, toks, i, time_end) or tabbed_source_level(
+            line, toks, i, time_end
+        )
     return None
 
 
