@@ -267,7 +267,7 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
                 time_end = end  # "[rank0]:[2026-11-29 10:01:00] msg": a time after a field
             fields.append(("Time" if kind != NUMBER else "Number", tok))
             continue
-        if timed and i > 0 and time_end:
+        if timed and i > 0 and time_end and (tabbed or tok[0] == "(" or toks[i - 1][0][-1] == "]"):
             after = _after_time(line, toks, i, time_end, kind)
             if after is not None:
                 return after[0], (*fields, *after[1])
