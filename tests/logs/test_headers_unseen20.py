@@ -71,3 +71,23 @@ def test_a_tabbed_word_that_is_no_level_keeps_the_old_cut() -> None:
     # the zap console's level right after the time is read as before
     line = '2026-11-29T10:00:01.118Z\tINFO\tcontroller/job.go:42\tsynced\t{"n": 3}'
     assert content(line) == 'synced\t{"n": 3}'
+
+
+def test_names_joined_by_bars_in_a_bracket_after_the_level_open_the_message() -> None:
+    # Kafka Connect (holdout9): the connector context "[name|task-N]" is the message's, as the
+    # fixtures' README has it; it was taken for a log4j thread
+    line = (
+        "[2026-11-29 10:06:10,461] INFO [mysql-users-source|task-0|offsets] "
+        "WorkerSourceTask{id=mysql-users-source-0} Committing offsets for 12 acknowledged messages"
+    )
+    assert content(line) == (
+        "[mysql-users-source|task-0|offsets] WorkerSourceTask{id=mysql-users-source-0} "
+        "Committing offsets for 12 acknowledged messages"
+    )
+
+
+def test_a_thread_bracket_after_the_level_stays_header() -> None:
+    line = "2026-11-29 10:06:10,461 INFO [pool-2-thread-1] org.x.Worker - task done"
+    assert content(line) == "task done"
+    line = "[2026-11-29 10:06:10,461] INFO [Worker clientId=connect-1, groupId=c] Rebalance started"
+    assert content(line) == "[Worker clientId=connect-1, groupId=c] Rebalance started"
