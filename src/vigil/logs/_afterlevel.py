@@ -234,7 +234,7 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             j += 1
     j, fields_end, spaced = i, end, False
     while toks.has(j) and (toks[j][0].startswith("[") or toks[j][0] == "-"):
-        if _PIPED_CONTEXT.match(toks[j][0]):
+        if "|" in toks[j][0] and _PIPED_CONTEXT.match(toks[j][0]):
             break  # "INFO [conn-a|task-0|offsets] msg": a context of the message, no thread
         # "[tid 7981]", "[pid 12]": a named number is a header field, spaced or not
         spaced = spaced or (" " in toks[j][0] and not _NAMED_NUMBER.match(toks[j][0]))
