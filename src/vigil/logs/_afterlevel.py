@@ -44,6 +44,9 @@ _PARENTHESISED = re.compile(r"^\([\w.\-]+\)$")
 """A component in parentheses before a source location: ``(raylet) node_manager.cc:42:``."""
 _CONTEXT = re.compile(r"^\[[\w.\-:]+\]$")
 _NAMED_NUMBER = re.compile(r"^\[[A-Za-z]+ \d+\]$")
+_PIPED_CONTEXT = re.compile(r"^\[[\w.\-]+(?:\|[\w.\-]+)+\]$")
+"""Names joined by ``|`` in one bracket, ``[mysql-users-source|task-0|offsets]``: Kafka Connect's
+connector context, which opens the message (a thread name holds no bar)."""
 _ANGLE_PID = re.compile(r"^<\d+\.\d+\.\d+>(?:@\S+)?$")
 """An Erlang/Elixir process id after the level (``[info] <0.2009.0> msg``, lager's
 ``<0.5.0>@mod:fun:42``): the thread of the BEAM, a header field like a bracketed thread."""
@@ -231,6 +234,8 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             j += 1
     j, fields_end, spaced = i, end, False
     while toks.has(j) and (toks[j][0].startswith("[") or toks[j][0] == "-"):
+        if "|" in toks[j][0] and _PIPED_CONTEXT.match(toks[j][0]):
+            break  # "INFO [conn-a|task-0|offsets] msg": a context of the message, no thread
         # "[tid 7981]", "[pid 12]": a named number is a header field, spaced or not
         spaced = spaced or (" " in toks[j][0] and not _NAMED_NUMBER.match(toks[j][0]))
         fields_end = toks[j][1]

@@ -56,6 +56,10 @@ msg``, the request id or dashes after an Erlang pid included), unless a layout a
 (glog's, vLLM's, ``[INFO] <time> - msg``) already reads it.
 NFS-Ganesha's fields separated by `` : `` after the time, up to a component and a level each after
 a space and a colon (``: host : prog-pid[thread] fn :NFS STARTUP :EVENT :msg``), are header.
+After the time, a source location in parentheses (lighttpd's ``<time>: (server.c.1513) msg``), a
+bracket, a module name and a lone dash (ScyllaDB's ``[shard 0:main] storage_service - msg``) and a
+name and a level each closed by a tab (Prosody's ``portmanager<TAB>info<TAB>msg``) end the header
+(:mod:`vigil.logs._aftertime`).
 
 The kind of each token (time, level, number, program...) is told by :mod:`vigil.logs._kinds`;
 the token rules are walked by :mod:`vigil.logs._leading`, and what follows a syslog program is

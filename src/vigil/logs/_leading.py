@@ -25,6 +25,12 @@ from vigil.logs._afterlevel import (
     _skip_space,
     _Tokens,
 )
+from vigil.logs._aftertime import (
+    Found,
+    module_after_bracket,
+    source_after_time,
+    tabbed_source_level,
+)
 from vigil.logs._glued import located_program
 from vigil.logs._kinds import (
     _COUNTED,
@@ -261,6 +267,10 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
                 time_end = end  # "[rank0]:[2026-11-29 10:01:00] msg": a time after a field
             fields.append(("Time" if kind != NUMBER else "Number", tok))
             continue
+        if timed and i > 0 and time_end and (tabbed or tok[0] == "(" or toks[i - 1][0][-1] == "]"):
+            after = _after_time(line, toks, i, time_end, kind)
+            if after is not None:
+                return after[0], (*fields, *after[1])
         if timed and tok in ("stdout", "stderr") and toks.has(i + 1) and toks[i + 1][0] in "FP":
             return _skip_space(line, toks[i + 1][1]), tuple(fields)  # CRI: "<time> stdout F msg"
         if _between_dashes(toks, i, kind):
@@ -331,6 +341,19 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if known is not None:
             return known
     return 0, ()
+
+
+def _after_time(line: str, toks: _Tokens, i: int, time_end: int, kind: int) -> Found:
+    """The layouts of :mod:`vigil.logs._aftertime` at token ``i``, read after a time."""
+    if kind == NODE:
+        return source_after_time(line, toks, i, time_end) or tabbed_source_level(
+            line, toks, i, time_end
+        )
+    if kind == OTHER:
+        return module_after_bracket(line, toks, i, time_end) or tabbed_source_level(
+            line, toks, i, time_end
+        )
+    return None
 
 
 def _right_after(toks: _Tokens, i: int, time_end: int) -> bool:
