@@ -100,3 +100,25 @@ def test_a_cluster_whose_opening_word_widened_is_found_again_after_an_eviction()
     miner.add("delta done")  # a fifth event: "alpha done", seen least recently, is evicted
     assert len(miner.clusters) == 4
     assert miner.add("(alice) CMD (/opt/bin/rotate-logs)").cluster_id == first
+
+
+def test_a_word_widened_in_part_stays_as_it_is_for_a_value_it_covers_after_a_restart() -> None:
+    """``[a|task-0|offsets]`` and ``[b|task-0|offsets]`` make ``[<*>|task-0|offsets]``. The
+    next ``[b|...]`` line reached the cluster by the masked-line cache in one run and was
+    compared afresh after a restart, which loosened the word again to ``[<*>|<*>|offsets]``:
+    the same line, two templates. A word the template already covers changes nothing."""
+    lines = [
+        "[pg-orders-source|task-0|offsets] Committing offsets for 1240 acknowledged messages",
+        "[mysql-users-source|task-0|offsets] Committing offsets for 18 acknowledged messages",
+        "[pg-orders-source|task-0|offsets] Committing offsets for 977 acknowledged messages",
+        "[mysql-users-source|task-0|offsets] Committing offsets for 3 acknowledged messages",
+    ]
+    whole = TemplateMiner()
+    answers = [whole.add(line) for line in lines]
+    restarted = TemplateMiner()
+    for line in lines[:3]:
+        restarted.add(line)
+    last = loads(dumps(restarted)).add(lines[3])
+    want = "[<*>|task-0|offsets] Committing offsets for <*> acknowledged messages"
+    assert answers[-1].template == want
+    assert (last.cluster_id, last.template) == (answers[-1].cluster_id, want)
