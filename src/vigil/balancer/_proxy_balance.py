@@ -248,14 +248,24 @@ class ConnectionShare:
         # when the batch's connections are made (BalancedListener._finish) or at the next
         # wake-up, never by a timer (a beat can run between an accept and its connection_made:
         # asyncio runs due timers after the I/O callbacks of an iteration, uvloop before the
-        # callbacks queued by the previous one's); mirrored in ProxyState.unmade
+        # callbacks queued by the previous one's). Once started the proxy's ProxyState.unmade
+        # is the count (each connection_made lowers it by one: a made connection counted
+        # twice, in the clients and here, read this worker high until the batch's _finish, and
+        # a sibling took more than its share: a burst of 1,000 split 498/502); this one counts
+        # only before start()
         self.fresh = 0
         self.short = False  # the last wake-up left connections to the siblings
         self._beater: asyncio.TimerHandle | None = None
         self._state: ProxyState | None = None
 
+    def unmade(self) -> int:
+        """Connections accepted whose ``connection_made`` has not run: the proxy's count
+        (``ProxyState.unmade``, which each ``connection_made`` lowers by one) once started."""
+        state = self._state
+        return self.fresh if state is None else state.unmade
+
     def own(self) -> int:
-        return len(self.clients) + self.fresh
+        return len(self.clients) + self.unmade()
 
     def made(self) -> None:
         """The connections accepted so far are made (among the clients): none is fresh."""
@@ -267,7 +277,7 @@ class ConnectionShare:
     def publish(self, now: int) -> None:
         """Store this worker's count and beat ``now`` (one aligned 8-byte store each)."""
         cells = self.cells
-        cells[self.base] = len(self.clients) + self.fresh
+        cells[self.base] = len(self.clients) + self.unmade()
         cells[self.base + 1] = now
 
     def quota(self, waiting: int, now: int) -> int:
@@ -297,8 +307,8 @@ class ConnectionShare:
         self.fresh += count
         state = self._state
         if state is not None:
-            state.unmade = self.fresh
-        self.cells[self.base] = len(self.clients) + self.fresh
+            state.unmade += count
+        self.cells[self.base] = len(self.clients) + self.unmade()
 
     def admits(self, now: int) -> bool:
         return admits(self.own(), self.worker, self.cells, self.workers, now, self.stale)

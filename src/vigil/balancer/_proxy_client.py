@@ -183,6 +183,8 @@ class ClientConnection:
                     self.trusted = True
                     self.plain = False
         self.state.clients.add(self)
+        if self.state.unmade:  # exact balance: counted as accepted until now (no double count)
+            self.state.unmade -= 1
         self.state.access_due = 0.0  # is the access log on? asked again at the next request end
         self.last_io = self.state.loop.time()
         # its timeouts are watched by the proxy's sweep over the live connections, not by a
