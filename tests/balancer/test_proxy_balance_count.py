@@ -8,8 +8,11 @@ the count is read through a sibling's view of the shared table."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
+from collections.abc import AsyncIterator
+from typing import NamedTuple
 
 import pytest
 import uvloop
@@ -21,6 +24,7 @@ from vigil.balancer._proxy_balance import (
     allowance,
     listen_shared,
 )
+from vigil.balancer._proxy_state import ProxyState
 from vigil.balancer.proxy import Proxy
 
 LOOPS = [asyncio.new_event_loop, uvloop.new_event_loop]
@@ -35,23 +39,46 @@ async def until(condition, what: str, limit: float = 10.0) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
+@contextlib.asynccontextmanager
+async def exact_proxy() -> AsyncIterator[Exact]:
+    """A proxy with exact balance as worker 0 of two, worker 1's view of the same table (the
+    sibling), and a list for the test's client sockets, all closed at the end."""
+    table = ConnectionTable(2)
+    share = ConnectionShare(table.name, 0, 2)
+    sibling = ConnectionShare(table.name, 1, 2)
+    proxy = Proxy(lambda request: None)
+    clients: list[socket.socket] = []
+    try:
+        port = await proxy.start(sock=listen_shared("127.0.0.1", 0, 64), balance=share)
+        state = proxy._state
+        assert state is not None
+        yield Exact(state, share, sibling, port, clients)
+    finally:
+        for client in clients:
+            client.close()
+        await proxy.stop(0.5)
+        share.close()
+        sibling.close()
+        table.unlink()
+
+
+class Exact(NamedTuple):
+    state: ProxyState
+    share: ConnectionShare
+    sibling: ConnectionShare
+    port: int
+    clients: list[socket.socket]
+
+
 @pytest.mark.parametrize("loop_factory", LOOPS, ids=["asyncio", "uvloop"])
 def test_a_close_in_the_iteration_of_an_accepted_batch_publishes_the_batch(
     loop_factory,
 ) -> None:
     async def scenario() -> tuple[float, int, float]:
-        table = ConnectionTable(2)
-        share = ConnectionShare(table.name, 0, 2)
-        sibling = ConnectionShare(table.name, 1, 2)  # worker 1's view of the same table
-        proxy = Proxy(lambda request: None)
-        clients: list[socket.socket] = []
-        try:
-            port = await proxy.start(sock=listen_shared("127.0.0.1", 0, 64), balance=share)
+        async with exact_proxy() as (state, share, sibling, port, clients):
             assert share._beater is not None
             share._beater.cancel()  # no beat: what the table holds is what accept/close stored
-            state = proxy._state
-            assert state is not None
-            clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+            clients += [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
             await until(lambda: len(state.clients) == 3, "3 connections made")
             # the loop does not run in between: one client closes, then a batch connects, so
             # one wake-up sees the close (first) and the queued batch together
@@ -69,16 +96,9 @@ def test_a_close_in_the_iteration_of_an_accepted_batch_publishes_the_batch(
             # and it stays right once the connections are closed
             for client in clients:
                 client.close()
-            clients = []
+            clients.clear()
             await until(lambda: not state.clients, "all closed")
             return seen, takes, sibling.cells[0]
-        finally:
-            for client in clients:
-                client.close()
-            await proxy.stop(0.5)
-            share.close()
-            sibling.close()
-            table.unlink()
 
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         seen, takes, after = runner.run(scenario())
@@ -97,30 +117,15 @@ def test_a_beat_due_in_the_iteration_of_an_accepted_batch_publishes_the_batch(
     beat's time while the batch connects, so the accept and the beat share an iteration."""
 
     async def scenario() -> float:
-        table = ConnectionTable(2)
-        share = ConnectionShare(table.name, 0, 2)
-        sibling = ConnectionShare(table.name, 1, 2)
-        proxy = Proxy(lambda request: None)
-        clients: list[socket.socket] = []
-        try:
-            port = await proxy.start(sock=listen_shared("127.0.0.1", 0, 64), balance=share)
-            state = proxy._state
-            assert state is not None
+        async with exact_proxy() as (state, _, sibling, port, clients):
             await asyncio.sleep(0.01)
-            clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(BATCH)]
+            clients += [socket.create_connection(("127.0.0.1", port)) for _ in range(BATCH)]
             time.sleep(0.15)  # noqa: ASYNC251 - blocked past the next beat (BEAT = 0.1 s)
             for _ in range(200):  # iterations, far fewer than a beat's worth
                 if len(state.clients) == BATCH:
                     break
                 await asyncio.sleep(0)
             return sibling.cells[0]
-        finally:
-            for client in clients:
-                client.close()
-            await proxy.stop(0.5)
-            share.close()
-            sibling.close()
-            table.unlink()
 
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         seen = runner.run(scenario())
@@ -139,29 +144,14 @@ def test_a_made_connection_is_counted_once_before_the_batch_is_finished(loop_fac
     split 498/502 in CI). With the batch's end held off, the count a beat stores is exact."""
 
     async def scenario() -> float:
-        table = ConnectionTable(2)
-        share = ConnectionShare(table.name, 0, 2)
-        sibling = ConnectionShare(table.name, 1, 2)
-        share.made = lambda: None  # type: ignore[method-assign]  # the batch never "ends"
-        proxy = Proxy(lambda request: None)
-        clients: list[socket.socket] = []
-        try:
-            port = await proxy.start(sock=listen_shared("127.0.0.1", 0, 64), balance=share)
+        async with exact_proxy() as (state, share, sibling, port, clients):
+            share.made = lambda: None  # type: ignore[method-assign]  # the batch never "ends"
             assert share._beater is not None
             share._beater.cancel()
-            state = proxy._state
-            assert state is not None
-            clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+            clients += [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
             await until(lambda: len(state.clients) == 3, "3 connections made")
             share.publish(share.clock())  # what a beat stores
             return sibling.cells[0]
-        finally:
-            for client in clients:
-                client.close()
-            await proxy.stop(0.5)
-            share.close()
-            sibling.close()
-            table.unlink()
 
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         assert runner.run(scenario()) == 3  # was 6: the three made, and again as accepted
