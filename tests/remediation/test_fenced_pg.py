@@ -164,8 +164,10 @@ async def test_a_takeover_waits_for_a_stops_signal_in_flight(
     assert not inner.alive(info) and new.leads()
 
 
-TERM_IGNORED = "trap 'echo term >> \"$0\"' TERM; while :; do sleep 0.1; done"
-"""A replica that notes its SIGTERM in the file named by $0 and runs on (SIGKILL ends it)."""
+TERM_IGNORED = 'trap \'echo term >> "$0"\' TERM; : > "$0.ready"; while :; do sleep 0.1; done'
+"""A replica that notes its SIGTERM in the file named by $0 and runs on (SIGKILL ends it); it
+makes ``$0.ready`` once its trap is set (a SIGTERM before that ends the shell: a CI run failed
+so, the stop finished with no SIGTERM noted)."""
 
 
 async def test_a_takeover_during_a_stops_grace_is_not_held_back_and_refuses_its_sigkill(
@@ -181,6 +183,12 @@ async def test_a_takeover_during_a_stops_grace_is_not_held_back_and_refuses_its_
     argv = ["sh", "-c", TERM_IGNORED, str(noted)]
     info = await inner.start(ProcessSpec(replica=ReplicaId("llm/0"), argv=argv))
     try:
+        ready = tmp_path / "terms.ready"
+        for _ in range(600):  # its trap set before the SIGTERM goes out
+            if ready.exists():
+                break
+            await asyncio.sleep(0.05)
+        assert ready.exists()
         stopping = asyncio.create_task(hosts.stop(info, 8.0))  # room for the takeover
         for _ in range(600):
             if noted.exists() or stopping.done():
