@@ -248,12 +248,11 @@ class ConnectionShare:
         # when the batch's connections are made (BalancedListener._finish) or at the next
         # wake-up, never by a timer (a beat can run between an accept and its connection_made:
         # asyncio runs due timers after the I/O callbacks of an iteration, uvloop before the
-        # callbacks queued by the previous one's). Once started the proxy's ProxyState.unmade
-        # is the count (each connection_made lowers it by one: a made connection counted
-        # twice, in the clients and here, read this worker high until the batch's _finish, and
-        # a sibling took more than its share: a burst of 1,000 split 498/502); this one counts
-        # only before start()
-        self.fresh = 0
+        # callbacks queued by the previous one's). The count is the proxy's
+        # ProxyState.unmade, which each connection_made lowers by one (a made connection
+        # counted twice, in the clients and as accepted, read this worker high until the
+        # batch's _finish, and a sibling took more than its share: a burst of 1,000 split
+        # 498/502). Nothing is accepted before start(), which is given that state.
         self.short = False  # the last wake-up left connections to the siblings
         self._beater: asyncio.TimerHandle | None = None
         self._state: ProxyState | None = None
@@ -262,14 +261,13 @@ class ConnectionShare:
         """Connections accepted whose ``connection_made`` has not run: the proxy's count
         (``ProxyState.unmade``, which each ``connection_made`` lowers by one) once started."""
         state = self._state
-        return self.fresh if state is None else state.unmade
+        return 0 if state is None else state.unmade
 
     def own(self) -> int:
         return len(self.clients) + self.unmade()
 
     def made(self) -> None:
-        """The connections accepted so far are made (among the clients): none is fresh."""
-        self.fresh = 0
+        """The connections accepted so far are made (among the clients): none is unmade."""
         state = self._state
         if state is not None:
             state.unmade = 0
@@ -304,7 +302,6 @@ class ConnectionShare:
         callgrind, an int through the memoryview), so the siblings see them before their
         next look. A sibling that looks during the batch sees this worker's count low, which
         only makes its own share smaller (:func:`quota`, :func:`admits`)."""
-        self.fresh += count
         state = self._state
         if state is not None:
             state.unmade += count
@@ -325,7 +322,7 @@ class ConnectionShare:
         self._beat(loop)
 
     def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.publish(self.clock())  # with the fresh ones (see __init__)
+        self.publish(self.clock())  # with the unmade ones (see __init__)
         self._beater = loop.call_later(BEAT, self._beat, loop)
 
     def close(self) -> None:
