@@ -20,10 +20,12 @@ whose beat is older than :data:`STALE` (stopped, stuck, dead) is ignored, so a w
 the only live one accepts everything: nobody can starve the socket for longer than ``STALE``.
 Each worker publishes its count at every accepting wake-up and whenever one of its client
 connections closes (``ProxyState.published``), and beats (liveness) every :data:`BEAT`. Both workers
-wake for each new connection: a wake-up reads the queue's length first and, finding it empty (a
-sibling took the connections), returns at once; otherwise it tries no more accepts than the
-queue holds. Compiled by mypyc with the rest of the data plane (``setup.py``; branch ``exact3``:
-this callback ran interpreted at every wake-up, most of exact balance's +7 % user-space
+wake for each new connection: a wake-up reads the table, then the queue's length (in that
+order, so that a connection a sibling takes meanwhile is never counted twice, in the queue and
+in the sibling's count) and, finding the queue empty (a sibling took the connections), returns
+at once; otherwise it tries no more accepts than the queue holds. Compiled by mypyc with the
+rest of the data plane (``setup.py``; branch ``exact3``: this callback ran interpreted at every
+wake-up, most of exact balance's +7 % user-space
 instructions per closed connection, docs/benchmarks.md "Exact balance, compiled"). As in
 :mod:`vigil.balancer._pool_shared`, every cell has one writer and is one aligned 8-byte store:
 a reader sees an old or a new value, never a mix; a stale count only delays a decision by a look.
@@ -244,15 +246,15 @@ class ConnectionShare:
         self.clock = clock
         self.stale = stale
         self.clients: Sized = ()
-        # accepted and not yet among the clients (their connection_made not run yet): zeroed
-        # when the batch's connections are made (BalancedListener._finish) or at the next
-        # wake-up, never by a timer (a beat can run between an accept and its connection_made:
-        # asyncio runs due timers after the I/O callbacks of an iteration, uvloop before the
-        # callbacks queued by the previous one's). The count is the proxy's
-        # ProxyState.unmade, which each connection_made lowers by one (a made connection
-        # counted twice, in the clients and as accepted, read this worker high until the
-        # batch's _finish, and a sibling took more than its share: a burst of 1,000 split
-        # 498/502). Nothing is accepted before start(), which is given that state.
+        # accepted and not yet among the clients (their connection_made not run yet): the
+        # proxy's ProxyState.unmade, raised by took(), lowered by each connection_made, and
+        # zeroed only when the listener has no accepted connection left waiting
+        # (BalancedListener._finish: what is left then never got its connection_made), never
+        # by a timer or a wake-up (a beat can run between an accept and its connection_made,
+        # and so can a second wake-up when libuv polls again in one iteration). Counted once:
+        # a made connection counted in the clients and as accepted read this worker high
+        # until the batch's _finish (fixed in de0291c). Nothing is accepted before start(),
+        # which is given that state.
         self.short = False  # the last wake-up left connections to the siblings
         self._beater: asyncio.TimerHandle | None = None
         self._state: ProxyState | None = None
@@ -281,18 +283,24 @@ class ConnectionShare:
     def quota(self, waiting: int, now: int) -> int:
         return quota(self.own(), waiting, self.worker, self.cells, self.workers, now, self.stale)
 
-    def wake(self, waiting: int) -> int:
+    def wake(self, waiting: int, seen: Sequence[int]) -> int:
         """A wake-up with ``waiting`` connections queued: publish the count and the beat, and
-        say how many to take now (:func:`allowance`); :attr:`short` tells whether that leaves
-        some to the siblings. One clock read."""
-        self.made()  # the previous batch's connections are among the clients by now
+        say how many to take now (:func:`allowance` over ``seen``, the table as read BEFORE the
+        queue's length: see :meth:`BalancedListener._accept`); :attr:`short` tells whether that
+        leaves some to the siblings. One clock read.
+
+        The count includes the connections accepted whose ``connection_made`` has not run
+        (:meth:`unmade`): usually none by now, but libuv polls again within one loop iteration
+        when a poll fills its 1,024 events, and the listener can then wake twice before the
+        first batch is made (this method zeroed that count until branch ``burst24``, on the
+        belief that the previous batch was made by the next wake-up)."""
         now = self.clock()
-        own = len(self.clients)
+        own = len(self.clients) + self.unmade()
         cells = self.cells
         cells[self.base] = own
         cells[self.base + 1] = now
         limit = min(waiting, BATCH)
-        take = allowance(own, waiting, self.worker, cells, self.workers, now, self.stale, limit)
+        take = allowance(own, waiting, self.worker, seen, self.workers, now, self.stale, limit)
         self.short = take < limit
         return take
 
@@ -362,6 +370,16 @@ class BalancedListener(Listener):
         super().__init__(loop, sock, factory)
 
     def _accept(self) -> None:
+        share = self.share
+        # the siblings' counts BEFORE the queue's length (one C call for the table): a sibling
+        # that takes from the queue and stores its count between the two reads is then counted
+        # in neither, and this worker takes less than its share for a moment; read the other
+        # way round, those connections were counted twice, in the queue and in the sibling's
+        # count, and this worker took past its share what the sibling had taken (a burst of
+        # 1,000 ended 498/502 under load, from source: the window between the reads is longer
+        # interpreted; a model of the two workers' steps in every interleaving,
+        # tests/balancer/test_proxy_balance_race.py, ended up to 10 apart)
+        seen = share.cells.tolist()
         waiting = queued(self.sock)
         if waiting == 0:
             # a sibling woke for the same connections and took them (both watch the socket):
@@ -370,11 +388,10 @@ class BalancedListener(Listener):
             return
         if waiting < 0:  # the queue's length cannot be read: accept until none is left
             waiting = BATCH
-        share = self.share
         # its share of the queue in one batch, then while it holds no more than its siblings;
         # no more than the queue holds: the accept past it would only fail (EAGAIN, an
         # exception raised and caught); one that arrives meanwhile wakes the loop again
-        count = share.wake(waiting)
+        count = share.wake(waiting, seen)
         take = self._take
         taken = 0
         while taken < count and take():
