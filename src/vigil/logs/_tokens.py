@@ -11,9 +11,10 @@ Two strengths of "variable":
   word that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``; not an
   upper-case code, ``ISPN000094``, ``ED25519``, which is weak: message codes and algorithm
   names are constants more often than values), long hex
-  strings, rooted paths (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host
-  names with their port (``db.internal:5432``, ``msra-sa-41:9000``; an IP keeps ``<*>:<*>`` as
-  in the Loghub templates), durations without seconds (``01:32``), values joined by ``@``
+  strings, a number in scientific notation (``2.412331E+00``, ``1e+06``), rooted paths
+  (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host names with their port
+  (``db.internal:5432``, ``msra-sa-41:9000``; an IP keeps ``<*>:<*>`` as in the Loghub
+  templates), durations without seconds (``01:32``), values joined by ``@``
   (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one value, and so is
   an address at a named network, ``10.0.0.5@o2ib``), a network interface by slot and port
   (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
@@ -82,8 +83,10 @@ _STRONG = re.compile(
     rf"|\b(?:{_DAYS})\b"  # day names
     # A value does not end with a hyphen: one after it is punctuation glued to the value (the
     # arrow of "131->0", "3901M->3539M", "10.0.0.1:53412->10.0.0.9:53"), not part of it.
-    # starts with a digit, signed or not ("+" only before a decimal: "(+0x12cf0)" keeps it)
+    # starts with a digit, signed or not ("+" only before a decimal: "(+0x12cf0)" keeps it);
+    # a positive exponent is the number's: "2.412331E+00", "1e+06" (C's %e, Go's %g, Python)
     r"|(?<![\w-])(?:-|(?<![\w+])\+(?=[\d.]+(?![\w.])))?\d(?:[\w-]*\w)?"
+    r"(?:(?<=\d[eE])\+\d+(?!\w|\.\d))?"
     r"|(?<![\w-])(?![A-Z][A-Z\-]*\d+(?![\w-]))[\w-]*?\d{3}(?:[\w-]*\w)?"  # a run of 3+ digits
     r"|(?<![\w-])[\w-]*?\d(?:[^\W\d]|-)+\d[\w-]*"  # two numbered parts: R25-M1-N2, x86_64
     r"|(?<![\w-])(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}(?![\w-])"  # long hex
