@@ -21,9 +21,9 @@ Two strengths of "variable":
   product token with its version (``curl/8.5.0``, a user agent written with ``+``), PCI
   addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``), numbers with
   thousands separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` ->
-  ``<*>:<*>``), a WAL position (``A/42000028`` -> ``<*>/<*>``) and a relative path of three or
-  more parts holding a number (``shards/00000000-7fffffff/orders.1796032801``; these three in
-  :mod:`vigil.logs._wholes`).
+  ``<*>:<*>``), a WAL position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or
+  more parts holding a number (``shards/00000000-7fffffff/orders.1796032801``) and an IP
+  address at a port (``10.6.0.3@53`` -> ``<*>@<*>``; these four in :mod:`vigil.logs._wholes`).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
@@ -38,7 +38,13 @@ import re
 from functools import lru_cache
 
 from vigil.logs._refs import mask_images
-from vigil.logs._wholes import mask_bracketed_ipv6, mask_relative_paths, mask_wal_positions
+from vigil.logs._wholes import (
+    AT_PORT,
+    mask_addresses_at_port,
+    mask_bracketed_ipv6,
+    mask_relative_paths,
+    mask_wal_positions,
+)
 
 WILDCARD = "<*>"
 
@@ -177,6 +183,7 @@ _PROTOCOL = re.compile(r"(?<![\w/.\-\"])([A-Z]{3,6})/(\d(?:\.\d)?)(?![\w/.\-\"])
 a constant of the message, kept as written (a quoted request line, ``"GET /a HTTP/1.1"``, is
 one value the miner groups by its words, as the Loghub ground truth has it)."""
 _DOTTED = WILDCARD + "." + WILDCARD
+_AT_PORT_MASK = WILDCARD + "@" + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
 _DIGIT = re.compile(r"\d")
@@ -203,6 +210,7 @@ def mask(content: str, *, header: bool = False) -> str:
     if "/" in content and (":" in content or "@" in content):
         content = mask_images(content)
     if "@" in content:
+        content = mask_addresses_at_port(content)
         content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
@@ -239,6 +247,8 @@ def mask(content: str, *, header: bool = False) -> str:
     if protocols:
         for name, version in protocols:  # "HTTP/<*>" back to "HTTP/1.1"
             masked = masked.replace(f"{name}/{WILDCARD}", f"{name}/{version}", 1)
+    if AT_PORT in masked:  # "10.6.0.3@53": an address and its port, kept apart to the end
+        masked = masked.replace(AT_PORT, _AT_PORT_MASK)
     if " " in line:  # a line, not one word
         return full_stop(line, masked)
     if not header and "-" in line and line[-1:] != "-":

@@ -1,5 +1,5 @@
 """Values the word masks would split or leave in parts: a bracketed IPv6 address, a WAL
-position, a relative path that holds a value.
+position, a relative path that holds a value, an address at a port.
 
 Called by :func:`vigil.logs._tokens.mask` before the word masks of
 :data:`vigil.logs._tokens._STRONG`, each on a line that can hold its shape (a cheap test first).
@@ -30,6 +30,17 @@ Pure string rewriting. The labels these rules follow (``docs/benchmarks.md``, br
   location (``reflector.go:160``) nor anything glued to ``/``, ``@``, ``:`` or a dot, and not a
   path under a dotted first part (``api.example.com/v1/models``, ``k8s.io/client-go/...``: a
   host's or a module's path, masked as before).
+- **An IP address at a port** (Knot DNS's ``10.6.0.3@53``, ``2001:db8::2@53``; ClamAV's
+  ``instream(127.0.0.1@51234)``; the ``address@port`` that NSD's, Unbound's and Knot's
+  configuration files write too, and that their tools echo):
+  an address and a port, ``<*>@<*>``, as ``10.6.0.3:53`` is ``<*>:<*>`` (branch ``mask21``:
+  the labels of holdout19 and holdout20). The joining of values around ``@`` that follows the
+  word masks (a sequence number at a time, ``00000001@2016/9/28:16:03:58.446``; a version at a
+  build, ntpd's ``4.2.8p15@1.3728-o``) would make it one ``<*>``: the address is written as
+  :data:`AT_PORT` until that is done. Only a dotted IPv4 address or an IPv6 address with
+  ``::`` or seven colons, and a port of one to five digits ending the value: not a user, a
+  host name or a network at an address (``svc@login02``, ``10.0.0.5@o2ib``), which are one
+  value as before.
 """
 
 from __future__ import annotations
@@ -53,6 +64,16 @@ _RELATIVE = re.compile(
 )
 _RELATIVE_HINT = re.compile(r"[\w\-]/[\w.\-]+/")
 _DIGIT = re.compile(r"\d")
+AT_PORT = "\ue001"
+"""Stands for ``<*>@<*>``, an address at a port, from :func:`mask_addresses_at_port` until
+:func:`vigil.logs._tokens.mask` has joined the other values around ``@``: a private-use
+character, which no word mask takes for part of a value."""
+_AT_PORT = re.compile(
+    r"(?<![\w.:@\-])(?:\d{1,3}(?:\.\d{1,3}){3}"
+    r"|(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){7})"
+    r"(?:[0-9a-fA-F]{1,4}|:)(?::[0-9a-fA-F]{0,4}){1,7})"
+    r"@\d{1,5}(?![\w@:/\-]|\.\w)"
+)
 
 
 def mask_bracketed_ipv6(content: str) -> str:
@@ -82,3 +103,9 @@ def mask_relative_paths(content: str) -> str:
     if _RELATIVE_HINT.search(content) is None:
         return content
     return _RELATIVE.sub(_relative, content)
+
+
+def mask_addresses_at_port(content: str) -> str:
+    """``content`` with each IP address written at its port (``10.6.0.3@53``) replaced by
+    :data:`AT_PORT`. Callers test for ``@`` first."""
+    return _AT_PORT.sub(AT_PORT, content)

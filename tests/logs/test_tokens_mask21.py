@@ -1,0 +1,34 @@
+"""Values the masks split or join (branch mask21): an IP address at a port is an address and
+a port, a reverse-DNS name is one value, a relative path keeps a part an earlier mask found.
+
+Each rule is drawn from labels that agree across directories (``docs/benchmarks.md``, "Values
+the masks split, round of 1 Dec"); the near misses are shapes the rule must leave as before."""
+
+from __future__ import annotations
+
+from vigil.logs._tokens import mask
+
+
+def test_an_ip_address_at_a_port_is_an_address_and_a_port() -> None:
+    # Knot DNS (holdout20) and ClamAV (holdout19): the labels write <*>@<*>, as <*>:<*> for an
+    # address with its port after a colon
+    assert mask("binding to interface 10.6.0.2@53") == "binding to interface <*>@<*>"
+    assert mask("binding to interface 2001:db8:6::2@53") == "binding to interface <*>@<*>"
+    assert mask("refresh, remote 10.6.0.9@53, remote serial 2026112204") == (
+        "refresh, remote <*>@<*>, remote serial <*>"
+    )
+    assert mask("IXFR, outgoing, remote 10.6.0.3@53 TCP, started") == (
+        "IXFR, outgoing, remote <*>@<*> TCP, started"
+    )
+    assert mask("instream(127.0.0.1@51234): Eicar FOUND") == "instream(<*>@<*>): Eicar FOUND"
+
+
+def test_what_only_looks_like_an_address_at_a_port_is_one_value_as_before() -> None:
+    # a version at its build (ntpd), a sequence number at a time (Windows CBS), a user at a
+    # host, an address at a named network (Lustre's NID), a port with more after it
+    assert mask("ntpd 4.2.8p15@1.3728-o Wed") == "ntpd <*> <*>"
+    assert mask("CSI 00000001@2016/9/28:16:03:58.446 Expecting") == "CSI <*> Expecting"
+    assert mask("job queued by svc-train@login02 now") == "job queued by <*> now"
+    assert mask("peer 10.10.0.23@o2ib down") == "peer <*> down"
+    assert mask("from 10.0.0.1@53/udp x") == "from <*>/udp x"
+    assert mask("from 10.0.0.1@53.5 x") == "from <*> x"
