@@ -22,8 +22,9 @@ Two strengths of "variable":
   addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``), numbers with
   thousands separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` ->
   ``<*>:<*>``), a WAL position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or
-  more parts holding a number (``shards/00000000-7fffffff/orders.1796032801``) and an IP
-  address at a port (``10.6.0.3@53`` -> ``<*>@<*>``; these four in :mod:`vigil.logs._wholes`).
+  more parts holding a number (``shards/00000000-7fffffff/orders.1796032801``), an IP address
+  at a port (``10.6.0.3@53`` -> ``<*>@<*>``) and a reverse-DNS name (``0.6.10.in-addr.arpa.``;
+  these five in :mod:`vigil.logs._wholes`).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
@@ -43,6 +44,7 @@ from vigil.logs._wholes import (
     mask_addresses_at_port,
     mask_bracketed_ipv6,
     mask_relative_paths,
+    mask_reverse_names,
     mask_wal_positions,
 )
 
@@ -209,6 +211,8 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _URL.sub(r"\1<*>", content)
     if "/" in content and (":" in content or "@" in content):
         content = mask_images(content)
+    if "arpa" in content:
+        content = mask_reverse_names(content)
     if "@" in content:
         content = mask_addresses_at_port(content)
         content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))

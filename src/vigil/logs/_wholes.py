@@ -1,5 +1,5 @@
 """Values the word masks would split or leave in parts: a bracketed IPv6 address, a WAL
-position, a relative path that holds a value, an address at a port.
+position, a relative path that holds a value, an address at a port, a reverse-DNS name.
 
 Called by :func:`vigil.logs._tokens.mask` before the word masks of
 :data:`vigil.logs._tokens._STRONG`, each on a line that can hold its shape (a cheap test first).
@@ -41,6 +41,15 @@ Pure string rewriting. The labels these rules follow (``docs/benchmarks.md``, br
   ``::`` or seven colons, and a port of one to five digits ending the value: not a user, a
   host name or a network at an address (``svc@login02``, ``10.0.0.5@o2ib``), which are one
   value as before.
+- **A reverse-DNS name** (``0.6.10.in-addr.arpa.``, ``1.0.0.0...8.b.d.0.1.0.0.2.ip6.arpa``):
+  an address written backwards under ``in-addr.arpa`` or ``ip6.arpa``, one value as the
+  address is, with its root dot (``[0.6.10.in-addr.arpa.]``, Knot's zone, labelled ``[<*>]``
+  beside ``[example.com.]`` in one template). Every DNS server and resolver prints them for a
+  reverse zone or a PTR query (BIND, Unbound, dnsmasq, CoreDNS, PowerDNS, Knot, NSD,
+  systemd-resolved); the word masks made the numbers one ``<*>`` and kept
+  ``.in-addr.arpa.``, so a reverse zone was a template of its own beside the forward zones.
+  Not the bare suffix (``in-addr.arpa``, a constant) nor a name with a word among the labels
+  (``foo.in-addr.arpa``).
 """
 
 from __future__ import annotations
@@ -64,6 +73,11 @@ _RELATIVE = re.compile(
 )
 _RELATIVE_HINT = re.compile(r"[\w\-]/[\w.\-]+/")
 _DIGIT = re.compile(r"\d")
+_REVERSE_NAME = re.compile(
+    r"(?<![\w.\-])(?:(?:\d{1,3}\.){1,4}in-addr|(?:[0-9a-fA-F]\.){1,32}ip6)\.arpa\.?"
+    r"(?![\w\-]|\.\w)",
+    re.IGNORECASE,
+)
 AT_PORT = "\ue001"
 """Stands for ``<*>@<*>``, an address at a port, from :func:`mask_addresses_at_port` until
 :func:`vigil.logs._tokens.mask` has joined the other values around ``@``: a private-use
@@ -109,3 +123,9 @@ def mask_addresses_at_port(content: str) -> str:
     """``content`` with each IP address written at its port (``10.6.0.3@53``) replaced by
     :data:`AT_PORT`. Callers test for ``@`` first."""
     return _AT_PORT.sub(AT_PORT, content)
+
+
+def mask_reverse_names(content: str) -> str:
+    """``content`` with each reverse-DNS name (``0.6.10.in-addr.arpa.``) replaced by ``<*>``.
+    Callers test for ``arpa`` first."""
+    return _REVERSE_NAME.sub(WILDCARD, content)
