@@ -51,3 +51,14 @@ def test_what_only_looks_like_a_reverse_name_is_masked_as_before() -> None:
     assert mask("[example.com.] zone will be loaded") == "[example.com.] zone will be loaded"
     assert mask("[lab.internal.] refresh") == "[lab.internal.] refresh"
     assert mask("zone ns.in-addr.arpa x") == "zone <*> x"
+
+
+def test_a_relative_path_holding_a_time_is_one_value() -> None:
+    # Proxmox Backup Server's snapshot (holdout20's vzdump): type, id and an ISO time, which
+    # the ISO rule masks before the path rule looks for a number
+    assert mask("creating Proxmox Backup Server archive 'vm/101/2026-11-29T02:00:02Z'") == (
+        "creating Proxmox Backup Server archive '<*>'"
+    )
+    assert mask("snapshot ct/203/2026-11-29T02:10:00Z done") == "snapshot <*> done"
+    # a path of names only stays, as before
+    assert mask("at kv/kvserver/replica.go x") == "at kv/kvserver/replica.go x"

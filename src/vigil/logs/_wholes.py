@@ -29,7 +29,9 @@ Pure string rewriting. The labels these rules follow (``docs/benchmarks.md``, br
   ``IPV4/UDP/...``: a transport named by its layers, whose labels keep the names), not a source
   location (``reflector.go:160``) nor anything glued to ``/``, ``@``, ``:`` or a dot, and not a
   path under a dotted first part (``api.example.com/v1/models``, ``k8s.io/client-go/...``: a
-  host's or a module's path, masked as before).
+  host's or a module's path, masked as before). A part an earlier mask made ``<*>`` counts as
+  a number (Proxmox Backup Server's snapshot ``vm/101/2026-11-29T02:00:02Z``, whose ISO time
+  is masked first; branch ``mask21``).
 - **An IP address at a port** (Knot DNS's ``10.6.0.3@53``, ``2001:db8::2@53``; ClamAV's
   ``instream(127.0.0.1@51234)``; the ``address@port`` that NSD's, Unbound's and Knot's
   configuration files write too, and that their tools echo):
@@ -68,7 +70,7 @@ _BRACKETED_IPV4 = re.compile(r"\[\d{1,3}(?:\.\d{1,3}){3}\]")
 _LSN = re.compile(r"(?<![\w/.:\-])[A-F]{1,8}/(?=[0-9A-F]*\d)[0-9A-F]{4,8}(?![\w/:\-]|\.\w)")
 _LSN_HINT = re.compile(r"[A-F]/[0-9A-F]")
 _RELATIVE = re.compile(
-    r"(?<![\w/.:@%~$*<>\-])(?=[\w\-]*[a-z])[A-Za-z_][\w\-]*(?:/[\w.\-]+){2,}"
+    r"(?<![\w/.:@%~$*<>\-])(?=[\w\-]*[a-z])[A-Za-z_][\w\-]*(?:/(?:[\w.\-]+|<\*>)){2,}"
     r"(?![\w/:@\-<]|\.\w)"
 )
 _RELATIVE_HINT = re.compile(r"[\w\-]/[\w.\-]+/")
@@ -108,7 +110,7 @@ def mask_wal_positions(content: str) -> str:
 
 def _relative(found: re.Match[str]) -> str:
     path = found.group(0)
-    return WILDCARD if _DIGIT.search(path) is not None else path
+    return WILDCARD if _DIGIT.search(path) is not None or WILDCARD in path else path
 
 
 def mask_relative_paths(content: str) -> str:
