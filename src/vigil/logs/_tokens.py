@@ -12,11 +12,11 @@ Two strengths of "variable":
   upper-case code, ``ISPN000094``, ``ED25519``, which is weak: message codes and algorithm
   names are constants more often than values), long hex
   strings, rooted paths (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host
-  names with their port (``db.internal:5432``, ``msra-sa-41:9000``; an IP keeps ``<*>:<*>`` as
-  in the Loghub templates), durations without seconds (``01:32``), values joined by ``@``
-  (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one value, and so is
-  an address at a named network, ``10.0.0.5@o2ib``), a network interface by slot and port
-  (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
+  names with their port (``db.internal:5432``, ``msra-sa-41:9000``, ``localhost:2019``; an IP
+  keeps ``<*>:<*>`` as in the Loghub templates), durations without seconds (``01:32``), values
+  joined by ``@`` (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one
+  value, and so is an address at a named network, ``10.0.0.5@o2ib``), a network interface by
+  slot and port (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
   (``assemble_matrix+0x1a4``), a bare
   product token with its version (``curl/8.5.0``, a user agent written with ``+``), PCI
   addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``), numbers with
@@ -86,6 +86,7 @@ _STRONG = re.compile(
     # host name[:port], with the root's dot of a DNS name (``kubernetes.default.svc.local.``)
     rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?::\d+)?(?:\.(?=[\s,;]|$))?(?![\w.\-])"
     r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
+    r"|(?<![\w.\-])localhost:\d{1,5}(?![\w:\-]|\.\w)"  # the loopback host with its port
     r"|\d(?<![\w:.]\d)\d?:\d\d(?![\w:.])"  # duration or time without seconds: 01:32
     rf"|\b(?:{_DAYS})\b"  # day names
     # A value does not end with a hyphen: one after it is punctuation glued to the value (the
