@@ -115,6 +115,12 @@ or a lower-case name in parentheses or brackets opening a message (the user a jo
 event."""
 
 
+_MASKED_SUBJECTS = frozenset(["[<*>]", "(<*>)"])
+"""A first word that is a masked value alone in brackets (``[0.6.10.in-addr.arpa.]`` ->
+``[<*>]``, a reverse zone among Knot's forward ones): filed as a :data:`_SUBJECT`, so that it
+meets the lines whose bracketed name is a plain word (``[example.com.] zone will be loaded``)."""
+
+
 _TAGGED_FIRST = re.compile(r"^([A-Za-z]\w*)(?:\[[^\[\]\s]+\]|\([^()\s]+\))$")
 """A first word made of a name and a bracketed or parenthesised part glued to it (``query[A]``,
 ``DHCPACK(br0)``): the name is the event, the part a value of it (a record type, an interface),
@@ -146,7 +152,11 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
     first = words[0]
     # "<*>:" once widened or masked, and a weak name with its colon ("device1:"), which
     # loosens to it: the three must share one bucket, or a masked one never meets the others
-    subject = (first[-1] == ":" and loose(first) == "<*>:") or _SUBJECT.match(first) is not None
+    subject = (
+        (first[-1] == ":" and loose(first) == "<*>:")
+        or first in _MASKED_SUBJECTS
+        or _SUBJECT.match(first) is not None
+    )
     if not subject and first[-1:] in ")]":
         tagged = _TAGGED_FIRST.match(first)
         if tagged is not None:

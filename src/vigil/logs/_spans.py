@@ -92,12 +92,11 @@ def _loosely(have: str, new: str) -> bool:
 
 
 def _opener(word: str) -> str:
-    """What opens a value that frames it: a quote or bracket, or a ``key=``; "" for a plain
-    word."""
+    """What opens a value that frames it: a quote or bracket, or a ``key=`` with the quotes or
+    brackets after it (``cid=[``: Kea's ``cid=[no info]`` against ``cid=[01:52:54...]`` is
+    ``cid=[<*>]``, the brackets the program's, not the value's); "" for a plain word."""
     key = _KEY.match(word)
-    if key is not None:
-        return key.group(0)
-    n = 0
+    n = 0 if key is None else key.end()
     while n < len(word) and word[n] in _OPENERS and not word.startswith(WILDCARD, n):
         n += 1
     return word[:n]

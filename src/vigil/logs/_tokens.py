@@ -13,8 +13,8 @@ Two strengths of "variable":
   names are constants more often than values), long hex
   strings, a number in scientific notation (``2.412331E+00``, ``1e+06``), rooted paths
   (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host names with their port
-  (``db.internal:5432``, ``msra-sa-41:9000``; an IP keeps ``<*>:<*>`` as in the Loghub
-  templates), durations without seconds (``01:32``), values joined by ``@``
+  (``db.internal:5432``, ``msra-sa-41:9000``, ``localhost:2019``; an IP keeps ``<*>:<*>`` as in
+  the Loghub templates), durations without seconds (``01:32``), values joined by ``@``
   (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one value, and so is
   an address at a named network, ``10.0.0.5@o2ib``), a network interface by slot and port
   (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
@@ -22,9 +22,10 @@ Two strengths of "variable":
   product token with its version (``curl/8.5.0``, a user agent written with ``+``), PCI
   addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``), numbers with
   thousands separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` ->
-  ``<*>:<*>``), a WAL position (``A/42000028`` -> ``<*>/<*>``) and a relative path of three or
-  more parts holding a number (``shards/00000000-7fffffff/orders.1796032801``; these three in
-  :mod:`vigil.logs._wholes`).
+  ``<*>:<*>``), a WAL position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or
+  more parts holding a number (``shards/00000000-7fffffff/orders.1796032801``), an IP address
+  at a port (``10.6.0.3@53`` -> ``<*>@<*>``) and a reverse-DNS name (``0.6.10.in-addr.arpa.``;
+  these five in :mod:`vigil.logs._wholes`).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
@@ -39,7 +40,14 @@ import re
 from functools import lru_cache
 
 from vigil.logs._refs import mask_images
-from vigil.logs._wholes import mask_bracketed_ipv6, mask_relative_paths, mask_wal_positions
+from vigil.logs._wholes import (
+    AT_PORT,
+    mask_addresses_at_port,
+    mask_bracketed_ipv6,
+    mask_relative_paths,
+    mask_reverse_names,
+    mask_wal_positions,
+)
 
 WILDCARD = "<*>"
 
@@ -79,6 +87,7 @@ _STRONG = re.compile(
     # host name[:port], with the root's dot of a DNS name (``kubernetes.default.svc.local.``)
     rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?::\d+)?(?:\.(?=[\s,;]|$))?(?![\w.\-])"
     r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
+    r"|(?<![\w.\-])localhost:\d{1,5}(?![\w:\-]|\.\w)"  # the loopback host with its port
     r"|\d(?<![\w:.]\d)\d?:\d\d(?![\w:.])"  # duration or time without seconds: 01:32
     rf"|\b(?:{_DAYS})\b"  # day names
     # A value does not end with a hyphen: one after it is punctuation glued to the value (the
@@ -170,16 +179,21 @@ _IPV6 = re.compile(
     r"(?<![\w:.])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){7})(?=[0-9a-fA-F:]*\d)"
     r"(?:[0-9a-fA-F]{1,4}|:)(?::[0-9a-fA-F]{0,4}){1,7}(?![\w:])"
     r"|(?<=\[)::(?=\])"  # "[::]:25": the unspecified address in brackets
+    r"|(?<![\w:.\[\]])::(?=[.#]\d| port \d)"  # "on :: port 22", "udp ::.88": alone
 )
 """An IPv6 address, compressed (``2001:db8::53``, ``fe80::1``, ``::1``) or in full: one value,
-as an IPv4 address is. Applied only to a line holding ``::`` or seven colons; a C++ or Rust
-path (``std::string``) is not hexadecimal, an address has a digit, and a clock has no ``::``."""
+as an IPv4 address is; the unspecified address ``::`` too, in brackets or alone as a word
+before its port (after a dot, ``#`` or `` port ``: OpenSSH's ``Server listening on :: port
+22.``, MIT krb5kdc's ``udp ::.88`` beside ``udp 0.0.0.0.88``, BIND's ``::#53``; branch
+``mask21``). Applied only to a line holding ``::`` or seven colons; a C++ or Rust path
+(``std::string``) is not hexadecimal, an address has a digit, and a clock has no ``::``."""
 _PROTOCOL = re.compile(r"(?<![\w/.\-\"])([A-Z]{3,6})/(\d(?:\.\d)?)(?![\w/.\-\"])")
 """A protocol name of three to six capitals with its version, not in quotes (``(HTTP/1.1 200)``,
 ``SIP/2.0``; a two-letter name with a number is a device or port, ``PS/2``, a value):
 a constant of the message, kept as written (a quoted request line, ``"GET /a HTTP/1.1"``, is
 one value the miner groups by its words, as the Loghub ground truth has it)."""
 _DOTTED = WILDCARD + "." + WILDCARD
+_AT_PORT_MASK = WILDCARD + "@" + WILDCARD
 _JOINED = WILDCARD + WILDCARD
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
 _DIGIT = re.compile(r"\d")
@@ -205,7 +219,10 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _URL.sub(r"\1<*>", content)
     if "/" in content and (":" in content or "@" in content):
         content = mask_images(content)
+    if "arpa" in content:
+        content = mask_reverse_names(content)
     if "@" in content:
+        content = mask_addresses_at_port(content)
         content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
@@ -242,6 +259,8 @@ def mask(content: str, *, header: bool = False) -> str:
     if protocols:
         for name, version in protocols:  # "HTTP/<*>" back to "HTTP/1.1"
             masked = masked.replace(f"{name}/{WILDCARD}", f"{name}/{version}", 1)
+    if AT_PORT in masked:  # "10.6.0.3@53": an address and its port, kept apart to the end
+        masked = masked.replace(AT_PORT, _AT_PORT_MASK)
     if " " in line:  # a line, not one word
         return full_stop(line, masked)
     if not header and "-" in line and line[-1:] != "-":

@@ -1,5 +1,5 @@
 """Values the word masks would split or leave in parts: a bracketed IPv6 address, a WAL
-position, a relative path that holds a value.
+position, a relative path that holds a value, an address at a port, a reverse-DNS name.
 
 Called by :func:`vigil.logs._tokens.mask` before the word masks of
 :data:`vigil.logs._tokens._STRONG`, each on a line that can hold its shape (a cheap test first).
@@ -29,7 +29,29 @@ Pure string rewriting. The labels these rules follow (``docs/benchmarks.md``, br
   ``IPV4/UDP/...``: a transport named by its layers, whose labels keep the names), not a source
   location (``reflector.go:160``) nor anything glued to ``/``, ``@``, ``:`` or a dot, and not a
   path under a dotted first part (``api.example.com/v1/models``, ``k8s.io/client-go/...``: a
-  host's or a module's path, masked as before).
+  host's or a module's path, masked as before). A part an earlier mask made ``<*>`` counts as
+  a number (Proxmox Backup Server's snapshot ``vm/101/2026-11-29T02:00:02Z``, whose ISO time
+  is masked first; branch ``mask21``).
+- **An IP address at a port** (Knot DNS's ``10.6.0.3@53``, ``2001:db8::2@53``; ClamAV's
+  ``instream(127.0.0.1@51234)``; the ``address@port`` that NSD's, Unbound's and Knot's
+  configuration files write too, and that their tools echo):
+  an address and a port, ``<*>@<*>``, as ``10.6.0.3:53`` is ``<*>:<*>`` (branch ``mask21``:
+  the labels of holdout19 and holdout20). The joining of values around ``@`` that follows the
+  word masks (a sequence number at a time, ``00000001@2016/9/28:16:03:58.446``; a version at a
+  build, ntpd's ``4.2.8p15@1.3728-o``) would make it one ``<*>``: the address is written as
+  :data:`AT_PORT` until that is done. Only a dotted IPv4 address or an IPv6 address with
+  ``::`` or seven colons, and a port of one to five digits ending the value: not a user, a
+  host name or a network at an address (``svc@login02``, ``10.0.0.5@o2ib``), which are one
+  value as before.
+- **A reverse-DNS name** (``0.6.10.in-addr.arpa.``, ``1.0.0.0...8.b.d.0.1.0.0.2.ip6.arpa``):
+  an address written backwards under ``in-addr.arpa`` or ``ip6.arpa``, one value as the
+  address is, with its root dot (``[0.6.10.in-addr.arpa.]``, Knot's zone, labelled ``[<*>]``
+  beside ``[example.com.]`` in one template). Every DNS server and resolver prints them for a
+  reverse zone or a PTR query (BIND, Unbound, dnsmasq, CoreDNS, PowerDNS, Knot, NSD,
+  systemd-resolved); the word masks made the numbers one ``<*>`` and kept
+  ``.in-addr.arpa.``, so a reverse zone was a template of its own beside the forward zones.
+  Not the bare suffix (``in-addr.arpa``, a constant) nor a name with a word among the labels
+  (``foo.in-addr.arpa``).
 """
 
 from __future__ import annotations
@@ -48,11 +70,26 @@ _BRACKETED_IPV4 = re.compile(r"\[\d{1,3}(?:\.\d{1,3}){3}\]")
 _LSN = re.compile(r"(?<![\w/.:\-])[A-F]{1,8}/(?=[0-9A-F]*\d)[0-9A-F]{4,8}(?![\w/:\-]|\.\w)")
 _LSN_HINT = re.compile(r"[A-F]/[0-9A-F]")
 _RELATIVE = re.compile(
-    r"(?<![\w/.:@%~$*<>\-])(?=[\w\-]*[a-z])[A-Za-z_][\w\-]*(?:/[\w.\-]+){2,}"
+    r"(?<![\w/.:@%~$*<>\-])(?=[\w\-]*[a-z])[A-Za-z_][\w\-]*(?:/(?:[\w.\-]+|<\*>)){2,}"
     r"(?![\w/:@\-<]|\.\w)"
 )
 _RELATIVE_HINT = re.compile(r"[\w\-]/[\w.\-]+/")
 _DIGIT = re.compile(r"\d")
+_REVERSE_NAME = re.compile(
+    r"(?<![\w.\-])(?:(?:\d{1,3}\.){1,4}in-addr|(?:[0-9a-fA-F]\.){1,32}ip6)\.arpa\.?"
+    r"(?![\w\-]|\.\w)",
+    re.IGNORECASE,
+)
+AT_PORT = "\ue001"
+"""Stands for ``<*>@<*>``, an address at a port, from :func:`mask_addresses_at_port` until
+:func:`vigil.logs._tokens.mask` has joined the other values around ``@``: a private-use
+character, which no word mask takes for part of a value."""
+_AT_PORT = re.compile(
+    r"(?<![\w.:@\-])(?:\d{1,3}(?:\.\d{1,3}){3}"
+    r"|(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){7})"
+    r"(?:[0-9a-fA-F]{1,4}|:)(?::[0-9a-fA-F]{0,4}){1,7})"
+    r"@\d{1,5}(?![\w@:/\-]|\.\w)"
+)
 
 
 def mask_bracketed_ipv6(content: str) -> str:
@@ -73,7 +110,7 @@ def mask_wal_positions(content: str) -> str:
 
 def _relative(found: re.Match[str]) -> str:
     path = found.group(0)
-    return WILDCARD if _DIGIT.search(path) is not None else path
+    return WILDCARD if _DIGIT.search(path) is not None or WILDCARD in path else path
 
 
 def mask_relative_paths(content: str) -> str:
@@ -82,3 +119,15 @@ def mask_relative_paths(content: str) -> str:
     if _RELATIVE_HINT.search(content) is None:
         return content
     return _RELATIVE.sub(_relative, content)
+
+
+def mask_addresses_at_port(content: str) -> str:
+    """``content`` with each IP address written at its port (``10.6.0.3@53``) replaced by
+    :data:`AT_PORT`. Callers test for ``@`` first."""
+    return _AT_PORT.sub(AT_PORT, content)
+
+
+def mask_reverse_names(content: str) -> str:
+    """``content`` with each reverse-DNS name (``0.6.10.in-addr.arpa.``) replaced by ``<*>``.
+    Callers test for ``arpa`` first."""
+    return _REVERSE_NAME.sub(WILDCARD, content)
