@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from vigil.balancer._http_chunks import BROKEN, DONE, START, ChunkScanner
+from vigil.balancer._http_chunks import BROKEN, DONE, START, ChunkScanner, whole_chunks
 from vigil.balancer._proxy_client import ClientConnection
 from vigil.balancer._proxy_upstream import UpstreamConnection
 from vigil.balancer.proxy import Proxy
@@ -85,22 +85,38 @@ def test_whole_takes_runs_of_whole_chunks_as_the_proxy_writes_them_and_nothing_e
     scanner = ChunkScanner()
     scanner.reset()
     run = canonical(b"a" * 10) + canonical(b"b" * 4096) + canonical(b"c")
-    assert scanner.whole(run) == 4107
+    assert scanner.whole(run) == (4107, False)
+    assert scanner.whole(run + b"0\r\n\r\n") == (4107, True)  # and the last chunk
+    assert scanner.whole(b"0\r\n\r\n") == (0, True)
     for other in (
         run[:-1],  # the last chunk's CRLF cut
         run[:5],  # inside a size line
         b"A\r\n" + b"a" * 10 + b"\r\n",  # upper case
         b"0a\r\n" + b"a" * 10 + b"\r\n",  # a leading zero
         b"a;x=1\r\n" + b"a" * 10 + b"\r\n",  # an extension
-        run + b"0\r\n\r\n",  # the last chunk
+        run + b"0\r\n\r\n0",  # bytes after the last chunk
+        run + b"0\r\n\r\nHTTP/1.1 200 OK\r\n",  # a response after it
+        run + b"0\r\n\r",  # the last chunk cut
+        run + b"0;x=1\r\n\r\n",  # the last chunk with an extension
+        run + b"0\r\nX-Sum: 1\r\n\r\n",  # a trailer
+        run + b"00\r\n\r\n",  # the last chunk with a leading zero
+        b"0\r\n\r\n" + run,  # chunks after the last one
         b"a\n" + b"a" * 10 + b"\r\n",  # a bare LF
         b"a\r\n" + b"a" * 10 + b"xx",  # junk after the data
         b"ffffffffffffffffff\r\n",  # past any bound
     ):
-        assert scanner.whole(other) == -1, other
+        assert scanner.whole(other) == (-1, False), other
     assert scanner.state == START  # whole() changes nothing
     scanner.feed(b"5\r\nhel", 0)
-    assert scanner.whole(canonical(b"x")) == -1  # not at a chunk's start
+    assert scanner.whole(canonical(b"x")) == (-1, False)  # not at a chunk's start
+
+
+def test_whole_chunks_judges_a_body_from_an_offset_maybe_empty() -> None:
+    head = HEAD
+    assert whole_chunks(head, len(head)) == (0, False)  # the head alone: no chunk yet
+    assert whole_chunks(head + canonical(b"hi"), len(head)) == (2, False)
+    assert whole_chunks(head + canonical(b"hi") + b"0\r\n\r\n", len(head)) == (2, True)
+    assert whole_chunks(head + canonical(b"hi"), len(head) - 2) == (-1, False)  # the CRLF
 
 
 @pytest.mark.parametrize(
@@ -121,7 +137,7 @@ def test_the_scanner_stops_following_what_it_does_not_know(bad: bytes) -> None:
     scanner.reset()
     scanner.feed(bad, 0)
     assert scanner.state == BROKEN
-    assert scanner.whole(canonical(b"x")) == -1
+    assert scanner.whole(canonical(b"x")) == (-1, False)
     scanner.feed(canonical(b"x"), 0)
     assert scanner.state == BROKEN  # for the rest of the response
 

@@ -1,7 +1,10 @@
 """Whole plain responses (``_http_whole``) against llhttp and the parser's path: every read the
 check takes, llhttp reads whole as one response with the same status, body and keep-alive, and
 the client gets the same bytes as from ``_http_raw.response_head`` (the parser's path) and the
-body; every kind of read it must leave to the parser, it leaves (``end`` -1).
+body; every kind of read it must leave to the parser, it leaves (``end`` -1). A chunked read
+taken (a stream's head and whole chunks, maybe its end): llhttp reads the same status, chunks
+and keep-alive (the body completed by the last chunk when the read does not end it), and the
+head the parser is fed in its place when it must take over frames and keeps alive the same.
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ import pytest
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from vigil.balancer._http_raw import response_head
-from vigil.balancer._http_whole import MAX_LINES, whole_answer, whole_response
+from vigil.balancer._http_whole import (
+    CHUNKS,
+    CHUNKS_END,
+    LENGTH,
+    MAX_LINES,
+    whole_answer,
+    whole_response,
+)
+from vigil.balancer._proxy_upstream import _CHUNKED_HEAD, _CHUNKED_HEAD_CLOSE
 
 from ._mutants import mutant
 
@@ -79,12 +90,25 @@ def _check_taken(data: bytes, exact: bool = True) -> None:
     """``data`` is taken: llhttp agrees, and the client gets what the parser's path gives it:
     the same bytes (``exact``), or, where response_head takes its full rewrite (a colon in a
     value where a special name's would be), the same lines in another order."""
-    end, status, cut, cut_end, has_id, close = whole_response(data)
+    end, status, cut, cut_end, has_id, close, size, framing = whole_response(data)
     assert end > 0, data
-    assert _llhttp(data) == (status, data[end:], not close), data
+    if framing == LENGTH:
+        assert _llhttp(data) == (status, data[end:], not close), data
+        assert size == len(data) - end
+    else:  # the stream ended by the last chunk where the read does not end it
+        whole = data if framing == CHUNKS_END else data + b"0\r\n\r\n"
+        got_status, got_body, keep_alive = _llhttp(whole) or (0, b"", False)
+        assert (got_status, keep_alive) == (status, not close), data
+        assert len(got_body) == size, data
+        # the parser's stand-in head: the same framing and keep-alive from the body on
+        stand_in = _CHUNKED_HEAD_CLOSE if close else _CHUNKED_HEAD
+        assert _llhttp(stand_in + whole[end:]) == (200, got_body, not close), data
     for kw in SETTINGS:
+        if framing != LENGTH and kw["client_http10"]:
+            continue  # a chunked body for an HTTP/1.0 client: the parser's way (the exchange)
         meta, keep = response_head(status, data[:end], no_body=False, request_id=b"rid", **kw)
-        assert not meta.chunked_out and not meta.close_delimited and meta.retry_after is None
+        assert meta.chunked_out == meta.chunks_as_is == (framing != LENGTH), (data, kw)
+        assert not meta.close_delimited and meta.retry_after is None and meta.decoder is None
         assert keep == kw["client_keep_alive"]
         got = whole_answer(data, end, cut, cut_end, has_id, keep, kw["client_http10"], b"rid")
         if exact:
@@ -139,9 +163,38 @@ def test_a_whole_plain_response_is_taken_as_llhttp_and_the_parsers_path_read_it(
     _check_taken(data)
 
 
+STREAM = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+EVENT = b'21\r\ndata: {"token": 1, "text": "a"}\n\n\r\n'
+CHUNKED_TAKEN = [
+    STREAM,  # the head alone: no chunk yet
+    STREAM + EVENT,
+    STREAM + EVENT + EVENT,
+    STREAM + EVENT + b"0\r\n\r\n",
+    STREAM + b"0\r\n\r\n",  # an empty body
+    STREAM.replace(b"Transfer-Encoding", b"transfer-encoding") + EVENT,
+    STREAM.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + EVENT,
+    STREAM.replace(b"\r\n\r\n", b"\r\nConnection: keep-alive\r\n\r\n") + EVENT,
+    STREAM.replace(b"Cache-Control", b"Connection: close\r\nX-Request-Id: up-5\r\nCache-Control"),
+    STREAM.replace(b"200 OK", b"500 Internal Server Error") + b"5\r\noops!\r\n0\r\n\r\n",
+    STREAM + b"fff\r\n" + b"x" * 0xFFF + b"\r\n" + b"1\r\n\n\r\n",
+]
+
+
+@pytest.mark.parametrize("data", CHUNKED_TAKEN, ids=range(len(CHUNKED_TAKEN)))
+def test_a_chunked_head_with_whole_chunks_is_taken_as_llhttp_and_the_parsers_path_read_it(
+    data: bytes,
+) -> None:
+    _check_taken(data)
+    framing = whole_response(data)[-1]
+    assert framing == (CHUNKS_END if data.endswith(b"0\r\n\r\n") else CHUNKS)
+
+
 def test_the_nginx_answer_is_taken_with_its_connection_line_cut() -> None:
-    end, status, cut, cut_end, has_id, close = whole_response(NGINX)
-    assert (end, status, has_id, close) == (len(NGINX) - 2, 200, False, False)
+    end, status, cut, cut_end, has_id, close, size, framing = whole_response(NGINX)
+    assert (end, status, has_id, close, size, framing) == (len(NGINX) - 2, 200, False, False, 2, 0)
     assert NGINX[cut:cut_end] == b"\r\nConnection: keep-alive"
     got = whole_answer(NGINX, end, cut, cut_end, has_id, True, False, b"rid")
     assert got == (
@@ -175,7 +228,26 @@ LEFT = {
     "Content-Length and chunked": NGINX.replace(
         b"Server: nginx/1.22.1", b"Transfer-Encoding: chunked"
     ),
-    "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    "chunked, a chunk cut": STREAM + EVENT[:-1],
+    "chunked, a size line cut": STREAM + b"2",
+    "chunked, upper-case size": STREAM + b"A\r\n0123456789\r\n",
+    "chunked, a leading zero": STREAM + b"02\r\nok\r\n",
+    "chunked, an extension": STREAM + b"2;x=1\r\nok\r\n",
+    "chunked, a trailer": STREAM + b"2\r\nok\r\n0\r\nX-Sum: 1\r\n\r\n",
+    "chunked, the last chunk cut": STREAM + b"0\r\n\r",
+    "chunked, bytes after the end": STREAM + b"0\r\n\r\nHTTP/1.1 200 OK\r\n",
+    "chunked, junk after a chunk": STREAM + b"2\r\nokxx",
+    "chunked, a bare LF in a size line": STREAM + b"2\nok\r\n",
+    "Transfer-Encoding: Chunked": STREAM.replace(b"chunked", b"Chunked") + EVENT,
+    "Transfer-Encoding: gzip, chunked": STREAM.replace(b"chunked", b"gzip, chunked") + EVENT,
+    "Transfer-Encoding:chunked": STREAM.replace(b": chunked", b":chunked") + EVENT,
+    "TRANSFER-ENCODING": STREAM.replace(b"Transfer-Encoding", b"TRANSFER-ENCODING") + EVENT,
+    "two chunked lines": STREAM.replace(b"Cache-Control: no-cache", b"Transfer-Encoding: chunked")
+    + EVENT,
+    "chunked and a length": STREAM.replace(b"Cache-Control: no-cache", b"Content-Length: 2")
+    + EVENT,
+    "chunked 204": STREAM.replace(b"200 OK", b"204 No Content"),
+    "chunked 101": STREAM.replace(b"200 OK", b"101 Switching Protocols"),
     "Content-Digest (a c-name of 14)": NGINX.replace(b"Server: nginx/1.22.1", b"Content-Digest: x"),
     "CONTENT-LENGTH": NGINX.replace(b"Content-Length", b"CONTENT-LENGTH"),
     "content-Length": NGINX.replace(b"Content-Length", b"content-Length"),
@@ -238,6 +310,8 @@ def test_mutated_responses_are_taken_only_as_llhttp_and_the_parsers_path_read_th
         NGINX,
         NGINX.replace(b"Connection: keep-alive", b"X-Request-Id: up-7"),
         b"HTTP/1.1 503 Busy\r\ncontent-length: 3\r\nconnection: close\r\n\r\nbye",
+        STREAM + EVENT,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
     ]
     alphabet = b"\r\n :\t0123456789aAcCkKxXtT-\x00\x7f\xe9"
     taken = 0

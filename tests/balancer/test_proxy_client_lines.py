@@ -1,6 +1,7 @@
 """The client connection's per-address lines cache and its shared empty header list
-(branch first6: made once per client address, not per accepted connection): each connection
-still forwards its own peer's address, the cache stays bounded, and the shared list of a plain
+(branch first6: made once per client address, not per accepted connection; the last address's
+at hand on the proxy's state, branch setup21): each connection still forwards its own peer's
+address, the cache stays bounded, and the shared list of a plain
 head or of a connection between requests is never appended to by the requests parsed after it.
 """
 
@@ -37,6 +38,22 @@ async def test_each_connection_gets_its_own_peers_address_and_lines(proxy: Proxy
     assert ClientConnection(state, None).ip == b"-"
     # another X-Forwarded-Proto for the same address: its own lines
     assert _proxy_client._peer_lines("10.0.0.1", b"https")[1] == proxy_lines(b"10.0.0.1", b"https")
+
+
+async def test_the_last_address_is_at_hand_and_alternating_addresses_keep_their_own(
+    proxy: Proxy,
+) -> None:
+    state = proxy.state
+    peers = ["10.0.0.1", "10.0.0.2", "10.0.0.1", "10.0.0.1", "10.0.0.3", "10.0.0.2"]
+    for host in peers:
+        client = ClientConnection(state, (host, 4000))
+        assert client.ip == host.encode()
+        assert client.lines == proxy_lines(host.encode(), state.proto)
+        assert state.peer_host == host  # a burst from it finds its lines by one compare
+        assert state.peer_lines == (client.ip, client.lines)
+    _proxy_client._LINES.clear()  # the shared cache emptied (past its bound): still its own
+    assert ClientConnection(state, ("10.0.0.2", 1)).ip == b"10.0.0.2"
+    assert ClientConnection(state, ("10.0.0.4", 1)).lines == proxy_lines(b"10.0.0.4", state.proto)
 
 
 async def test_the_lines_cache_stays_bounded(proxy: Proxy) -> None:

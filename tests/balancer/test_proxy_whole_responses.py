@@ -4,8 +4,10 @@ each kind of upstream answer, the client gets exactly the bytes it gets from the
 connection (so a desync or a wrongly reused upstream connection shows in the second answer);
 compiled, the answers the check takes are taken (from source the parser reads every response),
 and every other one — a body or head split over reads, bytes after the body, a HEAD's answer,
-204, 304, a 1xx before the answer, ``Retry-After``, chunked, no length, two lengths — is left
-to the parser.
+204, 304, a 1xx before the answer, ``Retry-After``, no length, two lengths — is left to the
+parser. Chunked answers too: whole in one read, or a stream's head and first events in one read
+and the rest later (whole chunks, a chunk split over reads, a trailer, the upstream's
+``Connection: close``: the parser fed a head of the same framing when it must take over).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ NGINX = (
     b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 29 Nov 2026 09:00:00 GMT\r\n"
     b"Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
 )
+# a token stream's head (SSE) and one event, as uvicorn, Node.js or nginx frame them
+STREAM = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+EVENT = b'21\r\ndata: {"token": 1, "text": "a"}\n\n\r\n'
 GET = b"GET / HTTP/1.1\r\nHost: svc\r\n\r\n"
 HEAD = b"HEAD / HTTP/1.1\r\nHost: svc\r\n\r\n"
 GET10 = b"GET / HTTP/1.0\r\nHost: svc\r\nConnection: keep-alive\r\n\r\n"
@@ -86,7 +94,56 @@ CASES = {
     "chunked": Case(
         (GET, GET),
         ([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"], [NGINX]),
-        1,
+        2,
+    ),
+    "chunked, twice": Case((GET, GET), _one(STREAM + EVENT + EVENT + b"0\r\n\r\n"), 2),
+    "a stream: head and event, events, the end": Case(
+        (GET, GET), ([STREAM + EVENT, EVENT, EVENT, b"0\r\n\r\n"], [NGINX]), 2
+    ),
+    "a stream: the head alone, then events with the end": Case(
+        (GET, GET), ([STREAM, EVENT, EVENT + b"0\r\n\r\n"], [NGINX]), 2
+    ),
+    "a stream, then a chunk split over reads": Case(
+        (GET, GET), ([STREAM + EVENT, EVENT[:7], EVENT[7:] + b"0\r\n\r\n"], [NGINX]), 2
+    ),
+    "a stream ending with a trailer": Case(
+        (GET, GET), ([STREAM + EVENT, b"0\r\nX-Sum: 1\r\n\r\n"], [NGINX]), 2
+    ),
+    "a stream with a chunk extension": Case(
+        (GET, GET), ([STREAM + EVENT, b"3;x=y\r\nabc\r\n0\r\n\r\n"], [NGINX]), 2
+    ),
+    "a stream, upstream Connection: close": Case(
+        (GET, GET),
+        _one(STREAM.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + EVENT + b"0\r\n\r\n"),
+        2,
+        close_after=True,
+    ),
+    "a stream, upstream Connection: close, a trailer": Case(
+        (GET, GET),
+        (
+            [
+                STREAM.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + EVENT,
+                b"0\r\nX-Sum: 1\r\n\r\n",
+            ],
+            [NGINX],
+        ),
+        2,
+    ),
+    "a stream's first read with a chunk cut": Case(
+        (GET, GET), ([STREAM + EVENT[:7], EVENT[7:], b"0\r\n\r\n"], [NGINX]), 1
+    ),
+    "a stream's 500": Case(
+        (GET, GET), _one(STREAM.replace(b"200 OK", b"500 Oops") + EVENT + b"0\r\n\r\n"), 2
+    ),
+    "a stream to an HTTP/1.0 client": Case(
+        (GET10, GET10), ([STREAM + EVENT, b"0\r\n\r\n"], [NGINX]), 1
+    ),
+    "a stream's head to HEAD": Case((HEAD, GET), ([STREAM], [NGINX]), 1),
+    "a stream with upper-case sizes": Case(
+        (GET, GET), ([STREAM + b"A\r\n0123456789\r\n", b"0\r\n\r\n"], [NGINX]), 1
+    ),
+    "a stream, then bytes after its end": Case(
+        (GET, GET), ([STREAM + EVENT, b"0\r\n\r\nHTTP/1.1 200 OK\r\n"], [NGINX]), 2
     ),
     "no length (to the close)": Case(
         (GET, GET), ([b"HTTP/1.1 200 OK\r\nServer: t\r\n\r\nok"], [NGINX]), 1, close_after=True

@@ -8,9 +8,13 @@ or a few, per read; re-chunked, each goes through llhttp's ``on_body`` (a Python
 comes out as the very bytes that went in. :meth:`ChunkScanner.whole` tells such a read: it
 starts where a chunk starts and is nothing but whole chunks, each with a size line in lower-case
 hex without a leading zero or an extension (what the proxy writes itself:
-:func:`~vigil.balancer._http_headers.chunk`), its data, CRLF, none of them the last chunk. The
-caller then writes the same bytes object to the client, and the parser is not called: it
-stays where a chunk starts, where it was.
+:func:`~vigil.balancer._http_headers.chunk`), its data, CRLF; the last of them may be the last
+chunk, ``0`` CRLF CRLF without extension or trailer, as the proxy ends a body. The caller then
+writes the same bytes object to the client, and the parser is not called: it stays where a
+chunk starts, where it was (a read ended by the last chunk goes to the parser, which must see
+the body end, unless it never saw this response's head:
+:mod:`vigil.balancer._http_whole`'s chunked heads, whose first read :func:`whole_chunks` judges
+from the head's end).
 
 Every other read goes to the parser as before, and :meth:`ChunkScanner.feed` follows it
 (RFC 9112 §7.1: size in hex of at most :data:`MAX_SIZE_DIGITS` digits, extensions, CRLF, data,
@@ -62,6 +66,54 @@ def _hex(c: i64) -> i64:
     return -1
 
 
+# The answer of whole_chunks for bytes that are not a run of whole chunks.
+NOT_CHUNKS: Final = (-1, False)
+
+
+def whole_chunks(data: bytes, start: i64) -> tuple[i64, bool]:
+    """Whether ``data[start:]`` is a run of whole chunks as the proxy writes them (see the
+    module docstring), possibly empty, possibly ended by the last chunk ``0`` CRLF CRLF with
+    no extension and no trailer, and nothing after it: ``(size, last)``, the data's size and
+    whether the last chunk ends it; ``(-1, False)`` otherwise (the parser's way)."""
+    n: i64 = len(data)
+    i: i64 = start
+    total: i64 = 0
+    while i < n:
+        c: i64 = data[i]
+        if 49 <= c <= 57:  # the first digit: no leading zero
+            size: i64 = c - 48
+        elif 97 <= c <= 102:
+            size = c - 87
+        elif c == 48:  # the last chunk: exactly its five bytes, and the read ends there
+            if n - i == 5 and data[i + 1] == 13 and data[i + 2] == 10:
+                return (total, True) if data[i + 3] == 13 and data[i + 4] == 10 else NOT_CHUNKS
+            return NOT_CHUNKS
+        else:
+            return NOT_CHUNKS
+        i += 1
+        while True:
+            if i >= n:
+                return NOT_CHUNKS
+            c = data[i]
+            if 48 <= c <= 57:
+                size = size * 16 + c - 48
+            elif 97 <= c <= 102:
+                size = size * 16 + c - 87
+            elif c == 13:
+                break
+            else:  # an extension, upper case, anything else: the parser's way
+                return NOT_CHUNKS
+            if size > n:  # cannot be whole in this read (and cannot overflow)
+                return NOT_CHUNKS
+            i += 1
+        end: i64 = i + 2 + size  # past the CR LF and the data
+        if end + 2 > n or data[i + 1] != 10 or data[end] != 13 or data[end + 1] != 10:
+            return NOT_CHUNKS
+        total += size
+        i = end + 2
+    return total, False
+
+
 class ChunkScanner:
     """Where an upstream's chunked body stands; one per upstream connection, :meth:`reset` at
     each response whose body it follows."""
@@ -77,45 +129,13 @@ class ChunkScanner:
         self.state = START
         self.left = 0
 
-    def whole(self, data: bytes) -> i64:
-        """The size of the data in ``data`` when it is a run of whole chunks as the proxy writes
-        them (see the module docstring) and the body is at a chunk's start; -1 otherwise. The
-        state is not changed: a run of whole chunks ends where the next begins."""
+    def whole(self, data: bytes) -> tuple[i64, bool]:
+        """:func:`whole_chunks` of the read ``data`` when the body is at a chunk's start;
+        ``(-1, False)`` otherwise. The state is not changed: a run of whole chunks ends where
+        the next begins (and after the last chunk the caller ends the response)."""
         if self.state != START:
-            return -1
-        n: i64 = len(data)
-        i: i64 = 0
-        total: i64 = 0
-        while i < n:
-            c: i64 = data[i]
-            if 49 <= c <= 57:  # the first digit: no leading zero, not the last chunk
-                size: i64 = c - 48
-            elif 97 <= c <= 102:
-                size = c - 87
-            else:
-                return -1
-            i += 1
-            while True:
-                if i >= n:
-                    return -1
-                c = data[i]
-                if 48 <= c <= 57:
-                    size = size * 16 + c - 48
-                elif 97 <= c <= 102:
-                    size = size * 16 + c - 87
-                elif c == 13:
-                    break
-                else:  # an extension, upper case, anything else: the parser's way
-                    return -1
-                if size > n:  # cannot be whole in this read (and cannot overflow)
-                    return -1
-                i += 1
-            end: i64 = i + 2 + size  # past the CR LF and the data
-            if end + 2 > n or data[i + 1] != 10 or data[end] != 13 or data[end + 1] != 10:
-                return -1
-            total += size
-            i = end + 2
-        return total
+            return NOT_CHUNKS
+        return whole_chunks(data, 0)
 
     def feed(self, data: bytes, start: i64) -> None:
         """Follow ``data[start:]``, the next bytes of the body (as the parser is fed them)."""

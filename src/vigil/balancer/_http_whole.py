@@ -16,24 +16,36 @@ docs/benchmarks.md "The whole-response check"), stricter than llhttp (RFC 9112 �
 and HTAB, CRLF; at most :data:`MAX_LINES` lines ``token ":" value CRLF`` whose value has only
 visible ASCII, SP and HTAB (no obs-text, no CTL, no bare CR or LF); exactly one
 ``Content-Length`` (spelled so or in lower case) of ``SP* 1*DIGIT``; then the empty line and
-exactly that many bytes to the read's end. Every header name the fast path of
+exactly that many bytes to the read's end. Or, instead of the length, exactly one line
+``Transfer-Encoding: chunked`` (so or in lower case: the one framing line the fast path of
+``response_head`` keeps in place), and after the empty line a run of whole chunks as the proxy
+would frame them (:func:`~vigil.balancer._http_chunks.whole_chunks`: lower-case hex sizes, no
+extension), maybe none, maybe ended by the last chunk with no trailer: a token stream's (SSE)
+first read, its head and first events, or a small chunked answer whole (Node.js's ``http``,
+aiohttp's and Starlette's streaming responses, Go's ``net/http`` past its buffer all frame so;
+nginx, Envoy and Vigil itself re-chunk so). Every header name the fast path of
 :func:`~vigil.balancer._http_raw.response_head` would send to the full rewrite sends the read to
 the parser here too (by the same look at the name's first letter and length: ``Transfer-*``,
 ``TE``, ``Trailer``, ``Keep-Alive``, ``Upgrade``, ``Proxy-*``, ``Retry-After``, ``Connection``
 other than one plain ``keep-alive`` / ``close``, an ``X-Request-Id`` or ``Content-Length`` in
 another spelling...). So every response taken here is one llhttp accepts whole, with the same
 status, body and keep-alive, and whose client head the fast path builds the same way; the
-parser, which saw nothing, stays between two responses. Anything else — a 1xx, a HEAD's answer
-(the caller's check), a head or body split over reads, a chunked or close-delimited body, bytes
-after the body — goes to httptools as before. ``tests/balancer/test_http_whole.py`` holds the
-decisions (against llhttp on every case and on mutated responses),
-``test_proxy_whole_responses.py`` the wire.
+parser, which saw nothing, stays between two responses; a chunked body that goes on is then
+followed by :class:`~vigil.balancer._http_chunks.ChunkScanner`, and the parser is fed a head of
+the same framing (``Transfer-Encoding: chunked``, and ``Connection: close`` when the upstream's
+said so) before the first later read that is not whole chunks
+(:class:`~vigil.balancer._proxy_upstream.UpstreamConnection`). Anything else — a 1xx, a HEAD's
+answer or an HTTP/1.0 client's (the caller's checks), a head or body split over reads, another
+chunked framing, a close-delimited body, bytes after the body — goes to httptools as before.
+``tests/balancer/test_http_whole.py`` holds the decisions (against llhttp on every case and on
+mutated responses), ``test_proxy_whole_responses.py`` and ``test_http_chunks.py`` the wire.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from vigil.balancer._http_chunks import whole_chunks
 from vigil.balancer._http_plain import _CLASS, _TOKEN
 from vigil.balancer._http_raw import (  # byte values a header name starts with (| 32), ends
     _C,
@@ -71,16 +83,26 @@ _LINE_END: Final = b"\r\n" + _END
 _LINE_END_CLOSE: Final = b"\r\n" + _END_CLOSE
 _LINE_END_KEEP_10: Final = b"\r\n" + _END_KEEP_10
 
+_TE_CHUNKED: Final = b"Transfer-Encoding: chunked"
+_TE_CHUNKED_LOW: Final = b"transfer-encoding: chunked"
+
+# How the body of a read taken is framed (the last item of whole_response's answer)
+LENGTH: Final = 0  # by its Content-Length: the whole body is in the read
+CHUNKS: Final = 1  # chunked, whole chunks to the read's end (maybe none): the body goes on
+CHUNKS_END: Final = 2  # chunked, whole chunks and the last chunk to the read's end: all of it
+
 # The answer for a read that is not one whole plain response.
-NOT_WHOLE: Final = (-1, 0, -1, 0, False, False)
+NOT_WHOLE: Final = (-1, 0, -1, 0, False, False, 0, LENGTH)
 
 
-def whole_response(data: bytes) -> tuple[i64, i64, i64, i64, bool, bool]:
-    """Whether ``data`` is one whole plain response (see the module docstring), as ``(end,
-    status, cut, cut_end, has_id, close)``: ``end`` the offset just past the head's empty line
-    (-1: not such a read; the rest is then meaningless), the status, where the upstream's plain
-    ``Connection`` line is (``data[cut:cut_end]``, its CRLF before it; ``cut`` -1: none),
-    whether an ``X-Request-Id`` line is there, and whether that ``Connection`` says close."""
+def whole_response(data: bytes) -> tuple[i64, i64, i64, i64, bool, bool, i64, i64]:
+    """Whether ``data`` is one whole plain response, or the start of a plain chunked one (see
+    the module docstring), as ``(end, status, cut, cut_end, has_id, close, size, framing)``:
+    ``end`` the offset just past the head's empty line (-1: not such a read; the rest is then
+    meaningless), the status, where the upstream's plain ``Connection`` line is
+    (``data[cut:cut_end]``, its CRLF before it; ``cut`` -1: none), whether an ``X-Request-Id``
+    line is there, whether that ``Connection`` says close, the body's size (of the chunks'
+    data, when chunked) and its framing (:data:`LENGTH`, :data:`CHUNKS`, :data:`CHUNKS_END`)."""
     n: i64 = len(data)
     if n < 19 or not data.startswith(_HTTP11):
         return NOT_WHOLE
@@ -108,6 +130,7 @@ def whole_response(data: bytes) -> tuple[i64, i64, i64, i64, bool, bool]:
     cut_end: i64 = 0
     has_id = False
     close = False
+    chunked = False
     lines: i64 = 0
     while True:
         if i + 1 >= n:
@@ -167,6 +190,13 @@ def whole_response(data: bytes) -> tuple[i64, i64, i64, i64, bool, bool]:
                     return NOT_WHOLE
                 has_id = True
         elif (
+            first == _T
+            and i - start == 26
+            and not chunked
+            and (_at(data, start, _TE_CHUNKED) or _at(data, start, _TE_CHUNKED_LOW))
+        ):
+            chunked = True  # a stream's head (SSE, tokens): its one plain framing line
+        elif (
             first == _T  # te, trailer, transfer-encoding
             or first == _K  # keep-alive
             or first == _U  # upgrade
@@ -175,9 +205,16 @@ def whole_response(data: bytes) -> tuple[i64, i64, i64, i64, bool, bool]:
         ):
             return NOT_WHOLE
         i += 2
+    if chunked:
+        if length >= 0:  # both framings (llhttp: an error)
+            return NOT_WHOLE
+        size, last = whole_chunks(data, i)
+        if size < 0:
+            return NOT_WHOLE
+        return i, status, cut, cut_end, has_id, close, size, CHUNKS_END if last else CHUNKS
     if length < 0 or n - i != length:
         return NOT_WHOLE
-    return i, status, cut, cut_end, has_id, close
+    return i, status, cut, cut_end, has_id, close, length, LENGTH
 
 
 def whole_answer(

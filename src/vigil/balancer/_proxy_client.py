@@ -65,6 +65,13 @@ def _not_kept() -> bool:
     return False
 
 
+# The three placeholders as final names: compiled, each is read from a C static, where a
+# function named in an expression is looked up in the module's dictionary (five per connection)
+_DISCARD: Final = _discard
+_NO_METHOD: Final = _no_method
+_NOT_KEPT: Final = _not_kept
+
+
 def _peer_lines(host: str, proto: bytes) -> tuple[bytes, bytes]:
     """The peer address ``host`` as bytes and its :func:`proxy_lines`, from the cache."""
     key = (host, proto)
@@ -122,12 +129,18 @@ class ClientConnection:
         self.parser: HttpRequestParser | None = None
         # its methods, bound once (mypyc calls a method of a non-compiled object by name, a
         # look-up per call, and these run once or more per request)
-        self.feed: Callable[[bytes], None] = _discard
-        self.get_method: Callable[[], bytes] = _no_method
-        self.should_keep_alive: Callable[[], bool] = _not_kept
+        self.feed: Callable[[bytes], None] = _DISCARD
+        self.get_method: Callable[[], bytes] = _NO_METHOD
+        self.should_keep_alive: Callable[[], bool] = _NOT_KEPT
         if isinstance(peer, tuple) and peer:
-            # the peer's address and the proxy's lines for plain heads (cached per address)
-            self.ip, self.lines = _peer_lines(str(peer[0]), state.proto)
+            # the peer's address and the proxy's lines for plain heads (cached per address;
+            # the last address's at hand on the state)
+            host = str(peer[0])
+            if host == state.peer_host:
+                self.ip, self.lines = state.peer_lines
+            else:
+                self.ip, self.lines = state.peer_lines = _peer_lines(host, state.proto)
+                state.peer_host = host
         else:
             self.ip = b"-"
             self.lines = proxy_lines(self.ip, state.proto)
@@ -162,8 +175,8 @@ class ClientConnection:
         self.last_io = 0.0
         self.expired = False  # its timeout passed (ProxyState's sweep calls sweep())
         # the transport's bound write methods, looked up once: a call per response piece
-        self.send: Callable[[bytes], object] = _discard
-        self.send_many: Callable[[list[bytes]], object] = _discard
+        self.send: Callable[[bytes], object] = _DISCARD
+        self.send_many: Callable[[list[bytes]], object] = _DISCARD
         # what the active exchange's last event produced, to write in one call (the exchanges
         # of a connection run one at a time and share it: no list per request)
         self.out: list[bytes] = []
@@ -292,9 +305,9 @@ class ClientConnection:
         self.spare = None  # (an exchange refers to its client)
         if self.parser is not None:  # (a parser refers to its callbacks' owner)
             self.parser = None
-            self.feed = _discard
-            self.get_method = _no_method
-            self.should_keep_alive = _not_kept
+            self.feed = _DISCARD
+            self.get_method = _NO_METHOD
+            self.should_keep_alive = _NOT_KEPT
 
     def pause_writing(self) -> None:
         self.write_paused = True

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Final
 from vigil.balancer._http_codings import SLICE
 from vigil.balancer._http_headers import ResponseMeta, chunk
 from vigil.balancer._http_raw import response_head as _response_head
-from vigil.balancer._http_whole import whole_answer
+from vigil.balancer._http_whole import CHUNKS, LENGTH, whole_answer
 from vigil.balancer._proxy_core import CONNECT, FIRST_BYTE, STREAM, UPLOAD, ExchangeCore
 from vigil.balancer._proxy_upstream import UpstreamConnection
 from vigil.balancer._upstream import Outcome
@@ -60,6 +60,9 @@ if TYPE_CHECKING:  # compiled, the offsets stay machine integers
 # The framing of a response taken whole: by its length, no Retry-After (its head is written
 # already; nothing reads it but the checks that the response is not re-chunked)
 _WHOLE: Final = ResponseMeta(b"", False, False, None)
+# The framing of a chunked stream whose head was taken without the parser: the client gets it
+# chunked, read by read as the chunks came (its head is written already)
+_STREAM: Final = ResponseMeta(b"", True, False, None, None, True)
 
 
 class Exchange(ExchangeCore):
@@ -306,15 +309,24 @@ class Exchange(ExchangeCore):
         cut_end: i64,
         has_id: bool,
         close: bool,
+        size: i64,
+        framing: i64,
     ) -> bool:
-        """The read ``data`` is one whole plain response, its head ending at ``end``
-        (:func:`~vigil.balancer._http_whole.whole_response` says so, and where the upstream's
-        plain ``Connection`` line is): answered as :meth:`response_head`, :meth:`response_body`
-        and :meth:`response_complete` would, the head made as the fast path of
-        :func:`~vigil.balancer._http_raw.response_head` makes it, head and body in one piece.
-        False, with nothing done, for the answer to a HEAD (its ``Content-Length`` is the size
-        of a body it does not have: the parser's path knows)."""
+        """The read ``data`` is one whole plain response, its head ending at ``end``, or a
+        chunked one's head and whole chunks (:func:`~vigil.balancer._http_whole.whole_response`
+        says so, where the upstream's plain ``Connection`` line is, the body's ``size`` and
+        ``framing``): answered as :meth:`response_head`, :meth:`response_body` (or
+        :meth:`response_chunks`) and :meth:`response_complete` would, the head made as the fast
+        path of :func:`~vigil.balancer._http_raw.response_head` makes it (a chunked head keeps
+        its ``Transfer-Encoding`` line), head and body in one piece. A chunked body that goes on
+        (``CHUNKS``) leaves the exchange streaming and ``conn`` following the chunks with its
+        parser not fed (:meth:`UpstreamConnection.stream_unparsed`). False, with nothing done,
+        for the answer to a HEAD (its ``Content-Length`` is the size of a body it does not
+        have: the parser's path knows), and for a chunked body to an HTTP/1.0 client (the
+        codings undone) or with chunks not passed as they come (tests)."""
         if self.method == b"HEAD":
+            return False
+        if framing != LENGTH and (self.http10 or not conn.pass_chunks):
             return False
         st = self.state
         self.ttfb_at = now = st.clock()
@@ -325,7 +337,13 @@ class Exchange(ExchangeCore):
         answer = whole_answer(
             data, end, cut, cut_end, has_id, keep_alive, self.http10, self.meta.request_id
         )
-        self.bytes_out += len(data) - end
+        self.bytes_out += size
+        if framing == CHUNKS:  # the stream goes on: the first events are with the head
+            self.resp = _STREAM
+            self.phase = STREAM
+            conn.stream_unparsed(close)
+            self.send_now(answer)
+            return True
         self.resp = _WHOLE
         self._complete(conn, not close, None, now, self.send_now(answer))
         return True
@@ -343,6 +361,14 @@ class Exchange(ExchangeCore):
             self.decode_out()
             return
         self.bytes_out += len(data)
+
+    def stream_end(self, conn: UpstreamConnection, data: bytes, size: i64, reusable: bool) -> None:
+        """The read ``data`` is whole chunks holding ``size`` bytes of data and the last chunk,
+        of a stream whose head the parser never saw (:meth:`whole_response`): written as it
+        came, and the response ends, as :meth:`response_chunks` and :meth:`response_complete`
+        would end it."""
+        self.bytes_out += size
+        self._complete(conn, reusable, None, self.state.clock(), self.send_now(data))
 
     def response_chunks(self, data: bytes, size: i64) -> None:
         """The read ``data`` is a run of whole chunks holding ``size`` bytes of data, framed

@@ -180,6 +180,11 @@ class ProxyState:
         self.loop_time: Callable[[], float] = loop.time  # bound once: read once per event
         self.ids = RequestIds()
         self.proto = settings.forwarded_proto.encode()
+        # the last client address a connection came from and its (bytes, proxy lines): a burst
+        # of new connections from one address (a client's pool, a load balancer in front)
+        # finds them by one compare, not a look-up in _proxy_client's cache (ClientConnection)
+        self.peer_host = ""
+        self.peer_lines: tuple[bytes, bytes] = (b"", b"")
         self.affinity = (
             settings.affinity_header.lower().encode() if settings.affinity_header else None
         )

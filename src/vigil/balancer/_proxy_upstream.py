@@ -38,6 +38,13 @@ Key = tuple[str, int]
 WHOLE_RESPONSES: Final = __file__.endswith((".so", ".pyd"))
 # An upstream head larger than this is garbage, not a response worth forwarding.
 MAX_UPSTREAM_HEAD: Final = 64 * 1024
+# What the parser is fed in place of a chunked stream's head it never saw (taken without it:
+# _http_whole) before the first later read that is not whole chunks: the same framing, and the
+# same keep-alive (the status and the other lines are the exchange's, which has them already)
+_CHUNKED_HEAD: Final = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+_CHUNKED_HEAD_CLOSE: Final = (
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+)
 
 
 class _NoCallbacks:
@@ -82,6 +89,11 @@ class UpstreamConnection:
         self.as_is = False
         self.pass_chunks = pool.pass_chunks  # whether it may be (tests switch it off)
         self.chunks = ChunkScanner()
+        # the current response's head was taken without the parser (a chunked stream's, with
+        # whole chunks): the parser is between responses, and ``unparsed_close`` is whether
+        # that head said Connection: close (see stream_unparsed)
+        self.unparsed = False
+        self.unparsed_close = False
         # the pool's list of idle connections to ``key``, set when first kept (UpstreamPool)
         self.idle_list: list[UpstreamConnection] | None = None
         self.fd = -1  # the socket's descriptor
@@ -112,9 +124,9 @@ class UpstreamConnection:
             return
         if self.in_head:  # a head begins or goes on in this read (a body's reads skip this)
             if self.whole and not self.partial:  # a response begins: is it all in this read?
-                end, status, cut, cut_end, has_id, close = whole_response(data)
+                end, status, cut, cut_end, has_id, close, size, framing = whole_response(data)
                 if end > 0 and ex.whole_response(
-                    self, data, end, status, cut, cut_end, has_id, close
+                    self, data, end, status, cut, cut_end, has_id, close, size, framing
                 ):
                     self.pool.taken_whole += 1
                     return
@@ -122,10 +134,19 @@ class UpstreamConnection:
             self.head_start = 0
         elif self.as_is:  # a chunked body the client gets chunked: whole chunks go as they are
             chunks = self.chunks
-            size = chunks.whole(data)
-            if size > 0:  # the parser, at a chunk's start, stays there
-                ex.response_chunks(data, size)
-                return
+            size, last = chunks.whole(data)
+            if size >= 0:
+                if not last:  # the parser, at a chunk's start, stays there
+                    ex.response_chunks(data, size)
+                    return
+                if self.unparsed:  # the parser never saw this response: it stays between two
+                    self.in_head = True
+                    self.as_is = self.unparsed = False
+                    ex.stream_end(self, data, size, not self.unparsed_close)
+                    return
+            if self.unparsed:  # the parser takes over: a head of the same framing first
+                self.feed(_CHUNKED_HEAD_CLOSE if self.unparsed_close else _CHUNKED_HEAD)
+                self.unparsed = False
             chunks.feed(data, 0)  # the parser's way, followed
         try:
             self.feed(data)
@@ -188,6 +209,8 @@ class UpstreamConnection:
             raise ValueError("upstream sent bytes after its response")
 
     def on_headers_complete(self) -> None:
+        if self.unparsed:  # the head fed in place of one taken without the parser
+            return
         self.in_head = False
         data = self.data
         start = self.head_start
@@ -226,6 +249,19 @@ class UpstreamConnection:
             ex.response_complete(self, self.should_keep_alive())
 
     # -- helpers -----------------------------------------------------------------------
+    def stream_unparsed(self, close: bool) -> None:
+        """The exchange took this response's chunked head (and the whole chunks after it)
+        without the parser (:meth:`Exchange.whole_response`): the body's chunks are followed
+        from a chunk's start, and the parser, still between responses, is fed a head of the
+        same framing (``close``: the upstream's ``Connection: close``) only if a later read is
+        not whole chunks."""
+        self.in_head = False
+        self.head_start = -1
+        self.as_is = True
+        self.chunks.reset()
+        self.unparsed = True
+        self.unparsed_close = close
+
     def peer_gone(self) -> bool:
         """Whether the upstream has closed or reset this idle connection, or sent it a byte,
         though the loop has not read that yet; asked by the pool before each reuse.
