@@ -69,7 +69,7 @@ def test_memory_stays_bounded_on_an_endless_stream_of_new_events() -> None:
     for i, combo in zip(range(5000), itertools.cycle(itertools.permutations(words, 4))):
         m.add(" ".join(combo) + f" event{i % 7}")
     assert len(m.clusters) <= 100
-    assert len(m._signatures) <= 500 and len(m._exact) <= 500 and len(m._words) <= 500
+    assert len(m._signatures) <= 500 and len(m._exact) <= 500 and len(m._masks.words) <= 500
 
 
 def test_widening_that_makes_two_clusters_equal_merges_them_and_reports_the_remap() -> None:

@@ -50,7 +50,7 @@ def _uncached(lines: list[str]) -> list[tuple[int, str]]:
     for line in lines:
         miner._shapes.clear()
         miner._exact.clear()
-        miner._words.clear()
+        miner._masks.words.clear()
         split = fmt.split(line)
         cluster = miner.cluster_of(split.content)
         out.append((cluster.id, split.prefix + cluster.template))

@@ -33,6 +33,7 @@ from vigil.logs._slots import (
     named_by_kind,
     process_name,
     record_fields,
+    short_names,
     signals,
     status_text,
     unset,
@@ -289,6 +290,16 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             and not kinds_differ(have, new)
         ):
             bare = True  # "Handling signal: term" / "winch": a label's value ends the line
+            hard += 1
+            continue
+        if (
+            not bare
+            and 1 <= i == n - 1
+            and n < MIN_WORDS_FOR_WORD_VARIABLE
+            and plain
+            and short_names(have, new)
+        ):
+            bare = True  # "Activating controller_server" / "planner_server": what it acts on
             hard += 1
             continue
         if named is not None and (_core(have), _core(new)) == named:

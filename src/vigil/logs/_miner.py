@@ -5,13 +5,15 @@ analyses. Pure: no I/O, no clock; line numbers are counted by the miner itself.
 
 How a line finds its cluster:
 
-1. **Fast path.** The content's *shape* (every digit replaced by ``0``, :data:`SHAPE`) is looked
+1. **Fast path.** The content's *shape* (every digit replaced by ``0``,
+   :data:`vigil.logs._shape.SHAPE`) is looked
    up in a bounded dict: two lines of one shape mask to the same string, because masking only
    ever looks at whether a character is a digit, never at which digit it is. So lines that differ
    only in their numbers (the common case: counters, ids, addresses, times) cost one
    ``str.translate`` and one dict lookup. A shape is remembered only when its masked form keeps no
    digit (a weak word such as ``ssh2`` stays literal, so its digits matter); such lines are masked
-   word by word through a cache keyed the same way, then looked up by their masked signature.
+   word by word through a cache keyed the same way (:class:`vigil.logs._wordmasks.WordMasks`),
+   then looked up by their masked signature.
 2. **Slow path.** The masked words are compared with the clusters of the same word count whose
    first word matches (Drain's observation: the first word of a message is almost never a
    variable; a dotted unit name before a colon, ``gunicorn.service:``, counts as any such
@@ -87,19 +89,13 @@ from vigil.logs._cluster import (
 from vigil.logs._commands import fold_masks
 from vigil.logs._crowded import CROWDED_BUCKET, WordsIndex, by_id
 from vigil.logs._heads import HeadsIndex
-from vigil.logs._named import named_values
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._notes import CacheKey, CacheNotes
-from vigil.logs._shape import SHAPE, has_digit, shape_key
+from vigil.logs._shape import shape_key
 from vigil.logs._siblings import siblings as _siblings
 from vigil.logs._spans import fit, nearest
-from vigil.logs._tokens import (
-    SPACE,
-    WILDCARD,
-    full_stop,
-    mask,
-    split_words,
-)
+from vigil.logs._tokens import SPACE, WILDCARD, split_words
+from vigil.logs._wordmasks import WordMasks
 
 DEFAULT_MAX_CLUSTERS = 50_000
 """A real system has hundreds to a few thousand templates; 50k leaves room for noise."""
@@ -172,8 +168,7 @@ class TemplateMiner:
         # line shape -> its cluster, or the positions of its weak words (masks that keep digits)
         self._shapes: dict[bytes, Cluster | tuple[int, ...]] = {}
         self._exact: dict[tuple[bytes, tuple[str, ...]], Cluster] = {}  # (shape, weak words)
-        self._words: dict[str, str] = {}  # word shape -> mask, "" when the digits matter
-        self._weak: dict[str, str] = {}  # word -> mask, for the word shapes marked ""
+        self._masks = WordMasks(max_signatures)  # each word's mask, cached (:mod:`._wordmasks`)
         self._buckets: dict[tuple[int, str], list[Cluster]] = {}
         self._crowd = WordsIndex()  # the crowded buckets' words indexes (:mod:`._crowded`)
         self._near = NearbyIndex()  # every bucket's clusters by second/last word (:mod:`._nearby`)
@@ -239,7 +234,7 @@ class TemplateMiner:
     def _lookup(self, content: str, key: bytes) -> tuple[Cluster, bool]:
         """The cluster of a line whose shape (and weak words) were not seen yet; remembers it."""
         words = split_words(content)
-        masks, weak = self._mask_list(words)
+        masks, weak = self._masks.mask_list(words)
         masked = " ".join(fold_masks(words, masks, content))
         cluster = self._signatures.get(masked)
         self._crowded = False  # (a remembered signature is never a crowded bucket's)
@@ -274,44 +269,8 @@ class TemplateMiner:
         """:func:`mask` word by word through a cache keyed on each word's shape: a constant
         word or a number of a shape seen before costs one dict lookup."""
         words = split_words(content)
-        text = " ".join(fold_masks(words, self._mask_list(words)[0], content))
+        text = " ".join(fold_masks(words, self._masks.mask_list(words)[0], content))
         return text.replace(SPACE, " ") if SPACE in text else text
-
-    def _mask_list(self, words: list[str]) -> tuple[list[str], tuple[int, ...]]:
-        """Each word masked, and the positions of the weak words (masks that keep a digit)."""
-        cache, weak_cache = self._words, self._weak
-        out = []
-        weak: list[int] = []
-        # every word's shape in one pass: the shape of the joined words, split again (digits
-        # map to digits, so the words come back as they were cut, in shape)
-        shapes = " ".join(words).translate(SHAPE).split(" ")
-        if len(shapes) != len(words):  # a word holding a space of its own: one by one
-            shapes = [word.translate(SHAPE) for word in words]
-        for i, (word, key) in enumerate(zip(words, shapes, strict=True)):
-            masked = cache.get(key)
-            if masked is None:
-                masked = WILDCARD if word.isdigit() else mask(word)
-                if len(cache) >= self.max_signatures:
-                    cache.clear()
-                if has_digit(masked):
-                    cache[key] = ""
-                    weak.append(i)
-                else:
-                    cache[key] = masked
-            elif not masked:  # a weak word: its digits are kept, so the word itself is the key
-                weak.append(i)
-                masked = weak_cache.get(word) or mask(word)
-                if len(weak_cache) >= self.max_signatures:
-                    weak_cache.clear()
-                weak_cache[word] = masked
-            out.append(masked)
-        if len(out) > 1:
-            named = named_values(words, out)
-            if named and weak:  # a name masked is no weak word
-                weak = [i for i in weak if i not in named]
-        if len(out) > 1:  # the line's own full stop, not a last value's (db1.example.com.)
-            out[-1] = full_stop(words[-1], out[-1])
-        return out, tuple(weak)
 
     def resolve(self, cluster_id: int) -> int:
         """The current id of a cluster that may have been merged into another one."""
@@ -331,8 +290,7 @@ class TemplateMiner:
         self._remap = dict(remap)
         self.lines = lines
         self.next_id = max([next_id, *(c.id + 1 for c in clusters)])
-        self._words.clear()
-        self._weak.clear()
+        self._masks.clear()
         self._forget()
         self._buckets.clear()
         for c in sorted(self.clusters.values(), key=lambda c: c.id):
@@ -371,7 +329,7 @@ class TemplateMiner:
         example), not that of its words now: a widened opening word may key elsewhere
         (``(root)``, a subject, widens to ``(<*>)``, not one), where no line would find it."""
         words = split_words(cluster.example)
-        masked = " ".join(fold_masks(words, self._mask_list(words)[0], cluster.example))
+        masked = " ".join(fold_masks(words, self._masks.mask_list(words)[0], cluster.example))
         key = _bucket_key(_collapse(masked.split())[0])
         return key if key[0] == len(cluster.words) else _bucket_key(cluster.words)
 

@@ -1,7 +1,8 @@
 """Values the words before them name: a user or host name is a value from its first line.
 
-Called by :meth:`vigil.logs._miner.Miner._mask_list` on every line it masks word by word (the
-slow path: a line shape not seen before), after the word masks of :mod:`vigil.logs._tokens`.
+Called by :meth:`vigil.logs._wordmasks.WordMasks.mask_list` on every line the miner masks word
+by word (the slow path: a line shape not seen before), after the word masks of
+:mod:`vigil.logs._tokens`.
 
 A name a template shows with one value only (one line, or a burst from one account) is still a
 value where the words before it say what it is. The Loghub labels write it so: OpenSSH's

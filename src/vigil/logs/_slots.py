@@ -5,7 +5,8 @@ Called by :mod:`vigil.logs._cluster` on the miner's slow path only (a line that 
 cluster as it is): ``keyed`` (a value named by its key or quotes), ``introduced`` (a value after
 a label or an introducing word), ``look_alike``, ``process_name``, ``kinds_differ`` (a key that
 names a kind: ``type=``, ``op=``), ``unset`` (an absent value against a set one),
-``key_label`` and ``key_against_value`` (the key of a ``Key: value`` line; also asked by
+``short_names`` (two program-written names ending a short message), ``key_label`` and
+``key_against_value`` (the key of a ``Key: value`` line; also asked by
 :mod:`vigil.logs._siblings`), ``mask_reach`` (one value masked whole in one line and in part
 in another), ``status_text`` (an HTTP reason phrase after its code), ``signals`` (two signal
 names), ``dns_values`` (record types and response codes) and ``record_fields`` (``a;b;c``
@@ -192,6 +193,47 @@ def process_name(before: str, at: str, a: str, b: str) -> bool:
 _IDENTIFIER = re.compile(r"^[(\[{'\"]?[A-Za-z]\w*(?:[_\-][A-Za-z0-9]+)+[)\]}'\".,:;]?$")
 """A snake_case or kebab-case name (``init_process``, ``billing-service``): written by a program,
 not prose, so two of them in one position are two values of one variable."""
+
+
+_CAMEL_CASE = re.compile(r"^[(\[{'\"]?[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+[)\]}'\".,:;]?$")
+"""A CamelCase name of two humps or more (``MapOutputTracker``, ``BlockManagerMaster``): a
+class or component name, written by a program, not prose."""
+
+_NAME_BREAK = re.compile(r"[_\-]")
+_CONSTANT_NAME = re.compile(r"^\W*[A-Z][A-Z0-9]*(?:[_\-][A-Z0-9]+)+\W*$")
+_FRAME = re.compile(r"^(\W*)[\w\-]*?(\W*)$")
+
+
+def short_names(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two names of one kind that may end a message of two or
+    three words as its value (``Activating controller_server`` / ``planner_server``, ``Lustre:
+    Mounted home-client`` / ``scratch-client``, ``Registering MapOutputTracker`` /
+    ``BlockManagerMaster``): both snake- or kebab-case (:data:`_IDENTIFIER`) or both
+    CamelCase (:data:`_CAMEL_CASE`), in one frame of punctuation, and either unlike each other
+    or two of one family: the same parts between ``_`` / ``-`` but the first, an instance's
+    name before its kind (as :func:`sibling_names` has it for dots and dashes). A program
+    writes such names for the thing it acts on; prose and event words are not written so. A
+    state or mode varies at the end (``link_up`` / ``link_down``, ``read-only`` /
+    ``read-write``): kept apart, and so is a family with its fixed part first (``mod_ssl`` /
+    ``mod_rewrite``), which the form cannot tell from a state. A snake name against a
+    CamelCase one (``nats-server`` / ``JetStream``) is two kinds of thing, and a constant's
+    name in capitals (``SCREEN_ON`` / ``TIME_TICK``, as in :data:`_CONSTANT_PART`) the kind of
+    an event: both kept apart too."""
+    if not (
+        (_IDENTIFIER.match(a) and _IDENTIFIER.match(b))
+        or (_CAMEL_CASE.match(a) and _CAMEL_CASE.match(b))
+    ):
+        return False
+    if _CONSTANT_NAME.search(a) or _CONSTANT_NAME.search(b):
+        return False  # "SCREEN_ON" / "TIME_TICK": a constant's name is the event's kind
+    fa, fb = _FRAME.match(a), _FRAME.match(b)
+    if fa is None or fb is None or fa.groups() != fb.groups():
+        return False
+    pa, pb = _NAME_BREAK.split(a), _NAME_BREAK.split(b)
+    if len(pa) == len(pb) and len(pa) > 1 and any(x == y for x, y in zip(pa, pb, strict=True)):
+        # one family: the instance first, its kind last ("planner_server" / "controller_server")
+        return pa[1:] == pb[1:] and not look_alike(pa[0], pb[0])
+    return not look_alike(a, b)
 
 
 _KEY_EQ = re.compile(r"^[\w.\-\[(\"']*=")
