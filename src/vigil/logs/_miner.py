@@ -93,12 +93,11 @@ from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import SHAPE, has_digit, shape_key
 from vigil.logs._siblings import siblings as _siblings
 from vigil.logs._spans import fit, nearest
+from vigil.logs._texts import SPACE, split_words
 from vigil.logs._tokens import (
-    SPACE,
     WILDCARD,
     full_stop,
     mask,
-    split_words,
 )
 
 DEFAULT_MAX_CLUSTERS = 50_000
