@@ -38,7 +38,7 @@ import re
 from functools import lru_cache
 
 from vigil.logs._refs import mask_images
-from vigil.logs._texts import SPACE, reason_span
+from vigil.logs._texts import SPACE, other_text, reason_span
 from vigil.logs._wholes import mask_bracketed_ipv6, mask_relative_paths, mask_wal_positions
 
 WILDCARD = "<*>"
@@ -434,6 +434,9 @@ def generalise(a: str, b: str) -> str:
             closing = closing[1:]
         return label + SPACE + opening + WILDCARD + closing
     if SPACE in a or SPACE in b:
+        text = other_text(a, b)
+        if text is not None:
+            return text
         # a quoted value of several words: word by word when both have as many, else the
         # whole words both share stay around the value ('error="failed to query data: <*>"')
         wa, wb = a.split(SPACE), b.split(SPACE)
