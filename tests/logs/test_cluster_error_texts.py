@@ -79,6 +79,8 @@ def test_the_message_of_a_json_line_still_tells_events_apart() -> None:
     assert len(set(ids)) == 4
     words = split_words(lines[2])
     assert not any(SPACE in w for w in words)
+    journald = '"PRIORITY":"6","MESSAGE":"Started the unit now","UNIT":"a b"}'
+    assert split_words(journald)[-1] == 'now","UNIT":"a' + SPACE + 'b"}'  # the key's, not MESSAGE's
 
 
 def test_a_label_shared_inside_the_text_stays_in_the_template() -> None:

@@ -37,9 +37,10 @@ SPACE = "\ue000"
 """Stands for a space inside a quoted value joined into one word (:func:`split_words`)."""
 _QUOTED = re.compile(r'(?<=[\s,\[])[\w.\-]+="(?:[^"\\]|\\.)*"')
 """A key's double-quoted value, logfmt's ``key="a b"`` (or a bracketed field's, ``[k="a b"]``)."""
-_MEMBER = re.compile(r'[,{]("(?!(?:msg|message|event)")[\w.\-]+":"[^"\\]*(?:\\.[^"\\]*)*")')
+_MEMBER = re.compile(r'[,{]("(?!(?i:msg|message|event|log)")[\w.\-]+":"[^"\\]*(?:\\.[^"\\]*)*")')
 """A JSON object's member with a string value, ``"key":"a b"``; not the message's own key
-(``"msg"``, ``"message"``, ``"event"``), whose text is the event's words."""
+(``"msg"``, ``"message"``, ``"event"``, journald's ``"MESSAGE"``, Docker's ``"log"``), whose
+text is the event's words."""
 _SPAN_WORD = re.compile(r'^\[?[\w.\-]+="[^"]*\ue000.*"[,;:.)\]}]*$')
 
 
