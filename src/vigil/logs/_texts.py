@@ -143,13 +143,14 @@ def quoted_span(word: str) -> bool:
 
 def other_text(a: str, b: str) -> str | None:
     """The pattern for two words that differ only inside one double-quoted text of several
-    words (:func:`split_words` joined it) in more than one of its words: another error or
-    reason, not one value inside the same text. The text is one ``<*>`` after the words it
-    opens with up to its last label (a word ending in ``:``) that both share:
+    words (:func:`split_words` joined it), as many words in both, in most of its words:
+    another error or reason, not one value inside the same text. The text is one ``<*>`` after
+    the words it opens with up to its last label (a word ending in ``:``) that both share:
     ``"error":"Workflow task not found."`` / ``"Workflow execution already completed"`` ->
-    ``"error":"<*>"``, ``error="failed to query data: i/o timeout"`` / ``"...: context
-    deadline exceeded"`` -> ``error="failed to query data: <*>"``. None otherwise (one word
-    differs: ``"<*> is unreachable"``, word by word as before)."""
+    ``"error":"<*>"``. None otherwise, and the text is widened as before: word by word when at
+    most half of its words differ (``"<*> is unreachable"``, ``"<*> <*> from hub"``), its
+    shared words kept around one ``<*>`` when the counts differ (``error="failed to query
+    data: <*>"``)."""
     prefix = _common_prefix(a, b)
     opening = prefix.rfind('"') + 1
     if not opening:
@@ -158,12 +159,10 @@ def other_text(a: str, b: str) -> str | None:
     if min(ends) < 0 or a[ends[0] :] != b[ends[1] :]:
         return None
     ta, tb = a[opening : ends[0]].split(SPACE), b[opening : ends[1]].split(SPACE)
-    if len(ta) < 2 and len(tb) < 2:
-        return None
-    if len(ta) == len(tb) and sum(x != y for x, y in zip(ta, tb, strict=True)) < 2:
+    if len(ta) != len(tb) or 2 * sum(x != y for x, y in zip(ta, tb, strict=True)) <= len(ta):
         return None
     head = 0
-    for n, (x, y) in enumerate(zip(ta, tb, strict=False)):
+    for n, (x, y) in enumerate(zip(ta, tb, strict=True)):
         if x != y:
             break
         if x.endswith(":"):
