@@ -1,9 +1,10 @@
 """Texts of several words that are one value: a key's quoted text, a reason, a command.
 
-Called by :mod:`vigil.logs._tokens` (:func:`split_words`, for every line the miner masks word
-by word, and :func:`other_text` from :func:`vigil.logs._tokens.generalise`) and, on the
-miner's slow path, by :mod:`vigil.logs._cluster` (``reason_span``, ``quoted_span``) and
-:mod:`vigil.logs._slots` (``inside_one_text``). Pure string functions, no state.
+Called by :mod:`vigil.logs._miner` (:func:`split_words`, for every line it masks word by
+word), by :mod:`vigil.logs._tokens` (:func:`other_text` and ``reason_span`` from
+``generalise``) and, on the miner's slow path, by :mod:`vigil.logs._cluster` (``reason_span``,
+``quoted_span``) and :mod:`vigil.logs._slots` (``inside_one_text``). Pure string functions, no
+state.
 
 A program that prints a text it got from elsewhere (the OS, a library, a peer: an error, a
 reason, a query, a user agent) inside its own frame prints as many words as that text has;
@@ -16,16 +17,16 @@ into one word (its spaces kept as :data:`SPACE`) and compared as one value:
   bracketed field (``[sql="ALTER TABLE ..."]``: TiDB, TiKV and PD's unified log format) and as a
   JSON object's member (``"error":"Workflow task not found."``: zap, logrus and bunyan JSON,
   Temporal, Mattermost, Nextcloud), except the message's own key (``"msg"``, ``"message"``,
-  ``"event"``), whose text is the event's words;
+  ``"event"``, ``"log"``, in any case), whose text is the event's words;
 - a reason clause (``Wake reason: RTC (Alarm)``, ``(reason: Adding new member x)``) and cron's
   command in parentheses after ``CMD``.
 
-Two such texts that differ in more than one word are two texts, not one text with a value in
-it: the pattern is one ``<*>`` for the whole text (:func:`other_text`), after a label inside it
-that both share (``error="failed to query data: <*>"``). Unquoted texts after a colon are not
-joined: the Loghub-2.0 ground truth keeps them as the event's words (BGL's ``ciod: Error
-loading <*>: invalid or missing program image, Exec format error`` / ``..., Permission
-denied``, OpenSSH's ``Received disconnect from <*>: <*>: Bye Bye [preauth]``)."""
+Two such texts of as many words that differ in most of them are two texts, not one text with
+values in it: the pattern is one ``<*>`` for the whole text (:func:`other_text`), after a
+label inside it that both share. Unquoted texts after a colon are not joined: the Loghub-2.0
+ground truth keeps them as the event's words (BGL's ``ciod: Error loading <*>: invalid or
+missing program image, Exec format error`` / ``..., Permission denied``, OpenSSH's ``Received
+disconnect from <*>: <*>: Bye Bye [preauth]``)."""
 
 from __future__ import annotations
 
