@@ -222,7 +222,7 @@ def test_a_key_name_with_a_digit_stays_in_the_template_when_its_value_varies() -
 
 def test_a_reason_clause_is_one_value_however_many_words_it_has() -> None:
     from vigil.logs import TemplateMiner
-    from vigil.logs._tokens import SPACE, split_words
+    from vigil.logs._texts import SPACE, split_words
 
     # to the end of the line, to the bracket that opened it, or to a comma
     assert split_words("Wake reason: RTC (Alarm)") == ["Wake", f"reason:{SPACE}RTC{SPACE}(Alarm)"]
@@ -246,7 +246,7 @@ def test_a_reason_clause_is_one_value_however_many_words_it_has() -> None:
 
 def test_a_command_in_parentheses_after_cmd_is_one_value() -> None:
     from vigil.logs import TemplateMiner
-    from vigil.logs._tokens import SPACE, split_words
+    from vigil.logs._texts import SPACE, split_words
 
     words = split_words("(root) CMD (run-parts /etc/cron.hourly) done")
     assert words == ["(root)", f"CMD{SPACE}(run-parts{SPACE}/etc/cron.hourly)", "done"]

@@ -38,19 +38,17 @@ from vigil.logs._slots import (
     status_text,
     unset,
 )
+from vigil.logs._texts import SPACE, quoted_span, reason_span
 from vigil.logs._tokens import (
     MONTHS,
     NAME_PAIR,
     NAMED_ID,
-    SPACE,
     UNITS,
     WILDCARD,
     covers,
     generalise,
     loose,
     plain_difference,
-    quoted_span,
-    reason_span,
 )
 
 FIRST_WORD_VARIABLE_POSITION = 2

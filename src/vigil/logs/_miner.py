@@ -94,7 +94,8 @@ from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import shape_key
 from vigil.logs._siblings import siblings as _siblings
 from vigil.logs._spans import fit, nearest
-from vigil.logs._tokens import SPACE, WILDCARD, split_words
+from vigil.logs._texts import SPACE, split_words
+from vigil.logs._tokens import WILDCARD
 from vigil.logs._wordmasks import WordMasks
 
 DEFAULT_MAX_CLUSTERS = 50_000

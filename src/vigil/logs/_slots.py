@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from vigil.logs._texts import SPACE, inside_one_text
 from vigil.logs._tokens import KEY_END, KEY_START, WILDCARD, common_prefix, qualified
 
 _SEGMENT_BREAK = re.compile(r"[-.|/\\:]+")
@@ -250,6 +251,8 @@ def keyed(a: str, b: str) -> str:
         if kinds_differ(a, b, prefix):
             return ""  # "class=scrub_start"/"class=statechange": two kinds of record
         return "="  # "status=<*>/FAILURE"/"status=<*>/n/a": the key is shared
+    if SPACE in prefix and inside_one_text(a, b, prefix):
+        return '"'  # '"error":"Workflow task not found."' / '"...already completed"'
     key = KEY_END.match(prefix)
     if key is None:
         return ""

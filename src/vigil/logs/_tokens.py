@@ -40,6 +40,7 @@ import re
 from functools import lru_cache
 
 from vigil.logs._refs import mask_images
+from vigil.logs._texts import SPACE, other_text, reason_span
 from vigil.logs._wholes import (
     AT_PORT,
     mask_addresses_at_port,
@@ -421,93 +422,6 @@ constants (holdout5's IIS log: ``LAB\\bob`` then ``LAB\\mlops`` made two cluster
 the third account, so the second account's lines printed an id merged away)."""
 
 
-SPACE = "\ue000"
-"""Stands for a space inside a quoted value joined into one word (:func:`split_words`)."""
-_QUOTED = re.compile(r'(?<=[\s,])[\w.\-]+="(?:[^"\\]|\\.)*"')
-_SPAN_WORD = re.compile(r'^[\w.\-]+="[^"]*\ue000.*"[,;:.)\]}]*$')
-
-
-def split_words(content: str) -> list[str]:
-    """``content.split()``, except that a key's double-quoted value of several words after the
-    first word is one word (its spaces kept as :data:`SPACE`): ``error="failed to query data:
-    EOF"``, ``ua="Mozilla/5.0 (X11; Linux)"``. A key's quoted value is one value however many
-    words it holds; the first word (``msg="shim disconnected"``) names the event and stays as
-    it is, and so do quoted strings with no key (a request line, ``"GET /a HTTP/1.1"``, whose
-    method tells events apart)."""
-    if SPACE in content:
-        return content.split()
-    if '="' not in content:
-        words = content.split()
-        return _join_reason(words) if "eason:" in content or "CMD (" in content else words
-    first = content.lstrip()
-    start = len(content) - len(first)
-    gap = min((first.find(c) for c in " \t" if c in first), default=-1)
-    if gap < 0:
-        return content.split()
-    start += gap
-    pieces, pos = [], 0
-    for m in _QUOTED.finditer(content):
-        if m.start() < start:
-            continue
-        text = m.group(0)
-        if " " in text or "\t" in text:
-            pieces.append(content[pos : m.start()])
-            pieces.append(text.replace(" ", SPACE).replace("\t", SPACE))
-            pos = m.end()
-    if not pieces:
-        words = content.split()
-    else:
-        pieces.append(content[pos:])
-        words = "".join(pieces).split()
-    return _join_reason(words) if "eason:" in content or "CMD (" in content else words
-
-
-_REASON = re.compile(r"^[(\[{]?[Rr]eason:$")
-_REASON_WORD = re.compile(r"^(?:[(\[{]?[Rr]eason:|CMD)\ue000")
-MAX_REASON_WORDS = 12
-
-
-def _join_reason(words: list[str]) -> list[str]:
-    """``words`` with a free-text clause joined into one word (its spaces kept as
-    :data:`SPACE`): a reason (``Wake reason: RTC (Alarm)``, ``(reason: Adding new member x with
-    id None)``) or a command line in parentheses after ``CMD`` (cron's ``(root) CMD (run-parts
-    /etc/cron.hourly)``). A program fills these with free text (an error, a trigger, a command
-    and its arguments): one value however many words it has. A reason runs to the end of the
-    line, to the bracket closing the one it opened in, or to a comma (``reason: Layer4 check
-    passed, check duration: 5ms``); a command to its closing parenthesis. An empty reason
-    (``reason: message:``) and a clause longer than :data:`MAX_REASON_WORDS` words are left as
-    they are."""
-    for i, word in enumerate(words[:-1]):
-        if word == "CMD" and words[i + 1][:1] == "(":
-            depth, first = 0, i + 1  # the command's own parenthesis opens in the next word
-        elif _REASON.match(word) and not words[i + 1].endswith(":"):
-            depth, first = 0, i + 1
-        else:
-            continue
-        end = len(words)
-        for j in range(first, len(words)):
-            w = words[j]
-            depth += sum(map(w.count, "([{")) - sum(map(w.count, ")]}"))
-            closed = depth <= 0 if word == "CMD" else depth < 0
-            if closed or (depth == 0 and w.endswith(",")):
-                end = j + 1
-                break
-        if end - i - 1 > MAX_REASON_WORDS:
-            return words
-        return [*words[:i], SPACE.join(words[i:end]), *words[end:]]
-    return words
-
-
-def reason_span(word: str) -> bool:
-    """True for a word :func:`split_words` joined from a reason or command clause."""
-    return _REASON_WORD.match(word) is not None
-
-
-def quoted_span(word: str) -> bool:
-    """True for a word :func:`split_words` joined from a quoted value of several words."""
-    return SPACE in word and _SPAN_WORD.match(word) is not None
-
-
 def qualified(word: str) -> bool:
     """``com.android.launcher3/.Launcher``, ``org.foo.Bar``: a name of three or more parts."""
     return word.count(".") + word.count("/") >= 2
@@ -542,6 +456,9 @@ def generalise(a: str, b: str) -> str:
             closing = closing[1:]
         return label + SPACE + opening + WILDCARD + closing
     if SPACE in a or SPACE in b:
+        text = other_text(a, b)
+        if text is not None:
+            return text
         # a quoted value of several words: word by word when both have as many, else the
         # whole words both share stay around the value ('error="failed to query data: <*>"')
         wa, wb = a.split(SPACE), b.split(SPACE)
