@@ -266,6 +266,7 @@ class ConnectionShare:
         return 0 if state is None else state.unmade
 
     def own(self) -> int:
+        """The connections this worker holds: its clients and those accepted, not yet made."""
         return len(self.clients) + self.unmade()
 
     def made(self) -> None:
@@ -277,11 +278,8 @@ class ConnectionShare:
     def publish(self, now: int) -> None:
         """Store this worker's count and beat ``now`` (one aligned 8-byte store each)."""
         cells = self.cells
-        cells[self.base] = len(self.clients) + self.unmade()
+        cells[self.base] = self.own()
         cells[self.base + 1] = now
-
-    def quota(self, waiting: int, now: int) -> int:
-        return quota(self.own(), waiting, self.worker, self.cells, self.workers, now, self.stale)
 
     def wake(self, waiting: int, seen: Sequence[int]) -> int:
         """A wake-up with ``waiting`` connections queued: publish the count and the beat, and
@@ -295,7 +293,7 @@ class ConnectionShare:
         first batch is made (this method zeroed that count until branch ``burst24``, on the
         belief that the previous batch was made by the next wake-up)."""
         now = self.clock()
-        own = len(self.clients) + self.unmade()
+        own = self.own()
         cells = self.cells
         cells[self.base] = own
         cells[self.base + 1] = now
@@ -313,7 +311,7 @@ class ConnectionShare:
         state = self._state
         if state is not None:
             state.unmade += count
-        self.cells[self.base] = len(self.clients) + self.unmade()
+        self.cells[self.base] = self.own()
 
     def admits(self, now: int) -> bool:
         return admits(self.own(), self.worker, self.cells, self.workers, now, self.stale)
@@ -346,8 +344,8 @@ class ConnectionShare:
 
 class BalancedListener(Listener):
     """A :class:`~vigil.balancer._proxy_accept.Listener` that takes connections only within its
-    share: at each wake-up its part of the accept queue in one batch
-    (:meth:`ConnectionShare.quota`), then one at a time while :meth:`ConnectionShare.admits`;
+    share: at each wake-up its part of the accept queue in one batch (:func:`quota`, asked by
+    :meth:`ConnectionShare.wake`), then one at a time while it holds no more than its siblings;
     past it none (it keeps watching, and stops for :data:`HOLD_TICK` only after :data:`SPIN`
     wake-ups in a row that found the queue still full). Everything else (the batch's bound,
     the C accept under uvloop, the pause when out of descriptors) is the plain listener's.
