@@ -239,6 +239,14 @@ def short_names(a: str, b: str) -> bool:
 
 
 _KEY_EQ = re.compile(r"^[\w.\-\[(\"']*=")
+_COLON_KEY = re.compile(r"^[a-z][a-z0-9_.]*:(?![/:])")
+"""A lower-case key glued to its value by a colon (``user:alice``, ``login:root``,
+``server_hostname:gpu-node-07``): Teleport's audit records, Istio's pilot (``node:<*>
+resources:<*>``), Go structs printed with ``%v`` keys. Not a URL's scheme (``http://``) and
+not ``a::b``."""
+_COLON_KIND = re.compile(r"^(?:type|class|kind|event|op|action|code):")
+"""The keys whose value names the kind of record (see :func:`names_kind`; an audit ``code:``
+too), written with a colon."""
 
 
 HTTP_METHODS = frozenset(
@@ -286,6 +294,8 @@ def event_words(words: list[str], i: int, a: str, b: str) -> bool:
 def keyed(a: str, b: str) -> str:
     """How two different words are two values of one key or two quoted values: ``"="`` for
     ``user=app``/``user=bob`` (any value, masked parts and all: ``key=user:<*>``/``key=<*>``),
+    ``":"`` for a lower-case key glued by a colon (``user:alice``/``user:bob``, not a kind's
+    key: ``code:``, ``type:``),
     the quote for ``resourceName="memory"``/``"ephemeral-storage"`` or ``'tenant'``/``'user_id'``,
     ``""`` when they are not. Such a value is named by the text around it, so a line may hold
     several."""
@@ -294,6 +304,10 @@ def keyed(a: str, b: str) -> str:
         if kinds_differ(a, b, prefix):
             return ""  # "class=scrub_start"/"class=statechange": two kinds of record
         return "="  # "status=<*>/FAILURE"/"status=<*>/n/a": the key is shared
+    colon = _COLON_KEY.match(prefix)
+    if colon is not None and len(a) > colon.end() and len(b) > colon.end():
+        # "user:alice"/"user:bob", "login:<*>"/"login:ubuntu": a record's key:value fields
+        return "" if _COLON_KIND.match(prefix) else ":"
     if SPACE in prefix and inside_one_text(a, b, prefix):
         return '"'  # '"error":"Workflow task not found."' / '"...already completed"'
     key = KEY_END.match(prefix)
