@@ -24,6 +24,7 @@ from vigil.logs._enclosed import (
 from vigil.logs._slots import (
     dns_triple,
     dns_values,
+    event_words,
     introduced,
     key_against_value,
     keyed,
@@ -189,6 +190,8 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             soft += 1  # "<*> KB," / "<*> MB," / "<*>,": one size in other units
             continue
         plain = plain_difference(have, new)
+        if i > 0 and event_words(words, i, have, new):
+            return None  # "slow request: GET <path>" / "PUT <path>": two events, not a value
         if (
             i == 0
             and (n >= 3 or have[0] == "(")  # "(root) CMD (<command line>)": two words

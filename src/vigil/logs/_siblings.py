@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._cluster import LITERAL, MIN_WORDS_FOR_SIBLINGS, Cluster
-from vigil.logs._slots import key_label, names_kind
+from vigil.logs._slots import event_words, key_label, names_kind
 from vigil.logs._tokens import common_prefix
 
 MIN_SIBLINGS = 3
@@ -48,6 +48,7 @@ def siblings(words: list[str], bucket: list[Cluster]) -> list[Cluster]:
             and place not in cand.pinned
             and not key_label(cand.words[place])  # "* AppPath: <*>" / "* WorkPath: <*>": keys
             and _word_values(cand.words[place], words[place])
+            and not event_words(words, place, cand.words[place], words[place])
         ):
             by_place.setdefault(place, []).append(cand)
     for group in by_place.values():

@@ -9,8 +9,9 @@ names a kind: ``type=``, ``op=``), ``unset`` (an absent value against a set one)
 ``key_against_value`` (the key of a ``Key: value`` line; also asked by
 :mod:`vigil.logs._siblings`), ``mask_reach`` (one value masked whole in one line and in part
 in another), ``status_text`` (an HTTP reason phrase after its code), ``signals`` (two signal
-names), ``dns_values`` (record types and response codes) and ``record_fields`` (``a;b;c``
-fields).
+names), ``dns_values`` (record types and response codes), ``record_fields`` (``a;b;c``
+fields) and ``event_words`` (HTTP methods and the states a transition leaves: constants even
+after a label; also asked by :mod:`vigil.logs._siblings`).
 Split from :mod:`vigil.logs._tokens`, which masks and splits the words these compare.
 """
 
@@ -238,11 +239,63 @@ def short_names(a: str, b: str) -> bool:
 
 
 _KEY_EQ = re.compile(r"^[\w.\-\[(\"']*=")
+_COLON_KEY = re.compile(r"^[a-z][a-z0-9_.]*:(?![/:])")
+"""A lower-case key glued to its value by a colon (``user:alice``, ``login:root``,
+``server_hostname:gpu-node-07``): Teleport's audit records, Istio's pilot (``node:<*>
+resources:<*>``), Go structs printed with ``%v`` keys. Not a URL's scheme (``http://``) and
+not ``a::b``."""
+_COLON_KIND = re.compile(r"^(?:type|class|kind|event|op|action|code):")
+"""The keys whose value names the kind of record (see :func:`names_kind`; an audit ``code:``
+too), written with a colon."""
+
+
+HTTP_METHODS = frozenset(
+    ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+)
+"""The request methods of HTTP (RFC 9110 and RFC 5789's ``PATCH``), as servers, proxies and
+clients print them before a request's target."""
+
+_STATE_NAME = re.compile(r"^[A-Z][A-Z_]*[A-Z]$")
+"""A state's name written as a constant (``INITIALIZING``, ``LISTENING``, ``NEEDS_RESYNC``)."""
+
+_TARGET_START = ("/", "<", "http")
+"""How a request's target opens: a path, a masked value (a URL, a host), ``http(s)://``."""
+
+
+def event_words(words: list[str], i: int, a: str, b: str) -> bool:
+    """True when ``a`` and ``b``, two words at place ``i`` of ``words``, are constants that name
+    two events, not two values, although the word before them would introduce a value:
+
+    - two HTTP methods before a request's target, outside quotes (``slow request: GET <path>`` /
+      ``PUT <path>``, JuiceFS; ``Request (file descriptor 12): CONNECT <host> HTTP/1.1``,
+      Tinyproxy; ``request: GET /health`` / ``POST /completion``, llama.cpp's server): what the
+      request does, as an access log's ``"GET <*>"`` keeps it (the Loghub OpenStack precedent);
+      gin, Gitea, winston and Express print methods so as well;
+    - two states in capitals that a transition starts from, its end a state too
+      (``INITIALIZING to LISTENING`` / ``FAULTY to LISTENING``, linuxptp's port states): a
+      transition written with both ends names an event (the Loghub YARN precedent, ``from NEW
+      to ALLOCATED``; BeeGFS, Flink, Hadoop print them so).
+
+    A key's method (``method=GET``) is left alone: the labels of logfmt access lines disagree on
+    it. A word after a transition's ``to`` alone stays a value (:func:`_new_state`)."""
+    n = len(words)
+    after = words[i + 1] if i + 1 < n else ""
+    if a in HTTP_METHODS:
+        return b in HTTP_METHODS and after.startswith(_TARGET_START)
+    return (
+        after == "to"
+        and i + 2 < n
+        and _STATE_NAME.match(a) is not None
+        and _STATE_NAME.match(b) is not None
+        and _STATE_NAME.match(words[i + 2].rstrip(".,;")) is not None
+    )
 
 
 def keyed(a: str, b: str) -> str:
     """How two different words are two values of one key or two quoted values: ``"="`` for
     ``user=app``/``user=bob`` (any value, masked parts and all: ``key=user:<*>``/``key=<*>``),
+    ``":"`` for a lower-case key glued by a colon (``user:alice``/``user:bob``, not a kind's
+    key: ``code:``, ``type:``),
     the quote for ``resourceName="memory"``/``"ephemeral-storage"`` or ``'tenant'``/``'user_id'``,
     ``""`` when they are not. Such a value is named by the text around it, so a line may hold
     several."""
@@ -251,6 +304,10 @@ def keyed(a: str, b: str) -> str:
         if kinds_differ(a, b, prefix):
             return ""  # "class=scrub_start"/"class=statechange": two kinds of record
         return "="  # "status=<*>/FAILURE"/"status=<*>/n/a": the key is shared
+    colon = _COLON_KEY.match(prefix)
+    if colon is not None and len(a) > colon.end() and len(b) > colon.end():
+        # "user:alice"/"user:bob", "login:<*>"/"login:ubuntu": a record's key:value fields
+        return "" if _COLON_KIND.match(prefix) else ":"
     if SPACE in prefix and inside_one_text(a, b, prefix):
         return '"'  # '"error":"Workflow task not found."' / '"...already completed"'
     key = KEY_END.match(prefix)
