@@ -127,7 +127,26 @@ only to a line holding ``@``."""
 _PRODUCT = re.compile(r"(?<![\w./\-\"])[A-Za-z][\w.\-]*[a-z][\w.\-]*/\d+\.\d+[^\s\"']*")
 """A bare product token with its version (``curl/8.5.0``, ``Mozilla/5.0+(X11;+Linux)...``, a
 user agent field written with ``+`` for spaces): one value. Not inside quotes (a quoted user
-agent is a quoted value the miner groups by its words) nor in capitals (``HTTP/1.1``)."""
+agent is a quoted value the miner groups by its words) nor in capitals (``HTTP/1.1``). A
+closing bracket the token did not open is the message's, and so is what follows it
+(:func:`_product`)."""
+
+
+def _product(found: re.Match[str]) -> str:
+    """:data:`_PRODUCT`'s replacement: ``<*>`` for the token up to the first closing bracket it
+    did not open (``(lighttpd/1.4.76)`` -> ``(<*>)``, ``curl/8.5.0),`` -> ``<*>),``: the
+    bracket and the comma are the message's punctuation), the rest given back as written;
+    brackets the token opens (a user agent's ``+(X11;+Linux)``) stay inside it."""
+    word = found.group(0)
+    depth = 0
+    for i, c in enumerate(word):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return WILDCARD + word[i:]
+    return WILDCARD
 _ISO_TIME = re.compile(
     r"(?<![\w.:\-])\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d)?"
     r"| \d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d))(?![\w:])"
@@ -236,7 +255,7 @@ def mask(content: str, *, header: bool = False) -> str:
     if "v" in content and _VERSION_HINT.search(content) is not None:
         content = _GLUED_VERSION.sub(WILDCARD, content)
     if "/" in content and _PRODUCT_HINT.search(content) is not None:
-        content = _PRODUCT.sub(WILDCARD, content)
+        content = _PRODUCT.sub(_product, content)
     if "+0x" in content:
         content = _SYMBOL_OFFSET.sub(WILDCARD, content)
     if "/" in content and _SLOT_HINT.search(content) is not None:
