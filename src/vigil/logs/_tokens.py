@@ -45,6 +45,7 @@ from vigil.logs._wholes import (
     AT_PORT,
     mask_addresses_at_port,
     mask_bracketed_ipv6,
+    mask_build_versions,
     mask_relative_paths,
     mask_reverse_names,
     mask_wal_positions,
@@ -246,6 +247,8 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
+    if "+" in content:
+        content = mask_build_versions(content)
     if ":" in content and ("::" in content or content.count(":") >= 7):
         content = _IPV6.sub(WILDCARD, mask_bracketed_ipv6(content))
     if "/" in content:
