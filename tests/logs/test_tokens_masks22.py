@@ -42,3 +42,20 @@ def test_a_plus_between_numbers_or_before_a_zone_stays_apart() -> None:
     assert mask("loss 2.412331E+00 |") == "loss <*> |"
     assert mask("libfoo.so(+0x12cf0)[0x7f3a]") == "<*>(+<*>)[<*>]"
     assert mask("needs 2.0+ here") == "needs <*>+ here"
+
+
+def test_an_iso_time_after_a_key_and_a_colon_is_one_value() -> None:
+    # Teleport's audit fields (holdout21): time:<*>, session_start:<*>
+    assert mask("success:true time:2026-11-29T10:04:12.118Z uid:0c4e") == (
+        "success:true time:<*> uid:<*>"
+    )
+    assert mask("session_start:2026-11-29T10:04:13.502Z session_stop:2026-11-29T10:21:47.9Z") == (
+        "session_start:<*> session_stop:<*>"
+    )
+
+
+def test_a_time_after_a_number_and_a_colon_is_left_as_before() -> None:
+    # a value's own part (a port or an index before it), and a bare clock keeps its colons
+    assert mask("x 10:2026-11-29T10:04:12Z") == "x <*>:<*>:<*>:<*>"
+    assert mask("at 2026-11-29 10:00:01 ok") == "at <*> <*>:<*>:<*> ok"
+    assert mask("since 2026-11-29T10:43:00.858+0000") == "since <*>"

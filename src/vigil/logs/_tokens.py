@@ -149,13 +149,17 @@ def _product(found: re.Match[str]) -> str:
                 return WILDCARD + word[i:]
     return WILDCARD
 _ISO_TIME = re.compile(
-    r"(?<![\w.:\-])\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d)?"
+    r"(?<![\w.\-])(?<![^A-Za-z_]:)\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d)?"
     r"| \d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d))(?![\w:])"
 )
 """A full ISO 8601 date-time inside a message (``since back 2026-11-29T10:43:00.858+0000``,
 ``on 2026-11-29 10:07:11+00:00``): one value, ``<*>``. Only the ``T`` form or a time with its
 zone: a date and a bare clock (``2026-11-29 10:00:01``) are two values as before, and a clock
-alone keeps its colons (``<*>:<*>:<*>``) as the Loghub templates have it."""
+alone keeps its colons (``<*>:<*>:<*>``) as the Loghub templates have it. After a key and a
+colon too (``time:2026-11-29T10:04:12.118Z``, ``session_start:...``: a ``key:value`` field with
+no space, as Teleport's text log writes its audit events and a Go ``%+v`` of a struct holding
+an RFC 3339 string does; branch ``masks22``), where the masks split it by its colons; not after
+a digit and a colon (a value's own part)."""
 _INDEXED = re.compile(r"(?<![\w.\-\[\]<>*])[A-Za-z_][\w.\-]*\[\d[\d,\-]*\](?![\w\[.])")
 """A name with a numeric index, range or list in square brackets (``aws_instance.gpu[2]``,
 ``gpu-node-[01-04]``, ``cn[1,3,5-7]``): one element, or a set, of a collection (a Terraform
