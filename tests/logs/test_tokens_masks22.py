@@ -59,3 +59,18 @@ def test_a_time_after_a_number_and_a_colon_is_left_as_before() -> None:
     assert mask("x 10:2026-11-29T10:04:12Z") == "x <*>:<*>:<*>:<*>"
     assert mask("at 2026-11-29 10:00:01 ok") == "at <*> <*>:<*>:<*> ok"
     assert mask("since 2026-11-29T10:43:00.858+0000") == "since <*>"
+
+
+def test_an_ellipsis_after_a_files_path_is_the_sentences() -> None:
+    # TensorRT-LLM (holdout21): "Serializing engine to <*>..."
+    assert mask("Serializing engine to /engines/llama-3.1-70b/tp4/rank0.engine...") == (
+        "Serializing engine to <*>..."
+    )
+    assert mask("/engines/x/rank0.engine...") == "<*>..."
+
+
+def test_dots_inside_a_files_path_stay_in_it() -> None:
+    # an extension of two parts, a path with no extension, a path ending a sentence
+    assert mask("wrote /a/b.txt.gz now") == "wrote <*> now"
+    assert mask("wrote /a/b.txt.") == "wrote <*>."
+    assert mask("in /var/lib/part-00590. next") == "in <*> next"

@@ -78,9 +78,11 @@ _STRONG = re.compile(
     r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
     r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
-    # a path (+ query); after a file's extension a full stop ends the sentence, not the path
+    # a path (+ query); after a file's extension a full stop or an ellipsis ends the sentence,
+    # not the path ("Serializing engine to /e/rank0.engine...": TensorRT, Spark, kube's
+    # leader election print the ellipsis; the labels keep it out of the value, masks22)
     r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+"
-    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\s|$))|[\w.\-@%+~$*]*)(?:\?[\w.\-@%+~$*=&]*)?"
+    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\.\.)?(?:\s|$))|[\w.\-@%+~$*]*)(?:\?[\w.\-@%+~$*=&]*)?"
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
@@ -302,7 +304,8 @@ def full_stop(text: str, masked: str) -> str:
     its last value took it (a DNS name's root dot, ``db1.example.com.``): at the end of a line
     it ends the sentence, as Loghub's labels have it (``... on port <*>.``). The miner calls
     it on a line's last word; a word alone cannot tell a root dot from a full stop. An
-    ellipsis (``loading /a/x.conf...``) stays in the value, as before."""
+    ellipsis after a file's path (``loading /a/x.conf...``) is kept out of the value by the
+    path's own pattern (:data:`_STRONG`), and so is not the value's here."""
     if masked.endswith(WILDCARD) and text.endswith(".") and not text.endswith(".."):
         return masked + "."
     return masked
