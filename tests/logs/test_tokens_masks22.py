@@ -74,3 +74,19 @@ def test_dots_inside_a_files_path_stay_in_it() -> None:
     assert mask("wrote /a/b.txt.gz now") == "wrote <*> now"
     assert mask("wrote /a/b.txt.") == "wrote <*>."
     assert mask("in /var/lib/part-00590. next") == "in <*> next"
+
+
+def test_a_dotted_value_after_a_key_is_one_value_as_it_is_alone() -> None:
+    # Calico's IPAM handle (holdout21), a logfmt host: as "node017.cluster" alone is "<*>"
+    assert mask('ContainerID="9b3f2c1d7e4a" HandleID="k8s-pod-network.9b3f2c1d7e4a" W="x"') == (
+        'ContainerID="<*>" HandleID="<*>" W="x"'
+    )
+    assert mask("job started host=node017.cluster ok") == "job started host=<*> ok"
+    assert mask('node="node017.cluster"') == 'node="<*>"'
+
+
+def test_a_numbered_instance_after_a_key_keeps_its_name() -> None:
+    # Ceph's osd.12, systemd's session scope: a name and a number, as alone
+    assert mask("peer osd=osd.12 down") == "peer osd=osd.<*> down"
+    assert mask("unit=session-4123.scope x") == "unit=<*>.scope x"
+    assert mask("osd.12 down") == "osd.<*> down"

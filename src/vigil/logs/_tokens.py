@@ -313,8 +313,11 @@ def full_stop(text: str, masked: str) -> str:
 
 _COMPOUND = re.compile(r"<\*>@<\*>(?:[/:.\-]<\*>)*")
 _DOTTED_VALUE = re.compile(
-    r"^([\"'(\[]?)(?:<\*>(?:\.[A-Za-z][\w-]*)+|[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\.<\*>)([\"')\],;:]?)$"
+    r"^((?:[A-Za-z_][\w\-]*=)?[\"'(\[]?)"
+    r"(?:<\*>(?:\.[A-Za-z][\w-]*)+|[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\.<\*>)([\"')\],;:]?)$"
 )
+_KEY = re.compile(r"^[A-Za-z_][\w\-]*=")
+"""A ``key=`` opening a word: cut before the numbered-instance test of :func:`_dotted_values`."""
 _NAME_AND_NUMBER = re.compile(r"^[\"'(\[]?[A-Za-z]\w*[-.]\d+(?:\.[A-Za-z][\w-]*)*[\"')\],;:]?$")
 
 
@@ -323,13 +326,16 @@ def _dotted_values(content: str, masked: str) -> str:
     (``node017.cluster`` -> ``<*>``, not ``<*>.cluster``; ``naa.600508b1...``, ``go1.21.5``,
     ``27.0.0.Final``): a host, a device id or a version, whose parts are one value as an IP's
     are. Not a name and a bare number (Ceph's ``osd.12``, BGL's ``core.2275``, systemd's
-    ``session-4123.scope``: a numbered instance, whose name the labels keep). Word by word; a
-    line whose masks joined words (a date and its clock) is left as it is."""
+    ``session-4123.scope``: a numbered instance, whose name the labels keep). After a ``key=``
+    too, as alone (``HandleID="k8s-pod-network.<*>"`` -> ``HandleID="<*>"``, Calico's IPAM
+    handle; ``host=node017.cluster`` in logfmt; branch ``masks22``). Word by word; a line whose
+    masks joined words (a date and its clock) is left as it is."""
     words, masks = content.split(" "), masked.split(" ")
     if len(words) != len(masks):
         return masked
     for i, word in enumerate(masks):
-        if "." in word and WILDCARD in word and _NAME_AND_NUMBER.match(words[i]) is None:
+        raw = _KEY.sub("", words[i]) if "=" in word else words[i]
+        if "." in word and WILDCARD in word and _NAME_AND_NUMBER.match(raw) is None:
             found = _DOTTED_VALUE.match(word)
             if found is not None:
                 masks[i] = found.group(1) + WILDCARD + found.group(2)
