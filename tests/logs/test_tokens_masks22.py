@@ -90,3 +90,19 @@ def test_a_numbered_instance_after_a_key_keeps_its_name() -> None:
     assert mask("peer osd=osd.12 down") == "peer osd=osd.<*> down"
     assert mask("unit=session-4123.scope x") == "unit=<*>.scope x"
     assert mask("osd.12 down") == "osd.<*> down"
+
+
+def test_a_clock_identity_or_a_dotted_mac_is_one_value() -> None:
+    # linuxptp's ptp4l (holdout21): a clock id, with its port after "-"; Cisco's dotted MAC
+    assert mask("new foreign master 0c42a1.fffe.3b9e12-1") == "new foreign master <*>"
+    assert mask("selected best master clock 0c42a1.fffe.41c7d8") == (
+        "selected best master clock <*>"
+    )
+    assert mask("learned 0c42.a13b.9e12 on Vlan10") == "learned <*> on Vlan10"
+
+
+def test_dotted_hex_looking_words_that_are_not_ids_stay() -> None:
+    # letters only (no digit), a file name with more parts, a dotted name
+    assert mask("addr aabb.ccdd.eeff x") == "addr aabb.ccdd.eeff x"
+    assert mask("using dead.beef.cafe now") == "using dead.beef.cafe now"
+    assert mask("org.apache.kafka started") == "org.apache.kafka started"

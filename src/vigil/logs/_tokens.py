@@ -20,8 +20,9 @@ Two strengths of "variable":
   (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
   (``assemble_matrix+0x1a4``), a bare
   product token with its version (``curl/8.5.0``, a user agent written with ``+``), PCI
-  addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``), numbers with
-  thousands separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` ->
+  addresses (``0000:3b:00.0``), a MAC in Cisco's dotted form and a PTP clock identity
+  (``0c42.a13b.9e12``, ``0c42a1.fffe.3b9e12``), access-log times (``29/Nov/2026:10:00:01``),
+  numbers with thousands separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` ->
   ``<*>:<*>``), a WAL position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or
   more parts holding a number (``shards/00000000-7fffffff/orders.1796032801``), an IP address
   at a port (``10.6.0.3@53`` -> ``<*>@<*>``) and a reverse-DNS name (``0.6.10.in-addr.arpa.``;
@@ -74,6 +75,10 @@ UNITS = frozenset(["B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB"
 _STRONG = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
+    # a MAC in Cisco's dotted form (0c42.a13b.9e12) and a PTP clock identity (linuxptp's
+    # 0c42a1.fffe.3b9e12, a MAC with fffe inside; "-1" its port): one value (masks22)
+    r"|(?<![\w.:-])(?=[0-9a-fA-F.]*\d)(?:[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}"
+    r"|[0-9a-fA-F]{6}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{6}(?:-\d{1,5})?)(?![\w.:-])"
     r"|(?<![\w.])[0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(?:\.[0-7])?(?![\w]|:\w)"  # PCI
     r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
     r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
