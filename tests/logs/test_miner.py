@@ -196,9 +196,12 @@ def test_a_unit_ending_a_phrase_stays_until_another_one_shows_up() -> None:
         m.add("Loading model weights took 15.2 GB").template == "Loading model weights took <*> GB"
     )
     assert m.add("Loading model weights took 812 MB").template == "Loading model weights took <*>"
-    # in brackets or a list the unit is the value's from the first line
+    # closing brackets the unit is the value's from the first line; before a comma it stays
+    # while constant, as ending a phrase (branch masks22), and folds once another one shows up
     t = m.add("Block rdd_1 stored as bytes in memory (estimated size 5.2 KB, free 1.0 KB)")
-    assert t.template == "Block rdd_1 stored as bytes in memory (estimated size <*>, free <*>)"
+    assert t.template == "Block rdd_1 stored as bytes in memory (estimated size <*> KB, free <*>)"
+    t = m.add("Block rdd_2 stored as bytes in memory (estimated size 96 B, free 1.1 KB)")
+    assert t.template == "Block <*> stored as bytes in memory (estimated size <*>, free <*>)"
 
 
 def test_values_joined_by_an_at_sign_are_one_value() -> None:

@@ -498,10 +498,13 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
     runs: list[int] = []
     for w in words:
         if out and out[-1] == WILDCARD and w.rstrip(",;)]}") in UNITS:
-            # "5.2 KB," in a list or brackets is "<*>,": the unit is the value's. Ending a
-            # phrase ("took 14.9 GB", "of 79 GiB of which") the unit stays, one word "<*> GB",
-            # while every line of the cluster has it, and folds once another one shows up.
-            bare = w.rstrip(".") in UNITS
+            # "5.2 KB)" closing brackets is "<*>)": the unit is the value's (Spark's Loghub
+            # labels). Ending a phrase ("took 14.9 GB", "of 79 GiB of which") or a clause
+            # before a comma or a semicolon ("current 2 MB, peak", "filesize=1 MB;": Redis,
+            # Squid, HBase, cuFile, SGLang, CockroachDB; branch masks22) the unit stays, one
+            # word "<*> GB,", while every line of the cluster has it, and folds once another
+            # one shows up (_SIZED).
+            bare = w.rstrip(".,;") in UNITS
             out[-1] += " " + w if runs[-1] == 1 and bare else w[len(w.rstrip(",;)]}")) :]
             continue
         if out and out[-1] in (WILDCARD, "/") and w.startswith("HTTP/<*>"):

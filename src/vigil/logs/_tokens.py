@@ -20,8 +20,9 @@ Two strengths of "variable":
   (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
   (``assemble_matrix+0x1a4``), a bare
   product token with its version (``curl/8.5.0``, a user agent written with ``+``), PCI
-  addresses (``0000:3b:00.0``), access-log times (``29/Nov/2026:10:00:01``), numbers with
-  thousands separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` ->
+  addresses (``0000:3b:00.0``), a MAC in Cisco's dotted form and a PTP clock identity
+  (``0c42.a13b.9e12``, ``0c42a1.fffe.3b9e12``), access-log times (``29/Nov/2026:10:00:01``),
+  numbers with thousands separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` ->
   ``<*>:<*>``), a WAL position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or
   more parts holding a number (``shards/00000000-7fffffff/orders.1796032801``), an IP address
   at a port (``10.6.0.3@53`` -> ``<*>@<*>``) and a reverse-DNS name (``0.6.10.in-addr.arpa.``;
@@ -45,6 +46,7 @@ from vigil.logs._wholes import (
     AT_PORT,
     mask_addresses_at_port,
     mask_bracketed_ipv6,
+    mask_build_versions,
     mask_relative_paths,
     mask_reverse_names,
     mask_wal_positions,
@@ -73,13 +75,19 @@ UNITS = frozenset(["B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB"
 _STRONG = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
+    # a MAC in Cisco's dotted form (0c42.a13b.9e12) and a PTP clock identity (linuxptp's
+    # 0c42a1.fffe.3b9e12, a MAC with fffe inside; "-1" its port): one value (masks22)
+    r"|(?<![\w.:-])(?=[0-9a-fA-F.]*\d)(?:[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}"
+    r"|[0-9a-fA-F]{6}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{6}(?:-\d{1,5})?)(?![\w.:-])"
     r"|(?<![\w.])[0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(?:\.[0-7])?(?![\w]|:\w)"  # PCI
     r"|(?<![\w/])\d\d/[A-Z][a-z]{2}/\d{4}(?::\d\d){3}(?:[.,]\d+)?(?![\w:])"  # 29/Nov/2026:10:00:01
     r"|(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)"  # thousands separated: 27,225
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
-    # a path (+ query); after a file's extension a full stop ends the sentence, not the path
+    # a path (+ query); after a file's extension a full stop or an ellipsis ends the sentence,
+    # not the path ("Serializing engine to /e/rank0.engine...": TensorRT, Spark, kube's
+    # leader election print the ellipsis; the labels keep it out of the value, masks22)
     r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+"
-    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\s|$))|[\w.\-@%+~$*]*)(?:\?[\w.\-@%+~$*=&]*)?"
+    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\.\.)?(?:\s|$))|[\w.\-@%+~$*]*)(?:\?[\w.\-@%+~$*=&]*)?"
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
@@ -127,15 +135,38 @@ only to a line holding ``@``."""
 _PRODUCT = re.compile(r"(?<![\w./\-\"])[A-Za-z][\w.\-]*[a-z][\w.\-]*/\d+\.\d+[^\s\"']*")
 """A bare product token with its version (``curl/8.5.0``, ``Mozilla/5.0+(X11;+Linux)...``, a
 user agent field written with ``+`` for spaces): one value. Not inside quotes (a quoted user
-agent is a quoted value the miner groups by its words) nor in capitals (``HTTP/1.1``)."""
+agent is a quoted value the miner groups by its words) nor in capitals (``HTTP/1.1``). A
+closing bracket the token did not open is the message's, and so is what follows it
+(:func:`_product`)."""
+
+
+def _product(found: re.Match[str]) -> str:
+    """:data:`_PRODUCT`'s replacement: ``<*>`` for the token up to the first closing bracket it
+    did not open (``(lighttpd/1.4.76)`` -> ``(<*>)``, ``curl/8.5.0),`` -> ``<*>),``: the
+    bracket and the comma are the message's punctuation), the rest given back as written;
+    brackets the token opens (a user agent's ``+(X11;+Linux)``) stay inside it."""
+    word = found.group(0)
+    depth = 0
+    for i, c in enumerate(word):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return WILDCARD + word[i:]
+    return WILDCARD
 _ISO_TIME = re.compile(
-    r"(?<![\w.:\-])\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d)?"
+    r"(?<![\w.\-])(?<![^A-Za-z_]:)\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d)?"
     r"| \d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d))(?![\w:])"
 )
 """A full ISO 8601 date-time inside a message (``since back 2026-11-29T10:43:00.858+0000``,
 ``on 2026-11-29 10:07:11+00:00``): one value, ``<*>``. Only the ``T`` form or a time with its
 zone: a date and a bare clock (``2026-11-29 10:00:01``) are two values as before, and a clock
-alone keeps its colons (``<*>:<*>:<*>``) as the Loghub templates have it."""
+alone keeps its colons (``<*>:<*>:<*>``) as the Loghub templates have it. After a key and a
+colon too (``time:2026-11-29T10:04:12.118Z``, ``session_start:...``: a ``key:value`` field with
+no space, as Teleport's text log writes its audit events and a Go ``%+v`` of a struct holding
+an RFC 3339 string does; branch ``masks22``), where the masks split it by its colons; not after
+a digit and a colon (a value's own part)."""
 _INDEXED = re.compile(r"(?<![\w.\-\[\]<>*])[A-Za-z_][\w.\-]*\[\d[\d,\-]*\](?![\w\[.])")
 """A name with a numeric index, range or list in square brackets (``aws_instance.gpu[2]``,
 ``gpu-node-[01-04]``, ``cn[1,3,5-7]``): one element, or a set, of a collection (a Terraform
@@ -227,6 +258,8 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
+    if "+" in content:
+        content = mask_build_versions(content)
     if ":" in content and ("::" in content or content.count(":") >= 7):
         content = _IPV6.sub(WILDCARD, mask_bracketed_ipv6(content))
     if "/" in content:
@@ -236,7 +269,7 @@ def mask(content: str, *, header: bool = False) -> str:
     if "v" in content and _VERSION_HINT.search(content) is not None:
         content = _GLUED_VERSION.sub(WILDCARD, content)
     if "/" in content and _PRODUCT_HINT.search(content) is not None:
-        content = _PRODUCT.sub(WILDCARD, content)
+        content = _PRODUCT.sub(_product, content)
     if "+0x" in content:
         content = _SYMBOL_OFFSET.sub(WILDCARD, content)
     if "/" in content and _SLOT_HINT.search(content) is not None:
@@ -276,7 +309,8 @@ def full_stop(text: str, masked: str) -> str:
     its last value took it (a DNS name's root dot, ``db1.example.com.``): at the end of a line
     it ends the sentence, as Loghub's labels have it (``... on port <*>.``). The miner calls
     it on a line's last word; a word alone cannot tell a root dot from a full stop. An
-    ellipsis (``loading /a/x.conf...``) stays in the value, as before."""
+    ellipsis after a file's path (``loading /a/x.conf...``) is kept out of the value by the
+    path's own pattern (:data:`_STRONG`), and so is not the value's here."""
     if masked.endswith(WILDCARD) and text.endswith(".") and not text.endswith(".."):
         return masked + "."
     return masked
@@ -284,8 +318,11 @@ def full_stop(text: str, masked: str) -> str:
 
 _COMPOUND = re.compile(r"<\*>@<\*>(?:[/:.\-]<\*>)*")
 _DOTTED_VALUE = re.compile(
-    r"^([\"'(\[]?)(?:<\*>(?:\.[A-Za-z][\w-]*)+|[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\.<\*>)([\"')\],;:]?)$"
+    r"^((?:[A-Za-z_][\w\-]*=)?[\"'(\[]?)"
+    r"(?:<\*>(?:\.[A-Za-z][\w-]*)+|[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\.<\*>)([\"')\],;:]?)$"
 )
+_KEY = re.compile(r"^[A-Za-z_][\w\-]*=")
+"""A ``key=`` opening a word: cut before the numbered-instance test of :func:`_dotted_values`."""
 _NAME_AND_NUMBER = re.compile(r"^[\"'(\[]?[A-Za-z]\w*[-.]\d+(?:\.[A-Za-z][\w-]*)*[\"')\],;:]?$")
 
 
@@ -294,13 +331,16 @@ def _dotted_values(content: str, masked: str) -> str:
     (``node017.cluster`` -> ``<*>``, not ``<*>.cluster``; ``naa.600508b1...``, ``go1.21.5``,
     ``27.0.0.Final``): a host, a device id or a version, whose parts are one value as an IP's
     are. Not a name and a bare number (Ceph's ``osd.12``, BGL's ``core.2275``, systemd's
-    ``session-4123.scope``: a numbered instance, whose name the labels keep). Word by word; a
-    line whose masks joined words (a date and its clock) is left as it is."""
+    ``session-4123.scope``: a numbered instance, whose name the labels keep). After a ``key=``
+    too, as alone (``HandleID="k8s-pod-network.<*>"`` -> ``HandleID="<*>"``, Calico's IPAM
+    handle; ``host=node017.cluster`` in logfmt; branch ``masks22``). Word by word; a line whose
+    masks joined words (a date and its clock) is left as it is."""
     words, masks = content.split(" "), masked.split(" ")
     if len(words) != len(masks):
         return masked
     for i, word in enumerate(masks):
-        if "." in word and WILDCARD in word and _NAME_AND_NUMBER.match(words[i]) is None:
+        raw = _KEY.sub("", words[i]) if "=" in word else words[i]
+        if "." in word and WILDCARD in word and _NAME_AND_NUMBER.match(raw) is None:
             found = _DOTTED_VALUE.match(word)
             if found is not None:
                 masks[i] = found.group(1) + WILDCARD + found.group(2)

@@ -1,5 +1,6 @@
 """Values the word masks would split or leave in parts: a bracketed IPv6 address, a WAL
-position, a relative path that holds a value, an address at a port, a reverse-DNS name.
+position, a relative path that holds a value, an address at a port, a reverse-DNS name, a
+version with its build.
 
 Called by :func:`vigil.logs._tokens.mask` before the word masks of
 :data:`vigil.logs._tokens._STRONG`, each on a line that can hold its shape (a cheap test first).
@@ -52,6 +53,15 @@ Pure string rewriting. The labels these rules follow (``docs/benchmarks.md``, br
   ``.in-addr.arpa.``, so a reverse zone was a template of its own beside the forward zones.
   Not the bare suffix (``in-addr.arpa``, a constant) nor a name with a word among the labels
   (``foo.in-addr.arpa``).
+- **A version with its build or packaging suffix after ``+``** (libvirt's and QEMU's Debian
+  package ``9.0.0-4+deb12u1``, ``1:7.2+dfsg-7+deb12u5``; JuiceFS's ``1.2.1+2024-08-30.cd871d1``,
+  SemVer's build metadata): one value, as the version alone is (branch ``masks22``). dpkg, apt,
+  rpm, every Debian and Ubuntu package and every program that prints its SemVer build (Go
+  modules, Rust crates, Node packages) write it; the word masks cut it at the ``+`` into
+  ``<*>+<*>``. Only a dotted number (with an epoch, a revision after ``-`` or ``~``) before the
+  ``+`` and a suffix that holds a letter after it: not a sum or a time zone (``1.5+2.5``,
+  ``10:00:01.5+00:00``), not a number in scientific notation (``2.4E+00``), not a frame's
+  offset (``(+0x12cf0)``).
 """
 
 from __future__ import annotations
@@ -79,6 +89,10 @@ _REVERSE_NAME = re.compile(
     r"(?<![\w.\-])(?:(?:\d{1,3}\.){1,4}in-addr|(?:[0-9a-fA-F]\.){1,32}ip6)\.arpa\.?"
     r"(?![\w\-]|\.\w)",
     re.IGNORECASE,
+)
+_BUILD_VERSION = re.compile(
+    r"(?<![\w.+:\-])(?:\d{1,2}:)?\d+(?:\.\d+)+(?:[\-~][\w.~]+)?"
+    r"\+(?=[\w.~+\-]*[A-Za-z])[\w.~+\-]*\w(?![\w+\-])"
 )
 AT_PORT = "\ue001"
 """Stands for ``<*>@<*>``, an address at a port, from :func:`mask_addresses_at_port` until
@@ -131,3 +145,9 @@ def mask_reverse_names(content: str) -> str:
     """``content`` with each reverse-DNS name (``0.6.10.in-addr.arpa.``) replaced by ``<*>``.
     Callers test for ``arpa`` first."""
     return _REVERSE_NAME.sub(WILDCARD, content)
+
+
+def mask_build_versions(content: str) -> str:
+    """``content`` with each version that carries a build or packaging suffix after ``+``
+    (``9.0.0-4+deb12u1``) replaced by ``<*>``. Callers test for ``+`` first."""
+    return _BUILD_VERSION.sub(WILDCARD, content)
