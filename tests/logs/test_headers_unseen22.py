@@ -69,3 +69,26 @@ def test_near_misses_keep_their_words_in_the_message() -> None:
     # a name with a colon then a capitalised word (no module path after it) stays
     line = "2026-12-01T10:00:01Z  INFO inbound: Connection closed by peer"
     assert content(line) == "inbound: Connection closed by peer"
+
+
+def test_structlogs_event_key_is_the_message_of_a_json_line() -> None:
+    # structlog's JSONRenderer (sort_keys): the keys before "event" are header, the rest of the
+    # line is the message's, as after "msg"
+    line = (
+        '{"action": "login", "client_ip": "10.20.3.41", "event": "Created Event", "level": '
+        '"info", "pid": 45, "user": {"pk": 12}}'
+    )
+    assert (
+        content(line) == '"event": "Created Event", "level": "info", "pid": 45, "user": {"pk": 12}}'
+    )
+    line = '{"event":"Starting HTTP server","level":"info","listen":"0.0.0.0:9000"}'
+    assert content(line) == '"event":"Starting HTTP server","level":"info","listen":"0.0.0.0:9000"}'
+
+
+def test_an_event_key_beside_a_msg_key_or_holding_no_text_is_no_message() -> None:
+    # go-kit's sorted keys: "event" before "msg" is a field, "msg" is the message
+    line = '{"caller":"main.go:374","event":"serviceAnnounced","level":"info","msg":"announcing"}'
+    assert content(line) == '"msg":"announcing"}'
+    # an "event" object is no message text: the line is not cut at it
+    line = '{"event": {"type": "ADDED"}, "level": "info"}'
+    assert not content(line).startswith('"event"')
