@@ -92,3 +92,26 @@ def test_an_event_key_beside_a_msg_key_or_holding_no_text_is_no_message() -> Non
     # an "event" object is no message text: the line is not cut at it
     line = '{"event": {"type": "ADDED"}, "level": "info"}'
     assert not content(line).startswith('"event"')
+
+
+def test_postgresqls_level_with_two_spaces_closes_any_log_line_prefix() -> None:
+    # PostgreSQL's elog writes "LEVEL:  msg" (two spaces) after whatever log_line_prefix holds:
+    # pgpool-II's default "%m: %a pid %p: ", pgBadger's "%t [%p]: [%l-1] user=%u,db=%d "
+    line = "2026-12-01 10:00:01.118: main pid 2211: LOG:  Setting up socket for 0.0.0.0:9999"
+    assert content(line) == "Setting up socket for 0.0.0.0:9999"
+    line = "2026-12-01 10:08:16.610: psql pid 2305: DETAIL:  EOF encountered with backend"
+    assert content(line) == "EOF encountered with backend"
+    line = (
+        "2026-12-01 10:02:27 UTC [4821]: [3-1] user=bob,db=app,app=psql,client=10.0.0.5 "
+        "LOG:  duration: 12.412 ms  statement: SELECT 1"
+    )
+    assert content(line) == "duration: 12.412 ms  statement: SELECT 1"
+
+
+def test_a_level_word_with_one_space_or_in_lower_case_is_not_postgresqls() -> None:
+    # Go's log package with its source location: the header ends there as before, the level
+    # word written later with one space is the message's
+    line = "2026/11/29 10:00:01 worker.go:203: retry ERROR: disk full"
+    assert content(line) == "retry ERROR: disk full"
+    line = "2026-11-29 10:00:01 worker.go:203: retry error:  disk full"
+    assert content(line) == "retry error:  disk full"
