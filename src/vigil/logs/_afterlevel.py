@@ -58,13 +58,22 @@ _CLASS_LOGGER = re.compile(r"^(?:[a-z]\w*\.)+(?:[A-Z][\w$]*\.)?[A-Z][\w$]*$")
 _THREAD_LOCATION = re.compile(r"[A-Za-z][\w\-.]* *:\d+ +\[[\w./\-]+\.\w+:\w+\(\):\d+\] +(?=\S)")
 """A thread name with the process id and a bracketed ``file:function():line`` after the level
 (Python's ``%(threadName)-10s:%(process)d [%(filename)s:%(funcName)s():%(lineno)s]``)."""
-_BARE_SPAN = re.compile(r"^[A-Za-z][\w\-]*:$")
+_BARE_SPAN = re.compile(r"^[A-Za-z][\w\-]*(?::[A-Za-z][\w\-]*)*:$")
+"""``tracing`` spans with no fields, printed by name alone, nested ones joined by colons
+(``inbound:``, ``daemon:identity:``)."""
 _PAREN_FIELD = re.compile(r"^\([\w.\-]+\):?$")
 _RUST_PATH = re.compile(r"^[A-Za-z_]\w*(?:::\w+)+:$")
 """A Rust module path closed by a colon (``tracing``'s target, ``my_crate::server:``)."""
-_SPANS = re.compile(r"(?:[A-Za-z_][\w\-]*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}:)+ +")
+_SPANS = re.compile(
+    r"(?:[A-Za-z_][\w\-]*:)*"
+    r"(?:[A-Za-z_][\w\-]*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}:(?:[A-Za-z_][\w\-]*:(?=\w))*)+ +"
+)
 """``tracing`` spans before the target, ``generate{id=3 p=Params { n: 5 }}:stream{}: ``: the
-context of the event, header like a thread; their fields may hold spaces and braces."""
+context of the event, header like a thread; their fields may hold spaces and braces. A span with
+no fields is its name alone, glued to the next (``outbound:proxy{addr=10.0.0.1:80}:``)."""
+_THREAD_ID = re.compile(r"ThreadId\(\d+\) +")
+"""``tracing-subscriber``'s thread id after the level (``with_thread_ids(true)``: ``INFO
+ThreadId(01) my_crate: msg``): header, as a thread is."""
 _FIELD = re.compile(r"^[\w.$\-]+$")
 _PACKAGE = re.compile(r"^[a-z][\w.\-/]*:$")
 """A package or logger name with its colon after a level and a bar (``etcdserver:``)."""
@@ -329,6 +338,11 @@ def _traced(line: str, toks: _Tokens, i: int, end: int) -> int:
     (``src/server.rs:305:``); 0 when the level is not followed by them."""
     if line[end - 1] in "]>":
         return 0  # tracing writes its level bare
+    thread = _THREAD_ID.match(line, _skip_space(line, end)) if "ThreadId(" in line else None
+    if thread is not None:
+        end = thread.end()
+        while toks.has(i) and toks[i][1] <= end:
+            i += 1
     spans = _SPANS.match(line, _skip_space(line, end)) if "{" in line else None
     if spans is not None:
         while toks.has(i) and toks[i][1] <= spans.end():
@@ -342,7 +356,11 @@ def _traced(line: str, toks: _Tokens, i: int, end: int) -> int:
         nxt = toks[i + 1][0]
         if "_" in nxt and _is_logger(nxt, modules=True):
             return _after_logger(line, toks, i + 2, toks[i + 1][1])
-    return 0
+    if thread is None:
+        return 0
+    if toks.has(i + 1) and _is_logger(toks[i][0], modules=True):
+        return _after_logger(line, toks, i + 1, toks[i][1])  # "INFO ThreadId(01) my_crate: msg"
+    return end
 
 
 def _after_logger(line: str, toks: _Tokens, i: int, end: int) -> int:

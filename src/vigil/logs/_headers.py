@@ -37,7 +37,10 @@ PRESETS: dict[str, str] = {
 }
 """Named formats accepted wherever a format string is (``--log-format syslog``)."""
 
-_JSON_MESSAGE_KEYS = ("MESSAGE", "message", "msg", "log", "Message")
+_JSON_MESSAGE_KEYS = ("MESSAGE", "message", "msg", "log", "Message", "event")
+"""The keys that hold a JSON line's message, the first present one taken: ``event`` last, as
+structlog names it (its default renderer's key; logrus configured to match, authentik), where a
+line with a ``msg`` as well has its ``event`` as a field (MetalLB's ``"event":"ipAllocated"``)."""
 
 
 class LogFormatError(InputError, ValueError):
@@ -217,12 +220,12 @@ def split_json(line: str) -> Split | None:
     return None
 
 
-_STRUCTURED_KEYS = frozenset(["msg", "message"])
+_STRUCTURED_KEYS = frozenset(["msg", "message", "event"])
 """The message keys of structured loggers (zap, logrus, bunyan, pino, MongoDB, Python's JSON
-formatter): the fields written after the message are the event's own attributes (``"took":
-"5ms","error":"..."``), so the content runs from the message key to the end of the line, as
-logfmt's does from ``msg=``; the keys before it (time, level, caller) are header. A container
-runtime's ``log``/``MESSAGE`` field holds the whole payload: its other keys stay out."""
+formatter, structlog's ``event``): the fields written after the message are the event's own
+attributes (``"took": "5ms","error":"..."``), so the content runs from the message key to the end
+of the line, as logfmt's does from ``msg=``; the keys before it (time, level, caller) are header.
+A container runtime's ``log``/``MESSAGE`` field holds the whole payload: its other keys stay out."""
 
 
 def _message_key(line: str, key: str) -> int:

@@ -64,6 +64,14 @@ _EPOCH_HEAD = re.compile(r"\d+ (?:[a-z][\w.\-]* ){1,4}\d{10} \d{1,3} +(?=\S)")
 whichever: the shape cache needs rules blind to digit values) and a small flag: the header
 of cluster event logs; the message starts after it."""
 _CLIENT = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)? ")
+_ELOG_LEVEL = re.compile(
+    r"\S[^\t]{0,100}? (LOG|DETAIL|HINT|STATEMENT|CONTEXT|QUERY|LOCATION|ERROR|WARNING|NOTICE|"
+    r"INFO|FATAL|PANIC|DEBUG[1-5]?):  (?=\S)"
+)
+"""PostgreSQL's ``elog`` level, upper case, its colon and two spaces (``LOG:  msg``,
+``DETAIL:  msg``), after a time and whatever ``log_line_prefix`` writes before it (pgpool-II's
+``<time>: main pid 2211: LOG:  msg``, ``<time> [4821]: [3-1] user=bob,db=app LOG:  msg``):
+everything before the level is the prefix, header."""
 _SEPARATORS = frozenset(["->", "--", "-->", "=>", ">>", "|"])
 """An arrow, a double dash or a bar after the header fields ends the header (``0x02 -> msg``,
 ``[GIN] <date> - <time> | 200 | ...``: a bar-separated record whose first field is the time)."""
@@ -108,6 +116,10 @@ _THREAD_TAG = re.compile(r"^\d{1,3}\[[A-Z]{2,8}\]$")
 def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     """:func:`detect_header` for a line that is not piped, RFC 5424 or logfmt."""
     if line[:1].isdigit():
+        elog = _ELOG_LEVEL.match(line) if ":  " in line[:160] else None
+        if elog is not None and _TIME.match(line[: line.index(" ")].rstrip(":")):
+            # "<time>: main pid 2211: LOG:  msg": PostgreSQL's level closes its log_line_prefix
+            return elog.end(), (("Level", elog.group(1)),)
         dout = _THREAD_PRIORITY.match(line)
         if dout is not None and _TIME.match(line[: line.index(" ")]):
             # "<time> 7f3a2b4c5700 -1 osd.3 ...": the thread and priority fields end the header
