@@ -13,7 +13,7 @@ Two strengths of "variable":
   names are constants more often than values), long hex
   strings, a number in scientific notation (``2.412331E+00``, ``1e+06``), rooted paths
   (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host names with their port
-  (``db.internal:5432``, ``msra-sa-41:9000``, ``localhost:2019``; an IP keeps ``<*>:<*>`` as in
+  (``db.internal:5432``, ``msra-sa-41:9000``, ``pg-db02:5432``, ``localhost:2019``; an IP keeps ``<*>:<*>`` as in
   the Loghub templates), durations without seconds (``01:32``), values joined by ``@``
   (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one value, and so is
   an address at a named network, ``10.0.0.5@o2ib``), a network interface by slot and port
@@ -96,6 +96,14 @@ _STRONG = re.compile(
     # host name[:port], with the root's dot of a DNS name (``kubernetes.default.svc.local.``)
     rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?::\d+)?(?:\.(?=[\s,;]|$))?(?![\w.\-])"
     r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
+    # a hyphenated host name holding a digit, dotted or not, with its port: a StatefulSet's pod
+    # or a service in its namespace (pg-db02:5432, redis-0.redis-headless:6379,
+    # nsqlookupd-0.nsqlookupd:4160, kafka-1.kafka.svc:9092): Kafka, Redis, NATS, etcd, NSQ and
+    # PgBouncer clients print them; the Loghub convention (Proxifier, Hadoop) makes a host name
+    # with its port one value. Without a hyphen or a digit before the colon it stays a word and
+    # its number (max-retries:10, eth0:1, TCPPort:4160)
+    r"|(?<![\w./\-])(?=[A-Za-z][\w.]*-)(?=[A-Za-z][\w.\-]*\d[\w.\-]*:\d)"
+    r"[A-Za-z][A-Za-z0-9_]*(?:[.\-][A-Za-z0-9_]+)+:\d{2,5}(?![\w:\-]|\.\w)"
     r"|(?<![\w.\-])localhost:\d{1,5}(?![\w:\-]|\.\w)"  # the loopback host with its port
     r"|\d(?<![\w:.]\d)\d?:\d\d(?![\w:.])"  # duration or time without seconds: 01:32
     rf"|\b(?:{_DAYS})\b"  # day names
