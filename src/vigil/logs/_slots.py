@@ -266,7 +266,9 @@ def event_words(words: list[str], i: int, a: str, b: str) -> bool:
     """True when ``a`` and ``b``, two words at place ``i`` of ``words``, are constants that name
     two events, not two values, although the word before them would introduce a value:
 
-    - two HTTP methods before a request's target, outside quotes (``slow request: GET <path>`` /
+    - two HTTP methods before a request's target, outside quotes or opening a quoted request
+      line (nginx's error log: ``request: "GET <path> HTTP/1.1"`` / ``"POST <path> ..."``;
+      ``slow request: GET <path>`` /
       ``PUT <path>``, JuiceFS; ``Request (file descriptor 12): CONNECT <host> HTTP/1.1``,
       Tinyproxy; ``request: GET /health`` / ``POST /completion``, llama.cpp's server): what the
       request does, as an access log's ``"GET <*>"`` keeps it (the Loghub OpenStack precedent);
@@ -280,6 +282,8 @@ def event_words(words: list[str], i: int, a: str, b: str) -> bool:
     it. A word after a transition's ``to`` alone stays a value (:func:`_new_state`)."""
     n = len(words)
     after = words[i + 1] if i + 1 < n else ""
+    if a[:1] == b[:1] == '"':  # a quoted request line's method: '"GET <path> HTTP/1.1"'
+        a, b = a[1:], b[1:]
     if a in HTTP_METHODS:
         return b in HTTP_METHODS and after.startswith(_TARGET_START)
     return (
