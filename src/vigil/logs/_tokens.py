@@ -6,27 +6,26 @@ values of one slot is :mod:`vigil.logs._slots`).
 
 Two strengths of "variable":
 
-- **strong**: masked before grouping, always shown as ``<*>``: numbers (signed, decimal, dotted
-  as in IPs and versions), anything that starts with a digit (``0x1f``, ``4096KB``, UUIDs), a
-  word that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``; not an
-  upper-case code, ``ISPN000094``, ``ED25519``, which is weak: message codes and algorithm
-  names are constants more often than values), long hex
-  strings, a number in scientific notation (``2.412331E+00``, ``1e+06``), rooted paths
-  (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host names with their port
-  (``db.internal:5432``, ``msra-sa-41:9000``, ``pg-db02:5432``, ``localhost:2019``; an IP
-  keeps ``<*>:<*>`` as in the Loghub templates), durations without seconds (``01:32``),
-  values joined by ``@`` (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one value, and so is
-  an address at a named network, ``10.0.0.5@o2ib``), a network interface by slot and port
-  (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
-  (``assemble_matrix+0x1a4``), a bare
-  product token with its version (``curl/8.5.0``, a user agent written with ``+``), PCI
-  addresses (``0000:3b:00.0``), a MAC in Cisco's dotted form and a PTP clock identity
-  (``0c42.a13b.9e12``, ``0c42a1.fffe.3b9e12``), access-log times (``29/Nov/2026:10:00:01``),
-  numbers with thousands separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` ->
-  ``<*>:<*>``), a WAL position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or
-  more parts holding a number (``shards/00000000-7fffffff/orders.1796032801``), an IP address
-  at a port (``10.6.0.3@53`` -> ``<*>@<*>``) and a reverse-DNS name (``0.6.10.in-addr.arpa.``;
-  these five in :mod:`vigil.logs._wholes`).
+- **strong**: masked before grouping, always shown as ``<*>``: numbers (signed, decimal, dotted as
+  in IPs and versions), anything that starts with a digit (``0x1f``, ``4096KB``, UUIDs), a word
+  that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``; not an upper-case
+  code, ``ISPN000094``, ``ED25519``, which is weak: message codes and algorithm names are
+  constants more often than values), long hex strings, a number in scientific notation
+  (``2.412331E+00``, ``1e+06``), rooted paths (``/a/b``, ``/healthz``), the part of a URL after
+  ``scheme://``, host names with their port (``db.internal:5432``, ``msra-sa-41:9000``,
+  ``pg-db02:5432``, ``localhost:2019``; an IP keeps ``<*>:<*>`` as in the Loghub templates),
+  durations without seconds (``01:32``), values joined by ``@`` (a mailbox or a user at a host,
+  ``bob@example.org``, ``svc@login02``, is one value, and so is an address at a named network,
+  ``10.0.0.5@o2ib``), a network interface by slot and port (``GigabitEthernet1/0/14``), a function
+  with its offset in a backtrace frame (``assemble_matrix+0x1a4``), a bare product token with its
+  version (``curl/8.5.0``, a user agent written with ``+``), PCI addresses (``0000:3b:00.0``), a
+  MAC in Cisco's dotted form and a PTP clock identity (``0c42.a13b.9e12``,
+  ``0c42a1.fffe.3b9e12``), access-log times (``29/Nov/2026:10:00:01``), numbers with thousands
+  separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` -> ``<*>:<*>``), a WAL
+  position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or more parts holding a
+  number (``shards/00000000-7fffffff/orders.1796032801``), an IP address at a port
+  (``10.6.0.3@53`` -> ``<*>@<*>``) and a reverse-DNS name (``0.6.10.in-addr.arpa.``; these five in
+  :mod:`vigil.logs._wholes`).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
