@@ -171,7 +171,7 @@ def test_a_future_that_failed_has_its_exception_retrieved_and_its_coroutine_clos
             for waiter in waiters:
                 coro = accept_like(waiter)
                 assert coro.send(None) is waiter
-                listener._waiting.append((waiter, coro))
+                listener._waiting.append((waiter, coro.__await__()))  # its step iterator
             waiters[0].set_exception(RuntimeError("closed Transport handle and unset waiter"))
             waiters[1].set_result(True)  # the third is not done: it waits for the next call
             listener._finish()

@@ -50,6 +50,13 @@ callbacks instead of 32 handles and closures; the resume is the same. Resuming a
 the future's exception when the transport was closed before ``connection_made`` (the coroutine
 raises it and closes the transport, as before), so no "exception was never retrieved" is
 logged. No coroutine is left suspended: freed so, it would close its transport.
+
+Each coroutine is stepped with ``next(step, None)`` (branch ``first22``), ``step`` being the
+coroutine itself under uvloop (Cython's coroutines are iterators) and its ``__await__()``
+iterator on other loops: a coroutine that returns ends the call with ``None`` and its
+``StopIteration`` is cleared in C, where ``coro.send(None)`` raised it into this module's
+interpreted frame (a traceback entry made, the exception normalized, matched and freed at each
+connection's two steps). An exception the coroutine raises still comes out of ``next``.
 """
 
 from __future__ import annotations
@@ -60,7 +67,7 @@ import errno
 import functools
 import logging
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from vigil.balancer._proxy_transports import lighten
@@ -153,9 +160,10 @@ class Listener:
         self.accepted = 0  # connections accepted (tests read it)
         self.passes = 0  # calls of _finish (tests count them: an idle listener makes none)
         self._closed = False
-        # accept coroutines waiting for their connection_made (their future, the coroutine),
-        # resumed together by _finish, scheduled once per wake-up that accepted
-        self._waiting: list[tuple[Any, Coroutine[Any, Any, Any]]] = []
+        # accept coroutines waiting for their connection_made (their future, the coroutine's
+        # step iterator: see the module docstring), resumed together by _finish, scheduled
+        # once per wake-up that accepted
+        self._waiting: list[tuple[Any, Iterator[Any]]] = []
         sock.setblocking(False)
         # under uvloop: the C accept (no socket.socket built) and the kind of socket it returns
         self._uv = _is_uvloop(loop)
@@ -205,18 +213,19 @@ class Listener:
         # cast() (typing.cast is an interpreted call, two per connection)
         make: Any = functools.partial(self.factory, peer)
         sock: Any = conn
-        coro = self.loop.connect_accepted_socket(make, sock)
+        coro: Any = self.loop.connect_accepted_socket(make, sock)
+        step: Iterator[Any] = coro if self._uv else coro.__await__()
         try:  # its first step: the transport, connection_made scheduled; no task (a loop
             # iteration per connection before any of this)
-            waiter = coro.send(None)
-        except StopIteration:
-            return True
+            waiter = next(step, None)
         except OSError as exc:  # the peer went away before the transport existed
             log.debug("accepted connection lost at once: %s", exc)
             return True
+        if waiter is None:  # it returned at once
+            return True
         if not self._waiting:  # after this connection's connection_made (queued before it)
             self.loop.call_soon(self._finish)
-        self._waiting.append((waiter, coro))
+        self._waiting.append((waiter, step))
         return True
 
     def _finish(self) -> None:
@@ -235,15 +244,13 @@ class Listener:
         wake-up costs at most two calls, as before."""
         self.passes += 1
         waiting, self._waiting = self._waiting, []
-        late: list[tuple[Any, Coroutine[Any, Any, Any]]] = []
-        for waiter, coro in waiting:
+        late: list[tuple[Any, Iterator[Any]]] = []
+        for waiter, step in waiting:
             if not waiter.done():
-                late.append((waiter, coro))
+                late.append((waiter, step))
                 continue
             try:
-                coro.send(None)
-            except StopIteration:
-                pass
+                next(step, None)  # returns: None, no StopIteration in this frame
             except (Exception, asyncio.CancelledError) as exc:
                 log.debug("accepted connection failed before it was made: %s", exc)
         if not late:
@@ -253,8 +260,8 @@ class Listener:
                 self.loop.call_soon(self._finish)
             self._waiting[:0] = late
             return
-        for waiter, coro in late:  # none was done: no pass per loop iteration from now on
-            waiter.add_done_callback(functools.partial(_resume_late, coro))
+        for waiter, step in late:  # none was done: no pass per loop iteration from now on
+            waiter.add_done_callback(functools.partial(_resume_late, step))
 
     def _resume(self) -> None:
         if not self._closed:
@@ -268,12 +275,11 @@ class Listener:
             self.sock.close()
 
 
-def _resume_late(coro: Coroutine[Any, Any, Any], waiter: object) -> None:
-    """Resume an accept coroutine whose future completed after a pass had given up on it."""
+def _resume_late(step: Iterator[Any], waiter: object) -> None:
+    """Resume an accept coroutine (its step iterator) whose future completed after a pass had
+    given up on it."""
     try:
-        coro.send(None)
-    except StopIteration:
-        pass
+        next(step, None)
     except (Exception, asyncio.CancelledError) as exc:
         log.debug("accepted connection failed before it was made: %s", exc)
 
