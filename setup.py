@@ -34,6 +34,7 @@ DATA_PLANE = [
         "_pool_health",
         "_pool_learned",
         "_pool_shared",
+        "_proxy_accept",
         "_proxy_access",
         "_proxy_balance",
         "_proxy_client",

@@ -19,9 +19,10 @@ steps of each stream's first event:
   the client;
 - the backend: the request read, and the first event written (its write returns).
 
-Also, traced, the connections the proxy's ``Listener`` took at each wake-up (its ``_accept``
-wrapped in the proxy process only): per round, the wake-ups that accepted and the largest, i.e.
-how much of a burst is accepted before any of its requests can be read (branch first5).
+Also, traced, the connections the proxy's ``Listener`` took at each wake-up (the callback it
+gives the loop's ``add_reader`` wrapped, in the proxy process only): per round, the wake-ups
+that accepted and the largest, i.e. how much of a burst is accepted before any of its requests
+can be read (branch first5).
 
 ``--workers N`` runs N traced proxy processes on one port with ``SO_REUSEPORT`` (the kernel
 spreads the connections, as ``balance_stream.py --workers N --balance kernel`` does); the stamps
@@ -205,6 +206,9 @@ def traced_loop() -> asyncio.AbstractEventLoop:
 
             return await super().connect_accepted_socket(make, sock, **kw)
 
+        def add_reader(self, fd: Any, callback: Any, *args: Any) -> Any:
+            return super().add_reader(fd, _count_wakeups(callback), *args)
+
         async def create_connection(self, factory: Any, *args: Any, **kw: Any) -> Any:
             dialed = now()
             return await super().create_connection(
@@ -214,20 +218,24 @@ def traced_loop() -> asyncio.AbstractEventLoop:
     return TracingLoop()  # type: ignore[no-any-return]
 
 
-def _count_wakeups() -> None:
-    """Record ``{"wakeup": n}`` in :data:`PROXY` for each wake-up of the proxy's ``Listener``
-    that accepted n > 0 connections (this process only: the bench's proxy)."""
+def _count_wakeups(callback: Any) -> Any:
+    """``callback`` (a reader's), wrapped to record ``{"wakeup": n}`` in :data:`PROXY` for each
+    wake-up of the proxy's ``Listener`` that accepted n > 0 connections (this process only:
+    the bench's proxy). The loop's ``add_reader`` is wrapped, not the class: the listener is
+    compiled (branch first22), and a compiled class's methods cannot be replaced."""
     from vigil.balancer._proxy_accept import Listener
 
-    accept = Listener._accept
+    listener = getattr(callback, "__self__", None)
+    if not isinstance(listener, Listener):
+        return callback
 
-    def counted(self: Any) -> None:
-        before = self.accepted
-        accept(self)
-        if self.accepted > before:
-            PROXY.append({"wakeup": self.accepted - before})
+    def counted(*args: Any) -> None:
+        before = listener.accepted
+        callback(*args)
+        if listener.accepted > before:
+            PROXY.append({"wakeup": listener.accepted - before})
 
-    Listener._accept = counted  # type: ignore[method-assign]
+    return counted
 
 
 def run_proxy(
@@ -239,8 +247,6 @@ def run_proxy(
         loop = asyncio.get_running_loop()
         _dump_on_usr1(loop, PROXY, Path(dump))
         proxy = stream_proxy(backend_port)
-        if traced:
-            _count_wakeups()
         await proxy.start("127.0.0.1", port, reuse_port=reuse)
         try:  # as a worker process does (Workers.launch), where the build has it
             from vigil.balancer._proxy_workers import settle_gc  # type: ignore[attr-defined]

@@ -36,7 +36,9 @@ to enums: five such reads per connection between ``socket.accept`` and uvloop's
 ``connect_accepted_socket`` (and ``socket.py``'s ``accept`` and ``__init__``, interpreted) cost
 ~37,000 instructions per stream, 23 % of what a new stream costs the proxy
 (``bench/stream_setup.py``, docs/benchmarks.md "First event of a stream"). Other loops get
-``socket.socket``s.
+``socket.socket``s. The class lives in :mod:`vigil.balancer._proxy_accepted`, interpreted:
+this module is compiled (branch ``first22``), and a subclass of the C socket type built by mypyc
+crashed (branch ``sse3``).
 
 The accept coroutines (branch ``first8``): ``connect_accepted_socket``'s first step builds the
 transport and schedules ``connection_made``, then waits on a future that ``connection_made``'s
@@ -68,8 +70,9 @@ import functools
 import logging
 import socket
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 
+from vigil.balancer._proxy_accepted import UvAccepted
 from vigil.balancer._proxy_transports import lighten
 
 # Accepts per wake-up at most: a burst is taken in slices, and the connections of one slice
@@ -77,29 +80,15 @@ from vigil.balancer._proxy_transports import lighten
 # slice's accepts, instead of after the whole burst's (1,024 before branch first5: 200 new
 # streams were all accepted before any request was read). The listening socket stays readable,
 # so the rest of the queue is taken at the following wake-ups: 64 queued connections in two.
-ACCEPT_BATCH = 32
+ACCEPT_BATCH: Final = 32
 # accept() failing for want of descriptors or memory: stop accepting this long (as asyncio does)
-RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-RESOURCE_PAUSE = 1.0
+RESOURCE_ERRORS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+RESOURCE_PAUSE: Final = 1.0
+# looked up once (compiled: a Final name is a C static, another a look-up in the module's dict)
+_PARTIAL: Final = functools.partial
+_UV_ACCEPTED: Final = UvAccepted
 
 log = logging.getLogger(__name__)
-
-
-class UvAccepted(_socket.socket):
-    """An accepted connection's socket for uvloop, of the C type: ``family`` and ``type`` are
-    plain ints.
-
-    uvloop closes a socket object it was handed that is not a ``socket.socket`` with ``close()``
-    once libuv has closed the descriptor itself (a ``socket.socket`` it detaches): here
-    ``close()`` only forgets the descriptor, so that a number another thread has been given
-    meanwhile is never closed. Only for uvloop: asyncio's transports close their socket with
-    ``close()``, which would leak the descriptor. Garbage-collected without a transport
-    (``connect_accepted_socket`` failed), it closes its descriptor as any socket does."""
-
-    __slots__ = ()
-
-    # the C method itself, not a Python one calling it: no interpreted frame per connection
-    close = _socket.socket.detach  # type: ignore[assignment]
 
 
 async def bind(host: str, port: int, *, backlog: int, reuse_port: bool) -> list[socket.socket]:
@@ -170,6 +159,10 @@ class Listener:
         if self._uv:  # the loop's table of transports without a Python callback per entry
             lighten(loop)
         self._accept_fd: Callable[[], tuple[int, Any]] = getattr(sock, "_accept")  # noqa: B009
+        # the loop's methods called per connection, bound once (compiled, a method of an Any
+        # is looked up by name at each call)
+        self._connect: Callable[..., Any] = loop.connect_accepted_socket
+        self._call_soon: Callable[..., Any] = loop.call_soon
         self._kind = (int(sock.family), int(sock.type), sock.proto)
         loop.add_reader(sock.fileno(), self._accept)
 
@@ -205,15 +198,15 @@ class Listener:
         self.accepted += 1
         if self._uv:  # not set non-blocking here: libuv's uv_tcp_open does (one ioctl, not two)
             family, kind, proto = self._kind
-            conn = UvAccepted(family, kind, proto, fd)
+            conn = _UV_ACCEPTED(family, kind, proto, fd)
         else:
             conn.setblocking(False)
         # the factory's protocols have asyncio.Protocol's methods without its base class, and
         # uvloop takes any socket object with fileno(), family and type: typed as Any, not
         # cast() (typing.cast is an interpreted call, two per connection)
-        make: Any = functools.partial(self.factory, peer)
+        make: Any = _PARTIAL(self.factory, peer)
         sock: Any = conn
-        coro: Any = self.loop.connect_accepted_socket(make, sock)
+        coro: Any = self._connect(make, sock)
         step: Iterator[Any] = coro if self._uv else coro.__await__()
         try:  # its first step: the transport, connection_made scheduled; no task (a loop
             # iteration per connection before any of this)
@@ -224,7 +217,7 @@ class Listener:
         if waiter is None:  # it returned at once
             return True
         if not self._waiting:  # after this connection's connection_made (queued before it)
-            self.loop.call_soon(self._finish)
+            self._call_soon(self._finish)
         self._waiting.append((waiter, step))
         return True
 
