@@ -54,11 +54,16 @@ raises it and closes the transport, as before), so no "exception was never retri
 logged. No coroutine is left suspended: freed so, it would close its transport.
 
 Each coroutine is stepped with ``next(step, None)`` (branch ``first22``), ``step`` being the
-coroutine itself under uvloop (Cython's coroutines are iterators) and its ``__await__()``
-iterator on other loops: a coroutine that returns ends the call with ``None`` and its
-``StopIteration`` is cleared in C, where ``coro.send(None)`` raised it into this module's
-interpreted frame (a traceback entry made, the exception normalized, matched and freed at each
-connection's two steps). An exception the coroutine raises still comes out of ``next``.
+coroutine itself under uvloop's own ``connect_accepted_socket`` (Cython's coroutines are
+iterators) and its ``__await__()`` iterator otherwise (other loops, and a subclass of uvloop's
+loop that overrides the method with a Python coroutine): a coroutine that returns ends
+the call with ``None`` and its ``StopIteration`` is cleared in C, where ``coro.send(None)``
+raised it into this module's frame (a traceback entry made, the exception normalized, matched
+and freed at each connection's two steps). That is what let this module be compiled by mypyc
+(``setup.py``; ``first8`` found a compiled resume cost 6,438 instructions a stream, the
+``StopIteration``'s traceback entries): per new stream 53,209-53,420 -> 50,777-51,208
+(``bench/stream_setup.py``, docs/benchmarks.md "First event, round of 2 Dec"). An exception
+the coroutine raises still comes out of ``next``.
 """
 
 from __future__ import annotations
@@ -162,6 +167,9 @@ class Listener:
         # the loop's methods called per connection, bound once (compiled, a method of an Any
         # is looked up by name at each call)
         self._connect: Callable[..., Any] = loop.connect_accepted_socket
+        # its coroutines are iterators (stepped as they are): uvloop's own method only, not an
+        # override in a subclass of its loop (a Python coroutine, stepped by its __await__())
+        self._iterable = self._uv and _uvloop_accepts(loop)
         self._call_soon: Callable[..., Any] = loop.call_soon
         self._kind = (int(sock.family), int(sock.type), sock.proto)
         loop.add_reader(sock.fileno(), self._accept)
@@ -207,7 +215,7 @@ class Listener:
         make: Any = _PARTIAL(self.factory, peer)
         sock: Any = conn
         coro: Any = self._connect(make, sock)
-        step: Iterator[Any] = coro if self._uv else coro.__await__()
+        step: Iterator[Any] = coro if self._iterable else coro.__await__()
         try:  # its first step: the transport, connection_made scheduled; no task (a loop
             # iteration per connection before any of this)
             waiter = next(step, None)
@@ -275,6 +283,15 @@ def _resume_late(step: Iterator[Any], waiter: object) -> None:
         next(step, None)
     except (Exception, asyncio.CancelledError) as exc:
         log.debug("accepted connection failed before it was made: %s", exc)
+
+
+def _uvloop_accepts(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` (a ``uvloop.Loop``) accepts with uvloop's own
+    ``connect_accepted_socket`` (Cython: its coroutines are iterators)."""
+    import uvloop
+
+    own: object = uvloop.Loop.connect_accepted_socket
+    return getattr(type(loop), "connect_accepted_socket", None) is own
 
 
 def _is_uvloop(loop: asyncio.AbstractEventLoop) -> bool:
