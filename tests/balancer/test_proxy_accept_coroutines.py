@@ -212,3 +212,53 @@ def test_a_future_that_failed_has_its_exception_retrieved_and_its_coroutine_clos
     assert errors == []
     assert cleaned == ["transport closed"]
     assert [r.getMessage() for r in caplog.records if "before it was made" in r.getMessage()]
+
+
+class DeferringLoop(uvloop.Loop):  # type: ignore[misc]
+    """uvloop whose ``connect_accepted_socket`` calls the protocol factory a loop pass later
+    (after an ``await``), not in its first step as uvloop's and asyncio's do."""
+
+    async def connect_accepted_socket(self, factory: Any, sock: Any, **kw: Any) -> Any:
+        await asyncio.sleep(0)
+        return await super().connect_accepted_socket(factory, sock, **kw)
+
+
+@pytest.mark.parametrize(
+    "loop_factory", [*LOOPS, DeferringLoop], ids=[*LOOP_IDS, "factory-deferred"]
+)
+def test_each_protocol_gets_its_own_connections_peer_address(loop_factory) -> None:
+    """Connections from four source addresses queued together and accepted in one wake-up:
+    each protocol is given the address of its own connection (the one its transport names),
+    or None when the loop calls the factory after the hand-over (the protocol then asks its
+    transport), never another connection's."""
+    made: list[Echo] = []
+
+    async def scenario() -> list[tuple[object, object]]:
+        loop = asyncio.get_running_loop()
+        sock = listening()
+        port = sock.getsockname()[1]
+        listener = Listener(loop, sock, lambda peer: Echo(made, peer))
+        clients = []
+        for i in range(8):  # 127.0.0.2 .. 127.0.0.5, twice each
+            client = socket.socket()
+            client.bind((f"127.0.0.{2 + i % 4}", 0))
+            client.connect(("127.0.0.1", port))
+            clients.append(client)
+        try:
+            for _ in range(200):
+                if len(made) == len(clients) and not listener._waiting:
+                    break
+                await asyncio.sleep(0.005)
+            return [(e.peer, e.transport.get_extra_info("peername")) for e in made]
+        finally:
+            for client in clients:
+                client.close()
+            listener.close()
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        pairs = runner.run(scenario())
+    assert len(pairs) == 8
+    for given, own in pairs:
+        assert given is None or tuple(given)[:2] == tuple(own)[:2]
+    if loop_factory is not DeferringLoop:
+        assert all(given is not None for given, _ in pairs)

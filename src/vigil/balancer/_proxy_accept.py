@@ -89,8 +89,10 @@ ACCEPT_BATCH: Final = 32
 # accept() failing for want of descriptors or memory: stop accepting this long (as asyncio does)
 RESOURCE_ERRORS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 RESOURCE_PAUSE: Final = 1.0
+# what next() returns for an accept coroutine that returned (a step can yield None: a bare
+# yield, as asyncio.sleep(0) makes)
+_DONE: Final = object()
 # looked up once (compiled: a Final name is a C static, another a look-up in the module's dict)
-_PARTIAL: Final = functools.partial
 _UV_ACCEPTED: Final = UvAccepted
 
 log = logging.getLogger(__name__)
@@ -171,6 +173,9 @@ class Listener:
         # override in a subclass of its loop (a Python coroutine, stepped by its __await__())
         self._iterable = self._uv and _uvloop_accepts(loop)
         self._call_soon: Callable[..., Any] = loop.call_soon
+        # the address accept() returned for the connection being handed over (see _take)
+        self._peer: Any = None
+        self._make_bound: Callable[[], object] = self._make  # bound once
         self._kind = (int(sock.family), int(sock.type), sock.proto)
         loop.add_reader(sock.fileno(), self._accept)
 
@@ -212,22 +217,32 @@ class Listener:
         # the factory's protocols have asyncio.Protocol's methods without its base class, and
         # uvloop takes any socket object with fileno(), family and type: typed as Any, not
         # cast() (typing.cast is an interpreted call, two per connection)
-        make: Any = _PARTIAL(self.factory, peer)
         sock: Any = conn
-        coro: Any = self._connect(make, sock)
+        # the factory gets the peer from the listener (_make) during the first step, where
+        # both loops call it: no functools.partial made and freed per connection
+        self._peer = peer
+        coro: Any = self._connect(self._make_bound, sock)
         step: Iterator[Any] = coro if self._iterable else coro.__await__()
         try:  # its first step: the transport, connection_made scheduled; no task (a loop
             # iteration per connection before any of this)
-            waiter = next(step, None)
+            waiter = next(step, _DONE)
         except OSError as exc:  # the peer went away before the transport existed
             log.debug("accepted connection lost at once: %s", exc)
             return True
-        if waiter is None:  # it returned at once
+        finally:  # a factory a loop calls later gets None: asked of the transport then
+            self._peer = None
+        if waiter is _DONE:  # it returned at once
             return True
         if not self._waiting:  # after this connection's connection_made (queued before it)
             self._call_soon(self._finish)
         self._waiting.append((waiter, step))
         return True
+
+    def _make(self) -> object:
+        """The protocol for the connection :meth:`_take` is handing over: the factory's, given
+        its peer address (None when called outside that hand-over: the protocol asks the
+        transport)."""
+        return self.factory(self._peer)
 
     def _finish(self) -> None:
         """Resume the accept coroutines whose ``connection_made`` ran (their future done):
@@ -247,13 +262,17 @@ class Listener:
         waiting, self._waiting = self._waiting, []
         late: list[tuple[Any, Iterator[Any]]] = []
         for waiter, step in waiting:
-            if not waiter.done():
+            # (None: a bare yield, resumed at the next pass; neither supported loop makes one)
+            if waiter is not None and not waiter.done():
                 late.append((waiter, step))
                 continue
             try:
-                next(step, None)  # returns: None, no StopIteration in this frame
+                waiter = next(step, _DONE)  # returns: _DONE, no StopIteration in this frame
             except (Exception, asyncio.CancelledError) as exc:
                 log.debug("accepted connection failed before it was made: %s", exc)
+                continue
+            if waiter is not _DONE:  # it waits again (a loop whose method awaits more)
+                self._again(waiter, step)
         if not late:
             return
         if len(late) < len(waiting):  # progress: look again after the handles queued now
@@ -262,7 +281,13 @@ class Listener:
             self._waiting[:0] = late
             return
         for waiter, step in late:  # none was done: no pass per loop iteration from now on
-            waiter.add_done_callback(functools.partial(_resume_late, step))
+            waiter.add_done_callback(functools.partial(_resume_late, self, step))
+
+    def _again(self, waiter: Any, step: Iterator[Any]) -> None:
+        """An accept coroutine that waits once more: looked at by the next pass."""
+        if not self._waiting:
+            self._call_soon(self._finish)
+        self._waiting.append((waiter, step))
 
     def _resume(self) -> None:
         if not self._closed:
@@ -276,13 +301,16 @@ class Listener:
             self.sock.close()
 
 
-def _resume_late(step: Iterator[Any], waiter: object) -> None:
+def _resume_late(listener: Listener, step: Iterator[Any], waiter: object) -> None:
     """Resume an accept coroutine (its step iterator) whose future completed after a pass had
     given up on it."""
     try:
-        next(step, None)
+        again = next(step, _DONE)
     except (Exception, asyncio.CancelledError) as exc:
         log.debug("accepted connection failed before it was made: %s", exc)
+        return
+    if again is not _DONE:
+        listener._again(again, step)
 
 
 def _uvloop_accepts(loop: asyncio.AbstractEventLoop) -> bool:
