@@ -63,7 +63,12 @@ and freed at each connection's two steps). That is what let this module be compi
 (``setup.py``; ``first8`` found a compiled resume cost 6,438 instructions a stream, the
 ``StopIteration``'s traceback entries): per new stream 53,209-53,420 -> 50,777-51,208
 (``bench/stream_setup.py``, docs/benchmarks.md "First event, round of 2 Dec"). An exception
-the coroutine raises still comes out of ``next``.
+the coroutine raises still comes out of ``next``; a step that yields again (``None`` from a bare
+``yield``, or another future: a loop whose method awaits more than once) is looked at by the
+next pass. The factory is handed the peer address by the listener during the first step
+(:meth:`Listener._make`, bound once), where uvloop and asyncio call it, instead of through a
+``functools.partial`` made per connection; a loop calling it later gives it ``None`` (the
+protocol then asks its transport).
 """
 
 from __future__ import annotations
