@@ -25,15 +25,19 @@ _BALANCER = "src/vigil/balancer/"
 DATA_PLANE = [
     _BALANCER + name + ".py"
     for name in (
+        "_http_answers",
         "_http_chunks",
         "_http_headers",
         "_http_plain",
         "_http_raw",
+        "_http_request_checks",
+        "_http_response",
         "_http_whole",
         "_pool_budget",
         "_pool_health",
         "_pool_learned",
         "_pool_shared",
+        "_proxy_accept",
         "_proxy_access",
         "_proxy_balance",
         "_proxy_client",
@@ -41,6 +45,7 @@ DATA_PLANE = [
         "_proxy_core",
         "_proxy_exchange",
         "_proxy_metrics",
+        "_proxy_peers",
         "_proxy_state",
         "_proxy_transports",
         "_proxy_upstream",

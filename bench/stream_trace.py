@@ -3,6 +3,7 @@
     python bench/stream_trace.py             # 3 traced rounds of 200 streams per target
     python bench/stream_trace.py --quick     # 1 round
     python bench/stream_trace.py --untraced  # also Vigil without the trace hooks (their cost)
+    python bench/stream_trace.py --workers 2 # two traced proxy processes on one port (SO_REUSEPORT)
 
 The streams of ``bench/balance_stream.py`` (same backend, same client, 200 at once), with every
 process stamping ``time.perf_counter()`` (CLOCK_MONOTONIC: one clock for all processes) at the
@@ -18,9 +19,14 @@ steps of each stream's first event:
   the client;
 - the backend: the request read, and the first event written (its write returns).
 
-Also, traced, the connections the proxy's ``Listener`` took at each wake-up (its ``_accept``
-wrapped in the proxy process only): per round, the wake-ups that accepted and the largest, i.e.
-how much of a burst is accepted before any of its requests can be read (branch first5).
+Also, traced, the connections the proxy's ``Listener`` took at each wake-up (the callback it
+gives the loop's ``add_reader`` wrapped, in the proxy process only): per round, the wake-ups
+that accepted and the largest, i.e. how much of a burst is accepted before any of its requests
+can be read (branch first5).
+
+``--workers N`` runs N traced proxy processes on one port with ``SO_REUSEPORT`` (the kernel
+spreads the connections, as ``balance_stream.py --workers N --balance kernel`` does); the stamps
+of all of them are joined (a stream's port names it in whichever process accepted it).
 
 Streams are joined by port (the client's local port is the proxy's and, direct, the backend's
 peer port; the proxy's upstream local port is the backend's peer port). Prints, per target,
@@ -200,6 +206,9 @@ def traced_loop() -> asyncio.AbstractEventLoop:
 
             return await super().connect_accepted_socket(make, sock, **kw)
 
+        def add_reader(self, fd: Any, callback: Any, *args: Any) -> Any:
+            return super().add_reader(fd, _count_wakeups(callback), *args)
+
         async def create_connection(self, factory: Any, *args: Any, **kw: Any) -> Any:
             dialed = now()
             return await super().create_connection(
@@ -209,32 +218,36 @@ def traced_loop() -> asyncio.AbstractEventLoop:
     return TracingLoop()  # type: ignore[no-any-return]
 
 
-def _count_wakeups() -> None:
-    """Record ``{"wakeup": n}`` in :data:`PROXY` for each wake-up of the proxy's ``Listener``
-    that accepted n > 0 connections (this process only: the bench's proxy)."""
+def _count_wakeups(callback: Any) -> Any:
+    """``callback`` (a reader's), wrapped to record ``{"wakeup": n}`` in :data:`PROXY` for each
+    wake-up of the proxy's ``Listener`` that accepted n > 0 connections (this process only:
+    the bench's proxy). The loop's ``add_reader`` is wrapped, not the class: the listener is
+    compiled (branch first22), and a compiled class's methods cannot be replaced."""
     from vigil.balancer._proxy_accept import Listener
 
-    accept = Listener._accept
+    listener = getattr(callback, "__self__", None)
+    if not isinstance(listener, Listener):
+        return callback
 
-    def counted(self: Any) -> None:
-        before = self.accepted
-        accept(self)
-        if self.accepted > before:
-            PROXY.append({"wakeup": self.accepted - before})
+    def counted(*args: Any) -> None:
+        before = listener.accepted
+        callback(*args)
+        if listener.accepted > before:
+            PROXY.append({"wakeup": listener.accepted - before})
 
-    Listener._accept = counted  # type: ignore[method-assign]
+    return counted
 
 
-def run_proxy(backend_port: int, port: int, dump: str, traced: bool, ready: Any) -> None:
+def run_proxy(
+    backend_port: int, port: int, dump: str, traced: bool, ready: Any, reuse: bool = False
+) -> None:
     import uvloop
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
         _dump_on_usr1(loop, PROXY, Path(dump))
         proxy = stream_proxy(backend_port)
-        if traced:
-            _count_wakeups()
-        await proxy.start("127.0.0.1", port)
+        await proxy.start("127.0.0.1", port, reuse_port=reuse)
         try:  # as a worker process does (Workers.launch), where the build has it
             from vigil.balancer._proxy_workers import settle_gc  # type: ignore[attr-defined]
         except ImportError:
@@ -442,8 +455,9 @@ def trace_rounds(
             sched[k][0] += burst[k][0] - before[k][0]
             sched[k][1] += burst[k][1] - before[k][1]
         stamps = {k: collect(pids[k], path) for k, path in dumps.items()}
-        rows += join(streams, stamps.get("proxy", []), stamps["backend"], direct)
-        wakeups.append([int(r["wakeup"]) for r in stamps.get("proxy", []) if "wakeup" in r])
+        proxy = [r for k, recs in stamps.items() if k.startswith("proxy") for r in recs]
+        rows += join(streams, proxy, stamps["backend"], direct)
+        wakeups.append([int(r["wakeup"]) for r in proxy if "wakeup" in r])
     return rows, sched, wakeups
 
 
@@ -452,11 +466,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 traced round instead of 3")
     parser.add_argument("--untraced", action="store_true", help="also Vigil without hooks")
     parser.add_argument(
+        "--workers", type=int, default=1, help="proxy processes on one port (SO_REUSEPORT)"
+    )
+    parser.add_argument(
         "--streams-client",
         action="store_true",
         help="the client on asyncio streams (balance_stream.py's before branch sse2)",
     )
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error(f"--workers: must be >= 1 (got {args.workers})")
     if args.streams_client:
         CLIENT[0] = one_stream_asyncio
     raise_nofile()
@@ -478,24 +497,30 @@ def main() -> int:
                 for name, traced in targets:
                     pids = {"client": os.getpid(), "backend": backend.pid or 0}
                     dumps = {"backend": be_dump}
-                    proxy, port = None, backend_port
+                    proxies: list[Any] = []
+                    port = backend_port
                     if name != "direct":
-                        port, ready = free_port(), ctx.Event()
-                        proxy = ctx.Process(
-                            target=run_proxy,
-                            args=(backend_port, port, str(px_dump), traced, ready),
-                        )
-                        proxy.start()
-                        ready.wait(20)
-                        pids["proxy"] = proxy.pid or 0
-                        if traced:
-                            dumps["proxy"] = px_dump
+                        port = free_port()
+                        for i in range(args.workers):
+                            ready = ctx.Event()
+                            key = "proxy" if i == 0 else f"proxy{i + 1}"
+                            dump = px_dump.with_name(f"{key}.json")
+                            proxy = ctx.Process(
+                                target=run_proxy,
+                                args=(backend_port, port, str(dump), traced, ready, True),
+                            )
+                            proxy.start()
+                            ready.wait(20)
+                            proxies.append(proxy)
+                            pids[key] = proxy.pid or 0
+                            if traced:
+                                dumps[key] = dump
                     try:
                         rows, sched, wakeups = trace_rounds(
                             runner, port, rounds, pids, dumps, not traced
                         )
                     finally:
-                        if proxy is not None:
+                        for proxy in proxies:
                             proxy.terminate()
                             proxy.join(10)
                     results[name] = summarize(name, rows)

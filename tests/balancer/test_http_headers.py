@@ -3,7 +3,8 @@ must give the same answer as the rule for every spelling, past its size bound to
 
 from __future__ import annotations
 
-from vigil.balancer._http_headers import RequestIds, rewrite_request, rewrite_response
+from vigil.balancer._http_headers import RequestIds, rewrite_request
+from vigil.balancer._http_response import rewrite_response
 
 
 def _head(headers: list[tuple[bytes, bytes]], status: int = 200, reason: bytes = b"OK") -> bytes:

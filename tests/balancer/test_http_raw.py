@@ -11,8 +11,9 @@ import random
 import pytest
 from httptools import HttpParserError, HttpResponseParser
 
-from vigil.balancer._http_headers import HOP_BY_HOP, ResponseMeta, rewrite_response
+from vigil.balancer._http_headers import HOP_BY_HOP
 from vigil.balancer._http_raw import head_end, response_head
+from vigil.balancer._http_response import ResponseMeta, rewrite_response
 
 NGINX = (
     b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 29 Nov 2026 09:00:00 GMT\r\n"

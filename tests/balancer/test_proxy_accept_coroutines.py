@@ -42,6 +42,18 @@ class Echo:
         self.lost = True
 
 
+class WrappingLoop(uvloop.Loop):  # type: ignore[misc]
+    """uvloop with ``connect_accepted_socket`` overridden by a Python coroutine (as a tracing
+    or instrumented loop does, bench/stream_trace.py's): not an iterator, unlike uvloop's own."""
+
+    async def connect_accepted_socket(self, factory: Any, sock: Any, **kw: Any) -> Any:
+        return await super().connect_accepted_socket(factory, sock, **kw)
+
+
+LOOPS = [asyncio.new_event_loop, uvloop.new_event_loop, WrappingLoop]
+LOOP_IDS = ["asyncio", "uvloop", "uvloop-subclass"]
+
+
 def listening() -> socket.socket:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -59,7 +71,7 @@ def burst(port: int, count: int) -> list[socket.socket]:
     return clients
 
 
-@pytest.mark.parametrize("loop_factory", [asyncio.new_event_loop, uvloop.new_event_loop])
+@pytest.mark.parametrize("loop_factory", LOOPS, ids=LOOP_IDS)
 def test_a_burst_is_made_its_coroutines_finished_and_its_connections_stay_open(
     loop_factory,
 ) -> None:
@@ -78,6 +90,8 @@ def test_a_burst_is_made_its_coroutines_finished_and_its_connections_stay_open(
                     break
                 await asyncio.sleep(0.005)
             waiting = len(listener._waiting)
+            if len(made) < BURST:  # not all made: fail below (their reads would wait forever)
+                return waiting, [], 0
             answers = []
             for i, client in enumerate(clients):  # each connection still answers
                 client.setblocking(False)
@@ -171,7 +185,7 @@ def test_a_future_that_failed_has_its_exception_retrieved_and_its_coroutine_clos
             for waiter in waiters:
                 coro = accept_like(waiter)
                 assert coro.send(None) is waiter
-                listener._waiting.append((waiter, coro))
+                listener._waiting.append((waiter, coro.__await__()))  # its step iterator
             waiters[0].set_exception(RuntimeError("closed Transport handle and unset waiter"))
             waiters[1].set_result(True)  # the third is not done: it waits for the next call
             listener._finish()
@@ -198,3 +212,53 @@ def test_a_future_that_failed_has_its_exception_retrieved_and_its_coroutine_clos
     assert errors == []
     assert cleaned == ["transport closed"]
     assert [r.getMessage() for r in caplog.records if "before it was made" in r.getMessage()]
+
+
+class DeferringLoop(uvloop.Loop):  # type: ignore[misc]
+    """uvloop whose ``connect_accepted_socket`` calls the protocol factory a loop pass later
+    (after an ``await``), not in its first step as uvloop's and asyncio's do."""
+
+    async def connect_accepted_socket(self, factory: Any, sock: Any, **kw: Any) -> Any:
+        await asyncio.sleep(0)
+        return await super().connect_accepted_socket(factory, sock, **kw)
+
+
+@pytest.mark.parametrize(
+    "loop_factory", [*LOOPS, DeferringLoop], ids=[*LOOP_IDS, "factory-deferred"]
+)
+def test_each_protocol_gets_its_own_connections_peer_address(loop_factory) -> None:
+    """Connections from four source addresses queued together and accepted in one wake-up:
+    each protocol is given the address of its own connection (the one its transport names),
+    or None when the loop calls the factory after the hand-over (the protocol then asks its
+    transport), never another connection's."""
+    made: list[Echo] = []
+
+    async def scenario() -> list[tuple[object, object]]:
+        loop = asyncio.get_running_loop()
+        sock = listening()
+        port = sock.getsockname()[1]
+        listener = Listener(loop, sock, lambda peer: Echo(made, peer))
+        clients = []
+        for i in range(8):  # 127.0.0.2 .. 127.0.0.5, twice each
+            client = socket.socket()
+            client.bind((f"127.0.0.{2 + i % 4}", 0))
+            client.connect(("127.0.0.1", port))
+            clients.append(client)
+        try:
+            for _ in range(200):
+                if len(made) == len(clients) and not listener._waiting:
+                    break
+                await asyncio.sleep(0.005)
+            return [(e.peer, e.transport.get_extra_info("peername")) for e in made]
+        finally:
+            for client in clients:
+                client.close()
+            listener.close()
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        pairs = runner.run(scenario())
+    assert len(pairs) == 8
+    for given, own in pairs:
+        assert given is None or tuple(given)[:2] == tuple(own)[:2]
+    if loop_factory is not DeferringLoop:
+        assert all(given is not None for given, _ in pairs)

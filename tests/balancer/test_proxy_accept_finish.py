@@ -130,7 +130,7 @@ def test_a_waiter_left_pending_is_resumed_when_done_without_a_pass_per_iteration
         assert coro.send(None) is late
 
         def inject() -> None:  # queued before the first connection's pass: seen by it
-            listener._waiting.append((late, coro))
+            listener._waiting.append((late, coro.__await__()))  # its step iterator
 
         def factory(peer: object) -> Echo:
             if not made and listener.accepted == 1:

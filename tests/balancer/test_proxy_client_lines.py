@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from vigil.balancer import _proxy_client
+from vigil.balancer import _proxy_client, _proxy_peers
 from vigil.balancer._http_headers import proxy_lines
 from vigil.balancer._proxy_client import ClientConnection
 from vigil.balancer.proxy import Proxy
@@ -37,7 +37,7 @@ async def test_each_connection_gets_its_own_peers_address_and_lines(proxy: Proxy
     assert b.lines == proxy_lines(b"10.0.0.2", state.proto)
     assert ClientConnection(state, None).ip == b"-"
     # another X-Forwarded-Proto for the same address: its own lines
-    assert _proxy_client._peer_lines("10.0.0.1", b"https")[1] == proxy_lines(b"10.0.0.1", b"https")
+    assert _proxy_peers.peer_lines("10.0.0.1", b"https")[1] == proxy_lines(b"10.0.0.1", b"https")
 
 
 async def test_the_last_address_is_at_hand_and_alternating_addresses_keep_their_own(
@@ -51,16 +51,16 @@ async def test_the_last_address_is_at_hand_and_alternating_addresses_keep_their_
         assert client.lines == proxy_lines(host.encode(), state.proto)
         assert state.peer_host == host  # a burst from it finds its lines by one compare
         assert state.peer_lines == (client.ip, client.lines)
-    _proxy_client._LINES.clear()  # the shared cache emptied (past its bound): still its own
+    _proxy_peers.LINES.clear()  # the shared cache emptied (past its bound): still its own
     assert ClientConnection(state, ("10.0.0.2", 1)).ip == b"10.0.0.2"
     assert ClientConnection(state, ("10.0.0.4", 1)).lines == proxy_lines(b"10.0.0.4", state.proto)
 
 
 async def test_the_lines_cache_stays_bounded(proxy: Proxy) -> None:
-    for i in range(_proxy_client._LINES_MAX + 50):
+    for i in range(_proxy_peers.LINES_MAX + 50):
         client = ClientConnection(proxy.state, (f"10.1.{i // 256}.{i % 256}", 1))
         assert client.ip == f"10.1.{i // 256}.{i % 256}".encode()
-    assert 0 < len(_proxy_client._LINES) <= _proxy_client._LINES_MAX
+    assert 0 < len(_proxy_peers.LINES) <= _proxy_peers.LINES_MAX
 
 
 class Rec:

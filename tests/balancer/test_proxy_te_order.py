@@ -11,8 +11,8 @@ import gzip
 
 import pytest
 
-from vigil.balancer._http_headers import rewrite_response
 from vigil.balancer._http_raw import response_head
+from vigil.balancer._http_response import rewrite_response
 from vigil.balancer._upstream import Outcome
 
 from .test_proxy_http10 import _answering, _get10

@@ -3,12 +3,12 @@
 Called by :class:`~vigil.balancer._proxy_upstream.UpstreamConnection` for the body of a response
 whose only transfer coding is ``chunked`` and which the client gets chunked too (an HTTP/1.1
 client, not HEAD: the exchange says so in its
-:class:`~vigil.balancer._http_headers.ResponseMeta`). A token stream (SSE) comes as one chunk,
+:class:`~vigil.balancer._http_response.ResponseMeta`). A token stream (SSE) comes as one chunk,
 or a few, per read; re-chunked, each goes through llhttp's ``on_body`` (a Python callback) and
 comes out as the very bytes that went in. :meth:`ChunkScanner.whole` tells such a read: it
 starts where a chunk starts and is nothing but whole chunks, each with a size line in lower-case
 hex without a leading zero or an extension (what the proxy writes itself:
-:func:`~vigil.balancer._http_headers.chunk`), its data, CRLF; the last of them may be the last
+:func:`~vigil.balancer._http_answers.chunk`), its data, CRLF; the last of them may be the last
 chunk, ``0`` CRLF CRLF without extension or trailer, as the proxy ends a body. The caller then
 writes the same bytes object to the client, and the parser is not called: it stays where a
 chunk starts, where it was (a read ended by the last chunk goes to the parser, which must see

@@ -4,7 +4,7 @@ An HTTP/1.0 recipient knows no ``Transfer-Encoding``: a response to an HTTP/1.0 
 not carry one (RFC 9112 §6.1), and its body is delimited by the close. So when an upstream
 applied a transfer coding besides chunked (which llhttp undoes), the proxy cannot pass it on
 to such a client, as it does to an HTTP/1.1 one (``Transfer-Encoding: gzip, chunked``): it
-undoes it. :func:`~vigil.balancer._http_headers.rewrite_response` makes a :class:`BodyDecoder`
+undoes it. :func:`~vigil.balancer._http_response.rewrite_response` makes a :class:`BodyDecoder`
 for the codings of the response head (``gzip``/``x-gzip`` and ``deflate``, RFC 9112 §7.2; in
 the order applied, undone last first); the exchange (:mod:`vigil.balancer._proxy_exchange`)
 feeds it the body pieces and ends it. A coding it cannot undo (``compress``: LZW, no decoder in

@@ -16,7 +16,7 @@ HTTP/1.1 client of a response with a body. Anything else — another
 HTTP version, a status line without the SP before its reason, another ``Transfer-Encoding``, a
 ``Connection`` naming headers, ``Keep-Alive``, ``Proxy-*``, ``TE``, ``Trailer``, ``Upgrade``,
 ``Retry-After`` (parsed for the router), a special name in an unusual spelling, or any name that
-starts like one of these — takes :func:`~vigil.balancer._http_headers.rewrite_response`, the
+starts like one of these — takes :func:`~vigil.balancer._http_response.rewrite_response`, the
 header-by-header rewrite, over the head's lines. Both give the same head but for the order of
 the lines and the spelling of names (the fast path keeps ``Content-Length`` where and as the
 upstream wrote it); ``tests/balancer/test_http_raw.py`` checks that on every case.
@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from vigil.balancer._http_headers import Headers, ResponseMeta, rewrite_response
+from vigil.balancer._http_headers import Headers
+from vigil.balancer._http_response import ResponseMeta, rewrite_response
 
 if TYPE_CHECKING:  # compiled, offsets are machine integers (no tag checks per byte)
     from mypy_extensions import i64

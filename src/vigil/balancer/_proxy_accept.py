@@ -36,7 +36,9 @@ to enums: five such reads per connection between ``socket.accept`` and uvloop's
 ``connect_accepted_socket`` (and ``socket.py``'s ``accept`` and ``__init__``, interpreted) cost
 ~37,000 instructions per stream, 23 % of what a new stream costs the proxy
 (``bench/stream_setup.py``, docs/benchmarks.md "First event of a stream"). Other loops get
-``socket.socket``s.
+``socket.socket``s. The class lives in :mod:`vigil.balancer._proxy_accepted`, interpreted:
+this module is compiled (branch ``first22``), and a subclass of the C socket type built by mypyc
+crashed (branch ``sse3``).
 
 The accept coroutines (branch ``first8``): ``connect_accepted_socket``'s first step builds the
 transport and schedules ``connection_made``, then waits on a future that ``connection_made``'s
@@ -50,6 +52,23 @@ callbacks instead of 32 handles and closures; the resume is the same. Resuming a
 the future's exception when the transport was closed before ``connection_made`` (the coroutine
 raises it and closes the transport, as before), so no "exception was never retrieved" is
 logged. No coroutine is left suspended: freed so, it would close its transport.
+
+Each coroutine is stepped with ``next(step, None)`` (branch ``first22``), ``step`` being the
+coroutine itself under uvloop's own ``connect_accepted_socket`` (Cython's coroutines are
+iterators) and its ``__await__()`` iterator otherwise (other loops, and a subclass of uvloop's
+loop that overrides the method with a Python coroutine): a coroutine that returns ends
+the call with ``None`` and its ``StopIteration`` is cleared in C, where ``coro.send(None)``
+raised it into this module's frame (a traceback entry made, the exception normalized, matched
+and freed at each connection's two steps). That is what let this module be compiled by mypyc
+(``setup.py``; ``first8`` found a compiled resume cost 6,438 instructions a stream, the
+``StopIteration``'s traceback entries): per new stream 53,209-53,420 -> 50,777-51,208
+(``bench/stream_setup.py``, docs/benchmarks.md "First event, round of 2 Dec"). An exception
+the coroutine raises still comes out of ``next``; a step that yields again (``None`` from a bare
+``yield``, or another future: a loop whose method awaits more than once) is looked at by the
+next pass. The factory is handed the peer address by the listener during the first step
+(:meth:`Listener._make`, bound once), where uvloop and asyncio call it, instead of through a
+``functools.partial`` made per connection; a loop calling it later gives it ``None`` (the
+protocol then asks its transport).
 """
 
 from __future__ import annotations
@@ -60,9 +79,10 @@ import errno
 import functools
 import logging
 import socket
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Final
 
+from vigil.balancer._proxy_accepted import UvAccepted
 from vigil.balancer._proxy_transports import lighten
 
 # Accepts per wake-up at most: a burst is taken in slices, and the connections of one slice
@@ -70,29 +90,17 @@ from vigil.balancer._proxy_transports import lighten
 # slice's accepts, instead of after the whole burst's (1,024 before branch first5: 200 new
 # streams were all accepted before any request was read). The listening socket stays readable,
 # so the rest of the queue is taken at the following wake-ups: 64 queued connections in two.
-ACCEPT_BATCH = 32
+ACCEPT_BATCH: Final = 32
 # accept() failing for want of descriptors or memory: stop accepting this long (as asyncio does)
-RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-RESOURCE_PAUSE = 1.0
+RESOURCE_ERRORS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+RESOURCE_PAUSE: Final = 1.0
+# what next() returns for an accept coroutine that returned (a step can yield None: a bare
+# yield, as asyncio.sleep(0) makes)
+_DONE: Final = object()
+# looked up once (compiled: a Final name is a C static, another a look-up in the module's dict)
+_UV_ACCEPTED: Final = UvAccepted
 
 log = logging.getLogger(__name__)
-
-
-class UvAccepted(_socket.socket):
-    """An accepted connection's socket for uvloop, of the C type: ``family`` and ``type`` are
-    plain ints.
-
-    uvloop closes a socket object it was handed that is not a ``socket.socket`` with ``close()``
-    once libuv has closed the descriptor itself (a ``socket.socket`` it detaches): here
-    ``close()`` only forgets the descriptor, so that a number another thread has been given
-    meanwhile is never closed. Only for uvloop: asyncio's transports close their socket with
-    ``close()``, which would leak the descriptor. Garbage-collected without a transport
-    (``connect_accepted_socket`` failed), it closes its descriptor as any socket does."""
-
-    __slots__ = ()
-
-    # the C method itself, not a Python one calling it: no interpreted frame per connection
-    close = _socket.socket.detach  # type: ignore[assignment]
 
 
 async def bind(host: str, port: int, *, backlog: int, reuse_port: bool) -> list[socket.socket]:
@@ -153,15 +161,26 @@ class Listener:
         self.accepted = 0  # connections accepted (tests read it)
         self.passes = 0  # calls of _finish (tests count them: an idle listener makes none)
         self._closed = False
-        # accept coroutines waiting for their connection_made (their future, the coroutine),
-        # resumed together by _finish, scheduled once per wake-up that accepted
-        self._waiting: list[tuple[Any, Coroutine[Any, Any, Any]]] = []
+        # accept coroutines waiting for their connection_made (their future, the coroutine's
+        # step iterator: see the module docstring), resumed together by _finish, scheduled
+        # once per wake-up that accepted
+        self._waiting: list[tuple[Any, Iterator[Any]]] = []
         sock.setblocking(False)
         # under uvloop: the C accept (no socket.socket built) and the kind of socket it returns
         self._uv = _is_uvloop(loop)
         if self._uv:  # the loop's table of transports without a Python callback per entry
             lighten(loop)
         self._accept_fd: Callable[[], tuple[int, Any]] = getattr(sock, "_accept")  # noqa: B009
+        # the loop's methods called per connection, bound once (compiled, a method of an Any
+        # is looked up by name at each call)
+        self._connect: Callable[..., Any] = loop.connect_accepted_socket
+        # its coroutines are iterators (stepped as they are): uvloop's own method only, not an
+        # override in a subclass of its loop (a Python coroutine, stepped by its __await__())
+        self._iterable = self._uv and _uvloop_accepts(loop)
+        self._call_soon: Callable[..., Any] = loop.call_soon
+        # the address accept() returned for the connection being handed over (see _take)
+        self._peer: Any = None
+        self._make_bound: Callable[[], object] = self._make  # bound once
         self._kind = (int(sock.family), int(sock.type), sock.proto)
         loop.add_reader(sock.fileno(), self._accept)
 
@@ -197,27 +216,38 @@ class Listener:
         self.accepted += 1
         if self._uv:  # not set non-blocking here: libuv's uv_tcp_open does (one ioctl, not two)
             family, kind, proto = self._kind
-            conn = UvAccepted(family, kind, proto, fd)
+            conn = _UV_ACCEPTED(family, kind, proto, fd)
         else:
             conn.setblocking(False)
         # the factory's protocols have asyncio.Protocol's methods without its base class, and
         # uvloop takes any socket object with fileno(), family and type: typed as Any, not
         # cast() (typing.cast is an interpreted call, two per connection)
-        make: Any = functools.partial(self.factory, peer)
         sock: Any = conn
-        coro = self.loop.connect_accepted_socket(make, sock)
+        # the factory gets the peer from the listener (_make) during the first step, where
+        # both loops call it: no functools.partial made and freed per connection
+        self._peer = peer
+        coro: Any = self._connect(self._make_bound, sock)
+        step: Iterator[Any] = coro if self._iterable else coro.__await__()
         try:  # its first step: the transport, connection_made scheduled; no task (a loop
             # iteration per connection before any of this)
-            waiter = coro.send(None)
-        except StopIteration:
-            return True
+            waiter = next(step, _DONE)
         except OSError as exc:  # the peer went away before the transport existed
             log.debug("accepted connection lost at once: %s", exc)
             return True
+        finally:  # a factory a loop calls later gets None: asked of the transport then
+            self._peer = None
+        if waiter is _DONE:  # it returned at once
+            return True
         if not self._waiting:  # after this connection's connection_made (queued before it)
-            self.loop.call_soon(self._finish)
-        self._waiting.append((waiter, coro))
+            self._call_soon(self._finish)
+        self._waiting.append((waiter, step))
         return True
+
+    def _make(self) -> object:
+        """The protocol for the connection :meth:`_take` is handing over: the factory's, given
+        its peer address (None when called outside that hand-over: the protocol asks the
+        transport)."""
+        return self.factory(self._peer)
 
     def _finish(self) -> None:
         """Resume the accept coroutines whose ``connection_made`` ran (their future done):
@@ -235,17 +265,19 @@ class Listener:
         wake-up costs at most two calls, as before."""
         self.passes += 1
         waiting, self._waiting = self._waiting, []
-        late: list[tuple[Any, Coroutine[Any, Any, Any]]] = []
-        for waiter, coro in waiting:
-            if not waiter.done():
-                late.append((waiter, coro))
+        late: list[tuple[Any, Iterator[Any]]] = []
+        for waiter, step in waiting:
+            # (None: a bare yield, resumed at the next pass; neither supported loop makes one)
+            if waiter is not None and not waiter.done():
+                late.append((waiter, step))
                 continue
             try:
-                coro.send(None)
-            except StopIteration:
-                pass
+                waiter = next(step, _DONE)  # returns: _DONE, no StopIteration in this frame
             except (Exception, asyncio.CancelledError) as exc:
                 log.debug("accepted connection failed before it was made: %s", exc)
+                continue
+            if waiter is not _DONE:  # it waits again (a loop whose method awaits more)
+                self._again(waiter, step)
         if not late:
             return
         if len(late) < len(waiting):  # progress: look again after the handles queued now
@@ -253,8 +285,14 @@ class Listener:
                 self.loop.call_soon(self._finish)
             self._waiting[:0] = late
             return
-        for waiter, coro in late:  # none was done: no pass per loop iteration from now on
-            waiter.add_done_callback(functools.partial(_resume_late, coro))
+        for waiter, step in late:  # none was done: no pass per loop iteration from now on
+            waiter.add_done_callback(functools.partial(_resume_late, self, step))
+
+    def _again(self, waiter: Any, step: Iterator[Any]) -> None:
+        """An accept coroutine that waits once more: looked at by the next pass."""
+        if not self._waiting:
+            self._call_soon(self._finish)
+        self._waiting.append((waiter, step))
 
     def _resume(self) -> None:
         if not self._closed:
@@ -268,14 +306,25 @@ class Listener:
             self.sock.close()
 
 
-def _resume_late(coro: Coroutine[Any, Any, Any], waiter: object) -> None:
-    """Resume an accept coroutine whose future completed after a pass had given up on it."""
+def _resume_late(listener: Listener, step: Iterator[Any], waiter: object) -> None:
+    """Resume an accept coroutine (its step iterator) whose future completed after a pass had
+    given up on it."""
     try:
-        coro.send(None)
-    except StopIteration:
-        pass
+        again = next(step, _DONE)
     except (Exception, asyncio.CancelledError) as exc:
         log.debug("accepted connection failed before it was made: %s", exc)
+        return
+    if again is not _DONE:
+        listener._again(again, step)
+
+
+def _uvloop_accepts(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` (a ``uvloop.Loop``) accepts with uvloop's own
+    ``connect_accepted_socket`` (Cython: its coroutines are iterators)."""
+    import uvloop
+
+    own: object = uvloop.Loop.connect_accepted_socket
+    return getattr(type(loop), "connect_accepted_socket", None) is own
 
 
 def _is_uvloop(loop: asyncio.AbstractEventLoop) -> bool:

@@ -7,7 +7,10 @@ other than 1, 405 for TRACE unless ``allow_trace``), creates an
 (pipelined requests wait, with reading paused). Keep-alive between requests, an idle timeout
 (a head gets ``client_timeout`` from its first byte: a 408 then), and back-pressure both ways
 (a slow client pauses the upstream's reading, a slow upstream pauses the client's). Created by
-:class:`vigil.balancer.proxy.Proxy`'s server (``vigil balance``, ``vigil up``).
+:class:`vigil.balancer.proxy.Proxy`'s server (``vigil balance``, ``vigil up``). The checks of a
+request llhttp does not make are in :mod:`vigil.balancer._http_request_checks`, the peer's
+address lines cache in :mod:`vigil.balancer._proxy_peers` (split out on 2 Dec, branch
+``first22``: the module had reached 600 lines).
 """
 
 from __future__ import annotations
@@ -18,23 +21,23 @@ from typing import Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
+from vigil.balancer._http_answers import error_response
 from vigil.balancer._http_headers import (
     BadRequest,
     Headers,
-    error_response,
     forward_with,
     proxy_lines,
     rewrite_request,
 )
-from vigil.balancer._http_plain import HOST_BYTES, method_of, plain_request
+from vigil.balancer._http_plain import method_of, plain_request
+from vigil.balancer._http_request_checks import host_value, unsupported_version
 from vigil.balancer._http_target import forwarded_target
 from vigil.balancer._proxy_core import ExchangeCore
 from vigil.balancer._proxy_exchange import Exchange
+from vigil.balancer._proxy_peers import peer_lines
 from vigil.balancer._proxy_state import ProxyState
 from vigil.balancer._proxy_trust import forwarded_client, is_trusted
 
-# 1 for a byte a Host value may have (a bytes index: compiled, an inline load)
-HOST_TABLE: Final = bytes(int(c in HOST_BYTES) for c in range(256))
 # Plain request heads are taken without the parser only when compiled (see __init__)
 PLAIN_HEADS: Final = __file__.endswith((".so", ".pyd"))
 # why reading from the client is paused (a bit mask)
@@ -44,11 +47,6 @@ _UPSTREAM: Final = 2
 # one shared list, never appended to (on_message_begin gives a parsed head a list of its own),
 # so that no list is made per connection and per plain request
 _NO_HEADERS: Final[Headers] = []
-# (peer address as accept() gave it, X-Forwarded-Proto) -> (its bytes, its proxy_lines): made
-# once per client address, not per connection (a burst of streams comes from few addresses);
-# emptied when it grows past _LINES_MAX (many distinct clients: made again, as before)
-_LINES: Final[dict[tuple[str, bytes], tuple[bytes, bytes]]] = {}
-_LINES_MAX: Final = 4096
 
 
 def _discard(data: object) -> None:
@@ -70,44 +68,6 @@ def _not_kept() -> bool:
 _DISCARD: Final = _discard
 _NO_METHOD: Final = _no_method
 _NOT_KEPT: Final = _not_kept
-
-
-def _peer_lines(host: str, proto: bytes) -> tuple[bytes, bytes]:
-    """The peer address ``host`` as bytes and its :func:`proxy_lines`, from the cache."""
-    key = (host, proto)
-    known = _LINES.get(key)
-    if known is None:
-        if len(_LINES) >= _LINES_MAX:
-            _LINES.clear()
-        ip = host.encode()
-        _LINES[key] = known = (ip, proxy_lines(ip, proto))
-    return known
-
-
-def _unsupported_version(reason: str, version: str) -> bool:
-    """Whether llhttp stopped at a request line (``reason``: the parser error's text, ``version``:
-    the parser's ``get_http_version()`` after it) because of a well-formed HTTP version the
-    proxy does not speak: 505 then (RFC 9110 §15.6.6), 400 for a malformed one. llhttp says
-    "Invalid HTTP version" only when the version is ``DIGIT "." DIGIT`` and not one it takes
-    (HTTP/3.0, HTTP/9.9, HTTP/0.1; it holds the digits); HTTP/1.2 is a minor version it
-    rejects: 400 as before. A malformed version is "Invalid major version", "Invalid minor
-    version", "Expected dot" or "Expected CRLF after version". HTTP/2's connection preface
-    (prior-knowledge h2c: "PRI * HTTP/2.0") makes it pause, "Pause on PRI/Upgrade" (an
-    ``Upgrade`` request raises ``HttpParserUpgrade`` instead).
-
-    Judged from the parser, not from the read: a request pipelined behind a good one in the
-    same read was judged by the read's first line (``HTTP/3.0`` then got 400, and ``HTTP/x.1``
-    sent first 505; branch ``suspect20``)."""
-    if reason == "Pause on PRI/Upgrade":
-        return True
-    return reason == "Invalid HTTP version" and not version.startswith("1.")
-
-
-def _host_value(value: bytes) -> bool:
-    """Whether a Host value (llhttp has cut its OWS) has only the bytes of ``uri-host [":"
-    port]`` (RFC 9112 §3.2: 400 otherwise): a space, ``/``, ``@``, ``?``, a quote... are not."""
-    table = HOST_TABLE
-    return all(table[c] for c in value)  # compiled: a loop over the bytes, no generator
 
 
 class ClientConnection:
@@ -139,7 +99,7 @@ class ClientConnection:
             if host == state.peer_host:
                 self.ip, self.lines = state.peer_lines
             else:
-                self.ip, self.lines = state.peer_lines = _peer_lines(host, state.proto)
+                self.ip, self.lines = state.peer_lines = peer_lines(host, state.proto)
                 state.peer_host = host
         else:
             self.ip = b"-"
@@ -191,7 +151,7 @@ class ClientConnection:
         if self.ip == b"-":
             peer = transport.get_extra_info("peername")
             if isinstance(peer, tuple) and peer:
-                self.ip, self.lines = _peer_lines(str(peer[0]), self.state.proto)
+                self.ip, self.lines = peer_lines(str(peer[0]), self.state.proto)
                 if self.state.trusted and is_trusted(self.state.trusted, self.ip):
                     self.trusted = True
                     self.plain = False
@@ -244,7 +204,7 @@ class ClientConnection:
             context = exc.__context__
             if isinstance(context, BadRequest):
                 self._fail(context)
-            elif self.parser is not None and _unsupported_version(
+            elif self.parser is not None and unsupported_version(
                 str(exc), self.parser.get_http_version()
             ):
                 # llhttp takes 0.9, 1.0, 1.1 and 2.0 only: HTTP/3.0 gets here, and HTTP/2's
@@ -394,7 +354,7 @@ class ClientConnection:
         for name, value in self.headers:
             if len(name) == 4 and name.lower() == b"host":
                 hosts += 1
-                if not _host_value(value):
+                if not host_value(value):
                     raise BadRequest(400, "the Host header is not a host and port")
         if hosts > 1:  # RFC 9112 §3.2 (the router and the upstream could read different ones)
             raise BadRequest(400, "more than one Host header line")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from vigil.balancer._http_headers import Headers, RequestMeta, ResponseMeta, error_response
+from vigil.balancer._http_answers import error_response
+from vigil.balancer._http_headers import Headers, RequestMeta
+from vigil.balancer._http_response import ResponseMeta
 from vigil.balancer._proxy_access import log_access
 from vigil.balancer._proxy_connpool import Waiter
 from vigil.balancer._proxy_metrics import UpstreamStats

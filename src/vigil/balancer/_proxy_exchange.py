@@ -45,9 +45,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Final
 
+from vigil.balancer._http_answers import chunk
 from vigil.balancer._http_codings import SLICE
-from vigil.balancer._http_headers import ResponseMeta, chunk
 from vigil.balancer._http_raw import response_head as _response_head
+from vigil.balancer._http_response import ResponseMeta
 from vigil.balancer._http_whole import CHUNKS, LENGTH, whole_answer
 from vigil.balancer._proxy_core import CONNECT, FIRST_BYTE, STREAM, UPLOAD, ExchangeCore
 from vigil.balancer._proxy_upstream import UpstreamConnection
