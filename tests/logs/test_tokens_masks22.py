@@ -3,7 +3,7 @@ not open out of its value, a version with its build after ``+`` is one value, an
 ``key:`` is one value.
 
 Each rule is drawn from labels across directories (``docs/benchmarks.md``, "Values the masks
-split, round of 2 Dec"); the near misses are shapes the rule must leave as before."""
+split, round of 1 Dec, third session"); the near misses are shapes the rule must leave as before."""
 
 from __future__ import annotations
 

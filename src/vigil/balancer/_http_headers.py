@@ -4,7 +4,7 @@ Called by :mod:`vigil.balancer._proxy_client` once per request (the hot path of 
 balance`` / ``vigil up``), so everything works on the raw ``bytes`` that httptools hands over
 and builds each head with one ``b"".join``. The response head sent back is made by
 :mod:`vigil.balancer._http_response` (with this module's hop-by-hop rules), the proxy's own
-answers and the chunk framing by :mod:`vigil.balancer._http_answers` (split on 2 Dec, branch
+answers and the chunk framing by :mod:`vigil.balancer._http_answers` (split on 1 Dec, branch
 ``first22``: the module had passed 600 lines).
 
 Rules (RFC 9110 §7.6.1): hop-by-hop headers (``Connection`` and every header it names,

@@ -54,21 +54,20 @@ raises it and closes the transport, as before), so no "exception was never retri
 logged. No coroutine is left suspended: freed so, it would close its transport.
 
 Each coroutine is stepped with ``next(step, None)`` (branch ``first22``), ``step`` being the
-coroutine itself under uvloop's own ``connect_accepted_socket`` (Cython's coroutines are
-iterators) and its ``__await__()`` iterator otherwise (other loops, and a subclass of uvloop's
-loop that overrides the method with a Python coroutine): a coroutine that returns ends
-the call with ``None`` and its ``StopIteration`` is cleared in C, where ``coro.send(None)``
-raised it into this module's frame (a traceback entry made, the exception normalized, matched
-and freed at each connection's two steps). That is what let this module be compiled by mypyc
-(``setup.py``; ``first8`` found a compiled resume cost 6,438 instructions a stream, the
-``StopIteration``'s traceback entries): per new stream 53,209-53,420 -> 50,777-51,208
-(``bench/stream_setup.py``, docs/benchmarks.md "First event, round of 2 Dec"). An exception
-the coroutine raises still comes out of ``next``; a step that yields again (``None`` from a bare
-``yield``, or another future: a loop whose method awaits more than once) is looked at by the
-next pass. The factory is handed the peer address by the listener during the first step
-(:meth:`Listener._make`, bound once), where uvloop and asyncio call it, instead of through a
-``functools.partial`` made per connection; a loop calling it later gives it ``None`` (the
-protocol then asks its transport).
+coroutine itself under uvloop's own ``connect_accepted_socket`` (Cython's coroutines are iterators)
+and its ``__await__()`` iterator otherwise (other loops, and a subclass of uvloop's loop that
+overrides the method with a Python coroutine): a coroutine that returns ends the call with ``None``
+and its ``StopIteration`` is cleared in C, where ``coro.send(None)`` raised it into this module's
+frame (a traceback entry made, the exception normalized, matched and freed at each connection's two
+steps). That is what let this module be compiled by mypyc (``setup.py``; ``first8`` found a compiled
+resume cost 6,438 instructions a stream, the ``StopIteration``'s traceback entries): per new stream
+53,209-53,420 -> 50,777-51,208 (``bench/stream_setup.py``, docs/benchmarks.md "First event, round of
+1 Dec, third session"). An exception the coroutine raises still comes out of ``next``; a step that
+yields again (``None`` from a bare ``yield``, or another future: a loop whose method awaits more
+than once) is looked at by the next pass. The factory is handed the peer address by the listener
+during the first step (:meth:`Listener._make`, bound once), where uvloop and asyncio call it,
+instead of through a ``functools.partial`` made per connection; a loop calling it later gives it
+``None`` (the protocol then asks its transport).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ other than 1, 405 for TRACE unless ``allow_trace``), creates an
 (a slow client pauses the upstream's reading, a slow upstream pauses the client's). Created by
 :class:`vigil.balancer.proxy.Proxy`'s server (``vigil balance``, ``vigil up``). The checks of a
 request llhttp does not make are in :mod:`vigil.balancer._http_request_checks`, the peer's
-address lines cache in :mod:`vigil.balancer._proxy_peers` (split out on 2 Dec, branch
+address lines cache in :mod:`vigil.balancer._proxy_peers` (split out on 1 Dec, branch
 ``first22``: the module had reached 600 lines).
 """
 
