@@ -13,8 +13,9 @@ Two strengths of "variable":
   names are constants more often than values), long hex
   strings, a number in scientific notation (``2.412331E+00``, ``1e+06``), rooted paths
   (``/a/b``, ``/healthz``), the part of a URL after ``scheme://``, host names with their port
-  (``db.internal:5432``, ``msra-sa-41:9000``, ``pg-db02:5432``, ``localhost:2019``; an IP keeps ``<*>:<*>`` as in
-  the Loghub templates), durations without seconds (``01:32``), values joined by ``@``
+  (``db.internal:5432``, ``msra-sa-41:9000``, ``pg-db02:5432``, ``localhost:2019``; an IP
+  keeps ``<*>:<*>`` as in the Loghub templates), durations without seconds (``01:32``),
+  values joined by ``@``
   (a mailbox or a user at a host, ``bob@example.org``, ``svc@login02``, is one value, and so is
   an address at a named network, ``10.0.0.5@o2ib``), a network interface by slot and port
   (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
