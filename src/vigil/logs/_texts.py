@@ -106,6 +106,7 @@ def _members(shape: str) -> tuple[tuple[int, int], ...]:
 
 _MESSAGE_MEMBER = re.compile(r'(?:^|[,{])"(?i:msg|message|event|log)":"')
 """The message's own member in a JSON object (:data:`_MEMBER`'s exception)."""
+_MESSAGE_KEYS = frozenset(("msg", "message", "event", "log"))
 
 
 def _first_gap_member(content: str, gap: int) -> tuple[int, int] | None:
@@ -118,6 +119,12 @@ def _first_gap_member(content: str, gap: int) -> tuple[int, int] | None:
     is not where the event's name ends but inside a field's text, which is one value however
     many words it has. None otherwise (no JSON member there, the message's own member, no
     message member in the line)."""
+    opening = content.rfind('"', 0, gap)
+    if opening < 2 or content[opening - 2 : opening] != '":':  # not inside a member's value
+        return None
+    key = content.rfind('"', 0, opening - 2)
+    if content[key + 1 : opening - 2].lower() in _MESSAGE_KEYS:
+        return None
     if content[:gap].count('"') % 2 == 0 or _MESSAGE_MEMBER.search(content) is None:
         return None
     for begin, end in _members(content.translate(SHAPE)):
