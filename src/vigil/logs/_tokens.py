@@ -147,6 +147,20 @@ closing bracket the token did not open is the message's, and so is what follows 
 (:func:`_product`)."""
 
 
+_KEYED_AGENT = re.compile(
+    r'(?:(?<=":")|(?<==")|(?<=\[")|(?<=\(")|(?<=: "))'
+    r'[A-Za-z][\w.\-]*[a-z][\w.\-]*/\d+\.\d+[^"\s\ue000]*\ue000[^"]*(?=")'
+)
+"""A key's quoted text of several words (joined by :func:`vigil.logs._texts.split_words`)
+that opens with a product token and its version: a user agent (``"user_agent":"Mozilla/5.0
+(X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"``, ``ua="curl/8.5.0 (x86_64)"``)
+or a server banner (``"server":"nginx/1.25.3 (Ubuntu)"``): one value, however many words
+and products it lists; each browser writes a shape of its own, which word by word would make a
+template of each. Printed by authentik and Nextcloud (``"userAgent"``), nginx, Envoy, Traefik
+and Kong JSON access logs, Caddy, Gitea and Grafana. A text that opens with a word
+(``error="failed to dial"``) is left to the miner."""
+
+
 def _product(found: re.Match[str]) -> str:
     """:data:`_PRODUCT`'s replacement: ``<*>`` for the token up to the first closing bracket it
     did not open (``(lighttpd/1.4.76)`` -> ``(<*>)``, ``curl/8.5.0),`` -> ``<*>),``: the
@@ -252,6 +266,8 @@ def mask(content: str, *, header: bool = False) -> str:
     ``header``: ``content`` is a line's header (masked for its prefix), whose ``program[pid]``
     keeps its name: the indexed-name rule is a message's only."""
     line = content
+    if SPACE in content and "/" in content:
+        content = _KEYED_AGENT.sub(WILDCARD, content)
     if "://" in content:
         if "tcp://" in content or "udp://" in content:
             content = _SOCKET_URL.sub(r"\1<*>:<*>", content)
