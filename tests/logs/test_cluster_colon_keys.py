@@ -9,11 +9,7 @@ import pytest
 
 from vigil.logs import TemplateMiner, dumps, loads
 
-
-def _templates(lines: list[str]) -> tuple[list[int], list[str]]:
-    miner = TemplateMiner()
-    ids = [miner.resolve(miner.cluster_of(line).id) for line in lines]
-    return ids, [miner.clusters[i].template for i in ids]
+from ._resolved import resolved_templates
 
 
 @pytest.mark.parametrize(
@@ -40,7 +36,7 @@ def _templates(lines: list[str]) -> tuple[list[int], list[str]]:
 def test_records_differing_in_several_key_value_fields_are_one_event(
     lines: list[str], template: str
 ) -> None:
-    ids, templates = _templates(lines)
+    ids, templates = resolved_templates(lines)
     assert ids[0] == ids[1]
     assert templates == [template, template]
 
@@ -62,7 +58,7 @@ def test_the_fields_hold_after_a_restart_from_saved_state() -> None:
     ],
 )
 def test_a_key_naming_the_kind_of_record_keeps_its_kinds_apart(lines: list[str]) -> None:
-    ids, templates = _templates(lines)
+    ids, templates = resolved_templates(lines)
     assert ids[0] != ids[1]
     assert templates == lines
 

@@ -11,11 +11,7 @@ import pytest
 
 from vigil.logs import TemplateMiner, dumps, loads
 
-
-def _templates(lines: list[str]) -> tuple[list[int], list[str]]:
-    miner = TemplateMiner()
-    ids = [miner.resolve(miner.cluster_of(line).id) for line in lines]
-    return ids, [miner.clusters[i].template for i in ids]
+from ._resolved import resolved_templates
 
 
 @pytest.mark.parametrize(
@@ -34,10 +30,10 @@ def _templates(lines: list[str]) -> tuple[list[int], list[str]]:
             "srv  log_server_r: request: POST /v1/chat/completions 10.20.4.18 200",
         ],
         [  # nginx's error log: the method opens a quoted request line
-            '*30353 connect() failed (111: Connection refused) while connecting to upstream,'
+            "*30353 connect() failed (111: Connection refused) while connecting to upstream,"
             ' client: 172.16.4.22, server: api.example.com, request: "POST /v1/completions'
             ' HTTP/1.1", upstream: "http://10.0.1.9:8000/v1/completions", host: "api.example.com"',
-            '*272963 connect() failed (111: Connection refused) while connecting to upstream,'
+            "*272963 connect() failed (111: Connection refused) while connecting to upstream,"
             ' client: 10.0.0.2, server: api.example.com, request: "GET /metrics HTTP/1.1",'
             ' upstream: "http://10.0.2.3:9400/metrics", host: "api.example.com"',
         ],
@@ -48,18 +44,16 @@ def _templates(lines: list[str]) -> tuple[list[int], list[str]]:
     ],
 )
 def test_methods_and_states_a_transition_leaves_keep_their_events_apart(lines: list[str]) -> None:
-    ids, templates = _templates(lines)
+    ids, templates = resolved_templates(lines)
     assert ids[0] != ids[1]
     for line, template in zip(lines, templates, strict=True):
-        kept = next(
-            w.lstrip('"') for w in line.split() if w.lstrip('"').isupper() and len(w) > 2
-        )
+        kept = next(w.lstrip('"') for w in line.split() if w.lstrip('"').isupper() and len(w) > 2)
         assert f" {kept} " in template or f' "{kept} ' in template  # the method or the state
 
 
 def test_a_third_method_does_not_make_the_methods_siblings() -> None:
     lines = [f"route not found: {m} /api/v1/items" for m in ("GET", "POST", "PUT", "DELETE")]
-    ids, templates = _templates(lines)
+    ids, templates = resolved_templates(lines)
     assert len(set(ids)) == 4
     assert templates == [f"route not found: {m} <*>" for m in ("GET", "POST", "PUT", "DELETE")]
 
@@ -101,7 +95,7 @@ def test_the_events_stay_apart_after_a_restart_from_saved_state() -> None:
     ],
 )
 def test_values_the_label_introduces_still_join(lines: list[str], template: str) -> None:
-    ids, templates = _templates(lines)
+    ids, templates = resolved_templates(lines)
     assert ids[0] == ids[1]
     assert templates == [template, template]
 

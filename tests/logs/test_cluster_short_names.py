@@ -10,11 +10,7 @@ import pytest
 
 from vigil.logs import TemplateMiner, dumps, loads
 
-
-def _templates(lines: list[str]) -> tuple[list[int], list[str]]:
-    miner = TemplateMiner()
-    ids = [miner.resolve(miner.cluster_of(line).id) for line in lines]
-    return ids, [miner.clusters[i].template for i in ids]
+from ._resolved import resolved_templates
 
 
 @pytest.mark.parametrize(
@@ -26,7 +22,7 @@ def _templates(lines: list[str]) -> tuple[list[int], list[str]]:
     ],
 )
 def test_two_names_ending_a_short_message_are_one_value(lines: list[str], template: str) -> None:
-    ids, templates = _templates(lines)
+    ids, templates = resolved_templates(lines)
     assert ids[0] == ids[1]
     assert templates == [template, template]
 
@@ -45,7 +41,7 @@ def test_two_names_ending_a_short_message_are_one_value(lines: list[str], templa
     ],
 )
 def test_words_that_are_no_names_of_one_kind_keep_their_events_apart(lines: list[str]) -> None:
-    ids, templates = _templates(lines)
+    ids, templates = resolved_templates(lines)
     assert ids[0] != ids[1]
     assert templates == lines
 
