@@ -41,7 +41,12 @@ SPACE = "\ue000"
 """Stands for a space inside a quoted value joined into one word (:func:`split_words`)."""
 _QUOTED = re.compile(r'(?<=[\s,\[])[\w.\-]+="(?:[^"\\]|\\.)*"')
 """A key's double-quoted value, logfmt's ``key="a b"`` (or a bracketed field's, ``[k="a b"]``)."""
-_MEMBER = re.compile(r'[,{]("(?!(?i:msg|message|event|log)")[\w.\-]+":"[^"\\]*(?:\\.[^"\\]*)*")')
+_MESSAGE_KEYS = frozenset(("msg", "message", "event", "log"))
+"""A JSON line's keys of the message's own member, matched case-blind (journald's ``MESSAGE``)."""
+_MESSAGE_KEY = "(?i:" + "|".join(sorted(_MESSAGE_KEYS)) + ")"
+_MEMBER = re.compile(
+    r'[,{]("(?!' + _MESSAGE_KEY + r'")[\w.\-]+":"[^"\\]*(?:\\.[^"\\]*)*")'
+)
 """A JSON object's member with a string value, ``"key":"a b"``; not the message's own key
 (``"msg"``, ``"message"``, ``"event"``, journald's ``"MESSAGE"``, Docker's ``"log"``), whose
 text is the event's words."""
@@ -104,9 +109,8 @@ def _members(shape: str) -> tuple[tuple[int, int], ...]:
     return tuple(m.span(1) for m in _MEMBER.finditer(shape))
 
 
-_MESSAGE_MEMBER = re.compile(r'(?:^|[,{])"(?i:msg|message|event|log)":"')
+_MESSAGE_MEMBER = re.compile(r'(?:^|[,{])"' + _MESSAGE_KEY + r'":"')
 """The message's own member in a JSON object (:data:`_MEMBER`'s exception)."""
-_MESSAGE_KEYS = frozenset(("msg", "message", "event", "log"))
 
 
 def _first_gap_member(content: str, gap: int) -> tuple[int, int] | None:
