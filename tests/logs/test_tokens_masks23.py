@@ -34,3 +34,22 @@ def test_other_triple_colons_and_addresses_stay_as_before() -> None:
     assert mask("on ::1:8080 x") == "on <*> x"
     assert mask("listening on [::]:4151") == "listening on <*>:<*>"
     assert mask("from 0.0.0.0:9999") == "from <*>:<*>"
+
+
+def test_the_go_toolchain_version_glued_to_what_precedes_it_is_one_value() -> None:
+    # nsqd's "(built w/go1.21.6)" (holdout22); Prometheus and its exporters' build context
+    # "(go=go1.21.6, ...)"; a Go release's first version has two parts, a candidate a suffix
+    assert mask("nsqd v1.3.0 (built w/go1.21.6)") == "nsqd <*> (built w/<*>)"
+    assert mask("build_context=(go=go1.21.6, platform=linux/amd64)") == (
+        "build_context=(go=<*>, platform=linux/amd64)"
+    )
+    assert mask("compiled with go1.22rc1") == "compiled with <*>"
+    assert mask("built with go1.20, ok") == "built with <*>, ok"
+    # alone it was one value already (Gitea, MinIO, CockroachDB, Syncthing)
+    assert mask("(go1.22.8 linux-amd64)") == "(<*> linux-amd64)"
+
+
+def test_a_go_toolchain_inside_a_path_or_a_name_stays_the_paths() -> None:
+    # inside a path the path is the value; glued to a longer name it is not Go's version
+    assert mask("GOROOT=/usr/local/go1.21.6/bin ok") == "GOROOT=<*> ok"
+    assert mask("tag algo1.5 x") == "tag algo1.<*> x"

@@ -25,7 +25,8 @@ Two strengths of "variable":
   unspecified one before its port without them, ``:::9999``), a WAL
   position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or more parts holding a
   number (``shards/00000000-7fffffff/orders.1796032801``), an IP address at a port
-  (``10.6.0.3@53`` -> ``<*>@<*>``) and a reverse-DNS name (``0.6.10.in-addr.arpa.``; these six in
+  (``10.6.0.3@53`` -> ``<*>@<*>``), a reverse-DNS name (``0.6.10.in-addr.arpa.``) and the Go
+  toolchain's version glued to a word (``w/go1.21.6``; these seven in
   :mod:`vigil.logs._wholes`).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
@@ -47,6 +48,7 @@ from vigil.logs._wholes import (
     mask_addresses_at_port,
     mask_bracketed_ipv6,
     mask_build_versions,
+    mask_go_versions,
     mask_relative_paths,
     mask_reverse_names,
     mask_unspecified_ports,
@@ -285,6 +287,8 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _ISO_TIME.sub(WILDCARD, content)
     if "+" in content:
         content = mask_build_versions(content)
+    if "go1." in content:
+        content = mask_go_versions(content)
     if ":" in content and ("::" in content or content.count(":") >= 7):
         content = mask_unspecified_ports(mask_bracketed_ipv6(content))
         content = _IPV6.sub(WILDCARD, content)
