@@ -21,10 +21,12 @@ Two strengths of "variable":
   version (``curl/8.5.0``, a user agent written with ``+``), PCI addresses (``0000:3b:00.0``), a
   MAC in Cisco's dotted form and a PTP clock identity (``0c42.a13b.9e12``,
   ``0c42a1.fffe.3b9e12``), access-log times (``29/Nov/2026:10:00:01``), numbers with thousands
-  separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` -> ``<*>:<*>``), a WAL
+  separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` -> ``<*>:<*>``, and the
+  unspecified one before its port without them, ``:::9999``), a WAL
   position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or more parts holding a
   number (``shards/00000000-7fffffff/orders.1796032801``), an IP address at a port
-  (``10.6.0.3@53`` -> ``<*>@<*>``) and a reverse-DNS name (``0.6.10.in-addr.arpa.``; these five in
+  (``10.6.0.3@53`` -> ``<*>@<*>``), a reverse-DNS name (``0.6.10.in-addr.arpa.``) and the Go
+  toolchain's version glued to a word (``w/go1.21.6``; these seven in
   :mod:`vigil.logs._wholes`).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
@@ -46,8 +48,10 @@ from vigil.logs._wholes import (
     mask_addresses_at_port,
     mask_bracketed_ipv6,
     mask_build_versions,
+    mask_go_versions,
     mask_relative_paths,
     mask_reverse_names,
+    mask_unspecified_ports,
     mask_wal_positions,
 )
 
@@ -283,8 +287,11 @@ def mask(content: str, *, header: bool = False) -> str:
         content = _ISO_TIME.sub(WILDCARD, content)
     if "+" in content:
         content = mask_build_versions(content)
+    if "go1." in content:
+        content = mask_go_versions(content)
     if ":" in content and ("::" in content or content.count(":") >= 7):
-        content = _IPV6.sub(WILDCARD, mask_bracketed_ipv6(content))
+        content = mask_unspecified_ports(mask_bracketed_ipv6(content))
+        content = _IPV6.sub(WILDCARD, content)
     if "/" in content:
         content = mask_relative_paths(mask_wal_positions(content))
     if "[" in content and not header:

@@ -1,6 +1,6 @@
-"""Values the word masks would split or leave in parts: a bracketed IPv6 address, a WAL
-position, a relative path that holds a value, an address at a port, a reverse-DNS name, a
-version with its build.
+"""Values the word masks would split or leave in parts: a bracketed IPv6 address, the unspecified
+IPv6 address before its port, a WAL position, a relative path that holds a value, an address at
+a port, a reverse-DNS name, a version with its build, the Go toolchain's version.
 
 Called by :func:`vigil.logs._tokens.mask` before the word masks of
 :data:`vigil.logs._tokens._STRONG`, each on a line that can hold its shape (a cheap test first).
@@ -15,6 +15,16 @@ Pure string rewriting. The labels these rules follow (``docs/benchmarks.md``, br
   ``::`` and not seven colons, and stays. Not on a line that also brackets an IPv4 address:
   there the brackets are the program's way to write any address (Exim's ``[0.0.0.0]:25
   [::]:25``, ``[<*>]:<*> [<*>]:<*>`` in holdout10's labels).
+- **The unspecified IPv6 address before its port, without brackets** (``:::9999``): the
+  address ``::`` and the port, ``<*>:<*>``, as ``0.0.0.0:9999`` is (branch ``masks23``). A
+  program that joins a host and a port with a colon prints it so for a socket bound to every
+  IPv6 address: pgpool-II's ``Setting up socket for :::9999`` beside ``0.0.0.0:9999``
+  (holdout22), a Node.js server's ``listening on :::3000`` (``address().address`` is ``::``),
+  netstat's and ss's ``:::22``. The IPv6 mask took the three colons and the port for one
+  address, so the two sockets of one message were two templates. Only three colons opening a
+  word (or after a bracket) and a port ending it: not a C++ scope glued to a name
+  (``std:::``), not ``:::*`` (netstat's any port), and not another IPv6 address before a port
+  with no brackets (``::1:8080``), which cannot be told from an address and stays one value.
 - **A WAL position** (PostgreSQL's log sequence number, ``A/42000028``, ``0/4000148``): two
   hexadecimal words, ``<*>/<*>``, as the labels write it (pgBackRest, Patroni). The word masks
   already mask a part that starts with a digit (``1F``); a high part of hex letters only
@@ -62,6 +72,15 @@ Pure string rewriting. The labels these rules follow (``docs/benchmarks.md``, br
   ``+`` and a suffix that holds a letter after it: not a sum or a time zone (``1.5+2.5``,
   ``10:00:01.5+00:00``), not a number in scientific notation (``2.4E+00``), not a frame's
   offset (``(+0x12cf0)``).
+- **The Go toolchain's version glued to what precedes it** (``built w/go1.21.6``,
+  ``(go=go1.21.6,``): one value, as it is alone (``(go1.22.8 linux-amd64)``; branch
+  ``masks23``). Every Go program that prints its build prints ``runtime.Version()``, ``go`` and
+  a version of two or three parts, a release candidate's suffix after them (``go1.22rc1``):
+  nsqd (holdout22), Prometheus and its exporters' build context (``go=go1.21.6``), Gitea, MinIO,
+  CockroachDB, Syncthing, TiDB, Mattermost (the labels of all eight in the development
+  directories write ``<*>``). Glued after ``w/`` or
+  ``=`` the word masks kept ``go1.`` and masked the rest. Not inside a path (``/usr/local/go1.21``,
+  the path's own value) nor glued to a longer name (``algo1.5``).
 """
 
 from __future__ import annotations
@@ -77,6 +96,10 @@ _BRACKETED_IPV6 = re.compile(
 _BRACKETED_IPV4 = re.compile(r"\[\d{1,3}(?:\.\d{1,3}){3}\]")
 """An IPv4 address in brackets: a program that brackets every address (Exim's ``[0.0.0.0]:25
 [::]:25``) writes them as its punctuation, and its labels keep the brackets (holdout10)."""
+_UNSPECIFIED_PORT = re.compile(r"(?<![\w:.\[\]])::(?=:\d{1,5}(?![\w:]|\.\w))")
+_GO_VERSION = re.compile(
+    r"(?<![\w.\-])(?<![\w.\-]{2}/)go\d+\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?(?![\w\-]|\.\w)"
+)
 _LSN = re.compile(r"(?<![\w/.:\-])[A-F]{1,8}/(?=[0-9A-F]*\d)[0-9A-F]{4,8}(?![\w/:\-]|\.\w)")
 _LSN_HINT = re.compile(r"[A-F]/[0-9A-F]")
 _RELATIVE = re.compile(
@@ -112,6 +135,15 @@ def mask_bracketed_ipv6(content: str) -> str:
     if "[" not in content or _BRACKETED_IPV4.search(content) is not None:
         return content
     return _BRACKETED_IPV6.sub(WILDCARD, content)
+
+
+def mask_unspecified_ports(content: str) -> str:
+    """``content`` with the unspecified IPv6 address written before its port without brackets
+    (``:::9999``) replaced by ``<*>`` (the port is masked after it as a number). Callers test
+    for ``::`` first."""
+    if ":::" not in content:
+        return content
+    return _UNSPECIFIED_PORT.sub(WILDCARD, content)
 
 
 def mask_wal_positions(content: str) -> str:
@@ -151,3 +183,9 @@ def mask_build_versions(content: str) -> str:
     """``content`` with each version that carries a build or packaging suffix after ``+``
     (``9.0.0-4+deb12u1``) replaced by ``<*>``. Callers test for ``+`` first."""
     return _BUILD_VERSION.sub(WILDCARD, content)
+
+
+def mask_go_versions(content: str) -> str:
+    """``content`` with each Go toolchain version (``go1.21.6``) replaced by ``<*>``. Callers
+    test for ``go1.`` first."""
+    return _GO_VERSION.sub(WILDCARD, content)
