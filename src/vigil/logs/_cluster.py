@@ -51,6 +51,7 @@ from vigil.logs._tokens import (
     loose,
     plain_difference,
 )
+from vigil.logs._unquoted import same_key, unquoted_text
 
 FIRST_WORD_VARIABLE_POSITION = 2
 """The first two words of a message are its verb and subject ("Failed password", "Connection
@@ -208,6 +209,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             continue
         if i > 0 and reason_span(lhave) and reason_span(lnew):
             hard += 1  # two reasons: "Wake reason: RTC (Alarm)"/"Wake reason: EC.LidOpen (User)"
+            continue
+        if i > 0 and unquoted_text(have) and unquoted_text(new) and same_key(have, new):
+            hard += 1  # two errors after one key: "error=TLS detection timed out" / "error=..."
             continue
         if i > 0 and quoted_span(lhave) and quoted_span(lnew) and not kinds_differ(lhave, lnew):
             hard += 1  # two quoted values of several words: "Mozilla/5.0 (X11; ...)"

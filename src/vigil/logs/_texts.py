@@ -19,7 +19,9 @@ into one word (its spaces kept as :data:`SPACE`) and compared as one value:
   Temporal, Mattermost, Nextcloud), except the message's own key (``"msg"``, ``"message"``,
   ``"event"``, ``"log"``, in any case), whose text is the event's words;
 - a reason clause (``Wake reason: RTC (Alarm)``, ``(reason: Adding new member x)``) and cron's
-  command in parentheses after ``CMD``.
+  command in parentheses after ``CMD``;
+- an error's text after its key with no quotes, up to the next ``key=`` word (Rust
+  ``tracing``'s ``error=TLS detection timed out client.addr=...``, :mod:`vigil.logs._unquoted`).
 
 Two such texts of as many words that differ in most of them are two texts, not one text with
 values in it: the pattern is one ``<*>`` for the whole text (:func:`other_text`), after a
@@ -34,6 +36,7 @@ import re
 from functools import lru_cache
 
 from vigil.logs._shape import SHAPE
+from vigil.logs._unquoted import join_unquoted
 
 WILDCARD = "<*>"  # as vigil.logs._tokens.WILDCARD (which imports this module)
 
@@ -65,7 +68,7 @@ def split_words(content: str) -> list[str]:
     keyed = '="' in content
     if not keyed and '":"' not in content:
         words = content.split()
-        return _join_reason(words) if "eason:" in content or "CMD (" in content else words
+        return _clauses(words, content)
     first = content.lstrip()
     start = len(content) - len(first)
     gap = min((first.find(c) for c in " \t" if c in first), default=-1)
@@ -75,7 +78,7 @@ def split_words(content: str) -> list[str]:
     field = _first_gap_member(content, start) if '":"' in content else None
     if not keyed and field is None and not _spaced_member(content, start):
         words = content.split()
-        return _join_reason(words) if "eason:" in content or "CMD (" in content else words
+        return _clauses(words, content)
     spans = [m.span() for m in _QUOTED.finditer(content) if m.start() >= start] if keyed else []
     if field is not None:
         spans.append(field)
@@ -96,7 +99,7 @@ def split_words(content: str) -> list[str]:
     else:
         pieces.append(content[pos:])
         words = "".join(pieces).split()
-    return _join_reason(words) if "eason:" in content or "CMD (" in content else words
+    return _clauses(words, content)
 
 
 @lru_cache(maxsize=4096)
@@ -152,6 +155,17 @@ def _spaced_member(content: str, start: int) -> bool:
 _REASON = re.compile(r"^[(\[{]?[Rr]eason:$")
 _REASON_WORD = re.compile(r"^(?:[(\[{]?[Rr]eason:|CMD)\ue000")
 MAX_REASON_WORDS = 12
+
+
+def _clauses(words: list[str], content: str) -> list[str]:
+    """``words`` with a reason or command clause (:func:`_join_reason`) and an error's unquoted
+    text after its key (:func:`vigil.logs._unquoted.join_unquoted`) joined, each looked for
+    only when the line holds its label."""
+    if "eason:" in content or "CMD (" in content:
+        words = _join_reason(words)
+    if "rr=" in content or "ror=" in content:
+        words = join_unquoted(words)
+    return words
 
 
 def _join_reason(words: list[str]) -> list[str]:

@@ -43,6 +43,7 @@ from functools import lru_cache
 
 from vigil.logs._refs import mask_images
 from vigil.logs._texts import SPACE, other_text, reason_span
+from vigil.logs._unquoted import unquoted_pattern, unquoted_text
 from vigil.logs._wholes import (
     AT_PORT,
     mask_addresses_at_port,
@@ -525,6 +526,10 @@ def generalise(a: str, b: str) -> str:
         while sum(map(closing.count, ")]}")) > opened:
             closing = closing[1:]
         return label + SPACE + opening + WILDCARD + closing
+    if unquoted_text(a) and unquoted_text(b):
+        text = unquoted_pattern(a, b)  # two errors after one key: "error=<*>"
+        if text is not None:
+            return text
     if SPACE in a or SPACE in b:
         text = other_text(a, b)
         if text is not None:
