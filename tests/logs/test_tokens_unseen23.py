@@ -7,7 +7,9 @@ mask its line (holdout6's DCGM ``[file.cpp:<*>]``, holdout21's JuiceFS ``[file.g
 ``engine.go:961`` already was. LMCache prints one after every message
 (``msg (cache_engine.py:221:lmcache.v1.cache_engine)``, holdout23); pytest's failure lines
 (``test_x.py:42: AssertionError``), Python's ``warnings`` (``train.py:88: UserWarning:``) and
-any ``%(filename)s:%(lineno)d`` placed after ``%(message)s`` print the same construct."""
+any ``%(filename)s:%(lineno)d`` placed after ``%(message)s`` print the same construct. Only a
+``.py`` file: a one-label name in ``.sh`` with a number is a host and its port (Squid's ``CONNECT
+transfer.sh:443``, holdout4), ``.sh`` being a country's domain."""
 
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ def test_a_python_file_with_its_line_keeps_the_file() -> None:
     assert mask("train.py:88: UserWarning: epoch skipped") == (
         "train.py:<*>: UserWarning: epoch skipped"
     )
-    assert mask("entry.sh:12: unbound variable") == "entry.sh:<*>: unbound variable"
 
 
 def test_a_program_file_alone_is_still_a_value() -> None:
@@ -29,6 +30,10 @@ def test_a_program_file_alone_is_still_a_value() -> None:
     assert mask("Running train.py with 8 workers") == "Running <*> with <*> workers"
     assert mask("exec run.sh: permission denied") == "exec <*>: permission denied"
     assert mask("loaded app.jar:main-class") == "loaded <*>:main-class"
+    # a one-label name in .sh (Saint Helena's domain) with a number is a host and its port
+    assert mask("TCP_DENIED/403 0 CONNECT transfer.sh:443 -") == (
+        "TCP_DENIED/<*> <*> CONNECT <*>:<*> -"
+    )
     assert mask("Engine halted (engine.go:961:pkg.engine)") == (
         "Engine halted (engine.go:<*>:pkg.engine)"
     )
