@@ -15,6 +15,7 @@ stop the line ends with is kept apart from its last value (:func:`vigil.logs._to
 
 from __future__ import annotations
 
+from vigil.logs._msgids import keep_ids
 from vigil.logs._named import named_values
 from vigil.logs._shape import SHAPE, has_digit
 from vigil.logs._tokens import WILDCARD, full_stop, mask
@@ -65,6 +66,9 @@ class WordMasks:
                     weak_cache.clear()
                 weak_cache[word] = masked
             out.append(masked)
+        kept = keep_ids(words, out)
+        if kept:  # a message id kept: its digits matter, as a weak word's (sorted places)
+            weak = sorted({*weak, *kept})
         if len(out) > 1:
             named = named_values(words, out)
             if named and weak:  # a name masked is no weak word
