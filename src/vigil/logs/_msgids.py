@@ -47,15 +47,20 @@ Cisco's ``%`` before it) or in square brackets, maybe closed by a colon."""
 _HEX_ONLY = re.compile(r"^[\[%]?[0-9A-F\-_]+\]?:?$")
 """Hexadecimal digits alone (a trace id, a checksum, an address): a value, never an id."""
 
+_DIGIT = re.compile(r"\d")
+_TWO_LETTERS = re.compile(r"[A-Z][^A-Z]*[A-Z]")
+
 
 def catalogue_id(word: str) -> bool:
     """True when ``word`` has a catalogue message id's shape: ``[M59KS-A3ZXZ]``,
     ``CWWKF0011I:``, ``ORA-12541:``, ``DHCP4_LEASE_ALLOC``; not ``[4BF92F35]`` (hex alone),
     ``ABC`` (no digit), ``A1`` (one letter)."""
-    if _ID.match(word) is None or _HEX_ONLY.match(word) is not None:
-        return False
-    digits = sum(c.isdigit() for c in word)
-    return digits > 0 and sum("A" <= c <= "Z" for c in word) >= 2
+    return (
+        _ID.match(word) is not None
+        and _HEX_ONLY.match(word) is None
+        and _DIGIT.search(word) is not None
+        and _TWO_LETTERS.search(word) is not None
+    )
 
 
 def id_places(words: list[str]) -> tuple[int, ...]:
@@ -68,15 +73,16 @@ def id_places(words: list[str]) -> tuple[int, ...]:
     return (0,)
 
 
-def keep_ids(words: list[str], masks: list[str]) -> list[int]:
+def keep_ids(words: list[str], masks: list[str]) -> list[tuple[int, str]]:
     """Put back in ``masks`` (in place) each catalogue id the word masks made a value, at the
-    places of :func:`id_places`; return those places (the caller files them as weak words)."""
+    places of :func:`id_places`; return those places with the masks they had (the caller files
+    the places as weak words)."""
     kept = []
     for i in id_places(words):
         word = words[i]
         if masks[i] != word and catalogue_id(word):
+            kept.append((i, masks[i]))
             masks[i] = word
-            kept.append(i)
     return kept
 
 
@@ -88,3 +94,14 @@ def filed_as(word: str) -> str:
     ``[7KQ2M9XZ]`` / ``[P3LX8W2A]``, shares their bucket and becomes ``[<*>]``); any other
     word as it is."""
     return mask(word) if catalogue_id(word) else word
+
+
+def unkept(masks: list[str], kept: list[tuple[int, str]]) -> list[str]:
+    """``masks`` with the ids :func:`keep_ids` kept masked again: the line as the word masks
+    alone make it. The miner looks a line up under it when its own masked form is new, so a
+    new request id of an id's shape finds the cluster that already made that place a value
+    (without it, every such line took the slow path: 2.5x the CPU on a stream of them)."""
+    out = list(masks)
+    for i, was in kept:
+        out[i] = was
+    return out
