@@ -1,8 +1,10 @@
 """Message ids opening a message: a catalogue id is kept as a word, not masked as a value.
 
 Called by :meth:`vigil.logs._wordmasks.WordMasks.mask_list` on every line the miner masks word
-by word (the slow path: a line shape not seen before), after each word's own mask. Pure: plain
-words in, plain words out.
+by word (the slow path: a line shape not seen before), after each word's own mask
+(:func:`keep_ids`); by :func:`vigil.logs._cluster._bucket_key` (:func:`filed_as`) and by
+:meth:`vigil.logs.TemplateMiner._lookup` (:func:`unkept`). Pure: plain words in, plain words
+out.
 
 Many programs print the id of the catalogue entry a message comes from before its text: FRR's
 ``[M59KS-A3ZXZ]`` (``[XXXXX-XXXXX]``), IBM WebSphere / Open Liberty's ``CWWKF0011I:`` and
