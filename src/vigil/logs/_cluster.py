@@ -21,6 +21,7 @@ from vigil.logs._enclosed import (
     listed,
     paired,
 )
+from vigil.logs._msgids import filed_as
 from vigil.logs._slots import (
     dns_triple,
     dns_values,
@@ -150,7 +151,7 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
     subject (:data:`_SUBJECT`) counting as any subject, a ``key=value`` field as its key."""
     if not words:
         return 0, ""
-    first = words[0]
+    first = filed_as(words[0])  # a message id kept as a word is filed as its mask was
     # "<*>:" once widened or masked, and a weak name with its colon ("device1:"), which
     # loosens to it: the three must share one bucket, or a masked one never meets the others
     subject = (

@@ -89,6 +89,7 @@ from vigil.logs._cluster import (
 from vigil.logs._commands import fold_masks
 from vigil.logs._crowded import CROWDED_BUCKET, WordsIndex, by_id
 from vigil.logs._heads import HeadsIndex
+from vigil.logs._msgids import unkept
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._notes import CacheKey, CacheNotes
 from vigil.logs._shape import shape_key
@@ -239,8 +240,14 @@ class TemplateMiner:
         masked = " ".join(fold_masks(words, masks, content))
         cluster = self._signatures.get(masked)
         self._crowded = False  # (a remembered signature is never a crowded bucket's)
+        kept, plain = self._masks.kept, ""
+        if cluster is None and kept:  # a message id kept: its line as masked with no id kept
+            plain = " ".join(fold_masks(words, unkept(masks, kept), content))
+            cluster = self._signatures.get(plain)
         if cluster is None:
             cluster = self._slow(content, masked)
+            if plain and not self._crowded and all(words[i] not in cluster.words for i, _ in kept):
+                self._remember(plain, cluster)  # its cluster has the id's place as a value
         if not cluster.varied and key != shape_key(cluster.example):
             cluster.varied = True  # (a miss of the shape cache: rare, and each shape once)
         if self._crowded:
@@ -391,11 +398,15 @@ class TemplateMiner:
         if crowded:
             self._index(key, best)
             return best
+        self._remember(masked, best)
+        return best
+
+    def _remember(self, masked: str, cluster: Cluster) -> None:
+        """Remember that the masked line ``masked`` goes to ``cluster``."""
         if len(self._signatures) >= self.max_signatures:
             self._signatures.clear()
-        self._signatures[masked] = best
-        self._point(best, masked)
-        return best
+        self._signatures[masked] = cluster
+        self._point(cluster, masked)
 
     def _merge_heads(self, words: list[str], runs: list[int], group: list[Cluster]) -> Cluster:
         """Widen the oldest of ``group`` to take ``words`` (its first word becomes ``<*>``)

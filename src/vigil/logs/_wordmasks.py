@@ -15,6 +15,7 @@ stop the line ends with is kept apart from its last value (:func:`vigil.logs._to
 
 from __future__ import annotations
 
+from vigil.logs._msgids import keep_ids
 from vigil.logs._named import named_values
 from vigil.logs._shape import SHAPE, has_digit
 from vigil.logs._tokens import WILDCARD, full_stop, mask
@@ -31,6 +32,7 @@ class WordMasks:
         self.limit = limit
         self.words: dict[str, str] = {}  # word shape -> mask, "" when the digits matter
         self.weak: dict[str, str] = {}  # word -> mask, for the word shapes marked ""
+        self.kept: list[tuple[int, str]] = []  # the last line's message ids kept, their masks
 
     def clear(self) -> None:
         """Drop both caches (a miner restored from saved state starts them afresh)."""
@@ -65,6 +67,9 @@ class WordMasks:
                     weak_cache.clear()
                 weak_cache[word] = masked
             out.append(masked)
+        self.kept = kept = keep_ids(words, out)
+        if kept:  # a message id kept: its digits matter, as a weak word's (sorted places)
+            weak = sorted({*weak, *(i for i, _ in kept)})
         if len(out) > 1:
             named = named_values(words, out)
             if named and weak:  # a name masked is no weak word
