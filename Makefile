@@ -45,6 +45,7 @@ test: dev
 
 check: dev
 	$(BIN)/ruff check src tests bench setup.py
+	$(BIN)/ruff format --check src tests bench setup.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

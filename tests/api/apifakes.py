@@ -236,7 +236,6 @@ class FakeControl:
             matrix={"up": {"up": 0.9, "down": 0.1}},
         )
 
-
     guards: list[GuardsView] = field(default_factory=list)
 
     def healing_guards(self) -> Sequence[GuardsView]:

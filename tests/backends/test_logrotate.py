@@ -142,9 +142,7 @@ def test_a_rotation_that_cannot_copy_loses_no_rotated_copy_and_leaves_no_partial
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.log", "r.log.1", "r.log.2", "r.log.3"]
 
 
-def test_lines_written_while_the_log_is_copied_are_kept_in_the_rotated_copy(
-    tmp_path, monkeypatch
-):
+def test_lines_written_while_the_log_is_copied_are_kept_in_the_rotated_copy(tmp_path, monkeypatch):
     # the replica keeps writing while its log is copied (a 10 MB copy takes tens of ms): what
     # it wrote meanwhile was truncated away with the rest, in neither file
     import shutil

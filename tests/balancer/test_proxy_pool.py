@@ -242,7 +242,6 @@ def test_every_connection_pending_at_a_wake_up_is_accepted_under_uvloop() -> Non
     assert bodies == [b"ok"] * 64
 
 
-
 def test_a_burst_is_accepted_in_slices_whose_requests_are_read_before_the_rest_is_accepted() -> (
     None
 ):

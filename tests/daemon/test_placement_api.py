@@ -89,9 +89,7 @@ async def test_placement_works_out_of_the_box_on_the_controllers_own_host_withou
         assert placed.status_code == 200, placed.text
         assert placed.json()["node"] == "local"
         # its capacity is read in place (psutil): not the declared 0 MB, not unknown
-        huge = await http.post(
-            "/api/v1/placements", json={"memory_mb": 10**12}, headers=operator
-        )
+        huge = await http.post("/api/v1/placements", json={"memory_mb": 10**12}, headers=operator)
         assert huge.status_code == 409, huge.text
         [reason] = huge.json()["reasons"]
         free = int(reason.split("has ")[1].split(" MB free")[0])

@@ -95,7 +95,9 @@ def test_a_short_demo_says_which_faults_it_did_not_run_and_exits_0(tag: str) -> 
     )
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    dashboard = r"dashboard \(live while the demo runs\): http://127\.0\.0\.1:\d+/ui/#token=\S{20,}\n"
+    dashboard = (
+        r"dashboard \(live while the demo runs\): http://127\.0\.0\.1:\d+/ui/#token=\S{20,}\n"
+    )
     assert re.search(dashboard, result.stdout), result.stdout[:2000]
     summary = result.stdout[result.stdout.rindex("Demo summary") :]
     rows = [line for line in summary.splitlines() if "not run" in line and "│" in line]
@@ -278,4 +280,3 @@ def test_the_demo_stopped_by_a_signal_leaves_no_process_nor_temp_dir(
     left = tagged(tag)
     assert left == [], f"left running: {cmdlines(left)}"
     assert list(tmp_path.glob("vigil-demo-*")) == []
-

@@ -207,9 +207,9 @@ def test_a_burst_of_one_node_among_forty_in_batches_is_not_called_fleet_wide() -
             if found is not None:
                 findings.append(found)
     assert len(findings) >= 5
-    assert [(f.source, f.evidence["fleet_wide"]) for f in findings] == [
-        ("n00/app", False)
-    ] * len(findings)
+    assert [(f.source, f.evidence["fleet_wide"]) for f in findings] == [("n00/app", False)] * len(
+        findings
+    )
 
 
 def test_a_controller_restarted_within_a_fleet_wide_bucket_reports_it_once(

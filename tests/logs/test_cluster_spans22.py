@@ -25,8 +25,7 @@ def _run(lines: list[str]) -> tuple[list[int], list[str]]:
 def _access(path: str, agent: str) -> str:
     # structlog's compact JSON (authentik's router): the message member ("event") is a path
     return (
-        f'{{"event":"{path}","scheme":"https","method":"GET","status":200,'
-        f'"user_agent":"{agent}"}}'
+        f'{{"event":"{path}","scheme":"https","method":"GET","status":200,"user_agent":"{agent}"}}'
     )
 
 
@@ -39,8 +38,7 @@ def test_a_user_agent_in_a_compact_json_line_is_one_value() -> None:
     ids, templates = _run(lines)
     assert ids[0] == ids[1] == ids[2]
     assert templates[-1] == (
-        '{"event":"<*>","scheme":"https","method":"GET","status":<*>,'
-        '"user_agent":"<*>"}'
+        '{"event":"<*>","scheme":"https","method":"GET","status":<*>,"user_agent":"<*>"}'
     )
 
 

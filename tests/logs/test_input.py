@@ -32,9 +32,7 @@ def test_a_1_mb_line_is_truncated_with_a_marker_and_the_next_line_survives() -> 
     assert s.stats.truncated == 1
 
 
-def test_a_line_given_whole_stays_one_line_its_ending_dropped_and_inner_newlines_repaired() -> (
-    None
-):
+def test_a_line_given_whole_stays_one_line_its_ending_dropped_and_inner_newlines_repaired() -> None:
     splitter = LineSplitter(max_bytes=16)
     out = [
         splitter.line(text)

@@ -53,9 +53,10 @@ def test_the_word_closing_a_bracketed_pair_is_the_value_its_name_names() -> None
         "[pool www] server reached pm.max_children setting (5), consider raising it",
         "[pool api] server reached pm.max_children setting (24), consider raising it",
     ]
-    assert templates(lines) == [
-        "[pool <*>] server reached pm.max_children setting (<*>), consider raising it"
-    ] * 2
+    assert (
+        templates(lines)
+        == ["[pool <*>] server reached pm.max_children setting (<*>), consider raising it"] * 2
+    )
     # a pair whose name is capitalised is a phrase of the message, not a tag: kept apart
     lines = [
         "[Pool closed] server reached its limit of children now",
@@ -69,9 +70,10 @@ def test_a_word_in_square_brackets_after_a_plain_word_is_a_value() -> None:
         "The web application [api] appears to have started a thread named [Timer-0]",
         "The web application [admin] appears to have started a thread named [pool-2]",
     ]
-    assert templates(lines) == [
-        "The web application [<*>] appears to have started a thread named [<*>]"
-    ] * 2
+    assert (
+        templates(lines)
+        == ["The web application [<*>] appears to have started a thread named [<*>]"] * 2
+    )
     # after a value it qualifies that value: a direction, a constant of each event
     lines = [
         "Channel 00/0 : 1[1] -> 9[1] [send] via NET/IB/0",
@@ -85,9 +87,10 @@ def test_a_process_name_after_a_labelled_pid_is_a_value() -> None:
         "[R8812] getaddrinfo stop -- hostname: <private>, client pid: 1822 (Safari), took 5",
         "[R8812] getaddrinfo stop -- hostname: <private>, client pid: 734 (Slack), took 7",
     ]
-    assert templates(lines) == [
-        "[R8812] getaddrinfo stop -- hostname: <private>, client pid: <*> (<*>), took <*>"
-    ] * 2
+    assert (
+        templates(lines)
+        == ["[R8812] getaddrinfo stop -- hostname: <private>, client pid: <*> (<*>), took <*>"] * 2
+    )
     # a word in parentheses after another number is the event's own, as before
     lines = ["disk 3 (usable) at offset 9 ok now", "disk 4 (reserved) at offset 9 ok now"]
     assert len(set(templates(lines))) == 2

@@ -38,9 +38,7 @@ def test_a_reverse_dns_name_is_one_value() -> None:
     # Knot's reverse zone (holdout20), as BIND, Unbound, dnsmasq and CoreDNS print PTR names
     assert mask("[0.6.10.in-addr.arpa.] zone will be loaded") == "[<*>] zone will be loaded"
     assert mask("query: 1.0.0.10.in-addr.arpa IN PTR +") == "query: <*> IN PTR +"
-    assert mask("query[PTR] 5.0.0.10.in-addr.arpa from 10.0.0.5") == (
-        "query[PTR] <*> from <*>"
-    )
+    assert mask("query[PTR] 5.0.0.10.in-addr.arpa from 10.0.0.5") == ("query[PTR] <*> from <*>")
     name = "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa."
     assert mask(f"{name} PTR ok") == "<*> PTR ok"
     assert mask("reply for 1.0.0.10.in-addr.arpa.") == "reply for <*>."

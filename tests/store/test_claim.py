@@ -57,9 +57,7 @@ def test_a_claim_whose_session_was_ended_knows_it_lost_the_lock(
     assert second.try_acquire() is None
 
 
-def test_claims_on_two_databases_of_one_server_are_apart(
-    pg_server: PgServer, pg_url: str
-) -> None:
+def test_claims_on_two_databases_of_one_server_are_apart(pg_server: PgServer, pg_url: str) -> None:
     with pg_server.database() as other_url:
         ours, theirs = DatabaseClaim(pg_url), DatabaseClaim(other_url)
         try:

@@ -294,9 +294,7 @@ class Pool:
         if upstream.pending:
             _PENDING_DONE(upstream.pending)
         if self._shared is not None:
-            self._shared.finished(
-                upstream, now, outcome is not Outcome.CLIENT_ABORT, self._counted
-            )
+            self._shared.finished(upstream, now, outcome is not Outcome.CLIENT_ABORT, self._counted)
         # an OK answer (most of them) is told apart by identity: no hashing of the enum member
         ok = outcome is Outcome.OK
         failed = not ok and (outcome in FAILURES or outcome is Outcome.OVERLOADED)

@@ -47,9 +47,7 @@ _QUOTED = re.compile(r'(?<=[\s,\[])[\w.\-]+="(?:[^"\\]|\\.)*"')
 _MESSAGE_KEYS = frozenset(("msg", "message", "event", "log"))
 """A JSON line's keys of the message's own member, matched case-blind (journald's ``MESSAGE``)."""
 _MESSAGE_KEY = "(?i:" + "|".join(sorted(_MESSAGE_KEYS)) + ")"
-_MEMBER = re.compile(
-    r'[,{]("(?!' + _MESSAGE_KEY + r'")[\w.\-]+":"[^"\\]*(?:\\.[^"\\]*)*")'
-)
+_MEMBER = re.compile(r'[,{]("(?!' + _MESSAGE_KEY + r'")[\w.\-]+":"[^"\\]*(?:\\.[^"\\]*)*")')
 """A JSON object's member with a string value, ``"key":"a b"``; not the message's own key
 (``"msg"``, ``"message"``, ``"event"``, journald's ``"MESSAGE"``, Docker's ``"log"``), whose
 text is the event's words."""

@@ -184,6 +184,8 @@ def _product(found: re.Match[str]) -> str:
             if depth < 0:
                 return WILDCARD + word[i:]
     return WILDCARD
+
+
 _ISO_TIME = re.compile(
     r"(?<![\w.\-])(?<![^A-Za-z_]:)\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d)?"
     r"| \d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+\-]\d\d:?\d\d))(?![\w:])"
@@ -216,6 +218,8 @@ def _indexed(found: re.Match[str]) -> str:
     if "." in name or "-" in name or not index.isdigit():
         return WILDCARD
     return word
+
+
 _PRODUCT_HINT = re.compile(r"[a-z]/\d")
 _SLOT_HINT = re.compile(r"[A-Za-z\-]\d+/\d")
 _SLOT_PORT = re.compile(r"(?<![\w./\-])[A-Za-z][A-Za-z\-]*\d+(?:/\d+)+(?:[.:]\d+)?(?![\w/.\-])")
