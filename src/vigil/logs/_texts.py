@@ -36,7 +36,7 @@ import re
 from functools import lru_cache
 
 from vigil.logs._shape import SHAPE
-from vigil.logs._unquoted import join_unquoted
+from vigil.logs._unquoted import differing_head, join_unquoted
 
 WILDCARD = "<*>"  # as vigil.logs._tokens.WILDCARD (which imports this module)
 
@@ -225,14 +225,9 @@ def other_text(a: str, b: str) -> str | None:
     if min(ends) < 0 or a[ends[0] :] != b[ends[1] :]:
         return None
     ta, tb = a[opening : ends[0]].split(SPACE), b[opening : ends[1]].split(SPACE)
-    if len(ta) != len(tb) or 2 * sum(x != y for x, y in zip(ta, tb, strict=True)) <= len(ta):
+    head = differing_head(ta, tb)
+    if head is None:
         return None
-    head = 0
-    for n, (x, y) in enumerate(zip(ta, tb, strict=True)):
-        if x != y:
-            break
-        if x.endswith(":"):
-            head = n + 1
     kept = SPACE.join(ta[:head]) + SPACE if head else ""
     return a[:opening] + kept + WILDCARD + a[ends[0] :]
 

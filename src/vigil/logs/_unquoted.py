@@ -72,6 +72,17 @@ def unquoted_pattern(a: str, b: str) -> str | None:
     ta, tb = va.split(SPACE), vb.split(SPACE)
     if ta[0] != tb[0] and len(ta) != len(tb):
         return key + "=" + WILDCARD
+    head = differing_head(ta, tb)
+    if head is None:
+        return None
+    return key + "=" + SPACE.join([*ta[:head], WILDCARD])
+
+
+def differing_head(ta: list[str], tb: list[str]) -> int | None:
+    """How many opening words two texts of as many words, most of them different, keep: those
+    up to the last label ending in ``:`` that both open with (``failed to query data: <*>``);
+    None when the counts differ or at most half the words differ (one text with values in it).
+    Used by :func:`unquoted_pattern` and :func:`vigil.logs._texts.other_text`."""
     if len(ta) != len(tb) or 2 * sum(x != y for x, y in zip(ta, tb, strict=True)) <= len(ta):
         return None
     head = 0
@@ -80,7 +91,7 @@ def unquoted_pattern(a: str, b: str) -> str | None:
             break
         if x.endswith(":"):
             head = n + 1
-    return key + "=" + SPACE.join([*ta[:head], WILDCARD])
+    return head
 
 
 def same_key(a: str, b: str) -> bool:
