@@ -27,7 +27,8 @@ Two strengths of "variable":
   number (``shards/00000000-7fffffff/orders.1796032801``), an IP address at a port
   (``10.6.0.3@53`` -> ``<*>@<*>``), a reverse-DNS name (``0.6.10.in-addr.arpa.``) and the Go
   toolchain's version glued to a word (``w/go1.21.6``; these seven in
-  :mod:`vigil.logs._wholes`).
+  :mod:`vigil.logs._wholes`), a Kubernetes pod's ``namespace/name`` with or without its port
+  (``inference/vllm-0:8000``, :mod:`vigil.logs._objrefs`).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
@@ -41,6 +42,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vigil.logs._objrefs import mask_object_refs
 from vigil.logs._refs import mask_images
 from vigil.logs._texts import SPACE, other_text, reason_span
 from vigil.logs._unquoted import unquoted_pattern, unquoted_text
@@ -301,7 +303,7 @@ def mask(content: str, *, header: bool = False) -> str:
         content = mask_unspecified_ports(mask_bracketed_ipv6(content))
         content = _IPV6.sub(WILDCARD, content)
     if "/" in content:
-        content = mask_relative_paths(mask_wal_positions(content))
+        content = mask_relative_paths(mask_wal_positions(mask_object_refs(content)))
     if "[" in content and not header:
         content = _INDEXED.sub(_indexed, content)
     if "v" in content and _VERSION_HINT.search(content) is not None:
