@@ -8,7 +8,9 @@ input files: the repeated stream (the six Loghub-2k data sets' messages repeated
 redrawn one (every number redrawn, no line repeats), built as :mod:`bench.logparse` builds
 them. For each feed it prints min and median CPU-seconds of each side and the ratios
 base/branch (above 1: the branch is faster), then ONE JSON line with the figures.
-``--quick``: 50k lines, 3 rounds.
+``--quick``: 50k lines, 3 rounds. ``--reqids``: a third feed, every line opening with a NEW
+upper-case request id of a catalogue message id's shape (``[K7QX2M9Z] GET ... took 12 ms``),
+the worst case of :mod:`vigil.logs._msgids` (branch idcost24).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shlex
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
@@ -36,6 +40,27 @@ def cpu_seconds(src: Path, path: Path) -> float:
     return float(json.loads(out)["cpu_s"])
 
 
+_REQ_STATEMENTS = (
+    "[{}] GET /api/items took {} ms",
+    "[{}] user u{} logged in from 10.0.0.{}",
+    "[{}] cache miss for key k{} size {}",
+)
+
+
+def request_id_lines(count: int, seed: int = 7) -> list[str]:
+    """``count`` lines of three statements, each opening with a new random request id of a
+    catalogue id's shape: upper-case letters and digits, a digit, two letters, not hex alone."""
+    rng = random.Random(seed)
+    alphabet = string.ascii_uppercase + string.digits
+    out = []
+    while len(out) < count:
+        rid = rng.choice(string.ascii_uppercase) + "".join(rng.choice(alphabet) for _ in range(7))
+        if not any(c.isdigit() for c in rid) or all(c in "0123456789ABCDEF" for c in rid):
+            continue
+        out.append(rng.choice(_REQ_STATEMENTS).format(rid, rng.randint(1, 999), rng.randint(1, 99)))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -44,6 +69,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--lines", type=int, default=1_008_000)
     ap.add_argument("--quick", action="store_true", help="50k lines, 3 rounds")
+    ap.add_argument("--reqids", action="store_true", help="add the new-request-id feed")
     a = ap.parse_args()
     if not (a.base / "src" / "vigil").is_dir():
         sys.exit(f"--base {a.base}: no src/vigil; export a tree: git archive REV | tar -x -C DIR")
@@ -58,6 +84,11 @@ def main() -> None:
             logparse._write(logparse._bench_lines(content, lines, distinct=distinct), path)
             feeds[feed] = path
             cpu[feed] = {"base": [], "branch": []}
+        if a.reqids:
+            path = Path(tmp) / "reqids.log"
+            path.write_text("".join(f"{line}\n" for line in request_id_lines(lines)))
+            feeds["reqids"] = path
+            cpu["reqids"] = {"base": [], "branch": []}
         for r in range(rounds):
             order = ["base", "branch"] if r % 2 == 0 else ["branch", "base"]
             for feed, path in feeds.items():

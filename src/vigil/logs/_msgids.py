@@ -32,13 +32,14 @@ The evidence used is the id's place and shape, and then the stream, online:
   makes that place ``<*>``, as any weak word's second value does. A kept id is filed in the
   bucket its masked form would have had (:func:`filed_as`), so grouping meets the same
   clusters as before and only the templates keep the id. No state but a bounded cache of
-  :func:`filed_as` (4096 words).
+  :func:`filed_as` (:data:`FILED_LIMIT` words), which :func:`keep_ids` fills with the mask the
+  word masks already made: a stream of new request ids of an id's shape then masks each id once,
+  not twice (once for the line, once for its bucket).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from vigil.logs._tokens import mask
 
@@ -82,20 +83,41 @@ def keep_ids(words: list[str], masks: list[str]) -> list[tuple[int, str]]:
     kept = []
     for i in id_places(words):
         word = words[i]
-        if masks[i] != word and catalogue_id(word):
-            kept.append((i, masks[i]))
+        was = masks[i]
+        if was == word:  # unmasked: filed as itself, whatever its shape (no regex to run)
+            _file(word, word)
+        elif catalogue_id(word):
+            kept.append((i, was))
+            _file(word, was)  # the word masks' own mask of it: what filed_as would make
             masks[i] = word
     return kept
 
 
-@lru_cache(maxsize=4096)
+def _file(word: str, filed: str) -> None:
+    """Remember that ``word`` is filed under ``filed`` (bounded: a full cache is dropped)."""
+    if len(_FILED) >= FILED_LIMIT:
+        _FILED.clear()
+    _FILED[word] = filed
+
+
+FILED_LIMIT = 4096
+"""Words :func:`filed_as` remembers; a full cache is dropped and refills from the stream."""
+
+_FILED: dict[str, str] = {}
+"""word -> the word it is filed under: a cache of the pure :func:`filed_as`, shared by miners."""
+
+
 def filed_as(word: str) -> str:
     """The word a line's first word is filed under (:func:`vigil.logs._cluster._bucket_key`):
     a catalogue id as the word masks make it, so that the id kept as a word meets the same
     clusters as it did masked (a request id of that shape among ids the masks take whole,
     ``[7KQ2M9XZ]`` / ``[P3LX8W2A]``, shares their bucket and becomes ``[<*>]``); any other
     word as it is."""
-    return mask(word) if catalogue_id(word) else word
+    filed = _FILED.get(word)
+    if filed is None:
+        filed = mask(word) if catalogue_id(word) else word
+        _file(word, filed)
+    return filed
 
 
 def unkept(masks: list[str], kept: list[tuple[int, str]]) -> list[str]:
