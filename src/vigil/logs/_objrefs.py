@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 
-WILDCARD = "<*>"  # as vigil.logs._tokens.WILDCARD (which imports this module)
+from vigil.logs._marks import WILDCARD
 
 _LABEL = r"[a-z](?:[a-z0-9\-]{0,61}[a-z0-9])?"
 _NAME = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+"

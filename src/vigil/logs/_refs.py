@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-WILDCARD = "<*>"  # as vigil.logs._tokens.WILDCARD (which imports this module)
+from vigil.logs._marks import WILDCARD
 
 _IMAGE = re.compile(
     r"(?<![\w./:@\-])"

@@ -35,13 +35,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vigil.logs._marks import SPACE as SPACE  # re-exported
+from vigil.logs._marks import WILDCARD
 from vigil.logs._shape import SHAPE
 from vigil.logs._unquoted import differing_head, join_unquoted
 
-WILDCARD = "<*>"  # as vigil.logs._tokens.WILDCARD (which imports this module)
-
-SPACE = "\ue000"
-"""Stands for a space inside a quoted value joined into one word (:func:`split_words`)."""
 _QUOTED = re.compile(r'(?<=[\s,\[])[\w.\-]+="(?:[^"\\]|\\.)*"')
 """A key's double-quoted value, logfmt's ``key="a b"`` (or a bracketed field's, ``[k="a b"]``)."""
 _MESSAGE_KEYS = frozenset(("msg", "message", "event", "log"))

@@ -42,6 +42,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
 from vigil.logs._objrefs import mask_object_refs
 from vigil.logs._refs import mask_images
 from vigil.logs._texts import SPACE, other_text, reason_span
@@ -57,8 +58,6 @@ from vigil.logs._wholes import (
     mask_unspecified_ports,
     mask_wal_positions,
 )
-
-WILDCARD = "<*>"
 
 # Top-level domains that end host names in logs; a dotted name ending in one is a host
 # ("ns1.example.com"), while Java packages start with one ("com.example.Main") and stay.

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import re
 
-SPACE = "\ue000"  # as vigil.logs._texts.SPACE (which imports this module)
-WILDCARD = "<*>"
+from vigil.logs._marks import SPACE, WILDCARD
+
 _ERROR_KEY = re.compile(r"^(?:[\w\-]+\.)*(?:err|error)=[^\s\"'=]")
 """A word opening an error's unquoted text: the key and the text's first character."""
 _KEY = re.compile(r"^[\w.\-]+=")

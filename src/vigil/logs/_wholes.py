@@ -87,7 +87,7 @@ from __future__ import annotations
 
 import re
 
-WILDCARD = "<*>"  # as vigil.logs._tokens.WILDCARD (which imports this module)
+from vigil.logs._marks import WILDCARD
 
 _BRACKETED_IPV6 = re.compile(
     r"(?<![\w\]])\[(?=[0-9a-fA-F:.]*::|(?:[0-9a-fA-F]{0,4}:){7})"
