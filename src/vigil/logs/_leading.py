@@ -302,7 +302,7 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             time_end = end  # Redis: "1:M 29 Nov 2026 10:00:01.123 * msg", a level as a symbol
             break
         if timed and i > 0 and kind in (OTHER, NODE) and time_end == toks[i - 1][1]:
-            dashed = _dashed_fields(line, toks, i)
+            dashed = _dashed_fields(line, toks, i) if "--" in line else 0
             if dashed:
                 # "<time> controller 48300 -- proxy_state.py:448 - msg" (Ray Serve's "%(levelname)s
                 # %(asctime)s %(component)s %(id)s -- %(message)s"): a name and its ids closed by
@@ -412,11 +412,12 @@ def _dashed_fields(line: str, toks: _Tokens, i: int) -> int:
 def _named_level(toks: _Tokens, i: int) -> bool:
     """True when token ``i`` is a name (not a capitalised word, ``Disk ERROR: full``) and an
     upper-case level word follows it, bare or with its colon, then more text."""
-    name = toks[i][0]
-    if not toks.has(i + 2) or not _FIELD.match(name) or _WORD.match(name):
+    if not toks.has(i + 2) or not toks[i + 1][0].isupper():
         return False
-    level = toks[i + 1][0]
-    return level.isupper() and level.rstrip(":").lower() in _LEVELS
+    name, level = toks[i][0], toks[i + 1][0]
+    return (
+        level.rstrip(":").lower() in _LEVELS and bool(_FIELD.match(name)) and not _WORD.match(name)
+    )
 
 
 def _right_after(toks: _Tokens, i: int, time_end: int) -> bool:
