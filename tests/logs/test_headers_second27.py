@@ -54,6 +54,13 @@ def test_a_logger_name_before_an_upper_case_level_is_header() -> None:
     assert content(line) == "Copying contents of /mnt/models to local"
     line = "2026-12-01 10:00:01.411 1 kserve.trace INFO [model.py:__call__():62] predict done"
     assert content(line) == "predict done"
+    # a key with its colon after Python's location is the message's (glusterd's logger after
+    # its "[file.c:line:fn]" is header, as before)
+    line = (
+        "2026-12-01 10:00:07.331 1 kserve.trace INFO [model.py:__call__():260] requestId:"
+        " 8f0c2a1e, preprocess_ms: 0.011"
+    )
+    assert content(line) == "requestId: 8f0c2a1e, preprocess_ms: 0.011"
     line = "[2026-12-01 10:00:01,118] LMCache INFO: Loading LMCache config file /etc/x.yaml"
     assert content(line) == "Loading LMCache config file /etc/x.yaml"
     line = "[2026-12-01 10:00:03,402] LMCache WARNING: local disk backend is full"

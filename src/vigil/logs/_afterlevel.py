@@ -259,7 +259,8 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         if _BRACKET_LOCATION.match(toks[j - 1][0]):
             if toks.has(j + 1) and toks[j][0] == "-":
                 fields_end = toks[j][1]  # "INFO [main] [Worker.java:42] - msg": a dash closes it
-            if toks.has(j + 1) and _LOCATED_LOGGER.match(toks[j][0]):
+            python = "():" in toks[j - 1][0]  # "[x.py:fn():12] requestId: 8f0c": a key
+            if toks.has(j + 1) and not python and _LOCATED_LOGGER.match(toks[j][0]):
                 # "I [MSGID: 106478] [glusterd.c:1474:init] 0-management: msg": a logger name
                 # with its colon right after the location is header too
                 return _skip_space(line, toks[j][1])
