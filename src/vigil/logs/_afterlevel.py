@@ -18,9 +18,10 @@ _CLASS_LINE = re.compile(r"^[A-Z][\w$]*:\d+$")
 _PEER = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?$")
 """An IPv4 address, with its port or not, after the level: the message's first value (the
 client a server logs about), not a time (``[INFO] 10.2.0.7:45961 - 36156 "A IN ..."``)."""
-_BRACKET_LOCATION = re.compile(r"^\[[\w./\-]+\.\w+:\d+(?::[\w.<>]+)?\]$")
-"""A bracketed source location with its function (``[engine.py:96:log_dist]``): the last
-header field; brackets after it are the message's own (``[Rank 0] step=...``)."""
+_BRACKET_LOCATION = re.compile(r"^\[[\w./\-]+\.\w+:(?:\d+(?::[\w.<>]+)?|[\w.<>]+\(\):\d+)\]$")
+"""A bracketed source location with its function (``[engine.py:96:log_dist]``, Python's
+``[%(filename)s:%(funcName)s():%(lineno)s]``, ``[storage.py:download():66]``): the last header
+field; brackets after it are the message's own (``[Rank 0] step=...``)."""
 _LOCATED_LOGGER = re.compile(r"^[a-z0-9][\w.\-/]*:$")
 """A logger name with its colon after a bracketed source location (``0-management:``,
 ``0-rpc-transport/rdma:``); lower-case or numbered: a capitalised word opens the message."""
@@ -246,13 +247,20 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         if "|" in toks[j][0] and _PIPED_CONTEXT.match(toks[j][0]):
             break  # "INFO [conn-a|task-0|offsets] msg": a context of the message, no thread
         # "[tid 7981]", "[pid 12]": a named number is a header field, spaced or not
-        spaced = spaced or (" " in toks[j][0] and not _NAMED_NUMBER.match(toks[j][0]))
+        # "[01-12-2026 10:00:01]": a time in brackets after the level is a header field too
+        # (Python's "%(levelname)s [%(asctime)s] %(message)s", Chroma's uvicorn-style lines)
+        spaced = spaced or (
+            " " in toks[j][0]
+            and not _NAMED_NUMBER.match(toks[j][0])
+            and not _spaced_time(toks[j][0])
+        )
         fields_end = toks[j][1]
         j += 1
         if _BRACKET_LOCATION.match(toks[j - 1][0]):
             if toks.has(j + 1) and toks[j][0] == "-":
                 fields_end = toks[j][1]  # "INFO [main] [Worker.java:42] - msg": a dash closes it
-            if toks.has(j + 1) and _LOCATED_LOGGER.match(toks[j][0]):
+            python = "():" in toks[j - 1][0]  # "[x.py:fn():12] requestId: 8f0c": a key
+            if toks.has(j + 1) and not python and _LOCATED_LOGGER.match(toks[j][0]):
                 # "I [MSGID: 106478] [glusterd.c:1474:init] 0-management: msg": a logger name
                 # with its colon right after the location is header too
                 return _skip_space(line, toks[j][1])
@@ -318,6 +326,12 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             return _skip_space(line, toks[i + 1][1])
         return _skip_space(line, tok_end)  # a padded column: "Info     CBS    Loaded ..."
     return _skip_space(line, end)
+
+
+def _spaced_time(tok: str) -> bool:
+    """``[01-12-2026 10:00:01]``: a bracket holding a date and a clock, nothing else."""
+    parts = tok.strip("[]:").split()
+    return any(":" in p for p in parts) and all(_TIME.match(p) for p in parts)
 
 
 def _after_bar(line: str, toks: _Tokens, i: int, end: int) -> int:

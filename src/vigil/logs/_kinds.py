@@ -222,6 +222,10 @@ def _bracketed_time_level(inside: str) -> bool:
         # tornado's "[I 2026-11-29 10:00:01.5 ServerApp]", "[W 201129 10:00:01 web:2243]": the
         # level letter first, the time, then the logger or module:line closing the bracket
         parts = parts[:-1]
+        if len(parts) >= 4 and _FIELD.match(parts[-1]) and _TIME.match(parts[-1]) is None:
+            # JupyterHub's "[I <date> <time> JupyterHub app:3105]" (tornado's layout with the
+            # logger's name before the module): both names close the bracket
+            parts = parts[:-1]
     return (
         len(parts) >= 2
         and len(levels) == 1

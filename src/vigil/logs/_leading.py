@@ -23,6 +23,7 @@ from vigil.logs._afterlevel import (
     _after_level,
     _is_logger,
     _skip_space,
+    _source_end,
     _Tokens,
 )
 from vigil.logs._aftertime import (
@@ -111,6 +112,10 @@ _CLOCK = re.compile(r"\d\d:\d\d:\d\d[^\]]* [^\]]*[A-Za-z][^\]\s]*\]$")
 whole header (a bracket closed by numbers, a pid and a thread, may have a logger after it)."""
 _THREAD_TAG = re.compile(r"^\d{1,3}\[[A-Z]{2,8}\]$")
 """A thread number glued to a bracketed upper-case subsystem tag (``07[IKE]``, ``00[DMN]``)."""
+_WORD = re.compile(r"^[A-Z][a-z]+$")
+"""A capitalised word: a sentence's first, not a component's name."""
+_NUMERIC_ID = re.compile(r"^(?:[\d.]{4,}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
+"""A pid, an IPv4 address or a UUID: an id, never a word."""
 
 
 def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
@@ -296,6 +301,19 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         if time_end == toks[i - 1][1] and i > 0 and tok in ("*", "#", "."):
             time_end = end  # Redis: "1:M 29 Nov 2026 10:00:01.123 * msg", a level as a symbol
             break
+        if timed and i > 0 and kind in (OTHER, NODE) and time_end == toks[i - 1][1]:
+            dashed = _dashed_fields(line, toks, i) if "--" in line else 0
+            if dashed:
+                # "<time> controller 48300 -- proxy_state.py:448 - msg" (Ray Serve's "%(levelname)s
+                # %(asctime)s %(component)s %(id)s -- %(message)s"): a name and its ids closed by
+                # a lone double dash are the writer's identity, a source location after it too
+                return dashed, (*fields, ("Component", tok))
+            if _named_level(toks, i):
+                # "<time> 1 kserve INFO [storage.py:download():66] msg", "[<time>] LMCache INFO:
+                # msg" (Python's "%(asctime)s %(process)d %(name)s %(levelname)s ..."): a logger's
+                # name right before an upper-case level is header; the level reads what follows
+                fields.append(("Component", tok))
+                continue
         leading_time = False
         if timed and tok[-1] == "|" and len(tok) > 1 and _FIELD.match(tok[:-1]):
             # "<date> <time> kid1| msg": a worker tag closed by a bar after the time ends the
@@ -366,6 +384,40 @@ def _after_time(line: str, toks: _Tokens, i: int, time_end: int, kind: int) -> F
             line, toks, i, time_end
         )
     return None
+
+
+def _dashed_fields(line: str, toks: _Tokens, i: int) -> int:
+    """The header end when token ``i`` (right after the time) opens a name and one or two ids
+    closed by a lone ``--`` and more text: a numeric id (a pid, an address, a request's UUID) or
+    a source location right after the ``--`` (``replica.py:12 -``, header too) tells the fields
+    from a message's words (``copied file1 file2 -- ok``); a capitalised name is a sentence's
+    first word (``Step 3021 -- done``). 0 when the line has no such fields."""
+    name = toks[i][0]
+    if not _FIELD.match(name) or _WORD.match(name):
+        return 0
+    ids = False
+    for j in range(i + 1, i + 4):
+        if not toks.has(j + 1):
+            return 0
+        tok = toks[j][0]
+        if tok == "--" and j > i + 1:
+            located = _source_end(line, toks, j + 1)
+            return located or (_skip_space(line, toks[j][1]) if ids else 0)
+        if not _FIELD.match(tok):
+            return 0
+        ids = ids or _NUMERIC_ID.match(tok) is not None
+    return 0
+
+
+def _named_level(toks: _Tokens, i: int) -> bool:
+    """True when token ``i`` is a name (not a capitalised word, ``Disk ERROR: full``) and an
+    upper-case level word follows it, bare or with its colon, then more text."""
+    if not toks.has(i + 2) or not toks[i + 1][0].isupper():
+        return False
+    name, level = toks[i][0], toks[i + 1][0]
+    return (
+        level.rstrip(":").lower() in _LEVELS and bool(_FIELD.match(name)) and not _WORD.match(name)
+    )
 
 
 def _right_after(toks: _Tokens, i: int, time_end: int) -> bool:
