@@ -66,6 +66,14 @@ _TLDS = (
     "uk|de|fr|nl|jp|cn|ru|br|au|ca|it|es|se|no|fi|dk|pl|ch|at|be|cz|kr|in|us|eu|tw|hk|mx|om|"
     "ar|il|tr|za|ro|hu|gr|pt|ie|sg|my|th|vn|ua"
 )
+# A DNS name followed by "/" and one lower-case name ending the word is a Kubernetes qualified
+# name, a constant (``nvidia.com/gpu``, ``karpenter.sh/disrupted``, ``node.kubernetes.io/
+# unreachable``, ``topology.kubernetes.io/zone``): an extended resource, a label, annotation or
+# taint key, whose prefix is its owner's domain, not a host the line talks to. The host and the
+# program-file rules stop before one. A second segment (an image, ``nvcr.io/nvidia/pytorch``), a
+# port or tag (``:443``, ``:1.4``), a file (``example.com/index.html``) or an upper-case record
+# type (``www.example.org/ANY``) is not.
+_QUALIFIED_NAME_AFTER = r"(?!/[a-z][a-z0-9_\-]*[a-z0-9](?![\w\-/@]|[.:]\w))"
 _DAYS = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
 MONTHS = frozenset(
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -100,9 +108,11 @@ _STRONG = re.compile(
     # a program's file (train.py, run.sh); a Python file with a line number after it is a source
     # location whose file is kept and line masked (cache_engine.py:221, as engine.go:221), where
     # a name in .sh with a number is a host and its port (CONNECT transfer.sh:443; unseen23)
-    r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)(?![\w.-]|(?<=py):\d)"
+    r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)"
+    rf"{_QUALIFIED_NAME_AFTER}(?![\w.-]|(?<=py):\d)"
     # host name[:port], with the root's dot of a DNS name (``kubernetes.default.svc.local.``)
-    rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS})(?::\d+)?(?:\.(?=[\s,;]|$))?(?![\w.\-])"
+    rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS}){_QUALIFIED_NAME_AFTER}"
+    r"(?::\d+)?(?:\.(?=[\s,;]|$))?(?![\w.\-])"
     r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
     # a hyphenated host name holding a digit, dotted or not, with its port: a StatefulSet's pod
     # or a service in its namespace (pg-db02:5432, redis-0.redis-headless:6379,
