@@ -69,6 +69,8 @@ def test_near_misses_stay_as_they_were() -> None:
     # a JSON line's own structure, and a JSON member's value inside it
     line = '{"level":"info","msg":"server running","protocols":["h1","h2","h3"]}'
     assert _masked(line) == line
+    compact = '{"event":"/api/v3/flows/","user_agent":"Mozilla/5.0 (X11; Linux x86_64)"}'
+    assert _masked(compact).startswith('{"event":')
     spaced = '{"event": "Created", "user": {"email": "a@b.c", "pk": 12}, "tags": ["a", "b"]}'
     assert "{<*>}" not in _masked(spaced) and "[<*>]" not in _masked(spaced)
     # a structured logger's fields object ending the line (zap console, otelcol)

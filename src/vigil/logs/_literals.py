@@ -45,6 +45,7 @@ _ATOM = re.compile(
     r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"""
     r"|True|False|None|null|true|false"
 )
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _CLOSE = {"[": "]", "{": "}"}
 _GAP = f"[ {SPACE}]?"
 _SEPARATOR = re.compile(f",{_GAP}")
@@ -147,15 +148,18 @@ def _joined_to(words: list[str], i: int, json_line: bool, before: str) -> int:
 
 def mask_literals(word: str) -> str:
     """``word`` with the container it holds masked as one value (``[<*>]``, ``{<*>}``): a
-    container :func:`join_literals` joined (it holds :data:`SPACE`) or a one-word list or set
-    in single quotes (``['train_model']``, Python's ``repr``); a double-quoted one-word
-    container is JSON whose place :func:`join_literals` did not see, and stays."""
+    container :func:`join_literals` joined (:data:`SPACE` between its items) or a one-word
+    list or set in single quotes (``['train_model']``, Python's ``repr``); a double-quoted
+    one-word container is JSON whose place :func:`join_literals` did not see (a compact JSON
+    line, its spaces inside its strings), and stays."""
     start = _opening(word)
     if start < 0:
         return word
     end = _one_value(word, start)
-    if end < 0 or (SPACE not in word and word[start + 1] != "'"):
+    if end < 0:
         return word
+    if word[start + 1] != "'" and SPACE not in _QUOTED.sub("", word[start:end]):
+        return word  # compact JSON, spaces inside its strings only: no container joined here
     rest = word[end:]
     if rest.strip(".,;:)]}"):
         return word
