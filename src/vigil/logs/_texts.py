@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vigil.logs._literals import join_literals, may_hold
 from vigil.logs._marks import SPACE as SPACE  # re-exported
 from vigil.logs._marks import WILDCARD
 from vigil.logs._shape import SHAPE
@@ -154,13 +155,16 @@ MAX_REASON_WORDS = 12
 
 
 def _clauses(words: list[str], content: str) -> list[str]:
-    """``words`` with a reason or command clause (:func:`_join_reason`) and an error's unquoted
-    text after its key (:func:`vigil.logs._unquoted.join_unquoted`) joined, each looked for
-    only when the line holds its label."""
+    """``words`` with a reason or command clause (:func:`_join_reason`), an error's unquoted
+    text after its key (:func:`vigil.logs._unquoted.join_unquoted`) and a container or content
+    type printed as a value (:func:`vigil.logs._literals.join_literals`) joined, each looked
+    for only when the line holds its label."""
     if "eason:" in content or "CMD (" in content:
         words = _join_reason(words)
     if "rr=" in content or "ror=" in content:
         words = join_unquoted(words)
+    if may_hold(content):
+        words = join_literals(words, content)
     return words
 
 

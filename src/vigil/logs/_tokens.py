@@ -42,6 +42,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vigil.logs._literals import mask_literals
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
 from vigil.logs._objrefs import mask_object_refs
 from vigil.logs._refs import mask_images
@@ -289,6 +290,8 @@ def mask(content: str, *, header: bool = False) -> str:
     ``header``: ``content`` is a line's header (masked for its prefix), whose ``program[pid]``
     keeps its name: the indexed-name rule is a message's only."""
     line = content
+    if " " not in content and ("['" in content or "{'" in content or SPACE in content):
+        content = mask_literals(content)
     if SPACE in content and "/" in content:
         content = _KEYED_AGENT.sub(WILDCARD, content)
     if "://" in content:
