@@ -43,6 +43,7 @@ import re
 from functools import lru_cache
 
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
+from vigil.logs._models import keep_models
 from vigil.logs._objrefs import mask_object_refs
 from vigil.logs._refs import mask_images
 from vigil.logs._texts import SPACE, other_text, reason_span
@@ -279,6 +280,10 @@ def mask(content: str, *, header: bool = False) -> str:
     ``header``: ``content`` is a line's header (masked for its prefix), whose ``program[pid]``
     keeps its name: the indexed-name rule is a message's only."""
     line = content
+    if "/" in content or ":" in content or "-" in content:  # "meta-llama/Llama-3.1-8B": kept
+        kept = keep_models(content, lambda part: mask(part, header=header))
+        if kept is not None:
+            return full_stop(line, kept) if " " in line else kept
     if SPACE in content and "/" in content:
         content = _KEYED_AGENT.sub(WILDCARD, content)
     if "://" in content:
