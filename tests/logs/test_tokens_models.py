@@ -83,3 +83,21 @@ def test_paths_pods_versions_and_keys_stay_as_they_were() -> None:
         "/models/meta-llama/Llama-3.1-8B",
     ):
         assert keep_models(text, mask) is None, text
+
+
+def test_a_gpu_name_written_with_spaces_keeps_its_memory() -> None:
+    miner = TemplateMiner()
+    for n in (0, 1, 2):
+        miner.add(f"GPU index {n} NVIDIA H100 80GB HBM3 bar:1 supports GDS")
+    for n in (0, 1):
+        miner.add(f"GPU {n}: NVIDIA A100 80GB PCIe (UUID: GPU-{n}f3a)")
+    templates = {c.template for c in miner.clusters.values()}
+    assert "GPU index <*> NVIDIA H100 80GB HBM3 bar:<*> supports GDS" in templates
+    assert any("NVIDIA A100 80GB PCIe" in t for t in templates), templates
+    # a size elsewhere is a value: not after a GPU model, not before a memory's kind
+    miner = TemplateMiner()
+    for size in ("80GB", "40GB"):
+        miner.add(f"volume H100 {size} free")
+        miner.add(f"pool {size} HBM3 ok")
+    templates = {c.template for c in miner.clusters.values()}
+    assert templates == {"volume H100 <*> free", "pool <*> HBM3 ok"}

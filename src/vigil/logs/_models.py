@@ -2,7 +2,8 @@
 
 Called by :func:`vigil.logs._tokens.mask` first, on a word that holds a slash, a colon or a
 hyphen: the parts of the word around an identifier are masked as before, the identifier is kept
-as written. Pure string rewriting.
+as written; :func:`keep_gpu_memory` by :class:`vigil.logs._wordmasks.WordMasks` after the word
+masks, for a GPU's name written with spaces (``NVIDIA H100 80GB HBM3``). Pure string rewriting.
 
 Model-serving programs print the model they serve on most lines: vLLM (``model=...``,
 ``Loading model meta-llama/Llama-3.1-8B-Instruct``), TGI, SGLang, Ray Serve, BentoML, KServe,
@@ -110,3 +111,27 @@ def keep_models(content: str, mask: Callable[[str], str]) -> str | None:
     if at < len(content):
         out.append(mask(content[at:]))
     return "".join(out)
+
+
+_GPU_MODEL = re.compile(r"[A-Z]{1,3}\d{2,4}[A-Za-z]?")
+_GPU_MEMORY = re.compile(r"\d{1,3}GB")
+_MEMORY_KIND = re.compile(r"HBM\d\w*|GDDR\d\w*|PCIe|SXM\d?|NVL")
+
+
+def keep_gpu_memory(words: list[str], out: list[str]) -> list[int]:
+    """Give back, in ``out`` (the masks of ``words``), the memory of a GPU's name written with
+    spaces (``NVIDIA H100 80GB HBM3``, ``NVIDIA A100 80GB PCIe``: how CUDA names the device
+    and PyTorch, vLLM, nvidia-smi, DCGM and cuFile print it), which the word masks took for a
+    size; the positions given back. Only a size in gigabytes between a GPU model and its
+    memory's kind or form factor: a size elsewhere stays a value."""
+    kept: list[int] = []
+    for i in range(1, len(words) - 1):
+        if (
+            out[i] == WILDCARD
+            and _GPU_MEMORY.fullmatch(words[i])
+            and _GPU_MODEL.fullmatch(words[i - 1])
+            and _MEMORY_KIND.fullmatch(words[i + 1])
+        ):
+            out[i] = words[i]
+            kept.append(i)
+    return kept
