@@ -61,6 +61,21 @@ def test_a_varying_model_is_one_value_in_its_template() -> None:
             miner.add(f"Loading model {model} with tensor_parallel_size={n}")
     templates = {c.template for c in miner.clusters.values()}
     assert templates == {"Loading model <*> with tensor_parallel_size=<*>"}
+    # the same organisation, or none: still the whole id, never "meta-llama/<*>.<*>"
+    miner = TemplateMiner()
+    for model, n in (("meta-llama/Llama-3.1-8B-Instruct", 2), ("meta-llama/Llama-3.1-70B", 8)):
+        miner.add(f"Loading model {model} on {n} GPUs")
+    miner.add("Loading model Qwen/Qwen2.5-7B-Instruct on 1 GPUs")
+    for tag in ("llama3.1:8b", "qwen2.5:7b", "llama3.1:70b"):
+        miner.add(f"model {tag} loaded in 3 s")
+    for gpu in ("A100-SXM4-80GB", "H100-SXM5-80GB"):
+        miner.add(f"GPU 0: NVIDIA {gpu} ok")
+    templates = {c.template for c in miner.clusters.values()}
+    assert templates == {
+        "Loading model <*> on <*> GPUs",
+        "model <*> loaded in <*> s",
+        "GPU <*>: NVIDIA <*> ok",
+    }
 
 
 def test_paths_pods_versions_and_keys_stay_as_they_were() -> None:

@@ -43,7 +43,7 @@ import re
 from functools import lru_cache
 
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
-from vigil.logs._models import keep_models
+from vigil.logs._models import keep_models, model_word
 from vigil.logs._objrefs import mask_object_refs
 from vigil.logs._refs import mask_images
 from vigil.logs._texts import SPACE, other_text, reason_span
@@ -467,6 +467,8 @@ def loose(word: str) -> str:
     """A masked word with its weak variables masked too: ``ssh2`` -> ``<*>``."""
     if _DIGIT.search(word) is None:
         return word
+    if model_word(word):  # a model kept whole varies whole: "<*>", not "meta-llama/<*>.<*>"
+        return WILDCARD
     return _ANY_DIGIT_PIECE.sub(WILDCARD, word)
 
 
