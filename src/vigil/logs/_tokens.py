@@ -44,6 +44,7 @@ from functools import lru_cache
 
 from vigil.logs._literals import mask_literals
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
+from vigil.logs._models import keep_models, model_word
 from vigil.logs._objrefs import mask_object_refs
 from vigil.logs._refs import mask_images
 from vigil.logs._texts import SPACE, other_text, reason_span
@@ -292,6 +293,10 @@ def mask(content: str, *, header: bool = False) -> str:
     line = content
     if " " not in content and ("['" in content or "{'" in content or SPACE in content):
         content = mask_literals(content)
+    if "/" in content or ":" in content or "-" in content:  # "meta-llama/Llama-3.1-8B": kept
+        kept = keep_models(content, lambda part: mask(part, header=header))
+        if kept is not None:
+            return full_stop(line, kept) if " " in line else kept
     if SPACE in content and "/" in content:
         content = _KEYED_AGENT.sub(WILDCARD, content)
     if "://" in content:
@@ -475,6 +480,8 @@ def loose(word: str) -> str:
     """A masked word with its weak variables masked too: ``ssh2`` -> ``<*>``."""
     if _DIGIT.search(word) is None:
         return word
+    if model_word(word):  # a model kept whole varies whole: "<*>", not "meta-llama/<*>.<*>"
+        return WILDCARD
     return _ANY_DIGIT_PIECE.sub(WILDCARD, word)
 
 

@@ -9,12 +9,14 @@ are cached by the word's *shape* (every digit ``0``, :data:`vigil.logs._shape.SH
 constant word or a number of a shape seen before costs one dict lookup. A *weak* word is one
 whose mask keeps a digit (``ssh2``): its digits matter, so its shape is marked ``""`` and the
 word itself is the key of a second cache. After the word masks, names the words before them
-introduce are masked (:func:`vigil.logs._named.named_values`; no weak words then) and a full
+introduce are masked (:func:`vigil.logs._named.named_values`; no weak words then), a GPU's
+memory in its name is given back (:func:`vigil.logs._models.keep_gpu_memory`) and a full
 stop the line ends with is kept apart from its last value (:func:`vigil.logs._tokens.full_stop`).
 """
 
 from __future__ import annotations
 
+from vigil.logs._models import keep_gpu_memory
 from vigil.logs._msgids import keep_ids
 from vigil.logs._named import named_values
 from vigil.logs._shape import SHAPE, has_digit
@@ -46,7 +48,8 @@ class WordMasks:
         weak: list[int] = []
         # every word's shape in one pass: the shape of the joined words, split again (digits
         # map to digits, so the words come back as they were cut, in shape)
-        shapes = " ".join(words).translate(SHAPE).split(" ")
+        joined = " ".join(words)
+        shapes = joined.translate(SHAPE).split(" ")
         if len(shapes) != len(words):  # a word holding a space of its own: one by one
             shapes = [word.translate(SHAPE) for word in words]
         for i, (word, key) in enumerate(zip(words, shapes, strict=True)):
@@ -70,6 +73,8 @@ class WordMasks:
         self.kept = kept = keep_ids(words, out)
         if kept:  # a message id kept: its digits matter, as a weak word's (sorted places)
             weak = sorted({*weak, *(i for i, _ in kept)})
+        if "GB " in joined:  # "NVIDIA H100 80GB HBM3": the GPU's name, its digits kept
+            weak = sorted({*weak, *keep_gpu_memory(words, out)})
         if len(out) > 1:
             named = named_values(words, out)
             if named and weak:  # a name masked is no weak word
