@@ -273,11 +273,13 @@ is. Not after a key (``task-0`` in ``[sink|task-0]``, ``id=sink-0``) nor in capi
 (``Interconnect-1``, ``S-1``): there the name says which kind the number counts."""
 
 
-def mask(content: str, *, header: bool = False) -> str:
+def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> str:
     """Replace the strong variables of ``content`` with ``<*>`` (whitespace is kept as is).
 
     ``header``: ``content`` is a line's header (masked for its prefix), whose ``program[pid]``
-    keeps its name: the indexed-name rule is a message's only."""
+    keeps its name: the indexed-name rule is a message's only. ``beside_ipv4``: ``content`` is
+    a word of a line that brackets an IPv4 address, so a bracketed IPv6 address keeps its
+    brackets (:func:`vigil.logs._wholes.ipv6_beside_ipv4`)."""
     line = content
     if SPACE in content and "/" in content:
         content = _KEYED_AGENT.sub(WILDCARD, content)
@@ -299,7 +301,7 @@ def mask(content: str, *, header: bool = False) -> str:
     if "go1." in content:
         content = mask_go_versions(content)
     if ":" in content and ("::" in content or content.count(":") >= 7):
-        content = mask_unspecified_ports(mask_bracketed_ipv6(content))
+        content = mask_unspecified_ports(mask_bracketed_ipv6(content, beside_ipv4=beside_ipv4))
         content = _IPV6.sub(WILDCARD, content)
     if "/" in content:
         content = mask_relative_paths(mask_wal_positions(mask_object_refs(content)))

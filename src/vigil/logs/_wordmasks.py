@@ -11,6 +11,9 @@ whose mask keeps a digit (``ssh2``): its digits matter, so its shape is marked `
 word itself is the key of a second cache. After the word masks, names the words before them
 introduce are masked (:func:`vigil.logs._named.named_values`; no weak words then) and a full
 stop the line ends with is kept apart from its last value (:func:`vigil.logs._tokens.full_stop`).
+A bracketed IPv6 address on a line that brackets an IPv4 address keeps its brackets
+(:func:`vigil.logs._wholes.ipv6_beside_ipv4`): a rule of the whole line, which a word's own
+mask cannot see.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from vigil.logs._msgids import keep_ids
 from vigil.logs._named import named_values
 from vigil.logs._shape import SHAPE, has_digit
 from vigil.logs._tokens import WILDCARD, full_stop, mask
+from vigil.logs._wholes import ipv6_beside_ipv4
 
 
 class WordMasks:
@@ -46,7 +50,8 @@ class WordMasks:
         weak: list[int] = []
         # every word's shape in one pass: the shape of the joined words, split again (digits
         # map to digits, so the words come back as they were cut, in shape)
-        shapes = " ".join(words).translate(SHAPE).split(" ")
+        line = " ".join(words)
+        shapes = line.translate(SHAPE).split(" ")
         if len(shapes) != len(words):  # a word holding a space of its own: one by one
             shapes = [word.translate(SHAPE) for word in words]
         for i, (word, key) in enumerate(zip(words, shapes, strict=True)):
@@ -67,6 +72,9 @@ class WordMasks:
                     weak_cache.clear()
                 weak_cache[word] = masked
             out.append(masked)
+        if "::" in line and "[" in line:  # Exim's "[0.0.0.0]:25 [::]:25": brackets kept
+            for i in ipv6_beside_ipv4(words):
+                out[i] = mask(words[i], beside_ipv4=True)
         self.kept = kept = keep_ids(words, out)
         if kept:  # a message id kept: its digits matter, as a weak word's (sorted places)
             weak = sorted({*weak, *(i for i, _ in kept)})
