@@ -11,9 +11,10 @@ Two strengths of "variable":
   that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``; not an upper-case
   code, ``ISPN000094``, ``ED25519``, which is weak: message codes and algorithm names are
   constants more often than values), long hex strings, a number in scientific notation
-  (``2.412331E+00``, ``1e+06``), rooted paths (``/a/b``, ``/healthz``), the part of a URL after
-  ``scheme://``, host names with their port (``db.internal:5432``, ``msra-sa-41:9000``,
-  ``pg-db02:5432``, ``localhost:2019``; an IP keeps ``<*>:<*>`` as in the Loghub templates),
+  (``2.412331E+00``, ``1e+06``), rooted paths (``/a/b``, ``/healthz``, with a custom method
+  ``/v1/models/m:predict``), the part of a URL after ``scheme://``, host names with their port
+  (``db.internal:5432``, ``msra-sa-41:9000``, ``pg-db02:5432``, ``localhost:2019``; an IP keeps
+  ``<*>:<*>`` as in the Loghub templates),
   durations without seconds (``01:32``), values joined by ``@`` (a mailbox or a user at a host,
   ``bob@example.org``, ``svc@login02``, is one value, and so is an address at a named network,
   ``10.0.0.5@o2ib``), a network interface by slot and port (``GigabitEthernet1/0/14``), a function
@@ -92,7 +93,11 @@ _STRONG = re.compile(
     # not the path ("Serializing engine to /e/rank0.engine...": TensorRT, Spark, kube's
     # leader election print the ellipsis; the labels keep it out of the value, masks22)
     r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+"
-    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\.\.)?(?:\s|$))|[\w.\-@%+~$*]*)(?:\?[\w.\-@%+~$*=&]*)?"
+    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\.\.)?(?:\s|$))|[\w.\-@%+~$*]*)"
+    # a custom method after the last segment (Google's API style: "/v1/models/m:predict",
+    # TF Serving, KServe, Vertex AI, Gemini's ":generateContent") or a route's parameter
+    # ("/api/dashboards/uid/:uid", Express, Grafana): part of the path (bugs27)
+    r"(?::[A-Za-z][\w\-]*(?![\w:/@.\-]))?(?:\?[\w.\-@%+~$*=&]*)?"
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
