@@ -120,7 +120,12 @@ event."""
 _MASKED_SUBJECTS = frozenset(["[<*>]", "(<*>)"])
 """A first word that is a masked value alone in brackets (``[0.6.10.in-addr.arpa.]`` ->
 ``[<*>]``, a reverse zone among Knot's forward ones): filed as a :data:`_SUBJECT`, so that it
-meets the lines whose bracketed name is a plain word (``[example.com.] zone will be loaded``)."""
+meets the lines whose bracketed name is a plain word (``[example.com.] zone will be loaded``).
+So is a bracketed word whose digits alone make it a value once loosened (``[KQXZM9AB]``,
+``[AB12]``, ``(VI_1)``): the word masks take a request id with many digits whole
+(``[K7QX2M9Z]`` -> ``[<*>]``) and leave one with few as a weak word, and the two must meet, or
+one statement opens a cluster in each bucket; the miner's weak-word rule then decides (a
+second id with the other words the same: a value; FRR's catalogue ids stay words)."""
 
 
 _TAGGED_FIRST = re.compile(r"^([A-Za-z]\w*)(?:\[[^\[\]\s]+\]|\([^()\s]+\))$")
@@ -158,6 +163,7 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
         (first[-1] == ":" and loose(first) == "<*>:")
         or first in _MASKED_SUBJECTS
         or _SUBJECT.match(first) is not None
+        or (first[0] in "[(" and first[-1] in ")]" and loose(first) in _MASKED_SUBJECTS)
     )
     if not subject and first[-1:] in ")]":
         tagged = _TAGGED_FIRST.match(first)

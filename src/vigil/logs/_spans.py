@@ -25,7 +25,10 @@ What must not merge, and why it does not here:
   ``[OkHttp ConnectionPool]``) or a key (``attr=cn mail uid`` / ``attr=gidNumber``);
 - a run of ``key=value`` fields (``a=1`` / ``a=1 b=2``): the fields are the event's;
 - short messages (``failed: timeout`` / ``failed: connection refused``): the words that
-  agree must be :data:`MIN_CONSTANT_SHARE` of the shorter template.
+  agree must be :data:`MIN_CONSTANT_SHARE` of the shorter template;
+- a span opening with two words that name two events (:func:`vigil.logs._slots.event_words`):
+  a quoted request line's method (``"GET <*>"`` / ``"POST <*>:predict HTTP/<*>"``, uvicorn's
+  and every access log's request line, whose target the masks cut into another word count).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from functools import lru_cache
 from vigil.logs._cluster import ANY, LOOSE, Cluster, _widen
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._shape import SHAPE
+from vigil.logs._slots import event_words
 from vigil.logs._tokens import WILDCARD, covers, loose
 
 MAX_EXTRA_WORDS = 8
@@ -150,6 +154,8 @@ def span_slot(
         return None  # plain words: "closed its connection." / "disconnected." are two events
     if opener != _opener(new[0]) or closer != _closer(new[-1]):
         return None  # "'NFS'" / "'GPU Temp'" agree; "(x)" / "[y z]" do not
+    if event_words(new if len(new) > 1 else have, 0, have[0], new[0]):
+        return None  # '"GET <*>"' / '"POST <*>:predict HTTP/<*>"': two requests' methods
     return Span(p, m - s, n - s, opener + WILDCARD + closer, agree)
 
 

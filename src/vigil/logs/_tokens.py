@@ -11,9 +11,10 @@ Two strengths of "variable":
   that holds a run of three or more digits (``blk_-1608``, ``job_1445_0020``; not an upper-case
   code, ``ISPN000094``, ``ED25519``, which is weak: message codes and algorithm names are
   constants more often than values), long hex strings, a number in scientific notation
-  (``2.412331E+00``, ``1e+06``), rooted paths (``/a/b``, ``/healthz``), the part of a URL after
-  ``scheme://``, host names with their port (``db.internal:5432``, ``msra-sa-41:9000``,
-  ``pg-db02:5432``, ``localhost:2019``; an IP keeps ``<*>:<*>`` as in the Loghub templates),
+  (``2.412331E+00``, ``1e+06``), rooted paths (``/a/b``, ``/healthz``, with a custom method
+  ``/v1/models/m:predict``), the part of a URL after ``scheme://``, host names with their port
+  (``db.internal:5432``, ``msra-sa-41:9000``, ``pg-db02:5432``, ``localhost:2019``; an IP keeps
+  ``<*>:<*>`` as in the Loghub templates),
   durations without seconds (``01:32``), values joined by ``@`` (a mailbox or a user at a host,
   ``bob@example.org``, ``svc@login02``, is one value, and so is an address at a named network,
   ``10.0.0.5@o2ib``), a network interface by slot and port (``GigabitEthernet1/0/14``), a function
@@ -102,7 +103,11 @@ _STRONG = re.compile(
     # not the path ("Serializing engine to /e/rank0.engine...": TensorRT, Spark, kube's
     # leader election print the ellipsis; the labels keep it out of the value, masks22)
     r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+"
-    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\.\.)?(?:\s|$))|[\w.\-@%+~$*]*)(?:\?[\w.\-@%+~$*=&]*)?"
+    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\.\.)?(?:\s|$))|[\w.\-@%+~$*]*)"
+    # a custom method after the last segment (Google's API style: "/v1/models/m:predict",
+    # TF Serving, KServe, Vertex AI, Gemini's ":generateContent") or a route's parameter
+    # ("/api/dashboards/uid/:uid", Express, Grafana): part of the path (bugs27)
+    r"(?::[A-Za-z][\w\-]*(?![\w:/@.\-]))?(?:\?[\w.\-@%+~$*=&]*)?"
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
@@ -285,11 +290,13 @@ is. Not after a key (``task-0`` in ``[sink|task-0]``, ``id=sink-0``) nor in capi
 (``Interconnect-1``, ``S-1``): there the name says which kind the number counts."""
 
 
-def mask(content: str, *, header: bool = False) -> str:
+def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> str:
     """Replace the strong variables of ``content`` with ``<*>`` (whitespace is kept as is).
 
     ``header``: ``content`` is a line's header (masked for its prefix), whose ``program[pid]``
-    keeps its name: the indexed-name rule is a message's only."""
+    keeps its name: the indexed-name rule is a message's only. ``beside_ipv4``: ``content`` is
+    a word of a line that brackets an IPv4 address, so a bracketed IPv6 address keeps its
+    brackets (:func:`vigil.logs._wholes.ipv6_beside_ipv4`)."""
     line = content
     if " " not in content and ("['" in content or "{'" in content or SPACE in content):
         content = mask_literals(content)
@@ -317,7 +324,7 @@ def mask(content: str, *, header: bool = False) -> str:
     if "go1." in content:
         content = mask_go_versions(content)
     if ":" in content and ("::" in content or content.count(":") >= 7):
-        content = mask_unspecified_ports(mask_bracketed_ipv6(content))
+        content = mask_unspecified_ports(mask_bracketed_ipv6(content, beside_ipv4=beside_ipv4))
         content = _IPV6.sub(WILDCARD, content)
     if "/" in content:
         content = mask_relative_paths(mask_wal_positions(mask_object_refs(content)))

@@ -129,12 +129,26 @@ _AT_PORT = re.compile(
 )
 
 
-def mask_bracketed_ipv6(content: str) -> str:
+def mask_bracketed_ipv6(content: str, *, beside_ipv4: bool = False) -> str:
     """``content`` with each IPv6 address in square brackets replaced by ``<*>`` (its port, if
-    any, is masked after it as a number). Callers test for ``::`` or seven colons first."""
-    if "[" not in content or _BRACKETED_IPV4.search(content) is not None:
+    any, is masked after it as a number). Callers test for ``::`` or seven colons first.
+    ``beside_ipv4``: ``content`` is one word of a line that brackets an IPv4 address (see
+    :func:`ipv6_beside_ipv4`), whose brackets are kept as the line's own would be."""
+    if beside_ipv4 or "[" not in content or _BRACKETED_IPV4.search(content) is not None:
         return content
     return _BRACKETED_IPV6.sub(WILDCARD, content)
+
+
+def ipv6_beside_ipv4(words: list[str]) -> list[int]:
+    """The places of ``words`` holding an IPv6 address in brackets when another word of the
+    line brackets an IPv4 address (Exim's ``listening for SMTP on [0.0.0.0]:25 [::]:25``):
+    the exception of :func:`mask_bracketed_ipv6`, which sees a whole line, for the word masks
+    (:meth:`vigil.logs._wordmasks.WordMasks.mask_list`), which mask one word at a time and so
+    never showed it the other word. Callers test the line for ``[`` and ``::`` first."""
+    places = [i for i, word in enumerate(words) if _BRACKETED_IPV6.search(word) is not None]
+    if places and any(_BRACKETED_IPV4.search(word) is not None for word in words):
+        return places
+    return []
 
 
 def mask_unspecified_ports(content: str) -> str:

@@ -12,6 +12,9 @@ word itself is the key of a second cache. After the word masks, names the words 
 introduce are masked (:func:`vigil.logs._named.named_values`; no weak words then), a GPU's
 memory in its name is given back (:func:`vigil.logs._models.keep_gpu_memory`) and a full
 stop the line ends with is kept apart from its last value (:func:`vigil.logs._tokens.full_stop`).
+A bracketed IPv6 address on a line that brackets an IPv4 address keeps its brackets
+(:func:`vigil.logs._wholes.ipv6_beside_ipv4`): a rule of the whole line, which a word's own
+mask cannot see.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from vigil.logs._msgids import keep_ids
 from vigil.logs._named import named_values
 from vigil.logs._shape import SHAPE, has_digit
 from vigil.logs._tokens import WILDCARD, full_stop, mask
+from vigil.logs._wholes import ipv6_beside_ipv4
 
 
 class WordMasks:
@@ -70,6 +74,9 @@ class WordMasks:
                     weak_cache.clear()
                 weak_cache[word] = masked
             out.append(masked)
+        if "::" in joined and "[" in joined:  # Exim's "[0.0.0.0]:25 [::]:25": brackets kept
+            for i in ipv6_beside_ipv4(words):
+                out[i] = mask(words[i], beside_ipv4=True)
         self.kept = kept = keep_ids(words, out)
         if kept:  # a message id kept: its digits matter, as a weak word's (sorted places)
             weak = sorted({*weak, *(i for i, _ in kept)})
