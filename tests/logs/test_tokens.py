@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from vigil.logs import TemplateMiner, mask
+from vigil.logs._compare import covers
 from vigil.logs._slots import look_alike
-from vigil.logs._tokens import covers
 
 
 def test_numbers_ips_and_ports_are_masked() -> None:

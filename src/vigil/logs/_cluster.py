@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from vigil.logs._compare import NAME_PAIR, NAMED_ID, covers, generalise, loose, plain_difference
 from vigil.logs._enclosed import (
     angled,
     enclosed_key,
@@ -41,17 +42,7 @@ from vigil.logs._slots import (
     unset,
 )
 from vigil.logs._texts import SPACE, quoted_span, reason_span
-from vigil.logs._tokens import (
-    MONTHS,
-    NAME_PAIR,
-    NAMED_ID,
-    UNITS,
-    WILDCARD,
-    covers,
-    generalise,
-    loose,
-    plain_difference,
-)
+from vigil.logs._tokens import MONTHS, UNITS, WILDCARD
 from vigil.logs._unquoted import same_key, unquoted_text
 
 FIRST_WORD_VARIABLE_POSITION = 2

@@ -30,9 +30,10 @@ import re
 from collections.abc import Iterable, Mapping
 
 from vigil.logs._cluster import ANY, Cluster, joined_names
+from vigil.logs._compare import covers, loose
 from vigil.logs._siblings import MIN_SIBLINGS
 from vigil.logs._slots import look_alike
-from vigil.logs._tokens import WILDCARD, covers, loose
+from vigil.logs._tokens import WILDCARD
 
 MIN_HEAD_WORDS = 4
 """A first word is compared across buckets only in a message of this many words or more: the

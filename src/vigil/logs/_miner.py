@@ -35,7 +35,7 @@ How a line finds its cluster:
      look alike and that a label introduces (a user name after ``user``/``for``/``from``, a value
      after ``name:``), two qualified names or two snake/kebab-case identifiers (see
      :func:`vigil.logs._slots.introduced`), two name pairs (``web/web1``/``api/api2``,
-     :data:`vigil.logs._tokens.NAME_PAIR`), the opening unit name, a whole column of a
+     :data:`vigil.logs._compare.NAME_PAIR`), the opening unit name, a whole column of a
      ``|`` row, an HTTP reason phrase after its code, a label's value ending a short message
      or a name after a first word naming its kind; the same two words again elsewhere in
      the line are that one value given twice.

@@ -140,6 +140,6 @@ def keep_gpu_memory(words: list[str], out: list[str]) -> list[int]:
 def model_word(word: str) -> bool:
     """``word`` is one model identifier kept whole (``meta-llama/Llama-3.1-8B-Instruct``,
     ``llama3.1:8b``, ``A100-SXM4-80GB``): two different ones in one place of a template are one
-    value, ``<*>`` (:func:`vigil.logs._tokens.loose`), not their parts."""
+    value, ``<*>`` (:func:`vigil.logs._compare.loose`), not their parts."""
     spans = _spans(word) if _HINT.search(word) is not None else []
     return len(spans) == 1 and spans[0] == (0, len(word), True)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 
+from vigil.logs._compare import KEY_END, KEY_START, common_prefix, qualified
 from vigil.logs._texts import SPACE, inside_one_text
-from vigil.logs._tokens import KEY_END, KEY_START, WILDCARD, common_prefix, qualified
+from vigil.logs._tokens import WILDCARD
 
 _SEGMENT_BREAK = re.compile(r"[-.|/\\:]+")
 """What joins the parts of a compound name: ``site-b``, ``com.example.maps``, ``a|task-0``."""

@@ -39,10 +39,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from vigil.logs._cluster import ANY, LOOSE, Cluster, _widen
+from vigil.logs._compare import covers, loose
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._shape import SHAPE
 from vigil.logs._slots import event_words
-from vigil.logs._tokens import WILDCARD, covers, loose
+from vigil.logs._tokens import WILDCARD
 
 MAX_EXTRA_WORDS = 8
 """How many words longer or shorter a line may be than a cluster it is compared with here:

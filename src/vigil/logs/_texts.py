@@ -235,7 +235,7 @@ def other_text(a: str, b: str) -> str | None:
 
 
 def _common_prefix(a: str, b: str) -> str:
-    """As :func:`vigil.logs._tokens.common_prefix` (which imports this module)."""
+    """As :func:`vigil.logs._compare.common_prefix` (which imports this module)."""
     n, limit = 0, min(len(a), len(b))
     while n < limit and a[n] == b[n]:
         n += 1

@@ -2,7 +2,7 @@
 
 Called by :func:`vigil.logs._texts.split_words` (:func:`join_unquoted`, for a line holding
 ``err=`` or ``error=``), by :mod:`vigil.logs._cluster` (:func:`unquoted_text`: two such texts
-in one place are one value) and by :func:`vigil.logs._tokens.generalise`
+in one place are one value) and by :func:`vigil.logs._compare.generalise`
 (:func:`unquoted_pattern`). Pure string functions, no state.
 
 Rust's ``tracing`` (the ``tracing-subscriber`` formatter) prints a field recorded by its
