@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from vigil.logs._marks import WILDCARD
 from vigil.logs._models import model_word
-from vigil.logs._texts import SPACE, other_text, reason_span
+from vigil.logs._texts import SPACE, common_prefix, other_text, reason_span
 from vigil.logs._unquoted import unquoted_pattern, unquoted_text
 
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
@@ -143,11 +143,3 @@ _STOP = re.compile(r"[.!?]+$")
 
 
 _PIECES = re.compile(r"([\"'@=:,;()\[\]{}]+)")
-
-
-def common_prefix(a: str, b: str) -> str:
-    n = 0
-    limit = min(len(a), len(b))
-    while n < limit and a[n] == b[n]:
-        n += 1
-    return a[:n]

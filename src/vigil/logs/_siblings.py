@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from vigil.logs._cluster import LITERAL, MIN_WORDS_FOR_SIBLINGS, Cluster
-from vigil.logs._compare import common_prefix
 from vigil.logs._slots import event_words, key_label, names_kind
+from vigil.logs._texts import common_prefix
 
 MIN_SIBLINGS = 3
 """Events that differ in one plain word only, at one place, are taken for one event with a

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._compare import KEY_END, KEY_START, common_prefix, qualified
-from vigil.logs._texts import SPACE, inside_one_text
+from vigil.logs._compare import KEY_END, KEY_START, qualified
+from vigil.logs._texts import SPACE, common_prefix, inside_one_text
 from vigil.logs._tokens import WILDCARD
 
 _SEGMENT_BREAK = re.compile(r"[-.|/\\:]+")

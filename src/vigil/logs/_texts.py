@@ -156,9 +156,9 @@ MAX_REASON_WORDS = 12
 
 def _clauses(words: list[str], content: str) -> list[str]:
     """``words`` with a reason or command clause (:func:`_join_reason`), an error's unquoted
-    text after its key (:func:`vigil.logs._unquoted.join_unquoted`) and a container or content
-    type printed as a value (:func:`vigil.logs._literals.join_literals`) joined, each looked
-    for only when the line holds its label."""
+    text after its key (:func:`vigil.logs._unquoted.join_unquoted`) and a container printed as
+    a value (:func:`vigil.logs._literals.join_literals`) joined, each looked for only when the
+    line holds its label."""
     if "eason:" in content or "CMD (" in content:
         words = _join_reason(words)
     if "rr=" in content or "ror=" in content:
@@ -219,7 +219,7 @@ def other_text(a: str, b: str) -> str | None:
     most half of its words differ (``"<*> is unreachable"``, ``"<*> <*> from hub"``), its
     shared words kept around one ``<*>`` when the counts differ (``error="failed to query
     data: <*>"``)."""
-    prefix = _common_prefix(a, b)
+    prefix = common_prefix(a, b)
     opening = prefix.rfind('"') + 1
     if not opening:
         return None
@@ -234,8 +234,10 @@ def other_text(a: str, b: str) -> str | None:
     return a[:opening] + kept + WILDCARD + a[ends[0] :]
 
 
-def _common_prefix(a: str, b: str) -> str:
-    """As :func:`vigil.logs._compare.common_prefix` (which imports this module)."""
+def common_prefix(a: str, b: str) -> str:
+    """The longest start ``a`` and ``b`` share; used here and by :mod:`vigil.logs._compare`,
+    :mod:`vigil.logs._slots` and :mod:`vigil.logs._siblings` (one definition: this module
+    imports no other of the miner's comparisons)."""
     n, limit = 0, min(len(a), len(b))
     while n < limit and a[n] == b[n]:
         n += 1
