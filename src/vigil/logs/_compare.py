@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vigil.logs._jsonrun import member_pattern
 from vigil.logs._marks import WILDCARD
 from vigil.logs._models import model_word
 from vigil.logs._texts import SPACE, common_prefix, other_text, reason_span
@@ -107,6 +108,9 @@ def generalise(a: str, b: str) -> str:
         text = other_text(a, b)
         if text is not None:
             return text
+        run = member_pattern(a, b, generalise)  # a compact JSON line's members, one by one
+        if run is not None:
+            return run
         # a quoted value of several words: word by word when both have as many, else the
         # whole words both share stay around the value ('error="failed to query data: <*>"')
         wa, wb = a.split(SPACE), b.split(SPACE)

@@ -1,0 +1,70 @@
+"""A compact JSON line's run of members after the message: compared member by member.
+
+Called by :func:`vigil.logs._compare.generalise` when two words differ and one holds a text
+of several words that :func:`vigil.logs._texts.split_words` joined (its spaces kept as
+:data:`vigil.logs._marks.SPACE`). Pure string functions, no state.
+
+A JSON encoder writes no space between members (zap's JSON encoder and so every
+controller-runtime program: Karpenter, Gatekeeper, Knative; logrus's ``JSONFormatter``,
+pino, bunyan, slog's ``JSONHandler``), so everything after the message's last word is one
+word to the miner: ``status","audit_id":"<*>","error":"etcdserver: request timed out"}``.
+When a member's text value of several words differs in length from line to line (an error,
+a violation), the word pattern kept only what both words share at either end and wrote one
+``<*>`` across every member between (``status"<*>"}``): the keys and the constant values
+after the message were lost. Two such words with the same keys in the same order are one
+run of members: each value is compared alone (:func:`member_pattern`), a differing text is
+``"<*>"`` inside its quotes, and the keys, the constant values and the punctuation stay:
+``status","audit_id":"<*>","error":"<*>"}``. Two runs with other keys, or another head
+before the first key, are left to the word pattern as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from itertools import pairwise
+
+from vigil.logs._marks import SPACE, WILDCARD
+
+_KEY = re.compile(r'[,{]"[^"\\\s]+":')
+"""A member's key after the comma or brace that opens it; a quote inside a string value is
+escaped (``\\"``), so a key-like text inside a value (``{\\"cpu\\":``) is not one."""
+_TEXT = re.compile(r'^"((?:[^"\\]|\\.)*)"(.*)$')
+"""A string value and what closes after it (``"a b"}``)."""
+
+
+def _split(word: str) -> tuple[str, list[str], list[str]] | None:
+    """The word's head before its first key, its keys and the value after each; None when it
+    holds fewer than two members."""
+    keys = list(_KEY.finditer(word))
+    if len(keys) < 2:
+        return None
+    values = [word[k.end() : n.start()] for k, n in pairwise(keys)]
+    values.append(word[keys[-1].end() :])
+    return word[: keys[0].start()], [k.group(0) for k in keys], values
+
+
+def member_pattern(a: str, b: str, generalise: Callable[[str, str], str]) -> str | None:
+    """The pattern of two runs of JSON members with the same head and keys, value by value:
+    a value both share stays, a string value of several words that differs is ``"<*>"``, any
+    other differing value is ``generalise`` of the two values alone. None when the heads or the
+    keys differ, or when no differing value holds a text of several words (the word pattern
+    does as well there)."""
+    sa, sb = _split(a), _split(b)
+    if sa is None or sb is None or sa[0] != sb[0] or sa[1] != sb[1]:
+        return None
+    parts, spaced = [sa[0]], False
+    for key, va, vb in zip(sa[1], sa[2], sb[2], strict=True):
+        parts.append(key)
+        if va == vb:
+            parts.append(va)
+            continue
+        ta, tb = _TEXT.match(va), _TEXT.match(vb)
+        if ta is not None and tb is not None and (SPACE in va or SPACE in vb):
+            if ta.group(2) != tb.group(2):
+                return None
+            spaced = True
+            parts.append('"' + WILDCARD + '"' + ta.group(2))
+        else:
+            parts.append(generalise(va, vb))
+    return "".join(parts) if spaced else None
