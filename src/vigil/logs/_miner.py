@@ -236,11 +236,11 @@ class TemplateMiner:
     def _lookup(self, content: str, key: bytes) -> tuple[Cluster, bool]:
         """The cluster of a line whose shape (and weak words) were not seen yet; remembers it."""
         words = split_words(content)
-        masks, weak = self._masks.mask_list(words)
+        masks, weak, kept = self._masks.mask_list(words)
         masked = " ".join(fold_masks(words, masks, content))
         cluster = self._signatures.get(masked)
         self._crowded = False  # (a remembered signature is never a crowded bucket's)
-        kept, plain = self._masks.kept, ""
+        plain = ""
         if cluster is None and kept:  # a message id kept: its line as masked with no id kept
             plain = " ".join(fold_masks(words, unkept(masks, kept), content))
             cluster = self._signatures.get(plain)

@@ -38,15 +38,18 @@ class WordMasks:
         self.limit = limit
         self.words: dict[str, str] = {}  # word shape -> mask, "" when the digits matter
         self.weak: dict[str, str] = {}  # word -> mask, for the word shapes marked ""
-        self.kept: list[tuple[int, str]] = []  # the last line's message ids kept, their masks
 
     def clear(self) -> None:
         """Drop both caches (a miner restored from saved state starts them afresh)."""
         self.words.clear()
         self.weak.clear()
 
-    def mask_list(self, words: list[str]) -> tuple[list[str], tuple[int, ...]]:
-        """Each word masked, and the positions of the weak words (masks that keep a digit)."""
+    def mask_list(
+        self, words: list[str]
+    ) -> tuple[list[str], tuple[int, ...], list[tuple[int, str]]]:
+        """Each word masked, the positions of the weak words (masks that keep a digit), and the
+        catalogue message ids kept as words with the masks they had
+        (:func:`vigil.logs._msgids.keep_ids`: the miner looks the line up without them too)."""
         cache, weak_cache = self.words, self.weak
         out = []
         weak: list[int] = []
@@ -77,7 +80,7 @@ class WordMasks:
         if "::" in joined and "[" in joined:  # Exim's "[0.0.0.0]:25 [::]:25": brackets kept
             for i in ipv6_beside_ipv4(words):
                 out[i] = mask(words[i], beside_ipv4=True)
-        self.kept = kept = keep_ids(words, out)
+        kept = keep_ids(words, out)
         if kept:  # a message id kept: its digits matter, as a weak word's (sorted places)
             weak = sorted({*weak, *(i for i, _ in kept)})
         if "GB " in joined:  # "NVIDIA H100 80GB HBM3": the GPU's name, its digits kept
@@ -88,4 +91,4 @@ class WordMasks:
                 weak = [i for i in weak if i not in named]
         if len(out) > 1:  # the line's own full stop, not a last value's (db1.example.com.)
             out[-1] = full_stop(words[-1], out[-1])
-        return out, tuple(weak)
+        return out, tuple(weak), kept
