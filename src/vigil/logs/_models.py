@@ -70,7 +70,7 @@ _GPU = re.compile(
 _HINT = re.compile(r"[A-Za-z0-9]/[A-Za-z]|[a-z0-9]:\d|\d-[SPN]")
 
 
-def _spans(content: str) -> list[tuple[int, int, bool]]:
+def _model_spans(content: str) -> list[tuple[int, int, bool]]:
     """Where the model identifiers of ``content`` are, in order, not overlapping, each with
     whether it is kept (``False``: masked whole)."""
     found: list[re.Match[str]] = []
@@ -98,7 +98,7 @@ def keep_models(content: str, mask: Callable[[str], str]) -> str | None:
     (the caller masks it as before)."""
     if _HINT.search(content) is None:
         return None
-    spans = _spans(content)
+    spans = _model_spans(content)
     if not spans:
         return None
     out: list[str] = []
@@ -141,5 +141,5 @@ def model_word(word: str) -> bool:
     """``word`` is one model identifier kept whole (``meta-llama/Llama-3.1-8B-Instruct``,
     ``llama3.1:8b``, ``A100-SXM4-80GB``): two different ones in one place of a template are one
     value, ``<*>`` (:func:`vigil.logs._compare.loose`), not their parts."""
-    spans = _spans(word) if _HINT.search(word) is not None else []
+    spans = _model_spans(word) if _HINT.search(word) is not None else []
     return len(spans) == 1 and spans[0] == (0, len(word), True)
