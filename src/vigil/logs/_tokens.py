@@ -101,9 +101,12 @@ _STRONG = re.compile(
     r"|(?<![\w.$-])[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{4,}(?![\w-])"  # Java obj@hash
     # a path (+ query); after a file's extension a full stop or an ellipsis ends the sentence,
     # not the path ("Serializing engine to /e/rank0.engine...": TensorRT, Spark, kube's
-    # leader election print the ellipsis; the labels keep it out of the value, masks22)
-    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*]+/)+"
-    r"(?:[\w.\-@%+~$*]*\.[A-Za-z]\w{0,7}(?=\.(?:\.\.)?(?:\s|$))|[\w.\-@%+~$*]*)"
+    # leader election print the ellipsis; the labels keep it out of the value, masks22); a
+    # segment may hold "=": Lightning's checkpoint names (epoch=1-step=2502.ckpt, NeMo too),
+    # and Hive-style partition directories under a root (/warehouse/t/dt=2026-12-01/: Spark,
+    # Hive, Trino, Iceberg, Delta, Kafka Connect's HDFS sink) are one path, one value (unseen25)
+    r"|/(?<![\w./]/)(?:[\w.\-@%+~$*=]+/)+"
+    r"(?:[\w.\-@%+~$*=]*\.[A-Za-z]\w{0,7}(?=\.(?:\.\.)?(?:\s|$))|[\w.\-@%+~$*=]*)"
     # a custom method after the last segment (Google's API style: "/v1/models/m:predict",
     # TF Serving, KServe, Vertex AI, Gemini's ":generateContent") or a route's parameter
     # ("/api/dashboards/uid/:uid", Express, Grafana): part of the path (bugs27)
