@@ -22,6 +22,7 @@ from vigil.logs._enclosed import (
     listed,
     paired,
 )
+from vigil.logs._fieldrun import field_value
 from vigil.logs._msgids import filed_as
 from vigil.logs._slots import (
     dns_triple,
@@ -43,7 +44,7 @@ from vigil.logs._slots import (
 )
 from vigil.logs._texts import SPACE, quoted_span, reason_span
 from vigil.logs._tokens import MONTHS, UNITS, WILDCARD
-from vigil.logs._unquoted import same_key, unquoted_text
+from vigil.logs._unquoted import command_pair, same_key, unquoted_text
 
 FIRST_WORD_VARIABLE_POSITION = 2
 """The first two words of a message are its verb and subject ("Failed password", "Connection
@@ -244,7 +245,12 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
         if key == "=" and level == LITERAL and (i in cluster.pinned or settled(cluster, have, new)):
             return None  # "user=guest" after a burst of "user=root": another event
         if key and (
-            plain or key != "=" or (WILDCARD in have and WILDCARD in new) or unset(have, new)
+            plain
+            or key != "="
+            or (WILDCARD in have and WILDCARD in new)
+            or unset(have, new)
+            or field_value(words, i, have, new)  # "gggparent=<NA>"/"gggparent=systemd"
+            or command_pair(have, new)  # "command=cat /etc/shadow" / "command=less <*>"
         ):
             # "user=app"/"user=bob", '"memory"'/'"disk"', "dst=null"/"dst=<*>": any number
             hard += 1
@@ -556,6 +562,9 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
             # widened already to cover it (``[<*>|task-0|offsets]`` over ``[b|task-0|offsets]``):
             # loosening it again would make the template depend on whether the line came by
             # the masked-line cache, which a restarted miner has lost (test_state_roundtrip)
+            continue
+        if command_pair(have, new):  # "command=python3 <*>" / "command=curl -sk <*>": one value
+            cluster.words[i], cluster.levels[i], changed = generalise(have, new), LOOSE, True
             continue
         lhave, lnew = loose(have), loose(new)
         if lhave == lnew or covers(lhave, lnew):

@@ -16,7 +16,7 @@ from vigil.logs._jsonrun import member_pattern
 from vigil.logs._marks import WILDCARD
 from vigil.logs._models import model_word
 from vigil.logs._texts import SPACE, common_prefix, other_text, reason_span
-from vigil.logs._unquoted import unquoted_pattern, unquoted_text
+from vigil.logs._unquoted import command_pair, unquoted_pattern, unquoted_text
 
 _ANY_DIGIT_PIECE = re.compile(r"(?<![\w-])[\w-]*\d[\w-]*")
 _DIGIT = re.compile(r"\d")
@@ -100,7 +100,7 @@ def generalise(a: str, b: str) -> str:
         while sum(map(closing.count, ")]}")) > opened:
             closing = closing[1:]
         return label + SPACE + opening + WILDCARD + closing
-    if unquoted_text(a) and unquoted_text(b):
+    if (unquoted_text(a) and unquoted_text(b)) or command_pair(a, b):
         text = unquoted_pattern(a, b)  # two errors after one key: "error=<*>"
         if text is not None:
             return text

@@ -154,6 +154,11 @@ _REASON_WORD = re.compile(r"^(?:[(\[{]?[Rr]eason:|CMD)\ue000")
 MAX_REASON_WORDS = 12
 
 
+_TEXT_KEY_ENDS = ("rr=", "ror=", "md=", "nd=", "ine=", "MD=", "ND=", "INE=")
+"""How the keys of :func:`vigil.logs._unquoted.join_unquoted` end (``err=``, ``error=``,
+``cmd=``, ``command=``, ``cmdline=``, sudo's ``COMMAND=``): a cheap test before the join."""
+
+
 def _clauses(words: list[str], content: str) -> list[str]:
     """``words`` with a reason or command clause (:func:`_join_reason`), an error's unquoted
     text after its key (:func:`vigil.logs._unquoted.join_unquoted`) and a container printed as
@@ -161,7 +166,7 @@ def _clauses(words: list[str], content: str) -> list[str]:
     line holds its label."""
     if "eason:" in content or "CMD (" in content:
         words = _join_reason(words)
-    if "rr=" in content or "ror=" in content:
+    if "=" in content and any(hint in content for hint in _TEXT_KEY_ENDS):
         words = join_unquoted(words)
     if may_hold(content):
         words = join_literals(words, content)

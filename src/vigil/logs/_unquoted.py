@@ -18,9 +18,19 @@ A text that stays the same is printed as its words, as the labels keep it (``err
 refused (os error <*>)``); two texts that share no opening word, or that differ in most of
 their words, are one ``<*>`` after the key.
 
+A command line after its key among other fields is written the same way (branch kv28):
+Falco's ``command=sh -c nvidia-smi -q terminal=34817`` (its ``proc.cmdline``), ``cmd=`` and
+``cmdline=`` fields of process records (a command ending the line, as sudo's ``COMMAND=``, is
+left to the span rules).
+A program and its arguments are one value, so two command lines under one key are
+``key=<*>`` whatever their words (:func:`command_pair`, also for a one-word command against a
+longer one, asked by :func:`vigil.logs._compare.generalise` and
+:func:`vigil.logs._cluster._widen`).
+
 Only the keys of an error (``err``, ``error``, dotted ``error.message`` style names ending in
-them): any other key's value ends at its first space, as logfmt's unquoted values do
-(``status=ok done``: ``done`` is the message's word)."""
+them) and of a command line (``cmd``, ``cmdline``, ``command``, in any case): any other key's
+value ends at its first space, as logfmt's unquoted values do (``status=ok done``: ``done`` is
+the message's word)."""
 
 from __future__ import annotations
 
@@ -28,8 +38,12 @@ import re
 
 from vigil.logs._marks import SPACE, WILDCARD
 
-_ERROR_KEY = re.compile(r"^(?:[\w\-]+\.)*(?:err|error)=[^\s\"'=]")
-"""A word opening an error's unquoted text: the key and the text's first character."""
+_ERROR_KEY = re.compile(r"^(?:[\w\-]+\.)*(?:err|error|(?i:cmd|cmdline|command))=[^\s\"'=]")
+"""A word opening an error's or a command line's unquoted text: the key and the text's first
+character."""
+_COMMAND_KEY = re.compile(r"^(?:[\w\-]+\.)*(?i:cmd|cmdline|command)=")
+"""A command line's key (``command=``, Falco's ``proc.cmdline=``, sudo's ``COMMAND=``): its
+text is a program and its arguments, one value whole."""
 _KEY = re.compile(r"^[\w.\-]+=")
 """A word opening the next field (``client.addr=``, ``error.sources=[...]``)."""
 MAX_TEXT_WORDS = 16
@@ -40,7 +54,9 @@ a key followed by the message's own words than one value."""
 def join_unquoted(words: list[str]) -> list[str]:
     """``words`` with an error's unquoted text (``error=TLS detection timed out``) joined into
     one word, up to the next ``key=`` word or the end; the first word (the message's) and a
-    text of one word are left as they are."""
+    text of one word are left as they are. A command line is joined only up to a next
+    ``key=`` word: one that ends the line (sudo's ``COMMAND=...``) is a trailing span, which
+    the miner's span rules (:mod:`vigil.logs._spans`) already fold into one value."""
     for i in range(1, len(words) - 1):
         if not _ERROR_KEY.match(words[i]):
             continue
@@ -49,6 +65,8 @@ def join_unquoted(words: list[str]) -> list[str]:
             end += 1
         if end - i < 2 or end - i > MAX_TEXT_WORDS:
             continue
+        if end == len(words) and _COMMAND_KEY.match(words[i]) is not None:
+            continue
         return [*words[:i], SPACE.join(words[i:end]), *words[end:]]
     return words
 
@@ -56,6 +74,19 @@ def join_unquoted(words: list[str]) -> list[str]:
 def unquoted_text(word: str) -> bool:
     """True for a word :func:`join_unquoted` joined (an error key and a text of several words)."""
     return SPACE in word and _ERROR_KEY.match(word) is not None
+
+
+def command_pair(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are two command lines under one command key, at least one of
+    several words (:func:`join_unquoted` joined it): ``command=bash`` / ``command=bash -il``.
+    A command of one word is a command line as well, so the pair is one value."""
+    return (
+        (SPACE in a or SPACE in b)
+        and _COMMAND_KEY.match(a) is not None
+        and _ERROR_KEY.match(a) is not None
+        and _ERROR_KEY.match(b) is not None
+        and same_key(a, b)
+    )
 
 
 def unquoted_pattern(a: str, b: str) -> str | None:
@@ -69,6 +100,8 @@ def unquoted_pattern(a: str, b: str) -> str | None:
     keyb, _, vb = b.partition("=")
     if key != keyb:
         return None
+    if _COMMAND_KEY.match(a) is not None:
+        return key + "=" + WILDCARD  # two command lines: "sh -c nvidia-smi -q" / "bash -il"
     ta, tb = va.split(SPACE), vb.split(SPACE)
     if ta[0] != tb[0] and len(ta) != len(tb):
         return key + "=" + WILDCARD
