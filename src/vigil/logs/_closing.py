@@ -37,8 +37,8 @@ _DATE = re.compile(r"^\d{1,4}[/.\-]\d\d?[/.\-]\d{1,4}$")
 
 def closing_fields(line: str, end: int, fields: Fields) -> tuple[int, Fields]:
     """``(end, fields)`` past the closing constructs the module names, or as given."""
-    if end <= 0 or end >= len(line):
-        return end, fields
+    if end <= 1 or end >= len(line) or "- " not in line[end - 2 : end + 160]:
+        return end, fields  # each construct has a lone dash, before the cut or after
     names = [name for name, _ in fields]
     if names == ["Time"] and _DATE.match(fields[0][1]):
         clock = _DASHED_CLOCK.match(line, end)
@@ -56,7 +56,7 @@ def closing_fields(line: str, end: int, fields: Fields) -> tuple[int, Fields]:
             end = named.end()
             fields = (*fields, ("Component", named.group(1)), ("Level", named.group(2)))
             names += ["Component", "Level"]
-    if "Level" in names and line[end - 1 : end] == " ":
+    if "Level" in names and line[end - 1 : end] == " " and ":" in line[end : end + 80]:
         located = _DASHED_LOCATION.match(line, end)
         if located is not None:
             return located.end(), (*fields, ("Source", located.group(1)))
