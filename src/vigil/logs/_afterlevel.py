@@ -26,10 +26,12 @@ _LOCATED_LOGGER = re.compile(r"^[a-z0-9][\w.\-/]*:$")
 """A logger name with its colon after a bracketed source location (``0-management:``,
 ``0-rpc-transport/rdma:``); lower-case or numbered: a capitalised word opens the message."""
 _TIME = re.compile(
-    r"^\d[\d:.,/\-+TZ]*$|^\d+[\d:.,/\-]*[A-Z]{0,3}$|^\d{4}-\d\d-\d\d_\d\d:\d\d[\d:.,+\-Z]*$"
+    r"^(?!\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?:?$)"
+    r"(?:\d[\d:.,/\-+TZ]*|\d+[\d:.,/\-]*[A-Z]{0,3}|\d{4}-\d\d-\d\d_\d\d:\d\d[\d:.,+\-Z]*)$"
 )
 """A time or date token; the date and the clock may be joined by ``_`` as by ``T``
-(``2026-11-29_10:00:01.118+0000:``)."""
+(``2026-11-29_10:00:01.118+0000:``). An IPv4 address, with its port or not (``10.0.0.5:8080``),
+is digits, dots and a colon like a clock but never a time."""
 _TOKEN = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]:?|\S+")  # one level of nested brackets
 _LOGGER = re.compile(r"^[\w.$\-/\[\]#]+:$")
 """A logger name closed by a colon; ``#`` joins a Java class and its method (``Run#execute:``)."""

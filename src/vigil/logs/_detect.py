@@ -73,6 +73,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._afterlevel import _FIELD, _TIME
+from vigil.logs._closing import closing_fields
 from vigil.logs._glued import glued_layout, tagged_output
 from vigil.logs._kinds import _LEVELS
 from vigil.logs._layouts import (
@@ -119,6 +120,12 @@ _COLON_LEVELS = _LEVELS | {"event", "maj", "mid_debug", "full_debug"}
 
 def detect_header(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     """(index where the message starts, the header fields found) for a raw line; 0 if none."""
+    end, fields = _detect(line)
+    return closing_fields(line, end, fields)  # "<date> -- <clock> - <Info> -", "x.cc:42 -"
+
+
+def _detect(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
+    """:func:`detect_header` before the closing fields of :mod:`vigil.logs._closing`."""
     if line[:1] == "[":
         tagged = tagged_output(line)  # "[1,0]<stderr>:<time>: I file.cc:12] msg" (mpirun)
         if tagged is not None:

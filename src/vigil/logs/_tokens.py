@@ -109,8 +109,11 @@ _STRONG = re.compile(
     r"(?:[\w.\-@%+~$*=]*\.[A-Za-z]\w{0,7}(?=\.(?:\.\.)?(?:\s|$))|[\w.\-@%+~$*=]*)"
     # a custom method after the last segment (Google's API style: "/v1/models/m:predict",
     # TF Serving, KServe, Vertex AI, Gemini's ":generateContent") or a route's parameter
-    # ("/api/dashboards/uid/:uid", Express, Grafana): part of the path (bugs27)
-    r"(?::[A-Za-z][\w\-]*(?![\w:/@.\-]))?(?:\?[\w.\-@%+~$*=&]*)?"
+    # ("/api/dashboards/uid/:uid", Express, Grafana): part of the path (bugs27); a volume's
+    # mount options are not (Docker's, Podman's, Compose's "-v /data:/data:ro", ":rw", ":z",
+    # ":rshared"): an access mode is a state, kept as written ("<*>:ro", the labels' states)
+    r"(?::(?!(?:ro|rw|z|Z|r?shared|r?slave|r?private|cached|delegated|consistent|nocopy)"
+    r"(?![\w\-]))[A-Za-z][\w\-]*(?![\w:/@.\-]))?(?:\?[\w.\-@%+~$*=&]*)?"
     r"|(?<![\w./])\.\.?/[\w.\-@%+~$*/]*"  # relative path: ./run, ../lib/x.so
     r"|/(?<![\w./<>*]/)[A-Za-z_][\w.\-]*(?:\?[\w.\-@%+~$*=&]*)?(?![\w/<])"  # a path of one segment
     r"|(?<![\w])[A-Za-z]:\\[^\s\\]*(?:\\[^\s\\]*)*"  # Windows path: C:\Windows\x.dll
