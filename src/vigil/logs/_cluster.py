@@ -22,6 +22,7 @@ from vigil.logs._enclosed import (
     listed,
     paired,
 )
+from vigil.logs._jsonrun import run_pattern
 from vigil.logs._msgids import filed_as
 from vigil.logs._slots import (
     dns_triple,
@@ -541,6 +542,12 @@ LOOSE_KEY = WILDCARD + "="
 _KEY_NAME = re.compile(r"^[A-Za-z_][\w\-]*$")
 
 
+def _loosened(a: str, b: str) -> str:
+    """Two differing values of one JSON member, loosened as whole words are."""
+    la, lb = loose(a), loose(b)
+    return la if la == lb else generalise(la, lb)
+
+
 def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
     """Widen ``cluster``'s template so that it covers ``words``; True if it changed."""
     changed = False
@@ -556,6 +563,11 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
             # widened already to cover it (``[<*>|task-0|offsets]`` over ``[b|task-0|offsets]``):
             # loosening it again would make the template depend on whether the line came by
             # the masked-line cache, which a restarted miner has lost (test_state_roundtrip)
+            continue
+        members = run_pattern(have, new, _loosened)  # a compact JSON run: each member a word
+        if members is not None:
+            if members != have:
+                cluster.words[i], cluster.levels[i], changed = members, LOOSE, True
             continue
         lhave, lnew = loose(have), loose(new)
         if lhave == lnew or covers(lhave, lnew):
