@@ -74,6 +74,8 @@ def run_pattern(a: str, b: str, generalise: Callable[[str, str], str]) -> str | 
     ``[<*>]``, a differing text of several words ``"<*>"``, any other differing value
     ``generalise`` of the two values alone (the caller loosens them). None when either word
     is no run of two members or more, or when the heads or keys differ."""
+    if '":' not in a or '":' not in b:  # the miner's words are seldom JSON: no regex for them
+        return None
     sa, sb = _split(a), _split(b)
     if sa is None or sb is None or sa[0] != sb[0] or sa[1] != sb[1]:
         return None
