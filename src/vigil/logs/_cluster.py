@@ -23,6 +23,7 @@ from vigil.logs._enclosed import (
     paired,
 )
 from vigil.logs._fieldrun import field_value
+from vigil.logs._jsonrun import run_pattern
 from vigil.logs._msgids import filed_as
 from vigil.logs._slots import (
     dns_triple,
@@ -547,6 +548,12 @@ LOOSE_KEY = WILDCARD + "="
 _KEY_NAME = re.compile(r"^[A-Za-z_][\w\-]*$")
 
 
+def _loosened(a: str, b: str) -> str:
+    """Two differing values of one JSON member, loosened as whole words are."""
+    la, lb = loose(a), loose(b)
+    return la if la == lb else generalise(la, lb)
+
+
 def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
     """Widen ``cluster``'s template so that it covers ``words``; True if it changed."""
     changed = False
@@ -565,6 +572,11 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
             continue
         if command_pair(have, new):  # "command=python3 <*>" / "command=curl -sk <*>": one value
             cluster.words[i], cluster.levels[i], changed = generalise(have, new), LOOSE, True
+            continue
+        members = run_pattern(have, new, _loosened)  # a compact JSON run: each member a word
+        if members is not None:
+            if members != have:
+                cluster.words[i], cluster.levels[i], changed = members, LOOSE, True
             continue
         lhave, lnew = loose(have), loose(new)
         if lhave == lnew or covers(lhave, lnew):
