@@ -1,10 +1,12 @@
-"""A size's unit before a closing bracket (branch units28).
+"""A size's unit before a closing bracket, and a bracketed ``[key=value]`` field (branch units28).
 
 A unit before ``)`` was folded into its value from the first line (``18.21 MB)`` -> ``<*>)``),
 while 24 of the 27 such labels across the directories keep it (``<*> MB)``: VictoriaMetrics,
 Proxifier, CockroachDB, Proxmox, JuiceFS, LMCache); it now stays while every line has it, as
 before a comma, and folds once a size of the template shows another unit (Spark's
-``(estimated size <*>, free <*>)``, ``free`` printed in KB in every line of Loghub's 2k)."""
+``(estimated size <*>, free <*>)``, ``free`` printed in KB in every line of Loghub's 2k).
+A ``[ServerName=querynode]`` field was widened whole (``[<*>]``) as a bracketed name: its key
+is a constant, its value alone varies (Milvus, TiDB, SSSD)."""
 
 from __future__ import annotations
 
@@ -49,6 +51,29 @@ def test_once_a_size_shows_another_unit_its_sizes_closing_a_bracket_fold() -> No
     )
     assert ids[0] == ids[1] == ids[2]
     assert templates[-1] == "Block <*> stored as values in memory (estimated size <*>, free <*>)"
+
+
+def test_a_bracketed_key_value_field_varies_in_its_value_alone() -> None:
+    ids, templates = _run(
+        [
+            '["Session Register Begin"] [ServerName=querynode] [ServerID=12]',
+            '["Session Register Begin"] [ServerName=datanode] [ServerID=14]',
+            '["Session Register Begin"] [ServerName=proxy] [ServerID=9]',
+        ]
+    )
+    assert ids[0] == ids[1] == ids[2]
+    assert templates[-1] == '["Session Register Begin"] [ServerName=<*>] [ServerID=<*>]'
+
+
+def test_a_bracketed_name_after_a_plain_word_still_varies_whole() -> None:
+    ids, templates = _run(
+        [
+            "reloading application [api] from the new release directory",
+            "reloading application [admin] from the new release directory",
+        ]
+    )
+    assert ids[0] == ids[1]
+    assert templates[-1] == "reloading application [<*>] from the new release directory"
 
 
 def test_a_size_ending_a_phrase_keeps_its_unit_beside_one_whose_units_varied() -> None:
