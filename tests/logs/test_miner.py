@@ -196,10 +196,13 @@ def test_a_unit_ending_a_phrase_stays_until_another_one_shows_up() -> None:
         m.add("Loading model weights took 15.2 GB").template == "Loading model weights took <*> GB"
     )
     assert m.add("Loading model weights took 812 MB").template == "Loading model weights took <*>"
-    # closing brackets the unit is the value's from the first line; before a comma it stays
-    # while constant, as ending a phrase (branch masks22), and folds once another one shows up
+    # before a comma (branch masks22) or a closing bracket (branch units28) the unit stays
+    # while constant, as ending a phrase, and folds once another one shows up, every size of
+    # the template with it
     t = m.add("Block rdd_1 stored as bytes in memory (estimated size 5.2 KB, free 1.0 KB)")
-    assert t.template == "Block rdd_1 stored as bytes in memory (estimated size <*> KB, free <*>)"
+    assert t.template == (
+        "Block rdd_1 stored as bytes in memory (estimated size <*> KB, free <*> KB)"
+    )
     t = m.add("Block rdd_2 stored as bytes in memory (estimated size 96 B, free 1.1 KB)")
     assert t.template == "Block <*> stored as bytes in memory (estimated size <*>, free <*>)"
 

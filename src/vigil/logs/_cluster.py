@@ -25,6 +25,7 @@ from vigil.logs._enclosed import (
 from vigil.logs._fieldrun import field_value
 from vigil.logs._jsonrun import run_pattern
 from vigil.logs._msgids import filed_as
+from vigil.logs._sizes import fold_sizes, unit_dropped
 from vigil.logs._slots import (
     dns_triple,
     dns_values,
@@ -507,13 +508,15 @@ def _collapse(words: list[str]) -> tuple[list[str], list[int]]:
     runs: list[int] = []
     for w in words:
         if out and out[-1] == WILDCARD and w.rstrip(",;)]}") in UNITS:
-            # "5.2 KB)" closing brackets is "<*>)": the unit is the value's (Spark's Loghub
-            # labels). Ending a phrase ("took 14.9 GB", "of 79 GiB of which") or a clause
-            # before a comma or a semicolon ("current 2 MB, peak", "filesize=1 MB;": Redis,
-            # Squid, HBase, cuFile, SGLang, CockroachDB; branch masks22) the unit stays, one
-            # word "<*> GB,", while every line of the cluster has it, and folds once another
-            # one shows up (_SIZED).
-            bare = w.rstrip(".,;") in UNITS
+            # Ending a phrase ("took 14.9 GB", "of 79 GiB of which"), a clause before a comma
+            # or a semicolon ("current 2 MB, peak", "filesize=1 MB;": Redis, Squid, HBase,
+            # cuFile, SGLang, CockroachDB; branch masks22) or a bracket ("(12 parts, 18.21
+            # MB)", "(1.2 KB) sent", "(stacks: 8.1 MiB)": VictoriaMetrics, Proxifier,
+            # CockroachDB, Proxmox, JuiceFS, LMCache; branch units28) the unit stays, one
+            # word "<*> GB)", while every line of the cluster has it, and folds once another
+            # one shows up (_SIZED), with the template's other sizes (Spark's "(estimated
+            # size <*>, free <*>)": one formatter picks every unit, :func:`_fold_sizes`).
+            bare = w.rstrip(".,;)]}") in UNITS
             out[-1] += " " + w if runs[-1] == 1 and bare else w[len(w.rstrip(",;)]}")) :]
             continue
         if out and out[-1] in (WILDCARD, "/") and w.startswith("HTTP/<*>"):
@@ -561,6 +564,7 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
         if run != cluster.runs[i] and cluster.runs[i] != 1:
             cluster.runs[i] = 1  # a list of varying length: show it as one <*>
             changed = True
+    before = list(cluster.words)
     for i, new in enumerate(words):
         have, level = cluster.words[i], cluster.levels[i]
         if have == new or level == ANY:
@@ -597,6 +601,9 @@ def _widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
             cluster.words[i] = pattern
             cluster.levels[i] = ANY if pattern == WILDCARD else LOOSE
             changed = True
+    if changed and any(map(unit_dropped, before, cluster.words)):
+        for i in fold_sizes(cluster.words):  # one formatter prints every size (._sizes)
+            cluster.levels[i] = LOOSE
     if changed:
         cluster._template = None
     return changed

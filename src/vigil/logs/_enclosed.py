@@ -29,7 +29,10 @@ import re
 
 from vigil.logs._tokens import WILDCARD
 
-_ANGLED = re.compile(r"^(?:<([^<>\s*]+)>|\[([^\[\]\s*]+)\])([,;:.)\]]*)$")
+_ANGLED = re.compile(r"^(?:<([^<>\s*]+)>|\[([^\[\]\s*=]+)\])([,;:.)\]]*)$")
+"""A word wholly in angle or square brackets. Not a ``[key=value]`` field (``[ServerName=proxy]``:
+the bracketed fields of Milvus, TiDB, TiKV and PD, and of SSSD's debug lines): its key is a
+constant and its value alone varies (:func:`vigil.logs._compare.generalise`)."""
 _OPENING_NAME = re.compile(r"^[\[(][a-z][a-z_\-]*$")
 _CLOSING = {"[": "]", "(": ")"}
 
