@@ -35,6 +35,10 @@ _LABEL = re.compile(r"^[A-Za-z][A-Za-z\-]*:$")
 """A label closing a fixed phrase: letters (a hyphen inside), one colon."""
 _FIELD = re.compile(r"^[A-Za-z_][\w.\-]*=\S")
 """A ``key=value`` field: a run of them is the event's, not a text (``a=1 b=2``)."""
+_PLAIN = re.compile(r"^[A-Za-z]+$")
+"""A plain word of letters: the words a text may share after its label, or its own last word."""
+_PAIRS = {")": "(", "]": "[", "}": "{", '"': '"', "'": "'"}
+"""The bracket or quote a closing one closes."""
 MAX_BACK = 3
 """How many words the two texts may share after the label (``cannot select series: ...`` /
 ``cannot parse query: ...`` share ``cannot``): the label is looked for this far before the
@@ -53,7 +57,27 @@ def label_start(words: list[str], line: list[str], p: int) -> int | None:
     for q in range(p, max(p - MAX_BACK, 0), -1):
         if q - 1 < len(words) and words[q - 1] == line[q - 1] and is_label(words[q - 1]):
             return q
+        if q - 1 >= len(words) or _PLAIN.match(words[q - 1]) is None:
+            return None  # a value or a framed word between: the text does not start here
     return None
+
+
+def closed(text: list[str], before: list[str], after: list[str]) -> bool:
+    """True when a text's end is marked: its last word ends in punctuation (``closed.``), the
+    word after it is not a plain word (``(depth: 0)``, ``- {}``), or, at the line's end, a
+    bracket opened before the label closes it (``(TCP Flags: SYN, ACK)``). A plain word after
+    the text may be its own (Kerberos' ``verify failure: Decrypt integrity check failed`` /
+    ``Preauthentication failed``)."""
+    end = closer(text[-1])
+    if after:
+        return bool(end) or _PLAIN.match(after[0]) is None
+    if not end or end[-1] not in _PAIRS:
+        return False
+    head = " ".join(before)
+    opening = _PAIRS[end[-1]]
+    if opening == end[-1]:
+        return head.count(opening) % 2 == 1
+    return head.count(opening) > head.count(end[-1])
 
 
 def texts_alike(have: list[str], new: list[str]) -> bool:

@@ -40,7 +40,7 @@ from functools import lru_cache
 
 from vigil.logs._cluster import ANY, LOOSE, Cluster, _widen
 from vigil.logs._compare import covers, loose
-from vigil.logs._labelled import closer, label_start, texts_alike
+from vigil.logs._labelled import closed, closer, label_start, texts_alike
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._shape import SHAPE
 from vigil.logs._slots import event_words
@@ -60,9 +60,6 @@ by peer`` one word of two agrees, and the tail is as likely another event."""
 _OPENERS = "'\"([{<"
 _CLOSERS = "'\")]}>,;:."
 _KEY = re.compile(r"^[A-Za-z_][\w.\-]*=")
-_BRACKET_CLOSERS = frozenset(")]}\"'")
-"""A text after a label that ends the line is one value only when a bracket or quote opened
-before its label closes it (``(TCP Flags: SYN, ACK)``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +183,8 @@ def _labelled_span(
     else:
         tail = min(s, min(m, n) - start - 1)
     have, new = words[start : m - tail], line[start : n - tail]
-    if tail < 1 and not (have and closer(have[-1])[-1:] in _BRACKET_CLOSERS):
-        return None  # a text ending the line: as likely the statement's own words (strerror's)
-    if not texts_alike(have, new):
-        return None
+    if not texts_alike(have, new) or not closed(new, line[:start], line[n - tail :]):
+        return None  # unframed at its end: as likely the statement's own words (strerror's)
     agree = start + tail
     if agree < MIN_CONSTANT_SHARE * min(m, n):
         return None
