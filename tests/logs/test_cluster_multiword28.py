@@ -92,3 +92,33 @@ def test_a_first_word_label_and_other_fixed_words_keep_events_apart() -> None:
         ]
     )
     assert ids[0] != ids[1]
+
+
+def test_a_text_whose_end_or_start_is_not_marked_stays_the_events_words() -> None:
+    # a plain word after the texts may be their own: Kerberos' two failures stay apart
+    ids, _ = _mined(
+        [
+            "preauth (encrypted_timestamp) verify failure: Decrypt integrity check failed",
+            "preauth (encrypted_timestamp) verify failure: Preauthentication failed",
+        ]
+    )
+    assert ids[0] != ids[1]
+    # a quoted value between the label and the first difference: MySQL's two aborts
+    ids, _ = _mined(
+        [
+            "Aborted connection 12 to db: 'shop' user: 'app' host: '10.0.0.1' "
+            "(Got timeout reading communication packets)",
+            "Aborted connection 13 to db: 'shop' user: 'app' host: '10.0.0.2' "
+            "(Got an error reading communication packets)",
+        ]
+    )
+    assert ids[0] != ids[1]
+    # a bracket opened inside the text closes it, not one opened before the label
+    ids, _ = _mined(
+        [
+            "cluster [WRN] Health check failed: 1 osds down (OSD_DOWN)",
+            "cluster [WRN] Health check failed: Reduced data availability: 3 pgs peering "
+            "(PG_AVAILABILITY)",
+        ]
+    )
+    assert ids[0] != ids[1]
