@@ -182,6 +182,8 @@ def _labelled_span(
             return None
     else:
         tail = min(s, min(m, n) - start - 1)
+        if tail < 0:
+            return None  # the shorter line ends at the label: a text more, not another one
     have, new = words[start : m - tail], line[start : n - tail]
     if not texts_alike(have, new) or not closed(new, line[:start], line[n - tail :]):
         return None  # unframed at its end: as likely the statement's own words (strerror's)
