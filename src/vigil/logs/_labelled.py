@@ -15,8 +15,11 @@ in word count and in most of their words, and :func:`~vigil.logs._spans.span_slo
 apart (two texts of several words each, no quote or bracket framing them).
 
 The evidence asked for here is that of one statement printed twice with two texts: the words
-before the label and the label itself agree, the words after the text agree (or the text ends
-the line) and each text closes with the same punctuation. The label must be a word of letters
+before the label and the label itself agree (no value or framed word between the label and the
+first word that differs: MySQL's ``host: '<*>' (Got timeout ...`` is no text after ``host:``),
+the words after the texts agree, both texts close with the same punctuation and the text's end
+is marked (:func:`closed`: punctuation, a word after it that is not a plain word, or, at the
+line's end, a bracket opened before the label). The label must be a word of letters
 ending in one colon (``error:``, ``failed:``, ``admission:``): not a value before a colon
 (OpenSSH's ``Received disconnect from <*>: 11: Bye Bye``, whose Loghub-2.0 labels keep each
 reason text as the event's words, has a code there), not a scope (``routines::``), not a
