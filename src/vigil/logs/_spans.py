@@ -40,6 +40,7 @@ from functools import lru_cache
 
 from vigil.logs._cluster import ANY, LOOSE, Cluster, _widen
 from vigil.logs._compare import covers, loose
+from vigil.logs._labelled import closed, closer, label_start, texts_alike
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._shape import SHAPE
 from vigil.logs._slots import event_words
@@ -135,6 +136,10 @@ def span_slot(
         listed = _list_span(words, line, p, s)
         if listed is not None:
             return listed
+    if p:
+        labelled = _labelled_span(words, line, p, s, spans)
+        if labelled is not None:
+            return labelled
     if p + s == short:  # one span empty: a word more, unless beside a slot of several words
         if p == 0 or p - 1 not in spans:
             return None
@@ -158,6 +163,42 @@ def span_slot(
     if event_words(new if len(new) > 1 else have, 0, have[0], new[0]):
         return None  # '"GET <*>"' / '"POST <*>:predict HTTP/<*>"': two requests' methods
     return Span(p, m - s, n - s, opener + WILDCARD + closer, agree)
+
+
+def _labelled_span(
+    words: list[str], line: list[str], p: int, s: int, spans: tuple[int, ...]
+) -> Span | None:
+    """The span of two free texts after one label ending in a colon (:mod:`vigil.logs._labelled`:
+    ``error: connection closed.`` / ``error: watcher is closed: EOF.``), or of such a text against
+    the slot a first pair made; None when no label opens the span or the texts do not fit."""
+    start = label_start(words, line, p)
+    if start is None or start < 2:
+        return None  # no label, or the message's first word (a kernel's "ACPI:", "CPU:")
+    m, n = len(words), len(line)
+    s = min(s, _same_tail(words, line))  # a text's last word is not a value's "<*>"
+    if start in spans:  # the cluster's slot there takes the line's text
+        tail = m - start - 1
+        if s < tail:
+            return None
+    else:
+        tail = min(s, min(m, n) - start - 1)
+        if tail < 0:
+            return None  # the shorter line ends at the label: a text more, not another one
+    have, new = words[start : m - tail], line[start : n - tail]
+    if not texts_alike(have, new) or not closed(new, line[:start], line[n - tail :]):
+        return None  # unframed at its end: as likely the statement's own words (strerror's)
+    agree = start + tail
+    if agree < MIN_CONSTANT_SHARE * min(m, n):
+        return None
+    return Span(start, m - tail, n - tail, WILDCARD + closer(have[-1]), agree)
+
+
+def _same_tail(words: list[str], line: list[str]) -> int:
+    """How many last words ``words`` and ``line`` share once weak values are masked."""
+    k, limit = 0, min(len(words), len(line))
+    while k < limit and loose(words[-1 - k]) == loose(line[-1 - k]):
+        k += 1
+    return k
 
 
 def _list_bounds(words: list[str], i: int) -> tuple[int, int]:
