@@ -1,6 +1,6 @@
 """Values a program encloses: a word in angle or square brackets, the second word of a pair.
 
-Called by :func:`vigil.logs._cluster._cost` and :func:`vigil.logs._cluster._widen` on the slow
+Called by :func:`vigil.logs._cluster._cost` and :func:`vigil.logs._widening.widen` on the slow
 path (a line compared with a cluster it differs from in a plain word). Pure string tests.
 
 - A word wholly in angle brackets (``queue <normal>``, ``user <jlee>``, ``Host <cpu-n041>``) is

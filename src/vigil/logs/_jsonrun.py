@@ -17,7 +17,7 @@ run of members: each value is compared alone (:func:`member_pattern`), a differi
 ``status","audit_id":"<*>","error":"<*>"}``. Two runs with other keys, or another head
 before the first key, are left to the word pattern as before.
 
-The miner's template widening (:func:`vigil.logs._cluster._widen`) asks :func:`run_pattern`
+The miner's template widening (:func:`vigil.logs._widening.widen`) asks :func:`run_pattern`
 first for any two such runs: there every member is a word of its own. Loosening the whole run
 (digits masked wherever they stand) turned a key into a value and a constant into a value
 (Karpenter's ``"controllerKind":"<*>","<*>":{"name":"<*>"}`` for

@@ -81,9 +81,7 @@ from vigil.logs._cluster import (
     LITERAL,
     Cluster,
     _bucket_key,
-    _collapse,
     _cost,
-    _widen,
     pin_place,
 )
 from vigil.logs._commands import fold_masks
@@ -97,6 +95,7 @@ from vigil.logs._siblings import siblings as _siblings
 from vigil.logs._spans import fit, nearest
 from vigil.logs._texts import SPACE, split_words
 from vigil.logs._tokens import WILDCARD
+from vigil.logs._widening import collapse, widen
 from vigil.logs._wordmasks import WordMasks
 
 DEFAULT_MAX_CLUSTERS = 50_000
@@ -338,7 +337,7 @@ class TemplateMiner:
         (``(root)``, a subject, widens to ``(<*>)``, not one), where no line would find it."""
         words = split_words(cluster.example)
         masked = " ".join(fold_masks(words, self._masks.mask_list(words)[0], cluster.example))
-        key = _bucket_key(_collapse(masked.split())[0])
+        key = _bucket_key(collapse(masked.split())[0])
         return key if key[0] == len(cluster.words) else _bucket_key(cluster.words)
 
     def templates(self) -> list[Cluster]:
@@ -348,7 +347,7 @@ class TemplateMiner:
     # ------------------------------------------------------------------ slow path
 
     def _slow(self, content: str, masked: str) -> Cluster:
-        words, runs = _collapse(masked.split())
+        words, runs = collapse(masked.split())
         key = _bucket_key(words)
         bucket = self._buckets.setdefault(key, [])
         self._crowded = crowded = len(bucket) > CROWDED_BUCKET
@@ -390,7 +389,7 @@ class TemplateMiner:
                 for cand, place in pins:  # "user=root" then "user=guest": both keep their word
                     cand.pinned = tuple(sorted({*cand.pinned, place}))
                     best.pinned = tuple(sorted({*best.pinned, place}))
-        elif best_cost != (0, 0) and _widen(best, words, runs):
+        elif best_cost != (0, 0) and widen(best, words, runs):
             best, self._last_change = self._merge_into(best, bucket, cands)
         self._file_near(key[1], best)
         if not crowded:  # the line may have made its bucket crowded: cache it then neither
@@ -413,7 +412,7 @@ class TemplateMiner:
         and fold the others into it, each out of its own bucket; returns it."""
         group = sorted(group, key=lambda c: c.id)
         keep = group[0]
-        changed = _widen(keep, words, runs)
+        changed = widen(keep, words, runs)
         if keep.words[0] != WILDCARD:  # a name is a value whole ("backup" / "expire": "<*>")
             keep.words[0], keep.levels[0], keep._template, changed = WILDCARD, ANY, None, True
         merged = []
@@ -517,7 +516,7 @@ class TemplateMiner:
         ``<*>``) and fold the other siblings into it; returns it."""
         group = sorted(siblings, key=lambda c: c.id)
         keep = group[0]
-        _widen(keep, words, runs)
+        widen(keep, words, runs)
         self._last_change = tuple(self._fold(gone, keep, bucket) for gone in group[1:])
         return keep
 
@@ -550,7 +549,7 @@ class TemplateMiner:
     def _fold(self, gone: Cluster, survivor: Cluster, bucket: list[Cluster]) -> tuple[int, int]:
         """Fold ``gone`` into ``survivor`` (template widened, counts and lines summed, its id
         remapped, the caches pointed at the survivor); returns the ``(gone, survivor)`` ids."""
-        _widen(survivor, gone.words, gone.runs)
+        widen(survivor, gone.words, gone.runs)
         # a constant of ``gone`` that the survivor still holds word for word stays a constant
         # (the older id survives: a pinned younger cluster's pin was lost with it)
         if gone.spans:

@@ -1,6 +1,6 @@
 """Sizes written with their units in a template, and their folding once the units vary.
 
-Called by :func:`vigil.logs._cluster._widen`: :func:`vigil.logs._cluster._collapse` keeps a
+Called by :func:`vigil.logs._widening.widen`: :func:`vigil.logs._widening.collapse` keeps a
 size's unit as one word with its number (``18.21 MB)`` -> ``<*> MB)``), before a closing
 bracket as before a comma or at a phrase's end, as most labels do (VictoriaMetrics,
 Proxifier, CockroachDB, Proxmox, JuiceFS, LMCache; Redis, Squid, HBase). Once one size of a
@@ -19,7 +19,7 @@ import re
 from vigil.logs._tokens import UNITS, WILDCARD
 
 _WITH_UNIT = re.compile(r"^<\*> (?:" + "|".join(sorted(UNITS)) + r")([.,;)\]}]*)$")
-"""A size with its unit, one word as :func:`vigil.logs._cluster._collapse` writes it."""
+"""A size with its unit, one word as :func:`vigil.logs._widening.collapse` writes it."""
 
 _BARE = re.compile(r"^<\*>[.,;)\]}]*$")
 

@@ -38,13 +38,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vigil.logs._cluster import ANY, LOOSE, Cluster, _widen
+from vigil.logs._cluster import ANY, LOOSE, Cluster
 from vigil.logs._compare import covers, loose
 from vigil.logs._labelled import closed, closer, label_start, texts_alike
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._shape import SHAPE
 from vigil.logs._slots import event_words
 from vigil.logs._tokens import WILDCARD
+from vigil.logs._widening import widen
 
 MAX_EXTRA_WORDS = 8
 """How many words longer or shorter a line may be than a cluster it is compared with here:
@@ -323,7 +324,7 @@ def fit(cluster: Cluster, span: Span, line: list[str], runs: list[int]) -> bool:
     else:
         cluster.words[start], cluster.levels[start], cluster.runs[start] = span.slot, level, 1
     cluster.spans = tuple(sorted({*cluster.spans, start}))
-    _widen(
+    widen(
         cluster,
         [*line[:start], span.slot, *line[line_stop:]],
         [*runs[:start], 1, *runs[line_stop:]],

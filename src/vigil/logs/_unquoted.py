@@ -25,7 +25,7 @@ left to the span rules).
 A program and its arguments are one value, so two command lines under one key are
 ``key=<*>`` whatever their words (:func:`command_pair`, also for a one-word command against a
 longer one, asked by :func:`vigil.logs._compare.generalise` and
-:func:`vigil.logs._cluster._widen`).
+:func:`vigil.logs._widening.widen`).
 
 Only the keys of an error (``err``, ``error``, dotted ``error.message`` style names ending in
 them) and of a command line (``cmd``, ``cmdline``, ``command``, in any case): any other key's
