@@ -73,12 +73,16 @@ def run_pattern(a: str, b: str, generalise: Callable[[str, str], str]) -> str | 
     word: a value both share stays as printed, a key is never a value, a differing array is
     ``[<*>]``, a differing text of several words ``"<*>"``, any other differing value
     ``generalise`` of the two values alone (the caller loosens them). None when either word
-    is no run of two members or more, or when the heads or keys differ."""
+    is no run of two members or more, or when the keys differ. Heads that differ (the
+    message's last value glued to the first key, ``worker-0","type":``) are ``generalise`` of
+    the two heads: a member after them is no less constant (branch ``apiver28``)."""
     if '":' not in a or '":' not in b:  # the miner's words are seldom JSON: no regex for them
         return None
     sa, sb = _split(a), _split(b)
-    if sa is None or sb is None or sa[0] != sb[0] or sa[1] != sb[1]:
+    if sa is None or sb is None or sa[1] != sb[1]:
         return None
+    if sa[0] != sb[0]:
+        sa = (generalise(sa[0], sb[0]), sa[1], sa[2])
     return _members(sa, sb, generalise, needed=False)
 
 

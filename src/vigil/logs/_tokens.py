@@ -281,6 +281,18 @@ _PROTOCOL = re.compile(r"(?<![\w/.\-\"])([A-Z]{3,6})/(\d(?:\.\d)?)(?![\w/.\-\"])
 ``SIP/2.0``; a two-letter name with a number is a device or port, ``PS/2``, a value):
 a constant of the message, kept as written (a quoted request line, ``"GET /a HTTP/1.1"``, is
 one value the miner groups by its words, as the Loghub ground truth has it)."""
+_API_VERSION = re.compile(
+    rf"(?<![\w.\-/])((?:[a-z0-9][a-z0-9\-]*\.)+(?:{_TLDS}))/(v\d+(?:(?:alpha|beta)\d+)?)"
+    r"(?![\w\-/@]|[.:]\w)"
+)
+"""A Kubernetes API group with its version (``longhorn.io/v1beta2``, ``kubeflow.org/v1``,
+``snapshot.storage.k8s.io/v1alpha1``): the ``apiVersion`` of a custom resource, which client-go
+event recorders (``APIVersion:"..."`` in an ``ObjectReference``), controller-runtime and every
+operator (Longhorn, Kubeflow's training operator, cert-manager, Argo, Velero) print, and JSON
+logs of an object carry (``"apiVersion":"kubeflow.org/v1"``): a constant, as the qualified name
+(:data:`_QUALIFIED_NAME_AFTER`) it is, kept as written where the two-numbered-parts rule would
+mask ``v1beta2``. Only after a DNS name ending in a top-level domain and as the last segment: a
+URL's or a path's ``/v1beta2/...`` stays part of its path (branch ``apiver28``)."""
 _DOTTED = WILDCARD + "." + WILDCARD
 _AT_PORT_MASK = WILDCARD + "@" + WILDCARD
 _JOINED = WILDCARD + WILDCARD
@@ -343,7 +355,11 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
     if "/" in content and _SLOT_HINT.search(content) is not None:
         content = _SLOT_PORT.sub(WILDCARD, content)
     protocols = _PROTOCOL.findall(content) if "/" in content else None
+    apis = _API_VERSION.findall(content) if "/v" in content else None
     masked = _STRONG.sub(WILDCARD, content)
+    if apis:
+        for group, version in apis:  # "longhorn.io/<*>" back to "longhorn.io/v1beta2"
+            masked = masked.replace(f"{group}/{WILDCARD}", f"{group}/{version}", 1)
     if _DOTTED in masked:  # 10.0.0.1 -> <*>.<*>.<*>.<*> -> <*>
         while _DOTTED in masked:
             masked = masked.replace(_DOTTED, WILDCARD)
