@@ -150,6 +150,8 @@ def _spaced_member(content: str, start: int) -> bool:
 
 
 _REASON = re.compile(r"^[(\[{]?[Rr]eason:$")
+_QUOTE = re.compile(r'(?<!\\)"')
+"""A double quote that is not escaped: it opens or closes a quoted value (``msg="..."``)."""
 _REASON_WORD = re.compile(r"^(?:[(\[{]?[Rr]eason:|CMD)\ue000")
 MAX_REASON_WORDS = 12
 
@@ -179,8 +181,11 @@ def _join_reason(words: list[str]) -> list[str]:
     id None)``) or a command line in parentheses after ``CMD`` (cron's ``(root) CMD (run-parts
     /etc/cron.hourly)``). A program fills these with free text (an error, a trigger, a command
     and its arguments): one value however many words it has. A reason runs to the end of the
-    line, to the bracket closing the one it opened in, or to a comma (``reason: Layer4 check
-    passed, check duration: 5ms``); a command to its closing parenthesis. An empty reason
+    line, to the bracket closing the one it opened in, to a comma (``reason: Layer4 check
+    passed, check duration: 5ms``) or, inside a quoted message, to the quote closing it
+    (logfmt's ``msg="... reason: 'Attached' Volume v has been attached to w" func=...``:
+    client-go's event recorder as Longhorn, Rancher and every logrus program print it); a
+    command to its closing parenthesis. An empty reason
     (``reason: message:``) and a clause longer than :data:`MAX_REASON_WORDS` words are left as
     they are."""
     for i, word in enumerate(words[:-1]):
@@ -191,12 +196,17 @@ def _join_reason(words: list[str]) -> list[str]:
         else:
             continue
         end = len(words)
+        quoted = '"' in word or any('"' in w for w in words[:i])
+        quoted = quoted and sum(len(_QUOTE.findall(w)) for w in words[: i + 1]) % 2 == 1
         for j in range(first, len(words)):
             w = words[j]
             depth += sum(map(w.count, "([{")) - sum(map(w.count, ")]}"))
             closed = depth <= 0 if word == "CMD" else depth < 0
             if closed or (depth == 0 and w.endswith(",")):
                 end = j + 1
+                break
+            if quoted and '"' in w and _QUOTE.search(w) is not None:
+                end = j + 1  # the quote closing the message the reason is in ends it too
                 break
         if end - i - 1 > MAX_REASON_WORDS:
             return words
