@@ -290,9 +290,10 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     tok, tok_end = toks[i]
     if threaded and toks.has(i + 2) and toks[i + 1][0] in ("-", "--"):
         between = toks[i - 1][0] == "-" and toks[i - 2][1] == level_end  # "- INFO - name -"
-        if (between and _FIELD.match(tok)) or _LOCATION.match(tok):
+        if (between and _FIELD.match(tok)) or _LOCATION.match(tok) or _CLASS_LINE.match(tok):
             # "<date> - INFO - __main__ - msg" (a logger between the level's dash and its
-            # own), "INFO  [main] c.x.App:42 - msg" (a logger with its line after the thread)
+            # own), "INFO  [main] c.x.App:42 - msg" (a logger with its line after the thread),
+            # "INFO  [main] App:42 - msg" (log4j's "%c{1}:%L", Strimzi's operators)
             return _skip_space(line, toks[i + 1][1])
     if threaded and _PAREN_THREAD.match(tok) and toks.has(i + 1):
         return _skip_space(line, tok_end)  # "INFO [io.quarkus] (main) msg"

@@ -20,6 +20,7 @@ The shape is narrowed to what cannot be a path, a ratio of words or a model's na
   that starts with a letter and holds a hyphen), and the word is exactly two parts: not a path
   of three (``api/v1/pods``), not a rooted or relative path (``/var/log/x-1``, ``./x-1``), not
   glued to a dot, a colon, an ``@`` or a word before it (inside a URL, a host's path or an image);
+  an angle bracket may open it (Volcano's and kube-batch's ``<namespace/name>``, holdout26);
 - **with a port** (``ns/pod-name:8080``), the name holds a digit: a generated or indexed pod;
 - **without a port**, the name ends with what Kubernetes generates for a pod: a StatefulSet's
   ordinal (``-0``, ``-12``) or a random suffix of five characters from its alphabet, which has
@@ -40,7 +41,8 @@ _LABEL = r"[a-z](?:[a-z0-9\-]{0,61}[a-z0-9])?"
 _NAME = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+"
 _SUFFIX = r"[bcdfghjklmnpqrstvwxz2456789]"
 _OBJECT_REF = re.compile(
-    rf"(?<![\w./:@%~$*<>\-]){_LABEL}/"
+    # an angle bracket may open it (Volcano's "<ns/name>"), a word glued to the bracket not
+    rf"(?<![\w./:@%~$*>\-])(?<!\w<){_LABEL}/"
     # with a port: a name that holds a digit
     rf"(?:(?=[a-z0-9\-]*\d[a-z0-9\-]*:\d){_NAME}:\d{{1,5}}(?![\w:/\-]|\.\w)"
     # without a port: a name that ends with an ordinal or a random suffix holding a digit
