@@ -51,3 +51,11 @@ def test_the_message_starts_after_the_last_closed_bracket_before_the_span() -> N
     assert message_start(words, 8) == 5
     assert message_start(words, 4) == 0  # "[SERV" is open: no field closed yet
     assert message_start(["Service", "engine", "loaded:", "x"], 3) == 0
+
+
+def test_a_label_opening_the_message_opens_no_text_after_header_words() -> None:
+    # a kernel's "ACPI:" opens its message: no statement's label, on either feed
+    tail = "now scanning the devices of this host"
+    cluster, line = f"ACPI: bus type PCI registered, {tail}", f"ACPI: Added new handler, {tail}"
+    assert _slot(cluster, line, []) is None
+    assert _slot(cluster, line, HEADER) is None

@@ -44,7 +44,7 @@ from vigil.logs._compare import covers, loose
 from vigil.logs._labelled import closed, closer, label_start, texts_alike
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._shape import SHAPE
-from vigil.logs._share import enough
+from vigil.logs._share import enough, message_start
 from vigil.logs._slots import event_words
 from vigil.logs._tokens import WILDCARD
 from vigil.logs._widening import widen
@@ -169,7 +169,7 @@ def _labelled_span(
     ``error: connection closed.`` / ``error: watcher is closed: EOF.``), or of such a text against
     the slot a first pair made; None when no label opens the span or the texts do not fit."""
     start = label_start(words, line, p)
-    if start is None or start < 2:
+    if start is None or start - message_start(words, start - 1) < 2:
         return None  # no label, or the message's first word (a kernel's "ACPI:", "CPU:")
     m, n = len(words), len(line)
     s = min(s, _same_tail(words, line))  # a text's last word is not a value's "<*>"
