@@ -24,8 +24,8 @@ ending in one colon (``error:``, ``failed:``, ``admission:``): not a value befor
 (OpenSSH's ``Received disconnect from <*>: 11: Bye Bye``, whose Loghub-2.0 labels keep each
 reason text as the event's words, has a code there), not a scope (``routines::``), not a
 ``key:value`` word. The share of agreeing words is that of :mod:`vigil.logs._spans`
-(:data:`~vigil.logs._spans.MIN_CONSTANT_SHARE`), so a short message (``failed: timeout`` /
-``failed: connection refused``) still keeps its texts apart.
+(:mod:`vigil.logs._share`, on the message's words), so a short message (``failed: timeout``
+/ ``failed: connection refused``) still keeps its texts apart.
 """
 
 from __future__ import annotations

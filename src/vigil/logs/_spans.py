@@ -25,7 +25,8 @@ What must not merge, and why it does not here:
   ``[OkHttp ConnectionPool]``) or a key (``attr=cn mail uid`` / ``attr=gidNumber``);
 - a run of ``key=value`` fields (``a=1`` / ``a=1 b=2``): the fields are the event's;
 - short messages (``failed: timeout`` / ``failed: connection refused``): the words that
-  agree must be :data:`MIN_CONSTANT_SHARE` of the shorter template;
+  agree must be two thirds of the shorter template, counted on the message's words
+  (:mod:`vigil.logs._share`: header fields the detection left are not counted);
 - a span opening with two words that name two events (:func:`vigil.logs._slots.event_words`):
   a quoted request line's method (``"GET <*>"`` / ``"POST <*>:predict HTTP/<*>"``, uvicorn's
   and every access log's request line, whose target the masks cut into another word count).
@@ -43,6 +44,7 @@ from vigil.logs._compare import covers, loose
 from vigil.logs._labelled import closed, closer, label_start, texts_alike
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._shape import SHAPE
+from vigil.logs._share import enough, message_start
 from vigil.logs._slots import event_words
 from vigil.logs._tokens import WILDCARD
 from vigil.logs._widening import widen
@@ -51,12 +53,6 @@ MAX_EXTRA_WORDS = 8
 """How many words longer or shorter a line may be than a cluster it is compared with here:
 the word-count buckets looked at are those within this distance (a bounded number of dict
 lookups per new cluster, not a scan of every bucket)."""
-
-MIN_CONSTANT_SHARE = 2 / 3
-"""The words on both sides of the span that agree, as a share of the shorter template's
-words: a value against several words is only one value when most of the message is the same
-(``waiting for <*> to die``: 4 of 5); in ``failed: timeout`` / ``failed: connection refused
-by peer`` one word of two agrees, and the tail is as likely another event."""
 
 _OPENERS = "'\"([{<"
 _CLOSERS = "'\")]}>,;:."
@@ -151,7 +147,7 @@ def span_slot(
     if len(have) != 1 and len(new) != 1:
         return None  # two texts of several words each
     agree = p + s
-    if agree < MIN_CONSTANT_SHARE * short:
+    if not enough(agree, short, words, p):
         return None
     longer = new if len(new) > 1 else have
     if any("=" in w for w in longer[1:]):
@@ -173,7 +169,7 @@ def _labelled_span(
     ``error: connection closed.`` / ``error: watcher is closed: EOF.``), or of such a text against
     the slot a first pair made; None when no label opens the span or the texts do not fit."""
     start = label_start(words, line, p)
-    if start is None or start < 2:
+    if start is None or start - message_start(words, start - 1) < 2:
         return None  # no label, or the message's first word (a kernel's "ACPI:", "CPU:")
     m, n = len(words), len(line)
     s = min(s, _same_tail(words, line))  # a text's last word is not a value's "<*>"
@@ -189,7 +185,10 @@ def _labelled_span(
     if not texts_alike(have, new) or not closed(new, line[:start], line[n - tail :]):
         return None  # unframed at its end: as likely the statement's own words (strerror's)
     agree = start + tail
-    if agree < MIN_CONSTANT_SHARE * min(m, n):
+    # the words both texts open with agree too (Corosync's "Service engine loaded: corosync
+    # configuration map access [0]" / "... corosync configuration service [1]": 6 of 7)
+    shared = start if start in spans else p
+    if not enough(shared + tail, min(m, n), words, start):
         return None
     return Span(start, m - tail, n - tail, WILDCARD + closer(have[-1]), agree)
 
@@ -296,7 +295,7 @@ def _list_span(words: list[str], line: list[str], p: int, s: int) -> Span | None
     ):
         return None  # mosquitto's "(p2, c1, k60, u'iot')": fields of several kinds
     agree = start + m - stop
-    if agree < MIN_CONSTANT_SHARE * (agree + 1):  # the share with the list as one word
+    if not enough(agree, agree + 1, words, start):  # the share with the list as one word
         return None
     return Span(start, stop, line_stop, opener + WILDCARD + closer, agree)
 
