@@ -8,7 +8,9 @@ A status change takes effect in memory at once (``nodes()`` and the heartbeat's 
 what it writes (the node row, the incident, an escalation) runs while :meth:`run` runs on an
 ordered writer thread (:mod:`vigil.daemon._writer`), so a storm of changes never stalls the
 heartbeats on the loop. ``NodeStatusChanged`` is published once those writes are committed;
-outside :meth:`run` (tests, shutdown) the writes are done in line, as before.
+outside :meth:`run` (tests, shutdown) the writes are done in line, as before. A round that wakes
+late (the loop stalled) judges as of the time it was due: heartbeats sent during the stall are
+still unread behind it (:meth:`check`).
 
 :meth:`NodeMonitor.nodes` (``GET /api/v1/nodes``, placement, the risk loop) returns a snapshot
 that is rebuilt when a status changes or once it is :data:`SNAPSHOT_AGE` old: with 1,000 nodes,
@@ -243,17 +245,29 @@ class NodeMonitor:
             ActionLog(self._store, publisher, incidents, self._clock),
         )
         self._writer = OrderedWriter("vigil-node-writes")
+        due: float | None = None
         try:
             while True:
-                self.check(self._clock())
+                self.check(self._clock(), due=due)
+                if self._monotonic is not None:
+                    due = self._monotonic() + self._check_every
                 await self._sleep(self._check_every)
         finally:
             writer, self._writer = self._writer, None  # from here on, writes are in line
             writer.close()
 
-    def check(self, now: float) -> None:
-        """Judge every node at ``now``: a silent one turns Suspect, then Down (run's round)."""
+    def check(self, now: float, *, due: float | None = None) -> None:
+        """Judge every node at ``now``: a silent one turns Suspect, then Down (run's round).
+
+        ``due``: when :meth:`run` planned this round, on the ``monotonic`` clock it sleeps on. A
+        round that wakes later judges as of ``due``: the monitor's own stall (a blocked loop, the
+        process descheduled on a loaded host) is no node's silence, since the heartbeats sent
+        meanwhile wait unread behind it and are handled only after this round. The next round,
+        on time, counts the whole silence: a node that did go silent is downed one stall later.
+        """
         judged = self._judged(now)
+        if due is not None and judged > due:
+            judged = due
         while self._expected:  # the first round after a restart (see _resume)
             self._judge.observe(self._expected.pop(), judged)
         for transition in self._judge.evaluate(judged):
