@@ -425,10 +425,12 @@ def pin_place(cluster: Cluster, words: list[str]) -> int:
     """The position at which ``words`` differ from ``cluster`` in one pinned or settled
     ``key=word`` value and elsewhere in weak values only (``host1``/``host2``, which
     :func:`_cost` would take), or -1: every line refused for its settled key alone counts
-    towards the bound on the events told apart there."""
+    towards the bound on the events told apart there. A widened word is compared loosened on
+    both sides, as :func:`_cost` compares it: its key may keep a digit that loosening masks in
+    the new word (``a0="<*>"`` against ``a0="ls"`` -> ``<*>="ls"``)."""
     place = -1
     for i, (have, level, new) in enumerate(zip(cluster.words, cluster.levels, words, strict=True)):
-        if have == new or level == ANY or (level == LOOSE and covers(have, loose(new))):
+        if have == new or level == ANY or (level == LOOSE and covers(loose(have), loose(new))):
             continue
         if level == LITERAL and loose(have) == loose(new):
             continue  # a weak value (digits aside, the same word): no other event for it
