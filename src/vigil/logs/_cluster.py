@@ -118,10 +118,13 @@ one statement opens a cluster in each bucket; the miner's weak-word rule then de
 second id with the other words the same: a value; FRR's catalogue ids stay words)."""
 
 
-_TAGGED_FIRST = re.compile(r"^([A-Za-z]\w*)(?:\[[^\[\]\s]+\]|\([^()\s]+\))$")
+_TAGGED_FIRST = re.compile(r"^([A-Za-z]\w*(?:\.[A-Za-z]\w*)*)(?:\[[^\[\]\s]+\]|\([^()\s]+\))$")
 """A first word made of a name and a bracketed or parenthesised part glued to it (``query[A]``,
 ``DHCPACK(br0)``): the name is the event, the part a value of it (a record type, an interface),
-as a program's pid is."""
+as a program's pid is. The name may be dotted, a call with its argument (LiteLLM's router
+``litellm.acompletion(model=azure/gpt-4o) 200 OK``; a Python, Java or Node client's
+``module.function(arg)``/``Class.method(arg)``): which call is the event, the argument a value,
+whether the masks took it whole (a model's route, ``model=<*>``) or left it a word."""
 
 
 def _same_tag(a: str, b: str) -> bool:
