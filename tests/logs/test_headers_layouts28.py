@@ -8,7 +8,7 @@ misses that must keep their split."""
 from __future__ import annotations
 
 from vigil.logs import LogFormat
-from vigil.logs._afterlevel import _TIME
+from vigil.logs._headerwords import TIME_TOKEN
 
 
 def content(line: str) -> str:
@@ -17,10 +17,10 @@ def content(line: str) -> str:
 
 def test_an_ipv4_address_with_its_port_or_not_is_not_a_time() -> None:
     for token in ("10.0.0.5:8080", "10.0.0.5", "192.168.4.77:443:", "172.16.9.206:9000"):
-        assert _TIME.match(token) is None, token
+        assert TIME_TOKEN.match(token) is None, token
     # near misses: clocks, dates and times with fractions stay times
     for token in ("10:00:01.5", "2026-12-01", "29/11/2026", "10:00:01", "1.2.3", "2026.12.01"):
-        assert _TIME.match(token) is not None, token
+        assert TIME_TOKEN.match(token) is not None, token
 
 
 def test_a_bracketed_address_opening_a_message_is_kept() -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from vigil.logs._headerwords import ANGLE_PID, FIELD_TOKEN, SOURCE_LOCATION, TIME_TOKEN
+
 _SOURCE = re.compile(r"^\[?[\w./\-]+\.\w+:\d+\]:?$")
 """A source location closing a header: ``kubelet.go:2414]``, ``[metrics.py:455]``."""
 _PID_TID = re.compile(r"^\d+#\d+:$")
@@ -25,13 +27,6 @@ field; brackets after it are the message's own (``[Rank 0] step=...``)."""
 _LOCATED_LOGGER = re.compile(r"^[a-z0-9][\w.\-/]*:$")
 """A logger name with its colon after a bracketed source location (``0-management:``,
 ``0-rpc-transport/rdma:``); lower-case or numbered: a capitalised word opens the message."""
-_TIME = re.compile(
-    r"^(?!\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?:?$)"
-    r"(?:\d[\d:.,/\-+TZ]*|\d+[\d:.,/\-]*[A-Z]{0,3}|\d{4}-\d\d-\d\d_\d\d:\d\d[\d:.,+\-Z]*)$"
-)
-"""A time or date token; the date and the clock may be joined by ``_`` as by ``T``
-(``2026-11-29_10:00:01.118+0000:``). An IPv4 address, with its port or not (``10.0.0.5:8080``),
-is digits, dots and a colon like a clock but never a time."""
 _TOKEN = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]:?|\S+")  # one level of nested brackets
 _LOGGER = re.compile(r"^[\w.$\-/\[\]#]+:$")
 """A logger name closed by a colon; ``#`` joins a Java class and its method (``Run#execute:``)."""
@@ -41,8 +36,6 @@ java.util.logging writes it with no colon after ``LEVEL [thread]``."""
 _COLUMN = re.compile(r"^[\w.$\-/#]*(?:@v\d[\w.\-]*)?[./][\w.$\-/#]*(?::\d+)?$")
 """A logger or caller column of a tab-separated header (``controllers.Job``, ``pkg/x.go:42``,
 a Go module path with its version, ``service@v0.112.0/service.go:135``)."""
-_LOCATION = re.compile(r"^[\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+:?$")
-"""A source location with no bracket: ``worker.py:1636``, ``node_manager.cc:42:``."""
 _PARENTHESISED = re.compile(r"^\([\w.\-]+\)$")
 """A component in parentheses before a source location: ``(raylet) node_manager.cc:42:``."""
 _CONTEXT = re.compile(r"^\[[\w.\-:]+\]$")
@@ -50,9 +43,6 @@ _NAMED_NUMBER = re.compile(r"^\[[A-Za-z]+ \d+\]$")
 _PIPED_CONTEXT = re.compile(r"^\[[\w.\-]+(?:\|[\w.\-]+)+\]$")
 """Names joined by ``|`` in one bracket, ``[mysql-users-source|task-0|offsets]``: Kafka Connect's
 connector context, which opens the message (a thread name holds no bar)."""
-_ANGLE_PID = re.compile(r"^<\d+\.\d+\.\d+>(?:@\S+)?$")
-"""An Erlang/Elixir process id after the level (``[info] <0.2009.0> msg``, lager's
-``<0.5.0>@mod:fun:42``): the thread of the BEAM, a header field like a bracketed thread."""
 _PAREN_THREAD = re.compile(r"^\([^()\s]+\)$")
 """A thread in parentheses after a bracketed logger (the JBoss/WildFly/Quarkus layout
 ``%-5p [%c] (%t) %s``: ``INFO [io.quarkus] (main) msg``)."""
@@ -77,7 +67,6 @@ no fields is its name alone, glued to the next (``outbound:proxy{addr=10.0.0.1:8
 _THREAD_ID = re.compile(r"ThreadId\(\d+\) +")
 """``tracing-subscriber``'s thread id after the level (``with_thread_ids(true)``: ``INFO
 ThreadId(01) my_crate: msg``): header, as a thread is."""
-_FIELD = re.compile(r"^[\w.$\-]+$")
 _PACKAGE = re.compile(r"^[a-z][\w.\-/]*:$")
 """A package or logger name with its colon after a level and a bar (``etcdserver:``)."""
 _FUNCTION_LOCATION = re.compile(r"^[\w.]+:[\w<>]+:\d+$")
@@ -87,7 +76,7 @@ _CLASS_COLON = re.compile(r"^[A-Z][a-z]+[a-z0-9]*:$")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$")
 
 
-def _is_logger(tok: str, modules: bool = False) -> bool:
+def is_logger(tok: str, modules: bool = False) -> bool:
     """A logger name after the level: dotted (Java), ``$`` (inner class) or CamelCase; with
     ``modules``, a Rust path or a module name with an underscore too. An upper-case word
     (``FLAG:``, ``ADS:``) is no CamelCase name: a tag of the message (istiod)."""
@@ -108,11 +97,11 @@ def _is_logger(tok: str, modules: bool = False) -> bool:
     )
 
 
-def _qualified_logger(toks: _Tokens, i: int) -> int:
+def _qualified_logger(toks: Tokens, i: int) -> int:
     """The end of a logger name qualified by one or two parenthesised fields, the last closed by
     a colon (``db.events (3f2a-...) (MergerMutator): msg``, a table's logger with its id and
     role); 0 when token ``i`` does not start one."""
-    if not (_DOTTED_NAME.match(toks[i][0]) or _FIELD.match(toks[i][0])):
+    if not (_DOTTED_NAME.match(toks[i][0]) or FIELD_TOKEN.match(toks[i][0])):
         return 0
     for j in (i + 1, i + 2):
         if not toks.has(j + 1) or not _PAREN_FIELD.match(toks[j][0]):
@@ -122,7 +111,7 @@ def _qualified_logger(toks: _Tokens, i: int) -> int:
     return 0
 
 
-class _Tokens:
+class Tokens:
     """The line's leading tokens, split lazily: most lines stop at the first one."""
 
     def __init__(self, line: str) -> None:
@@ -147,14 +136,14 @@ class _Tokens:
         return self._toks[i]
 
 
-def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
+def after_level(line: str, toks: Tokens, i: int, end: int) -> int:
     """The header end after a level: bracketed fields, ``-`` separators, a logger name, a
     component column."""
     level_end = end
     if "|" in line and toks.has(i + 1) and toks[i][0] == "|":
         return _after_bar(line, toks, i + 1, toks[i][1])
-    if toks.has(i) and _ANGLE_PID.match(toks[i][0]):
-        return _skip_space(line, toks[i][1])  # "[info] <0.2009.0> accepting AMQP connection"
+    if toks.has(i) and ANGLE_PID.match(toks[i][0]):
+        return skip_space(line, toks[i][1])  # "[info] <0.2009.0> accepting AMQP connection"
     traced = _traced(line, toks, i, end)
     if traced:
         return traced
@@ -167,22 +156,22 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         # "[INFO]  agent: msg": a bracketed level padded to the width of the longest one, then
         # a name and a colon (hclog's "[%-5s] name: msg"): the name is the logger; a
         # capitalised one is a key of the message ("[INF]   Version:  2.10.22", a banner)
-        return _skip_space(line, toks[i][1])
+        return skip_space(line, toks[i][1])
     if line.startswith("\t", end):
         # a tab-separated header (zap's console encoder): "<time>\tINFO\tctrl.Job\tmsg\t{...}";
         # up to two name columns (logger, caller) each closed by a tab are header
         for _ in range(2):
-            if toks.has(i) and _is_logger(toks[i][0]):
-                return _skip_space(line, toks[i][1])  # "...\tINFO\thudson.model.Run#execute: msg"
+            if toks.has(i) and is_logger(toks[i][0]):
+                return skip_space(line, toks[i][1])  # "...\tINFO\thudson.model.Run#execute: msg"
             if toks.has(i) and line.startswith("\t", toks[i][1]) and _COLUMN.match(toks[i][0]):
                 i, end = i + 1, toks[i][1]
             elif _name_column(line, toks, i):
                 # "<time>\tINFO\tadmin\tadmin endpoint started\t{...}": a one-word logger
                 # column; a word followed by the fields' brace is a one-word message instead
                 i, end = i + 1, toks[i][1]
-        return _skip_space(line, end)
+        return skip_space(line, end)
     if "():" in line:
-        thread = _THREAD_LOCATION.match(line, _skip_space(line, end))
+        thread = _THREAD_LOCATION.match(line, skip_space(line, end))
         if thread is not None:
             return thread.end()  # "INFO    MainThread:4821 [run.py:_flush():76] msg"
     if (
@@ -193,11 +182,11 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     ):
         # "INFO  (qtp1-23) [c:core x:replica_n1] o.a.s.c.S.Request msg": a thread in
         # parentheses, a context bracket (the MDC, spaced or empty) and a Java class
-        return _skip_space(line, toks[i + 2][1])
+        return skip_space(line, toks[i + 2][1])
     if toks.has(i + 2) and _PAREN_THREAD.match(toks[i][0]) and _CONTEXT.match(toks[i + 1][0]):
         # "INFO (MainThread) [pkg.module] msg": a thread in parentheses and a logger in brackets
         # after the level (the bracketed logger is header, as after a bracketed thread)
-        return _skip_space(line, toks[i + 1][1])
+        return skip_space(line, toks[i + 1][1])
     if line.startswith("[", end) and toks.has(i):
         # glued brackets after a bracketed level, "[time][WARN ][o.e.Service] [node-1] msg"
         # (log4j2's "[%d][%p][%c] [%node]", Envoy's): the glued run and one spaced field after
@@ -207,15 +196,15 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             i += 1
         if toks.has(i + 1) and toks[i][0].startswith("[") and " " not in toks[i][0]:
             end = toks[i][1]
-        return _skip_space(line, end)
+        return skip_space(line, end)
     j = i
-    while toks.has(j) and _TIME.match(toks[j][0].strip("[]")) and not _PEER.match(toks[j][0]):
+    while toks.has(j) and TIME_TOKEN.match(toks[j][0].strip("[]")) and not _PEER.match(toks[j][0]):
         j += 1  # "INFO 11-29 10:00:01 metrics.py:455]", "I1129 10:00:01.1  2314 kubelet.go:42]"
     if j > i and toks.has(j) and _SOURCE.match(toks[j][0]):
-        return _skip_space(line, toks[j][1])
+        return skip_space(line, toks[j][1])
     if j > i and line[end - 1] == "]" and toks.has(j + 1) and toks[j][0] == "-":
-        return _skip_space(line, toks[j][1])  # "[INFO] 2026-11-29 10:00:01 - msg": time, dash
-    located = _source_end(line, toks, i)
+        return skip_space(line, toks[j][1])  # "[INFO] 2026-11-29 10:00:01 - msg": time, dash
+    located = source_end(line, toks, i)
     if located:
         return located
     if (
@@ -226,9 +215,9 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
     ):
         # "<time>: I tensorflow/core/x/gpu_device.cc:1886] msg": a source location closed by a
         # bracket right after the level (glog's layout with the thread left out) ends the header
-        return _skip_space(line, toks[i][1])
+        return skip_space(line, toks[i][1])
     if toks.has(i) and _PID_TID.match(toks[i][0]):
-        return _skip_space(line, toks[i][1])  # nginx: "[error] 1234#1234: *5 open() failed"
+        return skip_space(line, toks[i][1])  # nginx: "[error] 1234#1234: *5 open() failed"
     if (
         toks.has(i + 2)
         and toks[i][0][0] == "["
@@ -242,7 +231,7 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         j = i + 2
         while toks.has(j) and j < i + 6:
             if toks[j][0] == ":":
-                return _skip_space(line, toks[j][1])
+                return skip_space(line, toks[j][1])
             j += 1
     j, fields_end, spaced = i, end, False
     while toks.has(j) and (toks[j][0].startswith("[") or toks[j][0] == "-"):
@@ -265,53 +254,57 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
             if toks.has(j + 1) and not python and _LOCATED_LOGGER.match(toks[j][0]):
                 # "I [MSGID: 106478] [glusterd.c:1474:init] 0-management: msg": a logger name
                 # with its colon right after the location is header too
-                return _skip_space(line, toks[j][1])
-            return _skip_space(line, fields_end)  # "[INFO] [engine.py:96:save] [Rank 0] msg"
+                return skip_space(line, toks[j][1])
+            return skip_space(line, fields_end)  # "[INFO] [engine.py:96:save] [Rank 0] msg"
     if j > i:
         # "LEVEL [thread] <time> File.java:42 - msg" (log4j's "%-5p [%t] %d %F:%L - %m")
         k = j
-        while toks.has(k) and _TIME.match(toks[k][0]):
+        while toks.has(k) and TIME_TOKEN.match(toks[k][0]):
             k += 1
-        located = _source_end(line, toks, k) if k > j else 0
+        located = source_end(line, toks, k) if k > j else 0
         if located:
             return located
     threaded = j > i
     if j > i and (
         not spaced
         or toks[j - 1][0] == "-"
-        or (toks.has(j) and (_is_logger(toks[j][0]) or _TIME.match(toks[j][0])))
+        or (toks.has(j) and (is_logger(toks[j][0]) or TIME_TOKEN.match(toks[j][0])))
     ):
         # "[main]", "[pool-2-thread-1]", or fields closed by "-" or a logger name: header.
         # A spaced bracket with neither ("[error] [client 1.2.3.4] File does not exist") is
         # the message's own first field.
         i, end = j, fields_end
     if not toks.has(i):
-        return _skip_space(line, end)
+        return skip_space(line, end)
     tok, tok_end = toks[i]
     if threaded and toks.has(i + 2) and toks[i + 1][0] in ("-", "--"):
         between = toks[i - 1][0] == "-" and toks[i - 2][1] == level_end  # "- INFO - name -"
-        if (between and _FIELD.match(tok)) or _LOCATION.match(tok) or _CLASS_LINE.match(tok):
+        if (
+            (between and FIELD_TOKEN.match(tok))
+            or SOURCE_LOCATION.match(tok)
+            or _CLASS_LINE.match(tok)
+        ):
             # "<date> - INFO - __main__ - msg" (a logger between the level's dash and its
             # own), "INFO  [main] c.x.App:42 - msg" (a logger with its line after the thread),
             # "INFO  [main] App:42 - msg" (log4j's "%c{1}:%L", Strimzi's operators)
-            return _skip_space(line, toks[i + 1][1])
+            return skip_space(line, toks[i + 1][1])
     if threaded and _PAREN_THREAD.match(tok) and toks.has(i + 1):
-        return _skip_space(line, tok_end)  # "INFO [io.quarkus] (main) msg"
-    if _is_logger(tok, modules=line[end - 1] not in "]>"):
+        return skip_space(line, tok_end)  # "INFO [io.quarkus] (main) msg"
+    if is_logger(tok, modules=line[end - 1] not in "]>"):
         return _after_logger(line, toks, i + 1, tok_end)
     if line[end - 1].isupper() and _CLASS_COLON.match(tok) and toks.has(i + 1) and i > 1:
         # "<date> <time> INFO Utils: msg" (log4j's "%p %c{1}:"): a capitalised class name
         # with its colon right after a bare upper-case level, a time before it, is the logger
-        return _skip_space(line, tok_end)
+        return skip_space(line, tok_end)
     if threaded and _JAVA_LOGGER.match(tok) and toks.has(i + 1):
         if toks[i + 1][0] == "-" and toks.has(i + 2):
             # "WARN [main] o.e.x.s.FileRolesStore - msg" (log4j's "%p [%t] %c - %m"): the dash
             # after the class closes the header too
-            return _skip_space(line, toks[i + 1][1])
-        return _skip_space(line, tok_end)  # "INFO [main] org.x.HostConfig.deployWAR msg" (JUL)
+            return skip_space(line, toks[i + 1][1])
+        return skip_space(line, tok_end)  # "INFO [main] org.x.HostConfig.deployWAR msg" (JUL)
     qualified = _qualified_logger(toks, i)
     if qualified:
-        return _skip_space(line, qualified)
+        return skip_space(line, qualified)
     if _DOTTED_NAME.match(tok) and toks.has(i + 1):
         # "INFO nova.compute.manager [req-1 - -] msg", "INFO com.x.Main - msg": a module or
         # class name with no colon is a logger when a request field or a dash follows it (the
@@ -319,106 +312,106 @@ def _after_level(line: str, toks: _Tokens, i: int, end: int) -> int:
         nxt, nxt_end = toks[i + 1]
         if nxt.startswith("[") and toks.has(i + 3) and toks[i + 2][0] == "-":
             # log4j2's "%c [%X] - %m": the logger, its context bracket (empty or not), a dash
-            return _skip_space(line, toks[i + 2][1])
+            return skip_space(line, toks[i + 2][1])
         if nxt == "-" or (nxt.startswith("[") and not nxt.endswith(":")):
-            return _skip_space(line, nxt_end)
+            return skip_space(line, nxt_end)
     if line.startswith("  ", tok_end) and " " not in tok and tok[-1] != ":":
         if tok.isupper() and toks.has(i + 2) and _CONTEXT.match(toks[i + 1][0]):
             # "<time> I NETWORK  [listener] msg" (MongoDB's legacy layout): an upper-case
             # component padded to its column, then the context (thread) in brackets
-            return _skip_space(line, toks[i + 1][1])
-        return _skip_space(line, tok_end)  # a padded column: "Info     CBS    Loaded ..."
-    return _skip_space(line, end)
+            return skip_space(line, toks[i + 1][1])
+        return skip_space(line, tok_end)  # a padded column: "Info     CBS    Loaded ..."
+    return skip_space(line, end)
 
 
 def _spaced_time(tok: str) -> bool:
     """``[01-12-2026 10:00:01]``: a bracket holding a date and a clock, nothing else."""
     parts = tok.strip("[]:").split()
-    return any(":" in p for p in parts) and all(_TIME.match(p) for p in parts)
+    return any(":" in p for p in parts) and all(TIME_TOKEN.match(p) for p in parts)
 
 
-def _after_bar(line: str, toks: _Tokens, i: int, end: int) -> int:
+def _after_bar(line: str, toks: Tokens, i: int, end: int) -> int:
     """After a level and a ``|`` separator: a package name with its colon (capnslog's ``<time>
     W | etcdserver: msg``) or a ``module:function:line`` location and a dash (loguru's ``| INFO
     | app.main:run:42 - msg``) are header too; otherwise the bar is the last header field."""
     tok, tok_end = toks[i]
     if toks.has(i + 1) and _PACKAGE.match(tok):
-        return _skip_space(line, tok_end)
+        return skip_space(line, tok_end)
     if toks.has(i + 2) and _FUNCTION_LOCATION.match(tok) and toks[i + 1][0] == "-":
-        return _skip_space(line, toks[i + 1][1])
-    return _skip_space(line, end)
+        return skip_space(line, toks[i + 1][1])
+    return skip_space(line, end)
 
 
-def _traced(line: str, toks: _Tokens, i: int, end: int) -> int:
+def _traced(line: str, toks: Tokens, i: int, end: int) -> int:
     """The header end of a Rust ``tracing`` line after its level: spans (``name{fields}:``, or
     a bare ``name:`` before the target), the target (``crate::module:``) and a source location
     (``src/server.rs:305:``); 0 when the level is not followed by them."""
     if line[end - 1] in "]>":
         return 0  # tracing writes its level bare
-    thread = _THREAD_ID.match(line, _skip_space(line, end)) if "ThreadId(" in line else None
+    thread = _THREAD_ID.match(line, skip_space(line, end)) if "ThreadId(" in line else None
     if thread is not None:
         end = thread.end()
         while toks.has(i) and toks[i][1] <= end:
             i += 1
-    spans = _SPANS.match(line, _skip_space(line, end)) if "{" in line else None
+    spans = _SPANS.match(line, skip_space(line, end)) if "{" in line else None
     if spans is not None:
         while toks.has(i) and toks[i][1] <= spans.end():
             i += 1
-        if toks.has(i + 1) and _is_logger(toks[i][0], modules=True):
+        if toks.has(i + 1) and is_logger(toks[i][0], modules=True):
             return _after_logger(line, toks, i + 1, toks[i][1])
         return spans.end()
-    if toks.has(i + 2) and _BARE_SPAN.match(toks[i][0]) and not _is_logger(toks[i][0], True):
+    if toks.has(i + 2) and _BARE_SPAN.match(toks[i][0]) and not is_logger(toks[i][0], True):
         # "INFO shard-manager: text_generation_launcher: msg": a span with no fields, then a
         # target; only when the second name is a module name (with an underscore or a path)
         nxt = toks[i + 1][0]
-        if "_" in nxt and _is_logger(nxt, modules=True):
+        if "_" in nxt and is_logger(nxt, modules=True):
             return _after_logger(line, toks, i + 2, toks[i + 1][1])
     if thread is None:
         return 0
-    if toks.has(i + 1) and _is_logger(toks[i][0], modules=True):
+    if toks.has(i + 1) and is_logger(toks[i][0], modules=True):
         return _after_logger(line, toks, i + 1, toks[i][1])  # "INFO ThreadId(01) my_crate: msg"
     return end
 
 
-def _after_logger(line: str, toks: _Tokens, i: int, end: int) -> int:
+def _after_logger(line: str, toks: Tokens, i: int, end: int) -> int:
     """After a logger name: a source location closed by a colon is header too
     (``target: src/server.rs:305: msg``)."""
-    if toks.has(i + 1) and _LOCATION.match(toks[i][0]) and toks[i][0].endswith(":"):
-        return _skip_space(line, toks[i][1])
-    return _skip_space(line, end)
+    if toks.has(i + 1) and SOURCE_LOCATION.match(toks[i][0]) and toks[i][0].endswith(":"):
+        return skip_space(line, toks[i][1])
+    return skip_space(line, end)
 
 
-def _source_end(line: str, toks: _Tokens, i: int) -> int:
+def source_end(line: str, toks: Tokens, i: int) -> int:
     """Where the header ends when a source location follows the level: ``worker.py:1636 --``,
     ``Gossiper.java:1318 -``, ``watcher.go:73 >``, ``(raylet) node_manager.cc:42:``; 0 if it
     does not."""
     if toks.has(i) and _PARENTHESISED.match(toks[i][0]) and toks.has(i + 1):
         i += 1
-    if not toks.has(i) or not _LOCATION.match(toks[i][0]):
+    if not toks.has(i) or not SOURCE_LOCATION.match(toks[i][0]):
         if toks.has(i + 2) and _CLASS_LINE.match(toks[i][0]) and toks[i + 1][0] == "-":
-            return _skip_space(line, toks[i + 1][1])  # "INFO  App:42 - msg" (log4j "%C{1}:%L")
+            return skip_space(line, toks[i + 1][1])  # "INFO  App:42 - msg" (log4j "%C{1}:%L")
         return 0
     tok, end = toks[i]
     if tok.endswith(":") and not tok.endswith("]:"):
-        return _skip_space(line, end)
+        return skip_space(line, end)
     if toks.has(i + 1) and toks[i + 1][0] in ("-", "--", ":", ">"):
         # "INF pkg/server/watcher.go:73 > msg": zerolog's console writer closes it with ">"
-        return _skip_space(line, toks[i + 1][1])
+        return skip_space(line, toks[i + 1][1])
     return 0
 
 
-def _name_column(line: str, toks: _Tokens, i: int) -> bool:
+def _name_column(line: str, toks: Tokens, i: int) -> bool:
     """True when token ``i`` is a plain name closed by a tab and followed by another column
     that is not the structured fields (``{...}``): the logger column of a tab-separated line."""
     return (
         toks.has(i + 1)
         and line.startswith("\t", toks[i][1])
-        and _FIELD.match(toks[i][0]) is not None
+        and FIELD_TOKEN.match(toks[i][0]) is not None
         and toks[i + 1][0][0] != "{"
     )
 
 
-def _skip_space(line: str, end: int) -> int:
+def skip_space(line: str, end: int) -> int:
     while end < len(line) and line[end] in " \t":
         end += 1
     return end

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._afterlevel import _skip_space, _Tokens
-from vigil.logs._kinds import _LEVELS, LEVEL, _kind
+from vigil.logs._afterlevel import Tokens, skip_space
+from vigil.logs._headerwords import LEVEL_WORDS
+from vigil.logs._kinds import LEVEL, token_kind
 
 _PAREN_SOURCE = re.compile(r"^\([A-Za-z_][\w\-]*\.[a-z]{1,4}[.:]\d+\)$")
 """A source file with its line in parentheses: ``(gw_backend.c.236)``, ``(server.c:42)``."""
@@ -29,28 +30,28 @@ _MODULE = re.compile(r"^[a-z][a-z0-9_]*$")
 Found = tuple[int, tuple[tuple[str, str], ...]] | None
 
 
-def source_after_time(line: str, toks: _Tokens, i: int, time_end: int) -> Found:
+def source_after_time(line: str, toks: Tokens, i: int, time_end: int) -> Found:
     """A parenthesised source location right after the time, and a level right after it."""
     tok, end = toks[i]
     if not (toks[i - 1][1] == time_end and toks.has(i + 1) and _PAREN_SOURCE.match(tok)):
         return None
     nxt, nxt_end = toks[i + 1]
-    if toks.has(i + 2) and _kind(nxt, True) == LEVEL:
-        return _skip_space(line, nxt_end), (("Source", tok), ("Level", nxt.rstrip(":")))
-    return _skip_space(line, end), (("Source", tok),)
+    if toks.has(i + 2) and token_kind(nxt, True) == LEVEL:
+        return skip_space(line, nxt_end), (("Source", tok), ("Level", nxt.rstrip(":")))
+    return skip_space(line, end), (("Source", tok),)
 
 
-def module_after_bracket(line: str, toks: _Tokens, i: int, time_end: int) -> Found:
+def module_after_bracket(line: str, toks: Tokens, i: int, time_end: int) -> Found:
     """A bracket right after the time, a module name and a lone dash (token ``i`` the name)."""
     if i < 2 or toks[i - 2][1] != time_end or not toks.has(i + 2):
         return None
     bracket, (tok, _), (dash, dash_end) = toks[i - 1][0], toks[i], toks[i + 1]
     if not (bracket[0] == "[" and bracket[-1] == "]" and dash == "-" and _MODULE.match(tok)):
         return None
-    return _skip_space(line, dash_end), (("Component", tok),)  # the bracket is a field already
+    return skip_space(line, dash_end), (("Component", tok),)  # the bracket is a field already
 
 
-def tabbed_source_level(line: str, toks: _Tokens, i: int, time_end: int) -> Found:
+def tabbed_source_level(line: str, toks: Tokens, i: int, time_end: int) -> Found:
     """A name closed by a tab after the time and a space, then a level closed by a tab."""
     tok, end = toks[i]
     if not (
@@ -61,6 +62,6 @@ def tabbed_source_level(line: str, toks: _Tokens, i: int, time_end: int) -> Foun
     ):
         return None
     level, level_end = toks[i + 1]
-    if level.lower() not in _LEVELS or not line.startswith("\t", level_end):
+    if level.lower() not in LEVEL_WORDS or not line.startswith("\t", level_end):
         return None
-    return _skip_space(line, level_end), (("Component", tok), ("Level", level))
+    return skip_space(line, level_end), (("Component", tok), ("Level", level))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._kinds import _LEVELS
+from vigil.logs._headerwords import LEVEL_WORDS
 
 Fields = tuple[tuple[str, str], ...]
 
@@ -64,4 +64,4 @@ def closing_fields(line: str, end: int, fields: Fields) -> tuple[int, Fields]:
 
 
 def _is_level(word: str) -> bool:
-    return word.lower() in _LEVELS
+    return word.lower() in LEVEL_WORDS

@@ -118,10 +118,13 @@ one statement opens a cluster in each bucket; the miner's weak-word rule then de
 second id with the other words the same: a value; FRR's catalogue ids stay words)."""
 
 
-_TAGGED_FIRST = re.compile(r"^([A-Za-z]\w*)(?:\[[^\[\]\s]+\]|\([^()\s]+\))$")
+_TAGGED_FIRST = re.compile(r"^([A-Za-z]\w*(?:\.[A-Za-z]\w*)*)(?:\[[^\[\]\s]+\]|\([^()\s]+\))$")
 """A first word made of a name and a bracketed or parenthesised part glued to it (``query[A]``,
 ``DHCPACK(br0)``): the name is the event, the part a value of it (a record type, an interface),
-as a program's pid is."""
+as a program's pid is. The name may be dotted, a call with its argument (LiteLLM's router
+``litellm.acompletion(model=azure/gpt-4o) 200 OK``; a Python, Java or Node client's
+``module.function(arg)``/``Class.method(arg)``): which call is the event, the argument a value,
+whether the masks took it whole (a model's route, ``model=<*>``) or left it a word."""
 
 
 def _same_tag(a: str, b: str) -> bool:
@@ -425,10 +428,12 @@ def pin_place(cluster: Cluster, words: list[str]) -> int:
     """The position at which ``words`` differ from ``cluster`` in one pinned or settled
     ``key=word`` value and elsewhere in weak values only (``host1``/``host2``, which
     :func:`_cost` would take), or -1: every line refused for its settled key alone counts
-    towards the bound on the events told apart there."""
+    towards the bound on the events told apart there. A widened word is compared loosened on
+    both sides, as :func:`_cost` compares it: its key may keep a digit that loosening masks in
+    the new word (``a0="<*>"`` against ``a0="ls"`` -> ``<*>="ls"``)."""
     place = -1
     for i, (have, level, new) in enumerate(zip(cluster.words, cluster.levels, words, strict=True)):
-        if have == new or level == ANY or (level == LOOSE and covers(have, loose(new))):
+        if have == new or level == ANY or (level == LOOSE and covers(loose(have), loose(new))):
             continue
         if level == LITERAL and loose(have) == loose(new):
             continue  # a weak value (digits aside, the same word): no other event for it

@@ -72,10 +72,9 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._afterlevel import _FIELD, _TIME
 from vigil.logs._closing import closing_fields
 from vigil.logs._glued import glued_layout, tagged_output
-from vigil.logs._kinds import _LEVELS
+from vigil.logs._headerwords import FIELD_TOKEN, LEVEL_WORDS, TIME_TOKEN
 from vigil.logs._layouts import (
     epoch_colon,
     exported_columns,
@@ -114,7 +113,7 @@ _CRDB = re.compile(
 """CockroachDB's ``crdb-v2``: a level letter glued to a ``yymmdd`` date, the clock, the goroutine,
 an optional channel and the source file, the redaction mark ``⋮``, the context tags in brackets
 and the entry counter: ``I261129 <time> 412 server/node.go:533 ⋮ [T1,n1] 31  msg``."""
-_COLON_LEVELS = _LEVELS | {"event", "maj", "mid_debug", "full_debug"}
+_COLON_LEVELS = LEVEL_WORDS | {"event", "maj", "mid_debug", "full_debug"}
 """Ganesha's level names: the common ones, and its ``EVENT``, ``MAJ`` and debug grades."""
 
 
@@ -135,7 +134,7 @@ def _detect(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     if piped:
         return piped
     glued = glued_layout(
-        line, _LEVELS
+        line, LEVEL_WORDS
     )  # "<time>:DEBUG:pkg.mod:msg", "I [<time>] msg", "1 | <date> |"
     if glued is not None:
         return glued
@@ -164,7 +163,7 @@ def _detect(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             return cut, (("Fields", line[:cut].rstrip()),)
     if line[:1].isdigit() or line[:1] == "[":
         # "<time> Df kernel[0:1f4] (AppleSMC) msg", "[<epoch>] unbound[812:0] info: msg"
-        known = identified_program(line, _LEVELS) if "[" in line[1:80] else None
+        known = identified_program(line, LEVEL_WORDS) if "[" in line[1:80] else None
         if known is not None:
             return known
     if line[:1].isdigit():
@@ -212,14 +211,14 @@ def _piped(line: str) -> tuple[int, tuple[tuple[str, str], ...]] | None:
     """``time|component|pid|message``: fields up to the pid after a component."""
     head = line[:200]
     bar = head.find("|")
-    if bar <= 0 or not all(_TIME.match(p) for p in head[:bar].split(" ", 1)):
+    if bar <= 0 or not all(TIME_TOKEN.match(p) for p in head[:bar].split(" ", 1)):
         return None  # "<time>|", "<date> <clock>|": a date and a clock may open the record
     parts = line.split("|", 4)
     fields = [("Time", parts[0])]
     pos = bar + 1
     named = False
     for part in parts[1:-1]:
-        if not _FIELD.match(part.strip()):
+        if not FIELD_TOKEN.match(part.strip()):
             break  # a field padded to its column ("|  main|") is the field
         fields.append(("Number" if part.isdigit() else "Component", part.strip()))
         pos += len(part) + 1

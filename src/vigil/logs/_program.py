@@ -12,67 +12,67 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._afterlevel import _after_level, _skip_space, _Tokens
-from vigil.logs._kinds import _FACILITY, _LEVELS, LEVEL, TIME, _kind
+from vigil.logs._afterlevel import Tokens, after_level, skip_space
+from vigil.logs._headerwords import CODE_LOCATION, FACILITY, LEVEL_WORDS
+from vigil.logs._kinds import LEVEL, TIME, token_kind
 
 _FUNCTION_LINE = re.compile(r"^[A-Za-z_]\w*:\d+$")
 """A function name and a line, ``qemuMonitorIO:578``: a C program's source location."""
-_CODE_LOCATION = re.compile(
-    r"^[\w./\-]*\w\.(?:go|c|cc|cpp|cxx|h|hpp|py|rs|java|kt|scala|js|ts|rb|php|cs|swift|lua|erl|ex):\d+:$"
-)
-"""A source file of a programming language with its line and a colon (``daemon.go:247:``): a
-program's own location. A file of another kind (``config.yaml:12:``) is what the message is
-about."""
 
 
-def _program_level(line: str, toks: _Tokens, i: int, end: int) -> int:
+def program_level(line: str, toks: Tokens, i: int, end: int) -> int:
     """After a syslog program field ending at ``end``: a level in angle or square brackets and a
     bracketed time after it are header too (a daemon writing its own level and time through
     syslog, ``NetworkManager[1123]: <info>  [1764410401.1234] msg``); so is a bracketed time
     alone (the kernel's ``kernel: [845120.334512] msg``), a facility tag (``%SYS-5-X:``) and a
     source location with its colon (``snapd[912]: daemon.go:247: msg``); a level and a
     ``function:line`` each closed by a spaced colon (``2211: error : virFoo:12 : msg``)."""
-    start = _skip_space(line, end)
-    if toks.has(i + 1) and toks[i][0][-1:] == ":" and _CODE_LOCATION.match(toks[i][0]):
+    start = skip_space(line, end)
+    if toks.has(i + 1) and toks[i][0][-1:] == ":" and CODE_LOCATION.match(toks[i][0]):
         # "<syslog> snapd[912]: daemon.go:247: msg": a program's own source location closed by
         # a colon right after the program is header, as it is after a time (Go's Lshortfile)
-        return _skip_space(line, toks[i][1])
-    if toks.has(i + 2) and toks[i + 1][0] == ":" and toks[i][0].lower() in _LEVELS:
+        return skip_space(line, toks[i][1])
+    if toks.has(i + 2) and toks[i + 1][0] == ":" and toks[i][0].lower() in LEVEL_WORDS:
         # "<time>: 2211: error : virNetSocketReadWire:1791 : msg": a level and a function with
         # its line, each closed by a spaced colon, after a thread id are header
         end = toks[i + 1][1]
         if toks.has(i + 3) and toks[i + 3][0] == ":" and _FUNCTION_LINE.match(toks[i + 2][0]):
             end = toks[i + 3][1]
-        return _skip_space(line, end)
+        return skip_space(line, end)
     stamped = _own_stamp(toks, i)
     if stamped:
         # "<syslog> nomad[2211]:     <time> [INFO]  client.gc: msg": a daemon's own time and
         # level after the program (hclog, log4j through the journal) are header, and what
         # follows the level is read as after any level (a padded logger, a dash)
-        return _after_level(line, toks, stamped, toks[stamped - 1][1])
+        return after_level(line, toks, stamped, toks[stamped - 1][1])
     if line[start : start + 1] not in ("<", "[", "%") or not toks.has(i + 1):
         return start
     tok, tok_end = toks[i]
-    if tok[0] == "%" and _FACILITY.match(tok):
-        return _skip_space(line, tok_end)  # "<time> UTC: %LINK-3-UPDOWN: msg" (see _FACILITY)
-    if tok[0] == "[" and _kind(tok, True) == TIME:
+    if tok[0] == "%" and FACILITY.match(tok):
+        return skip_space(line, tok_end)  # "<time> UTC: %LINK-3-UPDOWN: msg" (see FACILITY)
+    if tok[0] == "[" and token_kind(tok, True) == TIME:
         # "<syslog> kernel: [845120.334512] msg": the kernel's own uptime stamp after the
         # program is header, as it is opening a dmesg line
-        return _skip_space(line, tok_end)
-    if tok[0] not in "<[" or tok[-1] not in ">]" or tok[1:-1].strip().lower() not in _LEVELS:
-        return _skip_space(line, end)
+        return skip_space(line, tok_end)
+    if tok[0] not in "<[" or tok[-1] not in ">]" or tok[1:-1].strip().lower() not in LEVEL_WORDS:
+        return skip_space(line, end)
     nxt, nxt_end = toks[i + 1]
-    if nxt[0] == "[" and toks.has(i + 2) and _kind(nxt, True) == TIME:
-        return _skip_space(line, nxt_end)
-    return _skip_space(line, tok_end)
+    if nxt[0] == "[" and toks.has(i + 2) and token_kind(nxt, True) == TIME:
+        return skip_space(line, nxt_end)
+    return skip_space(line, tok_end)
 
 
-def _own_stamp(toks: _Tokens, i: int) -> int:
+def _own_stamp(toks: Tokens, i: int) -> int:
     """The index after a level when tokens from ``i`` are one or two unbracketed time tokens and
     a level with a message after it (a program's own stamp written through syslog); else 0."""
     j = i
-    while j < i + 2 and toks.has(j) and toks[j][0][0].isdigit() and _kind(toks[j][0], True) == TIME:
+    while (
+        j < i + 2
+        and toks.has(j)
+        and toks[j][0][0].isdigit()
+        and token_kind(toks[j][0], True) == TIME
+    ):
         j += 1
-    if j == i or not toks.has(j + 1) or _kind(toks[j][0], True) != LEVEL:
+    if j == i or not toks.has(j + 1) or token_kind(toks[j][0], True) != LEVEL:
         return 0
     return j + 1
