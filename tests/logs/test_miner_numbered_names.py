@@ -1,13 +1,15 @@
 """A numbered name (``osd17``) is a value once the log shows its name with another number.
 
-Rule: :mod:`vigil.logs._numbered` (branch ``numbered29``). The first three tests fail on main's
-code (the one-line templates keep ``osd9``, ``nsd07``, ``'ruby-okapi-xk2lp':``); the near
-misses pass on both.
+Rule: :mod:`vigil.logs._numbered` (branch ``numbered29``). Five of the six tests fail on main's
+code (its one-line templates keep ``osd9``, ``nsd07``, ``'ruby-okapi-xk2lp':``, and its saved
+state has no names' numbers); the near misses pass on both.
 """
 
 from __future__ import annotations
 
-from vigil.logs import TemplateMiner
+import pytest
+
+from vigil.logs import StateError, TemplateMiner, dumps, loads
 
 
 def _templates(lines: list[str]) -> list[str]:
@@ -76,3 +78,19 @@ def test_a_name_with_one_number_only_stays_as_written() -> None:
     assert out[3] == "Using crc32 checksums for the journal"
     assert out[4] == "init GPU0 done"
     assert out[6] == "servo state s1"
+
+
+def test_a_loaded_miner_keeps_the_numbers_its_names_came_with() -> None:
+    miner = TemplateMiner()
+    miner.cluster_of("libceph: osd17 down")
+    miner.cluster_of("libceph: osd9 up")
+    again = loads(dumps(miner))
+    assert again.cluster_of("libceph: osd4 socket closed").template == (
+        "libceph: <*> socket closed"
+    )
+
+
+def test_a_state_whose_numbered_names_are_not_an_object_is_refused() -> None:
+    text = dumps(TemplateMiner()).replace('"numbered":{}', '"numbered":5')
+    with pytest.raises(StateError, match="miner state"):
+        loads(text)
