@@ -2,7 +2,7 @@
 
 Rule: :mod:`vigil.logs._numbered` (branch ``numbered29``). Five of the six tests fail on main's
 code (its one-line templates keep ``osd9``, ``nsd07``, ``'ruby-okapi-xk2lp':``, and its saved
-state has no names' numbers); the near misses pass on both.
+state has no names' numbers); the near miss passes on both.
 """
 
 from __future__ import annotations
