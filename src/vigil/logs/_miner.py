@@ -90,6 +90,7 @@ from vigil.logs._heads import HeadsIndex
 from vigil.logs._msgids import unkept
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._notes import CacheKey, CacheNotes
+from vigil.logs._numbered import NumberedNames
 from vigil.logs._shape import shape_key
 from vigil.logs._siblings import siblings as _siblings
 from vigil.logs._spans import fit, nearest
@@ -170,6 +171,7 @@ class TemplateMiner:
         self._shapes: dict[bytes, Cluster | tuple[int, ...]] = {}
         self._exact: dict[tuple[bytes, tuple[str, ...]], Cluster] = {}  # (shape, weak words)
         self._masks = WordMasks(max_signatures)  # each word's mask, cached (:mod:`._wordmasks`)
+        self._numbered = NumberedNames()  # glued names' numbers (:mod:`._numbered`)
         self._buckets: dict[tuple[int, str], list[Cluster]] = {}
         self._crowd = WordsIndex()  # the crowded buckets' words indexes (:mod:`._crowded`)
         self._near = NearbyIndex()  # every bucket's clusters by second/last word (:mod:`._nearby`)
@@ -224,6 +226,8 @@ class TemplateMiner:
             if found is not None:  # the shape's weak words decide: look them up with it
                 words = split_words(content)
                 hit = self._exact.get((key, tuple([words[i] for i in found])))
+                if hit is not None:  # a place its earlier lines kept: "osd17" a value now?
+                    self._numbered.widen(hit, words, found)
             if hit is None:
                 cluster, stable = self._lookup(content, key)
             else:
@@ -247,6 +251,8 @@ class TemplateMiner:
             cluster = self._slow(content, masked)
             if plain and not self._crowded and all(words[i] not in cluster.words for i, _ in kept):
                 self._remember(plain, cluster)  # its cluster has the id's place as a value
+        if weak:  # "osd17" once "osd" came with another number: a value, seen once or not
+            self._numbered.widen(cluster, words, weak)
         if not cluster.varied and key != shape_key(cluster.example):
             cluster.varied = True  # (a miss of the shape cache: rare, and each shape once)
         if self._crowded:
@@ -289,8 +295,18 @@ class TemplateMiner:
         """Every merge so far: old id -> the id it was merged into (maybe merged again)."""
         return dict(self._remap)
 
+    def numbered_names(self) -> dict[str, str | None]:
+        """The glued names seen and their one number, None once two (:mod:`._numbered`)."""
+        return dict(self._numbered.numbers)
+
     def restore(
-        self, clusters: list[Cluster], remap: dict[int, int], *, lines: int, next_id: int
+        self,
+        clusters: list[Cluster],
+        remap: dict[int, int],
+        *,
+        lines: int,
+        next_id: int,
+        numbered: dict[str, str | None] | None = None,
     ) -> None:
         """Replace this miner's clusters (used by :func:`vigil.logs.loads`)."""
         self.clusters = {c.id: c for c in clusters}
@@ -298,6 +314,8 @@ class TemplateMiner:
         self.lines = lines
         self.next_id = max([next_id, *(c.id + 1 for c in clusters)])
         self._masks.clear()
+        self._numbered.clear()
+        self._numbered.numbers.update(numbered or {})
         self._forget()
         self._buckets.clear()
         for c in sorted(self.clusters.values(), key=lambda c: c.id):

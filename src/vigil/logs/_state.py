@@ -4,7 +4,9 @@ Called by whoever owns a miner's lifetime (the ``vigil logs`` CLI with ``--state
 log collectors). Pure: :func:`miner_to_dict` / :func:`miner_from_dict` work on plain dicts and
 :func:`dumps` / :func:`loads` on JSON text; the caller reads and writes the file.
 
-Only clusters, counters and the id remapping are saved; the caches refill from the stream.
+Only clusters, counters, the id remapping and the numbers each glued name came with
+(:mod:`vigil.logs._numbered`: evidence from lines long gone) are saved; the caches refill
+from the stream.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def miner_to_dict(miner: TemplateMiner) -> dict[str, Any]:
         "max_clusters": miner.max_clusters,
         "max_signatures": miner.max_signatures,
         "remap": [[old, new] for old, new in sorted(miner.remaps().items())],
+        "numbered": miner.numbered_names(),
         "clusters": [
             {
                 "id": c.id,
@@ -77,12 +80,16 @@ def miner_from_dict(data: dict[str, Any]) -> TemplateMiner:
         ]
         remap = {int(old): int(new) for old, new in data["remap"]}
         lines, next_id = int(data["lines"]), int(data["next_id"])
+        numbered = {  # (written since numbered29; absent from older states)
+            str(name): None if number is None else str(number)
+            for name, number in dict(data.get("numbered", {})).items()
+        }
     except (KeyError, TypeError, ValueError, OverflowError) as exc:  # 1e400 is inf: Overflow
         raise StateError(f"miner state: {exc!r}") from exc
     for i, cluster in enumerate(clusters):
         _check_cluster(f"clusters[{i}] (id {cluster.id})", cluster)
     _check_remap(remap)
-    miner.restore(clusters, remap, lines=lines, next_id=next_id)
+    miner.restore(clusters, remap, lines=lines, next_id=next_id, numbered=numbered)
     return miner
 
 
