@@ -22,6 +22,10 @@ def test_a_quoted_file_name_is_one_value() -> None:
     assert mask('open "config.yaml": no such file or directory') == (
         'open "<*>": no such file or directory'
     )
+    # inside a quoted message, its quotes escaped (logrus, klog: Velero's restore warnings)
+    assert mask('msg="could not restore, ConfigMap \\"kube-root-ca.crt\\" already exists"') == (
+        'msg="could not restore, ConfigMap \\"<*>\\" already exists"'
+    )
 
 
 def test_a_quoted_relative_path_to_a_file_is_one_value() -> None:

@@ -18,7 +18,9 @@ sockets, documents, images): not a dotted name that a quote also holds, a host
 (``'karpenter.sh'``, ``"api.lab.internal"``), a setting or a logger (``"pipeline.batch.size"``,
 ``'authentik.lib.config'``), an API group and version (``"kubeflow.org/v1"``), a media type
 (``"text/html"``); and the quotes must match around the name alone, so a quoted sentence that
-ends with a file keeps its words. An unquoted name a program writes as its own constant
+ends with a file keeps its words. Quotes escaped inside a quoted message count as quotes
+(``msg="... ConfigMap \\"kube-root-ca.crt\\" already exists"``: logrus and klog print an error's
+own quotes so; Velero, holdout15). An unquoted name a program writes as its own constant
 (PostgreSQL's ``Connection matched pg_hba.conf line 99``) stays as written.
 """
 
@@ -45,7 +47,7 @@ country-code domain that names hosts in logs (``.sh``, ``.io``, ``.ai``, ``.me``
 quotes is masked or kept by the host rules, not here."""
 
 _QUOTED_FILE = re.compile(
-    r"(?<![\w\\])(['\"])"
+    r"(?<![\w\\])(\\?['\"])"
     r"((?:[\w\-][\w.\-]*/)*[\w\-][\w.\-]*\.(?:" + FILE_TYPES + r"))"
     r"\1(?![\w'\"])"
 )
