@@ -48,6 +48,7 @@ from vigil.logs._literals import mask_literals
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
 from vigil.logs._models import keep_models
 from vigil.logs._objrefs import mask_object_refs
+from vigil.logs._quotedfiles import mask_quoted_files
 from vigil.logs._refs import mask_images
 from vigil.logs._texts import SPACE
 from vigil.logs._wholes import (
@@ -316,6 +317,8 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
     line = content
     if " " not in content and ("['" in content or "{'" in content or SPACE in content):
         content = mask_literals(content)
+    if "." in content and ("'" in content or '"' in content):  # 'dvc.yaml', "a/b.parquet"
+        content = mask_quoted_files(content)
     if "/" in content or ":" in content or "-" in content:  # "meta-llama/Llama-3.1-8B": kept
         kept = keep_models(content, lambda part: mask(part, header=header))
         if kept is not None:
