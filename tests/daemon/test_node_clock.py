@@ -13,41 +13,17 @@ import pytest
 
 from vigil.daemon import Controller
 from vigil.model import NodeStatus
-from vigil.settings import Settings
 
+from ._beats import BEAT, beat, two_nodes
 from ._support import eventually
-
-BEAT = 0.05  # seconds between heartbeats, so that a silence is judged within a second or two
 
 
 @pytest.fixture
 async def stepped(tmp_path: Path) -> AsyncIterator[tuple[Controller, list[float]]]:
     """A running controller whose wall clock is real time plus ``offset[0]`` seconds."""
     offset = [0.0]
-    settings = Settings.model_validate(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "nodes": [{"name": "n1"}, {"name": "n2"}],
-            "heartbeat": {"interval": BEAT, "check_every": BEAT / 2},
-        }
-    )
-    controller = Controller(
-        settings, base_dir=tmp_path, serve_api=False, clock=lambda: time.time() + offset[0]
-    )
-    task = asyncio.create_task(controller.run())
-    await asyncio.wait_for(controller.started.wait(), 30)
-    yield controller, offset
-    controller.stop()
-    await asyncio.wait_for(task, 30)
-
-
-async def beat(controller: Controller, nodes: tuple[str, ...], rounds: int, seq: int) -> int:
-    for _ in range(rounds):
-        for node in nodes:
-            controller.monitor.heartbeat(node, seq, {})
-        seq += 1
-        await asyncio.sleep(BEAT)
-    return seq
+    async with two_nodes(tmp_path, clock=lambda: time.time() + offset[0]) as controller:
+        yield controller, offset
 
 
 def status(controller: Controller, node: str) -> NodeStatus | None:

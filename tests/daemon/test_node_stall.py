@@ -17,38 +17,17 @@ import pytest
 
 from vigil.daemon import Controller
 from vigil.model import NodeStatus
-from vigil.settings import Settings
 
+from ._beats import beat, two_nodes
 from ._support import eventually
 
-BEAT = 0.05  # seconds between heartbeats: Down after ~0.2 s of silence
-STALL = 1.0  # seconds the controller's loop is blocked: five times that silence
+STALL = 1.0  # seconds the controller's loop is blocked: five times the silence that downs (BEAT)
 
 
 @pytest.fixture
 async def controller(tmp_path: Path) -> AsyncIterator[Controller]:
-    settings = Settings.model_validate(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "nodes": [{"name": "n1"}, {"name": "n2"}],
-            "heartbeat": {"interval": BEAT, "check_every": BEAT / 2},
-        }
-    )
-    controller = Controller(settings, base_dir=tmp_path, serve_api=False)
-    task = asyncio.create_task(controller.run())
-    await asyncio.wait_for(controller.started.wait(), 30)
-    yield controller
-    controller.stop()
-    await asyncio.wait_for(task, 30)
-
-
-async def beat(controller: Controller, nodes: tuple[str, ...], rounds: int, seq: int) -> int:
-    for _ in range(rounds):
-        for node in nodes:
-            controller.monitor.heartbeat(node, seq, {})
-        seq += 1
-        await asyncio.sleep(BEAT)
-    return seq
+    async with two_nodes(tmp_path) as controller:
+        yield controller
 
 
 async def test_a_stall_of_the_controller_is_not_a_silence_of_the_nodes_beating_behind_it(
