@@ -94,3 +94,17 @@ def test_a_state_whose_numbered_names_are_not_an_object_is_refused() -> None:
     text = dumps(TemplateMiner()).replace('"numbered":{}', '"numbered":5')
     with pytest.raises(StateError, match="miner state"):
         loads(text)
+
+
+def test_a_template_whose_numbered_name_turns_value_is_filed_again_for_the_nearby_search() -> None:
+    # the place turns "<*>" on the cached path (the line's shape and weak word seen before),
+    # where the miner files no cluster: the nearby-bucket index must hold it as it reads now,
+    # as for a place any other value made "<*>" (vigil.logs._nearby)
+    miner = TemplateMiner()
+    first = miner.cluster_of("ceph: mds0 hung")
+    miner.cluster_of("libceph: mds1 up")  # "mds" with a second number
+    assert miner.cluster_of("ceph: mds0 hung") is first
+    assert first.template == "ceph: <*> hung"
+    # filed as it reads now: a value at its second word (stale, it was filed as "mds0", and
+    # the search would have missed it for a line whose last word differs too)
+    assert miner._near.filed[first.id] == ("<*>", "hung", True)

@@ -226,8 +226,8 @@ class TemplateMiner:
             if found is not None:  # the shape's weak words decide: look them up with it
                 words = split_words(content)
                 hit = self._exact.get((key, tuple([words[i] for i in found])))
-                if hit is not None:  # a place its earlier lines kept: "osd17" a value now?
-                    self._numbered.widen(hit, words, found)
+                if hit is not None and self._numbered.widen(hit, words, found):
+                    self._refile(hit)  # a place its earlier lines kept: "osd17" a value now
             if hit is None:
                 cluster, stable = self._lookup(content, key)
             else:
@@ -251,8 +251,8 @@ class TemplateMiner:
             cluster = self._slow(content, masked)
             if plain and not self._crowded and all(words[i] not in cluster.words for i, _ in kept):
                 self._remember(plain, cluster)  # its cluster has the id's place as a value
-        if weak:  # "osd17" once "osd" came with another number: a value, seen once or not
-            self._numbered.widen(cluster, words, weak)
+        if weak and self._numbered.widen(cluster, words, weak):
+            self._refile(cluster)  # "osd17" once "osd" came with another number: a value
         if not cluster.varied and key != shape_key(cluster.example):
             cluster.varied = True  # (a miss of the shape cache: rare, and each shape once)
         if self._crowded:
@@ -343,11 +343,21 @@ class TemplateMiner:
 
     def _file_near(self, first: str, cluster: Cluster) -> None:
         """File the cluster a slow-path line went to for the nearby-bucket search (every change
-        of a cluster's words is made on that path); rebuilt once stale entries are many."""
+        of a cluster's words is made on that path, but a numbered name's: :meth:`_refile`);
+        rebuilt once stale entries are many."""
         if self._near.entries > 4 * len(self.clusters) + 1024:
             self._near.rebuild(self._buckets)
         else:
             self._near.file(first, cluster)
+
+    def _refile(self, cluster: Cluster) -> None:
+        """File ``cluster`` again for the bucket searches once a numbered name in it became a
+        value outside the slow path (:mod:`._numbered`): a second or last word turned ``<*>``
+        makes it a candidate for lines of any shape there."""
+        key = self._filed_key(cluster)
+        self._file_near(key[1], cluster)
+        if len(self._buckets.get(key, ())) > CROWDED_BUCKET:
+            self._index(key, cluster)
 
     def _filed_key(self, cluster: Cluster) -> tuple[int, str]:
         """The bucket ``cluster`` was filed under: that of the line that created it (its

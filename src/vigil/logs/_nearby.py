@@ -3,7 +3,8 @@ nearby-bucket search (:func:`vigil.logs._spans.nearest`) looks.
 
 Called by :class:`vigil.logs._miner.TemplateMiner`, which files here every cluster a slow-path
 line went to (created, widened, merged into, moved by a span: every change of a cluster's
-words is made on that path) and rebuilds the index from its buckets on load and on eviction;
+words is made on that path, or the miner files it again: a numbered name turned a value,
+:mod:`vigil.logs._numbered`) and rebuilds the index from its buckets on load and on eviction;
 :func:`vigil.logs._spans.nearest` reads it. The search needs two words agreeing beside the
 first one, so a cluster is a candidate only when its second or last word has the line's shape
 (digits aside), or is already a value (``<*>`` there, or a slot of several words): the index

@@ -89,11 +89,13 @@ class NumberedNames:
         numbers[name] = None
         return True
 
-    def widen(self, cluster: Cluster, words: list[str], weak: tuple[int, ...]) -> None:
+    def widen(self, cluster: Cluster, words: list[str], weak: tuple[int, ...]) -> bool:
         """Make a value of each place of ``cluster`` that keeps a weak word of the line
         ``words`` (positions ``weak``) found a numbered name's value, as a second value there
         would (:func:`vigil.logs._widening.widen`: the word loosened, ``(md0):`` ->
-        ``(<*>):``). Not the first word, which files the cluster in its bucket."""
+        ``(<*>):``); True if a place changed (the caller files the cluster again). Not the
+        first word, which files the cluster in its bucket."""
+        changed = False
         for i in weak:
             word = words[i]
             if not self.value(word):
@@ -103,3 +105,5 @@ class NumberedNames:
                 if template[j] == word and cluster.levels[j] == LITERAL:
                     template[j], cluster.levels[j] = loose(word), LOOSE
                     cluster._template = None
+                    changed = True
+        return changed
