@@ -57,6 +57,9 @@ SHORT_LEVELS = frozenset("VDIWEF")
 """One-letter levels (logcat's ``V D I W E F``): a level only after the numbers of a time."""
 ZONE_NAME = re.compile(r"^(?:UTC|GMT|Z|[A-Z][A-Z]?[SD]T):?$")
 """A time zone's name after the clock (``UTC``, ``CEST``), closed by the header's colon or not."""
+ZONE_OFFSET = re.compile(r"^[+\-]\d\d:?\d\d$")
+"""A numeric zone offset after the clock (``+0000``, ``-05:00``): part of the time, as a zone's
+name is."""
 COUNTED = re.compile(r"^\d+:$")
 """A number closed by a colon (``28: Client using the ascii protocol``, ``3: eth0: <UP>``): a
 numbered item of the message (a descriptor, an interface index), not a time, which has digits

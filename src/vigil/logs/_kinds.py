@@ -21,6 +21,7 @@ from vigil.logs._headerwords import (
     SHORT_LEVELS,
     TIME_TOKEN,
     ZONE_NAME,
+    ZONE_OFFSET,
 )
 
 _LETTERS = frozenset("VDINWECAXTF")
@@ -73,8 +74,6 @@ _QUAD = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _DAY_MONTH_YEAR = re.compile(r"^\d{1,2}([-/])[A-Z][a-z]{2}\1\d{4}$")
 """``29-Nov-2026``: the date of PHP's error log and of BIND; ``29/Nov/2026``, the common log
 format's (Python's ``http.server`` writes it with a space before the clock)."""
-_OFFSET = re.compile(r"^[+\-]\d\d:?\d\d$")
-"""A numeric zone offset, ``+0000``, ``-05:00``: with a clock in a time bracket, part of it."""
 _GLUED_LEVEL = re.compile(r"^([A-Z]+)(?:\[[^\[\]\s]+\])+$")
 """An upper-case level glued to bracketed fields, ``NOTICE[2211]``, ``VERBOSE[2250][C-00001b]``:
 the level with its thread (and call or request id), as a program is glued to its pid."""
@@ -159,7 +158,7 @@ def _bracketed_time(inside: str) -> bool:
         or p.lower().rstrip(".,") in _NAMES
         or (
             ":" in inside
-            and (_DAY_MONTH_YEAR.match(p) or ZONE_NAME.match(p) or _OFFSET.match(p)) is not None
+            and (_DAY_MONTH_YEAR.match(p) or ZONE_NAME.match(p) or ZONE_OFFSET.match(p)) is not None
         )
         for p in parts
     )

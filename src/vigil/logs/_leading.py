@@ -33,6 +33,7 @@ from vigil.logs._headerwords import (
     SOURCE_LOCATION,
     TIME_TOKEN,
     ZONE_NAME,
+    ZONE_OFFSET,
 )
 from vigil.logs._kinds import (
     BRACKET,
@@ -87,7 +88,6 @@ _SHOUTED = re.compile(r"^[A-Z][A-Z0-9_]+:$")
 """An upper-case tag with a colon (``MULTI:``, ``TLS:``) right after the time, with no host
 before it: a subsystem prefix of the message, not a syslog program (which follows a host and
 is written in lower case)."""
-_ZONE_OFFSET = re.compile(r"^[+\-]\d\d:?\d\d$")
 _MODULE_LEVEL = re.compile(r"^\[[\w.\-]+:[a-z]+\]$")
 """A module and its level in one bracket (Apache 2.4's ``[core:error]``, ``[ssl:warn]``)."""
 _PROCESS_BRACKET = re.compile(r"^\[pid \d+(?::tid \d+)?\]$")
@@ -466,7 +466,7 @@ def _level_ahead(toks: Tokens, i: int) -> bool:
 def _after_clock(tok: str) -> bool:
     """``AM``/``PM``, a zone offset (``+00:00``, ``-0500``) or a zone name (``UTC``, ``UTC:``)
     right after a clock."""
-    return tok in ("AM", "PM") or bool(_ZONE_OFFSET.match(tok) or ZONE_NAME.match(tok))
+    return tok in ("AM", "PM") or bool(ZONE_OFFSET.match(tok) or ZONE_NAME.match(tok))
 
 
 def _named_colon(tok: str) -> bool:
