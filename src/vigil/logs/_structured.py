@@ -42,6 +42,9 @@ MAX_CHARS = 4096
 """A structure longer than this is left as words: the scan's cost is bounded per opening."""
 MAX_DEPTH = 16
 """Deeper nesting is left as words."""
+MAX_TRIES = 8
+"""Openings of a line scanned at most: a line of many brackets that never close (a cut dump)
+costs a few scans, not one per opening."""
 
 _OPEN = {"[": "]", "{": "}"}
 _PAIRS = re.compile(r"(?<![\w.\-])[A-Za-z_][\w.\-]*=[^\s;\"'=]*(?:;[A-Za-z_][\w.\-]*=[^\s;\"'=]*)+")
@@ -98,11 +101,11 @@ def join_structured(words: list[str], content: str) -> list[str]:
     map or a JSON array spanning several words joined into the one word that holds it)."""
     json_message = content.lstrip()[:1] in ("[", "{")
     out: list[str] = []
-    i, n = 0, len(words)
+    i, n, tries = 0, len(words), [MAX_TRIES]
     while i < n:
         word = words[i]
-        if "map[" in word or '[{"' in word:
-            last, word = _masked(words, i, json_message)
+        if ("map[" in word or '[{"' in word) and tries[0] > 0:
+            last, word = _masked(words, i, json_message, tries)
             i = last
         if ";" in word and "=" in word:
             word = _PAIRS.sub(WILDCARD, word)
@@ -111,9 +114,10 @@ def join_structured(words: list[str], content: str) -> list[str]:
     return out
 
 
-def _masked(words: list[str], i: int, json_message: bool) -> tuple[int, str]:
+def _masked(words: list[str], i: int, json_message: bool, tries: list[int]) -> tuple[int, str]:
     """(the index of the last word it takes, the masked word) for the structures opening in
-    ``words[i]``; ``(i, words[i])`` when none closes."""
+    ``words[i]``; ``(i, words[i])`` when none closes. ``tries``: the line's scans left, one
+    taken by each opening scanned."""
     text = " ".join(words[i : i + 64])
     pos, k, last, pieces = 0, 0, i, []
     word_end = len(words[i])
@@ -121,8 +125,9 @@ def _masked(words: list[str], i: int, json_message: bool) -> tuple[int, str]:
         at_map = text.find("map[", k, word_end)
         at_json = -1 if json_message else text.find('[{"', k, word_end)
         at = min(a for a in (at_map, at_json, word_end) if a >= 0)
-        if at == word_end:
+        if at == word_end or tries[0] <= 0:
             break
+        tries[0] -= 1
         if at == at_map:
             glued = at > 0 and (text[at - 1].isalnum() or text[at - 1] == "_")
             end = -1 if glued else _go_map(text, at)
