@@ -51,9 +51,14 @@ _PAIRS = re.compile(r"(?<![\w.\-])[A-Za-z_][\w.\-]*=[^\s;\"'=]*(?:;[A-Za-z_][\w.
 """Two or more ``KEY=value`` pairs joined by ``;`` with no space: one argument string."""
 
 
+_PAIR_HINT = re.compile(r"=[^\s;\"'=]*;[A-Za-z_][\w.\-]*=")
+
+
 def may_hold(content: str) -> bool:
     """A cheap test: ``content`` may hold one of the constructs."""
-    return "map[" in content or '[{"' in content or ("=" in content and ";" in content)
+    if "map[" in content or '[{"' in content:
+        return True
+    return ";" in content and "=" in content and _PAIR_HINT.search(content) is not None
 
 
 def _close(text: str, i: int, quotes: bool) -> int:
