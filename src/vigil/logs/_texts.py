@@ -39,6 +39,8 @@ from vigil.logs._literals import join_literals, may_hold
 from vigil.logs._marks import SPACE as SPACE  # re-exported
 from vigil.logs._marks import WILDCARD
 from vigil.logs._shape import SHAPE
+from vigil.logs._structured import join_structured
+from vigil.logs._structured import may_hold as may_hold_structure
 from vigil.logs._unquoted import differing_head, join_unquoted
 
 _QUOTED = re.compile(r'(?<=[\s,\[])[\w.\-]+="(?:[^"\\]|\\.)*"')
@@ -164,14 +166,17 @@ _TEXT_KEY_ENDS = ("rr=", "ror=", "md=", "nd=", "ine=", "MD=", "ND=", "INE=")
 def _clauses(words: list[str], content: str) -> list[str]:
     """``words`` with a reason or command clause (:func:`_join_reason`), an error's unquoted
     text after its key (:func:`vigil.logs._unquoted.join_unquoted`) and a container printed as
-    a value (:func:`vigil.logs._literals.join_literals`) joined, each looked for only when the
-    line holds its label."""
+    a value (:func:`vigil.logs._literals.join_literals`) joined, and a structure printed as one
+    value masked (:func:`vigil.logs._structured.join_structured`: a Go map, a JSON array of
+    objects, ``K=V;K=V`` arguments), each looked for only when the line holds its label."""
     if "eason:" in content or "CMD (" in content:
         words = _join_reason(words)
     if "=" in content and any(hint in content for hint in _TEXT_KEY_ENDS):
         words = join_unquoted(words)
     if may_hold(content):
         words = join_literals(words, content)
+    if may_hold_structure(content):
+        words = join_structured(words, content)
     return words
 
 
