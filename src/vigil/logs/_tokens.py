@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 
+from vigil.logs._leaders import mask_leaders
 from vigil.logs._literals import mask_literals
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
 from vigil.logs._models import keep_models
@@ -315,6 +316,8 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
     a word of a line that brackets an IPv4 address, so a bracketed IPv6 address keeps its
     brackets (:func:`vigil.logs._wholes.ipv6_beside_ipv4`)."""
     line = content
+    if "...." in content:  # "staging.stg_orders ........ [RUN]": a dot leader pads to a column
+        content = mask_leaders(content)
     if " " not in content and ("['" in content or "{'" in content or SPACE in content):
         content = mask_literals(content)
     if "." in content and ("'" in content or '"' in content):  # 'dvc.yaml', "a/b.parquet"
