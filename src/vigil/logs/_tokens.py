@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 
+from vigil.logs._apigroups import give_back, hold_type_names
 from vigil.logs._leaders import mask_leaders
 from vigil.logs._literals import mask_literals
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
@@ -362,7 +363,12 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
         content = _SLOT_PORT.sub(WILDCARD, content)
     protocols = _PROTOCOL.findall(content) if "/" in content else None
     apis = _API_VERSION.findall(content) if "/v" in content else None
-    masked = _STRONG.sub(WILDCARD, content)
+    hidden, held = content, list[str]()
+    if "." in content and ('"' in content or "roup" in content):  # kubeflow.org "x", *Group
+        hidden, held = hold_type_names(content)
+    masked = _STRONG.sub(WILDCARD, hidden)
+    if held:  # "pytorchjobs.kubeflow.org", "kueue.x-k8s.io": API groups, type names kept
+        masked = give_back(masked, held)
     if apis:
         for group, version in apis:  # "longhorn.io/<*>" back to "longhorn.io/v1beta2"
             masked = masked.replace(f"{group}/{WILDCARD}", f"{group}/{version}", 1)

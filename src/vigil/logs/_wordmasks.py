@@ -19,6 +19,7 @@ mask cannot see.
 
 from __future__ import annotations
 
+from vigil.logs._apigroups import keep_type_names
 from vigil.logs._models import keep_gpu_memory
 from vigil.logs._msgids import keep_ids
 from vigil.logs._named import named_values
@@ -80,6 +81,10 @@ class WordMasks:
         if "::" in joined and "[" in joined:  # Exim's "[0.0.0.0]:25 [::]:25": brackets kept
             for i in ipv6_beside_ipv4(words):
                 out[i] = mask(words[i], beside_ipv4=True)
+        if '"' in joined and "." in joined:  # "on pytorchjobs.kubeflow.org \"x\"": API groups
+            groups = [i for i in keep_type_names(words, out) if has_digit(out[i])]
+            if groups:  # "kueue.x-k8s.io": kept as written, its digits matter
+                weak = sorted({*weak, *groups})
         kept = keep_ids(words, out)
         if kept:  # a message id kept: its digits matter, as a weak word's (sorted places)
             weak = sorted({*weak, *(i for i, _ in kept)})
