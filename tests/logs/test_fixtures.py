@@ -6,9 +6,9 @@ parse`` does with no ``--log-format``; GA and PAn are computed as in the shared 
 (``logparse_eval.py``; its Loghub-2.0 template normalisation when it is found beside the
 repository, plain whitespace normalisation otherwise).
 
-Files in ``fixtures/holdout/`` .. ``holdout26/`` were labelled like the others but kept out
+Files in ``fixtures/holdout/`` .. ``holdout27/`` were labelled like the others but kept out
 of the tuning of the miner: the test checks only that they are well formed, and their scores
-are printed on demand (``--holdout`` .. ``--holdout26``) as the figure
+are printed on demand (``--holdout`` .. ``--holdout27``) as the figure
 for log types the miner was not tuned on.
 
 ``--stream`` scores the ids and templates ``vigil logs parse`` prints as lines arrive (each
@@ -21,7 +21,7 @@ Run as a script to print the table: ``python tests/logs/test_fixtures.py [--hold
 --holdout4 | --holdout5 | --holdout6 | --holdout7 | --holdout8 | --holdout9 | --holdout10 |
 --holdout11 | --holdout12 | --holdout13 | --holdout14 | --holdout15 | --holdout16 |
 --holdout17 | --holdout18 | --holdout19 | --holdout20 | --holdout21 |
---holdout22 | --holdout23 | --holdout24 | --holdout25 | --holdout26]
+--holdout22 | --holdout23 | --holdout24 | --holdout25 | --holdout26 | --holdout27]
 [--content | --printed] [--cli | --stream [--hold N]] [--diff]``. ``--printed`` scores raw
 lines as the shared evaluator's ``--feed raw`` does: the printed template (masked header and
 template) is cut where the right template starts. ``--cli`` runs ``vigil logs parse`` itself
@@ -73,6 +73,7 @@ HELD_OUT23 = sorted(f"holdout23/{p.stem}" for p in (FIXTURES / "holdout23").glob
 HELD_OUT24 = sorted(f"holdout24/{p.stem}" for p in (FIXTURES / "holdout24").glob("*.tsv"))
 HELD_OUT25 = sorted(f"holdout25/{p.stem}" for p in (FIXTURES / "holdout25").glob("*.tsv"))
 HELD_OUT26 = sorted(f"holdout26/{p.stem}" for p in (FIXTURES / "holdout26").glob("*.tsv"))
+HELD_OUT27 = sorted(f"holdout27/{p.stem}" for p in (FIXTURES / "holdout27").glob("*.tsv"))
 ALL = (
     NAMES
     + HELD_OUT
@@ -101,6 +102,7 @@ ALL = (
     + HELD_OUT24
     + HELD_OUT25
     + HELD_OUT26
+    + HELD_OUT27
 )
 _SHARED = [Path(__file__).resolve().parents[3] / "shared/bench", Path("/work/shared/bench")]
 
@@ -418,6 +420,7 @@ if __name__ == "__main__":
         "--holdout24": HELD_OUT24,
         "--holdout25": HELD_OUT25,
         "--holdout26": HELD_OUT26,
+        "--holdout27": HELD_OUT27,
     }
     hold_ = None
     if "--stream" in args:
