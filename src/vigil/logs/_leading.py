@@ -268,7 +268,9 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # address after the time with no program after it is a record's field (client,
             # server), not a syslog host; the record starts after the time itself
             return skip_space(line, clock_end), tuple(f for f in fields if f[0] == "Time")
-        located = bracketed_source(line, toks, i) if timed and time_end == toks[i - 1][1] else None
+        located = None
+        if timed and tok[0] == "[" and time_end == toks[i - 1][1]:
+            located = bracketed_source(line, toks, i)
         if located is not None:
             # "[<time>] [oauthproxy.go:967] msg": a bracketed source location after the time
             return located[0], (*fields, *located[1])
