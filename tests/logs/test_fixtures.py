@@ -21,7 +21,7 @@ Run as a script to print the table: ``python tests/logs/test_fixtures.py [--hold
 --holdout4 | --holdout5 | --holdout6 | --holdout7 | --holdout8 | --holdout9 | --holdout10 |
 --holdout11 | --holdout12 | --holdout13 | --holdout14 | --holdout15 | --holdout16 |
 --holdout17 | --holdout18 | --holdout19 | --holdout20 | --holdout21 |
---holdout22 | --holdout23 | --holdout24 | --holdout25 | --holdout26 |
+--holdout22 | --holdout23 | --holdout24 | --holdout25 | --holdout26 | --holdout27 |
 --holdout28]
 [--content | --printed] [--cli | --stream [--hold N]] [--diff]``. ``--printed`` scores raw
 lines as the shared evaluator's ``--feed raw`` does: the printed template (masked header and
@@ -74,6 +74,7 @@ HELD_OUT23 = sorted(f"holdout23/{p.stem}" for p in (FIXTURES / "holdout23").glob
 HELD_OUT24 = sorted(f"holdout24/{p.stem}" for p in (FIXTURES / "holdout24").glob("*.tsv"))
 HELD_OUT25 = sorted(f"holdout25/{p.stem}" for p in (FIXTURES / "holdout25").glob("*.tsv"))
 HELD_OUT26 = sorted(f"holdout26/{p.stem}" for p in (FIXTURES / "holdout26").glob("*.tsv"))
+HELD_OUT27 = sorted(f"holdout27/{p.stem}" for p in (FIXTURES / "holdout27").glob("*.tsv"))
 HELD_OUT28 = sorted(f"holdout28/{p.stem}" for p in (FIXTURES / "holdout28").glob("*.tsv"))
 ALL = (
     NAMES
@@ -103,6 +104,7 @@ ALL = (
     + HELD_OUT24
     + HELD_OUT25
     + HELD_OUT26
+    + HELD_OUT27
     + HELD_OUT28
 )
 _SHARED = [Path(__file__).resolve().parents[3] / "shared/bench", Path("/work/shared/bench")]
@@ -421,6 +423,7 @@ if __name__ == "__main__":
         "--holdout24": HELD_OUT24,
         "--holdout25": HELD_OUT25,
         "--holdout26": HELD_OUT26,
+        "--holdout27": HELD_OUT27,
         "--holdout28": HELD_OUT28,
     }
     hold_ = None

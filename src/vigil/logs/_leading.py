@@ -22,6 +22,7 @@ from vigil.logs._aftertime import (
     source_after_time,
     tabbed_source_level,
 )
+from vigil.logs._bracketsource import bracketed_source
 from vigil.logs._glued import located_program
 from vigil.logs._headerwords import (
     ANGLE_PID,
@@ -267,6 +268,12 @@ def detect_tokens(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
             # address after the time with no program after it is a record's field (client,
             # server), not a syslog host; the record starts after the time itself
             return skip_space(line, clock_end), tuple(f for f in fields if f[0] == "Time")
+        located = None
+        if timed and tok[0] == "[" and time_end == toks[i - 1][1]:
+            located = bracketed_source(line, toks, i)
+        if located is not None:
+            # "[<time>] [oauthproxy.go:967] msg": a bracketed source location after the time
+            return located[0], (*fields, *located[1])
         if timed and kind == NODE and tok[-1] == ":" and SOURCE_LOCATION.match(tok):
             # Go's log package with Lshortfile, "2026/11/29 10:00:01 worker.go:203: msg": a
             # source location closed by its colon right after the time ends the header
