@@ -347,6 +347,7 @@ async def test_an_agent_drops_a_batch_over_the_controllers_cap_and_ships_the_nex
     from vigil.agent import Agent
     from vigil.collectors import EdgeSourceSpec, LogEdge
 
+    CappedController.taken = []  # a class attribute: not the seqs of an earlier run in this process
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CappedController)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
