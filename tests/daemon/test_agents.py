@@ -120,16 +120,26 @@ async def test_a_killed_agent_makes_its_node_suspect_then_down_and_a_restart_bri
         15,
         "n2 down",
     )
-    changes = [(e.old, e.new) for e in events.of(NodeStatusChanged, lambda e: e.node == "n2")]
-    assert changes[-2:] == [
-        (NodeStatus.UP, NodeStatus.SUSPECT),
-        (NodeStatus.SUSPECT, NodeStatus.DOWN),
+    changes = [
+        (e.old, e.new)
+        for e in events.all()[up_since:]
+        if isinstance(e, NodeStatusChanged) and e.node == "n2"
     ]
+    # Suspect (phi 5) and Down (phi 10) are ~90 ms of silence apart here (1.01 s, 1.09 s): a
+    # round falls between them only if the controller's loop does not stall longer than that
+    # (a GC pass over a big heap, a loaded host). A round judging past both goes straight to
+    # Down, by design (tests/detectors: a long silence goes straight from Up to Down).
+    assert changes in (
+        [(NodeStatus.UP, NodeStatus.SUSPECT), (NodeStatus.SUSPECT, NodeStatus.DOWN)],
+        [(NodeStatus.UP, NodeStatus.DOWN)],
+    ), changes
     assert down.phi >= 10
     (incident,) = node_incidents(controller, "n2")
     assert incident.state == IncidentState.ESCALATED
-    assert incident.kind == "node_suspect"
-    assert [f["kind"] for f in incident.evidence["findings"]] == ["node_suspect", "node_down"]
+    # the incident holds one finding per stage the node went through, opened by the first
+    stages = [f"node_{new.value}" for _, new in changes]
+    assert incident.kind == stages[0]
+    assert [f["kind"] for f in incident.evidence["findings"]] == stages
     actions = controller.store.list_actions(subject="node:n2").items
     assert [(a.kind, a.actor, a.ok, a.incident_id) for a in actions] == [
         ("escalate", "vigil", True, incident.id)
@@ -337,6 +347,7 @@ async def test_an_agent_drops_a_batch_over_the_controllers_cap_and_ships_the_nex
     from vigil.agent import Agent
     from vigil.collectors import EdgeSourceSpec, LogEdge
 
+    CappedController.taken = []  # a class attribute: not the seqs of an earlier run in this process
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CappedController)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
