@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 
 from vigil.logs._afterlevel import Tokens, skip_space
+from vigil.logs._headerwords import SOURCE_FILE_LINE
 from vigil.logs._kinds import LEVEL, token_kind
 
-_BRACKETED_SOURCE = re.compile(r"^\[([\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+)\]$")
+_BRACKETED_SOURCE = re.compile(rf"^\[({SOURCE_FILE_LINE})\]$")
 """A file with an extension and a line number, alone in brackets (``[proxy.go:89]``)."""
 _SENTENCE_WORD = re.compile(r"^[A-Z][a-z]+$")
 """A capitalised word with no colon: the first word of a sentence, not a level."""

@@ -73,7 +73,10 @@ FIELD_TOKEN = re.compile(r"^[\w.$\-]+$")
 ANGLE_PID = re.compile(r"^<\d+\.\d+\.\d+>(?:@\S+)?$")
 """An Erlang/Elixir process id after the level (``[info] <0.2009.0> msg``, lager's
 ``<0.5.0>@mod:fun:42``): the thread of the BEAM, a header field like a bracketed thread."""
-SOURCE_LOCATION = re.compile(r"^[\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+:?$")
+SOURCE_FILE_LINE = r"[\w./\-]*[A-Za-z_][\w\-]*\.[A-Za-z]\w*:\d+"
+"""A file with an extension and its line number, ``worker.py:1636``: the body of
+:data:`SOURCE_LOCATION` and of :mod:`vigil.logs._bracketsource`'s bracketed location."""
+SOURCE_LOCATION = re.compile(rf"^{SOURCE_FILE_LINE}:?$")
 """A source location with no bracket: ``worker.py:1636``, ``node_manager.cc:42:``."""
 CODE_LOCATION = re.compile(
     r"^[\w./\-]*\w\.(?:go|c|cc|cpp|cxx|h|hpp|py|rs|java|kt|scala|js|ts|rb|php|cs|swift|lua|erl|ex):\d+:$"
