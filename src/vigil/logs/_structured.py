@@ -106,12 +106,11 @@ def join_structured(words: list[str], content: str) -> list[str]:
     map or a JSON array spanning several words joined into the one word that holds it)."""
     json_message = content.lstrip()[:1] in ("[", "{")
     out: list[str] = []
-    i, n, tries = 0, len(words), [MAX_TRIES]
+    i, n, tries = 0, len(words), MAX_TRIES
     while i < n:
         word = words[i]
-        if ("map[" in word or '[{"' in word) and tries[0] > 0:
-            last, word = _masked(words, i, json_message, tries)
-            i = last
+        if ("map[" in word or '[{"' in word) and tries > 0:
+            i, word, tries = _masked(words, i, json_message, tries)
         if ";" in word and "=" in word:
             word = _PAIRS.sub(WILDCARD, word)
         out.append(word)
@@ -119,10 +118,10 @@ def join_structured(words: list[str], content: str) -> list[str]:
     return out
 
 
-def _masked(words: list[str], i: int, json_message: bool, tries: list[int]) -> tuple[int, str]:
-    """(the index of the last word it takes, the masked word) for the structures opening in
-    ``words[i]``; ``(i, words[i])`` when none closes. ``tries``: the line's scans left, one
-    taken by each opening scanned."""
+def _masked(words: list[str], i: int, json_message: bool, tries: int) -> tuple[int, str, int]:
+    """(the index of the last word it takes, the masked word, the line's scans left) for the
+    structures opening in ``words[i]``; ``(i, words[i], ...)`` when none closes. ``tries``: the
+    line's scans left, one taken by each opening scanned."""
     text = " ".join(words[i : i + 64])
     pos, k, last, pieces = 0, 0, i, []
     word_end = len(words[i])
@@ -130,9 +129,9 @@ def _masked(words: list[str], i: int, json_message: bool, tries: list[int]) -> t
         at_map = text.find("map[", k, word_end)
         at_json = -1 if json_message else text.find('[{"', k, word_end)
         at = min(a for a in (at_map, at_json, word_end) if a >= 0)
-        if at == word_end or tries[0] <= 0:
+        if at == word_end or tries <= 0:
             break
-        tries[0] -= 1
+        tries -= 1
         if at == at_map:
             glued = at > 0 and (text[at - 1].isalnum() or text[at - 1] == "_")
             end = -1 if glued else _go_map(text, at)
@@ -148,11 +147,11 @@ def _masked(words: list[str], i: int, json_message: bool, tries: list[int]) -> t
         space = text.find(" ", end)
         word_end = space if space >= 0 else len(text)
     if not pieces:
-        return i, words[i]
+        return i, words[i], tries
     word = "".join(pieces) + text[pos:word_end]
     member = i > 0 and words[i - 1].endswith('":')  # a spaced JSON member's object
     if not json_message and i > 0 and not member and word.startswith('{"'):
         whole = _close(word, 0, quotes=True)
         if whole > 0 and "[" + WILDCARD + "]" in word[:whole]:  # a dumped structure
             word = "{" + WILDCARD + "}" + word[whole:]
-    return last, word
+    return last, word, tries
