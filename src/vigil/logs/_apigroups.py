@@ -36,11 +36,13 @@ from vigil.logs._marks import SPACE
 _NAME = r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,}"
 """A DNS-shaped group of two or more lower-case labels, the last a top-level domain's letters
 (``kubeflow.org``, ``x-k8s.io``; not a version, ``v1.27.12``)."""
+_RESOURCE = rf"[a-z][a-z0-9]*\.{_NAME}"
+"""A plural resource qualified by its group: ``pytorchjobs.kubeflow.org``."""
 
 _TYPE_NAME = re.compile(
     # client-go's "<resource>.<group> \"<name>\"": the quote may be escaped, the space a
     # literal's joined space (a quoted error kept as one word)
-    rf"(?<![\w.\-/:@])[a-z][a-z0-9]*\.{_NAME}(?=[ {SPACE}]\\?\")"
+    rf"(?<![\w.\-/:@]){_RESOURCE}(?=[ {SPACE}]\\?\")"
     # a key naming the group: "controllerGroup":"x", group=x, apiGroup="x", constraint_group
     rf"|(?:(?<=roup\":\")|(?<=roup\": \")|(?<=roup=)|(?<=roup=\")|(?<=roup=\\\"))"
     rf"{_NAME}(?![\w.\-/:@])"
@@ -67,7 +69,7 @@ def give_back(masked: str, names: list[str]) -> str:
     return masked
 
 
-_WORD = re.compile(rf"[a-z][a-z0-9]*\.{_NAME}")
+_WORD = re.compile(_RESOURCE)
 _KEYED_WORD = re.compile(rf"(\"?){_NAME}\"?,?")
 _KEY_WORD = re.compile(r"\"?\w*(?:roup)\"?:")
 
