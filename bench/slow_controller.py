@@ -59,7 +59,7 @@ async def controller_worker(agents: int, interval: float) -> None:
             sub = controller.bus.subscribe("bench")
             changes: list[dict[str, Any]] = []
             print(json.dumps({"port": controller.api_port}), flush=True)
-            done = asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+            done = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
             while not done.done():
                 while (event := sub.get_nowait()) is not None:
                     if isinstance(event, NodeStatusChanged):
@@ -72,7 +72,9 @@ async def controller_worker(agents: int, interval: float) -> None:
                             }
                         )
                 await asyncio.sleep(0.05)
-            print(json.dumps({"changes": changes}), flush=True)
+            started = time.perf_counter()  # leaving the block stops it, the agents sending
+        stop_s = time.perf_counter() - started  # the time to stop under load
+        print(json.dumps({"changes": changes, "stop_s": round(stop_s, 2)}), flush=True)
 
 
 class Recorder:
@@ -181,10 +183,14 @@ def scenario(src: Path, args: argparse.Namespace) -> dict[str, Any]:
     time.sleep(args.stall)
     os.kill(ctl.pid, signal.SIGCONT)
     resumed = time.time()
-    out, _ = ag.communicate(timeout=total + 120)
+    time.sleep(args.after - 2.0)
+    ctl.stdin.write("stop\n")  # two seconds before the agents end: a stop under their load
+    ctl.stdin.flush()
+    ended = json.loads(ctl.stdout.readline())
+    changes = ended["changes"]
     ctl.stdin.close()
-    changes = json.loads(ctl.stdout.readline())["changes"]
     ctl.wait(timeout=60)
+    out, _ = ag.communicate(timeout=total + 120)
     data = json.loads(out)
     after = [r for rs in data["records"].values() for r in rs if r["at"] >= resumed]
     empty_at = []
@@ -200,6 +206,7 @@ def scenario(src: Path, args: argparse.Namespace) -> dict[str, Any]:
         "p50_ms": round(1000 * pct([r["latency"] for r in after], 0.5), 1),
         "p99_ms": round(1000 * pct([r["latency"] for r in after], 0.99), 1),
         "drained_s": round(max(empty_at), 2),
+        "stop_s": ended["stop_s"],
         "changes_during": sum(1 for c in changes if stopped <= c["at"] < resumed + 1),
         "changes_after": [
             f"{c['node']} {c['old']}->{c['new']}" for c in changes if c["at"] >= resumed + 1
