@@ -40,6 +40,21 @@ def tokens(n: int) -> dict[str, str]:
     return {f"n{i}": f"agent-n{i}-token-0123456789abcdef" for i in range(n)}
 
 
+def timed(cls: Any, name: str) -> None:
+    """Print on stderr how long each call of ``cls.name`` (a coroutine method) took."""
+    inner = getattr(cls, name)
+
+    async def wrapper(*args: Any, **kw: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await inner(*args, **kw)
+        finally:
+            took = time.perf_counter() - started
+            sys.stderr.write(f"{time.strftime('%X')} {cls.__name__}.{name}: {took:.2f}s\n")
+
+    setattr(cls, name, wrapper)
+
+
 async def controller_worker(agents: int, interval: float) -> None:
     """Run a controller; print its port; on stdin's end print its node status changes."""
     sys.path.insert(0, str(HERE))
@@ -54,6 +69,13 @@ async def controller_worker(agents: int, interval: float) -> None:
         + [{"name": n, "address": f"192.0.2.{i + 1}"} for i, n in enumerate(tokens(agents))],
     }
     admin = {"name": "root", "role": "admin", "token": TOKEN}
+    if os.environ.get("BENCH_LOG"):  # the controller's log with times, on stderr
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        timed(__import__("vigil.daemon._server").daemon._server.ApiServer, "stop")
+        timed(__import__("uvicorn").Server, "shutdown")
+        timed(__import__("uvicorn").Server, "main_loop")
     with tempfile.TemporaryDirectory() as tmp:
         async with running_controller(Path(tmp), admin, **config) as controller:
             sub = controller.bus.subscribe("bench")
@@ -218,6 +240,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, help="an export of the baseline (its src/ is used)")
     parser.add_argument("--agents", type=int, default=10)
+    parser.add_argument("--base-only", action="store_true", help="run the baseline only")
     parser.add_argument("--warm", type=float, default=5.0)
     parser.add_argument("--stall", type=float, default=4.0)
     parser.add_argument("--after", type=float, default=20.0)
@@ -232,7 +255,9 @@ def main() -> None:
         asyncio.run(agents_worker(args.agents_worker, args.agents, args.seconds))
         return
     rows = {}
-    codes = ([("base", args.base / "src")] if args.base else []) + [("branch", HERE.parent / "src")]
+    codes = ([("base", args.base / "src")] if args.base else []) + (
+        [] if args.base_only else [("branch", HERE.parent / "src")]
+    )
     for label, src in codes:
         rows[label] = scenario(src, args)
         sys.stderr.write(f"{label}: {json.dumps(rows[label])}\n")
