@@ -10,11 +10,14 @@ run in a second worker process, each with a wrapper around its client that recor
 heartbeat (samples carried, answer or failure, latency, samples refused). After ``--warm``
 seconds the controller is SIGSTOPped for ``--stall`` seconds, then SIGCONTed, and watched for
 ``--after`` seconds. Both workers run the code on ``PYTHONPATH`` (``--base`` for the baseline,
-``src/`` of this tree after it, same run). Printed per code: the largest request and mean
-samples per request after the stall, samples refused (duplicates: "not newer than the last
-one"), failed heartbeats after the stall, heartbeat latency p50 / p99 after it, seconds until
-every agent's backlog is empty, and the node status changes after the stall (a node that flaps
-to Suspect once the controller runs again). Ends with one JSON line.
+``src/`` of this tree after it, same run; with ``--base``, a third run pairs this tree's
+controller with the baseline's agents: the stop's fix alone). Printed per run: the largest
+request and mean samples per request after the stall, samples refused (duplicates: "not newer
+than the last one"), failed heartbeats after the stall, heartbeat latency p50 / p99 after it,
+seconds until every agent's backlog is empty, the seconds the controller took to stop (told to
+2 s before the agents end, so under their load) and the node status changes after the stall (a
+node that flaps to Suspect once the controller runs again). ``BENCH_LOG=1`` prints how long
+uvicorn's main loop, its shutdown and ``ApiServer.stop`` took. Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -180,8 +183,9 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def scenario(src: Path, args: argparse.Namespace) -> dict[str, Any]:
+def scenario(src: Path, agents_src: Path, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(src)}
+    agents_env = {**os.environ, "PYTHONPATH": str(agents_src)}
     me = [sys.executable, __file__]
     ctl = subprocess.Popen(
         [*me, "--controller-worker", "--agents", str(args.agents)],
@@ -196,7 +200,7 @@ def scenario(src: Path, args: argparse.Namespace) -> dict[str, Any]:
     ag = subprocess.Popen(
         [*me, "--agents-worker", str(port), "--seconds", str(total), "--agents", str(args.agents)],
         stdout=subprocess.PIPE,
-        env=env,
+        env=agents_env,
         text=True,
     )
     time.sleep(args.warm)
@@ -255,11 +259,16 @@ def main() -> None:
         asyncio.run(agents_worker(args.agents_worker, args.agents, args.seconds))
         return
     rows = {}
+    here = HERE.parent / "src"
     codes = ([("base", args.base / "src")] if args.base else []) + (
         [] if args.base_only else [("branch", HERE.parent / "src")]
     )
     for label, src in codes:
-        rows[label] = scenario(src, args)
+        rows[label] = scenario(src, src, args)
+        sys.stderr.write(f"{label}: {json.dumps(rows[label])}\n")
+    if args.base and not args.base_only:  # the stop's fix alone: main's agents, this controller
+        label = "branch_controller_main_agents"
+        rows[label] = scenario(here, args.base / "src", args)
         sys.stderr.write(f"{label}: {json.dumps(rows[label])}\n")
     sys.stdout.write(
         json.dumps(
