@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vigil._agent_http import HttpError, agent_client
+from vigil._agent_retry import SampleRetry
 from vigil.collectors import EdgeSourceSpec, LogEdge, Sample, host_facts
 from vigil.errors import InputError
 from vigil.logs import LogFormat, LogFormatError
@@ -270,13 +271,17 @@ class Agent:
         self.failed = 0
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._rng = random.Random(seed)
+        self.retry = SampleRetry(MAX_BATCH, self._rng)
+        """When samples ride on a heartbeat again after failures, and how many."""
+        self._dropping = False
         self._clock = clock
         self._sleep = sleep
 
     def _samples(self) -> list[dict[str, Any]]:
         """Collect when a batch is due (every ``metrics_every`` s) into the bounded buffer, and
-        take the next batch (oldest first, at most :data:`MAX_BATCH`) to send. They ride on the
-        heartbeat: one request a second instead of two."""
+        take the next batch (oldest first, at most :data:`MAX_BATCH`, none or fewer after
+        failures: :class:`vigil._agent_retry.SampleRetry`) to send. They ride on the heartbeat:
+        one request a second instead of two."""
         now = self._clock()
         if self.metrics and now - self._last_metrics >= self.metrics_every * 0.9:
             self._last_metrics = now
@@ -285,7 +290,7 @@ class Agent:
                 for source in self.metrics
                 for s in self._collect(source)
             )
-        count = min(len(self._buffer), MAX_BATCH)
+        count = min(len(self._buffer), self.retry.batch(now))
         return [self._buffer.popleft() for _ in range(count)]
 
     def _collect(self, source: MetricSource) -> list[Sample]:
@@ -307,17 +312,34 @@ class Agent:
 
     def buffer(self, samples: Iterable[dict[str, Any]]) -> None:
         """Queue samples to send; past ``max_buffered`` the oldest are dropped (counted)."""
+        dropped = 0
         for sample in samples:
             if len(self._buffer) == self._buffer.maxlen:
-                self.dropped += 1
+                dropped += 1
             self._buffer.append(sample)
+        self._note_dropped(dropped)
 
     def _requeue(self, batch: list[dict[str, Any]]) -> None:
-        """Put an unsent batch back in front of the newer samples, keeping the newest."""
+        """Put an unsent batch back in front of the newer samples, keeping the newest, and
+        hold samples back a while (:meth:`SampleRetry.failed`): heartbeats go on without them."""
         keep = self._buffer.maxlen or 0
         merged = batch + list(self._buffer)
-        self.dropped += max(0, len(merged) - keep)
+        self._note_dropped(max(0, len(merged) - keep))
         self._buffer = deque(merged[-keep:] if keep else [], maxlen=keep)
+        self.retry.failed(self._clock(), self.interval)
+
+    def _note_dropped(self, count: int) -> None:
+        """Count samples dropped for room; log when dropping starts (and, in
+        :meth:`_sent`, when it stops), not for every heartbeat."""
+        if count and not self._dropping:
+            log.warning(
+                "%d samples buffered (the bound): the oldest are dropped until the controller "
+                "takes them again (%d dropped so far)",
+                self._buffer.maxlen,
+                self.dropped + count,
+            )
+        self._dropping = self._dropping or count > 0
+        self.dropped += count
 
     @property
     def buffered(self) -> int:
@@ -379,6 +401,7 @@ class Agent:
             )
             return
         self.sent += 1
+        self._sent()
         rejected = answer.get("samples_rejected", 0)
         rejected = rejected if isinstance(rejected, int) and 0 < rejected <= len(samples) else 0
         self.pushed += len(samples) - rejected
@@ -386,6 +409,13 @@ class Agent:
         interval = answer.get("interval")
         if isinstance(interval, int | float) and interval > 0:
             self.interval = float(interval)
+
+    def _sent(self) -> None:
+        """A heartbeat was answered: samples go with the next ones again."""
+        self.retry.succeeded()
+        if self._dropping and len(self._buffer) < (self._buffer.maxlen or 0):
+            self._dropping = False
+            log.info("samples are no longer dropped (%d dropped in all)", self.dropped)
 
     def _report_rejected(self, seq: int, rejected: int, sent: int, errors: Any) -> None:
         """Log the controller's refusal of samples when it starts and when it ends, not at

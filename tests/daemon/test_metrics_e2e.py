@@ -56,10 +56,13 @@ async def test_an_agent_keeps_a_bounded_backlog_while_the_controller_is_away(
         controller = await start_controller(NODES)
         agent.url = url(controller) + "/api/v1/heartbeats"
         now[0] += 1.0
-        await agent.beat(client, 8)
-    assert (agent.sent, agent.pushed, agent.buffered, agent.dropped) == (1, 5, 0, 4)
+        await agent.beat(client, 8)  # answered: the backlog waited (vigil._agent_retry)
+        assert (agent.sent, agent.pushed, agent.buffered, agent.dropped) == (1, 0, 5, 4)
+        now[0] += 1.0
+        await agent.beat(client, 9)  # the controller answers again: the backlog goes
+    assert (agent.sent, agent.pushed, agent.buffered, agent.dropped) == (2, 5, 0, 5)
     stored = controller.series.query("test.counter", {"node": "n1"})
-    assert [value for _, value in stored] == [5.0, 6.0, 7.0, 8.0, 9.0]  # the newest five
+    assert [value for _, value in stored] == [6.0, 7.0, 8.0, 9.0, 10.0]  # the newest five
 
 
 class Skewed:

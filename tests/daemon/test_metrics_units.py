@@ -278,10 +278,19 @@ async def test_samples_a_busy_or_unreachable_controller_did_not_take_are_sent_ag
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     source = Counter()
-    agent = Agent(f"http://127.0.0.1:{port}", "n1", "tok", metrics=[source], metrics_every=0)
+    now = [0.0]  # beats a minute apart: past any wait after a failure (vigil._agent_retry)
+    agent = Agent(
+        f"http://127.0.0.1:{port}",
+        "n1",
+        "tok",
+        metrics=[source],
+        metrics_every=0,
+        clock=lambda: now[0],
+    )
     async with server, httpx.AsyncClient() as client:
         for seq in range(len(answers)):
             await agent.beat(client, seq)
+            now[0] += 60.0
     sent = [[s["value"] for s in body["samples"]] for body in bodies]
     assert sent == [[1.0], [1.0, 2.0], [1.0, 2.0, 3.0], [4.0], [5.0]]
     assert (agent.pushed, agent.dropped, agent.buffered) == (4, 1, 0)  # 4 taken, 1 refused

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from vigil.api import close_receiver, with_lean_heartbeats
 from vigil.api._gzip import LOGS_PATH, body_limit, over, refuse, replay, replay_message
 from vigil.api._metrics import LOG_ENDPOINTS
+from vigil.daemon._server_stop import FORCE_AFTER, StopGate, force_close, stop_accepting
 
 MAX_BODY = 64 * 1024 * 1024
 """Bytes one request body may hold: what a gzip body may already inflate to (the API's
@@ -126,36 +127,50 @@ class ApiServer:
         max_push: int | None = None,
         drain: int | None = None,
     ) -> None:
+        self._gate = StopGate(
+            BodyLimit(with_lean_heartbeats(app), max_body, max_push, _log_rejections(app))
+        )
+        self._drain = DRAIN_SECONDS if drain is None else drain
         config = uvicorn.Config(
-            BodyLimit(with_lean_heartbeats(app), max_body, max_push, _log_rejections(app)),
+            self._gate,
             log_level="warning",
             lifespan="off",
             access_log=False,
-            timeout_graceful_shutdown=DRAIN_SECONDS if drain is None else drain,
+            timeout_graceful_shutdown=self._drain,
         )
         self._server = _Server(config)
         self._app = app
         self._sock = sock
         self._served = asyncio.Event()  # serve() returned: no request is in flight any more
         self._serving = False
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Nothing to do before serve(); kept so the controller can order startup explicitly."""
 
     async def serve(self) -> None:
         self._serving = True
+        self._task = asyncio.current_task()
         try:
             await self._server.serve(sockets=[self._sock])
         finally:
             self._served.set()
 
     async def stop(self) -> None:
-        """Stop accepting, let the requests in flight finish (at most ``drain`` seconds: uvicorn
-        cancels them then) and only then return: the controller stops persisting events next,
-        and a request still running then published events that were never stored."""
+        """Stop accepting now, turn agents' batches away (:class:`StopGate`), let the requests
+        in flight finish (at most ``drain`` seconds: uvicorn cancels them then) and only then
+        return: the controller stops persisting events next, and a request still running then
+        published events that were never stored. Bounded: past ``drain`` +
+        :data:`FORCE_AFTER` seconds the server is closed by force (logged)."""
+        self._gate.stopping = True
         self._server.should_exit = True
+        stop_accepting(self._server)
         if self._serving:
-            await self._served.wait()
+            deadline = self._drain + FORCE_AFTER
+            try:
+                await asyncio.wait_for(asyncio.shield(self._served.wait()), deadline)
+            except TimeoutError:
+                await force_close(self._server, self._task, deadline)
         # the Alertmanager receiver's chunk in flight is written, and its events handed to the
         # loop, before the controller goes on to stop persisting events; its thread ends
         await asyncio.to_thread(close_receiver, self._app)
