@@ -79,7 +79,6 @@ def test_the_loopback_and_a_numbered_interface_are_one_template() -> None:
         "hello",
         "ssh2",
         "tty1",
-        "sdb1",
     ],
 )
 def test_near_misses_stay_as_written(word: str) -> None:

@@ -32,7 +32,8 @@ Two strengths of "variable":
   toolchain's version glued to a word (``w/go1.21.6``; these seven in
   :mod:`vigil.logs._wholes`), a Kubernetes pod's ``namespace/name`` with or without its port
   (``inference/vllm-0:8000``, :mod:`vigil.logs._objrefs`), a Linux network interface's name
-  (``wg0:``, ``(eth0):``, ``ens1f0``, ``lo``; :mod:`vigil.logs._ifnames`).
+  (``wg0:``, ``(eth0):``, ``ens1f0``, ``lo``; :mod:`vigil.logs._ifnames`) and a block
+  device's (``sdb1:``, ``(md0):``, ``nvme0n1``; :mod:`vigil.logs._blockdevs`).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
@@ -46,6 +47,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._apigroups import give_back, hold_type_names
+from vigil.logs._blockdevs import mask_block_devices
 from vigil.logs._ifnames import mask_interfaces
 from vigil.logs._leaders import mask_leaders
 from vigil.logs._literals import mask_literals
@@ -364,6 +366,7 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
     if "/" in content and _SLOT_HINT.search(content) is not None:
         content = _SLOT_PORT.sub(WILDCARD, content)
     content = mask_interfaces(content)  # "wg0:", "(eth0):", "ens1f0": an interface, a value
+    content = mask_block_devices(content)  # "sdb1:", "(md0):", "[sdb]": a disk, a value
     protocols = _PROTOCOL.findall(content) if "/" in content else None
     apis = _API_VERSION.findall(content) if "/v" in content else None
     hidden, held = content, list[str]()
