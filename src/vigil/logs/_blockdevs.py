@@ -37,8 +37,9 @@ BLOCKDEV = re.compile(
 )
 """A block device's name, alone or in brackets, quotes or before a clause's punctuation
 (``sdb1:``, ``(md0):``, ``[sdb]``, ``sdb2,``)."""
-_HINT = re.compile(r"(?<![\w./@:=\-])(?:sd|hd|vd|xvd|nvme|md|dm-|loop|nbd|rbd|mmcblk|sr)")
-"""A prefix of the names above opening a word: the cheap test before :data:`BLOCKDEV`."""
+_HINT = re.compile(r"(?:[shv]d[a-z]{1,2}|xvd[a-z]{1,2}|nvme|md|dm-|loop|[nr]bd|mmcblk|sr)[\d\]]")
+"""A prefix of the names above and a digit (or the bracket closing ``[sdb]``) after it: the
+cheap test before :data:`BLOCKDEV` (letters first, so the scan skips along the text)."""
 
 
 def mask_block_devices(content: str) -> str:

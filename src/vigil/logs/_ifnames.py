@@ -60,23 +60,24 @@ function, USB port, device port and physical port name (systemd.net-naming-schem
 _RDMA = r"(?:mlx\d_\d{1,2}|bnxt_re\d{1,2}|irdma\d{1,2}|rxe\d{1,2})"
 """RDMA devices (``ibv_devices``, ``rdma link``): Mellanox/NVIDIA, Broadcom, Intel, soft RoCE."""
 _GENERATED = (
-    r"(?:veth[0-9a-f]{7,8}|br-[0-9a-f]{12}|cali[0-9a-f]{11}"
-    r"|(?:tap|qvo|qvb|qbr)[0-9a-f]{8}-[0-9a-f]{2})"
+    r"(?:veth(?=[0-9a-f]*\d)[0-9a-f]{7,8}|br-(?=[0-9a-f]*\d)[0-9a-f]{12}"
+    r"|cali(?=[0-9a-f]*\d)[0-9a-f]{11}|(?:tap|qvo|qvb|qbr)(?=[0-9a-f]*\d)[0-9a-f]{8}-[0-9a-f]{2})"
 )
 """Generated names (with a digit): Docker's veth and network bridge, Calico's veth, OpenStack
 Neutron's tap device and its veth pair and bridge (the port id's first eleven hex digits)."""
 IFNAME = re.compile(
-    rf"(?<![\w./@:=\-])(?:(?=[\w\-]*\d)(?:{_CLASSIC}|{_PREDICTABLE}|{_RDMA}|{_GENERATED})"
-    r"(?:\.\d{1,4})?|lo)(?![\w\-/@]|[.:]\w)"
+    rf"(?<![\w./@:=\-])(?:(?:{_CLASSIC}|{_PREDICTABLE}|{_RDMA}|{_GENERATED})(?:\.\d{{1,4}})?|lo)"
+    r"(?![\w\-/@]|[.:]\w)"
 )
 """An interface's name, alone or in brackets, quotes or before a clause's punctuation
-(``wg0:``, ``(eth0):``, ``'ens1f0'``, ``eth0,``, ``IN=eth0``); not glued to a path, a
-host or a port."""
+(``wg0:``, ``(eth0):``, ``'ens1f0'``, ``eth0,``, ``IfName:"eth0"``); not after a key's ``=``,
+not glued to a path, a host or a port."""
 _HINT = re.compile(
-    r"(?:en|wl|ww|ib|eth|bond|team|wg|tun|tap|veth|br|cni|lxc|docker|vx|ppp|mlx|bnxt|irdma|rxe"
-    r"|cali|qv|qbr)[\w\-]*\d|(?<!\w)lo(?!\w)"
+    r"(?:e[nt]|w[lwg]|ib|bo|te|t[ua]|ve|br|vi|lx|do|cn|vx|pp|ml|bn|ir|rx|ca|q[vb])[\w\-]{0,14}\d"
+    r"|lo(?!\w)"
 )
-"""A prefix of the names above and a digit after it: the cheap test before :data:`IFNAME`."""
+"""The first two letters of a name above and a digit after them, or ``lo`` ending a word: the
+cheap test before :data:`IFNAME` (a literal pair first, so the scan skips along the text)."""
 
 
 def mask_interfaces(content: str) -> str:

@@ -365,8 +365,8 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
         content = _SYMBOL_OFFSET.sub(WILDCARD, content)
     if "/" in content and _SLOT_HINT.search(content) is not None:
         content = _SLOT_PORT.sub(WILDCARD, content)
-    content = mask_interfaces(content)  # "wg0:", "(eth0):", "ens1f0": an interface, a value
-    content = mask_block_devices(content)  # "sdb1:", "(md0):", "[sdb]": a disk, a value
+    if not header:  # "wg0:", "(eth0):", "sdb1:": an interface or a disk, a value
+        content = mask_block_devices(mask_interfaces(content))
     protocols = _PROTOCOL.findall(content) if "/" in content else None
     apis = _API_VERSION.findall(content) if "/v" in content else None
     hidden, held = content, list[str]()
