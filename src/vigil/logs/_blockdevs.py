@@ -1,7 +1,8 @@
 """A Linux block device's name is a value, even where a log shows it with one name only.
 
-Called by :func:`vigil.logs._tokens.mask` on every word (or line) it masks, beside
-:func:`vigil.logs._ifnames.mask_interfaces`, with a cheap test first. Pure string rewriting.
+Called by :func:`vigil.logs._tokens.mask` on every message word (or line) it masks, not on a
+header, beside :func:`vigil.logs._ifnames.mask_interfaces`, with a cheap test first. Pure string
+rewriting.
 
 Which disk, partition or array a line names is data, as an interface is
 (:mod:`vigil.logs._ifnames`): the fixtures' README (holdout17's rule) writes "a device or

@@ -1,7 +1,8 @@
 """A Linux network interface's name is a value, even where a log shows it with one name only.
 
-Called by :func:`vigil.logs._tokens.mask` on every word (or line) it masks, before the word
-masks of :data:`vigil.logs._tokens._STRONG`, with a cheap test first. Pure string rewriting.
+Called by :func:`vigil.logs._tokens.mask` on every message word (or line) it masks, not on a
+header, before the word masks of :data:`vigil.logs._tokens._STRONG`, with a cheap test first.
+Pure string rewriting.
 
 An interface name is an id the kernel or udev gave a device: which one a line names is data,
 never the message's wording, as an IP address or a disk is. Without a rule a name of one or
