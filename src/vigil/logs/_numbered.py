@@ -9,7 +9,7 @@ A word made of a lower-case name and a number of one or two digits glued to it (
 the miner keeps it literal until a second value shows up in its template's place, so a template
 seen once keeps it (``libceph: osd17 down``). Most such words are numbered instances, members
 of a set the program counts: Ceph's daemons (``osd17``, ``mon1``, ``mds0``), network interfaces
-(``eth0``, ``bond0``, ``ib1``: NetworkManager, systemd-networkd, ntpd, keepalived, BIND), md
+(``eth0``, ``bond0``, ``ib1``: masked before, by :mod:`vigil.logs._ifnames`, since 2 Dec), md
 arrays and disk partitions (``md0``, ``sdb1``: mdadm, the kernel), cluster nodes (``node1``:
 Pacemaker, Corosync), GPFS disks (``nsd01``), Galera's ``db01``, pgBackRest's ``repo1``,
 Fluentd's ``worker0``. Others are constants of the message, an algorithm, a format or a

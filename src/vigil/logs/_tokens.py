@@ -31,7 +31,9 @@ Two strengths of "variable":
   (``10.6.0.3@53`` -> ``<*>@<*>``), a reverse-DNS name (``0.6.10.in-addr.arpa.``) and the Go
   toolchain's version glued to a word (``w/go1.21.6``; these seven in
   :mod:`vigil.logs._wholes`), a Kubernetes pod's ``namespace/name`` with or without its port
-  (``inference/vllm-0:8000``, :mod:`vigil.logs._objrefs`).
+  (``inference/vllm-0:8000``, :mod:`vigil.logs._objrefs`), a Linux network interface's name
+  (``wg0:``, ``(eth0):``, ``ens1f0``, ``lo``; :mod:`vigil.logs._ifnames`) and a block
+  device's (``sdb1:``, ``(md0):``, ``nvme0n1``; :mod:`vigil.logs._blockdevs`).
 - **weak**: a word with one or two digits that does not start with one (``ssh2``, ``tty1``,
   ``L3``, ``r24``). Weak words stay literal while they are constant within a cluster and become
   ``<*>`` when a second value shows up: the miner decides, not a rule.
@@ -45,6 +47,8 @@ from __future__ import annotations
 import re
 
 from vigil.logs._apigroups import give_back, hold_type_names
+from vigil.logs._blockdevs import mask_block_devices
+from vigil.logs._ifnames import mask_interfaces
 from vigil.logs._leaders import mask_leaders
 from vigil.logs._literals import mask_literals
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
@@ -361,6 +365,8 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
         content = _SYMBOL_OFFSET.sub(WILDCARD, content)
     if "/" in content and _SLOT_HINT.search(content) is not None:
         content = _SLOT_PORT.sub(WILDCARD, content)
+    if not header:  # "wg0:", "(eth0):", "sdb1:": an interface or a disk, a value
+        content = mask_block_devices(mask_interfaces(content))
     protocols = _PROTOCOL.findall(content) if "/" in content else None
     apis = _API_VERSION.findall(content) if "/v" in content else None
     hidden, held = content, list[str]()
