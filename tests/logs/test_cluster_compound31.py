@@ -40,3 +40,24 @@ def test_compound_names_need_the_same_punctuation_and_a_dash_or_a_slash() -> Non
     assert not compound_names("link-up", "link-down")
     assert not compound_names("'fs-freeze'", "'fs-thaw'")
     assert not compound_names("gpu-01", "gpu-02")
+
+
+def test_a_qualified_name_is_masked_whole_not_after_its_shared_namespace() -> None:
+    m = TemplateMiner()  # CrowdSec's ban line: the scenario bare, its author shared
+    m.add("(edge/crowdsec) crowdsecurity/ssh-bf by ip 198.51.100.23 : 4h ban on Ip 198.51.100.23")
+    two = m.add(
+        "(edge/crowdsec) crowdsecurity/http-probing by ip 203.0.113.5 : 4h ban on Ip 203.0.113.5"
+    )
+    assert two.template == "(edge/crowdsec) <*> by ip <*> : <*> ban on Ip <*>"
+
+
+def test_two_media_types_are_one_value() -> None:
+    m = TemplateMiner()  # Squid's access log: the reply's content type, a type/subtype pair
+    m.add(
+        "1701 12 10.0.0.5 TCP_MISS/200 512 GET http://a.example/x - HIER_DIRECT/10.0.0.9 text/html"
+    )
+    two = m.add(
+        "1702 15 10.0.0.6 TCP_MISS/200 733 GET http://b.example/y - HIER_DIRECT/10.0.0.8"
+        " application/json"
+    )
+    assert two.template.endswith("HIER_DIRECT/<*> <*>")

@@ -2,7 +2,8 @@
 qualified by a namespace before a slash, are two values of one slot however few values it takes.
 
 Called by :func:`vigil.logs._cluster._cost` on the miner's slow path, when two words at one
-place differ and none of the other rules (a key, quotes, an introducing word) named them values.
+place differ and none of the other rules (a key, quotes, an introducing word) named them values,
+and by :func:`vigil.logs._widening.widen` (``whole_name``), which then masks the name whole.
 Without this, a plain word of two to four values stays a constant, one template each: what the
 Loghub ground truth wants for state words (``RUNNING``, ``Up``, ``active``), but not for names.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._slots import kinds_differ
+from vigil.logs._tokens import WILDCARD
 
 _PIECE = r"[a-z][a-z0-9]*(?:[-_.][a-z][a-z0-9]*)*"
 """Lower-case parts, each opening with a letter, joined by ``-``, ``_`` or ``.``: a part that is
@@ -66,3 +68,13 @@ def compound_names(a: str, b: str) -> bool:
     if len(pa) == len(pb) and sum(x != y for x, y in zip(pa, pb, strict=True)) == 1:
         return False
     return not kinds_differ(a, b)
+
+
+def whole_name(a: str, b: str) -> str | None:
+    """The pattern for two compound names (:func:`compound_names`): the name masked whole, its
+    punctuation kept (``'<*>'``), not a namespace both share (``crowdsecurity/<*>``); None for
+    other words."""
+    if not compound_names(a, b):
+        return None
+    opening, _, closing = _compound(a) or ("", "", "")
+    return opening + WILDCARD + closing
