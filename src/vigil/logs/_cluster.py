@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from vigil.logs._compare import NAME_PAIR, NAMED_ID, covers, loose, plain_difference
+from vigil.logs._compound import compound_names
 from vigil.logs._enclosed import (
     angled,
     enclosed_key,
@@ -277,6 +278,10 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             continue
         if not bare and i >= 1 and joined_names(lhave, lnew):
             bare = True  # "<*>: cmd/put.go:<*>:cmd.put()" / "<*>: pkg/log.go:<*>:log.If()"
+            hard += 1
+            continue
+        if not bare and i >= 1 and n >= MIN_WORDS_FOR_SIBLINGS and compound_names(lhave, lnew):
+            bare = True  # "performed 'crowdsecurity/ssh-bf'" / "'crowdsecurity/http-probing'"
             hard += 1
             continue
         if (

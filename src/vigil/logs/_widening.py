@@ -12,6 +12,7 @@ import re
 
 from vigil.logs._cluster import ANY, FIRST_WORD_VARIABLE_POSITION, LOOSE, Cluster
 from vigil.logs._compare import covers, generalise, loose
+from vigil.logs._compound import whole_name
 from vigil.logs._enclosed import angled, enclosed_name, generalise_angled, generalise_enclosed
 from vigil.logs._jsonrun import run_pattern
 from vigil.logs._sizes import fold_sizes, unit_dropped
@@ -115,6 +116,10 @@ def widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
             changed = True
         elif angled(lhave, lnew, cluster.words[i - 1] if i else ""):
             cluster.words[i], cluster.levels[i] = generalise_angled(lhave), LOOSE
+            changed = True
+        elif (whole := whole_name(lhave, lnew)) is not None:
+            cluster.words[i] = whole
+            cluster.levels[i] = ANY if whole == WILDCARD else LOOSE
             changed = True
         elif i < FIRST_WORD_VARIABLE_POSITION and enclosed_name(have, new):
             cluster.words[i], cluster.levels[i] = generalise_enclosed(have, new), LOOSE
