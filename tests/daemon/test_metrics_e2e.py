@@ -175,6 +175,7 @@ async def test_a_prometheus_answer_of_the_wrong_shape_does_not_stop_the_controll
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal answered
         await reader.readuntil(b"\r\n\r\n")
+        answered += 1  # before the answer is written: the loop may count its round before drain
         body = json.dumps(bad).encode()
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
@@ -183,7 +184,6 @@ async def test_a_prometheus_answer_of_the_wrong_shape_does_not_stop_the_controll
         )
         await writer.drain()
         writer.close()
-        answered += 1
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
