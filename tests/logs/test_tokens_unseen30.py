@@ -1,5 +1,5 @@
 """A Kubernetes service's short DNS name is a host (holdout30): in-cluster clients print a
-service as ``<service>.<namespace>.svc`` with its port (``qdrant.vec.svc:6333``: hyper's pool,
+service as ``<service>.<namespace>.svc`` (or ``<service>.svc``) with its port (``qdrant.vec.svc:6333``: hyper's pool,
 .NET's ``HttpRequestException``, Kafka, Redis and NATS clients, Argo CD, Envoy), the form of
 ``.svc.cluster.local`` whose ``local`` the host rule already knew. The labels make a host name
 with its port one value (Loghub's Proxifier and Hadoop); the masker kept the name and masked
@@ -16,6 +16,7 @@ def test_a_service_name_with_its_namespace_and_port_is_one_value() -> None:
     assert mask(line) == 'reuse idle connection for ("http", <*>)'
     assert mask("Connection refused (redis.cache.svc:6379)") == "Connection refused (<*>)"
     assert mask("watching kubernetes.default.svc for changes") == "watching <*> for changes"
+    assert mask('"inference.svc:8000" "10.0.4.7:8000"') == '"<*>" "<*>:<*>"'  # Envoy's authority
 
 
 def test_a_template_of_one_service_masks_it_whole() -> None:
@@ -26,6 +27,6 @@ def test_a_template_of_one_service_masks_it_whole() -> None:
     assert only.template == "HttpRequestException: Connection refused (<*>)"
 
 
-def test_a_file_or_a_name_in_svc_and_a_logger_with_its_line_stay() -> None:
-    for text in ("loaded Service1.svc", "reading config.svc", "salt.minion:<*> started"):
+def test_the_word_svc_alone_and_a_logger_with_its_line_stay() -> None:
+    for text in ("restart svc now", "svc_restart ok", "svc.worker started", "salt.minion:<*> up"):
         assert mask(text) == text
