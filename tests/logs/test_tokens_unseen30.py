@@ -1,9 +1,10 @@
 """A Kubernetes service's short DNS name is a host (holdout30): in-cluster clients print a
-service as ``<service>.<namespace>.svc`` (or ``<service>.svc``) with its port (``qdrant.vec.svc:6333``: hyper's pool,
-.NET's ``HttpRequestException``, Kafka, Redis and NATS clients, Argo CD, Envoy), the form of
-``.svc.cluster.local`` whose ``local`` the host rule already knew. The labels make a host name
-with its port one value (Loghub's Proxifier and Hadoop); the masker kept the name and masked
-the port alone, so a template of one service said ``qdrant.vec.svc:<*>``."""
+service as ``<service>.<namespace>.svc`` (or ``<service>.svc``) with its port
+(``qdrant.vec.svc:6333``: hyper's pool, .NET's ``HttpRequestException``, Kafka, Redis and NATS
+clients, Argo CD, Envoy), the form of ``.svc.cluster.local`` whose ``local`` the host rule
+already knew. The labels make a host name with its port one value (Loghub's Proxifier and
+Hadoop); the masker kept the name and masked the port alone, so a template of one service said
+``qdrant.vec.svc:<*>``."""
 
 from __future__ import annotations
 
