@@ -130,8 +130,10 @@ _STRONG = re.compile(
     # a name in .sh with a number is a host and its port (CONNECT transfer.sh:443; unseen23)
     r"|(?<![\w.-])[\w-]+\.(?:exe|dll|sys|so|jar|war|apk|py|sh|bat|ps1|bin)"
     rf"{_QUALIFIED_NAME_AFTER}(?![\w.-]|(?<=py):\d)"
-    # host name[:port], with the root's dot of a DNS name (``kubernetes.default.svc.local.``)
-    rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:{_TLDS}){_QUALIFIED_NAME_AFTER}"
+    # host name[:port], with the root's dot of a DNS name (``kubernetes.default.svc.local.``);
+    # a Kubernetes service's short name ends in ".svc", the form of ".svc.cluster.local" that
+    # in-cluster clients print (qdrant.vec.svc:6333, kubernetes.default.svc): a host too
+    rf"|(?<![\w.\-])(?:[\w\-]+\.)+(?:(?:{_TLDS}){_QUALIFIED_NAME_AFTER}|svc)"
     r"(?::\d+)?(?:\.(?=[\s,;]|$))?(?![\w.\-])"
     r"|(?<![\w./\-])[A-Za-z][\w\-]*-\d+(?:/\d+(?:\.\d+){3})?:\d{2,5}(?![\w:\-]|\.\w)"  # n-41:90
     # a hyphenated host name holding a digit, dotted or not, with its port: a StatefulSet's pod
