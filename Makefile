@@ -49,7 +49,7 @@ check: dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-BENCHES := heal agent_cost agent_memory agent_http_cost nab rules logparse logwire ingest balance_sim balance_overhead balance_rounds balance_stream stream_trace stream_setup balance_faults alert_burst log_stall fence_cost scrape_stall burst_memory dashboard overview_304 crowded_bucket crowded_accuracy miner_merges fenced_action_cost controller_gc sweep_stall balance_exact_cost
+BENCHES := heal agent_cost agent_memory agent_http_cost nab rules logparse logwire ingest balance_sim balance_overhead balance_rounds balance_stream stream_trace stream_setup balance_faults alert_burst log_stall fence_cost scrape_stall burst_memory dashboard overview_304 crowded_bucket crowded_accuracy miner_merges fenced_action_cost controller_gc sweep_stall balance_exact_cost slow_controller
 
 bench: dev
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done

@@ -1,7 +1,8 @@
 """A controller stopped for a few seconds and its agents: do they bury it when it comes back?
 
     python bench/slow_controller.py --base /tmp/base    # main's export, then this tree
-    python bench/slow_controller.py                      # this tree only
+    python bench/slow_controller.py --base-rev 4575df0   # the same, the export made with git
+    python bench/slow_controller.py --quick              # 4 agents, short phases, for CI
 
 A real :class:`vigil.daemon.Controller` runs in a worker process (heartbeat interval 0.2 s,
 acceptable pause 0.6 s, as ``tests/daemon/test_agents.py``); ``--agents`` real
@@ -248,6 +249,12 @@ def main() -> None:
     parser.add_argument("--warm", type=float, default=5.0)
     parser.add_argument("--stall", type=float, default=4.0)
     parser.add_argument("--after", type=float, default=20.0)
+    parser.add_argument(
+        "--base-rev",
+        help="a git revision to export as the baseline (default with --quick: 4575df0, the "
+        "commit before the agents' backoff and the bounded stop)",
+    )
+    parser.add_argument("--quick", action="store_true", help="4 agents, 2 s phases (CI)")
     parser.add_argument("--controller-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--agents-worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
@@ -258,6 +265,34 @@ def main() -> None:
     if args.agents_worker:
         asyncio.run(agents_worker(args.agents_worker, args.agents, args.seconds))
         return
+    if args.quick:
+        args.agents, args.warm, args.stall, args.after = 4, 2.0, 2.0, 4.0
+        args.base_rev = args.base_rev or QUICK_BASE
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.base is None and args.base_rev:
+            args.base = export(args.base_rev, Path(tmp))
+        run(args)
+
+
+QUICK_BASE = "4575df0"
+"""The commit before ``teardown31`` (agents' backoff, the bounded stop): the baseline."""
+
+
+def export(rev: str, into: Path) -> Path | None:
+    """``rev``'s ``src/`` exported under ``into`` with ``git archive``; None (this tree only,
+    said on stderr) when the checkout has no such commit (a shallow clone)."""
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", rev, "src"], capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        sys.stderr.write(f"no baseline: git archive {rev} failed: {archive.stderr.decode()}\n")
+        return None
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def run(args: argparse.Namespace) -> None:
+    """Each code's scenario, then the JSON line."""
     rows = {}
     here = HERE.parent / "src"
     codes = ([("base", args.base / "src")] if args.base else []) + (
@@ -275,6 +310,7 @@ def main() -> None:
             {
                 "bench": "slow_controller",
                 "load": os.getloadavg(),
+                "baseline": args.base_rev or (str(args.base) if args.base else None),
                 "stall_s": args.stall,
                 "agents": args.agents,
                 "rows": rows,
