@@ -1,8 +1,8 @@
 """A Linux block device's name is a value, even where a log shows it with one name only.
 
-Called by :func:`vigil.logs._tokens.mask` on every message word (or line) it masks, not on a
-header, beside :func:`vigil.logs._ifnames.mask_interfaces`, with a cheap test first. Pure string
-rewriting.
+Called through :func:`vigil.logs._devices.mask_devices` (which tests cheaply first) by
+:func:`vigil.logs._tokens.mask` on every message word (or line) it masks, not on a header,
+after :func:`vigil.logs._ifnames.mask_interfaces`. Pure string rewriting.
 
 Which disk, partition or array a line names is data, as an interface is
 (:mod:`vigil.logs._ifnames`): the fixtures' README (holdout17's rule) writes "a device or
@@ -38,13 +38,8 @@ BLOCKDEV = re.compile(
 )
 """A block device's name, alone or in brackets, quotes or before a clause's punctuation
 (``sdb1:``, ``(md0):``, ``[sdb]``, ``sdb2,``)."""
-_HINT = re.compile(r"(?:[shv]d[a-z]{1,2}|xvd[a-z]{1,2}|nvme|md|dm-|loop|[nr]bd|mmcblk|sr)[\d\]]")
-"""A prefix of the names above and a digit (or the bracket closing ``[sdb]``) after it: the
-cheap test before :data:`BLOCKDEV` (letters first, so the scan skips along the text)."""
 
 
 def mask_block_devices(content: str) -> str:
     """``content`` with each block device's name made ``<*>`` (``sdb1:`` -> ``<*>:``)."""
-    if _HINT.search(content) is None:
-        return content
     return BLOCKDEV.sub(WILDCARD, content)

@@ -1,7 +1,8 @@
 """A Linux network interface's name is a value, even where a log shows it with one name only.
 
-Called by :func:`vigil.logs._tokens.mask` on every message word (or line) it masks, not on a
-header, before the word masks of :data:`vigil.logs._tokens._STRONG`, with a cheap test first.
+Called through :func:`vigil.logs._devices.mask_devices` (which tests cheaply first) by
+:func:`vigil.logs._tokens.mask` on every message word (or line) it masks, not on a header,
+before the word masks of :data:`vigil.logs._tokens._STRONG`.
 Pure string rewriting.
 
 An interface name is an id the kernel or udev gave a device: which one a line names is data,
@@ -73,16 +74,9 @@ IFNAME = re.compile(
 """An interface's name, alone or in brackets, quotes or before a clause's punctuation
 (``wg0:``, ``(eth0):``, ``'ens1f0'``, ``eth0,``, ``IfName:"eth0"``); not after a key's ``=``,
 not glued to a path, a host or a port."""
-_HINT = re.compile(
-    r"(?:e[nt]|w[lwg]|ib|bo|te|t[ua]|ve|br|vi|lx|do|cn|vx|pp|ml|bn|ir|rx|ca|q[vb])[\w\-]{0,14}\d"
-    r"|lo(?!\w)"
-)
-"""The first two letters of a name above and a digit after them, or ``lo`` ending a word: the
-cheap test before :data:`IFNAME` (a literal pair first, so the scan skips along the text)."""
 
 
 def mask_interfaces(content: str) -> str:
-    """``content`` with each network interface's name made ``<*>`` (``wg0:`` -> ``<*>:``)."""
-    if _HINT.search(content) is None:
-        return content
+    """``content`` with each network interface's name made ``<*>`` (``wg0:`` -> ``<*>:``); the
+    cheap test before it is :func:`vigil.logs._devices.mask_devices`."""
     return IFNAME.sub(WILDCARD, content)

@@ -47,8 +47,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._apigroups import give_back, hold_type_names
-from vigil.logs._blockdevs import mask_block_devices
-from vigil.logs._ifnames import mask_interfaces
+from vigil.logs._devices import mask_devices
 from vigil.logs._leaders import mask_leaders
 from vigil.logs._literals import mask_literals
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
@@ -368,7 +367,7 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
     if "/" in content and _SLOT_HINT.search(content) is not None:
         content = _SLOT_PORT.sub(WILDCARD, content)
     if not header:  # "wg0:", "(eth0):", "sdb1:": an interface or a disk, a value
-        content = mask_block_devices(mask_interfaces(content))
+        content = mask_devices(content)
     protocols = _PROTOCOL.findall(content) if "/" in content else None
     apis = _API_VERSION.findall(content) if "/v" in content else None
     hidden, held = content, list[str]()
