@@ -65,7 +65,7 @@ async def test_a_json_push_is_mined_into_templates_with_their_counts(
     page = (await client.get("/api/v1/logs/templates", headers=bearer("viewer"))).json()
     assert [(t["template"], t["count"]) for t in page["items"]] == [
         ("worker <*> started in <*> ms", 5),
-        ("disk sda1 full", 1),
+        ("disk <*> full", 1),  # a block device is a value from its first line (logs._blockdevs)
     ]
     assert page["items"][0]["sources"] == {"web-7/app": 5}
     assert page["items"][0]["example"] == "worker 0 started in 0 ms"
