@@ -52,29 +52,33 @@ def _compound(word: str) -> tuple[str, str, str] | None:
 _PART_BREAK = re.compile(r"[-_./]")
 
 
+def _pair(a: str, b: str) -> tuple[str, str, str] | None:
+    """``a``'s parts (:func:`_compound`) when ``a`` and ``b`` are two compound names
+    (:func:`compound_names`), else None."""
+    ca = _compound(a)
+    if ca is None:
+        return None
+    cb = _compound(b)
+    if cb is None or (ca[0], ca[2]) != (cb[0], cb[2]):
+        return None
+    pa, pb = _PART_BREAK.split(ca[1]), _PART_BREAK.split(cb[1])
+    if len(pa) == len(pb) and sum(x != y for x, y in zip(pa, pb, strict=True)) == 1:
+        return None
+    return None if kinds_differ(a, b) else ca
+
+
 def compound_names(a: str, b: str) -> bool:
     """True when ``a`` and ``b`` are two compound identifiers (:data:`_COMPOUND`) in the same
     punctuation that differ in more than one part, or have different numbers of parts, and not
     in a key naming a kind (``crowdsecurity/ssh-bf`` / ``crowdsecurity/http-probing``,
     ``build-images`` / ``deploy-prod``): two names of one slot, so a value. One part changed
     alone (``link-up`` / ``link-down``) is one word of a state changed: left a constant."""
-    ca = _compound(a)
-    if ca is None:
-        return False
-    cb = _compound(b)
-    if cb is None or (ca[0], ca[2]) != (cb[0], cb[2]):
-        return False
-    pa, pb = _PART_BREAK.split(ca[1]), _PART_BREAK.split(cb[1])
-    if len(pa) == len(pb) and sum(x != y for x, y in zip(pa, pb, strict=True)) == 1:
-        return False
-    return not kinds_differ(a, b)
+    return _pair(a, b) is not None
 
 
 def whole_name(a: str, b: str) -> str | None:
     """The pattern for two compound names (:func:`compound_names`): the name masked whole, its
     punctuation kept (``'<*>'``), not a namespace both share (``crowdsecurity/<*>``); None for
     other words."""
-    if not compound_names(a, b):
-        return None
-    opening, _, closing = _compound(a) or ("", "", "")
-    return opening + WILDCARD + closing
+    parts = _pair(a, b)
+    return None if parts is None else parts[0] + WILDCARD + parts[2]
