@@ -1,8 +1,8 @@
 """A Linux block device's name is a value, even where a log shows it with one name only.
 
-Called through :func:`vigil.logs._devices.mask_devices` (which tests cheaply first) by
+Used by :func:`vigil.logs._devices.mask_devices` (which tests cheaply first), called by
 :func:`vigil.logs._tokens.mask` on every message word (or line) it masks, not on a header,
-after :func:`vigil.logs._ifnames.mask_interfaces`. Pure string rewriting.
+after :data:`vigil.logs._ifnames.IFNAME`. Patterns only.
 
 Which disk, partition or array a line names is data, as an interface is
 (:mod:`vigil.logs._ifnames`): the fixtures' README (holdout17's rule) writes "a device or
@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._marks import WILDCARD
-
 BLOCKDEV = re.compile(
     r"(?<![\w./@:=\-])(?:sd[a-z]{1,2}\d{1,2}|(?<=\[)sd[a-z]{1,2}(?=\])|[hv]d[a-z]\d{1,2}"
     r"|xvd[a-z]{1,2}\d{1,2}"
@@ -38,8 +36,3 @@ BLOCKDEV = re.compile(
 )
 """A block device's name, alone or in brackets, quotes or before a clause's punctuation
 (``sdb1:``, ``(md0):``, ``[sdb]``, ``sdb2,``)."""
-
-
-def mask_block_devices(content: str) -> str:
-    """``content`` with each block device's name made ``<*>`` (``sdb1:`` -> ``<*>:``)."""
-    return BLOCKDEV.sub(WILDCARD, content)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._blockdevs import mask_block_devices
-from vigil.logs._ifnames import mask_interfaces
+from vigil.logs._blockdevs import BLOCKDEV
+from vigil.logs._ifnames import IFNAME
+from vigil.logs._marks import WILDCARD
 
 _LETTER_DIGIT = re.compile(r"[a-z]\d")
 """A lower-case letter and a digit after it: in every name both patterns match but four."""
@@ -29,9 +30,9 @@ _LETTER_DIGIT = re.compile(r"[a-z]\d")
 def mask_devices(content: str) -> str:
     """``content`` with each interface's and block device's name made ``<*>``."""
     if _LETTER_DIGIT.search(content) is not None:
-        return mask_block_devices(mask_interfaces(content))
+        return BLOCKDEV.sub(WILDCARD, IFNAME.sub(WILDCARD, content))
     if "lo" in content or "br-" in content:
-        content = mask_interfaces(content)
+        content = IFNAME.sub(WILDCARD, content)
     if "[sd" in content or "dm-" in content:
-        content = mask_block_devices(content)
+        content = BLOCKDEV.sub(WILDCARD, content)
     return content

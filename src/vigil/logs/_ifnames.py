@@ -1,9 +1,9 @@
 """A Linux network interface's name is a value, even where a log shows it with one name only.
 
-Called through :func:`vigil.logs._devices.mask_devices` (which tests cheaply first) by
+Used by :func:`vigil.logs._devices.mask_devices` (which tests cheaply first), called by
 :func:`vigil.logs._tokens.mask` on every message word (or line) it masks, not on a header,
 before the word masks of :data:`vigil.logs._tokens._STRONG`.
-Pure string rewriting.
+The pattern only.
 
 An interface name is an id the kernel or udev gave a device: which one a line names is data,
 never the message's wording, as an IP address or a disk is. Without a rule a name of one or
@@ -47,8 +47,6 @@ from __future__ import annotations
 
 import re
 
-from vigil.logs._marks import WILDCARD
-
 _CLASSIC = (
     r"(?:eth|wlan|wwan|ib|bond|team|wg|tun|tap|veth|br|virbr|lxcbr|docker|cni|vxlan|ppp)\d{1,3}"
 )
@@ -74,9 +72,3 @@ IFNAME = re.compile(
 """An interface's name, alone or in brackets, quotes or before a clause's punctuation
 (``wg0:``, ``(eth0):``, ``'ens1f0'``, ``eth0,``, ``IfName:"eth0"``); not after a key's ``=``,
 not glued to a path, a host or a port."""
-
-
-def mask_interfaces(content: str) -> str:
-    """``content`` with each network interface's name made ``<*>`` (``wg0:`` -> ``<*>:``); the
-    cheap test before it is :func:`vigil.logs._devices.mask_devices`."""
-    return IFNAME.sub(WILDCARD, content)
