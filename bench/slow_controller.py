@@ -11,14 +11,15 @@ run in a second worker process, each with a wrapper around its client that recor
 heartbeat (samples carried, answer or failure, latency, samples refused). After ``--warm``
 seconds the controller is SIGSTOPped for ``--stall`` seconds, then SIGCONTed, and watched for
 ``--after`` seconds. Both workers run the code on ``PYTHONPATH`` (``--base`` for the baseline,
-``src/`` of this tree after it, same run; with ``--base``, a third run pairs this tree's
-controller with the baseline's agents: the stop's fix alone). Printed per run: the largest
-request and mean samples per request after the stall, samples refused (duplicates: "not newer
-than the last one"), failed heartbeats after the stall, heartbeat latency p50 / p99 after it,
-seconds until every agent's backlog is empty, the seconds the controller took to stop (told to
-2 s before the agents end, so under their load) and the node status changes after the stall (a
-node that flaps to Suspect once the controller runs again). ``BENCH_LOG=1`` prints how long
-uvicorn's main loop, its shutdown and ``ApiServer.stop`` took. Ends with one JSON line.
+``src/`` of this tree after it, same run; with ``--base``, a third run pairs this tree's controller
+with the baseline's agents: the stop's fix alone). Printed per run: the largest request and mean
+samples per request after the stall, samples refused (before 2 Dec, fourth session, the resends of
+samples stored already: "not newer than the last one"), failed heartbeats after the stall,
+heartbeat latency p50 / p99 after it, seconds until every agent's backlog is empty, the seconds the
+controller took to stop (told to 2 s before the agents end, so under their load) and the node
+status changes after the stall (a node that flaps to Suspect once the controller runs again).
+``BENCH_LOG=1`` prints how long uvicorn's main loop, its shutdown and ``ApiServer.stop`` took. Ends
+with one JSON line.
 """
 
 from __future__ import annotations

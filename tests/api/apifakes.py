@@ -32,7 +32,7 @@ from vigil.balancer import (
     UpstreamStatus,
     place,
 )
-from vigil.collectors import Sample, SeriesStore
+from vigil.collectors import Resent, Sample, SeriesStore
 from vigil.errors import GuardRefused, NotFoundError
 from vigil.model import (
     ActionRecord,
@@ -168,7 +168,8 @@ class FakeControl:
     def ingest_samples(self, node: str, samples: Sequence[Sample]) -> list[str]:
         if node not in {n.name for n in self.node_list}:
             raise NotFoundError("node", node)
-        return [str(exc) for exc in self.series.add_all(samples)]
+        # as the controller's intake: a sample the store holds already is not an error
+        return [str(e) for e in self.series.add_all(samples) if not isinstance(e, Resent)]
 
     def series_store(self) -> SeriesStore:
         return self.series

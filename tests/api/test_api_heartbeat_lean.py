@@ -77,7 +77,11 @@ CASES: dict[str, tuple[dict[str, str], bytes]] = {
     "a sample without a value": (AGENT, body({**GOOD, "samples": [{"name": "a", "at": 1.0}]})),
     "an empty node name": (AGENT, body({**GOOD, "node": ""})),
     "info not an object": (AGENT, body({**GOOD, "info": [1]})),
-    "a sample refused, and why": (AGENT, body({**GOOD, "samples": SAMPLES + SAMPLES})),
+    "a sample refused, and why": (
+        AGENT,
+        body({**GOOD, "samples": [*SAMPLES, {**SAMPLES[0], "value": 62.0}]}),
+    ),
+    "a sample sent twice": (AGENT, body({**GOOD, "samples": SAMPLES + SAMPLES})),
     "brotli": ({**AGENT, "Content-Encoding": "br"}, body(GOOD)),
     "text body": ({**AGENT, "Content-Type": "text/plain"}, body(GOOD)),
 }
@@ -113,6 +117,8 @@ async def test_the_lean_path_answers_as_the_fastapi_route_does(store: Store, cas
     if case == "a sample refused, and why":
         assert lean[1]["samples_rejected"] == 1
         assert "not newer than the last one" in lean[1]["sample_errors"][0]
+    if case == "a sample sent twice":
+        assert lean[1]["samples_rejected"] == 0
     assert status in (200, 400, 401, 403, 404, 415, 422)  # never a crash
 
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from vigil.collectors import Sample, SeriesKey, SeriesStore, key_of
+from vigil.collectors import Resent, Sample, SeriesKey, SeriesStore, key_of
 from vigil.errors import InputError
 
 
@@ -121,13 +121,33 @@ def test_non_finite_values_are_refused_and_not_stored(bad: float) -> None:
     assert store.series() == []
 
 
-def test_out_of_order_and_duplicate_samples_are_refused() -> None:
+def test_out_of_order_samples_and_another_value_at_a_stored_time_are_refused() -> None:
     store = SeriesStore(max_series=10, ring=10)
     store.add(s("m", 1, 10.0))
     for at in (9.0, 10.0):
-        with pytest.raises(InputError, match="not newer than the last one"):
+        with pytest.raises(InputError, match="not newer than the last one") as caught:
             store.add(s("m", 2, at))
+        assert not isinstance(caught.value, Resent)
     assert store.query("m") == [(10.0, 1.0)]
+
+
+def test_a_stored_sample_sent_again_is_resent_and_not_stored_twice() -> None:
+    # an agent whose heartbeat timed out sends its samples again with the next one, though the
+    # controller had stored them: they were refused as "not newer", one error each in the answer
+    store = SeriesStore(max_series=10, ring=4)
+    for at in (1.0, 2.0, 3.0, 4.0, 5.0):
+        store.add(s("m", at * 10, at))
+    for at in (5.0, 3.0, 2.0):  # the last point and older ones the ring still holds
+        with pytest.raises(Resent, match=f"m{{}}: sample at {at} is already stored"):
+            store.add(s("m", at * 10, at))
+    with pytest.raises(InputError, match="not newer") as caught:  # past the ring: unknown
+        store.add(s("m", 10.0, 1.0))
+    assert not isinstance(caught.value, Resent)
+    with pytest.raises(InputError, match="not newer") as caught:  # a time never stored
+        store.add(s("m", 25.0, 2.5))
+    assert not isinstance(caught.value, Resent)
+    assert store.query("m") == [(2.0, 20.0), (3.0, 30.0), (4.0, 40.0), (5.0, 50.0)]
+    assert [r.count for r in store.rollups(key_of("m"), 60.0)] == [5]
 
 
 def test_add_all_stores_what_it_can_and_returns_the_errors() -> None:

@@ -139,3 +139,35 @@ async def test_a_body_announced_past_the_bound_is_refused_before_it_is_read(
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
     writer.close()
     assert head.startswith(b"HTTP/1.1 413"), head
+
+
+async def test_samples_sent_again_are_not_errors_and_the_rules_see_them_once(
+    start_controller: StartController,
+) -> None:
+    # an agent whose heartbeat timed out sends the same samples with its next beat although the
+    # controller had stored them: each came back as an error ("not newer than the last one"),
+    # thousands per answer after a stall (bench/slow_controller.py)
+    controller = await start_controller(
+        {
+            "nodes": [{"name": "n1"}],
+            "rules": [{"name": "hot", "expr": "gpu.temperature_c > 85"}],
+        }
+    )
+
+    def temp(at: float, value: float) -> dict[str, Any]:
+        return {"name": "gpu.temperature_c", "labels": {"gpu": "0"}, "value": value, "at": at}
+
+    sent = [temp(1000.0, 70.0), temp(1001.0, 91.0)]
+    assert (await beat(controller, "n1", 0, sent))["samples_rejected"] == 0
+    again = await beat(controller, "n1", 1, [*sent, temp(1002.0, 72.0)])
+    assert again["samples_rejected"] == 0
+    # the same time with another value is still an error, named
+    changed = await beat(controller, "n1", 2, [temp(1001.0, 50.0)])
+    assert changed["samples_rejected"] == 1
+    assert "not newer than the last one" in changed["sample_errors"][0]
+    points = controller.series.query("gpu.temperature_c", {"node": "n1"})
+    assert points == [(1000.0, 70.0), (1001.0, 91.0), (1002.0, 72.0)]
+    assert controller.rules.evaluations["hot"] == 3
+    async with httpx.AsyncClient(timeout=10) as client:
+        exposed = (await client.get(f"http://127.0.0.1:{controller.api_port}/metrics")).text
+    assert "vigil_samples_resent_total 2.0" in exposed

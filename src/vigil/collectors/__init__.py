@@ -33,6 +33,7 @@ from vigil.collectors._rings import Rollup
 from vigil.collectors._sample import Labels, Sample, SampleBatch, freeze_labels
 from vigil.collectors._series import (
     CardinalityError,
+    Resent,
     SeriesKey,
     SeriesStore,
     key_of,
@@ -62,6 +63,7 @@ __all__ = [
     "ProbeOutcome",
     "ProbeTracker",
     "PsutilLike",
+    "Resent",
     "Rollup",
     "Sample",
     "SampleBatch",

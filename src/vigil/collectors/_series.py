@@ -39,6 +39,14 @@ class CardinalityError(InputError):
     """A new series refused because a series limit is reached (the message names the setting)."""
 
 
+class Resent(InputError):
+    """A sample the store already holds, same series, time and value: sent again by an agent
+    whose answer was lost (a timed-out heartbeat whose samples the controller had stored).
+    Nothing is stored twice and nothing is wrong: callers count it, not report it, and the
+    rules do not see it again. A sample at a stored time with another value stays an error, as
+    Prometheus's TSDB has it ("duplicate sample for timestamp" only when the value differs)."""
+
+
 class SeriesKey(NamedTuple):
     """A series: metric name and its sorted labels."""
 
@@ -227,6 +235,15 @@ class _Series:
         """The points of the ring, oldest first."""
         return rings.points(self.points, self.caps[0])
 
+    def holds(self, at: float, value: float) -> bool:
+        """Whether the ring holds the point ``(at, value)`` (a bisection; the refusal path only:
+        a sample not newer than the last one). One older than the ring cannot be told apart
+        from an out-of-order sample and stays refused."""
+        first = max(0, len(self.points) - self.caps[0] * rings.POINT)
+        ats = self.points[first :: rings.POINT]
+        i = bisect.bisect_left(ats, at)
+        return i < len(ats) and ats[i] == at and self.points[first + i * rings.POINT + 1] == value
+
 
 _NO_SERIES: dict[str, _Series] = {}
 
@@ -317,9 +334,15 @@ class SeriesStore:
         if series is None:
             series = self._create(sample.name, sample.labels)
         elif sample.at <= series.last_at:
+            if series.holds(sample.at, sample.value):
+                raise Resent(
+                    f"{sample.name}{_show(sample.labels)}: sample at {sample.at} is already "
+                    "stored (sent again); not stored twice"
+                )
             raise InputError(
                 f"{sample.name}{_show(sample.labels)}: sample at {sample.at} is not newer than "
-                f"the last one ({series.last_at}); out-of-order and duplicate samples are dropped"
+                f"the last one ({series.last_at}); out-of-order samples, and samples at a "
+                "stored time with another value, are dropped"
             )
         series.add(sample.at, sample.value, self._closed)
 

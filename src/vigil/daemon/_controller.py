@@ -182,6 +182,7 @@ class Controller(ControlPlane):
                 self.rules,
                 lambda: self.intake.refused,
                 lambda: self.flusher.saturated if hasattr(self, "flusher") else 0,
+                lambda: self.intake.resent,
             )
         )
         self.instance = ""

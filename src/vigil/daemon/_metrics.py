@@ -122,11 +122,13 @@ class PipelineCollector:
         rules: RuleEngine,
         refused: Callable[[], int],
         saturated: Callable[[], int],
+        resent: Callable[[], int],
     ) -> None:
         self._logs = logs
         self._rules = rules
         self._refused = refused
         self._saturated = saturated
+        self._resent = resent
 
     def collect(self) -> Iterator[Metric]:
         yield from self._rule_metrics()
@@ -135,6 +137,12 @@ class PipelineCollector:
             "Samples refused because a series limit (metrics.max_series, "
             "metrics.max_series_per_metric) was reached",
             self._refused(),
+        )
+        yield _counter(
+            "vigil_samples_resent",
+            "Samples sent again that the series store held already (same series, time and "
+            "value: an agent's answer lost); not stored twice, not reported as errors",
+            self._resent(),
         )
         yield _counter(
             "vigil_rollups_saturated",

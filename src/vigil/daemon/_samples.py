@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from vigil.collectors import CardinalityError, Sample, SampleBatch, SeriesStore
+from vigil.collectors import CardinalityError, Resent, Sample, SampleBatch, SeriesStore
 from vigil.detectors import RuleChange, RuleEngine, RuleSpec
 from vigil.errors import InputError
 from vigil.model import Finding, FindingKind, Severity
@@ -60,6 +60,9 @@ class SampleIntake:
         self._refused: set[str] = set()
         self.refused = 0
         """Samples refused for cardinality (``vigil_series_refused_total``)."""
+        self.resent = 0
+        """Samples sent again that the store held already (``vigil_samples_resent_total``):
+        not errors, so not in the sender's answer, and not seen by the rules twice."""
 
     def ingest(self, samples: Sequence[Sample]) -> list[str]:
         """Store samples (agents', scrapes', queries') and run the rules over them."""
@@ -73,6 +76,9 @@ class SampleIntake:
             except CardinalityError as exc:
                 errors.append(str(exc))
                 self._report_refused(sample, str(exc))
+                continue
+            except Resent:
+                self.resent += 1
                 continue
             except InputError as exc:
                 errors.append(str(exc))
@@ -89,8 +95,12 @@ class SampleIntake:
         """:meth:`ingest` for samples in columns: stored in one pass, then the rules see the
         stored samples of ruled metrics, in order (rules do not read the series store)."""
         failed = self.series.add_batch(batch, not_after=self._clock() + SAMPLE_MAX_AHEAD)
-        errors = [str(exc) for _, exc in failed]
+        errors: list[str] = []
         for i, exc in failed:
+            if isinstance(exc, Resent):
+                self.resent += 1
+                continue
+            errors.append(str(exc))
             if isinstance(exc, CardinalityError):
                 self._report_refused(batch[i], str(exc))
         if self._ruled.isdisjoint(batch.names):  # most pushes carry no ruled metric
