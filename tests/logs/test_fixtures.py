@@ -6,9 +6,9 @@ parse`` does with no ``--log-format``; GA and PAn are computed as in the shared 
 (``logparse_eval.py``; its Loghub-2.0 template normalisation when it is found beside the
 repository, plain whitespace normalisation otherwise).
 
-Files in ``fixtures/holdout/`` .. ``holdout31/`` were labelled like the others but kept out
+Files in ``fixtures/holdout/`` .. ``holdout32/`` were labelled like the others but kept out
 of the tuning of the miner: the test checks only that they are well formed, and their scores
-are printed on demand (``--holdout`` .. ``--holdout31``) as the figure
+are printed on demand (``--holdout`` .. ``--holdout32``) as the figure
 for log types the miner was not tuned on.
 
 ``--stream`` scores the ids and templates ``vigil logs parse`` prints as lines arrive (each
@@ -22,7 +22,8 @@ Run as a script to print the table: ``python tests/logs/test_fixtures.py [--hold
 --holdout11 | --holdout12 | --holdout13 | --holdout14 | --holdout15 | --holdout16 |
 --holdout17 | --holdout18 | --holdout19 | --holdout20 | --holdout21 |
 --holdout22 | --holdout23 | --holdout24 | --holdout25 | --holdout26 | --holdout27 |
---holdout28 | --holdout29 | --holdout30 | --holdout31]
+--holdout28 | --holdout29 | --holdout30 | --holdout31 |
+--holdout32]
 [--content | --printed] [--cli | --stream [--hold N]] [--diff]``. ``--printed`` scores raw
 lines as the shared evaluator's ``--feed raw`` does: the printed template (masked header and
 template) is cut where the right template starts. ``--cli`` runs ``vigil logs parse`` itself
@@ -79,6 +80,7 @@ HELD_OUT28 = sorted(f"holdout28/{p.stem}" for p in (FIXTURES / "holdout28").glob
 HELD_OUT29 = sorted(f"holdout29/{p.stem}" for p in (FIXTURES / "holdout29").glob("*.tsv"))
 HELD_OUT30 = sorted(f"holdout30/{p.stem}" for p in (FIXTURES / "holdout30").glob("*.tsv"))
 HELD_OUT31 = sorted(f"holdout31/{p.stem}" for p in (FIXTURES / "holdout31").glob("*.tsv"))
+HELD_OUT32 = sorted(f"holdout32/{p.stem}" for p in (FIXTURES / "holdout32").glob("*.tsv"))
 ALL = (
     NAMES
     + HELD_OUT
@@ -112,6 +114,7 @@ ALL = (
     + HELD_OUT29
     + HELD_OUT30
     + HELD_OUT31
+    + HELD_OUT32
 )
 _SHARED = [Path(__file__).resolve().parents[3] / "shared/bench", Path("/work/shared/bench")]
 
@@ -445,6 +448,7 @@ if __name__ == "__main__":
         "--holdout29": HELD_OUT29,
         "--holdout30": HELD_OUT30,
         "--holdout31": HELD_OUT31,
+        "--holdout32": HELD_OUT32,
     }
     hold_ = None
     if "--stream" in args:
