@@ -23,6 +23,7 @@ from vigil.logs._enclosed import (
 )
 from vigil.logs._fieldrun import field_value
 from vigil.logs._msgids import filed_as
+from vigil.logs._options import option_pair
 from vigil.logs._slots import (
     dns_triple,
     dns_values,
@@ -192,6 +193,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             soft += 1  # "<*> KB," / "<*> MB," / "<*>,": one size in other units
             continue
         plain = plain_difference(have, new)
+        if i > 0 and option_pair(lhave, lnew):
+            hard += 1  # "FLAG: --domain=<*>" / "FLAG: --port=<*>": a dump's option (._options)
+            continue
         if i > 0 and event_words(words, i, have, new):
             return None  # "slow request: GET <path>" / "PUT <path>": two events, not a value
         if (
