@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from vigil.logs import TemplateMiner
-from vigil.logs._options import option_pair, option_pattern
+from vigil.logs._options import option_dashes, option_pair, option_pattern
 
 
 def _templates(lines: list[str]) -> list[str]:
@@ -80,3 +80,25 @@ def test_the_pattern_keeps_dashes_equals_and_quotes() -> None:
     assert option_pattern("--a='true'\"", "--b='true'\"") == "--<*>='<*>'\""
     assert option_pattern('-x=""', '-y=""') == '-<*>=""'
     assert option_pattern("--<*>=<*>", "--mode=fast") == "--<*>=<*>"
+
+
+def test_a_dump_of_options_alone_on_their_lines_is_one_statement() -> None:
+    """Go's ``flag`` package, one option and nothing else a line: filed under its dashes."""
+    lines = [
+        '-retentionPeriod="90d"',
+        '-storageDataPath="/victoria-metrics-data"',
+        '-promscrape.config="/etc/vm/scrape.yml"',
+    ]
+    assert _templates(lines)[1:] == ['-<*>="<*>"', '-<*>="<*>"']
+
+
+def test_lines_opened_by_a_dash_that_is_no_option_keep_their_first_word() -> None:
+    """A list item (``- kv 0: ...``) or an Objective-C method (``-[Class sel:]``) is no option:
+    their lines are filed and compared as before."""
+    assert option_dashes("-") == ""
+    assert option_dashes("-[SessionAgentNotificationCenter") == ""
+    assert option_dashes("--") == ""
+    assert option_dashes('--domain="<*>"') == "--"
+    lines = ["- kv 0: general.architecture", "- kv 1: general.name"]
+    assert len(set(_templates(lines))) == 1
+    assert len(set(_templates(["-[A run:] | Sending", "-[B stop:] | Sending"]))) == 2

@@ -1,7 +1,7 @@
 """Command-line options printed one per line: ``--name=value`` words whose name is a value.
 
 Called by :func:`vigil.logs._cluster._cost` (may a cluster take a line whose word differs in
-an option's name) and :func:`vigil.logs._widening.widen` (the pattern of two such words), on
+an option's name), :func:`vigil.logs._cluster._bucket_key` (a line opened by an option) and :func:`vigil.logs._widening.widen` (the pattern of two such words), on
 the miner's slow path. Pure string functions, no state.
 
 Many daemons dump their whole configuration at start, one option a line, in the form their
@@ -27,6 +27,14 @@ _OPTION = re.compile(r"^(-{1,2})([A-Za-z][\w.\-]*|<\*>)=(.*)$")
 ``--bpf-ct-global-tcp-max``, ``-promscrape.config``, ``--log_output_level``), ``=`` and its
 value as printed, quoted or not, possibly masked already (``--grpcAddr=":<*>"``); a template's
 name is ``<*>`` once two names met."""
+
+
+def option_dashes(word: str) -> str:
+    """The dashes of an option word (``-`` or ``--``), or ``""`` when ``word`` is none: the
+    miner files a line opened by an option under its dashes, not its name, so that a dump of
+    one option a line and nothing else (Go's ``flag``: ``-retentionPeriod="90d"``) meets."""
+    match = _OPTION.match(word)
+    return match.group(1) if match is not None else ""
 
 
 def option_pair(a: str, b: str) -> bool:
