@@ -1,8 +1,9 @@
 """Command-line options printed one per line: ``--name=value`` words whose name is a value.
 
 Called by :func:`vigil.logs._cluster._cost` (may a cluster take a line whose word differs in
-an option's name), :func:`vigil.logs._cluster._bucket_key` (a line opened by an option) and :func:`vigil.logs._widening.widen` (the pattern of two such words), on
-the miner's slow path. Pure string functions, no state.
+an option's name), :func:`vigil.logs._cluster._bucket_key` (a line opened by an option) and
+:func:`vigil.logs._widening.widen` (the pattern of two such words), on the miner's slow path.
+Pure string functions, no state.
 
 Many daemons dump their whole configuration at start, one option a line, in the form their
 command line takes: kubelet and every program built on Go's ``pflag`` print ``FLAG:
