@@ -23,6 +23,7 @@ from vigil.logs._enclosed import (
 )
 from vigil.logs._fieldrun import field_value
 from vigil.logs._msgids import filed_as
+from vigil.logs._options import option_dashes, option_pair
 from vigil.logs._slots import (
     dns_triple,
     dns_values,
@@ -163,6 +164,8 @@ def _bucket_key(words: list[str]) -> tuple[int, str]:
         tagged = _TAGGED_FIRST.match(first)
         if tagged is not None:
             return len(words), tagged.group(1) + "["
+    if first[:1] == "-" and (dashes := option_dashes(first)):
+        return len(words), dashes + "<*>="  # "-retentionPeriod=..." / "-storageDataPath=..."
     if not subject and "=" in first:
         field = _FIELD_FIRST.match(first)
         if field is not None:
@@ -192,6 +195,9 @@ def _cost(cluster: Cluster, words: list[str]) -> tuple[int, int] | None:
             soft += 1  # "<*> KB," / "<*> MB," / "<*>,": one size in other units
             continue
         plain = plain_difference(have, new)
+        if option_pair(lhave, lnew):
+            hard += 1  # "FLAG: --domain=<*>" / "FLAG: --port=<*>": a dump's option (._options)
+            continue
         if i > 0 and event_words(words, i, have, new):
             return None  # "slow request: GET <path>" / "PUT <path>": two events, not a value
         if (

@@ -15,6 +15,7 @@ from vigil.logs._compare import covers, generalise, loose
 from vigil.logs._compound import whole_name
 from vigil.logs._enclosed import angled, enclosed_name, generalise_angled, generalise_enclosed
 from vigil.logs._jsonrun import run_pattern
+from vigil.logs._options import option_pair, option_pattern
 from vigil.logs._sizes import fold_sizes, unit_dropped
 from vigil.logs._tokens import MONTHS, UNITS, WILDCARD
 from vigil.logs._unquoted import command_pair
@@ -100,6 +101,10 @@ def widen(cluster: Cluster, words: list[str], runs: list[int]) -> bool:
             continue
         if command_pair(have, new):  # "command=python3 <*>" / "command=curl -sk <*>": one value
             cluster.words[i], cluster.levels[i], changed = generalise(have, new), LOOSE, True
+            continue
+        if option_pair(loose(have), loose(new)):  # "--<*>="<*>"": a dump's options (._options)
+            cluster.words[i], cluster.levels[i] = option_pattern(loose(have), loose(new)), LOOSE
+            changed = True
             continue
         members = run_pattern(have, new, _loosened)  # a compact JSON run: each member a word
         if members is not None:
