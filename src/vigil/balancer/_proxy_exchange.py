@@ -66,8 +66,8 @@ _WHOLE: Final = ResponseMeta(b"", False, False, None)
 _STREAM: Final = ResponseMeta(b"", True, False, None, None, True)
 # A stream's idle timer looks this many times per idle timeout whether whole chunks went out
 # (response_chunks counts them instead of reading the loop's time per event: a call and a
-# float, ~130 instructions of ~4,200), so the timeout fires at most 1/8 of it (plus a tick)
-# after the last one
+# float, ~250 instructions of ~4,200 live), so the timeout fires at most 1/8 of it (plus a
+# tick) after the last one
 STREAM_LOOKS: Final = 8
 
 
