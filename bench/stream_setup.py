@@ -4,6 +4,7 @@
     python bench/stream_setup.py --quick    # rounds 1 and 2
     python bench/stream_setup.py --keep DIR # and keep the callgrind files (cg.vigil.5 ...)
     python bench/stream_setup.py --uv-server # the proxy accepting through uvloop's create_server
+    python bench/stream_setup.py --events 64 --streams 40 --quick   # instructions per event
 
 The backend of ``bench/balance_stream.py`` sends ONE event per stream, so what is counted is a
 stream's set-up and end: the accept, the request, the response head, one event, the last chunk
@@ -19,6 +20,13 @@ keep-alive, as ``balance_stream.py``'s. Compare builds with ``PYTHONPATH=<other 
 ``--uv-server`` (branch accept4) hands the proxy's listening socket to uvloop's own
 ``create_server`` instead of its ``Listener`` (one accept per loop iteration, no
 ``connect_accepted_socket`` coroutine): the other way of accepting, counted the same way.
+``--events N`` (branch sse32) has the backend send N events per stream as balance_stream.py's
+does, one every 10 ms (``--streams``: per round, 200 by default; 40 keep a proxy under
+callgrind from falling behind the events), and the figures are per event: the relay's own
+cost with the stream's set-up shared over its events, in a live process (uvloop's reads and
+writes, the GIL taken per callback), where ``balance_stream.py --python-only`` counts the
+protocols alone on null transports. Counts of one build move by a few hundred per event from
+run to run (how many events a loop iteration finds depends on timing); compare functions.
 Needs ``valgrind`` and ``nginx``; ends with ONE JSON line.
 """
 
@@ -47,8 +55,8 @@ from vigil.backends import free_port
 UV_SERVER_ENV = "STREAM_SETUP_UV_SERVER"
 
 
-def backend(port: int, ready: Any) -> None:
-    balance_stream.EVENTS = 1
+def backend(port: int, ready: Any, events: int = 1) -> None:
+    balance_stream.EVENTS = events
     balance_stream.run_backend(port, ready)
 
 
@@ -126,7 +134,13 @@ http {{
 
 
 def count(
-    rounds: int, backend_port: int, tmp: Path, *, nginx: bool = False
+    rounds: int,
+    backend_port: int,
+    tmp: Path,
+    *,
+    nginx: bool = False,
+    events: int = 1,
+    streams: int = 200,
 ) -> tuple[int, list[int]]:
     """Instructions of the proxy process (or of nginx) over ``rounds`` rounds, and the proxy's
     collections (none for nginx)."""
@@ -146,12 +160,12 @@ def count(
         wait_port(port, 60)
     elif proxy.stdout.readline().strip() != b"ready":
         raise RuntimeError("the proxy under callgrind did not start")
-    balance_stream.EVENTS = 1
+    balance_stream.STREAMS = streams
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         for _ in range(rounds):
-            _, events = runner.run(balance_stream.round_of_streams(port))
-            if events != balance_stream.STREAMS:
-                raise RuntimeError(f"{events} events of {balance_stream.STREAMS} delivered")
+            _, got = runner.run(balance_stream.round_of_streams(port))
+            if got != streams * events:
+                raise RuntimeError(f"{got} events of {streams * events} delivered")
     proxy.send_signal(signal.SIGTERM)
     proxy.wait(120)
     totals = re.search(rb"^summary: (\d+)", out.read_bytes(), re.M) or re.search(
@@ -173,6 +187,10 @@ def main() -> int:
         action="store_true",
         help="the proxy accepts through uvloop's create_server, not its Listener",
     )
+    parser.add_argument(
+        "--events", type=int, default=1, help="events per stream (figures per event when > 1)"
+    )
+    parser.add_argument("--streams", type=int, default=200, help="streams per round")
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.uv_server:
@@ -188,26 +206,29 @@ def main() -> int:
     print(f"cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}", flush=True)
     ctx = multiprocessing.get_context("spawn")
     backend_port, ready = free_port(), ctx.Event()
-    server = ctx.Process(target=backend, args=(backend_port, ready), daemon=True)
+    server = ctx.Process(target=backend, args=(backend_port, ready, args.events), daemon=True)
     server.start()
     ready.wait(20)
     try:
         with tempfile.TemporaryDirectory(prefix="vigil-setup-") as tmp:
-            first, gc_first = count(1, backend_port, Path(tmp))
-            many, gc_many = count(last, backend_port, Path(tmp))
-            nginx_first, _ = count(1, backend_port, Path(tmp), nginx=True)
-            nginx_many, _ = count(last, backend_port, Path(tmp), nginx=True)
+            shape = {"events": args.events, "streams": args.streams}
+            first, gc_first = count(1, backend_port, Path(tmp), **shape)
+            many, gc_many = count(last, backend_port, Path(tmp), **shape)
+            nginx_first, _ = count(1, backend_port, Path(tmp), nginx=True, **shape)
+            nginx_many, _ = count(last, backend_port, Path(tmp), nginx=True, **shape)
             if args.keep:
                 Path(args.keep).mkdir(parents=True, exist_ok=True)
                 for out in Path(tmp).glob("cg.*"):
                     shutil.copy(out, Path(args.keep) / out.name)
     finally:
         server.terminate()
-    streams = (last - 1) * balance_stream.STREAMS
-    per_stream = (many - first) / streams
-    nginx_per_stream = (nginx_many - nginx_first) / streams
+    streams = (last - 1) * args.streams
+    units = streams * args.events  # the figures are per event when a stream has several
+    unit = "per event" if args.events > 1 else "per stream"
+    per_stream = (many - first) / units
+    nginx_per_stream = (nginx_many - nginx_first) / units
     collections = [(b - a) for a, b in zip(gc_first, gc_many, strict=True)]
-    print(f"{'':<42} {'per stream':>12}")
+    print(f"{'':<42} {unit:>12}")
     print(f"{'Vigil proxy instructions (callgrind)':<42} {per_stream:>12,.0f}")
     print(f"{'nginx instructions (callgrind, baseline)':<42} {nginx_per_stream:>12,.0f}")
     print(f"{'Vigil / nginx':<42} {per_stream / nginx_per_stream:>12.2f}x")
@@ -217,6 +238,8 @@ def main() -> int:
             {
                 "bench": "stream_setup",
                 "streams": streams,
+                "events_per_stream": args.events,
+                "unit": unit,  # of the two counts below (per event when events_per_stream > 1)
                 "instructions_per_stream": per_stream,
                 "gc_collections": collections,
                 "baseline": "nginx proxy_buffering off, one process",

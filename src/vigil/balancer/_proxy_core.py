@@ -62,6 +62,8 @@ class ExchangeCore:
         "pending",
         "pending_bytes",
         "phase",
+        "relayed",
+        "relayed_seen",
         "replay",
         "replay_bytes",
         "replayable",
@@ -136,6 +138,10 @@ class ExchangeCore:
         self.resp: ResponseMeta | None = None
         self.bytes_out = 0
         self.t_start = self.t_attempt = self.sent_at = self.last_io = 0.0
+        # reads of whole chunks relayed, and as many when the timer last looked: a stream's
+        # idle timeout counts them instead of reading the loop's time per event (Exchange)
+        self.relayed = 0
+        self.relayed_seen = 0
         self.ttfb_at = 0.0
         self.deadline = 0.0  # when the proxy's ticker calls on_timer (while ``timed``)
         self.timed = False
