@@ -97,6 +97,9 @@ UNITS = frozenset(["B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB"
 _STRONG = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
+    # three hex bytes with a letter and a digit: an OUI, a MAC's vendor part (lldpd's "unknown
+    # org tlv [00:1b:21]"); a clock (10:00:01) has no letter
+    r"|(?<![\w:-])(?=[\d:-]*[a-fA-F])(?=[a-fA-F:-]*\d)[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2}(?![\w:-])"
     # a MAC in Cisco's dotted form (0c42.a13b.9e12) and a PTP clock identity (linuxptp's
     # 0c42a1.fffe.3b9e12, a MAC with fffe inside; "-1" its port): one value (masks22)
     r"|(?<![\w.:-])(?=[0-9a-fA-F.]*\d)(?:[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}"
@@ -150,6 +153,10 @@ _STRONG = re.compile(
     # arrow of "131->0", "3901M->3539M", "10.0.0.1:53412->10.0.0.9:53"), not part of it.
     # starts with a digit, signed or not ("+" only before a decimal: "(+0x12cf0)" keeps it);
     # a positive exponent is the number's: "2.412331E+00", "1e+06" (C's %e, Go's %g, Python)
+    # names numbered with "#" and joined by "_" or "-" (EDAC's and rasdaemon's DIMM label
+    # CPU_SrcID#0_MC#1_Chan#0_DIMM#0, a location as R25-M1-N2 is): one value; a number after
+    # "#" ends before "_" and a name (port#1_rx -> port#<*>_rx: the name is not the number's)
+    r"|(?<![\w#-])[A-Za-z]\w*#\d+(?:[_-][A-Za-z]\w*#\d+)+(?![\w#-])|(?<=#)\d+(?=_[A-Za-z])"
     r"|(?<![\w-])(?:-|(?<![\w+])\+(?=[\d.]+(?![\w.])))?\d(?:[\w-]*\w)?"
     r"(?:(?<=\d[eE])\+\d+(?!\w|\.\d))?"
     r"|(?<![\w-])(?![A-Z][A-Z\-]*\d+(?![\w-]))[\w-]*?\d{3}(?:[\w-]*\w)?"  # a run of 3+ digits
