@@ -1,7 +1,8 @@
 """Words whose variable parts are joined by punctuation, and the kernel tracer's record prefix
 (branch masks32).
 
-A DIMM label names its place by numbered parts joined by ``_`` (``CPU_SrcID#0_MC#1_Chan#0_DIMM#0``):
+A DIMM label names its place by numbered parts joined by ``_``
+(``CPU_SrcID#0_MC#1_Chan#0_DIMM#0``), a worker thread its number and interface (``W#01-ens1f0``):
 one value, as ``R25-M1-N2`` is; a number after ``#`` no longer swallows the name after it. Three
 hex bytes with a letter are an OUI, one value as a MAC is. An ftrace record's ``TASK-PID [CPU]
 [FLAGS] TIME:`` is header, whether it opens the line or follows a syslog program. Each test holds
@@ -24,10 +25,12 @@ def test_a_dimm_label_of_numbered_parts_is_one_value() -> None:
         "error on <*> (channel:<*>"
     )
     assert mask("Node#0-Socket#1") == "<*>"
+    assert mask("(W#01-ens1f0) Kernel: Packets") == "(<*>) Kernel: Packets"  # Suricata's worker
     # near misses: one numbered name keeps its name, as before
     assert mask("Socket#3") == "Socket#<*>"
     assert mask("DIMM#0") == "DIMM#<*>"
     assert mask("issue#12 closed") == "issue#<*> closed"
+    assert mask("W#1-abc") == "W#<*>"  # a name with no number after the numbered one
 
 
 def test_a_number_after_a_hash_keeps_the_name_after_it() -> None:

@@ -48,6 +48,7 @@ import re
 
 from vigil.logs._apigroups import give_back, hold_type_names
 from vigil.logs._devices import mask_devices
+from vigil.logs._hashed import mask_hashed
 from vigil.logs._leaders import mask_leaders
 from vigil.logs._literals import mask_literals
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
@@ -96,10 +97,11 @@ UNITS = frozenset(["B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB"
 # alternatives are the specific shapes.
 _STRONG = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
-    r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
-    # three hex bytes with a letter and a digit: an OUI, a MAC's vendor part (lldpd's "unknown
-    # org tlv [00:1b:21]"); a clock (10:00:01) has no letter
-    r"|(?<![\w:-])(?=[\d:-]*[a-fA-F])(?=[a-fA-F:-]*\d)[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2}(?![\w:-])"
+    # a MAC, hex bytes; three with a letter and a digit are an OUI, a MAC's vendor part (lldpd's
+    # "unknown org tlv [00:1b:21]"; a clock, 10:00:01, has no letter)
+    r"|(?<![\w:-])(?:(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}|(?=[0-9A-Fa-f]{2}[:-])"
+    r"(?=[\d:-]*[a-fA-F])(?=[a-fA-F:-]*\d)[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2})"
+    r"(?![\w:-])"
     # a MAC in Cisco's dotted form (0c42.a13b.9e12) and a PTP clock identity (linuxptp's
     # 0c42a1.fffe.3b9e12, a MAC with fffe inside; "-1" its port): one value (masks22)
     r"|(?<![\w.:-])(?=[0-9a-fA-F.]*\d)(?:[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}"
@@ -153,10 +155,6 @@ _STRONG = re.compile(
     # arrow of "131->0", "3901M->3539M", "10.0.0.1:53412->10.0.0.9:53"), not part of it.
     # starts with a digit, signed or not ("+" only before a decimal: "(+0x12cf0)" keeps it);
     # a positive exponent is the number's: "2.412331E+00", "1e+06" (C's %e, Go's %g, Python)
-    # names numbered with "#" and joined by "_" or "-" (EDAC's and rasdaemon's DIMM label
-    # CPU_SrcID#0_MC#1_Chan#0_DIMM#0, a location as R25-M1-N2 is): one value; a number after
-    # "#" ends before "_" and a name (port#1_rx -> port#<*>_rx: the name is not the number's)
-    r"|(?<![\w#-])[A-Za-z]\w*#\d+(?:[_-][A-Za-z]\w*#\d+)+(?![\w#-])|(?<=#)\d+(?=_[A-Za-z])"
     r"|(?<![\w-])(?:-|(?<![\w+])\+(?=[\d.]+(?![\w.])))?\d(?:[\w-]*\w)?"
     r"(?:(?<=\d[eE])\+\d+(?!\w|\.\d))?"
     r"|(?<![\w-])(?![A-Z][A-Z\-]*\d+(?![\w-]))[\w-]*?\d{3}(?:[\w-]*\w)?"  # a run of 3+ digits
@@ -373,6 +371,8 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
         content = _SYMBOL_OFFSET.sub(WILDCARD, content)
     if "/" in content and _SLOT_HINT.search(content) is not None:
         content = _SLOT_PORT.sub(WILDCARD, content)
+    if "#" in content:  # "CPU_SrcID#0_MC#1_Chan#0_DIMM#0", "port#1_rx": numbered names
+        content = mask_hashed(content)
     if not header:  # "wg0:", "(eth0):", "sdb1:": an interface or a disk, a value
         content = mask_devices(content)
     protocols = _PROTOCOL.findall(content) if "/" in content else None
