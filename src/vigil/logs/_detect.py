@@ -64,7 +64,9 @@ name and a level each closed by a tab (Prosody's ``portmanager<TAB>info<TAB>msg`
 The kind of each token (time, level, number, program...) is told by :mod:`vigil.logs._kinds`;
 the token rules are walked by :mod:`vigil.logs._leading`, and what follows a syslog program is
 read by :mod:`vigil.logs._program`; this module holds the whole-line layouts tried first. With
-none of these, only the leading timestamp tokens are header. Tokens that are not header stay in
+none of these, only the leading timestamp tokens are header. A line opening with the kernel
+tracer's record prefix (``<idle>-0  [003] d..1  42.500001: sched_switch: msg``) has it as header
+(:mod:`vigil.logs._ftrace`). Tokens that are not header stay in
 the content: a misdetection costs a worse template, never a lost line.
 """
 
@@ -73,6 +75,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._closing import closing_fields
+from vigil.logs._ftrace import ftrace_end
 from vigil.logs._glued import glued_layout, tagged_output
 from vigil.logs._headerwords import FIELD_TOKEN, LEVEL_WORDS, TIME_TOKEN
 from vigil.logs._layouts import (
@@ -183,6 +186,10 @@ def _detect(line: str) -> tuple[int, tuple[tuple[str, str], ...]]:
         cut = delimited_header(line)  # "<time>;code;source;...;msg", "<time>,f,...,LEVEL,msg"
         if cut:
             return cut, (("Fields", line[:cut].rstrip()),)
+    if "] " in line[:64]:
+        traced = ftrace_end(line)  # "  <idle>-0  [003] d..1  42.5: sched_switch: msg" (ftrace)
+        if traced:
+            return traced, (("Fields", line[:traced].strip().rstrip(":")),)
     end, fields = detect_tokens(line)
     if end and "=" in line[end : end + 12]:
         # logfmt keys after a header: "<syslog> containerd[1]: time=... level=info msg=..."

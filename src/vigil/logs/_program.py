@@ -3,7 +3,8 @@
 Called by :func:`vigil.logs._leading.detect_tokens` once it has found a line's program token. A
 daemon writing through syslog may put its own header after the program: a level in brackets and
 a bracketed time (NetworkManager), the kernel's uptime, a facility tag (``%SYS-5-X:``), a source
-location with its colon (``daemon.go:247:``), a level and a ``function:line`` each closed by a
+location with its colon (``daemon.go:247:``), a trace record's prefix (``<...>-1338  [012]
+0.001225:``, :mod:`vigil.logs._ftrace`), a level and a ``function:line`` each closed by a
 spaced colon (libvirt), or its own time and level (hclog, log4j through the journal), after
 which the rest is read as after any level (:mod:`vigil.logs._afterlevel`).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._afterlevel import Tokens, after_level, skip_space
+from vigil.logs._ftrace import ftrace_end
 from vigil.logs._headerwords import CODE_LOCATION, FACILITY, LEVEL_WORDS
 from vigil.logs._kinds import LEVEL, TIME, token_kind
 
@@ -28,6 +30,11 @@ def program_level(line: str, toks: Tokens, i: int, end: int) -> int:
     source location with its colon (``snapd[912]: daemon.go:247: msg``); a level and a
     ``function:line`` each closed by a spaced colon (``2211: error : virFoo:12 : msg``)."""
     start = skip_space(line, end)
+    traced = ftrace_end(line, start) if "] " in line[start : start + 48] else 0
+    if traced:
+        # "<syslog> rasdaemon[1320]:   <...>-1338  [012]  0.001225: mc_event: msg": a trace
+        # record's task, CPU and time relayed by a daemon are header (:mod:`vigil.logs._ftrace`)
+        return traced
     if toks.has(i + 1) and toks[i][0][-1:] == ":" and CODE_LOCATION.match(toks[i][0]):
         # "<syslog> snapd[912]: daemon.go:247: msg": a program's own source location closed by
         # a colon right after the program is header, as it is after a time (Go's Lshortfile)

@@ -48,6 +48,7 @@ import re
 
 from vigil.logs._apigroups import give_back, hold_type_names
 from vigil.logs._devices import mask_devices
+from vigil.logs._hashed import mask_hashed
 from vigil.logs._leaders import mask_leaders
 from vigil.logs._literals import mask_literals
 from vigil.logs._marks import WILDCARD as WILDCARD  # re-exported: the package imports it from here
@@ -96,7 +97,11 @@ UNITS = frozenset(["B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB"
 # alternatives are the specific shapes.
 _STRONG = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
-    r"|(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}(?![\w:-])"  # MAC, hex bytes
+    # a MAC, hex bytes; three with a letter and a digit are an OUI, a MAC's vendor part (lldpd's
+    # "unknown org tlv [00:1b:21]"; a clock, 10:00:01, has no letter)
+    r"|(?<![\w:-])(?:(?:[0-9A-Fa-f]{2}[:-]){3,}[0-9A-Fa-f]{2}|(?=[0-9A-Fa-f]{2}[:-])"
+    r"(?=[\d:-]*[a-fA-F])(?=[a-fA-F:-]*\d)[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2})"
+    r"(?![\w:-])"
     # a MAC in Cisco's dotted form (0c42.a13b.9e12) and a PTP clock identity (linuxptp's
     # 0c42a1.fffe.3b9e12, a MAC with fffe inside; "-1" its port): one value (masks22)
     r"|(?<![\w.:-])(?=[0-9a-fA-F.]*\d)(?:[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}"
@@ -366,6 +371,8 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
         content = _SYMBOL_OFFSET.sub(WILDCARD, content)
     if "/" in content and _SLOT_HINT.search(content) is not None:
         content = _SLOT_PORT.sub(WILDCARD, content)
+    if "#" in content:  # "CPU_SrcID#0_MC#1_Chan#0_DIMM#0", "port#1_rx": numbered names
+        content = mask_hashed(content)
     if not header:  # "wg0:", "(eth0):", "sdb1:": an interface or a disk, a value
         content = mask_devices(content)
     protocols = _PROTOCOL.findall(content) if "/" in content else None
