@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from vigil.errors import InputError
 from vigil.logs._detect import detect_header
+from vigil.logs._jsonname import statement_key
 from vigil.logs._tokens import mask
 
 CONTENT = "Content"
@@ -79,6 +80,10 @@ class LogFormat:
             return self._split_format(line)
         if line.startswith("{"):
             found = split_json(line)
+            if found is not None:
+                return found
+        elif self.kind == "auto" and " {" in line:
+            found = split_prefixed(line)
             if found is not None:
                 return found
         if self.kind == "json":
@@ -217,7 +222,36 @@ def split_json(line: str) -> Split | None:
                 if at > 0:
                     return Split(line[at:].rstrip(), mask(line[:at], header=True), fields, at)
             return Split(value.rstrip("\r\n"), "", fields)
-    return None
+    return _split_named(line, 0, obj)
+
+
+def split_prefixed(line: str) -> Split | None:
+    """A JSON object after one word (``:::MLLOG {...}``, a time): split as a JSON line with
+    no message key is (:func:`_split_named`); None otherwise, a message key's line included
+    (header detection reads those as before)."""
+    at = line.find(" {") + 1
+    if at <= 1 or " " in line[: at - 1] or "\t" in line[: at - 1]:
+        return None
+    try:
+        obj = json.loads(line[at:])
+    except ValueError:
+        return None
+    return _split_named(line, at, obj) if isinstance(obj, dict) else None
+
+
+def _split_named(line: str, at: int, obj: dict[str, object]) -> Split | None:
+    """A JSON object (from ``at`` in ``line``) with no message key, cut where the member
+    whose value names the statement starts (:func:`vigil.logs._jsonname.statement_key`); None
+    when no member does."""
+    key = statement_key(obj)
+    if key is None:
+        return None
+    start = _message_key(line[at:], key)
+    if start <= 0:
+        return None
+    start += at
+    fields = tuple((k, str(v)) for k, v in obj.items() if k != key)
+    return Split(line[start:].rstrip(), mask(line[:start], header=True), fields, start)
 
 
 _STRUCTURED_KEYS = frozenset(["msg", "message", "event"])

@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vigil.logs._jsonname import named_head
 from vigil.logs._literals import join_literals, may_hold
 from vigil.logs._marks import SPACE as SPACE  # re-exported
 from vigil.logs._marks import WILDCARD
@@ -56,6 +57,13 @@ _SPAN_WORD = re.compile(r'^\[?[\w.\-]+="[^"]*\ue000.*"[,;:.)\]}]*$')
 
 
 def split_words(content: str) -> list[str]:
+    """:func:`_split_words`; a message opening with a JSON member's key and a name-shaped
+    value has the two as its first word (:func:`vigil.logs._jsonname.named_head`)."""
+    words = _split_words(content)
+    return named_head(words) if content.startswith(('"', '{"')) else words
+
+
+def _split_words(content: str) -> list[str]:
     """``content.split()``, except that a key's double-quoted value of several words after the
     first word is one word (its spaces kept as :data:`SPACE`): ``error="failed to query data:
     EOF"``, ``ua="Mozilla/5.0 (X11; Linux)"``. A key's quoted value is one value however many
