@@ -25,7 +25,8 @@ def test_an_ip_address_at_a_port_is_an_address_and_a_port() -> None:
 
 def test_what_only_looks_like_an_address_at_a_port_is_one_value_as_before() -> None:
     # a version at its build (ntpd), a sequence number at a time (Windows CBS), a user at a
-    # host (two values since objrefs33: tests/logs/test_tokens_atnames33.py), an address at a named network (Lustre's NID), a port with more after it
+    # host (two values since objrefs33: tests/logs/test_tokens_atnames33.py), an address at a
+    # named network (Lustre's NID), a port with more after it
     assert mask("ntpd 4.2.8p15@1.3728-o Wed") == "ntpd <*> <*>"
     assert mask("CSI 00000001@2016/9/28:16:03:58.446 Expecting") == "CSI <*> Expecting"
     assert mask("job queued by svc-train@login02 now") == "job queued by <*>@<*> now"

@@ -17,14 +17,15 @@ Two strengths of "variable":
   ``/v1/models/m:predict``), the part of a URL after ``scheme://``, host names with their port
   (``db.internal:5432``, ``msra-sa-41:9000``, ``pg-db02:5432``, ``localhost:2019``; an IP keeps
   ``<*>:<*>`` as in the Loghub templates),
-  durations without seconds (``01:32``), values joined by ``@`` (a mailbox, ``bob@example.org``,
-  is one value, and so is an address at a named network, ``10.0.0.5@o2ib``; a user at a numbered
-  host is two, ``svc@login02`` -> ``<*>@<*>``, and a bare name at a hash or port keeps its name,
-  ``ServerConnector@<*>``: :mod:`vigil.logs._atnames`), a network interface by slot and port (``GigabitEthernet1/0/14``), a function
-  with its offset in a backtrace frame (``assemble_matrix+0x1a4``), a bare product token with its
-  version (``curl/8.5.0``, a user agent written with ``+``), PCI addresses (``0000:3b:00.0``), a
-  MAC in Cisco's dotted form and a PTP clock identity (``0c42.a13b.9e12``,
-  ``0c42a1.fffe.3b9e12``), access-log times (``29/Nov/2026:10:00:01``), numbers with thousands
+  durations without seconds (``01:32``), values joined by ``@`` (a mailbox, ``bob@example.org``, is
+  one value, and so is an address at a named network, ``10.0.0.5@o2ib``; a user at a numbered host
+  is two, ``svc@login02`` -> ``<*>@<*>``, and a bare name at a hash or port keeps its name,
+  ``ServerConnector@<*>``: :mod:`vigil.logs._atnames`), a network interface by slot and port
+  (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
+  (``assemble_matrix+0x1a4``), a bare product token with its version (``curl/8.5.0``, a user agent
+  written with ``+``), PCI addresses (``0000:3b:00.0``), a MAC in Cisco's dotted form and a PTP
+  clock identity (``0c42.a13b.9e12``, ``0c42a1.fffe.3b9e12``), access-log times
+  (``29/Nov/2026:10:00:01``), numbers with thousands
   separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` -> ``<*>:<*>``, and the
   unspecified one before its port without them, ``:::9999``), a WAL
   position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or more parts holding a
