@@ -31,10 +31,12 @@ def test_a_url_leaves_the_sentence_punctuation_after_it() -> None:
     assert mask("see https://a.example.org/x: done") == "see https://<*>: done"
 
 
-def test_a_mailbox_or_user_at_host_is_one_value() -> None:
+def test_a_mailbox_or_a_quoted_node_name_is_one_value() -> None:
     assert mask("from=<alice@example.com>, size=5") == "from=<<*>>, size=<*>"
+    # a user at a numbered host is two values since objrefs33 (PBS's labels), a quoted Erlang
+    # node name still one
     assert mask("at request of svc-train@login02, node 'rabbit@mq-1'") == (
-        "at request of <*>, node '<*>'"
+        "at request of <*>@<*>, node '<*>'"
     )
     # a word and a version after '@' stay as they were (npm-style package@1.2 has a digit)
     assert mask("installed left-pad@1.3.0") == "installed left-pad@<*>"

@@ -25,10 +25,11 @@ def test_an_ip_address_at_a_port_is_an_address_and_a_port() -> None:
 
 def test_what_only_looks_like_an_address_at_a_port_is_one_value_as_before() -> None:
     # a version at its build (ntpd), a sequence number at a time (Windows CBS), a user at a
-    # host, an address at a named network (Lustre's NID), a port with more after it
+    # host (two values since objrefs33: tests/logs/test_tokens_atnames33.py), an address at a
+    # named network (Lustre's NID), a port with more after it
     assert mask("ntpd 4.2.8p15@1.3728-o Wed") == "ntpd <*> <*>"
     assert mask("CSI 00000001@2016/9/28:16:03:58.446 Expecting") == "CSI <*> Expecting"
-    assert mask("job queued by svc-train@login02 now") == "job queued by <*> now"
+    assert mask("job queued by svc-train@login02 now") == "job queued by <*>@<*> now"
     assert mask("peer 10.10.0.23@o2ib down") == "peer <*> down"
     assert mask("from 10.0.0.1@53/udp x") == "from <*>/udp x"
     assert mask("from 10.0.0.1@53.5 x") == "from <*> x"

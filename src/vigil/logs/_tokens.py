@@ -17,13 +17,15 @@ Two strengths of "variable":
   ``/v1/models/m:predict``), the part of a URL after ``scheme://``, host names with their port
   (``db.internal:5432``, ``msra-sa-41:9000``, ``pg-db02:5432``, ``localhost:2019``; an IP keeps
   ``<*>:<*>`` as in the Loghub templates),
-  durations without seconds (``01:32``), values joined by ``@`` (a mailbox or a user at a host,
-  ``bob@example.org``, ``svc@login02``, is one value, and so is an address at a named network,
-  ``10.0.0.5@o2ib``), a network interface by slot and port (``GigabitEthernet1/0/14``), a function
-  with its offset in a backtrace frame (``assemble_matrix+0x1a4``), a bare product token with its
-  version (``curl/8.5.0``, a user agent written with ``+``), PCI addresses (``0000:3b:00.0``), a
-  MAC in Cisco's dotted form and a PTP clock identity (``0c42.a13b.9e12``,
-  ``0c42a1.fffe.3b9e12``), access-log times (``29/Nov/2026:10:00:01``), numbers with thousands
+  durations without seconds (``01:32``), values joined by ``@`` (a mailbox, ``bob@example.org``, is
+  one value, and so is an address at a named network, ``10.0.0.5@o2ib``; a user at a numbered host
+  is two, ``svc@login02`` -> ``<*>@<*>``, and a bare name at a hash or port keeps its name,
+  ``ServerConnector@<*>``: :mod:`vigil.logs._atnames`), a network interface by slot and port
+  (``GigabitEthernet1/0/14``), a function with its offset in a backtrace frame
+  (``assemble_matrix+0x1a4``), a bare product token with its version (``curl/8.5.0``, a user agent
+  written with ``+``), PCI addresses (``0000:3b:00.0``), a MAC in Cisco's dotted form and a PTP
+  clock identity (``0c42.a13b.9e12``, ``0c42a1.fffe.3b9e12``), access-log times
+  (``29/Nov/2026:10:00:01``), numbers with thousands
   separators (``27,225``), an IPv6 address in brackets (``[::]:8201`` -> ``<*>:<*>``, and the
   unspecified one before its port without them, ``:::9999``), a WAL
   position (``A/42000028`` -> ``<*>/<*>``), a relative path of three or more parts holding a
@@ -47,6 +49,7 @@ from __future__ import annotations
 import re
 
 from vigil.logs._apigroups import give_back, hold_type_names
+from vigil.logs._atnames import mask_at_names
 from vigil.logs._devices import mask_devices
 from vigil.logs._hashed import mask_hashed
 from vigil.logs._leaders import mask_leaders
@@ -182,7 +185,7 @@ everywhere else (:data:`_URL` would make it ``tcp://<*>``). Not a web URL (``htt
 is ``http://<*>`` in the labels of eight directories), not a scheme ending in ``.tcp``
 (``akka.tcp://flink@host:6123``), not a URL with a path."""
 _MAILBOX = re.compile(r"(?<![\w.+\-@/:])[A-Za-z][\w.+\-]*@[A-Za-z][\w\-]*(?:\.[\w\-]+)*(?![\w@\-])")
-"""A mailbox or a user at a host (``bob@example.org``, ``svc@login02``): one value; applied
+"""A mailbox or a user at a host (``bob@example.org``, ``svc@host``): one value; applied
 only to a line holding ``@``."""
 _PRODUCT = re.compile(r"(?<![\w./\-\"])[A-Za-z][\w.\-]*[a-z][\w.\-]*/\d+\.\d+[^\s\"']*")
 """A bare product token with its version (``curl/8.5.0``, ``Mozilla/5.0+(X11;+Linux)...``, a
@@ -347,8 +350,8 @@ def mask(content: str, *, header: bool = False, beside_ipv4: bool = False) -> st
         content = mask_images(content)
     if "arpa" in content:
         content = mask_reverse_names(content)
-    if "@" in content:
-        content = mask_addresses_at_port(content)
+    if "@" in content:  # "ServerConnector@5a7e1f3b", "Scheduler@pbs01": the name kept
+        content = mask_addresses_at_port(mask_at_names(content))
         content = _NETWORK_ID.sub(WILDCARD, _MAILBOX.sub(WILDCARD, content))
     if "-" in content and ":" in content:
         content = _ISO_TIME.sub(WILDCARD, content)
