@@ -41,7 +41,6 @@ from functools import lru_cache
 
 from vigil.logs._cluster import ANY, LOOSE, Cluster
 from vigil.logs._compare import covers, loose
-from vigil.logs._errnos import errno_texts
 from vigil.logs._labelled import closed, closer, label_start, texts_alike
 from vigil.logs._nearby import NearbyIndex
 from vigil.logs._shape import SHAPE
@@ -169,8 +168,6 @@ def _labelled_span(
     """The span of two free texts after one label ending in a colon (:mod:`vigil.logs._labelled`:
     ``error: connection closed.`` / ``error: watcher is closed: EOF.``), or of such a text against
     the slot a first pair made; None when no label opens the span or the texts do not fit."""
-    if p - 1 in spans and words[p - 1] == WILDCARD:
-        p -= 1  # the slot agreed with the text's first word: the text starts at the slot
     start = label_start(words, line, p)
     if start is None or start - message_start(words, start - 1) < 2:
         return None  # no label, or the message's first word (a kernel's "ACPI:", "CPU:")
@@ -185,17 +182,13 @@ def _labelled_span(
         if tail < 0:
             return None  # the shorter line ends at the label: a text more, not another one
     have, new = words[start : m - tail], line[start : n - tail]
-    if not texts_alike(have, new):
-        return None
-    errnos = errno_texts(have, new)  # the C library's texts: the errno's words, a value
-    if not errnos and not closed(new, line[:start], line[n - tail :]):
-        return None  # unframed at its end: as likely the statement's own words
+    if not texts_alike(have, new) or not closed(new, line[:start], line[n - tail :]):
+        return None  # unframed at its end: as likely the statement's own words (strerror's)
     agree = start + tail
     # the words both texts open with agree too (Corosync's "Service engine loaded: corosync
     # configuration map access [0]" / "... corosync configuration service [1]": 6 of 7)
     shared = start if start in spans else p
-    short = agree + 1 if errnos else min(m, n)  # an error text is one value, one word
-    if not enough(shared + tail, short, words, start):
+    if not enough(shared + tail, min(m, n), words, start):
         return None
     return Span(start, m - tail, n - tail, WILDCARD + closer(have[-1]), agree)
 
