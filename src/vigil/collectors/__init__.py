@@ -28,12 +28,11 @@ from vigil.collectors._prom import (
     redacted,
     scrape,
 )
+from vigil.collectors._refusals import CardinalityError, Resent
 from vigil.collectors._rings import LARGEST as LARGEST_SUM
 from vigil.collectors._rings import Rollup
 from vigil.collectors._sample import Labels, Sample, SampleBatch, freeze_labels
 from vigil.collectors._series import (
-    CardinalityError,
-    Resent,
     SeriesKey,
     SeriesStore,
     key_of,

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import NamedTuple, cast
 
 from vigil.collectors import _rings as rings
+from vigil.collectors._refusals import CardinalityError, Resent
 from vigil.collectors._rings import Rollup
 from vigil.collectors._sample import Labels, Sample, SampleBatch, freeze_labels
 from vigil.errors import InputError
@@ -33,18 +34,6 @@ MAX_RAW_POINTS = 50_000
 points of one metric at 1,000 nodes (900 each) took ~0.7 s to merge and ~1.5 s to encode, 13 MB
 of answer during which no heartbeat was read; 50,000 cost ~0.1 s. Beyond it the query is refused,
 saying how to ask for less (labels, a shorter range, or a step that reads rollups)."""
-
-
-class CardinalityError(InputError):
-    """A new series refused because a series limit is reached (the message names the setting)."""
-
-
-class Resent(InputError):
-    """A sample the store already holds, same series, time and value: sent again by an agent
-    whose answer was lost (a timed-out heartbeat whose samples the controller had stored).
-    Nothing is stored twice and nothing is wrong: callers count it, not report it, and the
-    rules do not see it again. A sample at a stored time with another value stays an error, as
-    Prometheus's TSDB has it ("duplicate sample for timestamp" only when the value differs)."""
 
 
 class SeriesKey(NamedTuple):
