@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from vigil.errors import InputError
 from vigil.logs._detect import detect_header
+from vigil.logs._jsonname import JSON_MESSAGE_KEYS as _JSON_MESSAGE_KEYS
 from vigil.logs._jsonname import statement_key
 from vigil.logs._tokens import mask
 
@@ -37,11 +38,6 @@ PRESETS: dict[str, str] = {
     "auto": "auto",
 }
 """Named formats accepted wherever a format string is (``--log-format syslog``)."""
-
-_JSON_MESSAGE_KEYS = ("MESSAGE", "message", "msg", "log", "Message", "event")
-"""The keys that hold a JSON line's message, the first present one taken: ``event`` last, as
-structlog names it (its default renderer's key; logrus configured to match, authentik), where a
-line with a ``msg`` as well has its ``event`` as a field (MetalLB's ``"event":"ipAllocated"``)."""
 
 
 class LogFormatError(InputError, ValueError):

@@ -26,8 +26,12 @@ import re
 from vigil.logs._headerwords import LEVEL_WORDS
 from vigil.logs._marks import SPACE
 
-MESSAGE_KEYS = frozenset(("msg", "message", "event", "log"))
-"""Keys whose member is the message itself (matched case-blind): never a statement's name."""
+JSON_MESSAGE_KEYS = ("MESSAGE", "message", "msg", "log", "Message", "event")
+"""The keys that hold a JSON line's message, the first present one taken: ``event`` last, as
+structlog names it (its default renderer's key; logrus configured to match, authentik), where a
+line with a ``msg`` as well has its ``event`` as a field (MetalLB's ``"event":"ipAllocated"``)."""
+MESSAGE_KEYS = frozenset(key.lower() for key in JSON_MESSAGE_KEYS)
+"""The same keys matched case-blind: a line with one has its message, never a statement's name."""
 _NAME = re.compile(r"^[a-z]+(?:[_.][a-z]+)*$")
 """A lower-case identifier of letters, its parts joined by ``_`` or ``.``."""
 _KEY_WORD = re.compile(r'^\{?"([^"\s]+)":$')
